@@ -1,0 +1,124 @@
+# Entente - one plain Makefile (see README.md).
+#
+#   make          build ./entente
+#   make test     unit, multi-node and fuzz-smoke tests under ASan + UBSan
+#   make demo     three companies on loopback walk through a joint opportunity
+#   make fuzz     every libFuzzer target for FUZZ_SECONDS each
+#   make bench    throughput as ratios to this machine's crypto and LMDB limits
+#
+# Missing Debian packages are installed with apt-get on first use.
+
+CC       ?= cc
+CLANG    ?= clang
+PKGS     := libuv libsodium msgpack lmdb libcbor jansson
+DEB_PKGS := pkg-config libuv1-dev libsodium-dev libmsgpack-dev liblmdb-dev \
+            libcbor-dev libjansson-dev libhttp-parser-dev libcmocka-dev
+FUZZ_DEB := clang libclang-rt-14-dev
+FUZZ_SECONDS ?= 30
+SMOKE_SECONDS ?= 4
+
+# pkg-config is asked once, lazily, after `deps` has installed what is missing.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lhttp_parser)$(PKG_LIBS)
+CMOCKA_LIBS = $(eval CMOCKA_LIBS := $(shell pkg-config --libs cmocka))$(CMOCKA_LIBS)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+BASE     := -std=c11 -D_GNU_SOURCE -I. $(WARN) -MMD -MP
+REL_CFLAGS  = $(BASE) -O2 -g $(PKG_CFLAGS) $(CFLAGS)
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_CFLAGS = $(BASE) -O1 -g $(SAN) $(PKG_CFLAGS) $(CFLAGS)
+FUZZ_CFLAGS = $(BASE) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer $(PKG_CFLAGS) -DENT_FUZZING
+
+LIB_SRC  := $(sort $(wildcard node/*.c protocol/*.c crypto/*.c storage/*.c))
+LIB_SRC  := $(filter-out node/main.c,$(LIB_SRC))
+TEST_SRC := $(sort $(wildcard tests/*_test.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+E2E      := $(sort $(wildcard tests/e2e/*.sh))
+
+REL_OBJ  := $(LIB_SRC:%.c=build/rel/%.o)
+ASAN_OBJ := $(LIB_SRC:%.c=build/asan/%.o)
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=build/asan/tests/%)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
+
+.PHONY: all deps fuzz-deps test test-unit test-e2e fuzz fuzz-smoke bench demo clean format
+
+all: entente
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing missing packages:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "entente: deps: need root to install$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
+fuzz-deps:
+	@missing=""; for p in $(FUZZ_DEB); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing missing packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
+entente: build/rel/node/main.o $(REL_OBJ) | deps
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+build/asan/entente: build/asan/node/main.o $(ASAN_OBJ) | deps
+	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+build/rel/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -c -o $@ $<
+
+build/asan/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -c -o $@ $<
+
+build/asan/tests/%: tests/%.c $(ASAN_OBJ) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -o $@ $< $(ASAN_OBJ) $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+
+build/fuzz/%.o: %.c | deps fuzz-deps
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -c -o $@ $<
+
+build/fuzz/bin/%: tests/fuzz/%.c $(FUZZ_OBJ) | deps fuzz-deps
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS) -lm
+
+build/rel/bench: tests/bench/bench.c $(REL_OBJ) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -o $@ $< $(REL_OBJ) $(PKG_LIBS) -lm
+
+test: deps
+	@$(MAKE) --no-print-directory build/asan/entente $(TEST_BIN) $(FUZZ_BIN)
+	@ENTENTE=$(CURDIR)/build/asan/entente SMOKE_SECONDS=$(SMOKE_SECONDS) \
+	  tests/run.sh $(TEST_BIN) -- $(E2E) -- $(FUZZ_BIN)
+
+test-unit: deps
+	@$(MAKE) --no-print-directory $(TEST_BIN)
+	@tests/run.sh $(TEST_BIN) -- -- 
+
+test-e2e: deps
+	@$(MAKE) --no-print-directory build/asan/entente
+	@ENTENTE=$(CURDIR)/build/asan/entente tests/run.sh -- $(E2E) --
+
+fuzz: deps fuzz-deps
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+bench: deps
+	@$(MAKE) --no-print-directory build/rel/bench entente
+	@build/rel/bench --json build/bench.json
+
+demo: deps
+	@$(MAKE) --no-print-directory entente
+	@ENTENTE=$(CURDIR)/entente tests/demo.sh
+
+format:
+	clang-format -i $(LIB_SRC) node/main.c $(wildcard */*.h) $(TEST_SRC) $(FUZZ_SRC)
+
+clean:
+	rm -rf build entente
+
+-include $(shell find build -name '*.d' 2>/dev/null)

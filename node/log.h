@@ -1,0 +1,55 @@
+/*
+ * log.h - levelled logging with timestamps, no global state.
+ *
+ * A logger is a small value passed to whoever logs (toxcore's Logger): the
+ * node owns one, tests make their own. A NULL logger is valid and discards
+ * everything. The default sink writes one line per record to stderr:
+ *
+ *   2026-11-23T17:40:00.123Z INFO  [name] message
+ */
+#ifndef ENT_LOG_H
+#define ENT_LOG_H
+
+#include <stdarg.h>
+
+typedef enum ent_log_level {
+    ENT_LOG_DEBUG = 0,
+    ENT_LOG_INFO = 1,
+    ENT_LOG_WARN = 2,
+    ENT_LOG_ERROR = 3,
+    ENT_LOG_OFF = 4,
+} ent_log_level;
+
+/* Receives one formatted line (no trailing newline); data is the sink's own. */
+typedef void (*ent_log_sink)(void *data, ent_log_level level, const char *line);
+
+typedef struct ent_log {
+    ent_log_level level; /* records below this level are dropped */
+    ent_log_sink sink;   /* NULL: write to stderr */
+    void *data;          /* passed to sink */
+    const char *name;    /* optional tag printed in brackets; borrowed */
+} ent_log;
+
+/* Initialises lg to log at level to stderr with the given tag. */
+void ent_log_init(ent_log *lg, ent_log_level level, const char *name);
+
+/*
+ * Parses "debug", "info", "warn", "error" or "off" into *out.
+ * @return ENT_OK, or ENT_EINVAL for anything else (*out untouched).
+ */
+int ent_log_level_parse(const char *s, ent_log_level *out);
+
+/* Returns "DEBUG", "INFO", ... for level. */
+const char *ent_log_level_name(ent_log_level level);
+
+void ent_log_write(const ent_log *lg, ent_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void ent_log_vwrite(const ent_log *lg, ent_log_level level, const char *fmt,
+                    va_list ap);
+
+#define ENT_DEBUG(lg, ...) ent_log_write((lg), ENT_LOG_DEBUG, __VA_ARGS__)
+#define ENT_INFO(lg, ...) ent_log_write((lg), ENT_LOG_INFO, __VA_ARGS__)
+#define ENT_WARN(lg, ...) ent_log_write((lg), ENT_LOG_WARN, __VA_ARGS__)
+#define ENT_ERROR(lg, ...) ent_log_write((lg), ENT_LOG_ERROR, __VA_ARGS__)
+
+#endif

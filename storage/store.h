@@ -1,0 +1,123 @@
+/*
+ * store.h - one LMDB environment per node home, with named tables.
+ *
+ * Only storage/ includes lmdb.h. A write is a function run inside one write
+ * transaction by ent_store_write(): if LMDB reports the map full, the store
+ * aborts, doubles the map size and runs the function again from the start, so
+ * callers never see MDB_MAP_FULL and never half-commit. Key layouts of every
+ * table are in spec/storage.md.
+ */
+#ifndef ENT_STORE_H
+#define ENT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/log.h"
+
+typedef struct ent_store ent_store;
+typedef struct ent_txn ent_txn;
+
+/* The named tables (LMDB sub-databases), created when the store is created. */
+typedef enum ent_table {
+    ENT_TBL_META = 0,   /* "meta": schema version, org name, settings */
+    ENT_TBL_TEMPLATES,  /* "templates": type name -> template JSON */
+    ENT_TBL_OBJECTS,    /* "objects": object id -> object record */
+    ENT_TBL_OPS,        /* "ops": object id || author || seq -> op bytes */
+    ENT_TBL_OP_IDS,     /* "op_ids": op id -> ops key */
+    ENT_TBL_FIELDS,     /* "fields": object id || field -> shared field state */
+    ENT_TBL_PRIVATE,    /* "private": object id || field -> private value */
+    ENT_TBL_MEMBERS,    /* "members": object id || org -> member record */
+    ENT_TBL_KEYS,       /* "keys": object id || epoch -> epoch key */
+    ENT_TBL_PEERS,      /* "peers": org -> peer record */
+    ENT_TBL_INVITES,    /* "invites": invite id -> invite record */
+    ENT_TBL_LOG,        /* "log": big-endian u64 index -> log entry */
+    ENT_TBL_PENDING,    /* "pending": ops waiting for their causal parents */
+    ENT_TBL_CONFIG,     /* "config": org configuration tables (regions...) */
+    ENT_TBL__COUNT
+} ent_table;
+
+/* Current schema version written at create time and checked at open. */
+#define ENT_STORE_SCHEMA 1
+
+/* ent_store_open flags */
+#define ENT_STORE_CREATE 0x1 /* create the environment if it does not exist */
+#define ENT_STORE_RDONLY 0x2 /* open read-only (audit, inspection) */
+
+/* ent_txn_put flags */
+#define ENT_PUT_NOOVERWRITE 0x1 /* ENT_EEXIST if the key exists */
+#define ENT_PUT_APPEND 0x2      /* key sorts after every existing key */
+
+/*
+ * Opens (or with ENT_STORE_CREATE creates) the LMDB environment in directory
+ * dir, which must exist. Creates every table, writes or checks the schema
+ * version and runs migrations from older versions. log is borrowed for the
+ * life of the store and may be NULL.
+ * @return ENT_OK, ENT_ENOENT (no database and no CREATE), ENT_EVERSION (newer
+ *         schema than this binary), ENT_EPERM, ENT_ENOSPC, ENT_ESTORAGE.
+ */
+int ent_store_open(ent_store **out, const char *dir, unsigned flags,
+                   const ent_log *log);
+
+/* Closes the environment. Accepts NULL. No transaction may be open. */
+void ent_store_close(ent_store *s);
+
+/* Current map size in bytes (grows on demand). */
+size_t ent_store_map_size(const ent_store *s);
+
+/*
+ * Runs fn(txn, data) in one write transaction and commits it if fn returns
+ * ENT_OK; aborts it otherwise and returns fn's error. On a full map, grows the
+ * map and calls fn again from the start: fn must not have side effects
+ * outside the transaction that it cannot repeat.
+ */
+int ent_store_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
+                    void *data);
+
+/* Runs fn(txn, data) in a read-only transaction. */
+int ent_store_read(ent_store *s, int (*fn)(ent_txn *txn, void *data),
+                   void *data);
+
+/*
+ * Reads key from table. *val points into the map and is valid until the
+ * transaction ends. @return ENT_OK or ENT_ENOENT.
+ */
+int ent_txn_get(ent_txn *txn, ent_table t, const void *key, size_t klen,
+                const void **val, size_t *vlen);
+
+/* Writes key -> val (flags ENT_PUT_*). @return ENT_OK, ENT_EEXIST, ... */
+int ent_txn_put(ent_txn *txn, ent_table t, const void *key, size_t klen,
+                const void *val, size_t vlen, unsigned flags);
+
+/* Deletes key. @return ENT_OK or ENT_ENOENT. */
+int ent_txn_del(ent_txn *txn, ent_table t, const void *key, size_t klen);
+
+/*
+ * Calls fn for each entry whose key starts with prefix (all entries when
+ * plen is 0), in key order. Pointers are valid until the transaction ends.
+ * fn returns 0 to go on, > 0 to stop (scan returns ENT_OK), < 0 to stop and
+ * have scan return that error.
+ */
+int ent_txn_scan(ent_txn *txn, ent_table t, const void *prefix, size_t plen,
+                 int (*fn)(void *data, const void *key, size_t klen,
+                           const void *val, size_t vlen),
+                 void *data);
+
+/* Calls fn for each entry in reverse key order, starting at the last. */
+int ent_txn_scan_reverse(ent_txn *txn, ent_table t, const void *prefix,
+                         size_t plen,
+                         int (*fn)(void *data, const void *key, size_t klen,
+                                   const void *val, size_t vlen),
+                         void *data);
+
+/* Number of entries in table t. */
+int ent_txn_count(ent_txn *txn, ent_table t, uint64_t *out);
+
+/*
+ * Test hook: when set, the n-th write or commit call from now fails with
+ * ENT_EIO (fault injection, issue "hardening"). 0 disables.
+ */
+void ent_store_fail_after(ent_store *s, uint64_t n);
+
+#endif
