@@ -60,10 +60,10 @@ fuzz-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	fi
 
-entente: build/rel/node/main.o $(REL_OBJ) | deps
+entente: build/rel/node/main.o build/rel/libentente.a | deps
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-build/asan/entente: build/asan/node/main.o $(ASAN_OBJ) | deps
+build/asan/entente: build/asan/node/main.o build/asan/libentente.a | deps
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 build/rel/%.o: %.c | deps
@@ -74,21 +74,33 @@ build/asan/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -c -o $@ $<
 
-build/asan/tests/%: tests/%.c $(ASAN_OBJ) | deps
+build/asan/libentente.a: $(ASAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/libentente.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/rel/libentente.a: $(REL_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/asan/tests/%: tests/%.c build/asan/libentente.a | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -o $@ $< $(ASAN_OBJ) $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+	$(CC) $(ASAN_CFLAGS) -o $@ $< build/asan/libentente.a $(PKG_LIBS) $(CMOCKA_LIBS) -lm
 
 build/fuzz/%.o: %.c | deps fuzz-deps
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -c -o $@ $<
 
-build/fuzz/bin/%: tests/fuzz/%.c $(FUZZ_OBJ) | deps fuzz-deps
+build/fuzz/bin/%: tests/fuzz/%.c build/fuzz/libentente.a | deps fuzz-deps
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS) -lm
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libentente.a $(PKG_LIBS) -lm
 
-build/rel/bench: tests/bench/bench.c $(REL_OBJ) | deps
+build/rel/bench: tests/bench/bench.c build/rel/libentente.a | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -o $@ $< $(REL_OBJ) $(PKG_LIBS) -lm
+	$(CC) $(REL_CFLAGS) -o $@ $< build/rel/libentente.a $(PKG_LIBS) -lm
 
 test: deps
 	@$(MAKE) --no-print-directory build/asan/entente $(TEST_BIN) $(FUZZ_BIN)
