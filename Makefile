@@ -98,9 +98,10 @@ build/fuzz/bin/%: tests/fuzz/%.c build/fuzz/libentente.a | deps fuzz-deps
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libentente.a $(PKG_LIBS) -lm
 
-build/rel/bench: tests/bench/bench.c build/rel/libentente.a | deps
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+build/rel/bench: $(BENCH_SRC) build/rel/libentente.a | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -o $@ $< build/rel/libentente.a $(PKG_LIBS) -lm
+	$(CC) $(REL_CFLAGS) -o $@ $(BENCH_SRC) build/rel/libentente.a $(PKG_LIBS) -lm
 
 test: deps
 	@$(MAKE) --no-print-directory build/asan/entente $(TEST_BIN) $(FUZZ_BIN)

@@ -61,7 +61,9 @@ void ent_hash2(uint8_t out[ENT_HASH_LEN], const void *a, size_t alen,
 
 /*
  * Verifies an Ed25519 signature made with ent_identity_sign() (identity.h)
- * under context ctx over msg. @return ENT_OK, ENT_EBADSIG, ENT_EINVAL.
+ * under context ctx over msg. @return ENT_OK, ENT_EBADSIG, ENT_EINVAL
+ * (unknown ctx, NULL pointers), ENT_ENOMEM (messages over 512 bytes are
+ * assembled on the heap).
  */
 int ent_sig_verify(const uint8_t pk[ENT_PK_LEN], ent_sig_ctx ctx,
                    const uint8_t *msg, size_t len,
@@ -121,5 +123,36 @@ int ent_base32_decode(uint8_t *out, size_t outcap, size_t *outlen,
 void ent_hex_encode(char *out, const uint8_t *in, size_t len);
 /* @return ENT_OK or ENT_EINVAL unless exactly outlen bytes are decoded. */
 int ent_hex_decode(uint8_t *out, size_t outlen, const char *in);
+
+/* ---- additions (appended; the declarations above are the contract) ---- */
+
+#define ENT_SIG_SEED_LEN 32 /* Ed25519 seed, the secret in the key file */
+
+/*
+ * X25519 Diffie-Hellman: out = sk * pk. @return ENT_OK, or ENT_ECRYPTO when
+ * the result is all zeros (pk of low order); out is wiped then. The caller
+ * wipes out and sk after use.
+ */
+int ent_x25519_shared(uint8_t out[ENT_X25519_LEN],
+                      const uint8_t sk[ENT_X25519_LEN],
+                      const uint8_t pk[ENT_X25519_LEN]);
+
+/* A fresh random X25519 key pair (e.g. Noise ephemeral keys). The caller
+ * wipes xsk after use. */
+void ent_x25519_keypair(uint8_t xpk[ENT_X25519_LEN],
+                        uint8_t xsk[ENT_X25519_LEN]);
+
+/* Number of base32 characters (no padding, no NUL) that encode len bytes. */
+size_t ent_base32_encoded_len(size_t len);
+
+/*
+ * Internal to crypto/ (identity.c uses it; everyone else signs through
+ * ent_identity_sign()).
+ *
+ * ent__sig_sign signs ctx_string || 0x00 || msg with the 64-byte Ed25519
+ * secret key sk. @return ENT_OK, ENT_EINVAL, ENT_ENOMEM, ENT_ECRYPTO.
+ */
+int ent__sig_sign(uint8_t sig[ENT_SIG_LEN], const uint8_t sk[ENT_SK_LEN],
+                  ent_sig_ctx ctx, const uint8_t *msg, size_t len);
 
 #endif

@@ -27,7 +27,8 @@ int ent_identity_save(const ent_identity *id, const char *path);
 /*
  * Loads the identity at path. @return ENT_OK, ENT_ENOENT, ENT_EINSECURE
  * (readable by group or others), ENT_ETRUNCATED, ENT_ECORRUPT (bad magic,
- * checksum or key pair), ENT_EVERSION, ENT_EPERM, ENT_EIO.
+ * checksum or key pair, trailing bytes), ENT_EVERSION, ENT_EPERM, ENT_EIO,
+ * ENT_EINVAL (not a regular file).
  */
 int ent_identity_load(ent_identity **out, const char *path);
 
@@ -52,5 +53,24 @@ int ent_identity_sign(const ent_identity *id, ent_sig_ctx ctx,
  * caller wipes xsk after use. */
 int ent_identity_x25519(const ent_identity *id, uint8_t xpk[ENT_X25519_LEN],
                         uint8_t xsk[ENT_X25519_LEN]);
+
+/* ---- additions (appended; the declarations above are the contract) ---- */
+
+#define ENT_IDENTITY_FILE_LEN 106 /* bytes in a version-1 key file */
+
+/*
+ * The identity whose Ed25519 seed is seed (deterministic: tests and the
+ * network simulator). Free with ent_identity_free(). @return ENT_OK,
+ * ENT_ENOMEM, ENT_ECRYPTO.
+ */
+int ent_identity_from_seed(ent_identity **out,
+                           const uint8_t seed[ENT_SIG_SEED_LEN]);
+
+/*
+ * Writes the key file bytes of id (exactly what ent_identity_save() puts on
+ * disk) to out. The caller wipes out after use: it holds the secret seed.
+ */
+void ent_identity_encode(const ent_identity *id,
+                         uint8_t out[ENT_IDENTITY_FILE_LEN]);
 
 #endif

@@ -1,0 +1,44 @@
+/* bench.h - shared pieces of `make bench` (see bench.c). */
+#ifndef ENT_BENCH_H
+#define ENT_BENCH_H
+
+#include <stdint.h>
+
+#define ENT_BENCH_MAX_ROWS 32
+
+typedef struct ent_bench_limits {
+    double sign;       /* Ed25519 signatures per second */
+    double verify;     /* Ed25519 verifications per second */
+    double aead_mbs;   /* XChaCha20-Poly1305, 64 KiB messages, MB/s */
+    double aead_small; /* XChaCha20-Poly1305, 128-byte messages per second */
+    double blake_ns;   /* BLAKE2b-256 of 64 bytes, ns */
+    double lmdb_seq;   /* durable puts/s, batches of 1000, keys in order */
+    double lmdb_rand;  /* durable puts/s, batches of 1000, random keys */
+} ent_bench_limits;
+
+typedef struct ent_bench_row {
+    char name[64];      /* what Entente did */
+    double value;       /* per second */
+    char unit[16];      /* "ops/s" */
+    char limit[24];     /* name of the limit it is compared to */
+    double limit_value; /* that limit, per second */
+} ent_bench_row;
+
+typedef struct ent_bench_report {
+    ent_bench_limits lim;
+    ent_bench_row rows[ENT_BENCH_MAX_ROWS];
+    int nrows;
+} ent_bench_report;
+
+double ent_bench_now(void);
+double ent_bench_rate(void (*fn)(void *ctx, uint64_t iters), void *ctx,
+                      double min_s);
+void ent_bench_report_init(ent_bench_report *r);
+void ent_bench_add(ent_bench_report *r, const char *name, double value,
+                   const char *unit, const char *limit, double limit_value);
+int ent_bench_report_print(const ent_bench_report *r, const char *json_path);
+
+/* Entente's own figures (bench_entente.c), appended to r. */
+void ent_bench_entente(ent_bench_report *r, int quick);
+
+#endif
