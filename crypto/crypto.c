@@ -42,6 +42,7 @@ static const char *const sig_ctx_strings[ENT_SIGCTX__COUNT] = {
     [ENT_SIGCTX_INVITE] = "entente/v1/invite",
     [ENT_SIGCTX_JOIN] = "entente/v1/join",
     [ENT_SIGCTX_KEYS] = "entente/v1/keys",
+    [ENT_SIGCTX_HANDSHAKE] = "entente/v1/handshake",
 };
 
 int ent_crypto_init(void) {

@@ -54,6 +54,8 @@ static void test_ctx_strings(void **state) {
                         "entente/v1/invite");
     assert_string_equal(ent_sig_ctx_string(ENT_SIGCTX_JOIN), "entente/v1/join");
     assert_string_equal(ent_sig_ctx_string(ENT_SIGCTX_KEYS), "entente/v1/keys");
+    assert_string_equal(ent_sig_ctx_string(ENT_SIGCTX_HANDSHAKE),
+                        "entente/v1/handshake");
     assert_null(ent_sig_ctx_string(ENT_SIGCTX__COUNT));
     assert_null(ent_sig_ctx_string((ent_sig_ctx)-1));
 }
