@@ -1,0 +1,334 @@
+/*
+ * wire.h - node-to-node frames and messages (spec/protocol.md).
+ *
+ * Three layers, all pure (no network, no clock, no globals):
+ *
+ *   1. Framing. On the TCP stream every frame is a 4-byte big-endian length
+ *      followed by that many bytes (a Noise handshake or transport message,
+ *      1..ENT_WIRE_MAX_FRAME bytes). ent_wire_reader reassembles frames from
+ *      whatever chunks the socket delivers, holding at most one partial
+ *      frame; ent_wire_frame_header() writes a prefix.
+ *   2. Bounded msgpack. ent_wire_prescan() walks raw msgpack without
+ *      allocating and enforces size, depth, element-count and length limits,
+ *      no ext or float types and exactly one top-level object. msgpack-c
+ *      never sees bytes that have not passed it.
+ *   3. Messages. Each message is a msgpack array [type, field...]; the
+ *      layouts are in spec/protocol.md. ent_wire_encode() / ent_wire_decode()
+ *      convert between those bytes and ent_wire_msg.
+ *
+ * Decoded messages never point into the input buffer: fixed-size fields and
+ * bounded strings are copied inline into the struct, and the few variable
+ * parts (OPS op records, ACK op ids, HAVE/WANT summaries) are heap copies
+ * that ent_wire_msg_clear() frees.
+ */
+#ifndef ENT_WIRE_H
+#define ENT_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- framing ----------------------------------------------------------- */
+
+#define ENT_WIRE_PREFIX_LEN 4      /* big-endian uint32 length prefix */
+#define ENT_WIRE_MAX_FRAME 65535   /* bytes after the prefix (one Noise msg) */
+#define ENT_WIRE_NOISE_TAG_LEN 16  /* ChaChaPoly tag of a transport message */
+/* Handshake frames of version 1 have exact sizes (spec/handshake.md,
+ * spec/protocol.md): e | e,ee,s,es + 96-byte auth | s,se + 96-byte auth. */
+#define ENT_WIRE_HS1_LEN 32
+#define ENT_WIRE_HS2_LEN 192
+#define ENT_WIRE_HS3_LEN 160
+#define ENT_WIRE_HANDSHAKE_MAX_FRAME ENT_WIRE_HS2_LEN /* reader cap until open */
+/* Largest encoded message: what fits one Noise transport message. */
+#define ENT_WIRE_MAX_MSG (ENT_WIRE_MAX_FRAME - ENT_WIRE_NOISE_TAG_LEN)
+
+/* ---- bounded msgpack (ent_wire_prescan) -------------------------------- */
+
+#define ENT_WIRE_MAX_DEPTH 16       /* nested arrays/maps, top level = 1 */
+#define ENT_WIRE_MAX_CONTAINER 4096 /* elements of one array (pairs of a map) */
+#define ENT_WIRE_MAX_OBJECTS 8192   /* msgpack objects in one message, all */
+#define ENT_WIRE_MAX_BYTES_FIELD ENT_WIRE_MAX_MSG /* one str or bin */
+
+/* ---- message field limits ---------------------------------------------- */
+
+#define ENT_WIRE_VERSION 1         /* protocol version sent in HELLO */
+#define ENT_WIRE_MAX_CAPS 16       /* capabilities in HELLO */
+#define ENT_WIRE_MAX_CAP_LEN 32    /* bytes of one capability */
+#define ENT_WIRE_MAX_NAME_LEN 64   /* bytes of a node or display name */
+#define ENT_WIRE_MAX_ADDRS 8       /* listen addresses in HELLO */
+#define ENT_WIRE_MAX_ADDR_LEN 128  /* bytes of one "host:port" */
+#define ENT_WIRE_INVITE_ID_LEN 16
+#define ENT_WIRE_PROOF_LEN 32
+#define ENT_WIRE_ID_LEN 32         /* object ids and op ids */
+#define ENT_WIRE_MAX_OPS 256       /* op records in one OPS message */
+#define ENT_WIRE_MAX_OP_LEN 65536  /* bytes of one op record (field cap) */
+#define ENT_WIRE_MAX_ACK_IDS 1024  /* op ids in one ACK */
+#define ENT_WIRE_MAX_SUMMARY 4096  /* bytes of a HAVE/WANT summary */
+#define ENT_WIRE_NONCE_LEN 8       /* PING/PONG */
+#define ENT_WIRE_MAX_TEXT 256      /* bytes of an error reason */
+/* Bytes an OPS message adds around a single op record of 256..65535 bytes:
+ * a lone op record may be at most ENT_WIRE_MAX_MSG - this = 65479 bytes. */
+#define ENT_WIRE_OPS_OVERHEAD_ONE 40
+
+/* ---- per-peer limits enforced by the session layer --------------------- */
+
+#define ENT_WIRE_PEER_MAX_PENDING (1024 * 1024) /* bytes queued, each way */
+#define ENT_WIRE_PEER_OPS_PER_SEC 2000          /* ops/s sustained */
+#define ENT_WIRE_PEER_OPS_BURST 4000            /* token bucket depth */
+#define ENT_WIRE_PEER_FRAMES_PER_SEC 500        /* frames/s sustained */
+#define ENT_WIRE_PEER_FRAMES_BURST 1000
+#define ENT_WIRE_PEER_MAX_INFLIGHT 8    /* OPS awaiting ACK, WANTs unanswered */
+#define ENT_WIRE_PEER_MAX_PINGS 2       /* PINGs unanswered before drop */
+#define ENT_WIRE_HANDSHAKE_TIMEOUT_MS 10000 /* connect to first HELLO */
+#define ENT_WIRE_PING_INTERVAL_MS 20000
+#define ENT_WIRE_IDLE_TIMEOUT_MS 60000  /* nothing received: drop */
+#define ENT_WIRE_MAX_VIOLATIONS 1       /* decode errors before drop */
+
+/* ---- message types ------------------------------------------------------ */
+
+typedef enum ent_wire_type {
+    ENT_WIRE_UNKNOWN = 0, /* decoded only: an ignorable type 64..127 */
+    ENT_WIRE_HELLO = 1,
+    ENT_WIRE_JOIN = 2,
+    ENT_WIRE_JOIN_OK = 3,
+    ENT_WIRE_JOIN_ERR = 4,
+    ENT_WIRE_OPS = 5,
+    ENT_WIRE_ACK = 6,
+    ENT_WIRE_HAVE = 7,
+    ENT_WIRE_WANT = 8,
+    ENT_WIRE_PING = 9,
+    ENT_WIRE_PONG = 10,
+    ENT_WIRE_ERROR = 11,
+    ENT_WIRE_GOODBYE = 12,
+} ent_wire_type;
+
+#define ENT_WIRE_TYPE_IGNORE_MIN 64  /* 64..127: unknown ones are ignored */
+#define ENT_WIRE_TYPE_MAX 127        /* anything above is a violation */
+
+/* Codes carried by ERROR, GOODBYE and JOIN_ERR (spec/protocol.md). */
+typedef enum ent_wire_code {
+    ENT_WIRE_C_NONE = 0,         /* GOODBYE: normal close */
+    ENT_WIRE_C_PROTO = 1,        /* malformed or unexpected message */
+    ENT_WIRE_C_VERSION = 2,      /* no common protocol version */
+    ENT_WIRE_C_TOOBIG = 3,       /* frame or field over a limit */
+    ENT_WIRE_C_LIMIT = 4,        /* rate or in-flight limit exceeded */
+    ENT_WIRE_C_DENIED = 5,       /* not allowed */
+    ENT_WIRE_C_NOTMEMBER = 6,    /* not a member of that object */
+    ENT_WIRE_C_INTERNAL = 7,     /* the sender failed; try later */
+    ENT_WIRE_C_SHUTDOWN = 8,     /* GOODBYE: node stopping */
+    ENT_WIRE_C_UNKNOWN_ORG = 9,  /* remote static key not expected */
+    ENT_WIRE_C_INVITE_UNKNOWN = 16,
+    ENT_WIRE_C_INVITE_EXPIRED = 17,
+    ENT_WIRE_C_INVITE_USED = 18,
+    ENT_WIRE_C_BAD_PROOF = 19,
+} ent_wire_code;
+
+/* ---- messages ----------------------------------------------------------- */
+
+/* Borrowed or owned byte string (see ent_wire_msg). */
+typedef struct ent_wire_bytes {
+    const uint8_t *p;
+    size_t len;
+} ent_wire_bytes;
+
+typedef struct ent_wire_hello {
+    uint32_t version;                 /* ENT_WIRE_VERSION when sending */
+    size_t ncaps;                     /* <= ENT_WIRE_MAX_CAPS */
+    char caps[ENT_WIRE_MAX_CAPS][ENT_WIRE_MAX_CAP_LEN + 1]; /* 1..32, ASCII */
+    char name[ENT_WIRE_MAX_NAME_LEN + 1];   /* 1..64 bytes UTF-8 */
+    size_t naddrs;                    /* <= ENT_WIRE_MAX_ADDRS */
+    char addrs[ENT_WIRE_MAX_ADDRS][ENT_WIRE_MAX_ADDR_LEN + 1]; /* host:port */
+} ent_wire_hello;
+
+typedef struct ent_wire_join {
+    uint8_t invite_id[ENT_WIRE_INVITE_ID_LEN];
+    uint8_t proof[ENT_WIRE_PROOF_LEN]; /* MAC bound to the handshake hash */
+    char name[ENT_WIRE_MAX_NAME_LEN + 1]; /* joiner display name, 1..64 */
+} ent_wire_join;
+
+typedef struct ent_wire_join_ok {
+    uint8_t object[ENT_WIRE_ID_LEN];
+} ent_wire_join_ok;
+
+/* JOIN_ERR, ERROR and GOODBYE. */
+typedef struct ent_wire_error {
+    int32_t code;                       /* ent_wire_code, others allowed */
+    char text[ENT_WIRE_MAX_TEXT + 1];   /* 0..256 bytes UTF-8 */
+} ent_wire_error;
+
+typedef struct ent_wire_ops {
+    uint8_t object[ENT_WIRE_ID_LEN];
+    size_t nops;                        /* 1..ENT_WIRE_MAX_OPS */
+    ent_wire_bytes *ops;                /* nops op records, 1..64 KiB each */
+} ent_wire_ops;
+
+typedef struct ent_wire_ack {
+    uint8_t object[ENT_WIRE_ID_LEN];
+    size_t nids;                        /* 0..ENT_WIRE_MAX_ACK_IDS */
+    uint8_t (*ids)[ENT_WIRE_ID_LEN];    /* nids op ids */
+} ent_wire_ack;
+
+/* HAVE and WANT. */
+typedef struct ent_wire_summary {
+    uint8_t object[ENT_WIRE_ID_LEN];
+    size_t len;                         /* 0..ENT_WIRE_MAX_SUMMARY */
+    uint8_t *bytes;                     /* len bytes; NULL when len is 0 */
+} ent_wire_summary;
+
+/*
+ * One message. Set type and the matching union member.
+ *
+ * Ownership: after ent_wire_decode() every pointer inside is owned by the
+ * message (one allocation per variable part) and ent_wire_msg_clear() frees
+ * it. When you fill a message yourself to encode it, the pointers are yours:
+ * ent_wire_encode() only reads them, and you must not call
+ * ent_wire_msg_clear() on it unless they came from malloc as decode does
+ * (OPS: one block holding the ent_wire_bytes array and every record; ACK:
+ * the ids array; HAVE/WANT: the summary bytes).
+ *
+ * type ENT_WIRE_UNKNOWN is produced by the decoder only, for a type in
+ * 64..127 that this version does not know; u.unknown_type holds it and the
+ * receiver ignores the message (forward compatibility).
+ */
+typedef struct ent_wire_msg {
+    int type;                           /* ent_wire_type */
+    union {
+        ent_wire_hello hello;           /* HELLO */
+        ent_wire_join join;             /* JOIN */
+        ent_wire_join_ok join_ok;       /* JOIN_OK */
+        ent_wire_error error;           /* JOIN_ERR, ERROR, GOODBYE */
+        ent_wire_ops ops;               /* OPS */
+        ent_wire_ack ack;               /* ACK */
+        ent_wire_summary summary;       /* HAVE, WANT */
+        uint8_t nonce[ENT_WIRE_NONCE_LEN]; /* PING, PONG */
+        int unknown_type;               /* UNKNOWN */
+    } u;
+} ent_wire_msg;
+
+/* ---- framing API -------------------------------------------------------- */
+
+typedef struct ent_wire_reader ent_wire_reader;
+
+/*
+ * Called once per whole frame. frame (len bytes, 1..max_frame) is borrowed:
+ * valid only during the call. Return ENT_OK to continue; any other value
+ * stops ent_wire_reader_feed(), which returns it, and poisons the reader.
+ * The callback must not free the reader or feed it; it may call
+ * ent_wire_reader_set_max().
+ */
+typedef int (*ent_wire_frame_cb)(ent_wire_reader *r, const uint8_t *frame,
+                                 size_t len, void *data);
+
+/*
+ * Creates a frame reader accepting frames of 1..max_frame bytes
+ * (0 means ENT_WIRE_MAX_FRAME; larger than that is ENT_EINVAL). The reader
+ * never holds more than ENT_WIRE_PREFIX_LEN + max_frame bytes. Free with
+ * ent_wire_reader_free().
+ * @return ENT_OK, ENT_EINVAL, ENT_ENOMEM.
+ */
+int ent_wire_reader_new(ent_wire_reader **out, size_t max_frame);
+
+/* Frees r and its buffer. Accepts NULL. */
+void ent_wire_reader_free(ent_wire_reader *r);
+
+/*
+ * Consumes len bytes of stream (a chunk of any size, even 0) and calls cb
+ * for every frame completed, in order. Whole frames inside buf are passed
+ * without copying; only a trailing partial frame is buffered.
+ *
+ * A length prefix above max_frame fails at once with ENT_ETOOBIG (before
+ * its body arrives), a zero length with ENT_EPROTO. After any error,
+ * including one returned by cb, the reader is unusable: every later call
+ * returns the same error. The session drops the peer.
+ * @return ENT_OK, ENT_ETOOBIG, ENT_EPROTO, ENT_ENOMEM, ENT_EINVAL, or what
+ *         cb returned.
+ */
+int ent_wire_reader_feed(ent_wire_reader *r, const uint8_t *buf, size_t len,
+                         ent_wire_frame_cb cb, void *data);
+
+/*
+ * Changes the largest accepted frame (0 means ENT_WIRE_MAX_FRAME) for every
+ * prefix read from now on; a frame whose prefix was already accepted keeps
+ * its length. May be called from inside the frame callback, e.g. to accept
+ * only handshake-sized frames until the session is authenticated.
+ * @return ENT_OK or ENT_EINVAL (above ENT_WIRE_MAX_FRAME).
+ */
+int ent_wire_reader_set_max(ent_wire_reader *r, size_t max_frame);
+
+/* Bytes currently held (partial prefix + partial frame). */
+size_t ent_wire_reader_buffered(const ent_wire_reader *r);
+
+/* The sticky error of r, or ENT_OK while it is usable. */
+int ent_wire_reader_error(const ent_wire_reader *r);
+
+/*
+ * Writes the 4-byte length prefix of a frame of len bytes.
+ * @return ENT_OK, or ENT_ETOOBIG / ENT_EINVAL when len is not 1..65535.
+ */
+int ent_wire_frame_header(uint8_t out[ENT_WIRE_PREFIX_LEN], size_t len);
+
+/* ---- bounded msgpack ---------------------------------------------------- */
+
+/*
+ * Checks that buf holds exactly one msgpack object within the limits above,
+ * without allocating: len <= ENT_WIRE_MAX_MSG, depth <= ENT_WIRE_MAX_DEPTH,
+ * each array/map <= ENT_WIRE_MAX_CONTAINER elements/pairs, all objects <=
+ * ENT_WIRE_MAX_OBJECTS, every str/bin within the remaining bytes, no ext,
+ * float or 0xc1 bytes, no trailing bytes.
+ * @return ENT_OK; ENT_ETOOBIG when a limit is exceeded; ENT_EPROTO for
+ *         malformed, truncated or forbidden input; ENT_EINVAL for NULL buf
+ *         with len > 0.
+ */
+int ent_wire_prescan(const uint8_t *buf, size_t len);
+
+/* ---- message API -------------------------------------------------------- */
+
+/*
+ * Exact encoded size of m in bytes, or 0 when m is not valid (a field over
+ * its limit, an unknown type). The result may exceed ENT_WIRE_MAX_MSG: the
+ * sender then splits (OPS) or fails. Lets gossip fill frames.
+ */
+size_t ent_wire_encoded_size(const ent_wire_msg *m);
+
+/*
+ * Encodes m into a new buffer (*out, *len); the caller free()s *out.
+ * @return ENT_OK; ENT_EINVAL for an invalid message (bad type, a field over
+ *         its limit, empty name, bad address, invalid UTF-8...);
+ *         ENT_ETOOBIG when the encoding exceeds ENT_WIRE_MAX_MSG;
+ *         ENT_ENOMEM. On error *out is NULL.
+ */
+int ent_wire_encode(const ent_wire_msg *m, uint8_t **out, size_t *len);
+
+/*
+ * Same, into buf of cap bytes (e.g. right after a frame prefix).
+ * @return as ent_wire_encode, and ENT_ETOOBIG when cap is too small.
+ */
+int ent_wire_encode_to(const ent_wire_msg *m, uint8_t *buf, size_t cap,
+                       size_t *len);
+
+/*
+ * Decodes one message from buf (the plaintext of one transport frame): runs
+ * ent_wire_prescan(), then msgpack-c, then checks every type and length.
+ * On success m owns its variable parts (free with ent_wire_msg_clear());
+ * nothing points into buf. On error m is zeroed and owns nothing.
+ * @return ENT_OK (m->type may be ENT_WIRE_UNKNOWN: ignore it);
+ *         ENT_ETOOBIG or ENT_EPROTO from the prescan; ENT_EPROTO for a
+ *         wrong shape, wrong field type or length, invalid text, or an
+ *         unknown type below 64 or above 127; ENT_ENOMEM.
+ */
+int ent_wire_decode(ent_wire_msg *m, const uint8_t *buf, size_t len);
+
+/* Frees what ent_wire_decode() allocated in m and zeroes it. Accepts NULL. */
+void ent_wire_msg_clear(ent_wire_msg *m);
+
+/* "HELLO", "OPS"...; "?" for anything else. Static storage. */
+const char *ent_wire_type_name(int type);
+
+/* The ent_err code (ENT_EPROTO, ENT_ETOOBIG...) closest to a wire code. */
+int ent_wire_code_to_err(int32_t code);
+
+/* The wire code to send in ERROR for a local ent_err (ENT_ETOOBIG -> TOOBIG,
+ * ENT_EPROTO -> PROTO, ... else INTERNAL). */
+int32_t ent_wire_code_from_err(int err);
+
+#endif
