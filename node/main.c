@@ -1,11 +1,6 @@
-/* main.c - the entente command (placeholder until node/cli.c lands). */
-#include <stdio.h>
+/* main.c - the entente command; everything is in node/cli.c. */
+#include "node/cli.h"
 
 int main(int argc, char **argv) {
-    (void)argv;
-    if (argc < 2) {
-        fprintf(stderr, "usage: entente COMMAND [options]\n");
-        return 2;
-    }
-    return 0;
+    return ent_cli_main(argc, argv);
 }

@@ -35,6 +35,9 @@ typedef enum ent_table {
     ENT_TBL_LOG,        /* "log": big-endian u64 index -> log entry */
     ENT_TBL_PENDING,    /* "pending": ops waiting for their causal parents */
     ENT_TBL_CONFIG,     /* "config": org configuration tables (regions...) */
+    ENT_TBL_WRITES,     /* "writes": every shared-state write (object engine) */
+    ENT_TBL_HEADS,      /* "heads": object id || op id -> hlc of a head op */
+    ENT_TBL_EQUIV,      /* "equivocations": proofs of equivocating authors */
     ENT_TBL__COUNT
 } ent_table;
 
@@ -119,5 +122,48 @@ int ent_txn_count(ent_txn *txn, ent_table t, uint64_t *out);
  * ENT_EIO (fault injection, issue "hardening"). 0 disables.
  */
 void ent_store_fail_after(ent_store *s, uint64_t n);
+
+/* ---- appended: options, migrations, limits ---- */
+
+/*
+ * One schema migration step: fn upgrades a store at schema version `from` to
+ * version from + 1. It runs inside the open's single write transaction (with
+ * every table open); the store writes the new version itself. data is
+ * ent_store_opts.migration_data. Returning an error aborts the open and leaves
+ * the database untouched.
+ */
+typedef struct ent_store_migration {
+    uint32_t from;
+    int (*fn)(ent_txn *txn, void *data);
+} ent_store_migration;
+
+/* Options of ent_store_open_ex. A zeroed struct means the defaults. */
+typedef struct ent_store_opts {
+    /* initial map size in bytes; 0: $ENTENTE_MAP_SIZE (bytes, optional k/m/g
+     * suffix) if set, else ENT_STORE_MAP_SIZE. An existing environment keeps
+     * its recorded size when that is larger. */
+    size_t map_size;
+    /* schema version this code expects; 0: ENT_STORE_SCHEMA (tests only) */
+    uint32_t schema;
+    /* migration table; NULL: the built-in table of storage/store.c
+     * (tests only). Borrowed for the duration of the open call. */
+    const ent_store_migration *migrations;
+    size_t n_migrations;
+    void *migration_data;
+} ent_store_opts;
+
+/* Default initial map size: 64 MiB. */
+#define ENT_STORE_MAP_SIZE ((size_t)64 << 20)
+
+/* ent_store_open with options (opts may be NULL: same as ent_store_open). */
+int ent_store_open_ex(ent_store **out, const char *dir, unsigned flags,
+                      const ent_log *log, const ent_store_opts *opts);
+
+/* Longest key a table accepts (LMDB's mdb_env_get_maxkeysize, 511). Longer
+ * keys give ENT_ETOOBIG. */
+size_t ent_store_max_key(const ent_store *s);
+
+/* Reads the schema version recorded in the store. */
+int ent_store_schema(ent_store *s, uint32_t *out);
 
 #endif

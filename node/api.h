@@ -1,0 +1,97 @@
+/*
+ * api.h - the local HTTP+JSON API of a node (spec/api.md).
+ *
+ * The API is served on the Unix socket HOME/api.sock (mode 0600), one request
+ * per connection ("Connection: close"), at most ENT_API_MAX_CONNS connections
+ * at once, each closed after ENT_API_IDLE_MS without progress.
+ *
+ * Routing goes through one table of {method, path, prefix, handler}:
+ *
+ *   - built-in routes live in the static table `builtin_routes` in api.c:
+ *     a module that owns endpoints adds one line per endpoint there and
+ *     declares its handlers in its own header;
+ *   - routes can also be added to one node at run time with
+ *     ent_api_route_add() (tests, optional features).
+ *
+ * A path matches a route when it equals route->path, or, for a prefix route,
+ * when it starts with route->path (e.g. "/v1/objects/" matches
+ * "/v1/objects/ID"; the handler reads the rest from req->path). Per-node
+ * routes are tried before built-in ones. A path that matches some route but
+ * not with this method is answered 405 with an Allow header; no match is 404.
+ */
+#ifndef ENT_API_H
+#define ENT_API_H
+
+#include <stdbool.h>
+
+#include "node/http.h"
+#include "node/node.h"
+
+#define ENT_API_MAX_CONNS 64   /* concurrent API connections */
+#define ENT_API_IDLE_MS 10000  /* idle timeout of one API connection */
+#define ENT_API_MAX_ROUTES 128 /* per-node routes */
+
+/*
+ * A handler fills resp (usually with ent_http_response_json()) and returns
+ * ENT_OK. It may instead return a negative error without setting resp: the
+ * server then answers with ent_api_error_status(err) and the error JSON
+ * {"error":{"code":"ENT_E...","message":"..."}}. req and n are borrowed for
+ * the call. Handlers run on the loop thread and must not block for long.
+ */
+typedef int (*ent_api_handler)(ent_node *n, const ent_http_request *req,
+                               ent_http_response *resp);
+
+typedef struct ent_api_route {
+    const char *method; /* "GET", "POST", "PUT", "DELETE", ... */
+    const char *path;   /* exact path, or prefix when prefix is true */
+    bool prefix;
+    ent_api_handler fn;
+} ent_api_route;
+
+/*
+ * Adds a route to n's API. route is copied; its strings are borrowed and
+ * must outlive n (string literals). @return ENT_OK, ENT_ELIMIT.
+ */
+int ent_api_route_add(ent_node *n, const ent_api_route *route);
+
+/*
+ * Routes req to its handler and fills resp (status, JSON body, Allow).
+ * Always leaves a complete response in resp. Pure apart from the handler:
+ * tests call it without sockets.
+ */
+void ent_api_dispatch(ent_node *n, const ent_http_request *req,
+                      ent_http_response *resp);
+
+/* The HTTP status for an error code (ENT_ENOENT -> 404, ...). */
+int ent_api_error_status(int err);
+
+/*
+ * JSON body helper: parses req's body as a JSON object into *out (caller
+ * json_decref()s). On failure sets a 400 error response in resp and returns
+ * ENT_EPROTO (not JSON, not an object) or ENT_ENOENT (no body).
+ */
+int ent_api_body_object(const ent_http_request *req, ent_http_response *resp,
+                        json_t **out);
+
+/* GET /v1/status -> {"org","name","listen","peers","objects"} */
+int ent_api_status(ent_node *n, const ent_http_request *req,
+                   ent_http_response *resp);
+
+/* ---- internal to node/ (node.c drives the server) ------------------------ */
+
+typedef struct ent_api ent_api;
+
+int ent__api_new(ent_api **out, ent_node *n);
+/* Binds path (removing a stale socket), chmods it 0600 and listens. */
+int ent__api_listen(ent_api *api, const char *path);
+/* Closes the listener and every connection; cb runs when all are closed. */
+void ent__api_close(ent_api *api, void (*cb)(void *data), void *data);
+/* Frees a closed (or never started) server. Accepts NULL. */
+void ent__api_free(ent_api *api);
+/* The routes added with ent_api_route_add(). */
+const ent_api_route *ent__api_routes(const ent_api *api, size_t *n);
+int ent__api_route_add(ent_api *api, const ent_api_route *route);
+/* The API server of n (defined in node.c). */
+ent_api *ent__node_api(ent_node *n);
+
+#endif

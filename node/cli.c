@@ -1,0 +1,565 @@
+/* cli.c - the entente command line; see cli.h and spec/cli.md. */
+#include "node/cli.h"
+#include "crypto/crypto.h"
+#include "node/client.h"
+#include "node/err.h"
+#include "node/home.h"
+#include "node/log.h"
+#include "node/node.h"
+
+#include <uv.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#define EXIT_USAGE 2
+#define CLI_MAX_OPTS 64
+
+/* An option of one command (global options are listed in global_opts). */
+typedef struct cli_opt {
+    const char *name; /* long name without "--" */
+    const char *arg;  /* argument name for help ("HOST:PORT"), NULL: flag */
+    const char *help;
+} cli_opt;
+
+typedef struct cli cli;
+
+typedef struct cli_cmd {
+    const char *name;
+    int (*fn)(cli *c);
+    const char *summary; /* one line for `entente help` */
+    const char *usage;   /* after "entente " */
+    const char *desc;    /* one paragraph */
+    const cli_opt *opts; /* terminated by {NULL} */
+    int min_args, max_args;
+    const struct cli_cmd *sub; /* sub-words, terminated by {NULL} */
+} cli_cmd;
+
+/* One invocation: parsed options and positional arguments. */
+struct cli {
+    const cli_cmd *cmd;
+    char words[64]; /* "status", "object create" */
+    char home[PATH_MAX];
+    bool json;
+    ent_log log;
+    struct {
+        const char *name;
+        const char *value;
+    } opts[CLI_MAX_OPTS];
+    int nopts;
+    char **args;
+    int nargs;
+};
+
+static const cli_opt global_opts[] = {
+    {"home", "DIR", "home folder (default: $ENTENTE_HOME, else ~/.entente)"},
+    {"json", NULL, "print exactly one JSON document on standard output"},
+    {"log-level", "L", "debug, info, warn or error (default: warn; serve: info)"},
+    {"help", NULL, "print this help and exit"},
+    {NULL, NULL, NULL},
+};
+
+/* ---- output helpers -------------------------------------------------------- */
+
+static int fail(const cli *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prints "entente: WORDS: message" on stderr and returns exit status 1. */
+static int fail(const cli *c, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "entente: %s: ", c->words);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+static void print_json(const json_t *v) {
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (s != NULL) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        free(s);
+    }
+}
+
+static const char *opt_value(const cli *c, const char *name) {
+    const char *v = NULL;
+    for (int i = 0; i < c->nopts; i++)
+        if (strcmp(c->opts[i].name, name) == 0)
+            v = c->opts[i].value;
+    return v;
+}
+
+/* ---- commands -------------------------------------------------------------- */
+
+static int cmd_init(cli *c) {
+    char org[ENT_ORG_ID_LEN + 1];
+    const char *name = opt_value(c, "name");
+    const char *listen = opt_value(c, "listen");
+    struct sockaddr_storage ss;
+    if (name == NULL) {
+        fprintf(stderr, "entente: init: --name is required\n");
+        fprintf(stderr, "usage: entente %s\n", c->cmd->usage);
+        return EXIT_USAGE;
+    }
+    if (ent_home_check_name(name) != ENT_OK)
+        return fail(c, "invalid name: 1 to %d bytes of printable UTF-8",
+                    ENT_NAME_MAX);
+    if (listen != NULL && ent_node_parse_addr(listen, &ss) != ENT_OK)
+        return fail(c, "invalid listen address '%s' (want HOST:PORT)", listen);
+    if (ent_crypto_init() != ENT_OK)
+        return fail(c, "cannot initialise libsodium");
+    int rc = ent_home_init(c->home, name, listen, &c->log, org);
+    if (rc == ENT_EEXIST)
+        return fail(c, "%s: already exists", c->home);
+    if (rc == ENT_ENOENT)
+        return fail(c, "%s: parent folder does not exist", c->home);
+    if (rc != ENT_OK)
+        return fail(c, "%s: %s", c->home, ent_strerror(rc));
+    if (c->json) {
+        json_t *o = json_pack("{s:s,s:s,s:s}", "org", org, "name", name,
+                              "home", c->home);
+        print_json(o);
+        json_decref(o);
+    } else {
+        printf("%s\n", org);
+    }
+    return 0;
+}
+
+struct serve_ctx {
+    ent_node *node;
+    uv_signal_t sigint;
+    uv_signal_t sigterm;
+    const ent_log *log;
+};
+
+static void serve_stopped(ent_node *n, void *data) {
+    struct serve_ctx *s = data;
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+}
+
+static void serve_signal(uv_signal_t *h, int signum) {
+    struct serve_ctx *s = h->data;
+    ENT_INFO(s->log, "received %s, stopping",
+             signum == SIGINT ? "SIGINT" : "SIGTERM");
+    uv_signal_stop(&s->sigint);
+    uv_signal_stop(&s->sigterm);
+    ent_node_stop(s->node, serve_stopped, s);
+}
+
+static int serve_open_error(cli *c, int rc, const ent_node_diag *d) {
+    struct stat st;
+    switch (rc) {
+    case ENT_EINSECURE:
+        return fail(c, "%s: file is readable by others (chmod 600)", d->what);
+    case ENT_EBUSY:
+        if (d->pid > 0)
+            return fail(c, "%s: another node is running (pid %ld)", c->home,
+                        d->pid);
+        return fail(c, "%s: another node is running", c->home);
+    case ENT_ENOENT:
+        if (stat(c->home, &st) != 0)
+            return fail(c, "%s: no such home (create one with: entente init "
+                           "--name NAME)",
+                        c->home);
+        return fail(c, "%s: not found", d->what);
+    case ENT_ETRUNCATED:
+        return fail(c, "%s: file is truncated", d->what);
+    case ENT_ECORRUPT:
+        return fail(c, "%s: file is corrupt", d->what);
+    default:
+        return fail(c, "%s: %s", d->what[0] ? d->what : c->home,
+                    ent_strerror(rc));
+    }
+}
+
+static int cmd_serve(cli *c) {
+    uv_loop_t loop;
+    struct serve_ctx s = {0};
+    ent_node_diag diag;
+    const char *listen = opt_value(c, "listen");
+    struct sockaddr_storage ss;
+    int status = 0;
+
+    if (listen != NULL && ent_node_parse_addr(listen, &ss) != ENT_OK)
+        return fail(c, "invalid listen address '%s' (want HOST:PORT)", listen);
+    if (ent_crypto_init() != ENT_OK)
+        return fail(c, "cannot initialise libsodium");
+    signal(SIGPIPE, SIG_IGN);
+    if (uv_loop_init(&loop) != 0)
+        return fail(c, "cannot initialise the event loop");
+    int rc = ent_node_open_diag(&s.node, &loop, c->home, &c->log, &diag);
+    if (rc != ENT_OK) {
+        status = serve_open_error(c, rc, &diag);
+        goto out;
+    }
+    s.log = &c->log;
+    uv_signal_init(&loop, &s.sigint);
+    uv_signal_init(&loop, &s.sigterm);
+    s.sigint.data = &s;
+    s.sigterm.data = &s;
+    uv_signal_start(&s.sigint, serve_signal, SIGINT);
+    uv_signal_start(&s.sigterm, serve_signal, SIGTERM);
+    rc = ent_node_start(s.node, listen);
+    if (rc != ENT_OK) {
+        const char *addr = listen != NULL ? listen : "the configured address";
+        if (rc == ENT_EBUSY)
+            status = fail(c, "listen %s: address already in use", addr);
+        else if (rc == ENT_ETOOBIG)
+            status = fail(c, "%s: socket path too long",
+                          ent_node_api_path(s.node));
+        else
+            status = fail(c, "cannot listen on %s: %s", addr,
+                          ent_strerror(rc));
+        ent_node_stop(s.node, serve_stopped, &s);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+out:
+    ent_node_free(s.node);
+    if (uv_loop_close(&loop) != 0) {
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+    }
+    return status;
+}
+
+static int cmd_status(cli *c) {
+    int http = 0;
+    json_t *resp = NULL;
+    int status = 0;
+    int rc = ent_client_request(c->home, "GET", "/v1/status", NULL, &http,
+                                &resp);
+    if (rc == ENT_ENOTRUNNING) {
+        status = fail(c, "no node is running for %s (start one with: "
+                         "entente serve)",
+                      c->home);
+        goto out;
+    }
+    if (rc != ENT_OK) {
+        status = fail(c, "%s", ent_strerror(rc));
+        goto out;
+    }
+    if (http != 200 || !json_is_object(resp)) {
+        status = fail(c, "%s", ent_client_error(resp));
+        goto out;
+    }
+    if (c->json) {
+        print_json(resp);
+    } else {
+        printf("org:     %s\n",
+               json_string_value(json_object_get(resp, "org")));
+        printf("name:    %s\n",
+               json_string_value(json_object_get(resp, "name")));
+        printf("listen:  %s\n",
+               json_string_value(json_object_get(resp, "listen")));
+        printf("peers:   %lld\n",
+               (long long)json_integer_value(json_object_get(resp, "peers")));
+        printf("objects: %lld\n",
+               (long long)json_integer_value(json_object_get(resp, "objects")));
+    }
+out:
+    json_decref(resp);
+    return status;
+}
+
+static int cmd_help(cli *c);
+
+static const cli_opt init_opts[] = {
+    {"name", "NAME", "the org's display name (1-64 bytes of UTF-8), required"},
+    {"listen", "HOST:PORT", "peer address to listen on (default " ENT_DEFAULT_LISTEN ")"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_opt serve_opts[] = {
+    {"listen", "HOST:PORT", "listen here, not at the init address (port 0: a free port)"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_opt no_opts[] = {{NULL, NULL, NULL}};
+
+/* The command table. Planned commands (spec/cli.md) join it as they land. */
+static const cli_cmd commands[] = {
+    {"init", cmd_init, "create the org identity and the database",
+     "init --name NAME [--listen HOST:PORT] [--home DIR] [--json]",
+     "Creates a new home folder: a fresh Ed25519 org identity in "
+     "identity.key (mode 0600) and the node's LMDB database, holding the org "
+     "name and the peer listen address. Prints the org id (with --json: "
+     "{\"org\",\"name\",\"home\"}). Refuses to touch a home that already "
+     "exists and is not empty; a failure leaves nothing behind.",
+     init_opts, 0, 0, NULL},
+    {"serve", cmd_serve, "run the node in the foreground",
+     "serve [--listen HOST:PORT] [--home DIR] [--log-level L]",
+     "Runs the node until SIGINT or SIGTERM: listens for partner nodes on "
+     "TCP and serves the local API on the Unix socket HOME/api.sock (mode "
+     "0600). Only one node may run per home; a second one exits with an "
+     "error naming the running one. Logs go to standard error.",
+     serve_opts, 0, 0, NULL},
+    {"status", cmd_status, "show the running node's identity and counts",
+     "status [--home DIR] [--json]",
+     "Asks the running node of HOME for its org id, name, actual listen "
+     "address, number of partner nodes and number of objects. With --json, "
+     "prints {\"org\",\"name\",\"listen\",\"peers\",\"objects\"}. Fails when "
+     "no node is running for HOME.",
+     no_opts, 0, 0, NULL},
+    {"help", cmd_help, "show help for a command", "help [COMMAND...]",
+     "Prints the list of commands, or the usage, options and description of "
+     "one command. `entente COMMAND --help` does the same.",
+     no_opts, 0, 4, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
+};
+
+/* ---- help ------------------------------------------------------------------ */
+
+static void print_opts(FILE *f, const cli_opt *opts) {
+    for (const cli_opt *o = opts; o->name != NULL; o++) {
+        char left[64];
+        snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
+                 o->arg ? o->arg : "");
+        fprintf(f, "  %-22s %s\n", left, o->help);
+    }
+}
+
+static void print_cmd_list(FILE *f, const cli_cmd *tab, const char *prefix) {
+    for (const cli_cmd *k = tab; k->name != NULL; k++) {
+        char left[64];
+        snprintf(left, sizeof(left), "%s%s", prefix, k->name);
+        fprintf(f, "  %-16s %s\n", left, k->summary);
+    }
+}
+
+static void print_main_usage(FILE *f) {
+    fprintf(f, "usage: entente COMMAND [options]\n\n"
+               "Entente runs one company's node of a peer-to-peer network of "
+               "partner nodes:\nprivate data stays here, signed and encrypted "
+               "shared fields of joint objects\ngo to the partners who are "
+               "members of each object.\n\ncommands:\n");
+    print_cmd_list(f, commands, "");
+    fprintf(f, "\nglobal options (anywhere after the command words):\n");
+    print_opts(f, global_opts);
+    fprintf(f, "\nRun 'entente COMMAND --help' for the options of one "
+               "command.\n");
+}
+
+/* Prints text word-wrapped at 78 columns. */
+static void print_wrapped(FILE *f, const char *text) {
+    size_t col = 0;
+    const char *p = text;
+    while (*p != '\0') {
+        while (*p == ' ')
+            p++;
+        size_t wl = strcspn(p, " ");
+        if (wl == 0)
+            break;
+        if (col > 0 && col + 1 + wl > 78) {
+            fputc('\n', f);
+            col = 0;
+        } else if (col > 0) {
+            fputc(' ', f);
+            col++;
+        }
+        fwrite(p, 1, wl, f);
+        col += wl;
+        p += wl;
+    }
+    fputc('\n', f);
+}
+
+static void print_cmd_help(FILE *f, const cli_cmd *k) {
+    fprintf(f, "usage: entente %s\n\n", k->usage);
+    print_wrapped(f, k->desc);
+    if (k->sub != NULL) {
+        fprintf(f, "\ncommands:\n");
+        print_cmd_list(f, k->sub, "");
+    }
+    if (k->opts != NULL && k->opts[0].name != NULL) {
+        fprintf(f, "\noptions:\n");
+        print_opts(f, k->opts);
+    }
+    fprintf(f, "\nglobal options:\n");
+    print_opts(f, global_opts);
+}
+
+static const cli_cmd *find_cmd(const cli_cmd *tab, const char *name) {
+    for (const cli_cmd *k = tab; k->name != NULL; k++)
+        if (strcmp(k->name, name) == 0)
+            return k;
+    return NULL;
+}
+
+static int cmd_help(cli *c) {
+    const cli_cmd *tab = commands, *k = NULL;
+    if (c->nargs == 0) {
+        print_main_usage(stdout);
+        return 0;
+    }
+    for (int i = 0; i < c->nargs; i++) {
+        k = find_cmd(tab, c->args[i]);
+        if (k == NULL) {
+            fprintf(stderr, "entente: help: unknown command '%s'\n",
+                    c->args[i]);
+            print_main_usage(stderr);
+            return EXIT_USAGE;
+        }
+        if (k->sub == NULL || i == c->nargs - 1)
+            break;
+        tab = k->sub;
+    }
+    print_cmd_help(stdout, k);
+    return 0;
+}
+
+/* ---- dispatch -------------------------------------------------------------- */
+
+static int usage_error(const cli *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int usage_error(const cli *c, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "entente: %s: ", c->words);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nusage: entente %s\n(see: entente %s --help)\n",
+            c->cmd->usage, c->words);
+    return EXIT_USAGE;
+}
+
+/*
+ * Parses the options of c->cmd from argv (argv[0] is the last command word)
+ * with getopt_long, which permutes, so options may stand anywhere.
+ * Returns -1 to go on, or an exit status.
+ */
+static int parse_opts(cli *c, int argc, char **argv) {
+    struct option lo[CLI_MAX_OPTS + 1];
+    const cli_opt *all[CLI_MAX_OPTS];
+    int nlo = 0;
+    bool help = false;
+    const char *level = NULL;
+    const char *home = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        const cli_opt *tab = pass == 0 ? global_opts : c->cmd->opts;
+        for (const cli_opt *o = tab; o != NULL && o->name != NULL; o++) {
+            if (nlo == CLI_MAX_OPTS)
+                break;
+            lo[nlo] = (struct option){o->name,
+                                      o->arg ? required_argument : no_argument,
+                                      NULL, 256 + nlo};
+            all[nlo++] = o;
+        }
+    }
+    lo[nlo] = (struct option){NULL, 0, NULL, 0};
+    opterr = 0;
+    optind = 0; /* full re-initialisation of GNU getopt */
+    for (;;) {
+        int li = -1;
+        int ch = getopt_long(argc, argv, ":h", lo, &li);
+        if (ch == -1)
+            break;
+        if (ch == 'h') {
+            help = true;
+        } else if (ch == '?') {
+            if (optopt != 0)
+                return usage_error(c, "unknown option -%c", optopt);
+            return usage_error(c, "unknown option %s", argv[optind - 1]);
+        } else if (ch == ':') {
+            return usage_error(c, "option %s needs a value", argv[optind - 1]);
+        } else if (ch >= 256 && ch < 256 + nlo) {
+            const char *name = all[ch - 256]->name;
+            if (strcmp(name, "help") == 0) {
+                help = true;
+            } else if (strcmp(name, "json") == 0) {
+                c->json = true;
+            } else if (strcmp(name, "home") == 0) {
+                home = optarg;
+            } else if (strcmp(name, "log-level") == 0) {
+                level = optarg;
+            } else {
+                if (c->nopts == CLI_MAX_OPTS)
+                    return usage_error(c, "too many options");
+                c->opts[c->nopts].name = name;
+                c->opts[c->nopts].value = optarg ? optarg : "";
+                c->nopts++;
+            }
+        }
+    }
+    if (help) {
+        print_cmd_help(stdout, c->cmd);
+        return 0;
+    }
+    c->args = argv + optind;
+    c->nargs = argc - optind;
+    if (c->nargs < c->cmd->min_args)
+        return usage_error(c, "missing argument");
+    if (c->nargs > c->cmd->max_args)
+        return usage_error(c, "unexpected argument '%s'",
+                           c->args[c->cmd->max_args]);
+    ent_log_level lv = strcmp(c->cmd->name, "serve") == 0 ? ENT_LOG_INFO
+                                                          : ENT_LOG_WARN;
+    if (level != NULL && ent_log_level_parse(level, &lv) != ENT_OK)
+        return usage_error(c, "unknown log level '%s'", level);
+    ent_log_init(&c->log, lv, NULL);
+    if (home != NULL) {
+        if (home[0] == '\0' || strlen(home) >= sizeof(c->home))
+            return usage_error(c, "bad --home");
+        strcpy(c->home, home);
+    } else if (ent_home_default(c->home, sizeof(c->home)) != ENT_OK) {
+        return usage_error(c, "no home: set $ENTENTE_HOME or use --home DIR");
+    }
+    return -1;
+}
+
+int ent_cli_main(int argc, char **argv) {
+    cli c;
+    memset(&c, 0, sizeof(c));
+    if (argc < 2) {
+        print_main_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        print_main_usage(stdout);
+        return 0;
+    }
+    const cli_cmd *tab = commands;
+    int i = 1;
+    for (;;) {
+        const cli_cmd *k = find_cmd(tab, argv[i]);
+        if (k == NULL) {
+            if (argv[i][0] == '-')
+                fprintf(stderr, "entente: unknown option %s before the "
+                                "command\n", argv[i]);
+            else
+                fprintf(stderr, "entente: unknown command '%s'\n", argv[i]);
+            print_main_usage(stderr);
+            return EXIT_USAGE;
+        }
+        size_t wl = strlen(c.words);
+        snprintf(c.words + wl, sizeof(c.words) - wl, "%s%s", wl ? " " : "",
+                 k->name);
+        c.cmd = k;
+        if (k->sub == NULL || i + 1 >= argc || argv[i + 1][0] == '-')
+            break;
+        tab = k->sub;
+        i++;
+    }
+    int st = parse_opts(&c, argc - i, argv + i);
+    if (st >= 0)
+        return st;
+    if (c.cmd->fn == NULL) { /* a group word without its sub-command */
+        print_cmd_help(stderr, c.cmd);
+        return EXIT_USAGE;
+    }
+    return c.cmd->fn(&c);
+}

@@ -1,0 +1,291 @@
+/* home.c - home folder creation, paths and the serve lock; see home.h. */
+#include "node/home.h"
+#include "crypto/identity.h"
+#include "node/err.h"
+#include "node/node.h"
+#include "storage/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int ent_home_default(char *out, size_t cap) {
+    const char *e = getenv("ENTENTE_HOME");
+    int n;
+    if (e != NULL && e[0] != '\0') {
+        n = snprintf(out, cap, "%s", e);
+    } else {
+        const char *h = getenv("HOME");
+        if (h == NULL || h[0] == '\0')
+            return ENT_ENOENT;
+        n = snprintf(out, cap, "%s/.entente", h);
+    }
+    return (n < 0 || (size_t)n >= cap) ? ENT_ETOOBIG : ENT_OK;
+}
+
+int ent_home_path(char *out, size_t cap, const char *home, const char *file) {
+    int n = snprintf(out, cap, "%s/%s", home, file);
+    return (n < 0 || (size_t)n >= cap) ? ENT_ETOOBIG : ENT_OK;
+}
+
+/*
+ * Checks strict UTF-8 (no overlong forms, no surrogates, nothing above
+ * U+10FFFF) and refuses C0 and C1 control characters and DEL.
+ */
+int ent_home_check_name(const char *name) {
+    const unsigned char *s = (const unsigned char *)name;
+    size_t len = strlen(name);
+    if (len == 0 || len > ENT_NAME_MAX)
+        return ENT_EINVAL;
+    for (size_t i = 0; i < len;) {
+        unsigned c = s[i];
+        uint32_t cp;
+        size_t n;
+        if (c < 0x80) {
+            cp = c;
+            n = 1;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            cp = c & 0x1f;
+            n = 2;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            cp = c & 0x0f;
+            n = 3;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            cp = c & 0x07;
+            n = 4;
+        } else {
+            return ENT_EINVAL;
+        }
+        if (n > len - i)
+            return ENT_EINVAL;
+        for (size_t k = 1; k < n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return ENT_EINVAL;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return ENT_EINVAL;
+        if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
+            return ENT_EINVAL;
+        i += n;
+    }
+    return ENT_OK;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int type,
+                    struct FTW *ftw) {
+    (void)sb;
+    (void)type;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* Removes the folder tree at path (best effort). */
+static void rm_tree(const char *path) {
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ENT_OK when path does not exist or is an empty folder. */
+static int check_absent_or_empty(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? ENT_OK : ent_err_from_errno(errno);
+    if (!S_ISDIR(st.st_mode))
+        return ENT_EEXIST;
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return ENT_EEXIST;
+    int rc = ENT_OK;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            rc = ENT_EEXIST;
+            break;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+struct meta_init {
+    const char *name;
+    const char *listen;
+};
+
+static int write_meta(ent_txn *txn, void *data) {
+    const struct meta_init *m = data;
+    int rc = ent_txn_put(txn, ENT_TBL_META, ENT_META_NAME,
+                         strlen(ENT_META_NAME), m->name, strlen(m->name), 0);
+    if (rc == ENT_OK)
+        rc = ent_txn_put(txn, ENT_TBL_META, ENT_META_LISTEN,
+                         strlen(ENT_META_LISTEN), m->listen,
+                         strlen(m->listen), 0);
+    return rc;
+}
+
+static void fsync_dir(const char *path) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+/*
+ * Builds the home in PARENT/.BASE.init-XXXXXX (mode 0700 from mkdtemp), then
+ * renames it onto home. rename(2) replaces an empty folder atomically and
+ * fails on a non-empty one, so a home that appears meanwhile is not touched.
+ */
+int ent_home_init(const char *home, const char *name, const char *listen,
+                  const ent_log *log, char org_out[ENT_ORG_ID_LEN + 1]) {
+    char clean[PATH_MAX], pbuf[PATH_MAX], bbuf[PATH_MAX];
+    char tmp[PATH_MAX], path[PATH_MAX];
+    struct sockaddr_storage ss;
+    ent_identity *id = NULL;
+    ent_store *st = NULL;
+    bool made_tmp = false;
+    int rc;
+
+    if (listen == NULL)
+        listen = ENT_DEFAULT_LISTEN;
+    rc = ent_home_check_name(name);
+    if (rc != ENT_OK)
+        goto out;
+    rc = ent_node_parse_addr(listen, &ss);
+    if (rc != ENT_OK)
+        goto out;
+    size_t hl = strlen(home);
+    if (hl == 0 || hl >= sizeof(clean)) {
+        rc = ENT_EINVAL;
+        goto out;
+    }
+    memcpy(clean, home, hl + 1);
+    while (hl > 1 && clean[hl - 1] == '/')
+        clean[--hl] = '\0';
+    rc = check_absent_or_empty(clean);
+    if (rc != ENT_OK)
+        goto out;
+    memcpy(pbuf, clean, hl + 1);
+    memcpy(bbuf, clean, hl + 1);
+    const char *parent = dirname(pbuf);
+    const char *base = basename(bbuf);
+    if (strcmp(base, "/") == 0 || strcmp(base, ".") == 0 ||
+        strcmp(base, "..") == 0) {
+        rc = ENT_EINVAL;
+        goto out;
+    }
+    int n = snprintf(tmp, sizeof(tmp), "%s/.%s.init-XXXXXX", parent, base);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        rc = ENT_ETOOBIG;
+        goto out;
+    }
+    if (mkdtemp(tmp) == NULL) {
+        rc = ent_err_from_errno(errno);
+        ENT_DEBUG(log, "init: mkdtemp %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    made_tmp = true;
+
+    rc = ent_identity_generate(&id);
+    if (rc != ENT_OK)
+        goto out;
+    if ((rc = ent_home_path(path, sizeof(path), tmp, ENT_HOME_KEY)) != ENT_OK)
+        goto out;
+    rc = ent_identity_save(id, path);
+    if (rc != ENT_OK)
+        goto out;
+    if ((rc = ent_home_path(path, sizeof(path), tmp, ENT_HOME_DB)) != ENT_OK)
+        goto out;
+    if (mkdir(path, 0700) != 0) {
+        rc = ent_err_from_errno(errno);
+        goto out;
+    }
+    rc = ent_store_open(&st, path, ENT_STORE_CREATE, log);
+    if (rc != ENT_OK)
+        goto out;
+    struct meta_init m = {name, listen};
+    rc = ent_store_write(st, write_meta, &m);
+    if (rc != ENT_OK)
+        goto out;
+    ent_store_close(st);
+    st = NULL;
+    fsync_dir(tmp);
+
+    if (rename(tmp, clean) != 0) {
+        int e = errno;
+        rc = (e == ENOTEMPTY || e == EEXIST || e == ENOTDIR)
+                 ? ENT_EEXIST
+                 : ent_err_from_errno(e);
+        goto out;
+    }
+    made_tmp = false;
+    fsync_dir(parent);
+    ent_identity_org_id(id, org_out);
+    ENT_INFO(log, "created home %s for org %s", clean, org_out);
+out:
+    ent_store_close(st);
+    ent_identity_free(id);
+    if (made_tmp)
+        rm_tree(tmp);
+    return rc;
+}
+
+int ent_home_lock(const char *home, int *fd_out, long *holder_pid) {
+    char path[PATH_MAX];
+    int rc = ENT_OK;
+    int fd = -1;
+    *fd_out = -1;
+    if (holder_pid != NULL)
+        *holder_pid = 0;
+    rc = ent_home_path(path, sizeof(path), home, ENT_HOME_LOCK);
+    if (rc != ENT_OK)
+        goto out;
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        rc = ent_err_from_errno(errno);
+        goto out;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            char buf[32] = {0};
+            ssize_t r = pread(fd, buf, sizeof(buf) - 1, 0);
+            if (r > 0 && holder_pid != NULL)
+                *holder_pid = strtol(buf, NULL, 10);
+            rc = ENT_EBUSY;
+        } else {
+            rc = ent_err_from_errno(errno);
+        }
+        goto out;
+    }
+    char pid[32];
+    int pn = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)pn, 0) != pn) {
+        rc = ent_err_from_errno(errno);
+        goto out;
+    }
+    *fd_out = fd;
+    fd = -1;
+out:
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+void ent_home_unlock(int fd) {
+    if (fd < 0)
+        return;
+    flock(fd, LOCK_UN);
+    close(fd);
+}

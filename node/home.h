@@ -1,0 +1,58 @@
+/*
+ * home.h - a node's home folder: creation (entente init), paths and the lock.
+ *
+ * Layout in node/node.h. ent_home_init builds the whole home in a sibling
+ * temporary folder and renames it into place, so a failure leaves nothing
+ * half-written and an existing home is never touched.
+ */
+#ifndef ENT_HOME_H
+#define ENT_HOME_H
+
+#include <stddef.h>
+
+#include "crypto/crypto.h"
+#include "node/log.h"
+
+#define ENT_NAME_MAX 64 /* bytes in an org name */
+
+/*
+ * Writes the default home to out: $ENTENTE_HOME, else $HOME/.entente.
+ * @return ENT_OK, ENT_ENOENT (neither variable set), ENT_ETOOBIG.
+ */
+int ent_home_default(char *out, size_t cap);
+
+/* Writes "home/file" to out. @return ENT_OK or ENT_ETOOBIG. */
+int ent_home_path(char *out, size_t cap, const char *home, const char *file);
+
+/*
+ * Checks an org name: 1..ENT_NAME_MAX bytes of valid UTF-8 without control
+ * characters. @return ENT_OK or ENT_EINVAL.
+ */
+int ent_home_check_name(const char *name);
+
+/*
+ * Creates the home folder home: a fresh identity in identity.key (0600) and
+ * the store in db/ with the meta entries name and listen (listen NULL:
+ * ENT_DEFAULT_LISTEN). The parent folder must exist. Writes the org id to
+ * org_out. log may be NULL.
+ * @return ENT_OK; ENT_EEXIST (home exists and is not an empty folder;
+ *         nothing is touched); ENT_EINVAL (bad name or listen address);
+ *         ENT_ENOENT (no parent folder); ENT_EPERM, ENT_ENOSPC, ENT_EIO,
+ *         ENT_ESTORAGE.
+ */
+int ent_home_init(const char *home, const char *name, const char *listen,
+                  const ent_log *log, char org_out[ENT_ORG_ID_LEN + 1]);
+
+/*
+ * Takes the exclusive lock HOME/serve.lock without blocking and writes the
+ * caller's pid into it. *fd_out holds the lock until ent_home_unlock(). Two
+ * locks on one home conflict even within one process.
+ * @return ENT_OK, ENT_EBUSY (*holder_pid set to the holder's pid, or 0),
+ *         ENT_ENOENT, ENT_EPERM, ENT_EIO.
+ */
+int ent_home_lock(const char *home, int *fd_out, long *holder_pid);
+
+/* Releases a lock from ent_home_lock. Accepts -1. */
+void ent_home_unlock(int fd);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * http.h - the HTTP/1.1 framing of the local API, over http-parser.
+ *
+ * Parsing is pure: bytes in, an ent_http_request out, no sockets, so that
+ * tests/fuzz/fuzz_http.c can drive it. The limits are hard and checked while
+ * the bytes arrive (spec/api.md):
+ *
+ *   - request line + headers: at most ENT_HTTP_MAX_HEAD bytes, and at most
+ *     ENT_HTTP_MAX_HEADERS header lines;
+ *   - body (Content-Length or the sum of chunks): at most ENT_HTTP_MAX_BODY;
+ *   - one request per connection: the server always answers with
+ *     "Connection: close", so bytes after the first request are not read.
+ *
+ * Malformed input gives ENT_EPROTO (answered with 400), input over a limit
+ * gives ENT_ETOOBIG (answered with 413).
+ */
+#ifndef ENT_HTTP_H
+#define ENT_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define ENT_HTTP_MAX_HEAD (16u * 1024u)    /* request line + headers */
+#define ENT_HTTP_MAX_BODY (1024u * 1024u)  /* request body */
+#define ENT_HTTP_MAX_HEADERS 64            /* header lines kept */
+#define ENT_HTTP_MAX_RESPONSE (64u << 20)  /* what the client accepts */
+
+typedef struct ent_http_header {
+    char *name;  /* lowercased, NUL-terminated */
+    char *value; /* NUL-terminated, as received */
+} ent_http_header;
+
+/*
+ * One parsed request. Every pointer is owned by the request and freed by
+ * ent_http_request_clear(). body is NUL-terminated (not counted in body_len)
+ * so JSON parsers can read it directly; it is NULL when there is no body.
+ */
+typedef struct ent_http_request {
+    char method[16]; /* "GET", "POST", ... */
+    char *path;      /* the URL path, e.g. "/v1/status"; starts with '/' */
+    char *query;     /* the part after '?', or NULL */
+    ent_http_header headers[ENT_HTTP_MAX_HEADERS];
+    size_t nheaders;
+    uint8_t *body;
+    size_t body_len;
+} ent_http_request;
+
+/* Frees what req owns and zeroes it. Accepts a zeroed request. */
+void ent_http_request_clear(ent_http_request *req);
+
+/* Value of header name (case-insensitive), or NULL. Borrowed from req. */
+const char *ent_http_request_header(const ent_http_request *req,
+                                    const char *name);
+
+/*
+ * Parses the body of req as one JSON value into *out (caller json_decref()s).
+ * An empty body gives ENT_ENOENT. @return ENT_OK, ENT_ENOENT, ENT_EPROTO.
+ */
+int ent_http_request_json(const ent_http_request *req, json_t **out);
+
+/* ---- incremental parser (used by the server) ---------------------------- */
+
+typedef struct ent_http_parser ent_http_parser;
+
+/* Allocates a parser for one request. Free with ent_http_parser_free(). */
+int ent_http_parser_new(ent_http_parser **out);
+
+/* Frees p and any request it still holds. Accepts NULL. */
+void ent_http_parser_free(ent_http_parser *p);
+
+/*
+ * Feeds len bytes. Sets *complete once a whole request has been read; bytes
+ * after the end of the request are counted in *trailing (when non-NULL) and
+ * otherwise ignored. After an error the parser accepts nothing more.
+ * @return ENT_OK, ENT_EPROTO (malformed), ENT_ETOOBIG (over a limit),
+ *         ENT_ENOMEM.
+ */
+int ent_http_parser_feed(ent_http_parser *p, const uint8_t *buf, size_t len,
+                         bool *complete, size_t *trailing);
+
+/* The request being built; complete once feed said so. Owned by p. */
+ent_http_request *ent_http_parser_request(ent_http_parser *p);
+
+/* A static, human-readable reason for the last error ("header too large"). */
+const char *ent_http_parser_reason(const ent_http_parser *p);
+
+/*
+ * Parses exactly one whole request from buf. On success *out owns the
+ * request (ent_http_request_clear() it); on failure *out is zeroed.
+ * @return ENT_OK, ENT_EAGAIN (incomplete), ENT_EPROTO (malformed or trailing
+ *         bytes), ENT_ETOOBIG, ENT_ENOMEM.
+ */
+int ent_http_parse(const uint8_t *buf, size_t len, ent_http_request *out);
+
+/* ---- responses ------------------------------------------------------------ */
+
+/* A response under construction; handlers fill it, the server sends it. */
+typedef struct ent_http_response {
+    int status;        /* HTTP status code; 0 until set */
+    json_t *body;      /* owned; sent as application/json */
+    char allow[64];    /* "Allow" header value for 405, or "" */
+} ent_http_response;
+
+/* Sets status and body; takes the reference to body (may be NULL). */
+void ent_http_response_json(ent_http_response *resp, int status, json_t *body);
+
+/*
+ * Sets an error response {"error":{"code":ent_err_name(err),"message":...}}.
+ * @return err, so handlers can `return ent_http_response_error(...)`.
+ */
+int ent_http_response_error(ent_http_response *resp, int status, int err,
+                            const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Releases the body. */
+void ent_http_response_clear(ent_http_response *resp);
+
+/* The reason phrase of an HTTP status code ("Not Found"). */
+const char *ent_http_status_text(int status);
+
+/*
+ * Serialises resp as an HTTP/1.1 response with Content-Length and
+ * "Connection: close". *out is malloc'ed; the caller frees it.
+ */
+int ent_http_response_serialize(const ent_http_response *resp, char **out,
+                                size_t *len);
+
+/*
+ * Serialises a request (used by the client): method, path, optional JSON body
+ * (compact), "Host: localhost", "Connection: close". *out is malloc'ed.
+ */
+int ent_http_request_serialize(const char *method, const char *path,
+                               const json_t *body, char **out, size_t *len);
+
+/*
+ * Parses one whole HTTP/1.1 response (read until the server closed): status
+ * code and body. *body is malloc'ed and NUL-terminated (caller frees), NULL
+ * when empty. @return ENT_OK, ENT_EPROTO, ENT_ETOOBIG, ENT_ENOMEM.
+ */
+int ent_http_parse_response(const uint8_t *buf, size_t len, int *status,
+                            uint8_t **body, size_t *body_len);
+
+#endif

@@ -1,0 +1,362 @@
+/* node.c - the node handle: open, start, stop, free; see node.h. */
+#include "node/node.h"
+#include "node/api.h"
+#include "node/err.h"
+#include "node/home.h"
+
+#include <uv.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+struct ent_node {
+    uv_loop_t *loop;              /* borrowed */
+    const ent_log *log;           /* borrowed, may be NULL */
+    char home[PATH_MAX];
+    char api_path[PATH_MAX];
+    char org[ENT_ORG_ID_LEN + 1];
+    char name[ENT_NAME_MAX + 1];
+    char conf_listen[ENT_ADDR_STRLEN]; /* from the meta table */
+    char listen[ENT_ADDR_STRLEN];      /* actual, once started */
+    ent_identity *id;
+    ent_store *store;
+    int lock_fd;
+    ent_api *api;
+    uv_tcp_t peer;
+    bool peer_open;
+    bool started;
+    bool stopping;
+    int pending_closes;
+    ent_node_stop_cb stop_cb;
+    void *stop_data;
+    ent_node_peer_accept_cb peer_cb;
+    void *peer_data;
+    ent_node_counters counters;
+};
+
+/* ---- addresses --------------------------------------------------------------- */
+
+int ent_node_parse_addr(const char *s, void *out) {
+    char host[ENT_ADDR_STRLEN];
+    const char *colon;
+    struct sockaddr_storage *ss = out;
+    if (s == NULL || strlen(s) >= sizeof(host))
+        return ENT_EINVAL;
+    memset(ss, 0, sizeof(*ss));
+    const char *hs = s;
+    size_t hl;
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (rb == NULL || rb[1] != ':')
+            return ENT_EINVAL;
+        hs = s + 1;
+        hl = (size_t)(rb - hs);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
+            return ENT_EINVAL;
+        hl = (size_t)(colon - s);
+    }
+    if (hl == 0)
+        return ENT_EINVAL;
+    memcpy(host, hs, hl);
+    host[hl] = '\0';
+    const char *ps = colon + 1;
+    if (*ps == '\0' || strlen(ps) > 5)
+        return ENT_EINVAL;
+    long port = 0;
+    for (const char *p = ps; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return ENT_EINVAL;
+        port = port * 10 + (*p - '0');
+    }
+    if (port > 65535)
+        return ENT_EINVAL;
+    if (s[0] == '[') {
+        if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) != 0)
+            return ENT_EINVAL;
+    } else {
+        if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) != 0)
+            return ENT_EINVAL;
+    }
+    return ENT_OK;
+}
+
+static void format_addr(char out[ENT_ADDR_STRLEN],
+                        const struct sockaddr_storage *ss) {
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        uv_ip6_name(a, ip, sizeof(ip));
+        snprintf(out, ENT_ADDR_STRLEN, "[%s]:%u", ip, ntohs(a->sin6_port));
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        uv_ip4_name(a, ip, sizeof(ip));
+        snprintf(out, ENT_ADDR_STRLEN, "%s:%u", ip, ntohs(a->sin_port));
+    }
+}
+
+/* ---- open / free ----------------------------------------------------------- */
+
+struct meta_read {
+    char *name;
+    char *listen;
+};
+
+static int copy_meta(ent_txn *txn, const char *key, char *out, size_t cap) {
+    const void *v;
+    size_t vl;
+    int rc = ent_txn_get(txn, ENT_TBL_META, key, strlen(key), &v, &vl);
+    if (rc != ENT_OK)
+        return rc;
+    if (vl >= cap)
+        return ENT_ECORRUPT;
+    memcpy(out, v, vl);
+    out[vl] = '\0';
+    return ENT_OK;
+}
+
+static int read_meta(ent_txn *txn, void *data) {
+    struct meta_read *m = data;
+    int rc = copy_meta(txn, ENT_META_NAME, m->name, ENT_NAME_MAX + 1);
+    if (rc == ENT_OK)
+        rc = copy_meta(txn, ENT_META_LISTEN, m->listen, ENT_ADDR_STRLEN);
+    return rc;
+}
+
+static void diag_set(ent_node_diag *d, const char *home, const char *file) {
+    if (d == NULL)
+        return;
+    if (file != NULL)
+        snprintf(d->what, sizeof(d->what), "%s/%s", home, file);
+    else
+        snprintf(d->what, sizeof(d->what), "%s", home);
+}
+
+/*
+ * Opens in the order identity, lock, store: the key file is only read, and
+ * the store must not be opened twice in one process (LMDB's locks are per
+ * process), so the lock comes before it.
+ */
+int ent_node_open_diag(ent_node **out, uv_loop_t *loop, const char *home,
+                       const ent_log *log, ent_node_diag *diag) {
+    char path[PATH_MAX];
+    int rc;
+    *out = NULL;
+    if (diag != NULL) {
+        diag->what[0] = '\0';
+        diag->pid = 0;
+    }
+    ent_node *n = calloc(1, sizeof(*n));
+    if (n == NULL)
+        return ENT_ENOMEM;
+    n->loop = loop;
+    n->log = log;
+    n->lock_fd = -1;
+    diag_set(diag, home, NULL);
+    if (strlen(home) >= sizeof(n->home)) {
+        rc = ENT_ETOOBIG;
+        goto out;
+    }
+    strcpy(n->home, home);
+    if ((rc = ent_home_path(n->api_path, sizeof(n->api_path), home,
+                            ENT_HOME_SOCK)) != ENT_OK)
+        goto out;
+
+    diag_set(diag, home, ENT_HOME_KEY);
+    if ((rc = ent_home_path(path, sizeof(path), home, ENT_HOME_KEY)) != ENT_OK)
+        goto out;
+    rc = ent_identity_load(&n->id, path);
+    if (rc != ENT_OK)
+        goto out;
+    ent_identity_org_id(n->id, n->org);
+
+    diag_set(diag, home, NULL);
+    rc = ent_home_lock(home, &n->lock_fd, diag != NULL ? &diag->pid : NULL);
+    if (rc != ENT_OK)
+        goto out;
+
+    diag_set(diag, home, ENT_HOME_DB);
+    if ((rc = ent_home_path(path, sizeof(path), home, ENT_HOME_DB)) != ENT_OK)
+        goto out;
+    rc = ent_store_open(&n->store, path, 0, log);
+    if (rc != ENT_OK)
+        goto out;
+    struct meta_read m = {n->name, n->conf_listen};
+    rc = ent_store_read(n->store, read_meta, &m);
+    if (rc != ENT_OK)
+        goto out;
+
+    rc = ent__api_new(&n->api, n);
+    if (rc != ENT_OK)
+        goto out;
+    if (diag != NULL)
+        diag->what[0] = '\0';
+    *out = n;
+    n = NULL;
+out:
+    ent_node_free(n);
+    return rc;
+}
+
+int ent_node_open(ent_node **out, uv_loop_t *loop, const char *home,
+                  const ent_log *log) {
+    return ent_node_open_diag(out, loop, home, log, NULL);
+}
+
+void ent_node_free(ent_node *n) {
+    if (n == NULL)
+        return;
+    if (n->started && n->pending_closes > 0)
+        ENT_ERROR(n->log, "node freed before its handles were closed");
+    ent__api_free(n->api);
+    ent_store_close(n->store);
+    ent_home_unlock(n->lock_fd);
+    ent_identity_free(n->id);
+    free(n);
+}
+
+/* ---- start / stop ---------------------------------------------------------- */
+
+static void peer_closed_politely(uv_handle_t *h) {
+    free(h);
+}
+
+static void on_peer_connection(uv_stream_t *server, int status) {
+    ent_node *n = server->data;
+    if (status < 0) {
+        ENT_WARN(n->log, "peer accept: %s", uv_strerror(status));
+        return;
+    }
+    if (n->stopping)
+        return;
+    n->counters.peer_accepted++;
+    if (n->peer_cb != NULL) {
+        n->peer_cb(n, server, n->peer_data);
+        return;
+    }
+    uv_tcp_t *c = malloc(sizeof(*c));
+    if (c == NULL)
+        return;
+    uv_tcp_init(server->loop, c);
+    if (uv_accept(server, (uv_stream_t *)c) == 0)
+        ENT_DEBUG(n->log, "peer connection closed: no session layer");
+    uv_close((uv_handle_t *)c, peer_closed_politely);
+}
+
+int ent_node_start(ent_node *n, const char *listen_override) {
+    struct sockaddr_storage ss;
+    int namelen = sizeof(ss);
+    const char *addr = listen_override ? listen_override : n->conf_listen;
+    int rc = ent_node_parse_addr(addr, &ss);
+    if (rc != ENT_OK) {
+        ENT_DEBUG(n->log, "bad listen address: %s", addr);
+        return rc;
+    }
+    if (n->started)
+        return ENT_EINVAL;
+    int r = uv_tcp_init(n->loop, &n->peer);
+    if (r != 0)
+        return ent_err_from_errno(-r);
+    n->peer.data = n;
+    n->peer_open = true;
+    n->started = true;
+    r = uv_tcp_bind(&n->peer, (const struct sockaddr *)&ss, 0);
+    if (r == 0)
+        r = uv_listen((uv_stream_t *)&n->peer, 128, on_peer_connection);
+    if (r != 0) {
+        ENT_DEBUG(n->log, "listen %s: %s", addr, uv_strerror(r));
+        rc = r == UV_EADDRINUSE ? ENT_EBUSY : ent_err_from_errno(-r);
+        goto out;
+    }
+    r = uv_tcp_getsockname(&n->peer, (struct sockaddr *)&ss, &namelen);
+    if (r != 0) {
+        rc = ent_err_from_errno(-r);
+        goto out;
+    }
+    format_addr(n->listen, &ss);
+    rc = ent__api_listen(n->api, n->api_path);
+    if (rc != ENT_OK)
+        goto out;
+    ENT_INFO(n->log, "listening on %s (org %s), api %s", n->listen, n->org,
+             n->api_path);
+out:
+    if (rc != ENT_OK)
+        n->listen[0] = '\0';
+    return rc;
+}
+
+static void stop_one_done(ent_node *n) {
+    if (--n->pending_closes > 0)
+        return;
+    unlink(n->api_path);
+    ENT_DEBUG(n->log, "node stopped");
+    if (n->stop_cb != NULL) {
+        ent_node_stop_cb cb = n->stop_cb;
+        n->stop_cb = NULL;
+        cb(n, n->stop_data);
+    }
+}
+
+static void peer_listener_closed(uv_handle_t *h) {
+    ent_node *n = h->data;
+    n->peer_open = false;
+    stop_one_done(n);
+}
+
+static void api_closed(void *data) {
+    stop_one_done(data);
+}
+
+void ent_node_stop(ent_node *n, ent_node_stop_cb cb, void *data) {
+    if (n->stopping)
+        return;
+    n->stopping = true;
+    n->stop_cb = cb;
+    n->stop_data = data;
+    if (!n->started) {
+        if (cb != NULL)
+            cb(n, data);
+        return;
+    }
+    /* One extra count so callbacks run synchronously cannot finish early. */
+    n->pending_closes = 1;
+    if (n->peer_open) {
+        n->pending_closes++;
+        uv_close((uv_handle_t *)&n->peer, peer_listener_closed);
+    }
+    n->pending_closes++;
+    ent__api_close(n->api, api_closed, n);
+    stop_one_done(n);
+}
+
+void ent_node_set_peer_accept_cb(ent_node *n, ent_node_peer_accept_cb cb,
+                                 void *data) {
+    n->peer_cb = cb;
+    n->peer_data = data;
+}
+
+/* ---- accessors --------------------------------------------------------------- */
+
+const char *ent_node_org_id(const ent_node *n) { return n->org; }
+const char *ent_node_name(const ent_node *n) { return n->name; }
+const char *ent_node_home(const ent_node *n) { return n->home; }
+const char *ent_node_listen(const ent_node *n) { return n->listen; }
+const char *ent_node_api_path(const ent_node *n) { return n->api_path; }
+ent_store *ent_node_store(ent_node *n) { return n->store; }
+const ent_identity *ent_node_identity(const ent_node *n) { return n->id; }
+const ent_log *ent_node_log(const ent_node *n) { return n->log; }
+uv_loop_t *ent_node_loop(ent_node *n) { return n->loop; }
+ent_node_counters *ent__node_counters(ent_node *n) { return &n->counters; }
+ent_api *ent__node_api(ent_node *n) { return n->api; }
+
+void ent_node_counters_get(const ent_node *n, ent_node_counters *out) {
+    *out = n->counters;
+}

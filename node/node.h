@@ -1,0 +1,150 @@
+/*
+ * node.h - one Entente node: a value, not a process.
+ *
+ * All state of a node hangs off an ent_node: its home folder, identity,
+ * store, logger, the peer TCP listener, the local API server on
+ * HOME/api.sock and its counters. The libuv loop is borrowed, so many nodes
+ * can share one loop in one process (tests, the network simulator).
+ *
+ * Life cycle:
+ *
+ *   ent_node_open()   load HOME/identity.key, take the exclusive lock
+ *                     HOME/serve.lock, open the store HOME/db
+ *   ent_node_start()  bind the peer listener and the API socket
+ *   ... run the loop ...
+ *   ent_node_stop()   close every handle; stop_cb runs once all are closed
+ *   ent_node_free()   close the store, release the lock, free the node
+ *
+ * Layout of a home folder (spec/cli.md):
+ *
+ *   HOME/identity.key   the org key (0600)
+ *   HOME/db/            the LMDB environment (meta: "name", "listen")
+ *   HOME/serve.lock     flock()ed by the running node, holds its pid
+ *   HOME/api.sock       the local API (0600), present while a node runs
+ */
+#ifndef ENT_NODE_H
+#define ENT_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/identity.h"
+#include "node/log.h"
+#include "storage/store.h"
+
+struct uv_loop_s;
+struct uv_stream_s;
+
+typedef struct ent_node ent_node;
+
+/* Names of files in a home folder. */
+#define ENT_HOME_KEY "identity.key"
+#define ENT_HOME_DB "db"
+#define ENT_HOME_LOCK "serve.lock"
+#define ENT_HOME_SOCK "api.sock"
+
+/* Keys of the meta table written by ent_home_init (values: UTF-8, no NUL). */
+#define ENT_META_NAME "name"     /* org display name */
+#define ENT_META_LISTEN "listen" /* configured peer address "HOST:PORT" */
+
+/* Default peer listen address when init is given no --listen. */
+#define ENT_DEFAULT_LISTEN "0.0.0.0:7411"
+
+/* Longest "HOST:PORT" text (bracketed IPv6 + port). */
+#define ENT_ADDR_STRLEN 64
+
+/*
+ * Where ent_node_open_diag() failed, for error messages: what names the file
+ * or folder concerned ("HOME/identity.key"); pid is the process that holds
+ * the lock when the error is ENT_EBUSY (0 if unknown).
+ */
+typedef struct ent_node_diag {
+    char what[4096];
+    long pid;
+} ent_node_diag;
+
+/* Counters, for status and tests. */
+typedef struct ent_node_counters {
+    uint64_t api_requests;  /* requests answered */
+    uint64_t api_errors;    /* answered with a status >= 400 */
+    uint64_t api_rejected;  /* connections refused over the limit */
+    uint64_t peer_accepted; /* peer TCP connections accepted */
+} ent_node_counters;
+
+/*
+ * Opens the node whose home folder is home (which ent_home_init made).
+ * loop and log are borrowed and must outlive the node; log may be NULL.
+ * @return ENT_OK; ENT_ENOENT (no such home or key file); ENT_EINSECURE,
+ *         ENT_ETRUNCATED, ENT_ECORRUPT, ENT_EVERSION (key file); ENT_EBUSY
+ *         (another node holds the lock, in this or another process);
+ *         ENT_ESTORAGE, ENT_EPERM, ENT_ENOMEM.
+ */
+int ent_node_open(ent_node **out, struct uv_loop_s *loop, const char *home,
+                  const ent_log *log);
+
+/* ent_node_open() that also says where it failed (diag may be NULL). */
+int ent_node_open_diag(ent_node **out, struct uv_loop_s *loop,
+                       const char *home, const ent_log *log,
+                       ent_node_diag *diag);
+
+/*
+ * Binds the peer listener on listen_override ("HOST:PORT"; NULL: the address
+ * stored at init; port 0 picks a free port), removes a stale HOME/api.sock
+ * and serves the local API there with mode 0600. Logs "listening on ..." at
+ * INFO. @return ENT_OK, ENT_EINVAL (bad address), ENT_EBUSY (address in
+ * use), ENT_ETOOBIG (socket path too long), ENT_EPERM, ENT_EIO. After a
+ * failure, ent_node_stop() the node before freeing it.
+ */
+int ent_node_start(ent_node *n, const char *listen_override);
+
+/* Called once every handle of n is closed; n may then be freed. */
+typedef void (*ent_node_stop_cb)(ent_node *n, void *data);
+
+/*
+ * Closes the listeners and every open connection and removes HOME/api.sock.
+ * Asynchronous: cb (may be NULL) runs from the loop once all handles are
+ * closed. Calling it on a node that was never started calls cb at once.
+ */
+void ent_node_stop(ent_node *n, ent_node_stop_cb cb, void *data);
+
+/*
+ * Closes the store, releases the lock and frees n. The node must be stopped
+ * (or never started). Accepts NULL.
+ */
+void ent_node_free(ent_node *n);
+
+/*
+ * Hook for accepted peer connections (the session layer). cb is called with
+ * the listening stream each time a peer connects and must uv_accept() the
+ * connection into a handle it owns. Without a hook the node accepts and
+ * closes the connection at once.
+ */
+typedef void (*ent_node_peer_accept_cb)(ent_node *n,
+                                        struct uv_stream_s *server,
+                                        void *data);
+void ent_node_set_peer_accept_cb(ent_node *n, ent_node_peer_accept_cb cb,
+                                 void *data);
+
+/* ---- accessors: borrowed, valid as long as n ----------------------------- */
+
+const char *ent_node_org_id(const ent_node *n);   /* base32 org id */
+const char *ent_node_name(const ent_node *n);     /* display name */
+const char *ent_node_home(const ent_node *n);     /* home folder */
+const char *ent_node_listen(const ent_node *n);   /* "127.0.0.1:PORT" once
+                                                     started, else "" */
+const char *ent_node_api_path(const ent_node *n); /* HOME/api.sock */
+ent_store *ent_node_store(ent_node *n);
+const ent_identity *ent_node_identity(const ent_node *n);
+const ent_log *ent_node_log(const ent_node *n);
+struct uv_loop_s *ent_node_loop(ent_node *n);
+void ent_node_counters_get(const ent_node *n, ent_node_counters *out);
+ent_node_counters *ent__node_counters(ent_node *n);
+
+/*
+ * Parses "HOST:PORT" (IPv4 dotted quad, or [IPv6]) into a sockaddr (a
+ * struct sockaddr_storage, passed as void * to keep socket headers out).
+ * @return ENT_OK or ENT_EINVAL.
+ */
+int ent_node_parse_addr(const char *s, void *sockaddr_storage);
+
+#endif

@@ -1,0 +1,772 @@
+/*
+ * store.c - the LMDB environment of a node: tables, schema, write
+ * transactions with map growth, scans, fault injection. See store.h and
+ * spec/storage.md.
+ *
+ * A store is used from one thread (the node's loop thread): the nesting guard
+ * and the reader count below are plain fields. MDB_NOTLS keeps read
+ * transactions from being tied to threads so a read may run inside a write.
+ */
+#include "storage/store.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "node/err.h"
+
+/* Extra sub-database slots beyond our tables, for future schema versions. */
+#define STORE_SPARE_DBS 8
+/* How many times one ent_store_write may grow the map before giving up. */
+#define STORE_MAX_GROW 12
+/* Smallest map we accept (LMDB needs a handful of pages). */
+#define STORE_MIN_MAP ((size_t)64 << 10)
+
+struct ent_store {
+    MDB_env *env;
+    MDB_dbi dbi[ENT_TBL__COUNT];
+    const ent_log *log;
+    size_t map_size;
+    size_t max_key;
+    bool rdonly;
+    bool writing;     /* inside ent_store_write: a nested call is refused */
+    unsigned readers; /* open read transactions (map growth needs none) */
+    uint64_t fail_in; /* fault injection countdown; 0: off */
+};
+
+struct ent_txn {
+    ent_store *s;
+    MDB_txn *txn;
+    bool write;
+    bool map_full; /* a put or commit hit MDB_MAP_FULL: grow and rerun */
+    int poison;    /* first fatal error; the transaction will not commit */
+};
+
+/* LMDB sub-database names, in ent_table order (spec/storage.md). */
+static const char *const table_names[ENT_TBL__COUNT] = {
+    [ENT_TBL_META] = "meta",           [ENT_TBL_TEMPLATES] = "templates",
+    [ENT_TBL_OBJECTS] = "objects",     [ENT_TBL_OPS] = "ops",
+    [ENT_TBL_OP_IDS] = "op_ids",       [ENT_TBL_FIELDS] = "fields",
+    [ENT_TBL_PRIVATE] = "private",     [ENT_TBL_MEMBERS] = "members",
+    [ENT_TBL_KEYS] = "keys",           [ENT_TBL_PEERS] = "peers",
+    [ENT_TBL_INVITES] = "invites",     [ENT_TBL_LOG] = "log",
+    [ENT_TBL_PENDING] = "pending",     [ENT_TBL_CONFIG] = "config",
+    [ENT_TBL_WRITES] = "writes",       [ENT_TBL_HEADS] = "heads",
+    [ENT_TBL_EQUIV] = "equivocations",
+};
+
+/*
+ * The built-in migrations: {from, fn} upgrades version from to from + 1.
+ * Schema 1 is the first version, so there is none yet; the sentinel keeps
+ * the array non-empty.
+ */
+static const ent_store_migration builtin_migrations[] = {
+    {0, NULL},
+};
+
+static const char schema_key[] = "schema";
+
+/* ---- error translation ---- */
+
+/*
+ * Translates an LMDB (or errno) code into an ent_err and logs the original.
+ * Expected outcomes (not found, key exists, map full) are logged at DEBUG.
+ */
+static int xlate(const ent_store *s, int rc, const char *what) {
+    int err;
+    ent_log_level lvl = ENT_LOG_ERROR;
+    switch (rc) {
+    case MDB_SUCCESS:
+        return ENT_OK;
+    case MDB_NOTFOUND:
+        err = ENT_ENOENT;
+        lvl = ENT_LOG_DEBUG;
+        break;
+    case MDB_KEYEXIST:
+        err = ENT_EEXIST;
+        lvl = ENT_LOG_DEBUG;
+        break;
+    case MDB_MAP_FULL:
+        err = ENT_EMAPFULL;
+        lvl = ENT_LOG_DEBUG;
+        break;
+    case ENOSPC:
+    case EDQUOT:
+        err = ENT_ENOSPC;
+        break;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        err = ENT_EPERM;
+        break;
+    case ENOENT:
+        err = ENT_ENOENT;
+        break;
+    case ENOMEM:
+        err = ENT_ENOMEM;
+        break;
+    case EIO:
+        err = ENT_EIO;
+        break;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+        err = ENT_ECORRUPT;
+        break;
+    case MDB_VERSION_MISMATCH:
+        err = ENT_EVERSION;
+        break;
+    default:
+        err = ENT_ESTORAGE;
+        break;
+    }
+    ent_log_write(s != NULL ? s->log : NULL, lvl, "storage: %s: %s (%d)", what,
+                  mdb_strerror(rc), rc);
+    return err;
+}
+
+/* Counts one put/del/commit against the fault injection hook. */
+static bool fault_fires(ent_store *s, const char *what) {
+    if (s->fail_in == 0)
+        return false;
+    if (--s->fail_in != 0)
+        return false;
+    ENT_WARN(s->log, "storage: %s: injected fault", what);
+    return true;
+}
+
+/* Records a fatal error on txn so that it can never commit. */
+static int poison(ent_txn *txn, int err) {
+    if (err == ENT_EMAPFULL)
+        txn->map_full = true;
+    if (txn->poison == ENT_OK)
+        txn->poison = err;
+    return err;
+}
+
+static void be32_put(uint8_t b[4], uint32_t v) {
+    b[0] = (uint8_t)(v >> 24);
+    b[1] = (uint8_t)(v >> 16);
+    b[2] = (uint8_t)(v >> 8);
+    b[3] = (uint8_t)v;
+}
+
+static uint32_t be32_get(const uint8_t b[4]) {
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 |
+           (uint32_t)b[3];
+}
+
+/* ---- transactions ---- */
+
+/* Begins a transaction, adopting a map grown by another process. */
+static int txn_begin(ent_store *s, unsigned flags, MDB_txn **out) {
+    int rc = mdb_txn_begin(s->env, NULL, flags, out);
+    if (rc == MDB_MAP_RESIZED) {
+        ENT_INFO(s->log, "storage: map grown by another process, adopting");
+        rc = mdb_env_set_mapsize(s->env, 0);
+        if (rc == MDB_SUCCESS) {
+            MDB_envinfo info;
+            mdb_env_info(s->env, &info);
+            s->map_size = info.me_mapsize;
+            rc = mdb_txn_begin(s->env, NULL, flags, out);
+        }
+    }
+    return rc == MDB_SUCCESS ? ENT_OK : xlate(s, rc, "mdb_txn_begin");
+}
+
+/* Doubles the map. Only called with no transaction of ours open. */
+static int grow_map(ent_store *s) {
+    if (s->readers != 0) {
+        ENT_ERROR(s->log,
+                  "storage: map full but %u read transaction(s) "
+                  "open; cannot grow",
+                  s->readers);
+        return ENT_EBUSY;
+    }
+    size_t old = s->map_size;
+    if (old > SIZE_MAX / 2)
+        return ENT_EMAPFULL;
+    int rc = mdb_env_set_mapsize(s->env, old * 2);
+    if (rc != MDB_SUCCESS)
+        return xlate(s, rc, "mdb_env_set_mapsize");
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    s->map_size = info.me_mapsize;
+    ENT_INFO(s->log, "storage: map full, grew map from %zu to %zu bytes", old,
+             s->map_size);
+    return ENT_OK;
+}
+
+static int txn_commit(ent_txn *txn) {
+    ent_store *s = txn->s;
+    if (fault_fires(s, "commit")) {
+        mdb_txn_abort(txn->txn);
+        txn->txn = NULL;
+        return ENT_EIO;
+    }
+    int rc = mdb_txn_commit(txn->txn); /* frees txn even on failure */
+    txn->txn = NULL;
+    if (rc == MDB_SUCCESS)
+        return ENT_OK;
+    return poison(txn, xlate(s, rc, "mdb_txn_commit"));
+}
+
+/*
+ * Runs fn in write transactions until it commits, fails for a reason other
+ * than a full map, or the map cannot grow any more.
+ */
+static int run_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
+                     void *data) {
+    int err;
+    for (int attempt = 0;; attempt++) {
+        ent_txn txn = {.s = s, .write = true};
+        err = txn_begin(s, 0, &txn.txn);
+        if (err != ENT_OK)
+            break;
+        err = fn(&txn, data);
+        if (err == ENT_OK && txn.poison != ENT_OK) {
+            ENT_ERROR(s->log, "storage: write function ignored %s; aborting",
+                      ent_err_name(txn.poison));
+            err = txn.poison;
+        }
+        if (err == ENT_OK) {
+            err = txn_commit(&txn);
+        } else {
+            mdb_txn_abort(txn.txn);
+        }
+        if (err == ENT_OK || !(txn.map_full || err == ENT_EMAPFULL))
+            break;
+        if (attempt == STORE_MAX_GROW) {
+            ENT_ERROR(s->log, "storage: map still full after %d growths",
+                      attempt);
+            err = ENT_EMAPFULL;
+            break;
+        }
+        err = grow_map(s);
+        if (err != ENT_OK)
+            break;
+    }
+    return err;
+}
+
+int ent_store_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
+                    void *data) {
+    if (s == NULL || fn == NULL)
+        return ENT_EINVAL;
+    if (s->rdonly)
+        return ENT_EPERM;
+    if (s->writing) {
+        ENT_ERROR(s->log, "storage: nested write transaction refused");
+        return ENT_EBUSY;
+    }
+    s->writing = true;
+    int err = run_write(s, fn, data);
+    s->writing = false;
+    return err;
+}
+
+int ent_store_read(ent_store *s, int (*fn)(ent_txn *txn, void *data),
+                   void *data) {
+    if (s == NULL || fn == NULL)
+        return ENT_EINVAL;
+    ent_txn txn = {.s = s, .write = false};
+    int err = txn_begin(s, MDB_RDONLY, &txn.txn);
+    if (err != ENT_OK)
+        return err;
+    s->readers++;
+    err = fn(&txn, data);
+    mdb_txn_abort(txn.txn);
+    s->readers--;
+    return err;
+}
+
+/* ---- key/value access ---- */
+
+static int check_table(const ent_txn *txn, ent_table t) {
+    if (txn == NULL || (int)t < 0 || t >= ENT_TBL__COUNT)
+        return ENT_EINVAL;
+    return ENT_OK;
+}
+
+static int check_key(const ent_txn *txn, size_t klen) {
+    if (klen == 0)
+        return ENT_EINVAL;
+    if (klen > txn->s->max_key)
+        return ENT_ETOOBIG;
+    return ENT_OK;
+}
+
+int ent_txn_get(ent_txn *txn, ent_table t, const void *key, size_t klen,
+                const void **val, size_t *vlen) {
+    int err = check_table(txn, t);
+    if (err == ENT_OK)
+        err = check_key(txn, klen);
+    if (err != ENT_OK)
+        return err;
+    MDB_val k = {klen, (void *)key}, v;
+    int rc = mdb_get(txn->txn, txn->s->dbi[t], &k, &v);
+    if (rc != MDB_SUCCESS)
+        return xlate(txn->s, rc, "mdb_get");
+    *val = v.mv_data;
+    *vlen = v.mv_size;
+    return ENT_OK;
+}
+
+int ent_txn_put(ent_txn *txn, ent_table t, const void *key, size_t klen,
+                const void *val, size_t vlen, unsigned flags) {
+    int err = check_table(txn, t);
+    if (err == ENT_OK)
+        err = check_key(txn, klen);
+    if (err != ENT_OK)
+        return err;
+    if (!txn->write)
+        return ENT_EPERM;
+    if (flags & ~(unsigned)(ENT_PUT_NOOVERWRITE | ENT_PUT_APPEND))
+        return ENT_EINVAL;
+    if (fault_fires(txn->s, "put"))
+        return poison(txn, ENT_EIO);
+    unsigned mflags = 0;
+    if (flags & ENT_PUT_NOOVERWRITE)
+        mflags |= MDB_NOOVERWRITE;
+    if (flags & ENT_PUT_APPEND)
+        mflags |= MDB_APPEND;
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    int rc = mdb_put(txn->txn, txn->s->dbi[t], &k, &v, mflags);
+    if (rc == MDB_SUCCESS)
+        return ENT_OK;
+    err = xlate(txn->s, rc, "mdb_put");
+    /* an existing key is an answer; anything else spoils the transaction */
+    return rc == MDB_KEYEXIST ? err : poison(txn, err);
+}
+
+int ent_txn_del(ent_txn *txn, ent_table t, const void *key, size_t klen) {
+    int err = check_table(txn, t);
+    if (err == ENT_OK)
+        err = check_key(txn, klen);
+    if (err != ENT_OK)
+        return err;
+    if (!txn->write)
+        return ENT_EPERM;
+    if (fault_fires(txn->s, "del"))
+        return poison(txn, ENT_EIO);
+    MDB_val k = {klen, (void *)key};
+    int rc = mdb_del(txn->txn, txn->s->dbi[t], &k, NULL);
+    if (rc == MDB_SUCCESS)
+        return ENT_OK;
+    err = xlate(txn->s, rc, "mdb_del");
+    return rc == MDB_NOTFOUND ? err : poison(txn, err);
+}
+
+int ent_txn_count(ent_txn *txn, ent_table t, uint64_t *out) {
+    int err = check_table(txn, t);
+    if (err != ENT_OK)
+        return err;
+    MDB_stat st;
+    int rc = mdb_stat(txn->txn, txn->s->dbi[t], &st);
+    if (rc != MDB_SUCCESS)
+        return xlate(txn->s, rc, "mdb_stat");
+    *out = st.ms_entries;
+    return ENT_OK;
+}
+
+typedef int (*scan_fn)(void *data, const void *key, size_t klen,
+                       const void *val, size_t vlen);
+
+static bool has_prefix(const MDB_val *k, const void *prefix, size_t plen) {
+    return plen == 0 ||
+           (k->mv_size >= plen && memcmp(k->mv_data, prefix, plen) == 0);
+}
+
+/*
+ * Positions cur on the last key that starts with prefix (or the last key
+ * when plen is 0): seeks to the smallest key above every key with the
+ * prefix, then steps back.
+ */
+static int seek_last(MDB_cursor *cur, const uint8_t *prefix, size_t plen,
+                     MDB_val *k, MDB_val *v) {
+    size_t n = plen;
+    while (n > 0 && prefix[n - 1] == 0xff)
+        n--;
+    if (n == 0) /* empty prefix, or all 0xff: nothing sorts above it */
+        return mdb_cursor_get(cur, k, v, MDB_LAST);
+    uint8_t stack[64];
+    uint8_t *succ = n <= sizeof(stack) ? stack : malloc(n);
+    if (succ == NULL)
+        return ENOMEM;
+    memcpy(succ, prefix, n);
+    succ[n - 1]++;
+    k->mv_size = n;
+    k->mv_data = succ;
+    int rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_cursor_get(cur, k, v, MDB_PREV);
+    else if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(cur, k, v, MDB_LAST);
+    if (succ != stack)
+        free(succ);
+    return rc;
+}
+
+static int scan(ent_txn *txn, ent_table t, const void *prefix, size_t plen,
+                scan_fn fn, void *data, bool reverse) {
+    int err = check_table(txn, t);
+    if (err != ENT_OK)
+        return err;
+    if (fn == NULL || (plen > 0 && prefix == NULL))
+        return ENT_EINVAL;
+    if (plen > txn->s->max_key)
+        return ENT_OK; /* no key can start with it */
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn->txn, txn->s->dbi[t], &cur);
+    if (rc != MDB_SUCCESS)
+        return xlate(txn->s, rc, "mdb_cursor_open");
+    MDB_val k = {plen, (void *)prefix}, v;
+    if (reverse)
+        rc = seek_last(cur, prefix, plen, &k, &v);
+    else
+        rc = mdb_cursor_get(cur, &k, &v, plen > 0 ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == MDB_SUCCESS && has_prefix(&k, prefix, plen)) {
+        int r = fn(data, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
+        if (r != 0) {
+            err = r < 0 ? r : ENT_OK;
+            goto out;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, reverse ? MDB_PREV : MDB_NEXT);
+    }
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+        err = xlate(txn->s, rc, "mdb_cursor_get");
+out:
+    mdb_cursor_close(cur);
+    return err;
+}
+
+int ent_txn_scan(ent_txn *txn, ent_table t, const void *prefix, size_t plen,
+                 scan_fn fn, void *data) {
+    return scan(txn, t, prefix, plen, fn, data, false);
+}
+
+int ent_txn_scan_reverse(ent_txn *txn, ent_table t, const void *prefix,
+                         size_t plen, scan_fn fn, void *data) {
+    return scan(txn, t, prefix, plen, fn, data, true);
+}
+
+/* ---- open, schema, migrations ---- */
+
+struct open_ctx {
+    ent_store *s;
+    bool create;
+    uint32_t schema;
+    const ent_store_migration *migs;
+    size_t n_migs;
+    void *mig_data;
+};
+
+static int read_schema(ent_txn *txn, uint32_t *out) {
+    const void *val = NULL;
+    size_t vlen = 0;
+    int err = ent_txn_get(txn, ENT_TBL_META, schema_key, sizeof(schema_key) - 1,
+                          &val, &vlen);
+    if (err != ENT_OK)
+        return err;
+    if (vlen != 4) {
+        ENT_ERROR(txn->s->log, "storage: meta/schema has %zu bytes, not 4",
+                  vlen);
+        return ENT_ECORRUPT;
+    }
+    *out = be32_get(val);
+    return ENT_OK;
+}
+
+static int write_schema(ent_txn *txn, uint32_t v) {
+    uint8_t b[4];
+    be32_put(b, v);
+    return ent_txn_put(txn, ENT_TBL_META, schema_key, sizeof(schema_key) - 1, b,
+                       sizeof(b), 0);
+}
+
+/* Entries of the main (unnamed) database: 0 in a never-initialised env. */
+static int main_entries(ent_txn *txn, size_t *out) {
+    MDB_dbi main_dbi;
+    MDB_stat st;
+    int rc = mdb_dbi_open(txn->txn, NULL, 0, &main_dbi);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_stat(txn->txn, main_dbi, &st);
+    if (rc != MDB_SUCCESS)
+        return xlate(txn->s, rc, "mdb_stat(main)");
+    *out = st.ms_entries;
+    return ENT_OK;
+}
+
+/* Runs the migrations from version from up to c->schema, in order. */
+static int migrate(ent_txn *txn, const struct open_ctx *c, uint32_t from) {
+    ent_store *s = c->s;
+    for (uint32_t v = from; v < c->schema; v++) {
+        const ent_store_migration *m = NULL;
+        for (size_t i = 0; i < c->n_migs; i++) {
+            if (c->migs[i].fn != NULL && c->migs[i].from == v) {
+                m = &c->migs[i];
+                break;
+            }
+        }
+        if (m == NULL) {
+            ENT_ERROR(s->log, "storage: no migration from schema %u", v);
+            return ENT_EVERSION;
+        }
+        int err = m->fn(txn, c->mig_data);
+        if (err != ENT_OK) {
+            ENT_ERROR(s->log, "storage: migration from schema %u failed: %s", v,
+                      ent_strerror(err));
+            return err;
+        }
+        ENT_INFO(s->log, "storage: migrated schema %u -> %u", v, v + 1);
+    }
+    return write_schema(txn, c->schema);
+}
+
+/* Opens every table, then creates, checks or migrates the schema. */
+static int setup(ent_txn *txn, void *data) {
+    const struct open_ctx *c = data;
+    ent_store *s = c->s;
+    size_t entries = 0;
+    int err = main_entries(txn, &entries);
+    if (err != ENT_OK)
+        return err;
+    bool fresh = entries == 0;
+    if (fresh && (!c->create || !txn->write))
+        return ENT_ENOENT; /* a data.mdb that was never initialised */
+    unsigned dflags = txn->write ? MDB_CREATE : 0;
+    for (int t = 0; t < ENT_TBL__COUNT; t++) {
+        int rc = mdb_dbi_open(txn->txn, table_names[t], dflags, &s->dbi[t]);
+        if (rc != MDB_SUCCESS) {
+            ENT_ERROR(s->log, "storage: table %s missing", table_names[t]);
+            return rc == MDB_NOTFOUND ? ENT_ECORRUPT
+                                      : xlate(s, rc, "mdb_dbi_open");
+        }
+    }
+    if (fresh) {
+        ENT_INFO(s->log, "storage: created store, schema %u", c->schema);
+        return write_schema(txn, c->schema);
+    }
+    uint32_t v;
+    err = read_schema(txn, &v);
+    if (err == ENT_ENOENT) {
+        ENT_ERROR(s->log, "storage: meta/schema missing");
+        return ENT_ECORRUPT;
+    }
+    if (err != ENT_OK)
+        return err;
+    if (v == c->schema)
+        return ENT_OK;
+    if (v > c->schema) {
+        ENT_ERROR(s->log, "storage: schema %u is newer than this binary's %u",
+                  v, c->schema);
+        return ENT_EVERSION;
+    }
+    if (!txn->write) {
+        ENT_ERROR(s->log,
+                  "storage: schema %u needs migrating to %u; open "
+                  "read-write first",
+                  v, c->schema);
+        return ENT_EVERSION;
+    }
+    return migrate(txn, c, v);
+}
+
+/* Parses "123", "64k", "16m", "1g" (bytes). */
+static int parse_size(const char *str, size_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(str, &end, 10);
+    if (errno != 0 || end == str)
+        return ENT_EINVAL;
+    unsigned shift = 0;
+    switch (*end) {
+    case 'k':
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        end++;
+        break;
+    default:
+        break;
+    }
+    if (*end != '\0' || n > (SIZE_MAX >> shift))
+        return ENT_EINVAL;
+    *out = (size_t)n << shift;
+    return ENT_OK;
+}
+
+static int wanted_map_size(const ent_store_opts *o, const ent_log *log,
+                           size_t *out) {
+    size_t size = o != NULL ? o->map_size : 0;
+    const char *envv = getenv("ENTENTE_MAP_SIZE");
+    if (size == 0 && envv != NULL && *envv != '\0') {
+        if (parse_size(envv, &size) != ENT_OK) {
+            ENT_ERROR(log, "storage: bad ENTENTE_MAP_SIZE '%s'", envv);
+            return ENT_EINVAL;
+        }
+    }
+    if (size == 0)
+        size = ENT_STORE_MAP_SIZE;
+    if (size < STORE_MIN_MAP)
+        size = STORE_MIN_MAP;
+    *out = (size + 4095) & ~(size_t)4095;
+    return ENT_OK;
+}
+
+int ent_store_open_ex(ent_store **out, const char *dir, unsigned flags,
+                      const ent_log *log, const ent_store_opts *opts) {
+    int err, rc;
+    ent_store *s = NULL;
+    char *path = NULL;
+    *out = NULL;
+    if (dir == NULL ||
+        (flags & ~(unsigned)(ENT_STORE_CREATE | ENT_STORE_RDONLY)) != 0)
+        return ENT_EINVAL;
+    bool rdonly = (flags & ENT_STORE_RDONLY) != 0;
+    bool create = (flags & ENT_STORE_CREATE) != 0 && !rdonly;
+    size_t want;
+    err = wanted_map_size(opts, log, &want);
+    if (err != ENT_OK)
+        return err;
+
+    size_t plen = strlen(dir) + sizeof("/data.mdb");
+    path = malloc(plen);
+    s = calloc(1, sizeof(*s));
+    if (path == NULL || s == NULL) {
+        err = ENT_ENOMEM;
+        goto out;
+    }
+    s->log = log;
+    s->rdonly = rdonly;
+    snprintf(path, plen, "%s/data.mdb", dir);
+    struct stat st;
+    bool exists = stat(path, &st) == 0;
+    if (!exists && !create) {
+        ENT_DEBUG(log, "storage: no database in %s", dir);
+        err = ENT_ENOENT;
+        goto out;
+    }
+
+    rc = mdb_env_create(&s->env);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_maxdbs(s->env, ENT_TBL__COUNT + STORE_SPARE_DBS);
+    /* an existing env keeps its recorded size; a new one starts at want */
+    if (rc == MDB_SUCCESS && !exists)
+        rc = mdb_env_set_mapsize(s->env, want);
+    if (rc != MDB_SUCCESS) {
+        err = xlate(s, rc, "mdb_env_create");
+        goto out;
+    }
+    rc = mdb_env_open(s->env, dir, MDB_NOTLS | (rdonly ? MDB_RDONLY : 0), 0600);
+    if (rc != MDB_SUCCESS) {
+        err = xlate(s, rc, "mdb_env_open");
+        goto out;
+    }
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    s->map_size = info.me_mapsize;
+    if (!rdonly && s->map_size < want) {
+        rc = mdb_env_set_mapsize(s->env, want);
+        if (rc != MDB_SUCCESS) {
+            err = xlate(s, rc, "mdb_env_set_mapsize");
+            goto out;
+        }
+        mdb_env_info(s->env, &info);
+        s->map_size = info.me_mapsize;
+    }
+    int kmax = mdb_env_get_maxkeysize(s->env);
+    s->max_key = kmax > 0 ? (size_t)kmax : 0;
+    if (!rdonly) {
+        int dead = 0;
+        if (mdb_reader_check(s->env, &dead) == MDB_SUCCESS && dead > 0)
+            ENT_WARN(log, "storage: cleared %d stale reader slot(s)", dead);
+    }
+
+    struct open_ctx c = {
+        .s = s,
+        .create = create,
+        .schema =
+            opts != NULL && opts->schema != 0 ? opts->schema : ENT_STORE_SCHEMA,
+        .migs = builtin_migrations,
+        .n_migs = sizeof(builtin_migrations) / sizeof(builtin_migrations[0]),
+        .mig_data = opts != NULL ? opts->migration_data : NULL,
+    };
+    if (opts != NULL && opts->migrations != NULL) {
+        c.migs = opts->migrations;
+        c.n_migs = opts->n_migrations;
+    }
+    if (rdonly) {
+        ent_txn txn = {.s = s, .write = false};
+        err = txn_begin(s, MDB_RDONLY, &txn.txn);
+        if (err != ENT_OK)
+            goto out;
+        err = setup(&txn, &c);
+        if (err == ENT_OK) {
+            /* committing a read txn keeps its dbi handles for the env */
+            rc = mdb_txn_commit(txn.txn);
+            if (rc != MDB_SUCCESS)
+                err = xlate(s, rc, "mdb_txn_commit");
+        } else {
+            mdb_txn_abort(txn.txn);
+        }
+    } else {
+        err = ent_store_write(s, setup, &c);
+    }
+    if (err != ENT_OK)
+        goto out;
+    ENT_DEBUG(log, "storage: opened %s (map %zu bytes%s)", dir, s->map_size,
+              rdonly ? ", read-only" : "");
+    *out = s;
+    s = NULL;
+out:
+    ent_store_close(s);
+    free(path);
+    return err;
+}
+
+int ent_store_open(ent_store **out, const char *dir, unsigned flags,
+                   const ent_log *log) {
+    return ent_store_open_ex(out, dir, flags, log, NULL);
+}
+
+void ent_store_close(ent_store *s) {
+    if (s == NULL)
+        return;
+    if (s->env != NULL)
+        mdb_env_close(s->env);
+    free(s);
+}
+
+size_t ent_store_map_size(const ent_store *s) {
+    return s->map_size;
+}
+
+size_t ent_store_max_key(const ent_store *s) {
+    return s->max_key;
+}
+
+static int schema_read_fn(ent_txn *txn, void *data) {
+    return read_schema(txn, data);
+}
+
+int ent_store_schema(ent_store *s, uint32_t *out) {
+    return ent_store_read(s, schema_read_fn, out);
+}
+
+void ent_store_fail_after(ent_store *s, uint64_t n) {
+    s->fail_in = n;
+}

@@ -1,0 +1,933 @@
+/* storage_test.c - the LMDB store: tables, scans, growth, schema, faults. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "node/err.h"
+#include "node/log.h"
+#include "storage/store.h"
+
+/* ---- fixture: a fresh temporary directory per test ---- */
+
+struct fx {
+    char dir[64];
+    char dir2[64];
+    ent_log log;
+    int grew;   /* log lines that report a map growth */
+    int errors; /* log lines at ERROR */
+};
+
+static void capture(void *data, ent_log_level level, const char *line) {
+    struct fx *f = data;
+    if (strstr(line, "grew map") != NULL)
+        f->grew++;
+    if (level == ENT_LOG_ERROR)
+        f->errors++;
+}
+
+static int setup(void **state) {
+    struct fx *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return -1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(f->dir, sizeof(f->dir), "%s/ent-store.XXXXXX",
+             tmp != NULL && strlen(tmp) < 30 ? tmp : "/tmp");
+    snprintf(f->dir2, sizeof(f->dir2), "%s", f->dir);
+    if (mkdtemp(f->dir) == NULL || mkdtemp(f->dir2) == NULL)
+        return -1;
+    ent_log_init(&f->log, ENT_LOG_DEBUG, "storage_test");
+    f->log.sink = capture;
+    f->log.data = f;
+    unsetenv("ENTENTE_MAP_SIZE");
+    *state = f;
+    return 0;
+}
+
+static void rmdir_store(const char *dir) {
+    char p[128];
+    snprintf(p, sizeof(p), "%s/data.mdb", dir);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/lock.mdb", dir);
+    unlink(p);
+    rmdir(dir);
+}
+
+static int teardown(void **state) {
+    struct fx *f = *state;
+    rmdir_store(f->dir);
+    rmdir_store(f->dir2);
+    free(f);
+    return 0;
+}
+
+static bool file_exists(const char *dir, const char *name) {
+    char p[128];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    return stat(p, &st) == 0;
+}
+
+/* ---- helpers ---- */
+
+struct kv {
+    ent_table t;
+    const char *k;
+    const char *v;
+};
+
+struct kvs {
+    const struct kv *items;
+    size_t n;
+};
+
+static int put_all(ent_txn *txn, void *data) {
+    const struct kvs *a = data;
+    for (size_t i = 0; i < a->n; i++) {
+        int err = ent_txn_put(txn, a->items[i].t, a->items[i].k,
+                              strlen(a->items[i].k), a->items[i].v,
+                              strlen(a->items[i].v), 0);
+        if (err != ENT_OK)
+            return err;
+    }
+    return ENT_OK;
+}
+
+static void put_strings(ent_store *s, const struct kv *items, size_t n) {
+    struct kvs a = {items, n};
+    assert_int_equal(ent_store_write(s, put_all, &a), ENT_OK);
+}
+
+struct getq {
+    ent_table t;
+    const char *k;
+    char out[256];
+    int err;
+};
+
+static int get_fn(ent_txn *txn, void *data) {
+    struct getq *q = data;
+    const void *v;
+    size_t vlen;
+    q->err = ent_txn_get(txn, q->t, q->k, strlen(q->k), &v, &vlen);
+    if (q->err == ENT_OK) {
+        assert_true(vlen < sizeof(q->out));
+        memcpy(q->out, v, vlen);
+        q->out[vlen] = '\0';
+    }
+    return ENT_OK;
+}
+
+/* Returns the value of k as a string, or NULL when absent. */
+static const char *get_string(ent_store *s, ent_table t, const char *k,
+                              struct getq *q) {
+    q->t = t;
+    q->k = k;
+    assert_int_equal(ent_store_read(s, get_fn, q), ENT_OK);
+    if (q->err == ENT_ENOENT)
+        return NULL;
+    assert_int_equal(q->err, ENT_OK);
+    return q->out;
+}
+
+/* A growable dump of every entry of every table, to compare whole stores. */
+struct dump {
+    uint8_t *buf;
+    size_t len, cap;
+};
+
+static void dump_bytes(struct dump *d, const void *p, size_t n) {
+    if (d->len + n > d->cap) {
+        size_t cap = d->cap ? d->cap : 4096;
+        while (cap < d->len + n)
+            cap *= 2;
+        d->buf = realloc(d->buf, cap);
+        assert_non_null(d->buf);
+        d->cap = cap;
+    }
+    memcpy(d->buf + d->len, p, n);
+    d->len += n;
+}
+
+static int dump_entry(void *data, const void *k, size_t klen, const void *v,
+                      size_t vlen) {
+    struct dump *d = data;
+    uint64_t n = klen;
+    dump_bytes(d, &n, sizeof(n));
+    dump_bytes(d, k, klen);
+    n = vlen;
+    dump_bytes(d, &n, sizeof(n));
+    dump_bytes(d, v, vlen);
+    return 0;
+}
+
+static int dump_fn(ent_txn *txn, void *data) {
+    for (int t = 0; t < ENT_TBL__COUNT; t++) {
+        uint64_t tag = 0xfeed0000u + (uint64_t)t;
+        dump_bytes(data, &tag, sizeof(tag));
+        int err = ent_txn_scan(txn, (ent_table)t, NULL, 0, dump_entry, data);
+        if (err != ENT_OK)
+            return err;
+    }
+    return ENT_OK;
+}
+
+static struct dump dump_store(ent_store *s) {
+    struct dump d = {0};
+    assert_int_equal(ent_store_read(s, dump_fn, &d), ENT_OK);
+    return d;
+}
+
+static void assert_same_dump(const struct dump *a, const struct dump *b) {
+    assert_int_equal(a->len, b->len);
+    assert_memory_equal(a->buf, b->buf, a->len);
+}
+
+/* ---- tests ---- */
+
+static void test_create_open_close(void **state) {
+    struct fx *f = *state;
+    ent_store *s = NULL;
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
+                     ENT_OK);
+    assert_non_null(s);
+    assert_true(file_exists(f->dir, "data.mdb"));
+    assert_true(file_exists(f->dir, "lock.mdb"));
+    assert_int_equal(ent_store_map_size(s), ENT_STORE_MAP_SIZE);
+    assert_true(ent_store_max_key(s) >= 64); /* 511 with Debian's LMDB */
+    uint32_t v = 0;
+    assert_int_equal(ent_store_schema(s, &v), ENT_OK);
+    assert_int_equal(v, ENT_STORE_SCHEMA);
+    put_strings(s, &(struct kv){ENT_TBL_OBJECTS, "obj1", "hello"}, 1);
+    ent_store_close(s);
+    ent_store_close(NULL);
+
+    /* reopen without CREATE: the data and the schema are there */
+    assert_int_equal(ent_store_open(&s, f->dir, 0, &f->log), ENT_OK);
+    struct getq q;
+    assert_string_equal(get_string(s, ENT_TBL_OBJECTS, "obj1", &q), "hello");
+    assert_int_equal(ent_store_schema(s, &v), ENT_OK);
+    assert_int_equal(v, ENT_STORE_SCHEMA);
+    ent_store_close(s);
+
+    /* CREATE on an existing store opens it and keeps the data */
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
+                     ENT_OK);
+    assert_string_equal(get_string(s, ENT_TBL_OBJECTS, "obj1", &q), "hello");
+    ent_store_close(s);
+
+    /* read-only: reads work, writes are refused */
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_RDONLY, &f->log),
+                     ENT_OK);
+    assert_string_equal(get_string(s, ENT_TBL_OBJECTS, "obj1", &q), "hello");
+    struct kvs a = {&(struct kv){ENT_TBL_OBJECTS, "x", "y"}, 1};
+    assert_int_equal(ent_store_write(s, put_all, &a), ENT_EPERM);
+    ent_store_close(s);
+}
+
+static int schema_bytes_fn(ent_txn *txn, void *data) {
+    const void *v;
+    size_t vlen;
+    int err = ent_txn_get(txn, ENT_TBL_META, "schema", 6, &v, &vlen);
+    if (err != ENT_OK)
+        return err;
+    assert_int_equal(vlen, 4);
+    memcpy(data, v, 4);
+    return ENT_OK;
+}
+
+static void test_schema_encoding(void **state) {
+    struct fx *f = *state;
+    ent_store *s = NULL;
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
+                     ENT_OK);
+    uint8_t b[4];
+    assert_int_equal(ent_store_read(s, schema_bytes_fn, b), ENT_OK);
+    assert_memory_equal(b, ((uint8_t[]){0, 0, 0, ENT_STORE_SCHEMA}), 4);
+    ent_store_close(s);
+}
+
+static void test_open_missing(void **state) {
+    struct fx *f = *state;
+    ent_store *s = (ent_store *)f; /* must be reset to NULL */
+    assert_int_equal(ent_store_open(&s, f->dir, 0, &f->log), ENT_ENOENT);
+    assert_null(s);
+    assert_false(file_exists(f->dir, "data.mdb"));
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_RDONLY, &f->log),
+                     ENT_ENOENT);
+    assert_false(file_exists(f->dir, "data.mdb"));
+    /* a directory that does not exist, even with CREATE */
+    char missing[128];
+    snprintf(missing, sizeof(missing), "%s/nope", f->dir);
+    assert_int_equal(ent_store_open(&s, missing, ENT_STORE_CREATE, &f->log),
+                     ENT_ENOENT);
+    assert_int_equal(ent_store_open(&s, f->dir, 0x80, &f->log), ENT_EINVAL);
+}
+
+static void test_open_corrupt(void **state) {
+    struct fx *f = *state;
+    char p[128];
+    snprintf(p, sizeof(p), "%s/data.mdb", f->dir);
+    int fd = open(p, O_CREAT | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    char junk[8192];
+    memset(junk, 'x', sizeof(junk));
+    assert_int_equal(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+    close(fd);
+    ent_store *s = NULL;
+    int errors = f->errors;
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
+                     ENT_ECORRUPT);
+    assert_null(s);
+    assert_true(f->errors > errors); /* the LMDB error was logged */
+}
+
+static void test_map_size_env(void **state) {
+    struct fx *f = *state;
+    ent_store *s = NULL;
+    setenv("ENTENTE_MAP_SIZE", "2m", 1);
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
+                     ENT_OK);
+    assert_int_equal(ent_store_map_size(s), (size_t)2 << 20);
+    ent_store_close(s);
+    setenv("ENTENTE_MAP_SIZE", "lots", 1);
+    assert_int_equal(ent_store_open(&s, f->dir, 0, &f->log), ENT_EINVAL);
+    unsetenv("ENTENTE_MAP_SIZE");
+    /* an explicit option wins over the default */
+    ent_store_opts o = {.map_size = (size_t)1 << 20};
+    assert_int_equal(
+        ent_store_open_ex(&s, f->dir2, ENT_STORE_CREATE, &f->log, &o), ENT_OK);
+    assert_int_equal(ent_store_map_size(s), (size_t)1 << 20);
+    ent_store_close(s);
+}
+
+/* put/get/del, key limits, overwrite and NOOVERWRITE */
+struct kvcheck {
+    size_t max_key;
+};
+
+static int kv_fn(ent_txn *txn, void *data) {
+    struct kvcheck *c = data;
+    const void *v;
+    size_t vlen;
+    assert_int_equal(ent_txn_put(txn, ENT_TBL_PEERS, "k1", 2, "v1", 2, 0),
+                     ENT_OK);
+    assert_int_equal(ent_txn_get(txn, ENT_TBL_PEERS, "k1", 2, &v, &vlen),
+                     ENT_OK);
+    assert_int_equal(vlen, 2);
+    assert_memory_equal(v, "v1", 2);
+    /* tables are separate */
+    assert_int_equal(ent_txn_get(txn, ENT_TBL_KEYS, "k1", 2, &v, &vlen),
+                     ENT_ENOENT);
+    /* overwrite */
+    assert_int_equal(ent_txn_put(txn, ENT_TBL_PEERS, "k1", 2, "v1b", 3, 0),
+                     ENT_OK);
+    /* NOOVERWRITE keeps the old value and does not spoil the txn */
+    assert_int_equal(
+        ent_txn_put(txn, ENT_TBL_PEERS, "k1", 2, "zz", 2, ENT_PUT_NOOVERWRITE),
+        ENT_EEXIST);
+    assert_int_equal(
+        ent_txn_put(txn, ENT_TBL_PEERS, "k2", 2, "v2", 2, ENT_PUT_NOOVERWRITE),
+        ENT_OK);
+    /* empty value is allowed */
+    assert_int_equal(ent_txn_put(txn, ENT_TBL_PEERS, "k3", 2, "", 0, 0),
+                     ENT_OK);
+    /* APPEND: in order succeeds, out of order is refused */
+    assert_int_equal(
+        ent_txn_put(txn, ENT_TBL_LOG, "\0\0\0\1", 4, "a", 1, ENT_PUT_APPEND),
+        ENT_OK);
+    assert_int_equal(
+        ent_txn_put(txn, ENT_TBL_LOG, "\0\0\0\2", 4, "b", 1, ENT_PUT_APPEND),
+        ENT_OK);
+    assert_int_equal(
+        ent_txn_put(txn, ENT_TBL_LOG, "\0\0\0\1", 4, "c", 1, ENT_PUT_APPEND),
+        ENT_EEXIST);
+    /* key limits */
+    char big[600];
+    memset(big, 'k', sizeof(big));
+    assert_int_equal(
+        ent_txn_put(txn, ENT_TBL_PEERS, big, c->max_key, "v", 1, 0), ENT_OK);
+    assert_int_equal(
+        ent_txn_put(txn, ENT_TBL_PEERS, big, c->max_key + 1, "v", 1, 0),
+        ENT_ETOOBIG);
+    assert_int_equal(
+        ent_txn_get(txn, ENT_TBL_PEERS, big, c->max_key + 1, &v, &vlen),
+        ENT_ETOOBIG);
+    assert_int_equal(ent_txn_put(txn, ENT_TBL_PEERS, "", 0, "v", 1, 0),
+                     ENT_EINVAL);
+    assert_int_equal(ent_txn_put(txn, ENT_TBL__COUNT, "k", 1, "v", 1, 0),
+                     ENT_EINVAL);
+    assert_int_equal(ent_txn_put(txn, ENT_TBL_PEERS, "k", 1, "v", 1, 0x100),
+                     ENT_EINVAL);
+    /* delete */
+    assert_int_equal(ent_txn_del(txn, ENT_TBL_PEERS, "k2", 2), ENT_OK);
+    assert_int_equal(ent_txn_del(txn, ENT_TBL_PEERS, "k2", 2), ENT_ENOENT);
+    assert_int_equal(ent_txn_get(txn, ENT_TBL_PEERS, "k2", 2, &v, &vlen),
+                     ENT_ENOENT);
+    return ENT_OK;
+}
+
+static int put_in_read_fn(ent_txn *txn, void *data) {
+    assert_int_equal(ent_txn_put(txn, ENT_TBL_PEERS, "k", 1, "v", 1, 0),
+                     ENT_EPERM);
+    assert_int_equal(ent_txn_del(txn, ENT_TBL_PEERS, "k1", 2), ENT_EPERM);
+    return ENT_OK;
+}
+
+static void test_put_get_del(void **state) {
+    struct fx *f = *state;
+    ent_store *s = NULL;
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
+                     ENT_OK);
+    struct kvcheck c = {ent_store_max_key(s)};
+    assert_int_equal(ent_store_write(s, kv_fn, &c), ENT_OK);
+    assert_int_equal(ent_store_read(s, put_in_read_fn, NULL), ENT_OK);
+    ent_store_close(s);
+
+    assert_int_equal(ent_store_open(&s, f->dir, 0, &f->log), ENT_OK);
+    struct getq q;
+    assert_string_equal(get_string(s, ENT_TBL_PEERS, "k1", &q), "v1b");
+    assert_null(get_string(s, ENT_TBL_PEERS, "k2", &q));
+    assert_string_equal(get_string(s, ENT_TBL_PEERS, "k3", &q), "");
+    ent_store_close(s);
+}
+
+/* scans */
+struct collect {
+    char keys[16][32];
+    int n;
+    int stop_at; /* return 1 on this entry (1-based); 0: never */
+    int fail_at; /* return ENT_ECONFLICT on this entry; 0: never */
+};
+
+static int collect_fn(void *data, const void *k, size_t klen, const void *v,
+                      size_t vlen) {
+    struct collect *c = data;
+    assert_true(c->n < 16 && klen < 32);
+    memcpy(c->keys[c->n], k, klen);
+    c->keys[c->n][klen] = '\0';
+    c->n++;
+    if (c->fail_at == c->n)
+        return ENT_ECONFLICT;
+    return c->stop_at == c->n ? 1 : 0;
+}
+
+struct scanq {
+    const char *prefix;
+    bool reverse;
+    struct collect c;
+    int err;
+};
+
+static int scan_fn(ent_txn *txn, void *data) {
+    struct scanq *q = data;
+    size_t plen = q->prefix != NULL ? strlen(q->prefix) : 0;
+    if (q->reverse)
+        q->err = ent_txn_scan_reverse(txn, ENT_TBL_FIELDS, q->prefix, plen,
+                                      collect_fn, &q->c);
+    else
+        q->err = ent_txn_scan(txn, ENT_TBL_FIELDS, q->prefix, plen, collect_fn,
+                              &q->c);
+    return ENT_OK;
+}
+
+static void expect_scan(ent_store *s, const char *prefix, bool reverse,
+                        const char *const *want, int n) {
+    struct scanq q = {.prefix = prefix, .reverse = reverse};
+    assert_int_equal(ent_store_read(s, scan_fn, &q), ENT_OK);
+    assert_int_equal(q.err, ENT_OK);
+    assert_int_equal(q.c.n, n);
+    for (int i = 0; i < n; i++)
+        assert_string_equal(q.c.keys[i], want[i]);
+}
+
+static int count_fn(ent_txn *txn, void *data) {
+    uint64_t *n = data;
+    int err = ent_txn_count(txn, ENT_TBL_FIELDS, &n[0]);
+    if (err == ENT_OK)
+        err = ent_txn_count(txn, ENT_TBL_OPS, &n[1]);
+    return err;
+}
+
+static void test_scan(void **state) {
+    struct fx *f = *state;
+    ent_store *s = NULL;
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
+                     ENT_OK);
+    /* inserted out of order; 0xff bytes probe the reverse seek */
+    const struct kv items[] = {
+        {ENT_TBL_FIELDS, "b2", "x"},
+        {ENT_TBL_FIELDS, "a1", "x"},
+        {ENT_TBL_FIELDS, "c", "x"},
+        {ENT_TBL_FIELDS, "b1", "x"},
+        {ENT_TBL_FIELDS, "b\xff", "x"},
+        {ENT_TBL_FIELDS, "b", "x"},
+        {ENT_TBL_FIELDS,
+         "b\xff\xff"
+         "1",
+         "x"},
+        {ENT_TBL_FIELDS, "\xff\xff", "x"},
+        {ENT_TBL_OPS, "b3", "x"},
+    };
+    put_strings(s, items, sizeof(items) / sizeof(items[0]));
+
+    const char *all[] = {"a1",
+                         "b",
+                         "b1",
+                         "b2",
+                         "b\xff",
+                         "b\xff\xff"
+                         "1",
+                         "c",
+                         "\xff\xff"};
+    expect_scan(s, NULL, false, all, 8);
+    const char *all_rev[] = {"\xff\xff",
+                             "c",
+                             "b\xff\xff"
+                             "1",
+                             "b\xff",
+                             "b2",
+                             "b1",
+                             "b",
+                             "a1"};
+    expect_scan(s, NULL, true, all_rev, 8);
+
+    const char *b[] = {"b", "b1", "b2", "b\xff",
+                       "b\xff\xff"
+                       "1"};
+    expect_scan(s, "b", false, b, 5);
+    const char *b_rev[] = {"b\xff\xff"
+                           "1",
+                           "b\xff", "b2", "b1", "b"};
+    expect_scan(s, "b", true, b_rev, 5);
+
+    const char *bff[] = {"b\xff", "b\xff\xff"
+                                  "1"};
+    expect_scan(s, "b\xff", false, bff, 2);
+    const char *bff_rev[] = {"b\xff\xff"
+                             "1",
+                             "b\xff"};
+    expect_scan(s, "b\xff", true, bff_rev, 2);
+
+    const char *ff[] = {"\xff\xff"};
+    expect_scan(s, "\xff", false, ff, 1);
+    expect_scan(s, "\xff", true, ff, 1);
+    const char *a[] = {"a1"};
+    expect_scan(s, "a", true, a, 1);
+    expect_scan(s, "a", false, a, 1);
+
+    expect_scan(s, "d", false, NULL, 0);
+    expect_scan(s, "d", true, NULL, 0);
+    expect_scan(s, "0", true, NULL, 0);
+    expect_scan(s, "b3", false, NULL, 0); /* b3 is in another table */
+    expect_scan(s, "b1x", false, NULL, 0);
+
+    /* fn > 0 stops the scan with ENT_OK, fn < 0 stops it with that error */
+    struct scanq q = {.prefix = "b", .c = {.stop_at = 2}};
+    assert_int_equal(ent_store_read(s, scan_fn, &q), ENT_OK);
+    assert_int_equal(q.err, ENT_OK);
+    assert_int_equal(q.c.n, 2);
+    struct scanq q2 = {.prefix = "b", .reverse = true, .c = {.fail_at = 3}};
+    assert_int_equal(ent_store_read(s, scan_fn, &q2), ENT_OK);
+    assert_int_equal(q2.err, ENT_ECONFLICT);
+    assert_int_equal(q2.c.n, 3);
+    assert_string_equal(q2.c.keys[2], "b2");
+
+    uint64_t n[2] = {0, 0};
+    assert_int_equal(ent_store_read(s, count_fn, n), ENT_OK);
+    assert_int_equal(n[0], 8);
+    assert_int_equal(n[1], 1);
+    ent_store_close(s);
+}
+
+/* a function that fails after writing: nothing is committed */
+static int put_then_fail(ent_txn *txn, void *data) {
+    int err = ent_txn_put(txn, ENT_TBL_OBJECTS, "o1", 2, "new", 3, 0);
+    if (err == ENT_OK)
+        err = ent_txn_put(txn, ENT_TBL_OBJECTS, "o2", 2, "two", 3, 0);
+    if (err == ENT_OK)
+        err = ent_txn_del(txn, ENT_TBL_OBJECTS, "o3", 2);
+    return err != ENT_OK ? err : ENT_EDENIED;
+}
+
+static void test_fn_error_rolls_back(void **state) {
+    struct fx *f = *state;
+    ent_store *s = NULL;
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
+                     ENT_OK);
+    const struct kv items[] = {{ENT_TBL_OBJECTS, "o1", "old"},
+                               {ENT_TBL_OBJECTS, "o3", "three"}};
+    put_strings(s, items, 2);
+    struct dump before = dump_store(s);
+    assert_int_equal(ent_store_write(s, put_then_fail, NULL), ENT_EDENIED);
+    struct dump after = dump_store(s);
+    assert_same_dump(&before, &after);
+    struct getq q;
+    assert_string_equal(get_string(s, ENT_TBL_OBJECTS, "o1", &q), "old");
+    assert_null(get_string(s, ENT_TBL_OBJECTS, "o2", &q));
+    assert_string_equal(get_string(s, ENT_TBL_OBJECTS, "o3", &q), "three");
+    free(before.buf);
+    free(after.buf);
+    ent_store_close(s);
+}
+
+/* nested write is refused; a read inside a write is fine */
+struct nest {
+    ent_store *s;
+    int inner;
+    int read;
+};
+
+static int nop_fn(ent_txn *txn, void *data) {
+    return ENT_OK;
+}
+
+static int outer_fn(ent_txn *txn, void *data) {
+    struct nest *n = data;
+    int err = ent_txn_put(txn, ENT_TBL_CONFIG, "outer", 5, "1", 1, 0);
+    if (err != ENT_OK)
+        return err;
+    n->inner = ent_store_write(n->s, nop_fn, NULL);
+    n->read = ent_store_read(n->s, nop_fn, NULL);
+    return ENT_OK;
+}
+
+static void test_nested_write(void **state) {
+    struct fx *f = *state;
+    ent_store *s = NULL;
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
+                     ENT_OK);
+    struct nest n = {.s = s, .inner = 1, .read = 1};
+    assert_int_equal(ent_store_write(s, outer_fn, &n), ENT_OK);
+    assert_int_equal(n.inner, ENT_EBUSY);
+    assert_int_equal(n.read, ENT_OK);
+    struct getq q;
+    assert_string_equal(get_string(s, ENT_TBL_CONFIG, "outer", &q), "1");
+    /* and the guard is released afterwards */
+    assert_int_equal(ent_store_write(s, nop_fn, NULL), ENT_OK);
+    ent_store_close(s);
+}
+
+/* map growth: 20 MiB in one write into a 1 MiB map */
+#define BIG_N 20480
+#define BIG_V 1024
+
+static void big_value(uint32_t i, uint8_t *v) {
+    for (size_t j = 0; j < BIG_V; j++)
+        v[j] = (uint8_t)(i * 31u + j * 7u + (i >> 8));
+}
+
+struct bigw {
+    int calls;
+};
+
+static int big_write(ent_txn *txn, void *data) {
+    struct bigw *b = data;
+    b->calls++;
+    uint8_t k[4], v[BIG_V];
+    for (uint32_t i = 0; i < BIG_N; i++) {
+        k[0] = (uint8_t)(i >> 24);
+        k[1] = (uint8_t)(i >> 16);
+        k[2] = (uint8_t)(i >> 8);
+        k[3] = (uint8_t)i;
+        big_value(i, v);
+        int err = ent_txn_put(txn, ENT_TBL_OPS, k, 4, v, BIG_V, ENT_PUT_APPEND);
+        if (err != ENT_OK)
+            return err;
+    }
+    return ENT_OK;
+}
+
+struct bigcheck {
+    uint32_t next;
+    int bad;
+};
+
+static int big_check_entry(void *data, const void *k, size_t klen,
+                           const void *v, size_t vlen) {
+    struct bigcheck *c = data;
+    uint8_t want[BIG_V];
+    const uint8_t *kb = k;
+    uint32_t i = (uint32_t)kb[0] << 24 | (uint32_t)kb[1] << 16 |
+                 (uint32_t)kb[2] << 8 | kb[3];
+    big_value(i, want);
+    if (klen != 4 || i != c->next || vlen != BIG_V ||
+        memcmp(v, want, BIG_V) != 0)
+        c->bad++;
+    c->next++;
+    return 0;
+}
+
+static int big_check(ent_txn *txn, void *data) {
+    return ent_txn_scan(txn, ENT_TBL_OPS, NULL, 0, big_check_entry, data);
+}
+
+static void test_map_growth(void **state) {
+    struct fx *f = *state;
+    ent_store *s = NULL;
+    ent_store_opts o = {.map_size = (size_t)1 << 20};
+    assert_int_equal(
+        ent_store_open_ex(&s, f->dir, ENT_STORE_CREATE, &f->log, &o), ENT_OK);
+    assert_int_equal(ent_store_map_size(s), (size_t)1 << 20);
+    struct bigw b = {0};
+    assert_int_equal(ent_store_write(s, big_write, &b), ENT_OK);
+    size_t grown = ent_store_map_size(s);
+    assert_true(grown >= (size_t)BIG_N * BIG_V);
+    assert_true(b.calls > 1); /* fn was rerun from the start */
+    assert_true(f->grew >= 1 && f->grew == b.calls - 1);
+    ent_store_close(s);
+
+    /* reopen (keeping the grown size) and read everything back */
+    o.map_size = (size_t)1 << 20;
+    assert_int_equal(ent_store_open_ex(&s, f->dir, 0, &f->log, &o), ENT_OK);
+    assert_true(ent_store_map_size(s) >= (size_t)BIG_N * BIG_V);
+    struct bigcheck c = {0};
+    assert_int_equal(ent_store_read(s, big_check, &c), ENT_OK);
+    assert_int_equal(c.next, BIG_N);
+    assert_int_equal(c.bad, 0);
+    ent_store_close(s);
+}
+
+/* schema: newer is refused, migrations run once */
+static int set_schema_fn(ent_txn *txn, void *data) {
+    const uint8_t *b = data;
+    return ent_txn_put(txn, ENT_TBL_META, "schema", 6, b, 4, 0);
+}
+
+static int bad_schema_fn(ent_txn *txn, void *data) {
+    return ent_txn_put(txn, ENT_TBL_META, "schema", 6, "\0\0\2", 3, 0);
+}
+
+static void test_schema_newer(void **state) {
+    struct fx *f = *state;
+    ent_store *s = NULL;
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
+                     ENT_OK);
+    uint8_t newer[4] = {0, 0, 0, ENT_STORE_SCHEMA + 1};
+    assert_int_equal(ent_store_write(s, set_schema_fn, newer), ENT_OK);
+    ent_store_close(s);
+    s = (ent_store *)f;
+    assert_int_equal(ent_store_open(&s, f->dir, 0, &f->log), ENT_EVERSION);
+    assert_null(s);
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
+                     ENT_EVERSION);
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_RDONLY, &f->log),
+                     ENT_EVERSION);
+    /* a binary that knows the newer schema opens it */
+    ent_store_opts o = {.schema = ENT_STORE_SCHEMA + 1};
+    assert_int_equal(ent_store_open_ex(&s, f->dir, 0, &f->log, &o), ENT_OK);
+    /* a schema value of the wrong length is corruption */
+    assert_int_equal(ent_store_write(s, bad_schema_fn, NULL), ENT_OK);
+    ent_store_close(s);
+    assert_int_equal(ent_store_open_ex(&s, f->dir, 0, &f->log, &o),
+                     ENT_ECORRUPT);
+}
+
+struct migd {
+    int runs_1;
+    int runs_2;
+    bool fail;
+};
+
+static int mig_1_to_2(ent_txn *txn, void *data) {
+    struct migd *m = data;
+    m->runs_1++;
+    return ent_txn_put(txn, ENT_TBL_CONFIG, "migrated", 8, "2", 1, 0);
+}
+
+static int mig_2_to_3(ent_txn *txn, void *data) {
+    struct migd *m = data;
+    m->runs_2++;
+    int err = ent_txn_put(txn, ENT_TBL_CONFIG, "migrated", 8, "3", 1, 0);
+    return err != ENT_OK ? err : m->fail ? ENT_EDENIED : ENT_OK;
+}
+
+static void test_migration(void **state) {
+    struct fx *f = *state;
+    ent_store *s = NULL;
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
+                     ENT_OK);
+    ent_store_close(s);
+
+    struct migd m = {0};
+    const ent_store_migration migs[] = {{1, mig_1_to_2}, {2, mig_2_to_3}};
+    ent_store_opts o = {.schema = 2,
+                        .migrations = migs,
+                        .n_migrations = 2,
+                        .migration_data = &m};
+    assert_int_equal(ent_store_open_ex(&s, f->dir, 0, &f->log, &o), ENT_OK);
+    assert_int_equal(m.runs_1, 1);
+    assert_int_equal(m.runs_2, 0);
+    uint32_t v = 0;
+    assert_int_equal(ent_store_schema(s, &v), ENT_OK);
+    assert_int_equal(v, 2);
+    struct getq q;
+    assert_string_equal(get_string(s, ENT_TBL_CONFIG, "migrated", &q), "2");
+    ent_store_close(s);
+
+    /* again: nothing to do */
+    assert_int_equal(ent_store_open_ex(&s, f->dir, 0, &f->log, &o), ENT_OK);
+    assert_int_equal(m.runs_1, 1);
+    ent_store_close(s);
+
+    /* this binary (schema 1) now finds a newer store */
+    assert_int_equal(ent_store_open(&s, f->dir, 0, &f->log), ENT_EVERSION);
+
+    /* a failing migration changes nothing */
+    m.fail = true;
+    o.schema = 3;
+    assert_int_equal(ent_store_open_ex(&s, f->dir, 0, &f->log, &o),
+                     ENT_EDENIED);
+    assert_int_equal(m.runs_2, 1);
+    /* a missing step is a version error */
+    o.schema = 4;
+    m.fail = false;
+    assert_int_equal(ent_store_open_ex(&s, f->dir, 0, &f->log, &o),
+                     ENT_EVERSION);
+    /* read-only cannot migrate */
+    o.schema = 3;
+    assert_int_equal(
+        ent_store_open_ex(&s, f->dir, ENT_STORE_RDONLY, &f->log, &o),
+        ENT_EVERSION);
+    o.schema = 2;
+    assert_int_equal(ent_store_open_ex(&s, f->dir, 0, &f->log, &o), ENT_OK);
+    assert_int_equal(ent_store_schema(s, &v), ENT_OK);
+    assert_int_equal(v, 2);
+    assert_string_equal(get_string(s, ENT_TBL_CONFIG, "migrated", &q), "2");
+    ent_store_close(s);
+
+    /* two steps in one open, one write transaction */
+    m = (struct migd){0};
+    o.schema = 3;
+    assert_int_equal(ent_store_open_ex(&s, f->dir, 0, &f->log, &o), ENT_OK);
+    assert_int_equal(m.runs_1, 0);
+    assert_int_equal(m.runs_2, 1);
+    assert_int_equal(ent_store_schema(s, &v), ENT_OK);
+    assert_int_equal(v, 3);
+    ent_store_close(s);
+}
+
+/* fault injection: every operation of a multi-op write, one at a time */
+#define FAULT_OPS 7 /* 5 puts + 2 dels; + 1 commit */
+
+struct faultw {
+    bool ignore_errors; /* a careless fn that returns ENT_OK anyway */
+};
+
+static int multi_op(ent_txn *txn, void *data) {
+    const struct faultw *w = data;
+    int err = ENT_OK, e;
+    const char *keys[] = {"n1", "n2", "n3", "n4", "n5"};
+    for (int i = 0; i < 5; i++) {
+        e = ent_txn_put(txn, ENT_TBL_OPS, keys[i], 2, "payload", 7, 0);
+        if (e != ENT_OK && err == ENT_OK)
+            err = e;
+        if (err != ENT_OK && !w->ignore_errors)
+            return err;
+    }
+    e = ent_txn_del(txn, ENT_TBL_OPS, "old1", 4);
+    if (e != ENT_OK && err == ENT_OK)
+        err = e;
+    if (err != ENT_OK && !w->ignore_errors)
+        return err;
+    e = ent_txn_del(txn, ENT_TBL_LOG, "old2", 4);
+    if (e != ENT_OK && err == ENT_OK)
+        err = e;
+    return w->ignore_errors ? ENT_OK : err;
+}
+
+static void test_fault_injection(void **state) {
+    struct fx *f = *state;
+    ent_store *s = NULL;
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
+                     ENT_OK);
+    const struct kv seed[] = {{ENT_TBL_OPS, "old1", "a"},
+                              {ENT_TBL_LOG, "old2", "b"},
+                              {ENT_TBL_OPS, "n1", "previous"}};
+    put_strings(s, seed, 3);
+    struct dump before = dump_store(s);
+
+    for (int careless = 0; careless < 2; careless++) {
+        struct faultw w = {.ignore_errors = careless != 0};
+        for (uint64_t n = 1; n <= FAULT_OPS + 1; n++) {
+            ent_store_fail_after(s, n);
+            assert_int_equal(ent_store_write(s, multi_op, &w), ENT_EIO);
+            struct dump now = dump_store(s);
+            assert_same_dump(&before, &now);
+            free(now.buf);
+        }
+    }
+    /* the hook fired and disarmed itself: the same write now commits */
+    struct faultw w = {0};
+    assert_int_equal(ent_store_write(s, multi_op, &w), ENT_OK);
+    /* armed beyond the write's operations: not triggered by it */
+    ent_store_fail_after(s, FAULT_OPS + 2);
+    assert_int_equal(ent_store_write(s, nop_fn, NULL), ENT_OK);
+    ent_store_fail_after(s, 0);
+    struct dump after = dump_store(s);
+    assert_true(after.len != before.len ||
+                memcmp(after.buf, before.buf, after.len) != 0);
+    ent_store_close(s);
+
+    /* reopen: exactly the committed state */
+    assert_int_equal(ent_store_open(&s, f->dir, 0, &f->log), ENT_OK);
+    struct dump reopened = dump_store(s);
+    assert_same_dump(&after, &reopened);
+    struct getq q;
+    assert_string_equal(get_string(s, ENT_TBL_OPS, "n1", &q), "payload");
+    assert_null(get_string(s, ENT_TBL_OPS, "old1", &q));
+    assert_null(get_string(s, ENT_TBL_LOG, "old2", &q));
+    ent_store_close(s);
+    free(before.buf);
+    free(after.buf);
+    free(reopened.buf);
+}
+
+static void test_two_stores(void **state) {
+    struct fx *f = *state;
+    ent_store *a = NULL, *b = NULL;
+    assert_int_equal(ent_store_open(&a, f->dir, ENT_STORE_CREATE, &f->log),
+                     ENT_OK);
+    assert_int_equal(ent_store_open(&b, f->dir2, ENT_STORE_CREATE, &f->log),
+                     ENT_OK);
+    put_strings(a, &(struct kv){ENT_TBL_PEERS, "who", "alpha"}, 1);
+    put_strings(b, &(struct kv){ENT_TBL_PEERS, "who", "beta"}, 1);
+    put_strings(b, &(struct kv){ENT_TBL_PEERS, "only-b", "1"}, 1);
+    struct getq q;
+    assert_string_equal(get_string(a, ENT_TBL_PEERS, "who", &q), "alpha");
+    assert_string_equal(get_string(b, ENT_TBL_PEERS, "who", &q), "beta");
+    assert_null(get_string(a, ENT_TBL_PEERS, "only-b", &q));
+    ent_store_close(a);
+    assert_string_equal(get_string(b, ENT_TBL_PEERS, "who", &q), "beta");
+    ent_store_close(b);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_open_close, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_schema_encoding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_corrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_size_env, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_get_del, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fn_error_rolls_back, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_nested_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_newer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_injection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_stores, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
