@@ -326,8 +326,10 @@ static bool text_valid(const char *s, size_t len, size_t max) {
            (len == 0 || memchr(s, '\0', len) == NULL);
 }
 
-static void emit_value(ent_cbor_writer *w, const ent_value *v) {
-    ent_cbor_write_array(w, 2);
+/* A value is [type, payload]; a field value written under an owner-only
+ * template field is [type, payload, 1] (flags; 1 = owner-only). */
+static void emit_value(ent_cbor_writer *w, const ent_value *v, bool owner_only) {
+    ent_cbor_write_array(w, owner_only ? 3 : 2);
     ent_cbor_write_uint(w, (uint64_t)v->type);
     switch (v->type) {
     case ENT_VT_NULL:
@@ -360,6 +362,8 @@ static void emit_value(ent_cbor_writer *w, const ent_value *v) {
     default:
         ent_cbor_writer_fail(w, ENT_EINVAL);
     }
+    if (owner_only)
+        ent_cbor_write_uint(w, 1);
 }
 
 /* Deterministic order of text keys: by encoding, i.e. shorter names first,
@@ -389,7 +393,7 @@ static void emit_fields(ent_cbor_writer *w, const body_ctx *c) {
             return;
         }
         ent_cbor_write_text(w, f->name, nlen);
-        emit_value(w, &f->v);
+        emit_value(w, &f->v, f->owner_only);
     }
 }
 
@@ -547,7 +551,7 @@ static int read_name(ent_cbor_reader *r, char out[ENT_OP_NAME_MAX + 1]) {
     return ENT_OK;
 }
 
-static int read_value(ent_cbor_reader *r, ent_value *v) {
+static int read_value(ent_cbor_reader *r, ent_value *v, bool *owner_only) {
     size_t n;
     uint64_t t;
     int64_t i;
@@ -556,8 +560,9 @@ static int read_value(ent_cbor_reader *r, ent_value *v) {
     if ((rc = ent_cbor_read_array(r, &n)) != ENT_OK ||
         (rc = ent_cbor_read_uint(r, &t)) != ENT_OK)
         return rc;
-    if (n != 2)
+    if (n != 2 && n != 3)
         return ENT_ECORRUPT;
+    size_t items = n;
     switch (t) {
     case ENT_VT_NULL:
         rc = ent_cbor_read_null(r);
@@ -610,6 +615,13 @@ static int read_value(ent_cbor_reader *r, ent_value *v) {
     }
     if (rc == ENT_OK)
         v->type = (ent_vtype)t; /* only now does clear own a string */
+    *owner_only = false;
+    if (rc == ENT_OK && items == 3) {
+        uint64_t flags;
+        if ((rc = ent_cbor_read_uint(r, &flags)) == ENT_OK && flags != 1)
+            rc = flags == 0 ? ENT_ENONCANON : ENT_ECORRUPT;
+        *owner_only = rc == ENT_OK;
+    }
     return rc;
 }
 
@@ -628,7 +640,7 @@ static int read_fields(ent_cbor_reader *r, ent_op_body *b) {
         ent_op_field *f = &b->fields[i];
         b->nfields = i + 1;
         if ((rc = read_name(r, f->name)) != ENT_OK ||
-            (rc = read_value(r, &f->v)) != ENT_OK)
+            (rc = read_value(r, &f->v, &f->owner_only)) != ENT_OK)
             return rc;
     }
     b->nfields = n;
@@ -739,7 +751,7 @@ int ent_op_body_decode(ent_op_body *b, uint8_t kind, const uint8_t *buf,
         .max_depth = 4, /* body > fields > value > money */
         .max_items = ENT_OP_MAX_KEYS > ENT_OP_MAX_FIELDS ? ENT_OP_MAX_KEYS
                                                          : ENT_OP_MAX_FIELDS,
-        .max_total = 8 + 6 * ENT_OP_MAX_FIELDS,
+        .max_total = 8 + 7 * ENT_OP_MAX_FIELDS,
         .max_str = ENT_VALUE_TEXT_MAX,
         .max_size = ENT_OP_MAX_SIZE,
     };

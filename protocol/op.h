@@ -127,6 +127,8 @@ void ent_op_free(ent_op *op);
 typedef struct ent_op_field {
     char name[ENT_OP_NAME_MAX + 1]; /* shared field name, NUL-terminated */
     ent_value v;                    /* text/enum strings owned by the body */
+    bool owner_only; /* the writer's template marks the field owner-only:
+                        encoded as a third value item (spec/records.md) */
 } ent_op_field;
 
 /* An epoch key sealed to the new member (add_member). */

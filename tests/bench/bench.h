@@ -38,6 +38,9 @@ void ent_bench_add(ent_bench_report *r, const char *name, double value,
                    const char *unit, const char *limit, double limit_value);
 int ent_bench_report_print(const ent_bench_report *r, const char *json_path);
 
+/* Ops created and ops verified+applied (bench_objects.c). */
+void ent_bench_objects(ent_bench_report *r, int quick);
+
 /* Entente's own figures (bench_entente.c), appended to r. */
 void ent_bench_entente(ent_bench_report *r, int quick);
 

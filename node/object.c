@@ -1,0 +1,698 @@
+/*
+ * object.c - the object engine: local changes (create, set, stage, comment,
+ * membership), show/list/state. Applying received ops, the merge and the
+ * membership fold live in object_apply.c.
+ *
+ * Every local change runs in one ent_store_write() function that starts by
+ * dropping what a previous attempt built (the store reruns it from the
+ * start when the map grows), resolves the user's input through the org's
+ * template, builds and seals the op, and commits it through the same
+ * ent__obj_commit() that received ops go through, so a local op and the
+ * same op received elsewhere give the same state.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "crypto/crypto.h"
+#include "node/err.h"
+#include "node/object_int.h"
+#include "node/template.h"
+#include "node/value.h"
+#include "protocol/cbor.h"
+
+/* ------------------------------------------------------------ engine */
+
+uint64_t ent__obj_wall(const ent_objects *eng) {
+    if (eng->clock != NULL)
+        return eng->clock(eng->clock_data);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int ent_objects_new(ent_objects **out, const ent_objects_config *cfg) {
+    *out = NULL;
+    if (cfg == NULL || cfg->store == NULL || cfg->id == NULL)
+        return ENT_EINVAL;
+    ent_objects *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return ENT_ENOMEM;
+    e->store = cfg->store;
+    e->id = cfg->id;
+    e->log = cfg->log;
+    e->clock = cfg->clock;
+    e->clock_data = cfg->clock_data;
+    e->org_name = cfg->org_name;
+    e->org_name_data = cfg->org_name_data;
+    memcpy(e->me, ent_identity_public(cfg->id), ENT_PK_LEN);
+    ent_hlc_init(&e->hlc);
+    *out = e;
+    return ENT_OK;
+}
+
+void ent_objects_free(ent_objects *eng) {
+    free(eng);
+}
+
+void ent_obj_stats_get(const ent_objects *eng, ent_obj_stats *out) {
+    *out = eng->stats;
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+    if (err == NULL || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* ---------------------------------------------------------- value blobs */
+
+static void emit_value(ent_cbor_writer *w, const void *data) {
+    const ent_value *v = data;
+    ent_cbor_write_array(w, 2);
+    ent_cbor_write_uint(w, (uint64_t)v->type);
+    switch (v->type) {
+    case ENT_VT_NULL:
+        ent_cbor_write_null(w);
+        break;
+    case ENT_VT_TEXT:
+    case ENT_VT_ENUM:
+        ent_cbor_write_text(w, v->u.text.s ? v->u.text.s : "", v->u.text.len);
+        break;
+    case ENT_VT_INT:
+        ent_cbor_write_int(w, v->u.i);
+        break;
+    case ENT_VT_MONEY:
+        ent_cbor_write_array(w, 2);
+        ent_cbor_write_int(w, v->u.money.minor);
+        ent_cbor_write_text(w, v->u.money.cur, strnlen(v->u.money.cur, 3));
+        break;
+    case ENT_VT_DATE:
+        ent_cbor_write_int(w, v->u.days);
+        break;
+    case ENT_VT_ORG:
+        ent_cbor_write_bytes(w, v->u.org, 32);
+        break;
+    default:
+        ent_cbor_writer_fail(w, ENT_EINVAL);
+    }
+}
+
+int ent__obj_value_encode(const ent_value *v, uint8_t **out, size_t *len) {
+    return ent_cbor_encode(out, len, ENT_VALUE_TEXT_MAX + 64, emit_value, v);
+}
+
+static int read_value(ent_cbor_reader *r, ent_value *v) {
+    size_t n;
+    uint64_t t;
+    int64_t i;
+    const char *s;
+    int rc;
+    memset(v, 0, sizeof(*v));
+    if ((rc = ent_cbor_read_array(r, &n)) != ENT_OK ||
+        (rc = ent_cbor_read_uint(r, &t)) != ENT_OK)
+        return rc;
+    if (n != 2)
+        return ENT_ECORRUPT;
+    switch (t) {
+    case ENT_VT_NULL:
+        return ent_cbor_read_null(r);
+    case ENT_VT_TEXT:
+    case ENT_VT_ENUM:
+        if ((rc = ent_cbor_read_text(r, &s, &n)) != ENT_OK)
+            return rc;
+        return ent_value_set_text(v, (ent_vtype)t, s, n) == ENT_OK
+                   ? ENT_OK
+                   : ENT_ECORRUPT;
+    case ENT_VT_INT:
+        v->type = ENT_VT_INT;
+        return ent_cbor_read_int(r, &v->u.i);
+    case ENT_VT_MONEY:
+        if ((rc = ent_cbor_read_array(r, &n)) != ENT_OK)
+            return rc;
+        if (n != 2)
+            return ENT_ECORRUPT;
+        if ((rc = ent_cbor_read_int(r, &v->u.money.minor)) != ENT_OK ||
+            (rc = ent_cbor_read_text(r, &s, &n)) != ENT_OK)
+            return rc;
+        if (n != 3)
+            return ENT_ECORRUPT;
+        memcpy(v->u.money.cur, s, 3);
+        v->type = ENT_VT_MONEY;
+        return ENT_OK;
+    case ENT_VT_DATE:
+        if ((rc = ent_cbor_read_int(r, &i)) != ENT_OK)
+            return rc;
+        if (i < INT32_MIN || i > INT32_MAX)
+            return ENT_ECORRUPT;
+        v->u.days = (int32_t)i;
+        v->type = ENT_VT_DATE;
+        return ENT_OK;
+    case ENT_VT_ORG:
+        v->type = ENT_VT_ORG;
+        return ent_cbor_read_bytes_exact(r, v->u.org, 32);
+    default:
+        return ENT_ECORRUPT;
+    }
+}
+
+int ent__obj_value_decode(const uint8_t *buf, size_t len, ent_value *v) {
+    ent_cbor_reader r;
+    ent_cbor_reader_init(&r, buf, len);
+    int rc = read_value(&r, v);
+    if (rc == ENT_OK)
+        rc = ent_cbor_read_end(&r);
+    if (rc != ENT_OK)
+        ent_value_clear(v);
+    return rc;
+}
+
+/* ------------------------------------------------------- resolved input */
+
+typedef struct resolved_set {
+    ent_resolved *v;
+    size_t n;
+} resolved_set;
+
+static void resolved_free(resolved_set *s) {
+    for (size_t i = 0; i < s->n; i++)
+        ent_value_clear(&s->v[i].value);
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+static bool resolved_has(const resolved_set *s, const char *name) {
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i].field, name) == 0)
+            return true;
+    return false;
+}
+
+/* The org's template of type, or an empty loose one when the org has none
+ * (a type created by a partner). */
+static int template_for(ent_txn *txn, const char *type, ent_template **out) {
+    int rc = ent_template_get(txn, type, out);
+    if (rc != ENT_ENOENT)
+        return rc;
+    ent_template *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return ENT_ENOMEM;
+    size_t tl = strnlen(type, sizeof(t->type) - 1);
+    memcpy(t->type, type, tl);
+    t->type[tl] = '\0';
+    *out = t;
+    return ENT_OK;
+}
+
+/* Resolves every input (refusing a field given twice) and, with defaults,
+ * adds each template default of a shared field not given. */
+static int resolve_inputs(const ent_template *tpl, ent_txn *txn,
+                          const ent_obj_input *in, size_t n, bool defaults,
+                          resolved_set *out, char *err, size_t errlen) {
+    size_t cap = n + (defaults ? tpl->nfields : 0);
+    int rc = ENT_OK;
+    out->v = calloc(cap ? cap : 1, sizeof(*out->v));
+    out->n = 0;
+    if (out->v == NULL)
+        return ENT_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (in[i].name == NULL || in[i].text == NULL) {
+            set_err(err, errlen, "missing field name or value");
+            return ENT_EINVAL;
+        }
+        if (resolved_has(out, in[i].name)) {
+            set_err(err, errlen, "field %s given twice", in[i].name);
+            return ENT_EINVAL;
+        }
+        rc = ent_template_resolve(tpl, txn, in[i].name, in[i].text,
+                                  in[i].is_private, &out->v[out->n], err,
+                                  errlen);
+        if (rc != ENT_OK)
+            return rc;
+        out->n++;
+    }
+    for (size_t i = 0; defaults && i < tpl->nfields; i++) {
+        const ent_tpl_field *f = &tpl->fields[i];
+        if (f->default_text == NULL || f->visibility != ENT_VIS_SHARED ||
+            resolved_has(out, f->name))
+            continue;
+        rc = ent_template_resolve(tpl, txn, f->name, f->default_text, false,
+                                  &out->v[out->n], err, errlen);
+        if (rc != ENT_OK)
+            return rc;
+        out->n++;
+    }
+    return ENT_OK;
+}
+
+/* The shared values of rs as op fields (values borrowed from rs). */
+static int shared_fields(const resolved_set *rs, ent_op_field **out,
+                         size_t *n) {
+    *out = calloc(rs->n ? rs->n : 1, sizeof(**out));
+    *n = 0;
+    if (*out == NULL)
+        return ENT_ENOMEM;
+    for (size_t i = 0; i < rs->n; i++) {
+        if (rs->v[i].visibility != ENT_VIS_SHARED)
+            continue;
+        ent_op_field *f = &(*out)[(*n)++];
+        snprintf(f->name, sizeof(f->name), "%s", rs->v[i].field);
+        f->v = rs->v[i].value; /* shallow: not freed through the body */
+        f->owner_only = rs->v[i].owner_only;
+    }
+    return ENT_OK;
+}
+
+static int put_private(ent_txn *txn, const uint8_t obj[32],
+                       const resolved_set *rs) {
+    int rc = ENT_OK;
+    for (size_t i = 0; i < rs->n && rc == ENT_OK; i++) {
+        const ent_resolved *r = &rs->v[i];
+        if (r->visibility != ENT_VIS_PRIVATE)
+            continue;
+        uint8_t k[32 + ENT_TPL_NAME_MAX];
+        size_t nl = strlen(r->field);
+        memcpy(k, obj, 32);
+        memcpy(k + 32, r->field, nl);
+        if (r->value.type == ENT_VT_NULL) {
+            rc = ent_txn_del(txn, ENT_TBL_PRIVATE, k, 32 + nl);
+            if (rc == ENT_ENOENT)
+                rc = ENT_OK;
+            continue;
+        }
+        uint8_t *blob;
+        size_t blen;
+        if ((rc = ent__obj_value_encode(&r->value, &blob, &blen)) != ENT_OK)
+            break;
+        rc = ent_txn_put(txn, ENT_TBL_PRIVATE, k, 32 + nl, blob, blen, 0);
+        ent_wipe(blob, blen);
+        free(blob);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------ heads, seq */
+
+typedef struct heads_ctx {
+    ent_op_header *h;
+    uint64_t max_hlc;
+} heads_ctx;
+
+static int heads_scan(void *data, const void *key, size_t klen, const void *val,
+                      size_t vlen) {
+    heads_ctx *c = data;
+    if (klen != 64 || vlen != 8)
+        return ENT_ECORRUPT;
+    uint64_t hlc = ent__rd64(val);
+    if (hlc > c->max_hlc)
+        c->max_hlc = hlc;
+    if (c->h->nparents < ENT_OP_MAX_PARENTS)
+        memcpy(c->h->parents[c->h->nparents++], (const uint8_t *)key + 32, 32);
+    return 0;
+}
+
+static int seq_scan(void *data, const void *key, size_t klen, const void *val,
+                    size_t vlen) {
+    if (klen != 72)
+        return ENT_ECORRUPT;
+    *(uint64_t *)data = ent__rd64((const uint8_t *)key + 64);
+    return 1;
+}
+
+/*
+ * Fills the header of a new non-genesis op of obj: parents = current heads
+ * (sorted: the heads table is in id order), seq = our next, epoch and key
+ * = the current ones, hlc = now, later than every head.
+ */
+int ent__obj_new_header(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                        uint8_t kind, ent_op_header *h,
+                        uint8_t key[ENT_KEY_LEN]) {
+    heads_ctx hc = {.h = h};
+    uint8_t pre[64];
+    uint64_t last = 0;
+    int rc;
+    memset(h, 0, sizeof(*h));
+    h->version = ENT_OP_VERSION;
+    h->kind = kind;
+    memcpy(h->object, obj, 32);
+    memcpy(h->author, eng->me, 32);
+    if ((rc = ent_txn_scan(txn, ENT_TBL_HEADS, obj, 32, heads_scan, &hc)) !=
+        ENT_OK)
+        return rc;
+    memcpy(pre, obj, 32);
+    memcpy(pre + 32, eng->me, 32);
+    if ((rc = ent_txn_scan_reverse(txn, ENT_TBL_OPS, pre, 64, seq_scan,
+                                   &last)) != ENT_OK)
+        return rc;
+    h->seq = last + 1;
+    if ((rc = ent__obj_current_key(txn, obj, &h->epoch, key)) != ENT_OK)
+        return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
+    if (hc.max_hlc > eng->hlc.last)
+        eng->hlc.last = hc.max_hlc;
+    return ent_hlc_now(&eng->hlc, ent__obj_wall(eng), &h->hlc);
+}
+
+/* Encodes b, seals it under h and key, and commits the op through the same
+ * path as received ops (ent__obj_commit). */
+int ent__obj_seal_commit(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                         const ent_op_header *h, const ent_op_body *b,
+                         const uint8_t key[ENT_KEY_LEN], ent_op **op_out) {
+    uint8_t *body = NULL;
+    size_t blen;
+    ent_op *op = NULL;
+    int rc = ent_op_body_encode(b, &body, &blen);
+    if (rc != ENT_OK)
+        goto out;
+    if ((rc = ent_op_seal(&op, h, body, blen, key, eng->id)) != ENT_OK)
+        goto out;
+    if ((rc = ent__obj_commit(eng, txn, op, b, h->genesis ? op->id : obj,
+                              NULL)) != ENT_OK)
+        goto out;
+    *op_out = op;
+    op = NULL;
+out:
+    if (body != NULL) {
+        ent_wipe(body, blen);
+        free(body);
+    }
+    ent_op_free(op);
+    return rc;
+}
+
+/* Our current role in obj: ENT_OK with *st filled, ENT_ENOENT (no object),
+ * ENT_EDENIED (removed). */
+static int my_role(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                   obj_rec *r, mstate *st, mset *ms_out) {
+    mset ms;
+    int rc = ent__obj_rec_get(txn, obj, r);
+    if (rc != ENT_OK)
+        return rc;
+    if (r->status == OBJ_STATUS_REMOVED)
+        return ENT_EDENIED;
+    if ((rc = ent__obj_members(txn, obj, r->owner, &ms)) != ENT_OK)
+        return rc;
+    const mstate *m = ent__obj_mset_find(&ms, eng->me);
+    if (m == NULL || !m->active) {
+        rc = ENT_EDENIED;
+    } else {
+        *st = *m;
+        memcpy(st->org, eng->me, 32);
+    }
+    if (rc == ENT_OK && ms_out != NULL)
+        *ms_out = ms;
+    else
+        ent__obj_mset_free(&ms);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- create */
+
+typedef struct create_ctx {
+    ent_objects *eng;
+    const char *type;
+    const ent_obj_input *in;
+    size_t n;
+    uint8_t key[ENT_KEY_LEN];
+    ent_op *op;
+    char *err;
+    size_t errlen;
+} create_ctx;
+
+static int create_fn(ent_txn *txn, void *data) {
+    create_ctx *c = data;
+    ent_template *tpl = NULL;
+    resolved_set rs = {0};
+    ent_op_body b;
+    ent_op_header h;
+    int rc;
+    memset(&b, 0, sizeof(b));
+    ent_op_free(c->op);
+    c->op = NULL;
+    if ((rc = ent_template_get(txn, c->type, &tpl)) != ENT_OK) {
+        if (rc == ENT_ENOENT)
+            set_err(c->err, c->errlen, "no template for type %s", c->type);
+        goto out;
+    }
+    if ((rc = resolve_inputs(tpl, txn, c->in, c->n, true, &rs, c->err,
+                             c->errlen)) != ENT_OK)
+        goto out;
+    b.kind = ENT_OP_CREATE;
+    snprintf(b.type, sizeof(b.type), "%s", tpl->type);
+    if ((rc = shared_fields(&rs, &b.fields, &b.nfields)) != ENT_OK)
+        goto out;
+    memset(&h, 0, sizeof(h));
+    h.version = ENT_OP_VERSION;
+    h.kind = ENT_OP_CREATE;
+    h.genesis = true;
+    memcpy(h.author, c->eng->me, 32);
+    h.seq = 1;
+    if ((rc = ent_hlc_now(&c->eng->hlc, ent__obj_wall(c->eng), &h.hlc)) !=
+        ENT_OK)
+        goto out;
+    if ((rc = ent__obj_seal_commit(c->eng, txn, NULL, &h, &b, c->key,
+                                   &c->op)) != ENT_OK) {
+        if (rc == ENT_EINVAL || rc == ENT_ETOOBIG)
+            set_err(c->err, c->errlen, "cannot encode the object: %s",
+                    ent_strerror(rc));
+        goto out;
+    }
+    if ((rc = ent__obj_key_put(txn, c->op->id, 0, c->key, c->op->id)) !=
+            ENT_OK ||
+        (rc = put_private(txn, c->op->id, &rs)) != ENT_OK)
+        goto out;
+out:
+    free(b.fields); /* values are borrowed from rs */
+    resolved_free(&rs);
+    ent_template_free(tpl);
+    return rc;
+}
+
+int ent_obj_create(ent_objects *eng, const char *type,
+                   const ent_obj_input *inputs, size_t n,
+                   uint8_t id_out[ENT_OBJ_ID_LEN], ent_op **op_out, char *err,
+                   size_t errlen) {
+    create_ctx c = {.eng = eng,
+                    .type = type,
+                    .in = inputs,
+                    .n = n,
+                    .err = err,
+                    .errlen = errlen};
+    if (op_out != NULL)
+        *op_out = NULL;
+    if (eng == NULL || type == NULL || (n > 0 && inputs == NULL))
+        return ENT_EINVAL;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (!ent_template_type_valid(type)) {
+        set_err(err, errlen, "bad type name %s", type);
+        return ENT_EINVAL;
+    }
+    ent_random(c.key, sizeof(c.key));
+    int rc = ent_store_write(eng->store, create_fn, &c);
+    ent_wipe(c.key, sizeof(c.key));
+    if (rc != ENT_OK) {
+        ent_op_free(c.op);
+        return rc;
+    }
+    memcpy(id_out, c.op->id, 32);
+    if (op_out != NULL)
+        *op_out = c.op;
+    else
+        ent_op_free(c.op);
+    return ENT_OK;
+}
+
+/* ------------------------------------------------------------------- set */
+
+typedef struct change_ctx {
+    ent_objects *eng;
+    const uint8_t *obj;
+    const ent_obj_input *in;
+    size_t n;
+    uint8_t kind; /* set, stage, comment */
+    const char *text;
+    ent_op *op;
+    char *err;
+    size_t errlen;
+} change_ctx;
+
+/* The org that owns an owner-only field so far (from the materialized
+ * winner): *has false when the field has no owner-only write yet. */
+static int field_owner(ent_txn *txn, const uint8_t obj[32], const char *name,
+                       bool *has, uint8_t owner[32]) {
+    uint8_t k[32 + ENT_OP_NAME_MAX];
+    const uint8_t *v;
+    size_t vlen, nl = strlen(name);
+    *has = false;
+    memcpy(k, obj, 32);
+    memcpy(k + 32, name, nl);
+    int rc =
+        ent_txn_get(txn, ENT_TBL_FIELDS, k, 32 + nl, (const void **)&v, &vlen);
+    if (rc == ENT_ENOENT)
+        return ENT_OK;
+    if (rc != ENT_OK)
+        return rc;
+    if (vlen < OBJ_ORDER_LEN + 1)
+        return ENT_ECORRUPT;
+    if (v[OBJ_ORDER_LEN] & FW_OWNER_ONLY) {
+        *has = true;
+        memcpy(owner, v + 8, 32);
+    }
+    return ENT_OK;
+}
+
+static int change_fn(ent_txn *txn, void *data) {
+    change_ctx *c = data;
+    ent_template *tpl = NULL;
+    resolved_set rs = {0};
+    ent_op_body b;
+    ent_op_header h;
+    obj_rec r;
+    mstate me;
+    uint8_t key[ENT_KEY_LEN];
+    int rc;
+    memset(&b, 0, sizeof(b));
+    ent_op_free(c->op);
+    c->op = NULL;
+    if ((rc = my_role(c->eng, txn, c->obj, &r, &me, NULL)) != ENT_OK) {
+        set_err(c->err, c->errlen, "%s",
+                rc == ENT_ENOENT ? "no such object"
+                                 : "this org is not a member any more");
+        goto out;
+    }
+    if (me.role > ENT_ROLE_MEMBER) {
+        set_err(c->err, c->errlen, "role viewer may not change the object");
+        rc = ENT_EDENIED;
+        goto out;
+    }
+    if ((rc = template_for(txn, r.type, &tpl)) != ENT_OK)
+        goto out;
+    b.kind = c->kind;
+    if (c->kind == ENT_OP_SET) {
+        if ((rc = resolve_inputs(tpl, txn, c->in, c->n, false, &rs, c->err,
+                                 c->errlen)) != ENT_OK)
+            goto out;
+        for (size_t i = 0; i < rs.n; i++) {
+            bool has;
+            uint8_t owner[32];
+            if (rs.v[i].visibility != ENT_VIS_SHARED)
+                continue;
+            if ((rc = field_owner(txn, c->obj, rs.v[i].field, &has, owner)) !=
+                ENT_OK)
+                goto out;
+            if (has && memcmp(owner, c->eng->me, 32) != 0) {
+                set_err(c->err, c->errlen,
+                        "field %s is owner-only and owned by another org",
+                        rs.v[i].field);
+                rc = ENT_EDENIED;
+                goto out;
+            }
+        }
+        if ((rc = shared_fields(&rs, &b.fields, &b.nfields)) != ENT_OK)
+            goto out;
+    } else if (c->kind == ENT_OP_STAGE) {
+        const char *stage = tpl->stages.n > 0 ? NULL : c->text;
+        for (size_t i = 0; i < tpl->stages.n && stage == NULL; i++)
+            if (strcasecmp(tpl->stages.v[i], c->text) == 0)
+                stage = tpl->stages.v[i];
+        if (stage == NULL) {
+            set_err(c->err, c->errlen, "%s is not a stage of %s", c->text,
+                    r.type);
+            rc = ENT_ESCHEMA;
+            goto out;
+        }
+        b.text = strdup(stage);
+        b.textlen = strlen(stage);
+        if (b.text == NULL) {
+            rc = ENT_ENOMEM;
+            goto out;
+        }
+    } else {
+        b.text = strdup(c->text);
+        b.textlen = strlen(c->text);
+        if (b.text == NULL) {
+            rc = ENT_ENOMEM;
+            goto out;
+        }
+        if (!ent_text_valid(b.text, b.textlen)) {
+            set_err(c->err, c->errlen, "comment is not valid text");
+            rc = ENT_EINVAL;
+            goto out;
+        }
+    }
+    if (c->kind != ENT_OP_SET || b.nfields > 0) {
+        if ((rc = ent__obj_new_header(c->eng, txn, c->obj, c->kind, &h, key)) !=
+            ENT_OK)
+            goto out;
+        rc = ent__obj_seal_commit(c->eng, txn, c->obj, &h, &b, key, &c->op);
+        ent_wipe(key, sizeof(key));
+        if (rc != ENT_OK)
+            goto out;
+    }
+    rc = put_private(txn, c->obj, &rs);
+out:
+    if (c->kind == ENT_OP_SET) {
+        free(b.fields);
+        b.fields = NULL;
+        b.nfields = 0;
+    }
+    ent_op_body_clear(&b);
+    resolved_free(&rs);
+    ent_template_free(tpl);
+    return rc;
+}
+
+static int change(ent_objects *eng, const uint8_t id[32], uint8_t kind,
+                  const ent_obj_input *in, size_t n, const char *text,
+                  ent_op **op_out, char *err, size_t errlen) {
+    change_ctx c = {.eng = eng,
+                    .obj = id,
+                    .in = in,
+                    .n = n,
+                    .kind = kind,
+                    .text = text,
+                    .err = err,
+                    .errlen = errlen};
+    if (op_out != NULL)
+        *op_out = NULL;
+    if (eng == NULL || id == NULL || (n > 0 && in == NULL) ||
+        (kind != ENT_OP_SET && text == NULL))
+        return ENT_EINVAL;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    int rc = ent_store_write(eng->store, change_fn, &c);
+    if (rc != ENT_OK || op_out == NULL) {
+        ent_op_free(c.op);
+        return rc;
+    }
+    *op_out = c.op;
+    return ENT_OK;
+}
+
+int ent_obj_set(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                const ent_obj_input *inputs, size_t n, ent_op **op_out,
+                char *err, size_t errlen) {
+    return change(eng, id, ENT_OP_SET, inputs, n, NULL, op_out, err, errlen);
+}
+
+int ent_obj_stage(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                  const char *stage, ent_op **op_out, char *err,
+                  size_t errlen) {
+    return change(eng, id, ENT_OP_STAGE, NULL, 0, stage, op_out, err, errlen);
+}
+
+int ent_obj_comment(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                    const char *text, ent_op **op_out, char *err,
+                    size_t errlen) {
+    return change(eng, id, ENT_OP_COMMENT, NULL, 0, text, op_out, err, errlen);
+}

@@ -1,0 +1,237 @@
+/*
+ * object.h - the object engine: joint objects, their ops, merge, membership
+ * and epochs (spec/objects.md "Merge" and "Object state",
+ * spec/membership.md, spec/storage.md "Object engine tables").
+ *
+ * The engine is the local half of the data model. It turns what users type
+ * into signed, encrypted ops (ent_obj_create, ent_obj_set, membership
+ * changes), and applies raw op bytes received from other nodes
+ * (ent_obj_apply). Everything one call changes is committed in one LMDB
+ * write transaction; a refused input changes nothing (only an in-memory
+ * counter and one WARN log line).
+ *
+ * An engine is a handle over borrowed things (store, identity, logger, clock
+ * function); it holds no globals, so many engines live in one process.
+ * It is not thread-safe: use it from the node's loop thread.
+ */
+#ifndef ENT_OBJECT_H
+#define ENT_OBJECT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/identity.h"
+#include "node/log.h"
+#include "protocol/op.h"
+#include "storage/store.h"
+
+#define ENT_OBJ_ID_LEN 32
+#define ENT_OBJ_PENDING_MAX 1024 /* held ops per object (see spec) */
+#define ENT_OBJ_ERR_MAX 256      /* size of an error message buffer */
+
+typedef struct ent_objects ent_objects;
+
+/* Engine configuration; every pointer is borrowed for the engine's life. */
+typedef struct ent_objects_config {
+    ent_store *store;       /* required */
+    const ent_identity *id; /* required: this org */
+    const ent_log *log;     /* may be NULL */
+    /* wall clock in ms since the epoch; NULL: the real clock */
+    uint64_t (*clock)(void *data);
+    void *clock_data;
+    /* display name of an org for show_json ("name"); NULL or a NULL result:
+     * the org id. The returned string is borrowed until the next call. */
+    const char *(*org_name)(void *data, const uint8_t org[ENT_PK_LEN]);
+    void *org_name_data;
+} ent_objects_config;
+
+/* One field assignment as typed by a user: `--set F=V` (is_private false)
+ * or `--private F=V`. Strings are borrowed for the call. */
+typedef struct ent_obj_input {
+    const char *name;
+    const char *text;
+    bool is_private;
+} ent_obj_input;
+
+/* Why an op was refused, counted per engine (ent_obj_stats). */
+typedef struct ent_obj_stats {
+    uint64_t applied;   /* ops accepted from others */
+    uint64_t duplicate; /* ops already known */
+    uint64_t pending;   /* ops put on hold (cumulative) */
+    uint64_t rejected;  /* every refusal below, summed */
+    uint64_t badsig, denied, notmember, decrypt, corrupt, conflict, proto,
+        limit;
+} ent_obj_stats;
+
+/* What ent_obj_apply did with one op. */
+typedef struct ent_apply_info {
+    uint8_t op_id[32];
+    uint8_t object[32];
+    bool duplicate; /* known already; nothing changed */
+    bool pending;   /* held until its parents or key arrive */
+    bool removed;   /* this op removed us from the object */
+    /* an epoch-changing conflict was seen and this node is the owner/admin
+     * that must resolve it: call ent_obj_rotate_key() (spec/membership.md) */
+    bool rotate_needed;
+    size_t released; /* held ops that this apply let through */
+} ent_apply_info;
+
+/*
+ * Creates an engine. *out is freed with ent_objects_free().
+ * @return ENT_OK, ENT_EINVAL (missing store or identity), ENT_ENOMEM.
+ */
+int ent_objects_new(ent_objects **out, const ent_objects_config *cfg);
+
+/* Frees the engine (not what it borrows). Accepts NULL. */
+void ent_objects_free(ent_objects *eng);
+
+/* Counters since the engine was created. */
+void ent_obj_stats_get(const ent_objects *eng, ent_obj_stats *out);
+
+/*
+ * Creates a joint object of type with this org as owner. Every input is
+ * resolved through the org's template (ent_template_get/resolve); template
+ * defaults fill shared fields not given. A refused input (bad value, strict
+ * template, --set on a private field) changes nothing and writes the reason
+ * into err (errlen bytes, may be NULL).
+ * @param[out] id_out  the object id (= the genesis op id).
+ * @param[out] op_out  the genesis op to send; the caller frees it with
+ *                     ent_op_free(). May be NULL.
+ * @return ENT_OK, ENT_EINVAL, ENT_ESCHEMA, ENT_ENOENT (no template of that
+ *         type), ENT_ETOOBIG, ENT_ELIMIT, ENT_ENOMEM, or a storage error.
+ */
+int ent_obj_create(ent_objects *eng, const char *type,
+                   const ent_obj_input *inputs, size_t n,
+                   uint8_t id_out[ENT_OBJ_ID_LEN], ent_op **op_out, char *err,
+                   size_t errlen);
+
+/*
+ * Sets fields of an object. Shared values become one set op (parents = the
+ * current heads, next sequence, current epoch, hlc = now); private values go
+ * to the private table only. Without shared values no op is made
+ * (*op_out = NULL).
+ * @return ENT_OK, ENT_ENOENT (unknown object), ENT_EDENIED (viewer, removed
+ *         from the object, or an owner-only field owned by another org),
+ *         ENT_EINVAL, ENT_ESCHEMA, ENT_ETOOBIG, ENT_ENOMEM, storage errors.
+ */
+int ent_obj_set(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                const ent_obj_input *inputs, size_t n, ent_op **op_out,
+                char *err, size_t errlen);
+
+/*
+ * Moves the object to a workflow stage (a stage op; the value lands in the
+ * last-writer-wins field "stage"). With a template that lists stages, stage
+ * must be one of them (matched ignoring case). @return as ent_obj_set.
+ */
+int ent_obj_stage(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                  const char *stage, ent_op **op_out, char *err, size_t errlen);
+
+/* Adds a comment (a comment op). @return as ent_obj_set. */
+int ent_obj_comment(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                    const char *text, ent_op **op_out, char *err,
+                    size_t errlen);
+
+/*
+ * Applies one op received from another node: decode, duplicate check,
+ * signature, equivocation check, causal parents, membership and role at the
+ * op's HLC, decryption, body checks, merge; committed in one transaction.
+ * An op whose object, parents or epoch key are not known yet is held
+ * (ENT_OK with info->pending) and retried after every later apply of that
+ * object and every ent_obj_accept_keys(). info may be NULL.
+ * @return ENT_OK (applied, duplicate or held), ENT_ECORRUPT / ENT_ENONCANON
+ *         / ENT_ETRUNCATED / ENT_ETOOBIG / ENT_EVERSION (not an op),
+ *         ENT_EBADSIG, ENT_ENOTMEMBER, ENT_EDENIED, ENT_EDECRYPT,
+ *         ENT_ECONFLICT (same author and sequence, other content: both kept
+ *         as proof), ENT_EPROTO (HLC too far in the future), ENT_ELIMIT
+ *         (pending table full), ENT_ENOMEM, storage errors.
+ */
+int ent_obj_apply(ent_objects *eng, const uint8_t *raw, size_t len,
+                  ent_apply_info *info);
+
+/*
+ * Applies n ops in one write transaction. Each op is judged alone: a refused
+ * op changes nothing, the others are still applied. infos (n entries) and
+ * rcs (n entries, each as ent_obj_apply would return) may be NULL.
+ * @return ENT_OK if the transaction committed (see rcs for each op), or a
+ *         storage / memory error (nothing committed).
+ */
+int ent_obj_apply_batch(ent_objects *eng, const uint8_t *const *raws,
+                        const size_t *lens, size_t n, ent_apply_info *infos,
+                        int *rcs);
+
+/*
+ * The object as JSON: {"id","type","epoch","status","members":[{"org",
+ * "name","role","status"}],"shared":{...},"private":{...},"comments":[...]}.
+ * Keys of "shared" and "private" are sorted. With hide_private the
+ * "private" key is left out entirely. The caller json_decref()s *out.
+ * @return ENT_OK, ENT_ENOENT, ENT_ENOMEM, ENT_ECORRUPT, storage errors.
+ */
+int ent_obj_show_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                      bool hide_private, json_t **out);
+
+/*
+ * The objects this node holds, optionally of one type, as a JSON array of
+ * {"id","type","epoch","status"} in id order. The caller json_decref()s.
+ */
+int ent_obj_list_json(ent_objects *eng, const char *type, json_t **out);
+
+/*
+ * The canonical encoding of the object's SHARED state (spec/objects.md
+ * "Object state"): equal on every member that applied the same ops, whatever
+ * the order. *out is malloc'ed; the caller frees it.
+ */
+int ent_obj_state_encode(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                         uint8_t **out, size_t *len);
+
+/*
+ * Adds org as a member with role (admin, member or viewer); owner/admin
+ * only. The op carries every epoch key this node holds for the object (one
+ * per epoch: the current choice) sealed to org's X25519 key; the same boxes
+ * are returned in *boxes (malloc'ed, *nboxes entries, the caller frees) for
+ * the join flow, because the joiner cannot decrypt the add op itself.
+ * @return ENT_OK, ENT_ENOENT, ENT_EDENIED, ENT_EINVAL (bad role, org is the
+ *         owner), ENT_EEXIST (already an active member), ENT_ECRYPTO (org
+ *         key is not a valid point), ENT_ENOMEM, storage errors.
+ */
+int ent_obj_add_member(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                       const uint8_t org[ENT_PK_LEN], uint8_t role,
+                       ent_op **op_out, ent_op_epoch_key **boxes,
+                       size_t *nboxes);
+
+/*
+ * Joiner side: opens boxes sealed to this org and stores the epoch keys, so
+ * that the object's ops (starting with its genesis) can be applied; then
+ * retries held ops of the object. @return ENT_OK, ENT_EDECRYPT (a box does
+ * not open), ENT_EINVAL, storage errors.
+ */
+int ent_obj_accept_keys(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                        const ent_op_epoch_key *boxes, size_t n);
+
+/*
+ * Removes org (owner/admin; never the owner). The op is encrypted under the
+ * current epoch key and carries a fresh key for epoch + 1 sealed to each
+ * remaining active member. @return ENT_OK, ENT_ENOENT, ENT_EDENIED,
+ * ENT_ENOTMEMBER (org is not an active member), ENT_ENOMEM, storage errors.
+ */
+int ent_obj_remove_member(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                          const uint8_t org[ENT_PK_LEN], ent_op **op_out);
+
+/*
+ * Moves the object to a fresh epoch (max known epoch + 1) whose key is
+ * sealed to exactly the current active members (owner/admin only).
+ * @return as ent_obj_remove_member.
+ */
+int ent_obj_rotate_key(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                       ent_op **op_out);
+
+/*
+ * Calls fn for every op this node stores for object id, in (author, seq)
+ * order (the raw bytes are valid during the call). For sync and tests.
+ */
+int ent_obj_ops_foreach(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                        int (*fn)(void *data, const uint8_t *raw, size_t len),
+                        void *data);
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * object_int.h - internals shared by object.c (local changes, show, state)
+ * and object_apply.c (apply, commit, merge, membership fold). Not a public
+ * API: symbols are ent__obj_*.
+ *
+ * Table layouts are in spec/storage.md ("Object engine tables"). An "order
+ * key" is the 72 bytes hlc (8, big-endian) || author (32) || op id (32): it
+ * sorts writes by (HLC, author, op id), the order every merge rule uses.
+ */
+#ifndef ENT_OBJECT_INT_H
+#define ENT_OBJECT_INT_H
+
+#include "node/hlc.h"
+#include "node/object.h"
+
+#define OBJ_ORDER_LEN 72
+#define OBJ_REC_VERSION 1
+#define OBJ_STATUS_ACTIVE 0
+#define OBJ_STATUS_REMOVED 1
+
+/* Tags of the first byte after the object id in the writes table. */
+#define WR_FIELD 0x00   /* obj||0||name||0||order -> opid-less field write */
+#define WR_MEMBER 0x01  /* obj||1||order -> kind, org, role */
+#define WR_COMMENT 0x02 /* obj||2||order -> text */
+#define WR_EPOCH 0x03   /* obj||3||epoch(8)||opid -> author */
+
+#define FW_OWNER_ONLY 0x01 /* field write flag */
+
+struct ent_objects {
+    ent_store *store;
+    const ent_identity *id;
+    const ent_log *log;
+    uint64_t (*clock)(void *data);
+    void *clock_data;
+    const char *(*org_name)(void *data, const uint8_t org[ENT_PK_LEN]);
+    void *org_name_data;
+    uint8_t me[ENT_PK_LEN];
+    ent_hlc hlc;
+    ent_obj_stats stats;
+};
+
+/* The object record (objects table). */
+typedef struct obj_rec {
+    uint8_t status;
+    uint8_t owner[ENT_PK_LEN];
+    uint64_t hlc; /* of the genesis op */
+    char type[ENT_OP_NAME_MAX + 1];
+} obj_rec;
+
+/* One membership write (writes table, tag WR_MEMBER). */
+typedef struct mrec {
+    uint8_t order[OBJ_ORDER_LEN];
+    uint8_t kind; /* ENT_OP_ADD_MEMBER or ENT_OP_REMOVE_MEMBER */
+    uint8_t org[ENT_PK_LEN];
+    uint8_t role;
+} mrec;
+
+typedef struct mlog {
+    mrec *v;
+    size_t n;
+} mlog;
+
+typedef struct mstate {
+    uint8_t org[ENT_PK_LEN];
+    uint8_t role;
+    bool active;
+} mstate;
+
+/* A membership state: the fold of membership writes in order. */
+typedef struct mset {
+    mstate *v;
+    size_t n, cap;
+    uint8_t owner[ENT_PK_LEN];
+    size_t next; /* index of the next mlog entry to fold */
+} mset;
+
+uint64_t ent__obj_wall(const ent_objects *eng);
+void ent__be64(uint8_t out[8], uint64_t v);
+uint64_t ent__rd64(const uint8_t in[8]);
+void ent__obj_order(uint8_t out[OBJ_ORDER_LEN], uint64_t hlc,
+                    const uint8_t author[32], const uint8_t opid[32]);
+
+int ent__obj_rec_get(ent_txn *txn, const uint8_t obj[32], obj_rec *out);
+int ent__obj_rec_put(ent_txn *txn, const uint8_t obj[32], const obj_rec *r);
+
+/* Value blobs: the CBOR [type, payload] of spec/records.md. */
+int ent__obj_value_encode(const ent_value *v, uint8_t **out, size_t *len);
+int ent__obj_value_decode(const uint8_t *buf, size_t len, ent_value *v);
+
+/* Membership fold. */
+int ent__obj_mlog_load(ent_txn *txn, const uint8_t obj[32], mlog *out);
+void ent__obj_mlog_free(mlog *l);
+void ent__obj_mset_init(mset *s, const uint8_t owner[32]);
+void ent__obj_mset_free(mset *s);
+/* Folds mlog entries whose order is below limit (all when limit NULL). */
+int ent__obj_mset_fold(mset *s, const mlog *l, const uint8_t *limit);
+const mstate *ent__obj_mset_find(const mset *s, const uint8_t org[32]);
+/* The full current membership state of obj. */
+int ent__obj_members(ent_txn *txn, const uint8_t obj[32],
+                     const uint8_t owner[32], mset *out);
+
+/* Epoch keys. */
+int ent__obj_key_put(ent_txn *txn, const uint8_t obj[32], uint64_t epoch,
+                     const uint8_t key[ENT_KEY_LEN], const uint8_t *creator);
+/* The current epoch (highest with a key) and its chosen key.
+ * @return ENT_OK or ENT_ENOENT (no key at all). */
+int ent__obj_current_key(ent_txn *txn, const uint8_t obj[32], uint64_t *epoch,
+                         uint8_t key[ENT_KEY_LEN]);
+/* The chosen key of one epoch. @return ENT_OK or ENT_ENOENT. */
+int ent__obj_epoch_key(ent_txn *txn, const uint8_t obj[32], uint64_t epoch,
+                       uint8_t key[ENT_KEY_LEN]);
+/* Highest epoch named by any epoch op or key of obj. */
+int ent__obj_max_epoch(ent_txn *txn, const uint8_t obj[32], uint64_t *out);
+
+/*
+ * Commits op (already checked; b its decoded body) into obj: ops, op id
+ * index, heads, writes, materialized state, keys. info may be NULL.
+ */
+int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
+                    const ent_op_body *b, const uint8_t obj[32],
+                    ent_apply_info *info);
+
+/*
+ * Fills the header of a new non-genesis op of obj by this org: parents =
+ * the current heads (at most ENT_OP_MAX_PARENTS, in id order), seq = our
+ * next, epoch and key = the current ones (key wiped by the caller), hlc =
+ * now and later than every head.
+ */
+int ent__obj_new_header(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                        uint8_t kind, ent_op_header *h,
+                        uint8_t key[ENT_KEY_LEN]);
+
+/* Encodes b, seals it under h and key, commits it (ent__obj_commit) and
+ * hands the op out (*op_out, freed by the caller). */
+int ent__obj_seal_commit(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                         const ent_op_header *h, const ent_op_body *b,
+                         const uint8_t key[ENT_KEY_LEN], ent_op **op_out);
+
+/* Retries held ops of obj until none moves; adds to *released. */
+int ent__obj_release(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                     ent_obj_stats *delta, size_t *released);
+
+#endif

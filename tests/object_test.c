@@ -1,0 +1,779 @@
+/* object_test.c - the object engine: create/set/show/list, refusals,
+ * rejection of bad ops, roles, joins, removals and concurrent removals. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <jansson.h>
+
+#include "node/template.h"
+#include "protocol/op.h"
+#include "tests/object_fixture.h"
+
+#define CANARY "CANARY-PRIVATE-1234"
+
+static const ent_obj_input opp_in[] = {
+    {"name", "Acme rollout", false},  {"customer_account", "Acme Corp", false},
+    {"region", "emea", false},        {"deal_size", "1200000.50 EUR", true},
+    {"internal_notes", CANARY, true},
+};
+
+static bool has_canary(const uint8_t *p, size_t n) {
+    return memmem(p, n, CANARY, strlen(CANARY)) != NULL;
+}
+
+/* Reads the epoch keys of obj straight from the store (test only). */
+typedef struct keyset {
+    uint8_t k[16][32];
+    size_t n;
+} keyset;
+
+static int keys_scan(void *data, const void *key, size_t klen, const void *val,
+                     size_t vlen) {
+    keyset *ks = data;
+    if (ks->n < 16 && vlen >= 32)
+        memcpy(ks->k[ks->n++], val, 32);
+    return 0;
+}
+
+typedef struct keys_req {
+    const uint8_t *obj;
+    keyset ks;
+} keys_req;
+
+static int keys_fn(ent_txn *txn, void *data) {
+    keys_req *r = data;
+    return ent_txn_scan(txn, ENT_TBL_KEYS, r->obj, 32, keys_scan, &r->ks);
+}
+
+static keyset node_keys(tnode *n, const uint8_t obj[32]) {
+    keys_req r = {.obj = obj};
+    assert_int_equal(ent_store_read(n->store, keys_fn, &r), ENT_OK);
+    return r.ks;
+}
+
+/* True if op decrypts with some key in ks and its body holds the canary;
+ * asserts that it decrypts at all. */
+static bool op_body_has_canary(const uint8_t *raw, size_t len,
+                               const keyset *ks) {
+    ent_op *op;
+    bool found = false, opened = false;
+    assert_int_equal(ent_op_decode(&op, raw, len), ENT_OK);
+    if (has_canary(raw, len))
+        found = true;
+    for (size_t i = 0; i < ks->n; i++) {
+        uint8_t *body;
+        size_t blen;
+        if (ent_op_open(op, ks->k[i], &body, &blen) == ENT_OK) {
+            opened = true;
+            found |= has_canary(body, blen);
+            free(body);
+        }
+    }
+    assert_true(opened);
+    ent_op_free(op);
+    return found;
+}
+
+/* Seals an op by hand (for forged, wrong-key and non-member ops). */
+static ent_op *craft(const ent_identity *author, const uint8_t obj[32],
+                     uint8_t kind, uint64_t seq, uint64_t hlc, uint64_t epoch,
+                     const ent_op_body *b, const uint8_t key[32]) {
+    ent_op_header h;
+    uint8_t *body;
+    size_t blen;
+    ent_op *op = NULL;
+    memset(&h, 0, sizeof(h));
+    h.version = ENT_OP_VERSION;
+    h.kind = kind;
+    memcpy(h.object, obj, 32);
+    memcpy(h.author, ent_identity_public(author), 32);
+    h.seq = seq;
+    h.hlc = hlc;
+    h.epoch = epoch;
+    assert_int_equal(ent_op_body_encode(b, &body, &blen), ENT_OK);
+    assert_int_equal(ent_op_seal(&op, &h, body, blen, key, author), ENT_OK);
+    free(body);
+    return op;
+}
+
+static ent_op *craft_set(const ent_identity *author, const uint8_t obj[32],
+                         uint64_t seq, uint64_t hlc, uint64_t epoch,
+                         const uint8_t key[32]) {
+    ent_op_field f;
+    ent_op_body b;
+    memset(&f, 0, sizeof(f));
+    memset(&b, 0, sizeof(b));
+    strcpy(f.name, "next_step");
+    f.v.type = ENT_VT_TEXT;
+    f.v.u.text.s = (char *)"forged";
+    f.v.u.text.len = 6;
+    b.kind = ENT_OP_SET;
+    b.fields = &f;
+    b.nfields = 1;
+    return craft(author, obj, ENT_OP_SET, seq, hlc, epoch, &b, key);
+}
+
+static const char *jstr(json_t *o, const char *a, const char *b) {
+    json_t *x = json_object_get(o, a);
+    if (b != NULL)
+        x = json_object_get(x, b);
+    return json_string_value(x);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_create_show_list(void **state) {
+    tnode a;
+    uint8_t id[32];
+    ent_op *op = NULL;
+    char err[256];
+    json_t *j;
+    assert_int_equal(tnode_open(&a, 1), 0);
+    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, &op,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    assert_non_null(op);
+    assert_memory_equal(id, op->id, 32);
+    assert_false(has_canary(op->raw, op->rawlen));
+
+    assert_int_equal(ent_obj_show_json(a.eng, id, false, &j), ENT_OK);
+    assert_string_equal(jstr(j, "type", NULL), "opportunity");
+    assert_string_equal(jstr(j, "shared", "name"), "Acme rollout");
+    assert_string_equal(jstr(j, "shared", "region"), "EMEA");
+    assert_string_equal(jstr(j, "shared", "stage"),
+                        "Prospecting"); /* default */
+    assert_null(json_object_get(json_object_get(j, "shared"), "deal_size"));
+    assert_string_equal(jstr(j, "private", "internal_notes"), CANARY);
+    json_t *ds = json_object_get(json_object_get(j, "private"), "deal_size");
+    assert_int_equal(json_integer_value(json_object_get(ds, "minor")),
+                     120000050);
+    assert_int_equal(json_array_size(json_object_get(j, "members")), 1);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(j, "members"), 0), "role")),
+        "owner");
+    assert_int_equal(json_integer_value(json_object_get(j, "epoch")), 0);
+    json_decref(j);
+
+    assert_int_equal(ent_obj_show_json(a.eng, id, true, &j), ENT_OK);
+    assert_null(json_object_get(j, "private"));
+    assert_string_equal(jstr(j, "shared", "name"), "Acme rollout");
+    char *txt = json_dumps(j, 0);
+    assert_null(strstr(txt, CANARY));
+    free(txt);
+    json_decref(j);
+
+    /* set: private only makes no op; shared makes one */
+    ent_op *op2 = (ent_op *)1;
+    const ent_obj_input p1[] = {{"internal_notes", "second note", true}};
+    assert_int_equal(ent_obj_set(a.eng, id, p1, 1, &op2, err, sizeof(err)),
+                     ENT_OK);
+    assert_null(op2);
+    const ent_obj_input s1[] = {{"next_step", "call CFO", false},
+                                {"forecast_category", "Commit", true}};
+    assert_int_equal(ent_obj_set(a.eng, id, s1, 2, &op2, err, sizeof(err)),
+                     ENT_OK);
+    assert_non_null(op2);
+    assert_int_equal(op2->h.seq, 2);
+    assert_int_equal(op2->h.nparents, 1);
+    assert_memory_equal(op2->h.parents[0], id, 32);
+    assert_true(op2->h.hlc > op->h.hlc);
+    assert_int_equal(ent_obj_show_json(a.eng, id, false, &j), ENT_OK);
+    assert_string_equal(jstr(j, "shared", "next_step"), "call CFO");
+    assert_string_equal(jstr(j, "private", "internal_notes"), "second note");
+    assert_string_equal(jstr(j, "private", "forecast_category"), "Commit");
+    assert_null(
+        json_object_get(json_object_get(j, "shared"), "forecast_category"));
+    json_decref(j);
+
+    /* list */
+    uint8_t id2[32];
+    assert_int_equal(
+        ent_obj_create(a.eng, "lead", NULL, 0, id2, NULL, err, sizeof(err)),
+        ENT_OK);
+    assert_int_equal(ent_obj_list_json(a.eng, NULL, &j), ENT_OK);
+    assert_int_equal(json_array_size(j), 2);
+    json_decref(j);
+    assert_int_equal(ent_obj_list_json(a.eng, "opportunity", &j), ENT_OK);
+    assert_int_equal(json_array_size(j), 1);
+    char hex[65];
+    ent_hex_encode(hex, id, 32);
+    assert_string_equal(jstr(json_array_get(j, 0), "id", NULL), hex);
+    json_decref(j);
+    assert_int_equal(ent_obj_list_json(a.eng, "program", &j), ENT_OK);
+    assert_int_equal(json_array_size(j), 0);
+    json_decref(j);
+
+    /* the canary is in no stored op, encrypted or not */
+    keyset ks = node_keys(&a, id);
+    tops t = tnode_ops(&a, id);
+    assert_int_equal(t.n, 2);
+    for (size_t i = 0; i < t.n; i++)
+        assert_false(op_body_has_canary(t.raw[i], t.len[i], &ks));
+    assert_false(op_body_has_canary(op->raw, op->rawlen, &ks));
+    assert_false(op_body_has_canary(op2->raw, op2->rawlen, &ks));
+    tops_free(&t);
+    ent_op_free(op);
+    ent_op_free(op2);
+    tnode_close(&a);
+}
+
+static void test_refusals_change_nothing(void **state) {
+    tnode a;
+    uint8_t id[32], id2[32];
+    char err[256];
+    ent_op *op = NULL;
+    assert_int_equal(tnode_open(&a, 2), 0);
+    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    tdump before = tnode_dump(&a);
+    assert_non_null(before.buf);
+
+    const ent_obj_input bad_date[] = {{"name", "x", false},
+                                      {"close_date", "2026-02-30", false}};
+    err[0] = 0;
+    assert_int_not_equal(ent_obj_create(a.eng, "opportunity", bad_date, 2, id2,
+                                        &op, err, sizeof(err)),
+                         ENT_OK);
+    assert_true(strlen(err) > 0);
+    assert_null(op);
+    assert_int_not_equal(
+        ent_obj_set(a.eng, id, bad_date, 2, &op, err, sizeof(err)), ENT_OK);
+    const ent_obj_input priv_set[] = {{"name", "y", false},
+                                      {"deal_size", "5 USD", false}};
+    err[0] = 0;
+    assert_int_equal(ent_obj_set(a.eng, id, priv_set, 2, &op, err, sizeof(err)),
+                     ENT_ESCHEMA);
+    assert_non_null(strstr(err, "deal_size"));
+    assert_int_equal(ent_obj_create(a.eng, "opportunity", priv_set, 2, id2, &op,
+                                    err, sizeof(err)),
+                     ENT_ESCHEMA);
+    const ent_obj_input twice[] = {{"name", "y", false}, {"name", "z", false}};
+    assert_int_equal(ent_obj_set(a.eng, id, twice, 2, &op, err, sizeof(err)),
+                     ENT_EINVAL);
+    assert_int_equal(ent_obj_stage(a.eng, id, "Nowhere", &op, err, sizeof(err)),
+                     ENT_ESCHEMA);
+    tdump mid = tnode_dump(&a);
+    assert_true(tdump_equal(&before, &mid));
+    free(mid.buf);
+
+    free(before.buf);
+    ent_op_free(op);
+    tnode_close(&a);
+}
+
+static int tpl_put_fn(ent_txn *txn, void *data) {
+    return ent_template_put(txn, data);
+}
+
+static void test_strict_template(void **state) {
+    tnode a;
+    uint8_t id[32], id2[32];
+    char err[256];
+    ent_op *op = NULL;
+    ent_template *t;
+    assert_int_equal(tnode_open(&a, 3), 0);
+    assert_int_equal(ent_template_builtin("opportunity", &t), ENT_OK);
+    t->strict = true;
+    assert_int_equal(ent_store_write(a.store, tpl_put_fn, t), ENT_OK);
+    ent_template_free(t);
+    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    tdump before = tnode_dump(&a);
+    const ent_obj_input custom[] = {{"name", "x", false},
+                                    {"my_custom", "y", false}};
+    err[0] = 0;
+    assert_int_equal(ent_obj_create(a.eng, "opportunity", custom, 2, id2, &op,
+                                    err, sizeof(err)),
+                     ENT_ESCHEMA);
+    assert_non_null(strstr(err, "my_custom"));
+    assert_int_equal(ent_obj_set(a.eng, id, custom, 2, &op, err, sizeof(err)),
+                     ENT_ESCHEMA);
+    assert_null(op);
+    tdump after = tnode_dump(&a);
+    assert_true(tdump_equal(&before, &after));
+    free(before.buf);
+    free(after.buf);
+    tnode_close(&a);
+}
+
+/* A (owner) and B (member): B joins through add_member + accept_keys and
+ * reaches A's state byte for byte. */
+static void join(tnode *a, tnode *b, const uint8_t id[32], uint8_t role) {
+    ent_op *add = NULL;
+    ent_op_epoch_key *boxes = NULL;
+    size_t nboxes = 0;
+    assert_int_equal(ent_obj_add_member(a->eng, id, tnode_pk(b), role, &add,
+                                        &boxes, &nboxes),
+                     ENT_OK);
+    assert_true(nboxes >= 1);
+    assert_int_equal(ent_obj_accept_keys(b->eng, id, boxes, nboxes), ENT_OK);
+    assert_int_equal(tnode_sync(b, a, id), 0);
+    free(boxes);
+    ent_op_free(add);
+}
+
+static void assert_same_state(tnode *x, tnode *y, const uint8_t id[32]) {
+    uint8_t *s1, *s2;
+    size_t l1, l2;
+    assert_int_equal(ent_obj_state_encode(x->eng, id, &s1, &l1), ENT_OK);
+    assert_int_equal(ent_obj_state_encode(y->eng, id, &s2, &l2), ENT_OK);
+    assert_int_equal(l1, l2);
+    assert_memory_equal(s1, s2, l1);
+    free(s1);
+    free(s2);
+}
+
+static void test_bad_ops_rejected(void **state) {
+    tnode a, b, c;
+    uint8_t id[32];
+    char err[256];
+    ent_op *op = NULL;
+    ent_obj_stats st;
+    assert_int_equal(tnode_open(&a, 4), 0);
+    assert_int_equal(tnode_open(&b, 5), 0);
+    assert_int_equal(tnode_open(&c, 6), 0);
+    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    join(&a, &b, id, ENT_ROLE_MEMBER);
+    assert_same_state(&a, &b, id);
+
+    /* B holds no private value of A: its whole database lacks the canary */
+    tdump db = tnode_dump(&b);
+    assert_false(has_canary(db.buf, db.len));
+    free(db.buf);
+
+    /* duplicate: ENT_OK, flagged, nothing changes */
+    tdump before = tnode_dump(&b);
+    tops t = tnode_ops(&a, id);
+    ent_apply_info info;
+    assert_int_equal(ent_obj_apply(b.eng, t.raw[0], t.len[0], &info), ENT_OK);
+    assert_true(info.duplicate);
+    tdump after = tnode_dump(&b);
+    assert_true(tdump_equal(&before, &after));
+    free(after.buf);
+    tops_free(&t);
+
+    /* every single-bit flip of a fresh op is refused by B */
+    const ent_obj_input s1[] = {{"next_step", "demo", false}};
+    assert_int_equal(ent_obj_set(a.eng, id, s1, 1, &op, err, sizeof(err)),
+                     ENT_OK);
+    size_t nflip = op->rawlen * 8;
+    uint8_t **raws = calloc(nflip, sizeof(*raws));
+    size_t *lens = calloc(nflip, sizeof(*lens));
+    int *rcs = calloc(nflip, sizeof(*rcs));
+    for (size_t i = 0; i < nflip; i++) {
+        raws[i] = malloc(op->rawlen);
+        memcpy(raws[i], op->raw, op->rawlen);
+        raws[i][i / 8] ^= (uint8_t)(1u << (i % 8));
+        lens[i] = op->rawlen;
+    }
+    assert_int_equal(ent_obj_apply_batch(b.eng, (const uint8_t *const *)raws,
+                                         lens, nflip, NULL, rcs),
+                     ENT_OK);
+    for (size_t i = 0; i < nflip; i++) {
+        if (rcs[i] == ENT_OK)
+            fail_msg("bit flip %zu accepted", i);
+        free(raws[i]);
+    }
+    free(raws);
+    free(lens);
+    free(rcs);
+    after = tnode_dump(&b);
+    assert_true(tdump_equal(&before, &after));
+    free(after.buf);
+    ent_obj_stats_get(b.eng, &st);
+    assert_true(st.rejected >= nflip);
+    assert_true(st.badsig > 0);
+    /* the original still applies */
+    assert_int_equal(ent_obj_apply(b.eng, op->raw, op->rawlen, &info), ENT_OK);
+    assert_false(info.duplicate || info.pending);
+    assert_same_state(&a, &b, id);
+    ent_op_free(op);
+    free(before.buf);
+
+    /* non-member C, signing with the right key: refused */
+    keyset ks = node_keys(&a, id);
+    uint64_t hlc = (a.now + 1000) << 16;
+    before = tnode_dump(&b);
+    ent_obj_stats s0;
+    ent_obj_stats_get(b.eng, &s0);
+    op = craft_set(c.id, id, 1, hlc, 0, ks.k[0]);
+    assert_int_equal(ent_obj_apply(b.eng, op->raw, op->rawlen, NULL),
+                     ENT_ENOTMEMBER);
+    ent_op_free(op);
+    /* member B's identity but a wrong key: refused */
+    uint8_t wrong[32];
+    ent_random(wrong, 32);
+    op = craft_set(a.id, id, 50, hlc, 0, wrong);
+    assert_int_equal(ent_obj_apply(b.eng, op->raw, op->rawlen, NULL),
+                     ENT_EDECRYPT);
+    ent_op_free(op);
+    /* forged: C's op claiming to be A's (author A, signed by C) */
+    op = craft_set(c.id, id, 51, hlc, 0, ks.k[0]);
+    {
+        ent_op_header h = op->h;
+        uint8_t *body;
+        size_t blen;
+        ent_op *good;
+        assert_int_equal(ent_op_open(op, ks.k[0], &body, &blen), ENT_OK);
+        memcpy(h.author, tnode_pk(&a), 32);
+        assert_int_equal(ent_op_seal(&good, &h, body, blen, ks.k[0], a.id),
+                         ENT_OK);
+        /* splice C's signature onto A's op */
+        memcpy(good->raw + good->rawlen - 64, op->raw + op->rawlen - 64, 64);
+        assert_int_equal(ent_obj_apply(b.eng, good->raw, good->rawlen, NULL),
+                         ENT_EBADSIG);
+        ent_op_free(good);
+        free(body);
+    }
+    ent_op_free(op);
+    /* a future HLC (beyond the drift bound) */
+    op = craft_set(a.id, id, 52, (a.now + 3600 * 1000) << 16, 0, ks.k[0]);
+    assert_int_equal(ent_obj_apply(b.eng, op->raw, op->rawlen, NULL),
+                     ENT_EPROTO);
+    ent_op_free(op);
+    after = tnode_dump(&b);
+    assert_true(tdump_equal(&before, &after));
+    free(after.buf);
+    free(before.buf);
+    ent_obj_stats_get(b.eng, &st);
+    assert_int_equal(st.notmember, s0.notmember + 1);
+    assert_int_equal(st.decrypt, s0.decrypt + 1);
+    assert_int_equal(st.badsig, s0.badsig + 1);
+    assert_int_equal(st.proto, s0.proto + 1);
+    assert_int_equal(st.rejected, s0.rejected + 4);
+
+    /* equivocation: A's seq 2 again with other content */
+    op = craft_set(a.id, id, 2, hlc, 0, ks.k[0]);
+    assert_int_equal(ent_obj_apply(b.eng, op->raw, op->rawlen, NULL),
+                     ENT_ECONFLICT);
+    ent_op_free(op);
+    ent_obj_stats_get(b.eng, &st);
+    assert_int_equal(st.conflict, 1);
+    assert_same_state(&a, &b, id);
+
+    tnode_close(&a);
+    tnode_close(&b);
+    tnode_close(&c);
+}
+
+static void test_roles(void **state) {
+    tnode a, b, c, d;
+    uint8_t id[32];
+    char err[256];
+    ent_op *op = NULL;
+    assert_int_equal(tnode_open(&a, 7), 0);
+    assert_int_equal(tnode_open(&b, 8), 0);
+    assert_int_equal(tnode_open(&c, 9), 0);
+    assert_int_equal(tnode_open(&d, 10), 0);
+    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    join(&a, &b, id, ENT_ROLE_MEMBER);
+    join(&a, &c, id, ENT_ROLE_VIEWER);
+    assert_int_equal(tnode_sync(&b, &a, id), 0);
+    assert_int_equal(tnode_sync(&c, &a, id), 0);
+    assert_same_state(&a, &c, id);
+
+    /* viewer cannot set; member cannot add or remove members */
+    const ent_obj_input s1[] = {{"next_step", "viewer edit", false}};
+    assert_int_equal(ent_obj_set(c.eng, id, s1, 1, &op, err, sizeof(err)),
+                     ENT_EDENIED);
+    assert_int_equal(ent_obj_comment(c.eng, id, "hi", &op, err, sizeof(err)),
+                     ENT_EDENIED);
+    assert_int_equal(ent_obj_add_member(b.eng, id, tnode_pk(&d),
+                                        ENT_ROLE_MEMBER, &op, NULL, NULL),
+                     ENT_EDENIED);
+    assert_int_equal(ent_obj_remove_member(b.eng, id, tnode_pk(&c), &op),
+                     ENT_EDENIED);
+    /* nobody removes the owner */
+    assert_int_equal(ent_obj_remove_member(a.eng, id, tnode_pk(&a), &op),
+                     ENT_EDENIED);
+    /* a viewer's op crafted by hand is refused by the others */
+    keyset ks = node_keys(&a, id);
+    op = craft_set(c.id, id, 1, (a.now + 10) << 16, 0, ks.k[0]);
+    assert_int_equal(ent_obj_apply(a.eng, op->raw, op->rawlen, NULL),
+                     ENT_EDENIED);
+    ent_op_free(op);
+    /* a member's set and comment go through */
+    assert_int_equal(ent_obj_set(b.eng, id, s1, 1, &op, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(ent_obj_apply(a.eng, op->raw, op->rawlen, NULL), ENT_OK);
+    ent_op_free(op);
+    assert_int_equal(
+        ent_obj_comment(b.eng, id, "looks good", &op, err, sizeof(err)),
+        ENT_OK);
+    assert_int_equal(ent_obj_apply(a.eng, op->raw, op->rawlen, NULL), ENT_OK);
+    ent_op_free(op);
+    assert_int_equal(
+        ent_obj_stage(a.eng, id, "proposal", &op, err, sizeof(err)), ENT_OK);
+    ent_op_free(op);
+    assert_int_equal(tnode_sync(&b, &a, id), 0);
+    assert_same_state(&a, &b, id);
+    json_t *j;
+    assert_int_equal(ent_obj_show_json(b.eng, id, false, &j), ENT_OK);
+    assert_string_equal(jstr(j, "shared", "stage"), "Proposal");
+    assert_string_equal(jstr(j, "shared", "next_step"), "viewer edit");
+    assert_int_equal(json_array_size(json_object_get(j, "comments")), 1);
+    assert_int_equal(json_array_size(json_object_get(j, "members")), 3);
+    json_decref(j);
+    tnode_close(&a);
+    tnode_close(&b);
+    tnode_close(&c);
+    tnode_close(&d);
+}
+
+/* remove: the removed org reads nothing of the new epoch; the rest agree */
+static void test_remove_member(void **state) {
+    tnode a, b, c;
+    uint8_t id[32];
+    char err[256];
+    ent_op *op = NULL;
+    ent_apply_info info;
+    assert_int_equal(tnode_open(&a, 11), 0);
+    assert_int_equal(tnode_open(&b, 12), 0);
+    assert_int_equal(tnode_open(&c, 13), 0);
+    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    join(&a, &b, id, ENT_ROLE_MEMBER);
+    join(&a, &c, id, ENT_ROLE_MEMBER);
+    assert_int_equal(tnode_sync(&b, &a, id), 0);
+
+    assert_int_equal(ent_obj_remove_member(a.eng, id, tnode_pk(&c), &op),
+                     ENT_OK);
+    assert_int_equal(op->h.epoch, 0);
+    /* C learns of its removal (the op is under the old key) */
+    assert_int_equal(ent_obj_apply(c.eng, op->raw, op->rawlen, &info), ENT_OK);
+    assert_true(info.removed);
+    assert_int_equal(ent_obj_apply(b.eng, op->raw, op->rawlen, &info), ENT_OK);
+    assert_false(info.removed);
+    ent_op_free(op);
+
+    const ent_obj_input s1[] = {{"next_step", "secret after removal", false}};
+    assert_int_equal(ent_obj_set(a.eng, id, s1, 1, &op, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(op->h.epoch, 1);
+    assert_int_equal(ent_obj_apply(c.eng, op->raw, op->rawlen, NULL),
+                     ENT_EDECRYPT);
+    assert_int_equal(ent_obj_apply(b.eng, op->raw, op->rawlen, NULL), ENT_OK);
+    ent_op_free(op);
+    /* C may not write any more */
+    assert_int_equal(ent_obj_set(c.eng, id, s1, 1, &op, err, sizeof(err)),
+                     ENT_EDENIED);
+    /* B's new op is epoch 1 too and A reads it */
+    const ent_obj_input s2[] = {{"customer_account", "Acme EU", false}};
+    assert_int_equal(ent_obj_set(b.eng, id, s2, 1, &op, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(op->h.epoch, 1);
+    assert_int_equal(ent_obj_apply(a.eng, op->raw, op->rawlen, NULL), ENT_OK);
+    assert_int_equal(ent_obj_apply(c.eng, op->raw, op->rawlen, NULL),
+                     ENT_EDECRYPT);
+    ent_op_free(op);
+    assert_same_state(&a, &b, id);
+    json_t *j;
+    assert_int_equal(ent_obj_show_json(c.eng, id, true, &j), ENT_OK);
+    assert_string_equal(jstr(j, "status", NULL), "removed");
+    assert_null(jstr(j, "shared", "next_step"));
+    assert_string_equal(jstr(j, "shared", "customer_account"), "Acme Corp");
+    json_decref(j);
+    tdump cdb = tnode_dump(&c);
+    assert_null(memmem(cdb.buf, cdb.len, "secret after removal", 20));
+    assert_null(memmem(cdb.buf, cdb.len, "Acme EU", 7));
+    free(cdb.buf);
+    tnode_close(&a);
+    tnode_close(&b);
+    tnode_close(&c);
+}
+
+/* two admins remove two members at once: both make epoch 1; everyone left
+ * converges, and the rotation puts the object in an epoch 2 whose key
+ * neither removed org holds. */
+static void test_concurrent_removals(void **state) {
+    tnode a, b, c, d, e;
+    uint8_t id[32];
+    char err[256];
+    ent_op *rb = NULL, *rd = NULL, *rot = NULL, *op = NULL;
+    ent_apply_info ia, ie;
+    assert_int_equal(tnode_open(&a, 21), 0);
+    assert_int_equal(tnode_open(&b, 22), 0);
+    assert_int_equal(tnode_open(&c, 23), 0);
+    assert_int_equal(tnode_open(&d, 24), 0);
+    assert_int_equal(tnode_open(&e, 25), 0);
+    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    join(&a, &c, id, ENT_ROLE_ADMIN);
+    join(&a, &b, id, ENT_ROLE_MEMBER);
+    join(&a, &d, id, ENT_ROLE_MEMBER);
+    join(&a, &e, id, ENT_ROLE_MEMBER);
+    tnode *all[] = {&b, &c, &d, &e};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(tnode_sync(all[i], &a, id), 0);
+
+    /* concurrently: A removes B, C removes D */
+    assert_int_equal(ent_obj_remove_member(a.eng, id, tnode_pk(&b), &rb),
+                     ENT_OK);
+    assert_int_equal(ent_obj_remove_member(c.eng, id, tnode_pk(&d), &rd),
+                     ENT_OK);
+    assert_int_equal(rb->h.epoch, 0);
+    assert_int_equal(rd->h.epoch, 0);
+    assert_int_equal(ent_obj_apply(a.eng, rd->raw, rd->rawlen, &ia), ENT_OK);
+    ent_apply_info ic;
+    assert_int_equal(ent_obj_apply(c.eng, rb->raw, rb->rawlen, &ic), ENT_OK);
+    assert_int_equal(ent_obj_apply(e.eng, rd->raw, rd->rawlen, &ie), ENT_OK);
+    assert_int_equal(ent_obj_apply(e.eng, rb->raw, rb->rawlen, &ie), ENT_OK);
+    assert_false(ie.rotate_needed); /* E is a plain member */
+    for (tnode *x = &b; x != NULL; x = x == &b ? &d : NULL) {
+        assert_int_equal(ent_obj_apply(x->eng, rb->raw, rb->rawlen, NULL),
+                         ENT_OK);
+        assert_int_equal(ent_obj_apply(x->eng, rd->raw, rd->rawlen, NULL),
+                         ENT_OK);
+    }
+    assert_same_state(&a, &c, id);
+    assert_same_state(&a, &e, id);
+    /* exactly one of the admins is asked to rotate: the lowest org */
+    bool a_low = memcmp(tnode_pk(&a), tnode_pk(&c), 32) < 0;
+    tnode *rotator = a_low ? &a : &c;
+    assert_int_equal(ia.rotate_needed, a_low);
+    assert_int_equal(ic.rotate_needed, !a_low);
+    assert_int_equal(ent_obj_rotate_key(rotator->eng, id, &rot), ENT_OK);
+    assert_int_equal(rot->h.epoch, 1);
+    tnode *others[] = {&a, &c, &e, &b, &d};
+    for (int i = 0; i < 5; i++) {
+        if (others[i] == rotator)
+            continue;
+        int rc = ent_obj_apply(others[i]->eng, rot->raw, rot->rawlen, NULL);
+        if (others[i] == &b || others[i] == &d)
+            assert_true(rc == ENT_OK || rc == ENT_EDECRYPT);
+        else
+            assert_int_equal(rc, ENT_OK);
+    }
+    /* after the rotation, B and D read nothing */
+    const ent_obj_input s1[] = {{"next_step", "after rotation", false}};
+    assert_int_equal(ent_obj_set(e.eng, id, s1, 1, &op, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(op->h.epoch, 2);
+    for (int i = 0; i < 5; i++) {
+        if (others[i] == &e)
+            continue;
+        int rc = ent_obj_apply(others[i]->eng, op->raw, op->rawlen, NULL);
+        if (others[i] == &b || others[i] == &d)
+            assert_int_equal(rc, ENT_EDECRYPT);
+        else
+            assert_int_equal(rc, ENT_OK);
+    }
+    ent_op_free(op);
+    assert_same_state(&a, &c, id);
+    assert_same_state(&a, &e, id);
+    json_t *j;
+    assert_int_equal(ent_obj_show_json(e.eng, id, true, &j), ENT_OK);
+    assert_int_equal(json_integer_value(json_object_get(j, "epoch")), 2);
+    assert_string_equal(jstr(j, "shared", "next_step"), "after rotation");
+    json_decref(j);
+    ent_op_free(rb);
+    ent_op_free(rd);
+    ent_op_free(rot);
+    for (int i = 0; i < 5; i++)
+        tnode_close(others[i]);
+}
+
+/* ops waiting for parents that never come are held, but only up to the
+ * per-object cap; beyond it they are refused with ENT_ELIMIT */
+static void test_pending_bounded(void **state) {
+    tnode a, b;
+    uint8_t id[32];
+    char err[256];
+    assert_int_equal(tnode_open(&a, 41), 0);
+    assert_int_equal(tnode_open(&b, 42), 0);
+    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    join(&a, &b, id, ENT_ROLE_MEMBER);
+    keyset ks = node_keys(&a, id);
+    size_t n = ENT_OBJ_PENDING_MAX + 2;
+    uint8_t **raws = calloc(n, sizeof(*raws));
+    size_t *lens = calloc(n, sizeof(*lens));
+    int *rcs = calloc(n, sizeof(*rcs));
+    ent_apply_info *infos = calloc(n, sizeof(*infos));
+    ent_op **ops = calloc(n, sizeof(*ops));
+    for (size_t i = 0; i < n; i++) {
+        ent_op_field f;
+        ent_op_body bd;
+        ent_op_header h;
+        uint8_t *body;
+        size_t blen;
+        memset(&f, 0, sizeof(f));
+        memset(&bd, 0, sizeof(bd));
+        memset(&h, 0, sizeof(h));
+        strcpy(f.name, "next_step");
+        f.v.type = ENT_VT_INT;
+        f.v.u.i = (int64_t)i;
+        bd.kind = ENT_OP_SET;
+        bd.fields = &f;
+        bd.nfields = 1;
+        h.version = ENT_OP_VERSION;
+        h.kind = ENT_OP_SET;
+        memcpy(h.object, id, 32);
+        memcpy(h.author, tnode_pk(&b), 32);
+        h.seq = 1000 + i;
+        h.hlc = (b.now + 5) << 16;
+        h.nparents = 1;
+        ent_random(h.parents[0], 32); /* a parent nobody has */
+        assert_int_equal(ent_op_body_encode(&bd, &body, &blen), ENT_OK);
+        assert_int_equal(ent_op_seal(&ops[i], &h, body, blen, ks.k[0], b.id),
+                         ENT_OK);
+        free(body);
+        raws[i] = ops[i]->raw;
+        lens[i] = ops[i]->rawlen;
+    }
+    assert_int_equal(ent_obj_apply_batch(a.eng, (const uint8_t *const *)raws,
+                                         lens, n, infos, rcs),
+                     ENT_OK);
+    for (size_t i = 0; i < ENT_OBJ_PENDING_MAX; i++) {
+        assert_int_equal(rcs[i], ENT_OK);
+        assert_true(infos[i].pending);
+    }
+    assert_int_equal(rcs[ENT_OBJ_PENDING_MAX], ENT_ELIMIT);
+    assert_int_equal(rcs[ENT_OBJ_PENDING_MAX + 1], ENT_ELIMIT);
+    /* a held op sent again is a duplicate */
+    ent_apply_info info;
+    assert_int_equal(ent_obj_apply(a.eng, raws[3], lens[3], &info), ENT_OK);
+    assert_true(info.duplicate && info.pending);
+    /* the shared state did not move */
+    assert_same_state(&a, &b, id);
+    ent_obj_stats st;
+    ent_obj_stats_get(a.eng, &st);
+    assert_int_equal(st.limit, 2);
+    for (size_t i = 0; i < n; i++)
+        ent_op_free(ops[i]);
+    free(ops);
+    free(raws);
+    free(lens);
+    free(rcs);
+    free(infos);
+    tnode_close(&a);
+    tnode_close(&b);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_show_list),
+        cmocka_unit_test(test_refusals_change_nothing),
+        cmocka_unit_test(test_strict_template),
+        cmocka_unit_test(test_bad_ops_rejected),
+        cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_remove_member),
+        cmocka_unit_test(test_concurrent_removals),
+        cmocka_unit_test(test_pending_bounded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
