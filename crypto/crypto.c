@@ -395,3 +395,36 @@ int ent_hex_decode(uint8_t *out, size_t outlen, const char *in) {
     }
     return ENT_OK;
 }
+
+/* ---- keyed BLAKE2b MAC ---- */
+
+_Static_assert(ENT_MAC_LEN == crypto_generichash_BYTES, "mac size");
+_Static_assert(ENT_KEY_LEN >= crypto_generichash_KEYBYTES_MIN &&
+                   ENT_KEY_LEN <= crypto_generichash_KEYBYTES_MAX,
+               "mac key size");
+
+int ent_mac(uint8_t out[ENT_MAC_LEN], const uint8_t key[ENT_KEY_LEN],
+            const void *msg, size_t len) {
+    if (out == NULL || key == NULL || (msg == NULL && len > 0))
+        return ENT_EINVAL;
+    if (crypto_generichash(out, ENT_MAC_LEN, msg, len, key, ENT_KEY_LEN) != 0) {
+        ent_wipe(out, ENT_MAC_LEN);
+        return ENT_ECRYPTO;
+    }
+    return ENT_OK;
+}
+
+int ent_mac_verify(const uint8_t tag[ENT_MAC_LEN],
+                   const uint8_t key[ENT_KEY_LEN], const void *msg,
+                   size_t len) {
+    uint8_t want[ENT_MAC_LEN];
+    int rc;
+
+    if (tag == NULL)
+        return ENT_EINVAL;
+    rc = ent_mac(want, key, msg, len);
+    if (rc == ENT_OK && !ent_memeq(want, tag, ENT_MAC_LEN))
+        rc = ENT_EBADSIG;
+    ent_wipe(want, sizeof(want));
+    return rc;
+}

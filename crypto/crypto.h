@@ -156,4 +156,22 @@ size_t ent_base32_encoded_len(size_t len);
 int ent__sig_sign(uint8_t sig[ENT_SIG_LEN], const uint8_t sk[ENT_SK_LEN],
                   ent_sig_ctx ctx, const uint8_t *msg, size_t len);
 
+/* ---- keyed BLAKE2b MAC (node/invite.c: join proofs) ---- */
+
+#define ENT_MAC_LEN 32 /* keyed BLAKE2b-256 tag */
+
+/*
+ * out = keyed BLAKE2b-256 (crypto_generichash with a 32-byte key) of msg.
+ * msg may be NULL when len is 0. @return ENT_OK, ENT_EINVAL, ENT_ECRYPTO.
+ */
+int ent_mac(uint8_t out[ENT_MAC_LEN], const uint8_t key[ENT_KEY_LEN],
+            const void *msg, size_t len);
+
+/*
+ * Recomputes the MAC of msg under key and compares it with tag in constant
+ * time. @return ENT_OK, ENT_EBADSIG (mismatch), ENT_EINVAL, ENT_ECRYPTO.
+ */
+int ent_mac_verify(const uint8_t tag[ENT_MAC_LEN],
+                   const uint8_t key[ENT_KEY_LEN], const void *msg, size_t len);
+
 #endif
