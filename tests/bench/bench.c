@@ -142,11 +142,11 @@ out:
     return rate;
 }
 
-static double lmdb_bench(int sequential, int total) {
+static double lmdb_bench_batch(int sequential, int total, int batch) {
     char dir[] = "/tmp/entente-bench.XXXXXX";
     if (mkdtemp(dir) == NULL)
         return -1;
-    double r = lmdb_puts(dir, sequential, total, 1000);
+    double r = lmdb_puts(dir, sequential, total, batch);
     char path[64];
     snprintf(path, sizeof(path), "%s/data.mdb", dir);
     unlink(path);
@@ -154,6 +154,10 @@ static double lmdb_bench(int sequential, int total) {
     unlink(path);
     rmdir(dir);
     return r;
+}
+
+static double lmdb_bench(int sequential, int total) {
+    return lmdb_bench_batch(sequential, total, 1000);
 }
 
 int main(int argc, char **argv) {
@@ -207,6 +211,7 @@ int main(int argc, char **argv) {
             total);
     rep.lim.lmdb_seq = lmdb_bench(1, total);
     rep.lim.lmdb_rand = lmdb_bench(0, total);
+    rep.lim.lmdb_commit = lmdb_bench_batch(1, quick ? 300 : 1000, 1);
 
     ent_bench_entente(&rep, quick);
     return ent_bench_report_print(&rep, json_path);

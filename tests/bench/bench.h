@@ -14,6 +14,7 @@ typedef struct ent_bench_limits {
     double blake_ns;   /* BLAKE2b-256 of 64 bytes, ns */
     double lmdb_seq;   /* durable puts/s, batches of 1000, keys in order */
     double lmdb_rand;  /* durable puts/s, batches of 1000, random keys */
+    double lmdb_commit; /* durable commits/s of one put each */
 } ent_bench_limits;
 
 typedef struct ent_bench_row {

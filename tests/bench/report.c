@@ -34,6 +34,8 @@ int ent_bench_report_print(const ent_bench_report *r, const char *json_path) {
            l->lmdb_seq);
     printf("  %-44s %14.0f /s\n", "lmdb durable puts, batch 1000, rand keys",
            l->lmdb_rand);
+    printf("  %-44s %14.0f /s\n", "lmdb durable commits of one put",
+           l->lmdb_commit);
     if (r->nrows > 0) {
         printf("\nEntente (ratio = Entente / limit)\n");
         printf("  %-36s %12s %-8s %-16s %7s\n", "what", "value", "unit",
@@ -56,10 +58,11 @@ int ent_bench_report_print(const ent_bench_report *r, const char *json_path) {
             "{\"limits\":{\"ed25519_sign_per_s\":%.0f,"
             "\"ed25519_verify_per_s\":%.0f,\"xchacha_mb_per_s\":%.1f,"
             "\"xchacha_small_per_s\":%.0f,\"blake2b_64_ns\":%.1f,"
-            "\"lmdb_seq_puts_per_s\":%.0f,\"lmdb_rand_puts_per_s\":%.0f},"
+            "\"lmdb_seq_puts_per_s\":%.0f,\"lmdb_rand_puts_per_s\":%.0f,"
+            "\"lmdb_commits_per_s\":%.0f},"
             "\"entente\":[",
             l->sign, l->verify, l->aead_mbs, l->aead_small, l->blake_ns,
-            l->lmdb_seq, l->lmdb_rand);
+            l->lmdb_seq, l->lmdb_rand, l->lmdb_commit);
     for (int i = 0; i < r->nrows; i++) {
         const ent_bench_row *row = &r->rows[i];
         fprintf(f,
