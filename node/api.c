@@ -1,5 +1,6 @@
 /* api.c - the local API server on HOME/api.sock and its routes; see api.h. */
 #include "node/api.h"
+#include "node/api_objects.h"
 #include "node/err.h"
 
 #include <uv.h>
@@ -15,6 +16,19 @@
 /* The built-in routes. Modules that own endpoints add their lines here. */
 static const ent_api_route builtin_routes[] = {
     {"GET", "/v1/status", false, ent_api_status},
+    /* objects, templates, configuration: node/api_objects.c */
+    {"POST", "/v1/objects", false, ent_api_objects_create},
+    {"GET", "/v1/objects", false, ent_api_objects_list},
+    {"GET", "/v1/objects/", true, ent_api_object_get},
+    {"POST", "/v1/objects/", true, ent_api_object_post},
+    {"GET", "/v1/templates", false, ent_api_templates_list},
+    {"GET", "/v1/templates/", true, ent_api_template_get},
+    {"PUT", "/v1/templates/", true, ent_api_template_put},
+    {"DELETE", "/v1/templates/", true, ent_api_template_delete},
+    {"GET", "/v1/config", false, ent_api_config_get},
+    {"PUT", "/v1/config", false, ent_api_config_put},
+    {"GET", "/v1/config/", true, ent_api_config_list_get},
+    {"PUT", "/v1/config/", true, ent_api_config_list_put},
 };
 
 typedef struct api_conn api_conn;

@@ -1,14 +1,17 @@
 /* cli.c - the entente command line; see cli.h and spec/cli.md. */
 #include "node/cli.h"
 #include "crypto/crypto.h"
+#include "node/api_objects.h"
 #include "node/client.h"
 #include "node/err.h"
 #include "node/home.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/template.h"
 
 #include <uv.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -22,7 +25,7 @@
 #include <sys/stat.h>
 
 #define EXIT_USAGE 2
-#define CLI_MAX_OPTS 64
+#define CLI_MAX_OPTS 256 /* options of one invocation (--set repeats) */
 
 /* An option of one command (global options are listed in global_opts). */
 typedef struct cli_opt {
@@ -290,6 +293,527 @@ static const cli_opt serve_opts[] = {
 
 static const cli_opt no_opts[] = {{NULL, NULL, NULL}};
 
+/* ---- objects and templates (API: node/api_objects.c) ----------------------- */
+
+#define CLI_MAX_FILE (1024 * 1024) /* bytes read by `template set` */
+
+static int usage_error(const cli *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * One request to the running node of c->home. On a 2xx answer *out holds the
+ * response JSON (caller json_decref()s) and -1 is returned; otherwise the
+ * error is printed and the exit status returned.
+ */
+static int daemon_call(cli *c, const char *method, const char *path,
+                       const json_t *body, json_t **out) {
+    int http = 0;
+    *out = NULL;
+    int rc = ent_client_request(c->home, method, path, body, &http, out);
+    if (rc == ENT_ENOTRUNNING)
+        return fail(c, "no node is running for %s (start one with: entente "
+                       "serve)",
+                    c->home);
+    if (rc != ENT_OK)
+        return fail(c, "%s", ent_strerror(rc));
+    if (http < 200 || http > 299) {
+        int st = fail(c, "%s", ent_client_error(*out));
+        json_decref(*out);
+        *out = NULL;
+        return st;
+    }
+    return -1;
+}
+
+/* Checks and lowercases an object id argument into hex. -1 or exit status. */
+static int obj_arg(cli *c, const char *arg, char hex[ENT_API_OBJ_ID_HEX + 1]) {
+    uint8_t id[32];
+    size_t l = strlen(arg);
+    if (l == ENT_API_OBJ_ID_HEX) {
+        for (size_t i = 0; i <= l; i++)
+            hex[i] = (char)tolower((unsigned char)arg[i]);
+        if (ent_api_obj_id_parse(hex, id) == ENT_OK)
+            return -1;
+    }
+    return fail(c, "invalid object id '%.80s' (want 64 hex characters)", arg);
+}
+
+static int type_arg(cli *c, const char *type) {
+    if (ent_template_type_valid(type))
+        return -1;
+    return fail(c, "invalid type name '%.80s' (want [a-z][a-z0-9_]{0,31})",
+                type);
+}
+
+/*
+ * Builds {"set":{F:V},"private":{F:V}} from the --set/--private options in
+ * the order given (split at the first '='). Returns -1 or an exit status;
+ * *nfields counts the fields.
+ */
+static int fields_body(cli *c, json_t *body, int *nfields) {
+    *nfields = 0;
+    for (int i = 0; i < c->nopts; i++) {
+        const char *on = c->opts[i].name;
+        if (strcmp(on, "set") != 0 && strcmp(on, "private") != 0)
+            continue;
+        const char *arg = c->opts[i].value;
+        const char *eq = strchr(arg, '=');
+        if (eq == NULL || eq == arg)
+            return usage_error(c, "--%s wants FIELD=VALUE, got '%.80s'", on,
+                               arg);
+        char name[128];
+        if ((size_t)(eq - arg) >= sizeof(name))
+            return fail(c, "field name too long: '%.80s'", arg);
+        memcpy(name, arg, (size_t)(eq - arg));
+        name[eq - arg] = '\0';
+        json_t *map = json_object_get(body, on);
+        if (map == NULL) {
+            map = json_object();
+            if (map == NULL || json_object_set_new(body, on, map) != 0)
+                return fail(c, "%s", ent_strerror(ENT_ENOMEM));
+        }
+        if (json_object_get(map, name) != NULL)
+            return usage_error(c, "field %s given twice with --%s", name, on);
+        json_t *v = json_string(eq + 1);
+        if (v == NULL)
+            return fail(c, "field %s: value is not valid UTF-8", name);
+        if (json_object_set_new(map, name, v) != 0)
+            return fail(c, "field %s: invalid field name", name);
+        (*nfields)++;
+    }
+    return -1;
+}
+
+static int cmd_object_create(cli *c) {
+    const char *type = opt_value(c, "type");
+    json_t *body = NULL, *resp = NULL;
+    int nf, st;
+    if (type == NULL)
+        return usage_error(c, "--type is required");
+    if ((st = type_arg(c, type)) >= 0)
+        return st;
+    body = json_pack("{s:s}", "type", type);
+    if (body == NULL)
+        return fail(c, "%s", ent_strerror(ENT_ENOMEM));
+    if ((st = fields_body(c, body, &nf)) >= 0)
+        goto out;
+    if ((st = daemon_call(c, "POST", "/v1/objects", body, &resp)) >= 0)
+        goto out;
+    st = 0;
+    if (c->json)
+        print_json(resp);
+    else
+        printf("%s\n", json_string_value(json_object_get(resp, "id")));
+out:
+    json_decref(body);
+    json_decref(resp);
+    return st;
+}
+
+static int cmd_object_set(cli *c) {
+    char hex[ENT_API_OBJ_ID_HEX + 1], path[128];
+    json_t *body = NULL, *resp = NULL;
+    int nf, st;
+    if ((st = obj_arg(c, c->args[0], hex)) >= 0)
+        return st;
+    if ((body = json_object()) == NULL)
+        return fail(c, "%s", ent_strerror(ENT_ENOMEM));
+    if ((st = fields_body(c, body, &nf)) >= 0)
+        goto out;
+    if (nf == 0) {
+        st = usage_error(c, "nothing to set: give --set or --private");
+        goto out;
+    }
+    snprintf(path, sizeof(path), "/v1/objects/%s", hex);
+    if ((st = daemon_call(c, "POST", path, body, &resp)) >= 0)
+        goto out;
+    st = 0;
+    if (c->json)
+        print_json(resp);
+out:
+    json_decref(body);
+    json_decref(resp);
+    return st;
+}
+
+/* One field value of show's JSON as text ("1200000.00 EUR"). */
+static void print_value(const json_t *v) {
+    if (json_is_string(v)) {
+        fputs(json_string_value(v), stdout);
+    } else if (json_is_integer(v)) {
+        printf("%lld", (long long)json_integer_value(v));
+    } else if (json_is_null(v)) {
+        fputs("(empty)", stdout);
+    } else if (json_is_object(v) && json_object_get(v, "currency") != NULL) {
+        const json_t *amt = json_object_get(v, "amount");
+        if (json_is_string(amt))
+            printf("%s", json_string_value(amt));
+        else
+            printf("%lld minor units",
+                   (long long)json_integer_value(json_object_get(v, "minor")));
+        printf(" %s", json_string_value(json_object_get(v, "currency")));
+    } else {
+        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        fputs(s ? s : "?", stdout);
+        free(s);
+    }
+}
+
+static void print_fields(const char *title, const json_t *fields) {
+    const char *k;
+    json_t *v;
+    printf("%s:\n", title);
+    if (json_object_size(fields) == 0)
+        printf("  (none)\n");
+    json_object_foreach((json_t *)fields, k, v) {
+        printf("  %-20s ", k);
+        print_value(v);
+        fputc('\n', stdout);
+    }
+}
+
+static const char *jstr(const json_t *o, const char *k) {
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static int cmd_object_show(cli *c) {
+    char hex[ENT_API_OBJ_ID_HEX + 1], path[160];
+    json_t *resp = NULL;
+    int st;
+    if ((st = obj_arg(c, c->args[0], hex)) >= 0)
+        return st;
+    bool hide = opt_value(c, "hide-private") != NULL;
+    snprintf(path, sizeof(path), "/v1/objects/%s%s", hex,
+             hide ? "?hide_private=1" : "");
+    if ((st = daemon_call(c, "GET", path, NULL, &resp)) >= 0)
+        return st;
+    if (c->json) {
+        print_json(resp);
+        goto out;
+    }
+    printf("id:      %s\n", jstr(resp, "id"));
+    printf("type:    %s\n", jstr(resp, "type"));
+    printf("epoch:   %lld\n",
+           (long long)json_integer_value(json_object_get(resp, "epoch")));
+    printf("status:  %s\n", jstr(resp, "status"));
+    printf("members:\n");
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(resp, "members"), i, m) {
+        printf("  %-52s  %-8s  %-7s  %s\n", jstr(m, "org"), jstr(m, "role"),
+               jstr(m, "status"), jstr(m, "name"));
+    }
+    print_fields("shared", json_object_get(resp, "shared"));
+    if (!hide)
+        print_fields("private", json_object_get(resp, "private"));
+    json_t *cm = json_object_get(resp, "comments");
+    if (json_array_size(cm) > 0) {
+        printf("comments:\n");
+        json_array_foreach(cm, i, m) {
+            printf("  %s: %s\n", jstr(m, "org"), jstr(m, "text"));
+        }
+    }
+out:
+    json_decref(resp);
+    return 0;
+}
+
+static int cmd_object_list(cli *c) {
+    const char *type = opt_value(c, "type");
+    char path[96];
+    json_t *resp = NULL;
+    int st;
+    if (type != NULL && (st = type_arg(c, type)) >= 0)
+        return st;
+    snprintf(path, sizeof(path), "/v1/objects%s%s", type ? "?type=" : "",
+             type ? type : "");
+    if ((st = daemon_call(c, "GET", path, NULL, &resp)) >= 0)
+        return st;
+    if (c->json) {
+        print_json(resp);
+    } else {
+        size_t i;
+        json_t *o;
+        json_array_foreach(resp, i, o) {
+            printf("%s  %-14s  epoch %-4lld  %s\n", jstr(o, "id"),
+                   jstr(o, "type"),
+                   (long long)json_integer_value(json_object_get(o, "epoch")),
+                   jstr(o, "status"));
+        }
+    }
+    json_decref(resp);
+    return 0;
+}
+
+/* object stage OBJ STAGE / object comment OBJ TEXT */
+static int object_post_one(cli *c, const char *sub, const char *key) {
+    char hex[ENT_API_OBJ_ID_HEX + 1], path[160];
+    json_t *body = NULL, *resp = NULL;
+    int st;
+    if ((st = obj_arg(c, c->args[0], hex)) >= 0)
+        return st;
+    if ((body = json_pack("{s:s}", key, c->args[1])) == NULL)
+        return fail(c, "%s: not valid UTF-8", key);
+    snprintf(path, sizeof(path), "/v1/objects/%s/%s", hex, sub);
+    if ((st = daemon_call(c, "POST", path, body, &resp)) < 0) {
+        st = 0;
+        if (c->json)
+            print_json(resp);
+    }
+    json_decref(body);
+    json_decref(resp);
+    return st;
+}
+
+static int cmd_object_stage(cli *c) {
+    return object_post_one(c, "stage", "stage");
+}
+
+static int cmd_object_comment(cli *c) {
+    return object_post_one(c, "comments", "text");
+}
+
+static int cmd_template_list(cli *c) {
+    json_t *resp = NULL;
+    int st = daemon_call(c, "GET", "/v1/templates", NULL, &resp);
+    if (st >= 0)
+        return st;
+    if (c->json) {
+        print_json(resp);
+    } else {
+        size_t i;
+        json_t *o;
+        json_array_foreach(resp, i, o) {
+            bool b = json_is_true(json_object_get(o, "builtin"));
+            bool s = json_is_true(json_object_get(o, "stored"));
+            printf("%-16s %s\n", jstr(o, "type"),
+                   s ? (b ? "stored (overrides the built-in)" : "stored")
+                     : "built-in");
+        }
+    }
+    json_decref(resp);
+    return 0;
+}
+
+static int cmd_template_show(cli *c) {
+    char path[96];
+    json_t *resp = NULL;
+    int st;
+    if ((st = type_arg(c, c->args[0])) >= 0)
+        return st;
+    snprintf(path, sizeof(path), "/v1/templates/%s", c->args[0]);
+    if ((st = daemon_call(c, "GET", path, NULL, &resp)) >= 0)
+        return st;
+    if (c->json) {
+        print_json(resp);
+        goto out;
+    }
+    printf("type:    %s\n", jstr(resp, "type"));
+    printf("strict:  %s\n",
+           json_is_true(json_object_get(resp, "strict")) ? "yes" : "no");
+    size_t i;
+    json_t *f;
+    const json_t *stages = json_object_get(resp, "stages");
+    if (json_array_size(stages) > 0) {
+        printf("stages: ");
+        json_array_foreach(stages, i, f) {
+            printf(" %s%s", json_string_value(f),
+                   i + 1 < json_array_size(stages) ? "," : "");
+        }
+        printf("\n");
+    }
+    printf("fields:\n");
+    json_array_foreach(json_object_get(resp, "fields"), i, f) {
+        const char *vis = jstr(f, "visibility");
+        printf("  %-20s %-8s %-8s", jstr(f, "name"), jstr(f, "type"),
+               vis[0] ? vis : "shared");
+        if (json_is_true(json_object_get(f, "owner_only")))
+            printf(" owner-only");
+        if (json_object_get(f, "table") != NULL)
+            printf(" values from table %s", jstr(f, "table"));
+        if (json_object_get(f, "default") != NULL)
+            printf(" default \"%s\"", jstr(f, "default"));
+        printf("\n");
+    }
+out:
+    json_decref(resp);
+    return 0;
+}
+
+/* Reads at most CLI_MAX_FILE bytes of name ("-": standard input). */
+static int read_input(cli *c, const char *name, char **out, size_t *len) {
+    FILE *f = strcmp(name, "-") == 0 ? stdin : fopen(name, "rb");
+    char *buf = NULL;
+    size_t n = 0;
+    int st = -1;
+    *out = NULL;
+    if (f == NULL)
+        return fail(c, "%s: %s", name, strerror(errno));
+    if ((buf = malloc(CLI_MAX_FILE + 1)) == NULL) {
+        st = fail(c, "%s", ent_strerror(ENT_ENOMEM));
+        goto out;
+    }
+    n = fread(buf, 1, CLI_MAX_FILE + 1, f);
+    if (ferror(f)) {
+        st = fail(c, "%s: read error", name);
+        goto out;
+    }
+    if (n > CLI_MAX_FILE) {
+        st = fail(c, "%s: larger than %d bytes", name, CLI_MAX_FILE);
+        goto out;
+    }
+    *out = buf;
+    *len = n;
+    buf = NULL;
+out:
+    free(buf);
+    if (f != stdin)
+        fclose(f);
+    return st;
+}
+
+static int cmd_template_set(cli *c) {
+    char path[96];
+    char *text = NULL;
+    size_t len = 0;
+    json_t *body = NULL, *resp = NULL;
+    json_error_t jerr;
+    int st;
+    if ((st = type_arg(c, c->args[0])) >= 0)
+        return st;
+    if ((st = read_input(c, c->args[1], &text, &len)) >= 0)
+        return st;
+    body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (body == NULL) {
+        st = fail(c, "%s: not valid JSON: line %d: %s", c->args[1], jerr.line,
+                  jerr.text);
+        goto out;
+    }
+    snprintf(path, sizeof(path), "/v1/templates/%s", c->args[0]);
+    if ((st = daemon_call(c, "PUT", path, body, &resp)) >= 0)
+        goto out;
+    st = 0;
+    if (c->json)
+        print_json(resp);
+out:
+    free(text);
+    json_decref(body);
+    json_decref(resp);
+    return st;
+}
+
+static int cmd_template_reset(cli *c) {
+    char path[96];
+    json_t *resp = NULL;
+    int st;
+    if ((st = type_arg(c, c->args[0])) >= 0)
+        return st;
+    snprintf(path, sizeof(path), "/v1/templates/%s", c->args[0]);
+    if ((st = daemon_call(c, "DELETE", path, NULL, &resp)) >= 0)
+        return st;
+    if (c->json)
+        print_json(resp);
+    json_decref(resp);
+    return 0;
+}
+
+static const cli_opt object_create_opts[] = {
+    {"type", "TYPE", "the object type (opportunity, lead, ...), required"},
+    {"set", "F=V", "a shared field (repeatable)"},
+    {"private", "F=V", "a private field: never leaves this node (repeatable)"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_opt object_set_opts[] = {
+    {"set", "F=V", "a shared field (repeatable); an empty V clears it"},
+    {"private", "F=V", "a private field (repeatable); an empty V clears it"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_opt object_show_opts[] = {
+    {"hide-private", NULL, "leave out the private fields entirely"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_opt object_list_opts[] = {
+    {"type", "TYPE", "only objects of this type"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_cmd object_cmds[] = {
+    {"create", cmd_object_create, "create a joint object",
+     "object create --type TYPE [--set F=V]... [--private F=V]... [--json]",
+     "Creates a joint object of TYPE with this org as its owner and prints "
+     "its id (64 hex characters; with --json: {\"id\"}). --set F=V gives a "
+     "shared field (sent, encrypted, to the members), --private F=V a "
+     "private one (kept on this node only); each splits at the first '=' and "
+     "may be repeated. Values are parsed by the org's template of TYPE "
+     "(entente template show TYPE): money as \"1200000 EUR\", dates as "
+     "YYYY-MM-DD, enums from their list. A field the template marks private "
+     "is refused with --set; a strict template refuses unknown fields. A "
+     "refused value creates nothing.",
+     object_create_opts, 0, 0, NULL},
+    {"set", cmd_object_set, "change fields of an object",
+     "object set OBJ [--set F=V]... [--private F=V]... [--json]",
+     "Changes shared (--set) and private (--private) fields of object OBJ, "
+     "as one change: if any value is refused, nothing changes. An empty "
+     "value clears the field. Prints nothing (with --json: {\"id\"}).",
+     object_set_opts, 1, 1, NULL},
+    {"show", cmd_object_show, "show an object",
+     "object show OBJ [--json] [--hide-private]",
+     "Prints the type, epoch, members, shared fields and private fields of "
+     "object OBJ. With --json: {\"id\",\"type\",\"epoch\",\"status\","
+     "\"members\":[{\"org\",\"name\",\"role\",\"status\"}],\"shared\":{},"
+     "\"private\":{},\"comments\":[]}. With --hide-private the private "
+     "fields are left out entirely (no \"private\" key).",
+     object_show_opts, 1, 1, NULL},
+    {"list", cmd_object_list, "list the objects this node holds",
+     "object list [--type TYPE] [--json]",
+     "Lists the objects this node holds, in id order, optionally only those "
+     "of TYPE. With --json: [{\"id\",\"type\",\"epoch\",\"status\"}].",
+     object_list_opts, 0, 0, NULL},
+    {"stage", cmd_object_stage, "move an object to a workflow stage",
+     "object stage OBJ STAGE [--json]",
+     "Moves object OBJ to workflow STAGE (one of the stages of its template, "
+     "matched ignoring case), as a shared change of the field \"stage\".",
+     no_opts, 2, 2, NULL},
+    {"comment", cmd_object_comment, "comment on an object",
+     "object comment OBJ TEXT [--json]",
+     "Adds a comment to object OBJ; comments are shared with the members.",
+     no_opts, 2, 2, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
+};
+
+static const cli_cmd template_cmds[] = {
+    {"list", cmd_template_list, "list the object types that have a template",
+     "template list [--json]",
+     "Lists every object type with a template: the built-in ones and the "
+     "ones this org stored. With --json: [{\"type\",\"builtin\","
+     "\"stored\"}].",
+     no_opts, 0, 0, NULL},
+    {"show", cmd_template_show, "show the template of a type",
+     "template show TYPE [--json]",
+     "Prints this org's template of TYPE (the stored one, else the "
+     "built-in): strictness, workflow stages and fields with their type and "
+     "default visibility. With --json: the template JSON (spec/objects.md), "
+     "which `entente template set` accepts back.",
+     no_opts, 1, 1, NULL},
+    {"set", cmd_template_set, "store this org's template of a type",
+     "template set TYPE FILE|- [--json]",
+     "Reads a template as JSON from FILE (or standard input with '-', at "
+     "most 1 MiB), checks it and stores it as this org's template of TYPE, "
+     "replacing the previous one. Its \"type\" must be TYPE. Stored objects "
+     "are not changed. With --json prints the stored template.",
+     no_opts, 2, 2, NULL},
+    {"reset", cmd_template_reset, "drop this org's template of a type",
+     "template reset TYPE [--json]",
+     "Deletes the template this org stored for TYPE, so that the built-in "
+     "one applies again.",
+     no_opts, 1, 1, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
+};
+
 /* The command table. Planned commands (spec/cli.md) join it as they land. */
 static const cli_cmd commands[] = {
     {"init", cmd_init, "create the org identity and the database",
@@ -314,6 +838,17 @@ static const cli_cmd commands[] = {
      "prints {\"org\",\"name\",\"listen\",\"peers\",\"objects\"}. Fails when "
      "no node is running for HOME.",
      no_opts, 0, 0, NULL},
+    {"object", NULL, "create, change, show and list joint objects",
+     "object COMMAND [ARGS] [options]",
+     "Joint objects: shared opportunities, leads, solutions, plans... Each "
+     "field is shared (sent, encrypted, to the member orgs) or private "
+     "(never leaves this node). OBJ is the object id, 64 hex characters.",
+     no_opts, 0, 0, object_cmds},
+    {"template", NULL, "list, show and set this org's object templates",
+     "template COMMAND [ARGS] [options]",
+     "Templates define each object type for this org: fields, their types, "
+     "default visibility, allowed values and workflow stages.",
+     no_opts, 0, 0, template_cmds},
     {"help", cmd_help, "show help for a command", "help [COMMAND...]",
      "Prints the list of commands, or the usage, options and description of "
      "one command. `entente COMMAND --help` does the same.",

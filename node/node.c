@@ -3,6 +3,7 @@
 #include "node/api.h"
 #include "node/err.h"
 #include "node/home.h"
+#include "node/object.h"
 
 #include <uv.h>
 
@@ -38,6 +39,9 @@ struct ent_node {
     ent_node_peer_accept_cb peer_cb;
     void *peer_data;
     ent_node_counters counters;
+    ent_objects *objects;
+    ent_node_op_cb op_cb;
+    void *op_data;
 };
 
 /* ---- addresses --------------------------------------------------------------- */
@@ -140,6 +144,15 @@ static void diag_set(ent_node_diag *d, const char *home, const char *file) {
         snprintf(d->what, sizeof(d->what), "%s", home);
 }
 
+/* The engine's org_name callback: our own name for our own org; peers'
+ * names come from the peers table once there is one (NULL: the org id). */
+static const char *node_org_name(void *data, const uint8_t org[ENT_PK_LEN]) {
+    ent_node *n = data;
+    if (memcmp(org, ent_identity_public(n->id), ENT_PK_LEN) == 0)
+        return n->name;
+    return NULL;
+}
+
 /*
  * Opens in the order identity, lock, store: the key file is only read, and
  * the store must not be opened twice in one process (LMDB's locks are per
@@ -194,6 +207,13 @@ int ent_node_open_diag(ent_node **out, uv_loop_t *loop, const char *home,
     if (rc != ENT_OK)
         goto out;
 
+    ent_objects_config ocfg = {.store = n->store, .id = n->id, .log = log,
+                               .org_name = node_org_name,
+                               .org_name_data = n};
+    rc = ent_objects_new(&n->objects, &ocfg);
+    if (rc != ENT_OK)
+        goto out;
+
     rc = ent__api_new(&n->api, n);
     if (rc != ENT_OK)
         goto out;
@@ -217,6 +237,7 @@ void ent_node_free(ent_node *n) {
     if (n->started && n->pending_closes > 0)
         ENT_ERROR(n->log, "node freed before its handles were closed");
     ent__api_free(n->api);
+    ent_objects_free(n->objects);
     ent_store_close(n->store);
     ent_home_unlock(n->lock_fd);
     ent_identity_free(n->id);
@@ -343,6 +364,20 @@ void ent_node_set_peer_accept_cb(ent_node *n, ent_node_peer_accept_cb cb,
     n->peer_data = data;
 }
 
+void ent_node_set_op_cb(ent_node *n, ent_node_op_cb cb, void *data) {
+    n->op_cb = cb;
+    n->op_data = data;
+}
+
+void ent_node_op_created(ent_node *n, ent_op *op) {
+    if (op == NULL)
+        return;
+    if (n->op_cb != NULL)
+        n->op_cb(n, op->raw, op->rawlen,
+                 op->h.genesis ? op->id : op->h.object, n->op_data);
+    ent_op_free(op);
+}
+
 /* ---- accessors --------------------------------------------------------------- */
 
 const char *ent_node_org_id(const ent_node *n) { return n->org; }
@@ -351,6 +386,7 @@ const char *ent_node_home(const ent_node *n) { return n->home; }
 const char *ent_node_listen(const ent_node *n) { return n->listen; }
 const char *ent_node_api_path(const ent_node *n) { return n->api_path; }
 ent_store *ent_node_store(ent_node *n) { return n->store; }
+ent_objects *ent_node_objects(ent_node *n) { return n->objects; }
 const ent_identity *ent_node_identity(const ent_node *n) { return n->id; }
 const ent_log *ent_node_log(const ent_node *n) { return n->log; }
 uv_loop_t *ent_node_loop(ent_node *n) { return n->loop; }

@@ -9,7 +9,8 @@
  * Life cycle:
  *
  *   ent_node_open()   load HOME/identity.key, take the exclusive lock
- *                     HOME/serve.lock, open the store HOME/db
+ *                     HOME/serve.lock, open the store HOME/db and
+ *                     create the object engine over it
  *   ent_node_start()  bind the peer listener and the API socket
  *   ... run the loop ...
  *   ent_node_stop()   close every handle; stop_cb runs once all are closed
@@ -125,6 +126,25 @@ typedef void (*ent_node_peer_accept_cb)(ent_node *n,
 void ent_node_set_peer_accept_cb(ent_node *n, ent_node_peer_accept_cb cb,
                                  void *data);
 
+/*
+ * Hook for ops this node creates (the network layer pushes them to the
+ * members). cb runs on the loop thread after each local create, set, stage,
+ * comment or membership op has been committed, with the op's exact bytes
+ * (borrowed for the call) and its object id (for a genesis op: the op id).
+ * One hook per node; cb NULL removes it.
+ */
+typedef void (*ent_node_op_cb)(ent_node *n, const uint8_t *raw, size_t len,
+                               const uint8_t object[32], void *data);
+void ent_node_set_op_cb(ent_node *n, ent_node_op_cb cb, void *data);
+
+/*
+ * Hands an op that this node just committed to the hook, then frees it
+ * (ent_op_free). Every local caller of the object engine that gets an
+ * op_out back passes it here. Accepts NULL (no op: nothing happens).
+ */
+struct ent_op;
+void ent_node_op_created(ent_node *n, struct ent_op *op);
+
 /* ---- accessors: borrowed, valid as long as n ----------------------------- */
 
 const char *ent_node_org_id(const ent_node *n);   /* base32 org id */
@@ -134,6 +154,8 @@ const char *ent_node_listen(const ent_node *n);   /* "127.0.0.1:PORT" once
                                                      started, else "" */
 const char *ent_node_api_path(const ent_node *n); /* HOME/api.sock */
 ent_store *ent_node_store(ent_node *n);
+struct ent_objects;
+struct ent_objects *ent_node_objects(ent_node *n); /* the object engine */
 const ent_identity *ent_node_identity(const ent_node *n);
 const ent_log *ent_node_log(const ent_node *n);
 struct uv_loop_s *ent_node_loop(ent_node *n);

@@ -1,0 +1,771 @@
+/*
+ * api_objects.c - the object, template and configuration endpoints of the
+ * local API; see api_objects.h and spec/api.md.
+ */
+#include "node/api_objects.h"
+#include "crypto/crypto.h"
+#include "node/err.h"
+#include "node/object.h"
+#include "node/template.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OBJECTS_PREFIX "/v1/objects/"
+#define TEMPLATES_PREFIX "/v1/templates/"
+#define CONFIG_PREFIX "/v1/config/"
+#define QUERY_MAX 1024 /* bytes of a query string */
+#define QUERY_PARAMS 8 /* parameters of one query string */
+
+/* ---- input helpers ------------------------------------------------------- */
+
+int ent_api_obj_id_parse(const char *s, uint8_t id[32]) {
+    if (s == NULL || strlen(s) != ENT_API_OBJ_ID_HEX)
+        return ENT_EINVAL;
+    for (size_t i = 0; i < ENT_API_OBJ_ID_HEX; i++) {
+        char ch = s[i];
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+            return ENT_EINVAL;
+    }
+    return ent_hex_decode(id, 32, s);
+}
+
+/*
+ * Answers 400 unless every key of the JSON object body is one of allowed
+ * (NULL-terminated).
+ */
+static int check_keys(const json_t *body, const char *const *allowed,
+                      ent_http_response *resp) {
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)body, key, val) {
+        bool ok = false;
+        for (const char *const *a = allowed; *a != NULL; a++)
+            if (strcmp(key, *a) == 0)
+                ok = true;
+        if (!ok)
+            return ent_http_response_error(
+                resp, 400, ENT_EINVAL, "unknown key \"%.64s\" in body", key);
+    }
+    return ENT_OK;
+}
+
+/* One query string split into key=value pairs (no percent-decoding: every
+ * value we accept is plain ASCII and validated by its reader). */
+typedef struct query {
+    char buf[QUERY_MAX + 1];
+    const char *key[QUERY_PARAMS];
+    const char *val[QUERY_PARAMS];
+    size_t n;
+} query;
+
+/*
+ * Splits req->query into q, answering 400 for an over-long query, a key not
+ * in allowed (NULL-terminated) or a key given twice.
+ */
+static int query_parse(const ent_http_request *req, const char *const *allowed,
+                       query *q, ent_http_response *resp) {
+    q->n = 0;
+    if (req->query == NULL || req->query[0] == '\0')
+        return ENT_OK;
+    if (strlen(req->query) > QUERY_MAX)
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "query string too long");
+    strcpy(q->buf, req->query);
+    char *save = NULL;
+    for (char *item = strtok_r(q->buf, "&", &save); item != NULL;
+         item = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(item, '=');
+        const char *v = "";
+        if (eq != NULL) {
+            *eq = '\0';
+            v = eq + 1;
+        }
+        bool ok = false;
+        for (const char *const *a = allowed; *a != NULL; a++)
+            if (strcmp(item, *a) == 0)
+                ok = true;
+        if (!ok)
+            return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                           "unknown query parameter \"%.64s\"",
+                                           item);
+        for (size_t i = 0; i < q->n; i++)
+            if (strcmp(q->key[i], item) == 0)
+                return ent_http_response_error(
+                    resp, 400, ENT_EINVAL, "query parameter \"%.64s\" repeated",
+                    item);
+        if (q->n == QUERY_PARAMS)
+            return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                           "too many query parameters");
+        q->key[q->n] = item;
+        q->val[q->n] = v;
+        q->n++;
+    }
+    return ENT_OK;
+}
+
+static const char *query_get(const query *q, const char *key) {
+    for (size_t i = 0; i < q->n; i++)
+        if (strcmp(q->key[i], key) == 0)
+            return q->val[i];
+    return NULL;
+}
+
+/*
+ * Appends the members of the JSON object body[key] (absent or null: none)
+ * to in[*n] as field inputs. Values must be strings; names non-empty. The
+ * strings stay borrowed from body.
+ */
+static int read_inputs(const json_t *body, const char *key, bool is_private,
+                       ent_obj_input *in, size_t *n, ent_http_response *resp) {
+    const json_t *o = json_object_get(body, key);
+    const char *name;
+    json_t *val;
+    if (o == NULL || json_is_null(o))
+        return ENT_OK;
+    if (!json_is_object(o))
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "\"%s\" must be an object of field "
+                                       "name to text value",
+                                       key);
+    json_object_foreach((json_t *)o, name, val) {
+        if (name[0] == '\0')
+            return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                           "empty field name in \"%s\"", key);
+        if (!json_is_string(val))
+            return ent_http_response_error(
+                resp, 400, ENT_EINVAL,
+                "field %.64s: value must be a string (as typed on the command "
+                "line)",
+                name);
+        if (*n == ENT_API_OBJ_MAX_INPUTS)
+            return ent_http_response_error(resp, 400, ENT_ELIMIT,
+                                           "more than %d fields in one request",
+                                           ENT_API_OBJ_MAX_INPUTS);
+        in[*n] = (ent_obj_input){.name = name,
+                                 .text = json_string_value(val),
+                                 .is_private = is_private};
+        (*n)++;
+    }
+    return ENT_OK;
+}
+
+/* Answers a refusal of the object engine with its own reason. A value out
+ * of range (ENT_ELIMIT) is a bad request here, not an overload. */
+static int engine_error(ent_http_response *resp, int rc, const char *err) {
+    int status = rc == ENT_ELIMIT ? 400 : ent_api_error_status(rc);
+    return ent_http_response_error(
+        resp, status, rc, "%s", err != NULL && err[0] ? err : ent_strerror(rc));
+}
+
+static int respond_id(ent_http_response *resp, int status,
+                      const uint8_t id[32]) {
+    char hex[ENT_API_OBJ_ID_HEX + 1];
+    ent_hex_encode(hex, id, 32);
+    json_t *o = json_pack("{s:s}", "id", hex);
+    if (o == NULL)
+        return ENT_ENOMEM;
+    ent_http_response_json(resp, status, o);
+    return ENT_OK;
+}
+
+/* ---- objects ------------------------------------------------------------- */
+
+int ent_api_objects_create(ent_node *n, const ent_http_request *req,
+                           ent_http_response *resp) {
+    static const char *const keys[] = {"type", "set", "private", NULL};
+    ent_obj_input *in = NULL;
+    size_t nin = 0;
+    json_t *body = NULL;
+    ent_op *op = NULL;
+    uint8_t id[ENT_OBJ_ID_LEN];
+    char err[ENT_OBJ_ERR_MAX] = "";
+    int rc;
+    if ((rc = ent_api_body_object(req, resp, &body)) != ENT_OK)
+        goto out;
+    if ((rc = check_keys(body, keys, resp)) != ENT_OK)
+        goto out;
+    const char *type = json_string_value(json_object_get(body, "type"));
+    if (type == NULL) {
+        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
+                                     "\"type\" (a string) is required");
+        goto out;
+    }
+    if (!ent_template_type_valid(type)) {
+        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
+                                     "invalid type name \"%.64s\" (want "
+                                     "[a-z][a-z0-9_]{0,31})",
+                                     type);
+        goto out;
+    }
+    if ((in = calloc(ENT_API_OBJ_MAX_INPUTS, sizeof(*in))) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    if ((rc = read_inputs(body, "set", false, in, &nin, resp)) != ENT_OK ||
+        (rc = read_inputs(body, "private", true, in, &nin, resp)) != ENT_OK)
+        goto out;
+    rc = ent_obj_create(ent_node_objects(n), type, in, nin, id, &op, err,
+                        sizeof(err));
+    if (rc != ENT_OK) {
+        ent_op_free(op);
+        op = NULL;
+        engine_error(resp, rc, err);
+        goto out;
+    }
+    ent_node_op_created(n, op);
+    op = NULL;
+    rc = respond_id(resp, 201, id);
+out:
+    free(in);
+    json_decref(body);
+    return rc;
+}
+
+int ent_api_objects_list(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp) {
+    static const char *const params[] = {"type", NULL};
+    query q;
+    json_t *arr = NULL;
+    int rc = query_parse(req, params, &q, resp);
+    if (rc != ENT_OK)
+        return rc;
+    const char *type = query_get(&q, "type");
+    if (type != NULL && !ent_template_type_valid(type))
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "invalid type name \"%.64s\"", type);
+    rc = ent_obj_list_json(ent_node_objects(n), type, &arr);
+    if (rc != ENT_OK)
+        return engine_error(resp, rc, NULL);
+    ent_http_response_json(resp, 200, arr);
+    return ENT_OK;
+}
+
+/*
+ * Splits "/v1/objects/ID[/REST]" into the object id and REST ("" when
+ * absent). Answers 404 for a path that is not an object path, 400 for a
+ * malformed id.
+ */
+static int object_path(const ent_http_request *req, uint8_t id[32],
+                       const char **rest, ent_http_response *resp) {
+    const char *p = req->path + strlen(OBJECTS_PREFIX);
+    char hex[ENT_API_OBJ_ID_HEX + 1];
+    size_t l = strcspn(p, "/");
+    if (l != ENT_API_OBJ_ID_HEX) {
+        if (l == 0)
+            return ent_http_response_error(resp, 404, ENT_ENOENT,
+                                           "no such endpoint");
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "invalid object id (want 64 lowercase "
+                                       "hex characters)");
+    }
+    memcpy(hex, p, l);
+    hex[l] = '\0';
+    if (ent_api_obj_id_parse(hex, id) != ENT_OK)
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "invalid object id (want 64 lowercase "
+                                       "hex characters)");
+    *rest = p + l;
+    return ENT_OK;
+}
+
+int ent_api_object_get(ent_node *n, const ent_http_request *req,
+                       ent_http_response *resp) {
+    static const char *const params[] = {"hide_private", NULL};
+    uint8_t id[32];
+    const char *rest;
+    query q;
+    json_t *o = NULL;
+    int rc = object_path(req, id, &rest, resp);
+    if (rc != ENT_OK)
+        return rc;
+    if (rest[0] != '\0')
+        return ent_http_response_error(resp, 404, ENT_ENOENT,
+                                       "no such endpoint");
+    if ((rc = query_parse(req, params, &q, resp)) != ENT_OK)
+        return rc;
+    const char *hp = query_get(&q, "hide_private");
+    bool hide = false;
+    if (hp != NULL) {
+        if (strcmp(hp, "1") == 0 || strcmp(hp, "true") == 0)
+            hide = true;
+        else if (strcmp(hp, "0") != 0 && strcmp(hp, "false") != 0)
+            return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                           "hide_private must be 1, 0, true "
+                                           "or false");
+    }
+    rc = ent_obj_show_json(ent_node_objects(n), id, hide, &o);
+    if (rc == ENT_ENOENT)
+        return ent_http_response_error(resp, 404, ENT_ENOENT, "no such object");
+    if (rc != ENT_OK)
+        return engine_error(resp, rc, NULL);
+    ent_http_response_json(resp, 200, o);
+    return ENT_OK;
+}
+
+/* The body of POST /v1/objects/ID: set fields. */
+static int object_set(ent_node *n, const uint8_t id[32], const json_t *body,
+                      ent_http_response *resp) {
+    static const char *const keys[] = {"set", "private", NULL};
+    ent_obj_input *in = NULL;
+    size_t nin = 0;
+    ent_op *op = NULL;
+    char err[ENT_OBJ_ERR_MAX] = "";
+    int rc;
+    if ((rc = check_keys(body, keys, resp)) != ENT_OK)
+        goto out;
+    if ((in = calloc(ENT_API_OBJ_MAX_INPUTS, sizeof(*in))) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    if ((rc = read_inputs(body, "set", false, in, &nin, resp)) != ENT_OK ||
+        (rc = read_inputs(body, "private", true, in, &nin, resp)) != ENT_OK)
+        goto out;
+    if (nin == 0) {
+        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
+                                     "nothing to set: give \"set\" or "
+                                     "\"private\" fields");
+        goto out;
+    }
+    rc = ent_obj_set(ent_node_objects(n), id, in, nin, &op, err, sizeof(err));
+    if (rc != ENT_OK) {
+        ent_op_free(op);
+        op = NULL;
+        engine_error(resp, rc,
+                     rc == ENT_ENOENT && !err[0] ? "no such object" : err);
+        goto out;
+    }
+    ent_node_op_created(n, op); /* NULL when only private fields changed */
+    rc = respond_id(resp, 200, id);
+out:
+    free(in);
+    return rc;
+}
+
+/* POST /v1/objects/ID/stage {"stage"} or /comments {"text"}. */
+static int object_stage_or_comment(ent_node *n, const uint8_t id[32],
+                                   const json_t *body, bool stage,
+                                   ent_http_response *resp) {
+    const char *key = stage ? "stage" : "text";
+    const char *const keys[] = {key, NULL};
+    ent_op *op = NULL;
+    char err[ENT_OBJ_ERR_MAX] = "";
+    int rc = check_keys(body, keys, resp);
+    if (rc != ENT_OK)
+        return rc;
+    const char *v = json_string_value(json_object_get(body, key));
+    if (v == NULL || v[0] == '\0')
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "\"%s\" (a non-empty string) is "
+                                       "required",
+                                       key);
+    if (stage)
+        rc = ent_obj_stage(ent_node_objects(n), id, v, &op, err, sizeof(err));
+    else
+        rc = ent_obj_comment(ent_node_objects(n), id, v, &op, err, sizeof(err));
+    if (rc != ENT_OK) {
+        ent_op_free(op);
+        return engine_error(
+            resp, rc, rc == ENT_ENOENT && !err[0] ? "no such object" : err);
+    }
+    ent_node_op_created(n, op);
+    return respond_id(resp, 200, id);
+}
+
+int ent_api_object_post(ent_node *n, const ent_http_request *req,
+                        ent_http_response *resp) {
+    uint8_t id[32];
+    const char *rest;
+    json_t *body = NULL;
+    int rc = object_path(req, id, &rest, resp);
+    if (rc != ENT_OK)
+        return rc;
+    bool set = rest[0] == '\0';
+    bool stage = strcmp(rest, "/stage") == 0;
+    bool comment = strcmp(rest, "/comments") == 0;
+    if (!set && !stage && !comment)
+        return ent_http_response_error(resp, 404, ENT_ENOENT,
+                                       "no such endpoint");
+    if (req->query != NULL && req->query[0] != '\0')
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "no query parameters are accepted here");
+    if ((rc = ent_api_body_object(req, resp, &body)) != ENT_OK)
+        return rc;
+    if (set)
+        rc = object_set(n, id, body, resp);
+    else
+        rc = object_stage_or_comment(n, id, body, stage, resp);
+    json_decref(body);
+    return rc;
+}
+
+/* ---- templates ----------------------------------------------------------- */
+
+typedef struct tpl_list_ctx {
+    json_t *arr;
+} tpl_list_ctx;
+
+static bool is_builtin(const char *type) {
+    for (const char *const *b = ent_template_builtin_types(); *b != NULL; b++)
+        if (strcmp(*b, type) == 0)
+            return true;
+    return false;
+}
+
+static int tpl_list_fn(ent_txn *txn, void *data) {
+    tpl_list_ctx *c = data;
+    ent_strlist l = {0};
+    int rc = ent_template_list(txn, &l);
+    if (rc != ENT_OK)
+        return rc;
+    json_decref(c->arr); /* a retried transaction starts over */
+    if ((c->arr = json_array()) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        const void *v;
+        size_t vl;
+        int g = ent_txn_get(txn, ENT_TBL_TEMPLATES, l.v[i], strlen(l.v[i]), &v,
+                            &vl);
+        if (g != ENT_OK && g != ENT_ENOENT) {
+            rc = g;
+            goto out;
+        }
+        json_t *o = json_pack("{s:s,s:b,s:b}", "type", l.v[i], "builtin",
+                              is_builtin(l.v[i]), "stored", g == ENT_OK);
+        if (o == NULL || json_array_append_new(c->arr, o) != 0) {
+            rc = ENT_ENOMEM;
+            goto out;
+        }
+    }
+out:
+    ent_strlist_free(&l);
+    return rc;
+}
+
+int ent_api_templates_list(ent_node *n, const ent_http_request *req,
+                           ent_http_response *resp) {
+    tpl_list_ctx c = {NULL};
+    int rc = ent_store_read(ent_node_store(n), tpl_list_fn, &c);
+    if (rc != ENT_OK) {
+        json_decref(c.arr);
+        return ent_http_response_error(resp, 500, rc, "reading templates: %s",
+                                       ent_strerror(rc));
+    }
+    ent_http_response_json(resp, 200, c.arr);
+    return ENT_OK;
+}
+
+/* The TYPE of /v1/templates/TYPE, validated (400) into type. */
+static int template_path(const ent_http_request *req,
+                         char type[ENT_TPL_TYPE_MAX + 1],
+                         ent_http_response *resp) {
+    const char *p = req->path + strlen(TEMPLATES_PREFIX);
+    if (strlen(p) > ENT_TPL_TYPE_MAX || !ent_template_type_valid(p))
+        return ent_http_response_error(resp, p[0] ? 400 : 404,
+                                       p[0] ? ENT_EINVAL : ENT_ENOENT,
+                                       "invalid type name (want "
+                                       "[a-z][a-z0-9_]{0,31})");
+    if (req->query != NULL && req->query[0] != '\0')
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "no query parameters are accepted here");
+    strcpy(type, p);
+    return ENT_OK;
+}
+
+typedef struct tpl_get_ctx {
+    const char *type;
+    ent_template *t;
+} tpl_get_ctx;
+
+static int tpl_get_fn(ent_txn *txn, void *data) {
+    tpl_get_ctx *c = data;
+    return ent_template_get(txn, c->type, &c->t);
+}
+
+int ent_api_template_get(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp) {
+    char type[ENT_TPL_TYPE_MAX + 1];
+    tpl_get_ctx c = {type, NULL};
+    json_t *j = NULL;
+    int rc = template_path(req, type, resp);
+    if (rc != ENT_OK)
+        return rc;
+    rc = ent_store_read(ent_node_store(n), tpl_get_fn, &c);
+    if (rc == ENT_ENOENT)
+        return ent_http_response_error(resp, 404, rc, "no template of type %s",
+                                       type);
+    if (rc == ENT_OK)
+        rc = ent_template_to_json(c.t, &j);
+    ent_template_free(c.t);
+    if (rc != ENT_OK)
+        return ent_http_response_error(resp, 500, rc, "template %s: %s", type,
+                                       ent_strerror(rc));
+    ent_http_response_json(resp, 200, j);
+    return ENT_OK;
+}
+
+static int tpl_put_fn(ent_txn *txn, void *data) {
+    return ent_template_put(txn, data);
+}
+
+int ent_api_template_put(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp) {
+    char type[ENT_TPL_TYPE_MAX + 1];
+    char err[256] = "";
+    json_t *body = NULL, *j = NULL;
+    ent_template *t = NULL;
+    int rc = template_path(req, type, resp);
+    if (rc != ENT_OK)
+        return rc;
+    if ((rc = ent_api_body_object(req, resp, &body)) != ENT_OK)
+        return rc;
+    rc = ent_template_from_json(body, &t, err, sizeof(err));
+    if (rc != ENT_OK) {
+        ent_http_response_error(resp, rc == ENT_ENOMEM ? 500 : 400, rc,
+                                "invalid template: %s",
+                                err[0] ? err : ent_strerror(rc));
+        goto out;
+    }
+    if (strcmp(t->type, type) != 0) {
+        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
+                                     "template type \"%s\" does not match the "
+                                     "path type \"%s\"",
+                                     t->type, type);
+        goto out;
+    }
+    rc = ent_store_write(ent_node_store(n), tpl_put_fn, t);
+    if (rc == ENT_OK)
+        rc = ent_template_to_json(t, &j);
+    if (rc != ENT_OK) {
+        ent_http_response_error(resp, ent_api_error_status(rc), rc,
+                                "storing template %s: %s", type,
+                                ent_strerror(rc));
+        goto out;
+    }
+    ent_http_response_json(resp, 200, j);
+out:
+    ent_template_free(t);
+    json_decref(body);
+    return rc;
+}
+
+static int tpl_del_fn(ent_txn *txn, void *data) {
+    return ent_template_del(txn, data);
+}
+
+int ent_api_template_delete(ent_node *n, const ent_http_request *req,
+                            ent_http_response *resp) {
+    char type[ENT_TPL_TYPE_MAX + 1];
+    int rc = template_path(req, type, resp);
+    if (rc != ENT_OK)
+        return rc;
+    rc = ent_store_write(ent_node_store(n), tpl_del_fn, type);
+    if (rc == ENT_ENOENT)
+        return ent_http_response_error(resp, 404, rc,
+                                       "no stored template of type %s", type);
+    if (rc != ENT_OK)
+        return ent_http_response_error(resp, 500, rc, "%s", ent_strerror(rc));
+    json_t *o = json_pack("{s:s}", "type", type);
+    if (o == NULL)
+        return ENT_ENOMEM;
+    ent_http_response_json(resp, 200, o);
+    return ENT_OK;
+}
+
+/* ---- configuration ------------------------------------------------------- */
+
+static int cur_get_fn(ent_txn *txn, void *data) {
+    return ent_config_default_currency(txn, data);
+}
+
+static int config_respond(ent_node *n, ent_http_response *resp) {
+    char cur[4];
+    int rc = ent_store_read(ent_node_store(n), cur_get_fn, cur);
+    if (rc != ENT_OK)
+        return ent_http_response_error(resp, 500, rc, "%s", ent_strerror(rc));
+    json_t *o = json_pack("{s:s}", "default_currency", cur);
+    if (o == NULL)
+        return ENT_ENOMEM;
+    ent_http_response_json(resp, 200, o);
+    return ENT_OK;
+}
+
+int ent_api_config_get(ent_node *n, const ent_http_request *req,
+                       ent_http_response *resp) {
+    if (req->query != NULL && req->query[0] != '\0')
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "no query parameters are accepted here");
+    return config_respond(n, resp);
+}
+
+static int cur_set_fn(ent_txn *txn, void *data) {
+    return ent_config_set_default_currency(txn, data);
+}
+
+int ent_api_config_put(ent_node *n, const ent_http_request *req,
+                       ent_http_response *resp) {
+    static const char *const keys[] = {"default_currency", NULL};
+    json_t *body = NULL;
+    int rc = ent_api_body_object(req, resp, &body);
+    if (rc != ENT_OK)
+        return rc;
+    if ((rc = check_keys(body, keys, resp)) != ENT_OK)
+        goto out;
+    const char *cur =
+        json_string_value(json_object_get(body, "default_currency"));
+    if (cur == NULL || strlen(cur) != 3 || !ent_currency_known(cur)) {
+        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
+                                     "\"default_currency\" must be a known "
+                                     "ISO 4217 code in upper case");
+        goto out;
+    }
+    rc = ent_store_write(ent_node_store(n), cur_set_fn, (void *)cur);
+    if (rc != ENT_OK) {
+        ent_http_response_error(resp, ent_api_error_status(rc), rc, "%s",
+                                ent_strerror(rc));
+        goto out;
+    }
+    rc = config_respond(n, resp);
+out:
+    json_decref(body);
+    return rc;
+}
+
+/* The NAME of /v1/config/NAME, validated (400). */
+static int config_path(const ent_http_request *req,
+                       char name[ENT_TPL_NAME_MAX + 1],
+                       ent_http_response *resp) {
+    const char *p = req->path + strlen(CONFIG_PREFIX);
+    if (strlen(p) > ENT_TPL_NAME_MAX || !ent_template_name_valid(p))
+        return ent_http_response_error(resp, p[0] ? 400 : 404,
+                                       p[0] ? ENT_EINVAL : ENT_ENOENT,
+                                       "invalid configuration table name "
+                                       "(want [a-z][a-z0-9_]{0,63})");
+    if (req->query != NULL && req->query[0] != '\0')
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "no query parameters are accepted here");
+    strcpy(name, p);
+    return ENT_OK;
+}
+
+typedef struct cfg_ctx {
+    const char *name;
+    ent_strlist l;
+    const char **values; /* put */
+    size_t n;
+} cfg_ctx;
+
+static int cfg_get_fn(ent_txn *txn, void *data) {
+    cfg_ctx *c = data;
+    ent_strlist_free(&c->l);
+    return ent_config_get_list(txn, c->name, &c->l);
+}
+
+static int cfg_put_fn(ent_txn *txn, void *data) {
+    cfg_ctx *c = data;
+    return ent_config_put_list(txn, c->name, c->values, c->n);
+}
+
+static int config_list_respond(ent_node *n, const char *name,
+                               ent_http_response *resp) {
+    cfg_ctx c = {.name = name};
+    json_t *arr = NULL;
+    int rc = ent_store_read(ent_node_store(n), cfg_get_fn, &c);
+    if (rc == ENT_ENOENT) {
+        rc = ent_http_response_error(resp, 404, rc, "no configuration table %s",
+                                     name);
+        goto out;
+    }
+    if (rc != ENT_OK) {
+        rc = ent_http_response_error(resp, 500, rc, "%s", ent_strerror(rc));
+        goto out;
+    }
+    if ((arr = json_array()) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < c.l.n; i++) {
+        if (json_array_append_new(arr, json_string(c.l.v[i])) != 0) {
+            rc = ENT_ENOMEM;
+            goto out;
+        }
+    }
+    json_t *o = json_pack("{s:s,s:o}", "name", name, "values", arr);
+    arr = NULL;
+    if (o == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    ent_http_response_json(resp, 200, o);
+out:
+    json_decref(arr);
+    ent_strlist_free(&c.l);
+    return rc;
+}
+
+int ent_api_config_list_get(ent_node *n, const ent_http_request *req,
+                            ent_http_response *resp) {
+    char name[ENT_TPL_NAME_MAX + 1];
+    int rc = config_path(req, name, resp);
+    if (rc != ENT_OK)
+        return rc;
+    return config_list_respond(n, name, resp);
+}
+
+int ent_api_config_list_put(ent_node *n, const ent_http_request *req,
+                            ent_http_response *resp) {
+    static const char *const keys[] = {"values", NULL};
+    char name[ENT_TPL_NAME_MAX + 1];
+    json_t *body = NULL;
+    cfg_ctx c = {.name = name};
+    int rc = config_path(req, name, resp);
+    if (rc != ENT_OK)
+        return rc;
+    if ((rc = ent_api_body_object(req, resp, &body)) != ENT_OK)
+        return rc;
+    if ((rc = check_keys(body, keys, resp)) != ENT_OK)
+        goto out;
+    const json_t *arr = json_object_get(body, "values");
+    if (!json_is_array(arr) || json_array_size(arr) > ENT_TPL_MAX_VALUES) {
+        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
+                                     "\"values\" must be an array of at most "
+                                     "%d strings",
+                                     ENT_TPL_MAX_VALUES);
+        goto out;
+    }
+    c.n = json_array_size(arr);
+    if ((c.values = calloc(c.n + 1, sizeof(*c.values))) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < c.n; i++) {
+        c.values[i] = json_string_value(json_array_get(arr, i));
+        if (c.values[i] == NULL) {
+            rc = ent_http_response_error(resp, 400, ENT_EINVAL,
+                                         "\"values\"[%zu] is not a string", i);
+            goto out;
+        }
+    }
+    rc = ent_store_write(ent_node_store(n), cfg_put_fn, &c);
+    if (rc == ENT_EINVAL) {
+        rc = ent_http_response_error(resp, 400, rc,
+                                     "invalid values for %s: non-empty, "
+                                     "distinct text of at most %d bytes each",
+                                     name, ENT_TPL_VALUE_MAX);
+        goto out;
+    }
+    if (rc != ENT_OK) {
+        rc = ent_http_response_error(resp, ent_api_error_status(rc), rc, "%s",
+                                     ent_strerror(rc));
+        goto out;
+    }
+    rc = config_list_respond(n, name, resp);
+out:
+    free(c.values);
+    json_decref(body);
+    return rc;
+}

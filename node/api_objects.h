@@ -1,0 +1,67 @@
+/*
+ * api_objects.h - the object, template and configuration endpoints of the
+ * local API (spec/api.md "Objects", "Templates", "Configuration").
+ *
+ * Object ids appear everywhere (paths, JSON, CLI) in one printable form: the
+ * 64 lowercase hex characters of the 32-byte id. Every handler validates its
+ * whole input (path, query, JSON body with no unknown keys) before it calls
+ * the object engine or the template module; a refused request changes
+ * nothing. Handlers follow the ent_api_handler contract (node/api.h); the
+ * routes are listed in builtin_routes in node/api.c.
+ */
+#ifndef ENT_API_OBJECTS_H
+#define ENT_API_OBJECTS_H
+
+#include <stdint.h>
+
+#include "node/api.h"
+
+#define ENT_API_OBJ_MAX_INPUTS 256 /* fields in one create or set request */
+#define ENT_API_OBJ_ID_HEX 64      /* printable object id length */
+
+/*
+ * Parses a printable object id: exactly 64 lowercase hex characters.
+ * @return ENT_OK or ENT_EINVAL.
+ */
+int ent_api_obj_id_parse(const char *s, uint8_t id[32]);
+
+/* POST /v1/objects {"type","set":{},"private":{}} -> 201 {"id"} */
+int ent_api_objects_create(ent_node *n, const ent_http_request *req,
+                           ent_http_response *resp);
+/* GET /v1/objects[?type=T] -> [{"id","type","epoch","status"}] */
+int ent_api_objects_list(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp);
+/* GET /v1/objects/ID[?hide_private=1] -> the object (ent_obj_show_json) */
+int ent_api_object_get(ent_node *n, const ent_http_request *req,
+                       ent_http_response *resp);
+/* POST /v1/objects/ID {"set","private"}, POST /v1/objects/ID/stage
+ * {"stage"}, POST /v1/objects/ID/comments {"text"} -> 200 {"id"} */
+int ent_api_object_post(ent_node *n, const ent_http_request *req,
+                        ent_http_response *resp);
+
+/* GET /v1/templates -> [{"type","builtin","stored"}] */
+int ent_api_templates_list(ent_node *n, const ent_http_request *req,
+                           ent_http_response *resp);
+/* GET /v1/templates/TYPE -> the template JSON */
+int ent_api_template_get(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp);
+/* PUT /v1/templates/TYPE (body: template JSON) -> 200 the stored template */
+int ent_api_template_put(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp);
+/* DELETE /v1/templates/TYPE -> 200 {"type"}: the built-in applies again */
+int ent_api_template_delete(ent_node *n, const ent_http_request *req,
+                            ent_http_response *resp);
+
+/* GET /v1/config -> {"default_currency"}; PUT /v1/config {"default_currency"}
+ */
+int ent_api_config_get(ent_node *n, const ent_http_request *req,
+                       ent_http_response *resp);
+int ent_api_config_put(ent_node *n, const ent_http_request *req,
+                       ent_http_response *resp);
+/* GET /v1/config/NAME -> {"name","values"}; PUT /v1/config/NAME {"values"} */
+int ent_api_config_list_get(ent_node *n, const ent_http_request *req,
+                            ent_http_response *resp);
+int ent_api_config_list_put(ent_node *n, const ent_http_request *req,
+                            ent_http_response *resp);
+
+#endif

@@ -1,0 +1,551 @@
+/*
+ * api_objects_test.c - the object, template and configuration endpoints of
+ * the local API, driven through ent_api_dispatch() on a real node (no
+ * sockets): hostile bodies, paths and queries are refused with the right
+ * status and change nothing; the op hook sees exactly the ops made.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "crypto/crypto.h"
+#include "node/api.h"
+#include "node/api_objects.h"
+#include "node/err.h"
+#include "node/home.h"
+#include "node/node.h"
+#include "node/object.h"
+#include "protocol/op.h"
+
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+#define CANARY "CANARY-PRIV-8841"
+
+static int rm_entry(const char *p, const struct stat *sb, int t,
+                    struct FTW *f) {
+    (void)sb;
+    (void)t;
+    (void)f;
+    remove(p);
+    return 0;
+}
+
+/* Ops seen by the hook. */
+typedef struct hook {
+    int calls;
+    uint8_t object[32];
+    uint8_t *raw; /* copy of the last op */
+    size_t len;
+    bool canary_seen;
+} hook;
+
+typedef struct fx {
+    char tmp[PATH_MAX];
+    char home[PATH_MAX];
+    uv_loop_t loop;
+    ent_node *n;
+    hook h;
+} fx;
+
+static void on_op(ent_node *n, const uint8_t *raw, size_t len,
+                  const uint8_t object[32], void *data) {
+    hook *h = data;
+    h->calls++;
+    memcpy(h->object, object, 32);
+    free(h->raw);
+    h->raw = malloc(len);
+    assert_non_null(h->raw);
+    memcpy(h->raw, raw, len);
+    h->len = len;
+    if (memmem(raw, len, CANARY, strlen(CANARY)) != NULL)
+        h->canary_seen = true;
+}
+
+static int setup(void **state) {
+    fx *f = calloc(1, sizeof(*f));
+    char org[ENT_ORG_ID_LEN + 1];
+    assert_int_equal(ent_crypto_init(), ENT_OK);
+    snprintf(f->tmp, sizeof(f->tmp), "/tmp/ent-apiobj-test.XXXXXX");
+    assert_non_null(mkdtemp(f->tmp));
+    snprintf(f->home, sizeof(f->home), "%s/home", f->tmp);
+    assert_int_equal(ent_home_init(f->home, "Acme", "127.0.0.1:0", NULL, org),
+                     ENT_OK);
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    assert_int_equal(ent_node_open(&f->n, &f->loop, f->home, NULL), ENT_OK);
+    assert_non_null(ent_node_objects(f->n));
+    ent_node_set_op_cb(f->n, on_op, &f->h);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fx *f = *state;
+    ent_node_free(f->n);
+    uv_loop_close(&f->loop);
+    nftw(f->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f->h.raw);
+    free(f);
+    return 0;
+}
+
+/* Dispatches a raw HTTP request text; returns the status, *out the body. */
+static int call_raw(fx *f, const char *text, size_t len, json_t **out) {
+    ent_http_request req;
+    ent_http_response resp = {0};
+    int rc = ent_http_parse((const uint8_t *)text, len, &req);
+    if (rc == ENT_ETOOBIG)
+        return 413;
+    assert_int_equal(rc, ENT_OK);
+    ent_api_dispatch(f->n, &req, &resp);
+    ent_http_request_clear(&req);
+    int status = resp.status;
+    if (out != NULL) {
+        *out = resp.body;
+        resp.body = NULL;
+    }
+    ent_http_response_clear(&resp);
+    return status;
+}
+
+/* Dispatches METHOD PATH with a body given as text (NULL: none). */
+static int call(fx *f, const char *method, const char *path, const char *body,
+                json_t **out) {
+    size_t bl = body ? strlen(body) : 0;
+    size_t cap = strlen(path) + bl + 256;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    int n = snprintf(text, cap,
+                     "%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n"
+                     "\r\n%s",
+                     method, path, bl, body ? body : "");
+    int st = call_raw(f, text, (size_t)n, out);
+    free(text);
+    return st;
+}
+
+static const char *err_code(const json_t *j) {
+    return json_string_value(
+        json_object_get(json_object_get(j, "error"), "code"));
+}
+
+static const char *err_msg(const json_t *j) {
+    return json_string_value(
+        json_object_get(json_object_get(j, "error"), "message"));
+}
+
+/* Creates an opportunity with a private canary; returns its hex id. */
+static void create_opp(fx *f, char hex[65]) {
+    json_t *j = NULL;
+    int st = call(f, "POST", "/v1/objects",
+                  "{\"type\":\"opportunity\",\"set\":{\"name\":\"Deal\","
+                  "\"close_date\":\"2026-03-31\"},\"private\":{\"deal_size\":"
+                  "\"1200000 EUR\",\"internal_notes\":\"" CANARY "\"}}",
+                  &j);
+    assert_int_equal(st, 201);
+    const char *id = json_string_value(json_object_get(j, "id"));
+    assert_non_null(id);
+    assert_int_equal(strlen(id), 64);
+    strcpy(hex, id);
+    json_decref(j);
+}
+
+/* The object as the API shows it, compact JSON (caller frees). */
+static char *show(fx *f, const char *hex) {
+    char path[128];
+    json_t *j = NULL;
+    snprintf(path, sizeof(path), "/v1/objects/%s", hex);
+    assert_int_equal(call(f, "GET", path, NULL, &j), 200);
+    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(j);
+    return s;
+}
+
+static size_t count_objects(fx *f) {
+    json_t *j = NULL;
+    assert_int_equal(call(f, "GET", "/v1/objects", NULL, &j), 200);
+    size_t n = json_array_size(j);
+    json_decref(j);
+    return n;
+}
+
+static void test_create_show_and_hook(void **state) {
+    fx *f = *state;
+    char hex[65], path[160];
+    uint8_t id[32];
+    json_t *j = NULL;
+    create_opp(f, hex);
+    assert_int_equal(ent_api_obj_id_parse(hex, id), ENT_OK);
+    /* the hook got the genesis op, for this object, without the canary */
+    assert_int_equal(f->h.calls, 1);
+    assert_memory_equal(f->h.object, id, 32);
+    assert_false(f->h.canary_seen);
+    ent_op *op = NULL;
+    assert_int_equal(ent_op_decode(&op, f->h.raw, f->h.len), ENT_OK);
+    assert_true(op->h.genesis);
+    assert_memory_equal(op->id, id, 32); /* object id = genesis op id */
+    ent_op_free(op);
+
+    snprintf(path, sizeof(path), "/v1/objects/%s", hex);
+    assert_int_equal(call(f, "GET", path, NULL, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "type")),
+                        "opportunity");
+    const json_t *money =
+        json_object_get(json_object_get(j, "private"), "deal_size");
+    assert_int_equal(json_integer_value(json_object_get(money, "minor")),
+                     120000000);
+    assert_string_equal(json_string_value(json_object_get(money, "currency")),
+                        "EUR");
+    json_decref(j);
+
+    snprintf(path, sizeof(path), "/v1/objects/%s?hide_private=1", hex);
+    assert_int_equal(call(f, "GET", path, NULL, &j), 200);
+    assert_null(json_object_get(j, "private"));
+    char *s = json_dumps(j, JSON_COMPACT);
+    assert_null(strstr(s, CANARY));
+    free(s);
+    json_decref(j);
+
+    /* set: shared -> one op; private only -> no op */
+    snprintf(path, sizeof(path), "/v1/objects/%s", hex);
+    assert_int_equal(
+        call(f, "POST", path, "{\"set\":{\"next_step\":\"call\"}}", &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "id")), hex);
+    json_decref(j);
+    assert_int_equal(f->h.calls, 2);
+    assert_memory_equal(f->h.object, id, 32);
+    assert_int_equal(call(f, "POST", path,
+                          "{\"private\":{\"internal_notes\":\"" CANARY " 2\"}}",
+                          NULL),
+                     200);
+    assert_int_equal(f->h.calls, 2);
+    assert_false(f->h.canary_seen);
+
+    /* stage and comment make ops too */
+    snprintf(path, sizeof(path), "/v1/objects/%s/stage", hex);
+    assert_int_equal(call(f, "POST", path, "{\"stage\":\"proposal\"}", NULL),
+                     200);
+    assert_int_equal(f->h.calls, 3);
+    snprintf(path, sizeof(path), "/v1/objects/%s/comments", hex);
+    assert_int_equal(call(f, "POST", path, "{\"text\":\"hi\"}", NULL), 200);
+    assert_int_equal(f->h.calls, 4);
+    s = show(f, hex);
+    assert_non_null(strstr(s, "\"stage\":\"Proposal\""));
+    assert_non_null(strstr(s, "\"text\":\"hi\""));
+    free(s);
+
+    /* list and the type filter */
+    assert_int_equal(call(f, "GET", "/v1/objects?type=opportunity", NULL, &j),
+                     200);
+    assert_int_equal(json_array_size(j), 1);
+    json_decref(j);
+    assert_int_equal(call(f, "GET", "/v1/objects?type=lead", NULL, &j), 200);
+    assert_int_equal(json_array_size(j), 0);
+    json_decref(j);
+}
+
+/* Every hostile request below is refused and changes nothing. */
+static void test_refusals_change_nothing(void **state) {
+    fx *f = *state;
+    char hex[65], path[200];
+    json_t *j = NULL;
+    create_opp(f, hex);
+    char *before = show(f, hex);
+    int calls = f->h.calls;
+    snprintf(path, sizeof(path), "/v1/objects/%s", hex);
+
+    struct {
+        const char *method, *path, *body;
+        int status;
+        const char *code;
+    } cases[] = {
+        {"POST", "/v1/objects", "{\"type\":", 400, "ENT_EPROTO"},
+        {"POST", "/v1/objects", "[1,2]", 400, "ENT_EPROTO"},
+        {"POST", "/v1/objects", NULL, 400, "ENT_ENOENT"},
+        {"POST", "/v1/objects", "{\"type\":\"opportunity\",\"bogus\":1}", 400,
+         "ENT_EINVAL"},
+        {"POST", "/v1/objects", "{\"set\":{}}", 400, "ENT_EINVAL"},
+        {"POST", "/v1/objects", "{\"type\":7}", 400, "ENT_EINVAL"},
+        {"POST", "/v1/objects", "{\"type\":\"../etc\"}", 400, "ENT_EINVAL"},
+        {"POST", "/v1/objects", "{\"type\":\"nosuch\"}", 404, "ENT_ENOENT"},
+        {"POST", "/v1/objects",
+         "{\"type\":\"opportunity\",\"set\":{\"name\":5}}", 400, "ENT_EINVAL"},
+        {"POST", "/v1/objects",
+         "{\"type\":\"opportunity\",\"set\":{\"\":\"x\"}}", 400, "ENT_EINVAL"},
+        {"POST", "/v1/objects", "{\"type\":\"opportunity\",\"set\":[]}", 400,
+         "ENT_EINVAL"},
+        {"POST", "/v1/objects",
+         "{\"type\":\"opportunity\",\"set\":{\"deal_size\":\"5\"}}", 400,
+         "ENT_ESCHEMA"},
+        {"POST", "/v1/objects",
+         "{\"type\":\"opportunity\",\"set\":{\"close_date\":\"2026-02-30\"}}",
+         400, "ENT_EINVAL"},
+        {"POST", path, "{\"set\":{\"close_date\":\"tomorrow\"}}", 400,
+         "ENT_EINVAL"},
+        {"POST", path, "{\"private\":{\"deal_size\":\"1 XYZ\"}}", 400,
+         "ENT_EINVAL"},
+        {"POST", path, "{\"set\":{\"deal_size\":\"5\"}}", 400, "ENT_ESCHEMA"},
+        {"POST", path, "{\"set\":{\"name\":\"x\"},\"extra\":{}}", 400,
+         "ENT_EINVAL"},
+        {"POST", path, "{}", 400, "ENT_EINVAL"},
+        {"POST", path, "{\"set\":{\"name\":\"ok\",\"close_date\":\"no\"}}", 400,
+         "ENT_EINVAL"},
+        {"GET",
+         "/v1/objects/0000000000000000000000000000000000000000000000"
+         "000000000000000000",
+         NULL, 404, "ENT_ENOENT"},
+        {"POST",
+         "/v1/objects/0000000000000000000000000000000000000000000000"
+         "000000000000000000",
+         "{\"set\":{\"name\":\"x\"}}", 404, "ENT_ENOENT"},
+        {"GET", "/v1/objects/ABCDEF", NULL, 400, "ENT_EINVAL"},
+        {"GET", "/v1/objects/", NULL, 404, "ENT_ENOENT"},
+        {"GET", "/v1/objects?type=a%2Fb", NULL, 400, "ENT_EINVAL"},
+        {"GET", "/v1/objects?sort=id", NULL, 400, "ENT_EINVAL"},
+        {"GET", "/v1/objects?type=lead&type=lead", NULL, 400, "ENT_EINVAL"},
+        {"DELETE", path, NULL, 405, "ENT_EINVAL"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int st = call(f, cases[i].method, cases[i].path, cases[i].body, &j);
+        if (st != cases[i].status || strcmp(err_code(j), cases[i].code) != 0)
+            fail_msg("case %zu (%s %s %s): %d %s, want %d %s", i,
+                     cases[i].method, cases[i].path,
+                     cases[i].body ? cases[i].body : "", st, err_code(j),
+                     cases[i].status, cases[i].code);
+        assert_non_null(err_msg(j));
+        json_decref(j);
+        j = NULL;
+    }
+    /* the engine's own reason reaches the client */
+    assert_int_equal(
+        call(f, "POST", path, "{\"set\":{\"deal_size\":\"5\"}}", &j), 400);
+    assert_non_null(strstr(err_msg(j), "private"));
+    json_decref(j);
+
+    /* object id path variants */
+    char bad[200];
+    snprintf(bad, sizeof(bad), "/v1/objects/%s/nothing", hex);
+    assert_int_equal(call(f, "GET", bad, NULL, NULL), 404);
+    assert_int_equal(call(f, "POST", bad, "{}", NULL), 404);
+    snprintf(bad, sizeof(bad), "/v1/objects/%s?hide_private=yes", hex);
+    assert_int_equal(call(f, "GET", bad, NULL, NULL), 400);
+    for (size_t i = 0; i < 64; i++) { /* upper case is not the printable form */
+        snprintf(bad, sizeof(bad), "/v1/objects/%s", hex);
+        if (bad[12 + i] >= 'a' && bad[12 + i] <= 'f') {
+            bad[12 + i] = (char)(bad[12 + i] - 'a' + 'A');
+            break;
+        }
+    }
+    assert_int_equal(call(f, "GET", bad, NULL, NULL), 400);
+
+    /* more than ENT_API_OBJ_MAX_INPUTS fields */
+    size_t cap = 64 + (ENT_API_OBJ_MAX_INPUTS + 1) * 16;
+    char *big = malloc(cap);
+    size_t off = (size_t)snprintf(big, cap, "{\"set\":{");
+    for (int i = 0; i <= ENT_API_OBJ_MAX_INPUTS; i++)
+        off += (size_t)snprintf(big + off, cap - off, "%s\"f%d\":\"v\"",
+                                i ? "," : "", i);
+    snprintf(big + off, cap - off, "}}");
+    assert_int_equal(call(f, "POST", path, big, &j), 400);
+    assert_string_equal(err_code(j), "ENT_ELIMIT");
+    json_decref(j);
+    free(big);
+
+    /* a body over the HTTP limit */
+    char head[128];
+    int hl = snprintf(head, sizeof(head),
+                      "POST %s HTTP/1.1\r\nContent-Length: %u\r\n\r\n",
+                      "/v1/objects", ENT_HTTP_MAX_BODY + 1);
+    assert_int_equal(call_raw(f, head, (size_t)hl, NULL), 413);
+
+    char *after = show(f, hex);
+    assert_string_equal(before, after);
+    assert_int_equal(f->h.calls, calls);
+    assert_int_equal(count_objects(f), 1);
+    free(before);
+    free(after);
+}
+
+static void test_templates(void **state) {
+    fx *f = *state;
+    json_t *j = NULL, *tpl = NULL;
+    char hex[65], path[160];
+    assert_int_equal(call(f, "GET", "/v1/templates", NULL, &j), 200);
+    bool found = false;
+    size_t i;
+    json_t *t;
+    json_array_foreach(j, i, t) {
+        if (strcmp(json_string_value(json_object_get(t, "type")),
+                   "opportunity") == 0) {
+            found = true;
+            assert_true(json_is_true(json_object_get(t, "builtin")));
+            assert_true(json_is_false(json_object_get(t, "stored")));
+        }
+    }
+    assert_true(found);
+    json_decref(j);
+
+    assert_int_equal(call(f, "GET", "/v1/templates/opportunity", NULL, &tpl),
+                     200);
+    assert_int_equal(call(f, "GET", "/v1/templates/nosuch", NULL, &j), 404);
+    json_decref(j);
+    assert_int_equal(call(f, "GET", "/v1/templates/Bad-Name", NULL, NULL), 400);
+    assert_int_equal(call(f, "DELETE", "/v1/templates/opportunity", NULL, NULL),
+                     404); /* nothing stored yet */
+
+    /* refused puts */
+    assert_int_equal(call(f, "PUT", "/v1/templates/lead",
+                          "{\"type\":\"opportunity\",\"fields\":[]}", &j),
+                     400);
+    assert_non_null(strstr(err_msg(j), "does not match"));
+    json_decref(j);
+    assert_int_equal(call(f, "PUT", "/v1/templates/opportunity",
+                          "{\"type\":\"opportunity\",\"fields\":[],"
+                          "\"unknown\":1}",
+                          &j),
+                     400);
+    json_decref(j);
+    assert_int_equal(call(f, "PUT", "/v1/templates/opportunity", "nope", &j),
+                     400);
+    json_decref(j);
+
+    /* a strict copy refuses unknown fields; the round trip is exact */
+    json_t *strict = json_deep_copy(tpl);
+    json_object_set_new(strict, "strict", json_true());
+    char *st = json_dumps(strict, JSON_COMPACT);
+    assert_int_equal(call(f, "PUT", "/v1/templates/opportunity", st, &j), 200);
+    json_decref(j);
+    free(st);
+    create_opp(f, hex);
+    snprintf(path, sizeof(path), "/v1/objects/%s", hex);
+    char *before = show(f, hex);
+    assert_int_equal(call(f, "POST", path, "{\"set\":{\"tier\":\"gold\"}}", &j),
+                     400);
+    assert_string_equal(err_code(j), "ENT_ESCHEMA");
+    json_decref(j);
+    char *after = show(f, hex);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+
+    char *orig = json_dumps(tpl, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_int_equal(call(f, "PUT", "/v1/templates/opportunity", orig, NULL),
+                     200);
+    assert_int_equal(call(f, "GET", "/v1/templates/opportunity", NULL, &j),
+                     200);
+    char *back = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(orig, back);
+    free(back);
+    json_decref(j);
+    assert_int_equal(
+        call(f, "POST", path, "{\"set\":{\"tier\":\"gold\"}}", NULL), 200);
+    char *s = show(f, hex);
+    assert_non_null(strstr(s, "\"tier\":\"gold\""));
+    free(s);
+
+    assert_int_equal(call(f, "DELETE", "/v1/templates/opportunity", NULL, NULL),
+                     200);
+    assert_int_equal(call(f, "GET", "/v1/templates", NULL, &j), 200);
+    json_array_foreach(j, i, t) {
+        assert_true(json_is_false(json_object_get(t, "stored")));
+    }
+    json_decref(j);
+    free(orig);
+    json_decref(strict);
+    json_decref(tpl);
+}
+
+static void test_config(void **state) {
+    fx *f = *state;
+    json_t *j = NULL;
+    assert_int_equal(call(f, "GET", "/v1/config/regions", NULL, &j), 200);
+    assert_true(json_array_size(json_object_get(j, "values")) > 0);
+    json_decref(j);
+    assert_int_equal(call(f, "GET", "/v1/config/Bad!", NULL, NULL), 400);
+    assert_int_equal(call(f, "PUT", "/v1/config/regions",
+                          "{\"values\":[\"Mars\",\"Mars\"]}", NULL),
+                     400);
+    assert_int_equal(call(f, "PUT", "/v1/config/regions",
+                          "{\"values\":[\"Mars\"],\"x\":1}", NULL),
+                     400);
+    assert_int_equal(
+        call(f, "PUT", "/v1/config/regions", "{\"values\":[\"Mars\",7]}", NULL),
+        400);
+    assert_int_equal(call(f, "PUT", "/v1/config/regions",
+                          "{\"values\":[\"Mars\",\"Venus\"]}", &j),
+                     200);
+    assert_int_equal(json_array_size(json_object_get(j, "values")), 2);
+    json_decref(j);
+    /* the new table drives enum values */
+    assert_int_equal(call(f, "POST", "/v1/objects",
+                          "{\"type\":\"opportunity\",\"set\":{\"region\":"
+                          "\"EMEA\"}}",
+                          NULL),
+                     400);
+    assert_int_equal(call(f, "POST", "/v1/objects",
+                          "{\"type\":\"opportunity\",\"set\":{\"region\":"
+                          "\"venus\"}}",
+                          NULL),
+                     201);
+
+    /* default currency */
+    assert_int_equal(call(f, "GET", "/v1/config", NULL, &j), 200);
+    assert_string_equal(
+        json_string_value(json_object_get(j, "default_currency")), "USD");
+    json_decref(j);
+    assert_int_equal(
+        call(f, "PUT", "/v1/config", "{\"default_currency\":\"XYZ\"}", NULL),
+        400);
+    assert_int_equal(
+        call(f, "PUT", "/v1/config", "{\"default_currency\":\"JPY\"}", NULL),
+        200);
+    assert_int_equal(call(f, "POST", "/v1/objects",
+                          "{\"type\":\"opportunity\",\"private\":{"
+                          "\"deal_size\":\"1500\"}}",
+                          &j),
+                     201);
+    char hex[65];
+    strcpy(hex, json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    char *s = show(f, hex);
+    assert_non_null(strstr(s, "\"currency\":\"JPY\""));
+    assert_non_null(strstr(s, "\"minor\":1500"));
+    free(s);
+}
+
+/* The engine survives closing and reopening the node. */
+static void test_reopen(void **state) {
+    fx *f = *state;
+    char hex[65];
+    create_opp(f, hex);
+    char *before = show(f, hex);
+    ent_node_free(f->n);
+    assert_int_equal(ent_node_open(&f->n, &f->loop, f->home, NULL), ENT_OK);
+    char *after = show(f, hex);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_show_and_hook, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_templates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
