@@ -1,6 +1,8 @@
 /* api.c - the local API server on HOME/api.sock and its routes; see api.h. */
 #include "node/api.h"
+#include "node/api_log.h"
 #include "node/api_objects.h"
+#include "node/api_peers.h"
 #include "node/err.h"
 
 #include <uv.h>
@@ -16,10 +18,19 @@
 /* The built-in routes. Modules that own endpoints add their lines here. */
 static const ent_api_route builtin_routes[] = {
     {"GET", "/v1/status", false, ent_api_status},
+    {"GET", "/v1/log", false, ent_api_log_get}, /* node/api_log.c */
+    {"GET", "/v1/audit/export", false, ent_api_audit_export},
     /* objects, templates, configuration: node/api_objects.c */
     {"POST", "/v1/objects", false, ent_api_objects_create},
     {"GET", "/v1/objects", false, ent_api_objects_list},
     {"GET", "/v1/objects/", true, ent_api_object_get},
+    /* invites, joins, members, peers: node/api_peers.c (its POST handler
+     * passes other object paths on to ent_api_object_post) */
+    {"POST", "/v1/objects/", true, ent_api_peers_object_post},
+    {"DELETE", "/v1/objects/", true, ent_api_peers_object_delete},
+    {"POST", "/v1/join", false, ent_api_join},
+    {"GET", "/v1/joins/", true, ent_api_join_get},
+    {"GET", "/v1/peers", false, ent_api_peers_list},
     {"POST", "/v1/objects/", true, ent_api_object_post},
     {"GET", "/v1/templates", false, ent_api_templates_list},
     {"GET", "/v1/templates/", true, ent_api_template_get},

@@ -3,8 +3,10 @@
 #include "crypto/crypto.h"
 #include "node/api_objects.h"
 #include "node/client.h"
+#include "node/cli_audit.h"
 #include "node/err.h"
 #include "node/home.h"
+#include "node/invite.h"
 #include "node/log.h"
 #include "node/node.h"
 #include "node/template.h"
@@ -23,6 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define EXIT_USAGE 2
 #define CLI_MAX_OPTS 256 /* options of one invocation (--set repeats) */
@@ -814,6 +817,224 @@ static const cli_cmd template_cmds[] = {
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
+/* ---- partners: invite, join, member, peers (API: node/api_peers.c) -------- */
+
+static int cmd_invite(cli *c) {
+    char hex[ENT_API_OBJ_ID_HEX + 1], path[160];
+    const char *role = opt_value(c, "role");
+    const char *ttl = opt_value(c, "ttl");
+    json_t *body = NULL, *resp = NULL;
+    uint64_t secs;
+    int st;
+    if ((st = obj_arg(c, c->args[0], hex)) >= 0)
+        return st;
+    if (role != NULL && strcmp(role, "member") != 0 &&
+        strcmp(role, "admin") != 0 && strcmp(role, "viewer") != 0)
+        return usage_error(c, "--role must be member, admin or viewer");
+    if (ttl != NULL && ent_duration_parse(ttl, &secs) != ENT_OK)
+        return usage_error(c, "--ttl wants a duration like 90s, 15m, 2h or "
+                              "7d (at most 90d), got '%.40s'", ttl);
+    body = json_pack("{s:s,s:s}", "role", role ? role : "member", "ttl",
+                     ttl ? ttl : "7d");
+    if (body == NULL)
+        return fail(c, "%s", ent_strerror(ENT_ENOMEM));
+    snprintf(path, sizeof(path), "/v1/objects/%s/invites", hex);
+    if ((st = daemon_call(c, "POST", path, body, &resp)) < 0) {
+        st = 0;
+        if (c->json)
+            print_json(resp);
+        else
+            printf("%s\n", json_string_value(json_object_get(resp, "token")));
+    }
+    json_decref(body);
+    json_decref(resp);
+    return st;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int cmd_join(cli *c) {
+    const char *to = opt_value(c, "timeout");
+    uint64_t timeout = 60;
+    json_t *body = NULL, *resp = NULL;
+    char path[64];
+    int st;
+    if (to != NULL && ent_duration_parse(to, &timeout) != ENT_OK)
+        return usage_error(c, "--timeout wants a duration like 30s or 2m");
+    body = json_pack("{s:s}", "token", c->args[0]);
+    if (body == NULL)
+        return fail(c, "the token is not valid text");
+    st = daemon_call(c, "POST", "/v1/join", body, &resp);
+    json_decref(body);
+    if (st >= 0)
+        return st;
+    snprintf(path, sizeof(path), "/v1/joins/%lld",
+             (long long)json_integer_value(json_object_get(resp, "join")));
+    json_decref(resp);
+    resp = NULL;
+    long waited = 0;
+    const char *last = "";
+    long long last_ops = -1;
+    for (;;) {
+        if ((st = daemon_call(c, "GET", path, NULL, &resp)) >= 0)
+            return st;
+        const char *state = jstr(resp, "state");
+        long long ops = (long long)json_integer_value(json_object_get(resp, "ops"));
+        if (strcmp(state, last) != 0 && strcmp(state, "joining") == 0)
+            fprintf(stderr, "joining\xe2\x80\xa6\n");
+        if (ops != last_ops && ops > 0)
+            fprintf(stderr, "received %lld ops\n", ops);
+        last_ops = ops;
+        if (strcmp(state, "done") == 0) {
+            fprintf(stderr, "safety code: %s\n", jstr(resp, "safety"));
+            if (c->json) {
+                json_t *o = json_pack("{s:s}", "id", jstr(resp, "object"));
+                print_json(o);
+                json_decref(o);
+            } else {
+                printf("%s\n", jstr(resp, "object"));
+            }
+            json_decref(resp);
+            return 0;
+        }
+        if (strcmp(state, "failed") == 0) {
+            st = fail(c, "%s", jstr(resp, "error"));
+            json_decref(resp);
+            return st;
+        }
+        last = strcmp(state, "joining") == 0 ? "joining" : "";
+        json_decref(resp);
+        resp = NULL;
+        if (waited >= (long)timeout * 1000)
+            return fail(c, "timed out after %llus waiting for the object "
+                           "(the join goes on in the node)",
+                        (unsigned long long)timeout);
+        sleep_ms(100);
+        waited += 100;
+    }
+}
+
+static int cmd_member_remove(cli *c) {
+    char hex[ENT_API_OBJ_ID_HEX + 1], path[200];
+    uint8_t org[ENT_PK_LEN];
+    json_t *resp = NULL;
+    int st;
+    if ((st = obj_arg(c, c->args[0], hex)) >= 0)
+        return st;
+    if (ent_org_id_parse(org, c->args[1]) != ENT_OK)
+        return fail(c, "invalid org id '%.80s' (want %d base32 characters)",
+                    c->args[1], ENT_ORG_ID_LEN);
+    snprintf(path, sizeof(path), "/v1/objects/%s/members/%s", hex,
+             c->args[1]);
+    if ((st = daemon_call(c, "DELETE", path, NULL, &resp)) >= 0)
+        return st;
+    if (c->json)
+        print_json(resp);
+    json_decref(resp);
+    return 0;
+}
+
+static int cmd_peers(cli *c) {
+    json_t *resp = NULL;
+    int st = daemon_call(c, "GET", "/v1/peers", NULL, &resp);
+    if (st >= 0)
+        return st;
+    if (c->json) {
+        print_json(resp);
+    } else {
+        size_t i, k;
+        json_t *o, *a;
+        json_array_foreach(resp, i, o) {
+            printf("%s  %-20s  %-12s", jstr(o, "org"), jstr(o, "name"),
+                   json_is_true(json_object_get(o, "connected"))
+                       ? "connected"
+                       : "disconnected");
+            json_array_foreach(json_object_get(o, "addrs"), k, a) {
+                printf(" %s", json_string_value(a));
+            }
+            printf("\n  safety code: %s\n", jstr(o, "safety"));
+        }
+    }
+    json_decref(resp);
+    return 0;
+}
+
+static const cli_opt invite_opts[] = {
+    {"role", "ROLE", "member (default), admin or viewer"},
+    {"ttl", "DURATION", "how long the token is valid: 90s, 15m, 2h, 7d (default 7d, at most 90d)"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_opt join_opts[] = {
+    {"timeout", "DURATION", "how long to wait for the object (default 60s)"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_cmd member_cmds[] = {
+    {"remove", cmd_member_remove, "remove a member org from an object",
+     "member remove OBJ ORG [--json]",
+     "Removes org ORG (its org id) from object OBJ; only an owner or admin "
+     "may, and never the owner. The object moves to a new epoch whose key "
+     "the removed org never receives: it is told of its removal and gets "
+     "nothing of the object afterwards.",
+     no_opts, 2, 2, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
+};
+
+/* ---- activity log and audit (node/cli_audit.c) ---------------------------- */
+
+static int cmd_log(cli *c) {
+    return ent_cli_log(c->words, c->home, opt_value(c, "since"), c->json);
+}
+
+static int cmd_audit_export(cli *c) {
+    return ent_cli_audit_export(c->words, c->home, opt_value(c, "out"),
+                                opt_value(c, "object"), opt_value(c, "since"),
+                                c->json);
+}
+
+static int cmd_audit_verify(cli *c) {
+    return ent_cli_audit_verify(c->words, c->args[0], opt_value(c, "org"),
+                                c->json);
+}
+
+static const cli_opt log_opts[] = {
+    {"since", "N", "start at entry index N"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_opt export_opts[] = {
+    {"out", "FILE", "write the export to FILE (mode 0600), not stdout"},
+    {"object", "OBJ", "only the entries of object OBJ, with inclusion proofs"},
+    {"since", "N", "only entries from index N, with the frontier before N"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_opt verify_opts[] = {
+    {"org", "ORG", "fail unless the export is of org id ORG"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_cmd audit_cmds[] = {
+    {"export", cmd_audit_export, "export the signed activity log",
+     "audit export [--out FILE] [--object OBJ] [--since N] [--json]",
+     "Has the running node sign a tree head over its activity log and "
+     "write the export (spec/audit.md section 9): entries, signed heads, "
+     "proofs and the ops they refer to, as one file.",
+     export_opts, 0, 0, NULL},
+    {"verify", cmd_audit_verify, "verify an export offline",
+     "audit verify FILE [--org ORG] [--json]",
+     "Checks every byte of an export with public keys only, without a "
+     "node: signatures, hash chain, Merkle root, inclusion and consistency "
+     "proofs, ops. Exit status 0 only if everything checks; otherwise the "
+     "first failure (and the entry at fault) is printed.",
+     verify_opts, 1, 1, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
+};
+
 /* The command table. Planned commands (spec/cli.md) join it as they land. */
 static const cli_cmd commands[] = {
     {"init", cmd_init, "create the org identity and the database",
@@ -849,6 +1070,43 @@ static const cli_cmd commands[] = {
      "Templates define each object type for this org: fields, their types, "
      "default visibility, allowed values and workflow stages.",
      no_opts, 0, 0, template_cmds},
+    {"invite", cmd_invite, "invite a partner org to an object",
+     "invite OBJ [--role member|admin|viewer] [--ttl DURATION] [--json]",
+     "Creates a one-time invite to object OBJ (owner or admin only) and "
+     "prints it as a single-line token (with --json: {\"token\","
+     "\"expires\",\"invite_id\"}). Send it to the partner out of band; "
+     "it runs `entente join TOKEN`. The token carries this node's address "
+     "and a secret; it works once, until it expires.",
+     invite_opts, 1, 1, NULL},
+    {"join", cmd_join, "join an object with an invite token",
+     "join TOKEN [--timeout DURATION] [--json]",
+     "Dials the inviting node named in TOKEN, proves the invite, and waits "
+     "until the object's shared state has arrived; then prints the object "
+     "id (with --json: {\"id\"}). Progress and the safety code (compare "
+     "it with the inviter's `entente peers`) go to standard error.",
+     join_opts, 1, 1, NULL},
+    {"member", NULL, "manage the member orgs of an object",
+     "member COMMAND [ARGS] [options]",
+     "Membership of joint objects.", no_opts, 0, 0, member_cmds},
+    {"peers", cmd_peers, "list known partner nodes",
+     "peers [--json]",
+     "Lists the partner nodes this node knows, whether a session is open, "
+     "their addresses and the safety code of each pair of org keys. With "
+     "--json: [{\"org\",\"name\",\"addrs\",\"connected\","
+     "\"safety\",\"last_seen\"}].",
+     no_opts, 0, 0, NULL},
+    {"log", cmd_log, "show this node's activity log",
+     "log [--since N] [--json]",
+     "Lists the entries of the node's activity log: index, time, kind, "
+     "object, op and reason. With --json: {\"size\",\"root\","
+     "\"entries\":[{\"index\",\"time\",\"kind\",\"object\",\"op\","
+     "\"org\",\"reason\"}]}.",
+     log_opts, 0, 0, NULL},
+    {"audit", NULL, "export and verify the signed activity log",
+     "audit COMMAND [ARGS] [options]",
+     "The activity log for auditors: export it from the running node, "
+     "verify an export offline.",
+     no_opts, 0, 0, audit_cmds},
     {"help", cmd_help, "show help for a command", "help [COMMAND...]",
      "Prints the list of commands, or the usage, options and description of "
      "one command. `entente COMMAND --help` does the same.",

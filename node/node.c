@@ -4,6 +4,7 @@
 #include "node/err.h"
 #include "node/home.h"
 #include "node/object.h"
+#include "node/peer.h"
 
 #include <uv.h>
 
@@ -40,6 +41,7 @@ struct ent_node {
     void *peer_data;
     ent_node_counters counters;
     ent_objects *objects;
+    ent_peers *peers; /* network layer (node/peer.c) */
     ent_node_op_cb op_cb;
     void *op_data;
 };
@@ -150,7 +152,7 @@ static const char *node_org_name(void *data, const uint8_t org[ENT_PK_LEN]) {
     ent_node *n = data;
     if (memcmp(org, ent_identity_public(n->id), ENT_PK_LEN) == 0)
         return n->name;
-    return NULL;
+    return ent_peers_org_name(n->peers, org);
 }
 
 /*
@@ -213,6 +215,9 @@ int ent_node_open_diag(ent_node **out, uv_loop_t *loop, const char *home,
     rc = ent_objects_new(&n->objects, &ocfg);
     if (rc != ENT_OK)
         goto out;
+    rc = ent_peers_new(&n->peers, n);
+    if (rc != ENT_OK)
+        goto out;
 
     rc = ent__api_new(&n->api, n);
     if (rc != ENT_OK)
@@ -237,6 +242,7 @@ void ent_node_free(ent_node *n) {
     if (n->started && n->pending_closes > 0)
         ENT_ERROR(n->log, "node freed before its handles were closed");
     ent__api_free(n->api);
+    ent_peers_free(n->peers);
     ent_objects_free(n->objects);
     ent_store_close(n->store);
     ent_home_unlock(n->lock_fd);
@@ -306,6 +312,9 @@ int ent_node_start(ent_node *n, const char *listen_override) {
     rc = ent__api_listen(n->api, n->api_path);
     if (rc != ENT_OK)
         goto out;
+    rc = ent_peers_start(n->peers);
+    if (rc != ENT_OK)
+        goto out;
     ENT_INFO(n->log, "listening on %s (org %s), api %s", n->listen, n->org,
              n->api_path);
 out:
@@ -355,6 +364,8 @@ void ent_node_stop(ent_node *n, ent_node_stop_cb cb, void *data) {
     }
     n->pending_closes++;
     ent__api_close(n->api, api_closed, n);
+    n->pending_closes++;
+    ent_peers_stop(n->peers, api_closed, n);
     stop_one_done(n);
 }
 
@@ -387,6 +398,7 @@ const char *ent_node_listen(const ent_node *n) { return n->listen; }
 const char *ent_node_api_path(const ent_node *n) { return n->api_path; }
 ent_store *ent_node_store(ent_node *n) { return n->store; }
 ent_objects *ent_node_objects(ent_node *n) { return n->objects; }
+ent_peers *ent_node_peers(ent_node *n) { return n->peers; }
 const ent_identity *ent_node_identity(const ent_node *n) { return n->id; }
 const ent_log *ent_node_log(const ent_node *n) { return n->log; }
 uv_loop_t *ent_node_loop(ent_node *n) { return n->loop; }

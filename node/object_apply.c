@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "node/actlog.h"
 #include "node/err.h"
 #include "node/object_int.h"
 
@@ -625,6 +626,61 @@ static int check_rotation(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
     return ENT_OK;
 }
 
+/* Activity-log entries of a committed op, in the commit's transaction
+ * (spec/audit.md §7): authored or accepted, then the membership and epoch
+ * changes it makes. */
+static int log_op(ent_objects *eng, ent_txn *txn, const ent_op *op,
+                  const ent_op_body *b, const uint8_t obj[32]) {
+    ent_actlog_entry e;
+    int rc;
+    memset(&e, 0, sizeof(e));
+    e.time = ent__obj_wall(eng);
+    e.kind = memcmp(op->h.author, eng->me, 32) == 0 ? ENT_LOG_OP_AUTHORED
+                                                     : ENT_LOG_OP_ACCEPTED;
+    e.has_object = e.has_op = e.has_org = true;
+    memcpy(e.object, obj, 32);
+    memcpy(e.op, op->id, 32);
+    memcpy(e.org, op->h.author, 32);
+    if ((rc = ent_actlog_append(txn, eng->id, &e, NULL)) != ENT_OK)
+        return rc;
+    if (op->h.kind == ENT_OP_ADD_MEMBER || op->h.kind == ENT_OP_REMOVE_MEMBER) {
+        e.kind = op->h.kind == ENT_OP_ADD_MEMBER ? ENT_LOG_MEMBER_ADDED
+                                                 : ENT_LOG_MEMBER_REMOVED;
+        memcpy(e.org, b->org, 32);
+        if ((rc = ent_actlog_append(txn, eng->id, &e, NULL)) != ENT_OK)
+            return rc;
+    }
+    if (op->h.kind == ENT_OP_REMOVE_MEMBER || op->h.kind == ENT_OP_ROTATE_KEY) {
+        e.kind = ENT_LOG_KEY_ROTATED;
+        memcpy(e.org, op->h.author, 32);
+        rc = ent_actlog_append(txn, eng->id, &e, NULL);
+    }
+    return rc;
+}
+
+/* The activity-log entry of a refused op (its own changes are none). */
+static int log_reject(ent_objects *eng, ent_txn *txn,
+                      const ent_apply_info *info, int why) {
+    static const uint8_t zero[32];
+    ent_actlog_entry e;
+    memset(&e, 0, sizeof(e));
+    e.time = ent__obj_wall(eng);
+    e.kind = why == ENT_ECONFLICT ? ENT_LOG_EQUIVOCATION : ENT_LOG_OP_REJECTED;
+    if (memcmp(info->object, zero, 32) != 0) {
+        e.has_object = true;
+        memcpy(e.object, info->object, 32);
+    }
+    if (memcmp(info->op_id, zero, 32) != 0) {
+        e.has_op = true;
+        memcpy(e.op, info->op_id, 32);
+    }
+    e.reason_len = (size_t)snprintf(e.reason, sizeof(e.reason), "%s: %s",
+                                    ent_err_name(why), ent_strerror(why));
+    if (e.reason_len >= sizeof(e.reason))
+        e.reason_len = sizeof(e.reason) - 1;
+    return ent_actlog_append(txn, eng->id, &e, NULL);
+}
+
 int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
                     const ent_op_body *b, const uint8_t obj[32],
                     ent_apply_info *info) {
@@ -740,6 +796,8 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
         rc = ENT_ECORRUPT;
     }
     ent__obj_mlog_free(&ml);
+    if (rc == ENT_OK)
+        rc = log_op(eng, txn, op, b, obj);
     return rc;
 }
 
@@ -1068,6 +1126,8 @@ int ent__obj_release(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                 count_rc(delta, arc, &pi);
                 ENT_WARN(eng->log, "object: held op rejected: %s",
                          ent_strerror(arc));
+                if ((rc = log_reject(eng, txn, &pi, arc)) != ENT_OK)
+                    break;
             }
         }
         for (size_t i = 0; i < pc.n; i++)
@@ -1102,6 +1162,11 @@ static int batch_fn(ent_txn *txn, void *data) {
                                   &info->released);
             if (rc != ENT_OK)
                 return rc;
+        }
+        if (rc != ENT_OK) {
+            int lrc = log_reject(c->eng, txn, info, rc);
+            if (lrc != ENT_OK)
+                return lrc;
         }
         c->rcs[i] = rc;
         count_rc(&c->delta, rc, info);

@@ -547,9 +547,17 @@ static int msg_size(const ent_wire_msg *m, size_t *out) {
              bin_size(ENT_WIRE_PROOF_LEN) + str_size(nl);
         break;
     }
-    case ENT_WIRE_JOIN_OK:
-        sz = array_size(2) + 1 + bin_size(ENT_WIRE_ID_LEN);
+    case ENT_WIRE_JOIN_OK: {
+        const ent_wire_join_ok *j = &m->u.join_ok;
+        if (j->nkeys > ENT_WIRE_MAX_JOIN_KEYS || (j->nkeys > 0 && j->keys == NULL))
+            return ENT_EINVAL;
+        sz = array_size(4) + 1 + bin_size(ENT_WIRE_ID_LEN) +
+             array_size(j->nkeys) + uint_size(j->nops);
+        for (size_t i = 0; i < j->nkeys; i++)
+            sz += array_size(2) + uint_size(j->keys[i].epoch) +
+                  bin_size(ENT_WIRE_BOX_LEN);
         break;
+    }
     case ENT_WIRE_JOIN_ERR:
     case ENT_WIRE_ERROR:
     case ENT_WIRE_GOODBYE: {
@@ -666,11 +674,20 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
         r |= pack_str(pk, j->name, bounded_len(j->name, sizeof(j->name)));
         break;
     }
-    case ENT_WIRE_JOIN_OK:
-        r |= msgpack_pack_array(pk, 2);
+    case ENT_WIRE_JOIN_OK: {
+        const ent_wire_join_ok *j = &m->u.join_ok;
+        r |= msgpack_pack_array(pk, 4);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
-        r |= pack_bin(pk, m->u.join_ok.object, ENT_WIRE_ID_LEN);
+        r |= pack_bin(pk, j->object, ENT_WIRE_ID_LEN);
+        r |= msgpack_pack_array(pk, j->nkeys);
+        for (size_t i = 0; i < j->nkeys; i++) {
+            r |= msgpack_pack_array(pk, 2);
+            r |= msgpack_pack_uint64(pk, j->keys[i].epoch);
+            r |= pack_bin(pk, j->keys[i].box, ENT_WIRE_BOX_LEN);
+        }
+        r |= msgpack_pack_uint64(pk, j->nops);
         break;
+    }
     case ENT_WIRE_JOIN_ERR:
     case ENT_WIRE_ERROR:
     case ENT_WIRE_GOODBYE:
@@ -909,6 +926,42 @@ static int decode_ack(ent_wire_msg *m, const msgpack_object *f) {
     return ENT_OK;
 }
 
+/* [3, object, [[epoch, box]...], nops]: every element checked before the
+ * one allocation of the keys array. */
+static int decode_join_ok(ent_wire_msg *m, const msgpack_object *f) {
+    ent_wire_join_ok *j = &m->u.join_ok;
+    if (get_bin_fixed(&f[1], j->object, ENT_WIRE_ID_LEN) != ENT_OK)
+        return ENT_EPROTO;
+    if (f[2].type != MSGPACK_OBJECT_ARRAY ||
+        f[2].via.array.size > ENT_WIRE_MAX_JOIN_KEYS ||
+        f[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return ENT_EPROTO;
+    size_t n = f[2].via.array.size;
+    const msgpack_object *a = f[2].via.array.ptr;
+    for (size_t i = 0; i < n; i++) {
+        if (a[i].type != MSGPACK_OBJECT_ARRAY || a[i].via.array.size != 2)
+            return ENT_EPROTO;
+        const msgpack_object *k = a[i].via.array.ptr;
+        if (k[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+            k[1].type != MSGPACK_OBJECT_BIN ||
+            k[1].via.bin.size != ENT_WIRE_BOX_LEN)
+            return ENT_EPROTO;
+    }
+    j->nops = f[3].via.u64;
+    if (n == 0)
+        return ENT_OK;
+    j->keys = malloc(n * sizeof(*j->keys));
+    if (j->keys == NULL)
+        return ENT_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const msgpack_object *k = a[i].via.array.ptr;
+        j->keys[i].epoch = k[0].via.u64;
+        memcpy(j->keys[i].box, k[1].via.bin.ptr, ENT_WIRE_BOX_LEN);
+    }
+    j->nkeys = n;
+    return ENT_OK;
+}
+
 static int decode_summary(ent_wire_msg *m, const msgpack_object *f) {
     ent_wire_summary *s = &m->u.summary;
     if (get_bin_fixed(&f[1], s->object, ENT_WIRE_ID_LEN) != ENT_OK)
@@ -932,7 +985,7 @@ static size_t field_count(int type) {
     switch (type) {
     case ENT_WIRE_HELLO: return 5;
     case ENT_WIRE_JOIN: return 4;
-    case ENT_WIRE_JOIN_OK: return 2;
+    case ENT_WIRE_JOIN_OK: return 4;
     case ENT_WIRE_JOIN_ERR: return 3;
     case ENT_WIRE_OPS: return 3;
     case ENT_WIRE_ACK: return 3;
@@ -1021,7 +1074,7 @@ int ent_wire_decode(ent_wire_msg *m, const uint8_t *buf, size_t len) {
                          m->u.join.name);
         break;
     case ENT_WIRE_JOIN_OK:
-        rc = get_bin_fixed(&f[1], m->u.join_ok.object, ENT_WIRE_ID_LEN);
+        rc = decode_join_ok(m, f);
         break;
     case ENT_WIRE_JOIN_ERR:
     case ENT_WIRE_ERROR:
@@ -1063,6 +1116,9 @@ void ent_wire_msg_clear(ent_wire_msg *m) {
         break;
     case ENT_WIRE_ACK:
         free(m->u.ack.ids);
+        break;
+    case ENT_WIRE_JOIN_OK:
+        free(m->u.join_ok.keys);
         break;
     case ENT_WIRE_HAVE:
     case ENT_WIRE_WANT:

@@ -18,7 +18,8 @@
  *
  * Decoded messages never point into the input buffer: fixed-size fields and
  * bounded strings are copied inline into the struct, and the few variable
- * parts (OPS op records, ACK op ids, HAVE/WANT summaries) are heap copies
+ * parts (OPS op records, ACK op ids, HAVE/WANT summaries, JOIN_OK key
+ * boxes) are heap copies
  * that ent_wire_msg_clear() frees.
  */
 #ifndef ENT_WIRE_H
@@ -65,6 +66,8 @@
 #define ENT_WIRE_MAX_ACK_IDS 1024  /* op ids in one ACK */
 #define ENT_WIRE_MAX_SUMMARY 4096  /* bytes of a HAVE/WANT summary */
 #define ENT_WIRE_NONCE_LEN 8       /* PING/PONG */
+#define ENT_WIRE_BOX_LEN 80        /* JOIN_OK: an epoch key sealed to the joiner */
+#define ENT_WIRE_MAX_JOIN_KEYS 256 /* JOIN_OK: epoch key boxes */
 #define ENT_WIRE_MAX_TEXT 256      /* bytes of an error reason */
 /* Bytes an OPS message adds around a single op record of 256..65535 bytes:
  * a lone op record may be at most ENT_WIRE_MAX_MSG - this = 65479 bytes. */
@@ -146,8 +149,18 @@ typedef struct ent_wire_join {
     char name[ENT_WIRE_MAX_NAME_LEN + 1]; /* joiner display name, 1..64 */
 } ent_wire_join;
 
+/* One epoch key sealed to the joiner (JOIN_OK). */
+typedef struct ent_wire_join_key {
+    uint64_t epoch;
+    uint8_t box[ENT_WIRE_BOX_LEN];
+} ent_wire_join_key;
+
 typedef struct ent_wire_join_ok {
     uint8_t object[ENT_WIRE_ID_LEN];
+    size_t nkeys;                       /* 0..ENT_WIRE_MAX_JOIN_KEYS */
+    ent_wire_join_key *keys;            /* nkeys epoch key boxes */
+    uint64_t nops;                      /* op records of the history that
+                                           follow in OPS (spec/protocol.md) */
 } ent_wire_join_ok;
 
 /* JOIN_ERR, ERROR and GOODBYE. */
@@ -184,7 +197,7 @@ typedef struct ent_wire_summary {
  * ent_wire_encode() only reads them, and you must not call
  * ent_wire_msg_clear() on it unless they came from malloc as decode does
  * (OPS: one block holding the ent_wire_bytes array and every record; ACK:
- * the ids array; HAVE/WANT: the summary bytes).
+ * the ids array; HAVE/WANT: the summary bytes; JOIN_OK: the keys array).
  *
  * type ENT_WIRE_UNKNOWN is produced by the decoder only, for a type in
  * 64..127 that this version does not know; u.unknown_type holds it and the

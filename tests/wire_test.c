@@ -24,6 +24,7 @@ static uint8_t op_a[100], op_b[300], op_c[70000];
 static uint8_t ack_ids[3][ENT_WIRE_ID_LEN];
 static uint8_t summary[ENT_WIRE_MAX_SUMMARY];
 static ent_wire_bytes ops3[3];
+static ent_wire_join_key join_keys[3];
 
 static void sample(ent_wire_msg *m, int type) {
     memset(m, 0, sizeof(*m));
@@ -47,6 +48,13 @@ static void sample(ent_wire_msg *m, int type) {
         break;
     case ENT_WIRE_JOIN_OK:
         fill(m->u.join_ok.object, ENT_WIRE_ID_LEN, 3);
+        for (int i = 0; i < 3; i++) {
+            join_keys[i].epoch = i == 2 ? UINT64_MAX : (uint64_t)i * 300;
+            fill(join_keys[i].box, ENT_WIRE_BOX_LEN, (uint8_t)(20 + i));
+        }
+        m->u.join_ok.keys = join_keys;
+        m->u.join_ok.nkeys = 3;
+        m->u.join_ok.nops = 70000;
         break;
     case ENT_WIRE_JOIN_ERR:
         m->u.error.code = ENT_WIRE_C_INVITE_EXPIRED;
@@ -111,6 +119,13 @@ static void assert_msg_equal(const ent_wire_msg *a, const ent_wire_msg *b) {
         break;
     case ENT_WIRE_JOIN_OK:
         assert_memory_equal(a->u.join_ok.object, b->u.join_ok.object, 32);
+        assert_int_equal(a->u.join_ok.nkeys, b->u.join_ok.nkeys);
+        for (size_t i = 0; i < a->u.join_ok.nkeys; i++) {
+            assert_true(a->u.join_ok.keys[i].epoch == b->u.join_ok.keys[i].epoch);
+            assert_memory_equal(a->u.join_ok.keys[i].box,
+                                b->u.join_ok.keys[i].box, ENT_WIRE_BOX_LEN);
+        }
+        assert_true(a->u.join_ok.nops == b->u.join_ok.nops);
         break;
     case ENT_WIRE_JOIN_ERR:
     case ENT_WIRE_ERROR:
@@ -402,6 +417,31 @@ static void test_decoder_wrong_shapes(void **state) {
     msgpack_pack_array(&h.pk, 1);
     msgpack_pack_int(&h.pk, ENT_WIRE_PING);
     assert_int_equal(hdecode(&h), ENT_EPROTO);
+
+    /* JOIN_OK: a valid one, then a box of 79 bytes, a key pair of 3
+     * elements, a negative epoch, a missing op count, an old 2-field form */
+    for (int v = 0; v < 6; v++) {
+        hand_init(&h);
+        msgpack_pack_array(&h.pk, v == 4 ? 3 : v == 5 ? 2 : 4);
+        msgpack_pack_int(&h.pk, ENT_WIRE_JOIN_OK);
+        hbin(&h, 32, 1);
+        if (v == 5) {
+            assert_int_equal(hdecode(&h), ENT_EPROTO);
+            continue;
+        }
+        msgpack_pack_array(&h.pk, 1);
+        msgpack_pack_array(&h.pk, v == 2 ? 3 : 2);
+        if (v == 3)
+            msgpack_pack_int(&h.pk, -1);
+        else
+            msgpack_pack_uint64(&h.pk, 7);
+        hbin(&h, v == 1 ? 79 : 80, 2);
+        if (v == 2)
+            msgpack_pack_nil(&h.pk);
+        if (v != 4)
+            msgpack_pack_uint64(&h.pk, 12);
+        assert_int_equal(hdecode(&h), v == 0 ? ENT_OK : ENT_EPROTO);
+    }
 
     /* top level: not an array, empty array, type not an int */
     hand_init(&h);

@@ -1,0 +1,519 @@
+/*
+ * actlog.c - the activity log (spec/audit.md §7-§8, storage in
+ * spec/storage.md "log" and "log_meta").
+ */
+#include "node/actlog.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/err.h"
+#include "protocol/cbor.h"
+
+#define ENTRY_ITEMS 10 /* version .. sig */
+#define HEAD_ITEMS 5   /* org, size, root, time, sig */
+
+static const char FRONTIER_KEY[] = "frontier";
+static const char HEAD_PREFIX[] = "head";
+#define HEAD_KEY_LEN (sizeof(HEAD_PREFIX) - 1 + 8)
+
+static const char *const kind_names[ENT_LOG_KIND__COUNT] = {
+    "op_authored",    "op_accepted", "op_rejected",
+    "member_added",   "member_removed", "key_rotated",
+    "invite_issued",  "invite_used", "equivocation",
+};
+
+const char *ent_actlog_kind_name(unsigned kind) {
+    return kind < ENT_LOG_KIND__COUNT ? kind_names[kind] : NULL;
+}
+
+static void be64(uint8_t out[8], uint64_t v) {
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t rd64(const uint8_t in[8]) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | in[i];
+    return v;
+}
+
+static bool all_zero(const uint8_t *p, size_t n) {
+    uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= p[i];
+    return acc == 0;
+}
+
+/* ------------------------------------------------------------- entries */
+
+static int entry_valid(const ent_actlog_entry *e) {
+    if (e->kind >= ENT_LOG_KIND__COUNT ||
+        e->reason_len > ENT_ACTLOG_REASON_MAX ||
+        memchr(e->reason, 0, e->reason_len) != NULL ||
+        !ent_cbor_utf8_valid(e->reason, e->reason_len))
+        return ENT_EINVAL;
+    if ((!e->has_object && !all_zero(e->object, 32)) ||
+        (!e->has_op && !all_zero(e->op, 32)) ||
+        (!e->has_org && !all_zero(e->org, 32)))
+        return ENT_EINVAL;
+    return ENT_OK;
+}
+
+static void write_opt(ent_cbor_writer *w, bool has, const uint8_t id[32]) {
+    ent_cbor_write_bytes(w, id, has ? 32 : 0);
+}
+
+/* Writes the entry (or its signed part: the first nine items under an
+ * array head of nine) into buf; buf of ENT_ACTLOG_ENTRY_MAX always fits. */
+static int entry_write(const ent_actlog_entry *e, bool with_sig, uint8_t *buf,
+                       size_t cap, size_t *len) {
+    ent_cbor_writer w;
+    int rc = entry_valid(e);
+    if (rc != ENT_OK)
+        return rc;
+    ent_cbor_writer_init(&w, buf, cap);
+    ent_cbor_write_array(&w, with_sig ? ENTRY_ITEMS : ENTRY_ITEMS - 1);
+    ent_cbor_write_uint(&w, ENT_ACTLOG_VERSION);
+    ent_cbor_write_uint(&w, e->index);
+    ent_cbor_write_uint(&w, e->time);
+    ent_cbor_write_uint(&w, e->kind);
+    write_opt(&w, e->has_object, e->object);
+    write_opt(&w, e->has_op, e->op);
+    write_opt(&w, e->has_org, e->org);
+    ent_cbor_write_text(&w, e->reason, e->reason_len);
+    ent_cbor_write_bytes(&w, e->prev, sizeof(e->prev));
+    if (with_sig)
+        ent_cbor_write_bytes(&w, e->sig, sizeof(e->sig));
+    if (w.err != ENT_OK)
+        return w.err;
+    *len = w.len;
+    return ENT_OK;
+}
+
+int ent_actlog_entry_encode(const ent_actlog_entry *e, bool with_sig,
+                            uint8_t **out, size_t *len) {
+    uint8_t buf[ENT_ACTLOG_ENTRY_MAX];
+    size_t n = 0;
+    int rc;
+    *out = NULL;
+    *len = 0;
+    if ((rc = entry_write(e, with_sig, buf, sizeof(buf), &n)) != ENT_OK)
+        return rc;
+    if ((*out = malloc(n)) == NULL)
+        return ENT_ENOMEM;
+    memcpy(*out, buf, n);
+    *len = n;
+    return ENT_OK;
+}
+
+static int read_opt(ent_cbor_reader *r, bool *has, uint8_t id[32]) {
+    const uint8_t *p;
+    size_t n;
+    int rc = ent_cbor_read_bytes(r, &p, &n);
+    if (rc != ENT_OK)
+        return rc;
+    if (n != 0 && n != 32)
+        return ENT_ECORRUPT;
+    *has = n == 32;
+    memset(id, 0, 32);
+    if (n == 32)
+        memcpy(id, p, 32);
+    return ENT_OK;
+}
+
+int ent_actlog_entry_decode(ent_actlog_entry *e, const uint8_t *buf,
+                            size_t len) {
+    static const ent_cbor_limits lim = {
+        .max_depth = 1,
+        .max_items = ENTRY_ITEMS,
+        .max_total = ENTRY_ITEMS + 1,
+        .max_str = ENT_ACTLOG_REASON_MAX,
+        .max_size = ENT_ACTLOG_ENTRY_MAX,
+    };
+    ent_cbor_reader r;
+    uint64_t v, kind;
+    const char *s;
+    size_t n;
+    int rc;
+    memset(e, 0, sizeof(*e));
+    if (buf == NULL)
+        return ENT_EINVAL;
+    if ((rc = ent_cbor_check(buf, len, &lim)) != ENT_OK)
+        goto out;
+    ent_cbor_reader_init(&r, buf, len);
+    if ((rc = ent_cbor_read_array(&r, &n)) != ENT_OK)
+        goto out;
+    if (n != ENTRY_ITEMS) {
+        rc = ENT_ECORRUPT;
+        goto out;
+    }
+    if ((rc = ent_cbor_read_uint(&r, &v)) != ENT_OK)
+        goto out;
+    if (v != ENT_ACTLOG_VERSION) {
+        rc = ENT_EVERSION;
+        goto out;
+    }
+    if ((rc = ent_cbor_read_uint(&r, &e->index)) != ENT_OK ||
+        (rc = ent_cbor_read_uint(&r, &e->time)) != ENT_OK ||
+        (rc = ent_cbor_read_uint(&r, &kind)) != ENT_OK)
+        goto out;
+    if (kind >= ENT_LOG_KIND__COUNT) {
+        rc = ENT_EVERSION;
+        goto out;
+    }
+    e->kind = (uint8_t)kind;
+    if ((rc = read_opt(&r, &e->has_object, e->object)) != ENT_OK ||
+        (rc = read_opt(&r, &e->has_op, e->op)) != ENT_OK ||
+        (rc = read_opt(&r, &e->has_org, e->org)) != ENT_OK ||
+        (rc = ent_cbor_read_text(&r, &s, &n)) != ENT_OK)
+        goto out;
+    if (n > ENT_ACTLOG_REASON_MAX || memchr(s, 0, n) != NULL) {
+        rc = ENT_ECORRUPT;
+        goto out;
+    }
+    memcpy(e->reason, s, n);
+    e->reason[n] = '\0';
+    e->reason_len = n;
+    if ((rc = ent_cbor_read_bytes_exact(&r, e->prev, sizeof(e->prev))) !=
+            ENT_OK ||
+        (rc = ent_cbor_read_bytes_exact(&r, e->sig, sizeof(e->sig))) !=
+            ENT_OK ||
+        (rc = ent_cbor_read_end(&r)) != ENT_OK)
+        goto out;
+out:
+    if (rc != ENT_OK)
+        memset(e, 0, sizeof(*e));
+    return rc;
+}
+
+int ent_actlog_entry_verify(const ent_actlog_entry *e,
+                            const uint8_t org[ENT_PK_LEN]) {
+    uint8_t buf[ENT_ACTLOG_ENTRY_MAX];
+    size_t n = 0;
+    int rc = entry_write(e, false, buf, sizeof(buf), &n);
+    if (rc != ENT_OK)
+        return ENT_EBADSIG;
+    rc = ent_sig_verify(org, ENT_SIGCTX_LOG_ENTRY, buf, n, e->sig);
+    return rc == ENT_OK || rc == ENT_ENOMEM ? rc : ENT_EBADSIG;
+}
+
+/* --------------------------------------------------------------- heads */
+
+int ent_actlog_head_encode(const ent_actlog_head *h, bool with_sig,
+                           uint8_t *buf, size_t cap, size_t *len) {
+    ent_cbor_writer w;
+    if (h->size > ENT_MERKLE_MAX_SIZE)
+        return ENT_EINVAL;
+    ent_cbor_writer_init(&w, buf, cap);
+    ent_cbor_write_array(&w, with_sig ? HEAD_ITEMS : HEAD_ITEMS - 1);
+    ent_cbor_write_bytes(&w, h->org, sizeof(h->org));
+    ent_cbor_write_uint(&w, h->size);
+    ent_cbor_write_bytes(&w, h->root, sizeof(h->root));
+    ent_cbor_write_uint(&w, h->time);
+    if (with_sig)
+        ent_cbor_write_bytes(&w, h->sig, sizeof(h->sig));
+    if (w.err != ENT_OK)
+        return w.err;
+    *len = w.len;
+    return ENT_OK;
+}
+
+int ent_actlog_head_decode(ent_actlog_head *h, const uint8_t *buf,
+                           size_t len) {
+    static const ent_cbor_limits lim = {
+        .max_depth = 1,
+        .max_items = HEAD_ITEMS,
+        .max_total = HEAD_ITEMS + 1,
+        .max_str = ENT_SIG_LEN,
+        .max_size = ENT_ACTLOG_HEAD_MAX,
+    };
+    ent_cbor_reader r;
+    size_t n;
+    int rc;
+    memset(h, 0, sizeof(*h));
+    if (buf == NULL)
+        return ENT_EINVAL;
+    if ((rc = ent_cbor_check(buf, len, &lim)) != ENT_OK)
+        goto out;
+    ent_cbor_reader_init(&r, buf, len);
+    if ((rc = ent_cbor_read_array(&r, &n)) != ENT_OK)
+        goto out;
+    if (n != HEAD_ITEMS) {
+        rc = ENT_ECORRUPT;
+        goto out;
+    }
+    if ((rc = ent_cbor_read_bytes_exact(&r, h->org, sizeof(h->org))) !=
+            ENT_OK ||
+        (rc = ent_cbor_read_uint(&r, &h->size)) != ENT_OK ||
+        (rc = ent_cbor_read_bytes_exact(&r, h->root, sizeof(h->root))) !=
+            ENT_OK ||
+        (rc = ent_cbor_read_uint(&r, &h->time)) != ENT_OK ||
+        (rc = ent_cbor_read_bytes_exact(&r, h->sig, sizeof(h->sig))) !=
+            ENT_OK ||
+        (rc = ent_cbor_read_end(&r)) != ENT_OK)
+        goto out;
+    if (h->size > ENT_MERKLE_MAX_SIZE)
+        rc = ENT_ECORRUPT;
+out:
+    if (rc != ENT_OK)
+        memset(h, 0, sizeof(*h));
+    return rc;
+}
+
+int ent_actlog_head_verify(const ent_actlog_head *h) {
+    uint8_t buf[ENT_ACTLOG_HEAD_MAX];
+    size_t n = 0;
+    if (ent_actlog_head_encode(h, false, buf, sizeof(buf), &n) != ENT_OK)
+        return ENT_EBADSIG;
+    int rc = ent_sig_verify(h->org, ENT_SIGCTX_TREE_HEAD, buf, n, h->sig);
+    return rc == ENT_OK || rc == ENT_ENOMEM ? rc : ENT_EBADSIG;
+}
+
+/* ------------------------------------------------------------- storage */
+
+static int load_frontier(ent_txn *txn, ent_merkle_frontier *f) {
+    const void *v;
+    size_t vlen;
+    int rc = ent_txn_get(txn, ENT_TBL_LOG_META, FRONTIER_KEY,
+                         sizeof(FRONTIER_KEY) - 1, &v, &vlen);
+    if (rc == ENT_ENOENT) {
+        ent_merkle_frontier_init(f);
+        return ENT_OK;
+    }
+    if (rc != ENT_OK)
+        return rc;
+    if (ent_merkle_frontier_decode(f, v, vlen) != ENT_OK)
+        return ENT_ECORRUPT;
+    return ENT_OK;
+}
+
+int ent_actlog_get(ent_txn *txn, uint64_t index, const uint8_t **buf,
+                   size_t *len, uint8_t leaf[ENT_MERKLE_HASH_LEN]) {
+    uint8_t key[8];
+    const void *v;
+    size_t vlen;
+    be64(key, index);
+    int rc = ent_txn_get(txn, ENT_TBL_LOG, key, sizeof(key), &v, &vlen);
+    if (rc != ENT_OK)
+        return rc;
+    if (vlen <= ENT_MERKLE_HASH_LEN)
+        return ENT_ECORRUPT;
+    if (leaf != NULL)
+        memcpy(leaf, v, ENT_MERKLE_HASH_LEN);
+    *buf = (const uint8_t *)v + ENT_MERKLE_HASH_LEN;
+    *len = vlen - ENT_MERKLE_HASH_LEN;
+    return ENT_OK;
+}
+
+int ent_actlog_append(ent_txn *txn, const ent_identity *id,
+                      const ent_actlog_entry *e, uint64_t *index_out) {
+    ent_merkle_frontier f;
+    ent_actlog_entry x;
+    uint8_t val[ENT_MERKLE_HASH_LEN + ENT_ACTLOG_ENTRY_MAX];
+    uint8_t sbuf[ENT_ACTLOG_ENTRY_MAX];
+    uint8_t fbuf[ENT_MERKLE_FRONTIER_MAX_LEN];
+    uint8_t key[8];
+    size_t n = 0, flen = 0;
+    int rc;
+    if (txn == NULL || id == NULL || e == NULL)
+        return ENT_EINVAL;
+    if ((rc = entry_valid(e)) != ENT_OK)
+        return rc;
+    if ((rc = load_frontier(txn, &f)) != ENT_OK)
+        return rc;
+    if (f.size >= ENT_MERKLE_MAX_SIZE)
+        return ENT_ELIMIT;
+    x = *e;
+    x.index = f.size;
+    memset(x.prev, 0, sizeof(x.prev));
+    if (x.index > 0) {
+        const uint8_t *pb;
+        size_t plen;
+        if ((rc = ent_actlog_get(txn, x.index - 1, &pb, &plen, NULL)) !=
+            ENT_OK)
+            return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
+        ent_hash(x.prev, pb, plen);
+    }
+    if ((rc = entry_write(&x, false, sbuf, sizeof(sbuf), &n)) != ENT_OK ||
+        (rc = ent_identity_sign(id, ENT_SIGCTX_LOG_ENTRY, sbuf, n, x.sig)) !=
+            ENT_OK)
+        return rc;
+    if ((rc = entry_write(&x, true, val + ENT_MERKLE_HASH_LEN,
+                          sizeof(val) - ENT_MERKLE_HASH_LEN, &n)) != ENT_OK)
+        return rc;
+    ent_merkle_leaf_hash(val, val + ENT_MERKLE_HASH_LEN, n);
+    if ((rc = ent_merkle_frontier_append(&f, val)) != ENT_OK)
+        return rc;
+    be64(key, x.index);
+    if ((rc = ent_txn_put(txn, ENT_TBL_LOG, key, sizeof(key), val,
+                          ENT_MERKLE_HASH_LEN + n, ENT_PUT_APPEND)) != ENT_OK)
+        return rc;
+    if ((rc = ent_merkle_frontier_encode(&f, fbuf, sizeof(fbuf), &flen)) !=
+            ENT_OK ||
+        (rc = ent_txn_put(txn, ENT_TBL_LOG_META, FRONTIER_KEY,
+                          sizeof(FRONTIER_KEY) - 1, fbuf, flen, 0)) != ENT_OK)
+        return rc;
+    if (index_out != NULL)
+        *index_out = x.index;
+    return ENT_OK;
+}
+
+int ent_actlog_root(ent_txn *txn, uint64_t *size,
+                    uint8_t root[ENT_MERKLE_HASH_LEN]) {
+    ent_merkle_frontier f;
+    int rc = load_frontier(txn, &f);
+    if (rc != ENT_OK)
+        return rc;
+    *size = f.size;
+    ent_merkle_frontier_root(&f, root);
+    return ENT_OK;
+}
+
+struct foreach_ctx {
+    int (*fn)(void *data, const ent_actlog_entry *e, const uint8_t *raw,
+              size_t len);
+    void *data;
+    uint64_t next;
+    ent_actlog_entry e;
+};
+
+static int foreach_scan(void *data, const void *key, size_t klen,
+                        const void *val, size_t vlen) {
+    struct foreach_ctx *c = data;
+    if (klen != 8 || vlen <= ENT_MERKLE_HASH_LEN)
+        return ENT_ECORRUPT;
+    uint64_t idx = rd64(key);
+    if (idx < c->next)
+        return 0;
+    const uint8_t *raw = (const uint8_t *)val + ENT_MERKLE_HASH_LEN;
+    size_t len = vlen - ENT_MERKLE_HASH_LEN;
+    if (idx != c->next ||
+        ent_actlog_entry_decode(&c->e, raw, len) != ENT_OK ||
+        c->e.index != idx)
+        return ENT_ECORRUPT;
+    c->next++;
+    return c->fn(c->data, &c->e, raw, len);
+}
+
+int ent_actlog_foreach(ent_txn *txn, uint64_t from,
+                       int (*fn)(void *data, const ent_actlog_entry *e,
+                                 const uint8_t *raw, size_t len),
+                       void *data) {
+    struct foreach_ctx *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return ENT_ENOMEM;
+    c->fn = fn;
+    c->data = data;
+    c->next = from;
+    /* LMDB keys are big-endian indexes: scanning the whole table in key
+     * order visits the entries in index order; those below from are
+     * skipped without decoding. */
+    int rc = ent_txn_scan(txn, ENT_TBL_LOG, NULL, 0, foreach_scan, c);
+    free(c);
+    return rc;
+}
+
+static int leaf_fn(void *data, uint64_t index,
+                   uint8_t out[ENT_MERKLE_HASH_LEN]) {
+    const uint8_t *b;
+    size_t n;
+    int rc = ent_actlog_get(data, index, &b, &n, out);
+    return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
+}
+
+static int size_ok(ent_txn *txn, uint64_t n) {
+    uint8_t root[ENT_MERKLE_HASH_LEN];
+    uint64_t size;
+    int rc = ent_actlog_root(txn, &size, root);
+    if (rc != ENT_OK)
+        return rc;
+    return n <= size ? ENT_OK : ENT_EINVAL;
+}
+
+int ent_actlog_inclusion_proof(ent_txn *txn, uint64_t index, uint64_t n,
+                               uint8_t (*path)[ENT_MERKLE_HASH_LEN],
+                               size_t cap, size_t *len) {
+    int rc = size_ok(txn, n);
+    if (rc != ENT_OK)
+        return rc;
+    return ent_merkle_inclusion_proof(index, n, leaf_fn, txn, path, cap, len);
+}
+
+int ent_actlog_consistency_proof(ent_txn *txn, uint64_t m, uint64_t n,
+                                 uint8_t (*path)[ENT_MERKLE_HASH_LEN],
+                                 size_t cap, size_t *len) {
+    int rc = size_ok(txn, n);
+    if (rc != ENT_OK)
+        return rc;
+    return ent_merkle_consistency_proof(m, n, leaf_fn, txn, path, cap, len);
+}
+
+static void head_key(uint8_t key[HEAD_KEY_LEN], uint64_t size) {
+    memcpy(key, HEAD_PREFIX, sizeof(HEAD_PREFIX) - 1);
+    be64(key + sizeof(HEAD_PREFIX) - 1, size);
+}
+
+int ent_actlog_sign_head(ent_txn *txn, const ent_identity *id, uint64_t time,
+                         ent_actlog_head *head) {
+    uint8_t buf[ENT_ACTLOG_HEAD_MAX], key[HEAD_KEY_LEN];
+    const void *v;
+    size_t n = 0, vlen;
+    int rc;
+    if (txn == NULL || id == NULL || head == NULL)
+        return ENT_EINVAL;
+    memset(head, 0, sizeof(*head));
+    if ((rc = ent_actlog_root(txn, &head->size, head->root)) != ENT_OK)
+        return rc;
+    head_key(key, head->size);
+    if (head->size > 0 &&
+        ent_txn_get(txn, ENT_TBL_LOG_META, key, sizeof(key), &v, &vlen) ==
+            ENT_OK) {
+        ent_actlog_head old;
+        if (ent_actlog_head_decode(&old, v, vlen) != ENT_OK ||
+            old.size != head->size ||
+            memcmp(old.root, head->root, sizeof(old.root)) != 0)
+            return ENT_ECORRUPT;
+        *head = old;
+        return ENT_OK;
+    }
+    memcpy(head->org, ent_identity_public(id), ENT_PK_LEN);
+    head->time = time;
+    if ((rc = ent_actlog_head_encode(head, false, buf, sizeof(buf), &n)) !=
+            ENT_OK ||
+        (rc = ent_identity_sign(id, ENT_SIGCTX_TREE_HEAD, buf, n,
+                                head->sig)) != ENT_OK)
+        return rc;
+    if (head->size == 0)
+        return ENT_OK;
+    if ((rc = ent_actlog_head_encode(head, true, buf, sizeof(buf), &n)) !=
+        ENT_OK)
+        return rc;
+    return ent_txn_put(txn, ENT_TBL_LOG_META, key, sizeof(key), buf, n, 0);
+}
+
+struct heads_ctx {
+    int (*fn)(void *data, const ent_actlog_head *h);
+    void *data;
+};
+
+static int heads_scan(void *data, const void *key, size_t klen,
+                      const void *val, size_t vlen) {
+    struct heads_ctx *c = data;
+    ent_actlog_head h;
+    if (klen != HEAD_KEY_LEN || ent_actlog_head_decode(&h, val, vlen) != ENT_OK ||
+        h.size != rd64((const uint8_t *)key + sizeof(HEAD_PREFIX) - 1))
+        return ENT_ECORRUPT;
+    return c->fn(c->data, &h);
+}
+
+int ent_actlog_heads_foreach(ent_txn *txn,
+                             int (*fn)(void *data, const ent_actlog_head *h),
+                             void *data) {
+    struct heads_ctx c = {fn, data};
+    return ent_txn_scan(txn, ENT_TBL_LOG_META, HEAD_PREFIX,
+                        sizeof(HEAD_PREFIX) - 1, heads_scan, &c);
+}

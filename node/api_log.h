@@ -1,0 +1,23 @@
+/*
+ * api_log.h - the activity-log endpoints of the local API (spec/api.md):
+ *
+ *   GET /v1/log[?since=N]                  the entries from index N (0)
+ *   GET /v1/audit/export[?since=N][&object=HEX]
+ *                                          a freshly signed export
+ */
+#ifndef ENT_API_LOG_H
+#define ENT_API_LOG_H
+
+#include "node/api.h"
+
+/* 200 {"size","root","entries":[{"index","time","kind","object","op","org",
+ * "reason"}]}: ids in hex, absent ones null. */
+int ent_api_log_get(ent_node *n, const ent_http_request *req,
+                    ent_http_response *resp);
+
+/* Signs a tree head and answers 200 {"bytes","tree_size","export"} with the
+ * export file (node/audit.h) in lowercase hex. */
+int ent_api_audit_export(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp);
+
+#endif

@@ -1,0 +1,259 @@
+/*
+ * api_peers.c - the network endpoints of the local API (spec/api.md
+ * "Partners"): invites, joins, member removal, peers. Routes are listed in
+ * builtin_routes in node/api.c; the work is done by node/peer.c.
+ */
+#include "node/api_peers.h"
+#include "node/api_objects.h"
+#include "node/err.h"
+#include "node/invite.h"
+#include "node/peer.h"
+#include "protocol/op.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OBJ_PREFIX "/v1/objects/"
+#define JOINS_PREFIX "/v1/joins/"
+
+/* Splits "/v1/objects/ID<rest>": the id and what follows it. */
+static bool object_path(const char *path, uint8_t id[32], const char **rest) {
+    char hex[ENT_API_OBJ_ID_HEX + 1];
+    size_t pl = strlen(OBJ_PREFIX);
+    if (strncmp(path, OBJ_PREFIX, pl) != 0 ||
+        strlen(path + pl) < ENT_API_OBJ_ID_HEX)
+        return false;
+    memcpy(hex, path + pl, ENT_API_OBJ_ID_HEX);
+    hex[ENT_API_OBJ_ID_HEX] = '\0';
+    if (ent_api_obj_id_parse(hex, id) != ENT_OK)
+        return false;
+    *rest = path + pl + ENT_API_OBJ_ID_HEX;
+    return true;
+}
+
+/* "/members/ORG" or "/members/ORG/remove" (remove_suffix) -> org key. */
+static bool member_path(const char *rest, bool remove_suffix,
+                        uint8_t org[ENT_PK_LEN]) {
+    char s[ENT_ORG_ID_LEN + 1];
+    const char *pre = "/members/";
+    size_t pl = strlen(pre);
+    if (strncmp(rest, pre, pl) != 0)
+        return false;
+    rest += pl;
+    size_t want = ENT_ORG_ID_LEN + (remove_suffix ? strlen("/remove") : 0);
+    if (strlen(rest) != want)
+        return false;
+    if (remove_suffix && strcmp(rest + ENT_ORG_ID_LEN, "/remove") != 0)
+        return false;
+    memcpy(s, rest, ENT_ORG_ID_LEN);
+    s[ENT_ORG_ID_LEN] = '\0';
+    return ent_org_id_parse(org, s) == ENT_OK;
+}
+
+static int parse_role(const char *s, uint8_t *role) {
+    if (strcmp(s, "member") == 0)
+        *role = ENT_ROLE_MEMBER;
+    else if (strcmp(s, "admin") == 0)
+        *role = ENT_ROLE_ADMIN;
+    else if (strcmp(s, "viewer") == 0)
+        *role = ENT_ROLE_VIEWER;
+    else
+        return ENT_EINVAL;
+    return ENT_OK;
+}
+
+static int invite(ent_node *n, const uint8_t id[32],
+                  const ent_http_request *req, ent_http_response *resp) {
+    json_t *body = NULL;
+    uint8_t role = ENT_ROLE_MEMBER;
+    uint64_t ttl = ENT_INVITE_DEFAULT_TTL;
+    char *token = NULL, iid[33];
+    uint64_t expiry = 0;
+    int rc = ENT_OK;
+    if (req->body_len > 0) {
+        if ((rc = ent_api_body_object(req, resp, &body)) != ENT_OK)
+            return rc;
+        const char *k;
+        json_t *v;
+        json_object_foreach(body, k, v) {
+            if (strcmp(k, "role") == 0) {
+                if (!json_is_string(v) ||
+                    parse_role(json_string_value(v), &role) != ENT_OK) {
+                    rc = ent_http_response_error(
+                        resp, 400, ENT_EINVAL,
+                        "\"role\" must be member, admin or viewer");
+                    goto out;
+                }
+            } else if (strcmp(k, "ttl") == 0) {
+                int d = ENT_EINVAL;
+                if (json_is_string(v)) {
+                    d = ent_duration_parse(json_string_value(v), &ttl);
+                } else if (json_is_integer(v) && json_integer_value(v) > 0) {
+                    char num[32];
+                    snprintf(num, sizeof(num), "%lld",
+                             (long long)json_integer_value(v));
+                    d = ent_duration_parse(num, &ttl);
+                }
+                if (d != ENT_OK) {
+                    rc = ent_http_response_error(
+                        resp, 400, ENT_EINVAL,
+                        "\"ttl\" must be a duration like 90s, 15m, 2h or 7d "
+                        "(1 second to 90 days)");
+                    goto out;
+                }
+            } else {
+                rc = ent_http_response_error(resp, 400, ENT_EINVAL,
+                                             "unknown key \"%.64s\" in body", k);
+                goto out;
+            }
+        }
+    }
+    rc = ent_peers_invite(ent_node_peers(n), id, role, ttl, &token, &expiry,
+                          iid);
+    if (rc == ENT_ENOENT) {
+        rc = ent_http_response_error(resp, 404, rc, "no such object");
+        goto out;
+    }
+    if (rc == ENT_EDENIED) {
+        rc = ent_http_response_error(
+            resp, 403, rc, "only an active owner or admin may invite");
+        goto out;
+    }
+    if (rc != ENT_OK)
+        goto out;
+    json_t *o = json_pack("{s:s,s:I,s:s}", "token", token, "expires",
+                          (json_int_t)expiry, "invite_id", iid);
+    if (o == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    ent_http_response_json(resp, 201, o);
+out:
+    if (token != NULL) {
+        ent_wipe(token, strlen(token));
+        free(token);
+    }
+    json_decref(body);
+    return rc;
+}
+
+static int remove_member(ent_node *n, const uint8_t id[32],
+                         const uint8_t org[ENT_PK_LEN],
+                         ent_http_response *resp) {
+    int rc = ent_peers_remove_member(ent_node_peers(n), id, org);
+    switch (rc) {
+    case ENT_OK:
+        break;
+    case ENT_ENOENT:
+        return ent_http_response_error(resp, 404, rc, "no such object");
+    case ENT_ENOTMEMBER:
+        return ent_http_response_error(resp, 404, rc,
+                                       "that org is not an active member");
+    case ENT_EDENIED:
+        return ent_http_response_error(
+            resp, 403, rc,
+            "only an active owner or admin may remove members, never the "
+            "owner");
+    default:
+        return rc;
+    }
+    char hex[65], o[ENT_ORG_ID_LEN + 1];
+    ent_hex_encode(hex, id, 32);
+    ent_org_id_format(o, org);
+    json_t *body = json_pack("{s:s,s:s}", "id", hex, "removed", o);
+    if (body == NULL)
+        return ENT_ENOMEM;
+    ent_http_response_json(resp, 200, body);
+    return ENT_OK;
+}
+
+int ent_api_peers_object_post(ent_node *n, const ent_http_request *req,
+                              ent_http_response *resp) {
+    uint8_t id[32], org[ENT_PK_LEN];
+    const char *rest;
+    if (!object_path(req->path, id, &rest))
+        return ent_api_object_post(n, req, resp);
+    if (strcmp(rest, "/invites") == 0)
+        return invite(n, id, req, resp);
+    if (member_path(rest, true, org))
+        return remove_member(n, id, org, resp);
+    return ent_api_object_post(n, req, resp);
+}
+
+int ent_api_peers_object_delete(ent_node *n, const ent_http_request *req,
+                                ent_http_response *resp) {
+    uint8_t id[32], org[ENT_PK_LEN];
+    const char *rest;
+    if (!object_path(req->path, id, &rest) || !member_path(rest, false, org)) {
+        /* as if this route were not there: the other object paths take GET
+         * and POST only */
+        ent_http_response_error(resp, 405, ENT_EINVAL,
+                                "method %s not allowed on %s", req->method,
+                                req->path);
+        snprintf(resp->allow, sizeof(resp->allow), "GET, POST");
+        return ENT_OK;
+    }
+    return remove_member(n, id, org, resp);
+}
+
+int ent_api_join(ent_node *n, const ent_http_request *req,
+                 ent_http_response *resp) {
+    json_t *body = NULL;
+    char err[256] = "";
+    uint64_t jid = 0;
+    int rc = ent_api_body_object(req, resp, &body);
+    if (rc != ENT_OK)
+        return rc;
+    const json_t *t = json_object_get(body, "token");
+    if (!json_is_string(t) || json_object_size(body) != 1) {
+        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
+                                     "body must be {\"token\":\"ent1...\"}");
+        goto out;
+    }
+    rc = ent_peers_join(ent_node_peers(n), json_string_value(t),
+                        json_string_length(t), &jid, err, sizeof(err));
+    if (rc != ENT_OK) {
+        int st = rc == ENT_EEXIST ? 409 : rc == ENT_ELIMIT || rc == ENT_ECLOSED ? 503 : 400;
+        rc = ent_http_response_error(resp, st, rc, "%s", err);
+        goto out;
+    }
+    json_t *o = json_pack("{s:I}", "join", (json_int_t)jid);
+    if (o == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    ent_http_response_json(resp, 202, o);
+out:
+    json_decref(body);
+    return rc;
+}
+
+int ent_api_join_get(ent_node *n, const ent_http_request *req,
+                     ent_http_response *resp) {
+    const char *s = req->path + strlen(JOINS_PREFIX);
+    char *end = NULL;
+    if (*s < '1' || *s > '9' || strlen(s) > 19)
+        return ent_http_response_error(resp, 404, ENT_ENOENT, "no such join");
+    unsigned long long id = strtoull(s, &end, 10);
+    if (*end != '\0')
+        return ent_http_response_error(resp, 404, ENT_ENOENT, "no such join");
+    json_t *o = NULL;
+    int rc = ent_peers_join_json(ent_node_peers(n), id, &o);
+    if (rc == ENT_ENOENT)
+        return ent_http_response_error(resp, 404, rc, "no such join");
+    if (rc != ENT_OK)
+        return rc;
+    ent_http_response_json(resp, 200, o);
+    return ENT_OK;
+}
+
+int ent_api_peers_list(ent_node *n, const ent_http_request *req,
+                       ent_http_response *resp) {
+    json_t *o = NULL;
+    int rc = ent_peers_list_json(ent_node_peers(n), &o);
+    if (rc != ENT_OK)
+        return rc;
+    ent_http_response_json(resp, 200, o);
+    return ENT_OK;
+}

@@ -1,0 +1,33 @@
+/*
+ * api_peers.h - the partner endpoints of the local API (spec/api.md
+ * "Partners"): invites, joins, member removal and the peers list. Handlers
+ * follow the ent_api_handler contract (node/api.h); routes are listed in
+ * builtin_routes in node/api.c.
+ */
+#ifndef ENT_API_PEERS_H
+#define ENT_API_PEERS_H
+
+#include "node/api.h"
+
+/* POST /v1/objects/ID/invites {"role","ttl"} -> 201 {"token","expires",
+ * "invite_id"}; POST /v1/objects/ID/members/ORG/remove -> 200 {"id",
+ * "removed"}; any other POST /v1/objects/... goes to ent_api_object_post. */
+int ent_api_peers_object_post(ent_node *n, const ent_http_request *req,
+                              ent_http_response *resp);
+/* DELETE /v1/objects/ID/members/ORG -> 200 {"id","removed"} */
+int ent_api_peers_object_delete(ent_node *n, const ent_http_request *req,
+                                ent_http_response *resp);
+/* POST /v1/join {"token"} -> 202 {"join"} (400 with the reason for a bad,
+ * mistyped or expired token) */
+int ent_api_join(ent_node *n, const ent_http_request *req,
+                 ent_http_response *resp);
+/* GET /v1/joins/ID -> {"join","state","object","ops","expected","error",
+ * "inviter","safety"} */
+int ent_api_join_get(ent_node *n, const ent_http_request *req,
+                     ent_http_response *resp);
+/* GET /v1/peers -> [{"org","name","addrs","connected","safety",
+ * "last_seen"}] */
+int ent_api_peers_list(ent_node *n, const ent_http_request *req,
+                       ent_http_response *resp);
+
+#endif

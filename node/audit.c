@@ -1,0 +1,888 @@
+/*
+ * audit.c - activity-log export and offline verification (spec/audit.md
+ * §9-§10).
+ */
+#include "node/audit.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/err.h"
+#include "protocol/cbor.h"
+#include "protocol/op.h"
+
+#define EXPORT_ITEMS 13 /* magic .. sig */
+#define HL ENT_MERKLE_HASH_LEN
+
+static const uint8_t ZERO32[32];
+
+/* Kinds whose entries name an op that the export must carry. */
+static bool needs_op(unsigned kind) {
+    return kind == ENT_LOG_OP_AUTHORED || kind == ENT_LOG_OP_ACCEPTED ||
+           kind == ENT_LOG_MEMBER_ADDED || kind == ENT_LOG_MEMBER_REMOVED ||
+           kind == ENT_LOG_KEY_ROTATED;
+}
+
+static int cmp32(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+/* ================================================================ export */
+
+/* A growable byte buffer with a sticky error. */
+typedef struct dbuf {
+    uint8_t *p;
+    size_t len, cap;
+    int err;
+} dbuf;
+
+static void db_put(dbuf *b, const void *p, size_t n) {
+    if (b->err != ENT_OK)
+        return;
+    if (n > ENT_AUDIT_MAX_SIZE - b->len) {
+        b->err = ENT_ETOOBIG;
+        return;
+    }
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *q = realloc(b->p, cap);
+        if (q == NULL) {
+            b->err = ENT_ENOMEM;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    if (n > 0)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+/* Appends a CBOR byte string of n bytes (n < 2^32: shortest head). */
+static void db_bstr(dbuf *b, const void *p, size_t n) {
+    uint8_t hd[5];
+    size_t h = 0;
+    if (n < 24) {
+        hd[h++] = (uint8_t)(0x40 | n);
+    } else if (n < 0x100) {
+        hd[h++] = 0x58;
+        hd[h++] = (uint8_t)n;
+    } else if (n < 0x10000) {
+        hd[h++] = 0x59;
+        hd[h++] = (uint8_t)(n >> 8);
+        hd[h++] = (uint8_t)n;
+    } else {
+        hd[h++] = 0x5a;
+        for (int i = 3; i >= 0; i--)
+            hd[h++] = (uint8_t)(n >> (8 * i));
+    }
+    db_put(b, hd, h);
+    db_put(b, p, n);
+}
+
+struct exp {
+    ent_store *store;
+    const ent_identity *id;
+    uint64_t now;
+    const uint8_t *object; /* filter */
+    uint64_t since;
+    ent_actlog_head head;
+    /* sections, each the concatenation of its encoded items */
+    dbuf entries, proofs, history, ops, frontier;
+    size_t nentries, nproofs, nhistory, nops, nfrontier;
+    uint8_t (*opids)[32];
+    size_t nopids, capopids;
+    char name[ENT_AUDIT_NAME_MAX + 1];
+    size_t namelen;
+    ent_txn *txn;
+    int err;
+};
+
+static int sign_fn(ent_txn *txn, void *data) {
+    struct exp *x = data;
+    return ent_actlog_sign_head(txn, x->id, x->now, &x->head);
+}
+
+static int entry_fn(void *data, const ent_actlog_entry *e, const uint8_t *raw,
+                    size_t len) {
+    struct exp *x = data;
+    uint8_t path[ENT_MERKLE_MAX_PROOF][HL];
+    size_t plen = 0;
+    int rc;
+    if (e->index >= x->head.size)
+        return 1;
+    if (x->object != NULL &&
+        (!e->has_object || memcmp(e->object, x->object, 32) != 0))
+        return 0;
+    db_put(&x->entries, raw, len);
+    x->nentries++;
+    if (x->object != NULL) {
+        if ((rc = ent_actlog_inclusion_proof(x->txn, e->index, x->head.size,
+                                             path, ENT_MERKLE_MAX_PROOF,
+                                             &plen)) != ENT_OK)
+            return rc;
+        db_bstr(&x->proofs, path, plen * HL);
+        x->nproofs++;
+    }
+    if (needs_op(e->kind) && e->has_op) {
+        if (x->nopids == x->capopids) {
+            size_t cap = x->capopids ? 2 * x->capopids : 64;
+            uint8_t(*q)[32] = realloc(x->opids, cap * 32);
+            if (q == NULL)
+                return ENT_ENOMEM;
+            x->opids = q;
+            x->capopids = cap;
+        }
+        memcpy(x->opids[x->nopids++], e->op, 32);
+    }
+    return x->entries.err;
+}
+
+static int head_fn(void *data, const ent_actlog_head *h) {
+    struct exp *x = data;
+    uint8_t path[ENT_MERKLE_MAX_PROOF][HL], buf[ENT_ACTLOG_HEAD_MAX];
+    size_t plen = 0, n = 0;
+    int rc;
+    if (h->size == 0 || h->size >= x->head.size)
+        return 0;
+    if ((rc = ent_actlog_consistency_proof(x->txn, h->size, x->head.size,
+                                           path, ENT_MERKLE_MAX_PROOF,
+                                           &plen)) != ENT_OK ||
+        (rc = ent_actlog_head_encode(h, true, buf, sizeof(buf), &n)) != ENT_OK)
+        return rc;
+    db_put(&x->history, "\x82", 1);
+    db_put(&x->history, buf, n);
+    db_bstr(&x->history, path, plen * HL);
+    x->nhistory++;
+    return x->history.err;
+}
+
+static int leaf_fn(void *data, uint64_t index, uint8_t out[HL]) {
+    const uint8_t *b;
+    size_t n;
+    int rc = ent_actlog_get(data, index, &b, &n, out);
+    return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
+}
+
+static int collect_fn(ent_txn *txn, void *data) {
+    struct exp *x = data;
+    const void *v;
+    size_t vlen;
+    uint8_t buf[ENT_ACTLOG_HEAD_MAX];
+    size_t n = 0;
+    int rc;
+    x->txn = txn;
+    if (ent_txn_get(txn, ENT_TBL_META, "name", 4, &v, &vlen) == ENT_OK) {
+        if (vlen > ENT_AUDIT_NAME_MAX || !ent_cbor_utf8_valid(v, vlen))
+            return ENT_ECORRUPT;
+        memcpy(x->name, v, vlen);
+        x->namelen = vlen;
+    }
+    /* the latest head, then the earlier ones with consistency proofs (at
+     * most ENT_AUDIT_MAX_HISTORY, the most recent) */
+    if ((rc = ent_actlog_head_encode(&x->head, true, buf, sizeof(buf), &n)) !=
+        ENT_OK)
+        return rc;
+    if ((rc = ent_actlog_heads_foreach(txn, head_fn, x)) != ENT_OK)
+        return rc;
+    if (x->object == NULL && x->since > 0) {
+        ent_merkle_frontier f;
+        if ((rc = ent_merkle_frontier_build(&f, x->since, leaf_fn, txn)) !=
+            ENT_OK)
+            return rc;
+        for (int i = 0; i < __builtin_popcountll(f.size); i++)
+            db_bstr(&x->frontier, f.hashes[i], HL);
+        x->nfrontier = (size_t)__builtin_popcountll(f.size);
+    }
+    if ((rc = ent_actlog_foreach(txn, x->since, entry_fn, x)) != ENT_OK)
+        return rc;
+    /* ops: unique, by increasing id */
+    if (x->nopids > 0)
+        qsort(x->opids, x->nopids, 32, cmp32);
+    for (size_t i = 0; i < x->nopids; i++) {
+        const void *okey, *raw;
+        size_t klen, rlen;
+        if (i > 0 && memcmp(x->opids[i], x->opids[i - 1], 32) == 0)
+            continue;
+        if (ent_txn_get(txn, ENT_TBL_OP_IDS, x->opids[i], 32, &okey, &klen) !=
+                ENT_OK ||
+            ent_txn_get(txn, ENT_TBL_OPS, okey, klen, &raw, &rlen) != ENT_OK)
+            return ENT_ECORRUPT;
+        db_put(&x->ops, raw, rlen);
+        x->nops++;
+    }
+    if (x->entries.err || x->proofs.err || x->history.err || x->ops.err ||
+        x->frontier.err)
+        return x->entries.err   ? x->entries.err
+               : x->proofs.err  ? x->proofs.err
+               : x->history.err ? x->history.err
+               : x->ops.err     ? x->ops.err
+                                : x->frontier.err;
+    return ENT_OK;
+}
+
+static void emit_export(ent_cbor_writer *w, const void *data) {
+    const struct exp *x = data;
+    uint8_t hbuf[ENT_ACTLOG_HEAD_MAX];
+    size_t hlen = 0;
+    int rc = ent_actlog_head_encode(&x->head, true, hbuf, sizeof(hbuf), &hlen);
+    if (rc != ENT_OK) {
+        ent_cbor_writer_fail(w, rc);
+        return;
+    }
+    ent_cbor_write_array(w, EXPORT_ITEMS - 1); /* unsigned form */
+    ent_cbor_write_text(w, ENT_AUDIT_MAGIC, strlen(ENT_AUDIT_MAGIC));
+    ent_cbor_write_uint(w, ENT_AUDIT_VERSION);
+    ent_cbor_write_bytes(w, x->head.org, ENT_PK_LEN);
+    ent_cbor_write_text(w, x->name, x->namelen);
+    ent_cbor_write_array(w, 2);
+    ent_cbor_write_uint(w, x->since);
+    ent_cbor_write_bytes(w, x->object ? x->object : ZERO32,
+                         x->object ? 32 : 0);
+    ent_cbor_write_raw(w, hbuf, hlen);
+    ent_cbor_write_array(w, x->nfrontier);
+    ent_cbor_write_raw(w, x->frontier.p, x->frontier.len);
+    ent_cbor_write_array(w, x->nentries);
+    ent_cbor_write_raw(w, x->entries.p, x->entries.len);
+    ent_cbor_write_array(w, x->nproofs);
+    ent_cbor_write_raw(w, x->proofs.p, x->proofs.len);
+    ent_cbor_write_array(w, x->nhistory);
+    ent_cbor_write_raw(w, x->history.p, x->history.len);
+    ent_cbor_write_array(w, 0); /* witnessed heads: none yet */
+    ent_cbor_write_array(w, x->nops);
+    ent_cbor_write_raw(w, x->ops.p, x->ops.len);
+}
+
+int ent_audit_export(ent_store *store, const ent_identity *id,
+                     uint64_t now_ms, const ent_audit_filter *filter,
+                     uint8_t **out, size_t *len) {
+    struct exp *x = NULL;
+    uint8_t *body = NULL, *file = NULL;
+    size_t blen = 0;
+    uint8_t sig[ENT_SIG_LEN];
+    int rc;
+    if (out == NULL || len == NULL)
+        return ENT_EINVAL;
+    *out = NULL;
+    *len = 0;
+    if (store == NULL || id == NULL)
+        return ENT_EINVAL;
+    if ((x = calloc(1, sizeof(*x))) == NULL)
+        return ENT_ENOMEM;
+    x->store = store;
+    x->id = id;
+    x->now = now_ms;
+    if (filter != NULL) {
+        x->object = filter->object;
+        x->since = filter->since;
+    }
+    if ((rc = ent_store_write(store, sign_fn, x)) != ENT_OK)
+        goto out;
+    if (x->since > x->head.size) {
+        rc = ENT_EINVAL;
+        goto out;
+    }
+    if ((rc = ent_store_read(store, collect_fn, x)) != ENT_OK)
+        goto out;
+    if ((rc = ent_cbor_encode(&body, &blen, ENT_AUDIT_MAX_SIZE - 66,
+                              emit_export, x)) != ENT_OK)
+        goto out;
+    /* the org signs the unsigned form (array of 12); the file is the array
+     * of 13 with the signature appended */
+    if ((rc = ent_identity_sign(id, ENT_SIGCTX_TREE_HEAD, body, blen, sig)) !=
+        ENT_OK)
+        goto out;
+    if ((file = malloc(blen + 2 + ENT_SIG_LEN)) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    memcpy(file, body, blen);
+    file[0] = 0x80 | EXPORT_ITEMS;
+    file[blen] = 0x58;
+    file[blen + 1] = ENT_SIG_LEN;
+    memcpy(file + blen + 2, sig, ENT_SIG_LEN);
+    *out = file;
+    *len = blen + 2 + ENT_SIG_LEN;
+    file = NULL;
+out:
+    free(body);
+    free(file);
+    if (x != NULL) {
+        free(x->entries.p);
+        free(x->proofs.p);
+        free(x->history.p);
+        free(x->ops.p);
+        free(x->frontier.p);
+        free(x->opids);
+        free(x);
+    }
+    return rc;
+}
+
+/* ================================================================ verify */
+
+typedef struct vop {
+    uint8_t id[32];
+    uint8_t author[32];
+    uint8_t object[32];
+    uint8_t kind;
+    int rc; /* decode/signature result */
+    bool used;
+    size_t pos; /* position in the ops array */
+} vop;
+
+static int cmp_vop(const void *a, const void *b) {
+    return memcmp(((const vop *)a)->id, ((const vop *)b)->id, 32);
+}
+
+static int fail(ent_audit_result *res, int rc, bool has_index, uint64_t index,
+                const char *fmt, ...) {
+    va_list ap;
+    res->ok = false;
+    res->err = rc;
+    res->has_fail_index = has_index;
+    res->fail_index = has_index ? index : 0;
+    va_start(ap, fmt);
+    vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static void hex8(char out[17], const uint8_t *p) { ent_hex_encode(out, p, 8); }
+
+/* Reads one whole item and returns its span. */
+static int read_span(ent_cbor_reader *r, const uint8_t **p, size_t *n) {
+    size_t start = r->pos;
+    int rc = ent_cbor_skip(r);
+    if (rc != ENT_OK)
+        return rc;
+    *p = r->buf + start;
+    *n = r->pos - start;
+    return ENT_OK;
+}
+
+/* Reads a proof: a byte string of a multiple of 32 bytes, at most 64
+ * hashes. */
+static int read_proof(ent_cbor_reader *r, const uint8_t (**path)[HL],
+                      size_t *n) {
+    const uint8_t *p;
+    size_t len;
+    int rc = ent_cbor_read_bytes(r, &p, &len);
+    if (rc != ENT_OK)
+        return rc;
+    if (len % HL != 0 || len / HL > ENT_MERKLE_MAX_PROOF)
+        return ENT_ECORRUPT;
+    *path = (const uint8_t(*)[HL])p;
+    *n = len / HL;
+    return ENT_OK;
+}
+
+/* Witness heads sorted by size, checked as the leaves are replayed. */
+typedef struct wit {
+    const ent_actlog_head *h;
+    bool done;
+} wit;
+
+static int cmp_wit(const void *a, const void *b) {
+    uint64_t x = ((const wit *)a)->h->size, y = ((const wit *)b)->h->size;
+    return x < y ? -1 : x > y;
+}
+
+struct vctx {
+    const uint8_t *buf;
+    size_t len;
+    ent_audit_result *res;
+    ent_cbor_reader frontier, entries, proofs, history, witnesses, ops;
+    size_t nfrontier, nentries, nproofs, nhistory, nwitnesses, nops;
+    size_t sig_pos;
+    uint8_t sig[ENT_SIG_LEN];
+    ent_actlog_head head;
+    vop *vops;
+    bool ops_order_bad;
+    wit *wits;
+    size_t nwits;
+};
+
+static int parse_top(struct vctx *c, const uint8_t *expected_org) {
+    ent_audit_result *res = c->res;
+    ent_cbor_limits lim = {
+        .max_depth = 5, /* file > ops > op > header > parents */
+        .max_items = c->len,
+        .max_total = c->len,
+        .max_str = ENT_OP_MAX_SIZE,
+        .max_size = ENT_AUDIT_MAX_SIZE,
+    };
+    ent_cbor_reader r;
+    const char *s;
+    const uint8_t *p;
+    size_t n;
+    uint64_t v;
+    int rc;
+    if ((rc = ent_cbor_check(c->buf, c->len, &lim)) != ENT_OK)
+        return fail(res, rc, false, 0, "not canonical CBOR within limits: %s",
+                    ent_strerror(rc));
+    ent_cbor_reader_init(&r, c->buf, c->len);
+    if ((rc = ent_cbor_read_array(&r, &n)) != ENT_OK || n != EXPORT_ITEMS ||
+        (rc = ent_cbor_read_text(&r, &s, &n)) != ENT_OK ||
+        n != strlen(ENT_AUDIT_MAGIC) || memcmp(s, ENT_AUDIT_MAGIC, n) != 0)
+        return fail(res, ENT_ECORRUPT, false, 0, "not an Entente audit export");
+    if ((rc = ent_cbor_read_uint(&r, &v)) != ENT_OK || v != ENT_AUDIT_VERSION)
+        return fail(res, ENT_EVERSION, false, 0, "unsupported export version");
+    if ((rc = ent_cbor_read_bytes_exact(&r, res->org, ENT_PK_LEN)) != ENT_OK)
+        return fail(res, ENT_ECORRUPT, false, 0, "bad org key");
+    if (expected_org != NULL && memcmp(expected_org, res->org, ENT_PK_LEN) != 0)
+        return fail(res, ENT_EDENIED, false, 0,
+                    "the export is of another org than --org");
+    if ((rc = ent_cbor_read_text(&r, &s, &n)) != ENT_OK ||
+        n > ENT_AUDIT_NAME_MAX || memchr(s, 0, n) != NULL)
+        return fail(res, ENT_ECORRUPT, false, 0, "bad org name");
+    memcpy(res->name, s, n);
+    res->name[n] = '\0';
+    if ((rc = ent_cbor_read_array(&r, &n)) != ENT_OK || n != 2 ||
+        (rc = ent_cbor_read_uint(&r, &res->since)) != ENT_OK ||
+        (rc = ent_cbor_read_bytes(&r, &p, &n)) != ENT_OK ||
+        (n != 0 && n != 32))
+        return fail(res, ENT_ECORRUPT, false, 0, "bad scope");
+    res->has_object = n == 32;
+    if (n == 32)
+        memcpy(res->object, p, 32);
+    if ((rc = read_span(&r, &p, &n)) != ENT_OK ||
+        (rc = ent_actlog_head_decode(&c->head, p, n)) != ENT_OK)
+        return fail(res, rc ? rc : ENT_ECORRUPT, false, 0,
+                    "bad signed tree head");
+    struct {
+        ent_cbor_reader *r;
+        size_t *n;
+        const char *what;
+    } sec[] = {
+        {&c->frontier, &c->nfrontier, "frontier"},
+        {&c->entries, &c->nentries, "entries"},
+        {&c->proofs, &c->nproofs, "proofs"},
+        {&c->history, &c->nhistory, "history"},
+        {&c->witnesses, &c->nwitnesses, "witnessed heads"},
+        {&c->ops, &c->nops, "ops"},
+    };
+    for (size_t i = 0; i < sizeof(sec) / sizeof(sec[0]); i++) {
+        ent_cbor_reader start = r;
+        if ((rc = ent_cbor_read_array(&start, sec[i].n)) != ENT_OK ||
+            (rc = ent_cbor_skip(&r)) != ENT_OK)
+            return fail(res, ENT_ECORRUPT, false, 0, "bad %s section",
+                        sec[i].what);
+        *sec[i].r = start;
+    }
+    c->sig_pos = r.pos;
+    if ((rc = ent_cbor_read_bytes_exact(&r, c->sig, ENT_SIG_LEN)) != ENT_OK ||
+        (rc = ent_cbor_read_end(&r)) != ENT_OK)
+        return fail(res, ENT_ECORRUPT, false, 0, "bad export signature field");
+    return ENT_OK;
+}
+
+/* Decodes and checks every op (without failing: a bad op is reported
+ * through the first entry that refers to it, or at the end). */
+static int load_ops(struct vctx *c) {
+    if (c->nops > 0 && (c->vops = calloc(c->nops, sizeof(vop))) == NULL)
+        return fail(c->res, ENT_ENOMEM, false, 0, "out of memory");
+    for (size_t i = 0; i < c->nops; i++) {
+        vop *o = &c->vops[i];
+        const uint8_t *p;
+        size_t n;
+        ent_op *op = NULL;
+        o->pos = i;
+        if (read_span(&c->ops, &p, &n) != ENT_OK)
+            return fail(c->res, ENT_ECORRUPT, false, 0, "bad ops section");
+        ent_hash(o->id, p, n);
+        o->rc = ent_op_decode(&op, p, n);
+        if (o->rc == ENT_OK) {
+            o->rc = ent_op_verify(op);
+            memcpy(o->author, op->h.author, 32);
+            memcpy(o->object, op->h.genesis ? op->id : op->h.object, 32);
+            o->kind = op->h.kind;
+        }
+        if (o->rc == ENT_ENOMEM) {
+            ent_op_free(op);
+            return fail(c->res, ENT_ENOMEM, false, 0, "out of memory");
+        }
+        ent_op_free(op);
+        if (i > 0 && memcmp(c->vops[i - 1].id, o->id, 32) >= 0)
+            c->ops_order_bad = true;
+    }
+    if (c->nops > 1)
+        qsort(c->vops, c->nops, sizeof(vop), cmp_vop);
+    return ENT_OK;
+}
+
+/* The op-related checks of entry e. */
+static int check_entry_op(struct vctx *c, const ent_actlog_entry *e) {
+    ent_audit_result *res = c->res;
+    char h[17];
+    if (e->kind == ENT_LOG_OP_AUTHORED &&
+        (!e->has_org || memcmp(e->org, res->org, 32) != 0))
+        return fail(res, ENT_ECORRUPT, true, e->index,
+                    "entry %llu: op_authored by another org",
+                    (unsigned long long)e->index);
+    if (!needs_op(e->kind))
+        return ENT_OK;
+    if (!e->has_op || !e->has_object)
+        return fail(res, ENT_ECORRUPT, true, e->index,
+                    "entry %llu: %s without op or object",
+                    (unsigned long long)e->index,
+                    ent_actlog_kind_name(e->kind));
+    hex8(h, e->op);
+    vop key;
+    memcpy(key.id, e->op, 32);
+    vop *o = c->nops ? bsearch(&key, c->vops, c->nops, sizeof(vop), cmp_vop)
+                     : NULL;
+    if (o == NULL)
+        return fail(res, ENT_ECORRUPT, true, e->index,
+                    "entry %llu: op %s is not in the export",
+                    (unsigned long long)e->index, h);
+    if (o->rc != ENT_OK)
+        return fail(res, o->rc, true, e->index, "entry %llu: op %s: %s",
+                    (unsigned long long)e->index, h, ent_strerror(o->rc));
+    o->used = true;
+    if (memcmp(o->object, e->object, 32) != 0)
+        return fail(res, ENT_ECORRUPT, true, e->index,
+                    "entry %llu: op %s belongs to another object",
+                    (unsigned long long)e->index, h);
+    if ((e->kind == ENT_LOG_OP_AUTHORED || e->kind == ENT_LOG_OP_ACCEPTED) &&
+        (!e->has_org || memcmp(o->author, e->org, 32) != 0))
+        return fail(res, ENT_ECORRUPT, true, e->index,
+                    "entry %llu: op %s has another author",
+                    (unsigned long long)e->index, h);
+    bool kind_ok = true;
+    if (e->kind == ENT_LOG_MEMBER_ADDED)
+        kind_ok = o->kind == ENT_OP_ADD_MEMBER;
+    else if (e->kind == ENT_LOG_MEMBER_REMOVED)
+        kind_ok = o->kind == ENT_OP_REMOVE_MEMBER;
+    else if (e->kind == ENT_LOG_KEY_ROTATED)
+        kind_ok =
+            o->kind == ENT_OP_ROTATE_KEY || o->kind == ENT_OP_REMOVE_MEMBER;
+    if (!kind_ok)
+        return fail(res, ENT_ECORRUPT, true, e->index,
+                    "entry %llu: op %s is not a %s op",
+                    (unsigned long long)e->index, h,
+                    ent_actlog_kind_name(e->kind));
+    return ENT_OK;
+}
+
+/* Checks witness heads of size up to f->size against the replayed root. */
+static int check_wits(struct vctx *c, const ent_merkle_frontier *f) {
+    for (size_t i = 0; i < c->nwits; i++) {
+        wit *w = &c->wits[i];
+        if (w->done || w->h->size != f->size)
+            continue;
+        uint8_t root[HL];
+        ent_merkle_frontier_root(f, root);
+        w->done = true;
+        if (memcmp(root, w->h->root, HL) != 0)
+            return fail(c->res, ENT_ECORRUPT, false, 0,
+                        "the log was rewritten: the given head of size %llu "
+                        "is not a prefix of this log",
+                        (unsigned long long)w->h->size);
+    }
+    return ENT_OK;
+}
+
+static int check_entries(struct vctx *c) {
+    ent_audit_result *res = c->res;
+    const uint64_t n = c->head.size;
+    ent_merkle_frontier *f = NULL;
+    ent_actlog_entry e;
+    const uint8_t *prev_raw = NULL;
+    size_t prev_len = 0;
+    uint64_t prev_index = 0;
+    int rc = ENT_OK;
+    if ((f = malloc(sizeof(*f))) == NULL)
+        return fail(res, ENT_ENOMEM, false, 0, "out of memory");
+    if (!res->has_object) {
+        /* the frontier of the first `since` leaves, then every entry */
+        if (res->since > n || c->nentries != n - res->since ||
+            c->nproofs != 0 ||
+            c->nfrontier != (size_t)__builtin_popcountll(res->since)) {
+            rc = fail(res, ENT_ECORRUPT, false, 0,
+                      "the entries do not cover the signed tree head");
+            goto out;
+        }
+        ent_merkle_frontier_init(f);
+        f->size = res->since;
+        for (size_t i = 0; i < c->nfrontier; i++) {
+            if (ent_cbor_read_bytes_exact(&c->frontier, f->hashes[i], HL) !=
+                ENT_OK) {
+                rc = fail(res, ENT_ECORRUPT, false, 0, "bad frontier hash");
+                goto out;
+            }
+        }
+        if ((rc = check_wits(c, f)) != ENT_OK)
+            goto out;
+    } else if (c->nfrontier != 0 || c->nproofs != c->nentries ||
+               c->nentries > n) {
+        rc = fail(res, ENT_ECORRUPT, false, 0,
+                  "an object export needs one inclusion proof per entry");
+        goto out;
+    }
+    for (size_t i = 0; i < c->nentries; i++) {
+        const uint8_t *p;
+        size_t len;
+        uint8_t leaf[HL], link[HL];
+        uint64_t want = res->since + i;
+        bool has_want = !res->has_object;
+        if (read_span(&c->entries, &p, &len) != ENT_OK ||
+            (rc = ent_actlog_entry_decode(&e, p, len)) != ENT_OK) {
+            rc = fail(res, rc ? rc : ENT_ECORRUPT, has_want, want,
+                      "entry %s%llu: malformed (%s)", has_want ? "" : "#",
+                      (unsigned long long)(has_want ? want : i),
+                      ent_strerror(rc ? rc : ENT_ECORRUPT));
+            goto out;
+        }
+        if (has_want ? e.index != want
+                     : (e.index >= n || (i > 0 && e.index <= prev_index) ||
+                        !e.has_object ||
+                        memcmp(e.object, res->object, 32) != 0)) {
+            rc = fail(res, ENT_ECORRUPT, true, has_want ? want : e.index,
+                      "entry %llu: out of sequence or out of scope",
+                      (unsigned long long)(has_want ? want : e.index));
+            goto out;
+        }
+        if ((rc = ent_actlog_entry_verify(&e, res->org)) != ENT_OK) {
+            rc = fail(res, rc, true, e.index, "entry %llu: bad signature",
+                      (unsigned long long)e.index);
+            goto out;
+        }
+        bool linked = e.index == 0 ||
+                      (prev_raw != NULL && prev_index + 1 == e.index);
+        if (e.index == 0)
+            memset(link, 0, HL);
+        else if (linked)
+            ent_hash(link, prev_raw, prev_len);
+        if (linked && memcmp(link, e.prev, HL) != 0) {
+            rc = fail(res, ENT_ECORRUPT, true, e.index,
+                      "entry %llu: broken hash chain",
+                      (unsigned long long)e.index);
+            goto out;
+        }
+        ent_merkle_leaf_hash(leaf, p, len);
+        if (!res->has_object) {
+            if ((rc = ent_merkle_frontier_append(f, leaf)) != ENT_OK ||
+                (rc = check_wits(c, f)) != ENT_OK)
+                goto out;
+        } else {
+            const uint8_t(*path)[HL];
+            size_t plen;
+            if (read_proof(&c->proofs, &path, &plen) != ENT_OK ||
+                ent_merkle_verify_inclusion(e.index, n, leaf, path, plen,
+                                            c->head.root) != ENT_OK) {
+                rc = fail(res, ENT_ECORRUPT, true, e.index,
+                          "entry %llu: inclusion proof does not verify",
+                          (unsigned long long)e.index);
+                goto out;
+            }
+        }
+        if ((rc = check_entry_op(c, &e)) != ENT_OK)
+            goto out;
+        prev_raw = p;
+        prev_len = len;
+        prev_index = e.index;
+        res->entries++;
+    }
+    if (!res->has_object) {
+        uint8_t root[HL];
+        ent_merkle_frontier_root(f, root);
+        if (memcmp(root, c->head.root, HL) != 0) {
+            rc = fail(res, ENT_ECORRUPT, false, 0,
+                      "the entries do not hash to the signed root");
+            goto out;
+        }
+    }
+out:
+    free(f);
+    return rc;
+}
+
+static int check_history(struct vctx *c) {
+    ent_audit_result *res = c->res;
+    uint64_t last = 0;
+    for (size_t i = 0; i < c->nhistory; i++) {
+        ent_actlog_head h;
+        const uint8_t *p;
+        const uint8_t(*path)[HL];
+        size_t n, plen;
+        if (ent_cbor_read_array(&c->history, &n) != ENT_OK || n != 2 ||
+            read_span(&c->history, &p, &n) != ENT_OK ||
+            ent_actlog_head_decode(&h, p, n) != ENT_OK ||
+            read_proof(&c->history, &path, &plen) != ENT_OK)
+            return fail(res, ENT_ECORRUPT, false, 0, "earlier head %zu: malformed",
+                        i);
+        if (memcmp(h.org, res->org, 32) != 0 || h.size == 0 ||
+            h.size <= last || h.size >= c->head.size)
+            return fail(res, ENT_ECORRUPT, false, 0,
+                        "earlier head %zu: wrong org or size order", i);
+        if (ent_actlog_head_verify(&h) != ENT_OK)
+            return fail(res, ENT_EBADSIG, false, 0,
+                        "earlier head of size %llu: bad signature",
+                        (unsigned long long)h.size);
+        if (ent_merkle_verify_consistency(h.size, c->head.size, h.root,
+                                          c->head.root, path, plen) != ENT_OK)
+            return fail(res, ENT_ECORRUPT, false, 0,
+                        "earlier head of size %llu: not consistent with the "
+                        "latest head (history rewritten)",
+                        (unsigned long long)h.size);
+        /* a given witness head of this size must have this root */
+        for (size_t k = 0; k < c->nwits; k++) {
+            wit *w = &c->wits[k];
+            if (w->done || w->h->size != h.size)
+                continue;
+            w->done = true;
+            if (memcmp(w->h->root, h.root, HL) != 0)
+                return fail(res, ENT_ECORRUPT, false, 0,
+                            "the log was rewritten: two signed heads of size "
+                            "%llu differ",
+                            (unsigned long long)h.size);
+        }
+        last = h.size;
+        res->heads++;
+    }
+    return ENT_OK;
+}
+
+int ent_audit_verify_ex(const uint8_t *buf, size_t len,
+                        const ent_audit_opts *opts, ent_audit_result *res) {
+    struct vctx c;
+    uint8_t *msg = NULL;
+    int rc;
+    if (res == NULL)
+        return ENT_EINVAL;
+    memset(res, 0, sizeof(*res));
+    memset(&c, 0, sizeof(c));
+    c.buf = buf;
+    c.len = len;
+    c.res = res;
+    if (buf == NULL && len > 0)
+        return fail(res, ENT_EINVAL, false, 0, "no input");
+    if (len > ENT_AUDIT_MAX_SIZE)
+        return fail(res, ENT_ETOOBIG, false, 0, "export larger than %zu bytes",
+                    (size_t)ENT_AUDIT_MAX_SIZE);
+    if (opts != NULL && opts->nheads > 0 && opts->heads == NULL)
+        return fail(res, ENT_EINVAL, false, 0, "no heads");
+    if ((rc = ent_crypto_init()) != ENT_OK)
+        return fail(res, rc, false, 0, "crypto init failed");
+    if ((rc = parse_top(&c, opts ? opts->expected_org : NULL)) != ENT_OK)
+        goto out;
+    res->tree_size = c.head.size;
+    if (memcmp(c.head.org, res->org, 32) != 0) {
+        rc = fail(res, ENT_ECORRUPT, false, 0, "tree head of another org");
+        goto out;
+    }
+    if (ent_actlog_head_verify(&c.head) != ENT_OK) {
+        rc = fail(res, ENT_EBADSIG, false, 0, "tree head: bad signature");
+        goto out;
+    }
+    res->heads++;
+    /* heads the auditor holds: signed by this org, no larger than the log */
+    if (opts != NULL && opts->nheads > 0) {
+        if ((c.wits = calloc(opts->nheads, sizeof(wit))) == NULL) {
+            rc = fail(res, ENT_ENOMEM, false, 0, "out of memory");
+            goto out;
+        }
+        c.nwits = opts->nheads;
+        for (size_t i = 0; i < c.nwits; i++) {
+            const ent_actlog_head *h = &opts->heads[i];
+            c.wits[i].h = h;
+            if (memcmp(h->org, res->org, 32) != 0 ||
+                ent_actlog_head_verify(h) != ENT_OK) {
+                rc = fail(res, ENT_EBADSIG, false, 0,
+                          "given head %zu: not signed by this org", i);
+                goto out;
+            }
+            if (h->size > c.head.size) {
+                rc = fail(res, ENT_ECORRUPT, false, 0,
+                          "the log was truncated: a given head has size "
+                          "%llu, the export %llu",
+                          (unsigned long long)h->size,
+                          (unsigned long long)c.head.size);
+                goto out;
+            }
+            if (h->size == c.head.size) {
+                c.wits[i].done = true;
+                if (memcmp(h->root, c.head.root, HL) != 0) {
+                    rc = fail(res, ENT_ECORRUPT, false, 0,
+                              "the log was rewritten: two signed heads of "
+                              "size %llu differ",
+                              (unsigned long long)h->size);
+                    goto out;
+                }
+            }
+        }
+        qsort(c.wits, c.nwits, sizeof(wit), cmp_wit);
+    }
+    if ((rc = load_ops(&c)) != ENT_OK || (rc = check_entries(&c)) != ENT_OK)
+        goto out;
+    for (size_t i = 0; i < c.nops; i++) {
+        vop *o = &c.vops[i];
+        char h[17];
+        hex8(h, o->id);
+        if (o->rc != ENT_OK) {
+            rc = fail(res, o->rc, false, 0, "op %s: %s", h,
+                      ent_strerror(o->rc));
+            goto out;
+        }
+        if (!o->used) {
+            rc = fail(res, ENT_ECORRUPT, false, 0,
+                      "op %s is not referred to by any entry", h);
+            goto out;
+        }
+        if (i > 0 && memcmp(c.vops[i - 1].id, o->id, 32) == 0)
+            c.ops_order_bad = true;
+    }
+    if (c.ops_order_bad) {
+        rc = fail(res, ENT_ECORRUPT, false, 0,
+                  "ops are not in increasing op id order");
+        goto out;
+    }
+    res->ops = c.nops;
+    if ((rc = check_history(&c)) != ENT_OK)
+        goto out;
+    for (size_t i = 0; i < c.nwits; i++) {
+        if (!c.wits[i].done) {
+            rc = fail(res, ENT_ECORRUPT, false, 0,
+                      "a given head of size %llu is not covered by this "
+                      "export",
+                      (unsigned long long)c.wits[i].h->size);
+            goto out;
+        }
+        res->heads++;
+    }
+    if (c.nwitnesses != 0) {
+        rc = fail(res, ENT_EVERSION, false, 0,
+                  "witnessed heads are not supported in version 1");
+        goto out;
+    }
+    /* the org's signature over the unsigned form: array(12) || items */
+    if ((msg = malloc(c.sig_pos)) == NULL) {
+        rc = fail(res, ENT_ENOMEM, false, 0, "out of memory");
+        goto out;
+    }
+    memcpy(msg, buf, c.sig_pos);
+    msg[0] = 0x80 | (EXPORT_ITEMS - 1);
+    if ((rc = ent_sig_verify(res->org, ENT_SIGCTX_TREE_HEAD, msg, c.sig_pos,
+                             c.sig)) != ENT_OK) {
+        rc = fail(res, rc == ENT_ENOMEM ? rc : ENT_EBADSIG, false, 0,
+                  "export signature does not verify");
+        goto out;
+    }
+    res->ok = true;
+    res->err = ENT_OK;
+    rc = ENT_OK;
+out:
+    free(msg);
+    free(c.vops);
+    free(c.wits);
+    return rc;
+}
+
+int ent_audit_verify(const uint8_t *buf, size_t len,
+                     const uint8_t *expected_org, ent_audit_result *res) {
+    ent_audit_opts o = {.expected_org = expected_org};
+    return ent_audit_verify_ex(buf, len, &o, res);
+}

@@ -1,0 +1,91 @@
+/*
+ * audit.h - export of the signed activity log as one file, and its offline
+ * verification with public keys only (spec/audit.md §9-§10).
+ *
+ * The export is one deterministic CBOR item: the org key and name, the
+ * scope, a signed tree head over the whole log, the entries of the scope,
+ * what proves them against the head (a frontier or inclusion proofs),
+ * earlier signed heads with consistency proofs, the ops the entries refer
+ * to, and the org's signature over all of it. ent_audit_verify checks every
+ * byte of it: no node, no network, no allocation driven by the input beyond
+ * its own size.
+ */
+#ifndef ENT_AUDIT_H
+#define ENT_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/identity.h"
+#include "node/actlog.h"
+#include "storage/store.h"
+
+#define ENT_AUDIT_MAGIC "entente-audit"
+#define ENT_AUDIT_VERSION 1
+#define ENT_AUDIT_MAX_SIZE ((size_t)256 << 20) /* bytes of one export */
+#define ENT_AUDIT_NAME_MAX 256                 /* bytes of the org name */
+#define ENT_AUDIT_MAX_HISTORY 256 /* earlier heads carried in one export */
+#define ENT_AUDIT_REASON_MAX 256
+
+/* What to export. A zeroed filter (or NULL) exports the whole log. */
+typedef struct ent_audit_filter {
+    const uint8_t *object; /* NULL, or only the entries of this object */
+    uint64_t since;        /* first entry index exported */
+} ent_audit_filter;
+
+/*
+ * Signs (and stores) a tree head over the current log at time now_ms, then
+ * writes the export of the log up to that head into *out (malloc'ed, the
+ * caller frees with free()).
+ * @return ENT_OK, ENT_EINVAL (since beyond the log), ENT_ECORRUPT (the log
+ *         refers to an op the node does not hold, damaged store),
+ *         ENT_ETOOBIG (above ENT_AUDIT_MAX_SIZE), ENT_ENOMEM, storage
+ *         errors.
+ */
+int ent_audit_export(ent_store *store, const ent_identity *id,
+                     uint64_t now_ms, const ent_audit_filter *filter,
+                     uint8_t **out, size_t *len);
+
+/* Verification options; a zeroed struct (or NULL) checks the file alone. */
+typedef struct ent_audit_opts {
+    const uint8_t *expected_org; /* NULL, or the org the file must be of */
+    /* heads this auditor already holds (e.g. from a partner or an earlier
+     * export): each must be signed by the org and be a prefix of the
+     * exported log. Borrowed for the call. */
+    const ent_actlog_head *heads;
+    size_t nheads;
+} ent_audit_opts;
+
+/* The outcome of a verification. Plain value. */
+typedef struct ent_audit_result {
+    bool ok;
+    int err; /* ENT_OK, or the error of the first failing check */
+    uint8_t org[ENT_PK_LEN];
+    char name[ENT_AUDIT_NAME_MAX + 1];
+    uint64_t tree_size; /* size of the signed head */
+    uint64_t since;
+    bool has_object;
+    uint8_t object[32];
+    uint64_t entries; /* entries checked */
+    uint64_t heads;   /* signed heads checked (latest, history, given) */
+    uint64_t ops;     /* ops checked */
+    bool has_fail_index;
+    uint64_t fail_index; /* index of the failing entry, if any */
+    char reason[ENT_AUDIT_REASON_MAX]; /* first failure, "" when ok */
+} ent_audit_result;
+
+/*
+ * Verifies an export (spec/audit.md §10). Pure: reads only buf.
+ * @return ENT_OK when every check passed (res->ok), otherwise the error of
+ *         the first failing check (also in res->err, with res->reason and,
+ *         when an entry is at fault, res->fail_index): ENT_ETOOBIG,
+ *         ENT_ENONCANON, ENT_ETRUNCATED, ENT_ECORRUPT, ENT_EVERSION,
+ *         ENT_EBADSIG, ENT_EDENIED (not the expected org), ENT_ENOMEM.
+ */
+int ent_audit_verify(const uint8_t *buf, size_t len,
+                     const uint8_t *expected_org, ent_audit_result *res);
+int ent_audit_verify_ex(const uint8_t *buf, size_t len,
+                        const ent_audit_opts *opts, ent_audit_result *res);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * cli_audit.h - the `entente log` and `entente audit export|verify`
+ * commands (spec/cli.md), called by node/cli.c. Each returns the process
+ * exit status (0, 1, or 2 for a usage error) and prints errors to stderr
+ * as "entente: WORDS: why".
+ */
+#ifndef ENT_CLI_AUDIT_H
+#define ENT_CLI_AUDIT_H
+
+#include <stdbool.h>
+
+/* `entente log [--since N] [--json]`: asks the running node of home. */
+int ent_cli_log(const char *words, const char *home, const char *since,
+                bool json);
+
+/* `entente audit export [--out FILE] [--object OBJ] [--since N]`: the file
+ * is written 0600 atomically (temporary file, fsync, rename), or to stdout
+ * without --out. */
+int ent_cli_audit_export(const char *words, const char *home, const char *out,
+                         const char *object, const char *since, bool json);
+
+/* `entente audit verify FILE [--org ORG] [--json]`: offline, no daemon. */
+int ent_cli_audit_verify(const char *words, const char *file, const char *org,
+                         bool json);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * peer.h - the node's network layer: sessions with partner nodes, HELLO,
+ * invite and join, pushing and relaying ops, catch-up and the peers table
+ * (spec/sessions.md "Node level", spec/invites.md section 7,
+ * spec/protocol.md, spec/storage.md "peers").
+ *
+ * One ent_peers per node (node.c creates it next to the object engine).
+ * It runs an ent_session_mgr on the node's loop, takes over the node's peer
+ * listener, and:
+ *
+ *   - says HELLO first on every session and keeps the peers table
+ *     (ENT_TBL_PEERS: org -> name, addresses, last seen, failures);
+ *   - dials known peers that share an active object with this org, and
+ *     redials them with exponential backoff and jitter
+ *     ($ENTENTE_DIAL_BASE_MS, default 1000 ms, cap 30 s);
+ *   - lets an unknown org in only while an invite is pending, and then
+ *     accepts from it nothing but HELLO and JOIN (PING/PONG/GOODBYE);
+ *   - sends every op this node creates (ent_node_set_op_cb) to the
+ *     connected orgs that are active members of its object, and nobody else
+ *     (invariant 2); applies received OPS from active members only, ACKs
+ *     them and relays newly applied ops to the other connected members;
+ *   - on every session with a fellow member exchanges per-object version
+ *     vectors (HAVE) and sends what the other side lacks, in causal order,
+ *     at most ENT_WIRE_PEER_MAX_INFLIGHT OPS unacknowledged; again every
+ *     $ENTENTE_SYNC_MS (default 5000 ms);
+ *   - runs joins asynchronously (ent_peers_join / ent_peers_join_json).
+ *
+ * Everything runs on the node's loop thread. No globals.
+ */
+#ifndef ENT_PEER_H
+#define ENT_PEER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/crypto.h"
+#include "node/node.h"
+
+typedef struct ent_peers ent_peers;
+
+#define ENT_PEERS_DIAL_BASE_MS 1000  /* first redial delay */
+#define ENT_PEERS_DIAL_CAP_MS 30000  /* longest redial delay */
+#define ENT_PEERS_SYNC_MS 5000       /* anti-entropy HAVE round */
+#define ENT_PEERS_TICK_MS 50         /* housekeeping timer */
+#define ENT_PEERS_MAX_QUEUE (4u << 20) /* bytes queued per session */
+#define ENT_PEERS_MAX_JOBS 16        /* catch-up jobs per session */
+#define ENT_PEERS_MAX_JOINS 32       /* joins remembered */
+#define ENT_PEERS_JOIN_TIMEOUT_MS 120000
+#define ENT_PEERS_MAX_VV 102         /* (author, seq) pairs in one HAVE */
+#define ENT_PEERS_VV_ENTRY 40        /* author (32) || seq (u64 BE) */
+
+/* Join states (GET /v1/joins/ID "state"). */
+typedef enum ent_join_state {
+    ENT_JOIN_DIALLING = 0,
+    ENT_JOIN_JOINING,
+    ENT_JOIN_SYNCING,
+    ENT_JOIN_DONE,
+    ENT_JOIN_FAILED,
+} ent_join_state;
+
+/* Counters (tests, logs). */
+typedef struct ent_peers_stats {
+    uint64_t sessions_opened;
+    uint64_t ops_sent;         /* op records sent in OPS */
+    uint64_t ops_msgs_sent;    /* OPS messages sent */
+    uint64_t ops_received;     /* op records received in OPS */
+    uint64_t ops_applied;      /* newly applied from the network */
+    uint64_t ops_relayed;      /* op records forwarded to other members */
+    uint64_t ops_nonmember;    /* op records dropped: sender not a member */
+    uint64_t ops_rejected;     /* op records the engine refused */
+    uint64_t queue_dropped;    /* OPS dropped: session queue full */
+    uint64_t violations;       /* peers dropped for a protocol violation */
+    uint64_t denied;           /* guest messages refused */
+    uint64_t joins_ok, joins_failed; /* as inviter */
+} ent_peers_stats;
+
+/*
+ * Creates the layer of node n (not started). n is borrowed.
+ * @return ENT_OK, ENT_ENOMEM, storage errors (reading the peers table).
+ */
+int ent_peers_new(ent_peers **out, ent_node *n);
+
+/*
+ * Starts it once the node listens: creates the session manager, installs
+ * the peer accept hook and the op hook, starts the timer and dials known
+ * peers. @return ENT_OK, ENT_ENOMEM, ENT_ECRYPTO.
+ */
+int ent_peers_start(ent_peers *p);
+
+/* Closes every session and the timer; cb(data) runs once all are closed
+ * (at once when never started). */
+void ent_peers_stop(ent_peers *p, void (*cb)(void *data), void *data);
+
+/* Frees a stopped (or never started) layer. Accepts NULL. */
+void ent_peers_free(ent_peers *p);
+
+/* The display name of org from the peers table, or NULL. Borrowed until
+ * the next call into the layer. */
+const char *ent_peers_org_name(ent_peers *p, const uint8_t org[ENT_PK_LEN]);
+
+/*
+ * Creates an invite for object obj (this org must be its active owner or
+ * admin) with role (ENT_ROLE_ADMIN/MEMBER/VIEWER) valid ttl seconds, stores
+ * its record and returns the token (*token: malloc'ed, the caller wipes and
+ * frees it), its expiry (unix seconds) and the invite id as 32 hex chars.
+ * @return ENT_OK, ENT_ENOENT (no such object), ENT_EDENIED (not an admin
+ *         or removed), ENT_EINVAL, ENT_ENOMEM, storage errors.
+ */
+int ent_peers_invite(ent_peers *p, const uint8_t obj[32], uint8_t role,
+                     uint64_t ttl, char **token, uint64_t *expiry,
+                     char invite_id[33]);
+
+/*
+ * Starts joining with token (len bytes). Parse and expiry errors are
+ * reported at once with a message in err (errlen bytes); otherwise a join
+ * runs in the background and *id names it.
+ * @return ENT_OK; ENT_ECHECKSUM, ENT_ETRUNCATED, ENT_ECORRUPT, ENT_EVERSION,
+ *         ENT_ETOOBIG, ENT_EINVAL (not a token, or our own invite),
+ *         ENT_EEXPIRED, ENT_EEXIST (already a member), ENT_ELIMIT (too many
+ *         joins running), ENT_ECLOSED (not started).
+ */
+int ent_peers_join(ent_peers *p, const char *token, size_t len, uint64_t *id,
+                   char *err, size_t errlen);
+
+/* {"join","state","object","ops","expected","error","inviter","safety"} of
+ * join id; the caller json_decref()s. @return ENT_OK, ENT_ENOENT. */
+int ent_peers_join_json(ent_peers *p, uint64_t id, json_t **out);
+
+/*
+ * Removes org from obj (ent_obj_remove_member) and pushes the op to the
+ * remaining members and to org itself; afterwards org receives nothing of
+ * obj. @return as ent_obj_remove_member.
+ */
+int ent_peers_remove_member(ent_peers *p, const uint8_t obj[32],
+                            const uint8_t org[ENT_PK_LEN]);
+
+/* [{"org","name","addrs","connected","safety","last_seen"}] from the peers
+ * table; the caller json_decref()s. */
+int ent_peers_list_json(ent_peers *p, json_t **out);
+
+/* Counters. */
+void ent_peers_stats_get(const ent_peers *p, ent_peers_stats *out);
+
+/* Number of open sessions with org (tests). */
+size_t ent_peers_connected(const ent_peers *p, const uint8_t org[ENT_PK_LEN]);
+
+/* The layer of node n (node.c). */
+ent_peers *ent_node_peers(ent_node *n);
+
+/* The address advertised to partners (HELLO, invites): $ENTENTE_ADVERTISE
+ * if set, else the bound listen address with 0.0.0.0 / [::] replaced by
+ * the loopback address. */
+void ent_peers_advertised(ent_peers *p, char out[ENT_ADDR_STRLEN]);
+
+#endif

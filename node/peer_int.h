@@ -1,0 +1,158 @@
+/*
+ * peer_int.h - internals shared by peer.c (sessions, table, push, sync) and
+ * peer_join.c (invite, join, removal). Not a public API: symbols ent__peers_*.
+ */
+#ifndef ENT_PEER_INT_H
+#define ENT_PEER_INT_H
+
+#include <uv.h>
+
+#include "node/err.h"
+#include "node/invite.h"
+#include "node/object.h"
+#include "node/peer.h"
+#include "protocol/session.h"
+#include "protocol/wire.h"
+
+/* A peer row, mirrored in memory (names for display, addresses to dial). */
+typedef struct peer_ent {
+    uint8_t org[32];
+    char name[ENT_WIRE_MAX_NAME_LEN + 1];
+    char addrs[ENT_WIRE_MAX_ADDRS][ENT_WIRE_MAX_ADDR_LEN + 1];
+    uint8_t naddrs;
+    uint64_t last_seen; /* wall ms */
+    uint32_t failures;  /* consecutive failed dials */
+    uint64_t next_dial; /* loop ms */
+    bool dialling;
+} peer_ent;
+
+/* An encoded message waiting to be sent. */
+typedef struct qmsg {
+    struct qmsg *next;
+    size_t len;
+    uint8_t data[];
+} qmsg;
+
+typedef struct sync_key {
+    uint64_t hlc;
+    uint8_t author[32];
+    uint64_t seq;
+} sync_key;
+
+/* A catch-up job: ops of one object to send, in causal (HLC) order. */
+typedef struct sync_job {
+    struct sync_job *next;
+    uint8_t obj[32];
+    sync_key *keys;
+    size_t n, i;
+} sync_job;
+
+typedef struct join join;
+
+/* One session and what the node knows about it. */
+typedef struct conn {
+    ent_peers *p;
+    ent_session *s;
+    struct conn *prev, *next;
+    uint8_t org[32];
+    bool has_org;
+    bool known;     /* member of something, dialled, or joined */
+    bool open;      /* established, our HELLO sent */
+    bool got_hello;
+    bool join_seen; /* inviter side: a JOIN was handled */
+    bool closing;
+    char name[ENT_WIRE_MAX_NAME_LEN + 1];
+    char addrs[ENT_WIRE_MAX_ADDRS][ENT_WIRE_MAX_ADDR_LEN + 1];
+    size_t naddrs;
+    qmsg *ctl, *ctl_tail; /* control messages (never gated) */
+    qmsg *ops, *ops_tail; /* OPS messages (gated by in-flight) */
+    size_t queued;
+    unsigned inflight;
+    sync_job *jobs;
+    size_t njobs;
+    int64_t tokens; /* op tokens x 1000 */
+    uint64_t tokens_at;
+    bool read_stopped;
+    uint64_t last_rx, last_have;
+    unsigned pings;
+    join *join;       /* joiner side: the join this session runs */
+    bool for_peer;    /* dialled to reconnect a known peer */
+} conn;
+
+struct join {
+    uint64_t id; /* 0: free slot */
+    ent_join_state state;
+    char error[256];
+    uint8_t obj[32];
+    uint8_t inviter[32];
+    uint64_t expected, received;
+    ent_invite inv; /* holds the secret until the join ends */
+    size_t addr_i;
+    conn *c;
+    uint64_t started;
+    char safety[ENT_SAFETY_CODE_LEN + 1];
+};
+
+struct ent_peers {
+    ent_node *node;
+    ent_objects *eng;
+    ent_store *store;
+    const ent_log *log;
+    const ent_identity *id;
+    uv_loop_t *loop;
+    ent_session_mgr *mgr;
+    uv_timer_t tick;
+    bool started, stopping;
+    int pending;
+    void (*stop_cb)(void *data);
+    void *stop_data;
+    conn *conns;
+    peer_ent *peers;
+    size_t npeers, cappeers;
+    join joins[ENT_PEERS_MAX_JOINS];
+    uint64_t next_join;
+    uint32_t dial_base_ms, sync_ms;
+    const uint8_t *extra_org; /* also push the next op to this org */
+    uint64_t last_dial_scan;
+    ent_peers_stats stats;
+};
+
+uint64_t ent__peers_wall_ms(void);
+peer_ent *ent__peers_find(ent_peers *p, const uint8_t org[32]);
+int ent__peers_upsert(ent_peers *p, const uint8_t org[32], const char *name,
+                      const char (*addrs)[ENT_WIRE_MAX_ADDR_LEN + 1],
+                      size_t naddrs);
+bool ent__peers_is_member(ent_peers *p, const uint8_t obj[32],
+                          const uint8_t org[32], uint8_t *role);
+bool ent__peers_obj_active(ent_peers *p, const uint8_t obj[32]);
+int ent__peers_shared(ent_peers *p, const uint8_t *org, uint8_t (**out)[32],
+                      size_t *n);
+
+/* Encodes m and queues it on c (OPS on the gated queue), then pumps.
+ * @return ENT_OK, ENT_ELIMIT (queue full: dropped), ENT_EINVAL, ENT_ENOMEM. */
+int ent__peers_send(conn *c, const ent_wire_msg *m);
+/* Sends ERROR/GOODBYE/JOIN_ERR code+text, then closes c with reason. */
+void ent__peers_fail(conn *c, int type, int32_t code, const char *text,
+                     int reason);
+/* Pushes ops (raws/lens, n, one object) to every open session whose org is
+ * an active member of obj, plus extra (may be NULL), except `except`. */
+void ent__peers_push(ent_peers *p, const uint8_t obj[32],
+                     const uint8_t *const *raws, const size_t *lens, size_t n,
+                     const conn *except, const uint8_t *extra);
+/* Starts a catch-up job on c for obj: every op whose seq is above the peer's
+ * vv entry for its author (vv: n_vv entries of 40 bytes; NULL: everything).
+ * *nops receives the op count (may be NULL). */
+int ent__peers_job_add(conn *c, const uint8_t obj[32], const uint8_t *vv,
+                       size_t n_vv, uint64_t *nops);
+conn *ent__peers_dial(ent_peers *p, const char *addr, const uint8_t org[32]);
+
+/* peer_join.c */
+void ent__peers_join_message(conn *c, const ent_wire_msg *m);
+void ent__peers_join_closed(conn *c, int reason);
+void ent__peers_join_open(conn *c);
+void ent__peers_join_ops(conn *c, const uint8_t obj[32], size_t nops);
+void ent__peers_handle_join(conn *c, const ent_wire_join *j);
+void ent__peers_joins_tick(ent_peers *p, uint64_t now);
+void ent__peers_joins_free(ent_peers *p);
+
+#endif

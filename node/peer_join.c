@@ -1,0 +1,467 @@
+/*
+ * peer_join.c - invites, the join flow on both sides, member removal and
+ * the join status (spec/invites.md section 7); see peer.h.
+ */
+#include "node/peer_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *state_name(ent_join_state s) {
+    switch (s) {
+    case ENT_JOIN_DIALLING: return "dialling";
+    case ENT_JOIN_JOINING: return "joining";
+    case ENT_JOIN_SYNCING: return "syncing";
+    case ENT_JOIN_DONE: return "done";
+    default: return "failed";
+    }
+}
+
+/* ---- invite ------------------------------------------------------------------ */
+
+static int exists_fn(ent_txn *txn, void *data) {
+    const void *v;
+    size_t n;
+    return ent_txn_get(txn, ENT_TBL_OBJECTS, data, 32, &v, &n);
+}
+
+typedef struct put_ctx {
+    const ent_invite *inv;
+    uint64_t now;
+} put_ctx;
+
+static int put_fn(ent_txn *txn, void *data) {
+    put_ctx *c = data;
+    return ent_invite_record_put(txn, c->inv, c->now);
+}
+
+int ent_peers_invite(ent_peers *p, const uint8_t obj[32], uint8_t role,
+                     uint64_t ttl, char **token, uint64_t *expiry,
+                     char invite_id[33]) {
+    ent_invite inv;
+    uint8_t myrole = 0;
+    char adv[ENT_ADDR_STRLEN];
+    *token = NULL;
+    int rc = ent_store_read(p->store, exists_fn, (void *)obj);
+    if (rc != ENT_OK)
+        return rc;
+    if (!ent__peers_obj_active(p, obj) ||
+        !ent__peers_is_member(p, obj, ent_identity_public(p->id), &myrole) ||
+        myrole > ENT_ROLE_ADMIN)
+        return ENT_EDENIED;
+    uint64_t now = ent__peers_wall_ms() / 1000;
+    rc = ent_invite_init(&inv, ent_identity_public(p->id), obj, role,
+                         now + ttl);
+    if (rc != ENT_OK)
+        return rc;
+    ent_peers_advertised(p, adv);
+    if ((rc = ent_invite_add_addr(&inv, adv)) != ENT_OK) {
+        ENT_WARN(p->log, "invite: cannot advertise '%s' (set "
+                         "ENTENTE_ADVERTISE=HOST:PORT)", adv);
+        goto out;
+    }
+    put_ctx pc = {&inv, now};
+    if ((rc = ent_store_write(p->store, put_fn, &pc)) != ENT_OK)
+        goto out;
+    if ((rc = ent_invite_token_encode(&inv, token)) != ENT_OK)
+        goto out;
+    *expiry = inv.expiry;
+    ent_hex_encode(invite_id, inv.id, ENT_INVITE_ID_LEN);
+out:
+    ent_invite_clear(&inv);
+    return rc;
+}
+
+/* ---- joiner ------------------------------------------------------------------ */
+
+static void join_fail(join *j, const char *fmt, const char *arg) {
+    j->state = ENT_JOIN_FAILED;
+    snprintf(j->error, sizeof(j->error), fmt, arg);
+    ent_invite_clear(&j->inv);
+    if (j->c != NULL) {
+        conn *c = j->c;
+        c->join = NULL;
+        j->c = NULL;
+        if (!c->closing) {
+            c->closing = true;
+            ent_session_close(c->s, ENT_OK);
+        }
+    }
+}
+
+/* Dials the next address of the token; fails the join when none is left. */
+static void join_dial(ent_peers *p, join *j, const char *last_err) {
+    while (j->addr_i < j->inv.n_addrs) {
+        conn *c = ent__peers_dial(p, j->inv.addrs[j->addr_i], j->inviter);
+        if (c != NULL) {
+            c->join = j;
+            j->c = c;
+            return;
+        }
+        j->addr_i++;
+    }
+    char what[ENT_INVITE_MAX_ADDRS * (ENT_INVITE_MAX_ADDR_LEN + 2) + 64];
+    size_t o = 0;
+    what[0] = '\0';
+    for (size_t i = 0; i < j->inv.n_addrs && o < sizeof(what); i++)
+        o += (size_t)snprintf(what + o, sizeof(what) - o, "%s%s",
+                              i ? ", " : "", j->inv.addrs[i]);
+    if (o < sizeof(what) && last_err != NULL)
+        snprintf(what + o, sizeof(what) - o, " (%s)", last_err);
+    join_fail(j, "cannot reach the inviter at %s", what);
+}
+
+static const char *parse_error(int rc) {
+    switch (rc) {
+    case ENT_ECHECKSUM:
+        return "the token has a typo (checksum mismatch): copy it again";
+    case ENT_ETRUNCATED:
+        return "the token is truncated: copy all of it";
+    case ENT_EVERSION:
+        return "unsupported token version: upgrade entente";
+    case ENT_ETOOBIG:
+        return "the token is too long";
+    case ENT_ECORRUPT:
+        return "the token is malformed or incomplete: copy all of it";
+    default:
+        return "not a valid invite token (malformed)";
+    }
+}
+
+int ent_peers_join(ent_peers *p, const char *token, size_t len, uint64_t *id,
+                   char *err, size_t errlen) {
+    ent_invite inv;
+    join *j = NULL;
+    int rc;
+    if (!p->started || p->stopping) {
+        snprintf(err, errlen, "the node is not running");
+        return ENT_ECLOSED;
+    }
+    rc = ent_invite_token_parse(token, len, &inv);
+    if (rc != ENT_OK) {
+        snprintf(err, errlen, "%s", parse_error(rc));
+        return rc == ENT_EINVAL ? ENT_ECORRUPT : rc;
+    }
+    if (ent_invite_check_expiry(&inv, ent__peers_wall_ms() / 1000) != ENT_OK) {
+        snprintf(err, errlen, "the invite has expired");
+        rc = ENT_EEXPIRED;
+        goto out;
+    }
+    if (memcmp(inv.inviter, ent_identity_public(p->id), 32) == 0) {
+        snprintf(err, errlen, "this invite was made by this node");
+        rc = ENT_EINVAL;
+        goto out;
+    }
+    if (ent__peers_obj_active(p, inv.object)) {
+        snprintf(err, errlen, "already a member of this object");
+        rc = ENT_EEXIST;
+        goto out;
+    }
+    for (size_t i = 0; i < ENT_PEERS_MAX_JOINS; i++) {
+        join *x = &p->joins[i];
+        if (x->id != 0 && x->state < ENT_JOIN_DONE &&
+            memcmp(x->inv.id, inv.id, ENT_INVITE_ID_LEN) == 0) {
+            *id = x->id; /* the same token twice: the same join */
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < ENT_PEERS_MAX_JOINS; i++) {
+        join *x = &p->joins[i];
+        if (x->id == 0 || x->state >= ENT_JOIN_DONE) {
+            if (j == NULL || x->id == 0 || (j->id != 0 && x->id < j->id))
+                j = x;
+        }
+    }
+    if (j == NULL) {
+        snprintf(err, errlen, "too many joins running");
+        rc = ENT_ELIMIT;
+        goto out;
+    }
+    memset(j, 0, sizeof(*j));
+    j->id = ++p->next_join;
+    j->state = ENT_JOIN_DIALLING;
+    j->inv = inv;
+    memcpy(j->obj, inv.object, 32);
+    memcpy(j->inviter, inv.inviter, 32);
+    j->started = uv_now(p->loop);
+    ent_safety_code(ent_identity_public(p->id), inv.inviter, j->safety);
+    *id = j->id;
+    join_dial(p, j, NULL);
+out:
+    ent_invite_clear(&inv);
+    return rc;
+}
+
+void ent__peers_join_open(conn *c) {
+    join *j = c->join;
+    ent_peers *p = c->p;
+    if (j == NULL || j->state != ENT_JOIN_DIALLING)
+        return;
+    const uint8_t *hh = ent_session_handshake_hash(c->s);
+    ent_wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_JOIN;
+    memcpy(m.u.join.invite_id, j->inv.id, ENT_INVITE_ID_LEN);
+    if (hh == NULL ||
+        ent_invite_proof(m.u.join.proof, &j->inv, hh,
+                         ent_identity_public(p->id)) != ENT_OK) {
+        join_fail(j, "%s", "cannot compute the join proof");
+        return;
+    }
+    snprintf(m.u.join.name, sizeof(m.u.join.name), "%s",
+             ent_node_name(p->node));
+    j->state = ENT_JOIN_JOINING;
+    ent__peers_send(c, &m);
+    ent_wipe(m.u.join.proof, sizeof(m.u.join.proof));
+}
+
+static const char *join_err_text(int32_t code) {
+    switch (code) {
+    case ENT_WIRE_C_INVITE_UNKNOWN: return "unknown invite";
+    case ENT_WIRE_C_INVITE_EXPIRED: return "invite expired";
+    case ENT_WIRE_C_INVITE_USED: return "invite already used";
+    case ENT_WIRE_C_BAD_PROOF: return "invalid proof";
+    case ENT_WIRE_C_DENIED: return "refused by the inviter";
+    default: return "the inviter failed";
+    }
+}
+
+static void join_check_done(conn *c, join *j) {
+    ent_peers *p = c->p;
+    if (j->received < j->expected || !ent__peers_obj_active(p, j->obj))
+        return;
+    char hex[65];
+    j->state = ENT_JOIN_DONE;
+    ent_hex_encode(hex, j->obj, 32);
+    ENT_INFO(p->log, "join: object %s arrived (%llu ops); safety code %s",
+             hex, (unsigned long long)j->received, j->safety);
+    c->join = NULL;
+    j->c = NULL;
+}
+
+void ent__peers_join_message(conn *c, const ent_wire_msg *m) {
+    ent_peers *p = c->p;
+    join *j = c->join;
+    if (j == NULL || j->state != ENT_JOIN_JOINING) {
+        ent__peers_fail(c, ENT_WIRE_ERROR, ENT_WIRE_C_PROTO,
+                        "unexpected join answer", ENT_EPROTO);
+        return;
+    }
+    if (m->type == ENT_WIRE_JOIN_ERR) {
+        ENT_WARN(p->log, "join: refused by the inviter: %s (%s)",
+                 join_err_text(m->u.error.code), m->u.error.text);
+        join_fail(j, "%s", join_err_text(m->u.error.code));
+        return;
+    }
+    const ent_wire_join_ok *ok = &m->u.join_ok;
+    if (memcmp(ok->object, j->obj, 32) != 0) {
+        join_fail(j, "%s", "the inviter answered for another object");
+        return;
+    }
+    ent_op_epoch_key *boxes = calloc(ok->nkeys ? ok->nkeys : 1,
+                                     sizeof(*boxes));
+    if (boxes == NULL) {
+        join_fail(j, "%s", "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < ok->nkeys; i++) {
+        boxes[i].epoch = ok->keys[i].epoch;
+        memcpy(boxes[i].box, ok->keys[i].box, ENT_OP_BOX_LEN);
+    }
+    int rc = ent_obj_accept_keys(p->eng, j->obj, boxes, ok->nkeys);
+    free(boxes);
+    if (rc != ENT_OK) {
+        join_fail(j, "cannot open the object keys: %s", ent_strerror(rc));
+        return;
+    }
+    /* the inviter is a peer from now on: its HELLO addresses, else the
+     * token's */
+    if (c->naddrs > 0) {
+        ent__peers_upsert(p, c->org, c->name, c->addrs, c->naddrs);
+    } else {
+        char a[ENT_WIRE_MAX_ADDRS][ENT_WIRE_MAX_ADDR_LEN + 1];
+        for (size_t i = 0; i < j->inv.n_addrs; i++)
+            snprintf(a[i], sizeof(a[i]), "%s", j->inv.addrs[i]);
+        ent__peers_upsert(p, c->org, c->name, a, j->inv.n_addrs);
+    }
+    ent_invite_clear(&j->inv);
+    j->state = ENT_JOIN_SYNCING;
+    j->expected = ok->nops;
+    join_check_done(c, j);
+}
+
+void ent__peers_join_ops(conn *c, const uint8_t obj[32], size_t nops) {
+    join *j = c->join;
+    if (j == NULL || j->state != ENT_JOIN_SYNCING ||
+        memcmp(obj, j->obj, 32) != 0)
+        return;
+    j->received += nops;
+    join_check_done(c, j);
+}
+
+void ent__peers_join_closed(conn *c, int reason) {
+    join *j = c->join;
+    if (j == NULL)
+        return;
+    j->c = NULL;
+    c->join = NULL;
+    if (j->state == ENT_JOIN_DIALLING && !c->open) {
+        j->addr_i++;
+        join_dial(c->p, j, ent_strerror(reason));
+    } else if (j->state < ENT_JOIN_DONE) {
+        join_fail(j, "the connection to the inviter closed (%s)",
+                  ent_strerror(reason));
+    }
+}
+
+void ent__peers_joins_tick(ent_peers *p, uint64_t now) {
+    for (size_t i = 0; i < ENT_PEERS_MAX_JOINS; i++) {
+        join *j = &p->joins[i];
+        if (j->id != 0 && j->state < ENT_JOIN_DONE &&
+            now - j->started > ENT_PEERS_JOIN_TIMEOUT_MS)
+            join_fail(j, "%s", "timed out");
+    }
+}
+
+void ent__peers_joins_free(ent_peers *p) {
+    for (size_t i = 0; i < ENT_PEERS_MAX_JOINS; i++)
+        ent_invite_clear(&p->joins[i].inv);
+}
+
+int ent_peers_join_json(ent_peers *p, uint64_t id, json_t **out) {
+    for (size_t i = 0; i < ENT_PEERS_MAX_JOINS; i++) {
+        join *j = &p->joins[i];
+        if (j->id != id || id == 0)
+            continue;
+        char hex[65], org[ENT_ORG_ID_LEN + 1];
+        ent_hex_encode(hex, j->obj, 32);
+        ent_org_id_format(org, j->inviter);
+        *out = json_pack("{s:I,s:s,s:s,s:I,s:I,s:s,s:s,s:s}", "join",
+                         (json_int_t)j->id, "state", state_name(j->state),
+                         "object", hex, "ops", (json_int_t)j->received,
+                         "expected", (json_int_t)j->expected, "error",
+                         j->error, "inviter", org, "safety", j->safety);
+        return *out != NULL ? ENT_OK : ENT_ENOMEM;
+    }
+    return ENT_ENOENT;
+}
+
+/* ---- inviter -------------------------------------------------------------------- */
+
+typedef struct redeem_ctx {
+    const ent_wire_join *j;
+    const uint8_t *hh, *org;
+    const ent_identity *id;
+    uint64_t now;
+    ent_invite_record rec;
+} redeem_ctx;
+
+static int redeem_fn(ent_txn *txn, void *data) {
+    redeem_ctx *c = data;
+    return ent_invite_redeem(txn, c->j->invite_id, c->j->proof, c->hh, c->org,
+                             c->id, c->now, &c->rec);
+}
+
+static int count_op(void *data, const uint8_t *raw, size_t len) {
+    (*(uint64_t *)data)++;
+    return 0;
+}
+
+/*
+ * JOIN from c: redeem the invite (one-time, bound to this session's
+ * handshake hash and the org it authenticated), add the org as a member,
+ * answer JOIN_OK with its key boxes and the number of history ops, send the
+ * history in causal order and tell the other members about the new member.
+ */
+void ent__peers_handle_join(conn *c, const ent_wire_join *jm) {
+    ent_peers *p = c->p;
+    char org[ENT_ORG_ID_LEN + 1], hex[65];
+    ent_op *op = NULL;
+    ent_op_epoch_key *boxes = NULL;
+    size_t nboxes = 0;
+    c->join_seen = true;
+    ent_org_id_format(org, c->org);
+    const uint8_t *hh = ent_session_handshake_hash(c->s);
+    redeem_ctx rc_ = {.j = jm, .hh = hh, .org = c->org, .id = p->id,
+                      .now = ent__peers_wall_ms() / 1000};
+    int rc = hh != NULL ? ent_store_write(p->store, redeem_fn, &rc_)
+                        : ENT_EINVAL;
+    if (rc != ENT_OK) {
+        int32_t code = rc == ENT_ENOENT    ? ENT_WIRE_C_INVITE_UNKNOWN
+                       : rc == ENT_EEXPIRED ? ENT_WIRE_C_INVITE_EXPIRED
+                       : rc == ENT_EUSED    ? ENT_WIRE_C_INVITE_USED
+                       : rc == ENT_EDENIED  ? ENT_WIRE_C_BAD_PROOF
+                                            : ENT_WIRE_C_INTERNAL;
+        p->stats.joins_failed++;
+        ENT_WARN(p->log, "join from %s refused: %s", org, join_err_text(code));
+        ent__peers_fail(c, ENT_WIRE_JOIN_ERR, code, join_err_text(code),
+                        ENT_EDENIED);
+        return;
+    }
+    const uint8_t *obj = rc_.rec.object;
+    ent_hex_encode(hex, obj, 32);
+    rc = ent_obj_add_member(p->eng, obj, c->org, rc_.rec.role, &op, &boxes,
+                            &nboxes);
+    if (rc != ENT_OK) {
+        p->stats.joins_failed++;
+        ENT_WARN(p->log, "join from %s: adding the member to %s: %s", org, hex,
+                 ent_strerror(rc));
+        ent__peers_fail(c, ENT_WIRE_JOIN_ERR,
+                        rc == ENT_EEXIST ? ENT_WIRE_C_DENIED
+                                         : ENT_WIRE_C_INTERNAL,
+                        rc == ENT_EEXIST ? "already a member" : "internal error",
+                        ENT_EDENIED);
+        return;
+    }
+    c->known = true;
+    ent__peers_upsert(p, c->org, jm->name, c->addrs, c->naddrs);
+
+    uint64_t nops = 0;
+    ent_obj_ops_foreach(p->eng, obj, count_op, &nops);
+    ent_wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_JOIN_OK;
+    memcpy(m.u.join_ok.object, obj, 32);
+    ent_wire_join_key *keys = calloc(nboxes ? nboxes : 1, sizeof(*keys));
+    if (keys != NULL) {
+        for (size_t i = 0; i < nboxes && i < ENT_WIRE_MAX_JOIN_KEYS; i++) {
+            keys[i].epoch = boxes[i].epoch;
+            memcpy(keys[i].box, boxes[i].box, ENT_WIRE_BOX_LEN);
+        }
+        m.u.join_ok.keys = keys;
+        m.u.join_ok.nkeys = nboxes;
+    }
+    m.u.join_ok.nops = nops;
+    ent__peers_send(c, &m);
+    free(keys);
+    free(boxes);
+    ent__peers_job_add(c, obj, NULL, 0, NULL);
+    if (op != NULL) {
+        const uint8_t *raws[1] = {op->raw};
+        size_t lens[1] = {op->rawlen};
+        ent__peers_push(p, obj, raws, lens, 1, c, NULL);
+        ent_op_free(op);
+    }
+    p->stats.joins_ok++;
+    char safety[ENT_SAFETY_CODE_LEN + 1];
+    ent_safety_code(ent_identity_public(p->id), c->org, safety);
+    ENT_INFO(p->log, "join: %s (%s) joined object %s; safety code %s", org,
+             jm->name, hex, safety);
+}
+
+/* ---- removal ------------------------------------------------------------------- */
+
+int ent_peers_remove_member(ent_peers *p, const uint8_t obj[32],
+                            const uint8_t org[ENT_PK_LEN]) {
+    ent_op *op = NULL;
+    int rc = ent_obj_remove_member(p->eng, obj, org, &op);
+    if (rc != ENT_OK)
+        return rc;
+    /* the removed org reads this op (old epoch key) and learns it is out;
+     * from now on it is not a member, so nothing else goes to it */
+    p->extra_org = org;
+    ent_node_op_created(p->node, op);
+    p->extra_org = NULL;
+    return ENT_OK;
+}

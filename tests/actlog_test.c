@@ -1,0 +1,437 @@
+/*
+ * actlog_test.c - the activity log (node/actlog.h): entries appended in
+ * LMDB write transactions, their hash chain and signatures, the persisted
+ * frontier against a from-scratch root, signed heads, proofs from the
+ * store, and an aborted transaction leaving no entry.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "crypto/identity.h"
+#include "crypto/merkle.h"
+#include "node/actlog.h"
+#include "node/err.h"
+#include "storage/store.h"
+
+#define N 300
+
+struct fx {
+    char dir[64];
+    ent_store *store;
+    ent_identity *id;
+    uint8_t *raw[N]; /* copies of every entry, for the reference */
+    size_t rawlen[N];
+};
+
+static int rm_cb(const char *p, const struct stat *sb, int flag,
+                 struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static int setup(void **state) {
+    struct fx *f = calloc(1, sizeof(*f));
+    uint8_t seed[ENT_SIG_SEED_LEN];
+    memset(seed, 7, sizeof(seed));
+    snprintf(f->dir, sizeof(f->dir), "%s/ent_actlog_XXXXXX",
+             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+    assert_int_equal(ent_crypto_init(), ENT_OK);
+    assert_non_null(mkdtemp(f->dir));
+    ent_store_opts o = {.map_size = (size_t)8 << 20};
+    assert_int_equal(
+        ent_store_open_ex(&f->store, f->dir, ENT_STORE_CREATE, NULL, &o),
+        ENT_OK);
+    assert_int_equal(ent_identity_from_seed(&f->id, seed), ENT_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    struct fx *f = *state;
+    for (size_t i = 0; i < N; i++)
+        free(f->raw[i]);
+    ent_store_close(f->store);
+    ent_identity_free(f->id);
+    nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static void make_entry(ent_actlog_entry *e, uint64_t i) {
+    memset(e, 0, sizeof(*e));
+    e->time = 1700000000000ULL + i;
+    e->kind = (uint8_t)(i % ENT_LOG_KIND__COUNT);
+    if (i % 3 != 0) {
+        e->has_object = true;
+        memset(e->object, (int)(i & 0xff), 32);
+    }
+    if (i % 2 == 0) {
+        e->has_op = true;
+        ent_hash(e->op, &i, sizeof(i));
+    }
+    if (i % 5 != 0) {
+        e->has_org = true;
+        memset(e->org, 0xa5, 32);
+    }
+    if (e->kind == ENT_LOG_OP_REJECTED) {
+        e->reason_len = (size_t)snprintf(e->reason, sizeof(e->reason),
+                                         "rejected %llu: bad signature ü",
+                                         (unsigned long long)i);
+    }
+}
+
+struct app {
+    struct fx *f;
+    uint64_t first, count;
+    int fail_with; /* return this after appending (abort test) */
+};
+
+static int append_fn(ent_txn *txn, void *data) {
+    struct app *a = data;
+    for (uint64_t i = 0; i < a->count; i++) {
+        ent_actlog_entry e;
+        uint64_t idx = 99;
+        make_entry(&e, a->first + i);
+        int rc = ent_actlog_append(txn, a->f->id, &e, &idx);
+        if (rc != ENT_OK)
+            return rc;
+        if (idx != a->first + i)
+            return ENT_ECORRUPT;
+    }
+    return a->fail_with;
+}
+
+struct rd {
+    struct fx *f;
+    uint64_t size;
+    uint8_t root[32];
+    uint64_t seen;
+    int bad;
+};
+
+static int root_fn(ent_txn *txn, void *data) {
+    struct rd *r = data;
+    return ent_actlog_root(txn, &r->size, r->root);
+}
+
+/* Reference leaf accessor over the copies, hashing the entries itself. */
+static int ref_leaf(void *data, uint64_t i, uint8_t out[32]) {
+    struct fx *f = data;
+    uint8_t *buf = malloc(f->rawlen[i] + 1);
+    buf[0] = 0x00;
+    memcpy(buf + 1, f->raw[i], f->rawlen[i]);
+    ent_hash(out, buf, f->rawlen[i] + 1);
+    free(buf);
+    return ENT_OK;
+}
+
+static int copy_fn(void *data, const ent_actlog_entry *e, const uint8_t *raw,
+                   size_t len) {
+    struct rd *r = data;
+    struct fx *f = r->f;
+    uint8_t link[32];
+    if (e->index != r->seen || e->index >= N)
+        return ENT_ECORRUPT;
+    if (e->index == 0)
+        memset(link, 0, 32);
+    else
+        ent_hash(link, f->raw[e->index - 1], f->rawlen[e->index - 1]);
+    if (memcmp(link, e->prev, 32) != 0 ||
+        ent_actlog_entry_verify(e, ent_identity_public(f->id)) != ENT_OK)
+        r->bad++;
+    /* the stored bytes re-encode from the decoded fields */
+    uint8_t *re = NULL;
+    size_t relen = 0;
+    if (ent_actlog_entry_encode(e, true, &re, &relen) != ENT_OK ||
+        relen != len || memcmp(re, raw, len) != 0)
+        r->bad++;
+    free(re);
+    ent_actlog_entry want;
+    make_entry(&want, e->index);
+    if (e->kind != want.kind || e->time != want.time ||
+        e->has_op != want.has_op || memcmp(e->op, want.op, 32) != 0 ||
+        e->reason_len != want.reason_len ||
+        memcmp(e->reason, want.reason, want.reason_len) != 0)
+        r->bad++;
+    free(f->raw[e->index]);
+    f->raw[e->index] = malloc(len);
+    memcpy(f->raw[e->index], raw, len);
+    f->rawlen[e->index] = len;
+    r->seen++;
+    return 0;
+}
+
+static int copy_all(ent_txn *txn, void *data) {
+    ((struct rd *)data)->seen = 0;
+    return ent_actlog_foreach(txn, 0, copy_fn, data);
+}
+
+/* Appends in transactions of growing size; after each commit, every entry
+ * is re-read, its chain and signature checked, and the O(log n) root from
+ * the persisted frontier compared with the root recomputed from scratch. */
+static void test_append_chain_root(void **state) {
+    struct fx *f = *state;
+    uint64_t done = 0, step = 1;
+    while (done < N) {
+        struct app a = {f, done, step, ENT_OK};
+        if (a.count > N - done)
+            a.count = N - done;
+        assert_int_equal(ent_store_write(f->store, append_fn, &a), ENT_OK);
+        done += a.count;
+        step = step * 2 + 1;
+        struct rd r = {.f = f};
+        assert_int_equal(ent_store_read(f->store, copy_all, &r), ENT_OK);
+        assert_int_equal(r.seen, done);
+        assert_int_equal(r.bad, 0);
+        assert_int_equal(ent_store_read(f->store, root_fn, &r), ENT_OK);
+        assert_int_equal(r.size, done);
+        uint8_t ref[32];
+        assert_int_equal(ent_merkle_root(done, ref_leaf, f, ref), ENT_OK);
+        assert_memory_equal(ref, r.root, 32);
+    }
+}
+
+static int abort_fn(ent_txn *txn, void *data) { return append_fn(txn, data); }
+
+/* A write transaction that fails after appending leaves no entry, and the
+ * next append takes the same index. */
+static void test_abort_leaves_nothing(void **state) {
+    struct fx *f = *state;
+    struct app a = {f, 0, 5, ENT_OK};
+    struct rd r0 = {.f = f}, r1 = {.f = f};
+    assert_int_equal(ent_store_write(f->store, append_fn, &a), ENT_OK);
+    assert_int_equal(ent_store_read(f->store, root_fn, &r0), ENT_OK);
+    assert_int_equal(r0.size, 5);
+    struct app b = {f, 5, 3, ENT_EIO};
+    assert_int_equal(ent_store_write(f->store, abort_fn, &b), ENT_EIO);
+    assert_int_equal(ent_store_read(f->store, root_fn, &r1), ENT_OK);
+    assert_int_equal(r1.size, 5);
+    assert_memory_equal(r0.root, r1.root, 32);
+    /* index 5 is free again: the retry gets exactly it */
+    b.fail_with = ENT_OK;
+    assert_int_equal(ent_store_write(f->store, append_fn, &b), ENT_OK);
+    struct rd r2 = {.f = f};
+    assert_int_equal(ent_store_read(f->store, copy_all, &r2), ENT_OK);
+    assert_int_equal(r2.seen, 8);
+    assert_int_equal(r2.bad, 0);
+}
+
+struct headw {
+    struct fx *f;
+    ent_actlog_head h;
+    uint64_t time;
+};
+
+static int head_fn(ent_txn *txn, void *data) {
+    struct headw *w = data;
+    return ent_actlog_sign_head(txn, w->f->id, w->time, &w->h);
+}
+
+static int count_heads(void *data, const ent_actlog_head *h) {
+    (*(uint64_t *)data)++;
+    return ent_actlog_head_verify(h) == ENT_OK ? 0 : ENT_EBADSIG;
+}
+
+static int heads_fn(ent_txn *txn, void *data) {
+    return ent_actlog_heads_foreach(txn, count_heads, data);
+}
+
+static void test_heads(void **state) {
+    struct fx *f = *state;
+    struct headw w = {.f = f, .time = 5};
+    uint64_t nheads = 0;
+    /* the empty log: signed, not stored */
+    assert_int_equal(ent_store_write(f->store, head_fn, &w), ENT_OK);
+    assert_int_equal(w.h.size, 0);
+    assert_int_equal(ent_actlog_head_verify(&w.h), ENT_OK);
+    uint8_t empty[32];
+    ent_merkle_empty_root(empty);
+    assert_memory_equal(w.h.root, empty, 32);
+    assert_int_equal(ent_store_read(f->store, heads_fn, &nheads), ENT_OK);
+    assert_int_equal(nheads, 0);
+
+    struct app a = {f, 0, 10, ENT_OK};
+    assert_int_equal(ent_store_write(f->store, append_fn, &a), ENT_OK);
+    w.time = 10;
+    assert_int_equal(ent_store_write(f->store, head_fn, &w), ENT_OK);
+    ent_actlog_head h10 = w.h;
+    assert_int_equal(h10.size, 10);
+    assert_memory_equal(h10.org, ent_identity_public(f->id), 32);
+    assert_int_equal(ent_actlog_head_verify(&h10), ENT_OK);
+    /* a second signing at the same size returns the stored head */
+    w.time = 11;
+    assert_int_equal(ent_store_write(f->store, head_fn, &w), ENT_OK);
+    assert_int_equal(w.h.time, 10);
+    assert_memory_equal(w.h.sig, h10.sig, 64);
+    /* any changed field breaks the signature */
+    ent_actlog_head t = h10;
+    t.size++;
+    assert_int_equal(ent_actlog_head_verify(&t), ENT_EBADSIG);
+    t = h10;
+    t.root[3] ^= 1;
+    assert_int_equal(ent_actlog_head_verify(&t), ENT_EBADSIG);
+    t = h10;
+    t.time++;
+    assert_int_equal(ent_actlog_head_verify(&t), ENT_EBADSIG);
+    /* codec round trip, and no trailing byte accepted */
+    uint8_t buf[ENT_ACTLOG_HEAD_MAX + 1];
+    size_t n = 0;
+    assert_int_equal(ent_actlog_head_encode(&h10, true, buf, sizeof(buf), &n),
+                     ENT_OK);
+    assert_int_equal(ent_actlog_head_decode(&t, buf, n), ENT_OK);
+    assert_memory_equal(&t, &h10, sizeof(t));
+    buf[n] = 0;
+    assert_int_not_equal(ent_actlog_head_decode(&t, buf, n + 1), ENT_OK);
+    assert_int_not_equal(ent_actlog_head_decode(&t, buf, n - 1), ENT_OK);
+
+    struct app b = {f, 10, 7, ENT_OK};
+    assert_int_equal(ent_store_write(f->store, append_fn, &b), ENT_OK);
+    assert_int_equal(ent_store_write(f->store, head_fn, &w), ENT_OK);
+    assert_int_equal(w.h.size, 17);
+    nheads = 0;
+    assert_int_equal(ent_store_read(f->store, heads_fn, &nheads), ENT_OK);
+    assert_int_equal(nheads, 2);
+}
+
+struct pr {
+    struct fx *f;
+    int checked;
+};
+
+/* Every inclusion proof of every index in trees of sizes 1..40 and every
+ * consistency proof between them, generated from the store, verifies
+ * against roots recomputed from the entry copies; wrong ones do not. */
+static int proofs_fn(ent_txn *txn, void *data) {
+    struct pr *p = data;
+    uint8_t path[ENT_MERKLE_MAX_PROOF][32], roots[41][32], leaf[32];
+    size_t len;
+    for (uint64_t n = 1; n <= 40; n++)
+        if (ent_merkle_root(n, ref_leaf, p->f, roots[n]) != ENT_OK)
+            return ENT_ECORRUPT;
+    for (uint64_t n = 1; n <= 40; n++) {
+        for (uint64_t i = 0; i < n; i++) {
+            if (ent_actlog_inclusion_proof(txn, i, n, path,
+                                           ENT_MERKLE_MAX_PROOF,
+                                           &len) != ENT_OK)
+                return ENT_ECORRUPT;
+            ref_leaf(p->f, i, leaf);
+            if (ent_merkle_verify_inclusion(i, n, leaf,
+                                            (const uint8_t(*)[32])path, len,
+                                            roots[n]) != ENT_OK)
+                return ENT_ECORRUPT;
+            leaf[0] ^= 1;
+            if (ent_merkle_verify_inclusion(i, n, leaf,
+                                            (const uint8_t(*)[32])path, len,
+                                            roots[n]) == ENT_OK)
+                return ENT_ECORRUPT;
+            p->checked++;
+        }
+        for (uint64_t m = 1; m <= n; m++) {
+            if (ent_actlog_consistency_proof(txn, m, n, path,
+                                             ENT_MERKLE_MAX_PROOF,
+                                             &len) != ENT_OK ||
+                ent_merkle_verify_consistency(m, n, roots[m], roots[n],
+                                              (const uint8_t(*)[32])path,
+                                              len) != ENT_OK)
+                return ENT_ECORRUPT;
+            uint8_t bad[32];
+            memcpy(bad, roots[m], 32);
+            bad[5] ^= 0x10;
+            if (ent_merkle_verify_consistency(m, n, bad, roots[n],
+                                              (const uint8_t(*)[32])path,
+                                              len) == ENT_OK)
+                return ENT_ECORRUPT;
+            p->checked++;
+        }
+    }
+    /* beyond the log: refused */
+    if (ent_actlog_inclusion_proof(txn, 0, 41, path, ENT_MERKLE_MAX_PROOF,
+                                   &len) != ENT_EINVAL)
+        return ENT_ECORRUPT;
+    return ENT_OK;
+}
+
+static void test_proofs_from_store(void **state) {
+    struct fx *f = *state;
+    struct app a = {f, 0, 40, ENT_OK};
+    assert_int_equal(ent_store_write(f->store, append_fn, &a), ENT_OK);
+    struct rd r = {.f = f};
+    assert_int_equal(ent_store_read(f->store, copy_all, &r), ENT_OK);
+    struct pr p = {f, 0};
+    assert_int_equal(ent_store_read(f->store, proofs_fn, &p), ENT_OK);
+    assert_int_equal(p.checked, 40 * 41); /* 820 inclusion + 820 consistency */
+}
+
+static int bad_fn(ent_txn *txn, void *data) {
+    struct fx *f = data;
+    ent_actlog_entry e;
+    make_entry(&e, 1);
+    e.kind = ENT_LOG_KIND__COUNT;
+    if (ent_actlog_append(txn, f->id, &e, NULL) != ENT_EINVAL)
+        return ENT_ECORRUPT;
+    make_entry(&e, 1);
+    e.reason_len = ENT_ACTLOG_REASON_MAX + 1;
+    if (ent_actlog_append(txn, f->id, &e, NULL) != ENT_EINVAL)
+        return ENT_ECORRUPT;
+    make_entry(&e, 1);
+    e.has_object = false; /* object bytes still set */
+    if (ent_actlog_append(txn, f->id, &e, NULL) != ENT_EINVAL)
+        return ENT_ECORRUPT;
+    make_entry(&e, 1);
+    e.reason[0] = (char)0xff; /* not UTF-8 */
+    e.reason_len = 1;
+    if (ent_actlog_append(txn, f->id, &e, NULL) != ENT_EINVAL)
+        return ENT_ECORRUPT;
+    return ENT_OK;
+}
+
+/* Invalid entries are refused, and the decoder refuses every truncation,
+ * extension and one-byte change that would make another encoding. */
+static void test_invalid(void **state) {
+    struct fx *f = *state;
+    assert_int_equal(ent_store_write(f->store, bad_fn, f), ENT_OK);
+    ent_actlog_entry e, d;
+    make_entry(&e, 2);
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    assert_int_equal(ent_actlog_entry_encode(&e, true, &buf, &n), ENT_OK);
+    assert_int_equal(ent_actlog_entry_decode(&d, buf, n), ENT_OK);
+    for (size_t k = 0; k < n; k++)
+        assert_int_not_equal(ent_actlog_entry_decode(&d, buf, k), ENT_OK);
+    uint8_t *ext = malloc(n + 1);
+    memcpy(ext, buf, n);
+    ext[n] = 0;
+    assert_int_not_equal(ent_actlog_entry_decode(&d, ext, n + 1), ENT_OK);
+    free(ext);
+    /* the signed part alone is not an entry */
+    uint8_t *part = NULL;
+    size_t plen = 0;
+    assert_int_equal(ent_actlog_entry_encode(&e, false, &part, &plen), ENT_OK);
+    assert_int_not_equal(ent_actlog_entry_decode(&d, part, plen), ENT_OK);
+    free(part);
+    free(buf);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_append_chain_root, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_heads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_proofs_from_store, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,737 @@
+/*
+ * audit_test.c - export and offline verification of the activity log
+ * (node/audit.h).
+ *
+ * A log is built the way the node builds it: ops sealed and stored in the
+ * ops tables, entries appended in the same write transactions. Then:
+ * the export verifies; at least 10,000 random mutations of it (bit flips,
+ * deleted, inserted and changed bytes, truncations) are ALL rejected;
+ * structural changes that the org itself re-signs (swapped or dropped
+ * entries, reordered, dropped, duplicated or foreign ops, a changed scope)
+ * are rejected by the inner checks; partial (--since) and per-object
+ * exports verify; and a history rewritten after a head was signed is
+ * caught, both with the auditor's older head and through the consistency
+ * proof of an earlier head.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "crypto/identity.h"
+#include "node/actlog.h"
+#include "node/audit.h"
+#include "node/err.h"
+#include "protocol/cbor.h"
+#include "protocol/op.h"
+#include "storage/store.h"
+#include "tests/object_fixture.h"
+
+#define MUTATIONS 10000
+
+typedef struct tlog {
+    char dir[64];
+    ent_store *store;
+    ent_identity *id; /* the org */
+    ent_identity *b;  /* a partner */
+    uint64_t seq;
+    uint64_t now;
+    uint8_t obj1[32], obj2[32];
+    ent_op *spare; /* a valid op that the log never refers to */
+} tlog;
+
+static void tlog_close(tlog *t) {
+    ent_store_close(t->store);
+    ent_identity_free(t->id);
+    ent_identity_free(t->b);
+    ent_op_free(t->spare);
+    if (t->dir[0])
+        nftw(t->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    free(t);
+}
+
+static tlog *tlog_open(uint8_t seed_byte) {
+    tlog *t = calloc(1, sizeof(*t));
+    uint8_t seed[ENT_SIG_SEED_LEN];
+    assert_int_equal(ent_crypto_init(), ENT_OK);
+    snprintf(t->dir, sizeof(t->dir), "%s/ent_audit_XXXXXX",
+             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+    assert_non_null(mkdtemp(t->dir));
+    ent_store_opts o = {.map_size = (size_t)8 << 20};
+    assert_int_equal(
+        ent_store_open_ex(&t->store, t->dir, ENT_STORE_CREATE, NULL, &o),
+        ENT_OK);
+    memset(seed, seed_byte, sizeof(seed));
+    assert_int_equal(ent_identity_from_seed(&t->id, seed), ENT_OK);
+    memset(seed, 0x42, sizeof(seed));
+    assert_int_equal(ent_identity_from_seed(&t->b, seed), ENT_OK);
+    t->now = 1700000000000ULL;
+    return t;
+}
+
+static ent_op *mk_op(tlog *t, const ent_identity *by, const uint8_t *obj,
+                     uint8_t kind, const char *body) {
+    ent_op_header h;
+    uint8_t key[ENT_KEY_LEN];
+    ent_op *op = NULL;
+    memset(&h, 0, sizeof(h));
+    h.version = ENT_OP_VERSION;
+    h.genesis = kind == ENT_OP_CREATE;
+    if (!h.genesis)
+        memcpy(h.object, obj, 32);
+    memcpy(h.author, ent_identity_public(by), 32);
+    h.seq = ++t->seq;
+    h.hlc = (t->now << 16) | (t->seq & 0xffff);
+    h.kind = kind;
+    ent_random(key, sizeof(key));
+    assert_int_equal(ent_op_seal(&op, &h, (const uint8_t *)body, strlen(body),
+                                 key, by),
+                     ENT_OK);
+    return op;
+}
+
+struct change {
+    tlog *t;
+    ent_op *op; /* stored and logged; NULL: entry only */
+    ent_actlog_entry e[3];
+    size_t ne;
+};
+
+static int change_fn(ent_txn *txn, void *data) {
+    struct change *c = data;
+    int rc;
+    if (c->op != NULL) {
+        uint8_t okey[72];
+        const uint8_t *obj = c->op->h.genesis ? c->op->id : c->op->h.object;
+        memcpy(okey, obj, 32);
+        memcpy(okey + 32, c->op->h.author, 32);
+        for (int i = 0; i < 8; i++)
+            okey[64 + i] = (uint8_t)(c->op->h.seq >> (56 - 8 * i));
+        if ((rc = ent_txn_put(txn, ENT_TBL_OPS, okey, 72, c->op->raw,
+                              c->op->rawlen, 0)) != ENT_OK ||
+            (rc = ent_txn_put(txn, ENT_TBL_OP_IDS, c->op->id, 32, okey, 72,
+                              0)) != ENT_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < c->ne; i++)
+        if ((rc = ent_actlog_append(txn, c->t->id, &c->e[i], NULL)) != ENT_OK)
+            return rc;
+    return ENT_OK;
+}
+
+/* One change: op (may be NULL) stored with entries of the given kinds. */
+static void log_change(tlog *t, ent_op *op, const uint8_t *kinds, size_t n,
+                       const uint8_t *org, const char *reason) {
+    struct change c = {.t = t, .op = op, .ne = n};
+    for (size_t i = 0; i < n; i++) {
+        ent_actlog_entry *e = &c.e[i];
+        memset(e, 0, sizeof(*e));
+        e->time = ++t->now;
+        e->kind = kinds[i];
+        if (op != NULL) {
+            e->has_op = e->has_object = true;
+            memcpy(e->op, op->id, 32);
+            memcpy(e->object, op->h.genesis ? op->id : op->h.object, 32);
+        }
+        const uint8_t *who = org;
+        if (op != NULL && (kinds[i] == ENT_LOG_OP_AUTHORED ||
+                           kinds[i] == ENT_LOG_OP_ACCEPTED))
+            who = op->h.author;
+        if (who != NULL) {
+            e->has_org = true;
+            memcpy(e->org, who, 32);
+        }
+        if (reason != NULL) {
+            e->reason_len = strlen(reason);
+            memcpy(e->reason, reason, e->reason_len);
+        }
+    }
+    assert_int_equal(ent_store_write(t->store, change_fn, &c), ENT_OK);
+}
+
+static void one(tlog *t, ent_op *op, uint8_t kind) {
+    log_change(t, op, &kind, 1, NULL, NULL);
+    ent_op_free(op);
+}
+
+/* Builds a log of 16 entries referring to 11 ops over two objects. */
+static void build_log(tlog *t, const char *tag) {
+    ent_op *op = mk_op(t, t->id, NULL, ENT_OP_CREATE, tag);
+    memcpy(t->obj1, op->id, 32);
+    one(t, op, ENT_LOG_OP_AUTHORED);
+    for (int i = 0; i < 3; i++)
+        one(t, mk_op(t, t->id, t->obj1, ENT_OP_SET, "set"),
+            ENT_LOG_OP_AUTHORED);
+    uint8_t k2[2] = {ENT_LOG_OP_AUTHORED, ENT_LOG_MEMBER_ADDED};
+    op = mk_op(t, t->id, t->obj1, ENT_OP_ADD_MEMBER, "add b");
+    log_change(t, op, k2, 2, ent_identity_public(t->b), NULL);
+    ent_op_free(op);
+    one(t, mk_op(t, t->b, t->obj1, ENT_OP_SET, "b sets"),
+        ENT_LOG_OP_ACCEPTED);
+    op = mk_op(t, t->id, NULL, ENT_OP_CREATE, "second");
+    memcpy(t->obj2, op->id, 32);
+    one(t, op, ENT_LOG_OP_AUTHORED);
+    uint8_t kr = ENT_LOG_OP_REJECTED;
+    log_change(t, NULL, &kr, 1, ent_identity_public(t->b),
+               "signature does not verify");
+    one(t, mk_op(t, t->id, t->obj2, ENT_OP_SET, "s2"), ENT_LOG_OP_AUTHORED);
+    one(t, mk_op(t, t->id, t->obj2, ENT_OP_COMMENT, "c2"),
+        ENT_LOG_OP_AUTHORED);
+    uint8_t k3[3] = {ENT_LOG_OP_AUTHORED, ENT_LOG_MEMBER_REMOVED,
+                     ENT_LOG_KEY_ROTATED};
+    op = mk_op(t, t->id, t->obj1, ENT_OP_REMOVE_MEMBER, "rm b");
+    log_change(t, op, k3, 3, ent_identity_public(t->b), NULL);
+    ent_op_free(op);
+    one(t, mk_op(t, t->id, t->obj1, ENT_OP_STAGE, "won"),
+        ENT_LOG_OP_AUTHORED);
+    uint8_t ki = ENT_LOG_INVITE_ISSUED;
+    log_change(t, NULL, &ki, 1, NULL, NULL);
+    t->spare = mk_op(t, t->id, t->obj2, ENT_OP_SET, "never logged");
+}
+
+static void export(tlog *t, const ent_audit_filter *f, uint8_t **buf,
+                   size_t *len) {
+    assert_int_equal(ent_audit_export(t->store, t->id, ++t->now, f, buf, len),
+                     ENT_OK);
+}
+
+static int verify(const uint8_t *buf, size_t len, ent_audit_result *res) {
+    return ent_audit_verify(buf, len, NULL, res);
+}
+
+/* ------------------------------------------------------------ re-signing */
+
+/* The export taken apart: the 12 unsigned items, and the elements of the
+ * six section arrays (items 6..11). */
+typedef struct span {
+    const uint8_t *p;
+    size_t n;
+} span;
+
+typedef struct parts {
+    span top[12];
+    span el[12][64];
+    size_t nel[12];
+} parts;
+
+static void split(const uint8_t *buf, size_t len, parts *p) {
+    ent_cbor_reader r;
+    size_t n;
+    memset(p, 0, sizeof(*p));
+    ent_cbor_reader_init(&r, buf, len);
+    assert_int_equal(ent_cbor_read_array(&r, &n), ENT_OK);
+    assert_int_equal(n, 13);
+    for (int i = 0; i < 12; i++) {
+        size_t s = r.pos;
+        if (i >= 6) {
+            ent_cbor_reader q = r;
+            assert_int_equal(ent_cbor_read_array(&q, &n), ENT_OK);
+            assert_true(n <= 64);
+            p->nel[i] = n;
+            for (size_t k = 0; k < n; k++) {
+                size_t e = q.pos;
+                assert_int_equal(ent_cbor_skip(&q), ENT_OK);
+                p->el[i][k] = (span){buf + e, q.pos - e};
+            }
+        }
+        assert_int_equal(ent_cbor_skip(&r), ENT_OK);
+        p->top[i] = (span){buf + s, r.pos - s};
+    }
+}
+
+/* Reassembles p (sections from el) and signs it with id, as the org would. */
+static void join(const parts *p, const ent_identity *id, uint8_t **out,
+                 size_t *len) {
+    size_t cap = 1 << 20;
+    uint8_t *b = malloc(cap);
+    ent_cbor_writer w;
+    ent_cbor_writer_init(&w, b, cap);
+    ent_cbor_write_array(&w, 12);
+    for (int i = 0; i < 12; i++) {
+        if (i < 6) {
+            ent_cbor_write_raw(&w, p->top[i].p, p->top[i].n);
+            continue;
+        }
+        ent_cbor_write_array(&w, p->nel[i]);
+        for (size_t k = 0; k < p->nel[i]; k++)
+            ent_cbor_write_raw(&w, p->el[i][k].p, p->el[i][k].n);
+    }
+    assert_int_equal(w.err, ENT_OK);
+    uint8_t sig[64];
+    assert_int_equal(
+        ent_identity_sign(id, ENT_SIGCTX_TREE_HEAD, b, w.len, sig), ENT_OK);
+    b[0] = 0x8d;
+    b[w.len] = 0x58;
+    b[w.len + 1] = 64;
+    memcpy(b + w.len + 2, sig, 64);
+    *out = b;
+    *len = w.len + 66;
+}
+
+enum { S_FRONTIER = 6, S_ENTRIES, S_PROOFS, S_HISTORY, S_WITNESS, S_OPS };
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_export_verify(void **state) {
+    tlog *t = tlog_open(7);
+    uint8_t *buf;
+    size_t len;
+    ent_audit_result res;
+    build_log(t, "one");
+    export(t, NULL, &buf, &len);
+    assert_int_equal(verify(buf, len, &res), ENT_OK);
+    assert_true(res.ok);
+    assert_int_equal(res.entries, 16);
+    assert_int_equal(res.tree_size, 16);
+    assert_int_equal(res.ops, 11);
+    assert_int_equal(res.heads, 1);
+    assert_memory_equal(res.org, ent_identity_public(t->id), 32);
+    assert_string_equal(res.reason, "");
+    /* --org */
+    assert_int_equal(ent_audit_verify(buf, len, ent_identity_public(t->id),
+                                      &res),
+                     ENT_OK);
+    assert_int_equal(ent_audit_verify(buf, len, ent_identity_public(t->b),
+                                      &res),
+                     ENT_EDENIED);
+    assert_false(res.ok);
+    free(buf);
+    tlog_close(t);
+}
+
+/* Every random mutation of the export fails verification. */
+static void test_random_mutations(void **state) {
+    tlog *t = tlog_open(7);
+    uint8_t *buf, *m;
+    size_t len;
+    ent_audit_result res;
+    uint64_t rng = 0x9e3779b97f4a7c15ULL, failed = 0;
+    size_t kinds[5] = {0};
+    build_log(t, "one");
+    export(t, NULL, &buf, &len);
+    m = malloc(len + 16);
+    for (int i = 0; i < MUTATIONS; i++) {
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        size_t pos = (size_t)(rng >> 8) % len, mlen = len;
+        int kind = (int)(rng % 5);
+        memcpy(m, buf, len);
+        switch (kind) {
+        case 0: /* one bit */
+            m[pos] ^= (uint8_t)(1u << ((rng >> 40) & 7));
+            break;
+        case 1: /* delete a byte */
+            memmove(m + pos, m + pos + 1, len - pos - 1);
+            mlen--;
+            break;
+        case 2: /* insert a byte */
+            memmove(m + pos + 1, m + pos, len - pos);
+            m[pos] = (uint8_t)(rng >> 32);
+            mlen++;
+            break;
+        case 3: /* truncate */
+            mlen = pos;
+            break;
+        default: /* replace a byte with a different one */
+            m[pos] ^= (uint8_t)(1 + ((rng >> 32) % 255));
+            break;
+        }
+        kinds[kind]++;
+        int rc = verify(m, mlen, &res);
+        if (rc != ENT_OK && !res.ok)
+            failed++;
+        else
+            fail_msg("mutation %d (kind %d at %zu) verified", i, kind, pos);
+    }
+    printf("audit: %llu of %d random mutations rejected (flip %zu, delete "
+           "%zu, insert %zu, truncate %zu, change %zu)\n",
+           (unsigned long long)failed, MUTATIONS, kinds[0], kinds[1],
+           kinds[2], kinds[3], kinds[4]);
+    assert_int_equal(failed, MUTATIONS);
+    free(m);
+    free(buf);
+    tlog_close(t);
+}
+
+/* A flipped byte inside an entry names that entry. */
+static void test_failure_names_entry(void **state) {
+    tlog *t = tlog_open(7);
+    uint8_t *buf;
+    size_t len;
+    ent_audit_result res;
+    parts p;
+    build_log(t, "one");
+    export(t, NULL, &buf, &len);
+    split(buf, len, &p);
+    /* the time field of entry 5 (third item: after 0x8a, 0x01, 0x05) */
+    size_t off = (size_t)(p.el[S_ENTRIES][5].p - buf) + 4;
+    buf[off] ^= 1;
+    assert_int_not_equal(verify(buf, len, &res), ENT_OK);
+    assert_true(res.has_fail_index);
+    assert_int_equal(res.fail_index, 5);
+    assert_non_null(strstr(res.reason, "entry 5"));
+    free(buf);
+    tlog_close(t);
+}
+
+static void expect_fail(tlog *t, const parts *p, const char *what) {
+    uint8_t *b;
+    size_t n;
+    ent_audit_result res;
+    join(p, t->id, &b, &n);
+    int rc = verify(b, n, &res);
+    if (rc == ENT_OK || res.ok)
+        fail_msg("re-signed export with %s verified", what);
+    print_message("  %-28s -> %s\n", what, res.reason);
+    free(b);
+}
+
+/* Changes that the org re-signs are still caught by the inner checks. */
+static void test_resigned_structure(void **state) {
+    tlog *t = tlog_open(7);
+    uint8_t *buf, *b;
+    size_t len, n;
+    ent_audit_result res;
+    parts p, q;
+    build_log(t, "one");
+    export(t, NULL, &buf, &len);
+    split(buf, len, &p);
+    /* the re-assembly itself is faithful */
+    join(&p, t->id, &b, &n);
+    assert_int_equal(verify(b, n, &res), ENT_OK);
+    assert_int_equal(n, len);
+    assert_memory_equal(b, buf, len);
+    free(b);
+
+    q = p; /* swap two entries */
+    q.el[S_ENTRIES][3] = p.el[S_ENTRIES][4];
+    q.el[S_ENTRIES][4] = p.el[S_ENTRIES][3];
+    expect_fail(t, &q, "swapped entries");
+    q = p; /* drop an entry in the middle */
+    memmove(&q.el[S_ENTRIES][7], &q.el[S_ENTRIES][8], 8 * sizeof(span));
+    q.nel[S_ENTRIES]--;
+    expect_fail(t, &q, "dropped entry");
+    q = p; /* drop the last entry */
+    q.nel[S_ENTRIES]--;
+    expect_fail(t, &q, "dropped last entry");
+    q = p; /* duplicate an entry */
+    q.el[S_ENTRIES][q.nel[S_ENTRIES]++] = p.el[S_ENTRIES][15];
+    expect_fail(t, &q, "duplicated entry");
+    q = p; /* reorder ops */
+    q.el[S_OPS][0] = p.el[S_OPS][1];
+    q.el[S_OPS][1] = p.el[S_OPS][0];
+    expect_fail(t, &q, "reordered ops");
+    q = p; /* drop an op */
+    q.nel[S_OPS]--;
+    expect_fail(t, &q, "dropped op");
+    q = p; /* duplicate an op */
+    q.el[S_OPS][q.nel[S_OPS]++] = p.el[S_OPS][10];
+    expect_fail(t, &q, "duplicated op");
+    q = p; /* add a valid op that no entry refers to */
+    q.el[S_OPS][q.nel[S_OPS]++] = (span){t->spare->raw, t->spare->rawlen};
+    expect_fail(t, &q, "unreferenced op");
+    q = p; /* replace an op by another valid op */
+    q.el[S_OPS][4] = (span){t->spare->raw, t->spare->rawlen};
+    expect_fail(t, &q, "replaced op");
+    q = p; /* claim a partial scope over the full entries */
+    uint8_t scope[3] = {0x82, 0x01, 0x40};
+    q.top[4] = (span){scope, 3};
+    expect_fail(t, &q, "changed scope");
+    q = p; /* a witnessed head in version 1 */
+    q.el[S_WITNESS][0] = p.top[5];
+    q.nel[S_WITNESS] = 1;
+    expect_fail(t, &q, "witness array not empty");
+    q = p; /* an inclusion proof where none belongs */
+    uint8_t proof[1] = {0x40};
+    q.el[S_PROOFS][0] = (span){proof, 1};
+    q.nel[S_PROOFS] = 1;
+    expect_fail(t, &q, "stray proof");
+    free(buf);
+    tlog_close(t);
+}
+
+struct hw {
+    tlog *t;
+    ent_actlog_head h;
+};
+
+static int sign_fn(ent_txn *txn, void *data) {
+    struct hw *w = data;
+    return ent_actlog_sign_head(txn, w->t->id, ++w->t->now, &w->h);
+}
+
+/* Earlier heads travel with consistency proofs; partial and per-object
+ * exports verify; a rewritten history is caught. */
+static void test_history_and_rewrite(void **state) {
+    tlog *a = tlog_open(7), *b = tlog_open(7); /* same org identity */
+    uint8_t *buf, *bb, *m;
+    size_t len, blen, mlen;
+    ent_audit_result res;
+    struct hw wa = {.t = a}, wb = {.t = b};
+    parts pa, pb;
+
+    build_log(a, "history A");
+    assert_int_equal(ent_store_write(a->store, sign_fn, &wa), ENT_OK);
+    assert_int_equal(wa.h.size, 16);
+    /* A grows after its head was signed */
+    one(a, mk_op(a, a->id, a->obj2, ENT_OP_SET, "more"), ENT_LOG_OP_AUTHORED);
+    one(a, mk_op(a, a->b, a->obj2, ENT_OP_SET, "more b"),
+        ENT_LOG_OP_ACCEPTED);
+    export(a, NULL, &buf, &len);
+    assert_int_equal(verify(buf, len, &res), ENT_OK);
+    assert_int_equal(res.tree_size, 18);
+    assert_int_equal(res.heads, 2); /* latest + the one of size 16 */
+    /* the auditor's copy of the old head is consistent with it */
+    ent_audit_opts o = {.heads = &wa.h, .nheads = 1};
+    assert_int_equal(ent_audit_verify_ex(buf, len, &o, &res), ENT_OK);
+
+    /* partial export: entries 5.. with the frontier of 5 leaves */
+    ent_audit_filter f = {.since = 5};
+    uint8_t *pbuf;
+    size_t plen;
+    export(a, &f, &pbuf, &plen);
+    assert_int_equal(verify(pbuf, plen, &res), ENT_OK);
+    assert_int_equal(res.since, 5);
+    assert_int_equal(res.entries, 13);
+    assert_int_equal(ent_audit_verify_ex(pbuf, plen, &o, &res), ENT_OK);
+    parts pp;
+    split(pbuf, plen, &pp);
+    assert_int_equal(pp.nel[S_FRONTIER], 2); /* 5 = 4 + 1 */
+    pp.el[S_FRONTIER][0] = pp.el[S_FRONTIER][1];
+    expect_fail(a, &pp, "wrong frontier");
+    free(pbuf);
+
+    /* per-object export: inclusion proof per entry */
+    f = (ent_audit_filter){.object = a->obj2};
+    export(a, &f, &pbuf, &plen);
+    assert_int_equal(verify(pbuf, plen, &res), ENT_OK);
+    assert_true(res.has_object);
+    assert_memory_equal(res.object, a->obj2, 32);
+    assert_int_equal(res.entries, 5);
+    assert_int_equal(res.ops, 5);
+    split(pbuf, plen, &pp);
+    assert_int_equal(pp.nel[S_PROOFS], 5);
+    pp.el[S_PROOFS][2] = pp.el[S_PROOFS][3];
+    expect_fail(a, &pp, "swapped inclusion proofs");
+    for (size_t i = 0; i < 300; i++) {
+        uint8_t *x = malloc(plen);
+        memcpy(x, pbuf, plen);
+        x[(i * 7919) % plen] ^= (uint8_t)(1u << (i % 8));
+        assert_int_not_equal(verify(x, plen, &res), ENT_OK);
+        free(x);
+    }
+    free(pbuf);
+
+    /* B: the same org rewrites its history, 18 other entries */
+    build_log(b, "history B");
+    one(b, mk_op(b, b->id, b->obj2, ENT_OP_SET, "x"), ENT_LOG_OP_AUTHORED);
+    one(b, mk_op(b, b->id, b->obj2, ENT_OP_SET, "y"), ENT_LOG_OP_AUTHORED);
+    assert_int_equal(ent_store_write(b->store, sign_fn, &wb), ENT_OK);
+    one(b, mk_op(b, b->id, b->obj2, ENT_OP_SET, "z"), ENT_LOG_OP_AUTHORED);
+    export(b, NULL, &bb, &blen);
+    /* alone it looks fine ... */
+    assert_int_equal(verify(bb, blen, &res), ENT_OK);
+    /* ... but not to an auditor holding A's head of size 16 */
+    assert_int_equal(ent_audit_verify_ex(bb, blen, &o, &res), ENT_ECORRUPT);
+    assert_non_null(strstr(res.reason, "rewritten"));
+    /* nor with A's latest head (size 18 < 19) */
+    ent_audit_result ra;
+    assert_int_equal(verify(buf, len, &ra), ENT_OK);
+    split(buf, len, &pa);
+    ent_actlog_head ha18;
+    assert_int_equal(ent_actlog_head_decode(&ha18, pa.top[5].p, pa.top[5].n),
+                     ENT_OK);
+    o.heads = &ha18;
+    assert_int_equal(ent_audit_verify_ex(bb, blen, &o, &res), ENT_ECORRUPT);
+    /* a head of a larger size than the export: truncated log */
+    ent_actlog_head hb19;
+    split(bb, blen, &pb);
+    assert_int_equal(ent_actlog_head_decode(&hb19, pb.top[5].p, pb.top[5].n),
+                     ENT_OK);
+    o.heads = &hb19;
+    assert_int_equal(ent_audit_verify_ex(buf, len, &o, &res), ENT_ECORRUPT);
+    assert_non_null(strstr(res.reason, "truncated"));
+
+    /* B's export carrying A's older head with B's consistency proof: the
+     * consistency check fails even though the org re-signed everything */
+    assert_int_equal(pb.nel[S_HISTORY], 1);
+    uint8_t hist[512];
+    size_t hl = 0;
+    ent_cbor_writer w;
+    ent_cbor_reader r;
+    size_t k;
+    const uint8_t *proof;
+    size_t prooflen;
+    ent_cbor_reader_init(&r, pb.el[S_HISTORY][0].p, pb.el[S_HISTORY][0].n);
+    assert_int_equal(ent_cbor_read_array(&r, &k), ENT_OK);
+    assert_int_equal(ent_cbor_skip(&r), ENT_OK);
+    assert_int_equal(ent_cbor_read_bytes(&r, &proof, &prooflen), ENT_OK);
+    uint8_t hbuf[ENT_ACTLOG_HEAD_MAX];
+    ent_actlog_head ha = wa.h;
+    ha.size = wb.h.size; /* re-sign A's root at B's size: a forged head */
+    uint8_t sb[ENT_ACTLOG_HEAD_MAX];
+    size_t sbn;
+    assert_int_equal(ent_actlog_head_encode(&ha, false, sb, sizeof(sb), &sbn),
+                     ENT_OK);
+    assert_int_equal(
+        ent_identity_sign(a->id, ENT_SIGCTX_TREE_HEAD, sb, sbn, ha.sig),
+        ENT_OK);
+    size_t hn;
+    assert_int_equal(ent_actlog_head_encode(&ha, true, hbuf, sizeof(hbuf), &hn),
+                     ENT_OK);
+    ent_cbor_writer_init(&w, hist, sizeof(hist));
+    ent_cbor_write_array(&w, 2);
+    ent_cbor_write_raw(&w, hbuf, hn);
+    ent_cbor_write_bytes(&w, proof, prooflen);
+    assert_int_equal(w.err, ENT_OK);
+    hl = w.len;
+    parts pq = pb;
+    pq.el[S_HISTORY][0] = (span){hist, hl};
+    join(&pq, b->id, &m, &mlen);
+    assert_int_equal(verify(m, mlen, &res), ENT_ECORRUPT);
+    assert_non_null(strstr(res.reason, "not consistent"));
+    free(m);
+
+    free(buf);
+    free(bb);
+    tlog_close(a);
+    tlog_close(b);
+}
+
+/* The empty log exports and verifies; malformed inputs are refused. */
+static void test_empty_and_edges(void **state) {
+    tlog *t = tlog_open(9);
+    uint8_t *buf;
+    size_t len;
+    ent_audit_result res;
+    export(t, NULL, &buf, &len);
+    assert_int_equal(verify(buf, len, &res), ENT_OK);
+    assert_int_equal(res.entries, 0);
+    assert_int_equal(res.tree_size, 0);
+    free(buf);
+    ent_audit_filter f = {.since = 1};
+    assert_int_equal(ent_audit_export(t->store, t->id, 1, &f, &buf, &len),
+                     ENT_EINVAL);
+    assert_int_not_equal(verify((const uint8_t *)"", 0, &res), ENT_OK);
+    assert_int_not_equal(verify((const uint8_t *)"\x80", 1, &res), ENT_OK);
+    assert_int_equal(verify(NULL, (size_t)ENT_AUDIT_MAX_SIZE + 1, &res),
+                     ENT_EINVAL);
+    tlog_close(t);
+}
+
+
+struct kinds {
+    uint8_t k[64];
+    size_t n;
+    char reason[ENT_ACTLOG_REASON_MAX + 1];
+};
+
+static int kinds_cb(void *data, const ent_actlog_entry *e, const uint8_t *raw,
+                    size_t len) {
+    struct kinds *k = data;
+    if (k->n < 64)
+        k->k[k->n++] = e->kind;
+    if (e->kind == ENT_LOG_OP_REJECTED)
+        memcpy(k->reason, e->reason, e->reason_len + 1);
+    return 0;
+}
+
+static int kinds_fn(ent_txn *txn, void *data) {
+    return ent_actlog_foreach(txn, 0, kinds_cb, data);
+}
+
+static void export_ok(tnode *n, uint64_t want_entries) {
+    uint8_t *buf;
+    size_t len;
+    ent_audit_result res;
+    assert_int_equal(ent_audit_export(n->store, n->id, n->now, NULL, &buf,
+                                      &len),
+                     ENT_OK);
+    if (ent_audit_verify(buf, len, tnode_pk(n), &res) != ENT_OK)
+        fail_msg("engine export does not verify: %s", res.reason);
+    assert_int_equal(res.entries, want_entries);
+    free(buf);
+}
+
+/* The object engine writes the entries: authored, accepted, rejected (with
+ * its reason), member added/removed, key rotated; and both nodes' exports
+ * verify, ops included. */
+static void test_engine_entries(void **state) {
+    tnode a, b;
+    uint8_t id[32];
+    ent_op *op = NULL, *add = NULL, *rm = NULL;
+    ent_op_epoch_key *boxes = NULL;
+    size_t nboxes = 0;
+    char err[ENT_OBJ_ERR_MAX];
+    assert_int_equal(tnode_open(&a, 1), 0);
+    assert_int_equal(tnode_open(&b, 2), 0);
+    assert_int_equal(
+        ent_obj_create(a.eng, "lead", NULL, 0, id, &op, err, sizeof(err)),
+        ENT_OK);
+    ent_op_free(op);
+    assert_int_equal(ent_obj_comment(a.eng, id, "hello", &op, err,
+                                     sizeof(err)),
+                     ENT_OK);
+    ent_op_free(op);
+    assert_int_equal(ent_obj_add_member(a.eng, id, tnode_pk(&b),
+                                        ENT_ROLE_MEMBER, &add, &boxes,
+                                        &nboxes),
+                     ENT_OK);
+    assert_int_equal(ent_obj_accept_keys(b.eng, id, boxes, nboxes), ENT_OK);
+    assert_int_equal(tnode_sync(&b, &a, id), 0);
+    b.now += 10;
+    assert_int_equal(ent_obj_comment(b.eng, id, "from b", &op, err,
+                                     sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(ent_obj_apply(a.eng, op->raw, op->rawlen, NULL), ENT_OK);
+    /* the same op with one ciphertext byte changed: bad signature */
+    op->raw[op->rawlen - 70] ^= 1;
+    assert_int_not_equal(ent_obj_apply(a.eng, op->raw, op->rawlen, NULL),
+                         ENT_OK);
+    ent_op_free(op);
+    assert_int_equal(ent_obj_remove_member(a.eng, id, tnode_pk(&b), &rm),
+                     ENT_OK);
+
+    struct kinds ka = {0}, kb = {0};
+    assert_int_equal(ent_store_read(a.store, kinds_fn, &ka), ENT_OK);
+    const uint8_t want_a[] = {
+        ENT_LOG_OP_AUTHORED,  ENT_LOG_OP_AUTHORED,    ENT_LOG_OP_AUTHORED,
+        ENT_LOG_MEMBER_ADDED, ENT_LOG_OP_ACCEPTED,    ENT_LOG_OP_REJECTED,
+        ENT_LOG_OP_AUTHORED,  ENT_LOG_MEMBER_REMOVED, ENT_LOG_KEY_ROTATED};
+    assert_int_equal(ka.n, sizeof(want_a));
+    assert_memory_equal(ka.k, want_a, sizeof(want_a));
+    assert_non_null(strstr(ka.reason, "ENT_E"));
+    assert_int_equal(ent_store_read(b.store, kinds_fn, &kb), ENT_OK);
+    const uint8_t want_b[] = {ENT_LOG_OP_ACCEPTED, ENT_LOG_OP_ACCEPTED,
+                              ENT_LOG_OP_ACCEPTED, ENT_LOG_MEMBER_ADDED,
+                              ENT_LOG_OP_AUTHORED};
+    assert_int_equal(kb.n, sizeof(want_b));
+    assert_memory_equal(kb.k, want_b, sizeof(want_b));
+    export_ok(&a, sizeof(want_a));
+    export_ok(&b, sizeof(want_b));
+    free(boxes);
+    ent_op_free(add);
+    ent_op_free(rm);
+    tnode_close(&a);
+    tnode_close(&b);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_export_verify),
+        cmocka_unit_test(test_random_mutations),
+        cmocka_unit_test(test_failure_names_entry),
+        cmocka_unit_test(test_resigned_structure),
+        cmocka_unit_test(test_history_and_rewrite),
+        cmocka_unit_test(test_empty_and_edges),
+        cmocka_unit_test(test_engine_entries),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# tests/e2e/three_nodes.sh - three real nodes on loopback: invite and join,
+# shared state arrives, concurrent edits converge, private fields never
+# leave their node (invariant 1, checked in every other node's LMDB files),
+# member removal moves the epoch and shuts the removed node out
+# (invariants 2 and 4). Needs $ENTENTE (the binary under test).
+set -euo pipefail
+
+: "${ENTENTE:?set ENTENTE to the entente binary}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/entente-e2e-3n.XXXXXX")
+PIDS=()
+export ENTENTE_DIAL_BASE_MS=100
+export ENTENTE_SYNC_MS=500
+
+cleanup() {
+    for p in "${PIDS[@]}"; do
+        kill "$p" 2>/dev/null || true
+    done
+    for p in "${PIDS[@]}"; do
+        wait "$p" 2>/dev/null || true
+    done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    for f in "$T"/*.log; do
+        [ -f "$f" ] && { echo "--- $f" >&2; grep -v " api: " "$f" | tail -n 40 >&2; }
+    done
+    exit 1
+}
+
+py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+e() { local h=$1; shift; "$ENTENTE" "$@" --home "$T/$h"; }
+
+start() { # start NAME
+    "$ENTENTE" init --name "$1" --home "$T/$1" >/dev/null
+    "$ENTENTE" serve --home "$T/$1" --listen 127.0.0.1:0 \
+        >"$T/$1.log" 2>&1 &
+    PIDS+=("$!")
+    for _ in $(seq 1 150); do
+        e "$1" status --json >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    fail "node $1 did not come up"
+}
+
+# wait_for DESCRIPTION CMD...: polls CMD (bounded, 20 s) until it succeeds.
+wait_for() {
+    local what=$1
+    shift
+    for _ in $(seq 1 200); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    fail "timed out waiting for: $what"
+}
+
+start A
+start B
+start C
+ORG_A=$(e A status --json | py 'd["org"]')
+ORG_B=$(e B status --json | py 'd["org"]')
+ORG_C=$(e C status --json | py 'd["org"]')
+LISTEN_A=$(e A status --json | py 'd["listen"]')
+case "$LISTEN_A" in 127.0.0.1:0|"") fail "A has no actual port: $LISTEN_A" ;; esac
+
+ID=$(e A object create --type opportunity --set "name=Globex ERP" \
+    --set customer_account=Globex --set stage=Qualification \
+    --private "internal_notes=CANARY-A-PRIV-7731")
+
+# --- invite and join ------------------------------------------------------
+TOK_B=$(e A invite "$ID")
+TOK_C=$(e A invite "$ID" --role member --ttl 1h)
+[ "$(echo "$TOK_B" | wc -l)" -eq 1 ] || fail "invite printed more than one line"
+case "$TOK_B" in ent1*) ;; *) fail "token does not start with ent1: $TOK_B" ;; esac
+JB=$(e B join "$TOK_B" 2>"$T/joinB.err") || fail "B join: $(cat "$T/joinB.err")"
+[ "$JB" = "$ID" ] || fail "B join printed '$JB', want $ID"
+grep -q "safety code: [0-9]" "$T/joinB.err" || fail "no safety code on join"
+JC=$(e C join "$TOK_C" --json 2>"$T/joinC.err" | py 'd["id"]') ||
+    fail "C join: $(cat "$T/joinC.err")"
+[ "$JC" = "$ID" ] || fail "C join printed '$JC', want $ID"
+
+# the safety code shown to B equals A's for B
+SAFE_B=$(sed -n 's/^safety code: //p' "$T/joinB.err")
+SAFE_AB=$(e A peers --json | py "[p['safety'] for p in d if p['org']=='$ORG_B'][0]")
+[ "$SAFE_B" = "$SAFE_AB" ] || fail "safety codes differ: '$SAFE_B' vs '$SAFE_AB'"
+
+for n in B C; do
+    e $n object show "$ID" --json >"$T/$n.json"
+    [ "$(py 'd["shared"]["name"]' <"$T/$n.json")" = "Globex ERP" ] ||
+        fail "$n does not see A's shared name"
+    [ "$(py 'len(d["private"])' <"$T/$n.json")" = 0 ] ||
+        fail "$n sees private fields: $(cat "$T/$n.json")"
+    grep -q CANARY-A "$T/$n.json" && fail "$n shows A's canary"
+done
+[ "$(e A object show "$ID" --json | py 'len([m for m in d["members"] if m["status"]=="active"])')" = 3 ] ||
+    fail "A does not list three active members"
+
+# --- concurrent edits -----------------------------------------------------
+e A object set "$ID" --set close_date=2026-03-31 --private "internal_notes=CANARY-A-PRIV-7731 v2" &
+P1=$!
+e B object set "$ID" --set customer_account=Globex-EU --private "internal_notes=CANARY-B-PRIV-4417" &
+P2=$!
+e C object set "$ID" --set stage=Proposal --private "internal_notes=CANARY-C-PRIV-9052" &
+P3=$!
+wait $P1 $P2 $P3 || fail "a concurrent set failed"
+
+shared() { e "$1" object show "$ID" --json | py 'json.dumps(d["shared"], sort_keys=True)'; }
+converged() {
+    local a b c
+    a=$(shared A) && b=$(shared B) && c=$(shared C) || return 1
+    [ "$a" = "$b" ] && [ "$b" = "$c" ] &&
+        echo "$a" | grep -q 2026-03-31 && echo "$a" | grep -q Globex-EU &&
+        echo "$a" | grep -q Proposal
+}
+wait_for "the three shared states to converge" converged
+
+for n in A B C; do
+    p=$(e $n object show "$ID" --json | py 'json.dumps(d["private"])')
+    for m in A B C; do
+        if [ $m = $n ]; then
+            echo "$p" | grep -q "CANARY-$m" || fail "$n lost its own canary"
+        else
+            echo "$p" | grep -q "CANARY-$m" && fail "$n shows $m's canary"
+        fi
+    done
+done
+
+# invariant 1: no canary in another node's database or lock file
+check_canaries() {
+    for n in A B C; do
+        for m in A B C; do
+            [ $m = $n ] && continue
+            for f in "$T/$n/db/"*; do
+                c=$(grep -c -a "CANARY-$m" "$f" || true)
+                [ "$c" = 0 ] || fail "CANARY-$m found in $f ($c)"
+            done
+        done
+    done
+}
+check_canaries
+
+# --- removal ----------------------------------------------------------------
+EPOCH0=$(e A object show "$ID" --json | py 'd["epoch"]')
+C_BEFORE=$(shared C)
+e A member remove "$ID" "$ORG_C"
+wait_for "C to learn of its removal" \
+    sh -c "'$ENTENTE' object show $ID --json --home '$T/C' | grep -q '\"status\": *\"removed\"'"
+e A object set "$ID" --set "name=LATER-EDIT-A-5531"
+e B object set "$ID" --set "close_date=2027-01-15"
+seesB() { shared B | grep -q LATER-EDIT-A-5531 && shared A | grep -q 2027-01-15; }
+wait_for "B and A to see the later edits" seesB
+sleep 1.5 # several sync rounds: nothing may reach C
+[ "$(shared C)" = "$C_BEFORE" ] || fail "C's shared state changed after removal: $(shared C)"
+for f in "$T/C/db/"*; do
+    for v in LATER-EDIT-A-5531 2027-01-15; do
+        [ "$(grep -c -a "$v" "$f" || true)" = 0 ] || fail "$v reached C ($f)"
+    done
+done
+for n in A B; do
+    ep=$(e $n object show "$ID" --json | py 'd["epoch"]')
+    [ "$ep" = $((EPOCH0 + 1)) ] || fail "$n epoch $ep, want $((EPOCH0 + 1))"
+done
+check_canaries
+
+# --- peers --------------------------------------------------------------------
+[ "$(e A status --json | py 'd["peers"]')" = 2 ] || fail "A peers != 2"
+[ "$(e B status --json | py 'd["peers"]')" = 1 ] || fail "B peers != 1"
+[ "$(e C status --json | py 'd["peers"]')" = 1 ] || fail "C peers != 1"
+[ "$(e B peers --json | py "d[0]['org']")" = "$ORG_A" ] || fail "B's peer is not A"
+e B peers | grep -q "safety code" || fail "peers prints no safety code"
+echo "three_nodes: ok"
