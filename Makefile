@@ -41,7 +41,7 @@ FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=build/asan/tests/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
 
-.PHONY: all deps fuzz-deps test test-unit test-e2e fuzz fuzz-smoke bench demo clean format
+.PHONY: all deps fuzz-deps test test-long test-unit test-e2e fuzz fuzz-smoke bench demo clean format
 
 all: entente
 
@@ -107,6 +107,12 @@ test: deps
 	@$(MAKE) --no-print-directory build/asan/entente $(TEST_BIN) $(FUZZ_BIN)
 	@ENTENTE=$(CURDIR)/build/asan/entente SMOKE_SECONDS=$(SMOKE_SECONDS) \
 	  tests/run.sh $(TEST_BIN) -- $(E2E) -- $(FUZZ_BIN)
+
+# The long runs: 200 kill -9 crash iterations (spec/reliability.md).
+test-long: deps
+	@$(MAKE) --no-print-directory build/asan/entente
+	@ENTENTE=$(CURDIR)/build/asan/entente CRASH_ITERATIONS=$${CRASH_ITERATIONS:-200} \
+	  tests/run.sh -- tests/e2e/crash.sh --
 
 test-unit: deps
 	@$(MAKE) --no-print-directory $(TEST_BIN)
