@@ -215,6 +215,20 @@ expect_exit 1 e template set opportunity "$T/missing.json"
 cmp -s "$T/opp.json" <(e template show opportunity --json) || fail "a refused template set changed it"
 expect_exit 1 e template show nosuchtype
 
+# ---- changing a template never rewrites or loses existing data ------------------
+e object set "$ID" --set next_step="Workshop on 2027-01-15" --set close_date=2027-02-28
+keep=$(e object show "$ID" --json)
+[ "$(echo "$keep" | py 'd["shared"]["next_step"]')" = "Workshop on 2027-01-15" ] || fail "next_step not set"
+# drop next_step from the template and turn close_date into a text field
+py 'json.dumps(dict(d, fields=[dict(f, type="text") if f["name"]=="close_date" else f for f in d["fields"] if f["name"]!="next_step"]))' <"$T/opp.json" >"$T/opp-changed.json"
+e template set opportunity "$T/opp-changed.json"
+[ "$keep" = "$(e object show "$ID" --json)" ] || fail "a template change rewrote stored fields"
+# new writes follow the new template: close_date now takes free text
+e object set "$ID" --set close_date="end of Q2"
+[ "$(e object show "$ID" --json | py 'd["shared"]["close_date"]')" = "end of Q2" ] || fail "new template not applied to new writes"
+[ "$(e object show "$ID" --json | py 'd["shared"]["next_step"]')" = "Workshop on 2027-01-15" ] || fail "field dropped from the template was lost"
+e template set opportunity "$T/opp.json"
+
 # ---- restart: everything is still there -----------------------------------------
 final=$(e object show "$ID" --json)
 list=$(e object list --json)
