@@ -86,9 +86,12 @@ build/rel/libentente.a: $(REL_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# A test may add link flags in tests/NAME.ldflags (e.g. -Wl,--wrap=malloc
+# for allocation-failure injection without patching any library).
 build/asan/tests/%: tests/%.c build/asan/libentente.a | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -o $@ $< build/asan/libentente.a $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+	$(CC) $(ASAN_CFLAGS) -o $@ $< build/asan/libentente.a $(PKG_LIBS) $(CMOCKA_LIBS) -lm \
+	  $(shell cat tests/$*.ldflags 2>/dev/null)
 
 build/fuzz/%.o: %.c | deps fuzz-deps
 	@mkdir -p $(dir $@)
