@@ -33,7 +33,7 @@ LIB_SRC  := $(sort $(wildcard node/*.c protocol/*.c crypto/*.c storage/*.c))
 LIB_SRC  := $(filter-out node/main.c,$(LIB_SRC))
 TEST_SRC := $(sort $(wildcard tests/*_test.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-E2E      := $(sort $(wildcard tests/e2e/*.sh))
+E2E      := $(filter-out tests/e2e/lib.sh,$(sort $(wildcard tests/e2e/*.sh)))
 
 REL_OBJ  := $(LIB_SRC:%.c=build/rel/%.o)
 ASAN_OBJ := $(LIB_SRC:%.c=build/asan/%.o)

@@ -4,6 +4,7 @@
 #include "node/api_objects.h"
 #include "node/api_peers.h"
 #include "node/err.h"
+#include "node/witness.h"
 
 #include <uv.h>
 
@@ -20,6 +21,8 @@ static const ent_api_route builtin_routes[] = {
     {"GET", "/v1/status", false, ent_api_status},
     {"GET", "/v1/log", false, ent_api_log_get}, /* node/api_log.c */
     {"GET", "/v1/audit/export", false, ent_api_audit_export},
+    {"GET", "/v1/audit/heads", false, ent_api_audit_heads},
+    {"GET", "/v1/object-keys/", true, ent_api_object_keys},
     /* objects, templates, configuration: node/api_objects.c */
     {"POST", "/v1/objects", false, ent_api_objects_create},
     {"GET", "/v1/objects", false, ent_api_objects_list},
@@ -204,6 +207,7 @@ const ent_api_route *ent__api_routes(const ent_api *api, size_t *n) {
 struct counts {
     uint64_t peers;
     uint64_t objects;
+    uint64_t equivocations; /* node/witness.h */
 };
 
 static int count_tables(ent_txn *txn, void *data) {
@@ -211,20 +215,24 @@ static int count_tables(ent_txn *txn, void *data) {
     int rc = ent_txn_count(txn, ENT_TBL_PEERS, &c->peers);
     if (rc == ENT_OK)
         rc = ent_txn_count(txn, ENT_TBL_OBJECTS, &c->objects);
+    if (rc == ENT_OK)
+        rc = ent_witness_count(txn, &c->equivocations);
     return rc;
 }
 
 int ent_api_status(ent_node *n, const ent_http_request *req,
                    ent_http_response *resp) {
-    struct counts c = {0, 0};
+    struct counts c = {0, 0, 0};
     int rc = ent_store_read(ent_node_store(n), count_tables, &c);
     if (rc != ENT_OK)
         return ent_http_response_error(resp, 500, rc, "reading the store: %s",
                                        ent_strerror(rc));
-    json_t *body = json_pack("{s:s,s:s,s:s,s:I,s:I}", "org", ent_node_org_id(n),
-                             "name", ent_node_name(n), "listen",
-                             ent_node_listen(n), "peers", (json_int_t)c.peers,
-                             "objects", (json_int_t)c.objects);
+    json_t *body = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "org",
+                             ent_node_org_id(n), "name", ent_node_name(n),
+                             "listen", ent_node_listen(n), "peers",
+                             (json_int_t)c.peers, "objects",
+                             (json_int_t)c.objects, "equivocations",
+                             (json_int_t)c.equivocations);
     if (body == NULL)
         return ENT_ENOMEM;
     ent_http_response_json(resp, 200, body);

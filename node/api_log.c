@@ -12,6 +12,8 @@
 #include "node/actlog.h"
 #include "node/audit.h"
 #include "node/err.h"
+#include "node/witness.h"
+#include "protocol/op.h"
 
 /* Exports above this are refused over the API (hex doubles them and the
  * client accepts ENT_HTTP_MAX_RESPONSE bytes). */
@@ -184,5 +186,145 @@ int ent_api_audit_export(ent_node *n, const ent_http_request *req,
     if (o == NULL)
         return ENT_ENOMEM;
     ent_http_response_json(resp, 200, o);
+    return ENT_OK;
+}
+
+/* ---- witnessing (spec/audit.md §11) ------------------------------------- */
+
+struct heads_ctx {
+    bool has_org;
+    uint8_t org[ENT_PK_LEN];
+    json_t *arr;
+};
+
+static int heads_one(void *data, const ent_actlog_head *h) {
+    struct heads_ctx *c = data;
+    char org[ENT_ORG_ID_LEN + 1], root[2 * ENT_MERKLE_HASH_LEN + 1];
+    char hex[2 * ENT_ACTLOG_HEAD_MAX + 1];
+    uint8_t buf[ENT_ACTLOG_HEAD_MAX];
+    size_t n = 0;
+    if (c->has_org && memcmp(c->org, h->org, ENT_PK_LEN) != 0)
+        return 0;
+    int rc = ent_actlog_head_encode(h, true, buf, sizeof(buf), &n);
+    if (rc != ENT_OK)
+        return rc;
+    ent_org_id_format(org, h->org);
+    ent_hex_encode(root, h->root, ENT_MERKLE_HASH_LEN);
+    ent_hex_encode(hex, buf, n);
+    json_t *o = json_pack("{s:s,s:I,s:s,s:I,s:s}", "org", org, "size",
+                          (json_int_t)h->size, "root", root, "time",
+                          (json_int_t)h->time, "head", hex);
+    if (o == NULL || json_array_append_new(c->arr, o) != 0)
+        return ENT_ENOMEM;
+    return 0;
+}
+
+static int heads_fn(ent_txn *txn, void *data) {
+    return ent_witness_kept_foreach(txn, heads_one, data);
+}
+
+int ent_api_audit_heads(ent_node *n, const ent_http_request *req,
+                        ent_http_response *resp) {
+    struct heads_ctx c;
+    memset(&c, 0, sizeof(c));
+    if (req->query != NULL && req->query[0] != '\0') {
+        if (strncmp(req->query, "org=", 4) != 0 ||
+            ent_org_id_parse(c.org, req->query + 4) != ENT_OK)
+            return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                           "bad org id");
+        c.has_org = true;
+    }
+    if ((c.arr = json_array()) == NULL)
+        return ENT_ENOMEM;
+    int rc = ent_store_read(ent_node_store(n), heads_fn, &c);
+    if (rc != ENT_OK) {
+        json_decref(c.arr);
+        return rc;
+    }
+    json_t *body = json_pack("{s:o}", "heads", c.arr);
+    if (body == NULL)
+        return ENT_ENOMEM;
+    ent_http_response_json(resp, 200, body);
+    return ENT_OK;
+}
+
+/* ---- epoch keys for an auditor (spec/audit.md §13) ---------------------- */
+
+struct keys_ctx {
+    const uint8_t *obj;
+    const uint8_t *self;
+    int role; /* -1: not an active member */
+    json_t *arr;
+};
+
+static int key_one(void *data, const void *key, size_t klen, const void *val,
+                   size_t vlen) {
+    struct keys_ctx *c = data;
+    char hex[65];
+    uint64_t epoch = 0;
+    if (klen != 72 || vlen < 32)
+        return ENT_ECORRUPT;
+    for (int i = 0; i < 8; i++)
+        epoch = epoch << 8 | ((const uint8_t *)key)[32 + i];
+    ent_hex_encode(hex, val, 32);
+    json_t *o = json_pack("{s:I,s:s}", "epoch", (json_int_t)epoch, "key", hex);
+    ent_wipe(hex, sizeof(hex));
+    if (o == NULL || json_array_append_new(c->arr, o) != 0)
+        return ENT_ENOMEM;
+    return 0;
+}
+
+static int keys_fn(ent_txn *txn, void *data) {
+    struct keys_ctx *c = data;
+    uint8_t mk[64];
+    const void *v;
+    size_t vlen;
+    memcpy(mk, c->obj, 32);
+    memcpy(mk + 32, c->self, 32);
+    c->role = -1;
+    if (ent_txn_get(txn, ENT_TBL_OBJECTS, c->obj, 32, &v, &vlen) != ENT_OK)
+        return ENT_ENOENT;
+    if (ent_txn_get(txn, ENT_TBL_MEMBERS, mk, 64, &v, &vlen) == ENT_OK &&
+        vlen == 2 && ((const uint8_t *)v)[1] == 1)
+        c->role = ((const uint8_t *)v)[0];
+    if (c->role != ENT_ROLE_OWNER && c->role != ENT_ROLE_ADMIN)
+        return ENT_EDENIED;
+    return ent_txn_scan(txn, ENT_TBL_KEYS, c->obj, 32, key_one, c);
+}
+
+int ent_api_object_keys(ent_node *n, const ent_http_request *req,
+                        ent_http_response *resp) {
+    const char *id = req->path + strlen("/v1/object-keys/");
+    uint8_t obj[32];
+    struct keys_ctx c;
+    char hex[65];
+    if (strlen(id) != 64 || ent_hex_decode(obj, 32, id) != ENT_OK)
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "bad object id");
+    memset(&c, 0, sizeof(c));
+    c.obj = obj;
+    c.self = ent_identity_public(ent_node_identity(n));
+    if ((c.arr = json_array()) == NULL)
+        return ENT_ENOMEM;
+    int rc = ent_store_read(ent_node_store(n), keys_fn, &c);
+    if (rc == ENT_EDENIED) {
+        json_decref(c.arr);
+        return ent_http_response_error(
+            resp, 403, rc, "only the object's owner or an admin may hand "
+                           "out its keys");
+    }
+    if (rc == ENT_ENOENT) {
+        json_decref(c.arr);
+        return ent_http_response_error(resp, 404, rc, "no such object");
+    }
+    if (rc != ENT_OK) {
+        json_decref(c.arr);
+        return rc;
+    }
+    ent_hex_encode(hex, obj, 32);
+    json_t *body = json_pack("{s:s,s:o}", "object", hex, "keys", c.arr);
+    if (body == NULL)
+        return ENT_ENOMEM;
+    ent_http_response_json(resp, 200, body);
     return ENT_OK;
 }

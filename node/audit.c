@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "node/err.h"
+#include "node/witness.h"
 #include "protocol/cbor.h"
 #include "protocol/op.h"
 
@@ -90,8 +91,8 @@ struct exp {
     uint64_t since;
     ent_actlog_head head;
     /* sections, each the concatenation of its encoded items */
-    dbuf entries, proofs, history, ops, frontier;
-    size_t nentries, nproofs, nhistory, nops, nfrontier;
+    dbuf entries, proofs, history, ops, frontier, equiv;
+    size_t nentries, nproofs, nhistory, nops, nfrontier, nequiv;
     uint8_t (*opids)[32];
     size_t nopids, capopids;
     char name[ENT_AUDIT_NAME_MAX + 1];
@@ -166,6 +167,14 @@ static int leaf_fn(void *data, uint64_t index, uint8_t out[HL]) {
     return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
 }
 
+/* One equivocation proof (spec/audit.md §12) into the evidence section. */
+static int equiv_fn(void *data, const uint8_t *proof, size_t len) {
+    struct exp *x = data;
+    db_put(&x->equiv, proof, len);
+    x->nequiv++;
+    return x->equiv.err;
+}
+
 static int collect_fn(ent_txn *txn, void *data) {
     struct exp *x = data;
     const void *v;
@@ -213,6 +222,9 @@ static int collect_fn(ent_txn *txn, void *data) {
         db_put(&x->ops, raw, rlen);
         x->nops++;
     }
+    if (x->object == NULL &&
+        (rc = ent_witness_proofs_foreach(txn, equiv_fn, x)) != ENT_OK)
+        return rc;
     if (x->entries.err || x->proofs.err || x->history.err || x->ops.err ||
         x->frontier.err)
         return x->entries.err   ? x->entries.err
@@ -250,7 +262,8 @@ static void emit_export(ent_cbor_writer *w, const void *data) {
     ent_cbor_write_raw(w, x->proofs.p, x->proofs.len);
     ent_cbor_write_array(w, x->nhistory);
     ent_cbor_write_raw(w, x->history.p, x->history.len);
-    ent_cbor_write_array(w, 0); /* witnessed heads: none yet */
+    ent_cbor_write_array(w, x->nequiv); /* equivocation proofs */
+    ent_cbor_write_raw(w, x->equiv.p, x->equiv.len);
     ent_cbor_write_array(w, x->nops);
     ent_cbor_write_raw(w, x->ops.p, x->ops.len);
 }
@@ -315,6 +328,7 @@ out:
         free(x->history.p);
         free(x->ops.p);
         free(x->frontier.p);
+        free(x->equiv.p);
         free(x->opids);
         free(x);
     }
@@ -461,7 +475,7 @@ static int parse_top(struct vctx *c, const uint8_t *expected_org) {
         {&c->entries, &c->nentries, "entries"},
         {&c->proofs, &c->nproofs, "proofs"},
         {&c->history, &c->nhistory, "history"},
-        {&c->witnesses, &c->nwitnesses, "witnessed heads"},
+        {&c->witnesses, &c->nwitnesses, "equivocations"},
         {&c->ops, &c->nops, "ops"},
     };
     for (size_t i = 0; i < sizeof(sec) / sizeof(sec[0]); i++) {
@@ -853,10 +867,18 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
         }
         res->heads++;
     }
-    if (c.nwitnesses != 0) {
-        rc = fail(res, ENT_EVERSION, false, 0,
-                  "witnessed heads are not supported in version 1");
-        goto out;
+    /* every equivocation proof must be valid on its own (§12) */
+    for (size_t i = 0; i < c.nwitnesses; i++) {
+        const uint8_t *p;
+        size_t n;
+        int erc;
+        if (read_span(&c.witnesses, &p, &n) != ENT_OK ||
+            (erc = ent_equiv_verify(p, n, NULL, NULL)) != ENT_OK) {
+            rc = fail(res, ENT_ECORRUPT, false, 0,
+                      "equivocation proof %zu is not valid", i);
+            goto out;
+        }
+        res->equivocations++;
     }
     /* the org's signature over the unsigned form: array(12) || items */
     if ((msg = malloc(c.sig_pos)) == NULL) {
@@ -885,4 +907,30 @@ int ent_audit_verify(const uint8_t *buf, size_t len,
                      const uint8_t *expected_org, ent_audit_result *res) {
     ent_audit_opts o = {.expected_org = expected_org};
     return ent_audit_verify_ex(buf, len, &o, res);
+}
+
+/* Walks the ops section of an export (no checks beyond the layout: run
+ * ent_audit_verify first). */
+int ent_audit_foreach_op(const uint8_t *buf, size_t len,
+                         int (*fn)(void *data, const uint8_t *op, size_t n),
+                         void *data) {
+    struct vctx c;
+    ent_audit_result res;
+    int rc;
+    memset(&c, 0, sizeof(c));
+    memset(&res, 0, sizeof(res));
+    c.buf = buf;
+    c.len = len;
+    c.res = &res;
+    if ((rc = parse_top(&c, NULL)) != ENT_OK)
+        return rc;
+    for (size_t i = 0; i < c.nops; i++) {
+        const uint8_t *p;
+        size_t n;
+        if ((rc = read_span(&c.ops, &p, &n)) != ENT_OK)
+            return rc;
+        if ((rc = fn(data, p, n)) != 0)
+            return rc < 0 ? rc : ENT_OK;
+    }
+    return ENT_OK;
 }

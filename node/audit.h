@@ -70,6 +70,7 @@ typedef struct ent_audit_result {
     uint64_t entries; /* entries checked */
     uint64_t heads;   /* signed heads checked (latest, history, given) */
     uint64_t ops;     /* ops checked */
+    uint64_t equivocations; /* valid equivocation proofs carried */
     bool has_fail_index;
     uint64_t fail_index; /* index of the failing entry, if any */
     char reason[ENT_AUDIT_REASON_MAX]; /* first failure, "" when ok */
@@ -87,5 +88,16 @@ int ent_audit_verify(const uint8_t *buf, size_t len,
                      const uint8_t *expected_org, ent_audit_result *res);
 int ent_audit_verify_ex(const uint8_t *buf, size_t len,
                         const ent_audit_opts *opts, ent_audit_result *res);
+
+/*
+ * Calls fn(data, op, n) for every op record of the export, in file order
+ * (selective disclosure: the caller decrypts the ops it holds keys for).
+ * Checks the layout only: verify the file first. op is borrowed from buf.
+ * fn returns 0 to go on, > 0 to stop, < 0 to stop with that error.
+ * @return ENT_OK, fn's error, or a layout error (ENT_ECORRUPT...).
+ */
+int ent_audit_foreach_op(const uint8_t *buf, size_t len,
+                         int (*fn)(void *data, const uint8_t *op, size_t n),
+                         void *data);
 
 #endif

@@ -734,6 +734,10 @@ static const cli_opt object_set_opts[] = {
     {NULL, NULL, NULL},
 };
 
+static int cmd_object_key(cli *c) {
+    return ent_cli_object_key(c->words, c->home, c->args[0], c->json);
+}
+
 static const cli_opt object_show_opts[] = {
     {"hide-private", NULL, "leave out the private fields entirely"},
     {NULL, NULL, NULL},
@@ -785,6 +789,14 @@ static const cli_cmd object_cmds[] = {
      "object comment OBJ TEXT [--json]",
      "Adds a comment to object OBJ; comments are shared with the members.",
      no_opts, 2, 2, NULL},
+    {"key", cmd_object_key, "print an object's keys for an auditor",
+     "object key OBJ [--json]",
+     "Prints the epoch keys of object OBJ as OBJ:KEY,KEY... (with --json: "
+     "{\"object\",\"keys\":[{\"epoch\",\"key\"}]}), the form `entente "
+     "audit verify --key` takes to disclose the object's history to an "
+     "auditor. Owner or admin only; anyone holding them reads every shared "
+     "field of the object.",
+     no_opts, 1, 1, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
@@ -998,8 +1010,19 @@ static int cmd_audit_export(cli *c) {
 
 static int cmd_audit_verify(cli *c) {
     return ent_cli_audit_verify(c->words, c->args[0], opt_value(c, "org"),
+                                opt_value(c, "witness"), opt_value(c, "key"),
                                 c->json);
 }
+
+static int cmd_audit_heads(cli *c) {
+    return ent_cli_audit_heads(c->words, c->home, opt_value(c, "org"),
+                               c->json);
+}
+
+static const cli_opt heads_opts[] = {
+    {"org", "ORG", "only the head kept of org id ORG"},
+    {NULL, NULL, NULL},
+};
 
 static const cli_opt log_opts[] = {
     {"since", "N", "start at entry index N"},
@@ -1015,6 +1038,10 @@ static const cli_opt export_opts[] = {
 
 static const cli_opt verify_opts[] = {
     {"org", "ORG", "fail unless the export is of org id ORG"},
+    {"witness", "FILE", "also check the signed heads in FILE (audit heads "
+                        "--json output, or hex heads one a line)"},
+    {"key", "OBJ:HEX", "decrypt object OBJ's ops with its epoch key(s) HEX[,HEX]"
+                       " and print its history"},
     {NULL, NULL, NULL},
 };
 
@@ -1026,12 +1053,21 @@ static const cli_cmd audit_cmds[] = {
      "proofs and the ops they refer to, as one file.",
      export_opts, 0, 0, NULL},
     {"verify", cmd_audit_verify, "verify an export offline",
-     "audit verify FILE [--org ORG] [--json]",
+     "audit verify FILE [--org ORG] [--witness FILE] [--key OBJ:HEX] "
+     "[--json]",
      "Checks every byte of an export with public keys only, without a "
      "node: signatures, hash chain, Merkle root, inclusion and consistency "
      "proofs, ops. Exit status 0 only if everything checks; otherwise the "
      "first failure (and the entry at fault) is printed.",
      verify_opts, 1, 1, NULL},
+    {"heads", cmd_audit_heads, "partners' tree heads kept as a witness",
+     "audit heads [--org ORG] [--json]",
+     "Prints the latest signed tree head this node keeps for each partner "
+     "org (spec/audit.md section 11). With --json: {\"heads\":[{\"org\","
+     "\"size\",\"root\",\"time\",\"head\"}]}; give that file to "
+     "`entente audit verify --witness` to check the org's export against "
+     "it.",
+     heads_opts, 0, 0, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 

@@ -21,6 +21,8 @@
 #include "node/audit.h"
 #include "node/client.h"
 #include "node/err.h"
+#include "node/value.h"
+#include "protocol/op.h"
 
 static int fail(const char *words, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -263,57 +265,410 @@ out:
     return ENT_OK;
 }
 
+/* Reads the heads an auditor holds (--witness FILE): the JSON printed by
+ * `entente audit heads --json` (every "head"), or hex heads one a line. */
+static int load_heads(const char *path, ent_actlog_head **out, size_t *n) {
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    json_t *root = NULL;
+    ent_actlog_head *hs = NULL;
+    int rc = read_file(path, &buf, &len);
+    *out = NULL;
+    *n = 0;
+    if (rc != ENT_OK)
+        return rc;
+    const char *items[256];
+    size_t nitems = 0;
+    size_t i = 0;
+    while (i < len && isspace(buf[i]))
+        i++;
+    if (i < len && (buf[i] == '{' || buf[i] == '[')) {
+        root = json_loadb((const char *)buf, len, 0, NULL);
+        json_t *arr = json_is_array(root) ? root
+                                          : json_object_get(root, "heads");
+        json_t *e;
+        size_t k;
+        if (!json_is_array(arr)) {
+            rc = ENT_EINVAL;
+            goto out;
+        }
+        json_array_foreach(arr, k, e) {
+            const char *h = json_string_value(json_object_get(e, "head"));
+            if (h == NULL || nitems == 256) {
+                rc = ENT_EINVAL;
+                goto out;
+            }
+            items[nitems++] = h;
+        }
+    } else {
+        uint8_t *z = realloc(buf, len + 1);
+        if (z == NULL) {
+            rc = ENT_ENOMEM;
+            goto out;
+        }
+        buf = z;
+        buf[len] = '\0';
+        char *save = NULL;
+        for (char *t = strtok_r((char *)buf, " \t\r\n", &save); t != NULL;
+             t = strtok_r(NULL, " \t\r\n", &save)) {
+            if (nitems == 256) {
+                rc = ENT_ELIMIT;
+                goto out;
+            }
+            items[nitems++] = t;
+        }
+    }
+    cap = nitems ? nitems : 1;
+    if ((hs = calloc(cap, sizeof(*hs))) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    for (size_t k = 0; k < nitems; k++) {
+        uint8_t raw[ENT_ACTLOG_HEAD_MAX];
+        size_t hl = strlen(items[k]);
+        if (hl % 2 != 0 || hl / 2 > sizeof(raw) ||
+            ent_hex_decode(raw, hl / 2, items[k]) != ENT_OK ||
+            ent_actlog_head_decode(&hs[k], raw, hl / 2) != ENT_OK) {
+            rc = ENT_EINVAL;
+            goto out;
+        }
+    }
+    *out = hs;
+    *n = nitems;
+    hs = NULL;
+out:
+    free(hs);
+    json_decref(root);
+    free(buf);
+    return rc;
+}
+
+#define MAX_KEYS 64
+
+/* Selective disclosure (--key OBJ:HEX[,HEX...]). */
+typedef struct disclose {
+    uint8_t obj[32];
+    uint8_t keys[MAX_KEYS][ENT_KEY_LEN];
+    size_t nkeys;
+    json_t *history;
+    uint64_t hidden; /* ops of the object no key opens */
+} disclose;
+
+static int parse_key(disclose *d, const char *arg) {
+    const char *colon = strchr(arg, ':');
+    char objhex[65];
+    if (colon == NULL || colon - arg != 64)
+        return ENT_EINVAL;
+    memcpy(objhex, arg, 64); /* ent_hex_decode wants exactly 64 digits */
+    objhex[64] = '\0';
+    if (ent_hex_decode(d->obj, 32, objhex) != ENT_OK)
+        return ENT_EINVAL;
+    const char *p = colon + 1;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t l = end ? (size_t)(end - p) : strlen(p);
+        char hex[65];
+        if (l != 64 || d->nkeys == MAX_KEYS)
+            return ENT_EINVAL;
+        memcpy(hex, p, 64);
+        hex[64] = '\0';
+        int rc = ent_hex_decode(d->keys[d->nkeys], ENT_KEY_LEN, hex);
+        ent_wipe(hex, sizeof(hex));
+        if (rc != ENT_OK)
+            return ENT_EINVAL;
+        d->nkeys++;
+        p += l;
+        if (*p == ',')
+            p++;
+    }
+    return d->nkeys > 0 ? ENT_OK : ENT_EINVAL;
+}
+
+static const char *op_kind_name(unsigned k) {
+    static const char *const names[] = {"create",        "set",
+                                        "add_member",    "remove_member",
+                                        "rotate_key",    "stage",
+                                        "comment"};
+    return k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
+}
+
+/* The plaintext of one op as JSON: its fields, text or member. */
+static json_t *body_json(const ent_op_body *b) {
+    json_t *o = json_object();
+    char org[ENT_ORG_ID_LEN + 1];
+    if (o == NULL)
+        return NULL;
+    if (b->type[0])
+        json_object_set_new(o, "type", json_string(b->type));
+    if (b->nfields > 0) {
+        json_t *f = json_object();
+        for (size_t i = 0; f != NULL && i < b->nfields; i++) {
+            json_t *v = NULL;
+            if (ent_value_to_json(&b->fields[i].v, &v) == ENT_OK)
+                json_object_set_new(f, b->fields[i].name, v);
+        }
+        json_object_set_new(o, "fields", f);
+    }
+    if (b->kind == ENT_OP_ADD_MEMBER || b->kind == ENT_OP_REMOVE_MEMBER) {
+        ent_org_id_format(org, b->org);
+        json_object_set_new(o, "member", json_string(org));
+    }
+    if (b->kind == ENT_OP_REMOVE_MEMBER || b->kind == ENT_OP_ROTATE_KEY)
+        json_object_set_new(o, "epoch", json_integer((json_int_t)b->epoch));
+    if (b->text != NULL)
+        json_object_set_new(o, "text", json_string(b->text));
+    return o;
+}
+
+static int disclose_op(void *data, const uint8_t *raw, size_t n) {
+    disclose *d = data;
+    ent_op *op = NULL;
+    ent_op_body b;
+    uint8_t *pt = NULL;
+    size_t ptlen = 0;
+    char org[ENT_ORG_ID_LEN + 1], id[65];
+    memset(&b, 0, sizeof(b));
+    if (ent_op_decode(&op, raw, n) != ENT_OK)
+        return ENT_ECORRUPT;
+    const uint8_t *obj = op->h.genesis ? op->id : op->h.object;
+    if (memcmp(obj, d->obj, 32) != 0)
+        goto out;
+    bool opened = false;
+    for (size_t i = 0; i < d->nkeys && !opened; i++)
+        opened = ent_op_open(op, d->keys[i], &pt, &ptlen) == ENT_OK;
+    if (!opened || ent_op_body_decode(&b, op->h.kind, pt, ptlen) != ENT_OK) {
+        d->hidden++;
+        goto out;
+    }
+    ent_org_id_format(org, op->h.author);
+    ent_hex_encode(id, op->id, 32);
+    json_t *e = json_pack("{s:s,s:s,s:I,s:I,s:s,s:I,s:o*}", "op", id, "author",
+                          org, "seq", (json_int_t)op->h.seq, "time",
+                          (json_int_t)(op->h.hlc >> 16), "kind",
+                          op_kind_name(op->h.kind), "epoch",
+                          (json_int_t)op->h.epoch, "body", body_json(&b));
+    if (e != NULL)
+        json_array_append_new(d->history, e);
+out:
+    if (pt != NULL) {
+        ent_wipe(pt, ptlen);
+        free(pt);
+    }
+    ent_op_body_clear(&b);
+    ent_op_free(op);
+    return 0;
+}
+
+static int cmp_time(const void *a, const void *b) {
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    json_int_t p = json_integer_value(json_object_get(x, "time")),
+               q = json_integer_value(json_object_get(y, "time"));
+    if (p != q)
+        return p < q ? -1 : 1;
+    return strcmp(json_string_value(json_object_get(x, "op")),
+                  json_string_value(json_object_get(y, "op")));
+}
+
+/* Sorts the disclosed history by op time (HLC order), then op id. */
+static void sort_history(json_t *h) {
+    size_t n = json_array_size(h);
+    json_t **v = n ? malloc(n * sizeof(*v)) : NULL;
+    if (v == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(h, i));
+    qsort(v, n, sizeof(*v), cmp_time);
+    json_array_clear(h);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(h, v[i]);
+    free(v);
+}
+
 int ent_cli_audit_verify(const char *words, const char *file, const char *org,
-                         bool json) {
+                         const char *witness, const char *key, bool json) {
     uint8_t pk[ENT_PK_LEN], *buf = NULL;
-    size_t len = 0;
+    size_t len = 0, nheads = 0;
     ent_audit_result res;
+    ent_actlog_head *heads = NULL;
+    disclose *d = NULL;
     char orgid[ENT_ORG_ID_LEN + 1];
     int rc, st = 1;
+    memset(&res, 0, sizeof(res));
     if (org != NULL && ent_org_id_parse(pk, org) != ENT_OK) {
         fprintf(stderr, "entente: %s: invalid org id '%.80s'\n", words, org);
         return 2;
     }
-    if (ent_crypto_init() != ENT_OK)
-        return fail(words, "cannot initialise libsodium");
-    if ((rc = read_file(file, &buf, &len)) != ENT_OK)
-        return fail(words, "%s: %s", file, ent_strerror(rc));
-    rc = ent_audit_verify(buf, len, org ? pk : NULL, &res);
-    free(buf);
+    if (key != NULL) {
+        if ((d = calloc(1, sizeof(*d))) == NULL)
+            return fail(words, "out of memory");
+        if (parse_key(d, key) != ENT_OK) {
+            ent_wipe(d, sizeof(*d));
+            free(d);
+            fprintf(stderr, "entente: %s: --key wants OBJ:HEX[,HEX...] (64 "
+                            "hex characters each)\n",
+                    words);
+            return 2;
+        }
+    }
+    if (ent_crypto_init() != ENT_OK) {
+        st = fail(words, "cannot initialise libsodium");
+        goto out;
+    }
+    if (witness != NULL &&
+        (rc = load_heads(witness, &heads, &nheads)) != ENT_OK) {
+        st = fail(words, "%s: not a file of signed tree heads: %s", witness,
+                  ent_strerror(rc));
+        goto out;
+    }
+    if ((rc = read_file(file, &buf, &len)) != ENT_OK) {
+        st = fail(words, "%s: %s", file, ent_strerror(rc));
+        goto out;
+    }
+    ent_audit_opts o = {.expected_org = org ? pk : NULL,
+                        .heads = heads,
+                        .nheads = nheads};
+    rc = ent_audit_verify_ex(buf, len, &o, &res);
     ent_org_id_format(orgid, res.org);
+    if (rc == ENT_OK && d != NULL) {
+        if ((d->history = json_array()) == NULL ||
+            (rc = ent_audit_foreach_op(buf, len, disclose_op, d)) != ENT_OK) {
+            st = fail(words, "%s: disclosure failed: %s", file,
+                      ent_strerror(rc ? rc : ENT_ENOMEM));
+            goto out;
+        }
+        sort_history(d->history);
+    }
     if (rc == ENT_OK) {
         char obj[65] = "";
         if (res.has_object)
             ent_hex_encode(obj, res.object, 32);
         if (json) {
-            json_t *o = json_pack(
-                "{s:b,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:o}", "ok", 1, "org",
+            json_t *jo = json_pack(
+                "{s:b,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "ok", 1, "org",
                 orgid, "name", res.name, "entries", (json_int_t)res.entries,
                 "tree_size", (json_int_t)res.tree_size, "since",
                 (json_int_t)res.since, "heads", (json_int_t)res.heads, "ops",
-                (json_int_t)res.ops, "object",
+                (json_int_t)res.ops, "equivocations",
+                (json_int_t)res.equivocations, "witnessed",
+                (json_int_t)nheads, "object",
                 res.has_object ? json_string(obj) : json_null());
-            print_json(o);
-            json_decref(o);
+            if (jo != NULL && d != NULL) {
+                json_object_set(jo, "history", d->history);
+                json_object_set_new(jo, "undisclosed",
+                                    json_integer((json_int_t)d->hidden));
+            }
+            print_json(jo);
+            json_decref(jo);
         } else {
-            printf("ok: %s (%s): %llu entries of %llu, %llu signed heads, "
-                   "%llu ops checked\n",
+            printf("ok: %s (%s): %llu entries of %llu, %llu signed heads "
+                   "(%zu witnessed), %llu ops checked, %llu equivocation "
+                   "proofs\n",
                    orgid, res.name, (unsigned long long)res.entries,
                    (unsigned long long)res.tree_size,
-                   (unsigned long long)res.heads,
-                   (unsigned long long)res.ops);
+                   (unsigned long long)res.heads, nheads,
+                   (unsigned long long)res.ops,
+                   (unsigned long long)res.equivocations);
+            size_t i;
+            json_t *e;
+            if (d != NULL)
+                json_array_foreach(d->history, i, e) {
+                    char *b = json_dumps(json_object_get(e, "body"),
+                                         JSON_COMPACT | JSON_SORT_KEYS);
+                    printf("  %lld  %.16s  seq %lld  %-13s %s\n",
+                           (long long)json_integer_value(
+                               json_object_get(e, "time")),
+                           json_string_value(json_object_get(e, "author")),
+                           (long long)json_integer_value(
+                               json_object_get(e, "seq")),
+                           json_string_value(json_object_get(e, "kind")),
+                           b ? b : "{}");
+                    free(b);
+                }
         }
-        return 0;
+        st = 0;
+        goto out;
     }
     if (json) {
-        json_t *o = json_pack("{s:b,s:s,s:s,s:o}", "ok", 0, "error",
-                              ent_err_name(rc), "reason", res.reason, "entry",
-                              res.has_fail_index
-                                  ? json_integer((json_int_t)res.fail_index)
-                                  : json_null());
-        print_json(o);
-        json_decref(o);
+        json_t *jo = json_pack("{s:b,s:s,s:s,s:o}", "ok", 0, "error",
+                               ent_err_name(rc), "reason", res.reason, "entry",
+                               res.has_fail_index
+                                   ? json_integer((json_int_t)res.fail_index)
+                                   : json_null());
+        print_json(jo);
+        json_decref(jo);
     }
     fail(words, "%s: verification failed: %s", file, res.reason);
+out:
+    free(buf);
+    free(heads);
+    if (d != NULL) {
+        json_decref(d->history);
+        ent_wipe(d, sizeof(*d));
+        free(d);
+    }
     return st;
+}
+
+int ent_cli_audit_heads(const char *words, const char *home, const char *org,
+                        bool json) {
+    char path[128] = "/v1/audit/heads";
+    uint8_t pk[ENT_PK_LEN];
+    json_t *r = NULL;
+    int st;
+    if (org != NULL) {
+        if (ent_org_id_parse(pk, org) != ENT_OK) {
+            fprintf(stderr, "entente: %s: invalid org id '%.80s'\n", words,
+                    org);
+            return 2;
+        }
+        snprintf(path, sizeof(path), "/v1/audit/heads?org=%s", org);
+    }
+    if ((st = call(words, home, path, &r)) >= 0)
+        return st;
+    if (json) {
+        print_json(r);
+    } else {
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(r, "heads"), i, e) {
+            printf("%s  size %lld  root %s\n",
+                   json_string_value(json_object_get(e, "org")),
+                   (long long)json_integer_value(json_object_get(e, "size")),
+                   json_string_value(json_object_get(e, "root")));
+        }
+    }
+    json_decref(r);
+    return 0;
+}
+
+int ent_cli_object_key(const char *words, const char *home, const char *obj,
+                       bool json) {
+    char path[128];
+    uint8_t id[32];
+    json_t *r = NULL;
+    int st;
+    if (obj == NULL || strlen(obj) != 64 || ent_hex_decode(id, 32, obj) != ENT_OK)
+        return fail(words, "invalid object id '%.80s' (want 64 hex "
+                           "characters)",
+                    obj ? obj : "");
+    snprintf(path, sizeof(path), "/v1/object-keys/");
+    for (size_t i = 0; i < 64; i++)
+        path[16 + i] = (char)tolower((unsigned char)obj[i]);
+    path[80] = '\0';
+    if ((st = call(words, home, path, &r)) >= 0)
+        return st;
+    if (json) {
+        print_json(r);
+    } else {
+        /* the form `audit verify --key` takes */
+        size_t i;
+        json_t *e;
+        printf("%s:", json_string_value(json_object_get(r, "object")));
+        json_array_foreach(json_object_get(r, "keys"), i, e)
+            printf("%s%s", i ? "," : "",
+                   json_string_value(json_object_get(e, "key")));
+        printf("\n");
+    }
+    json_decref(r);
+    return 0;
 }

@@ -21,6 +21,16 @@ int ent_cli_audit_export(const char *words, const char *home, const char *out,
 
 /* `entente audit verify FILE [--org ORG] [--json]`: offline, no daemon. */
 int ent_cli_audit_verify(const char *words, const char *file, const char *org,
-                         bool json);
+                         const char *witness, const char *key, bool json);
+
+/* `entente audit heads [--org ORG] [--json]`: the partners' tree heads this
+ * node keeps as a witness (GET /v1/audit/heads). */
+int ent_cli_audit_heads(const char *words, const char *home, const char *org,
+                        bool json);
+
+/* `entente object key OBJ [--json]`: the object's epoch keys, printed as
+ * OBJ:KEY,KEY... for `audit verify --key` (GET /v1/object-keys/OBJ). */
+int ent_cli_object_key(const char *words, const char *home, const char *obj,
+                       bool json);
 
 #endif

@@ -111,10 +111,11 @@ out:
     return rc;
 }
 
-int ent_obj_add_member(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
-                       const uint8_t org[ENT_PK_LEN], uint8_t role,
-                       ent_op **op_out, ent_op_epoch_key **boxes,
-                       size_t *nboxes) {
+int ent_obj_add_member_txn(ent_objects *eng, ent_txn *txn,
+                           const uint8_t id[ENT_OBJ_ID_LEN],
+                           const uint8_t org[ENT_PK_LEN], uint8_t role,
+                           ent_op **op_out, ent_op_epoch_key **boxes,
+                           size_t *nboxes) {
     add_ctx c = {.eng = eng, .obj = id, .org = org, .role = role};
     if (op_out != NULL)
         *op_out = NULL;
@@ -122,10 +123,10 @@ int ent_obj_add_member(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
         *boxes = NULL;
     if (nboxes != NULL)
         *nboxes = 0;
-    if (eng == NULL || id == NULL || org == NULL || role == ENT_ROLE_OWNER ||
-        role >= ENT_ROLE__COUNT)
+    if (eng == NULL || txn == NULL || id == NULL || org == NULL ||
+        role == ENT_ROLE_OWNER || role >= ENT_ROLE__COUNT)
         return ENT_EINVAL;
-    int rc = ent_store_write(eng->store, add_fn, &c);
+    int rc = add_fn(txn, &c);
     if (rc != ENT_OK) {
         ent_op_free(c.op);
         free(c.boxes);
@@ -141,6 +142,61 @@ int ent_obj_add_member(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
             *nboxes = c.nboxes;
     } else {
         free(c.boxes);
+    }
+    return ENT_OK;
+}
+
+typedef struct add_run {
+    ent_objects *eng;
+    const uint8_t *obj, *org;
+    uint8_t role;
+    ent_op *op;
+    ent_op_epoch_key *boxes;
+    size_t nboxes;
+} add_run;
+
+/* One attempt: what an earlier attempt handed out goes first. */
+static int add_run_fn(ent_txn *txn, void *data) {
+    add_run *r = data;
+    ent_op_free(r->op);
+    free(r->boxes);
+    r->op = NULL;
+    r->boxes = NULL;
+    r->nboxes = 0;
+    return ent_obj_add_member_txn(r->eng, txn, r->obj, r->org, r->role, &r->op,
+                                  &r->boxes, &r->nboxes);
+}
+
+int ent_obj_add_member(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                       const uint8_t org[ENT_PK_LEN], uint8_t role,
+                       ent_op **op_out, ent_op_epoch_key **boxes,
+                       size_t *nboxes) {
+    add_run r = {.eng = eng, .obj = id, .org = org, .role = role};
+    if (op_out != NULL)
+        *op_out = NULL;
+    if (boxes != NULL)
+        *boxes = NULL;
+    if (nboxes != NULL)
+        *nboxes = 0;
+    if (eng == NULL || id == NULL || org == NULL || role == ENT_ROLE_OWNER ||
+        role >= ENT_ROLE__COUNT)
+        return ENT_EINVAL;
+    int rc = ent_store_write(eng->store, add_run_fn, &r);
+    if (rc != ENT_OK) {
+        ent_op_free(r.op);
+        free(r.boxes);
+        return rc;
+    }
+    if (op_out != NULL)
+        *op_out = r.op;
+    else
+        ent_op_free(r.op);
+    if (boxes != NULL) {
+        *boxes = r.boxes;
+        if (nboxes != NULL)
+            *nboxes = r.nboxes;
+    } else {
+        free(r.boxes);
     }
     return ENT_OK;
 }
@@ -165,7 +221,8 @@ static int accept_fn(ent_txn *txn, void *data) {
     for (size_t i = 0; i < c->n && rc == ENT_OK; i++)
         rc = ent__obj_key_put(txn, c->obj, c->boxes[i].epoch, c->keys[i], NULL);
     if (rc == ENT_OK)
-        rc = ent__obj_release(c->eng, txn, c->obj, &c->delta, &c->released);
+        rc = ent__obj_release(c->eng, txn, c->obj, NULL, true, &c->delta,
+                              &c->released);
     return rc;
 }
 

@@ -130,9 +130,8 @@ static int read_value(ent_cbor_reader *r, ent_value *v) {
     case ENT_VT_ENUM:
         if ((rc = ent_cbor_read_text(r, &s, &n)) != ENT_OK)
             return rc;
-        return ent_value_set_text(v, (ent_vtype)t, s, n) == ENT_OK
-                   ? ENT_OK
-                   : ENT_ECORRUPT;
+        rc = ent_value_set_text(v, (ent_vtype)t, s, n);
+        return rc == ENT_OK || rc == ENT_ENOMEM ? rc : ENT_ECORRUPT;
     case ENT_VT_INT:
         v->type = ENT_VT_INT;
         return ent_cbor_read_int(r, &v->u.i);

@@ -201,6 +201,25 @@ int ent_obj_add_member(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                        size_t *nboxes);
 
 /*
+ * As ent_obj_add_member, but inside the caller's write transaction txn, so
+ * that the add commits or aborts together with the caller's other writes
+ * (the join flow redeems the invite in the same transaction,
+ * spec/invites.md section 7). The op's rows and its activity-log entries
+ * (op_authored, member_added) are written in txn; nothing is written
+ * elsewhere. *op_out and *boxes are fresh on every call and owned by the
+ * caller from the return on, whatever becomes of txn: a function run by
+ * ent_store_write, which may run again after growing the map, frees what
+ * an earlier attempt handed out before calling again. On an error *op_out
+ * and *boxes are NULL and txn must be aborted (some writes may be done).
+ * @return as ent_obj_add_member (ENT_EINVAL also for a NULL txn).
+ */
+int ent_obj_add_member_txn(ent_objects *eng, ent_txn *txn,
+                           const uint8_t id[ENT_OBJ_ID_LEN],
+                           const uint8_t org[ENT_PK_LEN], uint8_t role,
+                           ent_op **op_out, ent_op_epoch_key **boxes,
+                           size_t *nboxes);
+
+/*
  * Joiner side: opens boxes sealed to this org and stores the epoch keys, so
  * that the object's ops (starting with its genesis) can be applied; then
  * retries held ops of the object. @return ENT_OK, ENT_EDECRYPT (a box does

@@ -805,27 +805,78 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
 
 typedef struct apply_state {
     bool verified; /* signature already checked (held ops) */
+    bool rehold;   /* a held op being retried: already counted in the cap */
+    uint8_t kind;  /* out: kind of the op, when it was committed */
 } apply_state;
 
+/* Wait entries (writes table, tag WR_WAIT): obj || 4 || parent || held op id
+ * -> nothing. A held op has one per causal parent that was missing when it
+ * was held, or, with no parent missing (it waits for an epoch key or the
+ * object record), one under the all-zero parent. */
+#define WAIT_KEY_LEN (33 + 32 + 32)
+
+static const uint8_t no_parent[32];
+
+static void wait_key(uint8_t k[WAIT_KEY_LEN], const uint8_t obj[32],
+                     const uint8_t parent[32], const uint8_t held[32]) {
+    memcpy(k, obj, 32);
+    k[32] = WR_WAIT;
+    memcpy(k + 33, parent, 32);
+    memcpy(k + 65, held, 32);
+}
+
+/* Deletes key if it exists (no write when it does not). */
+static int del_if(ent_txn *txn, ent_table t, const uint8_t *k, size_t klen) {
+    const void *v;
+    size_t vlen;
+    if (ent_txn_get(txn, t, k, klen, &v, &vlen) != ENT_OK)
+        return ENT_OK;
+    return ent_txn_del(txn, t, k, klen);
+}
+
+/*
+ * Puts op on hold: its bytes in the pending table and its wait entries.
+ * A new hold is refused with ENT_ELIMIT beyond the per-object and total
+ * caps; a retried op (rehold) was counted when it was first held.
+ */
 static int hold(ent_txn *txn, const ent_op *op, const uint8_t obj[32],
-                ent_apply_info *info) {
-    uint8_t k[64];
+                const apply_state *st, ent_apply_info *info) {
+    uint8_t k[WAIT_KEY_LEN];
     uint64_t total = 0;
-    size_t n = 0;
-    count_ctx c = {0};
-    int rc = ent_txn_scan(txn, ENT_TBL_PENDING, obj, 32, count_scan, &c);
-    if (rc != ENT_OK)
-        return rc;
-    n = c.n;
-    if ((rc = ent_txn_count(txn, ENT_TBL_PENDING, &total)) != ENT_OK)
-        return rc;
-    if (n >= ENT_OBJ_PENDING_MAX || total >= PENDING_TOTAL_MAX)
-        return ENT_ELIMIT;
+    const void *v;
+    size_t vlen, missing = 0;
+    int rc;
+    if (!st->rehold) {
+        count_ctx c = {0};
+        if ((rc = ent_txn_scan(txn, ENT_TBL_PENDING, obj, 32, count_scan,
+                               &c)) != ENT_OK)
+            return rc;
+        if ((rc = ent_txn_count(txn, ENT_TBL_PENDING, &total)) != ENT_OK)
+            return rc;
+        if (c.n >= ENT_OBJ_PENDING_MAX || total >= PENDING_TOTAL_MAX)
+            return ENT_ELIMIT;
+    }
     memcpy(k, obj, 32);
     memcpy(k + 32, op->id, 32);
     if ((rc = ent_txn_put(txn, ENT_TBL_PENDING, k, 64, op->raw, op->rawlen,
                           0)) != ENT_OK)
         return rc;
+    for (size_t i = 0; i < op->h.nparents; i++) {
+        if (ent_txn_get(txn, ENT_TBL_OP_IDS, op->h.parents[i], 32, &v,
+                        &vlen) == ENT_OK)
+            continue;
+        missing++;
+        wait_key(k, obj, op->h.parents[i], op->id);
+        if ((rc = ent_txn_put(txn, ENT_TBL_WRITES, k, WAIT_KEY_LEN, "", 0,
+                              0)) != ENT_OK)
+            return rc;
+    }
+    if (missing == 0) {
+        wait_key(k, obj, no_parent, op->id);
+        if ((rc = ent_txn_put(txn, ENT_TBL_WRITES, k, WAIT_KEY_LEN, "", 0,
+                              0)) != ENT_OK)
+            return rc;
+    }
     if (info != NULL)
         info->pending = true;
     return ENT_OK;
@@ -845,9 +896,10 @@ static int dec_scan(void *data, const void *key, size_t klen, const void *val,
     if (vlen != 65)
         return ENT_ECORRUPT;
     c->nkeys++;
-    if (ent_op_open(c->op, val, &c->body, &c->blen) == ENT_OK)
-        return 1;
-    return 0;
+    int rc = ent_op_open(c->op, val, &c->body, &c->blen);
+    if (rc == ENT_ENOMEM) /* not a wrong key: fail the whole apply */
+        return rc;
+    return rc == ENT_OK ? 1 : 0;
 }
 
 /* Puts the evidence of an equivocation: both encodings. */
@@ -873,7 +925,7 @@ static int keep_equivocation(ent_txn *txn, const uint8_t obj[32],
  * an equivocation). Returns ENT_OK for applied, duplicate and held ops.
  */
 static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
-                     size_t len, const apply_state *st, ent_apply_info *info) {
+                     size_t len, apply_state *st, ent_apply_info *info) {
     ent_op *op = NULL;
     ent_op_body b;
     dec_ctx dc = {0};
@@ -924,7 +976,7 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
     }
     rc = ent__obj_rec_get(txn, obj, &r);
     if (rc == ENT_ENOENT && !op->h.genesis) {
-        rc = hold(txn, op, obj, info); /* the genesis is not here yet */
+        rc = hold(txn, op, obj, st, info); /* the genesis is not here yet */
         goto out;
     }
     if (rc != ENT_OK && !(rc == ENT_ENOENT && op->h.genesis))
@@ -949,7 +1001,7 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
     for (size_t i = 0; i < op->h.nparents; i++)
         if (ent_txn_get(txn, ENT_TBL_OP_IDS, op->h.parents[i], 32, &v, &vlen) !=
             ENT_OK) {
-            rc = hold(txn, op, obj, info); /* causal parents first */
+            rc = hold(txn, op, obj, st, info); /* causal parents first */
             goto out;
         }
     /* membership and role at the op's order */
@@ -977,13 +1029,14 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
         goto out;
     if (dc.body == NULL) {
         if (dc.nkeys == 0 && !(have_rec && r.status == OBJ_STATUS_REMOVED))
-            rc = hold(txn, op, obj, info); /* the key may still come */
+            rc = hold(txn, op, obj, st, info); /* the key may still come */
         else
             rc = ENT_EDECRYPT;
         goto out;
     }
     if ((rc = ent_op_body_decode(&b, op->h.kind, dc.body, dc.blen)) != ENT_OK) {
-        rc = ENT_ECORRUPT;
+        if (rc != ENT_ENOMEM)
+            rc = ENT_ECORRUPT;
         goto out;
     }
     /* what the body may say */
@@ -1011,6 +1064,8 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
         goto out;
     ent_hlc_observe(&eng->hlc, ent__obj_wall(eng), op->h.hlc);
     rc = ent__obj_commit(eng, txn, op, &b, obj, info);
+    if (rc == ENT_OK)
+        st->kind = op->h.kind;
 out:
     if (dc.body != NULL) {
         ent_wipe(dc.body, dc.blen);
@@ -1065,75 +1120,166 @@ static bool storage_error(int rc) {
            rc == ENT_ENOSPC || rc == ENT_EMAPFULL;
 }
 
-typedef struct raw_copy {
-    uint8_t *raw;
-    size_t len;
-} raw_copy;
+/* Op ids collected from a scan of wait entries (the held op ids). */
+typedef struct idlist {
+    uint8_t (*v)[32];
+    size_t n, cap;
+} idlist;
 
-typedef struct pend_ctx {
-    raw_copy *v;
-    size_t n;
-} pend_ctx;
+static int idlist_push(idlist *l, const uint8_t id[32]) {
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 16;
+        void *nv = realloc(l->v, nc * sizeof(*l->v));
+        if (nv == NULL)
+            return ENT_ENOMEM;
+        l->v = nv;
+        l->cap = nc;
+    }
+    memcpy(l->v[l->n++], id, 32);
+    return ENT_OK;
+}
 
-static int pend_scan(void *data, const void *key, size_t klen, const void *val,
-                     size_t vlen) {
-    pend_ctx *c = data;
-    raw_copy *nv = realloc(c->v, (c->n + 1) * sizeof(*nv));
-    if (nv == NULL)
+static int wait_scan(void *data, const void *key, size_t klen,
+                     const void *val, size_t vlen) {
+    if (klen != WAIT_KEY_LEN)
+        return ENT_ECORRUPT;
+    return idlist_push(data, (const uint8_t *)key + 65);
+}
+
+typedef struct release_ctx {
+    ent_objects *eng;
+    ent_txn *txn;
+    const uint8_t *obj;
+    idlist queue;  /* applied op ids whose waiters are still to be woken */
+    bool keys;     /* retry the ops waiting with no missing parent */
+    ent_obj_stats *delta;
+    size_t *released;
+} release_ctx;
+
+static bool may_bring_keys(uint8_t kind) {
+    return kind != ENT_OP_SET && kind != ENT_OP_STAGE &&
+           kind != ENT_OP_COMMENT;
+}
+
+/*
+ * Retries held op id of the object, found through the wait entry (parent,
+ * id) (parent all-zero: the no-missing-parent entry). If a causal parent is
+ * still missing, only that wait entry goes. Otherwise the op leaves the
+ * pending table with all its wait entries and is applied again: applied,
+ * it wakes its own waiters; held again, it gets fresh wait entries;
+ * refused, it is counted and logged as before.
+ */
+static int retry_held(release_ctx *c, const uint8_t parent[32],
+                      const uint8_t id[32]) {
+    uint8_t pk[64], wk[WAIT_KEY_LEN];
+    const void *v;
+    size_t vlen;
+    uint8_t *raw = NULL;
+    ent_op *op = NULL;
+    int rc;
+    memcpy(pk, c->obj, 32);
+    memcpy(pk + 32, id, 32);
+    wait_key(wk, c->obj, parent, id);
+    if (ent_txn_get(c->txn, ENT_TBL_PENDING, pk, 64, &v, &vlen) != ENT_OK)
+        return ent_txn_del(c->txn, ENT_TBL_WRITES, wk, WAIT_KEY_LEN); /* stale */
+    /* copy: the pending row is deleted before the op is applied */
+    if ((raw = malloc(vlen ? vlen : 1)) == NULL)
         return ENT_ENOMEM;
-    c->v = nv;
-    uint8_t *r = malloc(vlen ? vlen : 1);
-    if (r == NULL)
-        return ENT_ENOMEM;
-    memcpy(r, val, vlen);
-    c->v[c->n].raw = r;
-    c->v[c->n].len = vlen;
-    c->n++;
-    return 0;
+    memcpy(raw, v, vlen);
+    if ((rc = ent_op_decode(&op, raw, vlen)) != ENT_OK) {
+        if (rc == ENT_ENOMEM)
+            goto out;
+        /* only decodable ops are ever held: drop a damaged row */
+        c->delta->corrupt++;
+        c->delta->rejected++;
+        ENT_WARN(c->eng->log, "object: held op unreadable: %s",
+                 ent_strerror(rc));
+        if ((rc = ent_txn_del(c->txn, ENT_TBL_PENDING, pk, 64)) == ENT_OK)
+            rc = ent_txn_del(c->txn, ENT_TBL_WRITES, wk, WAIT_KEY_LEN);
+        goto out;
+    }
+    for (size_t i = 0; i < op->h.nparents; i++)
+        if (ent_txn_get(c->txn, ENT_TBL_OP_IDS, op->h.parents[i], 32, &v,
+                        &vlen) != ENT_OK) {
+            rc = ent_txn_del(c->txn, ENT_TBL_WRITES, wk, WAIT_KEY_LEN);
+            goto out; /* still waits on that parent */
+        }
+    if ((rc = ent_txn_del(c->txn, ENT_TBL_PENDING, pk, 64)) != ENT_OK)
+        goto out;
+    for (size_t i = 0; i < op->h.nparents && rc == ENT_OK; i++) {
+        wait_key(wk, c->obj, op->h.parents[i], id);
+        rc = del_if(c->txn, ENT_TBL_WRITES, wk, WAIT_KEY_LEN);
+    }
+    wait_key(wk, c->obj, no_parent, id);
+    if (rc != ENT_OK ||
+        (rc = del_if(c->txn, ENT_TBL_WRITES, wk, WAIT_KEY_LEN)) != ENT_OK)
+        goto out;
+    ent_apply_info pi;
+    apply_state st = {.verified = true, .rehold = true};
+    memset(&pi, 0, sizeof(pi));
+    int arc = apply_one(c->eng, c->txn, op->raw, op->rawlen, &st, &pi);
+    if (storage_error(arc)) {
+        rc = arc;
+    } else if (arc == ENT_OK && pi.pending) {
+        rc = ENT_OK; /* back on hold, with fresh wait entries */
+    } else if (arc == ENT_OK) {
+        (*c->released)++;
+        if (!pi.duplicate)
+            c->delta->applied++;
+        if (may_bring_keys(op->h.kind))
+            c->keys = true;
+        rc = idlist_push(&c->queue, id);
+    } else {
+        count_rc(c->delta, arc, &pi);
+        ENT_WARN(c->eng->log, "object: held op rejected: %s",
+                 ent_strerror(arc));
+        rc = log_reject(c->eng, c->txn, &pi, arc);
+    }
+out:
+    ent_op_free(op);
+    free(raw);
+    return rc;
+}
+
+/* Retries every op waiting on parent (all-zero: waiting for keys). */
+static int wake(release_ctx *c, const uint8_t parent[32]) {
+    uint8_t pre[65];
+    idlist w = {0};
+    memcpy(pre, c->obj, 32);
+    pre[32] = WR_WAIT;
+    memcpy(pre + 33, parent, 32);
+    int rc = ent_txn_scan(c->txn, ENT_TBL_WRITES, pre, sizeof(pre), wait_scan,
+                          &w);
+    for (size_t i = 0; i < w.n && rc == ENT_OK; i++)
+        rc = retry_held(c, parent, w.v[i]);
+    free(w.v);
+    return rc;
 }
 
 int ent__obj_release(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
-                     ent_obj_stats *delta, size_t *released) {
-    int rc = ENT_OK;
-    bool progress = true;
-    while (progress && rc == ENT_OK) {
-        pend_ctx pc = {0};
-        progress = false;
-        rc = ent_txn_scan(txn, ENT_TBL_PENDING, obj, 32, pend_scan, &pc);
-        for (size_t i = 0; i < pc.n && rc == ENT_OK; i++) {
-            ent_apply_info pi;
-            uint8_t k[64], id[32];
-            const apply_state st = {.verified = true};
-            memset(&pi, 0, sizeof(pi));
-            ent_hash(id, pc.v[i].raw, pc.v[i].len);
-            memcpy(k, obj, 32);
-            memcpy(k + 32, id, 32);
-            if ((rc = ent_txn_del(txn, ENT_TBL_PENDING, k, 64)) != ENT_OK)
-                break;
-            int arc = apply_one(eng, txn, pc.v[i].raw, pc.v[i].len, &st, &pi);
-            if (storage_error(arc)) {
-                rc = arc;
-                break;
-            }
-            if (arc == ENT_OK && pi.pending)
-                continue; /* back on hold */
-            if (arc == ENT_OK) {
-                progress = true;
-                (*released)++;
-                if (!pi.duplicate)
-                    delta->applied++;
-            } else {
-                count_rc(delta, arc, &pi);
-                ENT_WARN(eng->log, "object: held op rejected: %s",
-                         ent_strerror(arc));
-                if ((rc = log_reject(eng, txn, &pi, arc)) != ENT_OK)
-                    break;
-            }
+                     const uint8_t *applied, bool keys, ent_obj_stats *delta,
+                     size_t *released) {
+    release_ctx c = {.eng = eng,
+                     .txn = txn,
+                     .obj = obj,
+                     .keys = keys,
+                     .delta = delta,
+                     .released = released};
+    int rc = applied != NULL ? idlist_push(&c.queue, applied) : ENT_OK;
+    size_t next = 0;
+    while (rc == ENT_OK) {
+        if (next < c.queue.n) {
+            uint8_t id[32];
+            memcpy(id, c.queue.v[next++], 32); /* the queue may move */
+            rc = wake(&c, id);
+        } else if (c.keys) {
+            c.keys = false; /* ops held again wait for the next key event */
+            rc = wake(&c, no_parent);
+        } else {
+            break;
         }
-        for (size_t i = 0; i < pc.n; i++)
-            free(pc.v[i].raw);
-        free(pc.v);
     }
+    free(c.queue.v);
     return rc;
 }
 
@@ -1152,13 +1298,14 @@ static int batch_fn(ent_txn *txn, void *data) {
     memset(&c->delta, 0, sizeof(c->delta));
     for (size_t i = 0; i < c->n; i++) {
         ent_apply_info *info = &c->infos[i];
-        const apply_state st = {.verified = false};
+        apply_state st = {.verified = false};
         memset(info, 0, sizeof(*info));
         int rc = apply_one(c->eng, txn, c->raws[i], c->lens[i], &st, info);
         if (storage_error(rc))
             return rc;
         if (rc == ENT_OK && !info->pending && !info->duplicate) {
-            rc = ent__obj_release(c->eng, txn, info->object, &c->delta,
+            rc = ent__obj_release(c->eng, txn, info->object, info->op_id,
+                                  may_bring_keys(st.kind), &c->delta,
                                   &info->released);
             if (rc != ENT_OK)
                 return rc;

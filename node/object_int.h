@@ -23,6 +23,7 @@
 #define WR_MEMBER 0x01  /* obj||1||order -> kind, org, role */
 #define WR_COMMENT 0x02 /* obj||2||order -> text */
 #define WR_EPOCH 0x03   /* obj||3||epoch(8)||opid -> author */
+#define WR_WAIT 0x04    /* obj||4||parent||held opid -> "" (held ops) */
 
 #define FW_OWNER_ONLY 0x01 /* field write flag */
 
@@ -136,8 +137,17 @@ int ent__obj_seal_commit(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                          const ent_op_header *h, const ent_op_body *b,
                          const uint8_t key[ENT_KEY_LEN], ent_op **op_out);
 
-/* Retries held ops of obj until none moves; adds to *released. */
+/*
+ * Retries the held ops of obj that a change may let through, following the
+ * wait entries (WR_WAIT): those waiting on op id `applied` (may be NULL),
+ * then, transitively, those waiting on each op released in turn; with keys
+ * true (an epoch key or the object record may have arrived) also the ops
+ * waiting with no missing parent. Each held op is retried only when one of
+ * its missing parents has just been applied, so the work is linear in the
+ * ops released. Adds to *released and to delta.
+ */
 int ent__obj_release(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
-                     ent_obj_stats *delta, size_t *released);
+                     const uint8_t *applied, bool keys, ent_obj_stats *delta,
+                     size_t *released);
 
 #endif

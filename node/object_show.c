@@ -84,8 +84,8 @@ static int field_scan(void *data, const void *key, size_t klen, const void *val,
     memcpy(f->name, (const uint8_t *)key + 32, nl);
     int rc = ent__obj_value_decode((const uint8_t *)val + c->skip,
                                    vlen - c->skip, &f->v);
-    if (rc != ENT_OK)
-        return ENT_ECORRUPT;
+    if (rc != ENT_OK) /* out of memory is not corruption */
+        return rc == ENT_ENOMEM ? rc : ENT_ECORRUPT;
     (*c->n)++;
     return 0;
 }
@@ -243,7 +243,10 @@ int ent_obj_show_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
         json_t *m;
         if ((rc = org_json(eng, &s.members[i], &m)) != ENT_OK)
             goto out;
-        json_array_append_new(members, m);
+        if (json_array_append_new(members, m) != 0) {
+            rc = ENT_ENOMEM;
+            goto out;
+        }
     }
     for (size_t i = 0; i < s.ncomments; i++) {
         char org[ENT_ORG_ID_LEN + 1];
@@ -251,11 +254,10 @@ int ent_obj_show_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
         json_t *c = json_pack("{s:s, s:I, s:s}", "org", org, "hlc",
                               (json_int_t)ent__rd64(s.comments[i].order),
                               "text", s.comments[i].text);
-        if (c == NULL) {
+        if (c == NULL || json_array_append_new(comments, c) != 0) {
             rc = ENT_ENOMEM;
             goto out;
         }
-        json_array_append_new(comments, c);
     }
     if ((rc = fields_json(s.shared, s.nshared, &shared)) != ENT_OK)
         goto out;
@@ -271,8 +273,13 @@ int ent_obj_show_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
         goto out;
     }
     if (priv != NULL) {
-        json_object_set_new(o, "private", priv);
-        priv = NULL;
+        int bad = json_object_set_new(o, "private", priv);
+        priv = NULL; /* stolen, even on failure */
+        if (bad != 0) {
+            json_decref(o);
+            rc = ENT_ENOMEM;
+            goto out;
+        }
     }
     *out = o;
     rc = ENT_OK;

@@ -4,6 +4,8 @@
  * internals of peer_int.h.
  */
 #include "node/peer_int.h"
+#include "node/witness.h"
+#include "node/gossip.h"
 
 #include <uv.h>
 
@@ -624,72 +626,21 @@ static void on_local_op(ent_node *n, const uint8_t *raw, size_t len,
     ent_peers *p = data;
     const uint8_t *raws[1] = {raw};
     size_t lens[1] = {len};
-    ent__peers_push(p, object, raws, lens, 1, NULL, p->extra_org);
+    if (p->extra_org != NULL) /* a removal: to every member and to org */
+        ent__peers_push(p, object, raws, lens, 1, NULL, p->extra_org);
+    else /* bounded fanout (spec/gossip.md "Dissemination") */
+        ent_gossip_push(p->gossip, object, raws, lens, 1, NULL);
 }
 
 /* ---- version vectors and catch-up ----------------------------------------- */
 
-typedef struct vv_ctx {
-    uint8_t *buf; /* ENT_PEERS_MAX_VV entries */
-    size_t n;
-    bool full;
-} vv_ctx;
-
-static int vv_scan(void *data, const void *key, size_t klen, const void *val,
-                   size_t vlen) {
-    vv_ctx *c = data;
-    const uint8_t *k = key;
-    if (klen != 72)
-        return 0;
-    if (c->n > 0 && memcmp(c->buf + (c->n - 1) * 40, k + 32, 32) == 0) {
-        memcpy(c->buf + (c->n - 1) * 40 + 32, k + 64, 8);
-        return 0;
-    }
-    if (c->n == ENT_PEERS_MAX_VV) {
-        c->full = true;
-        return 1;
-    }
-    memcpy(c->buf + c->n * 40, k + 32, 40);
-    c->n++;
-    return 0;
-}
-
-typedef struct vv_read {
-    const uint8_t *obj;
-    vv_ctx c;
-} vv_read;
-
-static int vv_fn(ent_txn *txn, void *data) {
-    vv_read *r = data;
-    r->c.n = 0;
-    r->c.full = false;
-    return ent_txn_scan(txn, ENT_TBL_OPS, r->obj, 32, vv_scan, &r->c);
-}
-
-/* Sends HAVE for obj: our version vector (author || max seq, by author). */
-static void send_have(conn *c, const uint8_t obj[32]) {
-    uint8_t buf[ENT_PEERS_MAX_VV * ENT_PEERS_VV_ENTRY];
-    vv_read r = {.obj = obj, .c = {.buf = buf}};
-    if (ent_store_read(c->p->store, vv_fn, &r) != ENT_OK)
-        return;
-    ent_wire_msg m;
-    memset(&m, 0, sizeof(m));
-    m.type = ENT_WIRE_HAVE;
-    memcpy(m.u.summary.object, obj, 32);
-    m.u.summary.bytes = r.c.n ? buf : NULL;
-    m.u.summary.len = r.c.n * ENT_PEERS_VV_ENTRY;
-    ent__peers_send(c, &m);
-}
-
+/* Starts an anti-entropy round with c (spec/gossip.md): one DIGEST. */
 static void send_haves(conn *c) {
-    uint8_t (*v)[32] = NULL;
-    size_t n = 0;
     if (!c->has_org)
         return;
-    ent__peers_shared(c->p, c->org, &v, &n);
-    for (size_t i = 0; i < n; i++)
-        send_have(c, v[i]);
-    free(v);
+    int rc = ent_gossip_round(c->p->gossip, c->org);
+    if (rc != ENT_OK && rc != ENT_ENOENT)
+        ENT_DEBUG(c->p->log, "peers: gossip round: %s", ent_strerror(rc));
     c->last_have = uv_now(c->p->loop);
 }
 
@@ -819,8 +770,24 @@ static void handle_hello(conn *c, const ent_wire_hello *h) {
     if (c->known && c->join == NULL)
         ent__peers_upsert(p, c->org, c->name, c->addrs, c->naddrs);
     ent__peers_join_open(c);
+    ent__witness_open(c); /* our signed tree head (spec/audit.md §11) */
     if (c->known)
         send_haves(c);
+}
+
+/* False only for an op that decodes and belongs to another object than
+ * obj (a genesis op's object is its own id): the engine would hold such an
+ * op as pending for an object this node never asked for, so an attacker
+ * could fill the store through OPS of an object it is a member of. Ops that
+ * do not decode go on to the engine, which refuses and counts them. */
+static bool op_in_object(const uint8_t *raw, size_t len,
+                         const uint8_t obj[32]) {
+    ent_op *op = NULL;
+    if (ent_op_decode(&op, raw, len) != ENT_OK)
+        return true;
+    bool ok = memcmp(op->h.genesis ? op->id : op->h.object, obj, 32) == 0;
+    ent_op_free(op);
+    return ok;
 }
 
 /* OPS from c: only from an active member of the object (or the inviter
@@ -879,16 +846,26 @@ static void handle_ops(conn *c, const ent_wire_ops *o) {
     bool rotate = false;
     if (!raws || !lens || !infos || !rcs || !ids || !fw || !fwl)
         goto out;
+    size_t m = 0; /* the ops of o->object; any other is refused here */
     for (size_t i = 0; i < n; i++) {
-        raws[i] = o->ops[i].p;
-        lens[i] = o->ops[i].len;
+        if (!op_in_object(o->ops[i].p, o->ops[i].len, o->object)) {
+            p->stats.ops_rejected++;
+            continue;
+        }
+        raws[m] = o->ops[i].p;
+        lens[m++] = o->ops[i].len;
     }
-    int rc = ent_obj_apply_batch(p->eng, raws, lens, n, infos, rcs);
+    if (m < n)
+        ENT_WARN(p->log, "peers: dropped %zu ops of another object", n - m);
+    /* applies and relays the new ops to at most fanout other members */
+    int rc = m > 0 ? ent_gossip_apply(p->gossip, c->org, o->object, raws,
+                                      lens, m, infos, rcs)
+                   : ENT_OK;
     if (rc != ENT_OK) {
-        ENT_WARN(p->log, "peers: applying %zu ops: %s", n, ent_strerror(rc));
+        ENT_WARN(p->log, "peers: applying %zu ops: %s", m, ent_strerror(rc));
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < m; i++) {
         if (rcs[i] != ENT_OK) {
             p->stats.ops_rejected++;
             continue;
@@ -913,10 +890,8 @@ static void handle_ops(conn *c, const ent_wire_ops *o) {
     ack.u.ack.ids = ids;
     ack.u.ack.nids = nids;
     ent__peers_send(c, &ack);
-    if (nfw > 0 && ent__peers_obj_active(p, o->object)) {
-        p->stats.ops_relayed += nfw;
-        ent__peers_push(p, o->object, fw, fwl, nfw, c, NULL);
-    }
+    if (nfw > 0 && ent__peers_obj_active(p, o->object))
+        p->stats.ops_relayed += nfw; /* ent_gossip_apply relayed them */
     if (rotate) {
         ent_op *op = NULL;
         int r2 = ent_obj_rotate_key(p->eng, o->object, &op);
@@ -1018,6 +993,19 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
         break;
     case ENT_WIRE_WANT:
         break; /* version 1 nodes answer HAVE only */
+    case ENT_WIRE_DIGEST:
+    case ENT_WIRE_DIGESTS:
+    case ENT_WIRE_VV:
+        rc = ent_gossip_on_message(c->p->gossip, c->org, &m);
+        if (rc == ENT_EPROTO)
+            violation(c, rc, "bad gossip message");
+        else if (rc != ENT_OK)
+            ENT_WARN(c->p->log, "peers: gossip: %s", ent_strerror(rc));
+        break;
+    case ENT_WIRE_HEAD:
+    case ENT_WIRE_CONSISTENCY:
+        ent__witness_message(c, &m);
+        break;
     case ENT_WIRE_PING: {
         ent_wire_msg r = m;
         r.type = ENT_WIRE_PONG;
@@ -1194,6 +1182,7 @@ static void closed(ent_session *s, int reason, void *data) {
         }
     }
     ent__peers_join_closed(c, reason);
+    ent__witness_closed(c);
     ent_session_set_data(s, NULL);
     conn_free(c);
 }
@@ -1289,6 +1278,51 @@ static void on_tick(uv_timer_t *t) {
         dial_known(p, now);
     }
     ent__peers_joins_tick(p, now);
+    ent__witness_tick(p, now);
+}
+
+/* ---- gossip transport (node/gossip.h) over the sessions ---------------------- */
+
+static conn *conn_of(ent_peers *p, const uint8_t org[32]) {
+    for (conn *c = p->conns; c != NULL; c = c->next)
+        if (c->open && !c->closing && c->has_org && c->got_hello &&
+            memcmp(c->org, org, 32) == 0)
+            return c;
+    return NULL;
+}
+
+static int gossip_send(void *data, const uint8_t org[32],
+                       const ent_wire_msg *m) {
+    conn *c = conn_of(data, org);
+    return c != NULL ? ent__peers_send(c, m) : ENT_ECLOSED;
+}
+
+/* Distinct orgs with an open session (guests too: gossip checks that each
+ * is an active member of the object before it sends anything). */
+static size_t gossip_peers(void *data, uint8_t (*out)[32], size_t cap) {
+    ent_peers *p = data;
+    size_t n = 0;
+    for (conn *c = p->conns; c != NULL && n < cap; c = c->next) {
+        if (!c->open || c->closing || !c->has_org || !c->got_hello)
+            continue;
+        bool dup = false;
+        for (size_t i = 0; i < n && !dup; i++)
+            dup = memcmp(out[i], c->org, 32) == 0;
+        if (!dup)
+            memcpy(out[n++], c->org, 32);
+    }
+    return n;
+}
+
+static int gossip_catch_up(void *data, const uint8_t org[32],
+                           const uint8_t obj[32], const uint8_t *vv,
+                           size_t n_vv) {
+    conn *c = conn_of(data, org);
+    if (c == NULL)
+        return ENT_ECLOSED;
+    int rc = ent__peers_job_add(c, obj, vv ? vv : (const uint8_t *)"", n_vv,
+                                NULL);
+    return rc == ENT_ELIMIT ? ENT_OK : rc; /* the next round retries */
 }
 
 /* ---- life cycle -------------------------------------------------------------- */
@@ -1306,6 +1340,18 @@ int ent_peers_new(ent_peers **out, ent_node *n) {
     p->loop = ent_node_loop(n);
     p->dial_base_ms = env_ms("ENTENTE_DIAL_BASE_MS", ENT_PEERS_DIAL_BASE_MS);
     p->sync_ms = env_ms("ENTENTE_SYNC_MS", ENT_PEERS_SYNC_MS);
+    ent_gossip_config gc = {.store = p->store,
+                            .eng = p->eng,
+                            .id = p->id,
+                            .log = p->log,
+                            .tr = {.send = gossip_send,
+                                   .peers = gossip_peers,
+                                   .catch_up = gossip_catch_up,
+                                   .data = p}};
+    if (ent_gossip_new(&p->gossip, &gc) != ENT_OK) {
+        ent_peers_free(p);
+        return ENT_ENOMEM;
+    }
     int rc = ent_store_read(p->store, load_fn, p);
     if (rc != ENT_OK) {
         ent_peers_free(p);
@@ -1386,6 +1432,8 @@ void ent_peers_free(ent_peers *p) {
     while (p->conns != NULL)
         conn_free(p->conns);
     ent__peers_joins_free(p);
+    ent__witness_free(p);
+    ent_gossip_free(p->gossip);
     free(p->peers);
     free(p);
 }

@@ -103,8 +103,9 @@ const char *ent_peers_org_name(ent_peers *p, const uint8_t org[ENT_PK_LEN]);
 /*
  * Creates an invite for object obj (this org must be its active owner or
  * admin) with role (ENT_ROLE_ADMIN/MEMBER/VIEWER) valid ttl seconds, stores
- * its record and returns the token (*token: malloc'ed, the caller wipes and
- * frees it), its expiry (unix seconds) and the invite id as 32 hex chars.
+ * its record with an invite_issued log entry (one transaction) and returns
+ * the token (*token: malloc'ed, the caller wipes and frees it), its expiry
+ * (unix seconds) and the invite id as 32 hex chars.
  * @return ENT_OK, ENT_ENOENT (no such object), ENT_EDENIED (not an admin
  *         or removed), ENT_EINVAL, ENT_ENOMEM, storage errors.
  */

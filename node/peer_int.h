@@ -115,6 +115,8 @@ struct ent_peers {
     const uint8_t *extra_org; /* also push the next op to this org */
     uint64_t last_dial_scan;
     ent_peers_stats stats;
+    struct ent_witness *wit; /* node/witness.c; NULL until first used */
+    struct ent_gossip *gossip; /* node/gossip.c: anti-entropy, fanout */
 };
 
 uint64_t ent__peers_wall_ms(void);

@@ -2,7 +2,9 @@
  * peer_join.c - invites, the join flow on both sides, member removal and
  * the join status (spec/invites.md section 7); see peer.h.
  */
+#include "node/peer_join.h"
 #include "node/peer_int.h"
+#include "node/actlog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,12 +30,25 @@ static int exists_fn(ent_txn *txn, void *data) {
 
 typedef struct put_ctx {
     const ent_invite *inv;
-    uint64_t now;
+    const ent_identity *id;
+    uint64_t now;    /* s */
+    uint64_t now_ms; /* log entry time */
 } put_ctx;
 
+/* The invite record and its invite_issued log entry, in one transaction
+ * (spec/audit.md §7). */
 static int put_fn(ent_txn *txn, void *data) {
     put_ctx *c = data;
-    return ent_invite_record_put(txn, c->inv, c->now);
+    ent_actlog_entry e;
+    int rc = ent_invite_record_put(txn, c->inv, c->now);
+    if (rc != ENT_OK)
+        return rc;
+    memset(&e, 0, sizeof(e));
+    e.time = c->now_ms;
+    e.kind = ENT_LOG_INVITE_ISSUED;
+    e.has_object = true;
+    memcpy(e.object, c->inv->object, 32);
+    return ent_actlog_append(txn, c->id, &e, NULL);
 }
 
 int ent_peers_invite(ent_peers *p, const uint8_t obj[32], uint8_t role,
@@ -50,7 +65,8 @@ int ent_peers_invite(ent_peers *p, const uint8_t obj[32], uint8_t role,
         !ent__peers_is_member(p, obj, ent_identity_public(p->id), &myrole) ||
         myrole > ENT_ROLE_ADMIN)
         return ENT_EDENIED;
-    uint64_t now = ent__peers_wall_ms() / 1000;
+    uint64_t now_ms = ent__peers_wall_ms();
+    uint64_t now = now_ms / 1000;
     rc = ent_invite_init(&inv, ent_identity_public(p->id), obj, role,
                          now + ttl);
     if (rc != ENT_OK)
@@ -61,7 +77,7 @@ int ent_peers_invite(ent_peers *p, const uint8_t obj[32], uint8_t role,
                          "ENTENTE_ADVERTISE=HOST:PORT)", adv);
         goto out;
     }
-    put_ctx pc = {&inv, now};
+    put_ctx pc = {&inv, p->id, now, now_ms};
     if ((rc = ent_store_write(p->store, put_fn, &pc)) != ENT_OK)
         goto out;
     if ((rc = ent_invite_token_encode(&inv, token)) != ENT_OK)
@@ -349,18 +365,77 @@ int ent_peers_join_json(ent_peers *p, uint64_t id, json_t **out) {
 
 /* ---- inviter -------------------------------------------------------------------- */
 
-typedef struct redeem_ctx {
-    const ent_wire_join *j;
-    const uint8_t *hh, *org;
+typedef struct grant_ctx {
+    ent_objects *eng;
     const ent_identity *id;
-    uint64_t now;
-    ent_invite_record rec;
-} redeem_ctx;
+    const uint8_t *invite_id, *proof, *hh, *joiner;
+    uint64_t now_ms;
+    ent_join_grant *g;
+} grant_ctx;
 
-static int redeem_fn(ent_txn *txn, void *data) {
-    redeem_ctx *c = data;
-    return ent_invite_redeem(txn, c->j->invite_id, c->j->proof, c->hh, c->org,
-                             c->id, c->now, &c->rec);
+/* One attempt of the join transaction; ent_store_write may run it again
+ * after growing the map, so what an earlier attempt handed out goes first. */
+static int grant_fn(ent_txn *txn, void *data) {
+    grant_ctx *c = data;
+    ent_join_grant *g = c->g;
+    ent_invite_record rec;
+    ent_actlog_entry e;
+    ent_peers_join_grant_clear(g);
+    int rc = ent_invite_redeem(txn, c->invite_id, c->proof, c->hh, c->joiner,
+                               c->id, c->now_ms / 1000, &rec);
+    if (rc != ENT_OK)
+        return rc;
+    g->invite_ok = true;
+    memcpy(g->object, rec.object, ENT_OBJ_ID_LEN);
+    g->role = rec.role;
+    memset(&e, 0, sizeof(e));
+    e.time = c->now_ms;
+    e.kind = ENT_LOG_INVITE_USED;
+    e.has_object = e.has_org = true;
+    memcpy(e.object, rec.object, 32);
+    memcpy(e.org, c->joiner, 32);
+    if ((rc = ent_actlog_append(txn, c->id, &e, NULL)) != ENT_OK)
+        return rc;
+    return ent_obj_add_member_txn(c->eng, txn, rec.object, c->joiner,
+                                  rec.role, &g->op, &g->boxes, &g->nboxes);
+}
+
+void ent_peers_join_grant_clear(ent_join_grant *g) {
+    if (g == NULL)
+        return;
+    ent_op_free(g->op);
+    free(g->boxes);
+    memset(g, 0, sizeof(*g));
+}
+
+int ent_peers_join_grant(ent_store *store, ent_objects *eng,
+                         const ent_identity *id,
+                         const uint8_t invite_id[ENT_INVITE_ID_LEN],
+                         const uint8_t proof[ENT_INVITE_PROOF_LEN],
+                         const uint8_t hh[ENT_HASH_LEN],
+                         const uint8_t joiner[ENT_PK_LEN], uint64_t now_ms,
+                         ent_join_grant *out) {
+    if (out == NULL)
+        return ENT_EINVAL;
+    memset(out, 0, sizeof(*out));
+    if (store == NULL || eng == NULL || id == NULL || invite_id == NULL ||
+        proof == NULL || hh == NULL || joiner == NULL)
+        return ENT_EINVAL;
+    grant_ctx c = {.eng = eng,
+                   .id = id,
+                   .invite_id = invite_id,
+                   .proof = proof,
+                   .hh = hh,
+                   .joiner = joiner,
+                   .now_ms = now_ms,
+                   .g = out};
+    int rc = ent_store_write(store, grant_fn, &c);
+    if (rc != ENT_OK) {
+        bool invite_ok = out->invite_ok;
+        ent_peers_join_grant_clear(out);
+        out->invite_ok = invite_ok;
+    }
+    return rc;
 }
 
 static int count_op(void *data, const uint8_t *raw, size_t len) {
@@ -369,25 +444,26 @@ static int count_op(void *data, const uint8_t *raw, size_t len) {
 }
 
 /*
- * JOIN from c: redeem the invite (one-time, bound to this session's
- * handshake hash and the org it authenticated), add the org as a member,
- * answer JOIN_OK with its key boxes and the number of history ops, send the
- * history in causal order and tell the other members about the new member.
+ * JOIN from c: in one transaction, redeem the invite (one-time, bound to
+ * this session's handshake hash and the org it authenticated) and add the
+ * org as a member (ent_peers_join_grant); then answer JOIN_OK with its key
+ * boxes and the number of history ops, send the history in causal order
+ * and tell the other members about the new member.
  */
 void ent__peers_handle_join(conn *c, const ent_wire_join *jm) {
     ent_peers *p = c->p;
     char org[ENT_ORG_ID_LEN + 1], hex[65];
-    ent_op *op = NULL;
-    ent_op_epoch_key *boxes = NULL;
-    size_t nboxes = 0;
+    ent_join_grant g;
+    memset(&g, 0, sizeof(g));
     c->join_seen = true;
     ent_org_id_format(org, c->org);
     const uint8_t *hh = ent_session_handshake_hash(c->s);
-    redeem_ctx rc_ = {.j = jm, .hh = hh, .org = c->org, .id = p->id,
-                      .now = ent__peers_wall_ms() / 1000};
-    int rc = hh != NULL ? ent_store_write(p->store, redeem_fn, &rc_)
+    int rc = hh != NULL ? ent_peers_join_grant(p->store, p->eng, p->id,
+                                               jm->invite_id, jm->proof, hh,
+                                               c->org, ent__peers_wall_ms(),
+                                               &g)
                         : ENT_EINVAL;
-    if (rc != ENT_OK) {
+    if (rc != ENT_OK && (hh == NULL || !g.invite_ok)) {
         int32_t code = rc == ENT_ENOENT    ? ENT_WIRE_C_INVITE_UNKNOWN
                        : rc == ENT_EEXPIRED ? ENT_WIRE_C_INVITE_EXPIRED
                        : rc == ENT_EUSED    ? ENT_WIRE_C_INVITE_USED
@@ -399,11 +475,10 @@ void ent__peers_handle_join(conn *c, const ent_wire_join *jm) {
                         ENT_EDENIED);
         return;
     }
-    const uint8_t *obj = rc_.rec.object;
-    ent_hex_encode(hex, obj, 32);
-    rc = ent_obj_add_member(p->eng, obj, c->org, rc_.rec.role, &op, &boxes,
-                            &nboxes);
     if (rc != ENT_OK) {
+        /* the invite was good, the add failed: nothing committed, the
+         * invite is still unused */
+        ent_hex_encode(hex, g.object, 32);
         p->stats.joins_failed++;
         ENT_WARN(p->log, "join from %s: adding the member to %s: %s", org, hex,
                  ent_strerror(rc));
@@ -414,6 +489,10 @@ void ent__peers_handle_join(conn *c, const ent_wire_join *jm) {
                         ENT_EDENIED);
         return;
     }
+    const uint8_t *obj = g.object;
+    ent_op_epoch_key *boxes = g.boxes;
+    size_t nboxes = g.nboxes;
+    ent_hex_encode(hex, obj, 32);
     c->known = true;
     ent__peers_upsert(p, c->org, jm->name, c->addrs, c->naddrs);
 
@@ -435,19 +514,18 @@ void ent__peers_handle_join(conn *c, const ent_wire_join *jm) {
     m.u.join_ok.nops = nops;
     ent__peers_send(c, &m);
     free(keys);
-    free(boxes);
     ent__peers_job_add(c, obj, NULL, 0, NULL);
-    if (op != NULL) {
-        const uint8_t *raws[1] = {op->raw};
-        size_t lens[1] = {op->rawlen};
+    if (g.op != NULL) {
+        const uint8_t *raws[1] = {g.op->raw};
+        size_t lens[1] = {g.op->rawlen};
         ent__peers_push(p, obj, raws, lens, 1, c, NULL);
-        ent_op_free(op);
     }
     p->stats.joins_ok++;
     char safety[ENT_SAFETY_CODE_LEN + 1];
     ent_safety_code(ent_identity_public(p->id), c->org, safety);
     ENT_INFO(p->log, "join: %s (%s) joined object %s; safety code %s", org,
              jm->name, hex, safety);
+    ent_peers_join_grant_clear(&g);
 }
 
 /* ---- removal ------------------------------------------------------------------- */

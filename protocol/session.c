@@ -17,9 +17,12 @@
  */
 #include "protocol/session.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "crypto/crypto.h"
@@ -89,6 +92,7 @@ struct ent_session_mgr {
     ent_session_mgr_close_cb close_cb;
     void *close_data;
     char listen_addr[ADDR_LEN];
+    int dump_fd; /* ENTENTE_WIRE_DUMP test hook; -1 when off */
     uint8_t rbuf[65536];             /* socket reads, all sessions */
     uint8_t pbuf[ENT_NOISE_MAX_MSG]; /* decrypted plaintext */
 };
@@ -103,6 +107,32 @@ typedef struct wreq {
 
 static void session_close_impl(ent_session *s, int reason, bool graceful);
 static void mgr_maybe_done(ent_session_mgr *m);
+
+/* ---- test hook: ENTENTE_WIRE_DUMP ------------------------------------------
+ *
+ * For tests only, never enabled by default (spec/sessions.md "Test hook"):
+ * when the environment names a file, every transport message this manager
+ * sends or receives is appended to it in plaintext as one record
+ *   direction ('S' sent, 'R' received) || length (u32 big-endian) || message
+ * written with one writev() on an O_APPEND descriptor.
+ */
+static void wire_dump(ent_session_mgr *m, char dir, const uint8_t *msg,
+                      size_t len) {
+    uint8_t hdr[5];
+    struct iovec iov[2];
+    ssize_t w;
+    if (m->dump_fd < 0)
+        return;
+    hdr[0] = (uint8_t)dir;
+    hdr[1] = (uint8_t)(len >> 24);
+    hdr[2] = (uint8_t)(len >> 16);
+    hdr[3] = (uint8_t)(len >> 8);
+    hdr[4] = (uint8_t)len;
+    iov[0] = (struct iovec){hdr, sizeof(hdr)};
+    iov[1] = (struct iovec){(void *)msg, len};
+    w = writev(m->dump_fd, iov, 2);
+    (void)w;
+}
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -519,6 +549,7 @@ int ent_session_send(ent_session *s, const uint8_t *msg, size_t len) {
     if (rc != ENT_OK)
         return ENT_ECLOSED;
     m->st.messages_out++;
+    wire_dump(m, 'S', msg, len);
     return ENT_OK;
 }
 
@@ -726,6 +757,7 @@ static int transport_read(ent_session *s, const uint8_t *frame, size_t len) {
         return session_drop(s, ENT_EPROTO, &m->st.drop_proto, ENT_LOG_WARN,
                             "empty message");
     m->st.messages_in++;
+    wire_dump(m, 'R', m->pbuf, len - ENT_NOISE_TAG_LEN);
     if (m->cb.message != NULL)
         m->cb.message(s, m->pbuf, len - ENT_NOISE_TAG_LEN, m->data);
     return s->state == S_CLOSING ? ENT_ECLOSED : ENT_OK;
@@ -1082,6 +1114,17 @@ int ent_session_mgr_new(ent_session_mgr **out, uv_loop_t *loop,
         m->cb = *cb;
     m->data = data;
     ent_session_config_default(&m->cfg);
+    m->dump_fd = -1;
+    const char *dump = getenv("ENTENTE_WIRE_DUMP");
+    if (dump != NULL && *dump != '\0') {
+        m->dump_fd = open(dump, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                          0600);
+        if (m->dump_fd < 0)
+            ENT_WARN(log, "session: ENTENTE_WIRE_DUMP %s: cannot open", dump);
+        else
+            ENT_WARN(log, "session: TEST HOOK ENTENTE_WIRE_DUMP: writing "
+                          "every plaintext message to %s", dump);
+    }
     uv_timer_init(loop, &m->anchor);
     m->anchor.data = m;
     m->handles = 1;
@@ -1137,6 +1180,8 @@ static void mgr_maybe_done(ent_session_mgr *m) {
         return;
     if (m->close_cb != NULL)
         m->close_cb(m, m->close_data);
+    if (m->dump_fd >= 0)
+        close(m->dump_fd);
     ent_wipe(m->pbuf, sizeof(m->pbuf));
     free(m);
 }

@@ -597,10 +597,48 @@ static int msg_size(const ent_wire_msg *m, size_t *out) {
         sz = array_size(3) + 1 + bin_size(ENT_WIRE_ID_LEN) + bin_size(s->len);
         break;
     }
+    case ENT_WIRE_DIGEST:
+        sz = array_size(3) + 1 + bin_size(ENT_WIRE_DIGEST_LEN) +
+             uint_size(m->u.digest.nobjects);
+        break;
+    case ENT_WIRE_DIGESTS: {
+        const ent_wire_digests *d = &m->u.digests;
+        if (d->n > ENT_WIRE_MAX_DIGESTS || (d->n > 0 && d->entries == NULL))
+            return ENT_EINVAL;
+        if (d->total < d->n)
+            return ENT_EINVAL;
+        sz = array_size(3) + 1 + uint_size(d->total) +
+             bin_size(d->n * ENT_WIRE_DIGEST_ENTRY);
+        break;
+    }
+    case ENT_WIRE_VV: {
+        const ent_wire_vv *v = &m->u.vv;
+        if (v->len > ENT_WIRE_MAX_VV * ENT_WIRE_VV_ENTRY ||
+            v->len % ENT_WIRE_VV_ENTRY != 0 || (v->len > 0 && v->bytes == NULL) ||
+            v->flags > ENT_WIRE_VV_REPLY)
+            return ENT_EINVAL;
+        sz = array_size(4) + 1 + bin_size(ENT_WIRE_ID_LEN) + bin_size(v->len) +
+             uint_size(v->flags);
+        break;
+    }
     case ENT_WIRE_PING:
     case ENT_WIRE_PONG:
         sz = array_size(2) + 1 + bin_size(ENT_WIRE_NONCE_LEN);
         break;
+    case ENT_WIRE_HEAD:
+        if (m->u.head.len == 0 || m->u.head.len > ENT_WIRE_HEAD_MAX)
+            return ENT_EINVAL;
+        sz = array_size(2) + 1 + bin_size(m->u.head.len);
+        break;
+    case ENT_WIRE_CONSISTENCY: {
+        const ent_wire_consistency *k = &m->u.cons;
+        if (k->nhashes > ENT_WIRE_MAX_CPROOF || (!k->has_sig && k->nhashes))
+            return ENT_EINVAL;
+        sz = array_size(5) + 1 + uint_size(k->from) + uint_size(k->to) +
+             bin_size(k->nhashes * ENT_WIRE_HASH_LEN) +
+             bin_size(k->has_sig ? ENT_WIRE_SIG_LEN : 0);
+        break;
+    }
     default:
         return ENT_EINVAL;
     }
@@ -724,11 +762,46 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
         r |= pack_bin(pk, m->u.summary.object, ENT_WIRE_ID_LEN);
         r |= pack_bin(pk, m->u.summary.bytes, m->u.summary.len);
         break;
+    case ENT_WIRE_DIGEST:
+        r |= msgpack_pack_array(pk, 3);
+        r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
+        r |= pack_bin(pk, m->u.digest.digest, ENT_WIRE_DIGEST_LEN);
+        r |= msgpack_pack_uint64(pk, m->u.digest.nobjects);
+        break;
+    case ENT_WIRE_DIGESTS:
+        r |= msgpack_pack_array(pk, 3);
+        r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
+        r |= msgpack_pack_uint64(pk, m->u.digests.total);
+        r |= pack_bin(pk, m->u.digests.entries,
+                      m->u.digests.n * ENT_WIRE_DIGEST_ENTRY);
+        break;
+    case ENT_WIRE_VV:
+        r |= msgpack_pack_array(pk, 4);
+        r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
+        r |= pack_bin(pk, m->u.vv.object, ENT_WIRE_ID_LEN);
+        r |= pack_bin(pk, m->u.vv.bytes, m->u.vv.len);
+        r |= msgpack_pack_uint32(pk, m->u.vv.flags);
+        break;
     case ENT_WIRE_PING:
     case ENT_WIRE_PONG:
         r |= msgpack_pack_array(pk, 2);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
         r |= pack_bin(pk, m->u.nonce, ENT_WIRE_NONCE_LEN);
+        break;
+    case ENT_WIRE_HEAD:
+        r |= msgpack_pack_array(pk, 2);
+        r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
+        r |= pack_bin(pk, m->u.head.bytes, m->u.head.len);
+        break;
+    case ENT_WIRE_CONSISTENCY:
+        r |= msgpack_pack_array(pk, 5);
+        r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
+        r |= msgpack_pack_uint64(pk, m->u.cons.from);
+        r |= msgpack_pack_uint64(pk, m->u.cons.to);
+        r |= pack_bin(pk, m->u.cons.hashes,
+                      m->u.cons.nhashes * ENT_WIRE_HASH_LEN);
+        r |= pack_bin(pk, m->u.cons.sig,
+                      m->u.cons.has_sig ? ENT_WIRE_SIG_LEN : 0);
         break;
     default:
         r = -1;
@@ -980,6 +1053,86 @@ static int decode_summary(ent_wire_msg *m, const msgpack_object *f) {
     return ENT_OK;
 }
 
+/* DIGESTS: [14, total, bin of n * 64 bytes], n <= ENT_WIRE_MAX_DIGESTS,
+ * n <= total. */
+static int decode_digests(ent_wire_msg *m, const msgpack_object *f) {
+    ent_wire_digests *d = &m->u.digests;
+    if (f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        f[2].type != MSGPACK_OBJECT_BIN ||
+        f[2].via.bin.size % ENT_WIRE_DIGEST_ENTRY != 0 ||
+        f[2].via.bin.size > ENT_WIRE_MAX_DIGESTS * ENT_WIRE_DIGEST_ENTRY)
+        return ENT_EPROTO;
+    size_t n = f[2].via.bin.size / ENT_WIRE_DIGEST_ENTRY;
+    if (f[1].via.u64 < n)
+        return ENT_EPROTO;
+    d->total = f[1].via.u64;
+    if (n == 0)
+        return ENT_OK;
+    d->entries = malloc(n * ENT_WIRE_DIGEST_ENTRY);
+    if (d->entries == NULL)
+        return ENT_ENOMEM;
+    memcpy(d->entries, f[2].via.bin.ptr, n * ENT_WIRE_DIGEST_ENTRY);
+    d->n = n;
+    return ENT_OK;
+}
+
+/* VV: [15, object, bin of n * 40 bytes, flags 0|1]. */
+static int decode_vv(ent_wire_msg *m, const msgpack_object *f) {
+    ent_wire_vv *v = &m->u.vv;
+    if (get_bin_fixed(&f[1], v->object, ENT_WIRE_ID_LEN) != ENT_OK)
+        return ENT_EPROTO;
+    if (f[2].type != MSGPACK_OBJECT_BIN ||
+        f[2].via.bin.size % ENT_WIRE_VV_ENTRY != 0 ||
+        f[2].via.bin.size > ENT_WIRE_MAX_VV * ENT_WIRE_VV_ENTRY ||
+        f[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        f[3].via.u64 > ENT_WIRE_VV_REPLY)
+        return ENT_EPROTO;
+    v->flags = (uint32_t)f[3].via.u64;
+    size_t n = f[2].via.bin.size;
+    if (n == 0)
+        return ENT_OK;
+    v->bytes = malloc(n);
+    if (v->bytes == NULL)
+        return ENT_ENOMEM;
+    memcpy(v->bytes, f[2].via.bin.ptr, n);
+    v->len = n;
+    return ENT_OK;
+}
+
+/* HEAD: [16, head bin 1..160]. */
+static int decode_head(ent_wire_msg *m, const msgpack_object *f) {
+    if (f[1].type != MSGPACK_OBJECT_BIN || f[1].via.bin.size == 0 ||
+        f[1].via.bin.size > ENT_WIRE_HEAD_MAX)
+        return ENT_EPROTO;
+    m->u.head.len = f[1].via.bin.size;
+    memcpy(m->u.head.bytes, f[1].via.bin.ptr, f[1].via.bin.size);
+    return ENT_OK;
+}
+
+/* CONSISTENCY: [17, from, to, proof bin 32*k, sig bin 0|64]; a request
+ * (empty sig) carries no proof. */
+static int decode_consistency(ent_wire_msg *m, const msgpack_object *f) {
+    ent_wire_consistency *k = &m->u.cons;
+    if (f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        f[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        f[3].type != MSGPACK_OBJECT_BIN || f[4].type != MSGPACK_OBJECT_BIN)
+        return ENT_EPROTO;
+    size_t pl = f[3].via.bin.size, sl = f[4].via.bin.size;
+    if (pl % ENT_WIRE_HASH_LEN != 0 ||
+        pl > ENT_WIRE_MAX_CPROOF * ENT_WIRE_HASH_LEN ||
+        (sl != 0 && sl != ENT_WIRE_SIG_LEN) || (sl == 0 && pl != 0))
+        return ENT_EPROTO;
+    k->from = f[1].via.u64;
+    k->to = f[2].via.u64;
+    k->nhashes = pl / ENT_WIRE_HASH_LEN;
+    if (pl > 0)
+        memcpy(k->hashes, f[3].via.bin.ptr, pl);
+    k->has_sig = sl != 0;
+    if (sl != 0)
+        memcpy(k->sig, f[4].via.bin.ptr, sl);
+    return ENT_OK;
+}
+
 /* Number of array elements (type included) of each known type. */
 static size_t field_count(int type) {
     switch (type) {
@@ -995,6 +1148,11 @@ static size_t field_count(int type) {
     case ENT_WIRE_PONG: return 2;
     case ENT_WIRE_ERROR: return 3;
     case ENT_WIRE_GOODBYE: return 3;
+    case ENT_WIRE_HEAD: return 2;
+    case ENT_WIRE_CONSISTENCY: return 5;
+    case ENT_WIRE_DIGEST: return 3;
+    case ENT_WIRE_DIGESTS: return 3;
+    case ENT_WIRE_VV: return 4;
     default: return 0;
     }
 }
@@ -1095,6 +1253,25 @@ int ent_wire_decode(ent_wire_msg *m, const uint8_t *buf, size_t len) {
     case ENT_WIRE_PONG:
         rc = get_bin_fixed(&f[1], m->u.nonce, ENT_WIRE_NONCE_LEN);
         break;
+    case ENT_WIRE_HEAD:
+        rc = decode_head(m, f);
+        break;
+    case ENT_WIRE_CONSISTENCY:
+        rc = decode_consistency(m, f);
+        break;
+    case ENT_WIRE_DIGEST:
+        rc = get_bin_fixed(&f[1], m->u.digest.digest, ENT_WIRE_DIGEST_LEN);
+        if (rc == ENT_OK && f[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            rc = ENT_EPROTO;
+        if (rc == ENT_OK)
+            m->u.digest.nobjects = f[2].via.u64;
+        break;
+    case ENT_WIRE_DIGESTS:
+        rc = decode_digests(m, f);
+        break;
+    case ENT_WIRE_VV:
+        rc = decode_vv(m, f);
+        break;
     default:
         rc = ENT_EPROTO;
         break;
@@ -1124,6 +1301,12 @@ void ent_wire_msg_clear(ent_wire_msg *m) {
     case ENT_WIRE_WANT:
         free(m->u.summary.bytes);
         break;
+    case ENT_WIRE_DIGESTS:
+        free(m->u.digests.entries);
+        break;
+    case ENT_WIRE_VV:
+        free(m->u.vv.bytes);
+        break;
     default:
         break;
     }
@@ -1149,6 +1332,11 @@ const char *ent_wire_type_name(int type) {
     case ENT_WIRE_PONG: return "PONG";
     case ENT_WIRE_ERROR: return "ERROR";
     case ENT_WIRE_GOODBYE: return "GOODBYE";
+    case ENT_WIRE_HEAD: return "HEAD";
+    case ENT_WIRE_CONSISTENCY: return "CONSISTENCY";
+    case ENT_WIRE_DIGEST: return "DIGEST";
+    case ENT_WIRE_DIGESTS: return "DIGESTS";
+    case ENT_WIRE_VV: return "VV";
     default: return "?";
     }
 }

@@ -19,7 +19,7 @@
  * Decoded messages never point into the input buffer: fixed-size fields and
  * bounded strings are copied inline into the struct, and the few variable
  * parts (OPS op records, ACK op ids, HAVE/WANT summaries, JOIN_OK key
- * boxes) are heap copies
+ * boxes, DIGESTS entries, VV vectors) are heap copies
  * that ent_wire_msg_clear() frees.
  */
 #ifndef ENT_WIRE_H
@@ -65,6 +65,12 @@
 #define ENT_WIRE_MAX_OP_LEN 65536  /* bytes of one op record (field cap) */
 #define ENT_WIRE_MAX_ACK_IDS 1024  /* op ids in one ACK */
 #define ENT_WIRE_MAX_SUMMARY 4096  /* bytes of a HAVE/WANT summary */
+#define ENT_WIRE_DIGEST_LEN 32     /* DIGEST / DIGESTS: BLAKE2b-256 */
+#define ENT_WIRE_DIGEST_ENTRY 64   /* DIGESTS: object id || digest */
+#define ENT_WIRE_MAX_DIGESTS 1000  /* entries in one DIGESTS message */
+#define ENT_WIRE_VV_ENTRY 40       /* VV: author (32) || max seq (u64 BE) */
+#define ENT_WIRE_MAX_VV 1024       /* (author, seq) entries in one VV */
+#define ENT_WIRE_VV_REPLY 0x1      /* VV flags: answer with your own VV */
 #define ENT_WIRE_NONCE_LEN 8       /* PING/PONG */
 #define ENT_WIRE_BOX_LEN 80        /* JOIN_OK: an epoch key sealed to the joiner */
 #define ENT_WIRE_MAX_JOIN_KEYS 256 /* JOIN_OK: epoch key boxes */
@@ -103,6 +109,11 @@ typedef enum ent_wire_type {
     ENT_WIRE_PONG = 10,
     ENT_WIRE_ERROR = 11,
     ENT_WIRE_GOODBYE = 12,
+    ENT_WIRE_DIGEST = 13,  /* spec/gossip.md: one set digest */
+    ENT_WIRE_DIGESTS = 14, /* per-object digests */
+    ENT_WIRE_VV = 15,      /* one object's version vector */
+    ENT_WIRE_HEAD = 16,        /* spec/audit.md §11: a signed tree head */
+    ENT_WIRE_CONSISTENCY = 17, /* consistency proof request / answer */
 } ent_wire_type;
 
 #define ENT_WIRE_TYPE_IGNORE_MIN 64  /* 64..127: unknown ones are ignored */
@@ -188,6 +199,51 @@ typedef struct ent_wire_summary {
     uint8_t *bytes;                     /* len bytes; NULL when len is 0 */
 } ent_wire_summary;
 
+/* DIGEST (spec/gossip.md): the set digest of the objects both sides share. */
+typedef struct ent_wire_digest {
+    uint8_t digest[ENT_WIRE_DIGEST_LEN];
+    uint64_t nobjects;                  /* objects the digest covers */
+} ent_wire_digest;
+
+/* DIGESTS: n entries of object id (32) || object digest (32), sorted by
+ * object id, out of a listing of total objects (n == total: complete). */
+typedef struct ent_wire_digests {
+    uint64_t total;                     /* >= n */
+    size_t n;                           /* 0..ENT_WIRE_MAX_DIGESTS */
+    uint8_t (*entries)[ENT_WIRE_DIGEST_ENTRY]; /* NULL when n is 0 */
+} ent_wire_digests;
+
+/* VV: version vector of one object, len/40 entries author || seq BE,
+ * sorted by author; flags ENT_WIRE_VV_REPLY or 0. */
+typedef struct ent_wire_vv {
+    uint8_t object[ENT_WIRE_ID_LEN];
+    size_t len;                         /* 0..ENT_WIRE_MAX_VV * 40 */
+    uint8_t *bytes;                     /* NULL when len is 0 */
+    uint32_t flags;
+} ent_wire_vv;
+
+#define ENT_WIRE_HEAD_MAX 160      /* HEAD: bytes of a signed tree head */
+#define ENT_WIRE_MAX_CPROOF 64     /* CONSISTENCY: hashes of a proof */
+#define ENT_WIRE_HASH_LEN 32
+#define ENT_WIRE_SIG_LEN 64
+
+/* HEAD (spec/audit.md §11): the sender's signed tree head, 1..160 bytes. */
+typedef struct ent_wire_head {
+    size_t len;
+    uint8_t bytes[ENT_WIRE_HEAD_MAX];
+} ent_wire_head;
+
+/* CONSISTENCY: a request (has_sig false, no hashes) for the proof from
+ * tree size `from` to `to`, or the answer: the proof and the sender's
+ * signature over it (spec/audit.md §11). */
+typedef struct ent_wire_consistency {
+    uint64_t from, to;
+    size_t nhashes;                     /* 0..ENT_WIRE_MAX_CPROOF */
+    uint8_t hashes[ENT_WIRE_MAX_CPROOF][ENT_WIRE_HASH_LEN];
+    bool has_sig;
+    uint8_t sig[ENT_WIRE_SIG_LEN];
+} ent_wire_consistency;
+
 /*
  * One message. Set type and the matching union member.
  *
@@ -213,6 +269,11 @@ typedef struct ent_wire_msg {
         ent_wire_ops ops;               /* OPS */
         ent_wire_ack ack;               /* ACK */
         ent_wire_summary summary;       /* HAVE, WANT */
+        ent_wire_digest digest;         /* DIGEST */
+        ent_wire_digests digests;       /* DIGESTS */
+        ent_wire_vv vv;                 /* VV */
+        ent_wire_head head;             /* HEAD */
+        ent_wire_consistency cons;      /* CONSISTENCY */
         uint8_t nonce[ENT_WIRE_NONCE_LEN]; /* PING, PONG */
         int unknown_type;               /* UNKNOWN */
     } u;

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -764,6 +765,124 @@ static void test_pending_bounded(void **state) {
     tnode_close(&b);
 }
 
+/* Pending table entries of the whole store (test only). */
+static int pending_count_fn(ent_txn *txn, void *data) {
+    return ent_txn_count(txn, ENT_TBL_PENDING, data);
+}
+
+static uint64_t pending_count(tnode *n) {
+    uint64_t c = 0;
+    assert_int_equal(ent_store_read(n->store, pending_count_fn, &c), ENT_OK);
+    return c;
+}
+
+/* Wait entries (writes table, tag 4) of obj (test only). */
+typedef struct wait_req {
+    const uint8_t *obj;
+    size_t n;
+} wait_req;
+
+static int wait_count_scan(void *data, const void *key, size_t klen,
+                           const void *val, size_t vlen) {
+    ((wait_req *)data)->n++;
+    return 0;
+}
+
+static int wait_count_fn(ent_txn *txn, void *data) {
+    wait_req *r = data;
+    uint8_t pre[33];
+    memcpy(pre, r->obj, 32);
+    pre[32] = 0x04;
+    return ent_txn_scan(txn, ENT_TBL_WRITES, pre, 33, wait_count_scan, r);
+}
+
+static size_t wait_count(tnode *n, const uint8_t obj[32]) {
+    wait_req r = {.obj = obj};
+    assert_int_equal(ent_store_read(n->store, wait_count_fn, &r), ENT_OK);
+    return r.n;
+}
+
+/* a chain of 1,001 ops arrives in reverse order: the last 1,000 are held
+ * (each waits on its parent), then the first releases all of them in one
+ * apply; the state equals the author's and nothing stays held */
+static void test_release_long_chain(void **state) {
+    enum { CHAIN = 1001 };
+    tnode a, b;
+    uint8_t id[32];
+    char err[256];
+    assert_int_equal(tnode_open(&a, 43), 0);
+    assert_int_equal(tnode_open(&b, 44), 0);
+    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    join(&a, &b, id, ENT_ROLE_MEMBER);
+    ent_op **ops = calloc(CHAIN, sizeof(*ops));
+    const uint8_t **raws = calloc(CHAIN, sizeof(*raws));
+    size_t *lens = calloc(CHAIN, sizeof(*lens));
+    int *rcs = calloc(CHAIN, sizeof(*rcs));
+    ent_apply_info *infos = calloc(CHAIN, sizeof(*infos));
+    assert_true(ops && raws && lens && rcs && infos);
+    for (size_t i = 0; i < CHAIN; i++) {
+        char v[32];
+        snprintf(v, sizeof(v), "step %zu", i);
+        ent_obj_input in = {"next_step", v, false};
+        assert_int_equal(ent_obj_set(a.eng, id, &in, 1, &ops[i], err,
+                                     sizeof(err)),
+                         ENT_OK);
+        assert_non_null(ops[i]);
+        /* a chain: each op's only parent is the one before */
+        if (i > 0) {
+            assert_int_equal(ops[i]->h.nparents, 1);
+            assert_memory_equal(ops[i]->h.parents[0], ops[i - 1]->id, 32);
+        }
+        raws[CHAIN - 1 - i] = ops[i]->raw; /* reversed */
+        lens[CHAIN - 1 - i] = ops[i]->rawlen;
+    }
+    /* all but the first: held */
+    assert_int_equal(
+        ent_obj_apply_batch(b.eng, raws, lens, CHAIN - 1, infos, rcs), ENT_OK);
+    for (size_t i = 0; i < CHAIN - 1; i++) {
+        assert_int_equal(rcs[i], ENT_OK);
+        assert_true(infos[i].pending);
+    }
+    assert_int_equal(pending_count(&b), CHAIN - 1);
+    assert_int_equal(wait_count(&b, id), CHAIN - 1);
+    ent_obj_stats s0, s1;
+    ent_obj_stats_get(b.eng, &s0);
+    struct timespec t0, t1;
+    ent_apply_info info;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(ent_obj_apply(b.eng, raws[CHAIN - 1], lens[CHAIN - 1],
+                                   &info),
+                     ENT_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_false(info.pending);
+    assert_false(info.duplicate);
+    assert_int_equal(info.released, CHAIN - 1);
+    ent_obj_stats_get(b.eng, &s1);
+    assert_int_equal(s1.applied - s0.applied, CHAIN);
+    assert_int_equal(pending_count(&b), 0);
+    assert_int_equal(wait_count(&b, id), 0);
+    assert_same_state(&a, &b, id);
+    json_t *js = NULL;
+    assert_int_equal(ent_obj_show_json(b.eng, id, true, &js), ENT_OK);
+    assert_string_equal(jstr(js, "shared", "next_step"), "step 1000");
+    json_decref(js);
+    printf("release: %d held ops released by one apply in %.1f ms\n",
+           CHAIN - 1,
+           (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+               (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    for (size_t i = 0; i < CHAIN; i++)
+        ent_op_free(ops[i]);
+    free(ops);
+    free(raws);
+    free(lens);
+    free(rcs);
+    free(infos);
+    tnode_close(&a);
+    tnode_close(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_show_list),
@@ -774,6 +893,7 @@ int main(void) {
         cmocka_unit_test(test_remove_member),
         cmocka_unit_test(test_concurrent_removals),
         cmocka_unit_test(test_pending_bounded),
+        cmocka_unit_test(test_release_long_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,6 +213,185 @@ static void test_round_trip_every_type(void **state) {
     }
 }
 
+/* HEAD (16) and CONSISTENCY (17): round trips, sizes, and rejects
+ * (spec/audit.md §11). */
+/* Encodes m, decodes it, re-encodes: same bytes; returns the decoded copy. */
+static void gossip_rt(const ent_wire_msg *m, ent_wire_msg *d) {
+    uint8_t *buf = NULL, *again = NULL;
+    size_t len = 0, alen = 0;
+    assert_int_equal(ent_wire_encode(m, &buf, &len), ENT_OK);
+    assert_int_equal(len, ent_wire_encoded_size(m));
+    assert_int_equal(ent_wire_decode(d, buf, len), ENT_OK);
+    assert_int_equal(d->type, m->type);
+    assert_int_equal(ent_wire_encode(d, &again, &alen), ENT_OK);
+    assert_int_equal(alen, len);
+    assert_memory_equal(again, buf, len);
+    /* every proper prefix is refused */
+    for (size_t i = 0; i < len; i++) {
+        ent_wire_msg t;
+        assert_int_not_equal(ent_wire_decode(&t, buf, i), ENT_OK);
+    }
+    free(buf);
+    free(again);
+}
+
+/* DIGEST (13), DIGESTS (14), VV (15): spec/gossip.md. */
+static void test_gossip_messages(void **state) {
+    (void)state;
+    ent_wire_msg m, d;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_DIGEST;
+    memset(m.u.digest.digest, 0xab, 32);
+    m.u.digest.nobjects = 1000;
+    gossip_rt(&m, &d);
+    assert_memory_equal(d.u.digest.digest, m.u.digest.digest, 32);
+    assert_int_equal(d.u.digest.nobjects, 1000);
+    assert_true(ent_wire_encoded_size(&m) <= 40); /* the in-sync cost */
+    ent_wire_msg_clear(&d);
+
+    uint8_t (*ent)[64] = calloc(ENT_WIRE_MAX_DIGESTS + 1, 64);
+    for (size_t i = 0; i <= ENT_WIRE_MAX_DIGESTS; i++) {
+        ent[i][0] = (uint8_t)(i >> 8);
+        ent[i][1] = (uint8_t)i;
+        ent[i][40] = 7;
+    }
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_DIGESTS;
+    m.u.digests.entries = ent;
+    m.u.digests.n = ENT_WIRE_MAX_DIGESTS;
+    m.u.digests.total = 5000;
+    gossip_rt(&m, &d);
+    assert_int_equal(d.u.digests.n, ENT_WIRE_MAX_DIGESTS);
+    assert_int_equal(d.u.digests.total, 5000);
+    assert_memory_equal(d.u.digests.entries, ent, ENT_WIRE_MAX_DIGESTS * 64);
+    ent_wire_msg_clear(&d);
+    m.u.digests.n = 0; /* an empty listing */
+    m.u.digests.total = 0;
+    gossip_rt(&m, &d);
+    assert_int_equal(d.u.digests.n, 0);
+    assert_null(d.u.digests.entries);
+    ent_wire_msg_clear(&d);
+    m.u.digests.n = ENT_WIRE_MAX_DIGESTS + 1; /* over the limit */
+    m.u.digests.total = m.u.digests.n;
+    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_EINVAL);
+    m.u.digests.n = 2; /* total below n */
+    m.u.digests.total = 1;
+    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_EINVAL);
+
+    uint8_t *vv = calloc(ENT_WIRE_MAX_VV + 1, ENT_WIRE_VV_ENTRY);
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_VV;
+    memset(m.u.vv.object, 3, 32);
+    m.u.vv.bytes = vv;
+    m.u.vv.len = ENT_WIRE_MAX_VV * ENT_WIRE_VV_ENTRY;
+    m.u.vv.flags = ENT_WIRE_VV_REPLY;
+    gossip_rt(&m, &d);
+    assert_int_equal(d.u.vv.len, m.u.vv.len);
+    assert_int_equal(d.u.vv.flags, ENT_WIRE_VV_REPLY);
+    assert_memory_equal(d.u.vv.object, m.u.vv.object, 32);
+    ent_wire_msg_clear(&d);
+    m.u.vv.len = 0;
+    m.u.vv.flags = 0;
+    gossip_rt(&m, &d);
+    assert_null(d.u.vv.bytes);
+    ent_wire_msg_clear(&d);
+    m.u.vv.len = 39; /* not whole entries */
+    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_EINVAL);
+    m.u.vv.len = (ENT_WIRE_MAX_VV + 1) * ENT_WIRE_VV_ENTRY;
+    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_EINVAL);
+    m.u.vv.len = 40;
+    m.u.vv.flags = 2; /* unknown flag */
+    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_EINVAL);
+
+    /* hand-made hostile shapes: [15, obj, bin(39), 0] and flags 2 */
+    uint8_t bad[64];
+    size_t o = 0;
+    bad[o++] = 0x94;
+    bad[o++] = 15;
+    bad[o++] = 0xc4;
+    bad[o++] = 32;
+    memset(bad + o, 1, 32);
+    o += 32;
+    bad[o++] = 0xc4;
+    bad[o++] = 1;
+    bad[o++] = 9;
+    bad[o++] = 0;
+    assert_int_equal(ent_wire_decode(&d, bad, o), ENT_EPROTO);
+    bad[o - 4] = 0; /* empty vector */
+    bad[o - 3] = 2; /* flags 2 */
+    assert_int_equal(ent_wire_decode(&d, bad, o - 1), ENT_EPROTO);
+    /* [14, 0, bin(64)]: more entries than the total */
+    uint8_t bad2[70] = {0x93, 14, 0, 0xc4, 64};
+    assert_int_equal(ent_wire_decode(&d, bad2, 69), ENT_EPROTO);
+    assert_string_equal(ent_wire_type_name(ENT_WIRE_VV), "VV");
+    free(ent);
+    free(vv);
+}
+
+static void test_witness_messages(void **state) {
+    (void)state;
+    ent_wire_msg m, d;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_HEAD;
+    m.u.head.len = ENT_WIRE_HEAD_MAX;
+    fill(m.u.head.bytes, ENT_WIRE_HEAD_MAX, 16);
+    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_OK);
+    assert_int_equal(len, ent_wire_encoded_size(&m));
+    assert_int_equal(ent_wire_decode(&d, buf, len), ENT_OK);
+    assert_int_equal(d.type, ENT_WIRE_HEAD);
+    assert_int_equal(d.u.head.len, ENT_WIRE_HEAD_MAX);
+    assert_memory_equal(d.u.head.bytes, m.u.head.bytes, ENT_WIRE_HEAD_MAX);
+    assert_string_equal(ent_wire_type_name(ENT_WIRE_HEAD), "HEAD");
+    free(buf);
+    m.u.head.len = 0; /* empty head */
+    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_EINVAL);
+
+    for (int answer = 0; answer < 2; answer++) {
+        memset(&m, 0, sizeof(m));
+        m.type = ENT_WIRE_CONSISTENCY;
+        m.u.cons.from = 3;
+        m.u.cons.to = (uint64_t)1 << 40;
+        if (answer) {
+            m.u.cons.nhashes = ENT_WIRE_MAX_CPROOF;
+            fill((uint8_t *)m.u.cons.hashes, sizeof(m.u.cons.hashes), 17);
+            m.u.cons.has_sig = true;
+            fill(m.u.cons.sig, ENT_WIRE_SIG_LEN, 18);
+        }
+        assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_OK);
+        assert_int_equal(len, ent_wire_encoded_size(&m));
+        assert_int_equal(ent_wire_decode(&d, buf, len), ENT_OK);
+        assert_int_equal(d.type, ENT_WIRE_CONSISTENCY);
+        assert_int_equal(d.u.cons.from, 3);
+        assert_int_equal(d.u.cons.to, (uint64_t)1 << 40);
+        assert_int_equal(d.u.cons.nhashes, m.u.cons.nhashes);
+        assert_int_equal(d.u.cons.has_sig, answer);
+        assert_memory_equal(d.u.cons.hashes, m.u.cons.hashes,
+                            sizeof(m.u.cons.hashes));
+        assert_memory_equal(d.u.cons.sig, m.u.cons.sig, ENT_WIRE_SIG_LEN);
+        /* every truncation fails */
+        for (size_t i = 0; i < len; i++)
+            assert_int_not_equal(ent_wire_decode(&d, buf, i), ENT_OK);
+        free(buf);
+    }
+    /* a request carrying a proof, a proof of 65 hashes: invalid */
+    m.u.cons.has_sig = false;
+    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_EINVAL);
+    m.u.cons.has_sig = true;
+    m.u.cons.nhashes = ENT_WIRE_MAX_CPROOF + 1;
+    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_EINVAL);
+    /* hand-made: proof not a multiple of 32, sig of 63 bytes */
+    const uint8_t bad1[] = {0x95, 0x11, 0x01, 0x02, 0xc4, 0x01, 0x00,
+                            0xc4, 0x00};
+    assert_int_equal(ent_wire_decode(&d, bad1, sizeof(bad1)), ENT_EPROTO);
+    uint8_t bad2[9 + 63] = {0x95, 0x11, 0x01, 0x02, 0xc4, 0x00, 0xc4, 63};
+    assert_int_equal(ent_wire_decode(&d, bad2, 8 + 63), ENT_EPROTO);
+}
+
 /* Exact bytes pin the layout of spec/protocol.md. */
 static void test_exact_encoding(void **state) {
     (void)state;
@@ -282,7 +461,7 @@ static void test_encoder_rejects_invalid(void **state) {
     m.type = 0;
     assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_EINVAL);
     assert_null(buf);
-    m.type = 13;
+    m.type = 63; /* not assigned (13..15 are gossip, 16..17 witness) */
     assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_EINVAL);
 
     sample(&m, ENT_WIRE_HELLO);
@@ -1043,6 +1222,8 @@ static void test_names_and_codes(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_every_type),
+        cmocka_unit_test(test_witness_messages),
+        cmocka_unit_test(test_gossip_messages),
         cmocka_unit_test(test_exact_encoding),
         cmocka_unit_test(test_encoder_rejects_invalid),
         cmocka_unit_test(test_decoder_wrong_shapes),

@@ -1,0 +1,778 @@
+/*
+ * gossip.c - digest anti-entropy, version-vector repair and bounded-fanout
+ * push; see gossip.h and spec/gossip.md.
+ */
+#include "node/gossip.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "node/err.h"
+
+#define OBJ_CTX "entente/v1/gossip-obj"
+#define SET_CTX "entente/v1/gossip-set"
+
+struct ent_gossip {
+    ent_gossip_config cfg;
+    unsigned fanout;
+    ent_gossip_stats stats;
+};
+
+static void be64(uint8_t out[8], uint64_t v) {
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static uint64_t rd64(const uint8_t *in) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | in[i];
+    return v;
+}
+
+int ent_gossip_new(ent_gossip **out, const ent_gossip_config *cfg) {
+    *out = NULL;
+    if (cfg == NULL || cfg->store == NULL || cfg->eng == NULL ||
+        cfg->id == NULL || cfg->tr.send == NULL || cfg->tr.peers == NULL)
+        return ENT_EINVAL;
+    ent_gossip *g = calloc(1, sizeof(*g));
+    if (g == NULL)
+        return ENT_ENOMEM;
+    g->cfg = *cfg;
+    g->fanout = cfg->fanout ? cfg->fanout : ENT_GOSSIP_FANOUT;
+    *out = g;
+    return ENT_OK;
+}
+
+void ent_gossip_free(ent_gossip *g) {
+    free(g);
+}
+
+void ent_gossip_stats_get(const ent_gossip *g, ent_gossip_stats *out) {
+    *out = g->stats;
+}
+
+static uint32_t rnd(ent_gossip *g) {
+    if (g->cfg.tr.random != NULL)
+        return g->cfg.tr.random(g->cfg.tr.data);
+    uint32_t r;
+    ent_random(&r, sizeof(r));
+    return r;
+}
+
+static int send_msg(ent_gossip *g, const uint8_t org[32],
+                    const ent_wire_msg *m) {
+    return g->cfg.tr.send(g->cfg.tr.data, org, m);
+}
+
+/* ---- membership (spec/storage.md: objects, members) ---------------------- */
+
+static bool active_in(ent_txn *txn, const uint8_t *obj, const uint8_t *org) {
+    uint8_t k[64];
+    const void *v;
+    size_t n;
+    memcpy(k, obj, 32);
+    memcpy(k + 32, org, 32);
+    return ent_txn_get(txn, ENT_TBL_MEMBERS, k, 64, &v, &n) == ENT_OK &&
+           n == 2 && ((const uint8_t *)v)[1] == 1;
+}
+
+static bool obj_active(ent_txn *txn, const uint8_t *obj, const uint8_t *self) {
+    const void *v;
+    size_t n;
+    if (ent_txn_get(txn, ENT_TBL_OBJECTS, obj, 32, &v, &n) != ENT_OK ||
+        n < 2 || ((const uint8_t *)v)[1] != 0)
+        return false;
+    return active_in(txn, obj, self);
+}
+
+typedef struct held_q {
+    const uint8_t *obj;
+    bool held;
+} held_q;
+
+static int held_fn(ent_txn *txn, void *data) {
+    held_q *q = data;
+    const void *v;
+    size_t n;
+    q->held = ent_txn_get(txn, ENT_TBL_OBJECTS, q->obj, 32, &v, &n) == ENT_OK;
+    return ENT_OK;
+}
+
+static bool holds(ent_gossip *g, const uint8_t obj[32]) {
+    held_q q = {.obj = obj};
+    ent_store_read(g->cfg.store, held_fn, &q);
+    return q.held;
+}
+
+typedef struct pair_q {
+    const uint8_t *obj, *org, *self;
+    bool ok;
+} pair_q;
+
+static int pair_fn(ent_txn *txn, void *data) {
+    pair_q *q = data;
+    q->ok = obj_active(txn, q->obj, q->self) && active_in(txn, q->obj, q->org);
+    return ENT_OK;
+}
+
+/* True if we hold obj, are an active member, and org is one too. */
+static bool shared_with(ent_gossip *g, const uint8_t obj[32],
+                        const uint8_t org[32]) {
+    pair_q q = {.obj = obj, .org = org,
+                .self = ent_identity_public(g->cfg.id)};
+    ent_store_read(g->cfg.store, pair_fn, &q);
+    return q.ok;
+}
+
+/* ---- digests ------------------------------------------------------------- */
+
+typedef struct hbuf {
+    uint8_t *p;
+    size_t n, cap;
+    int err;
+} hbuf;
+
+static void hb_add(hbuf *b, const void *d, size_t n) {
+    if (b->err != ENT_OK)
+        return;
+    if (b->n + n > b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 256;
+        while (nc < b->n + n)
+            nc *= 2;
+        uint8_t *np = realloc(b->p, nc);
+        if (np == NULL) {
+            b->err = ENT_ENOMEM;
+            return;
+        }
+        b->p = np;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->n, d, n);
+    b->n += n;
+}
+
+static int heads_scan(void *data, const void *key, size_t klen,
+                      const void *val, size_t vlen) {
+    hbuf *b = data;
+    if (klen == 64)
+        hb_add(b, (const uint8_t *)key + 32, 32);
+    return b->err;
+}
+
+/* The object digest inside txn (zeros when no head is stored). */
+static int obj_digest_txn(ent_txn *txn, const uint8_t obj[32],
+                          uint8_t out[32]) {
+    hbuf b = {0};
+    hb_add(&b, OBJ_CTX, sizeof(OBJ_CTX) - 1);
+    hb_add(&b, obj, 32);
+    size_t base = b.n;
+    int rc = ent_txn_scan(txn, ENT_TBL_HEADS, obj, 32, heads_scan, &b);
+    if (rc == ENT_OK)
+        rc = b.err;
+    if (rc == ENT_OK) {
+        if (b.n == base)
+            memset(out, 0, 32);
+        else
+            ent_hash(out, b.p, b.n);
+    }
+    free(b.p);
+    return rc;
+}
+
+typedef struct dig_q {
+    const uint8_t *obj;
+    uint8_t *out;
+} dig_q;
+
+static int dig_fn(ent_txn *txn, void *data) {
+    dig_q *q = data;
+    return obj_digest_txn(txn, q->obj, q->out);
+}
+
+int ent_gossip_object_digest(ent_gossip *g, const uint8_t obj[32],
+                             uint8_t out[32]) {
+    dig_q q = {.obj = obj, .out = out};
+    return ent_store_read(g->cfg.store, dig_fn, &q);
+}
+
+/* The list of (object id || object digest) shared with org, in id order. */
+typedef struct list_ctx {
+    const uint8_t *org, *self;
+    ent_txn *txn;
+    hbuf b;
+    size_t n;
+} list_ctx;
+
+static int list_scan(void *data, const void *key, size_t klen,
+                     const void *val, size_t vlen) {
+    list_ctx *c = data;
+    const uint8_t *v = val;
+    uint8_t d[32];
+    if (klen != 32 || vlen < 2 || v[1] != 0)
+        return 0;
+    if (!active_in(c->txn, key, c->self) || !active_in(c->txn, key, c->org))
+        return 0;
+    int rc = obj_digest_txn(c->txn, key, d);
+    if (rc != ENT_OK)
+        return rc;
+    hb_add(&c->b, key, 32);
+    hb_add(&c->b, d, 32);
+    c->n++;
+    return c->b.err;
+}
+
+static int list_fn(ent_txn *txn, void *data) {
+    list_ctx *c = data;
+    c->txn = txn;
+    c->b.n = 0;
+    c->n = 0;
+    return ent_txn_scan(txn, ENT_TBL_OBJECTS, NULL, 0, list_scan, c);
+}
+
+/* *out (malloc'ed, n * 64 bytes, may be NULL when n is 0): the caller
+ * frees it. */
+static int shared_list(ent_gossip *g, const uint8_t org[32], uint8_t **out,
+                       size_t *n) {
+    list_ctx c = {.org = org, .self = ent_identity_public(g->cfg.id)};
+    int rc = ent_store_read(g->cfg.store, list_fn, &c);
+    if (rc != ENT_OK) {
+        free(c.b.p);
+        *out = NULL;
+        *n = 0;
+        return rc;
+    }
+    *out = c.b.p;
+    *n = c.n;
+    return ENT_OK;
+}
+
+int ent_gossip_set_digest(ent_gossip *g, const uint8_t org[32],
+                          uint8_t out[32], uint64_t *nobjects) {
+    uint8_t *list = NULL;
+    size_t n = 0;
+    int rc = shared_list(g, org, &list, &n);
+    if (rc == ENT_OK)
+        ent_hash2(out, SET_CTX, sizeof(SET_CTX) - 1, list, n * 64);
+    if (nobjects != NULL)
+        *nobjects = rc == ENT_OK ? n : 0;
+    free(list);
+    return rc;
+}
+
+int ent_gossip_round(ent_gossip *g, const uint8_t org[32]) {
+    ent_wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_DIGEST;
+    int rc = ent_gossip_set_digest(g, org, m.u.digest.digest,
+                                   &m.u.digest.nobjects);
+    if (rc != ENT_OK)
+        return rc;
+    if (m.u.digest.nobjects == 0)
+        return ENT_ENOENT;
+    g->stats.rounds++;
+    return send_msg(g, org, &m);
+}
+
+/* DIGEST from org: equal ends the round, else our per-object list. */
+static int on_digest(ent_gossip *g, const uint8_t org[32],
+                     const ent_wire_digest *d) {
+    uint8_t *list = NULL;
+    size_t n = 0;
+    uint8_t mine[32];
+    int rc = shared_list(g, org, &list, &n);
+    if (rc != ENT_OK)
+        goto out;
+    ent_hash2(mine, SET_CTX, sizeof(SET_CTX) - 1, list, n * 64);
+    if (ent_memeq(mine, d->digest, 32)) {
+        g->stats.in_sync++;
+        goto out;
+    }
+    size_t i = 0;
+    do { /* an empty listing is sent too: "I share nothing with you" */
+        ent_wire_msg m;
+        size_t k = n - i < ENT_WIRE_MAX_DIGESTS ? n - i : ENT_WIRE_MAX_DIGESTS;
+        memset(&m, 0, sizeof(m));
+        m.type = ENT_WIRE_DIGESTS;
+        m.u.digests.total = n;
+        m.u.digests.n = k;
+        m.u.digests.entries = k ? (uint8_t(*)[64])(list + i * 64) : NULL;
+        g->stats.digests_sent++;
+        rc = send_msg(g, org, &m);
+        i += k;
+    } while (i < n && rc == ENT_OK);
+out:
+    free(list);
+    return rc;
+}
+
+static int entry_cmp(const void *a, const void *b) {
+    return memcmp(a, b, 32);
+}
+
+/*
+ * DIGESTS from org: a VV asking for a reply for every listed object whose
+ * digest differs from ours (or that we do not hold), and, when the listing
+ * is complete, for every object we share with org that it left out.
+ */
+static int on_digests(ent_gossip *g, const uint8_t org[32],
+                      const ent_wire_digests *d) {
+    uint8_t *list = NULL;
+    size_t n = 0;
+    int rc = ENT_OK;
+    for (size_t i = 1; i < d->n; i++)
+        if (memcmp(d->entries[i - 1], d->entries[i], 32) >= 0)
+            return ENT_EPROTO; /* must be sorted and distinct */
+    rc = shared_list(g, org, &list, &n);
+    if (rc != ENT_OK)
+        goto out;
+    for (size_t i = 0; i < d->n && rc == ENT_OK; i++) {
+        const uint8_t *e = d->entries[i];
+        const uint8_t *mine = bsearch(e, list, n, 64, entry_cmp);
+        if (mine != NULL && memcmp(mine + 32, e + 32, 32) == 0)
+            continue;
+        if (mine == NULL && holds(g, e))
+            continue; /* held but not shared with org in our view */
+        rc = ent_gossip_send_vv(g, org, e, ENT_WIRE_VV_REPLY);
+    }
+    if (d->total == d->n) {
+        for (size_t i = 0; i < n && rc == ENT_OK; i++) {
+            const uint8_t *mine = list + i * 64;
+            if (d->n == 0 || bsearch(mine, d->entries, d->n, 64,
+                                     entry_cmp) == NULL)
+                rc = ent_gossip_send_vv(g, org, mine, ENT_WIRE_VV_REPLY);
+        }
+    }
+out:
+    free(list);
+    return rc;
+}
+
+/* ---- version vectors ----------------------------------------------------- */
+
+typedef struct vv_ctx {
+    uint8_t *buf; /* ENT_WIRE_MAX_VV entries */
+    size_t n;
+    bool full;
+} vv_ctx;
+
+static int vv_scan(void *data, const void *key, size_t klen, const void *val,
+                   size_t vlen) {
+    vv_ctx *c = data;
+    const uint8_t *k = key;
+    if (klen != 72)
+        return 0;
+    if (c->n > 0 && memcmp(c->buf + (c->n - 1) * 40, k + 32, 32) == 0) {
+        memcpy(c->buf + (c->n - 1) * 40 + 32, k + 64, 8);
+        return 0;
+    }
+    if (c->n == ENT_WIRE_MAX_VV) {
+        c->full = true;
+        return 1;
+    }
+    memcpy(c->buf + c->n * 40, k + 32, 40);
+    c->n++;
+    return 0;
+}
+
+typedef struct vv_read {
+    const uint8_t *obj;
+    vv_ctx c;
+} vv_read;
+
+static int vv_fn(ent_txn *txn, void *data) {
+    vv_read *r = data;
+    r->c.n = 0;
+    r->c.full = false;
+    return ent_txn_scan(txn, ENT_TBL_OPS, r->obj, 32, vv_scan, &r->c);
+}
+
+int ent_gossip_send_vv(ent_gossip *g, const uint8_t org[32],
+                       const uint8_t obj[32], uint32_t flags) {
+    uint8_t *buf = malloc(ENT_WIRE_MAX_VV * ENT_WIRE_VV_ENTRY);
+    if (buf == NULL)
+        return ENT_ENOMEM;
+    vv_read r = {.obj = obj, .c = {.buf = buf}};
+    int rc = ent_store_read(g->cfg.store, vv_fn, &r);
+    if (rc == ENT_OK) {
+        ent_wire_msg m;
+        memset(&m, 0, sizeof(m));
+        m.type = ENT_WIRE_VV;
+        memcpy(m.u.vv.object, obj, 32);
+        m.u.vv.bytes = r.c.n ? buf : NULL;
+        m.u.vv.len = r.c.n * ENT_WIRE_VV_ENTRY;
+        m.u.vv.flags = flags;
+        g->stats.vv_sent++;
+        rc = send_msg(g, org, &m);
+    }
+    free(buf);
+    return rc;
+}
+
+typedef struct job_build {
+    const uint8_t *obj;
+    const uint8_t *vv;
+    size_t n_vv;
+    ent_gossip_key *keys;
+    size_t n, cap;
+} job_build;
+
+static int vv_cmp(const void *a, const void *b) {
+    return memcmp(a, b, 32);
+}
+
+/* The peer's seq for author (0: none). vv is sorted by author when it
+ * comes from a VV we checked; HAVE vectors may not be, so scan those. */
+static uint64_t vv_seq(const job_build *b, const uint8_t *author) {
+    const uint8_t *e = bsearch(author, b->vv, b->n_vv, 40, vv_cmp);
+    if (e != NULL)
+        return rd64(e + 32);
+    for (size_t i = 0; i < b->n_vv; i++)
+        if (memcmp(b->vv + i * 40, author, 32) == 0)
+            return rd64(b->vv + i * 40 + 32);
+    return 0;
+}
+
+static int job_scan(void *data, const void *key, size_t klen, const void *val,
+                    size_t vlen) {
+    job_build *b = data;
+    const uint8_t *k = key;
+    if (klen != 72)
+        return 0;
+    uint64_t seq = rd64(k + 64);
+    if (b->vv != NULL && seq <= vv_seq(b, k + 32))
+        return 0;
+    ent_op *op = NULL;
+    if (ent_op_decode(&op, val, vlen) != ENT_OK)
+        return 0;
+    if (b->n == b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 64;
+        ent_gossip_key *nv = realloc(b->keys, nc * sizeof(*nv));
+        if (nv == NULL) {
+            ent_op_free(op);
+            return ENT_ENOMEM;
+        }
+        b->keys = nv;
+        b->cap = nc;
+    }
+    ent_gossip_key *sk = &b->keys[b->n++];
+    sk->hlc = op->h.hlc;
+    memcpy(sk->author, k + 32, 32);
+    sk->seq = seq;
+    ent_op_free(op);
+    return 0;
+}
+
+static int job_build_fn(ent_txn *txn, void *data) {
+    job_build *b = data;
+    b->n = 0;
+    return ent_txn_scan(txn, ENT_TBL_OPS, b->obj, 32, job_scan, b);
+}
+
+static int key_cmp(const void *a, const void *b) {
+    const ent_gossip_key *x = a, *y = b;
+    if (x->hlc != y->hlc)
+        return x->hlc < y->hlc ? -1 : 1;
+    int c = memcmp(x->author, y->author, 32);
+    if (c != 0)
+        return c;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int ent_gossip_missing(ent_gossip *g, const uint8_t obj[32],
+                       const uint8_t *vv, size_t n_vv, ent_gossip_key **keys,
+                       size_t *n) {
+    job_build b = {.obj = obj, .vv = vv, .n_vv = vv ? n_vv : 0};
+    *keys = NULL;
+    *n = 0;
+    int rc = ent_store_read(g->cfg.store, job_build_fn, &b);
+    if (rc != ENT_OK || b.n == 0) {
+        free(b.keys);
+        return rc;
+    }
+    /* HLC order is a causal order: every op's HLC exceeds its parents'. */
+    qsort(b.keys, b.n, sizeof(*b.keys), key_cmp);
+    *keys = b.keys;
+    *n = b.n;
+    return ENT_OK;
+}
+
+typedef struct ops_send {
+    ent_gossip *g;
+    const uint8_t *org, *obj;
+    const ent_gossip_key *keys;
+    size_t n;
+} ops_send;
+
+/* Reads the ops and sends them in OPS messages of at most 256 records
+ * within ENT_WIRE_MAX_MSG; a record too big for any message is skipped. */
+static int ops_send_fn(ent_txn *txn, void *data) {
+    ops_send *s = data;
+    ent_wire_bytes batch[ENT_WIRE_MAX_OPS];
+    ent_wire_msg m;
+    size_t i = 0;
+    int rc = ENT_OK;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_OPS;
+    memcpy(m.u.ops.object, s->obj, 32);
+    m.u.ops.ops = batch;
+    while (i < s->n && rc == ENT_OK) {
+        size_t k = 0;
+        while (i < s->n && k < ENT_WIRE_MAX_OPS) {
+            uint8_t key[72];
+            const void *v;
+            size_t vl;
+            memcpy(key, s->obj, 32);
+            memcpy(key + 32, s->keys[i].author, 32);
+            be64(key + 64, s->keys[i].seq);
+            rc = ent_txn_get(txn, ENT_TBL_OPS, key, 72, &v, &vl);
+            if (rc == ENT_ENOENT) {
+                rc = ENT_OK;
+                i++;
+                continue;
+            }
+            if (rc != ENT_OK)
+                return rc;
+            batch[k] = (ent_wire_bytes){v, vl};
+            m.u.ops.nops = k + 1;
+            size_t sz = ent_wire_encoded_size(&m);
+            if (sz == 0 || sz > ENT_WIRE_MAX_MSG) {
+                if (k == 0)
+                    i++; /* never sendable */
+                break;
+            }
+            k++;
+            i++;
+        }
+        if (k == 0)
+            continue;
+        m.u.ops.nops = k;
+        s->g->stats.ops_sent += k;
+        send_msg(s->g, s->org, &m); /* a lost batch is found again */
+    }
+    return rc;
+}
+
+int ent_gossip_send_ops(ent_gossip *g, const uint8_t org[32],
+                        const uint8_t obj[32], const ent_gossip_key *keys,
+                        size_t n) {
+    ops_send s = {.g = g, .org = org, .obj = obj, .keys = keys, .n = n};
+    if (n == 0)
+        return ENT_OK;
+    return ent_store_read(g->cfg.store, ops_send_fn, &s);
+}
+
+/* Sends org what it lacks of obj according to vv (n_vv entries). */
+static int catch_up(ent_gossip *g, const uint8_t org[32],
+                    const uint8_t obj[32], const uint8_t *vv, size_t n_vv) {
+    if (g->cfg.tr.catch_up != NULL)
+        return g->cfg.tr.catch_up(g->cfg.tr.data, org, obj, vv, n_vv);
+    ent_gossip_key *keys = NULL;
+    size_t n = 0;
+    int rc = ent_gossip_missing(g, obj, vv, n_vv, &keys, &n);
+    if (rc == ENT_OK)
+        rc = ent_gossip_send_ops(g, org, obj, keys, n);
+    free(keys);
+    return rc;
+}
+
+/* VV from org: send what it lacks, and our own vector when asked. An object
+ * we do not hold gets, when asked, our empty vector (send me everything). */
+static int on_vv(ent_gossip *g, const uint8_t org[32], const ent_wire_vv *v) {
+    size_t n_vv = v->len / ENT_WIRE_VV_ENTRY;
+    for (size_t i = 1; i < n_vv; i++)
+        if (memcmp(v->bytes + (i - 1) * 40, v->bytes + i * 40, 32) >= 0)
+            return ENT_EPROTO; /* sorted by author, distinct */
+    if (!holds(g, v->object)) {
+        if (v->flags & ENT_WIRE_VV_REPLY)
+            return ent_gossip_send_vv(g, org, v->object, 0);
+        return ENT_OK;
+    }
+    if (!shared_with(g, v->object, org)) {
+        g->stats.denied++;
+        return ENT_OK; /* invariant 2: nothing of it goes to a non-member */
+    }
+    int rc = catch_up(g, org, v->object, v->bytes, n_vv);
+    if (rc == ENT_OK && (v->flags & ENT_WIRE_VV_REPLY))
+        rc = ent_gossip_send_vv(g, org, v->object, 0);
+    return rc;
+}
+
+/* ---- push, relay, apply -------------------------------------------------- */
+
+typedef struct cand_q {
+    const uint8_t *obj;
+    uint8_t (*orgs)[32];
+    size_t n;
+    const uint8_t *except;
+    bool *ok;
+} cand_q;
+
+static int cand_fn(ent_txn *txn, void *data) {
+    cand_q *q = data;
+    for (size_t i = 0; i < q->n; i++)
+        q->ok[i] = (q->except == NULL || memcmp(q->orgs[i], q->except, 32)) &&
+                   active_in(txn, q->obj, q->orgs[i]);
+    return ENT_OK;
+}
+
+size_t ent_gossip_push(ent_gossip *g, const uint8_t obj[32],
+                       const uint8_t *const *raws, const size_t *lens,
+                       size_t n, const uint8_t *except) {
+    size_t sent = 0;
+    if (n == 0)
+        return 0;
+    uint8_t (*orgs)[32] = malloc(ENT_GOSSIP_MAX_PEERS * 32);
+    bool *ok = calloc(ENT_GOSSIP_MAX_PEERS, sizeof(bool));
+    ent_wire_bytes *ops = calloc(n, sizeof(*ops));
+    if (orgs == NULL || ok == NULL || ops == NULL)
+        goto out;
+    size_t np = g->cfg.tr.peers(g->cfg.tr.data, orgs, ENT_GOSSIP_MAX_PEERS);
+    if (np > ENT_GOSSIP_MAX_PEERS)
+        np = ENT_GOSSIP_MAX_PEERS;
+    cand_q q = {.obj = obj, .orgs = orgs, .n = np, .except = except, .ok = ok};
+    if (ent_store_read(g->cfg.store, cand_fn, &q) != ENT_OK)
+        goto out;
+    size_t nc = 0;
+    for (size_t i = 0; i < np; i++)
+        if (ok[i])
+            memmove(orgs[nc++], orgs[i], 32);
+    /* partial Fisher-Yates: the first min(fanout, nc) are a random pick */
+    size_t k = nc < g->fanout ? nc : g->fanout;
+    for (size_t i = 0; i < k; i++) {
+        size_t j = i + rnd(g) % (nc - i);
+        uint8_t t[32];
+        memcpy(t, orgs[i], 32);
+        memcpy(orgs[i], orgs[j], 32);
+        memcpy(orgs[j], t, 32);
+    }
+    for (size_t t = 0; t < k; t++) {
+        size_t i = 0;
+        while (i < n) {
+            ent_wire_msg m;
+            memset(&m, 0, sizeof(m));
+            m.type = ENT_WIRE_OPS;
+            memcpy(m.u.ops.object, obj, 32);
+            m.u.ops.ops = ops + i;
+            size_t c = 0;
+            while (i + c < n && c < ENT_WIRE_MAX_OPS) {
+                ops[i + c] = (ent_wire_bytes){raws[i + c], lens[i + c]};
+                m.u.ops.nops = c + 1;
+                size_t sz = ent_wire_encoded_size(&m);
+                if (sz == 0 || sz > ENT_WIRE_MAX_MSG)
+                    break;
+                c++;
+            }
+            if (c == 0) { /* one op too big for a frame: never sendable */
+                i++;
+                continue;
+            }
+            m.u.ops.nops = c;
+            g->stats.ops_sent += c;
+            send_msg(g, orgs[t], &m);
+            i += c;
+        }
+        sent++;
+    }
+out:
+    free(orgs);
+    free(ok);
+    free(ops);
+    return sent;
+}
+
+typedef struct act_q {
+    const uint8_t *obj, *self;
+    bool ok;
+} act_q;
+
+static int act_fn(ent_txn *txn, void *data) {
+    act_q *q = data;
+    q->ok = obj_active(txn, q->obj, q->self);
+    return ENT_OK;
+}
+
+int ent_gossip_apply(ent_gossip *g, const uint8_t *org, const uint8_t obj[32],
+                     const uint8_t *const *raws, const size_t *lens, size_t n,
+                     ent_apply_info *infos, int *rcs) {
+    ent_apply_info *inf = infos ? infos : calloc(n ? n : 1, sizeof(*inf));
+    int *rc_v = rcs ? rcs : calloc(n ? n : 1, sizeof(*rc_v));
+    const uint8_t **fw = calloc(n ? n : 1, sizeof(*fw));
+    size_t *fwl = calloc(n ? n : 1, sizeof(*fwl));
+    size_t nfw = 0;
+    int rc = ENT_ENOMEM;
+    if (inf == NULL || rc_v == NULL || fw == NULL || fwl == NULL)
+        goto out;
+    rc = ent_obj_apply_batch(g->cfg.eng, raws, lens, n, inf, rc_v);
+    if (rc != ENT_OK)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (rc_v[i] != ENT_OK) {
+            g->stats.ops_rejected++;
+        } else if (inf[i].pending) {
+            g->stats.ops_held++;
+        } else if (inf[i].duplicate) {
+            g->stats.ops_duplicate++;
+        } else {
+            g->stats.ops_applied++;
+            fw[nfw] = raws[i];
+            fwl[nfw++] = lens[i];
+        }
+    }
+    act_q q = {.obj = obj, .self = ent_identity_public(g->cfg.id)};
+    if (nfw > 0 && ent_store_read(g->cfg.store, act_fn, &q) == ENT_OK && q.ok)
+        ent_gossip_push(g, obj, fw, fwl, nfw, org);
+out:
+    if (infos == NULL)
+        free(inf);
+    if (rcs == NULL)
+        free(rc_v);
+    free(fw);
+    free(fwl);
+    return rc;
+}
+
+/* OPS from org (simulator path; peer.c does its own admission and ACK). */
+static int on_ops(ent_gossip *g, const uint8_t org[32],
+                  const ent_wire_ops *o) {
+    if (!shared_with(g, o->object, org)) {
+        /* a fresh member receives history before it holds the object */
+        if (holds(g, o->object)) {
+            g->stats.denied++;
+            return ENT_OK;
+        }
+    }
+    const uint8_t **raws = calloc(o->nops, sizeof(*raws));
+    size_t *lens = calloc(o->nops, sizeof(*lens));
+    int rc = ENT_ENOMEM;
+    if (raws != NULL && lens != NULL) {
+        for (size_t i = 0; i < o->nops; i++) {
+            raws[i] = o->ops[i].p;
+            lens[i] = o->ops[i].len;
+        }
+        rc = ent_gossip_apply(g, org, o->object, raws, lens, o->nops, NULL,
+                              NULL);
+    }
+    free(raws);
+    free(lens);
+    return rc;
+}
+
+int ent_gossip_on_message(ent_gossip *g, const uint8_t org[32],
+                          const ent_wire_msg *m) {
+    switch (m->type) {
+    case ENT_WIRE_DIGEST:
+        return on_digest(g, org, &m->u.digest);
+    case ENT_WIRE_DIGESTS:
+        return on_digests(g, org, &m->u.digests);
+    case ENT_WIRE_VV:
+        return on_vv(g, org, &m->u.vv);
+    case ENT_WIRE_OPS:
+        return on_ops(g, org, &m->u.ops);
+    default:
+        return ENT_OK;
+    }
+}

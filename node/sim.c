@@ -1,0 +1,365 @@
+/*
+ * sim.c - the gossip network simulator; see sim.h.
+ */
+#include "node/sim.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "crypto/identity.h"
+#include "node/err.h"
+#include "storage/store.h"
+
+#define SIM_WALL0 1700000000000ULL /* simulated wall clock at t = 0 */
+
+typedef struct sim_node {
+    ent_sim *s;
+    size_t idx;
+    char dir[128];
+    ent_store *store;
+    ent_identity *id;
+    ent_objects *eng;
+    ent_gossip *g;
+    int group;
+} sim_node;
+
+/* One message in flight. */
+typedef struct sim_ev {
+    uint64_t at, seq;
+    uint32_t from, to;
+    size_t len;
+    uint8_t *data;
+} sim_ev;
+
+struct ent_sim {
+    ent_sim_config cfg;
+    char root[96];
+    sim_node *nodes;
+    size_t n;
+    uint64_t now, seq, rng;
+    sim_ev *heap;
+    size_t nheap, capheap;
+    ent_log log;
+    ent_sim_stats stats;
+};
+
+static uint64_t rng_next(ent_sim *s) {
+    uint64_t x = s->rng; /* xorshift64* */
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    s->rng = x;
+    return x * 2685821657736338717ULL;
+}
+
+static uint64_t sim_clock(void *data) {
+    const ent_sim *s = data;
+    return SIM_WALL0 + s->now;
+}
+
+/* Latency of the link a -> b: a fixed draw per (a, b) from the seed. */
+static uint64_t link_latency(const ent_sim *s, size_t a, size_t b) {
+    uint32_t lo = s->cfg.latency_min_ms, hi = s->cfg.latency_max_ms;
+    if (hi <= lo)
+        return lo;
+    uint64_t h = (uint64_t)a * 0x9E3779B97F4A7C15ULL ^
+                 ((uint64_t)b + 1) * 0xC2B2AE3D27D4EB4FULL ^ s->cfg.seed;
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    h ^= h >> 29;
+    return lo + h % (hi - lo + 1);
+}
+
+static bool ev_less(const sim_ev *x, const sim_ev *y) {
+    return x->at != y->at ? x->at < y->at : x->seq < y->seq;
+}
+
+static int heap_push(ent_sim *s, sim_ev e) {
+    if (s->nheap == s->capheap) {
+        size_t nc = s->capheap ? s->capheap * 2 : 1024;
+        sim_ev *nh = realloc(s->heap, nc * sizeof(*nh));
+        if (nh == NULL)
+            return ENT_ENOMEM;
+        s->heap = nh;
+        s->capheap = nc;
+    }
+    size_t i = s->nheap++;
+    s->heap[i] = e;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!ev_less(&s->heap[i], &s->heap[p]))
+            break;
+        sim_ev t = s->heap[i];
+        s->heap[i] = s->heap[p];
+        s->heap[p] = t;
+        i = p;
+    }
+    return ENT_OK;
+}
+
+static sim_ev heap_pop(ent_sim *s) {
+    sim_ev top = s->heap[0];
+    s->heap[0] = s->heap[--s->nheap];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < s->nheap && ev_less(&s->heap[l], &s->heap[m]))
+            m = l;
+        if (r < s->nheap && ev_less(&s->heap[r], &s->heap[m]))
+            m = r;
+        if (m == i)
+            break;
+        sim_ev t = s->heap[i];
+        s->heap[i] = s->heap[m];
+        s->heap[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+static sim_node *node_by_org(ent_sim *s, const uint8_t org[32]) {
+    for (size_t i = 0; i < s->n; i++)
+        if (memcmp(ent_identity_public(s->nodes[i].id), org, 32) == 0)
+            return &s->nodes[i];
+    return NULL;
+}
+
+/* ---- the transport of one simulated node --------------------------------- */
+
+static int tr_send(void *data, const uint8_t org[32], const ent_wire_msg *m) {
+    sim_node *from = data;
+    ent_sim *s = from->s;
+    sim_node *to = node_by_org(s, org);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (to == NULL)
+        return ENT_ENOENT;
+    int rc = ent_wire_encode(m, &buf, &len);
+    if (rc != ENT_OK)
+        return rc;
+    s->stats.msgs_sent++;
+    s->stats.bytes_sent += len;
+    if (m->type >= 0 && m->type < 16) {
+        s->stats.by_type[m->type]++;
+        s->stats.bytes_by_type[m->type] += len;
+    }
+    if (from->group != to->group) {
+        s->stats.msgs_cut++;
+        free(buf);
+        return ENT_OK;
+    }
+    if (s->cfg.loss_ppm > 0 && rng_next(s) % 1000000u < s->cfg.loss_ppm) {
+        s->stats.msgs_lost++;
+        free(buf);
+        return ENT_OK; /* like a dropped session: the sender cannot tell */
+    }
+    sim_ev e = {.at = s->now + link_latency(s, from->idx, to->idx),
+                .seq = s->seq++,
+                .from = (uint32_t)from->idx,
+                .to = (uint32_t)to->idx,
+                .len = len,
+                .data = buf};
+    rc = heap_push(s, e);
+    if (rc != ENT_OK)
+        free(buf);
+    return rc;
+}
+
+static size_t tr_peers(void *data, uint8_t (*out)[32], size_t cap) {
+    sim_node *self = data;
+    ent_sim *s = self->s;
+    size_t k = 0;
+    for (size_t i = 0; i < s->n && k < cap; i++)
+        if (i != self->idx && s->nodes[i].group == self->group)
+            memcpy(out[k++], ent_identity_public(s->nodes[i].id), 32);
+    return k;
+}
+
+static uint32_t tr_random(void *data) {
+    sim_node *self = data;
+    return (uint32_t)(rng_next(self->s) >> 32);
+}
+
+/* ---- life cycle ----------------------------------------------------------- */
+
+static int rm_cb(const char *p, const struct stat *sb, int flag,
+                 struct FTW *ftw) {
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static int node_open(ent_sim *s, sim_node *nd, size_t i) {
+    nd->s = s;
+    nd->idx = i;
+    snprintf(nd->dir, sizeof(nd->dir), "%s/n%zu", s->root, i);
+    if (mkdir(nd->dir, 0700) != 0)
+        return ENT_EIO;
+    ent_store_opts o = {.map_size = s->cfg.map_size};
+    int rc = ent_store_open_ex(&nd->store, nd->dir, ENT_STORE_CREATE, NULL,
+                               &o);
+    if (rc == ENT_OK)
+        rc = ent_identity_generate(&nd->id);
+    if (rc != ENT_OK)
+        return rc;
+    ent_objects_config ec = {.store = nd->store,
+                             .id = nd->id,
+                             .log = &s->log,
+                             .clock = sim_clock,
+                             .clock_data = s};
+    if ((rc = ent_objects_new(&nd->eng, &ec)) != ENT_OK)
+        return rc;
+    ent_gossip_config gc = {.store = nd->store,
+                            .eng = nd->eng,
+                            .id = nd->id,
+                            .log = &s->log,
+                            .tr = {.send = tr_send,
+                                   .peers = tr_peers,
+                                   .random = tr_random,
+                                   .data = nd},
+                            .fanout = s->cfg.fanout};
+    return ent_gossip_new(&nd->g, &gc);
+}
+
+int ent_sim_new(ent_sim **out, const ent_sim_config *cfg) {
+    *out = NULL;
+    if (cfg == NULL || cfg->nodes == 0)
+        return ENT_EINVAL;
+    int rc = ent_crypto_init();
+    if (rc != ENT_OK)
+        return rc;
+    ent_sim *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return ENT_ENOMEM;
+    s->cfg = *cfg;
+    if (s->cfg.seed == 0)
+        s->cfg.seed = 1;
+    if (s->cfg.map_size == 0)
+        s->cfg.map_size = (size_t)2 << 20;
+    if (s->cfg.round_ms == 0)
+        s->cfg.round_ms = 100;
+    s->rng = s->cfg.seed * 0x9E3779B97F4A7C15ULL | 1;
+    ent_log_init(&s->log, ENT_LOG_OFF, "sim");
+    snprintf(s->root, sizeof(s->root), "%s/ent_sim_XXXXXX",
+             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+    if (mkdtemp(s->root) == NULL) {
+        s->root[0] = '\0';
+        rc = ENT_EIO;
+        goto out;
+    }
+    s->nodes = calloc(cfg->nodes, sizeof(*s->nodes));
+    if (s->nodes == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < cfg->nodes; i++) {
+        s->n = i + 1;
+        if ((rc = node_open(s, &s->nodes[i], i)) != ENT_OK)
+            goto out;
+    }
+    *out = s;
+    s = NULL;
+out:
+    ent_sim_free(s);
+    return rc;
+}
+
+void ent_sim_free(ent_sim *s) {
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        sim_node *nd = &s->nodes[i];
+        ent_gossip_free(nd->g);
+        ent_objects_free(nd->eng);
+        ent_store_close(nd->store);
+        ent_identity_free(nd->id);
+    }
+    for (size_t i = 0; i < s->nheap; i++)
+        free(s->heap[i].data);
+    free(s->heap);
+    free(s->nodes);
+    if (s->root[0])
+        nftw(s->root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    free(s);
+}
+
+size_t ent_sim_nodes(const ent_sim *s) { return s->n; }
+ent_objects *ent_sim_engine(ent_sim *s, size_t i) { return s->nodes[i].eng; }
+ent_gossip *ent_sim_gossip(ent_sim *s, size_t i) { return s->nodes[i].g; }
+uint64_t ent_sim_now(const ent_sim *s) { return s->now; }
+size_t ent_sim_queued(const ent_sim *s) { return s->nheap; }
+
+const uint8_t *ent_sim_org(const ent_sim *s, size_t i) {
+    return ent_identity_public(s->nodes[i].id);
+}
+
+void ent_sim_stats_get(const ent_sim *s, ent_sim_stats *out) {
+    *out = s->stats;
+}
+
+void ent_sim_set_loss(ent_sim *s, uint32_t loss_ppm) {
+    s->cfg.loss_ppm = loss_ppm;
+}
+
+void ent_sim_set_group(ent_sim *s, size_t i, int g) {
+    s->nodes[i].group = g;
+}
+
+void ent_sim_local_op(ent_sim *s, size_t i, const ent_op *op) {
+    const uint8_t *raws[1] = {op->raw};
+    size_t lens[1] = {op->rawlen};
+    ent_gossip_push(s->nodes[i].g, op->h.object, raws, lens, 1, NULL);
+}
+
+/* ---- running ---------------------------------------------------------------- */
+
+static void deliver(ent_sim *s, sim_ev *e) {
+    sim_node *to = &s->nodes[e->to];
+    const sim_node *from = &s->nodes[e->from];
+    ent_wire_msg m;
+    s->stats.msgs_delivered++;
+    if (from->group != to->group) { /* partitioned while in flight */
+        s->stats.msgs_cut++;
+        return;
+    }
+    if (ent_wire_decode(&m, e->data, e->len) != ENT_OK)
+        return;
+    ent_gossip_on_message(to->g, ent_identity_public(from->id), &m);
+    ent_wire_msg_clear(&m);
+}
+
+void ent_sim_run(ent_sim *s, uint64_t ms) {
+    uint64_t end = s->now + ms;
+    while (s->nheap > 0 && s->heap[0].at <= end) {
+        sim_ev e = heap_pop(s);
+        if (e.at > s->now)
+            s->now = e.at;
+        deliver(s, &e);
+        free(e.data);
+    }
+    s->now = end;
+}
+
+void ent_sim_round(ent_sim *s) {
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->n < 2)
+            break;
+        for (int tries = 0; tries < 4; tries++) {
+            size_t j = rng_next(s) % (s->n - 1);
+            if (j >= i)
+                j++;
+            if (s->nodes[j].group != s->nodes[i].group)
+                continue;
+            if (ent_gossip_round(s->nodes[i].g, ent_sim_org(s, j)) !=
+                ENT_ENOENT)
+                break;
+        }
+    }
+    ent_sim_run(s, s->cfg.round_ms);
+}

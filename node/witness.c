@@ -1,0 +1,739 @@
+/*
+ * witness.c - witnessing of partners' tree heads and equivocation proofs
+ * (spec/audit.md §11-§12).
+ */
+#include "node/witness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/err.h"
+#include "node/peer_int.h"
+#include "protocol/cbor.h"
+#include "protocol/op.h"
+
+#define HL ENT_MERKLE_HASH_LEN
+#define STATEMENT_TAG "entente-consistency"
+#define KEY_KEPT 'h'  /* 'h' || org -> kept head */
+#define KEY_PROOF 'e' /* 'e' || HASH(proof) -> proof */
+
+/* ================================================================ pure */
+
+struct stmt {
+    const uint8_t *org;
+    uint64_t from, to;
+    const uint8_t (*path)[32];
+    size_t n;
+};
+
+static void emit_stmt(ent_cbor_writer *w, const void *data) {
+    const struct stmt *s = data;
+    ent_cbor_write_array(w, 5);
+    ent_cbor_write_text(w, STATEMENT_TAG, strlen(STATEMENT_TAG));
+    ent_cbor_write_bytes(w, s->org, ENT_PK_LEN);
+    ent_cbor_write_uint(w, s->from);
+    ent_cbor_write_uint(w, s->to);
+    ent_cbor_write_bytes(w, s->path, s->n * 32);
+}
+
+int ent_witness_sign_statement(const ent_identity *id, uint64_t from,
+                               uint64_t to, const uint8_t (*path)[32],
+                               size_t n, uint8_t sig[ENT_SIG_LEN]) {
+    struct stmt s = {ent_identity_public(id), from, to, path, n};
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (n > ENT_MERKLE_MAX_PROOF)
+        return ENT_EINVAL;
+    int rc = ent_cbor_encode(&buf, &len, 4096, emit_stmt, &s);
+    if (rc == ENT_OK)
+        rc = ent_identity_sign(id, ENT_SIGCTX_TREE_HEAD, buf, len, sig);
+    free(buf);
+    return rc;
+}
+
+int ent_witness_verify_statement(const uint8_t org[ENT_PK_LEN], uint64_t from,
+                                 uint64_t to, const uint8_t (*path)[32],
+                                 size_t n, const uint8_t sig[ENT_SIG_LEN]) {
+    struct stmt s = {org, from, to, path, n};
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (n > ENT_MERKLE_MAX_PROOF)
+        return ENT_EINVAL;
+    int rc = ent_cbor_encode(&buf, &len, 4096, emit_stmt, &s);
+    if (rc == ENT_OK &&
+        ent_sig_verify(org, ENT_SIGCTX_TREE_HEAD, buf, len, sig) != ENT_OK)
+        rc = ENT_EBADSIG;
+    free(buf);
+    return rc;
+}
+
+/* A proof under construction: [1, kind, org, first, second, path, sig]. */
+struct proof {
+    int kind;
+    const uint8_t *org;
+    const uint8_t *a, *b;
+    size_t alen, blen;
+    const uint8_t *path; /* n * 32 bytes */
+    size_t n;
+    const uint8_t *sig; /* NULL: empty */
+};
+
+static void emit_proof(ent_cbor_writer *w, const void *data) {
+    const struct proof *p = data;
+    ent_cbor_write_array(w, 7);
+    ent_cbor_write_uint(w, ENT_EQUIV_VERSION);
+    ent_cbor_write_uint(w, (uint64_t)p->kind);
+    ent_cbor_write_bytes(w, p->org, ENT_PK_LEN);
+    ent_cbor_write_bytes(w, p->a, p->alen);
+    ent_cbor_write_bytes(w, p->b, p->blen);
+    ent_cbor_write_bytes(w, p->path, p->n * 32);
+    ent_cbor_write_bytes(w, p->sig, p->sig ? ENT_SIG_LEN : 0);
+}
+
+/* Decodes a head that must be signed by org. */
+static int signed_head(ent_actlog_head *h, const uint8_t *p, size_t n,
+                       const uint8_t org[ENT_PK_LEN]) {
+    int rc = ent_actlog_head_decode(h, p, n);
+    if (rc != ENT_OK)
+        return rc;
+    if (memcmp(h->org, org, ENT_PK_LEN) != 0)
+        return ENT_ECORRUPT;
+    return ent_actlog_head_verify(h) == ENT_OK ? ENT_OK : ENT_EBADSIG;
+}
+
+static const uint8_t *op_object(const ent_op *op) {
+    return op->h.genesis ? op->id : op->h.object;
+}
+
+/* Two ops by org, same object and seq, different ids in increasing order. */
+static int check_ops(const uint8_t *a, size_t alen, const uint8_t *b,
+                     size_t blen, const uint8_t org[ENT_PK_LEN]) {
+    ent_op *x = NULL, *y = NULL;
+    int rc;
+    if ((rc = ent_op_decode(&x, a, alen)) != ENT_OK ||
+        (rc = ent_op_decode(&y, b, blen)) != ENT_OK)
+        goto out;
+    if (ent_op_verify(x) != ENT_OK || ent_op_verify(y) != ENT_OK) {
+        rc = ENT_EBADSIG;
+        goto out;
+    }
+    if (memcmp(x->h.author, org, 32) != 0 ||
+        memcmp(y->h.author, org, 32) != 0 || x->h.seq != y->h.seq ||
+        memcmp(op_object(x), op_object(y), 32) != 0 ||
+        memcmp(x->id, y->id, 32) >= 0)
+        rc = ENT_ECORRUPT;
+out:
+    ent_op_free(x);
+    ent_op_free(y);
+    return rc;
+}
+
+int ent_equiv_verify(const uint8_t *buf, size_t len, uint8_t org[ENT_PK_LEN],
+                     int *kind) {
+    ent_cbor_limits lim;
+    ent_cbor_reader r;
+    uint8_t who[ENT_PK_LEN];
+    const uint8_t *a, *b, *path, *sig;
+    size_t n, alen, blen, plen, slen;
+    uint64_t v, k;
+    ent_actlog_head h1, h2;
+    int rc;
+    if (buf == NULL || len > ENT_EQUIV_MAX_SIZE)
+        return ENT_ECORRUPT;
+    ent_cbor_limits_default(&lim);
+    lim.max_depth = 2;
+    lim.max_items = 16;
+    lim.max_total = len;
+    lim.max_str = ENT_OP_MAX_SIZE;
+    lim.max_size = ENT_EQUIV_MAX_SIZE;
+    if ((rc = ent_cbor_check(buf, len, &lim)) != ENT_OK)
+        return rc;
+    ent_cbor_reader_init(&r, buf, len);
+    if (ent_cbor_read_array(&r, &n) != ENT_OK || n != 7 ||
+        ent_cbor_read_uint(&r, &v) != ENT_OK)
+        return ENT_ECORRUPT;
+    if (v != ENT_EQUIV_VERSION)
+        return ENT_EVERSION;
+    if (ent_cbor_read_uint(&r, &k) != ENT_OK ||
+        ent_cbor_read_bytes_exact(&r, who, ENT_PK_LEN) != ENT_OK ||
+        ent_cbor_read_bytes(&r, &a, &alen) != ENT_OK ||
+        ent_cbor_read_bytes(&r, &b, &blen) != ENT_OK ||
+        ent_cbor_read_bytes(&r, &path, &plen) != ENT_OK ||
+        ent_cbor_read_bytes(&r, &sig, &slen) != ENT_OK ||
+        ent_cbor_read_end(&r) != ENT_OK)
+        return ENT_ECORRUPT;
+    switch (k) {
+    case ENT_EQUIV_HEADS:
+        if (plen != 0 || slen != 0)
+            return ENT_ECORRUPT;
+        if ((rc = signed_head(&h1, a, alen, who)) != ENT_OK ||
+            (rc = signed_head(&h2, b, blen, who)) != ENT_OK)
+            return rc;
+        /* one size, two roots, the smaller root first */
+        if (h1.size != h2.size || memcmp(h1.root, h2.root, HL) >= 0)
+            return ENT_ECORRUPT;
+        break;
+    case ENT_EQUIV_CONSISTENCY:
+        if (plen % 32 != 0 || plen / 32 > ENT_MERKLE_MAX_PROOF ||
+            slen != ENT_SIG_LEN)
+            return ENT_ECORRUPT;
+        if ((rc = signed_head(&h1, a, alen, who)) != ENT_OK ||
+            (rc = signed_head(&h2, b, blen, who)) != ENT_OK)
+            return rc;
+        if (h1.size == 0 || h1.size >= h2.size)
+            return ENT_ECORRUPT;
+        if (ent_witness_verify_statement(who, h1.size, h2.size,
+                                         (const uint8_t(*)[32])path, plen / 32,
+                                         sig) != ENT_OK)
+            return ENT_EBADSIG;
+        /* the org's own signed proof must fail to connect its own heads */
+        if (ent_merkle_verify_consistency(h1.size, h2.size, h1.root, h2.root,
+                                          (const uint8_t(*)[32])path,
+                                          plen / 32) == ENT_OK)
+            return ENT_ECORRUPT;
+        break;
+    case ENT_EQUIV_OPS:
+        if (plen != 0 || slen != 0)
+            return ENT_ECORRUPT;
+        if ((rc = check_ops(a, alen, b, blen, who)) != ENT_OK)
+            return rc;
+        break;
+    default:
+        return ENT_ECORRUPT;
+    }
+    if (org != NULL)
+        memcpy(org, who, ENT_PK_LEN);
+    if (kind != NULL)
+        *kind = (int)k;
+    return ENT_OK;
+}
+
+/* ================================================================ storage */
+
+int ent_witness_kept(ent_txn *txn, const uint8_t org[ENT_PK_LEN],
+                     ent_actlog_head *out) {
+    uint8_t key[1 + ENT_PK_LEN];
+    const void *v;
+    size_t vlen;
+    key[0] = KEY_KEPT;
+    memcpy(key + 1, org, ENT_PK_LEN);
+    int rc = ent_txn_get(txn, ENT_TBL_WITNESSED, key, sizeof(key), &v, &vlen);
+    if (rc != ENT_OK)
+        return rc;
+    if (ent_actlog_head_decode(out, v, vlen) != ENT_OK ||
+        memcmp(out->org, org, ENT_PK_LEN) != 0)
+        return ENT_ECORRUPT;
+    return ENT_OK;
+}
+
+static int put_kept(ent_txn *txn, const ent_actlog_head *h) {
+    uint8_t key[1 + ENT_PK_LEN], buf[ENT_ACTLOG_HEAD_MAX];
+    size_t n = 0;
+    int rc = ent_actlog_head_encode(h, true, buf, sizeof(buf), &n);
+    if (rc != ENT_OK)
+        return rc;
+    key[0] = KEY_KEPT;
+    memcpy(key + 1, h->org, ENT_PK_LEN);
+    return ent_txn_put(txn, ENT_TBL_WITNESSED, key, sizeof(key), buf, n, 0);
+}
+
+/* Stores proof p and appends its `equivocation` log entry. */
+static int put_proof(ent_txn *txn, const ent_identity *id, uint64_t now,
+                     const struct proof *p, const char *why) {
+    uint8_t *buf = NULL, key[1 + ENT_HASH_LEN];
+    size_t len = 0;
+    ent_actlog_entry e;
+    int rc = ent_cbor_encode(&buf, &len, ENT_EQUIV_MAX_SIZE, emit_proof, p);
+    if (rc != ENT_OK)
+        return rc;
+    key[0] = KEY_PROOF;
+    ent_hash(key + 1, buf, len);
+    rc = ent_txn_put(txn, ENT_TBL_WITNESSED, key, sizeof(key), buf, len, 0);
+    free(buf);
+    if (rc != ENT_OK)
+        return rc;
+    memset(&e, 0, sizeof(e));
+    e.time = now;
+    e.kind = ENT_LOG_EQUIVOCATION;
+    e.has_org = true;
+    memcpy(e.org, p->org, ENT_PK_LEN);
+    e.reason_len = (size_t)snprintf(e.reason, sizeof(e.reason), "%s", why);
+    return ent_actlog_append(txn, id, &e, NULL);
+}
+
+/* A heads proof from two heads of one size: smaller root first. */
+static int heads_proof(ent_txn *txn, const ent_identity *id, uint64_t now,
+                       const ent_actlog_head *x, const ent_actlog_head *y) {
+    uint8_t ba[ENT_ACTLOG_HEAD_MAX], bb[ENT_ACTLOG_HEAD_MAX];
+    size_t na = 0, nb = 0;
+    int rc;
+    if (memcmp(x->root, y->root, HL) > 0) {
+        const ent_actlog_head *t = x;
+        x = y;
+        y = t;
+    }
+    if ((rc = ent_actlog_head_encode(x, true, ba, sizeof(ba), &na)) != ENT_OK ||
+        (rc = ent_actlog_head_encode(y, true, bb, sizeof(bb), &nb)) != ENT_OK)
+        return rc;
+    struct proof p = {ENT_EQUIV_HEADS, x->org, ba, bb, na, nb, NULL, 0, NULL};
+    return put_proof(txn, id, now, &p, "two signed tree heads of one size");
+}
+
+struct offer {
+    const ent_identity *id;
+    uint64_t now;
+    ent_actlog_head h, kept;
+    bool has_kept;
+    const ent_wire_consistency *ans;
+    int outcome;
+};
+
+static int offer_fn(ent_txn *txn, void *data) {
+    struct offer *o = data;
+    int rc = ent_witness_kept(txn, o->h.org, &o->kept);
+    o->has_kept = rc == ENT_OK;
+    if (rc == ENT_ENOENT) {
+        o->outcome = ENT_WITNESS_KEPT;
+        return put_kept(txn, &o->h);
+    }
+    if (rc != ENT_OK)
+        return rc;
+    if (o->kept.size != o->h.size) {
+        o->outcome = ENT_WITNESS_NEED_PROOF;
+        return ENT_OK;
+    }
+    if (memcmp(o->kept.root, o->h.root, HL) == 0) {
+        o->outcome = ENT_WITNESS_SAME;
+        return ENT_OK;
+    }
+    o->outcome = ENT_WITNESS_EQUIVOCATION;
+    return heads_proof(txn, o->id, o->now, &o->kept, &o->h);
+}
+
+int ent_witness_offer(ent_store *store, const ent_identity *id, uint64_t now,
+                      const uint8_t *head, size_t len, const uint8_t *from,
+                      int *outcome, ent_actlog_head *kept) {
+    struct offer o;
+    memset(&o, 0, sizeof(o));
+    o.id = id;
+    o.now = now;
+    int rc = ent_actlog_head_decode(&o.h, head, len);
+    if (rc != ENT_OK)
+        return rc;
+    if (from != NULL && memcmp(o.h.org, from, ENT_PK_LEN) != 0)
+        return ENT_EDENIED;
+    if (ent_actlog_head_verify(&o.h) != ENT_OK)
+        return ENT_EBADSIG;
+    if (o.h.size == 0) { /* the empty log commits to nothing */
+        *outcome = ENT_WITNESS_SAME;
+        return ENT_OK;
+    }
+    if ((rc = ent_store_write(store, offer_fn, &o)) != ENT_OK)
+        return rc;
+    *outcome = o.outcome;
+    if (kept != NULL && o.has_kept)
+        *kept = o.kept;
+    return ENT_OK;
+}
+
+static int settle_fn(ent_txn *txn, void *data) {
+    struct offer *o = data;
+    const ent_wire_consistency *a = o->ans;
+    int rc = ent_witness_kept(txn, o->h.org, &o->kept);
+    if (rc != ENT_OK)
+        return rc;
+    const ent_actlog_head *lo = o->kept.size < o->h.size ? &o->kept : &o->h;
+    const ent_actlog_head *hi = lo == &o->h ? &o->kept : &o->h;
+    if (lo->size == hi->size || a->from != lo->size || a->to != hi->size ||
+        !a->has_sig)
+        return ENT_EINVAL;
+    if (ent_witness_verify_statement(o->h.org, a->from, a->to,
+                                     (const uint8_t(*)[32])a->hashes,
+                                     a->nhashes, a->sig) != ENT_OK)
+        return ENT_EBADSIG;
+    if (ent_merkle_verify_consistency(lo->size, hi->size, lo->root, hi->root,
+                                      (const uint8_t(*)[32])a->hashes,
+                                      a->nhashes) == ENT_OK) {
+        if (hi == &o->h) {
+            o->outcome = ENT_WITNESS_KEPT;
+            return put_kept(txn, &o->h);
+        }
+        o->outcome = ENT_WITNESS_SAME;
+        return ENT_OK;
+    }
+    uint8_t ba[ENT_ACTLOG_HEAD_MAX], bb[ENT_ACTLOG_HEAD_MAX];
+    size_t na = 0, nb = 0;
+    if ((rc = ent_actlog_head_encode(lo, true, ba, sizeof(ba), &na)) !=
+            ENT_OK ||
+        (rc = ent_actlog_head_encode(hi, true, bb, sizeof(bb), &nb)) != ENT_OK)
+        return rc;
+    struct proof p = {ENT_EQUIV_CONSISTENCY, o->h.org, ba, bb, na, nb,
+                      (const uint8_t *)a->hashes, a->nhashes, a->sig};
+    o->outcome = ENT_WITNESS_EQUIVOCATION;
+    return put_proof(txn, o->id, o->now, &p,
+                     "signed consistency proof between two heads fails");
+}
+
+int ent_witness_settle(ent_store *store, const ent_identity *id, uint64_t now,
+                       const uint8_t *head, size_t len,
+                       const ent_wire_consistency *answer, int *outcome) {
+    struct offer o;
+    memset(&o, 0, sizeof(o));
+    o.id = id;
+    o.now = now;
+    o.ans = answer;
+    int rc = ent_actlog_head_decode(&o.h, head, len);
+    if (rc != ENT_OK)
+        return rc;
+    if (ent_actlog_head_verify(&o.h) != ENT_OK)
+        return ENT_EBADSIG;
+    if ((rc = ent_store_write(store, settle_fn, &o)) != ENT_OK)
+        return rc;
+    *outcome = o.outcome;
+    return ENT_OK;
+}
+
+struct answer {
+    const ent_identity *id;
+    uint64_t from, to;
+    ent_wire_consistency *out;
+};
+
+static int answer_fn(ent_txn *txn, void *data) {
+    struct answer *a = data;
+    uint64_t size;
+    uint8_t root[HL];
+    int rc = ent_actlog_root(txn, &size, root);
+    if (rc != ENT_OK)
+        return rc;
+    if (a->from == 0 || a->from > a->to || a->to > size)
+        return ENT_EINVAL;
+    return ent_actlog_consistency_proof(txn, a->from, a->to, a->out->hashes,
+                                        ENT_WIRE_MAX_CPROOF,
+                                        &a->out->nhashes);
+}
+
+int ent_witness_answer(ent_store *store, const ent_identity *id,
+                       uint64_t from, uint64_t to, ent_wire_consistency *out) {
+    struct answer a = {id, from, to, out};
+    memset(out, 0, sizeof(*out));
+    out->from = from;
+    out->to = to;
+    int rc = ent_store_read(store, answer_fn, &a);
+    if (rc == ENT_OK)
+        rc = ent_witness_sign_statement(id, from, to,
+                                        (const uint8_t(*)[32])out->hashes,
+                                        out->nhashes, out->sig);
+    out->has_sig = rc == ENT_OK;
+    return rc;
+}
+
+struct kept_scan {
+    int (*fn)(void *data, const ent_actlog_head *h);
+    void *data;
+};
+
+static int kept_scan_fn(void *data, const void *key, size_t klen,
+                        const void *val, size_t vlen) {
+    struct kept_scan *k = data;
+    ent_actlog_head h;
+    if (klen != 1 + ENT_PK_LEN || ent_actlog_head_decode(&h, val, vlen) != 0)
+        return ENT_ECORRUPT;
+    return k->fn(k->data, &h);
+}
+
+int ent_witness_kept_foreach(ent_txn *txn,
+                             int (*fn)(void *data, const ent_actlog_head *h),
+                             void *data) {
+    struct kept_scan k = {fn, data};
+    uint8_t pre = KEY_KEPT;
+    return ent_txn_scan(txn, ENT_TBL_WITNESSED, &pre, 1, kept_scan_fn, &k);
+}
+
+struct proof_scan {
+    int (*fn)(void *data, const uint8_t *proof, size_t len);
+    void *data;
+    /* op proofs: the previous row of "equivocations" */
+    uint8_t prefix[72];
+    const uint8_t *first;
+    size_t flen;
+    bool have_first, emitted;
+    uint64_t count;
+};
+
+static int head_proof_fn(void *data, const void *key, size_t klen,
+                         const void *val, size_t vlen) {
+    struct proof_scan *s = data;
+    s->count++;
+    return s->fn ? s->fn(s->data, val, vlen) : 0;
+}
+
+/* Rows come sorted: obj || author || seq || op id. The first two of one
+ * (obj, author, seq) make the proof (op ids increasing). */
+static int op_proof_fn(void *data, const void *key, size_t klen,
+                       const void *val, size_t vlen) {
+    struct proof_scan *s = data;
+    if (klen != 104)
+        return ENT_ECORRUPT;
+    if (!s->have_first || memcmp(s->prefix, key, 72) != 0) {
+        memcpy(s->prefix, key, 72);
+        s->first = val;
+        s->flen = vlen;
+        s->have_first = true;
+        s->emitted = false;
+        return 0;
+    }
+    if (s->emitted)
+        return 0;
+    s->emitted = true;
+    s->count++;
+    if (s->fn == NULL)
+        return 0;
+    struct proof p = {ENT_EQUIV_OPS, s->prefix + 32, s->first, val,
+                      s->flen, vlen, NULL, 0, NULL};
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = ent_cbor_encode(&buf, &len, ENT_EQUIV_MAX_SIZE, emit_proof, &p);
+    if (rc == ENT_OK)
+        rc = s->fn(s->data, buf, len);
+    free(buf);
+    return rc;
+}
+
+static int proofs_scan(ent_txn *txn, struct proof_scan *s) {
+    uint8_t pre = KEY_PROOF;
+    int rc = ent_txn_scan(txn, ENT_TBL_WITNESSED, &pre, 1, head_proof_fn, s);
+    if (rc == ENT_OK)
+        rc = ent_txn_scan(txn, ENT_TBL_EQUIV, NULL, 0, op_proof_fn, s);
+    return rc;
+}
+
+int ent_witness_proofs_foreach(ent_txn *txn,
+                               int (*fn)(void *data, const uint8_t *proof,
+                                         size_t len),
+                               void *data) {
+    struct proof_scan s;
+    memset(&s, 0, sizeof(s));
+    s.fn = fn;
+    s.data = data;
+    return proofs_scan(txn, &s);
+}
+
+int ent_witness_count(ent_txn *txn, uint64_t *n) {
+    struct proof_scan s;
+    memset(&s, 0, sizeof(s));
+    int rc = proofs_scan(txn, &s);
+    *n = s.count;
+    return rc;
+}
+
+/* ================================================================ network */
+
+typedef struct pending {
+    bool used;
+    uint8_t org[ENT_PK_LEN];
+    uint8_t head[ENT_ACTLOG_HEAD_MAX];
+    size_t len;
+    uint64_t at; /* loop ms */
+} pending;
+
+typedef struct ent_witness {
+    uint64_t sent_size; /* log size of the last head broadcast */
+    uint64_t sent_at;   /* loop ms of that broadcast */
+    bool sent_any;
+    pending pend[ENT_WITNESS_MAX_PENDING];
+} ent_witness;
+
+static ent_witness *state(ent_peers *p) {
+    if (p->wit == NULL)
+        p->wit = calloc(1, sizeof(*p->wit));
+    return p->wit;
+}
+
+static bool fellow(const conn *c) {
+    return c->open && c->got_hello && c->known && c->has_org &&
+           !c->closing && c->join == NULL;
+}
+
+static int sign_fn(ent_txn *txn, void *data) {
+    ent_peers *p = ((void **)data)[0];
+    ent_actlog_head *h = ((void **)data)[1];
+    return ent_actlog_sign_head(txn, p->id, ent__peers_wall_ms(), h);
+}
+
+/* Signs (or reuses) the head over the current log. */
+static int current_head(ent_peers *p, ent_wire_msg *m) {
+    ent_actlog_head h;
+    void *args[2] = {p, &h};
+    int rc = ent_store_write(p->store, sign_fn, args);
+    if (rc != ENT_OK)
+        return rc;
+    if (h.size == 0)
+        return ENT_ENOENT;
+    memset(m, 0, sizeof(*m));
+    m->type = ENT_WIRE_HEAD;
+    return ent_actlog_head_encode(&h, true, m->u.head.bytes,
+                                  sizeof(m->u.head.bytes), &m->u.head.len);
+}
+
+void ent__witness_open(conn *c) {
+    ent_wire_msg m;
+    if (!fellow(c) || state(c->p) == NULL)
+        return;
+    if (current_head(c->p, &m) == ENT_OK)
+        ent__peers_send(c, &m);
+}
+
+static pending *pend_find(ent_witness *w, const uint8_t org[32], bool add,
+                          uint64_t now) {
+    pending *free_slot = NULL, *oldest = NULL;
+    for (size_t i = 0; i < ENT_WITNESS_MAX_PENDING; i++) {
+        pending *q = &w->pend[i];
+        if (q->used && memcmp(q->org, org, 32) == 0)
+            return q;
+        if (!q->used && free_slot == NULL)
+            free_slot = q;
+        if (q->used && (oldest == NULL || q->at < oldest->at))
+            oldest = q;
+    }
+    if (!add)
+        return NULL;
+    pending *q = free_slot ? free_slot : oldest;
+    memset(q, 0, sizeof(*q));
+    q->used = true;
+    q->at = now;
+    memcpy(q->org, org, 32);
+    return q;
+}
+
+static void report(conn *c, int outcome) {
+    char org[ENT_ORG_ID_LEN + 1];
+    ent_org_id_format(org, c->org);
+    if (outcome == ENT_WITNESS_EQUIVOCATION)
+        ENT_WARN(c->p->log, "witness: %s signed two tree heads that cannot "
+                            "both be true: equivocation proof stored",
+                 org);
+    else if (outcome == ENT_WITNESS_KEPT)
+        ENT_DEBUG(c->p->log, "witness: kept a new head of %s", org);
+}
+
+static void on_head(conn *c, const ent_wire_head *hd) {
+    ent_peers *p = c->p;
+    ent_witness *w = state(p);
+    ent_actlog_head kept, h;
+    int outcome = ENT_WITNESS_SAME;
+    if (w == NULL)
+        return;
+    int rc = ent_witness_offer(p->store, p->id, ent__peers_wall_ms(),
+                               hd->bytes, hd->len, c->org, &outcome, &kept);
+    if (rc != ENT_OK) {
+        ENT_WARN(p->log, "witness: HEAD refused: %s", ent_strerror(rc));
+        return;
+    }
+    report(c, outcome);
+    if (outcome != ENT_WITNESS_NEED_PROOF ||
+        ent_actlog_head_decode(&h, hd->bytes, hd->len) != ENT_OK)
+        return;
+    pending *q = pend_find(w, c->org, true, uv_now(p->loop));
+    memcpy(q->head, hd->bytes, hd->len);
+    q->len = hd->len;
+    q->at = uv_now(p->loop);
+    ent_wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_CONSISTENCY;
+    m.u.cons.from = kept.size < h.size ? kept.size : h.size;
+    m.u.cons.to = kept.size < h.size ? h.size : kept.size;
+    ent__peers_send(c, &m);
+}
+
+static void on_consistency(conn *c, const ent_wire_consistency *k) {
+    ent_peers *p = c->p;
+    ent_witness *w = state(p);
+    int outcome = ENT_WITNESS_SAME, rc;
+    if (w == NULL)
+        return;
+    if (!k->has_sig) { /* a request: prove our own log */
+        ent_wire_msg *m = calloc(1, sizeof(*m));
+        if (m == NULL)
+            return;
+        m->type = ENT_WIRE_CONSISTENCY;
+        rc = ent_witness_answer(p->store, p->id, k->from, k->to, &m->u.cons);
+        if (rc == ENT_OK)
+            ent__peers_send(c, m);
+        else
+            ENT_WARN(p->log, "witness: cannot prove %llu..%llu: %s",
+                     (unsigned long long)k->from, (unsigned long long)k->to,
+                     ent_strerror(rc));
+        free(m);
+        return;
+    }
+    pending *q = pend_find(w, c->org, false, 0);
+    if (q == NULL)
+        return; /* not asked, or already settled */
+    rc = ent_witness_settle(p->store, p->id, ent__peers_wall_ms(), q->head,
+                            q->len, k, &outcome);
+    if (rc == ENT_EINVAL)
+        return; /* an answer to another question: keep waiting */
+    q->used = false;
+    if (rc != ENT_OK)
+        ENT_WARN(p->log, "witness: CONSISTENCY refused: %s", ent_strerror(rc));
+    else
+        report(c, outcome);
+}
+
+void ent__witness_message(conn *c, const ent_wire_msg *m) {
+    if (m->type == ENT_WIRE_HEAD)
+        on_head(c, &m->u.head);
+    else if (m->type == ENT_WIRE_CONSISTENCY)
+        on_consistency(c, &m->u.cons);
+}
+
+static int size_fn(ent_txn *txn, void *data) {
+    uint8_t root[HL];
+    return ent_actlog_root(txn, data, root);
+}
+
+void ent__witness_tick(ent_peers *p, uint64_t now) {
+    ent_witness *w = state(p);
+    uint64_t size = 0;
+    ent_wire_msg m;
+    if (w == NULL)
+        return;
+    for (size_t i = 0; i < ENT_WITNESS_MAX_PENDING; i++)
+        if (w->pend[i].used && now - w->pend[i].at > 30000)
+            w->pend[i].used = false;
+    if (w->sent_any && now - w->sent_at < ENT_WITNESS_INTERVAL_MS)
+        return;
+    w->sent_at = now;
+    w->sent_any = true;
+    if (ent_store_read(p->store, size_fn, &size) != ENT_OK ||
+        size == w->sent_size || size == 0)
+        return;
+    bool any = false;
+    for (conn *c = p->conns; c != NULL; c = c->next)
+        any = any || fellow(c);
+    if (!any || current_head(p, &m) != ENT_OK)
+        return;
+    w->sent_size = size;
+    for (conn *c = p->conns, *nx; c != NULL; c = nx) {
+        nx = c->next;
+        if (fellow(c))
+            ent__peers_send(c, &m);
+    }
+}
+
+void ent__witness_closed(conn *c) {
+    if (c->p->wit == NULL || !c->has_org)
+        return;
+    pending *q = pend_find(c->p->wit, c->org, false, 0);
+    if (q != NULL)
+        q->used = false;
+}
+
+void ent__witness_free(ent_peers *p) {
+    if (p == NULL)
+        return;
+    free(p->wit);
+    p->wit = NULL;
+}

@@ -1,0 +1,153 @@
+/*
+ * witness.h - partners keep each other's signed tree heads (witnessing) and
+ * turn any contradiction into a self-contained equivocation proof
+ * (spec/audit.md §11-§12).
+ *
+ * A node sends its latest signed tree head (HEAD) to every partner it
+ * shares an object with, when the session opens and, rate-limited, after
+ * new entries. The partner keeps the first head of each org, and replaces
+ * it by a later one only after a consistency proof signed by that org
+ * (CONSISTENCY). Two heads that cannot both be true become an equivocation
+ * proof: stored in the "witnessed" table, logged as an `equivocation`
+ * entry, counted in status and carried in audit exports. So are two ops of
+ * one author with one sequence, which the object engine keeps in the
+ * "equivocations" table.
+ *
+ * The first part is pure or storage-level (tests, audit); the second part
+ * is the hook of the peer layer (node/peer.c) and runs on its loop.
+ */
+#ifndef ENT_WITNESS_H
+#define ENT_WITNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/identity.h"
+#include "node/actlog.h"
+#include "protocol/wire.h"
+#include "storage/store.h"
+
+#define ENT_WITNESS_INTERVAL_MS 2000 /* at most one new HEAD per this */
+#define ENT_WITNESS_MAX_PENDING 16   /* heads awaiting a consistency proof */
+#define ENT_EQUIV_VERSION 1
+#define ENT_EQUIV_MAX_SIZE (2 * 65000 + 4096) /* bytes of one proof */
+
+/* Kinds of equivocation proof (spec/audit.md §12). */
+typedef enum ent_equiv_kind {
+    ENT_EQUIV_HEADS = 1,       /* two heads, one size, two roots */
+    ENT_EQUIV_CONSISTENCY = 2, /* two heads and a signed proof that fails */
+    ENT_EQUIV_OPS = 3,         /* two ops, one author, object and seq */
+} ent_equiv_kind;
+
+/* What ent_witness_offer / ent_witness_settle did with a head. */
+typedef enum ent_witness_outcome {
+    ENT_WITNESS_KEPT = 0,     /* stored as the org's kept head */
+    ENT_WITNESS_SAME,         /* nothing new (same head or an older one) */
+    ENT_WITNESS_NEED_PROOF,   /* ask for CONSISTENCY between the two sizes */
+    ENT_WITNESS_EQUIVOCATION, /* a proof was stored and logged */
+} ent_witness_outcome;
+
+/* ---- pure ---- */
+
+/*
+ * Signs the consistency statement ["entente-consistency", org, from, to,
+ * path] with id (context "entente/v1/tree-head"). @return ENT_OK,
+ * ENT_EINVAL (n > ENT_MERKLE_MAX_PROOF), ENT_ECRYPTO, ENT_ENOMEM.
+ */
+int ent_witness_sign_statement(const ent_identity *id, uint64_t from,
+                               uint64_t to, const uint8_t (*path)[32],
+                               size_t n, uint8_t sig[ENT_SIG_LEN]);
+/* Verifies one by org. @return ENT_OK, ENT_EBADSIG, ENT_EINVAL. */
+int ent_witness_verify_statement(const uint8_t org[ENT_PK_LEN], uint64_t from,
+                                 uint64_t to, const uint8_t (*path)[32],
+                                 size_t n, const uint8_t sig[ENT_SIG_LEN]);
+
+/*
+ * Checks that buf (len bytes) is one valid equivocation proof: canonical,
+ * both halves signed by the accused org, and really in conflict.
+ * org and kind (either may be NULL) receive the accused org and the kind.
+ * @return ENT_OK; ENT_ECORRUPT (malformed or no conflict), ENT_ENONCANON,
+ *         ENT_ETRUNCATED, ENT_EBADSIG, ENT_EVERSION, ENT_ENOMEM.
+ */
+int ent_equiv_verify(const uint8_t *buf, size_t len,
+                     uint8_t org[ENT_PK_LEN], int *kind);
+
+/* ---- storage ---- */
+
+/*
+ * Offers head (len bytes, as received from org `from`, which must be its
+ * signer; NULL skips that check) to the store of the witnessing node
+ * (id signs the log entry of an equivocation). In one write transaction:
+ * no kept head yet -> keeps it; same size and root -> SAME; same size and
+ * another root -> stores a proof, logs it -> EQUIVOCATION; another size ->
+ * NEED_PROOF and *kept (may be NULL) receives the kept head.
+ * @return ENT_OK (see *outcome), ENT_EBADSIG, ENT_EDENIED (not from's
+ *         head), decode errors, storage errors.
+ */
+int ent_witness_offer(ent_store *store, const ent_identity *id, uint64_t now,
+                      const uint8_t *head, size_t len, const uint8_t *from,
+                      int *outcome, ent_actlog_head *kept);
+
+/*
+ * Settles a head that needed a proof, with the org's CONSISTENCY answer
+ * between the smaller and the larger of (kept, head). Verified -> the
+ * larger becomes the kept head (KEPT, or SAME when the kept one was
+ * larger); the signed proof fails -> EQUIVOCATION (proof stored, logged).
+ * @return ENT_OK (see *outcome), ENT_EBADSIG (answer not signed by the org:
+ *         nothing proven, nothing stored), ENT_EINVAL (sizes do not match
+ *         the two heads), ENT_ENOENT (no kept head), storage errors.
+ */
+int ent_witness_settle(ent_store *store, const ent_identity *id, uint64_t now,
+                       const uint8_t *head, size_t len,
+                       const ent_wire_consistency *answer, int *outcome);
+
+/*
+ * Answers a CONSISTENCY request against this node's own log: the proof
+ * from..to and its signature (out->has_sig). @return ENT_OK, ENT_EINVAL
+ * (not 0 < from <= to <= log size), storage errors.
+ */
+int ent_witness_answer(ent_store *store, const ent_identity *id,
+                       uint64_t from, uint64_t to, ent_wire_consistency *out);
+
+/* The kept head of org. @return ENT_OK, ENT_ENOENT, ENT_ECORRUPT. */
+int ent_witness_kept(ent_txn *txn, const uint8_t org[ENT_PK_LEN],
+                     ent_actlog_head *out);
+
+/* Calls fn for every kept head, by org. fn returns as ent_txn_scan's. */
+int ent_witness_kept_foreach(ent_txn *txn,
+                             int (*fn)(void *data, const ent_actlog_head *h),
+                             void *data);
+
+/*
+ * Calls fn(data, proof, len) for every equivocation proof the node holds:
+ * head proofs from "witnessed", then op proofs built from "equivocations"
+ * (one per (object, author, seq), the two smallest op ids). proof is valid
+ * during the call. @return ENT_OK, fn's error, ENT_ENOMEM, storage errors.
+ */
+int ent_witness_proofs_foreach(ent_txn *txn,
+                               int (*fn)(void *data, const uint8_t *proof,
+                                         size_t len),
+                               void *data);
+
+/* Number of proofs ent_witness_proofs_foreach would yield. */
+int ent_witness_count(ent_txn *txn, uint64_t *n);
+
+/* ---- peer layer hooks (node/peer.c, loop thread) ---- */
+
+struct conn;
+struct ent_peers;
+/* A session with a fellow member is open (after its HELLO): send our
+ * latest head. */
+void ent__witness_open(struct conn *c);
+/* HEAD or CONSISTENCY from c. */
+void ent__witness_message(struct conn *c, const ent_wire_msg *m);
+/* Housekeeping: a new head to every partner after new entries (rate
+ * limited); drops stale pending heads. */
+void ent__witness_tick(struct ent_peers *p, uint64_t now);
+/* A session closes: forget its pending heads. */
+void ent__witness_closed(struct conn *c);
+/* Frees the layer's witness state. Accepts a layer without one. */
+void ent__witness_free(struct ent_peers *p);
+
+#endif

@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# tests/e2e/audit_three.sh - the activity log of three real nodes, end to
+# end (spec/audit.md §7-§13): A creates an object and invites B and C, both
+# join, all three edit; A's log shows invite_issued (one per invite, written
+# with the invite record), invite_used (one per join), op_authored and
+# member_added entries; every node exports its log, the nodes are stopped,
+# and every export verifies offline (with its own --org; another org's is
+# refused); the head of A that B kept as a witness verifies against A's
+# export (--witness); one flipped byte in A's export fails at that entry;
+# A's object key discloses the object's shared history to the auditor
+# (--key), and without the key no field value appears. Needs $ENTENTE.
+set -euo pipefail
+
+: "${ENTENTE:?set ENTENTE to the entente binary}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/entente-e2e-audit3.XXXXXX")
+PIDS=()
+export ENTENTE_DIAL_BASE_MS=100
+export ENTENTE_SYNC_MS=500
+
+cleanup() {
+    for p in "${PIDS[@]}"; do
+        kill "$p" 2>/dev/null || true
+    done
+    for p in "${PIDS[@]}"; do
+        wait "$p" 2>/dev/null || true
+    done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    for f in "$T"/*.log; do
+        [ -f "$f" ] && { echo "--- $f" >&2; grep -v " api: " "$f" | tail -n 30 >&2; }
+    done
+    exit 1
+}
+
+# py EXPR: evaluates EXPR with d = the JSON document on standard input.
+py() {
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
+}
+e() { local h=$1; shift; "$ENTENTE" "$@" --home "$T/$h"; }
+
+declare -A PID_OF
+start() { # start NAME
+    "$ENTENTE" init --name "$1 Corp" --home "$T/$1" >/dev/null
+    "$ENTENTE" serve --home "$T/$1" --listen 127.0.0.1:0 >"$T/$1.log" 2>&1 &
+    PIDS+=("$!")
+    PID_OF[$1]=$!
+    for _ in $(seq 1 150); do
+        e "$1" status --json >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    fail "node $1 did not come up"
+}
+
+stop() { # stop NAME: SIGTERM, exit 0
+    local p=${PID_OF[$1]}
+    kill -TERM "$p"
+    wait "$p" || fail "serve $1 exited $? after SIGTERM"
+}
+
+# wait_for DESCRIPTION CMD...: polls CMD (bounded, 20 s) until it succeeds.
+wait_for() {
+    local what=$1
+    shift
+    for _ in $(seq 1 200); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    fail "timed out waiting for: $what"
+}
+
+start A
+start B
+start C
+declare -A ORG HEX # org ids as printed by status (base32) and by log (hex)
+for n in A B C; do
+    ORG[$n]=$(e $n status --json | py 'd["org"]')
+    HEX[$n]=$(echo "${ORG[$n]}" | python3 -c 'import base64,sys; s=sys.stdin.read().strip().upper(); print(base64.b32decode(s+"="*(-len(s)%8)).hex())')
+done
+
+ID=$(e A object create --type opportunity --set "name=Globex ERP DISCLOSE-3391" \
+    --set customer_account=Globex --private "internal_notes=CANARY-PRIV-5120" --json |
+    py 'd["id"]')
+
+# ---- invites and joins ---------------------------------------------------------
+TOK_B=$(e A invite "$ID")
+TOK_C=$(e A invite "$ID" --role member --ttl 1h)
+J=$(e B join "$TOK_B" 2>"$T/joinB.err") || fail "B join: $(cat "$T/joinB.err")"
+[ "$J" = "$ID" ] || fail "B joined '$J', want $ID"
+J=$(e C join "$TOK_C" 2>"$T/joinC.err") || fail "C join: $(cat "$T/joinC.err")"
+[ "$J" = "$ID" ] || fail "C joined '$J', want $ID"
+
+# ---- edits by all three ---------------------------------------------------------
+e A object set "$ID" --set close_date=2026-03-31
+e B object set "$ID" --set customer_account=Globex-EU-7702
+e C object set "$ID" --set stage=Proposal
+shared() { e "$1" object show "$ID" --json | py 'json.dumps(d["shared"], sort_keys=True)'; }
+converged() {
+    local a b c
+    a=$(shared A) && b=$(shared B) && c=$(shared C) || return 1
+    [ "$a" = "$b" ] && [ "$b" = "$c" ] &&
+        echo "$a" | grep -q 2026-03-31 && echo "$a" | grep -q Globex-EU-7702 &&
+        echo "$a" | grep -q Proposal
+}
+wait_for "the three shared states to converge" converged
+
+# ---- A's log: the invite entries -------------------------------------------------
+e A log --json >"$T/logA.json"
+python3 - "$T/logA.json" "$ID" "${HEX[B]}" "${HEX[C]}" "${HEX[A]}" <<'PY' ||
+import json, sys
+d = json.load(open(sys.argv[1]))
+obj, org_b, org_c, org_a = sys.argv[2:6]
+ents = d["entries"]
+assert d["size"] == len(ents), ("size", d["size"], len(ents))
+kinds = [x["kind"] for x in ents]
+def of(k): return [x for x in ents if x["kind"] == k]
+iss, used = of("invite_issued"), of("invite_used")
+assert len(iss) == 2, ("invite_issued", kinds)
+assert len(used) == 2, ("invite_used", kinds)
+for x in iss:
+    assert x["object"] == obj, x
+    assert not x.get("op") and not x.get("org"), ("issued names op/org", x)
+assert sorted(x["org"] for x in used) == sorted([org_b, org_c]), used
+assert all(x["object"] == obj for x in used), used
+# every invite is logged before it is used; B's join before C's
+assert kinds.index("invite_issued") < kinds.index("invite_used"), kinds
+assert [x["index"] for x in iss][1] < [x["index"] for x in used][0], kinds
+assert [x["org"] for x in used] == [org_b, org_c], used
+auth = of("op_authored")
+assert len(auth) >= 2 and all(x["org"] == org_a for x in auth), auth
+added = sorted(x["org"] for x in of("member_added"))
+assert added == sorted([org_b, org_c]), ("member_added", added)
+# B's and C's edits arrived as accepted ops
+acc = set(x["org"] for x in of("op_accepted"))
+assert {org_b, org_c} <= acc, ("op_accepted", acc)
+assert [x["index"] for x in ents] == list(range(len(ents)))
+PY
+    fail "A's log: $(cat "$T/logA.json")"
+e B log --json | py '[x["kind"] for x in d["entries"]].count("invite_issued")' | grep -qx 0 ||
+    fail "B logged an invite it did not issue"
+
+# ---- B keeps A's signed heads as a witness ----------------------------------------
+# wait until B holds a head of A covering at least the invites and joins
+MIN=$(py 'max(x["index"] for x in d["entries"] if x["kind"]=="invite_used") + 1' <"$T/logA.json")
+b_has_head() {
+    e B audit heads --org "${ORG[A]}" --json >"$T/headsB.json" 2>/dev/null || return 1
+    py "len([h for h in d['heads'] if h['org'] in ('${ORG[A]}','${HEX[A]}') and h['size']>=$MIN])>0" \
+        <"$T/headsB.json" | grep -qx True
+}
+wait_for "B to witness a head of A of size >= $MIN" b_has_head
+cp "$T/headsB.json" "$T/witness.json"
+
+# ---- exports, the disclosure key, then stop -----------------------------------------
+for n in A B C; do
+    e $n audit export --out "$T/$n.audit" >/dev/null || fail "$n audit export"
+done
+KEY=$(e A object key "$ID")
+case "$KEY" in "$ID":?*) ;; *) fail "object key printed '$KEY'" ;; esac
+st=0
+e B object key "$ID" >/dev/null 2>"$T/err" || st=$?
+[ "$st" -eq 1 ] || fail "a plain member got the object key (exit $st)"
+for n in A B C; do stop $n; done
+PIDS=()
+
+# ---- offline verification ------------------------------------------------------------
+for n in A B C; do
+    e $n audit verify "$T/$n.audit" --json >"$T/v$n.json" || fail "$n export: $(cat "$T/v$n.json")"
+    [ "$(py 'd["ok"]' <"$T/v$n.json")" = True ] || fail "$n not ok: $(cat "$T/v$n.json")"
+    e $n audit verify "$T/$n.audit" --org "${ORG[$n]}" --json >"$T/v$n.json" ||
+        fail "$n export --org: $(cat "$T/v$n.json")"
+    [ "$(py 'd["org"]' <"$T/v$n.json")" = "${ORG[$n]}" ] || fail "$n org: $(cat "$T/v$n.json")"
+    [ "$(py 'd["entries"]' <"$T/v$n.json")" -ge 4 ] || fail "$n entries: $(cat "$T/v$n.json")"
+    for m in A B C; do
+        [ $m = $n ] && continue
+        st=0
+        e $n audit verify "$T/$n.audit" --org "${ORG[$m]}" --json >"$T/x.json" 2>/dev/null || st=$?
+        [ "$st" -eq 1 ] || fail "$n's export with $m's org exited $st"
+        [ "$(py 'd["ok"]' <"$T/x.json")" = False ] || fail "$n/$m: $(cat "$T/x.json")"
+    done
+done
+# A's export holds every entry A's log listed (and maybe a few later ones)
+[ "$(py 'd["entries"]' <"$T/vA.json")" -ge "$(py 'd["size"]' <"$T/logA.json")" ] ||
+    fail "A's export is shorter than its log"
+
+# B's witness heads against A's export
+e A audit verify "$T/A.audit" --witness "$T/witness.json" --json >"$T/w.json" ||
+    fail "witness: $(cat "$T/w.json")"
+[ "$(py 'd["ok"]' <"$T/w.json")" = True ] || fail "witness: $(cat "$T/w.json")"
+[ "$(py 'd["witnessed"]' <"$T/w.json")" -ge 1 ] || fail "no head witnessed: $(cat "$T/w.json")"
+# ...and a kept head whose root was altered (a rewritten log) fails
+python3 - "$T/witness.json" "$T/forged.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+h = d["heads"][0]
+raw = bytearray.fromhex(h["head"])
+i = raw.find(bytes.fromhex(h["root"]))
+assert i > 0
+raw[i] ^= 1
+h["head"] = raw.hex()
+r = bytearray.fromhex(h["root"]); r[0] ^= 1; h["root"] = r.hex()
+json.dump(d, open(sys.argv[2], "w"))
+PY
+st=0
+e A audit verify "$T/A.audit" --witness "$T/forged.json" --json >"$T/x.json" 2>/dev/null || st=$?
+[ "$st" -eq 1 ] || fail "an altered witness head passed (exit $st): $(cat "$T/x.json")"
+[ "$(py 'd["error"]' <"$T/x.json")" = ENT_EBADSIG ] || fail "altered head: $(cat "$T/x.json")"
+# A's heads vouch for nothing in C's export
+st=0
+e C audit verify "$T/C.audit" --witness "$T/witness.json" --json >"$T/x.json" 2>/dev/null || st=$?
+[ "$st" -eq 1 ] || fail "A's witness heads passed against C's export (exit $st)"
+
+# one flipped byte inside entry 1 of A's export
+python3 - "$T/A.audit" "$T/flipped.audit" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+i = b.find(bytes([0x8a, 0x01, 0x01]))   # entry [1, 1, time, ...]
+assert i > 0, "entry 1 not found"
+b[i + 4] ^= 0x01                         # inside its time field
+open(sys.argv[2], "wb").write(bytes(b))
+PY
+st=0
+e A audit verify "$T/flipped.audit" --json >"$T/f.json" 2>"$T/err" || st=$?
+[ "$st" -eq 1 ] || fail "flipped export exited $st"
+[ "$(py 'd["ok"]' <"$T/f.json")" = False ] || fail "flipped: $(cat "$T/f.json")"
+[ "$(py 'd["entry"]' <"$T/f.json")" = 1 ] || fail "flipped names no entry 1: $(cat "$T/f.json")"
+grep -q "entry 1" "$T/err" || fail "stderr lacks the entry: $(cat "$T/err")"
+
+# ---- selective disclosure ----------------------------------------------------------------
+e A audit verify "$T/A.audit" --json >"$T/nokey.json"
+for v in DISCLOSE-3391 Globex-EU-7702 2026-03-31 CANARY-PRIV; do
+    grep -q -- "$v" "$T/nokey.json" && fail "$v visible without a key"
+    grep -q -a -- "$v" "$T/A.audit" && fail "$v in clear in the export file"
+done
+e A audit verify "$T/A.audit" --key "$KEY" --json >"$T/key.json" ||
+    fail "verify --key $KEY: $(cat "$T/key.json")"
+python3 - "$T/key.json" "$ID" "${ORG[A]}" "${ORG[B]}" "${ORG[C]}" <<'PY' ||
+import json, sys
+d = json.load(open(sys.argv[1]))
+obj, a, b, c = sys.argv[2:6]
+assert d["ok"] is True
+h = d["history"]
+assert d["undisclosed"] == [] or d["undisclosed"] == 0, d["undisclosed"]
+s = json.dumps(h)
+for v in ("DISCLOSE-3391", "Globex-EU-7702", "2026-03-31", "Proposal"):
+    assert v in s, (v, h)
+assert "CANARY-PRIV" not in json.dumps(d), "a private field was disclosed"
+authors = set(x["author"] for x in h)
+assert {a, b, c} <= authors, authors
+times = [x["time"] for x in h]
+assert times == sorted(times), times
+PY
+    fail "disclosed history: $(cat "$T/key.json")"
+# a wrong key discloses nothing
+BAD="$ID:$(printf '%064d' 0)"
+st=0
+e A audit verify "$T/A.audit" --key "$BAD" --json >"$T/bad.json" 2>/dev/null || st=$?
+[ "$st" -eq 0 ] || fail "verify with a wrong key exited $st"
+grep -q DISCLOSE-3391 "$T/bad.json" && fail "a wrong key disclosed the history"
+[ "$(py 'len(d["history"]), d["undisclosed"]' <"$T/bad.json")" = "(0, $(py 'len(d["history"])' <"$T/key.json"))" ] ||
+    fail "wrong key: $(cat "$T/bad.json")"
+
+echo "audit_three.sh: ok (invite_issued x2, invite_used x2; 3 exports verified; witness, flipped byte, disclosure checked)"

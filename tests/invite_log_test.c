@@ -1,0 +1,229 @@
+/*
+ * invite_log_test.c - the invite_issued activity-log entry (spec/audit.md
+ * §7, spec/invites.md §7): ent_peers_invite stores the invite record and
+ * appends the entry in one write transaction.
+ *
+ * A storage fault is injected at every write site of the invite
+ * (ent_store_fail_after n = 1, 2, ... until the call succeeds); every
+ * failed attempt must leave neither an invite record nor a log entry. The
+ * success then shows exactly one new record and one new entry of kind
+ * invite_issued naming the object and nothing else, signed and linked into
+ * the log. A refused invite (unknown object) logs nothing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "node/actlog.h"
+#include "node/err.h"
+#include "node/home.h"
+#include "node/invite.h"
+#include "node/node.h"
+#include "node/object.h"
+#include "node/peer.h"
+
+#define MAX_SITES 1000
+
+typedef struct world {
+    uv_loop_t loop;
+    ent_log log;
+    char tmp[64];
+    char home[PATH_MAX];
+    ent_node *n;
+    bool stopped;
+    uint8_t obj[32];
+} world;
+
+/* What the store holds: invite records, log size, the last entry. */
+typedef struct snap {
+    uint64_t invites;
+    uint64_t log_size;
+    ent_actlog_entry last;
+    bool has_last;
+} snap;
+
+static int count_inv(void *data, const ent_invite_record *r) {
+    (*(uint64_t *)data)++;
+    return 0;
+}
+
+static int last_cb(void *data, const ent_actlog_entry *e, const uint8_t *raw,
+                   size_t len) {
+    snap *s = data;
+    s->last = *e;
+    s->has_last = true;
+    return 0;
+}
+
+static int snap_fn(ent_txn *txn, void *data) {
+    snap *s = data;
+    uint8_t root[ENT_MERKLE_HASH_LEN];
+    int rc = ent_invite_list(txn, count_inv, &s->invites);
+    if (rc == ENT_OK)
+        rc = ent_actlog_root(txn, &s->log_size, root);
+    if (rc == ENT_OK && s->log_size > 0)
+        rc = ent_actlog_foreach(txn, s->log_size - 1, last_cb, s);
+    return rc;
+}
+
+static snap take(world *w) {
+    snap s;
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(ent_store_read(ent_node_store(w->n), snap_fn, &s),
+                     ENT_OK);
+    return s;
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int t,
+                    struct FTW *f) {
+    remove(p);
+    return 0;
+}
+
+static int setup(void **state) {
+    world *w = calloc(1, sizeof(*w));
+    char org[ENT_ORG_ID_LEN + 1], err[ENT_OBJ_ERR_MAX];
+    ent_op *op = NULL;
+    assert_non_null(w);
+    assert_int_equal(ent_crypto_init(), ENT_OK);
+    assert_int_equal(uv_loop_init(&w->loop), 0);
+    ent_log_init(&w->log, ENT_LOG_ERROR, "invite_log");
+    snprintf(w->tmp, sizeof(w->tmp), "/tmp/ent-invlog.XXXXXX");
+    assert_non_null(mkdtemp(w->tmp));
+    snprintf(w->home, sizeof(w->home), "%s/home", w->tmp);
+    assert_int_equal(ent_home_init(w->home, "Inviter", "127.0.0.1:0", NULL,
+                                   org),
+                     ENT_OK);
+    assert_int_equal(ent_node_open(&w->n, &w->loop, w->home, &w->log),
+                     ENT_OK);
+    assert_int_equal(ent_node_start(w->n, NULL), ENT_OK);
+    ent_obj_input in[1] = {{"name", "Joint deal", false}};
+    assert_int_equal(ent_obj_create(ent_node_objects(w->n), "opportunity", in,
+                                    1, w->obj, &op, err, sizeof(err)),
+                     ENT_OK);
+    ent_op_free(op);
+    *state = w;
+    return 0;
+}
+
+static void on_stopped(ent_node *n, void *data) { ((world *)data)->stopped = true; }
+
+static int teardown(void **state) {
+    world *w = *state;
+    if (w == NULL)
+        return 0;
+    ent_node_stop(w->n, on_stopped, w);
+    uv_update_time(&w->loop);
+    uint64_t end = uv_now(&w->loop) + 10000;
+    while (!w->stopped && uv_now(&w->loop) < end)
+        uv_run(&w->loop, UV_RUN_ONCE);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    ent_node_free(w->n);
+    assert_int_equal(uv_loop_close(&w->loop), 0);
+    nftw(w->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(w);
+    return 0;
+}
+
+static void test_fault_at_every_site(void **state) {
+    world *w = *state;
+    ent_store *st = ent_node_store(w->n);
+    char *token = NULL, iid[33];
+    uint64_t expiry = 0;
+    snap s0 = take(w);
+    assert_true(s0.log_size >= 1); /* the create op's entry */
+    int rc = ENT_EIO;
+    uint64_t k;
+    for (k = 1; k <= MAX_SITES; k++) {
+        ent_store_fail_after(st, k);
+        rc = ent_peers_invite(ent_node_peers(w->n), w->obj, ENT_ROLE_MEMBER,
+                              3600, &token, &expiry, iid);
+        ent_store_fail_after(st, 0);
+        if (rc == ENT_OK)
+            break;
+        assert_null(token);
+        snap s = take(w);
+        assert_int_equal(s.invites, s0.invites);
+        assert_int_equal(s.log_size, s0.log_size);
+    }
+    assert_int_equal(rc, ENT_OK);
+    assert_true(k > 1); /* at least one fault was injected and survived */
+    assert_non_null(token);
+    ent_wipe(token, strlen(token));
+    free(token);
+
+    snap s1 = take(w);
+    assert_int_equal(s1.invites, s0.invites + 1);
+    assert_int_equal(s1.log_size, s0.log_size + 1);
+    assert_true(s1.has_last);
+    const ent_actlog_entry *e = &s1.last;
+    assert_int_equal(e->kind, ENT_LOG_INVITE_ISSUED);
+    assert_string_equal(ent_actlog_kind_name(e->kind), "invite_issued");
+    assert_int_equal(e->index, s0.log_size);
+    assert_true(e->has_object);
+    assert_memory_equal(e->object, w->obj, 32);
+    assert_false(e->has_op);
+    assert_false(e->has_org);
+    assert_int_equal(e->reason_len, 0);
+    assert_true(e->time > 0);
+    /* linked to the previous entry and signed by the org */
+    uint8_t *enc = NULL;
+    size_t len = 0;
+    assert_int_equal(ent_actlog_entry_encode(e, false, &enc, &len), ENT_OK);
+    assert_int_equal(
+        ent_sig_verify(ent_identity_public(ent_node_identity(w->n)),
+                   ENT_SIGCTX_LOG_ENTRY, enc, len, e->sig),
+        ENT_OK);
+    free(enc);
+    uint8_t zero[ENT_HASH_LEN] = {0};
+    assert_memory_not_equal(e->prev, zero, ENT_HASH_LEN);
+
+    /* a second invite: a second record and a second entry */
+    assert_int_equal(ent_peers_invite(ent_node_peers(w->n), w->obj,
+                                      ENT_ROLE_VIEWER, 60, &token, &expiry,
+                                      iid),
+                     ENT_OK);
+    free(token);
+    snap s2 = take(w);
+    assert_int_equal(s2.invites, s1.invites + 1);
+    assert_int_equal(s2.log_size, s1.log_size + 1);
+    assert_int_equal(s2.last.kind, ENT_LOG_INVITE_ISSUED);
+}
+
+static void test_refused_invite_logs_nothing(void **state) {
+    world *w = *state;
+    char *token = NULL, iid[33];
+    uint64_t expiry = 0;
+    uint8_t other[32];
+    memcpy(other, w->obj, 32);
+    other[0] ^= 0xff;
+    snap s0 = take(w);
+    assert_int_equal(ent_peers_invite(ent_node_peers(w->n), other,
+                                      ENT_ROLE_MEMBER, 3600, &token, &expiry,
+                                      iid),
+                     ENT_ENOENT);
+    assert_null(token);
+    snap s1 = take(w);
+    assert_int_equal(s1.invites, s0.invites);
+    assert_int_equal(s1.log_size, s0.log_size);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fault_at_every_site, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_refused_invite_logs_nothing,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

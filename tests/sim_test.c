@@ -1,0 +1,331 @@
+/*
+ * sim_test.c - gossip (node/gossip.c) through the network simulator
+ * (node/sim.c): constant-size in-sync rounds, repair cost, held ops,
+ * partitions, and convergence of many members under message loss with a
+ * table of rounds to converge.
+ *
+ * $ENTENTE_SIM_MEMBERS (default "25,50,100") lists the member counts of the
+ * convergence table; `make bench` (bench_sync.c) and ENTENTE_SIM_MEMBERS=
+ * 25,50,100,200 run the 200-member case.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "node/err.h"
+#include "node/gossip.h"
+#include "node/object.h"
+#include "node/sim.h"
+
+static int collect(void *data, const uint8_t *raw, size_t len) {
+    ent_op **v = data;
+    size_t i = 0;
+    while (v[i] != NULL)
+        i++;
+    return ent_op_decode(&v[i], raw, len);
+}
+
+/* Node 0 creates an object and adds nodes 1..m-1 (as members); each gets
+ * its key boxes and the owner's history directly (what a join delivers). */
+static void make_object(ent_sim *s, size_t m, uint8_t id[32]) {
+    char err[256];
+    ent_objects *own = ent_sim_engine(s, 0);
+    assert_int_equal(ent_obj_create(own, "opportunity", NULL, 0, id, NULL, err,
+                                    sizeof(err)),
+                     ENT_OK);
+    ent_op_epoch_key **boxes = calloc(m, sizeof(*boxes));
+    size_t *nb = calloc(m, sizeof(*nb));
+    for (size_t i = 1; i < m; i++) {
+        ent_op *op = NULL;
+        assert_int_equal(ent_obj_add_member(own, id, ent_sim_org(s, i),
+                                            ENT_ROLE_MEMBER, &op, &boxes[i],
+                                            &nb[i]),
+                         ENT_OK);
+        ent_op_free(op);
+    }
+    ent_op **hist = calloc(m + 2, sizeof(*hist));
+    assert_int_equal(ent_obj_ops_foreach(own, id, collect, hist), ENT_OK);
+    size_t nh = 0;
+    while (hist[nh] != NULL)
+        nh++;
+    assert_int_equal(nh, m); /* create + m - 1 adds */
+    const uint8_t **raws = calloc(nh, sizeof(*raws));
+    size_t *lens = calloc(nh, sizeof(*lens));
+    int *rcs = calloc(nh, sizeof(*rcs));
+    for (size_t k = 0; k < nh; k++) {
+        raws[k] = hist[k]->raw;
+        lens[k] = hist[k]->rawlen;
+    }
+    for (size_t i = 1; i < m; i++) {
+        assert_int_equal(
+            ent_obj_accept_keys(ent_sim_engine(s, i), id, boxes[i], nb[i]),
+            ENT_OK);
+        assert_int_equal(ent_obj_apply_batch(ent_sim_engine(s, i), raws, lens,
+                                             nh, NULL, rcs),
+                         ENT_OK);
+        for (size_t k = 0; k < nh; k++)
+            assert_int_equal(rcs[k], ENT_OK);
+        free(boxes[i]);
+    }
+    for (size_t k = 0; k < nh; k++)
+        ent_op_free(hist[k]);
+    free(hist);
+    free(raws);
+    free(lens);
+    free(rcs);
+    free(boxes);
+    free(nb);
+}
+
+/* True when nodes 0..m-1 encode the same shared state of id. */
+static bool converged(ent_sim *s, size_t m, const uint8_t id[32]) {
+    uint8_t *ref = NULL, *cur = NULL;
+    size_t rl = 0, cl = 0;
+    bool same = true;
+    if (ent_obj_state_encode(ent_sim_engine(s, 0), id, &ref, &rl) != ENT_OK)
+        return false;
+    for (size_t i = 1; i < m && same; i++) {
+        cur = NULL;
+        same = ent_obj_state_encode(ent_sim_engine(s, i), id, &cur, &cl) ==
+                   ENT_OK &&
+               cl == rl && memcmp(cur, ref, rl) == 0;
+        free(cur);
+    }
+    free(ref);
+    return same;
+}
+
+static int count_fn(void *data, const uint8_t *raw, size_t len) {
+    (*(size_t *)data)++;
+    return 0;
+}
+
+static size_t nops(ent_sim *s, size_t i, const uint8_t id[32]) {
+    size_t n = 0;
+    ent_obj_ops_foreach(ent_sim_engine(s, i), id, count_fn, &n);
+    return n;
+}
+
+static void comment(ent_sim *s, size_t i, const uint8_t id[32], bool push) {
+    char text[64], err[256];
+    ent_op *op = NULL;
+    snprintf(text, sizeof(text), "note from node %zu at %llu", i,
+             (unsigned long long)ent_sim_now(s));
+    assert_int_equal(ent_obj_comment(ent_sim_engine(s, i), id, text, &op, err,
+                                     sizeof(err)),
+                     ENT_OK);
+    if (push)
+        ent_sim_local_op(s, i, op);
+    ent_op_free(op);
+}
+
+/* ---- in-sync rounds cost a constant ------------------------------------- */
+
+static size_t insync_round_bytes(size_t nobj) {
+    ent_sim *s = NULL;
+    ent_sim_config cfg = {.nodes = 2, .latency_min_ms = 5,
+                          .latency_max_ms = 5, .seed = 7};
+    assert_int_equal(ent_sim_new(&s, &cfg), ENT_OK);
+    uint8_t id[32];
+    for (size_t k = 0; k < nobj; k++)
+        make_object(s, 2, id);
+    ent_sim_stats a, b;
+    ent_gossip_stats gs;
+    ent_sim_stats_get(s, &a);
+    assert_int_equal(ent_gossip_round(ent_sim_gossip(s, 0), ent_sim_org(s, 1)),
+                     ENT_OK);
+    ent_sim_run(s, 50);
+    ent_sim_stats_get(s, &b);
+    ent_gossip_stats_get(ent_sim_gossip(s, 1), &gs);
+    assert_int_equal(gs.in_sync, 1);
+    assert_int_equal(b.msgs_sent - a.msgs_sent, 1); /* DIGEST, no answer */
+    assert_int_equal(b.by_type[ENT_WIRE_DIGEST] - a.by_type[ENT_WIRE_DIGEST],
+                     1);
+    size_t ins = (size_t)(b.bytes_sent - a.bytes_sent);
+
+    /* a gap of 3 ops in one object: 3 op records on the wire */
+    comment(s, 0, id, false);
+    comment(s, 0, id, false);
+    comment(s, 0, id, false);
+    ent_sim_stats_get(s, &a);
+    ent_gossip_stats g0a, g0b;
+    ent_gossip_stats_get(ent_sim_gossip(s, 0), &g0a);
+    assert_int_equal(ent_gossip_round(ent_sim_gossip(s, 1), ent_sim_org(s, 0)),
+                     ENT_OK);
+    ent_sim_run(s, 100);
+    ent_sim_stats_get(s, &b);
+    ent_gossip_stats_get(ent_sim_gossip(s, 0), &g0b);
+    assert_true(converged(s, 2, id));
+    assert_int_equal(g0b.ops_sent - g0a.ops_sent, 3);
+    assert_int_equal(b.by_type[ENT_WIRE_VV] - a.by_type[ENT_WIRE_VV], 2);
+    assert_int_equal(b.by_type[ENT_WIRE_DIGESTS] - a.by_type[ENT_WIRE_DIGESTS],
+                     1);
+    printf("# %4zu objects: in-sync round %zu bytes; 3-op repair %llu "
+           "bytes in %llu messages (DIGESTS %llu bytes)\n",
+           nobj, ins, (unsigned long long)(b.bytes_sent - a.bytes_sent),
+           (unsigned long long)(b.msgs_sent - a.msgs_sent),
+           (unsigned long long)(b.bytes_by_type[ENT_WIRE_DIGESTS] -
+                                a.bytes_by_type[ENT_WIRE_DIGESTS]));
+    ent_sim_free(s);
+    return ins;
+}
+
+static void test_insync_constant(void **state) {
+    size_t one = insync_round_bytes(1);
+    size_t many = insync_round_bytes(150);
+    printf("# in-sync round: %zu bytes with 1 object, %zu with 150\n", one,
+           many);
+    assert_true(one <= 40);
+    assert_true(many <= one + 1); /* nobjects grows from 1 to 2 bytes */
+}
+
+/* ---- held ops: a child before its parents -------------------------------- */
+
+static void test_held_then_repaired(void **state) {
+    ent_sim *s = NULL;
+    ent_sim_config cfg = {.nodes = 2, .latency_min_ms = 5,
+                          .latency_max_ms = 5, .seed = 3};
+    assert_int_equal(ent_sim_new(&s, &cfg), ENT_OK);
+    uint8_t id[32];
+    make_object(s, 2, id);
+    char err[256];
+    ent_op *ops[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ent_obj_comment(ent_sim_engine(s, 0), id, "x", &ops[i],
+                                         err, sizeof(err)),
+                         ENT_OK);
+    /* only the last one reaches node 1: held */
+    const uint8_t *raw[1] = {ops[2]->raw};
+    size_t len[1] = {ops[2]->rawlen};
+    ent_apply_info info;
+    int rc;
+    assert_int_equal(ent_gossip_apply(ent_sim_gossip(s, 1), ent_sim_org(s, 0),
+                                      id, raw, len, 1, &info, &rc),
+                     ENT_OK);
+    assert_int_equal(rc, ENT_OK);
+    assert_true(info.pending);
+    assert_false(converged(s, 2, id));
+    /* one round from the holder asks for (and gets) the parents */
+    assert_int_equal(ent_gossip_round(ent_sim_gossip(s, 1), ent_sim_org(s, 0)),
+                     ENT_OK);
+    ent_sim_run(s, 100);
+    assert_true(converged(s, 2, id));
+    assert_int_equal(nops(s, 1, id), nops(s, 0, id));
+    for (int i = 0; i < 3; i++)
+        ent_op_free(ops[i]);
+    ent_sim_free(s);
+}
+
+/* ---- partitions ------------------------------------------------------------ */
+
+static void test_partition_heals(void **state) {
+    const size_t m = 8;
+    ent_sim *s = NULL;
+    ent_sim_config cfg = {.nodes = m, .latency_min_ms = 5,
+                          .latency_max_ms = 40, .seed = 11};
+    assert_int_equal(ent_sim_new(&s, &cfg), ENT_OK);
+    uint8_t id[32];
+    make_object(s, m, id);
+    for (size_t i = m / 2; i < m; i++)
+        ent_sim_set_group(s, i, 1);
+    for (size_t i = 0; i < m; i++)
+        comment(s, i, id, true);
+    for (int r = 0; r < 10; r++)
+        ent_sim_round(s);
+    assert_true(converged(s, m / 2, id)); /* each side agrees with itself */
+    assert_int_equal(nops(s, 0, id), m + m / 2);
+    assert_int_equal(nops(s, m - 1, id), m + m / 2);
+    assert_false(converged(s, m, id));
+    for (size_t i = 0; i < m; i++)
+        ent_sim_set_group(s, i, 0);
+    int rounds = 0;
+    while (!converged(s, m, id) && rounds < 30) {
+        ent_sim_round(s);
+        rounds++;
+    }
+    assert_true(converged(s, m, id));
+    for (size_t i = 0; i < m; i++)
+        assert_int_equal(nops(s, i, id), 2 * m);
+    ent_sim_free(s);
+}
+
+/* ---- many members, concurrent edits, 5% loss ---------------------------- */
+
+typedef struct conv {
+    int rounds;
+    uint64_t msgs, bytes, lost;
+    uint64_t author_sent; /* op records the first editor sent itself */
+} conv;
+
+static conv converge(size_t m, uint64_t seed) {
+    ent_sim *s = NULL;
+    ent_sim_config cfg = {.nodes = m, .latency_min_ms = 10,
+                          .latency_max_ms = 60, .loss_ppm = 50000,
+                          .seed = seed, .round_ms = 100};
+    conv c = {0};
+    assert_int_equal(ent_sim_new(&s, &cfg), ENT_OK);
+    uint8_t id[32];
+    make_object(s, m, id);
+    ent_sim_stats a, b;
+    ent_sim_stats_get(s, &a);
+    ent_gossip_stats g1a, g1b;
+    ent_gossip_stats_get(ent_sim_gossip(s, 1), &g1a);
+    for (size_t i = 0; i < m; i++) /* everyone edits at t = 0 */
+        comment(s, i, id, true);
+    ent_gossip_stats_get(ent_sim_gossip(s, 1), &g1b);
+    c.author_sent = g1b.ops_sent - g1a.ops_sent;
+    while (!converged(s, m, id) && c.rounds < 100) {
+        ent_sim_round(s);
+        c.rounds++;
+    }
+    assert_true(converged(s, m, id));
+    for (size_t i = 0; i < m; i++)
+        assert_int_equal(nops(s, i, id), 2 * m);
+    ent_sim_stats_get(s, &b);
+    c.msgs = b.msgs_sent - a.msgs_sent;
+    c.bytes = b.bytes_sent - a.bytes_sent;
+    c.lost = b.msgs_lost - a.msgs_lost;
+    ent_sim_free(s);
+    return c;
+}
+
+static void test_converge_table(void **state) {
+    const char *env = getenv("ENTENTE_SIM_MEMBERS");
+    size_t ms[8], nm = 0;
+    char buf[128];
+    snprintf(buf, sizeof(buf), "%s", env && *env ? env : "25,50,100");
+    for (char *t = strtok(buf, ","); t && nm < 8; t = strtok(NULL, ","))
+        ms[nm++] = strtoul(t, NULL, 10);
+    int rounds[8];
+    printf("# members | rounds | messages | KiB    | lost | author sent\n");
+    for (size_t k = 0; k < nm; k++) {
+        conv c = converge(ms[k], 1000 + ms[k]);
+        rounds[k] = c.rounds;
+        printf("# %7zu | %6d | %8llu | %6.0f | %4llu | %llu\n", ms[k],
+               c.rounds, (unsigned long long)c.msgs, c.bytes / 1024.0,
+               (unsigned long long)c.lost,
+               (unsigned long long)c.author_sent);
+        /* the author pushes its op to `fanout` members, not to all */
+        assert_true(c.author_sent <= ENT_GOSSIP_FANOUT);
+    }
+    /* sub-linear: 8x the members take at most 2.5x the rounds */
+    if (nm >= 2)
+        assert_true(rounds[nm - 1] <=
+                    (int)(2.5 * (rounds[0] > 0 ? rounds[0] : 1) + 0.5));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_insync_constant),
+        cmocka_unit_test(test_held_then_repaired),
+        cmocka_unit_test(test_partition_heals),
+        cmocka_unit_test(test_converge_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,469 @@
+/*
+ * witness_test.c - witnessing of tree heads and equivocation proofs
+ * (node/witness.h, spec/audit.md §11-§12): a partner keeps a head, accepts
+ * a consistent successor only with the org's signed proof, turns two heads
+ * of one size or a failing signed proof into a stored, logged, exported and
+ * independently verifiable proof, and does the same for two ops of one
+ * author and sequence.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "crypto/identity.h"
+#include "node/actlog.h"
+#include "node/audit.h"
+#include "node/err.h"
+#include "node/witness.h"
+#include "protocol/op.h"
+#include "storage/store.h"
+
+typedef struct node {
+    char dir[64];
+    ent_store *store;
+} node;
+
+struct fx {
+    ent_identity *a, *b;
+    node na, na2, nb; /* A's log, A's rewritten log (same key), B */
+};
+
+static int rm_cb(const char *p, const struct stat *sb, int flag,
+                 struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static void node_open(node *n) {
+    snprintf(n->dir, sizeof(n->dir), "%s/ent_wit_XXXXXX",
+             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+    assert_non_null(mkdtemp(n->dir));
+    ent_store_opts o = {.map_size = (size_t)8 << 20};
+    assert_int_equal(
+        ent_store_open_ex(&n->store, n->dir, ENT_STORE_CREATE, NULL, &o),
+        ENT_OK);
+}
+
+static void node_close(node *n) {
+    ent_store_close(n->store);
+    nftw(n->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static int setup(void **state) {
+    struct fx *f = calloc(1, sizeof(*f));
+    uint8_t seed[ENT_SIG_SEED_LEN];
+    assert_int_equal(ent_crypto_init(), ENT_OK);
+    memset(seed, 1, sizeof(seed));
+    assert_int_equal(ent_identity_from_seed(&f->a, seed), ENT_OK);
+    memset(seed, 2, sizeof(seed));
+    assert_int_equal(ent_identity_from_seed(&f->b, seed), ENT_OK);
+    node_open(&f->na);
+    node_open(&f->na2);
+    node_open(&f->nb);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    struct fx *f = *state;
+    node_close(&f->na);
+    node_close(&f->na2);
+    node_close(&f->nb);
+    ent_identity_free(f->a);
+    ent_identity_free(f->b);
+    free(f);
+    return 0;
+}
+
+struct app {
+    const ent_identity *id;
+    uint64_t n;
+    uint8_t tag; /* makes the entries of two logs differ */
+};
+
+static int append_fn(ent_txn *txn, void *data) {
+    struct app *a = data;
+    for (uint64_t i = 0; i < a->n; i++) {
+        ent_actlog_entry e;
+        memset(&e, 0, sizeof(e));
+        e.time = 1700000000000ULL + i;
+        e.kind = ENT_LOG_INVITE_ISSUED;
+        e.has_object = true;
+        memset(e.object, a->tag, 32);
+        int rc = ent_actlog_append(txn, a->id, &e, NULL);
+        if (rc != ENT_OK)
+            return rc;
+    }
+    return ENT_OK;
+}
+
+static void append(node *n, const ent_identity *id, uint64_t k, uint8_t tag) {
+    struct app a = {id, k, tag};
+    assert_int_equal(ent_store_write(n->store, append_fn, &a), ENT_OK);
+}
+
+struct sign {
+    const ent_identity *id;
+    ent_actlog_head h;
+};
+
+static int sign_fn(ent_txn *txn, void *data) {
+    struct sign *s = data;
+    return ent_actlog_sign_head(txn, s->id, 1700000001000ULL, &s->h);
+}
+
+/* Signs the current head of n, encoded into buf. */
+static size_t head(node *n, const ent_identity *id, uint8_t *buf) {
+    struct sign s;
+    memset(&s, 0, sizeof(s));
+    s.id = id;
+    size_t len = 0;
+    assert_int_equal(ent_store_write(n->store, sign_fn, &s), ENT_OK);
+    assert_int_equal(
+        ent_actlog_head_encode(&s.h, true, buf, ENT_ACTLOG_HEAD_MAX, &len),
+        ENT_OK);
+    return len;
+}
+
+struct kept {
+    const uint8_t *org;
+    ent_actlog_head h;
+    int rc;
+};
+
+static int kept_fn(ent_txn *txn, void *data) {
+    struct kept *k = data;
+    k->rc = ent_witness_kept(txn, k->org, &k->h);
+    return ENT_OK;
+}
+
+static uint64_t kept_size(node *n, const uint8_t *org) {
+    struct kept k;
+    memset(&k, 0, sizeof(k));
+    k.org = org;
+    assert_int_equal(ent_store_read(n->store, kept_fn, &k), ENT_OK);
+    assert_int_equal(k.rc, ENT_OK);
+    return k.h.size;
+}
+
+static int count_fn(ent_txn *txn, void *data) {
+    return ent_witness_count(txn, data);
+}
+
+static uint64_t nproofs(node *n) {
+    uint64_t c = 0;
+    assert_int_equal(ent_store_read(n->store, count_fn, &c), ENT_OK);
+    return c;
+}
+
+/* Collects the proofs (copies) of a node. */
+struct coll {
+    uint8_t *p[8];
+    size_t len[8];
+    size_t n;
+};
+
+static int coll_fn(void *data, const uint8_t *proof, size_t len) {
+    struct coll *c = data;
+    if (c->n == 8)
+        return ENT_ELIMIT;
+    c->p[c->n] = malloc(len);
+    memcpy(c->p[c->n], proof, len);
+    c->len[c->n++] = len;
+    return ENT_OK;
+}
+
+static int coll_txn(ent_txn *txn, void *data) {
+    return ent_witness_proofs_foreach(txn, coll_fn, data);
+}
+
+static void coll_free(struct coll *c) {
+    for (size_t i = 0; i < c->n; i++)
+        free(c->p[i]);
+    c->n = 0;
+}
+
+/* Every single-byte change of a valid proof makes it invalid. */
+static void assert_tamper_fails(const uint8_t *p, size_t len) {
+    uint8_t *q = malloc(len);
+    for (size_t i = 0; i < len; i++) {
+        memcpy(q, p, len);
+        q[i] ^= 0x01;
+        assert_int_not_equal(ent_equiv_verify(q, len, NULL, NULL), ENT_OK);
+    }
+    assert_int_not_equal(ent_equiv_verify(p, len - 1, NULL, NULL), ENT_OK);
+    free(q);
+}
+
+static int equiv_entries_fn(void *data, const ent_actlog_entry *e,
+                            const uint8_t *raw, size_t len) {
+    (void)raw, (void)len;
+    if (e->kind == ENT_LOG_EQUIVOCATION)
+        (*(uint64_t *)data)++;
+    return 0;
+}
+
+static int equiv_entries_txn(ent_txn *txn, void *data) {
+    return ent_actlog_foreach(txn, 0, equiv_entries_fn, data);
+}
+
+static void test_heads(void **state) {
+    struct fx *f = *state;
+    const uint8_t *apk = ent_identity_public(f->a);
+    uint8_t h[ENT_ACTLOG_HEAD_MAX];
+    size_t hl;
+    int out = -1;
+    ent_actlog_head kept;
+    ent_wire_consistency ans;
+
+    /* first head: kept */
+    append(&f->na, f->a, 3, 0xaa);
+    hl = head(&f->na, f->a, h);
+    assert_int_equal(ent_witness_offer(f->nb.store, f->b, 1, h, hl, apk, &out,
+                                       NULL),
+                     ENT_OK);
+    assert_int_equal(out, ENT_WITNESS_KEPT);
+    assert_int_equal(kept_size(&f->nb, apk), 3);
+    /* the same head again: nothing new */
+    assert_int_equal(ent_witness_offer(f->nb.store, f->b, 1, h, hl, apk, &out,
+                                       NULL),
+                     ENT_OK);
+    assert_int_equal(out, ENT_WITNESS_SAME);
+    /* A's head offered by B's session with another org: refused */
+    assert_int_equal(ent_witness_offer(f->nb.store, f->b, 1, h, hl,
+                                       ent_identity_public(f->b), &out, NULL),
+                     ENT_EDENIED);
+    /* a head with a broken signature: refused */
+    h[hl - 1] ^= 1;
+    assert_int_equal(ent_witness_offer(f->nb.store, f->b, 1, h, hl, apk, &out,
+                                       NULL),
+                     ENT_EBADSIG);
+
+    /* a consistent successor needs A's signed proof */
+    append(&f->na, f->a, 2, 0xaa);
+    hl = head(&f->na, f->a, h);
+    assert_int_equal(ent_witness_offer(f->nb.store, f->b, 1, h, hl, apk, &out,
+                                       &kept),
+                     ENT_OK);
+    assert_int_equal(out, ENT_WITNESS_NEED_PROOF);
+    assert_int_equal(kept.size, 3);
+    /* an answer signed by someone else proves nothing and changes nothing */
+    assert_int_equal(ent_witness_answer(f->na.store, f->b, 3, 5, &ans),
+                     ENT_OK);
+    assert_int_equal(ent_witness_settle(f->nb.store, f->b, 1, h, hl, &ans,
+                                        &out),
+                     ENT_EBADSIG);
+    assert_int_equal(kept_size(&f->nb, apk), 3);
+    /* an answer for other sizes */
+    assert_int_equal(ent_witness_answer(f->na.store, f->a, 2, 5, &ans),
+                     ENT_OK);
+    assert_int_equal(ent_witness_settle(f->nb.store, f->b, 1, h, hl, &ans,
+                                        &out),
+                     ENT_EINVAL);
+    /* beyond A's log: A cannot answer */
+    assert_int_equal(ent_witness_answer(f->na.store, f->a, 3, 9, &ans),
+                     ENT_EINVAL);
+    assert_int_equal(ent_witness_answer(f->na.store, f->a, 3, 5, &ans),
+                     ENT_OK);
+    assert_true(ans.has_sig);
+    assert_int_equal(ent_witness_settle(f->nb.store, f->b, 1, h, hl, &ans,
+                                        &out),
+                     ENT_OK);
+    assert_int_equal(out, ENT_WITNESS_KEPT);
+    assert_int_equal(kept_size(&f->nb, apk), 5);
+    assert_int_equal(nproofs(&f->nb), 0);
+
+    /* A rewrites its log (same key, other entries): same size, other root */
+    append(&f->na2, f->a, 5, 0xbb);
+    hl = head(&f->na2, f->a, h);
+    assert_int_equal(ent_witness_offer(f->nb.store, f->b, 2, h, hl, apk, &out,
+                                       NULL),
+                     ENT_OK);
+    assert_int_equal(out, ENT_WITNESS_EQUIVOCATION);
+    assert_int_equal(kept_size(&f->nb, apk), 5); /* never replaced */
+    assert_int_equal(nproofs(&f->nb), 1);
+
+    /* ... and grows it: its own signed proof fails against the kept head */
+    append(&f->na2, f->a, 2, 0xbb);
+    hl = head(&f->na2, f->a, h);
+    assert_int_equal(ent_witness_offer(f->nb.store, f->b, 3, h, hl, apk, &out,
+                                       &kept),
+                     ENT_OK);
+    assert_int_equal(out, ENT_WITNESS_NEED_PROOF);
+    assert_int_equal(ent_witness_answer(f->na2.store, f->a, 5, 7, &ans),
+                     ENT_OK);
+    assert_int_equal(ent_witness_settle(f->nb.store, f->b, 3, h, hl, &ans,
+                                        &out),
+                     ENT_OK);
+    assert_int_equal(out, ENT_WITNESS_EQUIVOCATION);
+    assert_int_equal(kept_size(&f->nb, apk), 5);
+    assert_int_equal(nproofs(&f->nb), 2);
+
+    /* both proofs verify alone, accuse A, and break under any change */
+    struct coll c = {{0}, {0}, 0};
+    assert_int_equal(ent_store_read(f->nb.store, coll_txn, &c), ENT_OK);
+    assert_int_equal(c.n, 2);
+    int kinds = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        uint8_t org[ENT_PK_LEN];
+        int kind = 0;
+        assert_int_equal(ent_equiv_verify(c.p[i], c.len[i], org, &kind),
+                         ENT_OK);
+        assert_memory_equal(org, apk, ENT_PK_LEN);
+        kinds |= 1 << kind;
+        assert_tamper_fails(c.p[i], c.len[i]);
+    }
+    assert_int_equal(kinds, (1 << ENT_EQUIV_HEADS) |
+                                (1 << ENT_EQUIV_CONSISTENCY));
+    coll_free(&c);
+
+    /* B logged both */
+    uint64_t n = 0;
+    assert_int_equal(ent_store_read(f->nb.store, equiv_entries_txn, &n),
+                     ENT_OK);
+    assert_int_equal(n, 2);
+
+    /* B's export carries them and verifies; the kept head of A verifies
+     * A's honest export and catches the rewritten one */
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    ent_audit_result res;
+    assert_int_equal(ent_audit_export(f->nb.store, f->b, 9, NULL, &buf, &len),
+                     ENT_OK);
+    assert_int_equal(ent_audit_verify(buf, len, NULL, &res), ENT_OK);
+    assert_int_equal(res.equivocations, 2);
+    free(buf);
+
+    struct kept k;
+    memset(&k, 0, sizeof(k));
+    k.org = apk;
+    assert_int_equal(ent_store_read(f->nb.store, kept_fn, &k), ENT_OK);
+    ent_audit_opts o = {.heads = &k.h, .nheads = 1};
+    assert_int_equal(ent_audit_export(f->na.store, f->a, 9, NULL, &buf, &len),
+                     ENT_OK);
+    assert_int_equal(ent_audit_verify_ex(buf, len, &o, &res), ENT_OK);
+    free(buf);
+    assert_int_equal(ent_audit_export(f->na2.store, f->a, 9, NULL, &buf, &len),
+                     ENT_OK);
+    assert_int_equal(ent_audit_verify(buf, len, NULL, &res), ENT_OK);
+    assert_int_not_equal(ent_audit_verify_ex(buf, len, &o, &res), ENT_OK);
+    free(buf);
+}
+
+/* Seals an op of A: comment `text` on obj with sequence seq. */
+static ent_op *mkop(const ent_identity *id, const uint8_t obj[32], uint64_t seq,
+                    const char *text) {
+    ent_op_header h;
+    ent_op_body b;
+    uint8_t key[ENT_KEY_LEN], *body = NULL;
+    size_t blen = 0;
+    ent_op *op = NULL;
+    memset(&h, 0, sizeof(h));
+    memset(&b, 0, sizeof(b));
+    memset(key, 3, sizeof(key));
+    h.version = ENT_OP_VERSION;
+    memcpy(h.object, obj, 32);
+    memcpy(h.author, ent_identity_public(id), 32);
+    h.seq = seq;
+    h.hlc = (uint64_t)1700000000000ULL << 16;
+    h.nparents = 1;
+    memset(h.parents[0], 9, 32);
+    h.kind = ENT_OP_COMMENT;
+    b.kind = ENT_OP_COMMENT;
+    b.text = (char *)text;
+    b.textlen = strlen(text);
+    assert_int_equal(ent_op_body_encode(&b, &body, &blen), ENT_OK);
+    assert_int_equal(ent_op_seal(&op, &h, body, blen, key, id), ENT_OK);
+    free(body);
+    return op;
+}
+
+static int put_equiv_fn(ent_txn *txn, void *data) {
+    ent_op **ops = data;
+    for (int i = 0; i < 2; i++) {
+        uint8_t k[104];
+        memcpy(k, ops[i]->h.object, 32);
+        memcpy(k + 32, ops[i]->h.author, 32);
+        for (int j = 0; j < 8; j++)
+            k[64 + j] = (uint8_t)(ops[i]->h.seq >> (56 - 8 * j));
+        memcpy(k + 72, ops[i]->id, 32);
+        int rc = ent_txn_put(txn, ENT_TBL_EQUIV, k, 104, ops[i]->raw,
+                             ops[i]->rawlen, 0);
+        if (rc != ENT_OK)
+            return rc;
+    }
+    return ENT_OK;
+}
+
+static void test_ops(void **state) {
+    struct fx *f = *state;
+    uint8_t obj[32];
+    memset(obj, 5, sizeof(obj));
+    ent_op *ops[2] = {mkop(f->a, obj, 4, "one"), mkop(f->a, obj, 4, "two")};
+    assert_int_equal(ent_store_write(f->nb.store, put_equiv_fn, ops), ENT_OK);
+    assert_int_equal(nproofs(&f->nb), 1);
+    struct coll c = {{0}, {0}, 0};
+    assert_int_equal(ent_store_read(f->nb.store, coll_txn, &c), ENT_OK);
+    assert_int_equal(c.n, 1);
+    uint8_t org[ENT_PK_LEN];
+    int kind = 0;
+    assert_int_equal(ent_equiv_verify(c.p[0], c.len[0], org, &kind), ENT_OK);
+    assert_int_equal(kind, ENT_EQUIV_OPS);
+    assert_memory_equal(org, ent_identity_public(f->a), ENT_PK_LEN);
+    assert_tamper_fails(c.p[0], c.len[0]);
+    coll_free(&c);
+    ent_op_free(ops[0]);
+    ent_op_free(ops[1]);
+
+    /* two ops of different sequences are no equivocation */
+    node n2;
+    node_open(&n2);
+    ent_op *ok[2] = {mkop(f->a, obj, 4, "one"), mkop(f->a, obj, 5, "two")};
+    assert_int_equal(ent_store_write(n2.store, put_equiv_fn, ok), ENT_OK);
+    assert_int_equal(nproofs(&n2), 0);
+    ent_op_free(ok[0]);
+    ent_op_free(ok[1]);
+    node_close(&n2);
+}
+
+static void test_statement(void **state) {
+    struct fx *f = *state;
+    uint8_t path[2][32], sig[ENT_SIG_LEN];
+    memset(path, 4, sizeof(path));
+    assert_int_equal(ent_witness_sign_statement(f->a, 3, 7,
+                                                (const uint8_t(*)[32])path, 2,
+                                                sig),
+                     ENT_OK);
+    const uint8_t *apk = ent_identity_public(f->a);
+    assert_int_equal(ent_witness_verify_statement(
+                         apk, 3, 7, (const uint8_t(*)[32])path, 2, sig),
+                     ENT_OK);
+    assert_int_equal(ent_witness_verify_statement(
+                         apk, 3, 8, (const uint8_t(*)[32])path, 2, sig),
+                     ENT_EBADSIG);
+    assert_int_equal(ent_witness_verify_statement(
+                         apk, 3, 7, (const uint8_t(*)[32])path, 1, sig),
+                     ENT_EBADSIG);
+    assert_int_equal(ent_witness_verify_statement(
+                         ent_identity_public(f->b), 3, 7,
+                         (const uint8_t(*)[32])path, 2, sig),
+                     ENT_EBADSIG);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_heads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_statement, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
