@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# tests/e2e/privacy.sh - the privacy canary across everything (invariant 1).
+#
+# Three real nodes on loopback, each run with the session test hook
+# ENTENTE_WIRE_DUMP (every plaintext message sent and received, see
+# spec/sessions.md) and --log-level debug. Each node writes a private-field
+# canary CANARY-<node>-PRIV-<random> (at create, at set, and again after
+# shared edits so that traffic follows it). At the end each canary must
+# appear in no byte of any wire dump (the owner's included), in no partner's
+# database file, in no log line of any node, and in no audit export, the
+# owner's own included (an export holds encrypted ops and log entries only).
+# Positive controls prove the checks can fail: each canary IS in its owner's
+# database, and the dumps do hold plaintext HELLO names. Shared values are
+# checked too: ops bodies are encrypted, so a shared canary is in no dump.
+# Needs $ENTENTE (the binary under test).
+set -euo pipefail
+
+: "${ENTENTE:?set ENTENTE to the entente binary}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/entente-e2e-priv.XXXXXX")
+PIDS=()
+export ENTENTE_DIAL_BASE_MS=100
+export ENTENTE_SYNC_MS=300
+
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+e() { local h=$1; shift; "$ENTENTE" "$@" --home "$T/$h"; }
+rnd() { od -An -N6 -tx1 /dev/urandom | tr -d ' \n'; }
+
+start() { # start NAME
+    "$ENTENTE" init --name "priv$1" --home "$T/$1" >/dev/null
+    ENTENTE_WIRE_DUMP="$T/$1.wire" "$ENTENTE" serve --home "$T/$1" \
+        --listen 127.0.0.1:0 --log-level debug >"$T/$1.log" 2>&1 &
+    PIDS+=("$!")
+    for _ in $(seq 1 150); do
+        e "$1" status --json >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    fail "node $1 did not come up"
+}
+
+wait_for() {
+    local what=$1
+    shift
+    for _ in $(seq 1 200); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    fail "timed out waiting for: $what"
+}
+
+declare -A CAN
+for n in A B C; do CAN[$n]="CANARY-$n-PRIV-$(rnd)"; done
+SHARED_CAN="SHARED-CANARY-$(rnd)"
+
+start A
+start B
+start C
+
+ID=$(e A object create --type opportunity --set "name=Privacy deal" \
+    --set customer_account=Initech --private "internal_notes=${CAN[A]}")
+JB=$(e B join "$(e A invite "$ID")" 2>/dev/null) || fail "B join"
+JC=$(e C join "$(e A invite "$ID")" 2>/dev/null) || fail "C join"
+[ "$JB" = "$ID" ] && [ "$JC" = "$ID" ] || fail "join printed the wrong id"
+
+# private canaries on every node, each followed by shared edits
+for n in A B C; do
+    e $n object set "$ID" --private "internal_notes=${CAN[$n]}" \
+        --private "partner_notes=${CAN[$n]}-notes"
+    e $n object set "$ID" --set "next_step=step-by-$n" \
+        --private "forecast_note=${CAN[$n]} again"
+done
+e A object set "$ID" --set "next_step=$SHARED_CAN"
+
+shared() { e "$1" object show "$ID" --json | py 'json.dumps(d["shared"], sort_keys=True)'; }
+converged() {
+    local a b c
+    a=$(shared A) && b=$(shared B) && c=$(shared C) || return 1
+    [ "$a" = "$b" ] && [ "$b" = "$c" ] && echo "$a" | grep -q "$SHARED_CAN"
+}
+wait_for "the three shared states to converge" converged
+sleep 1 # a few anti-entropy rounds (HAVE, catch-up) on the wire
+
+for n in A B C; do
+    e $n object show "$ID" --json | grep -q -F "${CAN[$n]}" ||
+        fail "$n does not show its own canary"
+    e $n audit export --out "$T/$n.audit" >/dev/null ||
+        fail "$n audit export"
+done
+# stop the nodes: logs and dumps are complete
+for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+PIDS=()
+
+has() { grep -a -F -q -- "$1" "$2"; }
+
+# positive controls: the hook worked, the canaries were really written
+for n in A B C; do
+    [ -s "$T/$n.wire" ] || fail "no wire dump from $n"
+    has "TEST HOOK ENTENTE_WIRE_DUMP" "$T/$n.log" ||
+        fail "$n did not announce the wire dump hook"
+    found=0
+    for f in "$T/$n/db/"*; do has "${CAN[$n]}" "$f" && found=1; done
+    [ $found = 1 ] || fail "${CAN[$n]} is not even in $n's own database"
+done
+has "privA" "$T/B.wire" || fail "B's dump lacks A's plaintext HELLO"
+has "privB" "$T/A.wire" || fail "A's dump lacks B's plaintext HELLO"
+
+checked=0
+for n in A B C; do
+    c=${CAN[$n]}
+    for m in A B C; do
+        has "$c" "$T/$m.wire" && fail "$c found in $m's wire dump"
+        has "$c" "$T/$m.log" && fail "$c found in $m's log"
+        has "$c" "$T/$m.audit" && fail "$c found in $m's audit export"
+        checked=$((checked + 3))
+        [ $m = "$n" ] && continue
+        for f in "$T/$m/db/"*; do
+            has "$c" "$f" && fail "$c found in $m's database ($f)"
+            checked=$((checked + 1))
+        done
+    done
+done
+# shared values travel only inside encrypted op bodies
+for m in A B C; do
+    has "$SHARED_CAN" "$T/$m.wire" && fail "a shared value is plaintext in $m's dump"
+done
+bytes=$(cat "$T"/*.wire | wc -c)
+echo "privacy: ok (3 canaries, $checked file checks, $bytes bytes of plaintext wire dumps)"
