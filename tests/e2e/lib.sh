@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# tests/e2e/lib.sh - shared helpers of the multi-node scripts. Source it:
+#
+#     . "$(dirname "$0")/lib.sh"
+#     lib_init five_nodes         # temp folder $T, cleanup trap
+#     node_start A                # init (first time) + serve on 127.0.0.1:0
+#     ID=$(e A object create --type opportunity --set name=x)
+#     node_stop A                 # SIGTERM, bounded wait; node_start A again
+#     nodes_stop_all              # at the end: clean exits, no sanitizer report
+#     wait_for "what" CMD...      # bounded polling (WAIT_SECONDS, default 30)
+#
+# Every node lives in a mktemp home under $T, listens on 127.0.0.1 port 0
+# and logs to $T/NAME.log. The EXIT trap kills every node still running and
+# removes $T. Needs $ENTENTE (the binary under test) and python3.
+#
+# Run on its own (as `make test` does with every tests/e2e/*.sh), it tests
+# itself: one node up, status, stop, start again on the same home.
+
+: "${ENTENTE:?set ENTENTE to the entente binary}"
+export ENTENTE_DIAL_BASE_MS=${ENTENTE_DIAL_BASE_MS:-100}
+export ENTENTE_SYNC_MS=${ENTENTE_SYNC_MS:-500}
+WAIT_SECONDS=${WAIT_SECONDS:-30}
+declare -A NODE_PID=()
+T=
+
+lib_cleanup() {
+    local n
+    for n in "${!NODE_PID[@]}"; do
+        kill "${NODE_PID[$n]}" 2>/dev/null || true
+    done
+    for n in "${!NODE_PID[@]}"; do
+        wait "${NODE_PID[$n]}" 2>/dev/null || true
+    done
+    [ -n "$T" ] && rm -rf "$T"
+}
+
+# lib_init NAME: creates $T and installs the cleanup trap.
+lib_init() {
+    T=$(mktemp -d "${TMPDIR:-/tmp}/entente-e2e-$1.XXXXXX")
+    trap lib_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+
+# fail WHAT: prints the reason and the tail of every node log, exits 1.
+fail() {
+    echo "FAIL: $*" >&2
+    local f
+    for f in "$T"/*.log; do
+        [ -f "$f" ] && { echo "--- $f" >&2; grep -v " api: " "$f" | tail -n 30 >&2; }
+    done
+    exit 1
+}
+
+# py EXPR: evaluates EXPR with d = the JSON document on stdin.
+py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# e NODE ARGS...: runs entente ARGS on NODE's home.
+e() { local h=$1; shift; "$ENTENTE" "$@" --home "$T/$h"; }
+
+# wait_for WHAT CMD...: polls CMD every 0.1 s until it succeeds, at most
+# WAIT_SECONDS; fails the script otherwise.
+wait_for() {
+    local what=$1 i
+    shift
+    for ((i = 0; i < WAIT_SECONDS * 10; i++)); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    fail "timed out after ${WAIT_SECONDS}s waiting for: $what"
+}
+
+# node_start NAME [ENV=VALUE...]: creates the home on first use, starts
+# `serve` on 127.0.0.1:0 (with the extra environment) and waits until its
+# API answers.
+node_start() {
+    local n=$1 i
+    shift
+    [ -z "${NODE_PID[$n]:-}" ] || fail "node $n is already running"
+    if [ ! -d "$T/$n" ]; then
+        "$ENTENTE" init --name "$n" --listen 127.0.0.1:0 --home "$T/$n" >/dev/null ||
+            fail "init $n"
+    fi
+    env "$@" "$ENTENTE" serve --home "$T/$n" --listen 127.0.0.1:0 \
+        >>"$T/$n.log" 2>&1 &
+    NODE_PID[$n]=$!
+    for ((i = 0; i < 150; i++)); do
+        e "$n" status --json >/dev/null 2>&1 && return 0
+        kill -0 "${NODE_PID[$n]}" 2>/dev/null || fail "node $n exited at start"
+        sleep 0.1
+    done
+    fail "node $n did not come up"
+}
+
+# node_stop NAME: SIGTERM, then waits (bounded, 15 s) for a clean exit 0.
+node_stop() {
+    local n=$1 pid=${NODE_PID[$1]:-} i rc=0
+    [ -n "$pid" ] || fail "node $n is not running"
+    kill -TERM "$pid"
+    for ((i = 0; i < 150; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && fail "node $n ignores SIGTERM"
+    wait "$pid" || rc=$?
+    unset "NODE_PID[$n]"
+    [ "$rc" = 0 ] || fail "node $n exited with status $rc after SIGTERM"
+}
+
+# nodes_stop_all: stops every running node (each must exit 0 on SIGTERM) and
+# fails if any node log holds a sanitizer report. Call it before "ok".
+nodes_stop_all() {
+    local n f
+    for n in "${!NODE_PID[@]}"; do node_stop "$n"; done
+    for f in "$T"/*.log; do
+        [ -f "$f" ] || continue
+        if grep -q -e "ERROR: AddressSanitizer" -e "ERROR: LeakSanitizer" \
+            -e "runtime error:" "$f"; then
+            fail "sanitizer report in $f"
+        fi
+    done
+}
+
+node_org() { e "$1" status --json | py 'd["org"]'; }
+node_listen() { e "$1" status --json | py 'd["listen"]'; }
+
+# shared NODE OBJ: the object's shared fields as canonical JSON (sorted keys).
+shared() {
+    e "$1" object show "$2" --json | py 'json.dumps(d["shared"], sort_keys=True)'
+}
+
+# same_shared OBJ NODE...: true if every node shows identical shared fields.
+same_shared() {
+    local obj=$1 first n s
+    shift
+    first=$(shared "$1" "$obj") || return 1
+    for n in "${@:2}"; do
+        s=$(shared "$n" "$obj") || return 1
+        [ "$s" = "$first" ] || return 1
+    done
+}
+
+# db_has NODE HEXBYTES... : true if any file of NODE's database holds any of
+# the raw byte strings (given in hex). Binary-safe.
+db_has() {
+    local n=$1
+    shift
+    python3 - "$T/$n/db" "$@" <<'EOF'
+import os, sys
+root, needles = sys.argv[1], [bytes.fromhex(h) for h in sys.argv[2:]]
+for f in os.listdir(root):
+    data = open(os.path.join(root, f), "rb").read()
+    for nd in needles:
+        if nd in data:
+            sys.exit(0)
+sys.exit(1)
+EOF
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    set -euo pipefail
+    lib_init lib
+    node_start A
+    L1=$(node_listen A)
+    case "$L1" in 127.0.0.1:0 | "") fail "no actual port: $L1" ;; 127.0.0.1:*) ;; *) fail "listen $L1" ;; esac
+    ORG=$(node_org A)
+    node_stop A
+    e A status --json >/dev/null 2>&1 && fail "status answers after stop"
+    node_start A
+    [ "$(node_org A)" = "$ORG" ] || fail "org changed across restart"
+    ID=$(e A object create --type opportunity --set name=lib-self-test)
+    wait_for "the object to show" same_shared "$ID" A
+    db_has A "$ID" || fail "db_has does not find the object id in A's db"
+    db_has A "00ff00ff00ff00ff00ff00ff00ff00ff" && fail "db_has finds absent bytes"
+    nodes_stop_all
+    [ "${#NODE_PID[@]}" = 0 ] || fail "nodes_stop_all left nodes running"
+    echo "lib: ok"
+fi
