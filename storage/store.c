@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "node/err.h"
 
@@ -77,6 +78,21 @@ static const char schema_key[] = "schema";
  * Translates an LMDB (or errno) code into an ent_err and logs the original.
  * Expected outcomes (not found, key exists, map full) are logged at DEBUG.
  */
+/*
+ * LMDB reports a short write of its pages as EIO, which is what a file
+ * system that runs out of space mid-write produces. When the environment's
+ * file system has (almost) no space left, say so: the user can act on "no
+ * space left on device", not on "input/output error".
+ */
+static bool disk_nearly_full(const ent_store *s) {
+    const char *path = NULL;
+    struct statvfs st;
+    if (s == NULL || s->env == NULL || mdb_env_get_path(s->env, &path) != 0 ||
+        path == NULL || statvfs(path, &st) != 0)
+        return false;
+    return (uint64_t)st.f_bavail * st.f_frsize < ((uint64_t)1 << 20);
+}
+
 static int xlate(const ent_store *s, int rc, const char *what) {
     int err;
     ent_log_level lvl = ENT_LOG_ERROR;
@@ -111,7 +127,7 @@ static int xlate(const ent_store *s, int rc, const char *what) {
         err = ENT_ENOMEM;
         break;
     case EIO:
-        err = ENT_EIO;
+        err = disk_nearly_full(s) ? ENT_ENOSPC : ENT_EIO;
         break;
     case MDB_CORRUPTED:
     case MDB_PAGE_NOTFOUND:
