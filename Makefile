@@ -47,6 +47,7 @@ all: entente
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing missing packages:$$missing"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "entente: deps: need root to install$$missing" >&2; exit 1; fi; \
