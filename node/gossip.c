@@ -9,6 +9,7 @@
 
 #include "crypto/crypto.h"
 #include "node/err.h"
+#include "node/verify.h"
 
 #define OBJ_CTX "entente/v1/gossip-obj"
 #define SET_CTX "entente/v1/gossip-set"
@@ -17,6 +18,7 @@ struct ent_gossip {
     ent_gossip_config cfg;
     unsigned fanout;
     ent_gossip_stats stats;
+    ent_verifier *verifier; /* NULL without cfg.loop */
 };
 
 static void be64(uint8_t out[8], uint64_t v) {
@@ -43,12 +45,26 @@ int ent_gossip_new(ent_gossip **out, const ent_gossip_config *cfg) {
         return ENT_ENOMEM;
     g->cfg = *cfg;
     g->fanout = cfg->fanout ? cfg->fanout : ENT_GOSSIP_FANOUT;
+    if (cfg->loop != NULL) {
+        int rc = ent_verifier_new(&g->verifier, cfg->loop, cfg->verify_jobs);
+        if (rc != ENT_OK) {
+            free(g);
+            return rc;
+        }
+    }
     *out = g;
     return ENT_OK;
 }
 
 void ent_gossip_free(ent_gossip *g) {
+    if (g == NULL)
+        return;
+    ent_verifier_free(g->verifier);
     free(g);
+}
+
+ent_verifier *ent_gossip_verifier(ent_gossip *g) {
+    return g != NULL ? g->verifier : NULL;
 }
 
 void ent_gossip_stats_get(const ent_gossip *g, ent_gossip_stats *out) {
@@ -698,6 +714,13 @@ static int act_fn(ent_txn *txn, void *data) {
 int ent_gossip_apply(ent_gossip *g, const uint8_t *org, const uint8_t obj[32],
                      const uint8_t *const *raws, const size_t *lens, size_t n,
                      ent_apply_info *infos, int *rcs) {
+    return ent_gossip_apply_ex(g, org, obj, raws, lens, n, NULL, infos, rcs);
+}
+
+int ent_gossip_apply_ex(ent_gossip *g, const uint8_t *org,
+                        const uint8_t obj[32], const uint8_t *const *raws,
+                        const size_t *lens, size_t n, const bool *verified,
+                        ent_apply_info *infos, int *rcs) {
     ent_apply_info *inf = infos ? infos : calloc(n ? n : 1, sizeof(*inf));
     int *rc_v = rcs ? rcs : calloc(n ? n : 1, sizeof(*rc_v));
     const uint8_t **fw = calloc(n ? n : 1, sizeof(*fw));
@@ -706,7 +729,8 @@ int ent_gossip_apply(ent_gossip *g, const uint8_t *org, const uint8_t obj[32],
     int rc = ENT_ENOMEM;
     if (inf == NULL || rc_v == NULL || fw == NULL || fwl == NULL)
         goto out;
-    rc = ent_obj_apply_batch(g->cfg.eng, raws, lens, n, inf, rc_v);
+    rc = ent_obj_apply_batch_ex(g->cfg.eng, raws, lens, n, verified, inf,
+                                rc_v);
     if (rc != ENT_OK)
         goto out;
     for (size_t i = 0; i < n; i++) {

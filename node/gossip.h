@@ -34,6 +34,8 @@
 #define ENT_GOSSIP_MAX_PEERS 4096 /* connected orgs considered for fanout */
 
 typedef struct ent_gossip ent_gossip;
+struct uv_loop_s;
+struct ent_verifier;
 
 /* How gossip reaches peers. Peers are named by org (Ed25519 public key). */
 typedef struct ent_gossip_transport {
@@ -61,6 +63,10 @@ typedef struct ent_gossip_config {
     const ent_log *log;     /* may be NULL */
     ent_gossip_transport tr;
     unsigned fanout;        /* 0: ENT_GOSSIP_FANOUT */
+    /* Optional: the loop whose thread pool verifies received ops
+     * (node/verify.h); NULL: no verifier (the simulator). */
+    struct uv_loop_s *loop;
+    unsigned verify_jobs;   /* jobs per batch; 0: online CPUs, >= 2 */
 } ent_gossip_config;
 
 typedef struct ent_gossip_stats {
@@ -129,6 +135,20 @@ int ent_gossip_on_message(ent_gossip *g, const uint8_t org[32],
 int ent_gossip_apply(ent_gossip *g, const uint8_t *org, const uint8_t obj[32],
                      const uint8_t *const *raws, const size_t *lens, size_t n,
                      ent_apply_info *infos, int *rcs);
+
+/*
+ * As ent_gossip_apply, with verified (n entries, may be NULL) marking ops
+ * whose signatures the caller checked on these bytes (node/verify.h): see
+ * ent_obj_apply_batch_ex.
+ */
+int ent_gossip_apply_ex(ent_gossip *g, const uint8_t *org,
+                        const uint8_t obj[32], const uint8_t *const *raws,
+                        const size_t *lens, size_t n, const bool *verified,
+                        ent_apply_info *infos, int *rcs);
+
+/* The thread-pool verifier made for cfg.loop (NULL without a loop); it
+ * lives as long as g. */
+struct ent_verifier *ent_gossip_verifier(ent_gossip *g);
 
 /* Pushes ops of obj (one batch) to at most fanout connected active members
  * other than except (may be NULL), chosen at random. Returns how many orgs

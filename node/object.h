@@ -162,6 +162,22 @@ int ent_obj_apply_batch(ent_objects *eng, const uint8_t *const *raws,
                         int *rcs);
 
 /*
+ * As ent_obj_apply_batch, but verified (n entries, may be NULL) marks ops
+ * whose Ed25519 signature the caller has already checked on these exact
+ * bytes (ent_op_decode + ent_op_verify, e.g. on the libuv thread pool,
+ * node/verify.h): the engine skips only that check for them and still does
+ * every other one (duplicate, HLC, equivocation, parents, membership and
+ * role, epoch key, decryption, body, merge). An op marked false is checked
+ * in full, as by ent_obj_apply_batch, so a forged signature is refused and
+ * counted as badsig. Marking an op true that was not verified breaks
+ * invariant 3: only pass what ent_op_verify accepted.
+ * @return as ent_obj_apply_batch.
+ */
+int ent_obj_apply_batch_ex(ent_objects *eng, const uint8_t *const *raws,
+                           const size_t *lens, size_t n, const bool *verified,
+                           ent_apply_info *infos, int *rcs);
+
+/*
  * The object as JSON: {"id","type","epoch","status","members":[{"org",
  * "name","role","status"}],"shared":{...},"private":{...},"comments":[...]}.
  * Keys of "shared" and "private" are sorted. With hide_private the

@@ -805,6 +805,8 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
 
 typedef struct apply_state {
     bool verified; /* signature already checked (held ops) */
+    bool sig_ok;   /* signature checked by the caller (pooled verify); the
+                    * pending-duplicate check still runs */
     bool rehold;   /* a held op being retried: already counted in the cap */
     uint8_t kind;  /* out: kind of the op, when it was committed */
 } apply_state;
@@ -961,7 +963,7 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
     }
     if ((rc = ent_hlc_check(ent__obj_wall(eng), op->h.hlc)) != ENT_OK)
         goto out;
-    if (!st->verified && (rc = ent_op_verify(op)) != ENT_OK)
+    if (!st->verified && !st->sig_ok && (rc = ent_op_verify(op)) != ENT_OK)
         goto out;
     /* same author and sequence, other bytes: equivocation */
     uint8_t okey[72];
@@ -1290,6 +1292,7 @@ typedef struct batch_ctx {
     size_t n;
     ent_apply_info *infos;
     int *rcs;
+    const bool *verified; /* may be NULL */
     ent_obj_stats delta;
 } batch_ctx;
 
@@ -1298,7 +1301,8 @@ static int batch_fn(ent_txn *txn, void *data) {
     memset(&c->delta, 0, sizeof(c->delta));
     for (size_t i = 0; i < c->n; i++) {
         ent_apply_info *info = &c->infos[i];
-        apply_state st = {.verified = false};
+        apply_state st = {.verified = false,
+                          .sig_ok = c->verified != NULL && c->verified[i]};
         memset(info, 0, sizeof(*info));
         int rc = apply_one(c->eng, txn, c->raws[i], c->lens[i], &st, info);
         if (storage_error(rc))
@@ -1339,6 +1343,12 @@ static void stats_add(ent_obj_stats *a, const ent_obj_stats *d) {
 int ent_obj_apply_batch(ent_objects *eng, const uint8_t *const *raws,
                         const size_t *lens, size_t n, ent_apply_info *infos,
                         int *rcs) {
+    return ent_obj_apply_batch_ex(eng, raws, lens, n, NULL, infos, rcs);
+}
+
+int ent_obj_apply_batch_ex(ent_objects *eng, const uint8_t *const *raws,
+                           const size_t *lens, size_t n, const bool *verified,
+                           ent_apply_info *infos, int *rcs) {
     ent_apply_info *iv = infos;
     int *rv = rcs;
     int rc = ENT_ENOMEM;
@@ -1348,8 +1358,13 @@ int ent_obj_apply_batch(ent_objects *eng, const uint8_t *const *raws,
         goto out;
     if (rv == NULL && (rv = calloc(n ? n : 1, sizeof(*rv))) == NULL)
         goto out;
-    batch_ctx c = {
-        .eng = eng, .raws = raws, .lens = lens, .n = n, .infos = iv, .rcs = rv};
+    batch_ctx c = {.eng = eng,
+                   .raws = raws,
+                   .lens = lens,
+                   .n = n,
+                   .infos = iv,
+                   .rcs = rv,
+                   .verified = verified};
     rc = ent_store_write(eng->store, batch_fn, &c);
     if (rc == ENT_OK) {
         stats_add(&eng->stats, &c.delta);

@@ -6,6 +6,7 @@
 #include "node/peer_int.h"
 #include "node/witness.h"
 #include "node/gossip.h"
+#include "node/verify.h"
 
 #include <uv.h>
 
@@ -790,76 +791,44 @@ static bool op_in_object(const uint8_t *raw, size_t len,
     return ok;
 }
 
-/* OPS from c: only from an active member of the object (or the inviter
- * during our join); applied in one transaction, ACKed, relayed. */
-static void handle_ops(conn *c, const ent_wire_ops *o) {
-    ent_peers *p = c->p;
-    uint64_t now = uv_now(p->loop);
-    size_t n = o->nops;
-    p->stats.ops_received += n;
-    /* token bucket, one token per op record */
-    c->tokens += (int64_t)(now - c->tokens_at) * ENT_WIRE_PEER_OPS_PER_SEC;
-    c->tokens_at = now;
-    if (c->tokens > (int64_t)ENT_WIRE_PEER_OPS_BURST * 1000)
-        c->tokens = (int64_t)ENT_WIRE_PEER_OPS_BURST * 1000;
-    c->tokens -= (int64_t)n * 1000;
-    if (c->tokens < -(int64_t)ENT_WIRE_PEER_OPS_BURST * 1000) {
-        violation(c, ENT_ELIMIT, "ops rate");
-        return;
-    }
-    if (c->tokens < 0 && !c->read_stopped) {
-        ent_session_read_stop(c->s);
-        c->read_stopped = true;
-    }
+/* The op token rate per session: ENT_WIRE_PEER_OPS_PER_SEC, or
+ * $ENTENTE_PEER_OPS_PER_SEC (for benchmarks of backlog sync, which the
+ * default rate would bound at 2,000 ops/s); the burst is twice the rate. */
+static int64_t ops_rate(void) {
+    return env_ms("ENTENTE_PEER_OPS_PER_SEC", ENT_WIRE_PEER_OPS_PER_SEC);
+}
 
+static int64_t ops_burst(void) {
+    int64_t r = ops_rate();
+    return r == ENT_WIRE_PEER_OPS_PER_SEC ? ENT_WIRE_PEER_OPS_BURST : 2 * r;
+}
+
+/*
+ * Applies m ops of obj that arrived from org on c (c NULL: the session is
+ * gone; nothing is ACKed) in one transaction, ACKs them, relays the new ones
+ * (ent_gossip_apply_ex) and rotates the key when a conflict asks for it.
+ * verified (may be NULL) marks ops whose signature the pool checked; nrecv
+ * is how many records the OPS message carried.
+ */
+static void apply_ops(ent_peers *p, conn *c, const uint8_t org[32],
+                      const uint8_t obj[32], const uint8_t *const *raws,
+                      const size_t *lens, size_t m, const bool *verified,
+                      size_t nrecv) {
     ent_wire_msg ack;
     memset(&ack, 0, sizeof(ack));
     ack.type = ENT_WIRE_ACK;
-    memcpy(ack.u.ack.object, o->object, 32);
-    bool joining = c->join != NULL && c->join->state == ENT_JOIN_SYNCING &&
-                   memcmp(c->join->obj, o->object, 32) == 0;
-    if (!joining && (!ent__peers_is_member(p, o->object, c->org, NULL) ||
-                     !ent__peers_is_member(p, o->object,
-                                           ent_identity_public(p->id), NULL))) {
-        char org[ENT_ORG_ID_LEN + 1];
-        ent_org_id_format(org, c->org);
-        p->stats.ops_nonmember += n;
-        ENT_WARN(p->log, "peers: dropped %zu ops from %s: not a member of "
-                         "that object", n, org);
-        ent__peers_send(c, &ack);
-        ent_wire_msg e;
-        memset(&e, 0, sizeof(e));
-        e.type = ENT_WIRE_ERROR;
-        e.u.error.code = ENT_WIRE_C_NOTMEMBER;
-        snprintf(e.u.error.text, sizeof(e.u.error.text), "not a member");
-        ent__peers_send(c, &e);
-        return;
-    }
-    const uint8_t **raws = calloc(n, sizeof(*raws));
-    size_t *lens = calloc(n, sizeof(*lens));
-    ent_apply_info *infos = calloc(n, sizeof(*infos));
-    int *rcs = calloc(n, sizeof(*rcs));
-    uint8_t (*ids)[32] = calloc(n, 32);
-    const uint8_t **fw = calloc(n, sizeof(*fw));
-    size_t *fwl = calloc(n, sizeof(*fwl));
+    memcpy(ack.u.ack.object, obj, 32);
+    size_t n1 = m ? m : 1;
+    ent_apply_info *infos = calloc(n1, sizeof(*infos));
+    int *rcs = calloc(n1, sizeof(*rcs));
+    uint8_t (*ids)[32] = calloc(n1, 32);
     size_t nids = 0, nfw = 0;
     bool rotate = false;
-    if (!raws || !lens || !infos || !rcs || !ids || !fw || !fwl)
+    if (!infos || !rcs || !ids)
         goto out;
-    size_t m = 0; /* the ops of o->object; any other is refused here */
-    for (size_t i = 0; i < n; i++) {
-        if (!op_in_object(o->ops[i].p, o->ops[i].len, o->object)) {
-            p->stats.ops_rejected++;
-            continue;
-        }
-        raws[m] = o->ops[i].p;
-        lens[m++] = o->ops[i].len;
-    }
-    if (m < n)
-        ENT_WARN(p->log, "peers: dropped %zu ops of another object", n - m);
     /* applies and relays the new ops to at most fanout other members */
-    int rc = m > 0 ? ent_gossip_apply(p->gossip, c->org, o->object, raws,
-                                      lens, m, infos, rcs)
+    int rc = m > 0 ? ent_gossip_apply_ex(p->gossip, org, obj, raws, lens, m,
+                                         verified, infos, rcs)
                    : ENT_OK;
     if (rc != ENT_OK) {
         ENT_WARN(p->log, "peers: applying %zu ops: %s", m, ent_strerror(rc));
@@ -877,38 +846,186 @@ static void handle_ops(conn *c, const ent_wire_ops *o) {
         memcpy(ids[nids++], infos[i].op_id, 32);
         if (!infos[i].duplicate) {
             p->stats.ops_applied++;
-            fw[nfw] = raws[i];
-            fwl[nfw++] = lens[i];
+            nfw++;
         }
         if (infos[i].removed) {
             char hex[65];
-            ent_hex_encode(hex, o->object, 32);
+            ent_hex_encode(hex, obj, 32);
             ENT_INFO(p->log, "peers: this org was removed from object %s",
                      hex);
         }
     }
     ack.u.ack.ids = ids;
     ack.u.ack.nids = nids;
-    ent__peers_send(c, &ack);
-    if (nfw > 0 && ent__peers_obj_active(p, o->object))
+    if (c != NULL)
+        ent__peers_send(c, &ack);
+    if (nfw > 0 && ent__peers_obj_active(p, obj))
         p->stats.ops_relayed += nfw; /* ent_gossip_apply relayed them */
     if (rotate) {
         ent_op *op = NULL;
-        int r2 = ent_obj_rotate_key(p->eng, o->object, &op);
+        int r2 = ent_obj_rotate_key(p->eng, obj, &op);
         if (r2 == ENT_OK)
             ent_node_op_created(p->node, op);
         else
             ENT_WARN(p->log, "peers: key rotation: %s", ent_strerror(r2));
     }
-    ent__peers_join_ops(c, o->object, n);
+    if (c != NULL)
+        ent__peers_join_ops(c, obj, nrecv);
 out:
-    free(raws);
-    free(lens);
     free(infos);
     free(rcs);
     free(ids);
-    free(fw);
-    free(fwl);
+}
+
+/* A batch of OPS in the thread pool: what the callback needs. */
+typedef struct ops_batch {
+    ent_peers *p;
+    uint8_t org[32];
+    uint8_t obj[32];
+} ops_batch;
+
+/* Loop thread, after the pool checked the batch's signatures (verify.h):
+ * keeps the ops of the message's object, marks the verified ones, applies
+ * them in one transaction, and resumes reading from the session once its
+ * queue of batches is short again. */
+static void ops_verified(void *data, const void *owner,
+                         const uint8_t *const *raws, const size_t *lens,
+                         size_t n, const int *vrcs, const uint8_t (*objs)[32],
+                         bool aborted) {
+    ops_batch *b = data;
+    ent_peers *p = b->p;
+    conn *c = (conn *)owner;
+    const uint8_t **keep = NULL;
+    size_t *klen = NULL;
+    bool *ok = NULL;
+    if (aborted)
+        goto out;
+    keep = calloc(n, sizeof(*keep));
+    klen = calloc(n, sizeof(*klen));
+    ok = calloc(n, sizeof(*ok));
+    if (keep == NULL || klen == NULL || ok == NULL) {
+        ENT_WARN(p->log, "peers: applying %zu ops: %s", n,
+                 ent_strerror(ENT_ENOMEM));
+        goto out;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool decoded = vrcs[i] == ENT_OK || vrcs[i] == ENT_EBADSIG;
+        /* ops that do not decode go on to the engine, which refuses and
+         * counts them; an op of another object is refused here (see
+         * op_in_object) */
+        if (decoded && memcmp(objs[i], b->obj, 32) != 0) {
+            p->stats.ops_rejected++;
+            continue;
+        }
+        keep[m] = raws[i];
+        klen[m] = lens[i];
+        ok[m++] = vrcs[i] == ENT_OK;
+    }
+    if (m < n)
+        ENT_WARN(p->log, "peers: dropped %zu ops of another object", n - m);
+    apply_ops(p, c != NULL && !c->closing ? c : NULL, b->org, b->obj, keep,
+              klen, m, ok, n);
+    if (c != NULL && !c->closing && !c->read_stopped &&
+        ent_verifier_pending(ent_gossip_verifier(p->gossip), c) <
+            ENT_WIRE_PEER_MAX_INFLIGHT)
+        ent_session_read_start(c->s);
+out:
+    free(keep);
+    free(klen);
+    free(ok);
+    free(b);
+}
+
+/* OPS from c: only from an active member of the object (or the inviter
+ * during our join). With a verifier the signatures are checked on the
+ * thread pool and the batch is applied, ACKed and relayed in ops_verified,
+ * in arrival order; reading from c stops while ENT_WIRE_PEER_MAX_INFLIGHT
+ * of its batches are in the pool. Without one, all of it happens here. */
+static void handle_ops(conn *c, const ent_wire_ops *o) {
+    ent_peers *p = c->p;
+    uint64_t now = uv_now(p->loop);
+    size_t n = o->nops;
+    int64_t rate = ops_rate(), burst = ops_burst();
+    p->stats.ops_received += n;
+    /* token bucket, one token per op record */
+    c->tokens += (int64_t)(now - c->tokens_at) * rate;
+    c->tokens_at = now;
+    if (c->tokens > burst * 1000)
+        c->tokens = burst * 1000;
+    c->tokens -= (int64_t)n * 1000;
+    if (c->tokens < -burst * 1000) {
+        violation(c, ENT_ELIMIT, "ops rate");
+        return;
+    }
+    if (c->tokens < 0 && !c->read_stopped) {
+        ent_session_read_stop(c->s);
+        c->read_stopped = true;
+    }
+
+    bool joining = c->join != NULL && c->join->state == ENT_JOIN_SYNCING &&
+                   memcmp(c->join->obj, o->object, 32) == 0;
+    if (!joining && (!ent__peers_is_member(p, o->object, c->org, NULL) ||
+                     !ent__peers_is_member(p, o->object,
+                                           ent_identity_public(p->id), NULL))) {
+        char org[ENT_ORG_ID_LEN + 1];
+        ent_org_id_format(org, c->org);
+        p->stats.ops_nonmember += n;
+        ENT_WARN(p->log, "peers: dropped %zu ops from %s: not a member of "
+                         "that object", n, org);
+        ent_wire_msg ack;
+        memset(&ack, 0, sizeof(ack));
+        ack.type = ENT_WIRE_ACK;
+        memcpy(ack.u.ack.object, o->object, 32);
+        ent__peers_send(c, &ack);
+        ent_wire_msg e;
+        memset(&e, 0, sizeof(e));
+        e.type = ENT_WIRE_ERROR;
+        e.u.error.code = ENT_WIRE_C_NOTMEMBER;
+        snprintf(e.u.error.text, sizeof(e.u.error.text), "not a member");
+        ent__peers_send(c, &e);
+        return;
+    }
+    const uint8_t **raws = calloc(n ? n : 1, sizeof(*raws));
+    size_t *lens = calloc(n ? n : 1, sizeof(*lens));
+    ent_verifier *v = ent_gossip_verifier(p->gossip);
+    ops_batch *b = NULL;
+    if (!raws || !lens)
+        goto out;
+    if (v != NULL && n > 0) {
+        for (size_t i = 0; i < n; i++) {
+            raws[i] = o->ops[i].p;
+            lens[i] = o->ops[i].len;
+        }
+        if ((b = calloc(1, sizeof(*b))) == NULL)
+            goto out;
+        b->p = p;
+        memcpy(b->org, c->org, 32);
+        memcpy(b->obj, o->object, 32);
+        if (ent_verifier_submit(v, c, raws, lens, n, ops_verified, b) !=
+            ENT_OK) {
+            free(b);
+            goto out;
+        }
+        if (ent_verifier_pending(v, c) >= ENT_WIRE_PEER_MAX_INFLIGHT)
+            ent_session_read_stop(c->s);
+        goto out;
+    }
+    size_t m = 0; /* the ops of o->object; any other is refused here */
+    for (size_t i = 0; i < n; i++) {
+        if (!op_in_object(o->ops[i].p, o->ops[i].len, o->object)) {
+            p->stats.ops_rejected++;
+            continue;
+        }
+        raws[m] = o->ops[i].p;
+        lens[m++] = o->ops[i].len;
+    }
+    if (m < n)
+        ENT_WARN(p->log, "peers: dropped %zu ops of another object", n - m);
+    apply_ops(p, c, c->org, o->object, raws, lens, m, NULL, n);
+out:
+    free(raws);
+    free(lens);
 }
 
 static void handle_have(conn *c, const ent_wire_summary *s) {
@@ -1061,6 +1178,8 @@ static void conn_free(conn *c) {
         p->conns = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
+    /* batches of c still in the pool are applied without an ACK */
+    ent_verifier_detach(ent_gossip_verifier(p->gossip), c);
     q_free(c->ctl);
     q_free(c->ops);
     jobs_free(c->jobs);
@@ -1250,8 +1369,7 @@ static void on_tick(uv_timer_t *t) {
         if (!c->open || c->closing)
             continue;
         if (c->read_stopped) {
-            c->tokens += (int64_t)(now - c->tokens_at) *
-                         ENT_WIRE_PEER_OPS_PER_SEC;
+            c->tokens += (int64_t)(now - c->tokens_at) * ops_rate();
             c->tokens_at = now;
             if (c->tokens >= 0) {
                 c->read_stopped = false;
@@ -1347,7 +1465,8 @@ int ent_peers_new(ent_peers **out, ent_node *n) {
                             .tr = {.send = gossip_send,
                                    .peers = gossip_peers,
                                    .catch_up = gossip_catch_up,
-                                   .data = p}};
+                                   .data = p},
+                            .loop = p->loop};
     if (ent_gossip_new(&p->gossip, &gc) != ENT_OK) {
         ent_peers_free(p);
         return ENT_ENOMEM;
@@ -1397,6 +1516,10 @@ static void tick_closed(uv_handle_t *h) {
     stop_one(h->data);
 }
 
+static void verifier_drained(void *data) {
+    stop_one(data);
+}
+
 void ent_peers_stop(ent_peers *p, void (*cb)(void *data), void *data) {
     if (p == NULL || p->stopping) {
         return;
@@ -1411,7 +1534,7 @@ void ent_peers_stop(ent_peers *p, void (*cb)(void *data), void *data) {
     }
     p->stop_cb = cb;
     p->stop_data = data;
-    p->pending = 3;
+    p->pending = 4; /* tick, session manager, verifier, this call */
     uv_close((uv_handle_t *)&p->tick, tick_closed);
     for (conn *c = p->conns; c != NULL; c = c->next) {
         if (c->open && !c->closing) {
@@ -1423,6 +1546,8 @@ void ent_peers_stop(ent_peers *p, void (*cb)(void *data), void *data) {
         }
     }
     ent_session_mgr_close(p->mgr, mgr_closed, p);
+    /* batches in the thread pool are applied before the node stops */
+    ent_verifier_drain(ent_gossip_verifier(p->gossip), verifier_drained, p);
     stop_one(p);
 }
 

@@ -42,6 +42,10 @@ int ent_bench_report_print(const ent_bench_report *r, const char *json_path);
 /* Ops created and ops verified+applied (bench_objects.c). */
 void ent_bench_objects(ent_bench_report *r, int quick);
 
+/* Replication: in-sync round bytes, backlog sync, push latency, RSS
+ * (bench_sync.c). */
+void ent_bench_sync(ent_bench_report *r, int quick);
+
 /* Entente's own figures (bench_entente.c), appended to r. */
 void ent_bench_entente(ent_bench_report *r, int quick);
 

@@ -4,4 +4,5 @@
 
 void ent_bench_entente(ent_bench_report *r, int quick) {
     ent_bench_objects(r, quick);
+    ent_bench_sync(r, quick);
 }

@@ -42,9 +42,15 @@ int ent_bench_report_print(const ent_bench_report *r, const char *json_path) {
                "limit", "ratio");
         for (int i = 0; i < r->nrows; i++) {
             const ent_bench_row *row = &r->rows[i];
-            printf("  %-36s %12.0f %-8s %-16s %7.3f\n", row->name, row->value,
-                   row->unit, row->limit,
-                   row->limit_value > 0 ? row->value / row->limit_value : 0);
+            /* small figures (ms, MiB) keep two decimals; a row without
+             * a limit (limit_value 0) prints "-" for its ratio */
+            printf("  %-36s %12.*f %-8s %-16s ", row->name,
+                   row->value < 100 ? 2 : 0, row->value, row->unit,
+                   row->limit);
+            if (row->limit_value > 0)
+                printf("%7.3f\n", row->value / row->limit_value);
+            else
+                printf("%7s\n", "-");
         }
     }
     if (json_path == NULL)

@@ -1,0 +1,248 @@
+/*
+ * verify.c - op signature checks on the libuv thread pool; see verify.h.
+ */
+#include "node/verify.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "node/err.h"
+#include "protocol/op.h"
+
+#define MIN_CHUNK 16 /* fewer ops than this per job are not worth a job */
+
+typedef struct vbatch vbatch;
+
+/* One chunk of a batch: ops [from, to). */
+typedef struct vjob {
+    uv_work_t req;
+    vbatch *b;
+    size_t from, to;
+} vjob;
+
+struct vbatch {
+    vbatch *next;
+    ent_verifier *v; /* NULL: the verifier was freed */
+    const void *owner;
+    bool has_owner;
+    ent_verify_cb cb;
+    void *data;
+    size_t n;
+    uint8_t *buf; /* every op's bytes, back to back */
+    const uint8_t **raws;
+    size_t *lens;
+    int *rcs;
+    uint8_t (*objs)[32];
+    unsigned njobs, left;
+    bool done;
+    vjob jobs[];
+};
+
+struct ent_verifier {
+    uv_loop_t *loop;
+    unsigned jobs;
+    vbatch *head, *tail; /* submission order */
+    size_t pending;
+    uint64_t ops;
+    void (*drain_cb)(void *data);
+    void *drain_data;
+};
+
+int ent_verifier_new(ent_verifier **out, struct uv_loop_s *loop,
+                     unsigned jobs) {
+    *out = NULL;
+    if (loop == NULL)
+        return ENT_EINVAL;
+    ent_verifier *v = calloc(1, sizeof(*v));
+    if (v == NULL)
+        return ENT_ENOMEM;
+    if (jobs == 0) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = ncpu > 2 ? (unsigned)(ncpu < 64 ? ncpu : 64) : 2;
+    }
+    v->loop = loop;
+    v->jobs = jobs;
+    *out = v;
+    return ENT_OK;
+}
+
+static void batch_free(vbatch *b) {
+    free(b->buf);
+    free(b->raws);
+    free(b->lens);
+    free(b->rcs);
+    free(b->objs);
+    free(b);
+}
+
+static void call(vbatch *b, bool aborted) {
+    b->cb(b->data, b->has_owner ? b->owner : NULL,
+          (const uint8_t *const *)b->raws, b->lens, b->n, b->rcs,
+          (const uint8_t (*)[32])b->objs, aborted);
+}
+
+void ent_verifier_free(ent_verifier *v) {
+    if (v == NULL)
+        return;
+    vbatch *b = v->head;
+    while (b != NULL) {
+        vbatch *nx = b->next;
+        if (b->done) {
+            call(b, true);
+            batch_free(b);
+        } else {
+            b->v = NULL; /* after_work frees it */
+        }
+        b = nx;
+    }
+    free(v);
+}
+
+/* Pool thread: decode and verify ops [from, to). Touches only the batch's
+ * own arrays, each index by exactly one job. */
+static void work(uv_work_t *req) {
+    vjob *j = req->data;
+    vbatch *b = j->b;
+    for (size_t i = j->from; i < j->to; i++) {
+        ent_op *op = NULL;
+        int rc = ent_op_decode(&op, b->raws[i], b->lens[i]);
+        if (rc == ENT_OK) {
+            memcpy(b->objs[i], op->h.genesis ? op->id : op->h.object, 32);
+            rc = ent_op_verify(op);
+        }
+        b->rcs[i] = rc;
+        ent_op_free(op);
+    }
+}
+
+/* Calls back, in submission order, every batch at the head that is done. */
+static void deliver(ent_verifier *v) {
+    while (v->head != NULL && v->head->done) {
+        vbatch *b = v->head;
+        v->head = b->next;
+        if (v->head == NULL)
+            v->tail = NULL;
+        v->pending--;
+        v->ops += b->n;
+        call(b, false); /* may submit more: the list is consistent */
+        batch_free(b);
+    }
+    if (v->pending == 0 && v->drain_cb != NULL) {
+        void (*cb)(void *) = v->drain_cb;
+        v->drain_cb = NULL;
+        cb(v->drain_data);
+    }
+}
+
+static void after_work(uv_work_t *req, int status) {
+    vjob *j = req->data;
+    vbatch *b = j->b;
+    if (status != 0) /* cancelled (ENT_EAGAIN): the engine checks them */
+        for (size_t i = j->from; i < j->to; i++)
+            b->rcs[i] = ENT_EAGAIN;
+    if (--b->left > 0)
+        return;
+    b->done = true;
+    if (b->v == NULL) {
+        call(b, true);
+        batch_free(b);
+        return;
+    }
+    deliver(b->v);
+}
+
+int ent_verifier_submit(ent_verifier *v, const void *owner,
+                        const uint8_t *const *raws, const size_t *lens,
+                        size_t n, ent_verify_cb cb, void *data) {
+    if (v == NULL || n == 0 || raws == NULL || lens == NULL || cb == NULL)
+        return ENT_EINVAL;
+    unsigned njobs = (unsigned)((n + MIN_CHUNK - 1) / MIN_CHUNK);
+    if (njobs > v->jobs)
+        njobs = v->jobs;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += lens[i];
+    vbatch *b = calloc(1, sizeof(*b) + njobs * sizeof(vjob));
+    if (b == NULL)
+        return ENT_ENOMEM;
+    b->buf = malloc(total ? total : 1);
+    b->raws = calloc(n, sizeof(*b->raws));
+    b->lens = calloc(n, sizeof(*b->lens));
+    b->rcs = calloc(n, sizeof(*b->rcs));
+    b->objs = calloc(n, sizeof(*b->objs));
+    if (b->buf == NULL || b->raws == NULL || b->lens == NULL ||
+        b->rcs == NULL || b->objs == NULL) {
+        batch_free(b);
+        return ENT_ENOMEM;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (lens[i] > 0)
+            memcpy(b->buf + off, raws[i], lens[i]);
+        b->raws[i] = b->buf + off;
+        b->lens[i] = lens[i];
+        off += lens[i];
+    }
+    b->v = v;
+    b->owner = owner;
+    b->has_owner = true;
+    b->cb = cb;
+    b->data = data;
+    b->n = n;
+    b->njobs = njobs;
+    b->left = njobs;
+    if (v->tail != NULL)
+        v->tail->next = b;
+    else
+        v->head = b;
+    v->tail = b;
+    v->pending++;
+    size_t per = n / njobs, extra = n % njobs, from = 0;
+    for (unsigned k = 0; k < njobs; k++) {
+        vjob *j = &b->jobs[k];
+        j->b = b;
+        j->from = from;
+        j->to = from + per + (k < extra ? 1 : 0);
+        from = j->to;
+        j->req.data = j;
+        /* fails only for a NULL work function (UV_EINVAL) */
+        (void)uv_queue_work(v->loop, &j->req, work, after_work);
+    }
+    return ENT_OK;
+}
+
+void ent_verifier_detach(ent_verifier *v, const void *owner) {
+    if (v == NULL)
+        return;
+    for (vbatch *b = v->head; b != NULL; b = b->next)
+        if (b->has_owner && b->owner == owner)
+            b->has_owner = false;
+}
+
+size_t ent_verifier_pending(const ent_verifier *v, const void *owner) {
+    if (v == NULL)
+        return 0;
+    if (owner == NULL)
+        return v->pending;
+    size_t n = 0;
+    for (const vbatch *b = v->head; b != NULL; b = b->next)
+        if (b->has_owner && b->owner == owner)
+            n++;
+    return n;
+}
+
+void ent_verifier_drain(ent_verifier *v, void (*cb)(void *data), void *data) {
+    if (v == NULL || v->pending == 0) {
+        if (cb != NULL)
+            cb(data);
+        return;
+    }
+    v->drain_cb = cb;
+    v->drain_data = data;
+}
+
+uint64_t ent_verifier_ops(const ent_verifier *v) {
+    return v != NULL ? v->ops : 0;
+}

@@ -1,0 +1,353 @@
+/*
+ * bench_sync.c - replication figures (issue 5, spec/gossip.md "Benchmarks"):
+ *
+ *  a) bytes of one anti-entropy round between two in-sync nodes sharing
+ *     1,000 and 10,000 objects (the simulator: the same gossip code and
+ *     wire bytes as `entente serve`, without sessions);
+ *  b) backlog sync to a new member over loopback TCP: two real nodes in
+ *     this process on one uv loop; A holds one object with N set ops of
+ *     about 300 bytes, B joins with an invite, and the time until B has
+ *     applied all of them gives ops/s, compared with the single-core
+ *     Ed25519 verify rate measured in the same run;
+ *  c) push latency of one edit A -> B (p50, p99 of 200 edits): from
+ *     ent_obj_set on A to the op applied in B's engine;
+ *  d) RSS of a node process that is idle and of one whose store holds the
+ *     backlog (a forked child opens and starts the node, then reads VmRSS).
+ *
+ * A's home is on /dev/shm when writable: making the backlog one durable
+ * commit per op would take minutes on a disk, and only B's side is timed.
+ * B's home is on /tmp. The ops set 500 different fields (BACKLOG_FIELDS). The per-session op rate limit (2,000 ops/s,
+ * spec/protocol.md) would bound (b) by itself, so this benchmark raises it
+ * with ENTENTE_PEER_OPS_PER_SEC.
+ */
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "crypto/crypto.h"
+#include "node/err.h"
+#include "node/gossip.h"
+#include "node/home.h"
+#include "node/node.h"
+#include "node/object.h"
+#include "node/peer.h"
+#include "node/sim.h"
+#include "tests/bench/bench.h"
+
+/* The backlog's set ops are spread over this many shared fields: applying
+ * a write recomputes its field's winner from every write kept for that
+ * field (node/object_apply.c recompute_field), so 100,000 writes to ONE
+ * field would cost O(n^2) and measure that, not sync. */
+#define BACKLOG_FIELDS 500
+
+static int rm_cb(const char *p, const struct stat *sb, int flag,
+                 struct FTW *ftw) {
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static void rm_rf(const char *dir) {
+    if (dir[0])
+        nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- a) bytes per in-sync round ------------------------------------------ */
+
+static int collect_one(void *data, const uint8_t *raw, size_t len) {
+    ent_objects *eng = data;
+    return ent_obj_apply(eng, raw, len, NULL);
+}
+
+static void round_bytes(ent_bench_report *r, size_t nobj) {
+    ent_sim *s = NULL;
+    ent_sim_config cfg = {.nodes = 2,
+                          .latency_min_ms = 1,
+                          .latency_max_ms = 1,
+                          .seed = 7,
+                          .map_size = (size_t)256 << 20};
+    char err[256], name[64];
+    if (ent_sim_new(&s, &cfg) != ENT_OK)
+        goto out;
+    ent_objects *a = ent_sim_engine(s, 0), *b = ent_sim_engine(s, 1);
+    for (size_t i = 0; i < nobj; i++) {
+        uint8_t id[32];
+        ent_op_epoch_key *boxes = NULL;
+        size_t nb = 0;
+        const ent_obj_input in[] = {{"name", "shared", false}};
+        if (ent_obj_create(a, "opportunity", in, 1, id, NULL, err,
+                           sizeof(err)) != ENT_OK ||
+            ent_obj_add_member(a, id, ent_sim_org(s, 1), ENT_ROLE_MEMBER,
+                               NULL, &boxes, &nb) != ENT_OK ||
+            ent_obj_accept_keys(b, id, boxes, nb) != ENT_OK ||
+            ent_obj_ops_foreach(a, id, collect_one, b) != ENT_OK) {
+            free(boxes);
+            fprintf(stderr, "bench_sync: round setup failed at %zu\n", i);
+            goto out;
+        }
+        free(boxes);
+    }
+    ent_sim_run(s, 1000); /* nothing queued: the history was handed over */
+    ent_sim_stats s0, s1;
+    ent_sim_stats_get(s, &s0);
+    if (ent_gossip_round(ent_sim_gossip(s, 0), ent_sim_org(s, 1)) != ENT_OK)
+        goto out;
+    ent_sim_run(s, 1000);
+    ent_sim_stats_get(s, &s1);
+    ent_gossip_stats g;
+    ent_gossip_stats_get(ent_sim_gossip(s, 1), &g);
+    snprintf(name, sizeof(name), "in-sync round, %zu objects", nobj);
+    if (g.in_sync != 1)
+        fprintf(stderr, "bench_sync: %zu objects: nodes not in sync\n", nobj);
+    ent_bench_add(r, name, (double)(s1.bytes_sent - s0.bytes_sent), "bytes",
+                  "", 0);
+out:
+    ent_sim_free(s);
+}
+
+/* ---- b, c) two nodes on one loop ----------------------------------------- */
+
+typedef struct world {
+    uv_loop_t loop;
+    uv_timer_t wake;
+    char tmp_a[64], tmp_b[64];
+    char home_a[128], home_b[128];
+    ent_log log;
+    ent_node *a, *b;
+    int stopped;
+} world;
+
+static void on_wake(uv_timer_t *t) { (void)t; }
+
+static uint64_t applied(ent_node *n) {
+    ent_obj_stats st;
+    ent_obj_stats_get(ent_node_objects(n), &st);
+    return st.applied;
+}
+
+/* Runs the loop until B's engine applied at least want ops or ms pass. */
+static bool run_until_applied(world *w, uint64_t want, uint64_t ms) {
+    uv_update_time(&w->loop);
+    uint64_t end = uv_now(&w->loop) + ms;
+    while (applied(w->b) < want && uv_now(&w->loop) < end)
+        uv_run(&w->loop, UV_RUN_ONCE);
+    return applied(w->b) >= want;
+}
+
+static void on_stopped(ent_node *n, void *data) {
+    (void)n;
+    ((world *)data)->stopped++;
+}
+
+static int dcmp(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* VmRSS of this process in KiB (0 when unknown). */
+static long vm_rss_kib(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = 0;
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+static void child_wake(uv_timer_t *t) { uv_stop(t->loop); }
+
+/* RSS in KiB of a child process that opens and starts the node at home and
+ * runs its loop for 500 ms; -1 on failure. */
+static long node_rss(const char *home) {
+    int fd[2];
+    long kib = -1;
+    if (pipe(fd) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        uv_loop_t loop;
+        uv_timer_t t;
+        ent_node *n = NULL;
+        long v = -1;
+        if (uv_loop_init(&loop) == 0 &&
+            ent_node_open(&n, &loop, home, NULL) == ENT_OK &&
+            ent_node_start(n, "127.0.0.1:0") == ENT_OK) {
+            uv_timer_init(&loop, &t);
+            uv_timer_start(&t, child_wake, 500, 0);
+            uv_run(&loop, UV_RUN_DEFAULT);
+            v = vm_rss_kib();
+        }
+        if (write(fd[1], &v, sizeof(v)) != sizeof(v))
+            _exit(1);
+        _exit(0);
+    }
+    close(fd[1]);
+    if (pid > 0 && read(fd[0], &kib, sizeof(kib)) != sizeof(kib))
+        kib = -1;
+    close(fd[0]);
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    return kib;
+}
+
+static void sync_bench(ent_bench_report *r, int quick) {
+    world *w = calloc(1, sizeof(*w));
+    size_t nops = quick ? 10000 : 100000;
+    if (getenv("ENT_BENCH_SYNC_OPS") != NULL) /* for profiling one size */
+        nops = strtoul(getenv("ENT_BENCH_SYNC_OPS"), NULL, 10);
+    size_t nlat = quick ? 50 : 200;
+    char org[ENT_ORG_ID_LEN + 1], err[ENT_OBJ_ERR_MAX], text[256];
+    uint8_t obj[32];
+    double *lat = calloc(nlat, sizeof(*lat));
+    char *token = NULL;
+    if (w == NULL || lat == NULL)
+        goto out;
+    setenv("ENTENTE_SYNC_MS", "200", 1);
+    setenv("ENTENTE_DIAL_BASE_MS", "100", 1);
+    setenv("ENTENTE_PEER_OPS_PER_SEC", "1000000", 1);
+    ent_log_init(&w->log,
+                 getenv("ENT_BENCH_SYNC_LOG") ? ENT_LOG_INFO : ENT_LOG_ERROR,
+                 "bench");
+    snprintf(w->tmp_a, sizeof(w->tmp_a), "%s/ent-bench-sync.XXXXXX",
+             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+    snprintf(w->tmp_b, sizeof(w->tmp_b), "/tmp/ent-bench-sync.XXXXXX");
+    if (mkdtemp(w->tmp_a) == NULL || mkdtemp(w->tmp_b) == NULL)
+        goto out;
+    snprintf(w->home_a, sizeof(w->home_a), "%s/A", w->tmp_a);
+    snprintf(w->home_b, sizeof(w->home_b), "%s/B", w->tmp_b);
+    if (ent_home_init(w->home_a, "A", "127.0.0.1:0", NULL, org) != ENT_OK ||
+        ent_home_init(w->home_b, "B", "127.0.0.1:0", NULL, org) != ENT_OK)
+        goto out;
+
+    /* d) an idle node: a fresh home, nothing in it */
+    long rss_idle = node_rss(w->home_b);
+
+    if (uv_loop_init(&w->loop) != 0)
+        goto out;
+    uv_timer_init(&w->loop, &w->wake);
+    uv_timer_start(&w->wake, on_wake, 5, 5);
+    if (ent_node_open(&w->a, &w->loop, w->home_a, &w->log) != ENT_OK ||
+        ent_node_open(&w->b, &w->loop, w->home_b, &w->log) != ENT_OK ||
+        ent_node_start(w->a, NULL) != ENT_OK ||
+        ent_node_start(w->b, NULL) != ENT_OK)
+        goto stop;
+    ent_objects *ea = ent_node_objects(w->a);
+    const ent_obj_input in[] = {{"name", "Backlog", false}};
+    ent_op *op = NULL;
+    if (ent_obj_create(ea, "opportunity", in, 1, obj, &op, err,
+                       sizeof(err)) != ENT_OK)
+        goto stop;
+    ent_node_op_created(w->a, op);
+    /* the backlog: about 300-byte ops (a 150-character shared value) */
+    double t0 = ent_bench_now();
+    for (size_t i = 0; i < nops; i++) {
+        snprintf(text, sizeof(text),
+                 "step %08zu: call the partner's architect about the joint "
+                 "reference design, then review pricing with the account "
+                 "team and update the forecast notes.", i);
+        char field[32];
+        snprintf(field, sizeof(field), "note_%03zu", i % BACKLOG_FIELDS);
+        ent_obj_input s = {field, text, false};
+        if (ent_obj_set(ea, obj, &s, 1, NULL, err, sizeof(err)) != ENT_OK) {
+            fprintf(stderr, "bench_sync: set: %s\n", err);
+            goto stop;
+        }
+    }
+    double gen = ent_bench_now() - t0;
+    fprintf(stderr, "bench_sync: made %zu ops on A in %.1f s\n", nops, gen);
+
+    /* b) B joins and receives the whole history */
+    char iid[33];
+    uint64_t expiry, jid = 0;
+    if (ent_peers_invite(ent_node_peers(w->a), obj, ENT_ROLE_MEMBER, 3600,
+                         &token, &expiry, iid) != ENT_OK)
+        goto stop;
+    uint64_t want = nops + 2; /* create, the add of B, the sets */
+    /* the loop did not run while the backlog was made: refresh its clock,
+     * or the join's handshake timer would start tens of seconds late */
+    uv_update_time(&w->loop);
+    t0 = ent_bench_now();
+    if (ent_peers_join(ent_node_peers(w->b), token, strlen(token), &jid, err,
+                       sizeof(err)) != ENT_OK)
+        goto stop;
+    if (!run_until_applied(w, want, 600000)) {
+        fprintf(stderr, "bench_sync: B applied %llu of %llu ops\n",
+                (unsigned long long)applied(w->b),
+                (unsigned long long)want);
+        goto stop;
+    }
+    double dt = ent_bench_now() - t0;
+    ent_bench_add(r, "backlog sync to a new member", (double)want / dt,
+                  "ops/s", "ed25519 verify", r->lim.verify);
+
+    /* c) push latency: one edit on A until B applied it */
+    for (size_t i = 0; i < nlat; i++) {
+        uint64_t before = applied(w->b);
+        snprintf(text, sizeof(text), "latency %zu", i);
+        ent_obj_input s = {"next_step", text, false};
+        op = NULL;
+        t0 = ent_bench_now();
+        if (ent_obj_set(ea, obj, &s, 1, &op, err, sizeof(err)) != ENT_OK)
+            goto stop;
+        ent_node_op_created(w->a, op);
+        if (!run_until_applied(w, before + 1, 10000))
+            goto stop;
+        lat[i] = (ent_bench_now() - t0) * 1000.0;
+    }
+    qsort(lat, nlat, sizeof(*lat), dcmp);
+    ent_bench_add(r, "push latency A->B p50", lat[nlat / 2], "ms", "", 0);
+    ent_bench_add(r, "push latency A->B p99",
+                  lat[(nlat * 99) / 100 < nlat ? (nlat * 99) / 100 : nlat - 1],
+                  "ms", "", 0);
+stop:
+    if (w->a != NULL)
+        ent_node_stop(w->a, on_stopped, w);
+    if (w->b != NULL)
+        ent_node_stop(w->b, on_stopped, w);
+    uv_close((uv_handle_t *)&w->wake, NULL);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    ent_node_free(w->a);
+    ent_node_free(w->b);
+    w->a = w->b = NULL;
+    uv_loop_close(&w->loop);
+    /* d) a node whose store holds the backlog */
+    if (rss_idle > 0)
+        ent_bench_add(r, "RSS of an idle node", (double)rss_idle / 1024.0,
+                      "MiB", "", 0);
+    long rss_full = node_rss(w->home_b);
+    if (rss_full > 0) {
+        char name[64];
+        snprintf(name, sizeof(name), "RSS of a node holding %zu ops", nops);
+        ent_bench_add(r, name, (double)rss_full / 1024.0, "MiB", "", 0);
+    }
+out:
+    if (token != NULL) {
+        memset(token, 0, strlen(token));
+        free(token);
+    }
+    if (w != NULL) {
+        rm_rf(w->tmp_a);
+        rm_rf(w->tmp_b);
+    }
+    free(lat);
+    free(w);
+}
+
+void ent_bench_sync(ent_bench_report *r, int quick) {
+    if (ent_crypto_init() != ENT_OK)
+        return;
+    if (getenv("ENT_BENCH_SYNC_ONLY") == NULL) {
+        round_bytes(r, 1000);
+        round_bytes(r, quick ? 2000 : 10000);
+    }
+    sync_bench(r, quick);
+}
