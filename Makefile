@@ -112,11 +112,12 @@ test: deps
 	@ENTENTE=$(CURDIR)/build/asan/entente SMOKE_SECONDS=$(SMOKE_SECONDS) \
 	  tests/run.sh $(TEST_BIN) -- $(E2E) -- $(FUZZ_BIN)
 
-# The long runs: 200 kill -9 crash iterations (spec/reliability.md).
+# The long runs: 200 kill -9 crash iterations, alone and with a partner
+# (spec/reliability.md).
 test-long: deps
 	@$(MAKE) --no-print-directory build/asan/entente
 	@ENTENTE=$(CURDIR)/build/asan/entente CRASH_ITERATIONS=$${CRASH_ITERATIONS:-200} \
-	  tests/run.sh -- tests/e2e/crash.sh --
+	  TEST_TIMEOUT=3600 tests/run.sh -- tests/e2e/crash.sh tests/e2e/crash_partner.sh --
 
 test-unit: deps
 	@$(MAKE) --no-print-directory $(TEST_BIN)

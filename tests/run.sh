@@ -20,7 +20,7 @@ run_one() {
     shift
     local log="$logdir/$(basename "$name").log"
     local t0=$SECONDS
-    if timeout 600 "$@" >"$log" 2>&1; then
+    if timeout "${TEST_TIMEOUT:-600}" "$@" >"$log" 2>&1; then
         pass=$((pass + 1))
         printf 'PASS %-40s %3ds\n' "$name" $((SECONDS - t0))
     else

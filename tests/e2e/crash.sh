@@ -148,7 +148,7 @@ for lane in sys.argv[2:]:
     g = int(got) if got is not None else 0
     if g < ack:
         bad.append(f"lane {lane}: shows {got}, last acknowledged {ack}")
-    if g > ack:
+    if g == tried and g > ack:  # the write in flight at this kill landed
         landed += 1
     if g > tried:
         bad.append(f"lane {lane}: shows {got}, never tried above {tried}")
