@@ -4,8 +4,9 @@
  * (spec/objects.md "Merge", spec/membership.md).
  *
  * The merge keeps every write (writes table) and recomputes the winner of
- * each touched field from them on every apply, so the result depends only
- * on the set of applied ops, never on their order.
+ * each touched field from them, so the result depends only on the set of
+ * applied ops, never on their order; a field without owner-only writes
+ * takes the fast path (merge_plain: compare with the current winner).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -382,7 +383,8 @@ static size_t field_prefix(uint8_t *out, const uint8_t obj[32],
  * write carries the owner-only flag, the author of the earliest such write
  * owns the field and only that author's writes remain; the winner is the
  * greatest remaining (HLC, author, op id). The fields table then holds
- * order(72) || flags(1) || value blob, or nothing.
+ * order(72) || flags(1) || value blob, or nothing; flags are the winner's
+ * FW_OWNER_ONLY plus FW_PLAIN when the field has no owner.
  */
 static int recompute_field(ent_txn *txn, const uint8_t obj[32],
                            const char *name, const uint8_t owner[32],
@@ -433,7 +435,8 @@ static int recompute_field(ent_txn *txn, const uint8_t obj[32],
         goto out;
     }
     memcpy(rec, win->order, OBJ_ORDER_LEN);
-    rec[OBJ_ORDER_LEN] = win->flags;
+    rec[OBJ_ORDER_LEN] = (uint8_t)((win->flags & FW_OWNER_ONLY) |
+                                   (fowner == NULL ? FW_PLAIN : 0));
     memcpy(rec + OBJ_ORDER_LEN + 1, win->val, win->vlen);
     rc = ent_txn_put(txn, ENT_TBL_FIELDS, fk, 32 + l.namelen, rec, rlen, 0);
 out:
@@ -527,7 +530,64 @@ out:
     return rc;
 }
 
-/* Keeps one field write and recomputes the field. */
+/*
+ * The merge fast path for a write without the owner-only flag, at order,
+ * with value blob: when the field has no owner (its row says FW_PLAIN, or
+ * it has no row: no write counts yet), the winner is the greatest counting
+ * write, and the max over a set can be taken one write at a time: the new
+ * write replaces the row if it counts and its order is not lower. Same
+ * result as recompute_field, without reading the field's earlier writes.
+ * *done false (nothing changed): the caller must recompute the field.
+ */
+static int merge_plain(ent_txn *txn, const uint8_t obj[32], const char *name,
+                       const uint8_t owner[32], const mlog *ml,
+                       const uint8_t order[OBJ_ORDER_LEN], const uint8_t *blob,
+                       size_t blen, bool *done) {
+    uint8_t fk[32 + ENT_OP_NAME_MAX];
+    uint8_t *rec = NULL;
+    const uint8_t *cur;
+    size_t clen, nl = strlen(name);
+    mset ms;
+    *done = false;
+    memcpy(fk, obj, 32);
+    memcpy(fk + 32, name, nl);
+    int rc = ent_txn_get(txn, ENT_TBL_FIELDS, fk, 32 + nl, (const void **)&cur,
+                         &clen);
+    if (rc == ENT_OK) {
+        if (clen < OBJ_ORDER_LEN + 1 ||
+            cur[OBJ_ORDER_LEN] != FW_PLAIN) /* owned, or an older row */
+            return ENT_OK;
+        if (memcmp(order, cur, OBJ_ORDER_LEN) < 0) {
+            *done = true; /* loses to the current winner */
+            return ENT_OK;
+        }
+    } else if (rc != ENT_ENOENT) {
+        return rc;
+    }
+    ent__obj_mset_init(&ms, owner);
+    if ((rc = ent__obj_mset_fold(&ms, ml, order)) != ENT_OK)
+        goto out;
+    *done = true;
+    if (!role_allows(ent__obj_mset_find(&ms, order + 8), ENT_OP_SET))
+        goto out; /* does not count */
+    size_t rlen = OBJ_ORDER_LEN + 1 + blen;
+    if ((rec = malloc(rlen)) == NULL) {
+        *done = false;
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    memcpy(rec, order, OBJ_ORDER_LEN);
+    rec[OBJ_ORDER_LEN] = FW_PLAIN;
+    memcpy(rec + OBJ_ORDER_LEN + 1, blob, blen);
+    rc = ent_txn_put(txn, ENT_TBL_FIELDS, fk, 32 + nl, rec, rlen, 0);
+out:
+    free(rec);
+    ent__obj_mset_free(&ms);
+    return rc;
+}
+
+/* Keeps one field write and merges it into the field: the fast path when
+ * neither it nor the field involves owner-only, else a full recompute. */
 static int put_field_write(ent_txn *txn, const uint8_t obj[32],
                            const ent_op *op, const char *name,
                            const ent_value *v, bool owner_only,
@@ -547,8 +607,15 @@ static int put_field_write(ent_txn *txn, const uint8_t obj[32],
     }
     val[0] = owner_only ? FW_OWNER_ONLY : 0;
     memcpy(val + 1, blob, blen);
-    if ((rc = ent_txn_put(txn, ENT_TBL_WRITES, key, kl, val, blen + 1, 0)) ==
+    if ((rc = ent_txn_put(txn, ENT_TBL_WRITES, key, kl, val, blen + 1, 0)) !=
         ENT_OK)
+        goto out;
+    bool done = false;
+    if (!owner_only &&
+        (rc = merge_plain(txn, obj, name, owner, ml, key + kl - OBJ_ORDER_LEN,
+                          blob, blen, &done)) != ENT_OK)
+        goto out;
+    if (!done)
         rc = recompute_field(txn, obj, name, owner, ml);
 out:
     free(val);

@@ -26,6 +26,9 @@
 #define WR_WAIT 0x04    /* obj||4||parent||held opid -> "" (held ops) */
 
 #define FW_OWNER_ONLY 0x01 /* field write flag */
+/* fields row flag: no write of the field that counts carries FW_OWNER_ONLY,
+ * so the row holds the greatest counting write (merge fast path). */
+#define FW_PLAIN 0x02
 
 struct ent_objects {
     ent_store *store;
