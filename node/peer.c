@@ -54,20 +54,25 @@ static uint32_t env_ms(const char *name, uint32_t def) {
 
 /* ---- peers table (spec/storage.md "peers") -------------------------------- */
 
-/* version(1)=1 | last_seen ms (8) | failures (4) | namelen (1) | name |
- * naddrs (1) | { addrlen (1) | addr }* */
+/* version(1)=2 | last_seen ms (8) | failures (4) | score (4) | namelen (1) |
+ * name | naddrs (1) | { addrlen (1) | addr }*. Version 1 records (no score)
+ * are still read, with score 0. */
 static int rec_encode(const peer_ent *e, uint8_t *buf, size_t cap,
                       size_t *len) {
     size_t nl = strlen(e->name), o = 0;
-    if (cap < 15 + nl)
+    if (cap < 19 + nl)
         return ENT_ETOOBIG;
-    buf[o++] = 1;
+    buf[o++] = 2;
     be64(buf + o, e->last_seen);
     o += 8;
     buf[o++] = (uint8_t)(e->failures >> 24);
     buf[o++] = (uint8_t)(e->failures >> 16);
     buf[o++] = (uint8_t)(e->failures >> 8);
     buf[o++] = (uint8_t)e->failures;
+    buf[o++] = (uint8_t)(e->score >> 24);
+    buf[o++] = (uint8_t)(e->score >> 16);
+    buf[o++] = (uint8_t)(e->score >> 8);
+    buf[o++] = (uint8_t)e->score;
     buf[o++] = (uint8_t)nl;
     memcpy(buf + o, e->name, nl);
     o += nl;
@@ -86,7 +91,7 @@ static int rec_encode(const peer_ent *e, uint8_t *buf, size_t cap,
 
 static int rec_decode(peer_ent *e, const uint8_t *v, size_t n) {
     size_t o = 0;
-    if (n < 15 || v[0] != 1)
+    if (n < 15 || (v[0] != 1 && v[0] != 2) || (v[0] == 2 && n < 19))
         return ENT_ECORRUPT;
     o = 1;
     e->last_seen = rd64(v + o);
@@ -94,6 +99,12 @@ static int rec_decode(peer_ent *e, const uint8_t *v, size_t n) {
     e->failures = (uint32_t)v[o] << 24 | (uint32_t)v[o + 1] << 16 |
                   (uint32_t)v[o + 2] << 8 | v[o + 3];
     o += 4;
+    e->score = 0;
+    if (v[0] == 2) {
+        e->score = (uint32_t)v[o] << 24 | (uint32_t)v[o + 1] << 16 |
+                   (uint32_t)v[o + 2] << 8 | v[o + 3];
+        o += 4;
+    }
     size_t nl = v[o++];
     if (nl > ENT_WIRE_MAX_NAME_LEN || o + nl + 1 > n)
         return ENT_ECORRUPT;
@@ -167,7 +178,7 @@ static int load_fn(ent_txn *txn, void *data) {
 
 static int save_fn(ent_txn *txn, void *data) {
     const peer_ent *e = data;
-    uint8_t buf[16 + ENT_WIRE_MAX_NAME_LEN +
+    uint8_t buf[20 + ENT_WIRE_MAX_NAME_LEN +
                 ENT_WIRE_MAX_ADDRS * (1 + ENT_WIRE_MAX_ADDR_LEN)];
     size_t len;
     int rc = rec_encode(e, buf, sizeof(buf), &len);
@@ -744,6 +755,26 @@ int ent__peers_job_add(conn *c, const uint8_t obj[32], const uint8_t *vv,
 
 /* ---- receiving -------------------------------------------------------------- */
 
+static uint64_t backoff(ent_peers *p, uint32_t failures);
+
+/* A protocol violation scores the peer down (spec/sessions.md "Scoring"):
+ * its record's failures and score go up and are saved, and it is not
+ * dialled again before backoff(failures + score). */
+static void score_down(conn *c) {
+    ent_peers *p = c->p;
+    peer_ent *e = c->has_org ? ent__peers_find(p, c->org) : NULL;
+    if (e == NULL)
+        return;
+    if (e->failures < UINT32_MAX / 2)
+        e->failures++;
+    if (e->score < UINT32_MAX / 2)
+        e->score++;
+    e->next_dial = uv_now(p->loop) + backoff(p, e->failures + e->score);
+    int rc = ent_store_write(p->store, save_fn, e);
+    if (rc != ENT_OK)
+        ENT_WARN(p->log, "peers: saving a peer record: %s", ent_strerror(rc));
+}
+
 static void violation(conn *c, int rc, const char *what) {
     char org[ENT_ORG_ID_LEN + 1] = "?";
     if (c->has_org)
@@ -751,6 +782,7 @@ static void violation(conn *c, int rc, const char *what) {
     ENT_WARN(c->p->log, "peers: dropping %s (%s): %s: %s",
              ent_session_peer_addr(c->s), org, what, ent_strerror(rc));
     c->p->stats.violations++;
+    score_down(c);
     ent__peers_fail(c, ENT_WIRE_ERROR, ent_wire_code_from_err(rc), what, rc);
 }
 
@@ -807,13 +839,15 @@ static int64_t ops_burst(void) {
  * Applies m ops of obj that arrived from org on c (c NULL: the session is
  * gone; nothing is ACKed) in one transaction, ACKs them, relays the new ones
  * (ent_gossip_apply_ex) and rotates the key when a conflict asks for it.
- * verified (may be NULL) marks ops whose signature the pool checked; nrecv
- * is how many records the OPS message carried.
+ * verified (may be NULL) marks ops whose signature the pool checked. The ops
+ * are those of nmsg OPS messages back to back: message k kept msg_m[k] of
+ * them and carried msg_nrecv[k] records; each gets its own ACK.
  */
-static void apply_ops(ent_peers *p, conn *c, const uint8_t org[32],
-                      const uint8_t obj[32], const uint8_t *const *raws,
-                      const size_t *lens, size_t m, const bool *verified,
-                      size_t nrecv) {
+static void apply_msgs(ent_peers *p, conn *c, const uint8_t org[32],
+                       const uint8_t obj[32], const uint8_t *const *raws,
+                       const size_t *lens, size_t m, const bool *verified,
+                       const size_t *msg_m, const size_t *msg_nrecv,
+                       size_t nmsg) {
     ent_wire_msg ack;
     memset(&ack, 0, sizeof(ack));
     ack.type = ENT_WIRE_ACK;
@@ -834,31 +868,35 @@ static void apply_ops(ent_peers *p, conn *c, const uint8_t org[32],
         ENT_WARN(p->log, "peers: applying %zu ops: %s", m, ent_strerror(rc));
         goto out;
     }
-    for (size_t i = 0; i < m; i++) {
-        if (rcs[i] != ENT_OK) {
-            p->stats.ops_rejected++;
-            continue;
+    /* one ACK per OPS message, of that message's applied ops */
+    for (size_t k = 0, from = 0; k < nmsg; from += msg_m[k], k++) {
+        nids = 0;
+        for (size_t i = from; i < from + msg_m[k] && i < m; i++) {
+            if (rcs[i] != ENT_OK) {
+                p->stats.ops_rejected++;
+                continue;
+            }
+            if (infos[i].rotate_needed)
+                rotate = true;
+            if (infos[i].pending)
+                continue;
+            memcpy(ids[nids++], infos[i].op_id, 32);
+            if (!infos[i].duplicate) {
+                p->stats.ops_applied++;
+                nfw++;
+            }
+            if (infos[i].removed) {
+                char hex[65];
+                ent_hex_encode(hex, obj, 32);
+                ENT_INFO(p->log,
+                         "peers: this org was removed from object %s", hex);
+            }
         }
-        if (infos[i].rotate_needed)
-            rotate = true;
-        if (infos[i].pending)
-            continue;
-        memcpy(ids[nids++], infos[i].op_id, 32);
-        if (!infos[i].duplicate) {
-            p->stats.ops_applied++;
-            nfw++;
-        }
-        if (infos[i].removed) {
-            char hex[65];
-            ent_hex_encode(hex, obj, 32);
-            ENT_INFO(p->log, "peers: this org was removed from object %s",
-                     hex);
-        }
+        ack.u.ack.ids = ids;
+        ack.u.ack.nids = nids;
+        if (c != NULL && !c->closing)
+            ent__peers_send(c, &ack);
     }
-    ack.u.ack.ids = ids;
-    ack.u.ack.nids = nids;
-    if (c != NULL)
-        ent__peers_send(c, &ack);
     if (nfw > 0 && ent__peers_obj_active(p, obj))
         p->stats.ops_relayed += nfw; /* ent_gossip_apply relayed them */
     if (rotate) {
@@ -869,12 +907,21 @@ static void apply_ops(ent_peers *p, conn *c, const uint8_t org[32],
         else
             ENT_WARN(p->log, "peers: key rotation: %s", ent_strerror(r2));
     }
-    if (c != NULL)
-        ent__peers_join_ops(c, obj, nrecv);
+    for (size_t k = 0; k < nmsg; k++)
+        if (c != NULL && !c->closing)
+            ent__peers_join_ops(c, obj, msg_nrecv[k]);
 out:
     free(infos);
     free(rcs);
     free(ids);
+}
+
+/* apply_msgs for the ops of one OPS message. */
+static void apply_ops(ent_peers *p, conn *c, const uint8_t org[32],
+                      const uint8_t obj[32], const uint8_t *const *raws,
+                      const size_t *lens, size_t m, const bool *verified,
+                      size_t nrecv) {
+    apply_msgs(p, c, org, obj, raws, lens, m, verified, &m, &nrecv, 1);
 }
 
 /* A batch of OPS in the thread pool: what the callback needs. */
@@ -884,48 +931,65 @@ typedef struct ops_batch {
     uint8_t obj[32];
 } ops_batch;
 
-/* Loop thread, after the pool checked the batch's signatures (verify.h):
- * keeps the ops of the message's object, marks the verified ones, applies
- * them in one transaction, and resumes reading from the session once its
+/* Batches applied in one transaction at most (group commit). */
+#define OPS_GROUP_MAX 8
+
+/* One OPS message's checked batch (verify.h). */
+typedef struct ops_view {
+    ops_batch *b;
+    const void *owner;
+    const uint8_t *const *raws;
+    const size_t *lens;
+    size_t n;
+    const int *vrcs;
+    const uint8_t (*objs)[32];
+} ops_view;
+
+/* Applies views[from, to), all of one session, org and object, in one
+ * transaction: keeps the ops of the message's object, marks the verified
+ * ones, ACKs each message, and resumes reading from the session once its
  * queue of batches is short again. */
-static void ops_verified(void *data, const void *owner,
-                         const uint8_t *const *raws, const size_t *lens,
-                         size_t n, const int *vrcs, const uint8_t (*objs)[32],
-                         bool aborted) {
-    ops_batch *b = data;
-    ent_peers *p = b->p;
-    conn *c = (conn *)owner;
-    const uint8_t **keep = NULL;
-    size_t *klen = NULL;
-    bool *ok = NULL;
-    if (aborted)
-        goto out;
-    keep = calloc(n, sizeof(*keep));
-    klen = calloc(n, sizeof(*klen));
-    ok = calloc(n, sizeof(*ok));
-    if (keep == NULL || klen == NULL || ok == NULL) {
-        ENT_WARN(p->log, "peers: applying %zu ops: %s", n,
+static void apply_views(ent_peers *p, const ops_view *views, size_t from,
+                        size_t to) {
+    const ops_view *v0 = &views[from];
+    conn *c = (conn *)v0->owner;
+    size_t total = 0, nmsg = to - from, m = 0, dropped = 0;
+    for (size_t k = from; k < to; k++)
+        total += views[k].n;
+    const uint8_t **keep = calloc(total ? total : 1, sizeof(*keep));
+    size_t *klen = calloc(total ? total : 1, sizeof(*klen));
+    bool *ok = calloc(total ? total : 1, sizeof(*ok));
+    size_t *msg_m = calloc(nmsg, sizeof(*msg_m));
+    size_t *msg_nrecv = calloc(nmsg, sizeof(*msg_nrecv));
+    if (!keep || !klen || !ok || !msg_m || !msg_nrecv) {
+        ENT_WARN(p->log, "peers: applying %zu ops: %s", total,
                  ent_strerror(ENT_ENOMEM));
         goto out;
     }
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool decoded = vrcs[i] == ENT_OK || vrcs[i] == ENT_EBADSIG;
-        /* ops that do not decode go on to the engine, which refuses and
-         * counts them; an op of another object is refused here (see
-         * op_in_object) */
-        if (decoded && memcmp(objs[i], b->obj, 32) != 0) {
-            p->stats.ops_rejected++;
-            continue;
+    for (size_t k = from; k < to; k++) {
+        const ops_view *w = &views[k];
+        size_t before = m;
+        for (size_t i = 0; i < w->n; i++) {
+            bool decoded = w->vrcs[i] == ENT_OK || w->vrcs[i] == ENT_EBADSIG;
+            /* ops that do not decode go on to the engine, which refuses and
+             * counts them; an op of another object is refused here (see
+             * op_in_object) */
+            if (decoded && memcmp(w->objs[i], v0->b->obj, 32) != 0) {
+                p->stats.ops_rejected++;
+                dropped++;
+                continue;
+            }
+            keep[m] = w->raws[i];
+            klen[m] = w->lens[i];
+            ok[m++] = w->vrcs[i] == ENT_OK;
         }
-        keep[m] = raws[i];
-        klen[m] = lens[i];
-        ok[m++] = vrcs[i] == ENT_OK;
+        msg_m[k - from] = m - before;
+        msg_nrecv[k - from] = w->n;
     }
-    if (m < n)
-        ENT_WARN(p->log, "peers: dropped %zu ops of another object", n - m);
-    apply_ops(p, c != NULL && !c->closing ? c : NULL, b->org, b->obj, keep,
-              klen, m, ok, n);
+    if (dropped > 0)
+        ENT_WARN(p->log, "peers: dropped %zu ops of another object", dropped);
+    apply_msgs(p, c != NULL && !c->closing ? c : NULL, v0->b->org, v0->b->obj,
+               keep, klen, m, ok, msg_m, msg_nrecv, nmsg);
     if (c != NULL && !c->closing && !c->read_stopped &&
         ent_verifier_pending(ent_gossip_verifier(p->gossip), c) <
             ENT_WIRE_PEER_MAX_INFLIGHT)
@@ -934,6 +998,49 @@ out:
     free(keep);
     free(klen);
     free(ok);
+    free(msg_m);
+    free(msg_nrecv);
+}
+
+/* Loop thread, after the pool checked the batch's signatures (verify.h).
+ * Group commit: the batches after it that the pool already checked are
+ * taken too (ent_verifier_take), and each run of them from one session,
+ * org and object is applied in one transaction, so one durable commit
+ * serves several OPS messages; each message still gets its own ACK, in
+ * arrival order. */
+static void ops_verified(void *data, const void *owner,
+                         const uint8_t *const *raws, const size_t *lens,
+                         size_t n, const int *vrcs, const uint8_t (*objs)[32],
+                         bool aborted) {
+    ops_batch *b = data;
+    ent_peers *p = b->p;
+    ent_verifier *v = ent_gossip_verifier(p->gossip);
+    ops_view views[OPS_GROUP_MAX];
+    ent_verified more[OPS_GROUP_MAX];
+    size_t nv = 1;
+    if (aborted) {
+        free(b);
+        return;
+    }
+    views[0] = (ops_view){b, owner, raws, lens, n, vrcs, objs};
+    while (nv < OPS_GROUP_MAX && ent_verifier_take(v, ops_verified, &more[nv])) {
+        ent_verified *t = &more[nv];
+        views[nv++] = (ops_view){t->data, t->owner, t->raws, t->lens,
+                                 t->n,    t->rcs,   t->objs};
+    }
+    for (size_t i = 0; i < nv;) {
+        size_t j = i + 1;
+        while (j < nv && views[j].owner == views[i].owner &&
+               memcmp(views[j].b->org, views[i].b->org, 32) == 0 &&
+               memcmp(views[j].b->obj, views[i].b->obj, 32) == 0)
+            j++;
+        apply_views(p, views, i, j);
+        i = j;
+    }
+    for (size_t i = 1; i < nv; i++) {
+        free(views[i].b);
+        ent_verified_free(&more[i]);
+    }
     free(b);
 }
 
@@ -1295,9 +1402,13 @@ static void closed(ent_session *s, int reason, void *data) {
             e->dialling = false;
             if (!c->open)
                 e->failures++;
-            e->next_dial = uv_now(p->loop) + backoff(p, e->failures);
+            uint64_t nd = uv_now(p->loop) + backoff(p, e->failures + e->score);
+            if (nd > e->next_dial) /* keep a longer violation backoff */
+                e->next_dial = nd;
         } else if (e != NULL && c->open) {
-            e->next_dial = uv_now(p->loop) + backoff(p, 0);
+            uint64_t nd = uv_now(p->loop) + backoff(p, e->score);
+            if (nd > e->next_dial)
+                e->next_dial = nd;
         }
     }
     ent__peers_join_closed(c, reason);
@@ -1376,9 +1487,9 @@ static void on_tick(uv_timer_t *t) {
                 ent_session_read_start(c->s);
             }
         }
-        if (now - c->last_rx > ENT_WIRE_PING_INTERVAL_MS &&
+        if (now - c->last_rx > p->keepalive_ms &&
             c->pings < ENT_WIRE_PEER_MAX_PINGS &&
-            now - c->last_rx > (uint64_t)ENT_WIRE_PING_INTERVAL_MS *
+            now - c->last_rx > (uint64_t)p->keepalive_ms *
                                    (c->pings + 1)) {
             ent_wire_msg m;
             memset(&m, 0, sizeof(m));
@@ -1458,6 +1569,7 @@ int ent_peers_new(ent_peers **out, ent_node *n) {
     p->loop = ent_node_loop(n);
     p->dial_base_ms = env_ms("ENTENTE_DIAL_BASE_MS", ENT_PEERS_DIAL_BASE_MS);
     p->sync_ms = env_ms("ENTENTE_SYNC_MS", ENT_PEERS_SYNC_MS);
+    p->keepalive_ms = env_ms("ENTENTE_KEEPALIVE_MS", ENT_WIRE_PING_INTERVAL_MS);
     ent_gossip_config gc = {.store = p->store,
                             .eng = p->eng,
                             .id = p->id,
@@ -1590,11 +1702,14 @@ int ent_peers_list_json(ent_peers *p, json_t **out) {
         json_t *addrs = json_array();
         for (size_t k = 0; addrs != NULL && k < e->naddrs; k++)
             json_array_append_new(addrs, json_string(e->addrs[k]));
-        json_t *o = json_pack("{s:s,s:s,s:o,s:b,s:s,s:I}", "org", org, "name",
+        json_t *o = json_pack("{s:s,s:s,s:o,s:b,s:s,s:I,s:I,s:I}", "org", org,
+                              "name",
                               e->name, "addrs", addrs ? addrs : json_array(),
                               "connected", ent_peers_connected(p, e->org) > 0,
                               "safety", safety, "last_seen",
-                              (json_int_t)(e->last_seen / 1000));
+                              (json_int_t)(e->last_seen / 1000), "failures",
+                              (json_int_t)e->failures, "score",
+                              (json_int_t)e->score);
         if (o == NULL || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             return ENT_ENOMEM;

@@ -21,7 +21,9 @@ typedef struct peer_ent {
     char addrs[ENT_WIRE_MAX_ADDRS][ENT_WIRE_MAX_ADDR_LEN + 1];
     uint8_t naddrs;
     uint64_t last_seen; /* wall ms */
-    uint32_t failures;  /* consecutive failed dials */
+    uint32_t failures;  /* consecutive failed dials, + protocol violations */
+    uint32_t score;     /* protocol violations ever (never reset): the
+                           redial backoff grows with it (spec/sessions.md) */
     uint64_t next_dial; /* loop ms */
     bool dialling;
 } peer_ent;
@@ -112,6 +114,7 @@ struct ent_peers {
     join joins[ENT_PEERS_MAX_JOINS];
     uint64_t next_join;
     uint32_t dial_base_ms, sync_ms;
+    uint32_t keepalive_ms; /* PING after this long without receiving */
     const uint8_t *extra_org; /* also push the next op to this org */
     uint64_t last_dial_scan;
     ent_peers_stats stats;

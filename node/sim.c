@@ -363,3 +363,178 @@ void ent_sim_round(ent_sim *s) {
     }
     ent_sim_run(s, s->cfg.round_ms);
 }
+
+/* ---- the convergence scenario (spec/gossip.md "Simulator") ---------------- */
+
+typedef struct sim_hist {
+    ent_op **v;
+    size_t n, cap;
+} sim_hist;
+
+static int hist_cb(void *data, const uint8_t *raw, size_t len) {
+    sim_hist *h = data;
+    if (h->n == h->cap) {
+        size_t nc = h->cap ? h->cap * 2 : 64;
+        ent_op **nv = realloc(h->v, nc * sizeof(*nv));
+        if (nv == NULL)
+            return ENT_ENOMEM;
+        h->v = nv;
+        h->cap = nc;
+    }
+    int rc = ent_op_decode(&h->v[h->n], raw, len);
+    if (rc == ENT_OK)
+        h->n++;
+    return rc;
+}
+
+int ent_sim_make_object(ent_sim *s, size_t m, uint8_t id[32]) {
+    char err[256];
+    ent_objects *own = ent_sim_engine(s, 0);
+    ent_op_epoch_key **boxes = NULL;
+    size_t *nb = NULL;
+    const uint8_t **raws = NULL;
+    size_t *lens = NULL;
+    int *rcs = NULL;
+    sim_hist h = {0};
+    if (m < 1 || m > s->n)
+        return ENT_EINVAL;
+    int rc = ent_obj_create(own, "opportunity", NULL, 0, id, NULL, err,
+                            sizeof(err));
+    if (rc != ENT_OK)
+        return rc;
+    boxes = calloc(m, sizeof(*boxes));
+    nb = calloc(m, sizeof(*nb));
+    if (boxes == NULL || nb == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 1; i < m; i++) {
+        ent_op *op = NULL;
+        rc = ent_obj_add_member(own, id, ent_sim_org(s, i), ENT_ROLE_MEMBER,
+                                &op, &boxes[i], &nb[i]);
+        ent_op_free(op);
+        if (rc != ENT_OK)
+            goto out;
+    }
+    if ((rc = ent_obj_ops_foreach(own, id, hist_cb, &h)) != ENT_OK)
+        goto out;
+    raws = calloc(h.n + 1, sizeof(*raws));
+    lens = calloc(h.n + 1, sizeof(*lens));
+    rcs = calloc(h.n + 1, sizeof(*rcs));
+    if (raws == NULL || lens == NULL || rcs == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    for (size_t k = 0; k < h.n; k++) {
+        raws[k] = h.v[k]->raw;
+        lens[k] = h.v[k]->rawlen;
+    }
+    for (size_t i = 1; i < m; i++) {
+        rc = ent_obj_accept_keys(ent_sim_engine(s, i), id, boxes[i], nb[i]);
+        if (rc == ENT_OK)
+            rc = ent_obj_apply_batch(ent_sim_engine(s, i), raws, lens, h.n,
+                                     NULL, rcs);
+        for (size_t k = 0; rc == ENT_OK && k < h.n; k++)
+            rc = rcs[k];
+        if (rc != ENT_OK)
+            goto out;
+    }
+out:
+    for (size_t i = 0; boxes != NULL && i < m; i++)
+        free(boxes[i]);
+    for (size_t k = 0; k < h.n; k++)
+        ent_op_free(h.v[k]);
+    free(h.v);
+    free(raws);
+    free(lens);
+    free(rcs);
+    free(boxes);
+    free(nb);
+    return rc;
+}
+
+bool ent_sim_converged(ent_sim *s, size_t m, const uint8_t id[32]) {
+    uint8_t *ref = NULL, *cur = NULL;
+    size_t rl = 0, cl = 0;
+    bool same = true;
+    if (ent_obj_state_encode(ent_sim_engine(s, 0), id, &ref, &rl) != ENT_OK)
+        return false;
+    for (size_t i = 1; i < m && same; i++) {
+        cur = NULL;
+        same = ent_obj_state_encode(ent_sim_engine(s, i), id, &cur, &cl) ==
+                   ENT_OK &&
+               cl == rl && memcmp(cur, ref, rl) == 0;
+        free(cur);
+    }
+    free(ref);
+    return same;
+}
+
+static int count_cb(void *data, const uint8_t *raw, size_t len) {
+    (void)raw;
+    (void)len;
+    (*(size_t *)data)++;
+    return 0;
+}
+
+size_t ent_sim_nops(ent_sim *s, size_t i, const uint8_t id[32]) {
+    size_t n = 0;
+    ent_obj_ops_foreach(ent_sim_engine(s, i), id, count_cb, &n);
+    return n;
+}
+
+int ent_sim_comment(ent_sim *s, size_t i, const uint8_t id[32], bool push) {
+    char text[64], err[256];
+    ent_op *op = NULL;
+    snprintf(text, sizeof(text), "note from node %zu at %llu", i,
+             (unsigned long long)ent_sim_now(s));
+    int rc = ent_obj_comment(ent_sim_engine(s, i), id, text, &op, err,
+                             sizeof(err));
+    if (rc != ENT_OK)
+        return rc;
+    if (push)
+        ent_sim_local_op(s, i, op);
+    ent_op_free(op);
+    return ENT_OK;
+}
+
+int ent_sim_converge(size_t m, uint64_t seed, int max_rounds,
+                     ent_sim_conv *out) {
+    ent_sim *s = NULL;
+    ent_sim_config cfg = {.nodes = m, .latency_min_ms = 10,
+                          .latency_max_ms = 60, .loss_ppm = 50000,
+                          .seed = seed, .round_ms = 100};
+    ent_sim_stats a, b;
+    ent_gossip_stats g1a, g1b;
+    uint8_t id[32];
+    memset(out, 0, sizeof(*out));
+    if (m < 2)
+        return ENT_EINVAL;
+    int rc = ent_sim_new(&s, &cfg);
+    if (rc == ENT_OK)
+        rc = ent_sim_make_object(s, m, id);
+    if (rc != ENT_OK)
+        goto out;
+    ent_sim_stats_get(s, &a);
+    ent_gossip_stats_get(ent_sim_gossip(s, 1), &g1a);
+    for (size_t i = 0; i < m && rc == ENT_OK; i++) /* all edit at t = 0 */
+        rc = ent_sim_comment(s, i, id, true);
+    if (rc != ENT_OK)
+        goto out;
+    ent_gossip_stats_get(ent_sim_gossip(s, 1), &g1b);
+    out->author_sent = g1b.ops_sent - g1a.ops_sent;
+    while (!ent_sim_converged(s, m, id) && out->rounds < max_rounds) {
+        ent_sim_round(s);
+        out->rounds++;
+    }
+    out->converged = ent_sim_converged(s, m, id);
+    for (size_t i = 0; i < m && out->converged; i++)
+        out->converged = ent_sim_nops(s, i, id) == 2 * m;
+    ent_sim_stats_get(s, &b);
+    out->msgs = b.msgs_sent - a.msgs_sent;
+    out->bytes = b.bytes_sent - a.bytes_sent;
+    out->lost = b.msgs_lost - a.msgs_lost;
+out:
+    ent_sim_free(s);
+    return rc;
+}

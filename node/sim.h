@@ -79,4 +79,38 @@ void ent_sim_round(ent_sim *s);
 /* Messages waiting in the queue. */
 size_t ent_sim_queued(const ent_sim *s);
 
+/* ---- the convergence scenario (tests/sim_test.c, `make bench`) ----------- */
+
+/* Node 0 creates an "opportunity" object and adds nodes 1..m-1 as members;
+ * each gets its key boxes and the owner's history directly (what a join
+ * delivers). id receives the object id.
+ * @return ENT_OK, ENT_EINVAL (m == 0 or m > nodes), engine errors. */
+int ent_sim_make_object(ent_sim *s, size_t m, uint8_t id[32]);
+
+/* True when nodes 0..m-1 encode byte-identical shared state of id. */
+bool ent_sim_converged(ent_sim *s, size_t m, const uint8_t id[32]);
+
+/* Ops of id node i holds. */
+size_t ent_sim_nops(ent_sim *s, size_t i, const uint8_t id[32]);
+
+/* Node i comments on id; push: also pushes the op (ent_sim_local_op). */
+int ent_sim_comment(ent_sim *s, size_t i, const uint8_t id[32], bool push);
+
+typedef struct ent_sim_conv {
+    int rounds;           /* anti-entropy rounds run */
+    bool converged;       /* all m byte-identical, each with 2m ops */
+    uint64_t msgs, bytes, lost; /* from the first edit on */
+    uint64_t author_sent; /* op records node 1 pushed for its own edit */
+} ent_sim_conv;
+
+/*
+ * The issue-5 scenario: m nodes, one object with m members, latency
+ * 10-60 ms, 5% message loss, round 100 ms; every member comments at t = 0
+ * (pushed to fanout members), then rounds run until all m converge or
+ * max_rounds. A fresh simulator from seed; freed before returning.
+ * @return ENT_OK (see out->converged), ENT_EINVAL (m < 2), other errors.
+ */
+int ent_sim_converge(size_t m, uint64_t seed, int max_rounds,
+                     ent_sim_conv *out);
+
 #endif

@@ -3,6 +3,7 @@
  */
 #include "node/verify.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,7 +37,10 @@ struct vbatch {
     int *rcs;
     uint8_t (*objs)[32];
     unsigned njobs, left;
+    atomic_uint worked; /* jobs whose work() returned (pool threads) */
     bool done;
+    bool taken;    /* ent_verifier_take() unlinked it */
+    bool released; /* ... and ent_verified_free() gave it back */
     vjob jobs[];
 };
 
@@ -115,6 +119,8 @@ static void work(uv_work_t *req) {
         b->rcs[i] = rc;
         ent_op_free(op);
     }
+    /* release: ent_verifier_take() reads rcs/objs after seeing the count */
+    atomic_fetch_add_explicit(&b->worked, 1, memory_order_release);
 }
 
 /* Calls back, in submission order, every batch at the head that is done. */
@@ -145,6 +151,11 @@ static void after_work(uv_work_t *req, int status) {
     if (--b->left > 0)
         return;
     b->done = true;
+    if (b->taken) { /* the taker applied it: free it once it gave it back */
+        if (b->released)
+            batch_free(b);
+        return;
+    }
     if (b->v == NULL) {
         call(b, true);
         batch_free(b);
@@ -185,6 +196,7 @@ int ent_verifier_submit(ent_verifier *v, const void *owner,
         b->lens[i] = lens[i];
         off += lens[i];
     }
+    atomic_init(&b->worked, 0);
     b->v = v;
     b->owner = owner;
     b->has_owner = true;
@@ -241,6 +253,45 @@ void ent_verifier_drain(ent_verifier *v, void (*cb)(void *data), void *data) {
     }
     v->drain_cb = cb;
     v->drain_data = data;
+}
+
+bool ent_verifier_take(ent_verifier *v, ent_verify_cb cb, ent_verified *out) {
+    memset(out, 0, sizeof(*out));
+    vbatch *b = v != NULL ? v->head : NULL;
+    /* v->head is the next batch: deliver() unlinks a batch before its call.
+     * A batch whose jobs all returned from the pool is complete even when
+     * libuv has not run their after_work yet (it runs them one per call,
+     * and this is what lets one callback take the batches behind it). */
+    if (b == NULL || b->cb != cb || b->taken ||
+        (!b->done && atomic_load_explicit(&b->worked, memory_order_acquire) !=
+                         b->njobs))
+        return false;
+    b->taken = true;
+    v->head = b->next;
+    if (v->head == NULL)
+        v->tail = NULL;
+    v->pending--;
+    v->ops += b->n;
+    out->owner = b->has_owner ? b->owner : NULL;
+    out->data = b->data;
+    out->raws = (const uint8_t *const *)b->raws;
+    out->lens = b->lens;
+    out->n = b->n;
+    out->rcs = b->rcs;
+    out->objs = (const uint8_t (*)[32])b->objs;
+    out->priv = b;
+    return true;
+}
+
+void ent_verified_free(ent_verified *out) {
+    if (out == NULL || out->priv == NULL)
+        return;
+    vbatch *b = out->priv;
+    out->priv = NULL;
+    if (b->done) /* every after_work ran */
+        batch_free(b);
+    else
+        b->released = true; /* the last after_work frees it */
 }
 
 uint64_t ent_verifier_ops(const ent_verifier *v) {

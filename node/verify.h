@@ -77,6 +77,32 @@ size_t ent_verifier_pending(const ent_verifier *v, const void *owner);
  * waiter at a time, a new call replaces the previous one. */
 void ent_verifier_drain(ent_verifier *v, void (*cb)(void *data), void *data);
 
+/* A checked batch taken out of the queue by ent_verifier_take(). */
+typedef struct ent_verified {
+    const void *owner; /* as for the callback: NULL once detached */
+    void *data;        /* the data it was submitted with */
+    const uint8_t *const *raws;
+    const size_t *lens;
+    size_t n;
+    const int *rcs;
+    const uint8_t (*objs)[32];
+    void *priv; /* the verifier's: ent_verified_free() releases it */
+} ent_verified;
+
+/*
+ * Group commit: called from inside a (not aborted) callback cb, takes the
+ * next batch in submission order when it is already checked and was
+ * submitted with the same cb, so that the caller applies it together with
+ * the current one in one write transaction. Its callback then never runs:
+ * the caller handles it as the callback would have and calls
+ * ent_verified_free(out). @return true when *out holds a batch.
+ */
+bool ent_verifier_take(ent_verifier *v, ent_verify_cb cb, ent_verified *out);
+
+/* Frees a batch from ent_verifier_take() (not out itself). Accepts NULL
+ * priv. */
+void ent_verified_free(ent_verified *out);
+
 /* Ops verified so far in the pool (decoded and checked), for stats. */
 uint64_t ent_verifier_ops(const ent_verifier *v);
 

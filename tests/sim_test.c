@@ -23,106 +23,21 @@
 #include "node/object.h"
 #include "node/sim.h"
 
-static int collect(void *data, const uint8_t *raw, size_t len) {
-    ent_op **v = data;
-    size_t i = 0;
-    while (v[i] != NULL)
-        i++;
-    return ent_op_decode(&v[i], raw, len);
-}
-
-/* Node 0 creates an object and adds nodes 1..m-1 (as members); each gets
- * its key boxes and the owner's history directly (what a join delivers). */
+/* The scenario helpers live in node/sim.c (shared with `make bench`). */
 static void make_object(ent_sim *s, size_t m, uint8_t id[32]) {
-    char err[256];
-    ent_objects *own = ent_sim_engine(s, 0);
-    assert_int_equal(ent_obj_create(own, "opportunity", NULL, 0, id, NULL, err,
-                                    sizeof(err)),
-                     ENT_OK);
-    ent_op_epoch_key **boxes = calloc(m, sizeof(*boxes));
-    size_t *nb = calloc(m, sizeof(*nb));
-    for (size_t i = 1; i < m; i++) {
-        ent_op *op = NULL;
-        assert_int_equal(ent_obj_add_member(own, id, ent_sim_org(s, i),
-                                            ENT_ROLE_MEMBER, &op, &boxes[i],
-                                            &nb[i]),
-                         ENT_OK);
-        ent_op_free(op);
-    }
-    ent_op **hist = calloc(m + 2, sizeof(*hist));
-    assert_int_equal(ent_obj_ops_foreach(own, id, collect, hist), ENT_OK);
-    size_t nh = 0;
-    while (hist[nh] != NULL)
-        nh++;
-    assert_int_equal(nh, m); /* create + m - 1 adds */
-    const uint8_t **raws = calloc(nh, sizeof(*raws));
-    size_t *lens = calloc(nh, sizeof(*lens));
-    int *rcs = calloc(nh, sizeof(*rcs));
-    for (size_t k = 0; k < nh; k++) {
-        raws[k] = hist[k]->raw;
-        lens[k] = hist[k]->rawlen;
-    }
-    for (size_t i = 1; i < m; i++) {
-        assert_int_equal(
-            ent_obj_accept_keys(ent_sim_engine(s, i), id, boxes[i], nb[i]),
-            ENT_OK);
-        assert_int_equal(ent_obj_apply_batch(ent_sim_engine(s, i), raws, lens,
-                                             nh, NULL, rcs),
-                         ENT_OK);
-        for (size_t k = 0; k < nh; k++)
-            assert_int_equal(rcs[k], ENT_OK);
-        free(boxes[i]);
-    }
-    for (size_t k = 0; k < nh; k++)
-        ent_op_free(hist[k]);
-    free(hist);
-    free(raws);
-    free(lens);
-    free(rcs);
-    free(boxes);
-    free(nb);
+    assert_int_equal(ent_sim_make_object(s, m, id), ENT_OK);
 }
 
-/* True when nodes 0..m-1 encode the same shared state of id. */
 static bool converged(ent_sim *s, size_t m, const uint8_t id[32]) {
-    uint8_t *ref = NULL, *cur = NULL;
-    size_t rl = 0, cl = 0;
-    bool same = true;
-    if (ent_obj_state_encode(ent_sim_engine(s, 0), id, &ref, &rl) != ENT_OK)
-        return false;
-    for (size_t i = 1; i < m && same; i++) {
-        cur = NULL;
-        same = ent_obj_state_encode(ent_sim_engine(s, i), id, &cur, &cl) ==
-                   ENT_OK &&
-               cl == rl && memcmp(cur, ref, rl) == 0;
-        free(cur);
-    }
-    free(ref);
-    return same;
-}
-
-static int count_fn(void *data, const uint8_t *raw, size_t len) {
-    (*(size_t *)data)++;
-    return 0;
+    return ent_sim_converged(s, m, id);
 }
 
 static size_t nops(ent_sim *s, size_t i, const uint8_t id[32]) {
-    size_t n = 0;
-    ent_obj_ops_foreach(ent_sim_engine(s, i), id, count_fn, &n);
-    return n;
+    return ent_sim_nops(s, i, id);
 }
 
 static void comment(ent_sim *s, size_t i, const uint8_t id[32], bool push) {
-    char text[64], err[256];
-    ent_op *op = NULL;
-    snprintf(text, sizeof(text), "note from node %zu at %llu", i,
-             (unsigned long long)ent_sim_now(s));
-    assert_int_equal(ent_obj_comment(ent_sim_engine(s, i), id, text, &op, err,
-                                     sizeof(err)),
-                     ENT_OK);
-    if (push)
-        ent_sim_local_op(s, i, op);
-    ent_op_free(op);
+    assert_int_equal(ent_sim_comment(s, i, id, push), ENT_OK);
 }
 
 /* ---- in-sync rounds cost a constant ------------------------------------- */
@@ -257,41 +172,10 @@ static void test_partition_heals(void **state) {
 
 /* ---- many members, concurrent edits, 5% loss ---------------------------- */
 
-typedef struct conv {
-    int rounds;
-    uint64_t msgs, bytes, lost;
-    uint64_t author_sent; /* op records the first editor sent itself */
-} conv;
-
-static conv converge(size_t m, uint64_t seed) {
-    ent_sim *s = NULL;
-    ent_sim_config cfg = {.nodes = m, .latency_min_ms = 10,
-                          .latency_max_ms = 60, .loss_ppm = 50000,
-                          .seed = seed, .round_ms = 100};
-    conv c = {0};
-    assert_int_equal(ent_sim_new(&s, &cfg), ENT_OK);
-    uint8_t id[32];
-    make_object(s, m, id);
-    ent_sim_stats a, b;
-    ent_sim_stats_get(s, &a);
-    ent_gossip_stats g1a, g1b;
-    ent_gossip_stats_get(ent_sim_gossip(s, 1), &g1a);
-    for (size_t i = 0; i < m; i++) /* everyone edits at t = 0 */
-        comment(s, i, id, true);
-    ent_gossip_stats_get(ent_sim_gossip(s, 1), &g1b);
-    c.author_sent = g1b.ops_sent - g1a.ops_sent;
-    while (!converged(s, m, id) && c.rounds < 100) {
-        ent_sim_round(s);
-        c.rounds++;
-    }
-    assert_true(converged(s, m, id));
-    for (size_t i = 0; i < m; i++)
-        assert_int_equal(nops(s, i, id), 2 * m);
-    ent_sim_stats_get(s, &b);
-    c.msgs = b.msgs_sent - a.msgs_sent;
-    c.bytes = b.bytes_sent - a.bytes_sent;
-    c.lost = b.msgs_lost - a.msgs_lost;
-    ent_sim_free(s);
+static ent_sim_conv converge(size_t m, uint64_t seed) {
+    ent_sim_conv c;
+    assert_int_equal(ent_sim_converge(m, seed, 100, &c), ENT_OK);
+    assert_true(c.converged); /* byte-identical, 2m ops everywhere */
     return c;
 }
 
@@ -305,7 +189,7 @@ static void test_converge_table(void **state) {
     int rounds[8];
     printf("# members | rounds | messages | KiB    | lost | author sent\n");
     for (size_t k = 0; k < nm; k++) {
-        conv c = converge(ms[k], 1000 + ms[k]);
+        ent_sim_conv c = converge(ms[k], 1000 + ms[k]);
         rounds[k] = c.rounds;
         printf("# %7zu | %6d | %8llu | %6.0f | %4llu | %llu\n", ms[k],
                c.rounds, (unsigned long long)c.msgs, c.bytes / 1024.0,

@@ -128,6 +128,7 @@ typedef struct seen {
     size_t h_next;     /* next index of h expected */
     bool order_ok;
     int apply_rc;
+    void *user; /* test_take_groups_checked_batches: its grab */
 } seen;
 
 typedef struct tag {
@@ -353,6 +354,93 @@ static void test_loop_stays_responsive(void **state) {
     free(s);
 }
 
+/* Group commit (ent_verifier_take): a callback takes the checked batches
+ * behind it; each is handled once, in submission order, and its own
+ * callback never runs. */
+typedef struct grab {
+    fix *f;
+    seen *s;
+    size_t taken, groups;
+} grab;
+
+static void on_group(void *data, const void *owner,
+                     const uint8_t *const *raws, const size_t *lens, size_t n,
+                     const int *rcs, const uint8_t (*objs)[32], bool aborted);
+
+static void handle(tag *t, const uint8_t *const *raws, const size_t *lens,
+                   size_t n, const int *rcs, const uint8_t (*objs)[32]) {
+    on_done(t, NULL, raws, lens, n, rcs, objs, false); /* frees t */
+}
+
+static grab *g_of(void *data) { return ((tag *)data)->s->user; }
+
+static void on_group(void *data, const void *owner,
+                     const uint8_t *const *raws, const size_t *lens, size_t n,
+                     const int *rcs, const uint8_t (*objs)[32], bool aborted) {
+    tag *t = data;
+    if (aborted) {
+        free(t);
+        return;
+    }
+    grab *g = g_of(t);
+    handle(t, raws, lens, n, rcs, objs);
+    ent_verified more;
+    g->groups++;
+    while (ent_verifier_take(g->f->v, on_group, &more)) {
+        assert_ptr_equal(more.owner, g->f);
+        handle(more.data, more.raws, more.lens, more.n, more.rcs, more.objs);
+        ent_verified_free(&more);
+        g->taken++;
+    }
+    (void)owner;
+}
+
+static void test_take_groups_checked_batches(void **state) {
+    fix *f = *state;
+    seen *s = calloc(1, sizeof(*s));
+    grab g = {.f = f, .s = s};
+    assert_non_null(s);
+    s->eng = NULL; /* verify only */
+    s->user = &g;
+    s->h = &f->h;
+    s->order_ok = true;
+    /* nothing is checked yet: nothing to take */
+    ent_verified none;
+    assert_false(ent_verifier_take(f->v, on_group, &none));
+    size_t k = 6, per = f->h.n / k, from = 0;
+    for (size_t i = 0; i < k; i++) {
+        size_t n = i + 1 < k ? per : f->h.n - from;
+        tag *t = calloc(1, sizeof(*t));
+        assert_non_null(t);
+        t->s = s;
+        t->id = i;
+        assert_int_equal(
+            ent_verifier_submit(f->v, f,
+                                (const uint8_t *const *)f->h.raw + from,
+                                f->h.len + from, n, on_group, t),
+            ENT_OK);
+        from += n;
+    }
+    /* let the pool finish every batch before the loop runs any callback:
+     * the first callback then takes the other five, whose after_work has
+     * not run yet (they are freed when it does) */
+    for (int i = 0; i < 400; i++)
+        uv_sleep(10);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(s->calls, k);
+    for (size_t i = 0; i < k; i++)
+        assert_int_equal(s->tags[i], i);
+    assert_true(s->order_ok);
+    assert_int_equal(s->ops, f->h.n);
+    for (size_t i = 0; i < f->h.n; i++)
+        assert_int_equal(s->rcs[i], ENT_OK);
+    assert_int_equal(g.groups + g.taken, k);
+    assert_int_equal(g.groups, 1);
+    assert_int_equal(ent_verifier_pending(f->v, NULL), 0);
+    assert_int_equal(ent_verifier_ops(f->v), f->h.n);
+    free(s);
+}
+
 /* Freeing the verifier with batches in flight: callbacks say aborted. */
 typedef struct abort_count {
     size_t aborted, normal;
@@ -395,6 +483,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_loop_stays_responsive, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_free_with_batches_in_flight,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_take_groups_checked_batches,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -214,5 +214,6 @@ int main(int argc, char **argv) {
     rep.lim.lmdb_commit = lmdb_bench_batch(1, quick ? 300 : 1000, 1);
 
     ent_bench_entente(&rep, quick);
-    return ent_bench_report_print(&rep, json_path);
+    int rc = ent_bench_report_print(&rep, json_path);
+    return rc != 0 ? rc : rep.failed ? 1 : 0;
 }

@@ -29,6 +29,7 @@ typedef struct ent_bench_report {
     ent_bench_limits lim;
     ent_bench_row rows[ENT_BENCH_MAX_ROWS];
     int nrows;
+    int failed; /* a check failed (e.g. gossip did not converge): exit 1 */
 } ent_bench_report;
 
 double ent_bench_now(void);

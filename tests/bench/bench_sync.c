@@ -12,7 +12,7 @@
  *  c) push latency of one edit A -> B (p50, p99 of 200 edits): from
  *     ent_obj_set on A to the op applied in B's engine;
  *  d) RSS of a node process that is idle and of one whose store holds the
- *     backlog (a forked child opens and starts the node, then reads VmRSS).
+ *     backlog (a real `entente serve` process on that home, read from /proc).
  *
  * A's home is on /dev/shm when writable: making the backlog one durable
  * commit per op would take minutes on a disk, and only B's side is timed.
@@ -20,7 +20,9 @@
  * spec/protocol.md) would bound (b) by itself, so this benchmark raises it
  * with ENTENTE_PEER_OPS_PER_SEC.
  */
+#include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,9 +151,11 @@ static int dcmp(const void *x, const void *y) {
     return a < b ? -1 : a > b;
 }
 
-/* VmRSS of this process in KiB (0 when unknown). */
-static long vm_rss_kib(void) {
-    FILE *f = fopen("/proc/self/status", "r");
+/* VmRSS in KiB of process pid (0 when unknown). */
+static long vm_rss_kib(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+    FILE *f = fopen(path, "r");
     char line[256];
     long kib = 0;
     if (f == NULL)
@@ -163,40 +167,39 @@ static long vm_rss_kib(void) {
     return kib;
 }
 
-static void child_wake(uv_timer_t *t) { uv_stop(t->loop); }
-
-/* RSS in KiB of a child process that opens and starts the node at home and
- * runs its loop for 500 ms; -1 on failure. */
+/*
+ * RSS in KiB of a real `entente serve` process (the binary in $ENTENTE, else
+ * ./entente, which `make bench` builds) on home, read 500 ms after its API
+ * socket appears; -1 on failure. A fresh process, not a fork of the bench,
+ * so that none of the bench's own memory is counted.
+ */
 static long node_rss(const char *home) {
-    int fd[2];
+    const char *bin = getenv("ENTENTE") != NULL ? getenv("ENTENTE") : "./entente";
+    char sock[4096];
     long kib = -1;
-    if (pipe(fd) != 0)
-        return -1;
+    snprintf(sock, sizeof(sock), "%s/api.sock", home);
     pid_t pid = fork();
+    if (pid < 0)
+        return -1;
     if (pid == 0) {
-        uv_loop_t loop;
-        uv_timer_t t;
-        ent_node *n = NULL;
-        long v = -1;
-        if (uv_loop_init(&loop) == 0 &&
-            ent_node_open(&n, &loop, home, NULL) == ENT_OK &&
-            ent_node_start(n, "127.0.0.1:0") == ENT_OK) {
-            uv_timer_init(&loop, &t);
-            uv_timer_start(&t, child_wake, 500, 0);
-            uv_run(&loop, UV_RUN_DEFAULT);
-            v = vm_rss_kib();
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) {
+            dup2(null, 1);
+            dup2(null, 2);
         }
-        if (write(fd[1], &v, sizeof(v)) != sizeof(v))
-            _exit(1);
-        _exit(0);
+        execl(bin, bin, "serve", "--home", home, "--listen", "127.0.0.1:0",
+              "--log-level", "error", (char *)NULL);
+        _exit(127);
     }
-    close(fd[1]);
-    if (pid > 0 && read(fd[0], &kib, sizeof(kib)) != sizeof(kib))
-        kib = -1;
-    close(fd[0]);
-    if (pid > 0)
-        waitpid(pid, NULL, 0);
-    return kib;
+    for (int i = 0; i < 1000 && access(sock, F_OK) != 0; i++)
+        usleep(10000);
+    if (access(sock, F_OK) == 0) {
+        usleep(500000);
+        kib = vm_rss_kib(pid);
+    }
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    return kib > 0 ? kib : -1;
 }
 
 static void sync_bench(ent_bench_report *r, int quick) {
@@ -342,12 +345,50 @@ out:
     free(w);
 }
 
+/* ---- e) rounds to converge, 25..200 members, 5% loss ------------------- */
+
+/* The issue-5 scenario in the simulator (node/sim.c ent_sim_converge):
+ * every member edits at t = 0; rounds and messages until all members hold
+ * byte-identical state. Any size that does not converge fails the bench. */
+static void converge_rows(ent_bench_report *r) {
+    static const size_t ms[] = {25, 50, 100, 200};
+    char name[64];
+    size_t ok = 0;
+    for (size_t k = 0; k < sizeof(ms) / sizeof(ms[0]); k++) {
+        ent_sim_conv c;
+        double t0 = ent_bench_now();
+        int rc = ent_sim_converge(ms[k], 1000 + ms[k], 100, &c);
+        fprintf(stderr, "gossip: %zu members: %d rounds, %llu messages, "
+                "%llu lost, %.1f s\n", ms[k], c.rounds,
+                (unsigned long long)c.msgs, (unsigned long long)c.lost,
+                ent_bench_now() - t0);
+        if (rc != ENT_OK || !c.converged) {
+            fprintf(stderr, "entente: bench: %zu members did not converge "
+                    "(%s)\n", ms[k], ent_strerror(rc));
+            r->failed = 1;
+            continue;
+        }
+        ok += ms[k] == 200;
+        snprintf(name, sizeof(name), "gossip rounds to converge, %zu members",
+                 ms[k]);
+        ent_bench_add(r, name, c.rounds, "rounds", "", 0);
+        snprintf(name, sizeof(name), "gossip messages to converge, %zu mbrs",
+                 ms[k]);
+        ent_bench_add(r, name, (double)c.msgs, "msgs", "", 0);
+    }
+    ent_bench_add(r, "200 members converged identically, 5% loss",
+                  (double)ok, "yes=1", "", 0);
+    if (ok != 1)
+        r->failed = 1;
+}
+
 void ent_bench_sync(ent_bench_report *r, int quick) {
     if (ent_crypto_init() != ENT_OK)
         return;
     if (getenv("ENT_BENCH_SYNC_ONLY") == NULL) {
         round_bytes(r, 1000);
         round_bytes(r, quick ? 2000 : 10000);
+        converge_rows(r);
     }
     sync_bench(r, quick);
 }

@@ -1,0 +1,460 @@
+/*
+ * keepalive_test.c - sessions between nodes stay up while idle, and a peer
+ * that breaks the protocol is scored down (issue 5; spec/sessions.md
+ * "Keepalive" and "Scoring").
+ *
+ * One loop, 127.0.0.1 port 0. V and H are real nodes; H joins V's object O
+ * through an invite. Both session managers run with a 400 ms idle timeout
+ * and both peer layers with a 100 ms keepalive ($ENTENTE_KEEPALIVE_MS);
+ * $ENTENTE_SYNC_MS is an hour, so nothing but PING/PONG crosses an idle
+ * session.
+ *   1. Keepalive: V-H stays connected over 5 idle-timeout periods (no idle
+ *      drop, no new session); control: with the keepalive off, the same
+ *      session is dropped by the idle timeout.
+ *   2. Scoring: Z, a member of O with a bare session manager, sends HELLO
+ *      then bytes that are no wire message: V drops it (violations + 1),
+ *      Z's peers record gets failures + 1 and score 1 (shown in the peers
+ *      JSON) and a redial backoff; a second violation raises the score and
+ *      the backoff. H's session is untouched and H's edit still reaches V.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "object_fixture.h"
+
+#include "node/home.h"
+#include "node/node.h"
+#include "node/peer.h"
+#include "node/peer_int.h"
+#include "protocol/session.h"
+#include "protocol/wire.h"
+
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+#define WAIT_MS 20000
+#define IDLE_MS 400
+#define KEEPALIVE_MS 100
+#define DIAL_BASE_MS 100
+
+typedef struct zpeer {
+    tnode t;
+    ent_session_mgr *mgr;
+    ent_session *s;
+    bool open, closed;
+    unsigned hellos, errors;
+    int32_t last_err;
+} zpeer;
+
+typedef struct world {
+    uv_loop_t loop;
+    uv_timer_t wake;
+    char tmp[PATH_MAX];
+    char home[2][PATH_MAX];
+    ent_node *v, *h;
+    ent_log log;
+    uint8_t obj[32];
+    zpeer z;
+    int stopped;
+    uint64_t idle_drops0; /* idle drops of V and H before the control */
+    uint64_t opened0;     /* V's sessions opened before the control */
+} world;
+
+static void on_wake(uv_timer_t *t) { (void)t; }
+
+static bool run_until(world *w, bool (*pred)(world *w), uint64_t ms) {
+    uv_update_time(&w->loop);
+    uint64_t end = uv_now(&w->loop) + ms;
+    while (!pred(w) && uv_now(&w->loop) < end)
+        uv_run(&w->loop, UV_RUN_ONCE);
+    return pred(w);
+}
+
+static bool never(world *w) { return false; }
+
+static ent_peers *vp(world *w) { return ent_node_peers(w->v); }
+static ent_peers *hp(world *w) { return ent_node_peers(w->h); }
+static const uint8_t *vorg(world *w) {
+    return ent_identity_public(ent_node_identity(w->v));
+}
+static const uint8_t *horg(world *w) {
+    return ent_identity_public(ent_node_identity(w->h));
+}
+
+static ent_peers_stats pst(ent_peers *p) {
+    ent_peers_stats s;
+    ent_peers_stats_get(p, &s);
+    return s;
+}
+
+static ent_session_stats sst(ent_peers *p) {
+    ent_session_stats s;
+    ent_session_mgr_stats(p->mgr, &s);
+    return s;
+}
+
+static bool vh_connected(world *w) {
+    return ent_peers_connected(vp(w), horg(w)) > 0 &&
+           ent_peers_connected(hp(w), vorg(w)) > 0;
+}
+
+/* V's open session with H (NULL: none). */
+static const conn *h_conn(world *w) {
+    for (const conn *c = vp(w)->conns; c != NULL; c = c->next)
+        if (c->open && !c->closing && c->has_org &&
+            memcmp(c->org, horg(w), 32) == 0)
+            return c;
+    return NULL;
+}
+
+static bool vh_reconnected(world *w) {
+    return pst(vp(w)).sessions_opened > w->opened0 && vh_connected(w);
+}
+
+static bool some_idle_drop(world *w) {
+    return sst(vp(w)).drop_idle + sst(hp(w)).drop_idle > w->idle_drops0;
+}
+
+static bool join_done(world *w) {
+    json_t *j = NULL;
+    bool done = false;
+    if (ent_peers_join_json(hp(w), 1, &j) == ENT_OK) {
+        const char *st = json_string_value(json_object_get(j, "state"));
+        done = st != NULL &&
+               (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0);
+    }
+    json_decref(j);
+    return done;
+}
+
+/* ---- Z, a member that breaks the protocol --------------------------------- */
+
+static void z_established(ent_session *s, void *data) {
+    zpeer *z = data;
+    if (s == z->s)
+        z->open = true;
+}
+
+static void z_message(ent_session *s, const uint8_t *msg, size_t len,
+                      void *data) {
+    zpeer *z = data;
+    ent_wire_msg m;
+    if (ent_wire_decode(&m, msg, len) != ENT_OK)
+        return;
+    if (m.type == ENT_WIRE_HELLO) {
+        z->hellos++;
+    } else if (m.type == ENT_WIRE_ERROR) {
+        z->errors++;
+        z->last_err = m.u.error.code;
+    }
+    ent_wire_msg_clear(&m);
+}
+
+static void z_closed(ent_session *s, int reason, void *data) {
+    zpeer *z = data;
+    if (s == z->s) {
+        z->s = NULL;
+        z->open = false;
+        z->closed = true;
+    }
+}
+
+static bool z_settled(world *w) {
+    return w->z.closed || (w->z.open && w->z.hellos > 0);
+}
+static bool z_gone(world *w) { return w->z.s == NULL; }
+
+static void z_send_raw(world *w, const uint8_t *buf, size_t len) {
+    assert_non_null(w->z.s);
+    assert_int_equal(ent_session_send(w->z.s, buf, len), ENT_OK);
+}
+
+static void z_hello(world *w) {
+    ent_wire_msg m;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_HELLO;
+    m.u.hello.version = ENT_WIRE_VERSION;
+    snprintf(m.u.hello.name, sizeof(m.u.hello.name), "zed");
+    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_OK);
+    z_send_raw(w, buf, len);
+    free(buf);
+}
+
+/* Dials V, says HELLO, then sends bytes that decode to no message. */
+static void z_misbehave(world *w) {
+    zpeer *z = &w->z;
+    static const uint8_t junk[] = {0xc1, 0xc1, 0xc1, 0xff, 0x00, 0x13};
+    z->open = z->closed = false;
+    z->hellos = z->errors = 0;
+    z->last_err = 0;
+    assert_int_equal(ent_session_dial(z->mgr, ent_node_listen(w->v), vorg(w),
+                                      &z->s),
+                     ENT_OK);
+    assert_true(run_until(w, z_settled, WAIT_MS));
+    assert_true(z->open);
+    z_hello(w);
+    run_until(w, never, 50); /* V handles the HELLO: Z is in its table */
+    assert_non_null(ent__peers_find(vp(w), tnode_pk(&z->t)));
+    z_send_raw(w, junk, sizeof(junk));
+    assert_true(run_until(w, z_gone, WAIT_MS));
+}
+
+static json_t *peer_json(world *w, const uint8_t org[32]) {
+    json_t *arr = NULL, *found = NULL;
+    char want[ENT_ORG_ID_LEN + 1];
+    ent_org_id_format(want, org);
+    assert_int_equal(ent_peers_list_json(vp(w), &arr), ENT_OK);
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *o = json_array_get(arr, i);
+        if (strcmp(json_string_value(json_object_get(o, "org")), want) == 0)
+            found = json_incref(o);
+    }
+    json_decref(arr);
+    assert_non_null(found);
+    return found;
+}
+
+/* ---- setup -------------------------------------------------------------------- */
+
+static int setup(void **state) {
+    world *w = calloc(1, sizeof(*w));
+    char org[ENT_ORG_ID_LEN + 1], err[ENT_OBJ_ERR_MAX], num[16];
+    ent_op *op = NULL;
+    assert_non_null(w);
+    setenv("ENTENTE_SYNC_MS", "3600000", 1); /* no HAVE/DIGEST when idle */
+    snprintf(num, sizeof(num), "%d", DIAL_BASE_MS);
+    setenv("ENTENTE_DIAL_BASE_MS", num, 1);
+    snprintf(num, sizeof(num), "%d", KEEPALIVE_MS);
+    setenv("ENTENTE_KEEPALIVE_MS", num, 1);
+    assert_int_equal(ent_crypto_init(), ENT_OK);
+    assert_int_equal(uv_loop_init(&w->loop), 0);
+    uv_timer_init(&w->loop, &w->wake);
+    uv_timer_start(&w->wake, on_wake, 10, 10);
+    ent_log_init(&w->log, ENT_LOG_OFF, "keepalive");
+    snprintf(w->tmp, sizeof(w->tmp), "/tmp/ent-keepalive.XXXXXX");
+    assert_non_null(mkdtemp(w->tmp));
+    const char *names[2] = {"Vance", "Holt"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(w->home[i], PATH_MAX, "%s/%s", w->tmp, names[i]);
+        assert_int_equal(
+            ent_home_init(w->home[i], names[i], "127.0.0.1:0", NULL, org),
+            ENT_OK);
+    }
+    assert_int_equal(ent_node_open(&w->v, &w->loop, w->home[0], &w->log),
+                     ENT_OK);
+    assert_int_equal(ent_node_open(&w->h, &w->loop, w->home[1], &w->log),
+                     ENT_OK);
+    assert_int_equal(ent_node_start(w->v, NULL), ENT_OK);
+    assert_int_equal(ent_node_start(w->h, NULL), ENT_OK);
+    /* the environment reached the peer layer */
+    assert_int_equal(vp(w)->keepalive_ms, KEEPALIVE_MS);
+    assert_int_equal(hp(w)->keepalive_ms, KEEPALIVE_MS);
+    /* short idle timeout, before any session opens (hostile_test.c) */
+    ent_session_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.idle_timeout_ms = IDLE_MS;
+    ent_session_mgr_set_config(vp(w)->mgr, &cfg);
+    ent_session_mgr_set_config(hp(w)->mgr, &cfg);
+
+    ent_obj_input in[2] = {{"name", "Quiet deal", false},
+                           {"next_step", "kickoff", false}};
+    assert_int_equal(ent_obj_create(ent_node_objects(w->v), "opportunity", in,
+                                    2, w->obj, &op, err, sizeof(err)),
+                     ENT_OK);
+    ent_node_op_created(w->v, op);
+    char *token = NULL, iid[33];
+    uint64_t expiry, jid = 0;
+    assert_int_equal(ent_peers_invite(vp(w), w->obj, ENT_ROLE_MEMBER, 3600,
+                                      &token, &expiry, iid),
+                     ENT_OK);
+    assert_int_equal(
+        ent_peers_join(hp(w), token, strlen(token), &jid, err, sizeof(err)),
+        ENT_OK);
+    free(token);
+    assert_true(run_until(w, join_done, WAIT_MS));
+    json_t *j = NULL;
+    assert_int_equal(ent_peers_join_json(hp(w), 1, &j), ENT_OK);
+    assert_string_equal(json_string_value(json_object_get(j, "state")),
+                        "done");
+    json_decref(j);
+    assert_true(run_until(w, vh_connected, WAIT_MS));
+
+    /* Z: a member of O (V added it), with a bare session manager */
+    assert_int_equal(tnode_open(&w->z.t, 0x5a), 0);
+    ent_op_epoch_key *boxes = NULL;
+    size_t nboxes = 0;
+    assert_int_equal(ent_obj_add_member(ent_node_objects(w->v), w->obj,
+                                        tnode_pk(&w->z.t), ENT_ROLE_MEMBER,
+                                        &op, &boxes, &nboxes),
+                     ENT_OK);
+    ent_node_op_created(w->v, op);
+    free(boxes);
+    ent_session_callbacks cb = {NULL, z_established, z_message, z_closed};
+    assert_int_equal(ent_session_mgr_new(&w->z.mgr, &w->loop, w->z.t.id, NULL,
+                                         &cb, &w->z),
+                     ENT_OK);
+    *state = w;
+    return 0;
+}
+
+static void node_stopped(ent_node *n, void *data) {
+    ((world *)data)->stopped++;
+}
+static void mgr_closed(ent_session_mgr *m, void *data) {
+    ((world *)data)->z.mgr = NULL;
+}
+static bool all_stopped(world *w) {
+    return w->stopped == 2 && w->z.mgr == NULL;
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int t,
+                    struct FTW *f) {
+    return remove(p);
+}
+
+static int teardown(void **state) {
+    world *w = *state;
+    if (w->z.s != NULL)
+        ent_session_close(w->z.s, ENT_OK);
+    ent_session_mgr_close(w->z.mgr, mgr_closed, w);
+    ent_node_stop(w->v, node_stopped, w);
+    ent_node_stop(w->h, node_stopped, w);
+    assert_true(run_until(w, all_stopped, 10000));
+    uv_close((uv_handle_t *)&w->wake, NULL);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    ent_node_free(w->v);
+    ent_node_free(w->h);
+    tnode_close(&w->z.t);
+    assert_int_equal(uv_loop_close(&w->loop), 0);
+    nftw(w->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(w);
+    return 0;
+}
+
+/* ---- 1. keepalive ---------------------------------------------------------- */
+
+static void test_idle_sessions_stay_up(void **state) {
+    world *w = *state;
+    assert_true(vh_connected(w));
+    ent_session_stats v0 = sst(vp(w)), h0 = sst(hp(w));
+    ent_peers_stats pv0 = pst(vp(w)), ph0 = pst(hp(w));
+    run_until(w, never, 5 * IDLE_MS);
+    assert_true(vh_connected(w));
+    assert_int_equal(sst(vp(w)).drop_idle, v0.drop_idle);
+    assert_int_equal(sst(hp(w)).drop_idle, h0.drop_idle);
+    assert_int_equal(pst(vp(w)).sessions_opened, pv0.sessions_opened);
+    assert_int_equal(pst(hp(w)).sessions_opened, ph0.sessions_opened);
+    fprintf(stderr, "  V-H idle for %d ms (idle timeout %d ms, keepalive "
+            "%d ms): still connected, no new session\n",
+            5 * IDLE_MS, IDLE_MS, KEEPALIVE_MS);
+
+    /* control: without the keepalive the idle timeout drops the session */
+    vp(w)->keepalive_ms = 3600000;
+    hp(w)->keepalive_ms = 3600000;
+    w->idle_drops0 = sst(vp(w)).drop_idle + sst(hp(w)).drop_idle;
+    w->opened0 = pst(vp(w)).sessions_opened;
+    uint64_t t0 = uv_now(&w->loop);
+    assert_true(run_until(w, some_idle_drop, 10 * IDLE_MS));
+    fprintf(stderr, "  keepalive off: idle drop after %llu ms\n",
+            (unsigned long long)(uv_now(&w->loop) - t0));
+    vp(w)->keepalive_ms = KEEPALIVE_MS;
+    hp(w)->keepalive_ms = KEEPALIVE_MS;
+    assert_true(run_until(w, vh_reconnected, WAIT_MS)); /* redialled */
+}
+
+/* ---- 2. scoring down a peer that breaks the protocol -------------------------- */
+
+static bool h_edit_arrived(world *w) {
+    json_t *j = NULL;
+    bool ok = false;
+    if (ent_obj_show_json(ent_node_objects(w->v), w->obj, true, &j) == ENT_OK) {
+        const char *v = json_string_value(
+            json_object_get(json_object_get(j, "shared"), "next_step"));
+        ok = v != NULL && strcmp(v, "from Holt, after the violations") == 0;
+    }
+    json_decref(j);
+    return ok;
+}
+
+static void test_violator_scored_down(void **state) {
+    world *w = *state;
+    char err[ENT_OBJ_ERR_MAX];
+    assert_true(run_until(w, vh_connected, WAIT_MS));
+    run_until(w, never, 500); /* redials after the control have settled */
+    assert_true(vh_connected(w));
+    const conn *hc0 = h_conn(w);
+    ent_peers_stats pv0 = pst(vp(w)), ph0 = pst(hp(w));
+    const uint8_t *zorg = tnode_pk(&w->z.t);
+
+    z_misbehave(w);
+    assert_int_equal(pst(vp(w)).violations, pv0.violations + 1);
+    peer_ent *e = ent__peers_find(vp(w), zorg);
+    assert_non_null(e);
+    assert_int_equal(e->failures, 1);
+    assert_int_equal(e->score, 1);
+    uint64_t now = uv_now(&w->loop);
+    /* backoff(failures + score = 2): base * 4 with jitter [1/2, 1] */
+    assert_true(e->next_dial >= now + 2 * DIAL_BASE_MS - 50);
+    uint64_t wait1 = e->next_dial - now;
+    json_t *o = peer_json(w, zorg);
+    assert_int_equal(json_integer_value(json_object_get(o, "failures")), 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "score")), 1);
+    assert_false(json_is_true(json_object_get(o, "connected")));
+    json_decref(o);
+
+    /* again: the score and the backoff grow */
+    z_misbehave(w);
+    assert_int_equal(pst(vp(w)).violations, pv0.violations + 2);
+    e = ent__peers_find(vp(w), zorg);
+    assert_int_equal(e->failures, 2);
+    assert_int_equal(e->score, 2);
+    now = uv_now(&w->loop);
+    /* backoff(4): base * 16 with jitter [1/2, 1] */
+    assert_true(e->next_dial >= now + 8 * DIAL_BASE_MS - 50);
+    uint64_t wait2 = e->next_dial - now;
+    fprintf(stderr, "  violator not redialled for %llu ms, then %llu ms\n",
+            (unsigned long long)wait1, (unsigned long long)wait2);
+    assert_true(wait2 > wait1);
+    o = peer_json(w, zorg);
+    assert_int_equal(json_integer_value(json_object_get(o, "score")), 2);
+    json_decref(o);
+    o = peer_json(w, horg(w));
+    assert_int_equal(json_integer_value(json_object_get(o, "score")), 0);
+    assert_true(json_is_true(json_object_get(o, "connected")));
+    json_decref(o);
+
+    /* H is unaffected: same session, not scored, its edit arrives */
+    assert_true(vh_connected(w));
+    assert_true(h_conn(w) == hc0);
+    assert_int_equal(pst(vp(w)).sessions_opened, pv0.sessions_opened + 2);
+    assert_int_equal(pst(hp(w)).sessions_opened, ph0.sessions_opened);
+    assert_int_equal(pst(hp(w)).violations, ph0.violations);
+    assert_int_equal(ent__peers_find(vp(w), horg(w))->score, 0);
+    ent_obj_input in = {"next_step", "from Holt, after the violations", false};
+    ent_op *op = NULL;
+    assert_int_equal(ent_obj_set(ent_node_objects(w->h), w->obj, &in, 1, &op,
+                                 err, sizeof(err)),
+                     ENT_OK);
+    ent_node_op_created(w->h, op);
+    assert_true(run_until(w, h_edit_arrived, WAIT_MS));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idle_sessions_stay_up),
+        cmocka_unit_test(test_violator_scored_down),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
