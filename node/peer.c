@@ -656,70 +656,8 @@ static void send_haves(conn *c) {
     c->last_have = uv_now(c->p->loop);
 }
 
-typedef struct job_build {
-    const uint8_t *obj;
-    const uint8_t *vv;
-    size_t n_vv;
-    sync_key *keys;
-    size_t n, cap;
-} job_build;
-
-static uint64_t vv_seq(const job_build *b, const uint8_t *author) {
-    for (size_t i = 0; i < b->n_vv; i++)
-        if (memcmp(b->vv + i * 40, author, 32) == 0)
-            return rd64(b->vv + i * 40 + 32);
-    return 0;
-}
-
-static int job_scan(void *data, const void *key, size_t klen, const void *val,
-                    size_t vlen) {
-    job_build *b = data;
-    const uint8_t *k = key;
-    if (klen != 72)
-        return 0;
-    uint64_t seq = rd64(k + 64);
-    if (b->vv != NULL && seq <= vv_seq(b, k + 32))
-        return 0;
-    ent_op *op = NULL;
-    if (ent_op_decode(&op, val, vlen) != ENT_OK)
-        return 0;
-    if (b->n == b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 64;
-        sync_key *nv = realloc(b->keys, nc * sizeof(*nv));
-        if (nv == NULL) {
-            ent_op_free(op);
-            return ENT_ENOMEM;
-        }
-        b->keys = nv;
-        b->cap = nc;
-    }
-    sync_key *sk = &b->keys[b->n++];
-    sk->hlc = op->h.hlc;
-    memcpy(sk->author, k + 32, 32);
-    sk->seq = seq;
-    ent_op_free(op);
-    return 0;
-}
-
-static int job_build_fn(ent_txn *txn, void *data) {
-    job_build *b = data;
-    b->n = 0;
-    return ent_txn_scan(txn, ENT_TBL_OPS, b->obj, 32, job_scan, b);
-}
-
-static int key_cmp(const void *a, const void *b) {
-    const sync_key *x = a, *y = b;
-    if (x->hlc != y->hlc)
-        return x->hlc < y->hlc ? -1 : 1;
-    int c = memcmp(x->author, y->author, 32);
-    if (c != 0)
-        return c;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 int ent__peers_job_add(conn *c, const uint8_t obj[32], const uint8_t *vv,
                        size_t n_vv, uint64_t *nops) {
-    job_build b = {.obj = obj, .vv = vv, .n_vv = n_vv};
     if (nops != NULL)
         *nops = 0;
     for (sync_job *j = c->jobs; j != NULL; j = j->next)
@@ -727,28 +665,29 @@ int ent__peers_job_add(conn *c, const uint8_t obj[32], const uint8_t *vv,
             return ENT_OK; /* one at a time per object; the next HAVE rechecks */
     if (c->njobs >= ENT_PEERS_MAX_JOBS)
         return ENT_ELIMIT;
-    int rc = ent_store_read(c->p->store, job_build_fn, &b);
-    if (rc != ENT_OK || b.n == 0) {
-        free(b.keys);
+    /* the ops the peer lacks, in causal (HLC) order */
+    sync_key *keys = NULL;
+    size_t n = 0;
+    int rc = ent_gossip_missing(c->p->gossip, obj, vv, n_vv, &keys, &n);
+    if (rc != ENT_OK || n == 0) {
+        free(keys);
         return rc;
     }
-    /* HLC order is a causal order: every op's HLC exceeds its parents'. */
-    qsort(b.keys, b.n, sizeof(*b.keys), key_cmp);
     sync_job *j = calloc(1, sizeof(*j));
     if (j == NULL) {
-        free(b.keys);
+        free(keys);
         return ENT_ENOMEM;
     }
     memcpy(j->obj, obj, 32);
-    j->keys = b.keys;
-    j->n = b.n;
+    j->keys = keys;
+    j->n = n;
     sync_job **pp = &c->jobs;
     while (*pp != NULL)
         pp = &(*pp)->next;
     *pp = j;
     c->njobs++;
     if (nops != NULL)
-        *nops = b.n;
+        *nops = n;
     pump(c);
     return ENT_OK;
 }

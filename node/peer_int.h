@@ -10,6 +10,7 @@
 #include "node/err.h"
 #include "node/invite.h"
 #include "node/object.h"
+#include "node/gossip.h"
 #include "node/peer.h"
 #include "protocol/session.h"
 #include "protocol/wire.h"
@@ -35,11 +36,8 @@ typedef struct qmsg {
     uint8_t data[];
 } qmsg;
 
-typedef struct sync_key {
-    uint64_t hlc;
-    uint8_t author[32];
-    uint64_t seq;
-} sync_key;
+/* One op of a catch-up job, in causal order (ent_gossip_missing). */
+typedef ent_gossip_key sync_key;
 
 /* A catch-up job: ops of one object to send, in causal (HLC) order. */
 typedef struct sync_job {
