@@ -10,8 +10,15 @@
 #include "node/err.h"
 #include "protocol/cbor.h"
 
-#define ENTRY_ITEMS 10 /* version .. sig */
-#define HEAD_ITEMS 5   /* org, size, root, time, sig */
+#define ENTRY_ITEMS 9 /* version .. prev */
+#define HEAD_ITEMS 5  /* org, size, root, time, sig */
+
+/* What the entry decoder reads before it judges: large enough for any
+ * entry of version 1 (10 items, at most 482 bytes) to be refused as
+ * ENT_EVERSION rather than as too big or misshapen. A valid entry is at
+ * most ENT_ACTLOG_ENTRY_MAX bytes. */
+#define ENTRY_READ_MAX 512
+#define ENTRY_READ_ITEMS 10
 
 static const char FRONTIER_KEY[] = "frontier";
 static const char HEAD_PREFIX[] = "head";
@@ -67,16 +74,15 @@ static void write_opt(ent_cbor_writer *w, bool has, const uint8_t id[32]) {
     ent_cbor_write_bytes(w, id, has ? 32 : 0);
 }
 
-/* Writes the entry (or its signed part: the first nine items under an
- * array head of nine) into buf; buf of ENT_ACTLOG_ENTRY_MAX always fits. */
-static int entry_write(const ent_actlog_entry *e, bool with_sig, uint8_t *buf,
-                       size_t cap, size_t *len) {
+/* Writes the entry into buf; buf of ENT_ACTLOG_ENTRY_MAX always fits. */
+static int entry_write(const ent_actlog_entry *e, uint8_t *buf, size_t cap,
+                       size_t *len) {
     ent_cbor_writer w;
     int rc = entry_valid(e);
     if (rc != ENT_OK)
         return rc;
     ent_cbor_writer_init(&w, buf, cap);
-    ent_cbor_write_array(&w, with_sig ? ENTRY_ITEMS : ENTRY_ITEMS - 1);
+    ent_cbor_write_array(&w, ENTRY_ITEMS);
     ent_cbor_write_uint(&w, ENT_ACTLOG_VERSION);
     ent_cbor_write_uint(&w, e->index);
     ent_cbor_write_uint(&w, e->time);
@@ -86,22 +92,20 @@ static int entry_write(const ent_actlog_entry *e, bool with_sig, uint8_t *buf,
     write_opt(&w, e->has_org, e->org);
     ent_cbor_write_text(&w, e->reason, e->reason_len);
     ent_cbor_write_bytes(&w, e->prev, sizeof(e->prev));
-    if (with_sig)
-        ent_cbor_write_bytes(&w, e->sig, sizeof(e->sig));
     if (w.err != ENT_OK)
         return w.err;
     *len = w.len;
     return ENT_OK;
 }
 
-int ent_actlog_entry_encode(const ent_actlog_entry *e, bool with_sig,
-                            uint8_t **out, size_t *len) {
+int ent_actlog_entry_encode(const ent_actlog_entry *e, uint8_t **out,
+                            size_t *len) {
     uint8_t buf[ENT_ACTLOG_ENTRY_MAX];
     size_t n = 0;
     int rc;
     *out = NULL;
     *len = 0;
-    if ((rc = entry_write(e, with_sig, buf, sizeof(buf), &n)) != ENT_OK)
+    if ((rc = entry_write(e, buf, sizeof(buf), &n)) != ENT_OK)
         return rc;
     if ((*out = malloc(n)) == NULL)
         return ENT_ENOMEM;
@@ -129,10 +133,10 @@ int ent_actlog_entry_decode(ent_actlog_entry *e, const uint8_t *buf,
                             size_t len) {
     static const ent_cbor_limits lim = {
         .max_depth = 1,
-        .max_items = ENTRY_ITEMS,
-        .max_total = ENTRY_ITEMS + 1,
+        .max_items = ENTRY_READ_ITEMS,
+        .max_total = ENTRY_READ_ITEMS + 1,
         .max_str = ENT_ACTLOG_REASON_MAX,
-        .max_size = ENT_ACTLOG_ENTRY_MAX,
+        .max_size = ENTRY_READ_MAX,
     };
     ent_cbor_reader r;
     uint64_t v, kind;
@@ -145,9 +149,11 @@ int ent_actlog_entry_decode(ent_actlog_entry *e, const uint8_t *buf,
     if ((rc = ent_cbor_check(buf, len, &lim)) != ENT_OK)
         goto out;
     ent_cbor_reader_init(&r, buf, len);
+    /* the version first: an entry of another version is refused as such,
+     * whatever its shape */
     if ((rc = ent_cbor_read_array(&r, &n)) != ENT_OK)
         goto out;
-    if (n != ENTRY_ITEMS) {
+    if (n == 0) {
         rc = ENT_ECORRUPT;
         goto out;
     }
@@ -155,6 +161,10 @@ int ent_actlog_entry_decode(ent_actlog_entry *e, const uint8_t *buf,
         goto out;
     if (v != ENT_ACTLOG_VERSION) {
         rc = ENT_EVERSION;
+        goto out;
+    }
+    if (n != ENTRY_ITEMS) {
+        rc = ENT_ECORRUPT;
         goto out;
     }
     if ((rc = ent_cbor_read_uint(&r, &e->index)) != ENT_OK ||
@@ -180,25 +190,12 @@ int ent_actlog_entry_decode(ent_actlog_entry *e, const uint8_t *buf,
     e->reason_len = n;
     if ((rc = ent_cbor_read_bytes_exact(&r, e->prev, sizeof(e->prev))) !=
             ENT_OK ||
-        (rc = ent_cbor_read_bytes_exact(&r, e->sig, sizeof(e->sig))) !=
-            ENT_OK ||
         (rc = ent_cbor_read_end(&r)) != ENT_OK)
         goto out;
 out:
     if (rc != ENT_OK)
         memset(e, 0, sizeof(*e));
     return rc;
-}
-
-int ent_actlog_entry_verify(const ent_actlog_entry *e,
-                            const uint8_t org[ENT_PK_LEN]) {
-    uint8_t buf[ENT_ACTLOG_ENTRY_MAX];
-    size_t n = 0;
-    int rc = entry_write(e, false, buf, sizeof(buf), &n);
-    if (rc != ENT_OK)
-        return ENT_EBADSIG;
-    rc = ent_sig_verify(org, ENT_SIGCTX_LOG_ENTRY, buf, n, e->sig);
-    return rc == ENT_OK || rc == ENT_ENOMEM ? rc : ENT_EBADSIG;
 }
 
 /* --------------------------------------------------------------- heads */
@@ -309,17 +306,16 @@ int ent_actlog_get(ent_txn *txn, uint64_t index, const uint8_t **buf,
     return ENT_OK;
 }
 
-int ent_actlog_append(ent_txn *txn, const ent_identity *id,
-                      const ent_actlog_entry *e, uint64_t *index_out) {
+int ent_actlog_append(ent_txn *txn, const ent_actlog_entry *e,
+                      uint64_t *index_out) {
     ent_merkle_frontier f;
     ent_actlog_entry x;
     uint8_t val[ENT_MERKLE_HASH_LEN + ENT_ACTLOG_ENTRY_MAX];
-    uint8_t sbuf[ENT_ACTLOG_ENTRY_MAX];
     uint8_t fbuf[ENT_MERKLE_FRONTIER_MAX_LEN];
     uint8_t key[8];
     size_t n = 0, flen = 0;
     int rc;
-    if (txn == NULL || id == NULL || e == NULL)
+    if (txn == NULL || e == NULL)
         return ENT_EINVAL;
     if ((rc = entry_valid(e)) != ENT_OK)
         return rc;
@@ -338,11 +334,7 @@ int ent_actlog_append(ent_txn *txn, const ent_identity *id,
             return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
         ent_hash(x.prev, pb, plen);
     }
-    if ((rc = entry_write(&x, false, sbuf, sizeof(sbuf), &n)) != ENT_OK ||
-        (rc = ent_identity_sign(id, ENT_SIGCTX_LOG_ENTRY, sbuf, n, x.sig)) !=
-            ENT_OK)
-        return rc;
-    if ((rc = entry_write(&x, true, val + ENT_MERKLE_HASH_LEN,
+    if ((rc = entry_write(&x, val + ENT_MERKLE_HASH_LEN,
                           sizeof(val) - ENT_MERKLE_HASH_LEN, &n)) != ENT_OK)
         return rc;
     ent_merkle_leaf_hash(val, val + ENT_MERKLE_HASH_LEN, n);

@@ -1,6 +1,6 @@
 /*
- * actlog.h - the node's activity log: signed, hash-linked entries in an
- * RFC 9162 Merkle tree, and signed tree heads (spec/audit.md §7-§8).
+ * actlog.h - the node's activity log: hash-linked entries in an RFC 9162
+ * Merkle tree, and signed tree heads (spec/audit.md §7-§8).
  *
  * Every change of the node's shared state appends one entry inside the
  * same LMDB write transaction as the change (ent_actlog_append), so an
@@ -9,9 +9,11 @@
  * the Merkle frontier and the signed tree heads live in "log_meta". The
  * root after each append costs O(log n) hashes.
  *
- * Entries and heads are deterministic CBOR (spec/records.md), signed by the
- * org key under ENT_SIGCTX_LOG_ENTRY and ENT_SIGCTX_TREE_HEAD. The codecs
- * here are pure and used by the offline verifier (node/audit.h).
+ * Entries and heads are deterministic CBOR (spec/records.md). Entries carry
+ * no signature of their own (version 2): the org commits to them through
+ * the tree heads it signs (ENT_SIGCTX_TREE_HEAD), which cover every leaf,
+ * and each entry's prev pins the one before it. The codecs here are pure
+ * and used by the offline verifier (node/audit.h).
  */
 #ifndef ENT_ACTLOG_H
 #define ENT_ACTLOG_H
@@ -25,9 +27,12 @@
 #include "crypto/merkle.h"
 #include "storage/store.h"
 
-#define ENT_ACTLOG_VERSION 1
+#define ENT_ACTLOG_VERSION 2      /* entries without a signature (§7) */
 #define ENT_ACTLOG_REASON_MAX 256 /* bytes of a rejection reason */
-#define ENT_ACTLOG_ENTRY_MAX 512  /* bytes of one entry encoding (bound) */
+/* bytes of one entry encoding: exactly the largest valid entry (array head
+ * 1, version 1, index 9, time 9, kind 1, object/op/org 3 x 34, reason
+ * 3 + 256, prev 34); the decoder refuses anything longer */
+#define ENT_ACTLOG_ENTRY_MAX 416
 #define ENT_ACTLOG_HEAD_MAX 160   /* bytes of one head encoding (bound) */
 
 typedef enum ent_actlog_kind {
@@ -45,8 +50,8 @@ typedef enum ent_actlog_kind {
 
 /*
  * One entry. For append, the caller fills time, kind, the has_* flags with
- * their ids, and reason; index, prev and sig are set by append. Ids whose
- * flag is false are encoded as empty byte strings and must be zero.
+ * their ids, and reason; index and prev are set by append. Ids whose flag
+ * is false are encoded as empty byte strings and must be zero.
  */
 typedef struct ent_actlog_entry {
     uint64_t index;
@@ -59,7 +64,6 @@ typedef struct ent_actlog_entry {
     char reason[ENT_ACTLOG_REASON_MAX + 1]; /* UTF-8, NUL-terminated */
     size_t reason_len;
     uint8_t prev[ENT_HASH_LEN]; /* HASH(previous entry), zero for index 0 */
-    uint8_t sig[ENT_SIG_LEN];   /* org signature, ENT_SIGCTX_LOG_ENTRY */
 } ent_actlog_entry;
 
 /* A signed tree head: the org commits to (size, root) at time. */
@@ -76,16 +80,17 @@ const char *ent_actlog_kind_name(unsigned kind);
 
 /*
  * Appends e to the log inside txn (a write transaction): assigns the next
- * index, links the previous entry's hash, signs with id, stores the entry
- * with its leaf hash and updates the persisted frontier. Nothing outlives
- * the transaction: abort it and the entry is gone.
+ * index, links the previous entry's hash, stores the entry with its leaf
+ * hash and updates the persisted frontier. No signature: the org commits
+ * to the entry when it next signs a tree head (ent_actlog_sign_head).
+ * Nothing outlives the transaction: abort it and the entry is gone.
  * @param[out] index_out  the new entry's index; may be NULL.
  * @return ENT_OK, ENT_EINVAL (bad kind, reason too long or not UTF-8,
  *         nonzero id without its flag), ENT_ECORRUPT (stored log damaged),
- *         ENT_ELIMIT, ENT_ENOMEM, ENT_ECRYPTO, storage errors.
+ *         ENT_ELIMIT, ENT_ENOMEM, storage errors.
  */
-int ent_actlog_append(ent_txn *txn, const ent_identity *id,
-                      const ent_actlog_entry *e, uint64_t *index_out);
+int ent_actlog_append(ent_txn *txn, const ent_actlog_entry *e,
+                      uint64_t *index_out);
 
 /* Number of entries and current root (H() when empty): O(log n). */
 int ent_actlog_root(ent_txn *txn, uint64_t *size,
@@ -136,23 +141,23 @@ int ent_actlog_heads_foreach(ent_txn *txn,
 /* ---- codecs (pure) ---- */
 
 /*
- * Encodes e with its signature (with_sig) or the signed part only, into a
- * malloc'ed buffer the caller frees. @return ENT_OK, ENT_EINVAL, ENT_ENOMEM.
+ * Encodes e (the 9-item array of spec/audit.md §7, version
+ * ENT_ACTLOG_VERSION) into a malloc'ed buffer the caller frees.
+ * @return ENT_OK, ENT_EINVAL, ENT_ENOMEM.
  */
-int ent_actlog_entry_encode(const ent_actlog_entry *e, bool with_sig,
-                            uint8_t **out, size_t *len);
+int ent_actlog_entry_encode(const ent_actlog_entry *e, uint8_t **out,
+                            size_t *len);
 
 /*
- * Decodes exactly one canonical entry (does not check the signature).
- * @return ENT_OK, ENT_ENONCANON, ENT_ETRUNCATED, ENT_ETOOBIG, ENT_ECORRUPT,
- *         ENT_EVERSION.
+ * Decodes exactly one canonical entry: a 9-item array of version
+ * ENT_ACTLOG_VERSION. An entry of another version (the signed 10-item
+ * entries of version 1 included) is refused.
+ * @return ENT_OK, ENT_ENONCANON, ENT_ETRUNCATED, ENT_ETOOBIG, ENT_ECORRUPT
+ *         (wrong shape, 10 items...), ENT_EVERSION (version other than 2,
+ *         unknown kind).
  */
 int ent_actlog_entry_decode(ent_actlog_entry *e, const uint8_t *buf,
                             size_t len);
-
-/* Verifies e's signature by org. @return ENT_OK, ENT_EBADSIG, ENT_ENOMEM. */
-int ent_actlog_entry_verify(const ent_actlog_entry *e,
-                            const uint8_t org[ENT_PK_LEN]);
 
 /* Head codec: [org, size, root, time, sig]; signed part [org,size,root,time].
  * buf holds ENT_ACTLOG_HEAD_MAX bytes. */

@@ -4,6 +4,7 @@
 #include "node/api_objects.h"
 #include "node/api_peers.h"
 #include "node/err.h"
+#include "node/peer.h"
 #include "node/witness.h"
 
 #include <uv.h>
@@ -227,12 +228,18 @@ int ent_api_status(ent_node *n, const ent_http_request *req,
     if (rc != ENT_OK)
         return ent_http_response_error(resp, 500, rc, "reading the store: %s",
                                        ent_strerror(rc));
-    json_t *body = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "org",
+    /* backlog syncs in progress or just finished (node/peer_sync.c) */
+    json_t *syncs = NULL;
+    if (ent_node_peers(n) == NULL)
+        syncs = json_array();
+    else if ((rc = ent_peers_syncs_json(ent_node_peers(n), &syncs)) != ENT_OK)
+        return rc;
+    json_t *body = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:o}", "org",
                              ent_node_org_id(n), "name", ent_node_name(n),
                              "listen", ent_node_listen(n), "peers",
                              (json_int_t)c.peers, "objects",
                              (json_int_t)c.objects, "equivocations",
-                             (json_int_t)c.equivocations);
+                             (json_int_t)c.equivocations, "syncs", syncs);
     if (body == NULL)
         return ENT_ENOMEM;
     ent_http_response_json(resp, 200, body);

@@ -342,7 +342,7 @@ typedef struct vop {
     uint8_t author[32];
     uint8_t object[32];
     uint8_t kind;
-    int rc; /* decode/signature result */
+    int rc; /* decode/authentication result (ent_op_authenticate) */
     bool used;
     size_t pos; /* position in the ops array */
 } vop;
@@ -442,8 +442,16 @@ static int parse_top(struct vctx *c, const uint8_t *expected_org) {
         (rc = ent_cbor_read_text(&r, &s, &n)) != ENT_OK ||
         n != strlen(ENT_AUDIT_MAGIC) || memcmp(s, ENT_AUDIT_MAGIC, n) != 0)
         return fail(res, ENT_ECORRUPT, false, 0, "not an Entente audit export");
-    if ((rc = ent_cbor_read_uint(&r, &v)) != ENT_OK || v != ENT_AUDIT_VERSION)
-        return fail(res, ENT_EVERSION, false, 0, "unsupported export version");
+    if ((rc = ent_cbor_read_uint(&r, &v)) != ENT_OK)
+        return fail(res, ENT_ECORRUPT, false, 0, "bad export version");
+    if (v != ENT_AUDIT_VERSION)
+        return fail(res, ENT_EVERSION, false, 0,
+                    "export version %llu is not supported (this verifier "
+                    "reads version %d%s)",
+                    (unsigned long long)v, ENT_AUDIT_VERSION,
+                    v == 1 ? "; version 1 exports, with signed entries, "
+                             "are no longer read"
+                           : "");
     if ((rc = ent_cbor_read_bytes_exact(&r, res->org, ENT_PK_LEN)) != ENT_OK)
         return fail(res, ENT_ECORRUPT, false, 0, "bad org key");
     if (expected_org != NULL && memcmp(expected_org, res->org, ENT_PK_LEN) != 0)
@@ -493,38 +501,62 @@ static int parse_top(struct vctx *c, const uint8_t *expected_org) {
     return ENT_OK;
 }
 
-/* Decodes and checks every op (without failing: a bad op is reported
- * through the first entry that refers to it, or at the end). */
+/* Decodes every op, then authenticates them together (ent_op_authenticate:
+ * an op whose own signature does not verify is still authentic when a
+ * later op of its author and object, itself authentic, names it as a
+ * parent). Does not fail on a bad op: that is reported through the first
+ * entry that refers to it, or at the end. */
 static int load_ops(struct vctx *c) {
-    if (c->nops > 0 && (c->vops = calloc(c->nops, sizeof(vop))) == NULL)
-        return fail(c->res, ENT_ENOMEM, false, 0, "out of memory");
+    ent_op **ops = NULL;
+    int *rcs = NULL, rc = ENT_OK;
+    if (c->nops == 0)
+        return ENT_OK;
+    if ((c->vops = calloc(c->nops, sizeof(vop))) == NULL ||
+        (ops = calloc(c->nops, sizeof(*ops))) == NULL ||
+        (rcs = calloc(c->nops, sizeof(*rcs))) == NULL) {
+        rc = fail(c->res, ENT_ENOMEM, false, 0, "out of memory");
+        goto out;
+    }
     for (size_t i = 0; i < c->nops; i++) {
         vop *o = &c->vops[i];
         const uint8_t *p;
         size_t n;
-        ent_op *op = NULL;
         o->pos = i;
-        if (read_span(&c->ops, &p, &n) != ENT_OK)
-            return fail(c->res, ENT_ECORRUPT, false, 0, "bad ops section");
+        if (read_span(&c->ops, &p, &n) != ENT_OK) {
+            rc = fail(c->res, ENT_ECORRUPT, false, 0, "bad ops section");
+            goto out;
+        }
         ent_hash(o->id, p, n);
-        o->rc = ent_op_decode(&op, p, n);
-        if (o->rc == ENT_OK) {
-            o->rc = ent_op_verify(op);
-            memcpy(o->author, op->h.author, 32);
-            memcpy(o->object, op->h.genesis ? op->id : op->h.object, 32);
-            o->kind = op->h.kind;
+        rcs[i] = ent_op_decode(&ops[i], p, n);
+        if (rcs[i] == ENT_ENOMEM) {
+            rc = fail(c->res, ENT_ENOMEM, false, 0, "out of memory");
+            goto out;
         }
-        if (o->rc == ENT_ENOMEM) {
-            ent_op_free(op);
-            return fail(c->res, ENT_ENOMEM, false, 0, "out of memory");
+        if (rcs[i] == ENT_OK) {
+            memcpy(o->author, ops[i]->h.author, 32);
+            memcpy(o->object,
+                   ops[i]->h.genesis ? ops[i]->id : ops[i]->h.object, 32);
+            o->kind = ops[i]->h.kind;
         }
-        ent_op_free(op);
         if (i > 0 && memcmp(c->vops[i - 1].id, o->id, 32) >= 0)
             c->ops_order_bad = true;
     }
+    /* ops that did not decode are NULL: their rcs stay the decode error */
+    if (ent_op_authenticate(ops, c->nops, rcs, NULL) != ENT_OK) {
+        rc = fail(c->res, ENT_ENOMEM, false, 0, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < c->nops; i++)
+        c->vops[i].rc = rcs[i];
     if (c->nops > 1)
         qsort(c->vops, c->nops, sizeof(vop), cmp_vop);
-    return ENT_OK;
+out:
+    if (ops != NULL)
+        for (size_t i = 0; i < c->nops; i++)
+            ent_op_free(ops[i]);
+    free(ops);
+    free(rcs);
+    return rc;
 }
 
 /* The op-related checks of entry e. */
@@ -599,6 +631,41 @@ static int check_wits(struct vctx *c, const ent_merkle_frontier *f) {
     return ENT_OK;
 }
 
+/*
+ * Entry e (raw bytes p[0..len), just read from c->entries) does not link
+ * to the entry before it. Names the entry that was most likely changed: e
+ * itself when it is entry 0, in an object export (where every entry has
+ * passed its inclusion proof already), or when the entry after it in a
+ * whole-log export does not link to e either; otherwise the one before
+ * (whose bytes no longer hash to e's prev), also when no entry follows.
+ */
+static int chain_fail(struct vctx *c, const ent_actlog_entry *e,
+                      const uint8_t *p, size_t len, bool whole) {
+    ent_cbor_reader peek = c->entries;
+    ent_actlog_entry next;
+    const uint8_t *q;
+    size_t qlen;
+    uint8_t h[HL];
+    bool self = !whole || e->index == 0; /* entry 0 has none before it */
+    if (!self && read_span(&peek, &q, &qlen) == ENT_OK &&
+        ent_actlog_entry_decode(&next, q, qlen) == ENT_OK &&
+        next.index == e->index + 1) {
+        ent_hash(h, p, len);
+        self = memcmp(h, next.prev, HL) != 0;
+    }
+    if (self)
+        return fail(c->res, ENT_ECORRUPT, true, e->index,
+                    "entry %llu: broken hash chain (its prev is not the "
+                    "hash of entry %llu)",
+                    (unsigned long long)e->index,
+                    (unsigned long long)(e->index - 1));
+    return fail(c->res, ENT_ECORRUPT, true, e->index - 1,
+                "entry %llu: altered (its hash is not the prev of entry "
+                "%llu)",
+                (unsigned long long)(e->index - 1),
+                (unsigned long long)e->index);
+}
+
 static int check_entries(struct vctx *c) {
     ent_audit_result *res = c->res;
     const uint64_t n = c->head.size;
@@ -659,29 +726,11 @@ static int check_entries(struct vctx *c) {
                       (unsigned long long)(has_want ? want : e.index));
             goto out;
         }
-        if ((rc = ent_actlog_entry_verify(&e, res->org)) != ENT_OK) {
-            rc = fail(res, rc, true, e.index, "entry %llu: bad signature",
-                      (unsigned long long)e.index);
-            goto out;
-        }
-        bool linked = e.index == 0 ||
-                      (prev_raw != NULL && prev_index + 1 == e.index);
-        if (e.index == 0)
-            memset(link, 0, HL);
-        else if (linked)
-            ent_hash(link, prev_raw, prev_len);
-        if (linked && memcmp(link, e.prev, HL) != 0) {
-            rc = fail(res, ENT_ECORRUPT, true, e.index,
-                      "entry %llu: broken hash chain",
-                      (unsigned long long)e.index);
-            goto out;
-        }
+        /* entries carry no signature (version 2): an object export proves
+         * each one by its inclusion proof, a whole-log export by the hash
+         * chain and, at the end, the signed root */
         ent_merkle_leaf_hash(leaf, p, len);
-        if (!res->has_object) {
-            if ((rc = ent_merkle_frontier_append(f, leaf)) != ENT_OK ||
-                (rc = check_wits(c, f)) != ENT_OK)
-                goto out;
-        } else {
+        if (res->has_object) {
             const uint8_t(*path)[HL];
             size_t plen;
             if (read_proof(&c->proofs, &path, &plen) != ENT_OK ||
@@ -692,6 +741,23 @@ static int check_entries(struct vctx *c) {
                           (unsigned long long)e.index);
                 goto out;
             }
+        }
+        bool linked = e.index == 0 ||
+                      (prev_raw != NULL && prev_index + 1 == e.index);
+        if (e.index == 0)
+            memset(link, 0, HL);
+        else if (linked)
+            ent_hash(link, prev_raw, prev_len);
+        if (linked && memcmp(link, e.prev, HL) != 0) {
+            rc = chain_fail(c, &e, p, len, has_want);
+            goto out;
+        }
+        if (!res->has_object) {
+            /* heads of size e.index: every leaf before this entry is now
+             * pinned by its prev */
+            if ((rc = check_wits(c, f)) != ENT_OK ||
+                (rc = ent_merkle_frontier_append(f, leaf)) != ENT_OK)
+                goto out;
         }
         if ((rc = check_entry_op(c, &e)) != ENT_OK)
             goto out;
@@ -704,8 +770,16 @@ static int check_entries(struct vctx *c) {
         uint8_t root[HL];
         ent_merkle_frontier_root(f, root);
         if (memcmp(root, c->head.root, HL) != 0) {
-            rc = fail(res, ENT_ECORRUPT, false, 0,
-                      "the entries do not hash to the signed root");
+            /* with since = 0 the chain pins every entry to the last one:
+             * a single change that gets this far is in the last entry */
+            if (res->since == 0 && n > 0)
+                rc = fail(res, ENT_ECORRUPT, true, n - 1,
+                          "entry %llu: the entries do not hash to the "
+                          "signed root",
+                          (unsigned long long)(n - 1));
+            else
+                rc = fail(res, ENT_ECORRUPT, false, 0,
+                          "the entries do not hash to the signed root");
             goto out;
         }
     }

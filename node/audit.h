@@ -6,9 +6,14 @@
  * scope, a signed tree head over the whole log, the entries of the scope,
  * what proves them against the head (a frontier or inclusion proofs),
  * earlier signed heads with consistency proofs, the ops the entries refer
- * to, and the org's signature over all of it. ent_audit_verify checks every
- * byte of it: no node, no network, no allocation driven by the input beyond
- * its own size.
+ * to, and the org's signature over all of it. Entries carry no signature
+ * of their own (entry and export version 2): the signed head commits to
+ * every leaf. ent_audit_verify checks every byte of it: no node, no
+ * network. Memory: the ops are decoded and held together while they are
+ * authenticated as a set (ent_op_authenticate), about 1.1 KiB per op
+ * beyond the file: up to ~8 times the file for a hostile file of minimal
+ * (152-byte) ops, about 2 GiB at ENT_AUDIT_MAX_SIZE; nothing else grows
+ * with the input beyond its own size.
  */
 #ifndef ENT_AUDIT_H
 #define ENT_AUDIT_H
@@ -22,7 +27,7 @@
 #include "storage/store.h"
 
 #define ENT_AUDIT_MAGIC "entente-audit"
-#define ENT_AUDIT_VERSION 1
+#define ENT_AUDIT_VERSION 2 /* entries of version 2 (unsigned); 1 is refused */
 #define ENT_AUDIT_MAX_SIZE ((size_t)256 << 20) /* bytes of one export */
 #define ENT_AUDIT_NAME_MAX 256                 /* bytes of the org name */
 #define ENT_AUDIT_MAX_HISTORY 256 /* earlier heads carried in one export */

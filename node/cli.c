@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define EXIT_USAGE 2
 #define CLI_MAX_OPTS 256 /* options of one invocation (--set repeats) */
@@ -105,6 +106,80 @@ static const char *opt_value(const cli *c, const char *name) {
         if (strcmp(c->opts[i].name, name) == 0)
             v = c->opts[i].value;
     return v;
+}
+
+/* ---- backlog progress (GET /v1/status "syncs", GET /v1/joins/N) ----------- */
+
+static const char *jstr(const json_t *o, const char *k);
+
+/* n with thousands separators: 41,200. */
+static const char *fmt_count(char out[32], uint64_t n) {
+    char tmp[32];
+    int len = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)n);
+    size_t o = 0;
+    for (int i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = tmp[i];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static uint64_t jint(const json_t *o, const char *k) {
+    json_int_t v = json_integer_value(json_object_get(o, k));
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+/*
+ * "41,200 / 100,000 ops (41%), 9,800 ops/s, ~6 s left" into out: done of
+ * expected (known: the total is known) at rate ops/s; eta < 0: unknown.
+ */
+static void fmt_progress(char *out, size_t cap, uint64_t done, bool known,
+                         uint64_t expected, uint64_t rate, long long eta) {
+    char a[32], b[32], r[32];
+    size_t o = 0;
+    if (known && expected > 0) {
+        uint64_t pct = (done > expected ? expected : done) * 100 / expected;
+        o = (size_t)snprintf(out, cap, "%s / %s ops (%llu%%)",
+                             fmt_count(a, done), fmt_count(b, expected),
+                             (unsigned long long)pct);
+    } else {
+        o = (size_t)snprintf(out, cap, "%s ops", fmt_count(a, done));
+    }
+    if (o < cap && rate > 0)
+        o += (size_t)snprintf(out + o, cap - o, ", %s ops/s",
+                              fmt_count(r, rate));
+    if (o < cap && eta >= 0)
+        snprintf(out + o, cap - o, ", ~%lld s left", eta);
+}
+
+/* One line of `entente status` per sync (spec/cli.md). */
+static void print_sync(const json_t *o) {
+    char line[200], obj[13], peer[40];
+    snprintf(obj, sizeof(obj), "%s", jstr(o, "object"));
+    const char *name = jstr(o, "peer_name");
+    snprintf(peer, sizeof(peer), "%s", name[0] ? name : jstr(o, "peer"));
+    if (!name[0] && strlen(peer) > 12)
+        peer[12] = '\0';
+    const json_t *exp = json_object_get(o, "expected");
+    const json_t *eta = json_object_get(o, "eta_seconds");
+    const char *state = jstr(o, "state");
+    uint64_t elapsed = jint(o, "elapsed_ms");
+    bool running = strcmp(state, "receiving") == 0;
+    fmt_progress(line, sizeof(line), jint(o, "applied"), json_is_integer(exp),
+                 jint(o, "expected"), running ? jint(o, "ops_per_sec") : 0,
+                 running && json_is_integer(eta) ? (long long)jint(o, "eta_seconds")
+                                                 : -1);
+    printf("sync  %s from %s: %s", obj, peer, line);
+    if (!running) {
+        char r[32];
+        printf(", %s in %llu.%llu s (%s ops/s)", state,
+               (unsigned long long)(elapsed / 1000),
+               (unsigned long long)(elapsed % 1000 / 100),
+               fmt_count(r, jint(o, "ops_per_sec")));
+    }
+    putchar('\n');
 }
 
 /* ---- commands -------------------------------------------------------------- */
@@ -275,6 +350,11 @@ static int cmd_status(cli *c) {
                (long long)json_integer_value(json_object_get(resp, "peers")));
         printf("objects: %lld\n",
                (long long)json_integer_value(json_object_get(resp, "objects")));
+        size_t i;
+        const json_t *o;
+        json_array_foreach(json_object_get(resp, "syncs"), i, o) {
+            print_sync(o);
+        }
     }
 out:
     json_decref(resp);
@@ -889,17 +969,48 @@ static int cmd_join(cli *c) {
     resp = NULL;
     long waited = 0;
     const char *last = "";
-    long long last_ops = -1;
+    /* progress: one line rewritten with \r on a terminal (at most 4 a
+     * second), else a line every 2 s or every 10% */
+    bool tty = isatty(STDERR_FILENO) == 1;
+    long last_line = -1000000;
+    uint64_t last_tenth = 0;
+    bool shown = false;
     for (;;) {
         if ((st = daemon_call(c, "GET", path, NULL, &resp)) >= 0)
             return st;
         const char *state = jstr(resp, "state");
-        long long ops = (long long)json_integer_value(json_object_get(resp, "ops"));
+        uint64_t ops = jint(resp, "ops"), expected = jint(resp, "expected");
+        uint64_t applied = jint(resp, "applied");
         if (strcmp(state, last) != 0 && strcmp(state, "joining") == 0)
             fprintf(stderr, "joining\xe2\x80\xa6\n");
-        if (ops != last_ops && ops > 0)
-            fprintf(stderr, "received %lld ops\n", ops);
-        last_ops = ops;
+        if (strcmp(state, "syncing") == 0 && expected > 0) {
+            uint64_t tenth = applied * 10 / expected;
+            if (tty ? waited - last_line >= 250
+                    : (!shown || waited - last_line >= 2000 ||
+                       tenth > last_tenth)) {
+                char line[160];
+                const json_t *eta = json_object_get(resp, "eta_seconds");
+                fmt_progress(line, sizeof(line), applied, true, expected,
+                             jint(resp, "ops_per_sec"),
+                             json_is_integer(eta)
+                                 ? (long long)jint(resp, "eta_seconds")
+                                 : -1);
+                fprintf(stderr, tty ? "\rreceiving: %s\033[K" : "receiving: %s\n",
+                        line);
+                fflush(stderr);
+                last_line = waited;
+                last_tenth = tenth;
+                shown = true;
+            }
+        }
+        if (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0) {
+            if (tty && shown)
+                fputs("\r\033[K", stderr);
+            if (ops > 0) {
+                char n1[32];
+                fprintf(stderr, "received %s ops\n", fmt_count(n1, ops));
+            }
+        }
         if (strcmp(state, "done") == 0) {
             fprintf(stderr, "safety code: %s\n", jstr(resp, "safety"));
             if (c->json) {
@@ -1091,9 +1202,12 @@ static const cli_cmd commands[] = {
     {"status", cmd_status, "show the running node's identity and counts",
      "status [--home DIR] [--json]",
      "Asks the running node of HOME for its org id, name, actual listen "
-     "address, number of partner nodes and number of objects. With --json, "
-     "prints {\"org\",\"name\",\"listen\",\"peers\",\"objects\"}. Fails when "
-     "no node is running for HOME.",
+     "address, number of partner nodes and number of objects, and prints "
+     "one line per backlog sync running or finished in the last minute "
+     "(a join's history, or a catch-up): \"sync  OBJ from PEER: 41,200 / "
+     "100,000 ops (41%), 9,800 ops/s, ~6 s left\". With --json, prints "
+     "{\"org\",\"name\",\"listen\",\"peers\",\"objects\",\"syncs\":[...]} "
+     "(spec/api.md). Fails when no node is running for HOME.",
      no_opts, 0, 0, NULL},
     {"object", NULL, "create, change, show and list joint objects",
      "object COMMAND [ARGS] [options]",
@@ -1119,7 +1233,10 @@ static const cli_cmd commands[] = {
      "Dials the inviting node named in TOKEN, proves the invite, and waits "
      "until the object's shared state has arrived; then prints the object "
      "id (with --json: {\"id\"}). Progress and the safety code (compare "
-     "it with the inviter's `entente peers`) go to standard error.",
+     "it with the inviter's `entente peers`) go to standard error: while "
+     "the history arrives, \"receiving: N / TOTAL ops (P%), R ops/s, ~S s "
+     "left\", rewritten in place on a terminal, else one line every 2 s or "
+     "10%; then \"received N ops\".",
      join_opts, 1, 1, NULL},
     {"member", NULL, "manage the member orgs of an object",
      "member COMMAND [ARGS] [options]",

@@ -55,6 +55,8 @@ int ent_objects_new(ent_objects **out, const ent_objects_config *cfg) {
 }
 
 void ent_objects_free(ent_objects *eng) {
+    if (eng != NULL)
+        ent_template_free(eng->builtin);
     free(eng);
 }
 
@@ -199,10 +201,39 @@ static bool resolved_has(const resolved_set *s, const char *name) {
 
 /* The org's template of type, or an empty loose one when the org has none
  * (a type created by a partner). */
-static int template_for(ent_txn *txn, const char *type, ent_template **out) {
-    int rc = ent_template_get(txn, type, out);
-    if (rc != ENT_ENOENT)
-        return rc;
+/*
+ * The template of type for a change. A stored template is parsed each time
+ * (*borrowed = false: the caller frees it); a built-in one comes from the
+ * engine's one-entry cache, parsed once (*borrowed = true: the caller must
+ * not free it), since parsing its JSON cost a quarter of making an op.
+ * A type with no template gets an empty one (owned).
+ */
+static int template_for(ent_objects *eng, ent_txn *txn, const char *type,
+                        ent_template **out, bool *borrowed) {
+    const void *v;
+    size_t vlen;
+    *out = NULL;
+    *borrowed = false;
+    if (!ent_template_type_valid(type))
+        return ENT_EINVAL;
+    int rc = ent_txn_get(txn, ENT_TBL_TEMPLATES, type, strlen(type), &v, &vlen);
+    if (rc == ENT_OK || rc != ENT_ENOENT)
+        return rc == ENT_OK ? ent_template_get(txn, type, out) : rc;
+    if (eng->builtin == NULL || strcmp(eng->builtin->type, type) != 0) {
+        ent_template *t = NULL;
+        rc = ent_template_builtin(type, &t);
+        if (rc == ENT_OK) {
+            ent_template_free(eng->builtin);
+            eng->builtin = t;
+        } else if (rc != ENT_ENOENT) {
+            return rc;
+        }
+    }
+    if (eng->builtin != NULL && strcmp(eng->builtin->type, type) == 0) {
+        *out = eng->builtin;
+        *borrowed = true;
+        return ENT_OK;
+    }
     ent_template *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return ENT_ENOMEM;
@@ -553,6 +584,7 @@ static int field_owner(ent_txn *txn, const uint8_t obj[32], const char *name,
 static int change_fn(ent_txn *txn, void *data) {
     change_ctx *c = data;
     ent_template *tpl = NULL;
+    bool tpl_borrowed = false;
     resolved_set rs = {0};
     ent_op_body b;
     ent_op_header h;
@@ -574,7 +606,8 @@ static int change_fn(ent_txn *txn, void *data) {
         rc = ENT_EDENIED;
         goto out;
     }
-    if ((rc = template_for(txn, r.type, &tpl)) != ENT_OK)
+    if ((rc = template_for(c->eng, txn, r.type, &tpl, &tpl_borrowed)) !=
+        ENT_OK)
         goto out;
     b.kind = c->kind;
     if (c->kind == ENT_OP_SET) {
@@ -647,7 +680,8 @@ out:
     }
     ent_op_body_clear(&b);
     resolved_free(&rs);
-    ent_template_free(tpl);
+    if (!tpl_borrowed)
+        ent_template_free(tpl);
     return rc;
 }
 

@@ -708,19 +708,19 @@ static int log_op(ent_objects *eng, ent_txn *txn, const ent_op *op,
     memcpy(e.object, obj, 32);
     memcpy(e.op, op->id, 32);
     memcpy(e.org, op->h.author, 32);
-    if ((rc = ent_actlog_append(txn, eng->id, &e, NULL)) != ENT_OK)
+    if ((rc = ent_actlog_append(txn, &e, NULL)) != ENT_OK)
         return rc;
     if (op->h.kind == ENT_OP_ADD_MEMBER || op->h.kind == ENT_OP_REMOVE_MEMBER) {
         e.kind = op->h.kind == ENT_OP_ADD_MEMBER ? ENT_LOG_MEMBER_ADDED
                                                  : ENT_LOG_MEMBER_REMOVED;
         memcpy(e.org, b->org, 32);
-        if ((rc = ent_actlog_append(txn, eng->id, &e, NULL)) != ENT_OK)
+        if ((rc = ent_actlog_append(txn, &e, NULL)) != ENT_OK)
             return rc;
     }
     if (op->h.kind == ENT_OP_REMOVE_MEMBER || op->h.kind == ENT_OP_ROTATE_KEY) {
         e.kind = ENT_LOG_KEY_ROTATED;
         memcpy(e.org, op->h.author, 32);
-        rc = ent_actlog_append(txn, eng->id, &e, NULL);
+        rc = ent_actlog_append(txn, &e, NULL);
     }
     return rc;
 }
@@ -745,7 +745,7 @@ static int log_reject(ent_objects *eng, ent_txn *txn,
                                     ent_err_name(why), ent_strerror(why));
     if (e.reason_len >= sizeof(e.reason))
         e.reason_len = sizeof(e.reason) - 1;
-    return ent_actlog_append(txn, eng->id, &e, NULL);
+    return ent_actlog_append(txn, &e, NULL);
 }
 
 int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
@@ -988,6 +988,9 @@ static int keep_equivocation(ent_txn *txn, const uint8_t obj[32],
     return ent_txn_put(txn, ENT_TBL_EQUIV, k, 104, other, olen, 0);
 }
 
+static bool vouched_by_held(ent_txn *txn, const uint8_t obj[32],
+                            const ent_op *op);
+
 /*
  * Judges and, if it passes, commits one op. Every check comes before the
  * first write, so a refused op changes nothing (except the proof kept for
@@ -1030,8 +1033,13 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
     }
     if ((rc = ent_hlc_check(ent__obj_wall(eng), op->h.hlc)) != ENT_OK)
         goto out;
-    if (!st->verified && !st->sig_ok && (rc = ent_op_verify(op)) != ENT_OK)
-        goto out;
+    if (!st->verified && !st->sig_ok && (rc = ent_op_verify(op)) != ENT_OK) {
+        /* a held op of the same author may vouch for it (spec/records.md
+         * §2.5): then it is authentic whatever its own signature */
+        if (!vouched_by_held(txn, obj, op))
+            goto out;
+        rc = ENT_OK;
+    }
     /* same author and sequence, other bytes: equivocation */
     uint8_t okey[72];
     memcpy(okey, obj, 32);
@@ -1213,6 +1221,42 @@ static int wait_scan(void *data, const void *key, size_t klen,
     if (klen != WAIT_KEY_LEN)
         return ENT_ECORRUPT;
     return idlist_push(data, (const uint8_t *)key + 65);
+}
+
+/*
+ * Whether a held op of op's author in obj, with a higher seq, names op as a
+ * causal parent: held ops are authentic (checked, or vouched for, before
+ * they were held), so its signed header vouches for op's id. Only asked
+ * when op's own signature fails; a read error answers false.
+ */
+static bool vouched_by_held(ent_txn *txn, const uint8_t obj[32],
+                            const ent_op *op) {
+    uint8_t pre[65];
+    idlist w = {0};
+    bool yes = false;
+    memcpy(pre, obj, 32);
+    pre[32] = WR_WAIT;
+    memcpy(pre + 33, op->id, 32);
+    if (ent_txn_scan(txn, ENT_TBL_WRITES, pre, sizeof(pre), wait_scan, &w) !=
+        ENT_OK)
+        goto out;
+    for (size_t i = 0; i < w.n && !yes; i++) {
+        uint8_t pk[64];
+        const void *v;
+        size_t vlen;
+        ent_op *held = NULL;
+        memcpy(pk, obj, 32);
+        memcpy(pk + 32, w.v[i], 32);
+        if (ent_txn_get(txn, ENT_TBL_PENDING, pk, 64, &v, &vlen) != ENT_OK ||
+            ent_op_decode(&held, v, vlen) != ENT_OK)
+            continue;
+        yes = held->h.seq > op->h.seq &&
+              memcmp(held->h.author, op->h.author, 32) == 0;
+        ent_op_free(held);
+    }
+out:
+    free(w.v);
+    return yes;
 }
 
 typedef struct release_ctx {
@@ -1407,6 +1451,51 @@ static void stats_add(ent_obj_stats *a, const ent_obj_stats *d) {
     a->limit += d->limit;
 }
 
+/*
+ * Before the transaction: authenticates the ops of the batch not already
+ * verified as one set (ent_op_authenticate), so that a chain of one
+ * author's ops costs one signature check. *out gets the merged "verified"
+ * flags (malloc'ed), or NULL when fewer than two ops need a check. An op
+ * this pass refused is checked again by the engine (a held op may still
+ * vouch for it). @return ENT_OK or ENT_ENOMEM.
+ */
+static int authenticate(const uint8_t *const *raws, const size_t *lens,
+                        size_t n, const bool *verified, bool **out) {
+    size_t todo = 0;
+    *out = NULL;
+    for (size_t i = 0; i < n; i++)
+        todo += verified == NULL || !verified[i];
+    if (todo < 2)
+        return ENT_OK;
+    int rc = ENT_ENOMEM;
+    bool *ok = calloc(n, sizeof(*ok));
+    ent_op **ops = calloc(n, sizeof(*ops));
+    int *rcs = calloc(n, sizeof(*rcs));
+    if (ok == NULL || ops == NULL || rcs == NULL)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        ok[i] = verified != NULL && verified[i];
+        /* an op that does not decode: the engine reports why */
+        if (!ok[i] && ent_op_decode(&ops[i], raws[i], lens[i]) == ENT_ENOMEM)
+            goto out;
+    }
+    if ((rc = ent_op_authenticate(ops, n, rcs, NULL)) != ENT_OK)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if (ops[i] != NULL)
+            ok[i] = rcs[i] == ENT_OK;
+    *out = ok;
+    ok = NULL;
+out:
+    free(ok);
+    if (ops != NULL)
+        for (size_t i = 0; i < n; i++)
+            ent_op_free(ops[i]);
+    free(ops);
+    free(rcs);
+    return rc;
+}
+
 int ent_obj_apply_batch(ent_objects *eng, const uint8_t *const *raws,
                         const size_t *lens, size_t n, ent_apply_info *infos,
                         int *rcs) {
@@ -1425,14 +1514,18 @@ int ent_obj_apply_batch_ex(ent_objects *eng, const uint8_t *const *raws,
         goto out;
     if (rv == NULL && (rv = calloc(n ? n : 1, sizeof(*rv))) == NULL)
         goto out;
+    bool *auth = NULL;
+    if ((rc = authenticate(raws, lens, n, verified, &auth)) != ENT_OK)
+        goto out;
     batch_ctx c = {.eng = eng,
                    .raws = raws,
                    .lens = lens,
                    .n = n,
                    .infos = iv,
                    .rcs = rv,
-                   .verified = verified};
+                   .verified = auth != NULL ? auth : verified};
     rc = ent_store_write(eng->store, batch_fn, &c);
+    free(auth);
     if (rc == ENT_OK) {
         stats_add(&eng->stats, &c.delta);
         for (size_t i = 0; i < n; i++) {

@@ -41,6 +41,8 @@ struct ent_objects {
     uint8_t me[ENT_PK_LEN];
     ent_hlc hlc;
     ent_obj_stats stats;
+    struct ent_template *builtin; /* the last built-in template parsed, kept
+                                     for the next change (owned) */
 };
 
 /* The object record (objects table). */

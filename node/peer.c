@@ -809,16 +809,21 @@ static void apply_msgs(ent_peers *p, conn *c, const uint8_t org[32],
     }
     /* one ACK per OPS message, of that message's applied ops */
     for (size_t k = 0, from = 0; k < nmsg; from += msg_m[k], k++) {
+        uint64_t nstored = 0, nrefused = msg_nrecv[k] > msg_m[k]
+                                              ? msg_nrecv[k] - msg_m[k]
+                                              : 0;
         nids = 0;
         for (size_t i = from; i < from + msg_m[k] && i < m; i++) {
             if (rcs[i] != ENT_OK) {
                 p->stats.ops_rejected++;
+                nrefused++;
                 continue;
             }
             if (infos[i].rotate_needed)
                 rotate = true;
             if (infos[i].pending)
                 continue;
+            nstored++;
             memcpy(ids[nids++], infos[i].op_id, 32);
             if (!infos[i].duplicate) {
                 p->stats.ops_applied++;
@@ -835,6 +840,8 @@ static void apply_msgs(ent_peers *p, conn *c, const uint8_t org[32],
         ack.u.ack.nids = nids;
         if (c != NULL && !c->closing)
             ent__peers_send(c, &ack);
+        /* backlog progress (peer_sync.c) */
+        ent__sync_processed(p, org, obj, msg_nrecv[k], nstored, nrefused);
     }
     if (nfw > 0 && ent__peers_obj_active(p, obj))
         p->stats.ops_relayed += nfw; /* ent_gossip_apply relayed them */
@@ -871,7 +878,7 @@ typedef struct ops_batch {
 } ops_batch;
 
 /* Batches applied in one transaction at most (group commit). */
-#define OPS_GROUP_MAX 8
+#define OPS_GROUP_MAX 16
 
 /* One OPS message's checked batch (verify.h). */
 typedef struct ops_view {
@@ -994,12 +1001,18 @@ static void handle_ops(conn *c, const ent_wire_ops *o) {
     size_t n = o->nops;
     int64_t rate = ops_rate(), burst = ops_burst();
     p->stats.ops_received += n;
-    /* token bucket, one token per op record */
+    /* records that answer a request of ours (a join's history, the gap a
+     * VV exchange found) are admitted on that request's credit; the rest
+     * pays one token per record (spec/protocol.md section 5) */
+    uint64_t credited = ent__sync_on_ops(p, c->org, o->object, n);
+    uint64_t metered = n - credited;
+    p->stats.ops_credited += credited;
+    p->stats.ops_metered += metered;
     c->tokens += (int64_t)(now - c->tokens_at) * rate;
     c->tokens_at = now;
     if (c->tokens > burst * 1000)
         c->tokens = burst * 1000;
-    c->tokens -= (int64_t)n * 1000;
+    c->tokens -= (int64_t)metered * 1000;
     if (c->tokens < -burst * 1000) {
         violation(c, ENT_ELIMIT, "ops rate");
         return;
@@ -1007,6 +1020,7 @@ static void handle_ops(conn *c, const ent_wire_ops *o) {
     if (c->tokens < 0 && !c->read_stopped) {
         ent_session_read_stop(c->s);
         c->read_stopped = true;
+        p->stats.rate_stops++;
     }
 
     bool joining = c->join != NULL && c->join->state == ENT_JOIN_SYNCING &&
@@ -1156,9 +1170,13 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
         break;
     case ENT_WIRE_WANT:
         break; /* version 1 nodes answer HAVE only */
+    case ENT_WIRE_VV:
+        /* what the peer holds and we lack: progress and credit */
+        ent__sync_vv(c, m.u.vv.object, m.u.vv.bytes,
+                     m.u.vv.len / ENT_PEERS_VV_ENTRY);
+        /* fall through */
     case ENT_WIRE_DIGEST:
     case ENT_WIRE_DIGESTS:
-    case ENT_WIRE_VV:
         rc = ent_gossip_on_message(c->p->gossip, c->org, &m);
         if (rc == ENT_EPROTO)
             violation(c, rc, "bad gossip message");
@@ -1352,6 +1370,14 @@ static void closed(ent_session *s, int reason, void *data) {
     }
     ent__peers_join_closed(c, reason);
     ent__witness_closed(c);
+    if (c->has_org && c->open) {
+        bool other = false;
+        for (conn *d = p->conns; d != NULL && !other; d = d->next)
+            other = d != c && d->open && !d->closing && d->has_org &&
+                    memcmp(d->org, c->org, 32) == 0;
+        if (!other)
+            ent__sync_closed(p, c->org);
+    }
     ent_session_set_data(s, NULL);
     conn_free(c);
 }
@@ -1446,6 +1472,7 @@ static void on_tick(uv_timer_t *t) {
         dial_known(p, now);
     }
     ent__peers_joins_tick(p, now);
+    ent__sync_tick(p, now);
     ent__witness_tick(p, now);
 }
 

@@ -50,6 +50,10 @@ typedef struct ent_peers ent_peers;
 #define ENT_PEERS_JOIN_TIMEOUT_MS 120000
 #define ENT_PEERS_MAX_VV 102         /* (author, seq) pairs in one HAVE */
 #define ENT_PEERS_VV_ENTRY 40        /* author (32) || seq (u64 BE) */
+#define ENT_PEERS_MAX_SYNCS 64       /* backlog syncs tracked (GET /v1/status) */
+#define ENT_PEERS_SYNC_KEEP_MS 60000 /* a finished sync stays this long */
+#define ENT_PEERS_SYNC_IDLE_MS 60000 /* a sync with no OPS this long: failed */
+#define ENT_PEERS_SYNC_WINDOW_MS 1000 /* rate window */
 
 /* Join states (GET /v1/joins/ID "state"). */
 typedef enum ent_join_state {
@@ -74,7 +78,35 @@ typedef struct ent_peers_stats {
     uint64_t violations;       /* peers dropped for a protocol violation */
     uint64_t denied;           /* guest messages refused */
     uint64_t joins_ok, joins_failed; /* as inviter */
+    /* per-session op rate limit (spec/protocol.md section 5) */
+    uint64_t ops_credited;     /* op records admitted on the credit of a
+                                  request of ours (no tokens taken) */
+    uint64_t ops_metered;      /* op records charged to the token bucket */
+    uint64_t rate_stops;       /* reading paused: a bucket ran dry */
 } ent_peers_stats;
+
+/* Backlog sync states (GET /v1/status "syncs"). */
+typedef enum ent_sync_state {
+    ENT_SYNC_RECEIVING = 1,
+    ENT_SYNC_DONE,
+    ENT_SYNC_FAILED, /* the session closed, or no OPS for a minute */
+} ent_sync_state;
+
+/* One backlog sync: the ops of one object this node asked one peer for
+ * (a join's history, or what a version vector exchange found missing). */
+typedef struct ent_peers_sync_info {
+    uint8_t object[32];
+    uint8_t peer[32];
+    ent_sync_state state;
+    uint64_t join;           /* the join's id, 0: anti-entropy catch-up */
+    bool expected_known;
+    uint64_t expected;       /* ops asked for (when known) */
+    uint64_t received;       /* op records received since the start */
+    uint64_t applied;        /* of them, now stored (new or already held) */
+    uint64_t credit;         /* ops still admitted without rate tokens */
+    uint64_t elapsed_ms;     /* since the start (to the end when finished) */
+    uint64_t ops_per_sec;    /* applied per second, recent window */
+} ent_peers_sync_info;
 
 /*
  * Creates the layer of node n (not started). n is borrowed.
@@ -140,6 +172,23 @@ int ent_peers_remove_member(ent_peers *p, const uint8_t obj[32],
 /* [{"org","name","addrs","connected","safety","last_seen"}] from the peers
  * table; the caller json_decref()s. */
 int ent_peers_list_json(ent_peers *p, json_t **out);
+
+/*
+ * The newest backlog sync of object obj (from any peer) into *out.
+ * @return ENT_OK, ENT_ENOENT (none tracked).
+ */
+int ent_peers_sync_get(const ent_peers *p, const uint8_t obj[32],
+                       ent_peers_sync_info *out);
+
+/*
+ * The tracked backlog syncs, newest first, as a JSON array (GET /v1/status
+ * "syncs", spec/api.md): [{"object","peer","peer_name","join","state",
+ * "expected","received","applied","ops_per_sec","eta_seconds",
+ * "elapsed_ms"}]; "expected" and "eta_seconds" are null when unknown,
+ * "join" null for a catch-up. The caller json_decref()s.
+ * @return ENT_OK, ENT_ENOMEM.
+ */
+int ent_peers_syncs_json(ent_peers *p, json_t **out);
 
 /* Counters. */
 void ent_peers_stats_get(const ent_peers *p, ent_peers_stats *out);

@@ -49,6 +49,22 @@ typedef struct sync_job {
 
 typedef struct join join;
 
+/* A tracked backlog sync (peer_sync.c; ent_peers_sync_info). */
+typedef struct sync_prog {
+    uint64_t id; /* 0: free slot; else increasing (age) */
+    ent_sync_state state;
+    uint8_t obj[32], peer[32];
+    uint64_t join;
+    bool expected_known;
+    uint64_t expected, received, applied;
+    uint64_t processed; /* records whose fate is decided (applied, held,
+                           refused) */
+    uint64_t credit;
+    uint64_t started, ended, last_rx; /* loop ms */
+    uint64_t win_at, win_applied, rate;
+    bool has_rate;
+} sync_prog;
+
 /* One session and what the node knows about it. */
 typedef struct conn {
     ent_peers *p;
@@ -118,6 +134,8 @@ struct ent_peers {
     ent_peers_stats stats;
     struct ent_witness *wit; /* node/witness.c; NULL until first used */
     struct ent_gossip *gossip; /* node/gossip.c: anti-entropy, fanout */
+    sync_prog syncs[ENT_PEERS_MAX_SYNCS]; /* peer_sync.c */
+    uint64_t next_sync;
 };
 
 uint64_t ent__peers_wall_ms(void);
@@ -157,5 +175,36 @@ void ent__peers_join_ops(conn *c, const uint8_t obj[32], size_t nops);
 void ent__peers_handle_join(conn *c, const ent_wire_join *j);
 void ent__peers_joins_tick(ent_peers *p, uint64_t now);
 void ent__peers_joins_free(ent_peers *p);
+
+/* peer_sync.c: backlog progress and the credit of requested ops */
+
+/* Starts (or, when one is running for peer and obj, updates) the sync of
+ * obj from peer: expected (if known) ops, credited as many. join: the
+ * join's id or 0. Returns the entry (NULL: never; the oldest is reused). */
+sync_prog *ent__sync_start(ent_peers *p, const uint8_t peer[32],
+                           const uint8_t obj[32], uint64_t join_id, bool known,
+                           uint64_t expected);
+/* A VV of obj from c (flags aside): when the peer holds ops we lack, starts
+ * or updates the sync with that gap (sum over authors of their seq - ours). */
+void ent__sync_vv(conn *c, const uint8_t obj[32], const uint8_t *vv,
+                  size_t n_vv);
+/* n op records of obj arrived from peer: counts them and returns how many
+ * of them the credit covers (taken from it); the rest pays tokens. */
+uint64_t ent__sync_on_ops(ent_peers *p, const uint8_t peer[32],
+                          const uint8_t obj[32], uint64_t n);
+/* nrecv records of obj from peer were processed: napplied stored, nrefused
+ * refused by the engine (a refusal ends the credit). */
+void ent__sync_processed(ent_peers *p, const uint8_t peer[32],
+                         const uint8_t obj[32], uint64_t nrecv,
+                         uint64_t napplied, uint64_t nrefused);
+/* The last session with peer closed: its running syncs fail. */
+void ent__sync_closed(ent_peers *p, const uint8_t peer[32]);
+/* The join's sync ends (done: true) or fails. */
+void ent__sync_join_end(ent_peers *p, uint64_t join_id, bool done);
+void ent__sync_tick(ent_peers *p, uint64_t now);
+const sync_prog *ent__sync_of_join(const ent_peers *p, uint64_t join_id);
+/* Info of s at loop time now. */
+void ent__sync_info(const ent_peers *p, const sync_prog *s, uint64_t now,
+                    ent_peers_sync_info *out);
 
 #endif

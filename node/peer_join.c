@@ -48,7 +48,7 @@ static int put_fn(ent_txn *txn, void *data) {
     e.kind = ENT_LOG_INVITE_ISSUED;
     e.has_object = true;
     memcpy(e.object, c->inv->object, 32);
-    return ent_actlog_append(txn, c->id, &e, NULL);
+    return ent_actlog_append(txn, &e, NULL);
 }
 
 int ent_peers_invite(ent_peers *p, const uint8_t obj[32], uint8_t role,
@@ -91,7 +91,9 @@ out:
 
 /* ---- joiner ------------------------------------------------------------------ */
 
-static void join_fail(join *j, const char *fmt, const char *arg) {
+static void join_fail(ent_peers *p, join *j, const char *fmt,
+                      const char *arg) {
+    ent__sync_join_end(p, j->id, false);
     j->state = ENT_JOIN_FAILED;
     snprintf(j->error, sizeof(j->error), fmt, arg);
     ent_invite_clear(&j->inv);
@@ -125,7 +127,7 @@ static void join_dial(ent_peers *p, join *j, const char *last_err) {
                               i ? ", " : "", j->inv.addrs[i]);
     if (o < sizeof(what) && last_err != NULL)
         snprintf(what + o, sizeof(what) - o, " (%s)", last_err);
-    join_fail(j, "cannot reach the inviter at %s", what);
+    join_fail(p, j, "cannot reach the inviter at %s", what);
 }
 
 static const char *parse_error(int rc) {
@@ -222,7 +224,7 @@ void ent__peers_join_open(conn *c) {
     if (hh == NULL ||
         ent_invite_proof(m.u.join.proof, &j->inv, hh,
                          ent_identity_public(p->id)) != ENT_OK) {
-        join_fail(j, "%s", "cannot compute the join proof");
+        join_fail(p, j, "%s", "cannot compute the join proof");
         return;
     }
     snprintf(m.u.join.name, sizeof(m.u.join.name), "%s",
@@ -249,6 +251,7 @@ static void join_check_done(conn *c, join *j) {
         return;
     char hex[65];
     j->state = ENT_JOIN_DONE;
+    ent__sync_join_end(p, j->id, true);
     ent_hex_encode(hex, j->obj, 32);
     ENT_INFO(p->log, "join: object %s arrived (%llu ops); safety code %s",
              hex, (unsigned long long)j->received, j->safety);
@@ -267,18 +270,18 @@ void ent__peers_join_message(conn *c, const ent_wire_msg *m) {
     if (m->type == ENT_WIRE_JOIN_ERR) {
         ENT_WARN(p->log, "join: refused by the inviter: %s (%s)",
                  join_err_text(m->u.error.code), m->u.error.text);
-        join_fail(j, "%s", join_err_text(m->u.error.code));
+        join_fail(p, j, "%s", join_err_text(m->u.error.code));
         return;
     }
     const ent_wire_join_ok *ok = &m->u.join_ok;
     if (memcmp(ok->object, j->obj, 32) != 0) {
-        join_fail(j, "%s", "the inviter answered for another object");
+        join_fail(p, j, "%s", "the inviter answered for another object");
         return;
     }
     ent_op_epoch_key *boxes = calloc(ok->nkeys ? ok->nkeys : 1,
                                      sizeof(*boxes));
     if (boxes == NULL) {
-        join_fail(j, "%s", "out of memory");
+        join_fail(p, j, "%s", "out of memory");
         return;
     }
     for (size_t i = 0; i < ok->nkeys; i++) {
@@ -288,7 +291,7 @@ void ent__peers_join_message(conn *c, const ent_wire_msg *m) {
     int rc = ent_obj_accept_keys(p->eng, j->obj, boxes, ok->nkeys);
     free(boxes);
     if (rc != ENT_OK) {
-        join_fail(j, "cannot open the object keys: %s", ent_strerror(rc));
+        join_fail(p, j, "cannot open the object keys: %s", ent_strerror(rc));
         return;
     }
     /* the inviter is a peer from now on: its HELLO addresses, else the
@@ -304,6 +307,9 @@ void ent__peers_join_message(conn *c, const ent_wire_msg *m) {
     ent_invite_clear(&j->inv);
     j->state = ENT_JOIN_SYNCING;
     j->expected = ok->nops;
+    /* the history is a request of ours: its progress, and as many ops
+     * admitted without rate tokens (peer_sync.c) */
+    ent__sync_start(p, c->org, j->obj, j->id, true, ok->nops);
     join_check_done(c, j);
 }
 
@@ -326,7 +332,8 @@ void ent__peers_join_closed(conn *c, int reason) {
         j->addr_i++;
         join_dial(c->p, j, ent_strerror(reason));
     } else if (j->state < ENT_JOIN_DONE) {
-        join_fail(j, "the connection to the inviter closed (%s)",
+        ent_peers *p = c->p;
+        join_fail(p, j, "the connection to the inviter closed (%s)",
                   ent_strerror(reason));
     }
 }
@@ -336,7 +343,7 @@ void ent__peers_joins_tick(ent_peers *p, uint64_t now) {
         join *j = &p->joins[i];
         if (j->id != 0 && j->state < ENT_JOIN_DONE &&
             now - j->started > ENT_PEERS_JOIN_TIMEOUT_MS)
-            join_fail(j, "%s", "timed out");
+            join_fail(p, j, "%s", "timed out");
     }
 }
 
@@ -351,12 +358,34 @@ int ent_peers_join_json(ent_peers *p, uint64_t id, json_t **out) {
         if (j->id != id || id == 0)
             continue;
         char hex[65], org[ENT_ORG_ID_LEN + 1];
+        ent_peers_sync_info in;
+        memset(&in, 0, sizeof(in));
+        const sync_prog *s = ent__sync_of_join(p, j->id);
+        uint64_t now = uv_now(p->loop);
+        if (s != NULL)
+            ent__sync_info(p, s, now, &in);
+        else /* not syncing yet */
+            in.elapsed_ms = now - j->started;
         ent_hex_encode(hex, j->obj, 32);
         ent_org_id_format(org, j->inviter);
-        *out = json_pack("{s:I,s:s,s:s,s:I,s:I,s:s,s:s,s:s}", "join",
-                         (json_int_t)j->id, "state", state_name(j->state),
-                         "object", hex, "ops", (json_int_t)j->received,
-                         "expected", (json_int_t)j->expected, "error",
+        json_t *eta = json_null();
+        if (j->state == ENT_JOIN_DONE) {
+            eta = json_integer(0);
+        } else if (j->state == ENT_JOIN_SYNCING && in.ops_per_sec > 0) {
+            uint64_t left = j->expected > in.applied ? j->expected - in.applied
+                                                     : 0;
+            eta = json_integer(
+                (json_int_t)((left + in.ops_per_sec - 1) / in.ops_per_sec));
+        }
+        /* "expected" is 0 until JOIN_OK tells it */
+        *out = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:o,s:I,s:s,s:s,s:s}",
+                         "join", (json_int_t)j->id, "state",
+                         state_name(j->state), "object", hex, "ops",
+                         (json_int_t)j->received, "expected",
+                         (json_int_t)j->expected, "applied",
+                         (json_int_t)in.applied, "ops_per_sec",
+                         (json_int_t)in.ops_per_sec, "eta_seconds", eta,
+                         "elapsed_ms", (json_int_t)in.elapsed_ms, "error",
                          j->error, "inviter", org, "safety", j->safety);
         return *out != NULL ? ENT_OK : ENT_ENOMEM;
     }
@@ -394,7 +423,7 @@ static int grant_fn(ent_txn *txn, void *data) {
     e.has_object = e.has_org = true;
     memcpy(e.object, rec.object, 32);
     memcpy(e.org, c->joiner, 32);
-    if ((rc = ent_actlog_append(txn, c->id, &e, NULL)) != ENT_OK)
+    if ((rc = ent_actlog_append(txn, &e, NULL)) != ENT_OK)
         return rc;
     return ent_obj_add_member_txn(c->eng, txn, rec.object, c->joiner,
                                   rec.role, &g->op, &g->boxes, &g->nboxes);

@@ -38,6 +38,7 @@ struct vbatch {
     uint8_t (*objs)[32];
     unsigned njobs, left;
     atomic_uint worked; /* jobs whose work() returned (pool threads) */
+    atomic_size_t checks; /* signature checks its jobs made */
     bool done;
     bool taken;    /* ent_verifier_take() unlinked it */
     bool released; /* ... and ent_verified_free() gave it back */
@@ -50,6 +51,7 @@ struct ent_verifier {
     vbatch *head, *tail; /* submission order */
     size_t pending;
     uint64_t ops;
+    uint64_t checks; /* signature checks made for them */
     void (*drain_cb)(void *data);
     void *drain_data;
 };
@@ -104,21 +106,41 @@ void ent_verifier_free(ent_verifier *v) {
     free(v);
 }
 
-/* Pool thread: decode and verify ops [from, to). Touches only the batch's
- * own arrays, each index by exactly one job. */
+/* Pool thread: decode and authenticate ops [from, to) (a chain of one
+ * author's ops costs one signature check: ent_op_authenticate). Touches
+ * only the batch's own arrays, each index by exactly one job. */
 static void work(uv_work_t *req) {
     vjob *j = req->data;
     vbatch *b = j->b;
+    size_t n = j->to - j->from;
+    ent_op **ops = calloc(n, sizeof(*ops));
+    size_t checks = 0;
     for (size_t i = j->from; i < j->to; i++) {
         ent_op *op = NULL;
         int rc = ent_op_decode(&op, b->raws[i], b->lens[i]);
         if (rc == ENT_OK) {
             memcpy(b->objs[i], op->h.genesis ? op->id : op->h.object, 32);
-            rc = ent_op_verify(op);
+            if (ops == NULL) { /* no memory for the set: one by one */
+                rc = ent_op_verify(op);
+                checks++;
+            }
         }
         b->rcs[i] = rc;
-        ent_op_free(op);
+        if (ops != NULL)
+            ops[i - j->from] = op;
+        else
+            ent_op_free(op);
     }
+    if (ops != NULL &&
+        ent_op_authenticate(ops, n, b->rcs + j->from, &checks) != ENT_OK)
+        for (size_t i = 0; i < n; i++) /* the engine checks them */
+            if (ops[i] != NULL)
+                b->rcs[j->from + i] = ENT_EAGAIN;
+    if (ops != NULL)
+        for (size_t i = 0; i < n; i++)
+            ent_op_free(ops[i]);
+    free(ops);
+    atomic_fetch_add_explicit(&b->checks, checks, memory_order_relaxed);
     /* release: ent_verifier_take() reads rcs/objs after seeing the count */
     atomic_fetch_add_explicit(&b->worked, 1, memory_order_release);
 }
@@ -132,6 +154,7 @@ static void deliver(ent_verifier *v) {
             v->tail = NULL;
         v->pending--;
         v->ops += b->n;
+        v->checks += atomic_load(&b->checks);
         call(b, false); /* may submit more: the list is consistent */
         batch_free(b);
     }
@@ -197,6 +220,7 @@ int ent_verifier_submit(ent_verifier *v, const void *owner,
         off += lens[i];
     }
     atomic_init(&b->worked, 0);
+    atomic_init(&b->checks, 0);
     b->v = v;
     b->owner = owner;
     b->has_owner = true;
@@ -272,6 +296,7 @@ bool ent_verifier_take(ent_verifier *v, ent_verify_cb cb, ent_verified *out) {
         v->tail = NULL;
     v->pending--;
     v->ops += b->n;
+    v->checks += atomic_load(&b->checks);
     out->owner = b->has_owner ? b->owner : NULL;
     out->data = b->data;
     out->raws = (const uint8_t *const *)b->raws;
@@ -296,4 +321,8 @@ void ent_verified_free(ent_verified *out) {
 
 uint64_t ent_verifier_ops(const ent_verifier *v) {
     return v != NULL ? v->ops : 0;
+}
+
+uint64_t ent_verifier_checks(const ent_verifier *v) {
+    return v != NULL ? v->checks : 0;
 }

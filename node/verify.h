@@ -7,9 +7,10 @@
  * writes) much less. A verifier takes a batch of raw op bytes (one OPS
  * message), copies it, splits it into chunks and runs one uv_queue_work job
  * per chunk, so that every core verifies and the event loop keeps serving
- * timers and sessions. A job only decodes and verifies its ops
- * (ent_op_decode + ent_op_verify: libsodium is thread-safe, the decoder has
- * no shared state); it touches no node, store or engine. When every job of
+ * timers and sessions. A job only decodes and authenticates its ops
+ * (ent_op_decode + ent_op_authenticate: one signature check per chain of
+ * one author's ops; libsodium is thread-safe, the decoder has no shared
+ * state); it touches no node, store or engine. When every job of
  * a batch has returned, the batch's callback runs on the loop thread, where
  * the caller applies it in one write transaction with
  * ent_obj_apply_batch_ex.
@@ -105,5 +106,9 @@ void ent_verified_free(ent_verified *out);
 
 /* Ops verified so far in the pool (decoded and checked), for stats. */
 uint64_t ent_verifier_ops(const ent_verifier *v);
+
+/* Ed25519 checks the pool made for them: fewer than the ops when chains
+ * of one author's ops vouch for their parents (ent_op_authenticate). */
+uint64_t ent_verifier_checks(const ent_verifier *v);
 
 #endif

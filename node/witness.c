@@ -239,8 +239,8 @@ static int put_kept(ent_txn *txn, const ent_actlog_head *h) {
 }
 
 /* Stores proof p and appends its `equivocation` log entry. */
-static int put_proof(ent_txn *txn, const ent_identity *id, uint64_t now,
-                     const struct proof *p, const char *why) {
+static int put_proof(ent_txn *txn, uint64_t now, const struct proof *p,
+                     const char *why) {
     uint8_t *buf = NULL, key[1 + ENT_HASH_LEN];
     size_t len = 0;
     ent_actlog_entry e;
@@ -259,12 +259,12 @@ static int put_proof(ent_txn *txn, const ent_identity *id, uint64_t now,
     e.has_org = true;
     memcpy(e.org, p->org, ENT_PK_LEN);
     e.reason_len = (size_t)snprintf(e.reason, sizeof(e.reason), "%s", why);
-    return ent_actlog_append(txn, id, &e, NULL);
+    return ent_actlog_append(txn, &e, NULL); /* entries: unsigned */
 }
 
 /* A heads proof from two heads of one size: smaller root first. */
-static int heads_proof(ent_txn *txn, const ent_identity *id, uint64_t now,
-                       const ent_actlog_head *x, const ent_actlog_head *y) {
+static int heads_proof(ent_txn *txn, uint64_t now, const ent_actlog_head *x,
+                       const ent_actlog_head *y) {
     uint8_t ba[ENT_ACTLOG_HEAD_MAX], bb[ENT_ACTLOG_HEAD_MAX];
     size_t na = 0, nb = 0;
     int rc;
@@ -277,11 +277,10 @@ static int heads_proof(ent_txn *txn, const ent_identity *id, uint64_t now,
         (rc = ent_actlog_head_encode(y, true, bb, sizeof(bb), &nb)) != ENT_OK)
         return rc;
     struct proof p = {ENT_EQUIV_HEADS, x->org, ba, bb, na, nb, NULL, 0, NULL};
-    return put_proof(txn, id, now, &p, "two signed tree heads of one size");
+    return put_proof(txn, now, &p, "two signed tree heads of one size");
 }
 
 struct offer {
-    const ent_identity *id;
     uint64_t now;
     ent_actlog_head h, kept;
     bool has_kept;
@@ -308,15 +307,14 @@ static int offer_fn(ent_txn *txn, void *data) {
         return ENT_OK;
     }
     o->outcome = ENT_WITNESS_EQUIVOCATION;
-    return heads_proof(txn, o->id, o->now, &o->kept, &o->h);
+    return heads_proof(txn, o->now, &o->kept, &o->h);
 }
 
-int ent_witness_offer(ent_store *store, const ent_identity *id, uint64_t now,
-                      const uint8_t *head, size_t len, const uint8_t *from,
-                      int *outcome, ent_actlog_head *kept) {
+int ent_witness_offer(ent_store *store, uint64_t now, const uint8_t *head,
+                      size_t len, const uint8_t *from, int *outcome,
+                      ent_actlog_head *kept) {
     struct offer o;
     memset(&o, 0, sizeof(o));
-    o.id = id;
     o.now = now;
     int rc = ent_actlog_head_decode(&o.h, head, len);
     if (rc != ENT_OK)
@@ -371,16 +369,15 @@ static int settle_fn(ent_txn *txn, void *data) {
     struct proof p = {ENT_EQUIV_CONSISTENCY, o->h.org, ba, bb, na, nb,
                       (const uint8_t *)a->hashes, a->nhashes, a->sig};
     o->outcome = ENT_WITNESS_EQUIVOCATION;
-    return put_proof(txn, o->id, o->now, &p,
+    return put_proof(txn, o->now, &p,
                      "signed consistency proof between two heads fails");
 }
 
-int ent_witness_settle(ent_store *store, const ent_identity *id, uint64_t now,
-                       const uint8_t *head, size_t len,
-                       const ent_wire_consistency *answer, int *outcome) {
+int ent_witness_settle(ent_store *store, uint64_t now, const uint8_t *head,
+                       size_t len, const ent_wire_consistency *answer,
+                       int *outcome) {
     struct offer o;
     memset(&o, 0, sizeof(o));
-    o.id = id;
     o.now = now;
     o.ans = answer;
     int rc = ent_actlog_head_decode(&o.h, head, len);
@@ -625,8 +622,8 @@ static void on_head(conn *c, const ent_wire_head *hd) {
     int outcome = ENT_WITNESS_SAME;
     if (w == NULL)
         return;
-    int rc = ent_witness_offer(p->store, p->id, ent__peers_wall_ms(),
-                               hd->bytes, hd->len, c->org, &outcome, &kept);
+    int rc = ent_witness_offer(p->store, ent__peers_wall_ms(), hd->bytes,
+                               hd->len, c->org, &outcome, &kept);
     if (rc != ENT_OK) {
         ENT_WARN(p->log, "witness: HEAD refused: %s", ent_strerror(rc));
         return;
@@ -671,8 +668,8 @@ static void on_consistency(conn *c, const ent_wire_consistency *k) {
     pending *q = pend_find(w, c->org, false, 0);
     if (q == NULL)
         return; /* not asked, or already settled */
-    rc = ent_witness_settle(p->store, p->id, ent__peers_wall_ms(), q->head,
-                            q->len, k, &outcome);
+    rc = ent_witness_settle(p->store, ent__peers_wall_ms(), q->head, q->len, k,
+                            &outcome);
     if (rc == ENT_EINVAL)
         return; /* an answer to another question: keep waiting */
     q->used = false;

@@ -77,17 +77,18 @@ int ent_equiv_verify(const uint8_t *buf, size_t len,
 
 /*
  * Offers head (len bytes, as received from org `from`, which must be its
- * signer; NULL skips that check) to the store of the witnessing node
- * (id signs the log entry of an equivocation). In one write transaction:
+ * signer; NULL skips that check) to the store of the witnessing node,
+ * at time now (ms, the time of an equivocation's log entry; entries are
+ * unsigned, spec/audit.md §7). In one write transaction:
  * no kept head yet -> keeps it; same size and root -> SAME; same size and
  * another root -> stores a proof, logs it -> EQUIVOCATION; another size ->
  * NEED_PROOF and *kept (may be NULL) receives the kept head.
  * @return ENT_OK (see *outcome), ENT_EBADSIG, ENT_EDENIED (not from's
  *         head), decode errors, storage errors.
  */
-int ent_witness_offer(ent_store *store, const ent_identity *id, uint64_t now,
-                      const uint8_t *head, size_t len, const uint8_t *from,
-                      int *outcome, ent_actlog_head *kept);
+int ent_witness_offer(ent_store *store, uint64_t now, const uint8_t *head,
+                      size_t len, const uint8_t *from, int *outcome,
+                      ent_actlog_head *kept);
 
 /*
  * Settles a head that needed a proof, with the org's CONSISTENCY answer
@@ -98,9 +99,9 @@ int ent_witness_offer(ent_store *store, const ent_identity *id, uint64_t now,
  *         nothing proven, nothing stored), ENT_EINVAL (sizes do not match
  *         the two heads), ENT_ENOENT (no kept head), storage errors.
  */
-int ent_witness_settle(ent_store *store, const ent_identity *id, uint64_t now,
-                       const uint8_t *head, size_t len,
-                       const ent_wire_consistency *answer, int *outcome);
+int ent_witness_settle(ent_store *store, uint64_t now, const uint8_t *head,
+                       size_t len, const ent_wire_consistency *answer,
+                       int *outcome);
 
 /*
  * Answers a CONSISTENCY request against this node's own log: the proof

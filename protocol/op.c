@@ -280,6 +280,96 @@ int ent_op_verify(const ent_op *op) {
     return rc == ENT_OK ? ENT_OK : ENT_EBADSIG;
 }
 
+static const uint8_t *op_object(const ent_op *op) {
+    return op->h.genesis ? op->id : op->h.object;
+}
+
+typedef struct auth_ref {
+    const ent_op *op;
+    size_t i;
+} auth_ref;
+
+static int by_seq_desc(const void *a, const void *b) {
+    const auth_ref *x = a, *y = b;
+    if (x->op->h.seq != y->op->h.seq)
+        return x->op->h.seq < y->op->h.seq ? 1 : -1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int by_id(const void *a, const void *b) {
+    const auth_ref *x = a, *y = b;
+    int c = memcmp(x->op->id, y->op->id, ENT_HASH_LEN);
+    return c != 0 ? c : (x->i < y->i ? -1 : x->i > y->i);
+}
+
+/* Marks as vouched every op of ids[0..m) with id p, author and object of
+ * child, and a lower seq. */
+static void vouch(const auth_ref *ids, size_t m, const ent_op *child,
+                  const uint8_t p[ENT_HASH_LEN], bool *vouched) {
+    size_t lo = 0, hi = m;
+    while (lo < hi) { /* first entry whose id >= p */
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(ids[mid].op->id, p, ENT_HASH_LEN) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < m && memcmp(ids[lo].op->id, p, ENT_HASH_LEN) == 0; lo++) {
+        const ent_op *par = ids[lo].op;
+        if (par->h.seq < child->h.seq &&
+            memcmp(par->h.author, child->h.author, ENT_PK_LEN) == 0 &&
+            memcmp(op_object(par), op_object(child), ENT_HASH_LEN) == 0)
+            vouched[ids[lo].i] = true;
+    }
+}
+
+int ent_op_authenticate(ent_op *const *ops, size_t n, int *rcs,
+                        size_t *nchecks) {
+    size_t m = 0, checks = 0;
+    if (nchecks != NULL)
+        *nchecks = 0;
+    for (size_t i = 0; i < n; i++)
+        m += ops[i] != NULL;
+    if (m == 0)
+        return ENT_OK;
+    auth_ref *order = malloc(m * sizeof(*order));
+    auth_ref *ids = malloc(m * sizeof(*ids));
+    bool *vouched = calloc(n, sizeof(*vouched));
+    int rc = ENT_ENOMEM;
+    if (order == NULL || ids == NULL || vouched == NULL)
+        goto out;
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (ops[i] != NULL)
+            order[k++] = (auth_ref){ops[i], i};
+    memcpy(ids, order, m * sizeof(*ids));
+    /* a parent by the same author has a lower seq, so walking by falling
+     * seq judges every child before the parents it may vouch for */
+    qsort(order, m, sizeof(*order), by_seq_desc);
+    qsort(ids, m, sizeof(*ids), by_id);
+    for (size_t k = 0; k < m; k++) {
+        const ent_op *op = order[k].op;
+        size_t i = order[k].i;
+        if (!vouched[i]) {
+            checks++;
+            if (ent_op_verify(op) != ENT_OK) {
+                rcs[i] = ENT_EBADSIG;
+                continue;
+            }
+        }
+        rcs[i] = ENT_OK;
+        for (size_t p = 0; p < op->h.nparents; p++)
+            vouch(ids, m, op, op->h.parents[p], vouched);
+    }
+    rc = ENT_OK;
+    if (nchecks != NULL)
+        *nchecks = checks;
+out:
+    free(order);
+    free(ids);
+    free(vouched);
+    return rc;
+}
+
 int ent_op_open(const ent_op *op, const uint8_t key[ENT_KEY_LEN],
                 uint8_t **body, size_t *blen) {
     *body = NULL;

@@ -112,6 +112,22 @@ int ent_op_encode(const ent_op *op, uint8_t **out, size_t *len);
 int ent_op_verify(const ent_op *op);
 
 /*
+ * Authenticates a set of decoded ops with as few signature checks as their
+ * chains allow (spec/records.md §2.5): an op is authentic when its own
+ * signature verifies, or when an authentic op of the same author and
+ * object, with a higher seq, names it among its parents (that op's signed
+ * header commits to the parent's id, the BLAKE2b-256 of its whole
+ * encoding). A backlog of one author's ops in one object therefore costs
+ * one signature check, of its newest op. ops[i] may be NULL (op i did not
+ * decode: rcs[i] is left alone); for every other op rcs[i] becomes ENT_OK
+ * or ENT_EBADSIG. The order of ops does not matter.
+ * @param[out] nchecks  signature checks made (may be NULL)
+ * @return ENT_OK, or ENT_ENOMEM (rcs untouched).
+ */
+int ent_op_authenticate(ent_op *const *ops, size_t n, int *rcs,
+                        size_t *nchecks);
+
+/*
  * Decrypts the body. On ENT_OK *body is a malloc'ed buffer of *blen bytes
  * (at least one byte is allocated) that the caller wipes if it must and
  * frees with free(). @return ENT_OK, ENT_EDECRYPT, ENT_ENOMEM.

@@ -1,8 +1,10 @@
 /*
  * actlog_test.c - the activity log (node/actlog.h): entries appended in
- * LMDB write transactions, their hash chain and signatures, the persisted
- * frontier against a from-scratch root, signed heads, proofs from the
- * store, and an aborted transaction leaving no entry.
+ * LMDB write transactions, their hash chain, the version-2 format (nine
+ * items, no signature; version 1 and 10-item entries refused), the exact
+ * size bound, the persisted frontier against a from-scratch root, signed
+ * heads, proofs from the store, and an aborted transaction leaving no
+ * entry.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 #include "crypto/merkle.h"
 #include "node/actlog.h"
 #include "node/err.h"
+#include "protocol/cbor.h"
 #include "storage/store.h"
 
 #define N 300
@@ -102,7 +105,7 @@ static int append_fn(ent_txn *txn, void *data) {
         ent_actlog_entry e;
         uint64_t idx = 99;
         make_entry(&e, a->first + i);
-        int rc = ent_actlog_append(txn, a->f->id, &e, &idx);
+        int rc = ent_actlog_append(txn, &e, &idx); /* unsigned */
         if (rc != ENT_OK)
             return rc;
         if (idx != a->first + i)
@@ -146,13 +149,16 @@ static int copy_fn(void *data, const ent_actlog_entry *e, const uint8_t *raw,
         memset(link, 0, 32);
     else
         ent_hash(link, f->raw[e->index - 1], f->rawlen[e->index - 1]);
-    if (memcmp(link, e->prev, 32) != 0 ||
-        ent_actlog_entry_verify(e, ent_identity_public(f->id)) != ENT_OK)
+    if (memcmp(link, e->prev, 32) != 0)
+        r->bad++;
+    /* version 2: an array of nine items, no signature */
+    if (len < 2 || raw[0] != 0x89 || raw[1] != ENT_ACTLOG_VERSION ||
+        len > ENT_ACTLOG_ENTRY_MAX)
         r->bad++;
     /* the stored bytes re-encode from the decoded fields */
     uint8_t *re = NULL;
     size_t relen = 0;
-    if (ent_actlog_entry_encode(e, true, &re, &relen) != ENT_OK ||
+    if (ent_actlog_entry_encode(e, &re, &relen) != ENT_OK ||
         relen != len || memcmp(re, raw, len) != 0)
         r->bad++;
     free(re);
@@ -177,7 +183,7 @@ static int copy_all(ent_txn *txn, void *data) {
 }
 
 /* Appends in transactions of growing size; after each commit, every entry
- * is re-read, its chain and signature checked, and the O(log n) root from
+ * is re-read, its chain and format checked, and the O(log n) root from
  * the persisted frontier compared with the root recomputed from scratch. */
 static void test_append_chain_root(void **state) {
     struct fx *f = *state;
@@ -373,24 +379,23 @@ static void test_proofs_from_store(void **state) {
 }
 
 static int bad_fn(ent_txn *txn, void *data) {
-    struct fx *f = data;
     ent_actlog_entry e;
     make_entry(&e, 1);
     e.kind = ENT_LOG_KIND__COUNT;
-    if (ent_actlog_append(txn, f->id, &e, NULL) != ENT_EINVAL)
+    if (ent_actlog_append(txn, &e, NULL) != ENT_EINVAL)
         return ENT_ECORRUPT;
     make_entry(&e, 1);
     e.reason_len = ENT_ACTLOG_REASON_MAX + 1;
-    if (ent_actlog_append(txn, f->id, &e, NULL) != ENT_EINVAL)
+    if (ent_actlog_append(txn, &e, NULL) != ENT_EINVAL)
         return ENT_ECORRUPT;
     make_entry(&e, 1);
     e.has_object = false; /* object bytes still set */
-    if (ent_actlog_append(txn, f->id, &e, NULL) != ENT_EINVAL)
+    if (ent_actlog_append(txn, &e, NULL) != ENT_EINVAL)
         return ENT_ECORRUPT;
     make_entry(&e, 1);
     e.reason[0] = (char)0xff; /* not UTF-8 */
     e.reason_len = 1;
-    if (ent_actlog_append(txn, f->id, &e, NULL) != ENT_EINVAL)
+    if (ent_actlog_append(txn, &e, NULL) != ENT_EINVAL)
         return ENT_ECORRUPT;
     return ENT_OK;
 }
@@ -404,7 +409,7 @@ static void test_invalid(void **state) {
     make_entry(&e, 2);
     uint8_t *buf = NULL;
     size_t n = 0;
-    assert_int_equal(ent_actlog_entry_encode(&e, true, &buf, &n), ENT_OK);
+    assert_int_equal(ent_actlog_entry_encode(&e, &buf, &n), ENT_OK);
     assert_int_equal(ent_actlog_entry_decode(&d, buf, n), ENT_OK);
     for (size_t k = 0; k < n; k++)
         assert_int_not_equal(ent_actlog_entry_decode(&d, buf, k), ENT_OK);
@@ -413,12 +418,110 @@ static void test_invalid(void **state) {
     ext[n] = 0;
     assert_int_not_equal(ent_actlog_entry_decode(&d, ext, n + 1), ENT_OK);
     free(ext);
-    /* the signed part alone is not an entry */
-    uint8_t *part = NULL;
-    size_t plen = 0;
-    assert_int_equal(ent_actlog_entry_encode(&e, false, &part, &plen), ENT_OK);
-    assert_int_not_equal(ent_actlog_entry_decode(&d, part, plen), ENT_OK);
-    free(part);
+    free(buf);
+}
+
+/* Writes a version-`version` entry of `items` items: the nine items of
+ * make_entry(2), then (items == 10) a 64-byte string as the old signature. */
+static size_t write_raw(uint8_t *out, size_t cap, uint64_t version,
+                        size_t items) {
+    ent_actlog_entry e;
+    uint8_t sig[64];
+    ent_cbor_writer w;
+    make_entry(&e, 2);
+    memset(sig, 0x5a, sizeof(sig));
+    ent_cbor_writer_init(&w, out, cap);
+    ent_cbor_write_array(&w, items);
+    ent_cbor_write_uint(&w, version);
+    ent_cbor_write_uint(&w, 2);
+    ent_cbor_write_uint(&w, e.time);
+    ent_cbor_write_uint(&w, e.kind);
+    ent_cbor_write_bytes(&w, e.object, e.has_object ? 32 : 0);
+    ent_cbor_write_bytes(&w, e.op, e.has_op ? 32 : 0);
+    ent_cbor_write_bytes(&w, e.org, e.has_org ? 32 : 0);
+    ent_cbor_write_text(&w, e.reason, e.reason_len);
+    ent_cbor_write_bytes(&w, e.prev, 32);
+    if (items == 10)
+        ent_cbor_write_bytes(&w, sig, sizeof(sig));
+    assert_int_equal(w.err, ENT_OK);
+    return w.len;
+}
+
+/* Entries are nine items of version 2 with no signature; the signed
+ * 10-item entries of version 1 (and any other version or shape) are
+ * refused. */
+static void test_format_v2(void **state) {
+    ent_actlog_entry e, d;
+    uint8_t raw[600], *buf = NULL;
+    size_t n = 0, m;
+    make_entry(&e, 2);
+    e.index = 2;
+    assert_int_equal(ent_actlog_entry_encode(&e, &buf, &n), ENT_OK);
+    assert_int_equal(buf[0], 0x89); /* array of 9 */
+    assert_int_equal(buf[1], 0x02); /* version 2 */
+    /* the last item is prev (32 bytes), nothing after it */
+    assert_int_equal(buf[n - 34], 0x58);
+    assert_int_equal(buf[n - 33], 32);
+    assert_memory_equal(buf + n - 32, e.prev, 32);
+    /* write_raw reproduces the encoder byte for byte */
+    m = write_raw(raw, sizeof(raw), 2, 9);
+    assert_int_equal(m, n);
+    assert_memory_equal(raw, buf, n);
+    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_OK);
+    assert_int_equal(d.index, 2);
+    assert_memory_equal(d.object, e.object, 32);
+    free(buf);
+    /* the old format: ten items, version 1, a signature */
+    m = write_raw(raw, sizeof(raw), 1, 10);
+    assert_int_equal(raw[0], 0x8a);
+    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_EVERSION);
+    /* version 1 in nine items, version 2 with a signature appended, other
+     * versions */
+    m = write_raw(raw, sizeof(raw), 1, 9);
+    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_EVERSION);
+    m = write_raw(raw, sizeof(raw), 2, 10);
+    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_ECORRUPT);
+    m = write_raw(raw, sizeof(raw), 3, 9);
+    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_EVERSION);
+    m = write_raw(raw, sizeof(raw), 0, 9);
+    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_EVERSION);
+    /* eight items (prev missing) */
+    m = write_raw(raw, sizeof(raw), 2, 9);
+    raw[0] = 0x88;
+    assert_int_not_equal(ent_actlog_entry_decode(&d, raw, m - 34), ENT_OK);
+}
+
+/* The largest entry is exactly ENT_ACTLOG_ENTRY_MAX = 416 bytes; longer
+ * inputs are refused. */
+static void test_size_bound(void **state) {
+    ent_actlog_entry e, d;
+    uint8_t *buf = NULL, big[ENT_ACTLOG_ENTRY_MAX + 200];
+    size_t n = 0;
+    assert_int_equal(ENT_ACTLOG_ENTRY_MAX, 416);
+    memset(&e, 0, sizeof(e));
+    e.index = UINT64_MAX;
+    e.time = UINT64_MAX;
+    e.kind = ENT_LOG_OP_REJECTED;
+    e.has_object = e.has_op = e.has_org = true;
+    memset(e.object, 1, 32);
+    memset(e.op, 2, 32);
+    memset(e.org, 3, 32);
+    memset(e.prev, 4, 32);
+    memset(e.reason, 'x', ENT_ACTLOG_REASON_MAX);
+    e.reason_len = ENT_ACTLOG_REASON_MAX;
+    assert_int_equal(ent_actlog_entry_encode(&e, &buf, &n), ENT_OK);
+    assert_int_equal(n, 416);
+    assert_int_equal(ent_actlog_entry_decode(&d, buf, n), ENT_OK);
+    assert_int_equal(d.index, UINT64_MAX);
+    /* one reason byte more is not an entry */
+    e.reason_len = ENT_ACTLOG_REASON_MAX + 1;
+    uint8_t *x = NULL;
+    assert_int_equal(ent_actlog_entry_encode(&e, &x, &n), ENT_EINVAL);
+    /* anything past the decoder's read bound is too big */
+    memset(big, 0, sizeof(big));
+    memcpy(big, buf, 416);
+    assert_int_equal(ent_actlog_entry_decode(&d, big, sizeof(big)),
+                     ENT_ETOOBIG);
     free(buf);
 }
 
@@ -432,6 +535,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_proofs_from_store, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
+        cmocka_unit_test(test_format_v2),
+        cmocka_unit_test(test_size_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

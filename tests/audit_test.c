@@ -4,14 +4,17 @@
  *
  * A log is built the way the node builds it: ops sealed and stored in the
  * ops tables, entries appended in the same write transactions. Then:
- * the export verifies; at least 10,000 random mutations of it (bit flips,
- * deleted, inserted and changed bytes, truncations) are ALL rejected;
- * structural changes that the org itself re-signs (swapped or dropped
- * entries, reordered, dropped, duplicated or foreign ops, a changed scope)
- * are rejected by the inner checks; partial (--since) and per-object
- * exports verify; and a history rewritten after a head was signed is
- * caught, both with the auditor's older head and through the consistency
- * proof of an earlier head.
+ * the export (version 2, unsigned entries) verifies; at least 10,000
+ * random mutations of it (bit flips, deleted, inserted and changed bytes,
+ * truncations) are ALL rejected; a changed entry is named; structural
+ * changes that the org itself re-signs (swapped or dropped entries,
+ * reordered, dropped, duplicated or foreign ops, a changed scope) are
+ * rejected by the inner checks; version-1 exports and entries are refused;
+ * an op whose signature is broken passes only when a signed later op of
+ * its author and object names it as a parent; partial (--since) and
+ * per-object exports verify; and a history rewritten after a head was
+ * signed is caught, both with the auditor's older head and through the
+ * consistency proof of an earlier head.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -77,8 +80,10 @@ static tlog *tlog_open(uint8_t seed_byte) {
     return t;
 }
 
-static ent_op *mk_op(tlog *t, const ent_identity *by, const uint8_t *obj,
-                     uint8_t kind, const char *body) {
+/* An op by `by` in obj (NULL: a create), naming np parents. */
+static ent_op *mk_op_p(tlog *t, const ent_identity *by, const uint8_t *obj,
+                       uint8_t kind, const char *body,
+                       const uint8_t (*parents)[32], size_t np) {
     ent_op_header h;
     uint8_t key[ENT_KEY_LEN];
     ent_op *op = NULL;
@@ -91,11 +96,30 @@ static ent_op *mk_op(tlog *t, const ent_identity *by, const uint8_t *obj,
     h.seq = ++t->seq;
     h.hlc = (t->now << 16) | (t->seq & 0xffff);
     h.kind = kind;
+    for (size_t i = 0; i < np; i++)
+        memcpy(h.parents[i], parents[i], 32);
+    h.nparents = np;
     ent_random(key, sizeof(key));
     assert_int_equal(ent_op_seal(&op, &h, (const uint8_t *)body, strlen(body),
                                  key, by),
                      ENT_OK);
     return op;
+}
+
+static ent_op *mk_op(tlog *t, const ent_identity *by, const uint8_t *obj,
+                     uint8_t kind, const char *body) {
+    return mk_op_p(t, by, obj, kind, body, NULL, 0);
+}
+
+/* A copy of op with one byte of its signature changed: it still decodes
+ * (with another id) but its own signature no longer verifies. Frees op. */
+static ent_op *break_sig(ent_op *op) {
+    ent_op *bad = NULL;
+    op->raw[op->rawlen - 1] ^= 0x01; /* the last byte of the signature */
+    assert_int_equal(ent_op_decode(&bad, op->raw, op->rawlen), ENT_OK);
+    assert_int_equal(ent_op_verify(bad), ENT_EBADSIG);
+    ent_op_free(op);
+    return bad;
 }
 
 struct change {
@@ -122,7 +146,7 @@ static int change_fn(ent_txn *txn, void *data) {
             return rc;
     }
     for (size_t i = 0; i < c->ne; i++)
-        if ((rc = ent_actlog_append(txn, c->t->id, &c->e[i], NULL)) != ENT_OK)
+        if ((rc = ent_actlog_append(txn, &c->e[i], NULL)) != ENT_OK)
             return rc;
     return ENT_OK;
 }
@@ -370,13 +394,195 @@ static void test_failure_names_entry(void **state) {
     build_log(t, "one");
     export(t, NULL, &buf, &len);
     split(buf, len, &p);
-    /* the time field of entry 5 (third item: after 0x8a, 0x01, 0x05) */
+    /* the time field of entry 5 (third item: after 0x89, 0x02, 0x05):
+     * entries are not signed, so this is found through the prev of entry
+     * 6, and entry 5 (not 6) is named */
+    assert_int_equal(p.el[S_ENTRIES][5].p[0], 0x89);
+    assert_int_equal(p.el[S_ENTRIES][5].p[1], 0x02);
     size_t off = (size_t)(p.el[S_ENTRIES][5].p - buf) + 4;
     buf[off] ^= 1;
-    assert_int_not_equal(verify(buf, len, &res), ENT_OK);
+    assert_int_equal(verify(buf, len, &res), ENT_ECORRUPT);
     assert_true(res.has_fail_index);
     assert_int_equal(res.fail_index, 5);
     assert_non_null(strstr(res.reason, "entry 5"));
+    buf[off] ^= 1;
+    /* a changed prev of entry 5: entry 5 itself is named (entry 6 does not
+     * link to it either) */
+    size_t poff = (size_t)(p.el[S_ENTRIES][5].p - buf) +
+                  p.el[S_ENTRIES][5].n - 1;
+    buf[poff] ^= 1;
+    assert_int_equal(verify(buf, len, &res), ENT_ECORRUPT);
+    assert_int_equal(res.fail_index, 5);
+    assert_non_null(strstr(res.reason, "entry 5: broken hash chain"));
+    buf[poff] ^= 1;
+    /* a nonzero prev in entry 0 names entry 0 */
+    poff = (size_t)(p.el[S_ENTRIES][0].p - buf) + p.el[S_ENTRIES][0].n - 1;
+    buf[poff] ^= 1;
+    assert_int_equal(verify(buf, len, &res), ENT_ECORRUPT);
+    assert_true(res.has_fail_index);
+    assert_int_equal(res.fail_index, 0);
+    assert_non_null(strstr(res.reason, "entry 0: broken hash chain"));
+    buf[poff] ^= 1;
+    /* the last entry, which no prev covers: the signed root names it */
+    off = (size_t)(p.el[S_ENTRIES][15].p - buf) + 4;
+    buf[off] ^= 1;
+    assert_int_equal(verify(buf, len, &res), ENT_ECORRUPT);
+    assert_true(res.has_fail_index);
+    assert_int_equal(res.fail_index, 15);
+    assert_non_null(strstr(res.reason, "signed root"));
+    buf[off] ^= 1;
+    assert_int_equal(verify(buf, len, &res), ENT_OK);
+    free(buf);
+    tlog_close(t);
+}
+
+/* Export version 1 (whose entries were signed) is refused as such, and so
+ * are version-1 entries inside a version-2 export. */
+static void test_old_versions_refused(void **state) {
+    tlog *t = tlog_open(7);
+    uint8_t *buf, *b;
+    size_t len, n;
+    ent_audit_result res;
+    parts p, q;
+    build_log(t, "one");
+    export(t, NULL, &buf, &len);
+    split(buf, len, &p);
+    assert_int_equal(p.top[1].n, 1);
+    assert_int_equal(p.top[1].p[0], 0x02); /* export version 2 */
+    q = p;
+    uint8_t v1 = 0x01;
+    q.top[1] = (span){&v1, 1};
+    join(&q, t->id, &b, &n);
+    assert_int_equal(verify(b, n, &res), ENT_EVERSION);
+    assert_non_null(strstr(res.reason, "version 1"));
+    assert_non_null(strstr(res.reason, "not supported"));
+    free(b);
+    /* entry 0 in the old shape: version 1, ten items, a signature */
+    uint8_t old[ENT_ACTLOG_ENTRY_MAX + 80];
+    const span *e0 = &p.el[S_ENTRIES][0];
+    assert_true(e0->n + 66 <= sizeof(old));
+    memcpy(old, e0->p, e0->n);
+    old[0] = 0x8a;
+    old[1] = 0x01;
+    old[e0->n] = 0x58;
+    old[e0->n + 1] = 64;
+    memset(old + e0->n + 2, 0x77, 64);
+    q = p;
+    q.el[S_ENTRIES][0] = (span){old, e0->n + 66};
+    join(&q, t->id, &b, &n);
+    assert_int_equal(verify(b, n, &res), ENT_EVERSION);
+    assert_int_equal(res.fail_index, 0);
+    free(b);
+    free(buf);
+    tlog_close(t);
+}
+
+/* Ops are authenticated as a set (ent_op_authenticate): an op whose own
+ * signature is broken passes when a correctly signed later op of the same
+ * author and object names it as a parent, and fails otherwise. */
+static void test_vouched_ops(void **state) {
+    ent_audit_result res;
+    uint8_t *buf;
+    size_t len;
+    uint8_t par[1][32];
+
+    /* vouched: old op with a broken signature, named by a signed newer op
+     * of the same author and object */
+    tlog *t = tlog_open(7);
+    build_log(t, "one");
+    ent_op *old = break_sig(mk_op(t, t->id, t->obj1, ENT_OP_SET, "older"));
+    memcpy(par[0], old->id, 32);
+    ent_op *mid = mk_op_p(t, t->id, t->obj1, ENT_OP_SET, "newer", par, 1);
+    memcpy(par[0], mid->id, 32);
+    ent_op *top = mk_op_p(t, t->id, t->obj1, ENT_OP_COMMENT, "newest", par, 1);
+    assert_int_equal(ent_op_verify(mid), ENT_OK);
+    one(t, old, ENT_LOG_OP_AUTHORED);
+    one(t, mid, ENT_LOG_OP_AUTHORED);
+    one(t, top, ENT_LOG_OP_AUTHORED);
+    export(t, NULL, &buf, &len);
+    if (verify(buf, len, &res) != ENT_OK)
+        fail_msg("vouched op refused: %s", res.reason);
+    assert_int_equal(res.ops, 14);
+    assert_int_equal(res.entries, 19);
+    free(buf);
+    tlog_close(t);
+
+    /* a whole vouched chain: only the newest op's signature is valid */
+    t = tlog_open(7);
+    build_log(t, "one");
+    old = break_sig(mk_op(t, t->id, t->obj2, ENT_OP_SET, "a"));
+    memcpy(par[0], old->id, 32);
+    mid = break_sig(mk_op_p(t, t->id, t->obj2, ENT_OP_SET, "b", par, 1));
+    memcpy(par[0], mid->id, 32);
+    top = mk_op_p(t, t->id, t->obj2, ENT_OP_SET, "c", par, 1);
+    one(t, old, ENT_LOG_OP_AUTHORED);
+    one(t, mid, ENT_LOG_OP_AUTHORED);
+    one(t, top, ENT_LOG_OP_AUTHORED);
+    export(t, NULL, &buf, &len);
+    if (verify(buf, len, &res) != ENT_OK)
+        fail_msg("vouched chain refused: %s", res.reason);
+    /* and so does the object export of obj2 */
+    free(buf);
+    ent_audit_filter f = {.object = t->obj2};
+    export(t, &f, &buf, &len);
+    if (verify(buf, len, &res) != ENT_OK)
+        fail_msg("vouched chain refused (object export): %s", res.reason);
+    free(buf);
+    tlog_close(t);
+
+    /* forged: a broken signature that nothing vouches for */
+    t = tlog_open(7);
+    build_log(t, "one");
+    old = break_sig(mk_op(t, t->id, t->obj1, ENT_OP_SET, "forged"));
+    one(t, old, ENT_LOG_OP_AUTHORED);
+    export(t, NULL, &buf, &len);
+    assert_int_equal(verify(buf, len, &res), ENT_EBADSIG);
+    assert_false(res.ok);
+    assert_true(res.has_fail_index);
+    assert_int_equal(res.fail_index, 16);
+    assert_non_null(strstr(res.reason, "entry 16: op"));
+    free(buf);
+    tlog_close(t);
+
+    /* named as a parent by another author's op: proves nothing */
+    t = tlog_open(7);
+    build_log(t, "one");
+    old = break_sig(mk_op(t, t->id, t->obj1, ENT_OP_SET, "forged"));
+    memcpy(par[0], old->id, 32);
+    top = mk_op_p(t, t->b, t->obj1, ENT_OP_SET, "b names it", par, 1);
+    one(t, old, ENT_LOG_OP_AUTHORED);
+    one(t, top, ENT_LOG_OP_ACCEPTED);
+    export(t, NULL, &buf, &len);
+    assert_int_equal(verify(buf, len, &res), ENT_EBADSIG);
+    assert_int_equal(res.fail_index, 16);
+    free(buf);
+    tlog_close(t);
+
+    /* named by a same-author op of another object: proves nothing */
+    t = tlog_open(7);
+    build_log(t, "one");
+    old = break_sig(mk_op(t, t->id, t->obj1, ENT_OP_SET, "forged"));
+    memcpy(par[0], old->id, 32);
+    top = mk_op_p(t, t->id, t->obj2, ENT_OP_SET, "other object", par, 1);
+    one(t, old, ENT_LOG_OP_AUTHORED);
+    one(t, top, ENT_LOG_OP_AUTHORED);
+    export(t, NULL, &buf, &len);
+    assert_int_equal(verify(buf, len, &res), ENT_EBADSIG);
+    assert_int_equal(res.fail_index, 16);
+    free(buf);
+    tlog_close(t);
+
+    /* named by a newer op whose own signature is broken too */
+    t = tlog_open(7);
+    build_log(t, "one");
+    old = break_sig(mk_op(t, t->id, t->obj1, ENT_OP_SET, "forged"));
+    memcpy(par[0], old->id, 32);
+    top = break_sig(mk_op_p(t, t->id, t->obj1, ENT_OP_SET, "bad", par, 1));
+    one(t, old, ENT_LOG_OP_AUTHORED);
+    one(t, top, ENT_LOG_OP_AUTHORED);
+    export(t, NULL, &buf, &len);
+    assert_int_equal(verify(buf, len, &res), ENT_EBADSIG);
+    assert_int_equal(res.fail_index, 16);
     free(buf);
     tlog_close(t);
 }
@@ -728,6 +934,8 @@ int main(void) {
         cmocka_unit_test(test_export_verify),
         cmocka_unit_test(test_random_mutations),
         cmocka_unit_test(test_failure_names_entry),
+        cmocka_unit_test(test_old_versions_refused),
+        cmocka_unit_test(test_vouched_ops),
         cmocka_unit_test(test_resigned_structure),
         cmocka_unit_test(test_history_and_rewrite),
         cmocka_unit_test(test_empty_and_edges),

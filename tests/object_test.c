@@ -304,6 +304,32 @@ static void test_strict_template(void **state) {
     tnode_close(&a);
 }
 
+/* The engine keeps the last built-in template it parsed; a template the
+ * org stores later still wins over it at the next change. */
+static void test_template_cache(void **state) {
+    tnode a;
+    uint8_t id[32];
+    char err[256];
+    ent_template *t;
+    assert_int_equal(tnode_open(&a, 3), 0);
+    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    const ent_obj_input custom[] = {{"my_custom", "y", false}};
+    /* built-in opportunity is not strict: a custom field is taken */
+    assert_int_equal(ent_obj_set(a.eng, id, custom, 1, NULL, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(ent_obj_set(a.eng, id, custom, 1, NULL, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(ent_template_builtin("opportunity", &t), ENT_OK);
+    t->strict = true;
+    assert_int_equal(ent_store_write(a.store, tpl_put_fn, t), ENT_OK);
+    ent_template_free(t);
+    assert_int_equal(ent_obj_set(a.eng, id, custom, 1, NULL, err, sizeof(err)),
+                     ENT_ESCHEMA);
+    tnode_close(&a);
+}
+
 /* A (owner) and B (member): B joins through add_member + accept_keys and
  * reaches A's state byte for byte. */
 static void join(tnode *a, tnode *b, const uint8_t id[32], uint8_t role) {
@@ -1047,6 +1073,7 @@ int main(void) {
         cmocka_unit_test(test_create_show_list),
         cmocka_unit_test(test_refusals_change_nothing),
         cmocka_unit_test(test_strict_template),
+        cmocka_unit_test(test_template_cache),
         cmocka_unit_test(test_bad_ops_rejected),
         cmocka_unit_test(test_roles),
         cmocka_unit_test(test_remove_member),

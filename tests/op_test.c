@@ -357,6 +357,127 @@ static void test_wrong_key_and_author(void **state) {
     ent_op_free(op);
 }
 
+/* A set op of author in object obj (fill byte) with one parent (or none). */
+static ent_op *chain_op(const fixture *f, const ent_identity *author,
+                        uint8_t obj, uint64_t seq, const uint8_t *parent) {
+    ent_op_body b;
+    uint8_t *enc;
+    size_t len;
+    ent_op *op;
+    make_body(&b, ENT_OP_SET, f);
+    assert_int_equal(ent_op_body_encode(&b, &enc, &len), ENT_OK);
+    ent_op_header h = header(author, ENT_OP_SET, seq);
+    memset(h.object, obj, 32);
+    h.nparents = parent != NULL;
+    if (parent != NULL)
+        memcpy(h.parents[0], parent, 32);
+    assert_int_equal(ent_op_seal(&op, &h, enc, len, f->key, author), ENT_OK);
+    free(enc);
+    ent_op_body_clear(&b);
+    return op;
+}
+
+/* The same op with one byte of its signature flipped (a new id). */
+static ent_op *bad_sig(ent_op *op) {
+    uint8_t *buf = malloc(op->rawlen);
+    ent_op *d;
+    memcpy(buf, op->raw, op->rawlen);
+    buf[op->rawlen - 5] ^= 0x40;
+    assert_int_equal(ent_op_decode(&d, buf, op->rawlen), ENT_OK);
+    assert_int_equal(ent_op_verify(d), ENT_EBADSIG);
+    free(buf);
+    ent_op_free(op);
+    return d;
+}
+
+static size_t auth(ent_op *const *ops, size_t n, int *rcs) {
+    size_t checks = 99;
+    for (size_t i = 0; i < n; i++)
+        rcs[i] = 12345;
+    assert_int_equal(ent_op_authenticate(ops, n, rcs, &checks), ENT_OK);
+    return checks;
+}
+
+/*
+ * Chains: one check authenticates a backlog of one author's ops in one
+ * object; nothing vouches across authors, objects or upwards in seq; a
+ * forged op nobody names is refused; the order of the set does not matter.
+ */
+static void test_authenticate_chains(void **state) {
+    fixture *f = *state;
+    enum { N = 8 };
+    ent_op *ops[N + 4] = {0};
+    int rcs[N + 4];
+    /* alice, object 0x0b, seq 1..N, each naming the previous one; op 3 is
+     * made with a broken signature before op 4 names it */
+    for (size_t i = 0; i < N; i++) {
+        ops[i] = chain_op(f, f->alice, 0x0b, i + 1, i ? ops[i - 1]->id : NULL);
+        if (i == 2)
+            ops[i] = bad_sig(ops[i]);
+    }
+    /* bob names alice's op 6 as a parent: it vouches for nothing of hers */
+    ops[N] = chain_op(f, f->bob, 0x0b, 1, ops[5]->id);
+    assert_int_equal(auth(ops, N + 1, rcs), 2); /* alice's op N, bob's op */
+    for (size_t i = 0; i < N + 1; i++)
+        assert_int_equal(rcs[i], ENT_OK);
+
+    /* any order: reverse it */
+    ent_op *rev[N + 1];
+    int rrcs[N + 1];
+    for (size_t i = 0; i < N + 1; i++)
+        rev[i] = ops[N - i];
+    assert_int_equal(auth(rev, N + 1, rrcs), 2);
+    for (size_t i = 0; i < N + 1; i++)
+        assert_int_equal(rrcs[i], ENT_OK);
+
+    /* without the op that vouches for it, op 3 is refused on its own, and
+     * ops 1-2 are then vouched by nothing newer than op 2 (which verifies) */
+    assert_int_equal(auth(ops, 3, rcs), 2);
+    assert_int_equal(rcs[0], ENT_OK);
+    assert_int_equal(rcs[1], ENT_OK);
+    assert_int_equal(rcs[2], ENT_EBADSIG);
+
+    /* the newest op's signature broken: it is refused, and op N-1 must
+     * then prove itself */
+    ops[N - 1] = bad_sig(ops[N - 1]);
+    assert_int_equal(auth(ops, N, rcs), 2);
+    assert_int_equal(rcs[N - 1], ENT_EBADSIG);
+    for (size_t i = 0; i < N - 1; i++)
+        assert_int_equal(rcs[i], ENT_OK);
+
+    /* a forged "alice" op that bob names as parent stays forged */
+    ent_op *forged = bad_sig(chain_op(f, f->alice, 0x0b, 1, NULL));
+    ops[N + 1] = forged;
+    ops[N + 2] = chain_op(f, f->bob, 0x0b, 2, forged->id);
+    assert_int_equal(auth(ops + N + 1, 2, rcs), 2);
+    assert_int_equal(rcs[0], ENT_EBADSIG);
+    assert_int_equal(rcs[1], ENT_OK);
+
+    /* same author, other object: no vouching; a parent claimed with an
+     * equal or higher seq: no vouching */
+    ent_op *x1 = bad_sig(chain_op(f, f->alice, 0x0c, 1, NULL));
+    ent_op *x2 = chain_op(f, f->alice, 0x0b, 2, x1->id);
+    ent_op *y1 = bad_sig(chain_op(f, f->alice, 0x0b, 5, NULL));
+    ent_op *y2 = chain_op(f, f->alice, 0x0b, 5, y1->id);
+    ent_op *set[5] = {x1, x2, NULL, y1, y2};
+    int src[5];
+    src[2] = 777; /* a NULL entry is left alone */
+    assert_int_equal(auth(set, 5, src), 4);
+    assert_int_equal(src[0], ENT_EBADSIG);
+    assert_int_equal(src[1], ENT_OK);
+    assert_int_equal(src[2], 12345);
+    assert_int_equal(src[3], ENT_EBADSIG);
+    assert_int_equal(src[4], ENT_OK);
+    assert_int_equal(auth(set, 0, src), 0);
+
+    ent_op_free(x1);
+    ent_op_free(x2);
+    ent_op_free(y1);
+    ent_op_free(y2);
+    for (size_t i = 0; i < N + 3; i++)
+        ent_op_free(ops[i]);
+}
+
 static void test_version_and_kind(void **state) {
     fixture *f = *state;
     ent_op *op = sealed_set_op(f, NULL), *d;
@@ -668,6 +789,7 @@ int main(void) {
         cmocka_unit_test(test_round_trip_every_kind),
         cmocka_unit_test(test_every_bit_flip_detected),
         cmocka_unit_test(test_wrong_key_and_author),
+        cmocka_unit_test(test_authenticate_chains),
         cmocka_unit_test(test_version_and_kind),
         cmocka_unit_test(test_sizes_and_trailing),
         cmocka_unit_test(test_body_is_encrypted),

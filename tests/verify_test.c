@@ -216,6 +216,12 @@ static void test_pool_applies_good_ops(void **state) {
     assert_int_equal(st.applied, f->h.n);
     assert_int_equal(st.rejected, 0);
     assert_int_equal(ent_verifier_ops(f->v), f->h.n);
+    /* A's history is one chain (each op names A's previous one): each job
+     * checks one signature, of its newest op, and vouches for the rest */
+    size_t nbatches = (f->h.n + 255) / 256;
+    assert_true(ent_verifier_checks(f->v) >= nbatches);
+    assert_true(ent_verifier_checks(f->v) <= nbatches * (256 / 16));
+    assert_true(ent_verifier_checks(f->v) * 8 < f->h.n);
     assert_same_state(&f->a, &f->b, f->obj);
     free(s);
 }
@@ -472,6 +478,121 @@ static void test_free_with_batches_in_flight(void **state) {
     assert_int_equal(ent_verifier_new(&f->v, &f->loop, 2), ENT_OK);
 }
 
+/* Seals a set of next_step on obj in a's name with the epoch-0 key; with
+ * broken, one byte of its signature is then flipped (a new id). */
+static ent_op *forge(fix *f, const uint8_t key[32], uint64_t seq,
+                     const uint8_t (*parents)[32], size_t np, bool broken,
+                     const char *text) {
+    ent_op_field fl;
+    ent_op_body b;
+    ent_op_header h;
+    uint8_t *body = NULL;
+    size_t blen;
+    ent_op *op = NULL, *d = NULL;
+    memset(&fl, 0, sizeof(fl));
+    memset(&b, 0, sizeof(b));
+    memset(&h, 0, sizeof(h));
+    snprintf(fl.name, sizeof(fl.name), "next_step");
+    fl.v.type = ENT_VT_TEXT;
+    fl.v.u.text.s = (char *)text;
+    fl.v.u.text.len = strlen(text);
+    b.kind = ENT_OP_SET;
+    b.fields = &fl;
+    b.nfields = 1;
+    h.version = ENT_OP_VERSION;
+    h.kind = ENT_OP_SET;
+    memcpy(h.object, f->obj, 32);
+    memcpy(h.author, tnode_pk(&f->a), 32);
+    h.seq = seq;
+    h.hlc = ((f->a.now + seq) << 16) + 1;
+    h.nparents = np;
+    memcpy(h.parents, parents, np * 32);
+    assert_int_equal(ent_op_body_encode(&b, &body, &blen), ENT_OK);
+    assert_int_equal(ent_op_seal(&op, &h, body, blen, key, f->a.id), ENT_OK);
+    free(body);
+    if (!broken)
+        return op;
+    op->raw[op->rawlen - 3] ^= 0x20;
+    assert_int_equal(ent_op_decode(&d, op->raw, op->rawlen), ENT_OK);
+    assert_int_equal(ent_op_verify(d), ENT_EBADSIG);
+    ent_op_free(op);
+    return d;
+}
+
+/*
+ * An op whose own signature is broken but that a correctly signed later op
+ * of the same author names as a parent is authentic (spec/records.md
+ * §2.5), by whatever path it arrives: in one pooled batch with its
+ * voucher, or alone after the voucher was held for want of it. Alone and
+ * unvouched, it is refused. B and C end identical.
+ */
+static void test_vouched_chain(void **state) {
+    fix *f = *state;
+    ent_op_header heads;
+    memset(&heads, 0, sizeof(heads));
+    tforce tf = {.kr = {.obj = f->obj}, .h = &heads};
+    assert_int_equal(ent_store_read(f->a.store, tkey_fn, &tf), ENT_OK);
+    assert_true(tf.kr.found);
+    assert_int_equal(tnode_sync(&f->b, &f->a, f->obj), 0);
+    assert_int_equal(tnode_sync(&f->c, &f->a, f->obj), 0);
+    uint64_t seq = NOPS + 4; /* create, two adds, NOPS sets */
+    ent_op *o1 = forge(f, tf.kr.key, seq, heads.parents, heads.nparents, true,
+                       "vouched for");
+    ent_op *o2 = forge(f, tf.kr.key, seq + 1, &o1->id, 1, false, "voucher");
+    const uint8_t *raws[2] = {o1->raw, o2->raw};
+    size_t lens[2] = {o1->rawlen, o2->rawlen};
+
+    /* C: the broken op alone is refused (nothing vouches for it) */
+    assert_int_equal(ent_obj_apply(f->c.eng, o1->raw, o1->rawlen, NULL),
+                     ENT_EBADSIG);
+    /* then the voucher alone is held, and the broken op, arriving again,
+     * is vouched for by it: both applied */
+    ent_apply_info info;
+    assert_int_equal(ent_obj_apply(f->c.eng, o2->raw, o2->rawlen, &info),
+                     ENT_OK);
+    assert_true(info.pending);
+    assert_int_equal(ent_obj_apply(f->c.eng, o1->raw, o1->rawlen, &info),
+                     ENT_OK);
+    assert_false(info.pending);
+    assert_int_equal(info.released, 1);
+
+    /* B: both in one batch through the pool */
+    seen *s = calloc(1, sizeof(*s));
+    hist h2 = {.raw = (uint8_t **)raws, .len = lens, .n = 2, .cap = 2};
+    s->eng = f->b.eng;
+    s->h = &h2;
+    s->order_ok = true;
+    tag *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->s = s;
+    assert_int_equal(ent_verifier_submit(f->v, f, raws, lens, 2, on_done, t),
+                     ENT_OK);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(s->ops, 2);
+    assert_int_equal(s->rcs[0], ENT_OK);
+    assert_int_equal(s->rcs[1], ENT_OK);
+    assert_int_equal(s->apply_rcs[0], ENT_OK);
+    assert_int_equal(s->apply_rcs[1], ENT_OK);
+    assert_int_equal(ent_verifier_checks(f->v), 1);
+    assert_same_state(&f->b, &f->c, f->obj);
+
+    /* the engine's own batch path (no pool) vouches the same way, and a
+     * forged op of A's that nothing names stays refused */
+    ent_op *lone = forge(f, tf.kr.key, seq + 2, &o2->id, 1, true, "forged");
+    int rcs[3];
+    const uint8_t *raws3[3] = {o1->raw, o2->raw, lone->raw};
+    size_t lens3[3] = {o1->rawlen, o2->rawlen, lone->rawlen};
+    assert_int_equal(ent_obj_apply_batch(f->b.eng, raws3, lens3, 3, NULL, rcs),
+                     ENT_OK);
+    assert_int_equal(rcs[0], ENT_OK); /* duplicates on B */
+    assert_int_equal(rcs[1], ENT_OK);
+    assert_int_equal(rcs[2], ENT_EBADSIG);
+    ent_op_free(lone);
+    ent_op_free(o1);
+    ent_op_free(o2);
+    free(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pool_applies_good_ops, setup,
@@ -486,6 +607,7 @@ int main(void) {
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_take_groups_checked_batches,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vouched_chain, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

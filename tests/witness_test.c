@@ -99,7 +99,7 @@ static int append_fn(ent_txn *txn, void *data) {
         e.kind = ENT_LOG_INVITE_ISSUED;
         e.has_object = true;
         memset(e.object, a->tag, 32);
-        int rc = ent_actlog_append(txn, a->id, &e, NULL);
+        int rc = ent_actlog_append(txn, &e, NULL);
         if (rc != ENT_OK)
             return rc;
     }
@@ -228,30 +228,30 @@ static void test_heads(void **state) {
     /* first head: kept */
     append(&f->na, f->a, 3, 0xaa);
     hl = head(&f->na, f->a, h);
-    assert_int_equal(ent_witness_offer(f->nb.store, f->b, 1, h, hl, apk, &out,
+    assert_int_equal(ent_witness_offer(f->nb.store, 1, h, hl, apk, &out,
                                        NULL),
                      ENT_OK);
     assert_int_equal(out, ENT_WITNESS_KEPT);
     assert_int_equal(kept_size(&f->nb, apk), 3);
     /* the same head again: nothing new */
-    assert_int_equal(ent_witness_offer(f->nb.store, f->b, 1, h, hl, apk, &out,
+    assert_int_equal(ent_witness_offer(f->nb.store, 1, h, hl, apk, &out,
                                        NULL),
                      ENT_OK);
     assert_int_equal(out, ENT_WITNESS_SAME);
     /* A's head offered by B's session with another org: refused */
-    assert_int_equal(ent_witness_offer(f->nb.store, f->b, 1, h, hl,
+    assert_int_equal(ent_witness_offer(f->nb.store, 1, h, hl,
                                        ent_identity_public(f->b), &out, NULL),
                      ENT_EDENIED);
     /* a head with a broken signature: refused */
     h[hl - 1] ^= 1;
-    assert_int_equal(ent_witness_offer(f->nb.store, f->b, 1, h, hl, apk, &out,
+    assert_int_equal(ent_witness_offer(f->nb.store, 1, h, hl, apk, &out,
                                        NULL),
                      ENT_EBADSIG);
 
     /* a consistent successor needs A's signed proof */
     append(&f->na, f->a, 2, 0xaa);
     hl = head(&f->na, f->a, h);
-    assert_int_equal(ent_witness_offer(f->nb.store, f->b, 1, h, hl, apk, &out,
+    assert_int_equal(ent_witness_offer(f->nb.store, 1, h, hl, apk, &out,
                                        &kept),
                      ENT_OK);
     assert_int_equal(out, ENT_WITNESS_NEED_PROOF);
@@ -259,14 +259,14 @@ static void test_heads(void **state) {
     /* an answer signed by someone else proves nothing and changes nothing */
     assert_int_equal(ent_witness_answer(f->na.store, f->b, 3, 5, &ans),
                      ENT_OK);
-    assert_int_equal(ent_witness_settle(f->nb.store, f->b, 1, h, hl, &ans,
+    assert_int_equal(ent_witness_settle(f->nb.store, 1, h, hl, &ans,
                                         &out),
                      ENT_EBADSIG);
     assert_int_equal(kept_size(&f->nb, apk), 3);
     /* an answer for other sizes */
     assert_int_equal(ent_witness_answer(f->na.store, f->a, 2, 5, &ans),
                      ENT_OK);
-    assert_int_equal(ent_witness_settle(f->nb.store, f->b, 1, h, hl, &ans,
+    assert_int_equal(ent_witness_settle(f->nb.store, 1, h, hl, &ans,
                                         &out),
                      ENT_EINVAL);
     /* beyond A's log: A cannot answer */
@@ -275,7 +275,7 @@ static void test_heads(void **state) {
     assert_int_equal(ent_witness_answer(f->na.store, f->a, 3, 5, &ans),
                      ENT_OK);
     assert_true(ans.has_sig);
-    assert_int_equal(ent_witness_settle(f->nb.store, f->b, 1, h, hl, &ans,
+    assert_int_equal(ent_witness_settle(f->nb.store, 1, h, hl, &ans,
                                         &out),
                      ENT_OK);
     assert_int_equal(out, ENT_WITNESS_KEPT);
@@ -285,7 +285,7 @@ static void test_heads(void **state) {
     /* A rewrites its log (same key, other entries): same size, other root */
     append(&f->na2, f->a, 5, 0xbb);
     hl = head(&f->na2, f->a, h);
-    assert_int_equal(ent_witness_offer(f->nb.store, f->b, 2, h, hl, apk, &out,
+    assert_int_equal(ent_witness_offer(f->nb.store, 2, h, hl, apk, &out,
                                        NULL),
                      ENT_OK);
     assert_int_equal(out, ENT_WITNESS_EQUIVOCATION);
@@ -295,13 +295,13 @@ static void test_heads(void **state) {
     /* ... and grows it: its own signed proof fails against the kept head */
     append(&f->na2, f->a, 2, 0xbb);
     hl = head(&f->na2, f->a, h);
-    assert_int_equal(ent_witness_offer(f->nb.store, f->b, 3, h, hl, apk, &out,
+    assert_int_equal(ent_witness_offer(f->nb.store, 3, h, hl, apk, &out,
                                        &kept),
                      ENT_OK);
     assert_int_equal(out, ENT_WITNESS_NEED_PROOF);
     assert_int_equal(ent_witness_answer(f->na2.store, f->a, 5, 7, &ans),
                      ENT_OK);
-    assert_int_equal(ent_witness_settle(f->nb.store, f->b, 3, h, hl, &ans,
+    assert_int_equal(ent_witness_settle(f->nb.store, 3, h, hl, &ans,
                                         &out),
                      ENT_OK);
     assert_int_equal(out, ENT_WITNESS_EQUIVOCATION);

@@ -93,8 +93,8 @@ e audit verify "$T/full.export" --org not-an-org >/dev/null 2>"$T/err" || st=$?
 python3 - "$T/full.export" "$T/flipped.export" <<'PY'
 import sys
 b = bytearray(open(sys.argv[1], "rb").read())
-# find entry 1: entries are [1, index, ...] arrays: 0x8a 0x01 0x01
-i = b.find(bytes([0x8a, 0x01, 0x01]))
+# find entry 1: entries are [2, index, ...] arrays of 9: 0x89 0x02 0x01
+i = b.find(bytes([0x89, 0x02, 0x01]))
 assert i > 0, "entry 1 not found"
 b[i + 4] ^= 0x01          # inside its time field
 open(sys.argv[2], "wb").write(bytes(b))

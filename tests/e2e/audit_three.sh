@@ -216,7 +216,7 @@ e C audit verify "$T/C.audit" --witness "$T/witness.json" --json >"$T/x.json" 2>
 python3 - "$T/A.audit" "$T/flipped.audit" <<'PY'
 import sys
 b = bytearray(open(sys.argv[1], "rb").read())
-i = b.find(bytes([0x8a, 0x01, 0x01]))   # entry [1, 1, time, ...]
+i = b.find(bytes([0x89, 0x02, 0x01]))   # entry [2, 1, time, ...]
 assert i > 0, "entry 1 not found"
 b[i + 4] ^= 0x01                         # inside its time field
 open(sys.argv[2], "wb").write(bytes(b))

@@ -112,8 +112,11 @@ PORT=${LISTEN##*:}
 # the peer port accepts TCP connections
 (exec 3<>"/dev/tcp/127.0.0.1/$PORT") || fail "port $PORT does not accept"
 # the brief's five keys, plus the count of equivocation proofs (spec/audit.md)
+# and the backlog syncs in progress (spec/api.md), none on a fresh node
 [ "$(python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)))' <"$T/status.json")" = \
-  "['equivocations', 'listen', 'name', 'objects', 'org', 'peers']" ] ||
+  "['equivocations', 'listen', 'name', 'objects', 'org', 'peers', 'syncs']" ] ||
+    fail "status --json keys: $(cat "$T/status.json")"
+[ "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["syncs"])' <"$T/status.json")" = "[]" ] ||
     fail "status --json keys: $(cat "$T/status.json")"
 [ "$(wc -l <"$T/status.json")" -eq 1 ] || fail "status --json is not one line"
 expect_exit 0 "$ENTENTE" status --home "$H"

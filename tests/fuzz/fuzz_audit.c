@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (ent_actlog_entry_decode(&e, data, size) == ENT_OK) {
         uint8_t *re = NULL;
         size_t n = 0;
-        if (ent_actlog_entry_encode(&e, true, &re, &n) != ENT_OK ||
+        if (ent_actlog_entry_encode(&e, &re, &n) != ENT_OK ||
             n != size || memcmp(re, data, size) != 0)
             abort();
         free(re);
