@@ -878,7 +878,14 @@ typedef struct ops_batch {
 } ops_batch;
 
 /* Batches applied in one transaction at most (group commit). */
-#define OPS_GROUP_MAX 16
+#define OPS_GROUP_MAX 32
+
+/* OPS batches of one session in the pool at most: reading from the
+ * session stops at this many (2 MiB of op records) and resumes below. The
+ * sender's window (ENT_WIRE_PEER_MAX_INFLIGHT) is twice as wide, so that
+ * while this node applies and commits one group, the next one already
+ * waits in the socket. */
+#define OPS_POOL_MAX 32
 
 /* One OPS message's checked batch (verify.h). */
 typedef struct ops_view {
@@ -938,7 +945,7 @@ static void apply_views(ent_peers *p, const ops_view *views, size_t from,
                keep, klen, m, ok, msg_m, msg_nrecv, nmsg);
     if (c != NULL && !c->closing && !c->read_stopped &&
         ent_verifier_pending(ent_gossip_verifier(p->gossip), c) <
-            ENT_WIRE_PEER_MAX_INFLIGHT)
+            OPS_POOL_MAX)
         ent_session_read_start(c->s);
 out:
     free(keep);
@@ -993,8 +1000,8 @@ static void ops_verified(void *data, const void *owner,
 /* OPS from c: only from an active member of the object (or the inviter
  * during our join). With a verifier the signatures are checked on the
  * thread pool and the batch is applied, ACKed and relayed in ops_verified,
- * in arrival order; reading from c stops while ENT_WIRE_PEER_MAX_INFLIGHT
- * of its batches are in the pool. Without one, all of it happens here. */
+ * in arrival order; reading from c stops while OPS_POOL_MAX of its
+ * batches are in the pool. Without one, all of it happens here. */
 static void handle_ops(conn *c, const ent_wire_ops *o) {
     ent_peers *p = c->p;
     uint64_t now = uv_now(p->loop);
@@ -1067,7 +1074,7 @@ static void handle_ops(conn *c, const ent_wire_ops *o) {
             free(b);
             goto out;
         }
-        if (ent_verifier_pending(v, c) >= ENT_WIRE_PEER_MAX_INFLIGHT)
+        if (ent_verifier_pending(v, c) >= OPS_POOL_MAX)
             ent_session_read_stop(c->s);
         goto out;
     }

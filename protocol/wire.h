@@ -86,7 +86,7 @@
 #define ENT_WIRE_PEER_OPS_BURST 4000            /* token bucket depth */
 #define ENT_WIRE_PEER_FRAMES_PER_SEC 500        /* frames/s sustained */
 #define ENT_WIRE_PEER_FRAMES_BURST 1000
-#define ENT_WIRE_PEER_MAX_INFLIGHT 32   /* OPS awaiting ACK, WANTs unanswered */
+#define ENT_WIRE_PEER_MAX_INFLIGHT 64   /* OPS awaiting ACK, WANTs unanswered */
 #define ENT_WIRE_PEER_MAX_PINGS 2       /* PINGs unanswered before drop */
 #define ENT_WIRE_HANDSHAKE_TIMEOUT_MS 10000 /* connect to first HELLO */
 #define ENT_WIRE_PING_INTERVAL_MS 20000

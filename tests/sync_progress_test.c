@@ -45,7 +45,10 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
 #define WAIT_MS 60000
-#define NOPS 6000  /* set ops on top of genesis and membership ops */
+/* set ops on top of genesis and membership ops: more than one group
+ * commit carries (32 OPS messages of at most 256 ops, node/peer.c), so
+ * that progress is seen between commits */
+#define NOPS 12000
 #define GAP 300    /* ops Z claims H lacks */
 #define CLAIMED 512 /* records Z then sends */
 #define FLOOD (2 * ENT_WIRE_PEER_OPS_BURST) /* unrequested records */

@@ -130,7 +130,8 @@ typedef struct world {
     char tmp_a[64], tmp_b[64];
     char home_a[128], home_b[128];
     ent_log log, log_a;
-    ent_node *a, *b;
+    ent_node *a, *b, *c;
+    char tmp_c[64], home_c[128];
     uint8_t obj[32];
     uv_mutex_t mu;
     int edits_asked, edits_done, edit_rc;
@@ -146,12 +147,33 @@ static uint64_t applied(ent_node *n) {
 }
 
 /* Runs B's loop until B's engine applied at least want ops or ms pass. */
-static bool run_until_applied(world *w, uint64_t want, uint64_t ms) {
+static bool run_until_applied(world *w, ent_node *n, uint64_t want,
+                              uint64_t ms) {
     uv_update_time(&w->loop);
     uint64_t end = uv_now(&w->loop) + ms;
-    while (applied(w->b) < want && uv_now(&w->loop) < end)
+    while (applied(n) < want && uv_now(&w->loop) < end)
         uv_run(&w->loop, UV_RUN_ONCE);
-    return applied(w->b) >= want;
+    return applied(n) >= want;
+}
+
+/* b) n joins with token (B on disk, C on tmpfs) and receives the whole
+ * history of want ops: ops/s, or 0 on failure. */
+static double join_rate(world *w, ent_node *n, const char *who,
+                        const char *token, uint64_t want) {
+    char err[ENT_OBJ_ERR_MAX];
+    uint64_t jid = 0;
+    double t0 = ent_bench_now();
+    if (ent_peers_join(ent_node_peers(n), token, strlen(token), &jid, err,
+                       sizeof(err)) != ENT_OK) {
+        fprintf(stderr, "bench_sync: %s: join: %s\n", who, err);
+        return 0;
+    }
+    if (!run_until_applied(w, n, want, 600000)) {
+        fprintf(stderr, "bench_sync: %s applied %llu of %llu ops\n", who,
+                (unsigned long long)applied(n), (unsigned long long)want);
+        return 0;
+    }
+    return (double)want / (ent_bench_now() - t0);
 }
 
 /* A's thread: one edit of next_step for each one asked. */
@@ -263,7 +285,7 @@ static void sync_bench(ent_bench_report *r, int quick) {
     char org[ENT_ORG_ID_LEN + 1], err[ENT_OBJ_ERR_MAX], text[256];
     uint8_t *obj;
     double *lat = calloc(nlat, sizeof(*lat));
-    char *token = NULL;
+    char *token = NULL, *token_c = NULL;
     if (w == NULL || lat == NULL)
         goto out;
     obj = w->obj;
@@ -283,6 +305,15 @@ static void sync_bench(ent_bench_report *r, int quick) {
     if (ent_home_init(w->home_a, "A", "127.0.0.1:0", NULL, org) != ENT_OK ||
         ent_home_init(w->home_b, "B", "127.0.0.1:0", NULL, org) != ENT_OK)
         goto out;
+    /* C: the same join with the store on tmpfs, when there is one */
+    snprintf(w->tmp_c, sizeof(w->tmp_c), "/dev/shm/ent-bench-sync.XXXXXX");
+    if (access("/dev/shm", W_OK) == 0 && mkdtemp(w->tmp_c) != NULL) {
+        snprintf(w->home_c, sizeof(w->home_c), "%s/C", w->tmp_c);
+        if (ent_home_init(w->home_c, "C", "127.0.0.1:0", NULL, org) != ENT_OK)
+            goto out;
+    } else {
+        w->tmp_c[0] = '\0';
+    }
 
     /* d) an idle node: a fresh home, nothing in it */
     long rss_idle = node_rss(w->home_b);
@@ -299,7 +330,10 @@ static void sync_bench(ent_bench_report *r, int quick) {
     if (ent_node_open(&w->a, &w->loop_a, w->home_a, &w->log_a) != ENT_OK ||
         ent_node_open(&w->b, &w->loop, w->home_b, &w->log) != ENT_OK ||
         ent_node_start(w->a, NULL) != ENT_OK ||
-        ent_node_start(w->b, NULL) != ENT_OK)
+        ent_node_start(w->b, NULL) != ENT_OK ||
+        (w->tmp_c[0] &&
+         (ent_node_open(&w->c, &w->loop, w->home_c, &w->log) != ENT_OK ||
+          ent_node_start(w->c, NULL) != ENT_OK)))
         goto stop;
     ent_objects *ea = ent_node_objects(w->a);
     const ent_obj_input in[] = {{"name", "Backlog", false}};
@@ -326,13 +360,16 @@ static void sync_bench(ent_bench_report *r, int quick) {
     double gen = ent_bench_now() - t0;
     fprintf(stderr, "bench_sync: made %zu ops on A in %.1f s\n", nops, gen);
 
-    /* b) B joins and receives the whole history */
+    /* b) B (store on disk) joins and receives the whole history, then C
+     * (store on tmpfs, where a durable commit costs no disk flush) */
     char iid[33];
-    uint64_t expiry, jid = 0;
+    uint64_t expiry;
     if (ent_peers_invite(ent_node_peers(w->a), obj, ENT_ROLE_MEMBER, 3600,
-                         &token, &expiry, iid) != ENT_OK)
+                         &token, &expiry, iid) != ENT_OK ||
+        (w->c != NULL &&
+         ent_peers_invite(ent_node_peers(w->a), obj, ENT_ROLE_MEMBER, 3600,
+                          &token_c, &expiry, iid) != ENT_OK))
         goto stop;
-    uint64_t want = nops + 2; /* create, the add of B, the sets */
     /* the loops did not run while the backlog was made: refresh their
      * clocks, or the join's handshake timer would start tens of seconds
      * late; from here on A's loop belongs to A's thread */
@@ -341,19 +378,19 @@ static void sync_bench(ent_bench_report *r, int quick) {
     if (uv_thread_create(&w->thread_a, thread_a, w) != 0)
         goto stop;
     w->thread_started = true;
-    t0 = ent_bench_now();
-    if (ent_peers_join(ent_node_peers(w->b), token, strlen(token), &jid, err,
-                       sizeof(err)) != ENT_OK)
+    /* create, the add of B, the sets; C also gets the add of C */
+    double rate = join_rate(w, w->b, "B", token, nops + 2);
+    if (rate <= 0)
         goto stop;
-    if (!run_until_applied(w, want, 600000)) {
-        fprintf(stderr, "bench_sync: B applied %llu of %llu ops\n",
-                (unsigned long long)applied(w->b),
-                (unsigned long long)want);
-        goto stop;
-    }
-    double dt = ent_bench_now() - t0;
-    ent_bench_add(r, "backlog sync to a new member", (double)want / dt,
+    ent_bench_add(r, "backlog sync to a new member (disk)", rate,
                   "ops/s", "ed25519 verify", r->lim.verify);
+    if (w->c != NULL) {
+        rate = join_rate(w, w->c, "C", token_c, nops + 3);
+        if (rate <= 0)
+            goto stop;
+        ent_bench_add(r, "backlog sync to a new member (tmpfs)", rate,
+                      "ops/s", "ed25519 verify", r->lim.verify);
+    }
 
     /* c) push latency: one edit on A until B applied it */
     for (size_t i = 0; i < nlat; i++) {
@@ -363,7 +400,8 @@ static void sync_bench(ent_bench_report *r, int quick) {
         w->edits_asked++;
         uv_mutex_unlock(&w->mu);
         uv_async_send(&w->edit_a);
-        if (!run_until_applied(w, before + 1, 10000) || w->edit_rc != ENT_OK)
+        if (!run_until_applied(w, w->b, before + 1, 10000) ||
+            w->edit_rc != ENT_OK)
             goto stop;
         lat[i] = (ent_bench_now() - t0) * 1000.0;
     }
@@ -385,11 +423,14 @@ stop:
     }
     if (w->b != NULL)
         ent_node_stop(w->b, on_stopped, w);
+    if (w->c != NULL)
+        ent_node_stop(w->c, on_stopped, w);
     uv_close((uv_handle_t *)&w->wake, NULL);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     ent_node_free(w->a);
     ent_node_free(w->b);
-    w->a = w->b = NULL;
+    ent_node_free(w->c);
+    w->a = w->b = w->c = NULL;
     uv_loop_close(&w->loop);
     uv_loop_close(&w->loop_a);
     uv_mutex_destroy(&w->mu);
@@ -408,9 +449,15 @@ out:
         memset(token, 0, strlen(token));
         free(token);
     }
+    if (token_c != NULL) {
+        memset(token_c, 0, strlen(token_c));
+        free(token_c);
+    }
     if (w != NULL) {
         rm_rf(w->tmp_a);
         rm_rf(w->tmp_b);
+        if (w->tmp_c[0])
+            rm_rf(w->tmp_c);
     }
     free(lat);
     free(w);
