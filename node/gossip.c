@@ -714,13 +714,15 @@ static int act_fn(ent_txn *txn, void *data) {
 int ent_gossip_apply(ent_gossip *g, const uint8_t *org, const uint8_t obj[32],
                      const uint8_t *const *raws, const size_t *lens, size_t n,
                      ent_apply_info *infos, int *rcs) {
-    return ent_gossip_apply_ex(g, org, obj, raws, lens, n, NULL, infos, rcs);
+    return ent_gossip_apply_ex(g, org, obj, raws, lens, n, NULL, NULL, infos,
+                               rcs);
 }
 
 int ent_gossip_apply_ex(ent_gossip *g, const uint8_t *org,
                         const uint8_t obj[32], const uint8_t *const *raws,
                         const size_t *lens, size_t n, const bool *verified,
-                        ent_apply_info *infos, int *rcs) {
+                        const ent_obj_opened *opened, ent_apply_info *infos,
+                        int *rcs) {
     ent_apply_info *inf = infos ? infos : calloc(n ? n : 1, sizeof(*inf));
     int *rc_v = rcs ? rcs : calloc(n ? n : 1, sizeof(*rc_v));
     const uint8_t **fw = calloc(n ? n : 1, sizeof(*fw));
@@ -729,8 +731,8 @@ int ent_gossip_apply_ex(ent_gossip *g, const uint8_t *org,
     int rc = ENT_ENOMEM;
     if (inf == NULL || rc_v == NULL || fw == NULL || fwl == NULL)
         goto out;
-    rc = ent_obj_apply_batch_ex(g->cfg.eng, raws, lens, n, verified, inf,
-                                rc_v);
+    rc = ent_obj_apply_batch_ex(g->cfg.eng, raws, lens, n, verified, opened,
+                                inf, rc_v);
     if (rc != ENT_OK)
         goto out;
     for (size_t i = 0; i < n; i++) {

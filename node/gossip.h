@@ -138,13 +138,15 @@ int ent_gossip_apply(ent_gossip *g, const uint8_t *org, const uint8_t obj[32],
 
 /*
  * As ent_gossip_apply, with verified (n entries, may be NULL) marking ops
- * whose signatures the caller checked on these bytes (node/verify.h): see
+ * whose signatures the caller checked on these bytes and opened (may be
+ * NULL) the bodies it decrypted (node/verify.h): see
  * ent_obj_apply_batch_ex.
  */
 int ent_gossip_apply_ex(ent_gossip *g, const uint8_t *org,
                         const uint8_t obj[32], const uint8_t *const *raws,
                         const size_t *lens, size_t n, const bool *verified,
-                        ent_apply_info *infos, int *rcs);
+                        const ent_obj_opened *opened, ent_apply_info *infos,
+                        int *rcs);
 
 /* The thread-pool verifier made for cfg.loop (NULL without a loop); it
  * lives as long as g. */

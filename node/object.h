@@ -161,6 +161,14 @@ int ent_obj_apply_batch(ent_objects *eng, const uint8_t *const *raws,
                         const size_t *lens, size_t n, ent_apply_info *infos,
                         int *rcs);
 
+/* The body of an op, opened by the caller with one of this store's keys
+ * of the op's epoch (ent_obj_epoch_keys, ent_op_open): body NULL when it
+ * was not. */
+typedef struct ent_obj_opened {
+    const uint8_t *body;
+    size_t len;
+} ent_obj_opened;
+
 /*
  * As ent_obj_apply_batch, but verified (n entries, may be NULL) marks ops
  * whose Ed25519 signature the caller has already checked on these exact
@@ -170,12 +178,35 @@ int ent_obj_apply_batch(ent_objects *eng, const uint8_t *const *raws,
  * role, epoch key, decryption, body, merge). An op marked false is checked
  * in full, as by ent_obj_apply_batch, so a forged signature is refused and
  * counted as badsig. Marking an op true that was not verified breaks
- * invariant 3: only pass what ent_op_verify accepted.
+ * invariant 3: only pass what ent_op_verify (or ent_op_authenticate)
+ * accepted. opened (n entries, may be NULL) gives bodies the caller
+ * already decrypted with keys this store holds: the engine then skips only
+ * the decryption (every check before and after it still runs); an entry
+ * without a body is decrypted by the engine.
  * @return as ent_obj_apply_batch.
  */
 int ent_obj_apply_batch_ex(ent_objects *eng, const uint8_t *const *raws,
                            const size_t *lens, size_t n, const bool *verified,
-                           ent_apply_info *infos, int *rcs);
+                           const ent_obj_opened *opened, ent_apply_info *infos,
+                           int *rcs);
+
+/* An epoch key of an object, as the store holds it. */
+typedef struct ent_obj_key {
+    uint64_t epoch;
+    uint8_t key[ENT_KEY_LEN];
+} ent_obj_key;
+
+/*
+ * Copies every epoch key this node holds for obj (any order; none: *n = 0)
+ * so that op bodies can be opened off the loop (node/verify.h). Release
+ * with ent_obj_keys_free(), which wipes them.
+ * @return ENT_OK, ENT_ENOMEM, storage errors.
+ */
+int ent_obj_epoch_keys(ent_objects *eng, const uint8_t obj[32],
+                       ent_obj_key **out, size_t *n);
+
+/* Wipes and frees n keys from ent_obj_epoch_keys(). Accepts NULL. */
+void ent_obj_keys_free(ent_obj_key *keys, size_t n);
 
 /*
  * The object as JSON: {"id","type","epoch","status","members":[{"org",

@@ -241,6 +241,64 @@ int ent__obj_key_put(ent_txn *txn, const uint8_t obj[32], uint64_t epoch,
     return rc;
 }
 
+typedef struct keys_ctx {
+    ent_obj_key *v;
+    size_t n, cap;
+} keys_ctx;
+
+static int keys_scan(void *data, const void *key, size_t klen,
+                     const void *val, size_t vlen) {
+    keys_ctx *c = data;
+    if (klen != 72 || vlen != 65)
+        return ENT_ECORRUPT;
+    if (c->n == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 4;
+        ent_obj_key *nv = calloc(nc, sizeof(*nv));
+        if (nv == NULL)
+            return ENT_ENOMEM;
+        if (c->n > 0)
+            memcpy(nv, c->v, c->n * sizeof(*nv));
+        ent_obj_keys_free(c->v, c->n);
+        c->v = nv;
+        c->cap = nc;
+    }
+    c->v[c->n].epoch = ent__rd64((const uint8_t *)key + 32);
+    memcpy(c->v[c->n++].key, val, ENT_KEY_LEN);
+    return 0;
+}
+
+typedef struct keys_req {
+    const uint8_t *obj;
+    keys_ctx c;
+} keys_req;
+
+static int keys_fn(ent_txn *txn, void *data) {
+    keys_req *r = data;
+    return ent_txn_scan(txn, ENT_TBL_KEYS, r->obj, 32, keys_scan, &r->c);
+}
+
+int ent_obj_epoch_keys(ent_objects *eng, const uint8_t obj[32],
+                       ent_obj_key **out, size_t *n) {
+    keys_req r = {.obj = obj};
+    *out = NULL;
+    *n = 0;
+    int rc = ent_store_read(eng->store, keys_fn, &r);
+    if (rc != ENT_OK) {
+        ent_obj_keys_free(r.c.v, r.c.n);
+        return rc;
+    }
+    *out = r.c.v;
+    *n = r.c.n;
+    return ENT_OK;
+}
+
+void ent_obj_keys_free(ent_obj_key *keys, size_t n) {
+    if (keys == NULL)
+        return;
+    ent_wipe(keys, n * sizeof(*keys));
+    free(keys);
+}
+
 typedef struct key_pick {
     bool found;
     uint64_t epoch;
@@ -875,6 +933,8 @@ typedef struct apply_state {
     bool sig_ok;   /* signature checked by the caller (pooled verify); the
                     * pending-duplicate check still runs */
     bool rehold;   /* a held op being retried: already counted in the cap */
+    const ent_obj_opened *opened; /* the body, opened by the caller with a
+                                     key of the op's epoch (may be NULL) */
     uint8_t kind;  /* out: kind of the op, when it was committed */
 } apply_state;
 
@@ -1099,11 +1159,21 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
             goto out;
         }
     }
-    /* decrypt with a key of the op's epoch */
+    /* decrypt with a key of the op's epoch, unless the pool already did
+     * (with a copy of this store's keys of that epoch, verify.h) */
     dc.op = op;
-    if ((rc = ent_txn_scan(txn, ENT_TBL_KEYS, kpre, 40, dec_scan, &dc)) !=
-        ENT_OK)
+    if (st->opened != NULL && st->opened->body != NULL) {
+        if ((dc.body = malloc(st->opened->len ? st->opened->len : 1)) ==
+            NULL) {
+            rc = ENT_ENOMEM;
+            goto out;
+        }
+        memcpy(dc.body, st->opened->body, st->opened->len);
+        dc.blen = st->opened->len;
+    } else if ((rc = ent_txn_scan(txn, ENT_TBL_KEYS, kpre, 40, dec_scan,
+                                  &dc)) != ENT_OK) {
         goto out;
+    }
     if (dc.body == NULL) {
         if (dc.nkeys == 0 && !(have_rec && r.status == OBJ_STATUS_REMOVED))
             rc = hold(txn, op, obj, st, info); /* the key may still come */
@@ -1404,6 +1474,7 @@ typedef struct batch_ctx {
     ent_apply_info *infos;
     int *rcs;
     const bool *verified; /* may be NULL */
+    const ent_obj_opened *opened; /* may be NULL */
     ent_obj_stats delta;
 } batch_ctx;
 
@@ -1413,7 +1484,8 @@ static int batch_fn(ent_txn *txn, void *data) {
     for (size_t i = 0; i < c->n; i++) {
         ent_apply_info *info = &c->infos[i];
         apply_state st = {.verified = false,
-                          .sig_ok = c->verified != NULL && c->verified[i]};
+                          .sig_ok = c->verified != NULL && c->verified[i],
+                          .opened = c->opened != NULL ? &c->opened[i] : NULL};
         memset(info, 0, sizeof(*info));
         int rc = apply_one(c->eng, txn, c->raws[i], c->lens[i], &st, info);
         if (storage_error(rc))
@@ -1499,12 +1571,13 @@ out:
 int ent_obj_apply_batch(ent_objects *eng, const uint8_t *const *raws,
                         const size_t *lens, size_t n, ent_apply_info *infos,
                         int *rcs) {
-    return ent_obj_apply_batch_ex(eng, raws, lens, n, NULL, infos, rcs);
+    return ent_obj_apply_batch_ex(eng, raws, lens, n, NULL, NULL, infos, rcs);
 }
 
 int ent_obj_apply_batch_ex(ent_objects *eng, const uint8_t *const *raws,
                            const size_t *lens, size_t n, const bool *verified,
-                           ent_apply_info *infos, int *rcs) {
+                           const ent_obj_opened *opened, ent_apply_info *infos,
+                           int *rcs) {
     ent_apply_info *iv = infos;
     int *rv = rcs;
     int rc = ENT_ENOMEM;
@@ -1523,7 +1596,8 @@ int ent_obj_apply_batch_ex(ent_objects *eng, const uint8_t *const *raws,
                    .n = n,
                    .infos = iv,
                    .rcs = rv,
-                   .verified = auth != NULL ? auth : verified};
+                   .verified = auth != NULL ? auth : verified,
+                   .opened = opened};
     rc = ent_store_write(eng->store, batch_fn, &c);
     free(auth);
     if (rc == ENT_OK) {

@@ -785,8 +785,8 @@ static int64_t ops_burst(void) {
 static void apply_msgs(ent_peers *p, conn *c, const uint8_t org[32],
                        const uint8_t obj[32], const uint8_t *const *raws,
                        const size_t *lens, size_t m, const bool *verified,
-                       const size_t *msg_m, const size_t *msg_nrecv,
-                       size_t nmsg) {
+                       const ent_obj_opened *opened, const size_t *msg_m,
+                       const size_t *msg_nrecv, size_t nmsg) {
     ent_wire_msg ack;
     memset(&ack, 0, sizeof(ack));
     ack.type = ENT_WIRE_ACK;
@@ -801,7 +801,7 @@ static void apply_msgs(ent_peers *p, conn *c, const uint8_t org[32],
         goto out;
     /* applies and relays the new ops to at most fanout other members */
     int rc = m > 0 ? ent_gossip_apply_ex(p->gossip, org, obj, raws, lens, m,
-                                         verified, infos, rcs)
+                                         verified, opened, infos, rcs)
                    : ENT_OK;
     if (rc != ENT_OK) {
         ENT_WARN(p->log, "peers: applying %zu ops: %s", m, ent_strerror(rc));
@@ -867,7 +867,7 @@ static void apply_ops(ent_peers *p, conn *c, const uint8_t org[32],
                       const uint8_t obj[32], const uint8_t *const *raws,
                       const size_t *lens, size_t m, const bool *verified,
                       size_t nrecv) {
-    apply_msgs(p, c, org, obj, raws, lens, m, verified, &m, &nrecv, 1);
+    apply_msgs(p, c, org, obj, raws, lens, m, verified, NULL, &m, &nrecv, 1);
 }
 
 /* A batch of OPS in the thread pool: what the callback needs. */
@@ -896,6 +896,7 @@ typedef struct ops_view {
     size_t n;
     const int *vrcs;
     const uint8_t (*objs)[32];
+    const ent_obj_opened *opened; /* NULL: submitted without keys */
 } ops_view;
 
 /* Applies views[from, to), all of one session, org and object, in one
@@ -912,9 +913,10 @@ static void apply_views(ent_peers *p, const ops_view *views, size_t from,
     const uint8_t **keep = calloc(total ? total : 1, sizeof(*keep));
     size_t *klen = calloc(total ? total : 1, sizeof(*klen));
     bool *ok = calloc(total ? total : 1, sizeof(*ok));
+    ent_obj_opened *opened = calloc(total ? total : 1, sizeof(*opened));
     size_t *msg_m = calloc(nmsg, sizeof(*msg_m));
     size_t *msg_nrecv = calloc(nmsg, sizeof(*msg_nrecv));
-    if (!keep || !klen || !ok || !msg_m || !msg_nrecv) {
+    if (!keep || !klen || !ok || !opened || !msg_m || !msg_nrecv) {
         ENT_WARN(p->log, "peers: applying %zu ops: %s", total,
                  ent_strerror(ENT_ENOMEM));
         goto out;
@@ -934,6 +936,8 @@ static void apply_views(ent_peers *p, const ops_view *views, size_t from,
             }
             keep[m] = w->raws[i];
             klen[m] = w->lens[i];
+            if (w->opened != NULL)
+                opened[m] = w->opened[i];
             ok[m++] = w->vrcs[i] == ENT_OK;
         }
         msg_m[k - from] = m - before;
@@ -942,7 +946,7 @@ static void apply_views(ent_peers *p, const ops_view *views, size_t from,
     if (dropped > 0)
         ENT_WARN(p->log, "peers: dropped %zu ops of another object", dropped);
     apply_msgs(p, c != NULL && !c->closing ? c : NULL, v0->b->org, v0->b->obj,
-               keep, klen, m, ok, msg_m, msg_nrecv, nmsg);
+               keep, klen, m, ok, opened, msg_m, msg_nrecv, nmsg);
     if (c != NULL && !c->closing && !c->read_stopped &&
         ent_verifier_pending(ent_gossip_verifier(p->gossip), c) <
             OPS_POOL_MAX)
@@ -951,6 +955,7 @@ out:
     free(keep);
     free(klen);
     free(ok);
+    free(opened);
     free(msg_m);
     free(msg_nrecv);
 }
@@ -964,7 +969,7 @@ out:
 static void ops_verified(void *data, const void *owner,
                          const uint8_t *const *raws, const size_t *lens,
                          size_t n, const int *vrcs, const uint8_t (*objs)[32],
-                         bool aborted) {
+                         const ent_obj_opened *opened, bool aborted) {
     ops_batch *b = data;
     ent_peers *p = b->p;
     ent_verifier *v = ent_gossip_verifier(p->gossip);
@@ -975,11 +980,11 @@ static void ops_verified(void *data, const void *owner,
         free(b);
         return;
     }
-    views[0] = (ops_view){b, owner, raws, lens, n, vrcs, objs};
+    views[0] = (ops_view){b, owner, raws, lens, n, vrcs, objs, opened};
     while (nv < OPS_GROUP_MAX && ent_verifier_take(v, ops_verified, &more[nv])) {
         ent_verified *t = &more[nv];
-        views[nv++] = (ops_view){t->data, t->owner, t->raws, t->lens,
-                                 t->n,    t->rcs,   t->objs};
+        views[nv++] = (ops_view){t->data, t->owner, t->raws,  t->lens,
+                                 t->n,    t->rcs,   t->objs,  t->opened};
     }
     for (size_t i = 0; i < nv;) {
         size_t j = i + 1;
@@ -1069,8 +1074,15 @@ static void handle_ops(conn *c, const ent_wire_ops *o) {
         b->p = p;
         memcpy(b->org, c->org, 32);
         memcpy(b->obj, o->object, 32);
-        if (ent_verifier_submit(v, c, raws, lens, n, ops_verified, b) !=
-            ENT_OK) {
+        /* the object's epoch keys go along, so the pool also decrypts */
+        ent_obj_key *keys = NULL;
+        size_t nkeys = 0;
+        if (ent_obj_epoch_keys(p->eng, o->object, &keys, &nkeys) != ENT_OK)
+            nkeys = 0; /* the engine decrypts them itself */
+        int src = ent_verifier_submit_keys(v, c, raws, lens, n, keys, nkeys,
+                                           ops_verified, b);
+        ent_obj_keys_free(keys, nkeys);
+        if (src != ENT_OK) {
             free(b);
             goto out;
         }

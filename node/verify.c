@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "crypto/crypto.h"
 #include "node/err.h"
 #include "protocol/op.h"
 
@@ -36,9 +37,14 @@ struct vbatch {
     size_t *lens;
     int *rcs;
     uint8_t (*objs)[32];
+    ent_obj_key *keys; /* copies of the object's epoch keys (may be NULL) */
+    size_t nkeys;
+    ent_obj_opened *opened; /* bodies the jobs opened (NULL without keys);
+                               each owned by the batch, wiped on free */
     unsigned njobs, left;
     atomic_uint worked; /* jobs whose work() returned (pool threads) */
     atomic_size_t checks; /* signature checks its jobs made */
+    atomic_size_t nopened; /* bodies its jobs opened */
     bool done;
     bool taken;    /* ent_verifier_take() unlinked it */
     bool released; /* ... and ent_verified_free() gave it back */
@@ -52,6 +58,7 @@ struct ent_verifier {
     size_t pending;
     uint64_t ops;
     uint64_t checks; /* signature checks made for them */
+    uint64_t opened; /* bodies opened for them */
     void (*drain_cb)(void *data);
     void *drain_data;
 };
@@ -75,6 +82,14 @@ int ent_verifier_new(ent_verifier **out, struct uv_loop_s *loop,
 }
 
 static void batch_free(vbatch *b) {
+    if (b->opened != NULL)
+        for (size_t i = 0; i < b->n; i++)
+            if (b->opened[i].body != NULL) {
+                ent_wipe((uint8_t *)b->opened[i].body, b->opened[i].len);
+                free((uint8_t *)b->opened[i].body);
+            }
+    free(b->opened);
+    ent_obj_keys_free(b->keys, b->nkeys);
     free(b->buf);
     free(b->raws);
     free(b->lens);
@@ -86,7 +101,7 @@ static void batch_free(vbatch *b) {
 static void call(vbatch *b, bool aborted) {
     b->cb(b->data, b->has_owner ? b->owner : NULL,
           (const uint8_t *const *)b->raws, b->lens, b->n, b->rcs,
-          (const uint8_t (*)[32])b->objs, aborted);
+          (const uint8_t (*)[32])b->objs, b->opened, aborted);
 }
 
 void ent_verifier_free(ent_verifier *v) {
@@ -104,6 +119,26 @@ void ent_verifier_free(ent_verifier *v) {
         b = nx;
     }
     free(v);
+}
+
+/* Pool thread: opens op's body with a key of its epoch among the batch's
+ * copies, into *out. Returns 1 when it did; 0 leaves the engine to do it
+ * (no keys given, no key of that epoch, a key that does not open it, or
+ * no memory). */
+static size_t open_body(vbatch *b, const ent_op *op, ent_obj_opened *out) {
+    if (b->opened == NULL)
+        return 0;
+    for (size_t k = 0; k < b->nkeys; k++) {
+        uint8_t *body = NULL;
+        size_t blen = 0;
+        if (b->keys[k].epoch != op->h.epoch ||
+            ent_op_open(op, b->keys[k].key, &body, &blen) != ENT_OK)
+            continue;
+        out->body = body;
+        out->len = blen;
+        return 1;
+    }
+    return 0;
 }
 
 /* Pool thread: decode and authenticate ops [from, to) (a chain of one
@@ -136,9 +171,14 @@ static void work(uv_work_t *req) {
         for (size_t i = 0; i < n; i++) /* the engine checks them */
             if (ops[i] != NULL)
                 b->rcs[j->from + i] = ENT_EAGAIN;
+    size_t opened = 0;
     if (ops != NULL)
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+            if (ops[i] != NULL && b->rcs[j->from + i] == ENT_OK)
+                opened += open_body(b, ops[i], &b->opened[j->from + i]);
             ent_op_free(ops[i]);
+        }
+    atomic_fetch_add_explicit(&b->nopened, opened, memory_order_relaxed);
     free(ops);
     atomic_fetch_add_explicit(&b->checks, checks, memory_order_relaxed);
     /* release: ent_verifier_take() reads rcs/objs after seeing the count */
@@ -155,6 +195,7 @@ static void deliver(ent_verifier *v) {
         v->pending--;
         v->ops += b->n;
         v->checks += atomic_load(&b->checks);
+        v->opened += atomic_load(&b->nopened);
         call(b, false); /* may submit more: the list is consistent */
         batch_free(b);
     }
@@ -190,7 +231,16 @@ static void after_work(uv_work_t *req, int status) {
 int ent_verifier_submit(ent_verifier *v, const void *owner,
                         const uint8_t *const *raws, const size_t *lens,
                         size_t n, ent_verify_cb cb, void *data) {
-    if (v == NULL || n == 0 || raws == NULL || lens == NULL || cb == NULL)
+    return ent_verifier_submit_keys(v, owner, raws, lens, n, NULL, 0, cb,
+                                    data);
+}
+
+int ent_verifier_submit_keys(ent_verifier *v, const void *owner,
+                             const uint8_t *const *raws, const size_t *lens,
+                             size_t n, const ent_obj_key *keys, size_t nkeys,
+                             ent_verify_cb cb, void *data) {
+    if (v == NULL || n == 0 || raws == NULL || lens == NULL || cb == NULL ||
+        (nkeys > 0 && keys == NULL))
         return ENT_EINVAL;
     unsigned njobs = (unsigned)((n + MIN_CHUNK - 1) / MIN_CHUNK);
     if (njobs > v->jobs)
@@ -206,8 +256,17 @@ int ent_verifier_submit(ent_verifier *v, const void *owner,
     b->lens = calloc(n, sizeof(*b->lens));
     b->rcs = calloc(n, sizeof(*b->rcs));
     b->objs = calloc(n, sizeof(*b->objs));
+    if (nkeys > 0) {
+        b->keys = malloc(nkeys * sizeof(*b->keys));
+        b->opened = calloc(n, sizeof(*b->opened));
+        if (b->keys != NULL) {
+            memcpy(b->keys, keys, nkeys * sizeof(*b->keys));
+            b->nkeys = nkeys;
+        }
+    }
     if (b->buf == NULL || b->raws == NULL || b->lens == NULL ||
-        b->rcs == NULL || b->objs == NULL) {
+        b->rcs == NULL || b->objs == NULL ||
+        (nkeys > 0 && (b->keys == NULL || b->opened == NULL))) {
         batch_free(b);
         return ENT_ENOMEM;
     }
@@ -221,6 +280,7 @@ int ent_verifier_submit(ent_verifier *v, const void *owner,
     }
     atomic_init(&b->worked, 0);
     atomic_init(&b->checks, 0);
+    atomic_init(&b->nopened, 0);
     b->v = v;
     b->owner = owner;
     b->has_owner = true;
@@ -297,6 +357,7 @@ bool ent_verifier_take(ent_verifier *v, ent_verify_cb cb, ent_verified *out) {
     v->pending--;
     v->ops += b->n;
     v->checks += atomic_load(&b->checks);
+    v->opened += atomic_load(&b->nopened);
     out->owner = b->has_owner ? b->owner : NULL;
     out->data = b->data;
     out->raws = (const uint8_t *const *)b->raws;
@@ -304,6 +365,7 @@ bool ent_verifier_take(ent_verifier *v, ent_verify_cb cb, ent_verified *out) {
     out->n = b->n;
     out->rcs = b->rcs;
     out->objs = (const uint8_t (*)[32])b->objs;
+    out->opened = b->opened;
     out->priv = b;
     return true;
 }
@@ -325,4 +387,8 @@ uint64_t ent_verifier_ops(const ent_verifier *v) {
 
 uint64_t ent_verifier_checks(const ent_verifier *v) {
     return v != NULL ? v->checks : 0;
+}
+
+uint64_t ent_verifier_opened(const ent_verifier *v) {
+    return v != NULL ? v->opened : 0;
 }

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "node/object.h"
+
 struct uv_loop_s;
 typedef struct ent_verifier ent_verifier;
 
@@ -35,14 +37,18 @@ typedef struct ent_verifier ent_verifier;
  * ENT_OK when op i decoded and its signature is valid, ENT_EBADSIG for a bad
  * signature, ENT_EAGAIN when the pool did not run the check (the engine
  * must then verify it), or the decoder's error; objs[i] is the op's object (its own id
- * for a genesis op), all zero when it did not decode. owner is what was
+ * for a genesis op), all zero when it did not decode. opened (NULL when the
+ * batch was submitted without keys) holds, for each authentic op whose
+ * epoch key was among the keys, its decrypted body (valid during the
+ * call; pass it to ent_obj_apply_batch_ex). owner is what was
  * submitted, or NULL once ent_verifier_detach() dropped it. aborted: the
  * verifier was freed first; the callback must only release data.
  */
 typedef void (*ent_verify_cb)(void *data, const void *owner,
                               const uint8_t *const *raws, const size_t *lens,
                               size_t n, const int *rcs,
-                              const uint8_t (*objs)[32], bool aborted);
+                              const uint8_t (*objs)[32],
+                              const ent_obj_opened *opened, bool aborted);
 
 /*
  * Creates a verifier on loop (borrowed). jobs: chunks a batch is split into
@@ -68,6 +74,18 @@ int ent_verifier_submit(ent_verifier *v, const void *owner,
                         const uint8_t *const *raws, const size_t *lens,
                         size_t n, ent_verify_cb cb, void *data);
 
+/*
+ * As ent_verifier_submit, and the jobs also decrypt the authentic ops'
+ * bodies with keys (nkeys copies of the object's epoch keys,
+ * ent_obj_epoch_keys; borrowed for the call, the batch keeps its own copy
+ * and wipes it), so that the loop thread neither verifies nor decrypts.
+ * @return as ent_verifier_submit.
+ */
+int ent_verifier_submit_keys(ent_verifier *v, const void *owner,
+                             const uint8_t *const *raws, const size_t *lens,
+                             size_t n, const ent_obj_key *keys, size_t nkeys,
+                             ent_verify_cb cb, void *data);
+
 /* The owner is going away: its batches' callbacks get owner = NULL. */
 void ent_verifier_detach(ent_verifier *v, const void *owner);
 
@@ -87,6 +105,7 @@ typedef struct ent_verified {
     size_t n;
     const int *rcs;
     const uint8_t (*objs)[32];
+    const ent_obj_opened *opened; /* as for the callback */
     void *priv; /* the verifier's: ent_verified_free() releases it */
 } ent_verified;
 
@@ -110,5 +129,8 @@ uint64_t ent_verifier_ops(const ent_verifier *v);
 /* Ed25519 checks the pool made for them: fewer than the ops when chains
  * of one author's ops vouch for their parents (ent_op_authenticate). */
 uint64_t ent_verifier_checks(const ent_verifier *v);
+
+/* Op bodies the pool decrypted (batches submitted with keys). */
+uint64_t ent_verifier_opened(const ent_verifier *v);
 
 #endif

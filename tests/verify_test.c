@@ -138,7 +138,8 @@ typedef struct tag {
 
 static void on_done(void *data, const void *owner, const uint8_t *const *raws,
                     const size_t *lens, size_t n, const int *rcs,
-                    const uint8_t (*objs)[32], bool aborted) {
+                    const uint8_t (*objs)[32], const ent_obj_opened *opened,
+                    bool aborted) {
     tag *t = data;
     seen *s = t->s;
     if (aborted) {
@@ -157,7 +158,7 @@ static void on_done(void *data, const void *owner, const uint8_t *const *raws,
         ok[i] = rcs[i] == ENT_OK;
     }
     if (s->eng != NULL) {
-        int rc = ent_obj_apply_batch_ex(s->eng, raws, lens, n, ok, NULL,
+        int rc = ent_obj_apply_batch_ex(s->eng, raws, lens, n, ok, opened, NULL,
                                         s->apply_rcs + s->ops);
         if (rc != ENT_OK)
             s->apply_rc = rc;
@@ -223,6 +224,67 @@ static void test_pool_applies_good_ops(void **state) {
     assert_true(ent_verifier_checks(f->v) <= nbatches * (256 / 16));
     assert_true(ent_verifier_checks(f->v) * 8 < f->h.n);
     assert_same_state(&f->a, &f->b, f->obj);
+    free(s);
+}
+
+/* Submits A's history to B's engine in batches of 256 with keys. */
+static void submit_all_keys(fix *f, seen *s, const ent_obj_key *keys,
+                            size_t nkeys) {
+    for (size_t i = 0, k = 0; i < f->h.n; i += 256, k++) {
+        tag *t = calloc(1, sizeof(*t));
+        assert_non_null(t);
+        t->s = s;
+        t->id = k;
+        size_t n = f->h.n - i < 256 ? f->h.n - i : 256;
+        assert_int_equal(ent_verifier_submit_keys(
+                             f->v, f, (const uint8_t *const *)f->h.raw + i,
+                             f->h.len + i, n, keys, nkeys, on_done, t),
+                         ENT_OK);
+    }
+}
+
+/*
+ * With B's epoch keys the pool also decrypts: every op's body is opened
+ * off the loop and the engine, given them, reaches A's exact state. With
+ * a key that opens nothing, nothing is opened in the pool and the engine
+ * decrypts itself: same state.
+ */
+static void test_pool_decrypts(void **state) {
+    fix *f = *state;
+    ent_obj_key *keys = NULL;
+    size_t nkeys = 0;
+    assert_int_equal(ent_obj_epoch_keys(f->b.eng, f->obj, &keys, &nkeys),
+                     ENT_OK);
+    assert_int_equal(nkeys, 1);
+    assert_int_equal(keys[0].epoch, 0);
+    seen *s = calloc(1, sizeof(*s));
+    s->eng = f->b.eng;
+    s->h = &f->h;
+    s->order_ok = true;
+    submit_all_keys(f, s, keys, nkeys);
+    ent_obj_keys_free(keys, nkeys);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_true(s->order_ok);
+    assert_int_equal(s->ops, f->h.n);
+    assert_int_equal(ent_verifier_opened(f->v), f->h.n);
+    for (size_t i = 0; i < f->h.n; i++)
+        assert_int_equal(s->apply_rcs[i], ENT_OK);
+    assert_same_state(&f->a, &f->b, f->obj);
+
+    /* C, with a wrong key of epoch 0 handed to the pool */
+    ent_obj_key wrong = {.epoch = 0};
+    ent_random(wrong.key, sizeof(wrong.key));
+    memset(s, 0, sizeof(*s));
+    s->eng = f->c.eng;
+    s->h = &f->h;
+    s->order_ok = true;
+    submit_all_keys(f, s, &wrong, 1);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(s->ops, f->h.n);
+    assert_int_equal(ent_verifier_opened(f->v), f->h.n); /* none more */
+    for (size_t i = 0; i < f->h.n; i++)
+        assert_int_equal(s->apply_rcs[i], ENT_OK);
+    assert_same_state(&f->a, &f->c, f->obj);
     free(s);
 }
 
@@ -371,30 +433,34 @@ typedef struct grab {
 
 static void on_group(void *data, const void *owner,
                      const uint8_t *const *raws, const size_t *lens, size_t n,
-                     const int *rcs, const uint8_t (*objs)[32], bool aborted);
+                     const int *rcs, const uint8_t (*objs)[32],
+                     const ent_obj_opened *opened, bool aborted);
 
 static void handle(tag *t, const uint8_t *const *raws, const size_t *lens,
-                   size_t n, const int *rcs, const uint8_t (*objs)[32]) {
-    on_done(t, NULL, raws, lens, n, rcs, objs, false); /* frees t */
+                   size_t n, const int *rcs, const uint8_t (*objs)[32],
+                   const ent_obj_opened *opened) {
+    on_done(t, NULL, raws, lens, n, rcs, objs, opened, false); /* frees t */
 }
 
 static grab *g_of(void *data) { return ((tag *)data)->s->user; }
 
 static void on_group(void *data, const void *owner,
                      const uint8_t *const *raws, const size_t *lens, size_t n,
-                     const int *rcs, const uint8_t (*objs)[32], bool aborted) {
+                     const int *rcs, const uint8_t (*objs)[32],
+                     const ent_obj_opened *opened, bool aborted) {
     tag *t = data;
     if (aborted) {
         free(t);
         return;
     }
     grab *g = g_of(t);
-    handle(t, raws, lens, n, rcs, objs);
+    handle(t, raws, lens, n, rcs, objs, opened);
     ent_verified more;
     g->groups++;
     while (ent_verifier_take(g->f->v, on_group, &more)) {
         assert_ptr_equal(more.owner, g->f);
-        handle(more.data, more.raws, more.lens, more.n, more.rcs, more.objs);
+        handle(more.data, more.raws, more.lens, more.n, more.rcs, more.objs,
+               more.opened);
         ent_verified_free(&more);
         g->taken++;
     }
@@ -454,7 +520,8 @@ typedef struct abort_count {
 
 static void on_abort(void *data, const void *owner, const uint8_t *const *raws,
                      const size_t *lens, size_t n, const int *rcs,
-                     const uint8_t (*objs)[32], bool aborted) {
+                     const uint8_t (*objs)[32], const ent_obj_opened *opened,
+                     bool aborted) {
     abort_count *a = data;
     if (aborted)
         a->aborted++;
@@ -608,6 +675,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_take_groups_checked_batches,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_vouched_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pool_decrypts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
