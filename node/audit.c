@@ -342,9 +342,12 @@ typedef struct vop {
     uint8_t author[32];
     uint8_t object[32];
     uint8_t kind;
+    uint64_t seq;
     int rc; /* decode/authentication result (ent_op_authenticate) */
     bool used;
     size_t pos; /* position in the ops array */
+    const uint8_t *raw; /* its bytes, inside the file */
+    size_t len;
 } vop;
 
 static int cmp_vop(const void *a, const void *b) {
@@ -501,61 +504,143 @@ static int parse_top(struct vctx *c, const uint8_t *expected_org) {
     return ENT_OK;
 }
 
-/* Decodes every op, then authenticates them together (ent_op_authenticate:
- * an op whose own signature does not verify is still authentic when a
- * later op of its author and object, itself authentic, names it as a
- * parent). Does not fail on a bad op: that is reported through the first
- * entry that refers to it, or at the end. */
+/* Ops held at once when some signatures fail and chains must be judged
+ * (below); a file that needs more is refused. */
+#define AUDIT_AUTH_MAX 65536
+
+/* author || object of an op whose own signature failed, and its lowest
+ * seq: only ops of the same author and object, with a higher seq, can
+ * vouch for it (spec/records.md section 2.5). */
+typedef struct failed_ao {
+    uint8_t ao[64];
+    uint64_t min_seq;
+} failed_ao;
+
+static int cmp_ao(const void *a, const void *b) {
+    return memcmp(a, b, 64);
+}
+
+/*
+ * Decodes the ops one at a time and checks each one's own signature, so
+ * that memory stays at one small record per op whatever the file. Only
+ * when some signatures fail does it judge chains: the failed ops and the
+ * ops that could vouch for them (same author and object, higher seq; at
+ * most AUDIT_AUTH_MAX) are decoded again and authenticated together
+ * (ent_op_authenticate). Does not fail on a bad op: that is reported
+ * through the first entry that refers to it, or at the end.
+ */
 static int load_ops(struct vctx *c) {
     ent_op **ops = NULL;
     int *rcs = NULL, rc = ENT_OK;
+    failed_ao *fa = NULL;
+    size_t nfail = 0, nfa = 0, nset = 0;
+    size_t *set = NULL;
     if (c->nops == 0)
         return ENT_OK;
-    if ((c->vops = calloc(c->nops, sizeof(vop))) == NULL ||
-        (ops = calloc(c->nops, sizeof(*ops))) == NULL ||
-        (rcs = calloc(c->nops, sizeof(*rcs))) == NULL) {
+    if ((c->vops = calloc(c->nops, sizeof(vop))) == NULL) {
         rc = fail(c->res, ENT_ENOMEM, false, 0, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < c->nops; i++) {
         vop *o = &c->vops[i];
-        const uint8_t *p;
-        size_t n;
+        ent_op *op = NULL;
         o->pos = i;
-        if (read_span(&c->ops, &p, &n) != ENT_OK) {
+        if (read_span(&c->ops, &o->raw, &o->len) != ENT_OK) {
             rc = fail(c->res, ENT_ECORRUPT, false, 0, "bad ops section");
             goto out;
         }
-        ent_hash(o->id, p, n);
-        rcs[i] = ent_op_decode(&ops[i], p, n);
-        if (rcs[i] == ENT_ENOMEM) {
+        ent_hash(o->id, o->raw, o->len);
+        o->rc = ent_op_decode(&op, o->raw, o->len);
+        if (o->rc == ENT_ENOMEM) {
             rc = fail(c->res, ENT_ENOMEM, false, 0, "out of memory");
             goto out;
         }
-        if (rcs[i] == ENT_OK) {
-            memcpy(o->author, ops[i]->h.author, 32);
-            memcpy(o->object,
-                   ops[i]->h.genesis ? ops[i]->id : ops[i]->h.object, 32);
-            o->kind = ops[i]->h.kind;
+        if (o->rc == ENT_OK) {
+            memcpy(o->author, op->h.author, 32);
+            memcpy(o->object, op->h.genesis ? op->id : op->h.object, 32);
+            o->kind = op->h.kind;
+            o->seq = op->h.seq;
+            o->rc = ent_op_verify(op);
+            nfail += o->rc != ENT_OK;
         }
+        ent_op_free(op);
         if (i > 0 && memcmp(c->vops[i - 1].id, o->id, 32) >= 0)
             c->ops_order_bad = true;
     }
-    /* ops that did not decode are NULL: their rcs stay the decode error */
-    if (ent_op_authenticate(ops, c->nops, rcs, NULL) != ENT_OK) {
-        rc = fail(c->res, ENT_ENOMEM, false, 0, "out of memory");
-        goto out;
+    if (nfail > 0) {
+        /* the (author, object) pairs with a failed op, and the ops that
+         * belong to the same chains */
+        if ((fa = calloc(nfail, sizeof(*fa))) == NULL ||
+            (set = calloc(c->nops, sizeof(*set))) == NULL) {
+            rc = fail(c->res, ENT_ENOMEM, false, 0, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < c->nops; i++) {
+            const vop *o = &c->vops[i];
+            if (o->rc != ENT_EBADSIG)
+                continue;
+            memcpy(fa[nfa].ao, o->author, 32);
+            memcpy(fa[nfa].ao + 32, o->object, 32);
+            fa[nfa++].min_seq = o->seq;
+        }
+        qsort(fa, nfa, sizeof(*fa), cmp_ao);
+        size_t w = 0;
+        for (size_t i = 0; i < nfa; i++) { /* one per pair, lowest seq */
+            if (w > 0 && memcmp(fa[w - 1].ao, fa[i].ao, 64) == 0) {
+                if (fa[i].min_seq < fa[w - 1].min_seq)
+                    fa[w - 1].min_seq = fa[i].min_seq;
+                continue;
+            }
+            fa[w++] = fa[i];
+        }
+        nfa = w;
+        for (size_t i = 0; i < c->nops; i++) {
+            const vop *o = &c->vops[i];
+            uint8_t ao[64];
+            if (o->rc != ENT_OK && o->rc != ENT_EBADSIG)
+                continue;
+            memcpy(ao, o->author, 32);
+            memcpy(ao + 32, o->object, 32);
+            const failed_ao *f = bsearch(ao, fa, nfa, sizeof(*fa), cmp_ao);
+            if (f != NULL && o->seq >= f->min_seq)
+                set[nset++] = i;
+        }
+        if (nset > AUDIT_AUTH_MAX) {
+            rc = fail(c->res, ENT_ELIMIT, false, 0,
+                      "%zu ops do not verify on their own and %zu would have "
+                      "to be judged together (at most %d)",
+                      nfail, nset, AUDIT_AUTH_MAX);
+            goto out;
+        }
+        if ((ops = calloc(nset, sizeof(*ops))) == NULL ||
+            (rcs = calloc(nset, sizeof(*rcs))) == NULL) {
+            rc = fail(c->res, ENT_ENOMEM, false, 0, "out of memory");
+            goto out;
+        }
+        for (size_t k = 0; k < nset; k++) {
+            const vop *o = &c->vops[set[k]];
+            if (ent_op_decode(&ops[k], o->raw, o->len) != ENT_OK) {
+                rc = fail(c->res, ENT_ENOMEM, false, 0, "out of memory");
+                goto out;
+            }
+        }
+        if (ent_op_authenticate(ops, nset, rcs, NULL) != ENT_OK) {
+            rc = fail(c->res, ENT_ENOMEM, false, 0, "out of memory");
+            goto out;
+        }
+        for (size_t k = 0; k < nset; k++)
+            c->vops[set[k]].rc = rcs[k];
     }
-    for (size_t i = 0; i < c->nops; i++)
-        c->vops[i].rc = rcs[i];
     if (c->nops > 1)
         qsort(c->vops, c->nops, sizeof(vop), cmp_vop);
 out:
     if (ops != NULL)
-        for (size_t i = 0; i < c->nops; i++)
-            ent_op_free(ops[i]);
+        for (size_t k = 0; k < nset; k++)
+            ent_op_free(ops[k]);
     free(ops);
     free(rcs);
+    free(fa);
+    free(set);
     return rc;
 }
 

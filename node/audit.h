@@ -9,11 +9,14 @@
  * to, and the org's signature over all of it. Entries carry no signature
  * of their own (entry and export version 2): the signed head commits to
  * every leaf. ent_audit_verify checks every byte of it: no node, no
- * network. Memory: the ops are decoded and held together while they are
- * authenticated as a set (ent_op_authenticate), about 1.1 KiB per op
- * beyond the file: up to ~8 times the file for a hostile file of minimal
- * (152-byte) ops, about 2 GiB at ENT_AUDIT_MAX_SIZE; nothing else grows
- * with the input beyond its own size.
+ * network. Memory: the ops are decoded one at a time and each one's own
+ * signature is checked, keeping a record of about 170 bytes per op beyond
+ * the file (about 1.1 times a hostile file of minimal 152-byte ops); only
+ * when some signatures fail are the failed ops and those that could vouch
+ * for them (same author and object) decoded together and authenticated as
+ * a set (ent_op_authenticate), at most 65,536 of them (a file that needs
+ * more fails with ENT_ELIMIT); nothing else grows with the input beyond
+ * its own size.
  */
 #ifndef ENT_AUDIT_H
 #define ENT_AUDIT_H
