@@ -806,6 +806,21 @@ static int log_reject(ent_objects *eng, ent_txn *txn,
     return ent_actlog_append(txn, &e, NULL);
 }
 
+/* Whether key (72 bytes) sorts above the last key of a table. */
+typedef struct last_key {
+    const uint8_t *key;
+    bool above;
+} last_key;
+
+static int last_scan_key(void *data, const void *key, size_t klen,
+                         const void *val, size_t vlen) {
+    last_key *l = data;
+    size_t n = klen < 72 ? klen : 72;
+    int c = memcmp(l->key, key, n);
+    l->above = c > 0 || (c == 0 && 72 > klen);
+    return 1; /* the last one is enough */
+}
+
 int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
                     const ent_op_body *b, const uint8_t obj[32],
                     ent_apply_info *info) {
@@ -816,8 +831,16 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
     memcpy(okey, obj, 32);
     memcpy(okey + 32, op->h.author, 32);
     ent__be64(okey + 64, op->h.seq);
-    if ((rc = ent_txn_put(txn, ENT_TBL_OPS, okey, 72, op->raw, op->rawlen,
-                          0)) != ENT_OK ||
+    /* appended when its key is above the table's last (one author's ops
+     * arriving in order, as in a backlog): LMDB then fills pages instead
+     * of splitting them in half, and a commit writes fewer of them */
+    last_key lk = {.key = okey};
+    if ((rc = ent_txn_scan_reverse(txn, ENT_TBL_OPS, NULL, 0, last_scan_key,
+                                   &lk)) != ENT_OK)
+        return rc;
+    rc = ent_txn_put(txn, ENT_TBL_OPS, okey, 72, op->raw, op->rawlen,
+                     lk.above ? ENT_PUT_APPEND : 0);
+    if (rc != ENT_OK ||
         (rc = ent_txn_put(txn, ENT_TBL_OP_IDS, op->id, 32, okey, 72, 0)) !=
             ENT_OK)
         return rc;
