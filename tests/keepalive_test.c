@@ -31,14 +31,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "object_fixture.h"
-
-#include "node/home.h"
-#include "node/node.h"
-#include "node/peer.h"
-#include "node/peer_int.h"
-#include "protocol/session.h"
-#include "protocol/wire.h"
+#include "vhz_fixture.h"
 
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
@@ -47,55 +40,14 @@
 #define KEEPALIVE_MS 100
 #define DIAL_BASE_MS 100
 
-typedef struct zpeer {
-    tnode t;
-    ent_session_mgr *mgr;
-    ent_session *s;
-    bool open, closed;
-    unsigned hellos, errors;
-    int32_t last_err;
-} zpeer;
-
 typedef struct world {
-    uv_loop_t loop;
-    uv_timer_t wake;
-    char tmp[PATH_MAX];
-    char home[2][PATH_MAX];
-    ent_node *v, *h;
-    ent_log log;
-    uint8_t obj[32];
-    zpeer z;
-    int stopped;
+    VHZ_WORLD_FIELDS;
     uint64_t idle_drops0; /* idle drops of V and H before the control */
     uint64_t opened0;     /* V's sessions opened before the control */
 } world;
 
-static void on_wake(uv_timer_t *t) { (void)t; }
-
-static bool run_until(world *w, bool (*pred)(world *w), uint64_t ms) {
-    uv_update_time(&w->loop);
-    uint64_t end = uv_now(&w->loop) + ms;
-    while (!pred(w) && uv_now(&w->loop) < end)
-        uv_run(&w->loop, UV_RUN_ONCE);
-    return pred(w);
-}
-
-static bool never(world *w) { return false; }
-
-static ent_peers *vp(world *w) { return ent_node_peers(w->v); }
-static ent_peers *hp(world *w) { return ent_node_peers(w->h); }
-static const uint8_t *vorg(world *w) {
-    return ent_identity_public(ent_node_identity(w->v));
-}
-static const uint8_t *horg(world *w) {
-    return ent_identity_public(ent_node_identity(w->h));
-}
-
-static ent_peers_stats pst(ent_peers *p) {
-    ent_peers_stats s;
-    ent_peers_stats_get(p, &s);
-    return s;
-}
+#define VHZ_WORLD
+#include "vhz_fixture.h"
 
 static ent_session_stats sst(ent_peers *p) {
     ent_session_stats s;
@@ -139,39 +91,6 @@ static bool join_done(world *w) {
 
 /* ---- Z, a member that breaks the protocol --------------------------------- */
 
-static void z_established(ent_session *s, void *data) {
-    zpeer *z = data;
-    if (s == z->s)
-        z->open = true;
-}
-
-static void z_message(ent_session *s, const uint8_t *msg, size_t len,
-                      void *data) {
-    zpeer *z = data;
-    ent_wire_msg m;
-    if (ent_wire_decode(&m, msg, len) != ENT_OK)
-        return;
-    if (m.type == ENT_WIRE_HELLO) {
-        z->hellos++;
-    } else if (m.type == ENT_WIRE_ERROR) {
-        z->errors++;
-        z->last_err = m.u.error.code;
-    }
-    ent_wire_msg_clear(&m);
-}
-
-static void z_closed(ent_session *s, int reason, void *data) {
-    zpeer *z = data;
-    if (s == z->s) {
-        z->s = NULL;
-        z->open = false;
-        z->closed = true;
-    }
-}
-
-static bool z_settled(world *w) {
-    return w->z.closed || (w->z.open && w->z.hellos > 0);
-}
 static bool z_gone(world *w) { return w->z.s == NULL; }
 
 static void z_send_raw(world *w, const uint8_t *buf, size_t len) {
@@ -230,7 +149,7 @@ static json_t *peer_json(world *w, const uint8_t org[32]) {
 
 static int setup(void **state) {
     world *w = calloc(1, sizeof(*w));
-    char org[ENT_ORG_ID_LEN + 1], err[ENT_OBJ_ERR_MAX], num[16];
+    char err[ENT_OBJ_ERR_MAX], num[16];
     ent_op *op = NULL;
     assert_non_null(w);
     setenv("ENTENTE_SYNC_MS", "3600000", 1); /* no HAVE/DIGEST when idle */
@@ -238,26 +157,8 @@ static int setup(void **state) {
     setenv("ENTENTE_DIAL_BASE_MS", num, 1);
     snprintf(num, sizeof(num), "%d", KEEPALIVE_MS);
     setenv("ENTENTE_KEEPALIVE_MS", num, 1);
-    assert_int_equal(ent_crypto_init(), ENT_OK);
-    assert_int_equal(uv_loop_init(&w->loop), 0);
-    uv_timer_init(&w->loop, &w->wake);
-    uv_timer_start(&w->wake, on_wake, 10, 10);
-    ent_log_init(&w->log, ENT_LOG_OFF, "keepalive");
-    snprintf(w->tmp, sizeof(w->tmp), "/tmp/ent-keepalive.XXXXXX");
-    assert_non_null(mkdtemp(w->tmp));
-    const char *names[2] = {"Vance", "Holt"};
-    for (int i = 0; i < 2; i++) {
-        snprintf(w->home[i], PATH_MAX, "%s/%s", w->tmp, names[i]);
-        assert_int_equal(
-            ent_home_init(w->home[i], names[i], "127.0.0.1:0", NULL, org),
-            ENT_OK);
-    }
-    assert_int_equal(ent_node_open(&w->v, &w->loop, w->home[0], &w->log),
-                     ENT_OK);
-    assert_int_equal(ent_node_open(&w->h, &w->loop, w->home[1], &w->log),
-                     ENT_OK);
-    assert_int_equal(ent_node_start(w->v, NULL), ENT_OK);
-    assert_int_equal(ent_node_start(w->h, NULL), ENT_OK);
+    static const char *const names[2] = {"Vance", "Holt"};
+    vhz_open(w, "/tmp", "keepalive", names);
     /* the environment reached the peer layer */
     assert_int_equal(vp(w)->keepalive_ms, KEEPALIVE_MS);
     assert_int_equal(hp(w)->keepalive_ms, KEEPALIVE_MS);
@@ -292,56 +193,11 @@ static int setup(void **state) {
     assert_true(run_until(w, vh_connected, WAIT_MS));
 
     /* Z: a member of O (V added it), with a bare session manager */
-    assert_int_equal(tnode_open(&w->z.t, 0x5a), 0);
-    ent_op_epoch_key *boxes = NULL;
-    size_t nboxes = 0;
-    assert_int_equal(ent_obj_add_member(ent_node_objects(w->v), w->obj,
-                                        tnode_pk(&w->z.t), ENT_ROLE_MEMBER,
-                                        &op, &boxes, &nboxes),
-                     ENT_OK);
-    ent_node_op_created(w->v, op);
-    free(boxes);
-    ent_session_callbacks cb = {NULL, z_established, z_message, z_closed};
-    assert_int_equal(ent_session_mgr_new(&w->z.mgr, &w->loop, w->z.t.id, NULL,
-                                         &cb, &w->z),
-                     ENT_OK);
+    vhz_add_z(w);
     *state = w;
     return 0;
 }
 
-static void node_stopped(ent_node *n, void *data) {
-    ((world *)data)->stopped++;
-}
-static void mgr_closed(ent_session_mgr *m, void *data) {
-    ((world *)data)->z.mgr = NULL;
-}
-static bool all_stopped(world *w) {
-    return w->stopped == 2 && w->z.mgr == NULL;
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int t,
-                    struct FTW *f) {
-    return remove(p);
-}
-
-static int teardown(void **state) {
-    world *w = *state;
-    if (w->z.s != NULL)
-        ent_session_close(w->z.s, ENT_OK);
-    ent_session_mgr_close(w->z.mgr, mgr_closed, w);
-    ent_node_stop(w->v, node_stopped, w);
-    ent_node_stop(w->h, node_stopped, w);
-    assert_true(run_until(w, all_stopped, 10000));
-    uv_close((uv_handle_t *)&w->wake, NULL);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    ent_node_free(w->v);
-    ent_node_free(w->h);
-    tnode_close(&w->z.t);
-    assert_int_equal(uv_loop_close(&w->loop), 0);
-    nftw(w->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(w);
-    return 0;
-}
 
 /* ---- 1. keepalive ---------------------------------------------------------- */
 
@@ -456,5 +312,5 @@ int main(void) {
         cmocka_unit_test(test_idle_sessions_stay_up),
         cmocka_unit_test(test_violator_scored_down),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, vhz_teardown);
 }

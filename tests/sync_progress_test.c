@@ -33,14 +33,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "object_fixture.h"
-
-#include "node/home.h"
-#include "node/node.h"
-#include "node/peer.h"
-#include "node/peer_int.h"
-#include "protocol/session.h"
-#include "protocol/wire.h"
+#include "vhz_fixture.h"
 
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
@@ -53,14 +46,6 @@
 #define CLAIMED 512 /* records Z then sends */
 #define FLOOD (2 * ENT_WIRE_PEER_OPS_BURST) /* unrequested records */
 
-typedef struct zpeer {
-    tnode t;
-    ent_session_mgr *mgr;
-    ent_session *s;
-    bool open, closed;
-    unsigned hellos;
-} zpeer;
-
 typedef struct progress {
     unsigned samples, midway;
     bool bad;          /* a counter out of range or going back */
@@ -69,43 +54,14 @@ typedef struct progress {
 } progress;
 
 typedef struct world {
-    uv_loop_t loop;
-    uv_timer_t wake;
-    char tmp[PATH_MAX];
-    char home[2][PATH_MAX];
-    ent_node *v, *h;
-    ent_log log;
-    uint8_t obj[32];
+    VHZ_WORLD_FIELDS;
     uint64_t total; /* ops of O on V */
     progress pr;
-    zpeer z;
     uint64_t z_recv0;
-    int stopped;
 } world;
 
-static void on_wake(uv_timer_t *t) { (void)t; }
-
-static bool run_until(world *w, bool (*pred)(world *w), uint64_t ms) {
-    uv_update_time(&w->loop);
-    uint64_t end = uv_now(&w->loop) + ms;
-    while (!pred(w) && uv_now(&w->loop) < end)
-        uv_run(&w->loop, UV_RUN_ONCE);
-    return pred(w);
-}
-
-static bool never(world *w) { return false; }
-
-static ent_peers *vp(world *w) { return ent_node_peers(w->v); }
-static ent_peers *hp(world *w) { return ent_node_peers(w->h); }
-static const uint8_t *vorg(world *w) {
-    return ent_identity_public(ent_node_identity(w->v));
-}
-
-static ent_peers_stats pst(ent_peers *p) {
-    ent_peers_stats s;
-    ent_peers_stats_get(p, &s);
-    return s;
-}
+#define VHZ_WORLD
+#include "vhz_fixture.h"
 
 static double mono_s(void) {
     struct timespec ts;
@@ -161,36 +117,6 @@ static bool join_over(world *w) {
 }
 
 /* ---- Z, a member with a bare session manager -------------------------------- */
-
-static void z_established(ent_session *s, void *data) {
-    zpeer *z = data;
-    if (s == z->s)
-        z->open = true;
-}
-
-static void z_message(ent_session *s, const uint8_t *msg, size_t len,
-                      void *data) {
-    zpeer *z = data;
-    ent_wire_msg m;
-    if (ent_wire_decode(&m, msg, len) != ENT_OK)
-        return;
-    if (m.type == ENT_WIRE_HELLO)
-        z->hellos++;
-    ent_wire_msg_clear(&m);
-}
-
-static void z_closed(ent_session *s, int reason, void *data) {
-    zpeer *z = data;
-    if (s == z->s) {
-        z->s = NULL;
-        z->open = false;
-        z->closed = true;
-    }
-}
-
-static bool z_settled(world *w) {
-    return w->z.closed || (w->z.open && w->z.hellos > 0);
-}
 
 /* Sends m to H, letting the loop drain the session when it is full. */
 static void z_send(world *w, const ent_wire_msg *m) {
@@ -248,33 +174,15 @@ static bool h_got_all(world *w) {
 
 static int setup(void **state) {
     world *w = calloc(1, sizeof(*w));
-    char org[ENT_ORG_ID_LEN + 1], err[ENT_OBJ_ERR_MAX];
+    char err[ENT_OBJ_ERR_MAX];
     ent_op *op = NULL;
     assert_non_null(w);
     unsetenv("ENTENTE_PEER_OPS_PER_SEC"); /* the default rate limit */
     setenv("ENTENTE_SYNC_MS", "3600000", 1); /* no anti-entropy round */
     setenv("ENTENTE_DIAL_BASE_MS", "100", 1);
-    assert_int_equal(ent_crypto_init(), ENT_OK);
-    assert_int_equal(uv_loop_init(&w->loop), 0);
-    uv_timer_init(&w->loop, &w->wake);
-    uv_timer_start(&w->wake, on_wake, 10, 10);
-    ent_log_init(&w->log, ENT_LOG_OFF, "sync_progress");
-    snprintf(w->tmp, sizeof(w->tmp), "%s/ent-sync-progress.XXXXXX",
-             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    assert_non_null(mkdtemp(w->tmp));
-    const char *names[2] = {"Vera", "Hale"};
-    for (int i = 0; i < 2; i++) {
-        snprintf(w->home[i], PATH_MAX, "%s/%s", w->tmp, names[i]);
-        assert_int_equal(
-            ent_home_init(w->home[i], names[i], "127.0.0.1:0", NULL, org),
-            ENT_OK);
-    }
-    assert_int_equal(ent_node_open(&w->v, &w->loop, w->home[0], &w->log),
-                     ENT_OK);
-    assert_int_equal(ent_node_open(&w->h, &w->loop, w->home[1], &w->log),
-                     ENT_OK);
-    assert_int_equal(ent_node_start(w->v, NULL), ENT_OK);
-    assert_int_equal(ent_node_start(w->h, NULL), ENT_OK);
+    static const char *const names[2] = {"Vera", "Hale"};
+    vhz_open(w, access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp",
+             "sync-progress", names);
 
     ent_objects *ve = ent_node_objects(w->v);
     ent_obj_input in[1] = {{"name", "Backlog deal", false}};
@@ -293,55 +201,11 @@ static int setup(void **state) {
     fprintf(stderr, "  %d ops made on V in %.2f s\n", NOPS, mono_s() - t0);
 
     /* Z: a member of O (V adds it before the invite: H's history has it) */
-    assert_int_equal(tnode_open(&w->z.t, 0x5a), 0);
-    ent_op_epoch_key *boxes = NULL;
-    size_t nboxes = 0;
-    assert_int_equal(ent_obj_add_member(ve, w->obj, tnode_pk(&w->z.t),
-                                        ENT_ROLE_MEMBER, &op, &boxes, &nboxes),
-                     ENT_OK);
-    ent_node_op_created(w->v, op);
-    free(boxes);
-    ent_session_callbacks cb = {NULL, z_established, z_message, z_closed};
-    assert_int_equal(ent_session_mgr_new(&w->z.mgr, &w->loop, w->z.t.id, NULL,
-                                         &cb, &w->z),
-                     ENT_OK);
+    vhz_add_z(w);
     *state = w;
     return 0;
 }
 
-static void node_stopped(ent_node *n, void *data) {
-    ((world *)data)->stopped++;
-}
-static void mgr_closed(ent_session_mgr *m, void *data) {
-    ((world *)data)->z.mgr = NULL;
-}
-static bool all_stopped(world *w) {
-    return w->stopped == 2 && w->z.mgr == NULL;
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int t,
-                    struct FTW *f) {
-    return remove(p);
-}
-
-static int teardown(void **state) {
-    world *w = *state;
-    if (w->z.s != NULL)
-        ent_session_close(w->z.s, ENT_OK);
-    ent_session_mgr_close(w->z.mgr, mgr_closed, w);
-    ent_node_stop(w->v, node_stopped, w);
-    ent_node_stop(w->h, node_stopped, w);
-    assert_true(run_until(w, all_stopped, 10000));
-    uv_close((uv_handle_t *)&w->wake, NULL);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    ent_node_free(w->v);
-    ent_node_free(w->h);
-    tnode_close(&w->z.t);
-    assert_int_equal(uv_loop_close(&w->loop), 0);
-    nftw(w->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(w);
-    return 0;
-}
 
 /* ---- 1. a join's backlog ------------------------------------------------------ */
 
@@ -555,5 +419,5 @@ int main(void) {
         cmocka_unit_test(test_join_backlog),
         cmocka_unit_test(test_credit_bounded),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, vhz_teardown);
 }
