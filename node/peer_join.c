@@ -196,6 +196,10 @@ int ent_peers_join(ent_peers *p, const char *token, size_t len, uint64_t *id,
         rc = ENT_ELIMIT;
         goto out;
     }
+    /* the caller may have kept the loop busy for a while (a test or an
+     * embedding that made a backlog first): the dial and handshake timers
+     * below must start from the real time, not the loop's cached one */
+    uv_update_time(p->loop);
     memset(j, 0, sizeof(*j));
     j->id = ++p->next_join;
     j->state = ENT_JOIN_DIALLING;
