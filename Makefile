@@ -29,8 +29,11 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 ASAN_CFLAGS = $(BASE) -O1 -g $(SAN) $(PKG_CFLAGS) $(CFLAGS)
 FUZZ_CFLAGS = $(BASE) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer $(PKG_CFLAGS) -DENT_FUZZING
 
-LIB_SRC  := $(sort $(wildcard node/*.c protocol/*.c crypto/*.c storage/*.c))
-LIB_SRC  := $(filter-out node/main.c,$(LIB_SRC))
+# Sources are found by folder: a new file in a new sub-folder needs no edit.
+MAIN_SRC := node/cli/main.c
+LIB_SRC  := $(sort $(shell find node protocol crypto storage -name '*.c'))
+LIB_SRC  := $(filter-out $(MAIN_SRC),$(LIB_SRC))
+LIB_HDR  := $(sort $(shell find node protocol crypto storage -name '*.h'))
 TEST_SRC := $(sort $(wildcard tests/*_test.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 E2E      := $(filter-out tests/e2e/lib.sh,$(sort $(wildcard tests/e2e/*.sh)))
@@ -61,10 +64,10 @@ fuzz-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	fi
 
-entente: build/rel/node/main.o build/rel/libentente.a | deps
+entente: build/rel/node/cli/main.o build/rel/libentente.a | deps
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-build/asan/entente: build/asan/node/main.o build/asan/libentente.a | deps
+build/asan/entente: build/asan/node/cli/main.o build/asan/libentente.a | deps
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 build/rel/%.o: %.c | deps
@@ -140,7 +143,7 @@ demo: deps
 	@ENTENTE=$(CURDIR)/entente tests/demo.sh
 
 format:
-	clang-format -i $(LIB_SRC) node/main.c $(wildcard */*.h) $(TEST_SRC) $(FUZZ_SRC)
+	clang-format -i $(LIB_SRC) $(MAIN_SRC) $(LIB_HDR) $(wildcard tests/*.h) $(TEST_SRC) $(FUZZ_SRC)
 
 clean:
 	rm -rf build entente

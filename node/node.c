@@ -1,10 +1,10 @@
 /* node.c - the node handle: open, start, stop, free; see node.h. */
 #include "node/node.h"
-#include "node/api.h"
+#include "node/api/api.h"
 #include "node/err.h"
 #include "node/home.h"
-#include "node/object.h"
-#include "node/peer.h"
+#include "node/objects/object.h"
+#include "node/peers/peer.h"
 
 #include <uv.h>
 

@@ -1,5 +1,5 @@
 /*
- * actlog_test.c - the activity log (node/actlog.h): entries appended in
+ * actlog_test.c - the activity log (node/audit/actlog.h): entries appended in
  * LMDB write transactions, their hash chain, the version-2 format (nine
  * items, no signature; version 1 and 10-item entries refused), the exact
  * size bound, the persisted frontier against a from-scratch root, signed
@@ -21,7 +21,7 @@
 #include "crypto/crypto.h"
 #include "crypto/identity.h"
 #include "crypto/merkle.h"
-#include "node/actlog.h"
+#include "node/audit/actlog.h"
 #include "node/err.h"
 #include "protocol/cbor.h"
 #include "storage/store.h"

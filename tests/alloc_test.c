@@ -39,11 +39,11 @@
 
 #include <jansson.h>
 
-#include "node/audit.h"
-#include "node/http.h"
-#include "node/invite.h"
-#include "node/template.h"
-#include "node/value.h"
+#include "node/audit/audit.h"
+#include "node/api/http.h"
+#include "node/peers/invite.h"
+#include "node/objects/template.h"
+#include "node/objects/value.h"
 #include "protocol/cbor.h"
 #include "protocol/op.h"
 #include "protocol/wire.h"

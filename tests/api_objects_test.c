@@ -20,12 +20,12 @@
 #include <uv.h>
 
 #include "crypto/crypto.h"
-#include "node/api.h"
-#include "node/api_objects.h"
+#include "node/api/api.h"
+#include "node/api/api_objects.h"
 #include "node/err.h"
 #include "node/home.h"
 #include "node/node.h"
-#include "node/object.h"
+#include "node/objects/object.h"
 #include "protocol/op.h"
 
 #pragma GCC diagnostic ignored "-Wformat-truncation"

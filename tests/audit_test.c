@@ -1,6 +1,6 @@
 /*
  * audit_test.c - export and offline verification of the activity log
- * (node/audit.h).
+ * (node/audit/audit.h).
  *
  * A log is built the way the node builds it: ops sealed and stored in the
  * ops tables, entries appended in the same write transactions. Then:
@@ -30,8 +30,8 @@
 
 #include "crypto/crypto.h"
 #include "crypto/identity.h"
-#include "node/actlog.h"
-#include "node/audit.h"
+#include "node/audit/actlog.h"
+#include "node/audit/audit.h"
 #include "node/err.h"
 #include "protocol/cbor.h"
 #include "protocol/op.h"

@@ -7,7 +7,7 @@
 #include <cmocka.h>
 
 #include "node/err.h"
-#include "node/hlc.h"
+#include "node/objects/hlc.h"
 
 static void test_monotonic(void **state) {
     ent_hlc c;

@@ -40,8 +40,8 @@
 
 #include "node/home.h"
 #include "node/node.h"
-#include "node/peer.h"
-#include "node/peer_int.h"
+#include "node/peers/peer.h"
+#include "node/peers/peer_int.h"
 #include "protocol/session.h"
 #include "protocol/wire.h"
 
@@ -1085,7 +1085,7 @@ static void test_after_removal(void **state) {
 }
 
 int main(void) {
-    signal(SIGPIPE, SIG_IGN); /* as entente serve does (node/cli.c) */
+    signal(SIGPIPE, SIG_IGN); /* as entente serve does (node/cli/cli.c) */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_op_accepted),
         cmocka_unit_test(test_forged_signature),

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "node/err.h"
-#include "node/http.h"
+#include "node/api/http.h"
 
 static int parse_str(const char *s, ent_http_request *req) {
     return ent_http_parse((const uint8_t *)s, strlen(s), req);

@@ -24,13 +24,13 @@
 #include <string.h>
 #include <uv.h>
 
-#include "node/actlog.h"
+#include "node/audit/actlog.h"
 #include "node/err.h"
 #include "node/home.h"
-#include "node/invite.h"
+#include "node/peers/invite.h"
 #include "node/node.h"
-#include "node/object.h"
-#include "node/peer.h"
+#include "node/objects/object.h"
+#include "node/peers/peer.h"
 
 #define MAX_SITES 1000
 

@@ -14,7 +14,7 @@
 #include "crypto/crypto.h"
 #include "crypto/identity.h"
 #include "node/err.h"
-#include "node/invite.h"
+#include "node/peers/invite.h"
 #include "node/log.h"
 #include "storage/store.h"
 

@@ -1,5 +1,5 @@
 /*
- * join_atomic_test.c - the inviter's join transaction (node/peer_join.h,
+ * join_atomic_test.c - the inviter's join transaction (node/peers/peer_join.h,
  * spec/invites.md section 7 "Atomic redemption"): redeeming the invite,
  * adding the member and logging both commit together or not at all.
  *
@@ -19,9 +19,9 @@
 
 #include <jansson.h>
 
-#include "node/actlog.h"
-#include "node/invite.h"
-#include "node/peer_join.h"
+#include "node/audit/actlog.h"
+#include "node/peers/invite.h"
+#include "node/peers/peer_join.h"
 #include "tests/object_fixture.h"
 
 #define MAX_SITES 2000

@@ -18,8 +18,8 @@
 #include <uv.h>
 
 #include "crypto/crypto.h"
-#include "node/api.h"
-#include "node/client.h"
+#include "node/api/api.h"
+#include "node/cli/client.h"
 #include "node/err.h"
 #include "node/home.h"
 #include "node/node.h"

@@ -15,7 +15,7 @@
 #include "crypto/crypto.h"
 #include "crypto/identity.h"
 #include "node/err.h"
-#include "node/object.h"
+#include "node/objects/object.h"
 #include "storage/store.h"
 
 typedef struct tnode {

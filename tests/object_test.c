@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "node/template.h"
+#include "node/objects/template.h"
 #include "protocol/op.h"
 #include "tests/object_fixture.h"
 

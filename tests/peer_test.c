@@ -36,8 +36,8 @@
 
 #include "node/home.h"
 #include "node/node.h"
-#include "node/peer.h"
-#include "node/peer_int.h"
+#include "node/peers/peer.h"
+#include "node/peers/peer_int.h"
 #include "protocol/session.h"
 #include "protocol/wire.h"
 

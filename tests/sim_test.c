@@ -1,6 +1,6 @@
 /*
- * sim_test.c - gossip (node/gossip.c) through the network simulator
- * (node/sim.c): constant-size in-sync rounds, repair cost, held ops,
+ * sim_test.c - gossip (node/peers/gossip.c) through the network simulator
+ * (node/peers/sim.c): constant-size in-sync rounds, repair cost, held ops,
  * partitions, and convergence of many members under message loss with a
  * table of rounds to converge.
  *
@@ -19,11 +19,11 @@
 #include <cmocka.h>
 
 #include "node/err.h"
-#include "node/gossip.h"
-#include "node/object.h"
-#include "node/sim.h"
+#include "node/peers/gossip.h"
+#include "node/objects/object.h"
+#include "node/peers/sim.h"
 
-/* The scenario helpers live in node/sim.c (shared with `make bench`). */
+/* The scenario helpers live in node/peers/sim.c (shared with `make bench`). */
 static void make_object(ent_sim *s, size_t m, uint8_t id[32]) {
     assert_int_equal(ent_sim_make_object(s, m, id), ENT_OK);
 }

@@ -12,7 +12,7 @@
 
 #include "crypto/crypto.h"
 #include "node/err.h"
-#include "node/template.h"
+#include "node/objects/template.h"
 #include "storage/store.h"
 
 /* ---- helpers ---------------------------------------------------------- */

@@ -1,4 +1,4 @@
-/* value_test.c - parsing and formatting typed field values (node/value.c). */
+/* value_test.c - parsing and formatting typed field values (node/objects/value.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 
 #include "crypto/crypto.h"
 #include "node/err.h"
-#include "node/value.h"
+#include "node/objects/value.h"
 
 /* Parses text as type and returns the error code; *v holds the result. */
 static int parse(ent_value *v, ent_vtype type, const char *text,

@@ -1,5 +1,5 @@
 /*
- * verify_test.c - signature checks on the libuv thread pool (node/verify.h)
+ * verify_test.c - signature checks on the libuv thread pool (node/peers/verify.h)
  * and the pre-verified apply entry point (ent_obj_apply_batch_ex).
  *
  * Owner A creates an object, adds member B (who takes the epoch key) and
@@ -27,7 +27,7 @@
 
 #include "object_fixture.h"
 
-#include "node/verify.h"
+#include "node/peers/verify.h"
 
 #define NOPS 500 /* set ops made by A (ASan build: a few seconds) */
 

@@ -1,6 +1,6 @@
 /*
  * witness_test.c - witnessing of tree heads and equivocation proofs
- * (node/witness.h, spec/audit.md §11-§12): a partner keeps a head, accepts
+ * (node/audit/witness.h, spec/audit.md §11-§12): a partner keeps a head, accepts
  * a consistent successor only with the org's signed proof, turns two heads
  * of one size or a failing signed proof into a stored, logged, exported and
  * independently verifiable proof, and does the same for two ops of one
@@ -20,10 +20,10 @@
 
 #include "crypto/crypto.h"
 #include "crypto/identity.h"
-#include "node/actlog.h"
-#include "node/audit.h"
+#include "node/audit/actlog.h"
+#include "node/audit/audit.h"
 #include "node/err.h"
-#include "node/witness.h"
+#include "node/audit/witness.h"
 #include "protocol/op.h"
 #include "storage/store.h"
 

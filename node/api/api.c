@@ -1,11 +1,11 @@
 /* api.c - the local API server on HOME/api.sock and its routes; see api.h. */
-#include "node/api.h"
-#include "node/api_log.h"
-#include "node/api_objects.h"
-#include "node/api_peers.h"
+#include "node/api/api.h"
+#include "node/api/api_log.h"
+#include "node/api/api_objects.h"
+#include "node/api/api_peers.h"
 #include "node/err.h"
-#include "node/peer.h"
-#include "node/witness.h"
+#include "node/peers/peer.h"
+#include "node/audit/witness.h"
 
 #include <uv.h>
 

@@ -24,7 +24,7 @@
 
 #include <stdbool.h>
 
-#include "node/http.h"
+#include "node/api/http.h"
 #include "node/node.h"
 
 #define ENT_API_MAX_CONNS 64   /* concurrent API connections */

@@ -1,7 +1,7 @@
 /*
  * api_log.c - the activity-log endpoints of the local API; see api_log.h.
  */
-#include "node/api_log.h"
+#include "node/api/api_log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +9,10 @@
 #include <time.h>
 
 #include "crypto/crypto.h"
-#include "node/actlog.h"
-#include "node/audit.h"
+#include "node/audit/actlog.h"
+#include "node/audit/audit.h"
 #include "node/err.h"
-#include "node/witness.h"
+#include "node/audit/witness.h"
 #include "protocol/op.h"
 
 /* Exports above this are refused over the API (hex doubles them and the

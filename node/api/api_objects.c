@@ -2,11 +2,11 @@
  * api_objects.c - the object, template and configuration endpoints of the
  * local API; see api_objects.h and spec/api.md.
  */
-#include "node/api_objects.h"
+#include "node/api/api_objects.h"
 #include "crypto/crypto.h"
 #include "node/err.h"
-#include "node/object.h"
-#include "node/template.h"
+#include "node/objects/object.h"
+#include "node/objects/template.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -3,11 +3,11 @@
  * "Partners"): invites, joins, member removal, peers. Routes are listed in
  * builtin_routes in node/api.c; the work is done by node/peer.c.
  */
-#include "node/api_peers.h"
-#include "node/api_objects.h"
+#include "node/api/api_peers.h"
+#include "node/api/api_objects.h"
 #include "node/err.h"
-#include "node/invite.h"
-#include "node/peer.h"
+#include "node/peers/invite.h"
+#include "node/peers/peer.h"
 #include "protocol/op.h"
 
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* http.c - HTTP/1.1 requests and responses of the local API; see http.h. */
-#include "node/http.h"
+#include "node/api/http.h"
 #include "node/err.h"
 
 #include <http_parser.h>

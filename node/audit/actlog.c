@@ -2,7 +2,7 @@
  * actlog.c - the activity log (spec/audit.md §7-§8, storage in
  * spec/storage.md "log" and "log_meta").
  */
-#include "node/actlog.h"
+#include "node/audit/actlog.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * audit.c - activity-log export and offline verification (spec/audit.md
  * §9-§10).
  */
-#include "node/audit.h"
+#include "node/audit/audit.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "node/err.h"
-#include "node/witness.h"
+#include "node/audit/witness.h"
 #include "protocol/cbor.h"
 #include "protocol/op.h"
 

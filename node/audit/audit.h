@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "crypto/identity.h"
-#include "node/actlog.h"
+#include "node/audit/actlog.h"
 #include "storage/store.h"
 
 #define ENT_AUDIT_MAGIC "entente-audit"

@@ -2,14 +2,14 @@
  * witness.c - witnessing of partners' tree heads and equivocation proofs
  * (spec/audit.md §11-§12).
  */
-#include "node/witness.h"
+#include "node/audit/witness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "node/err.h"
-#include "node/peer_int.h"
+#include "node/peers/peer_int.h"
 #include "protocol/cbor.h"
 #include "protocol/op.h"
 

@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "crypto/identity.h"
-#include "node/actlog.h"
+#include "node/audit/actlog.h"
 #include "protocol/wire.h"
 #include "storage/store.h"
 

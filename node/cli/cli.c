@@ -1,15 +1,15 @@
 /* cli.c - the entente command line; see cli.h and spec/cli.md. */
-#include "node/cli.h"
+#include "node/cli/cli.h"
 #include "crypto/crypto.h"
-#include "node/api_objects.h"
-#include "node/client.h"
-#include "node/cli_audit.h"
+#include "node/api/api_objects.h"
+#include "node/cli/client.h"
+#include "node/cli/cli_audit.h"
 #include "node/err.h"
 #include "node/home.h"
-#include "node/invite.h"
+#include "node/peers/invite.h"
 #include "node/log.h"
 #include "node/node.h"
-#include "node/template.h"
+#include "node/objects/template.h"
 
 #include <uv.h>
 

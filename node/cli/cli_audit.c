@@ -2,7 +2,7 @@
  * cli_audit.c - `entente log`, `entente audit export`, `entente audit
  * verify`; see cli_audit.h.
  */
-#include "node/cli_audit.h"
+#include "node/cli/cli_audit.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,10 +18,10 @@
 #include <jansson.h>
 
 #include "crypto/crypto.h"
-#include "node/audit.h"
-#include "node/client.h"
+#include "node/audit/audit.h"
+#include "node/cli/client.h"
 #include "node/err.h"
-#include "node/value.h"
+#include "node/objects/value.h"
 #include "protocol/op.h"
 
 static int fail(const char *words, const char *fmt, ...)

@@ -1,8 +1,8 @@
 /* client.c - blocking HTTP client over the Unix socket; see client.h. */
-#include "node/client.h"
+#include "node/cli/client.h"
 #include "node/err.h"
 #include "node/home.h"
-#include "node/http.h"
+#include "node/api/http.h"
 #include "node/node.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /*
  * hlc.c - hybrid logical clock (see hlc.h).
  */
-#include "node/hlc.h"
+#include "node/objects/hlc.h"
 
 #include "node/err.h"
 

@@ -8,7 +8,7 @@
 
 #include "crypto/crypto.h"
 #include "node/err.h"
-#include "node/object_int.h"
+#include "node/objects/object_int.h"
 
 /* Common checks: the object exists, we are an active owner/admin. */
 static int admin_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],

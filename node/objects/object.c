@@ -19,9 +19,9 @@
 
 #include "crypto/crypto.h"
 #include "node/err.h"
-#include "node/object_int.h"
-#include "node/template.h"
-#include "node/value.h"
+#include "node/objects/object_int.h"
+#include "node/objects/template.h"
+#include "node/objects/value.h"
 #include "protocol/cbor.h"
 
 /* ------------------------------------------------------------ engine */

@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
-#include "node/actlog.h"
+#include "node/audit/actlog.h"
 #include "node/err.h"
-#include "node/object_int.h"
+#include "node/objects/object_int.h"
 
 #define PENDING_TOTAL_MAX 65536 /* held ops in the whole store */
 

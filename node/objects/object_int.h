@@ -10,8 +10,8 @@
 #ifndef ENT_OBJECT_INT_H
 #define ENT_OBJECT_INT_H
 
-#include "node/hlc.h"
-#include "node/object.h"
+#include "node/objects/hlc.h"
+#include "node/objects/object.h"
 
 #define OBJ_ORDER_LEN 72
 #define OBJ_REC_VERSION 1

@@ -7,8 +7,8 @@
 
 #include "crypto/crypto.h"
 #include "node/err.h"
-#include "node/object_int.h"
-#include "node/value.h"
+#include "node/objects/object_int.h"
+#include "node/objects/value.h"
 #include "protocol/cbor.h"
 
 static const char *const role_names[ENT_ROLE__COUNT] = {"owner", "admin",

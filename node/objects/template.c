@@ -1,5 +1,5 @@
 /* template.c - per-org object templates and configuration tables. */
-#include "node/template.h"
+#include "node/objects/template.h"
 
 #include <stdarg.h>
 #include <stdio.h>

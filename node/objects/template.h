@@ -27,7 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "node/value.h"
+#include "node/objects/value.h"
 #include "storage/store.h"
 
 #define ENT_TPL_TYPE_MAX 32      /* type name: [a-z][a-z0-9_]{0,31} */

@@ -1,5 +1,5 @@
 /* value.c - parsing, formatting and comparing typed field values. */
-#include "node/value.h"
+#include "node/objects/value.h"
 
 #include <inttypes.h>
 #include <stdarg.h>

@@ -2,14 +2,14 @@
  * gossip.c - digest anti-entropy, version-vector repair and bounded-fanout
  * push; see gossip.h and spec/gossip.md.
  */
-#include "node/gossip.h"
+#include "node/peers/gossip.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto/crypto.h"
 #include "node/err.h"
-#include "node/verify.h"
+#include "node/peers/verify.h"
 
 #define OBJ_CTX "entente/v1/gossip-obj"
 #define SET_CTX "entente/v1/gossip-set"

@@ -26,7 +26,7 @@
 
 #include "crypto/identity.h"
 #include "node/log.h"
-#include "node/object.h"
+#include "node/objects/object.h"
 #include "protocol/wire.h"
 #include "storage/store.h"
 

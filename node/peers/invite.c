@@ -4,7 +4,7 @@
  * The byte layouts, derivations and rules implemented here are specified in
  * spec/invites.md; keep the two in step.
  */
-#include "node/invite.h"
+#include "node/peers/invite.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

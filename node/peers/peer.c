@@ -3,10 +3,10 @@
  * catch-up; see peer.h. The join flow is in peer_join.c, which shares the
  * internals of peer_int.h.
  */
-#include "node/peer_int.h"
-#include "node/witness.h"
-#include "node/gossip.h"
-#include "node/verify.h"
+#include "node/peers/peer_int.h"
+#include "node/audit/witness.h"
+#include "node/peers/gossip.h"
+#include "node/peers/verify.h"
 
 #include <uv.h>
 

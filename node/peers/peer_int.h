@@ -8,10 +8,10 @@
 #include <uv.h>
 
 #include "node/err.h"
-#include "node/invite.h"
-#include "node/object.h"
-#include "node/gossip.h"
-#include "node/peer.h"
+#include "node/peers/invite.h"
+#include "node/objects/object.h"
+#include "node/peers/gossip.h"
+#include "node/peers/peer.h"
 #include "protocol/session.h"
 #include "protocol/wire.h"
 

@@ -2,9 +2,9 @@
  * peer_join.c - invites, the join flow on both sides, member removal and
  * the join status (spec/invites.md section 7); see peer.h.
  */
-#include "node/peer_join.h"
-#include "node/peer_int.h"
-#include "node/actlog.h"
+#include "node/peers/peer_join.h"
+#include "node/peers/peer_int.h"
+#include "node/audit/actlog.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #include "crypto/identity.h"
-#include "node/invite.h"
-#include "node/object.h"
+#include "node/peers/invite.h"
+#include "node/objects/object.h"
 #include "storage/store.h"
 
 /* What a granted join hands out. */

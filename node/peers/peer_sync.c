@@ -15,7 +15,7 @@
  * since they answer our own request. Anything beyond it, or of an object
  * nothing was asked for, still pays. A refused op ends the credit.
  */
-#include "node/peer_int.h"
+#include "node/peers/peer_int.h"
 
 #include <stdlib.h>
 #include <string.h>

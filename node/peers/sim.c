@@ -1,7 +1,7 @@
 /*
  * sim.c - the gossip network simulator; see sim.h.
  */
-#include "node/sim.h"
+#include "node/peers/sim.h"
 
 #include <ftw.h>
 #include <stdio.h>

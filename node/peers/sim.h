@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "node/gossip.h"
-#include "node/object.h"
+#include "node/peers/gossip.h"
+#include "node/objects/object.h"
 
 typedef struct ent_sim ent_sim;
 

@@ -1,7 +1,7 @@
 /*
  * verify.c - op signature checks on the libuv thread pool; see verify.h.
  */
-#include "node/verify.h"
+#include "node/peers/verify.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

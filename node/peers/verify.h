@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "node/object.h"
+#include "node/objects/object.h"
 
 struct uv_loop_s;
 typedef struct ent_verifier ent_verifier;

@@ -14,7 +14,7 @@
 #include "crypto/crypto.h"
 #include "crypto/identity.h"
 #include "node/err.h"
-#include "node/object.h"
+#include "node/objects/object.h"
 #include "storage/store.h"
 #include "tests/bench/bench.h"
 

@@ -33,17 +33,17 @@
 
 #include "crypto/crypto.h"
 #include "node/err.h"
-#include "node/gossip.h"
+#include "node/peers/gossip.h"
 #include "node/home.h"
 #include "node/node.h"
-#include "node/object.h"
-#include "node/peer.h"
-#include "node/sim.h"
+#include "node/objects/object.h"
+#include "node/peers/peer.h"
+#include "node/peers/sim.h"
 #include "tests/bench/bench.h"
 
 /* The backlog's set ops are spread over this many shared fields: applying
  * a write recomputes its field's winner from every write kept for that
- * field (node/object_apply.c recompute_field), so 100,000 writes to ONE
+ * field (node/objects/object_apply.c recompute_field), so 100,000 writes to ONE
  * field would cost O(n^2) and measure that, not sync. */
 #define BACKLOG_FIELDS 500
 
@@ -289,7 +289,7 @@ static void sync_bench(ent_bench_report *r, int quick) {
     if (w == NULL || lat == NULL)
         goto out;
     obj = w->obj;
-    signal(SIGPIPE, SIG_IGN); /* as entente serve does (node/cli.c) */
+    signal(SIGPIPE, SIG_IGN); /* as entente serve does (node/cli/cli.c) */
     setenv("ENTENTE_SYNC_MS", "200", 1);
     setenv("ENTENTE_DIAL_BASE_MS", "100", 1);
     ent_log_init(&w->log,
@@ -465,7 +465,7 @@ out:
 
 /* ---- e) rounds to converge, 25..200 members, 5% loss ------------------- */
 
-/* The issue-5 scenario in the simulator (node/sim.c ent_sim_converge):
+/* The issue-5 scenario in the simulator (node/peers/sim.c ent_sim_converge):
  * every member edits at t = 0; rounds and messages until all members hold
  * byte-identical state. Any size that does not converge fails the bench. */
 static void converge_rows(ent_bench_report *r) {

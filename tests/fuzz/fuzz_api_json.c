@@ -1,5 +1,5 @@
 /* fuzz_api_json.c - the JSON bodies of the local API's write endpoints
- * (node/api.c routing, node/api_objects.c handlers, the object engine and
+ * (node/api/api.c routing, node/api/api_objects.c handlers, the object engine and
  * the template and configuration tables behind them).
  *
  * Drives the real request path without sockets: the input becomes
@@ -49,11 +49,11 @@
 #include <uv.h>
 
 #include "crypto/crypto.h"
-#include "node/api.h"
-#include "node/api_objects.h"
+#include "node/api/api.h"
+#include "node/api/api_objects.h"
 #include "node/err.h"
 #include "node/home.h"
-#include "node/http.h"
+#include "node/api/http.h"
 #include "node/node.h"
 
 #define FUZZ_WRITES_PER_HOME 256 /* successful writes before a fresh home */

@@ -1,6 +1,6 @@
 /*
  * fuzz_audit.c - the offline verifier of activity-log exports
- * (node/audit.h) and the entry and tree-head decoders (node/actlog.h) on
+ * (node/audit/audit.h) and the entry and tree-head decoders (node/audit/actlog.h) on
  * hostile input.
  *
  * The whole input is an export handed to ent_audit_verify; it is also
@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node/actlog.h"
-#include "node/audit.h"
+#include "node/audit/actlog.h"
+#include "node/audit/audit.h"
 #include "node/err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

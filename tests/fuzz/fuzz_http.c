@@ -1,4 +1,4 @@
-/* fuzz_http.c - the local API's HTTP request parser (node/http.c).
+/* fuzz_http.c - the local API's HTTP request parser (node/api/http.c).
  *
  * Parses the input in one piece with ent_http_parse(), then again fed in
  * pieces whose sizes come from the first byte, and checks both agree: the
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "node/err.h"
-#include "node/http.h"
+#include "node/api/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ent_http_request req;

@@ -1,6 +1,6 @@
 /*
  * fuzz_invite.c - libFuzzer target for the invite token parser, the --ttl
- * duration parser and the address syntax check (node/invite.h).
+ * duration parser and the address syntax check (node/peers/invite.h).
  *
  * A token that parses must re-encode to exactly its input without the
  * surrounding whitespace (one text form per invite) and parse back to the
@@ -12,7 +12,7 @@
 
 #include "crypto/crypto.h"
 #include "node/err.h"
-#include "node/invite.h"
+#include "node/peers/invite.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "node/err.h"
-#include "node/template.h"
+#include "node/objects/template.h"
 
 #define MAX_INPUT (64 * 1024)
 
