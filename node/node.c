@@ -1,10 +1,17 @@
-/* node.c - the node handle: open, start, stop, free; see node.h. */
+/*
+ * node.c - the node handle: home folder, identity, lock, store, the peer
+ * listener, the op hook and the table of attached parts; see node.h.
+ *
+ * The handle knows the subsystems above it (object engine, peers, API) only
+ * as opaque parts in a small dispatch table that the composition
+ * (node/daemon/daemon.c) fills: it starts them in the order they were
+ * attached, stops them all asynchronously and frees them in reverse order.
+ * Nothing here includes a header of a subsystem.
+ */
 #include "node/node.h"
-#include "node/api/api.h"
 #include "node/err.h"
 #include "node/home.h"
-#include "node/objects/object.h"
-#include "node/peers/peer.h"
+#include "protocol/op.h"
 
 #include <uv.h>
 
@@ -29,7 +36,10 @@ struct ent_node {
     ent_identity *id;
     ent_store *store;
     int lock_fd;
-    ent_api *api;
+    struct {
+        const ent_node_part *part; /* NULL: slot empty */
+        void *state;
+    } parts[ENT_NODE_NSLOTS];
     uv_tcp_t peer;
     bool peer_open;
     bool started;
@@ -40,8 +50,6 @@ struct ent_node {
     ent_node_peer_accept_cb peer_cb;
     void *peer_data;
     ent_node_counters counters;
-    ent_objects *objects;
-    ent_peers *peers; /* network layer (node/peer.c) */
     ent_node_op_cb op_cb;
     void *op_data;
 };
@@ -146,15 +154,6 @@ static void diag_set(ent_node_diag *d, const char *home, const char *file) {
         snprintf(d->what, sizeof(d->what), "%s", home);
 }
 
-/* The engine's org_name callback: our own name for our own org; peers'
- * names come from the peers table once there is one (NULL: the org id). */
-static const char *node_org_name(void *data, const uint8_t org[ENT_PK_LEN]) {
-    ent_node *n = data;
-    if (memcmp(org, ent_identity_public(n->id), ENT_PK_LEN) == 0)
-        return n->name;
-    return ent_peers_org_name(n->peers, org);
-}
-
 /*
  * Opens in the order identity, lock, store: the key file is only read, and
  * the store must not be opened twice in one process (LMDB's locks are per
@@ -209,19 +208,6 @@ int ent_node_open_diag(ent_node **out, uv_loop_t *loop, const char *home,
     if (rc != ENT_OK)
         goto out;
 
-    ent_objects_config ocfg = {.store = n->store, .id = n->id, .log = log,
-                               .org_name = node_org_name,
-                               .org_name_data = n};
-    rc = ent_objects_new(&n->objects, &ocfg);
-    if (rc != ENT_OK)
-        goto out;
-    rc = ent_peers_new(&n->peers, n);
-    if (rc != ENT_OK)
-        goto out;
-
-    rc = ent__api_new(&n->api, n);
-    if (rc != ENT_OK)
-        goto out;
     if (diag != NULL)
         diag->what[0] = '\0';
     *out = n;
@@ -241,9 +227,9 @@ void ent_node_free(ent_node *n) {
         return;
     if (n->started && n->pending_closes > 0)
         ENT_ERROR(n->log, "node freed before its handles were closed");
-    ent__api_free(n->api);
-    ent_peers_free(n->peers);
-    ent_objects_free(n->objects);
+    for (int i = ENT_NODE_NSLOTS - 1; i >= 0; i--)
+        if (n->parts[i].part != NULL && n->parts[i].part->free != NULL)
+            n->parts[i].part->free(n->parts[i].state);
     ent_store_close(n->store);
     ent_home_unlock(n->lock_fd);
     ent_identity_free(n->id);
@@ -309,10 +295,9 @@ int ent_node_start(ent_node *n, const char *listen_override) {
         goto out;
     }
     format_addr(n->listen, &ss);
-    rc = ent__api_listen(n->api, n->api_path);
-    if (rc != ENT_OK)
-        goto out;
-    rc = ent_peers_start(n->peers);
+    for (int i = 0; i < ENT_NODE_NSLOTS && rc == ENT_OK; i++)
+        if (n->parts[i].part != NULL && n->parts[i].part->start != NULL)
+            rc = n->parts[i].part->start(n->parts[i].state, n);
     if (rc != ENT_OK)
         goto out;
     ENT_INFO(n->log, "listening on %s (org %s), api %s", n->listen, n->org,
@@ -341,7 +326,7 @@ static void peer_listener_closed(uv_handle_t *h) {
     stop_one_done(n);
 }
 
-static void api_closed(void *data) {
+static void part_stopped(void *data) {
     stop_one_done(data);
 }
 
@@ -362,10 +347,11 @@ void ent_node_stop(ent_node *n, ent_node_stop_cb cb, void *data) {
         n->pending_closes++;
         uv_close((uv_handle_t *)&n->peer, peer_listener_closed);
     }
-    n->pending_closes++;
-    ent__api_close(n->api, api_closed, n);
-    n->pending_closes++;
-    ent_peers_stop(n->peers, api_closed, n);
+    for (int i = 0; i < ENT_NODE_NSLOTS; i++)
+        if (n->parts[i].part != NULL && n->parts[i].part->stop != NULL) {
+            n->pending_closes++;
+            n->parts[i].part->stop(n->parts[i].state, part_stopped, n);
+        }
     stop_one_done(n);
 }
 
@@ -397,13 +383,32 @@ const char *ent_node_home(const ent_node *n) { return n->home; }
 const char *ent_node_listen(const ent_node *n) { return n->listen; }
 const char *ent_node_api_path(const ent_node *n) { return n->api_path; }
 ent_store *ent_node_store(ent_node *n) { return n->store; }
-ent_objects *ent_node_objects(ent_node *n) { return n->objects; }
-ent_peers *ent_node_peers(ent_node *n) { return n->peers; }
+struct ent_objects *ent_node_objects(ent_node *n) {
+    return ent_node_part_state(n, ENT_NODE_OBJECTS);
+}
+struct ent_peers *ent_node_peers(ent_node *n) {
+    return ent_node_part_state(n, ENT_NODE_PEERS);
+}
 const ent_identity *ent_node_identity(const ent_node *n) { return n->id; }
 const ent_log *ent_node_log(const ent_node *n) { return n->log; }
 uv_loop_t *ent_node_loop(ent_node *n) { return n->loop; }
 ent_node_counters *ent__node_counters(ent_node *n) { return &n->counters; }
-ent_api *ent__node_api(ent_node *n) { return n->api; }
+
+int ent_node_attach(ent_node *n, ent_node_slot slot, const ent_node_part *part,
+                    void *state) {
+    if ((unsigned)slot >= ENT_NODE_NSLOTS || part == NULL || n->started ||
+        n->parts[slot].part != NULL)
+        return ENT_EINVAL;
+    n->parts[slot].part = part;
+    n->parts[slot].state = state;
+    return ENT_OK;
+}
+
+void *ent_node_part_state(ent_node *n, ent_node_slot slot) {
+    if ((unsigned)slot >= ENT_NODE_NSLOTS || n->parts[slot].part == NULL)
+        return NULL;
+    return n->parts[slot].state;
+}
 
 void ent_node_counters_get(const ent_node *n, ent_node_counters *out) {
     *out = n->counters;

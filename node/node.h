@@ -2,16 +2,20 @@
  * node.h - one Entente node: a value, not a process.
  *
  * All state of a node hangs off an ent_node: its home folder, identity,
- * store, logger, the peer TCP listener, the local API server on
- * HOME/api.sock and its counters. The libuv loop is borrowed, so many nodes
- * can share one loop in one process (tests, the network simulator).
+ * store, logger, the peer TCP listener, its counters, and a small table of
+ * attached parts (the object engine, the peer layer, the local API) that the
+ * composition, node/daemon/daemon.h, creates and attaches. The handle never
+ * calls a subsystem by name: it starts, stops and frees the parts through
+ * their ent_node_part tables, the way libuv hands events to its users. The
+ * libuv loop is borrowed, so many nodes can share one loop in one process
+ * (tests, the network simulator).
  *
- * Life cycle:
+ * Life cycle (ent_daemon_open() does the first two steps for `serve`):
  *
  *   ent_node_open()   load HOME/identity.key, take the exclusive lock
- *                     HOME/serve.lock, open the store HOME/db and
- *                     create the object engine over it
- *   ent_node_start()  bind the peer listener and the API socket
+ *                     HOME/serve.lock, open the store HOME/db
+ *   ent_node_attach() attach the parts, lowest first
+ *   ent_node_start()  bind the peer listener, start each part in order
  *   ... run the loop ...
  *   ent_node_stop()   close every handle; stop_cb runs once all are closed
  *   ent_node_free()   close the store, release the lock, free the node
@@ -90,9 +94,9 @@ int ent_node_open_diag(ent_node **out, struct uv_loop_s *loop,
 
 /*
  * Binds the peer listener on listen_override ("HOST:PORT"; NULL: the address
- * stored at init; port 0 picks a free port), removes a stale HOME/api.sock
- * and serves the local API there with mode 0600. Logs "listening on ..." at
- * INFO. @return ENT_OK, ENT_EINVAL (bad address), ENT_EBUSY (address in
+ * stored at init; port 0 picks a free port), then starts the attached parts
+ * in slot order (the API part removes a stale HOME/api.sock and serves the
+ * local API there with mode 0600). Logs "listening on ..." at INFO. @return ENT_OK, ENT_EINVAL (bad address), ENT_EBUSY (address in
  * use), ENT_ETOOBIG (socket path too long), ENT_EPERM, ENT_EIO. After a
  * failure, ent_node_stop() the node before freeing it.
  */
@@ -102,7 +106,8 @@ int ent_node_start(ent_node *n, const char *listen_override);
 typedef void (*ent_node_stop_cb)(ent_node *n, void *data);
 
 /*
- * Closes the listeners and every open connection and removes HOME/api.sock.
+ * Closes the peer listener, stops every attached part (closing their
+ * connections) and removes HOME/api.sock.
  * Asynchronous: cb (may be NULL) runs from the loop once all handles are
  * closed. Calling it on a node that was never started calls cb at once.
  */
@@ -145,6 +150,44 @@ void ent_node_set_op_cb(ent_node *n, ent_node_op_cb cb, void *data);
 struct ent_op;
 void ent_node_op_created(ent_node *n, struct ent_op *op);
 
+/* ---- attached parts ------------------------------------------------------ */
+
+/* The slots of the part table, in start order (freed in reverse order). */
+typedef enum ent_node_slot {
+    ENT_NODE_OBJECTS = 0, /* struct ent_objects: the object engine */
+    ENT_NODE_PEERS,       /* struct ent_peers: sessions with partner nodes */
+    ENT_NODE_API,         /* struct ent_api: the local API on HOME/api.sock */
+    ENT_NODE_NSLOTS
+} ent_node_slot;
+
+/*
+ * What the handle may do with a part; each member may be NULL.
+ * start:  called by ent_node_start() after the peer listener is bound, in
+ *         slot order; a failure stops the start with that error.
+ * stop:   called by ent_node_stop(); closes the part's handles and calls
+ *         done(arg) exactly once when they are closed (from the loop or at
+ *         once).
+ * free:   called by ent_node_free() in reverse slot order; frees state.
+ */
+typedef struct ent_node_part {
+    const char *name;
+    int (*start)(void *state, ent_node *n);
+    void (*stop)(void *state, void (*done)(void *arg), void *arg);
+    void (*free)(void *state);
+} ent_node_part;
+
+/*
+ * Attaches a part in slot; the node owns state from then on (it is freed by
+ * part->free in ent_node_free, also after a failed start). part is borrowed
+ * and must outlive n (a static table). @return ENT_OK; ENT_EINVAL (bad slot,
+ * slot taken, or the node is already started).
+ */
+int ent_node_attach(ent_node *n, ent_node_slot slot, const ent_node_part *part,
+                    void *state);
+
+/* The state of the part in slot, NULL when none is attached. */
+void *ent_node_part_state(ent_node *n, ent_node_slot slot);
+
 /* ---- accessors: borrowed, valid as long as n ----------------------------- */
 
 const char *ent_node_org_id(const ent_node *n);   /* base32 org id */
@@ -156,6 +199,8 @@ const char *ent_node_api_path(const ent_node *n); /* HOME/api.sock */
 ent_store *ent_node_store(ent_node *n);
 struct ent_objects;
 struct ent_objects *ent_node_objects(ent_node *n); /* the object engine */
+struct ent_peers;
+struct ent_peers *ent_node_peers(ent_node *n); /* the peer layer or NULL */
 const ent_identity *ent_node_identity(const ent_node *n);
 const ent_log *ent_node_log(const ent_node *n);
 struct uv_loop_s *ent_node_loop(ent_node *n);

@@ -24,6 +24,7 @@
 #include "node/api/api_objects.h"
 #include "node/err.h"
 #include "node/home.h"
+#include "node/daemon/daemon.h"
 #include "node/node.h"
 #include "node/objects/object.h"
 #include "protocol/op.h"
@@ -82,7 +83,7 @@ static int setup(void **state) {
     assert_int_equal(ent_home_init(f->home, "Acme", "127.0.0.1:0", NULL, org),
                      ENT_OK);
     assert_int_equal(uv_loop_init(&f->loop), 0);
-    assert_int_equal(ent_node_open(&f->n, &f->loop, f->home, NULL), ENT_OK);
+    assert_int_equal(ent_daemon_open(&f->n, &f->loop, f->home, NULL), ENT_OK);
     assert_non_null(ent_node_objects(f->n));
     ent_node_set_op_cb(f->n, on_op, &f->h);
     *state = f;
@@ -530,7 +531,7 @@ static void test_reopen(void **state) {
     create_opp(f, hex);
     char *before = show(f, hex);
     ent_node_free(f->n);
-    assert_int_equal(ent_node_open(&f->n, &f->loop, f->home, NULL), ENT_OK);
+    assert_int_equal(ent_daemon_open(&f->n, &f->loop, f->home, NULL), ENT_OK);
     char *after = show(f, hex);
     assert_string_equal(before, after);
     free(before);

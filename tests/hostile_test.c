@@ -39,6 +39,7 @@
 #include "object_fixture.h"
 
 #include "node/home.h"
+#include "node/daemon/daemon.h"
 #include "node/node.h"
 #include "node/peers/peer.h"
 #include "node/peers/peer_int.h"
@@ -494,9 +495,9 @@ static int setup(void **state) {
             ent_home_init(w->home[i], names[i], "127.0.0.1:0", NULL, org),
             ENT_OK);
     }
-    assert_int_equal(ent_node_open(&w->v, &w->loop, w->home[0], &w->log),
+    assert_int_equal(ent_daemon_open(&w->v, &w->loop, w->home[0], &w->log),
                      ENT_OK);
-    assert_int_equal(ent_node_open(&w->h, &w->loop, w->home[1], &w->log),
+    assert_int_equal(ent_daemon_open(&w->h, &w->loop, w->home[1], &w->log),
                      ENT_OK);
     assert_int_equal(ent_node_start(w->v, NULL), ENT_OK);
     assert_int_equal(ent_node_start(w->h, NULL), ENT_OK);

@@ -28,6 +28,7 @@
 #include "node/err.h"
 #include "node/home.h"
 #include "node/peers/invite.h"
+#include "node/daemon/daemon.h"
 #include "node/node.h"
 #include "node/objects/object.h"
 #include "node/peers/peer.h"
@@ -109,7 +110,7 @@ static int setup(void **state) {
     assert_int_equal(ent_home_init(w->home, "Inviter", "127.0.0.1:0", NULL,
                                    org),
                      ENT_OK);
-    assert_int_equal(ent_node_open(&w->n, &w->loop, w->home, &w->log),
+    assert_int_equal(ent_daemon_open(&w->n, &w->loop, w->home, &w->log),
                      ENT_OK);
     assert_int_equal(ent_node_start(w->n, NULL), ENT_OK);
     ent_obj_input in[1] = {{"name", "Joint deal", false}};

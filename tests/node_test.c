@@ -22,6 +22,7 @@
 #include "node/cli/client.h"
 #include "node/err.h"
 #include "node/home.h"
+#include "node/daemon/daemon.h"
 #include "node/node.h"
 
 /* Paths here are short temp paths; truncation cannot happen. */
@@ -215,7 +216,7 @@ static void test_two_nodes_one_loop(void **state) {
     leave_stale_socket(sock);
 
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(ent_node_open(&w->n[i], &w->loop, w->home[i], NULL),
+        assert_int_equal(ent_daemon_open(&w->n[i], &w->loop, w->home[i], NULL),
                          ENT_OK);
         assert_string_equal(ent_node_org_id(w->n[i]), w->org[i]);
         assert_string_equal(ent_node_listen(w->n[i]), "");
@@ -308,13 +309,13 @@ static void test_lock(void **state) {
     ent_node_diag d;
     assert_int_equal(uv_loop_init(&loop), 0);
     make_home(tmp, home, "Lock", org);
-    assert_int_equal(ent_node_open(&a, &loop, home, NULL), ENT_OK);
-    assert_int_equal(ent_node_open_diag(&b, &loop, home, NULL, &d), ENT_EBUSY);
+    assert_int_equal(ent_daemon_open(&a, &loop, home, NULL), ENT_OK);
+    assert_int_equal(ent_daemon_open_diag(&b, &loop, home, NULL, &d), ENT_EBUSY);
     assert_null(b);
     assert_int_equal(d.pid, (long)getpid());
     assert_string_equal(d.what, home);
     ent_node_free(a);
-    assert_int_equal(ent_node_open(&b, &loop, home, NULL), ENT_OK);
+    assert_int_equal(ent_daemon_open(&b, &loop, home, NULL), ENT_OK);
     ent_node_free(b);
     assert_int_equal(uv_loop_close(&loop), 0);
     rm_tree(tmp);
@@ -330,15 +331,15 @@ static void test_open_errors(void **state) {
     make_home(tmp, home, "Errors", org);
     snprintf(path, sizeof(path), "%s/identity.key", home);
     assert_int_equal(chmod(path, 0644), 0);
-    assert_int_equal(ent_node_open_diag(&n, &loop, home, NULL, &d),
+    assert_int_equal(ent_daemon_open_diag(&n, &loop, home, NULL, &d),
                      ENT_EINSECURE);
     assert_string_equal(d.what, path);
     assert_int_equal(chmod(path, 0600), 0);
     assert_int_equal(truncate(path, 10), 0);
-    assert_int_equal(ent_node_open_diag(&n, &loop, home, NULL, &d),
+    assert_int_equal(ent_daemon_open_diag(&n, &loop, home, NULL, &d),
                      ENT_ETRUNCATED);
     snprintf(path, sizeof(path), "%s/nothing", tmp);
-    assert_int_equal(ent_node_open_diag(&n, &loop, path, NULL, &d),
+    assert_int_equal(ent_daemon_open_diag(&n, &loop, path, NULL, &d),
                      ENT_ENOENT);
     assert_null(n);
     assert_int_equal(uv_loop_close(&loop), 0);

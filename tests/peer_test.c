@@ -35,6 +35,7 @@
 #include "object_fixture.h"
 
 #include "node/home.h"
+#include "node/daemon/daemon.h"
 #include "node/node.h"
 #include "node/peers/peer.h"
 #include "node/peers/peer_int.h"
@@ -251,7 +252,7 @@ static void test_nonmember_ops_dropped(void **st) {
     snprintf(w->home, sizeof(w->home), "%s/V", w->tmp);
     assert_int_equal(ent_home_init(w->home, "Victor", "127.0.0.1:0", NULL, org),
                      ENT_OK);
-    assert_int_equal(ent_node_open(&w->v, &w->loop, w->home, &w->log), ENT_OK);
+    assert_int_equal(ent_daemon_open(&w->v, &w->loop, w->home, &w->log), ENT_OK);
     assert_int_equal(ent_node_start(w->v, NULL), ENT_OK);
 
     ent_obj_input in[2] = {{"name", "Gated deal", false},

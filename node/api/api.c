@@ -395,6 +395,10 @@ static void on_api_connection(uv_stream_t *server, int status) {
         conn_close(c);
 }
 
+ent_api *ent__node_api(ent_node *n) {
+    return ent_node_part_state(n, ENT_NODE_API);
+}
+
 int ent__api_new(ent_api **out, ent_node *n) {
     ent_api *api = calloc(1, sizeof(*api));
     *out = NULL;

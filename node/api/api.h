@@ -77,7 +77,7 @@ int ent_api_body_object(const ent_http_request *req, ent_http_response *resp,
 int ent_api_status(ent_node *n, const ent_http_request *req,
                    ent_http_response *resp);
 
-/* ---- internal to node/ (node.c drives the server) ------------------------ */
+/* ---- internal to node/ (node/daemon/daemon.c drives the server) ---------- */
 
 typedef struct ent_api ent_api;
 
@@ -91,7 +91,7 @@ void ent__api_free(ent_api *api);
 /* The routes added with ent_api_route_add(). */
 const ent_api_route *ent__api_routes(const ent_api *api, size_t *n);
 int ent__api_route_add(ent_api *api, const ent_api_route *route);
-/* The API server of n (defined in node.c). */
+/* The API server attached to n (slot ENT_NODE_API). */
 ent_api *ent__node_api(ent_node *n);
 
 #endif

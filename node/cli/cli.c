@@ -8,6 +8,7 @@
 #include "node/home.h"
 #include "node/peers/invite.h"
 #include "node/log.h"
+#include "node/daemon/daemon.h"
 #include "node/node.h"
 #include "node/objects/template.h"
 
@@ -282,7 +283,7 @@ static int cmd_serve(cli *c) {
     signal(SIGPIPE, SIG_IGN);
     if (uv_loop_init(&loop) != 0)
         return fail(c, "cannot initialise the event loop");
-    int rc = ent_node_open_diag(&s.node, &loop, c->home, &c->log, &diag);
+    int rc = ent_daemon_open_diag(&s.node, &loop, c->home, &c->log, &diag);
     if (rc != ENT_OK) {
         status = serve_open_error(c, rc, &diag);
         goto out;

@@ -196,9 +196,6 @@ void ent_peers_stats_get(const ent_peers *p, ent_peers_stats *out);
 /* Number of open sessions with org (tests). */
 size_t ent_peers_connected(const ent_peers *p, const uint8_t org[ENT_PK_LEN]);
 
-/* The layer of node n (node.c). */
-ent_peers *ent_node_peers(ent_node *n);
-
 /* The address advertised to partners (HELLO, invites): $ENTENTE_ADVERTISE
  * if set, else the bound listen address with 0.0.0.0 / [::] replaced by
  * the loopback address. */

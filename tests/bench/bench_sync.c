@@ -35,6 +35,7 @@
 #include "node/err.h"
 #include "node/peers/gossip.h"
 #include "node/home.h"
+#include "node/daemon/daemon.h"
 #include "node/node.h"
 #include "node/objects/object.h"
 #include "node/peers/peer.h"
@@ -327,12 +328,12 @@ static void sync_bench(ent_bench_report *r, int quick) {
     uv_async_init(&w->loop_a, &w->edit_a, on_edit_a);
     uv_async_init(&w->loop_a, &w->stop_a, on_stop_a);
     w->edit_a.data = w->stop_a.data = w;
-    if (ent_node_open(&w->a, &w->loop_a, w->home_a, &w->log_a) != ENT_OK ||
-        ent_node_open(&w->b, &w->loop, w->home_b, &w->log) != ENT_OK ||
+    if (ent_daemon_open(&w->a, &w->loop_a, w->home_a, &w->log_a) != ENT_OK ||
+        ent_daemon_open(&w->b, &w->loop, w->home_b, &w->log) != ENT_OK ||
         ent_node_start(w->a, NULL) != ENT_OK ||
         ent_node_start(w->b, NULL) != ENT_OK ||
         (w->tmp_c[0] &&
-         (ent_node_open(&w->c, &w->loop, w->home_c, &w->log) != ENT_OK ||
+         (ent_daemon_open(&w->c, &w->loop, w->home_c, &w->log) != ENT_OK ||
           ent_node_start(w->c, NULL) != ENT_OK)))
         goto stop;
     ent_objects *ea = ent_node_objects(w->a);

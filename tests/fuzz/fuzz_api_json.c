@@ -54,6 +54,7 @@
 #include "node/err.h"
 #include "node/home.h"
 #include "node/api/http.h"
+#include "node/daemon/daemon.h"
 #include "node/node.h"
 
 #define FUZZ_WRITES_PER_HOME 256 /* successful writes before a fresh home */
@@ -154,7 +155,7 @@ static void home_open(void) {
     if ((rc = ent_home_init(fz.home, "Fuzz Org", "127.0.0.1:0", NULL, org)) !=
         ENT_OK)
         die("ent_home_init", rc);
-    if ((rc = ent_node_open(&fz.node, &fz.loop, fz.home, NULL)) != ENT_OK)
+    if ((rc = ent_daemon_open(&fz.node, &fz.loop, fz.home, NULL)) != ENT_OK)
         die("ent_node_open", rc);
     run_request("POST", "/v1/objects", (const uint8_t *)create,
                 sizeof(create) - 1, &resp);

@@ -1,0 +1,116 @@
+/*
+ * daemon.c - composes a serving node: the handle, the object engine, the
+ * peer layer and the local API, wired together; see daemon.h.
+ */
+#include "node/daemon/daemon.h"
+#include "node/api/api.h"
+#include "node/err.h"
+#include "node/objects/object.h"
+#include "node/peers/peer.h"
+
+#include <string.h>
+
+/* ---- the parts' tables ------------------------------------------------------ */
+
+static void objects_free(void *state) {
+    ent_objects_free(state);
+}
+
+static const ent_node_part objects_part = {
+    .name = "objects",
+    .free = objects_free,
+};
+
+static int peers_start(void *state, ent_node *n) {
+    return ent_peers_start(state);
+}
+
+static void peers_stop(void *state, void (*done)(void *), void *arg) {
+    ent_peers_stop(state, done, arg);
+}
+
+static void peers_free(void *state) {
+    ent_peers_free(state);
+}
+
+static const ent_node_part peers_part = {
+    .name = "peers",
+    .start = peers_start,
+    .stop = peers_stop,
+    .free = peers_free,
+};
+
+static int api_start(void *state, ent_node *n) {
+    return ent__api_listen(state, ent_node_api_path(n));
+}
+
+static void api_stop(void *state, void (*done)(void *), void *arg) {
+    ent__api_close(state, done, arg);
+}
+
+static void api_free(void *state) {
+    ent__api_free(state);
+}
+
+static const ent_node_part api_part = {
+    .name = "api",
+    .start = api_start,
+    .stop = api_stop,
+    .free = api_free,
+};
+
+/* ---- wiring ----------------------------------------------------------------- */
+
+/* Display names for the object engine (comments, activity): our own name,
+ * else what the peer layer knows of the org (NULL: the caller shows the id). */
+static const char *org_name(void *data, const uint8_t org[ENT_PK_LEN]) {
+    ent_node *n = data;
+    if (memcmp(org, ent_identity_public(ent_node_identity(n)), ENT_PK_LEN) == 0)
+        return ent_node_name(n);
+    ent_peers *p = ent_node_peers(n);
+    return p != NULL ? ent_peers_org_name(p, org) : NULL;
+}
+
+int ent_daemon_open_diag(ent_node **out, struct uv_loop_s *loop,
+                         const char *home, const ent_log *log,
+                         ent_node_diag *diag) {
+    ent_node *n = NULL;
+    ent_objects *objects = NULL;
+    ent_peers *peers = NULL;
+    ent_api *api = NULL;
+    *out = NULL;
+    int rc = ent_node_open_diag(&n, loop, home, log, diag);
+    if (rc != ENT_OK)
+        goto out;
+    ent_objects_config ocfg = {.store = ent_node_store(n),
+                               .id = ent_node_identity(n),
+                               .log = log,
+                               .org_name = org_name,
+                               .org_name_data = n};
+    if ((rc = ent_objects_new(&objects, &ocfg)) != ENT_OK ||
+        (rc = ent_node_attach(n, ENT_NODE_OBJECTS, &objects_part, objects)) !=
+            ENT_OK)
+        goto out;
+    objects = NULL; /* the node owns it now */
+    if ((rc = ent_peers_new(&peers, n)) != ENT_OK ||
+        (rc = ent_node_attach(n, ENT_NODE_PEERS, &peers_part, peers)) != ENT_OK)
+        goto out;
+    peers = NULL;
+    if ((rc = ent__api_new(&api, n)) != ENT_OK ||
+        (rc = ent_node_attach(n, ENT_NODE_API, &api_part, api)) != ENT_OK)
+        goto out;
+    api = NULL;
+    *out = n;
+    n = NULL;
+out:
+    ent__api_free(api);
+    ent_peers_free(peers);
+    ent_objects_free(objects);
+    ent_node_free(n);
+    return rc;
+}
+
+int ent_daemon_open(ent_node **out, struct uv_loop_s *loop, const char *home,
+                    const ent_log *log) {
+    return ent_daemon_open_diag(out, loop, home, log, NULL);
+}
