@@ -1,7 +1,9 @@
 /*
- * object.c - the object engine: local changes (create, set, stage, comment,
- * membership), show/list/state. Applying received ops, the merge and the
- * membership fold live in object_apply.c.
+ * object.c - the object engine's handle (ent_objects_new/free, its
+ * counters) and the changes this org makes to fields: create, set, stage,
+ * comment (spec/objects.md). Membership changes are in member.c, reading
+ * objects in object_show.c; received ops go through object_apply.c, and
+ * object_int.h lists which engine file owns what.
  *
  * Every local change runs in one ent_store_write() function that starts by
  * dropping what a previous attempt built (the store reruns it from the
@@ -15,24 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "crypto/crypto.h"
 #include "node/err.h"
 #include "node/objects/object_int.h"
 #include "node/objects/template.h"
 #include "node/objects/value.h"
-#include "protocol/cbor.h"
 
 /* ------------------------------------------------------------ engine */
-
-uint64_t ent__obj_wall(const ent_objects *eng) {
-    if (eng->clock != NULL)
-        return eng->clock(eng->clock_data);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 int ent_objects_new(ent_objects **out, const ent_objects_config *cfg) {
     *out = NULL;
@@ -74,107 +66,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
-}
-
-/* ---------------------------------------------------------- value blobs */
-
-static void emit_value(ent_cbor_writer *w, const void *data) {
-    const ent_value *v = data;
-    ent_cbor_write_array(w, 2);
-    ent_cbor_write_uint(w, (uint64_t)v->type);
-    switch (v->type) {
-    case ENT_VT_NULL:
-        ent_cbor_write_null(w);
-        break;
-    case ENT_VT_TEXT:
-    case ENT_VT_ENUM:
-        ent_cbor_write_text(w, v->u.text.s ? v->u.text.s : "", v->u.text.len);
-        break;
-    case ENT_VT_INT:
-        ent_cbor_write_int(w, v->u.i);
-        break;
-    case ENT_VT_MONEY:
-        ent_cbor_write_array(w, 2);
-        ent_cbor_write_int(w, v->u.money.minor);
-        ent_cbor_write_text(w, v->u.money.cur, strnlen(v->u.money.cur, 3));
-        break;
-    case ENT_VT_DATE:
-        ent_cbor_write_int(w, v->u.days);
-        break;
-    case ENT_VT_ORG:
-        ent_cbor_write_bytes(w, v->u.org, 32);
-        break;
-    default:
-        ent_cbor_writer_fail(w, ENT_EINVAL);
-    }
-}
-
-int ent__obj_value_encode(const ent_value *v, uint8_t **out, size_t *len) {
-    return ent_cbor_encode(out, len, ENT_VALUE_TEXT_MAX + 64, emit_value, v);
-}
-
-static int read_value(ent_cbor_reader *r, ent_value *v) {
-    size_t n;
-    uint64_t t;
-    int64_t i;
-    const char *s;
-    int rc;
-    memset(v, 0, sizeof(*v));
-    if ((rc = ent_cbor_read_array(r, &n)) != ENT_OK ||
-        (rc = ent_cbor_read_uint(r, &t)) != ENT_OK)
-        return rc;
-    if (n != 2)
-        return ENT_ECORRUPT;
-    switch (t) {
-    case ENT_VT_NULL:
-        return ent_cbor_read_null(r);
-    case ENT_VT_TEXT:
-    case ENT_VT_ENUM:
-        if ((rc = ent_cbor_read_text(r, &s, &n)) != ENT_OK)
-            return rc;
-        rc = ent_value_set_text(v, (ent_vtype)t, s, n);
-        return rc == ENT_OK || rc == ENT_ENOMEM ? rc : ENT_ECORRUPT;
-    case ENT_VT_INT:
-        v->type = ENT_VT_INT;
-        return ent_cbor_read_int(r, &v->u.i);
-    case ENT_VT_MONEY:
-        if ((rc = ent_cbor_read_array(r, &n)) != ENT_OK)
-            return rc;
-        if (n != 2)
-            return ENT_ECORRUPT;
-        if ((rc = ent_cbor_read_int(r, &v->u.money.minor)) != ENT_OK ||
-            (rc = ent_cbor_read_text(r, &s, &n)) != ENT_OK)
-            return rc;
-        if (n != 3)
-            return ENT_ECORRUPT;
-        memcpy(v->u.money.cur, s, 3);
-        v->type = ENT_VT_MONEY;
-        return ENT_OK;
-    case ENT_VT_DATE:
-        if ((rc = ent_cbor_read_int(r, &i)) != ENT_OK)
-            return rc;
-        if (i < INT32_MIN || i > INT32_MAX)
-            return ENT_ECORRUPT;
-        v->u.days = (int32_t)i;
-        v->type = ENT_VT_DATE;
-        return ENT_OK;
-    case ENT_VT_ORG:
-        v->type = ENT_VT_ORG;
-        return ent_cbor_read_bytes_exact(r, v->u.org, 32);
-    default:
-        return ENT_ECORRUPT;
-    }
-}
-
-int ent__obj_value_decode(const uint8_t *buf, size_t len, ent_value *v) {
-    ent_cbor_reader r;
-    ent_cbor_reader_init(&r, buf, len);
-    int rc = read_value(&r, v);
-    if (rc == ENT_OK)
-        rc = ent_cbor_read_end(&r);
-    if (rc != ENT_OK)
-        ent_value_clear(v);
-    return rc;
 }
 
 /* ------------------------------------------------------- resolved input */

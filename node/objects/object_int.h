@@ -1,7 +1,17 @@
 /*
- * object_int.h - internals shared by object.c (local changes, show, state)
- * and object_apply.c (apply, commit, merge, membership fold). Not a public
- * API: symbols are ent__obj_*.
+ * object_int.h - internals shared by the files of the object engine. Not a
+ * public API: symbols are ent__obj_*. The files, each calling only those
+ * listed after it:
+ *
+ *   member.c        add and remove members, accept keys, rotate the key
+ *   object.c        the engine handle; create, set, stage, comment
+ *   object_show.c   show, list, the shared-state encoding, op iteration
+ *   object_apply.c  received ops: batch, authenticity, held ops, release
+ *   object_commit.c writing an accepted op into the tables
+ *   object_merge.c  field writes into field values (LWW, owner-only)
+ *   object_check.c  the refusal rules: roles, author, body, equivocation
+ *   object_fold.c   membership fold, epoch keys, the rotation rule
+ *   object_rows.c   row encodings, value blobs, the wall clock
  *
  * Table layouts are in spec/storage.md ("Object engine tables"). An "order
  * key" is the 72 bytes hlc (8, big-endian) || author (32) || op id (32): it
@@ -80,11 +90,19 @@ typedef struct mset {
     size_t next; /* index of the next mlog entry to fold */
 } mset;
 
+/* ------------------------------------------------------- object_rows.c */
+
+/* The engine's wall clock in ms since the epoch (the configured one, else
+ * the real one). */
 uint64_t ent__obj_wall(const ent_objects *eng);
 void ent__be64(uint8_t out[8], uint64_t v);
 uint64_t ent__rd64(const uint8_t in[8]);
 void ent__obj_order(uint8_t out[OBJ_ORDER_LEN], uint64_t hlc,
                     const uint8_t author[32], const uint8_t opid[32]);
+/* An ent_txn_scan() callback counting rows: data is a size_t, incremented
+ * once per row. */
+int ent__obj_count_scan(void *data, const void *key, size_t klen,
+                        const void *val, size_t vlen);
 
 int ent__obj_rec_get(ent_txn *txn, const uint8_t obj[32], obj_rec *out);
 int ent__obj_rec_put(ent_txn *txn, const uint8_t obj[32], const obj_rec *r);
@@ -92,6 +110,8 @@ int ent__obj_rec_put(ent_txn *txn, const uint8_t obj[32], const obj_rec *r);
 /* Value blobs: the CBOR [type, payload] of spec/records.md. */
 int ent__obj_value_encode(const ent_value *v, uint8_t **out, size_t *len);
 int ent__obj_value_decode(const uint8_t *buf, size_t len, ent_value *v);
+
+/* ------------------------------------------------------- object_fold.c */
 
 /* Membership fold. */
 int ent__obj_mlog_load(ent_txn *txn, const uint8_t obj[32], mlog *out);
@@ -119,12 +139,76 @@ int ent__obj_epoch_key(ent_txn *txn, const uint8_t obj[32], uint64_t epoch,
 int ent__obj_max_epoch(ent_txn *txn, const uint8_t obj[32], uint64_t *out);
 
 /*
+ * The rotation rule (spec/membership.md), after an epoch-changing op for
+ * epoch: two or more epoch ops for the highest epoch make the lowest
+ * active owner/admin org rotate; sets info->rotate_needed (info may be
+ * NULL) when that org is us.
+ */
+int ent__obj_check_rotation(ent_objects *eng, ent_txn *txn,
+                            const uint8_t obj[32], uint64_t epoch,
+                            ent_apply_info *info);
+
+/* ------------------------------------------------------ object_check.c */
+
+/* True if st (NULL: not a member) may make a change of kind. */
+bool ent__obj_role_allows(const mstate *st, uint8_t kind);
+
+/* The author of op (not a genesis) is an active member of obj whose role
+ * allows the op's kind, at the op's order (the fold of the membership
+ * writes below it; owner: the object's owner).
+ * @return ENT_OK, ENT_ENOTMEMBER, ENT_EDENIED or a storage error. */
+int ent__obj_check_author(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
+                          const uint8_t owner[32]);
+
+/* What op's decoded body b may say: no membership change names the owner
+ * (owner: the object's owner, not read for a genesis) or gives the owner
+ * role; an epoch change names the next epoch; a genesis is seq 1, epoch 0.
+ * @return ENT_OK, ENT_EDENIED or ENT_ECORRUPT. */
+int ent__obj_check_body(const ent_op *op, const ent_op_body *b,
+                        const uint8_t owner[32]);
+
+/* Whether obj already holds another op of op's author with op's sequence;
+ * if so both encodings are kept as proof (equivocation table).
+ * @return ENT_OK (none), ENT_ECONFLICT or a storage error. */
+int ent__obj_check_equivocation(ent_txn *txn, const uint8_t obj[32],
+                                const ent_op *op);
+
+/* For an object we were removed from: we hold a key of op's epoch.
+ * @return ENT_OK, ENT_EDECRYPT or a storage error. */
+int ent__obj_check_removed_epoch(ent_txn *txn, const uint8_t obj[32],
+                                 const ent_op *op);
+
+/* ------------------------------------------------------ object_merge.c */
+
+/*
+ * Keeps one field write of op (value v, owner_only flag) and merges it
+ * into the field, judging authority with the membership log ml of obj
+ * (owner: the object's owner).
+ */
+int ent__obj_put_field_write(ent_txn *txn, const uint8_t obj[32],
+                             const ent_op *op, const char *name,
+                             const ent_value *v, bool owner_only,
+                             const uint8_t owner[32], const mlog *ml);
+
+/*
+ * After a membership change of obj: rewrites the members table and our own
+ * status (info->removed when this change removed us; info may be NULL),
+ * and merges every field again (authority is judged at each write's order).
+ */
+int ent__obj_refresh_membership(ent_objects *eng, ent_txn *txn,
+                                const uint8_t obj[32], ent_apply_info *info);
+
+/* ----------------------------------------------------- object_commit.c */
+
+/*
  * Commits op (already checked; b its decoded body) into obj: ops, op id
  * index, heads, writes, materialized state, keys. info may be NULL.
  */
 int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
                     const ent_op_body *b, const uint8_t obj[32],
                     ent_apply_info *info);
+
+/* ------------------------------------------------------------ object.c */
 
 /*
  * Fills the header of a new non-genesis op of obj by this org: parents =
@@ -141,6 +225,8 @@ int ent__obj_new_header(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
 int ent__obj_seal_commit(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                          const ent_op_header *h, const ent_op_body *b,
                          const uint8_t key[ENT_KEY_LEN], ent_op **op_out);
+
+/* ------------------------------------------------------ object_apply.c */
 
 /*
  * Retries the held ops of obj that a change may let through, following the

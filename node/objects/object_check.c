@@ -1,0 +1,141 @@
+/*
+ * object_check.c - the refusal rules for a received op: who may make which
+ * change (the role table, ent__obj_role_allows, which the merge also uses
+ * to decide which field writes count), whether the op's author was an
+ * active member with that role at the op's order, what an op's body may
+ * say (nobody adds, removes or makes an owner; an epoch change names the
+ * next epoch), equivocation (same author and sequence, other bytes: the
+ * proof is kept), and the removed-object rule (an epoch we hold no key for
+ * is never read). Each check returns ENT_OK or the refusal; none writes,
+ * except the equivocation proof. The order in which an op meets them is in
+ * object_apply.c (apply_one); our own changes are checked before they are
+ * made (object.c, member.c).
+ */
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "node/err.h"
+#include "node/objects/object_int.h"
+
+/* ------------------------------------------------------------ authority */
+
+/* True if st may make a change of kind. */
+bool ent__obj_role_allows(const mstate *st, uint8_t kind) {
+    if (st == NULL || !st->active)
+        return false;
+    switch (kind) {
+    case ENT_OP_ADD_MEMBER:
+    case ENT_OP_REMOVE_MEMBER:
+    case ENT_OP_ROTATE_KEY:
+        return st->role <= ENT_ROLE_ADMIN;
+    case ENT_OP_SET:
+    case ENT_OP_STAGE:
+    case ENT_OP_COMMENT:
+        return st->role <= ENT_ROLE_MEMBER;
+    default:
+        return false;
+    }
+}
+
+/* Membership and role of op's author at the op's order (spec/membership.md):
+ * the fold of the membership writes that sort below it. */
+int ent__obj_check_author(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
+                          const uint8_t owner[32]) {
+    uint8_t order[OBJ_ORDER_LEN];
+    mlog ml = {0};
+    mset ms;
+    int rc;
+    ent__obj_order(order, op->h.hlc, op->h.author, op->id);
+    ent__obj_mset_init(&ms, owner);
+    if ((rc = ent__obj_mlog_load(txn, obj, &ml)) != ENT_OK ||
+        (rc = ent__obj_mset_fold(&ms, &ml, order)) != ENT_OK)
+        goto out;
+    const mstate *a = ent__obj_mset_find(&ms, op->h.author);
+    if (a == NULL || !a->active)
+        rc = ENT_ENOTMEMBER;
+    else if (!ent__obj_role_allows(a, op->h.kind))
+        rc = ENT_EDENIED;
+out:
+    ent__obj_mlog_free(&ml);
+    ent__obj_mset_free(&ms);
+    return rc;
+}
+
+/* What the body may say. */
+int ent__obj_check_body(const ent_op *op, const ent_op_body *b,
+                        const uint8_t owner[32]) {
+    int rc = ENT_OK;
+    switch (op->h.kind) {
+    case ENT_OP_ADD_MEMBER:
+        if (b->role == ENT_ROLE_OWNER || memcmp(b->org, owner, 32) == 0)
+            rc = ENT_EDENIED;
+        break;
+    case ENT_OP_REMOVE_MEMBER:
+        if (memcmp(b->org, owner, 32) == 0)
+            rc = ENT_EDENIED;
+        /* fall through */
+    case ENT_OP_ROTATE_KEY:
+        if (rc == ENT_OK && b->epoch != op->h.epoch + 1)
+            rc = ENT_ECORRUPT;
+        break;
+    case ENT_OP_CREATE:
+        if (op->h.epoch != 0 || op->h.seq != 1)
+            rc = ENT_ECORRUPT;
+        break;
+    default:
+        break;
+    }
+    return rc;
+}
+
+/* --------------------------------------------------------- equivocation */
+
+/* Puts the evidence of an equivocation: both encodings. */
+static int keep_equivocation(ent_txn *txn, const uint8_t obj[32],
+                             const ent_op *op, const uint8_t *other,
+                             size_t olen) {
+    uint8_t k[136], oid[32];
+    memcpy(k, obj, 32);
+    memcpy(k + 32, op->h.author, 32);
+    ent__be64(k + 64, op->h.seq);
+    memcpy(k + 72, op->id, 32);
+    int rc = ent_txn_put(txn, ENT_TBL_EQUIV, k, 104, op->raw, op->rawlen, 0);
+    if (rc != ENT_OK)
+        return rc;
+    ent_hash(oid, other, olen);
+    memcpy(k + 72, oid, 32);
+    return ent_txn_put(txn, ENT_TBL_EQUIV, k, 104, other, olen, 0);
+}
+
+/* Same author and sequence, other bytes: equivocation. */
+int ent__obj_check_equivocation(ent_txn *txn, const uint8_t obj[32],
+                                const ent_op *op) {
+    uint8_t okey[72];
+    const void *v;
+    size_t vlen;
+    memcpy(okey, obj, 32);
+    memcpy(okey + 32, op->h.author, 32);
+    ent__be64(okey + 64, op->h.seq);
+    if (ent_txn_get(txn, ENT_TBL_OPS, okey, 72, &v, &vlen) != ENT_OK)
+        return ENT_OK;
+    int rc = keep_equivocation(txn, obj, op, v, vlen);
+    if (rc == ENT_OK)
+        rc = ENT_ECONFLICT;
+    return rc;
+}
+
+/* -------------------------------------------------------------- removal */
+
+/* Removed from the object: an epoch we hold no key for is one we must
+ * never read, whatever its parents. */
+int ent__obj_check_removed_epoch(ent_txn *txn, const uint8_t obj[32],
+                                 const ent_op *op) {
+    uint8_t kpre[40];
+    size_t n = 0;
+    memcpy(kpre, obj, 32);
+    ent__be64(kpre + 32, op->h.epoch);
+    int rc = ent_txn_scan(txn, ENT_TBL_KEYS, kpre, 40, ent__obj_count_scan, &n);
+    if (rc == ENT_OK && n == 0)
+        rc = ENT_EDECRYPT;
+    return rc;
+}

@@ -1,0 +1,218 @@
+/*
+ * object_commit.c - writing one accepted op into the engine's tables
+ * (spec/storage.md "Object engine tables"): the op itself and its id, the
+ * object's heads, the object record of a genesis, then, by kind, the field
+ * writes (merged by object_merge.c), the comment, the membership write and
+ * the epoch change with the key boxed for us, and the op's activity-log
+ * entries. Received ops (object_apply.c) and our own (object.c, member.c)
+ * are committed by the same ent__obj_commit(), so a local op and the same
+ * op received elsewhere give the same state. Nothing here refuses the op:
+ * it was checked before (object_check.c for a received op; object.c and
+ * member.c check our own), though the merge may find that a write of it
+ * does not count.
+ */
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "node/audit/actlog.h"
+#include "node/err.h"
+#include "node/objects/object_int.h"
+
+/* Opens our box among mkeys (if any) and keeps the key of epoch. */
+static int take_member_key(ent_objects *eng, ent_txn *txn,
+                           const uint8_t obj[32], const ent_op *op,
+                           const ent_op_body *b) {
+    for (size_t i = 0; i < b->nmkeys; i++) {
+        if (memcmp(b->mkeys[i].org, eng->me, 32) != 0)
+            continue;
+        uint8_t xpk[32], xsk[32], key[ENT_KEY_LEN];
+        int rc = ent_identity_x25519(eng->id, xpk, xsk);
+        if (rc == ENT_OK)
+            rc = ent_seal_open(key, b->mkeys[i].box, ENT_OP_BOX_LEN, xpk,
+                               xsk) == 0
+                     ? ENT_OK
+                     : ENT_EDECRYPT;
+        if (rc == ENT_OK)
+            rc = ent__obj_key_put(txn, obj, b->epoch, key, op->id);
+        ent_wipe(xsk, sizeof(xsk));
+        ent_wipe(key, sizeof(key));
+        return rc;
+    }
+    return ENT_OK;
+}
+
+/* Activity-log entries of a committed op, in the commit's transaction
+ * (spec/audit.md §7): authored or accepted, then the membership and epoch
+ * changes it makes. */
+static int log_op(ent_objects *eng, ent_txn *txn, const ent_op *op,
+                  const ent_op_body *b, const uint8_t obj[32]) {
+    ent_actlog_entry e;
+    int rc;
+    memset(&e, 0, sizeof(e));
+    e.time = ent__obj_wall(eng);
+    e.kind = memcmp(op->h.author, eng->me, 32) == 0 ? ENT_LOG_OP_AUTHORED
+                                                     : ENT_LOG_OP_ACCEPTED;
+    e.has_object = e.has_op = e.has_org = true;
+    memcpy(e.object, obj, 32);
+    memcpy(e.op, op->id, 32);
+    memcpy(e.org, op->h.author, 32);
+    if ((rc = ent_actlog_append(txn, &e, NULL)) != ENT_OK)
+        return rc;
+    if (op->h.kind == ENT_OP_ADD_MEMBER || op->h.kind == ENT_OP_REMOVE_MEMBER) {
+        e.kind = op->h.kind == ENT_OP_ADD_MEMBER ? ENT_LOG_MEMBER_ADDED
+                                                 : ENT_LOG_MEMBER_REMOVED;
+        memcpy(e.org, b->org, 32);
+        if ((rc = ent_actlog_append(txn, &e, NULL)) != ENT_OK)
+            return rc;
+    }
+    if (op->h.kind == ENT_OP_REMOVE_MEMBER || op->h.kind == ENT_OP_ROTATE_KEY) {
+        e.kind = ENT_LOG_KEY_ROTATED;
+        memcpy(e.org, op->h.author, 32);
+        rc = ent_actlog_append(txn, &e, NULL);
+    }
+    return rc;
+}
+
+/* Whether key (72 bytes) sorts above the last key of a table. */
+typedef struct last_key {
+    const uint8_t *key;
+    bool above;
+} last_key;
+
+static int last_scan_key(void *data, const void *key, size_t klen,
+                         const void *val, size_t vlen) {
+    last_key *l = data;
+    size_t n = klen < 72 ? klen : 72;
+    int c = memcmp(l->key, key, n);
+    l->above = c > 0 || (c == 0 && 72 > klen);
+    return 1; /* the last one is enough */
+}
+
+int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
+                    const ent_op_body *b, const uint8_t obj[32],
+                    ent_apply_info *info) {
+    uint8_t okey[72], hk[64], hv[8];
+    obj_rec r;
+    mlog ml = {0};
+    int rc;
+    memcpy(okey, obj, 32);
+    memcpy(okey + 32, op->h.author, 32);
+    ent__be64(okey + 64, op->h.seq);
+    /* appended when its key is above the table's last (one author's ops
+     * arriving in order, as in a backlog): LMDB then fills pages instead
+     * of splitting them in half, and a commit writes fewer of them */
+    last_key lk = {.key = okey};
+    if ((rc = ent_txn_scan_reverse(txn, ENT_TBL_OPS, NULL, 0, last_scan_key,
+                                   &lk)) != ENT_OK)
+        return rc;
+    rc = ent_txn_put(txn, ENT_TBL_OPS, okey, 72, op->raw, op->rawlen,
+                     lk.above ? ENT_PUT_APPEND : 0);
+    if (rc != ENT_OK ||
+        (rc = ent_txn_put(txn, ENT_TBL_OP_IDS, op->id, 32, okey, 72, 0)) !=
+            ENT_OK)
+        return rc;
+    memcpy(hk, obj, 32);
+    for (size_t i = 0; i < op->h.nparents; i++) {
+        memcpy(hk + 32, op->h.parents[i], 32);
+        rc = ent_txn_del(txn, ENT_TBL_HEADS, hk, 64);
+        if (rc != ENT_OK && rc != ENT_ENOENT)
+            return rc;
+    }
+    memcpy(hk + 32, op->id, 32);
+    ent__be64(hv, op->h.hlc);
+    if ((rc = ent_txn_put(txn, ENT_TBL_HEADS, hk, 64, hv, 8, 0)) != ENT_OK)
+        return rc;
+
+    if (op->h.kind == ENT_OP_CREATE) {
+        memset(&r, 0, sizeof(r));
+        r.status = OBJ_STATUS_ACTIVE;
+        memcpy(r.owner, op->h.author, 32);
+        r.hlc = op->h.hlc;
+        memcpy(r.type, b->type, sizeof(r.type));
+        if ((rc = ent__obj_rec_put(txn, obj, &r)) != ENT_OK ||
+            (rc = ent__obj_refresh_membership(eng, txn, obj, info)) != ENT_OK)
+            return rc;
+    } else if ((rc = ent__obj_rec_get(txn, obj, &r)) != ENT_OK) {
+        return rc;
+    }
+    if ((rc = ent__obj_mlog_load(txn, obj, &ml)) != ENT_OK)
+        return rc;
+
+    uint8_t wk[33 + OBJ_ORDER_LEN + 8];
+    memcpy(wk, obj, 32);
+    switch (op->h.kind) {
+    case ENT_OP_CREATE:
+    case ENT_OP_SET:
+        for (size_t i = 0; i < b->nfields && rc == ENT_OK; i++)
+            rc = ent__obj_put_field_write(
+                txn, obj, op, b->fields[i].name, &b->fields[i].v,
+                b->fields[i].owner_only, r.owner, &ml);
+        break;
+    case ENT_OP_STAGE: {
+        ent_value v = {.type = ENT_VT_ENUM};
+        v.u.text.s = b->text;
+        v.u.text.len = b->textlen;
+        rc = ent__obj_put_field_write(txn, obj, op, "stage", &v, false, r.owner,
+                                      &ml);
+        break;
+    }
+    case ENT_OP_COMMENT:
+        wk[32] = WR_COMMENT;
+        ent__obj_order(wk + 33, op->h.hlc, op->h.author, op->id);
+        rc = ent_txn_put(txn, ENT_TBL_WRITES, wk, 33 + OBJ_ORDER_LEN,
+                         b->textlen ? b->text : "", b->textlen, 0);
+        break;
+    case ENT_OP_ADD_MEMBER:
+    case ENT_OP_REMOVE_MEMBER: {
+        uint8_t mv[34];
+        wk[32] = WR_MEMBER;
+        ent__obj_order(wk + 33, op->h.hlc, op->h.author, op->id);
+        mv[0] = op->h.kind;
+        memcpy(mv + 1, b->org, 32);
+        mv[33] = op->h.kind == ENT_OP_ADD_MEMBER ? b->role : 0;
+        if ((rc = ent_txn_put(txn, ENT_TBL_WRITES, wk, 33 + OBJ_ORDER_LEN, mv,
+                              sizeof(mv), 0)) != ENT_OK)
+            break;
+        if (op->h.kind == ENT_OP_ADD_MEMBER &&
+            memcmp(b->org, eng->me, 32) == 0 && b->nekeys > 0) {
+            /* our own add: its boxes are the keys we were given */
+            uint8_t xpk[32], xsk[32], key[ENT_KEY_LEN];
+            rc = ent_identity_x25519(eng->id, xpk, xsk);
+            for (size_t i = 0; i < b->nekeys && rc == ENT_OK; i++)
+                if (ent_seal_open(key, b->ekeys[i].box, ENT_OP_BOX_LEN, xpk,
+                                  xsk) == 0)
+                    rc = ent__obj_key_put(txn, obj, b->ekeys[i].epoch, key,
+                                          NULL);
+            ent_wipe(xsk, sizeof(xsk));
+            ent_wipe(key, sizeof(key));
+            if (rc != ENT_OK)
+                break;
+        }
+        if (op->h.kind == ENT_OP_ADD_MEMBER) {
+            rc = ent__obj_refresh_membership(eng, txn, obj, info);
+            break;
+        }
+    }
+        /* remove: also an epoch change */
+        /* fall through */
+    case ENT_OP_ROTATE_KEY:
+        wk[32] = WR_EPOCH;
+        ent__be64(wk + 33, b->epoch);
+        memcpy(wk + 41, op->id, 32);
+        if ((rc = ent_txn_put(txn, ENT_TBL_WRITES, wk, 73, op->h.author, 32,
+                              0)) != ENT_OK ||
+            (rc = take_member_key(eng, txn, obj, op, b)) != ENT_OK)
+            break;
+        if (op->h.kind == ENT_OP_REMOVE_MEMBER &&
+            (rc = ent__obj_refresh_membership(eng, txn, obj, info)) != ENT_OK)
+            break;
+        rc = ent__obj_check_rotation(eng, txn, obj, b->epoch, info);
+        break;
+    default:
+        rc = ENT_ECORRUPT;
+    }
+    ent__obj_mlog_free(&ml);
+    if (rc == ENT_OK)
+        rc = log_op(eng, txn, op, b, obj);
+    return rc;
+}

@@ -1,0 +1,188 @@
+/*
+ * object_rows.c - the bottom layer of the object engine: how its table rows
+ * are encoded (big-endian integers, the 72-byte order key, the object
+ * record, value blobs), a scan callback that counts rows, and the engine's
+ * wall clock, which stamps ops and activity-log entries. Every other engine
+ * file builds on these and this file calls none of them, so the engine's
+ * files call each other in one direction only (object_int.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "node/err.h"
+#include "node/objects/object_int.h"
+#include "node/objects/value.h"
+#include "protocol/cbor.h"
+
+/* ------------------------------------------------------------ wall clock */
+
+uint64_t ent__obj_wall(const ent_objects *eng) {
+    if (eng->clock != NULL)
+        return eng->clock(eng->clock_data);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ------------------------------------------------------------ small bits */
+
+void ent__be64(uint8_t out[8], uint64_t v) {
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+uint64_t ent__rd64(const uint8_t in[8]) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | in[i];
+    return v;
+}
+
+void ent__obj_order(uint8_t out[OBJ_ORDER_LEN], uint64_t hlc,
+                    const uint8_t author[32], const uint8_t opid[32]) {
+    ent__be64(out, hlc);
+    memcpy(out + 8, author, 32);
+    memcpy(out + 40, opid, 32);
+}
+
+int ent__obj_count_scan(void *data, const void *key, size_t klen,
+                        const void *val, size_t vlen) {
+    (*(size_t *)data)++;
+    return 0;
+}
+
+/* ------------------------------------------------------- object records */
+
+/* Layout: version(1) status(1) owner(32) hlc(8) typelen(1) type. */
+int ent__obj_rec_get(ent_txn *txn, const uint8_t obj[32], obj_rec *out) {
+    const uint8_t *v;
+    size_t n;
+    int rc = ent_txn_get(txn, ENT_TBL_OBJECTS, obj, 32, (const void **)&v, &n);
+    if (rc != ENT_OK)
+        return rc;
+    if (n < 43 || v[0] != OBJ_REC_VERSION || v[42] == 0 ||
+        v[42] > ENT_OP_NAME_MAX || n != 43u + v[42])
+        return ENT_ECORRUPT;
+    memset(out, 0, sizeof(*out));
+    out->status = v[1];
+    memcpy(out->owner, v + 2, 32);
+    out->hlc = ent__rd64(v + 34);
+    memcpy(out->type, v + 43, v[42]);
+    return ENT_OK;
+}
+
+int ent__obj_rec_put(ent_txn *txn, const uint8_t obj[32], const obj_rec *r) {
+    uint8_t buf[43 + ENT_OP_NAME_MAX];
+    size_t tl = strlen(r->type);
+    buf[0] = OBJ_REC_VERSION;
+    buf[1] = r->status;
+    memcpy(buf + 2, r->owner, 32);
+    ent__be64(buf + 34, r->hlc);
+    buf[42] = (uint8_t)tl;
+    memcpy(buf + 43, r->type, tl);
+    return ent_txn_put(txn, ENT_TBL_OBJECTS, obj, 32, buf, 43 + tl, 0);
+}
+
+/* ---------------------------------------------------------- value blobs */
+
+static void emit_value(ent_cbor_writer *w, const void *data) {
+    const ent_value *v = data;
+    ent_cbor_write_array(w, 2);
+    ent_cbor_write_uint(w, (uint64_t)v->type);
+    switch (v->type) {
+    case ENT_VT_NULL:
+        ent_cbor_write_null(w);
+        break;
+    case ENT_VT_TEXT:
+    case ENT_VT_ENUM:
+        ent_cbor_write_text(w, v->u.text.s ? v->u.text.s : "", v->u.text.len);
+        break;
+    case ENT_VT_INT:
+        ent_cbor_write_int(w, v->u.i);
+        break;
+    case ENT_VT_MONEY:
+        ent_cbor_write_array(w, 2);
+        ent_cbor_write_int(w, v->u.money.minor);
+        ent_cbor_write_text(w, v->u.money.cur, strnlen(v->u.money.cur, 3));
+        break;
+    case ENT_VT_DATE:
+        ent_cbor_write_int(w, v->u.days);
+        break;
+    case ENT_VT_ORG:
+        ent_cbor_write_bytes(w, v->u.org, 32);
+        break;
+    default:
+        ent_cbor_writer_fail(w, ENT_EINVAL);
+    }
+}
+
+int ent__obj_value_encode(const ent_value *v, uint8_t **out, size_t *len) {
+    return ent_cbor_encode(out, len, ENT_VALUE_TEXT_MAX + 64, emit_value, v);
+}
+
+static int read_value(ent_cbor_reader *r, ent_value *v) {
+    size_t n;
+    uint64_t t;
+    int64_t i;
+    const char *s;
+    int rc;
+    memset(v, 0, sizeof(*v));
+    if ((rc = ent_cbor_read_array(r, &n)) != ENT_OK ||
+        (rc = ent_cbor_read_uint(r, &t)) != ENT_OK)
+        return rc;
+    if (n != 2)
+        return ENT_ECORRUPT;
+    switch (t) {
+    case ENT_VT_NULL:
+        return ent_cbor_read_null(r);
+    case ENT_VT_TEXT:
+    case ENT_VT_ENUM:
+        if ((rc = ent_cbor_read_text(r, &s, &n)) != ENT_OK)
+            return rc;
+        rc = ent_value_set_text(v, (ent_vtype)t, s, n);
+        return rc == ENT_OK || rc == ENT_ENOMEM ? rc : ENT_ECORRUPT;
+    case ENT_VT_INT:
+        v->type = ENT_VT_INT;
+        return ent_cbor_read_int(r, &v->u.i);
+    case ENT_VT_MONEY:
+        if ((rc = ent_cbor_read_array(r, &n)) != ENT_OK)
+            return rc;
+        if (n != 2)
+            return ENT_ECORRUPT;
+        if ((rc = ent_cbor_read_int(r, &v->u.money.minor)) != ENT_OK ||
+            (rc = ent_cbor_read_text(r, &s, &n)) != ENT_OK)
+            return rc;
+        if (n != 3)
+            return ENT_ECORRUPT;
+        memcpy(v->u.money.cur, s, 3);
+        v->type = ENT_VT_MONEY;
+        return ENT_OK;
+    case ENT_VT_DATE:
+        if ((rc = ent_cbor_read_int(r, &i)) != ENT_OK)
+            return rc;
+        if (i < INT32_MIN || i > INT32_MAX)
+            return ENT_ECORRUPT;
+        v->u.days = (int32_t)i;
+        v->type = ENT_VT_DATE;
+        return ENT_OK;
+    case ENT_VT_ORG:
+        v->type = ENT_VT_ORG;
+        return ent_cbor_read_bytes_exact(r, v->u.org, 32);
+    default:
+        return ENT_ECORRUPT;
+    }
+}
+
+int ent__obj_value_decode(const uint8_t *buf, size_t len, ent_value *v) {
+    ent_cbor_reader r;
+    ent_cbor_reader_init(&r, buf, len);
+    int rc = read_value(&r, v);
+    if (rc == ENT_OK)
+        rc = ent_cbor_read_end(&r);
+    if (rc != ENT_OK)
+        ent_value_clear(v);
+    return rc;
+}
