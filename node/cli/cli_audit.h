@@ -1,6 +1,6 @@
 /*
  * cli_audit.h - the `entente log` and `entente audit export|verify`
- * commands (spec/cli.md), called by node/cli.c. Each returns the process
+ * commands (spec/cli.md), called by node/cli/cli.c. Each returns the process
  * exit status (0, 1, or 2 for a usage error) and prints errors to stderr
  * as "entente: WORDS: why".
  */

@@ -1,4 +1,4 @@
-/* main.c - the entente command; everything is in node/cli.c. */
+/* main.c - the entente command; it all starts in node/cli/cli.c. */
 #include "node/cli/cli.h"
 
 int main(int argc, char **argv) {
