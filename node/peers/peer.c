@@ -3,13 +3,12 @@
  * start, stop, free), the session callbacks (authorize, established,
  * closed), the dispatch of every received message to its handler (HELLO
  * and HAVE here; OPS in peer_ops.c, joins in peer_join.c, gossip in
- * gossip.c, heads in node/audit/witness.c), the housekeeping timer, the gossip
+ * gossip.c, heads in peer_witness.c), the housekeeping timer, the gossip
  * transport over the sessions, the node's op hook, counters and
  * GET /v1/peers. It composes the other peer_*.c files, which share the
  * internals of peer_int.h and never call back into this one.
  */
 #include "node/peers/peer_int.h"
-#include "node/audit/witness.h"
 #include "node/peers/gossip.h"
 #include "node/peers/verify.h"
 

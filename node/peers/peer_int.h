@@ -1,11 +1,12 @@
 /*
  * peer_int.h - internals shared by the files of the peer layer (peer.h).
- * Not a public API: symbols ent__peers_* and ent__sync_*.
+ * Not a public API: symbols ent__peers_*, ent__sync_*, ent__witness_*.
  * Calls run one way, top to bottom:
  *
  *   peer.c          life cycle, session callbacks, dispatch, timer
  *   peer_join.c     invites, joins on both sides, member removal
  *   peer_ops.c      receiving OPS: rate, verification, apply, ACK
+ *   peer_witness.c  HEAD and CONSISTENCY over sessions (node/audit/witness.h)
  *   peer_dial.c     the session set, dialling, backoff, scoring
  *   peer_sync.c     backlog sync progress and credit
  *   peer_send.c     queues, pump, push, catch-up jobs
@@ -145,7 +146,7 @@ struct ent_peers {
     const uint8_t *extra_org; /* also push the next op to this org */
     uint64_t last_dial_scan;
     ent_peers_stats stats;
-    struct ent_witness *wit; /* node/audit/witness.c; NULL until first used */
+    struct ent_witness *wit; /* peer_witness.c; NULL until first used */
     struct ent_gossip *gossip; /* gossip.c: anti-entropy, fanout */
     sync_prog syncs[ENT_PEERS_MAX_SYNCS]; /* peer_sync.c */
     uint64_t next_sync;
@@ -258,5 +259,20 @@ const sync_prog *ent__sync_of_join(const ent_peers *p, uint64_t join_id);
 /* Info of s at loop time now. */
 void ent__sync_info(const ent_peers *p, const sync_prog *s, uint64_t now,
                     ent_peers_sync_info *out);
+
+/* peer_witness.c: HEAD and CONSISTENCY (spec/audit.md §11) */
+
+/* A session with a fellow member is open (after its HELLO): send our
+ * latest head. */
+void ent__witness_open(conn *c);
+/* HEAD or CONSISTENCY from c. */
+void ent__witness_message(conn *c, const ent_wire_msg *m);
+/* Housekeeping: a new head to every partner after new entries (rate
+ * limited); drops stale pending heads. */
+void ent__witness_tick(ent_peers *p, uint64_t now);
+/* A session closes: forget its pending heads. */
+void ent__witness_closed(conn *c);
+/* Frees the layer's witness state. Accepts a layer without one. */
+void ent__witness_free(ent_peers *p);
 
 #endif
