@@ -13,8 +13,9 @@
  * one author with one sequence, which the object engine keeps in the
  * "equivocations" table.
  *
- * The first part is pure or storage-level (tests, audit); the second part
- * is the hook of the peer layer (node/peer.c) and runs on its loop.
+ * This header is pure or storage-level (tests, audit, the API); the hooks
+ * that move HEAD and CONSISTENCY over the peer layer's sessions are in
+ * node/peers/peer_witness.c (declared in node/peers/peer_int.h).
  */
 #ifndef ENT_WITNESS_H
 #define ENT_WITNESS_H
@@ -133,22 +134,5 @@ int ent_witness_proofs_foreach(ent_txn *txn,
 
 /* Number of proofs ent_witness_proofs_foreach would yield. */
 int ent_witness_count(ent_txn *txn, uint64_t *n);
-
-/* ---- peer layer hooks (node/peer.c, loop thread) ---- */
-
-struct conn;
-struct ent_peers;
-/* A session with a fellow member is open (after its HELLO): send our
- * latest head. */
-void ent__witness_open(struct conn *c);
-/* HEAD or CONSISTENCY from c. */
-void ent__witness_message(struct conn *c, const ent_wire_msg *m);
-/* Housekeeping: a new head to every partner after new entries (rate
- * limited); drops stale pending heads. */
-void ent__witness_tick(struct ent_peers *p, uint64_t now);
-/* A session closes: forget its pending heads. */
-void ent__witness_closed(struct conn *c);
-/* Frees the layer's witness state. Accepts a layer without one. */
-void ent__witness_free(struct ent_peers *p);
 
 #endif

@@ -761,7 +761,7 @@ out:
     return rc;
 }
 
-/* OPS from org (simulator path; peer.c does its own admission and ACK). */
+/* OPS from org (simulator path; peer_ops.c does its own admission and ACK). */
 static int on_ops(ent_gossip *g, const uint8_t org[32],
                   const ent_wire_ops *o) {
     if (!shared_with(g, o->object, org)) {

@@ -1,6 +1,20 @@
 /*
- * peer_int.h - internals shared by peer.c (sessions, table, push, sync) and
- * peer_join.c (invite, join, removal). Not a public API: symbols ent__peers_*.
+ * peer_int.h - internals shared by the files of the peer layer (peer.h).
+ * Not a public API: symbols ent__peers_*, ent__sync_*, ent__witness_*.
+ * Calls run one way, top to bottom:
+ *
+ *   peer.c          life cycle, session callbacks, dispatch, timer
+ *   peer_join.c     invites, joins on both sides, member removal
+ *   peer_ops.c      receiving OPS: rate, verification, apply, ACK
+ *   peer_witness.c  HEAD and CONSISTENCY over sessions (node/audit/witness.h)
+ *   peer_dial.c     the session set, dialling, backoff, scoring
+ *   peer_sync.c     backlog sync progress and credit
+ *   peer_send.c     queues, pump, push, catch-up jobs
+ *   peer_table.c    the peers table, the membership view, helpers
+ *
+ * (peer_sync.c and peer_send.c call peer_table.c only; peer_join.c calls
+ * peer_dial.c, peer_send.c, peer_sync.c and peer_table.c; peer_ops.c also
+ * calls peer_join.c.)
  */
 #ifndef ENT_PEER_INT_H
 #define ENT_PEER_INT_H
@@ -132,13 +146,23 @@ struct ent_peers {
     const uint8_t *extra_org; /* also push the next op to this org */
     uint64_t last_dial_scan;
     ent_peers_stats stats;
-    struct ent_witness *wit; /* node/witness.c; NULL until first used */
-    struct ent_gossip *gossip; /* node/gossip.c: anti-entropy, fanout */
+    struct ent_witness *wit; /* peer_witness.c; NULL until first used */
+    struct ent_gossip *gossip; /* gossip.c: anti-entropy, fanout */
     sync_prog syncs[ENT_PEERS_MAX_SYNCS]; /* peer_sync.c */
     uint64_t next_sync;
 };
 
+/* peer_table.c: the peers table, the membership view, small helpers */
+
+/* The wall clock in ms. */
 uint64_t ent__peers_wall_ms(void);
+/* $name as milliseconds (1..3600000), else def. */
+uint32_t ent__peers_env_ms(const char *name, uint32_t def);
+/* Reads the peers table into p->peers. @return ENT_OK, storage errors. */
+int ent__peers_load(ent_peers *p);
+/* Writes e's row of the peers table. @return ENT_OK, storage errors. */
+int ent__peers_save(ent_peers *p, peer_ent *e);
+/* The in-memory row of org, or NULL; valid until the table grows. */
 peer_ent *ent__peers_find(ent_peers *p, const uint8_t org[32]);
 int ent__peers_upsert(ent_peers *p, const uint8_t org[32], const char *name,
                       const char (*addrs)[ENT_WIRE_MAX_ADDR_LEN + 1],
@@ -148,10 +172,18 @@ bool ent__peers_is_member(ent_peers *p, const uint8_t obj[32],
 bool ent__peers_obj_active(ent_peers *p, const uint8_t obj[32]);
 int ent__peers_shared(ent_peers *p, const uint8_t *org, uint8_t (**out)[32],
                       size_t *n);
+/* True if this org and org are both active members of some object. */
+bool ent__peers_shares_any(ent_peers *p, const uint8_t org[32]);
+
+/* peer_send.c: queues, pump, push, catch-up jobs */
 
 /* Encodes m and queues it on c (OPS on the gated queue), then pumps.
  * @return ENT_OK, ENT_ELIMIT (queue full: dropped), ENT_EINVAL, ENT_ENOMEM. */
 int ent__peers_send(conn *c, const ent_wire_msg *m);
+/* Sends what c may send now (control first, then OPS within the window). */
+void ent__peers_pump(conn *c);
+/* Frees c's queued messages and catch-up jobs. */
+void ent__peers_queues_free(conn *c);
 /* Sends ERROR/GOODBYE/JOIN_ERR code+text, then closes c with reason. */
 void ent__peers_fail(conn *c, int type, int32_t code, const char *text,
                      int reason);
@@ -165,7 +197,28 @@ void ent__peers_push(ent_peers *p, const uint8_t obj[32],
  * *nops receives the op count (may be NULL). */
 int ent__peers_job_add(conn *c, const uint8_t obj[32], const uint8_t *vv,
                        size_t n_vv, uint64_t *nops);
+
+/* peer_dial.c: the session set, dialling, backoff, scoring */
+
+/* A new conn of p, linked into p->conns (NULL: no memory). */
+conn *ent__peers_conn_new(ent_peers *p);
+/* Unlinks and frees c (its session is gone or never was). */
+void ent__peers_conn_free(conn *c);
+/* Dials org at addr: a new conn with its session, or NULL. */
 conn *ent__peers_dial(ent_peers *p, const char *addr, const uint8_t org[32]);
+/* Dials the known peers that are due, share an object and have no session. */
+void ent__peers_dial_known(ent_peers *p, uint64_t now);
+/* The redial delay after failures: exponential, capped, with jitter. */
+uint64_t ent__peers_backoff(ent_peers *p, uint32_t failures);
+/* Drops c for a protocol violation (rc, what) and scores its org down. */
+void ent__peers_violation(conn *c, int rc, const char *what);
+
+/* peer_ops.c: receiving OPS */
+
+/* OPS from c (peer.c's dispatch). */
+void ent__peers_handle_ops(conn *c, const ent_wire_ops *o);
+/* The op token rate per session, ops per second. */
+int64_t ent__peers_ops_rate(void);
 
 /* peer_join.c */
 void ent__peers_join_message(conn *c, const ent_wire_msg *m);
@@ -206,5 +259,20 @@ const sync_prog *ent__sync_of_join(const ent_peers *p, uint64_t join_id);
 /* Info of s at loop time now. */
 void ent__sync_info(const ent_peers *p, const sync_prog *s, uint64_t now,
                     ent_peers_sync_info *out);
+
+/* peer_witness.c: HEAD and CONSISTENCY (spec/audit.md §11) */
+
+/* A session with a fellow member is open (after its HELLO): send our
+ * latest head. */
+void ent__witness_open(conn *c);
+/* HEAD or CONSISTENCY from c. */
+void ent__witness_message(conn *c, const ent_wire_msg *m);
+/* Housekeeping: a new head to every partner after new entries (rate
+ * limited); drops stale pending heads. */
+void ent__witness_tick(ent_peers *p, uint64_t now);
+/* A session closes: forget its pending heads. */
+void ent__witness_closed(conn *c);
+/* Frees the layer's witness state. Accepts a layer without one. */
+void ent__witness_free(ent_peers *p);
 
 #endif

@@ -1,0 +1,349 @@
+/*
+ * peer_send.c - everything this node sends on a session: the two queues of
+ * a conn (control messages, never gated, and OPS, gated by at most
+ * ENT_WIRE_PEER_MAX_INFLIGHT unacknowledged), the pump that drains them,
+ * closing a session with an error, pushing ops to the sessions of an
+ * object's active members, and catch-up jobs (the ops a peer lacks, read
+ * from the store batch by batch in causal order as the window opens). It
+ * calls down into peer_table.c (membership) and gossip.h only.
+ */
+#include "node/peers/peer_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The seq at the end of an ops table key, big-endian. */
+static void be64(uint8_t out[8], uint64_t v) {
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+/* ---- sending --------------------------------------------------------------- */
+
+static void q_free(qmsg *q) {
+    while (q != NULL) {
+        qmsg *nx = q->next;
+        free(q);
+        q = nx;
+    }
+}
+
+static void jobs_free(sync_job *j) {
+    while (j != NULL) {
+        sync_job *nx = j->next;
+        free(j->keys);
+        free(j);
+        j = nx;
+    }
+}
+
+void ent__peers_queues_free(conn *c) {
+    q_free(c->ctl);
+    q_free(c->ops);
+    jobs_free(c->jobs);
+}
+
+/* Tries to send q; ENT_OK when it went out, ENT_ELIMIT to retry later. */
+static int send_raw(conn *c, const uint8_t *buf, size_t len) {
+    int rc = ent_session_send(c->s, buf, len);
+    if (rc != ENT_OK && rc != ENT_ELIMIT && !c->closing) {
+        ENT_DEBUG(c->p->log, "peers: send to %s: %s",
+                  ent_session_peer_addr(c->s), ent_strerror(rc));
+    }
+    return rc;
+}
+
+typedef struct batch {
+    ent_wire_bytes ops[ENT_WIRE_MAX_OPS];
+    size_t n, size;
+} batch;
+
+/* The OPS message of one job batch, read in one transaction. */
+typedef struct job_read {
+    conn *c;
+    sync_job *j;
+    uint8_t *out;
+    size_t len;
+    size_t taken;
+    size_t nops;
+} job_read;
+
+static int job_fn(ent_txn *txn, void *data) {
+    job_read *r = data;
+    sync_job *j = r->j;
+    batch b;
+    ent_wire_msg m;
+    size_t base;
+    b.n = 0;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_OPS;
+    memcpy(m.u.ops.object, j->obj, 32);
+    m.u.ops.ops = b.ops;
+    base = 0;
+    r->taken = 0;
+    r->nops = 0;
+    free(r->out);
+    r->out = NULL;
+    for (size_t i = j->i; i < j->n && b.n < ENT_WIRE_MAX_OPS; i++) {
+        uint8_t k[72];
+        const void *v;
+        size_t vl;
+        memcpy(k, j->obj, 32);
+        memcpy(k + 32, j->keys[i].author, 32);
+        be64(k + 64, j->keys[i].seq);
+        int rc = ent_txn_get(txn, ENT_TBL_OPS, k, 72, &v, &vl);
+        r->taken++;
+        if (rc == ENT_ENOENT)
+            continue;
+        if (rc != ENT_OK)
+            return rc;
+        b.ops[b.n] = (ent_wire_bytes){v, vl};
+        m.u.ops.nops = b.n + 1;
+        size_t sz = ent_wire_encoded_size(&m);
+        if (sz == 0 || sz > ENT_WIRE_MAX_MSG) {
+            if (b.n == 0) /* cannot be sent at all: skip it */
+                continue;
+            r->taken--;
+            break;
+        }
+        b.n++;
+        base = sz;
+    }
+    (void)base;
+    if (b.n == 0)
+        return ENT_OK;
+    m.u.ops.nops = b.n;
+    r->nops = b.n;
+    return ent_wire_encode(&m, &r->out, &r->len);
+}
+
+/*
+ * Sends what c may send now: control messages first, then OPS while fewer
+ * than ENT_WIRE_PEER_MAX_INFLIGHT are unacknowledged, from the queue and
+ * then from catch-up jobs. Stops at the first ENT_ELIMIT (the session's
+ * pending bytes are full); the tick retries.
+ */
+void ent__peers_pump(conn *c) {
+    if (!c->open || c->closing)
+        return;
+    while (c->ctl != NULL) {
+        qmsg *q = c->ctl;
+        int rc = send_raw(c, q->data, q->len);
+        if (rc == ENT_ELIMIT)
+            return;
+        c->ctl = q->next;
+        if (c->ctl == NULL)
+            c->ctl_tail = NULL;
+        c->queued -= q->len;
+        free(q);
+        if (rc != ENT_OK)
+            return;
+    }
+    while (c->inflight < ENT_WIRE_PEER_MAX_INFLIGHT) {
+        if (c->ops != NULL) {
+            qmsg *q = c->ops;
+            int rc = send_raw(c, q->data, q->len);
+            if (rc == ENT_ELIMIT)
+                return;
+            c->ops = q->next;
+            if (c->ops == NULL)
+                c->ops_tail = NULL;
+            c->queued -= q->len;
+            free(q);
+            if (rc != ENT_OK)
+                return;
+            c->inflight++;
+            c->p->stats.ops_msgs_sent++;
+            continue;
+        }
+        sync_job *j = c->jobs;
+        if (j == NULL)
+            return;
+        if (j->i >= j->n) {
+            c->jobs = j->next;
+            c->njobs--;
+            free(j->keys);
+            free(j);
+            continue;
+        }
+        if (ent_session_pending(c->s) + ENT_WIRE_MAX_FRAME + 32 >
+            ENT_SESSION_MAX_PENDING)
+            return; /* the tick comes back once some went out */
+        job_read r = {.c = c, .j = j};
+        int rc = ent_store_read(c->p->store, job_fn, &r);
+        if (rc != ENT_OK) {
+            ENT_WARN(c->p->log, "peers: reading ops to send: %s",
+                     ent_strerror(rc));
+            free(r.out);
+            j->i = j->n;
+            continue;
+        }
+        j->i += r.taken;
+        if (r.out == NULL)
+            continue;
+        rc = send_raw(c, r.out, r.len);
+        if (rc == ENT_OK) {
+            c->inflight++;
+            c->p->stats.ops_msgs_sent++;
+            c->p->stats.ops_sent += r.nops;
+        }
+        free(r.out);
+        if (rc != ENT_OK)
+            return; /* an unsent batch is found again by the next HAVE */
+    }
+}
+
+int ent__peers_send(conn *c, const ent_wire_msg *m) {
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (c->closing)
+        return ENT_ECLOSED;
+    int rc = ent_wire_encode(m, &buf, &len);
+    if (rc != ENT_OK) {
+        ENT_WARN(c->p->log, "peers: cannot encode %s: %s",
+                 ent_wire_type_name(m->type), ent_strerror(rc));
+        return rc;
+    }
+    bool is_ops = m->type == ENT_WIRE_OPS;
+    if (is_ops && c->queued + len > ENT_PEERS_MAX_QUEUE) {
+        c->p->stats.queue_dropped++;
+        free(buf);
+        return ENT_ELIMIT;
+    }
+    qmsg *q = malloc(sizeof(*q) + len);
+    if (q == NULL) {
+        free(buf);
+        return ENT_ENOMEM;
+    }
+    q->next = NULL;
+    q->len = len;
+    memcpy(q->data, buf, len);
+    free(buf);
+    qmsg **head = is_ops ? &c->ops : &c->ctl;
+    qmsg **tail = is_ops ? &c->ops_tail : &c->ctl_tail;
+    if (*tail != NULL)
+        (*tail)->next = q;
+    else
+        *head = q;
+    *tail = q;
+    c->queued += len;
+    if (is_ops)
+        c->p->stats.ops_sent += m->u.ops.nops;
+    ent__peers_pump(c);
+    return ENT_OK;
+}
+
+void ent__peers_fail(conn *c, int type, int32_t code, const char *text,
+                     int reason) {
+    ent_wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = type;
+    m.u.error.code = code;
+    snprintf(m.u.error.text, sizeof(m.u.error.text), "%s", text);
+    if (!c->closing) {
+        ent__peers_send(c, &m);
+        if (type == ENT_WIRE_JOIN_ERR) {
+            m.type = ENT_WIRE_GOODBYE;
+            ent__peers_send(c, &m);
+        }
+        c->closing = true;
+        ent_session_close(c->s, reason);
+    }
+}
+
+/* Builds OPS messages of up to 256 ops within the size limit. */
+static void send_ops(conn *c, const uint8_t obj[32],
+                     const uint8_t *const *raws, const size_t *lens,
+                     size_t n) {
+    ent_wire_msg m;
+    ent_wire_bytes *ops = calloc(n ? n : 1, sizeof(*ops));
+    if (ops == NULL)
+        return;
+    size_t i = 0;
+    while (i < n) {
+        memset(&m, 0, sizeof(m));
+        m.type = ENT_WIRE_OPS;
+        memcpy(m.u.ops.object, obj, 32);
+        m.u.ops.ops = ops + i;
+        size_t k = 0;
+        while (i + k < n && k < ENT_WIRE_MAX_OPS) {
+            ops[i + k] = (ent_wire_bytes){raws[i + k], lens[i + k]};
+            m.u.ops.nops = k + 1;
+            size_t sz = ent_wire_encoded_size(&m);
+            if (sz == 0 || sz > ENT_WIRE_MAX_MSG)
+                break;
+            k++;
+        }
+        if (k == 0) { /* one op too big for a frame: never sendable */
+            i++;
+            continue;
+        }
+        m.u.ops.nops = k;
+        ent__peers_send(c, &m);
+        i += k;
+    }
+    free(ops);
+}
+
+void ent__peers_push(ent_peers *p, const uint8_t obj[32],
+                     const uint8_t *const *raws, const size_t *lens, size_t n,
+                     const conn *except, const uint8_t *extra) {
+    if (n == 0 || p->mgr == NULL)
+        return;
+    for (conn *c = p->conns; c != NULL; c = c->next) {
+        if (c == except || !c->open || c->closing || !c->has_org)
+            continue;
+        /* one session per org */
+        bool dup = false;
+        for (conn *d = p->conns; d != c && !dup; d = d->next)
+            dup = d != except && d->open && !d->closing && d->has_org &&
+                  memcmp(d->org, c->org, 32) == 0;
+        if (dup)
+            continue;
+        bool to = extra != NULL && memcmp(extra, c->org, 32) == 0;
+        if (!to && !ent__peers_is_member(p, obj, c->org, NULL))
+            continue;
+        send_ops(c, obj, raws, lens, n);
+    }
+}
+
+/* ---- catch-up jobs ------------------------------------------------------- */
+
+int ent__peers_job_add(conn *c, const uint8_t obj[32], const uint8_t *vv,
+                       size_t n_vv, uint64_t *nops) {
+    if (nops != NULL)
+        *nops = 0;
+    for (sync_job *j = c->jobs; j != NULL; j = j->next)
+        if (memcmp(j->obj, obj, 32) == 0 && vv != NULL)
+            return ENT_OK; /* one at a time per object; the next HAVE rechecks */
+    if (c->njobs >= ENT_PEERS_MAX_JOBS)
+        return ENT_ELIMIT;
+    /* the ops the peer lacks, in causal (HLC) order */
+    sync_key *keys = NULL;
+    size_t n = 0;
+    int rc = ent_gossip_missing(c->p->gossip, obj, vv, n_vv, &keys, &n);
+    if (rc != ENT_OK || n == 0) {
+        free(keys);
+        return rc;
+    }
+    sync_job *j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        free(keys);
+        return ENT_ENOMEM;
+    }
+    memcpy(j->obj, obj, 32);
+    j->keys = keys;
+    j->n = n;
+    sync_job **pp = &c->jobs;
+    while (*pp != NULL)
+        pp = &(*pp)->next;
+    *pp = j;
+    c->njobs++;
+    if (nops != NULL)
+        *nops = n;
+    ent__peers_pump(c);
+    return ENT_OK;
+}

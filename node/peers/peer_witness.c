@@ -1,0 +1,225 @@
+/*
+ * peer_witness.c - the session glue of witnessing (spec/audit.md §11-§12):
+ * on every session with a fellow member it sends this node's signed tree
+ * head (HEAD) when the session opens and, at most every
+ * ENT_WITNESS_INTERVAL_MS, after new log entries; it offers the heads
+ * partners send to the witness store, asks for a consistency proof
+ * (CONSISTENCY) when a head's size differs from the kept one and keeps it
+ * pending until the answer comes, and answers such requests against this
+ * node's own log. The checks, proofs and storage are in
+ * node/audit/witness.c; this file only moves their messages over the
+ * sessions of the peer layer (hooks declared in peer_int.h).
+ */
+#include "node/peers/peer_int.h"
+#include "node/audit/witness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct pending {
+    bool used;
+    uint8_t org[ENT_PK_LEN];
+    uint8_t head[ENT_ACTLOG_HEAD_MAX];
+    size_t len;
+    uint64_t at; /* loop ms */
+} pending;
+
+typedef struct ent_witness {
+    uint64_t sent_size; /* log size of the last head broadcast */
+    uint64_t sent_at;   /* loop ms of that broadcast */
+    bool sent_any;
+    pending pend[ENT_WITNESS_MAX_PENDING];
+} ent_witness;
+
+static ent_witness *state(ent_peers *p) {
+    if (p->wit == NULL)
+        p->wit = calloc(1, sizeof(*p->wit));
+    return p->wit;
+}
+
+static bool fellow(const conn *c) {
+    return c->open && c->got_hello && c->known && c->has_org &&
+           !c->closing && c->join == NULL;
+}
+
+static int sign_fn(ent_txn *txn, void *data) {
+    ent_peers *p = ((void **)data)[0];
+    ent_actlog_head *h = ((void **)data)[1];
+    return ent_actlog_sign_head(txn, p->id, ent__peers_wall_ms(), h);
+}
+
+/* Signs (or reuses) the head over the current log. */
+static int current_head(ent_peers *p, ent_wire_msg *m) {
+    ent_actlog_head h;
+    void *args[2] = {p, &h};
+    int rc = ent_store_write(p->store, sign_fn, args);
+    if (rc != ENT_OK)
+        return rc;
+    if (h.size == 0)
+        return ENT_ENOENT;
+    memset(m, 0, sizeof(*m));
+    m->type = ENT_WIRE_HEAD;
+    return ent_actlog_head_encode(&h, true, m->u.head.bytes,
+                                  sizeof(m->u.head.bytes), &m->u.head.len);
+}
+
+void ent__witness_open(conn *c) {
+    ent_wire_msg m;
+    if (!fellow(c) || state(c->p) == NULL)
+        return;
+    if (current_head(c->p, &m) == ENT_OK)
+        ent__peers_send(c, &m);
+}
+
+static pending *pend_find(ent_witness *w, const uint8_t org[32], bool add,
+                          uint64_t now) {
+    pending *free_slot = NULL, *oldest = NULL;
+    for (size_t i = 0; i < ENT_WITNESS_MAX_PENDING; i++) {
+        pending *q = &w->pend[i];
+        if (q->used && memcmp(q->org, org, 32) == 0)
+            return q;
+        if (!q->used && free_slot == NULL)
+            free_slot = q;
+        if (q->used && (oldest == NULL || q->at < oldest->at))
+            oldest = q;
+    }
+    if (!add)
+        return NULL;
+    pending *q = free_slot ? free_slot : oldest;
+    memset(q, 0, sizeof(*q));
+    q->used = true;
+    q->at = now;
+    memcpy(q->org, org, 32);
+    return q;
+}
+
+static void report(conn *c, int outcome) {
+    char org[ENT_ORG_ID_LEN + 1];
+    ent_org_id_format(org, c->org);
+    if (outcome == ENT_WITNESS_EQUIVOCATION)
+        ENT_WARN(c->p->log, "witness: %s signed two tree heads that cannot "
+                            "both be true: equivocation proof stored",
+                 org);
+    else if (outcome == ENT_WITNESS_KEPT)
+        ENT_DEBUG(c->p->log, "witness: kept a new head of %s", org);
+}
+
+static void on_head(conn *c, const ent_wire_head *hd) {
+    ent_peers *p = c->p;
+    ent_witness *w = state(p);
+    ent_actlog_head kept, h;
+    int outcome = ENT_WITNESS_SAME;
+    if (w == NULL)
+        return;
+    int rc = ent_witness_offer(p->store, ent__peers_wall_ms(), hd->bytes,
+                               hd->len, c->org, &outcome, &kept);
+    if (rc != ENT_OK) {
+        ENT_WARN(p->log, "witness: HEAD refused: %s", ent_strerror(rc));
+        return;
+    }
+    report(c, outcome);
+    if (outcome != ENT_WITNESS_NEED_PROOF ||
+        ent_actlog_head_decode(&h, hd->bytes, hd->len) != ENT_OK)
+        return;
+    pending *q = pend_find(w, c->org, true, uv_now(p->loop));
+    memcpy(q->head, hd->bytes, hd->len);
+    q->len = hd->len;
+    q->at = uv_now(p->loop);
+    ent_wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_CONSISTENCY;
+    m.u.cons.from = kept.size < h.size ? kept.size : h.size;
+    m.u.cons.to = kept.size < h.size ? h.size : kept.size;
+    ent__peers_send(c, &m);
+}
+
+static void on_consistency(conn *c, const ent_wire_consistency *k) {
+    ent_peers *p = c->p;
+    ent_witness *w = state(p);
+    int outcome = ENT_WITNESS_SAME, rc;
+    if (w == NULL)
+        return;
+    if (!k->has_sig) { /* a request: prove our own log */
+        ent_wire_msg *m = calloc(1, sizeof(*m));
+        if (m == NULL)
+            return;
+        m->type = ENT_WIRE_CONSISTENCY;
+        rc = ent_witness_answer(p->store, p->id, k->from, k->to, &m->u.cons);
+        if (rc == ENT_OK)
+            ent__peers_send(c, m);
+        else
+            ENT_WARN(p->log, "witness: cannot prove %llu..%llu: %s",
+                     (unsigned long long)k->from, (unsigned long long)k->to,
+                     ent_strerror(rc));
+        free(m);
+        return;
+    }
+    pending *q = pend_find(w, c->org, false, 0);
+    if (q == NULL)
+        return; /* not asked, or already settled */
+    rc = ent_witness_settle(p->store, ent__peers_wall_ms(), q->head, q->len, k,
+                            &outcome);
+    if (rc == ENT_EINVAL)
+        return; /* an answer to another question: keep waiting */
+    q->used = false;
+    if (rc != ENT_OK)
+        ENT_WARN(p->log, "witness: CONSISTENCY refused: %s", ent_strerror(rc));
+    else
+        report(c, outcome);
+}
+
+void ent__witness_message(conn *c, const ent_wire_msg *m) {
+    if (m->type == ENT_WIRE_HEAD)
+        on_head(c, &m->u.head);
+    else if (m->type == ENT_WIRE_CONSISTENCY)
+        on_consistency(c, &m->u.cons);
+}
+
+static int size_fn(ent_txn *txn, void *data) {
+    uint8_t root[ENT_MERKLE_HASH_LEN];
+    return ent_actlog_root(txn, data, root);
+}
+
+void ent__witness_tick(ent_peers *p, uint64_t now) {
+    ent_witness *w = state(p);
+    uint64_t size = 0;
+    ent_wire_msg m;
+    if (w == NULL)
+        return;
+    for (size_t i = 0; i < ENT_WITNESS_MAX_PENDING; i++)
+        if (w->pend[i].used && now - w->pend[i].at > 30000)
+            w->pend[i].used = false;
+    if (w->sent_any && now - w->sent_at < ENT_WITNESS_INTERVAL_MS)
+        return;
+    w->sent_at = now;
+    w->sent_any = true;
+    if (ent_store_read(p->store, size_fn, &size) != ENT_OK ||
+        size == w->sent_size || size == 0)
+        return;
+    bool any = false;
+    for (conn *c = p->conns; c != NULL; c = c->next)
+        any = any || fellow(c);
+    if (!any || current_head(p, &m) != ENT_OK)
+        return;
+    w->sent_size = size;
+    for (conn *c = p->conns, *nx; c != NULL; c = nx) {
+        nx = c->next;
+        if (fellow(c))
+            ent__peers_send(c, &m);
+    }
+}
+
+void ent__witness_closed(conn *c) {
+    if (c->p->wit == NULL || !c->has_org)
+        return;
+    pending *q = pend_find(c->p->wit, c->org, false, 0);
+    if (q != NULL)
+        q->used = false;
+}
+
+void ent__witness_free(ent_peers *p) {
+    if (p == NULL)
+        return;
+    free(p->wit);
+    p->wit = NULL;
+}
