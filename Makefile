@@ -36,7 +36,7 @@ LIB_SRC  := $(filter-out $(MAIN_SRC),$(LIB_SRC))
 LIB_HDR  := $(sort $(shell find node protocol crypto storage -name '*.h'))
 TEST_SRC := $(sort $(wildcard tests/*_test.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-E2E      := $(filter-out tests/e2e/lib.sh,$(sort $(wildcard tests/e2e/*.sh)))
+E2E      := tests/layout.sh $(filter-out tests/e2e/lib.sh,$(sort $(wildcard tests/e2e/*.sh)))
 
 REL_OBJ  := $(LIB_SRC:%.c=build/rel/%.o)
 ASAN_OBJ := $(LIB_SRC:%.c=build/asan/%.o)

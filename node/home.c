@@ -1,9 +1,15 @@
-/* home.c - home folder creation, paths and the serve lock; see home.h. */
+/*
+ * home.c - a node's home folder: the default location, paths inside it,
+ * org names, `entente init` (identity, store and meta entries built in a
+ * temporary sibling and renamed into place), the serve lock, and the
+ * parsing of "HOST:PORT" addresses. See home.h.
+ */
 #include "node/home.h"
 #include "crypto/identity.h"
 #include "node/err.h"
-#include "node/node.h"
 #include "storage/store.h"
+
+#include <uv.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -163,7 +169,7 @@ int ent_home_init(const char *home, const char *name, const char *listen,
     rc = ent_home_check_name(name);
     if (rc != ENT_OK)
         goto out;
-    rc = ent_node_parse_addr(listen, &ss);
+    rc = ent_home_parse_addr(listen, &ss);
     if (rc != ENT_OK)
         goto out;
     size_t hl = strlen(home);
@@ -288,4 +294,53 @@ void ent_home_unlock(int fd) {
         return;
     flock(fd, LOCK_UN);
     close(fd);
+}
+
+/* ---- addresses ---------------------------------------------------------- */
+
+int ent_home_parse_addr(const char *s, void *out) {
+    char host[ENT_ADDR_STRLEN];
+    const char *colon;
+    struct sockaddr_storage *ss = out;
+    if (s == NULL || strlen(s) >= sizeof(host))
+        return ENT_EINVAL;
+    memset(ss, 0, sizeof(*ss));
+    const char *hs = s;
+    size_t hl;
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (rb == NULL || rb[1] != ':')
+            return ENT_EINVAL;
+        hs = s + 1;
+        hl = (size_t)(rb - hs);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
+            return ENT_EINVAL;
+        hl = (size_t)(colon - s);
+    }
+    if (hl == 0)
+        return ENT_EINVAL;
+    memcpy(host, hs, hl);
+    host[hl] = '\0';
+    const char *ps = colon + 1;
+    if (*ps == '\0' || strlen(ps) > 5)
+        return ENT_EINVAL;
+    long port = 0;
+    for (const char *p = ps; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return ENT_EINVAL;
+        port = port * 10 + (*p - '0');
+    }
+    if (port > 65535)
+        return ENT_EINVAL;
+    if (s[0] == '[') {
+        if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) != 0)
+            return ENT_EINVAL;
+    } else {
+        if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) != 0)
+            return ENT_EINVAL;
+    }
+    return ENT_OK;
 }

@@ -1,7 +1,7 @@
 /*
  * home.h - a node's home folder: creation (entente init), paths and the lock.
  *
- * Layout in node/node.h. ent_home_init builds the whole home in a sibling
+ * Layout in node/node.h; the names of its files are below. ent_home_init builds the whole home in a sibling
  * temporary folder and renames it into place, so a failure leaves nothing
  * half-written and an existing home is never touched.
  */
@@ -14,6 +14,30 @@
 #include "node/log.h"
 
 #define ENT_NAME_MAX 64 /* bytes in an org name */
+
+/* Names of files in a home folder. */
+#define ENT_HOME_KEY "identity.key"
+#define ENT_HOME_DB "db"
+#define ENT_HOME_LOCK "serve.lock"
+#define ENT_HOME_SOCK "api.sock"
+
+/* Keys of the meta table written by ent_home_init (values: UTF-8, no NUL). */
+#define ENT_META_NAME "name"     /* org display name */
+#define ENT_META_LISTEN "listen" /* configured peer address "HOST:PORT" */
+
+/* Default peer listen address when init is given no --listen. */
+#define ENT_DEFAULT_LISTEN "0.0.0.0:7411"
+
+/* Longest "HOST:PORT" text (bracketed IPv6 + port). */
+#define ENT_ADDR_STRLEN 64
+
+
+/*
+ * Parses "HOST:PORT" (IPv4 dotted quad, or [IPv6]) into a sockaddr (a
+ * struct sockaddr_storage, passed as void * to keep socket headers out).
+ * @return ENT_OK or ENT_EINVAL.
+ */
+int ent_home_parse_addr(const char *s, void *sockaddr_storage);
 
 /*
  * Writes the default home to out: $ENTENTE_HOME, else $HOME/.entente.

@@ -56,52 +56,6 @@ struct ent_node {
 
 /* ---- addresses --------------------------------------------------------------- */
 
-int ent_node_parse_addr(const char *s, void *out) {
-    char host[ENT_ADDR_STRLEN];
-    const char *colon;
-    struct sockaddr_storage *ss = out;
-    if (s == NULL || strlen(s) >= sizeof(host))
-        return ENT_EINVAL;
-    memset(ss, 0, sizeof(*ss));
-    const char *hs = s;
-    size_t hl;
-    if (s[0] == '[') {
-        const char *rb = strchr(s, ']');
-        if (rb == NULL || rb[1] != ':')
-            return ENT_EINVAL;
-        hs = s + 1;
-        hl = (size_t)(rb - hs);
-        colon = rb + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
-            return ENT_EINVAL;
-        hl = (size_t)(colon - s);
-    }
-    if (hl == 0)
-        return ENT_EINVAL;
-    memcpy(host, hs, hl);
-    host[hl] = '\0';
-    const char *ps = colon + 1;
-    if (*ps == '\0' || strlen(ps) > 5)
-        return ENT_EINVAL;
-    long port = 0;
-    for (const char *p = ps; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return ENT_EINVAL;
-        port = port * 10 + (*p - '0');
-    }
-    if (port > 65535)
-        return ENT_EINVAL;
-    if (s[0] == '[') {
-        if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) != 0)
-            return ENT_EINVAL;
-    } else {
-        if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) != 0)
-            return ENT_EINVAL;
-    }
-    return ENT_OK;
-}
 
 static void format_addr(char out[ENT_ADDR_STRLEN],
                         const struct sockaddr_storage *ss) {
@@ -268,7 +222,7 @@ int ent_node_start(ent_node *n, const char *listen_override) {
     struct sockaddr_storage ss;
     int namelen = sizeof(ss);
     const char *addr = listen_override ? listen_override : n->conf_listen;
-    int rc = ent_node_parse_addr(addr, &ss);
+    int rc = ent_home_parse_addr(addr, &ss);
     if (rc != ENT_OK) {
         ENT_DEBUG(n->log, "bad listen address: %s", addr);
         return rc;

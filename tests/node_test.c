@@ -422,14 +422,14 @@ static void test_home_init(void **state) {
 
 static void test_addr(void **state) {
     struct sockaddr_storage ss;
-    assert_int_equal(ent_node_parse_addr("127.0.0.1:0", &ss), ENT_OK);
-    assert_int_equal(ent_node_parse_addr("[::1]:7411", &ss), ENT_OK);
+    assert_int_equal(ent_home_parse_addr("127.0.0.1:0", &ss), ENT_OK);
+    assert_int_equal(ent_home_parse_addr("[::1]:7411", &ss), ENT_OK);
     assert_int_equal(ss.ss_family, AF_INET6);
-    assert_int_equal(ent_node_parse_addr("127.0.0.1", &ss), ENT_EINVAL);
-    assert_int_equal(ent_node_parse_addr("127.0.0.1:", &ss), ENT_EINVAL);
-    assert_int_equal(ent_node_parse_addr("127.0.0.1:-1", &ss), ENT_EINVAL);
-    assert_int_equal(ent_node_parse_addr("::1:80", &ss), ENT_EINVAL);
-    assert_int_equal(ent_node_parse_addr("host.example:80", &ss), ENT_EINVAL);
+    assert_int_equal(ent_home_parse_addr("127.0.0.1", &ss), ENT_EINVAL);
+    assert_int_equal(ent_home_parse_addr("127.0.0.1:", &ss), ENT_EINVAL);
+    assert_int_equal(ent_home_parse_addr("127.0.0.1:-1", &ss), ENT_EINVAL);
+    assert_int_equal(ent_home_parse_addr("::1:80", &ss), ENT_EINVAL);
+    assert_int_equal(ent_home_parse_addr("host.example:80", &ss), ENT_EINVAL);
 }
 
 int main(void) {

@@ -8,7 +8,7 @@
 #ifndef ENT_API_LOG_H
 #define ENT_API_LOG_H
 
-#include "node/api/api.h"
+#include "node/api/route.h"
 
 /* 200 {"size","root","entries":[{"index","time","kind","object","op","org",
  * "reason"}]}: ids in hex, absent ones null. */

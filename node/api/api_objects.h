@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "node/api/api.h"
+#include "node/api/route.h"
 
 #define ENT_API_OBJ_MAX_INPUTS 256 /* fields in one create or set request */
 #define ENT_API_OBJ_ID_HEX 64      /* printable object id length */

@@ -7,7 +7,7 @@
 #ifndef ENT_API_PEERS_H
 #define ENT_API_PEERS_H
 
-#include "node/api/api.h"
+#include "node/api/route.h"
 
 /* POST /v1/objects/ID/invites {"role","ttl"} -> 201 {"token","expires",
  * "invite_id"}; POST /v1/objects/ID/members/ORG/remove -> 200 {"id",

@@ -66,7 +66,7 @@ int ent__cli_cmd_init(cli *c) {
     if (ent_home_check_name(name) != ENT_OK)
         return ent__cli_fail(
             c, "invalid name: 1 to %d bytes of printable UTF-8", ENT_NAME_MAX);
-    if (listen != NULL && ent_node_parse_addr(listen, &ss) != ENT_OK)
+    if (listen != NULL && ent_home_parse_addr(listen, &ss) != ENT_OK)
         return ent__cli_fail(c, "invalid listen address '%s' (want HOST:PORT)",
                              listen);
     if (ent_crypto_init() != ENT_OK)
@@ -147,7 +147,7 @@ int ent__cli_cmd_serve(cli *c) {
     struct sockaddr_storage ss;
     int status = 0;
 
-    if (listen != NULL && ent_node_parse_addr(listen, &ss) != ENT_OK)
+    if (listen != NULL && ent_home_parse_addr(listen, &ss) != ENT_OK)
         return ent__cli_fail(c, "invalid listen address '%s' (want HOST:PORT)",
                              listen);
     if (ent_crypto_init() != ENT_OK)
