@@ -26,15 +26,15 @@
 /* The built-in routes. Modules that own endpoints add their lines here. */
 static const ent_api_route builtin_routes[] = {
     {"GET", "/v1/status", false, ent_api_status},
-    {"GET", "/v1/log", false, ent_api_log_get}, /* node/api_log.c */
+    {"GET", "/v1/log", false, ent_api_log_get}, /* node/api/api_log.c */
     {"GET", "/v1/audit/export", false, ent_api_audit_export},
     {"GET", "/v1/audit/heads", false, ent_api_audit_heads},
     {"GET", "/v1/object-keys/", true, ent_api_object_keys},
-    /* objects, templates, configuration: node/api_objects.c */
+    /* objects, templates, configuration: node/api/api_objects.c */
     {"POST", "/v1/objects", false, ent_api_objects_create},
     {"GET", "/v1/objects", false, ent_api_objects_list},
     {"GET", "/v1/objects/", true, ent_api_object_get},
-    /* invites, joins, members, peers: node/api_peers.c (its POST handler
+    /* invites, joins, members, peers: node/api/api_peers.c (its POST handler
      * passes other object paths on to ent_api_object_post) */
     {"POST", "/v1/objects/", true, ent_api_peers_object_post},
     {"DELETE", "/v1/objects/", true, ent_api_peers_object_delete},
@@ -169,7 +169,7 @@ const ent_api_route *ent__api_routes(const ent_api *api, size_t *n) {
 struct counts {
     uint64_t peers;
     uint64_t objects;
-    uint64_t equivocations; /* node/witness.h */
+    uint64_t equivocations; /* node/audit/witness.h */
 };
 
 static int count_tables(ent_txn *txn, void *data) {
@@ -189,7 +189,7 @@ int ent_api_status(ent_node *n, const ent_http_request *req,
     if (rc != ENT_OK)
         return ent_http_response_error(resp, 500, rc, "reading the store: %s",
                                        ent_strerror(rc));
-    /* backlog syncs in progress or just finished (node/peer_sync.c) */
+    /* backlog syncs in progress or just finished (node/peers/peer_sync.c) */
     json_t *syncs = NULL;
     if (ent_node_peers(n) == NULL)
         syncs = json_array();

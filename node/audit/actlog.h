@@ -13,7 +13,7 @@
  * no signature of their own (version 2): the org commits to them through
  * the tree heads it signs (ENT_SIGCTX_TREE_HEAD), which cover every leaf,
  * and each entry's prev pins the one before it. The codecs here are pure
- * and used by the offline verifier (node/audit.h).
+ * and used by the offline verifier (node/audit/audit.h).
  */
 #ifndef ENT_ACTLOG_H
 #define ENT_ACTLOG_H
