@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "node/audit/audit_int.h"
+#include "node/audit/directory.h"
 #include "node/audit/witness.h"
 #include "node/err.h"
 #include "protocol/cbor.h"
@@ -94,8 +95,10 @@ struct vctx {
     const uint8_t *buf;
     size_t len;
     ent_audit_result *res;
-    ent_cbor_reader frontier, entries, proofs, history, witnesses, ops;
-    size_t nfrontier, nentries, nproofs, nhistory, nwitnesses, nops;
+    unsigned version; /* ENT_AUDIT_VERSION, or ENT_AUDIT_VERSION_V2 */
+    size_t items;     /* of the file: 14, or 13 for version 2 */
+    ent_cbor_reader frontier, entries, proofs, history, witnesses, ops, dirrecs;
+    size_t nfrontier, nentries, nproofs, nhistory, nwitnesses, nops, ndirrecs;
     size_t sig_pos;
     uint8_t sig[ENT_SIG_LEN];
     ent_actlog_head head;
@@ -103,6 +106,15 @@ struct vctx {
     bool ops_order_bad;
     wit *wits;
     size_t nwits;
+    /* object export: the indexes of its entries, whether the first is its
+     * object's first entry; the sizes of the history heads and of the
+     * directory records, both increasing */
+    uint64_t *idx;
+    bool first_is_genesis;
+    uint64_t *hsizes, *rsizes;
+    size_t nhsizes, nrsizes;
+    /* whole-log export: the replayed directory */
+    ent_dir *dir;
 };
 
 static int parse_top(struct vctx *c, const uint8_t *expected_org) {
@@ -124,20 +136,29 @@ static int parse_top(struct vctx *c, const uint8_t *expected_org) {
         return fail(res, rc, false, 0, "not canonical CBOR within limits: %s",
                     ent_strerror(rc));
     ent_cbor_reader_init(&r, c->buf, c->len);
-    if ((rc = ent_cbor_read_array(&r, &n)) != ENT_OK || n != EXPORT_ITEMS ||
+    if ((rc = ent_cbor_read_array(&r, &c->items)) != ENT_OK ||
+        (c->items != EXPORT_ITEMS && c->items != ENT__AUDIT_ITEMS_V2) ||
         (rc = ent_cbor_read_text(&r, &s, &n)) != ENT_OK ||
         n != strlen(ENT_AUDIT_MAGIC) || memcmp(s, ENT_AUDIT_MAGIC, n) != 0)
         return fail(res, ENT_ECORRUPT, false, 0, "not an Entente audit export");
     if ((rc = ent_cbor_read_uint(&r, &v)) != ENT_OK)
         return fail(res, ENT_ECORRUPT, false, 0, "bad export version");
-    if (v != ENT_AUDIT_VERSION)
+    if (v != ENT_AUDIT_VERSION && v != ENT_AUDIT_VERSION_V2)
         return fail(res, ENT_EVERSION, false, 0,
                     "export version %llu is not supported (this verifier "
-                    "reads version %d%s)",
-                    (unsigned long long)v, ENT_AUDIT_VERSION,
+                    "reads versions %d and %d%s)",
+                    (unsigned long long)v, ENT_AUDIT_VERSION_V2,
+                    ENT_AUDIT_VERSION,
                     v == 1 ? "; version 1 exports, with signed entries, "
                              "are no longer read"
                            : "");
+    c->version = (unsigned)v;
+    if (c->items != (v == ENT_AUDIT_VERSION ? EXPORT_ITEMS
+                                            : ENT__AUDIT_ITEMS_V2))
+        return fail(res, ENT_ECORRUPT, false, 0,
+                    "not an Entente audit export (%zu items for version "
+                    "%llu)",
+                    c->items, (unsigned long long)v);
     if ((rc = ent_cbor_read_bytes_exact(&r, res->org, ENT_PK_LEN)) != ENT_OK)
         return fail(res, ENT_ECORRUPT, false, 0, "bad org key");
     if (expected_org != NULL && memcmp(expected_org, res->org, ENT_PK_LEN) != 0)
@@ -156,6 +177,11 @@ static int parse_top(struct vctx *c, const uint8_t *expected_org) {
     res->has_object = n == 32;
     if (n == 32)
         memcpy(res->object, p, 32);
+    if (res->has_object && c->version == ENT_AUDIT_VERSION_V2)
+        return fail(res, ENT_EVERSION, false, 0,
+                    "export version 2 of one object is not supported: it "
+                    "cannot show that it holds every entry of the object "
+                    "(export it again with this version)");
     if ((rc = read_span(&r, &p, &n)) != ENT_OK ||
         (rc = ent_actlog_head_decode(&c->head, p, n)) != ENT_OK)
         return fail(res, rc ? rc : ENT_ECORRUPT, false, 0,
@@ -171,8 +197,12 @@ static int parse_top(struct vctx *c, const uint8_t *expected_org) {
         {&c->history, &c->nhistory, "history"},
         {&c->witnesses, &c->nwitnesses, "equivocations"},
         {&c->ops, &c->nops, "ops"},
+        {&c->dirrecs, &c->ndirrecs, "directory"},
     };
-    for (size_t i = 0; i < sizeof(sec) / sizeof(sec[0]); i++) {
+    size_t nsec = sizeof(sec) / sizeof(sec[0]);
+    if (c->version == ENT_AUDIT_VERSION_V2)
+        nsec--; /* no directory records */
+    for (size_t i = 0; i < nsec; i++) {
         ent_cbor_reader start = r;
         if ((rc = ent_cbor_read_array(&start, sec[i].n)) != ENT_OK ||
             (rc = ent_cbor_skip(&r)) != ENT_OK)
@@ -434,6 +464,86 @@ static int chain_fail(struct vctx *c, const ent_actlog_entry *e,
                 (unsigned long long)e->index);
 }
 
+/*
+ * The object links of entry e (spec/audit.md §10 step 6). In an object
+ * export: e is of version 3 and names as its object's previous entry the
+ * exported entry before it, or, for the first one, an entry below since
+ * or none (oprev = index). In a whole-log export, against the replayed
+ * directory: oprev is the object's latest entry so far (an object not
+ * seen yet: none, or below since), and a checkpoint commits to the
+ * directory of the entries before it (only with since = 0, when the
+ * replay has seen them all).
+ */
+static int check_links(struct vctx *c, const ent_actlog_entry *e, size_t i,
+                       uint64_t prev_index) {
+    ent_audit_result *res = c->res;
+    uint64_t want;
+    int rc;
+    if (res->has_object) {
+        if (e->version != ENT_ACTLOG_VERSION)
+            return fail(res, ENT_EVERSION, true, e->index,
+                        "entry %llu: version %u names no previous entry of "
+                        "its object, so an object export cannot show that "
+                        "none is missing (export the whole log)",
+                        (unsigned long long)e->index, e->version);
+        bool genesis = e->oprev == e->index;
+        if (i == 0) {
+            c->first_is_genesis = genesis;
+            if (genesis || e->oprev < res->since)
+                return ENT_OK;
+            return fail(res, ENT_ECORRUPT, true, e->oprev,
+                        "entry %llu is missing: the object's entry %llu "
+                        "names it as the object's previous entry",
+                        (unsigned long long)e->oprev,
+                        (unsigned long long)e->index);
+        }
+        if (e->oprev == prev_index)
+            return ENT_OK;
+        if (!genesis && e->oprev > prev_index)
+            return fail(res, ENT_ECORRUPT, true, e->oprev,
+                        "entry %llu is missing: the object's entry %llu "
+                        "names it as the object's previous entry",
+                        (unsigned long long)e->oprev,
+                        (unsigned long long)e->index);
+        return fail(res, ENT_ECORRUPT, true, e->index,
+                    "entry %llu: names %s as its object's previous entry, "
+                    "not entry %llu before it",
+                    (unsigned long long)e->index,
+                    genesis ? "no entry" : "an earlier entry",
+                    (unsigned long long)prev_index);
+    }
+    if (e->kind == ENT_LOG_CHECKPOINT && res->since == 0) {
+        uint8_t root[HL];
+        ent_dir_root(c->dir, root);
+        if (e->dir_size != ent_dir_size(c->dir) ||
+            memcmp(root, e->dir_root, HL) != 0)
+            return fail(res, ENT_ECORRUPT, true, e->index,
+                        "entry %llu: checkpoint: its directory is not that "
+                        "of the %llu objects of the entries before it",
+                        (unsigned long long)e->index,
+                        (unsigned long long)ent_dir_size(c->dir));
+    }
+    if (!e->has_object)
+        return ENT_OK;
+    if ((rc = ent_dir_note(c->dir, e->object, e->index, &want)) != ENT_OK)
+        return fail(res, rc, false, 0, "object directory: %s",
+                    ent_strerror(rc));
+    if (e->version != ENT_ACTLOG_VERSION || e->oprev == want ||
+        (want == e->index && e->oprev < res->since))
+        return ENT_OK;
+    if (want == e->index)
+        return fail(res, ENT_ECORRUPT, true, e->index,
+                    "entry %llu: names entry %llu as its object's previous "
+                    "entry, but the log has no earlier entry of the object",
+                    (unsigned long long)e->index,
+                    (unsigned long long)e->oprev);
+    return fail(res, ENT_ECORRUPT, true, e->index,
+                "entry %llu: names entry %llu as its object's previous "
+                "entry, but that is entry %llu",
+                (unsigned long long)e->index, (unsigned long long)e->oprev,
+                (unsigned long long)want);
+}
+
 static int check_entries(struct vctx *c) {
     ent_audit_result *res = c->res;
     const uint64_t n = c->head.size;
@@ -448,10 +558,14 @@ static int check_entries(struct vctx *c) {
     if (!res->has_object) {
         /* the frontier of the first `since` leaves, then every entry */
         if (res->since > n || c->nentries != n - res->since ||
-            c->nproofs != 0 ||
+            c->nproofs != 0 || c->ndirrecs != 0 ||
             c->nfrontier != (size_t)__builtin_popcountll(res->since)) {
             rc = fail(res, ENT_ECORRUPT, false, 0,
                       "the entries do not cover the signed tree head");
+            goto out;
+        }
+        if (ent_dir_new(&c->dir) != ENT_OK) {
+            rc = fail(res, ENT_ENOMEM, false, 0, "out of memory");
             goto out;
         }
         ent_merkle_frontier_init(f);
@@ -465,11 +579,31 @@ static int check_entries(struct vctx *c) {
         }
         if ((rc = check_wits(c, f)) != ENT_OK)
             goto out;
-    } else if (c->nfrontier != 0 || c->nproofs != c->nentries ||
-               c->nentries > n) {
-        rc = fail(res, ENT_ECORRUPT, false, 0,
-                  "an object export needs one inclusion proof per entry");
-        goto out;
+    } else {
+        if (res->since > n) {
+            rc = fail(res, ENT_ECORRUPT, false, 0,
+                      "since (%llu) is beyond the signed tree head (%llu)",
+                      (unsigned long long)res->since,
+                      (unsigned long long)n);
+            goto out;
+        }
+        if (c->nfrontier != 0 || c->nproofs != c->nentries ||
+            c->nentries > n) {
+            rc = fail(res, ENT_ECORRUPT, false, 0,
+                      "an object export needs one inclusion proof per entry "
+                      "and no frontier");
+            goto out;
+        }
+        if (c->nwitnesses != 0) {
+            rc = fail(res, ENT_ECORRUPT, false, 0,
+                      "an object export carries no equivocation proofs");
+            goto out;
+        }
+        if (c->nentries > 0 &&
+            (c->idx = calloc(c->nentries, sizeof(*c->idx))) == NULL) {
+            rc = fail(res, ENT_ENOMEM, false, 0, "out of memory");
+            goto out;
+        }
     }
     for (size_t i = 0; i < c->nentries; i++) {
         const uint8_t *p;
@@ -486,17 +620,17 @@ static int check_entries(struct vctx *c) {
             goto out;
         }
         if (has_want ? e.index != want
-                     : (e.index >= n || (i > 0 && e.index <= prev_index) ||
-                        !e.has_object ||
+                     : (e.index >= n || e.index < res->since ||
+                        (i > 0 && e.index <= prev_index) || !e.has_object ||
                         memcmp(e.object, res->object, 32) != 0)) {
             rc = fail(res, ENT_ECORRUPT, true, has_want ? want : e.index,
                       "entry %llu: out of sequence or out of scope",
                       (unsigned long long)(has_want ? want : e.index));
             goto out;
         }
-        /* entries carry no signature (version 2): an object export proves
-         * each one by its inclusion proof, a whole-log export by the hash
-         * chain and, at the end, the signed root */
+        /* entries carry no signature: an object export proves each one by
+         * its inclusion proof, a whole-log export by the hash chain and,
+         * at the end, the signed root */
         ent_merkle_leaf_hash(leaf, p, len);
         if (res->has_object) {
             const uint8_t(*path)[HL];
@@ -509,6 +643,7 @@ static int check_entries(struct vctx *c) {
                           (unsigned long long)e.index);
                 goto out;
             }
+            c->idx[i] = e.index;
         }
         bool linked = e.index == 0 ||
                       (prev_raw != NULL && prev_index + 1 == e.index);
@@ -520,6 +655,8 @@ static int check_entries(struct vctx *c) {
             rc = chain_fail(c, &e, p, len, has_want);
             goto out;
         }
+        if ((rc = check_links(c, &e, i, prev_index)) != ENT_OK)
+            goto out;
         if (!res->has_object) {
             /* heads of size e.index: every leaf before this entry is now
              * pinned by its prev */
@@ -556,9 +693,122 @@ out:
     return rc;
 }
 
+
+/* The first exported index >= i, or UINT64_MAX. */
+static uint64_t next_held(const struct vctx *c, uint64_t i) {
+    size_t lo = 0, hi = c->nentries;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->idx[mid] < i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->nentries ? c->idx[lo] : UINT64_MAX;
+}
+
+/* Whether v is in the increasing array a of n values. */
+static bool sorted_has(const uint64_t *a, size_t n, uint64_t v) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && a[lo] == v;
+}
+
+/*
+ * The directory records of an object export (spec/audit.md §10 step 10):
+ * each proves, at the checkpoint that ends the head of size m, the
+ * index `last` of the object's latest entry below m; the exported entries
+ * must then be exactly those of the object in [since, m) as far as that
+ * bound goes: `last` itself when it is >= since, and none between `last`
+ * (or since) and m. The latest head must have one.
+ */
+static int check_records(struct vctx *c) {
+    ent_audit_result *res = c->res;
+    const uint64_t n = c->head.size;
+    uint64_t lastm = 0;
+    if (c->ndirrecs > 0 &&
+        (c->rsizes = calloc(c->ndirrecs, sizeof(*c->rsizes))) == NULL)
+        return fail(res, ENT_ENOMEM, false, 0, "out of memory");
+    for (size_t i = 0; i < c->ndirrecs; i++) {
+        ent_actlog_entry cp;
+        const uint8_t *p;
+        const uint8_t(*cpath)[HL], (*dpath)[HL];
+        size_t k, len, cplen, dplen;
+        uint64_t m, pos, last;
+        uint8_t leaf[HL];
+        if (ent_cbor_read_array(&c->dirrecs, &k) != ENT_OK || k != 6 ||
+            ent_cbor_read_uint(&c->dirrecs, &m) != ENT_OK ||
+            read_span(&c->dirrecs, &p, &len) != ENT_OK ||
+            ent_actlog_entry_decode(&cp, p, len) != ENT_OK ||
+            read_proof(&c->dirrecs, &cpath, &cplen) != ENT_OK ||
+            ent_cbor_read_uint(&c->dirrecs, &pos) != ENT_OK ||
+            ent_cbor_read_uint(&c->dirrecs, &last) != ENT_OK ||
+            read_proof(&c->dirrecs, &dpath, &dplen) != ENT_OK)
+            return fail(res, ENT_ECORRUPT, false, 0,
+                        "directory record %zu: malformed", i);
+        if (m <= lastm || m > n ||
+            (m != n && !sorted_has(c->hsizes, c->nhsizes, m)))
+            return fail(res, ENT_ECORRUPT, false, 0,
+                        "directory record %zu: size %llu is not a head of "
+                        "this export in increasing order",
+                        i, (unsigned long long)m);
+        if (cp.kind != ENT_LOG_CHECKPOINT || cp.index != m - 1)
+            return fail(res, ENT_ECORRUPT, true, m - 1,
+                        "directory record of size %llu: entry %llu is not "
+                        "a checkpoint",
+                        (unsigned long long)m, (unsigned long long)(m - 1));
+        ent_merkle_leaf_hash(leaf, p, len);
+        if (ent_merkle_verify_inclusion(cp.index, n, leaf, cpath, cplen,
+                                        c->head.root) != ENT_OK)
+            return fail(res, ENT_ECORRUPT, true, cp.index,
+                        "entry %llu: checkpoint: inclusion proof does not "
+                        "verify",
+                        (unsigned long long)cp.index);
+        ent_dir_leaf_hash(leaf, res->object, last);
+        if (last >= cp.index || pos >= cp.dir_size ||
+            ent_merkle_verify_inclusion(pos, cp.dir_size, leaf, dpath, dplen,
+                                        cp.dir_root) != ENT_OK)
+            return fail(res, ENT_ECORRUPT, true, cp.index,
+                        "entry %llu: checkpoint: the directory proof of the "
+                        "object does not verify",
+                        (unsigned long long)cp.index);
+        /* completeness up to m */
+        if (last >= res->since && !sorted_has(c->idx, c->nentries, last))
+            return fail(res, ENT_ECORRUPT, true, last,
+                        "entry %llu is missing: it is the object's latest "
+                        "entry below the head of size %llu",
+                        (unsigned long long)last, (unsigned long long)m);
+        uint64_t from = last >= res->since ? last + 1 : res->since;
+        uint64_t extra = next_held(c, from);
+        if (extra < m)
+            return fail(res, ENT_ECORRUPT, true, extra,
+                        "entry %llu: the checkpoint of the head of size "
+                        "%llu lists entry %llu as the object's latest",
+                        (unsigned long long)extra, (unsigned long long)m,
+                        (unsigned long long)last);
+        c->rsizes[c->nrsizes++] = m;
+        lastm = m;
+    }
+    if (lastm != n)
+        return fail(res, ENT_ECORRUPT, false, 0,
+                    "no directory record for the signed tree head: the "
+                    "export cannot show that it holds every entry of the "
+                    "object");
+    return ENT_OK;
+}
+
 static int check_history(struct vctx *c) {
     ent_audit_result *res = c->res;
     uint64_t last = 0;
+    if (c->nhistory > 0 &&
+        (c->hsizes = calloc(c->nhistory, sizeof(*c->hsizes))) == NULL)
+        return fail(res, ENT_ENOMEM, false, 0, "out of memory");
     for (size_t i = 0; i < c->nhistory; i++) {
         ent_actlog_head h;
         const uint8_t *p;
@@ -597,7 +847,31 @@ static int check_history(struct vctx *c) {
                             (unsigned long long)h.size);
         }
         last = h.size;
+        c->hsizes[c->nhsizes++] = h.size;
         res->heads++;
+    }
+    return ENT_OK;
+}
+
+/*
+ * In an object export, each given head of size m > since must be one the
+ * export shows the object complete up to: a directory record of size m,
+ * or the object's very first entry exported at an index >= m (then it had
+ * none below m).
+ */
+static int check_wits_complete(struct vctx *c) {
+    ent_audit_result *res = c->res;
+    for (size_t i = 0; i < c->nwits; i++) {
+        uint64_t m = c->wits[i].h->size;
+        bool ok = m <= res->since ||
+                  (c->nentries > 0 && c->first_is_genesis && c->idx[0] >= m) ||
+                  sorted_has(c->rsizes, c->nrsizes, m);
+        if (!ok)
+            return fail(res, ENT_ECORRUPT, false, 0,
+                        "the given head of size %llu: the export has no "
+                        "directory record of that size, so it cannot show "
+                        "that it holds every entry of the object up to it",
+                        (unsigned long long)m);
     }
     return ENT_OK;
 }
@@ -635,20 +909,23 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
         goto out;
     }
     res->heads++;
-    /* heads the auditor holds: signed by this org, no larger than the log */
+    /* heads the auditor holds: those of this org (others are skipped: a
+     * partner's file holds the heads of every org it witnesses) must be
+     * signed by it and no larger than the log */
     if (opts != NULL && opts->nheads > 0) {
         if ((c.wits = calloc(opts->nheads, sizeof(wit))) == NULL) {
             rc = fail(res, ENT_ENOMEM, false, 0, "out of memory");
             goto out;
         }
-        c.nwits = opts->nheads;
-        for (size_t i = 0; i < c.nwits; i++) {
+        for (size_t i = 0; i < opts->nheads; i++) {
             const ent_actlog_head *h = &opts->heads[i];
-            c.wits[i].h = h;
-            if (memcmp(h->org, res->org, 32) != 0 ||
-                ent_actlog_head_verify(h) != ENT_OK) {
+            if (memcmp(h->org, res->org, 32) != 0)
+                continue;
+            wit *w = &c.wits[c.nwits++];
+            w->h = h;
+            if (ent_actlog_head_verify(h) != ENT_OK) {
                 rc = fail(res, ENT_EBADSIG, false, 0,
-                          "given head %zu: not signed by this org", i);
+                          "given head %zu: bad signature", i);
                 goto out;
             }
             if (h->size > c.head.size) {
@@ -660,7 +937,7 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
                 goto out;
             }
             if (h->size == c.head.size) {
-                c.wits[i].done = true;
+                w->done = true;
                 if (memcmp(h->root, c.head.root, HL) != 0) {
                     rc = fail(res, ENT_ECORRUPT, false, 0,
                               "the log was rewritten: two signed heads of "
@@ -669,6 +946,12 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
                     goto out;
                 }
             }
+        }
+        if (c.nwits == 0) {
+            rc = fail(res, ENT_ENOENT, false, 0,
+                      "none of the %zu given heads is of this org",
+                      opts->nheads);
+            goto out;
         }
         qsort(c.wits, c.nwits, sizeof(wit), cmp_wit);
     }
@@ -699,6 +982,8 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
     res->ops = c.nops;
     if ((rc = check_history(&c)) != ENT_OK)
         goto out;
+    if (res->has_object && (rc = check_records(&c)) != ENT_OK)
+        goto out;
     for (size_t i = 0; i < c.nwits; i++) {
         if (!c.wits[i].done) {
             rc = fail(res, ENT_ECORRUPT, false, 0,
@@ -708,7 +993,10 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
             goto out;
         }
         res->heads++;
+        res->witnessed++;
     }
+    if (res->has_object && (rc = check_wits_complete(&c)) != ENT_OK)
+        goto out;
     /* every equivocation proof must be valid on its own (§12) */
     for (size_t i = 0; i < c.nwitnesses; i++) {
         const uint8_t *p;
@@ -722,13 +1010,14 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
         }
         res->equivocations++;
     }
-    /* the org's signature over the unsigned form: array(12) || items */
+    /* the org's signature over the unsigned form: array(13) || items
+     * (array(12) in version 2) */
     if ((msg = malloc(c.sig_pos)) == NULL) {
         rc = fail(res, ENT_ENOMEM, false, 0, "out of memory");
         goto out;
     }
     memcpy(msg, buf, c.sig_pos);
-    msg[0] = 0x80 | (EXPORT_ITEMS - 1);
+    msg[0] = (uint8_t)(0x80 | (c.items - 1));
     if ((rc = ent_sig_verify(res->org, ENT_SIGCTX_TREE_HEAD, msg, c.sig_pos,
                              c.sig)) != ENT_OK) {
         rc = fail(res, rc == ENT_ENOMEM ? rc : ENT_EBADSIG, false, 0,
@@ -742,6 +1031,10 @@ out:
     free(msg);
     free(c.vops);
     free(c.wits);
+    free(c.idx);
+    free(c.hsizes);
+    free(c.rsizes);
+    ent_dir_free(c.dir);
     return rc;
 }
 

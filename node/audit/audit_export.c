@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "node/audit/audit_int.h"
+#include "node/audit/directory.h"
 #include "node/audit/witness.h"
 #include "node/err.h"
 #include "protocol/cbor.h"
@@ -74,6 +75,17 @@ static void db_bstr(dbuf *b, const void *p, size_t n) {
     db_put(b, p, n);
 }
 
+/* A directory record in the making (spec/audit.md §9, item 12): all but
+ * the checkpoint's inclusion proof, which needs every leaf up to n. */
+typedef struct rec {
+    uint64_t m; /* head size: the checkpoint is entry m - 1 */
+    uint8_t cp[ENT_ACTLOG_ENTRY_MAX];
+    size_t cplen;
+    uint64_t pos, last;
+    uint8_t path[ENT_MERKLE_MAX_PROOF][HL];
+    size_t plen;
+} rec;
+
 struct exp {
     ent_store *store;
     const ent_identity *id;
@@ -82,14 +94,26 @@ struct exp {
     uint64_t since;
     ent_actlog_head head;
     /* sections, each the concatenation of its encoded items */
-    dbuf entries, proofs, history, ops, frontier, equiv;
-    size_t nentries, nproofs, nhistory, nops, nfrontier, nequiv;
+    dbuf entries, proofs, history, ops, frontier, equiv, dirrecs;
+    size_t nentries, nproofs, nhistory, nops, nfrontier, nequiv, ndirrecs;
     uint8_t (*opids)[32];
     size_t nopids, capopids;
     char name[ENT_AUDIT_NAME_MAX + 1];
     size_t namelen;
     ent_txn *txn;
-    int err;
+    /* history: the ENT_AUDIT_MAX_HISTORY latest heads below n, a ring */
+    ent_actlog_head *hist;
+    size_t nhist, hfirst;
+    /* object export: the replay (log leaves, directory), the indexes of
+     * the exported entries and the records */
+    ent_mtree *leaves;
+    ent_dir *dir;
+    uint64_t *idx;
+    size_t nidx, capidx;
+    rec *recs;
+    size_t nrecs, nextrec; /* nextrec: next head size to make a record of */
+    uint64_t *recsizes;    /* history sizes, then n */
+    size_t nrecsizes;
 };
 
 static int sign_fn(ent_txn *txn, void *data) {
@@ -97,58 +121,186 @@ static int sign_fn(ent_txn *txn, void *data) {
     return ent_actlog_sign_head(txn, x->id, x->now, &x->head);
 }
 
+static int note_op(struct exp *x, const ent_actlog_entry *e) {
+    if (!ent__audit_needs_op(e->kind) || !e->has_op)
+        return ENT_OK;
+    if (x->nopids == x->capopids) {
+        size_t cap = x->capopids ? 2 * x->capopids : 64;
+        uint8_t(*q)[32] = realloc(x->opids, cap * 32);
+        if (q == NULL)
+            return ENT_ENOMEM;
+        x->opids = q;
+        x->capopids = cap;
+    }
+    memcpy(x->opids[x->nopids++], e->op, 32);
+    return ENT_OK;
+}
+
+/* Whole-log export: entries since .. n-1. */
 static int entry_fn(void *data, const ent_actlog_entry *e, const uint8_t *raw,
                     size_t len) {
     struct exp *x = data;
-    uint8_t path[ENT_MERKLE_MAX_PROOF][HL];
-    size_t plen = 0;
     int rc;
     if (e->index >= x->head.size)
         return 1;
-    if (x->object != NULL &&
-        (!e->has_object || memcmp(e->object, x->object, 32) != 0))
-        return 0;
     db_put(&x->entries, raw, len);
     x->nentries++;
-    if (x->object != NULL) {
-        if ((rc = ent_actlog_inclusion_proof(x->txn, e->index, x->head.size,
-                                             path, ENT_MERKLE_MAX_PROOF,
-                                             &plen)) != ENT_OK)
+    if ((rc = note_op(x, e)) != ENT_OK)
+        return rc;
+    return x->entries.err;
+}
+
+/* The directory record of the checkpoint e (raw bytes) for the head of
+ * size e->index + 1, when the object is in its directory. */
+static int make_rec(struct exp *x, const ent_actlog_entry *e,
+                    const uint8_t *raw, size_t len) {
+    rec *r = &x->recs[x->nrecs];
+    int rc;
+    if (ent_dir_find(x->dir, x->object, &r->pos, &r->last) != ENT_OK)
+        return ENT_OK; /* not listed: nothing to prove at this head */
+    r->m = e->index + 1;
+    memcpy(r->cp, raw, len);
+    r->cplen = len;
+    if ((rc = ent_dir_path(x->dir, r->pos, r->path, ENT_MERKLE_MAX_PROOF,
+                           &r->plen)) != ENT_OK)
+        return rc;
+    x->nrecs++;
+    return ENT_OK;
+}
+
+/*
+ * Object export: replays the whole log up to n, for the leaves (inclusion
+ * proofs come after, from the complete tree) and the directory (each
+ * checkpoint's own commitment is checked against the replay: a mismatch
+ * is a damaged store). Keeps the object's entries from since on, and the
+ * directory records at the history heads and at n.
+ */
+static int replay_fn(void *data, const ent_actlog_entry *e,
+                     const uint8_t *raw, size_t len) {
+    struct exp *x = data;
+    uint8_t leaf[HL];
+    uint64_t oprev;
+    int rc;
+    if (e->index >= x->head.size)
+        return 1;
+    ent_merkle_leaf_hash(leaf, raw, len);
+    if ((rc = ent_mtree_append(x->leaves, leaf)) != ENT_OK)
+        return rc;
+    if (e->kind == ENT_LOG_CHECKPOINT) {
+        uint8_t root[HL];
+        ent_dir_root(x->dir, root);
+        if (e->dir_size != ent_dir_size(x->dir) ||
+            memcmp(root, e->dir_root, HL) != 0)
+            return ENT_ECORRUPT;
+        while (x->nextrec < x->nrecsizes &&
+               x->recsizes[x->nextrec] < e->index + 1)
+            x->nextrec++;
+        if (x->nextrec < x->nrecsizes &&
+            x->recsizes[x->nextrec] == e->index + 1 &&
+            (rc = make_rec(x, e, raw, len)) != ENT_OK)
             return rc;
-        db_bstr(&x->proofs, path, plen * HL);
-        x->nproofs++;
+        return ENT_OK;
     }
-    if (ent__audit_needs_op(e->kind) && e->has_op) {
-        if (x->nopids == x->capopids) {
-            size_t cap = x->capopids ? 2 * x->capopids : 64;
-            uint8_t(*q)[32] = realloc(x->opids, cap * 32);
-            if (q == NULL)
-                return ENT_ENOMEM;
-            x->opids = q;
-            x->capopids = cap;
-        }
-        memcpy(x->opids[x->nopids++], e->op, 32);
+    if (!e->has_object)
+        return ENT_OK;
+    if ((rc = ent_dir_note(x->dir, e->object, e->index, &oprev)) != ENT_OK)
+        return rc;
+    if (e->version == ENT_ACTLOG_VERSION && oprev != e->oprev)
+        return ENT_ECORRUPT;
+    if (memcmp(e->object, x->object, 32) != 0 || e->index < x->since)
+        return ENT_OK;
+    /* a version-2 entry names no previous entry: its object's export
+     * could not be shown complete */
+    if (e->version != ENT_ACTLOG_VERSION)
+        return ENT_EVERSION;
+    if (x->nidx == x->capidx) {
+        size_t cap = x->capidx ? 2 * x->capidx : 64;
+        uint64_t *q = realloc(x->idx, cap * sizeof(*q));
+        if (q == NULL)
+            return ENT_ENOMEM;
+        x->idx = q;
+        x->capidx = cap;
     }
+    x->idx[x->nidx++] = e->index;
+    db_put(&x->entries, raw, len);
+    x->nentries++;
+    if ((rc = note_op(x, e)) != ENT_OK)
+        return rc;
     return x->entries.err;
 }
 
 static int head_fn(void *data, const ent_actlog_head *h) {
     struct exp *x = data;
-    uint8_t path[ENT_MERKLE_MAX_PROOF][HL], buf[ENT_ACTLOG_HEAD_MAX];
-    size_t plen = 0, n = 0;
-    int rc;
     if (h->size == 0 || h->size >= x->head.size)
         return 0;
-    if ((rc = ent_actlog_consistency_proof(x->txn, h->size, x->head.size,
-                                           path, ENT_MERKLE_MAX_PROOF,
-                                           &plen)) != ENT_OK ||
-        (rc = ent_actlog_head_encode(h, true, buf, sizeof(buf), &n)) != ENT_OK)
-        return rc;
-    db_put(&x->history, "\x82", 1);
-    db_put(&x->history, buf, n);
-    db_bstr(&x->history, path, plen * HL);
-    x->nhistory++;
+    if (x->nhist < ENT_AUDIT_MAX_HISTORY) {
+        x->hist[x->nhist++] = *h;
+    } else { /* by increasing size: the oldest goes */
+        x->hist[x->hfirst] = *h;
+        x->hfirst = (x->hfirst + 1) % ENT_AUDIT_MAX_HISTORY;
+    }
+    return 0;
+}
+
+/* The kept history heads, oldest first, with consistency proofs to n. */
+static int emit_history(struct exp *x) {
+    uint8_t path[ENT_MERKLE_MAX_PROOF][HL], buf[ENT_ACTLOG_HEAD_MAX];
+    int rc;
+    for (size_t i = 0; i < x->nhist; i++) {
+        const ent_actlog_head *h =
+            &x->hist[(x->hfirst + i) % ENT_AUDIT_MAX_HISTORY];
+        size_t plen = 0, n = 0;
+        if ((rc = ent_actlog_consistency_proof(x->txn, h->size, x->head.size,
+                                               path, ENT_MERKLE_MAX_PROOF,
+                                               &plen)) != ENT_OK ||
+            (rc = ent_actlog_head_encode(h, true, buf, sizeof(buf), &n)) !=
+                ENT_OK)
+            return rc;
+        db_put(&x->history, "\x82", 1);
+        db_put(&x->history, buf, n);
+        db_bstr(&x->history, path, plen * HL);
+        x->nhistory++;
+    }
     return x->history.err;
+}
+
+static void db_uint(dbuf *b, uint64_t v) {
+    uint8_t buf[9];
+    ent_cbor_writer w;
+    ent_cbor_writer_init(&w, buf, sizeof(buf));
+    ent_cbor_write_uint(&w, v);
+    db_put(b, buf, w.len);
+}
+
+/* After the replay: the entries' inclusion proofs and the records. */
+static int emit_object(struct exp *x) {
+    uint8_t path[ENT_MERKLE_MAX_PROOF][HL];
+    size_t plen;
+    int rc;
+    if (x->nrecs == 0 || x->recs[x->nrecs - 1].m != x->head.size)
+        return ENT_ENOENT; /* no entry of this object up to the head */
+    for (size_t i = 0; i < x->nidx; i++) {
+        if ((rc = ent_mtree_path(x->leaves, x->idx[i], x->head.size, path,
+                                 ENT_MERKLE_MAX_PROOF, &plen)) != ENT_OK)
+            return rc;
+        db_bstr(&x->proofs, path, plen * HL);
+        x->nproofs++;
+    }
+    for (size_t i = 0; i < x->nrecs; i++) {
+        const rec *r = &x->recs[i];
+        if ((rc = ent_mtree_path(x->leaves, r->m - 1, x->head.size, path,
+                                 ENT_MERKLE_MAX_PROOF, &plen)) != ENT_OK)
+            return rc;
+        db_put(&x->dirrecs, "\x86", 1);
+        db_uint(&x->dirrecs, r->m);
+        db_put(&x->dirrecs, r->cp, r->cplen);
+        db_bstr(&x->dirrecs, path, plen * HL);
+        db_uint(&x->dirrecs, r->pos);
+        db_uint(&x->dirrecs, r->last);
+        db_bstr(&x->dirrecs, r->path, r->plen * HL);
+        x->ndirrecs++;
+    }
+    return x->proofs.err != ENT_OK ? x->proofs.err : x->dirrecs.err;
 }
 
 static int leaf_fn(void *data, uint64_t index, uint8_t out[HL]) {
@@ -170,8 +322,6 @@ static int collect_fn(ent_txn *txn, void *data) {
     struct exp *x = data;
     const void *v;
     size_t vlen;
-    uint8_t buf[ENT_ACTLOG_HEAD_MAX];
-    size_t n = 0;
     int rc;
     x->txn = txn;
     if (ent_txn_get(txn, ENT_TBL_META, "name", 4, &v, &vlen) == ENT_OK) {
@@ -180,12 +330,10 @@ static int collect_fn(ent_txn *txn, void *data) {
         memcpy(x->name, v, vlen);
         x->namelen = vlen;
     }
-    /* the latest head, then the earlier ones with consistency proofs (at
-     * most ENT_AUDIT_MAX_HISTORY, the most recent) */
-    if ((rc = ent_actlog_head_encode(&x->head, true, buf, sizeof(buf), &n)) !=
-        ENT_OK)
-        return rc;
-    if ((rc = ent_actlog_heads_foreach(txn, head_fn, x)) != ENT_OK)
+    /* the earlier heads with consistency proofs: at most
+     * ENT_AUDIT_MAX_HISTORY, the most recent */
+    if ((rc = ent_actlog_heads_foreach(txn, head_fn, x)) != ENT_OK ||
+        (rc = emit_history(x)) != ENT_OK)
         return rc;
     if (x->object == NULL && x->since > 0) {
         ent_merkle_frontier f;
@@ -196,8 +344,25 @@ static int collect_fn(ent_txn *txn, void *data) {
             db_bstr(&x->frontier, f.hashes[i], HL);
         x->nfrontier = (size_t)__builtin_popcountll(f.size);
     }
-    if ((rc = ent_actlog_foreach(txn, x->since, entry_fn, x)) != ENT_OK)
-        return rc;
+    if (x->object == NULL) {
+        if ((rc = ent_actlog_foreach(txn, x->since, entry_fn, x)) != ENT_OK)
+            return rc;
+    } else {
+        /* the records: at every history head and at n */
+        if ((x->recsizes = calloc(x->nhist + 1, sizeof(uint64_t))) == NULL ||
+            (x->recs = calloc(x->nhist + 1, sizeof(rec))) == NULL ||
+            ent_mtree_new(&x->leaves) != ENT_OK ||
+            ent_dir_new(&x->dir) != ENT_OK)
+            return ENT_ENOMEM;
+        for (size_t i = 0; i < x->nhist; i++)
+            x->recsizes[i] =
+                x->hist[(x->hfirst + i) % ENT_AUDIT_MAX_HISTORY].size;
+        x->recsizes[x->nhist] = x->head.size;
+        x->nrecsizes = x->nhist + 1;
+        if ((rc = ent_actlog_foreach(txn, 0, replay_fn, x)) != ENT_OK ||
+            (rc = emit_object(x)) != ENT_OK)
+            return rc;
+    }
     /* ops: unique, by increasing id */
     if (x->nopids > 0)
         qsort(x->opids, x->nopids, 32, cmp32);
@@ -213,16 +378,16 @@ static int collect_fn(ent_txn *txn, void *data) {
         db_put(&x->ops, raw, rlen);
         x->nops++;
     }
+    /* equivocation proofs: whole-log exports only (an object export
+     * discloses one object, not the node's evidence about other orgs) */
     if (x->object == NULL &&
         (rc = ent_witness_proofs_foreach(txn, equiv_fn, x)) != ENT_OK)
         return rc;
-    if (x->entries.err || x->proofs.err || x->history.err || x->ops.err ||
-        x->frontier.err)
-        return x->entries.err   ? x->entries.err
-               : x->proofs.err  ? x->proofs.err
-               : x->history.err ? x->history.err
-               : x->ops.err     ? x->ops.err
-                                : x->frontier.err;
+    const dbuf *all[] = {&x->entries, &x->proofs, &x->history, &x->ops,
+                         &x->frontier, &x->equiv, &x->dirrecs};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if (all[i]->err != ENT_OK)
+            return all[i]->err;
     return ENT_OK;
 }
 
@@ -257,6 +422,8 @@ static void emit_export(ent_cbor_writer *w, const void *data) {
     ent_cbor_write_raw(w, x->equiv.p, x->equiv.len);
     ent_cbor_write_array(w, x->nops);
     ent_cbor_write_raw(w, x->ops.p, x->ops.len);
+    ent_cbor_write_array(w, x->ndirrecs); /* directory records */
+    ent_cbor_write_raw(w, x->dirrecs.p, x->dirrecs.len);
 }
 
 int ent_audit_export(ent_store *store, const ent_identity *id,
@@ -273,8 +440,11 @@ int ent_audit_export(ent_store *store, const ent_identity *id,
     *len = 0;
     if (store == NULL || id == NULL)
         return ENT_EINVAL;
-    if ((x = calloc(1, sizeof(*x))) == NULL)
+    if ((x = calloc(1, sizeof(*x))) == NULL ||
+        (x->hist = calloc(ENT_AUDIT_MAX_HISTORY, sizeof(*x->hist))) == NULL) {
+        free(x);
         return ENT_ENOMEM;
+    }
     x->store = store;
     x->id = id;
     x->now = now_ms;
@@ -320,7 +490,14 @@ out:
         free(x->ops.p);
         free(x->frontier.p);
         free(x->equiv.p);
+        free(x->dirrecs.p);
         free(x->opids);
+        free(x->hist);
+        ent_mtree_free(x->leaves);
+        ent_dir_free(x->dir);
+        free(x->idx);
+        free(x->recs);
+        free(x->recsizes);
         free(x);
     }
     return rc;

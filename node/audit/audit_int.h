@@ -10,7 +10,8 @@
 
 #include "node/audit/actlog.h"
 
-#define ENT__AUDIT_ITEMS 13 /* magic .. sig */
+#define ENT__AUDIT_ITEMS 14    /* magic .. sig, version 3 */
+#define ENT__AUDIT_ITEMS_V2 13 /* version 2: no directory records */
 
 /* Kinds whose entries name an op that the export must carry. */
 static inline bool ent__audit_needs_op(unsigned kind) {
