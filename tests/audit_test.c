@@ -1603,6 +1603,120 @@ static void test_engine_entries(void **state) {
     tnode_close(&b);
 }
 
+struct kind_count {
+    uint8_t kind;
+    uint64_t n;
+};
+
+static int count_kind_cb(void *data, const ent_actlog_entry *e,
+                         const uint8_t *raw, size_t len) {
+    struct kind_count *c = data;
+    if (e->kind == c->kind)
+        c->n++;
+    return 0;
+}
+
+static int count_kind_fn(ent_txn *txn, void *data) {
+    return ent_actlog_foreach(txn, 0, count_kind_cb, data);
+}
+
+static uint64_t kind_entries(tnode *n, uint8_t kind) {
+    struct kind_count c = {kind, 0};
+    assert_int_equal(ent_store_read(n->store, count_kind_fn, &c), ENT_OK);
+    return c.n;
+}
+
+static uint64_t equivocation_entries(tnode *n) {
+    return kind_entries(n, ENT_LOG_EQUIVOCATION);
+}
+
+/* o's header with a comment body `text`, sealed with key and signed by
+ * id: another op of the same author and sequence. */
+static ent_op *twin(const ent_op *o, const uint8_t key[ENT_KEY_LEN],
+                    const ent_identity *id, const char *text) {
+    ent_op_body b;
+    uint8_t *body = NULL;
+    size_t blen = 0;
+    ent_op *op = NULL;
+    memset(&b, 0, sizeof(b));
+    b.kind = ENT_OP_COMMENT;
+    b.text = (char *)text;
+    b.textlen = strlen(text);
+    assert_int_equal(ent_op_body_encode(&b, &body, &blen), ENT_OK);
+    assert_int_equal(ent_op_seal(&op, &o->h, body, blen, key, id), ENT_OK);
+    free(body);
+    return op;
+}
+
+/* One activity-log entry per detected equivocation: the engine logs an
+ * (author, sequence) with a second op once as `equivocation`; that op
+ * arriving again, or a third one, is still refused and logged (BRIEF
+ * invariant 3), as `op_rejected`. The export carries one proof. */
+static void test_engine_equivocation_once(void **state) {
+    tnode a, b;
+    uint8_t id[32];
+    ent_op *op = NULL, *add = NULL;
+    ent_op_epoch_key *boxes = NULL;
+    ent_obj_key *keys = NULL;
+    size_t nboxes = 0, nkeys = 0;
+    char err[ENT_OBJ_ERR_MAX];
+    assert_int_equal(tnode_open(&a, 1), 0);
+    assert_int_equal(tnode_open(&b, 2), 0);
+    assert_int_equal(
+        ent_obj_create(a.eng, "lead", NULL, 0, id, &op, err, sizeof(err)),
+        ENT_OK);
+    ent_op_free(op);
+    assert_int_equal(ent_obj_add_member(a.eng, id, tnode_pk(&b),
+                                        ENT_ROLE_MEMBER, &add, &boxes,
+                                        &nboxes),
+                     ENT_OK);
+    assert_int_equal(ent_obj_accept_keys(b.eng, id, boxes, nboxes), ENT_OK);
+    assert_int_equal(tnode_sync(&b, &a, id), 0);
+    b.now += 10;
+    assert_int_equal(ent_obj_comment(b.eng, id, "one", &op, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(ent_obj_apply(a.eng, op->raw, op->rawlen, NULL), ENT_OK);
+    assert_int_equal(ent_obj_epoch_keys(b.eng, id, &keys, &nkeys), ENT_OK);
+    assert_true(nkeys >= 1);
+    ent_op *o2 = twin(op, keys[0].key, b.id, "two");
+    ent_op *o3 = twin(op, keys[0].key, b.id, "three");
+    assert_int_equal(equivocation_entries(&a), 0);
+    assert_int_equal(ent_obj_apply(a.eng, o2->raw, o2->rawlen, NULL),
+                     ENT_ECONFLICT);
+    assert_int_equal(equivocation_entries(&a), 1);
+    /* the same second op again (a partner offers what this node lacks) */
+    int rc = ent_obj_apply(a.eng, o2->raw, o2->rawlen, NULL);
+    print_message("  the same equivocating op again: %s, %llu entries\n",
+                  ent_err_name(rc),
+                  (unsigned long long)equivocation_entries(&a));
+    assert_int_equal(equivocation_entries(&a), 1);
+    /* a third op of the same author and sequence: the same equivocation */
+    rc = ent_obj_apply(a.eng, o3->raw, o3->rawlen, NULL);
+    print_message("  a third op of the sequence: %s, %llu entries\n",
+                  ent_err_name(rc),
+                  (unsigned long long)equivocation_entries(&a));
+    assert_int_equal(equivocation_entries(&a), 1);
+    assert_int_equal(rc, ENT_ECONFLICT);
+    assert_int_equal(kind_entries(&a, ENT_LOG_OP_REJECTED), 2);
+    uint8_t *buf;
+    size_t len;
+    ent_audit_result res;
+    assert_int_equal(ent_audit_export(a.store, a.id, a.now, NULL, &buf, &len),
+                     ENT_OK);
+    if (ent_audit_verify(buf, len, tnode_pk(&a), &res) != ENT_OK)
+        fail_msg("export with an equivocation: %s", res.reason);
+    assert_int_equal(res.equivocations, 1);
+    free(buf);
+    ent_obj_keys_free(keys, nkeys);
+    ent_op_free(op);
+    ent_op_free(o2);
+    ent_op_free(o3);
+    ent_op_free(add);
+    free(boxes);
+    tnode_close(&a);
+    tnode_close(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_export_verify),
@@ -1621,6 +1735,7 @@ int main(void) {
         cmocka_unit_test(test_v2_exports),
         cmocka_unit_test(test_empty_and_edges),
         cmocka_unit_test(test_engine_entries),
+        cmocka_unit_test(test_engine_equivocation_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

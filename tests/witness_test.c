@@ -4,8 +4,9 @@
  * a consistent successor only with the org's signed proof, turns two heads
  * of one size or a failing signed proof into a stored, logged, exported and
  * independently verifiable proof, and does the same for two ops of one
- * author and sequence. Its halves are byte strings holding the signed
- * records, and a proof that nests them as arrays is refused.
+ * author and sequence. Each proof is logged once, however often the same
+ * contradiction is offered again; its halves are byte strings holding the
+ * signed records, and a proof that nests them as arrays is refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -332,6 +333,14 @@ static void test_heads(void **state) {
     assert_int_equal(kept_size(&f->nb, apk), 7); /* never replaced */
     assert_int_equal(nproofs(&f->nb), 1);
     assert_int_equal(equiv_entries(&f->nb), 1);
+    /* the same head again (a partner resends its head on every session):
+     * the same proof, neither stored nor logged a second time */
+    assert_int_equal(ent_witness_offer(f->nb.store, 5, forked, forkedlen, apk,
+                                       &out, NULL),
+                     ENT_OK);
+    assert_int_equal(out, ENT_WITNESS_EQUIVOCATION);
+    assert_int_equal(nproofs(&f->nb), 1);
+    assert_int_equal(equiv_entries(&f->nb), 1);
 
     /* ... and grows it: its own signed proof fails against the kept head */
     append(&f->na2, f->a, 2, 0xbb);
@@ -347,6 +356,17 @@ static void test_heads(void **state) {
                      ENT_OK);
     assert_int_equal(out, ENT_WITNESS_EQUIVOCATION);
     assert_int_equal(kept_size(&f->nb, apk), 7);
+    assert_int_equal(nproofs(&f->nb), 2);
+    assert_int_equal(equiv_entries(&f->nb), 2);
+    /* offered and answered again: one proof, one entry */
+    assert_int_equal(ent_witness_offer(f->nb.store, 6, h, hl, apk, &out,
+                                       &kept),
+                     ENT_OK);
+    assert_int_equal(out, ENT_WITNESS_NEED_PROOF);
+    assert_int_equal(ent_witness_settle(f->nb.store, 6, h, hl, &ans,
+                                        &out),
+                     ENT_OK);
+    assert_int_equal(out, ENT_WITNESS_EQUIVOCATION);
     assert_int_equal(nproofs(&f->nb), 2);
     assert_int_equal(equiv_entries(&f->nb), 2);
 

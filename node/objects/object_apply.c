@@ -790,7 +790,9 @@ static int log_reject(ent_objects *eng, ent_txn *txn,
     ent_actlog_entry e;
     memset(&e, 0, sizeof(e));
     e.time = ent__obj_wall(eng);
-    e.kind = why == ENT_ECONFLICT ? ENT_LOG_EQUIVOCATION : ENT_LOG_OP_REJECTED;
+    e.kind = why == ENT_ECONFLICT && !info->equivocation_known
+                 ? ENT_LOG_EQUIVOCATION
+                 : ENT_LOG_OP_REJECTED;
     if (memcmp(info->object, zero, 32) != 0) {
         e.has_object = true;
         memcpy(e.object, info->object, 32);
@@ -1074,6 +1076,12 @@ static int keep_equivocation(ent_txn *txn, const uint8_t obj[32],
 static bool vouched_by_held(ent_txn *txn, const uint8_t obj[32],
                             const ent_op *op);
 
+static int any_row(void *data, const void *key, size_t klen, const void *val,
+                   size_t vlen) {
+    *(bool *)data = true;
+    return 1;
+}
+
 /*
  * Judges and, if it passes, commits one op. Every check comes before the
  * first write, so a refused op changes nothing (except the proof kept for
@@ -1129,6 +1137,13 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
     memcpy(okey + 32, op->h.author, 32);
     ent__be64(okey + 64, op->h.seq);
     if (ent_txn_get(txn, ENT_TBL_OPS, okey, 72, &v, &vlen) == ENT_OK) {
+        /* proven before (this op again, or a third one): one equivocation
+         * entry per (author, seq), spec/audit.md section 12 */
+        bool known = false;
+        if (info != NULL &&
+            ent_txn_scan(txn, ENT_TBL_EQUIV, okey, 72, any_row, &known) ==
+                ENT_OK)
+            info->equivocation_known = known;
         rc = keep_equivocation(txn, obj, op, v, vlen);
         if (rc == ENT_OK)
             rc = ENT_ECONFLICT;
