@@ -265,20 +265,43 @@ out:
     return ENT_OK;
 }
 
+/* Heads one --witness file may hold: a partner's file lists one kept head
+ * per org it witnesses, plus its own. */
+#define MAX_WITNESS_HEADS 65536
+
+/* Adds s to the list of head strings (grown as needed). */
+static int push_item(const char ***items, size_t *n, size_t *cap,
+                     const char *s) {
+    if (*n == MAX_WITNESS_HEADS)
+        return ENT_ELIMIT;
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        const char **q = realloc(*items, c * sizeof(*q));
+        if (q == NULL)
+            return ENT_ENOMEM;
+        *items = q;
+        *cap = c;
+    }
+    (*items)[(*n)++] = s;
+    return ENT_OK;
+}
+
 /* Reads the heads an auditor holds (--witness FILE): the JSON printed by
- * `entente audit heads --json` (every "head"), or hex heads one a line. */
+ * `entente audit heads --json` (every "head"), or hex heads one a line.
+ * Heads of every org are read; the verifier uses those of the export's
+ * org and skips the others (spec/audit.md §10). */
 static int load_heads(const char *path, ent_actlog_head **out, size_t *n) {
     uint8_t *buf = NULL;
-    size_t len = 0, cap = 0;
+    size_t len = 0;
     json_t *root = NULL;
     ent_actlog_head *hs = NULL;
+    const char **items = NULL;
+    size_t nitems = 0, capitems = 0;
     int rc = read_file(path, &buf, &len);
     *out = NULL;
     *n = 0;
     if (rc != ENT_OK)
         return rc;
-    const char *items[256];
-    size_t nitems = 0;
     size_t i = 0;
     while (i < len && isspace(buf[i]))
         i++;
@@ -294,11 +317,12 @@ static int load_heads(const char *path, ent_actlog_head **out, size_t *n) {
         }
         json_array_foreach(arr, k, e) {
             const char *h = json_string_value(json_object_get(e, "head"));
-            if (h == NULL || nitems == 256) {
+            if (h == NULL) {
                 rc = ENT_EINVAL;
                 goto out;
             }
-            items[nitems++] = h;
+            if ((rc = push_item(&items, &nitems, &capitems, h)) != ENT_OK)
+                goto out;
         }
     } else {
         uint8_t *z = realloc(buf, len + 1);
@@ -310,16 +334,11 @@ static int load_heads(const char *path, ent_actlog_head **out, size_t *n) {
         buf[len] = '\0';
         char *save = NULL;
         for (char *t = strtok_r((char *)buf, " \t\r\n", &save); t != NULL;
-             t = strtok_r(NULL, " \t\r\n", &save)) {
-            if (nitems == 256) {
-                rc = ENT_ELIMIT;
+             t = strtok_r(NULL, " \t\r\n", &save))
+            if ((rc = push_item(&items, &nitems, &capitems, t)) != ENT_OK)
                 goto out;
-            }
-            items[nitems++] = t;
-        }
     }
-    cap = nitems ? nitems : 1;
-    if ((hs = calloc(cap, sizeof(*hs))) == NULL) {
+    if ((hs = calloc(nitems ? nitems : 1, sizeof(*hs))) == NULL) {
         rc = ENT_ENOMEM;
         goto out;
     }
@@ -338,6 +357,7 @@ static int load_heads(const char *path, ent_actlog_head **out, size_t *n) {
     hs = NULL;
 out:
     free(hs);
+    free(items);
     json_decref(root);
     free(buf);
     return rc;
@@ -550,7 +570,7 @@ int ent_cli_audit_verify(const char *words, const char *file, const char *org,
                 (json_int_t)res.since, "heads", (json_int_t)res.heads, "ops",
                 (json_int_t)res.ops, "equivocations",
                 (json_int_t)res.equivocations, "witnessed",
-                (json_int_t)nheads, "object",
+                (json_int_t)res.witnessed, "object",
                 res.has_object ? json_string(obj) : json_null());
             if (jo != NULL && d != NULL) {
                 json_object_set(jo, "history", d->history);
@@ -561,11 +581,12 @@ int ent_cli_audit_verify(const char *words, const char *file, const char *org,
             json_decref(jo);
         } else {
             printf("ok: %s (%s): %llu entries of %llu, %llu signed heads "
-                   "(%zu witnessed), %llu ops checked, %llu equivocation "
+                   "(%llu witnessed), %llu ops checked, %llu equivocation "
                    "proofs\n",
                    orgid, res.name, (unsigned long long)res.entries,
                    (unsigned long long)res.tree_size,
-                   (unsigned long long)res.heads, nheads,
+                   (unsigned long long)res.heads,
+                   (unsigned long long)res.witnessed,
                    (unsigned long long)res.ops,
                    (unsigned long long)res.equivocations);
             size_t i;

@@ -179,7 +179,7 @@ int ent__obj_check_body(const ent_op *op, const ent_op_body *b,
  * if so both encodings are kept as proof (equivocation table).
  * @return ENT_OK (none), ENT_ECONFLICT or a storage error. */
 int ent__obj_check_equivocation(ent_txn *txn, const uint8_t obj[32],
-                                const ent_op *op);
+                                const ent_op *op, bool *known);
 
 /* For an object we were removed from: we hold a key of op's epoch.
  * @return ENT_OK, ENT_EDECRYPT or a storage error. */
