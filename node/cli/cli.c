@@ -192,6 +192,12 @@ static const cli_opt serve_opts[] = {
     {NULL, NULL, NULL},
 };
 
+static const cli_opt status_opts[] = {
+    {"wait", "[=TIMEOUT]",
+     "wait until the node answers, at most TIMEOUT (default 10s)"},
+    {NULL, NULL, NULL},
+};
+
 static const cli_opt no_opts[] = {{NULL, NULL, NULL}};
 
 static const cli_opt object_create_opts[] = {
@@ -390,19 +396,25 @@ static const cli_cmd commands[] = {
      "Runs the node until SIGINT or SIGTERM: listens for partner nodes on "
      "TCP and serves the local API on the Unix socket HOME/api.sock (mode "
      "0600). Only one node may run per home; a second one exits with an "
-     "error naming the running one. Logs go to standard error.",
+     "error naming the running one. Once both listen it prints one line, "
+     "\"ready: listening on HOST:PORT, advertising HOST:PORT, api PATH\" "
+     "(with --json: {\"ready\",\"listen\",\"advertise\",\"api\"}), and "
+     "tells a service manager that set $NOTIFY_SOCKET (systemd "
+     "Type=notify) READY=1. Logs go to standard error.",
      serve_opts, 0, 0, NULL},
     {"status", ent__cli_cmd_status,
      "show the running node's identity and counts",
-     "status [--home DIR] [--json]",
+     "status [--wait[=TIMEOUT]] [--home DIR] [--json]",
      "Asks the running node of HOME for its org id, name, actual listen "
      "address, number of partner nodes and number of objects, and prints "
      "one line per backlog sync running or finished in the last minute "
      "(a join's history, or a catch-up): \"sync  OBJ from PEER: 41,200 / "
      "100,000 ops (41%), 9,800 ops/s, ~6 s left\". With --json, prints "
      "{\"org\",\"name\",\"listen\",\"peers\",\"objects\",\"syncs\":[...]} "
-     "(spec/api.md). Fails when no node is running for HOME.",
-     no_opts, 0, 0, NULL},
+     "(spec/api.md). Fails when no node is running for HOME; with --wait "
+     "it first waits for one to answer (a node just started in the "
+     "background), at most TIMEOUT (default 10s), then fails.",
+     status_opts, 0, 0, NULL},
     {"object", NULL, "create, change, show and list joint objects",
      "object COMMAND [ARGS] [options]",
      "Joint objects: shared opportunities, leads, solutions, plans... Each "
@@ -465,8 +477,8 @@ static const cli_cmd commands[] = {
 static void print_opts(FILE *f, const cli_opt *opts) {
     for (const cli_opt *o = opts; o->name != NULL; o++) {
         char left[64];
-        snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
-                 o->arg ? o->arg : "");
+        snprintf(left, sizeof(left), "--%s%s%s", o->name,
+                 o->arg && o->arg[0] != '[' ? " " : "", o->arg ? o->arg : "");
         fprintf(f, "  %-22s %s\n", left, o->help);
     }
 }
@@ -574,14 +586,16 @@ static int parse_opts(cli *c, int argc, char **argv) {
     bool help = false;
     const char *level = NULL;
     const char *home = NULL;
+    const char *bare = NULL; /* last optional-value option given bare */
     for (int pass = 0; pass < 2; pass++) {
         const cli_opt *tab = pass == 0 ? global_opts : c->cmd->opts;
         for (const cli_opt *o = tab; o != NULL && o->name != NULL; o++) {
             if (nlo == CLI_MAX_OPTS)
                 break;
-            lo[nlo] = (struct option){o->name,
-                                      o->arg ? required_argument : no_argument,
-                                      NULL, 256 + nlo};
+            int has = o->arg == NULL      ? no_argument
+                      : o->arg[0] == '[' ? optional_argument
+                                         : required_argument;
+            lo[nlo] = (struct option){o->name, has, NULL, 256 + nlo};
             all[nlo++] = o;
         }
     }
@@ -619,6 +633,8 @@ static int parse_opts(cli *c, int argc, char **argv) {
                 c->opts[c->nopts].name = name;
                 c->opts[c->nopts].value = optarg ? optarg : "";
                 c->nopts++;
+                if (optarg == NULL && all[ch - 256]->arg != NULL)
+                    bare = name; /* an optional value left out */
             }
         }
     }
@@ -630,6 +646,12 @@ static int parse_opts(cli *c, int argc, char **argv) {
     c->nargs = argc - optind;
     if (c->nargs < c->cmd->min_args)
         return ent__cli_usage_error(c, "missing argument");
+    if (c->nargs > c->cmd->max_args && bare != NULL)
+        return ent__cli_usage_error(c,
+                                    "unexpected argument '%s' (an optional "
+                                    "value takes '=': --%s=%s)",
+                                    c->args[c->cmd->max_args], bare,
+                                    c->args[c->cmd->max_args]);
     if (c->nargs > c->cmd->max_args)
         return ent__cli_usage_error(c, "unexpected argument '%s'",
                                     c->args[c->cmd->max_args]);

@@ -21,8 +21,14 @@
 
 #define EXIT_USAGE 2
 #define CLI_MAX_OPTS 256 /* options of one invocation (--set repeats) */
+#define ENT_CLI_WAIT_DEFAULT_S 10 /* status --wait without a value */
+#define ENT_CLI_WAIT_POLL_MS 50   /* status --wait: between two attempts */
 
-/* An option of one command (global options are listed in global_opts). */
+/*
+ * An option of one command (global options are listed in global_opts). An
+ * arg in brackets ("[=TIMEOUT]") makes the value optional: --wait or
+ * --wait=5s, never --wait 5s; without one the option's value is "".
+ */
 typedef struct cli_opt {
     const char *name; /* long name without "--" */
     const char *arg;  /* argument name for help ("HOST:PORT"), NULL: flag */

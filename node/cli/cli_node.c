@@ -9,18 +9,22 @@
 #include "node/cli/cli_int.h"
 #include "node/cli/client.h"
 #include "node/daemon/daemon.h"
+#include "node/daemon/notify.h"
 #include "node/err.h"
 #include "node/home.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/peers/invite.h"
 
 #include <uv.h>
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* One line of `entente status` per sync (spec/cli.md). */
 static void print_sync(const json_t *o) {
@@ -106,9 +110,40 @@ static void serve_signal(uv_signal_t *h, int signum) {
     struct serve_ctx *s = h->data;
     ENT_INFO(s->log, "received %s, stopping",
              signum == SIGINT ? "SIGINT" : "SIGTERM");
+    ent_daemon_notify(getenv("NOTIFY_SOCKET"), "STOPPING=1");
     uv_signal_stop(&s->sigint);
     uv_signal_stop(&s->sigterm);
     ent_node_stop(s->node, serve_stopped, s);
+}
+
+/*
+ * Tells whoever started the node that it is ready: the peer listener is
+ * bound and the API socket listens (ent_node_start returned), so a client
+ * that connects from now on is answered. One line on standard output
+ * (spec/cli.md gives its exact text), flushed at once because a pipe would
+ * hold it back, and READY=1 to a service manager that set $NOTIFY_SOCKET.
+ */
+static void serve_ready(cli *c, ent_node *n) {
+    char adv[ENT_ADDR_STRLEN], state[3 * ENT_ADDR_STRLEN + 64];
+    ent_daemon_advertised(n, adv);
+    if (c->json) {
+        json_t *o = json_pack("{s:b,s:s,s:s,s:s}", "ready", 1, "listen",
+                              ent_node_listen(n), "advertise", adv, "api",
+                              ent_node_api_path(n));
+        ent__cli_print_json(o);
+        json_decref(o);
+    } else {
+        printf("ready: listening on %s, advertising %s, api %s\n",
+               ent_node_listen(n), adv, ent_node_api_path(n));
+    }
+    fflush(stdout);
+    snprintf(state, sizeof(state),
+             "READY=1\nSTATUS=listening on %s, advertising %s",
+             ent_node_listen(n), adv);
+    int rc = ent_daemon_notify(getenv("NOTIFY_SOCKET"), state);
+    if (rc != ENT_OK)
+        ENT_WARN(&c->log, "sd_notify to $NOTIFY_SOCKET (%s): %s",
+                 getenv("NOTIFY_SOCKET"), ent_strerror(rc));
 }
 
 static int serve_open_error(cli *c, int rc, const ent_node_diag *d) {
@@ -180,6 +215,8 @@ int ent__cli_cmd_serve(cli *c) {
             status = ent__cli_fail(c, "cannot listen on %s: %s", addr,
                                    ent_strerror(rc));
         ent_node_stop(s.node, serve_stopped, &s);
+    } else {
+        serve_ready(c, s.node);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
 out:
@@ -191,12 +228,62 @@ out:
     return status;
 }
 
+static long long mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * GET /v1/status, and with a wait of wait_ms > 0 again every
+ * ENT_CLI_WAIT_POLL_MS while the node is not there yet (no socket, a stale
+ * one, a connection closed or refused by a node still starting or busy)
+ * until it answers or the wait is over; the last error is returned.
+ */
+static int status_request(cli *c, long long wait_ms, int *http,
+                          json_t **resp) {
+    long long deadline = mono_ms() + wait_ms;
+    for (;;) {
+        long long left = deadline - mono_ms();
+        int to = wait_ms > 0 && left < ENT_CLIENT_TIMEOUT_MS
+                     ? (int)(left > 0 ? left : 1)
+                     : ENT_CLIENT_TIMEOUT_MS;
+        int rc = ent_client_request_timeout(c->home, "GET", "/v1/status", NULL,
+                                            to, http, resp);
+        bool again = rc == ENT_ENOTRUNNING || rc == ENT_ECLOSED ||
+                     rc == ENT_ETIMEOUT || (rc == ENT_OK && *http == 503);
+        if (!again || wait_ms <= 0 || mono_ms() >= deadline)
+            return rc;
+        json_decref(*resp);
+        *resp = NULL;
+        struct timespec ts = {0, ENT_CLI_WAIT_POLL_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 int ent__cli_cmd_status(cli *c) {
     int http = 0;
     json_t *resp = NULL;
     int status = 0;
-    int rc =
-        ent_client_request(c->home, "GET", "/v1/status", NULL, &http, &resp);
+    const char *wait = ent__cli_opt_value(c, "wait");
+    uint64_t wait_s = 0;
+    if (wait != NULL) {
+        wait_s = ENT_CLI_WAIT_DEFAULT_S;
+        if (wait[0] != '\0' && ent_duration_parse(wait, &wait_s) != ENT_OK)
+            return ent__cli_usage_error(c,
+                                        "--wait wants a duration like 10s or "
+                                        "2m, got '%.40s'",
+                                        wait);
+    }
+    int rc = status_request(c, (long long)wait_s * 1000, &http, &resp);
+    if (wait != NULL && rc != ENT_OK &&
+        (rc == ENT_ENOTRUNNING || rc == ENT_ECLOSED || rc == ENT_ETIMEOUT)) {
+        status = ent__cli_fail(c,
+                               "no node answered for %s within %llus (start "
+                               "one with: entente serve)",
+                               c->home, (unsigned long long)wait_s);
+        goto out;
+    }
     if (rc == ENT_ENOTRUNNING) {
         status = ent__cli_fail(c,
                                "no node is running for %s (start one with: "
@@ -261,3 +348,4 @@ int ent__cli_cmd_peers(cli *c) {
     json_decref(resp);
     return 0;
 }
+

@@ -32,7 +32,7 @@ EOF
 }
 
 # up HOME: waits until the node of HOME answers (for the scripts below).
-UP='up() { for _ in $(seq 150); do "$ENTENTE" status --home "$1" >/dev/null 2>&1 && return; sleep 0.1; done; return 1; }'
+UP='up() { "$ENTENTE" status --home "$1" --wait=20s >/dev/null; }'
 
 # The bug, as tests/demo.sh had it: a function in the background.
 { echo "set -eu"; echo "$UP"; } >"$T/leaky.sh"

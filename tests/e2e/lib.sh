@@ -108,9 +108,9 @@ wait_for() {
 
 # node_start NAME [ENV=VALUE...]: creates the home on first use, starts
 # `serve` on 127.0.0.1:0 (with the extra environment) and waits until its
-# API answers.
+# API answers (`status --wait`, at most 15 s).
 node_start() {
-    local n=$1 i
+    local n=$1
     shift
     [ -z "${NODE_PID[$n]:-}" ] || fail "node $n is already running"
     if [ ! -d "$T/$n" ]; then
@@ -120,11 +120,8 @@ node_start() {
     env "$@" "$ENTENTE" serve --home "$T/$n" --listen 127.0.0.1:0 \
         >>"$T/$n.log" 2>&1 &
     NODE_PID[$n]=$!
-    for ((i = 0; i < 150; i++)); do
-        e "$n" status --json >/dev/null 2>&1 && return 0
-        kill -0 "${NODE_PID[$n]}" 2>/dev/null || fail "node $n exited at start"
-        sleep 0.1
-    done
+    e "$n" status --wait=15s --json >/dev/null 2>&1 && return 0
+    kill -0 "${NODE_PID[$n]}" 2>/dev/null || fail "node $n exited at start"
     fail "node $n did not come up"
 }
 

@@ -41,15 +41,10 @@ home_sum() {
     (cd "$H" && find . -type f -print0 | sort -z | xargs -0 sha256sum; ls -la --time-style=full-iso .)
 }
 
-# wait_up LOGFILE: polls status --json until the node answers (bounded).
+# wait_up: status --json once the node answers (status --wait, bounded).
 wait_up() {
-    for _ in $(seq 1 150); do
-        if "$ENTENTE" status --home "$H" --json >"$T/status.json" 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    fail "node did not come up"
+    "$ENTENTE" status --home "$H" --wait=15s --json >"$T/status.json" 2>"$T/err" ||
+        fail "node did not come up: $(cat "$T/err")"
 }
 
 start_serve() { # start_serve LOG: serve in the background, PID in $SERVE
