@@ -23,7 +23,8 @@
  * Layout of a home folder (spec/cli.md):
  *
  *   HOME/identity.key   the org key (0600)
- *   HOME/db/            the LMDB environment (meta: "name", "listen")
+ *   HOME/db/            the LMDB environment (meta: "name", "listen",
+ *                       optionally "advertise")
  *   HOME/serve.lock     flock()ed by the running node, holds its pid
  *   HOME/api.sock       the local API (0600), present while a node runs
  */
@@ -51,6 +52,8 @@ typedef struct ent_node ent_node;
 /* Keys of the meta table written by ent_home_init (values: UTF-8, no NUL). */
 #define ENT_META_NAME "name"     /* org display name */
 #define ENT_META_LISTEN "listen" /* configured peer address "HOST:PORT" */
+#define ENT_META_ADVERTISE "advertise" /* optional: "HOST:PORT" partners
+                                          dial (node/peers/advertise.h) */
 
 /* Default peer listen address when init is given no --listen. */
 #define ENT_DEFAULT_LISTEN "0.0.0.0:7411"

@@ -183,6 +183,8 @@ static const cli_opt init_opts[] = {
     {"name", "NAME", "the org's display name (1-64 bytes of UTF-8), required"},
     {"listen", "HOST:PORT",
      "peer address to listen on (default " ENT_DEFAULT_LISTEN ")"},
+    {"advertise", "HOST:PORT",
+     "address partners dial, put in invites (default: see config)"},
     {NULL, NULL, NULL},
 };
 
@@ -316,6 +318,30 @@ static const cli_opt join_opts[] = {
     {NULL, NULL, NULL},
 };
 
+static const cli_cmd config_cmds[] = {
+    {"get", ent__cli_cmd_config_get, "show this node's settings",
+     "config get [KEY] [--json]",
+     "Prints the node's settings, or the value of one (nothing when it is "
+     "not set). Keys: advertise (HOST:PORT partners dial: the address put "
+     "in invite tokens and announced to peers) and default_currency (of "
+     "money typed without a code). With --json: {\"advertise\","
+     "\"default_currency\"} (null when not set), or {KEY: value}. Works with "
+     "or without a running node.",
+     no_opts, 0, 1, NULL},
+    {"set", ent__cli_cmd_config_set, "change a setting of this node",
+     "config set KEY VALUE [--json]",
+     "Stores a setting; a running node uses it at once (the next invite "
+     "carries a new advertise address), and it is kept across restarts. "
+     "advertise takes HOST:PORT (an IPv4 address, [IPv6] or a DNS name; "
+     "\"\" goes back to the default: the listen address, or for 0.0.0.0 / "
+     "[::] the address of the interface that routes outward, else "
+     "loopback). $ENTENTE_ADVERTISE, when set, overrides it. "
+     "default_currency takes an ISO 4217 code. Prints nothing (with "
+     "--json: the settings).",
+     no_opts, 2, 2, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
+};
+
 static const cli_cmd member_cmds[] = {
     {"remove", ent__cli_cmd_member_remove, "remove a member org from an object",
      "member remove OBJ ORG [--json]",
@@ -384,10 +410,13 @@ static const cli_cmd audit_cmds[] = {
 /* The command table. Planned commands (spec/cli.md) join it as they land. */
 static const cli_cmd commands[] = {
     {"init", ent__cli_cmd_init, "create the org identity and the database",
-     "init --name NAME [--listen HOST:PORT] [--home DIR] [--json]",
+     "init --name NAME [--listen HOST:PORT] [--advertise HOST:PORT] "
+     "[--home DIR] [--json]",
      "Creates a new home folder: a fresh Ed25519 org identity in "
      "identity.key (mode 0600) and the node's LMDB database, holding the org "
-     "name and the peer listen address. Prints the org id (with --json: "
+     "name, the peer listen address and, with --advertise, the address "
+     "partners dial (in invites; see `entente config`). Prints the org id "
+     "(with --json: "
      "{\"org\",\"name\",\"home\"}). Refuses to touch a home that already "
      "exists and is not empty; a failure leaves nothing behind.",
      init_opts, 0, 0, NULL},
@@ -444,6 +473,11 @@ static const cli_cmd commands[] = {
      "left\", rewritten in place on a terminal, else one line every 2 s or "
      "10%; then \"received N ops\".",
      join_opts, 1, 1, NULL},
+    {"config", NULL, "show and change this node's settings",
+     "config COMMAND [ARGS] [options]",
+     "The node's settings, kept in its home: the address partners dial "
+     "(advertise) and the default currency.",
+     no_opts, 0, 0, config_cmds},
     {"member", NULL, "manage the member orgs of an object",
      "member COMMAND [ARGS] [options]", "Membership of joint objects.", no_opts,
      0, 0, member_cmds},

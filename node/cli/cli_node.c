@@ -2,8 +2,10 @@
  * cli_node.c - the commands that create, run or ask the node itself: `init`
  * (a new home: identity and database), `serve` (the node in the
  * foreground until SIGINT or SIGTERM), `status` (the running node's
- * identity, counts and backlog syncs) and `peers` (its partner nodes).
- * Their help and options are in the command table (cli.c).
+ * identity, counts and backlog syncs), `peers` (its partner nodes) and
+ * `config` (its settings, with or without a running node); and the check
+ * that warns when an invite token carries a loopback address. Their help
+ * and options are in the command table (cli.c).
  */
 #include "crypto/crypto.h"
 #include "node/cli/cli_int.h"
@@ -14,6 +16,9 @@
 #include "node/home.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/objects/template.h"
+#include "node/objects/value.h"
+#include "node/peers/advertise.h"
 #include "node/peers/invite.h"
 
 #include <uv.h>
@@ -57,10 +62,16 @@ static void print_sync(const json_t *o) {
     putchar('\n');
 }
 
+/* The message for an address that cannot be advertised. */
+#define BAD_ADVERTISE                                                          \
+    "invalid advertise address '%s' (want HOST:PORT: an IPv4 address, "       \
+    "[IPv6] or a DNS name, port 1-65535)"
+
 int ent__cli_cmd_init(cli *c) {
     char org[ENT_ORG_ID_LEN + 1];
     const char *name = ent__cli_opt_value(c, "name");
     const char *listen = ent__cli_opt_value(c, "listen");
+    const char *advertise = ent__cli_opt_value(c, "advertise");
     struct sockaddr_storage ss;
     if (name == NULL) {
         fprintf(stderr, "entente: init: --name is required\n");
@@ -73,9 +84,12 @@ int ent__cli_cmd_init(cli *c) {
     if (listen != NULL && ent_node_parse_addr(listen, &ss) != ENT_OK)
         return ent__cli_fail(c, "invalid listen address '%s' (want HOST:PORT)",
                              listen);
+    if (advertise != NULL && !ent_advertise_valid(advertise))
+        return ent__cli_fail(c, BAD_ADVERTISE, advertise);
     if (ent_crypto_init() != ENT_OK)
         return ent__cli_fail(c, "cannot initialise libsodium");
-    int rc = ent_home_init(c->home, name, listen, &c->log, org);
+    ent_home_conf conf = {name, listen, advertise};
+    int rc = ent_home_create(c->home, &conf, &c->log, org);
     if (rc == ENT_EEXIST)
         return ent__cli_fail(c, "%s: already exists", c->home);
     if (rc == ENT_ENOENT)
@@ -306,8 +320,12 @@ int ent__cli_cmd_status(cli *c) {
                json_string_value(json_object_get(resp, "org")));
         printf("name:    %s\n",
                json_string_value(json_object_get(resp, "name")));
-        printf("listen:  %s\n",
-               json_string_value(json_object_get(resp, "listen")));
+        const char *listen = ent__cli_jstr(resp, "listen");
+        const char *adv = ent__cli_jstr(resp, "advertise");
+        if (adv[0] != '\0' && strcmp(adv, listen) != 0)
+            printf("listen:  %s, advertised as %s\n", listen, adv);
+        else
+            printf("listen:  %s\n", listen);
         printf("peers:   %lld\n",
                (long long)json_integer_value(json_object_get(resp, "peers")));
         printf("objects: %lld\n",
@@ -349,3 +367,213 @@ int ent__cli_cmd_peers(cli *c) {
     return 0;
 }
 
+/* ---- config ------------------------------------------------------------- */
+
+/* The settings `entente config` knows, as keys of GET/PUT /v1/config. */
+static const char *const config_keys[] = {"advertise", "default_currency",
+                                          NULL};
+
+static bool config_key_known(const char *k) {
+    for (const char *const *p = config_keys; *p != NULL; p++)
+        if (strcmp(*p, k) == 0)
+            return true;
+    return false;
+}
+
+/* The settings without a node: read (and with set_key, first change) in the
+ * home's store, under the home's lock so that no node starts meanwhile. */
+typedef struct config_io {
+    const char *set_key; /* NULL: read only */
+    const char *set_value;
+    char cur[4];
+    char advertise[ENT_ADDR_STRLEN];
+} config_io;
+
+static int config_txn(ent_txn *txn, void *data) {
+    config_io *io = data;
+    int rc = ENT_OK;
+    if (io->set_key != NULL && strcmp(io->set_key, "advertise") == 0)
+        rc = ent_home_meta_put(txn, ENT_META_ADVERTISE, io->set_value);
+    else if (io->set_key != NULL)
+        rc = ent_config_set_default_currency(txn, io->set_value);
+    if (rc == ENT_OK)
+        rc = ent_config_default_currency(txn, io->cur);
+    if (rc == ENT_OK) {
+        rc = ent_home_meta_get(txn, ENT_META_ADVERTISE, io->advertise,
+                               sizeof(io->advertise));
+        if (rc == ENT_ENOENT) {
+            io->advertise[0] = '\0';
+            rc = ENT_OK;
+        }
+    }
+    return rc;
+}
+
+/*
+ * Reads (and changes, if io->set_key) the settings of c->home with no node
+ * running; on success *out is the document GET /v1/config would answer.
+ * Returns -1 to go on, or the exit status after printing the error.
+ */
+static int config_offline(cli *c, config_io *io, json_t **out) {
+    char path[PATH_MAX];
+    ent_store *st = NULL;
+    long pid = 0;
+    int fd = -1, status = -1;
+    int rc = ent_home_lock(c->home, &fd, &pid);
+    if (rc == ENT_EBUSY) {
+        status = ent__cli_fail(c,
+                               "%s: a node is running (pid %ld) but does not "
+                               "answer; try again",
+                               c->home, pid);
+        goto out;
+    }
+    if (rc == ENT_ENOENT) {
+        status = ent__cli_fail(c,
+                               "%s: no such home (create one with: entente "
+                               "init --name NAME)",
+                               c->home);
+        goto out;
+    }
+    if (rc == ENT_OK)
+        rc = ent_home_path(path, sizeof(path), c->home, ENT_HOME_DB);
+    if (rc == ENT_OK)
+        rc = ent_store_open(&st, path, 0, &c->log);
+    if (rc == ENT_OK)
+        rc = io->set_key != NULL ? ent_store_write(st, config_txn, io)
+                                 : ent_store_read(st, config_txn, io);
+    if (rc != ENT_OK) {
+        status = ent__cli_fail(c, "%s: %s", c->home, ent_strerror(rc));
+        goto out;
+    }
+    *out = json_pack("{s:s,s:o}", "default_currency", io->cur, "advertise",
+                     io->advertise[0] ? json_string(io->advertise)
+                                      : json_null());
+    if (*out == NULL)
+        status = ent__cli_fail(c, "%s", ent_strerror(ENT_ENOMEM));
+out:
+    ent_store_close(st);
+    ent_home_unlock(fd);
+    return status;
+}
+
+/*
+ * The settings document of c->home into *out: from the running node (GET,
+ * or PUT {key: value} when key is not NULL), else from the store directly.
+ * Returns -1 to go on, or the exit status after printing the error.
+ */
+static int config_fetch(cli *c, const char *key, const char *value,
+                        json_t **out) {
+    int http = 0, st = -1;
+    json_t *body = NULL;
+    *out = NULL;
+    if (key != NULL) {
+        body = json_object();
+        if (body == NULL || json_object_set_new(body, key,
+                                                value[0] ? json_string(value)
+                                                         : json_null()) != 0) {
+            st = ent__cli_fail(c, "%s", ent_strerror(ENT_ENOMEM));
+            goto out;
+        }
+    }
+    int rc = ent_client_request(c->home, key ? "PUT" : "GET", "/v1/config",
+                                body, &http, out);
+    if (rc == ENT_ENOTRUNNING) {
+        config_io io = {.set_key = key, .set_value = value};
+        st = config_offline(c, &io, out);
+    } else if (rc != ENT_OK) {
+        st = ent__cli_fail(c, "%s", ent_strerror(rc));
+    } else if (http < 200 || http > 299 || !json_is_object(*out)) {
+        st = ent__cli_fail(c, "%s", ent_client_error(*out));
+    }
+out:
+    if (st >= 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    json_decref(body);
+    return st;
+}
+
+/* A setting's value as text ("" when not set). */
+static const char *config_text(const json_t *doc, const char *key) {
+    const char *s = json_string_value(json_object_get(doc, key));
+    return s != NULL ? s : "";
+}
+
+int ent__cli_cmd_config_get(cli *c) {
+    const char *key = c->nargs > 0 ? c->args[0] : NULL;
+    json_t *doc = NULL;
+    if (key != NULL && !config_key_known(key))
+        return ent__cli_usage_error(c,
+                                    "unknown setting '%s' (known: advertise, "
+                                    "default_currency)",
+                                    key);
+    int st = config_fetch(c, NULL, NULL, &doc);
+    if (st >= 0)
+        return st;
+    if (c->json && key != NULL) {
+        json_t *one = json_pack("{s:O}", key, json_object_get(doc, key));
+        ent__cli_print_json(one);
+        json_decref(one);
+    } else if (c->json) {
+        ent__cli_print_json(doc);
+    } else if (key != NULL) {
+        const char *v = config_text(doc, key);
+        if (v[0] != '\0')
+            printf("%s\n", v);
+    } else {
+        for (const char *const *k = config_keys; *k != NULL; k++) {
+            const char *v = config_text(doc, *k);
+            printf("%-17s %s\n", *k, v[0] ? v : "(not set)");
+        }
+    }
+    json_decref(doc);
+    return 0;
+}
+
+int ent__cli_cmd_config_set(cli *c) {
+    const char *key = c->args[0], *value = c->args[1];
+    json_t *doc = NULL;
+    if (!config_key_known(key))
+        return ent__cli_usage_error(c,
+                                    "unknown setting '%s' (known: advertise, "
+                                    "default_currency)",
+                                    key);
+    if (strcmp(key, "advertise") == 0 && value[0] != '\0' &&
+        !ent_advertise_valid(value))
+        return ent__cli_fail(c, BAD_ADVERTISE, value);
+    if (strcmp(key, "default_currency") == 0 &&
+        (strlen(value) != 3 || !ent_currency_known(value)))
+        return ent__cli_fail(c,
+                             "unknown currency '%s' (want an ISO 4217 code "
+                             "in upper case, such as EUR)",
+                             value);
+    int st = config_fetch(c, key, value, &doc);
+    if (st >= 0)
+        return st;
+    if (c->json)
+        ent__cli_print_json(doc);
+    json_decref(doc);
+    return 0;
+}
+
+/* ---- invite: a token only this machine can use ------------------------- */
+
+void ent__cli_warn_loopback_token(const cli *c, const char *token) {
+    ent_invite inv;
+    if (token == NULL ||
+        ent_invite_token_parse(token, strlen(token), &inv) != ENT_OK)
+        return;
+    bool loop = inv.n_addrs > 0;
+    for (unsigned i = 0; i < inv.n_addrs; i++)
+        if (!ent_advertise_is_loopback(inv.addrs[i]))
+            loop = false;
+    if (loop)
+        fprintf(stderr,
+                "entente: %s: warning: the token carries the loopback "
+                "address %s, which only this machine can reach; for a "
+                "partner elsewhere, set the address it can dial with: "
+                "entente config set advertise HOST:PORT\n",
+                c->words, inv.addrs[0]);
+    ent_invite_clear(&inv);
+}

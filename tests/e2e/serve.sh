@@ -106,10 +106,11 @@ PORT=${LISTEN##*:}
 [ "$PORT" -gt 0 ] || fail "listen port $PORT"
 # the peer port accepts TCP connections
 (exec 3<>"/dev/tcp/127.0.0.1/$PORT") || fail "port $PORT does not accept"
-# the brief's five keys, plus the count of equivocation proofs (spec/audit.md)
-# and the backlog syncs in progress (spec/api.md), none on a fresh node
+# the brief's five keys, plus the count of equivocation proofs (spec/audit.md),
+# the backlog syncs in progress (spec/api.md), none on a fresh node, and the
+# address put in invites (spec/cli.md "Advertised address")
 [ "$(python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)))' <"$T/status.json")" = \
-  "['equivocations', 'listen', 'name', 'objects', 'org', 'peers', 'syncs']" ] ||
+  "['advertise', 'equivocations', 'listen', 'name', 'objects', 'org', 'peers', 'syncs']" ] ||
     fail "status --json keys: $(cat "$T/status.json")"
 [ "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["syncs"])' <"$T/status.json")" = "[]" ] ||
     fail "status --json keys: $(cat "$T/status.json")"
