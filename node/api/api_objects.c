@@ -607,9 +607,9 @@ static int config_respond(ent_node *n, ent_http_response *resp) {
     int rc = ent_store_read(ent_node_store(n), conf_get_fn, &c);
     if (rc != ENT_OK)
         return ent_http_response_error(resp, 500, rc, "%s", ent_strerror(rc));
-    json_t *o = json_pack("{s:s,s:o}", "default_currency", c.cur, "advertise",
-                          c.advertise[0] ? json_string(c.advertise)
-                                         : json_null());
+    json_t *o =
+        json_pack("{s:s,s:o}", "default_currency", c.cur, "advertise",
+                  c.advertise[0] ? json_string(c.advertise) : json_null());
     if (o == NULL)
         return ENT_ENOMEM;
     ent_http_response_json(resp, 200, o);
@@ -664,8 +664,8 @@ int ent_api_config_put(ent_node *n, const ent_http_request *req,
     /* advertise: HOST:PORT, or null / "" to go back to the default */
     c.set_advertise = json_is_null(ja) ? "" : json_string_value(ja);
     if (ja != NULL &&
-        (c.set_advertise == NULL ||
-         (c.set_advertise[0] != '\0' && !ent_advertise_valid(c.set_advertise)))) {
+        (c.set_advertise == NULL || (c.set_advertise[0] != '\0' &&
+                                     !ent_advertise_valid(c.set_advertise)))) {
         rc = ent_http_response_error(
             resp, 400, ENT_EINVAL,
             "\"advertise\" must be HOST:PORT (an IPv4 address, [IPv6] or "

@@ -626,7 +626,7 @@ static int parse_opts(cli *c, int argc, char **argv) {
         for (const cli_opt *o = tab; o != NULL && o->name != NULL; o++) {
             if (nlo == CLI_MAX_OPTS)
                 break;
-            int has = o->arg == NULL      ? no_argument
+            int has = o->arg == NULL     ? no_argument
                       : o->arg[0] == '[' ? optional_argument
                                          : required_argument;
             lo[nlo] = (struct option){o->name, has, NULL, 256 + nlo};

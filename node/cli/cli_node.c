@@ -64,7 +64,7 @@ static void print_sync(const json_t *o) {
 
 /* The message for an address that cannot be advertised. */
 #define BAD_ADVERTISE                                                          \
-    "invalid advertise address '%s' (want HOST:PORT: an IPv4 address, "       \
+    "invalid advertise address '%s' (want HOST:PORT: an IPv4 address, "        \
     "[IPv6] or a DNS name, port 1-65535)"
 
 int ent__cli_cmd_init(cli *c) {
@@ -254,8 +254,7 @@ static long long mono_ms(void) {
  * one, a connection closed or refused by a node still starting or busy)
  * until it answers or the wait is over; the last error is returned.
  */
-static int status_request(cli *c, long long wait_ms, int *http,
-                          json_t **resp) {
+static int status_request(cli *c, long long wait_ms, int *http, json_t **resp) {
     long long deadline = mono_ms() + wait_ms;
     for (;;) {
         long long left = deadline - mono_ms();
@@ -445,9 +444,9 @@ static int config_offline(cli *c, config_io *io, json_t **out) {
         status = ent__cli_fail(c, "%s: %s", c->home, ent_strerror(rc));
         goto out;
     }
-    *out = json_pack("{s:s,s:o}", "default_currency", io->cur, "advertise",
-                     io->advertise[0] ? json_string(io->advertise)
-                                      : json_null());
+    *out =
+        json_pack("{s:s,s:o}", "default_currency", io->cur, "advertise",
+                  io->advertise[0] ? json_string(io->advertise) : json_null());
     if (*out == NULL)
         status = ent__cli_fail(c, "%s", ent_strerror(ENT_ENOMEM));
 out:
@@ -468,9 +467,9 @@ static int config_fetch(cli *c, const char *key, const char *value,
     *out = NULL;
     if (key != NULL) {
         body = json_object();
-        if (body == NULL || json_object_set_new(body, key,
-                                                value[0] ? json_string(value)
-                                                         : json_null()) != 0) {
+        if (body == NULL ||
+            json_object_set_new(
+                body, key, value[0] ? json_string(value) : json_null()) != 0) {
             st = ent__cli_fail(c, "%s", ent_strerror(ENT_ENOMEM));
             goto out;
         }

@@ -58,8 +58,7 @@ int ent_advertise_route(int family, char *ip, size_t cap, void *data) {
         if (IN6_IS_ADDR_UNSPECIFIED(&a) || IN6_IS_ADDR_LOOPBACK(&a) ||
             IN6_IS_ADDR_LINKLOCAL(&a) || IN6_IS_ADDR_V4MAPPED(&a))
             goto out;
-        rc = inet_ntop(AF_INET6, &a, ip, (socklen_t)cap) ? ENT_OK
-                                                          : ENT_ETOOBIG;
+        rc = inet_ntop(AF_INET6, &a, ip, (socklen_t)cap) ? ENT_OK : ENT_ETOOBIG;
     }
 out:
     close(fd);
@@ -98,9 +97,9 @@ void ent_advertise_pick(char out[ENT_ADDR_STRLEN], const char *env,
         const char *port = strrchr(listen, ':') + 1;
         bool any4 = ss.ss_family == AF_INET &&
                     ((struct sockaddr_in *)&ss)->sin_addr.s_addr == INADDR_ANY;
-        bool any6 = ss.ss_family == AF_INET6 &&
-                    IN6_IS_ADDR_UNSPECIFIED(
-                        &((struct sockaddr_in6 *)&ss)->sin6_addr);
+        bool any6 =
+            ss.ss_family == AF_INET6 &&
+            IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr);
         if (!any4 && !any6) {
             snprintf(out, ENT_ADDR_STRLEN, "%s", listen);
             src = ENT_ADVERTISE_LISTEN;
