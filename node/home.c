@@ -125,19 +125,35 @@ static int check_absent_or_empty(const char *path) {
     return rc;
 }
 
-struct meta_init {
-    const char *name;
-    const char *listen;
-};
+int ent_home_meta_get(ent_txn *txn, const char *key, char *out, size_t cap) {
+    const void *v;
+    size_t vl;
+    int rc = ent_txn_get(txn, ENT_TBL_META, key, strlen(key), &v, &vl);
+    if (rc != ENT_OK)
+        return rc;
+    if (vl >= cap || memchr(v, '\0', vl) != NULL)
+        return ENT_ECORRUPT;
+    memcpy(out, v, vl);
+    out[vl] = '\0';
+    return ENT_OK;
+}
+
+int ent_home_meta_put(ent_txn *txn, const char *key, const char *value) {
+    if (value == NULL || value[0] == '\0') {
+        int rc = ent_txn_del(txn, ENT_TBL_META, key, strlen(key));
+        return rc == ENT_ENOENT ? ENT_OK : rc;
+    }
+    return ent_txn_put(txn, ENT_TBL_META, key, strlen(key), value,
+                       strlen(value), 0);
+}
 
 static int write_meta(ent_txn *txn, void *data) {
-    const struct meta_init *m = data;
-    int rc = ent_txn_put(txn, ENT_TBL_META, ENT_META_NAME,
-                         strlen(ENT_META_NAME), m->name, strlen(m->name), 0);
+    const ent_home_conf *m = data;
+    int rc = ent_home_meta_put(txn, ENT_META_NAME, m->name);
     if (rc == ENT_OK)
-        rc = ent_txn_put(txn, ENT_TBL_META, ENT_META_LISTEN,
-                         strlen(ENT_META_LISTEN), m->listen,
-                         strlen(m->listen), 0);
+        rc = ent_home_meta_put(txn, ENT_META_LISTEN, m->listen);
+    if (rc == ENT_OK && m->advertise != NULL && m->advertise[0] != '\0')
+        rc = ent_home_meta_put(txn, ENT_META_ADVERTISE, m->advertise);
     return rc;
 }
 
@@ -156,6 +172,14 @@ static void fsync_dir(const char *path) {
  */
 int ent_home_init(const char *home, const char *name, const char *listen,
                   const ent_log *log, char org_out[ENT_ORG_ID_LEN + 1]) {
+    ent_home_conf conf = {.name = name, .listen = listen};
+    return ent_home_create(home, &conf, log, org_out);
+}
+
+int ent_home_create(const char *home, const ent_home_conf *conf,
+                    const ent_log *log, char org_out[ENT_ORG_ID_LEN + 1]) {
+    const char *name = conf->name;
+    const char *listen = conf->listen;
     char clean[PATH_MAX], pbuf[PATH_MAX], bbuf[PATH_MAX];
     char tmp[PATH_MAX], path[PATH_MAX];
     struct sockaddr_storage ss;
@@ -172,6 +196,10 @@ int ent_home_init(const char *home, const char *name, const char *listen,
     rc = ent_home_parse_addr(listen, &ss);
     if (rc != ENT_OK)
         goto out;
+    if (conf->advertise != NULL && strlen(conf->advertise) >= ENT_ADDR_STRLEN) {
+        rc = ENT_EINVAL;
+        goto out;
+    }
     size_t hl = strlen(home);
     if (hl == 0 || hl >= sizeof(clean)) {
         rc = ENT_EINVAL;
@@ -221,7 +249,7 @@ int ent_home_init(const char *home, const char *name, const char *listen,
     rc = ent_store_open(&st, path, ENT_STORE_CREATE, log);
     if (rc != ENT_OK)
         goto out;
-    struct meta_init m = {name, listen};
+    ent_home_conf m = {name, listen, conf->advertise};
     rc = ent_store_write(st, write_meta, &m);
     if (rc != ENT_OK)
         goto out;

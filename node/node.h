@@ -23,7 +23,8 @@
  * Layout of a home folder (spec/cli.md):
  *
  *   HOME/identity.key   the org key (0600)
- *   HOME/db/            the LMDB environment (meta: "name", "listen")
+ *   HOME/db/            the LMDB environment (meta: "name", "listen",
+ *                       optionally "advertise")
  *   HOME/serve.lock     flock()ed by the running node, holds its pid
  *   HOME/api.sock       the local API (0600), present while a node runs
  */

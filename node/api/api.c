@@ -195,9 +195,14 @@ int ent_api_status(ent_node *n, const ent_http_request *req,
         syncs = json_array();
     else if ((rc = ent_peers_syncs_json(ent_node_peers(n), &syncs)) != ENT_OK)
         return rc;
-    json_t *body = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:o}", "org",
+    /* the address partners are told to dial (node/peers/advertise.h) */
+    char adv[ENT_ADDR_STRLEN] = "";
+    if (ent_node_peers(n) != NULL)
+        ent_peers_advertised(ent_node_peers(n), adv);
+    json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o}", "org",
                              ent_node_org_id(n), "name", ent_node_name(n),
-                             "listen", ent_node_listen(n), "peers",
+                             "listen", ent_node_listen(n), "advertise", adv,
+                             "peers",
                              (json_int_t)c.peers, "objects",
                              (json_int_t)c.objects, "equivocations",
                              (json_int_t)c.equivocations, "syncs", syncs);

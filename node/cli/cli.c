@@ -183,12 +183,20 @@ static const cli_opt init_opts[] = {
     {"name", "NAME", "the org's display name (1-64 bytes of UTF-8), required"},
     {"listen", "HOST:PORT",
      "peer address to listen on (default " ENT_DEFAULT_LISTEN ")"},
+    {"advertise", "HOST:PORT",
+     "address partners dial, put in invites (default: see config)"},
     {NULL, NULL, NULL},
 };
 
 static const cli_opt serve_opts[] = {
     {"listen", "HOST:PORT",
      "listen here, not at the init address (port 0: a free port)"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_opt status_opts[] = {
+    {"wait", "[=TIMEOUT]",
+     "wait until the node answers, at most TIMEOUT (default 10s)"},
     {NULL, NULL, NULL},
 };
 
@@ -310,6 +318,30 @@ static const cli_opt join_opts[] = {
     {NULL, NULL, NULL},
 };
 
+static const cli_cmd config_cmds[] = {
+    {"get", ent__cli_cmd_config_get, "show this node's settings",
+     "config get [KEY] [--json]",
+     "Prints the node's settings, or the value of one (nothing when it is "
+     "not set). Keys: advertise (HOST:PORT partners dial: the address put "
+     "in invite tokens and announced to peers) and default_currency (of "
+     "money typed without a code). With --json: {\"advertise\","
+     "\"default_currency\"} (null when not set), or {KEY: value}. Works with "
+     "or without a running node.",
+     no_opts, 0, 1, NULL},
+    {"set", ent__cli_cmd_config_set, "change a setting of this node",
+     "config set KEY VALUE [--json]",
+     "Stores a setting; a running node uses it at once (the next invite "
+     "carries a new advertise address), and it is kept across restarts. "
+     "advertise takes HOST:PORT (an IPv4 address, [IPv6] or a DNS name; "
+     "\"\" goes back to the default: the listen address, or for 0.0.0.0 / "
+     "[::] the address of the interface that routes outward, else "
+     "loopback). $ENTENTE_ADVERTISE, when set, overrides it. "
+     "default_currency takes an ISO 4217 code. Prints nothing (with "
+     "--json: the settings).",
+     no_opts, 2, 2, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
+};
+
 static const cli_cmd member_cmds[] = {
     {"remove", ent__cli_cmd_member_remove, "remove a member org from an object",
      "member remove OBJ ORG [--json]",
@@ -378,10 +410,13 @@ static const cli_cmd audit_cmds[] = {
 /* The command table. Planned commands (spec/cli.md) join it as they land. */
 static const cli_cmd commands[] = {
     {"init", ent__cli_cmd_init, "create the org identity and the database",
-     "init --name NAME [--listen HOST:PORT] [--home DIR] [--json]",
+     "init --name NAME [--listen HOST:PORT] [--advertise HOST:PORT] "
+     "[--home DIR] [--json]",
      "Creates a new home folder: a fresh Ed25519 org identity in "
      "identity.key (mode 0600) and the node's LMDB database, holding the org "
-     "name and the peer listen address. Prints the org id (with --json: "
+     "name, the peer listen address and, with --advertise, the address "
+     "partners dial (in invites; see `entente config`). Prints the org id "
+     "(with --json: "
      "{\"org\",\"name\",\"home\"}). Refuses to touch a home that already "
      "exists and is not empty; a failure leaves nothing behind.",
      init_opts, 0, 0, NULL},
@@ -390,19 +425,25 @@ static const cli_cmd commands[] = {
      "Runs the node until SIGINT or SIGTERM: listens for partner nodes on "
      "TCP and serves the local API on the Unix socket HOME/api.sock (mode "
      "0600). Only one node may run per home; a second one exits with an "
-     "error naming the running one. Logs go to standard error.",
+     "error naming the running one. Once both listen it prints one line, "
+     "\"ready: listening on HOST:PORT, advertising HOST:PORT, api PATH\" "
+     "(with --json: {\"ready\",\"listen\",\"advertise\",\"api\"}), and "
+     "tells a service manager that set $NOTIFY_SOCKET (systemd "
+     "Type=notify) READY=1. Logs go to standard error.",
      serve_opts, 0, 0, NULL},
     {"status", ent__cli_cmd_status,
      "show the running node's identity and counts",
-     "status [--home DIR] [--json]",
+     "status [--wait[=TIMEOUT]] [--home DIR] [--json]",
      "Asks the running node of HOME for its org id, name, actual listen "
      "address, number of partner nodes and number of objects, and prints "
      "one line per backlog sync running or finished in the last minute "
      "(a join's history, or a catch-up): \"sync  OBJ from PEER: 41,200 / "
      "100,000 ops (41%), 9,800 ops/s, ~6 s left\". With --json, prints "
      "{\"org\",\"name\",\"listen\",\"peers\",\"objects\",\"syncs\":[...]} "
-     "(spec/api.md). Fails when no node is running for HOME.",
-     no_opts, 0, 0, NULL},
+     "(spec/api.md). Fails when no node is running for HOME; with --wait "
+     "it first waits for one to answer (a node just started in the "
+     "background), at most TIMEOUT (default 10s), then fails.",
+     status_opts, 0, 0, NULL},
     {"object", NULL, "create, change, show and list joint objects",
      "object COMMAND [ARGS] [options]",
      "Joint objects: shared opportunities, leads, solutions, plans... Each "
@@ -432,6 +473,11 @@ static const cli_cmd commands[] = {
      "left\", rewritten in place on a terminal, else one line every 2 s or "
      "10%; then \"received N ops\".",
      join_opts, 1, 1, NULL},
+    {"config", NULL, "show and change this node's settings",
+     "config COMMAND [ARGS] [options]",
+     "The node's settings, kept in its home: the address partners dial "
+     "(advertise) and the default currency.",
+     no_opts, 0, 0, config_cmds},
     {"member", NULL, "manage the member orgs of an object",
      "member COMMAND [ARGS] [options]", "Membership of joint objects.", no_opts,
      0, 0, member_cmds},
@@ -465,8 +511,8 @@ static const cli_cmd commands[] = {
 static void print_opts(FILE *f, const cli_opt *opts) {
     for (const cli_opt *o = opts; o->name != NULL; o++) {
         char left[64];
-        snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
-                 o->arg ? o->arg : "");
+        snprintf(left, sizeof(left), "--%s%s%s", o->name,
+                 o->arg && o->arg[0] != '[' ? " " : "", o->arg ? o->arg : "");
         fprintf(f, "  %-22s %s\n", left, o->help);
     }
 }
@@ -574,14 +620,16 @@ static int parse_opts(cli *c, int argc, char **argv) {
     bool help = false;
     const char *level = NULL;
     const char *home = NULL;
+    const char *bare = NULL; /* last optional-value option given bare */
     for (int pass = 0; pass < 2; pass++) {
         const cli_opt *tab = pass == 0 ? global_opts : c->cmd->opts;
         for (const cli_opt *o = tab; o != NULL && o->name != NULL; o++) {
             if (nlo == CLI_MAX_OPTS)
                 break;
-            lo[nlo] = (struct option){o->name,
-                                      o->arg ? required_argument : no_argument,
-                                      NULL, 256 + nlo};
+            int has = o->arg == NULL     ? no_argument
+                      : o->arg[0] == '[' ? optional_argument
+                                         : required_argument;
+            lo[nlo] = (struct option){o->name, has, NULL, 256 + nlo};
             all[nlo++] = o;
         }
     }
@@ -619,6 +667,8 @@ static int parse_opts(cli *c, int argc, char **argv) {
                 c->opts[c->nopts].name = name;
                 c->opts[c->nopts].value = optarg ? optarg : "";
                 c->nopts++;
+                if (optarg == NULL && all[ch - 256]->arg != NULL)
+                    bare = name; /* an optional value left out */
             }
         }
     }
@@ -630,6 +680,12 @@ static int parse_opts(cli *c, int argc, char **argv) {
     c->nargs = argc - optind;
     if (c->nargs < c->cmd->min_args)
         return ent__cli_usage_error(c, "missing argument");
+    if (c->nargs > c->cmd->max_args && bare != NULL)
+        return ent__cli_usage_error(c,
+                                    "unexpected argument '%s' (an optional "
+                                    "value takes '=': --%s=%s)",
+                                    c->args[c->cmd->max_args], bare,
+                                    c->args[c->cmd->max_args]);
     if (c->nargs > c->cmd->max_args)
         return ent__cli_usage_error(c, "unexpected argument '%s'",
                                     c->args[c->cmd->max_args]);

@@ -36,11 +36,7 @@ e init --name "Audit Corp" --json >"$T/init.json"
 ORG=$(py 'd["org"]' <"$T/init.json")
 "$ENTENTE" serve --home "$H" --listen 127.0.0.1:0 >>"$T/serve.log" 2>&1 &
 SERVE=$!
-for _ in $(seq 1 150); do
-    e status --json >/dev/null 2>&1 && break
-    sleep 0.1
-done
-e status --json >/dev/null 2>&1 || fail "node did not come up"
+e status --wait=15s --json >/dev/null 2>&1 || fail "node did not come up"
 
 # ---- changes through the CLI, each in the log ---------------------------------
 OBJ=$(e object create --type opportunity --set name="Joint deal" --json | py 'd["id"]')

@@ -66,13 +66,8 @@ start_serve() {
 
 # wait_up: the node answers status within 20 s, or the test fails.
 wait_up() {
-    for _ in $(seq 1 200); do
-        if e status --json >"$T/status.json" 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "$SERVE" 2>/dev/null || fail "serve exited while starting"
-        sleep 0.1
-    done
+    e status --wait=20s --json >"$T/status.json" 2>/dev/null && return 0
+    kill -0 "$SERVE" 2>/dev/null || fail "serve exited while starting"
     fail "node did not come up"
 }
 
