@@ -265,7 +265,13 @@ static void test_two_nodes_one_loop(void **state) {
         json_t *syncs = json_object_get(r, "syncs");
         assert_true(json_is_array(syncs));
         assert_int_equal(json_array_size(syncs), 0);
-        assert_int_equal(json_object_size(r), 7);
+        /* and the session counters (spec/api.md, spec/sessions.md) */
+        json_t *ses = json_object_get(r, "sessions");
+        assert_true(json_is_object(ses));
+        assert_int_equal(json_integer_value(json_object_get(ses, "guests")), 0);
+        assert_int_equal(json_integer_value(json_object_get(ses, "refused")),
+                         0);
+        assert_int_equal(json_object_size(r), 8);
         json_decref(r);
     }
     assert_int_not_equal(ports[0], ports[1]);
