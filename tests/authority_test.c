@@ -14,6 +14,7 @@
  *  - absurd epochs (2^64-1, 2^40) in add, remove and rotate bodies;
  *  - the structural rules (hlc above the parents', chain, parents);
  *  - an op accepted before the removal that voids it stops counting;
+ *  - a store written before past vectors is brought up to date;
  *  - the model check: every subset of ten ops of three orgs (concurrent
  *    removals, back-dated ops, a sock puppet, a relay) in several orders
  *    gives one state per set, and the removed org never has authority nor
@@ -1143,7 +1144,98 @@ static void test_voided_when_removal_arrives(void **state) {
     tnode_close(&o2);
 }
 
-/* ---------------------------------------------------- 8: model check */
+/* ---------------------------------------------- 8: an older store */
+
+/* Deletes every row of obj that past vectors brought (writes tags 0x05 to
+ * 0x0b): what a store written before them holds. */
+typedef struct strip_ctx {
+    uint8_t (*k)[128];
+    size_t *kl;
+    size_t n;
+} strip_ctx;
+
+static int strip_scan(void *data, const void *key, size_t klen, const void *val,
+                      size_t vlen) {
+    strip_ctx *c = data;
+    const uint8_t *k = key;
+    if (klen < 33 || k[32] < 0x05 || klen > 128)
+        return 0;
+    c->k = realloc(c->k, (c->n + 1) * sizeof(*c->k));
+    c->kl = realloc(c->kl, (c->n + 1) * sizeof(*c->kl));
+    memcpy(c->k[c->n], key, klen);
+    c->kl[c->n++] = klen;
+    return 0;
+}
+
+static int strip_fn(ent_txn *txn, void *data) {
+    strip_ctx c = {0};
+    int rc = ent_txn_scan(txn, ENT_TBL_WRITES, data, 32, strip_scan, &c);
+    for (size_t i = 0; i < c.n && rc == ENT_OK; i++)
+        rc = ent_txn_del(txn, ENT_TBL_WRITES, c.k[i], c.kl[i]);
+    free(c.k);
+    free(c.kl);
+    return rc;
+}
+
+/*
+ * A node whose object was kept by a version without past vectors (its
+ * rows of tags 0x05..0x0b gone) takes a new op and makes a change: the
+ * engine derives the rows first and ends where a node that always had
+ * them ends. So does the owner after its own rows are stripped.
+ */
+static void test_older_store(void **state) {
+    tnode o, a, b, c;
+    uint8_t id[32];
+    char err[256];
+    assert_int_equal(tnode_open(&o, 181), 0);
+    assert_int_equal(tnode_open(&a, 182), 0);
+    assert_int_equal(tnode_open(&b, 183), 0);
+    assert_int_equal(tnode_open(&c, 184), 0);
+    assert_int_equal(ent_obj_create(o.eng, "opportunity", opp_in, 2, id, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    join(&o, &a, id, ENT_ROLE_ADMIN);
+    join(&o, &b, id, ENT_ROLE_MEMBER);
+    join(&o, &c, id, ENT_ROLE_MEMBER);
+    sync_all(&a, &o, id);
+    ent_op *w = local_set(&b, id, "next_step", "B writes");
+    ent_op *cm = NULL;
+    assert_int_equal(
+        ent_obj_comment(b.eng, id, "B comments", &cm, err, sizeof(err)),
+        ENT_OK);
+    apply_ok(&o, w);
+    apply_ok(&o, cm);
+    ent_op *rm = NULL;
+    assert_int_equal(ent_obj_remove_member(o.eng, id, tnode_pk(&b), &rm),
+                     ENT_OK);
+    sync_all(&a, &o, id);
+    sync_all(&c, &o, id);
+    assert_int_equal(ent_store_write(c.store, strip_fn, id), ENT_OK);
+    assert_int_equal(ent_store_write(o.store, strip_fn, id), ENT_OK);
+    a.now += 100;
+    ent_op *aw = local_set(&a, id, "name", "after the upgrade");
+    apply_ok(&c, aw);
+    apply_ok(&o, aw);
+    assert_same_state(&a, &c, id);
+    assert_same_state(&a, &o, id);
+    o.now += 200;
+    ent_op *ow = local_set(&o, id, "next_step", "owner again");
+    apply_ok(&a, ow);
+    apply_ok(&c, ow);
+    assert_same_state(&a, &o, id);
+    assert_same_state(&a, &c, id);
+    assert_false(is_active(&c, id, tnode_pk(&b)));
+    assert_int_equal(ncomments(&c, id), 1); /* B's, from before */
+    ent_op *fr[] = {w, cm, rm, aw, ow};
+    for (size_t i = 0; i < 5; i++)
+        ent_op_free(fr[i]);
+    tnode_close(&o);
+    tnode_close(&a);
+    tnode_close(&b);
+    tnode_close(&c);
+}
+
+/* ---------------------------------------------------- 9: model check */
 
 /*
  * Three orgs: O (owner), A and B (admins), and M, a member whose fresh
@@ -1341,6 +1433,7 @@ int main(void) {
         cmocka_unit_test(test_epoch_bounds),
         cmocka_unit_test(test_structure),
         cmocka_unit_test(test_voided_when_removal_arrives),
+        cmocka_unit_test(test_older_store),
         cmocka_unit_test(test_model_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,13 +32,17 @@ static int active_scan(void *data, const void *key, size_t klen,
     return 0;
 }
 
-/* Common checks: the object exists, we are an active owner/admin. */
+/* Common checks: the object exists (brought up to date if an older store
+ * kept it), we are an active owner/admin. */
 static int admin_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                        obj_rec *r) {
     bool active = false;
     uint8_t role = ENT_ROLE_VIEWER;
     int rc = ent__obj_rec_get(txn, obj, r);
     if (rc != ENT_OK)
+        return rc;
+    if ((rc = ent__obj_backfill(eng, txn, obj)) != ENT_OK ||
+        (rc = ent__obj_rec_get(txn, obj, r)) != ENT_OK)
         return rc;
     if (r->status == OBJ_STATUS_REMOVED)
         return ENT_EDENIED;

@@ -390,12 +390,16 @@ out:
 
 /* Our current role in obj (the members table, which follows the decision
  * of spec/membership.md "Counting"): ENT_OK with *role, ENT_ENOENT (no
- * object), ENT_EDENIED (removed, or not a member). */
+ * object), ENT_EDENIED (removed, or not a member). Brings an object of an
+ * older store up to date first. */
 static int my_role(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                    obj_rec *r, uint8_t *role) {
     bool active = false;
     int rc = ent__obj_rec_get(txn, obj, r);
     if (rc != ENT_OK)
+        return rc;
+    if ((rc = ent__obj_backfill(eng, txn, obj)) != ENT_OK ||
+        (rc = ent__obj_rec_get(txn, obj, r)) != ENT_OK)
         return rc;
     if (r->status == OBJ_STATUS_REMOVED)
         return ENT_EDENIED;

@@ -218,6 +218,9 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
         goto out;
     bool have_rec = rc == ENT_OK;
     rc = ENT_OK;
+    /* rows of an object kept by an older version get their past vectors */
+    if (have_rec && (rc = ent__obj_backfill(eng, txn, obj)) != ENT_OK)
+        goto out;
     uint8_t kpre[40];
     memcpy(kpre, obj, 32);
     ent__be64(kpre + 32, op->h.epoch);
@@ -235,6 +238,10 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
     /* its causal past: the PV, then the rules that read it (S1, whether
      * the author may ever make this change, S2, the epoch bound) */
     rc = ent__obj_pv_derive(txn, obj, op, &pi);
+    if (rc == ENT_ENOENT && have_rec &&
+        (rc = ent__obj_backfill_again(eng, txn, obj)) == ENT_OK)
+        rc = ent__obj_pv_derive(txn, obj, op, &pi); /* rows an older
+                                                        binary skipped */
     if (rc != ENT_OK) {
         if (rc == ENT_ENOENT)
             rc = ENT_ECORRUPT;

@@ -11,9 +11,11 @@
  * before (object_check.c, ent__obj_check_authority), though it may not
  * count (spec/membership.md "Counting"). A membership or epoch op makes
  * the engine decide authority again from the whole set. Stores older than
- * past vectors are not read yet.
+ * past vectors are brought up to date object by object (ent__obj_backfill).
  */
+#include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "crypto/crypto.h"
 #include "node/audit/actlog.h"
@@ -293,5 +295,206 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
 out:
     ent__obj_judge_free(&j);
     ent__pvinfo_free(&pi);
+    return rc;
+}
+
+/* --------------------------------------------------------------- backfill */
+
+typedef struct bf_ops {
+    ent_op **v;
+    size_t n, cap;
+} bf_ops;
+
+static int bf_scan(void *data, const void *key, size_t klen, const void *val,
+                   size_t vlen) {
+    bf_ops *l = data;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 64;
+        ent_op **nv = realloc(l->v, nc * sizeof(*nv));
+        if (nv == NULL)
+            return ENT_ENOMEM;
+        l->v = nv;
+        l->cap = nc;
+    }
+    int rc = ent_op_decode(&l->v[l->n], val, vlen);
+    if (rc != ENT_OK)
+        return rc == ENT_ENOMEM ? rc : ENT_ECORRUPT;
+    l->n++;
+    return 0;
+}
+
+/* The fact row of a membership op (WR_MEMBER) or an epoch op (WR_EPOCH)
+ * of an older store, as a body the WR_MOP row can be made of. */
+static int bf_body(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
+                   ent_op_body *b) {
+    uint8_t k[33 + OBJ_ORDER_LEN];
+    const uint8_t *v;
+    size_t vlen;
+    int rc = ENT_OK;
+    memset(b, 0, sizeof(*b));
+    b->kind = op->h.kind;
+    memcpy(k, obj, 32);
+    if (op->h.kind != ENT_OP_ROTATE_KEY) {
+        k[32] = WR_MEMBER;
+        ent__obj_order(k + 33, op->h.hlc, op->h.author, op->id);
+        if ((rc = ent_txn_get(txn, ENT_TBL_WRITES, k, sizeof(k),
+                              (const void **)&v, &vlen)) != ENT_OK)
+            return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
+        if (vlen != 34)
+            return ENT_ECORRUPT;
+        memcpy(b->org, v + 1, 32);
+        b->role = v[33];
+    }
+    if (op->h.kind != ENT_OP_ADD_MEMBER)
+        b->epoch = op->h.epoch + 1; /* what the body check required */
+    return rc;
+}
+
+static int cmp_opid(const void *a, const void *b) {
+    return memcmp((*(ent_op *const *)a)->id, (*(ent_op *const *)b)->id, 32);
+}
+
+static ssize_t bf_find(ent_op *const *sorted, size_t n, const uint8_t id[32]) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(sorted[mid]->id, id, 32);
+        if (c == 0)
+            return (ssize_t)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+int ent__obj_backfill_again(ent_objects *eng, ent_txn *txn,
+                            const uint8_t obj[32]) {
+    uint8_t ak[33];
+    memcpy(ak, obj, 32);
+    ak[32] = WR_AVER;
+    int rc = ent_txn_del(txn, ENT_TBL_WRITES, ak, 33);
+    if (rc != ENT_OK && rc != ENT_ENOENT)
+        return rc;
+    return ent__obj_backfill(eng, txn, obj);
+}
+
+int ent__obj_backfill(ent_objects *eng, ent_txn *txn, const uint8_t obj[32]) {
+    uint8_t ak[33];
+    const void *v;
+    size_t vlen;
+    bf_ops l = {0};
+    size_t *indeg = NULL, *cstart = NULL, *child = NULL, *queue = NULL;
+    memcpy(ak, obj, 32);
+    ak[32] = WR_AVER;
+    int rc = ent_txn_get(txn, ENT_TBL_WRITES, ak, 33, &v, &vlen);
+    if (rc != ENT_ENOENT)
+        return rc;
+    ENT_INFO(eng->log, "object: deriving past vectors of an older object");
+    if ((rc = ent_txn_scan(txn, ENT_TBL_OPS, obj, 32, bf_scan, &l)) != ENT_OK)
+        goto out;
+    if (l.n > 1)
+        qsort(l.v, l.n, sizeof(*l.v), cmp_opid);
+    /* Kahn's order over the parent links: every op after its parents */
+    indeg = calloc(l.n + 1, sizeof(*indeg));
+    cstart = calloc(l.n + 2, sizeof(*cstart));
+    queue = calloc(l.n + 1, sizeof(*queue));
+    if (indeg == NULL || cstart == NULL || queue == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    size_t nedges = 0;
+    for (size_t i = 0; i < l.n; i++)
+        for (size_t p = 0; p < l.v[i]->h.nparents; p++) {
+            ssize_t pi = bf_find(l.v, l.n, l.v[i]->h.parents[p]);
+            if (pi < 0) {
+                rc = ENT_ECORRUPT; /* applied ops have their parents */
+                goto out;
+            }
+            indeg[i]++;
+            cstart[pi + 1]++;
+            nedges++;
+        }
+    for (size_t i = 0; i < l.n; i++)
+        cstart[i + 1] += cstart[i];
+    if ((child = calloc(nedges + 1, sizeof(*child))) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    size_t *fill = calloc(l.n + 1, sizeof(*fill));
+    if (fill == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < l.n; i++)
+        for (size_t p = 0; p < l.v[i]->h.nparents; p++) {
+            size_t pi = (size_t)bf_find(l.v, l.n, l.v[i]->h.parents[p]);
+            child[cstart[pi] + fill[pi]++] = i;
+        }
+    free(fill);
+    size_t qh = 0, qt = 0;
+    /* the genesis first, so that the owner gets the first index */
+    for (size_t i = 0; i < l.n; i++)
+        if (indeg[i] == 0 && l.v[i]->h.genesis)
+            queue[qt++] = i;
+    for (size_t i = 0; i < l.n; i++)
+        if (indeg[i] == 0 && !l.v[i]->h.genesis)
+            queue[qt++] = i;
+    while (qh < qt && rc == ENT_OK) {
+        const ent_op *op = l.v[queue[qh++]];
+        pvinfo pi;
+        ent_op_body b;
+        uint32_t a, t = 0;
+        memset(&b, 0, sizeof(b));
+        if ((rc = ent__obj_pv_derive(txn, obj, op, &pi)) != ENT_OK)
+            break;
+        bool mop = op->h.kind == ENT_OP_ADD_MEMBER ||
+                   op->h.kind == ENT_OP_REMOVE_MEMBER ||
+                   op->h.kind == ENT_OP_ROTATE_KEY;
+        if (mop && (rc = bf_body(txn, obj, op, &b)) == ENT_OK &&
+            op->h.kind != ENT_OP_ADD_MEMBER && b.epoch > pi.maxep)
+            pi.maxep = b.epoch;
+        if (rc == ENT_OK)
+            rc = ent__obj_author_idx(txn, obj, op->h.author, true, &a);
+        if (rc == ENT_OK)
+            rc = ent__obj_pv_put(txn, obj, op, &pi);
+        if (rc == ENT_OK && mop && op->h.kind != ENT_OP_ROTATE_KEY)
+            rc = ent__obj_author_idx(txn, obj, b.org, true, &t);
+        if (rc == ENT_OK && mop &&
+            (rc = ent__obj_mop_put(txn, obj, op, &b, &pi, t)) == ENT_OK)
+            rc = ent__obj_front_raise(txn, obj, a, op->h.seq);
+        ent__pvinfo_free(&pi);
+        size_t self = queue[qh - 1];
+        for (size_t c = cstart[self]; c < cstart[self + 1]; c++)
+            if (--indeg[child[c]] == 0)
+                queue[qt++] = child[c];
+    }
+    if (rc != ENT_OK)
+        goto out;
+    if (qt != l.n) {
+        rc = ENT_ECORRUPT; /* a cycle of parents cannot be */
+        goto out;
+    }
+    if ((rc = ent_txn_put(txn, ENT_TBL_WRITES, ak, 33, "\x01", 1, 0)) !=
+            ENT_OK ||
+        (rc = ent__obj_refresh_authority(eng, txn, obj, NULL)) != ENT_OK)
+        goto out;
+    /* every field and comment under the new rules */
+    obj_rec r;
+    judge j;
+    if ((rc = ent__obj_rec_get(txn, obj, &r)) != ENT_OK)
+        goto out;
+    ent__obj_judge_init(&j, txn, obj, r.owner, NULL);
+    rc = ent__obj_remerge_all(txn, obj, r.owner, &j);
+    ent__obj_judge_free(&j);
+out:
+    for (size_t i = 0; i < l.n; i++)
+        ent_op_free(l.v[i]);
+    free(l.v);
+    free(indeg);
+    free(cstart);
+    free(child);
+    free(queue);
     return rc;
 }

@@ -17,7 +17,7 @@
  *                   count (the rounds), the members table, judging an op,
  *                   the receipt check of authority
  *   object_pv.c     past vectors: the author index, PV rows, the causal
- *                   past of an op
+ *                   past of an op, the backfill of older stores
  *   object_rows.c   row encodings, varints, value blobs, the wall clock
  *
  * Table layouts are in spec/storage.md ("Object engine tables"). An "order
@@ -402,6 +402,18 @@ int ent__obj_refresh_authority(ent_objects *eng, ent_txn *txn,
 int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
                     const ent_op_body *b, const uint8_t obj[32],
                     const pvinfo *pi, ent_apply_info *info);
+
+/*
+ * Objects whose rows predate past vectors (no WR_AVER row): derives every
+ * PV, author index and WR_MOP row from the stored ops and the membership
+ * and epoch rows, writes the marker, then recomputes authority. A no-op
+ * for an up-to-date object. @return ENT_OK or a storage error.
+ */
+int ent__obj_backfill(ent_objects *eng, ent_txn *txn, const uint8_t obj[32]);
+/* The same, whatever the marker says (a parent without a PV row: an older
+ * binary wrote to the store after the upgrade). */
+int ent__obj_backfill_again(ent_objects *eng, ent_txn *txn,
+                            const uint8_t obj[32]);
 
 /* ------------------------------------------------------------ object.c */
 

@@ -154,8 +154,15 @@ static int snapshot_fn(ent_txn *txn, void *data) {
     if ((rc = ent_txn_scan(txn, ENT_TBL_MEMBERS, s->obj, 32, member_scan, s)) !=
         ENT_OK)
         return rc;
+    /* an object an older version kept, not brought up to date yet (its
+     * first write does it, ent__obj_backfill): every comment it holds */
+    const void *v;
+    size_t vlen;
     memcpy(pre, s->obj, 32);
-    pre[32] = WR_CSHOW;
+    pre[32] = WR_AVER;
+    bool current =
+        ent_txn_get(txn, ENT_TBL_WRITES, pre, 33, &v, &vlen) == ENT_OK;
+    pre[32] = current ? WR_CSHOW : WR_COMMENT;
     return ent_txn_scan(txn, ENT_TBL_WRITES, pre, 33, comment_scan, s);
 }
 
