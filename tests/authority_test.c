@@ -10,6 +10,7 @@
  *    the removed org stays removed, its puppet never counts, its keys are
  *    never used, the owner's re-add of its remover holds;
  *  - a sock puppet alone, with the removal by the owner;
+ *  - a demoted admin's back-dated admin changes;
  *  - a member seizing an owner-only field with a chosen HLC;
  *  - absurd epochs (2^64-1, 2^40) in add, remove and rotate bodies;
  *  - the structural rules (hlc above the parents', chain, parents);
@@ -742,6 +743,90 @@ static void test_sock_puppet(void **state) {
     tnode_close(&p);
 }
 
+/* ----------------------------------------------- 2b: a demoted admin */
+
+/*
+ * The owner demotes admin X to member. X back-dates the add of a puppet P
+ * as admin and the removal of member M; P promotes X back. A demotion
+ * voids its target's concurrent ops that the new role does not allow, as
+ * a removal does: in every order X stays a member, P is nobody, M stays.
+ */
+static void test_demoted_admin(void **state) {
+    tnode o, x, m, p;
+    uint8_t id[32], k0[32], kr[32];
+    char err[256], buf[16];
+    assert_int_equal(tnode_open(&o, 191), 0);
+    assert_int_equal(tnode_open(&x, 192), 0);
+    assert_int_equal(tnode_open(&m, 193), 0);
+    assert_int_equal(tnode_open(&p, 194), 0);
+    assert_int_equal(ent_obj_create(o.eng, "opportunity", opp_in, 2, id, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    join(&o, &x, id, ENT_ROLE_ADMIN);
+    join(&o, &m, id, ENT_ROLE_MEMBER);
+    key0(&o, id, k0);
+    tops base = tnode_ops(&o, id);
+    ent_op *add_m = last_of(&o, id, tnode_pk(&o));
+    uint64_t t = add_m->h.hlc;
+    o.now += 50;
+    ent_op *d = NULL;
+    assert_int_equal(ent_obj_add_member(o.eng, id, tnode_pk(&x),
+                                        ENT_ROLE_MEMBER, &d, NULL, NULL),
+                     ENT_OK);
+    uint64_t e0 = 0;
+    ent_random(kr, 32);
+    const ent_op *pa[1] = {add_m};
+    ent_op *xa = mk_add(x.id, id, 1, t + 1, 0, pa, 1, tnode_pk(&p),
+                        ENT_ROLE_ADMIN, &e0, (const uint8_t(*)[32])k0, 1, k0);
+    const ent_op *pxa[1] = {xa};
+    ent_op *pp = mk_add(p.id, id, 1, t + 2, 0, pxa, 1, tnode_pk(&x),
+                        ENT_ROLE_ADMIN, &e0, (const uint8_t(*)[32])k0, 1, k0);
+    const uint8_t *to[3] = {tnode_pk(&o), tnode_pk(&x), tnode_pk(&p)};
+    ent_op *xr =
+        mk_epoch(x.id, id, 2, t + 3, 0, pxa, 1, tnode_pk(&m), 1, to, 3, kr, k0);
+    ent_op *units[4] = {d, xa, pp, xr};
+    size_t perm[4] = {0, 1, 2, 3};
+    uint8_t *ref = NULL;
+    size_t ref_len = 0;
+    do {
+        tnode n;
+        observer(&n, 191, id, k0);
+        assert_int_equal(ent_obj_apply_batch(n.eng,
+                                             (const uint8_t *const *)base.raw,
+                                             base.len, base.n, NULL, NULL),
+                         ENT_OK);
+        for (size_t u = 0; u < 4; u++)
+            apply_ok(&n, units[perm[u]]);
+        size_t l;
+        uint8_t *st = state_of(&n, id, &l);
+        if (ref == NULL) {
+            ref = st;
+            ref_len = l;
+        } else {
+            assert_int_equal(l, ref_len);
+            assert_memory_equal(st, ref, l);
+            free(st);
+        }
+        assert_true(is_active(&n, id, tnode_pk(&m)));
+        assert_null(status_of(&n, id, tnode_pk(&p), buf, sizeof(buf)));
+        n.now = o.now + 100;
+        /* X is a member: it may write, it may not add anyone */
+        ent_op *w = local_set(&n, id, "next_step", "probe");
+        assert_false(opens_with(w, kr));
+        ent_op_free(w);
+        tnode_close(&n);
+    } while (next_perm(perm, 4));
+    free(ref);
+    ent_op *fr[] = {d, xa, pp, xr, add_m};
+    for (size_t i = 0; i < 5; i++)
+        ent_op_free(fr[i]);
+    tops_free(&base);
+    tnode_close(&o);
+    tnode_close(&x);
+    tnode_close(&m);
+    tnode_close(&p);
+}
+
 /* ------------------------------------- 3: no later key for the removed */
 
 /*
@@ -1428,6 +1513,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backdated_removal_of_remover),
         cmocka_unit_test(test_sock_puppet),
+        cmocka_unit_test(test_demoted_admin),
         cmocka_unit_test(test_removed_gets_no_key),
         cmocka_unit_test(test_owner_only_field),
         cmocka_unit_test(test_epoch_bounds),

@@ -10,9 +10,10 @@
  *       it: per target the causally maximal ones; a removal wins, except a
  *       weak one against a re-admitting add; least privilege among adds);
  *   C3  a counting removal of X voids every op of X concurrent with it (in
- *       neither's past); a removal by X so voided still counts, weakly,
- *       when it removes the author of the voiding removal (mutual
- *       removal), and not at all otherwise;
+ *       neither's past), and so does a counting add of X whose role does
+ *       not allow the op (a demotion); a removal by X voided by a removal
+ *       still counts, weakly, when it removes the author of the voiding
+ *       removal (mutual removal), and not at all otherwise;
  *
  * computed in deterministic rounds (C1 within a round, C3 against the
  * removals in force after the previous one) until the decision repeats.
@@ -212,37 +213,47 @@ void ent__obj_auth_free(oauth *au) {
     memset(au, 0, sizeof(*au));
 }
 
+typedef struct tpos {
+    uint32_t t;
+    size_t i;
+} tpos;
+
+static int cmp_tpos(const void *a, const void *b) {
+    const tpos *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
 /* Groups the ops with a target by target index (each group in order). */
 static int index_targets(oauth *au) {
     size_t m = 0;
+    tpos *tp = malloc((au->n ? au->n : 1) * sizeof(*tp));
     au->by_t = malloc((au->n ? au->n : 1) * sizeof(*au->by_t));
     au->t_start = malloc((au->n + 1) * sizeof(*au->t_start));
     au->t_idx = malloc((au->n ? au->n : 1) * sizeof(*au->t_idx));
-    if (au->by_t == NULL || au->t_start == NULL || au->t_idx == NULL)
+    if (tp == NULL || au->by_t == NULL || au->t_start == NULL ||
+        au->t_idx == NULL) {
+        free(tp);
         return ENT_ENOMEM;
-    for (size_t i = 0; i < au->n; i++)
-        if (au->v[i].kind != ENT_OP_ROTATE_KEY)
-            au->by_t[m++] = i;
-    /* insertion sort by (target, order position): stable and small */
-    for (size_t i = 1; i < m; i++) {
-        size_t x = au->by_t[i], j = i;
-        while (j > 0 && (au->v[au->by_t[j - 1]].t > au->v[x].t ||
-                         (au->v[au->by_t[j - 1]].t == au->v[x].t &&
-                          au->by_t[j - 1] > x))) {
-            au->by_t[j] = au->by_t[j - 1];
-            j--;
-        }
-        au->by_t[j] = x;
     }
+    for (size_t i = 0; i < au->n; i++)
+        if (au->v[i].kind != ENT_OP_ROTATE_KEY) {
+            tp[m].t = au->v[i].t;
+            tp[m++].i = i;
+        }
+    if (m > 1)
+        qsort(tp, m, sizeof(*tp), cmp_tpos);
     au->nt = 0;
     for (size_t i = 0; i < m; i++) {
-        uint32_t t = au->v[au->by_t[i]].t;
-        if (au->nt == 0 || au->t_idx[au->nt - 1] != t) {
-            au->t_idx[au->nt] = t;
+        au->by_t[i] = tp[i].i;
+        if (au->nt == 0 || au->t_idx[au->nt - 1] != tp[i].t) {
+            au->t_idx[au->nt] = tp[i].t;
             au->t_start[au->nt++] = i;
         }
     }
     au->t_start[au->nt] = m;
+    free(tp);
     return ENT_OK;
 }
 
@@ -413,26 +424,33 @@ static bool state_of(const oauth *au, const assign *s, uint32_t t,
 }
 
 /*
- * C3 for an op of author a with seq and pv (self: the op when it is a
- * membership op) against the removals in force rif; adds in its past are
- * judged by cur. @return 0 not voided, 1 voided only by removals whose
- * author is mutual (the target of this removal), 2 voided.
+ * C3 for an op of author a with seq, pv and kind (self: the op when it is
+ * a membership op) against the decision rif: a counting removal of a, or a
+ * counting add of a with a role that does not allow kind (a demotion),
+ * concurrent with the op voids it; adds in its past are judged by cur.
+ * @return 0 not voided, 1 voided only by removals whose author is mutual
+ * (the target of this removal), 2 voided.
  */
 static int voided(const oauth *au, const assign *rif, const assign *cur,
-                  uint32_t a, uint64_t seq, const pvec *pv, const omop *self,
-                  uint32_t mutual) {
+                  uint32_t a, uint64_t seq, const pvec *pv, uint8_t kind,
+                  const omop *self, uint32_t mutual) {
     const size_t *g;
     size_t ng;
     int res = 0;
     group_of(au, a, &g, &ng);
     for (size_t i = 0; i < ng; i++) {
         const omop *r = &au->v[g[i]];
-        if (r->kind != ENT_OP_REMOVE_MEMBER || !rif->cnt[g[i]] || r == self)
+        if (!rif->cnt[g[i]] || r == self)
             continue;
-        if (ent__pv_at(&r->pv, a) >= seq) /* the op is in the removal's past */
+        if (r->kind == ENT_OP_ADD_MEMBER &&
+            ent__obj_role_allows(true, r->role, kind))
+            continue; /* an add that leaves the op allowed */
+        if (ent__pv_at(&r->pv, a) >= seq) /* the op is in its past */
             continue;
-        if (in_past(pv, r)) /* the removal is in the op's past */
+        if (in_past(pv, r)) /* it is in the op's past */
             continue;
+        if (r->kind == ENT_OP_ADD_MEMBER)
+            return 2; /* a concurrent demotion */
         if (rif->weak[g[i]]) {
             bool saved = false;
             for (size_t j = 0; j < ng && !saved; j++) {
@@ -475,7 +493,7 @@ static void round_once(const oauth *au, const assign *prev, uint8_t *ccnt,
              (m->kind == ENT_OP_ADD_MEMBER &&
               (m->role == ENT_ROLE_OWNER || m->role >= ENT_ROLE__COUNT))))
             c1 = false;
-        int v = voided(au, prev, &cur, m->a, m->seq, &m->pv, m,
+        int v = voided(au, prev, &cur, m->a, m->seq, &m->pv, m->kind, m,
                        m->kind == ENT_OP_REMOVE_MEMBER ? m->t : NO_TARGET);
         if (m->kind == ENT_OP_REMOVE_MEMBER) {
             ccnt[i] = c1 && v != 2;
@@ -546,7 +564,7 @@ bool ent__obj_auth_counts(const oauth *au, const uint8_t author[32], uint32_t a,
     if (!state_of(au, &fin, a, pv, NULL, &role) ||
         !ent__obj_role_allows(true, role, kind))
         return false;
-    return voided(au, &fin, &fin, a, seq, pv, NULL, NO_TARGET) == 0;
+    return voided(au, &fin, &fin, a, seq, pv, kind, NULL, NO_TARGET) == 0;
 }
 
 /* ---------------------------------------------------------------- receipt */

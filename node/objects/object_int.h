@@ -7,7 +7,8 @@
  *   object.c        the engine handle; create, set, stage, comment
  *   object_show.c   show, list, the shared-state encoding, op iteration
  *   object_apply.c  received ops: batch, authenticity, held ops, release
- *   object_commit.c writing an accepted op into the tables
+ *   object_commit.c writing an accepted op into the tables; bringing an
+ *                   object of an older store up to date (backfill)
  *   object_merge.c  field writes into field values (LWW, owner-only), the
  *                   recompute after a membership change
  *   object_keys.c   epoch keys: which key is usable, current, the rotation
@@ -17,7 +18,7 @@
  *                   count (the rounds), the members table, judging an op,
  *                   the receipt check of authority
  *   object_pv.c     past vectors: the author index, PV rows, the causal
- *                   past of an op, the backfill of older stores
+ *                   past of an op
  *   object_rows.c   row encodings, varints, value blobs, the wall clock
  *
  * Table layouts are in spec/storage.md ("Object engine tables"). An "order
