@@ -248,7 +248,7 @@ static int heads_scan(void *data, const void *key, size_t klen, const void *val,
         c->cap = nc;
     }
     memcpy(c->v[c->n].id, (const uint8_t *)key + 32, 32);
-    c->v[c->n++].hlc = ent__rd64(val);
+    c->v[c->n++].hlc = ent_be64_get(val);
     return 0;
 }
 
@@ -256,7 +256,7 @@ static int seq_scan(void *data, const void *key, size_t klen, const void *val,
                     size_t vlen) {
     if (klen != 72)
         return ENT_ECORRUPT;
-    *(uint64_t *)data = ent__rd64((const uint8_t *)key + 64);
+    *(uint64_t *)data = ent_be64_get((const uint8_t *)key + 64);
     return 1;
 }
 

@@ -227,7 +227,7 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
         goto out;
     uint8_t kpre[40];
     memcpy(kpre, obj, 32);
-    ent__be64(kpre + 32, op->h.epoch);
+    ent_be64_put(kpre + 32, op->h.epoch);
     /* removed from the object: an epoch we hold no key for is one we
      * must never read, whatever its parents */
     if (have_rec && r.status == OBJ_STATUS_REMOVED &&

@@ -84,7 +84,7 @@ static int keep_equivocation(ent_txn *txn, const uint8_t obj[32],
     uint8_t k[136], oid[32];
     memcpy(k, obj, 32);
     memcpy(k + 32, op->h.author, 32);
-    ent__be64(k + 64, op->h.seq);
+    ent_be64_put(k + 64, op->h.seq);
     memcpy(k + 72, op->id, 32);
     int rc = ent_txn_put(txn, ENT_TBL_EQUIV, k, 104, op->raw, op->rawlen, 0);
     if (rc != ENT_OK)
@@ -110,7 +110,7 @@ int ent__obj_check_equivocation(ent_txn *txn, const uint8_t obj[32],
     size_t vlen;
     memcpy(okey, obj, 32);
     memcpy(okey + 32, op->h.author, 32);
-    ent__be64(okey + 64, op->h.seq);
+    ent_be64_put(okey + 64, op->h.seq);
     if (ent_txn_get(txn, ENT_TBL_OPS, okey, 72, &v, &vlen) != ENT_OK)
         return ENT_OK;
     if (known != NULL) {
@@ -134,7 +134,7 @@ int ent__obj_check_removed_epoch(ent_txn *txn, const uint8_t obj[32],
     uint8_t kpre[40];
     size_t n = 0;
     memcpy(kpre, obj, 32);
-    ent__be64(kpre + 32, op->h.epoch);
+    ent_be64_put(kpre + 32, op->h.epoch);
     int rc = ent_txn_scan(txn, ENT_TBL_KEYS, kpre, 40, ent__obj_count_scan, &n);
     if (rc == ENT_OK && n == 0)
         rc = ENT_EDECRYPT;

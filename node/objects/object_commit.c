@@ -135,7 +135,7 @@ static int commit_mop(ent_objects *eng, ent_txn *txn, const ent_op *op,
         uint8_t ek[73];
         memcpy(ek, obj, 32);
         ek[32] = WR_EPOCH;
-        ent__be64(ek + 33, b->epoch);
+        ent_be64_put(ek + 33, b->epoch);
         memcpy(ek + 41, op->id, 32);
         if ((rc = ent_txn_put(txn, ENT_TBL_WRITES, ek, 73, op->h.author, 32,
                               0)) != ENT_OK ||
@@ -187,7 +187,7 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
     memset(&j, 0, sizeof(j));
     memcpy(okey, obj, 32);
     memcpy(okey + 32, op->h.author, 32);
-    ent__be64(okey + 64, op->h.seq);
+    ent_be64_put(okey + 64, op->h.seq);
     if ((rc = commit_pvinfo(txn, op, b, obj, pin, &pi)) != ENT_OK)
         return rc;
     /* appended when its key is above the table's last (one author's ops
@@ -211,7 +211,7 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
             goto out;
     }
     memcpy(hk + 32, op->id, 32);
-    ent__be64(hv, op->h.hlc);
+    ent_be64_put(hv, op->h.hlc);
     if ((rc = ent_txn_put(txn, ENT_TBL_HEADS, hk, 64, hv, 8, 0)) != ENT_OK)
         goto out;
     /* the past vector: the author's index (assigned now if new, the value

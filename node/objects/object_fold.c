@@ -50,8 +50,8 @@ static int mop_decode(const uint8_t id[32], const uint8_t *v, size_t vlen,
     m->role = v[74];
     m->a = ent__rd32(v + 75);
     m->t = ent__rd32(v + 79);
-    m->seq = ent__rd64(v + 83);
-    m->epoch = ent__rd64(v + 91);
+    m->seq = ent_be64_get(v + 83);
+    m->epoch = ent_be64_get(v + 91);
     memcpy(m->target, v + 99, 32);
     if (m->kind != ENT_OP_ADD_MEMBER && m->kind != ENT_OP_REMOVE_MEMBER &&
         m->kind != ENT_OP_ROTATE_KEY)
@@ -93,8 +93,8 @@ int ent__obj_mop_put(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
     val[74] = op->h.kind == ENT_OP_ADD_MEMBER ? b->role : 0;
     ent__be32(val + 75, pi->a);
     ent__be32(val + 79, t);
-    ent__be64(val + 83, op->h.seq);
-    ent__be64(val + 91, op->h.kind == ENT_OP_ADD_MEMBER ? 0 : b->epoch);
+    ent_be64_put(val + 83, op->h.seq);
+    ent_be64_put(val + 91, op->h.kind == ENT_OP_ADD_MEMBER ? 0 : b->epoch);
     if (op->h.kind != ENT_OP_ROTATE_KEY)
         memcpy(val + 99, b->org, 32);
     memcpy(val + MOP_HDR, enc, elen);
@@ -948,7 +948,7 @@ int ent__obj_judge_stored(judge *j, const uint8_t order[OBJ_ORDER_LEN],
             return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
         if (klen < 72)
             return ENT_ECORRUPT;
-        uint64_t seq = ent__rd64(okey + 64);
+        uint64_t seq = ent_be64_get(okey + 64);
         if ((rc = ent__obj_pv_load(j->txn, j->obj, opid, &pi)) != ENT_OK)
             return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
         rc = ent__obj_judge_op(j, author, a, seq, &pi.pv, kind, counts);

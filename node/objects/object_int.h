@@ -30,6 +30,7 @@
 #ifndef ENT_OBJECT_INT_H
 #define ENT_OBJECT_INT_H
 
+#include "node/bytes.h"
 #include "node/objects/hlc.h"
 #include "node/objects/object.h"
 
@@ -98,8 +99,6 @@ typedef struct obj_rec {
 /* The engine's wall clock in ms since the epoch (the configured one, else
  * the real one). */
 uint64_t ent__obj_wall(const ent_objects *eng);
-void ent__be64(uint8_t out[8], uint64_t v);
-uint64_t ent__rd64(const uint8_t in[8]);
 void ent__be32(uint8_t out[4], uint32_t v);
 uint32_t ent__rd32(const uint8_t in[4]);
 void ent__obj_order(uint8_t out[OBJ_ORDER_LEN], uint64_t hlc,

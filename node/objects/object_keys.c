@@ -29,7 +29,7 @@ int ent__obj_key_put(ent_txn *txn, const uint8_t obj[32], uint64_t epoch,
     if (epoch > OBJ_EPOCH_MAX)
         return ENT_ECORRUPT;
     memcpy(k, obj, 32);
-    ent__be64(k + 32, epoch);
+    ent_be64_put(k + 32, epoch);
     ent_hash(k + 40, key, ENT_KEY_LEN);
     int rc = ent_txn_get(txn, ENT_TBL_KEYS, k, sizeof(k), (const void **)&old,
                          &olen);
@@ -68,7 +68,7 @@ static int keys_scan(void *data, const void *key, size_t klen, const void *val,
         c->v = nv;
         c->cap = nc;
     }
-    c->v[c->n].epoch = ent__rd64((const uint8_t *)key + 32);
+    c->v[c->n].epoch = ent_be64_get((const uint8_t *)key + 32);
     memcpy(c->v[c->n++].key, val, ENT_KEY_LEN);
     return 0;
 }
@@ -164,8 +164,8 @@ static int removal_scan(void *data, const void *key, size_t klen,
     if (vlen < 99)
         return ENT_ECORRUPT;
     if (v[72] == ENT_OP_REMOVE_MEMBER && (v[73] & MOP_COUNTS) &&
-        ent__rd64(v + 91) + 1 > *top)
-        *top = ent__rd64(v + 91) + 1;
+        ent_be64_get(v + 91) + 1 > *top)
+        *top = ent_be64_get(v + 91) + 1;
     return 0;
 }
 
@@ -178,7 +178,7 @@ static int cand_scan(void *data, const void *key, size_t klen, const void *val,
     int rc;
     if (klen != 72 || vlen != 65)
         return ENT_ECORRUPT;
-    uint64_t epoch = ent__rd64((const uint8_t *)key + 32);
+    uint64_t epoch = ent_be64_get((const uint8_t *)key + 32);
     if (v[64] == 0 || memcmp(v + 32, c->obj, 32) == 0) {
         /* the genesis key, or one of the join flow (creator unknown):
          * stale once a removal of a later epoch counts */
@@ -240,7 +240,7 @@ static int cand_load(ent_txn *txn, const uint8_t obj[32], const uint64_t *epoch,
     c->obj = obj;
     memcpy(pre, obj, 32);
     if (epoch != NULL)
-        ent__be64(pre + 32, *epoch);
+        ent_be64_put(pre + 32, *epoch);
     int rc = ent_txn_scan(txn, ENT_TBL_KEYS, pre, epoch != NULL ? 40 : 32,
                           cand_scan, c);
     if (rc != ENT_OK)

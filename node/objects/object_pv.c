@@ -232,7 +232,7 @@ static void pv_key(uint8_t k[PV_KEY_LEN], const uint8_t obj[32],
     memcpy(k, obj, 32);
     k[32] = WR_PV;
     memcpy(k + 33, author, 32);
-    ent__be64(k + 65, seq);
+    ent_be64_put(k + 65, seq);
     memcpy(k + 73, opid, 32);
 }
 
@@ -241,7 +241,7 @@ static int pv_row_decode(const uint8_t *v, size_t vlen, pvinfo *out) {
     const uint8_t *cur = v + 8, *end = v + vlen;
     if (vlen < 10)
         return ENT_ECORRUPT;
-    out->hlc = ent__rd64(v);
+    out->hlc = ent_be64_get(v);
     int rc = ent__uvar_get(&cur, end, &out->maxep);
     if (rc == ENT_OK)
         rc = ent__pv_decode(&cur, end, &out->pv);
@@ -262,7 +262,7 @@ int ent__obj_pv_load(ent_txn *txn, const uint8_t obj[32],
         return rc;
     if (klen < 72 || memcmp(okey, obj, 32) != 0)
         return ENT_ECORRUPT;
-    pv_key(k, obj, okey + 32, ent__rd64(okey + 64), opid);
+    pv_key(k, obj, okey + 32, ent_be64_get(okey + 64), opid);
     if ((rc = ent_txn_get(txn, ENT_TBL_WRITES, k, sizeof(k), (const void **)&v,
                           &vlen)) != ENT_OK)
         return rc;
@@ -315,7 +315,7 @@ int ent__obj_pv_put(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
         rc = ENT_ENOMEM;
         goto out;
     }
-    ent__be64(val, in->hlc);
+    ent_be64_put(val, in->hlc);
     size_t n = 8 + ent__uvar_put(val + 8, in->maxep);
     memcpy(val + n, enc, elen);
     n += elen;

@@ -27,20 +27,6 @@ uint64_t ent__obj_wall(const ent_objects *eng) {
 
 /* ------------------------------------------------------------ small bits */
 
-void ent__be64(uint8_t out[8], uint64_t v) {
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-uint64_t ent__rd64(const uint8_t in[8]) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | in[i];
-    return v;
-}
-
 void ent__be32(uint8_t out[4], uint32_t v) {
     out[0] = (uint8_t)(v >> 24);
     out[1] = (uint8_t)(v >> 16);
@@ -82,7 +68,7 @@ int ent__uvar_get(const uint8_t **p, const uint8_t *end, uint64_t *v) {
 
 void ent__obj_order(uint8_t out[OBJ_ORDER_LEN], uint64_t hlc,
                     const uint8_t author[32], const uint8_t opid[32]) {
-    ent__be64(out, hlc);
+    ent_be64_put(out, hlc);
     memcpy(out + 8, author, 32);
     memcpy(out + 40, opid, 32);
 }
@@ -114,7 +100,7 @@ int ent__obj_rec_get(ent_txn *txn, const uint8_t obj[32], obj_rec *out) {
     memset(out, 0, sizeof(*out));
     out->status = v[1];
     memcpy(out->owner, v + 2, 32);
-    out->hlc = ent__rd64(v + 34);
+    out->hlc = ent_be64_get(v + 34);
     memcpy(out->type, v + 43, v[42]);
     return ENT_OK;
 }
@@ -125,7 +111,7 @@ int ent__obj_rec_put(ent_txn *txn, const uint8_t obj[32], const obj_rec *r) {
     buf[0] = OBJ_REC_VERSION;
     buf[1] = r->status;
     memcpy(buf + 2, r->owner, 32);
-    ent__be64(buf + 34, r->hlc);
+    ent_be64_put(buf + 34, r->hlc);
     buf[42] = (uint8_t)tl;
     memcpy(buf + 43, r->type, tl);
     return ent_txn_put(txn, ENT_TBL_OBJECTS, obj, 32, buf, 43 + tl, 0);

@@ -243,7 +243,7 @@ int ent_obj_show_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
         char org[ENT_ORG_ID_LEN + 1];
         ent_org_id_format(org, s.comments[i].order + 8);
         json_t *c = json_pack("{s:s, s:I, s:s}", "org", org, "hlc",
-                              (json_int_t)ent__rd64(s.comments[i].order),
+                              (json_int_t)ent_be64_get(s.comments[i].order),
                               "text", s.comments[i].text);
         if (c == NULL || json_array_append_new(comments, c) != 0) {
             rc = ENT_ENOMEM;
@@ -391,7 +391,7 @@ static void emit_state(ent_cbor_writer *w, const void *data) {
     ent_cbor_write_array(w, s->ncomments);
     for (size_t i = 0; i < s->ncomments; i++) {
         ent_cbor_write_array(w, 3);
-        ent_cbor_write_uint(w, ent__rd64(s->comments[i].order));
+        ent_cbor_write_uint(w, ent_be64_get(s->comments[i].order));
         ent_cbor_write_bytes(w, s->comments[i].order + 8, 32);
         ent_cbor_write_text(w, s->comments[i].text, s->comments[i].len);
     }
