@@ -24,10 +24,6 @@ uint64_t ent__peers_wall_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-void ent__peers_org_str(char out[ENT_ORG_ID_LEN + 1], const uint8_t org[32]) {
-    ent_org_id_format(out, org);
-}
-
 uint32_t ent__peers_env_ms(const char *name, uint32_t def) {
     const char *v = getenv(name);
     if (v == NULL || *v == '\0')
