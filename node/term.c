@@ -139,6 +139,35 @@ int ent_term_fputs(FILE *f, const char *s) {
     return ENT_OK;
 }
 
+int ent_term_fputs_json(FILE *f, const char *json) {
+    static const char hex[] = "0123456789abcdef";
+    const uint8_t *p = (const uint8_t *)json;
+    size_t len = json != NULL ? strlen(json) : 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp = 0;
+        size_t l = utf8_next(p + i, len - i, &cp);
+        if (l == 0 || cp < 0x20) { /* not from a JSON encoder: as text */
+            char piece[PIECE_MAX];
+            size_t used = 0, pl = next_piece(p + i, len - i, &used, piece);
+            if (fwrite(piece, 1, pl, f) != pl)
+                return ENT_EIO;
+            i += used;
+            continue;
+        }
+        if (cp == 0x7f || escaped_cp(cp)) {
+            char e[6] = {'\\', 'u'};
+            for (int k = 0; k < 4; k++)
+                e[2 + k] = hex[(cp >> (12 - 4 * k)) & 15];
+            if (fwrite(e, 1, 6, f) != 6)
+                return ENT_EIO;
+        } else if (fwrite(p + i, 1, l, f) != l) {
+            return ENT_EIO;
+        }
+        i += l;
+    }
+    return ENT_OK;
+}
+
 size_t ent_term_width(const char *s, size_t len) {
     const uint8_t *p = (const uint8_t *)s;
     char piece[PIECE_MAX];

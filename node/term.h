@@ -51,6 +51,17 @@ size_t ent_term_escape_buf(char *out, size_t cap, const char *s, size_t len);
 int ent_term_fputs(FILE *f, const char *s);
 
 /*
+ * Writes the JSON text json (as a JSON encoder made it: valid UTF-8, C0
+ * controls already escaped) to f with every character that ent_term_fputs
+ * would escape written as a JSON escape instead ("\u009b", "\u202e",
+ * "\u007f"), so --json output on a terminal is as safe as text output and
+ * still the same JSON document. Such characters can only stand inside JSON
+ * strings, where the escape means the same character.
+ * @return ENT_OK or ENT_EIO.
+ */
+int ent_term_fputs_json(FILE *f, const char *json);
+
+/*
  * The number of terminal columns the len bytes at s take once escaped, one
  * per character (wide characters are counted as one), for aligning columns.
  */

@@ -95,6 +95,23 @@ static void test_buffer_never_cuts_an_escape(void **state) {
     assert_string_equal(buf, "");
 }
 
+static void test_json_output(void **state) {
+    (void)state;
+    char *b = NULL;
+    size_t blen = 0;
+    FILE *f = open_memstream(&b, &blen);
+    assert_non_null(f);
+    /* as jansson writes it: C0 already escaped, C1/bidi/DEL raw */
+    assert_int_equal(ent_term_fputs_json(f, "{\"name\":\"Evil\\u001b[2J"
+                                            "\xc2\x9b\xe2\x80\xae\x7f"
+                                            "Z\xc3\xbcrich\"}"),
+                     ENT_OK);
+    fclose(f);
+    assert_string_equal(b, "{\"name\":\"Evil\\u001b[2J\\u009b\\u202e"
+                           "\\u007fZ\xc3\xbcrich\"}");
+    free(b);
+}
+
 static void test_width(void **state) {
     (void)state;
     assert_int_equal(ent_term_width("Acme", 4), 4);
@@ -134,6 +151,7 @@ int main(void) {
         cmocka_unit_test(test_controls_escaped),
         cmocka_unit_test(test_invalid_utf8_escaped),
         cmocka_unit_test(test_buffer_never_cuts_an_escape),
+        cmocka_unit_test(test_json_output),
         cmocka_unit_test(test_width),
         cmocka_unit_test(test_log_lines_escaped),
     };

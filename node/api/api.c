@@ -3,9 +3,10 @@
 #include "node/api/api_log.h"
 #include "node/api/api_objects.h"
 #include "node/api/api_peers.h"
+#include "node/audit/witness.h"
 #include "node/err.h"
 #include "node/peers/peer.h"
-#include "node/audit/witness.h"
+#include "node/timefmt.h"
 
 #include <uv.h>
 
@@ -201,6 +202,24 @@ int ent_api_route_add(ent_node *n, const ent_api_route *route) {
 const ent_api_route *ent__api_routes(const ent_api *api, size_t *n) {
     *n = api->nroutes;
     return api->routes;
+}
+
+/* ---- values -------------------------------------------------------------- */
+
+json_t *ent_api_time_json(uint64_t ms) {
+    char s[ENT_TIMEFMT_RFC3339_LEN + 1];
+    if (ms == 0 || ent_timefmt_rfc3339(s, ms) != ENT_OK)
+        return json_null();
+    return json_string(s);
+}
+
+json_t *ent_api_org_name_json(ent_node *n, const uint8_t org[32]) {
+    const char *name = NULL;
+    if (memcmp(org, ent_identity_public(ent_node_identity(n)), 32) == 0)
+        name = ent_node_name(n);
+    else if (ent_node_peers(n) != NULL)
+        name = ent_peers_org_name(ent_node_peers(n), org);
+    return name != NULL && name[0] != '\0' ? json_string(name) : json_null();
 }
 
 /* ---- GET /v1/status ------------------------------------------------------- */

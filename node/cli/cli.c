@@ -14,7 +14,10 @@
 #include "node/home.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/term.h"
+#include "node/timefmt.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -22,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const cli_opt global_opts[] = {
     {"home", "DIR", "home folder (default: $ENTENTE_HOME, else ~/.entente)"},
@@ -34,12 +38,50 @@ static const cli_opt global_opts[] = {
 
 /* ---- helpers shared by the commands (cli_int.h) -------------------------- */
 
+/*
+ * Writes "entente: WORDS: " and the formatted message to stderr. The
+ * message is escaped (node/term.h): it carries reasons, names and values
+ * from the node and from partners.
+ */
+static void vfail(const char *words, const char *fmt, va_list ap) {
+    char small[512], *big = NULL;
+    const char *msg = small;
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    if (n >= (int)sizeof(small) && (big = malloc((size_t)n + 1)) != NULL) {
+        vsnprintf(big, (size_t)n + 1, fmt, aq);
+        msg = big;
+    }
+    va_end(aq);
+    fprintf(stderr, "entente: %s: ", words);
+    ent_term_fputs(stderr, n < 0 ? "" : msg);
+    free(big);
+}
+
+int ent__cli_failw(const char *words, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(words, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+int ent__cli_usagew(const char *words, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(words, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(see: entente %s --help)\n", words);
+    return EXIT_USAGE;
+}
+
 /* Prints "entente: WORDS: message" on stderr and returns exit status 1. */
 int ent__cli_fail(const cli *c, const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "entente: %s: ", c->words);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vfail(c->words, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
     return 1;
@@ -48,7 +90,7 @@ int ent__cli_fail(const cli *c, const char *fmt, ...) {
 void ent__cli_print_json(const json_t *v) {
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     if (s != NULL) {
-        fputs(s, stdout);
+        ent_term_fputs_json(stdout, s);
         fputc('\n', stdout);
         free(s);
     }
@@ -64,13 +106,73 @@ const char *ent__cli_opt_value(const cli *c, const char *name) {
 
 int ent__cli_usage_error(const cli *c, const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "entente: %s: ", c->words);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vfail(c->words, fmt, ap);
     va_end(ap);
     fprintf(stderr, "\nusage: entente %s\n(see: entente %s --help)\n",
             c->cmd->usage, c->words);
     return EXIT_USAGE;
+}
+
+/*
+ * One line of text output: the columns escaped (node/term.h), each but the
+ * last padded to its width and followed by two spaces, and no trailing
+ * blanks (an empty last column leaves none either).
+ */
+void ent__cli_row(FILE *f, const char *indent, const char *const *cols,
+                  const int *widths, size_t n) {
+    char *line = NULL;
+    size_t cap = 0;
+    FILE *m = open_memstream(&line, &cap);
+    if (m == NULL)
+        return;
+    fputs(indent, m);
+    for (size_t i = 0; i < n; i++) {
+        const char *s = cols[i] != NULL ? cols[i] : "";
+        ent_term_fputs(m, s);
+        if (i + 1 == n)
+            break;
+        for (size_t w = ent_term_width(s, strlen(s)); w < (size_t)widths[i];
+             w++)
+            fputc(' ', m);
+        fputs("  ", m);
+    }
+    if (fclose(m) != 0 || line == NULL) {
+        free(line);
+        return;
+    }
+    size_t l = strlen(line);
+    while (l > 0 && line[l - 1] == ' ')
+        l--;
+    fwrite(line, 1, l, f);
+    fputc('\n', f);
+    free(line);
+}
+
+void ent__cli_kv(FILE *f, const char *key, const char *value) {
+    char k[32];
+    snprintf(k, sizeof(k), "%s:", key);
+    ent__cli_row(f, "", (const char *const[]){k, value}, (const int[]){7},
+                 2);
+}
+
+const char *ent__cli_time(char out[32], const json_t *v) {
+    uint64_t ms;
+    const char *s = json_string_value(v);
+    if (s == NULL)
+        return "-";
+    if (ent_timefmt_parse(s, &ms) != ENT_OK ||
+        ent_timefmt_local(out, ms) != ENT_OK)
+        return s;
+    return out;
+}
+
+const char *ent__cli_who(char out[16], const json_t *o) {
+    const char *name = json_string_value(json_object_get(o, "name"));
+    if (name != NULL && name[0] != '\0')
+        return name;
+    snprintf(out, 16, "%.12s", ent__cli_jstr(o, "org"));
+    return out;
 }
 
 const char *ent__cli_jstr(const json_t *o, const char *k) {
@@ -120,6 +222,44 @@ void ent__cli_fmt_progress(char *out, size_t cap, uint64_t done, bool known,
         snprintf(out + o, cap - o, ", ~%lld s left", eta);
 }
 
+int ent__cli_not_running(const char *words, const char *home) {
+    char key[PATH_MAX];
+    struct stat st;
+    if (stat(home, &st) != 0 && errno == ENOENT)
+        return ent__cli_failw(words,
+                              "%s: no such home (create one with: entente "
+                              "init --name NAME)",
+                              home);
+    if (ent_home_path(key, sizeof(key), home, ENT_HOME_KEY) == ENT_OK &&
+        stat(key, &st) != 0 && errno == ENOENT)
+        return ent__cli_failw(words,
+                              "%s: not an entente home (no identity.key; "
+                              "create one with: entente init --name NAME)",
+                              home);
+    return ent__cli_failw(words,
+                          "no node is running for %s (start one with: "
+                          "entente serve)",
+                          home);
+}
+
+int ent__cli_call(const char *words, const char *home, const char *method,
+                  const char *path, const json_t *body, json_t **out) {
+    int http = 0;
+    *out = NULL;
+    int rc = ent_client_request(home, method, path, body, &http, out);
+    if (rc == ENT_ENOTRUNNING)
+        return ent__cli_not_running(words, home);
+    if (rc != ENT_OK)
+        return ent__cli_failw(words, "%s", ent_strerror(rc));
+    if (http < 200 || http > 299) {
+        int st = ent__cli_failw(words, "%s", ent_client_error(*out));
+        json_decref(*out);
+        *out = NULL;
+        return st;
+    }
+    return -1;
+}
+
 /*
  * One request to the running node of c->home. On a 2xx answer *out holds the
  * response JSON (caller json_decref()s) and -1 is returned; otherwise the
@@ -127,23 +267,7 @@ void ent__cli_fmt_progress(char *out, size_t cap, uint64_t done, bool known,
  */
 int ent__cli_daemon_call(cli *c, const char *method, const char *path,
                          const json_t *body, json_t **out) {
-    int http = 0;
-    *out = NULL;
-    int rc = ent_client_request(c->home, method, path, body, &http, out);
-    if (rc == ENT_ENOTRUNNING)
-        return ent__cli_fail(c,
-                             "no node is running for %s (start one with: "
-                             "entente serve)",
-                             c->home);
-    if (rc != ENT_OK)
-        return ent__cli_fail(c, "%s", ent_strerror(rc));
-    if (http < 200 || http > 299) {
-        int st = ent__cli_fail(c, "%s", ent_client_error(*out));
-        json_decref(*out);
-        *out = NULL;
-        return st;
-    }
-    return -1;
+    return ent__cli_call(c->words, c->home, method, path, body, out);
 }
 
 /* ---- commands implemented in cli_audit.c --------------------------------- */
@@ -214,6 +338,10 @@ static const cli_opt object_show_opts[] = {
 
 static const cli_opt object_list_opts[] = {
     {"type", "TYPE", "only objects of this type"},
+    {"stage", "STAGE", "only objects at this stage (case ignored)"},
+    {"sort", "KEY",
+     "id (default), title, stage, date or type; -KEY: descending"},
+    {"limit", "N", "at most N objects (after sorting)"},
     {NULL, NULL, NULL},
 };
 
@@ -245,9 +373,17 @@ static const cli_cmd object_cmds[] = {
      "fields are left out entirely (no \"private\" key).",
      object_show_opts, 1, 1, NULL},
     {"list", ent__cli_cmd_object_list, "list the objects this node holds",
-     "object list [--type TYPE] [--json]",
-     "Lists the objects this node holds, in id order, optionally only those "
-     "of TYPE. With --json: [{\"id\",\"type\",\"epoch\",\"status\"}].",
+     "object list [--type TYPE] [--stage STAGE] [--sort KEY] [--limit N] "
+     "[--json]",
+     "Lists the objects this node holds, one per line: the id (as many "
+     "characters as tell the listed ones apart; every command takes such a "
+     "prefix), type, stage, date and title. The title is the first text "
+     "field of the type's template (name, company...), the date its first "
+     "date field (close_date for an opportunity). --type and --stage keep "
+     "only those objects, --sort orders them (objects without the key last), "
+     "--limit keeps the first N. With --json: [{\"id\",\"type\",\"epoch\","
+     "\"status\",\"title\",\"stage\",\"date\"}] (full ids; null where a "
+     "value is unset).",
      object_list_opts, 0, 0, NULL},
     {"stage", ent__cli_cmd_object_stage, "move an object to a workflow stage",
      "object stage OBJ STAGE [--json]",

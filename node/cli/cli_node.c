@@ -13,6 +13,7 @@
 #include "node/home.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/term.h"
 
 #include <uv.h>
 
@@ -42,7 +43,9 @@ static void print_sync(const json_t *o) {
                           running && json_is_integer(eta)
                               ? (long long)ent__cli_jint(o, "eta_seconds")
                               : -1);
-    printf("sync  %s from %s: %s", obj, peer, line);
+    printf("sync  %s from ", obj);
+    ent_term_fputs(stdout, peer); /* a partner's name */
+    printf(": %s", line);
     if (!running) {
         char r[32];
         printf(", %s in %llu.%llu s (%s ops/s)", state,
@@ -217,8 +220,7 @@ int ent__cli_cmd_status(cli *c) {
     } else {
         printf("org:     %s\n",
                json_string_value(json_object_get(resp, "org")));
-        printf("name:    %s\n",
-               json_string_value(json_object_get(resp, "name")));
+        ent__cli_kv(stdout, "name", ent__cli_jstr(resp, "name"));
         printf("listen:  %s\n",
                json_string_value(json_object_get(resp, "listen")));
         printf("peers:   %lld\n",
@@ -236,28 +238,63 @@ out:
     return status;
 }
 
+void ent__cli_print_peers(FILE *f, const json_t *peers) {
+    size_t i, k;
+    json_t *o, *a;
+    json_array_foreach(peers, i, o) {
+        char addrs[512] = "", when[32], extra[96];
+        size_t used = 0;
+        json_array_foreach(json_object_get(o, "addrs"), k, a) {
+            int w = snprintf(addrs + used, sizeof(addrs) - used, "%s%s",
+                             k ? " " : "",
+                             json_string_value(a) ? json_string_value(a) : "");
+            if (w < 0 || (size_t)w >= sizeof(addrs) - used)
+                break;
+            used += (size_t)w;
+        }
+        const char *name = json_string_value(json_object_get(o, "name"));
+        ent__cli_row(f, "",
+                     (const char *const[]){
+                         ent__cli_jstr(o, "org"), name ? name : "-",
+                         json_is_true(json_object_get(o, "connected"))
+                             ? "connected"
+                             : "disconnected",
+                         addrs},
+                     (const int[]){52, 20, 12}, 4);
+        ent__cli_row(f, "  ",
+                     (const char *const[]){"safety code:",
+                                           ent__cli_jstr(o, "safety")},
+                     (const int[]){12}, 2);
+        ent__cli_row(f, "  ",
+                     (const char *const[]){
+                         "last seen:",
+                         json_is_string(json_object_get(o, "last_seen"))
+                             ? ent__cli_time(when,
+                                             json_object_get(o, "last_seen"))
+                             : "never"},
+                     (const int[]){12}, 2);
+        uint64_t fails = ent__cli_jint(o, "failures"),
+                 score = ent__cli_jint(o, "score");
+        if (fails > 0 || score > 0) {
+            snprintf(extra, sizeof(extra),
+                     "%llu since the last good dial; score %llu (protocol "
+                     "violations)",
+                     (unsigned long long)fails, (unsigned long long)score);
+            ent__cli_row(f, "  ", (const char *const[]){"failures:", extra},
+                         (const int[]){12}, 2);
+        }
+    }
+}
+
 int ent__cli_cmd_peers(cli *c) {
     json_t *resp = NULL;
     int st = ent__cli_daemon_call(c, "GET", "/v1/peers", NULL, &resp);
     if (st >= 0)
         return st;
-    if (c->json) {
+    if (c->json)
         ent__cli_print_json(resp);
-    } else {
-        size_t i, k;
-        json_t *o, *a;
-        json_array_foreach(resp, i, o) {
-            printf("%s  %-20s  %-12s", ent__cli_jstr(o, "org"),
-                   ent__cli_jstr(o, "name"),
-                   json_is_true(json_object_get(o, "connected"))
-                       ? "connected"
-                       : "disconnected");
-            json_array_foreach(json_object_get(o, "addrs"), k, a) {
-                printf(" %s", json_string_value(a));
-            }
-            printf("\n  safety code: %s\n", ent__cli_jstr(o, "safety"));
-        }
-    }
+    else
+        ent__cli_print_peers(stdout, resp);
     json_decref(resp);
     return 0;
 }

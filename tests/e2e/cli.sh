@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# tests/e2e/cli.sh - the command line as people use it, on two real nodes:
+# `object list` (title, stage, date; --type, --stage, --sort, --limit),
+# object ids by unambiguous prefix in every command that takes one, one
+# encoding per kind of value (RFC 3339 times, base32 orgs, names or null)
+# in --json and local dates and names in text, and no trailing blanks.
+# Needs $ENTENTE (the binary under test) and python3.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+lib_init cli
+export TZ=UTC
+
+# expect CODE CMD...: runs CMD, checks its exit status; output in $T/out,
+# $T/err.
+expect() {
+    local want=$1 got=0
+    shift
+    "$@" >"$T/out" 2>"$T/err" || got=$?
+    [ "$got" -eq "$want" ] || fail "'$*' exited $got, want $want: $(cat "$T/err")"
+}
+# err_has TEXT: the last expect's stderr contains TEXT.
+err_has() { grep -qF -- "$1" "$T/err" || fail "stderr lacks '$1': $(cat "$T/err")"; }
+# no_blank_ends FILE: no line of FILE ends in a blank.
+no_blank_ends() { ! grep -n ' $' "$1" || fail "trailing blank in $1"; }
+ISO='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
+
+node_start A
+node_start B
+ORG_A=$(node_org A)
+ORG_B=$(node_org B)
+
+# ---- object list ------------------------------------------------------------------
+O1=$(e A object create --type opportunity --set name="Contoso ERP" --set close_date=2027-03-31)
+O2=$(e A object create --type opportunity --set name="Beta deal" --set close_date=2026-01-15 \
+    --set stage="Closed Won")
+O3=$(e A object create --type lead --set company=Initech)
+e A object list >"$T/list.txt"
+no_blank_ends "$T/list.txt"
+head -1 "$T/list.txt" | grep -qE '^ID +TYPE +STAGE +DATE +TITLE$' || fail "list header: $(cat "$T/list.txt")"
+grep -qE "^${O1:0:12} +opportunity +Prospecting +2027-03-31 +Contoso ERP$" "$T/list.txt" ||
+    fail "list row: $(cat "$T/list.txt")"
+grep -qE "^${O3:0:12} +lead +- +- +Initech$" "$T/list.txt" || fail "lead row: $(cat "$T/list.txt")"
+[ "$(e A object list --sort -date --json | py '[o["title"] for o in d]')" = \
+    "['Contoso ERP', 'Beta deal', 'Initech']" ] || fail "--sort -date"
+[ "$(e A object list --sort date --limit 1 --json | py '[o["date"] for o in d]')" = "['2026-01-15']" ] ||
+    fail "--sort date --limit 1"
+[ "$(e A object list --stage 'closed won' --json | py '[o["id"] for o in d]')" = "['$O2']" ] ||
+    fail "--stage 'closed won'"
+[ "$(e A object list --type lead --json | py '[(o["title"], o["stage"], o["date"]) for o in d]')" = \
+    "[('Initech', None, None)]" ] || fail "--type lead"
+expect 2 e A object list --sort size
+err_has "--sort wants id, title, stage, date or type"
+expect 2 e A object list --limit 0
+err_has "--limit wants a number"
+
+# ---- ids by prefix, in every command that takes one --------------------------------
+P1=${O1:0:8}
+[ "$(e A object show "$P1" --json | py 'd["id"]')" = "$O1" ] || fail "show by prefix"
+[ "$(e A object show "$(echo "$P1" | tr a-f A-F)" --json | py 'd["id"]')" = "$O1" ] ||
+    fail "show by upper-case prefix"
+e A object set "$P1" --set next_step="Workshop"
+e A object stage "$P1" negotiation
+e A object comment "$P1" "by prefix"
+e A object show "$O1" --json >"$T/o1.json"
+[ "$(py '(d["shared"]["next_step"], d["shared"]["stage"], d["comments"][0]["text"])' <"$T/o1.json")" = \
+    "('Workshop', 'Negotiation', 'by prefix')" ] || fail "set/stage/comment by prefix: $(cat "$T/o1.json")"
+expect 1 e A object show 12
+err_has "object id prefix '12' is too short: give at least 4 hex characters"
+expect 1 e A object show nothex
+err_has "invalid object id 'nothex'"
+# an unknown prefix: a 6-digit prefix no listed id starts with
+for p in 000000 111111 222222 333333; do
+    case "$O1 $O2 $O3" in *"$p"*) continue ;; esac
+    NOPE=$p
+    break
+done
+expect 1 e A object show "$NOPE"
+err_has "no object has an id starting with $NOPE"
+# (an ambiguous prefix needs two ids that share 4 digits: cli_print_test
+# checks what the CLI makes of the node's candidates)
+TOK=$(e A invite "$P1" --ttl 1h)
+J=$(e B join "$TOK" 2>"$T/join.err") || fail "join: $(cat "$T/join.err")"
+[ "$J" = "$O1" ] || fail "joined $J, want $O1"
+e A object key "$P1" >"$T/key.txt"
+grep -q "^$O1:" "$T/key.txt" || fail "object key by prefix: $(cat "$T/key.txt")"
+e A audit export --object "$P1" --out "$T/o1.audit" >/dev/null
+e A audit verify "$T/o1.audit" --key "${P1}:$(cut -d: -f2 "$T/key.txt")" --json >"$T/v.json"
+[ "$(py 'd["object"] == "'"$O1"'" and len(d["history"]) > 0' <"$T/v.json")" = True ] ||
+    fail "verify --key by prefix: $(cat "$T/v.json")"
+expect 1 e A audit verify "$T/o1.audit" --key "$NOPE:$(cut -d: -f2 "$T/key.txt")"
+err_has "no object of the export has an id starting with $NOPE"
+e A member remove "$P1" "$ORG_B"
+[ "$(e A object show "$O1" --json | py '[m["status"] for m in d["members"] if m["org"]=="'"$ORG_B"'"]')" = \
+    "['removed']" ] || fail "member remove by prefix"
+
+# ---- one encoding per kind of value -------------------------------------------------
+e A log --json >"$T/log.json"
+python3 - "$T/log.json" "$ORG_A" "$ORG_B" <<'PY' || fail "log JSON: $(cat "$T/log.json")"
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+iso = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+for e in d["entries"]:
+    assert iso.match(e["time"]), e
+    assert e["org"] in (None, sys.argv[2], sys.argv[3]), e  # base32, not hex
+    assert (e["name"] is None) == (e["org"] is None), e
+    assert e["name"] in (None, "A", "B"), e
+PY
+e A log >"$T/log.txt"
+no_blank_ends "$T/log.txt"
+grep -qE '^ +0  [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}  op_authored +obj [0-9a-f]{16}  op [0-9a-f]{16}  A$' \
+    "$T/log.txt" || fail "log text: $(head -3 "$T/log.txt")"
+e A invite "$O2" --json | py 'd["expires"]' | grep -qE "$ISO" || fail "invite expires"
+e A peers --json >"$T/peers.json"
+[ "$(py '[(p["org"], p["name"]) for p in d]' <"$T/peers.json")" = "[('$ORG_B', 'B')]" ] ||
+    fail "peers names: $(cat "$T/peers.json")"
+py 'd[0]["last_seen"]' <"$T/peers.json" | grep -qE "$ISO" || fail "peers last_seen: $(cat "$T/peers.json")"
+e A peers >"$T/peers.txt"
+no_blank_ends "$T/peers.txt"
+grep -qE '^  last seen: +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$' "$T/peers.txt" ||
+    fail "peers text: $(cat "$T/peers.txt")"
+e B object show "$O1" --json | py '[(m["org"] == "'"$ORG_A"'", m["name"]) for m in d["members"] if m["role"]=="owner"]' |
+    grep -qx "\[(True, 'A')\]" || fail "B names A"
+for f in "$T"/*.txt; do no_blank_ends "$f"; done
+
+nodes_stop_all
+echo "cli: ok"
