@@ -7,6 +7,7 @@
  * command is one entry in the table below plus its function there.
  */
 #include "node/cli/cli.h"
+#include "node/audit/audit.h"
 #include "node/cli/cli_audit.h"
 #include "node/cli/cli_int.h"
 #include "node/cli/client.h"
@@ -16,6 +17,8 @@
 #include "node/node.h"
 #include "node/term.h"
 #include "node/timefmt.h"
+#include "protocol/op.h"
+#include "protocol/wire.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -490,7 +493,9 @@ static const cli_cmd audit_cmds[] = {
      "audit export [--out FILE] [--object OBJ] [--since N] [--json]",
      "Has the running node sign a tree head over its activity log and "
      "write the export (spec/audit.md section 9): entries, signed heads, "
-     "proofs and the ops they refer to, as one file.",
+     "proofs and the ops they refer to, as one file: FILE with --out, else "
+     "standard output, but never a terminal. With --json (needs --out): "
+     "{\"file\",\"bytes\",\"tree_size\"}.",
      export_opts, 0, 0, NULL},
     {"verify", cmd_audit_verify, "verify an export offline",
      "audit verify FILE [--org ORG] [--witness FILE] [--key OBJ:HEX] "
@@ -543,7 +548,9 @@ static const cli_cmd commands[] = {
      "object COMMAND [ARGS] [options]",
      "Joint objects: shared opportunities, leads, solutions, plans... Each "
      "field is shared (sent, encrypted, to the member orgs) or private "
-     "(never leaves this node). OBJ is the object id, 64 hex characters.",
+     "(never leaves this node). OBJ is the object id (64 hex characters) or "
+     "a unique prefix of it, at least 4 characters, as `object list` shows "
+     "it.",
      no_opts, 0, 0, object_cmds},
     {"template", NULL, "list, show and set this org's object templates",
      "template COMMAND [ARGS] [options]",
@@ -652,6 +659,16 @@ static void print_wrapped(FILE *f, const char *text) {
     fputc('\n', f);
 }
 
+/*
+ * True if k prints JSON with --json: its usage line or its description
+ * mentions --json (the help is the one source, so the help and the check
+ * cannot disagree). --json on any other command is a usage error.
+ */
+static bool has_json(const cli_cmd *k) {
+    return strstr(k->usage, "--json") != NULL ||
+           strstr(k->desc, "--json") != NULL;
+}
+
 static void print_cmd_help(FILE *f, const cli_cmd *k) {
     fprintf(f, "usage: entente %s\n\n", k->usage);
     print_wrapped(f, k->desc);
@@ -664,7 +681,9 @@ static void print_cmd_help(FILE *f, const cli_cmd *k) {
         print_opts(f, k->opts);
     }
     fprintf(f, "\nglobal options:\n");
-    print_opts(f, global_opts);
+    for (const cli_opt *o = global_opts; o->name != NULL; o++)
+        if (strcmp(o->name, "json") != 0 || has_json(k))
+            print_opts(f, (const cli_opt[]){*o, {NULL, NULL, NULL}});
 }
 
 static const cli_cmd *find_cmd(const cli_cmd *tab, const char *name) {
@@ -674,6 +693,20 @@ static const cli_cmd *find_cmd(const cli_cmd *tab, const char *name) {
     return NULL;
 }
 
+/* "entente: [GROUP: ]unknown command 'WORD'" and what there is instead:
+ * the group's sub-commands, else every command; returns EXIT_USAGE. */
+static int unknown_command(const cli_cmd *group, const char *word) {
+    fprintf(stderr, "entente: %s%sunknown command '",
+            group != NULL ? group->name : "", group != NULL ? ": " : "");
+    ent_term_fputs(stderr, word);
+    fputs("'\n", stderr);
+    if (group != NULL && group->sub != NULL)
+        print_cmd_help(stderr, group);
+    else
+        print_main_usage(stderr);
+    return EXIT_USAGE;
+}
+
 static int cmd_help(cli *c) {
     const cli_cmd *tab = commands, *k = NULL;
     if (c->nargs == 0) {
@@ -681,13 +714,10 @@ static int cmd_help(cli *c) {
         return 0;
     }
     for (int i = 0; i < c->nargs; i++) {
+        const cli_cmd *parent = k;
         k = find_cmd(tab, c->args[i]);
-        if (k == NULL) {
-            fprintf(stderr, "entente: help: unknown command '%s'\n",
-                    c->args[i]);
-            print_main_usage(stderr);
-            return EXIT_USAGE;
-        }
+        if (k == NULL)
+            return unknown_command(parent, c->args[i]);
         if (k->sub == NULL || i == c->nargs - 1)
             break;
         tab = k->sub;
@@ -708,8 +738,8 @@ static int parse_opts(cli *c, int argc, char **argv) {
     const cli_opt *all[CLI_MAX_OPTS];
     int nlo = 0;
     bool help = false;
-    const char *level = NULL;
-    const char *home = NULL;
+    const char *level = c->pre_level; /* given before the command word */
+    const char *home = c->pre_home;
     for (int pass = 0; pass < 2; pass++) {
         const cli_opt *tab = pass == 0 ? global_opts : c->cmd->opts;
         for (const cli_opt *o = tab; o != NULL && o->name != NULL; o++) {
@@ -785,32 +815,81 @@ static int parse_opts(cli *c, int argc, char **argv) {
     return -1;
 }
 
-int ent_cli_main(int argc, char **argv) {
-    cli c;
-    memset(&c, 0, sizeof(c));
-    if (argc < 2) {
-        print_main_usage(stderr);
-        return EXIT_USAGE;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+/*
+ * Reads the global option at argv[*i] before the command word: --json,
+ * --home DIR, --home=DIR, --log-level L, --log-level=L (for getopt's rules
+ * after the command words, see parse_opts). Returns -1 to go on (*i moved
+ * past it), 0 for --help or --version (printed), or EXIT_USAGE.
+ */
+static int global_before(cli *c, int argc, char **argv, int *i) {
+    static const char *const valued[] = {"home", "log-level"};
+    const char *a = argv[*i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
         print_main_usage(stdout);
         return 0;
     }
+    if (strcmp(a, "--version") == 0) {
+        printf("entente %s (wire protocol %d, op records %d, audit exports "
+               "%d)\n",
+               ENT_VERSION, ENT_WIRE_VERSION, ENT_OP_VERSION,
+               ENT_AUDIT_VERSION);
+        return 0;
+    }
+    if (strcmp(a, "--json") == 0) {
+        c->json = true;
+        (*i)++;
+        return -1;
+    }
+    for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++) {
+        size_t nl = strlen(valued[k]);
+        const char *v = NULL;
+        if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, valued[k], nl) != 0)
+            continue;
+        if (a[2 + nl] == '=') {
+            v = a + 3 + nl;
+        } else if (a[2 + nl] == '\0') {
+            if (*i + 1 >= argc) {
+                fprintf(stderr, "entente: option %s needs a value\n", a);
+                print_main_usage(stderr);
+                return EXIT_USAGE;
+            }
+            v = argv[++*i];
+        } else {
+            continue;
+        }
+        if (k == 0)
+            c->pre_home = v;
+        else
+            c->pre_level = v;
+        (*i)++;
+        return -1;
+    }
+    fputs("entente: unknown option ", stderr);
+    ent_term_fputs(stderr, a);
+    fputs(" before the command (global options there: --home DIR, --json, "
+          "--log-level L, --help, --version)\n",
+          stderr);
+    return EXIT_USAGE;
+}
+
+int ent_cli_main(int argc, char **argv) {
+    cli c;
+    int i = 1, st;
+    memset(&c, 0, sizeof(c));
+    while (i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0)
+        if ((st = global_before(&c, argc, argv, &i)) >= 0)
+            return st;
+    if (i >= argc || strcmp(argv[i], "--") == 0) {
+        if (argc > 1)
+            fprintf(stderr, "entente: no command given\n");
+        print_main_usage(stderr);
+        return EXIT_USAGE;
+    }
     const cli_cmd *tab = commands;
-    int i = 1;
     for (;;) {
         const cli_cmd *k = find_cmd(tab, argv[i]);
-        if (k == NULL) {
-            if (argv[i][0] == '-')
-                fprintf(stderr,
-                        "entente: unknown option %s before the "
-                        "command\n",
-                        argv[i]);
-            else
-                fprintf(stderr, "entente: unknown command '%s'\n", argv[i]);
-            print_main_usage(stderr);
-            return EXIT_USAGE;
-        }
+        if (k == NULL)
+            return unknown_command(tab == commands ? NULL : c.cmd, argv[i]);
         size_t wl = strlen(c.words);
         snprintf(c.words + wl, sizeof(c.words) - wl, "%s%s", wl ? " " : "",
                  k->name);
@@ -820,12 +899,16 @@ int ent_cli_main(int argc, char **argv) {
         tab = k->sub;
         i++;
     }
-    int st = parse_opts(&c, argc - i, argv + i);
+    st = parse_opts(&c, argc - i, argv + i);
     if (st >= 0)
         return st;
     if (c.cmd->fn == NULL) { /* a group word without its sub-command */
         print_cmd_help(stderr, c.cmd);
         return EXIT_USAGE;
     }
+    if (c.json && !has_json(c.cmd))
+        return ent__cli_usage_error(&c,
+                                    "--json: `entente %s` has no JSON output",
+                                    c.words);
     return c.cmd->fn(&c);
 }

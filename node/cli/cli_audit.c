@@ -153,6 +153,14 @@ int ent_cli_audit_export(const char *words, const char *home, const char *out,
     int st;
     if (since != NULL && !digits(since))
         return ent__cli_usagew(words, "--since wants an entry index");
+    if (out == NULL && json)
+        return ent__cli_usagew(words, "--json needs --out FILE (without it "
+                                      "the export itself goes to standard "
+                                      "output)");
+    if (out == NULL && isatty(STDOUT_FILENO) == 1)
+        return ent__cli_usagew(words, "refusing to write the binary export to "
+                                      "a terminal: give --out FILE or "
+                                      "redirect standard output");
     char objhex[65];
     if (object != NULL &&
         (st = ent__cli_object_id(words, home, object, objhex)) >= 0)

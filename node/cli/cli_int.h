@@ -49,6 +49,7 @@ struct cli {
     char words[64]; /* "status", "object create" */
     char home[PATH_MAX];
     bool json;
+    const char *pre_home, *pre_level; /* given before the command word */
     ent_log log;
     struct {
         const char *name;

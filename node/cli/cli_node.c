@@ -201,10 +201,7 @@ int ent__cli_cmd_status(cli *c) {
     int rc =
         ent_client_request(c->home, "GET", "/v1/status", NULL, &http, &resp);
     if (rc == ENT_ENOTRUNNING) {
-        status = ent__cli_fail(c,
-                               "no node is running for %s (start one with: "
-                               "entente serve)",
-                               c->home);
+        status = ent__cli_not_running(c->words, c->home);
         goto out;
     }
     if (rc != ENT_OK) {

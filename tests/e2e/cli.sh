@@ -24,10 +24,73 @@ err_has() { grep -qF -- "$1" "$T/err" || fail "stderr lacks '$1': $(cat "$T/err"
 no_blank_ends() { ! grep -n ' $' "$1" || fail "trailing blank in $1"; }
 ISO='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
 
+# in_tty CMD...: runs CMD with a terminal as standard output (a pty);
+# its output in $T/tty.out, its exit status as ours.
+in_tty() {
+    python3 - "$T/tty.out" "$@" <<'PY'
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+out = b""
+while True:
+    try:
+        d = os.read(fd, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+open(sys.argv[1], "wb").write(out)
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+PY
+}
+
+# ---- the command line itself ----------------------------------------------------
+"$ENTENTE" --version | grep -qE '^entente [0-9]+\.[0-9]+\.[0-9]+ \(wire protocol [0-9]+, op records [0-9]+, audit exports [0-9]+\)$' ||
+    fail "--version: $("$ENTENTE" --version 2>&1)"
+expect 1 "$ENTENTE" status --home "$T/nohome"
+err_has "entente: status: $T/nohome: no such home (create one with: entente init --name NAME)"
+mkdir "$T/empty"
+expect 1 "$ENTENTE" --home "$T/empty" object list
+err_has "entente: object list: $T/empty: not an entente home (no identity.key"
+expect 2 "$ENTENTE" object frobnicate
+err_has "entente: object: unknown command 'frobnicate'"
+grep -qE '^  create +create a joint object$' "$T/err" || fail "object frobnicate lists no commands: $(cat "$T/err")"
+expect 2 "$ENTENTE" help object frobnicate
+err_has "entente: object: unknown command 'frobnicate'"
+expect 2 "$ENTENTE" serve --json --home "$T/nohome"
+err_has "entente: serve: --json: \`entente serve\` has no JSON output"
+expect 2 "$ENTENTE" help --json
+expect 2 "$ENTENTE" --bogus status
+err_has "entente: unknown option --bogus before the command"
+expect 2 "$ENTENTE" --home
+err_has "entente: option --home needs a value"
+! "$ENTENTE" serve --help | grep -q -- '--json' || fail "serve --help offers --json"
+"$ENTENTE" status --help | grep -q -- '--json' || fail "status --help lacks --json"
+
 node_start A
 node_start B
 ORG_A=$(node_org A)
 ORG_B=$(node_org B)
+
+# global options before the command word; one given after it wins
+[ "$("$ENTENTE" --home "$T/A" status --json | py 'd["org"]')" = "$ORG_A" ] || fail "--home before status"
+[ "$("$ENTENTE" --json --home="$T/A" status | py 'd["org"]')" = "$ORG_A" ] || fail "--json --home= before status"
+[ "$("$ENTENTE" --home "$T/B" status --home "$T/A" --json | py 'd["org"]')" = "$ORG_A" ] ||
+    fail "--home after the command does not win"
+"$ENTENTE" --log-level debug --home "$T/A" status >/dev/null || fail "--log-level before status"
+
+# audit export: never binary to a terminal; --json needs --out
+st=0
+in_tty "$ENTENTE" audit export --home "$T/A" || st=$?
+[ "$st" = 2 ] || fail "export to a terminal exited $st"
+grep -q "refusing to write the binary export to a terminal" "$T/tty.out" || fail "export to a tty: $(cat "$T/tty.out")"
+! grep -qa "entente-audit" "$T/tty.out" || fail "binary export written to a terminal"
+e A audit export >"$T/piped.audit" || fail "export to a pipe"
+e A audit verify "$T/piped.audit" >/dev/null || fail "verify the piped export"
+expect 2 e A audit export --json
+err_has "--json needs --out FILE"
 
 # ---- object list ------------------------------------------------------------------
 O1=$(e A object create --type opportunity --set name="Contoso ERP" --set close_date=2027-03-31)
