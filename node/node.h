@@ -214,4 +214,12 @@ ent_node_counters *ent__node_counters(ent_node *n);
  */
 int ent_node_parse_addr(const char *s, void *sockaddr_storage);
 
+/*
+ * Why s is not an address ent_node_parse_addr() takes, in words for an
+ * error message (no port, a port out of range, an IPv6 address without
+ * brackets, a host name: names are not resolved...), written to why (cap
+ * bytes). @return ENT_OK (s is fine, why is "") or ENT_EINVAL.
+ */
+int ent_node_addr_check(const char *s, char *why, size_t cap);
+
 #endif

@@ -246,6 +246,33 @@ static void test_create_show_and_hook(void **state) {
     assert_non_null(strstr(s, "\"text\":\"hi\""));
     free(s);
 
+    /* refusals say the real rule: the template's stages, the size limit */
+    snprintf(path, sizeof(path), "/v1/objects/%s/stage", hex);
+    assert_int_equal(call(f, "POST", path, "{\"stage\":\"Won\"}", &j), 400);
+    assert_string_equal(err_msg(j),
+                        "stage \"Won\" of opportunity is not one of: "
+                        "\"Prospecting\", \"Qualification\", \"Solution\", "
+                        "\"Proposal\", \"Negotiation\", \"Closed Won\", "
+                        "\"Closed Lost\"");
+    json_decref(j);
+    char *big = malloc(4200 + 16);
+    assert_non_null(big);
+    memcpy(big, "{\"text\":\"", 9);
+    memset(big + 9, 'x', 4097);
+    strcpy(big + 9 + 4097, "\"}");
+    snprintf(path, sizeof(path), "/v1/objects/%s/comments", hex);
+    assert_int_equal(call(f, "POST", path, big, &j), 413);
+    assert_string_equal(err_msg(j),
+                        "comment is 4097 bytes; a comment is at most 4096 "
+                        "bytes");
+    json_decref(j);
+    free(big);
+    assert_int_equal(call(f, "POST", path, "{\"text\":\"bell\\u0007\"}", &j),
+                     400);
+    assert_non_null(strstr(err_msg(j), "UTF-8 without control characters"));
+    json_decref(j);
+    assert_int_equal(f->h.calls, 4); /* refusals made no op */
+
     /* list and the type filter */
     assert_int_equal(call(f, "GET", "/v1/objects?type=opportunity", NULL, &j),
                      200);

@@ -225,6 +225,14 @@ void ent__cli_fmt_progress(char *out, size_t cap, uint64_t done, bool known,
         snprintf(out + o, cap - o, ", ~%lld s left", eta);
 }
 
+int ent__cli_addr_arg(cli *c, const char *what, const char *addr) {
+    char why[256];
+    if (addr == NULL || ent_node_addr_check(addr, why, sizeof(why)) == ENT_OK)
+        return -1;
+    return ent__cli_fail(c, "invalid %s address '%.80s': %s", what, addr,
+                         why);
+}
+
 int ent__cli_not_running(const char *words, const char *home) {
     char key[PATH_MAX];
     struct stat st;

@@ -134,6 +134,14 @@ int ent__cli_call(const char *words, const char *home, const char *method,
                   const char *path, const json_t *body, json_t **out);
 
 /*
+ * Checks a HOST:PORT argument (what: "listen"); NULL passes. Returns -1 if
+ * ent_node_parse_addr() takes it, else prints "invalid WHAT address 'X':
+ * why" (ent_node_addr_check: no port, names are not resolved...) and
+ * returns exit status 1.
+ */
+int ent__cli_addr_arg(cli *c, const char *what, const char *addr);
+
+/*
  * The error for a home whose API socket does not answer, saying which it
  * is: the home does not exist, it is not a home (no identity.key), or no
  * node runs for it. Returns exit status 1.

@@ -60,18 +60,24 @@ int ent__cli_cmd_init(cli *c) {
     char org[ENT_ORG_ID_LEN + 1];
     const char *name = ent__cli_opt_value(c, "name");
     const char *listen = ent__cli_opt_value(c, "listen");
-    struct sockaddr_storage ss;
     if (name == NULL) {
         fprintf(stderr, "entente: init: --name is required\n");
         fprintf(stderr, "usage: entente %s\n", c->cmd->usage);
         return EXIT_USAGE;
     }
-    if (ent_home_check_name(name) != ENT_OK)
-        return ent__cli_fail(
-            c, "invalid name: 1 to %d bytes of printable UTF-8", ENT_NAME_MAX);
-    if (listen != NULL && ent_node_parse_addr(listen, &ss) != ENT_OK)
-        return ent__cli_fail(c, "invalid listen address '%s' (want HOST:PORT)",
-                             listen);
+    if (ent_home_check_name(name) != ENT_OK) {
+        size_t nl = strlen(name);
+        if (nl == 0 || nl > ENT_NAME_MAX)
+            return ent__cli_fail(c, "invalid name: %zu bytes, want 1 to %d",
+                                 nl, ENT_NAME_MAX);
+        return ent__cli_fail(c,
+                             "invalid name '%s': not UTF-8 text without "
+                             "control characters",
+                             name);
+    }
+    int st = ent__cli_addr_arg(c, "listen", listen);
+    if (st >= 0)
+        return st;
     if (ent_crypto_init() != ENT_OK)
         return ent__cli_fail(c, "cannot initialise libsodium");
     int rc = ent_home_init(c->home, name, listen, &c->log, org);
@@ -147,12 +153,11 @@ int ent__cli_cmd_serve(cli *c) {
     struct serve_ctx s = {0};
     ent_node_diag diag;
     const char *listen = ent__cli_opt_value(c, "listen");
-    struct sockaddr_storage ss;
     int status = 0;
 
-    if (listen != NULL && ent_node_parse_addr(listen, &ss) != ENT_OK)
-        return ent__cli_fail(c, "invalid listen address '%s' (want HOST:PORT)",
-                             listen);
+    int bad = ent__cli_addr_arg(c, "listen", listen);
+    if (bad >= 0)
+        return bad;
     if (ent_crypto_init() != ENT_OK)
         return ent__cli_fail(c, "cannot initialise libsodium");
     signal(SIGPIPE, SIG_IGN);

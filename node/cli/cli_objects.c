@@ -439,7 +439,8 @@ static int object_post_one(cli *c, const char *sub, const char *key) {
     if ((st = obj_arg(c, c->args[0], hex)) >= 0)
         return st;
     if ((body = json_pack("{s:s}", key, c->args[1])) == NULL)
-        return ent__cli_fail(c, "%s: not valid UTF-8", key);
+        return ent__cli_fail(c, "the %s is not valid UTF-8",
+                             strcmp(key, "text") == 0 ? "comment" : key);
     snprintf(path, sizeof(path), "/v1/objects/%s/%s", hex, sub);
     if ((st = ent__cli_daemon_call(c, "POST", path, body, &resp)) < 0) {
         st = 0;

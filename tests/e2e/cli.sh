@@ -69,6 +69,15 @@ err_has "entente: option --home needs a value"
 ! "$ENTENTE" serve --help | grep -q -- '--json' || fail "serve --help offers --json"
 "$ENTENTE" status --help | grep -q -- '--json' || fail "status --help lacks --json"
 
+# errors say the real rule
+expect 1 "$ENTENTE" init --home "$T/x" --name X --listen localhost:7411
+err_has "entente: init: invalid listen address 'localhost:7411': localhost is a name, and names are not resolved"
+expect 1 "$ENTENTE" init --home "$T/x" --name X --listen 127.0.0.1
+err_has "no port: want HOST:PORT"
+expect 1 "$ENTENTE" init --home "$T/x" --name "$(head -c 65 /dev/zero | tr '\0' n)"
+err_has "invalid name: 65 bytes, want 1 to 64"
+[ ! -e "$T/x" ] || fail "a refused init left $T/x"
+
 node_start A
 node_start B
 ORG_A=$(node_org A)
@@ -115,6 +124,12 @@ expect 2 e A object list --sort size
 err_has "--sort wants id, title, stage, date or type"
 expect 2 e A object list --limit 0
 err_has "--limit wants a number"
+
+expect 1 e A object stage "$O3" Won
+err_has 'entente: object stage: stage "Won" of lead is not one of: "New", "Working", "Qualified", "Converted", "Disqualified"'
+expect 1 e A object comment "$O3" "$(head -c 4097 /dev/zero | tr '\0' c)"
+err_has "entente: object comment: comment is 4097 bytes; a comment is at most 4096 bytes"
+[ "$(e A object show "$O3" --json | py 'len(d["comments"])')" = 0 ] || fail "a refused comment was kept"
 
 # ---- ids by prefix, in every command that takes one --------------------------------
 P1=${O1:0:8}
