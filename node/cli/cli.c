@@ -378,10 +378,13 @@ static const cli_cmd object_cmds[] = {
     {"show", ent__cli_cmd_object_show, "show an object",
      "object show OBJ [--json] [--hide-private]",
      "Prints the type, epoch, members, shared fields and private fields of "
-     "object OBJ. With --json: {\"id\",\"type\",\"epoch\",\"status\","
-     "\"members\":[{\"org\",\"name\",\"role\",\"status\"}],\"shared\":{},"
-     "\"private\":{},\"comments\":[]}. With --hide-private the private "
-     "fields are left out entirely (no \"private\" key).",
+     "object OBJ, and its comments with their local date. With --json: "
+     "{\"id\",\"type\",\"epoch\",\"status\",\"members\":[{\"org\","
+     "\"name\",\"role\",\"status\"}],\"shared\":{},\"private\":{},"
+     "\"comments\":[{\"org\",\"name\",\"time\",\"text\"}]} (name: null "
+     "when this node does not know the org's; time: RFC 3339). With "
+     "--hide-private the private fields are left out entirely (no "
+     "\"private\" key).",
      object_show_opts, 1, 1, NULL},
     {"list", ent__cli_cmd_object_list, "list the objects this node holds",
      "object list [--type TYPE] [--stage STAGE] [--sort KEY] [--limit N] "
@@ -399,11 +402,14 @@ static const cli_cmd object_cmds[] = {
     {"stage", ent__cli_cmd_object_stage, "move an object to a workflow stage",
      "object stage OBJ STAGE [--json]",
      "Moves object OBJ to workflow STAGE (one of the stages of its template, "
-     "matched ignoring case), as a shared change of the field \"stage\".",
+     "matched ignoring case), as a shared change of the field \"stage\". "
+     "Prints nothing (with --json: {\"id\"}).",
      no_opts, 2, 2, NULL},
     {"comment", ent__cli_cmd_object_comment, "comment on an object",
      "object comment OBJ TEXT [--json]",
-     "Adds a comment to object OBJ; comments are shared with the members.",
+     "Adds a comment to object OBJ (at most 4096 bytes of text); comments "
+     "are shared with the members. Prints nothing (with --json: "
+     "{\"id\"}).",
      no_opts, 2, 2, NULL},
     {"key", cmd_object_key, "print an object's keys for an auditor",
      "object key OBJ [--json]",
@@ -426,21 +432,28 @@ static const cli_cmd template_cmds[] = {
     {"show", ent__cli_cmd_template_show, "show the template of a type",
      "template show TYPE [--json]",
      "Prints this org's template of TYPE (the stored one, else the "
-     "built-in): strictness, workflow stages and fields with their type and "
-     "default visibility. With --json: the template JSON (spec/objects.md), "
-     "which `entente template set` accepts back.",
+     "built-in): strictness, workflow stages and one line per field: type, "
+     "default visibility, label, owner-only, allowed values (a table, or "
+     "the inline list) and default. With --json: the template JSON of "
+     "spec/objects.md, {\"type\",\"strict\",\"fields\":[{\"name\","
+     "\"type\",\"visibility\",\"owner_only\",\"or_text\",\"label\","
+     "\"default\",\"table\",\"values\"}],\"stages\"}, which `entente "
+     "template set` accepts back.",
      no_opts, 1, 1, NULL},
     {"set", ent__cli_cmd_template_set, "store this org's template of a type",
      "template set TYPE FILE|- [--json]",
      "Reads a template as JSON from FILE (or standard input with '-', at "
      "most 1 MiB), checks it and stores it as this org's template of TYPE, "
      "replacing the previous one. Its \"type\" must be TYPE. Stored objects "
-     "are not changed. With --json prints the stored template.",
+     "are not changed. With --json prints the stored template as template "
+     "show does: {\"type\",\"strict\",\"fields\":[{\"name\",\"type\","
+     "\"visibility\",\"owner_only\",\"or_text\",\"label\",\"default\","
+     "\"table\",\"values\"}],\"stages\"}.",
      no_opts, 2, 2, NULL},
     {"reset", ent__cli_cmd_template_reset, "drop this org's template of a type",
      "template reset TYPE [--json]",
      "Deletes the template this org stored for TYPE, so that the built-in "
-     "one applies again.",
+     "one applies again. Prints nothing (with --json: {\"type\"}).",
      no_opts, 1, 1, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
@@ -463,7 +476,8 @@ static const cli_cmd member_cmds[] = {
      "Removes org ORG (its org id) from object OBJ; only an owner or admin "
      "may, and never the owner. The object moves to a new epoch whose key "
      "the removed org never receives: it is told of its removal and gets "
-     "nothing of the object afterwards.",
+     "nothing of the object afterwards. Prints nothing (with --json: "
+     "{\"id\",\"removed\"}).",
      no_opts, 2, 2, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
@@ -511,13 +525,19 @@ static const cli_cmd audit_cmds[] = {
      "Checks every byte of an export with public keys only, without a "
      "node: signatures, hash chain, Merkle root, inclusion and consistency "
      "proofs, ops. Exit status 0 only if everything checks; otherwise the "
-     "first failure (and the entry at fault) is printed.",
+     "first failure (and the entry at fault) is printed. With --json: "
+     "{\"ok\":true,\"org\",\"name\",\"entries\",\"tree_size\",\"since\","
+     "\"heads\",\"ops\",\"equivocations\",\"witnessed\",\"object\"}, "
+     "with --key also \"history\":[{\"op\",\"author\",\"seq\",\"time\","
+     "\"kind\",\"epoch\",\"body\":{\"type\",\"fields\",\"member\","
+     "\"epoch\",\"text\"}}] and \"undisclosed\"; on failure {\"ok\":false,"
+     "\"error\",\"reason\",\"entry\"}.",
      verify_opts, 1, 1, NULL},
     {"heads", cmd_audit_heads, "partners' tree heads kept as a witness",
      "audit heads [--org ORG] [--json]",
      "Prints the latest signed tree head this node keeps for each partner "
      "org (spec/audit.md section 11). With --json: {\"heads\":[{\"org\","
-     "\"size\",\"root\",\"time\",\"head\"}]}; give that file to "
+     "\"name\",\"size\",\"root\",\"time\",\"head\"}]}; give that file to "
      "`entente audit verify --witness` to check the org's export against "
      "it.",
      heads_opts, 0, 0, NULL},
@@ -549,8 +569,11 @@ static const cli_cmd commands[] = {
      "one line per backlog sync running or finished in the last minute "
      "(a join's history, or a catch-up): \"sync  OBJ from PEER: 41,200 / "
      "100,000 ops (41%), 9,800 ops/s, ~6 s left\". With --json, prints "
-     "{\"org\",\"name\",\"listen\",\"peers\",\"objects\",\"syncs\":[...]} "
-     "(spec/api.md). Fails when no node is running for HOME.",
+     "{\"org\",\"name\",\"listen\",\"peers\",\"objects\","
+     "\"equivocations\",\"syncs\":[{\"object\",\"peer\",\"peer_name\","
+     "\"join\",\"state\",\"expected\",\"received\",\"applied\","
+     "\"ops_per_sec\",\"eta_seconds\",\"elapsed_ms\"}]} (spec/api.md). "
+     "Fails when no node is running for HOME.",
      no_opts, 0, 0, NULL},
     {"object", NULL, "create, change, show and list joint objects",
      "object COMMAND [ARGS] [options]",
@@ -569,7 +592,8 @@ static const cli_cmd commands[] = {
      "invite OBJ [--role member|admin|viewer] [--ttl DURATION] [--json]",
      "Creates a one-time invite to object OBJ (owner or admin only) and "
      "prints it as a single-line token (with --json: {\"token\","
-     "\"expires\",\"invite_id\"}). Send it to the partner out of band; "
+     "\"expires\",\"invite_id\"}, expires in RFC 3339). Send it to the "
+     "partner out of band; "
      "it runs `entente join TOKEN`. The token carries this node's address "
      "and a secret; it works once, until it expires.",
      invite_opts, 1, 1, NULL},
@@ -588,16 +612,20 @@ static const cli_cmd commands[] = {
      0, 0, member_cmds},
     {"peers", ent__cli_cmd_peers, "list known partner nodes", "peers [--json]",
      "Lists the partner nodes this node knows, whether a session is open, "
-     "their addresses and the safety code of each pair of org keys. With "
-     "--json: [{\"org\",\"name\",\"addrs\",\"connected\","
-     "\"safety\",\"last_seen\"}].",
+     "their addresses, the safety code of each pair of org keys, when each "
+     "was last seen and, when not zero, its failures and score (protocol "
+     "violations). With --json: [{\"org\",\"name\",\"addrs\","
+     "\"connected\",\"safety\",\"last_seen\",\"failures\",\"score\"}] "
+     "(name: null when unknown; last_seen: RFC 3339, null before the first "
+     "session).",
      no_opts, 0, 0, NULL},
     {"log", cmd_log, "show this node's activity log",
      "log [--since N] [--json]",
-     "Lists the entries of the node's activity log: index, time, kind, "
-     "object, op and reason. With --json: {\"size\",\"root\","
-     "\"entries\":[{\"index\",\"time\",\"kind\",\"object\",\"op\","
-     "\"org\",\"reason\"}]}.",
+     "Lists the entries of the node's activity log: index, local time, "
+     "kind, object, op, org (by name) and reason. With --json: {\"size\","
+     "\"root\",\"entries\":[{\"index\",\"time\",\"kind\",\"object\","
+     "\"op\",\"org\",\"name\",\"reason\"}]} (time: RFC 3339; org: "
+     "base32; name: the org's, or null).",
      log_opts, 0, 0, NULL},
     {"audit", NULL, "export and verify the signed activity log",
      "audit COMMAND [ARGS] [options]",

@@ -198,6 +198,69 @@ grep -qE '^  last seen: +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$'
     fail "peers text: $(cat "$T/peers.txt")"
 e B object show "$O1" --json | py '[(m["org"] == "'"$ORG_A"'", m["name"]) for m in d["members"] if m["role"]=="owner"]' |
     grep -qx "\[(True, 'A')\]" || fail "B names A"
+# ---- every JSON key a command prints is in its help -----------------------------------
+# json_of NAME CMD...: runs CMD (with --json) into $T/json/NAME.json.
+mkdir "$T/json"
+json_of() {
+    local name=$1
+    shift
+    "$@" >"$T/json/$name.json" || fail "$name: $*"
+}
+json_of init "$ENTENTE" init --home "$T/C" --name C --listen 127.0.0.1:0 --json
+json_of status e B status --json # B's join sync is in "syncs" for a minute
+json_of peers e A peers --json
+json_of object_create e A object create --type opportunity --set name=Keys --json
+OK=$(py 'd["id"]' <"$T/json/object_create.json")
+json_of object_set e A object set "$OK" --set close_date=2027-01-01 --json
+json_of object_stage e A object stage "$OK" proposal --json
+json_of object_comment e A object comment "$OK" "keys" --json
+json_of object_show e A object show "$OK" --json
+json_of object_list e A object list --json
+json_of object_key e A object key "$OK" --json
+json_of invite e A invite "$OK" --json
+json_of join e B join "$(py 'd["token"]' <"$T/json/invite.json")" --json
+json_of member_remove e A member remove "$OK" "$ORG_B" --json
+json_of template_list e A template list --json
+json_of template_show e A template show opportunity --json
+json_of template_set e A template set opportunity "$T/json/template_show.json" --json
+json_of template_reset e A template reset opportunity --json
+json_of log e A log --json
+json_of audit_export e A audit export --out "$T/all.audit" --json
+KEY=$(e A object key "$OK")
+json_of audit_verify e A audit verify "$T/all.audit" --key "$KEY" --json
+printf 'x' >>"$T/all.audit"
+e A audit verify "$T/all.audit" --json >"$T/json/audit_verify_bad.json" 2>/dev/null && fail "a spoilt export verified"
+wait_for "B to keep a head of A" sh -c "'$ENTENTE' audit heads --home '$T/B' --json | grep -q '\"head\"'"
+json_of audit_heads e B audit heads --json
+for f in "$T"/json/*.json; do
+    name=$(basename "$f" .json)
+    words=$(echo "${name%_bad}" | tr _ ' ')
+    "$ENTENTE" $words --help >"$T/help-$name.txt" || fail "$words --help"
+    python3 - "$f" "$T/help-$name.txt" "$words" <<'PY' || fail "help of $words lacks JSON keys"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+text = open(sys.argv[2]).read()
+missing = set()
+def walk(v):
+    if isinstance(v, dict):
+        for k, x in v.items():
+            if '"%s"' % k not in text:
+                missing.add(k)
+            if k in ("shared", "private") or (k == "fields" and isinstance(x, dict)):
+                continue  # field names are data, not keys
+            walk(x)
+    elif isinstance(v, list):
+        for x in v:
+            walk(x)
+walk(doc)
+if missing:
+    print("entente %s --help lacks %s" % (sys.argv[3], sorted(missing)))
+    sys.exit(1)
+PY
+done
+[ "$(py 'len(d["syncs"])' <"$T/json/status.json")" -ge 1 ] || fail "status checked without a sync"
+[ "$(py 'len(d["history"])' <"$T/json/audit_verify.json")" -ge 1 ] || fail "verify checked without history"
+
 for f in "$T"/*.txt; do no_blank_ends "$f"; done
 
 nodes_stop_all
