@@ -7,6 +7,10 @@
 #   make bench    throughput as ratios to this machine's crypto and LMDB limits
 #
 # Missing Debian packages are installed with apt-get on first use.
+#
+# Quiet by default: one "CC file" line per compiled file, and `make test`
+# shows one line for its whole build (the compiler's output only when the
+# build fails), then one line per test. V=1 shows every command in full.
 
 CC       ?= cc
 CLANG    ?= clang
@@ -16,6 +20,19 @@ DEB_PKGS := pkg-config libuv1-dev libsodium-dev libmsgpack-dev liblmdb-dev \
 FUZZ_DEB := clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 30
 SMOKE_SECONDS ?= 4
+V ?=
+
+# $(Q) hides a command unless V=1; $(call say,TAG,FILE) prints "  TAG  FILE"
+# in its place. $(BUILD_QUIET) runs a build step of the test targets with its
+# output held back (tests/quiet.sh).
+ifeq ($(V),1)
+Q :=
+say = @:
+else
+Q := @
+say = @printf '  %-6s %s\n' '$(1)' '$(2)'
+endif
+BUILD_QUIET = V=$(V) tests/quiet.sh
 
 # pkg-config is asked once, lazily, after `deps` has installed what is missing.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
@@ -36,7 +53,7 @@ LIB_SRC  := $(filter-out $(MAIN_SRC),$(LIB_SRC))
 LIB_HDR  := $(sort $(shell find node protocol crypto storage -name '*.h'))
 TEST_SRC := $(sort $(wildcard tests/*_test.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-E2E      := $(filter-out tests/e2e/lib.sh,$(sort $(wildcard tests/e2e/*.sh)))
+E2E      := tests/layout.sh $(filter-out tests/e2e/lib.sh,$(sort $(wildcard tests/e2e/*.sh)))
 
 REL_OBJ  := $(LIB_SRC:%.c=build/rel/%.o)
 ASAN_OBJ := $(LIB_SRC:%.c=build/asan/%.o)
@@ -65,69 +82,81 @@ fuzz-deps:
 	fi
 
 entente: build/rel/node/cli/main.o build/rel/libentente.a | deps
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 build/asan/entente: build/asan/node/cli/main.o build/asan/libentente.a | deps
-	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 build/rel/%.o: %.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)
+	$(Q)$(CC) $(REL_CFLAGS) -c -o $@ $<
 
 build/asan/%.o: %.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -c -o $@ $<
+	$(call say,CC,$< [asan])
+	$(Q)$(CC) $(ASAN_CFLAGS) -c -o $@ $<
 
 build/asan/libentente.a: $(ASAN_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 build/fuzz/libentente.a: $(FUZZ_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 build/rel/libentente.a: $(REL_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 # A test may add link flags in tests/NAME.ldflags (e.g. -Wl,--wrap=malloc
 # for allocation-failure injection without patching any library).
 build/asan/tests/%: tests/%.c build/asan/libentente.a | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -o $@ $< build/asan/libentente.a $(PKG_LIBS) $(CMOCKA_LIBS) -lm \
+	$(call say,CC,$< [asan])
+	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $< build/asan/libentente.a $(PKG_LIBS) $(CMOCKA_LIBS) -lm \
 	  $(shell cat tests/$*.ldflags 2>/dev/null)
 
 build/fuzz/%.o: %.c | deps fuzz-deps
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) -c -o $@ $<
+	$(call say,CC,$< [fuzz])
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c -o $@ $<
 
 build/fuzz/bin/%: tests/fuzz/%.c build/fuzz/libentente.a | deps fuzz-deps
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libentente.a $(PKG_LIBS) -lm
+	$(call say,CC,$< [fuzz])
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libentente.a $(PKG_LIBS) -lm
 
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 build/rel/bench: $(BENCH_SRC) build/rel/libentente.a | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -o $@ $(BENCH_SRC) build/rel/libentente.a $(PKG_LIBS) -lm
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $(BENCH_SRC) build/rel/libentente.a $(PKG_LIBS) -lm
 
 test: deps
-	@$(MAKE) --no-print-directory build/asan/entente $(TEST_BIN) $(FUZZ_BIN)
+	@$(BUILD_QUIET) "build (ASan binary, $(words $(TEST_BIN)) unit tests, $(words $(FUZZ_BIN)) fuzz targets)" \
+	  $(MAKE) --no-print-directory build/asan/entente $(TEST_BIN) $(FUZZ_BIN)
 	@ENTENTE=$(CURDIR)/build/asan/entente SMOKE_SECONDS=$(SMOKE_SECONDS) \
 	  tests/run.sh $(TEST_BIN) -- $(E2E) -- $(FUZZ_BIN)
 
 # The long runs: 200 kill -9 crash iterations, alone and with a partner
 # (spec/reliability.md).
 test-long: deps
-	@$(MAKE) --no-print-directory build/asan/entente
+	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory build/asan/entente
 	@ENTENTE=$(CURDIR)/build/asan/entente CRASH_ITERATIONS=$${CRASH_ITERATIONS:-200} \
 	  TEST_TIMEOUT=3600 tests/run.sh -- tests/e2e/crash.sh tests/e2e/crash_partner.sh --
 
 test-unit: deps
-	@$(MAKE) --no-print-directory $(TEST_BIN)
+	@$(BUILD_QUIET) "build ($(words $(TEST_BIN)) unit tests)" $(MAKE) --no-print-directory $(TEST_BIN)
 	@tests/run.sh $(TEST_BIN) -- -- 
 
 test-e2e: deps
-	@$(MAKE) --no-print-directory build/asan/entente
+	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory build/asan/entente
 	@ENTENTE=$(CURDIR)/build/asan/entente tests/run.sh -- $(E2E) --
 
 fuzz: deps fuzz-deps

@@ -1,4 +1,8 @@
-/* err.c - names and texts of the project error codes, from ENT_ERR_MAP. */
+/*
+ * err.c - the names and texts of the project's error codes, generated from
+ * the one table ENT_ERR_MAP in err.h, and the translation of errno values
+ * into those codes. See err.h.
+ */
 #include "node/err.h"
 
 #include <errno.h>

@@ -1,9 +1,15 @@
-/* home.c - home folder creation, paths and the serve lock; see home.h. */
+/*
+ * home.c - a node's home folder: the default location, paths inside it,
+ * org names, `entente init` (identity, store and meta entries built in a
+ * temporary sibling and renamed into place), the serve lock, and the
+ * parsing of "HOST:PORT" addresses. See home.h.
+ */
 #include "node/home.h"
 #include "crypto/identity.h"
 #include "node/err.h"
-#include "node/node.h"
 #include "storage/store.h"
+
+#include <uv.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -119,19 +125,35 @@ static int check_absent_or_empty(const char *path) {
     return rc;
 }
 
-struct meta_init {
-    const char *name;
-    const char *listen;
-};
+int ent_home_meta_get(ent_txn *txn, const char *key, char *out, size_t cap) {
+    const void *v;
+    size_t vl;
+    int rc = ent_txn_get(txn, ENT_TBL_META, key, strlen(key), &v, &vl);
+    if (rc != ENT_OK)
+        return rc;
+    if (vl >= cap || memchr(v, '\0', vl) != NULL)
+        return ENT_ECORRUPT;
+    memcpy(out, v, vl);
+    out[vl] = '\0';
+    return ENT_OK;
+}
+
+int ent_home_meta_put(ent_txn *txn, const char *key, const char *value) {
+    if (value == NULL || value[0] == '\0') {
+        int rc = ent_txn_del(txn, ENT_TBL_META, key, strlen(key));
+        return rc == ENT_ENOENT ? ENT_OK : rc;
+    }
+    return ent_txn_put(txn, ENT_TBL_META, key, strlen(key), value,
+                       strlen(value), 0);
+}
 
 static int write_meta(ent_txn *txn, void *data) {
-    const struct meta_init *m = data;
-    int rc = ent_txn_put(txn, ENT_TBL_META, ENT_META_NAME,
-                         strlen(ENT_META_NAME), m->name, strlen(m->name), 0);
+    const ent_home_conf *m = data;
+    int rc = ent_home_meta_put(txn, ENT_META_NAME, m->name);
     if (rc == ENT_OK)
-        rc = ent_txn_put(txn, ENT_TBL_META, ENT_META_LISTEN,
-                         strlen(ENT_META_LISTEN), m->listen,
-                         strlen(m->listen), 0);
+        rc = ent_home_meta_put(txn, ENT_META_LISTEN, m->listen);
+    if (rc == ENT_OK && m->advertise != NULL && m->advertise[0] != '\0')
+        rc = ent_home_meta_put(txn, ENT_META_ADVERTISE, m->advertise);
     return rc;
 }
 
@@ -150,6 +172,14 @@ static void fsync_dir(const char *path) {
  */
 int ent_home_init(const char *home, const char *name, const char *listen,
                   const ent_log *log, char org_out[ENT_ORG_ID_LEN + 1]) {
+    ent_home_conf conf = {.name = name, .listen = listen};
+    return ent_home_create(home, &conf, log, org_out);
+}
+
+int ent_home_create(const char *home, const ent_home_conf *conf,
+                    const ent_log *log, char org_out[ENT_ORG_ID_LEN + 1]) {
+    const char *name = conf->name;
+    const char *listen = conf->listen;
     char clean[PATH_MAX], pbuf[PATH_MAX], bbuf[PATH_MAX];
     char tmp[PATH_MAX], path[PATH_MAX];
     struct sockaddr_storage ss;
@@ -163,9 +193,13 @@ int ent_home_init(const char *home, const char *name, const char *listen,
     rc = ent_home_check_name(name);
     if (rc != ENT_OK)
         goto out;
-    rc = ent_node_parse_addr(listen, &ss);
+    rc = ent_home_parse_addr(listen, &ss);
     if (rc != ENT_OK)
         goto out;
+    if (conf->advertise != NULL && strlen(conf->advertise) >= ENT_ADDR_STRLEN) {
+        rc = ENT_EINVAL;
+        goto out;
+    }
     size_t hl = strlen(home);
     if (hl == 0 || hl >= sizeof(clean)) {
         rc = ENT_EINVAL;
@@ -215,7 +249,7 @@ int ent_home_init(const char *home, const char *name, const char *listen,
     rc = ent_store_open(&st, path, ENT_STORE_CREATE, log);
     if (rc != ENT_OK)
         goto out;
-    struct meta_init m = {name, listen};
+    ent_home_conf m = {name, listen, conf->advertise};
     rc = ent_store_write(st, write_meta, &m);
     if (rc != ENT_OK)
         goto out;
@@ -288,4 +322,123 @@ void ent_home_unlock(int fd) {
         return;
     flock(fd, LOCK_UN);
     close(fd);
+}
+
+/* ---- addresses ---------------------------------------------------------- */
+
+int ent_home_addr_check(const char *s, char *why, size_t cap) {
+    struct sockaddr_storage ss;
+    const char *colon;
+    size_t hl;
+    why[0] = '\0';
+    if (ent_home_parse_addr(s, &ss) == ENT_OK)
+        return ENT_OK;
+    if (s == NULL || s[0] == '\0') {
+        snprintf(why, cap, "empty: want HOST:PORT, e.g. 127.0.0.1:7411");
+        return ENT_EINVAL;
+    }
+    if (strlen(s) >= ENT_ADDR_STRLEN) {
+        snprintf(why, cap, "longer than %d bytes", ENT_ADDR_STRLEN - 1);
+        return ENT_EINVAL;
+    }
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (rb == NULL || rb[1] != ':') {
+            snprintf(why, cap,
+                     "want [IPv6]:PORT, e.g. [::1]:7411 (no port after ']')");
+            return ENT_EINVAL;
+        }
+        colon = rb + 1;
+        hl = (size_t)(rb - s) + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL) {
+            snprintf(why, cap, "no port: want HOST:PORT, e.g. %s:7411", s);
+            return ENT_EINVAL;
+        }
+        if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
+            snprintf(why, cap,
+                     "an IPv6 address goes in brackets, e.g. [::1]:7411");
+            return ENT_EINVAL;
+        }
+        hl = (size_t)(colon - s);
+    }
+    const char *ps = colon + 1;
+    bool digits = *ps != '\0' && strlen(ps) <= 5;
+    for (const char *p = ps; digits && *p; p++)
+        digits = *p >= '0' && *p <= '9';
+    if (!digits || atol(ps) > 65535) {
+        snprintf(why, cap, "the port must be a number from 0 to 65535");
+        return ENT_EINVAL;
+    }
+    if (hl == 0) {
+        snprintf(why, cap, "no host: want HOST:PORT, e.g. 0.0.0.0:%s", ps);
+        return ENT_EINVAL;
+    }
+    if (s[0] == '[') {
+        snprintf(why, cap, "%.*s is not an IPv6 address", (int)hl, s);
+        return ENT_EINVAL;
+    }
+    bool name = false;
+    for (size_t i = 0; i < hl; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.'))
+            name = true;
+    if (name)
+        snprintf(why, cap,
+                 "%.*s is a name, and names are not resolved: give an IPv4 "
+                 "address (127.0.0.1, or 0.0.0.0 for every interface) or a "
+                 "bracketed IPv6 address ([::1])",
+                 (int)hl, s);
+    else
+        snprintf(why, cap, "%.*s is not an IPv4 address (four numbers from "
+                           "0 to 255, e.g. 127.0.0.1)",
+                 (int)hl, s);
+    return ENT_EINVAL;
+}
+
+int ent_home_parse_addr(const char *s, void *out) {
+    char host[ENT_ADDR_STRLEN];
+    const char *colon;
+    struct sockaddr_storage *ss = out;
+    if (s == NULL || strlen(s) >= sizeof(host))
+        return ENT_EINVAL;
+    memset(ss, 0, sizeof(*ss));
+    const char *hs = s;
+    size_t hl;
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (rb == NULL || rb[1] != ':')
+            return ENT_EINVAL;
+        hs = s + 1;
+        hl = (size_t)(rb - hs);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
+            return ENT_EINVAL;
+        hl = (size_t)(colon - s);
+    }
+    if (hl == 0)
+        return ENT_EINVAL;
+    memcpy(host, hs, hl);
+    host[hl] = '\0';
+    const char *ps = colon + 1;
+    if (*ps == '\0' || strlen(ps) > 5)
+        return ENT_EINVAL;
+    long port = 0;
+    for (const char *p = ps; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return ENT_EINVAL;
+        port = port * 10 + (*p - '0');
+    }
+    if (port > 65535)
+        return ENT_EINVAL;
+    if (s[0] == '[') {
+        if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) != 0)
+            return ENT_EINVAL;
+    } else {
+        if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) != 0)
+            return ENT_EINVAL;
+    }
+    return ENT_OK;
 }

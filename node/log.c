@@ -1,4 +1,7 @@
-/* log.c - levelled, timestamped log lines; see log.h. */
+/*
+ * log.c - levelled, timestamped log lines written through the sink of an
+ * ent_log (no global state: every node and test has its own). See log.h.
+ */
 #include "node/log.h"
 #include "node/err.h"
 #include "node/term.h"

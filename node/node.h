@@ -23,7 +23,8 @@
  * Layout of a home folder (spec/cli.md):
  *
  *   HOME/identity.key   the org key (0600)
- *   HOME/db/            the LMDB environment (meta: "name", "listen")
+ *   HOME/db/            the LMDB environment (meta: "name", "listen",
+ *                       optionally "advertise")
  *   HOME/serve.lock     flock()ed by the running node, holds its pid
  *   HOME/api.sock       the local API (0600), present while a node runs
  */
@@ -34,6 +35,7 @@
 #include <stdint.h>
 
 #include "crypto/identity.h"
+#include "node/home.h"
 #include "node/log.h"
 #include "storage/store.h"
 
@@ -41,22 +43,6 @@ struct uv_loop_s;
 struct uv_stream_s;
 
 typedef struct ent_node ent_node;
-
-/* Names of files in a home folder. */
-#define ENT_HOME_KEY "identity.key"
-#define ENT_HOME_DB "db"
-#define ENT_HOME_LOCK "serve.lock"
-#define ENT_HOME_SOCK "api.sock"
-
-/* Keys of the meta table written by ent_home_init (values: UTF-8, no NUL). */
-#define ENT_META_NAME "name"     /* org display name */
-#define ENT_META_LISTEN "listen" /* configured peer address "HOST:PORT" */
-
-/* Default peer listen address when init is given no --listen. */
-#define ENT_DEFAULT_LISTEN "0.0.0.0:7411"
-
-/* Longest "HOST:PORT" text (bracketed IPv6 + port). */
-#define ENT_ADDR_STRLEN 64
 
 /*
  * Where ent_node_open_diag() failed, for error messages: what names the file
@@ -206,20 +192,5 @@ const ent_log *ent_node_log(const ent_node *n);
 struct uv_loop_s *ent_node_loop(ent_node *n);
 void ent_node_counters_get(const ent_node *n, ent_node_counters *out);
 ent_node_counters *ent__node_counters(ent_node *n);
-
-/*
- * Parses "HOST:PORT" (IPv4 dotted quad, or [IPv6]) into a sockaddr (a
- * struct sockaddr_storage, passed as void * to keep socket headers out).
- * @return ENT_OK or ENT_EINVAL.
- */
-int ent_node_parse_addr(const char *s, void *sockaddr_storage);
-
-/*
- * Why s is not an address ent_node_parse_addr() takes, in words for an
- * error message (no port, a port out of range, an IPv6 address without
- * brackets, a host name: names are not resolved...), written to why (cap
- * bytes). @return ENT_OK (s is fine, why is "") or ENT_EINVAL.
- */
-int ent_node_addr_check(const char *s, char *why, size_t cap);
 
 #endif

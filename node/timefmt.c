@@ -9,26 +9,33 @@
 
 int ent_timefmt_rfc3339(char out[ENT_TIMEFMT_RFC3339_LEN + 1], uint64_t ms) {
     struct tm tm;
+    char tmp[64];
     time_t t = (time_t)(ms / 1000);
     out[0] = '\0';
     if (ms > ENT_TIMEFMT_MAX_MS || gmtime_r(&t, &tm) == NULL)
         return ENT_EINVAL;
-    snprintf(out, ENT_TIMEFMT_RFC3339_LEN + 1,
-             "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (unsigned)(ms % 1000));
+    int n = snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
+    if (n != ENT_TIMEFMT_RFC3339_LEN)
+        return ENT_EINVAL;
+    memcpy(out, tmp, ENT_TIMEFMT_RFC3339_LEN + 1);
     return ENT_OK;
 }
 
 int ent_timefmt_local(char out[ENT_TIMEFMT_LOCAL_LEN + 1], uint64_t ms) {
     struct tm tm;
+    char tmp[64];
     time_t t = (time_t)(ms / 1000);
     out[0] = '\0';
     if (ms > ENT_TIMEFMT_MAX_MS || localtime_r(&t, &tm) == NULL)
         return ENT_EINVAL;
-    snprintf(out, ENT_TIMEFMT_LOCAL_LEN + 1, "%04d-%02d-%02d %02d:%02d:%02d",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec);
+    int n = snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d %02d:%02d:%02d",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec);
+    if (n != ENT_TIMEFMT_LOCAL_LEN)
+        return ENT_EINVAL;
+    memcpy(out, tmp, ENT_TIMEFMT_LOCAL_LEN + 1);
     return ENT_OK;
 }
 

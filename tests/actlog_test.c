@@ -1,10 +1,12 @@
 /*
  * actlog_test.c - the activity log (node/audit/actlog.h): entries appended in
- * LMDB write transactions, their hash chain, the version-2 format (nine
- * items, no signature; version 1 and 10-item entries refused), the exact
- * size bound, the persisted frontier against a from-scratch root, signed
- * heads, proofs from the store, and an aborted transaction leaving no
- * entry.
+ * LMDB write transactions, their hash chain and object links (oprev), the
+ * version-3 format (eleven items, no signature; version 2 still read,
+ * version 1 and other shapes refused), the exact size bound, the persisted
+ * frontier against a from-scratch root, signed heads and the checkpoint
+ * each one ends in (its directory against an independent replay), a log
+ * of version-2 entries that gets its directory on the first append,
+ * proofs from the store, and an aborted transaction leaving no entry.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +24,7 @@
 #include "crypto/identity.h"
 #include "crypto/merkle.h"
 #include "node/audit/actlog.h"
+#include "node/audit/directory.h"
 #include "node/err.h"
 #include "protocol/cbor.h"
 #include "storage/store.h"
@@ -70,13 +73,15 @@ static int teardown(void **state) {
     return 0;
 }
 
+/* Entry i: every kind but the checkpoint, objects from a set of seven so
+ * that they repeat (and link), some entries without one. */
 static void make_entry(ent_actlog_entry *e, uint64_t i) {
     memset(e, 0, sizeof(*e));
     e->time = 1700000000000ULL + i;
-    e->kind = (uint8_t)(i % ENT_LOG_KIND__COUNT);
+    e->kind = (uint8_t)(i % ENT_LOG_CHECKPOINT);
     if (i % 3 != 0) {
         e->has_object = true;
-        memset(e->object, (int)(i & 0xff), 32);
+        memset(e->object, (int)(i % 7) + 1, 32);
     }
     if (i % 2 == 0) {
         e->has_op = true;
@@ -151,9 +156,22 @@ static int copy_fn(void *data, const ent_actlog_entry *e, const uint8_t *raw,
         ent_hash(link, f->raw[e->index - 1], f->rawlen[e->index - 1]);
     if (memcmp(link, e->prev, 32) != 0)
         r->bad++;
-    /* version 2: an array of nine items, no signature */
-    if (len < 2 || raw[0] != 0x89 || raw[1] != ENT_ACTLOG_VERSION ||
-        len > ENT_ACTLOG_ENTRY_MAX)
+    /* version 3: an array of eleven items, no signature */
+    if (len < 2 || raw[0] != 0x8b || raw[1] != ENT_ACTLOG_VERSION ||
+        len > ENT_ACTLOG_ENTRY_MAX || e->version != ENT_ACTLOG_VERSION)
+        r->bad++;
+    /* oprev: the previous entry of the same object (the copies are in
+     * index order), or the entry itself */
+    uint64_t want_oprev = e->index;
+    for (uint64_t k = e->index; e->has_object && k-- > 0;) {
+        ent_actlog_entry o;
+        if (ent_actlog_entry_decode(&o, f->raw[k], f->rawlen[k]) == ENT_OK &&
+            o.has_object && memcmp(o.object, e->object, 32) == 0) {
+            want_oprev = k;
+            break;
+        }
+    }
+    if (e->oprev != want_oprev || e->has_dir)
         r->bad++;
     /* the stored bytes re-encode from the decoded fields */
     uint8_t *re = NULL;
@@ -252,11 +270,86 @@ static int heads_fn(ent_txn *txn, void *data) {
     return ent_actlog_heads_foreach(txn, count_heads, data);
 }
 
+/* The directory of the copies f->raw[0..n), computed from scratch: the
+ * objects in the order of their first entry, each with its latest index,
+ * hashed with ent_merkle_root (not through ent_dir). */
+struct refdir {
+    uint8_t obj[N][32];
+    uint64_t last[N];
+    size_t n;
+};
+
+static int refdir_leaf(void *data, uint64_t i, uint8_t out[32]) {
+    struct refdir *d = data;
+    uint8_t buf[40];
+    memcpy(buf, d->obj[i], 32);
+    for (int k = 0; k < 8; k++)
+        buf[32 + k] = (uint8_t)(d->last[i] >> (56 - 8 * k));
+    ent_merkle_leaf_hash(out, buf, sizeof(buf));
+    return ENT_OK;
+}
+
+static void refdir(struct fx *f, uint64_t n, uint64_t *size, uint8_t root[32]) {
+    struct refdir *d = calloc(1, sizeof(*d));
+    for (uint64_t i = 0; i < n; i++) {
+        ent_actlog_entry e;
+        assert_int_equal(ent_actlog_entry_decode(&e, f->raw[i], f->rawlen[i]),
+                         ENT_OK);
+        if (!e.has_object)
+            continue;
+        size_t k = 0;
+        while (k < d->n && memcmp(d->obj[k], e.object, 32) != 0)
+            k++;
+        if (k == d->n)
+            memcpy(d->obj[d->n++], e.object, 32);
+        d->last[k] = i;
+    }
+    *size = d->n;
+    assert_int_equal(ent_merkle_root(d->n, refdir_leaf, d, root), ENT_OK);
+    free(d);
+}
+
+/* Reads entries 0..n-1 into f->raw without the checks of copy_fn. */
+static int raw_copy(void *data, const ent_actlog_entry *e, const uint8_t *raw,
+                    size_t len) {
+    struct fx *f = data;
+    if (e->index >= N)
+        return 1;
+    free(f->raw[e->index]);
+    f->raw[e->index] = malloc(len);
+    memcpy(f->raw[e->index], raw, len);
+    f->rawlen[e->index] = len;
+    return 0;
+}
+
+static int raw_copy_fn(ent_txn *txn, void *data) {
+    return ent_actlog_foreach(txn, 0, raw_copy, data);
+}
+
+/* Entry i of the log (after raw_copy_fn) is a checkpoint over i entries
+ * whose directory is the one computed from scratch. */
+static void assert_checkpoint(struct fx *f, uint64_t i, uint64_t time) {
+    ent_actlog_entry e;
+    uint64_t size;
+    uint8_t root[32];
+    assert_int_equal(ent_actlog_entry_decode(&e, f->raw[i], f->rawlen[i]),
+                     ENT_OK);
+    assert_int_equal(e.kind, ENT_LOG_CHECKPOINT);
+    assert_int_equal(e.index, i);
+    assert_int_equal(e.time, time);
+    assert_true(e.has_dir);
+    assert_false(e.has_object || e.has_op || e.has_org);
+    assert_int_equal(e.oprev, i);
+    refdir(f, i, &size, root);
+    assert_int_equal(e.dir_size, size);
+    assert_memory_equal(e.dir_root, root, 32);
+}
+
 static void test_heads(void **state) {
     struct fx *f = *state;
     struct headw w = {.f = f, .time = 5};
     uint64_t nheads = 0;
-    /* the empty log: signed, not stored */
+    /* the empty log: signed, not stored, no checkpoint */
     assert_int_equal(ent_store_write(f->store, head_fn, &w), ENT_OK);
     assert_int_equal(w.h.size, 0);
     assert_int_equal(ent_actlog_head_verify(&w.h), ENT_OK);
@@ -266,44 +359,53 @@ static void test_heads(void **state) {
     assert_int_equal(ent_store_read(f->store, heads_fn, &nheads), ENT_OK);
     assert_int_equal(nheads, 0);
 
+    /* ten entries: the head covers them and the checkpoint appended */
     struct app a = {f, 0, 10, ENT_OK};
     assert_int_equal(ent_store_write(f->store, append_fn, &a), ENT_OK);
     w.time = 10;
     assert_int_equal(ent_store_write(f->store, head_fn, &w), ENT_OK);
-    ent_actlog_head h10 = w.h;
-    assert_int_equal(h10.size, 10);
-    assert_memory_equal(h10.org, ent_identity_public(f->id), 32);
-    assert_int_equal(ent_actlog_head_verify(&h10), ENT_OK);
-    /* a second signing at the same size returns the stored head */
+    ent_actlog_head h11 = w.h;
+    assert_int_equal(h11.size, 11);
+    assert_memory_equal(h11.org, ent_identity_public(f->id), 32);
+    assert_int_equal(ent_actlog_head_verify(&h11), ENT_OK);
+    assert_int_equal(ent_store_read(f->store, raw_copy_fn, f), ENT_OK);
+    assert_checkpoint(f, 10, 10);
+    /* a second signing adds no checkpoint and returns the stored head */
     w.time = 11;
     assert_int_equal(ent_store_write(f->store, head_fn, &w), ENT_OK);
+    assert_int_equal(w.h.size, 11);
     assert_int_equal(w.h.time, 10);
-    assert_memory_equal(w.h.sig, h10.sig, 64);
+    assert_memory_equal(w.h.sig, h11.sig, 64);
     /* any changed field breaks the signature */
-    ent_actlog_head t = h10;
+    ent_actlog_head t = h11;
     t.size++;
     assert_int_equal(ent_actlog_head_verify(&t), ENT_EBADSIG);
-    t = h10;
+    t = h11;
     t.root[3] ^= 1;
     assert_int_equal(ent_actlog_head_verify(&t), ENT_EBADSIG);
-    t = h10;
+    t = h11;
     t.time++;
     assert_int_equal(ent_actlog_head_verify(&t), ENT_EBADSIG);
     /* codec round trip, and no trailing byte accepted */
     uint8_t buf[ENT_ACTLOG_HEAD_MAX + 1];
     size_t n = 0;
-    assert_int_equal(ent_actlog_head_encode(&h10, true, buf, sizeof(buf), &n),
+    assert_int_equal(ent_actlog_head_encode(&h11, true, buf, sizeof(buf), &n),
                      ENT_OK);
     assert_int_equal(ent_actlog_head_decode(&t, buf, n), ENT_OK);
-    assert_memory_equal(&t, &h10, sizeof(t));
+    assert_memory_equal(&t, &h11, sizeof(t));
     buf[n] = 0;
     assert_int_not_equal(ent_actlog_head_decode(&t, buf, n + 1), ENT_OK);
     assert_int_not_equal(ent_actlog_head_decode(&t, buf, n - 1), ENT_OK);
 
-    struct app b = {f, 10, 7, ENT_OK};
+    /* seven more (objects seen before and new ones): a second checkpoint
+     * whose directory covers all 18 entries before it */
+    struct app b = {f, 11, 7, ENT_OK};
     assert_int_equal(ent_store_write(f->store, append_fn, &b), ENT_OK);
+    w.time = 12;
     assert_int_equal(ent_store_write(f->store, head_fn, &w), ENT_OK);
-    assert_int_equal(w.h.size, 17);
+    assert_int_equal(w.h.size, 19);
+    assert_int_equal(ent_store_read(f->store, raw_copy_fn, f), ENT_OK);
+    assert_checkpoint(f, 18, 12);
     nheads = 0;
     assert_int_equal(ent_store_read(f->store, heads_fn, &nheads), ENT_OK);
     assert_int_equal(nheads, 2);
@@ -384,6 +486,14 @@ static int bad_fn(ent_txn *txn, void *data) {
     e.kind = ENT_LOG_KIND__COUNT;
     if (ent_actlog_append(txn, &e, NULL) != ENT_EINVAL)
         return ENT_ECORRUPT;
+    /* checkpoints come from ent_actlog_sign_head only */
+    memset(&e, 0, sizeof(e));
+    e.kind = ENT_LOG_CHECKPOINT;
+    if (ent_actlog_append(txn, &e, NULL) != ENT_EINVAL)
+        return ENT_ECORRUPT;
+    e.has_dir = true;
+    if (ent_actlog_append(txn, &e, NULL) != ENT_EINVAL)
+        return ENT_ECORRUPT;
     make_entry(&e, 1);
     e.reason_len = ENT_ACTLOG_REASON_MAX + 1;
     if (ent_actlog_append(txn, &e, NULL) != ENT_EINVAL)
@@ -421,15 +531,18 @@ static void test_invalid(void **state) {
     free(buf);
 }
 
-/* Writes a version-`version` entry of `items` items: the nine items of
- * make_entry(2), then (items == 10) a 64-byte string as the old signature. */
+/* Writes entry make_entry(2) at index 2 as `items` items of version
+ * `version`: the nine items every version begins with, then for ten items
+ * a 64-byte string (the old signature of version 1), for eleven oprev and
+ * a dir of dirlen bytes. */
 static size_t write_raw(uint8_t *out, size_t cap, uint64_t version,
-                        size_t items) {
+                        size_t items, uint64_t oprev, size_t dirlen) {
     ent_actlog_entry e;
-    uint8_t sig[64];
+    uint8_t sig[64], dir[64];
     ent_cbor_writer w;
     make_entry(&e, 2);
     memset(sig, 0x5a, sizeof(sig));
+    memset(dir, 0x33, sizeof(dir));
     ent_cbor_writer_init(&w, out, cap);
     ent_cbor_write_array(&w, items);
     ent_cbor_write_uint(&w, version);
@@ -443,63 +556,136 @@ static size_t write_raw(uint8_t *out, size_t cap, uint64_t version,
     ent_cbor_write_bytes(&w, e.prev, 32);
     if (items == 10)
         ent_cbor_write_bytes(&w, sig, sizeof(sig));
+    if (items == 11) {
+        ent_cbor_write_uint(&w, oprev);
+        ent_cbor_write_bytes(&w, dir, dirlen);
+    }
     assert_int_equal(w.err, ENT_OK);
     return w.len;
 }
 
-/* Entries are nine items of version 2 with no signature; the signed
- * 10-item entries of version 1 (and any other version or shape) are
- * refused. */
-static void test_format_v2(void **state) {
+/* Entries are eleven items of version 3 with no signature, ending in oprev
+ * and dir; version-2 entries (nine items) still decode and re-encode to
+ * the same bytes; the signed 10-item entries of version 1, any other
+ * version or shape, and version-3 entries that break the rules of
+ * spec/audit.md §7 are refused. */
+static void test_format(void **state) {
     ent_actlog_entry e, d;
     uint8_t raw[600], *buf = NULL;
     size_t n = 0, m;
-    make_entry(&e, 2);
+    make_entry(&e, 2); /* an object, an op, an org */
     e.index = 2;
+    e.oprev = 1;
     assert_int_equal(ent_actlog_entry_encode(&e, &buf, &n), ENT_OK);
-    assert_int_equal(buf[0], 0x89); /* array of 9 */
-    assert_int_equal(buf[1], 0x02); /* version 2 */
-    /* the last item is prev (32 bytes), nothing after it */
-    assert_int_equal(buf[n - 34], 0x58);
-    assert_int_equal(buf[n - 33], 32);
-    assert_memory_equal(buf + n - 32, e.prev, 32);
+    assert_int_equal(buf[0], 0x8b); /* array of 11 */
+    assert_int_equal(buf[1], 0x03); /* version 3 */
+    /* prev (32 bytes), then oprev and the empty dir, nothing after */
+    assert_int_equal(buf[n - 36], 0x58);
+    assert_int_equal(buf[n - 35], 32);
+    assert_memory_equal(buf + n - 34, e.prev, 32);
+    assert_int_equal(buf[n - 2], 0x01);
+    assert_int_equal(buf[n - 1], 0x40);
     /* write_raw reproduces the encoder byte for byte */
-    m = write_raw(raw, sizeof(raw), 2, 9);
+    m = write_raw(raw, sizeof(raw), 3, 11, 1, 0);
     assert_int_equal(m, n);
     assert_memory_equal(raw, buf, n);
     assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_OK);
+    assert_int_equal(d.version, 3);
     assert_int_equal(d.index, 2);
+    assert_int_equal(d.oprev, 1);
+    assert_false(d.has_dir);
     assert_memory_equal(d.object, e.object, 32);
     free(buf);
+
+    /* version 2: nine items, read with oprev = index, written back alike */
+    m = write_raw(raw, sizeof(raw), 2, 9, 0, 0);
+    assert_int_equal(raw[0], 0x89);
+    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_OK);
+    assert_int_equal(d.version, 2);
+    assert_int_equal(d.oprev, 2);
+    assert_int_equal(ent_actlog_entry_encode(&d, &buf, &n), ENT_OK);
+    assert_int_equal(n, m);
+    assert_memory_equal(buf, raw, m);
+    free(buf);
+
     /* the old format: ten items, version 1, a signature */
-    m = write_raw(raw, sizeof(raw), 1, 10);
+    m = write_raw(raw, sizeof(raw), 1, 10, 0, 0);
     assert_int_equal(raw[0], 0x8a);
     assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_EVERSION);
-    /* version 1 in nine items, version 2 with a signature appended, other
-     * versions */
-    m = write_raw(raw, sizeof(raw), 1, 9);
+    /* other versions, and versions in the wrong shape */
+    m = write_raw(raw, sizeof(raw), 1, 9, 0, 0);
     assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_EVERSION);
-    m = write_raw(raw, sizeof(raw), 2, 10);
+    m = write_raw(raw, sizeof(raw), 4, 11, 1, 0);
+    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_EVERSION);
+    m = write_raw(raw, sizeof(raw), 0, 9, 0, 0);
+    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_EVERSION);
+    m = write_raw(raw, sizeof(raw), 2, 10, 0, 0);
     assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_ECORRUPT);
-    m = write_raw(raw, sizeof(raw), 3, 9);
-    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_EVERSION);
-    m = write_raw(raw, sizeof(raw), 0, 9);
-    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_EVERSION);
-    /* eight items (prev missing) */
-    m = write_raw(raw, sizeof(raw), 2, 9);
-    raw[0] = 0x88;
-    assert_int_not_equal(ent_actlog_entry_decode(&d, raw, m - 34), ENT_OK);
+    m = write_raw(raw, sizeof(raw), 2, 11, 1, 0);
+    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_ECORRUPT);
+    m = write_raw(raw, sizeof(raw), 3, 9, 0, 0);
+    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_ECORRUPT);
+    m = write_raw(raw, sizeof(raw), 3, 10, 0, 0);
+    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_ECORRUPT);
+    /* the rules: oprev at most index; a dir only in a checkpoint, and of
+     * 40 bytes */
+    m = write_raw(raw, sizeof(raw), 3, 11, 2, 0);
+    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_OK);
+    m = write_raw(raw, sizeof(raw), 3, 11, 3, 0);
+    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_ECORRUPT);
+    m = write_raw(raw, sizeof(raw), 3, 11, 1, 40);
+    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_ECORRUPT);
+    m = write_raw(raw, sizeof(raw), 3, 11, 1, 39);
+    assert_int_equal(ent_actlog_entry_decode(&d, raw, m), ENT_ECORRUPT);
+
+    /* a checkpoint: no object, op, org or reason, oprev = index, a dir */
+    ent_actlog_entry c;
+    memset(&c, 0, sizeof(c));
+    c.index = 9;
+    c.oprev = 9;
+    c.kind = ENT_LOG_CHECKPOINT;
+    c.has_dir = true;
+    c.dir_size = 3;
+    memset(c.dir_root, 0x44, 32);
+    assert_int_equal(ent_actlog_entry_encode(&c, &buf, &n), ENT_OK);
+    assert_int_equal(buf[n - 42], 0x58);
+    assert_int_equal(buf[n - 41], 40);
+    assert_int_equal(buf[n - 33], 3); /* size, big-endian */
+    assert_int_equal(ent_actlog_entry_decode(&d, buf, n), ENT_OK);
+    assert_int_equal(d.dir_size, 3);
+    assert_memory_equal(d.dir_root, c.dir_root, 32);
+    free(buf);
+    ent_actlog_entry x = c;
+    x.has_dir = false;
+    x.dir_size = 0;
+    memset(x.dir_root, 0, 32);
+    assert_int_equal(ent_actlog_entry_encode(&x, &buf, &n), ENT_EINVAL);
+    x = c;
+    x.has_object = true;
+    x.object[0] = 1;
+    assert_int_equal(ent_actlog_entry_encode(&x, &buf, &n), ENT_EINVAL);
+    x = c;
+    x.oprev = 8;
+    assert_int_equal(ent_actlog_entry_encode(&x, &buf, &n), ENT_EINVAL);
+    x = c;
+    x.reason_len = 1;
+    x.reason[0] = 'x';
+    assert_int_equal(ent_actlog_entry_encode(&x, &buf, &n), ENT_EINVAL);
+    x = c;
+    x.version = 2; /* no checkpoints in version 2 */
+    assert_int_equal(ent_actlog_entry_encode(&x, &buf, &n), ENT_EINVAL);
 }
 
-/* The largest entry is exactly ENT_ACTLOG_ENTRY_MAX = 416 bytes; longer
+/* The largest entry is exactly ENT_ACTLOG_ENTRY_MAX = 426 bytes; longer
  * inputs are refused. */
 static void test_size_bound(void **state) {
     ent_actlog_entry e, d;
     uint8_t *buf = NULL, big[ENT_ACTLOG_ENTRY_MAX + 200];
     size_t n = 0;
-    assert_int_equal(ENT_ACTLOG_ENTRY_MAX, 416);
+    assert_int_equal(ENT_ACTLOG_ENTRY_MAX, 426);
     memset(&e, 0, sizeof(e));
     e.index = UINT64_MAX;
+    e.oprev = UINT64_MAX - 1;
     e.time = UINT64_MAX;
     e.kind = ENT_LOG_OP_REJECTED;
     e.has_object = e.has_op = e.has_org = true;
@@ -510,19 +696,130 @@ static void test_size_bound(void **state) {
     memset(e.reason, 'x', ENT_ACTLOG_REASON_MAX);
     e.reason_len = ENT_ACTLOG_REASON_MAX;
     assert_int_equal(ent_actlog_entry_encode(&e, &buf, &n), ENT_OK);
-    assert_int_equal(n, 416);
+    assert_int_equal(n, 426);
     assert_int_equal(ent_actlog_entry_decode(&d, buf, n), ENT_OK);
     assert_int_equal(d.index, UINT64_MAX);
     /* one reason byte more is not an entry */
     e.reason_len = ENT_ACTLOG_REASON_MAX + 1;
     uint8_t *x = NULL;
     assert_int_equal(ent_actlog_entry_encode(&e, &x, &n), ENT_EINVAL);
+    /* the largest checkpoint is far below */
+    ent_actlog_entry c;
+    memset(&c, 0, sizeof(c));
+    c.index = c.oprev = c.time = c.dir_size = UINT64_MAX;
+    c.kind = ENT_LOG_CHECKPOINT;
+    c.has_dir = true;
+    assert_int_equal(ent_actlog_entry_encode(&c, &x, &n), ENT_OK);
+    assert_true(n < 426);
+    free(x);
     /* anything past the decoder's read bound is too big */
     memset(big, 0, sizeof(big));
-    memcpy(big, buf, 416);
+    memcpy(big, buf, 426);
     assert_int_equal(ent_actlog_entry_decode(&d, big, sizeof(big)),
                      ENT_ETOOBIG);
     free(buf);
+}
+
+/* Writes k entries of version 2 straight into the tables, the way a node
+ * stored them before version 3: no oprev, no directory rows. */
+struct v2w {
+    uint64_t k;
+};
+
+static int write_v2_fn(ent_txn *txn, void *data) {
+    struct v2w *v = data;
+    ent_merkle_frontier fr;
+    uint8_t prev[32] = {0}, fbuf[ENT_MERKLE_FRONTIER_MAX_LEN];
+    size_t flen = 0;
+    int rc;
+    ent_merkle_frontier_init(&fr);
+    for (uint64_t i = 0; i < v->k; i++) {
+        ent_actlog_entry e;
+        uint8_t *raw = NULL, *val, key[8];
+        size_t n = 0;
+        make_entry(&e, i);
+        e.version = 2;
+        e.index = e.oprev = i;
+        memcpy(e.prev, prev, 32);
+        if ((rc = ent_actlog_entry_encode(&e, &raw, &n)) != ENT_OK)
+            return rc;
+        ent_hash(prev, raw, n);
+        val = malloc(32 + n);
+        ent_merkle_leaf_hash(val, raw, n);
+        memcpy(val + 32, raw, n);
+        for (int b = 0; b < 8; b++)
+            key[b] = (uint8_t)(i >> (56 - 8 * b));
+        rc = ent_txn_put(txn, ENT_TBL_LOG, key, 8, val, 32 + n,
+                         ENT_PUT_APPEND);
+        if (rc == ENT_OK)
+            rc = ent_merkle_frontier_append(&fr, val);
+        free(val);
+        free(raw);
+        if (rc != ENT_OK)
+            return rc;
+    }
+    if ((rc = ent_merkle_frontier_encode(&fr, fbuf, sizeof(fbuf), &flen)) !=
+        ENT_OK)
+        return rc;
+    return ent_txn_put(txn, ENT_TBL_LOG_META, "frontier", 8, fbuf, flen, 0);
+}
+
+struct dirq {
+    uint64_t size;
+    uint8_t root[32];
+};
+
+static int dirq_fn(ent_txn *txn, void *data) {
+    struct dirq *q = data;
+    return ent_actlog_directory(txn, &q->size, q->root);
+}
+
+/* A log of version-2 entries (written before version 3) keeps working:
+ * the first append builds the directory from them, so the new entry
+ * links to the latest old entry of its object and the first checkpoint
+ * covers the old entries too. */
+static void test_v2_log_upgrade(void **state) {
+    struct fx *f = *state;
+    struct v2w v = {20};
+    assert_int_equal(ent_store_write(f->store, write_v2_fn, &v), ENT_OK);
+    uint64_t size;
+    uint8_t root[32];
+    struct rd r = {.f = f};
+    assert_int_equal(ent_store_read(f->store, root_fn, &r), ENT_OK);
+    assert_int_equal(r.size, 20);
+    /* a read transaction tells the directory without building it */
+    struct dirq q;
+    assert_int_equal(ent_store_read(f->store, raw_copy_fn, f), ENT_OK);
+    refdir(f, 20, &size, root);
+    assert_int_equal(ent_store_read(f->store, dirq_fn, &q), ENT_OK);
+    assert_int_equal(q.size, size);
+    assert_memory_equal(q.root, root, 32);
+    /* append entries 20..29 (objects of the old entries among them) */
+    struct app a = {f, 20, 10, ENT_OK};
+    assert_int_equal(ent_store_write(f->store, append_fn, &a), ENT_OK);
+    assert_int_equal(ent_store_read(f->store, raw_copy_fn, f), ENT_OK);
+    for (uint64_t i = 20; i < 30; i++) {
+        ent_actlog_entry e;
+        assert_int_equal(
+            ent_actlog_entry_decode(&e, f->raw[i], f->rawlen[i]), ENT_OK);
+        assert_int_equal(e.version, 3);
+        uint64_t want = i;
+        for (uint64_t k = i; e.has_object && k-- > 0;) {
+            ent_actlog_entry o;
+            assert_int_equal(
+                ent_actlog_entry_decode(&o, f->raw[k], f->rawlen[k]), ENT_OK);
+            if (o.has_object && memcmp(o.object, e.object, 32) == 0) {
+                want = k;
+                break;
+            }
+        }
+        assert_int_equal(e.oprev, want);
+    }
+    struct headw w = {.f = f, .time = 77};
+    assert_int_equal(ent_store_write(f->store, head_fn, &w), ENT_OK);
+    assert_int_equal(w.h.size, 31);
+    assert_int_equal(ent_store_read(f->store, raw_copy_fn, f), ENT_OK);
+    assert_checkpoint(f, 30, 77);
 }
 
 int main(void) {
@@ -535,7 +832,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_proofs_from_store, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
-        cmocka_unit_test(test_format_v2),
+        cmocka_unit_test_setup_teardown(test_v2_log_upgrade, setup,
+                                        teardown),
+        cmocka_unit_test(test_format),
         cmocka_unit_test(test_size_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

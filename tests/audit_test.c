@@ -32,6 +32,7 @@
 #include "crypto/identity.h"
 #include "node/audit/actlog.h"
 #include "node/audit/audit.h"
+#include "node/audit/directory.h"
 #include "node/err.h"
 #include "protocol/cbor.h"
 #include "protocol/op.h"
@@ -233,17 +234,20 @@ static int verify(const uint8_t *buf, size_t len, ent_audit_result *res) {
 
 /* ------------------------------------------------------------ re-signing */
 
-/* The export taken apart: the 12 unsigned items, and the elements of the
- * six section arrays (items 6..11). */
+/* The export taken apart: the 13 unsigned items, and the elements of the
+ * seven section arrays (items 6..12). */
 typedef struct span {
     const uint8_t *p;
     size_t n;
 } span;
 
+#define UNSIGNED_ITEMS 13
+#define MAX_EL 128
+
 typedef struct parts {
-    span top[12];
-    span el[12][64];
-    size_t nel[12];
+    span top[UNSIGNED_ITEMS];
+    span el[UNSIGNED_ITEMS][MAX_EL];
+    size_t nel[UNSIGNED_ITEMS];
 } parts;
 
 static void split(const uint8_t *buf, size_t len, parts *p) {
@@ -252,13 +256,13 @@ static void split(const uint8_t *buf, size_t len, parts *p) {
     memset(p, 0, sizeof(*p));
     ent_cbor_reader_init(&r, buf, len);
     assert_int_equal(ent_cbor_read_array(&r, &n), ENT_OK);
-    assert_int_equal(n, 13);
-    for (int i = 0; i < 12; i++) {
+    assert_int_equal(n, UNSIGNED_ITEMS + 1);
+    for (int i = 0; i < UNSIGNED_ITEMS; i++) {
         size_t s = r.pos;
         if (i >= 6) {
             ent_cbor_reader q = r;
             assert_int_equal(ent_cbor_read_array(&q, &n), ENT_OK);
-            assert_true(n <= 64);
+            assert_true(n <= MAX_EL);
             p->nel[i] = n;
             for (size_t k = 0; k < n; k++) {
                 size_t e = q.pos;
@@ -278,8 +282,8 @@ static void join(const parts *p, const ent_identity *id, uint8_t **out,
     uint8_t *b = malloc(cap);
     ent_cbor_writer w;
     ent_cbor_writer_init(&w, b, cap);
-    ent_cbor_write_array(&w, 12);
-    for (int i = 0; i < 12; i++) {
+    ent_cbor_write_array(&w, UNSIGNED_ITEMS);
+    for (int i = 0; i < UNSIGNED_ITEMS; i++) {
         if (i < 6) {
             ent_cbor_write_raw(&w, p->top[i].p, p->top[i].n);
             continue;
@@ -292,7 +296,7 @@ static void join(const parts *p, const ent_identity *id, uint8_t **out,
     uint8_t sig[64];
     assert_int_equal(
         ent_identity_sign(id, ENT_SIGCTX_TREE_HEAD, b, w.len, sig), ENT_OK);
-    b[0] = 0x8d;
+    b[0] = 0x80 | (UNSIGNED_ITEMS + 1);
     b[w.len] = 0x58;
     b[w.len + 1] = 64;
     memcpy(b + w.len + 2, sig, 64);
@@ -300,7 +304,22 @@ static void join(const parts *p, const ent_identity *id, uint8_t **out,
     *len = w.len + 66;
 }
 
-enum { S_FRONTIER = 6, S_ENTRIES, S_PROOFS, S_HISTORY, S_WITNESS, S_OPS };
+/* Removes element k of section sec. */
+static void drop_el(parts *p, int sec, size_t k) {
+    memmove(&p->el[sec][k], &p->el[sec][k + 1],
+            (p->nel[sec] - k - 1) * sizeof(span));
+    p->nel[sec]--;
+}
+
+enum {
+    S_FRONTIER = 6,
+    S_ENTRIES,
+    S_PROOFS,
+    S_HISTORY,
+    S_WITNESS,
+    S_OPS,
+    S_DIR
+};
 
 /* ------------------------------------------------------------------ tests */
 
@@ -313,8 +332,9 @@ static void test_export_verify(void **state) {
     export(t, NULL, &buf, &len);
     assert_int_equal(verify(buf, len, &res), ENT_OK);
     assert_true(res.ok);
-    assert_int_equal(res.entries, 16);
-    assert_int_equal(res.tree_size, 16);
+    /* the 16 entries and the checkpoint the export's head ends in */
+    assert_int_equal(res.entries, 17);
+    assert_int_equal(res.tree_size, 17);
     assert_int_equal(res.ops, 11);
     assert_int_equal(res.heads, 1);
     assert_memory_equal(res.org, ent_identity_public(t->id), 32);
@@ -394,11 +414,11 @@ static void test_failure_names_entry(void **state) {
     build_log(t, "one");
     export(t, NULL, &buf, &len);
     split(buf, len, &p);
-    /* the time field of entry 5 (third item: after 0x89, 0x02, 0x05):
+    /* the time field of entry 5 (third item: after 0x8b, 0x03, 0x05):
      * entries are not signed, so this is found through the prev of entry
      * 6, and entry 5 (not 6) is named */
-    assert_int_equal(p.el[S_ENTRIES][5].p[0], 0x89);
-    assert_int_equal(p.el[S_ENTRIES][5].p[1], 0x02);
+    assert_int_equal(p.el[S_ENTRIES][5].p[0], 0x8b);
+    assert_int_equal(p.el[S_ENTRIES][5].p[1], 0x03);
     size_t off = (size_t)(p.el[S_ENTRIES][5].p - buf) + 4;
     buf[off] ^= 1;
     assert_int_equal(verify(buf, len, &res), ENT_ECORRUPT);
@@ -406,29 +426,30 @@ static void test_failure_names_entry(void **state) {
     assert_int_equal(res.fail_index, 5);
     assert_non_null(strstr(res.reason, "entry 5"));
     buf[off] ^= 1;
-    /* a changed prev of entry 5: entry 5 itself is named (entry 6 does not
-     * link to it either) */
+    /* a changed prev of entry 5 (the last byte before oprev and dir):
+     * entry 5 itself is named (entry 6 does not link to it either) */
     size_t poff = (size_t)(p.el[S_ENTRIES][5].p - buf) +
-                  p.el[S_ENTRIES][5].n - 1;
+                  p.el[S_ENTRIES][5].n - 3;
     buf[poff] ^= 1;
     assert_int_equal(verify(buf, len, &res), ENT_ECORRUPT);
     assert_int_equal(res.fail_index, 5);
     assert_non_null(strstr(res.reason, "entry 5: broken hash chain"));
     buf[poff] ^= 1;
     /* a nonzero prev in entry 0 names entry 0 */
-    poff = (size_t)(p.el[S_ENTRIES][0].p - buf) + p.el[S_ENTRIES][0].n - 1;
+    poff = (size_t)(p.el[S_ENTRIES][0].p - buf) + p.el[S_ENTRIES][0].n - 3;
     buf[poff] ^= 1;
     assert_int_equal(verify(buf, len, &res), ENT_ECORRUPT);
     assert_true(res.has_fail_index);
     assert_int_equal(res.fail_index, 0);
     assert_non_null(strstr(res.reason, "entry 0: broken hash chain"));
     buf[poff] ^= 1;
-    /* the last entry, which no prev covers: the signed root names it */
-    off = (size_t)(p.el[S_ENTRIES][15].p - buf) + 4;
+    /* the last entry (the checkpoint), which no prev covers: the signed
+     * root names it */
+    off = (size_t)(p.el[S_ENTRIES][16].p - buf) + 4;
     buf[off] ^= 1;
     assert_int_equal(verify(buf, len, &res), ENT_ECORRUPT);
     assert_true(res.has_fail_index);
-    assert_int_equal(res.fail_index, 15);
+    assert_int_equal(res.fail_index, 16);
     assert_non_null(strstr(res.reason, "signed root"));
     buf[off] ^= 1;
     assert_int_equal(verify(buf, len, &res), ENT_OK);
@@ -437,7 +458,7 @@ static void test_failure_names_entry(void **state) {
 }
 
 /* Export version 1 (whose entries were signed) is refused as such, and so
- * are version-1 entries inside a version-2 export. */
+ * are version-1 entries inside a version-3 export. */
 static void test_old_versions_refused(void **state) {
     tlog *t = tlog_open(7);
     uint8_t *buf, *b;
@@ -448,7 +469,7 @@ static void test_old_versions_refused(void **state) {
     export(t, NULL, &buf, &len);
     split(buf, len, &p);
     assert_int_equal(p.top[1].n, 1);
-    assert_int_equal(p.top[1].p[0], 0x02); /* export version 2 */
+    assert_int_equal(p.top[1].p[0], 0x03); /* export version 3 */
     q = p;
     uint8_t v1 = 0x01;
     q.top[1] = (span){&v1, 1};
@@ -457,18 +478,22 @@ static void test_old_versions_refused(void **state) {
     assert_non_null(strstr(res.reason, "version 1"));
     assert_non_null(strstr(res.reason, "not supported"));
     free(b);
-    /* entry 0 in the old shape: version 1, ten items, a signature */
+    /* entry 0 in the old shape: version 1, ten items, a signature (its
+     * first nine items, without oprev 0x00 and the empty dir 0x40) */
     uint8_t old[ENT_ACTLOG_ENTRY_MAX + 80];
     const span *e0 = &p.el[S_ENTRIES][0];
-    assert_true(e0->n + 66 <= sizeof(old));
-    memcpy(old, e0->p, e0->n);
+    size_t n9 = e0->n - 2;
+    assert_int_equal(e0->p[n9], 0x00);
+    assert_int_equal(e0->p[n9 + 1], 0x40);
+    assert_true(n9 + 66 <= sizeof(old));
+    memcpy(old, e0->p, n9);
     old[0] = 0x8a;
     old[1] = 0x01;
-    old[e0->n] = 0x58;
-    old[e0->n + 1] = 64;
-    memset(old + e0->n + 2, 0x77, 64);
+    old[n9] = 0x58;
+    old[n9 + 1] = 64;
+    memset(old + n9 + 2, 0x77, 64);
     q = p;
-    q.el[S_ENTRIES][0] = (span){old, e0->n + 66};
+    q.el[S_ENTRIES][0] = (span){old, n9 + 66};
     join(&q, t->id, &b, &n);
     assert_int_equal(verify(b, n, &res), ENT_EVERSION);
     assert_int_equal(res.fail_index, 0);
@@ -503,7 +528,7 @@ static void test_vouched_ops(void **state) {
     if (verify(buf, len, &res) != ENT_OK)
         fail_msg("vouched op refused: %s", res.reason);
     assert_int_equal(res.ops, 14);
-    assert_int_equal(res.entries, 19);
+    assert_int_equal(res.entries, 20);
     free(buf);
     tlog_close(t);
 
@@ -628,7 +653,7 @@ static void test_resigned_structure(void **state) {
     q.nel[S_ENTRIES]--;
     expect_fail(t, &q, "dropped last entry");
     q = p; /* duplicate an entry */
-    q.el[S_ENTRIES][q.nel[S_ENTRIES]++] = p.el[S_ENTRIES][15];
+    q.el[S_ENTRIES][q.nel[S_ENTRIES]++] = p.el[S_ENTRIES][16];
     expect_fail(t, &q, "duplicated entry");
     q = p; /* reorder ops */
     q.el[S_OPS][0] = p.el[S_OPS][1];
@@ -659,6 +684,10 @@ static void test_resigned_structure(void **state) {
     q.el[S_PROOFS][0] = (span){proof, 1};
     q.nel[S_PROOFS] = 1;
     expect_fail(t, &q, "stray proof");
+    q = p; /* a directory record in a whole-log export */
+    q.el[S_DIR][0] = (span){proof, 1};
+    q.nel[S_DIR] = 1;
+    expect_fail(t, &q, "stray directory record");
     free(buf);
     tlog_close(t);
 }
@@ -685,15 +714,15 @@ static void test_history_and_rewrite(void **state) {
 
     build_log(a, "history A");
     assert_int_equal(ent_store_write(a->store, sign_fn, &wa), ENT_OK);
-    assert_int_equal(wa.h.size, 16);
+    assert_int_equal(wa.h.size, 17); /* 16 entries and a checkpoint */
     /* A grows after its head was signed */
     one(a, mk_op(a, a->id, a->obj2, ENT_OP_SET, "more"), ENT_LOG_OP_AUTHORED);
     one(a, mk_op(a, a->b, a->obj2, ENT_OP_SET, "more b"),
         ENT_LOG_OP_ACCEPTED);
     export(a, NULL, &buf, &len);
     assert_int_equal(verify(buf, len, &res), ENT_OK);
-    assert_int_equal(res.tree_size, 18);
-    assert_int_equal(res.heads, 2); /* latest + the one of size 16 */
+    assert_int_equal(res.tree_size, 20);
+    assert_int_equal(res.heads, 2); /* latest + the one of size 17 */
     /* the auditor's copy of the old head is consistent with it */
     ent_audit_opts o = {.heads = &wa.h, .nheads = 1};
     assert_int_equal(ent_audit_verify_ex(buf, len, &o, &res), ENT_OK);
@@ -705,7 +734,7 @@ static void test_history_and_rewrite(void **state) {
     export(a, &f, &pbuf, &plen);
     assert_int_equal(verify(pbuf, plen, &res), ENT_OK);
     assert_int_equal(res.since, 5);
-    assert_int_equal(res.entries, 13);
+    assert_int_equal(res.entries, 15);
     assert_int_equal(ent_audit_verify_ex(pbuf, plen, &o, &res), ENT_OK);
     parts pp;
     split(pbuf, plen, &pp);
@@ -744,24 +773,24 @@ static void test_history_and_rewrite(void **state) {
     export(b, NULL, &bb, &blen);
     /* alone it looks fine ... */
     assert_int_equal(verify(bb, blen, &res), ENT_OK);
-    /* ... but not to an auditor holding A's head of size 16 */
+    /* ... but not to an auditor holding A's head of size 17 */
     assert_int_equal(ent_audit_verify_ex(bb, blen, &o, &res), ENT_ECORRUPT);
     assert_non_null(strstr(res.reason, "rewritten"));
-    /* nor with A's latest head (size 18 < 19) */
+    /* nor with A's latest head (size 20 < 21) */
     ent_audit_result ra;
     assert_int_equal(verify(buf, len, &ra), ENT_OK);
     split(buf, len, &pa);
-    ent_actlog_head ha18;
-    assert_int_equal(ent_actlog_head_decode(&ha18, pa.top[5].p, pa.top[5].n),
+    ent_actlog_head ha20;
+    assert_int_equal(ent_actlog_head_decode(&ha20, pa.top[5].p, pa.top[5].n),
                      ENT_OK);
-    o.heads = &ha18;
+    o.heads = &ha20;
     assert_int_equal(ent_audit_verify_ex(bb, blen, &o, &res), ENT_ECORRUPT);
     /* a head of a larger size than the export: truncated log */
-    ent_actlog_head hb19;
+    ent_actlog_head hb21;
     split(bb, blen, &pb);
-    assert_int_equal(ent_actlog_head_decode(&hb19, pb.top[5].p, pb.top[5].n),
+    assert_int_equal(ent_actlog_head_decode(&hb21, pb.top[5].p, pb.top[5].n),
                      ENT_OK);
-    o.heads = &hb19;
+    o.heads = &hb21;
     assert_int_equal(ent_audit_verify_ex(buf, len, &o, &res), ENT_ECORRUPT);
     assert_non_null(strstr(res.reason, "truncated"));
 
@@ -809,6 +838,650 @@ static void test_history_and_rewrite(void **state) {
     free(bb);
     tlog_close(a);
     tlog_close(b);
+}
+
+/* ------------------------------------------------ object completeness */
+
+/* Entry k of section S_ENTRIES, decoded. */
+static ent_actlog_entry entry_of(const parts *p, size_t k) {
+    ent_actlog_entry e;
+    assert_int_equal(ent_actlog_entry_decode(&e, p->el[S_ENTRIES][k].p,
+                                             p->el[S_ENTRIES][k].n),
+                     ENT_OK);
+    return e;
+}
+
+/* Drops exported entry k, its inclusion proof and, when no other exported
+ * entry names it, its op: what an org that hides an entry would do. Every
+ * remaining proof stays valid. Returns the dropped entry's index. */
+static uint64_t hide_entry(parts *q, size_t k) {
+    ent_actlog_entry e = entry_of(q, k);
+    drop_el(q, S_ENTRIES, k);
+    drop_el(q, S_PROOFS, k);
+    bool named = false;
+    for (size_t i = 0; i < q->nel[S_ENTRIES]; i++) {
+        ent_actlog_entry o = entry_of(q, i);
+        named = named || (o.has_op && e.has_op && memcmp(o.op, e.op, 32) == 0);
+    }
+    for (size_t i = 0; e.has_op && !named && i < q->nel[S_OPS]; i++) {
+        uint8_t id[32];
+        ent_hash(id, q->el[S_OPS][i].p, q->el[S_OPS][i].n);
+        if (memcmp(id, e.op, 32) == 0) {
+            drop_el(q, S_OPS, i);
+            break;
+        }
+    }
+    return e.index;
+}
+
+/* Re-signs q and expects verification (with the given heads) to fail with
+ * rc, naming entry `idx` (UINT64_MAX: no entry) and saying `what`. */
+static void expect_fail_at(tlog *t, const parts *q, const ent_actlog_head *hs,
+                           size_t nh, int want_rc, uint64_t idx,
+                           const char *what, const char *label) {
+    uint8_t *b;
+    size_t n;
+    ent_audit_result res;
+    ent_audit_opts o = {.heads = hs, .nheads = nh};
+    join(q, t->id, &b, &n);
+    int rc = ent_audit_verify_ex(b, n, &o, &res);
+    print_message("  %-34s -> %s\n", label, res.reason);
+    if (rc == ENT_OK || res.ok)
+        fail_msg("%s: verified", label);
+    assert_int_equal(rc, want_rc);
+    if (idx != UINT64_MAX) {
+        assert_true(res.has_fail_index);
+        assert_int_equal(res.fail_index, idx);
+    }
+    if (strstr(res.reason, what) == NULL)
+        fail_msg("%s: reason '%s' lacks '%s'", label, res.reason, what);
+    free(b);
+}
+
+/* Re-signs q and expects it to verify (with the given heads). */
+static void expect_ok(tlog *t, const parts *q, const ent_actlog_head *hs,
+                      size_t nh, const char *label) {
+    uint8_t *b;
+    size_t n;
+    ent_audit_result res;
+    ent_audit_opts o = {.heads = hs, .nheads = nh};
+    join(q, t->id, &b, &n);
+    if (ent_audit_verify_ex(b, n, &o, &res) != ENT_OK)
+        fail_msg("%s: %s", label, res.reason);
+    free(b);
+}
+
+/*
+ * The security fix: an object export holds every entry of its object up
+ * to its signed head, or fails. The org drops one entry of the object
+ * (and its op when no other entry names it), re-encodes and re-signs the
+ * file, every remaining inclusion proof valid: whichever entry it is,
+ * verification fails and names it (spec/audit.md §10). So do a dropped
+ * tail, a dropped directory record, and a record proven for another
+ * object. Before entries named their object's previous entry and heads
+ * ended in a checkpoint, all of these verified.
+ */
+static void test_object_export_complete(void **state) {
+    tlog *t = tlog_open(7);
+    uint8_t *buf, *b2;
+    size_t len, l2;
+    ent_audit_result res;
+    parts p, q, p2;
+    build_log(t, "one");
+    ent_audit_filter f = {.object = t->obj1};
+    export(t, &f, &buf, &len);
+    /* complete: it verifies, with every entry of obj1 (0-6 and 11-14) */
+    if (verify(buf, len, &res) != ENT_OK)
+        fail_msg("complete object export refused: %s", res.reason);
+    assert_true(res.has_object);
+    assert_int_equal(res.entries, 11);
+    assert_int_equal(res.tree_size, 17);
+    split(buf, len, &p);
+    assert_int_equal(p.nel[S_ENTRIES], 11);
+    assert_int_equal(p.nel[S_DIR], 1); /* the record at the head, 17 */
+    assert_int_equal(p.nel[S_WITNESS], 0);
+    expect_ok(t, &p, NULL, 0, "re-signed as is");
+    /* any one entry dropped */
+    for (size_t k = 0; k < p.nel[S_ENTRIES]; k++) {
+        q = p;
+        uint64_t idx = hide_entry(&q, k);
+        char label[64];
+        snprintf(label, sizeof(label), "entry %llu dropped",
+                 (unsigned long long)idx);
+        char what[64];
+        snprintf(what, sizeof(what), "entry %llu is missing",
+                 (unsigned long long)idx);
+        expect_fail_at(t, &q, NULL, 0, ENT_ECORRUPT, idx, what, label);
+    }
+    /* the last three dropped: the record names the latest, 14 */
+    q = p;
+    for (int i = 0; i < 3; i++)
+        hide_entry(&q, q.nel[S_ENTRIES] - 1);
+    expect_fail_at(t, &q, NULL, 0, ENT_ECORRUPT, 14, "entry 14 is missing",
+                   "tail of three dropped");
+    /* the directory record dropped, with or without the last entry */
+    q = p;
+    drop_el(&q, S_DIR, 0);
+    expect_fail_at(t, &q, NULL, 0, ENT_ECORRUPT, UINT64_MAX,
+                   "no directory record", "record dropped");
+    hide_entry(&q, q.nel[S_ENTRIES] - 1);
+    expect_fail_at(t, &q, NULL, 0, ENT_ECORRUPT, UINT64_MAX,
+                   "no directory record", "record and last entry dropped");
+    /* obj2's record (a valid proof, of another leaf) in obj1's export */
+    ent_audit_filter f2 = {.object = t->obj2};
+    export(t, &f2, &b2, &l2);
+    assert_int_equal(verify(b2, l2, &res), ENT_OK);
+    assert_int_equal(res.entries, 3); /* 7, 9, 10 */
+    split(b2, l2, &p2);
+    q = p;
+    q.el[S_DIR][0] = p2.el[S_DIR][0];
+    expect_fail_at(t, &q, NULL, 0, ENT_ECORRUPT, 16,
+                   "directory proof of the object does not verify",
+                   "another object's record");
+    /* an entry of another object slipped in: out of scope */
+    q = p;
+    q.el[S_ENTRIES][3] = p2.el[S_ENTRIES][1];
+    expect_fail_at(t, &q, NULL, 0, ENT_ECORRUPT, 9, "out of scope",
+                   "other object's entry");
+    free(b2);
+    free(buf);
+    tlog_close(t);
+}
+
+/* The since bound of an object export: exactly the object's entries of
+ * index >= since, the first one naming an earlier entry or none. */
+static void test_object_export_since(void **state) {
+    tlog *t = tlog_open(7);
+    uint8_t *buf, *b;
+    size_t len, n;
+    ent_audit_result res;
+    parts p, q;
+    build_log(t, "one");
+    ent_audit_filter f = {.object = t->obj1, .since = 5};
+    export(t, &f, &buf, &len);
+    if (verify(buf, len, &res) != ENT_OK)
+        fail_msg("object export since 5 refused: %s", res.reason);
+    assert_int_equal(res.since, 5);
+    assert_int_equal(res.entries, 6); /* 5, 6, 11..14 */
+    split(buf, len, &p);
+    assert_int_equal(entry_of(&p, 0).oprev, 4); /* below since: fine */
+    /* its first entry dropped: entry 6 names 5, which is in scope */
+    q = p;
+    hide_entry(&q, 0);
+    expect_fail_at(t, &q, NULL, 0, ENT_ECORRUPT, 5, "entry 5 is missing",
+                   "first in-scope entry dropped");
+    /* the scope claimed from 0, or from 7, over the same entries */
+    uint8_t scope[40];
+    ent_cbor_writer w;
+    ent_cbor_writer_init(&w, scope, sizeof(scope));
+    ent_cbor_write_array(&w, 2);
+    ent_cbor_write_uint(&w, 0);
+    ent_cbor_write_bytes(&w, t->obj1, 32);
+    q = p;
+    q.top[4] = (span){scope, w.len};
+    expect_fail_at(t, &q, NULL, 0, ENT_ECORRUPT, 4, "entry 4 is missing",
+                   "since lowered to 0");
+    scope[1] = 7;
+    q = p;
+    q.top[4] = (span){scope, w.len};
+    expect_fail_at(t, &q, NULL, 0, ENT_ECORRUPT, 5, "out of scope",
+                   "since raised to 7");
+    scope[1] = 0x18; /* uint 100, beyond the head */
+    memmove(scope + 3, scope + 2, 34);
+    scope[2] = 100;
+    q = p;
+    q.top[4] = (span){scope, w.len + 1};
+    expect_fail_at(t, &q, NULL, 0, ENT_ECORRUPT, UINT64_MAX,
+                   "beyond the signed tree head", "since beyond the head");
+    free(buf);
+    /* since past the object's latest entry: none exported, and that is
+     * complete (its record says the latest is 14) */
+    f.since = 15;
+    export(t, &f, &buf, &len);
+    if (verify(buf, len, &res) != ENT_OK)
+        fail_msg("empty object export refused: %s", res.reason);
+    assert_int_equal(res.entries, 0);
+    free(buf);
+    /* beyond the head, or an object the log never named: no export */
+    f.since = 99;
+    assert_int_equal(ent_audit_export(t->store, t->id, ++t->now, &f, &b, &n),
+                     ENT_EINVAL);
+    uint8_t none[32];
+    memset(none, 0x77, sizeof(none));
+    f = (ent_audit_filter){.object = none};
+    assert_int_equal(ent_audit_export(t->store, t->id, ++t->now, &f, &b, &n),
+                     ENT_ENOENT);
+    tlog_close(t);
+}
+
+/* An object export carries no equivocation proofs. */
+static void test_object_export_no_equivocations(void **state) {
+    tlog *t = tlog_open(7);
+    uint8_t *buf;
+    size_t len;
+    parts p, q;
+    build_log(t, "one");
+    ent_audit_filter f = {.object = t->obj2};
+    export(t, &f, &buf, &len);
+    split(buf, len, &p);
+    q = p;
+    q.el[S_WITNESS][0] = p.top[5]; /* any item: its count alone fails */
+    q.nel[S_WITNESS] = 1;
+    expect_fail_at(t, &q, NULL, 0, ENT_ECORRUPT, UINT64_MAX,
+                   "no equivocation proofs", "equivocation proof carried");
+    free(buf);
+    tlog_close(t);
+}
+
+/* ---- the org that forges its latest checkpoint --------------------------- */
+
+typedef struct leaves {
+    uint8_t (*h)[32];
+    uint64_t n;
+} leaves;
+
+static int leaves_fn(ent_txn *txn, void *data) {
+    leaves *l = data;
+    for (uint64_t i = 0; i < l->n; i++) {
+        const uint8_t *b;
+        size_t len;
+        int rc = ent_actlog_get(txn, i, &b, &len, l->h[i]);
+        if (rc != ENT_OK)
+            return rc;
+    }
+    return ENT_OK;
+}
+
+static int leaf_arr(void *data, uint64_t i, uint8_t out[32]) {
+    memcpy(out, ((leaves *)data)->h[i], 32);
+    return ENT_OK;
+}
+
+struct replay_skip {
+    ent_dir *d;
+    uint64_t skip, n;
+};
+
+static int replay_skip_fn(void *data, const ent_actlog_entry *e,
+                          const uint8_t *raw, size_t len) {
+    struct replay_skip *r = data;
+    if (e->index >= r->n)
+        return 1;
+    if (e->has_object && e->index != r->skip)
+        return ent_dir_note(r->d, e->object, e->index, NULL);
+    return 0;
+}
+
+static int replay_skip_txn(ent_txn *txn, void *data) {
+    return ent_actlog_foreach(txn, 0, replay_skip_fn, data);
+}
+
+/* A directory record [m, checkpoint, cproof, pos, last, dpath]. */
+static size_t write_rec(uint8_t *out, size_t cap, uint64_t m,
+                        const uint8_t *cp, size_t cplen,
+                        const uint8_t (*cpath)[32], size_t cn, uint64_t pos,
+                        uint64_t last, const uint8_t (*dpath)[32],
+                        size_t dn) {
+    ent_cbor_writer w;
+    ent_cbor_writer_init(&w, out, cap);
+    ent_cbor_write_array(&w, 6);
+    ent_cbor_write_uint(&w, m);
+    ent_cbor_write_raw(&w, cp, cplen);
+    ent_cbor_write_bytes(&w, cpath, cn * 32);
+    ent_cbor_write_uint(&w, pos);
+    ent_cbor_write_uint(&w, last);
+    ent_cbor_write_bytes(&w, dpath, dn * 32);
+    assert_int_equal(w.err, ENT_OK);
+    return w.len;
+}
+
+/*
+ * Witnessed heads pin the object's history too. A partner keeps the
+ * org's head of size 17, whose checkpoint lists entry 14 as obj1's
+ * latest. Later the org hides entry 14: it re-signs an export whose new
+ * latest checkpoint claims 13, with every root, proof and signature
+ * redone. Alone, that export cannot be told from an honest one (the lie
+ * is in the org's own signed log, where a whole-log audit finds it, test
+ * below); against the witnessed head it fails, whether the org keeps the
+ * record of size 17 (which names 14) or drops it. Heads of the org from
+ * before the object existed need no record: its first entry is exported.
+ */
+static void test_object_export_witnessed(void **state) {
+    tlog *t = tlog_open(7);
+    uint8_t *buf;
+    size_t len;
+    ent_audit_result res;
+    struct hw wa = {.t = t};
+    parts p, q;
+    build_log(t, "one");
+    assert_int_equal(ent_store_write(t->store, sign_fn, &wa), ENT_OK);
+    assert_int_equal(wa.h.size, 17); /* witnessed by a partner */
+    one(t, mk_op(t, t->id, t->obj2, ENT_OP_SET, "later"),
+        ENT_LOG_OP_AUTHORED);
+    ent_op *c3 = mk_op(t, t->id, NULL, ENT_OP_CREATE, "third");
+    uint8_t obj3[32];
+    memcpy(obj3, c3->id, 32);
+    one(t, c3, ENT_LOG_OP_AUTHORED); /* index 18 */
+    ent_audit_filter f = {.object = t->obj1};
+    export(t, &f, &buf, &len);
+    ent_audit_opts o = {.heads = &wa.h, .nheads = 1};
+    if (ent_audit_verify_ex(buf, len, &o, &res) != ENT_OK)
+        fail_msg("witnessed object export refused: %s", res.reason);
+    assert_int_equal(res.tree_size, 20);
+    assert_int_equal(res.witnessed, 1);
+    split(buf, len, &p);
+    assert_int_equal(p.nel[S_HISTORY], 1);
+    assert_int_equal(p.nel[S_DIR], 2); /* at 17 and at 20 */
+    /* the record of size 17 dropped: fine alone, not with the head */
+    q = p;
+    drop_el(&q, S_DIR, 0);
+    expect_ok(t, &q, NULL, 0, "history record dropped");
+    expect_fail_at(t, &q, &wa.h, 1, ENT_ECORRUPT, UINT64_MAX,
+                   "the given head of size 17", "history record dropped");
+
+    /* the forgery: leaves of the real log, checkpoint 19 replaced */
+    leaves lv = {calloc(20, 32), 20};
+    assert_int_equal(ent_store_read(t->store, leaves_fn, &lv), ENT_OK);
+    struct replay_skip rs = {NULL, 14, 19};
+    assert_int_equal(ent_dir_new(&rs.d), ENT_OK);
+    assert_int_equal(ent_store_read(t->store, replay_skip_txn, &rs), ENT_OK);
+    const span *rec20 = &p.el[S_DIR][1];
+    ent_cbor_reader r;
+    size_t k;
+    uint64_t m;
+    const uint8_t *cpb;
+    ent_cbor_reader_init(&r, rec20->p, rec20->n);
+    assert_int_equal(ent_cbor_read_array(&r, &k), ENT_OK);
+    assert_int_equal(ent_cbor_read_uint(&r, &m), ENT_OK);
+    assert_int_equal(m, 20);
+    size_t at = r.pos;
+    assert_int_equal(ent_cbor_skip(&r), ENT_OK);
+    cpb = rec20->p + at;
+    ent_actlog_entry cp;
+    assert_int_equal(ent_actlog_entry_decode(&cp, cpb, r.pos - at), ENT_OK);
+    assert_int_equal(cp.kind, ENT_LOG_CHECKPOINT);
+    ent_dir_root(rs.d, cp.dir_root); /* obj1's latest: 13 */
+    uint8_t *fcp = NULL;
+    size_t fcplen = 0;
+    assert_int_equal(ent_actlog_entry_encode(&cp, &fcp, &fcplen), ENT_OK);
+    ent_merkle_leaf_hash(lv.h[19], fcp, fcplen);
+    ent_mtree *tree = NULL;
+    assert_int_equal(ent_mtree_new(&tree), ENT_OK);
+    for (uint64_t i = 0; i < 20; i++)
+        assert_int_equal(ent_mtree_append(tree, lv.h[i]), ENT_OK);
+    /* the new head, signed by the org */
+    ent_actlog_head h;
+    assert_int_equal(ent_actlog_head_decode(&h, p.top[5].p, p.top[5].n),
+                     ENT_OK);
+    ent_mtree_root(tree, 20, h.root);
+    uint8_t hb[ENT_ACTLOG_HEAD_MAX];
+    size_t hn;
+    assert_int_equal(ent_actlog_head_encode(&h, false, hb, sizeof(hb), &hn),
+                     ENT_OK);
+    assert_int_equal(
+        ent_identity_sign(t->id, ENT_SIGCTX_TREE_HEAD, hb, hn, h.sig), ENT_OK);
+    assert_int_equal(ent_actlog_head_encode(&h, true, hb, sizeof(hb), &hn),
+                     ENT_OK);
+    q = p;
+    q.top[5] = (span){hb, hn};
+    hide_entry(&q, q.nel[S_ENTRIES] - 1); /* entry 14 */
+    /* every inclusion proof against the new root */
+    ent_cbor_writer w_dummy;
+    uint8_t (*proofs)[3 + 64 * 32] = calloc(MAX_EL, sizeof(*proofs));
+    for (size_t i = 0; i < q.nel[S_ENTRIES]; i++) {
+        uint8_t path[ENT_MERKLE_MAX_PROOF][32];
+        size_t plen;
+        assert_int_equal(ent_mtree_path(tree, entry_of(&q, i).index, 20, path,
+                                        ENT_MERKLE_MAX_PROOF, &plen),
+                         ENT_OK);
+        ent_cbor_writer_init(&w_dummy, proofs[i], sizeof(proofs[i]));
+        ent_cbor_write_bytes(&w_dummy, path, plen * 32);
+        q.el[S_PROOFS][i] = (span){proofs[i], w_dummy.len};
+    }
+    /* the history head's consistency proof to the new root */
+    uint8_t hist[1024];
+    {
+        uint8_t path[ENT_MERKLE_MAX_PROOF][32];
+        size_t plen;
+        uint8_t whb[ENT_ACTLOG_HEAD_MAX];
+        size_t whn;
+        assert_int_equal(ent_merkle_consistency_proof(17, 20, leaf_arr, &lv,
+                                                      path,
+                                                      ENT_MERKLE_MAX_PROOF,
+                                                      &plen),
+                         ENT_OK);
+        assert_int_equal(
+            ent_actlog_head_encode(&wa.h, true, whb, sizeof(whb), &whn),
+            ENT_OK);
+        ent_cbor_writer_init(&w_dummy, hist, sizeof(hist));
+        ent_cbor_write_array(&w_dummy, 2);
+        ent_cbor_write_raw(&w_dummy, whb, whn);
+        ent_cbor_write_bytes(&w_dummy, path, plen * 32);
+        q.el[S_HISTORY][0] = (span){hist, w_dummy.len};
+    }
+    /* the records: the forged one at 20, the honest one at 17 re-proven */
+    uint8_t r17[4096], r20[4096];
+    {
+        uint8_t cpath[ENT_MERKLE_MAX_PROOF][32], dpath[ENT_MERKLE_MAX_PROOF][32];
+        size_t cn, dn;
+        uint64_t pos, last;
+        assert_int_equal(ent_dir_find(rs.d, t->obj1, &pos, &last), ENT_OK);
+        assert_int_equal(last, 13);
+        assert_int_equal(ent_dir_path(rs.d, pos, dpath, ENT_MERKLE_MAX_PROOF,
+                                      &dn),
+                         ENT_OK);
+        assert_int_equal(ent_mtree_path(tree, 19, 20, cpath,
+                                        ENT_MERKLE_MAX_PROOF, &cn),
+                         ENT_OK);
+        q.el[S_DIR][1] = (span){r20, write_rec(r20, sizeof(r20), 20, fcp,
+                                               fcplen,
+                                               (const uint8_t(*)[32])cpath,
+                                               cn, pos, last,
+                                               (const uint8_t(*)[32])dpath,
+                                               dn)};
+        /* record 17 as exported, its checkpoint proof redone */
+        const span *rec17 = &p.el[S_DIR][0];
+        ent_cbor_reader_init(&r, rec17->p, rec17->n);
+        assert_int_equal(ent_cbor_read_array(&r, &k), ENT_OK);
+        assert_int_equal(ent_cbor_read_uint(&r, &m), ENT_OK);
+        at = r.pos;
+        assert_int_equal(ent_cbor_skip(&r), ENT_OK);
+        const uint8_t *cp17 = rec17->p + at;
+        size_t cp17len = r.pos - at;
+        const uint8_t *skip;
+        size_t skiplen;
+        uint64_t pos17, last17;
+        const uint8_t *dp17;
+        size_t dp17len;
+        assert_int_equal(ent_cbor_read_bytes(&r, &skip, &skiplen), ENT_OK);
+        assert_int_equal(ent_cbor_read_uint(&r, &pos17), ENT_OK);
+        assert_int_equal(ent_cbor_read_uint(&r, &last17), ENT_OK);
+        assert_int_equal(last17, 14);
+        assert_int_equal(ent_cbor_read_bytes(&r, &dp17, &dp17len), ENT_OK);
+        assert_int_equal(ent_mtree_path(tree, 16, 20, cpath,
+                                        ENT_MERKLE_MAX_PROOF, &cn),
+                         ENT_OK);
+        q.el[S_DIR][0] = (span){r17, write_rec(r17, sizeof(r17), 17, cp17,
+                                               cp17len,
+                                               (const uint8_t(*)[32])cpath,
+                                               cn, pos17, last17,
+                                               (const uint8_t(*)[32])dp17,
+                                               dp17len / 32)};
+    }
+    /* with the honest record of 17: entry 14 is missing */
+    expect_fail_at(t, &q, NULL, 0, ENT_ECORRUPT, 14, "entry 14 is missing",
+                   "forged checkpoint, record 17 kept");
+    /* without it: alone, indistinguishable; against the head, refused */
+    drop_el(&q, S_DIR, 0);
+    expect_ok(t, &q, NULL, 0, "forged checkpoint, record 17 dropped");
+    expect_fail_at(t, &q, &wa.h, 1, ENT_ECORRUPT, UINT64_MAX,
+                   "the given head of size 17",
+                   "forged checkpoint against the head");
+    free(buf);
+
+    /* obj3 was created after the head of size 17: no record needed */
+    f.object = obj3;
+    export(t, &f, &buf, &len);
+    split(buf, len, &p);
+    if (ent_audit_verify_ex(buf, len, &o, &res) != ENT_OK)
+        fail_msg("object born after the witnessed head: %s", res.reason);
+    assert_int_equal(res.entries, 1);
+    for (size_t i = 0; i < p.nel[S_DIR]; i++) {
+        ent_cbor_reader_init(&r, p.el[S_DIR][i].p, p.el[S_DIR][i].n);
+        assert_int_equal(ent_cbor_read_array(&r, &k), ENT_OK);
+        assert_int_equal(ent_cbor_read_uint(&r, &m), ENT_OK);
+        assert_true(m > 18); /* no record where obj3 did not exist */
+    }
+    free(buf);
+    free(proofs);
+    free(fcp);
+    free(lv.h);
+    ent_mtree_free(tree);
+    ent_dir_free(rs.d);
+    tlog_close(t);
+}
+
+/* A whole-log export checks every object link and every checkpoint
+ * against the entries before it: an org that signs a log whose checkpoint
+ * or oprev lies, all roots and signatures redone, is caught. */
+static void test_whole_log_checks_links(void **state) {
+    tlog *t = tlog_open(7);
+    uint8_t *buf;
+    size_t len;
+    parts p, q;
+    build_log(t, "one");
+    export(t, NULL, &buf, &len);
+    split(buf, len, &p);
+    assert_int_equal(p.nel[S_ENTRIES], 17);
+    uint8_t *enc[17] = {0};
+    /* rebuilds entries from `from` on (prev links), the root and head */
+    ent_actlog_entry es[17];
+    for (size_t i = 0; i < 17; i++)
+        es[i] = entry_of(&p, i);
+    uint8_t hb[ENT_ACTLOG_HEAD_MAX];
+    struct {
+        const char *label, *what;
+        uint64_t idx;
+    } cases[2] = {
+        {"checkpoint directory forged", "checkpoint: its directory", 16},
+        {"oprev of entry 14 forged", "names entry 12", 14},
+    };
+    for (int c = 0; c < 2; c++) {
+        ent_actlog_entry x[17];
+        memcpy(x, es, sizeof(x));
+        if (c == 0)
+            x[16].dir_root[0] ^= 1;
+        else
+            x[14].oprev = 12;
+        leaves lv = {calloc(17, 32), 17};
+        uint8_t prev[32] = {0};
+        q = p;
+        for (size_t i = 0; i < 17; i++) {
+            size_t n;
+            memcpy(x[i].prev, prev, 32);
+            free(enc[i]);
+            assert_int_equal(ent_actlog_entry_encode(&x[i], &enc[i], &n),
+                             ENT_OK);
+            ent_hash(prev, enc[i], n);
+            ent_merkle_leaf_hash(lv.h[i], enc[i], n);
+            q.el[S_ENTRIES][i] = (span){enc[i], n};
+        }
+        ent_actlog_head h;
+        size_t hn;
+        assert_int_equal(ent_actlog_head_decode(&h, p.top[5].p, p.top[5].n),
+                         ENT_OK);
+        assert_int_equal(ent_merkle_root(17, leaf_arr, &lv, h.root), ENT_OK);
+        assert_int_equal(
+            ent_actlog_head_encode(&h, false, hb, sizeof(hb), &hn), ENT_OK);
+        assert_int_equal(
+            ent_identity_sign(t->id, ENT_SIGCTX_TREE_HEAD, hb, hn, h.sig),
+            ENT_OK);
+        assert_int_equal(ent_actlog_head_encode(&h, true, hb, sizeof(hb), &hn),
+                         ENT_OK);
+        q.top[5] = (span){hb, hn};
+        expect_fail_at(t, &q, NULL, 0, ENT_ECORRUPT, cases[c].idx,
+                       cases[c].what, cases[c].label);
+        free(lv.h);
+    }
+    for (size_t i = 0; i < 17; i++)
+        free(enc[i]);
+    free(buf);
+    tlog_close(t);
+}
+
+/* --witness files hold the heads of every org a partner witnesses: the
+ * verifier uses this org's and skips the others; a file with none of this
+ * org's fails, and so does a head of this org with a bad signature. */
+static void test_witness_heads_of_other_orgs(void **state) {
+    tlog *a = tlog_open(7), *b = tlog_open(9);
+    uint8_t *buf;
+    size_t len;
+    ent_audit_result res;
+    struct hw wa = {.t = a}, wb = {.t = b};
+    build_log(a, "A");
+    build_log(b, "B");
+    assert_int_equal(ent_store_write(a->store, sign_fn, &wa), ENT_OK);
+    assert_int_equal(ent_store_write(b->store, sign_fn, &wb), ENT_OK);
+    one(a, mk_op(a, a->id, a->obj1, ENT_OP_SET, "more"), ENT_LOG_OP_AUTHORED);
+    ent_actlog_head hs[3] = {wb.h, wa.h, wb.h};
+    hs[2].sig[0] ^= 1; /* another org's head, even a broken one: skipped */
+    for (int obj = 0; obj < 2; obj++) {
+        ent_audit_filter f = {.object = obj ? a->obj1 : NULL};
+        export(a, &f, &buf, &len);
+        ent_audit_opts o = {.heads = hs, .nheads = 3};
+        if (ent_audit_verify_ex(buf, len, &o, &res) != ENT_OK)
+            fail_msg("mixed witness heads refused: %s", res.reason);
+        assert_int_equal(res.witnessed, 1);
+        /* the export's own head, after another org's */
+        parts p;
+        split(buf, len, &p);
+        ent_actlog_head hs2[2] = {wb.h};
+        assert_int_equal(
+            ent_actlog_head_decode(&hs2[1], p.top[5].p, p.top[5].n), ENT_OK);
+        o = (ent_audit_opts){.heads = hs2, .nheads = 2};
+        if (ent_audit_verify_ex(buf, len, &o, &res) != ENT_OK)
+            fail_msg("the export's own head, second: %s", res.reason);
+        assert_int_equal(res.witnessed, 1);
+        /* none of this org's */
+        o = (ent_audit_opts){.heads = &wb.h, .nheads = 1};
+        assert_int_equal(ent_audit_verify_ex(buf, len, &o, &res), ENT_ENOENT);
+        assert_non_null(strstr(res.reason, "of this org"));
+        /* this org's, badly signed */
+        ent_actlog_head bad[2] = {wb.h, wa.h};
+        bad[1].sig[5] ^= 1;
+        o = (ent_audit_opts){.heads = bad, .nheads = 2};
+        assert_int_equal(ent_audit_verify_ex(buf, len, &o, &res), ENT_EBADSIG);
+        free(buf);
+    }
+    tlog_close(a);
+    tlog_close(b);
+}
+
+/* Version-2 exports (written before entries named their object's previous
+ * entry) still verify as whole logs; a version-2 object export is refused
+ * as such: it cannot show that it is complete. The files are exports made
+ * by the version-2 code, kept under tests/vectors/. */
+static void test_v2_exports(void **state) {
+    static const struct {
+        const char *path;
+        int rc;
+    } files[] = {
+        {"tests/vectors/audit-v2-whole.export", ENT_OK},
+        {"tests/vectors/audit-v2-since-history.export", ENT_OK},
+        {"tests/vectors/audit-v2-object.export", ENT_EVERSION},
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        FILE *fp = fopen(files[i].path, "rb");
+        uint8_t buf[65536];
+        ent_audit_result res;
+        assert_non_null(fp);
+        size_t n = fread(buf, 1, sizeof(buf), fp);
+        fclose(fp);
+        assert_true(n > 0 && n < sizeof(buf));
+        assert_int_equal(verify(buf, n, &res), files[i].rc);
+        if (files[i].rc == ENT_EVERSION)
+            assert_non_null(strstr(res.reason, "every entry of the object"));
+    }
 }
 
 /* The empty log exports and verifies; malformed inputs are refused. */
@@ -920,11 +1593,126 @@ static void test_engine_entries(void **state) {
                               ENT_LOG_OP_AUTHORED};
     assert_int_equal(kb.n, sizeof(want_b));
     assert_memory_equal(kb.k, want_b, sizeof(want_b));
-    export_ok(&a, sizeof(want_a));
-    export_ok(&b, sizeof(want_b));
+    /* and the checkpoint of each export's head */
+    export_ok(&a, sizeof(want_a) + 1);
+    export_ok(&b, sizeof(want_b) + 1);
     free(boxes);
     ent_op_free(add);
     ent_op_free(rm);
+    tnode_close(&a);
+    tnode_close(&b);
+}
+
+struct kind_count {
+    uint8_t kind;
+    uint64_t n;
+};
+
+static int count_kind_cb(void *data, const ent_actlog_entry *e,
+                         const uint8_t *raw, size_t len) {
+    struct kind_count *c = data;
+    if (e->kind == c->kind)
+        c->n++;
+    return 0;
+}
+
+static int count_kind_fn(ent_txn *txn, void *data) {
+    return ent_actlog_foreach(txn, 0, count_kind_cb, data);
+}
+
+static uint64_t kind_entries(tnode *n, uint8_t kind) {
+    struct kind_count c = {kind, 0};
+    assert_int_equal(ent_store_read(n->store, count_kind_fn, &c), ENT_OK);
+    return c.n;
+}
+
+static uint64_t equivocation_entries(tnode *n) {
+    return kind_entries(n, ENT_LOG_EQUIVOCATION);
+}
+
+/* o's header with a comment body `text`, sealed with key and signed by
+ * id: another op of the same author and sequence. */
+static ent_op *twin(const ent_op *o, const uint8_t key[ENT_KEY_LEN],
+                    const ent_identity *id, const char *text) {
+    ent_op_body b;
+    uint8_t *body = NULL;
+    size_t blen = 0;
+    ent_op *op = NULL;
+    memset(&b, 0, sizeof(b));
+    b.kind = ENT_OP_COMMENT;
+    b.text = (char *)text;
+    b.textlen = strlen(text);
+    assert_int_equal(ent_op_body_encode(&b, &body, &blen), ENT_OK);
+    assert_int_equal(ent_op_seal(&op, &o->h, body, blen, key, id), ENT_OK);
+    free(body);
+    return op;
+}
+
+/* One activity-log entry per detected equivocation: the engine logs an
+ * (author, sequence) with a second op once as `equivocation`; that op
+ * arriving again, or a third one, is still refused and logged (BRIEF
+ * invariant 3), as `op_rejected`. The export carries one proof. */
+static void test_engine_equivocation_once(void **state) {
+    tnode a, b;
+    uint8_t id[32];
+    ent_op *op = NULL, *add = NULL;
+    ent_op_epoch_key *boxes = NULL;
+    ent_obj_key *keys = NULL;
+    size_t nboxes = 0, nkeys = 0;
+    char err[ENT_OBJ_ERR_MAX];
+    assert_int_equal(tnode_open(&a, 1), 0);
+    assert_int_equal(tnode_open(&b, 2), 0);
+    assert_int_equal(
+        ent_obj_create(a.eng, "lead", NULL, 0, id, &op, err, sizeof(err)),
+        ENT_OK);
+    ent_op_free(op);
+    assert_int_equal(ent_obj_add_member(a.eng, id, tnode_pk(&b),
+                                        ENT_ROLE_MEMBER, &add, &boxes,
+                                        &nboxes),
+                     ENT_OK);
+    assert_int_equal(ent_obj_accept_keys(b.eng, id, boxes, nboxes), ENT_OK);
+    assert_int_equal(tnode_sync(&b, &a, id), 0);
+    b.now += 10;
+    assert_int_equal(ent_obj_comment(b.eng, id, "one", &op, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(ent_obj_apply(a.eng, op->raw, op->rawlen, NULL), ENT_OK);
+    assert_int_equal(ent_obj_epoch_keys(b.eng, id, &keys, &nkeys), ENT_OK);
+    assert_true(nkeys >= 1);
+    ent_op *o2 = twin(op, keys[0].key, b.id, "two");
+    ent_op *o3 = twin(op, keys[0].key, b.id, "three");
+    assert_int_equal(equivocation_entries(&a), 0);
+    assert_int_equal(ent_obj_apply(a.eng, o2->raw, o2->rawlen, NULL),
+                     ENT_ECONFLICT);
+    assert_int_equal(equivocation_entries(&a), 1);
+    /* the same second op again (a partner offers what this node lacks) */
+    int rc = ent_obj_apply(a.eng, o2->raw, o2->rawlen, NULL);
+    print_message("  the same equivocating op again: %s, %llu entries\n",
+                  ent_err_name(rc),
+                  (unsigned long long)equivocation_entries(&a));
+    assert_int_equal(equivocation_entries(&a), 1);
+    /* a third op of the same author and sequence: the same equivocation */
+    rc = ent_obj_apply(a.eng, o3->raw, o3->rawlen, NULL);
+    print_message("  a third op of the sequence: %s, %llu entries\n",
+                  ent_err_name(rc),
+                  (unsigned long long)equivocation_entries(&a));
+    assert_int_equal(equivocation_entries(&a), 1);
+    assert_int_equal(rc, ENT_ECONFLICT);
+    assert_int_equal(kind_entries(&a, ENT_LOG_OP_REJECTED), 2);
+    uint8_t *buf;
+    size_t len;
+    ent_audit_result res;
+    assert_int_equal(ent_audit_export(a.store, a.id, a.now, NULL, &buf, &len),
+                     ENT_OK);
+    if (ent_audit_verify(buf, len, tnode_pk(&a), &res) != ENT_OK)
+        fail_msg("export with an equivocation: %s", res.reason);
+    assert_int_equal(res.equivocations, 1);
+    free(buf);
+    ent_obj_keys_free(keys, nkeys);
+    ent_op_free(op);
+    ent_op_free(o2);
+    ent_op_free(o3);
+    ent_op_free(add);
+    free(boxes);
     tnode_close(&a);
     tnode_close(&b);
 }
@@ -938,8 +1726,16 @@ int main(void) {
         cmocka_unit_test(test_vouched_ops),
         cmocka_unit_test(test_resigned_structure),
         cmocka_unit_test(test_history_and_rewrite),
+        cmocka_unit_test(test_object_export_complete),
+        cmocka_unit_test(test_object_export_since),
+        cmocka_unit_test(test_object_export_no_equivocations),
+        cmocka_unit_test(test_object_export_witnessed),
+        cmocka_unit_test(test_whole_log_checks_links),
+        cmocka_unit_test(test_witness_heads_of_other_orgs),
+        cmocka_unit_test(test_v2_exports),
         cmocka_unit_test(test_empty_and_edges),
         cmocka_unit_test(test_engine_entries),
+        cmocka_unit_test(test_engine_equivocation_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

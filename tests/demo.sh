@@ -25,12 +25,11 @@ jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys
 
 start() { # NAME DIR
     e init --home "$work/$2" --name "$1" --listen 127.0.0.1:0 >/dev/null
-    e serve --home "$work/$2" --log-level warn &
+    # the binary itself in the background, not the function e: $! must be
+    # the node, not a subshell that the clean-up would kill in its place
+    "$ENTENTE" serve --home "$work/$2" --log-level warn >/dev/null &
     pids+=($!)
-    for _ in $(seq 1 100); do
-        e status --home "$work/$2" --json >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
+    e status --home "$work/$2" --wait=15s >/dev/null && return 0
     echo "demo: the node of $1 did not come up" >&2
     return 1
 }

@@ -4,6 +4,12 @@
 # Runs every unit test binary, every multi-node script and a short fuzz smoke
 # run of every fuzz target; prints one line per item and closes with the
 # summary line "N passed, N failed". Exit status 1 if anything failed.
+#
+# No item may leave a process behind. Each runs with its own marker in the
+# environment, ENTENTE_TEST_RUN=<run>.<item>, which every process it starts
+# inherits; once it has exited, any process still carrying the marker (after
+# a grace of LEFTOVER_GRACE seconds, default 5) is listed, killed and fails
+# the item, even if the item itself exited 0.
 set -u
 phase=unit
 pass=0
@@ -14,13 +20,48 @@ trap 'rm -rf "$logdir"' EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 smoke=${SMOKE_SECONDS:-4}
+items=0
+run=$$.$RANDOM
+
+# leftovers MARK: the pids of live processes whose environment holds
+# ENTENTE_TEST_RUN=MARK, one a line (none: no output).
+leftovers() {
+    local f out
+    out=$(grep -lzx -- "ENTENTE_TEST_RUN=$1" /proc/[0-9]*/environ 2>/dev/null) || true
+    for f in $out; do
+        f=${f#/proc/}
+        echo "${f%/environ}"
+    done
+}
+
+# reap MARK LOG: waits (bounded) for the processes of MARK to go; lists the
+# ones that stay in LOG, kills them and returns 1 if there were any.
+reap() {
+    local mark=$1 log=$2 i p left=
+    for ((i = 0; i < ${LEFTOVER_GRACE:-5} * 10; i++)); do
+        left=$(leftovers "$mark")
+        [ -z "$left" ] && return 0
+        sleep 0.1
+    done
+    echo "run.sh: left processes behind (killed now):" >>"$log"
+    for p in $left; do
+        echo "    pid $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" >>"$log"
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    return 1
+}
 
 run_one() {
     local name=$1
     shift
     local log="$logdir/$(basename "$name").log"
-    local t0=$SECONDS
-    if timeout "${TEST_TIMEOUT:-600}" "$@" >"$log" 2>&1; then
+    local t0=$SECONDS ok=1
+    items=$((items + 1))
+    local mark="$run.$items"
+    env ENTENTE_TEST_RUN="$mark" timeout "${TEST_TIMEOUT:-600}" "$@" \
+        >"$log" 2>&1 || ok=0
+    reap "$mark" "$log" || ok=0
+    if [ $ok = 1 ]; then
         pass=$((pass + 1))
         printf 'PASS %-40s %3ds\n' "$name" $((SECONDS - t0))
     else

@@ -39,7 +39,7 @@
 
 #define WAIT_MS 60000
 /* set ops on top of genesis and membership ops: more than one group
- * commit carries (32 OPS messages of at most 256 ops, node/peers/peer.c), so
+ * commit carries (32 OPS messages of at most 256 ops, node/peers/peer_ops.c), so
  * that progress is seen between commits */
 #define NOPS 12000
 #define GAP 300    /* ops Z claims H lacks */

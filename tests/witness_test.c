@@ -4,7 +4,9 @@
  * a consistent successor only with the org's signed proof, turns two heads
  * of one size or a failing signed proof into a stored, logged, exported and
  * independently verifiable proof, and does the same for two ops of one
- * author and sequence.
+ * author and sequence. Each proof is logged once, however often the same
+ * contradiction is offered again; its halves are byte strings holding the
+ * signed records, and a proof that nests them as arrays is refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +26,7 @@
 #include "node/audit/audit.h"
 #include "node/err.h"
 #include "node/audit/witness.h"
+#include "protocol/cbor.h"
 #include "protocol/op.h"
 #include "storage/store.h"
 
@@ -216,6 +219,42 @@ static int equiv_entries_txn(ent_txn *txn, void *data) {
     return ent_actlog_foreach(txn, 0, equiv_entries_fn, data);
 }
 
+static uint64_t equiv_entries(node *n) {
+    uint64_t k = 0;
+    assert_int_equal(ent_store_read(n->store, equiv_entries_txn, &k), ENT_OK);
+    return k;
+}
+
+/* The proof p with its two halves (items 3 and 4, byte strings holding
+ * encoded records) written as the records themselves, nested arrays: what
+ * an implementation that misread §12 would produce. */
+static size_t nest_halves(const uint8_t *p, size_t len, uint8_t *out,
+                          size_t cap) {
+    ent_cbor_reader r;
+    ent_cbor_writer w;
+    size_t n, at;
+    uint64_t v;
+    const uint8_t *b;
+    ent_cbor_reader_init(&r, p, len);
+    ent_cbor_writer_init(&w, out, cap);
+    assert_int_equal(ent_cbor_read_array(&r, &n), ENT_OK);
+    ent_cbor_write_array(&w, n);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ent_cbor_read_uint(&r, &v), ENT_OK);
+        ent_cbor_write_uint(&w, v);
+    }
+    at = r.pos;
+    assert_int_equal(ent_cbor_skip(&r), ENT_OK);
+    ent_cbor_write_raw(&w, p + at, r.pos - at); /* org */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ent_cbor_read_bytes(&r, &b, &n), ENT_OK);
+        ent_cbor_write_raw(&w, b, n);
+    }
+    ent_cbor_write_raw(&w, p + r.pos, len - r.pos); /* path, sig */
+    assert_int_equal(w.err, ENT_OK);
+    return w.len;
+}
+
 static void test_heads(void **state) {
     struct fx *f = *state;
     const uint8_t *apk = ent_identity_public(f->a);
@@ -225,14 +264,14 @@ static void test_heads(void **state) {
     ent_actlog_head kept;
     ent_wire_consistency ans;
 
-    /* first head: kept */
+    /* first head: kept (3 entries and the checkpoint signing appends) */
     append(&f->na, f->a, 3, 0xaa);
     hl = head(&f->na, f->a, h);
     assert_int_equal(ent_witness_offer(f->nb.store, 1, h, hl, apk, &out,
                                        NULL),
                      ENT_OK);
     assert_int_equal(out, ENT_WITNESS_KEPT);
-    assert_int_equal(kept_size(&f->nb, apk), 3);
+    assert_int_equal(kept_size(&f->nb, apk), 4);
     /* the same head again: nothing new */
     assert_int_equal(ent_witness_offer(f->nb.store, 1, h, hl, apk, &out,
                                        NULL),
@@ -255,42 +294,53 @@ static void test_heads(void **state) {
                                        &kept),
                      ENT_OK);
     assert_int_equal(out, ENT_WITNESS_NEED_PROOF);
-    assert_int_equal(kept.size, 3);
+    assert_int_equal(kept.size, 4);
     /* an answer signed by someone else proves nothing and changes nothing */
-    assert_int_equal(ent_witness_answer(f->na.store, f->b, 3, 5, &ans),
+    assert_int_equal(ent_witness_answer(f->na.store, f->b, 4, 7, &ans),
                      ENT_OK);
     assert_int_equal(ent_witness_settle(f->nb.store, 1, h, hl, &ans,
                                         &out),
                      ENT_EBADSIG);
-    assert_int_equal(kept_size(&f->nb, apk), 3);
+    assert_int_equal(kept_size(&f->nb, apk), 4);
     /* an answer for other sizes */
-    assert_int_equal(ent_witness_answer(f->na.store, f->a, 2, 5, &ans),
+    assert_int_equal(ent_witness_answer(f->na.store, f->a, 2, 7, &ans),
                      ENT_OK);
     assert_int_equal(ent_witness_settle(f->nb.store, 1, h, hl, &ans,
                                         &out),
                      ENT_EINVAL);
     /* beyond A's log: A cannot answer */
-    assert_int_equal(ent_witness_answer(f->na.store, f->a, 3, 9, &ans),
+    assert_int_equal(ent_witness_answer(f->na.store, f->a, 4, 9, &ans),
                      ENT_EINVAL);
-    assert_int_equal(ent_witness_answer(f->na.store, f->a, 3, 5, &ans),
+    assert_int_equal(ent_witness_answer(f->na.store, f->a, 4, 7, &ans),
                      ENT_OK);
     assert_true(ans.has_sig);
     assert_int_equal(ent_witness_settle(f->nb.store, 1, h, hl, &ans,
                                         &out),
                      ENT_OK);
     assert_int_equal(out, ENT_WITNESS_KEPT);
-    assert_int_equal(kept_size(&f->nb, apk), 5);
+    assert_int_equal(kept_size(&f->nb, apk), 7);
     assert_int_equal(nproofs(&f->nb), 0);
 
     /* A rewrites its log (same key, other entries): same size, other root */
-    append(&f->na2, f->a, 5, 0xbb);
-    hl = head(&f->na2, f->a, h);
-    assert_int_equal(ent_witness_offer(f->nb.store, 2, h, hl, apk, &out,
-                                       NULL),
+    uint8_t forked[ENT_ACTLOG_HEAD_MAX];
+    size_t forkedlen;
+    append(&f->na2, f->a, 6, 0xbb);
+    forkedlen = head(&f->na2, f->a, forked);
+    assert_int_equal(ent_witness_offer(f->nb.store, 2, forked, forkedlen, apk,
+                                       &out, NULL),
                      ENT_OK);
     assert_int_equal(out, ENT_WITNESS_EQUIVOCATION);
-    assert_int_equal(kept_size(&f->nb, apk), 5); /* never replaced */
+    assert_int_equal(kept_size(&f->nb, apk), 7); /* never replaced */
     assert_int_equal(nproofs(&f->nb), 1);
+    assert_int_equal(equiv_entries(&f->nb), 1);
+    /* the same head again (a partner resends its head on every session):
+     * the same proof, neither stored nor logged a second time */
+    assert_int_equal(ent_witness_offer(f->nb.store, 5, forked, forkedlen, apk,
+                                       &out, NULL),
+                     ENT_OK);
+    assert_int_equal(out, ENT_WITNESS_EQUIVOCATION);
+    assert_int_equal(nproofs(&f->nb), 1);
+    assert_int_equal(equiv_entries(&f->nb), 1);
 
     /* ... and grows it: its own signed proof fails against the kept head */
     append(&f->na2, f->a, 2, 0xbb);
@@ -299,14 +349,26 @@ static void test_heads(void **state) {
                                        &kept),
                      ENT_OK);
     assert_int_equal(out, ENT_WITNESS_NEED_PROOF);
-    assert_int_equal(ent_witness_answer(f->na2.store, f->a, 5, 7, &ans),
+    assert_int_equal(ent_witness_answer(f->na2.store, f->a, 7, 10, &ans),
                      ENT_OK);
     assert_int_equal(ent_witness_settle(f->nb.store, 3, h, hl, &ans,
                                         &out),
                      ENT_OK);
     assert_int_equal(out, ENT_WITNESS_EQUIVOCATION);
-    assert_int_equal(kept_size(&f->nb, apk), 5);
+    assert_int_equal(kept_size(&f->nb, apk), 7);
     assert_int_equal(nproofs(&f->nb), 2);
+    assert_int_equal(equiv_entries(&f->nb), 2);
+    /* offered and answered again: one proof, one entry */
+    assert_int_equal(ent_witness_offer(f->nb.store, 6, h, hl, apk, &out,
+                                       &kept),
+                     ENT_OK);
+    assert_int_equal(out, ENT_WITNESS_NEED_PROOF);
+    assert_int_equal(ent_witness_settle(f->nb.store, 6, h, hl, &ans,
+                                        &out),
+                     ENT_OK);
+    assert_int_equal(out, ENT_WITNESS_EQUIVOCATION);
+    assert_int_equal(nproofs(&f->nb), 2);
+    assert_int_equal(equiv_entries(&f->nb), 2);
 
     /* both proofs verify alone, accuse A, and break under any change */
     struct coll c = {{0}, {0}, 0};
@@ -324,13 +386,29 @@ static void test_heads(void **state) {
     }
     assert_int_equal(kinds, (1 << ENT_EQUIV_HEADS) |
                                 (1 << ENT_EQUIV_CONSISTENCY));
-    coll_free(&c);
 
-    /* B logged both */
-    uint64_t n = 0;
-    assert_int_equal(ent_store_read(f->nb.store, equiv_entries_txn, &n),
-                     ENT_OK);
-    assert_int_equal(n, 2);
+    /* the halves are byte strings holding the signed heads (§12), not
+     * nested arrays: as arrays, the same proof is refused */
+    assert_int_equal(c.p[0][0], 0x87);
+    ent_cbor_reader r;
+    size_t items;
+    uint64_t v;
+    const uint8_t *half;
+    size_t halflen;
+    ent_cbor_reader_init(&r, c.p[0], c.len[0]);
+    assert_int_equal(ent_cbor_read_array(&r, &items), ENT_OK);
+    assert_int_equal(ent_cbor_read_uint(&r, &v), ENT_OK);
+    assert_int_equal(ent_cbor_read_uint(&r, &v), ENT_OK);
+    assert_int_equal(ent_cbor_skip(&r), ENT_OK); /* org */
+    assert_int_equal(ent_cbor_read_bytes(&r, &half, &halflen), ENT_OK);
+    ent_actlog_head hh;
+    assert_int_equal(ent_actlog_head_decode(&hh, half, halflen), ENT_OK);
+    assert_int_equal(ent_cbor_read_bytes(&r, &half, &halflen), ENT_OK);
+    assert_int_equal(ent_actlog_head_decode(&hh, half, halflen), ENT_OK);
+    uint8_t nested[2 * ENT_ACTLOG_HEAD_MAX + 256];
+    size_t nl = nest_halves(c.p[0], c.len[0], nested, sizeof(nested));
+    assert_int_equal(ent_equiv_verify(nested, nl, NULL, NULL), ENT_ECORRUPT);
+    coll_free(&c);
 
     /* B's export carries them and verifies; the kept head of A verifies
      * A's honest export and catches the rewritten one */

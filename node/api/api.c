@@ -1,4 +1,10 @@
-/* api.c - the local API server on HOME/api.sock and its routes; see api.h. */
+/*
+ * api.c - the local API server: it listens on HOME/api.sock (mode 0600),
+ * owns every API connection (limits, idle timeout, keep-alive), holds the
+ * route table that lists the endpoint modules' handlers, dispatches each
+ * request to its route (405 with Allow, 404) and answers GET /v1/status.
+ * See api.h and spec/api.md.
+ */
 #include "node/api/api.h"
 #include "node/api/api_log.h"
 #include "node/api/api_objects.h"
@@ -6,7 +12,6 @@
 #include "node/audit/witness.h"
 #include "node/err.h"
 #include "node/peers/peer.h"
-#include "node/timefmt.h"
 
 #include <uv.h>
 
@@ -21,15 +26,15 @@
 /* The built-in routes. Modules that own endpoints add their lines here. */
 static const ent_api_route builtin_routes[] = {
     {"GET", "/v1/status", false, ent_api_status},
-    {"GET", "/v1/log", false, ent_api_log_get}, /* node/api_log.c */
+    {"GET", "/v1/log", false, ent_api_log_get}, /* node/api/api_log.c */
     {"GET", "/v1/audit/export", false, ent_api_audit_export},
     {"GET", "/v1/audit/heads", false, ent_api_audit_heads},
     {"GET", "/v1/object-keys/", true, ent_api_object_keys},
-    /* objects, templates, configuration: node/api_objects.c */
+    /* objects, templates, configuration: node/api/api_objects.c */
     {"POST", "/v1/objects", false, ent_api_objects_create},
     {"GET", "/v1/objects", false, ent_api_objects_list},
     {"GET", "/v1/objects/", true, ent_api_object_get},
-    /* invites, joins, members, peers: node/api_peers.c (its POST handler
+    /* invites, joins, members, peers: node/api/api_peers.c (its POST handler
      * passes other object paths on to ent_api_object_post) */
     {"POST", "/v1/objects/", true, ent_api_peers_object_post},
     {"DELETE", "/v1/objects/", true, ent_api_peers_object_delete},
@@ -78,51 +83,6 @@ struct api_conn {
 
 /* ---- routing --------------------------------------------------------------- */
 
-int ent_api_error_status(int err) {
-    switch (err) {
-    case ENT_EINVAL:
-    case ENT_EPROTO:
-    case ENT_EUSAGE:
-    case ENT_ESCHEMA:
-    case ENT_ENONCANON:
-        return 400;
-    case ENT_EPERM:
-    case ENT_EDENIED:
-    case ENT_ENOTMEMBER:
-        return 403;
-    case ENT_ENOENT:
-        return 404;
-    case ENT_EEXIST:
-    case ENT_ECONFLICT:
-    case ENT_EUSED:
-        return 409;
-    case ENT_ETOOBIG:
-        return 413;
-    case ENT_ELIMIT:
-    case ENT_EBUSY:
-        return 503;
-    default:
-        return 500;
-    }
-}
-
-int ent_api_body_object(const ent_http_request *req, ent_http_response *resp,
-                        json_t **out) {
-    int rc = ent_http_request_json(req, out);
-    if (rc == ENT_ENOENT)
-        return ent_http_response_error(resp, 400, ENT_ENOENT,
-                                       "a JSON object body is required");
-    if (rc != ENT_OK)
-        return ent_http_response_error(resp, 400, ENT_EPROTO,
-                                       "body is not valid JSON");
-    if (!json_is_object(*out)) {
-        json_decref(*out);
-        *out = NULL;
-        return ent_http_response_error(resp, 400, ENT_EPROTO,
-                                       "body must be a JSON object");
-    }
-    return ENT_OK;
-}
 
 static bool route_matches(const ent_api_route *r, const char *path) {
     if (r->prefix)
@@ -204,30 +164,12 @@ const ent_api_route *ent__api_routes(const ent_api *api, size_t *n) {
     return api->routes;
 }
 
-/* ---- values -------------------------------------------------------------- */
-
-json_t *ent_api_time_json(uint64_t ms) {
-    char s[ENT_TIMEFMT_RFC3339_LEN + 1];
-    if (ms == 0 || ent_timefmt_rfc3339(s, ms) != ENT_OK)
-        return json_null();
-    return json_string(s);
-}
-
-json_t *ent_api_org_name_json(ent_node *n, const uint8_t org[32]) {
-    const char *name = NULL;
-    if (memcmp(org, ent_identity_public(ent_node_identity(n)), 32) == 0)
-        name = ent_node_name(n);
-    else if (ent_node_peers(n) != NULL)
-        name = ent_peers_org_name(ent_node_peers(n), org);
-    return name != NULL && name[0] != '\0' ? json_string(name) : json_null();
-}
-
 /* ---- GET /v1/status ------------------------------------------------------- */
 
 struct counts {
     uint64_t peers;
     uint64_t objects;
-    uint64_t equivocations; /* node/witness.h */
+    uint64_t equivocations; /* node/audit/witness.h */
 };
 
 static int count_tables(ent_txn *txn, void *data) {
@@ -247,15 +189,20 @@ int ent_api_status(ent_node *n, const ent_http_request *req,
     if (rc != ENT_OK)
         return ent_http_response_error(resp, 500, rc, "reading the store: %s",
                                        ent_strerror(rc));
-    /* backlog syncs in progress or just finished (node/peer_sync.c) */
+    /* backlog syncs in progress or just finished (node/peers/peer_sync.c) */
     json_t *syncs = NULL;
     if (ent_node_peers(n) == NULL)
         syncs = json_array();
     else if ((rc = ent_peers_syncs_json(ent_node_peers(n), &syncs)) != ENT_OK)
         return rc;
-    json_t *body = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:o}", "org",
+    /* the address partners are told to dial (node/peers/advertise.h) */
+    char adv[ENT_ADDR_STRLEN] = "";
+    if (ent_node_peers(n) != NULL)
+        ent_peers_advertised(ent_node_peers(n), adv);
+    json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o}", "org",
                              ent_node_org_id(n), "name", ent_node_name(n),
-                             "listen", ent_node_listen(n), "peers",
+                             "listen", ent_node_listen(n), "advertise", adv,
+                             "peers",
                              (json_int_t)c.peers, "objects",
                              (json_int_t)c.objects, "equivocations",
                              (json_int_t)c.equivocations, "syncs", syncs);

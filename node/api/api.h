@@ -25,28 +25,12 @@
 #include <stdbool.h>
 
 #include "node/api/http.h"
+#include "node/api/route.h"
 #include "node/node.h"
 
 #define ENT_API_MAX_CONNS 64   /* concurrent API connections */
 #define ENT_API_IDLE_MS 10000  /* idle timeout of one API connection */
 #define ENT_API_MAX_ROUTES 128 /* per-node routes */
-
-/*
- * A handler fills resp (usually with ent_http_response_json()) and returns
- * ENT_OK. It may instead return a negative error without setting resp: the
- * server then answers with ent_api_error_status(err) and the error JSON
- * {"error":{"code":"ENT_E...","message":"..."}}. req and n are borrowed for
- * the call. Handlers run on the loop thread and must not block for long.
- */
-typedef int (*ent_api_handler)(ent_node *n, const ent_http_request *req,
-                               ent_http_response *resp);
-
-typedef struct ent_api_route {
-    const char *method; /* "GET", "POST", "PUT", "DELETE", ... */
-    const char *path;   /* exact path, or prefix when prefix is true */
-    bool prefix;
-    ent_api_handler fn;
-} ent_api_route;
 
 /*
  * Adds a route to n's API. route is copied; its strings are borrowed and
@@ -61,31 +45,6 @@ int ent_api_route_add(ent_node *n, const ent_api_route *route);
  */
 void ent_api_dispatch(ent_node *n, const ent_http_request *req,
                       ent_http_response *resp);
-
-/* The HTTP status for an error code (ENT_ENOENT -> 404, ...). */
-int ent_api_error_status(int err);
-
-/*
- * JSON body helper: parses req's body as a JSON object into *out (caller
- * json_decref()s). On failure sets a 400 error response in resp and returns
- * ENT_EPROTO (not JSON, not an object) or ENT_ENOENT (no body).
- */
-int ent_api_body_object(const ent_http_request *req, ent_http_response *resp,
-                        json_t **out);
-
-/*
- * One encoding per kind of value in every answer (spec/api.md "Values"):
- * a time is RFC 3339 in UTC with milliseconds, an org's display name is
- * the one this node knows or null. These build the JSON (new references,
- * NULL when out of memory).
- *
- * ent_api_time_json: ms since the Unix epoch as "2026-12-05T04:52:58.123Z";
- *   0 (never) and times past year 9999 give null.
- * ent_api_org_name_json: this org's own name for itself, the name the peer
- *   layer holds for a partner, else null (never the org id).
- */
-json_t *ent_api_time_json(uint64_t ms);
-json_t *ent_api_org_name_json(ent_node *n, const uint8_t org[32]);
 
 /* GET /v1/status -> {"org","name","listen","peers","objects"} */
 int ent_api_status(ent_node *n, const ent_http_request *req,

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "crypto/crypto.h"
-#include "node/api/api.h"
+#include "node/api/route.h"
 #include "node/audit/actlog.h"
 #include "node/audit/audit.h"
 #include "node/err.h"

@@ -8,7 +8,7 @@
 #ifndef ENT_API_LOG_H
 #define ENT_API_LOG_H
 
-#include "node/api/api.h"
+#include "node/api/route.h"
 
 /* 200 {"size","root","entries":[{"index","time","kind","object","op","org",
  * "reason"}]}: ids in hex, absent ones null. */
@@ -16,7 +16,7 @@ int ent_api_log_get(ent_node *n, const ent_http_request *req,
                     ent_http_response *resp);
 
 /* Signs a tree head and answers 200 {"bytes","tree_size","export"} with the
- * export file (node/audit.h) in lowercase hex. */
+ * export file (node/audit/audit.h) in lowercase hex. */
 int ent_api_audit_export(ent_node *n, const ent_http_request *req,
                          ent_http_response *resp);
 

@@ -5,8 +5,10 @@
 #include "node/api/api_objects.h"
 #include "crypto/crypto.h"
 #include "node/err.h"
+#include "node/home.h"
 #include "node/objects/object.h"
 #include "node/objects/template.h"
+#include "node/peers/advertise.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -670,16 +672,36 @@ int ent_api_template_delete(ent_node *n, const ent_http_request *req,
 
 /* ---- configuration ------------------------------------------------------- */
 
-static int cur_get_fn(ent_txn *txn, void *data) {
-    return ent_config_default_currency(txn, data);
+/* The node's settings of GET and PUT /v1/config. */
+typedef struct node_conf {
+    char cur[4];
+    char advertise[ENT_ADDR_STRLEN]; /* "": not set */
+    const char *set_cur;             /* put: NULL, or the new value */
+    const char *set_advertise;       /* put: NULL, "" (unset) or the value */
+} node_conf;
+
+static int conf_get_fn(ent_txn *txn, void *data) {
+    node_conf *c = data;
+    int rc = ent_config_default_currency(txn, c->cur);
+    if (rc != ENT_OK)
+        return rc;
+    rc = ent_home_meta_get(txn, ENT_META_ADVERTISE, c->advertise,
+                           sizeof(c->advertise));
+    if (rc == ENT_ENOENT) {
+        c->advertise[0] = '\0';
+        rc = ENT_OK;
+    }
+    return rc;
 }
 
 static int config_respond(ent_node *n, ent_http_response *resp) {
-    char cur[4];
-    int rc = ent_store_read(ent_node_store(n), cur_get_fn, cur);
+    node_conf c;
+    int rc = ent_store_read(ent_node_store(n), conf_get_fn, &c);
     if (rc != ENT_OK)
         return ent_http_response_error(resp, 500, rc, "%s", ent_strerror(rc));
-    json_t *o = json_pack("{s:s}", "default_currency", cur);
+    json_t *o =
+        json_pack("{s:s,s:o}", "default_currency", c.cur, "advertise",
+                  c.advertise[0] ? json_string(c.advertise) : json_null());
     if (o == NULL)
         return ENT_ENOMEM;
     ent_http_response_json(resp, 200, o);
@@ -694,28 +716,55 @@ int ent_api_config_get(ent_node *n, const ent_http_request *req,
     return config_respond(n, resp);
 }
 
-static int cur_set_fn(ent_txn *txn, void *data) {
-    return ent_config_set_default_currency(txn, data);
+static int conf_set_fn(ent_txn *txn, void *data) {
+    const node_conf *c = data;
+    int rc = ENT_OK;
+    if (c->set_cur != NULL)
+        rc = ent_config_set_default_currency(txn, c->set_cur);
+    if (rc == ENT_OK && c->set_advertise != NULL)
+        rc = ent_home_meta_put(txn, ENT_META_ADVERTISE, c->set_advertise);
+    return rc;
 }
 
+/* Each key given is set, together, in one transaction; at least one. */
 int ent_api_config_put(ent_node *n, const ent_http_request *req,
                        ent_http_response *resp) {
-    static const char *const keys[] = {"default_currency", NULL};
+    static const char *const keys[] = {"default_currency", "advertise", NULL};
+    node_conf c = {.set_cur = NULL, .set_advertise = NULL};
     json_t *body = NULL;
     int rc = ent_api_body_object(req, resp, &body);
     if (rc != ENT_OK)
         return rc;
     if ((rc = check_keys(body, keys, resp)) != ENT_OK)
         goto out;
-    const char *cur =
-        json_string_value(json_object_get(body, "default_currency"));
-    if (cur == NULL || strlen(cur) != 3 || !ent_currency_known(cur)) {
+    const json_t *jc = json_object_get(body, "default_currency");
+    const json_t *ja = json_object_get(body, "advertise");
+    if (jc == NULL && ja == NULL) {
+        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
+                                     "give \"default_currency\" or "
+                                     "\"advertise\"");
+        goto out;
+    }
+    c.set_cur = json_string_value(jc);
+    if (jc != NULL && (c.set_cur == NULL || strlen(c.set_cur) != 3 ||
+                       !ent_currency_known(c.set_cur))) {
         rc = ent_http_response_error(resp, 400, ENT_EINVAL,
                                      "\"default_currency\" must be a known "
                                      "ISO 4217 code in upper case");
         goto out;
     }
-    rc = ent_store_write(ent_node_store(n), cur_set_fn, (void *)cur);
+    /* advertise: HOST:PORT, or null / "" to go back to the default */
+    c.set_advertise = json_is_null(ja) ? "" : json_string_value(ja);
+    if (ja != NULL &&
+        (c.set_advertise == NULL || (c.set_advertise[0] != '\0' &&
+                                     !ent_advertise_valid(c.set_advertise)))) {
+        rc = ent_http_response_error(
+            resp, 400, ENT_EINVAL,
+            "\"advertise\" must be HOST:PORT (an IPv4 address, [IPv6] or "
+            "a DNS name, port 1-65535), or null");
+        goto out;
+    }
+    rc = ent_store_write(ent_node_store(n), conf_set_fn, &c);
     if (rc != ENT_OK) {
         ent_http_response_error(resp, ent_api_error_status(rc), rc, "%s",
                                 ent_strerror(rc));

@@ -6,15 +6,15 @@
  * 64 lowercase hex characters of the 32-byte id. Every handler validates its
  * whole input (path, query, JSON body with no unknown keys) before it calls
  * the object engine or the template module; a refused request changes
- * nothing. Handlers follow the ent_api_handler contract (node/api.h); the
- * routes are listed in builtin_routes in node/api.c.
+ * nothing. Handlers follow the ent_api_handler contract (node/api/api.h); the
+ * routes are listed in builtin_routes in node/api/api.c.
  */
 #ifndef ENT_API_OBJECTS_H
 #define ENT_API_OBJECTS_H
 
 #include <stdint.h>
 
-#include "node/api/api.h"
+#include "node/api/route.h"
 
 #define ENT_API_OBJ_MAX_INPUTS 256 /* fields in one create or set request */
 #define ENT_API_OBJ_ID_HEX 64      /* printable object id length */

@@ -1,10 +1,10 @@
 /*
  * api_peers.c - the network endpoints of the local API (spec/api.md
  * "Partners"): invites, joins, member removal, peers. Routes are listed in
- * builtin_routes in node/api.c; the work is done by node/peer.c.
+ * builtin_routes in node/api/api.c; the work is done by node/peers/peer_join.c.
  */
 #include "node/api/api_peers.h"
-#include "node/api/api.h"
+#include "node/api/route.h"
 #include "node/api/api_objects.h"
 #include "node/err.h"
 #include "node/peers/invite.h"

@@ -1,13 +1,13 @@
 /*
  * api_peers.h - the partner endpoints of the local API (spec/api.md
  * "Partners"): invites, joins, member removal and the peers list. Handlers
- * follow the ent_api_handler contract (node/api.h); routes are listed in
- * builtin_routes in node/api.c.
+ * follow the ent_api_handler contract (node/api/api.h); routes are listed in
+ * builtin_routes in node/api/api.c.
  */
 #ifndef ENT_API_PEERS_H
 #define ENT_API_PEERS_H
 
-#include "node/api/api.h"
+#include "node/api/route.h"
 
 /* POST /v1/objects/ID/invites {"role","ttl"} -> 201 {"token","expires",
  * "invite_id"}; POST /v1/objects/ID/members/ORG/remove -> 200 {"id",

@@ -1,4 +1,10 @@
-/* http.c - HTTP/1.1 requests and responses of the local API; see http.h. */
+/*
+ * http.c - the HTTP/1.1 framing of the local API over http-parser: parsing
+ * requests incrementally within the size limits of http.h (head, body,
+ * headers), and encoding responses (status line, headers, JSON body). It
+ * knows nothing of routes or of the node; the CLI's client uses its
+ * response side. See http.h.
+ */
 #include "node/api/http.h"
 #include "node/err.h"
 

@@ -7,27 +7,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/audit/directory.h"
 #include "node/err.h"
 #include "protocol/cbor.h"
 
-#define ENTRY_ITEMS 9 /* version .. prev */
-#define HEAD_ITEMS 5  /* org, size, root, time, sig */
+#define ENTRY_ITEMS 11   /* version .. prev, oprev, dir */
+#define ENTRY_ITEMS_V2 9 /* version .. prev */
+#define HEAD_ITEMS 5     /* org, size, root, time, sig */
 
 /* What the entry decoder reads before it judges: large enough for any
  * entry of version 1 (10 items, at most 482 bytes) to be refused as
  * ENT_EVERSION rather than as too big or misshapen. A valid entry is at
  * most ENT_ACTLOG_ENTRY_MAX bytes. */
 #define ENTRY_READ_MAX 512
-#define ENTRY_READ_ITEMS 10
+#define ENTRY_READ_ITEMS 11
 
 static const char FRONTIER_KEY[] = "frontier";
 static const char HEAD_PREFIX[] = "head";
 #define HEAD_KEY_LEN (sizeof(HEAD_PREFIX) - 1 + 8)
+/* the object directory (spec/audit.md §7.1): "dirsize" -> number of
+ * objects (present once the directory is built); 'o' || object -> its
+ * leaf position || its latest entry index. One get and one put of the
+ * same row per append; a checkpoint reads every row and orders them by
+ * position. */
+static const char DIRSIZE_KEY[] = "dirsize";
+#define OBJ_KEY_LEN 33
+#define OBJ_VAL_LEN 16
 
 static const char *const kind_names[ENT_LOG_KIND__COUNT] = {
     "op_authored",    "op_accepted", "op_rejected",
     "member_added",   "member_removed", "key_rotated",
     "invite_issued",  "invite_used", "equivocation",
+    "checkpoint",
 };
 
 const char *ent_actlog_kind_name(unsigned kind) {
@@ -57,7 +68,20 @@ static bool all_zero(const uint8_t *p, size_t n) {
 
 /* ------------------------------------------------------------- entries */
 
-static int entry_valid(const ent_actlog_entry *e) {
+static unsigned version_of(const ent_actlog_entry *e) {
+    return e->version == 0 ? ENT_ACTLOG_VERSION : e->version;
+}
+
+/*
+ * The rules of spec/audit.md §7 that one entry can be checked against on
+ * its own; the encoder and the decoder apply the same ones, so that every
+ * entry that decodes also encodes, to the same bytes.
+ */
+static int entry_rules(const ent_actlog_entry *e) {
+    unsigned v = version_of(e);
+    bool cp = e->kind == ENT_LOG_CHECKPOINT;
+    if (v != ENT_ACTLOG_VERSION && v != ENT_ACTLOG_VERSION_V2)
+        return ENT_EINVAL;
     if (e->kind >= ENT_LOG_KIND__COUNT ||
         e->reason_len > ENT_ACTLOG_REASON_MAX ||
         memchr(e->reason, 0, e->reason_len) != NULL ||
@@ -65,7 +89,17 @@ static int entry_valid(const ent_actlog_entry *e) {
         return ENT_EINVAL;
     if ((!e->has_object && !all_zero(e->object, 32)) ||
         (!e->has_op && !all_zero(e->op, 32)) ||
-        (!e->has_org && !all_zero(e->org, 32)))
+        (!e->has_org && !all_zero(e->org, 32)) ||
+        (!e->has_dir && (e->dir_size != 0 ||
+                         !all_zero(e->dir_root, sizeof(e->dir_root)))))
+        return ENT_EINVAL;
+    if (v == ENT_ACTLOG_VERSION_V2)
+        return cp || e->has_dir || e->oprev != e->index ? ENT_EINVAL : ENT_OK;
+    if (e->oprev > e->index || (!e->has_object && e->oprev != e->index))
+        return ENT_EINVAL;
+    if (cp != e->has_dir)
+        return ENT_EINVAL;
+    if (cp && (e->has_object || e->has_op || e->has_org || e->reason_len > 0))
         return ENT_EINVAL;
     return ENT_OK;
 }
@@ -78,12 +112,14 @@ static void write_opt(ent_cbor_writer *w, bool has, const uint8_t id[32]) {
 static int entry_write(const ent_actlog_entry *e, uint8_t *buf, size_t cap,
                        size_t *len) {
     ent_cbor_writer w;
-    int rc = entry_valid(e);
+    unsigned v = version_of(e);
+    int rc = entry_rules(e);
     if (rc != ENT_OK)
         return rc;
     ent_cbor_writer_init(&w, buf, cap);
-    ent_cbor_write_array(&w, ENTRY_ITEMS);
-    ent_cbor_write_uint(&w, ENT_ACTLOG_VERSION);
+    ent_cbor_write_array(&w, v == ENT_ACTLOG_VERSION ? ENTRY_ITEMS
+                                                     : ENTRY_ITEMS_V2);
+    ent_cbor_write_uint(&w, v);
     ent_cbor_write_uint(&w, e->index);
     ent_cbor_write_uint(&w, e->time);
     ent_cbor_write_uint(&w, e->kind);
@@ -92,6 +128,13 @@ static int entry_write(const ent_actlog_entry *e, uint8_t *buf, size_t cap,
     write_opt(&w, e->has_org, e->org);
     ent_cbor_write_text(&w, e->reason, e->reason_len);
     ent_cbor_write_bytes(&w, e->prev, sizeof(e->prev));
+    if (v == ENT_ACTLOG_VERSION) {
+        uint8_t dir[ENT_DIR_COMMIT_LEN];
+        ent_cbor_write_uint(&w, e->oprev);
+        be64(dir, e->dir_size);
+        memcpy(dir + 8, e->dir_root, ENT_MERKLE_HASH_LEN);
+        ent_cbor_write_bytes(&w, dir, e->has_dir ? sizeof(dir) : 0);
+    }
     if (w.err != ENT_OK)
         return w.err;
     *len = w.len;
@@ -141,6 +184,7 @@ int ent_actlog_entry_decode(ent_actlog_entry *e, const uint8_t *buf,
     ent_cbor_reader r;
     uint64_t v, kind;
     const char *s;
+    const uint8_t *p;
     size_t n;
     int rc;
     memset(e, 0, sizeof(*e));
@@ -159,19 +203,21 @@ int ent_actlog_entry_decode(ent_actlog_entry *e, const uint8_t *buf,
     }
     if ((rc = ent_cbor_read_uint(&r, &v)) != ENT_OK)
         goto out;
-    if (v != ENT_ACTLOG_VERSION) {
+    if (v != ENT_ACTLOG_VERSION && v != ENT_ACTLOG_VERSION_V2) {
         rc = ENT_EVERSION;
         goto out;
     }
-    if (n != ENTRY_ITEMS) {
+    if (n != (v == ENT_ACTLOG_VERSION ? ENTRY_ITEMS : ENTRY_ITEMS_V2)) {
         rc = ENT_ECORRUPT;
         goto out;
     }
+    e->version = (uint8_t)v;
     if ((rc = ent_cbor_read_uint(&r, &e->index)) != ENT_OK ||
         (rc = ent_cbor_read_uint(&r, &e->time)) != ENT_OK ||
         (rc = ent_cbor_read_uint(&r, &kind)) != ENT_OK)
         goto out;
-    if (kind >= ENT_LOG_KIND__COUNT) {
+    if (kind >= ENT_LOG_KIND__COUNT ||
+        (v == ENT_ACTLOG_VERSION_V2 && kind == ENT_LOG_CHECKPOINT)) {
         rc = ENT_EVERSION;
         goto out;
     }
@@ -189,9 +235,27 @@ int ent_actlog_entry_decode(ent_actlog_entry *e, const uint8_t *buf,
     e->reason[n] = '\0';
     e->reason_len = n;
     if ((rc = ent_cbor_read_bytes_exact(&r, e->prev, sizeof(e->prev))) !=
-            ENT_OK ||
-        (rc = ent_cbor_read_end(&r)) != ENT_OK)
+        ENT_OK)
         goto out;
+    e->oprev = e->index;
+    if (v == ENT_ACTLOG_VERSION) {
+        if ((rc = ent_cbor_read_uint(&r, &e->oprev)) != ENT_OK ||
+            (rc = ent_cbor_read_bytes(&r, &p, &n)) != ENT_OK)
+            goto out;
+        if (n != 0 && n != ENT_DIR_COMMIT_LEN) {
+            rc = ENT_ECORRUPT;
+            goto out;
+        }
+        e->has_dir = n == ENT_DIR_COMMIT_LEN;
+        if (e->has_dir) {
+            e->dir_size = rd64(p);
+            memcpy(e->dir_root, p + 8, sizeof(e->dir_root));
+        }
+    }
+    if ((rc = ent_cbor_read_end(&r)) != ENT_OK)
+        goto out;
+    if (entry_rules(e) != ENT_OK)
+        rc = ENT_ECORRUPT;
 out:
     if (rc != ENT_OK)
         memset(e, 0, sizeof(*e));
@@ -306,41 +370,219 @@ int ent_actlog_get(ent_txn *txn, uint64_t index, const uint8_t **buf,
     return ENT_OK;
 }
 
-int ent_actlog_append(ent_txn *txn, const ent_actlog_entry *e,
-                      uint64_t *index_out) {
+/* ------------------------------------------------- the object directory */
+
+static int dir_size_get(ent_txn *txn, uint64_t *m) {
+    const void *v;
+    size_t vlen;
+    int rc = ent_txn_get(txn, ENT_TBL_LOG_META, DIRSIZE_KEY,
+                         sizeof(DIRSIZE_KEY) - 1, &v, &vlen);
+    if (rc != ENT_OK)
+        return rc;
+    if (vlen != 8)
+        return ENT_ECORRUPT;
+    *m = rd64(v);
+    return ENT_OK;
+}
+
+static int dir_size_put(ent_txn *txn, uint64_t m) {
+    uint8_t v[8];
+    be64(v, m);
+    return ent_txn_put(txn, ENT_TBL_LOG_META, DIRSIZE_KEY,
+                       sizeof(DIRSIZE_KEY) - 1, v, sizeof(v), 0);
+}
+
+/*
+ * Entry `index` names object: its directory row becomes (position, index),
+ * a new row at position M when the object is new. *oprev receives the
+ * object's previous latest index, or index itself for a new object.
+ */
+static int dir_note(ent_txn *txn, const uint8_t object[32], uint64_t index,
+                    uint64_t *oprev) {
+    uint8_t key[OBJ_KEY_LEN], row[OBJ_VAL_LEN];
+    const void *v;
+    size_t vlen;
+    uint64_t m;
+    int rc;
+    key[0] = 'o';
+    memcpy(key + 1, object, 32);
+    rc = ent_txn_get(txn, ENT_TBL_LOG_META, key, sizeof(key), &v, &vlen);
+    if (rc == ENT_OK) {
+        if (vlen != OBJ_VAL_LEN)
+            return ENT_ECORRUPT;
+        memcpy(row, v, 8);
+        *oprev = rd64((const uint8_t *)v + 8);
+        if (*oprev >= index)
+            return ENT_ECORRUPT;
+        be64(row + 8, index);
+        return ent_txn_put(txn, ENT_TBL_LOG_META, key, sizeof(key), row,
+                           sizeof(row), 0);
+    }
+    if (rc != ENT_ENOENT)
+        return rc;
+    if ((rc = dir_size_get(txn, &m)) != ENT_OK)
+        return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
+    be64(row, m);
+    be64(row + 8, index);
+    *oprev = index;
+    if ((rc = ent_txn_put(txn, ENT_TBL_LOG_META, key, sizeof(key), row,
+                          sizeof(row), 0)) != ENT_OK)
+        return rc;
+    return dir_size_put(txn, m + 1);
+}
+
+static int build_scan(void *data, const void *key, size_t klen,
+                      const void *val, size_t vlen) {
+    ent_txn *txn = data;
+    ent_actlog_entry e;
+    uint64_t oprev;
+    if (klen != 8 || vlen <= ENT_MERKLE_HASH_LEN ||
+        ent_actlog_entry_decode(&e, (const uint8_t *)val + ENT_MERKLE_HASH_LEN,
+                                vlen - ENT_MERKLE_HASH_LEN) != ENT_OK ||
+        e.index != rd64(key))
+        return ENT_ECORRUPT;
+    if (!e.has_object)
+        return 0;
+    int rc = dir_note(txn, e.object, e.index, &oprev);
+    if (rc == ENT_OK && e.version == ENT_ACTLOG_VERSION && oprev != e.oprev)
+        rc = ENT_ECORRUPT;
+    return rc;
+}
+
+/* Makes sure the directory rows exist: a log written before version 3
+ * has none, and gets them from its stored entries, once. */
+static int dir_ready(ent_txn *txn) {
+    uint64_t m;
+    int rc = dir_size_get(txn, &m);
+    if (rc != ENT_ENOENT)
+        return rc;
+    if ((rc = dir_size_put(txn, 0)) != ENT_OK)
+        return rc;
+    return ent_txn_scan(txn, ENT_TBL_LOG, NULL, 0, build_scan, txn);
+}
+
+/* The directory rows, read in object order and put in position order. */
+typedef struct dir_row {
+    uint8_t object[32];
+    uint64_t last;
+    bool seen;
+} dir_row;
+
+struct dir_rows {
+    dir_row *rows;
+    uint64_t m;
+};
+
+static int rows_scan(void *data, const void *key, size_t klen,
+                     const void *val, size_t vlen) {
+    struct dir_rows *d = data;
+    if (klen != OBJ_KEY_LEN || vlen != OBJ_VAL_LEN)
+        return ENT_ECORRUPT;
+    uint64_t pos = rd64(val);
+    if (pos >= d->m || d->rows[pos].seen)
+        return ENT_ECORRUPT;
+    memcpy(d->rows[pos].object, (const uint8_t *)key + 1, 32);
+    d->rows[pos].last = rd64((const uint8_t *)val + 8);
+    d->rows[pos].seen = true;
+    return 0;
+}
+
+static int replay_scan(void *data, const void *key, size_t klen,
+                       const void *val, size_t vlen) {
+    ent_actlog_entry e;
+    if (klen != 8 || vlen <= ENT_MERKLE_HASH_LEN ||
+        ent_actlog_entry_decode(&e, (const uint8_t *)val + ENT_MERKLE_HASH_LEN,
+                                vlen - ENT_MERKLE_HASH_LEN) != ENT_OK)
+        return ENT_ECORRUPT;
+    return e.has_object ? ent_dir_note(data, e.object, e.index, NULL) : 0;
+}
+
+int ent_actlog_directory(ent_txn *txn, uint64_t *size,
+                         uint8_t root[ENT_MERKLE_HASH_LEN]) {
+    uint64_t m;
+    int rc = dir_size_get(txn, &m);
+    if (rc == ENT_ENOENT) {
+        /* not built yet (a read transaction cannot build it): replay */
+        ent_dir *r = NULL;
+        if ((rc = ent_dir_new(&r)) == ENT_OK &&
+            (rc = ent_txn_scan(txn, ENT_TBL_LOG, NULL, 0, replay_scan, r)) ==
+                ENT_OK) {
+            *size = ent_dir_size(r);
+            ent_dir_root(r, root);
+        }
+        ent_dir_free(r);
+        return rc;
+    }
+    if (rc != ENT_OK)
+        return rc;
+    if (m > ENT_DIR_MAX)
+        return ENT_ECORRUPT;
+    struct dir_rows d = {NULL, m};
+    ent_merkle_frontier *f = malloc(sizeof(*f));
+    if (f == NULL || (m > 0 && (d.rows = calloc(m, sizeof(dir_row))) == NULL)) {
+        free(f);
+        return ENT_ENOMEM;
+    }
+    ent_merkle_frontier_init(f);
+    rc = ent_txn_scan(txn, ENT_TBL_LOG_META, "o", 1, rows_scan, &d);
+    for (uint64_t i = 0; rc == ENT_OK && i < m; i++) {
+        uint8_t leaf[ENT_MERKLE_HASH_LEN];
+        if (!d.rows[i].seen) {
+            rc = ENT_ECORRUPT;
+            break;
+        }
+        ent_dir_leaf_hash(leaf, d.rows[i].object, d.rows[i].last);
+        rc = ent_merkle_frontier_append(f, leaf);
+    }
+    if (rc == ENT_OK) {
+        *size = m;
+        ent_merkle_frontier_root(f, root);
+    }
+    free(d.rows);
+    free(f);
+    return rc;
+}
+
+/* ------------------------------------------------------------- append */
+
+/* Appends x (kind, time, ids, reason and, for a checkpoint, dir filled
+ * in): sets version, index, prev and oprev, then stores it. */
+static int append_entry(ent_txn *txn, ent_actlog_entry *x,
+                        uint64_t *index_out) {
     ent_merkle_frontier f;
-    ent_actlog_entry x;
     uint8_t val[ENT_MERKLE_HASH_LEN + ENT_ACTLOG_ENTRY_MAX];
     uint8_t fbuf[ENT_MERKLE_FRONTIER_MAX_LEN];
     uint8_t key[8];
     size_t n = 0, flen = 0;
     int rc;
-    if (txn == NULL || e == NULL)
-        return ENT_EINVAL;
-    if ((rc = entry_valid(e)) != ENT_OK)
-        return rc;
     if ((rc = load_frontier(txn, &f)) != ENT_OK)
         return rc;
     if (f.size >= ENT_MERKLE_MAX_SIZE)
         return ENT_ELIMIT;
-    x = *e;
-    x.index = f.size;
-    memset(x.prev, 0, sizeof(x.prev));
-    if (x.index > 0) {
+    if ((rc = dir_ready(txn)) != ENT_OK)
+        return rc;
+    x->version = ENT_ACTLOG_VERSION;
+    x->index = f.size;
+    x->oprev = x->index;
+    memset(x->prev, 0, sizeof(x->prev));
+    if (x->index > 0) {
         const uint8_t *pb;
         size_t plen;
-        if ((rc = ent_actlog_get(txn, x.index - 1, &pb, &plen, NULL)) !=
+        if ((rc = ent_actlog_get(txn, x->index - 1, &pb, &plen, NULL)) !=
             ENT_OK)
             return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
-        ent_hash(x.prev, pb, plen);
+        ent_hash(x->prev, pb, plen);
     }
-    if ((rc = entry_write(&x, val + ENT_MERKLE_HASH_LEN,
+    if (x->has_object &&
+        (rc = dir_note(txn, x->object, x->index, &x->oprev)) != ENT_OK)
+        return rc;
+    if ((rc = entry_write(x, val + ENT_MERKLE_HASH_LEN,
                           sizeof(val) - ENT_MERKLE_HASH_LEN, &n)) != ENT_OK)
         return rc;
     ent_merkle_leaf_hash(val, val + ENT_MERKLE_HASH_LEN, n);
     if ((rc = ent_merkle_frontier_append(&f, val)) != ENT_OK)
         return rc;
-    be64(key, x.index);
+    be64(key, x->index);
     if ((rc = ent_txn_put(txn, ENT_TBL_LOG, key, sizeof(key), val,
                           ENT_MERKLE_HASH_LEN + n, ENT_PUT_APPEND)) != ENT_OK)
         return rc;
@@ -350,8 +592,50 @@ int ent_actlog_append(ent_txn *txn, const ent_actlog_entry *e,
                           sizeof(FRONTIER_KEY) - 1, fbuf, flen, 0)) != ENT_OK)
         return rc;
     if (index_out != NULL)
-        *index_out = x.index;
+        *index_out = x->index;
     return ENT_OK;
+}
+
+int ent_actlog_append(ent_txn *txn, const ent_actlog_entry *e,
+                      uint64_t *index_out) {
+    ent_actlog_entry x;
+    if (txn == NULL || e == NULL || e->kind == ENT_LOG_CHECKPOINT ||
+        e->has_dir)
+        return ENT_EINVAL;
+    x = *e;
+    x.version = ENT_ACTLOG_VERSION;
+    x.index = x.oprev = 0;
+    if (entry_rules(&x) != ENT_OK)
+        return ENT_EINVAL;
+    return append_entry(txn, &x, index_out);
+}
+
+/* Appends a checkpoint unless the last entry of a non-empty log is one. */
+static int checkpoint(ent_txn *txn, uint64_t time) {
+    ent_actlog_entry last, x;
+    ent_merkle_frontier f;
+    const uint8_t *b;
+    size_t n;
+    int rc;
+    if ((rc = load_frontier(txn, &f)) != ENT_OK)
+        return rc;
+    if (f.size == 0)
+        return ENT_OK;
+    if ((rc = ent_actlog_get(txn, f.size - 1, &b, &n, NULL)) != ENT_OK)
+        return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
+    if (ent_actlog_entry_decode(&last, b, n) != ENT_OK)
+        return ENT_ECORRUPT;
+    if (last.kind == ENT_LOG_CHECKPOINT)
+        return ENT_OK;
+    if ((rc = dir_ready(txn)) != ENT_OK)
+        return rc;
+    memset(&x, 0, sizeof(x));
+    x.time = time;
+    x.kind = ENT_LOG_CHECKPOINT;
+    x.has_dir = true;
+    if ((rc = ent_actlog_directory(txn, &x.dir_size, x.dir_root)) != ENT_OK)
+        return rc;
+    return append_entry(txn, &x, NULL);
 }
 
 int ent_actlog_root(ent_txn *txn, uint64_t *size,
@@ -458,7 +742,8 @@ int ent_actlog_sign_head(ent_txn *txn, const ent_identity *id, uint64_t time,
     if (txn == NULL || id == NULL || head == NULL)
         return ENT_EINVAL;
     memset(head, 0, sizeof(*head));
-    if ((rc = ent_actlog_root(txn, &head->size, head->root)) != ENT_OK)
+    if ((rc = checkpoint(txn, time)) != ENT_OK ||
+        (rc = ent_actlog_root(txn, &head->size, head->root)) != ENT_OK)
         return rc;
     head_key(key, head->size);
     if (head->size > 0 &&

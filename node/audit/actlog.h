@@ -10,10 +10,16 @@
  * root after each append costs O(log n) hashes.
  *
  * Entries and heads are deterministic CBOR (spec/records.md). Entries carry
- * no signature of their own (version 2): the org commits to them through
- * the tree heads it signs (ENT_SIGCTX_TREE_HEAD), which cover every leaf,
- * and each entry's prev pins the one before it. The codecs here are pure
- * and used by the offline verifier (node/audit.h).
+ * no signature of their own: the org commits to them through the tree
+ * heads it signs (ENT_SIGCTX_TREE_HEAD), which cover every leaf, and each
+ * entry's prev pins the one before it. Since version 3 each entry also
+ * names the previous entry of its object (oprev), and every signed head
+ * ends in a checkpoint entry that commits to the object directory
+ * (node/audit/directory.h): the index of each object's latest entry. So an
+ * object export can be checked for completeness (spec/audit.md §7.1). The
+ * directory lives in "log_meta" next to the frontier and costs one get and
+ * one put per append. The codecs here are pure and used by the offline
+ * verifier (node/audit/audit.h).
  */
 #ifndef ENT_ACTLOG_H
 #define ENT_ACTLOG_H
@@ -27,12 +33,15 @@
 #include "crypto/merkle.h"
 #include "storage/store.h"
 
-#define ENT_ACTLOG_VERSION 2      /* entries without a signature (§7) */
+#define ENT_ACTLOG_VERSION 3    /* entries with oprev and dir (§7) */
+#define ENT_ACTLOG_VERSION_V2 2 /* still read: no oprev, no checkpoints */
 #define ENT_ACTLOG_REASON_MAX 256 /* bytes of a rejection reason */
 /* bytes of one entry encoding: exactly the largest valid entry (array head
  * 1, version 1, index 9, time 9, kind 1, object/op/org 3 x 34, reason
- * 3 + 256, prev 34); the decoder refuses anything longer */
-#define ENT_ACTLOG_ENTRY_MAX 416
+ * 3 + 256, prev 34, oprev 9, empty dir 1; a checkpoint, with its 42-byte
+ * dir, has no object, op, org or reason); the decoder refuses anything
+ * longer */
+#define ENT_ACTLOG_ENTRY_MAX 426
 #define ENT_ACTLOG_HEAD_MAX 160   /* bytes of one head encoding (bound) */
 
 typedef enum ent_actlog_kind {
@@ -45,15 +54,18 @@ typedef enum ent_actlog_kind {
     ENT_LOG_INVITE_ISSUED = 6,
     ENT_LOG_INVITE_USED = 7,
     ENT_LOG_EQUIVOCATION = 8,  /* org signed two ops with one sequence */
+    ENT_LOG_CHECKPOINT = 9,    /* a head was signed: the object directory */
     ENT_LOG_KIND__COUNT
 } ent_actlog_kind;
 
 /*
  * One entry. For append, the caller fills time, kind, the has_* flags with
- * their ids, and reason; index and prev are set by append. Ids whose flag
- * is false are encoded as empty byte strings and must be zero.
+ * their ids, and reason; version, index, prev and oprev are set by append
+ * (and checkpoints are appended only by ent_actlog_sign_head). Ids whose
+ * flag is false are encoded as empty byte strings and must be zero.
  */
 typedef struct ent_actlog_entry {
+    uint8_t version; /* 3, or 2 for an old entry; 0 encodes as 3 */
     uint64_t index;
     uint64_t time; /* ms since the Unix epoch */
     uint8_t kind;  /* ent_actlog_kind */
@@ -64,6 +76,14 @@ typedef struct ent_actlog_entry {
     char reason[ENT_ACTLOG_REASON_MAX + 1]; /* UTF-8, NUL-terminated */
     size_t reason_len;
     uint8_t prev[ENT_HASH_LEN]; /* HASH(previous entry), zero for index 0 */
+    /* version 3: the index of the previous entry with the same object, or
+     * index itself (no object, or the object's first entry); a version-2
+     * entry decodes with oprev = index and names nothing */
+    uint64_t oprev;
+    /* version 3, checkpoints only: the directory of the entries before */
+    bool has_dir;
+    uint64_t dir_size; /* objects */
+    uint8_t dir_root[ENT_MERKLE_HASH_LEN];
 } ent_actlog_entry;
 
 /* A signed tree head: the org commits to (size, root) at time. */
@@ -80,14 +100,18 @@ const char *ent_actlog_kind_name(unsigned kind);
 
 /*
  * Appends e to the log inside txn (a write transaction): assigns the next
- * index, links the previous entry's hash, stores the entry with its leaf
- * hash and updates the persisted frontier. No signature: the org commits
- * to the entry when it next signs a tree head (ent_actlog_sign_head).
- * Nothing outlives the transaction: abort it and the entry is gone.
+ * index, links the previous entry's hash and the previous entry of its
+ * object (oprev), stores the entry (version 3) with its leaf hash, and
+ * updates the persisted frontier and object directory. No signature: the
+ * org commits to the entry when it next signs a tree head
+ * (ent_actlog_sign_head). Nothing outlives the transaction: abort it and
+ * the entry is gone. The first append to a log written before version 3
+ * builds the directory from the stored entries once (O(n), in the same
+ * transaction).
  * @param[out] index_out  the new entry's index; may be NULL.
- * @return ENT_OK, ENT_EINVAL (bad kind, reason too long or not UTF-8,
- *         nonzero id without its flag), ENT_ECORRUPT (stored log damaged),
- *         ENT_ELIMIT, ENT_ENOMEM, storage errors.
+ * @return ENT_OK, ENT_EINVAL (bad kind or a checkpoint, reason too long or
+ *         not UTF-8, nonzero id without its flag), ENT_ECORRUPT (stored log
+ *         damaged), ENT_ELIMIT, ENT_ENOMEM, storage errors.
  */
 int ent_actlog_append(ent_txn *txn, const ent_actlog_entry *e,
                       uint64_t *index_out);
@@ -124,11 +148,15 @@ int ent_actlog_consistency_proof(ent_txn *txn, uint64_t m, uint64_t n,
                                  size_t cap, size_t *len);
 
 /*
- * Signs a head over the current size and root at time `time` (txn is a
- * write transaction). A non-empty log keeps the head under its size; if a
- * head of that size is already stored, that one is returned unchanged.
- * The head of the empty log is signed but not stored.
- * @return ENT_OK, ENT_ECRYPTO, storage errors.
+ * Signs a head over the current log at time `time` (txn is a write
+ * transaction). A non-empty log whose last entry is not a checkpoint gets
+ * one first (kind ENT_LOG_CHECKPOINT, at `time`, committing to the object
+ * directory of every entry before it), so every head this node signs over
+ * a non-empty log ends in a checkpoint. The head is kept under its size;
+ * if a head of that size is already stored, that one is returned
+ * unchanged. The head of the empty log is signed but not stored, and
+ * needs no checkpoint.
+ * @return ENT_OK, ENT_ECRYPTO, ENT_ECORRUPT, storage errors.
  */
 int ent_actlog_sign_head(ent_txn *txn, const ent_identity *id, uint64_t time,
                          ent_actlog_head *head);
@@ -141,20 +169,33 @@ int ent_actlog_heads_foreach(ent_txn *txn,
 /* ---- codecs (pure) ---- */
 
 /*
- * Encodes e (the 9-item array of spec/audit.md §7, version
- * ENT_ACTLOG_VERSION) into a malloc'ed buffer the caller frees.
- * @return ENT_OK, ENT_EINVAL, ENT_ENOMEM.
+ * The directory of the current log (what a checkpoint appended now would
+ * commit to): number of objects and root. O(number of objects).
+ * @return ENT_OK, ENT_ECORRUPT, storage errors.
+ */
+int ent_actlog_directory(ent_txn *txn, uint64_t *size,
+                         uint8_t root[ENT_MERKLE_HASH_LEN]);
+
+/*
+ * Encodes e (spec/audit.md §7: the 11-item array of version 3, or the
+ * 9-item array of version 2 when e->version is 2) into a malloc'ed buffer
+ * the caller frees.
+ * @return ENT_OK, ENT_EINVAL (fields that the version cannot hold, or that
+ *         break the rules of §7), ENT_ENOMEM.
  */
 int ent_actlog_entry_encode(const ent_actlog_entry *e, uint8_t **out,
                             size_t *len);
 
 /*
- * Decodes exactly one canonical entry: a 9-item array of version
- * ENT_ACTLOG_VERSION. An entry of another version (the signed 10-item
- * entries of version 1 included) is refused.
+ * Decodes exactly one canonical entry: an 11-item array of version 3, or a
+ * 9-item array of version 2 (e->version tells which). Any other version
+ * (the signed 10-item entries of version 1 included) is refused, and so is
+ * a version-3 entry that breaks the rules of §7 (oprev above index, oprev
+ * without an object, a dir outside a checkpoint, a checkpoint with an
+ * object, op, org or reason).
  * @return ENT_OK, ENT_ENONCANON, ENT_ETRUNCATED, ENT_ETOOBIG, ENT_ECORRUPT
- *         (wrong shape, 10 items...), ENT_EVERSION (version other than 2,
- *         unknown kind).
+ *         (wrong shape or rules), ENT_EVERSION (version other than 2 or 3,
+ *         unknown kind, a checkpoint in version 2).
  */
 int ent_actlog_entry_decode(ent_actlog_entry *e, const uint8_t *buf,
                             size_t len);

@@ -1,6 +1,6 @@
 /*
- * audit.c - activity-log export and offline verification (spec/audit.md
- * §9-§10).
+ * audit.c - offline verification of activity-log exports (spec/audit.md
+ * §10); the export itself is in audit_export.c.
  */
 #include "node/audit/audit.h"
 
@@ -9,331 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node/err.h"
+#include "node/audit/audit_int.h"
+#include "node/audit/directory.h"
 #include "node/audit/witness.h"
+#include "node/err.h"
 #include "protocol/cbor.h"
 #include "protocol/op.h"
 
-#define EXPORT_ITEMS 13 /* magic .. sig */
+#define EXPORT_ITEMS ENT__AUDIT_ITEMS
 #define HL ENT_MERKLE_HASH_LEN
-
-static const uint8_t ZERO32[32];
-
-/* Kinds whose entries name an op that the export must carry. */
-static bool needs_op(unsigned kind) {
-    return kind == ENT_LOG_OP_AUTHORED || kind == ENT_LOG_OP_ACCEPTED ||
-           kind == ENT_LOG_MEMBER_ADDED || kind == ENT_LOG_MEMBER_REMOVED ||
-           kind == ENT_LOG_KEY_ROTATED;
-}
-
-static int cmp32(const void *a, const void *b) { return memcmp(a, b, 32); }
-
-/* ================================================================ export */
-
-/* A growable byte buffer with a sticky error. */
-typedef struct dbuf {
-    uint8_t *p;
-    size_t len, cap;
-    int err;
-} dbuf;
-
-static void db_put(dbuf *b, const void *p, size_t n) {
-    if (b->err != ENT_OK)
-        return;
-    if (n > ENT_AUDIT_MAX_SIZE - b->len) {
-        b->err = ENT_ETOOBIG;
-        return;
-    }
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        uint8_t *q = realloc(b->p, cap);
-        if (q == NULL) {
-            b->err = ENT_ENOMEM;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-    if (n > 0)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-
-/* Appends a CBOR byte string of n bytes (n < 2^32: shortest head). */
-static void db_bstr(dbuf *b, const void *p, size_t n) {
-    uint8_t hd[5];
-    size_t h = 0;
-    if (n < 24) {
-        hd[h++] = (uint8_t)(0x40 | n);
-    } else if (n < 0x100) {
-        hd[h++] = 0x58;
-        hd[h++] = (uint8_t)n;
-    } else if (n < 0x10000) {
-        hd[h++] = 0x59;
-        hd[h++] = (uint8_t)(n >> 8);
-        hd[h++] = (uint8_t)n;
-    } else {
-        hd[h++] = 0x5a;
-        for (int i = 3; i >= 0; i--)
-            hd[h++] = (uint8_t)(n >> (8 * i));
-    }
-    db_put(b, hd, h);
-    db_put(b, p, n);
-}
-
-struct exp {
-    ent_store *store;
-    const ent_identity *id;
-    uint64_t now;
-    const uint8_t *object; /* filter */
-    uint64_t since;
-    ent_actlog_head head;
-    /* sections, each the concatenation of its encoded items */
-    dbuf entries, proofs, history, ops, frontier, equiv;
-    size_t nentries, nproofs, nhistory, nops, nfrontier, nequiv;
-    uint8_t (*opids)[32];
-    size_t nopids, capopids;
-    char name[ENT_AUDIT_NAME_MAX + 1];
-    size_t namelen;
-    ent_txn *txn;
-    int err;
-};
-
-static int sign_fn(ent_txn *txn, void *data) {
-    struct exp *x = data;
-    return ent_actlog_sign_head(txn, x->id, x->now, &x->head);
-}
-
-static int entry_fn(void *data, const ent_actlog_entry *e, const uint8_t *raw,
-                    size_t len) {
-    struct exp *x = data;
-    uint8_t path[ENT_MERKLE_MAX_PROOF][HL];
-    size_t plen = 0;
-    int rc;
-    if (e->index >= x->head.size)
-        return 1;
-    if (x->object != NULL &&
-        (!e->has_object || memcmp(e->object, x->object, 32) != 0))
-        return 0;
-    db_put(&x->entries, raw, len);
-    x->nentries++;
-    if (x->object != NULL) {
-        if ((rc = ent_actlog_inclusion_proof(x->txn, e->index, x->head.size,
-                                             path, ENT_MERKLE_MAX_PROOF,
-                                             &plen)) != ENT_OK)
-            return rc;
-        db_bstr(&x->proofs, path, plen * HL);
-        x->nproofs++;
-    }
-    if (needs_op(e->kind) && e->has_op) {
-        if (x->nopids == x->capopids) {
-            size_t cap = x->capopids ? 2 * x->capopids : 64;
-            uint8_t(*q)[32] = realloc(x->opids, cap * 32);
-            if (q == NULL)
-                return ENT_ENOMEM;
-            x->opids = q;
-            x->capopids = cap;
-        }
-        memcpy(x->opids[x->nopids++], e->op, 32);
-    }
-    return x->entries.err;
-}
-
-static int head_fn(void *data, const ent_actlog_head *h) {
-    struct exp *x = data;
-    uint8_t path[ENT_MERKLE_MAX_PROOF][HL], buf[ENT_ACTLOG_HEAD_MAX];
-    size_t plen = 0, n = 0;
-    int rc;
-    if (h->size == 0 || h->size >= x->head.size)
-        return 0;
-    if ((rc = ent_actlog_consistency_proof(x->txn, h->size, x->head.size,
-                                           path, ENT_MERKLE_MAX_PROOF,
-                                           &plen)) != ENT_OK ||
-        (rc = ent_actlog_head_encode(h, true, buf, sizeof(buf), &n)) != ENT_OK)
-        return rc;
-    db_put(&x->history, "\x82", 1);
-    db_put(&x->history, buf, n);
-    db_bstr(&x->history, path, plen * HL);
-    x->nhistory++;
-    return x->history.err;
-}
-
-static int leaf_fn(void *data, uint64_t index, uint8_t out[HL]) {
-    const uint8_t *b;
-    size_t n;
-    int rc = ent_actlog_get(data, index, &b, &n, out);
-    return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
-}
-
-/* One equivocation proof (spec/audit.md §12) into the evidence section. */
-static int equiv_fn(void *data, const uint8_t *proof, size_t len) {
-    struct exp *x = data;
-    db_put(&x->equiv, proof, len);
-    x->nequiv++;
-    return x->equiv.err;
-}
-
-static int collect_fn(ent_txn *txn, void *data) {
-    struct exp *x = data;
-    const void *v;
-    size_t vlen;
-    uint8_t buf[ENT_ACTLOG_HEAD_MAX];
-    size_t n = 0;
-    int rc;
-    x->txn = txn;
-    if (ent_txn_get(txn, ENT_TBL_META, "name", 4, &v, &vlen) == ENT_OK) {
-        if (vlen > ENT_AUDIT_NAME_MAX || !ent_cbor_utf8_valid(v, vlen))
-            return ENT_ECORRUPT;
-        memcpy(x->name, v, vlen);
-        x->namelen = vlen;
-    }
-    /* the latest head, then the earlier ones with consistency proofs (at
-     * most ENT_AUDIT_MAX_HISTORY, the most recent) */
-    if ((rc = ent_actlog_head_encode(&x->head, true, buf, sizeof(buf), &n)) !=
-        ENT_OK)
-        return rc;
-    if ((rc = ent_actlog_heads_foreach(txn, head_fn, x)) != ENT_OK)
-        return rc;
-    if (x->object == NULL && x->since > 0) {
-        ent_merkle_frontier f;
-        if ((rc = ent_merkle_frontier_build(&f, x->since, leaf_fn, txn)) !=
-            ENT_OK)
-            return rc;
-        for (int i = 0; i < __builtin_popcountll(f.size); i++)
-            db_bstr(&x->frontier, f.hashes[i], HL);
-        x->nfrontier = (size_t)__builtin_popcountll(f.size);
-    }
-    if ((rc = ent_actlog_foreach(txn, x->since, entry_fn, x)) != ENT_OK)
-        return rc;
-    /* ops: unique, by increasing id */
-    if (x->nopids > 0)
-        qsort(x->opids, x->nopids, 32, cmp32);
-    for (size_t i = 0; i < x->nopids; i++) {
-        const void *okey, *raw;
-        size_t klen, rlen;
-        if (i > 0 && memcmp(x->opids[i], x->opids[i - 1], 32) == 0)
-            continue;
-        if (ent_txn_get(txn, ENT_TBL_OP_IDS, x->opids[i], 32, &okey, &klen) !=
-                ENT_OK ||
-            ent_txn_get(txn, ENT_TBL_OPS, okey, klen, &raw, &rlen) != ENT_OK)
-            return ENT_ECORRUPT;
-        db_put(&x->ops, raw, rlen);
-        x->nops++;
-    }
-    if (x->object == NULL &&
-        (rc = ent_witness_proofs_foreach(txn, equiv_fn, x)) != ENT_OK)
-        return rc;
-    if (x->entries.err || x->proofs.err || x->history.err || x->ops.err ||
-        x->frontier.err)
-        return x->entries.err   ? x->entries.err
-               : x->proofs.err  ? x->proofs.err
-               : x->history.err ? x->history.err
-               : x->ops.err     ? x->ops.err
-                                : x->frontier.err;
-    return ENT_OK;
-}
-
-static void emit_export(ent_cbor_writer *w, const void *data) {
-    const struct exp *x = data;
-    uint8_t hbuf[ENT_ACTLOG_HEAD_MAX];
-    size_t hlen = 0;
-    int rc = ent_actlog_head_encode(&x->head, true, hbuf, sizeof(hbuf), &hlen);
-    if (rc != ENT_OK) {
-        ent_cbor_writer_fail(w, rc);
-        return;
-    }
-    ent_cbor_write_array(w, EXPORT_ITEMS - 1); /* unsigned form */
-    ent_cbor_write_text(w, ENT_AUDIT_MAGIC, strlen(ENT_AUDIT_MAGIC));
-    ent_cbor_write_uint(w, ENT_AUDIT_VERSION);
-    ent_cbor_write_bytes(w, x->head.org, ENT_PK_LEN);
-    ent_cbor_write_text(w, x->name, x->namelen);
-    ent_cbor_write_array(w, 2);
-    ent_cbor_write_uint(w, x->since);
-    ent_cbor_write_bytes(w, x->object ? x->object : ZERO32,
-                         x->object ? 32 : 0);
-    ent_cbor_write_raw(w, hbuf, hlen);
-    ent_cbor_write_array(w, x->nfrontier);
-    ent_cbor_write_raw(w, x->frontier.p, x->frontier.len);
-    ent_cbor_write_array(w, x->nentries);
-    ent_cbor_write_raw(w, x->entries.p, x->entries.len);
-    ent_cbor_write_array(w, x->nproofs);
-    ent_cbor_write_raw(w, x->proofs.p, x->proofs.len);
-    ent_cbor_write_array(w, x->nhistory);
-    ent_cbor_write_raw(w, x->history.p, x->history.len);
-    ent_cbor_write_array(w, x->nequiv); /* equivocation proofs */
-    ent_cbor_write_raw(w, x->equiv.p, x->equiv.len);
-    ent_cbor_write_array(w, x->nops);
-    ent_cbor_write_raw(w, x->ops.p, x->ops.len);
-}
-
-int ent_audit_export(ent_store *store, const ent_identity *id,
-                     uint64_t now_ms, const ent_audit_filter *filter,
-                     uint8_t **out, size_t *len) {
-    struct exp *x = NULL;
-    uint8_t *body = NULL, *file = NULL;
-    size_t blen = 0;
-    uint8_t sig[ENT_SIG_LEN];
-    int rc;
-    if (out == NULL || len == NULL)
-        return ENT_EINVAL;
-    *out = NULL;
-    *len = 0;
-    if (store == NULL || id == NULL)
-        return ENT_EINVAL;
-    if ((x = calloc(1, sizeof(*x))) == NULL)
-        return ENT_ENOMEM;
-    x->store = store;
-    x->id = id;
-    x->now = now_ms;
-    if (filter != NULL) {
-        x->object = filter->object;
-        x->since = filter->since;
-    }
-    if ((rc = ent_store_write(store, sign_fn, x)) != ENT_OK)
-        goto out;
-    if (x->since > x->head.size) {
-        rc = ENT_EINVAL;
-        goto out;
-    }
-    if ((rc = ent_store_read(store, collect_fn, x)) != ENT_OK)
-        goto out;
-    if ((rc = ent_cbor_encode(&body, &blen, ENT_AUDIT_MAX_SIZE - 66,
-                              emit_export, x)) != ENT_OK)
-        goto out;
-    /* the org signs the unsigned form (array of 12); the file is the array
-     * of 13 with the signature appended */
-    if ((rc = ent_identity_sign(id, ENT_SIGCTX_TREE_HEAD, body, blen, sig)) !=
-        ENT_OK)
-        goto out;
-    if ((file = malloc(blen + 2 + ENT_SIG_LEN)) == NULL) {
-        rc = ENT_ENOMEM;
-        goto out;
-    }
-    memcpy(file, body, blen);
-    file[0] = 0x80 | EXPORT_ITEMS;
-    file[blen] = 0x58;
-    file[blen + 1] = ENT_SIG_LEN;
-    memcpy(file + blen + 2, sig, ENT_SIG_LEN);
-    *out = file;
-    *len = blen + 2 + ENT_SIG_LEN;
-    file = NULL;
-out:
-    free(body);
-    free(file);
-    if (x != NULL) {
-        free(x->entries.p);
-        free(x->proofs.p);
-        free(x->history.p);
-        free(x->ops.p);
-        free(x->frontier.p);
-        free(x->equiv.p);
-        free(x->opids);
-        free(x);
-    }
-    return rc;
-}
 
 /* ================================================================ verify */
 
@@ -411,8 +95,10 @@ struct vctx {
     const uint8_t *buf;
     size_t len;
     ent_audit_result *res;
-    ent_cbor_reader frontier, entries, proofs, history, witnesses, ops;
-    size_t nfrontier, nentries, nproofs, nhistory, nwitnesses, nops;
+    unsigned version; /* ENT_AUDIT_VERSION, or ENT_AUDIT_VERSION_V2 */
+    size_t items;     /* of the file: 14, or 13 for version 2 */
+    ent_cbor_reader frontier, entries, proofs, history, witnesses, ops, dirrecs;
+    size_t nfrontier, nentries, nproofs, nhistory, nwitnesses, nops, ndirrecs;
     size_t sig_pos;
     uint8_t sig[ENT_SIG_LEN];
     ent_actlog_head head;
@@ -420,6 +106,15 @@ struct vctx {
     bool ops_order_bad;
     wit *wits;
     size_t nwits;
+    /* object export: the indexes of its entries, whether the first is its
+     * object's first entry; the sizes of the history heads and of the
+     * directory records, both increasing */
+    uint64_t *idx;
+    bool first_is_genesis;
+    uint64_t *hsizes, *rsizes;
+    size_t nhsizes, nrsizes;
+    /* whole-log export: the replayed directory */
+    ent_dir *dir;
 };
 
 static int parse_top(struct vctx *c, const uint8_t *expected_org) {
@@ -441,20 +136,29 @@ static int parse_top(struct vctx *c, const uint8_t *expected_org) {
         return fail(res, rc, false, 0, "not canonical CBOR within limits: %s",
                     ent_strerror(rc));
     ent_cbor_reader_init(&r, c->buf, c->len);
-    if ((rc = ent_cbor_read_array(&r, &n)) != ENT_OK || n != EXPORT_ITEMS ||
+    if ((rc = ent_cbor_read_array(&r, &c->items)) != ENT_OK ||
+        (c->items != EXPORT_ITEMS && c->items != ENT__AUDIT_ITEMS_V2) ||
         (rc = ent_cbor_read_text(&r, &s, &n)) != ENT_OK ||
         n != strlen(ENT_AUDIT_MAGIC) || memcmp(s, ENT_AUDIT_MAGIC, n) != 0)
         return fail(res, ENT_ECORRUPT, false, 0, "not an Entente audit export");
     if ((rc = ent_cbor_read_uint(&r, &v)) != ENT_OK)
         return fail(res, ENT_ECORRUPT, false, 0, "bad export version");
-    if (v != ENT_AUDIT_VERSION)
+    if (v != ENT_AUDIT_VERSION && v != ENT_AUDIT_VERSION_V2)
         return fail(res, ENT_EVERSION, false, 0,
                     "export version %llu is not supported (this verifier "
-                    "reads version %d%s)",
-                    (unsigned long long)v, ENT_AUDIT_VERSION,
+                    "reads versions %d and %d%s)",
+                    (unsigned long long)v, ENT_AUDIT_VERSION_V2,
+                    ENT_AUDIT_VERSION,
                     v == 1 ? "; version 1 exports, with signed entries, "
                              "are no longer read"
                            : "");
+    c->version = (unsigned)v;
+    if (c->items != (v == ENT_AUDIT_VERSION ? EXPORT_ITEMS
+                                            : ENT__AUDIT_ITEMS_V2))
+        return fail(res, ENT_ECORRUPT, false, 0,
+                    "not an Entente audit export (%zu items for version "
+                    "%llu)",
+                    c->items, (unsigned long long)v);
     if ((rc = ent_cbor_read_bytes_exact(&r, res->org, ENT_PK_LEN)) != ENT_OK)
         return fail(res, ENT_ECORRUPT, false, 0, "bad org key");
     if (expected_org != NULL && memcmp(expected_org, res->org, ENT_PK_LEN) != 0)
@@ -473,6 +177,11 @@ static int parse_top(struct vctx *c, const uint8_t *expected_org) {
     res->has_object = n == 32;
     if (n == 32)
         memcpy(res->object, p, 32);
+    if (res->has_object && c->version == ENT_AUDIT_VERSION_V2)
+        return fail(res, ENT_EVERSION, false, 0,
+                    "export version 2 of one object is not supported: it "
+                    "cannot show that it holds every entry of the object "
+                    "(export it again with this version)");
     if ((rc = read_span(&r, &p, &n)) != ENT_OK ||
         (rc = ent_actlog_head_decode(&c->head, p, n)) != ENT_OK)
         return fail(res, rc ? rc : ENT_ECORRUPT, false, 0,
@@ -488,8 +197,12 @@ static int parse_top(struct vctx *c, const uint8_t *expected_org) {
         {&c->history, &c->nhistory, "history"},
         {&c->witnesses, &c->nwitnesses, "equivocations"},
         {&c->ops, &c->nops, "ops"},
+        {&c->dirrecs, &c->ndirrecs, "directory"},
     };
-    for (size_t i = 0; i < sizeof(sec) / sizeof(sec[0]); i++) {
+    size_t nsec = sizeof(sec) / sizeof(sec[0]);
+    if (c->version == ENT_AUDIT_VERSION_V2)
+        nsec--; /* no directory records */
+    for (size_t i = 0; i < nsec; i++) {
         ent_cbor_reader start = r;
         if ((rc = ent_cbor_read_array(&start, sec[i].n)) != ENT_OK ||
             (rc = ent_cbor_skip(&r)) != ENT_OK)
@@ -653,7 +366,7 @@ static int check_entry_op(struct vctx *c, const ent_actlog_entry *e) {
         return fail(res, ENT_ECORRUPT, true, e->index,
                     "entry %llu: op_authored by another org",
                     (unsigned long long)e->index);
-    if (!needs_op(e->kind))
+    if (!ent__audit_needs_op(e->kind))
         return ENT_OK;
     if (!e->has_op || !e->has_object)
         return fail(res, ENT_ECORRUPT, true, e->index,
@@ -751,6 +464,86 @@ static int chain_fail(struct vctx *c, const ent_actlog_entry *e,
                 (unsigned long long)e->index);
 }
 
+/*
+ * The object links of entry e (spec/audit.md §10 step 6). In an object
+ * export: e is of version 3 and names as its object's previous entry the
+ * exported entry before it, or, for the first one, an entry below since
+ * or none (oprev = index). In a whole-log export, against the replayed
+ * directory: oprev is the object's latest entry so far (an object not
+ * seen yet: none, or below since), and a checkpoint commits to the
+ * directory of the entries before it (only with since = 0, when the
+ * replay has seen them all).
+ */
+static int check_links(struct vctx *c, const ent_actlog_entry *e, size_t i,
+                       uint64_t prev_index) {
+    ent_audit_result *res = c->res;
+    uint64_t want;
+    int rc;
+    if (res->has_object) {
+        if (e->version != ENT_ACTLOG_VERSION)
+            return fail(res, ENT_EVERSION, true, e->index,
+                        "entry %llu: version %u names no previous entry of "
+                        "its object, so an object export cannot show that "
+                        "none is missing (export the whole log)",
+                        (unsigned long long)e->index, e->version);
+        bool genesis = e->oprev == e->index;
+        if (i == 0) {
+            c->first_is_genesis = genesis;
+            if (genesis || e->oprev < res->since)
+                return ENT_OK;
+            return fail(res, ENT_ECORRUPT, true, e->oprev,
+                        "entry %llu is missing: the object's entry %llu "
+                        "names it as the object's previous entry",
+                        (unsigned long long)e->oprev,
+                        (unsigned long long)e->index);
+        }
+        if (e->oprev == prev_index)
+            return ENT_OK;
+        if (!genesis && e->oprev > prev_index)
+            return fail(res, ENT_ECORRUPT, true, e->oprev,
+                        "entry %llu is missing: the object's entry %llu "
+                        "names it as the object's previous entry",
+                        (unsigned long long)e->oprev,
+                        (unsigned long long)e->index);
+        return fail(res, ENT_ECORRUPT, true, e->index,
+                    "entry %llu: names %s as its object's previous entry, "
+                    "not entry %llu before it",
+                    (unsigned long long)e->index,
+                    genesis ? "no entry" : "an earlier entry",
+                    (unsigned long long)prev_index);
+    }
+    if (e->kind == ENT_LOG_CHECKPOINT && res->since == 0) {
+        uint8_t root[HL];
+        ent_dir_root(c->dir, root);
+        if (e->dir_size != ent_dir_size(c->dir) ||
+            memcmp(root, e->dir_root, HL) != 0)
+            return fail(res, ENT_ECORRUPT, true, e->index,
+                        "entry %llu: checkpoint: its directory is not that "
+                        "of the %llu objects of the entries before it",
+                        (unsigned long long)e->index,
+                        (unsigned long long)ent_dir_size(c->dir));
+    }
+    if (!e->has_object)
+        return ENT_OK;
+    if ((rc = ent_dir_note(c->dir, e->object, e->index, &want)) != ENT_OK)
+        return fail(res, rc, false, 0, "object directory: %s",
+                    ent_strerror(rc));
+    if (e->version != ENT_ACTLOG_VERSION || e->oprev == want ||
+        (want == e->index && e->oprev < res->since))
+        return ENT_OK;
+    if (want == e->index)
+        return fail(res, ENT_ECORRUPT, true, e->index,
+                    "entry %llu: names entry %llu as its object's previous "
+                    "entry, but the log has no earlier entry of the object",
+                    (unsigned long long)e->index,
+                    (unsigned long long)e->oprev);
+    return fail(res, ENT_ECORRUPT, true, e->index,
+                "entry %llu: names entry %llu as its object's previous "
+                "entry, but that is entry %llu",
+                (unsigned long long)e->index, (unsigned long long)e->oprev,
+                (unsigned long long)want);
+}
+
 static int check_entries(struct vctx *c) {
     ent_audit_result *res = c->res;
     const uint64_t n = c->head.size;
@@ -765,10 +558,14 @@ static int check_entries(struct vctx *c) {
     if (!res->has_object) {
         /* the frontier of the first `since` leaves, then every entry */
         if (res->since > n || c->nentries != n - res->since ||
-            c->nproofs != 0 ||
+            c->nproofs != 0 || c->ndirrecs != 0 ||
             c->nfrontier != (size_t)__builtin_popcountll(res->since)) {
             rc = fail(res, ENT_ECORRUPT, false, 0,
                       "the entries do not cover the signed tree head");
+            goto out;
+        }
+        if (ent_dir_new(&c->dir) != ENT_OK) {
+            rc = fail(res, ENT_ENOMEM, false, 0, "out of memory");
             goto out;
         }
         ent_merkle_frontier_init(f);
@@ -782,11 +579,31 @@ static int check_entries(struct vctx *c) {
         }
         if ((rc = check_wits(c, f)) != ENT_OK)
             goto out;
-    } else if (c->nfrontier != 0 || c->nproofs != c->nentries ||
-               c->nentries > n) {
-        rc = fail(res, ENT_ECORRUPT, false, 0,
-                  "an object export needs one inclusion proof per entry");
-        goto out;
+    } else {
+        if (res->since > n) {
+            rc = fail(res, ENT_ECORRUPT, false, 0,
+                      "since (%llu) is beyond the signed tree head (%llu)",
+                      (unsigned long long)res->since,
+                      (unsigned long long)n);
+            goto out;
+        }
+        if (c->nfrontier != 0 || c->nproofs != c->nentries ||
+            c->nentries > n) {
+            rc = fail(res, ENT_ECORRUPT, false, 0,
+                      "an object export needs one inclusion proof per entry "
+                      "and no frontier");
+            goto out;
+        }
+        if (c->nwitnesses != 0) {
+            rc = fail(res, ENT_ECORRUPT, false, 0,
+                      "an object export carries no equivocation proofs");
+            goto out;
+        }
+        if (c->nentries > 0 &&
+            (c->idx = calloc(c->nentries, sizeof(*c->idx))) == NULL) {
+            rc = fail(res, ENT_ENOMEM, false, 0, "out of memory");
+            goto out;
+        }
     }
     for (size_t i = 0; i < c->nentries; i++) {
         const uint8_t *p;
@@ -803,17 +620,17 @@ static int check_entries(struct vctx *c) {
             goto out;
         }
         if (has_want ? e.index != want
-                     : (e.index >= n || (i > 0 && e.index <= prev_index) ||
-                        !e.has_object ||
+                     : (e.index >= n || e.index < res->since ||
+                        (i > 0 && e.index <= prev_index) || !e.has_object ||
                         memcmp(e.object, res->object, 32) != 0)) {
             rc = fail(res, ENT_ECORRUPT, true, has_want ? want : e.index,
                       "entry %llu: out of sequence or out of scope",
                       (unsigned long long)(has_want ? want : e.index));
             goto out;
         }
-        /* entries carry no signature (version 2): an object export proves
-         * each one by its inclusion proof, a whole-log export by the hash
-         * chain and, at the end, the signed root */
+        /* entries carry no signature: an object export proves each one by
+         * its inclusion proof, a whole-log export by the hash chain and,
+         * at the end, the signed root */
         ent_merkle_leaf_hash(leaf, p, len);
         if (res->has_object) {
             const uint8_t(*path)[HL];
@@ -826,6 +643,7 @@ static int check_entries(struct vctx *c) {
                           (unsigned long long)e.index);
                 goto out;
             }
+            c->idx[i] = e.index;
         }
         bool linked = e.index == 0 ||
                       (prev_raw != NULL && prev_index + 1 == e.index);
@@ -837,6 +655,8 @@ static int check_entries(struct vctx *c) {
             rc = chain_fail(c, &e, p, len, has_want);
             goto out;
         }
+        if ((rc = check_links(c, &e, i, prev_index)) != ENT_OK)
+            goto out;
         if (!res->has_object) {
             /* heads of size e.index: every leaf before this entry is now
              * pinned by its prev */
@@ -873,9 +693,122 @@ out:
     return rc;
 }
 
+
+/* The first exported index >= i, or UINT64_MAX. */
+static uint64_t next_held(const struct vctx *c, uint64_t i) {
+    size_t lo = 0, hi = c->nentries;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->idx[mid] < i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->nentries ? c->idx[lo] : UINT64_MAX;
+}
+
+/* Whether v is in the increasing array a of n values. */
+static bool sorted_has(const uint64_t *a, size_t n, uint64_t v) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && a[lo] == v;
+}
+
+/*
+ * The directory records of an object export (spec/audit.md §10 step 10):
+ * each proves, at the checkpoint that ends the head of size m, the
+ * index `last` of the object's latest entry below m; the exported entries
+ * must then be exactly those of the object in [since, m) as far as that
+ * bound goes: `last` itself when it is >= since, and none between `last`
+ * (or since) and m. The latest head must have one.
+ */
+static int check_records(struct vctx *c) {
+    ent_audit_result *res = c->res;
+    const uint64_t n = c->head.size;
+    uint64_t lastm = 0;
+    if (c->ndirrecs > 0 &&
+        (c->rsizes = calloc(c->ndirrecs, sizeof(*c->rsizes))) == NULL)
+        return fail(res, ENT_ENOMEM, false, 0, "out of memory");
+    for (size_t i = 0; i < c->ndirrecs; i++) {
+        ent_actlog_entry cp;
+        const uint8_t *p;
+        const uint8_t(*cpath)[HL], (*dpath)[HL];
+        size_t k, len, cplen, dplen;
+        uint64_t m, pos, last;
+        uint8_t leaf[HL];
+        if (ent_cbor_read_array(&c->dirrecs, &k) != ENT_OK || k != 6 ||
+            ent_cbor_read_uint(&c->dirrecs, &m) != ENT_OK ||
+            read_span(&c->dirrecs, &p, &len) != ENT_OK ||
+            ent_actlog_entry_decode(&cp, p, len) != ENT_OK ||
+            read_proof(&c->dirrecs, &cpath, &cplen) != ENT_OK ||
+            ent_cbor_read_uint(&c->dirrecs, &pos) != ENT_OK ||
+            ent_cbor_read_uint(&c->dirrecs, &last) != ENT_OK ||
+            read_proof(&c->dirrecs, &dpath, &dplen) != ENT_OK)
+            return fail(res, ENT_ECORRUPT, false, 0,
+                        "directory record %zu: malformed", i);
+        if (m <= lastm || m > n ||
+            (m != n && !sorted_has(c->hsizes, c->nhsizes, m)))
+            return fail(res, ENT_ECORRUPT, false, 0,
+                        "directory record %zu: size %llu is not a head of "
+                        "this export in increasing order",
+                        i, (unsigned long long)m);
+        if (cp.kind != ENT_LOG_CHECKPOINT || cp.index != m - 1)
+            return fail(res, ENT_ECORRUPT, true, m - 1,
+                        "directory record of size %llu: entry %llu is not "
+                        "a checkpoint",
+                        (unsigned long long)m, (unsigned long long)(m - 1));
+        ent_merkle_leaf_hash(leaf, p, len);
+        if (ent_merkle_verify_inclusion(cp.index, n, leaf, cpath, cplen,
+                                        c->head.root) != ENT_OK)
+            return fail(res, ENT_ECORRUPT, true, cp.index,
+                        "entry %llu: checkpoint: inclusion proof does not "
+                        "verify",
+                        (unsigned long long)cp.index);
+        ent_dir_leaf_hash(leaf, res->object, last);
+        if (last >= cp.index || pos >= cp.dir_size ||
+            ent_merkle_verify_inclusion(pos, cp.dir_size, leaf, dpath, dplen,
+                                        cp.dir_root) != ENT_OK)
+            return fail(res, ENT_ECORRUPT, true, cp.index,
+                        "entry %llu: checkpoint: the directory proof of the "
+                        "object does not verify",
+                        (unsigned long long)cp.index);
+        /* completeness up to m */
+        if (last >= res->since && !sorted_has(c->idx, c->nentries, last))
+            return fail(res, ENT_ECORRUPT, true, last,
+                        "entry %llu is missing: it is the object's latest "
+                        "entry below the head of size %llu",
+                        (unsigned long long)last, (unsigned long long)m);
+        uint64_t from = last >= res->since ? last + 1 : res->since;
+        uint64_t extra = next_held(c, from);
+        if (extra < m)
+            return fail(res, ENT_ECORRUPT, true, extra,
+                        "entry %llu: the checkpoint of the head of size "
+                        "%llu lists entry %llu as the object's latest",
+                        (unsigned long long)extra, (unsigned long long)m,
+                        (unsigned long long)last);
+        c->rsizes[c->nrsizes++] = m;
+        lastm = m;
+    }
+    if (lastm != n)
+        return fail(res, ENT_ECORRUPT, false, 0,
+                    "no directory record for the signed tree head: the "
+                    "export cannot show that it holds every entry of the "
+                    "object");
+    return ENT_OK;
+}
+
 static int check_history(struct vctx *c) {
     ent_audit_result *res = c->res;
     uint64_t last = 0;
+    if (c->nhistory > 0 &&
+        (c->hsizes = calloc(c->nhistory, sizeof(*c->hsizes))) == NULL)
+        return fail(res, ENT_ENOMEM, false, 0, "out of memory");
     for (size_t i = 0; i < c->nhistory; i++) {
         ent_actlog_head h;
         const uint8_t *p;
@@ -914,7 +847,31 @@ static int check_history(struct vctx *c) {
                             (unsigned long long)h.size);
         }
         last = h.size;
+        c->hsizes[c->nhsizes++] = h.size;
         res->heads++;
+    }
+    return ENT_OK;
+}
+
+/*
+ * In an object export, each given head of size m > since must be one the
+ * export shows the object complete up to: a directory record of size m,
+ * or the object's very first entry exported at an index >= m (then it had
+ * none below m).
+ */
+static int check_wits_complete(struct vctx *c) {
+    ent_audit_result *res = c->res;
+    for (size_t i = 0; i < c->nwits; i++) {
+        uint64_t m = c->wits[i].h->size;
+        bool ok = m <= res->since ||
+                  (c->nentries > 0 && c->first_is_genesis && c->idx[0] >= m) ||
+                  sorted_has(c->rsizes, c->nrsizes, m);
+        if (!ok)
+            return fail(res, ENT_ECORRUPT, false, 0,
+                        "the given head of size %llu: the export has no "
+                        "directory record of that size, so it cannot show "
+                        "that it holds every entry of the object up to it",
+                        (unsigned long long)m);
     }
     return ENT_OK;
 }
@@ -952,20 +909,23 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
         goto out;
     }
     res->heads++;
-    /* heads the auditor holds: signed by this org, no larger than the log */
+    /* heads the auditor holds: those of this org (others are skipped: a
+     * partner's file holds the heads of every org it witnesses) must be
+     * signed by it and no larger than the log */
     if (opts != NULL && opts->nheads > 0) {
         if ((c.wits = calloc(opts->nheads, sizeof(wit))) == NULL) {
             rc = fail(res, ENT_ENOMEM, false, 0, "out of memory");
             goto out;
         }
-        c.nwits = opts->nheads;
-        for (size_t i = 0; i < c.nwits; i++) {
+        for (size_t i = 0; i < opts->nheads; i++) {
             const ent_actlog_head *h = &opts->heads[i];
-            c.wits[i].h = h;
-            if (memcmp(h->org, res->org, 32) != 0 ||
-                ent_actlog_head_verify(h) != ENT_OK) {
+            if (memcmp(h->org, res->org, 32) != 0)
+                continue;
+            wit *w = &c.wits[c.nwits++];
+            w->h = h;
+            if (ent_actlog_head_verify(h) != ENT_OK) {
                 rc = fail(res, ENT_EBADSIG, false, 0,
-                          "given head %zu: not signed by this org", i);
+                          "given head %zu: bad signature", i);
                 goto out;
             }
             if (h->size > c.head.size) {
@@ -977,7 +937,7 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
                 goto out;
             }
             if (h->size == c.head.size) {
-                c.wits[i].done = true;
+                w->done = true;
                 if (memcmp(h->root, c.head.root, HL) != 0) {
                     rc = fail(res, ENT_ECORRUPT, false, 0,
                               "the log was rewritten: two signed heads of "
@@ -986,6 +946,12 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
                     goto out;
                 }
             }
+        }
+        if (c.nwits == 0) {
+            rc = fail(res, ENT_ENOENT, false, 0,
+                      "none of the %zu given heads is of this org",
+                      opts->nheads);
+            goto out;
         }
         qsort(c.wits, c.nwits, sizeof(wit), cmp_wit);
     }
@@ -1016,6 +982,8 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
     res->ops = c.nops;
     if ((rc = check_history(&c)) != ENT_OK)
         goto out;
+    if (res->has_object && (rc = check_records(&c)) != ENT_OK)
+        goto out;
     for (size_t i = 0; i < c.nwits; i++) {
         if (!c.wits[i].done) {
             rc = fail(res, ENT_ECORRUPT, false, 0,
@@ -1025,7 +993,10 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
             goto out;
         }
         res->heads++;
+        res->witnessed++;
     }
+    if (res->has_object && (rc = check_wits_complete(&c)) != ENT_OK)
+        goto out;
     /* every equivocation proof must be valid on its own (§12) */
     for (size_t i = 0; i < c.nwitnesses; i++) {
         const uint8_t *p;
@@ -1039,13 +1010,14 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
         }
         res->equivocations++;
     }
-    /* the org's signature over the unsigned form: array(12) || items */
+    /* the org's signature over the unsigned form: array(13) || items
+     * (array(12) in version 2) */
     if ((msg = malloc(c.sig_pos)) == NULL) {
         rc = fail(res, ENT_ENOMEM, false, 0, "out of memory");
         goto out;
     }
     memcpy(msg, buf, c.sig_pos);
-    msg[0] = 0x80 | (EXPORT_ITEMS - 1);
+    msg[0] = (uint8_t)(0x80 | (c.items - 1));
     if ((rc = ent_sig_verify(res->org, ENT_SIGCTX_TREE_HEAD, msg, c.sig_pos,
                              c.sig)) != ENT_OK) {
         rc = fail(res, rc == ENT_ENOMEM ? rc : ENT_EBADSIG, false, 0,
@@ -1059,6 +1031,10 @@ out:
     free(msg);
     free(c.vops);
     free(c.wits);
+    free(c.idx);
+    free(c.hsizes);
+    free(c.rsizes);
+    ent_dir_free(c.dir);
     return rc;
 }
 

@@ -6,17 +6,21 @@
  * scope, a signed tree head over the whole log, the entries of the scope,
  * what proves them against the head (a frontier or inclusion proofs),
  * earlier signed heads with consistency proofs, the ops the entries refer
- * to, and the org's signature over all of it. Entries carry no signature
- * of their own (entry and export version 2): the signed head commits to
- * every leaf. ent_audit_verify checks every byte of it: no node, no
- * network. Memory: the ops are decoded one at a time and each one's own
+ * to, for one object the directory records that show the export complete,
+ * and the org's signature over all of it. Entries carry no signature of
+ * their own: the signed head commits to every leaf. An object export is
+ * complete or fails: each entry names its object's previous entry, and
+ * the checkpoint each head ends in commits to every object's latest entry
+ * (spec/audit.md section 7.1). ent_audit_verify checks every byte of it: no
+ * node, no network. Memory: the ops are decoded one at a time and each one's own
  * signature is checked, keeping a record of about 170 bytes per op beyond
  * the file (about 1.1 times a hostile file of minimal 152-byte ops); only
  * when some signatures fail are the failed ops and those that could vouch
  * for them (same author and object) decoded together and authenticated as
  * a set (ent_op_authenticate), at most 65,536 of them (a file that needs
- * more fails with ENT_ELIMIT); nothing else grows with the input beyond
- * its own size.
+ * more fails with ENT_ELIMIT); a whole-log export replays the object
+ * directory (about 180 bytes per object, fewer objects than entries);
+ * nothing else grows with the input beyond its own size.
  */
 #ifndef ENT_AUDIT_H
 #define ENT_AUDIT_H
@@ -30,7 +34,8 @@
 #include "storage/store.h"
 
 #define ENT_AUDIT_MAGIC "entente-audit"
-#define ENT_AUDIT_VERSION 2 /* entries of version 2 (unsigned); 1 is refused */
+#define ENT_AUDIT_VERSION 3 /* with directory records; 2 is read, 1 refused */
+#define ENT_AUDIT_VERSION_V2 2 /* still verified without object scope */
 #define ENT_AUDIT_MAX_SIZE ((size_t)256 << 20) /* bytes of one export */
 #define ENT_AUDIT_NAME_MAX 256                 /* bytes of the org name */
 #define ENT_AUDIT_MAX_HISTORY 256 /* earlier heads carried in one export */
@@ -43,13 +48,17 @@ typedef struct ent_audit_filter {
 } ent_audit_filter;
 
 /*
- * Signs (and stores) a tree head over the current log at time now_ms, then
- * writes the export of the log up to that head into *out (malloc'ed, the
- * caller frees with free()).
- * @return ENT_OK, ENT_EINVAL (since beyond the log), ENT_ECORRUPT (the log
- *         refers to an op the node does not hold, damaged store),
- *         ENT_ETOOBIG (above ENT_AUDIT_MAX_SIZE), ENT_ENOMEM, storage
- *         errors.
+ * Signs (and stores) a tree head over the current log at time now_ms
+ * (which may append a checkpoint, actlog.h), then writes the export of the
+ * log up to that head into *out (malloc'ed, the caller frees with free()).
+ * An object export replays the whole log in memory (about 64 bytes per
+ * entry) for its inclusion proofs and directory records.
+ * @return ENT_OK, ENT_EINVAL (since beyond the log), ENT_ENOENT (no entry
+ *         names the object), ENT_EVERSION (an entry of the object in scope
+ *         is of version 2: it cannot be shown complete), ENT_ECORRUPT (the
+ *         log refers to an op the node does not hold, a checkpoint that is
+ *         not the replayed directory, damaged store), ENT_ETOOBIG (above
+ *         ENT_AUDIT_MAX_SIZE), ENT_ENOMEM, storage errors.
  */
 int ent_audit_export(ent_store *store, const ent_identity *id,
                      uint64_t now_ms, const ent_audit_filter *filter,
@@ -59,8 +68,10 @@ int ent_audit_export(ent_store *store, const ent_identity *id,
 typedef struct ent_audit_opts {
     const uint8_t *expected_org; /* NULL, or the org the file must be of */
     /* heads this auditor already holds (e.g. from a partner or an earlier
-     * export): each must be signed by the org and be a prefix of the
-     * exported log. Borrowed for the call. */
+     * export): those of the export's org must be signed by it and be a
+     * prefix of the exported log (and, for an object export, be shown
+     * complete); heads of other orgs are skipped, but at least one must
+     * be of this org. Borrowed for the call. */
     const ent_actlog_head *heads;
     size_t nheads;
 } ent_audit_opts;
@@ -77,6 +88,7 @@ typedef struct ent_audit_result {
     uint8_t object[32];
     uint64_t entries; /* entries checked */
     uint64_t heads;   /* signed heads checked (latest, history, given) */
+    uint64_t witnessed; /* given heads of this org checked (others skipped) */
     uint64_t ops;     /* ops checked */
     uint64_t equivocations; /* valid equivocation proofs carried */
     bool has_fail_index;
@@ -90,7 +102,8 @@ typedef struct ent_audit_result {
  *         the first failing check (also in res->err, with res->reason and,
  *         when an entry is at fault, res->fail_index): ENT_ETOOBIG,
  *         ENT_ENONCANON, ENT_ETRUNCATED, ENT_ECORRUPT, ENT_EVERSION,
- *         ENT_EBADSIG, ENT_EDENIED (not the expected org), ENT_ENOMEM.
+ *         ENT_EBADSIG, ENT_EDENIED (not the expected org), ENT_ENOENT
+ *         (heads given, none of this org), ENT_ELIMIT, ENT_ENOMEM.
  */
 int ent_audit_verify(const uint8_t *buf, size_t len,
                      const uint8_t *expected_org, ent_audit_result *res);

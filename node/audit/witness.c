@@ -240,17 +240,25 @@ static int put_kept(ent_txn *txn, const ent_actlog_head *h) {
     return ent_txn_put(txn, ENT_TBL_WITNESSED, key, sizeof(key), buf, n, 0);
 }
 
-/* Stores proof p and appends its `equivocation` log entry. */
+/* Stores proof p and appends its `equivocation` log entry: one entry per
+ * proof, so a proof found again (the same heads offered once more, the
+ * same failing answer) is neither stored nor logged twice. */
 static int put_proof(ent_txn *txn, uint64_t now, const struct proof *p,
                      const char *why) {
     uint8_t *buf = NULL, key[1 + ENT_HASH_LEN];
-    size_t len = 0;
+    const void *v;
+    size_t len = 0, vlen;
     ent_actlog_entry e;
     int rc = ent_cbor_encode(&buf, &len, ENT_EQUIV_MAX_SIZE, emit_proof, p);
     if (rc != ENT_OK)
         return rc;
     key[0] = KEY_PROOF;
     ent_hash(key + 1, buf, len);
+    rc = ent_txn_get(txn, ENT_TBL_WITNESSED, key, sizeof(key), &v, &vlen);
+    if (rc == ENT_OK || rc != ENT_ENOENT) {
+        free(buf);
+        return rc; /* ENT_OK: known already */
+    }
     rc = ent_txn_put(txn, ENT_TBL_WITNESSED, key, sizeof(key), buf, len, 0);
     free(buf);
     if (rc != ENT_OK)

@@ -8,7 +8,6 @@
  */
 #include "node/cli/cli.h"
 #include "node/audit/audit.h"
-#include "node/cli/cli_audit.h"
 #include "node/cli/cli_int.h"
 #include "node/cli/client.h"
 #include "node/err.h"
@@ -227,7 +226,7 @@ void ent__cli_fmt_progress(char *out, size_t cap, uint64_t done, bool known,
 
 int ent__cli_addr_arg(cli *c, const char *what, const char *addr) {
     char why[256];
-    if (addr == NULL || ent_node_addr_check(addr, why, sizeof(why)) == ENT_OK)
+    if (addr == NULL || ent_home_addr_check(addr, why, sizeof(why)) == ENT_OK)
         return -1;
     return ent__cli_fail(c, "invalid %s address '%.80s': %s", what, addr,
                          why);
@@ -281,35 +280,6 @@ int ent__cli_daemon_call(cli *c, const char *method, const char *path,
     return ent__cli_call(c->words, c->home, method, path, body, out);
 }
 
-/* ---- commands implemented in cli_audit.c --------------------------------- */
-
-static int cmd_object_key(cli *c) {
-    return ent_cli_object_key(c->words, c->home, c->args[0], c->json);
-}
-
-static int cmd_log(cli *c) {
-    return ent_cli_log(c->words, c->home, ent__cli_opt_value(c, "since"),
-                       c->json);
-}
-
-static int cmd_audit_export(cli *c) {
-    return ent_cli_audit_export(c->words, c->home, ent__cli_opt_value(c, "out"),
-                                ent__cli_opt_value(c, "object"),
-                                ent__cli_opt_value(c, "since"), c->json);
-}
-
-static int cmd_audit_verify(cli *c) {
-    return ent_cli_audit_verify(c->words, c->args[0],
-                                ent__cli_opt_value(c, "org"),
-                                ent__cli_opt_value(c, "witness"),
-                                ent__cli_opt_value(c, "key"), c->json);
-}
-
-static int cmd_audit_heads(cli *c) {
-    return ent_cli_audit_heads(c->words, c->home, ent__cli_opt_value(c, "org"),
-                               c->json);
-}
-
 /* ---- the command table --------------------------------------------------- */
 
 static int cmd_help(cli *c);
@@ -318,12 +288,20 @@ static const cli_opt init_opts[] = {
     {"name", "NAME", "the org's display name (1-64 bytes of UTF-8), required"},
     {"listen", "HOST:PORT",
      "peer address to listen on (default " ENT_DEFAULT_LISTEN ")"},
+    {"advertise", "HOST:PORT",
+     "address partners dial, put in invites (default: see config)"},
     {NULL, NULL, NULL},
 };
 
 static const cli_opt serve_opts[] = {
     {"listen", "HOST:PORT",
      "listen here, not at the init address (port 0: a free port)"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_opt status_opts[] = {
+    {"wait", "[=TIMEOUT]",
+     "wait until the node answers, at most TIMEOUT (default 10s)"},
     {NULL, NULL, NULL},
 };
 
@@ -411,7 +389,7 @@ static const cli_cmd object_cmds[] = {
      "are shared with the members. Prints nothing (with --json: "
      "{\"id\"}).",
      no_opts, 2, 2, NULL},
-    {"key", cmd_object_key, "print an object's keys for an auditor",
+    {"key", ent__cli_cmd_object_key, "print an object's keys for an auditor",
      "object key OBJ [--json]",
      "Prints the epoch keys of object OBJ as OBJ:KEY,KEY... (with --json: "
      "{\"object\",\"keys\":[{\"epoch\",\"key\"}]}), the form `entente "
@@ -470,6 +448,30 @@ static const cli_opt join_opts[] = {
     {NULL, NULL, NULL},
 };
 
+static const cli_cmd config_cmds[] = {
+    {"get", ent__cli_cmd_config_get, "show this node's settings",
+     "config get [KEY] [--json]",
+     "Prints the node's settings, or the value of one (nothing when it is "
+     "not set). Keys: advertise (HOST:PORT partners dial: the address put "
+     "in invite tokens and announced to peers) and default_currency (of "
+     "money typed without a code). With --json: {\"advertise\","
+     "\"default_currency\"} (null when not set), or {KEY: value}. Works with "
+     "or without a running node.",
+     no_opts, 0, 1, NULL},
+    {"set", ent__cli_cmd_config_set, "change a setting of this node",
+     "config set KEY VALUE [--json]",
+     "Stores a setting; a running node uses it at once (the next invite "
+     "carries a new advertise address), and it is kept across restarts. "
+     "advertise takes HOST:PORT (an IPv4 address, [IPv6] or a DNS name; "
+     "\"\" goes back to the default: the listen address, or for 0.0.0.0 / "
+     "[::] the address of the interface that routes outward, else "
+     "loopback). $ENTENTE_ADVERTISE, when set, overrides it. "
+     "default_currency takes an ISO 4217 code. Prints nothing (with "
+     "--json: the settings, {\"advertise\",\"default_currency\"}).",
+     no_opts, 2, 2, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
+};
+
 static const cli_cmd member_cmds[] = {
     {"remove", ent__cli_cmd_member_remove, "remove a member org from an object",
      "member remove OBJ ORG [--json]",
@@ -511,7 +513,7 @@ static const cli_opt verify_opts[] = {
 };
 
 static const cli_cmd audit_cmds[] = {
-    {"export", cmd_audit_export, "export the signed activity log",
+    {"export", ent__cli_cmd_audit_export, "export the signed activity log",
      "audit export [--out FILE] [--object OBJ] [--since N] [--json]",
      "Has the running node sign a tree head over its activity log and "
      "write the export (spec/audit.md section 9): entries, signed heads, "
@@ -519,7 +521,7 @@ static const cli_cmd audit_cmds[] = {
      "standard output, but never a terminal. With --json (needs --out): "
      "{\"file\",\"bytes\",\"tree_size\"}.",
      export_opts, 0, 0, NULL},
-    {"verify", cmd_audit_verify, "verify an export offline",
+    {"verify", ent__cli_cmd_audit_verify, "verify an export offline",
      "audit verify FILE [--org ORG] [--witness FILE] [--key OBJ:HEX] "
      "[--json]",
      "Checks every byte of an export with public keys only, without a "
@@ -533,7 +535,7 @@ static const cli_cmd audit_cmds[] = {
      "\"epoch\",\"text\"}}] and \"undisclosed\"; on failure {\"ok\":false,"
      "\"error\",\"reason\",\"entry\"}.",
      verify_opts, 1, 1, NULL},
-    {"heads", cmd_audit_heads, "partners' tree heads kept as a witness",
+    {"heads", ent__cli_cmd_audit_heads, "partners' tree heads kept as a witness",
      "audit heads [--org ORG] [--json]",
      "Prints the latest signed tree head this node keeps for each partner "
      "org (spec/audit.md section 11). With --json: {\"heads\":[{\"org\","
@@ -547,10 +549,13 @@ static const cli_cmd audit_cmds[] = {
 /* The command table. Planned commands (spec/cli.md) join it as they land. */
 static const cli_cmd commands[] = {
     {"init", ent__cli_cmd_init, "create the org identity and the database",
-     "init --name NAME [--listen HOST:PORT] [--home DIR] [--json]",
+     "init --name NAME [--listen HOST:PORT] [--advertise HOST:PORT] "
+     "[--home DIR] [--json]",
      "Creates a new home folder: a fresh Ed25519 org identity in "
      "identity.key (mode 0600) and the node's LMDB database, holding the org "
-     "name and the peer listen address. Prints the org id (with --json: "
+     "name, the peer listen address and, with --advertise, the address "
+     "partners dial (in invites; see `entente config`). Prints the org id "
+     "(with --json: "
      "{\"org\",\"name\",\"home\"}). Refuses to touch a home that already "
      "exists and is not empty; a failure leaves nothing behind.",
      init_opts, 0, 0, NULL},
@@ -559,22 +564,28 @@ static const cli_cmd commands[] = {
      "Runs the node until SIGINT or SIGTERM: listens for partner nodes on "
      "TCP and serves the local API on the Unix socket HOME/api.sock (mode "
      "0600). Only one node may run per home; a second one exits with an "
-     "error naming the running one. Logs go to standard error.",
+     "error naming the running one. Once both listen it prints one line, "
+     "\"ready: listening on HOST:PORT, advertising HOST:PORT, api PATH\" "
+     "(with --json: {\"ready\",\"listen\",\"advertise\",\"api\"}), and "
+     "tells a service manager that set $NOTIFY_SOCKET (systemd "
+     "Type=notify) READY=1. Logs go to standard error.",
      serve_opts, 0, 0, NULL},
     {"status", ent__cli_cmd_status,
      "show the running node's identity and counts",
-     "status [--home DIR] [--json]",
+     "status [--wait[=TIMEOUT]] [--home DIR] [--json]",
      "Asks the running node of HOME for its org id, name, actual listen "
      "address, number of partner nodes and number of objects, and prints "
      "one line per backlog sync running or finished in the last minute "
      "(a join's history, or a catch-up): \"sync  OBJ from PEER: 41,200 / "
      "100,000 ops (41%), 9,800 ops/s, ~6 s left\". With --json, prints "
-     "{\"org\",\"name\",\"listen\",\"peers\",\"objects\","
+     "{\"org\",\"name\",\"listen\",\"advertise\",\"peers\",\"objects\","
      "\"equivocations\",\"syncs\":[{\"object\",\"peer\",\"peer_name\","
      "\"join\",\"state\",\"expected\",\"received\",\"applied\","
      "\"ops_per_sec\",\"eta_seconds\",\"elapsed_ms\"}]} (spec/api.md). "
-     "Fails when no node is running for HOME.",
-     no_opts, 0, 0, NULL},
+     "Fails when no node is running for HOME; with --wait "
+     "it first waits for one to answer (a node just started in the "
+     "background), at most TIMEOUT (default 10s), then fails.",
+     status_opts, 0, 0, NULL},
     {"object", NULL, "create, change, show and list joint objects",
      "object COMMAND [ARGS] [options]",
      "Joint objects: shared opportunities, leads, solutions, plans... Each "
@@ -607,6 +618,11 @@ static const cli_cmd commands[] = {
      "left\", rewritten in place on a terminal, else one line every 2 s or "
      "10%; then \"received N ops\".",
      join_opts, 1, 1, NULL},
+    {"config", NULL, "show and change this node's settings",
+     "config COMMAND [ARGS] [options]",
+     "The node's settings, kept in its home: the address partners dial "
+     "(advertise) and the default currency.",
+     no_opts, 0, 0, config_cmds},
     {"member", NULL, "manage the member orgs of an object",
      "member COMMAND [ARGS] [options]", "Membership of joint objects.", no_opts,
      0, 0, member_cmds},
@@ -619,7 +635,7 @@ static const cli_cmd commands[] = {
      "(name: null when unknown; last_seen: RFC 3339, null before the first "
      "session).",
      no_opts, 0, 0, NULL},
-    {"log", cmd_log, "show this node's activity log",
+    {"log", ent__cli_cmd_log, "show this node's activity log",
      "log [--since N] [--json]",
      "Lists the entries of the node's activity log: index, local time, "
      "kind, object, op, org (by name) and reason. With --json: {\"size\","
@@ -644,8 +660,8 @@ static const cli_cmd commands[] = {
 static void print_opts(FILE *f, const cli_opt *opts) {
     for (const cli_opt *o = opts; o->name != NULL; o++) {
         char left[64];
-        snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
-                 o->arg ? o->arg : "");
+        snprintf(left, sizeof(left), "--%s%s%s", o->name,
+                 o->arg && o->arg[0] != '[' ? " " : "", o->arg ? o->arg : "");
         fprintf(f, "  %-22s %s\n", left, o->help);
     }
 }
@@ -776,14 +792,16 @@ static int parse_opts(cli *c, int argc, char **argv) {
     bool help = false;
     const char *level = c->pre_level; /* given before the command word */
     const char *home = c->pre_home;
+    const char *bare = NULL; /* last optional-value option given bare */
     for (int pass = 0; pass < 2; pass++) {
         const cli_opt *tab = pass == 0 ? global_opts : c->cmd->opts;
         for (const cli_opt *o = tab; o != NULL && o->name != NULL; o++) {
             if (nlo == CLI_MAX_OPTS)
                 break;
-            lo[nlo] = (struct option){o->name,
-                                      o->arg ? required_argument : no_argument,
-                                      NULL, 256 + nlo};
+            int has = o->arg == NULL     ? no_argument
+                      : o->arg[0] == '[' ? optional_argument
+                                         : required_argument;
+            lo[nlo] = (struct option){o->name, has, NULL, 256 + nlo};
             all[nlo++] = o;
         }
     }
@@ -821,6 +839,8 @@ static int parse_opts(cli *c, int argc, char **argv) {
                 c->opts[c->nopts].name = name;
                 c->opts[c->nopts].value = optarg ? optarg : "";
                 c->nopts++;
+                if (optarg == NULL && all[ch - 256]->arg != NULL)
+                    bare = name; /* an optional value left out */
             }
         }
     }
@@ -832,6 +852,12 @@ static int parse_opts(cli *c, int argc, char **argv) {
     c->nargs = argc - optind;
     if (c->nargs < c->cmd->min_args)
         return ent__cli_usage_error(c, "missing argument");
+    if (c->nargs > c->cmd->max_args && bare != NULL)
+        return ent__cli_usage_error(c,
+                                    "unexpected argument '%s' (an optional "
+                                    "value takes '=': --%s=%s)",
+                                    c->args[c->cmd->max_args], bare,
+                                    c->args[c->cmd->max_args]);
     if (c->nargs > c->cmd->max_args)
         return ent__cli_usage_error(c, "unexpected argument '%s'",
                                     c->args[c->cmd->max_args]);

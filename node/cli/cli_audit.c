@@ -1,9 +1,10 @@
 /*
- * cli_audit.c - `entente log`, `entente audit export`, `entente audit
- * verify`; see cli_audit.h.
+ * cli_audit.c - the log and audit commands (spec/cli.md, spec/audit.md):
+ * `entente log`, `entente audit export|verify|heads` and `entente object
+ * key`. Their help and options are in the command table (cli.c); they are
+ * declared in cli_int.h with the other commands. `audit verify` works
+ * without a node; the others ask the running node of HOME.
  */
-#include "node/cli/cli_audit.h"
-
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -53,8 +54,8 @@ static int call(const char *words, const char *home, const char *path,
     return st;
 }
 
-int ent_cli_log(const char *words, const char *home, const char *since,
-                bool json) {
+static int log_cmd(const char *words, const char *home, const char *since,
+                   bool json) {
     char path[64] = "/v1/log";
     json_t *r = NULL;
     int st;
@@ -145,8 +146,8 @@ out:
     return rc;
 }
 
-int ent_cli_audit_export(const char *words, const char *home, const char *out,
-                         const char *object, const char *since, bool json) {
+static int audit_export(const char *words, const char *home, const char *out,
+                        const char *object, const char *since, bool json) {
     char path[200] = "/v1/audit/export";
     json_t *r = NULL;
     uint8_t *buf = NULL;
@@ -250,27 +251,50 @@ out:
     return ENT_OK;
 }
 
+/* Heads one --witness file may hold: a partner's file lists one kept head
+ * per org it witnesses, plus its own. */
+#define MAX_WITNESS_HEADS 65536
+
+/* Adds s to the list of head strings (grown as needed). */
+static int push_item(const char ***items, size_t *n, size_t *cap,
+                     const char *s) {
+    if (*n == MAX_WITNESS_HEADS)
+        return ENT_ELIMIT;
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        const char **q = realloc(*items, c * sizeof(*q));
+        if (q == NULL)
+            return ENT_ENOMEM;
+        *items = q;
+        *cap = c;
+    }
+    (*items)[(*n)++] = s;
+    return ENT_OK;
+}
+
 /* Reads the heads an auditor holds (--witness FILE): the JSON printed by
- * `entente audit heads --json` (every "head"), or hex heads one a line. */
+ * `entente audit heads --json` (every "head"), or hex heads one a line.
+ * Heads of every org are read; the verifier uses those of the export's
+ * org and skips the others (spec/audit.md §10). */
 static int load_heads(const char *path, ent_actlog_head **out, size_t *n) {
     uint8_t *buf = NULL;
-    size_t len = 0, cap = 0;
+    size_t len = 0;
     json_t *root = NULL;
     ent_actlog_head *hs = NULL;
+    const char **items = NULL;
+    size_t nitems = 0, capitems = 0;
     int rc = read_file(path, &buf, &len);
     *out = NULL;
     *n = 0;
     if (rc != ENT_OK)
         return rc;
-    const char *items[256];
-    size_t nitems = 0;
     size_t i = 0;
     while (i < len && isspace(buf[i]))
         i++;
     if (i < len && (buf[i] == '{' || buf[i] == '[')) {
         root = json_loadb((const char *)buf, len, 0, NULL);
-        json_t *arr = json_is_array(root) ? root
-                                          : json_object_get(root, "heads");
+        json_t *arr =
+            json_is_array(root) ? root : json_object_get(root, "heads");
         json_t *e;
         size_t k;
         if (!json_is_array(arr)) {
@@ -279,11 +303,12 @@ static int load_heads(const char *path, ent_actlog_head **out, size_t *n) {
         }
         json_array_foreach(arr, k, e) {
             const char *h = json_string_value(json_object_get(e, "head"));
-            if (h == NULL || nitems == 256) {
+            if (h == NULL) {
                 rc = ENT_EINVAL;
                 goto out;
             }
-            items[nitems++] = h;
+            if ((rc = push_item(&items, &nitems, &capitems, h)) != ENT_OK)
+                goto out;
         }
     } else {
         uint8_t *z = realloc(buf, len + 1);
@@ -295,16 +320,11 @@ static int load_heads(const char *path, ent_actlog_head **out, size_t *n) {
         buf[len] = '\0';
         char *save = NULL;
         for (char *t = strtok_r((char *)buf, " \t\r\n", &save); t != NULL;
-             t = strtok_r(NULL, " \t\r\n", &save)) {
-            if (nitems == 256) {
-                rc = ENT_ELIMIT;
+             t = strtok_r(NULL, " \t\r\n", &save))
+            if ((rc = push_item(&items, &nitems, &capitems, t)) != ENT_OK)
                 goto out;
-            }
-            items[nitems++] = t;
-        }
     }
-    cap = nitems ? nitems : 1;
-    if ((hs = calloc(cap, sizeof(*hs))) == NULL) {
+    if ((hs = calloc(nitems ? nitems : 1, sizeof(*hs))) == NULL) {
         rc = ENT_ENOMEM;
         goto out;
     }
@@ -323,6 +343,7 @@ static int load_heads(const char *path, ent_actlog_head **out, size_t *n) {
     hs = NULL;
 out:
     free(hs);
+    free(items);
     json_decref(root);
     free(buf);
     return rc;
@@ -414,16 +435,16 @@ static int resolve_key_object(const char *words, disclose *d,
         return fail(words, "--key: reading the export's ops: %s",
                     ent_strerror(rc));
     if (ps.n == 0)
-        return fail(words, "--key: no object of the export has an id "
-                           "starting with %s",
+        return fail(words,
+                    "--key: no object of the export has an id "
+                    "starting with %s",
                     d->prefix);
     if (ps.n > 1) {
         size_t o = 0;
         for (size_t i = 0; i < ps.n && o < sizeof(list); i++)
-            o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%.12s",
-                                  i ? ", " : "",
-                                  i == ENT_CLI_ID_CANDIDATES ? "..."
-                                                             : ps.ids[i]);
+            o += (size_t)snprintf(
+                list + o, sizeof(list) - o, "%s%.12s", i ? ", " : "",
+                i == ENT_CLI_ID_CANDIDATES ? "..." : ps.ids[i]);
         return fail(words,
                     "--key: object id prefix %s is ambiguous: it matches "
                     "%s; give more characters",
@@ -435,10 +456,9 @@ static int resolve_key_object(const char *words, disclose *d,
 }
 
 static const char *op_kind_name(unsigned k) {
-    static const char *const names[] = {"create",        "set",
-                                        "add_member",    "remove_member",
-                                        "rotate_key",    "stage",
-                                        "comment"};
+    static const char *const names[] = {
+        "create",     "set",   "add_member", "remove_member",
+        "rotate_key", "stage", "comment"};
     return k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
 
@@ -495,12 +515,11 @@ static int disclose_op(void *data, const uint8_t *raw, size_t n) {
     /* "_hlc" orders the history (sort_history) and is dropped after */
     char when[ENT_TIMEFMT_RFC3339_LEN + 1];
     bool timed = ent_timefmt_rfc3339(when, ent_hlc_ms(op->h.hlc)) == ENT_OK;
-    json_t *e = json_pack("{s:s,s:s,s:I,s:o,s:s,s:I,s:o*,s:I}", "op", id,
-                          "author", org, "seq", (json_int_t)op->h.seq, "time",
-                          timed ? json_string(when) : json_null(), "kind",
-                          op_kind_name(op->h.kind), "epoch",
-                          (json_int_t)op->h.epoch, "body", body_json(&b),
-                          "_hlc", (json_int_t)op->h.hlc);
+    json_t *e = json_pack(
+        "{s:s,s:s,s:I,s:o,s:s,s:I,s:o*,s:I}", "op", id, "author", org, "seq",
+        (json_int_t)op->h.seq, "time", timed ? json_string(when) : json_null(),
+        "kind", op_kind_name(op->h.kind), "epoch", (json_int_t)op->h.epoch,
+        "body", body_json(&b), "_hlc", (json_int_t)op->h.hlc);
     if (e != NULL)
         json_array_append_new(d->history, e);
 out:
@@ -540,8 +559,8 @@ static void sort_history(json_t *h) {
     free(v);
 }
 
-int ent_cli_audit_verify(const char *words, const char *file, const char *org,
-                         const char *witness, const char *key, bool json) {
+static int audit_verify(const char *words, const char *file, const char *org,
+                        const char *witness, const char *key, bool json) {
     uint8_t pk[ENT_PK_LEN], *buf = NULL;
     size_t len = 0, nheads = 0;
     ent_audit_result res;
@@ -579,9 +598,8 @@ int ent_cli_audit_verify(const char *words, const char *file, const char *org,
         st = fail(words, "%s: %s", file, ent_strerror(rc));
         goto out;
     }
-    ent_audit_opts o = {.expected_org = org ? pk : NULL,
-                        .heads = heads,
-                        .nheads = nheads};
+    ent_audit_opts o = {
+        .expected_org = org ? pk : NULL, .heads = heads, .nheads = nheads};
     rc = ent_audit_verify_ex(buf, len, &o, &res);
     ent_org_id_format(orgid, res.org);
     if (rc == ENT_OK && d != NULL) {
@@ -608,7 +626,7 @@ int ent_cli_audit_verify(const char *words, const char *file, const char *org,
                 (json_int_t)res.since, "heads", (json_int_t)res.heads, "ops",
                 (json_int_t)res.ops, "equivocations",
                 (json_int_t)res.equivocations, "witnessed",
-                (json_int_t)nheads, "object",
+                (json_int_t)res.witnessed, "object",
                 res.has_object ? json_string(obj) : json_null());
             if (jo != NULL && d != NULL) {
                 json_object_set(jo, "history", d->history);
@@ -621,11 +639,12 @@ int ent_cli_audit_verify(const char *words, const char *file, const char *org,
             printf("ok: %s (", orgid);
             ent_term_fputs(stdout, res.name); /* the export's own claim */
             printf("): %llu entries of %llu, %llu signed heads "
-                   "(%zu witnessed), %llu ops checked, %llu equivocation "
+                   "(%llu witnessed), %llu ops checked, %llu equivocation "
                    "proofs\n",
                    (unsigned long long)res.entries,
                    (unsigned long long)res.tree_size,
-                   (unsigned long long)res.heads, nheads,
+                   (unsigned long long)res.heads,
+                   (unsigned long long)res.witnessed,
                    (unsigned long long)res.ops,
                    (unsigned long long)res.equivocations);
             size_t i;
@@ -673,8 +692,8 @@ out:
     return st;
 }
 
-int ent_cli_audit_heads(const char *words, const char *home, const char *org,
-                        bool json) {
+static int audit_heads(const char *words, const char *home, const char *org,
+                       bool json) {
     char path[128] = "/v1/audit/heads";
     uint8_t pk[ENT_PK_LEN];
     json_t *r = NULL;
@@ -699,8 +718,7 @@ int ent_cli_audit_heads(const char *words, const char *home, const char *org,
                      (unsigned long long)ent__cli_jint(e, "size"));
             ent__cli_row(stdout, "",
                          (const char *const[]){
-                             ent__cli_jstr(e, "org"), name ? name : "-",
-                             size,
+                             ent__cli_jstr(e, "org"), name ? name : "-", size,
                              ent__cli_time(when, json_object_get(e, "time")),
                              ent__cli_jstr(e, "root")},
                          (const int[]){52, 20, 10, 19}, 5);
@@ -710,8 +728,8 @@ int ent_cli_audit_heads(const char *words, const char *home, const char *org,
     return 0;
 }
 
-int ent_cli_object_key(const char *words, const char *home, const char *obj,
-                       bool json) {
+static int object_key(const char *words, const char *home, const char *obj,
+                      bool json) {
     char path[128], hex[65];
     json_t *r = NULL;
     int st;
@@ -727,11 +745,38 @@ int ent_cli_object_key(const char *words, const char *home, const char *obj,
         size_t i;
         json_t *e;
         printf("%s:", json_string_value(json_object_get(r, "object")));
-        json_array_foreach(json_object_get(r, "keys"), i, e)
-            printf("%s%s", i ? "," : "",
-                   json_string_value(json_object_get(e, "key")));
+        json_array_foreach(json_object_get(r, "keys"), i, e) printf(
+            "%s%s", i ? "," : "", json_string_value(json_object_get(e, "key")));
         printf("\n");
     }
     json_decref(r);
     return 0;
+}
+
+/* ---- the commands (cli_int.h) ----------------------------------------------
+ */
+
+int ent__cli_cmd_object_key(cli *c) {
+    return object_key(c->words, c->home, c->args[0], c->json);
+}
+
+int ent__cli_cmd_log(cli *c) {
+    return log_cmd(c->words, c->home, ent__cli_opt_value(c, "since"), c->json);
+}
+
+int ent__cli_cmd_audit_export(cli *c) {
+    return audit_export(c->words, c->home, ent__cli_opt_value(c, "out"),
+                        ent__cli_opt_value(c, "object"),
+                        ent__cli_opt_value(c, "since"), c->json);
+}
+
+int ent__cli_cmd_audit_verify(cli *c) {
+    return audit_verify(c->words, c->args[0], ent__cli_opt_value(c, "org"),
+                        ent__cli_opt_value(c, "witness"),
+                        ent__cli_opt_value(c, "key"), c->json);
+}
+
+int ent__cli_cmd_audit_heads(cli *c) {
+    return audit_heads(c->words, c->home, ent__cli_opt_value(c, "org"),
+                       c->json);
 }

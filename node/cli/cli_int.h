@@ -4,9 +4,9 @@
  * command uses, and the commands the table in cli.c points to. Not a
  * public API: symbols are ent__cli_*. cli.c owns the table, the help, the
  * option parsing and the dispatch; cli_node.c the commands that run or ask
- * the node itself (init, serve, status, peers); cli_objects.c the commands
+ * the node itself (init, serve, status, peers, config); cli_objects.c the commands
  * on joint objects (object, template, invite, join, member); cli_audit.c
- * the log and audit commands (cli_audit.h).
+ * the log and audit commands (log, audit, object key).
  */
 #ifndef ENT_CLI_INT_H
 #define ENT_CLI_INT_H
@@ -22,8 +22,14 @@
 
 #define EXIT_USAGE 2
 #define CLI_MAX_OPTS 256 /* options of one invocation (--set repeats) */
+#define ENT_CLI_WAIT_DEFAULT_S 10 /* status --wait without a value */
+#define ENT_CLI_WAIT_POLL_MS 50   /* status --wait: between two attempts */
 
-/* An option of one command (global options are listed in global_opts). */
+/*
+ * An option of one command (global options are listed in global_opts). An
+ * arg in brackets ("[=TIMEOUT]") makes the value optional: --wait or
+ * --wait=5s, never --wait 5s; without one the option's value is "".
+ */
 typedef struct cli_opt {
     const char *name; /* long name without "--" */
     const char *arg;  /* argument name for help ("HOST:PORT"), NULL: flag */
@@ -135,8 +141,8 @@ int ent__cli_call(const char *words, const char *home, const char *method,
 
 /*
  * Checks a HOST:PORT argument (what: "listen"); NULL passes. Returns -1 if
- * ent_node_parse_addr() takes it, else prints "invalid WHAT address 'X':
- * why" (ent_node_addr_check: no port, names are not resolved...) and
+ * ent_home_parse_addr() takes it, else prints "invalid WHAT address 'X':
+ * why" (ent_home_addr_check: no port, names are not resolved...) and
  * returns exit status 1.
  */
 int ent__cli_addr_arg(cli *c, const char *what, const char *addr);
@@ -180,11 +186,24 @@ int ent__cli_cmd_init(cli *c);
 int ent__cli_cmd_serve(cli *c);
 int ent__cli_cmd_status(cli *c);
 int ent__cli_cmd_peers(cli *c);
+int ent__cli_cmd_config_get(cli *c);
+int ent__cli_cmd_config_set(cli *c);
+
+/* Warns on stderr ("entente: WORDS: warning: ...") when every address that
+ * the invite token carries is a loopback one, which a partner on another
+ * machine cannot dial. Prints nothing for a token it cannot parse. */
+void ent__cli_warn_loopback_token(const cli *c, const char *token);
 /* The text form of `peers` (the API's peers JSON array) to f. */
 void ent__cli_print_peers(FILE *f, const json_t *peers);
 
-/* cli_audit.c: the text form of `log` (the API's log JSON) to f. */
+/* cli_audit.c */
+/* The text form of `log` (the API's log JSON) to f. */
 void ent__cli_print_log(FILE *f, const json_t *log);
+int ent__cli_cmd_log(cli *c);
+int ent__cli_cmd_audit_export(cli *c);
+int ent__cli_cmd_audit_verify(cli *c);
+int ent__cli_cmd_audit_heads(cli *c);
+int ent__cli_cmd_object_key(cli *c);
 
 /* cli_objects.c */
 /* The text forms of `object show` (the API's object JSON o) and `template

@@ -2,26 +2,35 @@
  * cli_node.c - the commands that create, run or ask the node itself: `init`
  * (a new home: identity and database), `serve` (the node in the
  * foreground until SIGINT or SIGTERM), `status` (the running node's
- * identity, counts and backlog syncs) and `peers` (its partner nodes).
- * Their help and options are in the command table (cli.c).
+ * identity, counts and backlog syncs), `peers` (its partner nodes) and
+ * `config` (its settings, with or without a running node); and the check
+ * that warns when an invite token carries a loopback address. Their help
+ * and options are in the command table (cli.c).
  */
 #include "crypto/crypto.h"
 #include "node/cli/cli_int.h"
 #include "node/cli/client.h"
 #include "node/daemon/daemon.h"
+#include "node/daemon/notify.h"
 #include "node/err.h"
 #include "node/home.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/objects/template.h"
+#include "node/objects/value.h"
+#include "node/peers/advertise.h"
+#include "node/peers/invite.h"
 #include "node/term.h"
 
 #include <uv.h>
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* One line of `entente status` per sync (spec/cli.md). */
 static void print_sync(const json_t *o) {
@@ -56,10 +65,16 @@ static void print_sync(const json_t *o) {
     putchar('\n');
 }
 
+/* The message for an address that cannot be advertised. */
+#define BAD_ADVERTISE                                                          \
+    "invalid advertise address '%s' (want HOST:PORT: an IPv4 address, "        \
+    "[IPv6] or a DNS name, port 1-65535)"
+
 int ent__cli_cmd_init(cli *c) {
     char org[ENT_ORG_ID_LEN + 1];
     const char *name = ent__cli_opt_value(c, "name");
     const char *listen = ent__cli_opt_value(c, "listen");
+    const char *advertise = ent__cli_opt_value(c, "advertise");
     if (name == NULL) {
         fprintf(stderr, "entente: init: --name is required\n");
         fprintf(stderr, "usage: entente %s\n", c->cmd->usage);
@@ -78,9 +93,12 @@ int ent__cli_cmd_init(cli *c) {
     int st = ent__cli_addr_arg(c, "listen", listen);
     if (st >= 0)
         return st;
+    if (advertise != NULL && !ent_advertise_valid(advertise))
+        return ent__cli_fail(c, BAD_ADVERTISE, advertise);
     if (ent_crypto_init() != ENT_OK)
         return ent__cli_fail(c, "cannot initialise libsodium");
-    int rc = ent_home_init(c->home, name, listen, &c->log, org);
+    ent_home_conf conf = {name, listen, advertise};
+    int rc = ent_home_create(c->home, &conf, &c->log, org);
     if (rc == ENT_EEXIST)
         return ent__cli_fail(c, "%s: already exists", c->home);
     if (rc == ENT_ENOENT)
@@ -115,9 +133,40 @@ static void serve_signal(uv_signal_t *h, int signum) {
     struct serve_ctx *s = h->data;
     ENT_INFO(s->log, "received %s, stopping",
              signum == SIGINT ? "SIGINT" : "SIGTERM");
+    ent_daemon_notify(getenv("NOTIFY_SOCKET"), "STOPPING=1");
     uv_signal_stop(&s->sigint);
     uv_signal_stop(&s->sigterm);
     ent_node_stop(s->node, serve_stopped, s);
+}
+
+/*
+ * Tells whoever started the node that it is ready: the peer listener is
+ * bound and the API socket listens (ent_node_start returned), so a client
+ * that connects from now on is answered. One line on standard output
+ * (spec/cli.md gives its exact text), flushed at once because a pipe would
+ * hold it back, and READY=1 to a service manager that set $NOTIFY_SOCKET.
+ */
+static void serve_ready(cli *c, ent_node *n) {
+    char adv[ENT_ADDR_STRLEN], state[3 * ENT_ADDR_STRLEN + 64];
+    ent_daemon_advertised(n, adv);
+    if (c->json) {
+        json_t *o = json_pack("{s:b,s:s,s:s,s:s}", "ready", 1, "listen",
+                              ent_node_listen(n), "advertise", adv, "api",
+                              ent_node_api_path(n));
+        ent__cli_print_json(o);
+        json_decref(o);
+    } else {
+        printf("ready: listening on %s, advertising %s, api %s\n",
+               ent_node_listen(n), adv, ent_node_api_path(n));
+    }
+    fflush(stdout);
+    snprintf(state, sizeof(state),
+             "READY=1\nSTATUS=listening on %s, advertising %s",
+             ent_node_listen(n), adv);
+    int rc = ent_daemon_notify(getenv("NOTIFY_SOCKET"), state);
+    if (rc != ENT_OK)
+        ENT_WARN(&c->log, "sd_notify to $NOTIFY_SOCKET (%s): %s",
+                 getenv("NOTIFY_SOCKET"), ent_strerror(rc));
 }
 
 static int serve_open_error(cli *c, int rc, const ent_node_diag *d) {
@@ -188,6 +237,8 @@ int ent__cli_cmd_serve(cli *c) {
             status = ent__cli_fail(c, "cannot listen on %s: %s", addr,
                                    ent_strerror(rc));
         ent_node_stop(s.node, serve_stopped, &s);
+    } else {
+        serve_ready(c, s.node);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
 out:
@@ -199,12 +250,65 @@ out:
     return status;
 }
 
+static long long mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * GET /v1/status, and with a wait of wait_ms > 0 again every
+ * ENT_CLI_WAIT_POLL_MS while the node is not there yet (no socket, a stale
+ * one, a connection closed or refused by a node still starting or busy)
+ * until it answers or the wait is over; the last error is returned.
+ */
+static int status_request(cli *c, long long wait_ms, int *http, json_t **resp) {
+    long long deadline = mono_ms() + wait_ms;
+    for (;;) {
+        long long left = deadline - mono_ms();
+        int to = wait_ms > 0 && left < ENT_CLIENT_TIMEOUT_MS
+                     ? (int)(left > 0 ? left : 1)
+                     : ENT_CLIENT_TIMEOUT_MS;
+        int rc = ent_client_request_timeout(c->home, "GET", "/v1/status", NULL,
+                                            to, http, resp);
+        bool again = rc == ENT_ENOTRUNNING || rc == ENT_ECLOSED ||
+                     rc == ENT_ETIMEOUT || (rc == ENT_OK && *http == 503);
+        if (!again || wait_ms <= 0 || mono_ms() >= deadline)
+            return rc;
+        json_decref(*resp);
+        *resp = NULL;
+        struct timespec ts = {0, ENT_CLI_WAIT_POLL_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 int ent__cli_cmd_status(cli *c) {
     int http = 0;
     json_t *resp = NULL;
     int status = 0;
-    int rc =
-        ent_client_request(c->home, "GET", "/v1/status", NULL, &http, &resp);
+    const char *wait = ent__cli_opt_value(c, "wait");
+    uint64_t wait_s = 0;
+    if (wait != NULL) {
+        wait_s = ENT_CLI_WAIT_DEFAULT_S;
+        if (wait[0] != '\0' && ent_duration_parse(wait, &wait_s) != ENT_OK)
+            return ent__cli_usage_error(c,
+                                        "--wait wants a duration like 10s or "
+                                        "2m, got '%.40s'",
+                                        wait);
+    }
+    struct stat hs;
+    if (wait != NULL && stat(c->home, &hs) != 0) /* no home: nothing to wait
+                                                    for */
+        return ent__cli_not_running(c->words, c->home);
+    int rc = status_request(c, (long long)wait_s * 1000, &http, &resp);
+    if (wait != NULL && rc != ENT_OK &&
+        (rc == ENT_ENOTRUNNING || rc == ENT_ECLOSED || rc == ENT_ETIMEOUT)) {
+        status = ent__cli_fail(c,
+                               "no node answered for %s within %llus (start "
+                               "one with: entente serve)",
+                               c->home, (unsigned long long)wait_s);
+        goto out;
+    }
     if (rc == ENT_ENOTRUNNING) {
         status = ent__cli_not_running(c->words, c->home);
         goto out;
@@ -223,8 +327,12 @@ int ent__cli_cmd_status(cli *c) {
         printf("org:     %s\n",
                json_string_value(json_object_get(resp, "org")));
         ent__cli_kv(stdout, "name", ent__cli_jstr(resp, "name"));
-        printf("listen:  %s\n",
-               json_string_value(json_object_get(resp, "listen")));
+        const char *listen = ent__cli_jstr(resp, "listen");
+        const char *adv = ent__cli_jstr(resp, "advertise");
+        if (adv[0] != '\0' && strcmp(adv, listen) != 0)
+            printf("listen:  %s, advertised as %s\n", listen, adv);
+        else
+            printf("listen:  %s\n", listen);
         printf("peers:   %lld\n",
                (long long)json_integer_value(json_object_get(resp, "peers")));
         printf("objects: %lld\n",
@@ -299,4 +407,215 @@ int ent__cli_cmd_peers(cli *c) {
         ent__cli_print_peers(stdout, resp);
     json_decref(resp);
     return 0;
+}
+
+/* ---- config ------------------------------------------------------------- */
+
+/* The settings `entente config` knows, as keys of GET/PUT /v1/config. */
+static const char *const config_keys[] = {"advertise", "default_currency",
+                                          NULL};
+
+static bool config_key_known(const char *k) {
+    for (const char *const *p = config_keys; *p != NULL; p++)
+        if (strcmp(*p, k) == 0)
+            return true;
+    return false;
+}
+
+/* The settings without a node: read (and with set_key, first change) in the
+ * home's store, under the home's lock so that no node starts meanwhile. */
+typedef struct config_io {
+    const char *set_key; /* NULL: read only */
+    const char *set_value;
+    char cur[4];
+    char advertise[ENT_ADDR_STRLEN];
+} config_io;
+
+static int config_txn(ent_txn *txn, void *data) {
+    config_io *io = data;
+    int rc = ENT_OK;
+    if (io->set_key != NULL && strcmp(io->set_key, "advertise") == 0)
+        rc = ent_home_meta_put(txn, ENT_META_ADVERTISE, io->set_value);
+    else if (io->set_key != NULL)
+        rc = ent_config_set_default_currency(txn, io->set_value);
+    if (rc == ENT_OK)
+        rc = ent_config_default_currency(txn, io->cur);
+    if (rc == ENT_OK) {
+        rc = ent_home_meta_get(txn, ENT_META_ADVERTISE, io->advertise,
+                               sizeof(io->advertise));
+        if (rc == ENT_ENOENT) {
+            io->advertise[0] = '\0';
+            rc = ENT_OK;
+        }
+    }
+    return rc;
+}
+
+/*
+ * Reads (and changes, if io->set_key) the settings of c->home with no node
+ * running; on success *out is the document GET /v1/config would answer.
+ * Returns -1 to go on, or the exit status after printing the error.
+ */
+static int config_offline(cli *c, config_io *io, json_t **out) {
+    char path[PATH_MAX];
+    ent_store *st = NULL;
+    long pid = 0;
+    int fd = -1, status = -1;
+    int rc = ent_home_lock(c->home, &fd, &pid);
+    if (rc == ENT_EBUSY) {
+        status = ent__cli_fail(c,
+                               "%s: a node is running (pid %ld) but does not "
+                               "answer; try again",
+                               c->home, pid);
+        goto out;
+    }
+    if (rc == ENT_ENOENT) {
+        status = ent__cli_fail(c,
+                               "%s: no such home (create one with: entente "
+                               "init --name NAME)",
+                               c->home);
+        goto out;
+    }
+    if (rc == ENT_OK)
+        rc = ent_home_path(path, sizeof(path), c->home, ENT_HOME_DB);
+    if (rc == ENT_OK)
+        rc = ent_store_open(&st, path, 0, &c->log);
+    if (rc == ENT_OK)
+        rc = io->set_key != NULL ? ent_store_write(st, config_txn, io)
+                                 : ent_store_read(st, config_txn, io);
+    if (rc != ENT_OK) {
+        status = ent__cli_fail(c, "%s: %s", c->home, ent_strerror(rc));
+        goto out;
+    }
+    *out =
+        json_pack("{s:s,s:o}", "default_currency", io->cur, "advertise",
+                  io->advertise[0] ? json_string(io->advertise) : json_null());
+    if (*out == NULL)
+        status = ent__cli_fail(c, "%s", ent_strerror(ENT_ENOMEM));
+out:
+    ent_store_close(st);
+    ent_home_unlock(fd);
+    return status;
+}
+
+/*
+ * The settings document of c->home into *out: from the running node (GET,
+ * or PUT {key: value} when key is not NULL), else from the store directly.
+ * Returns -1 to go on, or the exit status after printing the error.
+ */
+static int config_fetch(cli *c, const char *key, const char *value,
+                        json_t **out) {
+    int http = 0, st = -1;
+    json_t *body = NULL;
+    *out = NULL;
+    if (key != NULL) {
+        body = json_object();
+        if (body == NULL ||
+            json_object_set_new(
+                body, key, value[0] ? json_string(value) : json_null()) != 0) {
+            st = ent__cli_fail(c, "%s", ent_strerror(ENT_ENOMEM));
+            goto out;
+        }
+    }
+    int rc = ent_client_request(c->home, key ? "PUT" : "GET", "/v1/config",
+                                body, &http, out);
+    if (rc == ENT_ENOTRUNNING) {
+        config_io io = {.set_key = key, .set_value = value};
+        st = config_offline(c, &io, out);
+    } else if (rc != ENT_OK) {
+        st = ent__cli_fail(c, "%s", ent_strerror(rc));
+    } else if (http < 200 || http > 299 || !json_is_object(*out)) {
+        st = ent__cli_fail(c, "%s", ent_client_error(*out));
+    }
+out:
+    if (st >= 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    json_decref(body);
+    return st;
+}
+
+/* A setting's value as text ("" when not set). */
+static const char *config_text(const json_t *doc, const char *key) {
+    const char *s = json_string_value(json_object_get(doc, key));
+    return s != NULL ? s : "";
+}
+
+int ent__cli_cmd_config_get(cli *c) {
+    const char *key = c->nargs > 0 ? c->args[0] : NULL;
+    json_t *doc = NULL;
+    if (key != NULL && !config_key_known(key))
+        return ent__cli_usage_error(c,
+                                    "unknown setting '%s' (known: advertise, "
+                                    "default_currency)",
+                                    key);
+    int st = config_fetch(c, NULL, NULL, &doc);
+    if (st >= 0)
+        return st;
+    if (c->json && key != NULL) {
+        json_t *one = json_pack("{s:O}", key, json_object_get(doc, key));
+        ent__cli_print_json(one);
+        json_decref(one);
+    } else if (c->json) {
+        ent__cli_print_json(doc);
+    } else if (key != NULL) {
+        const char *v = config_text(doc, key);
+        if (v[0] != '\0')
+            printf("%s\n", v);
+    } else {
+        for (const char *const *k = config_keys; *k != NULL; k++) {
+            const char *v = config_text(doc, *k);
+            printf("%-17s %s\n", *k, v[0] ? v : "(not set)");
+        }
+    }
+    json_decref(doc);
+    return 0;
+}
+
+int ent__cli_cmd_config_set(cli *c) {
+    const char *key = c->args[0], *value = c->args[1];
+    json_t *doc = NULL;
+    if (!config_key_known(key))
+        return ent__cli_usage_error(c,
+                                    "unknown setting '%s' (known: advertise, "
+                                    "default_currency)",
+                                    key);
+    if (strcmp(key, "advertise") == 0 && value[0] != '\0' &&
+        !ent_advertise_valid(value))
+        return ent__cli_fail(c, BAD_ADVERTISE, value);
+    if (strcmp(key, "default_currency") == 0 &&
+        (strlen(value) != 3 || !ent_currency_known(value)))
+        return ent__cli_fail(c,
+                             "unknown currency '%s' (want an ISO 4217 code "
+                             "in upper case, such as EUR)",
+                             value);
+    int st = config_fetch(c, key, value, &doc);
+    if (st >= 0)
+        return st;
+    if (c->json)
+        ent__cli_print_json(doc);
+    json_decref(doc);
+    return 0;
+}
+
+/* ---- invite: a token only this machine can use ------------------------- */
+
+void ent__cli_warn_loopback_token(const cli *c, const char *token) {
+    ent_invite inv;
+    if (token == NULL ||
+        ent_invite_token_parse(token, strlen(token), &inv) != ENT_OK)
+        return;
+    bool loop = inv.n_addrs > 0;
+    for (unsigned i = 0; i < inv.n_addrs; i++)
+        if (!ent_advertise_is_loopback(inv.addrs[i]))
+            loop = false;
+    if (loop)
+        fprintf(stderr,
+                "entente: %s: warning: the token carries the loopback "
+                "address %s, which only this machine can reach; for a "
+                "partner elsewhere, set the address it can dial with: "
+                "entente config set advertise HOST:PORT\n",
+                c->words, inv.addrs[0]);
+    ent_invite_clear(&inv);
 }

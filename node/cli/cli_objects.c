@@ -694,6 +694,7 @@ int ent__cli_cmd_invite(cli *c) {
             ent__cli_print_json(resp);
         else
             printf("%s\n", json_string_value(json_object_get(resp, "token")));
+        ent__cli_warn_loopback_token(c, ent__cli_jstr(resp, "token"));
     }
     json_decref(body);
     json_decref(resp);

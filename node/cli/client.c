@@ -1,4 +1,9 @@
-/* client.c - blocking HTTP client over the Unix socket; see client.h. */
+/*
+ * client.c - the CLI's blocking client of a node's local API: it connects to
+ * HOME/api.sock, sends one HTTP/1.1 request with an optional JSON body and
+ * parses the response with node/api/http.c, with an optional timeout. See
+ * client.h.
+ */
 #include "node/cli/client.h"
 #include "node/err.h"
 #include "node/home.h"

@@ -1,4 +1,7 @@
-/* main.c - the entente command; it all starts in node/cli/cli.c. */
+/*
+ * main.c - the entry point of the entente command; everything happens in
+ * ent_cli_main (node/cli/cli.c).
+ */
 #include "node/cli/cli.h"
 
 int main(int argc, char **argv) {

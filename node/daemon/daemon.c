@@ -114,3 +114,10 @@ int ent_daemon_open(ent_node **out, struct uv_loop_s *loop, const char *home,
                     const ent_log *log) {
     return ent_daemon_open_diag(out, loop, home, log, NULL);
 }
+
+void ent_daemon_advertised(ent_node *n, char out[ENT_ADDR_STRLEN]) {
+    ent_peers *p = ent_node_peers(n);
+    out[0] = '\0';
+    if (p != NULL)
+        ent_peers_advertised(p, out);
+}

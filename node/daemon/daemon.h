@@ -33,4 +33,11 @@ int ent_daemon_open_diag(ent_node **out, struct uv_loop_s *loop,
 int ent_daemon_open(ent_node **out, struct uv_loop_s *loop, const char *home,
                     const ent_log *log);
 
+/*
+ * Writes to out the peer address this node advertises to partners (in
+ * invites and HELLO; the peer layer decides, node/peers/peer.h), or "" when
+ * no peer layer is attached. Meaningful once the node is started.
+ */
+void ent_daemon_advertised(ent_node *n, char out[ENT_ADDR_STRLEN]);
+
 #endif

@@ -1,5 +1,8 @@
 /*
- * hlc.c - hybrid logical clock (see hlc.h).
+ * hlc.c - the hybrid logical clock of one node (Kulkarni et al.): the next
+ * timestamp for a local op, observing a received op's timestamp, and the
+ * drift bound that refuses timestamps too far ahead of the wall clock.
+ * See hlc.h.
  */
 #include "node/objects/hlc.h"
 

@@ -72,6 +72,9 @@ typedef struct ent_apply_info {
     bool duplicate; /* known already; nothing changed */
     bool pending;   /* held until its parents or key arrive */
     bool removed;   /* this op removed us from the object */
+    /* ENT_ECONFLICT for an (author, seq) already proven to equivocate: the
+     * refusal is logged as op_rejected, not as a second equivocation */
+    bool equivocation_known;
     /* an epoch-changing conflict was seen and this node is the owner/admin
      * that must resolve it: call ent_obj_rotate_key() (spec/membership.md) */
     bool rotate_needed;
@@ -173,7 +176,7 @@ typedef struct ent_obj_opened {
  * As ent_obj_apply_batch, but verified (n entries, may be NULL) marks ops
  * whose Ed25519 signature the caller has already checked on these exact
  * bytes (ent_op_decode + ent_op_verify, e.g. on the libuv thread pool,
- * node/verify.h): the engine skips only that check for them and still does
+ * node/peers/verify.h): the engine skips only that check for them and still does
  * every other one (duplicate, HLC, equivocation, parents, membership and
  * role, epoch key, decryption, body, merge). An op marked false is checked
  * in full, as by ent_obj_apply_batch, so a forged signature is refused and
@@ -198,7 +201,7 @@ typedef struct ent_obj_key {
 
 /*
  * Copies every epoch key this node holds for obj (any order; none: *n = 0)
- * so that op bodies can be opened off the loop (node/verify.h). Release
+ * so that op bodies can be opened off the loop (node/peers/verify.h). Release
  * with ent_obj_keys_free(), which wipes them.
  * @return ENT_OK, ENT_ENOMEM, storage errors.
  */

@@ -29,7 +29,9 @@ static int log_reject(ent_objects *eng, ent_txn *txn,
     ent_actlog_entry e;
     memset(&e, 0, sizeof(e));
     e.time = ent__obj_wall(eng);
-    e.kind = why == ENT_ECONFLICT ? ENT_LOG_EQUIVOCATION : ENT_LOG_OP_REJECTED;
+    e.kind = why == ENT_ECONFLICT && !info->equivocation_known
+                 ? ENT_LOG_EQUIVOCATION
+                 : ENT_LOG_OP_REJECTED;
     if (memcmp(info->object, zero, 32) != 0) {
         e.has_object = true;
         memcpy(e.object, info->object, 32);
@@ -200,7 +202,9 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
         rc = ENT_OK;
     }
     /* same author and sequence, other bytes: equivocation */
-    if ((rc = ent__obj_check_equivocation(txn, obj, op)) != ENT_OK)
+    if ((rc = ent__obj_check_equivocation(
+             txn, obj, op, info != NULL ? &info->equivocation_known : NULL)) !=
+        ENT_OK)
         goto out;
     rc = ent__obj_rec_get(txn, obj, &r);
     if (rc == ENT_ENOENT && !op->h.genesis) {

@@ -107,9 +107,17 @@ static int keep_equivocation(ent_txn *txn, const uint8_t obj[32],
     return ent_txn_put(txn, ENT_TBL_EQUIV, k, 104, other, olen, 0);
 }
 
-/* Same author and sequence, other bytes: equivocation. */
+static int any_row(void *data, const void *key, size_t klen, const void *val,
+                   size_t vlen) {
+    *(bool *)data = true;
+    return 1;
+}
+
+/* Same author and sequence, other bytes: equivocation. *known (may be
+ * NULL) tells whether it was proven before (this op again, or a third
+ * one): one equivocation entry per (author, seq), spec/audit.md §12. */
 int ent__obj_check_equivocation(ent_txn *txn, const uint8_t obj[32],
-                                const ent_op *op) {
+                                const ent_op *op, bool *known) {
     uint8_t okey[72];
     const void *v;
     size_t vlen;
@@ -118,6 +126,12 @@ int ent__obj_check_equivocation(ent_txn *txn, const uint8_t obj[32],
     ent__be64(okey + 64, op->h.seq);
     if (ent_txn_get(txn, ENT_TBL_OPS, okey, 72, &v, &vlen) != ENT_OK)
         return ENT_OK;
+    if (known != NULL) {
+        *known = false;
+        int src = ent_txn_scan(txn, ENT_TBL_EQUIV, okey, 72, any_row, known);
+        if (src != ENT_OK)
+            return src;
+    }
     int rc = keep_equivocation(txn, obj, op, v, vlen);
     if (rc == ENT_OK)
         rc = ENT_ECONFLICT;

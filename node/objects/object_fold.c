@@ -24,10 +24,8 @@ static int mlog_scan(void *data, const void *key, size_t klen, const void *val,
     const uint8_t *v = val;
     if (klen != 33 + OBJ_ORDER_LEN || vlen != 34)
         return ENT_ECORRUPT;
-    mrec *nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
-    if (nv == NULL)
+    if (ent__obj_grow((void **)&l->v, l->n, sizeof(*l->v)) != ENT_OK)
         return ENT_ENOMEM;
-    l->v = nv;
     mrec *m = &l->v[l->n++];
     memcpy(m->order, (const uint8_t *)key + 33, OBJ_ORDER_LEN);
     m->kind = v[0];

@@ -104,6 +104,14 @@ void ent__obj_order(uint8_t out[OBJ_ORDER_LEN], uint64_t hlc,
 int ent__obj_count_scan(void *data, const void *key, size_t klen,
                         const void *val, size_t vlen);
 
+/*
+ * Makes room for element n of an array *v of elements of size elem that
+ * holds n elements and grew only through this function: capacity doubles
+ * (8, 16, 32, ...), so appending n elements costs O(n) copies, also under
+ * ASan, whose realloc always moves. @return ENT_OK or ENT_ENOMEM (*v kept).
+ */
+int ent__obj_grow(void **v, size_t n, size_t elem);
+
 int ent__obj_rec_get(ent_txn *txn, const uint8_t obj[32], obj_rec *out);
 int ent__obj_rec_put(ent_txn *txn, const uint8_t obj[32], const obj_rec *r);
 
@@ -171,7 +179,7 @@ int ent__obj_check_body(const ent_op *op, const ent_op_body *b,
  * if so both encodings are kept as proof (equivocation table).
  * @return ENT_OK (none), ENT_ECONFLICT or a storage error. */
 int ent__obj_check_equivocation(ent_txn *txn, const uint8_t obj[32],
-                                const ent_op *op);
+                                const ent_op *op, bool *known);
 
 /* For an object we were removed from: we hold a key of op's epoch.
  * @return ENT_OK, ENT_EDECRYPT or a storage error. */

@@ -36,10 +36,8 @@ static int fw_scan(void *data, const void *key, size_t klen, const void *val,
     fwlist *l = data;
     if (klen != 32 + 1 + l->namelen + 1 + OBJ_ORDER_LEN || vlen < 1)
         return ENT_ECORRUPT;
-    fwr *nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
-    if (nv == NULL)
+    if (ent__obj_grow((void **)&l->v, l->n, sizeof(*l->v)) != ENT_OK)
         return ENT_ENOMEM;
-    l->v = nv;
     fwr *w = &l->v[l->n++];
     memcpy(w->order, (const uint8_t *)key + klen - OBJ_ORDER_LEN,
            OBJ_ORDER_LEN);
@@ -146,10 +144,8 @@ static int names_scan(void *data, const void *key, size_t klen, const void *val,
     if (c->n > 0 && strlen(c->v[c->n - 1]) == nl &&
         memcmp(c->v[c->n - 1], k + 33, nl) == 0)
         return 0;
-    void *nv = realloc(c->v, (c->n + 1) * sizeof(*c->v));
-    if (nv == NULL)
+    if (ent__obj_grow((void **)&c->v, c->n, sizeof(*c->v)) != ENT_OK)
         return ENT_ENOMEM;
-    c->v = nv;
     memcpy(c->v[c->n], k + 33, nl);
     c->v[c->n][nl] = '\0';
     c->n++;

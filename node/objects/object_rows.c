@@ -186,3 +186,16 @@ int ent__obj_value_decode(const uint8_t *buf, size_t len, ent_value *v) {
         ent_value_clear(v);
     return rc;
 }
+
+int ent__obj_grow(void **v, size_t n, size_t elem) {
+    if (n != 0 && (n < 8 || (n & (n - 1)) != 0))
+        return ENT_OK; /* room left */
+    size_t cap = n == 0 ? 8 : n * 2;
+    if (cap > SIZE_MAX / elem)
+        return ENT_ENOMEM;
+    void *nv = realloc(*v, cap * elem);
+    if (nv == NULL)
+        return ENT_ENOMEM;
+    *v = nv;
+    return ENT_OK;
+}

@@ -80,7 +80,9 @@ static int field_scan(void *data, const void *key, size_t klen, const void *val,
     size_t nl = klen - 32;
     if (klen <= 32 || nl > ENT_OP_NAME_MAX || vlen < c->skip)
         return ENT_ECORRUPT;
-    sfield *nv = realloc(*c->v, (*c->n + 1) * sizeof(*nv));
+    sfield *nv = *c->v;
+    if (ent__obj_grow((void **)&nv, *c->n, sizeof(*nv)) != ENT_OK)
+        nv = NULL;
     if (nv == NULL)
         return ENT_ENOMEM;
     *c->v = nv;
@@ -101,7 +103,9 @@ static int member_scan(void *data, const void *key, size_t klen,
     const uint8_t *v = val;
     if (klen != 64 || vlen != 2 || v[0] >= ENT_ROLE__COUNT)
         return ENT_ECORRUPT;
-    smember *nv = realloc(s->members, (s->nmembers + 1) * sizeof(*nv));
+    smember *nv = s->members;
+    if (ent__obj_grow((void **)&nv, s->nmembers, sizeof(*nv)) != ENT_OK)
+        nv = NULL;
     if (nv == NULL)
         return ENT_ENOMEM;
     s->members = nv;
@@ -132,7 +136,9 @@ static int comment_scan(void *data, const void *key, size_t klen,
     const mstate *a = ent__obj_mset_find(c->ms, order + 8);
     if (a == NULL || !a->active || a->role > ENT_ROLE_MEMBER)
         return 0;
-    scomment *nv = realloc(s->comments, (s->ncomments + 1) * sizeof(*nv));
+    scomment *nv = s->comments;
+    if (ent__obj_grow((void **)&nv, s->ncomments, sizeof(*nv)) != ENT_OK)
+        nv = NULL;
     if (nv == NULL)
         return ENT_ENOMEM;
     s->comments = nv;

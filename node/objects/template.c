@@ -1,4 +1,10 @@
-/* template.c - per-org object templates and configuration tables. */
+/*
+ * template.c - each org's own object templates (fields, types, visibility,
+ * stages, defaults, strictness) and configuration tables: the built-in
+ * templates, their JSON form, validation, storage in the templates table,
+ * and resolving a user's `--set`/`--private` input into typed values.
+ * See template.h and spec/objects.md.
+ */
 #include "node/objects/template.h"
 
 #include <stdarg.h>

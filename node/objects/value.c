@@ -1,4 +1,8 @@
-/* value.c - parsing, formatting and comparing typed field values. */
+/*
+ * value.c - typed field values (text, number, money, date, enum, ...):
+ * parsing what a user types, formatting for display and JSON, comparing,
+ * and the rules every value obeys. See value.h and spec/objects.md.
+ */
 #include "node/objects/value.h"
 
 #include <inttypes.h>

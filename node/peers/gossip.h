@@ -64,7 +64,7 @@ typedef struct ent_gossip_config {
     ent_gossip_transport tr;
     unsigned fanout;        /* 0: ENT_GOSSIP_FANOUT */
     /* Optional: the loop whose thread pool verifies received ops
-     * (node/verify.h); NULL: no verifier (the simulator). */
+     * (node/peers/verify.h); NULL: no verifier (the simulator). */
     struct uv_loop_s *loop;
     unsigned verify_jobs;   /* jobs per batch; 0: online CPUs, >= 2 */
 } ent_gossip_config;
@@ -139,7 +139,7 @@ int ent_gossip_apply(ent_gossip *g, const uint8_t *org, const uint8_t obj[32],
 /*
  * As ent_gossip_apply, with verified (n entries, may be NULL) marking ops
  * whose signatures the caller checked on these bytes and opened (may be
- * NULL) the bodies it decrypted (node/verify.h): see
+ * NULL) the bodies it decrypted (node/peers/verify.h): see
  * ent_obj_apply_batch_ex.
  */
 int ent_gossip_apply_ex(ent_gossip *g, const uint8_t *org,

@@ -196,9 +196,11 @@ void ent_peers_stats_get(const ent_peers *p, ent_peers_stats *out);
 /* Number of open sessions with org (tests). */
 size_t ent_peers_connected(const ent_peers *p, const uint8_t org[ENT_PK_LEN]);
 
-/* The address advertised to partners (HELLO, invites): $ENTENTE_ADVERTISE
- * if set, else the bound listen address with 0.0.0.0 / [::] replaced by
- * the loopback address. */
+/* The address advertised to partners (HELLO, invites), chosen by
+ * ent_advertise_pick() (node/peers/advertise.h): $ENTENTE_ADVERTISE, else
+ * the home's setting "advertise", else the bound listen address, with a
+ * wildcard host replaced by the outward interface's address (else
+ * loopback). */
 void ent_peers_advertised(ent_peers *p, char out[ENT_ADDR_STRLEN]);
 
 #endif

@@ -6,8 +6,10 @@
  * backoff and jitter ($ENTENTE_DIAL_BASE_MS, cap ENT_PEERS_DIAL_CAP_MS). A
  * protocol violation drops the session and scores the peer down, which
  * delays its next dial (spec/sessions.md "Scoring"). It calls down into
- * peer_table.c and peer_send.c only.
+ * peer_table.c, peer_send.c and advertise.c only.
  */
+#include "node/home.h"
+#include "node/peers/advertise.h"
 #include "node/peers/peer_int.h"
 #include "node/peers/verify.h"
 
@@ -48,18 +50,24 @@ void ent__peers_conn_free(conn *c) {
 
 /* ---- dialling and reconnecting ------------------------------------------- */
 
+static int read_advertise(ent_txn *txn, void *data) {
+    int rc = ent_home_meta_get(txn, ENT_META_ADVERTISE, data, ENT_ADDR_STRLEN);
+    return rc == ENT_ENOENT ? ENT_OK : rc;
+}
+
+/* The setting is read from the store each time (a read transaction, on a
+ * session's start or an invite), so that `entente config set advertise` on
+ * the running node applies to the next invite and HELLO. */
 void ent_peers_advertised(ent_peers *p, char out[ENT_ADDR_STRLEN]) {
-    const char *env = getenv("ENTENTE_ADVERTISE");
-    const char *l = ent_node_listen(p->node);
-    if (env != NULL && *env != '\0' && strlen(env) < ENT_ADDR_STRLEN) {
-        snprintf(out, ENT_ADDR_STRLEN, "%s", env);
-    } else if (strncmp(l, "0.0.0.0:", 8) == 0) {
-        snprintf(out, ENT_ADDR_STRLEN, "127.0.0.1:%s", l + 8);
-    } else if (strncmp(l, "[::]:", 5) == 0) {
-        snprintf(out, ENT_ADDR_STRLEN, "[::1]:%s", l + 5);
-    } else {
-        snprintf(out, ENT_ADDR_STRLEN, "%s", l);
+    char conf[ENT_ADDR_STRLEN] = "";
+    int rc = ent_store_read(p->store, read_advertise, conf);
+    if (rc != ENT_OK) {
+        ENT_WARN(p->log, "peers: reading the advertise setting: %s",
+                 ent_strerror(rc));
+        conf[0] = '\0';
     }
+    ent_advertise_pick(out, getenv("ENTENTE_ADVERTISE"), conf,
+                       ent_node_listen(p->node), NULL, NULL, NULL);
 }
 
 uint64_t ent__peers_backoff(ent_peers *p, uint32_t failures) {

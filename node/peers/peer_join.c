@@ -73,8 +73,9 @@ int ent_peers_invite(ent_peers *p, const uint8_t obj[32], uint8_t role,
         return rc;
     ent_peers_advertised(p, adv);
     if ((rc = ent_invite_add_addr(&inv, adv)) != ENT_OK) {
-        ENT_WARN(p->log, "invite: cannot advertise '%s' (set "
-                         "ENTENTE_ADVERTISE=HOST:PORT)", adv);
+        ENT_WARN(p->log, "invite: cannot advertise '%s' (set the address "
+                         "partners reach with: entente config set advertise "
+                         "HOST:PORT)", adv);
         goto out;
     }
     put_ctx pc = {&inv, p->id, now, now_ms};

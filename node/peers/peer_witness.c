@@ -48,8 +48,10 @@ static int sign_fn(ent_txn *txn, void *data) {
     return ent_actlog_sign_head(txn, p->id, ent__peers_wall_ms(), h);
 }
 
-/* Signs (or reuses) the head over the current log. */
-static int current_head(ent_peers *p, ent_wire_msg *m) {
+/* Signs (or reuses) the head over the current log; *size (may be NULL)
+ * receives its size, which counts the checkpoint that signing may append
+ * (spec/audit.md §8). */
+static int current_head(ent_peers *p, ent_wire_msg *m, uint64_t *size) {
     ent_actlog_head h;
     void *args[2] = {p, &h};
     int rc = ent_store_write(p->store, sign_fn, args);
@@ -57,6 +59,8 @@ static int current_head(ent_peers *p, ent_wire_msg *m) {
         return rc;
     if (h.size == 0)
         return ENT_ENOENT;
+    if (size != NULL)
+        *size = h.size;
     memset(m, 0, sizeof(*m));
     m->type = ENT_WIRE_HEAD;
     return ent_actlog_head_encode(&h, true, m->u.head.bytes,
@@ -67,7 +71,7 @@ void ent__witness_open(conn *c) {
     ent_wire_msg m;
     if (!fellow(c) || state(c->p) == NULL)
         return;
-    if (current_head(c->p, &m) == ENT_OK)
+    if (current_head(c->p, &m, NULL) == ENT_OK)
         ent__peers_send(c, &m);
 }
 
@@ -199,7 +203,9 @@ void ent__witness_tick(ent_peers *p, uint64_t now) {
     bool any = false;
     for (conn *c = p->conns; c != NULL; c = c->next)
         any = any || fellow(c);
-    if (!any || current_head(p, &m) != ENT_OK)
+    /* signing appends a checkpoint: remember the size with it, or the
+     * next tick would take the checkpoint for new entries */
+    if (!any || current_head(p, &m, &size) != ENT_OK)
         return;
     w->sent_size = size;
     for (conn *c = p->conns, *nx; c != NULL; c = nx) {

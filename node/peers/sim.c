@@ -1,5 +1,9 @@
 /*
- * sim.c - the gossip network simulator; see sim.h.
+ * sim.c - the gossip network simulator: many nodes (store, identity, object
+ * engine, gossip) in one process with a simulated clock, joined by a
+ * seeded in-memory network with per-link latency, loss and partitions,
+ * used by tests and benchmarks to check convergence at scale. See sim.h
+ * and spec/gossip.md.
  */
 #include "node/peers/sim.h"
 

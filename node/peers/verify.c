@@ -1,5 +1,8 @@
 /*
- * verify.c - op signature checks on the libuv thread pool; see verify.h.
+ * verify.c - the verification pool: received ops' signatures are checked
+ * (chain authentication, spec/records.md §2.5) and their bodies opened on
+ * the libuv thread pool, and the results handed back to the loop in
+ * arrival order for the engine's batch apply. See verify.h.
  */
 #include "node/peers/verify.h"
 

@@ -2,10 +2,11 @@
 # tests/e2e/audit.sh - the activity log through one real `entente serve`
 # and the CLI (spec/audit.md): objects created and changed through the CLI
 # each leave entries (`entente log`); `audit export` writes one file (mode
-# 0600); with the node stopped, `audit verify FILE --json` is ok, --org
-# checks the org, partial (--since) and per-object exports verify too; one
-# flipped byte inside an entry fails with exit 1 and names that entry; a
-# truncated file fails. Needs $ENTENTE (the binary under test).
+# 0600) and ends the log in a checkpoint (its signed head's object
+# directory); with the node stopped, `audit verify FILE --json` is ok,
+# --org checks the org, partial (--since) and per-object exports verify
+# too; one flipped byte inside an entry fails with exit 1 and names that
+# entry; a truncated file fails. Needs $ENTENTE (the binary under test).
 set -euo pipefail
 
 : "${ENTENTE:?set ENTENTE to the entente binary}"
@@ -35,11 +36,7 @@ e init --name "Audit Corp" --json >"$T/init.json"
 ORG=$(py 'd["org"]' <"$T/init.json")
 "$ENTENTE" serve --home "$H" --listen 127.0.0.1:0 >>"$T/serve.log" 2>&1 &
 SERVE=$!
-for _ in $(seq 1 150); do
-    e status --json >/dev/null 2>&1 && break
-    sleep 0.1
-done
-e status --json >/dev/null 2>&1 || fail "node did not come up"
+e status --wait=15s --json >/dev/null 2>&1 || fail "node did not come up"
 
 # ---- changes through the CLI, each in the log ---------------------------------
 OBJ=$(e object create --type opportunity --set name="Joint deal" --json | py 'd["id"]')
@@ -64,6 +61,11 @@ e audit export >"$T/stdout.export" || fail "export to stdout"
 st=0
 e audit export --since 99 >/dev/null 2>"$T/err" || st=$?
 [ "$st" -eq 1 ] || fail "export --since beyond the log exited $st"
+# the export signed a head, and the head ends in a checkpoint (entry 4)
+e log --json >"$T/log2.json"
+[ "$(py 'd["size"]' <"$T/log2.json")" -eq 5 ] || fail "log after export: $(cat "$T/log2.json")"
+[ "$(py 'd["entries"][4]["kind"]' <"$T/log2.json")" = checkpoint ] ||
+    fail "no checkpoint: $(cat "$T/log2.json")"
 
 kill -TERM "$SERVE"
 wait "$SERVE" || fail "serve exited $? after SIGTERM"
@@ -72,10 +74,10 @@ SERVE=
 # ---- offline verification (no daemon) -------------------------------------------
 e audit verify "$T/full.export" --org "$ORG" --json >"$T/v.json" || fail "verify: $(cat "$T/v.json")"
 [ "$(py 'd["ok"]' <"$T/v.json")" = True ] || fail "not ok: $(cat "$T/v.json")"
-[ "$(py 'd["entries"]' <"$T/v.json")" -eq 4 ] || fail "entries: $(cat "$T/v.json")"
+[ "$(py 'd["entries"]' <"$T/v.json")" -eq 5 ] || fail "entries: $(cat "$T/v.json")"
 [ "$(py 'd["ops"]' <"$T/v.json")" -eq 4 ] || fail "ops: $(cat "$T/v.json")"
 [ "$(py 'd["org"]' <"$T/v.json")" = "$ORG" ] || fail "org: $(cat "$T/v.json")"
-e audit verify "$T/since.export" --json | py 'd["entries"]' | grep -qx 2 || fail "since export"
+e audit verify "$T/since.export" --json | py 'd["entries"]' | grep -qx 3 || fail "since export"
 e audit verify "$T/obj.export" --json | py 'd["entries"]' | grep -qx 2 || fail "object export"
 e audit verify "$T/stdout.export" >/dev/null || fail "stdout export"
 
@@ -93,8 +95,8 @@ e audit verify "$T/full.export" --org not-an-org >/dev/null 2>"$T/err" || st=$?
 python3 - "$T/full.export" "$T/flipped.export" <<'PY'
 import sys
 b = bytearray(open(sys.argv[1], "rb").read())
-# find entry 1: entries are [2, index, ...] arrays of 9: 0x89 0x02 0x01
-i = b.find(bytes([0x89, 0x02, 0x01]))
+# find entry 1: entries are [3, index, ...] arrays of 11: 0x8b 0x03 0x01
+i = b.find(bytes([0x8b, 0x03, 0x01]))
 assert i > 0, "entry 1 not found"
 b[i + 4] ^= 0x01          # inside its time field
 open(sys.argv[2], "wb").write(bytes(b))
@@ -115,4 +117,4 @@ st=0
 e audit verify "$T/nonexistent" >/dev/null 2>&1 || st=$?
 [ "$st" -eq 1 ] || fail "missing file exited $st"
 
-echo "audit.sh: ok (4 entries, exports full/since/object verified, flipped byte caught at entry 1)"
+echo "audit.sh: ok (4 entries and a checkpoint, exports full/since/object verified, flipped byte caught at entry 1)"

@@ -6,7 +6,9 @@
 # member_added entries; every node exports its log, the nodes are stopped,
 # and every export verifies offline (with its own --org; another org's is
 # refused); the head of A that B kept as a witness verifies against A's
-# export (--witness); one flipped byte in A's export fails at that entry;
+# export (--witness), also from a file that holds B's and C's heads too
+# (skipped), and against A's export of the object alone; one flipped byte in
+# A's export fails at that entry;
 # A's object key discloses the object's shared history to the auditor
 # (--key), and without the key no field value appears. Needs $ENTENTE.
 set -euo pipefail
@@ -48,11 +50,7 @@ start() { # start NAME
     "$ENTENTE" serve --home "$T/$1" --listen 127.0.0.1:0 >"$T/$1.log" 2>&1 &
     PIDS+=("$!")
     PID_OF[$1]=$!
-    for _ in $(seq 1 150); do
-        e "$1" status --json >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    fail "node $1 did not come up"
+    e "$1" status --wait=15s --json >/dev/null 2>&1 || fail "node $1 did not come up"
 }
 
 stop() { # stop NAME: SIGTERM, exit 0
@@ -159,11 +157,25 @@ b_has_head() {
 }
 wait_for "B to witness a head of A of size >= $MIN" b_has_head
 cp "$T/headsB.json" "$T/witness.json"
+# a file with heads of three orgs: B's kept head of A, and A's kept heads
+# of B and C
+a_has_two() {
+    e A audit heads --json >"$T/headsA.json" 2>/dev/null || return 1
+    py "len(d['heads'])>=2" <"$T/headsA.json" | grep -qx True
+}
+wait_for "A to witness heads of B and C" a_has_two
+python3 - "$T/witness.json" "$T/headsA.json" "$T/allheads.json" <<'PY'
+import json, sys
+w, a = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+json.dump({"heads": a["heads"] + w["heads"]}, open(sys.argv[3], "w"))
+PY
 
 # ---- exports, the disclosure key, then stop -----------------------------------------
 for n in A B C; do
     e $n audit export --out "$T/$n.audit" >/dev/null || fail "$n audit export"
 done
+e A audit export --object "$ID" --out "$T/A.obj.audit" >/dev/null ||
+    fail "A audit export --object"
 KEY=$(e A object key "$ID")
 case "$KEY" in "$ID":?*) ;; *) fail "object key printed '$KEY'" ;; esac
 st=0
@@ -214,6 +226,16 @@ st=0
 e A audit verify "$T/A.audit" --witness "$T/forged.json" --json >"$T/x.json" 2>/dev/null || st=$?
 [ "$st" -eq 1 ] || fail "an altered witness head passed (exit $st): $(cat "$T/x.json")"
 [ "$(py 'd["error"]' <"$T/x.json")" = ENT_EBADSIG ] || fail "altered head: $(cat "$T/x.json")"
+# heads of three orgs: A's is used, B's and C's are skipped; for the whole log and
+# for the object's export, which must hold every entry of the object up to
+# that head
+for f in A.audit A.obj.audit; do
+    e A audit verify "$T/$f" --witness "$T/allheads.json" --json >"$T/w2.json" ||
+        fail "witness (all heads), $f: $(cat "$T/w2.json")"
+    [ "$(py 'd["witnessed"]' <"$T/w2.json")" -eq 1 ] ||
+        fail "witnessed, $f: $(cat "$T/w2.json")"
+done
+[ "$(py 'd["object"]' <"$T/w2.json")" = "$ID" ] || fail "object export: $(cat "$T/w2.json")"
 # A's heads vouch for nothing in C's export
 st=0
 e C audit verify "$T/C.audit" --witness "$T/witness.json" --json >"$T/x.json" 2>/dev/null || st=$?
@@ -223,7 +245,7 @@ e C audit verify "$T/C.audit" --witness "$T/witness.json" --json >"$T/x.json" 2>
 python3 - "$T/A.audit" "$T/flipped.audit" <<'PY'
 import sys
 b = bytearray(open(sys.argv[1], "rb").read())
-i = b.find(bytes([0x89, 0x02, 0x01]))   # entry [2, 1, time, ...]
+i = b.find(bytes([0x8b, 0x03, 0x01]))   # entry [3, 1, time, ...]
 assert i > 0, "entry 1 not found"
 b[i + 4] ^= 0x01                         # inside its time field
 open(sys.argv[2], "wb").write(bytes(b))

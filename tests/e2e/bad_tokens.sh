@@ -37,11 +37,7 @@ start() { # start NAME
     "$ENTENTE" serve --home "$T/$1" --listen 127.0.0.1:0 >"$T/$1.log" 2>&1 &
     PIDS+=("$!")
     eval "PID_$1=$!"
-    for _ in $(seq 1 150); do
-        e "$1" status --json >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    fail "node $1 did not come up"
+    e "$1" status --wait=15s --json >/dev/null 2>&1 || fail "node $1 did not come up"
 }
 
 # join_fails NODE TOKEN PATTERN: join must exit 1 with PATTERN on stderr.
@@ -99,10 +95,7 @@ join_fails C "$TOK2" "cannot reach"
 # restart A: its object has exactly A and B as members
 "$ENTENTE" serve --home "$T/A" --listen 127.0.0.1:0 >"$T/A2.log" 2>&1 &
 PIDS+=("$!")
-for _ in $(seq 1 150); do
-    e A status --json >/dev/null 2>&1 && break
-    sleep 0.1
-done
+e A status --wait=15s --json >/dev/null 2>&1 || fail "A did not come up again"
 MEM=$(e A object show "$ID" --json | py '",".join(sorted(m["org"] for m in d["members"] if m["status"]=="active"))')
 WANT=$(printf '%s\n%s\n' "$ORG_A" "$ORG_B" | sort | paste -sd, -)
 [ "$MEM" = "$WANT" ] || fail "members are '$MEM', want '$WANT'"

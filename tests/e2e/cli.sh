@@ -59,14 +59,14 @@ err_has "entente: object: unknown command 'frobnicate'"
 grep -qE '^  create +create a joint object$' "$T/err" || fail "object frobnicate lists no commands: $(cat "$T/err")"
 expect 2 "$ENTENTE" help object frobnicate
 err_has "entente: object: unknown command 'frobnicate'"
-expect 2 "$ENTENTE" serve --json --home "$T/nohome"
-err_has "entente: serve: --json: \`entente serve\` has no JSON output"
 expect 2 "$ENTENTE" help --json
+err_has "entente: help: --json: \`entente help\` has no JSON output"
+expect 2 "$ENTENTE" object --json
 expect 2 "$ENTENTE" --bogus status
 err_has "entente: unknown option --bogus before the command"
 expect 2 "$ENTENTE" --home
 err_has "entente: option --home needs a value"
-! "$ENTENTE" serve --help | grep -q -- '--json' || fail "serve --help offers --json"
+! "$ENTENTE" help --help | grep -q -- '--json' || fail "help --help offers --json"
 "$ENTENTE" status --help | grep -q -- '--json' || fail "status --help lacks --json"
 
 # errors say the real rule
@@ -224,6 +224,8 @@ json_of template_list e A template list --json
 json_of template_show e A template show opportunity --json
 json_of template_set e A template set opportunity "$T/json/template_show.json" --json
 json_of template_reset e A template reset opportunity --json
+json_of config_get e A config get --json
+json_of config_set e A config set default_currency EUR --json
 json_of log e A log --json
 json_of audit_export e A audit export --out "$T/all.audit" --json
 KEY=$(e A object key "$OK")

@@ -48,10 +48,7 @@ H="$MNT/home"
 ENTENTE_MAP_SIZE=1m "$ENTENTE" init --home "$H" --name "Filling Inc" >/dev/null
 ENTENTE_MAP_SIZE=1m "$ENTENTE" serve --home "$H" --listen 127.0.0.1:0 --log-level warn 2>"$T/serve.log" &
 PIDS+=($!)
-for _ in $(seq 1 150); do
-    "$ENTENTE" status --home "$H" --json >/dev/null 2>&1 && break
-    sleep 0.1
-done
+"$ENTENTE" status --home "$H" --wait=15s --json >/dev/null 2>&1 || fail "node did not come up"
 obj=$("$ENTENTE" object create --home "$H" --type opportunity --set name=start)
 big=$(head -c 3000 /dev/zero | tr '\0' x)
 acked=0

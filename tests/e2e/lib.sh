@@ -13,6 +13,13 @@
 # and logs to $T/NAME.log. The EXIT trap kills every node still running and
 # removes $T. Needs $ENTENTE (the binary under test) and python3.
 #
+# No process may outlive the script. lib_init exports a marker,
+# ENTENTE_E2E_SCRIPT, that every process the script starts inherits; the
+# EXIT trap waits (bounded) for them to end, then lists, kills and fails the
+# script for any that is left, even one started behind the library's back
+# (a shell function in the background, whose $! is only the subshell).
+# tests/run.sh makes the same check from outside after every script.
+#
 # Run on its own (as `make test` does with every tests/e2e/*.sh), it tests
 # itself: one node up, status, stop, start again on the same home.
 
@@ -23,20 +30,50 @@ WAIT_SECONDS=${WAIT_SECONDS:-30}
 declare -A NODE_PID=()
 T=
 
+# lib_leftovers: the pids of live processes started by this script (they
+# carry its marker), the script's own shell excepted. The scan runs without
+# the marker so that it does not find itself.
+lib_leftovers() {
+    local f out
+    out=$(env -u ENTENTE_E2E_SCRIPT grep -lzx -- \
+        "ENTENTE_E2E_SCRIPT=$ENTENTE_E2E_SCRIPT" /proc/[0-9]*/environ 2>/dev/null) || true
+    for f in $out; do
+        f=${f#/proc/}
+        f=${f%/environ}
+        [ "$f" = $$ ] || echo "$f"
+    done
+}
+
 lib_cleanup() {
-    local n
+    local st=$? n i p left=
     for n in "${!NODE_PID[@]}"; do
         kill "${NODE_PID[$n]}" 2>/dev/null || true
     done
     for n in "${!NODE_PID[@]}"; do
         wait "${NODE_PID[$n]}" 2>/dev/null || true
     done
+    for ((i = 0; i < 50; i++)); do
+        left=$(lib_leftovers)
+        [ -z "$left" ] && break
+        sleep 0.1
+    done
+    if [ -n "$left" ]; then
+        echo "FAIL: the script left processes behind (killed now):" >&2
+        for p in $left; do
+            echo "    pid $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" >&2
+            kill -KILL "$p" 2>/dev/null || true
+        done
+        st=1
+    fi
     [ -n "$T" ] && rm -rf "$T"
+    exit "$st"
 }
 
-# lib_init NAME: creates $T and installs the cleanup trap.
+# lib_init NAME: creates $T, marks the processes of this script and
+# installs the cleanup trap.
 lib_init() {
     T=$(mktemp -d "${TMPDIR:-/tmp}/entente-e2e-$1.XXXXXX")
+    export ENTENTE_E2E_SCRIPT="$$.$RANDOM"
     trap lib_cleanup EXIT
     trap 'exit 130' INT TERM
 }
@@ -71,9 +108,9 @@ wait_for() {
 
 # node_start NAME [ENV=VALUE...]: creates the home on first use, starts
 # `serve` on 127.0.0.1:0 (with the extra environment) and waits until its
-# API answers.
+# API answers (`status --wait`, at most 15 s).
 node_start() {
-    local n=$1 i
+    local n=$1
     shift
     [ -z "${NODE_PID[$n]:-}" ] || fail "node $n is already running"
     if [ ! -d "$T/$n" ]; then
@@ -83,11 +120,8 @@ node_start() {
     env "$@" "$ENTENTE" serve --home "$T/$n" --listen 127.0.0.1:0 \
         >>"$T/$n.log" 2>&1 &
     NODE_PID[$n]=$!
-    for ((i = 0; i < 150; i++)); do
-        e "$n" status --json >/dev/null 2>&1 && return 0
-        kill -0 "${NODE_PID[$n]}" 2>/dev/null || fail "node $n exited at start"
-        sleep 0.1
-    done
+    e "$n" status --wait=15s --json >/dev/null 2>&1 && return 0
+    kill -0 "${NODE_PID[$n]}" 2>/dev/null || fail "node $n exited at start"
     fail "node $n did not come up"
 }
 

@@ -102,12 +102,9 @@ start() {
         >"$T/$1.log" 2>&1 &
     PIDS+=("$!")
     PID[$1]=$!
-    for _ in $(seq 1 150); do
-        e "$1" status --json >/dev/null 2>&1 &&
-            [ "$(cat "$T/$1/serve.lock" 2>/dev/null)" = "${PID[$1]}" ] &&
-            return 0
-        sleep 0.1
-    done
+    e "$1" status --wait=15s --json >/dev/null 2>&1 &&
+        [ "$(cat "$T/$1/serve.lock" 2>/dev/null)" = "${PID[$1]}" ] &&
+        return 0
     fail "node $1 did not come up"
 }
 

@@ -53,13 +53,7 @@ start_serve() {
     "$ENTENTE" serve --home "$H" --listen 127.0.0.1:0 >>"$T/serve.log" 2>&1 &
     SERVE=$!
     PIDS+=("$SERVE")
-    for _ in $(seq 1 150); do
-        if e status --json >/dev/null 2>&1; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    fail "node did not come up"
+    e status --wait=15s --json >/dev/null 2>&1 || fail "node did not come up"
 }
 
 stop_serve() {

@@ -42,11 +42,7 @@ start() { # start NAME
     ENTENTE_WIRE_DUMP="$T/$1.wire" "$ENTENTE" serve --home "$T/$1" \
         --listen 127.0.0.1:0 --log-level debug >"$T/$1.log" 2>&1 &
     PIDS+=("$!")
-    for _ in $(seq 1 150); do
-        e "$1" status --json >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    fail "node $1 did not come up"
+    e "$1" status --wait=15s --json >/dev/null 2>&1 || fail "node $1 did not come up"
 }
 
 wait_for() {

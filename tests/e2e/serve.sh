@@ -41,15 +41,10 @@ home_sum() {
     (cd "$H" && find . -type f -print0 | sort -z | xargs -0 sha256sum; ls -la --time-style=full-iso .)
 }
 
-# wait_up LOGFILE: polls status --json until the node answers (bounded).
+# wait_up: status --json once the node answers (status --wait, bounded).
 wait_up() {
-    for _ in $(seq 1 150); do
-        if "$ENTENTE" status --home "$H" --json >"$T/status.json" 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    fail "node did not come up"
+    "$ENTENTE" status --home "$H" --wait=15s --json >"$T/status.json" 2>"$T/err" ||
+        fail "node did not come up: $(cat "$T/err")"
 }
 
 start_serve() { # start_serve LOG: serve in the background, PID in $SERVE
@@ -111,10 +106,11 @@ PORT=${LISTEN##*:}
 [ "$PORT" -gt 0 ] || fail "listen port $PORT"
 # the peer port accepts TCP connections
 (exec 3<>"/dev/tcp/127.0.0.1/$PORT") || fail "port $PORT does not accept"
-# the brief's five keys, plus the count of equivocation proofs (spec/audit.md)
-# and the backlog syncs in progress (spec/api.md), none on a fresh node
+# the brief's five keys, plus the count of equivocation proofs (spec/audit.md),
+# the backlog syncs in progress (spec/api.md), none on a fresh node, and the
+# address put in invites (spec/cli.md "Advertised address")
 [ "$(python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)))' <"$T/status.json")" = \
-  "['equivocations', 'listen', 'name', 'objects', 'org', 'peers', 'syncs']" ] ||
+  "['advertise', 'equivocations', 'listen', 'name', 'objects', 'org', 'peers', 'syncs']" ] ||
     fail "status --json keys: $(cat "$T/status.json")"
 [ "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["syncs"])' <"$T/status.json")" = "[]" ] ||
     fail "status --json keys: $(cat "$T/status.json")"

@@ -1,0 +1,62 @@
+/*
+ * route.h - what every endpoint module of the local API implements and
+ * shares: the handler and route types, and the helpers handlers use (the
+ * HTTP status of an error code, the JSON body of a request). Endpoint
+ * modules (api_log.c, api_objects.c, api_peers.c) include this header, not
+ * api.h: the server (api.c) sits above them and lists their routes, so no
+ * endpoint calls back into the server.
+ */
+#ifndef ENT_API_ROUTE_H
+#define ENT_API_ROUTE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "node/api/http.h"
+#include "node/node.h"
+
+/*
+ * A handler fills resp (usually with ent_http_response_json()) and returns
+ * ENT_OK. It may instead return a negative error without setting resp: the
+ * server then answers with ent_api_error_status(err) and the error JSON
+ * {"error":{"code":"ENT_E...","message":"..."}}. req and n are borrowed for
+ * the call. Handlers run on the loop thread and must not block for long.
+ */
+typedef int (*ent_api_handler)(ent_node *n, const ent_http_request *req,
+                               ent_http_response *resp);
+
+typedef struct ent_api_route {
+    const char *method; /* "GET", "POST", "PUT", "DELETE", ... */
+    const char *path;   /* exact path, or prefix when prefix is true */
+    bool prefix;
+    ent_api_handler fn;
+} ent_api_route;
+
+/* The HTTP status for an error code (ENT_ENOENT -> 404, ...). */
+int ent_api_error_status(int err);
+
+/*
+ * JSON body helper: parses req's body as a JSON object into *out (caller
+ * json_decref()s). On failure sets a 400 error response in resp and returns
+ * ENT_EPROTO (not JSON, not an object) or ENT_ENOENT (no body).
+ */
+int ent_api_body_object(const ent_http_request *req, ent_http_response *resp,
+                        json_t **out);
+
+/*
+ * One encoding per kind of value in every answer (spec/api.md "Values"):
+ * a time is RFC 3339 in UTC with milliseconds, an org's display name is
+ * the one this node knows or null. These build the JSON (new references,
+ * NULL when out of memory).
+ *
+ * ent_api_time_json: ms since the Unix epoch as "2026-12-05T04:52:58.123Z";
+ *   0 (never) and times past year 9999 give null.
+ * ent_api_org_name_json: this org's own name for itself, the name the peer
+ *   layer holds for a partner, else null (never the org id).
+ */
+json_t *ent_api_time_json(uint64_t ms);
+json_t *ent_api_org_name_json(ent_node *n, const uint8_t org[32]);
+
+#endif
