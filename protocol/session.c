@@ -6,7 +6,9 @@
  * (protocol/wire.h) and either the Noise handshake state or the two
  * transport ciphers. The manager owns the list of sessions, an optional
  * listener, one read buffer and one plaintext buffer shared by all its
- * sessions (libuv delivers one read at a time on a loop), and the counters.
+ * sessions (libuv delivers one read at a time on a loop), the counters and
+ * the refusal summary (connections turned away are counted and summed up
+ * in one log line per interval, never logged one by one).
  *
  * Freeing is libuv-style: closing starts uv_close() on both handles, and the
  * session is freed (after closed()) in the second close callback. The
@@ -32,6 +34,7 @@
 
 #define AUTH_LEN (ENT_PK_LEN + ENT_SIG_LEN) /* identity proof: pk || sig */
 #define ADDR_LEN 80                         /* "[v6]:port", or a dial text */
+#define HOST_LEN 48                         /* an IPv4 or IPv6 address */
 #define REKEY_MASK (ENT_SESSION_REKEY_INTERVAL - 1)
 
 enum session_state {
@@ -55,11 +58,13 @@ struct ent_session {
     int reason;  /* passed to closed() */
     bool initiator;
     bool has_expected;
-    bool known;      /* the caller has seen s: closed() is owed */
-    bool authorized; /* remote_org is set */
-    bool resolving;  /* gai_req outstanding */
-    bool reading;    /* uv_read_start() in effect */
-    bool paused;     /* the caller stopped reading */
+    bool known;          /* the caller has seen s: closed() is owed */
+    bool authorized;     /* remote_org is set */
+    bool resolving;      /* gai_req outstanding */
+    bool reading;        /* uv_read_start() in effect */
+    bool paused;         /* the caller stopped reading */
+    bool refused;        /* closed at once over a per-address limit */
+    const char *refusal; /* authorize()'s reason (ent_session_set_refusal) */
     uint8_t expected[ENT_PK_LEN];
     uint8_t remote_org[ENT_PK_LEN];
     uint8_t hh[ENT_NOISE_HASH_LEN];
@@ -72,8 +77,28 @@ struct ent_session {
     uint64_t tokens_at; /* uv_now() of the last refill */
     char port[8];       /* while resolving */
     char addr[ADDR_LEN];
+    char host[HOST_LEN]; /* the IP of addr (accepted), or the dialled host */
     void *user;
 };
+
+/*
+ * The refusal summary of one interval (spec/sessions.md "Refusal summary"):
+ * how many, why (reasons in order of first appearance) and from which
+ * addresses. The first refusal after a quiet time starts the interval; one
+ * line at its end says it all.
+ */
+typedef struct refusal_log {
+    uint64_t n;
+    const char *why[ENT_SESSION_REFUSAL_REASONS];
+    uint64_t count[ENT_SESSION_REFUSAL_REASONS];
+    size_t nwhy;
+    uint64_t other; /* refusals for reasons beyond the table */
+    char addrs[ENT_SESSION_REFUSAL_ADDRS][HOST_LEN];
+    size_t naddrs;
+    bool addrs_full;  /* more addresses than the table holds */
+    uint64_t started; /* uv_now() of the first refusal of the interval */
+    bool running;     /* the timer runs */
+} refusal_log;
 
 struct ent_session_mgr {
     uv_loop_t *loop;
@@ -85,15 +110,17 @@ struct ent_session_mgr {
     ent_session_stats st;
     ent_session *head;
     uv_tcp_t listener;
-    uv_timer_t anchor; /* makes the completion of mgr_close asynchronous */
-    int handles;       /* listener and anchor, not yet closed */
+    uv_timer_t anchor;   /* makes the completion of mgr_close asynchronous */
+    uv_timer_t sumtimer; /* ends an interval of the refusal summary */
+    int handles;         /* listener, anchor and sumtimer, not yet closed */
+    refusal_log rl;
     bool listener_inited;
     bool closing;
     ent_session_mgr_close_cb close_cb;
     void *close_data;
     char listen_addr[ADDR_LEN];
-    int dump_fd; /* ENTENTE_WIRE_DUMP test hook; -1 when off */
-    uint8_t rbuf[65536];             /* socket reads, all sessions */
+    int dump_fd;         /* ENTENTE_WIRE_DUMP test hook; -1 when off */
+    uint8_t rbuf[65536]; /* socket reads, all sessions */
     uint8_t pbuf[ENT_NOISE_MAX_MSG]; /* decrypted plaintext */
 };
 
@@ -147,6 +174,8 @@ void ent_session_config_default(ent_session_config *c) {
     c->linger_ms = ENT_SESSION_LINGER_MS;
     c->frames_per_sec = ENT_SESSION_FRAMES_PER_SEC;
     c->frames_burst = ENT_SESSION_FRAMES_BURST;
+    c->max_handshakes_per_addr = ENT_SESSION_MAX_HANDSHAKES_PER_ADDR;
+    c->refusal_log_ms = ENT_SESSION_REFUSAL_LOG_MS;
 }
 
 void ent_session_mgr_set_config(ent_session_mgr *m,
@@ -169,6 +198,98 @@ void ent_session_mgr_set_config(ent_session_mgr *m,
         m->cfg.frames_per_sec = c->frames_per_sec;
     if (c->frames_burst != 0)
         m->cfg.frames_burst = c->frames_burst;
+    if (c->max_handshakes_per_addr != 0)
+        m->cfg.max_handshakes_per_addr = c->max_handshakes_per_addr;
+    if (c->refusal_log_ms != 0)
+        m->cfg.refusal_log_ms = c->refusal_log_ms;
+}
+
+/* ---- refusal summary -------------------------------------------------------
+ *
+ * Connections turned away are never logged one by one: an attacker would
+ * otherwise write a line per attempt. Each is counted here, and one WARN
+ * line per interval says how many, from how many addresses and why.
+ */
+
+/* Writes the summary of the current interval, if anything was refused, and
+ * starts a new (empty) one. */
+static void refusal_flush(ent_session_mgr *m) {
+    refusal_log *r = &m->rl;
+    char line[1024];
+    size_t o = 0;
+    uint64_t ms = uv_now(m->loop) - r->started;
+
+    if (r->n == 0)
+        return;
+    o += (size_t)snprintf(line + o, sizeof(line) - o,
+                          "refused %llu connection%s from %s%zu address%s in "
+                          "the last %llu.%llu s:",
+                          (unsigned long long)r->n, r->n == 1 ? "" : "s",
+                          r->addrs_full ? "more than " : "", r->naddrs,
+                          r->naddrs == 1 && !r->addrs_full ? "" : "es",
+                          (unsigned long long)(ms / 1000),
+                          (unsigned long long)(ms % 1000 / 100));
+    for (size_t i = 0; i < r->nwhy && o < sizeof(line); i++)
+        o += (size_t)snprintf(line + o, sizeof(line) - o, "%s %llu %s",
+                              i ? "," : "", (unsigned long long)r->count[i],
+                              r->why[i]);
+    if (r->other > 0 && o < sizeof(line))
+        snprintf(line + o, sizeof(line) - o, ", %llu other",
+                 (unsigned long long)r->other);
+    ENT_WARN(m->log, "session: %s", line);
+    r->n = r->other = 0;
+    r->nwhy = r->naddrs = 0;
+    r->addrs_full = false;
+}
+
+static void on_refusal_interval(uv_timer_t *t) {
+    ent_session_mgr *m = t->data;
+
+    m->rl.running = false;
+    refusal_flush(m);
+}
+
+/* Counts one refusal (why: a static string) from host in the interval. */
+static void refusal_note(ent_session_mgr *m, const char *host,
+                         const char *why) {
+    refusal_log *r = &m->rl;
+    size_t i;
+
+    m->st.refused++;
+    if (r->n == 0)
+        r->started = uv_now(m->loop);
+    r->n++;
+    for (i = 0; i < r->nwhy && strcmp(r->why[i], why) != 0; i++)
+        ;
+    if (i < r->nwhy) {
+        r->count[i]++;
+    } else if (r->nwhy < ENT_SESSION_REFUSAL_REASONS) {
+        r->why[r->nwhy] = why;
+        r->count[r->nwhy++] = 1;
+    } else {
+        r->other++;
+    }
+    host = host != NULL && host[0] != '\0' ? host : "?";
+    for (i = 0; i < r->naddrs && strcmp(r->addrs[i], host) != 0; i++)
+        ;
+    if (i == r->naddrs) {
+        if (r->naddrs < ENT_SESSION_REFUSAL_ADDRS)
+            snprintf(r->addrs[r->naddrs++], HOST_LEN, "%s", host);
+        else
+            r->addrs_full = true;
+    }
+    if (!r->running && !m->closing) {
+        r->running = true;
+        uv_timer_start(&m->sumtimer, on_refusal_interval, m->cfg.refusal_log_ms,
+                       0);
+    }
+}
+
+void ent_session_mgr_refused(ent_session_mgr *m, const char *host,
+                             const char *why) {
+    if (m == NULL || why == NULL)
+        return;
+    refusal_note(m, host, why);
 }
 
 /* ---- addresses ------------------------------------------------------------
@@ -242,6 +363,15 @@ static void format_addr(const struct sockaddr *sa, char out[ADDR_LEN]) {
     } else {
         snprintf(out, ADDR_LEN, "?");
     }
+}
+
+/* Formats the IP of sa (no port, no brackets) into out. */
+static void format_host(const struct sockaddr *sa, char out[HOST_LEN]) {
+    snprintf(out, HOST_LEN, "?");
+    if (sa->sa_family == AF_INET)
+        uv_ip4_name((const struct sockaddr_in *)sa, out, HOST_LEN);
+    else if (sa->sa_family == AF_INET6)
+        uv_ip6_name((const struct sockaddr_in6 *)sa, out, HOST_LEN);
 }
 
 static int err_from_uv(int uverr) {
@@ -392,7 +522,8 @@ static void session_close_impl(ent_session *s, int reason, bool graceful) {
         return;
     if (s->state != S_OPEN) {
         m->st.handshaking--;
-        m->st.handshakes_failed++;
+        if (!s->refused)
+            m->st.handshakes_failed++;
     }
     s->state = S_CLOSING;
     s->reason = reason;
@@ -422,6 +553,16 @@ static int session_drop(ent_session *s, int rc, uint64_t *counter,
         return rc;
     if (counter != NULL)
         (*counter)++;
+    /* a connection accepted and dropped before it opened is a refusal:
+     * counted in the summary, not logged on its own line */
+    if (!s->initiator && s->state != S_OPEN && rc != ENT_ENOMEM) {
+        refusal_note(s->m, s->host,
+                     counter == &s->m->st.drop_unauthorized &&
+                             s->refusal != NULL
+                         ? s->refusal
+                         : why);
+        level = ENT_LOG_DEBUG;
+    }
     ent_log_write(s->m->log, level, "session %s: dropped: %s (%s)", s->addr,
                   why, ent_err_name(rc));
     session_close_impl(s, rc, false);
@@ -855,21 +996,39 @@ static void free_handle(uv_handle_t *h) {
     free(h);
 }
 
-/* Accepts and closes at once: the connection is over a limit. */
-static void refuse(ent_session_mgr *m, uv_stream_t *server) {
+/* Accepts and closes at once: the connection is over a limit. Counted in
+ * the refusal summary (nothing is logged while the manager closes). */
+static void refuse(ent_session_mgr *m, uv_stream_t *server, const char *why) {
     uv_tcp_t *c = malloc(sizeof(*c));
+    struct sockaddr_storage ss;
+    int namelen = sizeof(ss);
+    char host[HOST_LEN] = "?";
 
     m->st.refused_limit++;
-    ENT_WARN(m->log, "session: connection refused: %s",
-             m->closing ? "closing" : "too many sessions or handshakes");
     if (c == NULL)
         return;
     if (uv_tcp_init(server->loop, c) != 0) {
         free(c);
         return;
     }
-    uv_accept(server, (uv_stream_t *)c);
+    if (uv_accept(server, (uv_stream_t *)c) == 0 &&
+        uv_tcp_getpeername(c, (struct sockaddr *)&ss, &namelen) == 0)
+        format_host((struct sockaddr *)&ss, host);
+    if (!m->closing)
+        refusal_note(m, host, why);
     uv_close((uv_handle_t *)c, free_handle);
+}
+
+/* Accepted sessions of m from host that are not open yet, s aside. */
+static uint32_t handshakes_from(const ent_session_mgr *m, const ent_session *s,
+                                const char *host) {
+    uint32_t n = 0;
+    for (const ent_session *x = m->head; x != NULL; x = x->next)
+        if (x != s && !x->initiator && !x->refused &&
+            (x->state == S_HANDSHAKE || x->state == S_CONNECTING) &&
+            strcmp(x->host, host) == 0)
+            n++;
+    return n;
 }
 
 static bool over_limit(const ent_session_mgr *m) {
@@ -886,23 +1045,36 @@ int ent_session_mgr_accept(ent_session_mgr *m, uv_stream_t *server) {
     if (m == NULL || server == NULL)
         return ENT_EINVAL;
     if (m->closing || over_limit(m)) {
-        refuse(m, server);
+        refuse(m, server,
+               m->st.sessions >= m->cfg.max_sessions ? "session limit"
+                                                     : "handshake limit");
         return ENT_ELIMIT;
     }
     rc = session_new(m, false, &s);
     if (rc != ENT_OK) {
-        refuse(m, server);
+        refuse(m, server, "out of memory");
         return rc;
     }
     m->st.accepted++;
     snprintf(s->addr, sizeof(s->addr), "?");
+    snprintf(s->host, sizeof(s->host), "?");
     if (uv_accept(server, (uv_stream_t *)&s->tcp) != 0) {
         session_drop(s, ENT_ENET, &m->st.drop_net, ENT_LOG_INFO,
                      "accept failed");
         return ENT_ENET;
     }
-    if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &namelen) == 0)
+    if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &namelen) == 0) {
         format_addr((struct sockaddr *)&ss, s->addr);
+        format_host((struct sockaddr *)&ss, s->host);
+    }
+    /* one address cannot hold every handshake slot (spec/sessions.md) */
+    if (handshakes_from(m, s, s->host) >= m->cfg.max_handshakes_per_addr) {
+        s->refused = true;
+        m->st.refused_addr++;
+        refusal_note(m, s->host, "handshakes per address");
+        session_close_impl(s, ENT_ELIMIT, false);
+        return ENT_ELIMIT;
+    }
     ENT_DEBUG(m->log, "session %s: accepted", s->addr);
     return start_reading(s);
 }
@@ -1010,6 +1182,7 @@ int ent_session_dial(ent_session_mgr *m, const char *addr,
         return rc;
     m->st.dialled++;
     snprintf(s->addr, sizeof(s->addr), "%s", addr);
+    snprintf(s->host, sizeof(s->host), "%.*s", HOST_LEN - 1, host);
     if (expected_org != NULL) {
         memcpy(s->expected, expected_org, ENT_PK_LEN);
         s->has_expected = true;
@@ -1064,6 +1237,15 @@ bool ent_session_is_open(const ent_session *s) {
 
 const char *ent_session_peer_addr(const ent_session *s) {
     return s == NULL ? "" : s->addr;
+}
+
+const char *ent_session_peer_host(const ent_session *s) {
+    return s == NULL ? "" : s->host;
+}
+
+void ent_session_set_refusal(ent_session *s, const char *why) {
+    if (s != NULL)
+        s->refusal = why;
 }
 
 void ent_session_set_data(ent_session *s, void *data) {
@@ -1127,7 +1309,9 @@ int ent_session_mgr_new(ent_session_mgr **out, uv_loop_t *loop,
     }
     uv_timer_init(loop, &m->anchor);
     m->anchor.data = m;
-    m->handles = 1;
+    uv_timer_init(loop, &m->sumtimer);
+    m->sumtimer.data = m;
+    m->handles = 2;
     *out = m;
 out:
     return rc;
@@ -1199,9 +1383,11 @@ void ent_session_mgr_close(ent_session_mgr *m, ent_session_mgr_close_cb cb,
     m->closing = true;
     m->close_cb = cb;
     m->close_data = data;
+    refusal_flush(m); /* the interval's summary is not lost */
     for (ent_session *s = m->head; s != NULL; s = s->next)
         session_close_impl(s, ENT_ECLOSED, true);
     if (m->listener_inited)
         uv_close((uv_handle_t *)&m->listener, on_mgr_handle_closed);
     uv_close((uv_handle_t *)&m->anchor, on_mgr_handle_closed);
+    uv_close((uv_handle_t *)&m->sumtimer, on_mgr_handle_closed);
 }

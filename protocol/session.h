@@ -48,21 +48,30 @@ typedef struct ent_session ent_session;
 #define ENT_SESSION_IDLE_TIMEOUT_MS ENT_WIRE_IDLE_TIMEOUT_MS /* 60 s */
 #define ENT_SESSION_MAX_SESSIONS 256  /* all states, per manager */
 #define ENT_SESSION_MAX_HANDSHAKES 32 /* connecting or handshaking */
+#define ENT_SESSION_MAX_HANDSHAKES_PER_ADDR                                    \
+    8 /* of those, accepted from one                                           \
+         IP address */
 #define ENT_SESSION_MAX_PENDING ENT_WIRE_PEER_MAX_PENDING /* 1 MiB to send */
 #define ENT_SESSION_LINGER_MS 2000 /* graceful close: flush for at most */
 #define ENT_SESSION_FRAMES_PER_SEC ENT_WIRE_PEER_FRAMES_PER_SEC /* 500/s */
 #define ENT_SESSION_FRAMES_BURST ENT_WIRE_PEER_FRAMES_BURST     /* 1000 */
 #define ENT_SESSION_REKEY_INTERVAL 4294967296ULL /* 2^32 msgs per direction */
+#define ENT_SESSION_REFUSAL_LOG_MS 60000 /* one summary line of refusals per   \
+                                          */
+#define ENT_SESSION_REFUSAL_REASONS 16   /* reasons told apart per line */
+#define ENT_SESSION_REFUSAL_ADDRS 256    /* addresses told apart per line */
 
 typedef struct ent_session_config {
-    uint32_t handshake_timeout_ms; /* from accept/dial to session open */
-    uint32_t idle_timeout_ms;      /* open session receiving nothing */
-    uint32_t max_sessions;         /* sessions in any state */
-    uint32_t max_handshakes;       /* of those, not yet open */
-    size_t max_pending;            /* bytes queued to send per session */
-    uint32_t linger_ms;            /* how long a graceful close may flush */
-    uint32_t frames_per_sec;       /* transport frames received: rate and */
-    uint32_t frames_burst;         /* burst of a token bucket per session */
+    uint32_t handshake_timeout_ms;    /* from accept/dial to session open */
+    uint32_t idle_timeout_ms;         /* open session receiving nothing */
+    uint32_t max_sessions;            /* sessions in any state */
+    uint32_t max_handshakes;          /* of those, not yet open */
+    size_t max_pending;               /* bytes queued to send per session */
+    uint32_t linger_ms;               /* how long a graceful close may flush */
+    uint32_t frames_per_sec;          /* transport frames received: rate and */
+    uint32_t frames_burst;            /* burst of a token bucket per session */
+    uint32_t max_handshakes_per_addr; /* accepted, not yet open, per IP */
+    uint32_t refusal_log_ms;          /* interval of the refusal summary line */
 } ent_session_config;
 
 /* Fills c with the defaults above. */
@@ -105,6 +114,12 @@ typedef struct ent_session_stats {
     uint64_t dialled;       /* connections dialled */
     uint64_t refused_limit; /* connections refused: too many sessions
                                or handshakes */
+    uint64_t refused_addr;  /* connections refused: too many handshakes
+                               from that IP address */
+    uint64_t refused;       /* every refusal the summary log counts: the
+                               two above, accepted connections dropped
+                               before they opened, authorize() refusals and
+                               those the node reports (ent_session_mgr_refused) */
     uint64_t handshakes_ok;
     uint64_t handshakes_failed;     /* any failure before the session opened */
     uint64_t frames_in, frames_out; /* handshake and transport frames */
@@ -161,7 +176,9 @@ const char *ent_session_mgr_listen_addr(const ent_session_mgr *m);
  * Accepts one pending connection from server (a listening TCP stream owned
  * by the caller, e.g. in the node's ent_node_set_peer_accept_cb hook) and
  * starts the responder handshake on it. Over the session or handshake limit
- * the connection is accepted and closed at once (counted in refused_limit).
+ * the connection is accepted and closed at once (counted in refused_limit),
+ * and so is one from an address that already has max_handshakes_per_addr
+ * handshakes running (refused_addr); both go to the refusal summary.
  * @return ENT_OK, ENT_ELIMIT (refused), ENT_ENOMEM, ENT_ENET.
  */
 int ent_session_mgr_accept(ent_session_mgr *m, struct uv_stream_s *server);
@@ -220,6 +237,29 @@ bool ent_session_is_open(const ent_session *s);
 
 /* The peer's "IP:PORT" (or the dialled address), for logs. Borrowed. */
 const char *ent_session_peer_addr(const ent_session *s);
+
+/* The peer's IP address alone ("127.0.0.1", "::1"; the dialled host for a
+ * dialled session): the key of per-address limits. Borrowed, valid as long
+ * as s. */
+const char *ent_session_peer_host(const ent_session *s);
+
+/*
+ * Called by authorize() before it returns false: why (a static string,
+ * e.g. "guest limit") names the reason in the refusal summary instead of
+ * "not authorized".
+ */
+void ent_session_set_refusal(ent_session *s, const char *why);
+
+/*
+ * Counts one refusal from host for reason why (a static string) in m's
+ * refusal summary: the node reports here the sessions it turns away after
+ * they opened (a guest that broke its rules, a refused JOIN). Refusals are
+ * never logged one by one: one WARN line per refusal_log_ms interval
+ * (spec/sessions.md "Refusal summary") says how many, from how many
+ * addresses, and why.
+ */
+void ent_session_mgr_refused(ent_session_mgr *m, const char *host,
+                             const char *why);
 
 /* A pointer of the caller's, kept with the session. */
 void ent_session_set_data(ent_session *s, void *data);

@@ -501,6 +501,12 @@ static int setup(void **state) {
                      ENT_OK);
     assert_int_equal(ent_node_start(w->v, NULL), ENT_OK);
     assert_int_equal(ent_node_start(w->h, NULL), ENT_OK);
+    /* the attacker comes back after each attack: no ban for repeated
+     * violations here (bans: tests/peer_guard_test.c) */
+    ent_peers_limits lim;
+    memset(&lim, 0, sizeof(lim));
+    lim.ban_strikes = 1000;
+    ent_peers_set_limits(vpeers(w), &lim);
 
     /* V's object, joined by H through a real invite */
     ent_obj_input in[2] = {{"name", "Joint deal", false},

@@ -268,7 +268,13 @@ static void test_two_nodes_one_loop(void **state) {
         /* and the address put in invites (spec/cli.md "Advertised
          * address"): "" without a peer layer, as here */
         assert_true(json_is_string(json_object_get(r, "advertise")));
-        assert_int_equal(json_object_size(r), 8);
+        /* and the session counters (spec/api.md, spec/sessions.md) */
+        json_t *ses = json_object_get(r, "sessions");
+        assert_true(json_is_object(ses));
+        assert_int_equal(json_integer_value(json_object_get(ses, "guests")), 0);
+        assert_int_equal(json_integer_value(json_object_get(ses, "refused")),
+                         0);
+        assert_int_equal(json_object_size(r), 9);
         json_decref(r);
     }
     assert_int_not_equal(ports[0], ports[1]);

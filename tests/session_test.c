@@ -990,6 +990,70 @@ static void test_handshake_limit(void **state) {
     connect_ab(c);
 }
 
+/* B's log lines, for the refusal summary. */
+static char cap_lines[16][512];
+static int cap_n;
+static void cap_sink(void *data, ent_log_level level, const char *line) {
+    if (cap_n < 16)
+        snprintf(cap_lines[cap_n++], sizeof(cap_lines[0]), "%s", line);
+}
+
+static bool raws_eof(ctx *c, void *arg) {
+    raw *r = arg;
+    return r[0].eof && r[1].eof;
+}
+
+/* One address holds at most max_handshakes_per_addr handshake slots; the
+ * connections over it are refused at once, and the refusals make one
+ * summary line per interval, never a line each. */
+static void test_handshakes_per_addr(void **state) {
+    ctx *c = *state;
+    ent_session_config cfg;
+    raw hold[2], over[2];
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.max_handshakes_per_addr = 2;
+    cfg.refusal_log_ms = 300;
+    ent_session_mgr_set_config(c->b.m, &cfg);
+    cap_n = 0;
+    c->b.log.level = ENT_LOG_INFO;
+    c->b.log.sink = cap_sink;
+    memset(hold, 0, sizeof(hold));
+    memset(over, 0, sizeof(over));
+    raw_start(c, &hold[0], RAW_BYTES, NULL, 0); /* two silent handshakes */
+    raw_start(c, &hold[1], RAW_BYTES, NULL, 0);
+    run_for(c, 50);
+    assert_int_equal(stats(&c->b).handshaking, 2);
+    raw_start(c, &over[0], RAW_BYTES, NULL, 0);
+    raw_start(c, &over[1], RAW_BYTES, NULL, 0);
+    assert_true(run_until(c, raws_eof, over, 5000));
+    assert_false(hold[0].eof || hold[1].eof);
+    assert_int_equal(stats(&c->b).refused_addr, 2);
+    assert_int_equal(stats(&c->b).refused_limit, 0);
+    assert_int_equal(stats(&c->b).refused, 2);
+    assert_int_equal(stats(&c->b).handshakes_failed, 0);
+    assert_int_equal(stats(&c->b).handshaking, 2);
+    assert_int_equal(cap_n, 0); /* nothing logged yet */
+    run_for(c, 400);
+    assert_int_equal(cap_n, 1);
+    assert_non_null(strstr(cap_lines[0],
+                           "session: refused 2 connections from 1 address in "
+                           "the last 0."));
+    assert_non_null(strstr(cap_lines[0], ": 2 handshakes per address"));
+    raw_finish(c, &hold[0]);
+    raw_finish(c, &hold[1]);
+    raw_finish(c, &over[0]);
+    raw_finish(c, &over[1]);
+    /* the two held ones hang up themselves: no refusal, no line */
+    run_for(c, 400);
+    assert_int_equal(cap_n, 1);
+    assert_int_equal(stats(&c->b).refused, 2);
+    c->b.log.sink = NULL;
+    c->b.log.level = ENT_LOG_OFF;
+    /* an honest dial from the same address works */
+    connect_ab(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dial_exchange, setup, teardown),
@@ -1017,6 +1081,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_replayed_handshake, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_handshake_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_handshakes_per_addr, setup,
+                                        teardown),
     };
     if (ent_crypto_init() != ENT_OK)
         return 1;

@@ -190,22 +190,29 @@ int ent_api_status(ent_node *n, const ent_http_request *req,
         return ent_http_response_error(resp, 500, rc, "reading the store: %s",
                                        ent_strerror(rc));
     /* backlog syncs in progress or just finished (node/peers/peer_sync.c) */
-    json_t *syncs = NULL;
-    if (ent_node_peers(n) == NULL)
+    json_t *syncs = NULL, *sessions = NULL;
+    if (ent_node_peers(n) == NULL) {
         syncs = json_array();
-    else if ((rc = ent_peers_syncs_json(ent_node_peers(n), &syncs)) != ENT_OK)
+        sessions = json_object();
+    } else if ((rc = ent_peers_syncs_json(ent_node_peers(n), &syncs)) !=
+               ENT_OK) {
         return rc;
+    } else if ((rc = ent_peers_sessions_json(ent_node_peers(n), &sessions)) !=
+               ENT_OK) {
+        json_decref(syncs);
+        return rc;
+    }
     /* the address partners are told to dial (node/peers/advertise.h) */
     char adv[ENT_ADDR_STRLEN] = "";
     if (ent_node_peers(n) != NULL)
         ent_peers_advertised(ent_node_peers(n), adv);
-    json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o}", "org",
-                             ent_node_org_id(n), "name", ent_node_name(n),
-                             "listen", ent_node_listen(n), "advertise", adv,
-                             "peers",
-                             (json_int_t)c.peers, "objects",
-                             (json_int_t)c.objects, "equivocations",
-                             (json_int_t)c.equivocations, "syncs", syncs);
+    /* sessions: guests and refusals (node/peers/peer_guard.c) */
+    json_t *body = json_pack(
+        "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o}", "org", ent_node_org_id(n),
+        "name", ent_node_name(n), "listen", ent_node_listen(n), "advertise",
+        adv, "peers", (json_int_t)c.peers, "objects", (json_int_t)c.objects,
+        "equivocations", (json_int_t)c.equivocations, "syncs", syncs,
+        "sessions", sessions);
     if (body == NULL)
         return ENT_ENOMEM;
     ent_http_response_json(resp, 200, body);

@@ -581,7 +581,9 @@ static const cli_cmd commands[] = {
      "{\"org\",\"name\",\"listen\",\"advertise\",\"peers\",\"objects\","
      "\"equivocations\",\"syncs\":[{\"object\",\"peer\",\"peer_name\","
      "\"join\",\"state\",\"expected\",\"received\",\"applied\","
-     "\"ops_per_sec\",\"eta_seconds\",\"elapsed_ms\"}]} (spec/api.md). "
+     "\"ops_per_sec\",\"eta_seconds\",\"elapsed_ms\"}],\"sessions\":{"
+     "\"open\",\"guests\",\"guests_closed\",\"refused\",\"bans\","
+     "\"banned\"}} (spec/api.md). "
      "Fails when no node is running for HOME; with --wait "
      "it first waits for one to answer (a node just started in the "
      "background), at most TIMEOUT (default 10s), then fails.",
@@ -687,26 +689,59 @@ static void print_main_usage(FILE *f) {
                "command.\n");
 }
 
-/* Prints text word-wrapped at 78 columns. */
+/* The length of p[0..n) up to the last `",` within max bytes, else 0. */
+static size_t key_cut(const char *p, size_t n, size_t max) {
+    size_t cut = 0;
+    for (size_t k = 1; k + 1 < n && k + 1 <= max; k++)
+        if (p[k] == ',' && p[k - 1] == '"')
+            cut = k + 1;
+    return cut;
+}
+
+/*
+ * Prints text word-wrapped at 78 columns. A word too long for a line (a
+ * JSON key list: {"org","name",...}) may also break after each `",`.
+ */
 static void print_wrapped(FILE *f, const char *text) {
     size_t col = 0;
     const char *p = text;
     while (*p != '\0') {
+        bool glued = false; /* a piece of the word went before: no space */
         while (*p == ' ')
             p++;
         size_t wl = strcspn(p, " ");
         if (wl == 0)
             break;
-        if (col > 0 && col + 1 + wl > 78) {
-            fputc('\n', f);
-            col = 0;
-        } else if (col > 0) {
-            fputc(' ', f);
-            col++;
+        const char *end = p + wl;
+        while (p < end) {
+            size_t pl = (size_t)(end - p);
+            size_t room = col + (col > 0 && !glued ? 1 : 0);
+            if (col > 0 && room + pl > 78) {
+                size_t cut = room < 78 ? key_cut(p, pl, 78 - room) : 0;
+                if (cut == 0) { /* go on on a new line */
+                    fputc('\n', f);
+                    col = 0;
+                    glued = true;
+                    continue;
+                }
+                pl = cut;
+            } else if (col == 0 && pl > 78) {
+                size_t cut = key_cut(p, pl, 78);
+                for (size_t k = 1; cut == 0 && k + 1 < pl; k++)
+                    if (p[k] == ',' && p[k - 1] == '"') /* none fits */
+                        cut = k + 1;
+                if (cut > 0)
+                    pl = cut;
+            }
+            if (col > 0 && !glued) {
+                fputc(' ', f);
+                col++;
+            }
+            fwrite(p, 1, pl, f);
+            col += pl;
+            p += pl;
+            glued = true;
         }
-        fwrite(p, 1, wl, f);
-        col += wl;
-        p += wl;
     }
     fputc('\n', f);
 }

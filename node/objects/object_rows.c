@@ -41,6 +41,45 @@ uint64_t ent__rd64(const uint8_t in[8]) {
     return v;
 }
 
+void ent__be32(uint8_t out[4], uint32_t v) {
+    out[0] = (uint8_t)(v >> 24);
+    out[1] = (uint8_t)(v >> 16);
+    out[2] = (uint8_t)(v >> 8);
+    out[3] = (uint8_t)v;
+}
+
+uint32_t ent__rd32(const uint8_t in[4]) {
+    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 |
+           (uint32_t)in[2] << 8 | in[3];
+}
+
+size_t ent__uvar_put(uint8_t *out, uint64_t v) {
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+int ent__uvar_get(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+    uint64_t r = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (*p >= end)
+            return ENT_ECORRUPT;
+        uint8_t b = *(*p)++;
+        if (shift == 63 && b > 1)
+            return ENT_ECORRUPT;
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            *v = r;
+            return ENT_OK;
+        }
+    }
+    return ENT_ECORRUPT;
+}
+
 void ent__obj_order(uint8_t out[OBJ_ORDER_LEN], uint64_t hlc,
                     const uint8_t author[32], const uint8_t opid[32]) {
     ent__be64(out, hlc);
@@ -52,6 +91,12 @@ int ent__obj_count_scan(void *data, const void *key, size_t klen,
                         const void *val, size_t vlen) {
     (*(size_t *)data)++;
     return 0;
+}
+
+int ent__obj_any_scan(void *data, const void *key, size_t klen, const void *val,
+                      size_t vlen) {
+    *(bool *)data = true;
+    return 1;
 }
 
 /* ------------------------------------------------------- object records */

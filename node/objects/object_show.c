@@ -116,26 +116,13 @@ static int member_scan(void *data, const void *key, size_t klen,
     return 0;
 }
 
-typedef struct cscan {
-    snapshot *s;
-    const mlog *ml;
-    mset *ms;
-} cscan;
-
-/* Comments count only when their author could comment at that point. */
+/* The comments that count (WR_CSHOW rows, kept by the merge). */
 static int comment_scan(void *data, const void *key, size_t klen,
                         const void *val, size_t vlen) {
-    cscan *c = data;
-    snapshot *s = c->s;
+    snapshot *s = data;
     if (klen != 33 + OBJ_ORDER_LEN)
         return ENT_ECORRUPT;
     const uint8_t *order = (const uint8_t *)key + 33;
-    int rc = ent__obj_mset_fold(c->ms, c->ml, order);
-    if (rc != ENT_OK)
-        return rc;
-    const mstate *a = ent__obj_mset_find(c->ms, order + 8);
-    if (a == NULL || !a->active || a->role > ENT_ROLE_MEMBER)
-        return 0;
     scomment *nv = s->comments;
     if (ent__obj_grow((void **)&nv, s->ncomments, sizeof(*nv)) != ENT_OK)
         nv = NULL;
@@ -156,12 +143,10 @@ static int comment_scan(void *data, const void *key, size_t klen,
 static int snapshot_fn(ent_txn *txn, void *data) {
     snapshot *s = data;
     uint8_t key[ENT_KEY_LEN], pre[33];
-    mlog ml = {0};
-    mset ms;
     int rc = ent__obj_rec_get(txn, s->obj, &s->rec);
     if (rc != ENT_OK)
         return rc;
-    rc = ent__obj_current_key(txn, s->obj, &s->epoch, key);
+    rc = ent__obj_current_key(txn, s->obj, &s->epoch, key, NULL);
     ent_wipe(key, sizeof(key));
     if (rc == ENT_ENOENT)
         s->epoch = 0;
@@ -180,16 +165,16 @@ static int snapshot_fn(ent_txn *txn, void *data) {
     if ((rc = ent_txn_scan(txn, ENT_TBL_MEMBERS, s->obj, 32, member_scan, s)) !=
         ENT_OK)
         return rc;
-    ent__obj_mset_init(&ms, s->rec.owner);
-    if ((rc = ent__obj_mlog_load(txn, s->obj, &ml)) == ENT_OK) {
-        cscan cs = {.s = s, .ml = &ml, .ms = &ms};
-        memcpy(pre, s->obj, 32);
-        pre[32] = WR_COMMENT;
-        rc = ent_txn_scan(txn, ENT_TBL_WRITES, pre, 33, comment_scan, &cs);
-    }
-    ent__obj_mlog_free(&ml);
-    ent__obj_mset_free(&ms);
-    return rc;
+    /* an object an older version kept, not brought up to date yet (its
+     * first write does it, ent__obj_backfill): every comment it holds */
+    const void *v;
+    size_t vlen;
+    memcpy(pre, s->obj, 32);
+    pre[32] = WR_AVER;
+    bool current =
+        ent_txn_get(txn, ENT_TBL_WRITES, pre, 33, &v, &vlen) == ENT_OK;
+    pre[32] = current ? WR_CSHOW : WR_COMMENT;
+    return ent_txn_scan(txn, ENT_TBL_WRITES, pre, 33, comment_scan, s);
 }
 
 static int snapshot_take(ent_objects *eng, const uint8_t id[32],
@@ -484,7 +469,7 @@ static int list_one(void *data, const void *key, size_t klen, const void *val,
     if (o->stage != NULL &&
         (!json_is_string(stage) || !caseeq(json_string_value(stage), o->stage)))
         goto out;
-    rc = ent__obj_current_key(c->txn, key, &epoch, k);
+    rc = ent__obj_current_key(c->txn, key, &epoch, k, NULL);
     ent_wipe(k, sizeof(k));
     if (rc != ENT_OK && rc != ENT_ENOENT)
         goto out;

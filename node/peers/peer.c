@@ -43,7 +43,7 @@ static void handle_hello(conn *c, const ent_wire_hello *h) {
     for (size_t i = 0; i < h->naddrs; i++)
         snprintf(c->addrs[i], sizeof(c->addrs[i]), "%s", h->addrs[i]);
     if (!c->known && ent__peers_shares_any(p, c->org))
-        c->known = true;
+        ent__guard_member(c); /* became a partner since the handshake */
     if (c->known && c->join == NULL)
         ent__peers_upsert(p, c->org, c->name, c->addrs, c->naddrs);
     ent__peers_join_open(c);
@@ -87,6 +87,17 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
         ent__peers_violation(c, rc, "malformed message");
         return;
     }
+    /* a guest may say HELLO and JOIN (or GOODBYE), nothing else
+     * (spec/sessions.md "Guests, strikes and bans") */
+    if (c->guest && m.type != ENT_WIRE_HELLO && m.type != ENT_WIRE_JOIN &&
+        m.type != ENT_WIRE_GOODBYE) {
+        c->p->stats.denied++;
+        ENT_DEBUG(c->p->log, "peers: %s from a guest: denied",
+                  ent_wire_type_name(m.type));
+        ent__guard_guest_close(c, "guest: a message other than JOIN",
+                               ENT_EDENIED);
+        goto out;
+    }
     if (m.type == ENT_WIRE_UNKNOWN)
         goto out;
     if (!c->got_hello) {
@@ -94,17 +105,6 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
             handle_hello(c, &m.u.hello);
         else
             ent__peers_violation(c, ENT_EPROTO, "message before HELLO");
-        goto out;
-    }
-    /* an org we do not know yet may only join */
-    if (!c->known && m.type != ENT_WIRE_JOIN && m.type != ENT_WIRE_PING &&
-        m.type != ENT_WIRE_PONG && m.type != ENT_WIRE_GOODBYE &&
-        m.type != ENT_WIRE_ERROR) {
-        c->p->stats.denied++;
-        ENT_WARN(c->p->log, "peers: %s from a non-member: denied",
-                 ent_wire_type_name(m.type));
-        ent__peers_fail(c, ENT_WIRE_ERROR, ENT_WIRE_C_DENIED, "not allowed",
-                        ENT_EDENIED);
         goto out;
     }
     switch (m.type) {
@@ -185,7 +185,6 @@ out:
 
 /* Whether an unknown org may come in (as a guest: HELLO and JOIN only). */
 typedef struct pend_ctx {
-    uint64_t now;
     bool any;
 } pend_ctx;
 
@@ -206,20 +205,27 @@ static bool authorize(ent_session *s, const uint8_t org[ENT_PK_LEN],
                       void *data) {
     ent_peers *p = data;
     conn *c = ent_session_data(s);
-    if (memcmp(org, ent_identity_public(p->id), 32) == 0)
+    if (memcmp(org, ent_identity_public(p->id), 32) == 0) {
+        ent_session_set_refusal(s, "our own org");
         return false; /* ourselves */
+    }
     if (c == NULL) {
+        /* inbound: a member, or a guest within the limits (peer_guard.c) */
         bool known = ent__peers_shares_any(p, org);
-        if (!known) {
-            pend_ctx pc = {.now = ent__peers_wall_ms() / 1000};
+        pend_ctx pc = {.any = false};
+        if (!known)
             ent_store_read(p->store, pend_fn, &pc);
-            if (!pc.any)
-                return false;
-        }
+        if (!ent__guard_admit(p, s, org, known, pc.any))
+            return false;
         if ((c = ent__peers_conn_new(p)) == NULL)
             return false;
         c->s = s;
         c->known = known;
+        if (!known) {
+            c->guest = true;
+            p->nguests++;
+            p->stats.guests_admitted++;
+        }
         ent_session_set_data(s, c);
     } else {
         c->known = true; /* we dialled this org on purpose */
@@ -247,6 +253,7 @@ static void established(ent_session *s, void *data) {
         m.u.hello.naddrs = 1;
     }
     c->open = true;
+    c->opened_at = uv_now(p->loop);
     p->stats.sessions_opened++;
     if (c->for_peer) {
         peer_ent *e = ent__peers_find(p, c->org);
@@ -277,6 +284,12 @@ static void closed(ent_session *s, int reason, void *data) {
                 e->next_dial = nd;
         }
     }
+    /* the session layer dropped an open session for a limit (frame rate or
+     * size, a frame that fails to decrypt): a strike (peer_guard.c) */
+    if (c->open && !c->closing &&
+        (reason == ENT_ELIMIT || reason == ENT_ETOOBIG ||
+         reason == ENT_EPROTO || reason == ENT_EDECRYPT))
+        ent__guard_strike(c, ent_err_name(reason));
     ent__peers_join_closed(c, reason);
     ent__witness_closed(c);
     if (c->has_org && c->open) {
@@ -323,13 +336,19 @@ static void on_tick(uv_timer_t *t) {
             c->tokens_at = now;
             if (c->tokens >= 0) {
                 c->read_stopped = false;
+                c->throttled_ms += now - c->stopped_at;
                 ent_session_read_start(c->s);
             }
         }
-        if (now - c->last_rx > p->keepalive_ms &&
+        /* throttled again and again: dropped, not just slowed down */
+        if (c->throttled_ms + (c->read_stopped ? now - c->stopped_at : 0) >=
+            p->lim.throttle_max_ms) {
+            ent__peers_violation(c, ENT_ELIMIT, "ops rate, again and again");
+            continue;
+        }
+        if (!c->guest && now - c->last_rx > p->keepalive_ms &&
             c->pings < ENT_WIRE_PEER_MAX_PINGS &&
-            now - c->last_rx > (uint64_t)p->keepalive_ms *
-                                   (c->pings + 1)) {
+            now - c->last_rx > (uint64_t)p->keepalive_ms * (c->pings + 1)) {
             ent_wire_msg m;
             memset(&m, 0, sizeof(m));
             m.type = ENT_WIRE_PING;
@@ -345,6 +364,7 @@ static void on_tick(uv_timer_t *t) {
         p->last_dial_scan = now;
         ent__peers_dial_known(p, now);
     }
+    ent__guard_tick(p, now);
     ent__peers_joins_tick(p, now);
     ent__sync_tick(p, now);
     ent__witness_tick(p, now);
@@ -421,7 +441,8 @@ int ent_peers_new(ent_peers **out, ent_node *n) {
                                    .catch_up = gossip_catch_up,
                                    .data = p},
                             .loop = p->loop};
-    if (ent_gossip_new(&p->gossip, &gc) != ENT_OK) {
+    if (ent_gossip_new(&p->gossip, &gc) != ENT_OK ||
+        ent__guard_init(p) != ENT_OK) {
         ent_peers_free(p);
         return ENT_ENOMEM;
     }
@@ -441,6 +462,12 @@ int ent_peers_start(ent_peers *p) {
     int rc = ent_session_mgr_new(&p->mgr, p->loop, p->id, p->log, &cb, p);
     if (rc != ENT_OK)
         return rc;
+    /* tests shorten the interval of the refusal summary line */
+    ent_session_config sc;
+    memset(&sc, 0, sizeof(sc));
+    sc.refusal_log_ms =
+        ent__peers_env_ms("ENTENTE_REFUSAL_LOG_MS", ENT_SESSION_REFUSAL_LOG_MS);
+    ent_session_mgr_set_config(p->mgr, &sc);
     uv_timer_init(p->loop, &p->tick);
     p->tick.data = p;
     p->started = true;
@@ -512,6 +539,7 @@ void ent_peers_free(ent_peers *p) {
         ent__peers_conn_free(p->conns);
     ent__peers_joins_free(p);
     ent__witness_free(p);
+    ent__guard_free(p);
     ent_gossip_free(p->gossip);
     free(p->peers);
     free(p);

@@ -13,8 +13,12 @@
  *   - dials known peers that share an active object with this org, and
  *     redials them with exponential backoff and jitter
  *     ($ENTENTE_DIAL_BASE_MS, default 1000 ms, cap 30 s);
- *   - lets an unknown org in only while an invite is pending, and then
- *     accepts from it nothing but HELLO and JOIN (PING/PONG/GOODBYE);
+ *   - lets an org that shares no object with this one in only as a guest
+ *     (this node made an invite, within the guest limits, not banned),
+ *     which may send HELLO and one JOIN within ENT_PEERS_GUEST_JOIN_MS and
+ *     nothing else; drops and, after repeated violations, bans peers that
+ *     keep breaking the limits (peer_guard.c, spec/sessions.md "Guests,
+ *     strikes and bans");
  *   - sends every op this node creates (ent_node_set_op_cb) to the
  *     connected orgs that are active members of its object, and nobody else
  *     (invariant 2); applies received OPS from active members only, ACKs
@@ -55,6 +59,29 @@ typedef struct ent_peers ent_peers;
 #define ENT_PEERS_SYNC_IDLE_MS 60000 /* a sync with no OPS this long: failed */
 #define ENT_PEERS_SYNC_WINDOW_MS 1000 /* rate window */
 
+/* Guests, strikes and bans (spec/sessions.md; ent_peers_limits). */
+#define ENT_PEERS_MAX_GUESTS 16          /* guest sessions at once */
+#define ENT_PEERS_MAX_GUESTS_PER_ADDR 4  /* of those, from one IP address */
+#define ENT_PEERS_GUEST_JOIN_MS 10000    /* a guest's JOIN, from the open */
+#define ENT_PEERS_BAN_STRIKES 3          /* strikes within the window: ban */
+#define ENT_PEERS_STRIKE_WINDOW_MS 60000 /* later: the count starts again */
+#define ENT_PEERS_BAN_MS 60000           /* first ban; doubles each time */
+#define ENT_PEERS_BAN_MAX_MS 3600000     /* longest ban; record kept for */
+#define ENT_PEERS_THROTTLE_MAX_MS 30000  /* op-rate pauses per window */
+#define ENT_PEERS_MAX_GUARDS 1024        /* strike records kept */
+
+/* The admission limits of one layer (defaults above; tests shorten them). */
+typedef struct ent_peers_limits {
+    uint32_t max_guests;
+    uint32_t max_guests_per_addr;
+    uint32_t guest_join_ms;
+    uint32_t ban_strikes;
+    uint32_t strike_window_ms;
+    uint32_t ban_ms;
+    uint32_t ban_max_ms;
+    uint32_t throttle_max_ms;
+} ent_peers_limits;
+
 /* Join states (GET /v1/joins/ID "state"). */
 typedef enum ent_join_state {
     ENT_JOIN_DIALLING = 0,
@@ -83,6 +110,14 @@ typedef struct ent_peers_stats {
                                   request of ours (no tokens taken) */
     uint64_t ops_metered;      /* op records charged to the token bucket */
     uint64_t rate_stops;       /* reading paused: a bucket ran dry */
+    /* admission (spec/sessions.md "Guests, strikes and bans") */
+    uint64_t guests_admitted; /* inbound sessions let in as guests */
+    uint64_t guests_refused;  /* guests refused: a guest limit was full */
+    uint64_t guests_closed;   /* guests closed: a message other than JOIN,
+                                 or no JOIN in time */
+    uint64_t strikes;         /* strikes against orgs and addresses */
+    uint64_t bans;            /* bans imposed */
+    uint64_t banned_refused;  /* sessions refused: banned org or address */
 } ent_peers_stats;
 
 /* Backlog sync states (GET /v1/status "syncs"). */
@@ -192,6 +227,23 @@ int ent_peers_syncs_json(ent_peers *p, json_t **out);
 
 /* Counters. */
 void ent_peers_stats_get(const ent_peers *p, ent_peers_stats *out);
+
+/* Fills l with the defaults (ENT_PEERS_MAX_GUESTS ...). */
+void ent_peers_limits_default(ent_peers_limits *l);
+
+/* Replaces p's admission limits; zero fields keep their current value.
+ * They apply at once (a shorter join deadline to guests already in). */
+void ent_peers_set_limits(ent_peers *p, const ent_peers_limits *l);
+
+/*
+ * The session counters of GET /v1/status "sessions" (spec/api.md):
+ * {"open","guests","guests_closed","refused","bans","banned"}: open
+ * sessions and guests now, guests closed and connections refused since the
+ * start (the refusal summary's count), bans imposed since the start and
+ * orgs or addresses banned now. The caller json_decref()s.
+ * @return ENT_OK, ENT_ENOMEM.
+ */
+int ent_peers_sessions_json(ent_peers *p, json_t **out);
 
 /* Number of open sessions with org (tests). */
 size_t ent_peers_connected(const ent_peers *p, const uint8_t org[ENT_PK_LEN]);

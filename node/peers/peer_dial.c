@@ -5,8 +5,9 @@
  * peers that share an active object with this org, with exponential
  * backoff and jitter ($ENTENTE_DIAL_BASE_MS, cap ENT_PEERS_DIAL_CAP_MS). A
  * protocol violation drops the session and scores the peer down, which
- * delays its next dial (spec/sessions.md "Scoring"). It calls down into
- * peer_table.c, peer_send.c and advertise.c only.
+ * delays its next dial (spec/sessions.md "Scoring") and is a strike
+ * (peer_guard.c). It calls down into peer_guard.c, peer_table.c,
+ * peer_send.c and advertise.c only.
  */
 #include "node/home.h"
 #include "node/peers/advertise.h"
@@ -27,6 +28,7 @@ conn *ent__peers_conn_new(ent_peers *p) {
     c->tokens = (int64_t)ENT_WIRE_PEER_OPS_BURST * 1000;
     c->tokens_at = uv_now(p->loop);
     c->last_rx = c->tokens_at;
+    c->throttle_win = c->tokens_at;
     c->next = p->conns;
     if (p->conns != NULL)
         p->conns->prev = c;
@@ -42,6 +44,7 @@ void ent__peers_conn_free(conn *c) {
         p->conns = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
+    ent__guard_conn_gone(c);
     /* batches of c still in the pool are applied without an ACK */
     ent_verifier_detach(ent_gossip_verifier(p->gossip), c);
     ent__peers_queues_free(c);
@@ -158,4 +161,5 @@ void ent__peers_violation(conn *c, int rc, const char *what) {
     c->p->stats.violations++;
     score_down(c);
     ent__peers_fail(c, ENT_WIRE_ERROR, ent_wire_code_from_err(rc), what, rc);
+    ent__guard_strike(c, what); /* repeated: a ban (peer_guard.c) */
 }

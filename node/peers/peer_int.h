@@ -8,13 +8,15 @@
  *   peer_ops.c      receiving OPS: rate, verification, apply, ACK
  *   peer_witness.c  HEAD and CONSISTENCY over sessions (node/audit/witness.h)
  *   peer_dial.c     the session set, dialling, backoff, scoring
+ *   peer_guard.c    admission: guests, strikes and bans
  *   peer_sync.c     backlog sync progress and credit
  *   peer_send.c     queues, pump, push, catch-up jobs
  *   peer_table.c    the peers table, the membership view, helpers
  *
- * (peer_sync.c and peer_send.c call peer_table.c only; peer_join.c calls
- * peer_dial.c, peer_send.c, peer_sync.c and peer_table.c; peer_ops.c also
- * calls peer_join.c.)
+ * (peer_sync.c and peer_send.c call peer_table.c only; peer_guard.c calls
+ * peer_send.c and peer_table.c; peer_dial.c also calls peer_guard.c;
+ * peer_join.c calls peer_dial.c, peer_guard.c, peer_send.c, peer_sync.c and
+ * peer_table.c; peer_ops.c also calls peer_join.c.)
  */
 #ifndef ENT_PEER_INT_H
 #define ENT_PEER_INT_H
@@ -107,7 +109,25 @@ typedef struct conn {
     unsigned pings;
     join *join;       /* joiner side: the join this session runs */
     bool for_peer;    /* dialled to reconnect a known peer */
+    bool guest;       /* inbound, shares no object: may only JOIN (counted
+                         in p->nguests) */
+    uint64_t opened_at;    /* loop ms: established (the guest deadline) */
+    uint64_t stopped_at;   /* loop ms: reading stopped for the op rate */
+    uint64_t throttled_ms; /* reading stopped for the op rate, this window */
+    uint64_t throttle_win; /* loop ms: start of that window */
 } conn;
+
+/* What peer_guard.c remembers of an org or an address that broke limits. */
+typedef struct guard_ent {
+    bool used;
+    bool is_addr; /* host, else org */
+    uint8_t org[32];
+    char host[48];
+    uint32_t strikes;      /* in the current strike window */
+    uint32_t bans;         /* bans so far (the next one doubles) */
+    uint64_t last_strike;  /* loop ms */
+    uint64_t banned_until; /* loop ms; 0: never banned */
+} guard_ent;
 
 struct join {
     uint64_t id; /* 0: free slot */
@@ -150,6 +170,9 @@ struct ent_peers {
     struct ent_gossip *gossip; /* gossip.c: anti-entropy, fanout */
     sync_prog syncs[ENT_PEERS_MAX_SYNCS]; /* peer_sync.c */
     uint64_t next_sync;
+    ent_peers_limits lim; /* peer_guard.c */
+    guard_ent *guards;    /* ENT_PEERS_MAX_GUARDS records */
+    size_t nguests;       /* conns with guest set */
 };
 
 /* peer_table.c: the peers table, the membership view, small helpers */
@@ -212,6 +235,31 @@ void ent__peers_dial_known(ent_peers *p, uint64_t now);
 uint64_t ent__peers_backoff(ent_peers *p, uint32_t failures);
 /* Drops c for a protocol violation (rc, what) and scores its org down. */
 void ent__peers_violation(conn *c, int rc, const char *what);
+
+/* peer_guard.c: admission (spec/sessions.md "Guests, strikes and bans") */
+
+/* Allocates the strike records and sets the default limits.
+ * @return ENT_OK, ENT_ENOMEM. */
+int ent__guard_init(ent_peers *p);
+void ent__guard_free(ent_peers *p);
+/* Whether an inbound session s of org may open (authorize()): member if
+ * org shares an object with this org, else a guest (invites: this node has
+ * made an invite). On false the reason is set on s and counted. */
+bool ent__guard_admit(ent_peers *p, ent_session *s, const uint8_t org[32],
+                      bool member, bool invites);
+/* One strike against c's org (an address for a guest): c broke a limit.
+ * Enough of them ban it and close its other sessions. */
+void ent__guard_strike(conn *c, const char *what);
+/* The org of guest c is a member now (JOIN granted, or it shares an
+ * object): no longer counted as a guest. Also sets c->known. */
+void ent__guard_member(conn *c);
+/* Closes guest c for breaking a guest rule (why: static, for the refusal
+ * summary); a strike against its address. */
+void ent__guard_guest_close(conn *c, const char *why, int reason);
+/* c goes away: its guest slot is free. */
+void ent__guard_conn_gone(conn *c);
+/* Guests past the JOIN deadline are closed; stale records are forgotten. */
+void ent__guard_tick(ent_peers *p, uint64_t now);
 
 /* peer_ops.c: receiving OPS */
 

@@ -250,6 +250,17 @@ static const char *join_err_text(int32_t code) {
     }
 }
 
+/* The reason of a refused JOIN in the refusal summary (static strings). */
+static const char *join_refusal(int32_t code) {
+    switch (code) {
+    case ENT_WIRE_C_INVITE_UNKNOWN: return "JOIN: unknown invite";
+    case ENT_WIRE_C_INVITE_EXPIRED: return "JOIN: invite expired";
+    case ENT_WIRE_C_INVITE_USED: return "JOIN: invite already used";
+    case ENT_WIRE_C_BAD_PROOF: return "JOIN: invalid proof";
+    default: return "JOIN: failed";
+    }
+}
+
 static void join_check_done(conn *c, join *j) {
     ent_peers *p = c->p;
     if (j->received < j->expected || !ent__peers_obj_active(p, j->obj))
@@ -508,7 +519,11 @@ void ent__peers_handle_join(conn *c, const ent_wire_join *jm) {
                        : rc == ENT_EDENIED  ? ENT_WIRE_C_BAD_PROOF
                                             : ENT_WIRE_C_INTERNAL;
         p->stats.joins_failed++;
-        ENT_WARN(p->log, "join from %s refused: %s", org, join_err_text(code));
+        /* counted in the refusal summary: a line per attempt would let
+         * anyone write the log */
+        ent_session_mgr_refused(p->mgr, ent_session_peer_host(c->s),
+                                join_refusal(code));
+        ENT_DEBUG(p->log, "join from %s refused: %s", org, join_err_text(code));
         ent__peers_fail(c, ENT_WIRE_JOIN_ERR, code, join_err_text(code),
                         ENT_EDENIED);
         return;
@@ -531,7 +546,7 @@ void ent__peers_handle_join(conn *c, const ent_wire_join *jm) {
     ent_op_epoch_key *boxes = g.boxes;
     size_t nboxes = g.nboxes;
     ent_hex_encode(hex, obj, 32);
-    c->known = true;
+    ent__guard_member(c); /* a member now, no longer a guest */
     ent__peers_upsert(p, c->org, jm->name, c->addrs, c->naddrs);
 
     uint64_t nops = 0;

@@ -302,6 +302,13 @@ void ent__peers_handle_ops(conn *c, const ent_wire_ops *o) {
         ent_session_read_stop(c->s);
         c->read_stopped = true;
         p->stats.rate_stops++;
+        /* the time spent stopped is summed per strike window; too much of
+         * it drops the session (peer.c's tick, spec/sessions.md) */
+        if (now - c->throttle_win >= p->lim.strike_window_ms) {
+            c->throttle_win = now;
+            c->throttled_ms = 0;
+        }
+        c->stopped_at = now;
     }
 
     bool joining = c->join != NULL && c->join->state == ENT_JOIN_SYNCING &&
