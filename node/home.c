@@ -390,8 +390,9 @@ int ent_home_addr_check(const char *s, char *why, size_t cap) {
                  "bracketed IPv6 address ([::1])",
                  (int)hl, s);
     else
-        snprintf(why, cap, "%.*s is not an IPv4 address (four numbers from "
-                           "0 to 255, e.g. 127.0.0.1)",
+        snprintf(why, cap,
+                 "%.*s is not an IPv4 address (four numbers from "
+                 "0 to 255, e.g. 127.0.0.1)",
                  (int)hl, s);
     return ENT_EINVAL;
 }

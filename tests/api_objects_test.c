@@ -712,11 +712,11 @@ static void test_list(void **state) {
     assert_string_equal(got, a);
 
     /* bad queries change nothing and say why */
-    const char *bad[] = {"/v1/objects?sort=size",  "/v1/objects?limit=0",
-                         "/v1/objects?limit=x",    "/v1/objects?limit=-1",
-                         "/v1/objects?prefix=XY",  "/v1/objects?prefix=",
-                         "/v1/objects?stage=",     "/v1/objects?stage=a%2",
-                         "/v1/objects?stage=a%00", "/v1/objects?type=Bad",
+    const char *bad[] = {"/v1/objects?sort=size",      "/v1/objects?limit=0",
+                         "/v1/objects?limit=x",        "/v1/objects?limit=-1",
+                         "/v1/objects?prefix=XY",      "/v1/objects?prefix=",
+                         "/v1/objects?stage=",         "/v1/objects?stage=a%2",
+                         "/v1/objects?stage=a%00",     "/v1/objects?type=Bad",
                          "/v1/objects?sort=id&sort=id"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         j = NULL;

@@ -469,8 +469,7 @@ static void test_addr_why(void **state) {
         assert_int_equal(ent_home_addr_check(cases[i].in, why, sizeof(why)),
                          ENT_EINVAL);
         if (strstr(why, cases[i].why) == NULL)
-            fail_msg("%s: \"%s\" lacks \"%s\"", cases[i].in, why,
-                     cases[i].why);
+            fail_msg("%s: \"%s\" lacks \"%s\"", cases[i].in, why, cases[i].why);
     }
 }
 

@@ -260,8 +260,8 @@ static int peer_row_values(json_t *row) {
     uint64_t secs = json_is_integer(ls) && json_integer_value(ls) > 0
                         ? (uint64_t)json_integer_value(ls)
                         : 0;
-    if (json_object_set_new(row, "last_seen",
-                            ent_api_time_json(secs * 1000)) != 0)
+    if (json_object_set_new(row, "last_seen", ent_api_time_json(secs * 1000)) !=
+        0)
         return ENT_ENOMEM;
     if ((name == NULL || name[0] == '\0') &&
         json_object_set_new(row, "name", json_null()) != 0)

@@ -154,8 +154,7 @@ void ent__cli_row(FILE *f, const char *indent, const char *const *cols,
 void ent__cli_kv(FILE *f, const char *key, const char *value) {
     char k[32];
     snprintf(k, sizeof(k), "%s:", key);
-    ent__cli_row(f, "", (const char *const[]){k, value}, (const int[]){7},
-                 2);
+    ent__cli_row(f, "", (const char *const[]){k, value}, (const int[]){7}, 2);
 }
 
 const char *ent__cli_time(char out[32], const json_t *v) {
@@ -228,8 +227,7 @@ int ent__cli_addr_arg(cli *c, const char *what, const char *addr) {
     char why[256];
     if (addr == NULL || ent_home_addr_check(addr, why, sizeof(why)) == ENT_OK)
         return -1;
-    return ent__cli_fail(c, "invalid %s address '%.80s': %s", what, addr,
-                         why);
+    return ent__cli_fail(c, "invalid %s address '%.80s': %s", what, addr, why);
 }
 
 int ent__cli_not_running(const char *words, const char *home) {
@@ -535,7 +533,8 @@ static const cli_cmd audit_cmds[] = {
      "\"epoch\",\"text\"}}] and \"undisclosed\"; on failure {\"ok\":false,"
      "\"error\",\"reason\",\"entry\"}.",
      verify_opts, 1, 1, NULL},
-    {"heads", ent__cli_cmd_audit_heads, "partners' tree heads kept as a witness",
+    {"heads", ent__cli_cmd_audit_heads,
+     "partners' tree heads kept as a witness",
      "audit heads [--org ORG] [--json]",
      "Prints the latest signed tree head this node keeps for each partner "
      "org (spec/audit.md section 11). With --json: {\"heads\":[{\"org\","
@@ -1004,8 +1003,7 @@ int ent_cli_main(int argc, char **argv) {
         return EXIT_USAGE;
     }
     if (c.json && !has_json(c.cmd))
-        return ent__cli_usage_error(&c,
-                                    "--json: `entente %s` has no JSON output",
-                                    c.words);
+        return ent__cli_usage_error(
+            &c, "--json: `entente %s` has no JSON output", c.words);
     return c.cmd->fn(&c);
 }

@@ -4,9 +4,9 @@
  * command uses, and the commands the table in cli.c points to. Not a
  * public API: symbols are ent__cli_*. cli.c owns the table, the help, the
  * option parsing and the dispatch; cli_node.c the commands that run or ask
- * the node itself (init, serve, status, peers, config); cli_objects.c the commands
- * on joint objects (object, template, invite, join, member); cli_audit.c
- * the log and audit commands (log, audit, object key).
+ * the node itself (init, serve, status, peers, config); cli_objects.c the
+ * commands on joint objects (object, template, invite, join, member);
+ * cli_audit.c the log and audit commands (log, audit, object key).
  */
 #ifndef ENT_CLI_INT_H
 #define ENT_CLI_INT_H

@@ -83,8 +83,8 @@ int ent__cli_cmd_init(cli *c) {
     if (ent_home_check_name(name) != ENT_OK) {
         size_t nl = strlen(name);
         if (nl == 0 || nl > ENT_NAME_MAX)
-            return ent__cli_fail(c, "invalid name: %zu bytes, want 1 to %d",
-                                 nl, ENT_NAME_MAX);
+            return ent__cli_fail(c, "invalid name: %zu bytes, want 1 to %d", nl,
+                                 ENT_NAME_MAX);
         return ent__cli_fail(c,
                              "invalid name '%s': not UTF-8 text without "
                              "control characters",
@@ -363,26 +363,26 @@ void ent__cli_print_peers(FILE *f, const json_t *peers) {
             used += (size_t)w;
         }
         const char *name = json_string_value(json_object_get(o, "name"));
-        ent__cli_row(f, "",
-                     (const char *const[]){
-                         ent__cli_jstr(o, "org"), name ? name : "-",
-                         json_is_true(json_object_get(o, "connected"))
-                             ? "connected"
-                             : "disconnected",
-                         addrs},
-                     (const int[]){52, 20, 12}, 4);
-        ent__cli_row(f, "  ",
-                     (const char *const[]){"safety code:",
-                                           ent__cli_jstr(o, "safety")},
-                     (const int[]){12}, 2);
-        ent__cli_row(f, "  ",
-                     (const char *const[]){
-                         "last seen:",
-                         json_is_string(json_object_get(o, "last_seen"))
-                             ? ent__cli_time(when,
-                                             json_object_get(o, "last_seen"))
-                             : "never"},
-                     (const int[]){12}, 2);
+        ent__cli_row(
+            f, "",
+            (const char *const[]){ent__cli_jstr(o, "org"), name ? name : "-",
+                                  json_is_true(json_object_get(o, "connected"))
+                                      ? "connected"
+                                      : "disconnected",
+                                  addrs},
+            (const int[]){52, 20, 12}, 4);
+        ent__cli_row(
+            f, "  ",
+            (const char *const[]){"safety code:", ent__cli_jstr(o, "safety")},
+            (const int[]){12}, 2);
+        ent__cli_row(
+            f, "  ",
+            (const char *const[]){
+                "last seen:",
+                json_is_string(json_object_get(o, "last_seen"))
+                    ? ent__cli_time(when, json_object_get(o, "last_seen"))
+                    : "never"},
+            (const int[]){12}, 2);
         uint64_t fails = ent__cli_jint(o, "failures"),
                  score = ent__cli_jint(o, "score");
         if (fails > 0 || score > 0) {

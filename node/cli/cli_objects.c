@@ -379,9 +379,9 @@ void ent__cli_print_object_list(FILE *f, const json_t *rows) {
 }
 
 int ent__cli_cmd_object_list(cli *c) {
-    static const char *const sorts[] = {"id",    "title",  "stage",  "date",
-                                        "type",  "-id",    "-title", "-stage",
-                                        "-date", "-type",  NULL};
+    static const char *const sorts[] = {"id",    "title", "stage",  "date",
+                                        "type",  "-id",   "-title", "-stage",
+                                        "-date", "-type", NULL};
     const char *type = ent__cli_opt_value(c, "type");
     const char *stage = ent__cli_opt_value(c, "stage");
     const char *sort = ent__cli_opt_value(c, "sort");
@@ -473,13 +473,13 @@ int ent__cli_cmd_template_list(cli *c) {
         json_array_foreach(resp, i, o) {
             bool b = json_is_true(json_object_get(o, "builtin"));
             bool s = json_is_true(json_object_get(o, "stored"));
-            ent__cli_row(stdout, "",
-                         (const char *const[]){
-                             ent__cli_jstr(o, "type"),
-                             s ? (b ? "stored (overrides the built-in)"
-                                    : "stored")
-                               : "built-in"},
-                         (const int[]){15}, 2);
+            ent__cli_row(
+                stdout, "",
+                (const char *const[]){
+                    ent__cli_jstr(o, "type"),
+                    s ? (b ? "stored (overrides the built-in)" : "stored")
+                      : "built-in"},
+                (const int[]){15}, 2);
         }
     }
     json_decref(resp);
@@ -499,8 +499,8 @@ static void details_add(char **buf, const char *fmt, ...) {
     va_end(ap);
     if (r < 0)
         return;
-    if (asprintf(&joined, "%s%s%s", *buf ? *buf : "", *buf ? "; " : "",
-                 part) >= 0) {
+    if (asprintf(&joined, "%s%s%s", *buf ? *buf : "", *buf ? "; " : "", part) >=
+        0) {
         free(*buf);
         *buf = joined;
     }
@@ -549,8 +549,7 @@ void ent__cli_print_template(FILE *f, const json_t *t) {
         if (json_is_true(json_object_get(fl, "or_text")))
             details_add(&d, "an org id or text");
         if (json_object_get(fl, "table") != NULL)
-            details_add(&d, "values from table %s",
-                        ent__cli_jstr(fl, "table"));
+            details_add(&d, "values from table %s", ent__cli_jstr(fl, "table"));
         if (json_object_get(fl, "values") != NULL) {
             char *l = quoted_list(json_object_get(fl, "values"));
             details_add(&d, "values %s", l ? l : "?");

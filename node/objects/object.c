@@ -526,8 +526,8 @@ static void stage_err(char *err, size_t errlen, const char *text,
                       const ent_template *tpl) {
     if (err == NULL || errlen == 0)
         return;
-    int w = snprintf(err, errlen, "stage \"%.64s\" of %s is not one of:",
-                     text, tpl->type);
+    int w = snprintf(err, errlen, "stage \"%.64s\" of %s is not one of:", text,
+                     tpl->type);
     size_t used = w < 0 ? 0 : (size_t)w;
     for (size_t i = 0; i < tpl->stages.n && used < errlen; i++) {
         w = snprintf(err + used, errlen - used, "%s \"%s\"", i ? "," : "",

@@ -240,8 +240,8 @@ typedef struct ent_obj_list_opts {
     const char *prefix; /* only ids that start with these lowercase hex
                            digits (0..64 of them); NULL: any */
     ent_obj_sort sort;
-    bool descending;    /* reverse the order (rows without the key last) */
-    size_t limit;       /* at most this many rows after sorting; 0: all */
+    bool descending; /* reverse the order (rows without the key last) */
+    size_t limit;    /* at most this many rows after sorting; 0: all */
 } ent_obj_list_opts;
 
 /*

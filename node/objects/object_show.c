@@ -261,11 +261,10 @@ int ent_obj_show_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
     for (size_t i = 0; i < s.ncomments; i++) {
         char org[ENT_ORG_ID_LEN + 1];
         ent_org_id_format(org, s.comments[i].order + 8);
-        json_t *c = json_pack(
-            "{s:s, s:o, s:o, s:s}", "org", org, "name",
-            name_json(eng, s.comments[i].order + 8), "time",
-            hlc_time_json(ent__rd64(s.comments[i].order)), "text",
-            s.comments[i].text);
+        json_t *c = json_pack("{s:s, s:o, s:o, s:s}", "org", org, "name",
+                              name_json(eng, s.comments[i].order + 8), "time",
+                              hlc_time_json(ent__rd64(s.comments[i].order)),
+                              "text", s.comments[i].text);
         if (c == NULL || json_array_append_new(comments, c) != 0) {
             rc = ENT_ENOMEM;
             goto out;
@@ -310,14 +309,14 @@ out:
 
 /* One row of the list, before sorting. */
 typedef struct lrow {
-    json_t *o;                 /* {"id","type",...}: owns the strings below */
+    json_t *o; /* {"id","type",...}: owns the strings below */
     const char *id, *title, *stage, *date;
     int stage_rank; /* index in the template's stages; INT_MAX: none */
 } lrow;
 
 typedef struct ltpl {
     char type[ENT_OP_NAME_MAX + 1]; /* as obj_rec holds it */
-    ent_template *t; /* NULL: no template of that type */
+    ent_template *t;                /* NULL: no template of that type */
 } ltpl;
 
 typedef struct list_ctx {
