@@ -182,6 +182,9 @@ static void test_create_show_list(void **state) {
         json_string_value(json_object_get(
             json_array_get(json_object_get(j, "members"), 0), "role")),
         "owner");
+    /* no org_name callback: the name is unknown, null (not the org id) */
+    assert_true(json_is_null(json_object_get(
+        json_array_get(json_object_get(j, "members"), 0), "name")));
     assert_int_equal(json_integer_value(json_object_get(j, "epoch")), 0);
     json_decref(j);
 

@@ -520,6 +520,22 @@ typedef struct change_ctx {
     size_t errlen;
 } change_ctx;
 
+/* "stage "x" of TYPE is not one of: "A", "B", ..." (as enum errors list
+ * their values), as much as fits in err. */
+static void stage_err(char *err, size_t errlen, const char *text,
+                      const ent_template *tpl) {
+    if (err == NULL || errlen == 0)
+        return;
+    int w = snprintf(err, errlen, "stage \"%.64s\" of %s is not one of:", text,
+                     tpl->type);
+    size_t used = w < 0 ? 0 : (size_t)w;
+    for (size_t i = 0; i < tpl->stages.n && used < errlen; i++) {
+        w = snprintf(err + used, errlen - used, "%s \"%s\"", i ? "," : "",
+                     tpl->stages.v[i]);
+        used += w < 0 ? 0 : (size_t)w;
+    }
+}
+
 static int change_fn(ent_txn *txn, void *data) {
     change_ctx *c = data;
     ent_template *tpl = NULL;
@@ -573,8 +589,7 @@ static int change_fn(ent_txn *txn, void *data) {
             if (strcasecmp(tpl->stages.v[i], c->text) == 0)
                 stage = tpl->stages.v[i];
         if (stage == NULL) {
-            set_err(c->err, c->errlen, "%s is not a stage of %s", c->text,
-                    r.type);
+            stage_err(c->err, c->errlen, c->text, tpl);
             rc = ENT_ESCHEMA;
             goto out;
         }
@@ -591,8 +606,17 @@ static int change_fn(ent_txn *txn, void *data) {
             rc = ENT_ENOMEM;
             goto out;
         }
+        if (b.textlen > ENT_VALUE_TEXT_MAX) {
+            set_err(c->err, c->errlen,
+                    "comment is %zu bytes; a comment is at most %d bytes",
+                    b.textlen, ENT_VALUE_TEXT_MAX);
+            rc = ENT_ETOOBIG;
+            goto out;
+        }
         if (!ent_text_valid(b.text, b.textlen)) {
-            set_err(c->err, c->errlen, "comment is not valid text");
+            set_err(c->err, c->errlen,
+                    "comment is not valid text: UTF-8 without control "
+                    "characters (tab allowed)");
             rc = ENT_EINVAL;
             goto out;
         }

@@ -213,18 +213,53 @@ void ent_obj_keys_free(ent_obj_key *keys, size_t n);
 
 /*
  * The object as JSON: {"id","type","epoch","status","members":[{"org",
- * "name","role","status"}],"shared":{...},"private":{...},"comments":[...]}.
- * Keys of "shared" and "private" are sorted. With hide_private the
- * "private" key is left out entirely. The caller json_decref()s *out.
+ * "name","role","status"}],"shared":{...},"private":{...},"comments":[{
+ * "org","name","time","text"}]}. Keys of "shared" and "private" are
+ * sorted. A "name" is what the config's org_name callback knows, else null;
+ * a comment's "time" is its HLC's wall clock as RFC 3339 (node/timefmt.h).
+ * With hide_private the "private" key is left out entirely. The caller
+ * json_decref()s *out.
  * @return ENT_OK, ENT_ENOENT, ENT_ENOMEM, ENT_ECORRUPT, storage errors.
  */
 int ent_obj_show_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                       bool hide_private, json_t **out);
 
+/* Orders of ent_obj_list_json_ex(). */
+typedef enum ent_obj_sort {
+    ENT_OBJ_SORT_ID = 0, /* object id */
+    ENT_OBJ_SORT_TITLE,  /* title text (byte order) */
+    ENT_OBJ_SORT_STAGE,  /* the template's stage order, then stage text */
+    ENT_OBJ_SORT_DATE,   /* date (YYYY-MM-DD) */
+    ENT_OBJ_SORT_TYPE,   /* type name */
+} ent_obj_sort;
+
+/* What ent_obj_list_json_ex() lists; zeroed: everything, in id order. */
+typedef struct ent_obj_list_opts {
+    const char *type;   /* only objects of this type; NULL: any */
+    const char *stage;  /* only objects at this stage (ASCII case ignored) */
+    const char *prefix; /* only ids that start with these lowercase hex
+                           digits (0..64 of them); NULL: any */
+    ent_obj_sort sort;
+    bool descending; /* reverse the order (rows without the key last) */
+    size_t limit;    /* at most this many rows after sorting; 0: all */
+} ent_obj_list_opts;
+
 /*
- * The objects this node holds, optionally of one type, as a JSON array of
- * {"id","type","epoch","status"} in id order. The caller json_decref()s.
+ * The objects this node holds as a JSON array of {"id","type","epoch",
+ * "status","title","stage","date"}: what tells objects apart. "title" is
+ * the shared value of the first text field of the type's template (name,
+ * company, account_name...), "date" that of its first date field
+ * (close_date for an opportunity), "stage" the field stage; each is a
+ * string, or null when unset or when this org has no template of the type.
+ * Rows without the sort key come last whatever the direction; ties go in
+ * id order. The caller json_decref()s *out.
+ * @return ENT_OK, ENT_EINVAL (bad prefix or sort), ENT_ENOMEM,
+ *         ENT_ECORRUPT, storage errors.
  */
+int ent_obj_list_json_ex(ent_objects *eng, const ent_obj_list_opts *opts,
+                         json_t **out);
+
+/* ent_obj_list_json_ex() of one type (NULL: all), in id order. */
 int ent_obj_list_json(ent_objects *eng, const char *type, json_t **out);
 
 /*
