@@ -11,6 +11,7 @@
  *    never used, the owner's re-add of its remover holds;
  *  - a sock puppet alone, with the removal by the owner;
  *  - a demoted admin's back-dated admin changes;
+ *  - seniority: an admin changes only admins appointed after it;
  *  - a member seizing an owner-only field with a chosen HLC;
  *  - absurd epochs (2^64-1, 2^40) in add, remove and rotate bodies;
  *  - the structural rules (hlc above the parents', chain, parents);
@@ -274,6 +275,20 @@ static const char *status_of(tnode *n, const uint8_t id[32],
     return res;
 }
 
+/* The same questions of one show JSON (the model check asks many). */
+static bool json_active(json_t *j, const uint8_t org[32]) {
+    char want[ENT_ORG_ID_LEN + 1];
+    json_t *ms = json_object_get(j, "members");
+    ent_org_id_format(want, org);
+    for (size_t i = 0; i < json_array_size(ms); i++) {
+        json_t *m = json_array_get(ms, i);
+        if (strcmp(json_string_value(json_object_get(m, "org")), want) == 0)
+            return strcmp(json_string_value(json_object_get(m, "status")),
+                          "active") == 0;
+    }
+    return false;
+}
+
 static bool is_active(tnode *n, const uint8_t id[32], const uint8_t org[32]) {
     char buf[16];
     const char *s = status_of(n, id, org, buf, sizeof(buf));
@@ -470,16 +485,16 @@ static const ent_obj_input opp_in[] = {{"name", "Joint deal", false},
 /* ------------------------------------------------ 1: the removed admin */
 
 /*
- * O (owner) has admins Y and X and member M. Y removes X (R). X, which
- * still holds the epoch-0 key, signs ops whose parents stop before R:
- * x1 removes Y, x2 adds a sock puppet P as admin, x3 writes a field, x4
- * rotates the key (sealed to itself); P (p1) re-adds X. M, which had not
- * seen R, applies all of it and writes on top (m1, the relay). Every order
- * of R, x1, x2..x4, p1 and m1 gives O and M the same state: X removed,
- * P nobody, X's write gone, Y removed too (mutual removal, the one thing
- * X can do), and a rotation asked of O; O's re-add of Y then holds
- * against a further back-dated removal by X, and nothing written after
- * the rotation opens with a key X knows.
+ * O (owner) has admins Y and X (Y appointed first) and member M. Y removes
+ * X (R). X, which still holds the epoch-0 key, signs ops whose parents
+ * stop before R: x1 removes Y, x2 adds a sock puppet P as admin, x3 writes
+ * a field, x4 rotates the key (sealed to itself); P (p1) re-adds X. M,
+ * which had not seen R, applies all of it and writes on top (m1, the
+ * relay). Every order of R, x1, x2..x4, p1 and m1 gives O and M the same
+ * state: X removed, Y still an admin (X was appointed after Y: it may
+ * not remove Y, and R voids x1 anyway), P nobody, X's write gone. A later
+ * back-dated removal of Y by X changes nothing; nothing O writes opens
+ * with a key X knows, and X, given every op, holds no key that opens it.
  */
 static void test_backdated_removal_of_remover(void **state) {
     tnode o, y, x, m, p;
@@ -569,13 +584,17 @@ static void test_backdated_removal_of_remover(void **state) {
                 free(s);
             }
             assert_false(is_active(&n, id, tnode_pk(&x)));
-            assert_false(is_active(&n, id, tnode_pk(&y))); /* mutual */
+            assert_true(is_active(&n, id, tnode_pk(&y)));
             assert_null(status_of(&n, id, tnode_pk(&p), buf, sizeof(buf)));
             assert_true(is_active(&n, id, tnode_pk(&m)));
             assert_string_equal(field_of(&n, id, "next_step", buf, sizeof(buf)),
                                 "M relayed");
-            if (who == 0)
-                assert_true(rotate); /* O, the one active admin, rotates */
+            n.now = o.now + 100;
+            ent_op *w = local_set(&n, id, "name", "probe");
+            assert_true(w->h.epoch == 1);
+            assert_false(opens_with(w, k0) || opens_with(w, kx) ||
+                         opens_with(w, kr));
+            ent_op_free(w);
             tnode_close(&n);
             orders++;
         }
@@ -583,32 +602,21 @@ static void test_backdated_removal_of_remover(void **state) {
     assert_int_equal(orders, 240);
     free(ref);
 
-    /* on O itself: everything, then the rotation it is asked for */
-    bool rotate = false;
+    /* on O itself: everything; O writes under R's key, which X never
+     * got (R is sealed to O, Y, M) */
     ent_op *all[7] = {r, x1, x2, x3, x4, p1, m1};
-    apply_list(&o, all, 7, &rotate);
-    assert_true(rotate);
-    ent_op *rot = NULL;
-    assert_int_equal(ent_obj_rotate_key(o.eng, id, &rot), ENT_OK);
-    ent_op *after = local_set(&o, id, "next_step", "after the rotation");
-    assert_true(after->h.epoch >= 1);
-    assert_false(opens_with(after, k0));
-    assert_false(opens_with(after, kx));
-    assert_false(opens_with(after, kr));
-    /* X takes every op O has: it reads the rotation (epoch 0) but holds no
-     * key that opens what came after */
+    apply_list(&o, all, 7, NULL);
+    o.now += 100;
+    ent_op *after = local_set(&o, id, "next_step", "after");
+    assert_int_equal(after->h.epoch, 1);
+    assert_false(opens_with(after, k0) || opens_with(after, kx) ||
+                 opens_with(after, kr));
+    /* X takes every op O has and holds no key that opens it */
     tnode_sync(&x, &o, id);
     assert_false(store_opens(&x, id, after));
     assert_false(is_active(&x, id, tnode_pk(&x)));
 
-    /* O re-adds Y; X's next back-dated removal of Y does not undo it */
-    ent_op *readd = NULL;
-    ent_op_epoch_key *yboxes = NULL;
-    size_t nyboxes = 0;
-    assert_int_equal(ent_obj_add_member(o.eng, id, tnode_pk(&y), ENT_ROLE_ADMIN,
-                                        &readd, &yboxes, &nyboxes),
-                     ENT_OK);
-    assert_true(is_active(&o, id, tnode_pk(&y)));
+    /* X's next back-dated removal of Y changes nothing */
     ent_random(kx5, 32);
     const uint8_t *to_x5[3] = {tnode_pk(&o), tnode_pk(&x), tnode_pk(&m)};
     ent_op *x5 = mk_epoch(x.id, id, 5, t + 6, 0, p4_, 1, tnode_pk(&y), 1, to_x5,
@@ -616,23 +624,20 @@ static void test_backdated_removal_of_remover(void **state) {
     apply_ok(&o, x5);
     assert_true(is_active(&o, id, tnode_pk(&y)));
     assert_false(is_active(&o, id, tnode_pk(&x)));
-    /* and Y's writes after the re-add count */
-    const ent_op *pre[1] = {readd};
-    ent_op *ys = mk_set(y.id, id, 2, (o.now + 500) << 16, 0, pre, 1,
-                        "next_step", "Y is back", false, k0);
+    /* and Y's writes count */
+    const ent_op *pa5[1] = {after};
+    ent_op *ys = mk_set(y.id, id, 2, (o.now + 500) << 16, 0, pa5, 1,
+                        "next_step", "Y writes", false, k0);
     apply_ok(&o, ys);
     assert_string_equal(field_of(&o, id, "next_step", buf, sizeof(buf)),
-                        "Y is back");
-    free(yboxes);
-    (void)nyboxes;
+                        "Y writes");
     ent_op *nx = local_set(&o, id, "name", "renamed");
     assert_false(opens_with(nx, k0) || opens_with(nx, kx) ||
                  opens_with(nx, kr) || opens_with(nx, kx5));
     sync_all(&m, &o, id);
     assert_same_state(&o, &m, id);
 
-    ent_op *fr[] = {r,   x1,    x2,    x3, x4, p1, m1,
-                    rot, after, readd, x5, ys, nx, add_m};
+    ent_op *fr[] = {r, x1, x2, x3, x4, p1, m1, after, x5, ys, nx, add_m};
     for (size_t i = 0; i < sizeof(fr) / sizeof(fr[0]); i++)
         ent_op_free(fr[i]);
     tops_free(&base);
@@ -695,7 +700,10 @@ static void test_sock_puppet(void **state) {
     ent_op *xc = mk(x.id, id, ENT_OP_COMMENT, 2, t + 4, 0, pxa, 1, &cb, k0);
     ent_op *xs[4] = {xa, pb, pc, xc};
     apply_list(&m, xs, 4, NULL);
-    assert_false(is_active(&m, id, tnode_pk(&y))); /* M is fooled for now */
+    /* M takes P for an admin for now, but even so P may not remove Y,
+     * appointed before P */
+    assert_true(is_active(&m, id, tnode_pk(&p)));
+    assert_true(is_active(&m, id, tnode_pk(&y)));
     m.now += 60;
     ent_op *m1 = local_set(&m, id, "next_step", "M relayed");
 
@@ -825,6 +833,109 @@ static void test_demoted_admin(void **state) {
     tnode_close(&x);
     tnode_close(&m);
     tnode_close(&p);
+}
+
+/* ------------------------------------------------- 2c: seniority */
+
+/*
+ * O appoints A, then B. B may not remove A (its engine refuses; a removal
+ * it makes anyway counts for nothing), A may remove B. A appoints C while
+ * O, concurrently, appoints D: C and D were appointed concurrently, so
+ * neither outranks the other and their removals of each other count for
+ * nothing; O removes either.
+ */
+static void test_seniority(void **state) {
+    tnode o, a, b, c, d;
+    uint8_t id[32], k0[32], kb[32], kc[32], kd[32];
+    char err[256];
+    assert_int_equal(tnode_open(&o, 201), 0);
+    assert_int_equal(tnode_open(&a, 202), 0);
+    assert_int_equal(tnode_open(&b, 203), 0);
+    assert_int_equal(tnode_open(&c, 204), 0);
+    assert_int_equal(tnode_open(&d, 205), 0);
+    assert_int_equal(ent_obj_create(o.eng, "opportunity", opp_in, 2, id, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    join(&o, &a, id, ENT_ROLE_ADMIN);
+    join(&o, &b, id, ENT_ROLE_ADMIN);
+    sync_all(&a, &o, id);
+    key0(&o, id, k0);
+    ent_op *op = NULL;
+    assert_int_equal(ent_obj_remove_member(b.eng, id, tnode_pk(&a), &op),
+                     ENT_EDENIED);
+    assert_int_equal(ent_obj_add_member(b.eng, id, tnode_pk(&a),
+                                        ENT_ROLE_MEMBER, &op, NULL, NULL),
+                     ENT_EDENIED); /* nor demote it */
+    /* B's removal of A made by hand: stored, counts for nothing */
+    ent_op *add_b = last_of(&o, id, tnode_pk(&o));
+    const ent_op *pb[1] = {add_b};
+    const uint8_t *to_b[2] = {tnode_pk(&o), tnode_pk(&b)};
+    ent_random(kb, 32);
+    ent_op *rb = mk_epoch(b.id, id, 1, add_b->h.hlc + 1, 0, pb, 1, tnode_pk(&a),
+                          1, to_b, 2, kb, k0);
+    apply_ok(&o, rb);
+    assert_true(is_active(&o, id, tnode_pk(&a)));
+    assert_true(is_active(&o, id, tnode_pk(&b)));
+    /* concurrent appointments: A appoints C, O appoints D */
+    sync_all(&a, &o, id);
+    ent_op *ac = NULL, *od = NULL;
+    ent_op_epoch_key *cb = NULL, *db = NULL;
+    size_t ncb = 0, ndb = 0;
+    assert_int_equal(ent_obj_add_member(a.eng, id, tnode_pk(&c), ENT_ROLE_ADMIN,
+                                        &ac, &cb, &ncb),
+                     ENT_OK);
+    assert_int_equal(ent_obj_add_member(o.eng, id, tnode_pk(&d), ENT_ROLE_ADMIN,
+                                        &od, &db, &ndb),
+                     ENT_OK);
+    apply_ok(&o, ac);
+    apply_ok(&a, od);
+    assert_int_equal(ent_obj_accept_keys(c.eng, id, cb, ncb), ENT_OK);
+    assert_int_equal(ent_obj_accept_keys(d.eng, id, db, ndb), ENT_OK);
+    sync_all(&c, &o, id);
+    sync_all(&d, &o, id);
+    assert_int_equal(ent_obj_remove_member(c.eng, id, tnode_pk(&d), &op),
+                     ENT_EDENIED);
+    /* made by hand, both ways, each after both appointments */
+    ent_op *hc = last_of(&o, id, tnode_pk(&o));
+    const ent_op *pboth[2] = {ac, hc};
+    ent_random(kc, 32);
+    ent_random(kd, 32);
+    const uint8_t *to_c[4] = {tnode_pk(&o), tnode_pk(&a), tnode_pk(&b),
+                              tnode_pk(&c)};
+    const uint8_t *to_d[4] = {tnode_pk(&o), tnode_pk(&a), tnode_pk(&b),
+                              tnode_pk(&d)};
+    uint64_t top = ac->h.hlc > hc->h.hlc ? ac->h.hlc : hc->h.hlc;
+    ent_op *rc_ = mk_epoch(c.id, id, 1, top + 1, 0, pboth, 2, tnode_pk(&d), 1,
+                           to_c, 4, kc, k0);
+    ent_op *rd_ = mk_epoch(d.id, id, 1, top + 1, 0, pboth, 2, tnode_pk(&c), 1,
+                           to_d, 4, kd, k0);
+    apply_ok(&o, rc_);
+    apply_ok(&o, rd_);
+    assert_true(is_active(&o, id, tnode_pk(&c)));
+    assert_true(is_active(&o, id, tnode_pk(&d)));
+    /* the senior ones can */
+    assert_int_equal(ent_obj_remove_member(o.eng, id, tnode_pk(&d), &op),
+                     ENT_OK);
+    ent_op_free(op);
+    sync_all(&a, &o, id);
+    assert_int_equal(ent_obj_remove_member(a.eng, id, tnode_pk(&b), &op),
+                     ENT_OK);
+    apply_ok(&o, op);
+    ent_op_free(op);
+    assert_false(is_active(&o, id, tnode_pk(&d)));
+    assert_false(is_active(&o, id, tnode_pk(&b)));
+    assert_true(is_active(&o, id, tnode_pk(&c)));
+    assert_true(is_active(&o, id, tnode_pk(&a)));
+    free(cb);
+    free(db);
+    ent_op *fr[] = {add_b, rb, ac, od, hc, rc_, rd_};
+    for (size_t i = 0; i < sizeof(fr) / sizeof(fr[0]); i++)
+        ent_op_free(fr[i]);
+    tnode_close(&o);
+    tnode_close(&a);
+    tnode_close(&b);
+    tnode_close(&c);
+    tnode_close(&d);
 }
 
 /* ------------------------------------- 3: no later key for the removed */
@@ -1323,11 +1434,11 @@ static void test_older_store(void **state) {
 /* ---------------------------------------------------- 9: model check */
 
 /*
- * Three orgs: O (owner), A and B (admins), and M, a member whose fresh
- * engines observe. After the base history (create, add A, add B, add M),
- * ten ops:
+ * Three orgs: O (owner), B and A (admins, B appointed first, so A may
+ * not remove B), and M, a member whose fresh engines observe. After the
+ * base history (create, add B, add A, add M), ten ops:
  *   0 ro  O removes A                     (key k1, not to A)
- *   1 a1  A removes B, back-dated          (key ka1, to O A M)
+ *   1 a1  A removes B, back-dated          (key ka1, to O A M; A is junior)
  *   2 a2  A adds sock puppet P as admin    (after a1)
  *   3 p1  P adds A back                    (after a2)
  *   4 a3  A writes next_step "A"           (after a2)
@@ -1352,7 +1463,7 @@ static void test_model_check(void **state) {
     if (getenv("AUTHORITY_TEST_QUICK") != NULL)
         skip();
     uint8_t id[32], k0[32], k1[32], ka1[32], ka2[32], kb1[32];
-    char err[256], buf[64];
+    char err[256];
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     assert_int_equal(tnode_open(&o, 171), 0);
@@ -1363,8 +1474,8 @@ static void test_model_check(void **state) {
     assert_int_equal(ent_obj_create(o.eng, "opportunity", opp_in, 2, id, NULL,
                                     err, sizeof(err)),
                      ENT_OK);
+    join(&o, &b, id, ENT_ROLE_ADMIN); /* B first: B outranks A */
     join(&o, &a, id, ENT_ROLE_ADMIN);
-    join(&o, &b, id, ENT_ROLE_ADMIN);
     join(&o, &m, id, ENT_ROLE_MEMBER);
     key0(&o, id, k0);
     tops base = tnode_ops(&o, id);
@@ -1464,15 +1575,19 @@ static void test_model_check(void **state) {
                              order);
                 free(s);
             }
+            json_t *js;
+            assert_int_equal(ent_obj_show_json(v.eng, id, true, &js), ENT_OK);
             if (removed) {
-                if (is_active(&v, id, A))
+                if (json_active(js, A))
                     fail_msg("set %#x: the removed org is active", set);
-                const char *f = field_of(&v, id, "next_step", buf, sizeof(buf));
+                const char *f = json_string_value(json_object_get(
+                    json_object_get(js, "shared"), "next_step"));
                 if (f != NULL && strcmp(f, "A") == 0)
                     fail_msg("set %#x: the removed org's write counts", set);
             }
-            if (is_active(&v, id, P) && (removed || !(set & (1u << 2))))
+            if (json_active(js, P) && (removed || !(set & (1u << 2))))
                 fail_msg("set %#x: the puppet is active", set);
+            json_decref(js);
             /* the key M writes under next */
             if (order == 0) {
                 v.now = o.now + 1000;
@@ -1514,6 +1629,7 @@ int main(void) {
         cmocka_unit_test(test_backdated_removal_of_remover),
         cmocka_unit_test(test_sock_puppet),
         cmocka_unit_test(test_demoted_admin),
+        cmocka_unit_test(test_seniority),
         cmocka_unit_test(test_removed_gets_no_key),
         cmocka_unit_test(test_owner_only_field),
         cmocka_unit_test(test_epoch_bounds),

@@ -53,6 +53,35 @@ static int admin_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
     return rc;
 }
 
+/*
+ * Seniority (spec/membership.md): a change to an active admin (remove,
+ * re-add, demote) is ours to make only if we were appointed before it.
+ * @return ENT_OK, ENT_EDENIED or a storage error.
+ */
+static int senior_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                        const obj_rec *r, const uint8_t org[32]) {
+    uint32_t a, t;
+    oauth au;
+    bool active = false;
+    uint8_t role = ENT_ROLE_VIEWER;
+    int rc = ent__obj_member_get(txn, obj, org, &active, &role);
+    if (rc == ENT_ENOENT ||
+        (rc == ENT_OK && (!active || role != ENT_ROLE_ADMIN)))
+        return ENT_OK; /* not an active admin */
+    if (rc != ENT_OK)
+        return rc;
+    if (memcmp(eng->me, r->owner, 32) == 0 || memcmp(eng->me, org, 32) == 0)
+        return ENT_OK;
+    if ((rc = ent__obj_author_find(txn, obj, eng->me, &a)) != ENT_OK ||
+        (rc = ent__obj_author_find(txn, obj, org, &t)) != ENT_OK)
+        return rc == ENT_ENOENT ? ENT_EDENIED : rc;
+    if ((rc = ent__obj_auth_load(txn, obj, r->owner, &au)) != ENT_OK)
+        return rc;
+    rc = ent__obj_auth_senior(&au, a, t) ? ENT_OK : ENT_EDENIED;
+    ent__obj_auth_free(&au);
+    return rc;
+}
+
 /* ------------------------------------------------------------------- add */
 
 typedef struct add_ctx {
@@ -91,6 +120,8 @@ static int add_fn(ent_txn *txn, void *data) {
         rc = ENT_EINVAL;
     else if (t_active && t_role == c->role)
         rc = ENT_EEXIST;
+    else
+        rc = senior_check(c->eng, txn, c->obj, &r, c->org);
     if (rc != ENT_OK)
         return rc;
     if ((rc = ent_pk_to_x25519(xpk, c->org)) != ENT_OK)
@@ -317,6 +348,8 @@ static int epoch_fn(ent_txn *txn, void *data) {
             rc = ENT_EDENIED;
         else if (!t_active)
             rc = ENT_ENOTMEMBER;
+        else
+            rc = senior_check(c->eng, txn, c->obj, &r, c->org);
         if (rc != ENT_OK)
             goto out;
     }

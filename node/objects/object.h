@@ -138,13 +138,17 @@ int ent_obj_comment(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
 
 /*
  * Applies one op received from another node: decode, duplicate check,
- * signature, equivocation check, causal parents, membership and role at the
- * op's HLC, decryption, body checks, merge; committed in one transaction.
+ * signature, equivocation check, causal parents, the structure rules and
+ * whether its author could ever make the change, both read from its causal
+ * past (spec/membership.md "Structure", "Receipt"), decryption, body
+ * checks, merge; committed in one transaction. Whether it then counts is
+ * decided from the whole set of ops (spec/membership.md "Counting").
  * An op whose object, parents or epoch key are not known yet is held
  * (ENT_OK with info->pending) and retried after every later apply of that
  * object and every ent_obj_accept_keys(). info may be NULL.
  * @return ENT_OK (applied, duplicate or held), ENT_ECORRUPT / ENT_ENONCANON
- *         / ENT_ETRUNCATED / ENT_ETOOBIG / ENT_EVERSION (not an op),
+ *         / ENT_ETRUNCATED / ENT_ETOOBIG / ENT_EVERSION (not an op;
+ *         ENT_ECORRUPT also for a broken structure rule or epoch bound),
  *         ENT_EBADSIG, ENT_ENOTMEMBER, ENT_EDENIED, ENT_EDECRYPT,
  *         ENT_ECONFLICT (same author and sequence, other content: both kept
  *         as proof), ENT_EPROTO (HLC too far in the future), ENT_ELIMIT
@@ -323,7 +327,7 @@ int ent_obj_remove_member(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                           const uint8_t org[ENT_PK_LEN], ent_op **op_out);
 
 /*
- * Moves the object to a fresh epoch (max known epoch + 1) whose key is
+ * Moves the object to a fresh epoch (the current epoch + 1) whose key is
  * sealed to exactly the current active members (owner/admin only).
  * @return as ent_obj_remove_member.
  */

@@ -239,8 +239,8 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
             rc = hold(txn, op, obj, st, info); /* causal parents first */
             goto out;
         }
-    /* its causal past: the PV, then the rules that read it (S1, whether
-     * the author may ever make this change, S2, the epoch bound) */
+    /* its causal past: the PV, then the rules that read it (whether the
+     * author may ever make this change, then S1, S2, the epoch bound) */
     rc = ent__obj_pv_derive(txn, obj, op, &pi);
     if (rc == ENT_ENOENT && have_rec &&
         (rc = ent__obj_backfill_again(eng, txn, obj)) == ENT_OK)
@@ -249,10 +249,6 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
     if (rc != ENT_OK) {
         if (rc == ENT_ENOENT)
             rc = ENT_ECORRUPT;
-        goto out;
-    }
-    if (!op->h.genesis && op->h.hlc <= pi.top_hlc) {
-        rc = ENT_ECORRUPT;
         goto out;
     }
     if (!op->h.genesis &&

@@ -7,16 +7,15 @@
  *
  *   C1  an op counts only if its author has the authority for it in the
  *       membership state of its own past (the counting membership ops in
- *       it: per target the causally maximal ones; a removal wins, except a
- *       weak one against a re-admitting add; least privilege among adds);
+ *       it: per target the causally maximal ones; a removal wins; least
+ *       privilege among adds), and a change to an active admin only if
+ *       the author was appointed before it (seniority);
  *   C3  a counting removal of X voids every op of X concurrent with it (in
  *       neither's past), and so does a counting add of X whose role does
- *       not allow the op (a demotion); a removal by X voided by a removal
- *       still counts, weakly, when it removes the author of the voiding
- *       removal (mutual removal), and not at all otherwise;
+ *       not allow the op (a demotion);
  *
  * computed in deterministic rounds (C1 within a round, C3 against the
- * removals in force after the previous one) until the decision repeats.
+ * decision of the previous one) until the decision repeats.
  * The result is stored as flags in the WR_MOP rows; ops of other kinds are
  * judged against it (ent__obj_auth_counts, the judge with its fast path).
  * The members table, the usable keys and the field merge follow from it.
@@ -28,7 +27,6 @@
 #include "node/objects/object_int.h"
 
 #define ROUNDS_MAX 64
-#define NO_TARGET UINT32_MAX
 
 /* ------------------------------------------------------------- WR_MOP row */
 
@@ -209,7 +207,6 @@ void ent__obj_auth_free(oauth *au) {
     free(au->t_start);
     free(au->t_idx);
     free(au->cnt);
-    free(au->weak);
     memset(au, 0, sizeof(*au));
 }
 
@@ -279,14 +276,12 @@ int ent__obj_auth_load(ent_txn *txn, const uint8_t obj[32],
     if (out->n > 1)
         qsort(out->v, out->n, sizeof(*out->v), cmp_order);
     out->cnt = calloc(out->n ? out->n : 1, 1);
-    out->weak = calloc(out->n ? out->n : 1, 1);
-    if (out->cnt == NULL || out->weak == NULL) {
+    if (out->cnt == NULL) {
         rc = ENT_ENOMEM;
         goto out;
     }
     for (size_t i = 0; i < out->n; i++) {
         out->cnt[i] = (out->v[i].flags & MOP_COUNTS) != 0;
-        out->weak[i] = (out->v[i].flags & MOP_WEAK) != 0;
     }
     rc = index_targets(out);
 out:
@@ -341,26 +336,10 @@ bool ent__obj_role_allows(bool active, uint8_t role, uint8_t kind) {
     }
 }
 
-/* The assignment a round reads: which ops count, which removals are weak. */
+/* The assignment a round reads: which ops count. */
 typedef struct assign {
-    const uint8_t *cnt, *weak;
+    const uint8_t *cnt;
 } assign;
-
-/*
- * Add a (of target T) re-admits T against the weak removal w: a has in its
- * past a counting removal of T by w's author (it was made knowing that
- * author had removed T once, and w did not see it).
- */
-static bool beats(const oauth *au, const assign *s, const size_t *g, size_t ng,
-                  const omop *a, const omop *w) {
-    for (size_t k = 0; k < ng; k++) {
-        const omop *r = &au->v[g[k]];
-        if (r->kind == ENT_OP_REMOVE_MEMBER && s->cnt[g[k]] && r->a == w->a &&
-            before(r, a))
-            return true;
-    }
-    return false;
-}
 
 /* x (in group g) is counted, in the past pv (NULL: everything), not self. */
 static bool in_set(const oauth *au, const assign *s, size_t gi, const pvec *pv,
@@ -383,10 +362,9 @@ static bool is_max(const oauth *au, const assign *s, const size_t *g, size_t ng,
 
 /*
  * The state of target t in a past (pv NULL: the whole set), self excluded:
- * the counting ops of t in it, the causally maximal ones; a strong removal
- * among them removes t, a weak one too unless a maximal add beats it;
- * otherwise the highest role number among the maximal adds (least
- * privilege). @return true (active, *role) or false.
+ * the counting ops of t in it, the causally maximal ones; a removal among
+ * them removes t; otherwise the highest role number among the maximal
+ * adds (least privilege). @return true (active, *role) or false.
  */
 static bool state_of(const oauth *au, const assign *s, uint32_t t,
                      const pvec *pv, const omop *self, uint8_t *role) {
@@ -399,23 +377,11 @@ static bool state_of(const oauth *au, const assign *s, uint32_t t,
         const omop *x = &au->v[g[i]];
         if (!is_max(au, s, g, ng, pv, self, g[i]))
             continue;
-        if (x->kind == ENT_OP_ADD_MEMBER) {
-            any_add = true;
-            if (x->role > r)
-                r = x->role;
-            continue;
-        }
-        if (!s->weak[g[i]])
-            return false; /* a strong removal wins */
-        /* weak: beaten by a maximal counting add of t? (maximal ones are
-         * concurrent with each other) */
-        bool beaten = false;
-        for (size_t j = 0; j < ng && !beaten; j++)
-            beaten = au->v[g[j]].kind == ENT_OP_ADD_MEMBER &&
-                     is_max(au, s, g, ng, pv, self, g[j]) &&
-                     beats(au, s, g, ng, &au->v[g[j]], x);
-        if (!beaten)
-            return false;
+        if (x->kind != ENT_OP_ADD_MEMBER)
+            return false; /* remove wins */
+        any_add = true;
+        if (x->role > r)
+            r = x->role;
     }
     if (!any_add)
         return false;
@@ -424,19 +390,45 @@ static bool state_of(const oauth *au, const assign *s, uint32_t t,
 }
 
 /*
+ * Seniority (spec/membership.md "Seniority"): the author a of a change to
+ * target t that is an active admin in the past pv may make it only if its
+ * own appointment is older: every maximal counting add of t has in its
+ * past a maximal counting add of a. (The owner is senior to everyone and
+ * is never a target.)
+ */
+static bool senior(const oauth *au, const assign *s, uint32_t a, uint32_t t,
+                   const pvec *pv, const omop *self) {
+    const size_t *ga, *gt;
+    size_t na, nt;
+    uint8_t role;
+    if (a == t || !state_of(au, s, t, pv, self, &role) ||
+        role != ENT_ROLE_ADMIN)
+        return true; /* itself, or not an active admin there */
+    group_of(au, a, &ga, &na);
+    group_of(au, t, &gt, &nt);
+    for (size_t i = 0; i < nt; i++) {
+        if (!is_max(au, s, gt, nt, pv, self, gt[i]))
+            continue;
+        bool older = false;
+        for (size_t j = 0; j < na && !older; j++)
+            older = is_max(au, s, ga, na, pv, self, ga[j]) &&
+                    before(&au->v[ga[j]], &au->v[gt[i]]);
+        if (!older)
+            return false;
+    }
+    return true;
+}
+
+/*
  * C3 for an op of author a with seq, pv and kind (self: the op when it is
  * a membership op) against the decision rif: a counting removal of a, or a
  * counting add of a with a role that does not allow kind (a demotion),
- * concurrent with the op voids it; adds in its past are judged by cur.
- * @return 0 not voided, 1 voided only by removals whose author is mutual
- * (the target of this removal), 2 voided.
+ * concurrent with the op voids it.
  */
-static int voided(const oauth *au, const assign *rif, const assign *cur,
-                  uint32_t a, uint64_t seq, const pvec *pv, uint8_t kind,
-                  const omop *self, uint32_t mutual) {
+static bool voided(const oauth *au, const assign *rif, uint32_t a, uint64_t seq,
+                   const pvec *pv, uint8_t kind, const omop *self) {
     const size_t *g;
     size_t ng;
-    int res = 0;
     group_of(au, a, &g, &ng);
     for (size_t i = 0; i < ng; i++) {
         const omop *r = &au->v[g[i]];
@@ -449,33 +441,14 @@ static int voided(const oauth *au, const assign *rif, const assign *cur,
             continue;
         if (in_past(pv, r)) /* it is in the op's past */
             continue;
-        if (r->kind == ENT_OP_ADD_MEMBER)
-            return 2; /* a concurrent demotion */
-        if (rif->weak[g[i]]) {
-            bool saved = false;
-            for (size_t j = 0; j < ng && !saved; j++) {
-                const omop *x = &au->v[g[j]];
-                if (x->kind == ENT_OP_ADD_MEMBER && cur->cnt[g[j]] &&
-                    x != self && in_past(pv, x) && !before(x, r) &&
-                    !before(r, x))
-                    saved = beats(au, cur, g, ng, x, r);
-            }
-            if (saved)
-                continue;
-        }
-        if (mutual != NO_TARGET && r->a == mutual) {
-            res = 1;
-            continue;
-        }
-        return 2;
+        return true;
     }
-    return res;
+    return false;
 }
 
 /* One round: cur from prev (C3) and from itself (C1, in order). */
-static void round_once(const oauth *au, const assign *prev, uint8_t *ccnt,
-                       uint8_t *cweak) {
-    assign cur = {.cnt = ccnt, .weak = cweak};
+static void round_once(const oauth *au, const assign *prev, uint8_t *ccnt) {
+    assign cur = {.cnt = ccnt};
     for (size_t i = 0; i < au->n; i++) {
         const omop *m = &au->v[i];
         bool c1;
@@ -484,7 +457,9 @@ static void round_once(const oauth *au, const assign *prev, uint8_t *ccnt,
         } else {
             uint8_t role;
             c1 = state_of(au, &cur, m->a, &m->pv, m, &role) &&
-                 role <= ENT_ROLE_ADMIN;
+                 role <= ENT_ROLE_ADMIN &&
+                 (m->kind == ENT_OP_ROTATE_KEY ||
+                  senior(au, &cur, m->a, m->t, &m->pv, m));
         }
         /* nobody adds, removes or makes the owner (refused at receipt;
          * rows of older stores are judged the same way) */
@@ -493,39 +468,28 @@ static void round_once(const oauth *au, const assign *prev, uint8_t *ccnt,
              (m->kind == ENT_OP_ADD_MEMBER &&
               (m->role == ENT_ROLE_OWNER || m->role >= ENT_ROLE__COUNT))))
             c1 = false;
-        int v = voided(au, prev, &cur, m->a, m->seq, &m->pv, m->kind, m,
-                       m->kind == ENT_OP_REMOVE_MEMBER ? m->t : NO_TARGET);
-        if (m->kind == ENT_OP_REMOVE_MEMBER) {
-            ccnt[i] = c1 && v != 2;
-            cweak[i] = ccnt[i] && v == 1;
-        } else {
-            ccnt[i] = c1 && v == 0;
-            cweak[i] = 0;
-        }
+        ccnt[i] = c1 && !voided(au, prev, m->a, m->seq, &m->pv, m->kind, m);
     }
 }
 
 int ent__obj_auth_solve(oauth *au) {
     size_t n = au->n;
-    int rc = ENT_OK;
     if (n == 0)
         return ENT_OK;
-    /* hist[r]: cnt (n bytes) then weak (n bytes) after round r (0: none) */
-    uint8_t *hist = calloc((size_t)(ROUNDS_MAX + 1) * 2 * n, 1);
+    /* hist[r]: which ops count after round r (0: none) */
+    uint8_t *hist = calloc((size_t)(ROUNDS_MAX + 1) * n, 1);
     if (hist == NULL)
         return ENT_ENOMEM;
     size_t from = 0, to = 0; /* the rounds to combine: [from, to] */
-    for (size_t r = 1; r <= ROUNDS_MAX; r++) {
-        uint8_t *p = hist + (r - 1) * 2 * n, *c = hist + r * 2 * n;
-        assign prev = {.cnt = p, .weak = p + n};
-        round_once(au, &prev, c, c + n);
+    for (size_t r = 1; r <= ROUNDS_MAX && from == 0; r++) {
+        assign prev = {.cnt = hist + (r - 1) * n};
+        uint8_t *c = hist + r * n;
+        round_once(au, &prev, c);
         for (size_t j = 1; j < r && from == 0; j++)
-            if (memcmp(hist + j * 2 * n, c, 2 * n) == 0) {
+            if (memcmp(hist + j * n, c, n) == 0) {
                 from = j + 1;
                 to = r;
             }
-        if (from != 0)
-            break;
     }
     if (from == 0) { /* no repeat within the cap: combine what came after
                         the first round */
@@ -533,38 +497,39 @@ int ent__obj_auth_solve(oauth *au) {
         to = ROUNDS_MAX;
     }
     /* a fixed point (from == to) or a cycle: a removal counts if it
-     * counted in some round of the cycle, and is strong only if strong in
-     * every one; any other op counts only if it counted in every one */
+     * counted in some round of the cycle; any other op only if it counted
+     * in every one */
     for (size_t i = 0; i < n; i++) {
-        bool any = false, all = true, strong = true;
+        bool any = false, all = true;
         for (size_t r = from; r <= to; r++) {
-            const uint8_t *c = hist + r * 2 * n;
-            any |= c[i] != 0;
-            all &= c[i] != 0;
-            strong &= c[i] != 0 && c[n + i] == 0;
+            any |= hist[r * n + i] != 0;
+            all &= hist[r * n + i] != 0;
         }
-        if (au->v[i].kind == ENT_OP_REMOVE_MEMBER) {
-            au->cnt[i] = any;
-            au->weak[i] = any && !strong;
-        } else {
-            au->cnt[i] = all;
-            au->weak[i] = 0;
-        }
+        au->cnt[i] = au->v[i].kind == ENT_OP_REMOVE_MEMBER ? any : all;
     }
     free(hist);
-    return rc;
+    return ENT_OK;
 }
 
 bool ent__obj_auth_counts(const oauth *au, const uint8_t author[32], uint32_t a,
                           uint64_t seq, const pvec *pv, uint8_t kind) {
-    assign fin = {.cnt = au->cnt, .weak = au->weak};
+    assign fin = {.cnt = au->cnt};
     uint8_t role;
     if (memcmp(author, au->owner, 32) == 0)
         return true;
     if (!state_of(au, &fin, a, pv, NULL, &role) ||
         !ent__obj_role_allows(true, role, kind))
         return false;
-    return voided(au, &fin, &fin, a, seq, pv, kind, NULL, NO_TARGET) == 0;
+    return !voided(au, &fin, a, seq, pv, kind, NULL);
+}
+
+/* Whether the author (index a) of a change to target t, made now (its past
+ * is everything), would be senior enough (see senior()). */
+bool ent__obj_auth_senior(const oauth *au, uint32_t a, uint32_t t) {
+    assign fin = {.cnt = au->cnt};
+    if (au->owner_a != 0 && a == au->owner_a)
+        return true;
+    return senior(au, &fin, a, t, NULL, NULL);
 }
 
 /* ---------------------------------------------------------------- receipt */
@@ -680,7 +645,7 @@ static uint8_t inactive_role(const oauth *au, const size_t *g, size_t ng) {
 
 /* The members of the decision: every target with a counting op. */
 static int decided_members(const oauth *au, mrows *out) {
-    assign fin = {.cnt = au->cnt, .weak = au->weak};
+    assign fin = {.cnt = au->cnt};
     out->n = 0;
     out->v = calloc(au->nt ? au->nt : 1, sizeof(*out->v));
     if (out->v == NULL)
@@ -746,7 +711,7 @@ int ent__obj_auth_store(ent_txn *txn, const uint8_t obj[32], oauth *au,
     uint8_t k[65];
     mrows rows = {0};
     mscan ms = {.obj = obj, .owner = au->owner, .keep = &rows};
-    assign fin = {.cnt = au->cnt, .weak = au->weak};
+    assign fin = {.cnt = au->cnt};
     int rc = ENT_OK;
     *restand = false;
     memcpy(k, obj, 32);
@@ -754,8 +719,7 @@ int ent__obj_auth_store(ent_txn *txn, const uint8_t obj[32], oauth *au,
     /* flags of every op; a change of what counts re-judges its target */
     for (size_t i = 0; i < au->n && rc == ENT_OK; i++) {
         omop *m = &au->v[i];
-        uint8_t f = (uint8_t)((au->cnt[i] ? MOP_COUNTS : 0) |
-                              (au->weak[i] ? MOP_WEAK : 0));
+        uint8_t f = au->cnt[i] ? MOP_COUNTS : 0;
         if (m->kind != ENT_OP_ADD_MEMBER && au->cnt[i]) {
             uint8_t role;
             bool usable = memcmp(m->order + 8, au->owner, 32) == 0 ||
@@ -767,7 +731,7 @@ int ent__obj_auth_store(ent_txn *txn, const uint8_t obj[32], oauth *au,
                         au->cnt[j] && !before(&au->v[j], m);
             f |= (usable ? MOP_USABLE : 0) | (stale ? MOP_STALE : 0);
         }
-        if ((f ^ m->flags) & (MOP_COUNTS | MOP_WEAK) && m->t != 0) {
+        if ((f ^ m->flags) & MOP_COUNTS && m->t != 0) {
             bool yes;
             if ((rc = has_ops(txn, obj, m->target, &yes)) != ENT_OK)
                 break;

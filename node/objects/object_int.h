@@ -62,12 +62,10 @@
 #define FW_PLAIN 0x02
 
 /* Flags of a WR_MOP row, as the last recompute decided them: the op
- * counts (spec/membership.md "Counting"); a counting removal made while its
- * author was being removed (weak: it loses to a re-admitting add); an
- * epoch op whose key new local ops may use; an epoch op without every
- * counting removal in its past or itself (its key is not fresh). */
+ * counts (spec/membership.md "Counting"); an epoch op whose key new local
+ * ops may use; an epoch op without every counting removal in its past or
+ * itself (its key is not fresh). 0x02 is not used. */
 #define MOP_COUNTS 0x01
-#define MOP_WEAK 0x02
 #define MOP_USABLE 0x04
 #define MOP_STALE 0x08
 
@@ -227,7 +225,7 @@ typedef struct oauth {
                         t_start[k + 1]) */
     uint32_t *t_idx; /* target index of slot k */
     size_t nt;
-    uint8_t *cnt, *weak; /* the final decision, per op (0/1) */
+    uint8_t *cnt; /* the final decision, per op (0/1) */
 } oauth;
 
 /* Writes the WR_MOP row of a membership or epoch op (flags 0 until the
@@ -242,14 +240,17 @@ int ent__obj_front_raise(ent_txn *txn, const uint8_t obj[32], uint32_t a,
 int ent__obj_auth_load(ent_txn *txn, const uint8_t obj[32],
                        const uint8_t owner[32], oauth *out);
 void ent__obj_auth_free(oauth *au);
-/* Runs the rounds (spec/membership.md "Counting"): fills au->cnt and
- * au->weak from the set alone. */
+/* Runs the rounds (spec/membership.md "Counting"): fills au->cnt from the
+ * set alone. */
 int ent__obj_auth_solve(oauth *au);
+/* Whether the org of author index a may now change target t (index; 0:
+ * none) under the seniority rule, with the decision in au. */
+bool ent__obj_auth_senior(const oauth *au, uint32_t a, uint32_t t);
 /*
- * Stores the decision of au: the WR_MOP flags (counts, weak, usable,
- * stale) and the members table (the owner and every org with a counting
- * op). *me_listed / *me_active: our own row. *restand: an org that has
- * authored ops of obj changed standing (its ops must be judged again).
+ * Stores the decision of au: the WR_MOP flags (counts, usable, stale) and
+ * the members table (the owner and every org with a counting op). *me_listed /
+ * *me_active: our own row. *restand: an org that has authored ops of obj
+ * changed standing (its ops must be judged again).
  */
 int ent__obj_auth_store(ent_txn *txn, const uint8_t obj[32], oauth *au,
                         const uint8_t me[32], bool *me_active, bool *me_listed,
