@@ -428,3 +428,52 @@ int ent_mac_verify(const uint8_t tag[ENT_MAC_LEN],
     ent_wipe(want, sizeof(want));
     return rc;
 }
+
+/* ---- password hashing ------------------------------------------------ */
+
+void ent_pwhash_cost_default(ent_pwhash_cost *out) {
+    out->ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+    out->mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+}
+
+void ent_pwhash_cost_min(ent_pwhash_cost *out) {
+    out->ops = crypto_pwhash_OPSLIMIT_MIN;
+    out->mem = crypto_pwhash_MEMLIMIT_MIN;
+}
+
+int ent_pwhash_str(char out[ENT_PWHASH_STR_LEN], const char *pw, size_t len,
+                   const ent_pwhash_cost *cost) {
+    ent_pwhash_cost c;
+    if (out == NULL || (pw == NULL && len > 0))
+        return ENT_EINVAL;
+    if (cost != NULL)
+        c = *cost;
+    else
+        ent_pwhash_cost_default(&c);
+    if (c.ops < crypto_pwhash_OPSLIMIT_MIN ||
+        c.ops > crypto_pwhash_OPSLIMIT_MAX ||
+        c.mem < crypto_pwhash_MEMLIMIT_MIN ||
+        c.mem > crypto_pwhash_MEMLIMIT_MAX)
+        return ENT_EINVAL;
+    if (ent_crypto_init() != ENT_OK)
+        return ENT_ECRYPTO;
+    /* crypto_pwhash_str uses Argon2id (crypto_pwhash_ALG_DEFAULT) */
+    if (crypto_pwhash_str_alg(out, pw != NULL ? pw : "", len, c.ops, c.mem,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0)
+        return ENT_ENOMEM;
+    return ENT_OK;
+}
+
+int ent_pwhash_verify(const char *str, const char *pw, size_t len) {
+    if (str == NULL || (pw == NULL && len > 0))
+        return ENT_EINVAL;
+    if (strncmp(str, crypto_pwhash_argon2id_STRPREFIX,
+                strlen(crypto_pwhash_argon2id_STRPREFIX)) != 0 ||
+        strnlen(str, ENT_PWHASH_STR_LEN) >= ENT_PWHASH_STR_LEN)
+        return ENT_EBADSIG;
+    if (ent_crypto_init() != ENT_OK)
+        return ENT_ECRYPTO;
+    return crypto_pwhash_str_verify(str, pw != NULL ? pw : "", len) == 0
+               ? ENT_OK
+               : ENT_EBADSIG;
+}

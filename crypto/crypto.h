@@ -174,4 +174,37 @@ int ent_mac(uint8_t out[ENT_MAC_LEN], const uint8_t key[ENT_KEY_LEN],
 int ent_mac_verify(const uint8_t tag[ENT_MAC_LEN],
                    const uint8_t key[ENT_KEY_LEN], const void *msg, size_t len);
 
+/* ---- password hashing (node/access: people's passwords) ---- */
+
+#define ENT_PWHASH_STR_LEN 128 /* crypto_pwhash_STRBYTES: "$argon2id$..." + NUL */
+
+/* The cost of ent_pwhash_str: opslimit (passes) and memlimit (bytes). */
+typedef struct ent_pwhash_cost {
+    unsigned long long ops;
+    size_t mem;
+} ent_pwhash_cost;
+
+/* libsodium's interactive Argon2id cost (2 passes, 64 MiB): the default
+ * of node/access. */
+void ent_pwhash_cost_default(ent_pwhash_cost *out);
+/* The cheapest cost libsodium accepts (1 pass, 8 KiB): tests only. */
+void ent_pwhash_cost_min(ent_pwhash_cost *out);
+
+/*
+ * Hashes the password pw (len bytes) with Argon2id and a random salt into
+ * the self-describing string out ("$argon2id$v=19$m=...,t=...,p=1$...",
+ * NUL-terminated, at most ENT_PWHASH_STR_LEN bytes). cost NULL: the
+ * default. @return ENT_OK, ENT_EINVAL (cost out of libsodium's range),
+ * ENT_ENOMEM (the memory cost could not be allocated).
+ */
+int ent_pwhash_str(char out[ENT_PWHASH_STR_LEN], const char *pw, size_t len,
+                   const ent_pwhash_cost *cost);
+
+/*
+ * Checks pw against a string made by ent_pwhash_str (the cost and salt are
+ * read from it). @return ENT_OK, ENT_EBADSIG (wrong password or a string
+ * that is not an Argon2id hash), ENT_EINVAL.
+ */
+int ent_pwhash_verify(const char *str, const char *pw, size_t len);
+
 #endif

@@ -58,7 +58,7 @@ static const char *const table_names[ENT_TBL__COUNT] = {
     [ENT_TBL_PENDING] = "pending",     [ENT_TBL_CONFIG] = "config",
     [ENT_TBL_WRITES] = "writes",       [ENT_TBL_HEADS] = "heads",
     [ENT_TBL_EQUIV] = "equivocations", [ENT_TBL_LOG_META] = "log_meta",
-    [ENT_TBL_WITNESSED] = "witnessed",
+    [ENT_TBL_WITNESSED] = "witnessed", [ENT_TBL_ACCESS] = "access",
 };
 
 /*

@@ -24,6 +24,7 @@ RANK = {
     "node/daemon": 2,
     "node/api": 3,
     "node/peers": 4,
+    "node/access": 4,
     "node/objects": 5,
     "node/audit": 6,
     "node": 7,
@@ -77,6 +78,8 @@ def main():
                 bad.append(f"{f}: includes {inc}, a folder above it")
             elif {me, them} == {"crypto", "storage"}:
                 bad.append(f"{f}: crypto/ and storage/ must not include each other")
+            elif {me, them} == {"node/peers", "node/access"}:
+                bad.append(f"{f}: node/peers/ and node/access/ must not include each other")
     # loops between modules
     state = {}
 

@@ -6,9 +6,11 @@
  * See api.h and spec/api.md.
  */
 #include "node/api/api.h"
+#include "node/api/api_access.h"
 #include "node/api/api_log.h"
 #include "node/api/api_objects.h"
 #include "node/api/api_peers.h"
+#include "node/api/api_users.h"
 #include "node/audit/witness.h"
 #include "node/err.h"
 #include "node/peers/peer.h"
@@ -50,6 +52,22 @@ static const ent_api_route builtin_routes[] = {
     {"PUT", "/v1/config", false, ent_api_config_put},
     {"GET", "/v1/config/", true, ent_api_config_list_get},
     {"PUT", "/v1/config/", true, ent_api_config_list_put},
+    /* users, tokens, policies, login: node/api/api_users.c */
+    {"GET", "/v1/users", false, ent_api_users_list},
+    {"POST", "/v1/users", false, ent_api_users_create},
+    {"GET", "/v1/users/", true, ent_api_user_get},
+    {"POST", "/v1/users/", true, ent_api_user_set},
+    {"DELETE", "/v1/users/", true, ent_api_user_delete},
+    {"GET", "/v1/tokens", false, ent_api_tokens_list},
+    {"POST", "/v1/tokens", false, ent_api_tokens_create},
+    {"DELETE", "/v1/tokens/", true, ent_api_token_delete},
+    {"GET", "/v1/policies", false, ent_api_policies_list},
+    {"POST", "/v1/policies", false, ent_api_policies_create},
+    {"POST", "/v1/policies/test", false, ent_api_policies_test},
+    {"GET", "/v1/policies/", true, ent_api_policy_get},
+    {"DELETE", "/v1/policies/", true, ent_api_policy_delete},
+    {"POST", "/v1/login", false, ent_api_login},
+    {"GET", "/v1/access/me", false, ent_api_me},
 };
 
 typedef struct api_conn api_conn;
@@ -101,8 +119,8 @@ static void allow_add(char *allow, size_t cap, const char *method) {
     snprintf(allow + al, cap - al, "%s%s", al ? ", " : "", method);
 }
 
-void ent_api_dispatch(ent_node *n, const ent_http_request *req,
-                      ent_http_response *resp) {
+static void route_request(ent_node *n, const ent_http_request *req,
+                          ent_http_response *resp) {
     size_t nextra = 0;
     ent_api *api = ent__node_api(n);
     const ent_api_route *extra = api ? ent__api_routes(api, &nextra) : NULL;
@@ -143,6 +161,19 @@ void ent_api_dispatch(ent_node *n, const ent_http_request *req,
     if (resp->status == 0)
         ent_http_response_error(resp, 500, ENT_EINVAL,
                                 "handler gave no response");
+}
+
+/* Every request passes the access guard (node/api/api_access.h): who
+ * calls, whether the policies allow it, and what the answer may carry. */
+void ent_api_dispatch(ent_node *n, const ent_http_request *req,
+                      ent_http_response *resp) {
+    ent_http_request r = *req; /* shallow: the guard may set principal and
+                                  query; nothing of it is freed here */
+    ent_principal who;
+    ent_api_guard g;
+    if (ent_api_access_begin(n, &r, &who, &g, resp) == ENT_OK)
+        route_request(n, &r, resp);
+    ent_api_access_end(n, &r, &who, &g, resp);
 }
 
 int ent__api_route_add(ent_api *api, const ent_api_route *route) {

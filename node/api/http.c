@@ -454,15 +454,35 @@ out:
 
 int ent_http_request_serialize(const char *method, const char *path,
                                const json_t *body, char **out, size_t *len) {
+    return ent_http_request_serialize_auth(method, path, body, NULL, out, len);
+}
+
+int ent_http_request_serialize_auth(const char *method, const char *path,
+                                    const json_t *body, const char *bearer,
+                                    char **out, size_t *len) {
     char *b = NULL;
     size_t blen = 0;
     int rc = ENT_OK;
+    char auth[512] = "";
     *out = NULL;
     *len = 0;
     if (strchr(path, '\r') != NULL || strchr(path, '\n') != NULL ||
         strchr(path, ' ') != NULL || path[0] != '/') {
         rc = ENT_EINVAL;
         goto out;
+    }
+    if (bearer != NULL) {
+        for (const char *p = bearer; *p; p++)
+            if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+                rc = ENT_EINVAL;
+                goto out;
+            }
+        int al = snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n",
+                          bearer);
+        if (al < 0 || (size_t)al >= sizeof(auth)) {
+            rc = ENT_EINVAL;
+            goto out;
+        }
     }
     if (body != NULL) {
         b = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -473,9 +493,9 @@ int ent_http_request_serialize(const char *method, const char *path,
         blen = strlen(b);
     }
     int hn = snprintf(NULL, 0,
-                      "%s %s HTTP/1.1\r\nHost: localhost\r\n"
+                      "%s %s HTTP/1.1\r\nHost: localhost\r\n%s"
                       "Connection: close\r\n%sContent-Length: %zu\r\n\r\n",
-                      method, path,
+                      method, path, auth,
                       b != NULL ? "Content-Type: application/json\r\n" : "",
                       blen);
     if (hn < 0) {
@@ -488,9 +508,9 @@ int ent_http_request_serialize(const char *method, const char *path,
         goto out;
     }
     snprintf(buf, (size_t)hn + 1,
-             "%s %s HTTP/1.1\r\nHost: localhost\r\n"
+             "%s %s HTTP/1.1\r\nHost: localhost\r\n%s"
              "Connection: close\r\n%sContent-Length: %zu\r\n\r\n",
-             method, path,
+             method, path, auth,
              b != NULL ? "Content-Type: application/json\r\n" : "", blen);
     if (b != NULL)
         memcpy(buf + hn, b, blen);

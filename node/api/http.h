@@ -46,6 +46,9 @@ typedef struct ent_http_request {
     size_t nheaders;
     uint8_t *body;
     size_t body_len;
+    /* who makes the request (node/access/policy.h): set by the server
+     * before the handler runs, borrowed for the call; NULL outside it */
+    const struct ent_principal *principal;
 } ent_http_request;
 
 /* Frees what req owns and zeroes it. Accepts a zeroed request. */
@@ -134,6 +137,12 @@ int ent_http_response_serialize(const ent_http_response *resp, char **out,
  */
 int ent_http_request_serialize(const char *method, const char *path,
                                const json_t *body, char **out, size_t *len);
+
+/* The same with "Authorization: Bearer BEARER" (NULL: none); a bearer with
+ * blanks or control characters is ENT_EINVAL. */
+int ent_http_request_serialize_auth(const char *method, const char *path,
+                                    const json_t *body, const char *bearer,
+                                    char **out, size_t *len);
 
 /*
  * Parses one whole HTTP/1.1 response (read until the server closed): status

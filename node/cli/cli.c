@@ -35,6 +35,8 @@ static const cli_opt global_opts[] = {
     {"log-level", "L",
      "debug, info, warn or error (default: warn; serve: info)"},
     {"help", NULL, "print this help and exit"},
+    {"token", "TOKEN",
+     "act as the user of this API token (default: $ENTENTE_TOKEN)"},
     {NULL, NULL, NULL},
 };
 
@@ -441,6 +443,11 @@ static const cli_opt invite_opts[] = {
     {NULL, NULL, NULL},
 };
 
+static const cli_opt login_opts[] = {
+    {"user", "USER", "the user name (required)"},
+    {NULL, NULL, NULL},
+};
+
 static const cli_opt join_opts[] = {
     {"timeout", "DURATION", "how long to wait for the object (default 60s)"},
     {NULL, NULL, NULL},
@@ -639,16 +646,41 @@ static const cli_cmd commands[] = {
     {"log", ent__cli_cmd_log, "show this node's activity log",
      "log [--since N] [--json]",
      "Lists the entries of the node's activity log: index, local time, "
-     "kind, object, op, org (by name) and reason. With --json: {\"size\","
+     "kind, object, op, org (by name), local user and reason. With --json: {\"size\","
      "\"root\",\"entries\":[{\"index\",\"time\",\"kind\",\"object\","
-     "\"op\",\"org\",\"name\",\"reason\"}]} (time: RFC 3339; org: "
-     "base32; name: the org's, or null).",
+     "\"op\",\"org\",\"name\",\"user\",\"reason\"}]} (time: RFC 3339; org: "
+     "base32; name: the org's, or null; user: the local user that made "
+     "the change, null for the operator and partners).",
      log_opts, 0, 0, NULL},
     {"audit", NULL, "export and verify the signed activity log",
      "audit COMMAND [ARGS] [options]",
      "The activity log for auditors: export it from the running node, "
      "verify an export offline.",
      no_opts, 0, 0, audit_cmds},
+    {"user", NULL, "manage the people of this org",
+     "user COMMAND [ARGS] [options]",
+     "Users are known only to this node (never sent to partners): a role, "
+     "attributes, a password for login and API tokens. Policies decide what "
+     "each may see and do (entente policy).",
+     no_opts, 0, 0, ent__cli_user_cmds},
+    {"token", NULL, "create, list and revoke API tokens",
+     "token COMMAND [ARGS] [options]",
+     "API tokens let a program (or the CLI, with --token) act as a user.",
+     no_opts, 0, 0, ent__cli_token_cmds},
+    {"policy", NULL, "manage the access policies",
+     "policy COMMAND [ARGS] [options]",
+     "Access rules (spec/access.md): which users may read, create or change "
+     "which object types, fields and objects, and who may invite, approve, "
+     "remove members or export the audit log.",
+     no_opts, 0, 0, ent__cli_policy_cmds},
+    {"login", ent__cli_cmd_login, "log in as a user: get a 12-hour token",
+     "login --user USER [--json]",
+     "Reads USER's password (one line) from standard input and prints a "
+     "token valid for 12 hours. Failed logins are counted: from the third "
+     "on the user is locked out for 1 s, then 2 s, 4 s... up to an hour. "
+     "With --json: {\"id\",\"token\",\"user\",\"scopes\","
+     "\"expires\"}.",
+     login_opts, 0, 0, NULL},
     {"help", cmd_help, "show help for a command", "help [COMMAND...]",
      "Prints the list of commands, or the usage, options and description of "
      "one command. `entente COMMAND --help` does the same.",
@@ -867,6 +899,9 @@ static int parse_opts(cli *c, int argc, char **argv) {
                 home = optarg;
             } else if (strcmp(name, "log-level") == 0) {
                 level = optarg;
+            } else if (strcmp(name, "token") == 0) {
+                /* the client sends it (node/cli/client.c) */
+                setenv("ENTENTE_TOKEN", optarg, 1);
             } else {
                 if (c->nopts == CLI_MAX_OPTS)
                     return ent__cli_usage_error(c, "too many options");

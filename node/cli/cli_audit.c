@@ -91,14 +91,19 @@ void ent__cli_print_log(FILE *f, const json_t *log) {
             snprintf(obj, sizeof(obj), "obj %.16s", o);
         if (p != NULL)
             snprintf(op, sizeof(op), "op %.16s", p);
+        /* the org, and the local user that made the change (spec/access.md) */
+        char by[128];
+        const char *user = json_string_value(json_object_get(e, "user"));
+        snprintf(by, sizeof(by), "%s%s%s",
+                 json_is_string(json_object_get(e, "org"))
+                     ? ent__cli_who(who, e)
+                     : "-",
+                 user != NULL ? " by " : "", user != NULL ? user : "");
         ent__cli_row(f, "",
                      (const char *const[]){
                          idx, ent__cli_time(when, json_object_get(e, "time")),
                          ent__cli_jstr(e, "kind"), obj, op,
-                         json_is_string(json_object_get(e, "org"))
-                             ? ent__cli_who(who, e)
-                             : "-",
-                         ent__cli_jstr(e, "reason")},
+                         by, ent__cli_jstr(e, "reason")},
                      (const int[]){6, 19, 14, 20, 19, 12}, 7);
     }
 }

@@ -227,4 +227,24 @@ int ent__cli_cmd_invite(cli *c);
 int ent__cli_cmd_join(cli *c);
 int ent__cli_cmd_member_remove(cli *c);
 
+/* cli_access.c: users, tokens, policies, login */
+extern const cli_cmd ent__cli_user_cmds[];
+extern const cli_cmd ent__cli_token_cmds[];
+extern const cli_cmd ent__cli_policy_cmds[];
+int ent__cli_cmd_user_add(cli *c);
+int ent__cli_cmd_user_list(cli *c);
+int ent__cli_cmd_user_show(cli *c);
+int ent__cli_cmd_user_set(cli *c);
+int ent__cli_cmd_user_disable(cli *c);
+int ent__cli_cmd_user_remove(cli *c);
+int ent__cli_cmd_token_create(cli *c);
+int ent__cli_cmd_token_list(cli *c);
+int ent__cli_cmd_token_revoke(cli *c);
+int ent__cli_cmd_login(cli *c);
+int ent__cli_cmd_policy_add(cli *c);
+int ent__cli_cmd_policy_list(cli *c);
+int ent__cli_cmd_policy_show(cli *c);
+int ent__cli_cmd_policy_remove(cli *c);
+int ent__cli_cmd_policy_test(cli *c);
+
 #endif

@@ -83,7 +83,12 @@ int ent_client_request_timeout(const char *home, const char *method,
     *status = 0;
     *out = NULL;
 
-    int rc = ent_http_request_serialize(method, path, body, &req, &reqlen);
+    /* $ENTENTE_TOKEN (or --token): act as that token's user; without it
+     * the socket's operator (spec/access.md) */
+    const char *tok = getenv("ENTENTE_TOKEN");
+    int rc = ent_http_request_serialize_auth(
+        method, path, body, tok != NULL && tok[0] != '\0' ? tok : NULL, &req,
+        &reqlen);
     if (rc != ENT_OK)
         goto out;
     rc = connect_home(home, &fd);

@@ -1,0 +1,676 @@
+/*
+ * api_access.c - the policy guard around every request of the local API:
+ * authentication, the decision before a handler runs, the filtering of
+ * what an answer carries, and the private note of which user made each
+ * local op and object. See api_access.h and spec/access.md.
+ */
+#include "node/api/api_access.h"
+#include "node/api/api_objects.h"
+#include "node/audit/actlog.h"
+#include "node/err.h"
+#include "node/log.h"
+#include "node/objects/object.h"
+#include "node/objects/template.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define OBJ_PREFIX "/v1/objects/"
+
+/* The classes of routes (spec/access.md "Enforcement"). */
+enum {
+    G_OPERATOR = 0, /* the operator: nothing to decide or filter */
+    G_FREE,         /* any authenticated caller (status, templates...) */
+    G_PLAIN,        /* one action on no object, decided before */
+    G_CREATE,       /* POST /v1/objects */
+    G_LIST,         /* GET /v1/objects: filtered after */
+    G_SHOW,         /* GET /v1/objects/ID: read, fields filtered after */
+    G_OBJECT,       /* a write on one object, decided before */
+    G_LOG,          /* GET /v1/log: log, entries filtered after */
+};
+
+uint64_t ent_api_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- decisions ------------------------------------------------------------ */
+
+static int load_fn(ent_txn *txn, void *data) {
+    ent_api_guard *g = data;
+    free(g->rules);
+    g->rules = NULL;
+    return ent_access_policies_load(txn, &g->rules, &g->nrules);
+}
+
+/* Answers 403 for a denial: the deciding rule, the field, the reason. */
+static int deny(ent_http_response *resp, const ent_principal *p,
+                const ent_decision *d, uint32_t action, const char *type,
+                const char *field, const ent_rule *rules, size_t n) {
+    char what[256], why[ENT_POLICY_TEXT_MAX + 300], text[ENT_POLICY_TEXT_MAX + 256];
+    snprintf(what, sizeof(what), "%s%s%s%s%s", ent_action_name(action),
+             type != NULL || field != NULL ? " " : "",
+             type != NULL ? type : "", field != NULL ? "." : "",
+             field != NULL ? field : "");
+    if (d->why == ENT_WHY_RULE) {
+        text[0] = '\0';
+        for (size_t i = 0; i < n; i++)
+            if (rules[i].id == d->rule)
+                ent_rule_format(&rules[i], text, sizeof(text));
+        snprintf(why, sizeof(why), "denied by rule %u (%s)", d->rule, text);
+    } else if (d->why == ENT_WHY_SCOPE) {
+        snprintf(why, sizeof(why), "the token's scopes do not include %s",
+                 ent_action_name(action));
+    } else {
+        snprintf(why, sizeof(why), "no rule allows it (default deny)");
+    }
+    char msg[2048];
+    snprintf(msg, sizeof(msg), "user %s may not %s: %s", p->user, what, why);
+    json_t *e = json_pack("{s:{s:s,s:s,s:o,s:o,s:s}}", "error", "code",
+                          ent_err_name(ENT_EDENIED), "message", msg, "field",
+                          field != NULL ? json_string(field) : json_null(),
+                          "rule",
+                          d->why == ENT_WHY_RULE ? json_integer(d->rule)
+                                                 : json_null(),
+                          "reason", ent_decision_why_name(d->why));
+    if (e == NULL)
+        return ENT_ENOMEM;
+    ent_http_response_json(resp, 403, e);
+    return ENT_EDENIED;
+}
+
+static bool decide(const ent_api_guard *g, const ent_principal *p,
+                   uint32_t action, const char *type, const char *field,
+                   const json_t *state, const char *creator, ent_decision *d) {
+    ent_access_req r = {action, type, field, state, creator};
+    ent_policy_decide(g->rules, g->nrules, p, &r, d);
+    return d->allow;
+}
+
+/* Checks one decision, answering 403 when denied. */
+static int need(const ent_api_guard *g, const ent_principal *p,
+                uint32_t action, const char *type, const char *field,
+                const json_t *state, const char *creator,
+                ent_http_response *resp) {
+    ent_decision d;
+    if (decide(g, p, action, type, field, state, creator, &d))
+        return ENT_OK;
+    return deny(resp, p, &d, action, type, field, g->rules, g->nrules);
+}
+
+/* An object's state for the conditions: its show JSON (shared, private,
+ * type) and its creator; *state NULL when there is no such object. */
+struct obj_ctx {
+    const uint8_t *id;
+    char creator[ENT_POLICY_VALUE_MAX + 1];
+};
+
+static int creator_fn(ent_txn *txn, void *data) {
+    struct obj_ctx *c = data;
+    int rc = ent_access_creator(txn, c->id, c->creator);
+    return rc == ENT_ENOENT ? ENT_OK : rc;
+}
+
+static int object_state(ent_node *n, const uint8_t id[32], json_t **state,
+                        char creator[ENT_POLICY_VALUE_MAX + 1]) {
+    struct obj_ctx c = {id, ""};
+    *state = NULL;
+    creator[0] = '\0';
+    int rc = ent_obj_show_json(ent_node_objects(n), id, false, state);
+    if (rc != ENT_OK)
+        return rc;
+    rc = ent_store_read(ent_node_store(n), creator_fn, &c);
+    strcpy(creator, c.creator);
+    return rc;
+}
+
+/* ---- before the handler --------------------------------------------------- */
+
+/* "/v1/objects/ID<rest>" -> id, rest; false for anything else. */
+static bool object_path(const char *path, uint8_t id[32], const char **rest) {
+    char hex[ENT_API_OBJ_ID_HEX + 1];
+    size_t pl = strlen(OBJ_PREFIX);
+    if (strncmp(path, OBJ_PREFIX, pl) != 0 ||
+        strlen(path + pl) < ENT_API_OBJ_ID_HEX)
+        return false;
+    memcpy(hex, path + pl, ENT_API_OBJ_ID_HEX);
+    hex[ENT_API_OBJ_ID_HEX] = '\0';
+    if (ent_api_obj_id_parse(hex, id) != ENT_OK)
+        return false;
+    *rest = path + pl + ENT_API_OBJ_ID_HEX;
+    return true;
+}
+
+static bool starts(const char *s, const char *prefix) {
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* The field maps of a body {"set":{..},"private":{..}} as a state to test
+ * conditions on, laid over base (may be NULL). New reference or NULL. */
+static json_t *overlay(const json_t *base, const json_t *body) {
+    json_t *st = base != NULL ? json_deep_copy(base)
+                              : json_pack("{s:{},s:{}}", "shared", "private");
+    if (st == NULL)
+        return NULL;
+    static const char *const maps[][2] = {{"set", "shared"},
+                                          {"private", "private"}};
+    for (size_t m = 0; m < 2; m++) {
+        const json_t *in = json_object_get(body, maps[m][0]);
+        json_t *sh = json_object_get(st, "shared");
+        json_t *pr = json_object_get(st, "private");
+        const char *k;
+        json_t *v;
+        if (!json_is_object(in))
+            continue;
+        json_object_foreach((json_t *)in, k, v) {
+            json_object_del(sh, k);
+            json_object_del(pr, k);
+            if (json_is_string(v) && json_string_length(v) > 0)
+                json_object_set(m == 0 ? sh : pr, k, v);
+        }
+    }
+    return st;
+}
+
+/* Every field named in the body's "set" and "private" maps needs action. */
+static int need_fields(const ent_api_guard *g, const ent_principal *p,
+                       uint32_t action, const char *type, const json_t *body,
+                       const json_t *state, const char *creator,
+                       ent_http_response *resp) {
+    static const char *const maps[] = {"set", "private"};
+    for (size_t m = 0; m < 2; m++) {
+        const json_t *in = json_object_get(body, maps[m]);
+        const char *k;
+        json_t *v;
+        if (!json_is_object(in))
+            continue;
+        json_object_foreach((json_t *)in, k, v) {
+            int rc = need(g, p, action, type, k, state, creator, resp);
+            if (rc != ENT_OK)
+                return rc;
+        }
+    }
+    return ENT_OK;
+}
+
+/* POST /v1/objects: create, with the given values as the state. */
+static int before_create(ent_node *n, const ent_http_request *req,
+                         const ent_principal *p, ent_api_guard *g,
+                         ent_http_response *resp) {
+    json_t *body = NULL, *st = NULL;
+    int rc = ENT_OK;
+    if (ent_http_request_json(req, &body) != ENT_OK || !json_is_object(body))
+        goto out; /* the handler refuses it */
+    const char *type = json_string_value(json_object_get(body, "type"));
+    if (type == NULL)
+        goto out;
+    if ((st = overlay(NULL, body)) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    rc = need(g, p, ENT_ACT_CREATE, type, NULL, st, p->user, resp);
+    if (rc == ENT_OK)
+        rc = need_fields(g, p, ENT_ACT_CREATE, type, body, st, p->user, resp);
+out:
+    json_decref(st);
+    json_decref(body);
+    return rc;
+}
+
+/* A write on one object: decided on the object as it is and, for field
+ * changes, as it would be. */
+static int before_object(ent_node *n, const ent_http_request *req,
+                         const ent_principal *p, ent_api_guard *g,
+                         const uint8_t id[32], const char *rest,
+                         ent_http_response *resp) {
+    json_t *state = NULL, *body = NULL, *after = NULL;
+    char creator[ENT_POLICY_VALUE_MAX + 1];
+    uint32_t action;
+    int rc = object_state(n, id, &state, creator);
+    if (rc == ENT_ENOENT)
+        return ENT_OK; /* the handler answers 404 */
+    if (rc != ENT_OK)
+        return rc;
+    const char *type = json_string_value(json_object_get(state, "type"));
+    const char *cr = creator[0] ? creator : NULL;
+    bool is_delete = strcmp(req->method, "DELETE") == 0;
+    if (is_delete || starts(rest, "/members/"))
+        action = ENT_ACT_REMOVE_MEMBER;
+    else if (strcmp(rest, "/invites") == 0)
+        action = ENT_ACT_INVITE;
+    else if (strcmp(rest, "/comments") == 0)
+        action = ENT_ACT_COMMENT;
+    else if (strcmp(rest, "/stage") == 0 || rest[0] == '\0')
+        action = ENT_ACT_CHANGE;
+    else
+        action = ENT_ACT_MANAGE; /* a sub-path this guard does not know */
+    rc = need(g, p, action, type, NULL, state, cr, resp);
+    if (rc != ENT_OK || action != ENT_ACT_CHANGE)
+        goto out;
+    if (ent_http_request_json(req, &body) != ENT_OK || !json_is_object(body))
+        goto out;
+    if (strcmp(rest, "/stage") == 0) {
+        const json_t *s = json_object_get(body, "stage");
+        json_t *wrap = json_pack("{s:{s:O}}", "set", "stage",
+                                 json_is_string(s) ? (json_t *)s : json_null());
+        if (wrap == NULL) {
+            rc = ENT_ENOMEM;
+            goto out;
+        }
+        json_decref(body);
+        body = wrap;
+    }
+    if ((rc = need_fields(g, p, ENT_ACT_CHANGE, type, body, state, cr,
+                          resp)) != ENT_OK)
+        goto out;
+    if ((after = overlay(state, body)) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    rc = need(g, p, ENT_ACT_CHANGE, type, NULL, after, cr, resp);
+out:
+    json_decref(after);
+    json_decref(body);
+    json_decref(state);
+    return rc;
+}
+
+/* Removes limit=N from the query of GET /v1/objects: the rows are
+ * filtered first, then cut. */
+static int strip_limit(ent_http_request *req, ent_api_guard *g) {
+    if (req->query == NULL)
+        return ENT_OK;
+    size_t ql = strlen(req->query);
+    if ((g->query = calloc(1, ql + 1)) == NULL)
+        return ENT_ENOMEM;
+    const char *p = req->query;
+    while (*p) {
+        size_t l = strcspn(p, "&");
+        if (l > 6 && strncmp(p, "limit=", 6) == 0 && g->limit == 0) {
+            char num[16] = "";
+            if (l - 6 < sizeof(num)) {
+                memcpy(num, p + 6, l - 6);
+                char *end = NULL;
+                unsigned long long v = strtoull(num, &end, 10);
+                if (num[0] >= '1' && num[0] <= '9' && *end == '\0' &&
+                    v <= ENT_API_OBJ_MAX_LIMIT) {
+                    g->limit = (size_t)v;
+                    p += l + (p[l] == '&');
+                    continue;
+                }
+            }
+        }
+        if (g->query[0] != '\0')
+            strcat(g->query, "&");
+        strncat(g->query, p, l);
+        p += l + (p[l] == '&');
+    }
+    req->query = g->query;
+    return ENT_OK;
+}
+
+static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
+                 ent_api_guard *g, ent_http_response *resp) {
+    const char *auth = ent_http_request_header(req, "authorization");
+    const char *path = req->path, *m = req->method, *rest = NULL;
+    uint8_t id[32];
+    int rc;
+    memset(g, 0, sizeof(*g));
+    ent_principal_operator(p);
+    req->principal = p;
+    if (auth == NULL) {
+        g->kind = strcmp(path, "/v1/log") == 0 ? G_LOG : G_OPERATOR;
+        return ENT_OK; /* the socket's operator */
+    }
+    if (strncmp(auth, "Bearer ", 7) != 0)
+        return ent_http_response_error(resp, 401, ENT_EPERM,
+                                       "Authorization: want Bearer TOKEN");
+    rc = ent_access_authenticate(ent_node_store(n), auth + 7, ent_api_now_ms(),
+                                 p);
+    if (rc != ENT_OK) {
+        ent_principal_operator(p);
+        req->principal = NULL;
+        const char *why = rc == ENT_EEXPIRED  ? "the token has expired"
+                          : rc == ENT_EDENIED ? "the token's user is disabled "
+                                                "or removed"
+                          : rc == ENT_EPERM   ? "invalid or revoked token"
+                                              : ent_strerror(rc);
+        return ent_http_response_error(resp, rc == ENT_EPERM ||
+                                                     rc == ENT_EEXPIRED ||
+                                                     rc == ENT_EDENIED
+                                                 ? 401
+                                                 : 500,
+                                       rc, "%s", why);
+    }
+    if ((rc = ent_store_read(ent_node_store(n), load_fn, g)) != ENT_OK)
+        return ent_http_response_error(resp, 500, rc, "loading policies: %s",
+                                       ent_strerror(rc));
+    bool get = strcmp(m, "GET") == 0;
+    /* what every authenticated caller may read: no object data */
+    if ((get && (strcmp(path, "/v1/status") == 0 ||
+                 strcmp(path, "/v1/peers") == 0 ||
+                 strcmp(path, "/v1/templates") == 0 ||
+                 starts(path, "/v1/templates/") ||
+                 strcmp(path, "/v1/config") == 0 ||
+                 starts(path, "/v1/config/") ||
+                 strcmp(path, "/v1/access/me") == 0)) ||
+        (strcmp(m, "POST") == 0 && strcmp(path, "/v1/login") == 0)) {
+        g->kind = G_FREE;
+        return ENT_OK;
+    }
+    g->kind = G_PLAIN;
+    if (strcmp(path, "/v1/objects") == 0 && strcmp(m, "POST") == 0) {
+        g->kind = G_CREATE;
+        return before_create(n, req, p, g, resp);
+    }
+    if (strcmp(path, "/v1/objects") == 0 && get) {
+        g->kind = G_LIST; /* each object is decided on its own */
+        return strip_limit(req, g);
+    }
+    if (object_path(path, id, &rest)) {
+        if (get) {
+            if (rest[0] != '\0')
+                return ENT_OK; /* G_PLAIN with no action: 404 below */
+            g->kind = G_SHOW;
+            json_t *state = NULL;
+            char creator[ENT_POLICY_VALUE_MAX + 1];
+            rc = object_state(n, id, &state, creator);
+            if (rc == ENT_ENOENT)
+                return ENT_OK;
+            if (rc == ENT_OK)
+                rc = need(g, p, ENT_ACT_READ,
+                          json_string_value(json_object_get(state, "type")),
+                          NULL, state, creator[0] ? creator : NULL, resp);
+            json_decref(state);
+            return rc;
+        }
+        g->kind = G_OBJECT;
+        return before_object(n, req, p, g, id, rest, resp);
+    }
+    uint32_t action = ENT_ACT_MANAGE;
+    if (strcmp(path, "/v1/log") == 0 && get) {
+        g->kind = G_LOG;
+        action = ENT_ACT_LOG;
+    } else if (starts(path, "/v1/audit/") || starts(path, "/v1/object-keys/")) {
+        action = ENT_ACT_EXPORT;
+    } else if (strcmp(path, "/v1/join") == 0 || starts(path, "/v1/joins/")) {
+        action = ENT_ACT_JOIN;
+    } else if (starts(path, "/v1/templates") || starts(path, "/v1/config")) {
+        action = ENT_ACT_CONFIGURE;
+    }
+    return need(g, p, action, NULL, NULL, NULL, NULL, resp);
+}
+
+int ent_api_access_check(ent_node *n, const ent_http_request *req,
+                         uint32_t action, const char *type, const char *field,
+                         const json_t *state, const char *creator,
+                         ent_http_response *resp) {
+    ent_api_guard g;
+    ent_principal op;
+    const ent_principal *p = req->principal;
+    memset(&g, 0, sizeof(g));
+    if (p == NULL) {
+        ent_principal_operator(&op);
+        p = &op;
+    }
+    if (p->kind == ENT_PRINCIPAL_OPERATOR)
+        return ENT_OK;
+    int rc = ent_store_read(ent_node_store(n), load_fn, &g);
+    if (rc == ENT_OK)
+        rc = need(&g, p, action, type, field, state, creator, resp);
+    free(g.rules);
+    return rc;
+}
+
+/* ---- after the handler ---------------------------------------------------- */
+
+/* Leaves out of an object's JSON every field the principal may not read. */
+static void filter_fields(const ent_api_guard *g, const ent_principal *p,
+                          json_t *obj, const json_t *state,
+                          const char *creator) {
+    const char *type = json_string_value(json_object_get(obj, "type"));
+    static const char *const maps[] = {"shared", "private"};
+    for (size_t m = 0; m < 2; m++) {
+        json_t *fields = json_object_get(obj, maps[m]);
+        const char *k;
+        json_t *v;
+        void *tmp;
+        ent_decision d;
+        if (!json_is_object(fields))
+            continue;
+        json_object_foreach_safe(fields, tmp, k, v) {
+            if (!decide(g, p, ENT_ACT_READ, type, k, state, creator, &d))
+                json_object_del(fields, k);
+        }
+    }
+}
+
+/* The names of the fields a list row's title and date come from. */
+struct tpl_ctx {
+    const char *type;
+    char title[ENT_TPL_NAME_MAX + 1], date[ENT_TPL_NAME_MAX + 1];
+};
+
+static int tpl_fn(ent_txn *txn, void *data) {
+    struct tpl_ctx *c = data;
+    ent_template *t = NULL;
+    c->title[0] = c->date[0] = '\0';
+    int rc = ent_template_get(txn, c->type, &t);
+    if (rc != ENT_OK)
+        return rc == ENT_ENOENT ? ENT_OK : rc;
+    for (size_t i = 0; i < t->nfields; i++) {
+        if (t->fields[i].type == ENT_VT_TEXT && c->title[0] == '\0')
+            strcpy(c->title, t->fields[i].name);
+        if (t->fields[i].type == ENT_VT_DATE && c->date[0] == '\0')
+            strcpy(c->date, t->fields[i].name);
+    }
+    ent_template_free(t);
+    return ENT_OK;
+}
+
+/* GET /v1/objects: rows of objects the principal may not read are left
+ * out; a title, stage or date from a field it may not read is null. */
+static void filter_list(ent_node *n, const ent_api_guard *g,
+                        const ent_principal *p, json_t *arr) {
+    size_t i = 0;
+    while (i < json_array_size(arr)) {
+        json_t *row = json_array_get(arr, i);
+        const char *hex = json_string_value(json_object_get(row, "id"));
+        uint8_t id[32];
+        json_t *state = NULL;
+        char creator[ENT_POLICY_VALUE_MAX + 1];
+        ent_decision d;
+        if (hex == NULL || ent_api_obj_id_parse(hex, id) != ENT_OK ||
+            object_state(n, id, &state, creator) != ENT_OK) {
+            json_array_remove(arr, i);
+            continue;
+        }
+        const char *cr = creator[0] ? creator : NULL;
+        const char *type = json_string_value(json_object_get(row, "type"));
+        if (!decide(g, p, ENT_ACT_READ, type, NULL, state, cr, &d)) {
+            json_decref(state);
+            json_array_remove(arr, i);
+            continue;
+        }
+        struct tpl_ctx t = {type, "", ""};
+        if (type == NULL ||
+            ent_store_read(ent_node_store(n), tpl_fn, &t) != ENT_OK)
+            t.title[0] = t.date[0] = '\0';
+        const char *cols[][2] = {
+            {"title", t.title}, {"date", t.date}, {"stage", "stage"}};
+        for (size_t c = 0; c < 3; c++) {
+            if (cols[c][1][0] == '\0') {
+                if (c < 2) /* no template: the engine shows null anyway */
+                    json_object_set_new(row, cols[c][0], json_null());
+                continue;
+            }
+            if (!decide(g, p, ENT_ACT_READ, type, cols[c][1], state, cr, &d))
+                json_object_set_new(row, cols[c][0], json_null());
+        }
+        json_decref(state);
+        i++;
+    }
+    if (g->limit > 0)
+        while (json_array_size(arr) > g->limit)
+            json_array_remove(arr, json_array_size(arr) - 1);
+}
+
+/* GET /v1/log: every entry gets "user" (who made the op, local only); a
+ * user does not see the entries of objects it may not read. */
+struct log_ctx {
+    json_t *entries;
+    const ent_principal *p;
+};
+
+static int log_users_fn(ent_txn *txn, void *data) {
+    json_t *entries = data;
+    size_t i;
+    json_t *e;
+    json_array_foreach(entries, i, e) {
+        const char *op = json_string_value(json_object_get(e, "op"));
+        uint8_t id[32];
+        char user[ENT_POLICY_VALUE_MAX + 1];
+        json_t *u = json_null();
+        if (op != NULL && ent_api_obj_id_parse(op, id) == ENT_OK &&
+            ent_access_op_user(txn, id, user) == ENT_OK)
+            u = json_string(user);
+        json_object_set_new(e, "user", u);
+    }
+    return ENT_OK;
+}
+
+static void filter_log(ent_node *n, const ent_api_guard *g,
+                       const ent_principal *p, json_t *body) {
+    json_t *entries = json_object_get(body, "entries");
+    if (!json_is_array(entries))
+        return;
+    ent_store_read(ent_node_store(n), log_users_fn, entries);
+    if (p->kind == ENT_PRINCIPAL_OPERATOR)
+        return;
+    json_t *seen = json_object(); /* object hex -> true/false */
+    size_t i = 0;
+    while (seen != NULL && i < json_array_size(entries)) {
+        json_t *e = json_array_get(entries, i);
+        const char *hex = json_string_value(json_object_get(e, "object"));
+        if (hex == NULL) {
+            i++;
+            continue;
+        }
+        json_t *known = json_object_get(seen, hex);
+        if (known == NULL) {
+            uint8_t id[32];
+            json_t *state = NULL;
+            char creator[ENT_POLICY_VALUE_MAX + 1];
+            ent_decision d = {false, ENT_WHY_DEFAULT, 0};
+            if (ent_api_obj_id_parse(hex, id) == ENT_OK &&
+                object_state(n, id, &state, creator) == ENT_OK)
+                decide(g, p, ENT_ACT_READ,
+                       json_string_value(json_object_get(state, "type")), NULL,
+                       state, creator[0] ? creator : NULL, &d);
+            json_decref(state);
+            known = json_boolean(d.allow);
+            json_object_set_new(seen, hex, known);
+        }
+        if (json_is_true(known))
+            i++;
+        else
+            json_array_remove(entries, i);
+    }
+    json_decref(seen);
+}
+
+/* Notes the user of each op the request added to the log and the creator
+ * of an object it created, in one transaction. */
+struct note_ctx {
+    const ent_principal *p;
+    uint64_t from;
+    const uint8_t *created; /* NULL: none */
+};
+
+struct note_txn {
+    struct note_ctx *c;
+    ent_txn *txn;
+};
+
+static int note_write(void *data, const ent_actlog_entry *e,
+                      const uint8_t *raw, size_t len) {
+    struct note_txn *t = data;
+    (void)raw;
+    (void)len;
+    if (!e->has_op || e->kind != ENT_LOG_OP_AUTHORED)
+        return 0;
+    return ent_access_note_op(t->txn, e->op, t->c->p->user);
+}
+
+static int note_fn(ent_txn *txn, void *data) {
+    struct note_ctx *c = data;
+    struct note_txn t = {c, txn};
+    int rc = ent_actlog_foreach(txn, c->from, note_write, &t);
+    if (rc == ENT_OK && c->created != NULL)
+        rc = ent_access_note_creator(txn, c->created, c->p->user);
+    return rc;
+}
+
+static int size_fn(ent_txn *txn, void *data) {
+    uint8_t root[ENT_MERKLE_HASH_LEN];
+    return ent_actlog_root(txn, data, root);
+}
+
+int ent_api_access_begin(ent_node *n, ent_http_request *req,
+                         ent_principal *p, ent_api_guard *g,
+                         ent_http_response *resp) {
+    int rc = begin(n, req, p, g, resp);
+    /* the log's size before a user's write: end() attributes the ops the
+     * handler appends after it */
+    if (rc == ENT_OK && p->kind == ENT_PRINCIPAL_USER &&
+        (g->kind == G_CREATE || g->kind == G_OBJECT || g->kind == G_PLAIN) &&
+        ent_store_read(ent_node_store(n), size_fn, &g->log_size) != ENT_OK)
+        g->log_size = UINT64_MAX;
+    return rc;
+}
+
+void ent_api_access_end(ent_node *n, const ent_http_request *req,
+                        const ent_principal *p, ent_api_guard *g,
+                        ent_http_response *resp) {
+    if (p->kind == ENT_PRINCIPAL_USER && resp->status >= 200 &&
+        resp->status < 300 && g->log_size != UINT64_MAX &&
+        (g->kind == G_CREATE || g->kind == G_OBJECT || g->kind == G_PLAIN)) {
+        uint8_t created[32];
+        const char *hex = json_string_value(json_object_get(resp->body, "id"));
+        struct note_ctx c = {p, g->log_size, NULL};
+        if (g->kind == G_CREATE && hex != NULL &&
+            ent_api_obj_id_parse(hex, created) == ENT_OK)
+            c.created = created;
+        int rc = ent_store_write(ent_node_store(n), note_fn, &c);
+        if (rc != ENT_OK)
+            ENT_WARN(ent_node_log(n), "access: noting the user of a change: %s",
+                     ent_strerror(rc));
+    }
+    if (resp->status == 200 && resp->body != NULL) {
+        if (g->kind == G_SHOW) {
+            uint8_t id[32];
+            const char *rest;
+            json_t *state = NULL;
+            char creator[ENT_POLICY_VALUE_MAX + 1];
+            if (object_path(req->path, id, &rest) &&
+                object_state(n, id, &state, creator) == ENT_OK)
+                filter_fields(g, p, resp->body, state,
+                              creator[0] ? creator : NULL);
+            else
+                ent_http_response_error(resp, 500, ENT_EDENIED,
+                                        "the object changed while shown");
+            json_decref(state);
+        } else if (g->kind == G_LIST && json_is_array(resp->body)) {
+            filter_list(n, g, p, resp->body);
+        } else if (g->kind == G_LOG) {
+            filter_log(n, g, p, resp->body);
+        }
+    }
+    free(g->rules);
+    free(g->query);
+    memset(g, 0, sizeof(*g));
+}
+
