@@ -665,7 +665,8 @@ static int auth_fn(ent_txn *txn, void *data) {
         rc = ENT_ECORRUPT;
         goto out;
     }
-    rc = get_json(txn, key, key_of(key, 'u', user), &u);
+    char ukey[KEY_MAX];
+    rc = get_json(txn, ukey, key_of(ukey, 'u', user), &u);
     if (rc == ENT_ENOENT)
         rc = ENT_EDENIED;
     if (rc != ENT_OK)
