@@ -176,7 +176,7 @@ int ent_mac_verify(const uint8_t tag[ENT_MAC_LEN],
 
 /* ---- password hashing (node/access: people's passwords) ---- */
 
-#define ENT_PWHASH_STR_LEN 128 /* crypto_pwhash_STRBYTES: "$argon2id$..." + NUL */
+#define ENT_PWHASH_STR_LEN 128 /* crypto_pwhash_STRBYTES, with the NUL */
 
 /* The cost of ent_pwhash_str: opslimit (passes) and memlimit (bytes). */
 typedef struct ent_pwhash_cost {

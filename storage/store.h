@@ -40,7 +40,7 @@ typedef enum ent_table {
     ENT_TBL_EQUIV,      /* "equivocations": proofs of equivocating authors */
     ENT_TBL_LOG_META,   /* "log_meta": activity-log frontier, signed heads */
     ENT_TBL_WITNESSED,  /* "witnessed": partners' heads kept, head proofs */
-    ENT_TBL_ACCESS,     /* "access": local users, tokens, policies (never sent) */
+    ENT_TBL_ACCESS,     /* "access": local users, tokens, rules */
     ENT_TBL__COUNT
 } ent_table;
 

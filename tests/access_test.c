@@ -130,8 +130,22 @@ static const char *const table_rules[] = {
     /* 11 */ "deny region=APAC change opportunity where stage=Closed",
 };
 
-enum { OPERATOR, ALICE, BOB, DAVE, FIONA, MARK, AUDREY, IAN, ADA, CAROL,
-       VIC, ALICE_READ, ADA_READ, NPRINC };
+enum {
+    OPERATOR,
+    ALICE,
+    BOB,
+    DAVE,
+    FIONA,
+    MARK,
+    AUDREY,
+    IAN,
+    ADA,
+    CAROL,
+    VIC,
+    ALICE_READ,
+    ADA_READ,
+    NPRINC
+};
 
 static void principals(ent_principal p[NPRINC]) {
     static const struct {
@@ -144,11 +158,9 @@ static void principals(ent_principal p[NPRINC]) {
         [FIONA] = {"fiona", "finance", NULL, NULL, NULL, NULL, ENT_ACT_ALL},
         [MARK] = {"mark", "manager", NULL, NULL, NULL, NULL, ENT_ACT_ALL},
         [AUDREY] = {"audrey", "auditor", NULL, NULL, NULL, NULL, ENT_ACT_ALL},
-        [IAN] = {"ian", "auditor", "team", "interns", NULL, NULL,
-                 ENT_ACT_ALL},
+        [IAN] = {"ian", "auditor", "team", "interns", NULL, NULL, ENT_ACT_ALL},
         [ADA] = {"ada", "admin", NULL, NULL, NULL, NULL, ENT_ACT_ALL},
-        [CAROL] = {"carol", "sales", "region", "EMEA", NULL, NULL,
-                   ENT_ACT_ALL},
+        [CAROL] = {"carol", "sales", "region", "EMEA", NULL, NULL, ENT_ACT_ALL},
         [VIC] = {"vic", "viewer", NULL, NULL, NULL, NULL, ENT_ACT_ALL},
         [ALICE_READ] = {"alice", "rep", "region", "EMEA", "team", "north",
                         ENT_ACT_READ},
@@ -175,9 +187,10 @@ static void principals(ent_principal p[NPRINC]) {
 }
 
 /* Object states the conditions look at. */
-#define EMEA "{\"shared\":{\"region\":\"EMEA\",\"stage\":\"Open\",\"name\":\"x\"},"  \
-             "\"private\":{\"deal_size\":{\"amount\":\"1200000.00\","           \
-             "\"currency\":\"EUR\",\"minor\":120000000}}}"
+#define EMEA                                                                   \
+    "{\"shared\":{\"region\":\"EMEA\",\"stage\":\"Open\",\"name\":\"x\"},"     \
+    "\"private\":{\"deal_size\":{\"amount\":\"1200000.00\","                   \
+    "\"currency\":\"EUR\",\"minor\":120000000}}}"
 #define EMEA_LOWER "{\"shared\":{\"region\":\"emea\"}}"
 #define APAC "{\"shared\":{\"region\":\"APAC\"}}"
 #define APAC_CLOSED "{\"shared\":{\"region\":\"APAC\",\"stage\":\"Closed\"}}"
@@ -230,8 +243,7 @@ static const row table[] = {
     {ALICE, ENT_ACT_MANAGE, NULL, NULL, NULL, NULL, DENY, DEF, 0},
     /* ownership: what the user created, even in another region */
     {ALICE, R, "opportunity", NULL, APAC, "alice", ALLOW, RULE, 3},
-    {ALICE, ENT_ACT_INVITE, "opportunity", NULL, APAC, "alice", ALLOW, RULE,
-     3},
+    {ALICE, ENT_ACT_INVITE, "opportunity", NULL, APAC, "alice", ALLOW, RULE, 3},
     {ALICE, C, "opportunity", NULL, APAC, "alice", ALLOW, RULE, 3},
     {ALICE, R, "opportunity", NULL, APAC, "bob", DENY, DEF, 0},
     {ALICE, R, "opportunity", "deal_size", APAC, "alice", DENY, RULE, 2},
@@ -248,8 +260,8 @@ static const row table[] = {
     {FIONA, R, "lead", NULL, LEAD_OPEN, NULL, DENY, DEF, 0},
     /* who may invite and remove members */
     {MARK, ENT_ACT_INVITE, "opportunity", NULL, EMEA, NULL, ALLOW, RULE, 5},
-    {MARK, ENT_ACT_REMOVE_MEMBER, "opportunity", NULL, APAC, NULL, ALLOW,
-     RULE, 5},
+    {MARK, ENT_ACT_REMOVE_MEMBER, "opportunity", NULL, APAC, NULL, ALLOW, RULE,
+     5},
     {MARK, R, "opportunity", NULL, EMEA, NULL, DENY, DEF, 0},
     {MARK, ENT_ACT_APPROVE, "opportunity", NULL, EMEA, NULL, DENY, DEF, 0},
     /* who may export the audit log */
@@ -325,9 +337,8 @@ static void test_deny_wins_order(void **state) {
     ent_principal p;
     (void)state;
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(ent_rule_parse(texts[i], strlen(texts[i]), &r[i],
-                                        NULL, 0),
-                         ENT_OK);
+        assert_int_equal(
+            ent_rule_parse(texts[i], strlen(texts[i]), &r[i], NULL, 0), ENT_OK);
         r[i].id = (uint32_t)(10 - i); /* any ids */
     }
     memset(&p, 0, sizeof(p));
@@ -419,8 +430,7 @@ static void test_pwhash(void **state) {
     assert_null(strstr(h1, pw));
     assert_string_not_equal(h1, h2); /* a salt per hash */
     assert_int_equal(ent_pwhash_verify(h1, pw, strlen(pw)), ENT_OK);
-    assert_int_equal(ent_pwhash_verify(h1, "Correct-horse-8", 15),
-                     ENT_EBADSIG);
+    assert_int_equal(ent_pwhash_verify(h1, "Correct-horse-8", 15), ENT_EBADSIG);
     assert_int_equal(ent_pwhash_verify("$2y$10$notargon", pw, strlen(pw)),
                      ENT_EBADSIG);
     ent_pwhash_cost bad = {0, 0};
@@ -430,20 +440,19 @@ static void test_pwhash(void **state) {
 static void test_strength(void **state) {
     char err[256];
     (void)state;
-    assert_int_equal(ent_access_password_strength("alice", "short-1", err,
-                                                  sizeof(err)),
-                     ENT_EINVAL);
+    assert_int_equal(
+        ent_access_password_strength("alice", "short-1", err, sizeof(err)),
+        ENT_EINVAL);
     assert_non_null(strstr(err, "12 to 1024 bytes"));
-    assert_int_equal(ent_access_password_strength("alice", "alllowercaseletters",
-                                                  err, sizeof(err)),
+    assert_int_equal(ent_access_password_strength(
+                         "alice", "alllowercaseletters", err, sizeof(err)),
                      ENT_EINVAL);
     assert_non_null(strstr(err, "two kinds"));
-    assert_int_equal(ent_access_password_strength("alice", "123456789012", err,
-                                                  sizeof(err)),
-                     ENT_EINVAL);
-    assert_int_equal(ent_access_password_strength("alice.smith12",
-                                                  "ALICE.SMITH12", err,
-                                                  sizeof(err)),
+    assert_int_equal(
+        ent_access_password_strength("alice", "123456789012", err, sizeof(err)),
+        ENT_EINVAL);
+    assert_int_equal(ent_access_password_strength(
+                         "alice.smith12", "ALICE.SMITH12", err, sizeof(err)),
                      ENT_EINVAL);
     assert_non_null(strstr(err, "user name"));
     assert_int_equal(ent_access_password_strength("alice", "lowercase-only",
@@ -458,18 +467,14 @@ static void test_users(void **state) {
     struct fixture *f = *state;
     json_t *u = NULL;
     char err[256] = "";
-    assert_int_equal(add_user(f, "alice", "rep", "Secret-pass-123", "region",
-                              "EMEA"),
-                     ENT_OK);
-    assert_int_equal(add_user(f, "alice", "rep", NULL, NULL, NULL),
-                     ENT_EEXIST);
-    assert_int_equal(add_user(f, "Alice", "rep", NULL, NULL, NULL),
-                     ENT_EINVAL);
+    assert_int_equal(
+        add_user(f, "alice", "rep", "Secret-pass-123", "region", "EMEA"),
+        ENT_OK);
+    assert_int_equal(add_user(f, "alice", "rep", NULL, NULL, NULL), ENT_EEXIST);
+    assert_int_equal(add_user(f, "Alice", "rep", NULL, NULL, NULL), ENT_EINVAL);
     assert_int_equal(add_user(f, "bob", "Rep", NULL, NULL, NULL), ENT_EINVAL);
-    assert_int_equal(add_user(f, "bob", "rep", "weak", NULL, NULL),
-                     ENT_EINVAL);
-    assert_int_equal(add_user(f, "bob", "rep", NULL, "role", "x"),
-                     ENT_EINVAL);
+    assert_int_equal(add_user(f, "bob", "rep", "weak", NULL, NULL), ENT_EINVAL);
+    assert_int_equal(add_user(f, "bob", "rep", NULL, "role", "x"), ENT_EINVAL);
     assert_int_equal(add_user(f, "bob", "rep", NULL, "region", "has space"),
                      ENT_EINVAL);
     assert_int_equal(ent_access_user_json(f->store, "bob", &u), ENT_ENOENT);
@@ -484,21 +489,25 @@ static void test_users(void **state) {
     json_decref(u);
     /* set: role, attributes in and out, disable */
     const char *sk[] = {"team"}, *sv[] = {"north"}, *uk[] = {"region"};
-    ent_user_spec s = {.name = "alice", .role = "manager", .set_keys = sk,
-                       .set_vals = sv, .nset = 1, .unset_keys = uk,
-                       .nunset = 1, .disabled = 1};
-    assert_int_equal(ent_access_user_set(f->store, &s, &f->cost, err,
-                                         sizeof(err)),
-                     ENT_OK);
+    ent_user_spec s = {.name = "alice",
+                       .role = "manager",
+                       .set_keys = sk,
+                       .set_vals = sv,
+                       .nset = 1,
+                       .unset_keys = uk,
+                       .nunset = 1,
+                       .disabled = 1};
+    assert_int_equal(
+        ent_access_user_set(f->store, &s, &f->cost, err, sizeof(err)), ENT_OK);
     ent_principal p;
     assert_int_equal(ent_access_principal(f->store, "alice", &p), ENT_OK);
     assert_string_equal(p.role, "manager");
     assert_null(ent_principal_attr(&p, "region"));
     assert_string_equal(ent_principal_attr(&p, "team"), "north");
     s = (ent_user_spec){.name = "nobody", .disabled = -1};
-    assert_int_equal(ent_access_user_set(f->store, &s, &f->cost, err,
-                                         sizeof(err)),
-                     ENT_ENOENT);
+    assert_int_equal(
+        ent_access_user_set(f->store, &s, &f->cost, err, sizeof(err)),
+        ENT_ENOENT);
     assert_int_equal(ent_access_users_json(f->store, &u), ENT_OK);
     assert_int_equal(json_array_size(u), 1);
     json_decref(u);
@@ -528,9 +537,8 @@ static void test_lockout(void **state) {
     /* the third failure in a row locks for 1 s, the fourth 2 s, then 4 s */
     uint64_t want[] = {0, 0, 1000, 2000, 4000};
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(ent_access_login(f->store, "alice", "bad", now,
-                                          &retry),
-                         ENT_EPERM);
+        assert_int_equal(
+            ent_access_login(f->store, "alice", "bad", now, &retry), ENT_EPERM);
         if (want[i] > 0) {
             /* locked: even the right password is refused, and not counted */
             assert_int_equal(ent_access_login(f->store, "alice", pw,
@@ -545,17 +553,16 @@ static void test_lockout(void **state) {
     assert_int_equal(ent_store_open(&f->store, f->dir, 0, NULL), ENT_OK);
     assert_int_equal(ent_access_login(f->store, "alice", "bad", now, &retry),
                      ENT_EPERM); /* the 6th failure: 8 s */
-    assert_int_equal(ent_access_login(f->store, "alice", pw, now + 7999,
-                                      &retry),
-                     ENT_ELIMIT);
+    assert_int_equal(
+        ent_access_login(f->store, "alice", pw, now + 7999, &retry),
+        ENT_ELIMIT);
     assert_int_equal(retry, 1);
     json_t *u = NULL;
     assert_int_equal(ent_access_user_json(f->store, "alice", &u), ENT_OK);
     assert_int_equal(json_integer_value(json_object_get(u, "failures")), 6);
     json_decref(u);
-    assert_int_equal(ent_access_login(f->store, "alice", pw, now + 8000,
-                                      &retry),
-                     ENT_OK);
+    assert_int_equal(
+        ent_access_login(f->store, "alice", pw, now + 8000, &retry), ENT_OK);
     assert_int_equal(ent_access_user_json(f->store, "alice", &u), ENT_OK);
     assert_int_equal(json_integer_value(json_object_get(u, "failures")), 0);
     json_decref(u);
@@ -564,16 +571,15 @@ static void test_lockout(void **state) {
         ent_access_login(f->store, "alice", "bad", now + 8000, &retry);
         now += 3600u * 1000u;
     }
-    assert_int_equal(ent_access_login(f->store, "alice", pw, now + 8000 - 1,
-                                      &retry),
-                     ENT_ELIMIT);
+    assert_int_equal(
+        ent_access_login(f->store, "alice", pw, now + 8000 - 1, &retry),
+        ENT_ELIMIT);
     assert_true(retry <= ENT_LOGIN_MAX_LOCK_MS);
     /* disabled */
     ent_user_spec s = {.name = "nopw", .disabled = 1};
     char err[64];
-    assert_int_equal(ent_access_user_set(f->store, &s, &f->cost, err,
-                                         sizeof(err)),
-                     ENT_OK);
+    assert_int_equal(
+        ent_access_user_set(f->store, &s, &f->cost, err, sizeof(err)), ENT_OK);
     assert_int_equal(ent_access_login(f->store, "nopw", "x", now, &retry),
                      ENT_EDENIED);
 }
@@ -613,8 +619,8 @@ static void test_tokens(void **state) {
     uint64_t now = 5000000;
     assert_int_equal(add_user(f, "alice", "rep", NULL, "region", "EMEA"),
                      ENT_OK);
-    assert_int_equal(ent_access_token_create(f->store, "ghost", ENT_ACT_ALL,
-                                             0, now, tok, id),
+    assert_int_equal(ent_access_token_create(f->store, "ghost", ENT_ACT_ALL, 0,
+                                             now, tok, id),
                      ENT_ENOENT);
     assert_int_equal(ent_access_token_create(f->store, "alice",
                                              ENT_ACT_READ | ENT_ACT_LOG,
@@ -653,8 +659,7 @@ static void test_tokens(void **state) {
                      ENT_EPERM);
     assert_int_equal(ent_access_authenticate(f->store, "ent_x", now, &p),
                      ENT_EPERM);
-    assert_int_equal(ent_access_authenticate(f->store, "", now, &p),
-                     ENT_EPERM);
+    assert_int_equal(ent_access_authenticate(f->store, "", now, &p), ENT_EPERM);
     /* expiry */
     assert_int_equal(ent_access_authenticate(f->store, tok, now + 60000, &p),
                      ENT_EEXPIRED);
@@ -667,8 +672,8 @@ static void test_tokens(void **state) {
     assert_null(strstr(dump, "hash"));
     assert_null(strstr(dump, tok + 5 + ENT_TOKEN_ID_HEX));
     free(dump);
-    assert_int_equal(json_integer_value(json_object_get(
-                         json_array_get(arr, 0), "last_used")),
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_array_get(arr, 0), "last_used")),
                      (json_int_t)(now + 1));
     json_decref(arr);
     /* revoke */
@@ -686,9 +691,8 @@ static void test_tokens(void **state) {
                      ENT_OK);
     ent_user_spec s = {.name = "alice", .disabled = 1};
     char err[64];
-    assert_int_equal(ent_access_user_set(f->store, &s, &f->cost, err,
-                                         sizeof(err)),
-                     ENT_OK);
+    assert_int_equal(
+        ent_access_user_set(f->store, &s, &f->cost, err, sizeof(err)), ENT_OK);
     assert_int_equal(ent_access_authenticate(f->store, tok2, now, &p),
                      ENT_EDENIED);
     assert_int_equal(ent_access_token_create(f->store, "alice", ENT_ACT_ALL, 0,
@@ -726,7 +730,7 @@ static int note_fn(ent_txn *txn, void *data) {
 }
 
 static int lookup_fn(ent_txn *txn, void *data) {
-    char (*out)[ENT_POLICY_VALUE_MAX + 1] = data;
+    char(*out)[ENT_POLICY_VALUE_MAX + 1] = data;
     uint8_t id[32], other[32];
     memset(id, 7, sizeof(id));
     memset(other, 8, sizeof(other));
@@ -758,9 +762,9 @@ static void test_stored_policies(void **state) {
     assert_int_equal(id, 2);
     assert_int_equal(ent_access_policy_remove(f->store, 1), ENT_OK);
     assert_int_equal(ent_access_policy_remove(f->store, 1), ENT_ENOENT);
-    assert_int_equal(ent_access_policy_add(f->store, "allow * log *", &id, err,
-                                           sizeof(err)),
-                     ENT_OK);
+    assert_int_equal(
+        ent_access_policy_add(f->store, "allow * log *", &id, err, sizeof(err)),
+        ENT_OK);
     assert_int_equal(id, 3); /* ids are never reused */
     assert_int_equal(ent_store_read(f->store, load_fn, &c), ENT_OK);
     assert_int_equal(c.n, 2);
@@ -769,9 +773,9 @@ static void test_stored_policies(void **state) {
     free(c.rules);
     json_t *arr = NULL;
     assert_int_equal(ent_access_policies_json(f->store, &arr), ENT_OK);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(arr, 0), "rule")),
-                        "deny * export *");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(arr, 0), "rule")),
+        "deny * export *");
     json_decref(arr);
     /* creator and op user rows */
     char out[3][ENT_POLICY_VALUE_MAX + 1];

@@ -42,8 +42,9 @@ static int get_json(ent_txn *txn, const char *key, size_t klen, json_t **out) {
     if (rc != ENT_OK)
         return rc;
     *out = json_loadb(v, vl, JSON_REJECT_DUPLICATES, NULL);
-    return json_is_object(*out) ? ENT_OK : (json_decref(*out), *out = NULL,
-                                            ENT_ECORRUPT);
+    return json_is_object(*out)
+               ? ENT_OK
+               : (json_decref(*out), *out = NULL, ENT_ECORRUPT);
 }
 
 static int put_json(ent_txn *txn, const char *key, size_t klen,
@@ -216,8 +217,9 @@ static int user_write(ent_store *s, const ent_user_spec *u, bool add,
     }
     if ((add && u->role == NULL) ||
         (u->role != NULL && !ent_policy_key_valid(u->role))) {
-        seterr(err, errcap, "role: want [a-z][a-z0-9_-]{0,31} (admin, "
-                            "manager, rep, finance, viewer or the org's own)");
+        seterr(err, errcap,
+               "role: want [a-z][a-z0-9_-]{0,31} (admin, "
+               "manager, rep, finance, viewer or the org's own)");
         return ENT_EINVAL;
     }
     if (u->password != NULL) {
@@ -307,9 +309,9 @@ static json_t *user_public(const json_t *rec) {
     json_t *o = json_deep_copy(rec);
     if (o == NULL)
         return NULL;
-    json_object_set_new(o, "password",
-                        json_boolean(json_is_string(
-                            json_object_get(rec, "password"))));
+    json_object_set_new(
+        o, "password",
+        json_boolean(json_is_string(json_object_get(rec, "password"))));
     return o;
 }
 
@@ -381,7 +383,7 @@ struct login_ctx {
     const char *name;
     bool read_only; /* first pass: read the record */
     json_t *rec;
-    bool ok;        /* second pass: the verdict to record */
+    bool ok; /* second pass: the verdict to record */
     uint64_t now;
 };
 
@@ -406,8 +408,8 @@ static int login_note_fn(ent_txn *txn, void *data) {
     uint64_t until = 0;
     if (f >= ENT_LOGIN_FREE_FAILURES) {
         uint64_t shift = f - ENT_LOGIN_FREE_FAILURES;
-        uint64_t ms = shift >= 12 ? ENT_LOGIN_MAX_LOCK_MS
-                                  : (uint64_t)1000u << shift;
+        uint64_t ms =
+            shift >= 12 ? ENT_LOGIN_MAX_LOCK_MS : (uint64_t)1000u << shift;
         if (ms > ENT_LOGIN_MAX_LOCK_MS)
             ms = ENT_LOGIN_MAX_LOCK_MS;
         until = c->now + ms;
@@ -444,8 +446,7 @@ int ent_access_login(ent_store *s, const char *name, const char *pw,
         goto out;
     }
     const char *hash = json_string_value(json_object_get(c.rec, "password"));
-    c.ok = hash != NULL &&
-           ent_pwhash_verify(hash, pw, strlen(pw)) == ENT_OK;
+    c.ok = hash != NULL && ent_pwhash_verify(hash, pw, strlen(pw)) == ENT_OK;
     if (c.ok && jint(c.rec, "failures") == 0 && until == 0)
         rc = ENT_OK; /* nothing to record */
     else
@@ -498,11 +499,10 @@ static int tok_create_fn(ent_txn *txn, void *data) {
     json_decref(u);
     if (disabled)
         return ENT_EDENIED;
-    json_t *rec = json_pack("{s:s,s:s,s:o,s:I,s:I,s:i,s:s}", "id", c->id,
-                            "user", c->user, "scopes", scopes_json(c->scopes),
-                            "expires", (json_int_t)c->expires, "created",
-                            (json_int_t)c->now, "last_used", 0, "hash",
-                            c->hash);
+    json_t *rec = json_pack(
+        "{s:s,s:s,s:o,s:I,s:I,s:i,s:s}", "id", c->id, "user", c->user, "scopes",
+        scopes_json(c->scopes), "expires", (json_int_t)c->expires, "created",
+        (json_int_t)c->now, "last_used", 0, "hash", c->hash);
     if (rec == NULL)
         return ENT_ENOMEM;
     rc = put_json(txn, key, key_of(key, 't', c->id), rec);
@@ -770,8 +770,8 @@ static int pol_add_fn(ent_txn *txn, void *data) {
     return ent_txn_put(txn, ENT_TBL_ACCESS, "n/policy", 8, nb, 4, 0);
 }
 
-static int count_one(void *data, const void *key, size_t klen,
-                     const void *val, size_t vlen) {
+static int count_one(void *data, const void *key, size_t klen, const void *val,
+                     size_t vlen) {
     (*(size_t *)data)++;
     return 0;
 }
@@ -787,8 +787,8 @@ int ent_access_policy_add(ent_store *s, const char *text, uint32_t *id,
     char canon[ENT_POLICY_TEXT_MAX + 256];
     size_t n = 0;
     *id = 0;
-    int rc = ent_rule_parse(text, text != NULL ? strlen(text) : 0, &r, err,
-                            errcap);
+    int rc =
+        ent_rule_parse(text, text != NULL ? strlen(text) : 0, &r, err, errcap);
     if (rc != ENT_OK)
         return rc;
     if (ent_rule_format(&r, canon, sizeof(canon)) != ENT_OK ||
@@ -812,8 +812,12 @@ int ent_access_policy_add(ent_store *s, const char *text, uint32_t *id,
 
 static int pol_rm_fn(ent_txn *txn, void *data) {
     uint32_t id = *(uint32_t *)data;
-    uint8_t key[6] = {'p', '/', (uint8_t)(id >> 24), (uint8_t)(id >> 16),
-                      (uint8_t)(id >> 8), (uint8_t)id};
+    uint8_t key[6] = {'p',
+                      '/',
+                      (uint8_t)(id >> 24),
+                      (uint8_t)(id >> 16),
+                      (uint8_t)(id >> 8),
+                      (uint8_t)id};
     return ent_txn_del(txn, ENT_TBL_ACCESS, key, 6);
 }
 
@@ -876,10 +880,10 @@ static int pol_json_fn(ent_txn *txn, void *data) {
         if (ent_rule_format(&rules[i], text, sizeof(text)) != ENT_OK)
             rc = ENT_ECORRUPT;
         else if (json_array_append_new(
-                     c->arr, json_pack("{s:I,s:s,s:s}", "id",
-                                       (json_int_t)rules[i].id, "effect",
-                                       rules[i].deny ? "deny" : "allow",
-                                       "rule", text)) != 0)
+                     c->arr,
+                     json_pack("{s:I,s:s,s:s}", "id", (json_int_t)rules[i].id,
+                               "effect", rules[i].deny ? "deny" : "allow",
+                               "rule", text)) != 0)
             rc = ENT_ENOMEM;
     }
     free(rules);

@@ -24,22 +24,25 @@
 #include "storage/store.h"
 
 #define ENT_ACCESS_ERR_MAX 256
-#define ENT_PASSWORD_MIN 12      /* bytes of a password, at least */
-#define ENT_PASSWORD_MAX 1024    /* bytes of a password, at most */
-#define ENT_TOKEN_ID_HEX 16      /* a token's public id: 8 random bytes */
-#define ENT_TOKEN_STRLEN 85      /* "ent_" ID(16) "_" SECRET(64 hex), no NUL */
+#define ENT_PASSWORD_MIN 12       /* bytes of a password, at least */
+#define ENT_PASSWORD_MAX 1024     /* bytes of a password, at most */
+#define ENT_TOKEN_ID_HEX 16       /* a token's public id: 8 random bytes */
+#define ENT_TOKEN_STRLEN 85       /* "ent_" ID(16) "_" SECRET(64 hex), no NUL */
 #define ENT_LOGIN_FREE_FAILURES 3 /* failures before the first lockout */
 #define ENT_LOGIN_MAX_LOCK_MS (3600u * 1000u) /* longest lockout */
-#define ENT_TOKEN_TOUCH_MS 60000 /* last_used is rewritten at most this often */
-#define ENT_LOGIN_TOKEN_MS (12u * 3600u * 1000u) /* a login's token lifetime */
+#define ENT_TOKEN_TOUCH_MS 60000 /* last_used is rewritten at most this often  \
+                                  */
+#define ENT_LOGIN_TOKEN_MS (12u * 3600u * 1000u) /* a login's token lifetime   \
+                                                  */
 
-/* ---- users ---------------------------------------------------------------- */
+/* ---- users ----------------------------------------------------------------
+ */
 
 /* What `user add` and `user set` give. NULL / -1 members are left as they
  * are by ent_access_user_set. */
 typedef struct ent_user_spec {
-    const char *name;     /* [a-z0-9][a-z0-9._-]{0,63} */
-    const char *role;     /* [a-z][a-z0-9_-]{0,31}; add: required */
+    const char *name;            /* [a-z0-9][a-z0-9._-]{0,63} */
+    const char *role;            /* [a-z][a-z0-9_-]{0,31}; add: required */
     const char *const *set_keys; /* attributes to set (nset of them) */
     const char *const *set_vals;
     size_t nset;
@@ -98,7 +101,8 @@ int ent_access_users_json(ent_store *s, json_t **out);
 int ent_access_login(ent_store *s, const char *name, const char *pw,
                      uint64_t now, uint64_t *retry_ms);
 
-/* ---- tokens --------------------------------------------------------------- */
+/* ---- tokens ---------------------------------------------------------------
+ */
 
 /*
  * Creates a token of user for the actions in scopes (ENT_ACT_*), valid
@@ -134,7 +138,8 @@ int ent_access_authenticate(ent_store *s, const char *token, uint64_t now,
  * ENT_ENOENT. */
 int ent_access_principal(ent_store *s, const char *user, ent_principal *out);
 
-/* ---- policies ------------------------------------------------------------- */
+/* ---- policies -------------------------------------------------------------
+ */
 
 /*
  * Parses text as a rule (policy.h) and stores it under the next id, which
@@ -156,7 +161,8 @@ int ent_access_policies_load(ent_txn *txn, ent_rule **rules, size_t *n);
 /* The rules as [{"id","rule"}] in id order. */
 int ent_access_policies_json(ent_store *s, json_t **out);
 
-/* ---- who did what (local only) -------------------------------------------- */
+/* ---- who did what (local only) --------------------------------------------
+ */
 
 /* Records that user created object obj / made the op with id op. */
 int ent_access_note_creator(ent_txn *txn, const uint8_t obj[32],

@@ -15,8 +15,8 @@
 #define MAX_WORDS (5 + 2 * ENT_POLICY_MAX_CONDS)
 
 static const char *const action_names[] = {
-    "read",   "create", "change", "comment", "invite",    "approve",
-    "remove_member", "join", "export", "log", "configure", "manage",
+    "read",          "create", "change", "comment", "invite",    "approve",
+    "remove_member", "join",   "export", "log",     "configure", "manage",
 };
 #define N_ACTIONS (sizeof(action_names) / sizeof(action_names[0]))
 
@@ -72,8 +72,8 @@ int ent_action_list_format(uint32_t mask, char *out, size_t cap) {
     for (size_t i = 0; i < N_ACTIONS; i++) {
         if ((mask & (1u << i)) == 0)
             continue;
-        int w = snprintf(out + o, cap - o, "%s%s", o ? "," : "",
-                         action_names[i]);
+        int w =
+            snprintf(out + o, cap - o, "%s%s", o ? "," : "", action_names[i]);
         if (w < 0 || (size_t)w >= cap - o)
             return ENT_ETOOBIG;
         o += (size_t)w;
@@ -83,12 +83,17 @@ int ent_action_list_format(uint32_t mask, char *out, size_t cap) {
 
 /* ---- names -------------------------------------------------------------- */
 
-static bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_lower(char c) {
+    return c >= 'a' && c <= 'z';
+}
+static bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 bool ent_policy_user_valid(const char *s) {
     size_t n = s != NULL ? strlen(s) : 0;
-    if (n == 0 || n > ENT_POLICY_VALUE_MAX || !(is_lower(s[0]) || is_digit(s[0])))
+    if (n == 0 || n > ENT_POLICY_VALUE_MAX ||
+        !(is_lower(s[0]) || is_digit(s[0])))
         return false;
     for (size_t i = 1; i < n; i++)
         if (!(is_lower(s[i]) || is_digit(s[i]) || s[i] == '.' || s[i] == '_' ||
@@ -175,16 +180,15 @@ static int parse_subject(const word *w, ent_rule *r, char *err, size_t cap) {
         if (r->nsubj == ENT_POLICY_MAX_SUBJ)
             return fail(err, cap, "more than %d key=value pairs in the subject",
                         ENT_POLICY_MAX_SUBJ);
-        if (eq == NULL ||
-            !copy_word(key, sizeof(key), p, (size_t)(eq - p)) ||
+        if (eq == NULL || !copy_word(key, sizeof(key), p, (size_t)(eq - p)) ||
             !copy_word(val, sizeof(val), eq + 1, l - (size_t)(eq - p) - 1))
             return fail(err, cap,
                         "subject '%.*s': want * or KEY=VALUE[,KEY=VALUE]",
                         (int)w->n, w->p);
         if (!ent_policy_key_valid(key))
-            return fail(err, cap, "subject key '%s': want [a-z][a-z0-9_-]{0,31}",
-                        key);
-        bool ok = strcmp(key, "user") == 0 ? ent_policy_user_valid(val)
+            return fail(err, cap,
+                        "subject key '%s': want [a-z][a-z0-9_-]{0,31}", key);
+        bool ok = strcmp(key, "user") == 0   ? ent_policy_user_valid(val)
                   : strcmp(key, "role") == 0 ? ent_policy_key_valid(val)
                                              : ent_policy_value_valid(val);
         if (!ok)
@@ -211,16 +215,17 @@ static int parse_target(const word *w, ent_rule *r, char *err, size_t cap) {
     if (strcmp(type, "*") == 0)
         type[0] = '\0';
     else if (!ent_policy_key_valid(type) || strchr(type, '-') != NULL)
-        return fail(err, cap, "target '%.*s': want *, TYPE, TYPE.FIELD or "
-                              "*.FIELD",
+        return fail(err, cap,
+                    "target '%.*s': want *, TYPE, TYPE.FIELD or "
+                    "*.FIELD",
                     (int)w->n, w->p);
     strcpy(r->type, type);
     if (dot != NULL) {
-        if (!copy_word(r->field, sizeof(r->field), dot + 1,
-                       w->n - tl - 1) ||
+        if (!copy_word(r->field, sizeof(r->field), dot + 1, w->n - tl - 1) ||
             !field_valid(r->field))
-            return fail(err, cap, "target field '%.*s': want "
-                                  "[a-z][a-z0-9_]{0,63}",
+            return fail(err, cap,
+                        "target field '%.*s': want "
+                        "[a-z][a-z0-9_]{0,63}",
                         (int)(w->n - tl - 1), dot + 1);
     }
     return ENT_OK;
@@ -229,8 +234,9 @@ static int parse_target(const word *w, ent_rule *r, char *err, size_t cap) {
 static int parse_cond(const word *w, ent_cond *c, char *err, size_t cap) {
     const char *eq = memchr(w->p, '=', w->n);
     if (eq == NULL || eq == w->p)
-        return fail(err, cap, "condition '%.*s': want FIELD=VALUE, "
-                              "FIELD!=VALUE or FIELD=$user[.KEY]",
+        return fail(err, cap,
+                    "condition '%.*s': want FIELD=VALUE, "
+                    "FIELD!=VALUE or FIELD=$user[.KEY]",
                     (int)w->n, w->p);
     size_t ll = (size_t)(eq - w->p);
     c->negate = eq[-1] == '!';
@@ -328,20 +334,21 @@ int ent_rule_parse(const char *text, size_t len, ent_rule *out, char *err,
     if ((rc = parse_target(&w[3], &r, err, errcap)) != ENT_OK)
         return rc;
     if (r.field[0] != '\0' &&
-        (r.actions & ~(uint32_t)(ENT_ACT_READ | ENT_ACT_CREATE |
-                                 ENT_ACT_CHANGE)) != 0 &&
+        (r.actions &
+         ~(uint32_t)(ENT_ACT_READ | ENT_ACT_CREATE | ENT_ACT_CHANGE)) != 0 &&
         r.actions != ENT_ACT_ALL)
-        return fail(err, errcap, "a field target goes with read, create and "
-                                 "change only");
+        return fail(err, errcap,
+                    "a field target goes with read, create and "
+                    "change only");
     if (nw > 4) {
         if (!word_is(&w[4], "where") || nw == 5)
-            return fail(err, errcap, "after the target: where COND [and "
-                                     "COND]...");
+            return fail(err, errcap,
+                        "after the target: where COND [and "
+                        "COND]...");
         for (size_t i = 5; i < nw; i++) {
             if ((i - 5) % 2 == 1) {
                 if (!word_is(&w[i], "and") || i + 1 == nw)
-                    return fail(err, errcap,
-                                "conditions are joined by 'and'");
+                    return fail(err, errcap, "conditions are joined by 'and'");
                 continue;
             }
             if ((rc = parse_cond(&w[i], &r.conds[r.nconds], err, errcap)) !=
@@ -432,8 +439,8 @@ const char *ent_decision_why_name(ent_decision_why why) {
 
 /* A field's value as text: strings as they are, integers in decimal, money
  * as its amount; NULL for anything else or an absent field. */
-static const char *state_text(const json_t *state, const char *field,
-                              char *buf, size_t cap) {
+static const char *state_text(const json_t *state, const char *field, char *buf,
+                              size_t cap) {
     if (state == NULL)
         return NULL;
     const json_t *v = json_object_get(json_object_get(state, "shared"), field);
@@ -479,8 +486,9 @@ static bool cond_holds(const ent_cond *c, const ent_principal *p,
 
 static bool subject_matches(const ent_rule *r, const ent_principal *p) {
     for (size_t i = 0; i < r->nsubj; i++) {
-        const char *have = strcmp(r->subj_key[i], "role") == 0   ? p->role
-                           : strcmp(r->subj_key[i], "user") == 0 ? p->user
+        const char *have = strcmp(r->subj_key[i], "role") == 0 ? p->role
+                           : strcmp(r->subj_key[i], "user") == 0
+                               ? p->user
                                : ent_principal_attr(p, r->subj_key[i]);
         if (have == NULL || have[0] == '\0' ||
             strcasecmp(have, r->subj_val[i]) != 0)

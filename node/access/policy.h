@@ -81,8 +81,8 @@ typedef struct ent_principal {
     size_t nattrs;
     char attr_key[ENT_POLICY_MAX_ATTRS][ENT_POLICY_KEY_MAX + 1];
     char attr_val[ENT_POLICY_MAX_ATTRS][ENT_POLICY_VALUE_MAX + 1];
-    uint32_t scopes;  /* ENT_ACT_* the token allows; ENT_ACT_ALL */
-    char token[17];   /* the token's id in hex, "" for the operator */
+    uint32_t scopes; /* ENT_ACT_* the token allows; ENT_ACT_ALL */
+    char token[17];  /* the token's id in hex, "" for the operator */
 } ent_principal;
 
 /* The value of attribute key of p, or NULL. */

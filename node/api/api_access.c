@@ -37,7 +37,8 @@ uint64_t ent_api_now_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* ---- decisions ------------------------------------------------------------ */
+/* ---- decisions ------------------------------------------------------------
+ */
 
 static int load_fn(ent_txn *txn, void *data) {
     ent_api_guard *g = data;
@@ -50,11 +51,11 @@ static int load_fn(ent_txn *txn, void *data) {
 static int deny(ent_http_response *resp, const ent_principal *p,
                 const ent_decision *d, uint32_t action, const char *type,
                 const char *field, const ent_rule *rules, size_t n) {
-    char what[256], why[ENT_POLICY_TEXT_MAX + 300], text[ENT_POLICY_TEXT_MAX + 256];
+    char what[256], why[ENT_POLICY_TEXT_MAX + 300],
+        text[ENT_POLICY_TEXT_MAX + 256];
     snprintf(what, sizeof(what), "%s%s%s%s%s", ent_action_name(action),
-             type != NULL || field != NULL ? " " : "",
-             type != NULL ? type : "", field != NULL ? "." : "",
-             field != NULL ? field : "");
+             type != NULL || field != NULL ? " " : "", type != NULL ? type : "",
+             field != NULL ? "." : "", field != NULL ? field : "");
     if (d->why == ENT_WHY_RULE) {
         text[0] = '\0';
         for (size_t i = 0; i < n; i++)
@@ -69,13 +70,12 @@ static int deny(ent_http_response *resp, const ent_principal *p,
     }
     char msg[2048];
     snprintf(msg, sizeof(msg), "user %s may not %s: %s", p->user, what, why);
-    json_t *e = json_pack("{s:{s:s,s:s,s:o,s:o,s:s}}", "error", "code",
-                          ent_err_name(ENT_EDENIED), "message", msg, "field",
-                          field != NULL ? json_string(field) : json_null(),
-                          "rule",
-                          d->why == ENT_WHY_RULE ? json_integer(d->rule)
-                                                 : json_null(),
-                          "reason", ent_decision_why_name(d->why));
+    json_t *e =
+        json_pack("{s:{s:s,s:s,s:o,s:o,s:s}}", "error", "code",
+                  ent_err_name(ENT_EDENIED), "message", msg, "field",
+                  field != NULL ? json_string(field) : json_null(), "rule",
+                  d->why == ENT_WHY_RULE ? json_integer(d->rule) : json_null(),
+                  "reason", ent_decision_why_name(d->why));
     if (e == NULL)
         return ENT_ENOMEM;
     ent_http_response_json(resp, 403, e);
@@ -91,10 +91,9 @@ static bool decide(const ent_api_guard *g, const ent_principal *p,
 }
 
 /* Checks one decision, answering 403 when denied. */
-static int need(const ent_api_guard *g, const ent_principal *p,
-                uint32_t action, const char *type, const char *field,
-                const json_t *state, const char *creator,
-                ent_http_response *resp) {
+static int need(const ent_api_guard *g, const ent_principal *p, uint32_t action,
+                const char *type, const char *field, const json_t *state,
+                const char *creator, ent_http_response *resp) {
     ent_decision d;
     if (decide(g, p, action, type, field, state, creator, &d))
         return ENT_OK;
@@ -127,7 +126,8 @@ static int object_state(ent_node *n, const uint8_t id[32], json_t **state,
     return rc;
 }
 
-/* ---- before the handler --------------------------------------------------- */
+/* ---- before the handler ---------------------------------------------------
+ */
 
 /* "/v1/objects/ID<rest>" -> id, rest; false for anything else. */
 static bool object_path(const char *path, uint8_t id[32], const char **rest) {
@@ -263,8 +263,8 @@ static int before_object(ent_node *n, const ent_http_request *req,
         json_decref(body);
         body = wrap;
     }
-    if ((rc = need_fields(g, p, ENT_ACT_CHANGE, type, body, state, cr,
-                          resp)) != ENT_OK)
+    if ((rc = need_fields(g, p, ENT_ACT_CHANGE, type, body, state, cr, resp)) !=
+        ENT_OK)
         goto out;
     if ((after = overlay(state, body)) == NULL) {
         rc = ENT_ENOMEM;
@@ -338,25 +338,22 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
                                                 "or removed"
                           : rc == ENT_EPERM   ? "invalid or revoked token"
                                               : ent_strerror(rc);
-        return ent_http_response_error(resp, rc == ENT_EPERM ||
-                                                     rc == ENT_EEXPIRED ||
-                                                     rc == ENT_EDENIED
-                                                 ? 401
-                                                 : 500,
-                                       rc, "%s", why);
+        return ent_http_response_error(
+            resp,
+            rc == ENT_EPERM || rc == ENT_EEXPIRED || rc == ENT_EDENIED ? 401
+                                                                       : 500,
+            rc, "%s", why);
     }
     if ((rc = ent_store_read(ent_node_store(n), load_fn, g)) != ENT_OK)
         return ent_http_response_error(resp, 500, rc, "loading policies: %s",
                                        ent_strerror(rc));
     bool get = strcmp(m, "GET") == 0;
     /* what every authenticated caller may read: no object data */
-    if ((get && (strcmp(path, "/v1/status") == 0 ||
-                 strcmp(path, "/v1/peers") == 0 ||
-                 strcmp(path, "/v1/templates") == 0 ||
-                 starts(path, "/v1/templates/") ||
-                 strcmp(path, "/v1/config") == 0 ||
-                 starts(path, "/v1/config/") ||
-                 strcmp(path, "/v1/access/me") == 0)) ||
+    if ((get &&
+         (strcmp(path, "/v1/status") == 0 || strcmp(path, "/v1/peers") == 0 ||
+          strcmp(path, "/v1/templates") == 0 ||
+          starts(path, "/v1/templates/") || strcmp(path, "/v1/config") == 0 ||
+          starts(path, "/v1/config/") || strcmp(path, "/v1/access/me") == 0)) ||
         (strcmp(m, "POST") == 0 && strcmp(path, "/v1/login") == 0)) {
         g->kind = G_FREE;
         return ENT_OK;
@@ -425,7 +422,8 @@ int ent_api_access_check(ent_node *n, const ent_http_request *req,
     return rc;
 }
 
-/* ---- after the handler ---------------------------------------------------- */
+/* ---- after the handler ----------------------------------------------------
+ */
 
 /* Leaves out of an object's JSON every field the principal may not read. */
 static void filter_fields(const ent_api_guard *g, const ent_principal *p,
@@ -595,8 +593,8 @@ struct note_txn {
     ent_txn *txn;
 };
 
-static int note_write(void *data, const ent_actlog_entry *e,
-                      const uint8_t *raw, size_t len) {
+static int note_write(void *data, const ent_actlog_entry *e, const uint8_t *raw,
+                      size_t len) {
     struct note_txn *t = data;
     (void)raw;
     (void)len;
@@ -619,9 +617,8 @@ static int size_fn(ent_txn *txn, void *data) {
     return ent_actlog_root(txn, data, root);
 }
 
-int ent_api_access_begin(ent_node *n, ent_http_request *req,
-                         ent_principal *p, ent_api_guard *g,
-                         ent_http_response *resp) {
+int ent_api_access_begin(ent_node *n, ent_http_request *req, ent_principal *p,
+                         ent_api_guard *g, ent_http_response *resp) {
     int rc = begin(n, req, p, g, resp);
     /* the log's size before a user's write: end() attributes the ops the
      * handler appends after it */
@@ -673,4 +670,3 @@ void ent_api_access_end(ent_node *n, const ent_http_request *req,
     free(g->query);
     memset(g, 0, sizeof(*g));
 }
-

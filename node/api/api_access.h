@@ -24,13 +24,13 @@
 
 /* What begin() found out and end() needs; zeroed by begin(). */
 typedef struct ent_api_guard {
-    int kind;             /* the route's class (api_access.c) */
-    ent_rule *rules;      /* the policies, loaded once per request */
+    int kind;        /* the route's class (api_access.c) */
+    ent_rule *rules; /* the policies, loaded once per request */
     size_t nrules;
-    uint64_t log_size;    /* activity-log size before the handler */
-    size_t limit;         /* GET /v1/objects: the limit applied after
-                             filtering, 0: none */
-    char *query;          /* the query given to the handler, owned */
+    uint64_t log_size; /* activity-log size before the handler */
+    size_t limit;      /* GET /v1/objects: the limit applied after
+                          filtering, 0: none */
+    char *query;       /* the query given to the handler, owned */
 } ent_api_guard;
 
 /*

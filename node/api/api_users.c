@@ -20,7 +20,8 @@
 #define POLICIES_PREFIX "/v1/policies/"
 #define MAX_EXPIRY_S (3650ull * 86400ull)
 
-/* ---- helpers -------------------------------------------------------------- */
+/* ---- helpers --------------------------------------------------------------
+ */
 
 static int check_keys(const json_t *body, const char *const *allowed,
                       ent_http_response *resp) {
@@ -86,7 +87,8 @@ static int expiry_parse(const char *s, uint64_t now, uint64_t *out) {
 
 /* The attribute changes of a body's "attrs": strings set, nulls unset. */
 typedef struct attr_lists {
-    const char *set_k[ENT_POLICY_MAX_ATTRS + 1], *set_v[ENT_POLICY_MAX_ATTRS + 1];
+    const char *set_k[ENT_POLICY_MAX_ATTRS + 1],
+        *set_v[ENT_POLICY_MAX_ATTRS + 1];
     const char *unset[64];
     size_t nset, nunset;
 } attr_lists;
@@ -126,15 +128,17 @@ static int read_attrs(const json_t *body, attr_lists *a, ent_user_spec *u,
 
 static int access_error(ent_http_response *resp, int rc, const char *err,
                         const char *what) {
-    int st = rc == ENT_EINVAL ? 400 : rc == ENT_ELIMIT ? 400
-                                  : ent_api_error_status(rc);
+    int st = rc == ENT_EINVAL   ? 400
+             : rc == ENT_ELIMIT ? 400
+                                : ent_api_error_status(rc);
     return ent_http_response_error(resp, st, rc, "%s",
                                    err != NULL && err[0] ? err
                                    : rc == ENT_ENOENT    ? what
                                                          : ent_strerror(rc));
 }
 
-/* ---- users ---------------------------------------------------------------- */
+/* ---- users ----------------------------------------------------------------
+ */
 
 static int respond_user(ent_node *n, const char *name, int status,
                         ent_http_response *resp) {
@@ -186,8 +190,8 @@ static int user_body(const json_t *body, ent_user_spec *u, attr_lists *a,
 
 int ent_api_users_create(ent_node *n, const ent_http_request *req,
                          ent_http_response *resp) {
-    static const char *const keys[] = {"name", "role", "attrs", "password",
-                                       "disabled", NULL};
+    static const char *const keys[] = {"name",     "role",     "attrs",
+                                       "password", "disabled", NULL};
     json_t *body = NULL;
     ent_user_spec u;
     attr_lists a;
@@ -205,8 +209,8 @@ int ent_api_users_create(ent_node *n, const ent_http_request *req,
                                      "\"name\" and \"role\" are required");
         goto out;
     }
-    rc = ent_access_user_add(ent_node_store(n), &u, NULL, ent_api_now_ms(),
-                             err, sizeof(err));
+    rc = ent_access_user_add(ent_node_store(n), &u, NULL, ent_api_now_ms(), err,
+                             sizeof(err));
     if (rc != ENT_OK) {
         access_error(resp, rc, err, "no such user");
         goto out;
@@ -230,8 +234,8 @@ int ent_api_user_get(ent_node *n, const ent_http_request *req,
 
 int ent_api_user_set(ent_node *n, const ent_http_request *req,
                      ent_http_response *resp) {
-    static const char *const keys[] = {"role", "attrs", "password",
-                                       "disabled", NULL};
+    static const char *const keys[] = {"role", "attrs", "password", "disabled",
+                                       NULL};
     json_t *body = NULL;
     ent_user_spec u;
     attr_lists a;
@@ -271,7 +275,8 @@ int ent_api_user_delete(ent_node *n, const ent_http_request *req,
     return ENT_OK;
 }
 
-/* ---- tokens --------------------------------------------------------------- */
+/* ---- tokens ---------------------------------------------------------------
+ */
 
 int ent_api_tokens_list(ent_node *n, const ent_http_request *req,
                         ent_http_response *resp) {
@@ -335,9 +340,9 @@ static int issue(ent_node *n, const char *user, uint32_t scopes,
     for (uint32_t b = 1; arr != NULL && b <= ENT_ACT_MANAGE; b <<= 1)
         if ((scopes & b) != 0)
             json_array_append_new(arr, json_string(ent_action_name(b)));
-    json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o}", "id", id, "token", token,
-                          "user", user, "scopes", arr, "expires",
-                          ent_api_time_json(expires));
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:o,s:o}", "id", id, "token", token, "user",
+                  user, "scopes", arr, "expires", ent_api_time_json(expires));
     ent_wipe(token, sizeof(token));
     if (o == NULL)
         return ENT_ENOMEM;
@@ -402,7 +407,8 @@ int ent_api_token_delete(ent_node *n, const ent_http_request *req,
     return ENT_OK;
 }
 
-/* ---- policies ------------------------------------------------------------- */
+/* ---- policies -------------------------------------------------------------
+ */
 
 int ent_api_policies_list(ent_node *n, const ent_http_request *req,
                           ent_http_response *resp) {
@@ -594,7 +600,8 @@ out:
     return rc;
 }
 
-/* ---- login and whoami ----------------------------------------------------- */
+/* ---- login and whoami -----------------------------------------------------
+ */
 
 int ent_api_login(ent_node *n, const ent_http_request *req,
                   ent_http_response *resp) {
@@ -646,8 +653,7 @@ int ent_api_me(ent_node *n, const ent_http_request *req,
     }
     bool op = p == NULL || p->kind == ENT_PRINCIPAL_OPERATOR;
     for (size_t i = 0; !op && i < p->nattrs; i++)
-        json_object_set_new(attrs, p->attr_key[i],
-                            json_string(p->attr_val[i]));
+        json_object_set_new(attrs, p->attr_key[i], json_string(p->attr_val[i]));
     for (uint32_t b = 1; b <= ENT_ACT_MANAGE; b <<= 1)
         if (op || (p->scopes & b) != 0)
             json_array_append_new(sc, json_string(ent_action_name(b)));

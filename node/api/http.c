@@ -492,12 +492,12 @@ int ent_http_request_serialize_auth(const char *method, const char *path,
         }
         blen = strlen(b);
     }
-    int hn = snprintf(NULL, 0,
-                      "%s %s HTTP/1.1\r\nHost: localhost\r\n%s"
-                      "Connection: close\r\n%sContent-Length: %zu\r\n\r\n",
-                      method, path, auth,
-                      b != NULL ? "Content-Type: application/json\r\n" : "",
-                      blen);
+    int hn =
+        snprintf(NULL, 0,
+                 "%s %s HTTP/1.1\r\nHost: localhost\r\n%s"
+                 "Connection: close\r\n%sContent-Length: %zu\r\n\r\n",
+                 method, path, auth,
+                 b != NULL ? "Content-Type: application/json\r\n" : "", blen);
     if (hn < 0) {
         rc = ENT_EINVAL;
         goto out;

@@ -646,9 +646,10 @@ static const cli_cmd commands[] = {
     {"log", ent__cli_cmd_log, "show this node's activity log",
      "log [--since N] [--json]",
      "Lists the entries of the node's activity log: index, local time, "
-     "kind, object, op, org (by name), local user and reason. With --json: {\"size\","
-     "\"root\",\"entries\":[{\"index\",\"time\",\"kind\",\"object\","
-     "\"op\",\"org\",\"name\",\"user\",\"reason\"}]} (time: RFC 3339; org: "
+     "kind, object, op, org (by name), local user and reason. With --json: "
+     "{\"size\",\"root\",\"entries\":[{\"index\",\"time\",\"kind\","
+     "\"object\",\"op\",\"org\",\"name\",\"user\",\"reason\"}]} (time: "
+     "RFC 3339; org: "
      "base32; name: the org's, or null; user: the local user that made "
      "the change, null for the operator and partners).",
      log_opts, 0, 0, NULL},

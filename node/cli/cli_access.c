@@ -14,7 +14,8 @@
 
 #define PW_MAX 1024
 
-/* ---- helpers -------------------------------------------------------------- */
+/* ---- helpers --------------------------------------------------------------
+ */
 
 /* Reads one line (the password) from standard input, without its newline. */
 static int read_password(cli *c, char *buf, size_t cap) {
@@ -95,14 +96,14 @@ static void print_users(const json_t *arr) {
     json_array_foreach(arr, i, u) {
         char attrs[1024];
         attrs_text(attrs, sizeof(attrs), json_object_get(u, "attrs"));
-        ent__cli_row(stdout, "",
-                     (const char *const[]){
-                         ent__cli_jstr(u, "name"), ent__cli_jstr(u, "role"),
-                         user_state(u),
-                         json_is_true(json_object_get(u, "password")) ? "yes"
-                                                                      : "no",
-                         attrs},
-                     (const int[]){16, 10, 8, 8}, 5);
+        ent__cli_row(
+            stdout, "",
+            (const char *const[]){
+                ent__cli_jstr(u, "name"), ent__cli_jstr(u, "role"),
+                user_state(u),
+                json_is_true(json_object_get(u, "password")) ? "yes" : "no",
+                attrs},
+            (const int[]){16, 10, 8, 8}, 5);
     }
 }
 
@@ -131,7 +132,8 @@ static int user_url(cli *c, const char *name, char *out, size_t cap) {
     return -1;
 }
 
-/* ---- users ---------------------------------------------------------------- */
+/* ---- users ----------------------------------------------------------------
+ */
 
 int ent__cli_cmd_user_add(cli *c) {
     json_t *body = json_pack("{s:s,s:{}}", "name", c->args[0], "attrs");
@@ -235,7 +237,8 @@ int ent__cli_cmd_user_remove(cli *c) {
     return st >= 0 ? st : call_print(c, "DELETE", url, NULL, NULL);
 }
 
-/* ---- tokens --------------------------------------------------------------- */
+/* ---- tokens ---------------------------------------------------------------
+ */
 
 static void print_token(const json_t *t) {
     printf("%s\n", ent__cli_jstr(t, "token"));
@@ -264,10 +267,10 @@ static void print_tokens(const json_t *arr) {
     json_t *t, *s;
     if (json_array_size(arr) == 0)
         return;
-    ent__cli_row(stdout, "",
-                 (const char *const[]){"ID", "USER", "EXPIRES", "LAST USED",
-                                       "SCOPES"},
-                 (const int[]){16, 16, 19, 19}, 5);
+    ent__cli_row(
+        stdout, "",
+        (const char *const[]){"ID", "USER", "EXPIRES", "LAST USED", "SCOPES"},
+        (const int[]){16, 16, 19, 19}, 5);
     json_array_foreach(arr, i, t) {
         char sc[512] = "", e[32], u[32];
         size_t j, o = 0;
@@ -284,8 +287,7 @@ static void print_tokens(const json_t *arr) {
                          json_is_null(json_object_get(t, "expires"))
                              ? "never"
                              : ent__cli_time(e, json_object_get(t, "expires")),
-                         ent__cli_time(u, json_object_get(t, "last_used")),
-                         sc},
+                         ent__cli_time(u, json_object_get(t, "last_used")), sc},
                      (const int[]){16, 16, 19, 19}, 5);
     }
 }
@@ -303,9 +305,11 @@ int ent__cli_cmd_token_list(cli *c) {
 
 int ent__cli_cmd_token_revoke(cli *c) {
     char url[128];
-    if (strlen(c->args[0]) != 16 || strspn(c->args[0], "0123456789abcdef") != 16)
-        return ent__cli_fail(c, "invalid token id '%s' (16 hex characters, as "
-                                "token list shows)",
+    if (strlen(c->args[0]) != 16 ||
+        strspn(c->args[0], "0123456789abcdef") != 16)
+        return ent__cli_fail(c,
+                             "invalid token id '%s' (16 hex characters, as "
+                             "token list shows)",
                              c->args[0]);
     snprintf(url, sizeof(url), "/v1/tokens/%s", c->args[0]);
     return call_print(c, "DELETE", url, NULL, NULL);
@@ -328,7 +332,8 @@ int ent__cli_cmd_login(cli *c) {
     return st;
 }
 
-/* ---- policies ------------------------------------------------------------- */
+/* ---- policies -------------------------------------------------------------
+ */
 
 static void print_policies(const json_t *arr) {
     size_t i;
@@ -345,8 +350,10 @@ static void print_policies(const json_t *arr) {
 
 static void print_policy(const json_t *r) {
     char id[24];
-    snprintf(id, sizeof(id), "%llu", (unsigned long long)ent__cli_jint(r, "id"));
-    ent__cli_row(stdout, "", (const char *const[]){id, ent__cli_jstr(r, "rule")},
+    snprintf(id, sizeof(id), "%llu",
+             (unsigned long long)ent__cli_jint(r, "id"));
+    ent__cli_row(stdout, "",
+                 (const char *const[]){id, ent__cli_jstr(r, "rule")},
                  (const int[]){5}, 2);
 }
 
@@ -376,8 +383,9 @@ static int policy_url(cli *c, char *url, size_t cap) {
     const char *a = c->args[0];
     if (a[0] < '1' || a[0] > '9' || strspn(a, "0123456789") != strlen(a) ||
         strlen(a) > 10)
-        return ent__cli_fail(c, "invalid rule id '%s' (a number, as policy "
-                                "list shows)",
+        return ent__cli_fail(c,
+                             "invalid rule id '%s' (a number, as policy "
+                             "list shows)",
                              a);
     snprintf(url, cap, "/v1/policies/%s", a);
     return -1;
@@ -405,15 +413,16 @@ static void print_decision(const json_t *d) {
                  ent__cli_jstr(d, "text"));
     else
         snprintf(line, sizeof(line), "%s: %s", ent__cli_jstr(d, "decision"),
-                 strcmp(why, "admin") == 0     ? "role admin, no deny matched"
-                 : strcmp(why, "default") == 0 ? "no rule matched (default deny)"
-                 : strcmp(why, "scope") == 0   ? "outside the token's scopes"
-                                               : why);
+                 strcmp(why, "admin") == 0 ? "role admin, no deny matched"
+                 : strcmp(why, "default") == 0
+                     ? "no rule matched (default deny)"
+                 : strcmp(why, "scope") == 0 ? "outside the token's scopes"
+                                             : why);
     ent__cli_row(stdout, "", (const char *const[]){line}, NULL, 1);
 }
 
 int ent__cli_cmd_policy_test(cli *c) {
-    static const char *const opts[] = {"user", "action", "type",
+    static const char *const opts[] = {"user",  "action",  "type",
                                        "field", "creator", NULL};
     json_t *body = json_object(), *values = json_object();
     char hex[65];
@@ -450,7 +459,8 @@ out:
     return st;
 }
 
-/* ---- the command tables (cli.c's main table points here) ------------------ */
+/* ---- the command tables (cli.c's main table points here) ------------------
+ */
 
 static const cli_opt no_opts[] = {{NULL, NULL, NULL}};
 
@@ -476,7 +486,7 @@ static const cli_opt user_set_opts[] = {
 };
 
 #define USER_JSON                                                              \
-    "{\"name\",\"role\",\"attrs\",\"disabled\",\"password\","               \
+    "{\"name\",\"role\",\"attrs\",\"disabled\",\"password\","                  \
     "\"created\",\"failures\",\"locked_until\"}"
 
 const cli_cmd ent__cli_user_cmds[] = {
@@ -509,8 +519,8 @@ const cli_cmd ent__cli_user_cmds[] = {
     {"disable", ent__cli_cmd_user_disable, "disable a user",
      "user disable NAME [--json]",
      "Disables the user: logins fail and its tokens are refused (401) until "
-     "`user set NAME --enable`. Prints nothing; with --json the user: "
-     USER_JSON ".",
+     "`user set NAME --enable`. Prints nothing; with --json the "
+     "user: " USER_JSON ".",
      no_opts, 1, 1, NULL},
     {"remove", ent__cli_cmd_user_remove, "remove a user and its tokens",
      "user remove NAME [--json]",
@@ -588,8 +598,8 @@ const cli_cmd ent__cli_policy_cmds[] = {
      no_opts, 0, 0, NULL},
     {"show", ent__cli_cmd_policy_show, "show one access rule",
      "policy show ID [--json]",
-     "Prints rule ID. With --json: {\"id\",\"effect\",\"rule\"}.",
-     no_opts, 1, 1, NULL},
+     "Prints rule ID. With --json: {\"id\",\"effect\",\"rule\"}.", no_opts, 1,
+     1, NULL},
     {"remove", ent__cli_cmd_policy_remove, "remove an access rule",
      "policy remove ID [--json]",
      "Removes rule ID. Prints nothing; with --json {\"id\",\"removed\"}.",

@@ -102,8 +102,8 @@ void ent__cli_print_log(FILE *f, const json_t *log) {
         ent__cli_row(f, "",
                      (const char *const[]){
                          idx, ent__cli_time(when, json_object_get(e, "time")),
-                         ent__cli_jstr(e, "kind"), obj, op,
-                         by, ent__cli_jstr(e, "reason")},
+                         ent__cli_jstr(e, "kind"), obj, op, by,
+                         ent__cli_jstr(e, "reason")},
                      (const int[]){6, 19, 14, 20, 19, 12}, 7);
     }
 }

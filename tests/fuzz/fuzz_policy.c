@@ -17,7 +17,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ent_rule r, r2;
-    char err[256], out[ENT_POLICY_TEXT_MAX + 512], out2[ENT_POLICY_TEXT_MAX + 512];
+    char err[256], out[ENT_POLICY_TEXT_MAX + 512],
+        out2[ENT_POLICY_TEXT_MAX + 512];
     if (size > MAX_INPUT)
         return 0;
     if (ent_rule_parse((const char *)data, size, &r, err, sizeof(err)) !=
@@ -40,9 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     strcpy(p.attr_val[0], "EMEA");
     p.nattrs = 1;
     p.scopes = ENT_ACT_ALL;
-    json_t *st = json_pack("{s:{s:s,s:i},s:{s:{s:s}}}", "shared", "region",
-                           "EMEA", "n", 5, "private", "deal_size", "amount",
-                           "1.00");
+    json_t *st =
+        json_pack("{s:{s:s,s:i},s:{s:{s:s}}}", "shared", "region", "EMEA", "n",
+                  5, "private", "deal_size", "amount", "1.00");
     const char *types[] = {NULL, "opportunity", r.type[0] ? r.type : "lead"};
     const char *fields[] = {NULL, "deal_size", r.field[0] ? r.field : "x"};
     for (uint32_t a = 1; a <= ENT_ACT_MANAGE; a <<= 1)
