@@ -1,0 +1,355 @@
+/*
+ * api_access_test.c - the access guard of the local API (spec/access.md
+ * §4), driven through ent_api_dispatch() on a real node (no sockets): the
+ * operator without a header, users with bearer tokens; 401 for bad tokens,
+ * 403 with the deciding rule and nothing changed, denied fields and
+ * objects absent from show, list and log, the user of each op in the log.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "crypto/crypto.h"
+#include "node/access/access.h"
+#include "node/api/api.h"
+#include "node/daemon/daemon.h"
+#include "node/err.h"
+#include "node/home.h"
+#include "node/node.h"
+
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+#define CANARY "CANARY-MEMO-5521"
+#define NOW 4000000000000ull /* tokens below never expire before this */
+
+static int rm_entry(const char *p, const struct stat *sb, int t,
+                    struct FTW *f) {
+    (void)sb;
+    (void)t;
+    (void)f;
+    remove(p);
+    return 0;
+}
+
+typedef struct fx {
+    char tmp[PATH_MAX];
+    char home[PATH_MAX];
+    uv_loop_t loop;
+    ent_node *n;
+    char rep[ENT_TOKEN_STRLEN + 1], fin[ENT_TOKEN_STRLEN + 1];
+    char rep_ro[ENT_TOKEN_STRLEN + 1], old[ENT_TOKEN_STRLEN + 1];
+    char emea[65], apac[65];
+} fx;
+
+/* Dispatches METHOD PATH (token NULL: the operator); *out the body. */
+static int call(fx *f, const char *token, const char *method, const char *path,
+                const char *body, json_t **out) {
+    char text[4096], auth[256] = "";
+    ent_http_request req;
+    ent_http_response resp = {0};
+    size_t bl = body ? strlen(body) : 0;
+    if (token != NULL)
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", token);
+    int n = snprintf(text, sizeof(text),
+                     "%s %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %zu\r\n"
+                     "\r\n%s",
+                     method, path, auth, bl, body ? body : "");
+    assert_int_equal(ent_http_parse((const uint8_t *)text, (size_t)n, &req),
+                     ENT_OK);
+    ent_api_dispatch(f->n, &req, &resp);
+    ent_http_request_clear(&req);
+    int st = resp.status;
+    if (out != NULL) {
+        *out = resp.body;
+        resp.body = NULL;
+    }
+    ent_http_response_clear(&resp);
+    return st;
+}
+
+static char *dump(const json_t *j) {
+    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_non_null(s);
+    return s;
+}
+
+static void create(fx *f, const char *region, char hex[65]) {
+    char body[512];
+    json_t *j = NULL;
+    snprintf(body, sizeof(body),
+             "{\"type\":\"opportunity\",\"set\":{\"name\":\"Deal-%s\","
+             "\"region\":\"%s\"},\"private\":{\"deal_size\":\"7777123.45 "
+             "EUR\",\"memo\":\"" CANARY "\"}}",
+             region, region);
+    assert_int_equal(call(f, NULL, "POST", "/v1/objects", body, &j), 201);
+    strcpy(hex, json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+}
+
+static int setup(void **state) {
+    fx *f = calloc(1, sizeof(*f));
+    char org[ENT_ORG_ID_LEN + 1], err[256], id[ENT_TOKEN_ID_HEX + 1];
+    uint32_t rid;
+    ent_pwhash_cost cost;
+    assert_int_equal(ent_crypto_init(), ENT_OK);
+    snprintf(f->tmp, sizeof(f->tmp), "/tmp/ent-apiacc-test.XXXXXX");
+    assert_non_null(mkdtemp(f->tmp));
+    snprintf(f->home, sizeof(f->home), "%s/home", f->tmp);
+    assert_int_equal(ent_home_init(f->home, "Acme", "127.0.0.1:0", NULL, org),
+                     ENT_OK);
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    assert_int_equal(ent_daemon_open(&f->n, &f->loop, f->home, NULL), ENT_OK);
+    ent_store *s = ent_node_store(f->n);
+    ent_pwhash_cost_min(&cost);
+    const char *rk[] = {"region"}, *rv[] = {"EMEA"};
+    ent_user_spec rep = {.name = "rep",
+                         .role = "rep",
+                         .set_keys = rk,
+                         .set_vals = rv,
+                         .nset = 1,
+                         .disabled = -1};
+    ent_user_spec fin = {.name = "fin", .role = "finance", .disabled = -1};
+    ent_user_spec gone = {.name = "gone", .role = "admin", .disabled = -1};
+    assert_int_equal(ent_access_user_add(s, &rep, &cost, 1, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(ent_access_user_add(s, &fin, &cost, 1, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(ent_access_user_add(s, &gone, &cost, 1, err, sizeof(err)),
+                     ENT_OK);
+    static const char *const rules[] = {
+        "allow role=rep read,create,change,comment opportunity where "
+        "region=$user.region",
+        "deny role=rep read,change opportunity.deal_size",
+        "deny role=rep read,change opportunity.memo",
+        "allow role=rep * opportunity where creator=$user",
+        "allow role=rep log *",
+        "allow role=finance read opportunity",
+    };
+    for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+        assert_int_equal(
+            ent_access_policy_add(s, rules[i], &rid, err, sizeof(err)), ENT_OK);
+    assert_int_equal(
+        ent_access_token_create(s, "rep", ENT_ACT_ALL, 0, 1, f->rep, id),
+        ENT_OK);
+    assert_int_equal(
+        ent_access_token_create(s, "fin", ENT_ACT_ALL, 0, 1, f->fin, id),
+        ENT_OK);
+    assert_int_equal(
+        ent_access_token_create(s, "rep", ENT_ACT_READ, 0, 1, f->rep_ro, id),
+        ENT_OK);
+    assert_int_equal(
+        ent_access_token_create(s, "gone", ENT_ACT_ALL, 0, 1, f->old, id),
+        ENT_OK);
+    assert_int_equal(ent_access_user_remove(s, "gone"), ENT_OK);
+    create(f, "EMEA", f->emea);
+    create(f, "APAC", f->apac);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fx *f = *state;
+    ent_node_free(f->n);
+    uv_loop_close(&f->loop);
+    nftw(f->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static void test_authentication(void **state) {
+    fx *f = *state;
+    json_t *j = NULL;
+    char bad[ENT_TOKEN_STRLEN + 1];
+    strcpy(bad, f->rep);
+    bad[ENT_TOKEN_STRLEN - 1] ^= 1;
+    const char *wrong[] = {bad, f->old, "x", ""};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(call(f, wrong[i], "GET", "/v1/objects", NULL, &j),
+                         401);
+        json_decref(j);
+    }
+    assert_int_equal(call(f, NULL, "GET", "/v1/access/me", NULL, &j), 200);
+    assert_true(json_is_true(json_object_get(j, "operator")));
+    json_decref(j);
+    assert_int_equal(call(f, f->rep, "GET", "/v1/access/me", NULL, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "user")), "rep");
+    json_decref(j);
+    /* managing is the operator's (and admins') */
+    assert_int_equal(call(f, f->rep, "GET", "/v1/users", NULL, &j), 403);
+    json_decref(j);
+    assert_int_equal(call(f, NULL, "GET", "/v1/users", NULL, &j), 200);
+    assert_int_equal(json_array_size(j), 2);
+    json_decref(j);
+}
+
+static void test_show_and_list(void **state) {
+    fx *f = *state;
+    char path[128];
+    json_t *j = NULL;
+    snprintf(path, sizeof(path), "/v1/objects/%s", f->emea);
+    /* the operator sees everything */
+    assert_int_equal(call(f, NULL, "GET", path, NULL, &j), 200);
+    char *s = dump(j);
+    assert_non_null(strstr(s, CANARY));
+    free(s);
+    json_decref(j);
+    /* rep: no deal_size, no memo, not even their keys */
+    assert_int_equal(call(f, f->rep, "GET", path, NULL, &j), 200);
+    s = dump(j);
+    assert_null(strstr(s, CANARY));
+    assert_null(strstr(s, "7777123"));
+    assert_null(strstr(s, "deal_size"));
+    assert_null(strstr(s, "memo"));
+    assert_non_null(strstr(s, "Deal-EMEA"));
+    free(s);
+    json_decref(j);
+    /* finance sees deal_size */
+    assert_int_equal(call(f, f->fin, "GET", path, NULL, &j), 200);
+    assert_non_null(
+        json_object_get(json_object_get(j, "private"), "deal_size"));
+    json_decref(j);
+    /* the APAC object: 403, default deny, for show and list */
+    snprintf(path, sizeof(path), "/v1/objects/%s", f->apac);
+    assert_int_equal(call(f, f->rep, "GET", path, NULL, &j), 403);
+    const json_t *e = json_object_get(j, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")),
+                        "ENT_EDENIED");
+    assert_string_equal(json_string_value(json_object_get(e, "reason")),
+                        "default");
+    assert_true(json_is_null(json_object_get(e, "rule")));
+    json_decref(j);
+    assert_int_equal(call(f, f->rep, "GET", "/v1/objects", NULL, &j), 200);
+    assert_int_equal(json_array_size(j), 1);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(j, 0), "id")),
+        f->emea);
+    json_decref(j);
+    /* a prefix lookup of the APAC id finds nothing */
+    snprintf(path, sizeof(path), "/v1/objects?prefix=%.8s&limit=6", f->apac);
+    assert_int_equal(call(f, f->rep, "GET", path, NULL, &j), 200);
+    assert_int_equal(json_array_size(j), 0);
+    json_decref(j);
+    assert_int_equal(call(f, NULL, "GET", "/v1/objects", NULL, &j), 200);
+    assert_int_equal(json_array_size(j), 2);
+    json_decref(j);
+}
+
+static void test_denied_writes_change_nothing(void **state) {
+    fx *f = *state;
+    char path[128];
+    json_t *j = NULL, *before = NULL, *after = NULL;
+    snprintf(path, sizeof(path), "/v1/objects/%s", f->emea);
+    assert_int_equal(call(f, NULL, "GET", path, NULL, &before), 200);
+    /* a denied field: 403 naming rule 2 and the field */
+    assert_int_equal(call(f, f->rep, "POST", path,
+                          "{\"set\":{\"name\":\"x\"},\"private\":{"
+                          "\"deal_size\":\"1 EUR\"}}",
+                          &j),
+                     403);
+    const json_t *e = json_object_get(j, "error");
+    assert_int_equal(json_integer_value(json_object_get(e, "rule")), 2);
+    assert_string_equal(json_string_value(json_object_get(e, "field")),
+                        "deal_size");
+    assert_non_null(strstr(json_string_value(json_object_get(e, "message")),
+                           "denied by rule 2"));
+    json_decref(j);
+    /* out of the region: refused as it would be */
+    assert_int_equal(
+        call(f, f->rep, "POST", path, "{\"set\":{\"region\":\"APAC\"}}", &j),
+        403);
+    json_decref(j);
+    /* the read-only token */
+    assert_int_equal(
+        call(f, f->rep_ro, "POST", path, "{\"set\":{\"name\":\"y\"}}", &j),
+        403);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(j, "error"), "reason")),
+                        "scope");
+    json_decref(j);
+    /* a comment on the APAC object */
+    snprintf(path, sizeof(path), "/v1/objects/%s/comments", f->apac);
+    assert_int_equal(call(f, f->rep, "POST", path, "{\"text\":\"hi\"}", &j),
+                     403);
+    json_decref(j);
+    snprintf(path, sizeof(path), "/v1/objects/%s", f->emea);
+    assert_int_equal(call(f, NULL, "GET", path, NULL, &after), 200);
+    assert_true(json_equal(before, after));
+    json_decref(before);
+    json_decref(after);
+    /* a read-only token creates nothing */
+    assert_int_equal(call(f, f->rep_ro, "POST", "/v1/objects",
+                          "{\"type\":\"opportunity\",\"set\":{\"region\":"
+                          "\"EMEA\"}}",
+                          &j),
+                     403);
+    json_decref(j);
+    assert_int_equal(call(f, NULL, "GET", "/v1/objects", NULL, &j), 200);
+    assert_int_equal(json_array_size(j), 2);
+    json_decref(j);
+}
+
+static void test_who_did_what(void **state) {
+    fx *f = *state;
+    char path[128], mine[65];
+    json_t *j = NULL;
+    snprintf(path, sizeof(path), "/v1/objects/%s", f->emea);
+    assert_int_equal(
+        call(f, f->rep, "POST", path, "{\"set\":{\"next_step\":\"Call\"}}", &j),
+        200);
+    json_decref(j);
+    /* rep creates an APAC object: allowed as its creator, then readable */
+    assert_int_equal(call(f, f->rep, "POST", "/v1/objects",
+                          "{\"type\":\"opportunity\",\"set\":{\"region\":"
+                          "\"APAC\",\"name\":\"Own\"}}",
+                          &j),
+                     201);
+    strcpy(mine, json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    snprintf(path, sizeof(path), "/v1/objects/%s", mine);
+    assert_int_equal(call(f, f->rep, "GET", path, NULL, &j), 200);
+    json_decref(j);
+    /* the log: the operator sees every entry with its user */
+    assert_int_equal(call(f, NULL, "GET", "/v1/log", NULL, &j), 200);
+    json_t *en = json_object_get(j, "entries");
+    assert_int_equal(json_array_size(en), 4);
+    assert_true(json_is_null(json_object_get(json_array_get(en, 0), "user")));
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(en, 2), "user")),
+        "rep");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(en, 3), "user")),
+        "rep");
+    json_decref(j);
+    /* rep does not see the entries of the operator's APAC object */
+    assert_int_equal(call(f, f->rep, "GET", "/v1/log", NULL, &j), 200);
+    char *s = dump(j);
+    assert_null(strstr(s, f->apac));
+    assert_int_equal(json_array_size(json_object_get(j, "entries")), 3);
+    free(s);
+    json_decref(j);
+    /* finance may not read the log at all */
+    assert_int_equal(call(f, f->fin, "GET", "/v1/log", NULL, &j), 403);
+    json_decref(j);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_authentication, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_show_and_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_denied_writes_change_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_who_did_what, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
