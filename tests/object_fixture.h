@@ -168,20 +168,40 @@ static inline tops tnode_ops(tnode *n, const uint8_t id[32]) {
     return t;
 }
 
+/* Applies the ops of t into dst (batch) and frees t; returns how many were
+ * not ENT_OK, (size_t)-1 when the batch failed. */
+static inline size_t tops_apply(tnode *dst, tops *t) {
+    int *rcs = calloc(t->n + 1, sizeof(int));
+    size_t bad = 0;
+    if (rcs == NULL ||
+        ent_obj_apply_batch(dst->eng, (const uint8_t *const *)t->raw, t->len,
+                            t->n, NULL, rcs) != ENT_OK)
+        bad = (size_t)-1;
+    for (size_t i = 0; bad != (size_t)-1 && i < t->n; i++)
+        bad += rcs[i] != ENT_OK;
+    free(rcs);
+    tops_free(t);
+    return bad;
+}
+
 /* Applies every op of src's object into dst (batch); returns how many
  * were not ENT_OK. */
 static inline size_t tnode_sync(tnode *dst, tnode *src, const uint8_t id[32]) {
     tops t = tnode_ops(src, id);
-    int *rcs = calloc(t.n + 1, sizeof(int));
-    size_t bad = 0;
-    if (ent_obj_apply_batch(dst->eng, (const uint8_t *const *)t.raw, t.len, t.n,
-                            NULL, rcs) != ENT_OK)
-        bad = (size_t)-1;
-    for (size_t i = 0; bad != (size_t)-1 && i < t.n; i++)
-        bad += rcs[i] != ENT_OK;
-    free(rcs);
-    tops_free(&t);
-    return bad;
+    return tops_apply(dst, &t);
+}
+
+/* Applies every op of object id held by the engine src (a real node's, say)
+ * into dst; returns as tops_apply(), (size_t)-1 also when src's ops could
+ * not be read. */
+static inline size_t tnode_apply_from(tnode *dst, ent_objects *src,
+                                      const uint8_t id[32]) {
+    tops t = {0};
+    if (ent_obj_ops_foreach(src, id, tops_cb, &t) != ENT_OK) {
+        tops_free(&t);
+        return (size_t)-1;
+    }
+    return tops_apply(dst, &t);
 }
 
 /* The chosen key of epoch 0 of obj on node n, read from the store. */
