@@ -110,100 +110,34 @@ static void a_send_op(world *w, const uint8_t obj[32], const uint8_t *raw,
 
 /* ---- forging ------------------------------------------------------------- */
 
-typedef struct heads_q {
-    const uint8_t *obj;
-    ent_op_header *h;
-    uint64_t epoch;
-    uint8_t key[32];
-    bool have_key;
-} heads_q;
-
-static int heads_scan(void *data, const void *key, size_t klen,
-                      const void *val, size_t vlen) {
-    ent_op_header *h = data;
-    if (klen != 64 || h->nparents == ENT_OP_MAX_PARENTS)
-        return ENT_ECORRUPT;
-    memcpy(h->parents[h->nparents++], (const uint8_t *)key + 32, 32);
-    return 0;
-}
-
-static int heads_fn(ent_txn *txn, void *data) {
-    heads_q *q = data;
-    q->h->nparents = 0;
-    return ent_txn_scan(txn, ENT_TBL_HEADS, q->obj, 32, heads_scan, q->h);
-}
-
-static int key_scan(void *data, const void *key, size_t klen, const void *val,
-                    size_t vlen) {
-    heads_q *q = data;
-    if (vlen < 32)
-        return ENT_ECORRUPT;
-    memcpy(q->key, val, 32);
-    q->have_key = true;
-    return 1;
-}
-
-static int key_fn(ent_txn *txn, void *data) {
-    heads_q *q = data;
-    uint8_t pre[40];
-    memcpy(pre, q->obj, 32);
-    for (int i = 0; i < 8; i++)
-        pre[32 + i] = (uint8_t)(q->epoch >> (56 - 8 * i));
-    return ent_txn_scan(txn, ENT_TBL_KEYS, pre, 40, key_scan, q);
-}
-
 /* The epoch key the attacker holds for obj (its own store). */
 static void a_key(world *w, const uint8_t obj[32], uint64_t epoch,
                   uint8_t key[32]) {
-    ent_op_header h;
-    heads_q q = {.obj = obj, .h = &h, .epoch = epoch};
-    assert_int_equal(ent_store_read(w->a.t.store, key_fn, &q), ENT_OK);
-    assert_true(q.have_key);
-    memcpy(key, q.key, 32);
+    assert_int_equal(tstore_epoch_key(w->a.t.store, obj, epoch, key), ENT_OK);
 }
 
 /*
  * A set op of one text field by signer, sealed under key: the parents are
- * V's current heads of obj (so it is causally after everything V holds).
- * *out is malloc'ed (the raw bytes), *len its size.
+ * the current heads of obj in heads_from (V's store: so it is causally
+ * after everything V holds; NULL: none). *out is malloc'ed (the raw
+ * bytes), *len its size.
  */
 static void forge_set(const ent_identity *signer, const uint8_t obj[32],
                       ent_store *heads_from, uint64_t epoch,
                       const uint8_t key[32], uint64_t seq, uint64_t hlc,
                       const char *text, uint8_t **out, size_t *len) {
     ent_op_header h;
-    ent_op_field f;
-    ent_op_body b;
-    uint8_t *body = NULL;
-    size_t blen;
-    ent_op *op = NULL;
     memset(&h, 0, sizeof(h));
-    heads_q q = {.obj = obj, .h = &h};
     if (heads_from != NULL)
-        assert_int_equal(ent_store_read(heads_from, heads_fn, &q), ENT_OK);
-    memset(&f, 0, sizeof(f));
-    memset(&b, 0, sizeof(b));
-    snprintf(f.name, sizeof(f.name), "%s", FIELD);
-    f.v.type = ENT_VT_TEXT;
-    f.v.u.text.s = (char *)text;
-    f.v.u.text.len = strlen(text);
-    b.kind = ENT_OP_SET;
-    b.fields = &f;
-    b.nfields = 1;
-    h.version = ENT_OP_VERSION;
-    h.kind = ENT_OP_SET;
-    memcpy(h.object, obj, 32);
-    memcpy(h.author, ent_identity_public(signer), 32);
-    h.seq = seq;
-    h.hlc = hlc;
-    h.epoch = epoch;
-    assert_int_equal(ent_op_body_encode(&b, &body, &blen), ENT_OK);
-    assert_int_equal(ent_op_seal(&op, &h, body, blen, key, signer), ENT_OK);
+        assert_int_equal(tstore_heads(heads_from, obj, &h), ENT_OK);
+    ent_op_field f = tfield_text(FIELD, text, false);
+    ent_op *op = tforge_set(signer, obj, &f, seq, hlc, epoch, h.parents,
+                            h.nparents, key);
+    assert_non_null(op);
     *out = malloc(op->rawlen);
     assert_non_null(*out);
     memcpy(*out, op->raw, op->rawlen);
     *len = op->rawlen;
-    free(body);
     ent_op_free(op);
 }
 
@@ -249,31 +183,19 @@ static ent_obj_stats est(world *w) { return objects_stats(w->v); }
 static ent_peers_stats pst(world *w) { return peers_stats(w->v); }
 static ent_session_stats sst(world *w) { return session_stats(w->v); }
 
-typedef struct count_q {
-    const void *pre;
-    size_t plen;
-    ent_table t;
-    size_t n;
-} count_q;
-
 static int count_scan(void *data, const void *key, size_t klen,
                       const void *val, size_t vlen) {
-    ((count_q *)data)->n++;
+    (*(size_t *)data)++;
     return 0;
-}
-
-static int count_fn(ent_txn *txn, void *data) {
-    count_q *q = data;
-    q->n = 0;
-    return ent_txn_scan(txn, q->t, q->pre, q->plen, count_scan, q);
 }
 
 /* Entries of table t on V (under prefix pre, plen bytes; NULL: all). */
 static size_t v_count(world *w, ent_table t, const void *pre, size_t plen) {
-    count_q q = {.pre = pre, .plen = plen, .t = t};
-    assert_int_equal(ent_store_read(ent_node_store(w->v), count_fn, &q),
-                     ENT_OK);
-    return q.n;
+    size_t n = 0;
+    assert_int_equal(
+        tstore_scan(ent_node_store(w->v), t, pre, plen, count_scan, &n),
+        ENT_OK);
+    return n;
 }
 
 static bool v_has_text(world *w) {
@@ -512,24 +434,11 @@ static void test_equivocation(void **state) {
     size_t eq0 = v_count(w, ENT_TBL_EQUIV, w->obj, 32);
     a_key(w, w->obj, 0, key);
     /* the same header fields (seq, parents) with another body */
-    ent_op_header h = o1->h;
-    ent_op_field f;
-    ent_op_body b;
-    uint8_t *body = NULL;
-    size_t blen;
-    ent_op *o2 = NULL;
-    memset(&f, 0, sizeof(f));
-    memset(&b, 0, sizeof(b));
-    snprintf(f.name, sizeof(f.name), FIELD);
-    f.v.type = ENT_VT_TEXT;
-    f.v.u.text.s = "version-b";
-    f.v.u.text.len = 9;
-    b.kind = ENT_OP_SET;
-    b.fields = &f;
-    b.nfields = 1;
-    assert_int_equal(ent_op_body_encode(&b, &body, &blen), ENT_OK);
-    assert_int_equal(ent_op_seal(&o2, &h, body, blen, key, w->a.t.id), ENT_OK);
-    free(body);
+    const ent_op_header *h = &o1->h;
+    ent_op_field f = tfield_text(FIELD, "version-b", false);
+    ent_op *o2 = tforge_set(w->a.t.id, w->obj, &f, h->seq, h->hlc, h->epoch,
+                            h->parents, h->nparents, key);
+    assert_non_null(o2);
     raw = o2->raw;
     len = o2->rawlen;
     a_send_op(w, w->obj, raw, len);

@@ -17,6 +17,7 @@
 #include "node/peers/invite.h"
 #include "node/log.h"
 #include "storage/store.h"
+#include "tests/store_fixture.h"
 
 #define NOW 1700000000ull
 
@@ -518,13 +519,10 @@ struct fx {
 
 static int setup(void **state) {
     struct fx *f = calloc(1, sizeof(*f));
-    const char *tmp = getenv("TMPDIR");
 
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof(f->dir), "%s/ent-invite.XXXXXX",
-             tmp != NULL && strlen(tmp) < 30 ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL)
+    if (tmp_dir_at(f->dir, sizeof(f->dir), tmp_base(), "invite") != 0)
         return -1;
     ent_log_init(&f->log, ENT_LOG_ERROR, "invite_test");
     unsetenv("ENTENTE_MAP_SIZE");
@@ -539,19 +537,10 @@ static int setup(void **state) {
     return 0;
 }
 
-static void rm_store(const char *dir) {
-    char p[128];
-    snprintf(p, sizeof(p), "%s/data.mdb", dir);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/lock.mdb", dir);
-    unlink(p);
-    rmdir(dir);
-}
-
 static int teardown(void **state) {
     struct fx *f = *state;
     ent_store_close(f->store);
-    rm_store(f->dir);
+    rm_tree(f->dir);
     ent_identity_free(f->inviter);
     ent_identity_free(f->joiner);
     ent_identity_free(f->other);

@@ -81,9 +81,7 @@ static void test_permutations(void **state) {
     char aid[ENT_ORG_ID_LEN + 1];
     ent_op_epoch_key *dboxes = NULL;
     size_t ndboxes = 0;
-    assert_int_equal(tnode_open(&a, 31), 0);
-    assert_int_equal(tnode_open(&b, 32), 0);
-    assert_int_equal(tnode_open(&c, 33), 0);
+    assert_int_equal(tnodes_open(TNODES(&a, &b, &c), 31), 0);
     assert_int_equal(tnode_open(&d, 34), 0); /* the observer (viewer) */
     ent_org_id_format(aid, tnode_pk(&a));
 
@@ -242,10 +240,7 @@ static void test_permutations(void **state) {
     tops_free(&all);
     free(ref);
     free(dboxes);
-    tnode_close(&a);
-    tnode_close(&b);
-    tnode_close(&c);
-    tnode_close(&d);
+    tnodes_close(TNODES(&a, &b, &c, &d));
 }
 
 int main(void) {

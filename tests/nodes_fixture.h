@@ -104,17 +104,6 @@ static inline void node_open(ent_node **n, uv_loop_t *loop, const char *home,
     assert_int_equal(ent_daemon_open(n, loop, home, log), ENT_OK);
 }
 
-static inline int nodes_rm_entry(const char *p, const struct stat *sb, int t,
-                                 struct FTW *f) {
-    remove(p);
-    return 0;
-}
-
-/* Removes the folder path and everything in it. */
-static inline void rm_tree(const char *path) {
-    nftw(path, nodes_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* ---- objects on a node ---------------------------------------------------- */
 
 /* Creates an object of type with the n inputs on node nd and hands the op to

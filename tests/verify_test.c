@@ -550,33 +550,11 @@ static void test_free_with_batches_in_flight(void **state) {
 static ent_op *forge(fix *f, const uint8_t key[32], uint64_t seq,
                      const uint8_t (*parents)[32], size_t np, bool broken,
                      const char *text) {
-    ent_op_field fl;
-    ent_op_body b;
-    ent_op_header h;
-    uint8_t *body = NULL;
-    size_t blen;
-    ent_op *op = NULL, *d = NULL;
-    memset(&fl, 0, sizeof(fl));
-    memset(&b, 0, sizeof(b));
-    memset(&h, 0, sizeof(h));
-    snprintf(fl.name, sizeof(fl.name), "next_step");
-    fl.v.type = ENT_VT_TEXT;
-    fl.v.u.text.s = (char *)text;
-    fl.v.u.text.len = strlen(text);
-    b.kind = ENT_OP_SET;
-    b.fields = &fl;
-    b.nfields = 1;
-    h.version = ENT_OP_VERSION;
-    h.kind = ENT_OP_SET;
-    memcpy(h.object, f->obj, 32);
-    memcpy(h.author, tnode_pk(&f->a), 32);
-    h.seq = seq;
-    h.hlc = ((f->a.now + seq) << 16) + 1;
-    h.nparents = np;
-    memcpy(h.parents, parents, np * 32);
-    assert_int_equal(ent_op_body_encode(&b, &body, &blen), ENT_OK);
-    assert_int_equal(ent_op_seal(&op, &h, body, blen, key, f->a.id), ENT_OK);
-    free(body);
+    ent_op *d = NULL;
+    ent_op_field fl = tfield_text("next_step", text, false);
+    ent_op *op = tforge_set(f->a.id, f->obj, &fl, seq,
+                            ((f->a.now + seq) << 16) + 1, 0, parents, np, key);
+    assert_non_null(op);
     if (!broken)
         return op;
     op->raw[op->rawlen - 3] ^= 0x20;
@@ -596,16 +574,15 @@ static ent_op *forge(fix *f, const uint8_t key[32], uint64_t seq,
 static void test_vouched_chain(void **state) {
     fix *f = *state;
     ent_op_header heads;
-    memset(&heads, 0, sizeof(heads));
-    tforce tf = {.kr = {.obj = f->obj}, .h = &heads};
-    assert_int_equal(ent_store_read(f->a.store, tkey_fn, &tf), ENT_OK);
-    assert_true(tf.kr.found);
+    uint8_t key[32];
+    assert_int_equal(tstore_epoch_key(f->a.store, f->obj, 0, key), ENT_OK);
+    assert_int_equal(tstore_heads(f->a.store, f->obj, &heads), ENT_OK);
     assert_int_equal(tnode_sync(&f->b, &f->a, f->obj), 0);
     assert_int_equal(tnode_sync(&f->c, &f->a, f->obj), 0);
     uint64_t seq = NOPS + 4; /* create, two adds, NOPS sets */
-    ent_op *o1 = forge(f, tf.kr.key, seq, heads.parents, heads.nparents, true,
+    ent_op *o1 = forge(f, key, seq, heads.parents, heads.nparents, true,
                        "vouched for");
-    ent_op *o2 = forge(f, tf.kr.key, seq + 1, &o1->id, 1, false, "voucher");
+    ent_op *o2 = forge(f, key, seq + 1, &o1->id, 1, false, "voucher");
     const uint8_t *raws[2] = {o1->raw, o2->raw};
     size_t lens[2] = {o1->rawlen, o2->rawlen};
 
@@ -645,7 +622,7 @@ static void test_vouched_chain(void **state) {
 
     /* the engine's own batch path (no pool) vouches the same way, and a
      * forged op of A's that nothing names stays refused */
-    ent_op *lone = forge(f, tf.kr.key, seq + 2, &o2->id, 1, true, "forged");
+    ent_op *lone = forge(f, key, seq + 2, &o2->id, 1, true, "forged");
     int rcs[3];
     const uint8_t *raws3[3] = {o1->raw, o2->raw, lone->raw};
     size_t lens3[3] = {o1->rawlen, o2->rawlen, lone->rawlen};

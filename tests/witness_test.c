@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "node/audit/witness.h"
 #include "protocol/op.h"
 #include "storage/store.h"
+#include "tests/store_fixture.h"
 
 typedef struct node {
     char dir[64];
@@ -37,25 +37,14 @@ struct fx {
     node na, na2, nb; /* A's log, A's rewritten log (same key), B */
 };
 
-static int rm_cb(const char *p, const struct stat *sb, int flag,
-                 struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static void node_open(node *n) {
-    snprintf(n->dir, sizeof(n->dir), "%s/ent_wit_XXXXXX",
-             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    assert_non_null(mkdtemp(n->dir));
-    ent_store_opts o = {.map_size = (size_t)8 << 20};
-    assert_int_equal(
-        ent_store_open_ex(&n->store, n->dir, ENT_STORE_CREATE, NULL, &o),
-        ENT_OK);
+    assert_int_equal(tmp_store(&n->store, n->dir, sizeof(n->dir), "wit"),
+                     ENT_OK);
 }
 
 static void node_close(node *n) {
     ent_store_close(n->store);
-    nftw(n->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    rm_tree(n->dir);
 }
 
 static int setup(void **state) {
