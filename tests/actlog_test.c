@@ -41,7 +41,7 @@ static int setup(void **state) {
     uint8_t seed[ENT_SIG_SEED_LEN];
     memset(seed, 7, sizeof(seed));
     assert_int_equal(ent_crypto_init(), ENT_OK);
-    assert_int_equal(tmp_store(&f->store, f->dir, sizeof(f->dir), "actlog"),
+    assert_int_equal(tmp_store(&f->store, f->dir, sizeof(f->dir), "actlog", NULL),
                      ENT_OK);
     assert_int_equal(ent_identity_from_seed(&f->id, seed), ENT_OK);
     *state = f;

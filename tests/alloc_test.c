@@ -121,20 +121,9 @@ static void hook_disarm(void) {
 /* ------------------------------------------------------------ the loop */
 
 /* Every table of the store, the activity log included. */
-static int dump_all_fn(ent_txn *txn, void *data) {
-    for (int t = 0; t < ENT_TBL__COUNT; t++) {
-        int rc = ent_txn_scan(txn, (ent_table)t, NULL, 0, dump_scan, data);
-        if (rc != ENT_OK)
-            return rc;
-        uint8_t sep = 0xee;
-        dump_scan(data, &sep, 1, &sep, 1);
-    }
-    return ENT_OK;
-}
-
 static tdump dump_all(tnode *n) {
-    tdump d = {0};
-    assert_int_equal(ent_store_read(n->store, dump_all_fn, &d), ENT_OK);
+    tdump d = tnode_dump_ex(n, true);
+    assert_non_null(d.buf); /* the store was read */
     return d;
 }
 

@@ -63,7 +63,7 @@ static tlog *tlog_open(uint8_t seed_byte) {
     tlog *t = calloc(1, sizeof(*t));
     uint8_t seed[ENT_SIG_SEED_LEN];
     assert_int_equal(ent_crypto_init(), ENT_OK);
-    assert_int_equal(tmp_store(&t->store, t->dir, sizeof(t->dir), "audit"),
+    assert_int_equal(tmp_store(&t->store, t->dir, sizeof(t->dir), "audit", NULL),
                      ENT_OK);
     memset(seed, seed_byte, sizeof(seed));
     assert_int_equal(ent_identity_from_seed(&t->id, seed), ENT_OK);

@@ -33,21 +33,8 @@ static uint64_t rng_next(uint64_t *s) {
 
 static void join(tnode *a, tnode *b, const uint8_t id[32], uint8_t role,
                  ent_op_epoch_key **boxes_out, size_t *nboxes_out) {
-    ent_op *add = NULL;
-    ent_op_epoch_key *boxes = NULL;
-    size_t nboxes = 0;
-    assert_int_equal(ent_obj_add_member(a->eng, id, tnode_pk(b), role, &add,
-                                        &boxes, &nboxes),
+    assert_int_equal(tnode_join(a, b, id, role, boxes_out, nboxes_out),
                      ENT_OK);
-    assert_int_equal(ent_obj_accept_keys(b->eng, id, boxes, nboxes), ENT_OK);
-    assert_int_equal(tnode_sync(b, a, id), 0);
-    if (boxes_out != NULL) {
-        *boxes_out = boxes;
-        *nboxes_out = nboxes;
-    } else {
-        free(boxes);
-    }
-    ent_op_free(add);
 }
 
 static void set1(tnode *n, const uint8_t id[32], const char *f, const char *v) {

@@ -2,16 +2,17 @@
  * object_fixture.h - the object engine without a network, for the tests of
  * objects, merges, storage faults, joins, the verifier and the peer layer.
  * It provides tnode, a node made of a temporary store, an identity from a
- * seed byte and an object engine on a fake clock (tnode_open/tnode_close,
- * several at once with tnodes_open/tnodes_close); dumps of a whole store to
- * compare before and after (tnode_dump, tdump_equal); the stored ops of an
- * object, copied and applied into another engine (tnode_ops, tnode_sync,
- * tnode_apply_from); the epoch keys and heads held in a store
+ * seed byte and an object engine on a fake clock (tnode_open, tnode_open_ex,
+ * tnode_close, several at once with tnodes_open/tnodes_close); dumps of a
+ * whole store to compare before and after (tnode_dump, tnode_dump_ex,
+ * tdump_equal); a member added and caught up (tnode_join); the stored ops
+ * of an object, copied and applied into another engine (tnode_ops,
+ * tnode_sync, tnode_apply_from); the epoch keys and heads held in a store
  * (tstore_epoch_key, tstore_heads; temporary stores and tstore_scan come
  * from store_fixture.h); and ops sealed by hand, which no engine would make
  * (tfield_text, tforge, tforge_set, tnode_force_set_org). It asserts
- * nothing: helpers return what went wrong.
- * Header-only (static functions) so that each test binary stays one file.
+ * nothing: helpers return what went wrong. Header-only (static functions)
+ * so that each test binary stays one file.
  */
 #ifndef ENT_OBJECT_FIXTURE_H
 #define ENT_OBJECT_FIXTURE_H
@@ -53,16 +54,19 @@ static inline void tnode_close(tnode *n) {
     n->dir[0] = 0;
 }
 
-/* Opens a fresh node whose identity comes from seed byte s. */
-static inline int tnode_open(tnode *n, uint8_t s) {
+/* Opens a fresh node whose identity comes from seed byte s; its engine logs
+ * at level, its store to store_log (may be NULL; borrowed while open). */
+static inline int tnode_open_ex(tnode *n, uint8_t s, ent_log_level level,
+                                const ent_log *store_log) {
     uint8_t seed[ENT_SIG_SEED_LEN];
     memset(n, 0, sizeof(*n));
     memset(seed, s, sizeof(seed));
     if (ent_crypto_init() != ENT_OK)
         return -1;
-    ent_log_init(&n->log, ENT_LOG_ERROR, "obj");
+    ent_log_init(&n->log, level, "obj");
     n->now = 1700000000000ULL;
-    if (tmp_store(&n->store, n->dir, sizeof(n->dir), "obj") != ENT_OK ||
+    if (tmp_store(&n->store, n->dir, sizeof(n->dir), "obj", store_log) !=
+            ENT_OK ||
         ent_identity_from_seed(&n->id, seed) != ENT_OK)
         return -1;
     ent_objects_config cfg = {.store = n->store,
@@ -71,6 +75,11 @@ static inline int tnode_open(tnode *n, uint8_t s) {
                               .clock = tnode_clock,
                               .clock_data = &n->now};
     return ent_objects_new(&n->eng, &cfg) == ENT_OK ? 0 : -1;
+}
+
+/* Opens a fresh node whose identity comes from seed byte s. */
+static inline int tnode_open(tnode *n, uint8_t s) {
+    return tnode_open_ex(n, s, ENT_LOG_ERROR, NULL);
 }
 
 static inline const uint8_t *tnode_pk(const tnode *n) {
@@ -119,30 +128,40 @@ static int dump_scan(void *data, const void *key, size_t klen, const void *val,
     return 0;
 }
 
-/* Every table but the activity log: a refused op changes nothing else, and
- * appends exactly one op_rejected entry to the log (checked separately). */
+typedef struct tdump_req {
+    tdump d;
+    bool with_log;
+} tdump_req;
+
 static int dump_fn(ent_txn *txn, void *data) {
+    tdump_req *r = data;
     for (int t = 0; t < ENT_TBL__COUNT; t++) {
-        if (t == ENT_TBL_LOG || t == ENT_TBL_LOG_META)
+        if (!r->with_log && (t == ENT_TBL_LOG || t == ENT_TBL_LOG_META))
             continue;
-        int rc = ent_txn_scan(txn, (ent_table)t, NULL, 0, dump_scan, data);
+        int rc = ent_txn_scan(txn, (ent_table)t, NULL, 0, dump_scan, &r->d);
         if (rc != ENT_OK)
             return rc;
         uint8_t sep = 0xee;
-        dump_scan(data, &sep, 1, &sep, 1);
+        dump_scan(&r->d, &sep, 1, &sep, 1);
     }
     return ENT_OK;
 }
 
-static inline tdump tnode_dump(tnode *n) {
-    tdump d = {0};
-    if (ent_store_read(n->store, dump_fn, &d) != ENT_OK) {
-        free(d.buf);
-        d.buf = NULL;
-        d.len = 0;
+/* Every table of n's store, the activity log too when with_log; buf is NULL
+ * when the store could not be read. */
+static inline tdump tnode_dump_ex(tnode *n, bool with_log) {
+    tdump_req r = {{0}, with_log};
+    if (ent_store_read(n->store, dump_fn, &r) != ENT_OK) {
+        free(r.d.buf);
+        r.d.buf = NULL;
+        r.d.len = 0;
     }
-    return d;
+    return r.d;
 }
+
+/* Every table but the activity log: a refused op changes nothing else, and
+ * appends exactly one op_rejected entry to the log (checked separately). */
+static inline tdump tnode_dump(tnode *n) { return tnode_dump_ex(n, false); }
 
 static inline int tdump_equal(const tdump *a, const tdump *b) {
     return a->len == b->len && memcmp(a->buf, b->buf, a->len) == 0;
@@ -204,6 +223,37 @@ static inline size_t tops_apply(tnode *dst, tops *t) {
 static inline size_t tnode_sync(tnode *dst, tnode *src, const uint8_t id[32]) {
     tops t = tnode_ops(src, id);
     return tops_apply(dst, &t);
+}
+
+/*
+ * a adds b to object id with role; b opens its key boxes (at least one) and
+ * applies every op of id that a holds, reaching a's state. *boxes_out and
+ * *nboxes_out (may be NULL) get the boxes, which are otherwise freed.
+ * @return ENT_OK, the first call's error, or ENT_EPROTO (no box, or an op
+ * not applied).
+ */
+static inline int tnode_join(tnode *a, tnode *b, const uint8_t id[32],
+                             uint8_t role, ent_op_epoch_key **boxes_out,
+                             size_t *nboxes_out) {
+    ent_op *add = NULL;
+    ent_op_epoch_key *boxes = NULL;
+    size_t nboxes = 0;
+    int rc = ent_obj_add_member(a->eng, id, tnode_pk(b), role, &add, &boxes,
+                                &nboxes);
+    if (rc == ENT_OK && nboxes < 1)
+        rc = ENT_EPROTO;
+    if (rc == ENT_OK)
+        rc = ent_obj_accept_keys(b->eng, id, boxes, nboxes);
+    if (rc == ENT_OK && tnode_sync(b, a, id) != 0)
+        rc = ENT_EPROTO;
+    if (boxes_out != NULL) {
+        *boxes_out = boxes;
+        *nboxes_out = nboxes;
+    } else {
+        free(boxes);
+    }
+    ent_op_free(add);
+    return rc;
 }
 
 /* Applies every op of object id held by the engine src (a real node's, say)

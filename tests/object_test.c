@@ -306,17 +306,7 @@ static void test_template_cache(void **state) {
 /* A (owner) and B (member): B joins through add_member + accept_keys and
  * reaches A's state byte for byte. */
 static void join(tnode *a, tnode *b, const uint8_t id[32], uint8_t role) {
-    ent_op *add = NULL;
-    ent_op_epoch_key *boxes = NULL;
-    size_t nboxes = 0;
-    assert_int_equal(ent_obj_add_member(a->eng, id, tnode_pk(b), role, &add,
-                                        &boxes, &nboxes),
-                     ENT_OK);
-    assert_true(nboxes >= 1);
-    assert_int_equal(ent_obj_accept_keys(b->eng, id, boxes, nboxes), ENT_OK);
-    assert_int_equal(tnode_sync(b, a, id), 0);
-    free(boxes);
-    ent_op_free(add);
+    assert_int_equal(tnode_join(a, b, id, role, NULL, NULL), ENT_OK);
 }
 
 static void assert_same_state(tnode *x, tnode *y, const uint8_t id[32]) {

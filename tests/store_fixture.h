@@ -47,15 +47,15 @@ static inline int tmp_dir(char *dir, size_t size, const char *tag) {
 }
 
 /* tmp_dir(), then a store of 8 MiB created in it (*s, to close with
- * ent_store_close). @return ENT_OK, ENT_EIO (no folder) or the store's
- * error. */
+ * ent_store_close), logging to log (may be NULL; borrowed for the store's
+ * life). @return ENT_OK, ENT_EIO (no folder) or the store's error. */
 static inline int tmp_store(ent_store **s, char *dir, size_t size,
-                            const char *tag) {
+                            const char *tag, const ent_log *log) {
     ent_store_opts o = {.map_size = (size_t)8 << 20};
     *s = NULL;
     if (tmp_dir(dir, size, tag) != 0)
         return ENT_EIO;
-    return ent_store_open_ex(s, dir, ENT_STORE_CREATE, NULL, &o);
+    return ent_store_open_ex(s, dir, ENT_STORE_CREATE, log, &o);
 }
 
 static int rm_tree_entry(const char *p, const struct stat *sb, int flag,

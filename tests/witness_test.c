@@ -38,7 +38,7 @@ struct fx {
 };
 
 static void node_open(node *n) {
-    assert_int_equal(tmp_store(&n->store, n->dir, sizeof(n->dir), "wit"),
+    assert_int_equal(tmp_store(&n->store, n->dir, sizeof(n->dir), "wit", NULL),
                      ENT_OK);
 }
 
@@ -205,6 +205,18 @@ static int equiv_entries_txn(ent_txn *txn, void *data) {
     return ent_actlog_foreach(txn, 0, equiv_entries_fn, data);
 }
 
+/* B's witness is offered A's head h (hl bytes) at time now: taken in
+ * (ENT_OK); kept (may be NULL) gets the head B holds. @return the outcome,
+ * an ENT_WITNESS_* value. */
+static int offer_ok(struct fx *f, uint64_t now, const uint8_t *h, size_t hl,
+                    ent_actlog_head *kept) {
+    int out = -1;
+    assert_int_equal(ent_witness_offer(f->nb.store, now, h, hl,
+                                       ent_identity_public(f->a), &out, kept),
+                     ENT_OK);
+    return out;
+}
+
 static void test_heads(void **state) {
     struct fx *f = *state;
     const uint8_t *apk = ent_identity_public(f->a);
@@ -217,16 +229,10 @@ static void test_heads(void **state) {
     /* first head: kept */
     append(&f->na, f->a, 3, 0xaa);
     hl = head(&f->na, f->a, h);
-    assert_int_equal(ent_witness_offer(f->nb.store, 1, h, hl, apk, &out,
-                                       NULL),
-                     ENT_OK);
-    assert_int_equal(out, ENT_WITNESS_KEPT);
+    assert_int_equal(offer_ok(f, 1, h, hl, NULL), ENT_WITNESS_KEPT);
     assert_int_equal(kept_size(&f->nb, apk), 3);
     /* the same head again: nothing new */
-    assert_int_equal(ent_witness_offer(f->nb.store, 1, h, hl, apk, &out,
-                                       NULL),
-                     ENT_OK);
-    assert_int_equal(out, ENT_WITNESS_SAME);
+    assert_int_equal(offer_ok(f, 1, h, hl, NULL), ENT_WITNESS_SAME);
     /* A's head offered by B's session with another org: refused */
     assert_int_equal(ent_witness_offer(f->nb.store, 1, h, hl,
                                        ent_identity_public(f->b), &out, NULL),
@@ -240,10 +246,7 @@ static void test_heads(void **state) {
     /* a consistent successor needs A's signed proof */
     append(&f->na, f->a, 2, 0xaa);
     hl = head(&f->na, f->a, h);
-    assert_int_equal(ent_witness_offer(f->nb.store, 1, h, hl, apk, &out,
-                                       &kept),
-                     ENT_OK);
-    assert_int_equal(out, ENT_WITNESS_NEED_PROOF);
+    assert_int_equal(offer_ok(f, 1, h, hl, &kept), ENT_WITNESS_NEED_PROOF);
     assert_int_equal(kept.size, 3);
     /* an answer signed by someone else proves nothing and changes nothing */
     assert_int_equal(ent_witness_answer(f->na.store, f->b, 3, 5, &ans),
@@ -274,20 +277,14 @@ static void test_heads(void **state) {
     /* A rewrites its log (same key, other entries): same size, other root */
     append(&f->na2, f->a, 5, 0xbb);
     hl = head(&f->na2, f->a, h);
-    assert_int_equal(ent_witness_offer(f->nb.store, 2, h, hl, apk, &out,
-                                       NULL),
-                     ENT_OK);
-    assert_int_equal(out, ENT_WITNESS_EQUIVOCATION);
+    assert_int_equal(offer_ok(f, 2, h, hl, NULL), ENT_WITNESS_EQUIVOCATION);
     assert_int_equal(kept_size(&f->nb, apk), 5); /* never replaced */
     assert_int_equal(nproofs(&f->nb), 1);
 
     /* ... and grows it: its own signed proof fails against the kept head */
     append(&f->na2, f->a, 2, 0xbb);
     hl = head(&f->na2, f->a, h);
-    assert_int_equal(ent_witness_offer(f->nb.store, 3, h, hl, apk, &out,
-                                       &kept),
-                     ENT_OK);
-    assert_int_equal(out, ENT_WITNESS_NEED_PROOF);
+    assert_int_equal(offer_ok(f, 3, h, hl, &kept), ENT_WITNESS_NEED_PROOF);
     assert_int_equal(ent_witness_answer(f->na2.store, f->a, 5, 7, &ans),
                      ENT_OK);
     assert_int_equal(ent_witness_settle(f->nb.store, 3, h, hl, &ans,
