@@ -11,9 +11,10 @@
  * tnode (object_fixture.h) made a member of V's object; a bare peer (an
  * org with only a session manager on the loop) that dials a node, says
  * HELLO and sends hand-made messages; and the end of it all: the nodes
- * stopped and freed and the temporary folder removed. Every call of
- * ent_daemon_open(), ent_node_start() and ent_node_stop() of these tests
- * is in this file, but for node_test.c's own tests of them. Header-only
+ * stopped and freed and the temporary folder removed. The unit tests call
+ * ent_daemon_open(), ent_node_start() and ent_node_stop() only here, but
+ * for node_test.c's own tests of them (bench/bench_sync.c and
+ * fuzz/fuzz_api_json.c, which have no cmocka, call them too). Header-only
  * (static functions): each test stays one file.
  *
  * Included twice: first for the types, NODES_WORLD_FIELDS and the helpers
