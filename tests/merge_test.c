@@ -33,21 +33,8 @@ static uint64_t rng_next(uint64_t *s) {
 
 static void join(tnode *a, tnode *b, const uint8_t id[32], uint8_t role,
                  ent_op_epoch_key **boxes_out, size_t *nboxes_out) {
-    ent_op *add = NULL;
-    ent_op_epoch_key *boxes = NULL;
-    size_t nboxes = 0;
-    assert_int_equal(ent_obj_add_member(a->eng, id, tnode_pk(b), role, &add,
-                                        &boxes, &nboxes),
+    assert_int_equal(tnode_join(a, b, id, role, boxes_out, nboxes_out),
                      ENT_OK);
-    assert_int_equal(ent_obj_accept_keys(b->eng, id, boxes, nboxes), ENT_OK);
-    assert_int_equal(tnode_sync(b, a, id), 0);
-    if (boxes_out != NULL) {
-        *boxes_out = boxes;
-        *nboxes_out = nboxes;
-    } else {
-        free(boxes);
-    }
-    ent_op_free(add);
 }
 
 static void set1(tnode *n, const uint8_t id[32], const char *f, const char *v) {
@@ -81,9 +68,7 @@ static void test_permutations(void **state) {
     char aid[ENT_ORG_ID_LEN + 1];
     ent_op_epoch_key *dboxes = NULL;
     size_t ndboxes = 0;
-    assert_int_equal(tnode_open(&a, 31), 0);
-    assert_int_equal(tnode_open(&b, 32), 0);
-    assert_int_equal(tnode_open(&c, 33), 0);
+    assert_int_equal(tnodes_open(TNODES(&a, &b, &c), 31), 0);
     assert_int_equal(tnode_open(&d, 34), 0); /* the observer (viewer) */
     ent_org_id_format(aid, tnode_pk(&a));
 
@@ -242,10 +227,7 @@ static void test_permutations(void **state) {
     tops_free(&all);
     free(ref);
     free(dboxes);
-    tnode_close(&a);
-    tnode_close(&b);
-    tnode_close(&c);
-    tnode_close(&d);
+    tnodes_close(TNODES(&a, &b, &c, &d));
 }
 
 int main(void) {
