@@ -5,8 +5,9 @@
  * codes below. The table is an X-macro so that the enum, ent_err_name() and
  * ent_strerror() cannot drift apart (libuv's UV_ERRNO_MAP).
  *
- * This header and log.h are leaf modules with no dependencies; crypto/,
- * storage/, protocol/ and node/ all include them (see spec/storage.md).
+ * This header and log.h (with term.h, which escapes its messages) are leaf
+ * modules with no other dependencies; crypto/, storage/, protocol/ and
+ * node/ all include them (see spec/storage.md).
  */
 #ifndef ENT_ERR_H
 #define ENT_ERR_H

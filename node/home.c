@@ -326,6 +326,77 @@ void ent_home_unlock(int fd) {
 
 /* ---- addresses ---------------------------------------------------------- */
 
+int ent_home_addr_check(const char *s, char *why, size_t cap) {
+    struct sockaddr_storage ss;
+    const char *colon;
+    size_t hl;
+    why[0] = '\0';
+    if (ent_home_parse_addr(s, &ss) == ENT_OK)
+        return ENT_OK;
+    if (s == NULL || s[0] == '\0') {
+        snprintf(why, cap, "empty: want HOST:PORT, e.g. 127.0.0.1:7411");
+        return ENT_EINVAL;
+    }
+    if (strlen(s) >= ENT_ADDR_STRLEN) {
+        snprintf(why, cap, "longer than %d bytes", ENT_ADDR_STRLEN - 1);
+        return ENT_EINVAL;
+    }
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (rb == NULL || rb[1] != ':') {
+            snprintf(why, cap,
+                     "want [IPv6]:PORT, e.g. [::1]:7411 (no port after ']')");
+            return ENT_EINVAL;
+        }
+        colon = rb + 1;
+        hl = (size_t)(rb - s) + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL) {
+            snprintf(why, cap, "no port: want HOST:PORT, e.g. %s:7411", s);
+            return ENT_EINVAL;
+        }
+        if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
+            snprintf(why, cap,
+                     "an IPv6 address goes in brackets, e.g. [::1]:7411");
+            return ENT_EINVAL;
+        }
+        hl = (size_t)(colon - s);
+    }
+    const char *ps = colon + 1;
+    bool digits = *ps != '\0' && strlen(ps) <= 5;
+    for (const char *p = ps; digits && *p; p++)
+        digits = *p >= '0' && *p <= '9';
+    if (!digits || atol(ps) > 65535) {
+        snprintf(why, cap, "the port must be a number from 0 to 65535");
+        return ENT_EINVAL;
+    }
+    if (hl == 0) {
+        snprintf(why, cap, "no host: want HOST:PORT, e.g. 0.0.0.0:%s", ps);
+        return ENT_EINVAL;
+    }
+    if (s[0] == '[') {
+        snprintf(why, cap, "%.*s is not an IPv6 address", (int)hl, s);
+        return ENT_EINVAL;
+    }
+    bool name = false;
+    for (size_t i = 0; i < hl; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.'))
+            name = true;
+    if (name)
+        snprintf(why, cap,
+                 "%.*s is a name, and names are not resolved: give an IPv4 "
+                 "address (127.0.0.1, or 0.0.0.0 for every interface) or a "
+                 "bracketed IPv6 address ([::1])",
+                 (int)hl, s);
+    else
+        snprintf(why, cap,
+                 "%.*s is not an IPv4 address (four numbers from "
+                 "0 to 255, e.g. 127.0.0.1)",
+                 (int)hl, s);
+    return ENT_EINVAL;
+}
+
 int ent_home_parse_addr(const char *s, void *out) {
     char host[ENT_ADDR_STRLEN];
     const char *colon;

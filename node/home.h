@@ -43,6 +43,14 @@
 int ent_home_parse_addr(const char *s, void *sockaddr_storage);
 
 /*
+ * Why s is not an address ent_home_parse_addr() takes, in words for an
+ * error message (no port, a port out of range, an IPv6 address without
+ * brackets, a host name: names are not resolved...), written to why (cap
+ * bytes). @return ENT_OK (s is fine, why is "") or ENT_EINVAL.
+ */
+int ent_home_addr_check(const char *s, char *why, size_t cap);
+
+/*
  * Writes the default home to out: $ENTENTE_HOME, else $HOME/.entente.
  * @return ENT_OK, ENT_ENOENT (neither variable set), ENT_ETOOBIG.
  */

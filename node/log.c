@@ -4,6 +4,7 @@
  */
 #include "node/log.h"
 #include "node/err.h"
+#include "node/term.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -56,8 +57,16 @@ void ent_log_vwrite(const ent_log *lg, ent_log_level level, const char *fmt,
                      level_names[level]);
     if (lg->name != NULL && n > 0 && (size_t)n < sizeof(line))
         n += snprintf(line + n, sizeof(line) - (size_t)n, "[%s] ", lg->name);
-    if (n > 0 && (size_t)n < sizeof(line))
-        vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    if (n > 0 && (size_t)n < sizeof(line)) {
+        /* messages carry names, addresses and reasons from partners: no
+         * control character reaches the terminal or the log file raw */
+        char msg[sizeof(line)];
+        int ml = vsnprintf(msg, sizeof(msg), fmt, ap);
+        if (ml > 0)
+            ent_term_escape_buf(line + n, sizeof(line) - (size_t)n, msg,
+                                (size_t)ml < sizeof(msg) ? (size_t)ml
+                                                         : sizeof(msg) - 1);
+    }
     if (lg->sink != NULL) {
         lg->sink(lg->data, level, line);
     } else {

@@ -6,6 +6,10 @@
  * everything. The default sink writes one line per record to stderr:
  *
  *   2026-11-23T17:40:00.123Z INFO  [name] message
+ *
+ * Control characters in the message (a partner's name, a reason it sent)
+ * are written as visible escapes (node/term.h), so a record is always one
+ * line and never drives the terminal.
  */
 #ifndef ENT_LOG_H
 #define ENT_LOG_H

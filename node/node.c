@@ -78,24 +78,11 @@ struct meta_read {
     char *listen;
 };
 
-static int copy_meta(ent_txn *txn, const char *key, char *out, size_t cap) {
-    const void *v;
-    size_t vl;
-    int rc = ent_txn_get(txn, ENT_TBL_META, key, strlen(key), &v, &vl);
-    if (rc != ENT_OK)
-        return rc;
-    if (vl >= cap)
-        return ENT_ECORRUPT;
-    memcpy(out, v, vl);
-    out[vl] = '\0';
-    return ENT_OK;
-}
-
 static int read_meta(ent_txn *txn, void *data) {
     struct meta_read *m = data;
-    int rc = copy_meta(txn, ENT_META_NAME, m->name, ENT_NAME_MAX + 1);
+    int rc = ent_home_meta_get(txn, ENT_META_NAME, m->name, ENT_NAME_MAX + 1);
     if (rc == ENT_OK)
-        rc = copy_meta(txn, ENT_META_LISTEN, m->listen, ENT_ADDR_STRLEN);
+        rc = ent_home_meta_get(txn, ENT_META_LISTEN, m->listen, ENT_ADDR_STRLEN);
     return rc;
 }
 

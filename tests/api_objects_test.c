@@ -22,6 +22,7 @@
 
 #include "node/api/api.h"
 #include "node/api/api_objects.h"
+#include "node/timefmt.h"
 #include "protocol/op.h"
 
 #pragma GCC diagnostic ignored "-Wformat-truncation"
@@ -228,6 +229,33 @@ static void test_create_show_and_hook(void **state) {
     assert_non_null(strstr(s, "\"text\":\"hi\""));
     free(s);
 
+    /* refusals say the real rule: the template's stages, the size limit */
+    snprintf(path, sizeof(path), "/v1/objects/%s/stage", hex);
+    assert_int_equal(call(f, "POST", path, "{\"stage\":\"Won\"}", &j), 400);
+    assert_string_equal(err_msg(j),
+                        "stage \"Won\" of opportunity is not one of: "
+                        "\"Prospecting\", \"Qualification\", \"Solution\", "
+                        "\"Proposal\", \"Negotiation\", \"Closed Won\", "
+                        "\"Closed Lost\"");
+    json_decref(j);
+    char *big = malloc(4200 + 16);
+    assert_non_null(big);
+    memcpy(big, "{\"text\":\"", 9);
+    memset(big + 9, 'x', 4097);
+    strcpy(big + 9 + 4097, "\"}");
+    snprintf(path, sizeof(path), "/v1/objects/%s/comments", hex);
+    assert_int_equal(call(f, "POST", path, big, &j), 413);
+    assert_string_equal(err_msg(j),
+                        "comment is 4097 bytes; a comment is at most 4096 "
+                        "bytes");
+    json_decref(j);
+    free(big);
+    assert_int_equal(call(f, "POST", path, "{\"text\":\"bell\\u0007\"}", &j),
+                     400);
+    assert_non_null(strstr(err_msg(j), "UTF-8 without control characters"));
+    json_decref(j);
+    assert_int_equal(f->h.calls, 4); /* refusals made no op */
+
     /* list and the type filter */
     assert_int_equal(call(f, "GET", "/v1/objects?type=opportunity", NULL, &j),
                      200);
@@ -295,7 +323,7 @@ static void test_refusals_change_nothing(void **state) {
         {"GET", "/v1/objects/ABCDEF", NULL, 400, "ENT_EINVAL"},
         {"GET", "/v1/objects/", NULL, 404, "ENT_ENOENT"},
         {"GET", "/v1/objects?type=a%2Fb", NULL, 400, "ENT_EINVAL"},
-        {"GET", "/v1/objects?sort=id", NULL, 400, "ENT_EINVAL"},
+        {"GET", "/v1/objects?order=id", NULL, 400, "ENT_EINVAL"},
         {"GET", "/v1/objects?type=lead&type=lead", NULL, 400, "ENT_EINVAL"},
         {"DELETE", path, NULL, 405, "ENT_EINVAL"},
     };
@@ -508,6 +536,179 @@ static void test_config(void **state) {
 }
 
 /* The engine survives closing and reopening the node. */
+/* True if s is RFC 3339 UTC with milliseconds, as every API time is. */
+static bool is_time(const char *s) {
+    uint64_t ms;
+    return s != NULL && strlen(s) == ENT_TIMEFMT_RFC3339_LEN &&
+           s[ENT_TIMEFMT_RFC3339_LEN - 1] == 'Z' &&
+           ent_timefmt_parse(s, &ms) == ENT_OK && ms > 0;
+}
+
+/* One encoding per kind of value: names (never the org id in their place),
+ * RFC 3339 times, base32 orgs, in the object, the log and the peers. */
+static void test_values(void **state) {
+    fx *f = *state;
+    char hex[65], path[160];
+    json_t *j = NULL;
+    create_opp(f, hex);
+    snprintf(path, sizeof(path), "/v1/objects/%s/comments", hex);
+    assert_int_equal(call(f, "POST", path, "{\"text\":\"hello\"}", NULL), 200);
+    snprintf(path, sizeof(path), "/v1/objects/%s", hex);
+    assert_int_equal(call(f, "GET", path, NULL, &j), 200);
+    const json_t *m = json_array_get(json_object_get(j, "members"), 0);
+    const json_t *c = json_array_get(json_object_get(j, "comments"), 0);
+    assert_string_equal(json_string_value(json_object_get(m, "name")), "Acme");
+    assert_string_equal(json_string_value(json_object_get(c, "name")), "Acme");
+    assert_string_equal(json_string_value(json_object_get(c, "org")),
+                        ent_node_org_id(f->n));
+    assert_true(is_time(json_string_value(json_object_get(c, "time"))));
+    assert_null(json_object_get(c, "hlc"));
+    json_decref(j);
+
+    assert_int_equal(call(f, "GET", "/v1/log", NULL, &j), 200);
+    const json_t *e = json_array_get(json_object_get(j, "entries"), 0);
+    assert_true(is_time(json_string_value(json_object_get(e, "time"))));
+    assert_string_equal(json_string_value(json_object_get(e, "org")),
+                        ent_node_org_id(f->n));
+    assert_string_equal(json_string_value(json_object_get(e, "name")), "Acme");
+    json_decref(j);
+
+    /* an org the node knows no name for: null, not its id */
+    uint8_t stranger[32];
+    memset(stranger, 7, sizeof(stranger));
+    j = ent_api_org_name_json(f->n, stranger);
+    assert_true(json_is_null(j));
+    json_decref(j);
+    j = ent_api_time_json(0);
+    assert_true(json_is_null(j));
+    json_decref(j);
+    j = ent_api_time_json(UINT64_C(1796445178123));
+    assert_string_equal(json_string_value(j), "2026-12-05T04:32:58.123Z");
+    json_decref(j);
+}
+
+/* Creates an object of type with the fields of set (a JSON object text);
+ * returns its id in hex. */
+static void create_with(fx *f, const char *type, const char *set,
+                        char hex[65]) {
+    char body[512];
+    json_t *j = NULL;
+    snprintf(body, sizeof(body), "{\"type\":\"%s\",\"set\":%s}", type, set);
+    assert_int_equal(call(f, "POST", "/v1/objects", body, &j), 201);
+    strcpy(hex, json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+}
+
+/* The "key" of every row of GET path, joined with commas. */
+static void list_keys(fx *f, const char *path, const char *key, char *out,
+                      size_t cap) {
+    json_t *j = NULL, *r;
+    size_t i, o = 0;
+    assert_int_equal(call(f, "GET", path, NULL, &j), 200);
+    out[0] = '\0';
+    json_array_foreach(j, i, r) {
+        const char *v = json_string_value(json_object_get(r, key));
+        o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? "," : "",
+                              v ? v : "-");
+    }
+    json_decref(j);
+}
+
+/* GET /v1/objects: title, stage and date; filters, sort, limit, prefix. */
+static void test_list(void **state) {
+    fx *f = *state;
+    char a[65], b[65], c[65], d[65], got[1024], path[256];
+    create_with(f, "opportunity",
+                "{\"name\":\"Beta\",\"close_date\":\"2027-01-31\","
+                "\"stage\":\"Closed Won\"}",
+                a);
+    create_with(f, "opportunity",
+                "{\"name\":\"Alpha\",\"close_date\":\"2026-06-30\"}", b);
+    create_with(f, "opportunity", "{\"stage\":\"Negotiation\"}", c);
+    create_with(f, "lead", "{\"company\":\"Initech\"}", d);
+
+    json_t *j = NULL;
+    snprintf(path, sizeof(path), "/v1/objects?prefix=%s", a);
+    assert_int_equal(call(f, "GET", path, NULL, &j), 200);
+    assert_int_equal(json_array_size(j), 1);
+    const json_t *r = json_array_get(j, 0);
+    assert_string_equal(json_string_value(json_object_get(r, "title")), "Beta");
+    assert_string_equal(json_string_value(json_object_get(r, "stage")),
+                        "Closed Won");
+    assert_string_equal(json_string_value(json_object_get(r, "date")),
+                        "2027-01-31");
+    assert_string_equal(json_string_value(json_object_get(r, "status")),
+                        "active");
+    json_decref(j);
+    /* the lead's title is its first text field; it has no date */
+    snprintf(path, sizeof(path), "/v1/objects?prefix=%.10s", d);
+    list_keys(f, path, "title", got, sizeof(got));
+    assert_string_equal(got, "Initech");
+    list_keys(f, path, "date", got, sizeof(got));
+    assert_string_equal(got, "-");
+
+    /* filters; stage ignores case and is percent-decoded */
+    list_keys(f, "/v1/objects?type=opportunity&sort=title", "title", got,
+              sizeof(got));
+    assert_string_equal(got, "Alpha,Beta,-"); /* no title: last */
+    list_keys(f, "/v1/objects?stage=closed%20won", "title", got, sizeof(got));
+    assert_string_equal(got, "Beta");
+    list_keys(f, "/v1/objects?stage=closed+WON", "title", got, sizeof(got));
+    assert_string_equal(got, "Beta");
+    list_keys(f, "/v1/objects?stage=nowhere", "title", got, sizeof(got));
+    assert_string_equal(got, "");
+
+    /* sort by date both ways (no date: last either way), by stage in the
+     * template's order (the default stage is Prospecting) */
+    list_keys(f, "/v1/objects?sort=date", "date", got, sizeof(got));
+    assert_string_equal(got, "2026-06-30,2027-01-31,-,-");
+    list_keys(f, "/v1/objects?sort=-date", "date", got, sizeof(got));
+    assert_string_equal(got, "2027-01-31,2026-06-30,-,-");
+    list_keys(f, "/v1/objects?type=opportunity&sort=stage", "stage", got,
+              sizeof(got));
+    assert_string_equal(got, "Prospecting,Negotiation,Closed Won");
+    list_keys(f, "/v1/objects?type=opportunity&sort=-stage", "stage", got,
+              sizeof(got));
+    assert_string_equal(got, "Closed Won,Negotiation,Prospecting");
+
+    /* limit after sorting; id order by default */
+    list_keys(f, "/v1/objects?sort=-date&limit=1", "date", got, sizeof(got));
+    assert_string_equal(got, "2027-01-31");
+    char ids[4][65];
+    strcpy(ids[0], a);
+    strcpy(ids[1], b);
+    strcpy(ids[2], c);
+    strcpy(ids[3], d);
+    qsort(ids, 4, sizeof(ids[0]), (int (*)(const void *, const void *))strcmp);
+    list_keys(f, "/v1/objects?limit=2", "id", got, sizeof(got));
+    snprintf(path, sizeof(path), "%s,%s", ids[0], ids[1]);
+    assert_string_equal(got, path);
+    list_keys(f, "/v1/objects?sort=-id&limit=1", "id", got, sizeof(got));
+    assert_string_equal(got, ids[3]);
+
+    /* prefixes: any length from 1, odd ones too */
+    snprintf(path, sizeof(path), "/v1/objects?prefix=%.1s", a);
+    list_keys(f, path, "id", got, sizeof(got));
+    assert_non_null(strstr(got, a));
+    snprintf(path, sizeof(path), "/v1/objects?prefix=%.7s", a);
+    list_keys(f, path, "id", got, sizeof(got));
+    assert_string_equal(got, a);
+
+    /* bad queries change nothing and say why */
+    const char *bad[] = {"/v1/objects?sort=size",      "/v1/objects?limit=0",
+                         "/v1/objects?limit=x",        "/v1/objects?limit=-1",
+                         "/v1/objects?prefix=XY",      "/v1/objects?prefix=",
+                         "/v1/objects?stage=",         "/v1/objects?stage=a%2",
+                         "/v1/objects?stage=a%00",     "/v1/objects?type=Bad",
+                         "/v1/objects?sort=id&sort=id"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        j = NULL;
+        assert_int_equal(call(f, "GET", bad[i], NULL, &j), 400);
+        assert_string_equal(err_code(j), "ENT_EINVAL");
+        json_decref(j);
+    }
+}
+
 static void test_reopen(void **state) {
     fx *f = *state;
     char hex[65];
@@ -529,6 +730,8 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_templates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,8 @@
 /*
  * merge_test.c - convergence: three orgs make concurrent ops on one object
  * (member adds, overlapping sets, an owner-only field written by a
- * non-owner, stage moves, comments, ops that depend on each other); the
- * full set of ops is applied in MERGE_PERMS random orders (xorshift64*
+ * non-owner and refused, stage moves, comments, ops that depend on each other);
+ * the full set of ops is applied in MERGE_PERMS random orders (xorshift64*
  * seeded with MERGE_SEED, so every run sees the same orders) to fresh
  * stores through the real apply path, in random batch sizes, and the
  * canonical shared state must be byte-identical every time and equal to
@@ -45,6 +45,74 @@ static void set1(tnode *n, const uint8_t id[32], const char *f, const char *v) {
     if (rc != ENT_OK)
         fail_msg("set %s=%s: %s (%s)", f, v, ent_strerror(rc), err);
     ent_op_free(op);
+}
+
+/* n's heads of obj and the highest hlc among them. */
+typedef struct heads_hlc {
+    const uint8_t *obj;
+    ent_op_header *h;
+    uint64_t top;
+} heads_hlc;
+
+static int hh_scan(void *data, const void *key, size_t klen, const void *val,
+                   size_t vlen) {
+    heads_hlc *r = data;
+    uint64_t hlc = 0;
+    for (int i = 0; i < 8; i++)
+        hlc = hlc << 8 | ((const uint8_t *)val)[i];
+    if (hlc > r->top)
+        r->top = hlc;
+    return thead_scan(r->h, key, klen, val, vlen);
+}
+
+static int hh_fn(ent_txn *txn, void *data) {
+    heads_hlc *r = data;
+    return ent_txn_scan(txn, ENT_TBL_HEADS, r->obj, 32, hh_scan, r);
+}
+
+/*
+ * An owner-only write of n's own org to an org-valued field, made the way
+ * n's engine makes ops (parents = its heads, its next seq, an hlc above
+ * them, epoch 0), which its engine would not make because n is not the
+ * object's owner: applied on n. @return what n's engine says.
+ */
+static int force_owner_only(tnode *n, const uint8_t id[32], const char *field,
+                            uint64_t seq) {
+    ent_op_field f;
+    ent_op_body b;
+    ent_op_header h;
+    uint8_t *body = NULL;
+    size_t blen;
+    ent_op *op = NULL;
+    memset(&h, 0, sizeof(h));
+    tforce tf = {.kr = {.obj = id}, .h = &h};
+    assert_int_equal(ent_store_read(n->store, tkey_fn, &tf), ENT_OK);
+    assert_true(tf.kr.found);
+    memset(&h, 0, sizeof(h));
+    heads_hlc hh = {.obj = id, .h = &h};
+    assert_int_equal(ent_store_read(n->store, hh_fn, &hh), ENT_OK);
+    memset(&f, 0, sizeof(f));
+    memset(&b, 0, sizeof(b));
+    snprintf(f.name, sizeof(f.name), "%s", field);
+    f.v.type = ENT_VT_ORG;
+    memcpy(f.v.u.org, tnode_pk(n), 32);
+    f.owner_only = true;
+    b.kind = ENT_OP_SET;
+    b.fields = &f;
+    b.nfields = 1;
+    h.version = ENT_OP_VERSION;
+    h.kind = ENT_OP_SET;
+    memcpy(h.object, id, 32);
+    memcpy(h.author, tnode_pk(n), 32);
+    h.seq = seq;
+    h.hlc = hh.top + 1;
+    assert_int_equal(ent_op_body_encode(&b, &body, &blen), ENT_OK);
+    assert_int_equal(ent_op_seal(&op, &h, body, blen, tf.kr.key, n->id),
+                     ENT_OK);
+    int rc = ent_obj_apply(n->eng, op->raw, op->rawlen, NULL);
+    free(body);
+    ent_op_free(op);
+    return rc;
 }
 
 static uint8_t *state_of(tnode *n, const uint8_t id[32], size_t *len) {
@@ -91,9 +159,13 @@ static void test_permutations(void **state) {
     set1(&a, id, "next_step", "A: send proposal");
     set1(&a, id, "region", "EMEA");
     set1(&b, id, "next_step", "B: schedule demo");
-    /* owner-only and not B's (B's engine refuses it): forced, never wins */
-    assert_int_equal(
-        tnode_force_set_org(&b, id, "sourced_by", tnode_pk(&b), 100), ENT_OK);
+    /* owner-only, and B is not the object's owner: a write B's engine
+     * would not make is refused even by B's own engine at receipt
+     * (spec/objects.md "Merge": an owner-only write counts only from the
+     * owner, so no node stores it). Before authority by causal history it
+     * was stored everywhere and lost to A's earlier write by HLC. B's
+     * next seq is 3 (the add of C, one set). */
+    assert_int_equal(force_owner_only(&b, id, "sourced_by", 3), ENT_EDENIED);
     set1(&b, id, "close_date", "2026-06-30");
     set1(&c, id, "next_step", "C: legal review");
     set1(&c, id, "region", "APAC");

@@ -420,6 +420,38 @@ static void test_addr(void **state) {
     assert_int_equal(ent_home_parse_addr("host.example:80", &ss), ENT_EINVAL);
 }
 
+/* The reason of a refused address names the real rule. */
+static void test_addr_why(void **state) {
+    static const struct {
+        const char *in, *why;
+    } cases[] = {
+        {"localhost:7411", "localhost is a name, and names are not resolved"},
+        {"host.example:80", "host.example is a name, and names are not "
+                            "resolved"},
+        {"127.0.0.1", "no port: want HOST:PORT"},
+        {"127.0.0.1:", "the port must be a number from 0 to 65535"},
+        {"127.0.0.1:65536", "the port must be a number from 0 to 65535"},
+        {"::1:80", "an IPv6 address goes in brackets, e.g. [::1]:7411"},
+        {"[::1]", "want [IPv6]:PORT"},
+        {"[nope]:1", "[nope] is not an IPv6 address"},
+        {"1.2.3.400:1", "1.2.3.400 is not an IPv4 address"},
+        {":1", "no host"},
+        {"", "empty"},
+    };
+    char why[256];
+    assert_int_equal(ent_home_addr_check("127.0.0.1:0", why, sizeof(why)),
+                     ENT_OK);
+    assert_string_equal(why, "");
+    assert_int_equal(ent_home_addr_check("[::1]:7411", why, sizeof(why)),
+                     ENT_OK);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(ent_home_addr_check(cases[i].in, why, sizeof(why)),
+                         ENT_EINVAL);
+        if (strstr(why, cases[i].why) == NULL)
+            fail_msg("%s: \"%s\" lacks \"%s\"", cases[i].in, why, cases[i].why);
+    }
+}
+
 int main(void) {
     assert_int_equal(ent_crypto_init(), ENT_OK);
     const struct CMUnitTest tests[] = {
@@ -428,6 +460,7 @@ int main(void) {
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_home_init),
         cmocka_unit_test(test_addr),
+        cmocka_unit_test(test_addr_why),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,9 +9,9 @@
 #include "node/api/api_log.h"
 #include "node/api/api_objects.h"
 #include "node/api/api_peers.h"
+#include "node/audit/witness.h"
 #include "node/err.h"
 #include "node/peers/peer.h"
-#include "node/audit/witness.h"
 
 #include <uv.h>
 

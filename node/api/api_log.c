@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "crypto/crypto.h"
+#include "node/api/route.h"
 #include "node/audit/actlog.h"
 #include "node/audit/audit.h"
 #include "node/err.h"
@@ -78,21 +79,30 @@ static json_t *hex_or_null(bool has, const uint8_t id[32]) {
 }
 
 struct list_ctx {
+    ent_node *n;
     uint64_t since;
     json_t *arr;
     uint64_t size;
     uint8_t root[32];
 };
 
+/* One entry of GET /v1/log: ids in their printed forms (object and op in
+ * hex, org in base32 with its name), time in RFC 3339. */
 static int entry_json(void *data, const ent_actlog_entry *e,
                       const uint8_t *raw, size_t len) {
     struct list_ctx *c = data;
+    char org[ENT_ORG_ID_LEN + 1];
+    if (e->has_org)
+        ent_org_id_format(org, e->org);
     json_t *o = json_pack(
-        "{s:I,s:I,s:s,s:o,s:o,s:o,s:s%}", "index", (json_int_t)e->index,
-        "time", (json_int_t)e->time, "kind", ent_actlog_kind_name(e->kind),
-        "object", hex_or_null(e->has_object, e->object), "op",
+        "{s:I,s:o,s:s,s:o,s:o,s:o,s:o,s:s%}", "index", (json_int_t)e->index,
+        "time", ent_api_time_json(e->time), "kind",
+        ent_actlog_kind_name(e->kind), "object",
+        hex_or_null(e->has_object, e->object), "op",
         hex_or_null(e->has_op, e->op), "org",
-        hex_or_null(e->has_org, e->org), "reason", e->reason, e->reason_len);
+        e->has_org ? json_string(org) : json_null(), "name",
+        e->has_org ? ent_api_org_name_json(c->n, e->org) : json_null(),
+        "reason", e->reason, e->reason_len);
     if (o == NULL || json_array_append_new(c->arr, o) != 0)
         return ENT_ENOMEM;
     return 0;
@@ -109,7 +119,7 @@ static int list_fn(ent_txn *txn, void *data) {
 
 int ent_api_log_get(ent_node *n, const ent_http_request *req,
                     ent_http_response *resp) {
-    struct list_ctx c = {0};
+    struct list_ctx c = {.n = n};
     bool has_obj;
     uint8_t obj[32];
     char root[65];
@@ -192,6 +202,7 @@ int ent_api_audit_export(ent_node *n, const ent_http_request *req,
 /* ---- witnessing (spec/audit.md §11) ------------------------------------- */
 
 struct heads_ctx {
+    ent_node *n;
     bool has_org;
     uint8_t org[ENT_PK_LEN];
     json_t *arr;
@@ -211,9 +222,10 @@ static int heads_one(void *data, const ent_actlog_head *h) {
     ent_org_id_format(org, h->org);
     ent_hex_encode(root, h->root, ENT_MERKLE_HASH_LEN);
     ent_hex_encode(hex, buf, n);
-    json_t *o = json_pack("{s:s,s:I,s:s,s:I,s:s}", "org", org, "size",
+    json_t *o = json_pack("{s:s,s:o,s:I,s:s,s:o,s:s}", "org", org, "name",
+                          ent_api_org_name_json(c->n, h->org), "size",
                           (json_int_t)h->size, "root", root, "time",
-                          (json_int_t)h->time, "head", hex);
+                          ent_api_time_json(h->time), "head", hex);
     if (o == NULL || json_array_append_new(c->arr, o) != 0)
         return ENT_ENOMEM;
     return 0;
@@ -227,6 +239,7 @@ int ent_api_audit_heads(ent_node *n, const ent_http_request *req,
                         ent_http_response *resp) {
     struct heads_ctx c;
     memset(&c, 0, sizeof(c));
+    c.n = n;
     if (req->query != NULL && req->query[0] != '\0') {
         if (strncmp(req->query, "org=", 4) != 0 ||
             ent_org_id_parse(c.org, req->query + 4) != ENT_OK)

@@ -54,8 +54,8 @@ static int check_keys(const json_t *body, const char *const *allowed,
     return ENT_OK;
 }
 
-/* One query string split into key=value pairs (no percent-decoding: every
- * value we accept is plain ASCII and validated by its reader). */
+/* One query string split into key=value pairs, values percent-decoded
+ * ('+' is a space) in place. */
 typedef struct query {
     char buf[QUERY_MAX + 1];
     const char *key[QUERY_PARAMS];
@@ -67,6 +67,36 @@ typedef struct query {
  * Splits req->query into q, answering 400 for an over-long query, a key not
  * in allowed (NULL-terminated) or a key given twice.
  */
+/* Decodes %XX and '+' in s in place; false for a bad escape or a NUL. */
+static bool percent_decode(char *s) {
+    char *o = s;
+    for (const char *p = s; *p; p++) {
+        if (*p == '+') {
+            *o++ = ' ';
+        } else if (*p == '%') {
+            int v = 0;
+            for (int i = 1; i <= 2; i++) {
+                char h = p[i];
+                int d = h >= '0' && h <= '9'   ? h - '0'
+                        : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                        : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                               : -1;
+                if (d < 0)
+                    return false;
+                v = v * 16 + d;
+            }
+            if (v == 0)
+                return false;
+            *o++ = (char)v;
+            p += 2;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return true;
+}
+
 static int query_parse(const ent_http_request *req, const char *const *allowed,
                        query *q, ent_http_response *resp) {
     q->n = 0;
@@ -80,11 +110,14 @@ static int query_parse(const ent_http_request *req, const char *const *allowed,
     for (char *item = strtok_r(q->buf, "&", &save); item != NULL;
          item = strtok_r(NULL, "&", &save)) {
         char *eq = strchr(item, '=');
-        const char *v = "";
-        if (eq != NULL) {
+        char *v = eq != NULL ? eq + 1 : item + strlen(item);
+        if (eq != NULL)
             *eq = '\0';
-            v = eq + 1;
-        }
+        if (!percent_decode(v))
+            return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                           "bad percent-encoding in query "
+                                           "parameter \"%.64s\"",
+                                           item);
         bool ok = false;
         for (const char *const *a = allowed; *a != NULL; a++)
             if (strcmp(item, *a) == 0)
@@ -226,19 +259,78 @@ out:
     return rc;
 }
 
+/* "id", "title", "stage", "date", "type", each optionally after "-"
+ * (descending). */
+static bool parse_sort(const char *s, ent_obj_list_opts *o) {
+    static const struct {
+        const char *name;
+        ent_obj_sort sort;
+    } keys[] = {{"id", ENT_OBJ_SORT_ID},
+                {"title", ENT_OBJ_SORT_TITLE},
+                {"stage", ENT_OBJ_SORT_STAGE},
+                {"date", ENT_OBJ_SORT_DATE},
+                {"type", ENT_OBJ_SORT_TYPE}};
+    o->descending = s[0] == '-';
+    if (o->descending)
+        s++;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(s, keys[i].name) == 0) {
+            o->sort = keys[i].sort;
+            return true;
+        }
+    return false;
+}
+
 int ent_api_objects_list(ent_node *n, const ent_http_request *req,
                          ent_http_response *resp) {
-    static const char *const params[] = {"type", NULL};
+    static const char *const params[] = {"type",  "stage",  "sort",
+                                         "limit", "prefix", NULL};
+    ent_obj_list_opts o = {0};
     query q;
     json_t *arr = NULL;
     int rc = query_parse(req, params, &q, resp);
     if (rc != ENT_OK)
         return rc;
     const char *type = query_get(&q, "type");
+    const char *sort = query_get(&q, "sort");
+    const char *limit = query_get(&q, "limit");
+    const char *prefix = query_get(&q, "prefix");
     if (type != NULL && !ent_template_type_valid(type))
         return ent_http_response_error(resp, 400, ENT_EINVAL,
                                        "invalid type name \"%.64s\"", type);
-    rc = ent_obj_list_json(ent_node_objects(n), type, &arr);
+    o.type = type;
+    o.stage = query_get(&q, "stage");
+    if (o.stage != NULL && o.stage[0] == '\0')
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "stage must not be empty");
+    if (sort != NULL && !parse_sort(sort, &o))
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "sort must be id, title, stage, date "
+                                       "or type, optionally after '-'");
+    if (limit != NULL) {
+        char *end = NULL;
+        unsigned long long v = strtoull(limit, &end, 10);
+        if (limit[0] < '1' || limit[0] > '9' || *end != '\0' ||
+            v > ENT_API_OBJ_MAX_LIMIT)
+            return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                           "limit must be a number from 1 to "
+                                           "%d",
+                                           ENT_API_OBJ_MAX_LIMIT);
+        o.limit = (size_t)v;
+    }
+    if (prefix != NULL) {
+        size_t pl = strlen(prefix);
+        bool ok = pl >= 1 && pl <= ENT_API_OBJ_ID_HEX;
+        for (size_t i = 0; ok && i < pl; i++)
+            ok = (prefix[i] >= '0' && prefix[i] <= '9') ||
+                 (prefix[i] >= 'a' && prefix[i] <= 'f');
+        if (!ok)
+            return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                           "prefix must be 1 to 64 lowercase "
+                                           "hex characters");
+        o.prefix = prefix;
+    }
+    rc = ent_obj_list_json_ex(ent_node_objects(n), &o, &arr);
     if (rc != ENT_OK)
         return engine_error(resp, rc, NULL);
     ent_http_response_json(resp, 200, arr);

@@ -18,6 +18,7 @@
 
 #define ENT_API_OBJ_MAX_INPUTS 256 /* fields in one create or set request */
 #define ENT_API_OBJ_ID_HEX 64      /* printable object id length */
+#define ENT_API_OBJ_MAX_LIMIT 1000000 /* largest limit= of GET /v1/objects */
 
 /*
  * Parses a printable object id: exactly 64 lowercase hex characters.
@@ -28,7 +29,9 @@ int ent_api_obj_id_parse(const char *s, uint8_t id[32]);
 /* POST /v1/objects {"type","set":{},"private":{}} -> 201 {"id"} */
 int ent_api_objects_create(ent_node *n, const ent_http_request *req,
                            ent_http_response *resp);
-/* GET /v1/objects[?type=T] -> [{"id","type","epoch","status"}] */
+/* GET /v1/objects[?type=T&stage=S&sort=[-]KEY&limit=N&prefix=HEX] ->
+ * [{"id","type","epoch","status","title","stage","date"}]
+ * (ent_obj_list_json_ex) */
 int ent_api_objects_list(ent_node *n, const ent_http_request *req,
                          ent_http_response *resp);
 /* GET /v1/objects/ID[?hide_private=1] -> the object (ent_obj_show_json) */

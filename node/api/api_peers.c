@@ -4,6 +4,7 @@
  * builtin_routes in node/api/api.c; the work is done by node/peers/peer_join.c.
  */
 #include "node/api/api_peers.h"
+#include "node/api/route.h"
 #include "node/api/api_objects.h"
 #include "node/err.h"
 #include "node/peers/invite.h"
@@ -122,8 +123,8 @@ static int invite(ent_node *n, const uint8_t id[32],
     }
     if (rc != ENT_OK)
         goto out;
-    json_t *o = json_pack("{s:s,s:I,s:s}", "token", token, "expires",
-                          (json_int_t)expiry, "invite_id", iid);
+    json_t *o = json_pack("{s:s,s:o,s:s}", "token", token, "expires",
+                          ent_api_time_json(expiry * 1000), "invite_id", iid);
     if (o == NULL) {
         rc = ENT_ENOMEM;
         goto out;
@@ -248,12 +249,39 @@ int ent_api_join_get(ent_node *n, const ent_http_request *req,
     return ENT_OK;
 }
 
+/*
+ * The peer layer reports last contact in Unix seconds (0: never) and an
+ * unknown name as ""; the API's values are RFC 3339 and null (spec/api.md
+ * "Values"), so each row is brought to them here.
+ */
+static int peer_row_values(json_t *row) {
+    json_t *ls = json_object_get(row, "last_seen");
+    const char *name = json_string_value(json_object_get(row, "name"));
+    uint64_t secs = json_is_integer(ls) && json_integer_value(ls) > 0
+                        ? (uint64_t)json_integer_value(ls)
+                        : 0;
+    if (json_object_set_new(row, "last_seen", ent_api_time_json(secs * 1000)) !=
+        0)
+        return ENT_ENOMEM;
+    if ((name == NULL || name[0] == '\0') &&
+        json_object_set_new(row, "name", json_null()) != 0)
+        return ENT_ENOMEM;
+    return ENT_OK;
+}
+
 int ent_api_peers_list(ent_node *n, const ent_http_request *req,
                        ent_http_response *resp) {
-    json_t *o = NULL;
+    json_t *o = NULL, *row;
+    size_t i;
     int rc = ent_peers_list_json(ent_node_peers(n), &o);
     if (rc != ENT_OK)
         return rc;
+    json_array_foreach(o, i, row) {
+        if ((rc = peer_row_values(row)) != ENT_OK) {
+            json_decref(o);
+            return rc;
+        }
+    }
     ent_http_response_json(resp, 200, o);
     return ENT_OK;
 }

@@ -3,7 +3,10 @@
  * route.h.
  */
 #include "node/api/route.h"
+#include "crypto/crypto.h"
 #include "node/err.h"
+#include "node/peers/peer.h"
+#include "node/timefmt.h"
 
 #include <string.h>
 
@@ -51,4 +54,22 @@ int ent_api_body_object(const ent_http_request *req, ent_http_response *resp,
                                        "body must be a JSON object");
     }
     return ENT_OK;
+}
+
+/* ---- values -------------------------------------------------------------- */
+
+json_t *ent_api_time_json(uint64_t ms) {
+    char s[ENT_TIMEFMT_RFC3339_LEN + 1];
+    if (ms == 0 || ent_timefmt_rfc3339(s, ms) != ENT_OK)
+        return json_null();
+    return json_string(s);
+}
+
+json_t *ent_api_org_name_json(ent_node *n, const uint8_t org[32]) {
+    const char *name = NULL;
+    if (memcmp(org, ent_identity_public(ent_node_identity(n)), 32) == 0)
+        name = ent_node_name(n);
+    else if (ent_node_peers(n) != NULL)
+        name = ent_peers_org_name(ent_node_peers(n), org);
+    return name != NULL && name[0] != '\0' ? json_string(name) : json_null();
 }

@@ -10,6 +10,7 @@
 #define ENT_API_ROUTE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -43,5 +44,19 @@ int ent_api_error_status(int err);
  */
 int ent_api_body_object(const ent_http_request *req, ent_http_response *resp,
                         json_t **out);
+
+/*
+ * One encoding per kind of value in every answer (spec/api.md "Values"):
+ * a time is RFC 3339 in UTC with milliseconds, an org's display name is
+ * the one this node knows or null. These build the JSON (new references,
+ * NULL when out of memory).
+ *
+ * ent_api_time_json: ms since the Unix epoch as "2026-12-05T04:52:58.123Z";
+ *   0 (never) and times past year 9999 give null.
+ * ent_api_org_name_json: this org's own name for itself, the name the peer
+ *   layer holds for a partner, else null (never the org id).
+ */
+json_t *ent_api_time_json(uint64_t ms);
+json_t *ent_api_org_name_json(ent_node *n, const uint8_t org[32]);
 
 #endif

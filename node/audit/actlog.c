@@ -2,6 +2,7 @@
  * actlog.c - the activity log (spec/audit.md §7-§8, storage in
  * spec/storage.md "log" and "log_meta").
  */
+#include "node/bytes.h"
 #include "node/audit/actlog.h"
 
 #include <stdlib.h>
@@ -43,20 +44,6 @@ static const char *const kind_names[ENT_LOG_KIND__COUNT] = {
 
 const char *ent_actlog_kind_name(unsigned kind) {
     return kind < ENT_LOG_KIND__COUNT ? kind_names[kind] : NULL;
-}
-
-static void be64(uint8_t out[8], uint64_t v) {
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t rd64(const uint8_t in[8]) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | in[i];
-    return v;
 }
 
 static bool all_zero(const uint8_t *p, size_t n) {
@@ -131,7 +118,7 @@ static int entry_write(const ent_actlog_entry *e, uint8_t *buf, size_t cap,
     if (v == ENT_ACTLOG_VERSION) {
         uint8_t dir[ENT_DIR_COMMIT_LEN];
         ent_cbor_write_uint(&w, e->oprev);
-        be64(dir, e->dir_size);
+        ent_be64_put(dir, e->dir_size);
         memcpy(dir + 8, e->dir_root, ENT_MERKLE_HASH_LEN);
         ent_cbor_write_bytes(&w, dir, e->has_dir ? sizeof(dir) : 0);
     }
@@ -248,7 +235,7 @@ int ent_actlog_entry_decode(ent_actlog_entry *e, const uint8_t *buf,
         }
         e->has_dir = n == ENT_DIR_COMMIT_LEN;
         if (e->has_dir) {
-            e->dir_size = rd64(p);
+            e->dir_size = ent_be64_get(p);
             memcpy(e->dir_root, p + 8, sizeof(e->dir_root));
         }
     }
@@ -357,7 +344,7 @@ int ent_actlog_get(ent_txn *txn, uint64_t index, const uint8_t **buf,
     uint8_t key[8];
     const void *v;
     size_t vlen;
-    be64(key, index);
+    ent_be64_put(key, index);
     int rc = ent_txn_get(txn, ENT_TBL_LOG, key, sizeof(key), &v, &vlen);
     if (rc != ENT_OK)
         return rc;
@@ -381,13 +368,13 @@ static int dir_size_get(ent_txn *txn, uint64_t *m) {
         return rc;
     if (vlen != 8)
         return ENT_ECORRUPT;
-    *m = rd64(v);
+    *m = ent_be64_get(v);
     return ENT_OK;
 }
 
 static int dir_size_put(ent_txn *txn, uint64_t m) {
     uint8_t v[8];
-    be64(v, m);
+    ent_be64_put(v, m);
     return ent_txn_put(txn, ENT_TBL_LOG_META, DIRSIZE_KEY,
                        sizeof(DIRSIZE_KEY) - 1, v, sizeof(v), 0);
 }
@@ -411,10 +398,10 @@ static int dir_note(ent_txn *txn, const uint8_t object[32], uint64_t index,
         if (vlen != OBJ_VAL_LEN)
             return ENT_ECORRUPT;
         memcpy(row, v, 8);
-        *oprev = rd64((const uint8_t *)v + 8);
+        *oprev = ent_be64_get((const uint8_t *)v + 8);
         if (*oprev >= index)
             return ENT_ECORRUPT;
-        be64(row + 8, index);
+        ent_be64_put(row + 8, index);
         return ent_txn_put(txn, ENT_TBL_LOG_META, key, sizeof(key), row,
                            sizeof(row), 0);
     }
@@ -422,8 +409,8 @@ static int dir_note(ent_txn *txn, const uint8_t object[32], uint64_t index,
         return rc;
     if ((rc = dir_size_get(txn, &m)) != ENT_OK)
         return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
-    be64(row, m);
-    be64(row + 8, index);
+    ent_be64_put(row, m);
+    ent_be64_put(row + 8, index);
     *oprev = index;
     if ((rc = ent_txn_put(txn, ENT_TBL_LOG_META, key, sizeof(key), row,
                           sizeof(row), 0)) != ENT_OK)
@@ -439,7 +426,7 @@ static int build_scan(void *data, const void *key, size_t klen,
     if (klen != 8 || vlen <= ENT_MERKLE_HASH_LEN ||
         ent_actlog_entry_decode(&e, (const uint8_t *)val + ENT_MERKLE_HASH_LEN,
                                 vlen - ENT_MERKLE_HASH_LEN) != ENT_OK ||
-        e.index != rd64(key))
+        e.index != ent_be64_get(key))
         return ENT_ECORRUPT;
     if (!e.has_object)
         return 0;
@@ -478,11 +465,11 @@ static int rows_scan(void *data, const void *key, size_t klen,
     struct dir_rows *d = data;
     if (klen != OBJ_KEY_LEN || vlen != OBJ_VAL_LEN)
         return ENT_ECORRUPT;
-    uint64_t pos = rd64(val);
+    uint64_t pos = ent_be64_get(val);
     if (pos >= d->m || d->rows[pos].seen)
         return ENT_ECORRUPT;
     memcpy(d->rows[pos].object, (const uint8_t *)key + 1, 32);
-    d->rows[pos].last = rd64((const uint8_t *)val + 8);
+    d->rows[pos].last = ent_be64_get((const uint8_t *)val + 8);
     d->rows[pos].seen = true;
     return 0;
 }
@@ -582,7 +569,7 @@ static int append_entry(ent_txn *txn, ent_actlog_entry *x,
     ent_merkle_leaf_hash(val, val + ENT_MERKLE_HASH_LEN, n);
     if ((rc = ent_merkle_frontier_append(&f, val)) != ENT_OK)
         return rc;
-    be64(key, x->index);
+    ent_be64_put(key, x->index);
     if ((rc = ent_txn_put(txn, ENT_TBL_LOG, key, sizeof(key), val,
                           ENT_MERKLE_HASH_LEN + n, ENT_PUT_APPEND)) != ENT_OK)
         return rc;
@@ -662,7 +649,7 @@ static int foreach_scan(void *data, const void *key, size_t klen,
     struct foreach_ctx *c = data;
     if (klen != 8 || vlen <= ENT_MERKLE_HASH_LEN)
         return ENT_ECORRUPT;
-    uint64_t idx = rd64(key);
+    uint64_t idx = ent_be64_get(key);
     if (idx < c->next)
         return 0;
     const uint8_t *raw = (const uint8_t *)val + ENT_MERKLE_HASH_LEN;
@@ -730,7 +717,7 @@ int ent_actlog_consistency_proof(ent_txn *txn, uint64_t m, uint64_t n,
 
 static void head_key(uint8_t key[HEAD_KEY_LEN], uint64_t size) {
     memcpy(key, HEAD_PREFIX, sizeof(HEAD_PREFIX) - 1);
-    be64(key + sizeof(HEAD_PREFIX) - 1, size);
+    ent_be64_put(key + sizeof(HEAD_PREFIX) - 1, size);
 }
 
 int ent_actlog_sign_head(ent_txn *txn, const ent_identity *id, uint64_t time,
@@ -782,7 +769,7 @@ static int heads_scan(void *data, const void *key, size_t klen,
     struct heads_ctx *c = data;
     ent_actlog_head h;
     if (klen != HEAD_KEY_LEN || ent_actlog_head_decode(&h, val, vlen) != ENT_OK ||
-        h.size != rd64((const uint8_t *)key + sizeof(HEAD_PREFIX) - 1))
+        h.size != ent_be64_get((const uint8_t *)key + sizeof(HEAD_PREFIX) - 1))
         return ENT_ECORRUPT;
     return c->fn(c->data, &h);
 }

@@ -7,14 +7,19 @@
  * command is one entry in the table below plus its function there.
  */
 #include "node/cli/cli.h"
-#include "node/cli/cli_audit.h"
+#include "node/audit/audit.h"
 #include "node/cli/cli_int.h"
 #include "node/cli/client.h"
 #include "node/err.h"
 #include "node/home.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/term.h"
+#include "node/timefmt.h"
+#include "protocol/op.h"
+#include "protocol/wire.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -22,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const cli_opt global_opts[] = {
     {"home", "DIR", "home folder (default: $ENTENTE_HOME, else ~/.entente)"},
@@ -34,12 +40,50 @@ static const cli_opt global_opts[] = {
 
 /* ---- helpers shared by the commands (cli_int.h) -------------------------- */
 
+/*
+ * Writes "entente: WORDS: " and the formatted message to stderr. The
+ * message is escaped (node/term.h): it carries reasons, names and values
+ * from the node and from partners.
+ */
+static void vfail(const char *words, const char *fmt, va_list ap) {
+    char small[512], *big = NULL;
+    const char *msg = small;
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    if (n >= (int)sizeof(small) && (big = malloc((size_t)n + 1)) != NULL) {
+        vsnprintf(big, (size_t)n + 1, fmt, aq);
+        msg = big;
+    }
+    va_end(aq);
+    fprintf(stderr, "entente: %s: ", words);
+    ent_term_fputs(stderr, n < 0 ? "" : msg);
+    free(big);
+}
+
+int ent__cli_failw(const char *words, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(words, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+int ent__cli_usagew(const char *words, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(words, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(see: entente %s --help)\n", words);
+    return EXIT_USAGE;
+}
+
 /* Prints "entente: WORDS: message" on stderr and returns exit status 1. */
 int ent__cli_fail(const cli *c, const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "entente: %s: ", c->words);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vfail(c->words, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
     return 1;
@@ -48,7 +92,7 @@ int ent__cli_fail(const cli *c, const char *fmt, ...) {
 void ent__cli_print_json(const json_t *v) {
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     if (s != NULL) {
-        fputs(s, stdout);
+        ent_term_fputs_json(stdout, s);
         fputc('\n', stdout);
         free(s);
     }
@@ -64,13 +108,72 @@ const char *ent__cli_opt_value(const cli *c, const char *name) {
 
 int ent__cli_usage_error(const cli *c, const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "entente: %s: ", c->words);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vfail(c->words, fmt, ap);
     va_end(ap);
     fprintf(stderr, "\nusage: entente %s\n(see: entente %s --help)\n",
             c->cmd->usage, c->words);
     return EXIT_USAGE;
+}
+
+/*
+ * One line of text output: the columns escaped (node/term.h), each but the
+ * last padded to its width and followed by two spaces, and no trailing
+ * blanks (an empty last column leaves none either).
+ */
+void ent__cli_row(FILE *f, const char *indent, const char *const *cols,
+                  const int *widths, size_t n) {
+    char *line = NULL;
+    size_t cap = 0;
+    FILE *m = open_memstream(&line, &cap);
+    if (m == NULL)
+        return;
+    fputs(indent, m);
+    for (size_t i = 0; i < n; i++) {
+        const char *s = cols[i] != NULL ? cols[i] : "";
+        ent_term_fputs(m, s);
+        if (i + 1 == n)
+            break;
+        for (size_t w = ent_term_width(s, strlen(s)); w < (size_t)widths[i];
+             w++)
+            fputc(' ', m);
+        fputs("  ", m);
+    }
+    if (fclose(m) != 0 || line == NULL) {
+        free(line);
+        return;
+    }
+    size_t l = strlen(line);
+    while (l > 0 && line[l - 1] == ' ')
+        l--;
+    fwrite(line, 1, l, f);
+    fputc('\n', f);
+    free(line);
+}
+
+void ent__cli_kv(FILE *f, const char *key, const char *value) {
+    char k[32];
+    snprintf(k, sizeof(k), "%s:", key);
+    ent__cli_row(f, "", (const char *const[]){k, value}, (const int[]){7}, 2);
+}
+
+const char *ent__cli_time(char out[32], const json_t *v) {
+    uint64_t ms;
+    const char *s = json_string_value(v);
+    if (s == NULL)
+        return "-";
+    if (ent_timefmt_parse(s, &ms) != ENT_OK ||
+        ent_timefmt_local(out, ms) != ENT_OK)
+        return s;
+    return out;
+}
+
+const char *ent__cli_who(char out[16], const json_t *o) {
+    const char *name = json_string_value(json_object_get(o, "name"));
+    if (name != NULL && name[0] != '\0')
+        return name;
+    snprintf(out, 16, "%.12s", ent__cli_jstr(o, "org"));
+    return out;
 }
 
 const char *ent__cli_jstr(const json_t *o, const char *k) {
@@ -120,25 +223,44 @@ void ent__cli_fmt_progress(char *out, size_t cap, uint64_t done, bool known,
         snprintf(out + o, cap - o, ", ~%lld s left", eta);
 }
 
-/*
- * One request to the running node of c->home. On a 2xx answer *out holds the
- * response JSON (caller json_decref()s) and -1 is returned; otherwise the
- * error is printed and the exit status returned.
- */
-int ent__cli_daemon_call(cli *c, const char *method, const char *path,
-                         const json_t *body, json_t **out) {
+int ent__cli_addr_arg(cli *c, const char *what, const char *addr) {
+    char why[256];
+    if (addr == NULL || ent_home_addr_check(addr, why, sizeof(why)) == ENT_OK)
+        return -1;
+    return ent__cli_fail(c, "invalid %s address '%.80s': %s", what, addr, why);
+}
+
+int ent__cli_not_running(const char *words, const char *home) {
+    char key[PATH_MAX];
+    struct stat st;
+    if (stat(home, &st) != 0 && errno == ENOENT)
+        return ent__cli_failw(words,
+                              "%s: no such home (create one with: entente "
+                              "init --name NAME)",
+                              home);
+    if (ent_home_path(key, sizeof(key), home, ENT_HOME_KEY) == ENT_OK &&
+        stat(key, &st) != 0 && errno == ENOENT)
+        return ent__cli_failw(words,
+                              "%s: not an entente home (no identity.key; "
+                              "create one with: entente init --name NAME)",
+                              home);
+    return ent__cli_failw(words,
+                          "no node is running for %s (start one with: "
+                          "entente serve)",
+                          home);
+}
+
+int ent__cli_call(const char *words, const char *home, const char *method,
+                  const char *path, const json_t *body, json_t **out) {
     int http = 0;
     *out = NULL;
-    int rc = ent_client_request(c->home, method, path, body, &http, out);
+    int rc = ent_client_request(home, method, path, body, &http, out);
     if (rc == ENT_ENOTRUNNING)
-        return ent__cli_fail(c,
-                             "no node is running for %s (start one with: "
-                             "entente serve)",
-                             c->home);
+        return ent__cli_not_running(words, home);
     if (rc != ENT_OK)
-        return ent__cli_fail(c, "%s", ent_strerror(rc));
+        return ent__cli_failw(words, "%s", ent_strerror(rc));
     if (http < 200 || http > 299) {
-        int st = ent__cli_fail(c, "%s", ent_client_error(*out));
+        int st = ent__cli_failw(words, "%s", ent_client_error(*out));
         json_decref(*out);
         *out = NULL;
         return st;
@@ -146,33 +268,14 @@ int ent__cli_daemon_call(cli *c, const char *method, const char *path,
     return -1;
 }
 
-/* ---- commands implemented in cli_audit.c --------------------------------- */
-
-static int cmd_object_key(cli *c) {
-    return ent_cli_object_key(c->words, c->home, c->args[0], c->json);
-}
-
-static int cmd_log(cli *c) {
-    return ent_cli_log(c->words, c->home, ent__cli_opt_value(c, "since"),
-                       c->json);
-}
-
-static int cmd_audit_export(cli *c) {
-    return ent_cli_audit_export(c->words, c->home, ent__cli_opt_value(c, "out"),
-                                ent__cli_opt_value(c, "object"),
-                                ent__cli_opt_value(c, "since"), c->json);
-}
-
-static int cmd_audit_verify(cli *c) {
-    return ent_cli_audit_verify(c->words, c->args[0],
-                                ent__cli_opt_value(c, "org"),
-                                ent__cli_opt_value(c, "witness"),
-                                ent__cli_opt_value(c, "key"), c->json);
-}
-
-static int cmd_audit_heads(cli *c) {
-    return ent_cli_audit_heads(c->words, c->home, ent__cli_opt_value(c, "org"),
-                               c->json);
+/*
+ * One request to the running node of c->home. On a 2xx answer *out holds the
+ * response JSON (caller json_decref()s) and -1 is returned; otherwise the
+ * error is printed and the exit status returned.
+ */
+int ent__cli_daemon_call(cli *c, const char *method, const char *path,
+                         const json_t *body, json_t **out) {
+    return ent__cli_call(c->words, c->home, method, path, body, out);
 }
 
 /* ---- the command table --------------------------------------------------- */
@@ -222,6 +325,10 @@ static const cli_opt object_show_opts[] = {
 
 static const cli_opt object_list_opts[] = {
     {"type", "TYPE", "only objects of this type"},
+    {"stage", "STAGE", "only objects at this stage (case ignored)"},
+    {"sort", "KEY",
+     "id (default), title, stage, date or type; -KEY: descending"},
+    {"limit", "N", "at most N objects (after sorting)"},
     {NULL, NULL, NULL},
 };
 
@@ -247,26 +354,40 @@ static const cli_cmd object_cmds[] = {
     {"show", ent__cli_cmd_object_show, "show an object",
      "object show OBJ [--json] [--hide-private]",
      "Prints the type, epoch, members, shared fields and private fields of "
-     "object OBJ. With --json: {\"id\",\"type\",\"epoch\",\"status\","
-     "\"members\":[{\"org\",\"name\",\"role\",\"status\"}],\"shared\":{},"
-     "\"private\":{},\"comments\":[]}. With --hide-private the private "
-     "fields are left out entirely (no \"private\" key).",
+     "object OBJ, and its comments with their local date. With --json: "
+     "{\"id\",\"type\",\"epoch\",\"status\",\"members\":[{\"org\","
+     "\"name\",\"role\",\"status\"}],\"shared\":{},\"private\":{},"
+     "\"comments\":[{\"org\",\"name\",\"time\",\"text\"}]} (name: null "
+     "when this node does not know the org's; time: RFC 3339). With "
+     "--hide-private the private fields are left out entirely (no "
+     "\"private\" key).",
      object_show_opts, 1, 1, NULL},
     {"list", ent__cli_cmd_object_list, "list the objects this node holds",
-     "object list [--type TYPE] [--json]",
-     "Lists the objects this node holds, in id order, optionally only those "
-     "of TYPE. With --json: [{\"id\",\"type\",\"epoch\",\"status\"}].",
+     "object list [--type TYPE] [--stage STAGE] [--sort KEY] [--limit N] "
+     "[--json]",
+     "Lists the objects this node holds, one per line: the id (as many "
+     "characters as tell the listed ones apart; every command takes such a "
+     "prefix), type, stage, date and title. The title is the first text "
+     "field of the type's template (name, company...), the date its first "
+     "date field (close_date for an opportunity). --type and --stage keep "
+     "only those objects, --sort orders them (objects without the key last), "
+     "--limit keeps the first N. With --json: [{\"id\",\"type\",\"epoch\","
+     "\"status\",\"title\",\"stage\",\"date\"}] (full ids; null where a "
+     "value is unset).",
      object_list_opts, 0, 0, NULL},
     {"stage", ent__cli_cmd_object_stage, "move an object to a workflow stage",
      "object stage OBJ STAGE [--json]",
      "Moves object OBJ to workflow STAGE (one of the stages of its template, "
-     "matched ignoring case), as a shared change of the field \"stage\".",
+     "matched ignoring case), as a shared change of the field \"stage\". "
+     "Prints nothing (with --json: {\"id\"}).",
      no_opts, 2, 2, NULL},
     {"comment", ent__cli_cmd_object_comment, "comment on an object",
      "object comment OBJ TEXT [--json]",
-     "Adds a comment to object OBJ; comments are shared with the members.",
+     "Adds a comment to object OBJ (at most 4096 bytes of text); comments "
+     "are shared with the members. Prints nothing (with --json: "
+     "{\"id\"}).",
      no_opts, 2, 2, NULL},
-    {"key", cmd_object_key, "print an object's keys for an auditor",
+    {"key", ent__cli_cmd_object_key, "print an object's keys for an auditor",
      "object key OBJ [--json]",
      "Prints the epoch keys of object OBJ as OBJ:KEY,KEY... (with --json: "
      "{\"object\",\"keys\":[{\"epoch\",\"key\"}]}), the form `entente "
@@ -287,21 +408,28 @@ static const cli_cmd template_cmds[] = {
     {"show", ent__cli_cmd_template_show, "show the template of a type",
      "template show TYPE [--json]",
      "Prints this org's template of TYPE (the stored one, else the "
-     "built-in): strictness, workflow stages and fields with their type and "
-     "default visibility. With --json: the template JSON (spec/objects.md), "
-     "which `entente template set` accepts back.",
+     "built-in): strictness, workflow stages and one line per field: type, "
+     "default visibility, label, owner-only, allowed values (a table, or "
+     "the inline list) and default. With --json: the template JSON of "
+     "spec/objects.md, {\"type\",\"strict\",\"fields\":[{\"name\","
+     "\"type\",\"visibility\",\"owner_only\",\"or_text\",\"label\","
+     "\"default\",\"table\",\"values\"}],\"stages\"}, which `entente "
+     "template set` accepts back.",
      no_opts, 1, 1, NULL},
     {"set", ent__cli_cmd_template_set, "store this org's template of a type",
      "template set TYPE FILE|- [--json]",
      "Reads a template as JSON from FILE (or standard input with '-', at "
      "most 1 MiB), checks it and stores it as this org's template of TYPE, "
      "replacing the previous one. Its \"type\" must be TYPE. Stored objects "
-     "are not changed. With --json prints the stored template.",
+     "are not changed. With --json prints the stored template as template "
+     "show does: {\"type\",\"strict\",\"fields\":[{\"name\",\"type\","
+     "\"visibility\",\"owner_only\",\"or_text\",\"label\",\"default\","
+     "\"table\",\"values\"}],\"stages\"}.",
      no_opts, 2, 2, NULL},
     {"reset", ent__cli_cmd_template_reset, "drop this org's template of a type",
      "template reset TYPE [--json]",
      "Deletes the template this org stored for TYPE, so that the built-in "
-     "one applies again.",
+     "one applies again. Prints nothing (with --json: {\"type\"}).",
      no_opts, 1, 1, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
@@ -337,7 +465,7 @@ static const cli_cmd config_cmds[] = {
      "[::] the address of the interface that routes outward, else "
      "loopback). $ENTENTE_ADVERTISE, when set, overrides it. "
      "default_currency takes an ISO 4217 code. Prints nothing (with "
-     "--json: the settings).",
+     "--json: the settings, {\"advertise\",\"default_currency\"}).",
      no_opts, 2, 2, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
@@ -348,7 +476,8 @@ static const cli_cmd member_cmds[] = {
      "Removes org ORG (its org id) from object OBJ; only an owner or admin "
      "may, and never the owner. The object moves to a new epoch whose key "
      "the removed org never receives: it is told of its removal and gets "
-     "nothing of the object afterwards.",
+     "nothing of the object afterwards. Prints nothing (with --json: "
+     "{\"id\",\"removed\"}).",
      no_opts, 2, 2, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
@@ -382,25 +511,34 @@ static const cli_opt verify_opts[] = {
 };
 
 static const cli_cmd audit_cmds[] = {
-    {"export", cmd_audit_export, "export the signed activity log",
+    {"export", ent__cli_cmd_audit_export, "export the signed activity log",
      "audit export [--out FILE] [--object OBJ] [--since N] [--json]",
      "Has the running node sign a tree head over its activity log and "
      "write the export (spec/audit.md section 9): entries, signed heads, "
-     "proofs and the ops they refer to, as one file.",
+     "proofs and the ops they refer to, as one file: FILE with --out, else "
+     "standard output, but never a terminal. With --json (needs --out): "
+     "{\"file\",\"bytes\",\"tree_size\"}.",
      export_opts, 0, 0, NULL},
-    {"verify", cmd_audit_verify, "verify an export offline",
+    {"verify", ent__cli_cmd_audit_verify, "verify an export offline",
      "audit verify FILE [--org ORG] [--witness FILE] [--key OBJ:HEX] "
      "[--json]",
      "Checks every byte of an export with public keys only, without a "
      "node: signatures, hash chain, Merkle root, inclusion and consistency "
      "proofs, ops. Exit status 0 only if everything checks; otherwise the "
-     "first failure (and the entry at fault) is printed.",
+     "first failure (and the entry at fault) is printed. With --json: "
+     "{\"ok\":true,\"org\",\"name\",\"entries\",\"tree_size\",\"since\","
+     "\"heads\",\"ops\",\"equivocations\",\"witnessed\",\"object\"}, "
+     "with --key also \"history\":[{\"op\",\"author\",\"seq\",\"time\","
+     "\"kind\",\"epoch\",\"body\":{\"type\",\"fields\",\"member\","
+     "\"epoch\",\"text\"}}] and \"undisclosed\"; on failure {\"ok\":false,"
+     "\"error\",\"reason\",\"entry\"}.",
      verify_opts, 1, 1, NULL},
-    {"heads", cmd_audit_heads, "partners' tree heads kept as a witness",
+    {"heads", ent__cli_cmd_audit_heads,
+     "partners' tree heads kept as a witness",
      "audit heads [--org ORG] [--json]",
      "Prints the latest signed tree head this node keeps for each partner "
      "org (spec/audit.md section 11). With --json: {\"heads\":[{\"org\","
-     "\"size\",\"root\",\"time\",\"head\"}]}; give that file to "
+     "\"name\",\"size\",\"root\",\"time\",\"head\"}]}; give that file to "
      "`entente audit verify --witness` to check the org's export against "
      "it.",
      heads_opts, 0, 0, NULL},
@@ -439,8 +577,13 @@ static const cli_cmd commands[] = {
      "one line per backlog sync running or finished in the last minute "
      "(a join's history, or a catch-up): \"sync  OBJ from PEER: 41,200 / "
      "100,000 ops (41%), 9,800 ops/s, ~6 s left\". With --json, prints "
-     "{\"org\",\"name\",\"listen\",\"peers\",\"objects\",\"syncs\":[...]} "
-     "(spec/api.md). Fails when no node is running for HOME; with --wait "
+     "{\"org\",\"name\",\"listen\",\"advertise\",\"peers\",\"objects\","
+     "\"equivocations\",\"syncs\":[{\"object\",\"peer\",\"peer_name\","
+     "\"join\",\"state\",\"expected\",\"received\",\"applied\","
+     "\"ops_per_sec\",\"eta_seconds\",\"elapsed_ms\"}],\"sessions\":{"
+     "\"open\",\"guests\",\"guests_closed\",\"refused\",\"bans\","
+     "\"banned\"}} (spec/api.md). "
+     "Fails when no node is running for HOME; with --wait "
      "it first waits for one to answer (a node just started in the "
      "background), at most TIMEOUT (default 10s), then fails.",
      status_opts, 0, 0, NULL},
@@ -448,7 +591,9 @@ static const cli_cmd commands[] = {
      "object COMMAND [ARGS] [options]",
      "Joint objects: shared opportunities, leads, solutions, plans... Each "
      "field is shared (sent, encrypted, to the member orgs) or private "
-     "(never leaves this node). OBJ is the object id, 64 hex characters.",
+     "(never leaves this node). OBJ is the object id (64 hex characters) or "
+     "a unique prefix of it, at least 4 characters, as `object list` shows "
+     "it.",
      no_opts, 0, 0, object_cmds},
     {"template", NULL, "list, show and set this org's object templates",
      "template COMMAND [ARGS] [options]",
@@ -459,7 +604,8 @@ static const cli_cmd commands[] = {
      "invite OBJ [--role member|admin|viewer] [--ttl DURATION] [--json]",
      "Creates a one-time invite to object OBJ (owner or admin only) and "
      "prints it as a single-line token (with --json: {\"token\","
-     "\"expires\",\"invite_id\"}). Send it to the partner out of band; "
+     "\"expires\",\"invite_id\"}, expires in RFC 3339). Send it to the "
+     "partner out of band; "
      "it runs `entente join TOKEN`. The token carries this node's address "
      "and a secret; it works once, until it expires.",
      invite_opts, 1, 1, NULL},
@@ -483,16 +629,20 @@ static const cli_cmd commands[] = {
      0, 0, member_cmds},
     {"peers", ent__cli_cmd_peers, "list known partner nodes", "peers [--json]",
      "Lists the partner nodes this node knows, whether a session is open, "
-     "their addresses and the safety code of each pair of org keys. With "
-     "--json: [{\"org\",\"name\",\"addrs\",\"connected\","
-     "\"safety\",\"last_seen\"}].",
+     "their addresses, the safety code of each pair of org keys, when each "
+     "was last seen and, when not zero, its failures and score (protocol "
+     "violations). With --json: [{\"org\",\"name\",\"addrs\","
+     "\"connected\",\"safety\",\"last_seen\",\"failures\",\"score\"}] "
+     "(name: null when unknown; last_seen: RFC 3339, null before the first "
+     "session).",
      no_opts, 0, 0, NULL},
-    {"log", cmd_log, "show this node's activity log",
+    {"log", ent__cli_cmd_log, "show this node's activity log",
      "log [--since N] [--json]",
-     "Lists the entries of the node's activity log: index, time, kind, "
-     "object, op and reason. With --json: {\"size\",\"root\","
-     "\"entries\":[{\"index\",\"time\",\"kind\",\"object\",\"op\","
-     "\"org\",\"reason\"}]}.",
+     "Lists the entries of the node's activity log: index, local time, "
+     "kind, object, op, org (by name) and reason. With --json: {\"size\","
+     "\"root\",\"entries\":[{\"index\",\"time\",\"kind\",\"object\","
+     "\"op\",\"org\",\"name\",\"reason\"}]} (time: RFC 3339; org: "
+     "base32; name: the org's, or null).",
      log_opts, 0, 0, NULL},
     {"audit", NULL, "export and verify the signed activity log",
      "audit COMMAND [ARGS] [options]",
@@ -538,28 +688,71 @@ static void print_main_usage(FILE *f) {
                "command.\n");
 }
 
-/* Prints text word-wrapped at 78 columns. */
+/* The length of p[0..n) up to the last `",` within max bytes, else 0. */
+static size_t key_cut(const char *p, size_t n, size_t max) {
+    size_t cut = 0;
+    for (size_t k = 1; k + 1 < n && k + 1 <= max; k++)
+        if (p[k] == ',' && p[k - 1] == '"')
+            cut = k + 1;
+    return cut;
+}
+
+/*
+ * Prints text word-wrapped at 78 columns. A word too long for a line (a
+ * JSON key list: {"org","name",...}) may also break after each `",`.
+ */
 static void print_wrapped(FILE *f, const char *text) {
     size_t col = 0;
     const char *p = text;
     while (*p != '\0') {
+        bool glued = false; /* a piece of the word went before: no space */
         while (*p == ' ')
             p++;
         size_t wl = strcspn(p, " ");
         if (wl == 0)
             break;
-        if (col > 0 && col + 1 + wl > 78) {
-            fputc('\n', f);
-            col = 0;
-        } else if (col > 0) {
-            fputc(' ', f);
-            col++;
+        const char *end = p + wl;
+        while (p < end) {
+            size_t pl = (size_t)(end - p);
+            size_t room = col + (col > 0 && !glued ? 1 : 0);
+            if (col > 0 && room + pl > 78) {
+                size_t cut = room < 78 ? key_cut(p, pl, 78 - room) : 0;
+                if (cut == 0) { /* go on on a new line */
+                    fputc('\n', f);
+                    col = 0;
+                    glued = true;
+                    continue;
+                }
+                pl = cut;
+            } else if (col == 0 && pl > 78) {
+                size_t cut = key_cut(p, pl, 78);
+                for (size_t k = 1; cut == 0 && k + 1 < pl; k++)
+                    if (p[k] == ',' && p[k - 1] == '"') /* none fits */
+                        cut = k + 1;
+                if (cut > 0)
+                    pl = cut;
+            }
+            if (col > 0 && !glued) {
+                fputc(' ', f);
+                col++;
+            }
+            fwrite(p, 1, pl, f);
+            col += pl;
+            p += pl;
+            glued = true;
         }
-        fwrite(p, 1, wl, f);
-        col += wl;
-        p += wl;
     }
     fputc('\n', f);
+}
+
+/*
+ * True if k prints JSON with --json: its usage line or its description
+ * mentions --json (the help is the one source, so the help and the check
+ * cannot disagree). --json on any other command is a usage error.
+ */
+static bool has_json(const cli_cmd *k) {
+    return strstr(k->usage, "--json") != NULL ||
+           strstr(k->desc, "--json") != NULL;
 }
 
 static void print_cmd_help(FILE *f, const cli_cmd *k) {
@@ -574,7 +767,9 @@ static void print_cmd_help(FILE *f, const cli_cmd *k) {
         print_opts(f, k->opts);
     }
     fprintf(f, "\nglobal options:\n");
-    print_opts(f, global_opts);
+    for (const cli_opt *o = global_opts; o->name != NULL; o++)
+        if (strcmp(o->name, "json") != 0 || has_json(k))
+            print_opts(f, (const cli_opt[]){*o, {NULL, NULL, NULL}});
 }
 
 static const cli_cmd *find_cmd(const cli_cmd *tab, const char *name) {
@@ -584,6 +779,20 @@ static const cli_cmd *find_cmd(const cli_cmd *tab, const char *name) {
     return NULL;
 }
 
+/* "entente: [GROUP: ]unknown command 'WORD'" and what there is instead:
+ * the group's sub-commands, else every command; returns EXIT_USAGE. */
+static int unknown_command(const cli_cmd *group, const char *word) {
+    fprintf(stderr, "entente: %s%sunknown command '",
+            group != NULL ? group->name : "", group != NULL ? ": " : "");
+    ent_term_fputs(stderr, word);
+    fputs("'\n", stderr);
+    if (group != NULL && group->sub != NULL)
+        print_cmd_help(stderr, group);
+    else
+        print_main_usage(stderr);
+    return EXIT_USAGE;
+}
+
 static int cmd_help(cli *c) {
     const cli_cmd *tab = commands, *k = NULL;
     if (c->nargs == 0) {
@@ -591,13 +800,10 @@ static int cmd_help(cli *c) {
         return 0;
     }
     for (int i = 0; i < c->nargs; i++) {
+        const cli_cmd *parent = k;
         k = find_cmd(tab, c->args[i]);
-        if (k == NULL) {
-            fprintf(stderr, "entente: help: unknown command '%s'\n",
-                    c->args[i]);
-            print_main_usage(stderr);
-            return EXIT_USAGE;
-        }
+        if (k == NULL)
+            return unknown_command(parent, c->args[i]);
         if (k->sub == NULL || i == c->nargs - 1)
             break;
         tab = k->sub;
@@ -618,8 +824,8 @@ static int parse_opts(cli *c, int argc, char **argv) {
     const cli_opt *all[CLI_MAX_OPTS];
     int nlo = 0;
     bool help = false;
-    const char *level = NULL;
-    const char *home = NULL;
+    const char *level = c->pre_level; /* given before the command word */
+    const char *home = c->pre_home;
     const char *bare = NULL; /* last optional-value option given bare */
     for (int pass = 0; pass < 2; pass++) {
         const cli_opt *tab = pass == 0 ? global_opts : c->cmd->opts;
@@ -705,32 +911,81 @@ static int parse_opts(cli *c, int argc, char **argv) {
     return -1;
 }
 
-int ent_cli_main(int argc, char **argv) {
-    cli c;
-    memset(&c, 0, sizeof(c));
-    if (argc < 2) {
-        print_main_usage(stderr);
-        return EXIT_USAGE;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+/*
+ * Reads the global option at argv[*i] before the command word: --json,
+ * --home DIR, --home=DIR, --log-level L, --log-level=L (for getopt's rules
+ * after the command words, see parse_opts). Returns -1 to go on (*i moved
+ * past it), 0 for --help or --version (printed), or EXIT_USAGE.
+ */
+static int global_before(cli *c, int argc, char **argv, int *i) {
+    static const char *const valued[] = {"home", "log-level"};
+    const char *a = argv[*i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
         print_main_usage(stdout);
         return 0;
     }
+    if (strcmp(a, "--version") == 0) {
+        printf("entente %s (wire protocol %d, op records %d, audit exports "
+               "%d)\n",
+               ENT_VERSION, ENT_WIRE_VERSION, ENT_OP_VERSION,
+               ENT_AUDIT_VERSION);
+        return 0;
+    }
+    if (strcmp(a, "--json") == 0) {
+        c->json = true;
+        (*i)++;
+        return -1;
+    }
+    for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++) {
+        size_t nl = strlen(valued[k]);
+        const char *v = NULL;
+        if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, valued[k], nl) != 0)
+            continue;
+        if (a[2 + nl] == '=') {
+            v = a + 3 + nl;
+        } else if (a[2 + nl] == '\0') {
+            if (*i + 1 >= argc) {
+                fprintf(stderr, "entente: option %s needs a value\n", a);
+                print_main_usage(stderr);
+                return EXIT_USAGE;
+            }
+            v = argv[++*i];
+        } else {
+            continue;
+        }
+        if (k == 0)
+            c->pre_home = v;
+        else
+            c->pre_level = v;
+        (*i)++;
+        return -1;
+    }
+    fputs("entente: unknown option ", stderr);
+    ent_term_fputs(stderr, a);
+    fputs(" before the command (global options there: --home DIR, --json, "
+          "--log-level L, --help, --version)\n",
+          stderr);
+    return EXIT_USAGE;
+}
+
+int ent_cli_main(int argc, char **argv) {
+    cli c;
+    int i = 1, st;
+    memset(&c, 0, sizeof(c));
+    while (i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0)
+        if ((st = global_before(&c, argc, argv, &i)) >= 0)
+            return st;
+    if (i >= argc || strcmp(argv[i], "--") == 0) {
+        if (argc > 1)
+            fprintf(stderr, "entente: no command given\n");
+        print_main_usage(stderr);
+        return EXIT_USAGE;
+    }
     const cli_cmd *tab = commands;
-    int i = 1;
     for (;;) {
         const cli_cmd *k = find_cmd(tab, argv[i]);
-        if (k == NULL) {
-            if (argv[i][0] == '-')
-                fprintf(stderr,
-                        "entente: unknown option %s before the "
-                        "command\n",
-                        argv[i]);
-            else
-                fprintf(stderr, "entente: unknown command '%s'\n", argv[i]);
-            print_main_usage(stderr);
-            return EXIT_USAGE;
-        }
+        if (k == NULL)
+            return unknown_command(tab == commands ? NULL : c.cmd, argv[i]);
         size_t wl = strlen(c.words);
         snprintf(c.words + wl, sizeof(c.words) - wl, "%s%s", wl ? " " : "",
                  k->name);
@@ -740,12 +995,15 @@ int ent_cli_main(int argc, char **argv) {
         tab = k->sub;
         i++;
     }
-    int st = parse_opts(&c, argc - i, argv + i);
+    st = parse_opts(&c, argc - i, argv + i);
     if (st >= 0)
         return st;
     if (c.cmd->fn == NULL) { /* a group word without its sub-command */
         print_cmd_help(stderr, c.cmd);
         return EXIT_USAGE;
     }
+    if (c.json && !has_json(c.cmd))
+        return ent__cli_usage_error(
+            &c, "--json: `entente %s` has no JSON output", c.words);
     return c.cmd->fn(&c);
 }

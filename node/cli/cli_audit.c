@@ -1,9 +1,10 @@
 /*
- * cli_audit.c - `entente log`, `entente audit export`, `entente audit
- * verify`; see cli_audit.h.
+ * cli_audit.c - the log and audit commands (spec/cli.md, spec/audit.md):
+ * `entente log`, `entente audit export|verify|heads` and `entente object
+ * key`. Their help and options are in the command table (cli.c); they are
+ * declared in cli_int.h with the other commands. `audit verify` works
+ * without a node; the others ask the running node of HOME.
  */
-#include "node/cli/cli_audit.h"
-
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,31 +20,18 @@
 
 #include "crypto/crypto.h"
 #include "node/audit/audit.h"
+#include "node/cli/cli_int.h"
 #include "node/cli/client.h"
 #include "node/err.h"
+#include "node/objects/hlc.h"
 #include "node/objects/value.h"
+#include "node/term.h"
+#include "node/timefmt.h"
 #include "protocol/op.h"
 
-static int fail(const char *words, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+#define fail ent__cli_failw /* "entente: WORDS: reason", escaped; 1 */
 
-static int fail(const char *words, const char *fmt, ...) {
-    va_list ap;
-    fprintf(stderr, "entente: %s: ", words);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return 1;
-}
-
-static void print_json(json_t *v) {
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (s != NULL) {
-        puts(s);
-        free(s);
-    }
-}
+#define print_json ent__cli_print_json
 
 static bool digits(const char *s) {
     if (s == NULL || *s == '\0' || strlen(s) > 19)
@@ -57,62 +45,62 @@ static bool digits(const char *s) {
 /* One GET to the node; -1 with *out on 2xx, else the exit status. */
 static int call(const char *words, const char *home, const char *path,
                 json_t **out) {
-    int http = 0;
-    *out = NULL;
-    int rc = ent_client_request(home, "GET", path, NULL, &http, out);
-    if (rc == ENT_ENOTRUNNING)
-        return fail(words, "no node is running for %s (start one with: "
-                           "entente serve)",
-                    home);
-    if (rc != ENT_OK)
-        return fail(words, "%s", ent_strerror(rc));
-    if (http < 200 || http > 299 || !json_is_object(*out)) {
-        int st = fail(words, "%s", ent_client_error(*out));
+    int st = ent__cli_call(words, home, "GET", path, NULL, out);
+    if (st < 0 && !json_is_object(*out)) {
         json_decref(*out);
         *out = NULL;
-        return st;
+        return fail(words, "malformed answer from the node");
     }
-    return -1;
+    return st;
 }
 
-int ent_cli_log(const char *words, const char *home, const char *since,
-                bool json) {
+static int log_cmd(const char *words, const char *home, const char *since,
+                   bool json) {
     char path[64] = "/v1/log";
     json_t *r = NULL;
     int st;
     if (since != NULL) {
         if (!digits(since)) {
-            fprintf(stderr, "entente: %s: --since wants an entry index\n",
-                    words);
-            return 2;
+            return ent__cli_usagew(words, "--since wants an entry index");
         }
         snprintf(path, sizeof(path), "/v1/log?since=%s", since);
     }
     if ((st = call(words, home, path, &r)) >= 0)
         return st;
-    if (json) {
+    if (json)
         print_json(r);
-    } else {
-        size_t i;
-        json_t *e;
-        printf("size %lld  root %s\n",
-               (long long)json_integer_value(json_object_get(r, "size")),
-               json_string_value(json_object_get(r, "root")));
-        json_array_foreach(json_object_get(r, "entries"), i, e) {
-            const char *obj = json_string_value(json_object_get(e, "object"));
-            const char *op = json_string_value(json_object_get(e, "op"));
-            const char *reason =
-                json_string_value(json_object_get(e, "reason"));
-            printf("%6lld  %lld  %-15s obj %.16s  op %.16s%s%s\n",
-                   (long long)json_integer_value(json_object_get(e, "index")),
-                   (long long)json_integer_value(json_object_get(e, "time")),
-                   json_string_value(json_object_get(e, "kind")),
-                   obj ? obj : "-", op ? op : "-",
-                   reason && *reason ? "  " : "", reason ? reason : "");
-        }
-    }
+    else
+        ent__cli_print_log(stdout, r);
     json_decref(r);
     return 0;
+}
+
+void ent__cli_print_log(FILE *f, const json_t *log) {
+    size_t i;
+    json_t *e;
+    fprintf(f, "size %llu  root %s\n",
+            (unsigned long long)ent__cli_jint(log, "size"),
+            ent__cli_jstr(log, "root"));
+    json_array_foreach(json_object_get(log, "entries"), i, e) {
+        char idx[24], when[32], who[16], obj[24] = "-", op[24] = "-";
+        const char *o = json_string_value(json_object_get(e, "object"));
+        const char *p = json_string_value(json_object_get(e, "op"));
+        snprintf(idx, sizeof(idx), "%6llu",
+                 (unsigned long long)ent__cli_jint(e, "index"));
+        if (o != NULL)
+            snprintf(obj, sizeof(obj), "obj %.16s", o);
+        if (p != NULL)
+            snprintf(op, sizeof(op), "op %.16s", p);
+        ent__cli_row(f, "",
+                     (const char *const[]){
+                         idx, ent__cli_time(when, json_object_get(e, "time")),
+                         ent__cli_jstr(e, "kind"), obj, op,
+                         json_is_string(json_object_get(e, "org"))
+                             ? ent__cli_who(who, e)
+                             : "-",
+                         ent__cli_jstr(e, "reason")},
+                     (const int[]){6, 19, 14, 20, 19, 12}, 7);
+    }
 }
 
 /* Writes buf to path with mode 0600: temporary file, fsync, rename. */
@@ -158,33 +146,30 @@ out:
     return rc;
 }
 
-int ent_cli_audit_export(const char *words, const char *home, const char *out,
-                         const char *object, const char *since, bool json) {
+static int audit_export(const char *words, const char *home, const char *out,
+                        const char *object, const char *since, bool json) {
     char path[200] = "/v1/audit/export";
     json_t *r = NULL;
     uint8_t *buf = NULL;
     int st;
-    if (since != NULL && !digits(since)) {
-        fprintf(stderr, "entente: %s: --since wants an entry index\n", words);
-        return 2;
-    }
-    if (object != NULL) {
-        uint8_t id[32];
-        if (strlen(object) != 64 || ent_hex_decode(id, 32, object) != ENT_OK)
-            return fail(words, "invalid object id '%.80s' (want 64 hex "
-                               "characters)",
-                        object);
-    }
-    snprintf(path, sizeof(path), "/v1/audit/export%s%s%s%s%s",
+    if (since != NULL && !digits(since))
+        return ent__cli_usagew(words, "--since wants an entry index");
+    if (out == NULL && json)
+        return ent__cli_usagew(words, "--json needs --out FILE (without it "
+                                      "the export itself goes to standard "
+                                      "output)");
+    if (out == NULL && isatty(STDOUT_FILENO) == 1)
+        return ent__cli_usagew(words, "refusing to write the binary export to "
+                                      "a terminal: give --out FILE or "
+                                      "redirect standard output");
+    char objhex[65];
+    if (object != NULL &&
+        (st = ent__cli_object_id(words, home, object, objhex)) >= 0)
+        return st;
+    snprintf(path, sizeof(path), "/v1/audit/export%s%s%s%s%s%s",
              since || object ? "?" : "", since ? "since=" : "",
              since ? since : "", since && object ? "&" : "",
-             object ? "object=" : "");
-    if (object != NULL) {
-        size_t l = strlen(path);
-        for (size_t i = 0; i < 64; i++)
-            path[l + i] = (char)tolower((unsigned char)object[i]);
-        path[l + 64] = '\0';
-    }
+             object ? "object=" : "", object ? objhex : "");
     if ((st = call(words, home, path, &r)) >= 0)
         return st;
     const char *hex = json_string_value(json_object_get(r, "export"));
@@ -213,8 +198,9 @@ int ent_cli_audit_export(const char *words, const char *home, const char *out,
         print_json(o);
         json_decref(o);
     } else {
-        printf("%s: %zu bytes, %lld entries\n", out, hl / 2,
-               (long long)json_integer_value(json_object_get(r, "tree_size")));
+        ent_term_fputs(stdout, out);
+        printf(": %zu bytes, %llu entries\n", hl / 2,
+               (unsigned long long)ent__cli_jint(r, "tree_size"));
     }
     st = 0;
 out:
@@ -307,8 +293,8 @@ static int load_heads(const char *path, ent_actlog_head **out, size_t *n) {
         i++;
     if (i < len && (buf[i] == '{' || buf[i] == '[')) {
         root = json_loadb((const char *)buf, len, 0, NULL);
-        json_t *arr = json_is_array(root) ? root
-                                          : json_object_get(root, "heads");
+        json_t *arr =
+            json_is_array(root) ? root : json_object_get(root, "heads");
         json_t *e;
         size_t k;
         if (!json_is_array(arr)) {
@@ -368,6 +354,7 @@ out:
 /* Selective disclosure (--key OBJ:HEX[,HEX...]). */
 typedef struct disclose {
     uint8_t obj[32];
+    char prefix[65]; /* OBJ as given, lower case: 4..64 hex digits */
     uint8_t keys[MAX_KEYS][ENT_KEY_LEN];
     size_t nkeys;
     json_t *history;
@@ -376,12 +363,16 @@ typedef struct disclose {
 
 static int parse_key(disclose *d, const char *arg) {
     const char *colon = strchr(arg, ':');
-    char objhex[65];
-    if (colon == NULL || colon - arg != 64)
+    if (colon == NULL || colon - arg < ENT_CLI_ID_PREFIX_MIN ||
+        colon - arg > 64)
         return ENT_EINVAL;
-    memcpy(objhex, arg, 64); /* ent_hex_decode wants exactly 64 digits */
-    objhex[64] = '\0';
-    if (ent_hex_decode(d->obj, 32, objhex) != ENT_OK)
+    for (size_t i = 0; i < (size_t)(colon - arg); i++) {
+        if (!isxdigit((unsigned char)arg[i]))
+            return ENT_EINVAL;
+        d->prefix[i] = (char)tolower((unsigned char)arg[i]);
+    }
+    d->prefix[colon - arg] = '\0';
+    if (colon - arg == 64 && ent_hex_decode(d->obj, 32, d->prefix) != ENT_OK)
         return ENT_EINVAL;
     const char *p = colon + 1;
     while (*p) {
@@ -404,11 +395,70 @@ static int parse_key(disclose *d, const char *arg) {
     return d->nkeys > 0 ? ENT_OK : ENT_EINVAL;
 }
 
+/* The distinct objects of an export's ops whose id starts with a prefix. */
+typedef struct prefix_scan {
+    const char *prefix;
+    char ids[ENT_CLI_ID_CANDIDATES + 1][65];
+    size_t n;
+} prefix_scan;
+
+static int prefix_op(void *data, const uint8_t *raw, size_t n) {
+    prefix_scan *ps = data;
+    ent_op *op = NULL;
+    char hex[65];
+    if (ent_op_decode(&op, raw, n) != ENT_OK)
+        return ENT_ECORRUPT;
+    ent_hex_encode(hex, op->h.genesis ? op->id : op->h.object, 32);
+    ent_op_free(op);
+    if (strncmp(hex, ps->prefix, strlen(ps->prefix)) != 0)
+        return 0;
+    for (size_t i = 0; i < ps->n; i++)
+        if (strcmp(ps->ids[i], hex) == 0)
+            return 0;
+    memcpy(ps->ids[ps->n++], hex, sizeof(hex));
+    return ps->n > ENT_CLI_ID_CANDIDATES ? 1 : 0;
+}
+
+/*
+ * Resolves the object of --key against the objects of the export (which
+ * verified): a unique prefix names one of them, as ids do everywhere.
+ * Returns -1, or the exit status after printing why not.
+ */
+static int resolve_key_object(const char *words, disclose *d,
+                              const uint8_t *buf, size_t len) {
+    prefix_scan ps = {.prefix = d->prefix};
+    char list[512] = "";
+    if (strlen(d->prefix) == 64)
+        return -1;
+    int rc = ent_audit_foreach_op(buf, len, prefix_op, &ps);
+    if (rc != ENT_OK)
+        return fail(words, "--key: reading the export's ops: %s",
+                    ent_strerror(rc));
+    if (ps.n == 0)
+        return fail(words,
+                    "--key: no object of the export has an id "
+                    "starting with %s",
+                    d->prefix);
+    if (ps.n > 1) {
+        size_t o = 0;
+        for (size_t i = 0; i < ps.n && o < sizeof(list); i++)
+            o += (size_t)snprintf(
+                list + o, sizeof(list) - o, "%s%.12s", i ? ", " : "",
+                i == ENT_CLI_ID_CANDIDATES ? "..." : ps.ids[i]);
+        return fail(words,
+                    "--key: object id prefix %s is ambiguous: it matches "
+                    "%s; give more characters",
+                    d->prefix, list);
+    }
+    return ent_hex_decode(d->obj, 32, ps.ids[0]) == ENT_OK
+               ? -1
+               : fail(words, "--key: malformed object id");
+}
+
 static const char *op_kind_name(unsigned k) {
-    static const char *const names[] = {"create",        "set",
-                                        "add_member",    "remove_member",
-                                        "rotate_key",    "stage",
-                                        "comment"};
+    static const char *const names[] = {
+        "create",     "set",   "add_member", "remove_member",
+        "rotate_key", "stage", "comment"};
     return k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
 
@@ -462,11 +512,14 @@ static int disclose_op(void *data, const uint8_t *raw, size_t n) {
     }
     ent_org_id_format(org, op->h.author);
     ent_hex_encode(id, op->id, 32);
-    json_t *e = json_pack("{s:s,s:s,s:I,s:I,s:s,s:I,s:o*}", "op", id, "author",
-                          org, "seq", (json_int_t)op->h.seq, "time",
-                          (json_int_t)(op->h.hlc >> 16), "kind",
-                          op_kind_name(op->h.kind), "epoch",
-                          (json_int_t)op->h.epoch, "body", body_json(&b));
+    /* "_hlc" orders the history (sort_history) and is dropped after */
+    char when[ENT_TIMEFMT_RFC3339_LEN + 1];
+    bool timed = ent_timefmt_rfc3339(when, ent_hlc_ms(op->h.hlc)) == ENT_OK;
+    json_t *e = json_pack(
+        "{s:s,s:s,s:I,s:o,s:s,s:I,s:o*,s:I}", "op", id, "author", org, "seq",
+        (json_int_t)op->h.seq, "time", timed ? json_string(when) : json_null(),
+        "kind", op_kind_name(op->h.kind), "epoch", (json_int_t)op->h.epoch,
+        "body", body_json(&b), "_hlc", (json_int_t)op->h.hlc);
     if (e != NULL)
         json_array_append_new(d->history, e);
 out:
@@ -481,8 +534,8 @@ out:
 
 static int cmp_time(const void *a, const void *b) {
     json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    json_int_t p = json_integer_value(json_object_get(x, "time")),
-               q = json_integer_value(json_object_get(y, "time"));
+    uint64_t p = (uint64_t)json_integer_value(json_object_get(x, "_hlc")),
+             q = (uint64_t)json_integer_value(json_object_get(y, "_hlc"));
     if (p != q)
         return p < q ? -1 : 1;
     return strcmp(json_string_value(json_object_get(x, "op")),
@@ -499,13 +552,15 @@ static void sort_history(json_t *h) {
         v[i] = json_incref(json_array_get(h, i));
     qsort(v, n, sizeof(*v), cmp_time);
     json_array_clear(h);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        json_object_del(v[i], "_hlc");
         json_array_append_new(h, v[i]);
+    }
     free(v);
 }
 
-int ent_cli_audit_verify(const char *words, const char *file, const char *org,
-                         const char *witness, const char *key, bool json) {
+static int audit_verify(const char *words, const char *file, const char *org,
+                        const char *witness, const char *key, bool json) {
     uint8_t pk[ENT_PK_LEN], *buf = NULL;
     size_t len = 0, nheads = 0;
     ent_audit_result res;
@@ -514,20 +569,19 @@ int ent_cli_audit_verify(const char *words, const char *file, const char *org,
     char orgid[ENT_ORG_ID_LEN + 1];
     int rc, st = 1;
     memset(&res, 0, sizeof(res));
-    if (org != NULL && ent_org_id_parse(pk, org) != ENT_OK) {
-        fprintf(stderr, "entente: %s: invalid org id '%.80s'\n", words, org);
-        return 2;
-    }
+    if (org != NULL && ent_org_id_parse(pk, org) != ENT_OK)
+        return ent__cli_usagew(words, "invalid org id '%.80s'", org);
     if (key != NULL) {
         if ((d = calloc(1, sizeof(*d))) == NULL)
             return fail(words, "out of memory");
         if (parse_key(d, key) != ENT_OK) {
             ent_wipe(d, sizeof(*d));
             free(d);
-            fprintf(stderr, "entente: %s: --key wants OBJ:HEX[,HEX...] (64 "
-                            "hex characters each)\n",
-                    words);
-            return 2;
+            return ent__cli_usagew(words,
+                                   "--key wants OBJ:HEX[,HEX...] (OBJ: the "
+                                   "object id or a prefix of at least %d hex "
+                                   "characters; HEX: 64 hex characters each)",
+                                   ENT_CLI_ID_PREFIX_MIN);
         }
     }
     if (ent_crypto_init() != ENT_OK) {
@@ -544,12 +598,14 @@ int ent_cli_audit_verify(const char *words, const char *file, const char *org,
         st = fail(words, "%s: %s", file, ent_strerror(rc));
         goto out;
     }
-    ent_audit_opts o = {.expected_org = org ? pk : NULL,
-                        .heads = heads,
-                        .nheads = nheads};
+    ent_audit_opts o = {
+        .expected_org = org ? pk : NULL, .heads = heads, .nheads = nheads};
     rc = ent_audit_verify_ex(buf, len, &o, &res);
     ent_org_id_format(orgid, res.org);
     if (rc == ENT_OK && d != NULL) {
+        if ((st = resolve_key_object(words, d, buf, len)) >= 0)
+            goto out;
+        st = 1;
         if ((d->history = json_array()) == NULL ||
             (rc = ent_audit_foreach_op(buf, len, disclose_op, d)) != ENT_OK) {
             st = fail(words, "%s: disclosure failed: %s", file,
@@ -580,10 +636,12 @@ int ent_cli_audit_verify(const char *words, const char *file, const char *org,
             print_json(jo);
             json_decref(jo);
         } else {
-            printf("ok: %s (%s): %llu entries of %llu, %llu signed heads "
+            printf("ok: %s (", orgid);
+            ent_term_fputs(stdout, res.name); /* the export's own claim */
+            printf("): %llu entries of %llu, %llu signed heads "
                    "(%llu witnessed), %llu ops checked, %llu equivocation "
                    "proofs\n",
-                   orgid, res.name, (unsigned long long)res.entries,
+                   (unsigned long long)res.entries,
                    (unsigned long long)res.tree_size,
                    (unsigned long long)res.heads,
                    (unsigned long long)res.witnessed,
@@ -593,16 +651,20 @@ int ent_cli_audit_verify(const char *words, const char *file, const char *org,
             json_t *e;
             if (d != NULL)
                 json_array_foreach(d->history, i, e) {
+                    char when[32], who[16], seq[32];
+                    const char *author = ent__cli_jstr(e, "author");
                     char *b = json_dumps(json_object_get(e, "body"),
                                          JSON_COMPACT | JSON_SORT_KEYS);
-                    printf("  %lld  %.16s  seq %lld  %-13s %s\n",
-                           (long long)json_integer_value(
-                               json_object_get(e, "time")),
-                           json_string_value(json_object_get(e, "author")),
-                           (long long)json_integer_value(
-                               json_object_get(e, "seq")),
-                           json_string_value(json_object_get(e, "kind")),
-                           b ? b : "{}");
+                    snprintf(who, sizeof(who), "%.12s", author);
+                    snprintf(seq, sizeof(seq), "seq %llu",
+                             (unsigned long long)ent__cli_jint(e, "seq"));
+                    ent__cli_row(
+                        stdout, "  ",
+                        (const char *const[]){
+                            ent__cli_time(when, json_object_get(e, "time")),
+                            strcmp(author, orgid) == 0 ? res.name : who, seq,
+                            ent__cli_jstr(e, "kind"), b ? b : "{}"},
+                        (const int[]){19, 12, 8, 13}, 5);
                     free(b);
                 }
         }
@@ -630,17 +692,15 @@ out:
     return st;
 }
 
-int ent_cli_audit_heads(const char *words, const char *home, const char *org,
-                        bool json) {
+static int audit_heads(const char *words, const char *home, const char *org,
+                       bool json) {
     char path[128] = "/v1/audit/heads";
     uint8_t pk[ENT_PK_LEN];
     json_t *r = NULL;
     int st;
     if (org != NULL) {
         if (ent_org_id_parse(pk, org) != ENT_OK) {
-            fprintf(stderr, "entente: %s: invalid org id '%.80s'\n", words,
-                    org);
-            return 2;
+            return ent__cli_usagew(words, "invalid org id '%.80s'", org);
         }
         snprintf(path, sizeof(path), "/v1/audit/heads?org=%s", org);
     }
@@ -652,30 +712,30 @@ int ent_cli_audit_heads(const char *words, const char *home, const char *org,
         size_t i;
         json_t *e;
         json_array_foreach(json_object_get(r, "heads"), i, e) {
-            printf("%s  size %lld  root %s\n",
-                   json_string_value(json_object_get(e, "org")),
-                   (long long)json_integer_value(json_object_get(e, "size")),
-                   json_string_value(json_object_get(e, "root")));
+            char size[32], when[32];
+            const char *name = json_string_value(json_object_get(e, "name"));
+            snprintf(size, sizeof(size), "size %llu",
+                     (unsigned long long)ent__cli_jint(e, "size"));
+            ent__cli_row(stdout, "",
+                         (const char *const[]){
+                             ent__cli_jstr(e, "org"), name ? name : "-", size,
+                             ent__cli_time(when, json_object_get(e, "time")),
+                             ent__cli_jstr(e, "root")},
+                         (const int[]){52, 20, 10, 19}, 5);
         }
     }
     json_decref(r);
     return 0;
 }
 
-int ent_cli_object_key(const char *words, const char *home, const char *obj,
-                       bool json) {
-    char path[128];
-    uint8_t id[32];
+static int object_key(const char *words, const char *home, const char *obj,
+                      bool json) {
+    char path[128], hex[65];
     json_t *r = NULL;
     int st;
-    if (obj == NULL || strlen(obj) != 64 || ent_hex_decode(id, 32, obj) != ENT_OK)
-        return fail(words, "invalid object id '%.80s' (want 64 hex "
-                           "characters)",
-                    obj ? obj : "");
-    snprintf(path, sizeof(path), "/v1/object-keys/");
-    for (size_t i = 0; i < 64; i++)
-        path[16 + i] = (char)tolower((unsigned char)obj[i]);
-    path[80] = '\0';
+    if ((st = ent__cli_object_id(words, home, obj, hex)) >= 0)
+        return st;
+    snprintf(path, sizeof(path), "/v1/object-keys/%s", hex);
     if ((st = call(words, home, path, &r)) >= 0)
         return st;
     if (json) {
@@ -685,11 +745,38 @@ int ent_cli_object_key(const char *words, const char *home, const char *obj,
         size_t i;
         json_t *e;
         printf("%s:", json_string_value(json_object_get(r, "object")));
-        json_array_foreach(json_object_get(r, "keys"), i, e)
-            printf("%s%s", i ? "," : "",
-                   json_string_value(json_object_get(e, "key")));
+        json_array_foreach(json_object_get(r, "keys"), i, e) printf(
+            "%s%s", i ? "," : "", json_string_value(json_object_get(e, "key")));
         printf("\n");
     }
     json_decref(r);
     return 0;
+}
+
+/* ---- the commands (cli_int.h) ----------------------------------------------
+ */
+
+int ent__cli_cmd_object_key(cli *c) {
+    return object_key(c->words, c->home, c->args[0], c->json);
+}
+
+int ent__cli_cmd_log(cli *c) {
+    return log_cmd(c->words, c->home, ent__cli_opt_value(c, "since"), c->json);
+}
+
+int ent__cli_cmd_audit_export(cli *c) {
+    return audit_export(c->words, c->home, ent__cli_opt_value(c, "out"),
+                        ent__cli_opt_value(c, "object"),
+                        ent__cli_opt_value(c, "since"), c->json);
+}
+
+int ent__cli_cmd_audit_verify(cli *c) {
+    return audit_verify(c->words, c->args[0], ent__cli_opt_value(c, "org"),
+                        ent__cli_opt_value(c, "witness"),
+                        ent__cli_opt_value(c, "key"), c->json);
+}
+
+int ent__cli_cmd_audit_heads(cli *c) {
+    return audit_heads(c->words, c->home, ent__cli_opt_value(c, "org"),
+                       c->json);
 }

@@ -4,9 +4,9 @@
  * command uses, and the commands the table in cli.c points to. Not a
  * public API: symbols are ent__cli_*. cli.c owns the table, the help, the
  * option parsing and the dispatch; cli_node.c the commands that run or ask
- * the node itself (init, serve, status, peers, config); cli_objects.c the commands
- * on joint objects (object, template, invite, join, member); cli_audit.c
- * the log and audit commands (cli_audit.h).
+ * the node itself (init, serve, status, peers, config); cli_objects.c the
+ * commands on joint objects (object, template, invite, join, member);
+ * cli_audit.c the log and audit commands (log, audit, object key).
  */
 #ifndef ENT_CLI_INT_H
 #define ENT_CLI_INT_H
@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "node/log.h"
 
@@ -54,6 +55,7 @@ struct cli {
     char words[64]; /* "status", "object create" */
     char home[PATH_MAX];
     bool json;
+    const char *pre_home, *pre_level; /* given before the command word */
     ent_log log;
     struct {
         const char *name;
@@ -66,8 +68,17 @@ struct cli {
 
 /* ------------------------------------------------------- helpers (cli.c) */
 
-/* Prints "entente: WORDS: message" on stderr and returns exit status 1. */
+/*
+ * Prints "entente: WORDS: message" on stderr and returns exit status 1. The
+ * message is escaped for the terminal (node/term.h). _failw takes the
+ * command words instead of the invocation.
+ */
 int ent__cli_fail(const cli *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int ent__cli_failw(const char *words, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Like ent__cli_failw, then "(see: entente WORDS --help)"; returns 2. */
+int ent__cli_usagew(const char *words, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Prints "entente: WORDS: message", the usage of the command and where to
@@ -75,11 +86,31 @@ int ent__cli_fail(const cli *c, const char *fmt, ...)
 int ent__cli_usage_error(const cli *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Prints v as one line of compact JSON on standard output. */
+/* Prints v as one line of compact JSON on standard output; characters a
+ * terminal would act on are written as JSON escapes (node/term.h). */
 void ent__cli_print_json(const json_t *v);
 
 /* The value of the last --name option given, or NULL; borrowed from argv. */
 const char *ent__cli_opt_value(const cli *c, const char *name);
+
+/*
+ * Text output. Everything a printer shows that came from outside (names,
+ * comments, field names and values, reasons, addresses) goes through these,
+ * which escape control characters (node/term.h); no line ends in a blank.
+ *
+ * ent__cli_row: one line of n columns after indent; column i is padded to
+ *   widths[i] terminal columns and followed by two spaces, except the last.
+ * ent__cli_kv: "key:" padded to 7 columns, two spaces, the value.
+ * ent__cli_time: a JSON RFC 3339 time as local time "2026-12-05 05:52:58"
+ *   in out; "-" for null or absent; the text itself if it does not parse.
+ * ent__cli_who: a JSON object's "name", else the first 12 characters of its
+ *   "org" (in out). Both return pointers borrowed from out or from v/o.
+ */
+void ent__cli_row(FILE *f, const char *indent, const char *const *cols,
+                  const int *widths, size_t n);
+void ent__cli_kv(FILE *f, const char *key, const char *value);
+const char *ent__cli_time(char out[32], const json_t *v);
+const char *ent__cli_who(char out[16], const json_t *o);
 
 /* The string member k of o, or "" (borrowed from o). */
 const char *ent__cli_jstr(const json_t *o, const char *k);
@@ -100,10 +131,50 @@ void ent__cli_fmt_progress(char *out, size_t cap, uint64_t done, bool known,
 /*
  * One request to the running node of c->home. On a 2xx answer *out holds the
  * response JSON (caller json_decref()s) and -1 is returned; otherwise the
- * error is printed and the exit status returned.
+ * error is printed and the exit status returned. ent__cli_call takes the
+ * command words and the home instead of the invocation.
  */
 int ent__cli_daemon_call(cli *c, const char *method, const char *path,
                          const json_t *body, json_t **out);
+int ent__cli_call(const char *words, const char *home, const char *method,
+                  const char *path, const json_t *body, json_t **out);
+
+/*
+ * Checks a HOST:PORT argument (what: "listen"); NULL passes. Returns -1 if
+ * ent_home_parse_addr() takes it, else prints "invalid WHAT address 'X':
+ * why" (ent_home_addr_check: no port, names are not resolved...) and
+ * returns exit status 1.
+ */
+int ent__cli_addr_arg(cli *c, const char *what, const char *addr);
+
+/*
+ * The error for a home whose API socket does not answer, saying which it
+ * is: the home does not exist, it is not a home (no identity.key), or no
+ * node runs for it. Returns exit status 1.
+ */
+int ent__cli_not_running(const char *words, const char *home);
+
+/*
+ * An object id argument as its 64 lowercase hex characters in hex: the full
+ * id in either case, or an unambiguous prefix of at least
+ * ENT_CLI_ID_PREFIX_MIN hex characters, resolved by the node of home (as
+ * git resolves short ids). An unknown or ambiguous prefix is an error
+ * naming up to ENT_CLI_ID_CANDIDATES candidates. Returns -1 on success,
+ * else the exit status (the error is printed).
+ */
+#define ENT_CLI_ID_PREFIX_MIN 4
+#define ENT_CLI_ID_CANDIDATES 5
+int ent__cli_object_id(const char *words, const char *home, const char *arg,
+                       char hex[65]);
+/*
+ * The choice ent__cli_object_id makes from the node's answer rows (GET
+ * /v1/objects?prefix=P&limit=N: [{"id","type","title",...}]): exactly one
+ * row gives its id in hex; none or several write why (naming up to
+ * ENT_CLI_ID_CANDIDATES candidates, then "...") into why (cap bytes).
+ * @return ENT_OK, ENT_ENOENT (none), ENT_EEXIST (ambiguous), ENT_EPROTO.
+ */
+int ent__cli_pick_object(const json_t *rows, const char *prefix, char hex[65],
+                         char *why, size_t cap);
 
 /* ------------------------------------------------------------- commands */
 
@@ -122,8 +193,26 @@ int ent__cli_cmd_config_set(cli *c);
  * the invite token carries is a loopback one, which a partner on another
  * machine cannot dial. Prints nothing for a token it cannot parse. */
 void ent__cli_warn_loopback_token(const cli *c, const char *token);
+/* The text form of `peers` (the API's peers JSON array) to f. */
+void ent__cli_print_peers(FILE *f, const json_t *peers);
+
+/* cli_audit.c */
+/* The text form of `log` (the API's log JSON) to f. */
+void ent__cli_print_log(FILE *f, const json_t *log);
+int ent__cli_cmd_log(cli *c);
+int ent__cli_cmd_audit_export(cli *c);
+int ent__cli_cmd_audit_verify(cli *c);
+int ent__cli_cmd_audit_heads(cli *c);
+int ent__cli_cmd_object_key(cli *c);
 
 /* cli_objects.c */
+/* The text forms of `object show` (the API's object JSON o) and `template
+ * show` (the template JSON t), written to f; o and t are borrowed. */
+void ent__cli_print_object(FILE *f, const json_t *o, bool hide_private);
+void ent__cli_print_template(FILE *f, const json_t *t);
+/* The text form of `object list` (the API's list JSON) to f: a header and
+ * one row per object, ids cut to the length that tells them apart. */
+void ent__cli_print_object_list(FILE *f, const json_t *rows);
 int ent__cli_cmd_object_create(cli *c);
 int ent__cli_cmd_object_set(cli *c);
 int ent__cli_cmd_object_show(cli *c);

@@ -20,6 +20,7 @@
 #include "node/objects/value.h"
 #include "node/peers/advertise.h"
 #include "node/peers/invite.h"
+#include "node/term.h"
 
 #include <uv.h>
 
@@ -51,7 +52,9 @@ static void print_sync(const json_t *o) {
                           running && json_is_integer(eta)
                               ? (long long)ent__cli_jint(o, "eta_seconds")
                               : -1);
-    printf("sync  %s from %s: %s", obj, peer, line);
+    printf("sync  %s from ", obj);
+    ent_term_fputs(stdout, peer); /* a partner's name */
+    printf(": %s", line);
     if (!running) {
         char r[32];
         printf(", %s in %llu.%llu s (%s ops/s)", state,
@@ -72,18 +75,24 @@ int ent__cli_cmd_init(cli *c) {
     const char *name = ent__cli_opt_value(c, "name");
     const char *listen = ent__cli_opt_value(c, "listen");
     const char *advertise = ent__cli_opt_value(c, "advertise");
-    struct sockaddr_storage ss;
     if (name == NULL) {
         fprintf(stderr, "entente: init: --name is required\n");
         fprintf(stderr, "usage: entente %s\n", c->cmd->usage);
         return EXIT_USAGE;
     }
-    if (ent_home_check_name(name) != ENT_OK)
-        return ent__cli_fail(
-            c, "invalid name: 1 to %d bytes of printable UTF-8", ENT_NAME_MAX);
-    if (listen != NULL && ent_home_parse_addr(listen, &ss) != ENT_OK)
-        return ent__cli_fail(c, "invalid listen address '%s' (want HOST:PORT)",
-                             listen);
+    if (ent_home_check_name(name) != ENT_OK) {
+        size_t nl = strlen(name);
+        if (nl == 0 || nl > ENT_NAME_MAX)
+            return ent__cli_fail(c, "invalid name: %zu bytes, want 1 to %d", nl,
+                                 ENT_NAME_MAX);
+        return ent__cli_fail(c,
+                             "invalid name '%s': not UTF-8 text without "
+                             "control characters",
+                             name);
+    }
+    int st = ent__cli_addr_arg(c, "listen", listen);
+    if (st >= 0)
+        return st;
     if (advertise != NULL && !ent_advertise_valid(advertise))
         return ent__cli_fail(c, BAD_ADVERTISE, advertise);
     if (ent_crypto_init() != ENT_OK)
@@ -193,12 +202,11 @@ int ent__cli_cmd_serve(cli *c) {
     struct serve_ctx s = {0};
     ent_node_diag diag;
     const char *listen = ent__cli_opt_value(c, "listen");
-    struct sockaddr_storage ss;
     int status = 0;
 
-    if (listen != NULL && ent_home_parse_addr(listen, &ss) != ENT_OK)
-        return ent__cli_fail(c, "invalid listen address '%s' (want HOST:PORT)",
-                             listen);
+    int bad = ent__cli_addr_arg(c, "listen", listen);
+    if (bad >= 0)
+        return bad;
     if (ent_crypto_init() != ENT_OK)
         return ent__cli_fail(c, "cannot initialise libsodium");
     signal(SIGPIPE, SIG_IGN);
@@ -288,6 +296,10 @@ int ent__cli_cmd_status(cli *c) {
                                         "2m, got '%.40s'",
                                         wait);
     }
+    struct stat hs;
+    if (wait != NULL && stat(c->home, &hs) != 0) /* no home: nothing to wait
+                                                    for */
+        return ent__cli_not_running(c->words, c->home);
     int rc = status_request(c, (long long)wait_s * 1000, &http, &resp);
     if (wait != NULL && rc != ENT_OK &&
         (rc == ENT_ENOTRUNNING || rc == ENT_ECLOSED || rc == ENT_ETIMEOUT)) {
@@ -298,10 +310,7 @@ int ent__cli_cmd_status(cli *c) {
         goto out;
     }
     if (rc == ENT_ENOTRUNNING) {
-        status = ent__cli_fail(c,
-                               "no node is running for %s (start one with: "
-                               "entente serve)",
-                               c->home);
+        status = ent__cli_not_running(c->words, c->home);
         goto out;
     }
     if (rc != ENT_OK) {
@@ -317,8 +326,7 @@ int ent__cli_cmd_status(cli *c) {
     } else {
         printf("org:     %s\n",
                json_string_value(json_object_get(resp, "org")));
-        printf("name:    %s\n",
-               json_string_value(json_object_get(resp, "name")));
+        ent__cli_kv(stdout, "name", ent__cli_jstr(resp, "name"));
         const char *listen = ent__cli_jstr(resp, "listen");
         const char *adv = ent__cli_jstr(resp, "advertise");
         if (adv[0] != '\0' && strcmp(adv, listen) != 0)
@@ -340,28 +348,63 @@ out:
     return status;
 }
 
+void ent__cli_print_peers(FILE *f, const json_t *peers) {
+    size_t i, k;
+    json_t *o, *a;
+    json_array_foreach(peers, i, o) {
+        char addrs[512] = "", when[32], extra[96];
+        size_t used = 0;
+        json_array_foreach(json_object_get(o, "addrs"), k, a) {
+            int w = snprintf(addrs + used, sizeof(addrs) - used, "%s%s",
+                             k ? " " : "",
+                             json_string_value(a) ? json_string_value(a) : "");
+            if (w < 0 || (size_t)w >= sizeof(addrs) - used)
+                break;
+            used += (size_t)w;
+        }
+        const char *name = json_string_value(json_object_get(o, "name"));
+        ent__cli_row(
+            f, "",
+            (const char *const[]){ent__cli_jstr(o, "org"), name ? name : "-",
+                                  json_is_true(json_object_get(o, "connected"))
+                                      ? "connected"
+                                      : "disconnected",
+                                  addrs},
+            (const int[]){52, 20, 12}, 4);
+        ent__cli_row(
+            f, "  ",
+            (const char *const[]){"safety code:", ent__cli_jstr(o, "safety")},
+            (const int[]){12}, 2);
+        ent__cli_row(
+            f, "  ",
+            (const char *const[]){
+                "last seen:",
+                json_is_string(json_object_get(o, "last_seen"))
+                    ? ent__cli_time(when, json_object_get(o, "last_seen"))
+                    : "never"},
+            (const int[]){12}, 2);
+        uint64_t fails = ent__cli_jint(o, "failures"),
+                 score = ent__cli_jint(o, "score");
+        if (fails > 0 || score > 0) {
+            snprintf(extra, sizeof(extra),
+                     "%llu since the last good dial; score %llu (protocol "
+                     "violations)",
+                     (unsigned long long)fails, (unsigned long long)score);
+            ent__cli_row(f, "  ", (const char *const[]){"failures:", extra},
+                         (const int[]){12}, 2);
+        }
+    }
+}
+
 int ent__cli_cmd_peers(cli *c) {
     json_t *resp = NULL;
     int st = ent__cli_daemon_call(c, "GET", "/v1/peers", NULL, &resp);
     if (st >= 0)
         return st;
-    if (c->json) {
+    if (c->json)
         ent__cli_print_json(resp);
-    } else {
-        size_t i, k;
-        json_t *o, *a;
-        json_array_foreach(resp, i, o) {
-            printf("%s  %-20s  %-12s", ent__cli_jstr(o, "org"),
-                   ent__cli_jstr(o, "name"),
-                   json_is_true(json_object_get(o, "connected"))
-                       ? "connected"
-                       : "disconnected");
-            json_array_foreach(json_object_get(o, "addrs"), k, a) {
-                printf(" %s", json_string_value(a));
-            }
-            printf("\n  safety code: %s\n", ent__cli_jstr(o, "safety"));
-        }
-    }
+    else
+        ent__cli_print_peers(stdout, resp);
     json_decref(resp);
     return 0;
 }

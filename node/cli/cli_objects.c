@@ -16,6 +16,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,18 +27,92 @@
 
 /* ---- objects and templates (API: node/api/api_objects.c) ----------------- */
 
-/* Checks and lowercases an object id argument into hex. -1 or exit status. */
-static int obj_arg(cli *c, const char *arg, char hex[ENT_API_OBJ_ID_HEX + 1]) {
-    uint8_t id[32];
-    size_t l = strlen(arg);
-    if (l == ENT_API_OBJ_ID_HEX) {
-        for (size_t i = 0; i <= l; i++)
-            hex[i] = (char)tolower((unsigned char)arg[i]);
-        if (ent_api_obj_id_parse(hex, id) == ENT_OK)
-            return -1;
+/* The candidates of an ambiguous prefix, "ID12 (type, title), ..." */
+static void candidates(char *out, size_t cap, const json_t *rows) {
+    size_t i, o = 0;
+    json_t *r;
+    out[0] = '\0';
+    json_array_foreach(rows, i, r) {
+        const char *title = json_string_value(json_object_get(r, "title"));
+        int w = i == ENT_CLI_ID_CANDIDATES
+                    ? snprintf(out + o, cap - o, ", ...")
+                    : snprintf(out + o, cap - o, "%s%.12s (%s%s%.40s)",
+                               i ? ", " : "", ent__cli_jstr(r, "id"),
+                               ent__cli_jstr(r, "type"), title ? ", " : "",
+                               title ? title : "");
+        if (w < 0 || (size_t)w >= cap - o || i == ENT_CLI_ID_CANDIDATES)
+            break;
+        o += (size_t)w;
     }
-    return ent__cli_fail(
-        c, "invalid object id '%.80s' (want 64 hex characters)", arg);
+}
+
+int ent__cli_object_id(const char *words, const char *home, const char *arg,
+                       char hex[65]) {
+    size_t l = strlen(arg);
+    char path[128], why[1200];
+    json_t *rows = NULL;
+    uint8_t id[32];
+    bool is_hex = l > 0 && l <= ENT_API_OBJ_ID_HEX;
+    for (size_t i = 0; is_hex && i < l; i++) {
+        hex[i] = (char)tolower((unsigned char)arg[i]);
+        is_hex = isxdigit((unsigned char)arg[i]) != 0;
+    }
+    if (!is_hex)
+        return ent__cli_failw(words,
+                              "invalid object id '%.80s' (want 64 hex "
+                              "characters, or a unique prefix of at least %d)",
+                              arg, ENT_CLI_ID_PREFIX_MIN);
+    hex[l] = '\0';
+    if (l == ENT_API_OBJ_ID_HEX)
+        return ent_api_obj_id_parse(hex, id) == ENT_OK
+                   ? -1
+                   : ent__cli_failw(words, "invalid object id '%.80s'", arg);
+    if (l < ENT_CLI_ID_PREFIX_MIN)
+        return ent__cli_failw(words,
+                              "object id prefix '%s' is too short: give at "
+                              "least %d hex characters",
+                              hex, ENT_CLI_ID_PREFIX_MIN);
+    snprintf(path, sizeof(path), "/v1/objects?prefix=%s&limit=%d", hex,
+             ENT_CLI_ID_CANDIDATES + 1);
+    int st = ent__cli_call(words, home, "GET", path, NULL, &rows);
+    if (st >= 0)
+        return st;
+    char prefix[65];
+    snprintf(prefix, sizeof(prefix), "%s", hex);
+    int rc = ent__cli_pick_object(rows, prefix, hex, why, sizeof(why));
+    json_decref(rows);
+    return rc == ENT_OK ? -1 : ent__cli_failw(words, "%s", why);
+}
+
+int ent__cli_pick_object(const json_t *rows, const char *prefix, char hex[65],
+                         char *why, size_t cap) {
+    char list[1024];
+    size_t n = json_array_size(rows);
+    const char *id = ent__cli_jstr(json_array_get(rows, 0), "id");
+    if (n == 0) {
+        snprintf(why, cap, "no object has an id starting with %s", prefix);
+        return ENT_ENOENT;
+    }
+    if (n > 1) {
+        candidates(list, sizeof(list), rows);
+        snprintf(why, cap,
+                 "object id prefix %s is ambiguous: it matches %s; give more "
+                 "characters",
+                 prefix, list);
+        return ENT_EEXIST;
+    }
+    if (strlen(id) != ENT_API_OBJ_ID_HEX ||
+        strncmp(id, prefix, strlen(prefix)) != 0) {
+        snprintf(why, cap, "malformed answer from the node");
+        return ENT_EPROTO;
+    }
+    memcpy(hex, id, ENT_API_OBJ_ID_HEX + 1);
+    return ENT_OK;
+}
+
+/* An object id argument (full, or a prefix) into hex. -1 or exit status. */
+static int obj_arg(cli *c, const char *arg, char hex[ENT_API_OBJ_ID_HEX + 1]) {
+    return ent__cli_object_id(c->words, c->home, arg, hex);
 }
 
 static int type_arg(cli *c, const char *type) {
@@ -139,39 +214,83 @@ out:
     return st;
 }
 
-/* One field value of show's JSON as text ("1200000.00 EUR"). */
-static void print_value(const json_t *v) {
+/* One field value of show's JSON as text ("1200000.00 EUR"), malloc'ed. */
+static char *value_text(const json_t *v) {
+    char *out = NULL;
     if (json_is_string(v)) {
-        fputs(json_string_value(v), stdout);
+        out = strdup(json_string_value(v));
     } else if (json_is_integer(v)) {
-        printf("%lld", (long long)json_integer_value(v));
+        if (asprintf(&out, "%lld", (long long)json_integer_value(v)) < 0)
+            out = NULL;
     } else if (json_is_null(v)) {
-        fputs("(empty)", stdout);
+        out = strdup("(empty)");
     } else if (json_is_object(v) && json_object_get(v, "currency") != NULL) {
         const json_t *amt = json_object_get(v, "amount");
-        if (json_is_string(amt))
-            printf("%s", json_string_value(amt));
-        else
-            printf("%lld minor units",
-                   (long long)json_integer_value(json_object_get(v, "minor")));
-        printf(" %s", json_string_value(json_object_get(v, "currency")));
+        int r = json_is_string(amt)
+                    ? asprintf(&out, "%s %s", json_string_value(amt),
+                               ent__cli_jstr(v, "currency"))
+                    : asprintf(&out, "%lld minor units %s",
+                               (long long)json_integer_value(
+                                   json_object_get(v, "minor")),
+                               ent__cli_jstr(v, "currency"));
+        if (r < 0)
+            out = NULL;
     } else {
-        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        fputs(s ? s : "?", stdout);
-        free(s);
+        out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    }
+    return out;
+}
+
+static void print_fields(FILE *f, const char *title, const json_t *fields) {
+    const char *k;
+    json_t *v;
+    fprintf(f, "%s:\n", title);
+    if (json_object_size(fields) == 0)
+        fprintf(f, "  (none)\n");
+    json_object_foreach((json_t *)fields, k, v) {
+        char *t = value_text(v);
+        ent__cli_row(f, "  ", (const char *const[]){k, t ? t : "?"},
+                     (const int[]){19}, 2);
+        free(t);
     }
 }
 
-static void print_fields(const char *title, const json_t *fields) {
-    const char *k;
-    json_t *v;
-    printf("%s:\n", title);
-    if (json_object_size(fields) == 0)
-        printf("  (none)\n");
-    json_object_foreach((json_t *)fields, k, v) {
-        printf("  %-20s ", k);
-        print_value(v);
-        fputc('\n', stdout);
+void ent__cli_print_object(FILE *f, const json_t *o, bool hide_private) {
+    char num[32], when[32], who[16];
+    size_t i;
+    json_t *m;
+    ent__cli_kv(f, "id", ent__cli_jstr(o, "id"));
+    ent__cli_kv(f, "type", ent__cli_jstr(o, "type"));
+    snprintf(num, sizeof(num), "%llu",
+             (unsigned long long)ent__cli_jint(o, "epoch"));
+    ent__cli_kv(f, "epoch", num);
+    ent__cli_kv(f, "status", ent__cli_jstr(o, "status"));
+    fprintf(f, "members:\n");
+    json_array_foreach(json_object_get(o, "members"), i, m) {
+        ent__cli_row(f, "  ",
+                     (const char *const[]){
+                         ent__cli_jstr(m, "org"), ent__cli_jstr(m, "role"),
+                         ent__cli_jstr(m, "status"), ent__cli_jstr(m, "name")},
+                     (const int[]){52, 8, 7}, 4);
+    }
+    print_fields(f, "shared", json_object_get(o, "shared"));
+    if (!hide_private)
+        print_fields(f, "private", json_object_get(o, "private"));
+    const json_t *cm = json_object_get(o, "comments");
+    if (json_array_size(cm) > 0) {
+        fprintf(f, "comments:\n");
+        json_array_foreach(cm, i, m) {
+            char *line = NULL;
+            if (asprintf(&line, "%s: %s", ent__cli_who(who, m),
+                         ent__cli_jstr(m, "text")) < 0)
+                line = NULL;
+            ent__cli_row(f, "  ",
+                         (const char *const[]){
+                             ent__cli_time(when, json_object_get(m, "time")),
+                             line ? line : "?"},
+                         (const int[]){19}, 2);
+            free(line);
+        }
     }
 }
 
@@ -186,62 +305,128 @@ int ent__cli_cmd_object_show(cli *c) {
              hide ? "?hide_private=1" : "");
     if ((st = ent__cli_daemon_call(c, "GET", path, NULL, &resp)) >= 0)
         return st;
-    if (c->json) {
+    if (c->json)
         ent__cli_print_json(resp);
-        goto out;
-    }
-    printf("id:      %s\n", ent__cli_jstr(resp, "id"));
-    printf("type:    %s\n", ent__cli_jstr(resp, "type"));
-    printf("epoch:   %lld\n",
-           (long long)json_integer_value(json_object_get(resp, "epoch")));
-    printf("status:  %s\n", ent__cli_jstr(resp, "status"));
-    printf("members:\n");
-    size_t i;
-    json_t *m;
-    json_array_foreach(json_object_get(resp, "members"), i, m) {
-        printf("  %-52s  %-8s  %-7s  %s\n", ent__cli_jstr(m, "org"),
-               ent__cli_jstr(m, "role"), ent__cli_jstr(m, "status"),
-               ent__cli_jstr(m, "name"));
-    }
-    print_fields("shared", json_object_get(resp, "shared"));
-    if (!hide)
-        print_fields("private", json_object_get(resp, "private"));
-    json_t *cm = json_object_get(resp, "comments");
-    if (json_array_size(cm) > 0) {
-        printf("comments:\n");
-        json_array_foreach(cm, i, m) {
-            printf("  %s: %s\n", ent__cli_jstr(m, "org"),
-                   ent__cli_jstr(m, "text"));
-        }
-    }
-out:
+    else
+        ent__cli_print_object(stdout, resp, hide);
     json_decref(resp);
     return 0;
 }
 
+/* Appends "&key=value" to the query in path, value percent-encoded. */
+static void query_add(char *path, size_t cap, const char *key,
+                      const char *value) {
+    size_t o = strlen(path);
+    int w = snprintf(path + o, cap - o, "%c%s=", strchr(path, '?') ? '&' : '?',
+                     key);
+    if (w < 0 || (size_t)w >= cap - o)
+        return;
+    o += (size_t)w;
+    for (const unsigned char *p = (const unsigned char *)value;
+         *p && o + 4 < cap; p++) {
+        if (isalnum(*p) || strchr("-._~", *p) != NULL)
+            path[o++] = (char)*p;
+        else
+            o += (size_t)snprintf(path + o, cap - o, "%%%02X", *p);
+    }
+    path[o] = '\0';
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void ent__cli_print_object_list(FILE *f, const json_t *rows) {
+    size_t i, idlen = 12, n = json_array_size(rows);
+    json_t *o;
+    if (n == 0)
+        return;
+    /* ids as long as it takes to tell the listed ones apart (12 at least):
+     * neighbours in id order share the longest prefixes */
+    const char **ids = calloc(n, sizeof(*ids));
+    for (i = 0; ids != NULL && i < n; i++)
+        ids[i] = ent__cli_jstr(json_array_get(rows, i), "id");
+    if (ids != NULL)
+        qsort(ids, n, sizeof(*ids), cmp_str);
+    for (i = 1; ids != NULL && i < n; i++) {
+        size_t k = 0;
+        while (ids[i - 1][k] && ids[i - 1][k] == ids[i][k])
+            k++;
+        if (k + 1 > idlen)
+            idlen = k + 1 > ENT_API_OBJ_ID_HEX ? ENT_API_OBJ_ID_HEX : k + 1;
+    }
+    free(ids);
+    ent__cli_row(f, "",
+                 (const char *const[]){"ID", "TYPE", "STAGE", "DATE", "TITLE"},
+                 (const int[]){(int)idlen, 12, 14, 10}, 5);
+    json_array_foreach(rows, i, o) {
+        char id[ENT_API_OBJ_ID_HEX + 1], *title = NULL;
+        const char *t = json_string_value(json_object_get(o, "title"));
+        const char *stage = json_string_value(json_object_get(o, "stage"));
+        const char *date = json_string_value(json_object_get(o, "date"));
+        bool removed = strcmp(ent__cli_jstr(o, "status"), "active") != 0;
+        snprintf(id, sizeof(id), "%.*s", (int)idlen, ent__cli_jstr(o, "id"));
+        if (asprintf(&title, "%s%s", t ? t : "-",
+                     removed ? "  (this org was removed)" : "") < 0)
+            title = NULL;
+        ent__cli_row(f, "",
+                     (const char *const[]){id, ent__cli_jstr(o, "type"),
+                                           stage ? stage : "-",
+                                           date ? date : "-", title},
+                     (const int[]){(int)idlen, 12, 14, 10}, 5);
+        free(title);
+    }
+}
+
 int ent__cli_cmd_object_list(cli *c) {
+    static const char *const sorts[] = {"id",    "title", "stage",  "date",
+                                        "type",  "-id",   "-title", "-stage",
+                                        "-date", "-type", NULL};
     const char *type = ent__cli_opt_value(c, "type");
-    char path[96];
+    const char *stage = ent__cli_opt_value(c, "stage");
+    const char *sort = ent__cli_opt_value(c, "sort");
+    const char *limit = ent__cli_opt_value(c, "limit");
+    char path[1024] = "/v1/objects";
     json_t *resp = NULL;
     int st;
     if (type != NULL && (st = type_arg(c, type)) >= 0)
         return st;
-    snprintf(path, sizeof(path), "/v1/objects%s%s", type ? "?type=" : "",
-             type ? type : "");
+    if (stage != NULL && (stage[0] == '\0' || strlen(stage) > 256))
+        return ent__cli_usage_error(c, "--stage wants a stage name");
+    if (sort != NULL) {
+        bool ok = false;
+        for (const char *const *k = sorts; *k != NULL && !ok; k++)
+            ok = strcmp(*k, sort) == 0;
+        if (!ok)
+            return ent__cli_usage_error(c,
+                                        "--sort wants id, title, stage, date "
+                                        "or type (with '-' before it: "
+                                        "descending), got '%.40s'",
+                                        sort);
+    }
+    if (limit != NULL) {
+        char *end = NULL;
+        unsigned long long v = strtoull(limit, &end, 10);
+        if (limit[0] < '1' || limit[0] > '9' || *end != '\0' ||
+            v > ENT_API_OBJ_MAX_LIMIT)
+            return ent__cli_usage_error(c,
+                                        "--limit wants a number from 1 to %d",
+                                        ENT_API_OBJ_MAX_LIMIT);
+    }
+    if (type != NULL)
+        query_add(path, sizeof(path), "type", type);
+    if (stage != NULL)
+        query_add(path, sizeof(path), "stage", stage);
+    if (sort != NULL)
+        query_add(path, sizeof(path), "sort", sort);
+    if (limit != NULL)
+        query_add(path, sizeof(path), "limit", limit);
     if ((st = ent__cli_daemon_call(c, "GET", path, NULL, &resp)) >= 0)
         return st;
-    if (c->json) {
+    if (c->json)
         ent__cli_print_json(resp);
-    } else {
-        size_t i;
-        json_t *o;
-        json_array_foreach(resp, i, o) {
-            printf("%s  %-14s  epoch %-4lld  %s\n", ent__cli_jstr(o, "id"),
-                   ent__cli_jstr(o, "type"),
-                   (long long)json_integer_value(json_object_get(o, "epoch")),
-                   ent__cli_jstr(o, "status"));
-        }
-    }
+    else
+        ent__cli_print_object_list(stdout, resp);
     json_decref(resp);
     return 0;
 }
@@ -254,7 +439,8 @@ static int object_post_one(cli *c, const char *sub, const char *key) {
     if ((st = obj_arg(c, c->args[0], hex)) >= 0)
         return st;
     if ((body = json_pack("{s:s}", key, c->args[1])) == NULL)
-        return ent__cli_fail(c, "%s: not valid UTF-8", key);
+        return ent__cli_fail(c, "the %s is not valid UTF-8",
+                             strcmp(key, "text") == 0 ? "comment" : key);
     snprintf(path, sizeof(path), "/v1/objects/%s/%s", hex, sub);
     if ((st = ent__cli_daemon_call(c, "POST", path, body, &resp)) < 0) {
         st = 0;
@@ -287,13 +473,97 @@ int ent__cli_cmd_template_list(cli *c) {
         json_array_foreach(resp, i, o) {
             bool b = json_is_true(json_object_get(o, "builtin"));
             bool s = json_is_true(json_object_get(o, "stored"));
-            printf("%-16s %s\n", ent__cli_jstr(o, "type"),
-                   s ? (b ? "stored (overrides the built-in)" : "stored")
-                     : "built-in");
+            ent__cli_row(
+                stdout, "",
+                (const char *const[]){
+                    ent__cli_jstr(o, "type"),
+                    s ? (b ? "stored (overrides the built-in)" : "stored")
+                      : "built-in"},
+                (const int[]){15}, 2);
         }
     }
     json_decref(resp);
     return 0;
+}
+
+/* Appends text to the malloc'ed *buf (NULL: empty), "; " before each
+ * part after the first. On allocation failure *buf stays as it was. */
+static void details_add(char **buf, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void details_add(char **buf, const char *fmt, ...) {
+    char *part = NULL, *joined = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vasprintf(&part, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        return;
+    if (asprintf(&joined, "%s%s%s", *buf ? *buf : "", *buf ? "; " : "", part) >=
+        0) {
+        free(*buf);
+        *buf = joined;
+    }
+    free(part);
+}
+
+/* "A", "B", "C" of a JSON array of strings, malloc'ed. */
+static char *quoted_list(const json_t *arr) {
+    char *out = strdup("");
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        char *n = NULL;
+        if (out == NULL ||
+            asprintf(&n, "%s%s\"%s\"", out, i ? ", " : "",
+                     json_string_value(v) ? json_string_value(v) : "") < 0) {
+            free(out);
+            return NULL;
+        }
+        free(out);
+        out = n;
+    }
+    return out;
+}
+
+void ent__cli_print_template(FILE *f, const json_t *t) {
+    size_t i;
+    json_t *fl;
+    ent__cli_kv(f, "type", ent__cli_jstr(t, "type"));
+    ent__cli_kv(f, "strict",
+                json_is_true(json_object_get(t, "strict")) ? "yes" : "no");
+    const json_t *stages = json_object_get(t, "stages");
+    if (json_array_size(stages) > 0) {
+        char *l = quoted_list(stages);
+        ent__cli_kv(f, "stages", l ? l : "?");
+        free(l);
+    }
+    fprintf(f, "fields:\n");
+    json_array_foreach(json_object_get(t, "fields"), i, fl) {
+        const char *vis = ent__cli_jstr(fl, "visibility");
+        char *d = NULL;
+        if (json_object_get(fl, "label") != NULL)
+            details_add(&d, "label \"%s\"", ent__cli_jstr(fl, "label"));
+        if (json_is_true(json_object_get(fl, "owner_only")))
+            details_add(&d, "owner-only");
+        if (json_is_true(json_object_get(fl, "or_text")))
+            details_add(&d, "an org id or text");
+        if (json_object_get(fl, "table") != NULL)
+            details_add(&d, "values from table %s", ent__cli_jstr(fl, "table"));
+        if (json_object_get(fl, "values") != NULL) {
+            char *l = quoted_list(json_object_get(fl, "values"));
+            details_add(&d, "values %s", l ? l : "?");
+            free(l);
+        }
+        if (json_object_get(fl, "default") != NULL)
+            details_add(&d, "default \"%s\"", ent__cli_jstr(fl, "default"));
+        ent__cli_row(f, "  ",
+                     (const char *const[]){ent__cli_jstr(fl, "name"),
+                                           ent__cli_jstr(fl, "type"),
+                                           vis[0] ? vis : "shared", d},
+                     (const int[]){20, 7, 7}, 4);
+        free(d);
+    }
 }
 
 int ent__cli_cmd_template_show(cli *c) {
@@ -309,33 +579,7 @@ int ent__cli_cmd_template_show(cli *c) {
         ent__cli_print_json(resp);
         goto out;
     }
-    printf("type:    %s\n", ent__cli_jstr(resp, "type"));
-    printf("strict:  %s\n",
-           json_is_true(json_object_get(resp, "strict")) ? "yes" : "no");
-    size_t i;
-    json_t *f;
-    const json_t *stages = json_object_get(resp, "stages");
-    if (json_array_size(stages) > 0) {
-        printf("stages: ");
-        json_array_foreach(stages, i, f) {
-            printf(" %s%s", json_string_value(f),
-                   i + 1 < json_array_size(stages) ? "," : "");
-        }
-        printf("\n");
-    }
-    printf("fields:\n");
-    json_array_foreach(json_object_get(resp, "fields"), i, f) {
-        const char *vis = ent__cli_jstr(f, "visibility");
-        printf("  %-20s %-8s %-8s", ent__cli_jstr(f, "name"),
-               ent__cli_jstr(f, "type"), vis[0] ? vis : "shared");
-        if (json_is_true(json_object_get(f, "owner_only")))
-            printf(" owner-only");
-        if (json_object_get(f, "table") != NULL)
-            printf(" values from table %s", ent__cli_jstr(f, "table"));
-        if (json_object_get(f, "default") != NULL)
-            printf(" default \"%s\"", ent__cli_jstr(f, "default"));
-        printf("\n");
-    }
+    ent__cli_print_template(stdout, resp);
 out:
     json_decref(resp);
     return 0;

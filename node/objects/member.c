@@ -10,22 +10,76 @@
 #include "node/err.h"
 #include "node/objects/object_int.h"
 
-/* Common checks: the object exists, we are an active owner/admin. */
+/* The active members of an object (members table), the owner included. */
+typedef struct active_ctx {
+    uint8_t (*v)[32];
+    size_t n;
+} active_ctx;
+
+static int active_scan(void *data, const void *key, size_t klen,
+                       const void *val, size_t vlen) {
+    active_ctx *c = data;
+    const uint8_t *v = val;
+    if (klen != 64 || vlen != 2)
+        return ENT_ECORRUPT;
+    if (v[1] == 0)
+        return 0;
+    void *nv = realloc(c->v, (c->n + 1) * 32);
+    if (nv == NULL)
+        return ENT_ENOMEM;
+    c->v = nv;
+    memcpy(c->v[c->n++], (const uint8_t *)key + 32, 32);
+    return 0;
+}
+
+/* Common checks: the object exists (brought up to date if an older store
+ * kept it), we are an active owner/admin. */
 static int admin_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
-                       obj_rec *r, mset *ms) {
+                       obj_rec *r) {
+    bool active = false;
+    uint8_t role = ENT_ROLE_VIEWER;
     int rc = ent__obj_rec_get(txn, obj, r);
     if (rc != ENT_OK)
         return rc;
+    if ((rc = ent__obj_backfill(eng, txn, obj)) != ENT_OK ||
+        (rc = ent__obj_rec_get(txn, obj, r)) != ENT_OK)
+        return rc;
     if (r->status == OBJ_STATUS_REMOVED)
         return ENT_EDENIED;
-    if ((rc = ent__obj_members(txn, obj, r->owner, ms)) != ENT_OK)
+    rc = ent__obj_member_get(txn, obj, eng->me, &active, &role);
+    if (rc == ENT_ENOENT ||
+        (rc == ENT_OK && (!active || role > ENT_ROLE_ADMIN)))
+        rc = ENT_EDENIED;
+    return rc;
+}
+
+/*
+ * Seniority (spec/membership.md): a change to an active admin (remove,
+ * re-add, demote) is ours to make only if we were appointed before it.
+ * @return ENT_OK, ENT_EDENIED or a storage error.
+ */
+static int senior_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                        const obj_rec *r, const uint8_t org[32]) {
+    uint32_t a, t;
+    oauth au;
+    bool active = false;
+    uint8_t role = ENT_ROLE_VIEWER;
+    int rc = ent__obj_member_get(txn, obj, org, &active, &role);
+    if (rc == ENT_ENOENT ||
+        (rc == ENT_OK && (!active || role != ENT_ROLE_ADMIN)))
+        return ENT_OK; /* not an active admin */
+    if (rc != ENT_OK)
         return rc;
-    const mstate *me = ent__obj_mset_find(ms, eng->me);
-    if (me == NULL || !me->active || me->role > ENT_ROLE_ADMIN) {
-        ent__obj_mset_free(ms);
-        return ENT_EDENIED;
-    }
-    return ENT_OK;
+    if (memcmp(eng->me, r->owner, 32) == 0 || memcmp(eng->me, org, 32) == 0)
+        return ENT_OK;
+    if ((rc = ent__obj_author_find(txn, obj, eng->me, &a)) != ENT_OK ||
+        (rc = ent__obj_author_find(txn, obj, org, &t)) != ENT_OK)
+        return rc == ENT_ENOENT ? ENT_EDENIED : rc;
+    if ((rc = ent__obj_auth_load(txn, obj, r->owner, &au)) != ENT_OK)
+        return rc;
+    rc = ent__obj_auth_senior(&au, a, t) ? ENT_OK : ENT_EDENIED;
+    ent__obj_auth_free(&au);
+    return rc;
 }
 
 /* ------------------------------------------------------------------- add */
@@ -43,11 +97,12 @@ typedef struct add_ctx {
 static int add_fn(ent_txn *txn, void *data) {
     add_ctx *c = data;
     obj_rec r;
-    mset ms;
     ent_op_body b;
     ent_op_header h;
     uint8_t key[ENT_KEY_LEN], ek[ENT_KEY_LEN], xpk[ENT_X25519_LEN];
     uint64_t top;
+    bool t_active = false;
+    uint8_t t_role = 0;
     int rc;
     memset(&b, 0, sizeof(b));
     ent_op_free(c->op);
@@ -55,14 +110,18 @@ static int add_fn(ent_txn *txn, void *data) {
     free(c->boxes);
     c->boxes = NULL;
     c->nboxes = 0;
-    if ((rc = admin_check(c->eng, txn, c->obj, &r, &ms)) != ENT_OK)
+    if ((rc = admin_check(c->eng, txn, c->obj, &r)) != ENT_OK)
         return rc;
-    const mstate *t = ent__obj_mset_find(&ms, c->org);
+    rc = ent__obj_member_get(txn, c->obj, c->org, &t_active, &t_role);
+    if (rc != ENT_OK && rc != ENT_ENOENT)
+        return rc;
+    rc = ENT_OK;
     if (memcmp(c->org, r.owner, 32) == 0)
         rc = ENT_EINVAL;
-    else if (t != NULL && t->active && t->role == c->role)
+    else if (t_active && t_role == c->role)
         rc = ENT_EEXIST;
-    ent__obj_mset_free(&ms);
+    else
+        rc = senior_check(c->eng, txn, c->obj, &r, c->org);
     if (rc != ENT_OK)
         return rc;
     if ((rc = ent_pk_to_x25519(xpk, c->org)) != ENT_OK)
@@ -218,6 +277,9 @@ static int accept_fn(ent_txn *txn, void *data) {
     int rc = ENT_OK;
     memset(&c->delta, 0, sizeof(c->delta));
     c->released = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->boxes[i].epoch > OBJ_EPOCH_MAX)
+            return ENT_EINVAL;
     for (size_t i = 0; i < c->n && rc == ENT_OK; i++)
         rc = ent__obj_key_put(txn, c->obj, c->boxes[i].epoch, c->keys[i], NULL);
     if (rc == ENT_OK)
@@ -265,7 +327,7 @@ typedef struct epoch_ctx {
 static int epoch_fn(ent_txn *txn, void *data) {
     epoch_ctx *c = data;
     obj_rec r;
-    mset ms;
+    active_ctx ms = {0};
     ent_op_body b;
     ent_op_header h;
     uint8_t key[ENT_KEY_LEN];
@@ -273,17 +335,27 @@ static int epoch_fn(ent_txn *txn, void *data) {
     memset(&b, 0, sizeof(b));
     ent_op_free(c->op);
     c->op = NULL;
-    if ((rc = admin_check(c->eng, txn, c->obj, &r, &ms)) != ENT_OK)
+    if ((rc = admin_check(c->eng, txn, c->obj, &r)) != ENT_OK)
         return rc;
     if (c->org != NULL) {
-        const mstate *t = ent__obj_mset_find(&ms, c->org);
+        bool t_active = false;
+        uint8_t t_role;
+        rc = ent__obj_member_get(txn, c->obj, c->org, &t_active, &t_role);
+        if (rc != ENT_OK && rc != ENT_ENOENT)
+            goto out;
+        rc = ENT_OK;
         if (memcmp(c->org, r.owner, 32) == 0)
             rc = ENT_EDENIED;
-        else if (t == NULL || !t->active)
+        else if (!t_active)
             rc = ENT_ENOTMEMBER;
+        else
+            rc = senior_check(c->eng, txn, c->obj, &r, c->org);
         if (rc != ENT_OK)
             goto out;
     }
+    if ((rc = ent_txn_scan(txn, ENT_TBL_MEMBERS, c->obj, 32, active_scan,
+                           &ms)) != ENT_OK)
+        goto out;
     uint8_t kind = c->org ? ENT_OP_REMOVE_MEMBER : ENT_OP_ROTATE_KEY;
     if ((rc = ent__obj_new_header(c->eng, txn, c->obj, kind, &h, key)) !=
         ENT_OK)
@@ -302,14 +374,14 @@ static int epoch_fn(ent_txn *txn, void *data) {
     size_t norgs = 0;
     orgs[norgs++] = r.owner;
     for (size_t i = 0; i < ms.n; i++) {
-        if (!ms.v[i].active || memcmp(ms.v[i].org, r.owner, 32) == 0 ||
-            (c->org != NULL && memcmp(ms.v[i].org, c->org, 32) == 0))
+        if (memcmp(ms.v[i], r.owner, 32) == 0 ||
+            (c->org != NULL && memcmp(ms.v[i], c->org, 32) == 0))
             continue;
         if (norgs == ENT_OP_MAX_KEYS) {
             rc = ENT_ELIMIT;
             goto out;
         }
-        orgs[norgs++] = ms.v[i].org;
+        orgs[norgs++] = ms.v[i];
     }
     /* insertion sort by org bytes (the encoding requires it) */
     for (size_t i = 1; i < norgs; i++)
@@ -330,7 +402,7 @@ static int epoch_fn(ent_txn *txn, void *data) {
 out:
     ent_wipe(key, sizeof(key));
     ent_op_body_clear(&b);
-    ent__obj_mset_free(&ms);
+    free(ms.v);
     return rc;
 }
 

@@ -224,9 +224,14 @@ static int put_private(ent_txn *txn, const uint8_t obj[32],
 
 /* ------------------------------------------------------------ heads, seq */
 
+typedef struct head {
+    uint8_t id[32];
+    uint64_t hlc;
+} head;
+
 typedef struct heads_ctx {
-    ent_op_header *h;
-    uint64_t max_hlc;
+    head *v;
+    size_t n, cap;
 } heads_ctx;
 
 static int heads_scan(void *data, const void *key, size_t klen, const void *val,
@@ -234,11 +239,16 @@ static int heads_scan(void *data, const void *key, size_t klen, const void *val,
     heads_ctx *c = data;
     if (klen != 64 || vlen != 8)
         return ENT_ECORRUPT;
-    uint64_t hlc = ent__rd64(val);
-    if (hlc > c->max_hlc)
-        c->max_hlc = hlc;
-    if (c->h->nparents < ENT_OP_MAX_PARENTS)
-        memcpy(c->h->parents[c->h->nparents++], (const uint8_t *)key + 32, 32);
+    if (c->n == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 16;
+        head *nv = realloc(c->v, nc * sizeof(*nv));
+        if (nv == NULL)
+            return ENT_ENOMEM;
+        c->v = nv;
+        c->cap = nc;
+    }
+    memcpy(c->v[c->n].id, (const uint8_t *)key + 32, 32);
+    c->v[c->n++].hlc = ent_be64_get(val);
     return 0;
 }
 
@@ -246,21 +256,62 @@ static int seq_scan(void *data, const void *key, size_t klen, const void *val,
                     size_t vlen) {
     if (klen != 72)
         return ENT_ECORRUPT;
-    *(uint64_t *)data = ent__rd64((const uint8_t *)key + 64);
+    *(uint64_t *)data = ent_be64_get((const uint8_t *)key + 64);
     return 1;
 }
 
 /*
+ * Chooses at most ENT_OP_MAX_PARENTS of the heads (kept in id order) when
+ * there are more: first one whose past holds our last op (S2: our chain
+ * continues) and one whose past names the epoch we write in (the epoch
+ * bound), then the others in id order.
+ */
+static int pick_parents(ent_txn *txn, const uint8_t obj[32],
+                        const uint8_t me[32], uint64_t last, uint64_t epoch,
+                        heads_ctx *hc, bool *keep) {
+    uint32_t a = 0;
+    bool have_a = false, got_seq = last == 0, got_ep = false;
+    size_t kept = 0;
+    int rc = ent__obj_author_find(txn, obj, me, &a);
+    if (rc == ENT_OK)
+        have_a = true;
+    else if (rc != ENT_ENOENT)
+        return rc;
+    for (size_t i = 0; i < hc->n && (!got_seq || !got_ep); i++) {
+        pvinfo pi;
+        if ((rc = ent__obj_pv_load(txn, obj, hc->v[i].id, &pi)) != ENT_OK)
+            return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
+        bool s = !got_seq && have_a && ent__pv_at(&pi.pv, a) == last;
+        bool e = !got_ep && pi.maxep >= epoch;
+        ent__pvinfo_free(&pi);
+        if (s || e) {
+            keep[i] = true;
+            kept++;
+            got_seq |= s;
+            got_ep |= e;
+        }
+    }
+    for (size_t i = 0; i < hc->n && kept < ENT_OP_MAX_PARENTS; i++)
+        if (!keep[i]) {
+            keep[i] = true;
+            kept++;
+        }
+    return ENT_OK;
+}
+
+/*
  * Fills the header of a new non-genesis op of obj: parents = current heads
- * (sorted: the heads table is in id order), seq = our next, epoch and key
- * = the current ones, hlc = now, later than every head.
+ * (sorted: the heads table is in id order; at most ENT_OP_MAX_PARENTS, see
+ * pick_parents), seq = our next, epoch and key = the current ones, hlc =
+ * now, later than every parent.
  */
 int ent__obj_new_header(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                         uint8_t kind, ent_op_header *h,
                         uint8_t key[ENT_KEY_LEN]) {
-    heads_ctx hc = {.h = h};
+    heads_ctx hc = {0};
+    bool *keep = NULL;
     uint8_t pre[64];
-    uint64_t last = 0;
+    uint64_t last = 0, max_hlc = 0;
     int rc;
     memset(h, 0, sizeof(*h));
     h->version = ENT_OP_VERSION;
@@ -269,18 +320,45 @@ int ent__obj_new_header(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
     memcpy(h->author, eng->me, 32);
     if ((rc = ent_txn_scan(txn, ENT_TBL_HEADS, obj, 32, heads_scan, &hc)) !=
         ENT_OK)
-        return rc;
+        goto out;
     memcpy(pre, obj, 32);
     memcpy(pre + 32, eng->me, 32);
     if ((rc = ent_txn_scan_reverse(txn, ENT_TBL_OPS, pre, 64, seq_scan,
                                    &last)) != ENT_OK)
-        return rc;
+        goto out;
     h->seq = last + 1;
-    if ((rc = ent__obj_current_key(txn, obj, &h->epoch, key)) != ENT_OK)
-        return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
-    if (hc.max_hlc > eng->hlc.last)
-        eng->hlc.last = hc.max_hlc;
-    return ent_hlc_now(&eng->hlc, ent__obj_wall(eng), &h->hlc);
+    if ((rc = ent__obj_current_key(txn, obj, &h->epoch, key, NULL)) != ENT_OK) {
+        if (rc == ENT_ENOENT)
+            rc = ENT_ECORRUPT;
+        goto out;
+    }
+    if ((keep = calloc(hc.n ? hc.n : 1, sizeof(*keep))) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    if (hc.n <= ENT_OP_MAX_PARENTS) {
+        for (size_t i = 0; i < hc.n; i++)
+            keep[i] = true;
+    } else if ((rc = pick_parents(txn, obj, eng->me, last, h->epoch, &hc,
+                                  keep)) != ENT_OK) {
+        goto out;
+    }
+    for (size_t i = 0; i < hc.n; i++) {
+        if (!keep[i])
+            continue;
+        memcpy(h->parents[h->nparents++], hc.v[i].id, 32);
+        if (hc.v[i].hlc > max_hlc)
+            max_hlc = hc.v[i].hlc;
+    }
+    if (max_hlc > eng->hlc.last)
+        eng->hlc.last = max_hlc;
+    rc = ent_hlc_now(&eng->hlc, ent__obj_wall(eng), &h->hlc);
+out:
+    if (rc != ENT_OK)
+        ent_wipe(key, ENT_KEY_LEN);
+    free(keep);
+    free(hc.v);
+    return rc;
 }
 
 /* Encodes b, seals it under h and key, and commits the op through the same
@@ -296,7 +374,7 @@ int ent__obj_seal_commit(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
         goto out;
     if ((rc = ent_op_seal(&op, h, body, blen, key, eng->id)) != ENT_OK)
         goto out;
-    if ((rc = ent__obj_commit(eng, txn, op, b, h->genesis ? op->id : obj,
+    if ((rc = ent__obj_commit(eng, txn, op, b, h->genesis ? op->id : obj, NULL,
                               NULL)) != ENT_OK)
         goto out;
     *op_out = op;
@@ -310,29 +388,24 @@ out:
     return rc;
 }
 
-/* Our current role in obj: ENT_OK with *st filled, ENT_ENOENT (no object),
- * ENT_EDENIED (removed). */
+/* Our current role in obj (the members table, which follows the decision
+ * of spec/membership.md "Counting"): ENT_OK with *role, ENT_ENOENT (no
+ * object), ENT_EDENIED (removed, or not a member). Brings an object of an
+ * older store up to date first. */
 static int my_role(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
-                   obj_rec *r, mstate *st, mset *ms_out) {
-    mset ms;
+                   obj_rec *r, uint8_t *role) {
+    bool active = false;
     int rc = ent__obj_rec_get(txn, obj, r);
     if (rc != ENT_OK)
         return rc;
+    if ((rc = ent__obj_backfill(eng, txn, obj)) != ENT_OK ||
+        (rc = ent__obj_rec_get(txn, obj, r)) != ENT_OK)
+        return rc;
     if (r->status == OBJ_STATUS_REMOVED)
         return ENT_EDENIED;
-    if ((rc = ent__obj_members(txn, obj, r->owner, &ms)) != ENT_OK)
-        return rc;
-    const mstate *m = ent__obj_mset_find(&ms, eng->me);
-    if (m == NULL || !m->active) {
+    rc = ent__obj_member_get(txn, obj, eng->me, &active, role);
+    if (rc == ENT_ENOENT || (rc == ENT_OK && !active))
         rc = ENT_EDENIED;
-    } else {
-        *st = *m;
-        memcpy(st->org, eng->me, 32);
-    }
-    if (rc == ENT_OK && ms_out != NULL)
-        *ms_out = ms;
-    else
-        ent__obj_mset_free(&ms);
     return rc;
 }
 
@@ -447,29 +520,20 @@ typedef struct change_ctx {
     size_t errlen;
 } change_ctx;
 
-/* The org that owns an owner-only field so far (from the materialized
- * winner): *has false when the field has no owner-only write yet. */
-static int field_owner(ent_txn *txn, const uint8_t obj[32], const char *name,
-                       bool *has, uint8_t owner[32]) {
-    uint8_t k[32 + ENT_OP_NAME_MAX];
-    const uint8_t *v;
-    size_t vlen, nl = strlen(name);
-    *has = false;
-    memcpy(k, obj, 32);
-    memcpy(k + 32, name, nl);
-    int rc =
-        ent_txn_get(txn, ENT_TBL_FIELDS, k, 32 + nl, (const void **)&v, &vlen);
-    if (rc == ENT_ENOENT)
-        return ENT_OK;
-    if (rc != ENT_OK)
-        return rc;
-    if (vlen < OBJ_ORDER_LEN + 1)
-        return ENT_ECORRUPT;
-    if (v[OBJ_ORDER_LEN] & FW_OWNER_ONLY) {
-        *has = true;
-        memcpy(owner, v + 8, 32);
+/* "stage "x" of TYPE is not one of: "A", "B", ..." (as enum errors list
+ * their values), as much as fits in err. */
+static void stage_err(char *err, size_t errlen, const char *text,
+                      const ent_template *tpl) {
+    if (err == NULL || errlen == 0)
+        return;
+    int w = snprintf(err, errlen, "stage \"%.64s\" of %s is not one of:", text,
+                     tpl->type);
+    size_t used = w < 0 ? 0 : (size_t)w;
+    for (size_t i = 0; i < tpl->stages.n && used < errlen; i++) {
+        w = snprintf(err + used, errlen - used, "%s \"%s\"", i ? "," : "",
+                     tpl->stages.v[i]);
+        used += w < 0 ? 0 : (size_t)w;
     }
-    return ENT_OK;
 }
 
 static int change_fn(ent_txn *txn, void *data) {
@@ -480,19 +544,19 @@ static int change_fn(ent_txn *txn, void *data) {
     ent_op_body b;
     ent_op_header h;
     obj_rec r;
-    mstate me;
+    uint8_t role = ENT_ROLE_VIEWER;
     uint8_t key[ENT_KEY_LEN];
     int rc;
     memset(&b, 0, sizeof(b));
     ent_op_free(c->op);
     c->op = NULL;
-    if ((rc = my_role(c->eng, txn, c->obj, &r, &me, NULL)) != ENT_OK) {
+    if ((rc = my_role(c->eng, txn, c->obj, &r, &role)) != ENT_OK) {
         set_err(c->err, c->errlen, "%s",
                 rc == ENT_ENOENT ? "no such object"
                                  : "this org is not a member any more");
         goto out;
     }
-    if (me.role > ENT_ROLE_MEMBER) {
+    if (role > ENT_ROLE_MEMBER) {
         set_err(c->err, c->errlen, "role viewer may not change the object");
         rc = ENT_EDENIED;
         goto out;
@@ -505,21 +569,17 @@ static int change_fn(ent_txn *txn, void *data) {
         if ((rc = resolve_inputs(tpl, txn, c->in, c->n, false, &rs, c->err,
                                  c->errlen)) != ENT_OK)
             goto out;
+        /* an owner-only field is the object owner's (spec/objects.md
+         * "Merge"): every other member's node would refuse the write */
         for (size_t i = 0; i < rs.n; i++) {
-            bool has;
-            uint8_t owner[32];
-            if (rs.v[i].visibility != ENT_VIS_SHARED)
+            if (rs.v[i].visibility != ENT_VIS_SHARED || !rs.v[i].owner_only ||
+                memcmp(r.owner, c->eng->me, 32) == 0)
                 continue;
-            if ((rc = field_owner(txn, c->obj, rs.v[i].field, &has, owner)) !=
-                ENT_OK)
-                goto out;
-            if (has && memcmp(owner, c->eng->me, 32) != 0) {
-                set_err(c->err, c->errlen,
-                        "field %s is owner-only and owned by another org",
-                        rs.v[i].field);
-                rc = ENT_EDENIED;
-                goto out;
-            }
+            set_err(c->err, c->errlen,
+                    "field %s is owner-only: only the object's owner sets it",
+                    rs.v[i].field);
+            rc = ENT_EDENIED;
+            goto out;
         }
         if ((rc = shared_fields(&rs, &b.fields, &b.nfields)) != ENT_OK)
             goto out;
@@ -529,8 +589,7 @@ static int change_fn(ent_txn *txn, void *data) {
             if (strcasecmp(tpl->stages.v[i], c->text) == 0)
                 stage = tpl->stages.v[i];
         if (stage == NULL) {
-            set_err(c->err, c->errlen, "%s is not a stage of %s", c->text,
-                    r.type);
+            stage_err(c->err, c->errlen, c->text, tpl);
             rc = ENT_ESCHEMA;
             goto out;
         }
@@ -547,8 +606,17 @@ static int change_fn(ent_txn *txn, void *data) {
             rc = ENT_ENOMEM;
             goto out;
         }
+        if (b.textlen > ENT_VALUE_TEXT_MAX) {
+            set_err(c->err, c->errlen,
+                    "comment is %zu bytes; a comment is at most %d bytes",
+                    b.textlen, ENT_VALUE_TEXT_MAX);
+            rc = ENT_ETOOBIG;
+            goto out;
+        }
         if (!ent_text_valid(b.text, b.textlen)) {
-            set_err(c->err, c->errlen, "comment is not valid text");
+            set_err(c->err, c->errlen,
+                    "comment is not valid text: UTF-8 without control "
+                    "characters (tab allowed)");
             rc = ENT_EINVAL;
             goto out;
         }

@@ -138,13 +138,17 @@ int ent_obj_comment(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
 
 /*
  * Applies one op received from another node: decode, duplicate check,
- * signature, equivocation check, causal parents, membership and role at the
- * op's HLC, decryption, body checks, merge; committed in one transaction.
+ * signature, equivocation check, causal parents, the structure rules and
+ * whether its author could ever make the change, both read from its causal
+ * past (spec/membership.md "Structure", "Receipt"), decryption, body
+ * checks, merge; committed in one transaction. Whether it then counts is
+ * decided from the whole set of ops (spec/membership.md "Counting").
  * An op whose object, parents or epoch key are not known yet is held
  * (ENT_OK with info->pending) and retried after every later apply of that
  * object and every ent_obj_accept_keys(). info may be NULL.
  * @return ENT_OK (applied, duplicate or held), ENT_ECORRUPT / ENT_ENONCANON
- *         / ENT_ETRUNCATED / ENT_ETOOBIG / ENT_EVERSION (not an op),
+ *         / ENT_ETRUNCATED / ENT_ETOOBIG / ENT_EVERSION (not an op;
+ *         ENT_ECORRUPT also for a broken structure rule or epoch bound),
  *         ENT_EBADSIG, ENT_ENOTMEMBER, ENT_EDENIED, ENT_EDECRYPT,
  *         ENT_ECONFLICT (same author and sequence, other content: both kept
  *         as proof), ENT_EPROTO (HLC too far in the future), ENT_ELIMIT
@@ -213,18 +217,53 @@ void ent_obj_keys_free(ent_obj_key *keys, size_t n);
 
 /*
  * The object as JSON: {"id","type","epoch","status","members":[{"org",
- * "name","role","status"}],"shared":{...},"private":{...},"comments":[...]}.
- * Keys of "shared" and "private" are sorted. With hide_private the
- * "private" key is left out entirely. The caller json_decref()s *out.
+ * "name","role","status"}],"shared":{...},"private":{...},"comments":[{
+ * "org","name","time","text"}]}. Keys of "shared" and "private" are
+ * sorted. A "name" is what the config's org_name callback knows, else null;
+ * a comment's "time" is its HLC's wall clock as RFC 3339 (node/timefmt.h).
+ * With hide_private the "private" key is left out entirely. The caller
+ * json_decref()s *out.
  * @return ENT_OK, ENT_ENOENT, ENT_ENOMEM, ENT_ECORRUPT, storage errors.
  */
 int ent_obj_show_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                       bool hide_private, json_t **out);
 
+/* Orders of ent_obj_list_json_ex(). */
+typedef enum ent_obj_sort {
+    ENT_OBJ_SORT_ID = 0, /* object id */
+    ENT_OBJ_SORT_TITLE,  /* title text (byte order) */
+    ENT_OBJ_SORT_STAGE,  /* the template's stage order, then stage text */
+    ENT_OBJ_SORT_DATE,   /* date (YYYY-MM-DD) */
+    ENT_OBJ_SORT_TYPE,   /* type name */
+} ent_obj_sort;
+
+/* What ent_obj_list_json_ex() lists; zeroed: everything, in id order. */
+typedef struct ent_obj_list_opts {
+    const char *type;   /* only objects of this type; NULL: any */
+    const char *stage;  /* only objects at this stage (ASCII case ignored) */
+    const char *prefix; /* only ids that start with these lowercase hex
+                           digits (0..64 of them); NULL: any */
+    ent_obj_sort sort;
+    bool descending; /* reverse the order (rows without the key last) */
+    size_t limit;    /* at most this many rows after sorting; 0: all */
+} ent_obj_list_opts;
+
 /*
- * The objects this node holds, optionally of one type, as a JSON array of
- * {"id","type","epoch","status"} in id order. The caller json_decref()s.
+ * The objects this node holds as a JSON array of {"id","type","epoch",
+ * "status","title","stage","date"}: what tells objects apart. "title" is
+ * the shared value of the first text field of the type's template (name,
+ * company, account_name...), "date" that of its first date field
+ * (close_date for an opportunity), "stage" the field stage; each is a
+ * string, or null when unset or when this org has no template of the type.
+ * Rows without the sort key come last whatever the direction; ties go in
+ * id order. The caller json_decref()s *out.
+ * @return ENT_OK, ENT_EINVAL (bad prefix or sort), ENT_ENOMEM,
+ *         ENT_ECORRUPT, storage errors.
  */
+int ent_obj_list_json_ex(ent_objects *eng, const ent_obj_list_opts *opts,
+                         json_t **out);
+
+/* ent_obj_list_json_ex() of one type (NULL: all), in id order. */
 int ent_obj_list_json(ent_objects *eng, const char *type, json_t **out);
 
 /*
@@ -288,7 +327,7 @@ int ent_obj_remove_member(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                           const uint8_t org[ENT_PK_LEN], ent_op **op_out);
 
 /*
- * Moves the object to a fresh epoch (max known epoch + 1) whose key is
+ * Moves the object to a fresh epoch (the current epoch + 1) whose key is
  * sealed to exactly the current active members (owner/admin only).
  * @return as ent_obj_remove_member.
  */

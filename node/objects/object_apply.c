@@ -166,11 +166,14 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
     ent_op_body b;
     dec_ctx dc = {0};
     obj_rec r;
+    pvinfo pi;
     const uint8_t *obj;
     const void *v;
     size_t vlen;
     int rc;
     memset(&b, 0, sizeof(b));
+    memset(&pi, 0, sizeof(pi));
+    memset(&r, 0, sizeof(r));
     if ((rc = ent_op_decode(&op, raw, len)) != ENT_OK)
         goto out;
     obj = op->h.genesis ? op->id : op->h.object;
@@ -206,6 +209,10 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
              txn, obj, op, info != NULL ? &info->equivocation_known : NULL)) !=
         ENT_OK)
         goto out;
+    if (!op->h.genesis && op->h.nparents == 0) { /* S3: parents required */
+        rc = ENT_ECORRUPT;
+        goto out;
+    }
     rc = ent__obj_rec_get(txn, obj, &r);
     if (rc == ENT_ENOENT && !op->h.genesis) {
         rc = hold(txn, op, obj, st, info); /* the genesis is not here yet */
@@ -215,9 +222,12 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
         goto out;
     bool have_rec = rc == ENT_OK;
     rc = ENT_OK;
+    /* rows of an object kept by an older version get their past vectors */
+    if (have_rec && (rc = ent__obj_backfill(eng, txn, obj)) != ENT_OK)
+        goto out;
     uint8_t kpre[40];
     memcpy(kpre, obj, 32);
-    ent__be64(kpre + 32, op->h.epoch);
+    ent_be64_put(kpre + 32, op->h.epoch);
     /* removed from the object: an epoch we hold no key for is one we
      * must never read, whatever its parents */
     if (have_rec && r.status == OBJ_STATUS_REMOVED &&
@@ -229,9 +239,22 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
             rc = hold(txn, op, obj, st, info); /* causal parents first */
             goto out;
         }
-    /* membership and role at the op's order */
+    /* its causal past: the PV, then the rules that read it (whether the
+     * author may ever make this change, then S1, S2, the epoch bound) */
+    rc = ent__obj_pv_derive(txn, obj, op, &pi);
+    if (rc == ENT_ENOENT && have_rec &&
+        (rc = ent__obj_backfill_again(eng, txn, obj)) == ENT_OK)
+        rc = ent__obj_pv_derive(txn, obj, op, &pi); /* rows an older
+                                                        binary skipped */
+    if (rc != ENT_OK) {
+        if (rc == ENT_ENOENT)
+            rc = ENT_ECORRUPT;
+        goto out;
+    }
     if (!op->h.genesis &&
-        (rc = ent__obj_check_author(txn, obj, op, r.owner)) != ENT_OK)
+        (rc = ent__obj_check_authority(txn, obj, r.owner, op, &pi)) != ENT_OK)
+        goto out;
+    if ((rc = ent__obj_check_structure(op, &pi)) != ENT_OK)
         goto out;
     /* decrypt with a key of the op's epoch, unless the pool already did
      * (with a copy of this store's keys of that epoch, verify.h) */
@@ -261,10 +284,11 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
         goto out;
     }
     /* what the body may say */
-    if ((rc = ent__obj_check_body(op, &b, r.owner)) != ENT_OK)
+    if ((rc = ent__obj_check_body(
+             op, &b, op->h.genesis ? op->h.author : r.owner)) != ENT_OK)
         goto out;
     ent_hlc_observe(&eng->hlc, ent__obj_wall(eng), op->h.hlc);
-    rc = ent__obj_commit(eng, txn, op, &b, obj, info);
+    rc = ent__obj_commit(eng, txn, op, &b, obj, &pi, info);
     if (rc == ENT_OK)
         st->kind = op->h.kind;
 out:
@@ -273,6 +297,7 @@ out:
         free(dc.body);
     }
     ent_op_body_clear(&b);
+    ent__pvinfo_free(&pi);
     ent_op_free(op);
     return rc;
 }

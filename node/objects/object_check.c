@@ -1,13 +1,16 @@
 /*
- * object_check.c - the refusal rules for a received op: who may make which
- * change (the role table, ent__obj_role_allows, which the merge also uses
- * to decide which field writes count), whether the op's author was an
- * active member with that role at the op's order, what an op's body may
- * say (nobody adds, removes or makes an owner; an epoch change names the
- * next epoch), equivocation (same author and sequence, other bytes: the
- * proof is kept), and the removed-object rule (an epoch we hold no key for
- * is never read). Each check returns ENT_OK or the refusal; none writes,
- * except the equivocation proof. The order in which an op meets them is in
+ * object_check.c - the refusal rules for a received op that do not depend
+ * on membership: its structure against its causal past (S1 its hlc above
+ * its parents', S2 its author's chain continues, S3 it has parents, its
+ * epoch no higher than any epoch of its past), what its body may say
+ * (nobody adds, removes or makes an owner; an epoch change names the next
+ * epoch; an add hands out keys of no later epoch than its own; only the
+ * owner flags a write owner-only), equivocation (same author and
+ * sequence, other bytes: the proof is kept), and the removed-object rule
+ * (an epoch we hold no key for is never read). Whether the author may
+ * make the change at all is object_fold.c's (ent__obj_check_authority).
+ * Each check returns ENT_OK or the refusal; none writes, except the
+ * equivocation proof. The order in which an op meets them is in
  * object_apply.c (apply_one); our own changes are checked before they are
  * made (object.c, member.c).
  */
@@ -17,48 +20,21 @@
 #include "node/err.h"
 #include "node/objects/object_int.h"
 
-/* ------------------------------------------------------------ authority */
+/* ------------------------------------------------------------ structure */
 
-/* True if st may make a change of kind. */
-bool ent__obj_role_allows(const mstate *st, uint8_t kind) {
-    if (st == NULL || !st->active)
-        return false;
-    switch (kind) {
-    case ENT_OP_ADD_MEMBER:
-    case ENT_OP_REMOVE_MEMBER:
-    case ENT_OP_ROTATE_KEY:
-        return st->role <= ENT_ROLE_ADMIN;
-    case ENT_OP_SET:
-    case ENT_OP_STAGE:
-    case ENT_OP_COMMENT:
-        return st->role <= ENT_ROLE_MEMBER;
-    default:
-        return false;
-    }
-}
-
-/* Membership and role of op's author at the op's order (spec/membership.md):
- * the fold of the membership writes that sort below it. */
-int ent__obj_check_author(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
-                          const uint8_t owner[32]) {
-    uint8_t order[OBJ_ORDER_LEN];
-    mlog ml = {0};
-    mset ms;
-    int rc;
-    ent__obj_order(order, op->h.hlc, op->h.author, op->id);
-    ent__obj_mset_init(&ms, owner);
-    if ((rc = ent__obj_mlog_load(txn, obj, &ml)) != ENT_OK ||
-        (rc = ent__obj_mset_fold(&ms, &ml, order)) != ENT_OK)
-        goto out;
-    const mstate *a = ent__obj_mset_find(&ms, op->h.author);
-    if (a == NULL || !a->active)
-        rc = ENT_ENOTMEMBER;
-    else if (!ent__obj_role_allows(a, op->h.kind))
-        rc = ENT_EDENIED;
-out:
-    ent__obj_mlog_free(&ml);
-    ent__obj_mset_free(&ms);
-    return rc;
+/* S1, S2 and the epoch bound (spec/membership.md "Structure"). */
+int ent__obj_check_structure(const ent_op *op, const pvinfo *pi) {
+    if (op->h.genesis)
+        return op->h.seq == 1 && op->h.epoch == 0 ? ENT_OK : ENT_ECORRUPT;
+    if (op->h.nparents == 0) /* S3 */
+        return ENT_ECORRUPT;
+    if (op->h.hlc <= pi->top_hlc) /* S1 */
+        return ENT_ECORRUPT;
+    if (pi->prev_seq != op->h.seq - 1) /* S2 */
+        return ENT_ECORRUPT;
+    if (op->h.epoch > pi->past_ep || op->h.epoch > OBJ_EPOCH_MAX)
+        return ENT_ECORRUPT;
+    return ENT_OK;
 }
 
 /* What the body may say. */
@@ -69,18 +45,29 @@ int ent__obj_check_body(const ent_op *op, const ent_op_body *b,
     case ENT_OP_ADD_MEMBER:
         if (b->role == ENT_ROLE_OWNER || memcmp(b->org, owner, 32) == 0)
             rc = ENT_EDENIED;
+        /* keys of epochs up to the one the adder writes in, no more */
+        for (size_t i = 0; i < b->nekeys && rc == ENT_OK; i++)
+            if (b->ekeys[i].epoch > op->h.epoch)
+                rc = ENT_ECORRUPT;
         break;
     case ENT_OP_REMOVE_MEMBER:
         if (memcmp(b->org, owner, 32) == 0)
             rc = ENT_EDENIED;
         /* fall through */
     case ENT_OP_ROTATE_KEY:
-        if (rc == ENT_OK && b->epoch != op->h.epoch + 1)
+        if (rc == ENT_OK &&
+            (op->h.epoch >= OBJ_EPOCH_MAX || b->epoch != op->h.epoch + 1))
             rc = ENT_ECORRUPT;
         break;
     case ENT_OP_CREATE:
         if (op->h.epoch != 0 || op->h.seq != 1)
             rc = ENT_ECORRUPT;
+        break;
+    case ENT_OP_SET:
+        /* only the object's owner writes an owner-only field (C2) */
+        for (size_t i = 0; i < b->nfields && rc == ENT_OK; i++)
+            if (b->fields[i].owner_only && memcmp(op->h.author, owner, 32) != 0)
+                rc = ENT_EDENIED;
         break;
     default:
         break;
@@ -97,7 +84,7 @@ static int keep_equivocation(ent_txn *txn, const uint8_t obj[32],
     uint8_t k[136], oid[32];
     memcpy(k, obj, 32);
     memcpy(k + 32, op->h.author, 32);
-    ent__be64(k + 64, op->h.seq);
+    ent_be64_put(k + 64, op->h.seq);
     memcpy(k + 72, op->id, 32);
     int rc = ent_txn_put(txn, ENT_TBL_EQUIV, k, 104, op->raw, op->rawlen, 0);
     if (rc != ENT_OK)
@@ -123,7 +110,7 @@ int ent__obj_check_equivocation(ent_txn *txn, const uint8_t obj[32],
     size_t vlen;
     memcpy(okey, obj, 32);
     memcpy(okey + 32, op->h.author, 32);
-    ent__be64(okey + 64, op->h.seq);
+    ent_be64_put(okey + 64, op->h.seq);
     if (ent_txn_get(txn, ENT_TBL_OPS, okey, 72, &v, &vlen) != ENT_OK)
         return ENT_OK;
     if (known != NULL) {
@@ -147,7 +134,7 @@ int ent__obj_check_removed_epoch(ent_txn *txn, const uint8_t obj[32],
     uint8_t kpre[40];
     size_t n = 0;
     memcpy(kpre, obj, 32);
-    ent__be64(kpre + 32, op->h.epoch);
+    ent_be64_put(kpre + 32, op->h.epoch);
     int rc = ent_txn_scan(txn, ENT_TBL_KEYS, kpre, 40, ent__obj_count_scan, &n);
     if (rc == ENT_OK && n == 0)
         rc = ENT_EDECRYPT;

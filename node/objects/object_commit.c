@@ -4,14 +4,18 @@
  * object's heads, the object record of a genesis, then, by kind, the field
  * writes (merged by object_merge.c), the comment, the membership write and
  * the epoch change with the key boxed for us, and the op's activity-log
- * entries. Received ops (object_apply.c) and our own (object.c, member.c)
- * are committed by the same ent__obj_commit(), so a local op and the same
- * op received elsewhere give the same state. Nothing here refuses the op:
- * it was checked before (object_check.c for a received op; object.c and
- * member.c check our own), though the merge may find that a write of it
- * does not count.
+ * entries, and the op's past vector (object_pv.c). Received ops
+ * (object_apply.c) and our own (object.c, member.c) are committed by the
+ * same ent__obj_commit(), so a local op and the same op received elsewhere
+ * give the same state. Nothing here refuses a received op: it was checked
+ * before (object_check.c, ent__obj_check_authority), though it may not
+ * count (spec/membership.md "Counting"). A membership or epoch op makes
+ * the engine decide authority again from the whole set. Stores older than
+ * past vectors are brought up to date object by object (ent__obj_backfill).
  */
+#include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "crypto/crypto.h"
 #include "node/audit/actlog.h"
@@ -88,55 +92,166 @@ static int last_scan_key(void *data, const void *key, size_t klen,
     return 1; /* the last one is enough */
 }
 
+/*
+ * A membership or epoch op: its fact rows (WR_MEMBER for add/remove,
+ * WR_EPOCH for remove/rotate, as before), the keys it hands us, its WR_MOP
+ * row and the frontier; then everything authority decides is recomputed
+ * from the set (ent__obj_refresh_authority).
+ */
+static int commit_mop(ent_objects *eng, ent_txn *txn, const ent_op *op,
+                      const ent_op_body *b, const uint8_t obj[32],
+                      const pvinfo *pi, ent_apply_info *info) {
+    uint8_t wk[33 + OBJ_ORDER_LEN];
+    uint32_t t = 0;
+    int rc = ENT_OK;
+    memcpy(wk, obj, 32);
+    if (op->h.kind != ENT_OP_ROTATE_KEY) {
+        uint8_t mv[34];
+        wk[32] = WR_MEMBER;
+        ent__obj_order(wk + 33, op->h.hlc, op->h.author, op->id);
+        mv[0] = op->h.kind;
+        memcpy(mv + 1, b->org, 32);
+        mv[33] = op->h.kind == ENT_OP_ADD_MEMBER ? b->role : 0;
+        if ((rc = ent_txn_put(txn, ENT_TBL_WRITES, wk, 33 + OBJ_ORDER_LEN, mv,
+                              sizeof(mv), 0)) != ENT_OK ||
+            (rc = ent__obj_author_idx(txn, obj, b->org, true, &t)) != ENT_OK)
+            return rc;
+    }
+    if (op->h.kind == ENT_OP_ADD_MEMBER && memcmp(b->org, eng->me, 32) == 0 &&
+        b->nekeys > 0) {
+        /* our own add: its boxes are the keys we were given */
+        uint8_t xpk[32], xsk[32], key[ENT_KEY_LEN];
+        rc = ent_identity_x25519(eng->id, xpk, xsk);
+        for (size_t i = 0; i < b->nekeys && rc == ENT_OK; i++)
+            if (ent_seal_open(key, b->ekeys[i].box, ENT_OP_BOX_LEN, xpk, xsk) ==
+                0)
+                rc = ent__obj_key_put(txn, obj, b->ekeys[i].epoch, key, NULL);
+        ent_wipe(xsk, sizeof(xsk));
+        ent_wipe(key, sizeof(key));
+        if (rc != ENT_OK)
+            return rc;
+    }
+    if (op->h.kind != ENT_OP_ADD_MEMBER) {
+        uint8_t ek[73];
+        memcpy(ek, obj, 32);
+        ek[32] = WR_EPOCH;
+        ent_be64_put(ek + 33, b->epoch);
+        memcpy(ek + 41, op->id, 32);
+        if ((rc = ent_txn_put(txn, ENT_TBL_WRITES, ek, 73, op->h.author, 32,
+                              0)) != ENT_OK ||
+            (rc = take_member_key(eng, txn, obj, op, b)) != ENT_OK)
+            return rc;
+    }
+    if ((rc = ent__obj_mop_put(txn, obj, op, b, pi, t)) != ENT_OK ||
+        (rc = ent__obj_front_raise(txn, obj, pi->a, op->h.seq)) != ENT_OK)
+        return rc;
+    return ent__obj_refresh_authority(eng, txn, obj, info);
+}
+
+/* The op's pvinfo for the commit: derived here for a local op (and held to
+ * the same structural rules as a received one), copied otherwise; an
+ * epoch op's new epoch joins maxep. */
+static int commit_pvinfo(ent_txn *txn, const ent_op *op, const ent_op_body *b,
+                         const uint8_t obj[32], const pvinfo *in, pvinfo *out) {
+    int rc;
+    memset(out, 0, sizeof(*out));
+    if (in == NULL) {
+        if ((rc = ent__obj_pv_derive(txn, obj, op, out)) != ENT_OK)
+            return rc == ENT_ENOENT ? ENT_ECORRUPT : rc; /* see apply_one */
+        if ((rc = ent__obj_check_structure(op, out)) != ENT_OK) {
+            ent__pvinfo_free(out);
+            return rc;
+        }
+    } else {
+        *out = *in;
+        memset(&out->pv, 0, sizeof(out->pv));
+        if ((rc = ent__pv_merge(&out->pv, &in->pv)) != ENT_OK)
+            return rc;
+    }
+    if ((op->h.kind == ENT_OP_REMOVE_MEMBER ||
+         op->h.kind == ENT_OP_ROTATE_KEY) &&
+        b->epoch > out->maxep)
+        out->maxep = b->epoch;
+    return ENT_OK;
+}
+
 int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
                     const ent_op_body *b, const uint8_t obj[32],
-                    ent_apply_info *info) {
+                    const pvinfo *pin, ent_apply_info *info) {
     uint8_t okey[72], hk[64], hv[8];
     obj_rec r;
-    mlog ml = {0};
+    pvinfo pi;
+    judge j;
+    bool counts = false;
     int rc;
+    memset(&j, 0, sizeof(j));
     memcpy(okey, obj, 32);
     memcpy(okey + 32, op->h.author, 32);
-    ent__be64(okey + 64, op->h.seq);
+    ent_be64_put(okey + 64, op->h.seq);
+    if ((rc = commit_pvinfo(txn, op, b, obj, pin, &pi)) != ENT_OK)
+        return rc;
     /* appended when its key is above the table's last (one author's ops
      * arriving in order, as in a backlog): LMDB then fills pages instead
      * of splitting them in half, and a commit writes fewer of them */
     last_key lk = {.key = okey};
     if ((rc = ent_txn_scan_reverse(txn, ENT_TBL_OPS, NULL, 0, last_scan_key,
                                    &lk)) != ENT_OK)
-        return rc;
+        goto out;
     rc = ent_txn_put(txn, ENT_TBL_OPS, okey, 72, op->raw, op->rawlen,
                      lk.above ? ENT_PUT_APPEND : 0);
     if (rc != ENT_OK ||
         (rc = ent_txn_put(txn, ENT_TBL_OP_IDS, op->id, 32, okey, 72, 0)) !=
             ENT_OK)
-        return rc;
+        goto out;
     memcpy(hk, obj, 32);
     for (size_t i = 0; i < op->h.nparents; i++) {
         memcpy(hk + 32, op->h.parents[i], 32);
         rc = ent_txn_del(txn, ENT_TBL_HEADS, hk, 64);
         if (rc != ENT_OK && rc != ENT_ENOENT)
-            return rc;
+            goto out;
     }
     memcpy(hk + 32, op->id, 32);
-    ent__be64(hv, op->h.hlc);
+    ent_be64_put(hv, op->h.hlc);
     if ((rc = ent_txn_put(txn, ENT_TBL_HEADS, hk, 64, hv, 8, 0)) != ENT_OK)
-        return rc;
+        goto out;
+    /* the past vector: the author's index (assigned now if new, the value
+     * the checks used) and the PV row */
+    uint32_t a;
+    if ((rc = ent__obj_author_idx(txn, obj, op->h.author, true, &a)) != ENT_OK)
+        goto out;
+    if (a != pi.a) {
+        rc = ENT_ECORRUPT;
+        goto out;
+    }
+    if ((rc = ent__obj_pv_put(txn, obj, op, &pi)) != ENT_OK)
+        goto out;
 
     if (op->h.kind == ENT_OP_CREATE) {
+        uint8_t mk[64], mv[2] = {ENT_ROLE_OWNER, 1}, ak[33];
         memset(&r, 0, sizeof(r));
         r.status = OBJ_STATUS_ACTIVE;
         memcpy(r.owner, op->h.author, 32);
         r.hlc = op->h.hlc;
         memcpy(r.type, b->type, sizeof(r.type));
+        memcpy(mk, obj, 32);
+        memcpy(mk + 32, op->h.author, 32);
+        memcpy(ak, obj, 32);
+        ak[32] = WR_AVER;
         if ((rc = ent__obj_rec_put(txn, obj, &r)) != ENT_OK ||
-            (rc = ent__obj_refresh_membership(eng, txn, obj, info)) != ENT_OK)
-            return rc;
+            (rc = ent_txn_put(txn, ENT_TBL_MEMBERS, mk, 64, mv, 2, 0)) !=
+                ENT_OK ||
+            (rc = ent_txn_put(txn, ENT_TBL_WRITES, ak, 33, "\x01", 1, 0)) !=
+                ENT_OK)
+            goto out;
     } else if ((rc = ent__obj_rec_get(txn, obj, &r)) != ENT_OK) {
-        return rc;
+        goto out;
     }
-    if ((rc = ent__obj_mlog_load(txn, obj, &ml)) != ENT_OK)
-        return rc;
+    ent__obj_judge_init(&j, txn, obj, r.owner, NULL);
+    if (op->h.kind == ENT_OP_CREATE || op->h.kind == ENT_OP_SET ||
+        op->h.kind == ENT_OP_STAGE || op->h.kind == ENT_OP_COMMENT)
+        if ((rc = ent__obj_judge_op(&j, op->h.author, a, op->h.seq, &pi.pv,
+                                    op->h.kind, &counts)) != ENT_OK)
+            goto out;
 
     uint8_t wk[33 + OBJ_ORDER_LEN + 8];
     memcpy(wk, obj, 32);
@@ -146,14 +261,14 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
         for (size_t i = 0; i < b->nfields && rc == ENT_OK; i++)
             rc = ent__obj_put_field_write(
                 txn, obj, op, b->fields[i].name, &b->fields[i].v,
-                b->fields[i].owner_only, r.owner, &ml);
+                b->fields[i].owner_only, r.owner, counts, &j);
         break;
     case ENT_OP_STAGE: {
         ent_value v = {.type = ENT_VT_ENUM};
         v.u.text.s = b->text;
         v.u.text.len = b->textlen;
         rc = ent__obj_put_field_write(txn, obj, op, "stage", &v, false, r.owner,
-                                      &ml);
+                                      counts, &j);
         break;
     }
     case ENT_OP_COMMENT:
@@ -161,58 +276,225 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
         ent__obj_order(wk + 33, op->h.hlc, op->h.author, op->id);
         rc = ent_txn_put(txn, ENT_TBL_WRITES, wk, 33 + OBJ_ORDER_LEN,
                          b->textlen ? b->text : "", b->textlen, 0);
+        if (rc == ENT_OK && counts) {
+            wk[32] = WR_CSHOW;
+            rc = ent_txn_put(txn, ENT_TBL_WRITES, wk, 33 + OBJ_ORDER_LEN,
+                             b->textlen ? b->text : "", b->textlen, 0);
+        }
         break;
     case ENT_OP_ADD_MEMBER:
-    case ENT_OP_REMOVE_MEMBER: {
-        uint8_t mv[34];
-        wk[32] = WR_MEMBER;
-        ent__obj_order(wk + 33, op->h.hlc, op->h.author, op->id);
-        mv[0] = op->h.kind;
-        memcpy(mv + 1, b->org, 32);
-        mv[33] = op->h.kind == ENT_OP_ADD_MEMBER ? b->role : 0;
-        if ((rc = ent_txn_put(txn, ENT_TBL_WRITES, wk, 33 + OBJ_ORDER_LEN, mv,
-                              sizeof(mv), 0)) != ENT_OK)
-            break;
-        if (op->h.kind == ENT_OP_ADD_MEMBER &&
-            memcmp(b->org, eng->me, 32) == 0 && b->nekeys > 0) {
-            /* our own add: its boxes are the keys we were given */
-            uint8_t xpk[32], xsk[32], key[ENT_KEY_LEN];
-            rc = ent_identity_x25519(eng->id, xpk, xsk);
-            for (size_t i = 0; i < b->nekeys && rc == ENT_OK; i++)
-                if (ent_seal_open(key, b->ekeys[i].box, ENT_OP_BOX_LEN, xpk,
-                                  xsk) == 0)
-                    rc = ent__obj_key_put(txn, obj, b->ekeys[i].epoch, key,
-                                          NULL);
-            ent_wipe(xsk, sizeof(xsk));
-            ent_wipe(key, sizeof(key));
-            if (rc != ENT_OK)
-                break;
-        }
-        if (op->h.kind == ENT_OP_ADD_MEMBER) {
-            rc = ent__obj_refresh_membership(eng, txn, obj, info);
-            break;
-        }
-    }
-        /* remove: also an epoch change */
-        /* fall through */
+    case ENT_OP_REMOVE_MEMBER:
     case ENT_OP_ROTATE_KEY:
-        wk[32] = WR_EPOCH;
-        ent__be64(wk + 33, b->epoch);
-        memcpy(wk + 41, op->id, 32);
-        if ((rc = ent_txn_put(txn, ENT_TBL_WRITES, wk, 73, op->h.author, 32,
-                              0)) != ENT_OK ||
-            (rc = take_member_key(eng, txn, obj, op, b)) != ENT_OK)
-            break;
-        if (op->h.kind == ENT_OP_REMOVE_MEMBER &&
-            (rc = ent__obj_refresh_membership(eng, txn, obj, info)) != ENT_OK)
-            break;
-        rc = ent__obj_check_rotation(eng, txn, obj, b->epoch, info);
+        rc = commit_mop(eng, txn, op, b, obj, &pi, info);
         break;
     default:
         rc = ENT_ECORRUPT;
     }
-    ent__obj_mlog_free(&ml);
     if (rc == ENT_OK)
         rc = log_op(eng, txn, op, b, obj);
+out:
+    ent__obj_judge_free(&j);
+    ent__pvinfo_free(&pi);
+    return rc;
+}
+
+/* --------------------------------------------------------------- backfill */
+
+typedef struct bf_ops {
+    ent_op **v;
+    size_t n, cap;
+} bf_ops;
+
+static int bf_scan(void *data, const void *key, size_t klen, const void *val,
+                   size_t vlen) {
+    bf_ops *l = data;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 64;
+        ent_op **nv = realloc(l->v, nc * sizeof(*nv));
+        if (nv == NULL)
+            return ENT_ENOMEM;
+        l->v = nv;
+        l->cap = nc;
+    }
+    int rc = ent_op_decode(&l->v[l->n], val, vlen);
+    if (rc != ENT_OK)
+        return rc == ENT_ENOMEM ? rc : ENT_ECORRUPT;
+    l->n++;
+    return 0;
+}
+
+/* The fact row of a membership op (WR_MEMBER) or an epoch op (WR_EPOCH)
+ * of an older store, as a body the WR_MOP row can be made of. */
+static int bf_body(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
+                   ent_op_body *b) {
+    uint8_t k[33 + OBJ_ORDER_LEN];
+    const uint8_t *v;
+    size_t vlen;
+    int rc = ENT_OK;
+    memset(b, 0, sizeof(*b));
+    b->kind = op->h.kind;
+    memcpy(k, obj, 32);
+    if (op->h.kind != ENT_OP_ROTATE_KEY) {
+        k[32] = WR_MEMBER;
+        ent__obj_order(k + 33, op->h.hlc, op->h.author, op->id);
+        if ((rc = ent_txn_get(txn, ENT_TBL_WRITES, k, sizeof(k),
+                              (const void **)&v, &vlen)) != ENT_OK)
+            return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
+        if (vlen != 34)
+            return ENT_ECORRUPT;
+        memcpy(b->org, v + 1, 32);
+        b->role = v[33];
+    }
+    if (op->h.kind != ENT_OP_ADD_MEMBER)
+        b->epoch = op->h.epoch + 1; /* what the body check required */
+    return rc;
+}
+
+static int cmp_opid(const void *a, const void *b) {
+    return memcmp((*(ent_op *const *)a)->id, (*(ent_op *const *)b)->id, 32);
+}
+
+static ssize_t bf_find(ent_op *const *sorted, size_t n, const uint8_t id[32]) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(sorted[mid]->id, id, 32);
+        if (c == 0)
+            return (ssize_t)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+int ent__obj_backfill_again(ent_objects *eng, ent_txn *txn,
+                            const uint8_t obj[32]) {
+    uint8_t ak[33];
+    memcpy(ak, obj, 32);
+    ak[32] = WR_AVER;
+    int rc = ent_txn_del(txn, ENT_TBL_WRITES, ak, 33);
+    if (rc != ENT_OK && rc != ENT_ENOENT)
+        return rc;
+    return ent__obj_backfill(eng, txn, obj);
+}
+
+int ent__obj_backfill(ent_objects *eng, ent_txn *txn, const uint8_t obj[32]) {
+    uint8_t ak[33];
+    const void *v;
+    size_t vlen;
+    bf_ops l = {0};
+    size_t *indeg = NULL, *cstart = NULL, *child = NULL, *queue = NULL;
+    memcpy(ak, obj, 32);
+    ak[32] = WR_AVER;
+    int rc = ent_txn_get(txn, ENT_TBL_WRITES, ak, 33, &v, &vlen);
+    if (rc != ENT_ENOENT)
+        return rc;
+    ENT_INFO(eng->log, "object: deriving past vectors of an older object");
+    if ((rc = ent_txn_scan(txn, ENT_TBL_OPS, obj, 32, bf_scan, &l)) != ENT_OK)
+        goto out;
+    if (l.n > 1)
+        qsort(l.v, l.n, sizeof(*l.v), cmp_opid);
+    /* Kahn's order over the parent links: every op after its parents */
+    indeg = calloc(l.n + 1, sizeof(*indeg));
+    cstart = calloc(l.n + 2, sizeof(*cstart));
+    queue = calloc(l.n + 1, sizeof(*queue));
+    if (indeg == NULL || cstart == NULL || queue == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    size_t nedges = 0;
+    for (size_t i = 0; i < l.n; i++)
+        for (size_t p = 0; p < l.v[i]->h.nparents; p++) {
+            ssize_t pi = bf_find(l.v, l.n, l.v[i]->h.parents[p]);
+            if (pi < 0) {
+                rc = ENT_ECORRUPT; /* applied ops have their parents */
+                goto out;
+            }
+            indeg[i]++;
+            cstart[pi + 1]++;
+            nedges++;
+        }
+    for (size_t i = 0; i < l.n; i++)
+        cstart[i + 1] += cstart[i];
+    if ((child = calloc(nedges + 1, sizeof(*child))) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    size_t *fill = calloc(l.n + 1, sizeof(*fill));
+    if (fill == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < l.n; i++)
+        for (size_t p = 0; p < l.v[i]->h.nparents; p++) {
+            size_t pi = (size_t)bf_find(l.v, l.n, l.v[i]->h.parents[p]);
+            child[cstart[pi] + fill[pi]++] = i;
+        }
+    free(fill);
+    size_t qh = 0, qt = 0;
+    /* the genesis first, so that the owner gets the first index */
+    for (size_t i = 0; i < l.n; i++)
+        if (indeg[i] == 0 && l.v[i]->h.genesis)
+            queue[qt++] = i;
+    for (size_t i = 0; i < l.n; i++)
+        if (indeg[i] == 0 && !l.v[i]->h.genesis)
+            queue[qt++] = i;
+    while (qh < qt && rc == ENT_OK) {
+        const ent_op *op = l.v[queue[qh++]];
+        pvinfo pi;
+        ent_op_body b;
+        uint32_t a, t = 0;
+        memset(&b, 0, sizeof(b));
+        if ((rc = ent__obj_pv_derive(txn, obj, op, &pi)) != ENT_OK)
+            break;
+        bool mop = op->h.kind == ENT_OP_ADD_MEMBER ||
+                   op->h.kind == ENT_OP_REMOVE_MEMBER ||
+                   op->h.kind == ENT_OP_ROTATE_KEY;
+        if (mop && (rc = bf_body(txn, obj, op, &b)) == ENT_OK &&
+            op->h.kind != ENT_OP_ADD_MEMBER && b.epoch > pi.maxep)
+            pi.maxep = b.epoch;
+        if (rc == ENT_OK)
+            rc = ent__obj_author_idx(txn, obj, op->h.author, true, &a);
+        if (rc == ENT_OK)
+            rc = ent__obj_pv_put(txn, obj, op, &pi);
+        if (rc == ENT_OK && mop && op->h.kind != ENT_OP_ROTATE_KEY)
+            rc = ent__obj_author_idx(txn, obj, b.org, true, &t);
+        if (rc == ENT_OK && mop &&
+            (rc = ent__obj_mop_put(txn, obj, op, &b, &pi, t)) == ENT_OK)
+            rc = ent__obj_front_raise(txn, obj, a, op->h.seq);
+        ent__pvinfo_free(&pi);
+        size_t self = queue[qh - 1];
+        for (size_t c = cstart[self]; c < cstart[self + 1]; c++)
+            if (--indeg[child[c]] == 0)
+                queue[qt++] = child[c];
+    }
+    if (rc != ENT_OK)
+        goto out;
+    if (qt != l.n) {
+        rc = ENT_ECORRUPT; /* a cycle of parents cannot be */
+        goto out;
+    }
+    if ((rc = ent_txn_put(txn, ENT_TBL_WRITES, ak, 33, "\x01", 1, 0)) !=
+            ENT_OK ||
+        (rc = ent__obj_refresh_authority(eng, txn, obj, NULL)) != ENT_OK)
+        goto out;
+    /* every field and comment under the new rules */
+    obj_rec r;
+    judge j;
+    if ((rc = ent__obj_rec_get(txn, obj, &r)) != ENT_OK)
+        goto out;
+    ent__obj_judge_init(&j, txn, obj, r.owner, NULL);
+    rc = ent__obj_remerge_all(txn, obj, r.owner, &j);
+    ent__obj_judge_free(&j);
+out:
+    for (size_t i = 0; i < l.n; i++)
+        ent_op_free(l.v[i]);
+    free(l.v);
+    free(indeg);
+    free(cstart);
+    free(child);
+    free(queue);
     return rc;
 }

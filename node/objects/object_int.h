@@ -7,19 +7,30 @@
  *   object.c        the engine handle; create, set, stage, comment
  *   object_show.c   show, list, the shared-state encoding, op iteration
  *   object_apply.c  received ops: batch, authenticity, held ops, release
- *   object_commit.c writing an accepted op into the tables
- *   object_merge.c  field writes into field values (LWW, owner-only)
- *   object_check.c  the refusal rules: roles, author, body, equivocation
- *   object_fold.c   membership fold, epoch keys, the rotation rule
- *   object_rows.c   row encodings, value blobs, the wall clock
+ *   object_commit.c writing an accepted op into the tables; bringing an
+ *                   object of an older store up to date (backfill)
+ *   object_merge.c  field writes into field values (LWW, owner-only), the
+ *                   recompute after a membership change
+ *   object_keys.c   epoch keys: which key is usable, current, the rotation
+ *                   rule
+ *   object_check.c  the refusal rules: structure, body, equivocation
+ *   object_fold.c   authority by causal history: which membership ops
+ *                   count (the rounds), the members table, judging an op,
+ *                   the receipt check of authority
+ *   object_pv.c     past vectors: the author index, PV rows, the causal
+ *                   past of an op
+ *   object_rows.c   row encodings, varints, value blobs, the wall clock
  *
  * Table layouts are in spec/storage.md ("Object engine tables"). An "order
  * key" is the 72 bytes hlc (8, big-endian) || author (32) || op id (32): it
  * sorts writes by (HLC, author, op id), the order every merge rule uses.
+ * Authority (spec/membership.md) never reads an HLC: it is decided by the
+ * past vector (PV) of each op, derived locally from its parents.
  */
 #ifndef ENT_OBJECT_INT_H
 #define ENT_OBJECT_INT_H
 
+#include "node/bytes.h"
 #include "node/objects/hlc.h"
 #include "node/objects/object.h"
 
@@ -28,17 +39,35 @@
 #define OBJ_STATUS_ACTIVE 0
 #define OBJ_STATUS_REMOVED 1
 
+/* Epochs are bounded far below any wrap (spec/membership.md "Epochs"). */
+#define OBJ_EPOCH_MAX ((UINT64_C(1) << 32) - 1)
+
 /* Tags of the first byte after the object id in the writes table. */
 #define WR_FIELD 0x00   /* obj||0||name||0||order -> opid-less field write */
 #define WR_MEMBER 0x01  /* obj||1||order -> kind, org, role */
 #define WR_COMMENT 0x02 /* obj||2||order -> text */
 #define WR_EPOCH 0x03   /* obj||3||epoch(8)||opid -> author */
 #define WR_WAIT 0x04    /* obj||4||parent||held opid -> "" (held ops) */
+#define WR_PV 0x05      /* obj||5||author||seq(8)||opid -> hlc, maxep, PV */
+#define WR_AUTHOR 0x06  /* obj||6||org -> author index (u32) */
+#define WR_ANEXT 0x07   /* obj||7 -> next author index (u32) */
+#define WR_MOP 0x08     /* obj||8||opid -> membership/epoch op record */
+#define WR_FRONT 0x09   /* obj||9 -> PV: highest seq of each author's mops */
+#define WR_CSHOW 0x0a   /* obj||10||order -> text of a comment that counts */
+#define WR_AVER 0x0b    /* obj||11 -> 1: the object's rows have PVs */
 
 #define FW_OWNER_ONLY 0x01 /* field write flag */
 /* fields row flag: no write of the field that counts carries FW_OWNER_ONLY,
  * so the row holds the greatest counting write (merge fast path). */
 #define FW_PLAIN 0x02
+
+/* Flags of a WR_MOP row, as the last recompute decided them: the op
+ * counts (spec/membership.md "Counting"); an epoch op whose key new local
+ * ops may use; an epoch op without every counting removal in its past or
+ * itself (its key is not fresh). 0x02 is not used. */
+#define MOP_COUNTS 0x01
+#define MOP_USABLE 0x04
+#define MOP_STALE 0x08
 
 struct ent_objects {
     ent_store *store;
@@ -63,46 +92,28 @@ typedef struct obj_rec {
     char type[ENT_OP_NAME_MAX + 1];
 } obj_rec;
 
-/* One membership write (writes table, tag WR_MEMBER). */
-typedef struct mrec {
-    uint8_t order[OBJ_ORDER_LEN];
-    uint8_t kind; /* ENT_OP_ADD_MEMBER or ENT_OP_REMOVE_MEMBER */
-    uint8_t org[ENT_PK_LEN];
-    uint8_t role;
-} mrec;
-
-typedef struct mlog {
-    mrec *v;
-    size_t n;
-} mlog;
-
-typedef struct mstate {
-    uint8_t org[ENT_PK_LEN];
-    uint8_t role;
-    bool active;
-} mstate;
-
-/* A membership state: the fold of membership writes in order. */
-typedef struct mset {
-    mstate *v;
-    size_t n, cap;
-    uint8_t owner[ENT_PK_LEN];
-    size_t next; /* index of the next mlog entry to fold */
-} mset;
-
 /* ------------------------------------------------------- object_rows.c */
 
 /* The engine's wall clock in ms since the epoch (the configured one, else
  * the real one). */
 uint64_t ent__obj_wall(const ent_objects *eng);
-void ent__be64(uint8_t out[8], uint64_t v);
-uint64_t ent__rd64(const uint8_t in[8]);
+void ent__be32(uint8_t out[4], uint32_t v);
+uint32_t ent__rd32(const uint8_t in[4]);
 void ent__obj_order(uint8_t out[OBJ_ORDER_LEN], uint64_t hlc,
                     const uint8_t author[32], const uint8_t opid[32]);
+/* Unsigned LEB128: ent__uvar_put writes v at out (at most 10 bytes) and
+ * returns the bytes written; ent__uvar_get reads one from [*p, end),
+ * advancing *p. @return ENT_OK or ENT_ECORRUPT (truncated, too long). */
+size_t ent__uvar_put(uint8_t *out, uint64_t v);
+int ent__uvar_get(const uint8_t **p, const uint8_t *end, uint64_t *v);
 /* An ent_txn_scan() callback counting rows: data is a size_t, incremented
  * once per row. */
 int ent__obj_count_scan(void *data, const void *key, size_t klen,
                         const void *val, size_t vlen);
+/* An ent_txn_scan() callback that stops at the first row: data is a bool,
+ * set true. */
+int ent__obj_any_scan(void *data, const void *key, size_t klen, const void *val,
+                      size_t vlen);
 
 /*
  * Makes room for element n of an array *v of elements of size elem that
@@ -119,58 +130,235 @@ int ent__obj_rec_put(ent_txn *txn, const uint8_t obj[32], const obj_rec *r);
 int ent__obj_value_encode(const ent_value *v, uint8_t **out, size_t *len);
 int ent__obj_value_decode(const uint8_t *buf, size_t len, ent_value *v);
 
-/* ------------------------------------------------------- object_fold.c */
+/* --------------------------------------------------------- object_pv.c */
 
-/* Membership fold. */
-int ent__obj_mlog_load(ent_txn *txn, const uint8_t obj[32], mlog *out);
-void ent__obj_mlog_free(mlog *l);
-void ent__obj_mset_init(mset *s, const uint8_t owner[32]);
-void ent__obj_mset_free(mset *s);
-/* Folds mlog entries whose order is below limit (all when limit NULL). */
-int ent__obj_mset_fold(mset *s, const mlog *l, const uint8_t *limit);
-const mstate *ent__obj_mset_find(const mset *s, const uint8_t org[32]);
-/* The full current membership state of obj. */
-int ent__obj_members(ent_txn *txn, const uint8_t obj[32],
-                     const uint8_t owner[32], mset *out);
+/* One entry of a past vector: author index a, highest seq s. */
+typedef struct pv_ent {
+    uint32_t a;
+    uint64_t s;
+} pv_ent;
 
-/* Epoch keys. */
-int ent__obj_key_put(ent_txn *txn, const uint8_t obj[32], uint64_t epoch,
-                     const uint8_t key[ENT_KEY_LEN], const uint8_t *creator);
-/* The current epoch (highest with a key) and its chosen key.
- * @return ENT_OK or ENT_ENOENT (no key at all). */
-int ent__obj_current_key(ent_txn *txn, const uint8_t obj[32], uint64_t *epoch,
-                         uint8_t key[ENT_KEY_LEN]);
-/* The chosen key of one epoch. @return ENT_OK or ENT_ENOENT. */
-int ent__obj_epoch_key(ent_txn *txn, const uint8_t obj[32], uint64_t epoch,
-                       uint8_t key[ENT_KEY_LEN]);
-/* Highest epoch named by any epoch op or key of obj. */
-int ent__obj_max_epoch(ent_txn *txn, const uint8_t obj[32], uint64_t *out);
+/* A past vector, sorted by author index, no zero seq. */
+typedef struct pvec {
+    pv_ent *v;
+    size_t n, cap;
+} pvec;
+
+void ent__pv_free(pvec *p);
+/* The highest seq of author a in p (0: none). */
+uint64_t ent__pv_at(const pvec *p, uint32_t a);
+/* p[a] = max(p[a], s). @return ENT_OK or ENT_ENOMEM. */
+int ent__pv_raise(pvec *p, uint32_t a, uint64_t s);
+/* dst = elementwise max(dst, src). */
+int ent__pv_merge(pvec *dst, const pvec *src);
+/* True when every entry of f is at most the entry of p. */
+bool ent__pv_covers(const pvec *p, const pvec *f);
+/* Encoding: uvarint n, then n (uvarint index delta, uvarint seq). *out is
+ * malloc'ed. Decoding appends to an empty p and returns the bytes read. */
+int ent__pv_encode(const pvec *p, uint8_t **out, size_t *len);
+int ent__pv_decode(const uint8_t **cur, const uint8_t *end, pvec *p);
+
+/* What is derived of one op from its parents (never sent). */
+typedef struct pvinfo {
+    uint32_t a;        /* the author's index */
+    uint64_t hlc;      /* the op's own hlc */
+    uint64_t maxep;    /* highest epoch in the op's past or the op itself */
+    uint64_t past_ep;  /* highest epoch in its past only (0: genesis) */
+    uint64_t top_hlc;  /* highest hlc among its parents (0: none) */
+    uint64_t prev_seq; /* max over parents of PV[author]: S2 wants seq-1 */
+    pvec pv;           /* the past vector, the op itself included */
+} pvinfo;
+
+void ent__pvinfo_free(pvinfo *i);
 
 /*
- * The rotation rule (spec/membership.md), after an epoch-changing op for
- * epoch: two or more epoch ops for the highest epoch make the lowest
- * active owner/admin org rotate; sets info->rotate_needed (info may be
- * NULL) when that org is us.
+ * The author index of org in obj. With create, a new index is assigned
+ * and stored when org has none; without, *idx is the index it would get
+ * (nothing written). @return ENT_OK or a storage error.
+ */
+int ent__obj_author_idx(ent_txn *txn, const uint8_t obj[32],
+                        const uint8_t org[32], bool create, uint32_t *idx);
+/* The index of org when it has one: ENT_OK, ENT_ENOENT. */
+int ent__obj_author_find(ent_txn *txn, const uint8_t obj[32],
+                         const uint8_t org[32], uint32_t *idx);
+
+/*
+ * Derives op's pvinfo from its parents' PV rows (which must all be there;
+ * ENT_ENOENT otherwise). The author index is looked up without assigning
+ * one (the commit assigns it). body_epoch: the new epoch an epoch op's
+ * body names, or 0. @return ENT_OK, ENT_ENOENT, ENT_ECORRUPT, ENT_ENOMEM.
+ */
+int ent__obj_pv_derive(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
+                       pvinfo *out);
+/* Reads the PV row of the op with id opid: ENT_OK, ENT_ENOENT. */
+int ent__obj_pv_load(ent_txn *txn, const uint8_t obj[32],
+                     const uint8_t opid[32], pvinfo *out);
+/* Writes op's PV row (in->maxep must already include a body epoch). */
+int ent__obj_pv_put(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
+                    const pvinfo *in);
+
+/* ------------------------------------------------------- object_fold.c */
+
+/* One membership or epoch op (add_member, remove_member, rotate_key) as
+ * the authority rules see it. */
+typedef struct omop {
+    uint8_t id[32];
+    uint8_t order[OBJ_ORDER_LEN];
+    uint8_t kind, role, flags;
+    uint32_t a, t;       /* author and target indexes (t 0: rotate) */
+    uint64_t seq, epoch; /* the author's seq, the body's new epoch */
+    uint8_t target[32];
+    pvec pv;
+    uint8_t *raw; /* the row value as stored (owned) */
+    size_t rawlen;
+} omop;
+
+/* Everything the authority rules need of one object. */
+typedef struct oauth {
+    uint8_t owner[32];
+    uint32_t owner_a; /* the owner's author index (0: unknown) */
+    omop *v;          /* sorted by order key: a linear extension of
+                        causality (S1) */
+    size_t n;
+    size_t *by_t;    /* indexes into v, grouped by target */
+    size_t *t_start; /* for target slot k: by_t[t_start[k] ..
+                        t_start[k + 1]) */
+    uint32_t *t_idx; /* target index of slot k */
+    size_t nt;
+    uint8_t *cnt; /* the final decision, per op (0/1) */
+} oauth;
+
+/* Writes the WR_MOP row of a membership or epoch op (flags 0 until the
+ * recompute; t: the target's author index, 0 for a rotate). */
+int ent__obj_mop_put(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
+                     const ent_op_body *b, const pvinfo *pi, uint32_t t);
+/* WR_FRONT[a] = max(WR_FRONT[a], seq). */
+int ent__obj_front_raise(ent_txn *txn, const uint8_t obj[32], uint32_t a,
+                         uint64_t seq);
+
+/* Loads every WR_MOP row of obj, with the flags of the last recompute. */
+int ent__obj_auth_load(ent_txn *txn, const uint8_t obj[32],
+                       const uint8_t owner[32], oauth *out);
+void ent__obj_auth_free(oauth *au);
+/* Runs the rounds (spec/membership.md "Counting"): fills au->cnt from the
+ * set alone. */
+int ent__obj_auth_solve(oauth *au);
+/* Whether the org of author index a may now change target t (index; 0:
+ * none) under the seniority rule, with the decision in au. */
+bool ent__obj_auth_senior(const oauth *au, uint32_t a, uint32_t t);
+/*
+ * Stores the decision of au: the WR_MOP flags (counts, usable, stale) and
+ * the members table (the owner and every org with a counting op). *me_listed /
+ * *me_active: our own row. *restand: an org that has authored ops of obj
+ * changed standing (its ops must be judged again).
+ */
+int ent__obj_auth_store(ent_txn *txn, const uint8_t obj[32], oauth *au,
+                        const uint8_t me[32], bool *me_active, bool *me_listed,
+                        bool *restand);
+
+/*
+ * Whether an op of author (index a), seq, past vector pv and kind counts
+ * by C1 and C3 against the decision in au (C2 is the caller's).
+ */
+bool ent__obj_auth_counts(const oauth *au, const uint8_t author[32], uint32_t a,
+                          uint64_t seq, const pvec *pv, uint8_t kind);
+
+/*
+ * The receipt check of a non-genesis op (spec/membership.md "Receipt"):
+ * refuses what can never count, whatever else arrives. Reads the WR_MOP
+ * rows of obj. @return ENT_OK, ENT_ENOTMEMBER, ENT_EDENIED or a storage
+ * error.
+ */
+int ent__obj_check_authority(ent_txn *txn, const uint8_t obj[32],
+                             const uint8_t owner[32], const ent_op *op,
+                             const pvinfo *pi);
+
+/*
+ * Judges ops of obj: the fast path (the op's past holds every membership
+ * op: the members table answers) or the rules against the stored
+ * decision, loaded once. Not thread-safe; one per transaction.
+ */
+typedef struct judge {
+    ent_txn *txn;
+    const uint8_t *obj;
+    const uint8_t *owner;
+    oauth *au; /* borrowed, or loaded on first need (au_owned) */
+    bool au_owned;
+    bool have_front;
+    pvec front; /* WR_FRONT, loaded on first need */
+    /* memo of judged op ids (open addressing) */
+    uint8_t (*memo_id)[32];
+    uint8_t *memo_val; /* 0 empty, 1 no, 2 yes */
+    size_t memo_cap, memo_n;
+} judge;
+
+void ent__obj_judge_init(judge *j, ent_txn *txn, const uint8_t obj[32],
+                         const uint8_t owner[32], oauth *au);
+void ent__obj_judge_free(judge *j);
+/* Whether the op (author, index a, seq, pv, kind) counts (C1, C3). */
+int ent__obj_judge_op(judge *j, const uint8_t author[32], uint32_t a,
+                      uint64_t seq, const pvec *pv, uint8_t kind, bool *counts);
+/* The same for a stored op known by its order key (memoized by op id). */
+int ent__obj_judge_stored(judge *j, const uint8_t order[OBJ_ORDER_LEN],
+                          uint8_t kind, bool *counts);
+
+/* The role of org in obj from the members table: ENT_OK with *active and
+ * *role, ENT_ENOENT (not listed). */
+int ent__obj_member_get(ent_txn *txn, const uint8_t obj[32],
+                        const uint8_t org[32], bool *active, uint8_t *role);
+/* True if an active org of role may make a change of kind. */
+bool ent__obj_role_allows(bool active, uint8_t role, uint8_t kind);
+/* The MOP_* flags of the membership or epoch op opid: ENT_OK, ENT_ENOENT
+ * (not such an op of obj). */
+int ent__obj_mop_flags(ent_txn *txn, const uint8_t obj[32],
+                       const uint8_t opid[32], uint8_t *flags);
+
+/* ------------------------------------------------------- object_keys.c */
+
+int ent__obj_key_put(ent_txn *txn, const uint8_t obj[32], uint64_t epoch,
+                     const uint8_t key[ENT_KEY_LEN], const uint8_t *creator);
+/* The highest epoch named by the ops of obj (the largest maxep among the
+ * heads' PV rows). */
+int ent__obj_dag_epoch(ent_txn *txn, const uint8_t obj[32], uint64_t *out);
+/*
+ * The current epoch and its key for new local ops (spec/membership.md
+ * "Keys"): among usable keys of epochs up to the highest any op names,
+ * the highest epoch with a fresh one, else the highest usable.
+ * @param[out] creator_fresh (may be NULL) false when the chosen key
+ *             predates a counting removal (the rotation rule then asks).
+ * @return ENT_OK or ENT_ENOENT (no usable key at all).
+ */
+int ent__obj_current_key(ent_txn *txn, const uint8_t obj[32], uint64_t *epoch,
+                         uint8_t key[ENT_KEY_LEN], bool *fresh);
+/* The chosen usable key of one epoch. @return ENT_OK or ENT_ENOENT. */
+int ent__obj_epoch_key(ent_txn *txn, const uint8_t obj[32], uint64_t epoch,
+                       uint8_t key[ENT_KEY_LEN]);
+
+/*
+ * The rotation rule after a recompute: rotate when two usable epoch ops
+ * name the highest usable epoch, or when the current key predates a
+ * counting removal; only the lowest active owner/admin org is asked
+ * (info->rotate_needed when that is us).
  */
 int ent__obj_check_rotation(ent_objects *eng, ent_txn *txn,
-                            const uint8_t obj[32], uint64_t epoch,
+                            const uint8_t obj[32], const oauth *au,
                             ent_apply_info *info);
 
 /* ------------------------------------------------------ object_check.c */
 
-/* True if st (NULL: not a member) may make a change of kind. */
-bool ent__obj_role_allows(const mstate *st, uint8_t kind);
-
-/* The author of op (not a genesis) is an active member of obj whose role
- * allows the op's kind, at the op's order (the fold of the membership
- * writes below it; owner: the object's owner).
- * @return ENT_OK, ENT_ENOTMEMBER, ENT_EDENIED or a storage error. */
-int ent__obj_check_author(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
-                          const uint8_t owner[32]);
+/*
+ * The structural rules of a received non-genesis op, with its pvinfo
+ * (spec/membership.md "Structure"): S1 hlc above every parent's, S2 the
+ * author's chain continues, the header epoch no higher than any epoch of
+ * its past. @return ENT_OK or ENT_ECORRUPT.
+ */
+int ent__obj_check_structure(const ent_op *op, const pvinfo *pi);
 
 /* What op's decoded body b may say: no membership change names the owner
  * (owner: the object's owner, not read for a genesis) or gives the owner
- * role; an epoch change names the next epoch; a genesis is seq 1, epoch 0.
+ * role; an epoch change names the next epoch; an add hands out keys of
+ * epochs up to its own; only the owner flags a write owner-only; a
+ * genesis is seq 1, epoch 0.
  * @return ENT_OK, ENT_EDENIED or ENT_ECORRUPT. */
 int ent__obj_check_body(const ent_op *op, const ent_op_body *b,
                         const uint8_t owner[32]);
@@ -190,39 +378,60 @@ int ent__obj_check_removed_epoch(ent_txn *txn, const uint8_t obj[32],
 
 /*
  * Keeps one field write of op (value v, owner_only flag) and merges it
- * into the field, judging authority with the membership log ml of obj
- * (owner: the object's owner).
+ * into the field; counts: whether op counts by C1 and C3 (the caller
+ * judged it once per op); j judges the field's other writes when the
+ * field must be recomputed.
  */
 int ent__obj_put_field_write(ent_txn *txn, const uint8_t obj[32],
                              const ent_op *op, const char *name,
                              const ent_value *v, bool owner_only,
-                             const uint8_t owner[32], const mlog *ml);
+                             const uint8_t owner[32], bool counts, judge *j);
+
+/* Recomputes every field and every comment of obj with j. */
+int ent__obj_remerge_all(ent_txn *txn, const uint8_t obj[32],
+                         const uint8_t owner[32], judge *j);
 
 /*
- * After a membership change of obj: rewrites the members table and our own
- * status (info->removed when this change removed us; info may be NULL),
- * and merges every field again (authority is judged at each write's order).
+ * After a membership or epoch op of obj was committed (its WR_MOP row
+ * written): recomputes which membership ops count, the members table, our
+ * own status (info->removed), the usable keys, and, when a member's
+ * standing changed, every field and comment; then the rotation rule
+ * (info->rotate_needed). info may be NULL.
  */
-int ent__obj_refresh_membership(ent_objects *eng, ent_txn *txn,
-                                const uint8_t obj[32], ent_apply_info *info);
+int ent__obj_refresh_authority(ent_objects *eng, ent_txn *txn,
+                               const uint8_t obj[32], ent_apply_info *info);
 
 /* ----------------------------------------------------- object_commit.c */
 
 /*
- * Commits op (already checked; b its decoded body) into obj: ops, op id
- * index, heads, writes, materialized state, keys. info may be NULL.
+ * Commits op (already checked; b its decoded body; pi its pvinfo, or NULL
+ * for a local op, derived here) into obj: ops, op id index, heads, PV row,
+ * writes, materialized state, keys. info may be NULL.
  */
 int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
                     const ent_op_body *b, const uint8_t obj[32],
-                    ent_apply_info *info);
+                    const pvinfo *pi, ent_apply_info *info);
+
+/*
+ * Objects whose rows predate past vectors (no WR_AVER row): derives every
+ * PV, author index and WR_MOP row from the stored ops and the membership
+ * and epoch rows, writes the marker, then recomputes authority. A no-op
+ * for an up-to-date object. @return ENT_OK or a storage error.
+ */
+int ent__obj_backfill(ent_objects *eng, ent_txn *txn, const uint8_t obj[32]);
+/* The same, whatever the marker says (a parent without a PV row: an older
+ * binary wrote to the store after the upgrade). */
+int ent__obj_backfill_again(ent_objects *eng, ent_txn *txn,
+                            const uint8_t obj[32]);
 
 /* ------------------------------------------------------------ object.c */
 
 /*
  * Fills the header of a new non-genesis op of obj by this org: parents =
- * the current heads (at most ENT_OP_MAX_PARENTS, in id order), seq = our
+ * the current heads (at most ENT_OP_MAX_PARENTS, in id order, keeping one
+ * that holds our last op and one that names the current epoch), seq = our
  * next, epoch and key = the current ones (key wiped by the caller), hlc =
- * now and later than every head.
+ * now and later than every parent.
  */
 int ent__obj_new_header(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                         uint8_t kind, ent_op_header *h,

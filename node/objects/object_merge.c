@@ -3,14 +3,15 @@
  * become field values. Every write is kept (writes table) and the winner
  * of each touched field is recomputed from them, so the result depends
  * only on the set of applied ops, never on their order: a write counts
- * only if its author could set fields at the write's order (the membership
- * fold, object_fold.c); if a counting write is owner-only, the author of
- * the earliest such write owns the field and only that author's writes
- * remain; the greatest remaining (HLC, author, op id) wins (last writer
- * wins). A field without owner-only writes takes the fast path
- * (merge_plain: compare with the current winner). After a membership
- * change every field is merged again and the members table rewritten
- * (ent__obj_refresh_membership).
+ * only if its op counts (spec/membership.md "Counting", judged by
+ * object_fold.c from the op's causal past); an owner-only write counts
+ * only from the object's owner, and once one counts the field is the
+ * owner's: only the owner's writes remain; the greatest remaining (HLC,
+ * author, op id) wins (last writer wins). A field without owner-only
+ * writes takes the fast path (merge_plain: compare with the current
+ * winner). After a membership change the decision is recomputed and, when
+ * an author's standing changed, every field and comment is merged again
+ * (ent__obj_refresh_authority).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -58,49 +59,44 @@ static size_t field_prefix(uint8_t *out, const uint8_t obj[32],
 }
 
 /*
- * Recomputes the winner of one field from every write kept for it:
- * writes whose author was not allowed to set fields at that point (the
- * membership fold up to the write's order) are ignored; if any remaining
- * write carries the owner-only flag, the author of the earliest such write
- * owns the field and only that author's writes remain; the winner is the
- * greatest remaining (HLC, author, op id). The fields table then holds
- * order(72) || flags(1) || value blob, or nothing; flags are the winner's
- * FW_OWNER_ONLY plus FW_PLAIN when the field has no owner.
+ * Recomputes the winner of one field from every write kept for it: writes
+ * whose op does not count are ignored (j judges them); an owner-only write
+ * counts only from the owner, and if one counts only the owner's writes
+ * remain; the winner is the greatest remaining (HLC, author, op id). The
+ * fields table then holds order(72) || flags(1) || value blob, or nothing;
+ * flags are the winner's FW_OWNER_ONLY plus FW_PLAIN when the field has no
+ * owner.
  */
 static int recompute_field(ent_txn *txn, const uint8_t obj[32],
                            const char *name, const uint8_t owner[32],
-                           const mlog *ml) {
+                           judge *j) {
     uint8_t pre[34 + ENT_OP_NAME_MAX];
     fwlist l = {.namelen = strlen(name)};
-    mset ms;
-    const uint8_t *fowner = NULL;
+    bool owned = false;
     const fwr *win = NULL;
     uint8_t *rec = NULL;
+    bool *ok = NULL;
     size_t plen = field_prefix(pre, obj, name);
-    ent__obj_mset_init(&ms, owner);
     int rc = ent_txn_scan(txn, ENT_TBL_WRITES, pre, plen, fw_scan, &l);
     if (rc != ENT_OK)
         goto out;
-    bool *ok = calloc(l.n ? l.n : 1, sizeof(bool));
-    if (ok == NULL) {
+    if ((ok = calloc(l.n ? l.n : 1, sizeof(bool))) == NULL) {
         rc = ENT_ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < l.n; i++) {
-        if ((rc = ent__obj_mset_fold(&ms, ml, l.v[i].order)) != ENT_OK)
-            break;
-        ok[i] = ent__obj_role_allows(ent__obj_mset_find(&ms, l.v[i].order + 8),
-                                     ENT_OP_SET);
-        if (ok[i] && fowner == NULL && (l.v[i].flags & FW_OWNER_ONLY))
-            fowner = l.v[i].order + 8;
+    for (size_t i = 0; i < l.n && rc == ENT_OK; i++) {
+        bool by_owner = memcmp(l.v[i].order + 8, owner, 32) == 0;
+        if ((l.v[i].flags & FW_OWNER_ONLY) && !by_owner)
+            continue; /* C2 */
+        rc = ent__obj_judge_stored(j, l.v[i].order, ENT_OP_SET, &ok[i]);
+        if (ok[i] && (l.v[i].flags & FW_OWNER_ONLY))
+            owned = true;
     }
-    for (size_t i = 0; rc == ENT_OK && i < l.n; i++)
-        if (ok[i] &&
-            (fowner == NULL || memcmp(l.v[i].order + 8, fowner, 32) == 0))
-            win = &l.v[i];
-    free(ok);
     if (rc != ENT_OK)
         goto out;
+    for (size_t i = 0; i < l.n; i++)
+        if (ok[i] && (!owned || memcmp(l.v[i].order + 8, owner, 32) == 0))
+            win = &l.v[i];
     uint8_t fk[32 + ENT_OP_NAME_MAX];
     memcpy(fk, obj, 32);
     memcpy(fk + 32, name, l.namelen);
@@ -116,14 +112,20 @@ static int recompute_field(ent_txn *txn, const uint8_t obj[32],
         goto out;
     }
     memcpy(rec, win->order, OBJ_ORDER_LEN);
-    rec[OBJ_ORDER_LEN] = (uint8_t)((win->flags & FW_OWNER_ONLY) |
-                                   (fowner == NULL ? FW_PLAIN : 0));
+    rec[OBJ_ORDER_LEN] =
+        (uint8_t)((win->flags & FW_OWNER_ONLY) | (owned ? 0 : FW_PLAIN));
     memcpy(rec + OBJ_ORDER_LEN + 1, win->val, win->vlen);
+    const uint8_t *cur;
+    size_t clen;
+    if (ent_txn_get(txn, ENT_TBL_FIELDS, fk, 32 + l.namelen,
+                    (const void **)&cur, &clen) == ENT_OK &&
+        clen == rlen && memcmp(cur, rec, rlen) == 0)
+        goto out; /* unchanged: no write */
     rc = ent_txn_put(txn, ENT_TBL_FIELDS, fk, 32 + l.namelen, rec, rlen, 0);
 out:
+    free(ok);
     free(rec);
     free(l.v);
-    ent__obj_mset_free(&ms);
     return rc;
 }
 
@@ -152,60 +154,122 @@ static int names_scan(void *data, const void *key, size_t klen, const void *val,
     return 0;
 }
 
-/* After a membership change: every field's winner may change (authority is
- * judged at each write's order), so all are recomputed; the members table
- * and our own status follow the new fold. */
-int ent__obj_refresh_membership(ent_objects *eng, ent_txn *txn,
-                                const uint8_t obj[32], ent_apply_info *info) {
-    obj_rec r;
-    mlog ml = {0};
-    mset ms;
+/* Comments: a WR_CSHOW row for each comment whose op counts. The rows
+ * are collected first (a scan's callback must not write its table). */
+typedef struct cmt {
+    uint8_t order[OBJ_ORDER_LEN];
+    uint8_t *text;
+    size_t len;
+} cmt;
+
+typedef struct cmt_list {
+    cmt *v;
+    size_t n, cap;
+} cmt_list;
+
+static int cmt_scan(void *data, const void *key, size_t klen, const void *val,
+                    size_t vlen) {
+    cmt_list *l = data;
+    if (klen != 33 + OBJ_ORDER_LEN)
+        return ENT_ECORRUPT;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 16;
+        cmt *nv = realloc(l->v, nc * sizeof(*nv));
+        if (nv == NULL)
+            return ENT_ENOMEM;
+        l->v = nv;
+        l->cap = nc;
+    }
+    cmt *c = &l->v[l->n];
+    memcpy(c->order, (const uint8_t *)key + 33, OBJ_ORDER_LEN);
+    if ((c->text = malloc(vlen ? vlen : 1)) == NULL)
+        return ENT_ENOMEM;
+    memcpy(c->text, val, vlen);
+    c->len = vlen;
+    l->n++;
+    return 0;
+}
+
+static int remerge_comments(ent_txn *txn, const uint8_t obj[32], judge *j) {
+    uint8_t k[33 + OBJ_ORDER_LEN];
+    cmt_list l = {0};
+    memcpy(k, obj, 32);
+    k[32] = WR_COMMENT;
+    int rc = ent_txn_scan(txn, ENT_TBL_WRITES, k, 33, cmt_scan, &l);
+    k[32] = WR_CSHOW;
+    for (size_t i = 0; i < l.n && rc == ENT_OK; i++) {
+        const void *v;
+        size_t vl;
+        bool counts;
+        if ((rc = ent__obj_judge_stored(j, l.v[i].order, ENT_OP_COMMENT,
+                                        &counts)) != ENT_OK)
+            break;
+        memcpy(k + 33, l.v[i].order, OBJ_ORDER_LEN);
+        bool shown =
+            ent_txn_get(txn, ENT_TBL_WRITES, k, sizeof(k), &v, &vl) == ENT_OK;
+        if (counts && !shown)
+            rc = ent_txn_put(txn, ENT_TBL_WRITES, k, sizeof(k), l.v[i].text,
+                             l.v[i].len, 0);
+        else if (!counts && shown)
+            rc = ent_txn_del(txn, ENT_TBL_WRITES, k, sizeof(k));
+    }
+    for (size_t i = 0; i < l.n; i++)
+        free(l.v[i].text);
+    free(l.v);
+    return rc;
+}
+
+int ent__obj_remerge_all(ent_txn *txn, const uint8_t obj[32],
+                         const uint8_t owner[32], judge *j) {
     names_ctx names = {0};
     uint8_t pre[33];
+    memcpy(pre, obj, 32);
+    pre[32] = WR_FIELD;
+    int rc = ent_txn_scan(txn, ENT_TBL_WRITES, pre, 33, names_scan, &names);
+    for (size_t i = 0; i < names.n && rc == ENT_OK; i++)
+        rc = recompute_field(txn, obj, names.v[i], owner, j);
+    free(names.v);
+    if (rc == ENT_OK)
+        rc = remerge_comments(txn, obj, j);
+    return rc;
+}
+
+int ent__obj_refresh_authority(ent_objects *eng, ent_txn *txn,
+                               const uint8_t obj[32], ent_apply_info *info) {
+    obj_rec r;
+    oauth au;
+    judge j;
+    bool me_active, me_listed, restand;
     int rc = ent__obj_rec_get(txn, obj, &r);
     if (rc != ENT_OK)
         return rc;
-    ent__obj_mset_init(&ms, r.owner);
-    if ((rc = ent__obj_mlog_load(txn, obj, &ml)) != ENT_OK ||
-        (rc = ent__obj_mset_fold(&ms, &ml, NULL)) != ENT_OK)
+    if ((rc = ent__obj_auth_load(txn, obj, r.owner, &au)) != ENT_OK)
+        return rc;
+    if ((rc = ent__obj_auth_solve(&au)) != ENT_OK ||
+        (rc = ent__obj_auth_store(txn, obj, &au, eng->me, &me_active,
+                                  &me_listed, &restand)) != ENT_OK)
         goto out;
-    /* members table: rewrite the object's rows */
-    uint8_t mk[64], mv[2];
-    memcpy(mk, obj, 32);
-    memcpy(mk + 32, r.owner, 32);
-    mv[0] = ENT_ROLE_OWNER;
-    mv[1] = 1;
-    if ((rc = ent_txn_put(txn, ENT_TBL_MEMBERS, mk, 64, mv, 2, 0)) != ENT_OK)
-        goto out;
-    for (size_t i = 0; i < ms.n; i++) {
-        memcpy(mk + 32, ms.v[i].org, 32);
-        mv[0] = ms.v[i].role;
-        mv[1] = ms.v[i].active ? 1 : 0;
-        if ((rc = ent_txn_put(txn, ENT_TBL_MEMBERS, mk, 64, mv, 2, 0)) !=
-            ENT_OK)
+    /* our own status follows our row (an org never listed keeps its own) */
+    if (me_listed) {
+        uint8_t status = me_active ? OBJ_STATUS_ACTIVE : OBJ_STATUS_REMOVED;
+        if (status != r.status) {
+            if (status == OBJ_STATUS_REMOVED && info != NULL)
+                info->removed = true;
+            r.status = status;
+            if ((rc = ent__obj_rec_put(txn, obj, &r)) != ENT_OK)
+                goto out;
+        }
+    }
+    if (restand) {
+        ent__obj_judge_init(&j, txn, obj, r.owner, &au);
+        rc = ent__obj_remerge_all(txn, obj, r.owner, &j);
+        ent__obj_judge_free(&j);
+        if (rc != ENT_OK)
             goto out;
     }
-    const mstate *me = ent__obj_mset_find(&ms, eng->me);
-    uint8_t status =
-        me != NULL && me->active ? OBJ_STATUS_ACTIVE : OBJ_STATUS_REMOVED;
-    if (me != NULL && status != r.status) {
-        if (status == OBJ_STATUS_REMOVED && info != NULL)
-            info->removed = true;
-        r.status = status;
-        if ((rc = ent__obj_rec_put(txn, obj, &r)) != ENT_OK)
-            goto out;
-    }
-    memcpy(pre, obj, 32);
-    pre[32] = WR_FIELD;
-    if ((rc = ent_txn_scan(txn, ENT_TBL_WRITES, pre, 33, names_scan, &names)) !=
-        ENT_OK)
-        goto out;
-    for (size_t i = 0; i < names.n && rc == ENT_OK; i++)
-        rc = recompute_field(txn, obj, names.v[i], r.owner, &ml);
+    rc = ent__obj_check_rotation(eng, txn, obj, &au, info);
 out:
-    free(names.v);
-    ent__obj_mlog_free(&ml);
-    ent__obj_mset_free(&ms);
+    ent__obj_auth_free(&au);
     return rc;
 }
 
@@ -219,14 +283,12 @@ out:
  * *done false (nothing changed): the caller must recompute the field.
  */
 static int merge_plain(ent_txn *txn, const uint8_t obj[32], const char *name,
-                       const uint8_t owner[32], const mlog *ml,
-                       const uint8_t order[OBJ_ORDER_LEN], const uint8_t *blob,
-                       size_t blen, bool *done) {
+                       bool counts, const uint8_t order[OBJ_ORDER_LEN],
+                       const uint8_t *blob, size_t blen, bool *done) {
     uint8_t fk[32 + ENT_OP_NAME_MAX];
     uint8_t *rec = NULL;
     const uint8_t *cur;
     size_t clen, nl = strlen(name);
-    mset ms;
     *done = false;
     memcpy(fk, obj, 32);
     memcpy(fk + 32, name, nl);
@@ -243,25 +305,19 @@ static int merge_plain(ent_txn *txn, const uint8_t obj[32], const char *name,
     } else if (rc != ENT_ENOENT) {
         return rc;
     }
-    ent__obj_mset_init(&ms, owner);
-    if ((rc = ent__obj_mset_fold(&ms, ml, order)) != ENT_OK)
-        goto out;
     *done = true;
-    if (!ent__obj_role_allows(ent__obj_mset_find(&ms, order + 8), ENT_OP_SET))
-        goto out; /* does not count */
+    if (!counts)
+        return ENT_OK;
     size_t rlen = OBJ_ORDER_LEN + 1 + blen;
     if ((rec = malloc(rlen)) == NULL) {
         *done = false;
-        rc = ENT_ENOMEM;
-        goto out;
+        return ENT_ENOMEM;
     }
     memcpy(rec, order, OBJ_ORDER_LEN);
     rec[OBJ_ORDER_LEN] = FW_PLAIN;
     memcpy(rec + OBJ_ORDER_LEN + 1, blob, blen);
     rc = ent_txn_put(txn, ENT_TBL_FIELDS, fk, 32 + nl, rec, rlen, 0);
-out:
     free(rec);
-    ent__obj_mset_free(&ms);
     return rc;
 }
 
@@ -270,7 +326,7 @@ out:
 int ent__obj_put_field_write(ent_txn *txn, const uint8_t obj[32],
                              const ent_op *op, const char *name,
                              const ent_value *v, bool owner_only,
-                             const uint8_t owner[32], const mlog *ml) {
+                             const uint8_t owner[32], bool counts, judge *j) {
     uint8_t key[34 + ENT_OP_NAME_MAX + OBJ_ORDER_LEN];
     uint8_t *blob = NULL, *val = NULL;
     size_t blen;
@@ -291,11 +347,11 @@ int ent__obj_put_field_write(ent_txn *txn, const uint8_t obj[32],
         goto out;
     bool done = false;
     if (!owner_only &&
-        (rc = merge_plain(txn, obj, name, owner, ml, key + kl - OBJ_ORDER_LEN,
+        (rc = merge_plain(txn, obj, name, counts, key + kl - OBJ_ORDER_LEN,
                           blob, blen, &done)) != ENT_OK)
         goto out;
     if (!done)
-        rc = recompute_field(txn, obj, name, owner, ml);
+        rc = recompute_field(txn, obj, name, owner, j);
 out:
     free(val);
     free(blob);

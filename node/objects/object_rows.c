@@ -27,23 +27,48 @@ uint64_t ent__obj_wall(const ent_objects *eng) {
 
 /* ------------------------------------------------------------ small bits */
 
-void ent__be64(uint8_t out[8], uint64_t v) {
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
+void ent__be32(uint8_t out[4], uint32_t v) {
+    out[0] = (uint8_t)(v >> 24);
+    out[1] = (uint8_t)(v >> 16);
+    out[2] = (uint8_t)(v >> 8);
+    out[3] = (uint8_t)v;
 }
 
-uint64_t ent__rd64(const uint8_t in[8]) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | in[i];
-    return v;
+uint32_t ent__rd32(const uint8_t in[4]) {
+    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 |
+           (uint32_t)in[2] << 8 | in[3];
+}
+
+size_t ent__uvar_put(uint8_t *out, uint64_t v) {
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+int ent__uvar_get(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+    uint64_t r = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (*p >= end)
+            return ENT_ECORRUPT;
+        uint8_t b = *(*p)++;
+        if (shift == 63 && b > 1)
+            return ENT_ECORRUPT;
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            *v = r;
+            return ENT_OK;
+        }
+    }
+    return ENT_ECORRUPT;
 }
 
 void ent__obj_order(uint8_t out[OBJ_ORDER_LEN], uint64_t hlc,
                     const uint8_t author[32], const uint8_t opid[32]) {
-    ent__be64(out, hlc);
+    ent_be64_put(out, hlc);
     memcpy(out + 8, author, 32);
     memcpy(out + 40, opid, 32);
 }
@@ -52,6 +77,12 @@ int ent__obj_count_scan(void *data, const void *key, size_t klen,
                         const void *val, size_t vlen) {
     (*(size_t *)data)++;
     return 0;
+}
+
+int ent__obj_any_scan(void *data, const void *key, size_t klen, const void *val,
+                      size_t vlen) {
+    *(bool *)data = true;
+    return 1;
 }
 
 /* ------------------------------------------------------- object records */
@@ -69,7 +100,7 @@ int ent__obj_rec_get(ent_txn *txn, const uint8_t obj[32], obj_rec *out) {
     memset(out, 0, sizeof(*out));
     out->status = v[1];
     memcpy(out->owner, v + 2, 32);
-    out->hlc = ent__rd64(v + 34);
+    out->hlc = ent_be64_get(v + 34);
     memcpy(out->type, v + 43, v[42]);
     return ENT_OK;
 }
@@ -80,7 +111,7 @@ int ent__obj_rec_put(ent_txn *txn, const uint8_t obj[32], const obj_rec *r) {
     buf[0] = OBJ_REC_VERSION;
     buf[1] = r->status;
     memcpy(buf + 2, r->owner, 32);
-    ent__be64(buf + 34, r->hlc);
+    ent_be64_put(buf + 34, r->hlc);
     buf[42] = (uint8_t)tl;
     memcpy(buf + 43, r->type, tl);
     return ent_txn_put(txn, ENT_TBL_OBJECTS, obj, 32, buf, 43 + tl, 0);

@@ -2,13 +2,18 @@
  * object_show.c - reading objects: show and list as JSON, the canonical
  * shared-state encoding (spec/objects.md "Object state"), op iteration.
  */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto/crypto.h"
 #include "node/err.h"
+#include "node/objects/hlc.h"
 #include "node/objects/object_int.h"
+#include "node/objects/template.h"
 #include "node/objects/value.h"
+#include "node/timefmt.h"
 #include "protocol/cbor.h"
 
 static const char *const role_names[ENT_ROLE__COUNT] = {"owner", "admin",
@@ -111,26 +116,13 @@ static int member_scan(void *data, const void *key, size_t klen,
     return 0;
 }
 
-typedef struct cscan {
-    snapshot *s;
-    const mlog *ml;
-    mset *ms;
-} cscan;
-
-/* Comments count only when their author could comment at that point. */
+/* The comments that count (WR_CSHOW rows, kept by the merge). */
 static int comment_scan(void *data, const void *key, size_t klen,
                         const void *val, size_t vlen) {
-    cscan *c = data;
-    snapshot *s = c->s;
+    snapshot *s = data;
     if (klen != 33 + OBJ_ORDER_LEN)
         return ENT_ECORRUPT;
     const uint8_t *order = (const uint8_t *)key + 33;
-    int rc = ent__obj_mset_fold(c->ms, c->ml, order);
-    if (rc != ENT_OK)
-        return rc;
-    const mstate *a = ent__obj_mset_find(c->ms, order + 8);
-    if (a == NULL || !a->active || a->role > ENT_ROLE_MEMBER)
-        return 0;
     scomment *nv = s->comments;
     if (ent__obj_grow((void **)&nv, s->ncomments, sizeof(*nv)) != ENT_OK)
         nv = NULL;
@@ -151,12 +143,10 @@ static int comment_scan(void *data, const void *key, size_t klen,
 static int snapshot_fn(ent_txn *txn, void *data) {
     snapshot *s = data;
     uint8_t key[ENT_KEY_LEN], pre[33];
-    mlog ml = {0};
-    mset ms;
     int rc = ent__obj_rec_get(txn, s->obj, &s->rec);
     if (rc != ENT_OK)
         return rc;
-    rc = ent__obj_current_key(txn, s->obj, &s->epoch, key);
+    rc = ent__obj_current_key(txn, s->obj, &s->epoch, key, NULL);
     ent_wipe(key, sizeof(key));
     if (rc == ENT_ENOENT)
         s->epoch = 0;
@@ -175,16 +165,16 @@ static int snapshot_fn(ent_txn *txn, void *data) {
     if ((rc = ent_txn_scan(txn, ENT_TBL_MEMBERS, s->obj, 32, member_scan, s)) !=
         ENT_OK)
         return rc;
-    ent__obj_mset_init(&ms, s->rec.owner);
-    if ((rc = ent__obj_mlog_load(txn, s->obj, &ml)) == ENT_OK) {
-        cscan cs = {.s = s, .ml = &ml, .ms = &ms};
-        memcpy(pre, s->obj, 32);
-        pre[32] = WR_COMMENT;
-        rc = ent_txn_scan(txn, ENT_TBL_WRITES, pre, 33, comment_scan, &cs);
-    }
-    ent__obj_mlog_free(&ml);
-    ent__obj_mset_free(&ms);
-    return rc;
+    /* an object an older version kept, not brought up to date yet (its
+     * first write does it, ent__obj_backfill): every comment it holds */
+    const void *v;
+    size_t vlen;
+    memcpy(pre, s->obj, 32);
+    pre[32] = WR_AVER;
+    bool current =
+        ent_txn_get(txn, ENT_TBL_WRITES, pre, 33, &v, &vlen) == ENT_OK;
+    pre[32] = current ? WR_CSHOW : WR_COMMENT;
+    return ent_txn_scan(txn, ENT_TBL_WRITES, pre, 33, comment_scan, s);
 }
 
 static int snapshot_take(ent_objects *eng, const uint8_t id[32],
@@ -219,15 +209,29 @@ static int fields_json(const sfield *f, size_t n, json_t **out) {
     return ENT_OK;
 }
 
+/* The display name this node knows for org: a new JSON string, or null. */
+static json_t *name_json(const ent_objects *eng, const uint8_t org[32]) {
+    const char *name = NULL;
+    if (eng->org_name != NULL)
+        name = eng->org_name(eng->org_name_data, org);
+    return name != NULL && name[0] != '\0' ? json_string(name) : json_null();
+}
+
+/* The wall-clock part of an HLC value as RFC 3339, or null. */
+static json_t *hlc_time_json(uint64_t hlc) {
+    char s[ENT_TIMEFMT_RFC3339_LEN + 1];
+    uint64_t ms = ent_hlc_ms(hlc);
+    if (ms == 0 || ent_timefmt_rfc3339(s, ms) != ENT_OK)
+        return json_null();
+    return json_string(s);
+}
+
 static int org_json(const ent_objects *eng, const smember *m, json_t **out) {
     char id[ENT_ORG_ID_LEN + 1];
-    const char *name = NULL;
     ent_org_id_format(id, m->org);
-    if (eng->org_name != NULL)
-        name = eng->org_name(eng->org_name_data, m->org);
-    *out = json_pack("{s:s, s:s, s:s, s:s}", "org", id, "name",
-                     name ? name : id, "role", role_names[m->role], "status",
-                     m->active ? "active" : "removed");
+    *out = json_pack("{s:s, s:o, s:s, s:s}", "org", id, "name",
+                     name_json(eng, m->org), "role", role_names[m->role],
+                     "status", m->active ? "active" : "removed");
     return *out ? ENT_OK : ENT_ENOMEM;
 }
 
@@ -257,8 +261,9 @@ int ent_obj_show_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
     for (size_t i = 0; i < s.ncomments; i++) {
         char org[ENT_ORG_ID_LEN + 1];
         ent_org_id_format(org, s.comments[i].order + 8);
-        json_t *c = json_pack("{s:s, s:I, s:s}", "org", org, "hlc",
-                              (json_int_t)ent__rd64(s.comments[i].order),
+        json_t *c = json_pack("{s:s, s:o, s:o, s:s}", "org", org, "name",
+                              name_json(eng, s.comments[i].order + 8), "time",
+                              hlc_time_json(ent_be64_get(s.comments[i].order)),
                               "text", s.comments[i].text);
         if (c == NULL || json_array_append_new(comments, c) != 0) {
             rc = ENT_ENOMEM;
@@ -300,70 +305,339 @@ out:
 
 /* ------------------------------------------------------------------ list */
 
+#define LIST_TPL_CACHE 16 /* distinct types whose template one list keeps */
+
+/* One row of the list, before sorting. */
+typedef struct lrow {
+    json_t *o; /* {"id","type",...}: owns the strings below */
+    const char *id, *title, *stage, *date;
+    int stage_rank; /* index in the template's stages; INT_MAX: none */
+} lrow;
+
+typedef struct ltpl {
+    char type[ENT_OP_NAME_MAX + 1]; /* as obj_rec holds it */
+    ent_template *t;                /* NULL: no template of that type */
+} ltpl;
+
 typedef struct list_ctx {
-    const char *type;
-    json_t *arr;
-    int err;
+    const ent_obj_list_opts *o;
+    uint8_t prefix[32];
+    size_t prefix_digits;
+    ent_txn *txn;
+    lrow *rows;
+    size_t n, cap;
+    ltpl tpl[LIST_TPL_CACHE];
+    size_t ntpl;
 } list_ctx;
 
-static int list_scan(void *data, const void *key, size_t klen, const void *val,
-                     size_t vlen) {
-    (void)data;
-    (void)val;
-    (void)vlen;
-    return klen == 32 ? 0 : ENT_ECORRUPT;
+static void list_rows_free(list_ctx *c) {
+    for (size_t i = 0; i < c->n; i++)
+        json_decref(c->rows[i].o);
+    free(c->rows);
+    c->rows = NULL;
+    c->n = c->cap = 0;
 }
 
-typedef struct list_all {
-    list_ctx *c;
-    ent_txn *txn;
-} list_all;
+static void list_tpl_free(list_ctx *c) {
+    for (size_t i = 0; i < c->ntpl; i++)
+        ent_template_free(c->tpl[i].t);
+    c->ntpl = 0;
+}
+
+/* The template of type (cached for the list), NULL when there is none. */
+static int list_template(list_ctx *c, const char *type,
+                         const ent_template **out) {
+    *out = NULL;
+    for (size_t i = 0; i < c->ntpl; i++)
+        if (strcmp(c->tpl[i].type, type) == 0) {
+            *out = c->tpl[i].t;
+            return ENT_OK;
+        }
+    ent_template *t = NULL;
+    int rc = ent_template_get(c->txn, type, &t);
+    if (rc == ENT_ENOENT || rc == ENT_EINVAL || rc == ENT_ECORRUPT)
+        rc = ENT_OK; /* shown without title or date */
+    if (rc != ENT_OK)
+        return rc;
+    if (c->ntpl == LIST_TPL_CACHE) { /* many types: forget the oldest */
+        ent_template_free(c->tpl[0].t);
+        memmove(&c->tpl[0], &c->tpl[1], (LIST_TPL_CACHE - 1) * sizeof(ltpl));
+        c->ntpl--;
+    }
+    snprintf(c->tpl[c->ntpl].type, sizeof(c->tpl[c->ntpl].type), "%s", type);
+    c->tpl[c->ntpl].t = t;
+    c->ntpl++;
+    *out = t;
+    return ENT_OK;
+}
+
+/* The first field of t of type vt, or NULL. */
+static const char *first_field(const ent_template *t, ent_vtype vt) {
+    for (size_t i = 0; t != NULL && i < t->nfields; i++)
+        if (t->fields[i].type == vt)
+            return t->fields[i].name;
+    return NULL;
+}
+
+/*
+ * The shared value of field name of object obj as a JSON string (text,
+ * enum and date values are strings), or null when the object has none.
+ */
+static int field_text(ent_txn *txn, const uint8_t obj[32], const char *name,
+                      json_t **out) {
+    uint8_t k[32 + ENT_OP_NAME_MAX];
+    const uint8_t *v;
+    size_t vlen, nl = name != NULL ? strlen(name) : 0;
+    ent_value val;
+    json_t *j = NULL;
+    *out = json_null();
+    if (nl == 0 || nl > ENT_OP_NAME_MAX)
+        return ENT_OK;
+    memcpy(k, obj, 32);
+    memcpy(k + 32, name, nl);
+    int rc =
+        ent_txn_get(txn, ENT_TBL_FIELDS, k, 32 + nl, (const void **)&v, &vlen);
+    if (rc == ENT_ENOENT)
+        return ENT_OK;
+    if (rc != ENT_OK)
+        return rc;
+    if (vlen < OBJ_ORDER_LEN + 1)
+        return ENT_ECORRUPT;
+    memset(&val, 0, sizeof(val));
+    rc = ent__obj_value_decode(v + OBJ_ORDER_LEN + 1, vlen - OBJ_ORDER_LEN - 1,
+                               &val);
+    if (rc != ENT_OK)
+        return rc == ENT_ENOMEM ? rc : ENT_ECORRUPT;
+    rc = ent_value_to_json(&val, &j);
+    ent_value_clear(&val);
+    if (rc != ENT_OK)
+        return rc;
+    if (json_is_string(j) && json_string_length(j) > 0)
+        *out = j;
+    else
+        json_decref(j);
+    return ENT_OK;
+}
+
+/* ASCII case-insensitive equality (stages match ignoring case). */
+static bool caseeq(const char *a, const char *b) {
+    for (; *a && *b; a++, b++) {
+        char x = *a, y = *b;
+        if (x >= 'A' && x <= 'Z')
+            x = (char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (char)(y - 'A' + 'a');
+        if (x != y)
+            return false;
+    }
+    return *a == *b;
+}
+
+/* True if the id's hex form starts with the list's prefix. */
+static bool prefix_matches(const list_ctx *c, const uint8_t id[32]) {
+    size_t full = c->prefix_digits / 2;
+    if (memcmp(id, c->prefix, full) != 0)
+        return false;
+    return c->prefix_digits % 2 == 0 ||
+           (id[full] >> 4) == (c->prefix[full] >> 4);
+}
 
 static int list_one(void *data, const void *key, size_t klen, const void *val,
                     size_t vlen) {
-    list_all *a = data;
+    list_ctx *c = data;
+    const ent_obj_list_opts *o = c->o;
     obj_rec r;
     uint8_t k[ENT_KEY_LEN];
     uint64_t epoch = 0;
     char hex[65];
-    if (list_scan(a->c, key, klen, val, vlen) != 0)
+    const ent_template *t = NULL;
+    json_t *title = NULL, *stage = NULL, *date = NULL, *row = NULL;
+    (void)val;
+    (void)vlen;
+    if (klen != 32)
         return ENT_ECORRUPT;
-    int rc = ent__obj_rec_get(a->txn, key, &r);
+    if (!prefix_matches(c, key))
+        return 0;
+    int rc = ent__obj_rec_get(c->txn, key, &r);
     if (rc != ENT_OK)
         return rc;
-    if (a->c->type != NULL && strcmp(a->c->type, r.type) != 0)
+    if (o->type != NULL && strcmp(o->type, r.type) != 0)
         return 0;
-    rc = ent__obj_current_key(a->txn, key, &epoch, k);
+    if ((rc = field_text(c->txn, key, "stage", &stage)) != ENT_OK)
+        goto out;
+    if (o->stage != NULL &&
+        (!json_is_string(stage) || !caseeq(json_string_value(stage), o->stage)))
+        goto out;
+    rc = ent__obj_current_key(c->txn, key, &epoch, k, NULL);
     ent_wipe(k, sizeof(k));
     if (rc != ENT_OK && rc != ENT_ENOENT)
-        return rc;
+        goto out;
+    if ((rc = list_template(c, r.type, &t)) != ENT_OK ||
+        (rc = field_text(c->txn, key, first_field(t, ENT_VT_TEXT), &title)) !=
+            ENT_OK ||
+        (rc = field_text(c->txn, key, first_field(t, ENT_VT_DATE), &date)) !=
+            ENT_OK)
+        goto out;
     ent_hex_encode(hex, key, 32);
-    json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "id", hex, "type", r.type,
-                          "epoch", (json_int_t)epoch, "status",
-                          r.status == OBJ_STATUS_ACTIVE ? "active" : "removed");
-    if (o == NULL || json_array_append_new(a->c->arr, o) != 0)
-        return ENT_ENOMEM;
-    return 0;
+    row = json_pack("{s:s, s:s, s:I, s:s, s:O, s:O, s:O}", "id", hex, "type",
+                    r.type, "epoch", (json_int_t)epoch, "status",
+                    r.status == OBJ_STATUS_ACTIVE ? "active" : "removed",
+                    "title", title, "stage", stage, "date", date);
+    if (row == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 16;
+        lrow *nr = realloc(c->rows, ncap * sizeof(*nr));
+        if (nr == NULL) {
+            rc = ENT_ENOMEM;
+            goto out;
+        }
+        c->rows = nr;
+        c->cap = ncap;
+    }
+    lrow *lr = &c->rows[c->n++];
+    lr->o = row;
+    row = NULL;
+    lr->id = json_string_value(json_object_get(lr->o, "id"));
+    lr->title = json_string_value(json_object_get(lr->o, "title"));
+    lr->stage = json_string_value(json_object_get(lr->o, "stage"));
+    lr->date = json_string_value(json_object_get(lr->o, "date"));
+    lr->stage_rank = INT_MAX;
+    for (size_t i = 0; t != NULL && lr->stage != NULL && i < t->stages.n; i++)
+        if (strcmp(t->stages.v[i], lr->stage) == 0) {
+            lr->stage_rank = (int)i;
+            break;
+        }
+    /* in id order, the first `limit` rows are the answer */
+    if (o->limit > 0 && c->n >= o->limit && o->sort == ENT_OBJ_SORT_ID &&
+        !o->descending)
+        rc = 1;
+out:
+    json_decref(row);
+    json_decref(title);
+    json_decref(stage);
+    json_decref(date);
+    return rc;
 }
 
 static int list_fn(ent_txn *txn, void *data) {
-    list_all a = {.c = data, .txn = txn};
-    json_array_clear(a.c->arr);
-    return ent_txn_scan(txn, ENT_TBL_OBJECTS, NULL, 0, list_one, &a);
+    list_ctx *c = data;
+    list_rows_free(c); /* a retried transaction starts over */
+    list_tpl_free(c);
+    c->txn = txn;
+    return ent_txn_scan(txn, ENT_TBL_OBJECTS, c->prefix, c->prefix_digits / 2,
+                        list_one, c);
+}
+
+/* Compares two optional strings, absent ones last in either direction. */
+static int cmp_opt(const char *a, const char *b, bool desc, bool *decided) {
+    *decided = true;
+    if (a == NULL && b == NULL) {
+        *decided = false;
+        return 0;
+    }
+    if (a == NULL || b == NULL)
+        return a == NULL ? 1 : -1;
+    int r = strcmp(a, b);
+    *decided = r != 0;
+    return desc ? -r : r;
+}
+
+static int cmp_rows(const void *pa, const void *pb, void *data) {
+    const lrow *a = pa, *b = pb;
+    const ent_obj_list_opts *o = data;
+    bool decided = false;
+    int r = 0;
+    switch (o->sort) {
+    case ENT_OBJ_SORT_TITLE:
+        r = cmp_opt(a->title, b->title, o->descending, &decided);
+        break;
+    case ENT_OBJ_SORT_DATE:
+        r = cmp_opt(a->date, b->date, o->descending, &decided);
+        break;
+    case ENT_OBJ_SORT_TYPE:
+        r = cmp_opt(json_string_value(json_object_get(a->o, "type")),
+                    json_string_value(json_object_get(b->o, "type")),
+                    o->descending, &decided);
+        break;
+    case ENT_OBJ_SORT_STAGE:
+        if (a->stage_rank != b->stage_rank &&
+            (a->stage_rank != INT_MAX && b->stage_rank != INT_MAX)) {
+            r = (a->stage_rank < b->stage_rank) != o->descending ? -1 : 1;
+            decided = true;
+        } else if (a->stage_rank != b->stage_rank) {
+            r = a->stage_rank == INT_MAX ? 1 : -1; /* stageless last */
+            decided = true;
+        } else {
+            r = cmp_opt(a->stage, b->stage, o->descending, &decided);
+        }
+        break;
+    case ENT_OBJ_SORT_ID:
+        r = strcmp(a->id, b->id);
+        return o->descending ? -r : r;
+    }
+    if (decided)
+        return r;
+    return strcmp(a->id, b->id); /* ties: id order */
+}
+
+int ent_obj_list_json_ex(ent_objects *eng, const ent_obj_list_opts *opts,
+                         json_t **out) {
+    static const ent_obj_list_opts none = {0};
+    const ent_obj_list_opts *o = opts != NULL ? opts : &none;
+    list_ctx c;
+    json_t *arr = NULL;
+    int rc;
+    *out = NULL;
+    memset(&c, 0, sizeof(c));
+    c.o = o;
+    if (eng == NULL || o->sort > ENT_OBJ_SORT_TYPE)
+        return ENT_EINVAL;
+    if (o->prefix != NULL) {
+        size_t n = strlen(o->prefix);
+        char pad[65];
+        if (n > 64)
+            return ENT_EINVAL;
+        for (size_t i = 0; i < n; i++)
+            if (!((o->prefix[i] >= '0' && o->prefix[i] <= '9') ||
+                  (o->prefix[i] >= 'a' && o->prefix[i] <= 'f')))
+                return ENT_EINVAL;
+        memset(pad, '0', 64);
+        memcpy(pad, o->prefix, n);
+        pad[64] = '\0';
+        if (ent_hex_decode(c.prefix, 32, pad) != ENT_OK)
+            return ENT_EINVAL;
+        c.prefix_digits = n;
+    }
+    rc = ent_store_read(eng->store, list_fn, &c);
+    if (rc != ENT_OK)
+        goto out;
+    if (o->sort != ENT_OBJ_SORT_ID || o->descending)
+        qsort_r(c.rows, c.n, sizeof(*c.rows), cmp_rows, (void *)o);
+    if ((arr = json_array()) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < c.n && (o->limit == 0 || i < o->limit); i++) {
+        if (json_array_append(arr, c.rows[i].o) != 0) {
+            rc = ENT_ENOMEM;
+            goto out;
+        }
+    }
+    *out = arr;
+    arr = NULL;
+out:
+    json_decref(arr);
+    list_rows_free(&c);
+    list_tpl_free(&c);
+    return rc;
 }
 
 int ent_obj_list_json(ent_objects *eng, const char *type, json_t **out) {
-    list_ctx c = {.type = type, .arr = json_array()};
-    *out = NULL;
-    if (c.arr == NULL)
-        return ENT_ENOMEM;
-    int rc = ent_store_read(eng->store, list_fn, &c);
-    if (rc != ENT_OK) {
-        json_decref(c.arr);
-        return rc;
-    }
-    *out = c.arr;
-    return ENT_OK;
+    ent_obj_list_opts o = {.type = type};
+    return ent_obj_list_json_ex(eng, &o, out);
 }
 
 /* ----------------------------------------------------------------- state */
@@ -406,7 +680,7 @@ static void emit_state(ent_cbor_writer *w, const void *data) {
     ent_cbor_write_array(w, s->ncomments);
     for (size_t i = 0; i < s->ncomments; i++) {
         ent_cbor_write_array(w, 3);
-        ent_cbor_write_uint(w, ent__rd64(s->comments[i].order));
+        ent_cbor_write_uint(w, ent_be64_get(s->comments[i].order));
         ent_cbor_write_bytes(w, s->comments[i].order + 8, 32);
         ent_cbor_write_text(w, s->comments[i].text, s->comments[i].len);
     }

@@ -2,6 +2,7 @@
  * gossip.c - digest anti-entropy, version-vector repair and bounded-fanout
  * push; see gossip.h and spec/gossip.md.
  */
+#include "node/bytes.h"
 #include "node/peers/gossip.h"
 
 #include <stdlib.h>
@@ -20,20 +21,6 @@ struct ent_gossip {
     ent_gossip_stats stats;
     ent_verifier *verifier; /* NULL without cfg.loop */
 };
-
-static void be64(uint8_t out[8], uint64_t v) {
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t rd64(const uint8_t *in) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | in[i];
-    return v;
-}
 
 int ent_gossip_new(ent_gossip **out, const ent_gossip_config *cfg) {
     *out = NULL;
@@ -445,10 +432,10 @@ static int vv_cmp(const void *a, const void *b) {
 static uint64_t vv_seq(const job_build *b, const uint8_t *author) {
     const uint8_t *e = bsearch(author, b->vv, b->n_vv, 40, vv_cmp);
     if (e != NULL)
-        return rd64(e + 32);
+        return ent_be64_get(e + 32);
     for (size_t i = 0; i < b->n_vv; i++)
         if (memcmp(b->vv + i * 40, author, 32) == 0)
-            return rd64(b->vv + i * 40 + 32);
+            return ent_be64_get(b->vv + i * 40 + 32);
     return 0;
 }
 
@@ -458,7 +445,7 @@ static int job_scan(void *data, const void *key, size_t klen, const void *val,
     const uint8_t *k = key;
     if (klen != 72)
         return 0;
-    uint64_t seq = rd64(k + 64);
+    uint64_t seq = ent_be64_get(k + 64);
     if (b->vv != NULL && seq <= vv_seq(b, k + 32))
         return 0;
     ent_op *op = NULL;
@@ -543,7 +530,7 @@ static int ops_send_fn(ent_txn *txn, void *data) {
             size_t vl;
             memcpy(key, s->obj, 32);
             memcpy(key + 32, s->keys[i].author, 32);
-            be64(key + 64, s->keys[i].seq);
+            ent_be64_put(key + 64, s->keys[i].seq);
             rc = ent_txn_get(txn, ENT_TBL_OPS, key, 72, &v, &vl);
             if (rc == ENT_ENOENT) {
                 rc = ENT_OK;

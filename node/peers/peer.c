@@ -60,12 +60,7 @@ static void handle_have(conn *c, const ent_wire_summary *s) {
     }
     if (!ent__peers_is_member(p, s->object, c->org, NULL) ||
         !ent__peers_obj_active(p, s->object)) {
-        ent_wire_msg e;
-        memset(&e, 0, sizeof(e));
-        e.type = ENT_WIRE_ERROR;
-        e.u.error.code = ENT_WIRE_C_NOTMEMBER;
-        snprintf(e.u.error.text, sizeof(e.u.error.text), "not a member");
-        ent__peers_send(c, &e);
+        ent__peers_send_error(c, ENT_WIRE_C_NOTMEMBER, "not a member");
         return;
     }
     int rc = ent__peers_job_add(c, s->object, s->bytes ? s->bytes : (const uint8_t *)"",

@@ -203,6 +203,9 @@ bool ent__peers_shares_any(ent_peers *p, const uint8_t org[32]);
 /* Encodes m and queues it on c (OPS on the gated queue), then pumps.
  * @return ENT_OK, ENT_ELIMIT (queue full: dropped), ENT_EINVAL, ENT_ENOMEM. */
 int ent__peers_send(conn *c, const ent_wire_msg *m);
+/* Queues ERROR code with text on c and keeps the session open (a refusal
+ * of one request, e.g. "not a member" of the object it named). */
+void ent__peers_send_error(conn *c, int32_t code, const char *text);
 /* Sends what c may send now (control first, then OPS within the window). */
 void ent__peers_pump(conn *c);
 /* Frees c's queued messages and catch-up jobs. */

@@ -284,8 +284,12 @@ void ent__peers_join_message(conn *c, const ent_wire_msg *m) {
         return;
     }
     if (m->type == ENT_WIRE_JOIN_ERR) {
-        ENT_WARN(p->log, "join: refused by the inviter: %s (%s)",
-                 join_err_text(m->u.error.code), m->u.error.text);
+        const char *why = join_err_text(m->u.error.code);
+        /* the inviter's text is usually our own text for the code: once */
+        bool same = strcmp(why, m->u.error.text) == 0;
+        ENT_WARN(p->log, "join: refused by the inviter: %s%s%s%s", why,
+                 same ? "" : " (", same ? "" : m->u.error.text,
+                 same ? "" : ")");
         join_fail(p, j, "%s", join_err_text(m->u.error.code));
         return;
     }

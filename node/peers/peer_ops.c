@@ -326,12 +326,7 @@ void ent__peers_handle_ops(conn *c, const ent_wire_ops *o) {
         ack.type = ENT_WIRE_ACK;
         memcpy(ack.u.ack.object, o->object, 32);
         ent__peers_send(c, &ack);
-        ent_wire_msg e;
-        memset(&e, 0, sizeof(e));
-        e.type = ENT_WIRE_ERROR;
-        e.u.error.code = ENT_WIRE_C_NOTMEMBER;
-        snprintf(e.u.error.text, sizeof(e.u.error.text), "not a member");
-        ent__peers_send(c, &e);
+        ent__peers_send_error(c, ENT_WIRE_C_NOTMEMBER, "not a member");
         return;
     }
     const uint8_t **raws = calloc(n ? n : 1, sizeof(*raws));

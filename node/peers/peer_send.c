@@ -7,6 +7,7 @@
  * from the store batch by batch in causal order as the window opens). It
  * calls down into peer_table.c (membership) and gossip.h only.
  */
+#include "node/bytes.h"
 #include "node/peers/peer_int.h"
 
 #include <stdio.h>
@@ -14,13 +15,6 @@
 #include <string.h>
 
 /* The seq at the end of an ops table key, big-endian. */
-static void be64(uint8_t out[8], uint64_t v) {
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
 /* ---- sending --------------------------------------------------------------- */
 
 static void q_free(qmsg *q) {
@@ -93,7 +87,7 @@ static int job_fn(ent_txn *txn, void *data) {
         size_t vl;
         memcpy(k, j->obj, 32);
         memcpy(k + 32, j->keys[i].author, 32);
-        be64(k + 64, j->keys[i].seq);
+        ent_be64_put(k + 64, j->keys[i].seq);
         int rc = ent_txn_get(txn, ENT_TBL_OPS, k, 72, &v, &vl);
         r->taken++;
         if (rc == ENT_ENOENT)
@@ -234,6 +228,15 @@ int ent__peers_send(conn *c, const ent_wire_msg *m) {
         c->p->stats.ops_sent += m->u.ops.nops;
     ent__peers_pump(c);
     return ENT_OK;
+}
+
+void ent__peers_send_error(conn *c, int32_t code, const char *text) {
+    ent_wire_msg e;
+    memset(&e, 0, sizeof(e));
+    e.type = ENT_WIRE_ERROR;
+    e.u.error.code = code;
+    snprintf(e.u.error.text, sizeof(e.u.error.text), "%s", text);
+    ent__peers_send(c, &e);
 }
 
 void ent__peers_fail(conn *c, int type, int32_t code, const char *text,

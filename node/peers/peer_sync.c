@@ -15,6 +15,7 @@
  * since they answer our own request. Anything beyond it, or of an object
  * nothing was asked for, still pays. A refused op ends the credit.
  */
+#include "node/bytes.h"
 #include "node/peers/peer_int.h"
 
 #include <stdlib.h>
@@ -22,13 +23,6 @@
 
 /* Largest gap credited at once: a peer's claims are its own. */
 #define SYNC_MAX_GAP ((uint64_t)1 << 40)
-
-static uint64_t rd64(const uint8_t *in) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | in[i];
-    return v;
-}
 
 static sync_prog *running(ent_peers *p, const uint8_t peer[32],
                           const uint8_t obj[32]) {
@@ -111,7 +105,7 @@ static int last_seq(void *data, const void *key, size_t klen, const void *val,
                     size_t vlen) {
     gap_q *q = data;
     if (klen == 72)
-        q->seq = rd64((const uint8_t *)key + 64);
+        q->seq = ent_be64_get((const uint8_t *)key + 64);
     return 1;
 }
 
@@ -122,7 +116,7 @@ static int gap_fn(ent_txn *txn, void *data) {
     memcpy(prefix, q->obj, 32);
     for (size_t i = 0; i < q->n_vv; i++) {
         const uint8_t *e = q->vv + i * ENT_PEERS_VV_ENTRY;
-        uint64_t theirs = rd64(e + 32);
+        uint64_t theirs = ent_be64_get(e + 32);
         memcpy(prefix + 32, e, 32);
         q->seq = 0;
         int rc = ent_txn_scan_reverse(txn, ENT_TBL_OPS, prefix, 64, last_seq,

@@ -8,6 +8,7 @@
  * clock, millisecond settings from the environment). It calls nothing else
  * of the layer; every other peer_*.c file calls into it.
  */
+#include "node/bytes.h"
 #include "node/peers/peer_int.h"
 
 #include <stdio.h>
@@ -21,24 +22,6 @@ uint64_t ent__peers_wall_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void be64(uint8_t out[8], uint64_t v) {
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t rd64(const uint8_t *in) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | in[i];
-    return v;
-}
-
-void ent__peers_org_str(char out[ENT_ORG_ID_LEN + 1], const uint8_t org[32]) {
-    ent_org_id_format(out, org);
 }
 
 uint32_t ent__peers_env_ms(const char *name, uint32_t def) {
@@ -63,7 +46,7 @@ static int rec_encode(const peer_ent *e, uint8_t *buf, size_t cap,
     if (cap < 19 + nl)
         return ENT_ETOOBIG;
     buf[o++] = 2;
-    be64(buf + o, e->last_seen);
+    ent_be64_put(buf + o, e->last_seen);
     o += 8;
     buf[o++] = (uint8_t)(e->failures >> 24);
     buf[o++] = (uint8_t)(e->failures >> 16);
@@ -94,7 +77,7 @@ static int rec_decode(peer_ent *e, const uint8_t *v, size_t n) {
     if (n < 15 || (v[0] != 1 && v[0] != 2) || (v[0] == 2 && n < 19))
         return ENT_ECORRUPT;
     o = 1;
-    e->last_seen = rd64(v + o);
+    e->last_seen = ent_be64_get(v + o);
     o += 8;
     e->failures = (uint32_t)v[o] << 24 | (uint32_t)v[o + 1] << 16 |
                   (uint32_t)v[o + 2] << 8 | v[o + 3];

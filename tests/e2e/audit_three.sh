@@ -22,10 +22,9 @@ for n in A B C; do
     node_init $n "$n Corp"
     node_start $n
 done
-declare -A ORG HEX # org ids as printed by status (base32) and by log (hex)
+declare -A ORG # org ids as printed by status, log and heads (base32)
 for n in A B C; do
     ORG[$n]=$(node_org $n)
-    HEX[$n]=$(echo "${ORG[$n]}" | python3 -c 'import base64,sys; s=sys.stdin.read().strip().upper(); print(base64.b32decode(s+"="*(-len(s)%8)).hex())')
 done
 
 ID=$(e A object create --type opportunity --set "name=Globex ERP DISCLOSE-3391" \
@@ -55,7 +54,7 @@ wait_for "the three shared states to converge" converged
 
 # ---- A's log: the invite entries -------------------------------------------------
 e A log --json >"$T/logA.json"
-python3 - "$T/logA.json" "$ID" "${HEX[B]}" "${HEX[C]}" "${HEX[A]}" <<'PY' ||
+python3 - "$T/logA.json" "$ID" "${ORG[B]}" "${ORG[C]}" "${ORG[A]}" <<'PY' ||
 import json, sys
 d = json.load(open(sys.argv[1]))
 obj, org_b, org_c, org_a = sys.argv[2:6]
@@ -79,6 +78,14 @@ auth = of("op_authored")
 assert len(auth) >= 2 and all(x["org"] == org_a for x in auth), auth
 added = sorted(x["org"] for x in of("member_added"))
 assert added == sorted([org_b, org_c]), ("member_added", added)
+# one encoding per kind of value: RFC 3339 times, base32 orgs with names
+import re
+assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", x["time"])
+           for x in ents), [x["time"] for x in ents]
+assert [x["time"] for x in ents] == sorted(x["time"] for x in ents), "times"
+assert [x["name"] for x in used] == ["B Corp", "C Corp"], used
+assert all(x["name"] == "A Corp" for x in auth), auth
+assert all(x["name"] is None for x in iss), iss
 # B's and C's edits arrived as accepted ops
 acc = set(x["org"] for x in of("op_accepted"))
 assert {org_b, org_c} <= acc, ("op_accepted", acc)
@@ -93,7 +100,7 @@ e B log --json | py '[x["kind"] for x in d["entries"]].count("invite_issued")' |
 MIN=$(py 'max(x["index"] for x in d["entries"] if x["kind"]=="invite_used") + 1' <"$T/logA.json")
 b_has_head() {
     e B audit heads --org "${ORG[A]}" --json >"$T/headsB.json" 2>/dev/null || return 1
-    py "len([h for h in d['heads'] if h['org'] in ('${ORG[A]}','${HEX[A]}') and h['size']>=$MIN])>0" \
+    py "len([h for h in d['heads'] if h['org']=='${ORG[A]}' and h['size']>=$MIN])>0" \
         <"$T/headsB.json" | grep -qx True
 }
 wait_for "B to witness a head of A of size >= $MIN" b_has_head

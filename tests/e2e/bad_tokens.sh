@@ -48,6 +48,11 @@ join_fails B "$EXP" "expired"
 JB=$(e B join "$TOK" 2>"$T/joinB.err") || fail "B join: $(cat "$T/joinB.err")"
 [ "$JB" = "$ID" ] || fail "B joined '$JB', want $ID"
 join_fails C "$TOK" "already used"
+# the joiner's log says the reason once, not "reason (reason)"
+grep -q "join: refused by the inviter: invite already used$" "$T/C.log" ||
+    fail "C's log lacks the refusal: $(grep 'refused' "$T/C.log")"
+! grep -q "invite already used (invite already used)" "$T/C.log" ||
+    fail "C's log repeats the reason"
 
 # the inviter is not running
 TOK2=$(e A invite "$ID")

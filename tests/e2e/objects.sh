@@ -96,7 +96,7 @@ py '[o["id"] for o in d]' <"$T/list.json" | grep -qF "$ID" || fail "list lacks t
 [ "$(py 'len(d)' <"$T/list.json")" = 2 ] || fail "list: want 2 objects"
 [ "$(e object list --type opportunity --json | py 'len(d)')" = 2 ] || fail "list --type opportunity"
 [ "$(e object list --type lead --json)" = "[]" ] || fail "list --type lead is not empty"
-e object list | grep -q "^$ID  opportunity" || fail "human list"
+e object list | grep -qE "^${ID:0:12} +opportunity " || fail "human list: $(e object list)"
 
 # ---- refused changes change nothing -----------------------------------------------
 before=$(e object show "$ID" --json)
@@ -132,6 +132,20 @@ expect_exit 1 e object stage "$ID" Bogus
 e object comment "$ID" "call Globex on Monday"
 e object show "$ID" --json | py '[c["text"] for c in d["comments"]]' | grep -qF "call Globex on Monday" ||
     fail "comment"
+# a comment's author by name, its time in RFC 3339 (text: the local date)
+e object show "$ID" --json >"$T/cm.json"
+py '[(c["name"], len(c["time"]), c["time"][10], c["time"][-1], "hlc" in c) for c in d["comments"]]' <"$T/cm.json" |
+    grep -qx "\[('Acme Corp', 24, 'T', 'Z', False)\]" || fail "comment JSON: $(cat "$T/cm.json")"
+TZ=UTC e object show "$ID" | grep -qE '^  [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}  Acme Corp: call Globex on Monday$' ||
+    fail "comment text: $(TZ=UTC e object show "$ID")"
+# a tab in a value or comment (allowed text) shows as \t, on one line
+e object comment "$ID" "$(printf 'tab\there')"
+e object set "$ID" --set "next_step=$(printf 'a\tb')"
+e object show "$ID" >"$T/tab.txt"
+grep -qF 'Acme Corp: tab\there' "$T/tab.txt" || fail "comment tab: $(cat "$T/tab.txt")"
+grep -qE '^  next_step +a\\tb$' "$T/tab.txt" || fail "value tab: $(cat "$T/tab.txt")"
+! grep -q "$(printf '\t')" "$T/tab.txt" || fail "a raw tab in show output"
+! grep -q ' $' "$T/tab.txt" || fail "trailing blank in show output"
 
 # ---- templates ------------------------------------------------------------------
 e template list --json >"$T/tpl.json"

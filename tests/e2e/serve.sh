@@ -81,13 +81,17 @@ PORT=${LISTEN##*:}
 # the peer port accepts TCP connections
 (exec 3<>"/dev/tcp/127.0.0.1/$PORT") || fail "port $PORT does not accept"
 # the brief's five keys, plus the count of equivocation proofs (spec/audit.md),
-# the backlog syncs in progress (spec/api.md), none on a fresh node, and the
-# address put in invites (spec/cli.md "Advertised address")
+# the backlog syncs in progress (spec/api.md), none on a fresh node, the
+# address put in invites (spec/cli.md "Advertised address") and the session
+# counters (spec/sessions.md "Guests, strikes and bans"), all zero
 [ "$(python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)))' <"$T/status.json")" = \
-  "['advertise', 'equivocations', 'listen', 'name', 'objects', 'org', 'peers', 'syncs']" ] ||
+  "['advertise', 'equivocations', 'listen', 'name', 'objects', 'org', 'peers', 'sessions', 'syncs']" ] ||
     fail "status --json keys: $(cat "$T/status.json")"
 [ "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["syncs"])' <"$T/status.json")" = "[]" ] ||
     fail "status --json keys: $(cat "$T/status.json")"
+[ "$(python3 -c 'import json,sys; d=json.load(sys.stdin)["sessions"]; print(sorted(d.items()))' <"$T/status.json")" = \
+  "[('banned', 0), ('bans', 0), ('guests', 0), ('guests_closed', 0), ('open', 0), ('refused', 0)]" ] ||
+    fail "status --json sessions: $(cat "$T/status.json")"
 [ "$(wc -l <"$T/status.json")" -eq 1 ] || fail "status --json is not one line"
 expect_exit 0 "$ENTENTE" status --home "$H"
 grep -q "listen:  $LISTEN" "$T/out" || fail "human status: $(cat "$T/out")"
