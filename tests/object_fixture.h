@@ -3,7 +3,9 @@
  * objects, merges, storage faults, joins, the verifier and the peer layer.
  * It provides tnode, a node made of a temporary store, an identity from a
  * seed byte and an object engine on a fake clock (tnode_open, tnode_open_ex,
- * tnode_close, several at once with tnodes_open/tnodes_close); dumps of a
+ * tnode_attach on a store of the caller's, tnode_close, several at once with
+ * tnodes_open/tnodes_close, the first one creating an object with
+ * tnodes_open_obj); seeded xorshift64* numbers (trng_next); dumps of a
  * whole store to compare before and after (tnode_dump, tnode_dump_ex,
  * tdump_equal); a member added and caught up (tnode_join); the stored ops
  * of an object, copied and applied into another engine (tnode_ops,
@@ -54,20 +56,15 @@ static inline void tnode_close(tnode *n) {
     n->dir[0] = 0;
 }
 
-/* Opens a fresh node whose identity comes from seed byte s; its engine logs
- * at level, its store to store_log (may be NULL; borrowed while open). */
-static inline int tnode_open_ex(tnode *n, uint8_t s, ent_log_level level,
-                                const ent_log *store_log) {
+/* Gives n, whose store is open (n->store), the identity of seed byte s, a
+ * log at level, the fake clock at its start and an object engine.
+ * @return 0, or -1 (tnode_close() frees what was made). */
+static inline int tnode_attach(tnode *n, uint8_t s, ent_log_level level) {
     uint8_t seed[ENT_SIG_SEED_LEN];
-    memset(n, 0, sizeof(*n));
     memset(seed, s, sizeof(seed));
-    if (ent_crypto_init() != ENT_OK)
-        return -1;
     ent_log_init(&n->log, level, "obj");
     n->now = 1700000000000ULL;
-    if (tmp_store(&n->store, n->dir, sizeof(n->dir), "obj", store_log) !=
-            ENT_OK ||
-        ent_identity_from_seed(&n->id, seed) != ENT_OK)
+    if (ent_identity_from_seed(&n->id, seed) != ENT_OK)
         return -1;
     ent_objects_config cfg = {.store = n->store,
                               .id = n->id,
@@ -75,6 +72,18 @@ static inline int tnode_open_ex(tnode *n, uint8_t s, ent_log_level level,
                               .clock = tnode_clock,
                               .clock_data = &n->now};
     return ent_objects_new(&n->eng, &cfg) == ENT_OK ? 0 : -1;
+}
+
+/* Opens a fresh node whose identity comes from seed byte s; its engine logs
+ * at level, its store to store_log (may be NULL; borrowed while open). */
+static inline int tnode_open_ex(tnode *n, uint8_t s, ent_log_level level,
+                                const ent_log *store_log) {
+    memset(n, 0, sizeof(*n));
+    if (ent_crypto_init() != ENT_OK ||
+        tmp_store(&n->store, n->dir, sizeof(n->dir), "obj", store_log) !=
+            ENT_OK)
+        return -1;
+    return tnode_attach(n, s, level);
 }
 
 /* Opens a fresh node whose identity comes from seed byte s. */
@@ -102,6 +111,30 @@ static inline int tnodes_open(tnode *const *ns, uint8_t seed) {
 static inline void tnodes_close(tnode *const *ns) {
     for (size_t i = 0; ns[i] != NULL; i++)
         tnode_close(ns[i]);
+}
+
+/* tnodes_open(), then the first node of ns creates an object of type from
+ * the nin inputs in; its id goes to id. @return 0, or -1. */
+static inline int tnodes_open_obj(tnode *const *ns, uint8_t seed,
+                                  const char *type, const ent_obj_input *in,
+                                  size_t nin, uint8_t id[32]) {
+    char err[256];
+    if (tnodes_open(ns, seed) != 0 ||
+        ent_obj_create(ns[0]->eng, type, in, nin, id, NULL, err, sizeof(err)) !=
+            ENT_OK)
+        return -1;
+    return 0;
+}
+
+/* The next number of the xorshift64* sequence of state *s (seeded by the
+ * caller, so that every run sees the same orders). */
+static inline uint64_t trng_next(uint64_t *s) {
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * UINT64_C(0x2545F4914F6CDD1D);
 }
 
 /* All entries of all tables, concatenated (for before/after comparisons). */
@@ -161,7 +194,9 @@ static inline tdump tnode_dump_ex(tnode *n, bool with_log) {
 
 /* Every table but the activity log: a refused op changes nothing else, and
  * appends exactly one op_rejected entry to the log (checked separately). */
-static inline tdump tnode_dump(tnode *n) { return tnode_dump_ex(n, false); }
+static inline tdump tnode_dump(tnode *n) {
+    return tnode_dump_ex(n, false);
+}
 
 static inline int tdump_equal(const tdump *a, const tdump *b) {
     return a->len == b->len && memcmp(a->buf, b->buf, a->len) == 0;
@@ -269,7 +304,8 @@ static inline size_t tnode_apply_from(tnode *dst, ent_objects *src,
     return tops_apply(dst, &t);
 }
 
-/* ---- reading a store ------------------------------------------------------ */
+/* ---- reading a store ------------------------------------------------------
+ */
 
 /* data: 33 bytes, the key and then 1 once found. */
 static int tkey_scan(void *data, const void *key, size_t klen, const void *val,
@@ -299,24 +335,34 @@ static inline int tstore_epoch_key(ent_store *s, const uint8_t obj[32],
     return rc;
 }
 
+/* A heads row: the head's id into h's parents, its HLC (the row's value,
+ * big-endian) into h->hlc when it is the highest so far. */
 static int thead_scan(void *data, const void *key, size_t klen, const void *val,
                       size_t vlen) {
     ent_op_header *h = data;
-    if (klen != 64 || h->nparents == ENT_OP_MAX_PARENTS)
+    uint64_t hlc = 0;
+    if (klen != 64 || vlen < 8 || h->nparents == ENT_OP_MAX_PARENTS)
         return ENT_ECORRUPT;
     memcpy(h->parents[h->nparents++], (const uint8_t *)key + 32, 32);
+    for (int i = 0; i < 8; i++)
+        hlc = hlc << 8 | ((const uint8_t *)val)[i];
+    if (hlc > h->hlc)
+        h->hlc = hlc;
     return 0;
 }
 
 /* The heads of obj held in s, as h's parents (sorted, as the engine keeps
- * them). @return as ent_txn_scan(). */
+ * them), and in h->hlc the highest HLC among them (0: no heads).
+ * @return as ent_txn_scan(). */
 static inline int tstore_heads(ent_store *s, const uint8_t obj[32],
                                ent_op_header *h) {
     h->nparents = 0;
+    h->hlc = 0;
     return tstore_scan(s, ENT_TBL_HEADS, obj, 32, thead_scan, h);
 }
 
-/* ---- ops made by hand ------------------------------------------------------ */
+/* ---- ops made by hand ------------------------------------------------------
+ */
 
 /* A field for a hand-made set: name = text (NULL text: a clear). */
 static inline ent_op_field tfield_text(const char *name, const char *text,
@@ -379,8 +425,10 @@ static inline ent_op *tforge_set(const ent_identity *signer,
 
 /*
  * Applies on n an op of n's own identity that n's engine would refuse to
- * make (e.g. an owner-only field it does not own): a set of one org-valued
- * field with the owner-only flag, parents = n's heads, epoch 0.
+ * make (e.g. an owner-only field it does not own), made the way n's engine
+ * makes ops: a set of one org-valued field with the owner-only flag,
+ * parents = n's heads, an HLC just above theirs, epoch 0, seq as given
+ * (n's next). @return what n's engine says, or the store's error.
  */
 static inline int tnode_force_set_org(tnode *n, const uint8_t id[32],
                                       const char *field, const uint8_t org[32],
@@ -396,8 +444,8 @@ static inline int tnode_force_set_org(tnode *n, const uint8_t id[32],
     f.v.type = ENT_VT_ORG;
     memcpy(f.v.u.org, org, 32);
     /* parents: the heads, as the engine would (read above, sorted) */
-    ent_op *op = tforge_set(n->id, id, &f, seq, (n->now << 16) + 3, 0,
-                            h.parents, h.nparents, key);
+    ent_op *op = tforge_set(n->id, id, &f, seq, h.hlc + 1, 0, h.parents,
+                            h.nparents, key);
     rc = op != NULL ? ent_obj_apply(n->eng, op->raw, op->rawlen, NULL)
                     : ENT_EINVAL;
     ent_op_free(op);

@@ -42,8 +42,8 @@ static int keys_scan(void *data, const void *key, size_t klen, const void *val,
 
 static keyset node_keys(tnode *n, const uint8_t obj[32]) {
     keyset ks = {.n = 0};
-    assert_int_equal(tstore_scan(n->store, ENT_TBL_KEYS, obj, 32, keys_scan, &ks),
-                     ENT_OK);
+    assert_int_equal(
+        tstore_scan(n->store, ENT_TBL_KEYS, obj, 32, keys_scan, &ks), ENT_OK);
     return ks;
 }
 
@@ -114,11 +114,8 @@ static const char *jstr(json_t *o, const char *a, const char *b) {
 /* Opens the nodes of ns with seed bytes seed, seed + 1, ...; the first
  * creates an opportunity of opp_in, whose id is id. */
 static void opp_open(uint8_t id[32], tnode *const *ns, uint8_t seed) {
-    char err[256];
-    assert_int_equal(tnodes_open(ns, seed), 0);
-    assert_int_equal(ent_obj_create(ns[0]->eng, "opportunity", opp_in, 5, id,
-                                    NULL, err, sizeof(err)),
-                     ENT_OK);
+    assert_int_equal(tnodes_open_obj(ns, seed, "opportunity", opp_in, 5, id),
+                     0);
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -783,9 +780,8 @@ static void test_release_long_chain(void **state) {
         char v[32];
         snprintf(v, sizeof(v), "step %zu", i);
         ent_obj_input in = {"next_step", v, false};
-        assert_int_equal(ent_obj_set(a.eng, id, &in, 1, &ops[i], err,
-                                     sizeof(err)),
-                         ENT_OK);
+        assert_int_equal(
+            ent_obj_set(a.eng, id, &in, 1, &ops[i], err, sizeof(err)), ENT_OK);
         assert_non_null(ops[i]);
         /* a chain: each op's only parent is the one before */
         if (i > 0) {
@@ -809,9 +805,8 @@ static void test_release_long_chain(void **state) {
     struct timespec t0, t1;
     ent_apply_info info;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    assert_int_equal(ent_obj_apply(b.eng, raws[CHAIN - 1], lens[CHAIN - 1],
-                                   &info),
-                     ENT_OK);
+    assert_int_equal(
+        ent_obj_apply(b.eng, raws[CHAIN - 1], lens[CHAIN - 1], &info), ENT_OK);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     assert_false(info.pending);
     assert_false(info.duplicate);
@@ -825,8 +820,7 @@ static void test_release_long_chain(void **state) {
     assert_int_equal(ent_obj_show_json(b.eng, id, true, &js), ENT_OK);
     assert_string_equal(jstr(js, "shared", "next_step"), "step 1000");
     json_decref(js);
-    printf("release: %d held ops released by one apply in %.1f ms\n",
-           CHAIN - 1,
+    printf("release: %d held ops released by one apply in %.1f ms\n", CHAIN - 1,
            (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
                (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     for (size_t i = 0; i < CHAIN; i++)
@@ -911,7 +905,7 @@ static void test_hot_field(void **state) {
     assert_non_null(ops);
     const ent_op *last_a = NULL, *last_e = NULL;
     uint64_t seq_a = 6, seq_e = 1; /* A: create and four adds before */
-    size_t top = 0; /* index of the write with the highest HLC */
+    size_t top = 0;                /* index of the write with the highest HLC */
     uint64_t top_hlc = 0;
     for (size_t i = 0; i < HOT; i++) {
         char v[32];
