@@ -613,9 +613,7 @@ static void test_backdated_removal_of_remover(void **state) {
     sync_all(&m, &o, id);
     assert_same_state(&o, &m, id);
 
-    ent_op *fr[] = {r, x1, x2, x3, x4, p1, m1, after, x5, ys, nx, add_m};
-    for (size_t i = 0; i < sizeof(fr) / sizeof(fr[0]); i++)
-        ent_op_free(fr[i]);
+    TFREE_OPS(r, x1, x2, x3, x4, p1, m1, after, x5, ys, nx, add_m);
     tops_free(&base);
     tnodes_close(TNODES(&o, &y, &x, &m, &p));
 }
@@ -689,9 +687,7 @@ static void test_sock_puppet(void **state) {
         tnode_close(&n);
     } while (next_perm(perm, 5));
     free(ref);
-    ent_op *fr[] = {r, xa, pb, pc, xc, m1, add_m};
-    for (size_t i = 0; i < sizeof(fr) / sizeof(fr[0]); i++)
-        ent_op_free(fr[i]);
+    TFREE_OPS(r, xa, pb, pc, xc, m1, add_m);
     tops_free(&base);
     tnodes_close(TNODES(&o, &y, &x, &m, &p));
 }
@@ -750,9 +746,7 @@ static void test_demoted_admin(void **state) {
         tnode_close(&n);
     } while (next_perm(perm, 4));
     free(ref);
-    ent_op *fr[] = {d, xa, pp, xr, add_m};
-    for (size_t i = 0; i < 5; i++)
-        ent_op_free(fr[i]);
+    TFREE_OPS(d, xa, pp, xr, add_m);
     tops_free(&base);
     tnodes_close(TNODES(&o, &x, &m, &p));
 }
@@ -842,9 +836,7 @@ static void test_seniority(void **state) {
     assert_true(is_active(&o, id, tnode_pk(&a)));
     free(cb);
     free(db);
-    ent_op *fr[] = {add_b, rb, ac, od, hc, rc_, rd_};
-    for (size_t i = 0; i < sizeof(fr) / sizeof(fr[0]); i++)
-        ent_op_free(fr[i]);
+    TFREE_OPS(add_b, rb, ac, od, hc, rc_, rd_);
     tnodes_close(TNODES(&o, &a, &b, &c, &d));
 }
 
@@ -912,10 +904,7 @@ static void test_removed_gets_no_key(void **state) {
         ent_op_free(w);
         tnode_close(&n);
     }
-    ent_op_free(r);
-    ent_op_free(ra);
-    ent_op_free(rb);
-    ent_op_free(add_m);
+    TFREE_OPS(r, ra, rb, add_m);
     tops_free(&base);
     tnodes_close(TNODES(&o, &x, &m));
 }
@@ -982,10 +971,7 @@ static void test_owner_only_field(void **state) {
     ent_op_free(m2);
     sync_all(&m, &o, id);
     assert_same_state(&o, &m, id);
-    ent_op_free(seize);
-    ent_op_free(plain);
-    ent_op_free(late);
-    ent_op_free(add_m);
+    TFREE_OPS(seize, plain, late, add_m);
     tnodes_close(TNODES(&o, &m));
 }
 
@@ -1067,11 +1053,7 @@ static void test_epoch_bounds(void **state) {
     apply_ok(&o, w2);
     assert_same_state(&o, &v, id);
     free(boxes);
-    ent_op_free(add);
-    ent_op_free(w);
-    ent_op_free(w2);
-    ent_op_free(rk);
-    ent_op_free(last);
+    TFREE_OPS(add, w, w2, rk, last);
     tnodes_close(TNODES(&o, &a, &v));
 }
 
@@ -1132,11 +1114,7 @@ static void test_structure(void **state) {
     assert_int_equal(apply1(&o, ep, NULL), ENT_ECORRUPT);
     for (int i = 0; i < 5; i++)
         ent_op_free(bad[i]);
-    ent_op_free(good);
-    ent_op_free(fork);
-    ent_op_free(ep);
-    ent_op_free(gen);
-    ent_op_free(add_m);
+    TFREE_OPS(good, fork, ep, gen, add_m);
     tnodes_close(TNODES(&o, &m));
 }
 
@@ -1189,10 +1167,7 @@ static void test_voided_when_removal_arrives(void **state) {
     apply_ok(&o2, xc);
     apply_ok(&o2, xq);
     assert_same_state(&o, &o2, id);
-    ent_op_free(r);
-    ent_op_free(xw);
-    ent_op_free(xc);
-    ent_op_free(xq);
+    TFREE_OPS(r, xw, xc, xq);
     tnodes_close(TNODES(&o, &y, &x, &q, &o2));
 }
 
@@ -1270,9 +1245,7 @@ static void test_older_store(void **state) {
     assert_same_state(&a, &c, id);
     assert_false(is_active(&c, id, tnode_pk(&b)));
     assert_int_equal(ncomments(&c, id), 1); /* B's, from before */
-    ent_op *fr[] = {w, cm, rm, aw, ow};
-    for (size_t i = 0; i < 5; i++)
-        ent_op_free(fr[i]);
+    TFREE_OPS(w, cm, rm, aw, ow);
     tnodes_close(TNODES(&o, &a, &b, &c));
 }
 

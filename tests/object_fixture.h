@@ -5,7 +5,8 @@
  * seed byte and an object engine on a fake clock (tnode_open, tnode_open_ex,
  * tnode_attach on a store of the caller's, tnode_close, several at once with
  * tnodes_open/tnodes_close, the first one creating an object with
- * tnodes_open_obj); seeded xorshift64* numbers (trng_next); dumps of a
+ * tnodes_open_obj); seeded xorshift64* numbers (trng_next); ops freed by
+ * the list (TFREE_OPS); dumps of a
  * whole store to compare before and after (tnode_dump, tnode_dump_ex,
  * tdump_equal); a member added and caught up (tnode_join); the stored ops
  * of an object, copied and applied into another engine (tnode_ops,
@@ -304,8 +305,17 @@ static inline size_t tnode_apply_from(tnode *dst, ent_objects *src,
     return tops_apply(dst, &t);
 }
 
-/* ---- reading a store ------------------------------------------------------
- */
+/* Frees each of the ops listed (NULL ones too): TFREE_OPS(a, b, c). */
+#define TFREE_OPS(...)                                                         \
+    tfree_ops((ent_op *const[]){__VA_ARGS__},                                  \
+              sizeof((ent_op *const[]){__VA_ARGS__}) / sizeof(ent_op *))
+
+static inline void tfree_ops(ent_op *const *ops, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        ent_op_free(ops[i]);
+}
+
+/* ---- reading a store ----------------------------------------------------- */
 
 /* data: 33 bytes, the key and then 1 once found. */
 static int tkey_scan(void *data, const void *key, size_t klen, const void *val,
@@ -361,8 +371,7 @@ static inline int tstore_heads(ent_store *s, const uint8_t obj[32],
     return tstore_scan(s, ENT_TBL_HEADS, obj, 32, thead_scan, h);
 }
 
-/* ---- ops made by hand ------------------------------------------------------
- */
+/* ---- ops made by hand ---------------------------------------------------- */
 
 /* A field for a hand-made set: name = text (NULL text: a clear). */
 static inline ent_op_field tfield_text(const char *name, const char *text,
