@@ -146,37 +146,25 @@ static ent_op *mk_epoch(const ent_identity *author, const uint8_t obj[32],
     return mk(author, obj, seq, hlc, epoch, parents, np, &b, key);
 }
 
-/* The op n holds with id opid, copied (NULL when n does not hold it). */
-typedef struct find_req {
-    const uint8_t *id;
+/* What pick_op() looks for: the op with id opid (author NULL), or the last
+ * op authored by author (highest seq). */
+typedef struct pick_req {
+    const uint8_t *opid, *author;
     ent_op *op;
-} find_req;
+} pick_req;
 
-static int find_cb(void *data, const uint8_t *raw, size_t len) {
-    find_req *r = data;
+static int pick_cb(void *data, const uint8_t *raw, size_t len) {
+    pick_req *r = data;
     ent_op *op = NULL;
+    bool take;
     if (ent_op_decode(&op, raw, len) != ENT_OK)
         return ENT_ECORRUPT;
-    if (memcmp(op->id, r->id, 32) == 0 && r->op == NULL)
-        r->op = op;
+    if (r->author != NULL)
+        take = memcmp(op->h.author, r->author, 32) == 0 &&
+               (r->op == NULL || op->h.seq > r->op->h.seq);
     else
-        ent_op_free(op);
-    return 0;
-}
-
-/* The last op authored by author on n (highest seq). */
-typedef struct last_req {
-    const uint8_t *author;
-    ent_op *op;
-} last_req;
-
-static int last_cb(void *data, const uint8_t *raw, size_t len) {
-    last_req *r = data;
-    ent_op *op = NULL;
-    if (ent_op_decode(&op, raw, len) != ENT_OK)
-        return ENT_ECORRUPT;
-    if (memcmp(op->h.author, r->author, 32) == 0 &&
-        (r->op == NULL || op->h.seq > r->op->h.seq)) {
+        take = r->op == NULL && memcmp(op->id, r->opid, 32) == 0;
+    if (take) {
         ent_op_free(r->op);
         r->op = op;
     } else {
@@ -185,11 +173,16 @@ static int last_cb(void *data, const uint8_t *raw, size_t len) {
     return 0;
 }
 
-static ent_op *last_of(tnode *n, const uint8_t id[32], const uint8_t *author) {
-    last_req r = {.author = author};
-    assert_int_equal(ent_obj_ops_foreach(n->eng, id, last_cb, &r), ENT_OK);
+/* The op of obj on n that r asks for, copied (the caller frees it);
+ * asserts that there is one. */
+static ent_op *pick_op(tnode *n, const uint8_t id[32], pick_req r) {
+    assert_int_equal(ent_obj_ops_foreach(n->eng, id, pick_cb, &r), ENT_OK);
     assert_non_null(r.op);
     return r.op;
+}
+
+static ent_op *last_of(tnode *n, const uint8_t id[32], const uint8_t *author) {
+    return pick_op(n, id, (pick_req){.author = author});
 }
 
 /*
@@ -1071,10 +1064,7 @@ static void test_structure(void **state) {
     opp_open(id, TNODES(&o, &m), 151);
     join(&o, &m, id, ENT_ROLE_MEMBER);
     key0(&o, id, k0);
-    ent_op *gen = NULL;
-    find_req fr = {.id = id};
-    assert_int_equal(ent_obj_ops_foreach(o.eng, id, find_cb, &fr), ENT_OK);
-    gen = fr.op;
+    ent_op *gen = pick_op(&o, id, (pick_req){.opid = id}); /* genesis */
     ent_op *add_m = last_of(&o, id, tnode_pk(&o));
     const ent_op *pa[1] = {add_m};
     const ent_op *pg[1] = {gen};
