@@ -129,20 +129,25 @@ static const char *err_msg(const json_t *j) {
         json_object_get(json_object_get(j, "error"), "message"));
 }
 
-/* Creates an opportunity with a private canary; returns its hex id. */
-static void create_opp(fx *f, char hex[65]) {
+/* POSTs the object body to /v1/objects (201) and returns the new id in
+ * hex. */
+static void create_body(fx *f, const char *body, char hex[65]) {
     json_t *j = NULL;
-    int st = call(f, "POST", "/v1/objects",
-                  "{\"type\":\"opportunity\",\"set\":{\"name\":\"Deal\","
-                  "\"close_date\":\"2026-03-31\"},\"private\":{\"deal_size\":"
-                  "\"1200000 EUR\",\"internal_notes\":\"" CANARY "\"}}",
-                  &j);
-    assert_int_equal(st, 201);
+    assert_int_equal(call(f, "POST", "/v1/objects", body, &j), 201);
     const char *id = json_string_value(json_object_get(j, "id"));
     assert_non_null(id);
     assert_int_equal(strlen(id), 64);
     strcpy(hex, id);
     json_decref(j);
+}
+
+/* Creates an opportunity with a private canary; returns its hex id. */
+static void create_opp(fx *f, char hex[65]) {
+    create_body(f,
+                "{\"type\":\"opportunity\",\"set\":{\"name\":\"Deal\","
+                "\"close_date\":\"2026-03-31\"},\"private\":{\"deal_size\":"
+                "\"1200000 EUR\",\"internal_notes\":\"" CANARY "\"}}",
+                hex);
 }
 
 /* The object as the API shows it, compact JSON (caller frees). */
@@ -592,11 +597,8 @@ static void test_values(void **state) {
 static void create_with(fx *f, const char *type, const char *set,
                         char hex[65]) {
     char body[512];
-    json_t *j = NULL;
     snprintf(body, sizeof(body), "{\"type\":\"%s\",\"set\":%s}", type, set);
-    assert_int_equal(call(f, "POST", "/v1/objects", body, &j), 201);
-    strcpy(hex, json_string_value(json_object_get(j, "id")));
-    json_decref(j);
+    create_body(f, body, hex);
 }
 
 /* The "key" of every row of GET path, joined with commas. */
