@@ -165,6 +165,7 @@ struct ent_peers {
     uint32_t keepalive_ms; /* PING after this long without receiving */
     const uint8_t *extra_org; /* also push the next op to this org */
     uint64_t last_dial_scan;
+    uint64_t last_held_sweep; /* loop ms: held ops last expired (engine) */
     ent_peers_stats stats;
     struct ent_witness *wit; /* peer_witness.c; NULL until first used */
     struct ent_gossip *gossip; /* gossip.c: anti-entropy, fanout */
