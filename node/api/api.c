@@ -213,12 +213,14 @@ int ent_api_status(ent_node *n, const ent_http_request *req,
     if (ent_node_objects(n) != NULL)
         ent_obj_stats_get(ent_node_objects(n), &st);
     json_t *received = json_pack(
-        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "applied", (json_int_t)st.applied,
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "applied",
+        (json_int_t)st.applied,
         "held", (json_int_t)st.pending, "rejected", (json_int_t)st.rejected,
         "not_member", (json_int_t)st.notmember, "limit",
         (json_int_t)st.limit, "held_strangers", (json_int_t)st.held_strangers,
         "held_evicted", (json_int_t)st.held_evicted, "held_expired",
-        (json_int_t)st.held_expired);
+        (json_int_t)st.held_expired, "bad_value", (json_int_t)st.bad_value,
+        "corrupt", (json_int_t)st.corrupt);
     /* sessions: guests and refusals (node/peers/peer_guard.c) */
     json_t *body = json_pack(
         "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:o}", "org", ent_node_org_id(n),

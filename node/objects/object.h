@@ -75,6 +75,9 @@ typedef struct ent_obj_stats {
      * (the author was not known to be a member), evicted to make room for
      * another op, dropped when they expired */
     uint64_t held_strangers, held_evicted, held_expired;
+    /* refused because a value breaks the value rules (ENT_EBADVALUE,
+     * spec/objects.md "Values") */
+    uint64_t bad_value;
 } ent_obj_stats;
 
 /* What ent_obj_apply did with one op. */

@@ -274,7 +274,10 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
             rc = ENT_ECORRUPT;
         goto out;
     }
-    /* what the body may say */
+    /* values by the local value rules (a value this node could not show is
+     * never stored), then what the body may say */
+    if ((rc = ent__obj_check_values(&b)) != ENT_OK)
+        goto out;
     if ((rc = ent__obj_check_body(
              op, &b, op->h.genesis ? op->h.author : r.owner)) != ENT_OK)
         goto out;
@@ -323,6 +326,9 @@ static void count_rc(ent_obj_stats *s, int rc, const ent_apply_info *info) {
         break;
     case ENT_ELIMIT:
         s->limit++;
+        break;
+    case ENT_EBADVALUE:
+        s->bad_value++;
         break;
     default:
         s->corrupt++;
@@ -586,6 +592,7 @@ static void stats_add(ent_obj_stats *a, const ent_obj_stats *d) {
     a->conflict += d->conflict;
     a->proto += d->proto;
     a->limit += d->limit;
+    a->bad_value += d->bad_value;
     a->held_strangers += d->held_strangers;
     a->held_evicted += d->held_evicted;
     a->held_expired += d->held_expired;

@@ -368,6 +368,12 @@ int ent__obj_check_structure(const ent_op *op, const pvinfo *pi);
  * @return ENT_OK, ENT_EDENIED or ENT_ECORRUPT. */
 int ent__obj_check_body(const ent_op *op, const ent_op_body *b,
                         const uint8_t owner[32]);
+/* The value rules on what a create, set, stage or comment body carries
+ * (spec/objects.md "Values"), for received ops and our own alike: field
+ * names and the type name by the template's name rules, each value by
+ * ent_value_check, a stage as an enum value, a comment as text.
+ * @return ENT_OK or ENT_EBADVALUE. */
+int ent__obj_check_values(const ent_op_body *b);
 
 /* Whether obj already holds another op of op's author with op's sequence;
  * if so both encodings are kept as proof (equivocation table).
