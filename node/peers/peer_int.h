@@ -104,6 +104,9 @@ typedef struct conn {
     size_t njobs;
     int64_t tokens; /* op tokens x 1000 */
     uint64_t tokens_at;
+    int64_t proof_tokens; /* CONSISTENCY requests x 1000 (peer_witness.c) */
+    uint64_t proof_tokens_at;
+    bool proof_tokens_set;
     bool read_stopped;
     uint64_t last_rx, last_have;
     unsigned pings;
