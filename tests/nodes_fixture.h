@@ -208,6 +208,7 @@ typedef struct bpeer {
     bool open, closed;
     int reason; /* of the last close */
     unsigned hellos, acks, errors, ops_in;
+    unsigned proofs_in; /* signed CONSISTENCY answers received */
     size_t last_ack_nids;
     int32_t last_err; /* code of the last ERROR received */
 } bpeer;
@@ -247,6 +248,9 @@ static inline void bpeer_message(ent_session *s, const uint8_t *msg,
     case ENT_WIRE_ERROR:
         p->errors++;
         p->last_err = m.u.error.code;
+        break;
+    case ENT_WIRE_CONSISTENCY:
+        p->proofs_in += m.u.cons.has_sig;
         break;
     case ENT_WIRE_OPS:
         p->ops_in++;

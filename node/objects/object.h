@@ -29,6 +29,14 @@
 
 #define ENT_OBJ_ID_LEN 32
 #define ENT_OBJ_PENDING_MAX 1024 /* held ops per object (see spec) */
+/* The other bounds on held ops (spec/objects.md "Held ops"). */
+#define ENT_OBJ_HELD_AUTHOR_MAX 256                  /* per author, object */
+#define ENT_OBJ_HELD_AUTHOR_BYTES ((uint64_t)4 << 20) /* per author, object */
+#define ENT_OBJ_HELD_OBJECT_BYTES ((uint64_t)16 << 20) /* per object */
+#define ENT_OBJ_HELD_STRANGER_MAX 64  /* per object, of non-members */
+#define ENT_OBJ_HELD_STRANGER_BYTES ((uint64_t)1 << 20)
+#define ENT_OBJ_HELD_TOTAL_MAX 65536  /* held ops in the whole store */
+#define ENT_OBJ_HELD_TTL_MS 3600000u  /* a held op expires after 1 h */
 #define ENT_OBJ_ERR_MAX 256      /* size of an error message buffer */
 
 typedef struct ent_objects ent_objects;
@@ -63,6 +71,13 @@ typedef struct ent_obj_stats {
     uint64_t rejected;  /* every refusal below, summed */
     uint64_t badsig, denied, notmember, decrypt, corrupt, conflict, proto,
         limit;
+    /* held ops (spec/objects.md "Held ops"): held in the strangers' share
+     * (the author was not known to be a member), evicted to make room for
+     * another op, dropped when they expired */
+    uint64_t held_strangers, held_evicted, held_expired;
+    /* refused because a value breaks the value rules (ENT_EBADVALUE,
+     * spec/objects.md "Values") */
+    uint64_t bad_value;
 } ent_obj_stats;
 
 /* What ent_obj_apply did with one op. */
@@ -92,6 +107,15 @@ void ent_objects_free(ent_objects *eng);
 
 /* Counters since the engine was created. */
 void ent_obj_stats_get(const ent_objects *eng, ent_obj_stats *out);
+
+/*
+ * Drops every held op that has been held ENT_OBJ_HELD_TTL_MS or longer by
+ * the engine's clock, and every held op an older binary left without a
+ * held row, in one write transaction (spec/objects.md "Held ops"). The
+ * peer layer calls it once a minute. *dropped (may be NULL) gets how many.
+ * @return ENT_OK, ENT_EINVAL, or a storage error.
+ */
+int ent_obj_expire_held(ent_objects *eng, size_t *dropped);
 
 /*
  * Creates a joint object of type with this org as owner. Every input is

@@ -6,7 +6,9 @@
  * (nobody adds, removes or makes an owner; an epoch change names the next
  * epoch; an add hands out keys of no later epoch than its own; only the
  * owner flags a write owner-only), equivocation (same author and
- * sequence, other bytes: the proof is kept), and the removed-object rule
+ * sequence, other bytes: the proof is kept), the value rules on what a
+ * body carries (ent__obj_check_values, the checks of value.c that local
+ * writes pass too), and the removed-object rule
  * (an epoch we hold no key for is never read). Whether the author may
  * make the change at all is object_fold.c's (ent__obj_check_authority).
  * Each check returns ENT_OK or the refusal; none writes, except the
@@ -19,6 +21,8 @@
 #include "crypto/crypto.h"
 #include "node/err.h"
 #include "node/objects/object_int.h"
+#include "node/objects/template.h"
+#include "node/objects/value.h"
 
 /* ------------------------------------------------------------ structure */
 
@@ -68,6 +72,36 @@ int ent__obj_check_body(const ent_op *op, const ent_op_body *b,
         for (size_t i = 0; i < b->nfields && rc == ENT_OK; i++)
             if (b->fields[i].owner_only && memcmp(op->h.author, owner, 32) != 0)
                 rc = ENT_EDENIED;
+        break;
+    default:
+        break;
+    }
+    return rc;
+}
+
+int ent__obj_check_values(const ent_op_body *b) {
+    int rc = ENT_OK;
+    switch (b->kind) {
+    case ENT_OP_CREATE:
+        if (!ent_template_type_valid(b->type))
+            rc = ENT_EBADVALUE;
+        /* fall through */
+    case ENT_OP_SET:
+        for (size_t i = 0; i < b->nfields && rc == ENT_OK; i++)
+            if (!ent_value_name_valid(b->fields[i].name) ||
+                ent_value_check(&b->fields[i].v) != ENT_OK)
+                rc = ENT_EBADVALUE;
+        break;
+    case ENT_OP_STAGE:
+        if (b->text == NULL || b->textlen == 0 ||
+            b->textlen > ENT_VALUE_ENUM_MAX ||
+            !ent_text_valid(b->text, b->textlen))
+            rc = ENT_EBADVALUE;
+        break;
+    case ENT_OP_COMMENT:
+        if ((b->text == NULL && b->textlen > 0) ||
+            !ent_text_valid(b->text, b->textlen))
+            rc = ENT_EBADVALUE;
         break;
     default:
         break;

@@ -359,6 +359,13 @@ static void on_tick(uv_timer_t *t) {
         p->last_dial_scan = now;
         ent__peers_dial_known(p, now);
     }
+    /* held ops expire (spec/objects.md "Held ops") */
+    if (now - p->last_held_sweep >= 60000 || p->last_held_sweep == 0) {
+        p->last_held_sweep = now;
+        size_t dropped = 0;
+        if (ent_obj_expire_held(p->eng, &dropped) == ENT_OK && dropped > 0)
+            ENT_INFO(p->log, "peers: %zu held ops expired", dropped);
+    }
     ent__guard_tick(p, now);
     ent__peers_joins_tick(p, now);
     ent__sync_tick(p, now);

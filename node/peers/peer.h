@@ -48,6 +48,9 @@ typedef struct ent_peers ent_peers;
 #define ENT_PEERS_DIAL_CAP_MS 30000  /* longest redial delay */
 #define ENT_PEERS_SYNC_MS 5000       /* anti-entropy HAVE round */
 #define ENT_PEERS_TICK_MS 50         /* housekeeping timer */
+/* CONSISTENCY requests answered per session (spec/audit.md §11) */
+#define ENT_PEERS_PROOFS_PER_SEC 10
+#define ENT_PEERS_PROOFS_BURST 20
 #define ENT_PEERS_MAX_QUEUE (4u << 20) /* bytes queued per session */
 #define ENT_PEERS_MAX_JOBS 16        /* catch-up jobs per session */
 #define ENT_PEERS_MAX_JOINS 32       /* joins remembered */
@@ -118,6 +121,9 @@ typedef struct ent_peers_stats {
     uint64_t strikes;         /* strikes against orgs and addresses */
     uint64_t bans;            /* bans imposed */
     uint64_t banned_refused;  /* sessions refused: banned org or address */
+    /* consistency proofs asked of this node's log (spec/audit.md §11) */
+    uint64_t proofs_answered; /* CONSISTENCY requests answered */
+    uint64_t proofs_refused;  /* refused: over the per-session rate */
 } ent_peers_stats;
 
 /* Backlog sync states (GET /v1/status "syncs"). */

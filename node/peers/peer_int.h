@@ -104,6 +104,9 @@ typedef struct conn {
     size_t njobs;
     int64_t tokens; /* op tokens x 1000 */
     uint64_t tokens_at;
+    int64_t proof_tokens; /* CONSISTENCY requests x 1000 (peer_witness.c) */
+    uint64_t proof_tokens_at;
+    bool proof_tokens_set;
     bool read_stopped;
     uint64_t last_rx, last_have;
     unsigned pings;
@@ -165,6 +168,7 @@ struct ent_peers {
     uint32_t keepalive_ms; /* PING after this long without receiving */
     const uint8_t *extra_org; /* also push the next op to this org */
     uint64_t last_dial_scan;
+    uint64_t last_held_sweep; /* loop ms: held ops last expired (engine) */
     ent_peers_stats stats;
     struct ent_witness *wit; /* peer_witness.c; NULL until first used */
     struct ent_gossip *gossip; /* gossip.c: anti-entropy, fanout */
