@@ -28,6 +28,9 @@ export ENTENTE_DIAL_BASE_MS=${ENTENTE_DIAL_BASE_MS:-100}
 export ENTENTE_SYNC_MS=${ENTENTE_SYNC_MS:-500}
 WAIT_SECONDS=${WAIT_SECONDS:-30}
 declare -A NODE_PID=()
+# NODE_LISTEN_AT[NAME]=HOST:PORT makes the next node_start NAME listen there
+# (a node restarting on the port it had, as a configured node would)
+declare -A NODE_LISTEN_AT=()
 T=
 
 # lib_leftovers: the pids of live processes started by this script (they
@@ -107,7 +110,8 @@ wait_for() {
 }
 
 # node_start NAME [ENV=VALUE...]: creates the home on first use, starts
-# `serve` on 127.0.0.1:0 (with the extra environment) and waits until its
+# `serve` on 127.0.0.1:0 (or $NODE_LISTEN_AT[NAME]; with the extra
+# environment) and waits until its
 # API answers (`status --wait`, at most 15 s).
 node_start() {
     local n=$1
@@ -117,7 +121,8 @@ node_start() {
         "$ENTENTE" init --name "$n" --listen 127.0.0.1:0 --home "$T/$n" >/dev/null ||
             fail "init $n"
     fi
-    env "$@" "$ENTENTE" serve --home "$T/$n" --listen 127.0.0.1:0 \
+    env "$@" "$ENTENTE" serve --home "$T/$n" \
+        --listen "${NODE_LISTEN_AT[$n]:-127.0.0.1:0}" \
         >>"$T/$n.log" 2>&1 &
     NODE_PID[$n]=$!
     e "$n" status --wait=15s --json >/dev/null 2>&1 && return 0
