@@ -87,6 +87,8 @@ typedef struct ent_peers_limits {
     uint32_t ban_ms;
     uint32_t ban_max_ms;
     uint32_t throttle_max_ms;
+    uint32_t max_dialled; /* sessions dialled to fellow members at once
+                             (spec/gossip.md §10) */
 } ent_peers_limits;
 
 /* Join states (GET /v1/joins/ID "state"). */

@@ -119,10 +119,12 @@ static size_t dialled(ent_peers *p) {
 
 /* Every fellow member whose address is known (HELLO, invite or a signed
  * record, spec/gossip.md §10) and that has no session is dialled when
- * due, at most ENT_PEERS_MAX_DIALLED sessions at once. */
+ * due, at most max_dialled (ENT_PEERS_MAX_DIALLED) sessions at once, so
+ * that direct connections stay within the session manager's caps
+ * (peer_guard.c keeps the limit with the other admission limits). */
 void ent__peers_dial_known(ent_peers *p, uint64_t now) {
     size_t nd = dialled(p);
-    for (size_t i = 0; i < p->npeers && nd < ENT_PEERS_MAX_DIALLED; i++) {
+    for (size_t i = 0; i < p->npeers && nd < p->lim.max_dialled; i++) {
         peer_ent *e = &p->peers[i];
         if (e->dialling || e->naddrs == 0 || now < e->next_dial ||
             connected_any(p, e->org))
