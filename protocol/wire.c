@@ -581,6 +581,20 @@ static int msg_size(const ent_wire_msg *m, size_t *out) {
         }
         break;
     }
+    case ENT_WIRE_ADDRS: {
+        const ent_wire_addrs *a = &m->u.addrs;
+        if (a->nrecs == 0 || a->nrecs > ENT_WIRE_MAX_ADDR_RECS ||
+            a->recs == NULL)
+            return ENT_EINVAL;
+        sz = array_size(2) + 1 + array_size(a->nrecs);
+        for (size_t i = 0; i < a->nrecs; i++) {
+            if (a->recs[i].len == 0 || a->recs[i].len > ENT_WIRE_MAX_ADDR_REC ||
+                a->recs[i].p == NULL)
+                return ENT_EINVAL;
+            sz += bin_size(a->recs[i].len);
+        }
+        break;
+    }
     case ENT_WIRE_ACK: {
         const ent_wire_ack *a = &m->u.ack;
         if (a->nids > ENT_WIRE_MAX_ACK_IDS || (a->nids > 0 && a->ids == NULL))
@@ -743,6 +757,15 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
         r |= msgpack_pack_array(pk, o->nops);
         for (size_t i = 0; i < o->nops; i++)
             r |= pack_bin(pk, o->ops[i].p, o->ops[i].len);
+        break;
+    }
+    case ENT_WIRE_ADDRS: {
+        const ent_wire_addrs *a = &m->u.addrs;
+        r |= msgpack_pack_array(pk, 2);
+        r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
+        r |= msgpack_pack_array(pk, a->nrecs);
+        for (size_t i = 0; i < a->nrecs; i++)
+            r |= pack_bin(pk, a->recs[i].p, a->recs[i].len);
         break;
     }
     case ENT_WIRE_ACK: {
@@ -941,38 +964,44 @@ static int decode_error(ent_wire_msg *m, const msgpack_object *f) {
     return get_str(&f[2], 0, ENT_WIRE_MAX_TEXT, text_ok, m->u.error.text);
 }
 
-/* OPS: one allocation holds the descriptor array and then every record. */
-static int decode_ops(ent_wire_msg *m, const msgpack_object *f) {
-    ent_wire_ops *o = &m->u.ops;
+/* A non-empty array of at most max bins of 1..maxlen bytes, copied into
+ * one allocation that holds the descriptor array and then every record. */
+static int decode_bins(const msgpack_object *f, size_t max, size_t maxlen,
+                       ent_wire_bytes **out, size_t *nout) {
     size_t total = 0;
-
-    if (get_bin_fixed(&f[1], o->object, ENT_WIRE_ID_LEN) != ENT_OK)
+    if (f->type != MSGPACK_OBJECT_ARRAY || f->via.array.size == 0 ||
+        f->via.array.size > max)
         return ENT_EPROTO;
-    if (f[2].type != MSGPACK_OBJECT_ARRAY || f[2].via.array.size == 0 ||
-        f[2].via.array.size > ENT_WIRE_MAX_OPS)
-        return ENT_EPROTO;
-    size_t n = f[2].via.array.size;
-    const msgpack_object *a = f[2].via.array.ptr;
+    size_t n = f->via.array.size;
+    const msgpack_object *a = f->via.array.ptr;
     for (size_t i = 0; i < n; i++) {
         if (a[i].type != MSGPACK_OBJECT_BIN || a[i].via.bin.size == 0 ||
-            a[i].via.bin.size > ENT_WIRE_MAX_OP_LEN)
+            a[i].via.bin.size > maxlen)
             return ENT_EPROTO;
         total += a[i].via.bin.size; /* bounded by the message size */
     }
     uint8_t *block = malloc(n * sizeof(ent_wire_bytes) + total);
     if (block == NULL)
         return ENT_ENOMEM;
-    ent_wire_bytes *ops = (ent_wire_bytes *)block;
+    ent_wire_bytes *v = (ent_wire_bytes *)block;
     uint8_t *p = block + n * sizeof(ent_wire_bytes);
     for (size_t i = 0; i < n; i++) {
         memcpy(p, a[i].via.bin.ptr, a[i].via.bin.size);
-        ops[i].p = p;
-        ops[i].len = a[i].via.bin.size;
+        v[i].p = p;
+        v[i].len = a[i].via.bin.size;
         p += a[i].via.bin.size;
     }
-    o->ops = ops;
-    o->nops = n;
+    *out = v;
+    *nout = n;
     return ENT_OK;
+}
+
+static int decode_ops(ent_wire_msg *m, const msgpack_object *f) {
+    ent_wire_ops *o = &m->u.ops;
+    if (get_bin_fixed(&f[1], o->object, ENT_WIRE_ID_LEN) != ENT_OK)
+        return ENT_EPROTO;
+    return decode_bins(&f[2], ENT_WIRE_MAX_OPS, ENT_WIRE_MAX_OP_LEN, &o->ops,
+                       &o->nops);
 }
 
 static int decode_ack(ent_wire_msg *m, const msgpack_object *f) {
@@ -1153,6 +1182,7 @@ static size_t field_count(int type) {
     case ENT_WIRE_DIGEST: return 3;
     case ENT_WIRE_DIGESTS: return 3;
     case ENT_WIRE_VV: return 4;
+    case ENT_WIRE_ADDRS: return 2;
     default: return 0;
     }
 }
@@ -1272,6 +1302,10 @@ int ent_wire_decode(ent_wire_msg *m, const uint8_t *buf, size_t len) {
     case ENT_WIRE_VV:
         rc = decode_vv(m, f);
         break;
+    case ENT_WIRE_ADDRS:
+        rc = decode_bins(&f[1], ENT_WIRE_MAX_ADDR_RECS, ENT_WIRE_MAX_ADDR_REC,
+                         &m->u.addrs.recs, &m->u.addrs.nrecs);
+        break;
     default:
         rc = ENT_EPROTO;
         break;
@@ -1290,6 +1324,9 @@ void ent_wire_msg_clear(ent_wire_msg *m) {
     switch (m->type) {
     case ENT_WIRE_OPS:
         free((void *)m->u.ops.ops);
+        break;
+    case ENT_WIRE_ADDRS:
+        free((void *)m->u.addrs.recs);
         break;
     case ENT_WIRE_ACK:
         free(m->u.ack.ids);
@@ -1337,6 +1374,7 @@ const char *ent_wire_type_name(int type) {
     case ENT_WIRE_DIGEST: return "DIGEST";
     case ENT_WIRE_DIGESTS: return "DIGESTS";
     case ENT_WIRE_VV: return "VV";
+    case ENT_WIRE_ADDRS: return "ADDRS";
     default: return "?";
     }
 }

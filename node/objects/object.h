@@ -359,6 +359,19 @@ int ent_obj_rotate_key(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                        ent_op **op_out);
 
 /*
+ * What org, removed from id, may still be sent (spec/gossip.md §11): the
+ * version vector of the causal past of its removal, the removal included
+ * (the union over the causally maximal counting remove_member ops that
+ * target org), as *n entries author (32) || seq (u64 big-endian),
+ * ascending by author. *vv is malloc'ed; the caller frees it.
+ * @return ENT_OK; ENT_ENOENT (org is not removed: no counting removal of
+ *         it, or a counting add follows every one); ENT_EINVAL; storage
+ *         errors; ENT_ENOMEM.
+ */
+int ent_obj_removal_vv(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                       const uint8_t org[ENT_PK_LEN], uint8_t **vv, size_t *n);
+
+/*
  * Calls fn for every op this node stores for object id, in (author, seq)
  * order (the raw bytes are valid during the call). For sync and tests.
  */

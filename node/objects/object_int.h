@@ -6,6 +6,7 @@
  *   member.c        add and remove members, accept keys, rotate the key
  *   object.c        the engine handle; create, set, stage, comment
  *   object_show.c   show, list, the shared-state encoding, op iteration
+ *   object_removal.c the past of an org's removal (what it may be sent)
  *   object_apply.c  received ops: batch, authenticity, held ops, release
  *   object_held.c   the bounds on held ops: who, how many, eviction, expiry
  *   object_commit.c writing an accepted op into the tables; bringing an

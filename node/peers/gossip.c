@@ -122,6 +122,19 @@ static int pair_fn(ent_txn *txn, void *data) {
     return ENT_OK;
 }
 
+static int self_fn(ent_txn *txn, void *data) {
+    pair_q *q = data;
+    q->ok = obj_active(txn, q->obj, q->self);
+    return ENT_OK;
+}
+
+/* True if we hold obj and are an active member. */
+static bool self_active(ent_gossip *g, const uint8_t obj[32]) {
+    pair_q q = {.obj = obj, .self = ent_identity_public(g->cfg.id)};
+    ent_store_read(g->cfg.store, self_fn, &q);
+    return q.ok;
+}
+
 /* True if we hold obj, are an active member, and org is one too. */
 static bool shared_with(ent_gossip *g, const uint8_t obj[32],
                         const uint8_t org[32]) {
@@ -582,6 +595,39 @@ static int catch_up(ent_gossip *g, const uint8_t org[32],
     return rc;
 }
 
+/*
+ * org is not an active member of obj, which we share with nobody as far as
+ * org goes: if org was removed from it (spec/gossip.md §11), send it the
+ * ops of the past of its removal that its vector lacks (the removal
+ * included), so that it learns it was removed; never anything later, and
+ * never our vector. ENT_ENOENT: org was not removed, or lacks nothing.
+ */
+static int tell_removed(ent_gossip *g, const uint8_t org[32],
+                        const ent_wire_vv *v, size_t n_vv) {
+    uint8_t *rv = NULL;
+    size_t rn = 0, k = 0, n = 0;
+    ent_gossip_key *keys = NULL;
+    int rc = ent_obj_removal_vv(g->cfg.eng, v->object, org, &rv, &rn);
+    if (rc == ENT_OK)
+        rc = ent_gossip_missing(g, v->object, v->bytes, n_vv, &keys, &n);
+    for (size_t i = 0; rc == ENT_OK && i < n; i++) {
+        uint64_t top = 0; /* the removal's past holds seqs up to top */
+        for (size_t a = 0; a < rn; a++)
+            if (memcmp(rv + a * 40, keys[i].author, 32) == 0)
+                top = ent_be64_get(rv + a * 40 + 32);
+        if (keys[i].seq <= top)
+            keys[k++] = keys[i];
+    }
+    if (rc == ENT_OK && k == 0)
+        rc = ENT_ENOENT;
+    if (rc == ENT_OK && (rc = ent_gossip_send_ops(g, org, v->object, keys,
+                                                  k)) == ENT_OK)
+        g->stats.removed_told++;
+    free(keys);
+    free(rv);
+    return rc;
+}
+
 /* VV from org: send what it lacks, and our own vector when asked. An object
  * we do not hold gets, when asked, our empty vector (send me everything). */
 static int on_vv(ent_gossip *g, const uint8_t org[32], const ent_wire_vv *v) {
@@ -595,6 +641,8 @@ static int on_vv(ent_gossip *g, const uint8_t org[32], const ent_wire_vv *v) {
         return ENT_OK;
     }
     if (!shared_with(g, v->object, org)) {
+        if (self_active(g, v->object) && tell_removed(g, org, v, n_vv) == ENT_OK)
+            return ENT_OK;
         g->stats.denied++;
         return ENT_OK; /* invariant 2: nothing of it goes to a non-member */
     }

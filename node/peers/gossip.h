@@ -80,6 +80,7 @@ typedef struct ent_gossip_stats {
     uint64_t ops_duplicate;
     uint64_t ops_rejected;
     uint64_t denied;        /* messages about objects the peer is not in */
+    uint64_t removed_told;  /* a removed org sent the past of its removal */
 } ent_gossip_stats;
 
 /* One op to send, in causal order (ent_gossip_missing). */
