@@ -204,11 +204,8 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
             goto out;
         rc = ENT_OK;
     }
-    /* same author and sequence, other bytes: equivocation */
-    if ((rc = ent__obj_check_equivocation(
-             txn, obj, op, info != NULL ? &info->equivocation_known : NULL)) !=
-        ENT_OK)
-        goto out;
+    /* same author and sequence, other bytes: a fork, judged and stored
+     * like any op; the commit keeps the proof (spec/objects.md) */
     if (!op->h.genesis && op->h.nparents == 0) { /* S3: parents required */
         rc = ENT_ECORRUPT;
         goto out;
