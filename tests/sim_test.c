@@ -264,6 +264,9 @@ static void test_fork_converges(void **state) {
     for (int r = 0; r < 20 && !converged(s, 4, id); r++)
         ent_sim_round(s);
     assert_true(converged(s, 4, id));
+    /* the proof (both signed versions) reached every member */
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(versions(s, i, id, x, va->h.seq), 2);
     ent_op_free(va);
     ent_op_free(vb);
     ent_op_free(on_b);

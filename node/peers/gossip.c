@@ -825,6 +825,53 @@ static int act_fn(ent_txn *txn, void *data) {
     return ENT_OK;
 }
 
+/* The first stored version of the (author, seq) of the fork raw, copied
+ * into *out (malloc'ed; NULL when there is none other than raw itself). */
+typedef struct first_q {
+    uint8_t key[72];
+    const uint8_t *self;
+    uint8_t *out;
+    size_t len;
+} first_q;
+
+static int first_fn(ent_txn *txn, void *data) {
+    first_q *q = data;
+    const void *v;
+    size_t vl;
+    uint8_t id[32];
+    if (ent_txn_get(txn, ENT_TBL_OPS, q->key, 72, &v, &vl) != ENT_OK)
+        return ENT_OK;
+    ent_hash(id, v, vl);
+    if (memcmp(id, q->self, 32) == 0)
+        return ENT_OK;
+    if ((q->out = malloc(vl)) == NULL)
+        return ENT_ENOMEM;
+    memcpy(q->out, v, vl);
+    q->len = vl;
+    return ENT_OK;
+}
+
+static void fork_first(ent_gossip *g, const uint8_t obj[32],
+                       const uint8_t *raw, size_t len, uint8_t **out,
+                       size_t *olen) {
+    ent_op *op = NULL;
+    *out = NULL;
+    *olen = 0;
+    if (ent_op_decode(&op, raw, len) != ENT_OK)
+        return;
+    first_q q = {.self = op->id};
+    memcpy(q.key, obj, 32);
+    memcpy(q.key + 32, op->h.author, 32);
+    ent_be64_put(q.key + 64, op->h.seq);
+    if (ent_store_read(g->cfg.store, first_fn, &q) == ENT_OK) {
+        *out = q.out;
+        *olen = q.len;
+    } else {
+        free(q.out);
+    }
+    ent_op_free(op);
+}
+
 int ent_gossip_apply(ent_gossip *g, const uint8_t *org, const uint8_t obj[32],
                      const uint8_t *const *raws, const size_t *lens, size_t n,
                      ent_apply_info *infos, int *rcs) {
@@ -839,11 +886,14 @@ int ent_gossip_apply_ex(ent_gossip *g, const uint8_t *org,
                         int *rcs) {
     ent_apply_info *inf = infos ? infos : calloc(n ? n : 1, sizeof(*inf));
     int *rc_v = rcs ? rcs : calloc(n ? n : 1, sizeof(*rc_v));
-    const uint8_t **fw = calloc(n ? n : 1, sizeof(*fw));
-    size_t *fwl = calloc(n ? n : 1, sizeof(*fwl));
-    size_t nfw = 0;
+    /* room for a fork's first version next to each op */
+    const uint8_t **fw = calloc(2 * n + 1, sizeof(*fw));
+    size_t *fwl = calloc(2 * n + 1, sizeof(*fwl));
+    uint8_t **firsts = calloc(n + 1, sizeof(*firsts));
+    size_t nfw = 0, nfirst = 0;
     int rc = ENT_ENOMEM;
-    if (inf == NULL || rc_v == NULL || fw == NULL || fwl == NULL)
+    if (inf == NULL || rc_v == NULL || fw == NULL || fwl == NULL ||
+        firsts == NULL)
         goto out;
     rc = ent_obj_apply_batch_ex(g->cfg.eng, raws, lens, n, verified, opened,
                                 inf, rc_v);
@@ -860,6 +910,16 @@ int ent_gossip_apply_ex(ent_gossip *g, const uint8_t *org,
             g->stats.ops_applied++;
             fw[nfw] = raws[i];
             fwl[nfw++] = lens[i];
+            /* a new fork: the relay carries the proof, both versions
+             * (spec/gossip.md §3 "Forks") */
+            size_t fl = 0;
+            if (inf[i].fork) {
+                fork_first(g, obj, raws[i], lens[i], &firsts[nfirst], &fl);
+                if (firsts[nfirst] != NULL) {
+                    fw[nfw] = firsts[nfirst++];
+                    fwl[nfw++] = fl;
+                }
+            }
         }
     }
     act_q q = {.obj = obj, .self = ent_identity_public(g->cfg.id)};
@@ -870,6 +930,9 @@ out:
         free(inf);
     if (rcs == NULL)
         free(rc_v);
+    for (size_t i = 0; i < nfirst; i++)
+        free(firsts[i]);
+    free(firsts);
     free(fw);
     free(fwl);
     return rc;
