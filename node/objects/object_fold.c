@@ -197,16 +197,35 @@ static int load_scan(void *data, const void *key, size_t klen, const void *val,
 /* ------------------------------------------------------------------ forks */
 
 /* equivocations rows: obj (32) || author (32) || seq (8) || op id (32), in
- * key order: the first row of an author has its lowest forked seq. */
+ * key order, so an author's rows come by ascending seq. A seq is forked
+ * when two of its rows are applied ops (op_ids): rows a version before
+ * this one kept for a refused op do not make a fork. */
+typedef struct fork_ctx {
+    ent_txn *txn;
+    oforks *f;
+    uint8_t cur[40]; /* author || seq of the rows being counted */
+    size_t applied;
+} fork_ctx;
+
 static int fork_scan(void *data, const void *key, size_t klen, const void *val,
                      size_t vlen) {
-    oforks *f = data;
+    fork_ctx *c = data;
+    oforks *f = c->f;
     const uint8_t *k = key;
+    const void *v;
+    size_t vl;
     (void)val;
     (void)vlen;
     if (klen != 104)
         return ENT_ECORRUPT;
     if (f->n > 0 && memcmp(f->v[f->n - 1].author, k + 32, 32) == 0)
+        return 0; /* the author's lowest fork is known */
+    if (memcmp(c->cur, k + 32, 40) != 0) {
+        memcpy(c->cur, k + 32, 40);
+        c->applied = 0;
+    }
+    if (ent_txn_get(c->txn, ENT_TBL_OP_IDS, k + 72, 32, &v, &vl) != ENT_OK ||
+        ++c->applied < 2)
         return 0;
     if (ent__obj_grow((void **)&f->v, f->n, sizeof(*f->v)) != ENT_OK)
         return ENT_ENOMEM;
@@ -218,7 +237,8 @@ static int fork_scan(void *data, const void *key, size_t klen, const void *val,
 
 int ent__obj_forks_load(ent_txn *txn, const uint8_t obj[32], oforks *out) {
     memset(out, 0, sizeof(*out));
-    int rc = ent_txn_scan(txn, ENT_TBL_EQUIV, obj, 32, fork_scan, out);
+    fork_ctx c = {.txn = txn, .f = out};
+    int rc = ent_txn_scan(txn, ENT_TBL_EQUIV, obj, 32, fork_scan, &c);
     if (rc != ENT_OK)
         ent__obj_forks_free(out);
     return rc;
