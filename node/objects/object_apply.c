@@ -29,9 +29,7 @@ static int log_reject(ent_objects *eng, ent_txn *txn,
     ent_actlog_entry e;
     memset(&e, 0, sizeof(e));
     e.time = ent__obj_wall(eng);
-    e.kind = why == ENT_ECONFLICT && !info->equivocation_known
-                 ? ENT_LOG_EQUIVOCATION
-                 : ENT_LOG_OP_REJECTED;
+    e.kind = ENT_LOG_OP_REJECTED; /* a fork is no refusal (object_commit.c) */
     if (memcmp(info->object, zero, 32) != 0) {
         e.has_object = true;
         memcpy(e.object, info->object, 32);
