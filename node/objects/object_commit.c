@@ -80,10 +80,10 @@ static int log_op(ent_objects *eng, ent_txn *txn, const ent_op *op,
 
 /*
  * After a fork was stored: one `equivocation` entry when its (author, seq)
- * is proven for the first time (spec/audit.md §7), then everything
- * authority decides is derived again, since the author's ops from its
- * lowest forked seq on count for nothing (C4, spec/membership.md), the
- * ones that counted before included.
+ * is proven for the first time (spec/audit.md §7), then, when that lowers
+ * the author's lowest forked seq, everything authority decides is derived
+ * again, since the author's ops from there on count for nothing (C4,
+ * spec/membership.md), the ones that counted before included.
  */
 static int commit_fork(ent_objects *eng, ent_txn *txn, const ent_op *op,
                        const uint8_t obj[32], bool first,
@@ -107,6 +107,20 @@ static int commit_fork(ent_objects *eng, ent_txn *txn, const ent_op *op,
     }
     if (info != NULL)
         info->fork = true;
+    /* what counts changes only when the author's lowest forked seq does:
+     * this (author, seq) is newly forked and none below it is (a third
+     * version, or a fork above an older one, voids nothing new: the op
+     * itself was judged with the fork in place) */
+    oforks f;
+    bool lowered = false;
+    if (first) {
+        if ((rc = ent__obj_forks_load(txn, obj, &f)) != ENT_OK)
+            return rc;
+        lowered = !ent__obj_forked(&f, op->h.author, op->h.seq - 1);
+        ent__obj_forks_free(&f);
+    }
+    if (!lowered)
+        return ENT_OK;
     if ((rc = ent__obj_refresh_authority(eng, txn, obj, info)) != ENT_OK ||
         (rc = ent__obj_rec_get(txn, obj, &r)) != ENT_OK)
         return rc;
