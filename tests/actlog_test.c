@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 #include "node/err.h"
 #include "protocol/cbor.h"
 #include "storage/store.h"
+#include "tests/store_fixture.h"
 
 #define N 300
 
@@ -39,24 +39,13 @@ struct fx {
     size_t rawlen[N];
 };
 
-static int rm_cb(const char *p, const struct stat *sb, int flag,
-                 struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static int setup(void **state) {
     struct fx *f = calloc(1, sizeof(*f));
     uint8_t seed[ENT_SIG_SEED_LEN];
     memset(seed, 7, sizeof(seed));
-    snprintf(f->dir, sizeof(f->dir), "%s/ent_actlog_XXXXXX",
-             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
     assert_int_equal(ent_crypto_init(), ENT_OK);
-    assert_non_null(mkdtemp(f->dir));
-    ent_store_opts o = {.map_size = (size_t)8 << 20};
-    assert_int_equal(
-        ent_store_open_ex(&f->store, f->dir, ENT_STORE_CREATE, NULL, &o),
-        ENT_OK);
+    assert_int_equal(tmp_store(&f->store, f->dir, sizeof(f->dir), "actlog", NULL),
+                     ENT_OK);
     assert_int_equal(ent_identity_from_seed(&f->id, seed), ENT_OK);
     *state = f;
     return 0;
@@ -68,7 +57,7 @@ static int teardown(void **state) {
         free(f->raw[i]);
     ent_store_close(f->store);
     ent_identity_free(f->id);
-    nftw(f->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    rm_tree(f->dir);
     free(f);
     return 0;
 }

@@ -121,20 +121,9 @@ static void hook_disarm(void) {
 /* ------------------------------------------------------------ the loop */
 
 /* Every table of the store, the activity log included. */
-static int dump_all_fn(ent_txn *txn, void *data) {
-    for (int t = 0; t < ENT_TBL__COUNT; t++) {
-        int rc = ent_txn_scan(txn, (ent_table)t, NULL, 0, dump_scan, data);
-        if (rc != ENT_OK)
-            return rc;
-        uint8_t sep = 0xee;
-        dump_scan(data, &sep, 1, &sep, 1);
-    }
-    return ENT_OK;
-}
-
 static tdump dump_all(tnode *n) {
-    tdump d = {0};
-    assert_int_equal(ent_store_read(n->store, dump_all_fn, &d), ENT_OK);
+    tdump d = tnode_dump_ex(n, true);
+    assert_non_null(d.buf); /* the store was read */
     return d;
 }
 
@@ -268,6 +257,23 @@ static void test_loop_catches_wrong_code(void **state) {
     assert_int_equal(st.sites, 1);
 }
 
+/* A check(): the call's result bytes (*buf, len) are the reference; they
+ * are freed and the slot cleared. */
+static void check_bytes(uint8_t **buf, size_t len, const uint8_t *ref,
+                        size_t rlen) {
+    assert_int_equal(len, rlen);
+    assert_memory_equal(*buf, ref, rlen);
+    free(*buf);
+    *buf = NULL;
+}
+
+/* A check(): the call's result string *s is want; freed, slot cleared. */
+static void check_string(char **s, const char *want) {
+    assert_string_equal(*s, want);
+    free(*s);
+    *s = NULL;
+}
+
 /* ------------------------------------------------------------ ops, CBOR */
 
 typedef struct opfix {
@@ -350,10 +356,7 @@ static int run_body_encode(void *arg) {
 
 static void check_buf_is_benc(void *arg) {
     opfix *f = arg;
-    assert_int_equal(f->len, f->blen);
-    assert_memory_equal(f->buf, f->benc, f->blen);
-    free(f->buf);
-    f->buf = NULL;
+    check_bytes(&f->buf, f->len, f->benc, f->blen);
 }
 
 static int run_body_decode(void *arg) {
@@ -420,10 +423,7 @@ static int run_op_encode(void *arg) {
 
 static void check_buf_is_renc(void *arg) {
     opfix *f = arg;
-    assert_int_equal(f->len, f->rlen);
-    assert_memory_equal(f->buf, f->renc, f->rlen);
-    free(f->buf);
-    f->buf = NULL;
+    check_bytes(&f->buf, f->len, f->renc, f->rlen);
 }
 
 static int run_op_open(void *arg) {
@@ -507,10 +507,7 @@ static int run_wire_encode(void *arg) {
 
 static void check_wire_buf(void *arg) {
     wirefix *w = arg;
-    assert_int_equal(w->len, w->rlen);
-    assert_memory_equal(w->buf, w->ref, w->rlen);
-    free(w->buf);
-    w->buf = NULL;
+    check_bytes(&w->buf, w->len, w->ref, w->rlen);
 }
 
 static int run_wire_decode(void *arg) {
@@ -622,9 +619,7 @@ static int run_invite_encode(void *arg) {
 
 static void check_invite_tok(void *arg) {
     invfix *f = arg;
-    assert_string_equal(f->tok, f->ref);
-    free(f->tok);
-    f->tok = NULL;
+    check_string(&f->tok, f->ref);
 }
 
 static int run_invite_parse(void *arg) {
@@ -851,9 +846,7 @@ static int run_value_format(void *arg) {
 
 static void check_formatted(void *arg) {
     valfix *f = arg;
-    assert_string_equal(f->s, f->want);
-    free(f->s);
-    f->s = NULL;
+    check_string(&f->s, f->want);
 }
 
 static void test_value(void **state) {
@@ -1094,6 +1087,20 @@ static void check_batch(void *arg) {
     check_show(f);
 }
 
+/* Makes op's call once on the reference g (its own node, no fault) to learn
+ * what show must give afterwards, then loops over its allocation sites on
+ * f (alloc_loop). */
+static void obj_loop(const char *name, const aop *op, objfix *f, objfix *g) {
+    assert_int_equal(op->run(g), ENT_OK);
+    ent_op_free(g->op);
+    g->op = NULL;
+    free(g->boxes);
+    g->boxes = NULL;
+    f->ref_json = show_noid(g->n, g->id);
+    alloc_loop(name, op, f);
+    json_decref(f->ref_json);
+}
+
 static void test_objects(void **state) {
     tnode v, r, b, c;
     objfix f, g;
@@ -1106,31 +1113,18 @@ static void test_objects(void **state) {
     f.n = &v;
     g.n = &r;
     /* create: the reference object first */
-    assert_int_equal(run_create(&g), ENT_OK);
-    ent_op_free(g.op);
-    f.ref_json = show_noid(&r, g.id);
     aop create = {run_create, check_create, &v, 0};
-    alloc_loop("obj create (5 inputs)", &create, &f);
-    json_decref(f.ref_json);
+    obj_loop("obj create (5 inputs)", &create, &f, &g);
     /* set */
-    assert_int_equal(run_set(&g), ENT_OK);
-    ent_op_free(g.op);
-    f.ref_json = show_noid(&r, g.id);
     aop set = {run_set, check_op_and_show, &v, 0};
-    alloc_loop("obj set (2 shared + 1 private)", &set, &f);
-    json_decref(f.ref_json);
+    obj_loop("obj set (2 shared + 1 private)", &set, &f, &g);
     /* add_member b, then c */
     const uint8_t *orgs[2] = {tnode_pk(&b), tnode_pk(&c)};
     aop add = {run_add, check_add, &v, 0};
     for (int i = 0; i < 2; i++) {
         g.org = f.org = orgs[i];
-        assert_int_equal(run_add(&g), ENT_OK);
-        ent_op_free(g.op);
-        free(g.boxes);
-        f.ref_json = show_noid(&r, g.id);
-        alloc_loop(i == 0 ? "obj add_member (1st)" : "obj add_member (2nd)",
-                   &add, &f);
-        json_decref(f.ref_json);
+        obj_loop(i == 0 ? "obj add_member (1st)" : "obj add_member (2nd)",
+                 &add, &f, &g);
     }
     /* show */
     f.ref_json = show_noid(&v, f.id);
@@ -1139,16 +1133,9 @@ static void test_objects(void **state) {
     json_decref(f.ref_json);
     /* remove c: new epoch for the remaining members */
     g.org = f.org = orgs[1];
-    assert_int_equal(run_remove(&g), ENT_OK);
-    ent_op_free(g.op);
-    f.ref_json = show_noid(&r, g.id);
     aop rm = {run_remove, check_op_and_show, &v, 0};
-    alloc_loop("obj remove_member (new epoch, 2 members)", &rm, &f);
-    json_decref(f.ref_json);
-    tnode_close(&v);
-    tnode_close(&r);
-    tnode_close(&b);
-    tnode_close(&c);
+    obj_loop("obj remove_member (new epoch, 2 members)", &rm, &f, &g);
+    tnodes_close(TNODES(&v, &r, &b, &c));
 }
 
 /* apply_batch: node x authors an object with the receiver as a member;
@@ -1215,9 +1202,7 @@ static void test_apply_batch(void **state) {
     free(f.rcs);
     tops_free(&t);
     free(boxes);
-    tnode_close(&x);
-    tnode_close(&v);
-    tnode_close(&r);
+    tnodes_close(TNODES(&x, &v, &r));
 }
 
 /* ------------------------------------------------------------------ audit */
@@ -1243,10 +1228,7 @@ static int run_export(void *arg) {
 
 static void check_export(void *arg) {
     auditfix *f = arg;
-    assert_int_equal(f->len, f->rlen);
-    assert_memory_equal(f->buf, f->ref, f->rlen);
-    free(f->buf);
-    f->buf = NULL;
+    check_bytes(&f->buf, f->len, f->ref, f->rlen);
 }
 
 static int run_verify(void *arg) {
@@ -1268,8 +1250,7 @@ static void test_audit(void **state) {
     ent_op *op = NULL;
     ent_op_epoch_key *boxes = NULL;
     size_t nboxes = 0;
-    assert_int_equal(tnode_open(&x, 3), 0);
-    assert_int_equal(tnode_open(&v, 4), 0);
+    assert_int_equal(tnodes_open(TNODES(&x, &v), 3), 0);
     assert_int_equal(ent_obj_create(x.eng, "opportunity", create_in, 5, id,
                                     NULL, err, sizeof(err)),
                      ENT_OK);
@@ -1297,8 +1278,7 @@ static void test_audit(void **state) {
     alloc_loop("audit verify", &ver, &f);
     free(f.ref);
     free(boxes);
-    tnode_close(&x);
-    tnode_close(&v);
+    tnodes_close(TNODES(&x, &v));
 }
 
 /* ------------------------------------------- JSON output, jansson faulted */

@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,29 +18,16 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "crypto/crypto.h"
+#include "nodes_fixture.h"
+
 #include "node/api/api.h"
 #include "node/api/api_objects.h"
-#include "node/err.h"
-#include "node/home.h"
-#include "node/daemon/daemon.h"
-#include "node/node.h"
-#include "node/objects/object.h"
 #include "node/timefmt.h"
 #include "protocol/op.h"
 
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
 #define CANARY "CANARY-PRIV-8841"
-
-static int rm_entry(const char *p, const struct stat *sb, int t,
-                    struct FTW *f) {
-    (void)sb;
-    (void)t;
-    (void)f;
-    remove(p);
-    return 0;
-}
 
 /* Ops seen by the hook. */
 typedef struct hook {
@@ -76,15 +62,12 @@ static void on_op(ent_node *n, const uint8_t *raw, size_t len,
 
 static int setup(void **state) {
     fx *f = calloc(1, sizeof(*f));
-    char org[ENT_ORG_ID_LEN + 1];
+    assert_non_null(f);
     assert_int_equal(ent_crypto_init(), ENT_OK);
-    snprintf(f->tmp, sizeof(f->tmp), "/tmp/ent-apiobj-test.XXXXXX");
-    assert_non_null(mkdtemp(f->tmp));
-    snprintf(f->home, sizeof(f->home), "%s/home", f->tmp);
-    assert_int_equal(ent_home_init(f->home, "Acme", "127.0.0.1:0", NULL, org),
-                     ENT_OK);
+    nodes_tmpdir(f->tmp, "/tmp", "apiobj-test");
+    node_home(f->home, f->tmp, "home", "Acme", NULL);
     assert_int_equal(uv_loop_init(&f->loop), 0);
-    assert_int_equal(ent_daemon_open(&f->n, &f->loop, f->home, NULL), ENT_OK);
+    node_open(&f->n, &f->loop, f->home, NULL);
     assert_non_null(ent_node_objects(f->n));
     ent_node_set_op_cb(f->n, on_op, &f->h);
     *state = f;
@@ -95,7 +78,7 @@ static int teardown(void **state) {
     fx *f = *state;
     ent_node_free(f->n);
     uv_loop_close(&f->loop);
-    nftw(f->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rm_tree(f->tmp);
     free(f->h.raw);
     free(f);
     return 0;
@@ -146,20 +129,25 @@ static const char *err_msg(const json_t *j) {
         json_object_get(json_object_get(j, "error"), "message"));
 }
 
-/* Creates an opportunity with a private canary; returns its hex id. */
-static void create_opp(fx *f, char hex[65]) {
+/* POSTs the object body to /v1/objects (201) and returns the new id in
+ * hex. */
+static void create_body(fx *f, const char *body, char hex[65]) {
     json_t *j = NULL;
-    int st = call(f, "POST", "/v1/objects",
-                  "{\"type\":\"opportunity\",\"set\":{\"name\":\"Deal\","
-                  "\"close_date\":\"2026-03-31\"},\"private\":{\"deal_size\":"
-                  "\"1200000 EUR\",\"internal_notes\":\"" CANARY "\"}}",
-                  &j);
-    assert_int_equal(st, 201);
+    assert_int_equal(call(f, "POST", "/v1/objects", body, &j), 201);
     const char *id = json_string_value(json_object_get(j, "id"));
     assert_non_null(id);
     assert_int_equal(strlen(id), 64);
     strcpy(hex, id);
     json_decref(j);
+}
+
+/* Creates an opportunity with a private canary; returns its hex id. */
+static void create_opp(fx *f, char hex[65]) {
+    create_body(f,
+                "{\"type\":\"opportunity\",\"set\":{\"name\":\"Deal\","
+                "\"close_date\":\"2026-03-31\"},\"private\":{\"deal_size\":"
+                "\"1200000 EUR\",\"internal_notes\":\"" CANARY "\"}}",
+                hex);
 }
 
 /* The object as the API shows it, compact JSON (caller frees). */
@@ -609,11 +597,8 @@ static void test_values(void **state) {
 static void create_with(fx *f, const char *type, const char *set,
                         char hex[65]) {
     char body[512];
-    json_t *j = NULL;
     snprintf(body, sizeof(body), "{\"type\":\"%s\",\"set\":%s}", type, set);
-    assert_int_equal(call(f, "POST", "/v1/objects", body, &j), 201);
-    strcpy(hex, json_string_value(json_object_get(j, "id")));
-    json_decref(j);
+    create_body(f, body, hex);
 }
 
 /* The "key" of every row of GET path, joined with commas. */
@@ -732,7 +717,7 @@ static void test_reopen(void **state) {
     create_opp(f, hex);
     char *before = show(f, hex);
     ent_node_free(f->n);
-    assert_int_equal(ent_daemon_open(&f->n, &f->loop, f->home, NULL), ENT_OK);
+    node_open(&f->n, &f->loop, f->home, NULL);
     char *after = show(f, hex);
     assert_string_equal(before, after);
     free(before);

@@ -22,7 +22,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,8 +56,7 @@ static void tlog_close(tlog *t) {
     ent_identity_free(t->id);
     ent_identity_free(t->b);
     ent_op_free(t->spare);
-    if (t->dir[0])
-        nftw(t->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    rm_tree(t->dir);
     free(t);
 }
 
@@ -66,13 +64,8 @@ static tlog *tlog_open(uint8_t seed_byte) {
     tlog *t = calloc(1, sizeof(*t));
     uint8_t seed[ENT_SIG_SEED_LEN];
     assert_int_equal(ent_crypto_init(), ENT_OK);
-    snprintf(t->dir, sizeof(t->dir), "%s/ent_audit_XXXXXX",
-             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    assert_non_null(mkdtemp(t->dir));
-    ent_store_opts o = {.map_size = (size_t)8 << 20};
-    assert_int_equal(
-        ent_store_open_ex(&t->store, t->dir, ENT_STORE_CREATE, NULL, &o),
-        ENT_OK);
+    assert_int_equal(tmp_store(&t->store, t->dir, sizeof(t->dir), "audit", NULL),
+                     ENT_OK);
     memset(seed, seed_byte, sizeof(seed));
     assert_int_equal(ent_identity_from_seed(&t->id, seed), ENT_OK);
     memset(seed, 0x42, sizeof(seed));
@@ -321,6 +314,26 @@ enum {
     S_DIR
 };
 
+/* A log of build_log(t, "one") with seed 7, exported whole into *buf
+ * (malloc'ed) and split into *p. */
+static tlog *tlog_split(uint8_t **buf, size_t *len, parts *p) {
+    tlog *t = tlog_open(7);
+    build_log(t, "one");
+    export(t, NULL, buf, len);
+    split(*buf, *len, p);
+    return t;
+}
+
+/* The whole export of t verified: @return verify's code, *res its result. */
+static int verify_whole(tlog *t, ent_audit_result *res) {
+    uint8_t *buf;
+    size_t len;
+    export(t, NULL, &buf, &len);
+    int rc = verify(buf, len, res);
+    free(buf);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ tests */
 
 static void test_export_verify(void **state) {
@@ -404,54 +417,45 @@ static void test_random_mutations(void **state) {
     tlog_close(t);
 }
 
+/* With the byte at off of the export flipped, verification fails naming
+ * entry idx, with what in its reason; the byte is then restored. */
+static void flip_names(uint8_t *buf, size_t len, size_t off, uint64_t idx,
+                       const char *what) {
+    ent_audit_result res;
+    buf[off] ^= 1;
+    assert_int_equal(verify(buf, len, &res), ENT_ECORRUPT);
+    assert_true(res.has_fail_index);
+    assert_int_equal(res.fail_index, idx);
+    assert_non_null(strstr(res.reason, what));
+    buf[off] ^= 1;
+}
+
 /* A flipped byte inside an entry names that entry. */
 static void test_failure_names_entry(void **state) {
-    tlog *t = tlog_open(7);
     uint8_t *buf;
     size_t len;
-    ent_audit_result res;
     parts p;
-    build_log(t, "one");
-    export(t, NULL, &buf, &len);
-    split(buf, len, &p);
+    tlog *t = tlog_split(&buf, &len, &p);
     /* the time field of entry 5 (third item: after 0x8b, 0x03, 0x05):
      * entries are not signed, so this is found through the prev of entry
      * 6, and entry 5 (not 6) is named */
     assert_int_equal(p.el[S_ENTRIES][5].p[0], 0x8b);
     assert_int_equal(p.el[S_ENTRIES][5].p[1], 0x03);
     size_t off = (size_t)(p.el[S_ENTRIES][5].p - buf) + 4;
-    buf[off] ^= 1;
-    assert_int_equal(verify(buf, len, &res), ENT_ECORRUPT);
-    assert_true(res.has_fail_index);
-    assert_int_equal(res.fail_index, 5);
-    assert_non_null(strstr(res.reason, "entry 5"));
-    buf[off] ^= 1;
+    flip_names(buf, len, off, 5, "entry 5");
     /* a changed prev of entry 5 (the last byte before oprev and dir):
      * entry 5 itself is named (entry 6 does not link to it either) */
     size_t poff = (size_t)(p.el[S_ENTRIES][5].p - buf) +
                   p.el[S_ENTRIES][5].n - 3;
-    buf[poff] ^= 1;
-    assert_int_equal(verify(buf, len, &res), ENT_ECORRUPT);
-    assert_int_equal(res.fail_index, 5);
-    assert_non_null(strstr(res.reason, "entry 5: broken hash chain"));
-    buf[poff] ^= 1;
+    flip_names(buf, len, poff, 5, "entry 5: broken hash chain");
     /* a nonzero prev in entry 0 names entry 0 */
     poff = (size_t)(p.el[S_ENTRIES][0].p - buf) + p.el[S_ENTRIES][0].n - 3;
-    buf[poff] ^= 1;
-    assert_int_equal(verify(buf, len, &res), ENT_ECORRUPT);
-    assert_true(res.has_fail_index);
-    assert_int_equal(res.fail_index, 0);
-    assert_non_null(strstr(res.reason, "entry 0: broken hash chain"));
-    buf[poff] ^= 1;
+    flip_names(buf, len, poff, 0, "entry 0: broken hash chain");
     /* the last entry (the checkpoint), which no prev covers: the signed
      * root names it */
     off = (size_t)(p.el[S_ENTRIES][16].p - buf) + 4;
-    buf[off] ^= 1;
-    assert_int_equal(verify(buf, len, &res), ENT_ECORRUPT);
-    assert_true(res.has_fail_index);
-    assert_int_equal(res.fail_index, 16);
-    assert_non_null(strstr(res.reason, "signed root"));
-    buf[off] ^= 1;
+    flip_names(buf, len, off, 16, "signed root");
+    ent_audit_result res;
     assert_int_equal(verify(buf, len, &res), ENT_OK);
     free(buf);
     tlog_close(t);
@@ -460,14 +464,11 @@ static void test_failure_names_entry(void **state) {
 /* Export version 1 (whose entries were signed) is refused as such, and so
  * are version-1 entries inside a version-3 export. */
 static void test_old_versions_refused(void **state) {
-    tlog *t = tlog_open(7);
     uint8_t *buf, *b;
     size_t len, n;
     ent_audit_result res;
     parts p, q;
-    build_log(t, "one");
-    export(t, NULL, &buf, &len);
-    split(buf, len, &p);
+    tlog *t = tlog_split(&buf, &len, &p);
     assert_int_equal(p.top[1].n, 1);
     assert_int_equal(p.top[1].p[0], 0x03); /* export version 3 */
     q = p;
@@ -502,6 +503,32 @@ static void test_old_versions_refused(void **state) {
     tlog_close(t);
 }
 
+/*
+ * A forged op of t's own on obj1 (its signature broken), then an op text
+ * that names it as a parent but cannot vouch for it: by another author
+ * (logged as accepted), on another object, or itself broken. The export is
+ * refused at the forged op's entry.
+ */
+static void not_vouched(bool other_author, bool other_object, bool broken,
+                        const char *text) {
+    ent_audit_result res;
+    uint8_t par[1][32];
+    tlog *t = tlog_open(7);
+    build_log(t, "one");
+    ent_op *old = break_sig(mk_op(t, t->id, t->obj1, ENT_OP_SET, "forged"));
+    memcpy(par[0], old->id, 32);
+    ent_op *top = mk_op_p(t, other_author ? t->b : t->id,
+                          other_object ? t->obj2 : t->obj1, ENT_OP_SET, text,
+                          par, 1);
+    if (broken)
+        top = break_sig(top);
+    one(t, old, ENT_LOG_OP_AUTHORED);
+    one(t, top, other_author ? ENT_LOG_OP_ACCEPTED : ENT_LOG_OP_AUTHORED);
+    assert_int_equal(verify_whole(t, &res), ENT_EBADSIG);
+    assert_int_equal(res.fail_index, 16);
+    tlog_close(t);
+}
+
 /* Ops are authenticated as a set (ent_op_authenticate): an op whose own
  * signature is broken passes when a correctly signed later op of the same
  * author and object names it as a parent, and fails otherwise. */
@@ -524,12 +551,10 @@ static void test_vouched_ops(void **state) {
     one(t, old, ENT_LOG_OP_AUTHORED);
     one(t, mid, ENT_LOG_OP_AUTHORED);
     one(t, top, ENT_LOG_OP_AUTHORED);
-    export(t, NULL, &buf, &len);
-    if (verify(buf, len, &res) != ENT_OK)
+    if (verify_whole(t, &res) != ENT_OK)
         fail_msg("vouched op refused: %s", res.reason);
     assert_int_equal(res.ops, 14);
     assert_int_equal(res.entries, 20);
-    free(buf);
     tlog_close(t);
 
     /* a whole vouched chain: only the newest op's signature is valid */
@@ -543,11 +568,9 @@ static void test_vouched_ops(void **state) {
     one(t, old, ENT_LOG_OP_AUTHORED);
     one(t, mid, ENT_LOG_OP_AUTHORED);
     one(t, top, ENT_LOG_OP_AUTHORED);
-    export(t, NULL, &buf, &len);
-    if (verify(buf, len, &res) != ENT_OK)
+    if (verify_whole(t, &res) != ENT_OK)
         fail_msg("vouched chain refused: %s", res.reason);
     /* and so does the object export of obj2 */
-    free(buf);
     ent_audit_filter f = {.object = t->obj2};
     export(t, &f, &buf, &len);
     if (verify(buf, len, &res) != ENT_OK)
@@ -560,56 +583,19 @@ static void test_vouched_ops(void **state) {
     build_log(t, "one");
     old = break_sig(mk_op(t, t->id, t->obj1, ENT_OP_SET, "forged"));
     one(t, old, ENT_LOG_OP_AUTHORED);
-    export(t, NULL, &buf, &len);
-    assert_int_equal(verify(buf, len, &res), ENT_EBADSIG);
+    assert_int_equal(verify_whole(t, &res), ENT_EBADSIG);
     assert_false(res.ok);
     assert_true(res.has_fail_index);
     assert_int_equal(res.fail_index, 16);
     assert_non_null(strstr(res.reason, "entry 16: op"));
-    free(buf);
     tlog_close(t);
 
     /* named as a parent by another author's op: proves nothing */
-    t = tlog_open(7);
-    build_log(t, "one");
-    old = break_sig(mk_op(t, t->id, t->obj1, ENT_OP_SET, "forged"));
-    memcpy(par[0], old->id, 32);
-    top = mk_op_p(t, t->b, t->obj1, ENT_OP_SET, "b names it", par, 1);
-    one(t, old, ENT_LOG_OP_AUTHORED);
-    one(t, top, ENT_LOG_OP_ACCEPTED);
-    export(t, NULL, &buf, &len);
-    assert_int_equal(verify(buf, len, &res), ENT_EBADSIG);
-    assert_int_equal(res.fail_index, 16);
-    free(buf);
-    tlog_close(t);
-
+    not_vouched(true, false, false, "b names it");
     /* named by a same-author op of another object: proves nothing */
-    t = tlog_open(7);
-    build_log(t, "one");
-    old = break_sig(mk_op(t, t->id, t->obj1, ENT_OP_SET, "forged"));
-    memcpy(par[0], old->id, 32);
-    top = mk_op_p(t, t->id, t->obj2, ENT_OP_SET, "other object", par, 1);
-    one(t, old, ENT_LOG_OP_AUTHORED);
-    one(t, top, ENT_LOG_OP_AUTHORED);
-    export(t, NULL, &buf, &len);
-    assert_int_equal(verify(buf, len, &res), ENT_EBADSIG);
-    assert_int_equal(res.fail_index, 16);
-    free(buf);
-    tlog_close(t);
-
+    not_vouched(false, true, false, "other object");
     /* named by a newer op whose own signature is broken too */
-    t = tlog_open(7);
-    build_log(t, "one");
-    old = break_sig(mk_op(t, t->id, t->obj1, ENT_OP_SET, "forged"));
-    memcpy(par[0], old->id, 32);
-    top = break_sig(mk_op_p(t, t->id, t->obj1, ENT_OP_SET, "bad", par, 1));
-    one(t, old, ENT_LOG_OP_AUTHORED);
-    one(t, top, ENT_LOG_OP_AUTHORED);
-    export(t, NULL, &buf, &len);
-    assert_int_equal(verify(buf, len, &res), ENT_EBADSIG);
-    assert_int_equal(res.fail_index, 16);
-    free(buf);
-    tlog_close(t);
+    not_vouched(false, false, true, "bad");
 }
 
 static void expect_fail(tlog *t, const parts *p, const char *what) {
@@ -626,14 +612,11 @@ static void expect_fail(tlog *t, const parts *p, const char *what) {
 
 /* Changes that the org re-signs are still caught by the inner checks. */
 static void test_resigned_structure(void **state) {
-    tlog *t = tlog_open(7);
     uint8_t *buf, *b;
     size_t len, n;
     ent_audit_result res;
     parts p, q;
-    build_log(t, "one");
-    export(t, NULL, &buf, &len);
-    split(buf, len, &p);
+    tlog *t = tlog_split(&buf, &len, &p);
     /* the re-assembly itself is faithful */
     join(&p, t->id, &b, &n);
     assert_int_equal(verify(b, n, &res), ENT_OK);
@@ -1549,8 +1532,7 @@ static void test_engine_entries(void **state) {
     ent_op_epoch_key *boxes = NULL;
     size_t nboxes = 0;
     char err[ENT_OBJ_ERR_MAX];
-    assert_int_equal(tnode_open(&a, 1), 0);
-    assert_int_equal(tnode_open(&b, 2), 0);
+    assert_int_equal(tnodes_open(TNODES(&a, &b), 1), 0);
     assert_int_equal(
         ent_obj_create(a.eng, "lead", NULL, 0, id, &op, err, sizeof(err)),
         ENT_OK);
@@ -1599,8 +1581,7 @@ static void test_engine_entries(void **state) {
     free(boxes);
     ent_op_free(add);
     ent_op_free(rm);
-    tnode_close(&a);
-    tnode_close(&b);
+    tnodes_close(TNODES(&a, &b));
 }
 
 struct kind_count {
@@ -1661,8 +1642,7 @@ static void test_engine_equivocation_once(void **state) {
     ent_obj_key *keys = NULL;
     size_t nboxes = 0, nkeys = 0;
     char err[ENT_OBJ_ERR_MAX];
-    assert_int_equal(tnode_open(&a, 1), 0);
-    assert_int_equal(tnode_open(&b, 2), 0);
+    assert_int_equal(tnodes_open(TNODES(&a, &b), 1), 0);
     assert_int_equal(
         ent_obj_create(a.eng, "lead", NULL, 0, id, &op, err, sizeof(err)),
         ENT_OK);
@@ -1714,8 +1694,7 @@ static void test_engine_equivocation_once(void **state) {
     ent_op_free(o3);
     ent_op_free(add);
     free(boxes);
-    tnode_close(&a);
-    tnode_close(&b);
+    tnodes_close(TNODES(&a, &b));
 }
 
 int main(void) {

@@ -57,13 +57,25 @@ static json_t *load(const char *text) {
     return j;
 }
 
+/* What fn prints of the JSON text, in UTC, checked by assert_clean(). */
+static char *print_clean(void (*fn)(FILE *, const json_t *), const char *text) {
+    json_t *j = load(text);
+    setenv("TZ", "UTC", 1);
+    tzset();
+    char *out = capture(fn, j);
+    json_decref(j);
+    assert_clean(out);
+    return out;
+}
+
 static void show_object(FILE *f, const json_t *j) {
     ent__cli_print_object(f, j, false);
 }
 
 static void test_object_show_escapes(void **state) {
     (void)state;
-    json_t *j = load(
+    char *out = print_clean(
+        show_object,
         "{\"id\":\"00ff\",\"type\":\"opportunity\",\"epoch\":0,"
         "\"status\":\"active\",\"members\":["
         "{\"org\":\"abc\",\"name\":\"Evil\\u001b[2J\\u0007\",\"role\":"
@@ -77,10 +89,6 @@ static void test_object_show_escapes(void **state) {
         "\"comments\":[{\"org\":\"abc\",\"name\":\"Evil\\u001b[2J\\u0007\","
         "\"time\":\"2026-12-05T04:52:58.123Z\","
         "\"text\":\"hi\\u001b[2J\\u0007\"}]}");
-    setenv("TZ", "UTC", 1);
-    tzset();
-    char *out = capture(show_object, j);
-    assert_clean(out);
     assert_non_null(strstr(out, "Evil" SHOWN "\n"));      /* name */
     assert_non_null(strstr(out, "  na\\x1bme"));          /* field */
     assert_non_null(strstr(out, "x" SHOWN "y\n"));        /* value */
@@ -91,12 +99,12 @@ static void test_object_show_escapes(void **state) {
     /* an unknown name leaves the line without a trailing blank */
     assert_non_null(strstr(out, "owner     active\n"));
     free(out);
-    json_decref(j);
 }
 
 static void test_log_escapes(void **state) {
     (void)state;
-    json_t *j = load(
+    char *out = print_clean(
+        ent__cli_print_log,
         "{\"size\":1,\"root\":\"ab\",\"entries\":[{\"index\":0,"
         "\"time\":\"2026-12-05T04:52:58.123Z\",\"kind\":\"op_rejected\","
         "\"object\":null,\"op\":null,\"org\":\"abcdefghijklmnop\","
@@ -104,60 +112,50 @@ static void test_log_escapes(void **state) {
         "{\"index\":1,\"time\":\"2026-12-05T04:52:59.000Z\",\"kind\":"
         "\"invite_issued\",\"object\":\"0011\",\"op\":null,\"org\":null,"
         "\"name\":null,\"reason\":\"\"}]}");
-    setenv("TZ", "UTC", 1);
-    tzset();
-    char *out = capture(ent__cli_print_log, j);
-    assert_clean(out);
     assert_non_null(strstr(out, "     0  2026-12-05 04:52:58  op_rejected"));
     assert_non_null(strstr(out, "Evil" SHOWN "  bad\\x1b[2J\\x07\n"));
     assert_non_null(strstr(out, "obj 0011"));
     free(out);
-    json_decref(j);
 }
 
 static void test_peers_escapes(void **state) {
     (void)state;
-    json_t *j = load(
+    char *out = print_clean(
+        ent__cli_print_peers,
         "[{\"org\":\"abc\",\"name\":\"Evil\\u001b[2J\\u0007\",\"addrs\":"
         "[\"127.0.0.1:1\\u0007\"],\"connected\":true,\"safety\":\"1 2\","
         "\"last_seen\":\"2026-12-05T04:52:58.123Z\",\"failures\":0,"
         "\"score\":0},"
         "{\"org\":\"def\",\"name\":null,\"addrs\":[],\"connected\":false,"
         "\"safety\":\"3 4\",\"last_seen\":null,\"failures\":1,\"score\":2}]");
-    setenv("TZ", "UTC", 1);
-    tzset();
-    char *out = capture(ent__cli_print_peers, j);
-    assert_clean(out);
     assert_non_null(strstr(out, "Evil" SHOWN));
     assert_non_null(strstr(out, "127.0.0.1:1\\x07\n"));
     assert_non_null(strstr(out, "last seen:    2026-12-05 04:52:58\n"));
     assert_non_null(strstr(out, "last seen:    never\n"));
     assert_non_null(strstr(out, "score 2"));
     free(out);
-    json_decref(j);
 }
 
 static void test_template_show(void **state) {
     (void)state;
-    json_t *j = load(
+    char *out = print_clean(
+        ent__cli_print_template,
         "{\"type\":\"lead\",\"strict\":false,\"stages\":[\"New\",\"Won\"],"
         "\"fields\":[{\"name\":\"source\",\"type\":\"enum\",\"visibility\":"
         "\"shared\",\"label\":\"Lead source\",\"values\":[\"Event\","
         "\"Web" EVIL_JSON "\"],\"default\":\"Event\"},{\"name\":\"note\","
         "\"type\":\"text\",\"visibility\":\"private\"}]}");
-    char *out = capture(ent__cli_print_template, j);
-    assert_clean(out);
     assert_non_null(strstr(out, "stages:  \"New\", \"Won\"\n"));
     assert_non_null(strstr(out, "label \"Lead source\"; values \"Event\", "
                                 "\"Web" SHOWN "\"; default \"Event\"\n"));
     assert_non_null(strstr(out, "  note                  text     private\n"));
     free(out);
-    json_decref(j);
 }
 
 static void test_object_list(void **state) {
     (void)state;
-    json_t *j = load(
+    char *out = print_clean(
+        ent__cli_print_object_list,
         "[{\"id\":\"aaaa1111222233334444aaaa1111222233334444aaaa1111222233334"
         "444aaaa\",\"type\":\"opportunity\",\"epoch\":0,\"status\":"
         "\"active\",\"title\":\"Deal\\u001b[2J\\u0007\",\"stage\":"
@@ -165,8 +163,6 @@ static void test_object_list(void **state) {
         "{\"id\":\"aaaa1111222233334444bbbb1111222233334444aaaa1111222233334"
         "444aaaa\",\"type\":\"lead\",\"epoch\":1,\"status\":\"removed\","
         "\"title\":null,\"stage\":null,\"date\":null}]");
-    char *out = capture(ent__cli_print_object_list, j);
-    assert_clean(out);
     /* ids long enough to tell the two apart: 20 shared digits + 1 */
     assert_non_null(strstr(out, "ID                     TYPE"));
     assert_non_null(strstr(out, "aaaa1111222233334444a  opportunity   Closed "
@@ -175,8 +171,7 @@ static void test_object_list(void **state) {
                                 "         -           -  (this org was "
                                 "removed)\n"));
     free(out);
-    json_decref(j);
-    j = load("[]");
+    json_t *j = load("[]");
     out = capture(ent__cli_print_object_list, j);
     assert_true(out == NULL || out[0] == '\0'); /* nothing, not a header */
     free(out);

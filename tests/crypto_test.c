@@ -376,11 +376,38 @@ static void test_hex(void **state) {
     assert_string_equal(s, "");
 }
 
+/* An AEAD message: the ciphertext (tag included) and what opens it. */
+typedef struct aead_msg {
+    const uint8_t *ct;
+    size_t ctlen;
+    const uint8_t *nonce, *ad;
+    size_t adlen;
+    const uint8_t *key;
+} aead_msg;
+
+/* Flips each bit of field (n bytes: m's ciphertext, ad or nonce) in turn:
+ * opening m must then fail with ENT_EDECRYPT and leave the output wiped.
+ * The field is restored after each bit. */
+static void each_flip_refused(const aead_msg *m, uint8_t *field, size_t n) {
+    uint8_t out[256], zero[sizeof(out)] = {0};
+    size_t outlen = m->ctlen - ENT_AEAD_TAG_LEN;
+    assert_true(outlen <= sizeof(out));
+    for (size_t bit = 0; bit < n * 8; bit++) {
+        field[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        memset(out, 0xaa, outlen);
+        assert_int_equal(ent_aead_open(out, m->ct, m->ctlen, m->nonce, m->ad,
+                                       m->adlen, m->key),
+                         ENT_EDECRYPT);
+        assert_memory_equal(out, zero, outlen); /* wiped */
+        field[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    }
+}
+
 static void test_aead(void **state) {
     uint8_t key[ENT_KEY_LEN], key2[ENT_KEY_LEN];
     uint8_t nonce[ENT_AEAD_NONCE_LEN], nonce2[ENT_AEAD_NONCE_LEN];
     uint8_t pt[100], ad[20], ct[sizeof(pt) + ENT_AEAD_TAG_LEN], ct2[sizeof(ct)];
-    uint8_t out[sizeof(pt)], zero[sizeof(pt)] = {0};
+    uint8_t out[sizeof(pt)];
     (void)state;
 
     ent_random(key, sizeof(key));
@@ -400,29 +427,10 @@ static void test_aead(void **state) {
     assert_memory_not_equal(ct, ct2, sizeof(ct));
 
     /* any flipped bit of ct (body and tag), ad or nonce is refused */
-    for (size_t bit = 0; bit < sizeof(ct) * 8; bit++) {
-        ct[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-        memset(out, 0xaa, sizeof(out));
-        assert_int_equal(
-            ent_aead_open(out, ct, sizeof(ct), nonce, ad, sizeof(ad), key),
-            ENT_EDECRYPT);
-        assert_memory_equal(out, zero, sizeof(out)); /* wiped */
-        ct[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-    }
-    for (size_t bit = 0; bit < sizeof(ad) * 8; bit++) {
-        ad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-        assert_int_equal(
-            ent_aead_open(out, ct, sizeof(ct), nonce, ad, sizeof(ad), key),
-            ENT_EDECRYPT);
-        ad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-    }
-    for (size_t bit = 0; bit < sizeof(nonce) * 8; bit++) {
-        nonce[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-        assert_int_equal(
-            ent_aead_open(out, ct, sizeof(ct), nonce, ad, sizeof(ad), key),
-            ENT_EDECRYPT);
-        nonce[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-    }
+    aead_msg m = {ct, sizeof(ct), nonce, ad, sizeof(ad), key};
+    each_flip_refused(&m, ct, sizeof(ct));
+    each_flip_refused(&m, ad, sizeof(ad));
+    each_flip_refused(&m, nonce, sizeof(nonce));
     /* wrong key, missing ad, truncated ct */
     memcpy(key2, key, sizeof(key));
     key2[0] ^= 1;

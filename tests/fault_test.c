@@ -68,31 +68,12 @@ typedef struct fnode {
 /* As tnode_open, with a store logger that records injected faults. The
  * fnode must not move after this (the logger points into it). */
 static void fnode_open(fnode *f, uint8_t s) {
-    uint8_t seed[ENT_SIG_SEED_LEN];
-    tnode *n = &f->t;
     memset(f, 0, sizeof(*f));
-    memset(seed, s, sizeof(seed));
-    snprintf(n->dir, sizeof(n->dir), "%s/ent_fault_XXXXXX",
-             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    assert_int_equal(ent_crypto_init(), ENT_OK);
-    assert_non_null(mkdtemp(n->dir));
-    ent_log_init(&n->log, ENT_LOG_OFF, "obj");
     f->slog.level = ENT_LOG_WARN;
     f->slog.sink = cap_sink;
     f->slog.data = &f->cap;
     f->slog.name = "store";
-    n->now = 1700000000000ULL;
-    ent_store_opts o = {.map_size = (size_t)8 << 20};
-    assert_int_equal(
-        ent_store_open_ex(&n->store, n->dir, ENT_STORE_CREATE, &f->slog, &o),
-        ENT_OK);
-    assert_int_equal(ent_identity_from_seed(&n->id, seed), ENT_OK);
-    ent_objects_config cfg = {.store = n->store,
-                              .id = n->id,
-                              .log = &n->log,
-                              .clock = tnode_clock,
-                              .clock_data = &n->now};
-    assert_int_equal(ent_objects_new(&n->eng, &cfg), ENT_OK);
+    assert_int_equal(tnode_open_ex(&f->t, s, ENT_LOG_OFF, &f->slog), 0);
 }
 
 static void fnode_close(fnode *f) {
@@ -298,18 +279,10 @@ static void assert_complete(fnode *v, const uint8_t vid[32], fnode *r,
  * faults form a valid, complete history). */
 static void assert_peer_converges(fnode *v, const uint8_t id[32], uint8_t s) {
     fnode p;
-    ent_op *add = NULL;
-    ent_op_epoch_key *boxes = NULL;
-    size_t nboxes = 0;
     fnode_open(&p, s);
-    assert_int_equal(ent_obj_add_member(v->t.eng, id, tnode_pk(&p.t),
-                                        ENT_ROLE_MEMBER, &add, &boxes, &nboxes),
-                     ENT_OK);
-    assert_int_equal(ent_obj_accept_keys(p.t.eng, id, boxes, nboxes), ENT_OK);
-    assert_int_equal(tnode_sync(&p.t, &v->t, id), 0);
+    assert_int_equal(
+        tnode_join(&v->t, &p.t, id, ENT_ROLE_MEMBER, NULL, NULL), ENT_OK);
     assert_same_state(v, id, &p, id);
-    free(boxes);
-    ent_op_free(add);
     fnode_close(&p);
 }
 
@@ -339,6 +312,15 @@ static void create_obj(fnode *f, uint8_t id[32]) {
     assert_int_equal(ent_obj_create(f->t.eng, "opportunity", create_in, 5, id,
                                     NULL, err, sizeof(err)),
                      ENT_OK);
+}
+
+/* V (seed 1) and its reference R (the same org), each with an object made
+ * by create_obj (vid, rid). */
+static void vr_open(fnode *v, fnode *r, uint8_t vid[32], uint8_t rid[32]) {
+    fnode_open(v, 1);
+    fnode_open(r, 1);
+    create_obj(v, vid);
+    create_obj(r, rid);
 }
 
 /* ---------------------------------------------------------- operations */
@@ -398,10 +380,7 @@ static int op_set(fnode *n, void *arg) {
 static void test_set(void **state) {
     fnode v, r;
     uint8_t vid[32], rid[32];
-    fnode_open(&v, 1);
-    fnode_open(&r, 1);
-    create_obj(&v, vid);
-    create_obj(&r, rid);
+    vr_open(&v, &r, vid, rid);
     /* shared + private fields: one op and private rows */
     set_arg a = {.id = vid, .in = set_in, .n = 4, .want_op = true};
     set_arg ra = {.id = rid, .in = set_in, .n = 4, .want_op = true};
@@ -505,6 +484,19 @@ static void batch_free(batch_arg *b) {
     free(b->rcs);
 }
 
+/* The end of a case where V and its reference R received X's history rec
+ * (through b): V is complete and holds X's state; everything is freed. */
+static void received_end(fnode *x, fnode *v, fnode *r, received *rec,
+                         batch_arg *b) {
+    assert_complete(v, rec->id, r, rec->id);
+    assert_same_state(v, rec->id, x, rec->id);
+    batch_free(b);
+    received_free(rec);
+    fnode_close(x);
+    fnode_close(v);
+    fnode_close(r);
+}
+
 static void run_batch_case(bool reverse) {
     fnode x, v, r;
     received rec;
@@ -530,13 +522,7 @@ static void run_batch_case(bool reverse) {
     assert_memory_equal(&sv, &sr, sizeof(sv));
     assert_int_equal(sv.applied, rec.ops.n);
     assert_int_equal(sv.rejected, 0);
-    assert_complete(&v, rec.id, &r, rec.id);
-    assert_same_state(&v, rec.id, &x, rec.id);
-    batch_free(&b);
-    received_free(&rec);
-    fnode_close(&x);
-    fnode_close(&v);
-    fnode_close(&r);
+    received_end(&x, &v, &r, &rec, &b);
 }
 
 static void test_apply_batch_in_order(void **state) {
@@ -582,13 +568,7 @@ static void test_accept_keys(void **state) {
     assert_int_equal(op_accept(&r, &k), ENT_OK);
     ent_obj_stats_get(v.t.eng, &sv);
     assert_int_equal(sv.applied, rec.ops.n);
-    assert_complete(&v, rec.id, &r, rec.id);
-    assert_same_state(&v, rec.id, &x, rec.id);
-    batch_free(&b);
-    received_free(&rec);
-    fnode_close(&x);
-    fnode_close(&v);
-    fnode_close(&r);
+    received_end(&x, &v, &r, &rec, &b);
 }
 
 /* ---- membership */
@@ -599,6 +579,15 @@ typedef struct member_arg {
     ent_op_epoch_key *boxes; /* add: the boxes of the successful call */
     size_t nboxes;
 } member_arg;
+
+/* B opens the key boxes of a's successful add to V's object vid and
+ * applies every op V holds of it. */
+static void b_joins(fnode *b, fnode *v, const uint8_t vid[32],
+                    const member_arg *a) {
+    assert_int_equal(ent_obj_accept_keys(b->t.eng, vid, a->boxes, a->nboxes),
+                     ENT_OK);
+    assert_int_equal(tnode_sync(&b->t, &v->t, vid), 0);
+}
 
 static int op_add(fnode *n, void *arg) {
     member_arg *a = arg;
@@ -637,20 +626,15 @@ static int op_remove(fnode *n, void *arg) {
 static void test_add_member(void **state) {
     fnode v, r, b;
     uint8_t vid[32], rid[32];
-    fnode_open(&v, 1);
-    fnode_open(&r, 1);
+    vr_open(&v, &r, vid, rid);
     fnode_open(&b, 2);
-    create_obj(&v, vid);
-    create_obj(&r, rid);
     member_arg a = {.id = vid, .org = tnode_pk(&b.t)};
     member_arg ra = {.id = rid, .org = tnode_pk(&b.t)};
     fault_loop("add_member", &v, op_add, &a);
     assert_int_equal(op_add(&r, &ra), ENT_OK);
     assert_complete(&v, vid, &r, rid);
     /* the boxes of the successful call let B join and converge */
-    assert_int_equal(ent_obj_accept_keys(b.t.eng, vid, a.boxes, a.nboxes),
-                     ENT_OK);
-    assert_int_equal(tnode_sync(&b.t, &v.t, vid), 0);
+    b_joins(&b, &v, vid, &a);
     assert_same_state(&v, vid, &b, vid);
     free(a.boxes);
     free(ra.boxes);
@@ -662,12 +646,9 @@ static void test_add_member(void **state) {
 static void test_remove_member(void **state) {
     fnode v, r, b, c;
     uint8_t vid[32], rid[32];
-    fnode_open(&v, 1);
-    fnode_open(&r, 1);
+    vr_open(&v, &r, vid, rid);
     fnode_open(&b, 2);
     fnode_open(&c, 5);
-    create_obj(&v, vid);
-    create_obj(&r, rid);
     member_arg ab = {.id = vid, .org = tnode_pk(&b.t)};
     member_arg ac = {.id = vid, .org = tnode_pk(&c.t)};
     member_arg rb = {.id = rid, .org = tnode_pk(&b.t)};
@@ -677,9 +658,7 @@ static void test_remove_member(void **state) {
     assert_int_equal(op_add(&r, &rb), ENT_OK);
     assert_int_equal(op_add(&r, &rc_), ENT_OK);
     /* B joins v's object before the removal */
-    assert_int_equal(ent_obj_accept_keys(b.t.eng, vid, ab.boxes, ab.nboxes),
-                     ENT_OK);
-    assert_int_equal(tnode_sync(&b.t, &v.t, vid), 0);
+    b_joins(&b, &v, vid, &ab);
     fault_loop("remove_member (new epoch for 2 members)", &v, op_remove, &ac);
     assert_int_equal(op_remove(&r, &rc_), ENT_OK);
     assert_complete(&v, vid, &r, rid);
@@ -733,11 +712,8 @@ static void test_comment_stage_rotate(void **state) {
                                         "rotate_key (2 members)"};
     fnode v, r, b;
     uint8_t vid[32], rid[32];
-    fnode_open(&v, 1);
-    fnode_open(&r, 1);
+    vr_open(&v, &r, vid, rid);
     fnode_open(&b, 2);
-    create_obj(&v, vid);
-    create_obj(&r, rid);
     member_arg ab = {.id = vid, .org = tnode_pk(&b.t)};
     member_arg rb = {.id = rid, .org = tnode_pk(&b.t)};
     assert_int_equal(op_add(&v, &ab), ENT_OK);
@@ -749,9 +725,7 @@ static void test_comment_stage_rotate(void **state) {
         assert_int_equal(op_text(&r, &ra), ENT_OK);
         assert_complete(&v, vid, &r, rid);
     }
-    assert_int_equal(ent_obj_accept_keys(b.t.eng, vid, ab.boxes, ab.nboxes),
-                     ENT_OK);
-    assert_int_equal(tnode_sync(&b.t, &v.t, vid), 0);
+    b_joins(&b, &v, vid, &ab);
     assert_same_state(&v, vid, &b, vid);
     free(ab.boxes);
     free(rb.boxes);

@@ -29,7 +29,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "vhz_fixture.h"
+#include "nodes_fixture.h"
 
 #include "node/audit/actlog.h"
 #include "protocol/op.h"
@@ -39,90 +39,38 @@
 #define WAIT_MS 30000
 
 typedef struct world {
-    VHZ_WORLD_FIELDS;
-    uint8_t zorg[32];
+    NODES_WORLD_FIELDS;
+    uint8_t obj[32]; /* O */
+    tnode z;         /* Z, the forking member, a bare engine */
     uint64_t fork_seq;
     uint8_t on_b[32]; /* id of H's op built on version B */
 } world;
-#define VHZ_WORLD
-#include "vhz_fixture.h"
-
-typedef struct copy_ctx {
-    ent_objects *to;
-    size_t bad;
-} copy_ctx;
-
-static int copy_cb(void *data, const uint8_t *raw, size_t len) {
-    copy_ctx *c = data;
-    c->bad += ent_obj_apply(c->to, raw, len, NULL) != ENT_OK;
-    return 0;
-}
-
-static uint64_t wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static bool join_over(world *w) {
-    json_t *j = NULL;
-    bool over = false;
-    if (ent_peers_join_json(hp(w), 1, &j) == ENT_OK) {
-        const char *st = json_string_value(json_object_get(j, "state"));
-        over = st != NULL &&
-               (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0);
-    }
-    json_decref(j);
-    return over;
-}
+#define NODES_WORLD
+#include "nodes_fixture.h"
 
 static int setup(void **state) {
     world *w = calloc(1, sizeof(*w));
-    char err[ENT_OBJ_ERR_MAX], *token = NULL, iid[33];
-    uint64_t expiry, jid = 0;
-    ent_op *op = NULL;
-    ent_op_epoch_key *boxes = NULL;
-    size_t nboxes = 0;
     assert_non_null(w);
     setenv("ENTENTE_SYNC_MS", "200", 1);
     setenv("ENTENTE_DIAL_BASE_MS", "100", 1);
     static const char *const names[2] = {"Vera", "Hale"};
-    vhz_open(w, access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp",
-             "fork-sync", names);
-    ent_objects *ve = ent_node_objects(w->v);
+    nodes_open(w, access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp",
+               "fork-sync", ENT_LOG_OFF, names, 2);
     ent_obj_input in[1] = {{"name", "Forked deal", false}};
-    assert_int_equal(ent_obj_create(ve, "opportunity", in, 1, w->obj, &op, err,
-                                    sizeof(err)),
-                     ENT_OK);
-    ent_node_op_created(w->v, op); /* takes op */
+    node_create(w->v, "opportunity", in, 1, w->obj);
     /* Z: a member of O with its own engine holding O's history */
-    assert_int_equal(tnode_open(&w->z.t, 0x5a), 0);
-    w->z.t.now = wall_ms(); /* V's ops carry real clocks */
-    memcpy(w->zorg, tnode_pk(&w->z.t), 32);
-    assert_int_equal(ent_obj_add_member(ve, w->obj, w->zorg, ENT_ROLE_MEMBER,
-                                        &op, &boxes, &nboxes),
-                     ENT_OK);
-    ent_node_op_created(w->v, op); /* takes op */
-    assert_int_equal(ent_obj_accept_keys(w->z.t.eng, w->obj, boxes, nboxes),
-                     ENT_OK);
-    free(boxes);
-    copy_ctx cc = {.to = w->z.t.eng};
-    assert_int_equal(ent_obj_ops_foreach(ve, w->obj, copy_cb, &cc), ENT_OK);
-    assert_int_equal(cc.bad, 0);
-    ent_session_callbacks cb = {NULL, z_established, z_message, z_closed};
-    assert_int_equal(ent_session_mgr_new(&w->z.mgr, &w->loop, w->z.t.id, NULL,
-                                         &cb, &w->z),
-                     ENT_OK);
+    assert_int_equal(tnode_open(&w->z, 0x5a), 0);
+    node_add_member(w->v, w->obj, &w->z, true);
     /* H joins O */
-    assert_int_equal(ent_peers_invite(vp(w), w->obj, ENT_ROLE_MEMBER, 3600,
-                                      &token, &expiry, iid),
-                     ENT_OK);
-    assert_int_equal(
-        ent_peers_join(hp(w), token, strlen(token), &jid, err, sizeof(err)),
-        ENT_OK);
-    free(token);
-    assert_true(run_until(w, join_over, WAIT_MS));
+    nodes_join(w, w->obj, WAIT_MS);
     *state = w;
+    return 0;
+}
+
+static int teardown(void **state) {
+    world *w = *state;
+    tnode_close(&w->z);
+    nodes_free(w);
     return 0;
 }
 
@@ -139,7 +87,7 @@ static int held_cb(void *data, const uint8_t *raw, size_t len) {
     ent_op *op = NULL;
     if (ent_op_decode(&op, raw, len) != ENT_OK)
         return ENT_ECORRUPT;
-    q->versions += memcmp(op->h.author, q->w->zorg, 32) == 0 &&
+    q->versions += memcmp(op->h.author, tnode_pk(&q->w->z), 32) == 0 &&
                    op->h.seq == q->w->fork_seq;
     q->on_b |= memcmp(op->id, q->w->on_b, 32) == 0;
     ent_op_free(op);
@@ -207,9 +155,9 @@ static void test_fork_over_sessions(void **state) {
     ent_op *va = NULL, *vb = NULL, *onb = NULL;
     ent_obj_input sa = {"next_step", "version A", false};
     assert_int_equal(
-        ent_obj_set(w->z.t.eng, w->obj, &sa, 1, &va, err, sizeof(err)),
+        ent_obj_set(w->z.eng, w->obj, &sa, 1, &va, err, sizeof(err)),
         ENT_OK);
-    assert_int_equal(ent_obj_epoch_keys(w->z.t.eng, w->obj, &keys, &nkeys),
+    assert_int_equal(ent_obj_epoch_keys(w->z.eng, w->obj, &keys, &nkeys),
                      ENT_OK);
     /* version B: A's header, another body, sealed and signed by Z */
     ent_op_field f;
@@ -227,7 +175,7 @@ static void test_fork_over_sessions(void **state) {
     b.nfields = 1;
     assert_int_equal(ent_op_body_encode(&b, &body, &blen), ENT_OK);
     assert_int_equal(ent_op_seal(&vb, &va->h, body, blen, keys[0].key,
-                                 w->z.t.id),
+                                 w->z.id),
                      ENT_OK);
     free(body);
     ent_obj_keys_free(keys, nkeys);
@@ -266,5 +214,5 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fork_over_sessions),
     };
-    return cmocka_run_group_tests(tests, setup, vhz_teardown);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

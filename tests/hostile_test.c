@@ -36,175 +36,44 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "object_fixture.h"
-
-#include "node/home.h"
-#include "node/daemon/daemon.h"
-#include "node/node.h"
-#include "node/peers/peer.h"
-#include "node/peers/peer_int.h"
-#include "protocol/session.h"
-#include "protocol/wire.h"
+#include "nodes_fixture.h"
 
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
 #define FIELD "next_step"
 #define WAIT_MS 8000
 
-/* ---- the attacker ------------------------------------------------------- */
-
-typedef struct atk {
-    tnode t; /* identity, store, engine */
-    ent_session_mgr *mgr;
-    ent_session *s;
-    bool open, closed;
-    int reason;
-    unsigned hellos, acks, errors, ops_in;
-    size_t last_ack_nids;
-    int32_t last_err;
-    uint64_t seq; /* the attacker's last sequence number in obj */
-} atk;
-
 typedef struct world {
-    uv_loop_t loop;
-    uv_timer_t wake;
-    char tmp[PATH_MAX];
-    char home[2][PATH_MAX];
-    ent_node *v, *h;
-    ent_log log;
+    NODES_WORLD_FIELDS;
     uint8_t obj[32];  /* V, H and (until removed) A are members */
     uint8_t obj2[32]; /* V alone */
-    atk a;
-    int stopped;
+    bpeer a;          /* the attacker: a tnode (identity, store, engine) */
+    uint64_t a_seq;   /* the attacker's last sequence number in obj */
     unsigned honest_n;
     unsigned acks_wanted; /* a_acked: wait for this many ACKs */
     unsigned errors_wanted; /* a_erred: wait for this many ERRORs */
     char want_text[64];   /* v_has_text: the value to wait for */
 } world;
 
-static uint64_t wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
+#define NODES_WORLD
+#include "nodes_fixture.h"
 
-static void on_wake(uv_timer_t *t) { (void)t; }
+/* ---- the attacker ------------------------------------------------------- */
 
-/* Runs the loop until pred(w) holds or ms pass; returns pred(w). */
-static bool run_until(world *w, bool (*pred)(world *w), uint64_t ms) {
-    uint64_t end = uv_now(&w->loop) + ms;
-    uv_update_time(&w->loop);
-    while (!pred(w) && uv_now(&w->loop) < end)
-        uv_run(&w->loop, UV_RUN_ONCE);
-    return pred(w);
-}
-
-static bool never(world *w) { return false; }
-static void run_for(world *w, uint64_t ms) { run_until(w, never, ms); }
-
-static ent_objects *veng(world *w) { return ent_node_objects(w->v); }
-static ent_objects *heng(world *w) { return ent_node_objects(w->h); }
-static ent_peers *vpeers(world *w) { return ent_node_peers(w->v); }
-static const uint8_t *vpk(world *w) {
-    return ent_identity_public(ent_node_identity(w->v));
-}
-
-static void a_established(ent_session *s, void *data) {
-    atk *a = data;
-    if (s == a->s)
-        a->open = true;
-}
-
-static void a_message(ent_session *s, const uint8_t *msg, size_t len,
-                      void *data) {
-    atk *a = data;
-    ent_wire_msg m;
-    if (ent_wire_decode(&m, msg, len) != ENT_OK)
-        return;
-    switch (m.type) {
-    case ENT_WIRE_HELLO:
-        a->hellos++;
-        break;
-    case ENT_WIRE_ACK:
-        a->acks++;
-        a->last_ack_nids = m.u.ack.nids;
-        break;
-    case ENT_WIRE_ERROR:
-        a->errors++;
-        a->last_err = m.u.error.code;
-        break;
-    case ENT_WIRE_OPS: {
-        /* be polite: an empty ACK keeps V's in-flight window open */
-        ent_wire_msg ack;
-        uint8_t *buf = NULL;
-        size_t blen;
-        a->ops_in++;
-        memset(&ack, 0, sizeof(ack));
-        ack.type = ENT_WIRE_ACK;
-        memcpy(ack.u.ack.object, m.u.ops.object, 32);
-        if (ent_wire_encode(&ack, &buf, &blen) == ENT_OK)
-            ent_session_send(s, buf, blen);
-        free(buf);
-        break;
-    }
-    default:
-        break;
-    }
-    ent_wire_msg_clear(&m);
-}
-
-static void a_closed(ent_session *s, int reason, void *data) {
-    atk *a = data;
-    if (s == a->s) {
-        a->s = NULL;
-        a->open = false;
-        a->closed = true;
-        a->reason = reason;
-    }
-}
-
-static bool a_settled(world *w) {
-    return w->a.closed || (w->a.open && w->a.hellos > 0);
-}
 static bool a_gone(world *w) { return w->a.s == NULL; }
 
 /* Sends one already-encoded message on the attacker's session. */
 static void a_send_raw(world *w, const uint8_t *msg, size_t len) {
-    assert_non_null(w->a.s);
-    assert_int_equal(ent_session_send(w->a.s, msg, len), ENT_OK);
+    bpeer_send_raw(&w->a, msg, len);
 }
 
-static void a_send(world *w, const ent_wire_msg *m) {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(ent_wire_encode(m, &buf, &len), ENT_OK);
-    a_send_raw(w, buf, len);
-    free(buf);
-}
+static void a_send(world *w, const ent_wire_msg *m) { bpeer_send(&w->a, m); }
 
 /* Dials V, completes the handshake and exchanges HELLO. */
 static void a_connect(world *w) {
-    atk *a = &w->a;
-    if (a->s != NULL) {
-        ent_session_close(a->s, ENT_OK);
-        run_until(w, a_gone, WAIT_MS);
-    }
-    a->open = a->closed = false;
-    a->hellos = a->acks = a->errors = a->ops_in = 0;
-    a->last_err = 0;
-    assert_int_equal(
-        ent_session_dial(a->mgr, ent_node_listen(w->v), vpk(w), &a->s),
-        ENT_OK);
-    assert_true(run_until(w, a_settled, WAIT_MS));
-    assert_true(a->open);
-    ent_wire_msg m;
-    memset(&m, 0, sizeof(m));
-    m.type = ENT_WIRE_HELLO;
-    m.u.hello.version = ENT_WIRE_VERSION;
-    snprintf(m.u.hello.name, sizeof(m.u.hello.name), "mallory");
-    a_send(w, &m);
+    bpeer_connect(&w->a, w->v, "mallory", WAIT_MS);
     run_for(w, 50);
-    assert_non_null(a->s);
+    assert_non_null(w->a.s);
 }
 
 static bool a_acked(world *w) {
@@ -241,100 +110,34 @@ static void a_send_op(world *w, const uint8_t obj[32], const uint8_t *raw,
 
 /* ---- forging ------------------------------------------------------------- */
 
-typedef struct heads_q {
-    const uint8_t *obj;
-    ent_op_header *h;
-    uint64_t epoch;
-    uint8_t key[32];
-    bool have_key;
-} heads_q;
-
-static int heads_scan(void *data, const void *key, size_t klen,
-                      const void *val, size_t vlen) {
-    ent_op_header *h = data;
-    if (klen != 64 || h->nparents == ENT_OP_MAX_PARENTS)
-        return ENT_ECORRUPT;
-    memcpy(h->parents[h->nparents++], (const uint8_t *)key + 32, 32);
-    return 0;
-}
-
-static int heads_fn(ent_txn *txn, void *data) {
-    heads_q *q = data;
-    q->h->nparents = 0;
-    return ent_txn_scan(txn, ENT_TBL_HEADS, q->obj, 32, heads_scan, q->h);
-}
-
-static int key_scan(void *data, const void *key, size_t klen, const void *val,
-                    size_t vlen) {
-    heads_q *q = data;
-    if (vlen < 32)
-        return ENT_ECORRUPT;
-    memcpy(q->key, val, 32);
-    q->have_key = true;
-    return 1;
-}
-
-static int key_fn(ent_txn *txn, void *data) {
-    heads_q *q = data;
-    uint8_t pre[40];
-    memcpy(pre, q->obj, 32);
-    for (int i = 0; i < 8; i++)
-        pre[32 + i] = (uint8_t)(q->epoch >> (56 - 8 * i));
-    return ent_txn_scan(txn, ENT_TBL_KEYS, pre, 40, key_scan, q);
-}
-
 /* The epoch key the attacker holds for obj (its own store). */
 static void a_key(world *w, const uint8_t obj[32], uint64_t epoch,
                   uint8_t key[32]) {
-    ent_op_header h;
-    heads_q q = {.obj = obj, .h = &h, .epoch = epoch};
-    assert_int_equal(ent_store_read(w->a.t.store, key_fn, &q), ENT_OK);
-    assert_true(q.have_key);
-    memcpy(key, q.key, 32);
+    assert_int_equal(tstore_epoch_key(w->a.t.store, obj, epoch, key), ENT_OK);
 }
 
 /*
  * A set op of one text field by signer, sealed under key: the parents are
- * V's current heads of obj (so it is causally after everything V holds).
- * *out is malloc'ed (the raw bytes), *len its size.
+ * the current heads of obj in heads_from (V's store: so it is causally
+ * after everything V holds; NULL: none). *out is malloc'ed (the raw
+ * bytes), *len its size.
  */
 static void forge_set(const ent_identity *signer, const uint8_t obj[32],
                       ent_store *heads_from, uint64_t epoch,
                       const uint8_t key[32], uint64_t seq, uint64_t hlc,
                       const char *text, uint8_t **out, size_t *len) {
     ent_op_header h;
-    ent_op_field f;
-    ent_op_body b;
-    uint8_t *body = NULL;
-    size_t blen;
-    ent_op *op = NULL;
     memset(&h, 0, sizeof(h));
-    heads_q q = {.obj = obj, .h = &h};
     if (heads_from != NULL)
-        assert_int_equal(ent_store_read(heads_from, heads_fn, &q), ENT_OK);
-    memset(&f, 0, sizeof(f));
-    memset(&b, 0, sizeof(b));
-    snprintf(f.name, sizeof(f.name), "%s", FIELD);
-    f.v.type = ENT_VT_TEXT;
-    f.v.u.text.s = (char *)text;
-    f.v.u.text.len = strlen(text);
-    b.kind = ENT_OP_SET;
-    b.fields = &f;
-    b.nfields = 1;
-    h.version = ENT_OP_VERSION;
-    h.kind = ENT_OP_SET;
-    memcpy(h.object, obj, 32);
-    memcpy(h.author, ent_identity_public(signer), 32);
-    h.seq = seq;
-    h.hlc = hlc;
-    h.epoch = epoch;
-    assert_int_equal(ent_op_body_encode(&b, &body, &blen), ENT_OK);
-    assert_int_equal(ent_op_seal(&op, &h, body, blen, key, signer), ENT_OK);
+        assert_int_equal(tstore_heads(heads_from, obj, &h), ENT_OK);
+    ent_op_field f = tfield_text(FIELD, text, false);
+    ent_op *op = tforge_set(signer, obj, &f, seq, hlc, epoch, h.parents,
+                            h.nparents, key);
+    assert_non_null(op);
     *out = malloc(op->rawlen);
     assert_non_null(*out);
     memcpy(*out, op->raw, op->rawlen);
     *len = op->rawlen;
-    free(body);
     ent_op_free(op);
 }
 
@@ -350,7 +153,7 @@ static ent_op *a_make_set(world *w, const char *text) {
                                  sizeof(err)),
                      ENT_OK);
     assert_non_null(op);
-    w->a.seq = op->h.seq;
+    w->a_seq = op->h.seq;
     return op;
 }
 
@@ -376,71 +179,33 @@ static void assert_same_state(world *w, const uint8_t obj[32], blob *before) {
     before->p = NULL;
 }
 
-static ent_obj_stats est(world *w) {
-    ent_obj_stats s;
-    ent_obj_stats_get(veng(w), &s);
-    return s;
-}
-
-static ent_peers_stats pst(world *w) {
-    ent_peers_stats s;
-    ent_peers_stats_get(vpeers(w), &s);
-    return s;
-}
-
-static ent_session_stats sst(world *w) {
-    ent_session_stats s;
-    ent_session_mgr_stats(vpeers(w)->mgr, &s);
-    return s;
-}
-
-typedef struct count_q {
-    const void *pre;
-    size_t plen;
-    ent_table t;
-    size_t n;
-} count_q;
+static ent_obj_stats est(world *w) { return objects_stats(w->v); }
+static ent_peers_stats pst(world *w) { return peers_stats(w->v); }
+static ent_session_stats sst(world *w) { return session_stats(w->v); }
 
 static int count_scan(void *data, const void *key, size_t klen,
                       const void *val, size_t vlen) {
-    ((count_q *)data)->n++;
+    (*(size_t *)data)++;
     return 0;
-}
-
-static int count_fn(ent_txn *txn, void *data) {
-    count_q *q = data;
-    q->n = 0;
-    return ent_txn_scan(txn, q->t, q->pre, q->plen, count_scan, q);
 }
 
 /* Entries of table t on V (under prefix pre, plen bytes; NULL: all). */
 static size_t v_count(world *w, ent_table t, const void *pre, size_t plen) {
-    count_q q = {.pre = pre, .plen = plen, .t = t};
-    assert_int_equal(ent_store_read(ent_node_store(w->v), count_fn, &q),
-                     ENT_OK);
-    return q.n;
+    size_t n = 0;
+    assert_int_equal(
+        tstore_scan(ent_node_store(w->v), t, pre, plen, count_scan, &n),
+        ENT_OK);
+    return n;
 }
 
 static bool v_has_text(world *w) {
-    json_t *j = NULL;
-    bool ok = false;
-    if (ent_obj_show_json(veng(w), w->obj, true, &j) != ENT_OK)
-        return false;
-    json_t *v = json_object_get(json_object_get(j, "shared"), FIELD);
-    ok = json_is_string(v) && strcmp(json_string_value(v), w->want_text) == 0;
-    json_decref(j);
-    return ok;
+    return node_shows(w->v, w->obj, FIELD, w->want_text);
 }
 
 /* An honest edit on H reaches V over the network. */
 static void honest_edit_arrives(world *w) {
-    ent_op *op = NULL;
-    char err[ENT_OBJ_ERR_MAX];
     snprintf(w->want_text, sizeof(w->want_text), "honest-%u", ++w->honest_n);
-    ent_obj_input in = {FIELD, w->want_text, false};
-    assert_int_equal(
-        ent_obj_set(heng(w), w->obj, &in, 1, &op, err, sizeof(err)), ENT_OK);
-    ent_node_op_created(w->h, op);
+    node_set(w->h, w->obj, FIELD, w->want_text);
     assert_true(run_until(w, v_has_text, WAIT_MS));
 }
 
@@ -457,151 +222,35 @@ static long rss_kb(void) {
 
 /* ---- setup ------------------------------------------------------------------ */
 
-static bool join_done(world *w) {
-    json_t *j = NULL;
-    bool done = false;
-    if (ent_peers_join_json(ent_node_peers(w->h), 1, &j) == ENT_OK) {
-        const char *st = json_string_value(json_object_get(j, "state"));
-        done = st != NULL && (strcmp(st, "done") == 0 ||
-                              strcmp(st, "failed") == 0);
-    }
-    json_decref(j);
-    return done;
-}
-
-static int ops_copy_cb(void *data, const uint8_t *raw, size_t len) {
-    tops *t = data;
-    return tops_cb(t, raw, len);
-}
-
 static int setup(void **state) {
     world *w = calloc(1, sizeof(*w));
-    char org[ENT_ORG_ID_LEN + 1], err[ENT_OBJ_ERR_MAX];
-    ent_op *op = NULL;
     assert_non_null(w);
     setenv("ENTENTE_SYNC_MS", "200", 1);
     setenv("ENTENTE_DIAL_BASE_MS", "100", 1);
-    assert_int_equal(ent_crypto_init(), ENT_OK);
-    assert_int_equal(uv_loop_init(&w->loop), 0);
-    uv_timer_init(&w->loop, &w->wake);
-    uv_timer_start(&w->wake, on_wake, 10, 10);
-    ent_log_init(&w->log, ENT_LOG_ERROR, "hostile");
-    snprintf(w->tmp, sizeof(w->tmp), "/tmp/ent-hostile.XXXXXX");
-    assert_non_null(mkdtemp(w->tmp));
-    const char *names[2] = {"Victim", "Honest"};
-    for (int i = 0; i < 2; i++) {
-        snprintf(w->home[i], PATH_MAX, "%s/%s", w->tmp, names[i]);
-        assert_int_equal(
-            ent_home_init(w->home[i], names[i], "127.0.0.1:0", NULL, org),
-            ENT_OK);
-    }
-    assert_int_equal(ent_daemon_open(&w->v, &w->loop, w->home[0], &w->log),
-                     ENT_OK);
-    assert_int_equal(ent_daemon_open(&w->h, &w->loop, w->home[1], &w->log),
-                     ENT_OK);
-    assert_int_equal(ent_node_start(w->v, NULL), ENT_OK);
-    assert_int_equal(ent_node_start(w->h, NULL), ENT_OK);
+    static const char *const names[2] = {"Victim", "Honest"};
+    nodes_open(w, "/tmp", "hostile", ENT_LOG_ERROR, names, 2);
     /* the attacker comes back after each attack: no ban for repeated
      * violations here (bans: tests/peer_guard_test.c) */
     ent_peers_limits lim;
     memset(&lim, 0, sizeof(lim));
     lim.ban_strikes = 1000;
-    ent_peers_set_limits(vpeers(w), &lim);
+    ent_peers_set_limits(vp(w), &lim);
 
     /* V's object, joined by H through a real invite */
     ent_obj_input in[2] = {{"name", "Joint deal", false},
                            {FIELD, "kickoff", false}};
-    assert_int_equal(ent_obj_create(veng(w), "opportunity", in, 2, w->obj,
-                                    &op, err, sizeof(err)),
-                     ENT_OK);
-    ent_node_op_created(w->v, op);
-    assert_int_equal(ent_obj_create(veng(w), "opportunity", in, 1, w->obj2,
-                                    &op, err, sizeof(err)),
-                     ENT_OK);
-    ent_node_op_created(w->v, op);
-    char *token = NULL, iid[33];
-    uint64_t expiry, jid = 0;
-    assert_int_equal(ent_peers_invite(vpeers(w), w->obj, ENT_ROLE_MEMBER,
-                                      3600, &token, &expiry, iid),
-                     ENT_OK);
-    assert_int_equal(ent_peers_join(ent_node_peers(w->h), token,
-                                    strlen(token), &jid, err, sizeof(err)),
-                     ENT_OK);
-    free(token);
-    assert_int_equal(jid, 1);
-    assert_true(run_until(w, join_done, 20000));
-    json_t *j = NULL;
-    assert_int_equal(ent_peers_join_json(ent_node_peers(w->h), 1, &j), ENT_OK);
-    assert_string_equal(json_string_value(json_object_get(j, "state")),
-                        "done");
-    json_decref(j);
+    node_create(w->v, "opportunity", in, 2, w->obj);
+    node_create(w->v, "opportunity", in, 1, w->obj2);
+    nodes_join(w, w->obj, 20000);
+    assert_int_equal(w->jid, 1);
 
     /* the attacker becomes a member too: V adds its org, A opens the key
-     * boxes and applies V's ops in its own engine */
-    assert_int_equal(tnode_open(&w->a.t, 0xA7), 0);
-    w->a.t.now = wall_ms(); /* V's ops carry real HLCs */
-    ent_op_epoch_key *boxes = NULL;
-    size_t nboxes = 0;
-    assert_int_equal(ent_obj_add_member(veng(w), w->obj, tnode_pk(&w->a.t),
-                                        ENT_ROLE_MEMBER, &op, &boxes, &nboxes),
-                     ENT_OK);
-    ent_node_op_created(w->v, op);
-    assert_int_equal(
-        ent_obj_accept_keys(w->a.t.eng, w->obj, boxes, nboxes), ENT_OK);
-    free(boxes);
-    tops t = {0};
-    assert_int_equal(ent_obj_ops_foreach(veng(w), w->obj, ops_copy_cb, &t),
-                     ENT_OK);
-    int *rcs = calloc(t.n, sizeof(int));
-    assert_int_equal(ent_obj_apply_batch(w->a.t.eng,
-                                         (const uint8_t *const *)t.raw, t.len,
-                                         t.n, NULL, rcs),
-                     ENT_OK);
-    for (size_t i = 0; i < t.n; i++)
-        assert_int_equal(rcs[i], ENT_OK);
-    free(rcs);
-    tops_free(&t);
-
-    ent_session_callbacks cb = {NULL, a_established, a_message, a_closed};
-    assert_int_equal(ent_session_mgr_new(&w->a.mgr, &w->loop, w->a.t.id, NULL,
-                                         &cb, &w->a),
-                     ENT_OK);
+     * boxes and applies V's ops in its own engine; it ACKs what V sends */
+    bpeer_open(w, &w->a, 0xA7, true);
+    node_add_member(w->v, w->obj, &w->a.t, true);
     honest_edit_arrives(w);
     a_connect(w);
     *state = w;
-    return 0;
-}
-
-static void node_stopped(ent_node *n, void *data) { ((world *)data)->stopped++; }
-static void mgr_closed(ent_session_mgr *m, void *data) {
-    ((world *)data)->a.mgr = NULL;
-}
-static bool all_stopped(world *w) {
-    return w->stopped == 2 && w->a.mgr == NULL;
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int t,
-                    struct FTW *f) {
-    remove(p);
-    return 0;
-}
-
-static int teardown(void **state) {
-    world *w = *state;
-    if (w == NULL)
-        return 0;
-    ent_session_mgr_close(w->a.mgr, mgr_closed, w);
-    ent_node_stop(w->v, node_stopped, w);
-    ent_node_stop(w->h, node_stopped, w);
-    run_until(w, all_stopped, 10000);
-    uv_close((uv_handle_t *)&w->wake, NULL);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    ent_node_free(w->v);
-    ent_node_free(w->h);
-    tnode_close(&w->a.t);
-    assert_int_equal(uv_loop_close(&w->loop), 0);
-    nftw(w->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(w);
     return 0;
 }
 
@@ -630,7 +279,7 @@ static void test_forged_signature(void **state) {
     ent_obj_stats e0 = est(w);
     ent_peers_stats p0 = pst(w);
     a_key(w, w->obj, 0, key);
-    forge_set(w->a.t.id, w->obj, ent_node_store(w->v), 0, key, w->a.seq + 1,
+    forge_set(w->a.t.id, w->obj, ent_node_store(w->v), 0, key, w->a_seq + 1,
               hlc_now(), "forged", &raw, &len);
     raw[len - 1] ^= 0x01; /* the last byte of the signature */
     a_send_op(w, w->obj, raw, len);
@@ -739,7 +388,7 @@ static bool v_has_a_text(world *w) { return v_has_text(w); }
 static void test_replay_and_reorder(void **state) {
     world *w = *state;
     tops t = {0};
-    assert_int_equal(ent_obj_ops_foreach(veng(w), w->obj, ops_copy_cb, &t),
+    assert_int_equal(ent_obj_ops_foreach(veng(w), w->obj, tops_cb, &t),
                      ENT_OK);
     assert_true(t.n >= 3);
     blob before = v_state(w, w->obj);
@@ -794,24 +443,11 @@ static void test_equivocation(void **state) {
     size_t eq0 = v_count(w, ENT_TBL_EQUIV, w->obj, 32);
     a_key(w, w->obj, 0, key);
     /* the same header fields (seq, parents) with another body */
-    ent_op_header h = o1->h;
-    ent_op_field f;
-    ent_op_body b;
-    uint8_t *body = NULL;
-    size_t blen;
-    ent_op *o2 = NULL;
-    memset(&f, 0, sizeof(f));
-    memset(&b, 0, sizeof(b));
-    snprintf(f.name, sizeof(f.name), FIELD);
-    f.v.type = ENT_VT_TEXT;
-    f.v.u.text.s = "version-b";
-    f.v.u.text.len = 9;
-    b.kind = ENT_OP_SET;
-    b.fields = &f;
-    b.nfields = 1;
-    assert_int_equal(ent_op_body_encode(&b, &body, &blen), ENT_OK);
-    assert_int_equal(ent_op_seal(&o2, &h, body, blen, key, w->a.t.id), ENT_OK);
-    free(body);
+    const ent_op_header *h = &o1->h;
+    ent_op_field f = tfield_text(FIELD, "version-b", false);
+    ent_op *o2 = tforge_set(w->a.t.id, w->obj, &f, h->seq, h->hlc, h->epoch,
+                            h->parents, h->nparents, key);
+    assert_non_null(o2);
     raw = o2->raw;
     len = o2->rawlen;
     a_send_op(w, w->obj, raw, len);
@@ -922,7 +558,7 @@ static void test_flood(void **state) {
     /* an OPS flood: 40 OPS of 256 replayed ops each (10,240 op records in
      * well under a second, over 2x the op burst of 4,000) */
     tops t = {0};
-    assert_int_equal(ent_obj_ops_foreach(veng(w), w->obj, ops_copy_cb, &t),
+    assert_int_equal(ent_obj_ops_foreach(veng(w), w->obj, tops_cb, &t),
                      ENT_OK);
     ent_wire_bytes *b = calloc(ENT_WIRE_MAX_OPS, sizeof(*b));
     for (size_t i = 0; i < ENT_WIRE_MAX_OPS; i++)
@@ -1003,7 +639,7 @@ static void test_slow_loris(void **state) {
     assert_int_equal(sscanf(l, "127.0.0.1:%d", &port), 1);
     memset(&cfg, 0, sizeof(cfg));
     cfg.idle_timeout_ms = 400;
-    ent_session_mgr_set_config(vpeers(w)->mgr, &cfg);
+    ent_session_mgr_set_config(vp(w)->mgr, &cfg);
     if (w->a.s != NULL) {
         ent_session_close(w->a.s, ENT_OK);
         run_until(w, a_gone, WAIT_MS);
@@ -1031,7 +667,7 @@ static void test_slow_loris(void **state) {
     fprintf(stderr, "  slow loris dropped after %llu ms (idle timeout 400)\n",
             (unsigned long long)took);
     cfg.idle_timeout_ms = ENT_SESSION_IDLE_TIMEOUT_MS;
-    ent_session_mgr_set_config(vpeers(w)->mgr, &cfg);
+    ent_session_mgr_set_config(vp(w)->mgr, &cfg);
     honest_edit_arrives(w);
     a_connect(w);
 }
@@ -1053,7 +689,7 @@ static void test_after_removal(void **state) {
     uint8_t key0[32], rnd[32], *raw;
     size_t len;
     assert_int_equal(
-        ent_peers_remove_member(vpeers(w), w->obj, tnode_pk(&w->a.t)), ENT_OK);
+        ent_peers_remove_member(vp(w), w->obj, tnode_pk(&w->a.t)), ENT_OK);
     assert_true(run_until(w, removal_seen, WAIT_MS));
     blob before = v_state(w, w->obj);
     a_key(w, w->obj, 0, key0);
@@ -1067,7 +703,7 @@ static void test_after_removal(void **state) {
         ent_peers_stats p0 = pst(w);
         ent_obj_stats_get(heng(w), &h0);
         forge_set(w->a.t.id, w->obj, ent_node_store(w->v), tries[i].epoch,
-                  tries[i].key, w->a.seq + 1 + i, hlc_now(), "after-removal",
+                  tries[i].key, w->a_seq + 1 + i, hlc_now(), "after-removal",
                   &raw, &len);
         if (w->a.s == NULL)
             a_connect(w);
@@ -1112,5 +748,5 @@ int main(void) {
         cmocka_unit_test(test_slow_loris),
         cmocka_unit_test(test_after_removal),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, nodes_teardown);
 }

@@ -17,33 +17,26 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
+#include "nodes_fixture.h"
+
 #include "node/audit/actlog.h"
-#include "node/err.h"
-#include "node/home.h"
 #include "node/peers/invite.h"
-#include "node/daemon/daemon.h"
-#include "node/node.h"
-#include "node/objects/object.h"
-#include "node/peers/peer.h"
 
 #define MAX_SITES 1000
 
 typedef struct world {
-    uv_loop_t loop;
-    ent_log log;
-    char tmp[64];
-    char home[PATH_MAX];
-    ent_node *n;
-    bool stopped;
+    NODES_WORLD_FIELDS;
     uint8_t obj[32];
 } world;
+
+#define NODES_WORLD
+#include "nodes_fixture.h"
 
 /* What the store holds: invite records, log size, the last entry. */
 typedef struct snap {
@@ -85,65 +78,31 @@ static int snap_fn(ent_txn *txn, void *data) {
 static snap take(world *w) {
     snap s;
     memset(&s, 0, sizeof(s));
-    assert_int_equal(ent_store_read(ent_node_store(w->n), snap_fn, &s),
+    assert_int_equal(ent_store_read(ent_node_store(w->v), snap_fn, &s),
                      ENT_OK);
     return s;
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int t,
-                    struct FTW *f) {
-    remove(p);
-    return 0;
-}
-
+/* One started node V with an object it created (the op is not pushed). */
 static int setup(void **state) {
     world *w = calloc(1, sizeof(*w));
-    char org[ENT_ORG_ID_LEN + 1], err[ENT_OBJ_ERR_MAX];
+    char err[ENT_OBJ_ERR_MAX];
     ent_op *op = NULL;
     assert_non_null(w);
-    assert_int_equal(ent_crypto_init(), ENT_OK);
-    assert_int_equal(uv_loop_init(&w->loop), 0);
-    ent_log_init(&w->log, ENT_LOG_ERROR, "invite_log");
-    snprintf(w->tmp, sizeof(w->tmp), "/tmp/ent-invlog.XXXXXX");
-    assert_non_null(mkdtemp(w->tmp));
-    snprintf(w->home, sizeof(w->home), "%s/home", w->tmp);
-    assert_int_equal(ent_home_init(w->home, "Inviter", "127.0.0.1:0", NULL,
-                                   org),
-                     ENT_OK);
-    assert_int_equal(ent_daemon_open(&w->n, &w->loop, w->home, &w->log),
-                     ENT_OK);
-    assert_int_equal(ent_node_start(w->n, NULL), ENT_OK);
+    static const char *const names[1] = {"Inviter"};
+    nodes_open(w, "/tmp", "invlog", ENT_LOG_ERROR, names, 1);
     ent_obj_input in[1] = {{"name", "Joint deal", false}};
-    assert_int_equal(ent_obj_create(ent_node_objects(w->n), "opportunity", in,
-                                    1, w->obj, &op, err, sizeof(err)),
+    assert_int_equal(ent_obj_create(veng(w), "opportunity", in, 1, w->obj,
+                                    &op, err, sizeof(err)),
                      ENT_OK);
     ent_op_free(op);
     *state = w;
     return 0;
 }
 
-static void on_stopped(ent_node *n, void *data) { ((world *)data)->stopped = true; }
-
-static int teardown(void **state) {
-    world *w = *state;
-    if (w == NULL)
-        return 0;
-    ent_node_stop(w->n, on_stopped, w);
-    uv_update_time(&w->loop);
-    uint64_t end = uv_now(&w->loop) + 10000;
-    while (!w->stopped && uv_now(&w->loop) < end)
-        uv_run(&w->loop, UV_RUN_ONCE);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    ent_node_free(w->n);
-    assert_int_equal(uv_loop_close(&w->loop), 0);
-    nftw(w->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(w);
-    return 0;
-}
-
 static void test_fault_at_every_site(void **state) {
     world *w = *state;
-    ent_store *st = ent_node_store(w->n);
+    ent_store *st = ent_node_store(w->v);
     char *token = NULL, iid[33];
     uint64_t expiry = 0;
     snap s0 = take(w);
@@ -152,7 +111,7 @@ static void test_fault_at_every_site(void **state) {
     uint64_t k;
     for (k = 1; k <= MAX_SITES; k++) {
         ent_store_fail_after(st, k);
-        rc = ent_peers_invite(ent_node_peers(w->n), w->obj, ENT_ROLE_MEMBER,
+        rc = ent_peers_invite(vp(w), w->obj, ENT_ROLE_MEMBER,
                               3600, &token, &expiry, iid);
         ent_store_fail_after(st, 0);
         if (rc == ENT_OK)
@@ -196,7 +155,7 @@ static void test_fault_at_every_site(void **state) {
     assert_memory_equal(e->prev, s1.prev_hash, ENT_HASH_LEN);
 
     /* a second invite: a second record and a second entry */
-    assert_int_equal(ent_peers_invite(ent_node_peers(w->n), w->obj,
+    assert_int_equal(ent_peers_invite(vp(w), w->obj,
                                       ENT_ROLE_VIEWER, 60, &token, &expiry,
                                       iid),
                      ENT_OK);
@@ -215,7 +174,7 @@ static void test_refused_invite_logs_nothing(void **state) {
     memcpy(other, w->obj, 32);
     other[0] ^= 0xff;
     snap s0 = take(w);
-    assert_int_equal(ent_peers_invite(ent_node_peers(w->n), other,
+    assert_int_equal(ent_peers_invite(vp(w), other,
                                       ENT_ROLE_MEMBER, 3600, &token, &expiry,
                                       iid),
                      ENT_ENOENT);
@@ -228,9 +187,9 @@ static void test_refused_invite_logs_nothing(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fault_at_every_site, setup,
-                                        teardown),
+                                        nodes_teardown),
         cmocka_unit_test_setup_teardown(test_refused_invite_logs_nothing,
-                                        setup, teardown),
+                                        setup, nodes_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

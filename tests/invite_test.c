@@ -17,6 +17,7 @@
 #include "node/peers/invite.h"
 #include "node/log.h"
 #include "storage/store.h"
+#include "tests/store_fixture.h"
 
 #define NOW 1700000000ull
 
@@ -133,6 +134,17 @@ static void test_mac(void **state) {
 
 /* ---- tokens ---- */
 
+/* The token of a fresh invite (make_invite) of role by id's org, *len
+ * its length; *inv is the invite. The caller frees the token. */
+static char *token_new(ent_invite *inv, const ent_identity *id, uint8_t role,
+                       size_t *len) {
+    char *tok = NULL;
+    make_invite(inv, ent_identity_public(id), role);
+    assert_int_equal(ent_invite_token_encode(inv, &tok), ENT_OK);
+    *len = strlen(tok);
+    return tok;
+}
+
 static void test_token_round_trip(void **state) {
     ent_identity *id = identity(1);
     ent_invite inv, back;
@@ -215,9 +227,7 @@ static void test_token_substitutions(void **state) {
     size_t len, tried = 0, checksum = 0;
     static const char others[] = "ABZ0189 -=_.\t";
 
-    make_invite(&inv, ent_identity_public(id), 2);
-    assert_int_equal(ent_invite_token_encode(&inv, &tok), ENT_OK);
-    len = strlen(tok);
+    tok = token_new(&inv, id, 2, &len);
     for (size_t i = 4; i < len; i++) {
         char orig = tok[i];
         for (const char *c = B32; *c != '\0'; c++) {
@@ -262,9 +272,7 @@ static void test_token_truncated_extended(void **state) {
     char *tok = NULL, buf[ENT_INVITE_MAX_TEXT + 16];
     size_t len;
 
-    make_invite(&inv, ent_identity_public(id), 2);
-    assert_int_equal(ent_invite_token_encode(&inv, &tok), ENT_OK);
-    len = strlen(tok);
+    tok = token_new(&inv, id, 2, &len);
     for (size_t n = 0; n < len; n++) {
         int rc = ent_invite_token_parse(tok, n, &back);
         assert_int_not_equal(rc, ENT_OK);
@@ -311,9 +319,7 @@ static void test_token_prefix_and_whitespace(void **state) {
     char *tok = NULL, buf[ENT_INVITE_MAX_TEXT + 16];
     size_t len;
 
-    make_invite(&inv, ent_identity_public(id), 3);
-    assert_int_equal(ent_invite_token_encode(&inv, &tok), ENT_OK);
-    len = strlen(tok);
+    tok = token_new(&inv, id, 3, &len);
 
     snprintf(buf, sizeof(buf), "  \t%s\r\n", tok);
     assert_int_equal(parse_str(buf, &back), ENT_OK);
@@ -518,13 +524,10 @@ struct fx {
 
 static int setup(void **state) {
     struct fx *f = calloc(1, sizeof(*f));
-    const char *tmp = getenv("TMPDIR");
 
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof(f->dir), "%s/ent-invite.XXXXXX",
-             tmp != NULL && strlen(tmp) < 30 ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL)
+    if (tmp_dir_at(f->dir, sizeof(f->dir), tmp_base(), "invite") != 0)
         return -1;
     ent_log_init(&f->log, ENT_LOG_ERROR, "invite_test");
     unsetenv("ENTENTE_MAP_SIZE");
@@ -539,19 +542,10 @@ static int setup(void **state) {
     return 0;
 }
 
-static void rm_store(const char *dir) {
-    char p[128];
-    snprintf(p, sizeof(p), "%s/data.mdb", dir);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/lock.mdb", dir);
-    unlink(p);
-    rmdir(dir);
-}
-
 static int teardown(void **state) {
     struct fx *f = *state;
     ent_store_close(f->store);
-    rm_store(f->dir);
+    rm_tree(f->dir);
     ent_identity_free(f->inviter);
     ent_identity_free(f->joiner);
     ent_identity_free(f->other);

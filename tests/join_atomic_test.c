@@ -136,8 +136,7 @@ static void test_fault_at_every_site(void **state) {
     invite_fix fx;
     ent_join_grant g;
     unsigned failed = 0;
-    assert_int_equal(tnode_open(&a, 61), 0);
-    assert_int_equal(tnode_open(&b, 62), 0);
+    assert_int_equal(tnodes_open(TNODES(&a, &b), 61), 0);
     assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 3, id, NULL,
                                     err, sizeof(err)),
                      ENT_OK);
@@ -217,8 +216,7 @@ static void test_fault_at_every_site(void **state) {
                      ENT_EUSED);
     assert_false(g.invite_ok);
     ent_invite_clear(&fx.inv);
-    tnode_close(&a);
-    tnode_close(&b);
+    tnodes_close(TNODES(&a, &b));
 }
 
 /* A good invite whose add fails (the joiner is already a member with that
@@ -229,8 +227,7 @@ static void test_add_failure_keeps_invite(void **state) {
     char err[256];
     invite_fix f1, f2;
     ent_join_grant g;
-    assert_int_equal(tnode_open(&a, 63), 0);
-    assert_int_equal(tnode_open(&b, 64), 0);
+    assert_int_equal(tnodes_open(TNODES(&a, &b), 63), 0);
     assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 3, id, NULL,
                                     err, sizeof(err)),
                      ENT_OK);
@@ -266,8 +263,7 @@ static void test_add_failure_keeps_invite(void **state) {
     free(after.buf);
     ent_invite_clear(&f1.inv);
     ent_invite_clear(&f2.inv);
-    tnode_close(&a);
-    tnode_close(&b);
+    tnodes_close(TNODES(&a, &b));
 }
 
 int main(void) {

@@ -31,7 +31,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "vhz_fixture.h"
+#include "nodes_fixture.h"
 
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
@@ -41,19 +41,15 @@
 #define DIAL_BASE_MS 100
 
 typedef struct world {
-    VHZ_WORLD_FIELDS;
+    NODES_WORLD_FIELDS;
+    uint8_t obj[32]; /* O */
+    bpeer z;
     uint64_t idle_drops0; /* idle drops of V and H before the control */
     uint64_t opened0;     /* V's sessions opened before the control */
 } world;
 
-#define VHZ_WORLD
-#include "vhz_fixture.h"
-
-static ent_session_stats sst(ent_peers *p) {
-    ent_session_stats s;
-    ent_session_mgr_stats(p->mgr, &s);
-    return s;
-}
+#define NODES_WORLD
+#include "nodes_fixture.h"
 
 static bool vh_connected(world *w) {
     return ent_peers_connected(vp(w), horg(w)) > 0 &&
@@ -70,63 +66,28 @@ static const conn *h_conn(world *w) {
 }
 
 static bool vh_reconnected(world *w) {
-    return pst(vp(w)).sessions_opened > w->opened0 && vh_connected(w);
+    return peers_stats(w->v).sessions_opened > w->opened0 && vh_connected(w);
 }
 
-static bool some_idle_drop(world *w) {
-    return sst(vp(w)).drop_idle + sst(hp(w)).drop_idle > w->idle_drops0;
+/* Idle drops of V and H together. */
+static uint64_t idle_drops(world *w) {
+    return session_stats(w->v).drop_idle + session_stats(w->h).drop_idle;
 }
 
-static bool join_done(world *w) {
-    json_t *j = NULL;
-    bool done = false;
-    if (ent_peers_join_json(hp(w), 1, &j) == ENT_OK) {
-        const char *st = json_string_value(json_object_get(j, "state"));
-        done = st != NULL &&
-               (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0);
-    }
-    json_decref(j);
-    return done;
-}
+static bool some_idle_drop(world *w) { return idle_drops(w) > w->idle_drops0; }
 
 /* ---- Z, a member that breaks the protocol --------------------------------- */
 
 static bool z_gone(world *w) { return w->z.s == NULL; }
 
-static void z_send_raw(world *w, const uint8_t *buf, size_t len) {
-    assert_non_null(w->z.s);
-    assert_int_equal(ent_session_send(w->z.s, buf, len), ENT_OK);
-}
-
-static void z_hello(world *w) {
-    ent_wire_msg m;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    memset(&m, 0, sizeof(m));
-    m.type = ENT_WIRE_HELLO;
-    m.u.hello.version = ENT_WIRE_VERSION;
-    snprintf(m.u.hello.name, sizeof(m.u.hello.name), "zed");
-    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_OK);
-    z_send_raw(w, buf, len);
-    free(buf);
-}
-
 /* Dials V, says HELLO, then sends bytes that decode to no message. */
 static void z_misbehave(world *w) {
-    zpeer *z = &w->z;
+    bpeer *z = &w->z;
     static const uint8_t junk[] = {0xc1, 0xc1, 0xc1, 0xff, 0x00, 0x13};
-    z->open = z->closed = false;
-    z->hellos = z->errors = 0;
-    z->last_err = 0;
-    assert_int_equal(ent_session_dial(z->mgr, ent_node_listen(w->v), vorg(w),
-                                      &z->s),
-                     ENT_OK);
-    assert_true(run_until(w, z_settled, WAIT_MS));
-    assert_true(z->open);
-    z_hello(w);
-    run_until(w, never, 50); /* V handles the HELLO: Z is in its table */
+    bpeer_connect(z, w->v, "zed", WAIT_MS);
+    run_for(w, 50); /* V handles the HELLO: Z is in its table */
     assert_non_null(ent__peers_find(vp(w), tnode_pk(&z->t)));
-    z_send_raw(w, junk, sizeof(junk));
+    bpeer_send_raw(z, junk, sizeof(junk));
     assert_true(run_until(w, z_gone, WAIT_MS));
 }
 
@@ -149,8 +110,7 @@ static json_t *peer_json(world *w, const uint8_t org[32]) {
 
 static int setup(void **state) {
     world *w = calloc(1, sizeof(*w));
-    char err[ENT_OBJ_ERR_MAX], num[16];
-    ent_op *op = NULL;
+    char num[16];
     assert_non_null(w);
     setenv("ENTENTE_SYNC_MS", "3600000", 1); /* no HAVE/DIGEST when idle */
     snprintf(num, sizeof(num), "%d", DIAL_BASE_MS);
@@ -158,7 +118,7 @@ static int setup(void **state) {
     snprintf(num, sizeof(num), "%d", KEEPALIVE_MS);
     setenv("ENTENTE_KEEPALIVE_MS", num, 1);
     static const char *const names[2] = {"Vance", "Holt"};
-    vhz_open(w, "/tmp", "keepalive", names);
+    nodes_open(w, "/tmp", "keepalive", ENT_LOG_OFF, names, 2);
     /* the environment reached the peer layer */
     assert_int_equal(vp(w)->keepalive_ms, KEEPALIVE_MS);
     assert_int_equal(hp(w)->keepalive_ms, KEEPALIVE_MS);
@@ -171,29 +131,14 @@ static int setup(void **state) {
 
     ent_obj_input in[2] = {{"name", "Quiet deal", false},
                            {"next_step", "kickoff", false}};
-    assert_int_equal(ent_obj_create(ent_node_objects(w->v), "opportunity", in,
-                                    2, w->obj, &op, err, sizeof(err)),
-                     ENT_OK);
-    ent_node_op_created(w->v, op);
-    char *token = NULL, iid[33];
-    uint64_t expiry, jid = 0;
-    assert_int_equal(ent_peers_invite(vp(w), w->obj, ENT_ROLE_MEMBER, 3600,
-                                      &token, &expiry, iid),
-                     ENT_OK);
-    assert_int_equal(
-        ent_peers_join(hp(w), token, strlen(token), &jid, err, sizeof(err)),
-        ENT_OK);
-    free(token);
-    assert_true(run_until(w, join_done, WAIT_MS));
-    json_t *j = NULL;
-    assert_int_equal(ent_peers_join_json(hp(w), 1, &j), ENT_OK);
-    assert_string_equal(json_string_value(json_object_get(j, "state")),
-                        "done");
-    json_decref(j);
+    node_create(w->v, "opportunity", in, 2, w->obj);
+    nodes_join(w, w->obj, WAIT_MS);
+    assert_int_equal(w->jid, 1);
     assert_true(run_until(w, vh_connected, WAIT_MS));
 
     /* Z: a member of O (V added it), with a bare session manager */
-    vhz_add_z(w);
+    bpeer_open(w, &w->z, 0x5a, false);
+    node_add_member(w->v, w->obj, &w->z.t, false);
     *state = w;
     return 0;
 }
@@ -204,14 +149,14 @@ static int setup(void **state) {
 static void test_idle_sessions_stay_up(void **state) {
     world *w = *state;
     assert_true(vh_connected(w));
-    ent_session_stats v0 = sst(vp(w)), h0 = sst(hp(w));
-    ent_peers_stats pv0 = pst(vp(w)), ph0 = pst(hp(w));
-    run_until(w, never, 5 * IDLE_MS);
+    ent_session_stats v0 = session_stats(w->v), h0 = session_stats(w->h);
+    ent_peers_stats pv0 = peers_stats(w->v), ph0 = peers_stats(w->h);
+    run_for(w, 5 * IDLE_MS);
     assert_true(vh_connected(w));
-    assert_int_equal(sst(vp(w)).drop_idle, v0.drop_idle);
-    assert_int_equal(sst(hp(w)).drop_idle, h0.drop_idle);
-    assert_int_equal(pst(vp(w)).sessions_opened, pv0.sessions_opened);
-    assert_int_equal(pst(hp(w)).sessions_opened, ph0.sessions_opened);
+    assert_int_equal(session_stats(w->v).drop_idle, v0.drop_idle);
+    assert_int_equal(session_stats(w->h).drop_idle, h0.drop_idle);
+    assert_int_equal(peers_stats(w->v).sessions_opened, pv0.sessions_opened);
+    assert_int_equal(peers_stats(w->h).sessions_opened, ph0.sessions_opened);
     fprintf(stderr, "  V-H idle for %d ms (idle timeout %d ms, keepalive "
             "%d ms): still connected, no new session\n",
             5 * IDLE_MS, IDLE_MS, KEEPALIVE_MS);
@@ -219,8 +164,8 @@ static void test_idle_sessions_stay_up(void **state) {
     /* control: without the keepalive the idle timeout drops the session */
     vp(w)->keepalive_ms = 3600000;
     hp(w)->keepalive_ms = 3600000;
-    w->idle_drops0 = sst(vp(w)).drop_idle + sst(hp(w)).drop_idle;
-    w->opened0 = pst(vp(w)).sessions_opened;
+    w->idle_drops0 = idle_drops(w);
+    w->opened0 = peers_stats(w->v).sessions_opened;
     uint64_t t0 = uv_now(&w->loop);
     assert_true(run_until(w, some_idle_drop, 10 * IDLE_MS));
     fprintf(stderr, "  keepalive off: idle drop after %llu ms\n",
@@ -232,30 +177,23 @@ static void test_idle_sessions_stay_up(void **state) {
 
 /* ---- 2. scoring down a peer that breaks the protocol -------------------------- */
 
+#define H_EDIT "from Holt, after the violations"
+
 static bool h_edit_arrived(world *w) {
-    json_t *j = NULL;
-    bool ok = false;
-    if (ent_obj_show_json(ent_node_objects(w->v), w->obj, true, &j) == ENT_OK) {
-        const char *v = json_string_value(
-            json_object_get(json_object_get(j, "shared"), "next_step"));
-        ok = v != NULL && strcmp(v, "from Holt, after the violations") == 0;
-    }
-    json_decref(j);
-    return ok;
+    return node_shows(w->v, w->obj, "next_step", H_EDIT);
 }
 
 static void test_violator_scored_down(void **state) {
     world *w = *state;
-    char err[ENT_OBJ_ERR_MAX];
     assert_true(run_until(w, vh_connected, WAIT_MS));
-    run_until(w, never, 500); /* redials after the control have settled */
+    run_for(w, 500); /* redials after the control have settled */
     assert_true(vh_connected(w));
     const conn *hc0 = h_conn(w);
-    ent_peers_stats pv0 = pst(vp(w)), ph0 = pst(hp(w));
+    ent_peers_stats pv0 = peers_stats(w->v), ph0 = peers_stats(w->h);
     const uint8_t *zorg = tnode_pk(&w->z.t);
 
     z_misbehave(w);
-    assert_int_equal(pst(vp(w)).violations, pv0.violations + 1);
+    assert_int_equal(peers_stats(w->v).violations, pv0.violations + 1);
     peer_ent *e = ent__peers_find(vp(w), zorg);
     assert_non_null(e);
     assert_int_equal(e->failures, 1);
@@ -272,7 +210,7 @@ static void test_violator_scored_down(void **state) {
 
     /* again: the score and the backoff grow */
     z_misbehave(w);
-    assert_int_equal(pst(vp(w)).violations, pv0.violations + 2);
+    assert_int_equal(peers_stats(w->v).violations, pv0.violations + 2);
     e = ent__peers_find(vp(w), zorg);
     assert_int_equal(e->failures, 2);
     assert_int_equal(e->score, 2);
@@ -294,16 +232,11 @@ static void test_violator_scored_down(void **state) {
     /* H is unaffected: same session, not scored, its edit arrives */
     assert_true(vh_connected(w));
     assert_true(h_conn(w) == hc0);
-    assert_int_equal(pst(vp(w)).sessions_opened, pv0.sessions_opened + 2);
-    assert_int_equal(pst(hp(w)).sessions_opened, ph0.sessions_opened);
-    assert_int_equal(pst(hp(w)).violations, ph0.violations);
+    assert_int_equal(peers_stats(w->v).sessions_opened, pv0.sessions_opened + 2);
+    assert_int_equal(peers_stats(w->h).sessions_opened, ph0.sessions_opened);
+    assert_int_equal(peers_stats(w->h).violations, ph0.violations);
     assert_int_equal(ent__peers_find(vp(w), horg(w))->score, 0);
-    ent_obj_input in = {"next_step", "from Holt, after the violations", false};
-    ent_op *op = NULL;
-    assert_int_equal(ent_obj_set(ent_node_objects(w->h), w->obj, &in, 1, &op,
-                                 err, sizeof(err)),
-                     ENT_OK);
-    ent_node_op_created(w->h, op);
+    node_set(w->h, w->obj, "next_step", H_EDIT);
     assert_true(run_until(w, h_edit_arrived, WAIT_MS));
 }
 
@@ -312,5 +245,5 @@ int main(void) {
         cmocka_unit_test(test_idle_sessions_stay_up),
         cmocka_unit_test(test_violator_scored_down),
     };
-    return cmocka_run_group_tests(tests, setup, vhz_teardown);
+    return cmocka_run_group_tests(tests, setup, nodes_teardown);
 }

@@ -22,32 +22,9 @@
 #define MERGE_SEED UINT64_C(0x5eed0f0e17e17e)
 #define MERGE_PERMS 1000
 
-static uint64_t rng_next(uint64_t *s) {
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * UINT64_C(0x2545F4914F6CDD1D);
-}
-
 static void join(tnode *a, tnode *b, const uint8_t id[32], uint8_t role,
                  ent_op_epoch_key **boxes_out, size_t *nboxes_out) {
-    ent_op *add = NULL;
-    ent_op_epoch_key *boxes = NULL;
-    size_t nboxes = 0;
-    assert_int_equal(ent_obj_add_member(a->eng, id, tnode_pk(b), role, &add,
-                                        &boxes, &nboxes),
-                     ENT_OK);
-    assert_int_equal(ent_obj_accept_keys(b->eng, id, boxes, nboxes), ENT_OK);
-    assert_int_equal(tnode_sync(b, a, id), 0);
-    if (boxes_out != NULL) {
-        *boxes_out = boxes;
-        *nboxes_out = nboxes;
-    } else {
-        free(boxes);
-    }
-    ent_op_free(add);
+    assert_int_equal(tnode_join(a, b, id, role, boxes_out, nboxes_out), ENT_OK);
 }
 
 static void set1(tnode *n, const uint8_t id[32], const char *f, const char *v) {
@@ -58,74 +35,6 @@ static void set1(tnode *n, const uint8_t id[32], const char *f, const char *v) {
     if (rc != ENT_OK)
         fail_msg("set %s=%s: %s (%s)", f, v, ent_strerror(rc), err);
     ent_op_free(op);
-}
-
-/* n's heads of obj and the highest hlc among them. */
-typedef struct heads_hlc {
-    const uint8_t *obj;
-    ent_op_header *h;
-    uint64_t top;
-} heads_hlc;
-
-static int hh_scan(void *data, const void *key, size_t klen, const void *val,
-                   size_t vlen) {
-    heads_hlc *r = data;
-    uint64_t hlc = 0;
-    for (int i = 0; i < 8; i++)
-        hlc = hlc << 8 | ((const uint8_t *)val)[i];
-    if (hlc > r->top)
-        r->top = hlc;
-    return thead_scan(r->h, key, klen, val, vlen);
-}
-
-static int hh_fn(ent_txn *txn, void *data) {
-    heads_hlc *r = data;
-    return ent_txn_scan(txn, ENT_TBL_HEADS, r->obj, 32, hh_scan, r);
-}
-
-/*
- * An owner-only write of n's own org to an org-valued field, made the way
- * n's engine makes ops (parents = its heads, its next seq, an hlc above
- * them, epoch 0), which its engine would not make because n is not the
- * object's owner: applied on n. @return what n's engine says.
- */
-static int force_owner_only(tnode *n, const uint8_t id[32], const char *field,
-                            uint64_t seq) {
-    ent_op_field f;
-    ent_op_body b;
-    ent_op_header h;
-    uint8_t *body = NULL;
-    size_t blen;
-    ent_op *op = NULL;
-    memset(&h, 0, sizeof(h));
-    tforce tf = {.kr = {.obj = id}, .h = &h};
-    assert_int_equal(ent_store_read(n->store, tkey_fn, &tf), ENT_OK);
-    assert_true(tf.kr.found);
-    memset(&h, 0, sizeof(h));
-    heads_hlc hh = {.obj = id, .h = &h};
-    assert_int_equal(ent_store_read(n->store, hh_fn, &hh), ENT_OK);
-    memset(&f, 0, sizeof(f));
-    memset(&b, 0, sizeof(b));
-    snprintf(f.name, sizeof(f.name), "%s", field);
-    f.v.type = ENT_VT_ORG;
-    memcpy(f.v.u.org, tnode_pk(n), 32);
-    f.owner_only = true;
-    b.kind = ENT_OP_SET;
-    b.fields = &f;
-    b.nfields = 1;
-    h.version = ENT_OP_VERSION;
-    h.kind = ENT_OP_SET;
-    memcpy(h.object, id, 32);
-    memcpy(h.author, tnode_pk(n), 32);
-    h.seq = seq;
-    h.hlc = hh.top + 1;
-    assert_int_equal(ent_op_body_encode(&b, &body, &blen), ENT_OK);
-    assert_int_equal(ent_op_seal(&op, &h, body, blen, tf.kr.key, n->id),
-                     ENT_OK);
-    int rc = ent_obj_apply(n->eng, op->raw, op->rawlen, NULL);
-    free(body);
-    ent_op_free(op);
-    return rc;
 }
 
 static uint8_t *state_of(tnode *n, const uint8_t id[32], size_t *len) {
@@ -149,9 +58,7 @@ static void test_permutations(void **state) {
     char aid[ENT_ORG_ID_LEN + 1];
     ent_op_epoch_key *dboxes = NULL;
     size_t ndboxes = 0;
-    assert_int_equal(tnode_open(&a, 31), 0);
-    assert_int_equal(tnode_open(&b, 32), 0);
-    assert_int_equal(tnode_open(&c, 33), 0);
+    assert_int_equal(tnodes_open(TNODES(&a, &b, &c), 31), 0);
     assert_int_equal(tnode_open(&d, 34), 0); /* the observer (viewer) */
     ent_org_id_format(aid, tnode_pk(&a));
 
@@ -180,7 +87,8 @@ static void test_permutations(void **state) {
      * owner, so no node stores it). Before authority by causal history it
      * was stored everywhere and lost to A's earlier write by HLC. B's
      * next seq is 3 (the add of C, one set). */
-    assert_int_equal(force_owner_only(&b, id, "sourced_by", 3), ENT_EDENIED);
+    assert_int_equal(tnode_force_set_org(&b, id, "sourced_by", tnode_pk(&b), 3),
+                     ENT_EDENIED);
     set1(&b, id, "close_date", "2026-06-30");
     set1(&c, id, "next_step", "C: legal review");
     set1(&c, id, "region", "APAC");
@@ -258,20 +166,20 @@ static void test_permutations(void **state) {
         for (size_t i = 0; i < n; i++)
             perm[i] = i;
         for (size_t i = n - 1; i > 0; i--) {
-            size_t k = (size_t)(rng_next(&rng) % (i + 1));
+            size_t k = (size_t)(trng_next(&rng) % (i + 1));
             size_t t = perm[i];
             perm[i] = perm[k];
             perm[k] = t;
         }
         assert_int_equal(tnode_open(&r, 34), 0);
         /* keys first or last: a held op must wait for them either way */
-        bool keys_first = (rng_next(&rng) & 1) != 0;
+        bool keys_first = (trng_next(&rng) & 1) != 0;
         if (keys_first)
             assert_int_equal(ent_obj_accept_keys(r.eng, id, dboxes, ndboxes),
                              ENT_OK);
         size_t i = 0;
         while (i < n) {
-            size_t chunk = 1 + (size_t)(rng_next(&rng) % 4);
+            size_t chunk = 1 + (size_t)(trng_next(&rng) % 4);
             if (chunk > n - i)
                 chunk = n - i;
             for (size_t k = 0; k < chunk; k++) {
@@ -314,10 +222,7 @@ static void test_permutations(void **state) {
     tops_free(&all);
     free(ref);
     free(dboxes);
-    tnode_close(&a);
-    tnode_close(&b);
-    tnode_close(&c);
-    tnode_close(&d);
+    tnodes_close(TNODES(&a, &b, &c, &d));
 }
 
 int main(void) {

@@ -252,6 +252,17 @@ static void hex_to(uint8_t out[HL], const char *hex) {
     assert_int_equal(ent_hex_decode(out, HL, hex), ENT_OK);
 }
 
+/* The proof path of len hashes is exactly the n hashes of hex. */
+static void assert_path_hex(const uint8_t (*path)[HL], size_t len,
+                            const char *const *hex, size_t n) {
+    uint8_t want[HL];
+    assert_int_equal(len, n);
+    for (size_t i = 0; i < len; i++) {
+        hex_to(want, hex[i]);
+        assert_memory_equal(path[i], want, HL);
+    }
+}
+
 /* ---- hashes and known answers ------------------------------------------- */
 
 static void test_hashes_known_answers(void **state) {
@@ -365,11 +376,7 @@ static void test_spec_vectors(void **state) {
     assert_int_equal(ent_merkle_inclusion_proof(5, 7, byte_leaf, NULL, path,
                                                 ENT_MERKLE_MAX_PROOF, &len),
                      ENT_OK);
-    assert_int_equal(len, 3);
-    for (size_t i = 0; i < len; i++) {
-        hex_to(want, incl[i]);
-        assert_memory_equal(path[i], want, HL);
-    }
+    assert_path_hex((const uint8_t(*)[HL])path, len, incl, 3);
     assert_int_equal(ent_merkle_verify_inclusion(
                          5, 7, leaf5, (const uint8_t(*)[HL])path, len, r7),
                      ENT_OK);
@@ -377,11 +384,7 @@ static void test_spec_vectors(void **state) {
     assert_int_equal(ent_merkle_consistency_proof(3, 7, byte_leaf, NULL, path,
                                                   ENT_MERKLE_MAX_PROOF, &len),
                      ENT_OK);
-    assert_int_equal(len, 4);
-    for (size_t i = 0; i < len; i++) {
-        hex_to(want, cons3[i]);
-        assert_memory_equal(path[i], want, HL);
-    }
+    assert_path_hex((const uint8_t(*)[HL])path, len, cons3, 4);
     assert_int_equal(ent_merkle_verify_consistency(
                          3, 7, r3, r7, (const uint8_t(*)[HL])path, len),
                      ENT_OK);

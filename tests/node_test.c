@@ -6,7 +6,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,38 +16,19 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "crypto/crypto.h"
+#include "nodes_fixture.h"
+
 #include "node/api/api.h"
 #include "node/cli/client.h"
-#include "node/err.h"
-#include "node/home.h"
-#include "node/daemon/daemon.h"
-#include "node/node.h"
 
 /* Paths here are short temp paths; truncation cannot happen. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
-static int rm_entry(const char *p, const struct stat *sb, int t,
-                    struct FTW *f) {
-    (void)sb;
-    (void)t;
-    (void)f;
-    remove(p);
-    return 0;
-}
-
-static void rm_tree(const char *p) {
-    nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A temp folder with a fresh home "HOME" in it, made the way init makes it. */
+/* A temp folder with a fresh home "home" in it, made the way init makes it. */
 static void make_home(char tmp[PATH_MAX], char home[PATH_MAX],
                       const char *name, char org[ENT_ORG_ID_LEN + 1]) {
-    snprintf(tmp, PATH_MAX, "/tmp/ent-node-test.XXXXXX");
-    assert_non_null(mkdtemp(tmp));
-    snprintf(home, PATH_MAX, "%s/home", tmp);
-    assert_int_equal(ent_home_init(home, name, "127.0.0.1:0", NULL, org),
-                     ENT_OK);
+    nodes_tmpdir(tmp, "/tmp", "node-test");
+    node_home(home, tmp, "home", name, org);
 }
 
 /* Sends raw bytes to a node's socket and returns the HTTP status. */
@@ -216,8 +196,7 @@ static void test_two_nodes_one_loop(void **state) {
     leave_stale_socket(sock);
 
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(ent_daemon_open(&w->n[i], &w->loop, w->home[i], NULL),
-                         ENT_OK);
+        node_open(&w->n[i], &w->loop, w->home[i], NULL);
         assert_string_equal(ent_node_org_id(w->n[i]), w->org[i]);
         assert_string_equal(ent_node_listen(w->n[i]), "");
     }
@@ -318,13 +297,13 @@ static void test_lock(void **state) {
     ent_node_diag d;
     assert_int_equal(uv_loop_init(&loop), 0);
     make_home(tmp, home, "Lock", org);
-    assert_int_equal(ent_daemon_open(&a, &loop, home, NULL), ENT_OK);
+    node_open(&a, &loop, home, NULL);
     assert_int_equal(ent_daemon_open_diag(&b, &loop, home, NULL, &d), ENT_EBUSY);
     assert_null(b);
     assert_int_equal(d.pid, (long)getpid());
     assert_string_equal(d.what, home);
     ent_node_free(a);
-    assert_int_equal(ent_daemon_open(&b, &loop, home, NULL), ENT_OK);
+    node_open(&b, &loop, home, NULL);
     ent_node_free(b);
     assert_int_equal(uv_loop_close(&loop), 0);
     rm_tree(tmp);

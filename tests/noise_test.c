@@ -289,14 +289,23 @@ static int deliver(ent_noise *w, ent_noise *r, const char *payload,
 
 static const uint8_t prologue[] = ENT_NOISE_PROLOGUE;
 
+/* An initiator and a responder of pattern p on Entente's prologue: the
+ * initiator with the static key isk and (IK) the responder's key irs, the
+ * responder with the static key rsk (NULL where the pattern has none). */
+static void noise_pair(ent_noise **ini, ent_noise **res, ent_noise_pattern p,
+                       const uint8_t *isk, const uint8_t *irs,
+                       const uint8_t *rsk) {
+    assert_int_equal(ent_noise_new(ini, p, true, prologue,
+                                   ENT_NOISE_PROLOGUE_LEN, isk, irs, NULL),
+                     ENT_OK);
+    assert_int_equal(ent_noise_new(res, p, false, prologue,
+                                   ENT_NOISE_PROLOGUE_LEN, rsk, NULL, NULL),
+                     ENT_OK);
+}
+
 static void xx_pair(ent_noise **ini, ent_noise **res, const struct party *a,
                     const struct party *b) {
-    assert_int_equal(ent_noise_new(ini, ENT_NOISE_XX, true, prologue,
-                                   ENT_NOISE_PROLOGUE_LEN, a->sk, NULL, NULL),
-                     ENT_OK);
-    assert_int_equal(ent_noise_new(res, ENT_NOISE_XX, false, prologue,
-                                   ENT_NOISE_PROLOGUE_LEN, b->sk, NULL, NULL),
-                     ENT_OK);
+    noise_pair(ini, res, ENT_NOISE_XX, a->sk, NULL, b->sk);
 }
 
 /* Sends pt from enc to dec with ad and checks it arrives intact. */
@@ -502,25 +511,14 @@ static void test_substituted_static(void **state) {
 
     /* IK: the initiator names the responder's key up front; a responder with
      * a different key cannot even read message 1. */
-    assert_int_equal(ent_noise_new(&ini, ENT_NOISE_IK, true, prologue,
-                                   ENT_NOISE_PROLOGUE_LEN, a.sk, b.pk, NULL),
-                     ENT_OK);
-    assert_int_equal(ent_noise_new(&res, ENT_NOISE_IK, false, prologue,
-                                   ENT_NOISE_PROLOGUE_LEN, mallory.sk, NULL,
-                                   NULL),
-                     ENT_OK);
+    noise_pair(&ini, &res, ENT_NOISE_IK, a.sk, b.pk, mallory.sk);
     assert_int_equal(deliver(ini, res, "secret", -1, NULL, NULL), ENT_EDECRYPT);
     assert_true(ent_noise_failed(res));
     ent_noise_free(ini);
     ent_noise_free(res);
 
     /* IK with the right key works and both sides learn each other. */
-    assert_int_equal(ent_noise_new(&ini, ENT_NOISE_IK, true, prologue,
-                                   ENT_NOISE_PROLOGUE_LEN, a.sk, b.pk, NULL),
-                     ENT_OK);
-    assert_int_equal(ent_noise_new(&res, ENT_NOISE_IK, false, prologue,
-                                   ENT_NOISE_PROLOGUE_LEN, b.sk, NULL, NULL),
-                     ENT_OK);
+    noise_pair(&ini, &res, ENT_NOISE_IK, a.sk, b.pk, b.sk);
     assert_int_equal(deliver(ini, res, "secret", -1, NULL, NULL), ENT_OK);
     assert_int_equal(ent_noise_remote_static(res, seen), ENT_OK);
     assert_memory_equal(seen, a.pk, 32);
@@ -705,12 +703,7 @@ static void nn_session(ent_noise_cipher **is, ent_noise_cipher **ir,
                        ent_noise_cipher **rs, ent_noise_cipher **rr) {
     ent_noise *ini, *res;
 
-    assert_int_equal(ent_noise_new(&ini, ENT_NOISE_NN, true, prologue,
-                                   ENT_NOISE_PROLOGUE_LEN, NULL, NULL, NULL),
-                     ENT_OK);
-    assert_int_equal(ent_noise_new(&res, ENT_NOISE_NN, false, prologue,
-                                   ENT_NOISE_PROLOGUE_LEN, NULL, NULL, NULL),
-                     ENT_OK);
+    noise_pair(&ini, &res, ENT_NOISE_NN, NULL, NULL, NULL);
     assert_int_equal(deliver(ini, res, "", -1, NULL, NULL), ENT_OK);
     assert_int_equal(deliver(res, ini, "", -1, NULL, NULL), ENT_OK);
     assert_int_equal(ent_noise_split(ini, is, ir), ENT_OK);

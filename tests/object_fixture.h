@@ -1,7 +1,21 @@
 /*
- * object_fixture.h - helpers shared by object_test.c and merge_test.c:
- * a node = temporary store + identity + object engine with a fake clock.
- * Header-only (static functions) so that each test binary stays one file.
+ * object_fixture.h - the object engine without a network, for the tests of
+ * objects, merges, storage faults, joins, the verifier and the peer layer.
+ * It provides tnode, a node made of a temporary store, an identity from a
+ * seed byte and an object engine on a fake clock (tnode_open, tnode_open_ex,
+ * tnode_attach on a store of the caller's, tnode_close, several at once with
+ * tnodes_open/tnodes_close, the first one creating an object with
+ * tnodes_open_obj); seeded xorshift64* numbers (trng_next); ops freed by
+ * the list (TFREE_OPS); dumps of a
+ * whole store to compare before and after (tnode_dump, tnode_dump_ex,
+ * tdump_equal); a member added and caught up (tnode_join); the stored ops
+ * of an object, copied and applied into another engine (tnode_ops,
+ * tnode_sync, tnode_apply_from); the epoch keys and heads held in a store
+ * (tstore_epoch_key, tstore_heads; temporary stores and tstore_scan come
+ * from store_fixture.h); and ops sealed by hand, which no engine would make
+ * (tfield_text, tforge, tforge_set, tnode_force_set_org). It asserts
+ * nothing: helpers return what went wrong. Header-only (static functions)
+ * so that each test binary stays one file.
  */
 #ifndef ENT_OBJECT_FIXTURE_H
 #define ENT_OBJECT_FIXTURE_H
@@ -17,6 +31,7 @@
 #include "node/err.h"
 #include "node/objects/object.h"
 #include "storage/store.h"
+#include "tests/store_fixture.h"
 
 typedef struct tnode {
     char dir[64];
@@ -31,14 +46,6 @@ static uint64_t tnode_clock(void *data) {
     return *(const uint64_t *)data;
 }
 
-static int rm_cb(const char *p, const struct stat *sb, int flag,
-                 struct FTW *ftw) {
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static inline void tnode_close(tnode *n) {
     ent_objects_free(n->eng);
     ent_store_close(n->store);
@@ -46,27 +53,19 @@ static inline void tnode_close(tnode *n) {
     n->eng = NULL;
     n->store = NULL;
     n->id = NULL;
-    if (n->dir[0])
-        nftw(n->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    rm_tree(n->dir);
     n->dir[0] = 0;
 }
 
-/* Opens a fresh node whose identity comes from seed byte s. */
-static inline int tnode_open(tnode *n, uint8_t s) {
+/* Gives n, whose store is open (n->store), the identity of seed byte s, a
+ * log at level, the fake clock at its start and an object engine.
+ * @return 0, or -1 (tnode_close() frees what was made). */
+static inline int tnode_attach(tnode *n, uint8_t s, ent_log_level level) {
     uint8_t seed[ENT_SIG_SEED_LEN];
-    memset(n, 0, sizeof(*n));
     memset(seed, s, sizeof(seed));
-    /* tmpfs when there is one: thousands of commits, no fsync cost */
-    snprintf(n->dir, sizeof(n->dir), "%s/ent_obj_XXXXXX",
-             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    if (ent_crypto_init() != ENT_OK || mkdtemp(n->dir) == NULL)
-        return -1;
-    ent_log_init(&n->log, ENT_LOG_ERROR, "obj");
+    ent_log_init(&n->log, level, "obj");
     n->now = 1700000000000ULL;
-    ent_store_opts o = {.map_size = (size_t)8 << 20};
-    if (ent_store_open_ex(&n->store, n->dir, ENT_STORE_CREATE, NULL, &o) !=
-            ENT_OK ||
-        ent_identity_from_seed(&n->id, seed) != ENT_OK)
+    if (ent_identity_from_seed(&n->id, seed) != ENT_OK)
         return -1;
     ent_objects_config cfg = {.store = n->store,
                               .id = n->id,
@@ -76,8 +75,67 @@ static inline int tnode_open(tnode *n, uint8_t s) {
     return ent_objects_new(&n->eng, &cfg) == ENT_OK ? 0 : -1;
 }
 
+/* Opens a fresh node whose identity comes from seed byte s; its engine logs
+ * at level, its store to store_log (may be NULL; borrowed while open). */
+static inline int tnode_open_ex(tnode *n, uint8_t s, ent_log_level level,
+                                const ent_log *store_log) {
+    memset(n, 0, sizeof(*n));
+    if (ent_crypto_init() != ENT_OK ||
+        tmp_store(&n->store, n->dir, sizeof(n->dir), "obj", store_log) !=
+            ENT_OK)
+        return -1;
+    return tnode_attach(n, s, level);
+}
+
+/* Opens a fresh node whose identity comes from seed byte s. */
+static inline int tnode_open(tnode *n, uint8_t s) {
+    return tnode_open_ex(n, s, ENT_LOG_ERROR, NULL);
+}
+
 static inline const uint8_t *tnode_pk(const tnode *n) {
     return ent_identity_public(n->id);
+}
+
+/* A NULL-terminated list of nodes: tnodes_open(TNODES(&a, &b), 1). */
+#define TNODES(...) ((tnode *const[]){__VA_ARGS__, NULL})
+
+/* tnode_open() of each node of ns with seed bytes seed, seed + 1, ...
+ * @return 0, or -1 when one failed. */
+static inline int tnodes_open(tnode *const *ns, uint8_t seed) {
+    int rc = 0;
+    for (size_t i = 0; ns[i] != NULL; i++)
+        if (tnode_open(ns[i], (uint8_t)(seed + i)) != 0)
+            rc = -1;
+    return rc;
+}
+
+static inline void tnodes_close(tnode *const *ns) {
+    for (size_t i = 0; ns[i] != NULL; i++)
+        tnode_close(ns[i]);
+}
+
+/* tnodes_open(), then the first node of ns creates an object of type from
+ * the nin inputs in; its id goes to id. @return 0, or -1. */
+static inline int tnodes_open_obj(tnode *const *ns, uint8_t seed,
+                                  const char *type, const ent_obj_input *in,
+                                  size_t nin, uint8_t id[32]) {
+    char err[256];
+    if (tnodes_open(ns, seed) != 0 ||
+        ent_obj_create(ns[0]->eng, type, in, nin, id, NULL, err, sizeof(err)) !=
+            ENT_OK)
+        return -1;
+    return 0;
+}
+
+/* The next number of the xorshift64* sequence of state *s (seeded by the
+ * caller, so that every run sees the same orders). */
+static inline uint64_t trng_next(uint64_t *s) {
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * UINT64_C(0x2545F4914F6CDD1D);
 }
 
 /* All entries of all tables, concatenated (for before/after comparisons). */
@@ -104,29 +162,41 @@ static int dump_scan(void *data, const void *key, size_t klen, const void *val,
     return 0;
 }
 
-/* Every table but the activity log: a refused op changes nothing else, and
- * appends exactly one op_rejected entry to the log (checked separately). */
+typedef struct tdump_req {
+    tdump d;
+    bool with_log;
+} tdump_req;
+
 static int dump_fn(ent_txn *txn, void *data) {
+    tdump_req *r = data;
     for (int t = 0; t < ENT_TBL__COUNT; t++) {
-        if (t == ENT_TBL_LOG || t == ENT_TBL_LOG_META)
+        if (!r->with_log && (t == ENT_TBL_LOG || t == ENT_TBL_LOG_META))
             continue;
-        int rc = ent_txn_scan(txn, (ent_table)t, NULL, 0, dump_scan, data);
+        int rc = ent_txn_scan(txn, (ent_table)t, NULL, 0, dump_scan, &r->d);
         if (rc != ENT_OK)
             return rc;
         uint8_t sep = 0xee;
-        dump_scan(data, &sep, 1, &sep, 1);
+        dump_scan(&r->d, &sep, 1, &sep, 1);
     }
     return ENT_OK;
 }
 
-static inline tdump tnode_dump(tnode *n) {
-    tdump d = {0};
-    if (ent_store_read(n->store, dump_fn, &d) != ENT_OK) {
-        free(d.buf);
-        d.buf = NULL;
-        d.len = 0;
+/* Every table of n's store, the activity log too when with_log; buf is NULL
+ * when the store could not be read. */
+static inline tdump tnode_dump_ex(tnode *n, bool with_log) {
+    tdump_req r = {{0}, with_log};
+    if (ent_store_read(n->store, dump_fn, &r) != ENT_OK) {
+        free(r.d.buf);
+        r.d.buf = NULL;
+        r.d.len = 0;
     }
-    return d;
+    return r.d;
+}
+
+/* Every table but the activity log: a refused op changes nothing else, and
+ * appends exactly one op_rejected entry to the log (checked separately). */
+static inline tdump tnode_dump(tnode *n) {
+    return tnode_dump_ex(n, false);
 }
 
 static inline int tdump_equal(const tdump *a, const tdump *b) {
@@ -168,103 +238,225 @@ static inline tops tnode_ops(tnode *n, const uint8_t id[32]) {
     return t;
 }
 
+/* Applies the ops of t into dst (batch) and frees t; returns how many were
+ * not ENT_OK, (size_t)-1 when the batch failed. */
+static inline size_t tops_apply(tnode *dst, tops *t) {
+    int *rcs = calloc(t->n + 1, sizeof(int));
+    size_t bad = 0;
+    if (rcs == NULL ||
+        ent_obj_apply_batch(dst->eng, (const uint8_t *const *)t->raw, t->len,
+                            t->n, NULL, rcs) != ENT_OK)
+        bad = (size_t)-1;
+    for (size_t i = 0; bad != (size_t)-1 && i < t->n; i++)
+        bad += rcs[i] != ENT_OK;
+    free(rcs);
+    tops_free(t);
+    return bad;
+}
+
 /* Applies every op of src's object into dst (batch); returns how many
  * were not ENT_OK. */
 static inline size_t tnode_sync(tnode *dst, tnode *src, const uint8_t id[32]) {
     tops t = tnode_ops(src, id);
-    int *rcs = calloc(t.n + 1, sizeof(int));
-    size_t bad = 0;
-    if (ent_obj_apply_batch(dst->eng, (const uint8_t *const *)t.raw, t.len, t.n,
-                            NULL, rcs) != ENT_OK)
-        bad = (size_t)-1;
-    for (size_t i = 0; bad != (size_t)-1 && i < t.n; i++)
-        bad += rcs[i] != ENT_OK;
-    free(rcs);
-    tops_free(&t);
-    return bad;
-}
-
-/* The chosen key of epoch 0 of obj on node n, read from the store. */
-typedef struct tkey_req {
-    const uint8_t *obj;
-    uint8_t key[32];
-    int found;
-} tkey_req;
-
-static int tkey_scan(void *data, const void *key, size_t klen, const void *val,
-                     size_t vlen) {
-    tkey_req *r = data;
-    if (vlen < 32)
-        return ENT_ECORRUPT;
-    memcpy(r->key, val, 32);
-    r->found = 1;
-    return 1;
-}
-
-static int thead_scan(void *data, const void *key, size_t klen, const void *val,
-                      size_t vlen) {
-    ent_op_header *h = data;
-    if (klen != 64 || h->nparents == ENT_OP_MAX_PARENTS)
-        return ENT_ECORRUPT;
-    memcpy(h->parents[h->nparents++], (const uint8_t *)key + 32, 32);
-    return 0;
-}
-
-typedef struct tforce {
-    tkey_req kr;
-    ent_op_header *h;
-} tforce;
-
-static int tkey_fn(ent_txn *txn, void *data) {
-    tforce *f = data;
-    uint8_t pre[40];
-    memcpy(pre, f->kr.obj, 32);
-    memset(pre + 32, 0, 8);
-    int rc = ent_txn_scan(txn, ENT_TBL_KEYS, pre, 40, tkey_scan, &f->kr);
-    if (rc == ENT_OK)
-        rc = ent_txn_scan(txn, ENT_TBL_HEADS, f->kr.obj, 32, thead_scan, f->h);
-    return rc;
+    return tops_apply(dst, &t);
 }
 
 /*
- * Applies on n an op of n's own identity that n's engine would refuse to
- * make (e.g. an owner-only field it does not own): a set of one org-valued
- * field with the owner-only flag, parents = n's heads, epoch 0.
+ * a adds b to object id with role; b opens its key boxes (at least one) and
+ * applies every op of id that a holds, reaching a's state. *boxes_out and
+ * *nboxes_out (may be NULL) get the boxes, which are otherwise freed.
+ * @return ENT_OK, the first call's error, or ENT_EPROTO (no box, or an op
+ * not applied).
  */
-static inline int tnode_force_set_org(tnode *n, const uint8_t id[32],
-                                      const char *field, const uint8_t org[32],
-                                      uint64_t seq) {
+static inline int tnode_join(tnode *a, tnode *b, const uint8_t id[32],
+                             uint8_t role, ent_op_epoch_key **boxes_out,
+                             size_t *nboxes_out) {
+    ent_op *add = NULL;
+    ent_op_epoch_key *boxes = NULL;
+    size_t nboxes = 0;
+    int rc = ent_obj_add_member(a->eng, id, tnode_pk(b), role, &add, &boxes,
+                                &nboxes);
+    if (rc == ENT_OK && nboxes < 1)
+        rc = ENT_EPROTO;
+    if (rc == ENT_OK)
+        rc = ent_obj_accept_keys(b->eng, id, boxes, nboxes);
+    if (rc == ENT_OK && tnode_sync(b, a, id) != 0)
+        rc = ENT_EPROTO;
+    if (boxes_out != NULL) {
+        *boxes_out = boxes;
+        *nboxes_out = nboxes;
+    } else {
+        free(boxes);
+    }
+    ent_op_free(add);
+    return rc;
+}
+
+/* Applies every op of object id held by the engine src (a real node's, say)
+ * into dst; returns as tops_apply(), (size_t)-1 also when src's ops could
+ * not be read. */
+static inline size_t tnode_apply_from(tnode *dst, ent_objects *src,
+                                      const uint8_t id[32]) {
+    tops t = {0};
+    if (ent_obj_ops_foreach(src, id, tops_cb, &t) != ENT_OK) {
+        tops_free(&t);
+        return (size_t)-1;
+    }
+    return tops_apply(dst, &t);
+}
+
+/* Frees each of the ops listed (NULL ones too): TFREE_OPS(a, b, c). */
+#define TFREE_OPS(...)                                                         \
+    tfree_ops((ent_op *const[]){__VA_ARGS__},                                  \
+              sizeof((ent_op *const[]){__VA_ARGS__}) / sizeof(ent_op *))
+
+static inline void tfree_ops(ent_op *const *ops, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        ent_op_free(ops[i]);
+}
+
+/* ---- reading a store ----------------------------------------------------- */
+
+/* data: 33 bytes, the key and then 1 once found. */
+static int tkey_scan(void *data, const void *key, size_t klen, const void *val,
+                     size_t vlen) {
+    uint8_t *got = data;
+    if (vlen < 32)
+        return ENT_ECORRUPT;
+    memcpy(got, val, 32);
+    got[32] = 1;
+    return 1;
+}
+
+/* The key of epoch of obj held in s. @return ENT_OK, ENT_ENOENT (none),
+ * or the store's error. */
+static inline int tstore_epoch_key(ent_store *s, const uint8_t obj[32],
+                                   uint64_t epoch, uint8_t key[32]) {
+    uint8_t pre[40], got[32 + 1];
+    memcpy(pre, obj, 32);
+    for (int i = 0; i < 8; i++)
+        pre[32 + i] = (uint8_t)(epoch >> (56 - 8 * i));
+    got[32] = 0;
+    int rc = tstore_scan(s, ENT_TBL_KEYS, pre, 40, tkey_scan, got);
+    if (rc == ENT_OK && got[32] == 0)
+        rc = ENT_ENOENT;
+    if (rc == ENT_OK)
+        memcpy(key, got, 32);
+    return rc;
+}
+
+/* A heads row: the head's id into h's parents, its HLC (the row's value,
+ * big-endian) into h->hlc when it is the highest so far. */
+static int thead_scan(void *data, const void *key, size_t klen, const void *val,
+                      size_t vlen) {
+    ent_op_header *h = data;
+    uint64_t hlc = 0;
+    if (klen != 64 || vlen < 8 || h->nparents == ENT_OP_MAX_PARENTS)
+        return ENT_ECORRUPT;
+    memcpy(h->parents[h->nparents++], (const uint8_t *)key + 32, 32);
+    for (int i = 0; i < 8; i++)
+        hlc = hlc << 8 | ((const uint8_t *)val)[i];
+    if (hlc > h->hlc)
+        h->hlc = hlc;
+    return 0;
+}
+
+/* The heads of obj held in s, as h's parents (sorted, as the engine keeps
+ * them), and in h->hlc the highest HLC among them (0: no heads).
+ * @return as ent_txn_scan(). */
+static inline int tstore_heads(ent_store *s, const uint8_t obj[32],
+                               ent_op_header *h) {
+    h->nparents = 0;
+    h->hlc = 0;
+    return tstore_scan(s, ENT_TBL_HEADS, obj, 32, thead_scan, h);
+}
+
+/* ---- ops made by hand ---------------------------------------------------- */
+
+/* A field for a hand-made set: name = text (NULL text: a clear). */
+static inline ent_op_field tfield_text(const char *name, const char *text,
+                                       bool owner_only) {
     ent_op_field f;
-    ent_op_body b;
+    memset(&f, 0, sizeof(f));
+    snprintf(f.name, sizeof(f.name), "%s", name);
+    f.v.type = text != NULL ? ENT_VT_TEXT : ENT_VT_NULL;
+    f.v.u.text.s = (char *)text;
+    f.v.u.text.len = text != NULL ? strlen(text) : 0;
+    f.owner_only = owner_only;
+    return f;
+}
+
+/*
+ * Seals an op with body b by hand, as signer and author, under key (for
+ * forged, wrong-key and non-member ops that no engine would make): object
+ * obj, seq, hlc, epoch and the np parents. @return the op, which the caller
+ * ent_op_free()s; NULL when it cannot be encoded or sealed.
+ */
+static inline ent_op *tforge(const ent_identity *signer, const uint8_t obj[32],
+                             const ent_op_body *b, uint64_t seq, uint64_t hlc,
+                             uint64_t epoch, const uint8_t (*parents)[32],
+                             size_t np, const uint8_t key[32]) {
     ent_op_header h;
     uint8_t *body = NULL;
     size_t blen;
     ent_op *op = NULL;
     memset(&h, 0, sizeof(h));
-    tforce tf = {.kr = {.obj = id}, .h = &h};
-    int rc = ent_store_read(n->store, tkey_fn, &tf);
-    if (rc != ENT_OK || !tf.kr.found)
-        return rc != ENT_OK ? rc : ENT_ENOENT;
-    memset(&f, 0, sizeof(f));
+    h.version = ENT_OP_VERSION;
+    h.kind = b->kind;
+    memcpy(h.object, obj, 32);
+    memcpy(h.author, ent_identity_public(signer), 32);
+    h.seq = seq;
+    h.hlc = hlc;
+    h.epoch = epoch;
+    h.nparents = np;
+    if (np > 0)
+        memcpy(h.parents, parents, np * 32);
+    if (ent_op_body_encode(b, &body, &blen) == ENT_OK &&
+        ent_op_seal(&op, &h, body, blen, key, signer) != ENT_OK)
+        op = NULL;
+    free(body);
+    return op;
+}
+
+/* tforge() of a set of the one field f. */
+static inline ent_op *tforge_set(const ent_identity *signer,
+                                 const uint8_t obj[32], const ent_op_field *f,
+                                 uint64_t seq, uint64_t hlc, uint64_t epoch,
+                                 const uint8_t (*parents)[32], size_t np,
+                                 const uint8_t key[32]) {
+    ent_op_body b;
     memset(&b, 0, sizeof(b));
-    snprintf(f.name, sizeof(f.name), "%s", field);
+    b.kind = ENT_OP_SET;
+    b.fields = (ent_op_field *)f;
+    b.nfields = 1;
+    return tforge(signer, obj, &b, seq, hlc, epoch, parents, np, key);
+}
+
+/*
+ * Applies on n an op of n's own identity that n's engine would refuse to
+ * make (e.g. an owner-only field it does not own), made the way n's engine
+ * makes ops: a set of one org-valued field with the owner-only flag,
+ * parents = n's heads, an HLC just above theirs, epoch 0, seq as given
+ * (n's next). @return what n's engine says, or the store's error.
+ */
+static inline int tnode_force_set_org(tnode *n, const uint8_t id[32],
+                                      const char *field, const uint8_t org[32],
+                                      uint64_t seq) {
+    ent_op_header h;
+    uint8_t key[32];
+    int rc = tstore_epoch_key(n->store, id, 0, key);
+    if (rc == ENT_OK)
+        rc = tstore_heads(n->store, id, &h);
+    if (rc != ENT_OK)
+        return rc;
+    ent_op_field f = tfield_text(field, NULL, true);
     f.v.type = ENT_VT_ORG;
     memcpy(f.v.u.org, org, 32);
-    f.owner_only = true;
-    b.kind = ENT_OP_SET;
-    b.fields = &f;
-    b.nfields = 1;
-    h.version = ENT_OP_VERSION;
-    h.kind = ENT_OP_SET;
-    memcpy(h.object, id, 32);
-    memcpy(h.author, tnode_pk(n), 32);
-    h.seq = seq;
-    h.hlc = (n->now << 16) + 3;
     /* parents: the heads, as the engine would (read above, sorted) */
-    if ((rc = ent_op_body_encode(&b, &body, &blen)) == ENT_OK &&
-        (rc = ent_op_seal(&op, &h, body, blen, tf.kr.key, n->id)) == ENT_OK)
-        rc = ent_obj_apply(n->eng, op->raw, op->rawlen, NULL);
-    free(body);
+    ent_op *op = tforge_set(n->id, id, &f, seq, h.hlc + 1, 0, h.parents,
+                            h.nparents, key);
+    rc = op != NULL ? ent_obj_apply(n->eng, op->raw, op->rawlen, NULL)
+                    : ENT_EINVAL;
     ent_op_free(op);
     return rc;
 }

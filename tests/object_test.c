@@ -40,20 +40,11 @@ static int keys_scan(void *data, const void *key, size_t klen, const void *val,
     return 0;
 }
 
-typedef struct keys_req {
-    const uint8_t *obj;
-    keyset ks;
-} keys_req;
-
-static int keys_fn(ent_txn *txn, void *data) {
-    keys_req *r = data;
-    return ent_txn_scan(txn, ENT_TBL_KEYS, r->obj, 32, keys_scan, &r->ks);
-}
-
 static keyset node_keys(tnode *n, const uint8_t obj[32]) {
-    keys_req r = {.obj = obj};
-    assert_int_equal(ent_store_read(n->store, keys_fn, &r), ENT_OK);
-    return r.ks;
+    keyset ks = {.n = 0};
+    assert_int_equal(
+        tstore_scan(n->store, ENT_TBL_KEYS, obj, 32, keys_scan, &ks), ENT_OK);
+    return ks;
 }
 
 /* True if op decrypts with some key in ks and its body holds the canary;
@@ -80,67 +71,37 @@ static bool op_body_has_canary(const uint8_t *raw, size_t len,
 }
 
 /* The parents an op crafted now needs (spec/membership.md "Structure":
- * every non-genesis op names parents): the heads of obj on node n, or, with
- * n NULL, the single op parent (NULL: none). */
+ * every non-genesis op names parents): the heads of obj on node
+ * craft_heads, or, with craft_heads NULL, the single op craft_parent (NULL:
+ * none). */
 static const tnode *craft_heads;
 static const ent_op *craft_parent;
 
-typedef struct heads_req {
-    const uint8_t *obj;
-    ent_op_header *h;
-} heads_req;
-
-static int heads_fn(ent_txn *txn, void *data) {
-    heads_req *r = data;
-    return ent_txn_scan(txn, ENT_TBL_HEADS, r->obj, 32, thead_scan, r->h);
-}
-
-/* Seals an op by hand (for forged, wrong-key and non-member ops), its
- * parents as craft_heads / craft_parent say. */
-static ent_op *craft(const ent_identity *author, const uint8_t obj[32],
-                     uint8_t kind, uint64_t seq, uint64_t hlc, uint64_t epoch,
-                     const ent_op_body *b, const uint8_t key[32]) {
+/* A set of one text field (NULL text: a clear), optionally owner-only,
+ * sealed by hand (for forged, wrong-key and non-member ops), its parents as
+ * craft_heads / craft_parent say. */
+static ent_op *craft_text(const ent_identity *author, const uint8_t obj[32],
+                          const char *field, const char *text, bool owner_only,
+                          uint64_t seq, uint64_t hlc, const uint8_t key[32]) {
     ent_op_header h;
-    uint8_t *body;
-    size_t blen;
-    ent_op *op = NULL;
     memset(&h, 0, sizeof(h));
     if (craft_heads != NULL) {
-        heads_req r = {.obj = obj, .h = &h};
-        assert_int_equal(ent_store_read(craft_heads->store, heads_fn, &r),
-                         ENT_OK);
+        assert_int_equal(tstore_heads(craft_heads->store, obj, &h), ENT_OK);
     } else if (craft_parent != NULL) {
         memcpy(h.parents[0], craft_parent->id, 32);
         h.nparents = 1;
     }
-    h.version = ENT_OP_VERSION;
-    h.kind = kind;
-    memcpy(h.object, obj, 32);
-    memcpy(h.author, ent_identity_public(author), 32);
-    h.seq = seq;
-    h.hlc = hlc;
-    h.epoch = epoch;
-    assert_int_equal(ent_op_body_encode(b, &body, &blen), ENT_OK);
-    assert_int_equal(ent_op_seal(&op, &h, body, blen, key, author), ENT_OK);
-    free(body);
+    ent_op_field f = tfield_text(field, text, owner_only);
+    ent_op *op =
+        tforge_set(author, obj, &f, seq, hlc, 0, h.parents, h.nparents, key);
+    assert_non_null(op);
     return op;
 }
 
+/* A set of next_step = "forged" at epoch 0. */
 static ent_op *craft_set(const ent_identity *author, const uint8_t obj[32],
-                         uint64_t seq, uint64_t hlc, uint64_t epoch,
-                         const uint8_t key[32]) {
-    ent_op_field f;
-    ent_op_body b;
-    memset(&f, 0, sizeof(f));
-    memset(&b, 0, sizeof(b));
-    strcpy(f.name, "next_step");
-    f.v.type = ENT_VT_TEXT;
-    f.v.u.text.s = (char *)"forged";
-    f.v.u.text.len = 6;
-    b.kind = ENT_OP_SET;
-    b.fields = &f;
-    b.nfields = 1;
-    return craft(author, obj, ENT_OP_SET, seq, hlc, epoch, &b, key);
+                         uint64_t seq, uint64_t hlc, const uint8_t key[32]) {
+    return craft_text(author, obj, "next_step", "forged", false, seq, hlc, key);
 }
 
 static const char *jstr(json_t *o, const char *a, const char *b) {
@@ -148,6 +109,13 @@ static const char *jstr(json_t *o, const char *a, const char *b) {
     if (b != NULL)
         x = json_object_get(x, b);
     return json_string_value(x);
+}
+
+/* Opens the nodes of ns with seed bytes seed, seed + 1, ...; the first
+ * creates an opportunity of opp_in, whose id is id. */
+static void opp_open(uint8_t id[32], tnode *const *ns, uint8_t seed) {
+    assert_int_equal(tnodes_open_obj(ns, seed, "opportunity", opp_in, 5, id),
+                     0);
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -256,10 +224,7 @@ static void test_refusals_change_nothing(void **state) {
     uint8_t id[32], id2[32];
     char err[256];
     ent_op *op = NULL;
-    assert_int_equal(tnode_open(&a, 2), 0);
-    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
-                                    err, sizeof(err)),
-                     ENT_OK);
+    opp_open(id, TNODES(&a), 2);
     tdump before = tnode_dump(&a);
     assert_non_null(before.buf);
 
@@ -339,10 +304,7 @@ static void test_template_cache(void **state) {
     uint8_t id[32];
     char err[256];
     ent_template *t;
-    assert_int_equal(tnode_open(&a, 3), 0);
-    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
-                                    err, sizeof(err)),
-                     ENT_OK);
+    opp_open(id, TNODES(&a), 3);
     const ent_obj_input custom[] = {{"my_custom", "y", false}};
     /* built-in opportunity is not strict: a custom field is taken */
     assert_int_equal(ent_obj_set(a.eng, id, custom, 1, NULL, err, sizeof(err)),
@@ -361,17 +323,7 @@ static void test_template_cache(void **state) {
 /* A (owner) and B (member): B joins through add_member + accept_keys and
  * reaches A's state byte for byte. */
 static void join(tnode *a, tnode *b, const uint8_t id[32], uint8_t role) {
-    ent_op *add = NULL;
-    ent_op_epoch_key *boxes = NULL;
-    size_t nboxes = 0;
-    assert_int_equal(ent_obj_add_member(a->eng, id, tnode_pk(b), role, &add,
-                                        &boxes, &nboxes),
-                     ENT_OK);
-    assert_true(nboxes >= 1);
-    assert_int_equal(ent_obj_accept_keys(b->eng, id, boxes, nboxes), ENT_OK);
-    assert_int_equal(tnode_sync(b, a, id), 0);
-    free(boxes);
-    ent_op_free(add);
+    assert_int_equal(tnode_join(a, b, id, role, NULL, NULL), ENT_OK);
 }
 
 static void assert_same_state(tnode *x, tnode *y, const uint8_t id[32]) {
@@ -391,12 +343,7 @@ static void test_bad_ops_rejected(void **state) {
     char err[256];
     ent_op *op = NULL;
     ent_obj_stats st;
-    assert_int_equal(tnode_open(&a, 4), 0);
-    assert_int_equal(tnode_open(&b, 5), 0);
-    assert_int_equal(tnode_open(&c, 6), 0);
-    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
-                                    err, sizeof(err)),
-                     ENT_OK);
+    opp_open(id, TNODES(&a, &b, &c), 4);
     join(&a, &b, id, ENT_ROLE_MEMBER);
     assert_same_state(&a, &b, id);
 
@@ -462,7 +409,7 @@ static void test_bad_ops_rejected(void **state) {
     ent_obj_stats s0;
     ent_obj_stats_get(b.eng, &s0);
     craft_heads = &b;
-    op = craft_set(c.id, id, 1, hlc, 0, ks.k[0]);
+    op = craft_set(c.id, id, 1, hlc, ks.k[0]);
     assert_int_equal(ent_obj_apply(b.eng, op->raw, op->rawlen, NULL),
                      ENT_ENOTMEMBER);
     ent_op_free(op);
@@ -470,12 +417,12 @@ static void test_bad_ops_rejected(void **state) {
      * refused */
     uint8_t wrong[32];
     ent_random(wrong, 32);
-    op = craft_set(a.id, id, 4, hlc, 0, wrong);
+    op = craft_set(a.id, id, 4, hlc, wrong);
     assert_int_equal(ent_obj_apply(b.eng, op->raw, op->rawlen, NULL),
                      ENT_EDECRYPT);
     ent_op_free(op);
     /* forged: C's op claiming to be A's (author A, signed by C) */
-    op = craft_set(c.id, id, 51, hlc, 0, ks.k[0]);
+    op = craft_set(c.id, id, 51, hlc, ks.k[0]);
     {
         ent_op_header h = op->h;
         uint8_t *body;
@@ -494,7 +441,7 @@ static void test_bad_ops_rejected(void **state) {
     }
     ent_op_free(op);
     /* a future HLC (beyond the drift bound) */
-    op = craft_set(a.id, id, 4, (a.now + 3600 * 1000) << 16, 0, ks.k[0]);
+    op = craft_set(a.id, id, 4, (a.now + 3600 * 1000) << 16, ks.k[0]);
     assert_int_equal(ent_obj_apply(b.eng, op->raw, op->rawlen, NULL),
                      ENT_EPROTO);
     ent_op_free(op);
@@ -512,7 +459,7 @@ static void test_bad_ops_rejected(void **state) {
 
     /* A's seq 2 again with other content, but no parents: refused for
      * its structure (S3) before it could be stored as a fork */
-    op = craft_set(a.id, id, 2, hlc, 0, ks.k[0]);
+    op = craft_set(a.id, id, 2, hlc, ks.k[0]);
     assert_int_equal(ent_obj_apply(b.eng, op->raw, op->rawlen, NULL),
                      ENT_ECORRUPT);
     ent_op_free(op);
@@ -520,9 +467,7 @@ static void test_bad_ops_rejected(void **state) {
     assert_int_equal(st.conflict, 0);
     assert_same_state(&a, &b, id);
 
-    tnode_close(&a);
-    tnode_close(&b);
-    tnode_close(&c);
+    tnodes_close(TNODES(&a, &b, &c));
 }
 
 static void test_roles(void **state) {
@@ -530,13 +475,7 @@ static void test_roles(void **state) {
     uint8_t id[32];
     char err[256];
     ent_op *op = NULL;
-    assert_int_equal(tnode_open(&a, 7), 0);
-    assert_int_equal(tnode_open(&b, 8), 0);
-    assert_int_equal(tnode_open(&c, 9), 0);
-    assert_int_equal(tnode_open(&d, 10), 0);
-    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
-                                    err, sizeof(err)),
-                     ENT_OK);
+    opp_open(id, TNODES(&a, &b, &c, &d), 7);
     join(&a, &b, id, ENT_ROLE_MEMBER);
     join(&a, &c, id, ENT_ROLE_VIEWER);
     assert_int_equal(tnode_sync(&b, &a, id), 0);
@@ -560,7 +499,7 @@ static void test_roles(void **state) {
     /* a viewer's op crafted by hand is refused by the others */
     keyset ks = node_keys(&a, id);
     craft_heads = &a;
-    op = craft_set(c.id, id, 1, (a.now + 10) << 16, 0, ks.k[0]);
+    op = craft_set(c.id, id, 1, (a.now + 10) << 16, ks.k[0]);
     craft_heads = NULL;
     assert_int_equal(ent_obj_apply(a.eng, op->raw, op->rawlen, NULL),
                      ENT_EDENIED);
@@ -587,10 +526,7 @@ static void test_roles(void **state) {
     assert_int_equal(json_array_size(json_object_get(j, "comments")), 1);
     assert_int_equal(json_array_size(json_object_get(j, "members")), 3);
     json_decref(j);
-    tnode_close(&a);
-    tnode_close(&b);
-    tnode_close(&c);
-    tnode_close(&d);
+    tnodes_close(TNODES(&a, &b, &c, &d));
 }
 
 /* remove: the removed org reads nothing of the new epoch; the rest agree */
@@ -600,12 +536,7 @@ static void test_remove_member(void **state) {
     char err[256];
     ent_op *op = NULL;
     ent_apply_info info;
-    assert_int_equal(tnode_open(&a, 11), 0);
-    assert_int_equal(tnode_open(&b, 12), 0);
-    assert_int_equal(tnode_open(&c, 13), 0);
-    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
-                                    err, sizeof(err)),
-                     ENT_OK);
+    opp_open(id, TNODES(&a, &b, &c), 11);
     join(&a, &b, id, ENT_ROLE_MEMBER);
     join(&a, &c, id, ENT_ROLE_MEMBER);
     assert_int_equal(tnode_sync(&b, &a, id), 0);
@@ -651,9 +582,7 @@ static void test_remove_member(void **state) {
     assert_null(memmem(cdb.buf, cdb.len, "secret after removal", 20));
     assert_null(memmem(cdb.buf, cdb.len, "Acme EU", 7));
     free(cdb.buf);
-    tnode_close(&a);
-    tnode_close(&b);
-    tnode_close(&c);
+    tnodes_close(TNODES(&a, &b, &c));
 }
 
 /* two admins remove two members at once: both make epoch 1; everyone left
@@ -665,14 +594,7 @@ static void test_concurrent_removals(void **state) {
     char err[256];
     ent_op *rb = NULL, *rd = NULL, *rot = NULL, *op = NULL;
     ent_apply_info ia, ie;
-    assert_int_equal(tnode_open(&a, 21), 0);
-    assert_int_equal(tnode_open(&b, 22), 0);
-    assert_int_equal(tnode_open(&c, 23), 0);
-    assert_int_equal(tnode_open(&d, 24), 0);
-    assert_int_equal(tnode_open(&e, 25), 0);
-    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
-                                    err, sizeof(err)),
-                     ENT_OK);
+    opp_open(id, TNODES(&a, &b, &c, &d, &e), 21);
     join(&a, &c, id, ENT_ROLE_ADMIN);
     join(&a, &b, id, ENT_ROLE_MEMBER);
     join(&a, &d, id, ENT_ROLE_MEMBER);
@@ -753,12 +675,7 @@ static void test_concurrent_removals(void **state) {
 static void test_pending_bounded(void **state) {
     tnode a, b;
     uint8_t id[32];
-    char err[256];
-    assert_int_equal(tnode_open(&a, 41), 0);
-    assert_int_equal(tnode_open(&b, 42), 0);
-    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
-                                    err, sizeof(err)),
-                     ENT_OK);
+    opp_open(id, TNODES(&a, &b), 41);
     join(&a, &b, id, ENT_ROLE_MEMBER);
     keyset ks = node_keys(&a, id);
     size_t n = ENT_OBJ_PENDING_MAX + 2;
@@ -768,32 +685,14 @@ static void test_pending_bounded(void **state) {
     ent_apply_info *infos = calloc(n, sizeof(*infos));
     ent_op **ops = calloc(n, sizeof(*ops));
     for (size_t i = 0; i < n; i++) {
-        ent_op_field f;
-        ent_op_body bd;
-        ent_op_header h;
-        uint8_t *body;
-        size_t blen;
-        memset(&f, 0, sizeof(f));
-        memset(&bd, 0, sizeof(bd));
-        memset(&h, 0, sizeof(h));
-        strcpy(f.name, "next_step");
+        ent_op_field f = tfield_text("next_step", NULL, false);
+        uint8_t parent[1][32];
         f.v.type = ENT_VT_INT;
         f.v.u.i = (int64_t)i;
-        bd.kind = ENT_OP_SET;
-        bd.fields = &f;
-        bd.nfields = 1;
-        h.version = ENT_OP_VERSION;
-        h.kind = ENT_OP_SET;
-        memcpy(h.object, id, 32);
-        memcpy(h.author, tnode_pk(&b), 32);
-        h.seq = 1000 + i;
-        h.hlc = (b.now + 5) << 16;
-        h.nparents = 1;
-        ent_random(h.parents[0], 32); /* a parent nobody has */
-        assert_int_equal(ent_op_body_encode(&bd, &body, &blen), ENT_OK);
-        assert_int_equal(ent_op_seal(&ops[i], &h, body, blen, ks.k[0], b.id),
-                         ENT_OK);
-        free(body);
+        ent_random(parent[0], 32); /* a parent nobody has */
+        ops[i] = tforge_set(b.id, id, &f, 1000 + i, (b.now + 5) << 16, 0,
+                            parent, 1, ks.k[0]);
+        assert_non_null(ops[i]);
         raws[i] = ops[i]->raw;
         lens[i] = ops[i]->rawlen;
     }
@@ -822,8 +721,7 @@ static void test_pending_bounded(void **state) {
     free(lens);
     free(rcs);
     free(infos);
-    tnode_close(&a);
-    tnode_close(&b);
+    tnodes_close(TNODES(&a, &b));
 }
 
 /* Pending table entries of the whole store (test only). */
@@ -871,11 +769,7 @@ static void test_release_long_chain(void **state) {
     tnode a, b;
     uint8_t id[32];
     char err[256];
-    assert_int_equal(tnode_open(&a, 43), 0);
-    assert_int_equal(tnode_open(&b, 44), 0);
-    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
-                                    err, sizeof(err)),
-                     ENT_OK);
+    opp_open(id, TNODES(&a, &b), 43);
     join(&a, &b, id, ENT_ROLE_MEMBER);
     ent_op **ops = calloc(CHAIN, sizeof(*ops));
     const uint8_t **raws = calloc(CHAIN, sizeof(*raws));
@@ -887,9 +781,8 @@ static void test_release_long_chain(void **state) {
         char v[32];
         snprintf(v, sizeof(v), "step %zu", i);
         ent_obj_input in = {"next_step", v, false};
-        assert_int_equal(ent_obj_set(a.eng, id, &in, 1, &ops[i], err,
-                                     sizeof(err)),
-                         ENT_OK);
+        assert_int_equal(
+            ent_obj_set(a.eng, id, &in, 1, &ops[i], err, sizeof(err)), ENT_OK);
         assert_non_null(ops[i]);
         /* a chain: each op's only parent is the one before */
         if (i > 0) {
@@ -913,9 +806,8 @@ static void test_release_long_chain(void **state) {
     struct timespec t0, t1;
     ent_apply_info info;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    assert_int_equal(ent_obj_apply(b.eng, raws[CHAIN - 1], lens[CHAIN - 1],
-                                   &info),
-                     ENT_OK);
+    assert_int_equal(
+        ent_obj_apply(b.eng, raws[CHAIN - 1], lens[CHAIN - 1], &info), ENT_OK);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     assert_false(info.pending);
     assert_false(info.duplicate);
@@ -929,8 +821,7 @@ static void test_release_long_chain(void **state) {
     assert_int_equal(ent_obj_show_json(b.eng, id, true, &js), ENT_OK);
     assert_string_equal(jstr(js, "shared", "next_step"), "step 1000");
     json_decref(js);
-    printf("release: %d held ops released by one apply in %.1f ms\n",
-           CHAIN - 1,
+    printf("release: %d held ops released by one apply in %.1f ms\n", CHAIN - 1,
            (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
                (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     for (size_t i = 0; i < CHAIN; i++)
@@ -940,45 +831,16 @@ static void test_release_long_chain(void **state) {
     free(lens);
     free(rcs);
     free(infos);
-    tnode_close(&a);
-    tnode_close(&b);
-}
-
-/* A set of one text field (NULL text: a clear), optionally owner-only. */
-static ent_op *craft_text(const ent_identity *author, const uint8_t obj[32],
-                          const char *field, const char *text, bool owner_only,
-                          uint64_t seq, uint64_t hlc, const uint8_t key[32]) {
-    ent_op_field f;
-    ent_op_body b;
-    memset(&f, 0, sizeof(f));
-    memset(&b, 0, sizeof(b));
-    snprintf(f.name, sizeof(f.name), "%s", field);
-    f.v.type = text != NULL ? ENT_VT_TEXT : ENT_VT_NULL;
-    f.v.u.text.s = (char *)text;
-    f.v.u.text.len = text != NULL ? strlen(text) : 0;
-    f.owner_only = owner_only;
-    b.kind = ENT_OP_SET;
-    b.fields = &f;
-    b.nfields = 1;
-    return craft(author, obj, ENT_OP_SET, seq, hlc, 0, &b, key);
-}
-
-typedef struct fields_req {
-    const uint8_t *obj;
-    tdump d;
-} fields_req;
-
-static int fields_fn(ent_txn *txn, void *data) {
-    fields_req *r = data;
-    return ent_txn_scan(txn, ENT_TBL_FIELDS, r->obj, 32, dump_scan, &r->d);
+    tnodes_close(TNODES(&a, &b));
 }
 
 /* The raw fields rows of obj on n (flags byte included). */
 static tdump fields_dump(tnode *n, const uint8_t obj[32]) {
-    fields_req r = {.obj = obj};
-    assert_int_equal(ent_store_read(n->store, fields_fn, &r), ENT_OK);
-    assert_true(r.d.len > 0);
-    return r.d;
+    tdump d = {0};
+    assert_int_equal(
+        tstore_scan(n->store, ENT_TBL_FIELDS, obj, 32, dump_scan, &d), ENT_OK);
+    assert_true(d.len > 0);
+    return d;
 }
 
 static double ms_since(const struct timespec *t0) {
@@ -1030,15 +892,7 @@ static void test_hot_field(void **state) {
     enum { HOT = 2000 };
     tnode a, b, c, d, e;
     uint8_t id[32];
-    char err[256];
-    assert_int_equal(tnode_open(&a, 45), 0);
-    assert_int_equal(tnode_open(&b, 46), 0);
-    assert_int_equal(tnode_open(&c, 47), 0);
-    assert_int_equal(tnode_open(&d, 48), 0);
-    assert_int_equal(tnode_open(&e, 49), 0);
-    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
-                                    err, sizeof(err)),
-                     ENT_OK);
+    opp_open(id, TNODES(&a, &b, &c, &d, &e), 45);
     join(&a, &b, id, ENT_ROLE_MEMBER);
     join(&a, &c, id, ENT_ROLE_MEMBER);
     join(&a, &d, id, ENT_ROLE_MEMBER);
@@ -1052,7 +906,7 @@ static void test_hot_field(void **state) {
     assert_non_null(ops);
     const ent_op *last_a = NULL, *last_e = NULL;
     uint64_t seq_a = 6, seq_e = 1; /* A: create and four adds before */
-    size_t top = 0; /* index of the write with the highest HLC */
+    size_t top = 0;                /* index of the write with the highest HLC */
     uint64_t top_hlc = 0;
     for (size_t i = 0; i < HOT; i++) {
         char v[32];
@@ -1131,11 +985,7 @@ static void test_hot_field(void **state) {
     for (size_t i = 0; i < HOT; i++)
         ent_op_free(ops[i]);
     free(ops);
-    tnode_close(&a);
-    tnode_close(&b);
-    tnode_close(&c);
-    tnode_close(&d);
-    tnode_close(&e);
+    tnodes_close(TNODES(&a, &b, &c, &d, &e));
 }
 
 int main(void) {

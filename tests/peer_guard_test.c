@@ -47,7 +47,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "vhz_fixture.h"
+#include "nodes_fixture.h"
 
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
@@ -74,7 +74,9 @@ typedef struct gsess {
 } gsess;
 
 typedef struct world {
-    VHZ_WORLD_FIELDS;
+    NODES_WORLD_FIELDS;
+    uint8_t obj[32]; /* O */
+    bpeer z;
     ent_identity *gid[NGUEST_KEYS];
     ent_session_mgr *gmgr[NGUEST_KEYS];
     int gmgrs_open;
@@ -90,14 +92,8 @@ typedef struct world {
     ent_log hlog; /* H after its restart: not captured */
 } world;
 
-#define VHZ_WORLD
-#include "vhz_fixture.h"
-
-static ent_session_stats sst(ent_peers *p) {
-    ent_session_stats s;
-    ent_session_mgr_stats(p->mgr, &s);
-    return s;
-}
+#define NODES_WORLD
+#include "nodes_fixture.h"
 
 static void capture(void *data, ent_log_level level, const char *line) {
     world *w = data;
@@ -308,7 +304,7 @@ static int teardown(void **state) {
     ent_invite_clear(&w->inv);
     w->capture = false;
     lines_free(w);
-    return vhz_teardown(state);
+    return nodes_teardown(state);
 }
 
 /* ---- setup: V holds O, H joined it (V has an invite record), Z a member ----
@@ -319,28 +315,14 @@ static bool vh_connected(world *w) {
            ent_peers_connected(hp(w), vorg(w)) > 0;
 }
 
-static bool join_over(world *w) {
-    json_t *j = NULL;
-    bool over = false;
-    if (ent_peers_join_json(hp(w), 1, &j) == ENT_OK) {
-        const char *st = json_string_value(json_object_get(j, "state"));
-        over = st != NULL &&
-               (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0);
-    }
-    json_decref(j);
-    return over;
-}
-
 static int setup(void **state) {
     world *w = calloc(1, sizeof(*w));
-    char err[ENT_OBJ_ERR_MAX];
-    ent_op *op = NULL;
     assert_non_null(w);
     setenv("ENTENTE_SYNC_MS", "200", 1);
     setenv("ENTENTE_DIAL_BASE_MS", "100", 1);
     unsetenv("ENTENTE_KEEPALIVE_MS");
     static const char *const names[2] = {"Vera", "Hugo"};
-    vhz_open(w, "/tmp", "guard", names);
+    nodes_open(w, "/tmp", "guard", ENT_LOG_OFF, names, 2);
     /* V's and H's log: INFO and up, captured on demand */
     w->log.level = ENT_LOG_INFO;
     w->log.sink = capture;
@@ -352,22 +334,12 @@ static int setup(void **state) {
 
     ent_obj_input in[2] = {{"name", "Guarded deal", false},
                            {"next_step", "kickoff", false}};
-    assert_int_equal(ent_obj_create(ent_node_objects(w->v), "opportunity", in,
-                                    2, w->obj, &op, err, sizeof(err)),
-                     ENT_OK);
-    ent_node_op_created(w->v, op);
-    char *token = NULL, iid[33];
-    uint64_t expiry, jid = 0;
-    assert_int_equal(ent_peers_invite(vp(w), w->obj, ENT_ROLE_MEMBER, 3600,
-                                      &token, &expiry, iid),
-                     ENT_OK);
-    assert_int_equal(
-        ent_peers_join(hp(w), token, strlen(token), &jid, err, sizeof(err)),
-        ENT_OK);
-    free(token);
-    assert_true(run_until(w, join_over, WAIT_MS));
+    node_create(w->v, "opportunity", in, 2, w->obj);
+    nodes_join(w, w->obj, WAIT_MS);
     assert_true(run_until(w, vh_connected, WAIT_MS));
-    vhz_add_z(w);
+    /* Z: a member of O (V added it), with a bare session manager */
+    bpeer_open(w, &w->z, 0x5a, false);
+    node_add_member(w->v, w->obj, &w->z.t, false);
     *state = w;
     return 0;
 }
@@ -389,21 +361,14 @@ static bool h_is_stopped(world *w) {
     return w->stopped == 1;
 }
 
+#define FLOOD_EDIT "edited during the flood"
+
 static bool h_has_edit(world *w) {
-    json_t *j = NULL;
-    bool ok = false;
-    if (ent_obj_show_json(ent_node_objects(w->h), w->obj, true, &j) == ENT_OK) {
-        const char *v = json_string_value(
-            json_object_get(json_object_get(j, "shared"), "next_step"));
-        ok = v != NULL && strcmp(v, "edited during the flood") == 0;
-    }
-    json_decref(j);
-    return ok;
+    return node_shows(w->h, w->obj, "next_step", FLOOD_EDIT);
 }
 
 static void test_guest_flood(void **state) {
     world *w = *state;
-    char err[ENT_OBJ_ERR_MAX];
 
     /* H goes away: it will come back as a member while V is flooded */
     ent_node_stop(w->h, h_stopped, w);
@@ -419,8 +384,8 @@ static void test_guest_flood(void **state) {
     w->pinger_on = true;
     uv_timer_start(&w->pinger, on_ping_timer, 200, 200);
 
-    ent_session_stats s0 = sst(vp(w));
-    ent_peers_stats p0 = pst(vp(w));
+    ent_session_stats s0 = session_stats(w->v);
+    ent_peers_stats p0 = peers_stats(w->v);
     w->capture = true;
     uv_update_time(&w->loop);
     uint64_t t0 = uv_now(&w->loop);
@@ -431,12 +396,12 @@ static void test_guest_flood(void **state) {
         run_until(w, never, 20); /* their PINGs arrive */
         if (vp(w)->nguests > max_guests)
             max_guests = vp(w)->nguests;
-        if (sst(vp(w)).sessions > max_sessions)
-            max_sessions = sst(vp(w)).sessions;
+        if (session_stats(w->v).sessions > max_sessions)
+            max_sessions = session_stats(w->v).sessions;
     }
     run_until(w, never, 300);
-    ent_session_stats s1 = sst(vp(w));
-    ent_peers_stats p1 = pst(vp(w));
+    ent_session_stats s1 = session_stats(w->v);
+    ent_peers_stats p1 = peers_stats(w->v);
     fprintf(stderr,
             "  %d guest sessions in %llu ms: %zu let in at some point, at most "
             "%zu at once (V: %llu sessions at most), %llu closed, %llu "
@@ -470,15 +435,9 @@ static void test_guest_flood(void **state) {
                      NGUESTS - (p1.guests_admitted - p0.guests_admitted));
 
     /* V moves on; H, a member, connects from the banned address and syncs */
-    ent_obj_input in = {"next_step", "edited during the flood", false};
-    ent_op *op = NULL;
-    assert_int_equal(ent_obj_set(ent_node_objects(w->v), w->obj, &in, 1, &op,
-                                 err, sizeof(err)),
-                     ENT_OK);
-    ent_node_op_created(w->v, op);
+    node_set(w->v, w->obj, "next_step", FLOOD_EDIT);
     ent_log_init(&w->hlog, ENT_LOG_OFF, "guard-h");
-    assert_int_equal(ent_daemon_open(&w->h, &w->loop, w->home[1], &w->hlog),
-                     ENT_OK);
+    node_open(&w->h, &w->loop, w->home[1], &w->hlog);
     assert_int_equal(ent_node_start(w->h, NULL), ENT_OK);
     assert_true(run_until(w, h_has_edit, WAIT_MS));
     assert_true(vh_connected(w));
@@ -486,7 +445,7 @@ static void test_guest_flood(void **state) {
     /* the log: one summary line per interval, adding up to every refusal,
      * and no line for any refusal on its own */
     run_until(w, never, LOG_MS + 200); /* the last interval ends */
-    ent_session_stats s2 = sst(vp(w));
+    ent_session_stats s2 = session_stats(w->v);
     uint64_t elapsed = uv_now(&w->loop) - t0, summed = 0;
     size_t nsum = 0, nban = 0;
     w->capture = false;
@@ -536,21 +495,18 @@ static void test_guest_caps(void **state) {
     guests_new(w, 24);
 
     /* one address: 4 guests, then refused */
-    ent_peers_stats p0 = pst(vp(w));
-    ent_session_stats s0 = sst(vp(w));
+    ent_peers_stats p0 = peers_stats(w->v);
+    ent_session_stats s0 = session_stats(w->v);
     for (size_t i = 0; i < 6; i++)
         g_dial_range(w, i, i + 1, G_HELLO);
     assert_int_equal(g_count(w, g_in), ENT_PEERS_MAX_GUESTS_PER_ADDR);
     assert_int_equal(vp(w)->nguests, ENT_PEERS_MAX_GUESTS_PER_ADDR);
-    assert_int_equal(pst(vp(w)).guests_refused - p0.guests_refused, 2);
-    assert_int_equal(sst(vp(w)).drop_unauthorized - s0.drop_unauthorized, 2);
+    assert_int_equal(peers_stats(w->v).guests_refused - p0.guests_refused, 2);
+    assert_int_equal(session_stats(w->v).drop_unauthorized - s0.drop_unauthorized, 2);
     assert_true(w->gs[4].closed && !w->gs[4].hello);
     /* a member still comes in: H's session is there, Z dials */
     assert_true(vh_connected(w));
-    assert_int_equal(
-        ent_session_dial(w->z.mgr, ent_node_listen(w->v), vorg(w), &w->z.s),
-        ENT_OK);
-    assert_true(run_until(w, z_settled, WAIT_MS));
+    assert_true(bpeer_dial(&w->z, w->v, WAIT_MS));
     assert_int_equal(w->z.hellos, 1);
 
     /* all of them leave; the per-address cap rises: 16 in all */
@@ -560,12 +516,12 @@ static void test_guest_caps(void **state) {
     assert_true(run_until(w, guests_gone, WAIT_MS));
     lim.max_guests_per_addr = 64;
     ent_peers_set_limits(vp(w), &lim);
-    p0 = pst(vp(w));
+    p0 = peers_stats(w->v);
     for (size_t i = 6; i < 24; i++)
         g_dial_range(w, i, i + 1, G_HELLO);
     assert_int_equal(vp(w)->nguests, ENT_PEERS_MAX_GUESTS);
-    assert_int_equal(pst(vp(w)).guests_refused - p0.guests_refused, 2);
-    assert_int_equal(pst(vp(w)).guests_admitted - p0.guests_admitted,
+    assert_int_equal(peers_stats(w->v).guests_refused - p0.guests_refused, 2);
+    assert_int_equal(peers_stats(w->v).guests_admitted - p0.guests_admitted,
                      ENT_PEERS_MAX_GUESTS);
     json_t *j = NULL;
     assert_int_equal(ent_peers_sessions_json(vp(w), &j), ENT_OK);
@@ -590,7 +546,7 @@ static void test_guest_deadline(void **state) {
     lim.guest_join_ms = 400;
     ent_peers_set_limits(vp(w), &lim);
     guests_new(w, 2);
-    ent_peers_stats p0 = pst(vp(w));
+    ent_peers_stats p0 = peers_stats(w->v);
     g_dial_range(w, 0, 1, G_HELLO);
     g_dial(w, 1, G_SILENT);
     run_until(w, never, 250);
@@ -605,8 +561,8 @@ static void test_guest_deadline(void **state) {
         assert_true(took >= 350 && took < 3000);
         assert_int_equal(w->gs[i].last_err, ENT_WIRE_C_DENIED);
     }
-    assert_int_equal(pst(vp(w)).guests_closed - p0.guests_closed, 2);
-    assert_int_equal(pst(vp(w)).strikes - p0.strikes, 2);
+    assert_int_equal(peers_stats(w->v).guests_closed - p0.guests_closed, 2);
+    assert_int_equal(peers_stats(w->v).strikes - p0.strikes, 2);
     assert_int_equal(vp(w)->nguests, 0);
 }
 
@@ -624,7 +580,7 @@ static void test_guest_only_join(void **state) {
     lim.guest_join_ms = 400;
     ent_peers_set_limits(vp(w), &lim);
     guests_new(w, 3);
-    ent_peers_stats p0 = pst(vp(w));
+    ent_peers_stats p0 = peers_stats(w->v);
 
     g_dial_range(w, 0, 1, G_PING);
     g_dial_range(w, 1, 2, G_HAVE);
@@ -634,8 +590,8 @@ static void test_guest_only_join(void **state) {
         assert_true(w->gs[i].closed_at - w->gs[i].opened_at < 300);
     }
     assert_int_equal(w->gs[0].pongs, 0);
-    assert_int_equal(pst(vp(w)).denied - p0.denied, 2);
-    assert_int_equal(pst(vp(w)).guests_closed - p0.guests_closed, 2);
+    assert_int_equal(peers_stats(w->v).denied - p0.denied, 2);
+    assert_int_equal(peers_stats(w->v).guests_closed - p0.guests_closed, 2);
 
     /* a guest with a real invite joins and is a member from then on */
     char *token = NULL, iid[33];
@@ -649,11 +605,11 @@ static void test_guest_only_join(void **state) {
     g_dial(w, 2, G_JOIN);
     assert_true(run_until(w, g2_done, WAIT_MS));
     assert_int_equal(w->gs[2].join_ok, 1);
-    assert_int_equal(pst(vp(w)).joins_ok - p0.joins_ok, 1);
+    assert_int_equal(peers_stats(w->v).joins_ok - p0.joins_ok, 1);
     assert_int_equal(vp(w)->nguests, 0);
     run_until(w, never, 800); /* twice the guest deadline */
     assert_false(w->gs[2].closed);
-    assert_int_equal(pst(vp(w)).guests_closed - p0.guests_closed, 2);
+    assert_int_equal(peers_stats(w->v).guests_closed - p0.guests_closed, 2);
 }
 
 /* ---- 5. bans
@@ -665,15 +621,8 @@ static bool z_gone(world *w) {
 
 /* Z dials V: true if V let it in (its HELLO came). */
 static bool z_dial(world *w) {
-    zpeer *z = &w->z;
-    z->open = z->closed = false;
-    z->hellos = z->errors = 0;
-    z->last_err = 0;
-    assert_int_equal(
-        ent_session_dial(z->mgr, ent_node_listen(w->v), vorg(w), &z->s),
-        ENT_OK);
-    assert_true(run_until(w, z_settled, WAIT_MS));
-    if (z->hellos == 0) {
+    assert_true(bpeer_dial(&w->z, w->v, WAIT_MS));
+    if (w->z.hellos == 0) {
         assert_true(run_until(w, z_gone, WAIT_MS));
         return false;
     }
@@ -683,18 +632,9 @@ static bool z_dial(world *w) {
 /* Z, let in, says HELLO and then sends bytes that are no message. */
 static void z_violate(world *w) {
     static const uint8_t junk[] = {0xc1, 0xc1, 0xc1};
-    ent_wire_msg m;
-    uint8_t *buf = NULL;
-    size_t len = 0;
     assert_true(z_dial(w));
-    memset(&m, 0, sizeof(m));
-    m.type = ENT_WIRE_HELLO;
-    m.u.hello.version = ENT_WIRE_VERSION;
-    snprintf(m.u.hello.name, sizeof(m.u.hello.name), "zed");
-    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_OK);
-    assert_int_equal(ent_session_send(w->z.s, buf, len), ENT_OK);
-    free(buf);
-    assert_int_equal(ent_session_send(w->z.s, junk, sizeof(junk)), ENT_OK);
+    bpeer_hello(&w->z, "zed");
+    bpeer_send_raw(&w->z, junk, sizeof(junk));
     assert_true(run_until(w, z_gone, WAIT_MS));
 }
 
@@ -723,8 +663,8 @@ static void test_ban(void **state) {
     memset(&lim, 0, sizeof(lim));
     lim.ban_ms = 600;
     ent_peers_set_limits(vp(w), &lim);
-    const ent_peers_stats p0 = pst(vp(w));
-    ent_peers_stats ph0 = pst(hp(w));
+    const ent_peers_stats p0 = peers_stats(w->v);
+    ent_peers_stats ph0 = peers_stats(w->h);
     w->capture = true;
     const conn *hc = NULL;
     for (const conn *c = vp(w)->conns; c != NULL; c = c->next)
@@ -733,25 +673,25 @@ static void test_ban(void **state) {
     assert_non_null(hc);
 
     for (unsigned round = 1; round <= 2; round++) {
-        ent_peers_stats r0 = pst(vp(w));
+        ent_peers_stats r0 = peers_stats(w->v);
         for (int i = 0; i < ENT_PEERS_BAN_STRIKES; i++) {
             assert_int_equal(ban_left(w), 0);
             z_violate(w);
         }
-        assert_int_equal(pst(vp(w)).violations - r0.violations,
+        assert_int_equal(peers_stats(w->v).violations - r0.violations,
                          ENT_PEERS_BAN_STRIKES);
-        assert_int_equal(pst(vp(w)).bans - r0.bans, 1);
+        assert_int_equal(peers_stats(w->v).bans - r0.bans, 1);
         uint64_t left = ban_left(w);
         fprintf(stderr, "  Z banned (round %u) for %llu ms\n", round,
                 (unsigned long long)left);
         assert_true(left > (round == 1 ? 300 : 900));
         assert_true(left <= (round == 1 ? 600 : 1200));
         /* while banned: refused in the handshake, no HELLO */
-        ent_session_stats s0 = sst(vp(w));
+        ent_session_stats s0 = session_stats(w->v);
         assert_false(z_dial(w));
-        assert_int_equal(sst(vp(w)).drop_unauthorized - s0.drop_unauthorized,
+        assert_int_equal(session_stats(w->v).drop_unauthorized - s0.drop_unauthorized,
                          1);
-        assert_int_equal(pst(vp(w)).banned_refused - r0.banned_refused, 1);
+        assert_int_equal(peers_stats(w->v).banned_refused - r0.banned_refused, 1);
         /* and V does not dial it either */
         peer_ent *e = ent__peers_find(vp(w), tnode_pk(&w->z.t));
         if (e != NULL)
@@ -762,14 +702,14 @@ static void test_ban(void **state) {
         ent_session_close(w->z.s, ENT_OK);
         assert_true(run_until(w, z_gone, WAIT_MS));
     }
-    assert_int_equal(pst(vp(w)).bans - p0.bans, 2);
+    assert_int_equal(peers_stats(w->v).bans - p0.bans, 2);
     /* H was never touched */
     const conn *hc2 = NULL;
     for (const conn *c = vp(w)->conns; c != NULL; c = c->next)
         if (c->open && c->has_org && memcmp(c->org, horg(w), 32) == 0)
             hc2 = c;
     assert_true(hc2 == hc);
-    assert_int_equal(pst(hp(w)).violations, ph0.violations);
+    assert_int_equal(peers_stats(w->h).violations, ph0.violations);
     /* one line per ban */
     size_t nban = 0;
     for (size_t i = 0; i < w->nlines; i++)
@@ -804,7 +744,6 @@ static bool z_dropped(world *w) {
 
 static void test_throttled_dropped(void **state) {
     world *w = *state;
-    char err[ENT_OBJ_ERR_MAX];
     ent_peers_limits lim;
     memset(&lim, 0, sizeof(lim));
     lim.throttle_max_ms = 400;
@@ -813,12 +752,7 @@ static void test_throttled_dropped(void **state) {
     for (int i = 0; i < 8; i++) {
         char v[32];
         snprintf(v, sizeof(v), "step %d", i);
-        ent_obj_input in = {"next_step", v, false};
-        ent_op *op = NULL;
-        assert_int_equal(ent_obj_set(ent_node_objects(w->v), w->obj, &in, 1,
-                                     &op, err, sizeof(err)),
-                         ENT_OK);
-        ent_node_op_created(w->v, op);
+        node_set(w->v, w->obj, "next_step", v);
     }
     tops t = {0};
     assert_int_equal(
@@ -841,17 +775,9 @@ static void test_throttled_dropped(void **state) {
     tops_free(&t);
 
     assert_true(z_dial(w));
-    memset(&m, 0, sizeof(m));
-    m.type = ENT_WIRE_HELLO;
-    m.u.hello.version = ENT_WIRE_VERSION;
-    snprintf(m.u.hello.name, sizeof(m.u.hello.name), "zed");
-    uint8_t *hb = NULL;
-    size_t hl = 0;
-    assert_int_equal(ent_wire_encode(&m, &hb, &hl), ENT_OK);
-    assert_int_equal(ent_session_send(w->z.s, hb, hl), ENT_OK);
-    free(hb);
-    ent_peers_stats p0 = pst(vp(w));
-    ent_session_stats s0 = sst(vp(w));
+    bpeer_hello(&w->z, "zed");
+    ent_peers_stats p0 = peers_stats(w->v);
+    ent_session_stats s0 = session_stats(w->v);
     w->capture = true;
     uv_timer_init(&w->loop, &w->pinger);
     w->pinger.data = w;
@@ -860,7 +786,7 @@ static void test_throttled_dropped(void **state) {
     uint64_t t0 = uv_now(&w->loop);
     assert_true(run_until(w, z_dropped, WAIT_MS));
     uint64_t took = uv_now(&w->loop) - t0;
-    ent_peers_stats p1 = pst(vp(w));
+    ent_peers_stats p1 = peers_stats(w->v);
     fprintf(stderr,
             "  Z pushed %u OPS of 128; V paused reading %llu times "
             "and dropped Z after %llu ms\n",
@@ -870,7 +796,7 @@ static void test_throttled_dropped(void **state) {
     assert_int_equal(p1.violations - p0.violations, 1);
     assert_int_equal(p1.strikes - p0.strikes, 1);
     assert_int_equal(w->z.last_err, ENT_WIRE_C_LIMIT);
-    assert_int_equal(sst(vp(w)).drop_rate, s0.drop_rate); /* not the frames */
+    assert_int_equal(session_stats(w->v).drop_rate, s0.drop_rate); /* not the frames */
     assert_true(took >= 400);
     /* dropped by the throttle rule, not for a deficit of tokens */
     size_t n = 0;

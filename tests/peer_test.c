@@ -32,81 +32,26 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "object_fixture.h"
-
-#include "node/home.h"
-#include "node/daemon/daemon.h"
-#include "node/node.h"
-#include "node/peers/peer.h"
-#include "node/peers/peer_int.h"
-#include "protocol/session.h"
-#include "protocol/wire.h"
+#include "nodes_fixture.h"
 
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
 #define WAIT_MS 8000
 
-typedef struct zpeer {
-    tnode t;
-    ent_session_mgr *mgr;
-    ent_session *s;
-    bool open, closed;
-    unsigned hellos, acks, errors;
-    size_t last_ack_nids;
-    int32_t last_err;
-} zpeer;
-
 typedef struct world {
-    uv_loop_t loop;
-    uv_timer_t wake;
-    char tmp[PATH_MAX];
-    char home[PATH_MAX];
-    ent_node *v;
-    ent_log log;
+    NODES_WORLD_FIELDS;
     uint8_t obj[32], obj2[32];
     tnode m;
-    zpeer z;
+    bpeer z;
     ent_op *m_op;
-    int stopped;
 } world;
 
-static void on_wake(uv_timer_t *t) { (void)t; }
+#define NODES_WORLD
+#include "nodes_fixture.h"
 
-static bool run_until(world *w, bool (*pred)(world *w), uint64_t ms) {
-    uv_update_time(&w->loop);
-    uint64_t end = uv_now(&w->loop) + ms;
-    while (!pred(w) && uv_now(&w->loop) < end)
-        uv_run(&w->loop, UV_RUN_ONCE);
-    return pred(w);
-}
-
-static bool never(world *w) { return false; }
-
-static uint64_t wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static ent_objects *veng(world *w) { return ent_node_objects(w->v); }
-
-static ent_peers_stats pst(world *w) {
-    ent_peers_stats s;
-    ent_peers_stats_get(ent_node_peers(w->v), &s);
-    return s;
-}
-
-static ent_obj_stats est(world *w) {
-    ent_obj_stats s;
-    ent_obj_stats_get(veng(w), &s);
-    return s;
-}
-
-static ent_session_stats sst(world *w) {
-    ent_session_stats s;
-    ent_session_mgr_stats(ent_node_peers(w->v)->mgr, &s);
-    return s;
-}
+static ent_peers_stats pst(world *w) { return peers_stats(w->v); }
+static ent_obj_stats est(world *w) { return objects_stats(w->v); }
+static ent_session_stats sst(world *w) { return session_stats(w->v); }
 
 /* O's canonical shared state on V (malloc'ed). */
 static uint8_t *state(world *w, size_t *len) {
@@ -115,89 +60,24 @@ static uint8_t *state(world *w, size_t *len) {
     return out;
 }
 
-static void z_established(ent_session *s, void *data) {
-    zpeer *z = data;
-    if (s == z->s)
-        z->open = true;
+/* V applied nothing since p0 and e0, and O's shared state is still s0
+ * (len0 bytes). */
+static void assert_nothing_applied(world *w, const ent_peers_stats *p0,
+                                   const ent_obj_stats *e0, const uint8_t *s0,
+                                   size_t len0) {
+    size_t len;
+    assert_int_equal(pst(w).ops_applied, p0->ops_applied);
+    assert_int_equal(est(w).applied, e0->applied);
+    uint8_t *s = state(w, &len);
+    assert_int_equal(len, len0);
+    assert_memory_equal(s, s0, len0);
+    free(s);
 }
 
-static void z_message(ent_session *s, const uint8_t *msg, size_t len,
-                      void *data) {
-    zpeer *z = data;
-    ent_wire_msg m;
-    if (ent_wire_decode(&m, msg, len) != ENT_OK)
-        return;
-    if (m.type == ENT_WIRE_HELLO) {
-        z->hellos++;
-    } else if (m.type == ENT_WIRE_ACK) {
-        z->acks++;
-        z->last_ack_nids = m.u.ack.nids;
-    } else if (m.type == ENT_WIRE_ERROR) {
-        z->errors++;
-        z->last_err = m.u.error.code;
-    } else if (m.type == ENT_WIRE_OPS) {
-        /* ops of O2 (Z's own object): ACK them to keep V's window open */
-        ent_wire_msg ack;
-        uint8_t *buf = NULL;
-        size_t blen;
-        memset(&ack, 0, sizeof(ack));
-        ack.type = ENT_WIRE_ACK;
-        memcpy(ack.u.ack.object, m.u.ops.object, 32);
-        if (ent_wire_encode(&ack, &buf, &blen) == ENT_OK)
-            ent_session_send(s, buf, blen);
-        free(buf);
-    }
-    ent_wire_msg_clear(&m);
-}
-
-static void z_closed(ent_session *s, int reason, void *data) {
-    zpeer *z = data;
-    if (s == z->s) {
-        z->s = NULL;
-        z->open = false;
-        z->closed = true;
-    }
-}
-
-static bool z_settled(world *w) {
-    return w->z.closed || (w->z.open && w->z.hellos > 0);
-}
 static bool z_gone(world *w) { return w->z.s == NULL; }
 
-static void z_send(world *w, const ent_wire_msg *m) {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(ent_wire_encode(m, &buf, &len), ENT_OK);
-    assert_non_null(w->z.s);
-    assert_int_equal(ent_session_send(w->z.s, buf, len), ENT_OK);
-    free(buf);
-}
-
 /* Dials V and waits until the session is open with V's HELLO, or closed. */
-static void z_dial(world *w) {
-    zpeer *z = &w->z;
-    if (z->s != NULL) {
-        ent_session_close(z->s, ENT_OK);
-        assert_true(run_until(w, z_gone, WAIT_MS));
-    }
-    z->open = z->closed = false;
-    z->hellos = z->acks = z->errors = 0;
-    z->last_err = 0;
-    assert_int_equal(ent_session_dial(z->mgr, ent_node_listen(w->v),
-                                      ent_identity_public(ent_node_identity(w->v)),
-                                      &z->s),
-                     ENT_OK);
-    run_until(w, z_settled, WAIT_MS);
-}
-
-static void z_hello(world *w) {
-    ent_wire_msg m;
-    memset(&m, 0, sizeof(m));
-    m.type = ENT_WIRE_HELLO;
-    m.u.hello.version = ENT_WIRE_VERSION;
-    snprintf(m.u.hello.name, sizeof(m.u.hello.name), "zed");
-    z_send(w, &m);
-}
+static void z_dial(world *w) { bpeer_dial(&w->z, w->v, WAIT_MS); }
 
 /* Z relays M's valid op of O. */
 static void z_send_m_op(world *w) {
@@ -208,7 +88,7 @@ static void z_send_m_op(world *w) {
     memcpy(m.u.ops.object, w->obj, 32);
     m.u.ops.ops = &b;
     m.u.ops.nops = 1;
-    z_send(w, &m);
+    bpeer_send(&w->z, &m);
 }
 
 static bool z_erred_or_closed(world *w) {
@@ -218,78 +98,23 @@ static bool z_erred_and_acked(world *w) {
     return (w->z.errors > 0 && w->z.acks > 0) || w->z.closed;
 }
 
-static int ops_copy_cb(void *data, const uint8_t *raw, size_t len) {
-    return tops_cb(data, raw, len);
-}
-
-static void node_stopped(ent_node *n, void *data) {
-    ((world *)data)->stopped++;
-}
-static void mgr_closed(ent_session_mgr *m, void *data) {
-    ((world *)data)->z.mgr = NULL;
-}
-static bool all_stopped(world *w) { return w->stopped == 1 && w->z.mgr == NULL; }
-
-static int rm_entry(const char *p, const struct stat *sb, int t,
-                    struct FTW *f) {
-    return remove(p);
-}
-
 static void test_nonmember_ops_dropped(void **st) {
     world *w = calloc(1, sizeof(*w));
-    char org[ENT_ORG_ID_LEN + 1], err[ENT_OBJ_ERR_MAX];
-    ent_op *op = NULL;
+    char err[ENT_OBJ_ERR_MAX];
     assert_non_null(w);
     setenv("ENTENTE_SYNC_MS", "200", 1);
     setenv("ENTENTE_DIAL_BASE_MS", "100", 1);
-    assert_int_equal(ent_crypto_init(), ENT_OK);
-    assert_int_equal(uv_loop_init(&w->loop), 0);
-    uv_timer_init(&w->loop, &w->wake);
-    uv_timer_start(&w->wake, on_wake, 10, 10);
-    ent_log_init(&w->log, ENT_LOG_OFF, "peer_test");
-    snprintf(w->tmp, sizeof(w->tmp), "/tmp/ent-peer-test.XXXXXX");
-    assert_non_null(mkdtemp(w->tmp));
-    snprintf(w->home, sizeof(w->home), "%s/V", w->tmp);
-    assert_int_equal(ent_home_init(w->home, "Victor", "127.0.0.1:0", NULL, org),
-                     ENT_OK);
-    assert_int_equal(ent_daemon_open(&w->v, &w->loop, w->home, &w->log), ENT_OK);
-    assert_int_equal(ent_node_start(w->v, NULL), ENT_OK);
+    static const char *const names[1] = {"Victor"};
+    nodes_open(w, "/tmp", "peer-test", ENT_LOG_OFF, names, 1);
 
     ent_obj_input in[2] = {{"name", "Gated deal", false},
                            {"next_step", "kickoff", false}};
-    assert_int_equal(ent_obj_create(veng(w), "opportunity", in, 2, w->obj, &op,
-                                    err, sizeof(err)),
-                     ENT_OK);
-    ent_node_op_created(w->v, op);
-    assert_int_equal(ent_obj_create(veng(w), "lead", NULL, 0, w->obj2, &op,
-                                    err, sizeof(err)),
-                     ENT_OK);
-    ent_node_op_created(w->v, op);
+    node_create(w->v, "opportunity", in, 2, w->obj);
+    node_create(w->v, "lead", NULL, 0, w->obj2);
 
     /* M joins O the engine way and makes one valid set op */
     assert_int_equal(tnode_open(&w->m, 0x4d), 0);
-    w->m.now = wall_ms();
-    ent_op_epoch_key *boxes = NULL;
-    size_t nboxes = 0;
-    assert_int_equal(ent_obj_add_member(veng(w), w->obj, tnode_pk(&w->m),
-                                        ENT_ROLE_MEMBER, &op, &boxes, &nboxes),
-                     ENT_OK);
-    ent_node_op_created(w->v, op);
-    assert_int_equal(ent_obj_accept_keys(w->m.eng, w->obj, boxes, nboxes),
-                     ENT_OK);
-    free(boxes);
-    tops t = {0};
-    assert_int_equal(ent_obj_ops_foreach(veng(w), w->obj, ops_copy_cb, &t),
-                     ENT_OK);
-    int *rcs = calloc(t.n, sizeof(int));
-    assert_non_null(rcs);
-    assert_int_equal(ent_obj_apply_batch(w->m.eng, (const uint8_t *const *)t.raw,
-                                         t.len, t.n, NULL, rcs),
-                     ENT_OK);
-    for (size_t i = 0; i < t.n; i++)
-        assert_int_equal(rcs[i], ENT_OK);
-    free(rcs);
-    tops_free(&t);
+    node_add_member(w->v, w->obj, &w->m, true);
     w->m.now = wall_ms();
     ent_obj_input mi = {"next_step", "RELAYED-BY-NONMEMBER", false};
     assert_int_equal(ent_obj_set(w->m.eng, w->obj, &mi, 1, &w->m_op, err,
@@ -297,15 +122,12 @@ static void test_nonmember_ops_dropped(void **st) {
                      ENT_OK);
     assert_non_null(w->m_op);
 
-    /* Z: an org of its own, with a session manager on the same loop */
-    assert_int_equal(tnode_open(&w->z.t, 0x5a), 0);
-    ent_session_callbacks cb = {NULL, z_established, z_message, z_closed};
-    assert_int_equal(ent_session_mgr_new(&w->z.mgr, &w->loop, w->z.t.id, NULL,
-                                         &cb, &w->z),
-                     ENT_OK);
+    /* Z: an org of its own, with a session manager on the same loop; it
+     * ACKs the ops of O2 it gets once a member, to keep V's window open */
+    bpeer_open(w, &w->z, 0x5a, true);
 
-    size_t len0, len;
-    uint8_t *s0 = state(w, &len0), *s;
+    size_t len0;
+    uint8_t *s0 = state(w, &len0);
     ent_obj_stats e0 = est(w);
 
     /* 1. member of nothing, no invite made: refused in the handshake */
@@ -327,30 +149,21 @@ static void test_nonmember_ops_dropped(void **st) {
     z_dial(w);
     assert_true(w->z.open);
     assert_int_equal(w->z.hellos, 1);
-    z_hello(w);
+    bpeer_hello(&w->z, "zed");
     z_send_m_op(w);
     assert_true(run_until(w, z_erred_or_closed, WAIT_MS));
     assert_true(run_until(w, z_gone, WAIT_MS));
     assert_int_equal(w->z.last_err, ENT_WIRE_C_DENIED);
     assert_int_equal(pst(w).denied, p0.denied + 1);
-    assert_int_equal(pst(w).ops_applied, p0.ops_applied);
-    assert_int_equal(est(w).applied, e0.applied);
-    s = state(w, &len);
-    assert_int_equal(len, len0);
-    assert_memory_equal(s, s0, len0);
-    free(s);
+    assert_nothing_applied(w, &p0, &e0, s0, len0);
 
     /* 3. Z becomes a partner (a member of O2), still not a member of O */
-    assert_int_equal(ent_obj_add_member(veng(w), w->obj2, tnode_pk(&w->z.t),
-                                        ENT_ROLE_MEMBER, &op, &boxes, &nboxes),
-                     ENT_OK);
-    ent_node_op_created(w->v, op);
-    free(boxes);
+    node_add_member(w->v, w->obj2, &w->z.t, false);
     p0 = pst(w);
     z_dial(w);
     assert_true(w->z.open);
-    z_hello(w);
-    run_until(w, never, 100);
+    bpeer_hello(&w->z, "zed");
+    run_for(w, 100);
     w->z.errors = w->z.acks = 0;
     z_send_m_op(w);
     assert_true(run_until(w, z_erred_and_acked, WAIT_MS));
@@ -358,12 +171,7 @@ static void test_nonmember_ops_dropped(void **st) {
     assert_int_equal(w->z.last_err, ENT_WIRE_C_NOTMEMBER);
     assert_int_equal(w->z.last_ack_nids, 0);
     assert_int_equal(pst(w).ops_nonmember, p0.ops_nonmember + 1);
-    assert_int_equal(pst(w).ops_applied, p0.ops_applied);
-    assert_int_equal(est(w).applied, e0.applied);
-    s = state(w, &len);
-    assert_int_equal(len, len0);
-    assert_memory_equal(s, s0, len0);
-    free(s);
+    assert_nothing_applied(w, &p0, &e0, s0, len0);
 
     /* control: the same op handed to V's engine directly is applied */
     ent_apply_info info;
@@ -382,19 +190,8 @@ static void test_nonmember_ops_dropped(void **st) {
     free(s0);
 
     ent_op_free(w->m_op);
-    if (w->z.s != NULL)
-        ent_session_close(w->z.s, ENT_OK);
-    ent_session_mgr_close(w->z.mgr, mgr_closed, w);
-    ent_node_stop(w->v, node_stopped, w);
-    assert_true(run_until(w, all_stopped, 10000));
-    uv_close((uv_handle_t *)&w->wake, NULL);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    ent_node_free(w->v);
     tnode_close(&w->m);
-    tnode_close(&w->z.t);
-    assert_int_equal(uv_loop_close(&w->loop), 0);
-    nftw(w->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(w);
+    nodes_free(w);
 }
 
 int main(void) {

@@ -5,6 +5,10 @@
 # run of every fuzz target; prints one line per item and closes with the
 # summary line "N passed, N failed". Exit status 1 if anything failed.
 #
+# Items run TEST_JOBS at a time (default: the number of CPUs); each line is
+# printed when its item ends, so lines come in order of completion. Every
+# item already picks its own ports and folders, so items never share state.
+#
 # No item may leave a process behind. Each runs with its own marker in the
 # environment, ENTENTE_TEST_RUN=<run>.<item>, which every process it starts
 # inherits; once it has exited, any process still carrying the marker (after
@@ -12,9 +16,6 @@
 # the item, even if the item itself exited 0.
 set -u
 phase=unit
-pass=0
-fail=0
-failed=()
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/entente-test.XXXXXX")
 trap 'rm -rf "$logdir"' EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
@@ -51,24 +52,42 @@ reap() {
     return 1
 }
 
-run_one() {
+jobs_max=${TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
+[ "$jobs_max" -ge 1 ] 2>/dev/null || jobs_max=1
+running=0
+
+# item NAME CMD...: runs one item (in the background when TEST_JOBS > 1)
+# and prints its line; the outcome goes to $logdir/N.ok or $logdir/N.fail.
+item() {
     local name=$1
     shift
-    local log="$logdir/$(basename "$name").log"
-    local t0=$SECONDS ok=1
     items=$((items + 1))
-    local mark="$run.$items"
+    if [ "$running" -ge "$jobs_max" ]; then
+        wait -n 2>/dev/null || true
+        running=$((running - 1))
+    fi
+    run_one "$items" "$name" "$@" &
+    running=$((running + 1))
+}
+
+run_one() {
+    local n=$1 name=$2
+    shift 2
+    local log="$logdir/$n.log"
+    local t0=$SECONDS ok=1
+    local mark="$run.$n"
     env ENTENTE_TEST_RUN="$mark" timeout "${TEST_TIMEOUT:-600}" "$@" \
         >"$log" 2>&1 || ok=0
     reap "$mark" "$log" || ok=0
     if [ $ok = 1 ]; then
-        pass=$((pass + 1))
+        echo "$name" >"$logdir/$n.ok"
         printf 'PASS %-40s %3ds\n' "$name" $((SECONDS - t0))
     else
-        fail=$((fail + 1))
-        failed+=("$name")
-        printf 'FAIL %-40s %3ds\n' "$name" $((SECONDS - t0))
-        tail -n 40 "$log" | sed 's/^/    | /'
+        echo "$name" >"$logdir/$n.fail"
+        # one write, so parallel items' lines do not interleave
+        { printf 'FAIL %-40s %3ds\n' "$name" $((SECONDS - t0))
+          tail -n 40 "$log" | sed 's/^/    | /'; } >"$log.out"
+        cat "$log.out"
     fi
 }
 
@@ -78,8 +97,8 @@ for arg in "$@"; do
         continue
     fi
     case $phase in
-    unit) run_one "$arg" "$arg" ;;
-    e2e) run_one "$arg" bash "$arg" ;;
+    unit) item "$arg" "$arg" ;;
+    e2e) item "$arg" bash "$arg" ;;
     fuzz)
         name=$(basename "$arg")
         corpus="tests/fuzz/corpus/${name#fuzz_}"
@@ -87,12 +106,28 @@ for arg in "$@"; do
         mkdir -p "$work"
         dirs=("$work")
         [ -d "$corpus" ] && dirs+=("$corpus")
-        run_one "fuzz-smoke/$name" "$arg" -max_total_time="$smoke" \
+        item "fuzz-smoke/$name" "$arg" -max_total_time="$smoke" \
             -rss_limit_mb=2048 -malloc_limit_mb=512 "${dirs[@]}"
         ;;
     esac
 done
 
+wait
+pass=0
+fail=0
+failed=()
+for ((i = 1; i <= items; i++)); do
+    if [ -f "$logdir/$i.ok" ]; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        if [ -f "$logdir/$i.fail" ]; then
+            failed+=("$(cat "$logdir/$i.fail")")
+        else
+            failed+=("item-$i")
+        fi
+    fi
+done
 echo
 if [ $fail -ne 0 ]; then
     echo "failed: ${failed[*]}"

@@ -15,6 +15,7 @@
 #include "node/err.h"
 #include "node/log.h"
 #include "storage/store.h"
+#include "tests/store_fixture.h"
 
 /* ---- fixture: a fresh temporary directory per test ---- */
 
@@ -38,11 +39,8 @@ static int setup(void **state) {
     struct fx *f = calloc(1, sizeof(*f));
     if (f == NULL)
         return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(f->dir, sizeof(f->dir), "%s/ent-store.XXXXXX",
-             tmp != NULL && strlen(tmp) < 30 ? tmp : "/tmp");
-    snprintf(f->dir2, sizeof(f->dir2), "%s", f->dir);
-    if (mkdtemp(f->dir) == NULL || mkdtemp(f->dir2) == NULL)
+    if (tmp_dir_at(f->dir, sizeof(f->dir), tmp_base(), "store") != 0 ||
+        tmp_dir_at(f->dir2, sizeof(f->dir2), tmp_base(), "store") != 0)
         return -1;
     ent_log_init(&f->log, ENT_LOG_DEBUG, "storage_test");
     f->log.sink = capture;
@@ -52,19 +50,10 @@ static int setup(void **state) {
     return 0;
 }
 
-static void rmdir_store(const char *dir) {
-    char p[128];
-    snprintf(p, sizeof(p), "%s/data.mdb", dir);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/lock.mdb", dir);
-    unlink(p);
-    rmdir(dir);
-}
-
 static int teardown(void **state) {
     struct fx *f = *state;
-    rmdir_store(f->dir);
-    rmdir_store(f->dir2);
+    rm_tree(f->dir);
+    rm_tree(f->dir2);
     free(f);
     return 0;
 }
@@ -191,13 +180,19 @@ static void assert_same_dump(const struct dump *a, const struct dump *b) {
     assert_memory_equal(a->buf, b->buf, a->len);
 }
 
+/* The store in f->dir, created or opened (ENT_STORE_CREATE). */
+static ent_store *fx_create(struct fx *f) {
+    ent_store *s = NULL;
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
+                     ENT_OK);
+    return s;
+}
+
 /* ---- tests ---- */
 
 static void test_create_open_close(void **state) {
     struct fx *f = *state;
-    ent_store *s = NULL;
-    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
-                     ENT_OK);
+    ent_store *s = fx_create(f);
     assert_non_null(s);
     assert_true(file_exists(f->dir, "data.mdb"));
     assert_true(file_exists(f->dir, "lock.mdb"));
@@ -219,8 +214,7 @@ static void test_create_open_close(void **state) {
     ent_store_close(s);
 
     /* CREATE on an existing store opens it and keeps the data */
-    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
-                     ENT_OK);
+    s = fx_create(f);
     assert_string_equal(get_string(s, ENT_TBL_OBJECTS, "obj1", &q), "hello");
     ent_store_close(s);
 
@@ -246,9 +240,7 @@ static int schema_bytes_fn(ent_txn *txn, void *data) {
 
 static void test_schema_encoding(void **state) {
     struct fx *f = *state;
-    ent_store *s = NULL;
-    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
-                     ENT_OK);
+    ent_store *s = fx_create(f);
     uint8_t b[4];
     assert_int_equal(ent_store_read(s, schema_bytes_fn, b), ENT_OK);
     assert_memory_equal(b, ((uint8_t[]){0, 0, 0, ENT_STORE_SCHEMA}), 4);
@@ -294,8 +286,7 @@ static void test_map_size_env(void **state) {
     struct fx *f = *state;
     ent_store *s = NULL;
     setenv("ENTENTE_MAP_SIZE", "2m", 1);
-    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
-                     ENT_OK);
+    s = fx_create(f);
     assert_int_equal(ent_store_map_size(s), (size_t)2 << 20);
     ent_store_close(s);
     setenv("ENTENTE_MAP_SIZE", "lots", 1);
@@ -384,9 +375,7 @@ static int put_in_read_fn(ent_txn *txn, void *data) {
 
 static void test_put_get_del(void **state) {
     struct fx *f = *state;
-    ent_store *s = NULL;
-    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
-                     ENT_OK);
+    ent_store *s = fx_create(f);
     struct kvcheck c = {ent_store_max_key(s)};
     assert_int_equal(ent_store_write(s, kv_fn, &c), ENT_OK);
     assert_int_equal(ent_store_read(s, put_in_read_fn, NULL), ENT_OK);
@@ -459,9 +448,7 @@ static int count_fn(ent_txn *txn, void *data) {
 
 static void test_scan(void **state) {
     struct fx *f = *state;
-    ent_store *s = NULL;
-    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
-                     ENT_OK);
+    ent_store *s = fx_create(f);
     /* inserted out of order; 0xff bytes probe the reverse seek */
     const struct kv items[] = {
         {ENT_TBL_FIELDS, "b2", "x"},
@@ -560,9 +547,7 @@ static int put_then_fail(ent_txn *txn, void *data) {
 
 static void test_fn_error_rolls_back(void **state) {
     struct fx *f = *state;
-    ent_store *s = NULL;
-    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
-                     ENT_OK);
+    ent_store *s = fx_create(f);
     const struct kv items[] = {{ENT_TBL_OBJECTS, "o1", "old"},
                                {ENT_TBL_OBJECTS, "o3", "three"}};
     put_strings(s, items, 2);
@@ -602,9 +587,7 @@ static int outer_fn(ent_txn *txn, void *data) {
 
 static void test_nested_write(void **state) {
     struct fx *f = *state;
-    ent_store *s = NULL;
-    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
-                     ENT_OK);
+    ent_store *s = fx_create(f);
     struct nest n = {.s = s, .inner = 1, .read = 1};
     assert_int_equal(ent_store_write(s, outer_fn, &n), ENT_OK);
     assert_int_equal(n.inner, ENT_EBUSY);
@@ -708,9 +691,7 @@ static int bad_schema_fn(ent_txn *txn, void *data) {
 
 static void test_schema_newer(void **state) {
     struct fx *f = *state;
-    ent_store *s = NULL;
-    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
-                     ENT_OK);
+    ent_store *s = fx_create(f);
     uint8_t newer[4] = {0, 0, 0, ENT_STORE_SCHEMA + 1};
     assert_int_equal(ent_store_write(s, set_schema_fn, newer), ENT_OK);
     ent_store_close(s);
@@ -752,9 +733,7 @@ static int mig_2_to_3(ent_txn *txn, void *data) {
 
 static void test_migration(void **state) {
     struct fx *f = *state;
-    ent_store *s = NULL;
-    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
-                     ENT_OK);
+    ent_store *s = fx_create(f);
     ent_store_close(s);
 
     struct migd m = {0};
@@ -846,9 +825,7 @@ static int multi_op(ent_txn *txn, void *data) {
 
 static void test_fault_injection(void **state) {
     struct fx *f = *state;
-    ent_store *s = NULL;
-    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_CREATE, &f->log),
-                     ENT_OK);
+    ent_store *s = fx_create(f);
     const struct kv seed[] = {{ENT_TBL_OPS, "old1", "a"},
                               {ENT_TBL_LOG, "old2", "b"},
                               {ENT_TBL_OPS, "n1", "previous"}};

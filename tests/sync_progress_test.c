@@ -33,7 +33,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "vhz_fixture.h"
+#include "nodes_fixture.h"
 
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
@@ -54,14 +54,16 @@ typedef struct progress {
 } progress;
 
 typedef struct world {
-    VHZ_WORLD_FIELDS;
+    NODES_WORLD_FIELDS;
+    uint8_t obj[32]; /* O */
+    bpeer z;
     uint64_t total; /* ops of O on V */
     progress pr;
     uint64_t z_recv0;
 } world;
 
-#define VHZ_WORLD
-#include "vhz_fixture.h"
+#define NODES_WORLD
+#include "nodes_fixture.h"
 
 static double mono_s(void) {
     struct timespec ts;
@@ -104,16 +106,8 @@ static void sample(world *w) {
 }
 
 static bool join_over(world *w) {
-    json_t *j = NULL;
-    bool over = false;
     sample(w);
-    if (ent_peers_join_json(hp(w), 1, &j) == ENT_OK) {
-        const char *st = json_string_value(json_object_get(j, "state"));
-        over = st != NULL &&
-               (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0);
-    }
-    json_decref(j);
-    return over;
+    return nodes_join_over(w);
 }
 
 /* ---- Z, a member with a bare session manager -------------------------------- */
@@ -129,7 +123,7 @@ static void z_send(world *w, const ent_wire_msg *m) {
         if (rc == ENT_OK)
             break;
         assert_int_equal(rc, ENT_ELIMIT);
-        run_until(w, never, 5);
+        run_for(w, 5);
     }
     free(buf);
 }
@@ -167,7 +161,7 @@ static bool z_member_on_h(world *w) {
 }
 
 static bool h_got_all(world *w) {
-    return pst(hp(w)).ops_received >= w->z_recv0;
+    return peers_stats(w->h).ops_received >= w->z_recv0;
 }
 
 /* ---- setup -------------------------------------------------------------------- */
@@ -175,33 +169,30 @@ static bool h_got_all(world *w) {
 static int setup(void **state) {
     world *w = calloc(1, sizeof(*w));
     char err[ENT_OBJ_ERR_MAX];
-    ent_op *op = NULL;
     assert_non_null(w);
     unsetenv("ENTENTE_PEER_OPS_PER_SEC"); /* the default rate limit */
     setenv("ENTENTE_SYNC_MS", "3600000", 1); /* no anti-entropy round */
     setenv("ENTENTE_DIAL_BASE_MS", "100", 1);
     static const char *const names[2] = {"Vera", "Hale"};
-    vhz_open(w, access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp",
-             "sync-progress", names);
+    nodes_open(w, access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp",
+               "sync-progress", ENT_LOG_OFF, names, 2);
 
-    ent_objects *ve = ent_node_objects(w->v);
     ent_obj_input in[1] = {{"name", "Backlog deal", false}};
-    assert_int_equal(ent_obj_create(ve, "opportunity", in, 1, w->obj, &op, err,
-                                    sizeof(err)),
-                     ENT_OK);
-    ent_node_op_created(w->v, op);
+    node_create(w->v, "opportunity", in, 1, w->obj);
     double t0 = mono_s();
     for (int i = 0; i < NOPS; i++) {
         char v[32];
         snprintf(v, sizeof(v), "step %d", i);
         ent_obj_input s = {"next_step", v, false};
-        assert_int_equal(ent_obj_set(ve, w->obj, &s, 1, NULL, err, sizeof(err)),
-                         ENT_OK);
+        assert_int_equal(
+            ent_obj_set(veng(w), w->obj, &s, 1, NULL, err, sizeof(err)),
+            ENT_OK);
     }
     fprintf(stderr, "  %d ops made on V in %.2f s\n", NOPS, mono_s() - t0);
 
     /* Z: a member of O (V adds it before the invite: H's history has it) */
-    vhz_add_z(w);
+    bpeer_open(w, &w->z, 0x5a, false);
+    node_add_member(w->v, w->obj, &w->z.t, false);
     *state = w;
     return 0;
 }
@@ -224,31 +215,21 @@ static json_t *sync_json_of(world *w, uint64_t jid) {
 
 static void test_join_backlog(void **state) {
     world *w = *state;
-    char err[256], *token = NULL, iid[33];
-    uint64_t expiry, jid = 0;
-    assert_int_equal(ent_obj_ops_foreach(ent_node_objects(w->v), w->obj,
-                                         count_cb, &w->total),
+    uint64_t jid;
+    assert_int_equal(ent_obj_ops_foreach(veng(w), w->obj, count_cb, &w->total),
                      ENT_OK);
     /* invite, join: the history plus the new member's add op */
-    assert_int_equal(ent_peers_invite(vp(w), w->obj, ENT_ROLE_MEMBER, 3600,
-                                      &token, &expiry, iid),
-                     ENT_OK);
     w->total++; /* the add-member op the join makes */
     assert_true(w->total > ENT_WIRE_PEER_OPS_BURST); /* metering would bite */
-    ent_peers_stats h0 = pst(hp(w));
+    ent_peers_stats h0 = peers_stats(w->h);
     double t0 = mono_s();
-    assert_int_equal(
-        ent_peers_join(hp(w), token, strlen(token), &jid, err, sizeof(err)),
-        ENT_OK);
-    free(token);
+    nodes_join_start(w, w->obj);
+    jid = w->jid;
     assert_int_equal(jid, 1);
     assert_true(run_until(w, join_over, WAIT_MS));
     double secs = mono_s() - t0;
+    nodes_join_assert_done(w);
     json_t *j = NULL;
-    assert_int_equal(ent_peers_join_json(hp(w), jid, &j), ENT_OK);
-    if (strcmp(json_string_value(json_object_get(j, "state")), "done") != 0)
-        fail_msg("join: %s", json_string_value(json_object_get(j, "error")));
-    json_decref(j);
 
     /* mid-way samples were in range and monotonic */
     if (w->pr.bad)
@@ -292,7 +273,7 @@ static void test_join_backlog(void **state) {
     json_decref(s);
 
     /* the rate limit did not hold the requested history back */
-    ent_peers_stats h1 = pst(hp(w));
+    ent_peers_stats h1 = peers_stats(w->h);
     fprintf(stderr, "  H: %llu ops credited, %llu metered, %llu rate stops\n",
             (unsigned long long)(h1.ops_credited - h0.ops_credited),
             (unsigned long long)(h1.ops_metered - h0.ops_metered),
@@ -335,31 +316,21 @@ static bool z_sync_seen(world *w) {
 
 static void test_credit_bounded(void **state) {
     world *w = *state;
-    zpeer *z = &w->z;
+    bpeer *z = &w->z;
     if (ent_peers_sync_get(hp(w), w->obj, &(ent_peers_sync_info){0}) !=
         ENT_OK)
         skip(); /* needs test 1's join */
     assert_true(run_until(w, z_member_on_h, WAIT_MS));
 
     /* Z dials H and says HELLO */
-    assert_int_equal(ent_session_dial(z->mgr, ent_node_listen(w->h),
-                                      ent_identity_public(ent_node_identity(w->h)),
-                                      &z->s),
-                     ENT_OK);
-    assert_true(run_until(w, z_settled, WAIT_MS));
-    assert_true(z->open);
-    ent_wire_msg m;
-    memset(&m, 0, sizeof(m));
-    m.type = ENT_WIRE_HELLO;
-    m.u.hello.version = ENT_WIRE_VERSION;
-    snprintf(m.u.hello.name, sizeof(m.u.hello.name), "zed");
-    z_send(w, &m);
-    run_until(w, never, 100);
+    bpeer_connect(z, w->h, "zed", WAIT_MS);
+    run_for(w, 100);
 
     /* Z's VV: V's author at GAP beyond what H holds */
     seq_q q = {.obj = w->obj, .author = vorg(w)};
     assert_int_equal(ent_store_read(ent_node_store(w->h), seq_fn, &q), ENT_OK);
     assert_true(q.seq > 0);
+    ent_wire_msg m;
     uint8_t vv[ENT_PEERS_VV_ENTRY];
     memcpy(vv, vorg(w), 32);
     for (int i = 0; i < 8; i++)
@@ -381,15 +352,14 @@ static void test_credit_bounded(void **state) {
 
     /* CLAIMED records (valid ops H holds): GAP credited, the rest metered */
     tops ops = {0};
-    assert_int_equal(ent_obj_ops_foreach(ent_node_objects(w->v), w->obj,
-                                         tops_cb, &ops),
+    assert_int_equal(ent_obj_ops_foreach(veng(w), w->obj, tops_cb, &ops),
                      ENT_OK);
     assert_true(ops.n > CLAIMED); /* the flood reuses them cyclically */
-    ent_peers_stats h0 = pst(hp(w));
+    ent_peers_stats h0 = peers_stats(w->h);
     w->z_recv0 = h0.ops_received + CLAIMED;
     z_send_ops(w, &ops, 0, CLAIMED);
     assert_true(run_until(w, h_got_all, WAIT_MS));
-    ent_peers_stats h1 = pst(hp(w));
+    ent_peers_stats h1 = peers_stats(w->h);
     assert_int_equal(h1.ops_credited - h0.ops_credited, GAP);
     assert_int_equal(h1.ops_metered - h0.ops_metered, CLAIMED - GAP);
     assert_int_equal(h1.violations, h0.violations);
@@ -401,7 +371,7 @@ static void test_credit_bounded(void **state) {
     w->z_recv0 = h1.ops_received + FLOOD;
     z_send_ops(w, &ops, CLAIMED, FLOOD);
     assert_true(run_until(w, h_got_all, WAIT_MS));
-    ent_peers_stats h2 = pst(hp(w));
+    ent_peers_stats h2 = peers_stats(w->h);
     fprintf(stderr, "  Z: %d claimed -> %llu credited, %llu metered; flood "
             "of %d -> %llu metered, %llu rate stops\n",
             CLAIMED, (unsigned long long)(h1.ops_credited - h0.ops_credited),
@@ -419,5 +389,5 @@ int main(void) {
         cmocka_unit_test(test_join_backlog),
         cmocka_unit_test(test_credit_bounded),
     };
-    return cmocka_run_group_tests(tests, setup, vhz_teardown);
+    return cmocka_run_group_tests(tests, setup, nodes_teardown);
 }

@@ -14,6 +14,7 @@
 #include "node/err.h"
 #include "node/objects/template.h"
 #include "storage/store.h"
+#include "tests/store_fixture.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -54,8 +55,7 @@ static int setup(void **state) {
     struct fixture *f = calloc(1, sizeof(*f));
     if (f == NULL)
         return -1;
-    strcpy(f->dir, "/tmp/ent-template-test.XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
+    if (tmp_dir_at(f->dir, sizeof(f->dir), "/tmp", "template") != 0)
         return -1;
     if (ent_store_open(&f->store, f->dir, ENT_STORE_CREATE, NULL) != ENT_OK)
         return -1;
@@ -65,13 +65,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     struct fixture *f = *state;
-    char p[128];
     ent_store_close(f->store);
-    snprintf(p, sizeof(p), "%s/data.mdb", f->dir);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/lock.mdb", f->dir);
-    unlink(p);
-    rmdir(f->dir);
+    rm_tree(f->dir);
     free(f);
     return 0;
 }

@@ -131,6 +131,27 @@ typedef struct seen {
     void *user; /* test_take_groups_checked_batches: its grab */
 } seen;
 
+/* A fresh seen over the history h, applying into eng (NULL: verify only). */
+static seen *seen_new(ent_objects *eng, const hist *h) {
+    seen *s = calloc(1, sizeof(*s));
+    assert_non_null(s);
+    s->eng = eng;
+    s->h = h;
+    s->order_ok = true;
+    return s;
+}
+
+/* s saw k calls, tagged 0..k-1 in order, and n ops in order, all ENT_OK. */
+static void assert_calls_in_order(const seen *s, size_t k, size_t n) {
+    assert_int_equal(s->calls, k);
+    for (size_t i = 0; i < k; i++)
+        assert_int_equal(s->tags[i], i);
+    assert_true(s->order_ok);
+    assert_int_equal(s->ops, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(s->rcs[i], ENT_OK);
+}
+
 typedef struct tag {
     seen *s;
     size_t id;
@@ -193,10 +214,7 @@ static void assert_same_state(tnode *x, tnode *y, const uint8_t obj[32]) {
 /* Good ops: all verified in the pool, applied pre-verified, same state. */
 static void test_pool_applies_good_ops(void **state) {
     fix *f = *state;
-    seen *s = calloc(1, sizeof(*s));
-    s->eng = f->b.eng;
-    s->h = &f->h;
-    s->order_ok = true;
+    seen *s = seen_new(f->b.eng, &f->h);
     for (size_t i = 0, k = 0; i < f->h.n; i += 256, k++)
         submit(f, s, k, i, f->h.n - i < 256 ? f->h.n - i : 256);
     assert_int_equal(ent_verifier_pending(f->v, NULL), (f->h.n + 255) / 256);
@@ -257,10 +275,7 @@ static void test_pool_decrypts(void **state) {
                      ENT_OK);
     assert_int_equal(nkeys, 1);
     assert_int_equal(keys[0].epoch, 0);
-    seen *s = calloc(1, sizeof(*s));
-    s->eng = f->b.eng;
-    s->h = &f->h;
-    s->order_ok = true;
+    seen *s = seen_new(f->b.eng, &f->h);
     submit_all_keys(f, s, keys, nkeys);
     ent_obj_keys_free(keys, nkeys);
     uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -295,10 +310,7 @@ static void test_pool_rejects_forged(void **state) {
     size_t nf = sizeof(forged) / sizeof(forged[0]);
     for (size_t k = 0; k < nf; k++)
         f->h.raw[forged[k]][f->h.len[forged[k]] - 1] ^= 0x01; /* in the sig */
-    seen *s = calloc(1, sizeof(*s));
-    s->eng = f->b.eng;
-    s->h = &f->h;
-    s->order_ok = true;
+    seen *s = seen_new(f->b.eng, &f->h);
     submit(f, s, 0, 0, 400); /* one batch, split over the pool's jobs */
     submit(f, s, 1, 400, f->h.n - 400);
     uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -340,10 +352,7 @@ static void test_pool_rejects_forged(void **state) {
 /* Batches of very different sizes come back in submission order. */
 static void test_pool_keeps_order(void **state) {
     fix *f = *state;
-    seen *s = calloc(1, sizeof(*s));
-    s->eng = NULL; /* verify only */
-    s->h = &f->h;
-    s->order_ok = true;
+    seen *s = seen_new(NULL, &f->h); /* verify only */
     size_t sizes[] = {200, 1, 3, 150, 1, 17, 64, 1};
     size_t from = 0, k = 0;
     for (; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
@@ -356,13 +365,7 @@ static void test_pool_keeps_order(void **state) {
     assert_int_equal(ent_verifier_pending(f->v, f), 0);
     assert_int_equal(ent_verifier_pending(f->v, NULL), k);
     uv_run(&f->loop, UV_RUN_DEFAULT);
-    assert_int_equal(s->calls, k);
-    for (size_t i = 0; i < k; i++)
-        assert_int_equal(s->tags[i], i);
-    assert_true(s->order_ok);
-    assert_int_equal(s->ops, f->h.n);
-    for (size_t i = 0; i < f->h.n; i++)
-        assert_int_equal(s->rcs[i], ENT_OK);
+    assert_calls_in_order(s, k, f->h.n);
     free(s);
 }
 
@@ -388,10 +391,7 @@ static void on_tick(uv_timer_t *t) {
 /* The loop keeps running timers while a large batch is verified. */
 static void test_loop_stays_responsive(void **state) {
     fix *f = *state;
-    seen *s = calloc(1, sizeof(*s));
-    s->eng = NULL;
-    s->h = &f->h;
-    s->order_ok = true;
+    seen *s = seen_new(NULL, &f->h);
     ticker k = {.v = f->v};
     uv_timer_init(&f->loop, &k.t);
     k.t.data = &k;
@@ -469,13 +469,9 @@ static void on_group(void *data, const void *owner,
 
 static void test_take_groups_checked_batches(void **state) {
     fix *f = *state;
-    seen *s = calloc(1, sizeof(*s));
+    seen *s = seen_new(NULL, &f->h); /* verify only */
     grab g = {.f = f, .s = s};
-    assert_non_null(s);
-    s->eng = NULL; /* verify only */
     s->user = &g;
-    s->h = &f->h;
-    s->order_ok = true;
     /* nothing is checked yet: nothing to take */
     ent_verified none;
     assert_false(ent_verifier_take(f->v, on_group, &none));
@@ -499,13 +495,7 @@ static void test_take_groups_checked_batches(void **state) {
     for (int i = 0; i < 400; i++)
         uv_sleep(10);
     uv_run(&f->loop, UV_RUN_DEFAULT);
-    assert_int_equal(s->calls, k);
-    for (size_t i = 0; i < k; i++)
-        assert_int_equal(s->tags[i], i);
-    assert_true(s->order_ok);
-    assert_int_equal(s->ops, f->h.n);
-    for (size_t i = 0; i < f->h.n; i++)
-        assert_int_equal(s->rcs[i], ENT_OK);
+    assert_calls_in_order(s, k, f->h.n);
     assert_int_equal(g.groups + g.taken, k);
     assert_int_equal(g.groups, 1);
     assert_int_equal(ent_verifier_pending(f->v, NULL), 0);
@@ -550,33 +540,11 @@ static void test_free_with_batches_in_flight(void **state) {
 static ent_op *forge(fix *f, const uint8_t key[32], uint64_t seq,
                      const uint8_t (*parents)[32], size_t np, bool broken,
                      const char *text) {
-    ent_op_field fl;
-    ent_op_body b;
-    ent_op_header h;
-    uint8_t *body = NULL;
-    size_t blen;
-    ent_op *op = NULL, *d = NULL;
-    memset(&fl, 0, sizeof(fl));
-    memset(&b, 0, sizeof(b));
-    memset(&h, 0, sizeof(h));
-    snprintf(fl.name, sizeof(fl.name), "next_step");
-    fl.v.type = ENT_VT_TEXT;
-    fl.v.u.text.s = (char *)text;
-    fl.v.u.text.len = strlen(text);
-    b.kind = ENT_OP_SET;
-    b.fields = &fl;
-    b.nfields = 1;
-    h.version = ENT_OP_VERSION;
-    h.kind = ENT_OP_SET;
-    memcpy(h.object, f->obj, 32);
-    memcpy(h.author, tnode_pk(&f->a), 32);
-    h.seq = seq;
-    h.hlc = ((f->a.now + seq) << 16) + 1;
-    h.nparents = np;
-    memcpy(h.parents, parents, np * 32);
-    assert_int_equal(ent_op_body_encode(&b, &body, &blen), ENT_OK);
-    assert_int_equal(ent_op_seal(&op, &h, body, blen, key, f->a.id), ENT_OK);
-    free(body);
+    ent_op *d = NULL;
+    ent_op_field fl = tfield_text("next_step", text, false);
+    ent_op *op = tforge_set(f->a.id, f->obj, &fl, seq,
+                            ((f->a.now + seq) << 16) + 1, 0, parents, np, key);
+    assert_non_null(op);
     if (!broken)
         return op;
     op->raw[op->rawlen - 3] ^= 0x20;
@@ -596,16 +564,15 @@ static ent_op *forge(fix *f, const uint8_t key[32], uint64_t seq,
 static void test_vouched_chain(void **state) {
     fix *f = *state;
     ent_op_header heads;
-    memset(&heads, 0, sizeof(heads));
-    tforce tf = {.kr = {.obj = f->obj}, .h = &heads};
-    assert_int_equal(ent_store_read(f->a.store, tkey_fn, &tf), ENT_OK);
-    assert_true(tf.kr.found);
+    uint8_t key[32];
+    assert_int_equal(tstore_epoch_key(f->a.store, f->obj, 0, key), ENT_OK);
+    assert_int_equal(tstore_heads(f->a.store, f->obj, &heads), ENT_OK);
     assert_int_equal(tnode_sync(&f->b, &f->a, f->obj), 0);
     assert_int_equal(tnode_sync(&f->c, &f->a, f->obj), 0);
     uint64_t seq = NOPS + 4; /* create, two adds, NOPS sets */
-    ent_op *o1 = forge(f, tf.kr.key, seq, heads.parents, heads.nparents, true,
+    ent_op *o1 = forge(f, key, seq, heads.parents, heads.nparents, true,
                        "vouched for");
-    ent_op *o2 = forge(f, tf.kr.key, seq + 1, &o1->id, 1, false, "voucher");
+    ent_op *o2 = forge(f, key, seq + 1, &o1->id, 1, false, "voucher");
     const uint8_t *raws[2] = {o1->raw, o2->raw};
     size_t lens[2] = {o1->rawlen, o2->rawlen};
 
@@ -624,11 +591,8 @@ static void test_vouched_chain(void **state) {
     assert_int_equal(info.released, 1);
 
     /* B: both in one batch through the pool */
-    seen *s = calloc(1, sizeof(*s));
     hist h2 = {.raw = (uint8_t **)raws, .len = lens, .n = 2, .cap = 2};
-    s->eng = f->b.eng;
-    s->h = &h2;
-    s->order_ok = true;
+    seen *s = seen_new(f->b.eng, &h2);
     tag *t = calloc(1, sizeof(*t));
     assert_non_null(t);
     t->s = s;
@@ -645,7 +609,7 @@ static void test_vouched_chain(void **state) {
 
     /* the engine's own batch path (no pool) vouches the same way, and a
      * forged op of A's that nothing names stays refused */
-    ent_op *lone = forge(f, tf.kr.key, seq + 2, &o2->id, 1, true, "forged");
+    ent_op *lone = forge(f, key, seq + 2, &o2->id, 1, true, "forged");
     int rcs[3];
     const uint8_t *raws3[3] = {o1->raw, o2->raw, lone->raw};
     size_t lens3[3] = {o1->rawlen, o2->rawlen, lone->rawlen};

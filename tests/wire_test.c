@@ -213,10 +213,9 @@ static void test_round_trip_every_type(void **state) {
     }
 }
 
-/* HEAD (16) and CONSISTENCY (17): round trips, sizes, and rejects
- * (spec/audit.md §11). */
-/* Encodes m, decodes it, re-encodes: same bytes; returns the decoded copy. */
-static void gossip_rt(const ent_wire_msg *m, ent_wire_msg *d) {
+/* Encodes m (at its encoded size), decodes it into d, re-encodes: the same
+ * bytes; and every proper prefix of the encoding is refused. */
+static void round_trip(const ent_wire_msg *m, ent_wire_msg *d) {
     uint8_t *buf = NULL, *again = NULL;
     size_t len = 0, alen = 0;
     assert_int_equal(ent_wire_encode(m, &buf, &len), ENT_OK);
@@ -246,7 +245,7 @@ static void test_gossip_messages(void **state) {
     m.type = ENT_WIRE_DIGEST;
     memset(m.u.digest.digest, 0xab, 32);
     m.u.digest.nobjects = 1000;
-    gossip_rt(&m, &d);
+    round_trip(&m, &d);
     assert_memory_equal(d.u.digest.digest, m.u.digest.digest, 32);
     assert_int_equal(d.u.digest.nobjects, 1000);
     assert_true(ent_wire_encoded_size(&m) <= 40); /* the in-sync cost */
@@ -263,14 +262,14 @@ static void test_gossip_messages(void **state) {
     m.u.digests.entries = ent;
     m.u.digests.n = ENT_WIRE_MAX_DIGESTS;
     m.u.digests.total = 5000;
-    gossip_rt(&m, &d);
+    round_trip(&m, &d);
     assert_int_equal(d.u.digests.n, ENT_WIRE_MAX_DIGESTS);
     assert_int_equal(d.u.digests.total, 5000);
     assert_memory_equal(d.u.digests.entries, ent, ENT_WIRE_MAX_DIGESTS * 64);
     ent_wire_msg_clear(&d);
     m.u.digests.n = 0; /* an empty listing */
     m.u.digests.total = 0;
-    gossip_rt(&m, &d);
+    round_trip(&m, &d);
     assert_int_equal(d.u.digests.n, 0);
     assert_null(d.u.digests.entries);
     ent_wire_msg_clear(&d);
@@ -288,14 +287,14 @@ static void test_gossip_messages(void **state) {
     m.u.vv.bytes = vv;
     m.u.vv.len = ENT_WIRE_MAX_VV * ENT_WIRE_VV_ENTRY;
     m.u.vv.flags = ENT_WIRE_VV_REPLY;
-    gossip_rt(&m, &d);
+    round_trip(&m, &d);
     assert_int_equal(d.u.vv.len, m.u.vv.len);
     assert_int_equal(d.u.vv.flags, ENT_WIRE_VV_REPLY);
     assert_memory_equal(d.u.vv.object, m.u.vv.object, 32);
     ent_wire_msg_clear(&d);
     m.u.vv.len = 0;
     m.u.vv.flags = 0;
-    gossip_rt(&m, &d);
+    round_trip(&m, &d);
     assert_null(d.u.vv.bytes);
     ent_wire_msg_clear(&d);
     m.u.vv.len = 39; /* not whole entries */
@@ -333,12 +332,12 @@ static void test_gossip_messages(void **state) {
     m.u.vv.len = 2 * ENT_WIRE_VV_ENTRY;
     m.u.vv.has_tips = true;
     m.u.vv.tips = tips;
-    gossip_rt(&m, &d);
+    round_trip(&m, &d);
     assert_true(d.u.vv.has_tips);
     assert_memory_equal(d.u.vv.tips, tips, 64);
     ent_wire_msg_clear(&d);
     m.u.vv.len = 0; /* an empty vector has empty tips */
-    gossip_rt(&m, &d);
+    round_trip(&m, &d);
     assert_true(d.u.vv.has_tips);
     assert_null(d.u.vv.tips);
     ent_wire_msg_clear(&d);
@@ -378,6 +377,8 @@ static void test_gossip_messages(void **state) {
     free(vv);
 }
 
+/* HEAD (16) and CONSISTENCY (17): round trips, sizes, and rejects
+ * (spec/audit.md §11). */
 static void test_witness_messages(void **state) {
     (void)state;
     ent_wire_msg m, d;
@@ -387,14 +388,11 @@ static void test_witness_messages(void **state) {
     m.type = ENT_WIRE_HEAD;
     m.u.head.len = ENT_WIRE_HEAD_MAX;
     fill(m.u.head.bytes, ENT_WIRE_HEAD_MAX, 16);
-    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_OK);
-    assert_int_equal(len, ent_wire_encoded_size(&m));
-    assert_int_equal(ent_wire_decode(&d, buf, len), ENT_OK);
+    round_trip(&m, &d);
     assert_int_equal(d.type, ENT_WIRE_HEAD);
     assert_int_equal(d.u.head.len, ENT_WIRE_HEAD_MAX);
     assert_memory_equal(d.u.head.bytes, m.u.head.bytes, ENT_WIRE_HEAD_MAX);
     assert_string_equal(ent_wire_type_name(ENT_WIRE_HEAD), "HEAD");
-    free(buf);
     m.u.head.len = 0; /* empty head */
     assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_EINVAL);
 
@@ -409,9 +407,7 @@ static void test_witness_messages(void **state) {
             m.u.cons.has_sig = true;
             fill(m.u.cons.sig, ENT_WIRE_SIG_LEN, 18);
         }
-        assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_OK);
-        assert_int_equal(len, ent_wire_encoded_size(&m));
-        assert_int_equal(ent_wire_decode(&d, buf, len), ENT_OK);
+        round_trip(&m, &d); /* every truncation fails, too */
         assert_int_equal(d.type, ENT_WIRE_CONSISTENCY);
         assert_int_equal(d.u.cons.from, 3);
         assert_int_equal(d.u.cons.to, (uint64_t)1 << 40);
@@ -420,10 +416,6 @@ static void test_witness_messages(void **state) {
         assert_memory_equal(d.u.cons.hashes, m.u.cons.hashes,
                             sizeof(m.u.cons.hashes));
         assert_memory_equal(d.u.cons.sig, m.u.cons.sig, ENT_WIRE_SIG_LEN);
-        /* every truncation fails */
-        for (size_t i = 0; i < len; i++)
-            assert_int_not_equal(ent_wire_decode(&d, buf, i), ENT_OK);
-        free(buf);
     }
     /* a request carrying a proof, a proof of 65 hashes: invalid */
     m.u.cons.has_sig = false;

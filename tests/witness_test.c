@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@
 #include "protocol/cbor.h"
 #include "protocol/op.h"
 #include "storage/store.h"
+#include "tests/store_fixture.h"
 
 typedef struct node {
     char dir[64];
@@ -40,25 +40,14 @@ struct fx {
     node na, na2, nb; /* A's log, A's rewritten log (same key), B */
 };
 
-static int rm_cb(const char *p, const struct stat *sb, int flag,
-                 struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static void node_open(node *n) {
-    snprintf(n->dir, sizeof(n->dir), "%s/ent_wit_XXXXXX",
-             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    assert_non_null(mkdtemp(n->dir));
-    ent_store_opts o = {.map_size = (size_t)8 << 20};
-    assert_int_equal(
-        ent_store_open_ex(&n->store, n->dir, ENT_STORE_CREATE, NULL, &o),
-        ENT_OK);
+    assert_int_equal(tmp_store(&n->store, n->dir, sizeof(n->dir), "wit", NULL),
+                     ENT_OK);
 }
 
 static void node_close(node *n) {
     ent_store_close(n->store);
-    nftw(n->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    rm_tree(n->dir);
 }
 
 static int setup(void **state) {
@@ -255,6 +244,18 @@ static size_t nest_halves(const uint8_t *p, size_t len, uint8_t *out,
     return w.len;
 }
 
+/* B's witness is offered A's head h (hl bytes) at time now: taken in
+ * (ENT_OK); kept (may be NULL) gets the head B holds. @return the outcome,
+ * an ENT_WITNESS_* value. */
+static int offer_ok(struct fx *f, uint64_t now, const uint8_t *h, size_t hl,
+                    ent_actlog_head *kept) {
+    int out = -1;
+    assert_int_equal(ent_witness_offer(f->nb.store, now, h, hl,
+                                       ent_identity_public(f->a), &out, kept),
+                     ENT_OK);
+    return out;
+}
+
 static void test_heads(void **state) {
     struct fx *f = *state;
     const uint8_t *apk = ent_identity_public(f->a);
@@ -267,16 +268,10 @@ static void test_heads(void **state) {
     /* first head: kept (3 entries and the checkpoint signing appends) */
     append(&f->na, f->a, 3, 0xaa);
     hl = head(&f->na, f->a, h);
-    assert_int_equal(ent_witness_offer(f->nb.store, 1, h, hl, apk, &out,
-                                       NULL),
-                     ENT_OK);
-    assert_int_equal(out, ENT_WITNESS_KEPT);
+    assert_int_equal(offer_ok(f, 1, h, hl, NULL), ENT_WITNESS_KEPT);
     assert_int_equal(kept_size(&f->nb, apk), 4);
     /* the same head again: nothing new */
-    assert_int_equal(ent_witness_offer(f->nb.store, 1, h, hl, apk, &out,
-                                       NULL),
-                     ENT_OK);
-    assert_int_equal(out, ENT_WITNESS_SAME);
+    assert_int_equal(offer_ok(f, 1, h, hl, NULL), ENT_WITNESS_SAME);
     /* A's head offered by B's session with another org: refused */
     assert_int_equal(ent_witness_offer(f->nb.store, 1, h, hl,
                                        ent_identity_public(f->b), &out, NULL),
@@ -290,10 +285,7 @@ static void test_heads(void **state) {
     /* a consistent successor needs A's signed proof */
     append(&f->na, f->a, 2, 0xaa);
     hl = head(&f->na, f->a, h);
-    assert_int_equal(ent_witness_offer(f->nb.store, 1, h, hl, apk, &out,
-                                       &kept),
-                     ENT_OK);
-    assert_int_equal(out, ENT_WITNESS_NEED_PROOF);
+    assert_int_equal(offer_ok(f, 1, h, hl, &kept), ENT_WITNESS_NEED_PROOF);
     assert_int_equal(kept.size, 4);
     /* an answer signed by someone else proves nothing and changes nothing */
     assert_int_equal(ent_witness_answer(f->na.store, f->b, 4, 7, &ans),
@@ -326,29 +318,22 @@ static void test_heads(void **state) {
     size_t forkedlen;
     append(&f->na2, f->a, 6, 0xbb);
     forkedlen = head(&f->na2, f->a, forked);
-    assert_int_equal(ent_witness_offer(f->nb.store, 2, forked, forkedlen, apk,
-                                       &out, NULL),
-                     ENT_OK);
-    assert_int_equal(out, ENT_WITNESS_EQUIVOCATION);
+    assert_int_equal(offer_ok(f, 2, forked, forkedlen, NULL),
+                     ENT_WITNESS_EQUIVOCATION);
     assert_int_equal(kept_size(&f->nb, apk), 7); /* never replaced */
     assert_int_equal(nproofs(&f->nb), 1);
     assert_int_equal(equiv_entries(&f->nb), 1);
     /* the same head again (a partner resends its head on every session):
      * the same proof, neither stored nor logged a second time */
-    assert_int_equal(ent_witness_offer(f->nb.store, 5, forked, forkedlen, apk,
-                                       &out, NULL),
-                     ENT_OK);
-    assert_int_equal(out, ENT_WITNESS_EQUIVOCATION);
+    assert_int_equal(offer_ok(f, 5, forked, forkedlen, NULL),
+                     ENT_WITNESS_EQUIVOCATION);
     assert_int_equal(nproofs(&f->nb), 1);
     assert_int_equal(equiv_entries(&f->nb), 1);
 
     /* ... and grows it: its own signed proof fails against the kept head */
     append(&f->na2, f->a, 2, 0xbb);
     hl = head(&f->na2, f->a, h);
-    assert_int_equal(ent_witness_offer(f->nb.store, 3, h, hl, apk, &out,
-                                       &kept),
-                     ENT_OK);
-    assert_int_equal(out, ENT_WITNESS_NEED_PROOF);
+    assert_int_equal(offer_ok(f, 3, h, hl, &kept), ENT_WITNESS_NEED_PROOF);
     assert_int_equal(ent_witness_answer(f->na2.store, f->a, 7, 10, &ans),
                      ENT_OK);
     assert_int_equal(ent_witness_settle(f->nb.store, 3, h, hl, &ans,
@@ -359,10 +344,7 @@ static void test_heads(void **state) {
     assert_int_equal(nproofs(&f->nb), 2);
     assert_int_equal(equiv_entries(&f->nb), 2);
     /* offered and answered again: one proof, one entry */
-    assert_int_equal(ent_witness_offer(f->nb.store, 6, h, hl, apk, &out,
-                                       &kept),
-                     ENT_OK);
-    assert_int_equal(out, ENT_WITNESS_NEED_PROOF);
+    assert_int_equal(offer_ok(f, 6, h, hl, &kept), ENT_WITNESS_NEED_PROOF);
     assert_int_equal(ent_witness_settle(f->nb.store, 6, h, hl, &ans,
                                         &out),
                      ENT_OK);

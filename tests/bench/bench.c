@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "tests/bench/bench.h"
+#include "tests/store_fixture.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -143,16 +144,11 @@ out:
 }
 
 static double lmdb_bench_batch(int sequential, int total, int batch) {
-    char dir[] = "/tmp/entente-bench.XXXXXX";
-    if (mkdtemp(dir) == NULL)
+    char dir[64];
+    if (tmp_dir_at(dir, sizeof(dir), "/tmp", "bench") != 0)
         return -1;
     double r = lmdb_puts(dir, sequential, total, batch);
-    char path[64];
-    snprintf(path, sizeof(path), "%s/data.mdb", dir);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/lock.mdb", dir);
-    unlink(path);
-    rmdir(dir);
+    rm_tree(dir);
     return r;
 }
 

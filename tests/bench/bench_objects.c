@@ -5,7 +5,6 @@
  * second store, one transaction per batch of 1,000). Stores live in a
  * temporary folder on the real disk, so commits are durable as in a node.
  */
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "node/objects/object.h"
 #include "storage/store.h"
 #include "tests/bench/bench.h"
+#include "tests/object_fixture.h"
 
 #define BATCH 1000
 
@@ -27,30 +27,19 @@ typedef struct bnode {
     ent_objects *eng;
 } bnode;
 
-static int rm_cb(const char *p, const struct stat *sb, int flag,
-                 struct FTW *ftw) {
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static void bnode_close(bnode *n) {
     ent_objects_free(n->eng);
     ent_store_close(n->store);
     ent_identity_free(n->id);
-    if (n->dir[0])
-        nftw(n->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    rm_tree(n->dir);
     memset(n, 0, sizeof(*n));
 }
 
+/* A store on the real disk (/tmp), as a node's: commits are durable. */
 static int bnode_open(bnode *n) {
     memset(n, 0, sizeof(*n));
-    snprintf(n->dir, sizeof(n->dir), "/tmp/ent_bench_obj_XXXXXX");
-    if (mkdtemp(n->dir) == NULL) {
-        n->dir[0] = 0;
+    if (tmp_dir_at(n->dir, sizeof(n->dir), "/tmp", "bench_obj") != 0)
         return -1;
-    }
     if (ent_store_open(&n->store, n->dir, ENT_STORE_CREATE, NULL) != ENT_OK ||
         ent_identity_generate(&n->id) != ENT_OK)
         return -1;
@@ -58,29 +47,12 @@ static int bnode_open(bnode *n) {
     return ent_objects_new(&n->eng, &cfg) == ENT_OK ? 0 : -1;
 }
 
-typedef struct collected {
-    uint8_t **raw;
-    size_t *len;
-    size_t n;
-} collected;
-
-static int collect(void *data, const uint8_t *raw, size_t len) {
-    collected *c = data;
-    uint8_t *copy = malloc(len);
-    if (copy == NULL)
-        return ENT_ENOMEM;
-    memcpy(copy, raw, len);
-    c->raw[c->n] = copy;
-    c->len[c->n++] = len;
-    return 0;
-}
-
 void ent_bench_objects(ent_bench_report *r, int quick) {
     bnode a, b;
     uint8_t id[32];
     char err[256], text[64];
     size_t nops = quick ? 400 : 4000;
-    collected c = {0};
+    tops c = {0};
     ent_op_epoch_key *boxes = NULL;
     size_t nboxes = 0;
     if (ent_crypto_init() != ENT_OK || bnode_open(&a) != 0 ||
@@ -110,10 +82,7 @@ void ent_bench_objects(ent_bench_report *r, int quick) {
                   "lmdb commit", r->lim.lmdb_commit);
 
     /* ops verified + applied: everything A holds, into B, in batches */
-    c.raw = calloc(nops + 8, sizeof(*c.raw));
-    c.len = calloc(nops + 8, sizeof(*c.len));
-    if (c.raw == NULL || c.len == NULL ||
-        ent_obj_ops_foreach(a.eng, id, collect, &c) != ENT_OK)
+    if (ent_obj_ops_foreach(a.eng, id, tops_cb, &c) != ENT_OK)
         goto out;
     /* ops_foreach yields (author, seq) order: causal for a single author */
     int *rcs = calloc(BATCH, sizeof(*rcs));
@@ -137,10 +106,7 @@ void ent_bench_objects(ent_bench_report *r, int quick) {
         fprintf(stderr, "bench_objects: only %llu of %zu ops applied\n",
                 (unsigned long long)st.applied, c.n);
 out:
-    for (size_t i = 0; i < c.n; i++)
-        free(c.raw[i]);
-    free(c.raw);
-    free(c.len);
+    tops_free(&c);
     free(boxes);
     bnode_close(&a);
     bnode_close(&b);

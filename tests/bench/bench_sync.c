@@ -22,7 +22,6 @@
  * and do not pay it.
  */
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,25 +40,13 @@
 #include "node/peers/peer.h"
 #include "node/peers/sim.h"
 #include "tests/bench/bench.h"
+#include "tests/store_fixture.h"
 
 /* The backlog's set ops are spread over this many shared fields: applying
  * a write recomputes its field's winner from every write kept for that
  * field (node/objects/object_apply.c recompute_field), so 100,000 writes to ONE
  * field would cost O(n^2) and measure that, not sync. */
 #define BACKLOG_FIELDS 500
-
-static int rm_cb(const char *p, const struct stat *sb, int flag,
-                 struct FTW *ftw) {
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static void rm_rf(const char *dir) {
-    if (dir[0])
-        nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
-}
 
 /* ---- a) bytes per in-sync round ------------------------------------------ */
 
@@ -455,10 +442,9 @@ out:
         free(token_c);
     }
     if (w != NULL) {
-        rm_rf(w->tmp_a);
-        rm_rf(w->tmp_b);
-        if (w->tmp_c[0])
-            rm_rf(w->tmp_c);
+        rm_tree(w->tmp_a);
+        rm_tree(w->tmp_b);
+        rm_tree(w->tmp_c);
     }
     free(lat);
     free(w);

@@ -8,34 +8,19 @@
 # too; one flipped byte inside an entry fails with exit 1 and names that
 # entry; a truncated file fails. Needs $ENTENTE (the binary under test).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
-: "${ENTENTE:?set ENTENTE to the entente binary}"
-T=$(mktemp -d "${TMPDIR:-/tmp}/entente-e2e-audit.XXXXXX")
+lib_init audit
 H="$T/home"
 SERVE=
 
-cleanup() {
-    [ -n "$SERVE" ] && kill -9 "$SERVE" 2>/dev/null || true
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    [ -f "$T/serve.log" ] && { echo "--- serve.log" >&2; tail -n 20 "$T/serve.log" >&2; }
-    exit 1
-}
-
-e() { "$ENTENTE" "$@" --home "$H"; }
-
-py() {
-    python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
-}
+e() { "$ENTENTE" "$@" --home "$H"; } # one home: lib's e takes a node name
 
 e init --name "Audit Corp" --json >"$T/init.json"
 ORG=$(py 'd["org"]' <"$T/init.json")
 "$ENTENTE" serve --home "$H" --listen 127.0.0.1:0 >>"$T/serve.log" 2>&1 &
 SERVE=$!
+lib_track "$SERVE"
 e status --wait=15s --json >/dev/null 2>&1 || fail "node did not come up"
 
 # ---- changes through the CLI, each in the log ---------------------------------

@@ -12,70 +12,19 @@
 # A's object key discloses the object's shared history to the auditor
 # (--key), and without the key no field value appears. Needs $ENTENTE.
 set -euo pipefail
-
-: "${ENTENTE:?set ENTENTE to the entente binary}"
-T=$(mktemp -d "${TMPDIR:-/tmp}/entente-e2e-audit3.XXXXXX")
-PIDS=()
 export ENTENTE_DIAL_BASE_MS=100
 export ENTENTE_SYNC_MS=500
+. "$(dirname "$0")/lib.sh"
+WAIT_SECONDS=20
 
-cleanup() {
-    for p in "${PIDS[@]}"; do
-        kill "$p" 2>/dev/null || true
-    done
-    for p in "${PIDS[@]}"; do
-        wait "$p" 2>/dev/null || true
-    done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$T"/*.log; do
-        [ -f "$f" ] && { echo "--- $f" >&2; grep -v " api: " "$f" | tail -n 30 >&2; }
-    done
-    exit 1
-}
-
-# py EXPR: evaluates EXPR with d = the JSON document on standard input.
-py() {
-    python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
-}
-e() { local h=$1; shift; "$ENTENTE" "$@" --home "$T/$h"; }
-
-declare -A PID_OF
-start() { # start NAME
-    "$ENTENTE" init --name "$1 Corp" --home "$T/$1" >/dev/null
-    "$ENTENTE" serve --home "$T/$1" --listen 127.0.0.1:0 >"$T/$1.log" 2>&1 &
-    PIDS+=("$!")
-    PID_OF[$1]=$!
-    e "$1" status --wait=15s --json >/dev/null 2>&1 || fail "node $1 did not come up"
-}
-
-stop() { # stop NAME: SIGTERM, exit 0
-    local p=${PID_OF[$1]}
-    kill -TERM "$p"
-    wait "$p" || fail "serve $1 exited $? after SIGTERM"
-}
-
-# wait_for DESCRIPTION CMD...: polls CMD (bounded, 20 s) until it succeeds.
-wait_for() {
-    local what=$1
-    shift
-    for _ in $(seq 1 200); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 0.1
-    done
-    fail "timed out waiting for: $what"
-}
-
-start A
-start B
-start C
+lib_init audit3
+for n in A B C; do
+    node_init $n "$n Corp"
+    node_start $n
+done
 declare -A ORG # org ids as printed by status, log and heads (base32)
 for n in A B C; do
-    ORG[$n]=$(e $n status --json | py 'd["org"]')
+    ORG[$n]=$(node_org $n)
 done
 
 ID=$(e A object create --type opportunity --set "name=Globex ERP DISCLOSE-3391" \
@@ -94,13 +43,12 @@ J=$(e C join "$TOK_C" 2>"$T/joinC.err") || fail "C join: $(cat "$T/joinC.err")"
 e A object set "$ID" --set close_date=2026-03-31
 e B object set "$ID" --set customer_account=Globex-EU-7702
 e C object set "$ID" --set stage=Proposal
-shared() { e "$1" object show "$ID" --json | py 'json.dumps(d["shared"], sort_keys=True)'; }
+# all three edits on A (they only add), then the same on B and C
 converged() {
-    local a b c
-    a=$(shared A) && b=$(shared B) && c=$(shared C) || return 1
-    [ "$a" = "$b" ] && [ "$b" = "$c" ] &&
-        echo "$a" | grep -q 2026-03-31 && echo "$a" | grep -q Globex-EU-7702 &&
-        echo "$a" | grep -q Proposal
+    local a
+    a=$(shared A "$ID") || return 1
+    echo "$a" | grep -q 2026-03-31 && echo "$a" | grep -q Globex-EU-7702 &&
+        echo "$a" | grep -q Proposal && same_shared "$ID" A B C
 }
 wait_for "the three shared states to converge" converged
 
@@ -181,8 +129,7 @@ case "$KEY" in "$ID":?*) ;; *) fail "object key printed '$KEY'" ;; esac
 st=0
 e B object key "$ID" >/dev/null 2>"$T/err" || st=$?
 [ "$st" -eq 1 ] || fail "a plain member got the object key (exit $st)"
-for n in A B C; do stop $n; done
-PIDS=()
+for n in A B C; do node_stop $n; done
 
 # ---- offline verification ------------------------------------------------------------
 for n in A B C; do
@@ -288,7 +235,7 @@ st=0
 e A audit verify "$T/A.audit" --key "$BAD" --json >"$T/bad.json" 2>/dev/null || st=$?
 [ "$st" -eq 0 ] || fail "verify with a wrong key exited $st"
 grep -q DISCLOSE-3391 "$T/bad.json" && fail "a wrong key disclosed the history"
-[ "$(py 'len(d["history"]), d["undisclosed"]' <"$T/bad.json")" = "(0, $(py 'len(d["history"])' <"$T/key.json"))" ] ||
+[ "$(py '(len(d["history"]), d["undisclosed"])' <"$T/bad.json")" = "(0, $(py 'len(d["history"])' <"$T/key.json"))" ] ||
     fail "wrong key: $(cat "$T/bad.json")"
 
 echo "audit_three.sh: ok (invite_issued x2, invite_used x2; 3 exports verified; witness, flipped byte, disclosure checked)"

@@ -4,41 +4,11 @@
 # the inviter's object keeps exactly the expected members.
 # Needs $ENTENTE (the binary under test).
 set -euo pipefail
-
-: "${ENTENTE:?set ENTENTE to the entente binary}"
-T=$(mktemp -d "${TMPDIR:-/tmp}/entente-e2e-tok.XXXXXX")
-PIDS=()
 export ENTENTE_DIAL_BASE_MS=100
+export ENTENTE_SYNC_MS=${ENTENTE_SYNC_MS:-5000} # the node's default
+. "$(dirname "$0")/lib.sh"
 
-cleanup() {
-    for p in "${PIDS[@]}"; do
-        kill "$p" 2>/dev/null || true
-    done
-    for p in "${PIDS[@]}"; do
-        wait "$p" 2>/dev/null || true
-    done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$T"/*.log; do
-        [ -f "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
-    done
-    exit 1
-}
-
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-e() { local h=$1; shift; "$ENTENTE" "$@" --home "$T/$h"; }
-
-start() { # start NAME
-    "$ENTENTE" init --name "$1" --home "$T/$1" >/dev/null
-    "$ENTENTE" serve --home "$T/$1" --listen 127.0.0.1:0 >"$T/$1.log" 2>&1 &
-    PIDS+=("$!")
-    eval "PID_$1=$!"
-    e "$1" status --wait=15s --json >/dev/null 2>&1 || fail "node $1 did not come up"
-}
+lib_init tok
 
 # join_fails NODE TOKEN PATTERN: join must exit 1 with PATTERN on stderr.
 join_fails() {
@@ -50,12 +20,12 @@ join_fails() {
     return 0
 }
 
-start A
-start B
-start C
+node_start A
+node_start B
+node_start C
 ID=$(e A object create --type opportunity --set name=Tokens)
-ORG_A=$(e A status --json | py 'd["org"]')
-ORG_B=$(e B status --json | py 'd["org"]')
+ORG_A=$(node_org A)
+ORG_B=$(node_org B)
 
 TOK=$(e A invite "$ID")
 # one character changed (a valid base32 letter, so only the checksum sees it)
@@ -86,16 +56,13 @@ grep -q "join: refused by the inviter: invite already used$" "$T/C.log" ||
 
 # the inviter is not running
 TOK2=$(e A invite "$ID")
-kill "$PID_A"
-wait "$PID_A" 2>/dev/null || true
+node_stop A
 start_t=$(date +%s)
 join_fails C "$TOK2" "cannot reach"
 [ $(( $(date +%s) - start_t )) -le 20 ] || fail "cannot-reach took too long"
 
 # restart A: its object has exactly A and B as members
-"$ENTENTE" serve --home "$T/A" --listen 127.0.0.1:0 >"$T/A2.log" 2>&1 &
-PIDS+=("$!")
-e A status --wait=15s --json >/dev/null 2>&1 || fail "A did not come up again"
+node_start A
 MEM=$(e A object show "$ID" --json | py '",".join(sorted(m["org"] for m in d["members"] if m["status"]=="active"))')
 WANT=$(printf '%s\n%s\n' "$ORG_A" "$ORG_B" | sort | paste -sd, -)
 [ "$MEM" = "$WANT" ] || fail "members are '$MEM', want '$WANT'"

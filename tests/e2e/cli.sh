@@ -10,16 +10,6 @@ set -euo pipefail
 lib_init cli
 export TZ=UTC
 
-# expect CODE CMD...: runs CMD, checks its exit status; output in $T/out,
-# $T/err.
-expect() {
-    local want=$1 got=0
-    shift
-    "$@" >"$T/out" 2>"$T/err" || got=$?
-    [ "$got" -eq "$want" ] || fail "'$*' exited $got, want $want: $(cat "$T/err")"
-}
-# err_has TEXT: the last expect's stderr contains TEXT.
-err_has() { grep -qF -- "$1" "$T/err" || fail "stderr lacks '$1': $(cat "$T/err")"; }
 # no_blank_ends FILE: no line of FILE ends in a blank.
 no_blank_ends() { ! grep -n ' $' "$1" || fail "trailing blank in $1"; }
 ISO='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
@@ -49,33 +39,33 @@ PY
 # ---- the command line itself ----------------------------------------------------
 "$ENTENTE" --version | grep -qE '^entente [0-9]+\.[0-9]+\.[0-9]+ \(wire protocol [0-9]+, op records [0-9]+, audit exports [0-9]+\)$' ||
     fail "--version: $("$ENTENTE" --version 2>&1)"
-expect 1 "$ENTENTE" status --home "$T/nohome"
-err_has "entente: status: $T/nohome: no such home (create one with: entente init --name NAME)"
+expect_exit 1 "$ENTENTE" status --home "$T/nohome"
+expect_err "entente: status: $T/nohome: no such home (create one with: entente init --name NAME)"
 mkdir "$T/empty"
-expect 1 "$ENTENTE" --home "$T/empty" object list
-err_has "entente: object list: $T/empty: not an entente home (no identity.key"
-expect 2 "$ENTENTE" object frobnicate
-err_has "entente: object: unknown command 'frobnicate'"
+expect_exit 1 "$ENTENTE" --home "$T/empty" object list
+expect_err "entente: object list: $T/empty: not an entente home (no identity.key"
+expect_exit 2 "$ENTENTE" object frobnicate
+expect_err "entente: object: unknown command 'frobnicate'"
 grep -qE '^  create +create a joint object$' "$T/err" || fail "object frobnicate lists no commands: $(cat "$T/err")"
-expect 2 "$ENTENTE" help object frobnicate
-err_has "entente: object: unknown command 'frobnicate'"
-expect 2 "$ENTENTE" help --json
-err_has "entente: help: --json: \`entente help\` has no JSON output"
-expect 2 "$ENTENTE" object --json
-expect 2 "$ENTENTE" --bogus status
-err_has "entente: unknown option --bogus before the command"
-expect 2 "$ENTENTE" --home
-err_has "entente: option --home needs a value"
+expect_exit 2 "$ENTENTE" help object frobnicate
+expect_err "entente: object: unknown command 'frobnicate'"
+expect_exit 2 "$ENTENTE" help --json
+expect_err "entente: help: --json: \`entente help\` has no JSON output"
+expect_exit 2 "$ENTENTE" object --json
+expect_exit 2 "$ENTENTE" --bogus status
+expect_err "entente: unknown option --bogus before the command"
+expect_exit 2 "$ENTENTE" --home
+expect_err "entente: option --home needs a value"
 ! "$ENTENTE" help --help | grep -q -- '--json' || fail "help --help offers --json"
 "$ENTENTE" status --help | grep -q -- '--json' || fail "status --help lacks --json"
 
 # errors say the real rule
-expect 1 "$ENTENTE" init --home "$T/x" --name X --listen localhost:7411
-err_has "entente: init: invalid listen address 'localhost:7411': localhost is a name, and names are not resolved"
-expect 1 "$ENTENTE" init --home "$T/x" --name X --listen 127.0.0.1
-err_has "no port: want HOST:PORT"
-expect 1 "$ENTENTE" init --home "$T/x" --name "$(head -c 65 /dev/zero | tr '\0' n)"
-err_has "invalid name: 65 bytes, want 1 to 64"
+expect_exit 1 "$ENTENTE" init --home "$T/x" --name X --listen localhost:7411
+expect_err "entente: init: invalid listen address 'localhost:7411': localhost is a name, and names are not resolved"
+expect_exit 1 "$ENTENTE" init --home "$T/x" --name X --listen 127.0.0.1
+expect_err "no port: want HOST:PORT"
+expect_exit 1 "$ENTENTE" init --home "$T/x" --name "$(head -c 65 /dev/zero | tr '\0' n)"
+expect_err "invalid name: 65 bytes, want 1 to 64"
 [ ! -e "$T/x" ] || fail "a refused init left $T/x"
 
 node_start A
@@ -98,8 +88,8 @@ grep -q "refusing to write the binary export to a terminal" "$T/tty.out" || fail
 ! grep -qa "entente-audit" "$T/tty.out" || fail "binary export written to a terminal"
 e A audit export >"$T/piped.audit" || fail "export to a pipe"
 e A audit verify "$T/piped.audit" >/dev/null || fail "verify the piped export"
-expect 2 e A audit export --json
-err_has "--json needs --out FILE"
+expect_exit 2 e A audit export --json
+expect_err "--json needs --out FILE"
 
 # ---- object list ------------------------------------------------------------------
 O1=$(e A object create --type opportunity --set name="Contoso ERP" --set close_date=2027-03-31)
@@ -120,15 +110,15 @@ grep -qE "^${O3:0:12} +lead +- +- +Initech$" "$T/list.txt" || fail "lead row: $(
     fail "--stage 'closed won'"
 [ "$(e A object list --type lead --json | py '[(o["title"], o["stage"], o["date"]) for o in d]')" = \
     "[('Initech', None, None)]" ] || fail "--type lead"
-expect 2 e A object list --sort size
-err_has "--sort wants id, title, stage, date or type"
-expect 2 e A object list --limit 0
-err_has "--limit wants a number"
+expect_exit 2 e A object list --sort size
+expect_err "--sort wants id, title, stage, date or type"
+expect_exit 2 e A object list --limit 0
+expect_err "--limit wants a number"
 
-expect 1 e A object stage "$O3" Won
-err_has 'entente: object stage: stage "Won" of lead is not one of: "New", "Working", "Qualified", "Converted", "Disqualified"'
-expect 1 e A object comment "$O3" "$(head -c 4097 /dev/zero | tr '\0' c)"
-err_has "entente: object comment: comment is 4097 bytes; a comment is at most 4096 bytes"
+expect_exit 1 e A object stage "$O3" Won
+expect_err 'entente: object stage: stage "Won" of lead is not one of: "New", "Working", "Qualified", "Converted", "Disqualified"'
+expect_exit 1 e A object comment "$O3" "$(head -c 4097 /dev/zero | tr '\0' c)"
+expect_err "entente: object comment: comment is 4097 bytes; a comment is at most 4096 bytes"
 [ "$(e A object show "$O3" --json | py 'len(d["comments"])')" = 0 ] || fail "a refused comment was kept"
 
 # ---- ids by prefix, in every command that takes one --------------------------------
@@ -142,18 +132,18 @@ e A object comment "$P1" "by prefix"
 e A object show "$O1" --json >"$T/o1.json"
 [ "$(py '(d["shared"]["next_step"], d["shared"]["stage"], d["comments"][0]["text"])' <"$T/o1.json")" = \
     "('Workshop', 'Negotiation', 'by prefix')" ] || fail "set/stage/comment by prefix: $(cat "$T/o1.json")"
-expect 1 e A object show 12
-err_has "object id prefix '12' is too short: give at least 4 hex characters"
-expect 1 e A object show nothex
-err_has "invalid object id 'nothex'"
+expect_exit 1 e A object show 12
+expect_err "object id prefix '12' is too short: give at least 4 hex characters"
+expect_exit 1 e A object show nothex
+expect_err "invalid object id 'nothex'"
 # an unknown prefix: a 6-digit prefix no listed id starts with
 for p in 000000 111111 222222 333333; do
     case "$O1 $O2 $O3" in *"$p"*) continue ;; esac
     NOPE=$p
     break
 done
-expect 1 e A object show "$NOPE"
-err_has "no object has an id starting with $NOPE"
+expect_exit 1 e A object show "$NOPE"
+expect_err "no object has an id starting with $NOPE"
 # (an ambiguous prefix needs two ids that share 4 digits: cli_print_test
 # checks what the CLI makes of the node's candidates)
 TOK=$(e A invite "$P1" --ttl 1h)
@@ -165,8 +155,8 @@ e A audit export --object "$P1" --out "$T/o1.audit" >/dev/null
 e A audit verify "$T/o1.audit" --key "${P1}:$(cut -d: -f2 "$T/key.txt")" --json >"$T/v.json"
 [ "$(py 'd["object"] == "'"$O1"'" and len(d["history"]) > 0' <"$T/v.json")" = True ] ||
     fail "verify --key by prefix: $(cat "$T/v.json")"
-expect 1 e A audit verify "$T/o1.audit" --key "$NOPE:$(cut -d: -f2 "$T/key.txt")"
-err_has "no object of the export has an id starting with $NOPE"
+expect_exit 1 e A audit verify "$T/o1.audit" --key "$NOPE:$(cut -d: -f2 "$T/key.txt")"
+expect_err "no object of the export has an id starting with $NOPE"
 e A member remove "$P1" "$ORG_B"
 [ "$(e A object show "$O1" --json | py '[m["status"] for m in d["members"] if m["org"]=="'"$ORG_B"'"]')" = \
     "['removed']" ] || fail "member remove by prefix"

@@ -23,11 +23,12 @@
 # Needs $ENTENTE (the binary under test).
 set -euo pipefail
 
-: "${ENTENTE:?set ENTENTE to the entente binary}"
+. "$(dirname "$0")/lib.sh"
+
 ITER=${CRASH_ITERATIONS:-10}
 SEED=${CRASH_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
 RANDOM=$SEED
-T=$(mktemp -d "${TMPDIR:-/tmp}/entente-e2e-crash.XXXXXX")
+lib_init crash
 H="$T/home"
 # a private copy: a rebuild of $ENTENTE during a long run must not break it
 cp "$ENTENTE" "$T/entente"
@@ -36,13 +37,8 @@ SERVE=
 LANES=(s0 s1 p0 p1 pair) # s*: --set, p*: --private, pair: one of each
 BURST=400                 # most sets one lane tries per iteration
 
-cleanup() {
-    [ -n "$SERVE" ] && kill -9 "$SERVE" 2>/dev/null || true
-    jobs -p | xargs -r kill -9 2>/dev/null || true
-    [ -n "${CRASH_KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
-}
-trap cleanup EXIT
-
+# fail WHAT: lib.sh's fail (reason, node log tails) with the seed and
+# iteration to replay, and the last errors of each writer lane.
 fail() {
     echo "FAIL (seed $SEED, iteration ${it:-0}): $*" >&2
     [ -f "$T/serve.log" ] && { echo "--- serve.log" >&2; tail -n 30 "$T/serve.log" >&2; }
@@ -52,16 +48,13 @@ fail() {
     exit 1
 }
 
+# e ARGS...: this script has one home, so no node name (unlike lib.sh's e).
 e() { "$ENTENTE" "$@" --home "$H"; }
-
-# py EXPR < document: evaluates a Python expression over the JSON as `d`.
-py() {
-    python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
-}
 
 start_serve() {
     "$ENTENTE" serve --home "$H" --listen 127.0.0.1:0 >>"$T/serve.log" 2>&1 &
     SERVE=$!
+    lib_track "$SERVE"
 }
 
 # wait_up: the node answers status within 20 s, or the test fails.
@@ -171,6 +164,7 @@ for it in $(seq 1 "$ITER"); do
     for l in "${LANES[@]}"; do
         lane "$l" &
         pids+=($!)
+        lib_track $!
     done
     sleep "$(printf '0.%03d' $((RANDOM % 301)))"
     kill9

@@ -4,18 +4,10 @@
 # machines run). Each failure must be a clear error, and nothing may be
 # half-written or lost.
 set -euo pipefail
-: "${ENTENTE:?set ENTENTE to the entente binary}"
-T=$(mktemp -d "${TMPDIR:-/tmp}/entente-e2e-disk.XXXXXX")
+. "$(dirname "$0")/lib.sh"
+lib_init disk
 MNT="$T/mnt"
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    umount "$MNT" 2>/dev/null || true
-    rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+lib_at_exit 'umount "$MNT" 2>/dev/null'
 [ "$(id -u)" = 0 ] || fail "needs root to mount a small tmpfs"
 mkdir -p "$MNT"
 
@@ -47,7 +39,8 @@ mount -t tmpfs -o size=3m tmpfs "$MNT"
 H="$MNT/home"
 ENTENTE_MAP_SIZE=1m "$ENTENTE" init --home "$H" --name "Filling Inc" >/dev/null
 ENTENTE_MAP_SIZE=1m "$ENTENTE" serve --home "$H" --listen 127.0.0.1:0 --log-level warn 2>"$T/serve.log" &
-PIDS+=($!)
+SERVE=$!
+lib_track "$SERVE"
 "$ENTENTE" status --home "$H" --wait=15s --json >/dev/null 2>&1 || fail "node did not come up"
 obj=$("$ENTENTE" object create --home "$H" --type opportunity --set name=start)
 big=$(head -c 3000 /dev/zero | tr '\0' x)
@@ -83,7 +76,6 @@ for _ in $(seq 1 20); do
 done
 [ $ok -eq 1 ] || fail "no write after space was freed: $(cat "$T/err")"
 echo "ok: writes resume once space is freed"
-kill -TERM "${PIDS[0]}"
-wait "${PIDS[0]}" || fail "serve did not exit cleanly after the full disk"
-PIDS=()
+kill -TERM "$SERVE"
+wait "$SERVE" || fail "serve did not exit cleanly after the full disk"
 echo "disk: all checks passed"

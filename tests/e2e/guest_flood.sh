@@ -23,11 +23,12 @@ lib_init guestflood
 
 FLOOD_PID=
 flood_cleanup() {
+    local st=$? # the script's: lib_cleanup exits with it
     if [ -n "$FLOOD_PID" ]; then
         kill "$FLOOD_PID" 2>/dev/null || true
         wait "$FLOOD_PID" 2>/dev/null || true
     fi
-    lib_cleanup
+    lib_cleanup "$st"
 }
 trap flood_cleanup EXIT
 

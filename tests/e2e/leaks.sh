@@ -89,6 +89,29 @@ LEAK_DIR=$T/c LEFTOVER_GRACE=1 bash "$HERE/../run.sh" -- "$T/clean.sh" -- >"$T/r
 grep -qx "1 passed, 0 failed" "$T/run2.out" || fail "summary: $(cat "$T/run2.out")"
 serving_under "$T/" && fail "a node is left after the clean script"
 
+# ---- tests/run.sh with TEST_JOBS=2: items overlap, every outcome is counted --
+# Each of the two meeting scripts waits (bounded) for the other to start, so
+# they pass only when run at the same time; the third fails on purpose.
+mkdir "$T/p"
+for me in a b; do
+    other=b
+    [ $me = b ] && other=a
+    cat >"$T/meet_$me.sh" <<EOF
+touch "$T/p/$me"
+for i in \$(seq 100); do [ -e "$T/p/$other" ] && exit 0; sleep 0.1; done
+echo "$me never met $other"; exit 1
+EOF
+done
+printf 'echo broken on purpose; exit 3\n' >"$T/broken.sh"
+st=0
+TEST_JOBS=2 bash "$HERE/../run.sh" -- "$T/meet_a.sh" "$T/meet_b.sh" "$T/broken.sh" -- \
+    >"$T/run3.out" 2>&1 || st=$?
+[ "$st" = 1 ] || fail "run.sh exited $st with a failing item: $(cat "$T/run3.out")"
+grep -qx "2 passed, 1 failed" "$T/run3.out" || fail "parallel summary: $(cat "$T/run3.out")"
+grep -q "^FAIL .*broken.sh" "$T/run3.out" || fail "no FAIL line for broken.sh: $(cat "$T/run3.out")"
+grep -q "broken on purpose" "$T/run3.out" || fail "failing item's log not shown: $(cat "$T/run3.out")"
+grep -qx "failed: $T/broken.sh" "$T/run3.out" || fail "failed list: $(cat "$T/run3.out")"
+
 # ---- tests/e2e/lib.sh: the script itself fails at exit ----------------------
 st=0
 LEAK_DIR=$T/l bash "$T/leaky_lib.sh" >"$T/lib.out" 2>&1 || st=$?

@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
-# tests/e2e/lib.sh - shared helpers of the multi-node scripts. Source it:
+# tests/e2e/lib.sh - shared helpers of the end-to-end scripts. Source it:
 #
 #     . "$(dirname "$0")/lib.sh"
 #     lib_init five_nodes         # temp folder $T, cleanup trap
+#     node_init A "A Corp"        # optional: init with another org name
 #     node_start A                # init (first time) + serve on 127.0.0.1:0
 #     ID=$(e A object create --type opportunity --set name=x)
 #     node_stop A                 # SIGTERM, bounded wait; node_start A again
 #     nodes_stop_all              # at the end: clean exits, no sanitizer report
 #     wait_for "what" CMD...      # bounded polling (WAIT_SECONDS, default 30)
+#     same_shared "$ID" A B C     # equal shared fields on every node named
 #
 # Every node lives in a mktemp home under $T, listens on 127.0.0.1 port 0
-# and logs to $T/NAME.log. The EXIT trap kills every node still running and
-# removes $T. Needs $ENTENTE (the binary under test) and python3.
+# and logs to $T/NAME.log; SERVE_ARGS=(...) adds arguments to every serve.
+# A script that runs a process of its own (a serve on a home of its own, a
+# helper loop) hands its pid to lib_track, and what must be undone at the
+# end (a mount, a network namespace) to lib_at_exit. The EXIT trap resumes
+# and kills every node and tracked process still running (nodes with
+# SIGTERM, tracked processes with SIGKILL), makes the leftover check below,
+# runs the lib_at_exit commands and removes $T. For single-home scripts
+# there are expect_exit and expect_err. Needs $ENTENTE (the binary under
+# test) and python3.
 #
 # No process may outlive the script. lib_init exports a marker,
 # ENTENTE_E2E_SCRIPT, that every process the script starts inherits; the
 # EXIT trap waits (bounded) for them to end, then lists, kills and fails the
 # script for any that is left, even one started behind the library's back
-# (a shell function in the background, whose $! is only the subshell).
+# (a shell function in the background, whose $! is only the subshell: a
+# tracked helper loop must not leave its children behind either).
 # tests/run.sh makes the same check from outside after every script.
 #
 # Run on its own (as `make test` does with every tests/e2e/*.sh), it tests
@@ -28,6 +38,9 @@ export ENTENTE_DIAL_BASE_MS=${ENTENTE_DIAL_BASE_MS:-100}
 export ENTENTE_SYNC_MS=${ENTENTE_SYNC_MS:-500}
 WAIT_SECONDS=${WAIT_SECONDS:-30}
 declare -A NODE_PID=()
+LIB_PIDS=()    # lib_track
+LIB_AT_EXIT=() # lib_at_exit
+SERVE_ARGS=()  # extra arguments of node_start's serve
 T=
 
 # lib_leftovers: the pids of live processes started by this script (they
@@ -44,13 +57,26 @@ lib_leftovers() {
     done
 }
 
+# lib_cleanup [STATUS]: the EXIT trap; exits with the script's status
+# (STATUS when a script's own trap calls it, since $? is then that trap's),
+# or 1 if processes were left behind.
 lib_cleanup() {
-    local st=$? n i p left=
+    local st=${1:-$?} n i p c left= live=() running
+    # tracked processes the script has not waited for yet (a pid it waited
+    # for may belong to another process by now)
+    running=" $(jobs -p | tr '\n' ' ') "
+    for p in "${LIB_PIDS[@]}"; do
+        [[ "$running" == *" $p "* ]] && live+=("$p")
+    done
+    for p in "${NODE_PID[@]}" "${live[@]}"; do
+        kill -CONT "$p" 2>/dev/null || true
+    done
     for n in "${!NODE_PID[@]}"; do
         kill "${NODE_PID[$n]}" 2>/dev/null || true
     done
-    for n in "${!NODE_PID[@]}"; do
-        wait "${NODE_PID[$n]}" 2>/dev/null || true
+    for p in "${live[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    for p in "${NODE_PID[@]}" "${live[@]}"; do
+        wait "$p" 2>/dev/null || true
     done
     for ((i = 0; i < 50; i++)); do
         left=$(lib_leftovers)
@@ -64,10 +90,25 @@ lib_cleanup() {
             kill -KILL "$p" 2>/dev/null || true
         done
         st=1
+        # the lib_at_exit commands run once they are gone (a busy mount)
+        for ((i = 0; i < 20; i++)); do
+            [ -z "$(lib_leftovers)" ] && break
+            sleep 0.1
+        done
     fi
+    for c in "${LIB_AT_EXIT[@]}"; do eval "$c" || true; done
     [ -n "$T" ] && rm -rf "$T"
     exit "$st"
 }
+
+# lib_track PID: a background process of the script's own, SIGKILLed at
+# exit unless the script has waited for it. (A process it does not hand
+# over still fails the leftover check above.)
+lib_track() { LIB_PIDS+=("$1"); }
+
+# lib_at_exit CMD: a shell command run at exit, after every process is gone
+# (errors ignored).
+lib_at_exit() { LIB_AT_EXIT+=("$1"); }
 
 # lib_init NAME: creates $T, marks the processes of this script and
 # installs the cleanup trap.
@@ -106,19 +147,37 @@ wait_for() {
     fail "timed out after ${WAIT_SECONDS}s waiting for: $what"
 }
 
+# expect_exit CODE CMD...: runs CMD, which must exit with CODE; its stdout
+# is then in $T/out and its stderr in $T/err.
+expect_exit() {
+    local want=$1 got=0
+    shift
+    "$@" >"$T/out" 2>"$T/err" || got=$?
+    [ "$got" -eq "$want" ] || fail "'$*' exited $got, want $want: $(cat "$T/err")"
+}
+
+# expect_err TEXT: the last expect_exit's stderr contains TEXT.
+expect_err() {
+    grep -qF -- "$1" "$T/err" || fail "stderr lacks '$1': $(cat "$T/err")"
+}
+
+# node_init NAME [ORGNAME]: creates NAME's home (org name ORGNAME, default
+# NAME) listening on 127.0.0.1:0.
+node_init() {
+    "$ENTENTE" init --name "${2:-$1}" --listen 127.0.0.1:0 --home "$T/$1" \
+        >/dev/null || fail "init $1"
+}
+
 # node_start NAME [ENV=VALUE...]: creates the home on first use, starts
-# `serve` on 127.0.0.1:0 (with the extra environment) and waits until its
-# API answers (`status --wait`, at most 15 s).
+# `serve` on 127.0.0.1:0 (with the extra environment and SERVE_ARGS) and
+# waits until its API answers (`status --wait`, at most 15 s).
 node_start() {
     local n=$1
     shift
     [ -z "${NODE_PID[$n]:-}" ] || fail "node $n is already running"
-    if [ ! -d "$T/$n" ]; then
-        "$ENTENTE" init --name "$n" --listen 127.0.0.1:0 --home "$T/$n" >/dev/null ||
-            fail "init $n"
-    fi
+    [ -d "$T/$n" ] || node_init "$n"
     env "$@" "$ENTENTE" serve --home "$T/$n" --listen 127.0.0.1:0 \
-        >>"$T/$n.log" 2>&1 &
+        "${SERVE_ARGS[@]}" >>"$T/$n.log" 2>&1 &
     NODE_PID[$n]=$!
     e "$n" status --wait=15s --json >/dev/null 2>&1 && return 0
     kill -0 "${NODE_PID[$n]}" 2>/dev/null || fail "node $n exited at start"

@@ -13,14 +13,13 @@
 # says which mode it ran. Everything it made is removed by the trap.
 # Needs $ENTENTE (the binary under test).
 set -euo pipefail
-
-: "${ENTENTE:?set ENTENTE to the entente binary}"
-T=$(mktemp -d "${TMPDIR:-/tmp}/entente-e2e-netf.XXXXXX")
-PIDS=()
-NS=()
-S=$$
 export ENTENTE_DIAL_BASE_MS=100
 export ENTENTE_SYNC_MS=300
+. "$(dirname "$0")/lib.sh"
+
+lib_init netf
+NS=()
+S=$$
 START=$(date +%s)
 
 MODE=loopback
@@ -31,27 +30,9 @@ if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && command -v tc >/dev/null &&
 fi
 [ "${NETFAULT_LOOPBACK:-}" = 1 ] && MODE=loopback # to test the fallback
 
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
-    for x in a b c; do ip link del "ev$S$x" 2>/dev/null || true; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$T"/*.log; do
-        [ -f "$f" ] && { echo "--- $f" >&2; grep -v " api: " "$f" | tail -n 20 >&2; }
-    done
-    exit 1
-}
-
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-e() { local h=$1; shift; "$ENTENTE" "$@" --home "$T/$h"; }
+# after the nodes are gone: the namespaces and links this run made
+lib_at_exit 'for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null || true; done'
+lib_at_exit 'for x in a b c; do ip link del "ev$S$x" 2>/dev/null || true; done'
 
 declare -A IP IF
 OCT=$((S % 250 + 1))
@@ -95,27 +76,23 @@ inns() { # inns NODE CMD...: exec CMD in NODE's namespace (or here); only
     fi
 }
 
-declare -A PID
+# start NAME: serve in NAME's namespace (lib's node_start serves here);
+# its pid, in NODE_PID, is the one that holds the home's lock
 start() {
-    "$ENTENTE" init --name "nf$1" --home "$T/$1" >/dev/null
+    node_init "$1" "nf$1"
     inns "$1" "$ENTENTE" serve --home "$T/$1" --listen "${IP[$1]}:0" \
         >"$T/$1.log" 2>&1 &
-    PIDS+=("$!")
-    PID[$1]=$!
+    NODE_PID[$1]=$!
     e "$1" status --wait=15s --json >/dev/null 2>&1 &&
-        [ "$(cat "$T/$1/serve.lock" 2>/dev/null)" = "${PID[$1]}" ] &&
+        [ "$(cat "$T/$1/serve.lock" 2>/dev/null)" = "${NODE_PID[$1]}" ] &&
         return 0
     fail "node $1 did not come up"
 }
 
-wait_for() { # wait_for SECONDS WHAT CMD...
-    local secs=$1 what=$2
-    shift 2
-    for _ in $(seq 1 $((secs * 10))); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 0.1
-    done
-    fail "timed out waiting for: $what"
+wait_secs() { # wait_secs SECONDS WHAT CMD...: wait_for with its own bound
+    local WAIT_SECONDS=$1
+    shift
+    wait_for "$@"
 }
 
 start A
@@ -131,14 +108,14 @@ write() { # write NODE FIELD
         ACKED+=("$2")
     fi
 }
-shared() { e "$1" object show "$ID" --json | py 'json.dumps(d["shared"], sort_keys=True)'; }
+# every acknowledged write on A (they only add), then the same on B and C
 converged() {
-    local a b c f
-    a=$(shared A) && b=$(shared B) && c=$(shared C) || return 1
-    [ "$a" = "$b" ] && [ "$b" = "$c" ] || return 1
+    local a f
+    a=$(shared A "$ID") || return 1
     for f in "${ACKED[@]}"; do
         echo "$a" | grep -q "\"$f\": \"v-$f\"" || return 1
     done
+    same_shared "$ID" A B C
 }
 phase() { # phase NAME TIMEOUT: writes on every node, then convergence
     local name=$1 secs=$2 t0
@@ -146,7 +123,7 @@ phase() { # phase NAME TIMEOUT: writes on every node, then convergence
     for i in 1 2 3; do
         for X in a b c; do write "$(echo $X | tr a-z A-Z)" "${name}_${X}_$i"; done
     done
-    wait_for "$secs" "convergence after $name" converged
+    wait_secs "$secs" "convergence after $name" converged
     printf 'netfault: %-10s %2d acknowledged writes, converged in %.1f s\n' \
         "$name" "${#ACKED[@]}" "$(echo "$(date +%s.%N) - $t0" | bc)"
 }
@@ -158,21 +135,21 @@ if [ $MODE = netns ]; then
     ip -n "ent${S}c" link set "${IF[C]}" down
     for i in 1 2 3; do write A "part_a_$i"; write B "part_b_$i"; write C "part_c_$i"; done
 else
-    kill -STOP "${PID[C]}"
+    kill -STOP "${NODE_PID[C]}"
     for i in 1 2 3; do write A "part_a_$i"; write B "part_b_$i"; done
 fi
 sleep 3
 # A and B agree meanwhile; C has seen none of it
-ab() { [ "$(shared A)" = "$(shared B)" ] && shared A | grep -q part_b_3; }
-wait_for 15 "A and B to agree during the partition" ab
+ab() { [ "$(shared A "$ID")" = "$(shared B "$ID")" ] && shared A "$ID" | grep -q part_b_3; }
+wait_secs 15 "A and B to agree during the partition" ab
 if [ $MODE = netns ]; then
-    shared C | grep -q part_a_1 && fail "C saw a write across the partition"
+    shared C "$ID" | grep -q part_a_1 && fail "C saw a write across the partition"
     ip -n "ent${S}c" link set "${IF[C]}" up
 else
-    kill -CONT "${PID[C]}"
+    kill -CONT "${NODE_PID[C]}"
 fi
 t0=$(date +%s.%N)
-wait_for 40 "convergence after the partition healed" converged
+wait_secs 40 "convergence after the partition healed" converged
 printf 'netfault: %-10s %2d acknowledged writes, healed in %.1f s\n' \
     partition "${#ACKED[@]}" "$(echo "$(date +%s.%N) - $t0" | bc)"
 
@@ -215,28 +192,28 @@ elif [ $MODE = netns ]; then
     }
     flap &
     FLAP=$!
-    PIDS+=("$FLAP")
+    lib_track "$FLAP"
     phase loss10 40
     kill "$FLAP"; wait "$FLAP" 2>/dev/null || true
     for X in A B C; do ip -n "$(ns_of $X)" link set "${IF[$X]}" up; done
     slow() {
         while :; do
-            for X in A B C; do kill -STOP "${PID[$X]}"; done
+            for X in A B C; do kill -STOP "${NODE_PID[$X]}"; done
             sleep 0.2
-            for X in A B C; do kill -CONT "${PID[$X]}"; done
+            for X in A B C; do kill -CONT "${NODE_PID[$X]}"; done
             sleep 0.2
         done
     }
     slow &
     SLOW=$!
-    PIDS+=("$SLOW")
+    lib_track "$SLOW"
     phase delay200 40
     kill "$SLOW"; wait "$SLOW" 2>/dev/null || true
-    for X in A B C; do kill -CONT "${PID[$X]}"; done
+    for X in A B C; do kill -CONT "${NODE_PID[$X]}"; done
 fi
 
 for X in A B C; do
-    kill -0 "${PID[$X]}" 2>/dev/null || fail "node $X died"
+    kill -0 "${NODE_PID[$X]}" 2>/dev/null || fail "node $X died"
 done
 echo "netfault: ok ($MODE, ${#ACKED[@]} acknowledged writes, none lost," \
     "$(($(date +%s) - START)) s)"

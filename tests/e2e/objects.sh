@@ -5,54 +5,18 @@
 # templates, template round trip, stage and comment, and a restart that keeps
 # everything. Needs $ENTENTE (the binary under test).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
-: "${ENTENTE:?set ENTENTE to the entente binary}"
-T=$(mktemp -d "${TMPDIR:-/tmp}/entente-e2e-objects.XXXXXX")
+lib_init objects
 H="$T/home"
-PIDS=()
 CANARY=CANARY-PRIV-8841
 
-cleanup() {
-    for p in "${PIDS[@]}"; do
-        kill -9 "$p" 2>/dev/null || true
-    done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$T"/*.log; do
-        [ -f "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
-    done
-    exit 1
-}
-
-e() { "$ENTENTE" "$@" --home "$H"; }
-
-# py EXPR < document: evaluates a Python expression over the JSON as `d`.
-py() {
-    python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
-}
-
-# expect_exit CODE CMD... : runs CMD, checks its exit status; stderr in $T/err.
-expect_exit() {
-    local want=$1
-    shift
-    local got=0
-    "$@" >"$T/out" 2>"$T/err" || got=$?
-    [ "$got" -eq "$want" ] || fail "'$*' exited $got, want $want: $(cat "$T/err")"
-}
-
-# expect_err TEXT: the last expect_exit's stderr contains TEXT.
-expect_err() {
-    grep -qF -- "$1" "$T/err" || fail "stderr lacks '$1': $(cat "$T/err")"
-}
+e() { "$ENTENTE" "$@" --home "$H"; } # one home: lib's e takes a node name
 
 start_serve() {
     "$ENTENTE" serve --home "$H" --listen 127.0.0.1:0 >>"$T/serve.log" 2>&1 &
     SERVE=$!
-    PIDS+=("$SERVE")
+    lib_track "$SERVE"
     e status --wait=15s --json >/dev/null 2>&1 || fail "node did not come up"
 }
 

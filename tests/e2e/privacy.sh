@@ -14,45 +14,18 @@
 # checked too: ops bodies are encrypted, so a shared canary is in no dump.
 # Needs $ENTENTE (the binary under test).
 set -euo pipefail
-
-: "${ENTENTE:?set ENTENTE to the entente binary}"
-T=$(mktemp -d "${TMPDIR:-/tmp}/entente-e2e-priv.XXXXXX")
-PIDS=()
 export ENTENTE_DIAL_BASE_MS=100
 export ENTENTE_SYNC_MS=300
+. "$(dirname "$0")/lib.sh"
+WAIT_SECONDS=20
 
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-e() { local h=$1; shift; "$ENTENTE" "$@" --home "$T/$h"; }
 rnd() { od -An -N6 -tx1 /dev/urandom | tr -d ' \n'; }
 
-start() { # start NAME
-    "$ENTENTE" init --name "priv$1" --home "$T/$1" >/dev/null
-    ENTENTE_WIRE_DUMP="$T/$1.wire" "$ENTENTE" serve --home "$T/$1" \
-        --listen 127.0.0.1:0 --log-level debug >"$T/$1.log" 2>&1 &
-    PIDS+=("$!")
-    e "$1" status --wait=15s --json >/dev/null 2>&1 || fail "node $1 did not come up"
-}
-
-wait_for() {
-    local what=$1
-    shift
-    for _ in $(seq 1 200); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 0.1
-    done
-    fail "timed out waiting for: $what"
+lib_init priv
+SERVE_ARGS=(--log-level debug)
+start() { # start NAME: its wire dump in $T/NAME.wire
+    node_init "$1" "priv$1"
+    node_start "$1" ENTENTE_WIRE_DUMP="$T/$1.wire"
 }
 
 declare -A CAN
@@ -78,11 +51,9 @@ for n in A B C; do
 done
 e A object set "$ID" --set "next_step=$SHARED_CAN"
 
-shared() { e "$1" object show "$ID" --json | py 'json.dumps(d["shared"], sort_keys=True)'; }
+# the last edit on A (values only grow), then the same on B and C
 converged() {
-    local a b c
-    a=$(shared A) && b=$(shared B) && c=$(shared C) || return 1
-    [ "$a" = "$b" ] && [ "$b" = "$c" ] && echo "$a" | grep -q "$SHARED_CAN"
+    shared A "$ID" | grep -q "$SHARED_CAN" && same_shared "$ID" A B C
 }
 wait_for "the three shared states to converge" converged
 sleep 1 # a few anti-entropy rounds (HAVE, catch-up) on the wire
@@ -94,9 +65,7 @@ for n in A B C; do
         fail "$n audit export"
 done
 # stop the nodes: logs and dumps are complete
-for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-PIDS=()
+for n in A B C; do node_stop $n; done
 
 has() { grep -a -F -q -- "$1" "$2"; }
 

@@ -2,39 +2,13 @@
 # tests/e2e/serve.sh - init, serve, status, the lock, signals and error paths
 # of one real `entente serve` process. Needs $ENTENTE (the binary under test).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
-: "${ENTENTE:?set ENTENTE to the entente binary}"
-T=$(mktemp -d "${TMPDIR:-/tmp}/entente-e2e-serve.XXXXXX")
+lib_init serve
 H="$T/home"
-PIDS=()
-
-cleanup() {
-    for p in "${PIDS[@]}"; do
-        kill -9 "$p" 2>/dev/null || true
-    done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$T"/*.log; do
-        [ -f "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
-    done
-    exit 1
-}
 
 json() { # json FIELD < document
     python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(v)' "$1"
-}
-
-# expect_exit CODE CMD... : runs CMD, checks its exit status, keeps stderr.
-expect_exit() {
-    local want=$1
-    shift
-    local got=0
-    "$@" >"$T/out" 2>"$T/err" || got=$?
-    [ "$got" -eq "$want" ] || fail "'$*' exited $got, want $want: $(cat "$T/err")"
 }
 
 home_sum() {
@@ -50,7 +24,7 @@ wait_up() {
 start_serve() { # start_serve LOG: serve in the background, PID in $SERVE
     "$ENTENTE" serve --home "$H" --listen 127.0.0.1:0 >"$T/$1" 2>&1 &
     SERVE=$!
-    PIDS+=("$SERVE")
+    lib_track "$SERVE"
 }
 
 # ---- help and usage -------------------------------------------------------

@@ -5,61 +5,19 @@
 # member removal moves the epoch and shuts the removed node out
 # (invariants 2 and 4). Needs $ENTENTE (the binary under test).
 set -euo pipefail
-
-: "${ENTENTE:?set ENTENTE to the entente binary}"
-T=$(mktemp -d "${TMPDIR:-/tmp}/entente-e2e-3n.XXXXXX")
-PIDS=()
 export ENTENTE_DIAL_BASE_MS=100
 export ENTENTE_SYNC_MS=500
+. "$(dirname "$0")/lib.sh"
+WAIT_SECONDS=20
 
-cleanup() {
-    for p in "${PIDS[@]}"; do
-        kill "$p" 2>/dev/null || true
-    done
-    for p in "${PIDS[@]}"; do
-        wait "$p" 2>/dev/null || true
-    done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$T"/*.log; do
-        [ -f "$f" ] && { echo "--- $f" >&2; grep -v " api: " "$f" | tail -n 40 >&2; }
-    done
-    exit 1
-}
-
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-e() { local h=$1; shift; "$ENTENTE" "$@" --home "$T/$h"; }
-
-start() { # start NAME
-    "$ENTENTE" init --name "$1" --home "$T/$1" >/dev/null
-    "$ENTENTE" serve --home "$T/$1" --listen 127.0.0.1:0 \
-        >"$T/$1.log" 2>&1 &
-    PIDS+=("$!")
-    e "$1" status --wait=15s --json >/dev/null 2>&1 || fail "node $1 did not come up"
-}
-
-# wait_for DESCRIPTION CMD...: polls CMD (bounded, 20 s) until it succeeds.
-wait_for() {
-    local what=$1
-    shift
-    for _ in $(seq 1 200); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 0.1
-    done
-    fail "timed out waiting for: $what"
-}
-
-start A
-start B
-start C
-ORG_A=$(e A status --json | py 'd["org"]')
-ORG_B=$(e B status --json | py 'd["org"]')
-ORG_C=$(e C status --json | py 'd["org"]')
-LISTEN_A=$(e A status --json | py 'd["listen"]')
+lib_init 3n
+node_start A
+node_start B
+node_start C
+ORG_A=$(node_org A)
+ORG_B=$(node_org B)
+ORG_C=$(node_org C)
+LISTEN_A=$(node_listen A)
 case "$LISTEN_A" in 127.0.0.1:0|"") fail "A has no actual port: $LISTEN_A" ;; esac
 
 ID=$(e A object create --type opportunity --set "name=Globex ERP" \
@@ -103,13 +61,12 @@ e C object set "$ID" --set stage=Proposal --private "internal_notes=CANARY-C-PRI
 P3=$!
 wait $P1 $P2 $P3 || fail "a concurrent set failed"
 
-shared() { e "$1" object show "$ID" --json | py 'json.dumps(d["shared"], sort_keys=True)'; }
+# all three edits on A (they only add), then the same on B and C
 converged() {
-    local a b c
-    a=$(shared A) && b=$(shared B) && c=$(shared C) || return 1
-    [ "$a" = "$b" ] && [ "$b" = "$c" ] &&
-        echo "$a" | grep -q 2026-03-31 && echo "$a" | grep -q Globex-EU &&
-        echo "$a" | grep -q Proposal
+    local a
+    a=$(shared A "$ID") || return 1
+    echo "$a" | grep -q 2026-03-31 && echo "$a" | grep -q Globex-EU &&
+        echo "$a" | grep -q Proposal && same_shared "$ID" A B C
 }
 wait_for "the three shared states to converge" converged
 
@@ -140,16 +97,16 @@ check_canaries
 
 # --- removal ----------------------------------------------------------------
 EPOCH0=$(e A object show "$ID" --json | py 'd["epoch"]')
-C_BEFORE=$(shared C)
+C_BEFORE=$(shared C "$ID")
 e A member remove "$ID" "$ORG_C"
 wait_for "C to learn of its removal" \
     sh -c "'$ENTENTE' object show $ID --json --home '$T/C' | grep -q '\"status\": *\"removed\"'"
 e A object set "$ID" --set "name=LATER-EDIT-A-5531"
 e B object set "$ID" --set "close_date=2027-01-15"
-seesB() { shared B | grep -q LATER-EDIT-A-5531 && shared A | grep -q 2027-01-15; }
+seesB() { shared B "$ID" | grep -q LATER-EDIT-A-5531 && shared A "$ID" | grep -q 2027-01-15; }
 wait_for "B and A to see the later edits" seesB
 sleep 1.5 # several sync rounds: nothing may reach C
-[ "$(shared C)" = "$C_BEFORE" ] || fail "C's shared state changed after removal: $(shared C)"
+[ "$(shared C "$ID")" = "$C_BEFORE" ] || fail "C's shared state changed after removal: $(shared C "$ID")"
 for f in "$T/C/db/"*; do
     for v in LATER-EDIT-A-5531 2027-01-15; do
         [ "$(grep -c -a "$v" "$f" || true)" = 0 ] || fail "$v reached C ($f)"
