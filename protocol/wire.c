@@ -629,10 +629,13 @@ static int msg_size(const ent_wire_msg *m, size_t *out) {
         const ent_wire_vv *v = &m->u.vv;
         if (v->len > ENT_WIRE_MAX_VV * ENT_WIRE_VV_ENTRY ||
             v->len % ENT_WIRE_VV_ENTRY != 0 || (v->len > 0 && v->bytes == NULL) ||
-            v->flags > ENT_WIRE_VV_REPLY)
+            v->flags > ENT_WIRE_VV_REPLY ||
+            (v->has_tips && v->len > 0 && v->tips == NULL))
             return ENT_EINVAL;
-        sz = array_size(4) + 1 + bin_size(ENT_WIRE_ID_LEN) + bin_size(v->len) +
-             uint_size(v->flags);
+        sz = array_size(v->has_tips ? 5 : 4) + 1 + bin_size(ENT_WIRE_ID_LEN) +
+             bin_size(v->len) + uint_size(v->flags);
+        if (v->has_tips)
+            sz += bin_size(v->len / ENT_WIRE_VV_ENTRY * ENT_WIRE_ID_LEN);
         break;
     }
     case ENT_WIRE_PING:
@@ -799,11 +802,14 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
                       m->u.digests.n * ENT_WIRE_DIGEST_ENTRY);
         break;
     case ENT_WIRE_VV:
-        r |= msgpack_pack_array(pk, 4);
+        r |= msgpack_pack_array(pk, m->u.vv.has_tips ? 5 : 4);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
         r |= pack_bin(pk, m->u.vv.object, ENT_WIRE_ID_LEN);
         r |= pack_bin(pk, m->u.vv.bytes, m->u.vv.len);
         r |= msgpack_pack_uint32(pk, m->u.vv.flags);
+        if (m->u.vv.has_tips)
+            r |= pack_bin(pk, m->u.vv.tips,
+                          m->u.vv.len / ENT_WIRE_VV_ENTRY * ENT_WIRE_ID_LEN);
         break;
     case ENT_WIRE_PING:
     case ENT_WIRE_PONG:
@@ -1105,8 +1111,9 @@ static int decode_digests(ent_wire_msg *m, const msgpack_object *f) {
     return ENT_OK;
 }
 
-/* VV: [15, object, bin of n * 40 bytes, flags 0|1]. */
-static int decode_vv(ent_wire_msg *m, const msgpack_object *f) {
+/* VV: [15, object, bin of n * 40 bytes, flags 0|1] or the same with a
+ * fifth element, bin of n * 32 bytes (tips). nf: the element count. */
+static int decode_vv(ent_wire_msg *m, const msgpack_object *f, size_t nf) {
     ent_wire_vv *v = &m->u.vv;
     if (get_bin_fixed(&f[1], v->object, ENT_WIRE_ID_LEN) != ENT_OK)
         return ENT_EPROTO;
@@ -1118,6 +1125,11 @@ static int decode_vv(ent_wire_msg *m, const msgpack_object *f) {
         return ENT_EPROTO;
     v->flags = (uint32_t)f[3].via.u64;
     size_t n = f[2].via.bin.size;
+    size_t nt = n / ENT_WIRE_VV_ENTRY * ENT_WIRE_ID_LEN;
+    if (nf == 5 &&
+        (f[4].type != MSGPACK_OBJECT_BIN || f[4].via.bin.size != nt))
+        return ENT_EPROTO;
+    v->has_tips = nf == 5;
     if (n == 0)
         return ENT_OK;
     v->bytes = malloc(n);
@@ -1125,6 +1137,11 @@ static int decode_vv(ent_wire_msg *m, const msgpack_object *f) {
         return ENT_ENOMEM;
     memcpy(v->bytes, f[2].via.bin.ptr, n);
     v->len = n;
+    if (v->has_tips) {
+        if ((v->tips = malloc(nt)) == NULL)
+            return ENT_ENOMEM;
+        memcpy(v->tips, f[4].via.bin.ptr, nt);
+    }
     return ENT_OK;
 }
 
@@ -1243,7 +1260,8 @@ int ent_wire_decode(ent_wire_msg *m, const uint8_t *buf, size_t len) {
         }
         goto out;
     }
-    if (top->via.array.size != want) {
+    if (top->via.array.size != want &&
+        !(type == ENT_WIRE_VV && top->via.array.size == want + 1)) {
         rc = ENT_EPROTO;
         goto out;
     }
@@ -1300,7 +1318,7 @@ int ent_wire_decode(ent_wire_msg *m, const uint8_t *buf, size_t len) {
         rc = decode_digests(m, f);
         break;
     case ENT_WIRE_VV:
-        rc = decode_vv(m, f);
+        rc = decode_vv(m, f, top->via.array.size);
         break;
     case ENT_WIRE_ADDRS:
         rc = decode_bins(&f[1], ENT_WIRE_MAX_ADDR_RECS, ENT_WIRE_MAX_ADDR_REC,
@@ -1343,6 +1361,7 @@ void ent_wire_msg_clear(ent_wire_msg *m) {
         break;
     case ENT_WIRE_VV:
         free(m->u.vv.bytes);
+        free(m->u.vv.tips);
         break;
     default:
         break;

@@ -218,12 +218,18 @@ typedef struct ent_wire_digests {
 } ent_wire_digests;
 
 /* VV: version vector of one object, len/40 entries author || seq BE,
- * sorted by author; flags ENT_WIRE_VV_REPLY or 0. */
+ * sorted by author; flags ENT_WIRE_VV_REPLY or 0. tips (optional, the
+ * fifth element): per entry, in the same order, the 32-byte id of an op
+ * the sender holds at that (author, seq), so that two versions of one seq
+ * (a fork, spec/gossip.md §3) are told apart. */
 typedef struct ent_wire_vv {
     uint8_t object[ENT_WIRE_ID_LEN];
     size_t len;                         /* 0..ENT_WIRE_MAX_VV * 40 */
     uint8_t *bytes;                     /* NULL when len is 0 */
     uint32_t flags;
+    bool has_tips;                      /* the fifth element is there */
+    uint8_t *tips;                      /* len / 40 * 32 bytes; NULL when
+                                           len is 0 or !has_tips */
 } ent_wire_vv;
 
 #define ENT_WIRE_HEAD_MAX 160      /* HEAD: bytes of a signed tree head */

@@ -322,6 +322,53 @@ static void test_gossip_messages(void **state) {
     bad[o - 4] = 0; /* empty vector */
     bad[o - 3] = 2; /* flags 2 */
     assert_int_equal(ent_wire_decode(&d, bad, o - 1), ENT_EPROTO);
+    /* tips (spec/gossip.md §2): one op id per entry, as a fifth element */
+    uint8_t tips[64];
+    memset(tips, 7, sizeof(tips));
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_VV;
+    memset(m.u.vv.object, 3, 32);
+    m.u.vv.bytes = vv;
+    m.u.vv.len = 2 * ENT_WIRE_VV_ENTRY;
+    m.u.vv.has_tips = true;
+    m.u.vv.tips = tips;
+    round_trip(&m, &d);
+    assert_true(d.u.vv.has_tips);
+    assert_memory_equal(d.u.vv.tips, tips, 64);
+    ent_wire_msg_clear(&d);
+    m.u.vv.len = 0; /* an empty vector has empty tips */
+    round_trip(&m, &d);
+    assert_true(d.u.vv.has_tips);
+    assert_null(d.u.vv.tips);
+    ent_wire_msg_clear(&d);
+    /* [15, obj, bin(40), 0, bin(31)]: tips not one id per entry */
+    uint8_t bad3[128];
+    o = 0;
+    bad3[o++] = 0x95;
+    bad3[o++] = 15;
+    bad3[o++] = 0xc4;
+    bad3[o++] = 32;
+    memset(bad3 + o, 1, 32);
+    o += 32;
+    bad3[o++] = 0xc4;
+    bad3[o++] = 40;
+    memset(bad3 + o, 2, 40);
+    o += 40;
+    bad3[o++] = 0;
+    bad3[o++] = 0xc4;
+    bad3[o++] = 31;
+    memset(bad3 + o, 4, 31);
+    o += 31;
+    assert_int_equal(ent_wire_decode(&d, bad3, o), ENT_EPROTO);
+    bad3[o - 32] = 32; /* 32 bytes, but one short in the buffer */
+    assert_int_not_equal(ent_wire_decode(&d, bad3, o), ENT_OK);
+    bad3[o++] = 4; /* now whole: accepted */
+    assert_int_equal(ent_wire_decode(&d, bad3, o), ENT_OK);
+    assert_true(d.u.vv.has_tips);
+    ent_wire_msg_clear(&d);
+    bad3[0] = 0x96; /* six elements */
+    bad3[o++] = 0;
+    assert_int_equal(ent_wire_decode(&d, bad3, o), ENT_EPROTO);
     /* [14, 0, bin(64)]: more entries than the total */
     uint8_t bad2[70] = {0x93, 14, 0, 0xc4, 64};
     assert_int_equal(ent_wire_decode(&d, bad2, 69), ENT_EPROTO);

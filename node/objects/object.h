@@ -87,9 +87,10 @@ typedef struct ent_apply_info {
     bool duplicate; /* known already; nothing changed */
     bool pending;   /* held until its parents or key arrive */
     bool removed;   /* this op removed us from the object */
-    /* ENT_ECONFLICT for an (author, seq) already proven to equivocate: the
-     * refusal is logged as op_rejected, not as a second equivocation */
-    bool equivocation_known;
+    /* this op is a second version of its (author, seq): stored as one more
+     * fork, its author's ops from the fork on count for nothing
+     * (spec/membership.md C4); peers relay both versions */
+    bool fork;
     /* an epoch-changing conflict was seen and this node is the owner/admin
      * that must resolve it: call ent_obj_rotate_key() (spec/membership.md) */
     bool rotate_needed;

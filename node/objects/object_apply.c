@@ -27,9 +27,7 @@ static int log_reject(ent_objects *eng, ent_txn *txn,
     ent_actlog_entry e;
     memset(&e, 0, sizeof(e));
     e.time = ent__obj_wall(eng);
-    e.kind = why == ENT_ECONFLICT && !info->equivocation_known
-                 ? ENT_LOG_EQUIVOCATION
-                 : ENT_LOG_OP_REJECTED;
+    e.kind = ENT_LOG_OP_REJECTED; /* a fork is no refusal (object_commit.c) */
     if (memcmp(info->object, zero, 32) != 0) {
         e.has_object = true;
         memcpy(e.object, info->object, 32);
@@ -193,11 +191,8 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
             goto out;
         rc = ENT_OK;
     }
-    /* same author and sequence, other bytes: equivocation */
-    if ((rc = ent__obj_check_equivocation(
-             txn, obj, op, info != NULL ? &info->equivocation_known : NULL)) !=
-        ENT_OK)
-        goto out;
+    /* same author and sequence, other bytes: a fork, judged and stored
+     * like any op; the commit keeps the proof (spec/objects.md) */
     if (!op->h.genesis && op->h.nparents == 0) { /* S3: parents required */
         rc = ENT_ECORRUPT;
         goto out;

@@ -206,6 +206,26 @@ int ent__obj_pv_put(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
 
 /* ------------------------------------------------------- object_fold.c */
 
+/* Forks (spec/membership.md "Forks"): per equivocating author, the lowest
+ * seq of which the object holds two or more ops. */
+typedef struct ofork {
+    uint8_t author[32];
+    uint64_t seq;
+} ofork;
+
+typedef struct oforks {
+    ofork *v; /* sorted by author */
+    size_t n;
+} oforks;
+
+/* Loads the forks of obj from the equivocations table (empty: none).
+ * @return ENT_OK, ENT_ENOMEM or a storage error. */
+int ent__obj_forks_load(ent_txn *txn, const uint8_t obj[32], oforks *out);
+void ent__obj_forks_free(oforks *f);
+/* C4: an op of author with seq counts for nothing, being at or after the
+ * author's lowest forked seq. */
+bool ent__obj_forked(const oforks *f, const uint8_t author[32], uint64_t seq);
+
 /* One membership or epoch op (add_member, remove_member, rotate_key) as
  * the authority rules see it. */
 typedef struct omop {
@@ -233,6 +253,7 @@ typedef struct oauth {
     uint32_t *t_idx; /* target index of slot k */
     size_t nt;
     uint8_t *cnt; /* the final decision, per op (0/1) */
+    oforks forks; /* C4: equivocating authors */
 } oauth;
 
 /* Writes the WR_MOP row of a membership or epoch op (flags 0 until the
@@ -293,6 +314,8 @@ typedef struct judge {
     bool au_owned;
     bool have_front;
     pvec front; /* WR_FRONT, loaded on first need */
+    bool have_forks;
+    oforks forks; /* C4, loaded on first need */
     /* memo of judged op ids (open addressing) */
     uint8_t (*memo_id)[32];
     uint8_t *memo_val; /* 0 empty, 1 no, 2 yes */
@@ -376,11 +399,13 @@ int ent__obj_check_body(const ent_op *op, const ent_op_body *b,
  * @return ENT_OK or ENT_EBADVALUE. */
 int ent__obj_check_values(const ent_op_body *b);
 
-/* Whether obj already holds another op of op's author with op's sequence;
- * if so both encodings are kept as proof (equivocation table).
- * @return ENT_OK (none), ENT_ECONFLICT or a storage error. */
-int ent__obj_check_equivocation(ent_txn *txn, const uint8_t obj[32],
-                                const ent_op *op, bool *known);
+/* Whether obj already holds another op of op's author with op's sequence
+ * (*fork); if so the encodings of both are kept as proof (equivocation
+ * table), and *first tells that this (author, seq) had no proof before
+ * (one activity-log entry per proven equivocation).
+ * @return ENT_OK or a storage error. */
+int ent__obj_note_fork(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
+                       bool *fork, bool *first);
 
 /* For an object we were removed from: we hold a key of op's epoch.
  * @return ENT_OK, ENT_EDECRYPT or a storage error. */
