@@ -59,6 +59,8 @@ REL_OBJ  := $(LIB_SRC:%.c=build/rel/%.o)
 ASAN_OBJ := $(LIB_SRC:%.c=build/asan/%.o)
 FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=build/asan/tests/%)
+# test-only tools the e2e scripts run next to $ENTENTE (tests/tools/)
+TOOL_BIN := $(patsubst tests/%.c,build/asan/tests/%,$(sort $(wildcard tests/tools/*.c)))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
 
 .PHONY: all deps fuzz-deps test test-long test-unit test-e2e fuzz fuzz-smoke bench demo clean format
@@ -140,7 +142,7 @@ build/rel/bench: $(BENCH_SRC) build/rel/libentente.a | deps
 
 test: deps
 	@$(BUILD_QUIET) "build (ASan binary, $(words $(TEST_BIN)) unit tests, $(words $(FUZZ_BIN)) fuzz targets)" \
-	  $(MAKE) --no-print-directory build/asan/entente $(TEST_BIN) $(FUZZ_BIN)
+	  $(MAKE) --no-print-directory build/asan/entente $(TEST_BIN) $(TOOL_BIN) $(FUZZ_BIN)
 	@ENTENTE=$(CURDIR)/build/asan/entente SMOKE_SECONDS=$(SMOKE_SECONDS) \
 	  tests/run.sh $(TEST_BIN) -- $(E2E) -- $(FUZZ_BIN)
 
@@ -156,7 +158,7 @@ test-unit: deps
 	@tests/run.sh $(TEST_BIN) -- -- 
 
 test-e2e: deps
-	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory build/asan/entente
+	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory build/asan/entente $(TOOL_BIN)
 	@ENTENTE=$(CURDIR)/build/asan/entente tests/run.sh -- $(E2E) --
 
 fuzz: deps fuzz-deps

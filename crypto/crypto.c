@@ -43,6 +43,7 @@ static const char *const sig_ctx_strings[ENT_SIGCTX__COUNT] = {
     [ENT_SIGCTX_JOIN] = "entente/v1/join",
     [ENT_SIGCTX_KEYS] = "entente/v1/keys",
     [ENT_SIGCTX_HANDSHAKE] = "entente/v1/handshake",
+    [ENT_SIGCTX_ADDR] = "entente/v1/addr",
 };
 
 int ent_crypto_init(void) {

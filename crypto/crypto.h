@@ -32,6 +32,7 @@ typedef enum ent_sig_ctx {
     ENT_SIGCTX_JOIN = 4,      /* "entente/v1/join" */
     ENT_SIGCTX_KEYS = 5,      /* "entente/v1/keys" */
     ENT_SIGCTX_HANDSHAKE = 6, /* "entente/v1/handshake" */
+    ENT_SIGCTX_ADDR = 7,      /* "entente/v1/addr" */
     ENT_SIGCTX__COUNT
 } ent_sig_ctx;
 

@@ -5,7 +5,10 @@
  * (the recursion of RFC 9162 sections 2.1.3.1 and 2.1.4.1 unrolled): it
  * first lists the leaf ranges whose subtree hashes form the proof, without
  * reading anything, then hashes each range with a frontier. The ranges are
- * disjoint, so one proof reads each leaf at most once: O(n) hashes.
+ * disjoint, so one proof reads each leaf at most once: O(n) hashes. The
+ * _ex variants take each range from the perfect subtrees it splits into,
+ * read through a subtree accessor where the caller keeps them (the
+ * activity log keeps every subtree of 16 leaves or more): O(log n) reads.
  *
  * The verifiers follow RFC 9162 sections 2.1.3.2 and 2.1.4.2 step by step;
  * the step numbers in the comments are the RFC's.
@@ -365,6 +368,124 @@ int ent_merkle_consistency_proof(uint64_t m, uint64_t n, ent_merkle_leaf_fn fn,
     if (cap < need)
         return ENT_ETOOBIG;
     return fill_path(r, need, fn, data, path);
+}
+
+/* ---- proofs from kept subtrees ------------------------------------------ */
+
+struct acc {
+    ent_merkle_leaf_fn leaf;
+    ent_merkle_subtree_fn sub;
+    void *data;
+};
+
+/* Hash of the perfect subtree (level, index): kept, or from its children. */
+static int subtree_root(const struct acc *a, unsigned level, uint64_t index,
+                        uint8_t out[HLEN]) {
+    uint8_t l[HLEN], r[HLEN];
+    int rc;
+    if (level == 0)
+        return a->leaf(a->data, index, out);
+    if (a->sub != NULL) {
+        rc = a->sub(a->data, level, index, out);
+        if (rc != ENT_ENOENT)
+            return rc;
+    }
+    if ((rc = subtree_root(a, level - 1, 2 * index, l)) != ENT_OK ||
+        (rc = subtree_root(a, level - 1, 2 * index + 1, r)) != ENT_OK)
+        return rc;
+    ent_merkle_node_hash(out, l, r);
+    return ENT_OK;
+}
+
+/*
+ * Root of the leaves [lo, lo + count), count >= 1, from the perfect
+ * subtrees of the binary decomposition of count, largest first: every
+ * range a proof asks for starts at a multiple of its largest piece, so
+ * each piece is a subtree of the tree. MTH folds them right to left.
+ */
+static int range_root_ex(const struct acc *a, uint64_t lo, uint64_t count,
+                         uint8_t out[HLEN]) {
+    uint8_t piece[ENT_MERKLE_FRONTIER_MAX][HLEN];
+    unsigned k = 0;
+    int rc = ENT_OK;
+    for (int bit = 63; bit >= 0; bit--) {
+        uint64_t size = UINT64_C(1) << bit;
+        if ((count & size) == 0)
+            continue;
+        if (lo % size != 0) /* not a subtree: read it leaf by leaf */
+            return range_root(a->leaf, a->data, lo, count, out);
+        if ((rc = subtree_root(a, (unsigned)bit, lo >> bit, piece[k])) !=
+            ENT_OK)
+            return rc;
+        k++;
+        lo += size;
+        count -= size;
+    }
+    memcpy(out, piece[k - 1], HLEN);
+    for (unsigned i = k - 1; i-- > 0;)
+        ent_merkle_node_hash(out, piece[i], out);
+    return ENT_OK;
+}
+
+static int fill_path_ex(const struct range *r, size_t len,
+                        const struct acc *a, uint8_t (*path)[HLEN]) {
+    int rc = ENT_OK;
+    for (size_t i = 0; i < len && rc == ENT_OK; i++)
+        rc = range_root_ex(a, r[i].lo, r[i].count, path[i]);
+    return rc;
+}
+
+int ent_merkle_inclusion_proof_ex(uint64_t index, uint64_t n,
+                                  ent_merkle_leaf_fn fn,
+                                  ent_merkle_subtree_fn sub, void *data,
+                                  uint8_t (*path)[HLEN], size_t cap,
+                                  size_t *len) {
+    struct range r[ENT_MERKLE_MAX_PROOF];
+    struct acc a = {fn, sub, data};
+    size_t need;
+    if (len == NULL || fn == NULL || (path == NULL && cap > 0) ||
+        n > ENT_MERKLE_MAX_SIZE || index >= n)
+        return ENT_EINVAL;
+    need = inclusion_ranges(index, n, r);
+    *len = need;
+    if (cap < need)
+        return ENT_ETOOBIG;
+    return fill_path_ex(r, need, &a, path);
+}
+
+int ent_merkle_consistency_proof_ex(uint64_t m, uint64_t n,
+                                    ent_merkle_leaf_fn fn,
+                                    ent_merkle_subtree_fn sub, void *data,
+                                    uint8_t (*path)[HLEN], size_t cap,
+                                    size_t *len) {
+    struct range r[ENT_MERKLE_MAX_PROOF];
+    struct acc a = {fn, sub, data};
+    size_t need;
+    if (len == NULL || fn == NULL || (path == NULL && cap > 0) ||
+        n > ENT_MERKLE_MAX_SIZE || m == 0 || m > n)
+        return ENT_EINVAL;
+    need = consistency_ranges(m, n, r);
+    *len = need;
+    if (cap < need)
+        return ENT_ETOOBIG;
+    return fill_path_ex(r, need, &a, path);
+}
+
+int ent_merkle_frontier_completed(
+    const ent_merkle_frontier *f, const uint8_t leaf[HLEN],
+    int (*fn)(void *data, unsigned level, uint64_t index, const uint8_t h[HLEN]),
+    void *data) {
+    uint8_t h[HLEN];
+    uint64_t s = f->size;
+    unsigned pc = popcount64(s);
+    int rc = 0;
+    memcpy(h, leaf, HLEN);
+    /* the trailing one bits of s are its smallest subtrees, last in f */
+    for (unsigned l = 0; l < 63 && ((s >> l) & 1) != 0 && rc == 0; l++) {
+        ent_merkle_node_hash(h, f->hashes[pc - 1 - l], h);
+        rc = fn(data, l + 1, ((s + 1) >> (l + 1)) - 1, h);
+    }
+    return rc;
 }
 
 /* ---- verifiers ----------------------------------------------------------- */

@@ -3,7 +3,8 @@
  *
  * Pure tree math, independent of storage: leaf and node hashes, tree roots,
  * inclusion and consistency proofs (generated from a leaf-hash accessor that
- * a store implements), their verifiers, and an incremental "frontier"
+ * a store implements, and optionally from the perfect subtrees it keeps),
+ * their verifiers, and an incremental "frontier"
  * (compact range) that gives the root of a growing log in O(log n) per
  * append. The exact definitions are in spec/audit.md.
  *
@@ -107,6 +108,39 @@ int ent_merkle_consistency_proof(uint64_t m, uint64_t n, ent_merkle_leaf_fn fn,
                                  size_t cap, size_t *len);
 
 /*
+ * Subtree accessor: writes the hash of the perfect subtree of level `level`
+ * (2^level leaves) and index `index` (its leaves are [index * 2^level,
+ * (index + 1) * 2^level)) to out, if the caller keeps it. Called only for
+ * level >= 1 and subtrees inside the tree size asked about. Returns ENT_OK,
+ * ENT_ENOENT (not kept: the hash is computed from its two children, down
+ * to the leaves), or another error, which is passed on unchanged.
+ */
+typedef int (*ent_merkle_subtree_fn)(void *data, unsigned level,
+                                     uint64_t index,
+                                     uint8_t out[ENT_MERKLE_HASH_LEN]);
+
+/*
+ * As ent_merkle_inclusion_proof and ent_merkle_consistency_proof, with the
+ * same results, but each proof entry (the root of a subtree of the RFC
+ * tree) is taken from the perfect subtrees that its leaf range splits into
+ * (largest first; every range of a proof is aligned so that it does),
+ * each read through sub (may be NULL) before being computed from its
+ * children. With every subtree of level >= L kept, a proof costs O(log n)
+ * subtree reads and O(2^L log n) leaf reads and hashes.
+ */
+int ent_merkle_inclusion_proof_ex(uint64_t index, uint64_t n,
+                                  ent_merkle_leaf_fn fn,
+                                  ent_merkle_subtree_fn sub, void *data,
+                                  uint8_t (*path)[ENT_MERKLE_HASH_LEN],
+                                  size_t cap, size_t *len);
+int ent_merkle_consistency_proof_ex(uint64_t m, uint64_t n,
+                                    ent_merkle_leaf_fn fn,
+                                    ent_merkle_subtree_fn sub, void *data,
+                                    uint8_t (*path)[ENT_MERKLE_HASH_LEN],
+                                    size_t cap, size_t *len);
+
+
+/*
  * Verifies an inclusion proof exactly as RFC 9162 section 2.1.3.2: leaf (a
  * leaf hash) is leaf `index` of the tree of size n whose root is root.
  * path may be NULL when len is 0. No allocation, O(len) hashes.
@@ -193,5 +227,20 @@ int ent_merkle_frontier_encode(const ent_merkle_frontier *f, uint8_t *buf,
  */
 int ent_merkle_frontier_decode(ent_merkle_frontier *f, const uint8_t *buf,
                                size_t len);
+
+/*
+ * Calls fn(data, level, index, hash) for every perfect subtree that
+ * appending leaf (the leaf hash of entry f->size) to the log f describes
+ * completes, levels 1 and up (none when f->size is even), from the
+ * smallest to the largest; f itself is not changed (append it with
+ * ent_merkle_frontier_append). A non-zero return of fn stops and is
+ * returned.
+ */
+int ent_merkle_frontier_completed(const ent_merkle_frontier *f,
+                                  const uint8_t leaf[ENT_MERKLE_HASH_LEN],
+                                  int (*fn)(void *data, unsigned level,
+                                            uint64_t index,
+                                            const uint8_t h[ENT_MERKLE_HASH_LEN]),
+                                  void *data);
 
 #endif

@@ -47,7 +47,8 @@
     X(NET, -32, "network error")                                              \
     X(USAGE, -33, "usage error")                                              \
     X(SCHEMA, -34, "does not match the template")                             \
-    X(CONFLICT, -35, "conflicting input")
+    X(CONFLICT, -35, "conflicting input")                                     \
+    X(BADVALUE, -36, "value breaks the value rules")
 
 typedef enum ent_err {
     ENT_OK = 0,

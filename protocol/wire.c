@@ -581,6 +581,20 @@ static int msg_size(const ent_wire_msg *m, size_t *out) {
         }
         break;
     }
+    case ENT_WIRE_ADDRS: {
+        const ent_wire_addrs *a = &m->u.addrs;
+        if (a->nrecs == 0 || a->nrecs > ENT_WIRE_MAX_ADDR_RECS ||
+            a->recs == NULL)
+            return ENT_EINVAL;
+        sz = array_size(2) + 1 + array_size(a->nrecs);
+        for (size_t i = 0; i < a->nrecs; i++) {
+            if (a->recs[i].len == 0 || a->recs[i].len > ENT_WIRE_MAX_ADDR_REC ||
+                a->recs[i].p == NULL)
+                return ENT_EINVAL;
+            sz += bin_size(a->recs[i].len);
+        }
+        break;
+    }
     case ENT_WIRE_ACK: {
         const ent_wire_ack *a = &m->u.ack;
         if (a->nids > ENT_WIRE_MAX_ACK_IDS || (a->nids > 0 && a->ids == NULL))
@@ -615,10 +629,13 @@ static int msg_size(const ent_wire_msg *m, size_t *out) {
         const ent_wire_vv *v = &m->u.vv;
         if (v->len > ENT_WIRE_MAX_VV * ENT_WIRE_VV_ENTRY ||
             v->len % ENT_WIRE_VV_ENTRY != 0 || (v->len > 0 && v->bytes == NULL) ||
-            v->flags > ENT_WIRE_VV_REPLY)
+            v->flags > ENT_WIRE_VV_REPLY ||
+            (v->has_tips && v->len > 0 && v->tips == NULL))
             return ENT_EINVAL;
-        sz = array_size(4) + 1 + bin_size(ENT_WIRE_ID_LEN) + bin_size(v->len) +
-             uint_size(v->flags);
+        sz = array_size(v->has_tips ? 5 : 4) + 1 + bin_size(ENT_WIRE_ID_LEN) +
+             bin_size(v->len) + uint_size(v->flags);
+        if (v->has_tips)
+            sz += bin_size(v->len / ENT_WIRE_VV_ENTRY * ENT_WIRE_ID_LEN);
         break;
     }
     case ENT_WIRE_PING:
@@ -745,6 +762,15 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
             r |= pack_bin(pk, o->ops[i].p, o->ops[i].len);
         break;
     }
+    case ENT_WIRE_ADDRS: {
+        const ent_wire_addrs *a = &m->u.addrs;
+        r |= msgpack_pack_array(pk, 2);
+        r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
+        r |= msgpack_pack_array(pk, a->nrecs);
+        for (size_t i = 0; i < a->nrecs; i++)
+            r |= pack_bin(pk, a->recs[i].p, a->recs[i].len);
+        break;
+    }
     case ENT_WIRE_ACK: {
         const ent_wire_ack *a = &m->u.ack;
         r |= msgpack_pack_array(pk, 3);
@@ -776,11 +802,14 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
                       m->u.digests.n * ENT_WIRE_DIGEST_ENTRY);
         break;
     case ENT_WIRE_VV:
-        r |= msgpack_pack_array(pk, 4);
+        r |= msgpack_pack_array(pk, m->u.vv.has_tips ? 5 : 4);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
         r |= pack_bin(pk, m->u.vv.object, ENT_WIRE_ID_LEN);
         r |= pack_bin(pk, m->u.vv.bytes, m->u.vv.len);
         r |= msgpack_pack_uint32(pk, m->u.vv.flags);
+        if (m->u.vv.has_tips)
+            r |= pack_bin(pk, m->u.vv.tips,
+                          m->u.vv.len / ENT_WIRE_VV_ENTRY * ENT_WIRE_ID_LEN);
         break;
     case ENT_WIRE_PING:
     case ENT_WIRE_PONG:
@@ -941,38 +970,44 @@ static int decode_error(ent_wire_msg *m, const msgpack_object *f) {
     return get_str(&f[2], 0, ENT_WIRE_MAX_TEXT, text_ok, m->u.error.text);
 }
 
-/* OPS: one allocation holds the descriptor array and then every record. */
-static int decode_ops(ent_wire_msg *m, const msgpack_object *f) {
-    ent_wire_ops *o = &m->u.ops;
+/* A non-empty array of at most max bins of 1..maxlen bytes, copied into
+ * one allocation that holds the descriptor array and then every record. */
+static int decode_bins(const msgpack_object *f, size_t max, size_t maxlen,
+                       ent_wire_bytes **out, size_t *nout) {
     size_t total = 0;
-
-    if (get_bin_fixed(&f[1], o->object, ENT_WIRE_ID_LEN) != ENT_OK)
+    if (f->type != MSGPACK_OBJECT_ARRAY || f->via.array.size == 0 ||
+        f->via.array.size > max)
         return ENT_EPROTO;
-    if (f[2].type != MSGPACK_OBJECT_ARRAY || f[2].via.array.size == 0 ||
-        f[2].via.array.size > ENT_WIRE_MAX_OPS)
-        return ENT_EPROTO;
-    size_t n = f[2].via.array.size;
-    const msgpack_object *a = f[2].via.array.ptr;
+    size_t n = f->via.array.size;
+    const msgpack_object *a = f->via.array.ptr;
     for (size_t i = 0; i < n; i++) {
         if (a[i].type != MSGPACK_OBJECT_BIN || a[i].via.bin.size == 0 ||
-            a[i].via.bin.size > ENT_WIRE_MAX_OP_LEN)
+            a[i].via.bin.size > maxlen)
             return ENT_EPROTO;
         total += a[i].via.bin.size; /* bounded by the message size */
     }
     uint8_t *block = malloc(n * sizeof(ent_wire_bytes) + total);
     if (block == NULL)
         return ENT_ENOMEM;
-    ent_wire_bytes *ops = (ent_wire_bytes *)block;
+    ent_wire_bytes *v = (ent_wire_bytes *)block;
     uint8_t *p = block + n * sizeof(ent_wire_bytes);
     for (size_t i = 0; i < n; i++) {
         memcpy(p, a[i].via.bin.ptr, a[i].via.bin.size);
-        ops[i].p = p;
-        ops[i].len = a[i].via.bin.size;
+        v[i].p = p;
+        v[i].len = a[i].via.bin.size;
         p += a[i].via.bin.size;
     }
-    o->ops = ops;
-    o->nops = n;
+    *out = v;
+    *nout = n;
     return ENT_OK;
+}
+
+static int decode_ops(ent_wire_msg *m, const msgpack_object *f) {
+    ent_wire_ops *o = &m->u.ops;
+    if (get_bin_fixed(&f[1], o->object, ENT_WIRE_ID_LEN) != ENT_OK)
+        return ENT_EPROTO;
+    return decode_bins(&f[2], ENT_WIRE_MAX_OPS, ENT_WIRE_MAX_OP_LEN, &o->ops,
+                       &o->nops);
 }
 
 static int decode_ack(ent_wire_msg *m, const msgpack_object *f) {
@@ -1076,8 +1111,9 @@ static int decode_digests(ent_wire_msg *m, const msgpack_object *f) {
     return ENT_OK;
 }
 
-/* VV: [15, object, bin of n * 40 bytes, flags 0|1]. */
-static int decode_vv(ent_wire_msg *m, const msgpack_object *f) {
+/* VV: [15, object, bin of n * 40 bytes, flags 0|1] or the same with a
+ * fifth element, bin of n * 32 bytes (tips). nf: the element count. */
+static int decode_vv(ent_wire_msg *m, const msgpack_object *f, size_t nf) {
     ent_wire_vv *v = &m->u.vv;
     if (get_bin_fixed(&f[1], v->object, ENT_WIRE_ID_LEN) != ENT_OK)
         return ENT_EPROTO;
@@ -1089,6 +1125,11 @@ static int decode_vv(ent_wire_msg *m, const msgpack_object *f) {
         return ENT_EPROTO;
     v->flags = (uint32_t)f[3].via.u64;
     size_t n = f[2].via.bin.size;
+    size_t nt = n / ENT_WIRE_VV_ENTRY * ENT_WIRE_ID_LEN;
+    if (nf == 5 &&
+        (f[4].type != MSGPACK_OBJECT_BIN || f[4].via.bin.size != nt))
+        return ENT_EPROTO;
+    v->has_tips = nf == 5;
     if (n == 0)
         return ENT_OK;
     v->bytes = malloc(n);
@@ -1096,6 +1137,11 @@ static int decode_vv(ent_wire_msg *m, const msgpack_object *f) {
         return ENT_ENOMEM;
     memcpy(v->bytes, f[2].via.bin.ptr, n);
     v->len = n;
+    if (v->has_tips) {
+        if ((v->tips = malloc(nt)) == NULL)
+            return ENT_ENOMEM;
+        memcpy(v->tips, f[4].via.bin.ptr, nt);
+    }
     return ENT_OK;
 }
 
@@ -1153,6 +1199,7 @@ static size_t field_count(int type) {
     case ENT_WIRE_DIGEST: return 3;
     case ENT_WIRE_DIGESTS: return 3;
     case ENT_WIRE_VV: return 4;
+    case ENT_WIRE_ADDRS: return 2;
     default: return 0;
     }
 }
@@ -1213,7 +1260,8 @@ int ent_wire_decode(ent_wire_msg *m, const uint8_t *buf, size_t len) {
         }
         goto out;
     }
-    if (top->via.array.size != want) {
+    if (top->via.array.size != want &&
+        !(type == ENT_WIRE_VV && top->via.array.size == want + 1)) {
         rc = ENT_EPROTO;
         goto out;
     }
@@ -1270,7 +1318,11 @@ int ent_wire_decode(ent_wire_msg *m, const uint8_t *buf, size_t len) {
         rc = decode_digests(m, f);
         break;
     case ENT_WIRE_VV:
-        rc = decode_vv(m, f);
+        rc = decode_vv(m, f, top->via.array.size);
+        break;
+    case ENT_WIRE_ADDRS:
+        rc = decode_bins(&f[1], ENT_WIRE_MAX_ADDR_RECS, ENT_WIRE_MAX_ADDR_REC,
+                         &m->u.addrs.recs, &m->u.addrs.nrecs);
         break;
     default:
         rc = ENT_EPROTO;
@@ -1291,6 +1343,9 @@ void ent_wire_msg_clear(ent_wire_msg *m) {
     case ENT_WIRE_OPS:
         free((void *)m->u.ops.ops);
         break;
+    case ENT_WIRE_ADDRS:
+        free((void *)m->u.addrs.recs);
+        break;
     case ENT_WIRE_ACK:
         free(m->u.ack.ids);
         break;
@@ -1306,6 +1361,7 @@ void ent_wire_msg_clear(ent_wire_msg *m) {
         break;
     case ENT_WIRE_VV:
         free(m->u.vv.bytes);
+        free(m->u.vv.tips);
         break;
     default:
         break;
@@ -1337,6 +1393,7 @@ const char *ent_wire_type_name(int type) {
     case ENT_WIRE_DIGEST: return "DIGEST";
     case ENT_WIRE_DIGESTS: return "DIGESTS";
     case ENT_WIRE_VV: return "VV";
+    case ENT_WIRE_ADDRS: return "ADDRS";
     default: return "?";
     }
 }

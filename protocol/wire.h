@@ -69,6 +69,8 @@
 #define ENT_WIRE_DIGEST_ENTRY 64   /* DIGESTS: object id || digest */
 #define ENT_WIRE_MAX_DIGESTS 1000  /* entries in one DIGESTS message */
 #define ENT_WIRE_VV_ENTRY 40       /* VV: author (32) || max seq (u64 BE) */
+#define ENT_WIRE_MAX_ADDR_RECS 16  /* records in one ADDRS message */
+#define ENT_WIRE_MAX_ADDR_REC 1024 /* bytes of one address record */
 #define ENT_WIRE_MAX_VV 1024       /* (author, seq) entries in one VV */
 #define ENT_WIRE_VV_REPLY 0x1      /* VV flags: answer with your own VV */
 #define ENT_WIRE_NONCE_LEN 8       /* PING/PONG */
@@ -114,6 +116,8 @@ typedef enum ent_wire_type {
     ENT_WIRE_VV = 15,      /* one object's version vector */
     ENT_WIRE_HEAD = 16,        /* spec/audit.md §11: a signed tree head */
     ENT_WIRE_CONSISTENCY = 17, /* consistency proof request / answer */
+    ENT_WIRE_ADDRS = 64, /* spec/gossip.md §10: signed address records (an
+                            extension: older nodes ignore it) */
 } ent_wire_type;
 
 #define ENT_WIRE_TYPE_IGNORE_MIN 64  /* 64..127: unknown ones are ignored */
@@ -214,12 +218,18 @@ typedef struct ent_wire_digests {
 } ent_wire_digests;
 
 /* VV: version vector of one object, len/40 entries author || seq BE,
- * sorted by author; flags ENT_WIRE_VV_REPLY or 0. */
+ * sorted by author; flags ENT_WIRE_VV_REPLY or 0. tips (optional, the
+ * fifth element): per entry, in the same order, the 32-byte id of an op
+ * the sender holds at that (author, seq), so that two versions of one seq
+ * (a fork, spec/gossip.md §3) are told apart. */
 typedef struct ent_wire_vv {
     uint8_t object[ENT_WIRE_ID_LEN];
     size_t len;                         /* 0..ENT_WIRE_MAX_VV * 40 */
     uint8_t *bytes;                     /* NULL when len is 0 */
     uint32_t flags;
+    bool has_tips;                      /* the fifth element is there */
+    uint8_t *tips;                      /* len / 40 * 32 bytes; NULL when
+                                           len is 0 or !has_tips */
 } ent_wire_vv;
 
 #define ENT_WIRE_HEAD_MAX 160      /* HEAD: bytes of a signed tree head */
@@ -244,6 +254,12 @@ typedef struct ent_wire_consistency {
     uint8_t sig[ENT_WIRE_SIG_LEN];
 } ent_wire_consistency;
 
+/* ADDRS: signed address records (protocol/addr_record.h), opaque here. */
+typedef struct ent_wire_addrs {
+    size_t nrecs;                       /* 1..ENT_WIRE_MAX_ADDR_RECS */
+    ent_wire_bytes *recs;               /* 1..1024 bytes each */
+} ent_wire_addrs;
+
 /*
  * One message. Set type and the matching union member.
  *
@@ -252,7 +268,8 @@ typedef struct ent_wire_consistency {
  * it. When you fill a message yourself to encode it, the pointers are yours:
  * ent_wire_encode() only reads them, and you must not call
  * ent_wire_msg_clear() on it unless they came from malloc as decode does
- * (OPS: one block holding the ent_wire_bytes array and every record; ACK:
+ * (OPS and ADDRS: one block holding the ent_wire_bytes array and every
+ * record; ACK:
  * the ids array; HAVE/WANT: the summary bytes; JOIN_OK: the keys array).
  *
  * type ENT_WIRE_UNKNOWN is produced by the decoder only, for a type in
@@ -274,6 +291,7 @@ typedef struct ent_wire_msg {
         ent_wire_vv vv;                 /* VV */
         ent_wire_head head;             /* HEAD */
         ent_wire_consistency cons;      /* CONSISTENCY */
+        ent_wire_addrs addrs;           /* ADDRS */
         uint8_t nonce[ENT_WIRE_NONCE_LEN]; /* PING, PONG */
         int unknown_type;               /* UNKNOWN */
     } u;

@@ -6,7 +6,8 @@
  * frontier against a from-scratch root, signed heads and the checkpoint
  * each one ends in (its directory against an independent replay), a log
  * of version-2 entries that gets its directory on the first append,
- * proofs from the store, and an aborted transaction leaving no entry.
+ * proofs from the store (and from its kept subtrees, equal to the full
+ * recompute), and an aborted transaction leaving no entry.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -469,6 +470,132 @@ static void test_proofs_from_store(void **state) {
     assert_int_equal(p.checked, 40 * 41); /* 820 inclusion + 820 consistency */
 }
 
+/* ---- kept subtrees: proofs identical to the full recompute ------------ */
+
+#define BIG 3000
+
+/* The leaf hashes as stored, for the reference recompute. */
+static int store_leaf(void *data, uint64_t i, uint8_t out[32]) {
+    const uint8_t *b;
+    size_t n;
+    return ent_actlog_get(data, i, &b, &n, out);
+}
+
+static uint64_t rnd(uint64_t *s) {
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* Random sizes, ranges and indexes: the proofs from the kept subtrees
+ * (ent_actlog_*_proof) equal the RFC 9162 proofs recomputed from every
+ * leaf (ent_merkle_*_proof), hash for hash. */
+static int same_proofs_fn(ent_txn *txn, void *data) {
+    uint64_t *checked = data, s = 0x9e3779b97f4a7c15ULL, size;
+    uint8_t a[ENT_MERKLE_MAX_PROOF][32], b[ENT_MERKLE_MAX_PROOF][32], root[32];
+    size_t la, lb;
+    int rc = ent_actlog_root(txn, &size, root);
+    if (rc != ENT_OK)
+        return rc;
+    for (int k = 0; k < 600; k++) {
+        uint64_t n = 1 + rnd(&s) % size, m = 1 + rnd(&s) % n;
+        if (k % 7 == 0)
+            n = size; /* the whole log, the usual request */
+        if (k % 11 == 0)
+            m = n;
+        if (m > n)
+            m = n;
+        if (ent_actlog_consistency_proof(txn, m, n, a, ENT_MERKLE_MAX_PROOF,
+                                         &la) != ENT_OK ||
+            ent_merkle_consistency_proof(m, n, store_leaf, txn, b,
+                                         ENT_MERKLE_MAX_PROOF, &lb) != ENT_OK ||
+            la != lb || memcmp(a, b, la * 32) != 0)
+            return ENT_ECORRUPT;
+        uint64_t i = rnd(&s) % n;
+        if (ent_actlog_inclusion_proof(txn, i, n, a, ENT_MERKLE_MAX_PROOF,
+                                       &la) != ENT_OK ||
+            ent_merkle_inclusion_proof(i, n, store_leaf, txn, b,
+                                       ENT_MERKLE_MAX_PROOF, &lb) != ENT_OK ||
+            la != lb || memcmp(a, b, la * 32) != 0)
+            return ENT_ECORRUPT;
+        *checked += 2;
+    }
+    return ENT_OK;
+}
+
+static int tree_rows_scan(void *data, const void *key, size_t klen,
+                          const void *val, size_t vlen) {
+    if (klen == 13) /* "tree" || level || index */
+        ++*(size_t *)data;
+    return 0;
+}
+
+static int tree_rows_fn(ent_txn *txn, void *data) {
+    return ent_txn_scan(txn, ENT_TBL_LOG_META, "tree", 4, tree_rows_scan,
+                        data);
+}
+
+static size_t tree_rows(struct fx *f) {
+    size_t n = 0;
+    assert_int_equal(ent_store_read(f->store, tree_rows_fn, &n), ENT_OK);
+    return n;
+}
+
+/* What a store an older binary wrote looks like: no kept subtree. */
+static int drop_tree_scan(void *data, const void *key, size_t klen,
+                          const void *val, size_t vlen) {
+    uint8_t (*keys)[16] = data;
+    for (int i = 0; i < 4096; i++)
+        if (keys[i][15] == 0) {
+            memcpy(keys[i], key, klen);
+            keys[i][15] = (uint8_t)klen;
+            return 0;
+        }
+    return ENT_ENOMEM;
+}
+
+static int drop_tree_fn(ent_txn *txn, void *data) {
+    uint8_t (*keys)[16] = calloc(4096, 16);
+    int rc = ent_txn_scan(txn, ENT_TBL_LOG_META, "tree", 4, drop_tree_scan,
+                          keys);
+    for (int i = 0; i < 4096 && rc == ENT_OK && keys[i][15] != 0; i++)
+        rc = ent_txn_del(txn, ENT_TBL_LOG_META, keys[i], keys[i][15]);
+    free(keys);
+    return rc;
+}
+
+static void test_proofs_kept_subtrees(void **state) {
+    struct fx *f = *state;
+    uint64_t checked = 0;
+    for (uint64_t at = 0; at < BIG; at += 500) {
+        struct app a = {f, at, 500, ENT_OK};
+        assert_int_equal(ent_store_write(f->store, append_fn, &a), ENT_OK);
+    }
+    /* one row per completed subtree of 16 leaves or more: BIG/16 + BIG/32
+     * + ... */
+    size_t want = 0;
+    for (unsigned l = ENT_ACTLOG_TREE_MIN_LEVEL; l < 63; l++)
+        want += (uint64_t)BIG >> l;
+    assert_int_equal(tree_rows(f), want);
+    assert_int_equal(ent_store_read(f->store, same_proofs_fn, &checked),
+                     ENT_OK);
+    assert_int_equal(checked, 1200);
+    /* a log without them (an older binary) gets them on its next append */
+    assert_int_equal(ent_store_write(f->store, drop_tree_fn, NULL), ENT_OK);
+    assert_int_equal(tree_rows(f), 0);
+    assert_int_equal(ent_store_read(f->store, same_proofs_fn, &checked),
+                     ENT_OK); /* still right, only slower */
+    struct app a = {f, BIG, 1, ENT_OK};
+    assert_int_equal(ent_store_write(f->store, append_fn, &a), ENT_OK);
+    want = 0;
+    for (unsigned l = ENT_ACTLOG_TREE_MIN_LEVEL; l < 63; l++)
+        want += ((uint64_t)BIG + 1) >> l;
+    assert_int_equal(tree_rows(f), want);
+    assert_int_equal(ent_store_read(f->store, same_proofs_fn, &checked),
+                     ENT_OK);
+}
+
 static int bad_fn(ent_txn *txn, void *data) {
     ent_actlog_entry e;
     make_entry(&e, 1);
@@ -821,6 +948,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_proofs_from_store, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_proofs_kept_subtrees, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_v2_log_upgrade, setup,
                                         teardown),
         cmocka_unit_test(test_format),

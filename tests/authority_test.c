@@ -17,10 +17,11 @@
  *  - the structural rules (hlc above the parents', chain, parents);
  *  - an op accepted before the removal that voids it stops counting;
  *  - a store written before past vectors is brought up to date;
- *  - the model check: every subset of ten ops of three orgs (concurrent
- *    removals, back-dated ops, a sock puppet, a relay) in several orders
- *    gives one state per set, and the removed org never has authority nor
- *    a key of a later epoch.
+ *  - the model check: every subset of eleven ops of three orgs
+ *    (concurrent removals, back-dated ops, a sock puppet, a relay, a fork
+ *    of one seq) in several orders gives one state per set, the removed
+ *    org never has authority nor a key of a later epoch, and a forking
+ *    org's ops from its fork on count for nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1244,7 +1245,7 @@ static void test_older_store(void **state) {
 /*
  * Three orgs: O (owner), B and A (admins, B appointed first, so A may
  * not remove B), and M, a member whose fresh engines observe. After the
- * base history (create, add B, add A, add M), ten ops:
+ * base history (create, add B, add A, add M), eleven ops:
  *   0 ro  O removes A                     (key k1, not to A)
  *   1 a1  A removes B, back-dated          (key ka1, to O A M; A is junior)
  *   2 a2  A adds sock puppet P as admin    (after a1)
@@ -1255,14 +1256,18 @@ static void test_older_store(void **state) {
  *   7 m1  M writes "M", relaying           (after a4 and p1)
  *   8 b2  B writes "B"                     (after b1)
  *   9 o2  O writes "O"                     (after ro and b1)
- * Every subset (1,024, closed under parents or not: ops whose parents are
+ *  10 a2' A writes "A2" as its seq 2 again (after a1): a fork of a2
+ * Every subset (2,048, closed under parents or not: ops whose parents are
  * missing are held) is applied in its sorted order, reversed, and two
  * seeded shuffles, each to a fresh engine of M. Per subset the state is
  * one; when ro or b1 is in it, A is not active, P is nobody, next_step is
  * never A's; M's next op never opens with a key A made (ka1, ka2) and,
  * when the owner's removal is in it, not with the epoch-0 key A held.
+ * When both versions of A's seq 2 are applied (a1, a2, a2' in the set),
+ * A's ops from seq 2 count for nothing (spec/membership.md C4): P is
+ * nobody, next_step is neither "A" nor "A2", A's keys are never used.
  */
-#define MC_OPS 10
+#define MC_OPS 11
 #define MC_SHUFFLES 2
 #define MC_SEED UINT64_C(0xa77e5700d1ce)
 
@@ -1313,6 +1318,7 @@ static void test_model_check(void **state) {
     op[8] = mk_set(b.id, id, 2, t + 31, 0, pb1, 1, "next_step", "B", false, k0);
     const ent_op *po2[2] = {op[0], op[6]};
     op[9] = mk_set(o.id, id, 6, t + 60, 1, po2, 2, "next_step", "O", false, k1);
+    op[10] = mk_set(a.id, id, 2, t + 2, 0, pa1, 1, "next_step", "A2", false, k0);
     /* M's engine after the base history, copied for every run */
     tnode tmpl;
     observer(&tmpl, 174, id, k0, &base);
@@ -1330,6 +1336,8 @@ static void test_model_check(void **state) {
         uint8_t *ref = NULL;
         size_t ref_len = 0;
         bool removed = (set & 1u) || (set & (1u << 6));
+        unsigned fork_bits = (1u << 1) | (1u << 2) | (1u << 10);
+        bool forked = (set & fork_bits) == fork_bits;
         for (int order = 0; order < 2 + MC_SHUFFLES; order++) {
             size_t ord[MC_OPS];
             for (size_t i = 0; i < n; i++)
@@ -1380,8 +1388,15 @@ static void test_model_check(void **state) {
                 if (f != NULL && strcmp(f, "A") == 0)
                     fail_msg("set %#x: the removed org's write counts", set);
             }
-            if (json_active(js, P) && (removed || !(set & (1u << 2))))
+            if (json_active(js, P) &&
+                (removed || forked || !(set & (1u << 2))))
                 fail_msg("set %#x: the puppet is active", set);
+            if (forked) {
+                const char *f = json_string_value(json_object_get(
+                    json_object_get(js, "shared"), "next_step"));
+                if (f != NULL && (strcmp(f, "A") == 0 || strcmp(f, "A2") == 0))
+                    fail_msg("set %#x: a write after the fork counts", set);
+            }
             json_decref(js);
             /* the key M writes under next */
             if (order == 0) {
@@ -1389,6 +1404,10 @@ static void test_model_check(void **state) {
                 ent_op *w = local_set(&v, id, "name", "probe");
                 if (removed && (opens_with(w, ka1) || opens_with(w, ka2)))
                     fail_msg("set %#x: M writes under a key A made", set);
+                if (forked && opens_with(w, ka2))
+                    fail_msg("set %#x: M writes under A's key after its "
+                             "fork",
+                             set);
                 if ((set & 1u) && opens_with(w, k0))
                     fail_msg("set %#x: M writes under epoch 0 after the "
                              "owner removed A",

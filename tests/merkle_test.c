@@ -945,6 +945,123 @@ static void test_limits(void **state) {
                      ENT_EINVAL);
 }
 
+/* Kept subtrees (spec/audit.md §4.3): every subtree that appending leaf
+ * i completes, from ent_merkle_frontier_completed, kept in a table; the
+ * _ex proofs read them and must equal the proofs from the leaves, hash
+ * for hash, with all, with none, and with only levels >= 3 kept. */
+#define KEEP_N 300
+struct kept {
+    uint8_t h[10][KEEP_N][HL]; /* level 1..9 */
+    bool have[10][KEEP_N];
+    unsigned min_level;
+    uint64_t sub_reads, leaf_reads;
+};
+
+static int kept_put(void *data, unsigned level, uint64_t index,
+                    const uint8_t h[HL]) {
+    struct kept *k = data;
+    if (level >= 10 || index >= KEEP_N || k->have[level][index])
+        return ENT_ECORRUPT; /* each subtree completes exactly once */
+    memcpy(k->h[level][index], h, HL);
+    k->have[level][index] = true;
+    return 0;
+}
+
+static int kept_get(void *data, unsigned level, uint64_t index,
+                    uint8_t out[HL]) {
+    struct kept *k = data;
+    if (level == 0 || level >= 10 || index >= KEEP_N)
+        return ENT_EINVAL;
+    if (level < k->min_level || !k->have[level][index])
+        return ENT_ENOENT;
+    k->sub_reads++;
+    memcpy(out, k->h[level][index], HL);
+    return ENT_OK;
+}
+
+static int kept_leaf(void *data, uint64_t index, uint8_t out[HL]) {
+    struct kept *k = data;
+    k->leaf_reads++;
+    uint8_t e[8];
+    memcpy(e, &index, 8);
+    ent_merkle_leaf_hash(out, e, 8);
+    return ENT_OK;
+}
+
+static void test_kept_subtrees(void **state) {
+    (void)state;
+    struct kept *k = calloc(1, sizeof(*k));
+    ent_merkle_frontier f;
+    uint8_t leaf[HL], root[HL], want[HL];
+    uint8_t a[ENT_MERKLE_MAX_PROOF][HL], b[ENT_MERKLE_MAX_PROOF][HL];
+    size_t la, lb;
+    assert_non_null(k);
+    ent_merkle_frontier_init(&f);
+    for (uint64_t i = 0; i < KEEP_N; i++) {
+        kept_leaf(k, i, leaf);
+        assert_int_equal(ent_merkle_frontier_completed(&f, leaf, kept_put, k),
+                         0);
+        assert_int_equal(ent_merkle_frontier_append(&f, leaf), ENT_OK);
+        /* a perfect tree's root is its one kept subtree */
+        uint64_t n = i + 1;
+        if ((n & (n - 1)) == 0 && n > 1) {
+            unsigned l = 0;
+            while ((UINT64_C(1) << l) < n)
+                l++;
+            ent_merkle_frontier_root(&f, root);
+            assert_true(k->have[l][0]);
+            assert_memory_equal(k->h[l][0], root, HL);
+        }
+    }
+    for (uint64_t n = 1; n <= KEEP_N; n++) {
+        for (unsigned min = 1; min <= 10; min += 2) {
+            k->min_level = min;
+            for (uint64_t m = 1; m <= n; m += (n > 40 ? 7 : 1)) {
+                assert_int_equal(ent_merkle_consistency_proof_ex(
+                                     m, n, kept_leaf, kept_get, k, a,
+                                     ENT_MERKLE_MAX_PROOF, &la),
+                                 ENT_OK);
+                assert_int_equal(ent_merkle_consistency_proof(
+                                     m, n, kept_leaf, k, b,
+                                     ENT_MERKLE_MAX_PROOF, &lb),
+                                 ENT_OK);
+                assert_int_equal(la, lb);
+                assert_memory_equal(a, b, la * HL);
+            }
+            for (uint64_t i = 0; i < n; i += (n > 40 ? 5 : 1)) {
+                assert_int_equal(ent_merkle_inclusion_proof_ex(
+                                     i, n, kept_leaf, kept_get, k, a,
+                                     ENT_MERKLE_MAX_PROOF, &la),
+                                 ENT_OK);
+                assert_int_equal(ent_merkle_inclusion_proof(
+                                     i, n, kept_leaf, k, b,
+                                     ENT_MERKLE_MAX_PROOF, &lb),
+                                 ENT_OK);
+                assert_int_equal(la, lb);
+                assert_memory_equal(a, b, la * HL);
+            }
+        }
+    }
+    /* with every level kept, the proof of 1 -> 256 reads no leaf but one */
+    k->min_level = 1;
+    k->leaf_reads = k->sub_reads = 0;
+    assert_int_equal(ent_merkle_consistency_proof_ex(1, 256, kept_leaf,
+                                                     kept_get, k, a,
+                                                     ENT_MERKLE_MAX_PROOF,
+                                                     &la),
+                     ENT_OK);
+    assert_int_equal(la, 8);
+    assert_int_equal(k->leaf_reads, 1);
+    assert_int_equal(k->sub_reads, 7);
+    assert_int_equal(ent_merkle_root(256, kept_leaf, k, want), ENT_OK);
+    kept_leaf(k, 0, root); /* the root of the tree of one leaf */
+    assert_int_equal(ent_merkle_verify_consistency(1, 256, root, want,
+                                                   (const uint8_t(*)[HL])a,
+                                                   la),
+                     ENT_OK);
+    free(k);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hashes_known_answers),
@@ -955,6 +1072,7 @@ int main(void) {
         cmocka_unit_test(test_consistency_every_size),
         cmocka_unit_test(test_arguments_and_errors),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_kept_subtrees),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -253,7 +253,14 @@ static void test_two_nodes_one_loop(void **state) {
         assert_int_equal(json_integer_value(json_object_get(ses, "guests")), 0);
         assert_int_equal(json_integer_value(json_object_get(ses, "refused")),
                          0);
-        assert_int_equal(json_object_size(r), 9);
+        /* and what the engine did with received ops (spec/api.md) */
+        json_t *rcv = json_object_get(r, "received");
+        assert_true(json_is_object(rcv));
+        assert_int_equal(
+            json_integer_value(json_object_get(rcv, "bad_value")), 0);
+        assert_int_equal(
+            json_integer_value(json_object_get(rcv, "held_strangers")), 0);
+        assert_int_equal(json_object_size(r), 10);
         json_decref(r);
     }
     assert_int_not_equal(ports[0], ports[1]);

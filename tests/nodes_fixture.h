@@ -46,6 +46,7 @@
 #include "node/node.h"
 #include "node/peers/peer.h"
 #include "node/peers/peer_int.h"
+#include "protocol/addr_record.h"
 #include "protocol/session.h"
 #include "protocol/wire.h"
 
@@ -208,6 +209,11 @@ typedef struct bpeer {
     bool open, closed;
     int reason; /* of the last close */
     unsigned hellos, acks, errors, ops_in;
+    unsigned proofs_in; /* signed CONSISTENCY answers received */
+    unsigned addrs_recs; /* address records received in ADDRS */
+    bool addrs_self;     /* one of them is v_org's own */
+    bool addrs_other;    /* one of them is another org's */
+    uint8_t v_org[32];   /* set by the test: the node it talks to */
     size_t last_ack_nids;
     int32_t last_err; /* code of the last ERROR received */
 } bpeer;
@@ -247,6 +253,22 @@ static inline void bpeer_message(ent_session *s, const uint8_t *msg,
     case ENT_WIRE_ERROR:
         p->errors++;
         p->last_err = m.u.error.code;
+        break;
+    case ENT_WIRE_CONSISTENCY:
+        p->proofs_in += m.u.cons.has_sig;
+        break;
+    case ENT_WIRE_ADDRS:
+        for (size_t i = 0; i < m.u.addrs.nrecs; i++) {
+            ent_addr_record r;
+            p->addrs_recs++;
+            if (ent_addr_record_decode(&r, m.u.addrs.recs[i].p,
+                                       m.u.addrs.recs[i].len) != ENT_OK)
+                continue;
+            if (memcmp(r.org, p->v_org, 32) == 0)
+                p->addrs_self = true;
+            else
+                p->addrs_other = true;
+        }
         break;
     case ENT_WIRE_OPS:
         p->ops_in++;

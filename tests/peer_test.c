@@ -17,6 +17,12 @@
  * After each, O's shared state is byte-for-byte unchanged and V's engine
  * applied nothing. Finally m_op handed to V's engine directly IS applied,
  * which proves the gate, not the op, made the difference.
+ *
+ * Signed address records (spec/gossip.md §10), on the same sessions: V
+ * sends partner Z its own record and never M's (Z shares no object with
+ * M); of the records Z sends, V takes M's (a fellow member) and ignores a
+ * stranger's, an older one of M, one dated far ahead; a record with a
+ * broken signature is a violation that drops Z.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -124,6 +130,7 @@ static void test_nonmember_ops_dropped(void **st) {
 
     /* Z: an org of its own, with a session manager on the same loop; it
      * ACKs the ops of O2 it gets once a member, to keep V's window open */
+    memcpy(w->z.v_org, ent_identity_public(ent_node_identity(w->v)), 32);
     bpeer_open(w, &w->z, 0x5a, true);
 
     size_t len0;
@@ -172,6 +179,56 @@ static void test_nonmember_ops_dropped(void **st) {
     assert_int_equal(w->z.last_ack_nids, 0);
     assert_int_equal(pst(w).ops_nonmember, p0.ops_nonmember + 1);
     assert_nothing_applied(w, &p0, &e0, s0, len0);
+
+    /* addresses: V told partner Z its own address, nobody else's */
+    assert_true(w->z.addrs_self);
+    assert_false(w->z.addrs_other);
+    ent_identity *stranger = NULL;
+    assert_int_equal(ent_identity_generate(&stranger), ENT_OK);
+    const char *am[1] = {"127.0.0.1:4711"}, *ao[1] = {"127.0.0.1:4712"};
+    uint64_t now = wall_ms();
+    uint8_t *r_m = NULL, *r_old = NULL, *r_far = NULL, *r_str = NULL;
+    size_t l_m, l_old, l_far, l_str;
+    assert_int_equal(ent_addr_record_sign(w->m.id, now, am, 1, &r_m, &l_m),
+                     ENT_OK);
+    assert_int_equal(ent_addr_record_sign(w->m.id, now - 1000, ao, 1, &r_old,
+                                          &l_old),
+                     ENT_OK);
+    assert_int_equal(ent_addr_record_sign(w->m.id, now + 3600000, ao, 1,
+                                          &r_far, &l_far),
+                     ENT_OK);
+    assert_int_equal(ent_addr_record_sign(stranger, now, ao, 1, &r_str, &l_str),
+                     ENT_OK);
+    ent_wire_bytes recs[4] = {{r_m, l_m}, {r_old, l_old}, {r_far, l_far},
+                              {r_str, l_str}};
+    ent_wire_msg am_msg;
+    memset(&am_msg, 0, sizeof(am_msg));
+    am_msg.type = ENT_WIRE_ADDRS;
+    am_msg.u.addrs.recs = recs;
+    am_msg.u.addrs.nrecs = 4;
+    p0 = pst(w);
+    bpeer_send(&w->z, &am_msg);
+    run_for(w, 200);
+    assert_int_equal(pst(w).addrs_stored, p0.addrs_stored + 1);
+    assert_int_equal(pst(w).addrs_ignored, p0.addrs_ignored + 3);
+    peer_ent *pe = ent__peers_find(ent_node_peers(w->v), tnode_pk(&w->m));
+    assert_non_null(pe);
+    assert_int_equal(pe->naddrs, 1);
+    assert_string_equal(pe->addrs[0], "127.0.0.1:4711");
+    assert_null(ent__peers_find(ent_node_peers(w->v),
+                                ent_identity_public(stranger)));
+    /* a forged record: a violation, Z is dropped */
+    r_str[l_str - 1] ^= 1;
+    recs[0] = (ent_wire_bytes){r_str, l_str};
+    am_msg.u.addrs.nrecs = 1;
+    bpeer_send(&w->z, &am_msg);
+    assert_true(run_until(w, z_gone, WAIT_MS));
+    assert_int_equal(pst(w).violations, p0.violations + 1);
+    free(r_m);
+    free(r_old);
+    free(r_far);
+    free(r_str);
+    ent_identity_free(stranger);
 
     /* control: the same op handed to V's engine directly is applied */
     ent_apply_info info;

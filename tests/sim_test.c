@@ -1,8 +1,9 @@
 /*
  * sim_test.c - gossip (node/peers/gossip.c) through the network simulator
  * (node/peers/sim.c): constant-size in-sync rounds, repair cost, held ops,
- * partitions, and convergence of many members under message loss with a
- * table of rounds to converge.
+ * forks (two versions of one seq on two members), partitions, and
+ * convergence of many members under message loss with a table of rounds
+ * to converge.
  *
  * $ENTENTE_SIM_MEMBERS (default "25,50,100") lists the member counts of the
  * convergence table; `make bench` (bench_sync.c) and ENTENTE_SIM_MEMBERS=
@@ -18,7 +19,9 @@
 
 #include <cmocka.h>
 
+#include "crypto/crypto.h"
 #include "node/err.h"
+#include "protocol/op.h"
 #include "node/peers/gossip.h"
 #include "node/objects/object.h"
 #include "node/peers/sim.h"
@@ -137,6 +140,135 @@ static void test_held_then_repaired(void **state) {
     ent_sim_free(s);
 }
 
+/* ---- forks: node 1 holds version A, node 2 version B ------------------------ */
+
+typedef struct seq_count {
+    const uint8_t *author;
+    uint64_t seq;
+    size_t n;
+} seq_count;
+
+static int seq_cb(void *data, const uint8_t *raw, size_t len) {
+    seq_count *c = data;
+    ent_op *op = NULL;
+    if (ent_op_decode(&op, raw, len) != ENT_OK)
+        return ENT_ECORRUPT;
+    c->n += memcmp(op->h.author, c->author, 32) == 0 && op->h.seq == c->seq;
+    ent_op_free(op);
+    return 0;
+}
+
+static size_t versions(ent_sim *s, size_t i, const uint8_t id[32],
+                       const uint8_t *author, uint64_t seq) {
+    seq_count c = {.author = author, .seq = seq};
+    assert_int_equal(ent_obj_ops_foreach(ent_sim_engine(s, i), id, seq_cb, &c),
+                     ENT_OK);
+    return c.n;
+}
+
+/* Hands op to node to's engine directly: no relay, so that only
+ * reconciliation can carry it further. */
+static void apply_direct(ent_sim *s, size_t to, const ent_op *op) {
+    ent_apply_info info;
+    assert_int_equal(ent_obj_apply(ent_sim_engine(s, to), op->raw, op->rawlen,
+                                   &info),
+                     ENT_OK);
+    assert_false(info.pending);
+}
+
+/*
+ * Member 3 signs two comments with one seq (version B is version A's
+ * header with another body). Node 1 gets A, node 2 gets B and comments on
+ * it (an op whose past holds B). Their heads differ, their vectors do not:
+ * one round between them must bring each the other's version, and node
+ * 2's comment must be applied at node 1, not held for ever.
+ */
+static void test_fork_converges(void **state) {
+    ent_sim *s = NULL;
+    ent_sim_config cfg = {.nodes = 4, .latency_min_ms = 5,
+                          .latency_max_ms = 5, .seed = 11};
+    assert_int_equal(ent_sim_new(&s, &cfg), ENT_OK);
+    uint8_t id[32];
+    make_object(s, 4, id);
+    char err[256];
+    ent_op *va = NULL, *vb = NULL, *on_b = NULL;
+    ent_obj_key *keys = NULL;
+    size_t nkeys = 0;
+    assert_int_equal(ent_obj_comment(ent_sim_engine(s, 3), id, "version A",
+                                     &va, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(ent_obj_epoch_keys(ent_sim_engine(s, 3), id, &keys,
+                                        &nkeys),
+                     ENT_OK);
+    ent_op_body b;
+    uint8_t *body = NULL;
+    size_t blen = 0;
+    memset(&b, 0, sizeof(b));
+    b.kind = ENT_OP_COMMENT;
+    b.text = "version B";
+    b.textlen = strlen(b.text);
+    assert_int_equal(ent_op_body_encode(&b, &body, &blen), ENT_OK);
+    assert_int_equal(ent_op_seal(&vb, &va->h, body, blen, keys[0].key,
+                                 ent_sim_identity(s, 3)),
+                     ENT_OK);
+    free(body);
+    ent_obj_keys_free(keys, nkeys);
+    apply_direct(s, 1, va);
+    apply_direct(s, 2, vb);
+    assert_int_equal(ent_obj_comment(ent_sim_engine(s, 2), id, "on B", &on_b,
+                                     err, sizeof(err)),
+                     ENT_OK);
+    const uint8_t *x = ent_sim_org(s, 3);
+    assert_int_equal(versions(s, 1, id, x, va->h.seq), 1);
+    assert_int_equal(versions(s, 2, id, x, va->h.seq), 1);
+
+    ent_sim_stats a, z;
+    ent_sim_stats_get(s, &a);
+    assert_int_equal(ent_gossip_round(ent_sim_gossip(s, 1), ent_sim_org(s, 2)),
+                     ENT_OK);
+    ent_sim_run(s, 200);
+    ent_sim_stats_get(s, &z);
+    ent_gossip_stats g1, g2;
+    ent_gossip_stats_get(ent_sim_gossip(s, 1), &g1);
+    ent_gossip_stats_get(ent_sim_gossip(s, 2), &g2);
+    printf("# fork: one round, %llu messages, %llu bytes, %llu lowered VV "
+           "entries\n",
+           (unsigned long long)(z.msgs_sent - a.msgs_sent),
+           (unsigned long long)(z.bytes_sent - a.bytes_sent),
+           (unsigned long long)(g1.vv_forks + g2.vv_forks));
+    assert_int_equal(versions(s, 1, id, x, va->h.seq), 2);
+    assert_int_equal(versions(s, 2, id, x, va->h.seq), 2);
+    assert_int_equal(nops(s, 1, id), nops(s, 2, id));
+    uint8_t *s1 = NULL, *s2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    assert_int_equal(ent_obj_state_encode(ent_sim_engine(s, 1), id, &s1, &l1),
+                     ENT_OK);
+    assert_int_equal(ent_obj_state_encode(ent_sim_engine(s, 2), id, &s2, &l2),
+                     ENT_OK);
+    assert_int_equal(l1, l2);
+    assert_memory_equal(s1, s2, l1);
+    free(s1);
+    free(s2);
+    /* node 2's comment, built on B, is applied at node 1 (not held): the
+     * same op count as node 2, and its digest equals node 2's */
+    assert_int_equal(ent_gossip_round(ent_sim_gossip(s, 1), ent_sim_org(s, 2)),
+                     ENT_OK);
+    ent_sim_run(s, 100);
+    ent_gossip_stats_get(ent_sim_gossip(s, 2), &g2);
+    assert_true(g2.in_sync >= 1);
+    /* and the rest of the group converges by ordinary rounds */
+    for (int r = 0; r < 20 && !converged(s, 4, id); r++)
+        ent_sim_round(s);
+    assert_true(converged(s, 4, id));
+    /* the proof (both signed versions) reached every member */
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(versions(s, i, id, x, va->h.seq), 2);
+    ent_op_free(va);
+    ent_op_free(vb);
+    ent_op_free(on_b);
+    ent_sim_free(s);
+}
+
 /* ---- partitions ------------------------------------------------------------ */
 
 static void test_partition_heals(void **state) {
@@ -208,6 +340,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_insync_constant),
         cmocka_unit_test(test_held_then_repaired),
+        cmocka_unit_test(test_fork_converges),
         cmocka_unit_test(test_partition_heals),
         cmocka_unit_test(test_converge_table),
     };

@@ -322,6 +322,53 @@ static void test_gossip_messages(void **state) {
     bad[o - 4] = 0; /* empty vector */
     bad[o - 3] = 2; /* flags 2 */
     assert_int_equal(ent_wire_decode(&d, bad, o - 1), ENT_EPROTO);
+    /* tips (spec/gossip.md §2): one op id per entry, as a fifth element */
+    uint8_t tips[64];
+    memset(tips, 7, sizeof(tips));
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_VV;
+    memset(m.u.vv.object, 3, 32);
+    m.u.vv.bytes = vv;
+    m.u.vv.len = 2 * ENT_WIRE_VV_ENTRY;
+    m.u.vv.has_tips = true;
+    m.u.vv.tips = tips;
+    round_trip(&m, &d);
+    assert_true(d.u.vv.has_tips);
+    assert_memory_equal(d.u.vv.tips, tips, 64);
+    ent_wire_msg_clear(&d);
+    m.u.vv.len = 0; /* an empty vector has empty tips */
+    round_trip(&m, &d);
+    assert_true(d.u.vv.has_tips);
+    assert_null(d.u.vv.tips);
+    ent_wire_msg_clear(&d);
+    /* [15, obj, bin(40), 0, bin(31)]: tips not one id per entry */
+    uint8_t bad3[128];
+    o = 0;
+    bad3[o++] = 0x95;
+    bad3[o++] = 15;
+    bad3[o++] = 0xc4;
+    bad3[o++] = 32;
+    memset(bad3 + o, 1, 32);
+    o += 32;
+    bad3[o++] = 0xc4;
+    bad3[o++] = 40;
+    memset(bad3 + o, 2, 40);
+    o += 40;
+    bad3[o++] = 0;
+    bad3[o++] = 0xc4;
+    bad3[o++] = 31;
+    memset(bad3 + o, 4, 31);
+    o += 31;
+    assert_int_equal(ent_wire_decode(&d, bad3, o), ENT_EPROTO);
+    bad3[o - 32] = 32; /* 32 bytes, but one short in the buffer */
+    assert_int_not_equal(ent_wire_decode(&d, bad3, o), ENT_OK);
+    bad3[o++] = 4; /* now whole: accepted */
+    assert_int_equal(ent_wire_decode(&d, bad3, o), ENT_OK);
+    assert_true(d.u.vv.has_tips);
+    ent_wire_msg_clear(&d);
+    bad3[0] = 0x96; /* six elements */
+    bad3[o++] = 0;
+    assert_int_equal(ent_wire_decode(&d, bad3, o), ENT_EPROTO);
     /* [14, 0, bin(64)]: more entries than the total */
     uint8_t bad2[70] = {0x93, 14, 0, 0xc4, 64};
     assert_int_equal(ent_wire_decode(&d, bad2, 69), ENT_EPROTO);
@@ -639,14 +686,14 @@ static void test_decoder_wrong_shapes(void **state) {
     }
     hand_init(&h);
     msgpack_pack_array(&h.pk, 3);
-    msgpack_pack_int(&h.pk, 64);
+    msgpack_pack_int(&h.pk, 100);
     hstr(&h, "anything");
     msgpack_pack_array(&h.pk, 0);
     ent_wire_msg m;
     assert_int_equal(ent_wire_decode(&m, (const uint8_t *)h.sb.data, h.sb.size),
                      ENT_OK);
     assert_int_equal(m.type, ENT_WIRE_UNKNOWN);
-    assert_int_equal(m.u.unknown_type, 64);
+    assert_int_equal(m.u.unknown_type, 100);
     ent_wire_msg_clear(&m);
     msgpack_sbuffer_destroy(&h.sb);
 
@@ -1211,11 +1258,64 @@ static void test_names_and_codes(void **state) {
     assert_int_equal(ent_wire_encoded_size(&m), 300 + ENT_WIRE_OPS_OVERHEAD_ONE);
 }
 
+/* ADDRS (type 64): records round-trip as opaque bytes; 1..16 records of
+ * 1..1024 bytes; an empty list, an empty or oversized record, a str where
+ * a bin belongs are refused both ways. */
+static void test_addrs_message(void **state) {
+    (void)state;
+    uint8_t r1[3] = {1, 2, 3}, big[ENT_WIRE_MAX_ADDR_REC + 1];
+    ent_wire_bytes recs[ENT_WIRE_MAX_ADDR_RECS + 1];
+    ent_wire_msg m, d;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    memset(big, 7, sizeof(big));
+    for (size_t i = 0; i < ENT_WIRE_MAX_ADDR_RECS + 1; i++)
+        recs[i] = (ent_wire_bytes){i % 2 ? big : r1, i % 2 ? ENT_WIRE_MAX_ADDR_REC : 3};
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_ADDRS;
+    m.u.addrs.recs = recs;
+    m.u.addrs.nrecs = ENT_WIRE_MAX_ADDR_RECS;
+    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_OK);
+    assert_int_equal(len, ent_wire_encoded_size(&m));
+    assert_int_equal(ent_wire_decode(&d, buf, len), ENT_OK);
+    assert_int_equal(d.type, ENT_WIRE_ADDRS);
+    assert_int_equal(d.u.addrs.nrecs, ENT_WIRE_MAX_ADDR_RECS);
+    for (size_t i = 0; i < d.u.addrs.nrecs; i++) {
+        assert_int_equal(d.u.addrs.recs[i].len, recs[i].len);
+        assert_memory_equal(d.u.addrs.recs[i].p, recs[i].p, recs[i].len);
+    }
+    ent_wire_msg_clear(&d);
+    free(buf);
+    assert_string_equal(ent_wire_type_name(ENT_WIRE_ADDRS), "ADDRS");
+    m.u.addrs.nrecs = ENT_WIRE_MAX_ADDR_RECS + 1;
+    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_EINVAL);
+    m.u.addrs.nrecs = 0;
+    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_EINVAL);
+    recs[0] = (ent_wire_bytes){big, ENT_WIRE_MAX_ADDR_REC + 1};
+    m.u.addrs.nrecs = 1;
+    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_EINVAL);
+    /* hand-made: [64, []], [64, [bin(0)]], [64, [str "ab"]], [64, [bin 1025]] */
+    uint8_t e1[] = {0x92, 0x40, 0x90};
+    assert_int_equal(ent_wire_decode(&d, e1, sizeof(e1)), ENT_EPROTO);
+    uint8_t e2[] = {0x92, 0x40, 0x91, 0xc4, 0x00};
+    assert_int_equal(ent_wire_decode(&d, e2, sizeof(e2)), ENT_EPROTO);
+    uint8_t e3[] = {0x92, 0x40, 0x91, 0xa2, 'a', 'b'};
+    assert_int_equal(ent_wire_decode(&d, e3, sizeof(e3)), ENT_EPROTO);
+    uint8_t e4[6 + ENT_WIRE_MAX_ADDR_REC + 1] = {0x92, 0x40, 0x91, 0xc5, 0x04,
+                                                 0x01};
+    assert_int_equal(ent_wire_decode(&d, e4, sizeof(e4)), ENT_EPROTO);
+    uint8_t ok[] = {0x92, 0x40, 0x91, 0xc4, 0x01, 0x09};
+    assert_int_equal(ent_wire_decode(&d, ok, sizeof(ok)), ENT_OK);
+    assert_int_equal(d.u.addrs.nrecs, 1);
+    ent_wire_msg_clear(&d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_every_type),
         cmocka_unit_test(test_witness_messages),
         cmocka_unit_test(test_gossip_messages),
+        cmocka_unit_test(test_addrs_message),
         cmocka_unit_test(test_exact_encoding),
         cmocka_unit_test(test_encoder_rejects_invalid),
         cmocka_unit_test(test_decoder_wrong_shapes),

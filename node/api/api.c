@@ -13,6 +13,7 @@
 #include "node/api/api_users.h"
 #include "node/audit/witness.h"
 #include "node/err.h"
+#include "node/objects/object.h"
 #include "node/peers/peer.h"
 
 #include <uv.h>
@@ -237,13 +238,27 @@ int ent_api_status(ent_node *n, const ent_http_request *req,
     char adv[ENT_ADDR_STRLEN] = "";
     if (ent_node_peers(n) != NULL)
         ent_peers_advertised(ent_node_peers(n), adv);
+    /* what the engine did with ops from partners (node/objects/object.h) */
+    ent_obj_stats st;
+    memset(&st, 0, sizeof(st));
+    if (ent_node_objects(n) != NULL)
+        ent_obj_stats_get(ent_node_objects(n), &st);
+    json_t *received = json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "applied",
+        (json_int_t)st.applied,
+        "held", (json_int_t)st.pending, "rejected", (json_int_t)st.rejected,
+        "not_member", (json_int_t)st.notmember, "limit",
+        (json_int_t)st.limit, "held_strangers", (json_int_t)st.held_strangers,
+        "held_evicted", (json_int_t)st.held_evicted, "held_expired",
+        (json_int_t)st.held_expired, "bad_value", (json_int_t)st.bad_value,
+        "corrupt", (json_int_t)st.corrupt);
     /* sessions: guests and refusals (node/peers/peer_guard.c) */
     json_t *body = json_pack(
-        "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o}", "org", ent_node_org_id(n),
+        "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:o}", "org", ent_node_org_id(n),
         "name", ent_node_name(n), "listen", ent_node_listen(n), "advertise",
         adv, "peers", (json_int_t)c.peers, "objects", (json_int_t)c.objects,
         "equivocations", (json_int_t)c.equivocations, "syncs", syncs,
-        "sessions", sessions);
+        "sessions", sessions, "received", received);
     if (body == NULL)
         return ENT_ENOMEM;
     ent_http_response_json(resp, 200, body);

@@ -17,6 +17,7 @@ int ent_api_error_status(int err) {
     case ENT_EUSAGE:
     case ENT_ESCHEMA:
     case ENT_ENONCANON:
+    case ENT_EBADVALUE:
         return 400;
     case ENT_EPERM:
     case ENT_EDENIED:

@@ -1,6 +1,8 @@
 /*
  * actlog.c - the activity log (spec/audit.md §7-§8, storage in
- * spec/storage.md "log" and "log_meta").
+ * spec/storage.md "log" and "log_meta"): entries, the frontier, signed
+ * heads, the object directory, and the kept subtrees of the Merkle tree
+ * that make an inclusion or consistency proof cost O(log n) reads.
  */
 #include "node/bytes.h"
 #include "node/audit/actlog.h"
@@ -34,6 +36,14 @@ static const char HEAD_PREFIX[] = "head";
 static const char DIRSIZE_KEY[] = "dirsize";
 #define OBJ_KEY_LEN 33
 #define OBJ_VAL_LEN 16
+/* the kept subtrees of the Merkle tree (spec/audit.md §4.3): "tree" ||
+ * level (1) || index (8, big-endian) -> the hash of the perfect subtree
+ * of 2^level leaves starting at leaf index * 2^level, for every level >=
+ * ENT_ACTLOG_TREE_MIN_LEVEL that the log has completed; "treeto" -> the
+ * log size (8, big-endian) up to which they are all there. */
+static const char TREE_PREFIX[] = "tree";
+#define TREE_KEY_LEN (sizeof(TREE_PREFIX) - 1 + 1 + 8)
+static const char TREETO_KEY[] = "treeto";
 
 static const char *const kind_names[ENT_LOG_KIND__COUNT] = {
     "op_authored",    "op_accepted", "op_rejected",
@@ -530,6 +540,92 @@ int ent_actlog_directory(ent_txn *txn, uint64_t *size,
     return rc;
 }
 
+/* ----------------------------------------------------- kept subtrees */
+
+static void tree_key(uint8_t key[TREE_KEY_LEN], unsigned level,
+                     uint64_t index) {
+    memcpy(key, TREE_PREFIX, sizeof(TREE_PREFIX) - 1);
+    key[sizeof(TREE_PREFIX) - 1] = (uint8_t)level;
+    ent_be64_put(key + sizeof(TREE_PREFIX), index);
+}
+
+static int tree_put(void *data, unsigned level, uint64_t index,
+                    const uint8_t h[ENT_MERKLE_HASH_LEN]) {
+    uint8_t key[TREE_KEY_LEN];
+    if (level < ENT_ACTLOG_TREE_MIN_LEVEL)
+        return ENT_OK;
+    tree_key(key, level, index);
+    return ent_txn_put(data, ENT_TBL_LOG_META, key, sizeof(key), h,
+                       ENT_MERKLE_HASH_LEN, 0);
+}
+
+/* The subtree accessor of the proofs: kept rows only. */
+static int tree_get(void *data, unsigned level, uint64_t index,
+                    uint8_t out[ENT_MERKLE_HASH_LEN]) {
+    uint8_t key[TREE_KEY_LEN];
+    const void *v;
+    size_t vlen;
+    if (level < ENT_ACTLOG_TREE_MIN_LEVEL)
+        return ENT_ENOENT;
+    tree_key(key, level, index);
+    int rc = ent_txn_get(data, ENT_TBL_LOG_META, key, sizeof(key), &v, &vlen);
+    if (rc != ENT_OK)
+        return rc;
+    if (vlen != ENT_MERKLE_HASH_LEN)
+        return ENT_ECORRUPT;
+    memcpy(out, v, ENT_MERKLE_HASH_LEN);
+    return ENT_OK;
+}
+
+static int tree_to_get(ent_txn *txn, uint64_t *to) {
+    const void *v;
+    size_t vlen;
+    int rc = ent_txn_get(txn, ENT_TBL_LOG_META, TREETO_KEY,
+                         sizeof(TREETO_KEY) - 1, &v, &vlen);
+    *to = 0;
+    if (rc == ENT_ENOENT)
+        return ENT_OK;
+    if (rc != ENT_OK)
+        return rc;
+    if (vlen != 8)
+        return ENT_ECORRUPT;
+    *to = ent_be64_get(v);
+    return ENT_OK;
+}
+
+static int tree_to_put(ent_txn *txn, uint64_t to) {
+    uint8_t v[8];
+    ent_be64_put(v, to);
+    return ent_txn_put(txn, ENT_TBL_LOG_META, TREETO_KEY,
+                       sizeof(TREETO_KEY) - 1, v, sizeof(v), 0);
+}
+
+/*
+ * Keeps the subtrees of the first `size` leaves when they are not all kept
+ * (a log an older binary wrote): one pass over the leaves, O(n) once.
+ */
+static int tree_catch_up(ent_txn *txn, uint64_t size) {
+    ent_merkle_frontier f;
+    uint8_t leaf[ENT_MERKLE_HASH_LEN];
+    uint64_t to;
+    int rc = tree_to_get(txn, &to);
+    if (rc != ENT_OK || to == size)
+        return rc;
+    ent_merkle_frontier_init(&f);
+    for (uint64_t i = 0; i < size && rc == ENT_OK; i++) {
+        const uint8_t *b;
+        size_t n;
+        if ((rc = ent_actlog_get(txn, i, &b, &n, leaf)) != ENT_OK)
+            break;
+        if ((rc = ent_merkle_frontier_completed(&f, leaf, tree_put, txn)) ==
+            ENT_OK)
+            rc = ent_merkle_frontier_append(&f, leaf);
+    }
+    if (rc == ENT_ENOENT)
+        rc = ENT_ECORRUPT;
+    return rc == ENT_OK ? tree_to_put(txn, size) : rc;
+}
+
 /* ------------------------------------------------------------- append */
 
 /* Appends x (kind, time, ids, reason and, for a checkpoint, dir filled
@@ -567,6 +663,12 @@ static int append_entry(ent_txn *txn, ent_actlog_entry *x,
                           sizeof(val) - ENT_MERKLE_HASH_LEN, &n)) != ENT_OK)
         return rc;
     ent_merkle_leaf_hash(val, val + ENT_MERKLE_HASH_LEN, n);
+    /* the subtrees this leaf completes are kept for O(log n) proofs */
+    if ((rc = tree_catch_up(txn, f.size)) != ENT_OK ||
+        (rc = ent_merkle_frontier_completed(&f, val, tree_put, txn)) !=
+            ENT_OK ||
+        (rc = tree_to_put(txn, f.size + 1)) != ENT_OK)
+        return rc;
     if ((rc = ent_merkle_frontier_append(&f, val)) != ENT_OK)
         return rc;
     ent_be64_put(key, x->index);
@@ -703,7 +805,8 @@ int ent_actlog_inclusion_proof(ent_txn *txn, uint64_t index, uint64_t n,
     int rc = size_ok(txn, n);
     if (rc != ENT_OK)
         return rc;
-    return ent_merkle_inclusion_proof(index, n, leaf_fn, txn, path, cap, len);
+    return ent_merkle_inclusion_proof_ex(index, n, leaf_fn, tree_get, txn, path,
+                                         cap, len);
 }
 
 int ent_actlog_consistency_proof(ent_txn *txn, uint64_t m, uint64_t n,
@@ -712,7 +815,8 @@ int ent_actlog_consistency_proof(ent_txn *txn, uint64_t m, uint64_t n,
     int rc = size_ok(txn, n);
     if (rc != ENT_OK)
         return rc;
-    return ent_merkle_consistency_proof(m, n, leaf_fn, txn, path, cap, len);
+    return ent_merkle_consistency_proof_ex(m, n, leaf_fn, tree_get, txn, path,
+                                           cap, len);
 }
 
 static void head_key(uint8_t key[HEAD_KEY_LEN], uint64_t size) {

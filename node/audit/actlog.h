@@ -138,8 +138,14 @@ int ent_actlog_foreach(ent_txn *txn, uint64_t from,
                                  const uint8_t *raw, size_t len),
                        void *data);
 
+/* Subtrees of at least 2^ENT_ACTLOG_TREE_MIN_LEVEL leaves are kept in
+ * log_meta (spec/audit.md §4.3). */
+#define ENT_ACTLOG_TREE_MIN_LEVEL 4
+
 /* Inclusion proof of index in the tree of size n (n <= log size) and
- * consistency proof m -> n, from the stored leaf hashes (merkle.h rules). */
+ * consistency proof m -> n (merkle.h rules), from the kept subtrees and
+ * the stored leaf hashes: O(log n) reads and at most 16 leaf reads per
+ * proof entry, whatever the log size. */
 int ent_actlog_inclusion_proof(ent_txn *txn, uint64_t index, uint64_t n,
                                uint8_t (*path)[ENT_MERKLE_HASH_LEN],
                                size_t cap, size_t *len);

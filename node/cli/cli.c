@@ -589,7 +589,9 @@ static const cli_cmd commands[] = {
      "\"join\",\"state\",\"expected\",\"received\",\"applied\","
      "\"ops_per_sec\",\"eta_seconds\",\"elapsed_ms\"}],\"sessions\":{"
      "\"open\",\"guests\",\"guests_closed\",\"refused\",\"bans\","
-     "\"banned\"}} (spec/api.md). "
+     "\"banned\"},\"received\":{\"applied\",\"held\",\"rejected\","
+     "\"not_member\",\"limit\",\"held_strangers\",\"held_evicted\","
+     "\"held_expired\",\"bad_value\",\"corrupt\"}} (spec/api.md). "
      "Fails when no node is running for HOME; with --wait "
      "it first waits for one to answer (a node just started in the "
      "background), at most TIMEOUT (default 10s), then fails.",

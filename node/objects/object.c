@@ -254,7 +254,7 @@ static int heads_scan(void *data, const void *key, size_t klen, const void *val,
 
 static int seq_scan(void *data, const void *key, size_t klen, const void *val,
                     size_t vlen) {
-    if (klen != 72)
+    if (klen != 72 && klen != 104) /* 104: a fork's second version */
         return ENT_ECORRUPT;
     *(uint64_t *)data = ent_be64_get((const uint8_t *)key + 64);
     return 1;
@@ -361,15 +361,18 @@ out:
     return rc;
 }
 
-/* Encodes b, seals it under h and key, and commits the op through the same
- * path as received ops (ent__obj_commit). */
+/* Checks b by the value rules every receiver applies
+ * (ent__obj_check_values), encodes it, seals it under h and key, and
+ * commits the op through the same path as received ops (ent__obj_commit). */
 int ent__obj_seal_commit(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                          const ent_op_header *h, const ent_op_body *b,
                          const uint8_t key[ENT_KEY_LEN], ent_op **op_out) {
     uint8_t *body = NULL;
     size_t blen;
     ent_op *op = NULL;
-    int rc = ent_op_body_encode(b, &body, &blen);
+    int rc = ent__obj_check_values(b);
+    if (rc == ENT_OK)
+        rc = ent_op_body_encode(b, &body, &blen);
     if (rc != ENT_OK)
         goto out;
     if ((rc = ent_op_seal(&op, h, body, blen, key, eng->id)) != ENT_OK)

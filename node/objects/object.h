@@ -29,6 +29,14 @@
 
 #define ENT_OBJ_ID_LEN 32
 #define ENT_OBJ_PENDING_MAX 1024 /* held ops per object (see spec) */
+/* The other bounds on held ops (spec/objects.md "Held ops"). */
+#define ENT_OBJ_HELD_AUTHOR_MAX 256                  /* per author, object */
+#define ENT_OBJ_HELD_AUTHOR_BYTES ((uint64_t)4 << 20) /* per author, object */
+#define ENT_OBJ_HELD_OBJECT_BYTES ((uint64_t)16 << 20) /* per object */
+#define ENT_OBJ_HELD_STRANGER_MAX 64  /* per object, of non-members */
+#define ENT_OBJ_HELD_STRANGER_BYTES ((uint64_t)1 << 20)
+#define ENT_OBJ_HELD_TOTAL_MAX 65536  /* held ops in the whole store */
+#define ENT_OBJ_HELD_TTL_MS 3600000u  /* a held op expires after 1 h */
 #define ENT_OBJ_ERR_MAX 256      /* size of an error message buffer */
 
 typedef struct ent_objects ent_objects;
@@ -63,6 +71,13 @@ typedef struct ent_obj_stats {
     uint64_t rejected;  /* every refusal below, summed */
     uint64_t badsig, denied, notmember, decrypt, corrupt, conflict, proto,
         limit;
+    /* held ops (spec/objects.md "Held ops"): held in the strangers' share
+     * (the author was not known to be a member), evicted to make room for
+     * another op, dropped when they expired */
+    uint64_t held_strangers, held_evicted, held_expired;
+    /* refused because a value breaks the value rules (ENT_EBADVALUE,
+     * spec/objects.md "Values") */
+    uint64_t bad_value;
 } ent_obj_stats;
 
 /* What ent_obj_apply did with one op. */
@@ -72,9 +87,10 @@ typedef struct ent_apply_info {
     bool duplicate; /* known already; nothing changed */
     bool pending;   /* held until its parents or key arrive */
     bool removed;   /* this op removed us from the object */
-    /* ENT_ECONFLICT for an (author, seq) already proven to equivocate: the
-     * refusal is logged as op_rejected, not as a second equivocation */
-    bool equivocation_known;
+    /* this op is a second version of its (author, seq): stored as one more
+     * fork, its author's ops from the fork on count for nothing
+     * (spec/membership.md C4); peers relay both versions */
+    bool fork;
     /* an epoch-changing conflict was seen and this node is the owner/admin
      * that must resolve it: call ent_obj_rotate_key() (spec/membership.md) */
     bool rotate_needed;
@@ -92,6 +108,15 @@ void ent_objects_free(ent_objects *eng);
 
 /* Counters since the engine was created. */
 void ent_obj_stats_get(const ent_objects *eng, ent_obj_stats *out);
+
+/*
+ * Drops every held op that has been held ENT_OBJ_HELD_TTL_MS or longer by
+ * the engine's clock, and every held op an older binary left without a
+ * held row, in one write transaction (spec/objects.md "Held ops"). The
+ * peer layer calls it once a minute. *dropped (may be NULL) gets how many.
+ * @return ENT_OK, ENT_EINVAL, or a storage error.
+ */
+int ent_obj_expire_held(ent_objects *eng, size_t *dropped);
 
 /*
  * Creates a joint object of type with this org as owner. Every input is
@@ -333,6 +358,19 @@ int ent_obj_remove_member(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
  */
 int ent_obj_rotate_key(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                        ent_op **op_out);
+
+/*
+ * What org, removed from id, may still be sent (spec/gossip.md §11): the
+ * version vector of the causal past of its removal, the removal included
+ * (the union over the causally maximal counting remove_member ops that
+ * target org), as *n entries author (32) || seq (u64 big-endian),
+ * ascending by author. *vv is malloc'ed; the caller frees it.
+ * @return ENT_OK; ENT_ENOENT (org is not removed: no counting removal of
+ *         it, or a counting add follows every one); ENT_EINVAL; storage
+ *         errors; ENT_ENOMEM.
+ */
+int ent_obj_removal_vv(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                       const uint8_t org[ENT_PK_LEN], uint8_t **vv, size_t *n);
 
 /*
  * Calls fn for every op this node stores for object id, in (author, seq)

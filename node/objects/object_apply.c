@@ -18,8 +18,6 @@
 #include "node/err.h"
 #include "node/objects/object_int.h"
 
-#define PENDING_TOTAL_MAX 65536 /* held ops in the whole store */
-
 /* --------------------------------------------------------- activity log */
 
 /* The activity-log entry of a refused op (its own changes are none). */
@@ -29,9 +27,7 @@ static int log_reject(ent_objects *eng, ent_txn *txn,
     ent_actlog_entry e;
     memset(&e, 0, sizeof(e));
     e.time = ent__obj_wall(eng);
-    e.kind = why == ENT_ECONFLICT && !info->equivocation_known
-                 ? ENT_LOG_EQUIVOCATION
-                 : ENT_LOG_OP_REJECTED;
+    e.kind = ENT_LOG_OP_REJECTED; /* a fork is no refusal (object_commit.c) */
     if (memcmp(info->object, zero, 32) != 0) {
         e.has_object = true;
         memcpy(e.object, info->object, 32);
@@ -56,81 +52,19 @@ typedef struct apply_state {
     bool rehold;   /* a held op being retried: already counted in the cap */
     const ent_obj_opened *opened; /* the body, opened by the caller with a
                                      key of the op's epoch (may be NULL) */
+    uint64_t held_at;      /* rehold: when the op was first held */
+    ent_obj_stats *delta;  /* hold refusals, evictions, expiries */
     uint8_t kind;  /* out: kind of the op, when it was committed */
 } apply_state;
 
 /* Wait entries (writes table, tag WR_WAIT): obj || 4 || parent || held op id
  * -> nothing. A held op has one per causal parent that was missing when it
  * was held, or, with no parent missing (it waits for an epoch key or the
- * object record), one under the all-zero parent. */
-#define WAIT_KEY_LEN (33 + 32 + 32)
+ * object record), one under the all-zero parent (object_held.c). */
+#define WAIT_KEY_LEN OBJ_WAIT_KEY_LEN
+#define wait_key ent__obj_wait_key
 
 static const uint8_t no_parent[32];
-
-static void wait_key(uint8_t k[WAIT_KEY_LEN], const uint8_t obj[32],
-                     const uint8_t parent[32], const uint8_t held[32]) {
-    memcpy(k, obj, 32);
-    k[32] = WR_WAIT;
-    memcpy(k + 33, parent, 32);
-    memcpy(k + 65, held, 32);
-}
-
-/* Deletes key if it exists (no write when it does not). */
-static int del_if(ent_txn *txn, ent_table t, const uint8_t *k, size_t klen) {
-    const void *v;
-    size_t vlen;
-    if (ent_txn_get(txn, t, k, klen, &v, &vlen) != ENT_OK)
-        return ENT_OK;
-    return ent_txn_del(txn, t, k, klen);
-}
-
-/*
- * Puts op on hold: its bytes in the pending table and its wait entries.
- * A new hold is refused with ENT_ELIMIT beyond the per-object and total
- * caps; a retried op (rehold) was counted when it was first held.
- */
-static int hold(ent_txn *txn, const ent_op *op, const uint8_t obj[32],
-                const apply_state *st, ent_apply_info *info) {
-    uint8_t k[WAIT_KEY_LEN];
-    uint64_t total = 0;
-    const void *v;
-    size_t vlen, missing = 0;
-    int rc;
-    if (!st->rehold) {
-        size_t n = 0;
-        if ((rc = ent_txn_scan(txn, ENT_TBL_PENDING, obj, 32,
-                               ent__obj_count_scan, &n)) != ENT_OK)
-            return rc;
-        if ((rc = ent_txn_count(txn, ENT_TBL_PENDING, &total)) != ENT_OK)
-            return rc;
-        if (n >= ENT_OBJ_PENDING_MAX || total >= PENDING_TOTAL_MAX)
-            return ENT_ELIMIT;
-    }
-    memcpy(k, obj, 32);
-    memcpy(k + 32, op->id, 32);
-    if ((rc = ent_txn_put(txn, ENT_TBL_PENDING, k, 64, op->raw, op->rawlen,
-                          0)) != ENT_OK)
-        return rc;
-    for (size_t i = 0; i < op->h.nparents; i++) {
-        if (ent_txn_get(txn, ENT_TBL_OP_IDS, op->h.parents[i], 32, &v,
-                        &vlen) == ENT_OK)
-            continue;
-        missing++;
-        wait_key(k, obj, op->h.parents[i], op->id);
-        if ((rc = ent_txn_put(txn, ENT_TBL_WRITES, k, WAIT_KEY_LEN, "", 0,
-                              0)) != ENT_OK)
-            return rc;
-    }
-    if (missing == 0) {
-        wait_key(k, obj, no_parent, op->id);
-        if ((rc = ent_txn_put(txn, ENT_TBL_WRITES, k, WAIT_KEY_LEN, "", 0,
-                              0)) != ENT_OK)
-            return rc;
-    }
-    if (info != NULL)
-        info->pending = true;
-    return ENT_OK;
-}
 
 /* Tries each key of the op's epoch. */
 typedef struct dec_ctx {
@@ -150,6 +84,59 @@ static int dec_scan(void *data, const void *key, size_t klen, const void *val,
     if (rc == ENT_ENOMEM) /* not a wrong key: fail the whole apply */
         return rc;
     return rc == ENT_OK ? 1 : 0;
+}
+
+/*
+ * The org an add_member op adds, when its body opens here (with the body
+ * the caller opened, or a key of its epoch): *has false otherwise.
+ * @return ENT_OK or ENT_ENOMEM.
+ */
+static int add_target(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
+                      const apply_state *st, uint8_t target[32], bool *has) {
+    dec_ctx dc = {.op = op};
+    ent_op_body b;
+    uint8_t kpre[40];
+    int rc = ENT_OK;
+    memset(&b, 0, sizeof(b));
+    *has = false;
+    if (st->opened != NULL && st->opened->body != NULL) {
+        rc = ent_op_body_decode(&b, op->h.kind, st->opened->body,
+                                st->opened->len);
+    } else {
+        memcpy(kpre, obj, 32);
+        ent_be64_put(kpre + 32, op->h.epoch);
+        rc = ent_txn_scan(txn, ENT_TBL_KEYS, kpre, 40, dec_scan, &dc);
+        if (rc == ENT_OK && dc.body == NULL)
+            rc = ENT_ENOENT;
+        if (rc == ENT_OK)
+            rc = ent_op_body_decode(&b, op->h.kind, dc.body, dc.blen);
+    }
+    if (rc == ENT_OK) {
+        memcpy(target, b.org, 32);
+        *has = true;
+    }
+    if (dc.body != NULL) {
+        ent_wipe(dc.body, dc.blen);
+        free(dc.body);
+    }
+    ent_op_body_clear(&b);
+    return rc == ENT_ENOMEM ? rc : ENT_OK;
+}
+
+/* Puts op on hold (object_held.c); owner NULL: no object record yet. */
+static int do_hold(ent_objects *eng, ent_txn *txn, const ent_op *op,
+                   const uint8_t obj[32], const uint8_t *owner,
+                   const apply_state *st, ent_apply_info *info) {
+    uint8_t target[32];
+    bool has = false;
+    int rc;
+    if (op->h.kind == ENT_OP_ADD_MEMBER && owner != NULL &&
+        (rc = add_target(txn, obj, op, st, target, &has)) != ENT_OK)
+        return rc;
+    ent_hold_opts o = {
+        .rehold = st->rehold, .held_at = st->held_at, .delta = st->delta};
+    return ent__obj_hold(eng, txn, op, obj, owner, has ? target : NULL, &o,
+                         info);
 }
 
 static bool vouched_by_held(ent_txn *txn, const uint8_t obj[32],
@@ -204,18 +191,15 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
             goto out;
         rc = ENT_OK;
     }
-    /* same author and sequence, other bytes: equivocation */
-    if ((rc = ent__obj_check_equivocation(
-             txn, obj, op, info != NULL ? &info->equivocation_known : NULL)) !=
-        ENT_OK)
-        goto out;
+    /* same author and sequence, other bytes: a fork, judged and stored
+     * like any op; the commit keeps the proof (spec/objects.md) */
     if (!op->h.genesis && op->h.nparents == 0) { /* S3: parents required */
         rc = ENT_ECORRUPT;
         goto out;
     }
     rc = ent__obj_rec_get(txn, obj, &r);
     if (rc == ENT_ENOENT && !op->h.genesis) {
-        rc = hold(txn, op, obj, st, info); /* the genesis is not here yet */
+        rc = do_hold(eng, txn, op, obj, NULL, st, info); /* no genesis yet */
         goto out;
     }
     if (rc != ENT_OK && !(rc == ENT_ENOENT && op->h.genesis))
@@ -236,7 +220,8 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
     for (size_t i = 0; i < op->h.nparents; i++)
         if (ent_txn_get(txn, ENT_TBL_OP_IDS, op->h.parents[i], 32, &v, &vlen) !=
             ENT_OK) {
-            rc = hold(txn, op, obj, st, info); /* causal parents first */
+            rc = do_hold(eng, txn, op, obj, r.owner, st,
+                         info); /* causal parents first */
             goto out;
         }
     /* its causal past: the PV, then the rules that read it (whether the
@@ -273,7 +258,8 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
     }
     if (dc.body == NULL) {
         if (dc.nkeys == 0 && !(have_rec && r.status == OBJ_STATUS_REMOVED))
-            rc = hold(txn, op, obj, st, info); /* the key may still come */
+            rc = do_hold(eng, txn, op, obj, r.owner, st,
+                         info); /* the key may still come */
         else
             rc = ENT_EDECRYPT;
         goto out;
@@ -283,7 +269,10 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
             rc = ENT_ECORRUPT;
         goto out;
     }
-    /* what the body may say */
+    /* values by the local value rules (a value this node could not show is
+     * never stored), then what the body may say */
+    if ((rc = ent__obj_check_values(&b)) != ENT_OK)
+        goto out;
     if ((rc = ent__obj_check_body(
              op, &b, op->h.genesis ? op->h.author : r.owner)) != ENT_OK)
         goto out;
@@ -332,6 +321,9 @@ static void count_rc(ent_obj_stats *s, int rc, const ent_apply_info *info) {
         break;
     case ENT_ELIMIT:
         s->limit++;
+        break;
+    case ENT_EBADVALUE:
+        s->bad_value++;
         break;
     default:
         s->corrupt++;
@@ -464,18 +456,14 @@ static int retry_held(release_ctx *c, const uint8_t parent[32],
             rc = ent_txn_del(c->txn, ENT_TBL_WRITES, wk, WAIT_KEY_LEN);
             goto out; /* still waits on that parent */
         }
-    if ((rc = ent_txn_del(c->txn, ENT_TBL_PENDING, pk, 64)) != ENT_OK)
-        goto out;
-    for (size_t i = 0; i < op->h.nparents && rc == ENT_OK; i++) {
-        wait_key(wk, c->obj, op->h.parents[i], id);
-        rc = del_if(c->txn, ENT_TBL_WRITES, wk, WAIT_KEY_LEN);
-    }
-    wait_key(wk, c->obj, no_parent, id);
-    if (rc != ENT_OK ||
-        (rc = del_if(c->txn, ENT_TBL_WRITES, wk, WAIT_KEY_LEN)) != ENT_OK)
+    uint64_t held_at = 0;
+    if ((rc = ent__obj_unhold(c->txn, c->obj, op, &held_at)) != ENT_OK)
         goto out;
     ent_apply_info pi;
-    apply_state st = {.verified = true, .rehold = true};
+    apply_state st = {.verified = true,
+                      .rehold = true,
+                      .held_at = held_at,
+                      .delta = c->delta};
     memset(&pi, 0, sizeof(pi));
     int arc = apply_one(c->eng, c->txn, op->raw, op->rawlen, &st, &pi);
     if (storage_error(arc)) {
@@ -562,7 +550,8 @@ static int batch_fn(ent_txn *txn, void *data) {
         ent_apply_info *info = &c->infos[i];
         apply_state st = {.verified = false,
                           .sig_ok = c->verified != NULL && c->verified[i],
-                          .opened = c->opened != NULL ? &c->opened[i] : NULL};
+                          .opened = c->opened != NULL ? &c->opened[i] : NULL,
+                          .delta = &c->delta};
         memset(info, 0, sizeof(*info));
         int rc = apply_one(c->eng, txn, c->raws[i], c->lens[i], &st, info);
         if (storage_error(rc))
@@ -598,6 +587,10 @@ static void stats_add(ent_obj_stats *a, const ent_obj_stats *d) {
     a->conflict += d->conflict;
     a->proto += d->proto;
     a->limit += d->limit;
+    a->bad_value += d->bad_value;
+    a->held_strangers += d->held_strangers;
+    a->held_evicted += d->held_evicted;
+    a->held_expired += d->held_expired;
 }
 
 /*

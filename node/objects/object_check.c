@@ -5,12 +5,14 @@
  * epoch no higher than any epoch of its past), what its body may say
  * (nobody adds, removes or makes an owner; an epoch change names the next
  * epoch; an add hands out keys of no later epoch than its own; only the
- * owner flags a write owner-only), equivocation (same author and
- * sequence, other bytes: the proof is kept), and the removed-object rule
+ * owner flags a write owner-only), forks (same author and sequence,
+ * other bytes: both are stored, the proof is kept), the value rules on
+ * what a body carries (ent__obj_check_values, the checks of value.c that
+ * local writes pass too), and the removed-object rule
  * (an epoch we hold no key for is never read). Whether the author may
  * make the change at all is object_fold.c's (ent__obj_check_authority).
- * Each check returns ENT_OK or the refusal; none writes, except the
- * equivocation proof. The order in which an op meets them is in
+ * Each check returns ENT_OK or the refusal; none writes. The fork note
+ * (called by the commit) keeps the equivocation proof. The order in which an op meets them is in
  * object_apply.c (apply_one); our own changes are checked before they are
  * made (object.c, member.c).
  */
@@ -19,6 +21,8 @@
 #include "crypto/crypto.h"
 #include "node/err.h"
 #include "node/objects/object_int.h"
+#include "node/objects/template.h"
+#include "node/objects/value.h"
 
 /* ------------------------------------------------------------ structure */
 
@@ -75,24 +79,37 @@ int ent__obj_check_body(const ent_op *op, const ent_op_body *b,
     return rc;
 }
 
-/* --------------------------------------------------------- equivocation */
-
-/* Puts the evidence of an equivocation: both encodings. */
-static int keep_equivocation(ent_txn *txn, const uint8_t obj[32],
-                             const ent_op *op, const uint8_t *other,
-                             size_t olen) {
-    uint8_t k[136], oid[32];
-    memcpy(k, obj, 32);
-    memcpy(k + 32, op->h.author, 32);
-    ent_be64_put(k + 64, op->h.seq);
-    memcpy(k + 72, op->id, 32);
-    int rc = ent_txn_put(txn, ENT_TBL_EQUIV, k, 104, op->raw, op->rawlen, 0);
-    if (rc != ENT_OK)
-        return rc;
-    ent_hash(oid, other, olen);
-    memcpy(k + 72, oid, 32);
-    return ent_txn_put(txn, ENT_TBL_EQUIV, k, 104, other, olen, 0);
+int ent__obj_check_values(const ent_op_body *b) {
+    int rc = ENT_OK;
+    switch (b->kind) {
+    case ENT_OP_CREATE:
+        if (!ent_template_type_valid(b->type))
+            rc = ENT_EBADVALUE;
+        /* fall through */
+    case ENT_OP_SET:
+        for (size_t i = 0; i < b->nfields && rc == ENT_OK; i++)
+            if (!ent_value_name_valid(b->fields[i].name) ||
+                ent_value_check(&b->fields[i].v) != ENT_OK)
+                rc = ENT_EBADVALUE;
+        break;
+    case ENT_OP_STAGE:
+        if (b->text == NULL || b->textlen == 0 ||
+            b->textlen > ENT_VALUE_ENUM_MAX ||
+            !ent_text_valid(b->text, b->textlen))
+            rc = ENT_EBADVALUE;
+        break;
+    case ENT_OP_COMMENT:
+        if ((b->text == NULL && b->textlen > 0) ||
+            !ent_text_valid(b->text, b->textlen))
+            rc = ENT_EBADVALUE;
+        break;
+    default:
+        break;
+    }
+    return rc;
 }
+
+/* --------------------------------------------------------- equivocation */
 
 static int any_row(void *data, const void *key, size_t klen, const void *val,
                    size_t vlen) {
@@ -100,29 +117,48 @@ static int any_row(void *data, const void *key, size_t klen, const void *val,
     return 1;
 }
 
-/* Same author and sequence, other bytes: equivocation. *known (may be
- * NULL) tells whether it was proven before (this op again, or a third
- * one): one equivocation entry per (author, seq), spec/audit.md §12. */
-int ent__obj_check_equivocation(ent_txn *txn, const uint8_t obj[32],
-                                const ent_op *op, bool *known) {
-    uint8_t okey[72];
+/* Puts the evidence of an equivocation: the encoding of op under its own
+ * (author, seq, op id) row (an existing row is left as it is). */
+static int keep_version(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
+                        const uint8_t id[32], const void *raw, size_t len) {
+    uint8_t k[104];
     const void *v;
     size_t vlen;
+    memcpy(k, obj, 32);
+    memcpy(k + 32, op->h.author, 32);
+    ent_be64_put(k + 64, op->h.seq);
+    memcpy(k + 72, id, 32);
+    if (ent_txn_get(txn, ENT_TBL_EQUIV, k, 104, &v, &vlen) == ENT_OK)
+        return ENT_OK;
+    return ent_txn_put(txn, ENT_TBL_EQUIV, k, 104, raw, len, 0);
+}
+
+/* Same author and sequence, other bytes: a fork (spec/objects.md
+ * "Equivocation"). The first version stored holds the 72-byte ops key;
+ * its encoding and op's go into the equivocations table, where the
+ * witnessing code builds kind 3 proofs from them (spec/audit.md §12). */
+int ent__obj_note_fork(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
+                       bool *fork, bool *first) {
+    uint8_t okey[72], oid[32];
+    const void *v;
+    size_t vlen;
+    int rc;
+    *fork = *first = false;
     memcpy(okey, obj, 32);
     memcpy(okey + 32, op->h.author, 32);
     ent_be64_put(okey + 64, op->h.seq);
     if (ent_txn_get(txn, ENT_TBL_OPS, okey, 72, &v, &vlen) != ENT_OK)
         return ENT_OK;
-    if (known != NULL) {
-        *known = false;
-        int src = ent_txn_scan(txn, ENT_TBL_EQUIV, okey, 72, any_row, known);
-        if (src != ENT_OK)
-            return src;
-    }
-    int rc = keep_equivocation(txn, obj, op, v, vlen);
-    if (rc == ENT_OK)
-        rc = ENT_ECONFLICT;
-    return rc;
+    *fork = true;
+    bool known = false;
+    if ((rc = ent_txn_scan(txn, ENT_TBL_EQUIV, okey, 72, any_row, &known)) !=
+        ENT_OK)
+        return rc;
+    *first = !known;
+    ent_hash(oid, v, vlen);
+    if ((rc = keep_version(txn, obj, op, oid, v, vlen)) != ENT_OK)
+        return rc;
+    return keep_version(txn, obj, op, op->id, op->raw, op->rawlen);
 }
 
 /* -------------------------------------------------------------- removal */

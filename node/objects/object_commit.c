@@ -13,6 +13,7 @@
  * the engine decide authority again from the whole set. Stores older than
  * past vectors are brought up to date object by object (ent__obj_backfill).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -74,6 +75,58 @@ static int log_op(ent_objects *eng, ent_txn *txn, const ent_op *op,
         memcpy(e.org, op->h.author, 32);
         rc = ent_actlog_append(txn, &e, NULL);
     }
+    return rc;
+}
+
+/*
+ * After a fork was stored: one `equivocation` entry when its (author, seq)
+ * is proven for the first time (spec/audit.md §7), then, when that lowers
+ * the author's lowest forked seq, everything authority decides is derived
+ * again, since the author's ops from there on count for nothing (C4,
+ * spec/membership.md), the ones that counted before included.
+ */
+static int commit_fork(ent_objects *eng, ent_txn *txn, const ent_op *op,
+                       const uint8_t obj[32], bool first,
+                       ent_apply_info *info) {
+    obj_rec r;
+    judge j;
+    int rc = ENT_OK;
+    if (first) {
+        ent_actlog_entry e;
+        memset(&e, 0, sizeof(e));
+        e.time = ent__obj_wall(eng);
+        e.kind = ENT_LOG_EQUIVOCATION;
+        e.has_object = e.has_op = true;
+        memcpy(e.object, obj, 32);
+        memcpy(e.op, op->id, 32);
+        e.reason_len = (size_t)snprintf(e.reason, sizeof(e.reason),
+                                        "two ops of one author and seq %llu",
+                                        (unsigned long long)op->h.seq);
+        if ((rc = ent_actlog_append(txn, &e, NULL)) != ENT_OK)
+            return rc;
+    }
+    if (info != NULL)
+        info->fork = true;
+    /* what counts changes only when the author's lowest forked seq does:
+     * this (author, seq) is newly forked and none below it is (a third
+     * version, or a fork above an older one, voids nothing new: the op
+     * itself was judged with the fork in place) */
+    oforks f;
+    bool lowered = false;
+    if (first) {
+        if ((rc = ent__obj_forks_load(txn, obj, &f)) != ENT_OK)
+            return rc;
+        lowered = !ent__obj_forked(&f, op->h.author, op->h.seq - 1);
+        ent__obj_forks_free(&f);
+    }
+    if (!lowered)
+        return ENT_OK;
+    if ((rc = ent__obj_refresh_authority(eng, txn, obj, info)) != ENT_OK ||
+        (rc = ent__obj_rec_get(txn, obj, &r)) != ENT_OK)
+        return rc;
+    ent__obj_judge_init(&j, txn, obj, r.owner, NULL);
+    rc = ent__obj_remerge_all(txn, obj, r.owner, &j);
+    ent__obj_judge_free(&j);
     return rc;
 }
 
@@ -178,11 +231,12 @@ static int commit_pvinfo(ent_txn *txn, const ent_op *op, const ent_op_body *b,
 int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
                     const ent_op_body *b, const uint8_t obj[32],
                     const pvinfo *pin, ent_apply_info *info) {
-    uint8_t okey[72], hk[64], hv[8];
+    uint8_t okey[104], hk[64], hv[8];
+    size_t oklen = 72;
     obj_rec r;
     pvinfo pi;
     judge j;
-    bool counts = false;
+    bool counts = false, fork = false, first = false;
     int rc;
     memset(&j, 0, sizeof(j));
     memcpy(okey, obj, 32);
@@ -190,17 +244,25 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
     ent_be64_put(okey + 64, op->h.seq);
     if ((rc = commit_pvinfo(txn, op, b, obj, pin, &pi)) != ENT_OK)
         return rc;
+    /* a second version of (author, seq): kept too, under the op id after
+     * the usual key, with the proof (spec/objects.md "Equivocation") */
+    if ((rc = ent__obj_note_fork(txn, obj, op, &fork, &first)) != ENT_OK)
+        goto out;
+    if (fork) {
+        memcpy(okey + 72, op->id, 32);
+        oklen = 104;
+    }
     /* appended when its key is above the table's last (one author's ops
      * arriving in order, as in a backlog): LMDB then fills pages instead
      * of splitting them in half, and a commit writes fewer of them */
     last_key lk = {.key = okey};
-    if ((rc = ent_txn_scan_reverse(txn, ENT_TBL_OPS, NULL, 0, last_scan_key,
-                                   &lk)) != ENT_OK)
+    if (!fork && (rc = ent_txn_scan_reverse(txn, ENT_TBL_OPS, NULL, 0,
+                                            last_scan_key, &lk)) != ENT_OK)
         goto out;
-    rc = ent_txn_put(txn, ENT_TBL_OPS, okey, 72, op->raw, op->rawlen,
+    rc = ent_txn_put(txn, ENT_TBL_OPS, okey, oklen, op->raw, op->rawlen,
                      lk.above ? ENT_PUT_APPEND : 0);
     if (rc != ENT_OK ||
-        (rc = ent_txn_put(txn, ENT_TBL_OP_IDS, op->id, 32, okey, 72, 0)) !=
+        (rc = ent_txn_put(txn, ENT_TBL_OP_IDS, op->id, 32, okey, oklen, 0)) !=
             ENT_OK)
         goto out;
     memcpy(hk, obj, 32);
@@ -292,6 +354,8 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
     }
     if (rc == ENT_OK)
         rc = log_op(eng, txn, op, b, obj);
+    if (rc == ENT_OK && fork)
+        rc = commit_fork(eng, txn, op, obj, first, info);
 out:
     ent__obj_judge_free(&j);
     ent__pvinfo_free(&pi);

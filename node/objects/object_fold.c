@@ -194,6 +194,76 @@ static int load_scan(void *data, const void *key, size_t klen, const void *val,
     return 0;
 }
 
+/* ------------------------------------------------------------------ forks */
+
+/* equivocations rows: obj (32) || author (32) || seq (8) || op id (32), in
+ * key order, so an author's rows come by ascending seq. A seq is forked
+ * when two of its rows are applied ops (op_ids): rows a version before
+ * this one kept for a refused op do not make a fork. */
+typedef struct fork_ctx {
+    ent_txn *txn;
+    oforks *f;
+    uint8_t cur[40]; /* author || seq of the rows being counted */
+    size_t applied;
+} fork_ctx;
+
+static int fork_scan(void *data, const void *key, size_t klen, const void *val,
+                     size_t vlen) {
+    fork_ctx *c = data;
+    oforks *f = c->f;
+    const uint8_t *k = key;
+    const void *v;
+    size_t vl;
+    (void)val;
+    (void)vlen;
+    if (klen != 104)
+        return ENT_ECORRUPT;
+    if (f->n > 0 && memcmp(f->v[f->n - 1].author, k + 32, 32) == 0)
+        return 0; /* the author's lowest fork is known */
+    if (memcmp(c->cur, k + 32, 40) != 0) {
+        memcpy(c->cur, k + 32, 40);
+        c->applied = 0;
+    }
+    if (ent_txn_get(c->txn, ENT_TBL_OP_IDS, k + 72, 32, &v, &vl) != ENT_OK ||
+        ++c->applied < 2)
+        return 0;
+    if (ent__obj_grow((void **)&f->v, f->n, sizeof(*f->v)) != ENT_OK)
+        return ENT_ENOMEM;
+    memcpy(f->v[f->n].author, k + 32, 32);
+    f->v[f->n].seq = ent_be64_get(k + 64);
+    f->n++;
+    return 0;
+}
+
+int ent__obj_forks_load(ent_txn *txn, const uint8_t obj[32], oforks *out) {
+    memset(out, 0, sizeof(*out));
+    fork_ctx c = {.txn = txn, .f = out};
+    int rc = ent_txn_scan(txn, ENT_TBL_EQUIV, obj, 32, fork_scan, &c);
+    if (rc != ENT_OK)
+        ent__obj_forks_free(out);
+    return rc;
+}
+
+void ent__obj_forks_free(oforks *f) {
+    free(f->v);
+    memset(f, 0, sizeof(*f));
+}
+
+bool ent__obj_forked(const oforks *f, const uint8_t author[32], uint64_t seq) {
+    size_t lo = 0, hi = f->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(f->v[mid].author, author, 32);
+        if (c == 0)
+            return seq >= f->v[mid].seq;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
 static int cmp_order(const void *a, const void *b) {
     return memcmp(((const omop *)a)->order, ((const omop *)b)->order,
                   OBJ_ORDER_LEN);
@@ -207,6 +277,7 @@ void ent__obj_auth_free(oauth *au) {
     free(au->t_start);
     free(au->t_idx);
     free(au->cnt);
+    ent__obj_forks_free(&au->forks);
     memset(au, 0, sizeof(*au));
 }
 
@@ -271,6 +342,8 @@ int ent__obj_auth_load(ent_txn *txn, const uint8_t obj[32],
         rc = ent_txn_scan(txn, ENT_TBL_WRITES, pre, sizeof(pre), load_scan, &c);
     out->v = c.v;
     out->n = c.n;
+    if (rc == ENT_OK)
+        rc = ent__obj_forks_load(txn, obj, &out->forks);
     if (rc != ENT_OK)
         goto out;
     if (out->n > 1)
@@ -452,6 +525,10 @@ static void round_once(const oauth *au, const assign *prev, uint8_t *ccnt) {
     for (size_t i = 0; i < au->n; i++) {
         const omop *m = &au->v[i];
         bool c1;
+        if (ent__obj_forked(&au->forks, m->order + 8, m->seq)) {
+            ccnt[i] = 0; /* C4: at or after its author's fork */
+            continue;
+        }
         if (au->owner_a != 0 && m->a == au->owner_a) {
             c1 = true;
         } else {
@@ -515,6 +592,8 @@ bool ent__obj_auth_counts(const oauth *au, const uint8_t author[32], uint32_t a,
                           uint64_t seq, const pvec *pv, uint8_t kind) {
     assign fin = {.cnt = au->cnt};
     uint8_t role;
+    if (ent__obj_forked(&au->forks, author, seq))
+        return false; /* C4 */
     if (memcmp(author, au->owner, 32) == 0)
         return true;
     if (!state_of(au, &fin, a, pv, NULL, &role) ||
@@ -804,6 +883,7 @@ void ent__obj_judge_free(judge *j) {
         free(j->au);
     }
     ent__pv_free(&j->front);
+    ent__obj_forks_free(&j->forks);
     free(j->memo_id);
     free(j->memo_val);
     memset(j, 0, sizeof(*j));
@@ -813,6 +893,15 @@ int ent__obj_judge_op(judge *j, const uint8_t author[32], uint32_t a,
                       uint64_t seq, const pvec *pv, uint8_t kind,
                       bool *counts) {
     int rc;
+    if (!j->have_forks) {
+        if ((rc = ent__obj_forks_load(j->txn, j->obj, &j->forks)) != ENT_OK)
+            return rc;
+        j->have_forks = true;
+    }
+    if (ent__obj_forked(&j->forks, author, seq)) {
+        *counts = false; /* C4: at or after its author's fork */
+        return ENT_OK;
+    }
     if (memcmp(author, j->owner, 32) == 0) {
         *counts = true;
         return ENT_OK;
@@ -898,9 +987,7 @@ int ent__obj_judge_stored(judge *j, const uint8_t order[OBJ_ORDER_LEN],
             s = (s + 1) & (j->memo_cap - 1);
         }
     }
-    if (memcmp(author, j->owner, 32) == 0) {
-        *counts = true;
-    } else {
+    {
         uint32_t a;
         pvinfo pi;
         const uint8_t *okey;

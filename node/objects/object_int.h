@@ -6,7 +6,9 @@
  *   member.c        add and remove members, accept keys, rotate the key
  *   object.c        the engine handle; create, set, stage, comment
  *   object_show.c   show, list, the shared-state encoding, op iteration
+ *   object_removal.c the past of an org's removal (what it may be sent)
  *   object_apply.c  received ops: batch, authenticity, held ops, release
+ *   object_held.c   the bounds on held ops: who, how many, eviction, expiry
  *   object_commit.c writing an accepted op into the tables; bringing an
  *                   object of an older store up to date (backfill)
  *   object_merge.c  field writes into field values (LWW, owner-only), the
@@ -55,6 +57,11 @@
 #define WR_FRONT 0x09   /* obj||9 -> PV: highest seq of each author's mops */
 #define WR_CSHOW 0x0a   /* obj||10||order -> text of a comment that counts */
 #define WR_AVER 0x0b    /* obj||11 -> 1: the object's rows have PVs */
+#define WR_HELD 0x0c    /* obj||12||held opid -> held_at, len, author[, org] */
+#define WR_HADD 0x0d    /* obj||13||org||held add opid -> "" */
+
+/* A wait row's key: obj || WR_WAIT || parent || held op id. */
+#define OBJ_WAIT_KEY_LEN (33 + 32 + 32)
 
 #define FW_OWNER_ONLY 0x01 /* field write flag */
 /* fields row flag: no write of the field that counts carries FW_OWNER_ONLY,
@@ -199,6 +206,26 @@ int ent__obj_pv_put(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
 
 /* ------------------------------------------------------- object_fold.c */
 
+/* Forks (spec/membership.md "Forks"): per equivocating author, the lowest
+ * seq of which the object holds two or more ops. */
+typedef struct ofork {
+    uint8_t author[32];
+    uint64_t seq;
+} ofork;
+
+typedef struct oforks {
+    ofork *v; /* sorted by author */
+    size_t n;
+} oforks;
+
+/* Loads the forks of obj from the equivocations table (empty: none).
+ * @return ENT_OK, ENT_ENOMEM or a storage error. */
+int ent__obj_forks_load(ent_txn *txn, const uint8_t obj[32], oforks *out);
+void ent__obj_forks_free(oforks *f);
+/* C4: an op of author with seq counts for nothing, being at or after the
+ * author's lowest forked seq. */
+bool ent__obj_forked(const oforks *f, const uint8_t author[32], uint64_t seq);
+
 /* One membership or epoch op (add_member, remove_member, rotate_key) as
  * the authority rules see it. */
 typedef struct omop {
@@ -226,6 +253,7 @@ typedef struct oauth {
     uint32_t *t_idx; /* target index of slot k */
     size_t nt;
     uint8_t *cnt; /* the final decision, per op (0/1) */
+    oforks forks; /* C4: equivocating authors */
 } oauth;
 
 /* Writes the WR_MOP row of a membership or epoch op (flags 0 until the
@@ -286,6 +314,8 @@ typedef struct judge {
     bool au_owned;
     bool have_front;
     pvec front; /* WR_FRONT, loaded on first need */
+    bool have_forks;
+    oforks forks; /* C4, loaded on first need */
     /* memo of judged op ids (open addressing) */
     uint8_t (*memo_id)[32];
     uint8_t *memo_val; /* 0 empty, 1 no, 2 yes */
@@ -362,12 +392,20 @@ int ent__obj_check_structure(const ent_op *op, const pvinfo *pi);
  * @return ENT_OK, ENT_EDENIED or ENT_ECORRUPT. */
 int ent__obj_check_body(const ent_op *op, const ent_op_body *b,
                         const uint8_t owner[32]);
+/* The value rules on what a create, set, stage or comment body carries
+ * (spec/objects.md "Values"), for received ops and our own alike: field
+ * names and the type name by the template's name rules, each value by
+ * ent_value_check, a stage as an enum value, a comment as text.
+ * @return ENT_OK or ENT_EBADVALUE. */
+int ent__obj_check_values(const ent_op_body *b);
 
-/* Whether obj already holds another op of op's author with op's sequence;
- * if so both encodings are kept as proof (equivocation table).
- * @return ENT_OK (none), ENT_ECONFLICT or a storage error. */
-int ent__obj_check_equivocation(ent_txn *txn, const uint8_t obj[32],
-                                const ent_op *op, bool *known);
+/* Whether obj already holds another op of op's author with op's sequence
+ * (*fork); if so the encodings of both are kept as proof (equivocation
+ * table), and *first tells that this (author, seq) had no proof before
+ * (one activity-log entry per proven equivocation).
+ * @return ENT_OK or a storage error. */
+int ent__obj_note_fork(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
+                       bool *fork, bool *first);
 
 /* For an object we were removed from: we hold a key of op's epoch.
  * @return ENT_OK, ENT_EDECRYPT or a storage error. */
@@ -442,6 +480,40 @@ int ent__obj_new_header(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
 int ent__obj_seal_commit(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                          const ent_op_header *h, const ent_op_body *b,
                          const uint8_t key[ENT_KEY_LEN], ent_op **op_out);
+
+/* ------------------------------------------------------- object_held.c */
+
+/* The key of a wait row (parent all-zero: waiting for no parent). */
+void ent__obj_wait_key(uint8_t k[OBJ_WAIT_KEY_LEN], const uint8_t obj[32],
+                       const uint8_t parent[32], const uint8_t held[32]);
+
+/* How an op is put on hold. */
+typedef struct ent_hold_opts {
+    bool rehold;          /* a held op retried: admitted before, no caps */
+    uint64_t held_at;     /* rehold: when it was first held (0: now) */
+    ent_obj_stats *delta; /* counts refusals, evictions, expiries (may be
+                             NULL) */
+} ent_hold_opts;
+
+/*
+ * Puts op of obj on hold (spec/objects.md "Held ops"): its pending row,
+ * its wait rows, its held row and, for an add_member op of the owner or an
+ * active admin whose body named target (may be NULL), the row that lets
+ * target's ops be held as a possible member's. owner NULL: no object
+ * record yet (every author counts as a possible member). An author that
+ * could not be a member is held in the strangers' share. A new hold may
+ * expire and evict other held ops first; it is refused with ENT_ELIMIT
+ * beyond the author's caps or when no room can be made.
+ */
+int ent__obj_hold(ent_objects *eng, ent_txn *txn, const ent_op *op,
+                  const uint8_t obj[32], const uint8_t *owner,
+                  const uint8_t *target, const ent_hold_opts *o,
+                  ent_apply_info *info);
+
+/* Deletes op's pending row, wait rows, held row and add row (those that
+ * exist); *held_at (may be NULL) gets when it was held, 0 if unknown. */
+int ent__obj_unhold(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
+                    uint64_t *held_at);
 
 /* ------------------------------------------------------ object_apply.c */
 

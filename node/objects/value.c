@@ -176,6 +176,52 @@ bool ent_text_valid(const char *s, size_t len) {
     return true;
 }
 
+int ent_value_check(const ent_value *v) {
+    int rc = ENT_EBADVALUE;
+    if (v == NULL)
+        goto out;
+    switch (v->type) {
+    case ENT_VT_NULL:
+    case ENT_VT_INT:
+    case ENT_VT_DATE:
+    case ENT_VT_ORG:
+        rc = ENT_OK;
+        break;
+    case ENT_VT_TEXT:
+        if ((v->u.text.s != NULL || v->u.text.len == 0) &&
+            ent_text_valid(v->u.text.s, v->u.text.len))
+            rc = ENT_OK;
+        break;
+    case ENT_VT_ENUM:
+        if (v->u.text.s != NULL && v->u.text.len > 0 &&
+            v->u.text.len <= ENT_VALUE_ENUM_MAX &&
+            ent_text_valid(v->u.text.s, v->u.text.len))
+            rc = ENT_OK;
+        break;
+    case ENT_VT_MONEY:
+        rc = ENT_OK;
+        for (int i = 0; i < 3; i++)
+            if (v->u.money.cur[i] < 'A' || v->u.money.cur[i] > 'Z')
+                rc = ENT_EBADVALUE;
+        break;
+    default:
+        break;
+    }
+out:
+    return rc;
+}
+
+bool ent_value_name_valid(const char *s) {
+    size_t n = 0;
+    if (s == NULL || !(s[0] >= 'a' && s[0] <= 'z'))
+        return false;
+    for (; s[n] != '\0'; n++)
+        if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') ||
+              s[n] == '_'))
+            return false;
+    return n <= 64;
+}
+
 int ent_value_set_text(ent_value *out, ent_vtype type, const char *s,
                        size_t len) {
     int rc = ENT_OK;

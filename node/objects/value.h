@@ -64,6 +64,25 @@ bool ent_value_equal(const ent_value *a, const ent_value *b);
  */
 bool ent_text_valid(const char *s, size_t len);
 
+#define ENT_VALUE_ENUM_MAX 256 /* bytes of an enum value (an allowed value) */
+
+/*
+ * The value rules (spec/objects.md "Values"), the one check for values this
+ * node writes and values received from partners: text passes
+ * ent_text_valid(); an enum value is 1..ENT_VALUE_ENUM_MAX bytes of such
+ * text; money has a currency of three upper-case ASCII letters; the type
+ * is one of ent_vtype. Integers, dates and org ids have no further rule
+ * (a partner's date or currency this node cannot print is still kept).
+ * @return ENT_OK or ENT_EBADVALUE.
+ */
+int ent_value_check(const ent_value *v);
+
+/*
+ * True if s is a field name by the value rules: [a-z][a-z0-9_]{0,63}
+ * (the template's field name rule, spec/objects.md "Templates").
+ */
+bool ent_value_name_valid(const char *s);
+
 /*
  * Sets *out to a text (ENT_VT_TEXT) or enum (ENT_VT_ENUM) value holding a
  * copy of the len bytes at s, which must pass ent_text_valid().

@@ -122,6 +122,19 @@ static int pair_fn(ent_txn *txn, void *data) {
     return ENT_OK;
 }
 
+static int self_fn(ent_txn *txn, void *data) {
+    pair_q *q = data;
+    q->ok = obj_active(txn, q->obj, q->self);
+    return ENT_OK;
+}
+
+/* True if we hold obj and are an active member. */
+static bool self_active(ent_gossip *g, const uint8_t obj[32]) {
+    pair_q q = {.obj = obj, .self = ent_identity_public(g->cfg.id)};
+    ent_store_read(g->cfg.store, self_fn, &q);
+    return q.ok;
+}
+
 /* True if we hold obj, are an active member, and org is one too. */
 static bool shared_with(ent_gossip *g, const uint8_t obj[32],
                         const uint8_t org[32]) {
@@ -357,27 +370,42 @@ out:
 /* ---- version vectors ----------------------------------------------------- */
 
 typedef struct vv_ctx {
-    uint8_t *buf; /* ENT_WIRE_MAX_VV entries */
+    uint8_t *buf;  /* ENT_WIRE_MAX_VV entries */
+    uint8_t *tips; /* as many op ids */
     size_t n;
     bool full;
+    const void *last; /* the encoding of the last entry's op (in the txn) */
+    size_t lastlen;
 } vv_ctx;
+
+/* The tip of entry n - 1: the id of the first version of its op. */
+static void vv_tip(vv_ctx *c) {
+    if (c->n > 0 && c->last != NULL)
+        ent_hash(c->tips + (c->n - 1) * 32, c->last, c->lastlen);
+    c->last = NULL;
+}
 
 static int vv_scan(void *data, const void *key, size_t klen, const void *val,
                    size_t vlen) {
     vv_ctx *c = data;
     const uint8_t *k = key;
     if (klen != 72)
-        return 0;
+        return 0; /* a fork's second version: its seq is counted already */
     if (c->n > 0 && memcmp(c->buf + (c->n - 1) * 40, k + 32, 32) == 0) {
         memcpy(c->buf + (c->n - 1) * 40 + 32, k + 64, 8);
+        c->last = val;
+        c->lastlen = vlen;
         return 0;
     }
+    vv_tip(c);
     if (c->n == ENT_WIRE_MAX_VV) {
         c->full = true;
         return 1;
     }
     memcpy(c->buf + c->n * 40, k + 32, 40);
     c->n++;
+    c->last = val;
+    c->lastlen = vlen;
     return 0;
 }
 
@@ -390,16 +418,22 @@ static int vv_fn(ent_txn *txn, void *data) {
     vv_read *r = data;
     r->c.n = 0;
     r->c.full = false;
-    return ent_txn_scan(txn, ENT_TBL_OPS, r->obj, 32, vv_scan, &r->c);
+    r->c.last = NULL;
+    int rc = ent_txn_scan(txn, ENT_TBL_OPS, r->obj, 32, vv_scan, &r->c);
+    if (rc == ENT_OK)
+        vv_tip(&r->c);
+    return rc;
 }
 
 int ent_gossip_send_vv(ent_gossip *g, const uint8_t org[32],
                        const uint8_t obj[32], uint32_t flags) {
     uint8_t *buf = malloc(ENT_WIRE_MAX_VV * ENT_WIRE_VV_ENTRY);
-    if (buf == NULL)
-        return ENT_ENOMEM;
-    vv_read r = {.obj = obj, .c = {.buf = buf}};
-    int rc = ent_store_read(g->cfg.store, vv_fn, &r);
+    uint8_t *tips = malloc(ENT_WIRE_MAX_VV * 32);
+    int rc = ENT_ENOMEM;
+    if (buf == NULL || tips == NULL)
+        goto out;
+    vv_read r = {.obj = obj, .c = {.buf = buf, .tips = tips}};
+    rc = ent_store_read(g->cfg.store, vv_fn, &r);
     if (rc == ENT_OK) {
         ent_wire_msg m;
         memset(&m, 0, sizeof(m));
@@ -408,10 +442,96 @@ int ent_gossip_send_vv(ent_gossip *g, const uint8_t org[32],
         m.u.vv.bytes = r.c.n ? buf : NULL;
         m.u.vv.len = r.c.n * ENT_WIRE_VV_ENTRY;
         m.u.vv.flags = flags;
+        m.u.vv.has_tips = true;
+        m.u.vv.tips = r.c.n ? tips : NULL;
         g->stats.vv_sent++;
         rc = send_msg(g, org, &m);
     }
+out:
     free(buf);
+    free(tips);
+    return rc;
+}
+
+/*
+ * Forks (spec/gossip.md §3): a peer's vector says "up to seq s of author
+ * X", but X may have signed two versions of a seq, and the peer may hold
+ * the other one. So for each author of the peer's vector, the seq from
+ * which we send is lowered to what precedes a fork:
+ *  - we know a fork of X at seq f <= s (equivocations table): from f, so
+ *    that the peer gets every version we hold;
+ *  - the peer's tip (its op at s) is not an op we applied while we hold X
+ *    up to s or beyond: its chain and ours differ somewhere at or below s,
+ *    so from 1.
+ * out (n entries of 40 bytes) starts as a copy of vv.
+ */
+typedef struct fork_q {
+    const uint8_t *obj, *tips;
+    uint8_t *vv;
+    size_t n;
+    uint64_t lowered; /* entries lowered */
+} fork_q;
+
+static int first_seq(void *data, const void *key, size_t klen, const void *val,
+                     size_t vlen) {
+    if (klen >= 72)
+        *(uint64_t *)data = ent_be64_get((const uint8_t *)key + 64);
+    return 1;
+}
+
+static int fork_fn(ent_txn *txn, void *data) {
+    fork_q *q = data;
+    uint8_t pre[64];
+    memcpy(pre, q->obj, 32);
+    for (size_t i = 0; i < q->n; i++) {
+        uint8_t *e = q->vv + i * 40;
+        uint64_t theirs = ent_be64_get(e + 32), from = theirs + 1, f = 0,
+                 mine = 0;
+        const void *v;
+        size_t vl;
+        memcpy(pre + 32, e, 32);
+        int rc = ent_txn_scan(txn, ENT_TBL_EQUIV, pre, 64, first_seq, &f);
+        if (rc != ENT_OK)
+            return rc;
+        if (f != 0 && f <= theirs)
+            from = f;
+        if (q->tips != NULL && theirs > 0 &&
+            ent_txn_get(txn, ENT_TBL_OP_IDS, q->tips + i * 32, 32, &v, &vl) !=
+                ENT_OK) {
+            if ((rc = ent_txn_scan_reverse(txn, ENT_TBL_OPS, pre, 64,
+                                           first_seq, &mine)) != ENT_OK)
+                return rc;
+            if (mine >= theirs)
+                from = 1;
+        }
+        if (from <= theirs) {
+            ent_be64_put(e + 32, from - 1);
+            q->lowered++;
+        }
+    }
+    return ENT_OK;
+}
+
+/* out: a malloc'ed copy of vv (n entries) lowered for forks, or NULL when
+ * n is 0. */
+static int fork_adjust(ent_gossip *g, const uint8_t obj[32],
+                       const ent_wire_vv *v, uint8_t **out) {
+    size_t n = v->len / ENT_WIRE_VV_ENTRY;
+    *out = NULL;
+    if (n == 0)
+        return ENT_OK;
+    if ((*out = malloc(v->len)) == NULL)
+        return ENT_ENOMEM;
+    memcpy(*out, v->bytes, v->len);
+    fork_q q = {.obj = obj, .tips = v->has_tips ? v->tips : NULL,
+                .vv = *out, .n = n};
+    int rc = ent_store_read(g->cfg.store, fork_fn, &q);
+    if (rc == ENT_OK && q.lowered > 0)
+        g->stats.vv_forks += q.lowered;
+    if (rc != ENT_OK) {
+        free(*out);
+        *out = NULL;
+    }
     return rc;
 }
 
@@ -443,7 +563,7 @@ static int job_scan(void *data, const void *key, size_t klen, const void *val,
                     size_t vlen) {
     job_build *b = data;
     const uint8_t *k = key;
-    if (klen != 72)
+    if (klen != 72 && klen != 104) /* 104: a fork's second version */
         return 0;
     uint64_t seq = ent_be64_get(k + 64);
     if (b->vv != NULL && seq <= vv_seq(b, k + 32))
@@ -465,6 +585,9 @@ static int job_scan(void *data, const void *key, size_t klen, const void *val,
     sk->hlc = op->h.hlc;
     memcpy(sk->author, k + 32, 32);
     sk->seq = seq;
+    sk->is_fork = klen == 104;
+    if (sk->is_fork)
+        memcpy(sk->fork, k + 72, 32);
     ent_op_free(op);
     return 0;
 }
@@ -482,7 +605,22 @@ static int key_cmp(const void *a, const void *b) {
     int c = memcmp(x->author, y->author, 32);
     if (c != 0)
         return c;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    if (x->is_fork != y->is_fork)
+        return x->is_fork ? 1 : -1;
+    return memcmp(x->fork, y->fork, 32);
+}
+
+size_t ent_gossip_key_ops(const ent_gossip_key *k, const uint8_t obj[32],
+                          uint8_t out[104]) {
+    memcpy(out, obj, 32);
+    memcpy(out + 32, k->author, 32);
+    ent_be64_put(out + 64, k->seq);
+    if (!k->is_fork)
+        return 72;
+    memcpy(out + 72, k->fork, 32);
+    return 104;
 }
 
 int ent_gossip_missing(ent_gossip *g, const uint8_t obj[32],
@@ -525,13 +663,11 @@ static int ops_send_fn(ent_txn *txn, void *data) {
     while (i < s->n && rc == ENT_OK) {
         size_t k = 0;
         while (i < s->n && k < ENT_WIRE_MAX_OPS) {
-            uint8_t key[72];
+            uint8_t key[104];
             const void *v;
             size_t vl;
-            memcpy(key, s->obj, 32);
-            memcpy(key + 32, s->keys[i].author, 32);
-            ent_be64_put(key + 64, s->keys[i].seq);
-            rc = ent_txn_get(txn, ENT_TBL_OPS, key, 72, &v, &vl);
+            size_t kl = ent_gossip_key_ops(&s->keys[i], s->obj, key);
+            rc = ent_txn_get(txn, ENT_TBL_OPS, key, kl, &v, &vl);
             if (rc == ENT_ENOENT) {
                 rc = ENT_OK;
                 i++;
@@ -582,6 +718,39 @@ static int catch_up(ent_gossip *g, const uint8_t org[32],
     return rc;
 }
 
+/*
+ * org is not an active member of obj, which we share with nobody as far as
+ * org goes: if org was removed from it (spec/gossip.md §11), send it the
+ * ops of the past of its removal that its vector lacks (the removal
+ * included), so that it learns it was removed; never anything later, and
+ * never our vector. ENT_ENOENT: org was not removed, or lacks nothing.
+ */
+static int tell_removed(ent_gossip *g, const uint8_t org[32],
+                        const ent_wire_vv *v, size_t n_vv) {
+    uint8_t *rv = NULL;
+    size_t rn = 0, k = 0, n = 0;
+    ent_gossip_key *keys = NULL;
+    int rc = ent_obj_removal_vv(g->cfg.eng, v->object, org, &rv, &rn);
+    if (rc == ENT_OK)
+        rc = ent_gossip_missing(g, v->object, v->bytes, n_vv, &keys, &n);
+    for (size_t i = 0; rc == ENT_OK && i < n; i++) {
+        uint64_t top = 0; /* the removal's past holds seqs up to top */
+        for (size_t a = 0; a < rn; a++)
+            if (memcmp(rv + a * 40, keys[i].author, 32) == 0)
+                top = ent_be64_get(rv + a * 40 + 32);
+        if (keys[i].seq <= top)
+            keys[k++] = keys[i];
+    }
+    if (rc == ENT_OK && k == 0)
+        rc = ENT_ENOENT;
+    if (rc == ENT_OK && (rc = ent_gossip_send_ops(g, org, v->object, keys,
+                                                  k)) == ENT_OK)
+        g->stats.removed_told++;
+    free(keys);
+    free(rv);
+    return rc;
+}
+
 /* VV from org: send what it lacks, and our own vector when asked. An object
  * we do not hold gets, when asked, our empty vector (send me everything). */
 static int on_vv(ent_gossip *g, const uint8_t org[32], const ent_wire_vv *v) {
@@ -595,10 +764,16 @@ static int on_vv(ent_gossip *g, const uint8_t org[32], const ent_wire_vv *v) {
         return ENT_OK;
     }
     if (!shared_with(g, v->object, org)) {
+        if (self_active(g, v->object) && tell_removed(g, org, v, n_vv) == ENT_OK)
+            return ENT_OK;
         g->stats.denied++;
         return ENT_OK; /* invariant 2: nothing of it goes to a non-member */
     }
-    int rc = catch_up(g, org, v->object, v->bytes, n_vv);
+    uint8_t *adj = NULL;
+    int rc = fork_adjust(g, v->object, v, &adj);
+    if (rc == ENT_OK)
+        rc = catch_up(g, org, v->object, adj, n_vv);
+    free(adj);
     if (rc == ENT_OK && (v->flags & ENT_WIRE_VV_REPLY))
         rc = ent_gossip_send_vv(g, org, v->object, 0);
     return rc;
@@ -698,6 +873,53 @@ static int act_fn(ent_txn *txn, void *data) {
     return ENT_OK;
 }
 
+/* The first stored version of the (author, seq) of the fork raw, copied
+ * into *out (malloc'ed; NULL when there is none other than raw itself). */
+typedef struct first_q {
+    uint8_t key[72];
+    const uint8_t *self;
+    uint8_t *out;
+    size_t len;
+} first_q;
+
+static int first_fn(ent_txn *txn, void *data) {
+    first_q *q = data;
+    const void *v;
+    size_t vl;
+    uint8_t id[32];
+    if (ent_txn_get(txn, ENT_TBL_OPS, q->key, 72, &v, &vl) != ENT_OK)
+        return ENT_OK;
+    ent_hash(id, v, vl);
+    if (memcmp(id, q->self, 32) == 0)
+        return ENT_OK;
+    if ((q->out = malloc(vl)) == NULL)
+        return ENT_ENOMEM;
+    memcpy(q->out, v, vl);
+    q->len = vl;
+    return ENT_OK;
+}
+
+static void fork_first(ent_gossip *g, const uint8_t obj[32],
+                       const uint8_t *raw, size_t len, uint8_t **out,
+                       size_t *olen) {
+    ent_op *op = NULL;
+    *out = NULL;
+    *olen = 0;
+    if (ent_op_decode(&op, raw, len) != ENT_OK)
+        return;
+    first_q q = {.self = op->id};
+    memcpy(q.key, obj, 32);
+    memcpy(q.key + 32, op->h.author, 32);
+    ent_be64_put(q.key + 64, op->h.seq);
+    if (ent_store_read(g->cfg.store, first_fn, &q) == ENT_OK) {
+        *out = q.out;
+        *olen = q.len;
+    } else {
+        free(q.out);
+    }
+    ent_op_free(op);
+}
+
 int ent_gossip_apply(ent_gossip *g, const uint8_t *org, const uint8_t obj[32],
                      const uint8_t *const *raws, const size_t *lens, size_t n,
                      ent_apply_info *infos, int *rcs) {
@@ -712,11 +934,14 @@ int ent_gossip_apply_ex(ent_gossip *g, const uint8_t *org,
                         int *rcs) {
     ent_apply_info *inf = infos ? infos : calloc(n ? n : 1, sizeof(*inf));
     int *rc_v = rcs ? rcs : calloc(n ? n : 1, sizeof(*rc_v));
-    const uint8_t **fw = calloc(n ? n : 1, sizeof(*fw));
-    size_t *fwl = calloc(n ? n : 1, sizeof(*fwl));
-    size_t nfw = 0;
+    /* room for a fork's first version next to each op */
+    const uint8_t **fw = calloc(2 * n + 1, sizeof(*fw));
+    size_t *fwl = calloc(2 * n + 1, sizeof(*fwl));
+    uint8_t **firsts = calloc(n + 1, sizeof(*firsts));
+    size_t nfw = 0, nfirst = 0;
     int rc = ENT_ENOMEM;
-    if (inf == NULL || rc_v == NULL || fw == NULL || fwl == NULL)
+    if (inf == NULL || rc_v == NULL || fw == NULL || fwl == NULL ||
+        firsts == NULL)
         goto out;
     rc = ent_obj_apply_batch_ex(g->cfg.eng, raws, lens, n, verified, opened,
                                 inf, rc_v);
@@ -733,6 +958,16 @@ int ent_gossip_apply_ex(ent_gossip *g, const uint8_t *org,
             g->stats.ops_applied++;
             fw[nfw] = raws[i];
             fwl[nfw++] = lens[i];
+            /* a new fork: the relay carries the proof, both versions
+             * (spec/gossip.md §3 "Forks") */
+            size_t fl = 0;
+            if (inf[i].fork) {
+                fork_first(g, obj, raws[i], lens[i], &firsts[nfirst], &fl);
+                if (firsts[nfirst] != NULL) {
+                    fw[nfw] = firsts[nfirst++];
+                    fwl[nfw++] = fl;
+                }
+            }
         }
     }
     act_q q = {.obj = obj, .self = ent_identity_public(g->cfg.id)};
@@ -743,6 +978,9 @@ out:
         free(inf);
     if (rcs == NULL)
         free(rc_v);
+    for (size_t i = 0; i < nfirst; i++)
+        free(firsts[i]);
+    free(firsts);
     free(fw);
     free(fwl);
     return rc;

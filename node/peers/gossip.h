@@ -74,20 +74,31 @@ typedef struct ent_gossip_stats {
     uint64_t in_sync;       /* DIGEST received and equal to ours */
     uint64_t digests_sent;  /* DIGESTS messages sent */
     uint64_t vv_sent;       /* VV messages sent */
+    uint64_t vv_forks;      /* authors of received VVs sent again from a
+                               fork (spec/gossip.md §3) */
     uint64_t ops_sent;      /* op records sent (push, relay, catch-up) */
     uint64_t ops_applied;   /* newly applied from others */
     uint64_t ops_held;      /* held until their parents arrive */
     uint64_t ops_duplicate;
     uint64_t ops_rejected;
     uint64_t denied;        /* messages about objects the peer is not in */
+    uint64_t removed_told;  /* a removed org sent the past of its removal */
 } ent_gossip_stats;
 
-/* One op to send, in causal order (ent_gossip_missing). */
+/* One op to send, in causal order (ent_gossip_missing). A second version
+ * of one (author, seq), a fork, is stored under its op id too (fork). */
 typedef struct ent_gossip_key {
     uint64_t hlc;
     uint8_t author[32];
     uint64_t seq;
+    bool is_fork;
+    uint8_t fork[32]; /* the op id of a fork's version, when is_fork */
 } ent_gossip_key;
+
+/* The ops-table key of k's op in obj into out: 72 bytes, or 104 for a
+ * fork's version. @return the key's length. */
+size_t ent_gossip_key_ops(const ent_gossip_key *k, const uint8_t obj[32],
+                          uint8_t out[104]);
 
 /* Creates gossip over cfg (copied). Free with ent_gossip_free().
  * @return ENT_OK, ENT_EINVAL (a required field missing), ENT_ENOMEM. */

@@ -28,6 +28,7 @@ static void send_haves(conn *c) {
     if (rc != ENT_OK && rc != ENT_ENOENT)
         ENT_DEBUG(c->p->log, "peers: gossip round: %s", ent_strerror(rc));
     c->last_have = uv_now(c->p->loop);
+    ent__addrs_round(c); /* signed address records (peer_addrs.c) */
 }
 
 static void handle_hello(conn *c, const ent_wire_hello *h) {
@@ -146,6 +147,10 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
     case ENT_WIRE_CONSISTENCY:
         ent__witness_message(c, &m);
         break;
+    case ENT_WIRE_ADDRS:
+        if (!c->former)
+            ent__addrs_receive(c, &m.u.addrs);
+        break;
     case ENT_WIRE_PING: {
         ent_wire_msg r = m;
         r.type = ENT_WIRE_PONG;
@@ -205,18 +210,24 @@ static bool authorize(ent_session *s, const uint8_t org[ENT_PK_LEN],
         return false; /* ourselves */
     }
     if (c == NULL) {
-        /* inbound: a member, or a guest within the limits (peer_guard.c) */
+        /* inbound: a member, a former member (removed: it may learn so,
+         * spec/gossip.md §11), or a guest within the limits
+         * (peer_guard.c) */
         bool known = ent__peers_shares_any(p, org);
+        bool former = !known && ent__peers_was_member(p, org);
         pend_ctx pc = {.any = false};
-        if (!known)
+        if (!known && !former)
             ent_store_read(p->store, pend_fn, &pc);
-        if (!ent__guard_admit(p, s, org, known, pc.any))
+        if (!ent__guard_admit(p, s, org, known || former, pc.any))
             return false;
         if ((c = ent__peers_conn_new(p)) == NULL)
             return false;
         c->s = s;
         c->known = known;
-        if (!known) {
+        c->former = former;
+        if (former)
+            p->stats.formers_admitted++;
+        if (!known && !former) {
             c->guest = true;
             p->nguests++;
             p->stats.guests_admitted++;
@@ -358,6 +369,13 @@ static void on_tick(uv_timer_t *t) {
     if (now - p->last_dial_scan >= 200 || p->last_dial_scan == 0) {
         p->last_dial_scan = now;
         ent__peers_dial_known(p, now);
+    }
+    /* held ops expire (spec/objects.md "Held ops") */
+    if (now - p->last_held_sweep >= 60000 || p->last_held_sweep == 0) {
+        p->last_held_sweep = now;
+        size_t dropped = 0;
+        if (ent_obj_expire_held(p->eng, &dropped) == ENT_OK && dropped > 0)
+            ENT_INFO(p->log, "peers: %zu held ops expired", dropped);
     }
     ent__guard_tick(p, now);
     ent__peers_joins_tick(p, now);
@@ -536,6 +554,8 @@ void ent_peers_free(ent_peers *p) {
     ent__witness_free(p);
     ent__guard_free(p);
     ent_gossip_free(p->gossip);
+    ent__addrs_free(p);
+    ent__peers_rows_free(p);
     free(p->peers);
     free(p);
 }

@@ -48,6 +48,9 @@ typedef struct ent_peers ent_peers;
 #define ENT_PEERS_DIAL_CAP_MS 30000  /* longest redial delay */
 #define ENT_PEERS_SYNC_MS 5000       /* anti-entropy HAVE round */
 #define ENT_PEERS_TICK_MS 50         /* housekeeping timer */
+/* CONSISTENCY requests answered per session (spec/audit.md §11) */
+#define ENT_PEERS_PROOFS_PER_SEC 10
+#define ENT_PEERS_PROOFS_BURST 20
 #define ENT_PEERS_MAX_QUEUE (4u << 20) /* bytes queued per session */
 #define ENT_PEERS_MAX_JOBS 16        /* catch-up jobs per session */
 #define ENT_PEERS_MAX_JOINS 32       /* joins remembered */
@@ -69,6 +72,13 @@ typedef struct ent_peers ent_peers;
 #define ENT_PEERS_BAN_MAX_MS 3600000     /* longest ban; record kept for */
 #define ENT_PEERS_THROTTLE_MAX_MS 30000  /* op-rate pauses per window */
 #define ENT_PEERS_MAX_GUARDS 1024        /* strike records kept */
+/* direct connections between members (spec/gossip.md §10) */
+#define ENT_PEERS_MAX_DIALLED 64          /* sessions dialled to peers at once */
+#define ENT_PEERS_ADDRS_REFRESH_MS 60000  /* ADDRS again, changed or not */
+#define ENT_PEERS_ADDRS_BUDGET 64         /* records taken per session per
+                                             sync interval */
+#define ENT_PEERS_ADDRS_FUTURE_MS 600000  /* a record's seq may be this far
+                                             ahead of our clock */
 
 /* The admission limits of one layer (defaults above; tests shorten them). */
 typedef struct ent_peers_limits {
@@ -80,6 +90,8 @@ typedef struct ent_peers_limits {
     uint32_t ban_ms;
     uint32_t ban_max_ms;
     uint32_t throttle_max_ms;
+    uint32_t max_dialled; /* sessions dialled to fellow members at once
+                             (spec/gossip.md §10) */
 } ent_peers_limits;
 
 /* Join states (GET /v1/joins/ID "state"). */
@@ -118,6 +130,16 @@ typedef struct ent_peers_stats {
     uint64_t strikes;         /* strikes against orgs and addresses */
     uint64_t bans;            /* bans imposed */
     uint64_t banned_refused;  /* sessions refused: banned org or address */
+    /* consistency proofs asked of this node's log (spec/audit.md §11) */
+    uint64_t proofs_answered; /* CONSISTENCY requests answered */
+    uint64_t proofs_refused;  /* refused: over the per-session rate */
+    /* signed address records (spec/gossip.md §10) */
+    uint64_t addrs_sent;      /* records sent in ADDRS */
+    uint64_t addrs_stored;    /* records taken: newer, of a fellow member */
+    uint64_t addrs_ignored;   /* records not taken (older, not a fellow
+                                 member, our own, over the budget, ahead of
+                                 our clock, no valid address) */
+    uint64_t formers_admitted; /* inbound sessions of removed orgs (§11) */
 } ent_peers_stats;
 
 /* Backlog sync states (GET /v1/status "syncs"). */

@@ -109,8 +109,22 @@ static bool connected_any(ent_peers *p, const uint8_t org[32]) {
     return false;
 }
 
+/* Sessions this node dialled to known peers and has not closed. */
+static size_t dialled(ent_peers *p) {
+    size_t n = 0;
+    for (conn *c = p->conns; c != NULL; c = c->next)
+        n += c->for_peer && !c->closing;
+    return n;
+}
+
+/* Every fellow member whose address is known (HELLO, invite or a signed
+ * record, spec/gossip.md §10) and that has no session is dialled when
+ * due, at most max_dialled (ENT_PEERS_MAX_DIALLED) sessions at once, so
+ * that direct connections stay within the session manager's caps
+ * (peer_guard.c keeps the limit with the other admission limits). */
 void ent__peers_dial_known(ent_peers *p, uint64_t now) {
-    for (size_t i = 0; i < p->npeers; i++) {
+    size_t nd = dialled(p);
+    for (size_t i = 0; i < p->npeers && nd < p->lim.max_dialled; i++) {
         peer_ent *e = &p->peers[i];
         if (e->dialling || e->naddrs == 0 || now < e->next_dial ||
             connected_any(p, e->org))
@@ -128,6 +142,7 @@ void ent__peers_dial_known(ent_peers *p, uint64_t now) {
         c->has_org = true;
         c->for_peer = true;
         e->dialling = true;
+        nd++;
     }
 }
 

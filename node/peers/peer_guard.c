@@ -39,6 +39,7 @@ void ent_peers_limits_default(ent_peers_limits *l) {
     l->ban_ms = ENT_PEERS_BAN_MS;
     l->ban_max_ms = ENT_PEERS_BAN_MAX_MS;
     l->throttle_max_ms = ENT_PEERS_THROTTLE_MAX_MS;
+    l->max_dialled = ENT_PEERS_MAX_DIALLED;
 }
 
 void ent_peers_set_limits(ent_peers *p, const ent_peers_limits *l) {
@@ -55,6 +56,7 @@ void ent_peers_set_limits(ent_peers *p, const ent_peers_limits *l) {
     SET(ban_ms)
     SET(ban_max_ms)
     SET(throttle_max_ms)
+    SET(max_dialled)
 #undef SET
 }
 

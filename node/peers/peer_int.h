@@ -7,13 +7,15 @@
  *   peer_join.c     invites, joins on both sides, member removal
  *   peer_ops.c      receiving OPS: rate, verification, apply, ACK
  *   peer_witness.c  HEAD and CONSISTENCY over sessions (node/audit/witness.h)
+ *   peer_addrs.c    signed address records: ours, received, ADDRS
  *   peer_dial.c     the session set, dialling, backoff, scoring
  *   peer_guard.c    admission: guests, strikes and bans
  *   peer_sync.c     backlog sync progress and credit
  *   peer_send.c     queues, pump, push, catch-up jobs
  *   peer_table.c    the peers table, the membership view, helpers
  *
- * (peer_sync.c and peer_send.c call peer_table.c only; peer_guard.c calls
+ * (peer_sync.c and peer_send.c call peer_table.c only; peer_addrs.c calls
+ * peer_dial.c, peer_send.c and peer_table.c; peer_guard.c calls
  * peer_send.c and peer_table.c; peer_dial.c also calls peer_guard.c;
  * peer_join.c calls peer_dial.c, peer_guard.c, peer_send.c, peer_sync.c and
  * peer_table.c; peer_ops.c also calls peer_join.c.)
@@ -43,6 +45,9 @@ typedef struct peer_ent {
                            redial backoff grows with it (spec/sessions.md) */
     uint64_t next_dial; /* loop ms */
     bool dialling;
+    uint8_t *rec;       /* its signed address record (malloc'ed), or NULL */
+    size_t reclen;
+    uint64_t rec_seq;   /* the record's seq */
 } peer_ent;
 
 /* An encoded message waiting to be sent. */
@@ -104,6 +109,9 @@ typedef struct conn {
     size_t njobs;
     int64_t tokens; /* op tokens x 1000 */
     uint64_t tokens_at;
+    int64_t proof_tokens; /* CONSISTENCY requests x 1000 (peer_witness.c) */
+    uint64_t proof_tokens_at;
+    bool proof_tokens_set;
     bool read_stopped;
     uint64_t last_rx, last_have;
     unsigned pings;
@@ -115,6 +123,12 @@ typedef struct conn {
     uint64_t stopped_at;   /* loop ms: reading stopped for the op rate */
     uint64_t throttled_ms; /* reading stopped for the op rate, this window */
     uint64_t throttle_win; /* loop ms: start of that window */
+    bool former;           /* inbound org removed from an object we share
+                              (spec/gossip.md §11): no guest, no member */
+    uint8_t addrs_hash[32]; /* the last ADDRS set sent (peer_addrs.c) */
+    uint64_t addrs_at;      /* loop ms it was sent */
+    uint32_t addrs_budget;  /* records it may still send us this interval */
+    uint64_t addrs_win;     /* loop ms: start of that interval */
 } conn;
 
 /* What peer_guard.c remembers of an org or an address that broke limits. */
@@ -165,6 +179,7 @@ struct ent_peers {
     uint32_t keepalive_ms; /* PING after this long without receiving */
     const uint8_t *extra_org; /* also push the next op to this org */
     uint64_t last_dial_scan;
+    uint64_t last_held_sweep; /* loop ms: held ops last expired (engine) */
     ent_peers_stats stats;
     struct ent_witness *wit; /* peer_witness.c; NULL until first used */
     struct ent_gossip *gossip; /* gossip.c: anti-entropy, fanout */
@@ -173,6 +188,10 @@ struct ent_peers {
     ent_peers_limits lim; /* peer_guard.c */
     guard_ent *guards;    /* ENT_PEERS_MAX_GUARDS records */
     size_t nguests;       /* conns with guest set */
+    uint8_t *self_rec;    /* our own signed address record (peer_addrs.c) */
+    size_t self_len;
+    uint64_t self_seq;
+    char self_addr[ENT_ADDR_STRLEN];
 };
 
 /* peer_table.c: the peers table, the membership view, small helpers */
@@ -197,6 +216,21 @@ int ent__peers_shared(ent_peers *p, const uint8_t *org, uint8_t (**out)[32],
                       size_t *n);
 /* True if this org and org are both active members of some object. */
 bool ent__peers_shares_any(ent_peers *p, const uint8_t org[32]);
+/* True if org is an active member of one of objs[0..n) (one read). */
+bool ent__peers_active_in_any(ent_peers *p, const uint8_t (*objs)[32],
+                              size_t n, const uint8_t org[32]);
+/* True if org is listed but inactive (removed) in an object where this org
+ * is active: a former member (spec/gossip.md §11). */
+bool ent__peers_was_member(ent_peers *p, const uint8_t org[32]);
+/* Replaces e's signed address record by rec (len bytes, copied) of seq
+ * and its addresses by addrs[0..n), and saves the row.
+ * @return ENT_OK, ENT_ENOMEM, storage errors. */
+int ent__peers_set_record(ent_peers *p, peer_ent *e, const uint8_t *rec,
+                          size_t len, uint64_t seq,
+                          const char (*addrs)[ENT_WIRE_MAX_ADDR_LEN + 1],
+                          size_t n);
+/* Frees the records of the in-memory rows. */
+void ent__peers_rows_free(ent_peers *p);
 
 /* peer_send.c: queues, pump, push, catch-up jobs */
 
@@ -223,6 +257,17 @@ void ent__peers_push(ent_peers *p, const uint8_t obj[32],
  * *nops receives the op count (may be NULL). */
 int ent__peers_job_add(conn *c, const uint8_t obj[32], const uint8_t *vv,
                        size_t n_vv, uint64_t *nops);
+
+/* peer_addrs.c: signed address records (spec/gossip.md §10) */
+
+/* Sends c, a fellow member, the records of the orgs it shares an object
+ * with in our view (ours included) when that set changed since the last
+ * ADDRS on c, or ENT_PEERS_ADDRS_REFRESH_MS passed. */
+void ent__addrs_round(conn *c);
+/* ADDRS from c: verifies, keeps the newer records of fellow members. */
+void ent__addrs_receive(conn *c, const ent_wire_addrs *a);
+/* Frees our own record. */
+void ent__addrs_free(ent_peers *p);
 
 /* peer_dial.c: the session set, dialling, backoff, scoring */
 

@@ -82,13 +82,11 @@ static int job_fn(ent_txn *txn, void *data) {
     free(r->out);
     r->out = NULL;
     for (size_t i = j->i; i < j->n && b.n < ENT_WIRE_MAX_OPS; i++) {
-        uint8_t k[72];
+        uint8_t k[104];
         const void *v;
         size_t vl;
-        memcpy(k, j->obj, 32);
-        memcpy(k + 32, j->keys[i].author, 32);
-        ent_be64_put(k + 64, j->keys[i].seq);
-        int rc = ent_txn_get(txn, ENT_TBL_OPS, k, 72, &v, &vl);
+        size_t kl = ent_gossip_key_ops(&j->keys[i], j->obj, k);
+        int rc = ent_txn_get(txn, ENT_TBL_OPS, k, kl, &v, &vl);
         r->taken++;
         if (rc == ENT_ENOENT)
             continue;

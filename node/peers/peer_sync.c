@@ -104,7 +104,7 @@ typedef struct gap_q {
 static int last_seq(void *data, const void *key, size_t klen, const void *val,
                     size_t vlen) {
     gap_q *q = data;
-    if (klen == 72)
+    if (klen == 72 || klen == 104) /* 104: a fork's second version */
         q->seq = ent_be64_get((const uint8_t *)key + 64);
     return 1;
 }

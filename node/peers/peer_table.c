@@ -10,6 +10,7 @@
  */
 #include "node/bytes.h"
 #include "node/peers/peer_int.h"
+#include "protocol/addr_record.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,15 +38,16 @@ uint32_t ent__peers_env_ms(const char *name, uint32_t def) {
 
 /* ---- peers table (spec/storage.md "peers") -------------------------------- */
 
-/* version(1)=2 | last_seen ms (8) | failures (4) | score (4) | namelen (1) |
- * name | naddrs (1) | { addrlen (1) | addr }*. Version 1 records (no score)
- * are still read, with score 0. */
+/* version(1)=3 | last_seen ms (8) | failures (4) | score (4) | namelen (1) |
+ * name | naddrs (1) | { addrlen (1) | addr }* | reclen (2, big-endian) |
+ * the org's signed address record (reclen bytes, 0: none). Version 1
+ * records (no score) and 2 (no record) are still read. */
 static int rec_encode(const peer_ent *e, uint8_t *buf, size_t cap,
                       size_t *len) {
     size_t nl = strlen(e->name), o = 0;
     if (cap < 19 + nl)
         return ENT_ETOOBIG;
-    buf[o++] = 2;
+    buf[o++] = 3;
     ent_be64_put(buf + o, e->last_seen);
     o += 8;
     buf[o++] = (uint8_t)(e->failures >> 24);
@@ -68,13 +70,21 @@ static int rec_encode(const peer_ent *e, uint8_t *buf, size_t cap,
         memcpy(buf + o, e->addrs[i], al);
         o += al;
     }
+    size_t rl = e->rec != NULL ? e->reclen : 0;
+    if (o + 2 + rl > cap || rl > ENT_ADDR_RECORD_MAX)
+        return ENT_ETOOBIG;
+    buf[o++] = (uint8_t)(rl >> 8);
+    buf[o++] = (uint8_t)rl;
+    if (rl > 0)
+        memcpy(buf + o, e->rec, rl);
+    o += rl;
     *len = o;
     return ENT_OK;
 }
 
 static int rec_decode(peer_ent *e, const uint8_t *v, size_t n) {
     size_t o = 0;
-    if (n < 15 || (v[0] != 1 && v[0] != 2) || (v[0] == 2 && n < 19))
+    if (n < 15 || v[0] < 1 || v[0] > 3 || (v[0] >= 2 && n < 19))
         return ENT_ECORRUPT;
     o = 1;
     e->last_seen = ent_be64_get(v + o);
@@ -83,7 +93,7 @@ static int rec_decode(peer_ent *e, const uint8_t *v, size_t n) {
                   (uint32_t)v[o + 2] << 8 | v[o + 3];
     o += 4;
     e->score = 0;
-    if (v[0] == 2) {
+    if (v[0] >= 2) {
         e->score = (uint32_t)v[o] << 24 | (uint32_t)v[o + 1] << 16 |
                    (uint32_t)v[o + 2] << 8 | v[o + 3];
         o += 4;
@@ -108,6 +118,27 @@ static int rec_decode(peer_ent *e, const uint8_t *v, size_t n) {
         o += al;
     }
     e->naddrs = (uint8_t)na;
+    e->rec = NULL;
+    e->reclen = 0;
+    e->rec_seq = 0;
+    if (v[0] == 3) {
+        ent_addr_record r;
+        if (o + 2 > n)
+            return ENT_ECORRUPT;
+        size_t rl = (size_t)v[o] << 8 | v[o + 1];
+        o += 2;
+        if (rl > ENT_ADDR_RECORD_MAX || o + rl != n)
+            return ENT_ECORRUPT;
+        /* checked again: our own store, but the record is signed input */
+        if (rl > 0 && ent_addr_record_decode(&r, v + o, rl) == ENT_OK) {
+            if ((e->rec = malloc(rl)) == NULL)
+                return ENT_ENOMEM;
+            memcpy(e->rec, v + o, rl);
+            e->reclen = rl;
+            e->rec_seq = r.seq;
+        }
+        o += rl;
+    }
     return o == n ? ENT_OK : ENT_ECORRUPT;
 }
 
@@ -142,12 +173,16 @@ static int load_scan(void *data, const void *key, size_t klen, const void *val,
     peer_ent tmp;
     memset(&tmp, 0, sizeof(tmp));
     if (klen != 32 || rec_decode(&tmp, val, vlen) != ENT_OK) {
+        free(tmp.rec);
         ENT_WARN(p->log, "peers: skipping an unreadable peer record");
         return 0;
     }
     peer_ent *e = peer_add(p, key);
-    if (e == NULL)
+    if (e == NULL) {
+        free(tmp.rec);
         return ENT_ENOMEM;
+    }
+    free(e->rec);
     memcpy(tmp.org, key, 32);
     *e = tmp;
     return 0;
@@ -155,14 +190,15 @@ static int load_scan(void *data, const void *key, size_t klen, const void *val,
 
 static int load_fn(ent_txn *txn, void *data) {
     ent_peers *p = data;
-    p->npeers = 0;
+    ent__peers_rows_free(p);
     return ent_txn_scan(txn, ENT_TBL_PEERS, NULL, 0, load_scan, p);
 }
 
 static int save_fn(ent_txn *txn, void *data) {
     const peer_ent *e = data;
-    uint8_t buf[20 + ENT_WIRE_MAX_NAME_LEN +
-                ENT_WIRE_MAX_ADDRS * (1 + ENT_WIRE_MAX_ADDR_LEN)];
+    uint8_t buf[22 + ENT_WIRE_MAX_NAME_LEN +
+                ENT_WIRE_MAX_ADDRS * (1 + ENT_WIRE_MAX_ADDR_LEN) +
+                ENT_ADDR_RECORD_MAX];
     size_t len;
     int rc = rec_encode(e, buf, sizeof(buf), &len);
     if (rc == ENT_OK)
@@ -202,6 +238,37 @@ int ent__peers_upsert(ent_peers *p, const uint8_t org[32], const char *name,
         e->naddrs = (uint8_t)naddrs;
     }
     e->last_seen = ent__peers_wall_ms();
+    int rc = ent_store_write(p->store, save_fn, e);
+    if (rc != ENT_OK)
+        ENT_WARN(p->log, "peers: saving a peer record: %s", ent_strerror(rc));
+    return rc;
+}
+
+void ent__peers_rows_free(ent_peers *p) {
+    for (size_t i = 0; i < p->npeers; i++)
+        free(p->peers[i].rec);
+    p->npeers = 0;
+}
+
+/* The row keeps the record's addresses: a record replaces what HELLO or an
+ * invite said, and a later HELLO of the org itself replaces it in turn. */
+int ent__peers_set_record(ent_peers *p, peer_ent *e, const uint8_t *rec,
+                          size_t len, uint64_t seq,
+                          const char (*addrs)[ENT_WIRE_MAX_ADDR_LEN + 1],
+                          size_t n) {
+    uint8_t *copy = malloc(len);
+    if (copy == NULL)
+        return ENT_ENOMEM;
+    memcpy(copy, rec, len);
+    free(e->rec);
+    e->rec = copy;
+    e->reclen = len;
+    e->rec_seq = seq;
+    if (n > ENT_WIRE_MAX_ADDRS)
+        n = ENT_WIRE_MAX_ADDRS;
+    for (size_t i = 0; i < n; i++)
+        snprintf(e->addrs[i], sizeof(e->addrs[i]), "%s", addrs[i]);
+    e->naddrs = (uint8_t)n;
     int rc = ent_store_write(p->store, save_fn, e);
     if (rc != ENT_OK)
         ENT_WARN(p->log, "peers: saving a peer record: %s", ent_strerror(rc));
@@ -332,6 +399,64 @@ int ent__peers_shared(ent_peers *p, const uint8_t *org, uint8_t (**out)[32],
     *out = c.v;
     *n = c.n;
     return rc;
+}
+
+typedef struct any_q {
+    const uint8_t (*objs)[32];
+    size_t n;
+    const uint8_t *org;
+    bool yes;
+} any_q;
+
+static int any_fn(ent_txn *txn, void *data) {
+    any_q *q = data;
+    for (size_t i = 0; i < q->n && !q->yes; i++)
+        q->yes = active_in(txn, q->objs[i], q->org);
+    return ENT_OK;
+}
+
+bool ent__peers_active_in_any(ent_peers *p, const uint8_t (*objs)[32],
+                              size_t n, const uint8_t org[32]) {
+    any_q q = {.objs = objs, .n = n, .org = org, .yes = false};
+    return ent_store_read(p->store, any_fn, &q) == ENT_OK && q.yes;
+}
+
+typedef struct former_q {
+    const uint8_t *me, *org;
+    ent_txn *txn;
+    bool yes;
+} former_q;
+
+static int former_scan(void *data, const void *key, size_t klen,
+                       const void *val, size_t vlen) {
+    former_q *q = data;
+    uint8_t k[64];
+    const uint8_t *v;
+    size_t n;
+    if (klen != 32 || vlen < 2 || ((const uint8_t *)val)[1] != 0 ||
+        !active_in(q->txn, key, q->me))
+        return 0;
+    memcpy(k, key, 32);
+    memcpy(k + 32, q->org, 32);
+    if (ent_txn_get(q->txn, ENT_TBL_MEMBERS, k, 64, (const void **)&v, &n) ==
+            ENT_OK &&
+        n == 2 && v[1] == 0) {
+        q->yes = true;
+        return 1; /* stop */
+    }
+    return 0;
+}
+
+static int former_fn(ent_txn *txn, void *data) {
+    former_q *q = data;
+    q->txn = txn;
+    int rc = ent_txn_scan(txn, ENT_TBL_OBJECTS, NULL, 0, former_scan, q);
+    return rc > 0 ? ENT_OK : rc;
+}
+
+bool ent__peers_was_member(ent_peers *p, const uint8_t org[32]) {
+    former_q q = {.me = ent_identity_public(p->id), .org = org};
+    return ent_store_read(p->store, former_fn, &q) == ENT_OK && q.yes;
 }
 
 bool ent__peers_shares_any(ent_peers *p, const uint8_t org[32]) {

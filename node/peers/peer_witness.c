@@ -6,7 +6,7 @@
  * partners send to the witness store, asks for a consistency proof
  * (CONSISTENCY) when a head's size differs from the kept one and keeps it
  * pending until the answer comes, and answers such requests against this
- * node's own log. The checks, proofs and storage are in
+ * node's own log, at most ENT_PEERS_PROOFS_PER_SEC a second per session. The checks, proofs and storage are in
  * node/audit/witness.c; this file only moves their messages over the
  * sessions of the peer layer (hooks declared in peer_int.h).
  */
@@ -137,6 +137,30 @@ static void on_head(conn *c, const ent_wire_head *hd) {
     ent__peers_send(c, &m);
 }
 
+/*
+ * The per-session bucket of CONSISTENCY requests: ENT_PEERS_PROOFS_PER_SEC
+ * tokens a second, at most ENT_PEERS_PROOFS_BURST; a request takes one or
+ * is refused. A proof costs O(log n) reads (node/audit/actlog.c), so the
+ * bucket bounds what one member can make this loop do, not the proof.
+ */
+static bool proof_token(conn *c, uint64_t now) {
+    int64_t burst = (int64_t)ENT_PEERS_PROOFS_BURST * 1000;
+    if (!c->proof_tokens_set) {
+        c->proof_tokens_set = true;
+        c->proof_tokens = burst;
+        c->proof_tokens_at = now;
+    }
+    c->proof_tokens +=
+        (int64_t)(now - c->proof_tokens_at) * ENT_PEERS_PROOFS_PER_SEC;
+    c->proof_tokens_at = now;
+    if (c->proof_tokens > burst)
+        c->proof_tokens = burst;
+    if (c->proof_tokens < 1000)
+        return false;
+    c->proof_tokens -= 1000;
+    return true;
+}
+
 static void on_consistency(conn *c, const ent_wire_consistency *k) {
     ent_peers *p = c->p;
     ent_witness *w = state(p);
@@ -144,13 +168,20 @@ static void on_consistency(conn *c, const ent_wire_consistency *k) {
     if (w == NULL)
         return;
     if (!k->has_sig) { /* a request: prove our own log */
+        if (!proof_token(c, uv_now(p->loop))) {
+            p->stats.proofs_refused++;
+            ent__peers_send_error(c, ENT_WIRE_C_LIMIT, "consistency rate");
+            return;
+        }
         ent_wire_msg *m = calloc(1, sizeof(*m));
         if (m == NULL)
             return;
         m->type = ENT_WIRE_CONSISTENCY;
         rc = ent_witness_answer(p->store, p->id, k->from, k->to, &m->u.cons);
-        if (rc == ENT_OK)
+        if (rc == ENT_OK) {
+            p->stats.proofs_answered++;
             ent__peers_send(c, m);
+        }
         else
             ENT_WARN(p->log, "witness: cannot prove %llu..%llu: %s",
                      (unsigned long long)k->from, (unsigned long long)k->to,

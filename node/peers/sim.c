@@ -296,6 +296,9 @@ void ent_sim_free(ent_sim *s) {
 size_t ent_sim_nodes(const ent_sim *s) { return s->n; }
 ent_objects *ent_sim_engine(ent_sim *s, size_t i) { return s->nodes[i].eng; }
 ent_gossip *ent_sim_gossip(ent_sim *s, size_t i) { return s->nodes[i].g; }
+const ent_identity *ent_sim_identity(const ent_sim *s, size_t i) {
+    return s->nodes[i].id;
+}
 uint64_t ent_sim_now(const ent_sim *s) { return s->now; }
 size_t ent_sim_queued(const ent_sim *s) { return s->nheap; }
 

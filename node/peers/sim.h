@@ -55,6 +55,9 @@ size_t ent_sim_nodes(const ent_sim *s);
 ent_objects *ent_sim_engine(ent_sim *s, size_t i);
 ent_gossip *ent_sim_gossip(ent_sim *s, size_t i);
 const uint8_t *ent_sim_org(const ent_sim *s, size_t i);
+/* Node i's identity (borrowed, valid until ent_sim_free): tests sign ops
+ * a node's engine would never make, such as a second version of a seq. */
+const ent_identity *ent_sim_identity(const ent_sim *s, size_t i);
 uint64_t ent_sim_now(const ent_sim *s); /* simulated ms since the start */
 void ent_sim_stats_get(const ent_sim *s, ent_sim_stats *out);
 

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#define ENT_BENCH_MAX_ROWS 32
+#define ENT_BENCH_MAX_ROWS 48
 
 typedef struct ent_bench_limits {
     double sign;       /* Ed25519 signatures per second */
@@ -46,6 +46,10 @@ void ent_bench_objects(ent_bench_report *r, int quick);
 /* Replication: in-sync round bytes, backlog sync, push latency, RSS
  * (bench_sync.c). */
 void ent_bench_sync(ent_bench_report *r, int quick);
+
+/* Consistency proofs over a large log and the local API under a flood of
+ * proof requests (bench_proofs.c). */
+void ent_bench_proofs(ent_bench_report *r, int quick);
 
 /* Entente's own figures (bench_entente.c), appended to r. */
 void ent_bench_entente(ent_bench_report *r, int quick);

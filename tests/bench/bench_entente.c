@@ -1,8 +1,17 @@
 /* bench_entente.c - Entente's own throughput, as ratios to the limits.
- * Each module's benchmark appends its rows to the report. */
+ * Each module's benchmark appends its rows to the report;
+ * $ENT_BENCH_ONLY=proofs runs only bench_proofs.c. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "tests/bench/bench.h"
 
 void ent_bench_entente(ent_bench_report *r, int quick) {
-    ent_bench_objects(r, quick);
-    ent_bench_sync(r, quick);
+    const char *only = getenv("ENT_BENCH_ONLY");
+    if (only == NULL || strcmp(only, "objects") == 0)
+        ent_bench_objects(r, quick);
+    if (only == NULL || strcmp(only, "sync") == 0)
+        ent_bench_sync(r, quick);
+    if (only == NULL || strcmp(only, "proofs") == 0)
+        ent_bench_proofs(r, quick);
 }

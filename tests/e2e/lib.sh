@@ -41,6 +41,9 @@ declare -A NODE_PID=()
 LIB_PIDS=()    # lib_track
 LIB_AT_EXIT=() # lib_at_exit
 SERVE_ARGS=()  # extra arguments of node_start's serve
+# NODE_LISTEN_AT[NAME]=HOST:PORT makes the next node_start NAME listen there
+# (a node restarting on the port it had, as a configured node would)
+declare -A NODE_LISTEN_AT=()
 T=
 
 # lib_leftovers: the pids of live processes started by this script (they
@@ -169,14 +172,16 @@ node_init() {
 }
 
 # node_start NAME [ENV=VALUE...]: creates the home on first use, starts
-# `serve` on 127.0.0.1:0 (with the extra environment and SERVE_ARGS) and
-# waits until its API answers (`status --wait`, at most 15 s).
+# `serve` on 127.0.0.1:0 (or $NODE_LISTEN_AT[NAME]; with the extra
+# environment and SERVE_ARGS) and waits until its API answers
+# (`status --wait`, at most 15 s).
 node_start() {
     local n=$1
     shift
     [ -z "${NODE_PID[$n]:-}" ] || fail "node $n is already running"
     [ -d "$T/$n" ] || node_init "$n"
-    env "$@" "$ENTENTE" serve --home "$T/$n" --listen 127.0.0.1:0 \
+    env "$@" "$ENTENTE" serve --home "$T/$n" \
+        --listen "${NODE_LISTEN_AT[$n]:-127.0.0.1:0}" \
         "${SERVE_ARGS[@]}" >>"$T/$n.log" 2>&1 &
     NODE_PID[$n]=$!
     e "$n" status --wait=15s --json >/dev/null 2>&1 && return 0

@@ -59,8 +59,9 @@ echo "restart_catchup: B caught up ${T2}s after its restart"
 node_stop A
 e C object set "$ID" --set "competitor=EDIT-C-WHILE-A-DOWN"
 e B object set "$ID" --set "close_date=2027-02-28"
-# B and C were introduced only to A; should the peer layer ever gossip
-# addresses, they may sync directly, which is fine: say so and go on.
+# B and C were introduced only to A, but A handed each the other's signed
+# address record (spec/gossip.md §10), so they usually sync directly while
+# A is down (tests/e2e/direct.sh requires it); here it is only noted.
 if has B EDIT-C-WHILE-A || has C 2027-02-28; then
     echo "note: B and C exchanged ops while A was down"
 fi

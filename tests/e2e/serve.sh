@@ -83,9 +83,10 @@ PORT=${LISTEN##*:}
 # the brief's five keys, plus the count of equivocation proofs (spec/audit.md),
 # the backlog syncs in progress (spec/api.md), none on a fresh node, the
 # address put in invites (spec/cli.md "Advertised address") and the session
-# counters (spec/sessions.md "Guests, strikes and bans"), all zero
+# counters (spec/sessions.md "Guests, strikes and bans") and what the engine
+# did with received ops (spec/api.md "received"), all zero
 [ "$(python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)))' <"$T/status.json")" = \
-  "['advertise', 'equivocations', 'listen', 'name', 'objects', 'org', 'peers', 'sessions', 'syncs']" ] ||
+  "['advertise', 'equivocations', 'listen', 'name', 'objects', 'org', 'peers', 'received', 'sessions', 'syncs']" ] ||
     fail "status --json keys: $(cat "$T/status.json")"
 [ "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["syncs"])' <"$T/status.json")" = "[]" ] ||
     fail "status --json keys: $(cat "$T/status.json")"
