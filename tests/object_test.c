@@ -343,7 +343,7 @@ static void test_template_cache(void **state) {
     assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
                                     err, sizeof(err)),
                      ENT_OK);
-    const ent_obj_input custom[] = {{"my_custom", "y", false}};
+    const ent_obj_input custom[] = {{"my_custom", "y", ENT_IN_CUSTOM}};
     /* built-in opportunity is not strict: a custom field is taken */
     assert_int_equal(ent_obj_set(a.eng, id, custom, 1, NULL, err, sizeof(err)),
                      ENT_OK);

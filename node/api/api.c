@@ -50,6 +50,9 @@ static const ent_api_route builtin_routes[] = {
     {"PUT", "/v1/config", false, ent_api_config_put},
     {"GET", "/v1/config/", true, ent_api_config_list_get},
     {"PUT", "/v1/config/", true, ent_api_config_list_put},
+    {"GET", "/v1/config-tables", false, ent_api_config_tables},
+    {"GET", "/v1/invites", false, ent_api_invites_list},
+    {"DELETE", "/v1/invites/", true, ent_api_invite_delete},
 };
 
 typedef struct api_conn api_conn;
