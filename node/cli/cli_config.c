@@ -106,9 +106,8 @@ static int table_fetch(cli *c, table_io *io) {
     int rc = ent_client_request(c->home, body ? "PUT" : "GET", path, body,
                                 &http, &out);
     if (rc == ENT_ENOTRUNNING) {
-        st = ent__cli_offline(c, io->values != NULL, table_txn, io);
-        if (st < -1) {
-            rc = -2 - st;
+        st = ent__cli_offline(c, io->values != NULL, table_txn, io, &rc);
+        if (st == -2) {
             st = rc == ENT_ENOENT
                      ? ent__cli_fail(c, "no configuration table %s", io->name)
                  : rc == ENT_EINVAL

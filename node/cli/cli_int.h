@@ -180,12 +180,12 @@ int ent__cli_pick_object(const json_t *rows, const char *prefix, char hex[65],
  * Runs fn in a read (or, with write, a write) transaction of c->home's
  * store with no node running, under the home's lock so that no node starts
  * meanwhile. Returns -1 on success; an exit status after printing the
- * error for a running node or a missing home; or -2 - ERR (ERR < 0, an
- * ent_err code of the store or of fn) for the caller to word.
+ * error for a running node or a missing home; or -2 with *err set to the
+ * error of the store or of fn, for the caller to word.
  */
 struct ent_txn;
 int ent__cli_offline(cli *c, bool write, int (*fn)(struct ent_txn *, void *),
-                     void *data);
+                     void *data, int *err);
 
 /* ------------------------------------------------------------- commands */
 

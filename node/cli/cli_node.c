@@ -452,7 +452,7 @@ static int config_txn(ent_txn *txn, void *data) {
 }
 
 int ent__cli_offline(cli *c, bool write, int (*fn)(ent_txn *, void *),
-                     void *data) {
+                     void *data, int *err) {
     char path[PATH_MAX];
     ent_store *st = NULL;
     long pid = 0;
@@ -479,8 +479,10 @@ int ent__cli_offline(cli *c, bool write, int (*fn)(ent_txn *, void *),
     if (rc == ENT_OK)
         rc = write ? ent_store_write(st, fn, data)
                    : ent_store_read(st, fn, data);
-    if (rc != ENT_OK)
-        status = -2 - rc; /* the caller words the error */
+    if (rc != ENT_OK) {
+        *err = rc; /* the caller words the error */
+        status = -2;
+    }
 out:
     ent_store_close(st);
     ent_home_unlock(fd);
@@ -493,9 +495,10 @@ out:
  * Returns -1 to go on, or the exit status after printing the error.
  */
 static int config_offline(cli *c, config_io *io, json_t **out) {
-    int st = ent__cli_offline(c, io->set_key != NULL, config_txn, io);
-    if (st < -1)
-        return ent__cli_fail(c, "%s: %s", c->home, ent_strerror(-2 - st));
+    int err = ENT_OK;
+    int st = ent__cli_offline(c, io->set_key != NULL, config_txn, io, &err);
+    if (st == -2)
+        return ent__cli_fail(c, "%s: %s", c->home, ent_strerror(err));
     if (st >= 0)
         return st;
     *out =
