@@ -489,6 +489,11 @@ static const cli_cmd invite_cmds[] = {
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
+static const cli_opt config_set_opts[] = {
+    {"new", NULL, "TABLE is a new configuration table (else: a typo)"},
+    {NULL, NULL, NULL},
+};
+
 static const cli_cmd config_cmds[] = {
     {"get", ent__cli_cmd_config_get, "show this node's settings",
      "config get [KEY|TABLE] [--json]",
@@ -501,7 +506,7 @@ static const cli_cmd config_cmds[] = {
      "({\"name\",\"values\"}). Works with or without a running node.",
      no_opts, 0, 1, NULL},
     {"set", ent__cli_cmd_config_set, "change a setting or a table",
-     "config set KEY VALUE | TABLE VALUE... [--json]",
+     "config set KEY VALUE | TABLE VALUE... [--new] [--json]",
      "Stores a setting; a running node uses it at once (the next invite "
      "carries a new advertise address), and it is kept across restarts. "
      "advertise takes HOST:PORT (an IPv4 address, [IPv6] or a DNS name; "
@@ -511,11 +516,12 @@ static const cli_cmd config_cmds[] = {
      "default_currency takes an ISO 4217 code. Any other name is a "
      "configuration table (regions, industries, ...): its values become "
      "VALUE... (each non-empty, distinct ignoring case, at most 256 bytes; "
-     "stored values that use a dropped one keep it). The stages of a type "
-     "are its template's, not a table. Prints nothing (with --json: the "
+     "stored values that use a dropped one keep it); a table that does not "
+     "exist yet needs --new, so that a mistyped name makes none. The "
+     "stages of a type are its template's, not a table. Prints nothing (with --json: the "
      "settings, {\"advertise\",\"default_currency\"}, or the table, "
      "{\"name\",\"values\"}).",
-     no_opts, 2, 1025, NULL},
+     config_set_opts, 2, 1025, NULL},
     {"list", ent__cli_cmd_config_list, "list the configuration tables",
      "config list [--json]",
      "Lists the configuration tables enum fields take their values from: "

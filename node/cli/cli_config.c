@@ -79,10 +79,13 @@ static int table_txn(ent_txn *txn, void *data) {
     return rc;
 }
 
+#define TABLE_MISSING (-3) /* table_fetch: no such table, nothing printed */
+
 /*
  * The API's answer for io (GET or PUT), from the running node or, with
- * none, from the store. Returns -1 with io->doc set, or the exit status
- * after printing the error.
+ * none, from the store. Returns -1 with io->doc set, TABLE_MISSING when
+ * the table does not exist (nothing printed), or the exit status after
+ * printing the error.
  */
 static int table_fetch(cli *c, table_io *io) {
     char path[128];
@@ -108,8 +111,7 @@ static int table_fetch(cli *c, table_io *io) {
     if (rc == ENT_ENOTRUNNING) {
         st = ent__cli_offline(c, io->values != NULL, table_txn, io, &rc);
         if (st == -2) {
-            st = rc == ENT_ENOENT
-                     ? ent__cli_fail(c, "no configuration table %s", io->name)
+            st = rc == ENT_ENOENT ? TABLE_MISSING
                  : rc == ENT_EINVAL
                      ? ent__cli_fail(c,
                                      "invalid values for %s: non-empty, "
@@ -119,6 +121,8 @@ static int table_fetch(cli *c, table_io *io) {
         }
     } else if (rc != ENT_OK) {
         st = ent__cli_fail(c, "%s", ent_strerror(rc));
+    } else if (http == 404 && io->values == NULL) {
+        st = TABLE_MISSING;
     } else if (http < 200 || http > 299) {
         st = ent__cli_fail(c, "%s", ent_client_error(out));
     } else {
@@ -131,6 +135,16 @@ static int table_fetch(cli *c, table_io *io) {
     return st;
 }
 
+/* A name that is neither a setting nor a table: exit status 2. */
+static int unknown_name(cli *c, const char *name) {
+    return ent__cli_usage_error(c,
+                                "unknown setting or table '%.80s' (settings: "
+                                "advertise, default_currency; tables: see "
+                                "entente config list; a new table: config "
+                                "set --new TABLE VALUE...)",
+                                name);
+}
+
 /* A table name argument: -1, or exit status 2 with the rule. */
 static int table_arg(cli *c, const char *name) {
     if (strcmp(name, STAGES_TABLE) == 0)
@@ -139,12 +153,7 @@ static int table_arg(cli *c, const char *name) {
                              "template's \"stages\" (entente template show "
                              "TYPE; change them with entente template set)");
     if (!ent_template_name_valid(name))
-        return ent__cli_usage_error(c,
-                                    "unknown setting or table '%.80s' "
-                                    "(settings: advertise, default_currency; "
-                                    "tables: [a-z][a-z0-9_]{0,63}, see "
-                                    "entente config list)",
-                                    name);
+        return unknown_name(c, name);
     return -1;
 }
 
@@ -162,6 +171,8 @@ int ent__cli_config_table_show(cli *c, const char *name) {
     int st = table_arg(c, name);
     if (st >= 0 || (st = table_fetch(c, &io)) >= 0)
         return st;
+    if (st == TABLE_MISSING)
+        return unknown_name(c, name);
     if (c->json)
         ent__cli_print_json(io.doc);
     else
@@ -180,6 +191,16 @@ int ent__cli_config_table_set(cli *c, const char *name) {
     if (io.n == 0)
         return ent__cli_usage_error(c, "table %s needs at least one VALUE",
                                     name);
+    /* a typo must not make a table: a new one takes --new */
+    if (ent__cli_opt_value(c, "new") == NULL) {
+        table_io probe = {.name = name};
+        st = table_fetch(c, &probe);
+        json_decref(probe.doc);
+        if (st == TABLE_MISSING)
+            return unknown_name(c, name);
+        if (st >= 0)
+            return st;
+    }
     if ((st = table_fetch(c, &io)) >= 0)
         return st;
     if (c->json)
@@ -197,8 +218,8 @@ int ent__cli_cmd_config_list(cli *c) {
     size_t i;
     json_t *row;
     int st = table_fetch(c, &io);
-    if (st >= 0)
-        return st;
+    if (st >= 0 || st == TABLE_MISSING)
+        return st >= 0 ? st : ent__cli_fail(c, "no configuration tables");
     if (c->json) {
         ent__cli_print_json(io.doc);
     } else {

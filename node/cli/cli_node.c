@@ -586,6 +586,10 @@ int ent__cli_cmd_config_set(cli *c) {
     json_t *doc = NULL;
     if (!config_key_known(key))
         return ent__cli_config_table_set(c, key);
+    if (ent__cli_opt_value(c, "new") != NULL)
+        return ent__cli_usage_error(c, "--new is for a new table, and %s is "
+                                       "a setting",
+                                    key);
     if (c->nargs != 2)
         return ent__cli_usage_error(c, "setting %s takes one VALUE", key);
     if (strcmp(key, "advertise") == 0 && value[0] != '\0' &&

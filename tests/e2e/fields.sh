@@ -35,8 +35,15 @@ err_has "entente: config set: invalid values for regions"
     fail "a refused config set changed the table"
 expect 1 e A config set stages Discovery Won
 err_has "the workflow stages of a type are its template's \"stages\""
-expect 1 e A config show colours
-err_has "entente: config show: no configuration table colours"
+expect 2 e A config show colours
+err_has "entente: config show: unknown setting or table 'colours'"
+# a mistyped name makes no table: a new one takes --new
+expect 2 e A config set regoins EMEA
+err_has "unknown setting or table 'regoins'"
+expect 2 e A config get regoins
+e A config set colours Red Green --new
+[ "$(e A config show colours --json | py 'd["values"]')" = "['Red', 'Green']" ] || fail "config set --new"
+expect 2 e A config set advertise 127.0.0.1:1 --new
 expect 2 e A config set Bad-Name x
 expect 2 e A config set regions
 expect 2 e A config set default_currency EUR USD
