@@ -786,7 +786,7 @@ static void test_template(void **state) {
         {"region", "EMEA", false, "emea"},
         {"amount", "1200.50 EUR", true, "1200.50 EUR"},
         {"lead", "Someone Inc", false, "Someone Inc"},
-        {"custom_note", "free text", false, "free text"},
+        {"custom_note", "free text", true, "free text"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char name[96];

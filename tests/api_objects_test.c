@@ -464,11 +464,56 @@ static void test_templates(void **state) {
     assert_string_equal(orig, back);
     free(back);
     json_decref(j);
+    /* a typo is not shared: --set refuses a field the template does not
+     * list, naming the nearest one; "custom" shares it on purpose, and
+     * "remove" takes it away again */
+    assert_int_equal(call(f, "POST", path,
+                          "{\"set\":{\"clos_date\":\"2026-01-01\"}}", &j),
+                     400);
+    assert_string_equal(err_code(j), "ENT_ESCHEMA");
+    assert_non_null(strstr(json_string_value(json_object_get(
+                               json_object_get(j, "error"), "message")),
+                           "did you mean close_date?"));
+    json_decref(j);
     assert_int_equal(
-        call(f, "POST", path, "{\"set\":{\"tier\":\"gold\"}}", NULL), 200);
+        call(f, "POST", path, "{\"set\":{\"tier\":\"gold\"}}", &j), 400);
+    json_decref(j);
+    assert_int_equal(
+        call(f, "POST", path, "{\"custom\":{\"tier\":\"gold\"}}", NULL),
+        200);
     char *s = show(f, hex);
     assert_non_null(strstr(s, "\"tier\":\"gold\""));
     free(s);
+    assert_int_equal(call(f, "POST", path,
+                          "{\"custom\":{\"close_date\":\"2026-01-01\"}}",
+                          &j),
+                     400);
+    json_decref(j);
+    assert_int_equal(call(f, "POST", path, "{\"remove\":[\"close_date\"]}",
+                          &j),
+                     400);
+    json_decref(j);
+    assert_int_equal(call(f, "POST", path, "{\"remove\":\"tier\"}", &j),
+                     400);
+    json_decref(j);
+    assert_int_equal(
+        call(f, "POST", path, "{\"remove\":[\"tier\"]}", NULL), 200);
+    s = show(f, hex);
+    assert_null(strstr(s, "\"tier\""));
+    free(s);
+
+    /* the configuration tables, and no "stages" table beside the
+     * templates' stages */
+    assert_int_equal(call(f, "GET", "/v1/config-tables", NULL, &j), 200);
+    assert_true(json_is_array(j));
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(j, 0), "name")),
+        "forecast_categories");
+    json_decref(j);
+    assert_int_equal(call(f, "PUT", "/v1/config/stages",
+                          "{\"values\":[\"Discovery\"]}", &j),
+                     400);
+    json_decref(j);
 
     assert_int_equal(call(f, "DELETE", "/v1/templates/opportunity", NULL, NULL),
                      200);

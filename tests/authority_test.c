@@ -903,6 +903,112 @@ static void test_removed_gets_no_key(void **state) {
     tnodes_close(TNODES(&o, &x, &m));
 }
 
+/* ------------------------------------------------- a member leaves itself */
+
+/*
+ * Viewer V leaves on its own (ent_obj_leave): a remove_member naming its
+ * author, which counts for any active role. The owner, the lowest admin,
+ * is asked to rotate when it applies the leave, and V cannot read what is
+ * written after the rotation. Member M may not remove V (only itself):
+ * its crafted removal of V passes the header test as a possible leave and
+ * is refused with ENT_EDENIED once the body names V; it changes nothing.
+ */
+static void test_leave(void **state) {
+    tnode o, m, v;
+    uint8_t id[32], k0[32], nk[32];
+    char err[256];
+    assert_int_equal(tnode_open(&o, 131), 0);
+    assert_int_equal(tnode_open(&m, 132), 0);
+    assert_int_equal(tnode_open(&v, 133), 0);
+    assert_int_equal(ent_obj_create(o.eng, "opportunity", opp_in, 2, id, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    join(&o, &m, id, ENT_ROLE_MEMBER);
+    join(&o, &v, id, ENT_ROLE_VIEWER);
+    sync_all(&m, &o, id);
+    key0(&o, id, k0);
+
+    /* M's removal of V: refused at O, whatever order */
+    ent_op *mlast = last_of(&m, id, tnode_pk(&o));
+    const ent_op *pm[1] = {mlast};
+    const uint8_t *to[2] = {tnode_pk(&o), tnode_pk(&m)};
+    ent_random(nk, 32);
+    ent_op *bad = mk_epoch(m.id, id, 1, mlast->h.hlc + 1, 0, pm, 1,
+                           tnode_pk(&v), 1, to, 2, nk, k0);
+    tdump before = tnode_dump(&o);
+    assert_int_equal(apply1(&o, bad, NULL), ENT_EDENIED);
+    tdump after = tnode_dump(&o);
+    assert_true(tdump_equal(&before, &after));
+    free(before.buf);
+    free(after.buf);
+
+    /* the owner never leaves; V leaves */
+    ent_op *lv = NULL;
+    assert_int_equal(ent_obj_leave(o.eng, id, &lv), ENT_EDENIED);
+    assert_null(lv);
+    assert_int_equal(ent_obj_leave(v.eng, id, &lv), ENT_OK);
+    assert_int_equal(lv->h.kind, ENT_OP_REMOVE_MEMBER);
+    ent_obj_input in = {"internal_notes", "mine", ENT_IN_PRIVATE};
+    assert_int_equal(ent_obj_set(v.eng, id, &in, 1, NULL, err, sizeof(err)),
+                     ENT_EDENIED);
+    assert_int_equal(ent_obj_leave(v.eng, id, NULL), ENT_ENOTMEMBER);
+
+    /* O applies it and is the one to rotate; M only applies */
+    ent_apply_info info;
+    memset(&info, 0, sizeof(info));
+    assert_int_equal(apply1(&o, lv, &info), ENT_OK);
+    assert_true(info.rotate_needed);
+    memset(&info, 0, sizeof(info));
+    assert_int_equal(apply1(&m, lv, &info), ENT_OK);
+    assert_false(info.rotate_needed);
+    json_t *j;
+    assert_int_equal(ent_obj_show_json(o.eng, id, true, &j), ENT_OK);
+    json_t *mm;
+    size_t i;
+    json_array_foreach(json_object_get(j, "members"), i, mm) {
+        if (strcmp(json_string_value(json_object_get(mm, "role")), "viewer") ==
+            0)
+            assert_string_equal(
+                json_string_value(json_object_get(mm, "status")), "removed");
+    }
+    json_decref(j);
+    ent_op *rot = NULL;
+    o.now += 10;
+    assert_int_equal(ent_obj_rotate_key(o.eng, id, &rot), ENT_OK);
+    assert_int_equal(rot->h.kind, ENT_OP_ROTATE_KEY);
+    apply_ok(&m, rot);
+    o.now += 10;
+    ent_op *w = local_set(&o, id, "next_step", "after V left");
+    assert_true(w->h.epoch >= 1);
+    apply_ok(&m, w);
+    char buf[64];
+    assert_string_equal(field_of(&m, id, "next_step", buf, sizeof(buf)),
+                        "after V left");
+    /* V holds every op there is and reads nothing written afterwards */
+    assert_false(store_opens(&v, id, w));
+    int rc = apply1(&v, w, NULL);
+    assert_true(rc == ENT_OK || rc == ENT_EDECRYPT);
+    const char *seen = field_of(&v, id, "next_step", buf, sizeof(buf));
+    assert_true(seen == NULL || strcmp(seen, "after V left") != 0);
+    /* O and M agree byte for byte */
+    uint8_t *a = NULL, *b = NULL;
+    size_t al = 0, bl = 0;
+    assert_int_equal(ent_obj_state_encode(o.eng, id, &a, &al), ENT_OK);
+    assert_int_equal(ent_obj_state_encode(m.eng, id, &b, &bl), ENT_OK);
+    assert_int_equal(al, bl);
+    assert_memory_equal(a, b, al);
+    free(a);
+    free(b);
+    ent_op_free(w);
+    ent_op_free(rot);
+    ent_op_free(lv);
+    ent_op_free(bad);
+    ent_op_free(mlast);
+    tnode_close(&o);
+    tnode_close(&m);
+    tnode_close(&v);
+}
+
 /* --------------------------------------- 4: an owner-only field seized */
 
 /*
@@ -1440,6 +1546,7 @@ int main(void) {
         cmocka_unit_test(test_demoted_admin),
         cmocka_unit_test(test_seniority),
         cmocka_unit_test(test_removed_gets_no_key),
+        cmocka_unit_test(test_leave),
         cmocka_unit_test(test_owner_only_field),
         cmocka_unit_test(test_epoch_bounds),
         cmocka_unit_test(test_structure),

@@ -144,11 +144,16 @@ static void test_template_show(void **state) {
         "\"fields\":[{\"name\":\"source\",\"type\":\"enum\",\"visibility\":"
         "\"shared\",\"label\":\"Lead source\",\"values\":[\"Event\","
         "\"Web" EVIL_JSON "\"],\"default\":\"Event\"},{\"name\":\"note\","
-        "\"type\":\"text\",\"visibility\":\"private\"}]}");
+        "\"type\":\"text\",\"visibility\":\"private\"},{\"name\":"
+        "\"stage\",\"type\":\"enum\",\"visibility\":\"shared\","
+        "\"default\":\"New\"}]}");
     assert_non_null(strstr(out, "stages:  \"New\", \"Won\"\n"));
     assert_non_null(strstr(out, "label \"Lead source\"; values \"Event\", "
                                 "\"Web" SHOWN "\"; default \"Event\"\n"));
     assert_non_null(strstr(out, "  note                  text     private\n"));
+    /* the stage field's values are the template's stages: one list */
+    assert_non_null(strstr(out, "  stage                 enum     shared   "
+                                "values from the stages; default \"New\"\n"));
     free(out);
 }
 

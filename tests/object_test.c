@@ -305,7 +305,7 @@ static void test_template_cache(void **state) {
     char err[256];
     ent_template *t;
     opp_open(id, TNODES(&a), 3);
-    const ent_obj_input custom[] = {{"my_custom", "y", false}};
+    const ent_obj_input custom[] = {{"my_custom", "y", ENT_IN_CUSTOM}};
     /* built-in opportunity is not strict: a custom field is taken */
     assert_int_equal(ent_obj_set(a.eng, id, custom, 1, NULL, err, sizeof(err)),
                      ENT_OK);

@@ -146,7 +146,10 @@ static void test_opportunity_fields(void **state) {
         assert_int_equal(f->type, want[i].type);
         assert_int_equal(f->visibility, want[i].vis);
     }
-    assert_string_equal(ent_template_field(t, "stage")->table, "stages");
+    /* one stage list: the field stage takes the template's stages */
+    assert_string_equal(ent_template_field(t, "stage")->table, "");
+    assert_int_equal(ent_template_field(t, "stage")->values.n, 0);
+    assert_string_equal(t->stages.v[0], "Prospecting");
     assert_string_equal(ent_template_field(t, "stage")->default_text,
                         "Prospecting");
     assert_true(ent_template_field(t, "influenced_by")->or_text);
@@ -232,6 +235,20 @@ static void test_validation_errors(void **state) {
         const char *msg; /* a piece of the expected error text */
     } cases[] = {
         {"[]", "must be a JSON object"},
+        /* one stage list: the field stage takes the template's stages */
+        {"{\"type\":\"deal\",\"fields\":[{\"name\":\"stage\","
+         "\"type\":\"enum\",\"table\":\"stages\"}],\"stages\":[\"A\"]}",
+         "field stage: the workflow stage is an enum whose values are the "
+         "template's \"stages\""},
+        {"{\"type\":\"deal\",\"fields\":[{\"name\":\"stage\","
+         "\"type\":\"text\"}],\"stages\":[\"A\"]}",
+         "the workflow stage is an enum"},
+        {"{\"type\":\"deal\",\"fields\":[{\"name\":\"stage\","
+         "\"type\":\"enum\"}]}",
+         "template deal: field stage needs the workflow stages"},
+        {"{\"type\":\"deal\",\"fields\":[{\"name\":\"stage\","
+         "\"type\":\"enum\",\"default\":\"B\"}],\"stages\":[\"A\"]}",
+         "field stage: bad default: \"B\" is not one of its \"stages\""},
         {"{\"fields\":[]}", "\"type\" must be"},
         {"{\"type\":\"Opportunity\",\"fields\":[]}", "\"type\" must be"},
         {"{\"type\":\"1deal\",\"fields\":[]}", "\"type\" must be"},
@@ -477,9 +494,10 @@ static int config_body(ent_txn *txn, void *data) {
     assert_int_equal(l.n, 4);
     assert_string_equal(l.v[2], "EMEA");
     ent_strlist_free(&l);
-    assert_int_equal(ent_config_get_list(txn, "stages", &l), ENT_OK);
-    assert_string_equal(l.v[0], "Prospecting");
-    ent_strlist_free(&l);
+    /* the stages are the templates' own, no table's */
+    assert_int_equal(ent_config_get_list(txn, "stages", &l), ENT_ENOENT);
+    assert_false(ent_config_builtin_table("stages"));
+    assert_true(ent_config_builtin_table("regions"));
     assert_int_equal(ent_config_get_list(txn, "colours", &l), ENT_ENOENT);
     assert_int_equal(ent_config_get_list(txn, "Bad Name", &l), ENT_EINVAL);
 
@@ -658,9 +676,27 @@ static int resolve_body(ent_txn *txn, void *data) {
     check_resolve(t, txn, "close_date", "", false, ENT_VIS_SHARED, ENT_VT_NULL,
                   "");
 
-    /* fields the template does not know: custom text, as the user says */
-    assert_int_equal(ent_template_resolve(t, txn, "partner_tier", "Gold", false,
-                                          &r, err, sizeof(err)),
+    /* fields the template does not know: --set refuses them, naming the
+     * nearest known field; --custom takes them as shared text */
+    check_refused(t, txn, "clos_date", "2026-01-01", false, ENT_ESCHEMA,
+                  "template opportunity has no field clos_date; did you mean "
+                  "close_date? (to share a new custom field with every "
+                  "member: --custom clos_date=VALUE)");
+    check_refused(t, txn, "partner_tier", "Gold", false, ENT_ESCHEMA,
+                  "template opportunity has no field partner_tier (to share");
+    assert_string_equal(ent_template_suggest(t, "nxt_step"), "next_step");
+    assert_string_equal(ent_template_suggest(t, "stge"), "stage");
+    assert_string_equal(ent_template_suggest(t, "customer_acount"),
+                        "customer_account");
+    assert_null(ent_template_suggest(t, "partner_tier"));
+    assert_int_equal(ent_template_resolve_as(t, txn, "close_date", "x",
+                                             ENT_RESOLVE_CUSTOM, &r, err,
+                                             sizeof(err)),
+                     ENT_ESCHEMA);
+    assert_non_null(strstr(err, "not a custom field"));
+    assert_int_equal(ent_template_resolve_as(t, txn, "partner_tier", "Gold",
+                                             ENT_RESOLVE_CUSTOM, &r, err,
+                                             sizeof(err)),
                      ENT_OK);
     assert_true(r.custom);
     assert_false(r.owner_only);
@@ -669,8 +705,13 @@ static int resolve_body(ent_txn *txn, void *data) {
     ent_value_clear(&r.value);
     check_resolve(t, txn, "partner_tier", "Gold", true, ENT_VIS_PRIVATE,
                   ENT_VT_TEXT, "Gold");
-    check_refused(t, txn, "partner_tier", "bad\x01", false, ENT_EINVAL,
+    check_refused(t, txn, "partner_tier", "bad\x01", true, ENT_EINVAL,
                   "field partner_tier");
+    /* the stage: the template's stages, whether --set or object stage */
+    check_resolve(t, txn, "stage", "closed won", false, ENT_VIS_SHARED,
+                  ENT_VT_ENUM, "Closed Won");
+    check_refused(t, txn, "stage", "Discovery", false, ENT_EINVAL,
+                  "Prospecting");
     check_refused(t, txn, "Bad-Name", "x", false, ENT_EINVAL,
                   "bad field name \"Bad-Name\"");
     check_refused(t, txn, "", "x", false, ENT_EINVAL, "bad field name");
@@ -690,6 +731,22 @@ static int resolve_body(ent_txn *txn, void *data) {
     check_refused(t, txn, "score", "3", false, ENT_ESCHEMA, "use --private");
     check_refused(t, txn, "score", "99999999999999999999", true, ENT_ELIMIT,
                   "out of range");
+    ent_template_free(t);
+
+    /* a template with other stages: --set stage= takes exactly those,
+     * listed field or not */
+    t = tpl_from("{\"type\":\"deal\",\"fields\":[{\"name\":\"stage\","
+                 "\"type\":\"enum\",\"default\":\"discovery\"}],"
+                 "\"stages\":[\"Discovery\",\"Won\"]}");
+    check_resolve(t, txn, "stage", "discovery", false, ENT_VIS_SHARED,
+                  ENT_VT_ENUM, "Discovery");
+    check_refused(t, txn, "stage", "Prospecting", false, ENT_EINVAL,
+                  "\"Discovery\", \"Won\"");
+    ent_template_free(t);
+    t = tpl_from("{\"type\":\"deal\",\"fields\":[],"
+                 "\"stages\":[\"Discovery\",\"Won\"]}");
+    check_resolve(t, txn, "stage", "won", false, ENT_VIS_SHARED, ENT_VT_ENUM,
+                  "Won");
     ent_template_free(t);
 
     /* an enum naming a table nobody defined */

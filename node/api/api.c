@@ -53,6 +53,9 @@ static const ent_api_route builtin_routes[] = {
     {"PUT", "/v1/config", false, ent_api_config_put},
     {"GET", "/v1/config/", true, ent_api_config_list_get},
     {"PUT", "/v1/config/", true, ent_api_config_list_put},
+    {"GET", "/v1/config-tables", false, ent_api_config_tables},
+    {"GET", "/v1/invites", false, ent_api_invites_list},
+    {"DELETE", "/v1/invites/", true, ent_api_invite_delete},
     /* users, tokens, policies, login: node/api/api_users.c */
     {"GET", "/v1/users", false, ent_api_users_list},
     {"POST", "/v1/users", false, ent_api_users_create},

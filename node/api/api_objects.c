@@ -153,7 +153,7 @@ static const char *query_get(const query *q, const char *key) {
  * to in[*n] as field inputs. Values must be strings; names non-empty. The
  * strings stay borrowed from body.
  */
-static int read_inputs(const json_t *body, const char *key, bool is_private,
+static int read_inputs(const json_t *body, const char *key, uint8_t how,
                        ent_obj_input *in, size_t *n, ent_http_response *resp) {
     const json_t *o = json_object_get(body, key);
     const char *name;
@@ -179,9 +179,37 @@ static int read_inputs(const json_t *body, const char *key, bool is_private,
             return ent_http_response_error(resp, 400, ENT_ELIMIT,
                                            "more than %d fields in one request",
                                            ENT_API_OBJ_MAX_INPUTS);
-        in[*n] = (ent_obj_input){.name = name,
-                                 .text = json_string_value(val),
-                                 .is_private = is_private};
+        in[*n] = (ent_obj_input){
+            .name = name, .text = json_string_value(val), .how = how};
+        (*n)++;
+    }
+    return ENT_OK;
+}
+
+/* Appends the custom fields named by the JSON array body["remove"] (absent
+ * or null: none) to in[*n] as removals; names borrowed from body. */
+static int read_removals(const json_t *body, ent_obj_input *in, size_t *n,
+                         ent_http_response *resp) {
+    const json_t *a = json_object_get(body, "remove");
+    size_t i;
+    json_t *val;
+    if (a == NULL || json_is_null(a))
+        return ENT_OK;
+    if (!json_is_array(a))
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "\"remove\" must be an array of field "
+                                       "names");
+    json_array_foreach((json_t *)a, i, val) {
+        const char *name = json_string_value(val);
+        if (name == NULL || name[0] == '\0')
+            return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                           "\"remove\" must be an array of "
+                                           "field names");
+        if (*n == ENT_API_OBJ_MAX_INPUTS)
+            return ent_http_response_error(resp, 400, ENT_ELIMIT,
+                                           "more than %d fields in one request",
+                                           ENT_API_OBJ_MAX_INPUTS);
+        in[*n] = (ent_obj_input){.name = name, .text = "", .how = ENT_IN_REMOVE};
         (*n)++;
     }
     return ENT_OK;
@@ -210,7 +238,8 @@ static int respond_id(ent_http_response *resp, int status,
 
 int ent_api_objects_create(ent_node *n, const ent_http_request *req,
                            ent_http_response *resp) {
-    static const char *const keys[] = {"type", "set", "private", NULL};
+    static const char *const keys[] = {"type", "set", "private", "custom",
+                                       NULL};
     ent_obj_input *in = NULL;
     size_t nin = 0;
     json_t *body = NULL;
@@ -239,8 +268,12 @@ int ent_api_objects_create(ent_node *n, const ent_http_request *req,
         rc = ENT_ENOMEM;
         goto out;
     }
-    if ((rc = read_inputs(body, "set", false, in, &nin, resp)) != ENT_OK ||
-        (rc = read_inputs(body, "private", true, in, &nin, resp)) != ENT_OK)
+    if ((rc = read_inputs(body, "set", ENT_IN_SHARED, in, &nin, resp)) !=
+            ENT_OK ||
+        (rc = read_inputs(body, "private", ENT_IN_PRIVATE, in, &nin, resp)) !=
+            ENT_OK ||
+        (rc = read_inputs(body, "custom", ENT_IN_CUSTOM, in, &nin, resp)) !=
+            ENT_OK)
         goto out;
     rc = ent_obj_create(ent_node_objects(n), type, in, nin, id, &op, err,
                         sizeof(err));
@@ -402,7 +435,8 @@ int ent_api_object_get(ent_node *n, const ent_http_request *req,
 /* The body of POST /v1/objects/ID: set fields. */
 static int object_set(ent_node *n, const uint8_t id[32], const json_t *body,
                       ent_http_response *resp) {
-    static const char *const keys[] = {"set", "private", NULL};
+    static const char *const keys[] = {"set", "private", "custom", "remove",
+                                       NULL};
     ent_obj_input *in = NULL;
     size_t nin = 0;
     ent_op *op = NULL;
@@ -414,13 +448,19 @@ static int object_set(ent_node *n, const uint8_t id[32], const json_t *body,
         rc = ENT_ENOMEM;
         goto out;
     }
-    if ((rc = read_inputs(body, "set", false, in, &nin, resp)) != ENT_OK ||
-        (rc = read_inputs(body, "private", true, in, &nin, resp)) != ENT_OK)
+    if ((rc = read_inputs(body, "set", ENT_IN_SHARED, in, &nin, resp)) !=
+            ENT_OK ||
+        (rc = read_inputs(body, "private", ENT_IN_PRIVATE, in, &nin, resp)) !=
+            ENT_OK ||
+        (rc = read_inputs(body, "custom", ENT_IN_CUSTOM, in, &nin, resp)) !=
+            ENT_OK ||
+        (rc = read_removals(body, in, &nin, resp)) != ENT_OK)
         goto out;
     if (nin == 0) {
         rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                     "nothing to set: give \"set\" or "
-                                     "\"private\" fields");
+                                     "nothing to set: give \"set\", "
+                                     "\"private\", \"custom\" or "
+                                     "\"remove\" fields");
         goto out;
     }
     rc = ent_obj_set(ent_node_objects(n), id, in, nin, &op, err, sizeof(err));
@@ -866,6 +906,11 @@ int ent_api_config_list_put(ent_node *n, const ent_http_request *req,
     int rc = config_path(req, name, resp);
     if (rc != ENT_OK)
         return rc;
+    if (strcmp(name, "stages") == 0) /* one list: the template's */
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "the workflow stages of a type are its "
+                                       "template's \"stages\" (PUT "
+                                       "/v1/templates/TYPE), not a table");
     if ((rc = ent_api_body_object(req, resp, &body)) != ENT_OK)
         return rc;
     if ((rc = check_keys(body, keys, resp)) != ENT_OK)
@@ -909,4 +954,59 @@ out:
     free(c.values);
     json_decref(body);
     return rc;
+}
+
+typedef struct tables_ctx {
+    json_t *arr;
+} tables_ctx;
+
+static int tables_fn(ent_txn *txn, void *data) {
+    tables_ctx *c = data;
+    ent_strlist stored = {0}, all = {0};
+    json_decref(c->arr);
+    c->arr = json_array();
+    int rc = c->arr != NULL ? ent_config_tables(txn, &stored, &all)
+                            : ENT_ENOMEM;
+    for (size_t i = 0; rc == ENT_OK && i < all.n; i++) {
+        ent_strlist l = {0};
+        json_t *vals = json_array(), *row;
+        bool st = false;
+        for (size_t k = 0; k < stored.n && !st; k++)
+            st = strcmp(stored.v[k], all.v[i]) == 0;
+        if (vals == NULL) {
+            rc = ENT_ENOMEM;
+            break;
+        }
+        rc = ent_config_get_list(txn, all.v[i], &l);
+        for (size_t k = 0; rc == ENT_OK && k < l.n; k++)
+            if (json_array_append_new(vals, json_string(l.v[k])) != 0)
+                rc = ENT_ENOMEM;
+        ent_strlist_free(&l);
+        row = rc == ENT_OK ? json_pack("{s:s,s:b,s:b,s:O}", "name", all.v[i],
+                                       "builtin",
+                                       ent_config_builtin_table(all.v[i]),
+                                       "stored", st, "values", vals)
+                           : NULL;
+        json_decref(vals);
+        if (rc == ENT_OK && (row == NULL || json_array_append_new(c->arr, row)))
+            rc = ENT_ENOMEM;
+    }
+    ent_strlist_free(&stored);
+    ent_strlist_free(&all);
+    return rc;
+}
+
+int ent_api_config_tables(ent_node *n, const ent_http_request *req,
+                          ent_http_response *resp) {
+    tables_ctx c = {0};
+    if (req->query != NULL && req->query[0] != '\0')
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "no query parameters are accepted here");
+    int rc = ent_store_read(ent_node_store(n), tables_fn, &c);
+    if (rc != ENT_OK) {
+        json_decref(c.arr);
+        return rc;
+    }
+    ent_http_response_json(resp, 200, c.arr);
+    return ENT_OK;
 }

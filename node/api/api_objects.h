@@ -66,5 +66,8 @@ int ent_api_config_list_get(ent_node *n, const ent_http_request *req,
                             ent_http_response *resp);
 int ent_api_config_list_put(ent_node *n, const ent_http_request *req,
                             ent_http_response *resp);
+/* GET /v1/config-tables -> [{"name","builtin","stored","values"}], sorted */
+int ent_api_config_tables(ent_node *n, const ent_http_request *req,
+                          ent_http_response *resp);
 
 #endif

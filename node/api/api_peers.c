@@ -169,6 +169,110 @@ static int remove_member(ent_node *n, const uint8_t id[32],
     return ENT_OK;
 }
 
+/* POST /v1/objects/ID/members/ORG/role {"role"}: another role for an
+ * active member. */
+static int member_role(ent_node *n, const uint8_t id[32],
+                       const uint8_t org[ENT_PK_LEN],
+                       const ent_http_request *req, ent_http_response *resp) {
+    json_t *body = NULL;
+    uint8_t role = 0;
+    int rc = ent_api_body_object(req, resp, &body);
+    if (rc != ENT_OK)
+        return rc;
+    const json_t *r = json_object_get(body, "role");
+    if (json_object_size(body) != 1 || !json_is_string(r) ||
+        parse_role(json_string_value(r), &role) != ENT_OK) {
+        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
+                                     "body must be {\"role\":\"admin|member|"
+                                     "viewer\"}");
+        goto out;
+    }
+    rc = ent_peers_set_role(ent_node_peers(n), id, org, role);
+    switch (rc) {
+    case ENT_OK:
+        break;
+    case ENT_ENOENT:
+        rc = ent_http_response_error(resp, 404, rc, "no such object");
+        goto out;
+    case ENT_ENOTMEMBER:
+        rc = ent_http_response_error(resp, 404, rc,
+                                     "that org is not an active member (a new "
+                                     "member comes with an invite)");
+        goto out;
+    case ENT_EEXIST:
+        rc = ent_http_response_error(resp, 409, rc,
+                                     "that org already has role %s",
+                                     json_string_value(r));
+        goto out;
+    case ENT_EINVAL:
+        rc = ent_http_response_error(resp, 403, ENT_EDENIED,
+                                     "the owner's role never changes");
+        goto out;
+    case ENT_EDENIED:
+        rc = ent_http_response_error(
+            resp, 403, rc,
+            "only an active owner or admin may change roles, and an admin "
+            "only of admins appointed after it");
+        goto out;
+    default:
+        goto out;
+    }
+    char hex[65], o[ENT_ORG_ID_LEN + 1];
+    ent_hex_encode(hex, id, 32);
+    ent_org_id_format(o, org);
+    json_t *ans = json_pack("{s:s,s:s,s:s}", "id", hex, "org", o, "role",
+                            json_string_value(r));
+    if (ans == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    ent_http_response_json(resp, 200, ans);
+out:
+    json_decref(body);
+    return rc;
+}
+
+/* POST /v1/objects/ID/leave: this org leaves the object. */
+static int leave(ent_node *n, const uint8_t id[32], ent_http_response *resp) {
+    int rc = ent_peers_leave(ent_node_peers(n), id);
+    switch (rc) {
+    case ENT_OK:
+        break;
+    case ENT_ENOENT:
+        return ent_http_response_error(resp, 404, rc, "no such object");
+    case ENT_ENOTMEMBER:
+        return ent_http_response_error(resp, 409, rc,
+                                       "this org is not an active member "
+                                       "any more");
+    case ENT_EDENIED:
+        return ent_http_response_error(resp, 403, rc,
+                                       "the owner cannot leave its object");
+    default:
+        return rc;
+    }
+    char hex[65];
+    ent_hex_encode(hex, id, 32);
+    json_t *ans = json_pack("{s:s,s:b}", "id", hex, "left", 1);
+    if (ans == NULL)
+        return ENT_ENOMEM;
+    ent_http_response_json(resp, 200, ans);
+    return ENT_OK;
+}
+
+/* "/members/ORG/role" -> org key. */
+static bool role_path(const char *rest, uint8_t org[ENT_PK_LEN]) {
+    char s[ENT_ORG_ID_LEN + 1];
+    const char *pre = "/members/";
+    size_t pl = strlen(pre);
+    if (strncmp(rest, pre, pl) != 0 ||
+        strlen(rest + pl) != ENT_ORG_ID_LEN + strlen("/role") ||
+        strcmp(rest + pl + ENT_ORG_ID_LEN, "/role") != 0)
+        return false;
+    memcpy(s, rest + pl, ENT_ORG_ID_LEN);
+    s[ENT_ORG_ID_LEN] = '\0';
+    return ent_org_id_parse(org, s) == ENT_OK;
+}
+
 int ent_api_peers_object_post(ent_node *n, const ent_http_request *req,
                               ent_http_response *resp) {
     uint8_t id[32], org[ENT_PK_LEN];
@@ -177,9 +281,83 @@ int ent_api_peers_object_post(ent_node *n, const ent_http_request *req,
         return ent_api_object_post(n, req, resp);
     if (strcmp(rest, "/invites") == 0)
         return invite(n, id, req, resp);
+    if (strcmp(rest, "/leave") == 0)
+        return leave(n, id, resp);
     if (member_path(rest, true, org))
         return remove_member(n, id, org, resp);
+    if (role_path(rest, org))
+        return member_role(n, id, org, req, resp);
     return ent_api_object_post(n, req, resp);
+}
+
+/* The times of an invites row (Unix seconds from the peer layer) as the
+ * API's RFC 3339 values; used_at 0 is null. */
+static int invite_row_values(json_t *row) {
+    static const char *const keys[] = {"created", "expires", "used_at"};
+    for (size_t i = 0; i < 3; i++) {
+        json_int_t v = json_integer_value(json_object_get(row, keys[i]));
+        if (json_object_set_new(row, keys[i],
+                                ent_api_time_json(v > 0 ? (uint64_t)v * 1000
+                                                        : 0)) != 0)
+            return ENT_ENOMEM;
+    }
+    return ENT_OK;
+}
+
+int ent_api_invites_list(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp) {
+    uint8_t obj[32];
+    const char *q = req->query;
+    bool filter = false;
+    json_t *arr = NULL, *row;
+    size_t i;
+    if (q != NULL && q[0] != '\0') {
+        if (strncmp(q, "object=", 7) != 0 ||
+            ent_api_obj_id_parse(q + 7, obj) != ENT_OK)
+            return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                           "the only query parameter is "
+                                           "object=ID (64 lowercase hex)");
+        filter = true;
+    }
+    int rc = ent_peers_invites_json(ent_node_peers(n), filter ? obj : NULL,
+                                    &arr);
+    if (rc != ENT_OK)
+        return rc;
+    json_array_foreach(arr, i, row) {
+        if ((rc = invite_row_values(row)) != ENT_OK) {
+            json_decref(arr);
+            return rc;
+        }
+    }
+    ent_http_response_json(resp, 200, arr);
+    return ENT_OK;
+}
+
+int ent_api_invite_delete(ent_node *n, const ent_http_request *req,
+                          ent_http_response *resp) {
+    const char *s = req->path + strlen("/v1/invites/");
+    uint8_t id[16];
+    bool ok = strlen(s) == 32;
+    for (size_t i = 0; ok && i < 32; i++)
+        ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
+    if (!ok || ent_hex_decode(id, sizeof(id), s) != ENT_OK)
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "an invite id is 32 lowercase hex "
+                                       "characters");
+    int rc = ent_peers_invite_revoke(ent_node_peers(n), id);
+    if (rc == ENT_ENOENT)
+        return ent_http_response_error(resp, 404, rc, "no such invite");
+    if (rc == ENT_EUSED)
+        return ent_http_response_error(resp, 409, rc,
+                                       "the invite was already used; it is "
+                                       "kept as history");
+    if (rc != ENT_OK)
+        return rc;
+    json_t *ans = json_pack("{s:s,s:b}", "invite_id", s, "revoked", 1);
+    if (ans == NULL)
+        return ENT_ENOMEM;
+    ent_http_response_json(resp, 200, ans);
+    return ENT_OK;
 }
 
 int ent_api_peers_object_delete(ent_node *n, const ent_http_request *req,

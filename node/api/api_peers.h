@@ -30,4 +30,12 @@ int ent_api_join_get(ent_node *n, const ent_http_request *req,
 int ent_api_peers_list(ent_node *n, const ent_http_request *req,
                        ent_http_response *resp);
 
+/* GET /v1/invites[?object=ID] -> [{"invite_id","object","role","created",
+ * "expires","status","used_by","used_at"}]; DELETE /v1/invites/ID revokes
+ * an unused invite -> {"invite_id","revoked":true} (spec/api.md). */
+int ent_api_invites_list(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp);
+int ent_api_invite_delete(ent_node *n, const ent_http_request *req,
+                          ent_http_response *resp);
+
 #endif

@@ -309,14 +309,20 @@ static const cli_opt no_opts[] = {{NULL, NULL, NULL}};
 
 static const cli_opt object_create_opts[] = {
     {"type", "TYPE", "the object type (opportunity, lead, ...), required"},
-    {"set", "F=V", "a shared field (repeatable)"},
+    {"set", "F=V", "a shared field of the template (repeatable)"},
     {"private", "F=V", "a private field: never leaves this node (repeatable)"},
+    {"custom", "F=V",
+     "a shared field the template does not list (repeatable)"},
     {NULL, NULL, NULL},
 };
 
 static const cli_opt object_set_opts[] = {
-    {"set", "F=V", "a shared field (repeatable); an empty V clears it"},
+    {"set", "F=V",
+     "a shared field of the template (repeatable); an empty V clears it"},
     {"private", "F=V", "a private field (repeatable); an empty V clears it"},
+    {"custom", "F=V",
+     "a shared field the template does not list (repeatable)"},
+    {"remove", "F", "remove custom field F, shared and private (repeatable)"},
     {NULL, NULL, NULL},
 };
 
@@ -339,19 +345,26 @@ static const cli_cmd object_cmds[] = {
      "object create --type TYPE [--set F=V]... [--private F=V]... [--json]",
      "Creates a joint object of TYPE with this org as its owner and prints "
      "its id (64 hex characters; with --json: {\"id\"}). --set F=V gives a "
-     "shared field (sent, encrypted, to the members), --private F=V a "
-     "private one (kept on this node only); each splits at the first '=' and "
-     "may be repeated. Values are parsed by the org's template of TYPE "
-     "(entente template show TYPE): money as \"1200000 EUR\", dates as "
-     "YYYY-MM-DD, enums from their list. A field the template marks private "
-     "is refused with --set; a strict template refuses unknown fields. A "
-     "refused value creates nothing.",
+     "shared field of the template (sent, encrypted, to the members), "
+     "--private F=V a private one (kept on this node only), --custom F=V a "
+     "shared text field the template does not list; each splits at the "
+     "first '=' and may be repeated. Values are parsed by the org's template "
+     "of TYPE (entente template show TYPE): money as \"1200000 EUR\", dates "
+     "as YYYY-MM-DD, enums from their list. --set refuses a field the "
+     "template does not list, naming the nearest one (a typo never becomes "
+     "a shared field), and one it marks private; a strict template refuses "
+     "--custom too. A refused value creates nothing.",
      object_create_opts, 0, 0, NULL},
     {"set", ent__cli_cmd_object_set, "change fields of an object",
      "object set OBJ [--set F=V]... [--private F=V]... [--json]",
      "Changes shared (--set) and private (--private) fields of object OBJ, "
      "as one change: if any value is refused, nothing changes. An empty "
-     "value clears the field. Prints nothing (with --json: {\"id\"}).",
+     "value clears the field. --set takes the fields of the template only "
+     "(an unknown one is refused with the nearest known name); --custom "
+     "F=V sets a shared field the template does not list, and --remove F "
+     "removes such a custom field (at every member, and its private value "
+     "here). A viewer may change its private fields only. Prints nothing "
+     "(with --json: {\"id\"}).",
      object_set_opts, 1, 1, NULL},
     {"show", ent__cli_cmd_object_show, "show an object",
      "object show OBJ [--json] [--hide-private]",
@@ -453,31 +466,112 @@ static const cli_opt join_opts[] = {
     {NULL, NULL, NULL},
 };
 
+static const cli_cmd invite_cmds[] = {
+    {"list", ent__cli_cmd_invite_list, "list the invites this node made",
+     "invite list [OBJ] [--json]",
+     "Lists the invites this node made (of object OBJ only, when given): "
+     "invite id, object, role, status (pending, expired or used), expiry "
+     "and who used it. With --json: [{\"invite_id\",\"object\",\"role\","
+     "\"created\",\"expires\",\"status\",\"used_by\",\"used_at\"}] "
+     "(times RFC 3339; used_by and used_at null while unused).",
+     no_opts, 0, 1, NULL},
+    {"revoke", ent__cli_cmd_invite_revoke, "revoke an unused invite",
+     "invite revoke INVITE_ID [--json]",
+     "Revokes the unused invite INVITE_ID (32 hex characters, as `invite "
+     "list` shows it and `invite --json` prints it): its token can never be "
+     "used. A used invite is kept as history and cannot be revoked. Prints "
+     "nothing (with --json: {\"invite_id\",\"revoked\"}).",
+     no_opts, 1, 1, NULL},
+    {"inspect", ent__cli_cmd_invite_inspect, "show what a token holds",
+     "invite inspect TOKEN [--json]",
+     "Shows what invite TOKEN holds, before `entente join TOKEN`: the "
+     "object id, the inviting org, the role it gives, when it expires, the "
+     "addresses join dials and the invite id. The token does not carry the "
+     "object's type or fields: they arrive with the join. Reads the token "
+     "only: needs no node and tells no one. Exit status 1 when the token "
+     "is damaged (the reason: a typo, truncated...) or has expired. With "
+     "--json: {\"object\",\"inviter\",\"role\",\"expires\",\"expired\","
+     "\"addrs\",\"invite_id\"}.",
+     no_opts, 1, 1, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
+};
+
+static const cli_opt config_set_opts[] = {
+    {"new", NULL, "TABLE is a new configuration table (else: a typo)"},
+    {NULL, NULL, NULL},
+};
+
 static const cli_cmd config_cmds[] = {
     {"get", ent__cli_cmd_config_get, "show this node's settings",
-     "config get [KEY] [--json]",
+     "config get [KEY|TABLE] [--json]",
      "Prints the node's settings, or the value of one (nothing when it is "
      "not set). Keys: advertise (HOST:PORT partners dial: the address put "
      "in invite tokens and announced to peers) and default_currency (of "
      "money typed without a code). With --json: {\"advertise\","
-     "\"default_currency\"} (null when not set), or {KEY: value}. Works with "
-     "or without a running node.",
+     "\"default_currency\"} (null when not set), or {KEY: value}. Any other "
+     "name is a configuration table, printed as `config show` does "
+     "({\"name\",\"values\"}). Works with or without a running node.",
      no_opts, 0, 1, NULL},
-    {"set", ent__cli_cmd_config_set, "change a setting of this node",
-     "config set KEY VALUE [--json]",
+    {"set", ent__cli_cmd_config_set, "change a setting or a table",
+     "config set KEY VALUE | TABLE VALUE... [--new] [--json]",
      "Stores a setting; a running node uses it at once (the next invite "
      "carries a new advertise address), and it is kept across restarts. "
      "advertise takes HOST:PORT (an IPv4 address, [IPv6] or a DNS name; "
      "\"\" goes back to the default: the listen address, or for 0.0.0.0 / "
      "[::] the address of the interface that routes outward, else "
      "loopback). $ENTENTE_ADVERTISE, when set, overrides it. "
-     "default_currency takes an ISO 4217 code. Prints nothing (with "
-     "--json: the settings, {\"advertise\",\"default_currency\"}).",
-     no_opts, 2, 2, NULL},
+     "default_currency takes an ISO 4217 code. Any other name is a "
+     "configuration table (regions, industries, ...): its values become "
+     "VALUE... (each non-empty, distinct ignoring case, at most 256 bytes; "
+     "stored values that use a dropped one keep it); a table that does not "
+     "exist yet needs --new, so that a mistyped name makes none. The "
+     "stages of a type are its template's, not a table. Prints nothing (with --json: the "
+     "settings, {\"advertise\",\"default_currency\"}, or the table, "
+     "{\"name\",\"values\"}).",
+     config_set_opts, 2, 1025, NULL},
+    {"list", ent__cli_cmd_config_list, "list the configuration tables",
+     "config list [--json]",
+     "Lists the configuration tables enum fields take their values from: "
+     "the built-in ones (regions, industries, forecast_categories, "
+     "mdf_activity_types) and those this org stored, with where each comes "
+     "from and how many values it has. With --json: [{\"name\","
+     "\"values\",\"builtin\",\"stored\"}]. Works with or without a "
+     "running node.",
+     no_opts, 0, 0, NULL},
+    {"show", ent__cli_cmd_config_show, "show the values of a table",
+     "config show TABLE [--json]",
+     "Prints the values of configuration table TABLE, one per line: the "
+     "stored list, else the built-in one. With --json: {\"name\","
+     "\"values\"}. Works with or without a running node.",
+     no_opts, 1, 1, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
 static const cli_cmd member_cmds[] = {
+    {"list", ent__cli_cmd_member_list, "list the member orgs of an object",
+     "member list OBJ [--json]",
+     "Lists the member orgs of object OBJ, one per line: org id, role "
+     "(owner, admin, member, viewer), status (active, or removed: it left "
+     "or was removed) and name. With --json: [{\"org\",\"name\",\"role\","
+     "\"status\"}] (name: null when this node does not know the org's).",
+     no_opts, 1, 1, NULL},
+    {"role", ent__cli_cmd_member_role, "change the role of a member org",
+     "member role OBJ ORG ROLE [--json]",
+     "Gives active member ORG of object OBJ the role ROLE (admin, member or "
+     "viewer): a signed membership change sent to every member. Only an "
+     "owner or admin may, an admin only for members it outranks (admins "
+     "appointed after it); the owner's role never changes. A new org comes "
+     "with an invite. Prints nothing (with --json: {\"id\",\"org\","
+     "\"role\"}).",
+     no_opts, 3, 3, NULL},
+    {"leave", ent__cli_cmd_member_leave, "leave an object",
+     "member leave OBJ [--json]",
+     "This org leaves object OBJ on its own (any role but the owner): a "
+     "signed leave sent to the members, after which the remaining owner or "
+     "admin moves the object to a new key this org never receives. It "
+     "keeps what it had, makes no more changes and receives nothing more "
+     "of the object. Prints nothing (with --json: {\"id\",\"left\"}).",
+     no_opts, 1, 1, NULL},
     {"remove", ent__cli_cmd_member_remove, "remove a member org from an object",
      "member remove OBJ ORG [--json]",
      "Removes org ORG (its org id) from object OBJ; only an owner or admin "
@@ -616,8 +710,9 @@ static const cli_cmd commands[] = {
      "\"expires\",\"invite_id\"}, expires in RFC 3339). Send it to the "
      "partner out of band; "
      "it runs `entente join TOKEN`. The token carries this node's address "
-     "and a secret; it works once, until it expires.",
-     invite_opts, 1, 1, NULL},
+     "and a secret; it works once, until it expires. `invite list`, "
+     "`invite revoke` and `invite inspect` manage and preview invites.",
+     invite_opts, 1, 1, invite_cmds},
     {"join", ent__cli_cmd_join, "join an object with an invite token",
      "join TOKEN [--timeout DURATION] [--json]",
      "Dials the inviting node named in TOKEN, proves the invite, and waits "
@@ -631,7 +726,8 @@ static const cli_cmd commands[] = {
     {"config", NULL, "show and change this node's settings",
      "config COMMAND [ARGS] [options]",
      "The node's settings, kept in its home: the address partners dial "
-     "(advertise) and the default currency.",
+     "(advertise) and the default currency; and its configuration tables, "
+     "the lists of allowed values of enum fields (regions, industries...).",
      no_opts, 0, 0, config_cmds},
     {"member", NULL, "manage the member orgs of an object",
      "member COMMAND [ARGS] [options]", "Membership of joint objects.", no_opts,
@@ -1029,6 +1125,10 @@ int ent_cli_main(int argc, char **argv) {
                  k->name);
         c.cmd = k;
         if (k->sub == NULL || i + 1 >= argc || argv[i + 1][0] == '-')
+            break;
+        /* a command that runs itself too (invite OBJ) has sub-commands
+         * only for the words its table lists */
+        if (k->fn != NULL && find_cmd(k->sub, argv[i + 1]) == NULL)
             break;
         tab = k->sub;
         i++;

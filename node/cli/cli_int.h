@@ -176,6 +176,17 @@ int ent__cli_object_id(const char *words, const char *home, const char *arg,
 int ent__cli_pick_object(const json_t *rows, const char *prefix, char hex[65],
                          char *why, size_t cap);
 
+/*
+ * Runs fn in a read (or, with write, a write) transaction of c->home's
+ * store with no node running, under the home's lock so that no node starts
+ * meanwhile. Returns -1 on success; an exit status after printing the
+ * error for a running node or a missing home; or -2 with *err set to the
+ * error of the store or of fn, for the caller to word.
+ */
+struct ent_txn;
+int ent__cli_offline(cli *c, bool write, int (*fn)(struct ent_txn *, void *),
+                     void *data, int *err);
+
 /* ------------------------------------------------------------- commands */
 
 /* Each runs one command of the table in cli.c on its parsed invocation and
@@ -188,6 +199,13 @@ int ent__cli_cmd_status(cli *c);
 int ent__cli_cmd_peers(cli *c);
 int ent__cli_cmd_config_get(cli *c);
 int ent__cli_cmd_config_set(cli *c);
+
+/* cli_config.c: the configuration tables (config list, show, and get/set
+ * of a name that is not a setting) */
+int ent__cli_cmd_config_list(cli *c);
+int ent__cli_cmd_config_show(cli *c);
+int ent__cli_config_table_show(cli *c, const char *name);
+int ent__cli_config_table_set(cli *c, const char *name);
 
 /* Warns on stderr ("entente: WORDS: warning: ...") when every address that
  * the invite token carries is a loopback one, which a partner on another
@@ -246,5 +264,13 @@ int ent__cli_cmd_policy_list(cli *c);
 int ent__cli_cmd_policy_show(cli *c);
 int ent__cli_cmd_policy_remove(cli *c);
 int ent__cli_cmd_policy_test(cli *c);
+
+/* cli_members.c */
+int ent__cli_cmd_member_list(cli *c);
+int ent__cli_cmd_member_role(cli *c);
+int ent__cli_cmd_member_leave(cli *c);
+int ent__cli_cmd_invite_list(cli *c);
+int ent__cli_cmd_invite_revoke(cli *c);
+int ent__cli_cmd_invite_inspect(cli *c);
 
 #endif

@@ -451,12 +451,8 @@ static int config_txn(ent_txn *txn, void *data) {
     return rc;
 }
 
-/*
- * Reads (and changes, if io->set_key) the settings of c->home with no node
- * running; on success *out is the document GET /v1/config would answer.
- * Returns -1 to go on, or the exit status after printing the error.
- */
-static int config_offline(cli *c, config_io *io, json_t **out) {
+int ent__cli_offline(cli *c, bool write, int (*fn)(ent_txn *, void *),
+                     void *data, int *err) {
     char path[PATH_MAX];
     ent_store *st = NULL;
     long pid = 0;
@@ -481,21 +477,36 @@ static int config_offline(cli *c, config_io *io, json_t **out) {
     if (rc == ENT_OK)
         rc = ent_store_open(&st, path, 0, &c->log);
     if (rc == ENT_OK)
-        rc = io->set_key != NULL ? ent_store_write(st, config_txn, io)
-                                 : ent_store_read(st, config_txn, io);
+        rc = write ? ent_store_write(st, fn, data)
+                   : ent_store_read(st, fn, data);
     if (rc != ENT_OK) {
-        status = ent__cli_fail(c, "%s: %s", c->home, ent_strerror(rc));
-        goto out;
+        *err = rc; /* the caller words the error */
+        status = -2;
     }
-    *out =
-        json_pack("{s:s,s:o}", "default_currency", io->cur, "advertise",
-                  io->advertise[0] ? json_string(io->advertise) : json_null());
-    if (*out == NULL)
-        status = ent__cli_fail(c, "%s", ent_strerror(ENT_ENOMEM));
 out:
     ent_store_close(st);
     ent_home_unlock(fd);
     return status;
+}
+
+/*
+ * Reads (and changes, if io->set_key) the settings of c->home with no node
+ * running; on success *out is the document GET /v1/config would answer.
+ * Returns -1 to go on, or the exit status after printing the error.
+ */
+static int config_offline(cli *c, config_io *io, json_t **out) {
+    int err = ENT_OK;
+    int st = ent__cli_offline(c, io->set_key != NULL, config_txn, io, &err);
+    if (st == -2)
+        return ent__cli_fail(c, "%s: %s", c->home, ent_strerror(err));
+    if (st >= 0)
+        return st;
+    *out =
+        json_pack("{s:s,s:o}", "default_currency", io->cur, "advertise",
+                  io->advertise[0] ? json_string(io->advertise) : json_null());
+    if (*out == NULL)
+        return ent__cli_fail(c, "%s", ent_strerror(ENT_ENOMEM));
+    return -1;
 }
 
 /*
@@ -546,10 +557,7 @@ int ent__cli_cmd_config_get(cli *c) {
     const char *key = c->nargs > 0 ? c->args[0] : NULL;
     json_t *doc = NULL;
     if (key != NULL && !config_key_known(key))
-        return ent__cli_usage_error(c,
-                                    "unknown setting '%s' (known: advertise, "
-                                    "default_currency)",
-                                    key);
+        return ent__cli_config_table_show(c, key);
     int st = config_fetch(c, NULL, NULL, &doc);
     if (st >= 0)
         return st;
@@ -577,10 +585,13 @@ int ent__cli_cmd_config_set(cli *c) {
     const char *key = c->args[0], *value = c->args[1];
     json_t *doc = NULL;
     if (!config_key_known(key))
-        return ent__cli_usage_error(c,
-                                    "unknown setting '%s' (known: advertise, "
-                                    "default_currency)",
+        return ent__cli_config_table_set(c, key);
+    if (ent__cli_opt_value(c, "new") != NULL)
+        return ent__cli_usage_error(c, "--new is for a new table, and %s is "
+                                       "a setting",
                                     key);
+    if (c->nargs != 2)
+        return ent__cli_usage_error(c, "setting %s takes one VALUE", key);
     if (strcmp(key, "advertise") == 0 && value[0] != '\0' &&
         !ent_advertise_valid(value))
         return ent__cli_fail(c, BAD_ADVERTISE, value);

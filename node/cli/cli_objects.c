@@ -122,16 +122,46 @@ static int type_arg(cli *c, const char *type) {
         c, "invalid type name '%.80s' (want [a-z][a-z0-9_]{0,31})", type);
 }
 
+/* Appends --remove F to body["remove"] (an array of names). */
+static int remove_add(cli *c, json_t *body, const char *name) {
+    json_t *arr = json_object_get(body, "remove"), *v;
+    size_t i;
+    if (name[0] == '\0' || strchr(name, '=') != NULL)
+        return ent__cli_usage_error(c, "--remove wants a FIELD name, got "
+                                       "'%.80s'",
+                                    name);
+    if (arr == NULL &&
+        ((arr = json_array()) == NULL ||
+         json_object_set_new(body, "remove", arr) != 0))
+        return ent__cli_fail(c, "%s", ent_strerror(ENT_ENOMEM));
+    json_array_foreach(arr, i, v) {
+        if (strcmp(json_string_value(v), name) == 0)
+            return ent__cli_usage_error(c, "field %s given twice with --remove",
+                                        name);
+    }
+    if ((v = json_string(name)) == NULL || json_array_append_new(arr, v) != 0)
+        return ent__cli_fail(c, "field %s: invalid field name", name);
+    return -1;
+}
+
 /*
- * Builds {"set":{F:V},"private":{F:V}} from the --set/--private options in
- * the order given (split at the first '='). Returns -1 or an exit status;
- * *nfields counts the fields.
+ * Builds {"set":{F:V},"private":{F:V},"custom":{F:V},"remove":[F]} from the
+ * --set/--private/--custom/--remove options in the order given (split at
+ * the first '='). Returns -1 or an exit status; *nfields counts the fields.
  */
 static int fields_body(cli *c, json_t *body, int *nfields) {
     *nfields = 0;
     for (int i = 0; i < c->nopts; i++) {
         const char *on = c->opts[i].name;
-        if (strcmp(on, "set") != 0 && strcmp(on, "private") != 0)
+        if (strcmp(on, "remove") == 0) {
+            int st = remove_add(c, body, c->opts[i].value);
+            if (st >= 0)
+                return st;
+            (*nfields)++;
+            continue;
+        }
+        if (strcmp(on, "set") != 0 && strcmp(on, "private") != 0 &&
+            strcmp(on, "custom") != 0)
             continue;
         const char *arg = c->opts[i].value;
         const char *eq = strchr(arg, '=');
@@ -199,7 +229,8 @@ int ent__cli_cmd_object_set(cli *c) {
     if ((st = fields_body(c, body, &nf)) >= 0)
         goto out;
     if (nf == 0) {
-        st = ent__cli_usage_error(c, "nothing to set: give --set or --private");
+        st = ent__cli_usage_error(
+            c, "nothing to set: give --set, --private, --custom or --remove");
         goto out;
     }
     snprintf(path, sizeof(path), "/v1/objects/%s", hex);
@@ -554,6 +585,9 @@ void ent__cli_print_template(FILE *f, const json_t *t) {
             char *l = quoted_list(json_object_get(fl, "values"));
             details_add(&d, "values %s", l ? l : "?");
             free(l);
+        } else if (strcmp(ent__cli_jstr(fl, "type"), "enum") == 0 &&
+                   strcmp(ent__cli_jstr(fl, "name"), "stage") == 0) {
+            details_add(&d, "values from the stages"); /* the one list */
         }
         if (json_object_get(fl, "default") != NULL)
             details_add(&d, "default \"%s\"", ent__cli_jstr(fl, "default"));

@@ -53,6 +53,28 @@ static int admin_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
     return rc;
 }
 
+/* The checks of a leave: the object exists, we are an active member and
+ * not its owner (the owner never leaves: ENT_EDENIED). */
+static int leave_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                       obj_rec *r) {
+    bool active = false;
+    uint8_t role = ENT_ROLE_VIEWER;
+    int rc = ent__obj_rec_get(txn, obj, r);
+    if (rc != ENT_OK)
+        return rc;
+    if ((rc = ent__obj_backfill(eng, txn, obj)) != ENT_OK ||
+        (rc = ent__obj_rec_get(txn, obj, r)) != ENT_OK)
+        return rc;
+    if (r->status == OBJ_STATUS_REMOVED)
+        return ENT_ENOTMEMBER;
+    if (memcmp(r->owner, eng->me, 32) == 0)
+        return ENT_EDENIED;
+    rc = ent__obj_member_get(txn, obj, eng->me, &active, &role);
+    if (rc == ENT_ENOENT || (rc == ENT_OK && !active))
+        rc = ENT_ENOTMEMBER;
+    return rc;
+}
+
 /*
  * Seniority (spec/membership.md): a change to an active admin (remove,
  * re-add, demote) is ours to make only if we were appointed before it.
@@ -320,6 +342,7 @@ typedef struct epoch_ctx {
     ent_objects *eng;
     const uint8_t *obj;
     const uint8_t *org; /* NULL: rotate */
+    bool leave;         /* org is this org: it leaves on its own */
     uint8_t newkey[ENT_KEY_LEN];
     ent_op *op;
 } epoch_ctx;
@@ -335,9 +358,16 @@ static int epoch_fn(ent_txn *txn, void *data) {
     memset(&b, 0, sizeof(b));
     ent_op_free(c->op);
     c->op = NULL;
-    if ((rc = admin_check(c->eng, txn, c->obj, &r)) != ENT_OK)
+    if (c->leave) {
+        /* any active member but the owner leaves; the others' lowest
+         * owner/admin then rotates the key (its author gone, the key this
+         * op makes is never written under: spec/membership.md "Leaving") */
+        if ((rc = leave_check(c->eng, txn, c->obj, &r)) != ENT_OK)
+            return rc;
+    } else if ((rc = admin_check(c->eng, txn, c->obj, &r)) != ENT_OK) {
         return rc;
-    if (c->org != NULL) {
+    }
+    if (c->org != NULL && !c->leave) {
         bool t_active = false;
         uint8_t t_role;
         rc = ent__obj_member_get(txn, c->obj, c->org, &t_active, &t_role);
@@ -407,8 +437,8 @@ out:
 }
 
 static int epoch_change(ent_objects *eng, const uint8_t id[32],
-                        const uint8_t *org, ent_op **op_out) {
-    epoch_ctx c = {.eng = eng, .obj = id, .org = org};
+                        const uint8_t *org, bool leave, ent_op **op_out) {
+    epoch_ctx c = {.eng = eng, .obj = id, .org = org, .leave = leave};
     if (op_out != NULL)
         *op_out = NULL;
     if (eng == NULL || id == NULL)
@@ -428,10 +458,17 @@ int ent_obj_remove_member(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                           const uint8_t org[ENT_PK_LEN], ent_op **op_out) {
     if (org == NULL)
         return ENT_EINVAL;
-    return epoch_change(eng, id, org, op_out);
+    return epoch_change(eng, id, org, false, op_out);
 }
 
 int ent_obj_rotate_key(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                        ent_op **op_out) {
-    return epoch_change(eng, id, NULL, op_out);
+    return epoch_change(eng, id, NULL, false, op_out);
+}
+
+int ent_obj_leave(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                  ent_op **op_out) {
+    if (eng == NULL)
+        return ENT_EINVAL;
+    return epoch_change(eng, id, eng->me, true, op_out);
 }

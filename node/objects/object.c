@@ -135,6 +135,26 @@ static int template_for(ent_objects *eng, ent_txn *txn, const char *type,
     return ENT_OK;
 }
 
+/* A field given with --remove: a valid name the template does not list
+ * (a template field is cleared with --set F=, never removed). */
+static int remove_check(const ent_template *tpl, const char *name, char *err,
+                        size_t errlen) {
+    if (!ent_template_name_valid(name)) {
+        set_err(err, errlen,
+                "bad field name \"%.64s\" (use [a-z][a-z0-9_]{0,63})", name);
+        return ENT_EINVAL;
+    }
+    if (ent_template_field(tpl, name) != NULL ||
+        (tpl->stages.n > 0 && strcmp(name, ENT_TPL_STAGE_FIELD) == 0)) {
+        set_err(err, errlen,
+                "field %s is in template %s and cannot be removed; clear it "
+                "with --set %s=",
+                name, tpl->type, name);
+        return ENT_ESCHEMA;
+    }
+    return ENT_OK;
+}
+
 /* Resolves every input (refusing a field given twice) and, with defaults,
  * adds each template default of a shared field not given. */
 static int resolve_inputs(const ent_template *tpl, ent_txn *txn,
@@ -155,9 +175,23 @@ static int resolve_inputs(const ent_template *tpl, ent_txn *txn,
             set_err(err, errlen, "field %s given twice", in[i].name);
             return ENT_EINVAL;
         }
-        rc = ent_template_resolve(tpl, txn, in[i].name, in[i].text,
-                                  in[i].is_private, &out->v[out->n], err,
-                                  errlen);
+        if (in[i].how == ENT_IN_REMOVE) {
+            /* only a custom field goes: a template field is cleared */
+            if ((rc = remove_check(tpl, in[i].name, err, errlen)) != ENT_OK)
+                return rc;
+            ent_resolved *r = &out->v[out->n++];
+            snprintf(r->field, sizeof(r->field), "%s", in[i].name);
+            r->visibility = ENT_VIS_SHARED;
+            r->custom = true;
+            r->value.type = ENT_VT_NULL;
+            continue;
+        }
+        rc = ent_template_resolve_as(
+            tpl, txn, in[i].name, in[i].text,
+            in[i].how == ENT_IN_PRIVATE  ? ENT_RESOLVE_PRIVATE
+            : in[i].how == ENT_IN_CUSTOM ? ENT_RESOLVE_CUSTOM
+                                         : ENT_RESOLVE_SHARED,
+            &out->v[out->n], err, errlen);
         if (rc != ENT_OK)
             return rc;
         out->n++;
@@ -194,12 +228,15 @@ static int shared_fields(const resolved_set *rs, ent_op_field **out,
     return ENT_OK;
 }
 
+/* Writes the private values of rs (a null deletes the row); a removed
+ * custom field (removed[i]) loses its private value as well. */
 static int put_private(ent_txn *txn, const uint8_t obj[32],
-                       const resolved_set *rs) {
+                       const resolved_set *rs, const bool *removed) {
     int rc = ENT_OK;
     for (size_t i = 0; i < rs->n && rc == ENT_OK; i++) {
         const ent_resolved *r = &rs->v[i];
-        if (r->visibility != ENT_VIS_PRIVATE)
+        if (r->visibility != ENT_VIS_PRIVATE &&
+            (removed == NULL || !removed[i]))
             continue;
         uint8_t k[32 + ENT_TPL_NAME_MAX];
         size_t nl = strlen(r->field);
@@ -440,6 +477,12 @@ static int create_fn(ent_txn *txn, void *data) {
             set_err(c->err, c->errlen, "no template for type %s", c->type);
         goto out;
     }
+    for (size_t i = 0; i < c->n; i++)
+        if (c->in[i].how == ENT_IN_REMOVE) {
+            set_err(c->err, c->errlen, "a new object has no field to remove");
+            rc = ENT_EINVAL;
+            goto out;
+        }
     if ((rc = resolve_inputs(tpl, txn, c->in, c->n, true, &rs, c->err,
                              c->errlen)) != ENT_OK)
         goto out;
@@ -465,7 +508,7 @@ static int create_fn(ent_txn *txn, void *data) {
     }
     if ((rc = ent__obj_key_put(txn, c->op->id, 0, c->key, c->op->id)) !=
             ENT_OK ||
-        (rc = put_private(txn, c->op->id, &rs)) != ENT_OK)
+        (rc = put_private(txn, c->op->id, &rs, NULL)) != ENT_OK)
         goto out;
 out:
     free(b.fields); /* values are borrowed from rs */
@@ -529,6 +572,12 @@ static void stage_err(char *err, size_t errlen, const char *text,
                       const ent_template *tpl) {
     if (err == NULL || errlen == 0)
         return;
+    if (tpl->stages.n == 0) {
+        snprintf(err, errlen,
+                 "type %s has no workflow stages (its template lists none)",
+                 tpl->type);
+        return;
+    }
     int w = snprintf(err, errlen, "stage \"%.64s\" of %s is not one of:", text,
                      tpl->type);
     size_t used = w < 0 ? 0 : (size_t)w;
@@ -549,6 +598,7 @@ static int change_fn(ent_txn *txn, void *data) {
     obj_rec r;
     uint8_t role = ENT_ROLE_VIEWER;
     uint8_t key[ENT_KEY_LEN];
+    bool *removed = NULL;
     int rc;
     memset(&b, 0, sizeof(b));
     ent_op_free(c->op);
@@ -559,7 +609,9 @@ static int change_fn(ent_txn *txn, void *data) {
                                  : "this org is not a member any more");
         goto out;
     }
-    if (role > ENT_ROLE_MEMBER) {
+    /* a viewer changes no shared state, but keeps private fields of its
+     * own on the object (they never leave this node) */
+    if (role > ENT_ROLE_MEMBER && c->kind != ENT_OP_SET) {
         set_err(c->err, c->errlen, "role viewer may not change the object");
         rc = ENT_EDENIED;
         goto out;
@@ -572,6 +624,16 @@ static int change_fn(ent_txn *txn, void *data) {
         if ((rc = resolve_inputs(tpl, txn, c->in, c->n, false, &rs, c->err,
                                  c->errlen)) != ENT_OK)
             goto out;
+        for (size_t i = 0; i < rs.n && role > ENT_ROLE_MEMBER; i++) {
+            if (rs.v[i].visibility != ENT_VIS_SHARED)
+                continue;
+            set_err(c->err, c->errlen,
+                    "role viewer may not change shared field %s; a viewer "
+                    "keeps private fields only (--private %s=VALUE)",
+                    rs.v[i].field, rs.v[i].field);
+            rc = ENT_EDENIED;
+            goto out;
+        }
         /* an owner-only field is the object owner's (spec/objects.md
          * "Merge"): every other member's node would refuse the write */
         for (size_t i = 0; i < rs.n; i++) {
@@ -587,7 +649,8 @@ static int change_fn(ent_txn *txn, void *data) {
         if ((rc = shared_fields(&rs, &b.fields, &b.nfields)) != ENT_OK)
             goto out;
     } else if (c->kind == ENT_OP_STAGE) {
-        const char *stage = tpl->stages.n > 0 ? NULL : c->text;
+        /* the template's stages, the one list --set stage= reads too */
+        const char *stage = NULL;
         for (size_t i = 0; i < tpl->stages.n && stage == NULL; i++)
             if (strcasecmp(tpl->stages.v[i], c->text) == 0)
                 stage = tpl->stages.v[i];
@@ -633,8 +696,16 @@ static int change_fn(ent_txn *txn, void *data) {
         if (rc != ENT_OK)
             goto out;
     }
-    rc = put_private(txn, c->obj, &rs);
+    if (c->kind == ENT_OP_SET && rs.n > 0 &&
+        (removed = calloc(rs.n, sizeof(*removed))) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; removed != NULL && i < rs.n && i < c->n; i++)
+        removed[i] = c->in[i].how == ENT_IN_REMOVE; /* rs keeps the order of the inputs */
+    rc = put_private(txn, c->obj, &rs, removed);
 out:
+    free(removed);
     if (c->kind == ENT_OP_SET) {
         free(b.fields);
         b.fields = NULL;

@@ -55,12 +55,24 @@ typedef struct ent_objects_config {
     void *org_name_data;
 } ent_objects_config;
 
-/* One field assignment as typed by a user: `--set F=V` (is_private false)
- * or `--private F=V`. Strings are borrowed for the call. */
+/* How a field is given (ent_obj_input.how). ENT_IN_SHARED and
+ * ENT_IN_PRIVATE are 0 and 1, so {name, text, false|true} reads as before. */
+enum {
+    ENT_IN_SHARED = 0,  /* --set F=V: a field the template lists */
+    ENT_IN_PRIVATE = 1, /* --private F=V: kept on this node only */
+    ENT_IN_CUSTOM = 2,  /* --custom F=V: a shared field the template does
+                           not list (a typo never becomes one silently) */
+    ENT_IN_REMOVE = 3,  /* --remove F: a custom field goes (text ignored):
+                           its shared value is cleared and no longer shown,
+                           its private value deleted */
+};
+
+/* One field assignment as typed by a user (spec/cli.md "Field
+ * assignments"); the strings are borrowed for the call. */
 typedef struct ent_obj_input {
     const char *name;
     const char *text;
-    bool is_private;
+    uint8_t how; /* ENT_IN_* */
 } ent_obj_input;
 
 /* Why an op was refused, counted per engine (ent_obj_stats). */
@@ -350,6 +362,19 @@ int ent_obj_accept_keys(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
  */
 int ent_obj_remove_member(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                           const uint8_t org[ENT_PK_LEN], ent_op **op_out);
+
+/*
+ * This org leaves the object on its own (any role but the owner): a
+ * remove_member op naming itself, sealed and sent like a removal. Its
+ * author being gone, the key it makes is never used; the lowest active
+ * owner/admin that applies it rotates the key (info->rotate_needed), so
+ * the leaver reads nothing written after (spec/membership.md "Leaving").
+ * This node marks the object removed. @return ENT_OK, ENT_ENOENT (no
+ * object), ENT_EDENIED (the owner), ENT_ENOTMEMBER (not an active
+ * member), ENT_ENOMEM, storage errors.
+ */
+int ent_obj_leave(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                  ent_op **op_out);
 
 /*
  * Moves the object to a fresh epoch (the current epoch + 1) whose key is

@@ -154,6 +154,7 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
     dec_ctx dc = {0};
     obj_rec r;
     pvinfo pi;
+    bool leave_only = false;
     const uint8_t *obj;
     const void *v;
     size_t vlen;
@@ -237,7 +238,8 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
         goto out;
     }
     if (!op->h.genesis &&
-        (rc = ent__obj_check_authority(txn, obj, r.owner, op, &pi)) != ENT_OK)
+        (rc = ent__obj_check_authority(txn, obj, r.owner, op, &pi,
+                                       &leave_only)) != ENT_OK)
         goto out;
     if ((rc = ent__obj_check_structure(op, &pi)) != ENT_OK)
         goto out;
@@ -276,6 +278,11 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
     if ((rc = ent__obj_check_body(
              op, &b, op->h.genesis ? op->h.author : r.owner)) != ENT_OK)
         goto out;
+    /* a member's or viewer's removal must be its own leave */
+    if (leave_only && memcmp(b.org, op->h.author, 32) != 0) {
+        rc = ENT_EDENIED;
+        goto out;
+    }
     ent_hlc_observe(&eng->hlc, ent__obj_wall(eng), op->h.hlc);
     rc = ent__obj_commit(eng, txn, op, &b, obj, &pi, info);
     if (rc == ENT_OK)

@@ -404,6 +404,8 @@ bool ent__obj_role_allows(bool active, uint8_t role, uint8_t kind) {
     case ENT_OP_STAGE:
     case ENT_OP_COMMENT:
         return role <= ENT_ROLE_MEMBER;
+    case OBJ_KIND_LEAVE:
+        return true;
     default:
         return false;
     }
@@ -524,6 +526,8 @@ static void round_once(const oauth *au, const assign *prev, uint8_t *ccnt) {
     assign cur = {.cnt = ccnt};
     for (size_t i = 0; i < au->n; i++) {
         const omop *m = &au->v[i];
+        /* a removal of its own author: a leave, any active role's */
+        bool leave = m->kind == ENT_OP_REMOVE_MEMBER && m->a != 0 && m->t == m->a;
         bool c1;
         if (ent__obj_forked(&au->forks, m->order + 8, m->seq)) {
             ccnt[i] = 0; /* C4: at or after its author's fork */
@@ -534,7 +538,7 @@ static void round_once(const oauth *au, const assign *prev, uint8_t *ccnt) {
         } else {
             uint8_t role;
             c1 = state_of(au, &cur, m->a, &m->pv, m, &role) &&
-                 role <= ENT_ROLE_ADMIN &&
+                 (leave || role <= ENT_ROLE_ADMIN) &&
                  (m->kind == ENT_OP_ROTATE_KEY ||
                   senior(au, &cur, m->a, m->t, &m->pv, m));
         }
@@ -545,7 +549,8 @@ static void round_once(const oauth *au, const assign *prev, uint8_t *ccnt) {
              (m->kind == ENT_OP_ADD_MEMBER &&
               (m->role == ENT_ROLE_OWNER || m->role >= ENT_ROLE__COUNT))))
             c1 = false;
-        ccnt[i] = c1 && !voided(au, prev, m->a, m->seq, &m->pv, m->kind, m);
+        ccnt[i] = c1 && !voided(au, prev, m->a, m->seq, &m->pv,
+                                leave ? OBJ_KIND_LEAVE : m->kind, m);
     }
 }
 
@@ -615,10 +620,11 @@ bool ent__obj_auth_senior(const oauth *au, uint32_t a, uint32_t t) {
 
 int ent__obj_check_authority(ent_txn *txn, const uint8_t obj[32],
                              const uint8_t owner[32], const ent_op *op,
-                             const pvinfo *pi) {
+                             const pvinfo *pi, bool *leave_only) {
     oauth au;
     bool active = false;
     uint8_t role = 0;
+    *leave_only = false;
     if (memcmp(op->h.author, owner, 32) == 0)
         return ENT_OK;
     /* fast: the op's past holds every membership op and the author is an
@@ -635,6 +641,10 @@ int ent__obj_check_authority(ent_txn *txn, const uint8_t obj[32],
             return rc;
         if (rc == ENT_OK && ent__obj_role_allows(active, role, op->h.kind))
             return ENT_OK;
+        if (rc == ENT_OK && active && op->h.kind == ENT_OP_REMOVE_MEMBER) {
+            *leave_only = true; /* a member or viewer may only leave */
+            return ENT_OK;
+        }
     }
     /* what can never count, whatever else arrives: no add of the author
      * in its past; the owner's removal of it maximal in its past; no add
@@ -665,6 +675,10 @@ int ent__obj_check_authority(ent_txn *txn, const uint8_t obj[32],
     ent__obj_auth_free(&au);
     if (!has_add || owner_out)
         return ENT_ENOTMEMBER;
+    if (!allowed && op->h.kind == ENT_OP_REMOVE_MEMBER) {
+        *leave_only = true; /* any member may remove itself: a leave */
+        return ENT_OK;
+    }
     return allowed ? ENT_OK : ENT_EDENIED;
 }
 

@@ -294,12 +294,14 @@ bool ent__obj_auth_counts(const oauth *au, const uint8_t author[32], uint32_t a,
 /*
  * The receipt check of a non-genesis op (spec/membership.md "Receipt"):
  * refuses what can never count, whatever else arrives. Reads the WR_MOP
- * rows of obj. @return ENT_OK, ENT_ENOTMEMBER, ENT_EDENIED or a storage
- * error.
+ * rows of obj. *leave_only: a remove_member passes only as a leave (its
+ * author's role allows no other removal): the caller refuses it with
+ * ENT_EDENIED once the body shows another target. @return ENT_OK,
+ * ENT_ENOTMEMBER, ENT_EDENIED or a storage error.
  */
 int ent__obj_check_authority(ent_txn *txn, const uint8_t obj[32],
                              const uint8_t owner[32], const ent_op *op,
-                             const pvinfo *pi);
+                             const pvinfo *pi, bool *leave_only);
 
 /*
  * Judges ops of obj: the fast path (the op's past holds every membership
@@ -336,6 +338,9 @@ int ent__obj_judge_stored(judge *j, const uint8_t order[OBJ_ORDER_LEN],
  * *role, ENT_ENOENT (not listed). */
 int ent__obj_member_get(ent_txn *txn, const uint8_t obj[32],
                         const uint8_t org[32], bool *active, uint8_t *role);
+/* A pseudo kind for judging only: a remove_member that names its own
+ * author (a leave), which any active role may make. */
+#define OBJ_KIND_LEAVE 0xfe
 /* True if an active org of role may make a change of kind. */
 bool ent__obj_role_allows(bool active, uint8_t role, uint8_t kind);
 /* The MOP_* flags of the membership or epoch op opid: ENT_OK, ENT_ENOENT

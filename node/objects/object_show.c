@@ -42,6 +42,7 @@ typedef struct scomment {
 typedef struct snapshot {
     const uint8_t *obj;
     bool hide_private;
+    bool show; /* for show: removed custom fields are left out */
     obj_rec rec;
     uint64_t epoch;
     sfield *shared;
@@ -140,6 +141,37 @@ static int comment_scan(void *data, const void *key, size_t klen,
     return 0;
 }
 
+/*
+ * Leaves out of show the custom fields that were removed: a shared field
+ * whose winning value is null and that this org's template of the type
+ * does not list (spec/objects.md "Custom fields"). A cleared template
+ * field stays, as null. The state encoding keeps them all.
+ */
+static int drop_removed(ent_txn *txn, snapshot *s) {
+    ent_template *t = NULL;
+    int rc = ent_template_get(txn, s->rec.type, &t);
+    if (rc != ENT_OK && rc != ENT_ENOENT)
+        return rc;
+    size_t w = 0;
+    for (size_t i = 0; i < s->nshared; i++) {
+        sfield *f = &s->shared[i];
+        bool listed =
+            t != NULL && (ent_template_field(t, f->name) != NULL ||
+                          (t->stages.n > 0 &&
+                           strcmp(f->name, ENT_TPL_STAGE_FIELD) == 0));
+        if (f->v.type == ENT_VT_NULL && !listed) {
+            ent_value_clear(&f->v);
+            continue;
+        }
+        if (w != i)
+            s->shared[w] = *f;
+        w++;
+    }
+    s->nshared = w;
+    ent_template_free(t);
+    return ENT_OK;
+}
+
 static int snapshot_fn(ent_txn *txn, void *data) {
     snapshot *s = data;
     uint8_t key[ENT_KEY_LEN], pre[33];
@@ -155,6 +187,8 @@ static int snapshot_fn(ent_txn *txn, void *data) {
     fscan fs = {.v = &s->shared, .n = &s->nshared, .skip = OBJ_ORDER_LEN + 1};
     if ((rc = ent_txn_scan(txn, ENT_TBL_FIELDS, s->obj, 32, field_scan, &fs)) !=
         ENT_OK)
+        return rc;
+    if (s->show && (rc = drop_removed(txn, s)) != ENT_OK)
         return rc;
     if (!s->hide_private) {
         fscan ps = {.v = &s->priv, .n = &s->npriv, .skip = 0};
@@ -178,10 +212,11 @@ static int snapshot_fn(ent_txn *txn, void *data) {
 }
 
 static int snapshot_take(ent_objects *eng, const uint8_t id[32],
-                         bool hide_private, snapshot *s) {
+                         bool hide_private, bool show, snapshot *s) {
     memset(s, 0, sizeof(*s));
     s->obj = id;
     s->hide_private = hide_private;
+    s->show = show;
     s->eng = eng;
     int rc = ent_store_read(eng->store, snapshot_fn, s);
     if (rc != ENT_OK)
@@ -242,7 +277,7 @@ int ent_obj_show_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
            *comments = NULL;
     char hex[65];
     *out = NULL;
-    int rc = snapshot_take(eng, id, hide_private, &s);
+    int rc = snapshot_take(eng, id, hide_private, true, &s);
     if (rc != ENT_OK)
         return rc;
     ent_hex_encode(hex, id, 32);
@@ -691,7 +726,7 @@ int ent_obj_state_encode(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
     snapshot s;
     *out = NULL;
     *len = 0;
-    int rc = snapshot_take(eng, id, true, &s);
+    int rc = snapshot_take(eng, id, true, false, &s);
     if (rc != ENT_OK)
         return rc;
     rc = ent_cbor_encode(out, len, SIZE_MAX / 2, emit_state, &s);

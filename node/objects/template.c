@@ -8,9 +8,11 @@
 #include "node/objects/template.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "node/err.h"
 
@@ -32,7 +34,7 @@ static const struct builtin {
      "{\"name\":\"name\",\"type\":\"text\",\"label\":\"Opportunity name\"},"
      "{\"name\":\"customer_account\",\"type\":\"text\",\"label\":\"Customer "
      "account\"},"
-     "{\"name\":\"stage\",\"type\":\"enum\",\"table\":\"stages\","
+     "{\"name\":\"stage\",\"type\":\"enum\","
      "\"default\":\"Prospecting\",\"label\":\"Stage\"},"
      "{\"name\":\"close_date\",\"type\":\"date\",\"label\":\"Close date\"},"
      "{\"name\":\"next_step\",\"type\":\"text\",\"label\":\"Next step\"},"
@@ -200,9 +202,6 @@ static const char *const cfg_industries[] = {"Financial Services",
                                              "Media",
                                              "Education",
                                              NULL};
-static const char *const cfg_stages[] = {
-    "Prospecting", "Qualification", "Solution",    "Proposal",
-    "Negotiation", "Closed Won",    "Closed Lost", NULL};
 static const char *const cfg_forecast[] = {"Pipeline", "Best Case", "Commit",
                                            "Closed",   "Omitted",   NULL};
 static const char *const cfg_mdf_activity[] = {
@@ -215,7 +214,6 @@ static const struct builtin_table {
 } builtin_tables[] = {
     {"regions", cfg_regions},
     {"industries", cfg_industries},
-    {"stages", cfg_stages},
     {"forecast_categories", cfg_forecast},
     {"mdf_activity_types", cfg_mdf_activity},
 };
@@ -439,7 +437,10 @@ static int check_default(const ent_tpl_field *f, const char *where, char *err,
     ent_value v;
     ent_value_opts opts = {0};
     int rc;
-    if (f->type == ENT_VT_ENUM && f->table[0] != '\0') {
+    if (f->type == ENT_VT_ENUM &&
+        (f->table[0] != '\0' || strcmp(f->name, ENT_TPL_STAGE_FIELD) == 0)) {
+        /* a table's values are read when used; the stage field's are the
+         * template's stages, checked once they are read */
         rc = ent_value_parse(&v, ENT_VT_TEXT, f->default_text, NULL, why,
                              sizeof(why));
     } else {
@@ -539,7 +540,17 @@ static int field_from_json(const json_t *jf, size_t idx, ent_tpl_field *f,
     }
     const json_t *jt = json_object_get(jf, "table");
     const json_t *jv = json_object_get(jf, "values");
-    if (f->type != ENT_VT_ENUM) {
+    if (strcmp(f->name, ENT_TPL_STAGE_FIELD) == 0) {
+        /* one stage list: the template's "stages" (spec/objects.md) */
+        if (f->type != ENT_VT_ENUM || jt != NULL || jv != NULL) {
+            set_err(err, errlen,
+                    "%s: the workflow stage is an enum whose values are the "
+                    "template's \"stages\" (type enum, without \"table\" "
+                    "or \"values\")",
+                    where);
+            goto out;
+        }
+    } else if (f->type != ENT_VT_ENUM) {
         if (jt != NULL || jv != NULL) {
             set_err(err, errlen,
                     "%s: \"table\" and \"values\" are only for type enum",
@@ -590,6 +601,32 @@ static int field_from_json(const json_t *jf, size_t idx, ent_tpl_field *f,
     rc = ENT_OK;
 out:
     return rc;
+}
+
+/* The field "stage", when listed, needs the template's stages, and its
+ * default must be one of them. */
+static int check_stage_field(const ent_template *t, const char *where,
+                             char *err, size_t errlen) {
+    const ent_tpl_field *f = ent_template_field(t, ENT_TPL_STAGE_FIELD);
+    if (f == NULL)
+        return ENT_OK;
+    if (t->stages.n == 0) {
+        set_err(err, errlen,
+                "%s: field stage needs the workflow stages: list them in "
+                "\"stages\"",
+                where);
+        return ENT_EINVAL;
+    }
+    if (f->default_text == NULL)
+        return ENT_OK;
+    for (size_t i = 0; i < t->stages.n; i++)
+        if (strcasecmp(t->stages.v[i], f->default_text) == 0)
+            return ENT_OK;
+    set_err(err, errlen,
+            "%s: field stage: bad default: \"%.64s\" is not one of its "
+            "\"stages\"",
+            where, f->default_text);
+    return ENT_EINVAL;
 }
 
 int ent_template_from_json(const json_t *j, ent_template **out, char *err,
@@ -669,7 +706,8 @@ int ent_template_from_json(const json_t *j, ent_template **out, char *err,
         if (rc != ENT_OK)
             goto out;
     }
-    rc = ENT_OK;
+    if ((rc = check_stage_field(t, where, err, errlen)) != ENT_OK)
+        goto out;
     *out = t;
     t = NULL;
 out:
@@ -695,7 +733,8 @@ static json_t *field_to_json(const ent_tpl_field *f) {
         bad |= json_object_set_new(o, "label", json_string(f->label));
     if (f->default_text != NULL)
         bad |= json_object_set_new(o, "default", json_string(f->default_text));
-    if (f->type == ENT_VT_ENUM) {
+    /* the stage field's values are the template's stages */
+    if (f->type == ENT_VT_ENUM && strcmp(f->name, ENT_TPL_STAGE_FIELD) != 0) {
         if (f->table[0] != '\0')
             bad |= json_object_set_new(o, "table", json_string(f->table));
         else
@@ -969,6 +1008,61 @@ out:
     return rc;
 }
 
+static int collect_table(void *data, const void *key, size_t klen,
+                         const void *val, size_t vlen) {
+    ent_strlist *l = data;
+    size_t pl = strlen(CONFIG_LIST_PREFIX);
+    char name[ENT_TPL_NAME_MAX + 1];
+    (void)val;
+    (void)vlen;
+    if (klen <= pl || klen - pl > ENT_TPL_NAME_MAX)
+        return 0;
+    memcpy(name, (const char *)key + pl, klen - pl);
+    name[klen - pl] = '\0';
+    if (strlen(name) != klen - pl || !ent_template_name_valid(name))
+        return 0;
+    return strlist_push(l, name, klen - pl);
+}
+
+int ent_config_tables(ent_txn *txn, ent_strlist *stored, ent_strlist *all) {
+    int rc;
+    stored->v = all->v = NULL;
+    stored->n = all->n = 0;
+    rc = ent_txn_scan(txn, ENT_TBL_CONFIG, CONFIG_LIST_PREFIX,
+                      strlen(CONFIG_LIST_PREFIX), collect_table, stored);
+    for (size_t i = 0; rc == ENT_OK && i < stored->n; i++)
+        rc = strlist_push(all, stored->v[i], strlen(stored->v[i]));
+    for (size_t i = 0;
+         rc == ENT_OK && i < sizeof(builtin_tables) / sizeof(builtin_tables[0]);
+         i++)
+        rc = strlist_push(all, builtin_tables[i].name,
+                          strlen(builtin_tables[i].name));
+    if (rc == ENT_OK && all->n > 0) {
+        qsort(all->v, all->n, sizeof(*all->v), cmp_str);
+        size_t w = 0;
+        for (size_t i = 0; i < all->n; i++) {
+            if (w > 0 && strcmp(all->v[w - 1], all->v[i]) == 0)
+                free(all->v[i]);
+            else
+                all->v[w++] = all->v[i];
+        }
+        all->n = w;
+    }
+    if (rc != ENT_OK) {
+        ent_strlist_free(stored);
+        ent_strlist_free(all);
+    }
+    return rc;
+}
+
+bool ent_config_builtin_table(const char *name) {
+    for (size_t i = 0; i < sizeof(builtin_tables) / sizeof(builtin_tables[0]);
+         i++)
+        if (strcmp(builtin_tables[i].name, name) == 0)
+            return true;
+    return false;
+}
+
 int ent_config_put_list(ent_txn *txn, const char *name,
                         const char *const *values, size_t n) {
     char key[sizeof(CONFIG_LIST_PREFIX) + ENT_TPL_NAME_MAX];
@@ -1071,6 +1165,10 @@ static int resolve_value(const ent_template *tpl, ent_txn *txn,
         }
         opts.allowed = (const char *const *)table.v;
         opts.nallowed = table.n;
+    } else if (f->type == ENT_VT_ENUM &&
+               strcmp(f->name, ENT_TPL_STAGE_FIELD) == 0) {
+        opts.allowed = (const char *const *)tpl->stages.v; /* one list */
+        opts.nallowed = tpl->stages.n;
     } else if (f->type == ENT_VT_ENUM) {
         opts.allowed = (const char *const *)f->values.v;
         opts.nallowed = f->values.n;
@@ -1085,11 +1183,63 @@ out:
     return rc;
 }
 
-int ent_template_resolve(const ent_template *tpl, ent_txn *txn,
-                         const char *field, const char *text, bool want_private,
-                         ent_resolved *out, char *err, size_t errlen) {
+/* Levenshtein distance of a and b (both at most ENT_TPL_NAME_MAX bytes). */
+static size_t edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    size_t row[ENT_TPL_NAME_MAX + 2];
+    if (la > ENT_TPL_NAME_MAX || lb > ENT_TPL_NAME_MAX)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *ent_template_suggest(const ent_template *tpl, const char *name) {
+    const char *best = NULL;
+    size_t bd = SIZE_MAX, n = strlen(name);
+    size_t max = n >= 9 ? 3 : n >= 4 ? 2 : 1;
+    for (size_t i = 0; i <= tpl->nfields; i++) {
+        const char *cand = i < tpl->nfields ? tpl->fields[i].name
+                           : tpl->stages.n > 0 ? ENT_TPL_STAGE_FIELD
+                                               : NULL;
+        if (cand == NULL)
+            continue;
+        size_t d = edit_distance(name, cand);
+        if (d < bd) {
+            bd = d;
+            best = cand;
+        }
+    }
+    return bd <= max ? best : NULL;
+}
+
+/* The field "stage" a template with stages has even when it does not list
+ * it: a shared enum of its stages (spec/objects.md "Workflow stages"). */
+static const ent_tpl_field implicit_stage = {
+    .name = ENT_TPL_STAGE_FIELD, .type = ENT_VT_ENUM,
+    .visibility = ENT_VIS_SHARED};
+
+int ent_template_resolve_as(const ent_template *tpl, ent_txn *txn,
+                            const char *field, const char *text,
+                            ent_resolve_mode mode, ent_resolved *out,
+                            char *err, size_t errlen) {
     int rc = ENT_EINVAL;
     char why[128] = "";
+    bool want_private = mode == ENT_RESOLVE_PRIVATE;
     memset(out, 0, sizeof(*out));
     out->value.type = ENT_VT_NULL;
     if (err != NULL && errlen > 0)
@@ -1101,12 +1251,34 @@ int ent_template_resolve(const ent_template *tpl, ent_txn *txn,
     }
     strcpy(out->field, field);
     const ent_tpl_field *f = ent_template_field(tpl, field);
+    if (f == NULL && tpl->stages.n > 0 &&
+        strcmp(field, ENT_TPL_STAGE_FIELD) == 0)
+        f = &implicit_stage;
+    if (f != NULL && mode == ENT_RESOLVE_CUSTOM) {
+        set_err(err, errlen,
+                "field %s is in template %s, so it is not a custom field; "
+                "give it with --set or --private",
+                field, tpl->type);
+        rc = ENT_ESCHEMA;
+        goto out;
+    }
     if (f == NULL) {
         if (tpl->strict) {
             set_err(err, errlen,
                     "template %s is strict and has no field %s (add it to "
                     "the template first)",
                     tpl->type, field);
+            rc = ENT_ESCHEMA;
+            goto out;
+        }
+        if (mode == ENT_RESOLVE_SHARED) {
+            /* a typo must not become a shared field at every partner */
+            const char *near = ent_template_suggest(tpl, field);
+            set_err(err, errlen,
+                    "template %s has no field %s%s%s%s (to share a new "
+                    "custom field with every member: --custom %s=VALUE)",
+                    tpl->type, field, near ? "; did you mean " : "",
+                    near ? near : "", near ? "?" : "", field);
             rc = ENT_ESCHEMA;
             goto out;
         }
@@ -1140,4 +1312,13 @@ out:
     if (rc != ENT_OK)
         ent_value_clear(&out->value);
     return rc;
+}
+
+int ent_template_resolve(const ent_template *tpl, ent_txn *txn,
+                         const char *field, const char *text, bool want_private,
+                         ent_resolved *out, char *err, size_t errlen) {
+    return ent_template_resolve_as(
+        tpl, txn, field, text,
+        want_private ? ENT_RESOLVE_PRIVATE : ENT_RESOLVE_SHARED, out, err,
+        errlen);
 }

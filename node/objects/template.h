@@ -6,8 +6,9 @@
  * type, a default visibility (shared or private), an owner-only flag and, for
  * enums, where the allowed values come from (an inline list or an org
  * configuration table such as "regions"), and may list the ordered workflow
- * stages of the type. A strict template refuses fields it does not list; a
- * loose one takes them as custom text fields. Built-in templates exist for
+ * stages of the type (the one list the field "stage" takes its values
+ * from). A strict template refuses fields it does not list; a loose one
+ * takes them as custom text fields when they are given as such (--custom). Built-in templates exist for
  * opportunity, lead, solution, sales_plan, mdf_request, account_plan and
  * program; an org overrides one by storing its own.
  *
@@ -38,6 +39,7 @@
 #define ENT_TPL_VALUE_MAX 256    /* bytes of one allowed value or stage */
 #define ENT_TPL_LABEL_MAX 256    /* bytes of a label */
 #define ENT_TPL_JSON_MAX 1048576 /* bytes of one stored template */
+#define ENT_TPL_STAGE_FIELD "stage" /* the field of the workflow stage */
 
 typedef enum ent_visibility {
     ENT_VIS_SHARED = 0,  /* sent, encrypted, to the members */
@@ -160,6 +162,16 @@ int ent_template_list(ent_txn *txn, ent_strlist *out);
 int ent_config_get_list(ent_txn *txn, const char *name, ent_strlist *out);
 
 /*
+ * The configuration tables: *stored the names this org stored (key order),
+ * *all those and the built-in ones, sorted, once each. The caller frees
+ * both with ent_strlist_free(). @return ENT_OK, ENT_ENOMEM, storage errors.
+ */
+int ent_config_tables(ent_txn *txn, ent_strlist *stored, ent_strlist *all);
+
+/* True if name is a built-in configuration table (it has defaults). */
+bool ent_config_builtin_table(const char *name);
+
+/*
  * Stores the configuration table name: n distinct, non-empty values of at
  * most ENT_TPL_VALUE_MAX bytes of valid text (ENT_TPL_MAX_VALUES at most).
  * Stored values that use an old entry keep it (see spec/objects.md).
@@ -178,6 +190,36 @@ int ent_config_default_currency(ent_txn *txn, char out[4]);
  * @return ENT_OK, ENT_EINVAL, or a storage error. */
 int ent_config_set_default_currency(ent_txn *txn, const char *code);
 
+/* How a user gave a field (ent_template_resolve_as). */
+typedef enum ent_resolve_mode {
+    ENT_RESOLVE_SHARED = 0,  /* --set: a field the template lists */
+    ENT_RESOLVE_PRIVATE = 1, /* --private: listed or a private custom one */
+    ENT_RESOLVE_CUSTOM = 2,  /* --custom: a shared field it does not list */
+} ent_resolve_mode;
+
+/*
+ * The field of tpl whose name is nearest to name by edit distance (at most
+ * 1 for names under 4 bytes, 2 under 9, else 3), "stage" included when tpl
+ * has stages; NULL when none is that near. Borrowed from tpl (or static).
+ */
+const char *ent_template_suggest(const ent_template *tpl, const char *name);
+
+/*
+ * As ent_template_resolve, with the way the field was given:
+ * ENT_RESOLVE_SHARED refuses a field the template does not list with
+ * ENT_ESCHEMA, naming the nearest known field (ent_template_suggest) and
+ * --custom: a typo never becomes a shared field at every partner;
+ * ENT_RESOLVE_CUSTOM takes only such a field (a listed one: ENT_ESCHEMA),
+ * as shared text; ENT_RESOLVE_PRIVATE takes both (a private custom field
+ * never leaves the node). A strict template refuses unlisted fields in
+ * every mode. The field "stage" of a template with stages is an enum of
+ * those stages, listed or not: the one stage list.
+ */
+int ent_template_resolve_as(const ent_template *tpl, ent_txn *txn,
+                            const char *field, const char *text,
+                            ent_resolve_mode mode, ent_resolved *out,
+                            char *err, size_t errlen);
+
 /*
  * Resolves one field assignment typed by a user: `--set field=text`
  * (want_private false) or `--private field=text` (want_private true).
@@ -188,9 +230,10 @@ int ent_config_set_default_currency(ent_txn *txn, const char *code);
  * - A field the template marks private refuses --set: ENT_ESCHEMA, "field
  *   deal_size is private in template opportunity; use --private". A shared
  *   field given with --private is kept private (never sent).
- * - A field the template does not list is a custom text field, shared for
- *   --set and private for --private; a strict template refuses it with
- *   ENT_ESCHEMA.
+ * - A field the template does not list is refused for --set (ENT_ESCHEMA,
+ *   see ent_template_resolve_as: shared custom fields need --custom) and
+ *   is a private custom text field for --private; a strict template
+ *   refuses it with ENT_ESCHEMA.
  *
  * txn may be NULL: the built-in configuration tables and "USD" apply then.
  * Defaults are applied by resolving field->default_text the same way.

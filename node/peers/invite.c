@@ -755,3 +755,20 @@ void ent_safety_code(const uint8_t a[ENT_PK_LEN], const uint8_t b[ENT_PK_LEN],
                              g == 0 ? "%05u" : " %05u", (unsigned)(v % 100000));
     }
 }
+
+const char *ent_invite_parse_error(int rc) {
+    switch (rc) {
+    case ENT_ECHECKSUM:
+        return "the token has a typo (checksum mismatch): copy it again";
+    case ENT_ETRUNCATED:
+        return "the token is truncated: copy all of it";
+    case ENT_EVERSION:
+        return "unsupported token version: upgrade entente";
+    case ENT_ETOOBIG:
+        return "the token is too long";
+    case ENT_ECORRUPT:
+        return "the token is malformed or incomplete: copy all of it";
+    default:
+        return "not a valid invite token (malformed)";
+    }
+}

@@ -136,6 +136,10 @@ int ent_invite_token_encode(const ent_invite *inv, char **out);
  */
 int ent_invite_token_parse(const char *s, size_t len, ent_invite *out);
 
+/* What a person is told when ent_invite_token_parse() returns rc ("the
+ * token has a typo (checksum mismatch): copy it again"). Static text. */
+const char *ent_invite_parse_error(int rc);
+
 /* @return ENT_OK, or ENT_EEXPIRED if now >= inv->expiry. */
 int ent_invite_check_expiry(const ent_invite *inv, uint64_t now);
 

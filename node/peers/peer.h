@@ -226,6 +226,39 @@ int ent_peers_join_json(ent_peers *p, uint64_t id, json_t **out);
 int ent_peers_remove_member(ent_peers *p, const uint8_t obj[32],
                             const uint8_t org[ENT_PK_LEN]);
 
+/*
+ * Gives active member org of obj another role (an add_member op with the
+ * new role; owner/admin only, seniority as for removals) and pushes it.
+ * @return ENT_OK, ENT_ENOENT (no object), ENT_ENOTMEMBER (org is not an
+ * active member: invite it), ENT_EEXIST (it has that role), ENT_EINVAL
+ * (the owner), ENT_EDENIED, storage errors.
+ */
+int ent_peers_set_role(ent_peers *p, const uint8_t obj[32],
+                       const uint8_t org[ENT_PK_LEN], uint8_t role);
+
+/*
+ * This org leaves obj on its own (ent_obj_leave) and pushes the op to the
+ * members; afterwards it receives nothing of obj. @return as ent_obj_leave.
+ */
+int ent_peers_leave(ent_peers *p, const uint8_t obj[32]);
+
+/*
+ * The invites this node made (of obj; NULL: all), in id order:
+ * [{"invite_id","object","role","created","expires","status","used_by",
+ * "used_at"}] with times in Unix seconds (used_at 0 while unused), status
+ * "pending", "expired" or "used", used_by the joiner's org id or null. The
+ * caller json_decref()s *out. @return ENT_OK, ENT_ENOMEM, ENT_ECORRUPT,
+ * storage errors.
+ */
+int ent_peers_invites_json(ent_peers *p, const uint8_t *obj, json_t **out);
+
+/*
+ * Revokes the unused invite id (16 bytes): its token can never be redeemed.
+ * @return ENT_OK, ENT_ENOENT (no such invite), ENT_EUSED (already used:
+ * kept as history), storage errors.
+ */
+int ent_peers_invite_revoke(ent_peers *p, const uint8_t id[16]);
+
 /* [{"org","name","addrs","connected","safety","last_seen"}] from the peers
  * table; the caller json_decref()s. */
 int ent_peers_list_json(ent_peers *p, json_t **out);

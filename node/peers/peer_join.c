@@ -131,23 +131,6 @@ static void join_dial(ent_peers *p, join *j, const char *last_err) {
     join_fail(p, j, "cannot reach the inviter at %s", what);
 }
 
-static const char *parse_error(int rc) {
-    switch (rc) {
-    case ENT_ECHECKSUM:
-        return "the token has a typo (checksum mismatch): copy it again";
-    case ENT_ETRUNCATED:
-        return "the token is truncated: copy all of it";
-    case ENT_EVERSION:
-        return "unsupported token version: upgrade entente";
-    case ENT_ETOOBIG:
-        return "the token is too long";
-    case ENT_ECORRUPT:
-        return "the token is malformed or incomplete: copy all of it";
-    default:
-        return "not a valid invite token (malformed)";
-    }
-}
-
 int ent_peers_join(ent_peers *p, const char *token, size_t len, uint64_t *id,
                    char *err, size_t errlen) {
     ent_invite inv;
@@ -159,7 +142,7 @@ int ent_peers_join(ent_peers *p, const char *token, size_t len, uint64_t *id,
     }
     rc = ent_invite_token_parse(token, len, &inv);
     if (rc != ENT_OK) {
-        snprintf(err, errlen, "%s", parse_error(rc));
+        snprintf(err, errlen, "%s", ent_invite_parse_error(rc));
         return rc == ENT_EINVAL ? ENT_ECORRUPT : rc;
     }
     if (ent_invite_check_expiry(&inv, ent__peers_wall_ms() / 1000) != ENT_OK) {
@@ -595,4 +578,97 @@ int ent_peers_remove_member(ent_peers *p, const uint8_t obj[32],
     ent_node_op_created(p->node, op);
     p->extra_org = NULL;
     return ENT_OK;
+}
+
+int ent_peers_set_role(ent_peers *p, const uint8_t obj[32],
+                       const uint8_t org[ENT_PK_LEN], uint8_t role) {
+    ent_op *op = NULL;
+    ent_op_epoch_key *boxes = NULL;
+    size_t nboxes = 0;
+    uint8_t now = 0;
+    int rc = ent_store_read(p->store, exists_fn, (void *)obj);
+    if (rc != ENT_OK)
+        return rc;
+    if (!ent__peers_is_member(p, obj, org, &now))
+        return ENT_ENOTMEMBER; /* a new member comes by invite */
+    rc = ent_obj_add_member(p->eng, obj, org, role, &op, &boxes, &nboxes);
+    free(boxes);
+    if (rc != ENT_OK)
+        return rc;
+    ent_node_op_created(p->node, op);
+    return ENT_OK;
+}
+
+int ent_peers_leave(ent_peers *p, const uint8_t obj[32]) {
+    ent_op *op = NULL;
+    int rc = ent_obj_leave(p->eng, obj, &op);
+    if (rc != ENT_OK)
+        return rc;
+    /* this org is out once it applied its own leave: the op goes to every
+     * connected member (as a removal does), whose lowest owner/admin then
+     * rotates the key */
+    p->extra_org = ent_identity_public(p->id);
+    ent_node_op_created(p->node, op);
+    p->extra_org = NULL;
+    return ENT_OK;
+}
+
+/* ---- invites: list, revoke --------------------------------------------------- */
+
+typedef struct inv_list_ctx {
+    const uint8_t *obj; /* NULL: all */
+    uint64_t now;       /* s */
+    json_t *arr;
+} inv_list_ctx;
+
+static int inv_row(void *data, const ent_invite_record *rec) {
+    inv_list_ctx *c = data;
+    static const char *const roles[] = {"owner", "admin", "member", "viewer"};
+    char iid[2 * ENT_INVITE_ID_LEN + 1], obj[65], by[ENT_ORG_ID_LEN + 1];
+    if (c->obj != NULL && memcmp(c->obj, rec->object, 32) != 0)
+        return 0;
+    ent_hex_encode(iid, rec->id, ENT_INVITE_ID_LEN);
+    ent_hex_encode(obj, rec->object, 32);
+    if (rec->used)
+        ent_org_id_format(by, rec->used_by);
+    const char *status = rec->used             ? "used"
+                         : c->now >= rec->expiry ? "expired"
+                                                 : "pending";
+    json_t *row = json_pack(
+        "{s:s,s:s,s:s,s:I,s:I,s:s,s:o,s:I}", "invite_id", iid, "object", obj,
+        "role", rec->role < 4 ? roles[rec->role] : "?", "created",
+        (json_int_t)rec->created, "expires", (json_int_t)rec->expiry, "status",
+        status, "used_by", rec->used ? json_string(by) : json_null(),
+        "used_at", (json_int_t)rec->used_at);
+    if (row == NULL || json_array_append_new(c->arr, row) != 0)
+        return ENT_ENOMEM;
+    return 0;
+}
+
+static int inv_list_fn(ent_txn *txn, void *data) {
+    inv_list_ctx *c = data;
+    json_array_clear(c->arr);
+    return ent_invite_list(txn, inv_row, c);
+}
+
+int ent_peers_invites_json(ent_peers *p, const uint8_t *obj, json_t **out) {
+    inv_list_ctx c = {.obj = obj, .now = ent__peers_wall_ms() / 1000};
+    *out = NULL;
+    if ((c.arr = json_array()) == NULL)
+        return ENT_ENOMEM;
+    int rc = ent_store_read(p->store, inv_list_fn, &c);
+    if (rc != ENT_OK) {
+        json_decref(c.arr);
+        return rc;
+    }
+    *out = c.arr;
+    return ENT_OK;
+}
+
+static int revoke_fn(ent_txn *txn, void *data) {
+    return ent_invite_revoke(txn, data);
+}
+
+int ent_peers_invite_revoke(ent_peers *p, const uint8_t id[16]) {
+    return ent_store_write(p->store, revoke_fn, (void *)id);
 }

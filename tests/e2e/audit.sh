@@ -27,8 +27,8 @@ e status --wait=15s --json >/dev/null 2>&1 || fail "node did not come up"
 OBJ=$(e object create --type opportunity --set name="Joint deal" --json | py 'd["id"]')
 e object set "$OBJ" --set name="Joint deal 2" >/dev/null
 e object set "$OBJ" --private deal_size=1000 >/dev/null # private: no op, no entry
-OBJ2=$(e object create --type lead --set name="A lead" --json | py 'd["id"]')
-e object set "$OBJ2" --set name="A better lead" >/dev/null
+OBJ2=$(e object create --type lead --set company="A lead" --json | py 'd["id"]')
+e object set "$OBJ2" --set company="A better lead" >/dev/null
 e log --json >"$T/log.json"
 N=$(py 'd["size"]' <"$T/log.json")
 [ "$N" -eq 4 ] || fail "log has $N entries, want 4: $(cat "$T/log.json")"

@@ -216,6 +216,18 @@ json_of template_set e A template set opportunity "$T/json/template_show.json" -
 json_of template_reset e A template reset opportunity --json
 json_of config_get e A config get --json
 json_of config_set e A config set default_currency EUR --json
+json_of config_list e A config list --json
+json_of config_show e A config show regions --json
+json_of config_set_table e A config set regions EMEA APAC --json # words: config set
+json_of invite_list e A invite list --json
+json_of invite_inspect e A invite inspect "$(py 'd["token"]' <"$T/json/invite.json")" --json
+json_of invite_revoke e A invite revoke "$(e A invite "$OK" --json 2>/dev/null | py 'd["invite_id"]')" --json
+OM=$(e A object create --type opportunity --set name=Members)
+[ "$(e B join "$(e A invite "$OM" 2>/dev/null)" 2>/dev/null)" = "$OM" ] || fail "B join $OM"
+json_of member_list e A member list "$OM" --json
+json_of member_role e A member role "$OM" "$ORG_B" viewer --json
+wait_for "B to be a viewer" sh -c "'$ENTENTE' member list '$OM' --home '$T/B' --json | grep -q viewer"
+json_of member_leave e B member leave "$OM" --json
 json_of log e A log --json
 json_of audit_export e A audit export --out "$T/all.audit" --json
 KEY=$(e A object key "$OK")

@@ -79,8 +79,8 @@ lane() {
     for _ in $(seq 1 "$BURST"); do
         v=$(printf '%08d' "$next")
         case $name in
-        pair) args=(--set "pair_shared=$v" --private "pair_private=$v") ;;
-        s*) args=(--set "lane_$name=$v") ;;
+        pair) args=(--custom "pair_shared=$v" --private "pair_private=$v") ;;
+        s*) args=(--custom "lane_$name=$v") ;;
         p*) args=(--private "lane_$name=$v") ;;
         esac
         echo "$next" >"$T/$name.tried"

@@ -95,8 +95,8 @@ lane() {
         [ -e "$T/stop" ] && return 0
         v=$(printf '%08d' "$next")
         case $name in
-        bpair) args=(--set "bpair_s=$v" --private "bpair_p=$v") ;;
-        *) args=(--set "$name=$v") ;;
+        bpair) args=(--custom "bpair_s=$v" --private "bpair_p=$v") ;;
+        *) args=(--custom "$name=$v") ;;
         esac
         echo "$next" >"$T/$name.tried"
         next=$((next + 1))

@@ -47,7 +47,7 @@ big=$(head -c 3000 /dev/zero | tr '\0' x)
 acked=0
 failed=0
 for i in $(seq 1 2000); do
-    if "$ENTENTE" object set "$obj" --home "$H" --set "f$i=$big" >/dev/null 2>"$T/err"; then
+    if "$ENTENTE" object set "$obj" --home "$H" --custom "f$i=$big" >/dev/null 2>"$T/err"; then
         acked=$i
     else
         failed=1
@@ -71,7 +71,7 @@ echo "ok: all $acked acknowledged writes present"
 mount -o remount,size=16m "$MNT"
 ok=0
 for _ in $(seq 1 20); do
-    if "$ENTENTE" object set "$obj" --home "$H" --set after=space >/dev/null 2>"$T/err"; then ok=1; break; fi
+    if "$ENTENTE" object set "$obj" --home "$H" --custom after=space >/dev/null 2>"$T/err"; then ok=1; break; fi
     sleep 0.2
 done
 [ $ok -eq 1 ] || fail "no write after space was freed: $(cat "$T/err")"

@@ -42,12 +42,12 @@ edits() { # edits NODE
         e A object set "$ID" --set close_date=2026-06-30 ;;
     B) e B object set "$ID" --set "next_step=call-B-1" &&
         e B object set "$ID" --set "next_step=call-B-2" ;;
-    C) e C object set "$ID" --set "description=desc-C-1" &&
-        e C object set "$ID" --set "description=desc-C-2" ;;
+    C) e C object set "$ID" --custom "description=desc-C-1" &&
+        e C object set "$ID" --custom "description=desc-C-2" ;;
     D) e D object set "$ID" --set stage=Qualification &&
         e D object set "$ID" --set stage=Proposal ;;
-    E) e E object set "$ID" --set "competitor=rival-E-1" &&
-        e E object set "$ID" --set "competitor=rival-E-2" ;;
+    E) e E object set "$ID" --custom "competitor=rival-E-1" &&
+        e E object set "$ID" --custom "competitor=rival-E-2" ;;
     esac
 }
 t0=$SECONDS

@@ -57,9 +57,9 @@ echo "line_topology: C -> A in $((SECONDS - t))s"
 
 # concurrent edits at both ends of the line, same and different fields
 for r in 1 2 3; do
-    e A object set "$ID" --set "customer_account=ACCT-A-$r" --set "description=DESC-A-$r" &
+    e A object set "$ID" --set "customer_account=ACCT-A-$r" --custom "description=DESC-A-$r" &
     p1=$!
-    e C object set "$ID" --set "customer_account=ACCT-C-$r" --set "competitor=COMP-C-$r" &
+    e C object set "$ID" --set "customer_account=ACCT-C-$r" --custom "competitor=COMP-C-$r" &
     p2=$!
     wait $p1 && wait $p2 || fail "a concurrent set failed"
 done

@@ -104,7 +104,7 @@ e C join "$(e A invite "$ID")" >/dev/null 2>&1 || fail "C join"
 
 ACKED=() # fields whose write was acknowledged (exit 0)
 write() { # write NODE FIELD
-    if e "$1" object set "$ID" --set "$2=v-$2" >/dev/null 2>&1; then
+    if e "$1" object set "$ID" --custom "$2=v-$2" >/dev/null 2>&1; then
         ACKED+=("$2")
     fi
 }

@@ -166,12 +166,16 @@ py 'json.dumps(dict(d, strict=True))' <"$T/opp.json" >"$T/strict.json"
 e template set opportunity - <"$T/strict.json"
 [ "$(e template show opportunity --json | py 'd.get("strict")')" = True ] || fail "strict not stored"
 before=$(e object show "$ID" --json)
-expect_exit 1 e object set "$ID" --set partner_tier=gold
-expect_err "partner_tier"
+expect_exit 1 e object set "$ID" --custom partner_tier=gold
+expect_err "template opportunity is strict and has no field partner_tier"
 [ "$before" = "$(e object show "$ID" --json)" ] || fail "strict refusal changed the object"
-# loose again: the unknown field is taken as a custom shared text field
+# loose again: --set still refuses an unknown field (a typo is never
+# shared), --custom takes it as a custom shared text field
 e template set opportunity - <"$T/opp.json"
-e object set "$ID" --set partner_tier=gold
+expect_exit 1 e object set "$ID" --set partner_tier=gold
+expect_err "template opportunity has no field partner_tier (to share a new custom field with every member: --custom partner_tier=VALUE)"
+[ "$before" = "$(e object show "$ID" --json)" ] || fail "an unknown --set field changed the object"
+e object set "$ID" --custom partner_tier=gold
 [ "$(e object show "$ID" --json | py 'd["shared"]["partner_tier"]')" = gold ] || fail "custom field"
 
 # a bad template, a type mismatch, and bad JSON are refused

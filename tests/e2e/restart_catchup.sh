@@ -47,7 +47,7 @@ echo "restart_catchup: C caught up ${T1}s after its restart"
 
 # --- 2. B down, C edits --------------------------------------------------------
 node_stop B
-e C object set "$ID" --set "description=EDIT-C-WHILE-B-DOWN"
+e C object set "$ID" --custom "description=EDIT-C-WHILE-B-DOWN"
 wait_for "A to receive C's edit" caught_up A C EDIT-C-WHILE-B
 t=$SECONDS
 node_start B
@@ -57,7 +57,7 @@ echo "restart_catchup: B caught up ${T2}s after its restart"
 
 # --- 3. the hub A down, B and C edit ------------------------------------------------
 node_stop A
-e C object set "$ID" --set "competitor=EDIT-C-WHILE-A-DOWN"
+e C object set "$ID" --custom "competitor=EDIT-C-WHILE-A-DOWN"
 e B object set "$ID" --set "close_date=2027-02-28"
 # B and C were introduced only to A, but A handed each the other's signed
 # address record (spec/gossip.md §10), so they usually sync directly while
