@@ -107,9 +107,9 @@ echo "authority: O accepted $n ops of X relayed by M; they count for nothing"
 wait_for "O and M to agree" same_shared "$ID" O M
 has M "$ID" WRITTEN-AFTER-X-REMOVED || fail "M lacks O's write after the removal"
 
-e O object set "$ID" --set "competitor=SECRET-AFTER-CONVERGENCE"
+e O object set "$ID" --custom "competitor=SECRET-AFTER-CONVERGENCE"
 wait_for "M to get O's later write" has M "$ID" SECRET-AFTER-CONVERGENCE
-e M object set "$ID" --set "description=M-AFTER-CONVERGENCE"
+e M object set "$ID" --custom "description=M-AFTER-CONVERGENCE"
 wait_for "O to get M's later write" has O "$ID" M-AFTER-CONVERGENCE
 sleep 1.5 # anti-entropy rounds: nothing may reach X
 for v in WRITTEN-AFTER-X-REMOVED SECRET-AFTER-CONVERGENCE M-AFTER-CONVERGENCE; do

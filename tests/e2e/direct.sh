@@ -40,7 +40,7 @@ node_stop A
 has() { shared "$1" "$ID" | grep -q -- "$2"; }
 e B object set "$ID" --set "next_step=EDIT-B-WHILE-A-DOWN"
 wait_for "C to receive B's edit with A down" has C EDIT-B-WHILE-A-DOWN
-e C object set "$ID" --set "competitor=EDIT-C-WHILE-A-DOWN"
+e C object set "$ID" --custom "competitor=EDIT-C-WHILE-A-DOWN"
 wait_for "B to receive C's edit with A down" has B EDIT-C-WHILE-A-DOWN
 wait_for "B and C to agree" same_shared "$ID" B C
 

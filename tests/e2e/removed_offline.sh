@@ -43,7 +43,7 @@ B_LOG=$(log_size B)
 node_stop B
 e A object set "$ID" --set "next_step=BEFORE-REMOVAL"
 e A member remove "$ID" "$ORG_B"
-e A object set "$ID" --set "competitor=SECRET-AFTER-REMOVAL"
+e A object set "$ID" --custom "competitor=SECRET-AFTER-REMOVAL"
 wait_for "C to hold the edit after the removal" has C SECRET-AFTER-REMOVAL
 node_stop A
 
@@ -60,7 +60,7 @@ echo "removed_offline: B learnt its removal from C (A down); it accepted $accept
 
 # --- A comes back: B gets nothing more, and is shown removed everywhere --------
 node_start A
-e A object set "$ID" --set "description=LATER-STILL"
+e A object set "$ID" --custom "description=LATER-STILL"
 wait_for "C to hold A's later edit" has C LATER-STILL
 sleep 2 # a few anti-entropy rounds (ENTENTE_SYNC_MS=500)
 has B LATER-STILL && fail "B received an edit after its removal"
