@@ -640,7 +640,8 @@ static void test_invite(void **state) {
     assert_int_equal(ent_crypto_init(), ENT_OK);
     memset(pk, 0x21, sizeof(pk));
     memset(obj, 0x22, sizeof(obj));
-    assert_int_equal(ent_invite_init(&f.inv, pk, obj, ENT_INVITE_ROLE_MEMBER,
+    assert_int_equal(ent_invite_init(&f.inv, pk, obj, "opportunity",
+                                     ENT_INVITE_ROLE_MEMBER,
                                      1900000000),
                      ENT_OK);
     assert_int_equal(ent_invite_add_addr(&f.inv, "127.0.0.1:7400"), ENT_OK);

@@ -39,8 +39,9 @@ static void make_invite(ent_invite *inv, const uint8_t inviter[ENT_PK_LEN],
     uint8_t object[ENT_INVITE_OBJECT_LEN];
 
     memset(object, 0x5a, sizeof(object));
-    assert_int_equal(ent_invite_init(inv, inviter, object, role, NOW + 3600),
-                     ENT_OK);
+    assert_int_equal(
+        ent_invite_init(inv, inviter, object, "opportunity", role, NOW + 3600),
+        ENT_OK);
     assert_int_equal(ent_invite_add_addr(inv, "203.0.113.7:7400"), ENT_OK);
     assert_int_equal(ent_invite_add_addr(inv, "[2001:db8::7]:7400"), ENT_OK);
     assert_int_equal(ent_invite_add_addr(inv, "node.acme.example:65535"),
@@ -51,6 +52,7 @@ static void assert_invite_equal(const ent_invite *a, const ent_invite *b) {
     assert_int_equal(a->version, b->version);
     assert_memory_equal(a->inviter, b->inviter, ENT_PK_LEN);
     assert_memory_equal(a->object, b->object, ENT_INVITE_OBJECT_LEN);
+    assert_string_equal(a->type, b->type);
     assert_int_equal(a->role, b->role);
     assert_true(a->expiry == b->expiry);
     assert_memory_equal(a->id, b->id, ENT_INVITE_ID_LEN);
@@ -104,6 +106,8 @@ static size_t token_payload(const char *tok, uint8_t *out, size_t cap) {
 #define P_ROLE 65
 #define P_NADDRS 122
 #define P_ADDR0 123
+/* Version 2, one 16-byte address: the type length after it. */
+#define P_TYPE_LEN (P_ADDR0 + 1 + 16)
 
 /* ---- keyed MAC (crypto.h) ---- */
 
@@ -160,6 +164,8 @@ static void test_token_round_trip(void **state) {
         assert_true(strlen(tok) < ENT_INVITE_MAX_TEXT);
         assert_int_equal(parse_str(tok, &back), ENT_OK);
         assert_invite_equal(&inv, &back);
+        assert_int_equal(back.version, ENT_INVITE_VERSION);
+        assert_string_equal(back.type, "opportunity");
         assert_int_equal(ent_invite_check_expiry(&back, NOW), ENT_OK);
         ent_wipe(tok, strlen(tok));
         free(tok);
@@ -171,8 +177,10 @@ static void test_token_round_trip(void **state) {
     assert_memory_not_equal(inv.id, back.id, ENT_INVITE_ID_LEN);
     assert_memory_not_equal(inv.secret, back.secret, ENT_INVITE_SECRET_LEN);
 
-    /* The largest invite: 8 addresses of 64 bytes. */
+    /* The largest invite: 8 addresses of 64 bytes and a 32-byte type. */
     make_invite(&inv, ent_identity_public(id), 2);
+    memset(inv.type, 'x', ENT_INVITE_MAX_TYPE_LEN);
+    inv.type[ENT_INVITE_MAX_TYPE_LEN] = '\0';
     inv.n_addrs = 0;
     for (int i = 0; i < ENT_INVITE_MAX_ADDRS; i++) {
         char a[ENT_INVITE_MAX_ADDR_LEN + 1];
@@ -184,7 +192,7 @@ static void test_token_round_trip(void **state) {
     }
     assert_int_equal(ent_invite_add_addr(&inv, "a.b:1"), ENT_ELIMIT);
     assert_int_equal(ent_invite_token_encode(&inv, &tok), ENT_OK);
-    assert_true(strlen(tok) <= ENT_INVITE_MAX_TEXT);
+    assert_int_equal(strlen(tok), 1099); /* spec/invites.md section 2 */
     assert_int_equal(parse_str(tok, &back), ENT_OK);
     assert_invite_equal(&inv, &back);
     free(tok);
@@ -199,14 +207,66 @@ static void test_token_round_trip(void **state) {
     inv.role = 2;
     strcpy(inv.addrs[0], "bad address");
     assert_int_equal(ent_invite_token_encode(&inv, &tok), ENT_EINVAL);
+    strcpy(inv.addrs[0], "a.b:1");
+    strcpy(inv.type, "Opportunity");
+    assert_int_equal(ent_invite_token_encode(&inv, &tok), ENT_EINVAL);
+    inv.type[0] = '\0'; /* version 2 needs a type */
+    assert_int_equal(ent_invite_token_encode(&inv, &tok), ENT_EINVAL);
+    inv.version = ENT_INVITE_VERSION_1; /* and version 1 has none */
+    assert_int_equal(ent_invite_token_encode(&inv, &tok), ENT_OK);
+    free(tok);
+    tok = NULL;
+    strcpy(inv.type, "deal");
+    assert_int_equal(ent_invite_token_encode(&inv, &tok), ENT_EINVAL);
+    inv.version = 3;
+    assert_int_equal(ent_invite_token_encode(&inv, &tok), ENT_EINVAL);
+    assert_null(tok);
+
+    /* The type is a type name ([a-z][a-z0-9_]{0,31}), as for templates. */
+    uint8_t objx[ENT_INVITE_OBJECT_LEN];
+    memset(objx, 0x5a, sizeof(objx));
+    static const char *const bad_types[] = {
+        "",
+        "Deal",
+        "1deal",
+        "_deal",
+        "deal-x",
+        "deal x",
+        "d\xc3\xa9"
+        "al",
+        "abcdefghijklmnopqrstuvwxyz0123456"}; /* 33 bytes */
+    for (size_t i = 0; i < sizeof(bad_types) / sizeof(bad_types[0]); i++)
+        assert_int_equal(ent_invite_init(&inv, ent_identity_public(id), objx,
+                                         bad_types[i], 2, NOW + 1),
+                         ENT_EINVAL);
+    assert_int_equal(ent_invite_init(&inv, ent_identity_public(id), objx,
+                                     "abcdefghijklmnopqrstuvwxyz012345", 2,
+                                     NOW + 1),
+                     ENT_OK);
+    assert_false(ent_invite_type_valid("deal\0x", 6));
+    assert_true(ent_invite_type_valid("deal\0x", 4));
+
+    /* A version-1 invite (type NULL) round-trips as version 1. */
+    make_invite(&inv, ent_identity_public(id), 2);
+    assert_int_equal(
+        ent_invite_init(&inv, ent_identity_public(id), objx, NULL, 2, NOW + 1),
+        ENT_OK);
+    assert_int_equal(ent_invite_add_addr(&inv, "a.b:1"), ENT_OK);
+    assert_int_equal(ent_invite_token_encode(&inv, &tok), ENT_OK);
+    assert_int_equal(parse_str(tok, &back), ENT_OK);
+    assert_int_equal(back.version, ENT_INVITE_VERSION_1);
+    assert_string_equal(back.type, "");
+    assert_invite_equal(&inv, &back);
+    free(tok);
+    tok = NULL;
 
     /* Owner is never invitable. */
-    assert_int_equal(
-        ent_invite_init(&inv, ent_identity_public(id), inv.object, 0, NOW + 1),
-        ENT_EINVAL);
-    assert_int_equal(
-        ent_invite_init(&inv, ent_identity_public(id), inv.object, 4, NOW + 1),
-        ENT_EINVAL);
+    assert_int_equal(ent_invite_init(&inv, ent_identity_public(id), inv.object,
+                                     "deal", 0, NOW + 1),
+                     ENT_EINVAL);
+    assert_int_equal(ent_invite_init(&inv, ent_identity_public(id), inv.object,
+                                     "deal", 4, NOW + 1),
+                     ENT_EINVAL);
 
     /* clear wipes the secret */
     make_invite(&inv, ent_identity_public(id), 2);
@@ -220,14 +280,20 @@ static void test_token_round_trip(void **state) {
  * Every single-character substitution in the base32 part is rejected: the
  * parser never accepts a mistyped token as some other valid invite.
  */
-static void test_token_substitutions(void **state) {
+static void substitutions(int version) {
     ent_identity *id = identity(2);
     ent_invite inv, back;
     char *tok = NULL;
     size_t len, tried = 0, checksum = 0;
     static const char others[] = "ABZ0189 -=_.\t";
 
-    tok = token_new(&inv, id, 2, &len);
+    make_invite(&inv, ent_identity_public(id), 2);
+    if (version == ENT_INVITE_VERSION_1) {
+        inv.version = ENT_INVITE_VERSION_1;
+        inv.type[0] = '\0';
+    }
+    assert_int_equal(ent_invite_token_encode(&inv, &tok), ENT_OK);
+    len = strlen(tok);
     for (size_t i = 4; i < len; i++) {
         char orig = tok[i];
         for (const char *c = B32; *c != '\0'; c++) {
@@ -264,6 +330,11 @@ static void test_token_substitutions(void **state) {
     }
     free(tok);
     ent_identity_free(id);
+}
+
+static void test_token_substitutions(void **state) {
+    substitutions(ENT_INVITE_VERSION);
+    substitutions(ENT_INVITE_VERSION_1);
 }
 
 static void test_token_truncated_extended(void **state) {
@@ -369,7 +440,10 @@ static void test_token_bad_fields(void **state) {
     char *tok = NULL, *t;
     size_t n;
 
+    /* Version 1 (the v2 type is checked in test_token_v2_type). */
     make_invite(&inv, ent_identity_public(id), 2);
+    inv.version = ENT_INVITE_VERSION_1;
+    inv.type[0] = '\0';
     inv.n_addrs = 1; /* "203.0.113.7:7400" */
     assert_int_equal(ent_invite_token_encode(&inv, &tok), ENT_OK);
     n = token_payload(tok, p, sizeof(p));
@@ -389,7 +463,8 @@ static void test_token_bad_fields(void **state) {
         uint8_t val;
         int want;
     } cases[] = {
-        {P_VERSION, 0, ENT_EVERSION},      {P_VERSION, 2, ENT_EVERSION},
+        {P_VERSION, 0, ENT_EVERSION},      {P_VERSION, 3, ENT_EVERSION},
+        {P_VERSION, 2, ENT_ECORRUPT}, /* version 2 wants a type after */
         {P_VERSION, 255, ENT_EVERSION},    {P_ROLE, 0, ENT_ECORRUPT},
         {P_ROLE, 4, ENT_ECORRUPT},         {P_ROLE, 255, ENT_ECORRUPT},
         {P_NADDRS, 0, ENT_ECORRUPT},       {P_NADDRS, 2, ENT_ECORRUPT},
@@ -415,15 +490,19 @@ static void test_token_bad_fields(void **state) {
     t = token_from_payload(q, n - 1);
     assert_int_equal(parse_str(t, &back), ENT_ECORRUPT);
     free(t);
-    /* Version 2 with a shorter layout is still "unsupported version". */
+    /* Version 3 with a shorter layout is still "unsupported version". */
     memcpy(q, p, n);
-    q[P_VERSION] = 2;
+    q[P_VERSION] = 3;
     t = token_from_payload(q, 40);
     assert_int_equal(parse_str(t, &back), ENT_EVERSION);
     free(t);
-    /* Version 1 but shorter than the fixed fields. */
+    /* Version 1 or 2 but shorter than the fixed fields. */
     q[P_VERSION] = 1;
     t = token_from_payload(q, 40);
+    assert_int_equal(parse_str(t, &back), ENT_ETRUNCATED);
+    free(t);
+    q[P_VERSION] = 2;
+    t = token_from_payload(q, P_NADDRS);
     assert_int_equal(parse_str(t, &back), ENT_ETRUNCATED);
     free(t);
 
@@ -433,6 +512,73 @@ static void test_token_bad_fields(void **state) {
     assert_int_equal(ent_invite_check_expiry(&back, NOW + 3599), ENT_OK);
     assert_int_equal(ent_invite_check_expiry(&back, NOW + 3600), ENT_EEXPIRED);
     assert_int_equal(ent_invite_check_expiry(&back, UINT64_MAX), ENT_EEXPIRED);
+    free(tok);
+    ent_identity_free(id);
+}
+
+/* Version 2: the type length and name after the addresses. */
+static void test_token_v2_type(void **state) {
+    ent_identity *id = identity(6);
+    ent_invite inv, back;
+    uint8_t p[1024], q[1024];
+    char *tok = NULL, *t;
+    size_t n;
+
+    make_invite(&inv, ent_identity_public(id), 2);
+    inv.n_addrs = 1; /* "203.0.113.7:7400" */
+    strcpy(inv.type, "deal");
+    assert_int_equal(ent_invite_token_encode(&inv, &tok), ENT_OK);
+    n = token_payload(tok, p, sizeof(p));
+    assert_int_equal(n, P_TYPE_LEN + 1 + 4);
+    assert_int_equal(p[P_VERSION], 2);
+    assert_int_equal(p[P_TYPE_LEN], 4);
+    assert_memory_equal(p + P_TYPE_LEN + 1, "deal", 4);
+    t = token_from_payload(p, n);
+    assert_string_equal(t, tok);
+    free(t);
+    assert_int_equal(parse_str(tok, &back), ENT_OK);
+    assert_string_equal(back.type, "deal");
+
+    static const struct {
+        size_t off;
+        uint8_t val;
+    } cases[] = {
+        {P_TYPE_LEN, 0},       {P_TYPE_LEN, 3},       {P_TYPE_LEN, 5},
+        {P_TYPE_LEN, 33},      {P_TYPE_LEN, 255},     {P_TYPE_LEN + 1, 'D'},
+        {P_TYPE_LEN + 1, '1'}, {P_TYPE_LEN + 1, '_'}, {P_TYPE_LEN + 2, '-'},
+        {P_TYPE_LEN + 2, 0},   {P_TYPE_LEN + 4, ' '}, {P_TYPE_LEN + 4, 0xc3},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memcpy(q, p, n);
+        q[cases[i].off] = cases[i].val;
+        t = token_from_payload(q, n);
+        assert_int_equal(parse_str(t, &back), ENT_ECORRUPT);
+        free(t);
+    }
+    /* No type at all, a cut type, a trailing byte. */
+    memcpy(q, p, n);
+    q[n] = 'x';
+    for (size_t m = P_TYPE_LEN; m <= n + 1; m++) {
+        if (m == n)
+            continue;
+        t = token_from_payload(q, m);
+        assert_int_equal(parse_str(t, &back), ENT_ECORRUPT);
+        free(t);
+    }
+    /* A 32-byte type is the longest. */
+    memcpy(q, p, P_TYPE_LEN);
+    q[P_TYPE_LEN] = 32;
+    memset(q + P_TYPE_LEN + 1, 'z', 32);
+    t = token_from_payload(q, P_TYPE_LEN + 33);
+    assert_int_equal(parse_str(t, &back), ENT_OK);
+    assert_int_equal(strlen(back.type), 32);
+    free(t);
+    /* Version 1 with a type after the addresses: trailing bytes. */
+    memcpy(q, p, n);
+    q[P_VERSION] = 1;
+    t = token_from_payload(q, n);
+    assert_int_equal(parse_str(t, &back), ENT_ECORRUPT);
+    free(t);
     free(tok);
     ent_identity_free(id);
 }
@@ -969,15 +1115,23 @@ static const char kat_token[] =
     "uws2ljnfuws2ljnfuws2ljnfuws2ljnfuws2aiaaaaaamvj76ecaifbegrcfizduqskkjnge"
     "2tspaaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dypqcebsgazs4mbogeyt"
     "glrxhi3timbqkxdrrv4jiof42";
+/* The same invite as version 2, object type "opportunity" (same proof). */
+static const char kat_token_v2[] =
+    "ent1alievmrsoqv3jkz2cnul2rqv4ttnaiskw4nac25pquqkgmwjo6dtows2ljnfuws2ljnf"
+    "uws2ljnfuws2ljnfuws2ljnfuws2ljnfuws2aiaaaaaamvj76ecaifbegrcfizduqskkjnge"
+    "2tspaaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dypqcebsgazs4mbogeyt"
+    "glrxhi3timbqbnxxa4dpoj2hk3tjor4v2x4qpgbzogmc";
 static const char kat_proof[] =
     "2a90e35451efa78bbfc9e5ad090203b4647fd1915512b6d0411f8dbeb4825172";
 static const char kat_safety[] = "54193 26969 68676 90667 15386 87994";
 
-static void kat_invite(ent_invite *inv, const uint8_t inviter[ENT_PK_LEN]) {
+/* type NULL: the version-1 known answer. */
+static void kat_invite(ent_invite *inv, const uint8_t inviter[ENT_PK_LEN],
+                       const char *type) {
     uint8_t object[ENT_INVITE_OBJECT_LEN];
 
     memset(object, 0x5a, sizeof(object));
-    assert_int_equal(ent_invite_init(inv, inviter, object, 2, NOW + 3600),
+    assert_int_equal(ent_invite_init(inv, inviter, object, type, 2, NOW + 3600),
                      ENT_OK);
     for (int i = 0; i < ENT_INVITE_SECRET_LEN; i++)
         inv->secret[i] = (uint8_t)i;
@@ -994,11 +1148,28 @@ static void test_known_answers(void **state) {
     ent_invite inv, back;
     char *tok = NULL;
 
-    kat_invite(&inv, ent_identity_public(inviter));
+    kat_invite(&inv, ent_identity_public(inviter), "opportunity");
+    assert_int_equal(ent_invite_token_encode(&inv, &tok), ENT_OK);
+    assert_string_equal(tok, kat_token_v2);
+    free(tok);
+    assert_int_equal(parse_str(kat_token_v2, &back), ENT_OK);
+    assert_invite_equal(&inv, &back);
+    assert_string_equal(back.type, "opportunity");
+    memset(hh, 0x77, sizeof(hh));
+    assert_int_equal(
+        ent_invite_proof(proof, &back, hh, ent_identity_public(joiner)),
+        ENT_OK);
+    ent_hex_encode(hex, proof, sizeof(proof));
+    assert_string_equal(hex, kat_proof);
+
+    /* Version 1 still parses (no type) and encodes back to itself. */
+    kat_invite(&inv, ent_identity_public(inviter), NULL);
     assert_int_equal(ent_invite_token_encode(&inv, &tok), ENT_OK);
     assert_string_equal(tok, kat_token);
     assert_int_equal(parse_str(kat_token, &back), ENT_OK);
     assert_invite_equal(&inv, &back);
+    assert_int_equal(back.version, ENT_INVITE_VERSION_1);
+    assert_string_equal(back.type, "");
     memset(hh, 0x77, sizeof(hh));
     assert_int_equal(
         ent_invite_proof(proof, &back, hh, ent_identity_public(joiner)),
@@ -1020,7 +1191,7 @@ static void test_known_answer_redeem(void **state) {
     ent_invite inv;
     ent_invite_record rec;
 
-    kat_invite(&inv, ent_identity_public(f->inviter));
+    kat_invite(&inv, ent_identity_public(f->inviter), "opportunity");
     put(f, &inv, ENT_OK);
     assert_int_equal(ent_hex_decode(proof, sizeof(proof), kat_proof), ENT_OK);
     assert_int_equal(
@@ -1133,6 +1304,7 @@ int main(void) {
         cmocka_unit_test(test_token_truncated_extended),
         cmocka_unit_test(test_token_prefix_and_whitespace),
         cmocka_unit_test(test_token_bad_fields),
+        cmocka_unit_test(test_token_v2_type),
         cmocka_unit_test(test_addr_syntax),
         cmocka_unit_test_setup_teardown(test_redeem_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redeem_wrong_proof, setup,

@@ -54,7 +54,8 @@ static void make_invite(tnode *a, const uint8_t id[32], const uint8_t *joiner,
                         uint8_t role, invite_fix *fx) {
     uint64_t now = a->now / 1000;
     assert_int_equal(
-        ent_invite_init(&fx->inv, tnode_pk(a), id, role, now + 3600), ENT_OK);
+        ent_invite_init(&fx->inv, tnode_pk(a), id, "opportunity", role,
+                        now + 3600), ENT_OK);
     put_req r = {&fx->inv, now};
     assert_int_equal(ent_store_write(a->store, put_fn, &r), ENT_OK);
     ent_random(fx->hh, sizeof(fx->hh));

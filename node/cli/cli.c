@@ -485,13 +485,15 @@ static const cli_cmd invite_cmds[] = {
     {"inspect", ent__cli_cmd_invite_inspect, "show what a token holds",
      "invite inspect TOKEN [--json]",
      "Shows what invite TOKEN holds, before `entente join TOKEN`: the "
-     "object id, the inviting org, the role it gives, when it expires, the "
-     "addresses join dials and the invite id. The token does not carry the "
-     "object's type or fields: they arrive with the join. Reads the token "
-     "only: needs no node and tells no one. Exit status 1 when the token "
-     "is damaged (the reason: a typo, truncated...) or has expired. With "
-     "--json: {\"object\",\"inviter\",\"role\",\"expires\",\"expired\","
-     "\"addrs\",\"invite_id\"}.",
+     "object id, the object's type as the inviter states it (\"unknown "
+     "(older token)\" for a token made before tokens carried it), the "
+     "inviting org, the role it gives, when it expires, the addresses join "
+     "dials and the invite id. The object's fields arrive with the join. "
+     "Reads the token only: needs no node and tells no one. Exit status 1 "
+     "when the token is damaged (the reason: a typo, truncated...) or has "
+     "expired. With --json: {\"object\",\"type\",\"inviter\",\"role\","
+     "\"expires\",\"expired\",\"addrs\",\"invite_id\"} (type null for an "
+     "older token).",
      no_opts, 1, 1, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };

@@ -180,7 +180,9 @@ int ent__cli_cmd_invite_inspect(cli *c) {
         json_t *addrs = json_array();
         for (unsigned i = 0; addrs != NULL && i < inv.n_addrs; i++)
             json_array_append_new(addrs, json_string(inv.addrs[i]));
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:b,s:o,s:s}", "object", obj,
+        /* a version-1 token does not name the type: null */
+        json_t *o = json_pack("{s:s,s:s?,s:s,s:s,s:s,s:b,s:o,s:s}", "object",
+                              obj, "type", inv.type[0] ? inv.type : NULL,
                               "inviter", org, "role", role, "expires", rfc,
                               "expired", expired, "addrs", addrs, "invite_id",
                               iid);
@@ -190,6 +192,8 @@ int ent__cli_cmd_invite_inspect(cli *c) {
         char exp[64];
         snprintf(exp, sizeof(exp), "%s%s", local, expired ? " (expired)" : "");
         ent__cli_kv(stdout, "object", obj);
+        ent__cli_kv(stdout, "type",
+                    inv.type[0] ? inv.type : "unknown (older token)");
         ent__cli_kv(stdout, "inviter", org);
         ent__cli_kv(stdout, "role", role);
         ent__cli_kv(stdout, "expires", exp);

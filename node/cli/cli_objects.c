@@ -734,6 +734,32 @@ int ent__cli_cmd_invite(cli *c) {
     return st;
 }
 
+/*
+ * The type a token names is the inviter's claim; what the object is comes
+ * from its own genesis op, which the join has just brought. When the two
+ * differ (a token of version 1 names none), warns on stderr: the join
+ * stands, the object's history decides (spec/invites.md section 7).
+ */
+static void join_check_type(cli *c, const char *token, const char *obj) {
+    ent_invite inv;
+    char path[128];
+    json_t *o = NULL;
+    if (ent_invite_token_parse(token, strlen(token), &inv) != ENT_OK)
+        return;
+    snprintf(path, sizeof(path), "/v1/objects/%.64s?hide_private=1", obj);
+    if (inv.type[0] != '\0' &&
+        ent__cli_daemon_call(c, "GET", path, NULL, &o) < 0) {
+        const char *real = ent__cli_jstr(o, "type");
+        if (strcmp(real, inv.type) != 0)
+            fprintf(stderr,
+                    "entente: %s: warning: the invite said the object is "
+                    "of type %s, but it is of type %s\n",
+                    c->words, inv.type, real);
+    }
+    json_decref(o);
+    ent_invite_clear(&inv);
+}
+
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
@@ -809,6 +835,7 @@ int ent__cli_cmd_join(cli *c) {
         }
         if (strcmp(state, "done") == 0) {
             fprintf(stderr, "safety code: %s\n", ent__cli_jstr(resp, "safety"));
+            join_check_type(c, c->args[0], ent__cli_jstr(resp, "object"));
             if (c->json) {
                 json_t *o =
                     json_pack("{s:s}", "id", ent__cli_jstr(resp, "object"));

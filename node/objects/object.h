@@ -304,6 +304,14 @@ int ent_obj_list_json_ex(ent_objects *eng, const ent_obj_list_opts *opts,
 int ent_obj_list_json(ent_objects *eng, const char *type, json_t **out);
 
 /*
+ * The type name of object id, as its genesis op set it, copied
+ * NUL-terminated into type, read inside the caller's transaction txn.
+ * @return ENT_OK, ENT_ENOENT (no such object), ENT_ECORRUPT, storage errors.
+ */
+int ent_obj_type_get(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
+                     char type[ENT_OP_NAME_MAX + 1]);
+
+/*
  * The canonical encoding of the object's SHARED state (spec/objects.md
  * "Object state"): equal on every member that applied the same ops, whatever
  * the order. *out is malloc'ed; the caller frees it.

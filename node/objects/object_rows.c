@@ -105,6 +105,15 @@ int ent__obj_rec_get(ent_txn *txn, const uint8_t obj[32], obj_rec *out) {
     return ENT_OK;
 }
 
+int ent_obj_type_get(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
+                     char type[ENT_OP_NAME_MAX + 1]) {
+    obj_rec r;
+    int rc = ent__obj_rec_get(txn, id, &r);
+    if (rc == ENT_OK)
+        memcpy(type, r.type, sizeof(r.type));
+    return rc;
+}
+
 int ent__obj_rec_put(ent_txn *txn, const uint8_t obj[32], const obj_rec *r) {
     uint8_t buf[43 + ENT_OP_NAME_MAX];
     size_t tl = strlen(r->type);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "node/err.h"
+#include "node/objects/template.h"
 
 /* ---- domain separation (spec/invites.md section 3) ---- */
 
@@ -33,14 +34,16 @@ static const uint8_t x25519_base[ENT_X25519_LEN] = {9};
     (1 + ENT_PK_LEN + ENT_INVITE_OBJECT_LEN + 1 + 8 + ENT_INVITE_ID_LEN +      \
      ENT_INVITE_SECRET_LEN + 1)
 #define MIN_ADDR_LEN 3 /* "a:1" */
+/* Version 2 adds, after the addresses, type length (u8) and type name. */
 #define MAX_PAYLOAD                                                            \
-    (FIXED_LEN + ENT_INVITE_MAX_ADDRS * (1 + ENT_INVITE_MAX_ADDR_LEN) +        \
-     ENT_INVITE_CHECKSUM_LEN)
+    (FIXED_LEN + ENT_INVITE_MAX_ADDRS * (1 + ENT_INVITE_MAX_ADDR_LEN) + 1 +    \
+     ENT_INVITE_MAX_TYPE_LEN + ENT_INVITE_CHECKSUM_LEN)
 /* Decoded bytes of the longest base32 text we accept. */
 #define MAX_DECODED (ENT_INVITE_MAX_TEXT * 5 / 8 + 1)
 
 _Static_assert(ENT_INVITE_SECRET_LEN == ENT_KEY_LEN, "secret size");
 _Static_assert(ENT_INVITE_PROOF_LEN == ENT_MAC_LEN, "proof size");
+_Static_assert(ENT_INVITE_MAX_TYPE_LEN == ENT_TPL_TYPE_MAX, "type name size");
 _Static_assert(PREFIX_LEN + (MAX_PAYLOAD + 4) / 5 * 8 <= ENT_INVITE_MAX_TEXT,
                "the longest token must fit the parser's limit");
 
@@ -178,15 +181,36 @@ bool ent_invite_addr_valid(const char *s, size_t len) {
     return dns_name_valid(s, hlen);
 }
 
+/* ---- object type names ---- */
+
+bool ent_invite_type_valid(const char *s, size_t len) {
+    char name[ENT_INVITE_MAX_TYPE_LEN + 1];
+
+    if (s == NULL || len < 1 || len > ENT_INVITE_MAX_TYPE_LEN ||
+        memchr(s, '\0', len) != NULL)
+        return false;
+    memcpy(name, s, len);
+    name[len] = '\0';
+    return ent_template_type_valid(name);
+}
+
 /* ---- the invite value ---- */
 
 int ent_invite_init(ent_invite *inv, const uint8_t inviter[ENT_PK_LEN],
-                    const uint8_t object[ENT_INVITE_OBJECT_LEN], uint8_t role,
-                    uint64_t expiry) {
+                    const uint8_t object[ENT_INVITE_OBJECT_LEN],
+                    const char *type, uint8_t role, uint64_t expiry) {
+    size_t tlen = 0;
+
     if (inv == NULL || inviter == NULL || object == NULL || !role_valid(role))
         return ENT_EINVAL;
+    if (type != NULL) {
+        tlen = strnlen(type, ENT_INVITE_MAX_TYPE_LEN + 1);
+        if (!ent_invite_type_valid(type, tlen))
+            return ENT_EINVAL;
+    }
     ent_invite_clear(inv);
-    inv->version = ENT_INVITE_VERSION;
+    inv->version = type != NULL ? ENT_INVITE_VERSION : ENT_INVITE_VERSION_1;
+    memcpy(inv->type, type != NULL ? type : "", tlen);
     memcpy(inv->inviter, inviter, ENT_PK_LEN);
     memcpy(inv->object, object, ENT_INVITE_OBJECT_LEN);
     inv->role = role;
@@ -238,10 +262,18 @@ static void checksum(uint8_t out[ENT_INVITE_CHECKSUM_LEN], const uint8_t *p,
  */
 static int payload_size(const ent_invite *inv, size_t *len) {
     size_t n = FIXED_LEN + ENT_INVITE_CHECKSUM_LEN;
+    size_t tlen = strnlen(inv->type, ENT_INVITE_MAX_TYPE_LEN + 1);
 
-    if (inv->version != ENT_INVITE_VERSION || !role_valid(inv->role) ||
-        inv->n_addrs < 1 || inv->n_addrs > ENT_INVITE_MAX_ADDRS)
+    if (!role_valid(inv->role) || inv->n_addrs < 1 ||
+        inv->n_addrs > ENT_INVITE_MAX_ADDRS)
         return ENT_EINVAL;
+    if (inv->version == ENT_INVITE_VERSION) {
+        if (!ent_invite_type_valid(inv->type, tlen))
+            return ENT_EINVAL;
+        n += 1 + tlen;
+    } else if (inv->version != ENT_INVITE_VERSION_1 || tlen != 0) {
+        return ENT_EINVAL;
+    }
     for (unsigned i = 0; i < inv->n_addrs; i++) {
         size_t alen = strnlen(inv->addrs[i], ENT_INVITE_MAX_ADDR_LEN + 1);
         if (!ent_invite_addr_valid(inv->addrs[i], alen))
@@ -285,6 +317,12 @@ int ent_invite_token_encode(const ent_invite *inv, char **out) {
         memcpy(buf + o, inv->addrs[i], alen);
         o += alen;
     }
+    if (inv->version == ENT_INVITE_VERSION) {
+        size_t ylen = strlen(inv->type);
+        buf[o++] = (uint8_t)ylen;
+        memcpy(buf + o, inv->type, ylen);
+        o += ylen;
+    }
     checksum(buf + o, buf, o);
     o += ENT_INVITE_CHECKSUM_LEN;
     if (o != plen) {
@@ -319,7 +357,8 @@ static int parse_payload(const uint8_t *p, size_t len, ent_invite *out) {
     size_t o = 0;
 
     out->version = p[o++];
-    if (out->version != ENT_INVITE_VERSION)
+    if (out->version != ENT_INVITE_VERSION &&
+        out->version != ENT_INVITE_VERSION_1)
         return ENT_EVERSION;
     if (len < FIXED_LEN)
         return ENT_ETRUNCATED;
@@ -349,6 +388,18 @@ static int parse_payload(const uint8_t *p, size_t len, ent_invite *out) {
         memcpy(out->addrs[i], p + o, alen);
         out->addrs[i][alen] = '\0';
         o += alen;
+    }
+    if (out->version == ENT_INVITE_VERSION) {
+        /* the object's type: length 1..32, then a valid type name */
+        size_t tlen;
+        if (o >= len)
+            return ENT_ECORRUPT;
+        tlen = p[o++];
+        if (tlen > len - o || !ent_invite_type_valid((const char *)p + o, tlen))
+            return ENT_ECORRUPT;
+        memcpy(out->type, p + o, tlen);
+        out->type[tlen] = '\0';
+        o += tlen;
     }
     if (o != len)
         return ENT_ECORRUPT; /* trailing bytes */

@@ -3,11 +3,12 @@
  *
  * An invite lets one partner org join one joint object. The inviter prints a
  * single-line token ("ent1" + lowercase base32, spec/invites.md) that carries
- * its org key, the object, the role, the expiry, a 16-byte invite id, a
- * 32-byte one-time secret and the addresses to dial. The joiner dials, runs
- * the Noise handshake and sends JOIN with a 32-byte proof computed by
- * ent_invite_proof(): it is bound to the session's handshake hash and to the
- * joiner's org key, so a captured proof is useless in any other session.
+ * its org key, the object and (payload version 2) its type, the role, the
+ * expiry, a 16-byte invite id, a 32-byte one-time secret and the addresses to
+ * dial. The joiner dials, runs the Noise handshake and sends JOIN with a
+ * 32-byte proof computed by ent_invite_proof(): it is bound to the session's
+ * handshake hash and to the joiner's org key, so a captured proof is useless in
+ * any other session.
  *
  * The inviter keeps only a public verifier of the secret in ENT_TBL_INVITES
  * (never the secret, never a symmetric key derived from it alone): checking a
@@ -27,16 +28,19 @@
 #include "crypto/identity.h"
 #include "storage/store.h"
 
-#define ENT_INVITE_VERSION 1
-#define ENT_INVITE_PREFIX "ent1" /* text form: prefix + base32(payload) */
-#define ENT_INVITE_ID_LEN 16     /* = ENT_WIRE_INVITE_ID_LEN */
+#define ENT_INVITE_VERSION 2   /* payload version of new tokens */
+#define ENT_INVITE_VERSION_1 1 /* older payload: no object type */
+/* text form, for every payload version: prefix + base32(payload) */
+#define ENT_INVITE_PREFIX "ent1"
+#define ENT_INVITE_ID_LEN 16 /* = ENT_WIRE_INVITE_ID_LEN */
 #define ENT_INVITE_SECRET_LEN 32
 #define ENT_INVITE_PROOF_LEN 32  /* = the JOIN message's proof */
 #define ENT_INVITE_OBJECT_LEN 32 /* object id */
 #define ENT_INVITE_MAX_ADDRS 8
 #define ENT_INVITE_MAX_ADDR_LEN 64 /* "host:port", bytes, without NUL */
 #define ENT_INVITE_CHECKSUM_LEN 8
-#define ENT_INVITE_MAX_TEXT 2048 /* longest input, whitespace included */
+#define ENT_INVITE_MAX_TEXT 2048   /* longest input, whitespace included */
+#define ENT_INVITE_MAX_TYPE_LEN 32 /* = ENT_TPL_TYPE_MAX (node/objects) */
 
 /* Roles an invite can grant (the values of ent_op_role in protocol/op.h;
  * owner (0) is never invitable). */
@@ -57,9 +61,13 @@
  * wipes the secret with ent_invite_clear() when done.
  */
 typedef struct ent_invite {
-    uint8_t version;                       /* ENT_INVITE_VERSION */
+    uint8_t version; /* ENT_INVITE_VERSION or ENT_INVITE_VERSION_1 */
     uint8_t inviter[ENT_PK_LEN];           /* inviter org Ed25519 key */
     uint8_t object[ENT_INVITE_OBJECT_LEN]; /* joint object id */
+    /* The object's type name as the inviter states it (a claim: the joiner
+     * learns the real one from the object's genesis), NUL-terminated;
+     * "" in a version-1 invite, which does not carry it. */
+    char type[ENT_INVITE_MAX_TYPE_LEN + 1];
     uint8_t role;                          /* ENT_INVITE_ROLE_* */
     uint64_t expiry;                       /* unix seconds */
     uint8_t id[ENT_INVITE_ID_LEN];         /* random invite id */
@@ -85,13 +93,23 @@ typedef struct ent_invite_record {
 
 /*
  * Starts a fresh invite: zeroes inv, sets the version, inviter, object,
- * role and expiry, and draws a random id and secret. Add at least one
- * address with ent_invite_add_addr() before encoding.
- * @return ENT_OK, or ENT_EINVAL (NULL pointers, role not admin/member/viewer).
+ * object type, role and expiry, and draws a random id and secret. Add at
+ * least one address with ent_invite_add_addr() before encoding. type is the
+ * object's type name (copied); NULL makes a version-1 invite, which carries
+ * no type (kept so that older tokens can be made again, in tests).
+ * @return ENT_OK, or ENT_EINVAL (NULL pointers, role not admin/member/viewer,
+ *         type not a valid type name, see ent_invite_type_valid).
  */
 int ent_invite_init(ent_invite *inv, const uint8_t inviter[ENT_PK_LEN],
-                    const uint8_t object[ENT_INVITE_OBJECT_LEN], uint8_t role,
-                    uint64_t expiry);
+                    const uint8_t object[ENT_INVITE_OBJECT_LEN],
+                    const char *type, uint8_t role, uint64_t expiry);
+
+/*
+ * True if the len bytes at s are a valid object type name, the rule of
+ * ent_template_type_valid() (node/objects/template.h): 1..32 bytes, a
+ * lowercase letter, then lowercase letters, digits and '_'.
+ */
+bool ent_invite_type_valid(const char *s, size_t len);
 
 /*
  * Appends addr ("host:port", NUL-terminated) to inv's addresses.
@@ -115,8 +133,11 @@ void ent_invite_clear(ent_invite *inv);
  * Encodes inv as a NUL-terminated single-line token into *out, which the
  * caller frees with free() (it holds the secret: wipe it first with
  * ent_wipe(*out, strlen(*out))).
- * @return ENT_OK, ENT_EINVAL (bad version, role, address count or address),
- *         ENT_ENOMEM.
+ * The payload layout follows inv->version: version 2 carries inv->type,
+ * version 1 (with an empty type) does not, so a parsed token of either
+ * version encodes back to the same text.
+ * @return ENT_OK, ENT_EINVAL (bad version, role, address count, address or
+ *         type), ENT_ENOMEM.
  */
 int ent_invite_token_encode(const ent_invite *inv, char **out);
 
@@ -127,11 +148,13 @@ int ent_invite_token_encode(const ent_invite *inv, char **out);
  * @return ENT_OK, or
  *         ENT_ETOOBIG   more than ENT_INVITE_MAX_TEXT bytes;
  *         ENT_EINVAL    not an invite token (no "ent" prefix) or NULL args;
- *         ENT_EVERSION  "entN" with N != 1, or a payload version != 1;
+ *         ENT_EVERSION  "entN" with N != 1, or a payload version other
+ *                       than 1 and 2;
  *         ENT_ECORRUPT  not strict lowercase base32, bad field (role, address
- *                       count, address syntax), or trailing bytes;
- *         ENT_ETRUNCATED too short for a checksum and version, or (version
- *                       1) for the fixed fields;
+ *                       count, address syntax, type length or name), or
+ *                       trailing bytes;
+ *         ENT_ETRUNCATED too short for a checksum and version, or for the
+ *                       fixed fields;
  *         ENT_ECHECKSUM the checksum does not match (typing error).
  */
 int ent_invite_token_parse(const char *s, size_t len, ent_invite *out);

@@ -28,6 +28,17 @@ static int exists_fn(ent_txn *txn, void *data) {
     return ent_txn_get(txn, ENT_TBL_OBJECTS, data, 32, &v, &n);
 }
 
+typedef struct type_ctx {
+    const uint8_t *obj;
+    char type[ENT_OP_NAME_MAX + 1];
+} type_ctx;
+
+/* The object exists; its type (from the genesis) goes into the token. */
+static int type_fn(ent_txn *txn, void *data) {
+    type_ctx *t = data;
+    return ent_obj_type_get(txn, t->obj, t->type);
+}
+
 typedef struct put_ctx {
     const ent_invite *inv;
     const ent_identity *id;
@@ -58,7 +69,8 @@ int ent_peers_invite(ent_peers *p, const uint8_t obj[32], uint8_t role,
     uint8_t myrole = 0;
     char adv[ENT_ADDR_STRLEN];
     *token = NULL;
-    int rc = ent_store_read(p->store, exists_fn, (void *)obj);
+    type_ctx tc = {obj, ""};
+    int rc = ent_store_read(p->store, type_fn, &tc);
     if (rc != ENT_OK)
         return rc;
     if (!ent__peers_obj_active(p, obj) ||
@@ -67,8 +79,8 @@ int ent_peers_invite(ent_peers *p, const uint8_t obj[32], uint8_t role,
         return ENT_EDENIED;
     uint64_t now_ms = ent__peers_wall_ms();
     uint64_t now = now_ms / 1000;
-    rc = ent_invite_init(&inv, ent_identity_public(p->id), obj, role,
-                         now + ttl);
+    rc = ent_invite_init(&inv, ent_identity_public(p->id), obj, tc.type,
+                         role, now + ttl);
     if (rc != ENT_OK)
         return rc;
     ent_peers_advertised(p, adv);

@@ -33,12 +33,21 @@ TOK=$(e A invite "$O" --role viewer --ttl 2h --json 2>/dev/null)
 IID=$(echo "$TOK" | py 'd["invite_id"]')
 TOK=$(echo "$TOK" | py 'd["token"]')
 e B invite inspect "$TOK" --json >"$T/inspect.json"
-[ "$(py '(d["object"], d["inviter"], d["role"], d["expired"], d["invite_id"])' <"$T/inspect.json")" = \
-    "('$O', '$ORG_A', 'viewer', False, '$IID')" ] || fail "inspect: $(cat "$T/inspect.json")"
+[ "$(py '(d["object"], d["type"], d["inviter"], d["role"], d["expired"], d["invite_id"])' <"$T/inspect.json")" = \
+    "('$O', 'opportunity', '$ORG_A', 'viewer', False, '$IID')" ] || fail "inspect: $(cat "$T/inspect.json")"
 py 'd["addrs"][0]' <"$T/inspect.json" | grep -q '^127\.0\.0\.1:' || fail "inspect addrs"
 e B invite inspect "$TOK" >"$T/inspect.txt"
 no_blank_ends "$T/inspect.txt"
 grep -qx "role:    viewer" "$T/inspect.txt" || fail "inspect text: $(cat "$T/inspect.txt")"
+grep -qx "type:    opportunity" "$T/inspect.txt" || fail "inspect type: $(cat "$T/inspect.txt")"
+# a version-1 token (the known answer of spec/invites.md §3, long expired)
+# names no type
+V1=ent1ahievmrsoqv3jkz2cnul2rqv4ttnaiskw4nac25pquqkgmwjo6dtows2ljnfuws2ljnfuws2ljnfuws2ljnfuws2ljnfuws2ljnfuws2aiaaaaaamvj76ecaifbegrcfizduqskkjnge2tspaaaqeayeaudaocajbifqydiob4ibceqtcqkrmfyydenbwha5dypqcebsgazs4mbogeytglrxhi3timbqkxdrrv4jiof42
+expect 1 "$ENTENTE" invite inspect "$V1" --home "$T/nohome"
+grep -qx "type:    unknown (older token)" "$T/out" || fail "inspect v1 type: $(cat "$T/out")"
+err_has "the invite has expired"
+expect 1 "$ENTENTE" invite inspect "$V1" --home "$T/nohome" --json
+[ "$(py 'd["type"]' <"$T/out")" = None ] || fail "inspect v1 json: $(cat "$T/out")"
 "$ENTENTE" invite inspect "$TOK" --home "$T/nohome" >/dev/null || fail "inspect needs no node"
 [ "$(e B object list --json)" = "[]" ] || fail "inspect joined"
 BAD="${TOK:0:40}x${TOK:41}"
@@ -119,6 +128,28 @@ sleep 1
 ! e C object show "$O" --json | grep -q 'after C left' || fail "C read a change made after it left"
 expect 1 e C member leave "$O"
 err_has "this org is not an active member any more"
+
+# ---- the token's type is a claim: join warns when the object differs ---------
+# The checksum is not a signature: anyone holding a token can change its
+# type. Forge one naming "deal" for an opportunity.
+OT=$(e A object create --type opportunity --set name="Typed")
+TOKT=$(e A invite "$OT" 2>/dev/null)
+FORGED=$(python3 - "$TOKT" <<'PY'
+import base64, hashlib, sys
+t = sys.argv[1][4:].upper()
+p = base64.b32decode(t + "=" * (-len(t) % 8))[:-8]
+tlen = len(b"opportunity")
+assert p[-tlen - 1] == tlen and p[-tlen:] == b"opportunity"
+body = p[: -tlen - 1] + bytes([4]) + b"deal"
+ck = hashlib.blake2b(b"entente/v1/invite-checksum\0" + body, digest_size=32).digest()[:8]
+print("ent1" + base64.b32encode(body + ck).decode().rstrip("=").lower())
+PY
+)
+[ "$("$ENTENTE" invite inspect "$FORGED" --home "$T/nohome" --json | py 'd["type"]')" = deal ] ||
+    fail "forged token type"
+expect 0 e C join "$FORGED"
+[ "$(cat "$T/out")" = "$OT" ] || fail "C join of the forged token: $(cat "$T/out")"
+err_has "entente: join: warning: the invite said the object is of type deal, but it is of type opportunity"
 
 nodes_stop_all
 echo "members: ok"

@@ -3,8 +3,10 @@
  * duration parser and the address syntax check (node/peers/invite.h).
  *
  * A token that parses must re-encode to exactly its input without the
- * surrounding whitespace (one text form per invite) and parse back to the
- * same invite. A duration that parses must lie within its bounds.
+ * surrounding whitespace (one text form per invite, in the token's own
+ * payload version: a version-1 token re-encodes as version 1, without a
+ * type) and parse back to the same invite. A duration that parses must lie
+ * within its bounds.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,6 +36,8 @@ static void check_token(const uint8_t *data, size_t size) {
             b++;
         while (e > b && is_ws(data[e - 1]))
             e--;
+        if ((inv.version == ENT_INVITE_VERSION_1) != (inv.type[0] == '\0'))
+            abort(); /* a type exactly when the version carries one */
         if (ent_invite_token_encode(&inv, &tok) != ENT_OK)
             abort();
         if (strlen(tok) != e - b || memcmp(tok, data + b, e - b) != 0)
