@@ -339,7 +339,7 @@ static void sync_bench(ent_bench_report *r, int quick) {
                  "team and update the forecast notes.", i);
         char field[32];
         snprintf(field, sizeof(field), "note_%03zu", i % BACKLOG_FIELDS);
-        ent_obj_input s = {field, text, false};
+        ent_obj_input s = {field, text, ENT_IN_CUSTOM};
         if (ent_obj_set(ea, obj, &s, 1, NULL, err, sizeof(err)) != ENT_OK) {
             fprintf(stderr, "bench_sync: set: %s\n", err);
             goto stop;
