@@ -557,8 +557,9 @@ static void test_flood(void **state) {
     assert_true(uv_now(&w->loop) - t0 < 5000);
     honest_edit_arrives(w);
     a_connect(w);
-    /* an OPS flood: 40 OPS of 256 replayed ops each (10,240 op records in
-     * well under a second, over 2x the op burst of 4,000) */
+    /* an OPS flood: 40 OPS of as many replayed ops as fit in one frame
+     * (up to 256; 128 with this object's ops: 5,120 op records in well
+     * under a second, over the op burst of 4,000) */
     tops t = {0};
     assert_int_equal(ent_obj_ops_foreach(veng(w), w->obj, tops_cb, &t),
                      ENT_OK);
