@@ -4,7 +4,8 @@
 #
 # One node, one object. Each iteration: writer lanes run `object set` in the
 # background, each lane writing its own field with increasing values; the
-# server is killed with SIGKILL after a random 0-300 ms; it is restarted with
+# server is killed with SIGKILL a random 0-300 ms after the first set of
+# the iteration is acknowledged (waited for at most 10 s); it is restarted with
 # no clean-up, and the script checks that
 #   - the node starts again (database opens, stale socket and lock handled);
 #   - every acknowledged write (a `set` that exited 0) is there: each lane's
@@ -161,11 +162,13 @@ landed=0 # unacknowledged sets (in flight at the kill) found committed
 startup_kills=0
 for it in $(seq 1 "$ITER"); do
     pids=()
+    acked=$(lines_matching "$T/acks.log" .)
     for l in "${LANES[@]}"; do
         lane "$l" &
         pids+=($!)
         lib_track $!
     done
+    wait_more "$T/acks.log" . "$acked" # the writers are under way
     sleep "$(printf '0.%03d' $((RANDOM % 301)))"
     kill9
     for p in "${pids[@]}"; do

@@ -9,7 +9,8 @@
 #     reach B over the network: B is receiving ops), B's lanes b1, b2 and
 #     bpair (B is creating ops; bpair sets a shared and a private field to
 #     the same value in one command);
-#   - B gets SIGKILL after a random 0-300 ms; every fourth iteration B is
+#   - B gets SIGKILL a random 0-300 ms after the first of its sets in the
+#     iteration is acknowledged (waited for at most 10 s); every fourth iteration B is
 #     also started and killed again 0-200 ms into its start-up; A keeps
 #     writing while B is down and while it starts;
 #   - B is started on the same home with no clean-up (it may get another
@@ -54,13 +55,17 @@ lib_init crash-partner
 cp "$ENTENTE" "$T/entente"
 ENTENTE="$T/entente"
 
+# cp_cleanup: the lanes and nodes die at once (SIGKILL: a crash test needs
+# no clean stop), then lib.sh's cleanup makes its leftover check and
+# removes $T (CRASH_KEEP=1 keeps it).
 cp_cleanup() {
+    local st=$? p
     touch "$T/stop" 2>/dev/null || true
-    local p
     for p in $(jobs -p); do kill -9 "$p" 2>/dev/null || true; done
     for p in "${NODE_PID[@]}"; do kill -9 "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    if [ -n "${CRASH_KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
+    NODE_PID=()
+    lib_cleanup "$st"
 }
 trap cp_cleanup EXIT
 
@@ -308,6 +313,7 @@ for it in $(seq 1 "$ITER"); do
     rm -f "$T/stop"
     apids=()
     bpids=()
+    acked_b=$(lines_matching "$T/acks.log" '^b')
     for l in "${A_LANES[@]}"; do
         lane A "$l" &
         apids+=($!)
@@ -316,6 +322,7 @@ for it in $(seq 1 "$ITER"); do
         lane B "$l" &
         bpids+=($!)
     done
+    wait_more "$T/acks.log" '^b' "$acked_b" # B's writers are under way
     sleep "$(printf '0.%03d' $((RANDOM % 301)))"
     kill9_b
     for p in "${bpids[@]}"; do wait "$p" || fail "a B lane exited with an error"; done

@@ -18,7 +18,8 @@
 # end (a mount, a network namespace) to lib_at_exit. The EXIT trap resumes
 # and kills every node and tracked process still running (nodes with
 # SIGTERM, tracked processes with SIGKILL), makes the leftover check below,
-# runs the lib_at_exit commands and removes $T. For single-home scripts
+# runs the lib_at_exit commands and removes $T (kept, and named on stderr,
+# when E2E_KEEP=1 or CRASH_KEEP=1 is set). For single-home scripts
 # there are expect_exit and expect_err. Needs $ENTENTE (the binary under
 # test) and python3.
 #
@@ -100,7 +101,11 @@ lib_cleanup() {
         done
     fi
     for c in "${LIB_AT_EXIT[@]}"; do eval "$c" || true; done
-    [ -n "$T" ] && rm -rf "$T"
+    if [ -n "$T" ] && [ -n "${E2E_KEEP:-}${CRASH_KEEP:-}" ]; then
+        echo "kept $T" >&2
+    elif [ -n "$T" ]; then
+        rm -rf "$T"
+    fi
     exit "$st"
 }
 
@@ -148,6 +153,23 @@ wait_for() {
         sleep 0.1
     done
     fail "timed out after ${WAIT_SECONDS}s waiting for: $what"
+}
+
+# lines_matching FILE PATTERN: how many lines of FILE match the extended
+# regular expression PATTERN (0 when none or no file).
+lines_matching() { grep -c -E -- "$2" "$1" 2>/dev/null || true; }
+
+# wait_more FILE PATTERN COUNT: waits (at most 10 s, never fails) until
+# FILE holds more than COUNT lines matching PATTERN. The crash loops use it
+# so that their kill lands while sets are being acknowledged: starting five
+# writers on a restarted node can take longer than the whole kill window.
+wait_more() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [ "$(lines_matching "$1" "$2")" -gt "$3" ] && return 0
+        sleep 0.05
+    done
+    return 0
 }
 
 # expect_exit CODE CMD...: runs CMD, which must exit with CODE; its stdout
