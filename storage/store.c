@@ -177,6 +177,17 @@ static uint32_t be32_get(const uint8_t b[4]) {
            (uint32_t)b[3];
 }
 
+int ent_store_generation(ent_store *s, uint64_t *out) {
+    if (s == NULL || out == NULL)
+        return ENT_EINVAL;
+    MDB_envinfo info;
+    int rc = mdb_env_info(s->env, &info);
+    if (rc != MDB_SUCCESS)
+        return xlate(s, rc, "mdb_env_info");
+    *out = (uint64_t)info.me_last_txnid;
+    return ENT_OK;
+}
+
 /* ---- transactions ---- */
 
 /* Begins a transaction, adopting a map grown by another process. */

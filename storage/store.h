@@ -73,6 +73,13 @@ void ent_store_close(ent_store *s);
 size_t ent_store_map_size(const ent_store *s);
 
 /*
+ * *out: the store's generation, LMDB's last committed transaction id. Every
+ * committed write (of this process or another) raises it; a value read
+ * before a read transaction began is at most that snapshot's.
+ */
+int ent_store_generation(ent_store *s, uint64_t *out);
+
+/*
  * Runs fn(txn, data) in one write transaction and commits it if fn returns
  * ENT_OK; aborts it otherwise and returns fn's error. On a full map, grows the
  * map and calls fn again from the start: fn must not have side effects

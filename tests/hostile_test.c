@@ -727,6 +727,49 @@ static void test_proof_flood(void **state) {
     honest_edit_arrives(w);
 }
 
+static bool digests_settled(world *w) {
+    return w->a.digests_in + w->a.errors >= w->errors_wanted || w->a.closed;
+}
+
+/* A member floods DIGEST frames that never match: each answered one costs V
+ * a listing of the objects it shares with A. V answers at most its
+ * per-session burst (plus what the rate refills meanwhile), refuses the
+ * rest with ERROR LIMIT and counts them; the session stays and an honest
+ * edit still arrives (spec/gossip.md "Digest cache"). */
+static void test_digest_flood(void **state) {
+    world *w = *state;
+    enum { FLOOD = 200 };
+    if (w->a.s == NULL)
+        a_connect(w);
+    ent_peers_stats p0 = pst(w);
+    unsigned in0 = w->a.digests_in, err0 = w->a.errors;
+    uint64_t t0 = wall_ms();
+    for (int i = 0; i < FLOOD; i++) {
+        ent_wire_msg m;
+        memset(&m, 0, sizeof(m));
+        m.type = ENT_WIRE_DIGEST;
+        m.u.digest.digest[0] = (uint8_t)i; /* never V's digest */
+        m.u.digest.nobjects = 1;
+        a_send(w, &m);
+    }
+    w->errors_wanted = in0 + err0 + FLOOD;
+    assert_true(run_until(w, digests_settled, WAIT_MS));
+    uint64_t secs = (wall_ms() - t0) / 1000 + 1;
+    ent_peers_stats p1 = pst(w);
+    unsigned answered = w->a.digests_in - in0;
+    assert_true(answered >= ENT_PEERS_DIGESTS_BURST);
+    assert_true(answered <=
+                ENT_PEERS_DIGESTS_BURST + ENT_PEERS_DIGESTS_PER_SEC * secs);
+    assert_int_equal(p1.digests_refused - p0.digests_refused,
+                     FLOOD - answered);
+    assert_int_equal(w->a.errors - err0, FLOOD - answered);
+    assert_int_equal(w->a.last_err, ENT_WIRE_C_LIMIT);
+    assert_non_null(w->a.s);
+    fprintf(stderr, "  digest flood: %u of %d answered in ~%llu s\n",
+            answered, FLOOD, (unsigned long long)secs);
+    honest_edit_arrives(w);
+}
+
 static bool removal_seen(world *w) {
     json_t *j = NULL;
     bool ok = false;
@@ -799,6 +842,7 @@ int main(void) {
         cmocka_unit_test(test_flood),
         cmocka_unit_test(test_slow_loris),
         cmocka_unit_test(test_proof_flood),
+        cmocka_unit_test(test_digest_flood),
         cmocka_unit_test(test_after_removal),
     };
     return cmocka_run_group_tests(tests, setup, nodes_teardown);

@@ -210,6 +210,7 @@ typedef struct bpeer {
     int reason; /* of the last close */
     unsigned hellos, acks, errors, ops_in;
     unsigned proofs_in; /* signed CONSISTENCY answers received */
+    unsigned digests_in; /* DIGESTS messages received */
     unsigned addrs_recs; /* address records received in ADDRS */
     bool addrs_self;     /* one of them is v_org's own */
     bool addrs_other;    /* one of them is another org's */
@@ -256,6 +257,9 @@ static inline void bpeer_message(ent_session *s, const uint8_t *msg,
         break;
     case ENT_WIRE_CONSISTENCY:
         p->proofs_in += m.u.cons.has_sig;
+        break;
+    case ENT_WIRE_DIGESTS:
+        p->digests_in++;
         break;
     case ENT_WIRE_ADDRS:
         for (size_t i = 0; i < m.u.addrs.nrecs; i++) {

@@ -103,6 +103,70 @@ static void test_insync_constant(void **state) {
     assert_true(many <= one + 1); /* nobjects grows from 1 to 2 bytes */
 }
 
+/* ---- the set digest is cached per org until the next write ------------- */
+
+/* The set digest of a and b (both shared with org), computed afresh from
+ * the object digests (spec/gossip.md). */
+static void fresh_set_digest(ent_gossip *g, const uint8_t a[32],
+                             const uint8_t b[32], uint8_t out[32]) {
+    uint8_t list[128];
+    const uint8_t *lo = memcmp(a, b, 32) < 0 ? a : b;
+    const uint8_t *hi = lo == a ? b : a;
+    memcpy(list, lo, 32);
+    assert_int_equal(ent_gossip_object_digest(g, lo, list + 32), ENT_OK);
+    memcpy(list + 64, hi, 32);
+    assert_int_equal(ent_gossip_object_digest(g, hi, list + 96), ENT_OK);
+    static const char ctx[] = "entente/v1/gossip-set";
+    ent_hash2(out, ctx, sizeof(ctx) - 1, list, sizeof(list));
+}
+
+static void test_digest_cache(void **state) {
+    (void)state;
+    ent_sim *s = NULL;
+    ent_sim_config cfg = {.nodes = 3, .latency_min_ms = 5,
+                          .latency_max_ms = 5, .seed = 11};
+    assert_int_equal(ent_sim_new(&s, &cfg), ENT_OK);
+    uint8_t a[32], b[32], d1[32], d2[32], want[32];
+    uint64_t n = 0;
+    make_object(s, 2, a);
+    make_object(s, 2, b);
+    ent_gossip *g = ent_sim_gossip(s, 0);
+    const uint8_t *org = ent_sim_org(s, 1);
+    ent_gossip_stats g0, g1;
+    ent_gossip_stats_get(g, &g0);
+    assert_int_equal(ent_gossip_set_digest(g, org, d1, &n), ENT_OK);
+    assert_int_equal(n, 2);
+    fresh_set_digest(g, a, b, want);
+    assert_memory_equal(d1, want, 32);
+    /* no write: the same digest, from the cache, ten times over */
+    for (int k = 0; k < 10; k++) {
+        assert_int_equal(ent_gossip_set_digest(g, org, d2, &n), ENT_OK);
+        assert_int_equal(n, 2);
+        assert_memory_equal(d2, d1, 32);
+    }
+    ent_gossip_stats_get(g, &g1);
+    assert_int_equal(g1.digest_computed - g0.digest_computed, 1);
+    /* another org has its own entry */
+    assert_int_equal(ent_gossip_set_digest(g, ent_sim_org(s, 2), d2, &n),
+                     ENT_OK);
+    ent_gossip_stats_get(g, &g1);
+    assert_int_equal(g1.digest_computed - g0.digest_computed, 2);
+    /* a write on node 0: computed again, equal to a fresh computation */
+    comment(s, 0, a, false);
+    assert_int_equal(ent_gossip_set_digest(g, org, d2, &n), ENT_OK);
+    assert_int_equal(n, 2);
+    fresh_set_digest(g, a, b, want);
+    assert_memory_equal(d2, want, 32);
+    assert_memory_not_equal(d2, d1, 32);
+    ent_gossip_stats_get(g, &g1);
+    assert_int_equal(g1.digest_computed - g0.digest_computed, 3);
+    assert_int_equal(ent_gossip_set_digest(g, org, d1, &n), ENT_OK);
+    assert_memory_equal(d1, d2, 32);
+    ent_gossip_stats_get(g, &g1);
+    assert_int_equal(g1.digest_computed - g0.digest_computed, 3);
+    ent_sim_free(s);
+}
+
 /* ---- held ops: a child before its parents -------------------------------- */
 
 static void test_held_then_repaired(void **state) {
@@ -339,6 +403,7 @@ static void test_converge_table(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_insync_constant),
+        cmocka_unit_test(test_digest_cache),
         cmocka_unit_test(test_held_then_repaired),
         cmocka_unit_test(test_fork_converges),
         cmocka_unit_test(test_partition_heals),

@@ -15,11 +15,21 @@
 #define OBJ_CTX "entente/v1/gossip-obj"
 #define SET_CTX "entente/v1/gossip-set"
 
+/* A set digest kept for one partner org at one store generation. */
+typedef struct set_cache {
+    uint8_t org[32];
+    uint8_t digest[32];
+    uint64_t gen;
+    uint64_t nobjects;
+    bool used;
+} set_cache;
+
 struct ent_gossip {
     ent_gossip_config cfg;
     unsigned fanout;
     ent_gossip_stats stats;
     ent_verifier *verifier; /* NULL without cfg.loop */
+    set_cache cache[ENT_GOSSIP_DIGEST_CACHE]; /* direct-mapped by org */
 };
 
 int ent_gossip_new(ent_gossip **out, const ent_gossip_config *cfg) {
@@ -266,13 +276,37 @@ static int shared_list(ent_gossip *g, const uint8_t org[32], uint8_t **out,
     return ENT_OK;
 }
 
+/*
+ * The set digest shared with org, from the cache while the store's
+ * generation is the one it was computed at (spec/gossip.md "Digest cache"):
+ * the generation is read before the scan, so a write racing it only makes
+ * the entry older than it is, never newer.
+ */
 int ent_gossip_set_digest(ent_gossip *g, const uint8_t org[32],
                           uint8_t out[32], uint64_t *nobjects) {
+    uint64_t gen = 0;
+    set_cache *e = &g->cache[ent_be64_get(org) % ENT_GOSSIP_DIGEST_CACHE];
+    int rc = ent_store_generation(g->cfg.store, &gen);
+    if (rc == ENT_OK && e->used && e->gen == gen &&
+        memcmp(e->org, org, 32) == 0) {
+        memcpy(out, e->digest, 32);
+        if (nobjects != NULL)
+            *nobjects = e->nobjects;
+        return ENT_OK;
+    }
     uint8_t *list = NULL;
     size_t n = 0;
-    int rc = shared_list(g, org, &list, &n);
     if (rc == ENT_OK)
+        rc = shared_list(g, org, &list, &n);
+    if (rc == ENT_OK) {
         ent_hash2(out, SET_CTX, sizeof(SET_CTX) - 1, list, n * 64);
+        g->stats.digest_computed++;
+        memcpy(e->org, org, 32);
+        memcpy(e->digest, out, 32);
+        e->gen = gen;
+        e->nobjects = n;
+        e->used = true;
+    }
     if (nobjects != NULL)
         *nobjects = rc == ENT_OK ? n : 0;
     free(list);
@@ -299,14 +333,17 @@ static int on_digest(ent_gossip *g, const uint8_t org[32],
     uint8_t *list = NULL;
     size_t n = 0;
     uint8_t mine[32];
-    int rc = shared_list(g, org, &list, &n);
+    int rc = ent_gossip_set_digest(g, org, mine, NULL);
     if (rc != ENT_OK)
         goto out;
-    ent_hash2(mine, SET_CTX, sizeof(SET_CTX) - 1, list, n * 64);
     if (ent_memeq(mine, d->digest, 32)) {
         g->stats.in_sync++;
         goto out;
     }
+    /* they differ: the listing itself is O(objects), and sent whole */
+    rc = shared_list(g, org, &list, &n);
+    if (rc != ENT_OK)
+        goto out;
     size_t i = 0;
     do { /* an empty listing is sent too: "I share nothing with you" */
         ent_wire_msg m;

@@ -30,8 +30,9 @@
 #include "protocol/wire.h"
 #include "storage/store.h"
 
-#define ENT_GOSSIP_FANOUT 5       /* members one op is pushed to */
-#define ENT_GOSSIP_MAX_PEERS 4096 /* connected orgs considered for fanout */
+#define ENT_GOSSIP_FANOUT 5        /* members one op is pushed to */
+#define ENT_GOSSIP_MAX_PEERS 4096  /* connected orgs considered for fanout */
+#define ENT_GOSSIP_DIGEST_CACHE 64 /* set digests kept, direct-mapped */
 
 typedef struct ent_gossip ent_gossip;
 struct uv_loop_s;
@@ -83,6 +84,7 @@ typedef struct ent_gossip_stats {
     uint64_t ops_rejected;
     uint64_t denied;        /* messages about objects the peer is not in */
     uint64_t removed_told;  /* a removed org sent the past of its removal */
+    uint64_t digest_computed; /* set digests computed (not from the cache) */
 } ent_gossip_stats;
 
 /* One op to send, in causal order (ent_gossip_missing). A second version
@@ -117,7 +119,10 @@ int ent_gossip_object_digest(ent_gossip *g, const uint8_t obj[32],
 
 /* The set digest for org: BLAKE2b-256 of "entente/v1/gossip-set" || for
  * each object where this org and org are active members, in id order, id ||
- * object digest. *nobjects receives their number (may be NULL). */
+ * object digest. *nobjects receives their number (may be NULL). Kept per
+ * org (ENT_GOSSIP_DIGEST_CACHE entries) and reused while the store's
+ * generation (ent_store_generation) is unchanged; stats.digest_computed
+ * counts the scans. */
 int ent_gossip_set_digest(ent_gossip *g, const uint8_t org[32],
                           uint8_t out[32], uint64_t *nobjects);
 

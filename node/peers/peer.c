@@ -70,6 +70,31 @@ static void handle_have(conn *c, const ent_wire_summary *s) {
         ENT_WARN(p->log, "peers: catch-up: %s", ent_strerror(rc));
 }
 
+/*
+ * The per-session bucket of DIGEST frames: ENT_PEERS_DIGESTS_PER_SEC tokens
+ * a second, at most ENT_PEERS_DIGESTS_BURST; a DIGEST takes one or is
+ * refused (as CONSISTENCY requests in peer_witness.c). An equal digest is
+ * answered from the cache, a different one costs a listing of every shared
+ * object: the bucket bounds how often one member can ask for it.
+ */
+static bool digest_token(conn *c, uint64_t now) {
+    int64_t burst = (int64_t)ENT_PEERS_DIGESTS_BURST * 1000;
+    if (!c->digest_tokens_set) {
+        c->digest_tokens_set = true;
+        c->digest_tokens = burst;
+        c->digest_tokens_at = now;
+    }
+    c->digest_tokens +=
+        (int64_t)(now - c->digest_tokens_at) * ENT_PEERS_DIGESTS_PER_SEC;
+    c->digest_tokens_at = now;
+    if (c->digest_tokens > burst)
+        c->digest_tokens = burst;
+    if (c->digest_tokens < 1000)
+        return false;
+    c->digest_tokens -= 1000;
+    return true;
+}
+
 static void on_message(ent_session *s, const uint8_t *msg, size_t len,
                        void *data) {
     conn *c = ent_session_data(s);
@@ -137,6 +162,11 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
         /* fall through */
     case ENT_WIRE_DIGEST:
     case ENT_WIRE_DIGESTS:
+        if (m.type == ENT_WIRE_DIGEST && !digest_token(c, uv_now(c->p->loop))) {
+            c->p->stats.digests_refused++;
+            ent__peers_send_error(c, ENT_WIRE_C_LIMIT, "digest rate");
+            break;
+        }
         rc = ent_gossip_on_message(c->p->gossip, c->org, &m);
         if (rc == ENT_EPROTO)
             ent__peers_violation(c, rc, "bad gossip message");

@@ -51,6 +51,9 @@ typedef struct ent_peers ent_peers;
 /* CONSISTENCY requests answered per session (spec/audit.md §11) */
 #define ENT_PEERS_PROOFS_PER_SEC 10
 #define ENT_PEERS_PROOFS_BURST 20
+/* DIGEST frames answered per session (spec/gossip.md "Digest cache") */
+#define ENT_PEERS_DIGESTS_PER_SEC 5
+#define ENT_PEERS_DIGESTS_BURST 10
 #define ENT_PEERS_MAX_QUEUE (4u << 20) /* bytes queued per session */
 #define ENT_PEERS_MAX_JOBS 16        /* catch-up jobs per session */
 #define ENT_PEERS_MAX_JOINS 32       /* joins remembered */
@@ -133,6 +136,8 @@ typedef struct ent_peers_stats {
     /* consistency proofs asked of this node's log (spec/audit.md §11) */
     uint64_t proofs_answered; /* CONSISTENCY requests answered */
     uint64_t proofs_refused;  /* refused: over the per-session rate */
+    uint64_t digests_refused; /* DIGEST refused: over the per-session rate
+                                 (spec/gossip.md "Digest cache") */
     /* signed address records (spec/gossip.md §10) */
     uint64_t addrs_sent;      /* records sent in ADDRS */
     uint64_t addrs_stored;    /* records taken: newer, of a fellow member */

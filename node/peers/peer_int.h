@@ -112,6 +112,9 @@ typedef struct conn {
     int64_t proof_tokens; /* CONSISTENCY requests x 1000 (peer_witness.c) */
     uint64_t proof_tokens_at;
     bool proof_tokens_set;
+    int64_t digest_tokens; /* DIGEST frames x 1000 (peer.c) */
+    uint64_t digest_tokens_at;
+    bool digest_tokens_set;
     bool read_stopped;
     uint64_t last_rx, last_have;
     unsigned pings;
