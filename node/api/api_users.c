@@ -259,6 +259,16 @@ out:
     return rc;
 }
 
+/* 200 {KEY: VAL, DONE: true}: the answer of a removal or revocation. */
+static int respond_done(ent_http_response *resp, const char *key,
+                        const char *val, const char *done) {
+    json_t *o = json_pack("{s:s,s:b}", key, val, done, 1);
+    if (o == NULL)
+        return ENT_ENOMEM;
+    ent_http_response_json(resp, 200, o);
+    return ENT_OK;
+}
+
 int ent_api_user_delete(ent_node *n, const ent_http_request *req,
                         ent_http_response *resp) {
     const char *name = user_path(req);
@@ -268,11 +278,7 @@ int ent_api_user_delete(ent_node *n, const ent_http_request *req,
     rc = ent_access_user_remove(ent_node_store(n), name);
     if (rc != ENT_OK)
         return access_error(resp, rc, NULL, "no such user");
-    json_t *o = json_pack("{s:s,s:b}", "name", name, "removed", 1);
-    if (o == NULL)
-        return ENT_ENOMEM;
-    ent_http_response_json(resp, 200, o);
-    return ENT_OK;
+    return respond_done(resp, "name", name, "removed");
 }
 
 /* ---- tokens ---------------------------------------------------------------
@@ -400,11 +406,7 @@ int ent_api_token_delete(ent_node *n, const ent_http_request *req,
     rc = ent_access_token_revoke(ent_node_store(n), id);
     if (rc != ENT_OK)
         return access_error(resp, rc, NULL, "no such token");
-    json_t *o = json_pack("{s:s,s:b}", "id", id, "revoked", 1);
-    if (o == NULL)
-        return ENT_ENOMEM;
-    ent_http_response_json(resp, 200, o);
-    return ENT_OK;
+    return respond_done(resp, "id", id, "revoked");
 }
 
 /* ---- policies -------------------------------------------------------------
