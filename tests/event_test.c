@@ -198,6 +198,32 @@ static void prune_keeps_ids(void **state) {
     assert_int_equal(a.id, 10);
 }
 
+static int cursor_fn(ent_txn *txn, void *data) {
+    uint64_t *out = data, v;
+    assert_int_equal(ent_events_cursor_min(txn, &v), ENT_OK);
+    assert_true(v == UINT64_MAX);
+    assert_int_equal(ent_events_cursor_set(txn, "hook:1", 7), ENT_OK);
+    assert_int_equal(ent_events_cursor_set(txn, "hook:2", 3), ENT_OK);
+    assert_int_equal(ent_events_cursor_set(txn, "hook:1", 9), ENT_OK);
+    assert_int_equal(ent_events_cursor_set(txn, "Bad Name", 1), ENT_EINVAL);
+    assert_int_equal(ent_events_cursor_set(txn, "", 1), ENT_EINVAL);
+    assert_int_equal(ent_events_cursor_get(txn, "hook:1", &v), ENT_OK);
+    assert_int_equal(v, 9);
+    assert_int_equal(ent_events_cursor_get(txn, "nope", &v), ENT_ENOENT);
+    assert_int_equal(ent_events_cursor_min(txn, out), ENT_OK);
+    assert_int_equal(ent_events_cursor_del(txn, "hook:2"), ENT_OK);
+    assert_int_equal(ent_events_cursor_min(txn, &v), ENT_OK);
+    assert_int_equal(v, 9);
+    return ENT_OK;
+}
+
+static void durable_cursors(void **state) {
+    struct fx *f = *state;
+    uint64_t m = 0;
+    assert_int_equal(ent_store_write(f->s, cursor_fn, &m), ENT_OK);
+    assert_int_equal(m, 3);
+}
+
 static int nothing_fn(ent_txn *txn, void *data) {
     static const uint8_t k[] = "x";
     return ent_txn_put(txn, ENT_TBL_META, k, 1, k, 1, 0);
@@ -262,6 +288,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(json_shape, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_input_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(prune_keeps_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(durable_cursors, setup, teardown),
         cmocka_unit_test_setup_teardown(hub_wakes_after_commit, setup,
                                         teardown),
     };

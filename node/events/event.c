@@ -255,6 +255,80 @@ int ent_events_prune(ent_txn *txn, uint64_t upto, uint64_t *deleted) {
     return rc;
 }
 
+/* ---- durable cursors ------------------------------------------------------ */
+
+#define CURSOR_PREFIX "evcur/"
+#define CURSOR_NAME_MAX 64
+
+static int cursor_key(const char *name, char key[sizeof(CURSOR_PREFIX) +
+                                                CURSOR_NAME_MAX],
+                      size_t *klen) {
+    size_t n = name != NULL ? strlen(name) : 0;
+    if (n == 0 || n > CURSOR_NAME_MAX)
+        return ENT_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '.' || c == ':' || c == '-'))
+            return ENT_EINVAL;
+    }
+    memcpy(key, CURSOR_PREFIX, sizeof(CURSOR_PREFIX) - 1);
+    memcpy(key + sizeof(CURSOR_PREFIX) - 1, name, n);
+    *klen = sizeof(CURSOR_PREFIX) - 1 + n;
+    return ENT_OK;
+}
+
+int ent_events_cursor_set(ent_txn *txn, const char *name, uint64_t id) {
+    char key[sizeof(CURSOR_PREFIX) + CURSOR_NAME_MAX];
+    size_t klen;
+    int rc = cursor_key(name, key, &klen);
+    if (rc != ENT_OK)
+        return rc;
+    uint8_t v[8];
+    ent_be64_put(v, id);
+    return ent_txn_put(txn, ENT_TBL_META, key, klen, v, sizeof(v), 0);
+}
+
+int ent_events_cursor_get(ent_txn *txn, const char *name, uint64_t *id) {
+    char key[sizeof(CURSOR_PREFIX) + CURSOR_NAME_MAX];
+    size_t klen, vlen;
+    const void *v;
+    int rc = cursor_key(name, key, &klen);
+    if (rc == ENT_OK)
+        rc = ent_txn_get(txn, ENT_TBL_META, key, klen, &v, &vlen);
+    if (rc != ENT_OK)
+        return rc;
+    if (vlen != 8)
+        return ENT_ECORRUPT;
+    *id = ent_be64_get(v);
+    return ENT_OK;
+}
+
+int ent_events_cursor_del(ent_txn *txn, const char *name) {
+    char key[sizeof(CURSOR_PREFIX) + CURSOR_NAME_MAX];
+    size_t klen;
+    int rc = cursor_key(name, key, &klen);
+    return rc == ENT_OK ? ent_txn_del(txn, ENT_TBL_META, key, klen) : rc;
+}
+
+static int cursor_min_fn(void *data, const void *key, size_t klen,
+                         const void *val, size_t vlen) {
+    (void)key;
+    (void)klen;
+    if (vlen != 8)
+        return ENT_ECORRUPT;
+    uint64_t *m = data, id = ent_be64_get(val);
+    if (id < *m)
+        *m = id;
+    return 0;
+}
+
+int ent_events_cursor_min(ent_txn *txn, uint64_t *id) {
+    *id = UINT64_MAX;
+    return ent_txn_scan(txn, ENT_TBL_META, CURSOR_PREFIX,
+                        sizeof(CURSOR_PREFIX) - 1, cursor_min_fn, id);
+}
+
 /* ---- the hub --------------------------------------------------------------- */
 
 struct ent_events_sub {

@@ -91,6 +91,20 @@ json_t *ent_event_json(const ent_event *ev);
  */
 int ent_events_prune(ent_txn *txn, uint64_t upto, uint64_t *deleted);
 
+/*
+ * Durable cursors: a reader that must not miss events across restarts
+ * (a webhook) keeps the last id it handled under a name ([a-z0-9_.:-],
+ * 1..64 bytes) in the "meta" table, key "evcur/" NAME, value u64
+ * big-endian. Retention never prunes an event after the smallest durable
+ * cursor (up to its hard cap, spec/events.md).
+ */
+int ent_events_cursor_set(ent_txn *txn, const char *name, uint64_t id);
+/* ENT_ENOENT when name has no cursor. */
+int ent_events_cursor_get(ent_txn *txn, const char *name, uint64_t *id);
+int ent_events_cursor_del(ent_txn *txn, const char *name);
+/* The smallest durable cursor, UINT64_MAX when there is none. */
+int ent_events_cursor_min(ent_txn *txn, uint64_t *id);
+
 /* ---- the hub: who wants to hear about new events --------------------------- */
 
 typedef struct ent_events_hub ent_events_hub;
