@@ -8,6 +8,7 @@
  * transactions from being tied to threads so a read may run inside a write.
  */
 #include "storage/store.h"
+#include "storage/migrate.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -66,12 +67,11 @@ static const char *const table_names[ENT_TBL__COUNT] = {
 };
 
 /*
- * The built-in migrations: {from, fn} upgrades version from to from + 1.
- * Schema 1 is the first version, so there is none yet; the sentinel keeps
- * the array non-empty.
+ * The built-in migrations: {from, fn} upgrades version from to from + 1
+ * (storage/migrate.c).
  */
 static const ent_store_migration builtin_migrations[] = {
-    {0, NULL},
+    {1, ent__store_migrate_1_2},
 };
 
 static const char schema_key[] = "schema";

@@ -46,7 +46,7 @@ typedef enum ent_table {
 } ent_table;
 
 /* Current schema version written at create time and checked at open. */
-#define ENT_STORE_SCHEMA 1
+#define ENT_STORE_SCHEMA 2
 
 /* ent_store_open flags */
 #define ENT_STORE_CREATE 0x1 /* create the environment if it does not exist */
