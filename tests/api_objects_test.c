@@ -330,7 +330,7 @@ static void test_refusals_change_nothing(void **state) {
         {"GET", "/v1/objects?type=a%2Fb", NULL, 400, "ENT_EINVAL"},
         {"GET", "/v1/objects?order=id", NULL, 400, "ENT_EINVAL"},
         {"GET", "/v1/objects?type=lead&type=lead", NULL, 400, "ENT_EINVAL"},
-        {"DELETE", path, NULL, 405, "ENT_EINVAL"},
+        {"DELETE", path, NULL, 405, "ENT_EMETHOD"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int st = call(f, cases[i].method, cases[i].path, cases[i].body, &j);

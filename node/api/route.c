@@ -19,12 +19,16 @@ int ent_api_error_status(int err) {
     case ENT_ENONCANON:
     case ENT_EBADVALUE:
         return 400;
+    case ENT_EAUTH:
+        return 401;
     case ENT_EPERM:
     case ENT_EDENIED:
     case ENT_ENOTMEMBER:
         return 403;
     case ENT_ENOENT:
         return 404;
+    case ENT_EMETHOD:
+        return 405;
     case ENT_EEXIST:
     case ENT_ECONFLICT:
     case ENT_EUSED:

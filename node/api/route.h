@@ -29,7 +29,8 @@ typedef int (*ent_api_handler)(ent_node *n, const ent_http_request *req,
 
 typedef struct ent_api_route {
     const char *method; /* "GET", "POST", "PUT", "DELETE", ... */
-    const char *path;   /* exact path, or prefix when prefix is true */
+    const char *path;   /* template ("/v1/objects/{id}", node/api/api.h),
+                           or prefix when prefix is true */
     bool prefix;
     ent_api_handler fn;
 } ent_api_route;
