@@ -162,32 +162,64 @@ static void allow_add(char *allow, size_t cap, const char *method) {
     snprintf(allow + al, cap - al, "%s%s", al ? ", " : "", method);
 }
 
+/* How literal a route is: the characters of its template outside "{...}"
+ * (a prefix route: its length). */
+static size_t route_literal(const ent_api_route *r) {
+    size_t n = 0;
+    bool in = false;
+    for (const char *p = r->path; *p; p++) {
+        if (*p == '{')
+            in = true;
+        else if (*p == '}')
+            in = false;
+        else if (!in)
+            n++;
+    }
+    return n;
+}
+
 /*
- * The route of req (per-node routes first), or NULL; then *path_known says
- * whether another method would have matched, and allow lists them.
+ * The route of req, or NULL; then *path_known says whether another method
+ * would have matched, and allow lists them. Of the routes whose template
+ * matches the path only the most literal ones count ("/v1/policies/test"
+ * before "/v1/policies/{id}"), per-node routes before built-in ones.
  */
 static const ent_api_route *route_find(ent_node *n, const ent_http_request *req,
                                        bool *path_known, char *allow,
                                        size_t cap) {
-    size_t nextra = 0;
+    size_t nextra = 0, best = 0;
     ent_api *api = ent__node_api(n);
     const ent_api_route *extra = api ? ent__api_routes(api, &nextra) : NULL;
+    const ent_api_route *hit = NULL;
     *path_known = false;
     allow[0] = '\0';
-    for (size_t pass = 0; pass < 2; pass++) {
-        const ent_api_route *tab = pass == 0 ? extra : builtin_routes;
-        size_t cnt = pass == 0 ? nextra
-                               : sizeof(builtin_routes) / sizeof(builtin_routes[0]);
-        for (size_t i = 0; i < cnt; i++) {
-            if (!route_matches(&tab[i], req->path))
-                continue;
-            *path_known = true;
-            if (strcmp(tab[i].method, req->method) == 0)
-                return &tab[i];
-            allow_add(allow, cap, tab[i].method);
+    for (int round = 0; round < 2; round++) {
+        for (size_t pass = 0; pass < 2; pass++) {
+            const ent_api_route *tab = pass == 0 ? extra : builtin_routes;
+            size_t cnt = pass == 0 ? nextra
+                                   : sizeof(builtin_routes) /
+                                         sizeof(builtin_routes[0]);
+            for (size_t i = 0; i < cnt; i++) {
+                if (!route_matches(&tab[i], req->path))
+                    continue;
+                size_t lit = route_literal(&tab[i]);
+                if (round == 0) {
+                    best = lit > best ? lit : best;
+                    continue;
+                }
+                if (lit != best)
+                    continue;
+                *path_known = true;
+                if (strcmp(tab[i].method, req->method) == 0) {
+                    if (hit == NULL)
+                        hit = &tab[i];
+                } else {
+                    allow_add(allow, cap, tab[i].method);
+                }
+            }
         }
     }
-    return NULL;
+    return hit;
 }
 
 static void route_request(ent_node *n, const ent_http_request *req,

@@ -312,8 +312,8 @@ int ent_api_object_keys(ent_node *n, const ent_http_request *req,
     struct keys_ctx c;
     char hex[65];
     if (strlen(id) != 64 || ent_hex_decode(obj, 32, id) != ENT_OK)
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "bad object id");
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "id",
+                                             "bad object id");
     memset(&c, 0, sizeof(c));
     c.obj = obj;
     c.self = ent_identity_public(ent_node_identity(n));

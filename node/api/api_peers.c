@@ -332,9 +332,10 @@ int ent_api_invite_delete(ent_node *n, const ent_http_request *req,
     for (size_t i = 0; ok && i < 32; i++)
         ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
     if (!ok || ent_hex_decode(id, sizeof(id), s) != ENT_OK)
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "an invite id is 32 lowercase hex "
-                                       "characters");
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL,
+                                             "invite_id",
+                                             "an invite id is 32 lowercase "
+                                             "hex characters");
     int rc = ent_peers_invite_revoke(ent_node_peers(n), id);
     if (rc == ENT_ENOENT)
         return ent_http_response_error(resp, 404, rc, "no such invite");

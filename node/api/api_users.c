@@ -221,15 +221,23 @@ out:
     return rc;
 }
 
-/* The NAME of /v1/users/NAME. */
-static const char *user_path(const ent_http_request *req) {
-    return req->path + strlen(USERS_PREFIX);
+/* The NAME of /v1/users/NAME, or NULL after a 400 (field "name"). */
+static const char *user_path(const ent_http_request *req,
+                             ent_http_response *resp) {
+    const char *name = req->path + strlen(USERS_PREFIX);
+    if (!ent_policy_user_valid(name)) {
+        ent_http_response_error_field(resp, 400, ENT_EINVAL, "name",
+                                      "invalid user name");
+        return NULL;
+    }
+    return name;
 }
 
 int ent_api_user_get(ent_node *n, const ent_http_request *req,
                      ent_http_response *resp) {
-    int rc = no_query(req, resp);
-    return rc != ENT_OK ? rc : respond_user(n, user_path(req), 200, resp);
+    const char *name = user_path(req, resp);
+    int rc = name != NULL ? no_query(req, resp) : ENT_EINVAL;
+    return rc != ENT_OK ? rc : respond_user(n, name, 200, resp);
 }
 
 int ent_api_user_set(ent_node *n, const ent_http_request *req,
@@ -240,14 +248,17 @@ int ent_api_user_set(ent_node *n, const ent_http_request *req,
     ent_user_spec u;
     attr_lists a;
     char err[ENT_ACCESS_ERR_MAX] = "";
+    const char *name = user_path(req, resp);
+    if (name == NULL)
+        return ENT_EINVAL;
     int rc = ent_api_body_object(req, resp, &body);
     if (rc != ENT_OK)
         return rc;
     memset(&u, 0, sizeof(u));
+    u.name = name;
     if ((rc = check_keys(body, keys, resp)) != ENT_OK ||
         (rc = user_body(body, &u, &a, resp)) != ENT_OK)
         goto out;
-    u.name = user_path(req);
     rc = ent_access_user_set(ent_node_store(n), &u, NULL, err, sizeof(err));
     if (rc != ENT_OK) {
         access_error(resp, rc, err, "no such user");
@@ -271,8 +282,8 @@ static int respond_done(ent_http_response *resp, const char *key,
 
 int ent_api_user_delete(ent_node *n, const ent_http_request *req,
                         ent_http_response *resp) {
-    const char *name = user_path(req);
-    int rc = no_query(req, resp);
+    const char *name = user_path(req, resp);
+    int rc = name != NULL ? no_query(req, resp) : ENT_EINVAL;
     if (rc != ENT_OK)
         return rc;
     rc = ent_access_user_remove(ent_node_store(n), name);
