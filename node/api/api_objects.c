@@ -217,12 +217,39 @@ static int read_removals(const json_t *body, ent_obj_input *in, size_t *n,
     return ENT_OK;
 }
 
-/* Answers a refusal of the object engine with its own reason. A value out
- * of range (ENT_ELIMIT) is a bad request here, not an overload. */
-static int engine_error(ent_http_response *resp, int rc, const char *err) {
+/* The input of in[n] that the engine's reason is about: the engine names
+ * a field as "field NAME" (spec/objects.md); NULL when it names none of
+ * the request's fields. */
+static const char *input_named(const char *err, const ent_obj_input *in,
+                               size_t n) {
+    for (size_t i = 0; err != NULL && i < n; i++) {
+        size_t l = strlen(in[i].name);
+        for (const char *p = strstr(err, "field "); p != NULL;
+             p = strstr(p + 1, "field ")) {
+            const char *q = p + strlen("field ");
+            char after = q[l];
+            if (strncmp(q, in[i].name, l) == 0 &&
+                !(after == '_' || (after >= 'a' && after <= 'z') ||
+                  (after >= '0' && after <= '9')))
+                return in[i].name;
+        }
+    }
+    return NULL;
+}
+
+/* Answers a refusal of the object engine with its own reason, naming the
+ * field it is about (in, n: the request's inputs; may be empty). A value
+ * out of range (ENT_ELIMIT) is a bad request here, not an overload. */
+static int engine_error_in(ent_http_response *resp, int rc, const char *err,
+                           const ent_obj_input *in, size_t n) {
     int status = rc == ENT_ELIMIT ? 400 : ent_api_error_status(rc);
-    return ent_http_response_error(
-        resp, status, rc, "%s", err != NULL && err[0] ? err : ent_strerror(rc));
+    return ent_http_response_error_field(
+        resp, status, rc, input_named(err, in, n), "%s",
+        err != NULL && err[0] ? err : ent_strerror(rc));
+}
+
+static int engine_error(ent_http_response *resp, int rc, const char *err) {
+    return engine_error_in(resp, rc, err, NULL, 0);
 }
 
 static int respond_id(ent_http_response *resp, int status,
@@ -282,7 +309,7 @@ int ent_api_objects_create(ent_node *n, const ent_http_request *req,
     if (rc != ENT_OK) {
         ent_op_free(op);
         op = NULL;
-        engine_error(resp, rc, err);
+        engine_error_in(resp, rc, err, in, nin);
         goto out;
     }
     ent_node_op_created(n, op);
@@ -467,8 +494,9 @@ static int object_set(ent_node *n, const uint8_t id[32], const json_t *body,
     if (rc != ENT_OK) {
         ent_op_free(op);
         op = NULL;
-        engine_error(resp, rc,
-                     rc == ENT_ENOENT && !err[0] ? "no such object" : err);
+        engine_error_in(resp, rc,
+                        rc == ENT_ENOENT && !err[0] ? "no such object" : err,
+                        in, nin);
         goto out;
     }
     ent_node_op_created(n, op); /* NULL when only private fields changed */
@@ -501,8 +529,13 @@ static int object_stage_or_comment(ent_node *n, const uint8_t id[32],
         rc = ent_obj_comment(ent_node_objects(n), id, v, &op, err, sizeof(err));
     if (rc != ENT_OK) {
         ent_op_free(op);
-        return engine_error(
-            resp, rc, rc == ENT_ENOENT && !err[0] ? "no such object" : err);
+        int st = rc == ENT_ELIMIT ? 400 : ent_api_error_status(rc);
+        /* a bad stage or comment text is about the one key of the body */
+        return ent_http_response_error_field(
+            resp, st, rc, st == 400 || st == 413 ? key : NULL, "%s",
+            rc == ENT_ENOENT && !err[0] ? "no such object"
+            : err[0]                    ? err
+                                        : ent_strerror(rc));
     }
     ent_node_op_created(n, op);
     return respond_id(resp, 200, id);
