@@ -6,7 +6,8 @@
  * never a path with an id; no object id, org id or name, field value or
  * private value reaches the text (canaries); who may read it; the
  * registry takes collectors of other parts, escapes their label values and
- * drops what would break the format.
+ * drops what would break the format; two nodes show their ops and
+ * sessions.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +25,11 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "nodes_fixture.h"
+typedef struct world {
+    NODES_WORLD_FIELDS;
+} world;
+#define NODES_WORLD
 #include "nodes_fixture.h"
 
 #include "node/api/api.h"
@@ -64,8 +70,9 @@ static int teardown(void **state) {
 
 /* Dispatches; returns the status; *json the JSON body, *text a copy of a
  * text body (either may be NULL). */
-static int call(fx *f, const char *token, const char *method, const char *path,
-                const char *body, json_t **json, char **text) {
+static int call_node(ent_node *nd, const char *token, const char *method,
+                     const char *path, const char *body, json_t **json,
+                     char **text) {
     char req_text[4096], auth[256] = "";
     ent_http_request req;
     ent_http_response resp = {0};
@@ -78,7 +85,7 @@ static int call(fx *f, const char *token, const char *method, const char *path,
                      method, path, auth, bl, body ? body : "");
     assert_int_equal(
         ent_http_parse((const uint8_t *)req_text, (size_t)n, &req), ENT_OK);
-    ent_api_dispatch(f->n, &req, &resp);
+    ent_api_dispatch(nd, &req, &resp);
     ent_http_request_clear(&req);
     int st = resp.status;
     if (json != NULL) {
@@ -93,6 +100,11 @@ static int call(fx *f, const char *token, const char *method, const char *path,
     }
     ent_http_response_clear(&resp);
     return st;
+}
+
+static int call(fx *f, const char *token, const char *method, const char *path,
+                const char *body, json_t **json, char **text) {
+    return call_node(f->n, token, method, path, body, json, text);
 }
 
 /* ---- a strict reader of the text format 0.0.4 ----------------------------- */
@@ -262,6 +274,15 @@ static double value(const expo *e, const char *name, const char *labels) {
             strcmp(e->s[i].labels, labels) == 0)
             return e->s[i].value;
     return -1;
+}
+
+static char *scrape_node(ent_node *nd, expo *e) {
+    char *text = NULL;
+    assert_int_equal(call_node(nd, NULL, "GET", "/metrics", NULL, NULL, &text),
+                     200);
+    assert_non_null(text);
+    parse_expo(text, e);
+    return text;
 }
 
 static char *scrape(fx *f, const char *token, expo *e) {
@@ -463,12 +484,65 @@ static void test_registry(void **state) {
     free(text);
 }
 
+/* Two nodes on loopback: H joins V's object; the ops and sessions show on
+ * both sides, and neither org's name nor the object reaches the text. */
+static bool h_synced(world *w) {
+    static expo e;
+    char *t = scrape_node(w->h, &e);
+    bool done = value(&e, "entente_syncs", "state=\"done\"") >= 1;
+    free(t);
+    return done;
+}
+
+static void test_two_nodes(void **state) {
+    (void)state;
+    world *w = calloc(1, sizeof(*w));
+    static const char *const names[2] = {"VeraCanary-118", "HaleCanary-229"};
+    static expo ev, eh;
+    uint8_t obj[32];
+    char hex[65];
+    assert_non_null(w);
+    setenv("ENTENTE_DIAL_BASE_MS", "100", 1);
+    nodes_open(w, "/tmp", "metrics-two", ENT_LOG_OFF, names, 2);
+    ent_obj_input in[2] = {{"name", SHARED_CANARY, ENT_IN_SHARED},
+                           {"internal_notes", PRIV_CANARY, ENT_IN_PRIVATE}};
+    node_create(w->v, "opportunity", in, 2, obj);
+    node_set(w->v, obj, "next_step", "call " SHARED_CANARY);
+    nodes_join(w, obj, 20000);
+    assert_true(run_until(w, h_synced, 20000));
+    node_set(w->v, obj, "next_step", "visit");
+    run_for(w, 300);
+
+    char *tv = scrape_node(w->v, &ev), *th = scrape_node(w->h, &eh);
+    assert_true(value(&ev, "entente_ops_created_total", "") >= 3);
+    assert_true(value(&ev, "entente_ops_sent_total", "") >= 2);
+    assert_true(value(&ev, "entente_peers_connected", "") == 1);
+    assert_true(value(&ev, "entente_sessions", "") >= 1);
+    assert_true(value(&ev, "entente_joins_served_total", "result=\"ok\"") == 1);
+    assert_true(value(&eh, "entente_ops_received_total", "") >= 2);
+    assert_true(value(&eh, "entente_ops_applied_total", "") >= 2);
+    assert_true(value(&eh, "entente_peers_known", "") == 1);
+    assert_true(value(&eh, "entente_objects", "") == 1);
+    assert_true(value(&eh, "entente_ops_rejected_total",
+                      "reason=\"not_member\"") == 0);
+    ent_hex_encode(hex, obj, 32);
+    const char *never[] = {names[0], names[1], SHARED_CANARY, PRIV_CANARY, hex,
+                           ent_node_org_id(w->v), ent_node_org_id(w->h)};
+    for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+        if (strstr(tv, never[i]) != NULL || strstr(th, never[i]) != NULL)
+            fail_msg("/metrics carries %s", never[i]);
+    free(tv);
+    free(th);
+    nodes_free(w);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_format_and_counters, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_access, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registry, setup, teardown),
+        cmocka_unit_test(test_two_nodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
