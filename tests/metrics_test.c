@@ -371,8 +371,8 @@ static void test_format_and_counters(void **state) {
     free(t1);
 }
 
-/* Admins and tokens with the metrics scope; not other users; a deny rule
- * for metrics still denies. */
+/* Admins, users a rule allows and tokens made for metrics alone; not
+ * other users, not tokens without the scope; a deny rule denies. */
 static void test_access(void **state) {
     fx *f = *state;
     json_t *j = NULL;
@@ -381,8 +381,8 @@ static void test_access(void **state) {
         const char *user, *role, *scopes;
         char *tok;
     } u[] = {{"mon", "monitor", "[\"metrics\"]", mon},
-             {"rep", "rep", "[\"read\"]", rep},
-             {"adm", "admin", "[\"read\"]", adm}};
+             {"rep", "rep", "\"*\"", rep},
+             {"adm", "admin", "\"*\"", adm}};
     for (size_t i = 0; i < 3; i++) {
         char body[256];
         snprintf(body, sizeof(body), "{\"name\":\"%s\",\"role\":\"%s\"}",
@@ -401,14 +401,34 @@ static void test_access(void **state) {
     assert_int_equal(call(f, mon, "GET", "/metrics", NULL, NULL, &text), 200);
     free(text);
     assert_int_equal(call(f, adm, "GET", "/metrics", NULL, NULL, NULL), 200);
+    /* a plain user, even with every scope, needs a rule */
     assert_int_equal(call(f, rep, "GET", "/metrics", NULL, &j, NULL), 403);
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(j, "error"), "code")),
         "ENT_EDENIED");
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(j, "error"), "reason")),
+                        "default");
+    json_decref(j);
+    /* an admin whose token lacks the scope: no */
+    assert_int_equal(call(f, NULL, "POST", "/v1/tokens",
+                          "{\"user\":\"adm\",\"scopes\":[\"read\"]}", &j,
+                          NULL),
+                     201);
+    char adm_read[128];
+    snprintf(adm_read, sizeof(adm_read), "%s",
+             json_string_value(json_object_get(j, "token")));
+    json_decref(j);
+    assert_int_equal(call(f, adm_read, "GET", "/metrics", NULL, &j, NULL), 403);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(j, "error"), "reason")),
                         "scope");
     json_decref(j);
+    assert_int_equal(call(f, NULL, "POST", "/v1/policies",
+                          "{\"rule\":\"allow role=rep metrics *\"}", NULL,
+                          NULL),
+                     201);
+    assert_int_equal(call(f, rep, "GET", "/metrics", NULL, NULL, NULL), 200);
     assert_int_equal(call(f, "bogus", "GET", "/metrics", NULL, &j, NULL), 401);
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(j, "error"), "code")),

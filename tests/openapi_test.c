@@ -11,6 +11,7 @@
  *
  *   sample    the operator, sample path values, the documented example
  *   badtoken  the same with "Authorization: Bearer" of a token that is not
+ *   user      a GET with the token of a user without rules (mostly 403)
  *   badjson   a body that is not JSON (operations that take a body)
  *   badparam  each path parameter replaced by a malformed value: a 400
  *             must name the parameter in "field"
@@ -45,7 +46,8 @@ typedef struct fx {
     ent_node *n;
     char obj[65];       /* an object of the node's */
     char invite[33];    /* an unused invite of obj */
-    char token_id[64];  /* a token of user tom */
+    char token_id[64];  /* a token of user tom (revoked on the way) */
+    char user_tok[128]; /* another of tom's, the one requests use */
 } fx;
 
 /* Goes to the top of the source tree, where spec/ and tests/ are (make
@@ -134,7 +136,7 @@ static void must(fx *f, const char *method, const char *path, const char *body,
 }
 
 /* What the sample requests use: an object, an invite of it, users bob
- * (removed by DELETE /v1/users/{name}) and tom, a token of tom's. */
+ * (removed by DELETE /v1/users/{name}) and tom, two tokens of tom's. */
 static void sample_data(fx *f) {
     json_t *j = NULL;
     must(f, "POST", "/v1/objects",
@@ -156,6 +158,10 @@ static void sample_data(fx *f) {
     must(f, "POST", "/v1/tokens", "{\"user\":\"tom\"}", 201, &j);
     snprintf(f->token_id, sizeof(f->token_id), "%s",
              json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    must(f, "POST", "/v1/tokens", "{\"user\":\"tom\"}", 201, &j);
+    snprintf(f->user_tok, sizeof(f->user_tok), "%s",
+             json_string_value(json_object_get(j, "token")));
     json_decref(j);
 }
 
@@ -241,6 +247,11 @@ static void drive(fx *f, const json_t *op, json_t *results, json_t *seen) {
     call(f, "nope-not-a-token", m, url, body, &resp);
     record(results, "badtoken", m, tpl, url, NULL, &resp);
     ent_http_response_clear(&resp);
+    if (strcmp(m, "GET") == 0) { /* a user the policies mostly deny */
+        call(f, f->user_tok, m, url, body, &resp);
+        record(results, "user", m, tpl, url, NULL, &resp);
+        ent_http_response_clear(&resp);
+    }
     if (json_is_true(json_object_get(op, "has_body"))) {
         call(f, NULL, m, url, "{\"unclosed\":", &resp);
         record(results, "badjson", m, tpl, url, NULL, &resp);

@@ -348,15 +348,15 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
         return ent_http_response_error(resp, 500, rc, "loading policies: %s",
                                        ent_strerror(rc));
     bool get = strcmp(m, "GET") == 0;
-    /* GET /metrics: admins, and tokens with the metrics scope; a deny
-     * rule still denies (spec/access.md "Metrics") */
+    /* GET /metrics: the action metrics, decided as any other (scope,
+     * rules, admin); a token made for nothing but metrics needs no rule
+     * (spec/access.md "Metrics") */
     if (get && strcmp(path, "/metrics") == 0) {
         ent_decision d;
         g->kind = G_FREE;
         decide(g, p, ENT_ACT_METRICS, NULL, NULL, NULL, NULL, &d);
         if (d.allow ||
-            (d.why != ENT_WHY_RULE && (strcmp(p->role, "admin") == 0 ||
-                                       (p->scopes & ENT_ACT_METRICS) != 0)))
+            (d.why == ENT_WHY_DEFAULT && p->scopes == ENT_ACT_METRICS))
             return ENT_OK;
         return deny(resp, p, &d, ENT_ACT_METRICS, NULL, NULL, g->rules,
                     g->nrules);

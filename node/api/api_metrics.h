@@ -11,8 +11,9 @@
 
 #include "node/api/route.h"
 
-/* 200 text/plain; version=0.0.4. The guard admits the operator, admins
- * and tokens with the metrics scope (spec/access.md). */
+/* 200 text/plain; version=0.0.4. The guard decides the action metrics:
+ * the operator, admins, users a rule allows, tokens made for metrics alone
+ * (spec/access.md "Metrics"). */
 int ent_api_metrics(ent_node *n, const ent_http_request *req,
                     ent_http_response *resp);
 
