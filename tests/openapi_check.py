@@ -145,6 +145,58 @@ def validate(spec, schema, v, where, errs):
                 errs.append("%s: %r matches %d of %s" % (where, v, n, key))
 
 
+def structure(spec):
+    """What a reader of the document relies on: every $ref resolves, every
+    operation has a unique operationId and responses, every path parameter
+    is required, every tag is declared, every security scheme exists."""
+    problems = []
+
+    def refs(node, where):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == "$ref":
+                    try:
+                        resolve(spec, node)
+                    except (KeyError, TypeError, ValueError):
+                        problems.append("%s: $ref %s does not resolve" % (where, v))
+                else:
+                    refs(v, where + "/" + str(k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                refs(v, "%s/%d" % (where, i))
+
+    refs(spec, "#")
+    if problems:
+        return problems
+    ids = {}
+    tags = {t["name"] for t in spec.get("tags", [])}
+    schemes = set(spec.get("components", {}).get("securitySchemes", {}))
+    for req in spec.get("security", []):
+        problems += ["security: no scheme %s" % k for k in req if k not in schemes]
+    for (m, p), (op, item) in operations(spec).items():
+        oid = op.get("operationId")
+        if not oid:
+            problems.append("%s %s: no operationId" % (m, p))
+        elif oid in ids:
+            problems.append("%s %s: operationId %s also on %s" % (m, p, oid, ids[oid]))
+        else:
+            ids[oid] = "%s %s" % (m, p)
+        if not op.get("responses"):
+            problems.append("%s %s: no responses" % (m, p))
+        for t in op.get("tags", []):
+            if t not in tags:
+                problems.append("%s %s: tag %s is not declared" % (m, p, t))
+        for prm in list(item.get("parameters", [])) + list(op.get("parameters", [])):
+            prm = resolve(spec, prm)
+            if prm.get("in") == "path" and prm.get("required") is not True:
+                problems.append("%s %s: path parameter %s is not required"
+                                % (m, p, prm.get("name")))
+        for req in op.get("security", []):
+            problems += ["%s %s: no scheme %s" % (m, p, k) for k in req
+                         if k not in schemes]
+    return problems
+
+
 # ---- commands -----------------------------------------------------------------
 
 def plan(spec_path, routes_path, out_path):
@@ -154,6 +206,7 @@ def plan(spec_path, routes_path, out_path):
     problems = []
     if not str(spec.get("openapi", "")).startswith("3.1"):
         problems.append("spec/openapi.yaml: want openapi: 3.1.x")
+    problems += structure(spec)
     ops = operations(spec)
     served = [(r["method"], r["path"]) for r in routes]
     for m, p in served:
