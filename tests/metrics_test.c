@@ -539,6 +539,13 @@ static void test_two_nodes(void **state) {
     assert_true(value(&ev, "entente_peers_connected", "") == 1);
     assert_true(value(&ev, "entente_sessions", "") >= 1);
     assert_true(value(&ev, "entente_joins_served_total", "result=\"ok\"") == 1);
+    assert_true(value(&ev, "entente_handshakes_total", "result=\"ok\"") >= 1);
+    assert_true(value(&ev, "entente_peer_bytes_total", "direction=\"out\"") >
+                0);
+    assert_true(value(&eh, "entente_peer_messages_total",
+                      "direction=\"in\"") > 0);
+    assert_true(value(&eh, "entente_peer_drops_total",
+                      "reason=\"bad_signature\"") == 0);
     assert_true(value(&eh, "entente_ops_received_total", "") >= 2);
     assert_true(value(&eh, "entente_ops_applied_total", "") >= 2);
     assert_true(value(&eh, "entente_peers_known", "") == 1);

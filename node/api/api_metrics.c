@@ -10,6 +10,7 @@
 #include "node/metrics.h"
 #include "node/objects/object.h"
 #include "node/peers/peer.h"
+#include "protocol/session.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,45 @@ static void peers_collect(ent_metrics_out *o, ent_node *n) {
     by(o, "entente_peer_refusals_total", ENT_METRIC_COUNTER,
        "what the peer layer turned away, by reason", "reason", ref,
        COUNT(ref));
+    /* the sessions themselves (protocol/session.h) */
+    ent_session_stats ss;
+    memset(&ss, 0, sizeof(ss));
+    if (p != NULL)
+        ent_peers_session_stats(p, &ss);
+    labelled hs[] = {{"ok", ss.handshakes_ok}, {"failed", ss.handshakes_failed}};
+    by(o, "entente_handshakes_total", ENT_METRIC_COUNTER,
+       "Noise handshakes with other nodes, by result", "result", hs,
+       COUNT(hs));
+    labelled conn[] = {{"accepted", ss.accepted}, {"dialled", ss.dialled}};
+    by(o, "entente_peer_connections_total", ENT_METRIC_COUNTER,
+       "peer connections, by direction", "direction", conn, COUNT(conn));
+    labelled refused[] = {{"session_limit", ss.refused_limit},
+                          {"address_limit", ss.refused_addr}};
+    by(o, "entente_peer_connections_refused_total", ENT_METRIC_COUNTER,
+       "peer connections refused over a limit, by limit", "reason", refused,
+       COUNT(refused));
+    labelled drops[] = {{"too_big", ss.drop_too_big},
+                        {"protocol", ss.drop_proto},
+                        {"decrypt", ss.drop_decrypt},
+                        {"bad_signature", ss.drop_bad_sig},
+                        {"key_mismatch", ss.drop_key_mismatch},
+                        {"wrong_org", ss.drop_wrong_org},
+                        {"unauthorized", ss.drop_unauthorized},
+                        {"handshake_timeout", ss.drop_hs_timeout},
+                        {"idle", ss.drop_idle},
+                        {"network", ss.drop_net},
+                        {"nonce", ss.drop_nonce},
+                        {"rate", ss.drop_rate}};
+    by(o, "entente_peer_drops_total", ENT_METRIC_COUNTER,
+       "sessions dropped by this node, by reason", "reason", drops,
+       COUNT(drops));
+    labelled bytes[] = {{"in", ss.bytes_in}, {"out", ss.bytes_out}};
+    by(o, "entente_peer_bytes_total", ENT_METRIC_COUNTER,
+       "bytes on peer sockets, by direction", "direction", bytes,
+       COUNT(bytes));
+    labelled msgs[] = {{"in", ss.messages_in}, {"out", ss.messages_out}};
+    by(o, "entente_peer_messages_total", ENT_METRIC_COUNTER,
+       "messages in sessions, by direction", "direction", msgs, COUNT(msgs));
     labelled joins[] = {{"ok", s.joins_ok}, {"failed", s.joins_failed}};
     by(o, "entente_joins_served_total", ENT_METRIC_COUNTER,
        "joins of partners this node served as inviter, by result", "result",
