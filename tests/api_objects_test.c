@@ -293,7 +293,7 @@ static void test_refusals_change_nothing(void **state) {
     } cases[] = {
         {"POST", "/v1/objects", "{\"type\":", 400, "ENT_EPROTO"},
         {"POST", "/v1/objects", "[1,2]", 400, "ENT_EPROTO"},
-        {"POST", "/v1/objects", NULL, 400, "ENT_ENOENT"},
+        {"POST", "/v1/objects", NULL, 400, "ENT_EPROTO"},
         {"POST", "/v1/objects", "{\"type\":\"opportunity\",\"bogus\":1}", 400,
          "ENT_EINVAL"},
         {"POST", "/v1/objects", "{\"set\":{}}", 400, "ENT_EINVAL"},

@@ -47,7 +47,7 @@ int ent_api_body_object(const ent_http_request *req, ent_http_response *resp,
                         json_t **out) {
     int rc = ent_http_request_json(req, out);
     if (rc == ENT_ENOENT)
-        return ent_http_response_error(resp, 400, ENT_ENOENT,
+        return ent_http_response_error(resp, 400, ENT_EPROTO,
                                        "a JSON object body is required");
     if (rc != ENT_OK)
         return ent_http_response_error(resp, 400, ENT_EPROTO,

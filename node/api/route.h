@@ -40,8 +40,8 @@ int ent_api_error_status(int err);
 
 /*
  * JSON body helper: parses req's body as a JSON object into *out (caller
- * json_decref()s). On failure sets a 400 error response in resp and returns
- * ENT_EPROTO (not JSON, not an object) or ENT_ENOENT (no body).
+ * json_decref()s). On failure sets a 400 ENT_EPROTO error response in resp
+ * (no body, not JSON, not an object) and returns ENT_EPROTO.
  */
 int ent_api_body_object(const ent_http_request *req, ent_http_response *resp,
                         json_t **out);
