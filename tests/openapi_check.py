@@ -6,16 +6,18 @@ spec/openapi.yaml (python3-yaml).
       ROUTES: the server's route table as JSON, [{"method","path"}] in table
       order (ent_api_builtin_routes). Fails, naming each one, for a route
       the document lacks and for an operation the table lacks; otherwise
-      writes PLAN: per route, its path parameters, the example body and
-      the methods of its path, for the C side to drive.
+      writes PLAN: per route, its path parameters, its query parameters
+      with their examples, the example body and the methods of its path,
+      for the C side to drive.
 
   openapi_check.py check SPEC RESULTS
       RESULTS: [{"kind","method","path","url","status","content_type",
       "allow","body","param"}], the answers the C side got. Every status must be
       documented for its operation (a 405 must list exactly the documented
       methods in Allow), every error body must match the Error schema and
-      every 2xx JSON body its documented schema, and a 400 for a bad path
-      parameter must name it in "field".
+      every 2xx JSON body its documented schema, a 400 for a bad path
+      parameter must name it in "field", and no documented query
+      parameter with its example may be refused (400).
 
 Exit status 0 when all is well, 1 with one line per problem otherwise.
 """
@@ -248,7 +250,21 @@ def plan(spec_path, routes_path, out_path):
                 e = []
                 validate(spec, media.get("schema", {}), body, "example", e)
                 problems += ["%s %s: %s" % (m, p, x) for x in e]
-        out.append({"method": m, "path": p,
+        query = []
+        for prm in list(item.get("parameters", [])) + list(op.get("parameters", [])):
+            prm = resolve(spec, prm)
+            if prm.get("in") != "query":
+                continue
+            if "example" not in prm:
+                problems.append("%s %s: query parameter %s has no example"
+                                % (m, p, prm["name"]))
+                continue
+            e = []
+            validate(spec, prm.get("schema", {}), prm["example"],
+                     "query %s example" % prm["name"], e)
+            problems += ["%s %s: %s" % (m, p, x) for x in e]
+            query.append([prm["name"], str(prm["example"])])
+        out.append({"method": m, "path": p, "query": query,
                     "params": sorted(in_path),
                     "body": body, "has_body": bool(rb),
                     "methods": sorted(x for (x, q) in ops if q == p)})
@@ -285,6 +301,9 @@ def check(spec_path, results_path):
             if field != r["param"]:
                 problems.append("%s: 400 names field %r, want %r (the bad "
                                 "path parameter)" % (what, field, r["param"]))
+        if r["kind"] == "query" and st == 400:
+            problems.append("%s: %d: the documented query parameter and its "
+                            "example are refused: %s" % (what, st, r["body"][:200]))
         if r["kind"] == "405":
             want = ", ".join(sorted(m for (m, p) in ops if p == r["path"]))
             got = ", ".join(sorted(x.strip() for x in r["allow"].split(",") if x.strip()))

@@ -15,6 +15,7 @@
  *   badjson   a body that is not JSON (operations that take a body)
  *   badparam  each path parameter replaced by a malformed value: a 400
  *             must name the parameter in "field"
+ *   query     each documented query parameter with its example: not 400
  *   405       a method the path does not have: 405, Allow as documented
  *
  * and the checker holds every answer to the document: its status is
@@ -268,6 +269,18 @@ static void drive(fx *f, const json_t *op, json_t *results, json_t *seen) {
         json_object_set_new(seen, tpl, json_true());
         call(f, NULL, "PATCH", url, NULL, &resp);
         record(results, "405", "PATCH", tpl, url, NULL, &resp);
+        ent_http_response_clear(&resp);
+    }
+    json_t *q;
+    json_array_foreach(json_object_get(op, "query"), i, q) {
+        char qurl[1200];
+        snprintf(qurl, sizeof(qurl), "%s?%s=%s", url,
+                 json_string_value(json_array_get(q, 0)),
+                 json_string_value(json_array_get(q, 1)));
+        call(f, NULL, m, qurl, body, &resp);
+        record(results, "query", m, tpl, qurl, json_string_value(
+                                                   json_array_get(q, 0)),
+               &resp);
         ent_http_response_clear(&resp);
     }
     call(f, NULL, m, url, body, &resp);
