@@ -19,7 +19,7 @@ struct ent_metrics {
     struct {
         ent_metrics_collect_fn fn;
         void *data;
-    } *c;
+    } * c;
     size_t n, cap;
 };
 
@@ -74,7 +74,8 @@ void ent_metrics_collector_remove(ent_metrics *m, ent_metrics_collect_fn fn,
     }
 }
 
-/* ---- the writer ----------------------------------------------------------- */
+/* ---- the writer -----------------------------------------------------------
+ */
 
 static void put(ent_metrics_out *o, const char *s, size_t l) {
     if (o->oom)

@@ -83,8 +83,8 @@ static int call_node(ent_node *nd, const char *token, const char *method,
                      "%s %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %zu\r\n"
                      "\r\n%s",
                      method, path, auth, bl, body ? body : "");
-    assert_int_equal(
-        ent_http_parse((const uint8_t *)req_text, (size_t)n, &req), ENT_OK);
+    assert_int_equal(ent_http_parse((const uint8_t *)req_text, (size_t)n, &req),
+                     ENT_OK);
     ent_api_dispatch(nd, &req, &resp);
     ent_http_request_clear(&req);
     int st = resp.status;
@@ -107,7 +107,8 @@ static int call(fx *f, const char *token, const char *method, const char *path,
     return call_node(f->n, token, method, path, body, json, text);
 }
 
-/* ---- a strict reader of the text format 0.0.4 ----------------------------- */
+/* ---- a strict reader of the text format 0.0.4 -----------------------------
+ */
 
 typedef struct sample {
     char name[128];
@@ -287,8 +288,7 @@ static char *scrape_node(ent_node *nd, expo *e) {
 
 static char *scrape(fx *f, const char *token, expo *e) {
     char *text = NULL;
-    assert_int_equal(call(f, token, "GET", "/metrics", NULL, NULL, &text),
-                     200);
+    assert_int_equal(call(f, token, "GET", "/metrics", NULL, NULL, &text), 200);
     assert_non_null(text);
     parse_expo(text, e);
     return text;
@@ -313,12 +313,13 @@ static void test_format_and_counters(void **state) {
     assert_true(value(&e0, "entente_syncs", "state=\"receiving\"") == 0);
     free(t0);
 
-    assert_int_equal(call(f, NULL, "POST", "/v1/objects",
-                          "{\"type\":\"opportunity\",\"set\":{\"name\":\"" SHARED_CANARY
-                          "\"},\"private\":{\"deal_size\":\"4242 EUR\","
-                          "\"internal_notes\":\"" PRIV_CANARY "\"}}",
-                          &j, NULL),
-                     201);
+    assert_int_equal(
+        call(f, NULL, "POST", "/v1/objects",
+             "{\"type\":\"opportunity\",\"set\":{\"name\":\"" SHARED_CANARY
+             "\"},\"private\":{\"deal_size\":\"4242 EUR\","
+             "\"internal_notes\":\"" PRIV_CANARY "\"}}",
+             &j, NULL),
+        201);
     strcpy(f->obj, json_string_value(json_object_get(j, "id")));
     json_decref(j);
     char path[128];
@@ -326,27 +327,26 @@ static void test_format_and_counters(void **state) {
     for (int i = 0; i < 3; i++)
         assert_int_equal(call(f, NULL, "GET", path, NULL, NULL, NULL), 200);
     snprintf(path, sizeof(path), "/v1/objects/%s/comments", f->obj);
-    assert_int_equal(call(f, NULL, "POST", path, "{\"text\":\"" SHARED_CANARY
-                                                 "\"}",
-                          NULL, NULL),
+    assert_int_equal(call(f, NULL, "POST", path,
+                          "{\"text\":\"" SHARED_CANARY "\"}", NULL, NULL),
                      200);
     assert_int_equal(call(f, NULL, "GET", "/v1/nothing/here", NULL, NULL, NULL),
                      404);
     assert_int_equal(call(f, NULL, "DELETE", "/v1/status", NULL, NULL, NULL),
                      405);
-    assert_int_equal(
-        call(f, NULL, "GET", "/v1/objects/ABC", NULL, NULL, NULL), 400);
+    assert_int_equal(call(f, NULL, "GET", "/v1/objects/ABC", NULL, NULL, NULL),
+                     400);
 
     char *t1 = scrape(f, NULL, &e1);
     assert_true(value(&e1, "entente_objects", "") == 1);
     assert_true(value(&e1, "entente_ops_created_total", "") == 2);
     assert_true(value(&e1, "entente_log_entries", "") >= 2);
-    assert_true(value(&e1, "entente_api_requests_total",
-                      "method=\"GET\",route=\"/v1/objects/{id}\",status=\"200\"") ==
-                3);
-    assert_true(value(&e1, "entente_api_requests_total",
-                      "method=\"GET\",route=\"/v1/objects/{id}\",status=\"400\"") ==
-                1);
+    assert_true(
+        value(&e1, "entente_api_requests_total",
+              "method=\"GET\",route=\"/v1/objects/{id}\",status=\"200\"") == 3);
+    assert_true(
+        value(&e1, "entente_api_requests_total",
+              "method=\"GET\",route=\"/v1/objects/{id}\",status=\"400\"") == 1);
     assert_true(value(&e1, "entente_api_requests_total",
                       "method=\"POST\",route=\"/v1/objects\",status=\"201\"") ==
                 1);
@@ -359,9 +359,9 @@ static void test_format_and_counters(void **state) {
                       "method=\"GET\",route=\"/metrics\",status=\"200\"") == 1);
 
     /* canaries: nothing of the object, the org or the values */
-    const char *never[] = {ORG_CANARY, SHARED_CANARY, PRIV_CANARY, "4242",
-                           f->obj, ent_node_org_id(f->n), "deal_size",
-                           "internal_notes"};
+    const char *never[] = {ORG_CANARY,  SHARED_CANARY,   PRIV_CANARY,
+                           "4242",      f->obj,          ent_node_org_id(f->n),
+                           "deal_size", "internal_notes"};
     for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
         if (strstr(t1, never[i]) != NULL)
             fail_msg("/metrics carries %s", never[i]);
@@ -412,8 +412,7 @@ static void test_access(void **state) {
     json_decref(j);
     /* an admin whose token lacks the scope: no */
     assert_int_equal(call(f, NULL, "POST", "/v1/tokens",
-                          "{\"user\":\"adm\",\"scopes\":[\"read\"]}", &j,
-                          NULL),
+                          "{\"user\":\"adm\",\"scopes\":[\"read\"]}", &j, NULL),
                      201);
     char adm_read[128];
     snprintf(adm_read, sizeof(adm_read), "%s",
@@ -442,9 +441,9 @@ static void test_access(void **state) {
     assert_int_equal(call(f, adm, "GET", "/metrics", NULL, NULL, NULL), 200);
     /* the scope is listed like any other */
     assert_int_equal(call(f, mon, "GET", "/v1/access/me", NULL, &j, NULL), 200);
-    assert_string_equal(json_string_value(json_array_get(
-                            json_object_get(j, "scopes"), 0)),
-                        "metrics");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(j, "scopes"), 0)),
+        "metrics");
     json_decref(j);
 }
 
@@ -489,9 +488,9 @@ static void test_registry(void **state) {
                       "reason=\"a \\\"quoted\\\"\\\\ne\\nw\"") == 3);
     assert_true(value(&e, "entente_webhook_failures_total",
                       "reason=\"timeout\"") == 1.5);
-    assert_non_null(
-        strstr(text, "# HELP entente_webhook_queue_depth deliveries "
-                     "waiting\\nto go \\\\ out\n"));
+    assert_non_null(strstr(text,
+                           "# HELP entente_webhook_queue_depth deliveries "
+                           "waiting\\nto go \\\\ out\n"));
     assert_null(strstr(text, "entente_webhook_bad"));
     assert_null(strstr(text, "9bad"));
     assert_null(strstr(text, "bad-label"));
@@ -542,19 +541,24 @@ static void test_two_nodes(void **state) {
     assert_true(value(&ev, "entente_handshakes_total", "result=\"ok\"") >= 1);
     assert_true(value(&ev, "entente_peer_bytes_total", "direction=\"out\"") >
                 0);
-    assert_true(value(&eh, "entente_peer_messages_total",
-                      "direction=\"in\"") > 0);
+    assert_true(value(&eh, "entente_peer_messages_total", "direction=\"in\"") >
+                0);
     assert_true(value(&eh, "entente_peer_drops_total",
                       "reason=\"bad_signature\"") == 0);
     assert_true(value(&eh, "entente_ops_received_total", "") >= 2);
     assert_true(value(&eh, "entente_ops_applied_total", "") >= 2);
     assert_true(value(&eh, "entente_peers_known", "") == 1);
     assert_true(value(&eh, "entente_objects", "") == 1);
-    assert_true(value(&eh, "entente_ops_rejected_total",
-                      "reason=\"not_member\"") == 0);
+    assert_true(
+        value(&eh, "entente_ops_rejected_total", "reason=\"not_member\"") == 0);
     ent_hex_encode(hex, obj, 32);
-    const char *never[] = {names[0], names[1], SHARED_CANARY, PRIV_CANARY, hex,
-                           ent_node_org_id(w->v), ent_node_org_id(w->h)};
+    const char *never[] = {names[0],
+                           names[1],
+                           SHARED_CANARY,
+                           PRIV_CANARY,
+                           hex,
+                           ent_node_org_id(w->v),
+                           ent_node_org_id(w->h)};
     for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
         if (strstr(tv, never[i]) != NULL || strstr(th, never[i]) != NULL)
             fail_msg("/metrics carries %s", never[i]);

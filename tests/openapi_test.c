@@ -98,8 +98,8 @@ static int teardown(void **state) {
 
 /* Dispatches METHOD PATH with body (NULL: none) and the bearer token (NULL:
  * the operator) into resp (the caller clears it). */
-static void call(fx *f, const char *token, const char *method,
-                 const char *path, const char *body, ent_http_response *resp) {
+static void call(fx *f, const char *token, const char *method, const char *path,
+                 const char *body, ent_http_response *resp) {
     size_t bl = body ? strlen(body) : 0;
     size_t cap = strlen(path) + bl + 512;
     char *text = malloc(cap), auth[256] = "";
@@ -126,8 +126,8 @@ static void must(fx *f, const char *method, const char *path, const char *body,
     call(f, NULL, method, path, body, &resp);
     if (resp.status != want) {
         char *s = resp.body ? json_dumps(resp.body, 0) : NULL;
-        fail_msg("%s %s: %d %s, want %d", method, path, resp.status,
-                 s ? s : "", want);
+        fail_msg("%s %s: %d %s, want %d", method, path, resp.status, s ? s : "",
+                 want);
     }
     if (out != NULL) {
         *out = resp.body;
@@ -217,14 +217,16 @@ static void record(json_t *results, const char *kind, const char *method,
     char *body = resp->body != NULL
                      ? json_dumps(resp->body, JSON_COMPACT | JSON_ENCODE_ANY)
                      : NULL;
-    json_t *r = json_pack(
-        "{s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s}", "kind", kind, "method", method,
-        "path", tpl, "url", url, "status", resp->status, "content_type",
-        resp->body != NULL ? "application/json"
-        : resp->content_type != NULL ? resp->content_type
-                                     : "",
-        "allow", resp->allow, "body",
-        body != NULL ? body : resp->text != NULL ? resp->text : "");
+    json_t *r = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s}", "kind", kind,
+                          "method", method, "path", tpl, "url", url, "status",
+                          resp->status, "content_type",
+                          resp->body != NULL           ? "application/json"
+                          : resp->content_type != NULL ? resp->content_type
+                                                       : "",
+                          "allow", resp->allow, "body",
+                          body != NULL         ? body
+                          : resp->text != NULL ? resp->text
+                                               : "");
     assert_non_null(r);
     if (param != NULL)
         json_object_set_new(r, "param", json_string(param));
@@ -278,9 +280,8 @@ static void drive(fx *f, const json_t *op, json_t *results, json_t *seen) {
                  json_string_value(json_array_get(q, 0)),
                  json_string_value(json_array_get(q, 1)));
         call(f, NULL, m, qurl, body, &resp);
-        record(results, "query", m, tpl, qurl, json_string_value(
-                                                   json_array_get(q, 0)),
-               &resp);
+        record(results, "query", m, tpl, qurl,
+               json_string_value(json_array_get(q, 0)), &resp);
         ent_http_response_clear(&resp);
     }
     call(f, NULL, m, url, body, &resp);
@@ -305,8 +306,8 @@ static void test_openapi(void **state) {
     assert_true(n > 0);
     for (i = 0; i < n; i++) {
         assert_false(r[i].prefix); /* a built-in route is a template */
-        json_array_append_new(arr, json_pack("{s:s,s:s}", "method",
-                                             r[i].method, "path", r[i].path));
+        json_array_append_new(arr, json_pack("{s:s,s:s}", "method", r[i].method,
+                                             "path", r[i].path));
     }
     snprintf(routes, sizeof(routes), "%s/routes.json", f->tmp);
     snprintf(plan, sizeof(plan), "%s/plan.json", f->tmp);
@@ -347,9 +348,9 @@ static int plan_with(fx *f, long drop, const char *extra_method,
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         if ((long)i != drop)
-            json_array_append_new(arr, json_pack("{s:s,s:s}", "method",
-                                                 r[i].method, "path",
-                                                 r[i].path));
+            json_array_append_new(arr,
+                                  json_pack("{s:s,s:s}", "method", r[i].method,
+                                            "path", r[i].path));
     if (extra_path != NULL)
         json_array_append_new(arr, json_pack("{s:s,s:s}", "method",
                                              extra_method, "path", extra_path));

@@ -137,8 +137,7 @@ static void peers_collect(ent_metrics_out *o, ent_node *n) {
     json_int_t guests = json_integer_value(json_object_get(sessions, "guests"));
     json_int_t banned = json_integer_value(json_object_get(sessions, "banned"));
     one(o, "entente_sessions", ENT_METRIC_GAUGE,
-        "sessions with other nodes open now, guests included",
-        (uint64_t)open);
+        "sessions with other nodes open now, guests included", (uint64_t)open);
     one(o, "entente_sessions_guests", ENT_METRIC_GAUGE,
         "of the open sessions, guests", (uint64_t)guests);
     one(o, "entente_sessions_opened_total", ENT_METRIC_COUNTER,
@@ -162,17 +161,16 @@ static void peers_collect(ent_metrics_out *o, ent_node *n) {
                       {"proof_rate", s.proofs_refused},
                       {"digest_rate", s.digests_refused}};
     by(o, "entente_peer_refusals_total", ENT_METRIC_COUNTER,
-       "what the peer layer turned away, by reason", "reason", ref,
-       COUNT(ref));
+       "what the peer layer turned away, by reason", "reason", ref, COUNT(ref));
     /* the sessions themselves (protocol/session.h) */
     ent_session_stats ss;
     memset(&ss, 0, sizeof(ss));
     if (p != NULL)
         ent_peers_session_stats(p, &ss);
-    labelled hs[] = {{"ok", ss.handshakes_ok}, {"failed", ss.handshakes_failed}};
+    labelled hs[] = {{"ok", ss.handshakes_ok},
+                     {"failed", ss.handshakes_failed}};
     by(o, "entente_handshakes_total", ENT_METRIC_COUNTER,
-       "Noise handshakes with other nodes, by result", "result", hs,
-       COUNT(hs));
+       "Noise handshakes with other nodes, by result", "result", hs, COUNT(hs));
     labelled conn[] = {{"accepted", ss.accepted}, {"dialled", ss.dialled}};
     by(o, "entente_peer_connections_total", ENT_METRIC_COUNTER,
        "peer connections, by direction", "direction", conn, COUNT(conn));
@@ -198,8 +196,7 @@ static void peers_collect(ent_metrics_out *o, ent_node *n) {
        COUNT(drops));
     labelled bytes[] = {{"in", ss.bytes_in}, {"out", ss.bytes_out}};
     by(o, "entente_peer_bytes_total", ENT_METRIC_COUNTER,
-       "bytes on peer sockets, by direction", "direction", bytes,
-       COUNT(bytes));
+       "bytes on peer sockets, by direction", "direction", bytes, COUNT(bytes));
     labelled msgs[] = {{"in", ss.messages_in}, {"out", ss.messages_out}};
     by(o, "entente_peer_messages_total", ENT_METRIC_COUNTER,
        "messages in sessions, by direction", "direction", msgs, COUNT(msgs));
@@ -218,9 +215,12 @@ static void peers_collect(ent_metrics_out *o, ent_node *n) {
                 st[k].n++;
         if (state == NULL || strcmp(state, "receiving") != 0)
             continue;
-        expected += (uint64_t)json_integer_value(json_object_get(row, "expected"));
-        received += (uint64_t)json_integer_value(json_object_get(row, "received"));
-        applied += (uint64_t)json_integer_value(json_object_get(row, "applied"));
+        expected +=
+            (uint64_t)json_integer_value(json_object_get(row, "expected"));
+        received +=
+            (uint64_t)json_integer_value(json_object_get(row, "received"));
+        applied +=
+            (uint64_t)json_integer_value(json_object_get(row, "applied"));
     }
     by(o, "entente_syncs", ENT_METRIC_GAUGE,
        "backlog syncs tracked (spec/api.md syncs), by state", "state", st,
@@ -250,8 +250,8 @@ int ent_api_metrics(ent_node *n, const ent_http_request *req,
     if (req->query != NULL && req->query[0] != '\0')
         return ent_http_response_error(resp, 400, ENT_EINVAL,
                                        "no query parameters are accepted here");
-    int rc = ent_metrics_render(ent_node_metrics(n), node_collect, n, &text,
-                                &len);
+    int rc =
+        ent_metrics_render(ent_node_metrics(n), node_collect, n, &text, &len);
     if (rc != ENT_OK)
         return rc;
     ent_http_response_text(resp, 200, ENT_METRICS_CONTENT_TYPE, text, len);
