@@ -363,10 +363,8 @@ static void test_refusals_change_nothing(void **state) {
         {"POST", "/v1/objects", "{\"type\":\"../etc\"}", "type"},
         {"POST", "/v1/objects",
          "{\"type\":\"opportunity\",\"set\":{\"name\":5}}", "name"},
-        {"POST", "/v1/objects", "{\"type\":\"opportunity\",\"set\":[]}",
-         "set"},
-        {"POST", path, "{\"set\":{\"close_date\":\"tomorrow\"}}",
-         "close_date"},
+        {"POST", "/v1/objects", "{\"type\":\"opportunity\",\"set\":[]}", "set"},
+        {"POST", path, "{\"set\":{\"close_date\":\"tomorrow\"}}", "close_date"},
         {"POST", path, "{\"set\":{\"name\":\"ok\",\"close_date\":\"no\"}}",
          "close_date"},
         {"POST", path, "{\"set\":{\"nme\":\"x\"}}", "nme"},
@@ -389,8 +387,8 @@ static void test_refusals_change_nothing(void **state) {
     }
     /* an error about no input has field null */
     assert_int_equal(call(f, "POST", "/v1/objects", "[1]", &j), 400);
-    assert_true(json_is_null(
-        json_object_get(json_object_get(j, "error"), "field")));
+    assert_true(
+        json_is_null(json_object_get(json_object_get(j, "error"), "field")));
     json_decref(j);
 
     /* object id path variants */

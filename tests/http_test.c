@@ -261,8 +261,8 @@ static void test_response(void **state) {
     assert_int_equal(ent_http_response_serialize(&resp, &out, &len), ENT_OK);
     assert_non_null(strstr(out, "Content-Type: text/plain; version=0.0.4\r\n"));
     assert_non_null(strstr(out, "Content-Length: 30\r\n"));
-    assert_int_equal(strcmp(out + len - 30, "# HELP x y\n# TYPE x gauge\nx 1\n"),
-                     0);
+    assert_int_equal(
+        strcmp(out + len - 30, "# HELP x y\n# TYPE x gauge\nx 1\n"), 0);
     free(out);
     /* and a JSON body replaces it */
     ent_http_response_json(&resp, 200, json_object());

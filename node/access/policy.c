@@ -15,9 +15,9 @@
 #define MAX_WORDS (5 + 2 * ENT_POLICY_MAX_CONDS)
 
 static const char *const action_names[] = {
-    "read",          "create", "change", "comment", "invite",    "approve",
-    "remove_member", "join",   "export", "log",     "configure", "manage",
-    "metrics",
+    "read",      "create",        "change",  "comment", "invite",
+    "approve",   "remove_member", "join",    "export",  "log",
+    "configure", "manage",        "metrics",
 };
 #define N_ACTIONS (sizeof(action_names) / sizeof(action_names[0]))
 

@@ -127,7 +127,6 @@ struct api_conn {
 
 /* ---- routing --------------------------------------------------------------- */
 
-
 /* A template segment "{name}" matches one non-empty segment of path. */
 static bool template_matches(const char *tpl, const char *path) {
     while (*tpl != '\0' && *path != '\0') {
@@ -196,9 +195,9 @@ static const ent_api_route *route_find(ent_node *n, const ent_http_request *req,
     for (int round = 0; round < 2; round++) {
         for (size_t pass = 0; pass < 2; pass++) {
             const ent_api_route *tab = pass == 0 ? extra : builtin_routes;
-            size_t cnt = pass == 0 ? nextra
-                                   : sizeof(builtin_routes) /
-                                         sizeof(builtin_routes[0]);
+            size_t cnt =
+                pass == 0 ? nextra
+                          : sizeof(builtin_routes) / sizeof(builtin_routes[0]);
             for (size_t i = 0; i < cnt; i++) {
                 if (!route_matches(&tab[i], req->path))
                     continue;
@@ -228,8 +227,8 @@ static void route_request(ent_node *n, const ent_http_request *req,
     if (hit == NULL) {
         if (path_known) {
             ent_http_response_error(resp, 405, ENT_EMETHOD,
-                                    "method %s not allowed on %s",
-                                    req->method, req->path);
+                                    "method %s not allowed on %s", req->method,
+                                    req->path);
             snprintf(resp->allow, sizeof(resp->allow), "%s", allow);
         } else {
             ent_http_response_error(resp, 404, ENT_ENOENT, "no such endpoint");
@@ -245,7 +244,7 @@ static void route_request(ent_node *n, const ent_http_request *req,
                                 "handler gave no response");
 }
 
-/* ---- requests by route and status (GET /metrics) -------------------------- */
+/* ---- requests by route and status (GET /metrics) --------------------------- */
 
 struct api_stat {
     const ent_api_route *route; /* NULL: no route (404, 405, unparsed) */
@@ -260,7 +259,8 @@ static void stat_count(ent_api *api, const ent_api_route *route, bool parsed,
         return;
     for (size_t i = 0; i < api->nstats; i++) {
         struct api_stat *st = &api->stats[i];
-        if (st->route == route && st->parsed == parsed && st->status == status) {
+        if (st->route == route && st->parsed == parsed &&
+            st->status == status) {
             st->n++;
             return;
         }
@@ -289,13 +289,12 @@ static void api_collect(ent_metrics_out *o, void *data) {
         const struct api_stat *st = &api->stats[i];
         char status[16];
         snprintf(status, sizeof(status), "%d", st->status);
-        ent_metrics_sample(
-            o, (double)st->n, "method",
-            st->route != NULL ? st->route->method : "", "route",
-            st->route != NULL ? st->route->path
-            : st->parsed      ? "(unmatched)"
-                              : "(unparsed)",
-            "status", status, NULL);
+        ent_metrics_sample(o, (double)st->n, "method",
+                           st->route != NULL ? st->route->method : "", "route",
+                           st->route != NULL ? st->route->path
+                           : st->parsed      ? "(unmatched)"
+                                             : "(unparsed)",
+                           "status", status, NULL);
     }
     ent_metrics_family(o, "entente_api_connections_refused_total",
                        ENT_METRIC_COUNTER,

@@ -339,7 +339,8 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
                           : rc == ENT_EPERM   ? "invalid or revoked token"
                                               : ent_strerror(rc);
         /* 401 says ENT_EAUTH, or ENT_EEXPIRED for a token past its time */
-        bool unauth = rc == ENT_EPERM || rc == ENT_EEXPIRED || rc == ENT_EDENIED;
+        bool unauth =
+            rc == ENT_EPERM || rc == ENT_EEXPIRED || rc == ENT_EDENIED;
         return ent_http_response_error(
             resp, unauth ? 401 : 500,
             unauth && rc != ENT_EEXPIRED ? ENT_EAUTH : rc, "%s", why);

@@ -162,13 +162,13 @@ int ent_api_audit_export(ent_node *n, const ent_http_request *req,
         int st = rc == ENT_EINVAL ? 400 : ent_api_error_status(rc);
         return ent_http_response_error_field(
             resp, st, rc,
-            rc == ENT_EINVAL                ? "since"
+            rc == ENT_EINVAL              ? "since"
             : rc == ENT_ENOENT && has_obj ? "object"
-                                            : NULL,
+                                          : NULL,
             "%s",
-            rc == ENT_EINVAL                ? "since is beyond the log"
+            rc == ENT_EINVAL              ? "since is beyond the log"
             : rc == ENT_ENOENT && has_obj ? "no such object in the log"
-                                            : ent_strerror(rc));
+                                          : ent_strerror(rc));
     }
     if (len > EXPORT_API_MAX) {
         free(buf);

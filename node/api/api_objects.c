@@ -125,8 +125,8 @@ static int query_parse(const ent_http_request *req, const char *const *allowed,
                 ok = true;
         if (!ok)
             return ent_http_response_error_field(
-                resp, 400, ENT_EINVAL, item, "unknown query parameter \"%.64s\"",
-                item);
+                resp, 400, ENT_EINVAL, item,
+                "unknown query parameter \"%.64s\"", item);
         for (size_t i = 0; i < q->n; i++)
             if (strcmp(q->key[i], item) == 0)
                 return ent_http_response_error_field(
@@ -358,9 +358,8 @@ int ent_api_objects_list(ent_node *n, const ent_http_request *req,
     const char *limit = query_get(&q, "limit");
     const char *prefix = query_get(&q, "prefix");
     if (type != NULL && !ent_template_type_valid(type))
-        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "type",
-                                             "invalid type name \"%.64s\"",
-                                             type);
+        return ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "type", "invalid type name \"%.64s\"", type);
     o.type = type;
     o.stage = query_get(&q, "stage");
     if (o.stage != NULL && o.stage[0] == '\0')
@@ -644,11 +643,10 @@ static int template_path(const ent_http_request *req,
                          ent_http_response *resp) {
     const char *p = req->path + strlen(TEMPLATES_PREFIX);
     if (strlen(p) > ENT_TPL_TYPE_MAX || !ent_template_type_valid(p))
-        return ent_http_response_error_field(resp, p[0] ? 400 : 404,
-                                             p[0] ? ENT_EINVAL : ENT_ENOENT,
-                                             "type",
-                                             "invalid type name (want "
-                                             "[a-z][a-z0-9_]{0,31})");
+        return ent_http_response_error_field(
+            resp, p[0] ? 400 : 404, p[0] ? ENT_EINVAL : ENT_ENOENT, "type",
+            "invalid type name (want "
+            "[a-z][a-z0-9_]{0,31})");
     if (req->query != NULL && req->query[0] != '\0')
         return ent_http_response_error(resp, 400, ENT_EINVAL,
                                        "no query parameters are accepted here");
@@ -869,11 +867,10 @@ static int config_path(const ent_http_request *req,
                        ent_http_response *resp) {
     const char *p = req->path + strlen(CONFIG_PREFIX);
     if (strlen(p) > ENT_TPL_NAME_MAX || !ent_template_name_valid(p))
-        return ent_http_response_error_field(resp, p[0] ? 400 : 404,
-                                             p[0] ? ENT_EINVAL : ENT_ENOENT,
-                                             "name",
-                                             "invalid configuration table name "
-                                             "(want [a-z][a-z0-9_]{0,63})");
+        return ent_http_response_error_field(
+            resp, p[0] ? 400 : 404, p[0] ? ENT_EINVAL : ENT_ENOENT, "name",
+            "invalid configuration table name "
+            "(want [a-z][a-z0-9_]{0,63})");
     if (req->query != NULL && req->query[0] != '\0')
         return ent_http_response_error(resp, 400, ENT_EINVAL,
                                        "no query parameters are accepted here");
@@ -980,17 +977,18 @@ int ent_api_config_list_put(ent_node *n, const ent_http_request *req,
         c.values[i] = json_string_value(json_array_get(arr, i));
         if (c.values[i] == NULL) {
             rc = ent_http_response_error_field(
-                resp, 400, ENT_EINVAL, "values", "\"values\"[%zu] is not a string",
-                i);
+                resp, 400, ENT_EINVAL, "values",
+                "\"values\"[%zu] is not a string", i);
             goto out;
         }
     }
     rc = ent_store_write(ent_node_store(n), cfg_put_fn, &c);
     if (rc == ENT_EINVAL) {
-        rc = ent_http_response_error_field(resp, 400, rc, "values",
-                                     "invalid values for %s: non-empty, "
-                                     "distinct text of at most %d bytes each",
-                                     name, ENT_TPL_VALUE_MAX);
+        rc = ent_http_response_error_field(
+            resp, 400, rc, "values",
+            "invalid values for %s: non-empty, "
+            "distinct text of at most %d bytes each",
+            name, ENT_TPL_VALUE_MAX);
         goto out;
     }
     if (rc != ENT_OK) {

@@ -75,8 +75,9 @@ static int invite(ent_node *n, const uint8_t id[32],
             if (strcmp(k, "role") == 0) {
                 if (!json_is_string(v) ||
                     parse_role(json_string_value(v), &role) != ENT_OK) {
-                    rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "role",
-        "\"role\" must be member, admin or viewer");
+                    rc = ent_http_response_error_field(
+                        resp, 400, ENT_EINVAL, "role",
+                        "\"role\" must be member, admin or viewer");
                     goto out;
                 }
             } else if (strcmp(k, "ttl") == 0) {
@@ -90,14 +91,16 @@ static int invite(ent_node *n, const uint8_t id[32],
                     d = ent_duration_parse(num, &ttl);
                 }
                 if (d != ENT_OK) {
-                    rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "ttl",
-        "\"ttl\" must be a duration like 90s, 15m, 2h or 7d "
+                    rc = ent_http_response_error_field(
+                        resp, 400, ENT_EINVAL, "ttl",
+                        "\"ttl\" must be a duration like 90s, 15m, 2h or 7d "
                         "(1 second to 90 days)");
                     goto out;
                 }
             } else {
-                rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, k,
-                                             "unknown key \"%.64s\" in body", k);
+                rc = ent_http_response_error_field(
+                    resp, 400, ENT_EINVAL, k, "unknown key \"%.64s\" in body",
+                    k);
                 goto out;
             }
         }
@@ -174,9 +177,10 @@ static int member_role(ent_node *n, const uint8_t id[32],
     const json_t *r = json_object_get(body, "role");
     if (json_object_size(body) != 1 || !json_is_string(r) ||
         parse_role(json_string_value(r), &role) != ENT_OK) {
-        rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "role",
-                                     "body must be {\"role\":\"admin|member|"
-                                     "viewer\"}");
+        rc = ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "role",
+            "body must be {\"role\":\"admin|member|"
+            "viewer\"}");
         goto out;
     }
     rc = ent_peers_set_role(ent_node_peers(n), id, org, role);
@@ -332,8 +336,7 @@ int ent_api_invite_delete(ent_node *n, const ent_http_request *req,
     for (size_t i = 0; ok && i < 32; i++)
         ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
     if (!ok || ent_hex_decode(id, sizeof(id), s) != ENT_OK)
-        return ent_http_response_error_field(resp, 400, ENT_EINVAL,
-                                             "invite_id",
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "invite_id",
                                              "an invite id is 32 lowercase "
                                              "hex characters");
     int rc = ent_peers_invite_revoke(ent_node_peers(n), id);
@@ -362,8 +365,9 @@ int ent_api_join(ent_node *n, const ent_http_request *req,
         return rc;
     const json_t *t = json_object_get(body, "token");
     if (!json_is_string(t) || json_object_size(body) != 1) {
-        rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "token",
-                                     "body must be {\"token\":\"ent1...\"}");
+        rc = ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "token",
+            "body must be {\"token\":\"ent1...\"}");
         goto out;
     }
     rc = ent_peers_join(ent_node_peers(n), json_string_value(t),

@@ -103,9 +103,10 @@ static int read_attrs(const json_t *body, attr_lists *a, ent_user_spec *u,
     if (attrs == NULL)
         return ENT_OK;
     if (!json_is_object(attrs))
-        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "attrs",
-        "\"attrs\" must be an object of name "
-                                       "to text (null removes one)");
+        return ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "attrs",
+            "\"attrs\" must be an object of name "
+            "to text (null removes one)");
     json_object_foreach((json_t *)attrs, k, v) {
         if (json_is_null(v) && a->nunset < 64) {
             a->unset[a->nunset++] = k;
@@ -113,8 +114,9 @@ static int read_attrs(const json_t *body, attr_lists *a, ent_user_spec *u,
             a->set_k[a->nset] = k;
             a->set_v[a->nset++] = json_string_value(v);
         } else {
-            return ent_http_response_error_field(resp, 400, ENT_EINVAL, "attrs",
-        "\"attrs\": at most %d text values (null removes one)",
+            return ent_http_response_error_field(
+                resp, 400, ENT_EINVAL, "attrs",
+                "\"attrs\": at most %d text values (null removes one)",
                 ENT_POLICY_MAX_ATTRS);
         }
     }
@@ -173,17 +175,18 @@ static int user_body(const json_t *body, ent_user_spec *u, attr_lists *a,
     const json_t *dis = json_object_get(body, "disabled");
     if (role != NULL && !json_is_string(role))
         return ent_http_response_error_field(resp, 400, ENT_EINVAL, "role",
-        "\"role\" must be a string");
+                                             "\"role\" must be a string");
     u->role = json_string_value(role);
     if (pw != NULL && !json_is_string(pw) && !json_is_null(pw))
         return ent_http_response_error_field(resp, 400, ENT_EINVAL, "password",
-        "\"password\" must be a string or "
-                                       "null");
+                                             "\"password\" must be a string or "
+                                             "null");
     u->password = json_string_value(pw);
     u->clear_password = json_is_null(pw);
     if (dis != NULL && !json_is_boolean(dis))
-        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "disabled",
-        "\"disabled\" must be true or false");
+        return ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "disabled",
+            "\"disabled\" must be true or false");
     u->disabled = dis == NULL ? -1 : json_is_true(dis);
     return read_attrs(body, a, u, resp);
 }
@@ -205,8 +208,9 @@ int ent_api_users_create(ent_node *n, const ent_http_request *req,
         goto out;
     u.name = json_string_value(json_object_get(body, "name"));
     if (u.name == NULL || u.role == NULL) {
-        rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "name",
-        "\"name\" and \"role\" are required");
+        rc =
+            ent_http_response_error_field(resp, 400, ENT_EINVAL, "name",
+                                          "\"name\" and \"role\" are required");
         goto out;
     }
     rc = ent_access_user_add(ent_node_store(n), &u, NULL, ent_api_now_ms(), err,
@@ -382,24 +386,26 @@ int ent_api_tokens_create(ent_node *n, const ent_http_request *req,
     const json_t *exp = json_object_get(body, "expires");
     if (user == NULL) {
         rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "user",
-        "\"user\" is required");
+                                           "\"user\" is required");
         goto out;
     }
     if (scopes_read(json_object_get(body, "scopes"), &scopes) != ENT_OK) {
-        rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "scopes",
-        "\"scopes\": * or action names (read, "
-                                     "create, change, comment, invite, "
-                                     "approve, remove_member, join, export, "
-                                     "log, configure, manage, metrics)");
+        rc = ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "scopes",
+            "\"scopes\": * or action names (read, "
+            "create, change, comment, invite, "
+            "approve, remove_member, join, export, "
+            "log, configure, manage, metrics)");
         goto out;
     }
     if (exp == NULL) {
         expires = now + 90ull * 86400u * 1000u;
     } else if (!json_is_string(exp) ||
                expiry_parse(json_string_value(exp), now, &expires) != ENT_OK) {
-        rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "expires",
-        "\"expires\": a duration (90s, 15m, 12h, "
-                                     "30d; at most 3650d) or never");
+        rc = ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "expires",
+            "\"expires\": a duration (90s, 15m, 12h, "
+            "30d; at most 3650d) or never");
         goto out;
     }
     rc = issue(n, user, scopes, expires, 201, resp);
@@ -469,7 +475,7 @@ int ent_api_policies_create(ent_node *n, const ent_http_request *req,
     const char *text = json_string_value(json_object_get(body, "rule"));
     if (text == NULL) {
         rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "rule",
-        "\"rule\" (a string) is required");
+                                           "\"rule\" (a string) is required");
         goto out;
     }
     rc = ent_access_policy_add(ent_node_store(n), text, &id, err, sizeof(err));
@@ -555,9 +561,10 @@ int ent_api_policies_test(ent_node *n, const ent_http_request *req,
     const json_t *values = json_object_get(body, "values");
     uint32_t action = act != NULL ? ent_action_parse(act, strlen(act)) : 0;
     if (user == NULL || action == 0) {
-        rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "user",
-        "\"user\" and \"action\" (one action "
-                                     "name) are required");
+        rc =
+            ent_http_response_error_field(resp, 400, ENT_EINVAL, "user",
+                                          "\"user\" and \"action\" (one action "
+                                          "name) are required");
         goto out;
     }
     rc = ent_access_principal(ent_node_store(n), user, &p);
@@ -569,7 +576,7 @@ int ent_api_policies_test(ent_node *n, const ent_http_request *req,
         uint8_t id[32];
         if (ent_api_obj_id_parse(obj, id) != ENT_OK) {
             rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "object",
-        "\"object\": 64 lowercase hex");
+                                               "\"object\": 64 lowercase hex");
             goto out;
         }
         rc = ent_obj_show_json(ent_node_objects(n), id, false, &state);
@@ -581,9 +588,10 @@ int ent_api_policies_test(ent_node *n, const ent_http_request *req,
             type = json_string_value(json_object_get(state, "type"));
     } else if (values != NULL) {
         if (!json_is_object(values)) {
-            rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "values",
-        "\"values\": an object of field to "
-                                         "text");
+            rc = ent_http_response_error_field(
+                resp, 400, ENT_EINVAL, "values",
+                "\"values\": an object of field to "
+                "text");
             goto out;
         }
         state = json_pack("{s:O,s:{}}", "shared", values, "private");
@@ -629,8 +637,9 @@ int ent_api_login(ent_node *n, const ent_http_request *req,
     const char *user = json_string_value(json_object_get(body, "user"));
     const char *pw = json_string_value(json_object_get(body, "password"));
     if (user == NULL || pw == NULL) {
-        rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "user",
-        "\"user\" and \"password\" are required");
+        rc = ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "user",
+            "\"user\" and \"password\" are required");
         goto out;
     }
     rc = ent_access_login(ent_node_store(n), user, pw, now, &retry);

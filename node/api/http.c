@@ -428,7 +428,8 @@ const char *ent_http_status_text(int status) {
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
     case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
+    case 429:
+        return "Too Many Requests";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     default: return "Unknown";
@@ -458,19 +459,19 @@ int ent_http_response_serialize(const ent_http_response *resp, char **out,
     size_t nl = body != NULL && !text ? 1 : 0;
     int status = resp->status ? resp->status : 500;
     char head[512];
-    int hn = snprintf(head, sizeof(head),
-                      "HTTP/1.1 %d %s\r\n"
-                      "Content-Type: %s\r\n"
-                      "Content-Length: %zu\r\n"
-                      "Connection: close\r\n"
-                      "%s%s%s"
-                      "\r\n",
-                      status, ent_http_status_text(status),
-                      text && resp->content_type != NULL ? resp->content_type
-                                                         : "application/json",
-                      body != NULL ? blen + nl : 0,
-                      resp->allow[0] ? "Allow: " : "", resp->allow,
-                      resp->allow[0] ? "\r\n" : "");
+    int hn =
+        snprintf(head, sizeof(head),
+                 "HTTP/1.1 %d %s\r\n"
+                 "Content-Type: %s\r\n"
+                 "Content-Length: %zu\r\n"
+                 "Connection: close\r\n"
+                 "%s%s%s"
+                 "\r\n",
+                 status, ent_http_status_text(status),
+                 text && resp->content_type != NULL ? resp->content_type
+                                                    : "application/json",
+                 body != NULL ? blen + nl : 0, resp->allow[0] ? "Allow: " : "",
+                 resp->allow, resp->allow[0] ? "\r\n" : "");
     if (hn < 0 || (size_t)hn >= sizeof(head)) {
         rc = ENT_EINVAL;
         goto out;
