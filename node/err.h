@@ -48,7 +48,9 @@
     X(USAGE, -33, "usage error")                                              \
     X(SCHEMA, -34, "does not match the template")                             \
     X(CONFLICT, -35, "conflicting input")                                     \
-    X(BADVALUE, -36, "value breaks the value rules")
+    X(BADVALUE, -36, "value breaks the value rules")                          \
+    X(AUTH, -37, "not authenticated")                                         \
+    X(METHOD, -38, "method not allowed")
 
 typedef enum ent_err {
     ENT_OK = 0,

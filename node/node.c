@@ -9,6 +9,7 @@
  * Nothing here includes a header of a subsystem.
  */
 #include "node/node.h"
+#include "node/metrics.h"
 #include "node/err.h"
 #include "node/home.h"
 #include "protocol/op.h"
@@ -52,6 +53,7 @@ struct ent_node {
     ent_node_counters counters;
     ent_node_op_cb op_cb;
     void *op_data;
+    ent_metrics *metrics; /* collectors of GET /metrics */
 };
 
 /* ---- addresses --------------------------------------------------------------- */
@@ -115,6 +117,8 @@ int ent_node_open_diag(ent_node **out, uv_loop_t *loop, const char *home,
     n->loop = loop;
     n->log = log;
     n->lock_fd = -1;
+    if ((rc = ent_metrics_new(&n->metrics)) != ENT_OK)
+        goto out;
     diag_set(diag, home, NULL);
     if (strlen(home) >= sizeof(n->home)) {
         rc = ENT_ETOOBIG;
@@ -174,6 +178,7 @@ void ent_node_free(ent_node *n) {
     ent_store_close(n->store);
     ent_home_unlock(n->lock_fd);
     ent_identity_free(n->id);
+    ent_metrics_free(n->metrics);
     free(n);
 }
 
@@ -310,6 +315,7 @@ void ent_node_set_op_cb(ent_node *n, ent_node_op_cb cb, void *data) {
 void ent_node_op_created(ent_node *n, ent_op *op) {
     if (op == NULL)
         return;
+    n->counters.ops_created++;
     if (n->op_cb != NULL)
         n->op_cb(n, op->raw, op->rawlen,
                  op->h.genesis ? op->id : op->h.object, n->op_data);
@@ -319,6 +325,7 @@ void ent_node_op_created(ent_node *n, ent_op *op) {
 /* ---- accessors --------------------------------------------------------------- */
 
 const char *ent_node_org_id(const ent_node *n) { return n->org; }
+ent_metrics *ent_node_metrics(ent_node *n) { return n->metrics; }
 const char *ent_node_name(const ent_node *n) { return n->name; }
 const char *ent_node_home(const ent_node *n) { return n->home; }
 const char *ent_node_listen(const ent_node *n) { return n->listen; }

@@ -60,6 +60,7 @@ typedef struct ent_node_counters {
     uint64_t api_errors;    /* answered with a status >= 400 */
     uint64_t api_rejected;  /* connections refused over the limit */
     uint64_t peer_accepted; /* peer TCP connections accepted */
+    uint64_t ops_created;   /* local ops committed (ent_node_op_created) */
 } ent_node_counters;
 
 /*
@@ -193,5 +194,9 @@ const ent_log *ent_node_log(const ent_node *n);
 struct uv_loop_s *ent_node_loop(ent_node *n);
 void ent_node_counters_get(const ent_node *n, ent_node_counters *out);
 ent_node_counters *ent__node_counters(ent_node *n);
+/* The registry of GET /metrics collectors (node/metrics.h): a part adds
+ * its collector there once it has numbers to show. */
+struct ent_metrics;
+struct ent_metrics *ent_node_metrics(ent_node *n);
 
 #endif

@@ -834,6 +834,20 @@ size_t ent_store_map_size(const ent_store *s) {
     return s->map_size;
 }
 
+int ent_store_usage_get(const ent_store *s, ent_store_usage *out) {
+    MDB_envinfo info;
+    MDB_stat st;
+    memset(out, 0, sizeof(*out));
+    if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
+        return ENT_ESTORAGE;
+    out->map_size = info.me_mapsize;
+    out->page_size = st.ms_psize;
+    out->used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    out->readers = info.me_numreaders;
+    out->max_readers = info.me_maxreaders;
+    return ENT_OK;
+}
+
 size_t ent_store_max_key(const ent_store *s) {
     return s->max_key;
 }

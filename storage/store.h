@@ -73,6 +73,20 @@ void ent_store_close(ent_store *s);
 /* Current map size in bytes (grows on demand). */
 size_t ent_store_map_size(const ent_store *s);
 
+/* How much of the LMDB map is in use (mdb_env_info, mdb_env_stat): the map
+ * size, the bytes up to the last page written (pages on the free list
+ * count as used: the map never shrinks), the page size and the reader
+ * slots in use and in all. */
+typedef struct ent_store_usage {
+    uint64_t map_size;
+    uint64_t used;
+    uint64_t page_size;
+    uint64_t readers, max_readers;
+} ent_store_usage;
+
+/* Fills *out. @return ENT_OK, ENT_ESTORAGE. */
+int ent_store_usage_get(const ent_store *s, ent_store_usage *out);
+
 /*
  * *out: the store's generation, LMDB's last committed transaction id. Every
  * committed write (of this process or another) raises it; a value read

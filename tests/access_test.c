@@ -53,7 +53,7 @@ static void test_parse(void **state) {
              "region=$user.region");
     parse_ok("allow * * *", "allow * * *");
     parse_ok("allow role=rep read,create,change,comment,invite,approve,"
-             "remove_member,join,export,log,configure,manage *",
+             "remove_member,join,export,log,configure,manage,metrics *",
              "allow role=rep * *");
     parse_ok("allow role=rep,region=EMEA read *.name where creator=$user and "
              "stage!=Closed and owner_team=$user.team and x=$user.role and "

@@ -124,6 +124,11 @@ static const char *err_code(const json_t *j) {
         json_object_get(json_object_get(j, "error"), "code"));
 }
 
+static const char *err_field(const json_t *j) {
+    return json_string_value(
+        json_object_get(json_object_get(j, "error"), "field"));
+}
+
 static const char *err_msg(const json_t *j) {
     return json_string_value(
         json_object_get(json_object_get(j, "error"), "message"));
@@ -288,7 +293,7 @@ static void test_refusals_change_nothing(void **state) {
     } cases[] = {
         {"POST", "/v1/objects", "{\"type\":", 400, "ENT_EPROTO"},
         {"POST", "/v1/objects", "[1,2]", 400, "ENT_EPROTO"},
-        {"POST", "/v1/objects", NULL, 400, "ENT_ENOENT"},
+        {"POST", "/v1/objects", NULL, 400, "ENT_EPROTO"},
         {"POST", "/v1/objects", "{\"type\":\"opportunity\",\"bogus\":1}", 400,
          "ENT_EINVAL"},
         {"POST", "/v1/objects", "{\"set\":{}}", 400, "ENT_EINVAL"},
@@ -330,7 +335,7 @@ static void test_refusals_change_nothing(void **state) {
         {"GET", "/v1/objects?type=a%2Fb", NULL, 400, "ENT_EINVAL"},
         {"GET", "/v1/objects?order=id", NULL, 400, "ENT_EINVAL"},
         {"GET", "/v1/objects?type=lead&type=lead", NULL, 400, "ENT_EINVAL"},
-        {"DELETE", path, NULL, 405, "ENT_EINVAL"},
+        {"DELETE", path, NULL, 405, "ENT_EMETHOD"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int st = call(f, cases[i].method, cases[i].path, cases[i].body, &j);
@@ -343,10 +348,47 @@ static void test_refusals_change_nothing(void **state) {
         json_decref(j);
         j = NULL;
     }
-    /* the engine's own reason reaches the client */
+    /* the engine's own reason reaches the client, naming the field */
     assert_int_equal(
         call(f, "POST", path, "{\"set\":{\"deal_size\":\"5\"}}", &j), 400);
     assert_non_null(strstr(err_msg(j), "private"));
+    assert_string_equal(err_field(j), "deal_size");
+    json_decref(j);
+    struct {
+        const char *method, *path, *body, *field;
+    } fields[] = {
+        {"POST", "/v1/objects", "{\"type\":\"opportunity\",\"bogus\":1}",
+         "bogus"},
+        {"POST", "/v1/objects", "{\"set\":{}}", "type"},
+        {"POST", "/v1/objects", "{\"type\":\"../etc\"}", "type"},
+        {"POST", "/v1/objects",
+         "{\"type\":\"opportunity\",\"set\":{\"name\":5}}", "name"},
+        {"POST", "/v1/objects", "{\"type\":\"opportunity\",\"set\":[]}", "set"},
+        {"POST", path, "{\"set\":{\"close_date\":\"tomorrow\"}}", "close_date"},
+        {"POST", path, "{\"set\":{\"name\":\"ok\",\"close_date\":\"no\"}}",
+         "close_date"},
+        {"POST", path, "{\"set\":{\"nme\":\"x\"}}", "nme"},
+        {"GET", "/v1/objects/ABCDEF", NULL, "id"},
+        {"GET", "/v1/objects?limit=0", NULL, "limit"},
+        {"GET", "/v1/objects?order=id", NULL, "order"},
+        {"PUT", "/v1/config", "{\"default_currency\":\"eur\"}",
+         "default_currency"},
+    };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        int st = call(f, fields[i].method, fields[i].path, fields[i].body, &j);
+        const char *got = err_field(j);
+        if (st != 400 || got == NULL || strcmp(got, fields[i].field) != 0)
+            fail_msg("%s %s %s: %d field %s, want 400 field %s",
+                     fields[i].method, fields[i].path,
+                     fields[i].body ? fields[i].body : "", st,
+                     got ? got : "null", fields[i].field);
+        json_decref(j);
+        j = NULL;
+    }
+    /* an error about no input has field null */
+    assert_int_equal(call(f, "POST", "/v1/objects", "[1]", &j), 400);
+    assert_true(
+        json_is_null(json_object_get(json_object_get(j, "error"), "field")));
     json_decref(j);
 
     /* object id path variants */

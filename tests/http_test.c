@@ -236,9 +236,37 @@ static void test_response(void **state) {
                         "ENT_ENOENT");
     assert_string_equal(json_string_value(json_object_get(e, "message")),
                         "no such thing");
+    assert_true(json_is_null(json_object_get(e, "field")));
+    assert_int_equal(json_object_size(e), 3);
     json_decref(j);
     free(body);
     free(out);
+    ent_http_response_clear(&resp);
+
+    /* an error about one input names it */
+    ent_http_response_error_field(&resp, 400, ENT_EINVAL, "limit", "bad %d", 7);
+    e = json_object_get(resp.body, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "field")),
+                        "limit");
+    assert_string_equal(json_string_value(json_object_get(e, "code")),
+                        "ENT_EINVAL");
+    ent_http_response_clear(&resp);
+
+    /* a text body goes as it is, with its own type and no newline added */
+    char *text = strdup("# HELP x y\n# TYPE x gauge\nx 1\n");
+    assert_non_null(text);
+    ent_http_response_json(&resp, 200, json_object()); /* replaced */
+    ent_http_response_text(&resp, 200, "text/plain; version=0.0.4", text,
+                           strlen(text));
+    assert_int_equal(ent_http_response_serialize(&resp, &out, &len), ENT_OK);
+    assert_non_null(strstr(out, "Content-Type: text/plain; version=0.0.4\r\n"));
+    assert_non_null(strstr(out, "Content-Length: 30\r\n"));
+    assert_int_equal(
+        strcmp(out + len - 30, "# HELP x y\n# TYPE x gauge\nx 1\n"), 0);
+    free(out);
+    /* and a JSON body replaces it */
+    ent_http_response_json(&resp, 200, json_object());
+    assert_null(resp.text);
     ent_http_response_clear(&resp);
 
     /* a truncated response is an error */

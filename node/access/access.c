@@ -462,7 +462,7 @@ out:
 
 static json_t *scopes_json(uint32_t scopes) {
     json_t *a = json_array();
-    for (uint32_t b = 1; a != NULL && b <= ENT_ACT_MANAGE; b <<= 1)
+    for (uint32_t b = 1; a != NULL && b <= ENT_ACT_LAST; b <<= 1)
         if ((scopes & b) != 0)
             json_array_append_new(a, json_string(ent_action_name(b)));
     return a;

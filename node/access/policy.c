@@ -15,8 +15,9 @@
 #define MAX_WORDS (5 + 2 * ENT_POLICY_MAX_CONDS)
 
 static const char *const action_names[] = {
-    "read",          "create", "change", "comment", "invite",    "approve",
-    "remove_member", "join",   "export", "log",     "configure", "manage",
+    "read",      "create",        "change",  "comment", "invite",
+    "approve",   "remove_member", "join",    "export",  "log",
+    "configure", "manage",        "metrics",
 };
 #define N_ACTIONS (sizeof(action_names) / sizeof(action_names[0]))
 
@@ -329,7 +330,7 @@ int ent_rule_parse(const char *text, size_t len, ent_rule *out, char *err,
         return fail(err, errcap,
                     "actions '%.*s': want * or a list of read, create, "
                     "change, comment, invite, approve, remove_member, join, "
-                    "export, log, configure, manage (no repeats)",
+                    "export, log, configure, manage, metrics (no repeats)",
                     (int)(w[2].n > 64 ? 64 : w[2].n), w[2].p);
     if ((rc = parse_target(&w[3], &r, err, errcap)) != ENT_OK)
         return rc;

@@ -42,9 +42,11 @@ typedef enum ent_action {
     ENT_ACT_LOG = 1u << 9,
     ENT_ACT_CONFIGURE = 1u << 10,
     ENT_ACT_MANAGE = 1u << 11,
+    ENT_ACT_METRICS = 1u << 12, /* GET /metrics (spec/access.md) */
 } ent_action;
 
-#define ENT_ACT_ALL 0xfffu
+#define ENT_ACT_ALL 0x1fffu
+#define ENT_ACT_LAST ENT_ACT_METRICS /* the highest bit */
 
 /* The name of one action bit ("read"), NULL for anything else. */
 const char *ent_action_name(uint32_t action);

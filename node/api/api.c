@@ -2,17 +2,20 @@
  * api.c - the local API server: it listens on HOME/api.sock (mode 0600),
  * owns every API connection (limits, idle timeout, keep-alive), holds the
  * route table that lists the endpoint modules' handlers, dispatches each
- * request to its route (405 with Allow, 404) and answers GET /v1/status.
+ * request to its route (405 with Allow, 404), counts the answers by route
+ * and status for GET /metrics and answers GET /v1/status.
  * See api.h and spec/api.md.
  */
 #include "node/api/api.h"
 #include "node/api/api_access.h"
 #include "node/api/api_log.h"
+#include "node/api/api_metrics.h"
 #include "node/api/api_objects.h"
 #include "node/api/api_peers.h"
 #include "node/api/api_users.h"
 #include "node/audit/witness.h"
 #include "node/err.h"
+#include "node/metrics.h"
 #include "node/objects/object.h"
 #include "node/peers/peer.h"
 
@@ -26,53 +29,70 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-/* The built-in routes. Modules that own endpoints add their lines here. */
+/*
+ * The built-in routes: the one list of what the API serves. Paths are
+ * templates: a segment "{name}" matches one non-empty path segment, which
+ * the handler reads from req->path. spec/openapi.yaml describes each line
+ * (tests/openapi_test.c holds them to each other). Modules that own
+ * endpoints add their lines here.
+ */
 static const ent_api_route builtin_routes[] = {
+    {"GET", "/metrics", false, ent_api_metrics}, /* api_metrics.c */
     {"GET", "/v1/status", false, ent_api_status},
     {"GET", "/v1/log", false, ent_api_log_get}, /* node/api/api_log.c */
     {"GET", "/v1/audit/export", false, ent_api_audit_export},
     {"GET", "/v1/audit/heads", false, ent_api_audit_heads},
-    {"GET", "/v1/object-keys/", true, ent_api_object_keys},
+    {"GET", "/v1/object-keys/{id}", false, ent_api_object_keys},
     /* objects, templates, configuration: node/api/api_objects.c */
     {"POST", "/v1/objects", false, ent_api_objects_create},
     {"GET", "/v1/objects", false, ent_api_objects_list},
-    {"GET", "/v1/objects/", true, ent_api_object_get},
-    /* invites, joins, members, peers: node/api/api_peers.c (its POST handler
-     * passes other object paths on to ent_api_object_post) */
-    {"POST", "/v1/objects/", true, ent_api_peers_object_post},
-    {"DELETE", "/v1/objects/", true, ent_api_peers_object_delete},
+    {"GET", "/v1/objects/{id}", false, ent_api_object_get},
+    {"POST", "/v1/objects/{id}", false, ent_api_object_set},
+    {"POST", "/v1/objects/{id}/stage", false, ent_api_object_stage},
+    {"POST", "/v1/objects/{id}/comments", false, ent_api_object_comment},
+    /* invites, joins, members, peers: node/api/api_peers.c */
+    {"POST", "/v1/objects/{id}/invites", false, ent_api_object_invite},
+    {"POST", "/v1/objects/{id}/leave", false, ent_api_object_leave},
+    {"DELETE", "/v1/objects/{id}/members/{org}", false, ent_api_member_remove},
+    {"POST", "/v1/objects/{id}/members/{org}/remove", false,
+     ent_api_member_remove},
+    {"POST", "/v1/objects/{id}/members/{org}/role", false, ent_api_member_role},
     {"POST", "/v1/join", false, ent_api_join},
-    {"GET", "/v1/joins/", true, ent_api_join_get},
+    {"GET", "/v1/joins/{join}", false, ent_api_join_get},
     {"GET", "/v1/peers", false, ent_api_peers_list},
-    {"POST", "/v1/objects/", true, ent_api_object_post},
+    {"GET", "/v1/invites", false, ent_api_invites_list},
+    {"DELETE", "/v1/invites/{invite_id}", false, ent_api_invite_delete},
     {"GET", "/v1/templates", false, ent_api_templates_list},
-    {"GET", "/v1/templates/", true, ent_api_template_get},
-    {"PUT", "/v1/templates/", true, ent_api_template_put},
-    {"DELETE", "/v1/templates/", true, ent_api_template_delete},
+    {"GET", "/v1/templates/{type}", false, ent_api_template_get},
+    {"PUT", "/v1/templates/{type}", false, ent_api_template_put},
+    {"DELETE", "/v1/templates/{type}", false, ent_api_template_delete},
     {"GET", "/v1/config", false, ent_api_config_get},
     {"PUT", "/v1/config", false, ent_api_config_put},
-    {"GET", "/v1/config/", true, ent_api_config_list_get},
-    {"PUT", "/v1/config/", true, ent_api_config_list_put},
+    {"GET", "/v1/config/{name}", false, ent_api_config_list_get},
+    {"PUT", "/v1/config/{name}", false, ent_api_config_list_put},
     {"GET", "/v1/config-tables", false, ent_api_config_tables},
-    {"GET", "/v1/invites", false, ent_api_invites_list},
-    {"DELETE", "/v1/invites/", true, ent_api_invite_delete},
     /* users, tokens, policies, login: node/api/api_users.c */
     {"GET", "/v1/users", false, ent_api_users_list},
     {"POST", "/v1/users", false, ent_api_users_create},
-    {"GET", "/v1/users/", true, ent_api_user_get},
-    {"POST", "/v1/users/", true, ent_api_user_set},
-    {"DELETE", "/v1/users/", true, ent_api_user_delete},
+    {"GET", "/v1/users/{name}", false, ent_api_user_get},
+    {"POST", "/v1/users/{name}", false, ent_api_user_set},
+    {"DELETE", "/v1/users/{name}", false, ent_api_user_delete},
     {"GET", "/v1/tokens", false, ent_api_tokens_list},
     {"POST", "/v1/tokens", false, ent_api_tokens_create},
-    {"DELETE", "/v1/tokens/", true, ent_api_token_delete},
+    {"DELETE", "/v1/tokens/{id}", false, ent_api_token_delete},
     {"GET", "/v1/policies", false, ent_api_policies_list},
     {"POST", "/v1/policies", false, ent_api_policies_create},
     {"POST", "/v1/policies/test", false, ent_api_policies_test},
-    {"GET", "/v1/policies/", true, ent_api_policy_get},
-    {"DELETE", "/v1/policies/", true, ent_api_policy_delete},
+    {"GET", "/v1/policies/{id}", false, ent_api_policy_get},
+    {"DELETE", "/v1/policies/{id}", false, ent_api_policy_delete},
     {"POST", "/v1/login", false, ent_api_login},
     {"GET", "/v1/access/me", false, ent_api_me},
 };
+
+const ent_api_route *ent_api_builtin_routes(size_t *n) {
+    *n = sizeof(builtin_routes) / sizeof(builtin_routes[0]);
+    return builtin_routes;
+}
 
 typedef struct api_conn api_conn;
 
@@ -86,6 +106,8 @@ struct ent_api {
     size_t nconns;
     ent_api_route routes[ENT_API_MAX_ROUTES];
     size_t nroutes;
+    struct api_stat *stats; /* requests by route and status (GET /metrics) */
+    size_t nstats, capstats;
     void (*closed_cb)(void *data);
     void *closed_data;
 };
@@ -105,11 +127,27 @@ struct api_conn {
 
 /* ---- routing --------------------------------------------------------------- */
 
+/* A template segment "{name}" matches one non-empty segment of path. */
+static bool template_matches(const char *tpl, const char *path) {
+    while (*tpl != '\0' && *path != '\0') {
+        if (*tpl == '{') {
+            const char *close = strchr(tpl, '}');
+            size_t seg = strcspn(path, "/");
+            if (close == NULL || seg == 0)
+                return false;
+            tpl = close + 1;
+            path += seg;
+        } else if (*tpl++ != *path++) {
+            return false;
+        }
+    }
+    return *tpl == '\0' && *path == '\0';
+}
 
 static bool route_matches(const ent_api_route *r, const char *path) {
     if (r->prefix)
         return strncmp(path, r->path, strlen(r->path)) == 0;
-    return strcmp(path, r->path) == 0;
+    return template_matches(r->path, path);
 }
 
 /* Adds method to the comma-separated list allow (no duplicates). */
@@ -123,35 +161,74 @@ static void allow_add(char *allow, size_t cap, const char *method) {
     snprintf(allow + al, cap - al, "%s%s", al ? ", " : "", method);
 }
 
-static void route_request(ent_node *n, const ent_http_request *req,
-                          ent_http_response *resp) {
-    size_t nextra = 0;
+/* How literal a route is: the characters of its template outside "{...}"
+ * (a prefix route: its length). */
+static size_t route_literal(const ent_api_route *r) {
+    size_t n = 0;
+    bool in = false;
+    for (const char *p = r->path; *p; p++) {
+        if (*p == '{')
+            in = true;
+        else if (*p == '}')
+            in = false;
+        else if (!in)
+            n++;
+    }
+    return n;
+}
+
+/*
+ * The route of req, or NULL; then *path_known says whether another method
+ * would have matched, and allow lists them. Of the routes whose template
+ * matches the path only the most literal ones count ("/v1/policies/test"
+ * before "/v1/policies/{id}"), per-node routes before built-in ones.
+ */
+static const ent_api_route *route_find(ent_node *n, const ent_http_request *req,
+                                       bool *path_known, char *allow,
+                                       size_t cap) {
+    size_t nextra = 0, best = 0;
     ent_api *api = ent__node_api(n);
     const ent_api_route *extra = api ? ent__api_routes(api, &nextra) : NULL;
     const ent_api_route *hit = NULL;
-    bool path_known = false;
-    char allow[sizeof(resp->allow)] = "";
-
-    for (size_t pass = 0; pass < 2 && hit == NULL; pass++) {
-        const ent_api_route *tab = pass == 0 ? extra : builtin_routes;
-        size_t cnt = pass == 0 ? nextra
-                               : sizeof(builtin_routes) / sizeof(builtin_routes[0]);
-        for (size_t i = 0; i < cnt; i++) {
-            if (!route_matches(&tab[i], req->path))
-                continue;
-            path_known = true;
-            if (strcmp(tab[i].method, req->method) == 0) {
-                hit = &tab[i];
-                break;
+    *path_known = false;
+    allow[0] = '\0';
+    for (int round = 0; round < 2; round++) {
+        for (size_t pass = 0; pass < 2; pass++) {
+            const ent_api_route *tab = pass == 0 ? extra : builtin_routes;
+            size_t cnt =
+                pass == 0 ? nextra
+                          : sizeof(builtin_routes) / sizeof(builtin_routes[0]);
+            for (size_t i = 0; i < cnt; i++) {
+                if (!route_matches(&tab[i], req->path))
+                    continue;
+                size_t lit = route_literal(&tab[i]);
+                if (round == 0) {
+                    best = lit > best ? lit : best;
+                    continue;
+                }
+                if (lit != best)
+                    continue;
+                *path_known = true;
+                if (strcmp(tab[i].method, req->method) == 0) {
+                    if (hit == NULL)
+                        hit = &tab[i];
+                } else {
+                    allow_add(allow, cap, tab[i].method);
+                }
             }
-            allow_add(allow, sizeof(allow), tab[i].method);
         }
     }
+    return hit;
+}
+
+static void route_request(ent_node *n, const ent_http_request *req,
+                          const ent_api_route *hit, bool path_known,
+                          const char *allow, ent_http_response *resp) {
     if (hit == NULL) {
         if (path_known) {
-            ent_http_response_error(resp, 405, ENT_EINVAL,
-                                    "method %s not allowed on %s",
-                                    req->method, req->path);
+            ent_http_response_error(resp, 405, ENT_EMETHOD,
+                                    "method %s not allowed on %s", req->method,
+                                    req->path);
             snprintf(resp->allow, sizeof(resp->allow), "%s", allow);
         } else {
             ent_http_response_error(resp, 404, ENT_ENOENT, "no such endpoint");
@@ -167,6 +244,67 @@ static void route_request(ent_node *n, const ent_http_request *req,
                                 "handler gave no response");
 }
 
+/* ---- requests by route and status (GET /metrics) --------------------------- */
+
+struct api_stat {
+    const ent_api_route *route; /* NULL: no route (404, 405, unparsed) */
+    bool parsed;                /* false: refused before it was parsed */
+    int status;
+    uint64_t n;
+};
+
+static void stat_count(ent_api *api, const ent_api_route *route, bool parsed,
+                       int status) {
+    if (api == NULL)
+        return;
+    for (size_t i = 0; i < api->nstats; i++) {
+        struct api_stat *st = &api->stats[i];
+        if (st->route == route && st->parsed == parsed &&
+            st->status == status) {
+            st->n++;
+            return;
+        }
+    }
+    if (api->nstats == api->capstats) {
+        size_t cap = api->capstats ? api->capstats * 2 : 32;
+        void *p = realloc(api->stats, cap * sizeof(*api->stats));
+        if (p == NULL)
+            return; /* the count is lost, not the request */
+        api->stats = p;
+        api->capstats = cap;
+    }
+    api->stats[api->nstats++] = (struct api_stat){route, parsed, status, 1};
+}
+
+/* entente_api_requests_total{method,route,status}: the route is the
+ * template, never the path with its ids. */
+static void api_collect(ent_metrics_out *o, void *data) {
+    ent_api *api = data;
+    ent_node_counters c;
+    ent_node_counters_get(api->node, &c);
+    ent_metrics_family(o, "entente_api_requests_total", ENT_METRIC_COUNTER,
+                       "API requests answered, by route template, method "
+                       "and status");
+    for (size_t i = 0; i < api->nstats; i++) {
+        const struct api_stat *st = &api->stats[i];
+        char status[16];
+        snprintf(status, sizeof(status), "%d", st->status);
+        ent_metrics_sample(o, (double)st->n, "method",
+                           st->route != NULL ? st->route->method : "", "route",
+                           st->route != NULL ? st->route->path
+                           : st->parsed      ? "(unmatched)"
+                                             : "(unparsed)",
+                           "status", status, NULL);
+    }
+    ent_metrics_family(o, "entente_api_connections_refused_total",
+                       ENT_METRIC_COUNTER,
+                       "API connections refused over the connection limit");
+    ent_metrics_sample(o, (double)c.api_rejected, NULL);
+    ent_metrics_family(o, "entente_api_connections", ENT_METRIC_GAUGE,
+                       "API connections open now");
+    ent_metrics_sample(o, (double)api->nconns, NULL);
+}
+
 /* Every request passes the access guard (node/api/api_access.h): who
  * calls, whether the policies allow it, and what the answer may carry. */
 void ent_api_dispatch(ent_node *n, const ent_http_request *req,
@@ -175,9 +313,13 @@ void ent_api_dispatch(ent_node *n, const ent_http_request *req,
                                   query; nothing of it is freed here */
     ent_principal who;
     ent_api_guard g;
+    char allow[sizeof(resp->allow)];
+    bool known = false;
+    const ent_api_route *hit = route_find(n, req, &known, allow, sizeof(allow));
     if (ent_api_access_begin(n, &r, &who, &g, resp) == ENT_OK)
-        route_request(n, &r, resp);
+        route_request(n, &r, hit, known, allow, resp);
     ent_api_access_end(n, &r, &who, &g, resp);
+    stat_count(ent__node_api(n), hit, true, resp->status);
 }
 
 int ent__api_route_add(ent_api *api, const ent_api_route *route) {
@@ -364,6 +506,7 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
         ent_http_response_error(&resp, rc == ENT_ETOOBIG ? 413 : 400,
                                 rc == ENT_ETOOBIG ? ENT_ETOOBIG : ENT_EPROTO,
                                 "%s", why);
+        stat_count(c->api, NULL, false, resp.status);
         conn_respond(c, &resp);
     } else if (complete) {
         const ent_http_request *req = ent_http_parser_request(c->parser);
@@ -427,6 +570,12 @@ int ent__api_new(ent_api **out, ent_node *n) {
     if (api == NULL)
         return ENT_ENOMEM;
     api->node = n;
+    if (ent_node_metrics(n) != NULL &&
+        ent_metrics_collector_add(ent_node_metrics(n), api_collect, api) !=
+            ENT_OK) {
+        free(api);
+        return ENT_ENOMEM;
+    }
     *out = api;
     return ENT_OK;
 }
@@ -504,5 +653,9 @@ void ent__api_close(ent_api *api, void (*cb)(void *data), void *data) {
 }
 
 void ent__api_free(ent_api *api) {
+    if (api == NULL)
+        return;
+    ent_metrics_collector_remove(ent_node_metrics(api->node), api_collect, api);
+    free(api->stats);
     free(api);
 }

@@ -13,11 +13,16 @@
  *   - routes can also be added to one node at run time with
  *     ent_api_route_add() (tests, optional features).
  *
- * A path matches a route when it equals route->path, or, for a prefix route,
- * when it starts with route->path (e.g. "/v1/objects/" matches
- * "/v1/objects/ID"; the handler reads the rest from req->path). Per-node
- * routes are tried before built-in ones. A path that matches some route but
- * not with this method is answered 405 with an Allow header; no match is 404.
+ * route->path is a template: a segment "{name}" matches one non-empty path
+ * segment ("/v1/objects/{id}/stage" matches "/v1/objects/ID/stage"; the
+ * handler reads ID from req->path), every other character itself. A prefix
+ * route (per-node routes only) matches every path that starts with
+ * route->path. Per-node routes are tried before built-in ones, each table
+ * in order. A path that matches some route but not with this method is
+ * answered 405 ENT_EMETHOD with an Allow header; no match is 404.
+ *
+ * spec/openapi.yaml documents every built-in route; tests/openapi_test.c
+ * checks the two against each other (ent_api_builtin_routes()).
  */
 #ifndef ENT_API_H
 #define ENT_API_H
@@ -31,6 +36,9 @@
 #define ENT_API_MAX_CONNS 64   /* concurrent API connections */
 #define ENT_API_IDLE_MS 10000  /* idle timeout of one API connection */
 #define ENT_API_MAX_ROUTES 128 /* per-node routes */
+
+/* The built-in route table (static; *n gets its length). */
+const ent_api_route *ent_api_builtin_routes(size_t *n);
 
 /*
  * Adds a route to n's API. route is copied; its strings are borrowed and

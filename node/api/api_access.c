@@ -326,7 +326,7 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
         return ENT_OK; /* the socket's operator */
     }
     if (strncmp(auth, "Bearer ", 7) != 0)
-        return ent_http_response_error(resp, 401, ENT_EPERM,
+        return ent_http_response_error(resp, 401, ENT_EAUTH,
                                        "Authorization: want Bearer TOKEN");
     rc = ent_access_authenticate(ent_node_store(n), auth + 7, ent_api_now_ms(),
                                  p);
@@ -338,16 +338,30 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
                                                 "or removed"
                           : rc == ENT_EPERM   ? "invalid or revoked token"
                                               : ent_strerror(rc);
+        /* 401 says ENT_EAUTH, or ENT_EEXPIRED for a token past its time */
+        bool unauth =
+            rc == ENT_EPERM || rc == ENT_EEXPIRED || rc == ENT_EDENIED;
         return ent_http_response_error(
-            resp,
-            rc == ENT_EPERM || rc == ENT_EEXPIRED || rc == ENT_EDENIED ? 401
-                                                                       : 500,
-            rc, "%s", why);
+            resp, unauth ? 401 : 500,
+            unauth && rc != ENT_EEXPIRED ? ENT_EAUTH : rc, "%s", why);
     }
     if ((rc = ent_store_read(ent_node_store(n), load_fn, g)) != ENT_OK)
         return ent_http_response_error(resp, 500, rc, "loading policies: %s",
                                        ent_strerror(rc));
     bool get = strcmp(m, "GET") == 0;
+    /* GET /metrics: the action metrics, decided as any other (scope,
+     * rules, admin); a token made for nothing but metrics needs no rule
+     * (spec/access.md "Metrics") */
+    if (get && strcmp(path, "/metrics") == 0) {
+        ent_decision d;
+        g->kind = G_FREE;
+        decide(g, p, ENT_ACT_METRICS, NULL, NULL, NULL, NULL, &d);
+        if (d.allow ||
+            (d.why == ENT_WHY_DEFAULT && p->scopes == ENT_ACT_METRICS))
+            return ENT_OK;
+        return deny(resp, p, &d, ENT_ACT_METRICS, NULL, NULL, g->rules,
+                    g->nrules);
+    }
     /* what every authenticated caller may read: no object data */
     if ((get &&
          (strcmp(path, "/v1/status") == 0 || strcmp(path, "/v1/peers") == 0 ||

@@ -160,10 +160,15 @@ int ent_api_audit_export(ent_node *n, const ent_http_request *req,
                           &f, &buf, &len);
     if (rc != ENT_OK) {
         int st = rc == ENT_EINVAL ? 400 : ent_api_error_status(rc);
-        return ent_http_response_error(resp, st, rc, "%s",
-                                       rc == ENT_EINVAL
-                                           ? "since is beyond the log"
-                                           : ent_strerror(rc));
+        return ent_http_response_error_field(
+            resp, st, rc,
+            rc == ENT_EINVAL              ? "since"
+            : rc == ENT_ENOENT && has_obj ? "object"
+                                          : NULL,
+            "%s",
+            rc == ENT_EINVAL              ? "since is beyond the log"
+            : rc == ENT_ENOENT && has_obj ? "no such object in the log"
+                                          : ent_strerror(rc));
     }
     if (len > EXPORT_API_MAX) {
         free(buf);
@@ -312,8 +317,8 @@ int ent_api_object_keys(ent_node *n, const ent_http_request *req,
     struct keys_ctx c;
     char hex[65];
     if (strlen(id) != 64 || ent_hex_decode(obj, 32, id) != ENT_OK)
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "bad object id");
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "id",
+                                             "bad object id");
     memset(&c, 0, sizeof(c));
     c.obj = obj;
     c.self = ent_identity_public(ent_node_identity(n));

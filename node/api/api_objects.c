@@ -48,8 +48,9 @@ static int check_keys(const json_t *body, const char *const *allowed,
             if (strcmp(key, *a) == 0)
                 ok = true;
         if (!ok)
-            return ent_http_response_error(
-                resp, 400, ENT_EINVAL, "unknown key \"%.64s\" in body", key);
+            return ent_http_response_error_field(
+                resp, 400, ENT_EINVAL, key, "unknown key \"%.64s\" in body",
+                key);
     }
     return ENT_OK;
 }
@@ -123,14 +124,14 @@ static int query_parse(const ent_http_request *req, const char *const *allowed,
             if (strcmp(item, *a) == 0)
                 ok = true;
         if (!ok)
-            return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                           "unknown query parameter \"%.64s\"",
-                                           item);
+            return ent_http_response_error_field(
+                resp, 400, ENT_EINVAL, item,
+                "unknown query parameter \"%.64s\"", item);
         for (size_t i = 0; i < q->n; i++)
             if (strcmp(q->key[i], item) == 0)
-                return ent_http_response_error(
-                    resp, 400, ENT_EINVAL, "query parameter \"%.64s\" repeated",
-                    item);
+                return ent_http_response_error_field(
+                    resp, 400, ENT_EINVAL, item,
+                    "query parameter \"%.64s\" repeated", item);
         if (q->n == QUERY_PARAMS)
             return ent_http_response_error(resp, 400, ENT_EINVAL,
                                            "too many query parameters");
@@ -161,17 +162,17 @@ static int read_inputs(const json_t *body, const char *key, uint8_t how,
     if (o == NULL || json_is_null(o))
         return ENT_OK;
     if (!json_is_object(o))
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "\"%s\" must be an object of field "
-                                       "name to text value",
-                                       key);
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, key,
+                                             "\"%s\" must be an object of "
+                                             "field name to text value",
+                                             key);
     json_object_foreach((json_t *)o, name, val) {
         if (name[0] == '\0')
-            return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                           "empty field name in \"%s\"", key);
+            return ent_http_response_error_field(
+                resp, 400, ENT_EINVAL, key, "empty field name in \"%s\"", key);
         if (!json_is_string(val))
-            return ent_http_response_error(
-                resp, 400, ENT_EINVAL,
+            return ent_http_response_error_field(
+                resp, 400, ENT_EINVAL, name,
                 "field %.64s: value must be a string (as typed on the command "
                 "line)",
                 name);
@@ -196,15 +197,16 @@ static int read_removals(const json_t *body, ent_obj_input *in, size_t *n,
     if (a == NULL || json_is_null(a))
         return ENT_OK;
     if (!json_is_array(a))
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "\"remove\" must be an array of field "
-                                       "names");
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "remove",
+                                             "\"remove\" must be an array of "
+                                             "field names");
     json_array_foreach((json_t *)a, i, val) {
         const char *name = json_string_value(val);
         if (name == NULL || name[0] == '\0')
-            return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                           "\"remove\" must be an array of "
-                                           "field names");
+            return ent_http_response_error_field(resp, 400, ENT_EINVAL,
+                                                 "remove",
+                                                 "\"remove\" must be an array "
+                                                 "of field names");
         if (*n == ENT_API_OBJ_MAX_INPUTS)
             return ent_http_response_error(resp, 400, ENT_ELIMIT,
                                            "more than %d fields in one request",
@@ -215,12 +217,39 @@ static int read_removals(const json_t *body, ent_obj_input *in, size_t *n,
     return ENT_OK;
 }
 
-/* Answers a refusal of the object engine with its own reason. A value out
- * of range (ENT_ELIMIT) is a bad request here, not an overload. */
-static int engine_error(ent_http_response *resp, int rc, const char *err) {
+/* The input of in[n] that the engine's reason is about: the engine names
+ * a field as "field NAME" (spec/objects.md); NULL when it names none of
+ * the request's fields. */
+static const char *input_named(const char *err, const ent_obj_input *in,
+                               size_t n) {
+    for (size_t i = 0; err != NULL && i < n; i++) {
+        size_t l = strlen(in[i].name);
+        for (const char *p = strstr(err, "field "); p != NULL;
+             p = strstr(p + 1, "field ")) {
+            const char *q = p + strlen("field ");
+            char after = q[l];
+            if (strncmp(q, in[i].name, l) == 0 &&
+                !(after == '_' || (after >= 'a' && after <= 'z') ||
+                  (after >= '0' && after <= '9')))
+                return in[i].name;
+        }
+    }
+    return NULL;
+}
+
+/* Answers a refusal of the object engine with its own reason, naming the
+ * field it is about (in, n: the request's inputs; may be empty). A value
+ * out of range (ENT_ELIMIT) is a bad request here, not an overload. */
+static int engine_error_in(ent_http_response *resp, int rc, const char *err,
+                           const ent_obj_input *in, size_t n) {
     int status = rc == ENT_ELIMIT ? 400 : ent_api_error_status(rc);
-    return ent_http_response_error(
-        resp, status, rc, "%s", err != NULL && err[0] ? err : ent_strerror(rc));
+    return ent_http_response_error_field(
+        resp, status, rc, input_named(err, in, n), "%s",
+        err != NULL && err[0] ? err : ent_strerror(rc));
+}
+
+static int engine_error(ent_http_response *resp, int rc, const char *err) {
+    return engine_error_in(resp, rc, err, NULL, 0);
 }
 
 static int respond_id(ent_http_response *resp, int status,
@@ -253,15 +282,15 @@ int ent_api_objects_create(ent_node *n, const ent_http_request *req,
         goto out;
     const char *type = json_string_value(json_object_get(body, "type"));
     if (type == NULL) {
-        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                     "\"type\" (a string) is required");
+        rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "type",
+                                           "\"type\" (a string) is required");
         goto out;
     }
     if (!ent_template_type_valid(type)) {
-        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                     "invalid type name \"%.64s\" (want "
-                                     "[a-z][a-z0-9_]{0,31})",
-                                     type);
+        rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "type",
+                                           "invalid type name \"%.64s\" (want "
+                                           "[a-z][a-z0-9_]{0,31})",
+                                           type);
         goto out;
     }
     if ((in = calloc(ENT_API_OBJ_MAX_INPUTS, sizeof(*in))) == NULL) {
@@ -280,7 +309,7 @@ int ent_api_objects_create(ent_node *n, const ent_http_request *req,
     if (rc != ENT_OK) {
         ent_op_free(op);
         op = NULL;
-        engine_error(resp, rc, err);
+        engine_error_in(resp, rc, err, in, nin);
         goto out;
     }
     ent_node_op_created(n, op);
@@ -329,26 +358,26 @@ int ent_api_objects_list(ent_node *n, const ent_http_request *req,
     const char *limit = query_get(&q, "limit");
     const char *prefix = query_get(&q, "prefix");
     if (type != NULL && !ent_template_type_valid(type))
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "invalid type name \"%.64s\"", type);
+        return ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "type", "invalid type name \"%.64s\"", type);
     o.type = type;
     o.stage = query_get(&q, "stage");
     if (o.stage != NULL && o.stage[0] == '\0')
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "stage must not be empty");
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "stage",
+                                             "stage must not be empty");
     if (sort != NULL && !parse_sort(sort, &o))
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "sort must be id, title, stage, date "
-                                       "or type, optionally after '-'");
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "sort",
+                                             "sort must be id, title, stage, "
+                                             "date or type, optionally after "
+                                             "'-'");
     if (limit != NULL) {
         char *end = NULL;
         unsigned long long v = strtoull(limit, &end, 10);
         if (limit[0] < '1' || limit[0] > '9' || *end != '\0' ||
             v > ENT_API_OBJ_MAX_LIMIT)
-            return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                           "limit must be a number from 1 to "
-                                           "%d",
-                                           ENT_API_OBJ_MAX_LIMIT);
+            return ent_http_response_error_field(
+                resp, 400, ENT_EINVAL, "limit",
+                "limit must be a number from 1 to %d", ENT_API_OBJ_MAX_LIMIT);
         o.limit = (size_t)v;
     }
     if (prefix != NULL) {
@@ -358,9 +387,10 @@ int ent_api_objects_list(ent_node *n, const ent_http_request *req,
             ok = (prefix[i] >= '0' && prefix[i] <= '9') ||
                  (prefix[i] >= 'a' && prefix[i] <= 'f');
         if (!ok)
-            return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                           "prefix must be 1 to 64 lowercase "
-                                           "hex characters");
+            return ent_http_response_error_field(resp, 400, ENT_EINVAL,
+                                                 "prefix",
+                                                 "prefix must be 1 to 64 "
+                                                 "lowercase hex characters");
         o.prefix = prefix;
     }
     rc = ent_obj_list_json_ex(ent_node_objects(n), &o, &arr);
@@ -370,30 +400,25 @@ int ent_api_objects_list(ent_node *n, const ent_http_request *req,
     return ENT_OK;
 }
 
-/*
- * Splits "/v1/objects/ID[/REST]" into the object id and REST ("" when
- * absent). Answers 404 for a path that is not an object path, 400 for a
- * malformed id.
- */
-static int object_path(const ent_http_request *req, uint8_t id[32],
-                       const char **rest, ent_http_response *resp) {
+int ent_api_obj_path(const ent_http_request *req, uint8_t id[32],
+                     const char **rest, ent_http_response *resp) {
     const char *p = req->path + strlen(OBJECTS_PREFIX);
     char hex[ENT_API_OBJ_ID_HEX + 1];
     size_t l = strcspn(p, "/");
-    if (l != ENT_API_OBJ_ID_HEX) {
-        if (l == 0)
-            return ent_http_response_error(resp, 404, ENT_ENOENT,
-                                           "no such endpoint");
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "invalid object id (want 64 lowercase "
-                                       "hex characters)");
-    }
+    if (strncmp(req->path, OBJECTS_PREFIX, strlen(OBJECTS_PREFIX)) != 0 ||
+        l == 0)
+        return ent_http_response_error(resp, 404, ENT_ENOENT,
+                                       "no such endpoint");
+    if (l != ENT_API_OBJ_ID_HEX)
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "id",
+                                             "invalid object id (want 64 "
+                                             "lowercase hex characters)");
     memcpy(hex, p, l);
     hex[l] = '\0';
     if (ent_api_obj_id_parse(hex, id) != ENT_OK)
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "invalid object id (want 64 lowercase "
-                                       "hex characters)");
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "id",
+                                             "invalid object id (want 64 "
+                                             "lowercase hex characters)");
     *rest = p + l;
     return ENT_OK;
 }
@@ -405,7 +430,7 @@ int ent_api_object_get(ent_node *n, const ent_http_request *req,
     const char *rest;
     query q;
     json_t *o = NULL;
-    int rc = object_path(req, id, &rest, resp);
+    int rc = ent_api_obj_path(req, id, &rest, resp);
     if (rc != ENT_OK)
         return rc;
     if (rest[0] != '\0')
@@ -419,9 +444,10 @@ int ent_api_object_get(ent_node *n, const ent_http_request *req,
         if (strcmp(hp, "1") == 0 || strcmp(hp, "true") == 0)
             hide = true;
         else if (strcmp(hp, "0") != 0 && strcmp(hp, "false") != 0)
-            return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                           "hide_private must be 1, 0, true "
-                                           "or false");
+            return ent_http_response_error_field(resp, 400, ENT_EINVAL,
+                                                 "hide_private",
+                                                 "hide_private must be 1, 0, "
+                                                 "true or false");
     }
     rc = ent_obj_show_json(ent_node_objects(n), id, hide, &o);
     if (rc == ENT_ENOENT)
@@ -467,8 +493,9 @@ static int object_set(ent_node *n, const uint8_t id[32], const json_t *body,
     if (rc != ENT_OK) {
         ent_op_free(op);
         op = NULL;
-        engine_error(resp, rc,
-                     rc == ENT_ENOENT && !err[0] ? "no such object" : err);
+        engine_error_in(resp, rc,
+                        rc == ENT_ENOENT && !err[0] ? "no such object" : err,
+                        in, nin);
         goto out;
     }
     ent_node_op_created(n, op); /* NULL when only private fields changed */
@@ -491,48 +518,65 @@ static int object_stage_or_comment(ent_node *n, const uint8_t id[32],
         return rc;
     const char *v = json_string_value(json_object_get(body, key));
     if (v == NULL || v[0] == '\0')
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "\"%s\" (a non-empty string) is "
-                                       "required",
-                                       key);
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, key,
+                                             "\"%s\" (a non-empty string) is "
+                                             "required",
+                                             key);
     if (stage)
         rc = ent_obj_stage(ent_node_objects(n), id, v, &op, err, sizeof(err));
     else
         rc = ent_obj_comment(ent_node_objects(n), id, v, &op, err, sizeof(err));
     if (rc != ENT_OK) {
         ent_op_free(op);
-        return engine_error(
-            resp, rc, rc == ENT_ENOENT && !err[0] ? "no such object" : err);
+        int st = rc == ENT_ELIMIT ? 400 : ent_api_error_status(rc);
+        /* a bad stage or comment text is about the one key of the body */
+        return ent_http_response_error_field(
+            resp, st, rc, st == 400 || st == 413 ? key : NULL, "%s",
+            rc == ENT_ENOENT && !err[0] ? "no such object"
+            : err[0]                    ? err
+                                        : ent_strerror(rc));
     }
     ent_node_op_created(n, op);
     return respond_id(resp, 200, id);
 }
 
-int ent_api_object_post(ent_node *n, const ent_http_request *req,
-                        ent_http_response *resp) {
+/* POST /v1/objects/{id}[/stage|/comments]: what names the change. */
+enum { POST_SET, POST_STAGE, POST_COMMENT };
+
+static int object_post(ent_node *n, const ent_http_request *req, int what,
+                       ent_http_response *resp) {
     uint8_t id[32];
     const char *rest;
     json_t *body = NULL;
-    int rc = object_path(req, id, &rest, resp);
+    int rc = ent_api_obj_path(req, id, &rest, resp);
     if (rc != ENT_OK)
         return rc;
-    bool set = rest[0] == '\0';
-    bool stage = strcmp(rest, "/stage") == 0;
-    bool comment = strcmp(rest, "/comments") == 0;
-    if (!set && !stage && !comment)
-        return ent_http_response_error(resp, 404, ENT_ENOENT,
-                                       "no such endpoint");
     if (req->query != NULL && req->query[0] != '\0')
         return ent_http_response_error(resp, 400, ENT_EINVAL,
                                        "no query parameters are accepted here");
     if ((rc = ent_api_body_object(req, resp, &body)) != ENT_OK)
         return rc;
-    if (set)
+    if (what == POST_SET)
         rc = object_set(n, id, body, resp);
     else
-        rc = object_stage_or_comment(n, id, body, stage, resp);
+        rc = object_stage_or_comment(n, id, body, what == POST_STAGE, resp);
     json_decref(body);
     return rc;
+}
+
+int ent_api_object_set(ent_node *n, const ent_http_request *req,
+                       ent_http_response *resp) {
+    return object_post(n, req, POST_SET, resp);
+}
+
+int ent_api_object_stage(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp) {
+    return object_post(n, req, POST_STAGE, resp);
+}
+
+int ent_api_object_comment(ent_node *n, const ent_http_request *req,
+                           ent_http_response *resp) {
+    return object_post(n, req, POST_COMMENT, resp);
 }
 
 /* ---- templates ----------------------------------------------------------- */
@@ -599,10 +643,10 @@ static int template_path(const ent_http_request *req,
                          ent_http_response *resp) {
     const char *p = req->path + strlen(TEMPLATES_PREFIX);
     if (strlen(p) > ENT_TPL_TYPE_MAX || !ent_template_type_valid(p))
-        return ent_http_response_error(resp, p[0] ? 400 : 404,
-                                       p[0] ? ENT_EINVAL : ENT_ENOENT,
-                                       "invalid type name (want "
-                                       "[a-z][a-z0-9_]{0,31})");
+        return ent_http_response_error_field(
+            resp, p[0] ? 400 : 404, p[0] ? ENT_EINVAL : ENT_ENOENT, "type",
+            "invalid type name (want "
+            "[a-z][a-z0-9_]{0,31})");
     if (req->query != NULL && req->query[0] != '\0')
         return ent_http_response_error(resp, 400, ENT_EINVAL,
                                        "no query parameters are accepted here");
@@ -788,9 +832,10 @@ int ent_api_config_put(ent_node *n, const ent_http_request *req,
     c.set_cur = json_string_value(jc);
     if (jc != NULL && (c.set_cur == NULL || strlen(c.set_cur) != 3 ||
                        !ent_currency_known(c.set_cur))) {
-        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                     "\"default_currency\" must be a known "
-                                     "ISO 4217 code in upper case");
+        rc = ent_http_response_error_field(resp, 400, ENT_EINVAL,
+                                           "default_currency",
+                                           "\"default_currency\" must be a "
+                                           "known ISO 4217 code in upper case");
         goto out;
     }
     /* advertise: HOST:PORT, or null / "" to go back to the default */
@@ -798,8 +843,8 @@ int ent_api_config_put(ent_node *n, const ent_http_request *req,
     if (ja != NULL &&
         (c.set_advertise == NULL || (c.set_advertise[0] != '\0' &&
                                      !ent_advertise_valid(c.set_advertise)))) {
-        rc = ent_http_response_error(
-            resp, 400, ENT_EINVAL,
+        rc = ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "advertise",
             "\"advertise\" must be HOST:PORT (an IPv4 address, [IPv6] or "
             "a DNS name, port 1-65535), or null");
         goto out;
@@ -822,10 +867,10 @@ static int config_path(const ent_http_request *req,
                        ent_http_response *resp) {
     const char *p = req->path + strlen(CONFIG_PREFIX);
     if (strlen(p) > ENT_TPL_NAME_MAX || !ent_template_name_valid(p))
-        return ent_http_response_error(resp, p[0] ? 400 : 404,
-                                       p[0] ? ENT_EINVAL : ENT_ENOENT,
-                                       "invalid configuration table name "
-                                       "(want [a-z][a-z0-9_]{0,63})");
+        return ent_http_response_error_field(
+            resp, p[0] ? 400 : 404, p[0] ? ENT_EINVAL : ENT_ENOENT, "name",
+            "invalid configuration table name "
+            "(want [a-z][a-z0-9_]{0,63})");
     if (req->query != NULL && req->query[0] != '\0')
         return ent_http_response_error(resp, 400, ENT_EINVAL,
                                        "no query parameters are accepted here");
@@ -917,10 +962,10 @@ int ent_api_config_list_put(ent_node *n, const ent_http_request *req,
         goto out;
     const json_t *arr = json_object_get(body, "values");
     if (!json_is_array(arr) || json_array_size(arr) > ENT_TPL_MAX_VALUES) {
-        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                     "\"values\" must be an array of at most "
-                                     "%d strings",
-                                     ENT_TPL_MAX_VALUES);
+        rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "values",
+                                           "\"values\" must be an array of at "
+                                           "most %d strings",
+                                           ENT_TPL_MAX_VALUES);
         goto out;
     }
     c.n = json_array_size(arr);
@@ -931,17 +976,19 @@ int ent_api_config_list_put(ent_node *n, const ent_http_request *req,
     for (size_t i = 0; i < c.n; i++) {
         c.values[i] = json_string_value(json_array_get(arr, i));
         if (c.values[i] == NULL) {
-            rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                         "\"values\"[%zu] is not a string", i);
+            rc = ent_http_response_error_field(
+                resp, 400, ENT_EINVAL, "values",
+                "\"values\"[%zu] is not a string", i);
             goto out;
         }
     }
     rc = ent_store_write(ent_node_store(n), cfg_put_fn, &c);
     if (rc == ENT_EINVAL) {
-        rc = ent_http_response_error(resp, 400, rc,
-                                     "invalid values for %s: non-empty, "
-                                     "distinct text of at most %d bytes each",
-                                     name, ENT_TPL_VALUE_MAX);
+        rc = ent_http_response_error_field(
+            resp, 400, rc, "values",
+            "invalid values for %s: non-empty, "
+            "distinct text of at most %d bytes each",
+            name, ENT_TPL_VALUE_MAX);
         goto out;
     }
     if (rc != ENT_OK) {

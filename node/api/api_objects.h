@@ -37,10 +37,24 @@ int ent_api_objects_list(ent_node *n, const ent_http_request *req,
 /* GET /v1/objects/ID[?hide_private=1] -> the object (ent_obj_show_json) */
 int ent_api_object_get(ent_node *n, const ent_http_request *req,
                        ent_http_response *resp);
-/* POST /v1/objects/ID {"set","private"}, POST /v1/objects/ID/stage
- * {"stage"}, POST /v1/objects/ID/comments {"text"} -> 200 {"id"} */
-int ent_api_object_post(ent_node *n, const ent_http_request *req,
-                        ent_http_response *resp);
+/* POST /v1/objects/ID {"set","private","custom","remove"} -> 200 {"id"} */
+int ent_api_object_set(ent_node *n, const ent_http_request *req,
+                       ent_http_response *resp);
+/* POST /v1/objects/ID/stage {"stage"} -> 200 {"id"} */
+int ent_api_object_stage(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp);
+/* POST /v1/objects/ID/comments {"text"} -> 200 {"id"} */
+int ent_api_object_comment(ent_node *n, const ent_http_request *req,
+                           ent_http_response *resp);
+
+/*
+ * Splits req->path "/v1/objects/ID[/REST]" into the object id and REST (""
+ * when absent; borrowed from req). Answers 404 into resp for a path that
+ * is not an object path, 400 (field "id") for a malformed id.
+ * @return ENT_OK, ENT_ENOENT, ENT_EINVAL.
+ */
+int ent_api_obj_path(const ent_http_request *req, uint8_t id[32],
+                     const char **rest, ent_http_response *resp);
 
 /* GET /v1/templates -> [{"type","builtin","stored"}] */
 int ent_api_templates_list(ent_node *n, const ent_http_request *req,

@@ -15,41 +15,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OBJ_PREFIX "/v1/objects/"
 #define JOINS_PREFIX "/v1/joins/"
 
-/* Splits "/v1/objects/ID<rest>": the id and what follows it. */
-static bool object_path(const char *path, uint8_t id[32], const char **rest) {
-    char hex[ENT_API_OBJ_ID_HEX + 1];
-    size_t pl = strlen(OBJ_PREFIX);
-    if (strncmp(path, OBJ_PREFIX, pl) != 0 ||
-        strlen(path + pl) < ENT_API_OBJ_ID_HEX)
-        return false;
-    memcpy(hex, path + pl, ENT_API_OBJ_ID_HEX);
-    hex[ENT_API_OBJ_ID_HEX] = '\0';
-    if (ent_api_obj_id_parse(hex, id) != ENT_OK)
-        return false;
-    *rest = path + pl + ENT_API_OBJ_ID_HEX;
-    return true;
-}
-
-/* "/members/ORG" or "/members/ORG/remove" (remove_suffix) -> org key. */
-static bool member_path(const char *rest, bool remove_suffix,
-                        uint8_t org[ENT_PK_LEN]) {
+/* The id and member org of "/v1/objects/{id}/members/{org}[/...]"
+ * (answered 400, field "id" or "org", when malformed). */
+static int member_path(const ent_http_request *req, uint8_t id[32],
+                       uint8_t org[ENT_PK_LEN], ent_http_response *resp) {
+    const char *rest, *pre = "/members/";
     char s[ENT_ORG_ID_LEN + 1];
-    const char *pre = "/members/";
-    size_t pl = strlen(pre);
-    if (strncmp(rest, pre, pl) != 0)
-        return false;
-    rest += pl;
-    size_t want = ENT_ORG_ID_LEN + (remove_suffix ? strlen("/remove") : 0);
-    if (strlen(rest) != want)
-        return false;
-    if (remove_suffix && strcmp(rest + ENT_ORG_ID_LEN, "/remove") != 0)
-        return false;
-    memcpy(s, rest, ENT_ORG_ID_LEN);
-    s[ENT_ORG_ID_LEN] = '\0';
-    return ent_org_id_parse(org, s) == ENT_OK;
+    int rc = ent_api_obj_path(req, id, &rest, resp);
+    if (rc != ENT_OK)
+        return rc;
+    if (strncmp(rest, pre, strlen(pre)) != 0)
+        return ent_http_response_error(resp, 404, ENT_ENOENT,
+                                       "no such endpoint");
+    rest += strlen(pre);
+    size_t l = strcspn(rest, "/");
+    if (l != ENT_ORG_ID_LEN)
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "org",
+                                             "invalid org id (want %d "
+                                             "lowercase base32 characters)",
+                                             ENT_ORG_ID_LEN);
+    memcpy(s, rest, l);
+    s[l] = '\0';
+    if (ent_org_id_parse(org, s) != ENT_OK)
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "org",
+                                             "invalid org id (want %d "
+                                             "lowercase base32 characters)",
+                                             ENT_ORG_ID_LEN);
+    return ENT_OK;
 }
 
 static int parse_role(const char *s, uint8_t *role) {
@@ -81,8 +75,8 @@ static int invite(ent_node *n, const uint8_t id[32],
             if (strcmp(k, "role") == 0) {
                 if (!json_is_string(v) ||
                     parse_role(json_string_value(v), &role) != ENT_OK) {
-                    rc = ent_http_response_error(
-                        resp, 400, ENT_EINVAL,
+                    rc = ent_http_response_error_field(
+                        resp, 400, ENT_EINVAL, "role",
                         "\"role\" must be member, admin or viewer");
                     goto out;
                 }
@@ -97,15 +91,16 @@ static int invite(ent_node *n, const uint8_t id[32],
                     d = ent_duration_parse(num, &ttl);
                 }
                 if (d != ENT_OK) {
-                    rc = ent_http_response_error(
-                        resp, 400, ENT_EINVAL,
+                    rc = ent_http_response_error_field(
+                        resp, 400, ENT_EINVAL, "ttl",
                         "\"ttl\" must be a duration like 90s, 15m, 2h or 7d "
                         "(1 second to 90 days)");
                     goto out;
                 }
             } else {
-                rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                             "unknown key \"%.64s\" in body", k);
+                rc = ent_http_response_error_field(
+                    resp, 400, ENT_EINVAL, k, "unknown key \"%.64s\" in body",
+                    k);
                 goto out;
             }
         }
@@ -182,9 +177,10 @@ static int member_role(ent_node *n, const uint8_t id[32],
     const json_t *r = json_object_get(body, "role");
     if (json_object_size(body) != 1 || !json_is_string(r) ||
         parse_role(json_string_value(r), &role) != ENT_OK) {
-        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                     "body must be {\"role\":\"admin|member|"
-                                     "viewer\"}");
+        rc = ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "role",
+            "body must be {\"role\":\"admin|member|"
+            "viewer\"}");
         goto out;
     }
     rc = ent_peers_set_role(ent_node_peers(n), id, org, role);
@@ -259,35 +255,34 @@ static int leave(ent_node *n, const uint8_t id[32], ent_http_response *resp) {
     return ENT_OK;
 }
 
-/* "/members/ORG/role" -> org key. */
-static bool role_path(const char *rest, uint8_t org[ENT_PK_LEN]) {
-    char s[ENT_ORG_ID_LEN + 1];
-    const char *pre = "/members/";
-    size_t pl = strlen(pre);
-    if (strncmp(rest, pre, pl) != 0 ||
-        strlen(rest + pl) != ENT_ORG_ID_LEN + strlen("/role") ||
-        strcmp(rest + pl + ENT_ORG_ID_LEN, "/role") != 0)
-        return false;
-    memcpy(s, rest + pl, ENT_ORG_ID_LEN);
-    s[ENT_ORG_ID_LEN] = '\0';
-    return ent_org_id_parse(org, s) == ENT_OK;
+int ent_api_object_invite(ent_node *n, const ent_http_request *req,
+                          ent_http_response *resp) {
+    uint8_t id[32];
+    const char *rest;
+    int rc = ent_api_obj_path(req, id, &rest, resp);
+    return rc != ENT_OK ? rc : invite(n, id, req, resp);
 }
 
-int ent_api_peers_object_post(ent_node *n, const ent_http_request *req,
-                              ent_http_response *resp) {
-    uint8_t id[32], org[ENT_PK_LEN];
+int ent_api_object_leave(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp) {
+    uint8_t id[32];
     const char *rest;
-    if (!object_path(req->path, id, &rest))
-        return ent_api_object_post(n, req, resp);
-    if (strcmp(rest, "/invites") == 0)
-        return invite(n, id, req, resp);
-    if (strcmp(rest, "/leave") == 0)
-        return leave(n, id, resp);
-    if (member_path(rest, true, org))
-        return remove_member(n, id, org, resp);
-    if (role_path(rest, org))
-        return member_role(n, id, org, req, resp);
-    return ent_api_object_post(n, req, resp);
+    int rc = ent_api_obj_path(req, id, &rest, resp);
+    return rc != ENT_OK ? rc : leave(n, id, resp);
+}
+
+int ent_api_member_remove(ent_node *n, const ent_http_request *req,
+                          ent_http_response *resp) {
+    uint8_t id[32], org[ENT_PK_LEN];
+    int rc = member_path(req, id, org, resp);
+    return rc != ENT_OK ? rc : remove_member(n, id, org, resp);
+}
+
+int ent_api_member_role(ent_node *n, const ent_http_request *req,
+                        ent_http_response *resp) {
+    uint8_t id[32], org[ENT_PK_LEN];
+    int rc = member_path(req, id, org, resp);
+    return rc != ENT_OK ? rc : member_role(n, id, org, req, resp);
 }
 
 /* The times of an invites row (Unix seconds from the peer layer) as the
@@ -341,9 +336,9 @@ int ent_api_invite_delete(ent_node *n, const ent_http_request *req,
     for (size_t i = 0; ok && i < 32; i++)
         ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
     if (!ok || ent_hex_decode(id, sizeof(id), s) != ENT_OK)
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "an invite id is 32 lowercase hex "
-                                       "characters");
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "invite_id",
+                                             "an invite id is 32 lowercase "
+                                             "hex characters");
     int rc = ent_peers_invite_revoke(ent_node_peers(n), id);
     if (rc == ENT_ENOENT)
         return ent_http_response_error(resp, 404, rc, "no such invite");
@@ -360,22 +355,6 @@ int ent_api_invite_delete(ent_node *n, const ent_http_request *req,
     return ENT_OK;
 }
 
-int ent_api_peers_object_delete(ent_node *n, const ent_http_request *req,
-                                ent_http_response *resp) {
-    uint8_t id[32], org[ENT_PK_LEN];
-    const char *rest;
-    if (!object_path(req->path, id, &rest) || !member_path(rest, false, org)) {
-        /* as if this route were not there: the other object paths take GET
-         * and POST only */
-        ent_http_response_error(resp, 405, ENT_EINVAL,
-                                "method %s not allowed on %s", req->method,
-                                req->path);
-        snprintf(resp->allow, sizeof(resp->allow), "GET, POST");
-        return ENT_OK;
-    }
-    return remove_member(n, id, org, resp);
-}
-
 int ent_api_join(ent_node *n, const ent_http_request *req,
                  ent_http_response *resp) {
     json_t *body = NULL;
@@ -386,8 +365,9 @@ int ent_api_join(ent_node *n, const ent_http_request *req,
         return rc;
     const json_t *t = json_object_get(body, "token");
     if (!json_is_string(t) || json_object_size(body) != 1) {
-        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                     "body must be {\"token\":\"ent1...\"}");
+        rc = ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "token",
+            "body must be {\"token\":\"ent1...\"}");
         goto out;
     }
     rc = ent_peers_join(ent_node_peers(n), json_string_value(t),

@@ -10,13 +10,19 @@
 #include "node/api/route.h"
 
 /* POST /v1/objects/ID/invites {"role","ttl"} -> 201 {"token","expires",
- * "invite_id"}; POST /v1/objects/ID/members/ORG/remove -> 200 {"id",
- * "removed"}; any other POST /v1/objects/... goes to ent_api_object_post. */
-int ent_api_peers_object_post(ent_node *n, const ent_http_request *req,
-                              ent_http_response *resp);
-/* DELETE /v1/objects/ID/members/ORG -> 200 {"id","removed"} */
-int ent_api_peers_object_delete(ent_node *n, const ent_http_request *req,
-                                ent_http_response *resp);
+ * "invite_id"} */
+int ent_api_object_invite(ent_node *n, const ent_http_request *req,
+                          ent_http_response *resp);
+/* POST /v1/objects/ID/leave -> 200 {"id","left":true} */
+int ent_api_object_leave(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp);
+/* DELETE /v1/objects/ID/members/ORG and POST /v1/objects/ID/members/ORG/
+ * remove -> 200 {"id","removed"} */
+int ent_api_member_remove(ent_node *n, const ent_http_request *req,
+                          ent_http_response *resp);
+/* POST /v1/objects/ID/members/ORG/role {"role"} -> 200 {"id","org","role"} */
+int ent_api_member_role(ent_node *n, const ent_http_request *req,
+                        ent_http_response *resp);
 /* POST /v1/join {"token"} -> 202 {"join"} (400 with the reason for a bad,
  * mistyped or expired token) */
 int ent_api_join(ent_node *n, const ent_http_request *req,

@@ -32,8 +32,9 @@ static int check_keys(const json_t *body, const char *const *allowed,
         for (const char *const *a = allowed; *a != NULL; a++)
             ok = ok || strcmp(key, *a) == 0;
         if (!ok)
-            return ent_http_response_error(
-                resp, 400, ENT_EINVAL, "unknown key \"%.64s\" in body", key);
+            return ent_http_response_error_field(
+                resp, 400, ENT_EINVAL, key, "unknown key \"%.64s\" in body",
+                key);
     }
     return ENT_OK;
 }
@@ -102,9 +103,10 @@ static int read_attrs(const json_t *body, attr_lists *a, ent_user_spec *u,
     if (attrs == NULL)
         return ENT_OK;
     if (!json_is_object(attrs))
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "\"attrs\" must be an object of name "
-                                       "to text (null removes one)");
+        return ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "attrs",
+            "\"attrs\" must be an object of name "
+            "to text (null removes one)");
     json_object_foreach((json_t *)attrs, k, v) {
         if (json_is_null(v) && a->nunset < 64) {
             a->unset[a->nunset++] = k;
@@ -112,8 +114,8 @@ static int read_attrs(const json_t *body, attr_lists *a, ent_user_spec *u,
             a->set_k[a->nset] = k;
             a->set_v[a->nset++] = json_string_value(v);
         } else {
-            return ent_http_response_error(
-                resp, 400, ENT_EINVAL,
+            return ent_http_response_error_field(
+                resp, 400, ENT_EINVAL, "attrs",
                 "\"attrs\": at most %d text values (null removes one)",
                 ENT_POLICY_MAX_ATTRS);
         }
@@ -172,18 +174,19 @@ static int user_body(const json_t *body, ent_user_spec *u, attr_lists *a,
     const json_t *pw = json_object_get(body, "password");
     const json_t *dis = json_object_get(body, "disabled");
     if (role != NULL && !json_is_string(role))
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "\"role\" must be a string");
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "role",
+                                             "\"role\" must be a string");
     u->role = json_string_value(role);
     if (pw != NULL && !json_is_string(pw) && !json_is_null(pw))
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "\"password\" must be a string or "
-                                       "null");
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "password",
+                                             "\"password\" must be a string or "
+                                             "null");
     u->password = json_string_value(pw);
     u->clear_password = json_is_null(pw);
     if (dis != NULL && !json_is_boolean(dis))
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "\"disabled\" must be true or false");
+        return ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "disabled",
+            "\"disabled\" must be true or false");
     u->disabled = dis == NULL ? -1 : json_is_true(dis);
     return read_attrs(body, a, u, resp);
 }
@@ -205,8 +208,9 @@ int ent_api_users_create(ent_node *n, const ent_http_request *req,
         goto out;
     u.name = json_string_value(json_object_get(body, "name"));
     if (u.name == NULL || u.role == NULL) {
-        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                     "\"name\" and \"role\" are required");
+        rc =
+            ent_http_response_error_field(resp, 400, ENT_EINVAL, "name",
+                                          "\"name\" and \"role\" are required");
         goto out;
     }
     rc = ent_access_user_add(ent_node_store(n), &u, NULL, ent_api_now_ms(), err,
@@ -221,15 +225,23 @@ out:
     return rc;
 }
 
-/* The NAME of /v1/users/NAME. */
-static const char *user_path(const ent_http_request *req) {
-    return req->path + strlen(USERS_PREFIX);
+/* The NAME of /v1/users/NAME, or NULL after a 400 (field "name"). */
+static const char *user_path(const ent_http_request *req,
+                             ent_http_response *resp) {
+    const char *name = req->path + strlen(USERS_PREFIX);
+    if (!ent_policy_user_valid(name)) {
+        ent_http_response_error_field(resp, 400, ENT_EINVAL, "name",
+                                      "invalid user name");
+        return NULL;
+    }
+    return name;
 }
 
 int ent_api_user_get(ent_node *n, const ent_http_request *req,
                      ent_http_response *resp) {
-    int rc = no_query(req, resp);
-    return rc != ENT_OK ? rc : respond_user(n, user_path(req), 200, resp);
+    const char *name = user_path(req, resp);
+    int rc = name != NULL ? no_query(req, resp) : ENT_EINVAL;
+    return rc != ENT_OK ? rc : respond_user(n, name, 200, resp);
 }
 
 int ent_api_user_set(ent_node *n, const ent_http_request *req,
@@ -240,14 +252,17 @@ int ent_api_user_set(ent_node *n, const ent_http_request *req,
     ent_user_spec u;
     attr_lists a;
     char err[ENT_ACCESS_ERR_MAX] = "";
+    const char *name = user_path(req, resp);
+    if (name == NULL)
+        return ENT_EINVAL;
     int rc = ent_api_body_object(req, resp, &body);
     if (rc != ENT_OK)
         return rc;
     memset(&u, 0, sizeof(u));
+    u.name = name;
     if ((rc = check_keys(body, keys, resp)) != ENT_OK ||
         (rc = user_body(body, &u, &a, resp)) != ENT_OK)
         goto out;
-    u.name = user_path(req);
     rc = ent_access_user_set(ent_node_store(n), &u, NULL, err, sizeof(err));
     if (rc != ENT_OK) {
         access_error(resp, rc, err, "no such user");
@@ -271,8 +286,8 @@ static int respond_done(ent_http_response *resp, const char *key,
 
 int ent_api_user_delete(ent_node *n, const ent_http_request *req,
                         ent_http_response *resp) {
-    const char *name = user_path(req);
-    int rc = no_query(req, resp);
+    const char *name = user_path(req, resp);
+    int rc = name != NULL ? no_query(req, resp) : ENT_EINVAL;
     if (rc != ENT_OK)
         return rc;
     rc = ent_access_user_remove(ent_node_store(n), name);
@@ -343,7 +358,7 @@ static int issue(ent_node *n, const char *user, uint32_t scopes,
         return access_error(resp, rc, NULL, "no such user");
     ent_action_list_format(scopes, sc, sizeof(sc));
     json_t *arr = json_array();
-    for (uint32_t b = 1; arr != NULL && b <= ENT_ACT_MANAGE; b <<= 1)
+    for (uint32_t b = 1; arr != NULL && b <= ENT_ACT_LAST; b <<= 1)
         if ((scopes & b) != 0)
             json_array_append_new(arr, json_string(ent_action_name(b)));
     json_t *o =
@@ -370,25 +385,27 @@ int ent_api_tokens_create(ent_node *n, const ent_http_request *req,
     const char *user = json_string_value(json_object_get(body, "user"));
     const json_t *exp = json_object_get(body, "expires");
     if (user == NULL) {
-        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                     "\"user\" is required");
+        rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "user",
+                                           "\"user\" is required");
         goto out;
     }
     if (scopes_read(json_object_get(body, "scopes"), &scopes) != ENT_OK) {
-        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                     "\"scopes\": * or action names (read, "
-                                     "create, change, comment, invite, "
-                                     "approve, remove_member, join, export, "
-                                     "log, configure, manage)");
+        rc = ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "scopes",
+            "\"scopes\": * or action names (read, "
+            "create, change, comment, invite, "
+            "approve, remove_member, join, export, "
+            "log, configure, manage, metrics)");
         goto out;
     }
     if (exp == NULL) {
         expires = now + 90ull * 86400u * 1000u;
     } else if (!json_is_string(exp) ||
                expiry_parse(json_string_value(exp), now, &expires) != ENT_OK) {
-        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                     "\"expires\": a duration (90s, 15m, 12h, "
-                                     "30d; at most 3650d) or never");
+        rc = ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "expires",
+            "\"expires\": a duration (90s, 15m, 12h, "
+            "30d; at most 3650d) or never");
         goto out;
     }
     rc = issue(n, user, scopes, expires, 201, resp);
@@ -457,8 +474,8 @@ int ent_api_policies_create(ent_node *n, const ent_http_request *req,
         goto out;
     const char *text = json_string_value(json_object_get(body, "rule"));
     if (text == NULL) {
-        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                     "\"rule\" (a string) is required");
+        rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "rule",
+                                           "\"rule\" (a string) is required");
         goto out;
     }
     rc = ent_access_policy_add(ent_node_store(n), text, &id, err, sizeof(err));
@@ -544,9 +561,10 @@ int ent_api_policies_test(ent_node *n, const ent_http_request *req,
     const json_t *values = json_object_get(body, "values");
     uint32_t action = act != NULL ? ent_action_parse(act, strlen(act)) : 0;
     if (user == NULL || action == 0) {
-        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                     "\"user\" and \"action\" (one action "
-                                     "name) are required");
+        rc =
+            ent_http_response_error_field(resp, 400, ENT_EINVAL, "user",
+                                          "\"user\" and \"action\" (one action "
+                                          "name) are required");
         goto out;
     }
     rc = ent_access_principal(ent_node_store(n), user, &p);
@@ -557,8 +575,8 @@ int ent_api_policies_test(ent_node *n, const ent_http_request *req,
     if (obj != NULL) {
         uint8_t id[32];
         if (ent_api_obj_id_parse(obj, id) != ENT_OK) {
-            rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                         "\"object\": 64 lowercase hex");
+            rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "object",
+                                               "\"object\": 64 lowercase hex");
             goto out;
         }
         rc = ent_obj_show_json(ent_node_objects(n), id, false, &state);
@@ -570,9 +588,10 @@ int ent_api_policies_test(ent_node *n, const ent_http_request *req,
             type = json_string_value(json_object_get(state, "type"));
     } else if (values != NULL) {
         if (!json_is_object(values)) {
-            rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                         "\"values\": an object of field to "
-                                         "text");
+            rc = ent_http_response_error_field(
+                resp, 400, ENT_EINVAL, "values",
+                "\"values\": an object of field to "
+                "text");
             goto out;
         }
         state = json_pack("{s:O,s:{}}", "shared", values, "private");
@@ -618,8 +637,9 @@ int ent_api_login(ent_node *n, const ent_http_request *req,
     const char *user = json_string_value(json_object_get(body, "user"));
     const char *pw = json_string_value(json_object_get(body, "password"));
     if (user == NULL || pw == NULL) {
-        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
-                                     "\"user\" and \"password\" are required");
+        rc = ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "user",
+            "\"user\" and \"password\" are required");
         goto out;
     }
     rc = ent_access_login(ent_node_store(n), user, pw, now, &retry);
@@ -632,7 +652,7 @@ int ent_api_login(ent_node *n, const ent_http_request *req,
         goto out;
     }
     if (rc != ENT_OK) {
-        rc = ent_http_response_error(resp, 401, rc,
+        rc = ent_http_response_error(resp, 401, ENT_EAUTH,
                                      rc == ENT_EDENIED
                                          ? "the user is disabled"
                                          : "wrong user name or password");
@@ -656,7 +676,7 @@ int ent_api_me(ent_node *n, const ent_http_request *req,
     bool op = p == NULL || p->kind == ENT_PRINCIPAL_OPERATOR;
     for (size_t i = 0; !op && i < p->nattrs; i++)
         json_object_set_new(attrs, p->attr_key[i], json_string(p->attr_val[i]));
-    for (uint32_t b = 1; b <= ENT_ACT_MANAGE; b <<= 1)
+    for (uint32_t b = 1; b <= ENT_ACT_LAST; b <<= 1)
         if (op || (p->scopes & b) != 0)
             json_array_append_new(sc, json_string(ent_action_name(b)));
     json_t *o = json_pack("{s:b,s:o,s:o,s:o,s:o,s:o}", "operator", op, "user",

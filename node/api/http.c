@@ -357,26 +357,59 @@ out:
 void ent_http_response_json(ent_http_response *resp, int status, json_t *body) {
     if (resp->body != NULL)
         json_decref(resp->body);
+    free(resp->text);
+    resp->text = NULL;
+    resp->text_len = 0;
+    resp->content_type = NULL;
     resp->status = status;
     resp->body = body;
 }
 
-int ent_http_response_error(ent_http_response *resp, int status, int err,
-                            const char *fmt, ...) {
+/* The one error body: {"error":{"code","message","field"}}. */
+static int response_error_v(ent_http_response *resp, int status, int err,
+                            const char *field, const char *fmt, va_list ap) {
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code",
-                             ent_err_name(err), "message", msg);
+    json_t *body = json_pack("{s:{s:s,s:s,s:o}}", "error", "code",
+                             ent_err_name(err), "message", msg, "field",
+                             field != NULL ? json_string(field) : json_null());
     ent_http_response_json(resp, status, body);
     return err;
+}
+
+int ent_http_response_error(ent_http_response *resp, int status, int err,
+                            const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    response_error_v(resp, status, err, NULL, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+int ent_http_response_error_field(ent_http_response *resp, int status, int err,
+                                  const char *field, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    response_error_v(resp, status, err, field, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+void ent_http_response_text(ent_http_response *resp, int status,
+                            const char *content_type, char *text, size_t len) {
+    json_decref(resp->body);
+    resp->body = NULL;
+    free(resp->text);
+    resp->status = status;
+    resp->text = text;
+    resp->text_len = len;
+    resp->content_type = content_type;
 }
 
 void ent_http_response_clear(ent_http_response *resp) {
     if (resp->body != NULL)
         json_decref(resp->body);
+    free(resp->text);
     memset(resp, 0, sizeof(*resp));
 }
 
@@ -395,6 +428,8 @@ const char *ent_http_status_text(int status) {
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
     case 422: return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     default: return "Unknown";
@@ -408,7 +443,12 @@ int ent_http_response_serialize(const ent_http_response *resp, char **out,
     int rc = ENT_OK;
     *out = NULL;
     *len = 0;
-    if (resp->body != NULL) {
+    /* a text body goes as it is; a JSON one gets a newline */
+    bool text = resp->text != NULL && resp->body == NULL;
+    if (text) {
+        body = resp->text;
+        blen = resp->text_len;
+    } else if (resp->body != NULL) {
         body = json_dumps(resp->body, JSON_COMPACT | JSON_ENCODE_ANY);
         if (body == NULL) {
             rc = ENT_ENOMEM;
@@ -416,24 +456,27 @@ int ent_http_response_serialize(const ent_http_response *resp, char **out,
         }
         blen = strlen(body);
     }
+    size_t nl = body != NULL && !text ? 1 : 0;
     int status = resp->status ? resp->status : 500;
     char head[512];
-    int hn = snprintf(head, sizeof(head),
-                      "HTTP/1.1 %d %s\r\n"
-                      "Content-Type: application/json\r\n"
-                      "Content-Length: %zu\r\n"
-                      "Connection: close\r\n"
-                      "%s%s%s"
-                      "\r\n",
-                      status, ent_http_status_text(status),
-                      body != NULL ? blen + 1 : 0,
-                      resp->allow[0] ? "Allow: " : "", resp->allow,
-                      resp->allow[0] ? "\r\n" : "");
+    int hn =
+        snprintf(head, sizeof(head),
+                 "HTTP/1.1 %d %s\r\n"
+                 "Content-Type: %s\r\n"
+                 "Content-Length: %zu\r\n"
+                 "Connection: close\r\n"
+                 "%s%s%s"
+                 "\r\n",
+                 status, ent_http_status_text(status),
+                 text && resp->content_type != NULL ? resp->content_type
+                                                    : "application/json",
+                 body != NULL ? blen + nl : 0, resp->allow[0] ? "Allow: " : "",
+                 resp->allow, resp->allow[0] ? "\r\n" : "");
     if (hn < 0 || (size_t)hn >= sizeof(head)) {
         rc = ENT_EINVAL;
         goto out;
     }
-    size_t total = (size_t)hn + (body != NULL ? blen + 1 : 0);
+    size_t total = (size_t)hn + (body != NULL ? blen + nl : 0);
     char *buf = malloc(total + 1);
     if (buf == NULL) {
         rc = ENT_ENOMEM;
@@ -442,13 +485,15 @@ int ent_http_response_serialize(const ent_http_response *resp, char **out,
     memcpy(buf, head, (size_t)hn);
     if (body != NULL) {
         memcpy(buf + hn, body, blen);
-        buf[(size_t)hn + blen] = '\n';
+        if (nl)
+            buf[(size_t)hn + blen] = '\n';
     }
     buf[total] = '\0';
     *out = buf;
     *len = total;
 out:
-    free(body);
+    if (!text)
+        free(body);
     return rc;
 }
 

@@ -105,18 +105,37 @@ typedef struct ent_http_response {
     int status;        /* HTTP status code; 0 until set */
     json_t *body;      /* owned; sent as application/json */
     char allow[64];    /* "Allow" header value for 405, or "" */
+    char *text;        /* owned; sent as is when body is NULL */
+    size_t text_len;
+    const char *content_type; /* of text; static */
 } ent_http_response;
 
 /* Sets status and body; takes the reference to body (may be NULL). */
 void ent_http_response_json(ent_http_response *resp, int status, json_t *body);
 
 /*
- * Sets an error response {"error":{"code":ent_err_name(err),"message":...}}.
+ * Sets an error response {"error":{"code":ent_err_name(err),"message":...,
+ * "field":null}}, the one shape of every error (spec/api.md "Errors").
  * @return err, so handlers can `return ent_http_response_error(...)`.
  */
 int ent_http_response_error(ent_http_response *resp, int status, int err,
                             const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/*
+ * The same with "field": the input field the error is about (a body key, a
+ * query parameter, a path parameter); NULL gives null.
+ */
+int ent_http_response_error_field(ent_http_response *resp, int status, int err,
+                                  const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/*
+ * Sets status and a body that is not JSON (GET /metrics): text (malloc'ed,
+ * len bytes) is taken over and sent as is with content_type (static).
+ */
+void ent_http_response_text(ent_http_response *resp, int status,
+                            const char *content_type, char *text, size_t len);
 
 /* Releases the body. */
 void ent_http_response_clear(ent_http_response *resp);

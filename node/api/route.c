@@ -19,12 +19,16 @@ int ent_api_error_status(int err) {
     case ENT_ENONCANON:
     case ENT_EBADVALUE:
         return 400;
+    case ENT_EAUTH:
+        return 401;
     case ENT_EPERM:
     case ENT_EDENIED:
     case ENT_ENOTMEMBER:
         return 403;
     case ENT_ENOENT:
         return 404;
+    case ENT_EMETHOD:
+        return 405;
     case ENT_EEXIST:
     case ENT_ECONFLICT:
     case ENT_EUSED:
@@ -43,7 +47,7 @@ int ent_api_body_object(const ent_http_request *req, ent_http_response *resp,
                         json_t **out) {
     int rc = ent_http_request_json(req, out);
     if (rc == ENT_ENOENT)
-        return ent_http_response_error(resp, 400, ENT_ENOENT,
+        return ent_http_response_error(resp, 400, ENT_EPROTO,
                                        "a JSON object body is required");
     if (rc != ENT_OK)
         return ent_http_response_error(resp, 400, ENT_EPROTO,

@@ -29,7 +29,8 @@ typedef int (*ent_api_handler)(ent_node *n, const ent_http_request *req,
 
 typedef struct ent_api_route {
     const char *method; /* "GET", "POST", "PUT", "DELETE", ... */
-    const char *path;   /* exact path, or prefix when prefix is true */
+    const char *path;   /* template ("/v1/objects/{id}", node/api/api.h),
+                           or prefix when prefix is true */
     bool prefix;
     ent_api_handler fn;
 } ent_api_route;
@@ -39,8 +40,8 @@ int ent_api_error_status(int err);
 
 /*
  * JSON body helper: parses req's body as a JSON object into *out (caller
- * json_decref()s). On failure sets a 400 error response in resp and returns
- * ENT_EPROTO (not JSON, not an object) or ENT_ENOENT (no body).
+ * json_decref()s). On failure sets a 400 ENT_EPROTO error response in resp
+ * (no body, not JSON, not an object) and returns ENT_EPROTO.
  */
 int ent_api_body_object(const ent_http_request *req, ent_http_response *resp,
                         json_t **out);

@@ -534,7 +534,7 @@ static const cli_opt token_create_opts[] = {
     {"user", "USER", "the user the token acts as (required)"},
     {"scopes", "LIST",
      "* (default) or actions: read,create,change,comment,invite,approve,"
-     "remove_member,join,export,log,configure,manage"},
+     "remove_member,join,export,log,configure,manage,metrics"},
     {"expires", "DURATION", "90s, 15m, 12h, 30d (default 90d) or never"},
     {NULL, NULL, NULL},
 };

@@ -31,8 +31,9 @@ int ent_client_request_timeout(const char *home, const char *method,
                                int timeout_ms, int *status, json_t **out);
 
 /*
- * Reads {"error":{"code","message"}} from a response; returns the message
- * (borrowed from resp) or a generic text. Accepts NULL.
+ * Reads {"error":{"code","message","field"}} (spec/api.md "Errors") from a
+ * response; returns the message (borrowed from resp), which already names
+ * the field it is about, or a generic text. Accepts NULL.
  */
 const char *ent_client_error(const json_t *resp);
 

@@ -603,6 +603,12 @@ void ent_peers_stats_get(const ent_peers *p, ent_peers_stats *out) {
     *out = p->stats;
 }
 
+void ent_peers_session_stats(const ent_peers *p, ent_session_stats *out) {
+    memset(out, 0, sizeof(*out));
+    if (p->mgr != NULL)
+        ent_session_mgr_stats(p->mgr, out);
+}
+
 size_t ent_peers_connected(const ent_peers *p, const uint8_t org[ENT_PK_LEN]) {
     size_t n = 0;
     for (const conn *c = p->conns; c != NULL; c = c->next)

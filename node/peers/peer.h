@@ -288,6 +288,11 @@ int ent_peers_syncs_json(ent_peers *p, json_t **out);
 /* Counters. */
 void ent_peers_stats_get(const ent_peers *p, ent_peers_stats *out);
 
+/* The counters of the layer's session manager (protocol/session.h:
+ * handshakes, refusals, drops by reason, bytes); zeros when it has none. */
+struct ent_session_stats;
+void ent_peers_session_stats(const ent_peers *p, struct ent_session_stats *out);
+
 /* Fills l with the defaults (ENT_PEERS_MAX_GUESTS ...). */
 void ent_peers_limits_default(ent_peers_limits *l);
 

@@ -24,7 +24,7 @@
  * status is one of 200/201/400/403/404/409/413; every response body
  * survives serialisation and parses back as JSON; a 2xx body is a JSON
  * object or array ({"id":ID} with the right ID for the object endpoints,
- * 201 only from create); an error body is {"error":{"code","message"}}.
+ * 201 only from create); an error body is {"error":{"code","message","field"}}.
  *
  * State: the node lives across inputs so that set/stage/comment reach a
  * real object (created when the home is made). To keep the store from
@@ -263,9 +263,16 @@ static void check_response(const ent_http_response *resp, int sel,
         }
     } else {
         json_t *e = json_object_get(j, "error");
-        if (json_string_value(json_object_get(e, "code")) == NULL ||
-            json_string_value(json_object_get(e, "message")) == NULL)
-            die("error body is not {\"error\":{\"code\",\"message\"}}", 0);
+        json_t *field = json_object_get(e, "field");
+        if (json_object_size(j) != 1 ||
+            json_string_value(json_object_get(e, "code")) == NULL ||
+            strncmp(json_string_value(json_object_get(e, "code")), "ENT_E",
+                    5) != 0 ||
+            json_string_value(json_object_get(e, "message")) == NULL ||
+            field == NULL || !(json_is_null(field) || json_is_string(field)))
+            die("error body is not {\"error\":{\"code\",\"message\","
+                "\"field\"}} (spec/api.md \"Errors\")",
+                0);
     }
     json_decref(j);
     free(body);

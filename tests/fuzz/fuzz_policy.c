@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                   5, "private", "deal_size", "amount", "1.00");
     const char *types[] = {NULL, "opportunity", r.type[0] ? r.type : "lead"};
     const char *fields[] = {NULL, "deal_size", r.field[0] ? r.field : "x"};
-    for (uint32_t a = 1; a <= ENT_ACT_MANAGE; a <<= 1)
+    for (uint32_t a = 1; a <= ENT_ACT_LAST; a <<= 1)
         for (int t = 0; t < 3; t++)
             for (int f = 0; f < 3; f++) {
                 ent_access_req q = {a, types[t], fields[f], st, "alice"};
