@@ -10,6 +10,7 @@
 #include "node/api/api_log.h"
 #include "node/api/api_objects.h"
 #include "node/api/api_peers.h"
+#include "node/api/api_tcp.h"
 #include "node/api/api_users.h"
 #include "node/audit/witness.h"
 #include "node/err.h"
@@ -71,6 +72,7 @@ static const ent_api_route builtin_routes[] = {
     {"GET", "/v1/policies/", true, ent_api_policy_get},
     {"DELETE", "/v1/policies/", true, ent_api_policy_delete},
     {"POST", "/v1/login", false, ent_api_login},
+    {"POST", "/v1/logout", false, ent_api_logout},
     {"GET", "/v1/access/me", false, ent_api_me},
 };
 
@@ -88,6 +90,8 @@ struct ent_api {
     size_t nroutes;
     void (*closed_cb)(void *data);
     void *closed_data;
+    ent_api_tcp *tcp; /* the TCP API (api_tcp.c), NULL when not configured */
+    bool tcp_open;    /* its listener or connections are open */
 };
 
 struct api_conn {
@@ -171,13 +175,41 @@ static void route_request(ent_node *n, const ent_http_request *req,
  * calls, whether the policies allow it, and what the answer may carry. */
 void ent_api_dispatch(ent_node *n, const ent_http_request *req,
                       ent_http_response *resp) {
+    ent__api_dispatch_admit(n, req, resp, NULL, NULL);
+}
+
+void ent__api_dispatch_admit(ent_node *n, const ent_http_request *req,
+                             ent_http_response *resp,
+                             bool (*admit)(void *data, const ent_principal *who,
+                                           uint64_t *retry_ms),
+                             void *data) {
     ent_http_request r = *req; /* shallow: the guard may set principal and
                                   query; nothing of it is freed here */
     ent_principal who;
     ent_api_guard g;
-    if (ent_api_access_begin(n, &r, &who, &g, resp) == ENT_OK)
+    uint64_t retry = 0;
+    int rc = ent_api_access_begin(n, &r, &who, &g, resp);
+    if (admit != NULL &&
+        !admit(data, who.kind == ENT_PRINCIPAL_USER ? &who : NULL, &retry)) {
+        ent_http_response_clear(resp);
+        ent_http_response_error(resp, 429, ENT_ELIMIT,
+                                "too many requests; try again in %llu ms",
+                                (unsigned long long)retry);
+        resp->retry_after = (unsigned)((retry + 999) / 1000);
+        rc = ENT_ELIMIT;
+    }
+    if (rc == ENT_OK)
         route_request(n, &r, resp);
     ent_api_access_end(n, &r, &who, &g, resp);
+}
+
+ent_api_tcp *ent__api_tcp(ent_api *api) {
+    return api->tcp;
+}
+
+void ent__api_set_tcp(ent_api *api, ent_api_tcp *t) {
+    ent__api_tcp_free(api->tcp);
+    api->tcp = t;
 }
 
 int ent__api_route_add(ent_api *api, const ent_api_route *route) {
@@ -256,12 +288,17 @@ int ent_api_status(ent_node *n, const ent_http_request *req,
         (json_int_t)st.held_expired, "bad_value", (json_int_t)st.bad_value,
         "corrupt", (json_int_t)st.corrupt);
     /* sessions: guests and refusals (node/peers/peer_guard.c) */
+    /* the TCP API's address (api_tcp.c), null when it is off */
+    bool tls = false;
+    const char *tcp = ent_api_tcp_address(n, &tls);
     json_t *body = json_pack(
-        "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:o}", "org", ent_node_org_id(n),
+        "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:b}", "org",
+        ent_node_org_id(n),
         "name", ent_node_name(n), "listen", ent_node_listen(n), "advertise",
         adv, "peers", (json_int_t)c.peers, "objects", (json_int_t)c.objects,
         "equivocations", (json_int_t)c.equivocations, "syncs", syncs,
-        "sessions", sessions, "received", received);
+        "sessions", sessions, "received", received, "api_tcp",
+        tcp[0] ? json_string(tcp) : json_null(), "api_tls", tls);
     if (body == NULL)
         return ENT_ENOMEM;
     ent_http_response_json(resp, 200, body);
@@ -272,7 +309,7 @@ int ent_api_status(ent_node *n, const ent_http_request *req,
 
 static void api_maybe_closed(ent_api *api) {
     if (api->closing && api->nconns == 0 && api->listener_open == 0 &&
-        api->closed_cb != NULL) {
+        !api->tcp_open && api->closed_cb != NULL) {
         void (*cb)(void *) = api->closed_cb;
         api->closed_cb = NULL;
         cb(api->closed_data);
@@ -482,12 +519,22 @@ int ent__api_listen(ent_api *api, const char *path) {
         goto out;
     }
     api->listening = true;
+    if (api->tcp != NULL) {
+        api->tcp_open = true;
+        rc = ent__api_tcp_start(api->tcp);
+    }
 out:
     if (rc != ENT_OK) {
         unlink(path);
         /* the caller's stop path closes the listener handle */
     }
     return rc;
+}
+
+static void tcp_closed(void *data) {
+    ent_api *api = data;
+    api->tcp_open = false;
+    api_maybe_closed(api);
 }
 
 void ent__api_close(ent_api *api, void (*cb)(void *data), void *data) {
@@ -500,9 +547,14 @@ void ent__api_close(ent_api *api, void (*cb)(void *data), void *data) {
     }
     for (api_conn *c = api->conns; c != NULL; c = c->next)
         conn_close(c);
+    if (api->tcp_open)
+        ent__api_tcp_close(api->tcp, tcp_closed, api);
     api_maybe_closed(api);
 }
 
 void ent__api_free(ent_api *api) {
+    if (api == NULL)
+        return;
+    ent__api_tcp_free(api->tcp);
     free(api);
 }

@@ -23,6 +23,7 @@
 #define ENT_API_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "node/api/http.h"
 #include "node/api/route.h"
@@ -66,5 +67,24 @@ const ent_api_route *ent__api_routes(const ent_api *api, size_t *n);
 int ent__api_route_add(ent_api *api, const ent_api_route *route);
 /* The API server attached to n (slot ENT_NODE_API). */
 ent_api *ent__node_api(ent_node *n);
+
+struct ent_principal;
+/*
+ * ent_api_dispatch() with a rate limit (the TCP API): after the guard has
+ * authenticated the request, admit(data, who, &retry_ms) is asked, with
+ * who the authenticated principal or NULL (no or a refused credential);
+ * when it returns false the answer is 429 with Retry-After and the
+ * handler does not run.
+ */
+void ent__api_dispatch_admit(ent_node *n, const ent_http_request *req,
+                             ent_http_response *resp,
+                             bool (*admit)(void *data,
+                                           const struct ent_principal *who,
+                                           uint64_t *retry_ms),
+                             void *data);
+struct ent_api_tcp;
+/* The TCP server of api, set by ent_api_tcp_configure (NULL: none). */
+struct ent_api_tcp *ent__api_tcp(ent_api *api);
+void ent__api_set_tcp(ent_api *api, struct ent_api_tcp *t);
 
 #endif
