@@ -10,7 +10,6 @@
 #include "node/api/api_log.h"
 #include "node/api/api_objects.h"
 #include "node/api/api_peers.h"
-#include "node/api/api_tcp.h"
 #include "node/api/api_users.h"
 #include "node/audit/witness.h"
 #include "node/err.h"
@@ -90,8 +89,9 @@ struct ent_api {
     size_t nroutes;
     void (*closed_cb)(void *data);
     void *closed_data;
-    ent_api_tcp *tcp; /* the TCP API (api_tcp.c), NULL when not configured */
-    bool tcp_open;    /* its listener or connections are open */
+    const ent_api_ext *ext; /* the TCP API (api_tcp.c), NULL when none */
+    void *ext_state;
+    bool ext_open;          /* its listener or connections are open */
 };
 
 struct api_conn {
@@ -203,13 +203,15 @@ void ent__api_dispatch_admit(ent_node *n, const ent_http_request *req,
     ent_api_access_end(n, &r, &who, &g, resp);
 }
 
-ent_api_tcp *ent__api_tcp(ent_api *api) {
-    return api->tcp;
+void ent__api_set_ext(ent_api *api, const ent_api_ext *ext, void *state) {
+    if (api->ext != NULL)
+        api->ext->free(api->ext_state);
+    api->ext = ext;
+    api->ext_state = state;
 }
 
-void ent__api_set_tcp(ent_api *api, ent_api_tcp *t) {
-    ent__api_tcp_free(api->tcp);
-    api->tcp = t;
+void *ent__api_ext_state(ent_api *api, const ent_api_ext *ext) {
+    return api != NULL && api->ext == ext ? api->ext_state : NULL;
 }
 
 int ent__api_route_add(ent_api *api, const ent_api_route *route) {
@@ -290,7 +292,10 @@ int ent_api_status(ent_node *n, const ent_http_request *req,
     /* sessions: guests and refusals (node/peers/peer_guard.c) */
     /* the TCP API's address (api_tcp.c), null when it is off */
     bool tls = false;
-    const char *tcp = ent_api_tcp_address(n, &tls);
+    ent_api *api = ent__node_api(n);
+    const char *tcp = api != NULL && api->ext != NULL
+                          ? api->ext->address(api->ext_state, &tls)
+                          : "";
     json_t *body = json_pack(
         "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:b}", "org",
         ent_node_org_id(n),
@@ -309,7 +314,7 @@ int ent_api_status(ent_node *n, const ent_http_request *req,
 
 static void api_maybe_closed(ent_api *api) {
     if (api->closing && api->nconns == 0 && api->listener_open == 0 &&
-        !api->tcp_open && api->closed_cb != NULL) {
+        !api->ext_open && api->closed_cb != NULL) {
         void (*cb)(void *) = api->closed_cb;
         api->closed_cb = NULL;
         cb(api->closed_data);
@@ -519,9 +524,9 @@ int ent__api_listen(ent_api *api, const char *path) {
         goto out;
     }
     api->listening = true;
-    if (api->tcp != NULL) {
-        api->tcp_open = true;
-        rc = ent__api_tcp_start(api->tcp);
+    if (api->ext != NULL) {
+        api->ext_open = true;
+        rc = api->ext->start(api->ext_state);
     }
 out:
     if (rc != ENT_OK) {
@@ -531,9 +536,9 @@ out:
     return rc;
 }
 
-static void tcp_closed(void *data) {
+static void ext_closed(void *data) {
     ent_api *api = data;
-    api->tcp_open = false;
+    api->ext_open = false;
     api_maybe_closed(api);
 }
 
@@ -547,14 +552,15 @@ void ent__api_close(ent_api *api, void (*cb)(void *data), void *data) {
     }
     for (api_conn *c = api->conns; c != NULL; c = c->next)
         conn_close(c);
-    if (api->tcp_open)
-        ent__api_tcp_close(api->tcp, tcp_closed, api);
+    if (api->ext_open)
+        api->ext->close(api->ext_state, ext_closed, api);
     api_maybe_closed(api);
 }
 
 void ent__api_free(ent_api *api) {
     if (api == NULL)
         return;
-    ent__api_tcp_free(api->tcp);
+    if (api->ext != NULL)
+        api->ext->free(api->ext_state);
     free(api);
 }

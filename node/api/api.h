@@ -82,9 +82,29 @@ void ent__api_dispatch_admit(ent_node *n, const ent_http_request *req,
                                            const struct ent_principal *who,
                                            uint64_t *retry_ms),
                              void *data);
-struct ent_api_tcp;
-/* The TCP server of api, set by ent_api_tcp_configure (NULL: none). */
-struct ent_api_tcp *ent__api_tcp(ent_api *api);
-void ent__api_set_tcp(ent_api *api, struct ent_api_tcp *t);
+/*
+ * A second listener of the API (the TCP API, node/api/api_tcp.c, which sits
+ * above this file): the server starts it after the socket, closes it with
+ * the socket's connections and frees it with the server, through this
+ * table, so that api.c never calls it by name.
+ *   start:   binds and listens; an error fails ent_node_start();
+ *   close:   closes everything, then cb(data) once (at once if nothing is
+ *            open);
+ *   free:    frees state (closed or never started);
+ *   address: its "HOST:PORT" ("" when not listening) and whether under
+ *            TLS, for GET /v1/status.
+ */
+typedef struct ent_api_ext {
+    int (*start)(void *state);
+    void (*close)(void *state, void (*cb)(void *data), void *data);
+    void (*free)(void *state);
+    const char *(*address)(void *state, bool *tls);
+} ent_api_ext;
+
+/* Attaches ext with its state (freeing one attached before); ext is
+ * borrowed (a static table), state owned from then on. */
+void ent__api_set_ext(ent_api *api, const ent_api_ext *ext, void *state);
+/* The state attached with ext, or NULL when another or none is. */
+void *ent__api_ext_state(ent_api *api, const ent_api_ext *ext);
 
 #endif

@@ -29,6 +29,7 @@
 #define PENDING_MAX (64u * 1024) /* pipelined bytes kept while answering */
 
 typedef struct tcp_conn tcp_conn;
+typedef struct ent_api_tcp ent_api_tcp;
 
 struct ent_api_tcp {
     ent_node *node;
@@ -72,6 +73,15 @@ typedef struct tcp_write {
     uint8_t *buf;
     bool end_of_response; /* the last write of one answer */
 } tcp_write;
+
+static int tcp_start(void *state);
+static void tcp_close(void *state, void (*cb)(void *data), void *data);
+static void tcp_free(void *state);
+static const char *tcp_address(void *state, bool *tls);
+
+/* How the API server (api.c) drives this one. */
+static const ent_api_ext tcp_ext = {tcp_start, tcp_close, tcp_free,
+                                    tcp_address};
 
 /* ---- configuration --------------------------------------------------------
  */
@@ -150,22 +160,25 @@ int ent_api_tcp_configure(ent_node *n, const ent_api_tcp_config *cfg,
         snprintf(err, errcap, "bad rate limit");
         goto out;
     }
-    ent__api_set_tcp(api, t);
+    ent__api_set_ext(api, &tcp_ext, t);
     t = NULL;
     rc = ENT_OK;
 out:
     if (rc != ENT_OK && err[0] == '\0')
         snprintf(err, errcap, "%s", ent_strerror(rc));
-    ent__api_tcp_free(t);
+    tcp_free(t);
     return rc;
 }
 
-const char *ent_api_tcp_address(ent_node *n, bool *tls) {
-    ent_api *api = ent__node_api(n);
-    ent_api_tcp *t = api != NULL ? ent__api_tcp(api) : NULL;
+static const char *tcp_address(void *state, bool *tls) {
+    ent_api_tcp *t = state;
     if (tls != NULL)
         *tls = t != NULL && t->tls != NULL;
     return t != NULL && t->listener_open == 1 ? t->addr : "";
+}
+
+const char *ent_api_tcp_address(ent_node *n, bool *tls) {
+    return tcp_address(ent__api_ext_state(ent__node_api(n), &tcp_ext), tls);
 }
 
 /* ---- connections ----------------------------------------------------------
@@ -287,7 +300,8 @@ static void conn_respond(tcp_conn *c, ent_http_response *resp, bool keep) {
     c->last = !keep;
     c->nreq++;
     uv_read_stop((uv_stream_t *)&c->tcp);
-    uv_timer_stop(&c->timer);
+    /* a client that does not read its answer is closed in time too */
+    conn_deadline(c, c->srv->body_ms);
     rc = ent_http_response_serialize_tcp(resp, keep, &out, &len);
     if (rc == ENT_OK && c->tls != NULL) {
         rc = ent_tls_write(c->tls, (const uint8_t *)out, len);
@@ -528,7 +542,8 @@ static void on_connection(uv_stream_t *server, int status) {
 /* ---- the listener ---------------------------------------------------------
  */
 
-int ent__api_tcp_start(ent_api_tcp *t) {
+static int tcp_start(void *state) {
+    ent_api_tcp *t = state;
     const ent_log *lg = ent_node_log(t->node);
     struct sockaddr_storage ss;
     int len = sizeof(ss);
@@ -571,7 +586,8 @@ static void listener_closed(uv_handle_t *h) {
     srv_maybe_closed(t);
 }
 
-void ent__api_tcp_close(ent_api_tcp *t, void (*cb)(void *data), void *data) {
+static void tcp_close(void *state, void (*cb)(void *data), void *data) {
+    ent_api_tcp *t = state;
     t->closing = true;
     t->closed_cb = cb;
     t->closed_data = data;
@@ -584,7 +600,8 @@ void ent__api_tcp_close(ent_api_tcp *t, void (*cb)(void *data), void *data) {
     srv_maybe_closed(t);
 }
 
-void ent__api_tcp_free(ent_api_tcp *t) {
+static void tcp_free(void *state) {
+    ent_api_tcp *t = state;
     if (t == NULL)
         return;
     ent_tls_ctx_free(t->tls);

@@ -60,16 +60,4 @@ int ent_api_tcp_configure(ent_node *n, const ent_api_tcp_config *cfg,
  * "" when it does not; *tls whether under TLS (may be NULL). Borrowed. */
 const char *ent_api_tcp_address(ent_node *n, bool *tls);
 
-/* ---- internal to node/api (api.c drives it) ----------------------------- */
-
-typedef struct ent_api_tcp ent_api_tcp;
-
-/* Binds and listens. @return ENT_OK, ENT_EBUSY (address in use), ... */
-int ent__api_tcp_start(ent_api_tcp *t);
-/* Closes the listener and every connection; cb runs once all are closed
- * (at once when nothing is open). */
-void ent__api_tcp_close(ent_api_tcp *t, void (*cb)(void *data), void *data);
-/* Frees a closed (or never started) server. Accepts NULL. */
-void ent__api_tcp_free(ent_api_tcp *t);
-
 #endif
