@@ -140,7 +140,8 @@ void ent_node_op_created(ent_node *n, struct ent_op *op);
 
 /* The slots of the part table, in start order (freed in reverse order). */
 typedef enum ent_node_slot {
-    ENT_NODE_OBJECTS = 0, /* struct ent_objects: the object engine */
+    ENT_NODE_EVENTS = 0,  /* struct ent_events_hub: wakes event readers */
+    ENT_NODE_OBJECTS,     /* struct ent_objects: the object engine */
     ENT_NODE_PEERS,       /* struct ent_peers: sessions with partner nodes */
     ENT_NODE_API,         /* struct ent_api: the local API on HOME/api.sock */
     ENT_NODE_NSLOTS

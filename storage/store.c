@@ -37,6 +37,8 @@ struct ent_store {
     bool writing;     /* inside ent_store_write: a nested call is refused */
     unsigned readers; /* open read transactions (map growth needs none) */
     uint64_t fail_in; /* fault injection countdown; 0: off */
+    void (*commit_hook)(void *data, unsigned marks);
+    void *commit_data;
 };
 
 struct ent_txn {
@@ -45,6 +47,7 @@ struct ent_txn {
     bool write;
     bool map_full; /* a put or commit hit MDB_MAP_FULL: grow and rerun */
     int poison;    /* first fatal error; the transaction will not commit */
+    unsigned marks; /* ent_txn_mark bits, reported after a commit */
 };
 
 /* LMDB sub-database names, in ent_table order (spec/storage.md). */
@@ -59,6 +62,7 @@ static const char *const table_names[ENT_TBL__COUNT] = {
     [ENT_TBL_WRITES] = "writes",       [ENT_TBL_HEADS] = "heads",
     [ENT_TBL_EQUIV] = "equivocations", [ENT_TBL_LOG_META] = "log_meta",
     [ENT_TBL_WITNESSED] = "witnessed", [ENT_TBL_ACCESS] = "access",
+    [ENT_TBL_EVENTS] = "events",
 };
 
 /*
@@ -248,7 +252,7 @@ static int txn_commit(ent_txn *txn) {
  * than a full map, or the map cannot grow any more.
  */
 static int run_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
-                     void *data) {
+                     void *data, unsigned *marks) {
     int err;
     for (int attempt = 0;; attempt++) {
         ent_txn txn = {.s = s, .write = true};
@@ -263,6 +267,8 @@ static int run_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
         }
         if (err == ENT_OK) {
             err = txn_commit(&txn);
+            if (err == ENT_OK)
+                *marks = txn.marks;
         } else {
             mdb_txn_abort(txn.txn);
         }
@@ -292,9 +298,24 @@ int ent_store_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
         return ENT_EBUSY;
     }
     s->writing = true;
-    int err = run_write(s, fn, data);
+    unsigned marks = 0;
+    int err = run_write(s, fn, data, &marks);
     s->writing = false;
+    if (err == ENT_OK && marks != 0 && s->commit_hook != NULL)
+        s->commit_hook(s->commit_data, marks);
     return err;
+}
+
+void ent_txn_mark(ent_txn *txn, unsigned bits) {
+    if (txn != NULL && txn->write)
+        txn->marks |= bits;
+}
+
+void ent_store_set_commit_hook(ent_store *s,
+                               void (*hook)(void *data, unsigned marks),
+                               void *data) {
+    s->commit_hook = hook;
+    s->commit_data = data;
 }
 
 int ent_store_read(ent_store *s, int (*fn)(ent_txn *txn, void *data),
@@ -439,8 +460,10 @@ static int seek_last(MDB_cursor *cur, const uint8_t *prefix, size_t plen,
     return rc;
 }
 
+/* from: the key to start at (MDB_SET_RANGE) with no prefix filter; NULL
+ * for a prefix scan */
 static int scan(ent_txn *txn, ent_table t, const void *prefix, size_t plen,
-                scan_fn fn, void *data, bool reverse) {
+                scan_fn fn, void *data, bool reverse, const MDB_val *from) {
     int err = check_table(txn, t);
     if (err != ENT_OK)
         return err;
@@ -453,7 +476,10 @@ static int scan(ent_txn *txn, ent_table t, const void *prefix, size_t plen,
     if (rc != MDB_SUCCESS)
         return xlate(txn->s, rc, "mdb_cursor_open");
     MDB_val k = {plen, (void *)prefix}, v;
-    if (reverse)
+    if (from != NULL) {
+        k = *from;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    } else if (reverse)
         rc = seek_last(cur, prefix, plen, &k, &v);
     else
         rc = mdb_cursor_get(cur, &k, &v, plen > 0 ? MDB_SET_RANGE : MDB_FIRST);
@@ -474,12 +500,22 @@ out:
 
 int ent_txn_scan(ent_txn *txn, ent_table t, const void *prefix, size_t plen,
                  scan_fn fn, void *data) {
-    return scan(txn, t, prefix, plen, fn, data, false);
+    return scan(txn, t, prefix, plen, fn, data, false, NULL);
+}
+
+int ent_txn_scan_from(ent_txn *txn, ent_table t, const void *start,
+                      size_t slen, scan_fn fn, void *data) {
+    if (txn == NULL || slen == 0 || start == NULL)
+        return ENT_EINVAL;
+    if (slen > txn->s->max_key)
+        return ENT_ETOOBIG;
+    MDB_val from = {slen, (void *)start};
+    return scan(txn, t, NULL, 0, fn, data, false, &from);
 }
 
 int ent_txn_scan_reverse(ent_txn *txn, ent_table t, const void *prefix,
                          size_t plen, scan_fn fn, void *data) {
-    return scan(txn, t, prefix, plen, fn, data, true);
+    return scan(txn, t, prefix, plen, fn, data, true, NULL);
 }
 
 /* ---- open, schema, migrations ---- */

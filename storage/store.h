@@ -41,6 +41,7 @@ typedef enum ent_table {
     ENT_TBL_LOG_META,   /* "log_meta": activity-log frontier, signed heads */
     ENT_TBL_WITNESSED,  /* "witnessed": partners' heads kept, head proofs */
     ENT_TBL_ACCESS,     /* "access": local users, tokens, rules */
+    ENT_TBL_EVENTS,     /* "events": big-endian u64 id -> event (local) */
     ENT_TBL__COUNT
 } ent_table;
 
@@ -88,6 +89,21 @@ int ent_store_generation(ent_store *s, uint64_t *out);
 int ent_store_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
                     void *data);
 
+/*
+ * Commit marks: a write function tags its transaction with bits
+ * (ent_txn_mark); after that transaction commits, the store calls the hook
+ * set with ent_store_set_commit_hook once with the union of the bits. An
+ * aborted or rerun attempt forgets its marks. The hook runs synchronously
+ * at the end of ent_store_write, outside the transaction; it must not
+ * write to the store (a nested write is refused anyway) and should only
+ * schedule work. Marks on a read transaction are ignored.
+ */
+#define ENT_TXN_MARK_EVENTS 0x1u /* node/events/event.h appended events */
+void ent_txn_mark(ent_txn *txn, unsigned bits);
+void ent_store_set_commit_hook(ent_store *s,
+                               void (*hook)(void *data, unsigned marks),
+                               void *data);
+
 /* Runs fn(txn, data) in a read-only transaction. */
 int ent_store_read(ent_store *s, int (*fn)(ent_txn *txn, void *data),
                    void *data);
@@ -116,6 +132,16 @@ int ent_txn_scan(ent_txn *txn, ent_table t, const void *prefix, size_t plen,
                  int (*fn)(void *data, const void *key, size_t klen,
                            const void *val, size_t vlen),
                  void *data);
+
+/*
+ * Calls fn for each entry whose key sorts at or after start (klen > 0), in
+ * key order, to the end of the table (fn stops it as for ent_txn_scan).
+ */
+int ent_txn_scan_from(ent_txn *txn, ent_table t, const void *start,
+                      size_t slen,
+                      int (*fn)(void *data, const void *key, size_t klen,
+                                const void *val, size_t vlen),
+                      void *data);
 
 /* Calls fn for each entry in reverse key order, starting at the last. */
 int ent_txn_scan_reverse(ent_txn *txn, ent_table t, const void *prefix,

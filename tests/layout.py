@@ -27,6 +27,7 @@ RANK = {
     "node/access": 4,
     "node/objects": 5,
     "node/audit": 6,
+    "node/events": 6,
     "node": 7,
     "protocol": 8,
     "crypto": 9,

@@ -5,12 +5,32 @@
 #include "node/daemon/daemon.h"
 #include "node/api/api.h"
 #include "node/err.h"
+#include "node/events/event.h"
 #include "node/objects/object.h"
 #include "node/peers/peer.h"
 
 #include <string.h>
 
 /* ---- the parts' tables ------------------------------------------------------ */
+
+static int events_start(void *state, ent_node *n) {
+    return ent_events_hub_start(state, ent_node_loop(n));
+}
+
+static void events_stop(void *state, void (*done)(void *), void *arg) {
+    ent_events_hub_close(state, done, arg);
+}
+
+static void events_free(void *state) {
+    ent_events_hub_free(state);
+}
+
+static const ent_node_part events_part = {
+    .name = "events",
+    .start = events_start,
+    .stop = events_stop,
+    .free = events_free,
+};
 
 static void objects_free(void *state) {
     ent_objects_free(state);
@@ -75,6 +95,7 @@ int ent_daemon_open_diag(ent_node **out, struct uv_loop_s *loop,
                          const char *home, const ent_log *log,
                          ent_node_diag *diag) {
     ent_node *n = NULL;
+    ent_events_hub *hub = NULL;
     ent_objects *objects = NULL;
     ent_peers *peers = NULL;
     ent_api *api = NULL;
@@ -82,6 +103,10 @@ int ent_daemon_open_diag(ent_node **out, struct uv_loop_s *loop,
     int rc = ent_node_open_diag(&n, loop, home, log, diag);
     if (rc != ENT_OK)
         goto out;
+    if ((rc = ent_events_hub_new(&hub, ent_node_store(n))) != ENT_OK ||
+        (rc = ent_node_attach(n, ENT_NODE_EVENTS, &events_part, hub)) != ENT_OK)
+        goto out;
+    hub = NULL; /* the node owns it now */
     ent_objects_config ocfg = {.store = ent_node_store(n),
                                .id = ent_node_identity(n),
                                .log = log,
@@ -106,6 +131,7 @@ out:
     ent__api_free(api);
     ent_peers_free(peers);
     ent_objects_free(objects);
+    ent_events_hub_free(hub);
     ent_node_free(n);
     return rc;
 }

@@ -1,0 +1,457 @@
+/*
+ * event.c - the local event stream: the "events" table and the hub that
+ * wakes its readers (event.h, spec/events.md).
+ *
+ * A stored event is the JSON text of {"time","kind","object","org","user",
+ * "data"} (object and org as hex; absent ones left out), under its id as 8
+ * big-endian bytes, so a scan in key order is a walk in id order and the
+ * last key is the newest id.
+ */
+#include "node/events/event.h"
+#include "crypto/crypto.h"
+#include "node/bytes.h"
+#include "node/err.h"
+#include "node/node.h"
+#include "node/timefmt.h"
+
+#include <uv.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the table ------------------------------------------------------------ */
+
+static bool kind_ok(const char *k) {
+    size_t n = k != NULL ? strlen(k) : 0;
+    if (n == 0 || n > ENT_EVENT_KIND_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((k[i] >= 'a' && k[i] <= 'z') || k[i] == '_' || k[i] == '.'))
+            return false;
+    return true;
+}
+
+static int last_fn(void *data, const void *key, size_t klen, const void *val,
+                   size_t vlen) {
+    (void)val;
+    (void)vlen;
+    if (klen != 8)
+        return ENT_ECORRUPT;
+    *(uint64_t *)data = ent_be64_get(key);
+    return 1;
+}
+
+int ent_events_last(ent_txn *txn, uint64_t *id_out) {
+    *id_out = 0;
+    return ent_txn_scan_reverse(txn, ENT_TBL_EVENTS, NULL, 0, last_fn, id_out);
+}
+
+int ent_events_first(ent_txn *txn, uint64_t *id_out) {
+    *id_out = 0;
+    return ent_txn_scan(txn, ENT_TBL_EVENTS, NULL, 0, last_fn, id_out);
+}
+
+static int set_hex(json_t *o, const char *name, const uint8_t b[32]) {
+    char hex[65];
+    ent_hex_encode(hex, b, 32);
+    return json_object_set_new(o, name, json_string(hex)) == 0 ? ENT_OK
+                                                              : ENT_ENOMEM;
+}
+
+int ent_events_append(ent_txn *txn, const ent_event *ev, uint64_t now_ms,
+                      uint64_t *id_out) {
+    if (ev == NULL || !kind_ok(ev->kind) ||
+        (ev->user != NULL && (ev->user[0] == '\0' ||
+                              strlen(ev->user) > ENT_EVENT_USER_MAX)) ||
+        (ev->data != NULL && !json_is_object(ev->data)))
+        return ENT_EINVAL;
+    uint64_t last;
+    int rc = ent_events_last(txn, &last);
+    if (rc != ENT_OK)
+        return rc;
+    json_t *o = json_pack("{s:I,s:s}", "time", (json_int_t)now_ms, "kind",
+                          ev->kind);
+    if (o == NULL)
+        return ENT_ENOMEM;
+    if (ev->has_object)
+        rc = set_hex(o, "object", ev->object);
+    if (rc == ENT_OK && ev->has_org)
+        rc = set_hex(o, "org", ev->org);
+    if (rc == ENT_OK && ev->user != NULL &&
+        json_object_set_new(o, "user", json_string(ev->user)) != 0)
+        rc = ENT_ENOMEM;
+    if (rc == ENT_OK && ev->data != NULL &&
+        json_object_set(o, "data", ev->data) != 0)
+        rc = ENT_ENOMEM;
+    char *text = rc == ENT_OK ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (rc != ENT_OK)
+        return rc;
+    if (text == NULL)
+        return ENT_ENOMEM;
+    size_t len = strlen(text);
+    if (len > ENT_EVENT_MAX) {
+        free(text);
+        return ENT_ETOOBIG;
+    }
+    uint8_t key[8];
+    ent_be64_put(key, last + 1);
+    rc = ent_txn_put(txn, ENT_TBL_EVENTS, key, sizeof(key), text, len,
+                     ENT_PUT_NOOVERWRITE | ENT_PUT_APPEND);
+    free(text);
+    if (rc != ENT_OK)
+        return rc;
+    ent_txn_mark(txn, ENT_TXN_MARK_EVENTS);
+    if (id_out != NULL)
+        *id_out = last + 1;
+    return ENT_OK;
+}
+
+static int get_hex(json_t *o, const char *name, uint8_t out[32], bool *has) {
+    json_t *v = json_object_get(o, name);
+    *has = false;
+    if (v == NULL)
+        return ENT_OK;
+    if (!json_is_string(v) || strlen(json_string_value(v)) != 64 ||
+        ent_hex_decode(out, 32, json_string_value(v)) != ENT_OK)
+        return ENT_ECORRUPT;
+    *has = true;
+    return ENT_OK;
+}
+
+/* Decodes one stored event into ev; its strings and data belong to *root,
+ * which the caller json_decref()s. */
+static int decode(const void *key, size_t klen, const void *val, size_t vlen,
+                  ent_event *ev, json_t **root) {
+    *root = NULL;
+    if (klen != 8 || vlen > ENT_EVENT_MAX)
+        return ENT_ECORRUPT;
+    json_t *o = json_loadb(val, vlen, JSON_REJECT_DUPLICATES, NULL);
+    json_t *t = json_object_get(o, "time"), *k = json_object_get(o, "kind"),
+           *u = json_object_get(o, "user"), *d = json_object_get(o, "data");
+    memset(ev, 0, sizeof(*ev));
+    if (!json_is_object(o) || !json_is_integer(t) || json_integer_value(t) < 0 ||
+        !json_is_string(k) || (u != NULL && !json_is_string(u)) ||
+        (d != NULL && !json_is_object(d))) {
+        json_decref(o);
+        return ENT_ECORRUPT;
+    }
+    ev->id = ent_be64_get(key);
+    ev->time_ms = (uint64_t)json_integer_value(t);
+    ev->kind = json_string_value(k);
+    ev->user = u != NULL ? json_string_value(u) : NULL;
+    ev->data = d;
+    int rc = get_hex(o, "object", ev->object, &ev->has_object);
+    if (rc == ENT_OK)
+        rc = get_hex(o, "org", ev->org, &ev->has_org);
+    if (rc != ENT_OK) {
+        json_decref(o);
+        return rc;
+    }
+    *root = o;
+    return ENT_OK;
+}
+
+struct read_ctx {
+    int (*fn)(void *data, const ent_event *ev);
+    void *data;
+    size_t max, seen;
+    int stop; /* fn's non-zero answer */
+};
+
+static int read_one(void *data, const void *key, size_t klen, const void *val,
+                    size_t vlen) {
+    struct read_ctx *c = data;
+    ent_event ev;
+    json_t *root;
+    int rc = decode(key, klen, val, vlen, &ev, &root);
+    if (rc != ENT_OK)
+        return rc;
+    int r = c->fn(c->data, &ev);
+    json_decref(root);
+    if (r != 0) {
+        c->stop = r;
+        return r < 0 ? r : 1;
+    }
+    return c->max != 0 && ++c->seen >= c->max ? 1 : 0;
+}
+
+int ent_events_read(ent_txn *txn, uint64_t after, size_t max,
+                    int (*fn)(void *data, const ent_event *ev), void *data) {
+    if (fn == NULL)
+        return ENT_EINVAL;
+    if (after == UINT64_MAX)
+        return ENT_OK;
+    struct read_ctx c = {.fn = fn, .data = data, .max = max};
+    uint8_t key[8];
+    ent_be64_put(key, after + 1);
+    int rc = ent_txn_scan_from(txn, ENT_TBL_EVENTS, key, sizeof(key), read_one,
+                               &c);
+    if (rc == ENT_OK && c.stop != 0)
+        return c.stop;
+    return rc;
+}
+
+json_t *ent_event_json(const ent_event *ev) {
+    char t[ENT_TIMEFMT_RFC3339_LEN + 1], obj[65], org[ENT_ORG_ID_LEN + 1];
+    json_t *tj = ent_timefmt_rfc3339(t, ev->time_ms) == ENT_OK ? json_string(t)
+                                                               : json_null();
+    json_t *oj = json_null(), *gj = json_null();
+    if (ev->has_object) {
+        ent_hex_encode(obj, ev->object, 32);
+        oj = json_string(obj);
+    }
+    if (ev->has_org) {
+        ent_org_id_format(org, ev->org);
+        gj = json_string(org);
+    }
+    json_t *dj = ev->data != NULL ? json_deep_copy(ev->data) : json_object();
+    return json_pack("{s:I,s:o,s:s,s:o,s:o,s:o,s:o}", "id", (json_int_t)ev->id,
+                     "time", tj, "kind", ev->kind, "object", oj, "org", gj,
+                     "user", ev->user ? json_string(ev->user) : json_null(),
+                     "data", dj);
+}
+
+struct prune_ctx {
+    uint64_t upto, n;
+    uint8_t (*keys)[8];
+    size_t cap;
+};
+
+static int prune_collect(void *data, const void *key, size_t klen,
+                         const void *val, size_t vlen) {
+    (void)val;
+    (void)vlen;
+    struct prune_ctx *c = data;
+    if (klen != 8)
+        return ENT_ECORRUPT;
+    if (ent_be64_get(key) > c->upto || c->n == c->cap)
+        return 1;
+    memcpy(c->keys[c->n++], key, 8);
+    return 0;
+}
+
+int ent_events_prune(ent_txn *txn, uint64_t upto, uint64_t *deleted) {
+    uint64_t total = 0, last;
+    int rc = ent_events_last(txn, &last);
+    if (rc != ENT_OK)
+        return rc;
+    if (upto >= last) /* the newest event stays: it holds the next id */
+        upto = last - (last > 0);
+    struct prune_ctx c = {.upto = upto, .cap = 4096};
+    c.keys = malloc(c.cap * sizeof(*c.keys));
+    if (c.keys == NULL)
+        return ENT_ENOMEM;
+    do { /* collect a batch of keys, then delete it (no cursor is open) */
+        c.n = 0;
+        rc = ent_txn_scan(txn, ENT_TBL_EVENTS, NULL, 0, prune_collect, &c);
+        for (size_t i = 0; rc == ENT_OK && i < c.n; i++)
+            rc = ent_txn_del(txn, ENT_TBL_EVENTS, c.keys[i], 8);
+        total += rc == ENT_OK ? c.n : 0;
+    } while (rc == ENT_OK && c.n == c.cap);
+    free(c.keys);
+    if (deleted != NULL)
+        *deleted = total;
+    return rc;
+}
+
+/* ---- durable cursors ------------------------------------------------------ */
+
+#define CURSOR_PREFIX "evcur/"
+#define CURSOR_NAME_MAX 64
+
+static int cursor_key(const char *name, char key[sizeof(CURSOR_PREFIX) +
+                                                CURSOR_NAME_MAX],
+                      size_t *klen) {
+    size_t n = name != NULL ? strlen(name) : 0;
+    if (n == 0 || n > CURSOR_NAME_MAX)
+        return ENT_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '.' || c == ':' || c == '-'))
+            return ENT_EINVAL;
+    }
+    memcpy(key, CURSOR_PREFIX, sizeof(CURSOR_PREFIX) - 1);
+    memcpy(key + sizeof(CURSOR_PREFIX) - 1, name, n);
+    *klen = sizeof(CURSOR_PREFIX) - 1 + n;
+    return ENT_OK;
+}
+
+int ent_events_cursor_set(ent_txn *txn, const char *name, uint64_t id) {
+    char key[sizeof(CURSOR_PREFIX) + CURSOR_NAME_MAX];
+    size_t klen;
+    int rc = cursor_key(name, key, &klen);
+    if (rc != ENT_OK)
+        return rc;
+    uint8_t v[8];
+    ent_be64_put(v, id);
+    return ent_txn_put(txn, ENT_TBL_META, key, klen, v, sizeof(v), 0);
+}
+
+int ent_events_cursor_get(ent_txn *txn, const char *name, uint64_t *id) {
+    char key[sizeof(CURSOR_PREFIX) + CURSOR_NAME_MAX];
+    size_t klen, vlen;
+    const void *v;
+    int rc = cursor_key(name, key, &klen);
+    if (rc == ENT_OK)
+        rc = ent_txn_get(txn, ENT_TBL_META, key, klen, &v, &vlen);
+    if (rc != ENT_OK)
+        return rc;
+    if (vlen != 8)
+        return ENT_ECORRUPT;
+    *id = ent_be64_get(v);
+    return ENT_OK;
+}
+
+int ent_events_cursor_del(ent_txn *txn, const char *name) {
+    char key[sizeof(CURSOR_PREFIX) + CURSOR_NAME_MAX];
+    size_t klen;
+    int rc = cursor_key(name, key, &klen);
+    return rc == ENT_OK ? ent_txn_del(txn, ENT_TBL_META, key, klen) : rc;
+}
+
+static int cursor_min_fn(void *data, const void *key, size_t klen,
+                         const void *val, size_t vlen) {
+    (void)key;
+    (void)klen;
+    if (vlen != 8)
+        return ENT_ECORRUPT;
+    uint64_t *m = data, id = ent_be64_get(val);
+    if (id < *m)
+        *m = id;
+    return 0;
+}
+
+int ent_events_cursor_min(ent_txn *txn, uint64_t *id) {
+    *id = UINT64_MAX;
+    return ent_txn_scan(txn, ENT_TBL_META, CURSOR_PREFIX,
+                        sizeof(CURSOR_PREFIX) - 1, cursor_min_fn, id);
+}
+
+/* ---- the hub --------------------------------------------------------------- */
+
+struct ent_events_sub {
+    ent_events_hub *hub;
+    void (*fn)(void *data);
+    void *data;
+    bool dead; /* unsubscribed during a wake-up; freed after it */
+    ent_events_sub *next;
+};
+
+struct ent_events_hub {
+    ent_store *store;
+    uv_async_t async;
+    bool open;    /* async initialised and not closing */
+    bool waking;  /* inside wake(): unsubscribes are deferred */
+    ent_events_sub *subs;
+    void (*done)(void *arg);
+    void *done_arg;
+};
+
+static void commit_hook(void *data, unsigned marks) {
+    ent_events_hub *h = data;
+    if ((marks & ENT_TXN_MARK_EVENTS) && h->open)
+        uv_async_send(&h->async);
+}
+
+static void sweep(ent_events_hub *h) {
+    for (ent_events_sub **p = &h->subs; *p != NULL;) {
+        ent_events_sub *s = *p;
+        if (s->dead) {
+            *p = s->next;
+            free(s);
+        } else {
+            p = &s->next;
+        }
+    }
+}
+
+static void wake(uv_async_t *a) {
+    ent_events_hub *h = a->data;
+    h->waking = true;
+    for (ent_events_sub *s = h->subs; s != NULL && h->open; s = s->next)
+        if (!s->dead)
+            s->fn(s->data);
+    h->waking = false;
+    sweep(h);
+}
+
+int ent_events_hub_new(ent_events_hub **out, ent_store *s) {
+    ent_events_hub *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return ENT_ENOMEM;
+    h->store = s;
+    *out = h;
+    return ENT_OK;
+}
+
+int ent_events_hub_start(ent_events_hub *h, uv_loop_t *loop) {
+    if (h->open)
+        return ENT_EINVAL;
+    if (uv_async_init(loop, &h->async, wake) != 0)
+        return ENT_EIO;
+    h->async.data = h;
+    h->open = true;
+    ent_store_set_commit_hook(h->store, commit_hook, h);
+    return ENT_OK;
+}
+
+ent_events_hub *ent_events_hub_of(struct ent_node *n) {
+    return ent_node_part_state(n, ENT_NODE_EVENTS);
+}
+
+static void hub_closed(uv_handle_t *hd) {
+    ent_events_hub *h = hd->data;
+    if (h->done != NULL)
+        h->done(h->done_arg);
+}
+
+void ent_events_hub_close(ent_events_hub *h, void (*done)(void *arg),
+                          void *arg) {
+    if (h == NULL || !h->open) {
+        if (done != NULL)
+            done(arg);
+        return;
+    }
+    h->open = false;
+    ent_store_set_commit_hook(h->store, NULL, NULL);
+    h->done = done;
+    h->done_arg = arg;
+    uv_close((uv_handle_t *)&h->async, hub_closed);
+}
+
+void ent_events_hub_free(ent_events_hub *h) {
+    if (h == NULL)
+        return;
+    for (ent_events_sub *s = h->subs, *nx; s != NULL; s = nx) {
+        nx = s->next;
+        free(s);
+    }
+    free(h);
+}
+
+int ent_events_subscribe(ent_events_hub *h, void (*fn)(void *data),
+                         void *data, ent_events_sub **out) {
+    if (h == NULL || fn == NULL)
+        return ENT_EINVAL;
+    ent_events_sub *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return ENT_ENOMEM;
+    s->hub = h;
+    s->fn = fn;
+    s->data = data;
+    s->next = h->subs;
+    h->subs = s;
+    if (out != NULL)
+        *out = s;
+    return ENT_OK;
+}
+
+void ent_events_unsubscribe(ent_events_sub *sub) {
+    if (sub == NULL)
+        return;
+    sub->dead = true;
+    if (!sub->hub->waking)
+        sweep(sub->hub);
+}

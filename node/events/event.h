@@ -1,0 +1,137 @@
+/*
+ * event.h - the node's local event stream (spec/events.md).
+ *
+ * Every change of this node's shared or private state, and every
+ * membership, invite, approval and equivocation happening, becomes one
+ * event: an id (1, 2, 3, ... in commit order, never reused), a wall-clock
+ * time, a kind, the object and org it concerns, the local user who caused
+ * it (NULL for changes that arrived from partners) and kind-specific data.
+ * Events live in the "events" table (spec/storage.md), keyed by big-endian
+ * id, and are written in the same LMDB write transaction as the change they
+ * describe (ent_events_append), so an aborted change leaves no event and a
+ * committed one always has its event. They are local: never sent to
+ * partners, never in an op.
+ *
+ * Readers (the SSE endpoint, webhooks) keep a cursor, the last id they
+ * handled, and read what follows it with ent_events_read. To learn that new
+ * events exist without polling, they subscribe to the hub (below): after a
+ * write transaction that appended events commits, the hub calls each
+ * subscriber once, from the loop.
+ *
+ * The data of an event may carry private values and field names; whoever
+ * outputs events filters them through the reader's access policy first.
+ */
+#ifndef ENT_EVENT_H
+#define ENT_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "storage/store.h"
+
+struct uv_loop_s;
+
+#define ENT_EVENT_KIND_MAX 48      /* bytes of a kind name */
+#define ENT_EVENT_USER_MAX 64      /* bytes of a user name */
+#define ENT_EVENT_MAX (64u << 10)  /* bytes of one stored event (JSON) */
+
+/*
+ * One event. On append, id and time_ms are assigned by the store (the
+ * caller's values are ignored); kind is required ([a-z_.]+); data is
+ * borrowed and may be NULL (stored as {}).
+ */
+typedef struct ent_event {
+    uint64_t id;
+    uint64_t time_ms;      /* ms since the Unix epoch */
+    const char *kind;      /* e.g. "object.created", "fields.changed" */
+    bool has_object;
+    uint8_t object[32];
+    bool has_org;          /* the org whose op or action caused it */
+    uint8_t org[32];
+    const char *user;      /* local user, NULL when none */
+    json_t *data;          /* kind-specific, borrowed */
+} ent_event;
+
+/*
+ * Appends ev in txn with the next id and the time now_ms; marks txn with
+ * ENT_TXN_MARK_EVENTS. *id_out (may be NULL) gets the id.
+ * @return ENT_OK, ENT_EINVAL (bad kind or user), ENT_ETOOBIG, store errors.
+ */
+int ent_events_append(ent_txn *txn, const ent_event *ev, uint64_t now_ms,
+                      uint64_t *id_out);
+
+/* The id of the newest event (0 when there is none). */
+int ent_events_last(ent_txn *txn, uint64_t *id_out);
+
+/* The id of the oldest event still kept (0 when there is none). */
+int ent_events_first(ent_txn *txn, uint64_t *id_out);
+
+/*
+ * Calls fn for each event with an id greater than after, in id order, at
+ * most max of them (0: no limit). ev and its data are valid only during
+ * the call. fn returning non-zero stops the walk with that value.
+ */
+int ent_events_read(ent_txn *txn, uint64_t after, size_t max,
+                    int (*fn)(void *data, const ent_event *ev), void *data);
+
+/*
+ * The event as the API shows it: {"id","time","kind","object","org",
+ * "user","data"}, object as hex, org as its base32 id, time RFC 3339 (ms,
+ * UTC); absent members are null. New reference, NULL when out of memory.
+ */
+json_t *ent_event_json(const ent_event *ev);
+
+/*
+ * Deletes events with ids <= upto (retention), except the newest event,
+ * which always stays so that ids are never reused. *deleted (may be NULL)
+ * gets the count.
+ */
+int ent_events_prune(ent_txn *txn, uint64_t upto, uint64_t *deleted);
+
+/*
+ * Durable cursors: a reader that must not miss events across restarts
+ * (a webhook) keeps the last id it handled under a name ([a-z0-9_.:-],
+ * 1..64 bytes) in the "meta" table, key "evcur/" NAME, value u64
+ * big-endian. Retention never prunes an event after the smallest durable
+ * cursor (up to its hard cap, spec/events.md).
+ */
+int ent_events_cursor_set(ent_txn *txn, const char *name, uint64_t id);
+/* ENT_ENOENT when name has no cursor. */
+int ent_events_cursor_get(ent_txn *txn, const char *name, uint64_t *id);
+int ent_events_cursor_del(ent_txn *txn, const char *name);
+/* The smallest durable cursor, UINT64_MAX when there is none. */
+int ent_events_cursor_min(ent_txn *txn, uint64_t *id);
+
+/* ---- the hub: who wants to hear about new events --------------------------- */
+
+typedef struct ent_events_hub ent_events_hub;
+typedef struct ent_events_sub ent_events_sub;
+
+/* Creates a hub for store s; it wakes nobody until started. */
+int ent_events_hub_new(ent_events_hub **out, ent_store *s);
+/* Initialises the hub's handle on loop and sets the store's commit hook.
+ * Stop with ent_events_hub_close(), then ent_events_hub_free(). */
+int ent_events_hub_start(ent_events_hub *h, struct uv_loop_s *loop);
+/* Stops calling subscribers and closes the hub's handle; done(arg) runs
+ * when it is closed (from the loop). */
+void ent_events_hub_close(ent_events_hub *h, void (*done)(void *arg),
+                          void *arg);
+void ent_events_hub_free(ent_events_hub *h);
+
+/* The hub of a serving node (slot ENT_NODE_EVENTS), NULL when none. */
+struct ent_node;
+ent_events_hub *ent_events_hub_of(struct ent_node *n);
+
+/*
+ * fn(data) runs on the loop after each commit that appended events (calls
+ * coalesce: one call may cover several commits). @return ENT_OK, ENT_ENOMEM.
+ */
+int ent_events_subscribe(ent_events_hub *h, void (*fn)(void *data),
+                         void *data, ent_events_sub **out);
+/* Removes a subscription; safe from inside its own callback. */
+void ent_events_unsubscribe(ent_events_sub *sub);
+
+#endif
