@@ -454,9 +454,13 @@ static int serialize(const ent_http_response *resp, bool tcp, bool keep_alive,
                       status, ent_http_status_text(status),
                       body != NULL ? blen + 1 : 0,
                       keep_alive ? "keep-alive" : "close",
-                      tcp ? "Cache-Control: no-store\r\n"
+                      !tcp ? ""
+                      : status == 401
+                          ? "Cache-Control: no-store\r\n"
                             "X-Content-Type-Options: nosniff\r\n"
-                          : "",
+                            "WWW-Authenticate: Bearer realm=\"entente\"\r\n"
+                          : "Cache-Control: no-store\r\n"
+                            "X-Content-Type-Options: nosniff\r\n",
                       resp->allow[0] ? "Allow: " : "", resp->allow,
                       resp->allow[0] ? "\r\n" : "",
                       resp->set_cookie[0] ? "Set-Cookie: " : "",

@@ -149,8 +149,8 @@ int ent_http_response_serialize(const ent_http_response *resp, char **out,
 
 /*
  * The same for the TCP API: "Connection: keep-alive" when keep_alive (else
- * close), and "Cache-Control: no-store" and "X-Content-Type-Options:
- * nosniff" on every answer.
+ * close), "Cache-Control: no-store" and "X-Content-Type-Options: nosniff"
+ * on every answer, and "WWW-Authenticate: Bearer realm="entente"" on a 401.
  */
 int ent_http_response_serialize_tcp(const ent_http_response *resp,
                                     bool keep_alive, char **out, size_t *len);

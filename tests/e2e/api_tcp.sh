@@ -126,6 +126,8 @@ BEFORE=$(show)
 # no credential: 401 on reads and writes, even for what the socket's
 # operator may do without one
 R=$(http "$P" GET /v1/status); [ "$(st "$R")" = 401 ] || fail "no token status: $R"
+grep -q '^WWW-Authenticate: Bearer realm="entente"' "$T/hdrs" || fail "401 without WWW-Authenticate"
+grep -q '^Cache-Control: no-store' "$T/hdrs" || fail "no Cache-Control: no-store"
 R=$(http "$P" GET "/v1/objects/$EMEA"); [ "$(st "$R")" = 401 ] || fail "no token: $R"
 echo "$R" >>"$OUT/all"
 R=$(http "$P" POST "/v1/objects/$EMEA" -- '{"set":{"name":"x"}}'); [ "$(st "$R")" = 401 ] || fail "no token write: $R"
