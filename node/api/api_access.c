@@ -451,16 +451,15 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
             if (rest[0] != '\0')
                 return ENT_OK; /* G_PLAIN with no action: 404 below */
             g->kind = G_SHOW;
-            json_t *state = NULL;
-            char creator[ENT_POLICY_VALUE_MAX + 1];
-            rc = object_state(n, id, &state, creator);
+            /* kept for end(): a GET changes nothing in between */
+            rc = object_state(n, id, &g->state, g->creator);
             if (rc == ENT_ENOENT)
                 return ENT_OK;
             if (rc == ENT_OK)
                 rc = need(g, p, ENT_ACT_READ,
-                          json_string_value(json_object_get(state, "type")),
-                          NULL, state, creator[0] ? creator : NULL, resp);
-            json_decref(state);
+                          json_string_value(json_object_get(g->state, "type")),
+                          NULL, g->state, g->creator[0] ? g->creator : NULL,
+                          resp);
             return rc;
         }
         g->kind = G_OBJECT;
@@ -729,10 +728,15 @@ void ent_api_access_end(ent_node *n, const ent_http_request *req,
         if (g->kind == G_SHOW) {
             uint8_t id[32];
             const char *rest;
-            json_t *state = NULL;
+            json_t *state = g->state;
             char creator[ENT_POLICY_VALUE_MAX + 1];
-            if (object_path(req->path, id, &rest) &&
-                object_state(n, id, &state, creator) == ENT_OK)
+            strcpy(creator, g->creator);
+            if (state != NULL)
+                json_incref(state);
+            else if (!object_path(req->path, id, &rest) ||
+                     object_state(n, id, &state, creator) != ENT_OK)
+                state = NULL;
+            if (state != NULL)
                 filter_fields(g, p, resp->body, state,
                               creator[0] ? creator : NULL);
             else
@@ -747,5 +751,6 @@ void ent_api_access_end(ent_node *n, const ent_http_request *req,
     }
     free(g->rules);
     free(g->query);
+    json_decref(g->state);
     memset(g, 0, sizeof(*g));
 }
