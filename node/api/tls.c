@@ -84,7 +84,6 @@ int ent_tls_ctx_new(ent_tls_ctx **out, const char *cert, const char *key,
                                     SSL_OP_NO_TICKET);
     SSL_CTX_set_session_cache_mode(c->ssl, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(c->ssl, 0); /* TLS 1.3: no tickets either */
-    SSL_CTX_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
     rc = ENT_EINVAL;
     if (SSL_CTX_set_min_proto_version(c->ssl, TLS1_2_VERSION) != 1 ||
         SSL_CTX_set_cipher_list(c->ssl, TLS12_CIPHERS) != 1) {
