@@ -260,7 +260,8 @@ static void test_two_nodes_one_loop(void **state) {
             json_integer_value(json_object_get(rcv, "bad_value")), 0);
         assert_int_equal(
             json_integer_value(json_object_get(rcv, "held_strangers")), 0);
-        assert_int_equal(json_object_size(r), 10);
+        assert_int_equal(json_object_size(r), 12); /* + api_tcp, api_tls */
+        assert_true(json_is_null(json_object_get(r, "api_tcp")));
         json_decref(r);
     }
     assert_int_not_equal(ports[0], ports[1]);

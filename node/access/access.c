@@ -486,6 +486,7 @@ struct tok_create {
     const char *hash;
     uint32_t scopes;
     uint64_t expires, now;
+    bool session; /* a login session of the TCP API (cookie) */
 };
 
 static int tok_create_fn(ent_txn *txn, void *data) {
@@ -505,15 +506,21 @@ static int tok_create_fn(ent_txn *txn, void *data) {
         (json_int_t)c->now, "last_used", 0, "hash", c->hash);
     if (rec == NULL)
         return ENT_ENOMEM;
+    if (c->session &&
+        json_object_set_new(rec, "kind", json_string("session")) != 0) {
+        json_decref(rec);
+        return ENT_ENOMEM;
+    }
     rc = put_json(txn, key, key_of(key, 't', c->id), rec);
     json_decref(rec);
     return rc;
 }
 
-int ent_access_token_create(ent_store *s, const char *user, uint32_t scopes,
-                            uint64_t expires, uint64_t now,
-                            char token[ENT_TOKEN_STRLEN + 1],
-                            char id[ENT_TOKEN_ID_HEX + 1]) {
+/* Makes a token (or a session) and stores its hash; see the header. */
+static int token_make(ent_store *s, const char *user, uint32_t scopes,
+                      uint64_t expires, uint64_t now, bool session,
+                      char token[ENT_TOKEN_STRLEN + 1],
+                      char id[ENT_TOKEN_ID_HEX + 1]) {
     uint8_t rid[ENT_TOKEN_ID_HEX / 2], secret[32], h[ENT_HASH_LEN];
     char shex[65], hhex[2 * ENT_HASH_LEN + 1];
     token[0] = '\0';
@@ -527,7 +534,8 @@ int ent_access_token_create(ent_store *s, const char *user, uint32_t scopes,
     snprintf(token, ENT_TOKEN_STRLEN + 1, "ent_%s_%s", id, shex);
     ent_hash(h, token, strlen(token));
     ent_hex_encode(hhex, h, sizeof(h));
-    struct tok_create c = {user, id, hhex, scopes & ENT_ACT_ALL, expires, now};
+    struct tok_create c = {user,    id,  hhex,   scopes & ENT_ACT_ALL,
+                           expires, now, session};
     int rc = ent_store_write(s, tok_create_fn, &c);
     ent_wipe(secret, sizeof(secret));
     ent_wipe(shex, sizeof(shex));
@@ -536,6 +544,32 @@ int ent_access_token_create(ent_store *s, const char *user, uint32_t scopes,
         id[0] = '\0';
     }
     return rc;
+}
+
+int ent_access_session_create(ent_store *s, const char *user, uint64_t now,
+                              char token[ENT_TOKEN_STRLEN + 1],
+                              char id[ENT_TOKEN_ID_HEX + 1]) {
+    return token_make(s, user, ENT_ACT_ALL, now + ENT_SESSION_MS, now, true,
+                      token, id);
+}
+
+void ent_access_session_csrf(const char *token,
+                             char out[ENT_CSRF_STRLEN + 1]) {
+    static const char dom[] = "entente csrf v1";
+    uint8_t buf[sizeof(dom) + ENT_TOKEN_STRLEN], h[ENT_HASH_LEN];
+    size_t tl = strnlen(token, ENT_TOKEN_STRLEN);
+    memcpy(buf, dom, sizeof(dom)); /* with its NUL: a separator */
+    memcpy(buf + sizeof(dom), token, tl);
+    ent_hash(h, buf, sizeof(dom) + tl);
+    ent_hex_encode(out, h, sizeof(h));
+    ent_wipe(buf, sizeof(buf));
+}
+
+int ent_access_token_create(ent_store *s, const char *user, uint32_t scopes,
+                            uint64_t expires, uint64_t now,
+                            char token[ENT_TOKEN_STRLEN + 1],
+                            char id[ENT_TOKEN_ID_HEX + 1]) {
+    return token_make(s, user, scopes, expires, now, false, token, id);
 }
 
 static bool token_id_valid(const char *id) {
@@ -632,6 +666,7 @@ struct auth_ctx {
     uint64_t now;
     ent_principal *p;
     bool touch;
+    bool session; /* want a session (cookie), not a bearer token */
 };
 
 static int auth_fn(ent_txn *txn, void *data) {
@@ -652,6 +687,12 @@ static int auth_fn(ent_txn *txn, void *data) {
         goto out;
     }
     if (!ent_memeq(want, c->hash, ENT_HASH_LEN)) {
+        rc = ENT_EPERM;
+        goto out;
+    }
+    /* a session is only a cookie and a token only a bearer */
+    const char *kind = json_string_value(json_object_get(tok, "kind"));
+    if ((kind != NULL && strcmp(kind, "session") == 0) != c->session) {
         rc = ENT_EPERM;
         goto out;
     }
@@ -679,6 +720,7 @@ static int auth_fn(ent_txn *txn, void *data) {
         goto out;
     c->p->scopes = scopes_parse(json_object_get(tok, "scopes"));
     memcpy(c->p->token, c->id, ENT_TOKEN_ID_HEX + 1);
+    c->p->session = c->session;
     if (c->touch) {
         json_object_set_new(tok, "last_used", json_integer((json_int_t)c->now));
         rc = put_json(txn, key, kl, tok);
@@ -691,8 +733,8 @@ out:
     return rc;
 }
 
-int ent_access_authenticate(ent_store *s, const char *token, uint64_t now,
-                            ent_principal *out) {
+static int authenticate(ent_store *s, const char *token, uint64_t now,
+                        bool session, ent_principal *out) {
     uint8_t h[ENT_HASH_LEN];
     char id[ENT_TOKEN_ID_HEX + 1];
     memset(out, 0, sizeof(*out));
@@ -704,13 +746,23 @@ int ent_access_authenticate(ent_store *s, const char *token, uint64_t now,
     if (!token_id_valid(id))
         return ENT_EPERM;
     ent_hash(h, token, strlen(token));
-    struct auth_ctx c = {id, h, now, out, false};
+    struct auth_ctx c = {id, h, now, out, false, session};
     int rc = ent_store_read(s, auth_fn, &c);
     if (rc == ENT_OK && c.touch)
         rc = ent_store_write(s, auth_fn, &c);
     if (rc != ENT_OK)
         memset(out, 0, sizeof(*out));
     return rc;
+}
+
+int ent_access_authenticate(ent_store *s, const char *token, uint64_t now,
+                            ent_principal *out) {
+    return authenticate(s, token, now, false, out);
+}
+
+int ent_access_session_authenticate(ent_store *s, const char *token,
+                                    uint64_t now, ent_principal *out) {
+    return authenticate(s, token, now, true, out);
 }
 
 static int principal_fn(ent_txn *txn, void *data) {

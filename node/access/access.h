@@ -34,6 +34,8 @@
                                   */
 #define ENT_LOGIN_TOKEN_MS (12u * 3600u * 1000u) /* a login's token lifetime   \
                                                   */
+#define ENT_SESSION_MS (12u * 3600u * 1000u) /* a login session's lifetime */
+#define ENT_CSRF_STRLEN 64                   /* a session's CSRF token, hex */
 
 /* ---- users ----------------------------------------------------------------
  */
@@ -133,6 +135,29 @@ int ent_access_tokens_json(ent_store *s, const char *user, json_t **out);
  */
 int ent_access_authenticate(ent_store *s, const char *token, uint64_t now,
                             ent_principal *out);
+
+/*
+ * Creates a login session of user for the TCP API (spec/access.md §2.3):
+ * a token of every scope, valid ENT_SESSION_MS from now, stored (as its
+ * hash) with kind "session" so that it is only accepted as a cookie, never
+ * as a bearer token. token and id as in ent_access_token_create; the
+ * caller wipes token. @return as ent_access_token_create.
+ */
+int ent_access_session_create(ent_store *s, const char *user, uint64_t now,
+                              char token[ENT_TOKEN_STRLEN + 1],
+                              char id[ENT_TOKEN_ID_HEX + 1]);
+
+/* ent_access_authenticate() for a session cookie: refuses bearer tokens
+ * (ENT_EPERM) and sets out->session. */
+int ent_access_session_authenticate(ent_store *s, const char *token,
+                                    uint64_t now, ent_principal *out);
+
+/*
+ * The CSRF token of a session: lowercase hex of BLAKE2b-256("entente csrf
+ * v1" NUL || the session token text), NUL-terminated into out. Knowing it
+ * takes the session cookie, which a page of another site cannot read.
+ */
+void ent_access_session_csrf(const char *token, char out[ENT_CSRF_STRLEN + 1]);
 
 /* Loads a user's principal (kind USER, every scope). @return ENT_OK,
  * ENT_ENOENT. */

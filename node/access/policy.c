@@ -525,8 +525,8 @@ void ent_policy_decide(const ent_rule *rules, size_t n, const ent_principal *p,
         out->why = ENT_WHY_OPERATOR;
         return;
     }
-    if ((p->scopes & req->action) == 0) {
-        out->why = ENT_WHY_SCOPE;
+    if (p->kind != ENT_PRINCIPAL_USER || (p->scopes & req->action) == 0) {
+        out->why = ENT_WHY_SCOPE; /* nobody (ENT_PRINCIPAL_NONE): nothing */
         return;
     }
     for (size_t i = 0; i < n; i++) {

@@ -69,6 +69,9 @@ int ent_action_list_format(uint32_t mask, char *out, size_t cap);
 typedef enum ent_principal_kind {
     ENT_PRINCIPAL_OPERATOR = 0, /* the local socket without credentials */
     ENT_PRINCIPAL_USER = 1,     /* a user, through one of its tokens */
+    ENT_PRINCIPAL_NONE = 2,     /* nobody yet: TCP without credentials
+                                   (POST /v1/login only); every decision
+                                   denies */
 } ent_principal_kind;
 
 /*
@@ -85,6 +88,7 @@ typedef struct ent_principal {
     char attr_val[ENT_POLICY_MAX_ATTRS][ENT_POLICY_VALUE_MAX + 1];
     uint32_t scopes; /* ENT_ACT_* the token allows; ENT_ACT_ALL */
     char token[17];  /* the token's id in hex, "" for the operator */
+    bool session;    /* authenticated by a session cookie (TCP API) */
 } ent_principal;
 
 /* The value of attribute key of p, or NULL. */

@@ -86,6 +86,7 @@ static const ent_api_route builtin_routes[] = {
     {"GET", "/v1/policies/{id}", false, ent_api_policy_get},
     {"DELETE", "/v1/policies/{id}", false, ent_api_policy_delete},
     {"POST", "/v1/login", false, ent_api_login},
+    {"POST", "/v1/logout", false, ent_api_logout},
     {"GET", "/v1/access/me", false, ent_api_me},
 };
 
@@ -110,6 +111,9 @@ struct ent_api {
     size_t nstats, capstats;
     void (*closed_cb)(void *data);
     void *closed_data;
+    const ent_api_ext *ext; /* the TCP API (api_tcp.c), NULL when none */
+    void *ext_state;
+    bool ext_open;          /* its listener or connections are open */
 };
 
 struct api_conn {
@@ -309,6 +313,14 @@ static void api_collect(ent_metrics_out *o, void *data) {
  * calls, whether the policies allow it, and what the answer may carry. */
 void ent_api_dispatch(ent_node *n, const ent_http_request *req,
                       ent_http_response *resp) {
+    ent__api_dispatch_admit(n, req, resp, NULL, NULL);
+}
+
+void ent__api_dispatch_admit(ent_node *n, const ent_http_request *req,
+                             ent_http_response *resp,
+                             bool (*admit)(void *data, const ent_principal *who,
+                                           uint64_t *retry_ms),
+                             void *data) {
     ent_http_request r = *req; /* shallow: the guard may set principal and
                                   query; nothing of it is freed here */
     ent_principal who;
@@ -316,10 +328,32 @@ void ent_api_dispatch(ent_node *n, const ent_http_request *req,
     char allow[sizeof(resp->allow)];
     bool known = false;
     const ent_api_route *hit = route_find(n, req, &known, allow, sizeof(allow));
-    if (ent_api_access_begin(n, &r, &who, &g, resp) == ENT_OK)
+    uint64_t retry = 0;
+    int rc = ent_api_access_begin(n, &r, &who, &g, resp);
+    if (admit != NULL &&
+        !admit(data, who.kind == ENT_PRINCIPAL_USER ? &who : NULL, &retry)) {
+        ent_http_response_clear(resp);
+        ent_http_response_error(resp, 429, ENT_ELIMIT,
+                                "too many requests; try again in %llu ms",
+                                (unsigned long long)retry);
+        resp->retry_after = (unsigned)((retry + 999) / 1000);
+        rc = ENT_ELIMIT;
+    }
+    if (rc == ENT_OK)
         route_request(n, &r, hit, known, allow, resp);
     ent_api_access_end(n, &r, &who, &g, resp);
     stat_count(ent__node_api(n), hit, true, resp->status);
+}
+
+void ent__api_set_ext(ent_api *api, const ent_api_ext *ext, void *state) {
+    if (api->ext != NULL)
+        api->ext->free(api->ext_state);
+    api->ext = ext;
+    api->ext_state = state;
+}
+
+void *ent__api_ext_state(ent_api *api, const ent_api_ext *ext) {
+    return api != NULL && api->ext == ext ? api->ext_state : NULL;
 }
 
 int ent__api_route_add(ent_api *api, const ent_api_route *route) {
@@ -398,12 +432,20 @@ int ent_api_status(ent_node *n, const ent_http_request *req,
         (json_int_t)st.held_expired, "bad_value", (json_int_t)st.bad_value,
         "corrupt", (json_int_t)st.corrupt);
     /* sessions: guests and refusals (node/peers/peer_guard.c) */
+    /* the TCP API's address (api_tcp.c), null when it is off */
+    bool tls = false;
+    ent_api *api = ent__node_api(n);
+    const char *tcp = api != NULL && api->ext != NULL
+                          ? api->ext->address(api->ext_state, &tls)
+                          : "";
     json_t *body = json_pack(
-        "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:o}", "org", ent_node_org_id(n),
+        "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:b}", "org",
+        ent_node_org_id(n),
         "name", ent_node_name(n), "listen", ent_node_listen(n), "advertise",
         adv, "peers", (json_int_t)c.peers, "objects", (json_int_t)c.objects,
         "equivocations", (json_int_t)c.equivocations, "syncs", syncs,
-        "sessions", sessions, "received", received);
+        "sessions", sessions, "received", received, "api_tcp",
+        tcp[0] ? json_string(tcp) : json_null(), "api_tls", tls);
     if (body == NULL)
         return ENT_ENOMEM;
     ent_http_response_json(resp, 200, body);
@@ -414,7 +456,7 @@ int ent_api_status(ent_node *n, const ent_http_request *req,
 
 static void api_maybe_closed(ent_api *api) {
     if (api->closing && api->nconns == 0 && api->listener_open == 0 &&
-        api->closed_cb != NULL) {
+        !api->ext_open && api->closed_cb != NULL) {
         void (*cb)(void *) = api->closed_cb;
         api->closed_cb = NULL;
         cb(api->closed_data);
@@ -631,12 +673,22 @@ int ent__api_listen(ent_api *api, const char *path) {
         goto out;
     }
     api->listening = true;
+    if (api->ext != NULL) {
+        api->ext_open = true;
+        rc = api->ext->start(api->ext_state);
+    }
 out:
     if (rc != ENT_OK) {
         unlink(path);
         /* the caller's stop path closes the listener handle */
     }
     return rc;
+}
+
+static void ext_closed(void *data) {
+    ent_api *api = data;
+    api->ext_open = false;
+    api_maybe_closed(api);
 }
 
 void ent__api_close(ent_api *api, void (*cb)(void *data), void *data) {
@@ -649,6 +701,8 @@ void ent__api_close(ent_api *api, void (*cb)(void *data), void *data) {
     }
     for (api_conn *c = api->conns; c != NULL; c = c->next)
         conn_close(c);
+    if (api->ext_open)
+        api->ext->close(api->ext_state, ext_closed, api);
     api_maybe_closed(api);
 }
 
@@ -657,5 +711,7 @@ void ent__api_free(ent_api *api) {
         return;
     ent_metrics_collector_remove(ent_node_metrics(api->node), api_collect, api);
     free(api->stats);
+    if (api->ext != NULL)
+        api->ext->free(api->ext_state);
     free(api);
 }

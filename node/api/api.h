@@ -28,6 +28,7 @@
 #define ENT_API_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "node/api/http.h"
 #include "node/api/route.h"
@@ -74,5 +75,44 @@ const ent_api_route *ent__api_routes(const ent_api *api, size_t *n);
 int ent__api_route_add(ent_api *api, const ent_api_route *route);
 /* The API server attached to n (slot ENT_NODE_API). */
 ent_api *ent__node_api(ent_node *n);
+
+struct ent_principal;
+/*
+ * ent_api_dispatch() with a rate limit (the TCP API): after the guard has
+ * authenticated the request, admit(data, who, &retry_ms) is asked, with
+ * who the authenticated principal or NULL (no or a refused credential);
+ * when it returns false the answer is 429 with Retry-After and the
+ * handler does not run.
+ */
+void ent__api_dispatch_admit(ent_node *n, const ent_http_request *req,
+                             ent_http_response *resp,
+                             bool (*admit)(void *data,
+                                           const struct ent_principal *who,
+                                           uint64_t *retry_ms),
+                             void *data);
+/*
+ * A second listener of the API (the TCP API, node/api/api_tcp.c, which sits
+ * above this file): the server starts it after the socket, closes it with
+ * the socket's connections and frees it with the server, through this
+ * table, so that api.c never calls it by name.
+ *   start:   binds and listens; an error fails ent_node_start();
+ *   close:   closes everything, then cb(data) once (at once if nothing is
+ *            open);
+ *   free:    frees state (closed or never started);
+ *   address: its "HOST:PORT" ("" when not listening) and whether under
+ *            TLS, for GET /v1/status.
+ */
+typedef struct ent_api_ext {
+    int (*start)(void *state);
+    void (*close)(void *state, void (*cb)(void *data), void *data);
+    void (*free)(void *state);
+    const char *(*address)(void *state, bool *tls);
+} ent_api_ext;
+
+/* Attaches ext with its state (freeing one attached before); ext is
+ * borrowed (a static table), state owned from then on. */
+void ent__api_set_ext(ent_api *api, const ent_api_ext *ext, void *state);
+/* The state attached with ext, or NULL when another or none is. */
+void *ent__api_ext_state(ent_api *api, const ent_api_ext *ext);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include "node/api/api_access.h"
 #include "node/api/api_objects.h"
+#include "node/api/api_session.h"
 #include "node/audit/actlog.h"
 #include "node/err.h"
 #include "node/log.h"
@@ -312,6 +313,91 @@ static int strip_limit(ent_http_request *req, ent_api_guard *g) {
     return ENT_OK;
 }
 
+/* Nobody: a TCP request before (or without) authentication. */
+static void principal_none(ent_principal *p) {
+    memset(p, 0, sizeof(*p));
+    p->kind = ENT_PRINCIPAL_NONE;
+}
+
+/* Answers 401 for a credential ent_access_*authenticate refused. */
+static int refuse(ent_http_request *req, ent_principal *p, int rc,
+                  bool session, ent_http_response *resp) {
+    principal_none(p);
+    req->principal = NULL;
+    const char *why =
+        rc == ENT_EEXPIRED
+            ? (session ? "the session has expired" : "the token has expired")
+        : rc == ENT_EDENIED
+            ? (session ? "the session's user is disabled or removed"
+                       : "the token's user is disabled or removed")
+        : rc == ENT_EPERM
+            ? (session ? "invalid or ended session" : "invalid or revoked token")
+            : ent_strerror(rc);
+    /* 401 says ENT_EAUTH, or ENT_EEXPIRED for a token or session past its
+     * time (spec/api.md "Errors") */
+    bool unauth = rc == ENT_EPERM || rc == ENT_EEXPIRED || rc == ENT_EDENIED;
+    return ent_http_response_error(
+        resp, unauth ? 401 : 500,
+        unauth && rc != ENT_EEXPIRED ? ENT_EAUTH : rc, "%s", why);
+}
+
+/*
+ * A request of the TCP API without an Authorization header
+ * (spec/access.md §2.3): POST /v1/login is let through as nobody (a
+ * same-origin check only); anything else needs the session cookie, and a
+ * state-changing request also a same-origin Origin / Sec-Fetch-Site and
+ * the session's CSRF token. Never the operator.
+ */
+static int begin_cookie(ent_node *n, ent_http_request *req, ent_principal *p,
+                        ent_api_guard *g, ent_http_response *resp) {
+    char tok[ENT_TOKEN_STRLEN + 1];
+    bool tls = req->transport == ENT_HTTP_TLS;
+    bool unsafe = ent_api_method_unsafe(req->method);
+    int rc;
+    principal_none(p);
+    if (strcmp(req->method, "POST") == 0 && strcmp(req->path, "/v1/login") == 0) {
+        if (!ent_api_same_origin(req, tls))
+            return ent_http_response_error(resp, 403, ENT_EDENIED,
+                                           "cross-site request refused");
+        g->kind = G_FREE;
+        return ENT_OK;
+    }
+    rc = ent_api_session_cookie(req, tok);
+    if (rc == ENT_ENOENT) {
+        req->principal = NULL;
+        return ent_http_response_error(resp, 401, ENT_EAUTH,
+                                       "authentication required: send "
+                                       "Authorization: Bearer TOKEN, or log in "
+                                       "(POST /v1/login)");
+    }
+    if (rc != ENT_OK) {
+        req->principal = NULL;
+        return ent_http_response_error(resp, 401, ENT_EAUTH,
+                                       "malformed session cookie");
+    }
+    if (unsafe && !ent_api_same_origin(req, tls)) {
+        rc = ent_http_response_error(resp, 403, ENT_EDENIED,
+                                     "cross-site request refused");
+        goto out;
+    }
+    rc = ent_access_session_authenticate(ent_node_store(n), tok,
+                                         ent_api_now_ms(), p);
+    if (rc != ENT_OK) {
+        rc = refuse(req, p, rc, true, resp);
+        goto out;
+    }
+    if (ent_api_csrf_check(req, tok) != ENT_OK) {
+        principal_none(p);
+        req->principal = NULL;
+        rc = ent_http_response_error(resp, 403, ENT_EDENIED,
+                                     "missing or wrong " "X-CSRF-Token header "
+                                     "(GET /v1/access/me gives it)");
+    }
+out:
+    ent_wipe(tok, sizeof(tok));
+    return rc;
+}
+
 static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
                  ent_api_guard *g, ent_http_response *resp) {
     const char *auth = ent_http_request_header(req, "authorization");
@@ -321,29 +407,22 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
     memset(g, 0, sizeof(*g));
     ent_principal_operator(p);
     req->principal = p;
-    if (auth == NULL) {
+    if (auth == NULL && req->transport == ENT_HTTP_UNIX) {
         g->kind = strcmp(path, "/v1/log") == 0 ? G_LOG : G_OPERATOR;
         return ENT_OK; /* the socket's operator */
     }
-    if (strncmp(auth, "Bearer ", 7) != 0)
+    if (auth == NULL) {
+        if ((rc = begin_cookie(n, req, p, g, resp)) != ENT_OK ||
+            g->kind == G_FREE)
+            return rc;
+    } else if (strncmp(auth, "Bearer ", 7) != 0) {
+        principal_none(p);
+        req->principal = NULL;
         return ent_http_response_error(resp, 401, ENT_EAUTH,
                                        "Authorization: want Bearer TOKEN");
-    rc = ent_access_authenticate(ent_node_store(n), auth + 7, ent_api_now_ms(),
-                                 p);
-    if (rc != ENT_OK) {
-        ent_principal_operator(p);
-        req->principal = NULL;
-        const char *why = rc == ENT_EEXPIRED  ? "the token has expired"
-                          : rc == ENT_EDENIED ? "the token's user is disabled "
-                                                "or removed"
-                          : rc == ENT_EPERM   ? "invalid or revoked token"
-                                              : ent_strerror(rc);
-        /* 401 says ENT_EAUTH, or ENT_EEXPIRED for a token past its time */
-        bool unauth =
-            rc == ENT_EPERM || rc == ENT_EEXPIRED || rc == ENT_EDENIED;
-        return ent_http_response_error(
-            resp, unauth ? 401 : 500,
-            unauth && rc != ENT_EEXPIRED ? ENT_EAUTH : rc, "%s", why);
+    } else if ((rc = ent_access_authenticate(ent_node_store(n), auth + 7,
+                                             ent_api_now_ms(), p)) != ENT_OK) {
+        return refuse(req, p, rc, false, resp);
     }
     if ((rc = ent_store_read(ent_node_store(n), load_fn, g)) != ENT_OK)
         return ent_http_response_error(resp, 500, rc, "loading policies: %s",
@@ -368,7 +447,8 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
           strcmp(path, "/v1/templates") == 0 ||
           starts(path, "/v1/templates/") || strcmp(path, "/v1/config") == 0 ||
           starts(path, "/v1/config/") || strcmp(path, "/v1/access/me") == 0)) ||
-        (strcmp(m, "POST") == 0 && strcmp(path, "/v1/login") == 0)) {
+        (strcmp(m, "POST") == 0 && (strcmp(path, "/v1/login") == 0 ||
+                                    strcmp(path, "/v1/logout") == 0))) {
         g->kind = G_FREE;
         return ENT_OK;
     }
@@ -386,16 +466,15 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
             if (rest[0] != '\0')
                 return ENT_OK; /* G_PLAIN with no action: 404 below */
             g->kind = G_SHOW;
-            json_t *state = NULL;
-            char creator[ENT_POLICY_VALUE_MAX + 1];
-            rc = object_state(n, id, &state, creator);
+            /* kept for end(): a GET changes nothing in between */
+            rc = object_state(n, id, &g->state, g->creator);
             if (rc == ENT_ENOENT)
                 return ENT_OK;
             if (rc == ENT_OK)
                 rc = need(g, p, ENT_ACT_READ,
-                          json_string_value(json_object_get(state, "type")),
-                          NULL, state, creator[0] ? creator : NULL, resp);
-            json_decref(state);
+                          json_string_value(json_object_get(g->state, "type")),
+                          NULL, g->state, g->creator[0] ? g->creator : NULL,
+                          resp);
             return rc;
         }
         g->kind = G_OBJECT;
@@ -664,10 +743,15 @@ void ent_api_access_end(ent_node *n, const ent_http_request *req,
         if (g->kind == G_SHOW) {
             uint8_t id[32];
             const char *rest;
-            json_t *state = NULL;
+            json_t *state = g->state;
             char creator[ENT_POLICY_VALUE_MAX + 1];
-            if (object_path(req->path, id, &rest) &&
-                object_state(n, id, &state, creator) == ENT_OK)
+            strcpy(creator, g->creator);
+            if (state != NULL)
+                json_incref(state);
+            else if (!object_path(req->path, id, &rest) ||
+                     object_state(n, id, &state, creator) != ENT_OK)
+                state = NULL;
+            if (state != NULL)
                 filter_fields(g, p, resp->body, state,
                               creator[0] ? creator : NULL);
             else
@@ -682,5 +766,6 @@ void ent_api_access_end(ent_node *n, const ent_http_request *req,
     }
     free(g->rules);
     free(g->query);
+    json_decref(g->state);
     memset(g, 0, sizeof(*g));
 }

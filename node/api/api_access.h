@@ -31,6 +31,9 @@ typedef struct ent_api_guard {
     size_t limit;      /* GET /v1/objects: the limit applied after
                           filtering, 0: none */
     char *query;       /* the query given to the handler, owned */
+    json_t *state;     /* GET /v1/objects/ID: the object's state begin()
+                          decided on, reused by end() (owned) */
+    char creator[ENT_POLICY_VALUE_MAX + 1]; /* and its creator, "" none */
 } ent_api_guard;
 
 /*

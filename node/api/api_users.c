@@ -8,6 +8,7 @@
 #include "node/api/api_users.h"
 #include "node/api/api_access.h"
 #include "node/api/api_objects.h"
+#include "node/api/api_session.h"
 #include "node/err.h"
 #include "node/objects/object.h"
 
@@ -624,9 +625,60 @@ out:
 /* ---- login and whoami -----------------------------------------------------
  */
 
+/* A login on the TCP API: a session cookie and its CSRF token
+ * (spec/access.md §2.3). */
+static int login_session(ent_node *n, const ent_http_request *req,
+                         const char *user, uint64_t now,
+                         ent_http_response *resp) {
+    char token[ENT_TOKEN_STRLEN + 1], id[ENT_TOKEN_ID_HEX + 1],
+        csrf[ENT_CSRF_STRLEN + 1];
+    int rc = ent_access_session_create(ent_node_store(n), user, now, token, id);
+    if (rc == ENT_EDENIED)
+        return ent_http_response_error(resp, 401, rc, "the user is disabled");
+    if (rc != ENT_OK)
+        return access_error(resp, rc, NULL, "no such user");
+    ent_access_session_csrf(token, csrf);
+    json_t *arr = json_array();
+    for (uint32_t b = 1; arr != NULL && b <= ENT_ACT_MANAGE; b <<= 1)
+        json_array_append_new(arr, json_string(ent_action_name(b)));
+    json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:s}", "id", id, "user", user,
+                          "scopes", arr, "expires",
+                          ent_api_time_json(now + ENT_SESSION_MS), "csrf",
+                          csrf);
+    if (o == NULL) {
+        rc = ENT_ENOMEM;
+    } else {
+        ent_http_response_json(resp, 200, o);
+        ent_api_session_set_cookie(resp, token, ENT_SESSION_MS / 1000,
+                                   req->transport == ENT_HTTP_TLS);
+    }
+    ent_wipe(token, sizeof(token));
+    ent_wipe(csrf, sizeof(csrf));
+    return rc;
+}
+
+int ent_api_logout(ent_node *n, const ent_http_request *req,
+                   ent_http_response *resp) {
+    const ent_principal *p = req->principal;
+    if (p == NULL || p->kind != ENT_PRINCIPAL_USER || !p->session)
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "not a session (a bearer token is "
+                                       "revoked with DELETE /v1/tokens/ID)");
+    int rc = ent_access_token_revoke(ent_node_store(n), p->token);
+    if (rc != ENT_OK && rc != ENT_ENOENT)
+        return ent_http_response_error(resp, 500, rc, "ending the session: %s",
+                                       ent_strerror(rc));
+    json_t *o = json_pack("{s:s,s:b}", "id", p->token, "ended", 1);
+    if (o == NULL)
+        return ENT_ENOMEM;
+    ent_http_response_json(resp, 200, o);
+    ent_api_session_set_cookie(resp, NULL, 0, req->transport == ENT_HTTP_TLS);
+    return ENT_OK;
+}
+
 int ent_api_login(ent_node *n, const ent_http_request *req,
                   ent_http_response *resp) {
-    static const char *const keys[] = {"user", "password", NULL};
+    static const char *const keys[] = {"user", "password", "token", NULL};
     json_t *body = NULL;
     uint64_t retry = 0, now = ent_api_now_ms();
     int rc = ent_api_body_object(req, resp, &body);
@@ -636,6 +688,12 @@ int ent_api_login(ent_node *n, const ent_http_request *req,
         goto out;
     const char *user = json_string_value(json_object_get(body, "user"));
     const char *pw = json_string_value(json_object_get(body, "password"));
+    const json_t *want_token = json_object_get(body, "token");
+    if (want_token != NULL && !json_is_boolean(want_token)) {
+        rc = ent_http_response_error(resp, 400, ENT_EINVAL,
+                                     "\"token\" is true or false");
+        goto out;
+    }
     if (user == NULL || pw == NULL) {
         rc = ent_http_response_error_field(
             resp, 400, ENT_EINVAL, "user",
@@ -658,7 +716,10 @@ int ent_api_login(ent_node *n, const ent_http_request *req,
                                          : "wrong user name or password");
         goto out;
     }
-    rc = issue(n, user, ENT_ACT_ALL, now + ENT_LOGIN_TOKEN_MS, 200, resp);
+    if (req->transport != ENT_HTTP_UNIX && !json_is_true(want_token))
+        rc = login_session(n, req, user, now, resp);
+    else
+        rc = issue(n, user, ENT_ACT_ALL, now + ENT_LOGIN_TOKEN_MS, 200, resp);
 out:
     json_decref(body);
     return rc;
@@ -679,11 +740,20 @@ int ent_api_me(ent_node *n, const ent_http_request *req,
     for (uint32_t b = 1; b <= ENT_ACT_LAST; b <<= 1)
         if (op || (p->scopes & b) != 0)
             json_array_append_new(sc, json_string(ent_action_name(b)));
-    json_t *o = json_pack("{s:b,s:o,s:o,s:o,s:o,s:o}", "operator", op, "user",
-                          op ? json_null() : json_string(p->user), "role",
-                          op ? json_null() : json_string(p->role), "attrs",
-                          attrs, "scopes", sc, "token",
-                          op ? json_null() : json_string(p->token));
+    /* a session's CSRF token, for the page to send with its writes */
+    char tok[ENT_TOKEN_STRLEN + 1], csrf[ENT_CSRF_STRLEN + 1] = "";
+    if (!op && p->session && ent_api_session_cookie(req, tok) == ENT_OK) {
+        ent_access_session_csrf(tok, csrf);
+        ent_wipe(tok, sizeof(tok));
+    }
+    json_t *o = json_pack("{s:b,s:o,s:o,s:o,s:o,s:o,s:b,s:o}", "operator", op,
+                          "user", op ? json_null() : json_string(p->user),
+                          "role", op ? json_null() : json_string(p->role),
+                          "attrs", attrs, "scopes", sc, "token",
+                          op ? json_null() : json_string(p->token), "session",
+                          !op && p->session, "csrf",
+                          csrf[0] ? json_string(csrf) : json_null());
+    ent_wipe(csrf, sizeof(csrf));
     if (o == NULL)
         return ENT_ENOMEM;
     ent_http_response_json(resp, 200, o);

@@ -41,6 +41,9 @@ int ent_api_policy_delete(ent_node *n, const ent_http_request *req,
                           ent_http_response *resp);
 int ent_api_policies_test(ent_node *n, const ent_http_request *req,
                           ent_http_response *resp);
+/* POST /v1/logout: ends the session of a cookie request (TCP API). */
+int ent_api_logout(ent_node *n, const ent_http_request *req,
+                   ent_http_response *resp);
 int ent_api_login(ent_node *n, const ent_http_request *req,
                   ent_http_response *resp);
 int ent_api_me(ent_node *n, const ent_http_request *req,

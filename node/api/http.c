@@ -182,6 +182,7 @@ static int on_headers_complete(http_parser *hp) {
     if (strlen(m) >= sizeof(p->req.method))
         return fail(p, ENT_EPROTO, "bad method");
     strcpy(p->req.method, m);
+    p->req.keep_alive = http_should_keep_alive(hp) != 0;
     if (split_url(p) != 0)
         return -1;
     if (!(hp->flags & F_CHUNKED) && hp->content_length != UINT64_MAX) {
@@ -257,6 +258,10 @@ void ent_http_parser_free(ent_http_parser *p) {
 
 ent_http_request *ent_http_parser_request(ent_http_parser *p) {
     return &p->req;
+}
+
+bool ent_http_parser_head_done(const ent_http_parser *p) {
+    return p->headers_done;
 }
 
 const char *ent_http_parser_reason(const ent_http_parser *p) {
@@ -428,16 +433,29 @@ const char *ent_http_status_text(int status) {
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
     case 422: return "Unprocessable Entity";
-    case 429:
-        return "Too Many Requests";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     default: return "Unknown";
     }
 }
 
+static int serialize(const ent_http_response *resp, bool tcp, bool keep_alive,
+                     char **out, size_t *len);
+
 int ent_http_response_serialize(const ent_http_response *resp, char **out,
                                 size_t *len) {
+    return serialize(resp, false, false, out, len);
+}
+
+int ent_http_response_serialize_tcp(const ent_http_response *resp,
+                                    bool keep_alive, char **out, size_t *len) {
+    return serialize(resp, true, keep_alive, out, len);
+}
+
+static int serialize(const ent_http_response *resp, bool tcp, bool keep_alive,
+                     char **out, size_t *len) {
     char *body = NULL;
     size_t blen = 0;
     int rc = ENT_OK;
@@ -458,20 +476,37 @@ int ent_http_response_serialize(const ent_http_response *resp, char **out,
     }
     size_t nl = body != NULL && !text ? 1 : 0;
     int status = resp->status ? resp->status : 500;
-    char head[512];
-    int hn =
-        snprintf(head, sizeof(head),
-                 "HTTP/1.1 %d %s\r\n"
-                 "Content-Type: %s\r\n"
-                 "Content-Length: %zu\r\n"
-                 "Connection: close\r\n"
-                 "%s%s%s"
-                 "\r\n",
-                 status, ent_http_status_text(status),
-                 text && resp->content_type != NULL ? resp->content_type
-                                                    : "application/json",
-                 body != NULL ? blen + nl : 0, resp->allow[0] ? "Allow: " : "",
-                 resp->allow, resp->allow[0] ? "\r\n" : "");
+    char head[1024], retry[48] = "";
+    if (resp->retry_after > 0)
+        snprintf(retry, sizeof(retry), "Retry-After: %u\r\n",
+                 resp->retry_after);
+    int hn = snprintf(head, sizeof(head),
+                      "HTTP/1.1 %d %s\r\n"
+                      "Content-Type: %s\r\n"
+                      "Content-Length: %zu\r\n"
+                      "Connection: %s\r\n"
+                      "%s"
+                      "%s%s%s"
+                      "%s%s%s"
+                      "%s"
+                      "\r\n",
+                      status, ent_http_status_text(status),
+                      text && resp->content_type != NULL ? resp->content_type
+                                                         : "application/json",
+                      body != NULL ? blen + nl : 0,
+                      keep_alive ? "keep-alive" : "close",
+                      !tcp ? ""
+                      : status == 401
+                          ? "Cache-Control: no-store\r\n"
+                            "X-Content-Type-Options: nosniff\r\n"
+                            "WWW-Authenticate: Bearer realm=\"entente\"\r\n"
+                          : "Cache-Control: no-store\r\n"
+                            "X-Content-Type-Options: nosniff\r\n",
+                      resp->allow[0] ? "Allow: " : "", resp->allow,
+                      resp->allow[0] ? "\r\n" : "",
+                      resp->set_cookie[0] ? "Set-Cookie: " : "",
+                      resp->set_cookie, resp->set_cookie[0] ? "\r\n" : "",
+                      retry);
     if (hn < 0 || (size_t)hn >= sizeof(head)) {
         rc = ENT_EINVAL;
         goto out;

@@ -49,7 +49,18 @@ typedef struct ent_http_request {
     /* who makes the request (node/access/policy.h): set by the server
      * before the handler runs, borrowed for the call; NULL outside it */
     const struct ent_principal *principal;
+    int transport;   /* ENT_HTTP_UNIX (0), ENT_HTTP_TCP, ENT_HTTP_TLS: set
+                        by the server that read it */
+    bool keep_alive; /* the client may send another request after this
+                        one (HTTP/1.1 without "Connection: close") */
 } ent_http_request;
+
+/* Where a request came from (ent_http_request.transport). */
+enum {
+    ENT_HTTP_UNIX = 0, /* HOME/api.sock: no credentials mean the operator */
+    ENT_HTTP_TCP = 1,  /* the TCP API in plain HTTP (loopback by default) */
+    ENT_HTTP_TLS = 2,  /* the TCP API under TLS */
+};
 
 /* Frees what req owns and zeroes it. Accepts a zeroed request. */
 void ent_http_request_clear(ent_http_request *req);
@@ -87,6 +98,9 @@ int ent_http_parser_feed(ent_http_parser *p, const uint8_t *buf, size_t len,
 /* The request being built; complete once feed said so. Owned by p. */
 ent_http_request *ent_http_parser_request(ent_http_parser *p);
 
+/* Whether the request line and every header have been read. */
+bool ent_http_parser_head_done(const ent_http_parser *p);
+
 /* A static, human-readable reason for the last error ("header too large"). */
 const char *ent_http_parser_reason(const ent_http_parser *p);
 
@@ -108,6 +122,8 @@ typedef struct ent_http_response {
     char *text;        /* owned; sent as is when body is NULL */
     size_t text_len;
     const char *content_type; /* of text; static */
+    char set_cookie[256]; /* "Set-Cookie" header value, or "" */
+    unsigned retry_after; /* "Retry-After" in seconds (429), 0: none */
 } ent_http_response;
 
 /* Sets status and body; takes the reference to body (may be NULL). */
@@ -149,6 +165,14 @@ const char *ent_http_status_text(int status);
  */
 int ent_http_response_serialize(const ent_http_response *resp, char **out,
                                 size_t *len);
+
+/*
+ * The same for the TCP API: "Connection: keep-alive" when keep_alive (else
+ * close), "Cache-Control: no-store" and "X-Content-Type-Options: nosniff"
+ * on every answer, and "WWW-Authenticate: Bearer realm="entente"" on a 401.
+ */
+int ent_http_response_serialize_tcp(const ent_http_response *resp,
+                                    bool keep_alive, char **out, size_t *len);
 
 /*
  * Serialises a request (used by the client): method, path, optional JSON body

@@ -297,6 +297,15 @@ static const cli_opt init_opts[] = {
 static const cli_opt serve_opts[] = {
     {"listen", "HOST:PORT",
      "listen here, not at the init address (port 0: a free port)"},
+    {"api", "HOST:PORT",
+     "also serve the API on TCP (PORT alone: 127.0.0.1:PORT; port 0: a "
+     "free port); a non-loopback address needs TLS"},
+    {"tls-cert", "FILE", "PEM certificate chain of the TCP API"},
+    {"tls-key", "FILE", "PEM private key of the TCP API (mode 0600)"},
+    {"insecure-http", NULL,
+     "allow plain HTTP on a non-loopback --api address"},
+    {"api-rate", "N",
+     "requests per second per token or session on TCP (default 50)"},
     {"log-format", "FORMAT",
      "text (default) or json: one JSON object a line, for log shippers"},
     {"log-file", "FILE",
@@ -690,14 +699,17 @@ static const cli_cmd commands[] = {
      "exists and is not empty; a failure leaves nothing behind.",
      init_opts, 0, 0, NULL},
     {"serve", ent__cli_cmd_serve, "run the node in the foreground",
-     "serve [--listen HOST:PORT] [--log-format text|json] [--log-file FILE] "
-     "[--home DIR] [--log-level L]",
+     "serve [--listen HOST:PORT] [--api HOST:PORT [--tls-cert FILE "
+     "--tls-key FILE] [--insecure-http] [--api-rate N]] [--log-format "
+     "text|json] [--log-file FILE] [--home DIR] [--log-level L]",
      "Runs the node until SIGINT or SIGTERM: listens for partner nodes on "
      "TCP and serves the local API on the Unix socket HOME/api.sock (mode "
      "0600). Only one node may run per home; a second one exits with an "
      "error naming the running one. Once both listen it prints one line, "
      "\"ready: listening on HOST:PORT, advertising HOST:PORT, api PATH\" "
-     "(with --json: {\"ready\",\"listen\",\"advertise\",\"api\"}), and "
+     "(with --json: {\"ready\",\"listen\",\"advertise\",\"api\"}; with "
+     "--api, \", api-tcp HOST:PORT\" (\"api_tcp\") and \" (TLS)\" under "
+     "TLS), and "
      "tells a service manager that set $NOTIFY_SOCKET (systemd "
      "Type=notify) READY=1. Logs go to standard error, or appended to "
      "--log-file FILE, which SIGHUP reopens (after logrotate moved it); "

@@ -12,6 +12,7 @@
 #include "node/cli/client.h"
 #include "node/daemon/daemon.h"
 #include "node/daemon/notify.h"
+#include "node/api/api_tcp.h"
 #include "node/err.h"
 #include "node/home.h"
 #include "node/log.h"
@@ -169,13 +170,24 @@ static void serve_signal(uv_signal_t *h, int signum) {
  */
 static void serve_ready(cli *c, ent_node *n) {
     char adv[ENT_ADDR_STRLEN], state[3 * ENT_ADDR_STRLEN + 64];
+    bool tls = false;
+    const char *tcp = ent_api_tcp_address(n, &tls);
     ent_daemon_advertised(n, adv);
     if (c->json) {
         json_t *o = json_pack("{s:b,s:s,s:s,s:s}", "ready", 1, "listen",
                               ent_node_listen(n), "advertise", adv, "api",
                               ent_node_api_path(n));
+        if (o != NULL && tcp[0] != '\0') {
+            json_object_set_new(o, "api_tcp", json_string(tcp));
+            json_object_set_new(o, "api_tls", json_boolean(tls));
+        }
         ent__cli_print_json(o);
         json_decref(o);
+    } else if (tcp[0] != '\0') {
+        printf("ready: listening on %s, advertising %s, api %s, api-tcp "
+               "%s%s\n",
+               ent_node_listen(n), adv, ent_node_api_path(n), tcp,
+               tls ? " (TLS)" : "");
     } else {
         printf("ready: listening on %s, advertising %s, api %s\n",
                ent_node_listen(n), adv, ent_node_api_path(n));
@@ -218,10 +230,43 @@ static int serve_open_error(cli *c, int rc, const ent_node_diag *d) {
     }
 }
 
+/*
+ * The TCP API's settings from --api, --tls-cert, --tls-key,
+ * --insecure-http and --api-rate (and $ENTENTE_API_HEAD_MS, a test knob
+ * for the head deadline). Returns -1 to go on, or a usage error's status.
+ */
+static int serve_tcp_opts(cli *c, ent_api_tcp_config *cfg) {
+    const char *rate = ent__cli_opt_value(c, "api-rate");
+    const char *head = getenv("ENTENTE_API_HEAD_MS");
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->addr = ent__cli_opt_value(c, "api");
+    cfg->tls_cert = ent__cli_opt_value(c, "tls-cert");
+    cfg->tls_key = ent__cli_opt_value(c, "tls-key");
+    cfg->insecure_http = ent__cli_opt_value(c, "insecure-http") != NULL;
+    if (cfg->addr == NULL &&
+        (cfg->tls_cert != NULL || cfg->tls_key != NULL ||
+         cfg->insecure_http || rate != NULL))
+        return ent__cli_usage_error(c, "--tls-cert, --tls-key, "
+                                       "--insecure-http and --api-rate go "
+                                       "with --api HOST:PORT");
+    if (rate != NULL) {
+        char *end = NULL;
+        unsigned long v = strtoul(rate, &end, 10);
+        if (rate[0] < '1' || rate[0] > '9' || *end != '\0' || v > 1000000)
+            return ent__cli_usage_error(c, "--api-rate wants 1 to 1000000 "
+                                           "requests per second");
+        cfg->rate = (double)v;
+    }
+    if (head != NULL && head[0] != '\0')
+        cfg->head_ms = (unsigned)strtoul(head, NULL, 10);
+    return -1;
+}
+
 int ent__cli_cmd_serve(cli *c) {
     uv_loop_t loop;
     struct serve_ctx s = {0};
     ent_node_diag diag;
+    ent_api_tcp_config tcp;
     const char *listen = ent__cli_opt_value(c, "listen");
     const char *fmt = ent__cli_opt_value(c, "log-format");
     const char *file = ent__cli_opt_value(c, "log-file");
@@ -230,6 +275,8 @@ int ent__cli_cmd_serve(cli *c) {
 
     int bad = ent__cli_addr_arg(c, "listen", listen);
     if (bad >= 0)
+        return bad;
+    if ((bad = serve_tcp_opts(c, &tcp)) >= 0)
         return bad;
     if (fmt != NULL && strcmp(fmt, "text") != 0 && strcmp(fmt, "json") != 0)
         return ent__cli_usage_error(c, "--log-format must be text or json, "
@@ -256,6 +303,14 @@ int ent__cli_cmd_serve(cli *c) {
     if (rc != ENT_OK) {
         status = serve_open_error(c, rc, &diag);
         goto out;
+    }
+    if (tcp.addr != NULL) {
+        char err[512];
+        /* checked before anything is bound: a refusal leaves no trace */
+        if (ent_api_tcp_configure(s.node, &tcp, err, sizeof(err)) != ENT_OK) {
+            status = ent__cli_fail(c, "%s", err);
+            goto out;
+        }
     }
     s.log = &c->log;
     uv_signal_init(&loop, &s.sigint);

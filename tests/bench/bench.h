@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#define ENT_BENCH_MAX_ROWS 48
+#define ENT_BENCH_MAX_ROWS 96
 
 typedef struct ent_bench_limits {
     double sign;       /* Ed25519 signatures per second */
@@ -50,6 +50,10 @@ void ent_bench_sync(ent_bench_report *r, int quick);
 /* Consistency proofs over a large log and the local API under a flood of
  * proof requests (bench_proofs.c). */
 void ent_bench_proofs(ent_bench_report *r, int quick);
+
+/* The API over the socket, TCP and TLS with 50 connections
+ * (bench_api_tcp.c). */
+void ent_bench_api_tcp(ent_bench_report *r, int quick);
 
 /* Entente's own figures (bench_entente.c), appended to r. */
 void ent_bench_entente(ent_bench_report *r, int quick);
