@@ -88,6 +88,7 @@ static int teardown(void **state) {
     fx *f = *state;
     ent_node_free(f->n);
     uv_loop_close(&f->loop);
+    /* OPENAPI_KEEP=1 keeps routes.json, plan.json and results.json */
     if (getenv("OPENAPI_KEEP") == NULL)
         rm_tree(f->tmp);
     else
