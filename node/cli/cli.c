@@ -733,7 +733,8 @@ static const cli_cmd commands[] = {
      "\"open\",\"guests\",\"guests_closed\",\"refused\",\"bans\","
      "\"banned\"},\"received\":{\"applied\",\"held\",\"rejected\","
      "\"not_member\",\"limit\",\"held_strangers\",\"held_evicted\","
-     "\"held_expired\",\"bad_value\",\"corrupt\"}} (spec/api.md). "
+     "\"held_expired\",\"bad_value\",\"corrupt\"},\"api_tcp\","
+     "\"api_tls\"} (api_tcp: the TCP API's address or null; spec/api.md). "
      "Fails when no node is running for HOME; with --wait "
      "it first waits for one to answer (a node just started in the "
      "background), at most TIMEOUT (default 10s), then fails.",
