@@ -265,6 +265,15 @@ void ent_obj_keys_free(ent_obj_key *keys, size_t n);
 int ent_obj_show_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                       bool hide_private, json_t **out);
 
+/*
+ * The values of object id that access decisions read, inside the caller's
+ * transaction txn: {"type","shared":{...},"private":{...}}, the maps as
+ * ent_obj_show_json() has them. The caller json_decref()s *out.
+ * @return ENT_OK, ENT_ENOENT, ENT_ENOMEM, ENT_ECORRUPT, storage errors.
+ */
+int ent_obj_state_json_txn(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
+                           json_t **out);
+
 /* Orders of ent_obj_list_json_ex(). */
 typedef enum ent_obj_sort {
     ENT_OBJ_SORT_ID = 0, /* object id */

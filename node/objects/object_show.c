@@ -338,6 +338,37 @@ out:
     return rc;
 }
 
+/*
+ * The values the access decision reads, inside the caller's transaction:
+ * the same snapshot as show (removed custom fields left out), without
+ * members and comments' names.
+ */
+int ent_obj_state_json_txn(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
+                           json_t **out) {
+    snapshot s;
+    json_t *shared = NULL, *priv = NULL;
+    *out = NULL;
+    memset(&s, 0, sizeof(s));
+    s.obj = id;
+    s.show = true;
+    int rc = snapshot_fn(txn, &s);
+    if (rc == ENT_OK)
+        rc = fields_json(s.shared, s.nshared, &shared);
+    if (rc == ENT_OK)
+        rc = fields_json(s.priv, s.npriv, &priv);
+    if (rc == ENT_OK) {
+        *out = json_pack("{s:s, s:o, s:o}", "type", s.rec.type, "shared",
+                         shared, "private", priv);
+        shared = priv = NULL; /* stolen, even on failure */
+        if (*out == NULL)
+            rc = ENT_ENOMEM;
+    }
+    json_decref(shared);
+    json_decref(priv);
+    snapshot_free(&s);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ list */
 
 #define LIST_TPL_CACHE 16 /* distinct types whose template one list keeps */
