@@ -255,6 +255,36 @@ int ent_events_prune(ent_txn *txn, uint64_t upto, uint64_t *deleted) {
     return rc;
 }
 
+int ent_events_approval(ent_txn *txn, bool given, const uint8_t obj[32],
+                        const uint8_t *org, const char *user, const char *name,
+                        const char *stage, const char *decision,
+                        uint64_t now_ms, uint64_t *id_out) {
+    if (obj == NULL || name == NULL || name[0] == '\0')
+        return ENT_EINVAL;
+    json_t *d = json_pack("{s:s}", "approval", name);
+    int rc = d != NULL ? ENT_OK : ENT_ENOMEM;
+    if (rc == ENT_OK && stage != NULL &&
+        json_object_set_new(d, "stage", json_string(stage)) != 0)
+        rc = ENT_ENOMEM;
+    if (rc == ENT_OK && decision != NULL &&
+        json_object_set_new(d, "decision", json_string(decision)) != 0)
+        rc = ENT_ENOMEM;
+    if (rc == ENT_OK) {
+        ent_event ev = {.kind = given ? ENT_EV_APPROVAL_GIVEN
+                                      : ENT_EV_APPROVAL_REQUESTED,
+                        .has_object = true,
+                        .has_org = org != NULL,
+                        .user = user,
+                        .data = d};
+        memcpy(ev.object, obj, 32);
+        if (org != NULL)
+            memcpy(ev.org, org, 32);
+        rc = ent_events_append(txn, &ev, now_ms, id_out);
+    }
+    json_decref(d);
+    return rc;
+}
+
 /* ---- durable cursors ------------------------------------------------------ */
 
 #define CURSOR_PREFIX "evcur/"

@@ -38,6 +38,22 @@ struct uv_loop_s;
 #define ENT_EVENT_USER_MAX 64      /* bytes of a user name */
 #define ENT_EVENT_MAX (64u << 10)  /* bytes of one stored event (JSON) */
 
+/* The kinds (spec/events.md section 3, which gives each kind's data). */
+#define ENT_EV_OBJECT_CREATED "object.created"
+#define ENT_EV_FIELDS_CHANGED "fields.changed"
+#define ENT_EV_PRIVATE_CHANGED "private.changed"
+#define ENT_EV_COMMENT_ADDED "comment.added"
+#define ENT_EV_MEMBER_JOINED "member.joined"
+#define ENT_EV_MEMBER_LEFT "member.left"
+#define ENT_EV_MEMBER_ROLE "member.role_changed"
+#define ENT_EV_KEY_ROTATED "key.rotated"
+#define ENT_EV_INVITE_CREATED "invite.created"
+#define ENT_EV_INVITE_REDEEMED "invite.redeemed"
+#define ENT_EV_INVITE_REVOKED "invite.revoked"
+#define ENT_EV_EQUIVOCATION "equivocation.detected"
+#define ENT_EV_APPROVAL_REQUESTED "approval.requested"
+#define ENT_EV_APPROVAL_GIVEN "approval.given"
+
 /*
  * One event. On append, id and time_ms are assigned by the store (the
  * caller's values are ignored); kind is required ([a-z_.]+); data is
@@ -104,6 +120,19 @@ int ent_events_cursor_get(ent_txn *txn, const char *name, uint64_t *id);
 int ent_events_cursor_del(ent_txn *txn, const char *name);
 /* The smallest durable cursor, UINT64_MAX when there is none. */
 int ent_events_cursor_min(ent_txn *txn, uint64_t *id);
+
+/*
+ * Appends an approval.requested (given false) or approval.given (given
+ * true) event on object obj in txn: data {"approval": name, "stage":
+ * stage or absent, "decision": decision or absent ("approved",
+ * "rejected")}; org (may be NULL) the org that asked or answered, user
+ * (may be NULL) the local user. For the workflows of node/work.
+ * @return as ent_events_append, ENT_EINVAL for an empty name.
+ */
+int ent_events_approval(ent_txn *txn, bool given, const uint8_t obj[32],
+                        const uint8_t *org, const char *user, const char *name,
+                        const char *stage, const char *decision,
+                        uint64_t now_ms, uint64_t *id_out);
 
 /* ---- the hub: who wants to hear about new events --------------------------- */
 
