@@ -98,6 +98,8 @@ e B object set "$EMEA" --set next_step=partner-step
 wait_for "B's change to reach A" \
     sh -c "'$ENTENTE' object show '$EMEA' --json --home '$H' | grep -q partner-step"
 e A object set "$EMEA" --set next_step=by-ana --token "$TANA"
+REVOKED=$(e A invite "$EMEA" --json 2>/dev/null | py 'd["invite_id"]')
+e A invite revoke "$REVOKED" --token "$TANA" >/dev/null
 
 # the partner's change: fields.changed, org B, no user (operator page)
 e A events --json --kind fields.changed --object "$EMEA" >"$T/page.json"
@@ -164,6 +166,10 @@ done
 grep -aq '"kind":"member.joined"' "$T/op.sse" || fail "no member.joined"
 grep -aq '"kind":"invite.redeemed"' "$T/op.sse" || fail "no invite.redeemed"
 grep -aq '"kind":"invite.created"' "$T/op.sse" || fail "no invite.created"
+grep -a '"kind":"invite.revoked"' "$T/op.sse" | grep -q "\"invite\":\"$REVOKED\".*" ||
+    fail "no invite.revoked"
+grep -a '"kind":"invite.revoked"' "$T/op.sse" | grep -q '"user":"ana"' ||
+    fail "invite.revoked without ana"
 
 # ---- SIGINT ends --follow with status 0 --------------------------------------------------
 "$ENTENTE" events --follow --home "$H" >"$T/f2.txt" 2>&1 &
