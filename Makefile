@@ -21,6 +21,9 @@ FUZZ_DEB := clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 30
 SMOKE_SECONDS ?= 4
 V ?=
+# Build steps that `make test`, `make demo` and `make bench` run in a sub-make
+# use every CPU (a plain `make` follows your own -j).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 # $(Q) hides a command unless V=1; $(call say,TAG,FILE) prints "  TAG  FILE"
 # in its place. $(BUILD_QUIET) runs a build step of the test targets with its
@@ -63,7 +66,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=build/asan/tests/%)
 TOOL_BIN := $(patsubst tests/%.c,build/asan/tests/%,$(sort $(wildcard tests/tools/*.c)))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
 
-.PHONY: all deps fuzz-deps test test-long test-unit test-e2e fuzz fuzz-smoke bench demo clean format
+.PHONY: install all deps fuzz-deps test test-long test-unit test-e2e fuzz fuzz-smoke bench demo clean format
 
 all: entente
 
@@ -142,23 +145,23 @@ build/rel/bench: $(BENCH_SRC) build/rel/libentente.a | deps
 
 test: deps
 	@$(BUILD_QUIET) "build (ASan binary, $(words $(TEST_BIN)) unit tests, $(words $(FUZZ_BIN)) fuzz targets)" \
-	  $(MAKE) --no-print-directory build/asan/entente $(TEST_BIN) $(TOOL_BIN) $(FUZZ_BIN)
+	  $(MAKE) --no-print-directory -j$(JOBS) build/asan/entente $(TEST_BIN) $(TOOL_BIN) $(FUZZ_BIN)
 	@ENTENTE=$(CURDIR)/build/asan/entente SMOKE_SECONDS=$(SMOKE_SECONDS) \
 	  tests/run.sh $(TEST_BIN) -- $(E2E) -- $(FUZZ_BIN)
 
 # The long runs: 200 kill -9 crash iterations, alone and with a partner
 # (spec/reliability.md).
 test-long: deps
-	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory build/asan/entente
+	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory -j$(JOBS) build/asan/entente
 	@ENTENTE=$(CURDIR)/build/asan/entente CRASH_ITERATIONS=$${CRASH_ITERATIONS:-200} \
 	  TEST_TIMEOUT=3600 tests/run.sh -- tests/e2e/crash.sh tests/e2e/crash_partner.sh --
 
 test-unit: deps
-	@$(BUILD_QUIET) "build ($(words $(TEST_BIN)) unit tests)" $(MAKE) --no-print-directory $(TEST_BIN)
+	@$(BUILD_QUIET) "build ($(words $(TEST_BIN)) unit tests)" $(MAKE) --no-print-directory -j$(JOBS) $(TEST_BIN)
 	@tests/run.sh $(TEST_BIN) -- -- 
 
 test-e2e: deps
-	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory build/asan/entente $(TOOL_BIN)
+	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory -j$(JOBS) build/asan/entente $(TOOL_BIN)
 	@ENTENTE=$(CURDIR)/build/asan/entente tests/run.sh -- $(E2E) --
 
 fuzz: deps fuzz-deps
@@ -166,12 +169,41 @@ fuzz: deps fuzz-deps
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 bench: deps
-	@$(MAKE) --no-print-directory build/rel/bench entente
+	@$(MAKE) --no-print-directory -j$(JOBS) build/rel/bench entente
 	@build/rel/bench --json build/bench.json
 
 demo: deps
-	@$(MAKE) --no-print-directory entente
+	@$(MAKE) --no-print-directory -j$(JOBS) entente
 	@ENTENTE=$(CURDIR)/entente tests/demo.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [INSTALL_BIN=entente]: the
+# binary, a manual page per command made by the binary itself from the
+# command table (`entente man`), the systemd unit, its sysusers.d file and
+# a sample configuration (spec/operations.md §1). INSTALL_BIN installs
+# another build of the binary (the tests install the ASan one).
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SYSCONFDIR ?= /etc
+INSTALL_BIN ?= entente
+BINDIR  = $(PREFIX)/bin
+MANDIR  = $(PREFIX)/share/man/man1
+DOCDIR  = $(PREFIX)/share/doc/entente
+UNITDIR = $(PREFIX)/lib/systemd/system
+USERSDIR = $(PREFIX)/lib/sysusers.d
+SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
+
+install: $(INSTALL_BIN)
+	$(call say,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERSDIR)
+	$(Q)install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/entente
+	$(Q)set -e; bin=$(abspath $(INSTALL_BIN)); for p in $$($$bin man --list); do \
+	  if [ "$$p" = entente ]; then a=; else a=$${p#entente-}; fi; \
+	  $$bin man $$a >$(DESTDIR)$(MANDIR)/$$p.1; chmod 0644 $(DESTDIR)$(MANDIR)/$$p.1; done
+	$(Q)$(SUBST) node/daemon/systemd/entente@.service >$(DESTDIR)$(UNITDIR)/entente@.service
+	$(Q)$(SUBST) node/daemon/systemd/entente.conf.sample >$(DESTDIR)$(DOCDIR)/entente.conf.sample
+	$(Q)install -m 0644 node/daemon/systemd/entente.sysusers $(DESTDIR)$(USERSDIR)/entente.conf
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/entente@.service $(DESTDIR)$(DOCDIR)/entente.conf.sample
 
 format:
 	clang-format -i $(LIB_SRC) $(MAIN_SRC) $(LIB_HDR) $(wildcard tests/*.h) $(TEST_SRC) $(FUZZ_SRC)
