@@ -8,7 +8,6 @@
  * transactions from being tied to threads so a read may run inside a write.
  */
 #include "storage/store.h"
-#include "storage/migrate.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -196,6 +196,11 @@ typedef struct ent_store_opts {
     void *migration_data;
 } ent_store_opts;
 
+/* The data migration steps of storage/migrate.c, in the built-in table of
+ * storage/store.c (internal; tests call them directly). Schema 1 -> 2: a
+ * template's field "stage" names no configuration table. */
+int ent__store_migrate_1_2(ent_txn *txn, void *data);
+
 /* Default initial map size: 64 MiB. */
 #define ENT_STORE_MAP_SIZE ((size_t)64 << 20)
 
