@@ -280,7 +280,8 @@ int ent_obj_show_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
 /*
  * The values of object id that access decisions read, inside the caller's
  * transaction txn: {"type","shared":{...},"private":{...}}, the maps as
- * ent_obj_show_json() has them. The caller json_decref()s *out.
+ * ent_obj_show_json() has them (but a removed custom field shows as null,
+ * not absent). The caller json_decref()s *out.
  * @return ENT_OK, ENT_ENOENT, ENT_ENOMEM, ENT_ECORRUPT, storage errors.
  */
 int ent_obj_state_json_txn(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
