@@ -8,6 +8,7 @@
  */
 #include "node/api/api.h"
 #include "node/api/api_access.h"
+#include "node/api/api_events.h"
 #include "node/api/api_log.h"
 #include "node/api/api_metrics.h"
 #include "node/api/api_objects.h"
@@ -40,6 +41,7 @@ static const ent_api_route builtin_routes[] = {
     {"GET", "/metrics", false, ent_api_metrics}, /* api_metrics.c */
     {"GET", "/v1/status", false, ent_api_status},
     {"GET", "/v1/log", false, ent_api_log_get}, /* node/api/api_log.c */
+    {"GET", "/v1/events", false, ent_api_events_get}, /* api_events.c */
     {"GET", "/v1/audit/export", false, ent_api_audit_export},
     {"GET", "/v1/audit/heads", false, ent_api_audit_heads},
     {"GET", "/v1/object-keys/{id}", false, ent_api_object_keys},
@@ -105,6 +107,7 @@ struct ent_api {
     int listener_open; /* 1 while the listener handle is initialised */
     api_conn *conns;   /* doubly linked list of open connections */
     size_t nconns;
+    size_t nstreams; /* connections streaming an answer */
     ent_api_route routes[ENT_API_MAX_ROUTES];
     size_t nroutes;
     struct api_stat *stats; /* requests by route and status (GET /metrics) */
@@ -117,17 +120,28 @@ struct ent_api {
 };
 
 struct api_conn {
+    ent_api_stream stream; /* the handlers' view of a streamed answer */
     ent_api *api;
     uv_pipe_t pipe;
     uv_timer_t timer;
-    uv_write_t wr;
     ent_http_parser *parser;
-    char *out; /* serialised response while it is written */
     int open_handles;
     bool closing;
+    bool answered; /* a whole (not streamed) answer is on its way */
+    /* a streamed answer (ent_http_stream_ops), owned from its start until
+     * its closed() */
+    const ent_http_stream_ops *sops;
+    void *sdata;
     api_conn *prev, *next;
     char rbuf[16384];
 };
+
+/* One write in flight: its request and the bytes it owns. */
+typedef struct conn_write {
+    uv_write_t req;
+    api_conn *c;
+    char *buf;
+} conn_write;
 
 /* ---- routing --------------------------------------------------------------- */
 
@@ -339,8 +353,14 @@ void ent__api_dispatch_admit(ent_node *n, const ent_http_request *req,
         resp->retry_after = (unsigned)((retry + 999) / 1000);
         rc = ENT_ELIMIT;
     }
-    if (rc == ENT_OK)
+    if (rc == ENT_OK) {
+        /* the user of the events the handler's changes raise */
+        ent_obj_set_actor(ent_node_objects(n), who.kind == ENT_PRINCIPAL_USER
+                                                   ? who.user
+                                                   : NULL);
         route_request(n, &r, hit, known, allow, resp);
+        ent_obj_set_actor(ent_node_objects(n), NULL);
+    }
     ent_api_access_end(n, &r, &who, &g, resp);
     stat_count(ent__node_api(n), hit, true, resp->status);
 }
@@ -475,12 +495,21 @@ static void conn_handle_closed(uv_handle_t *h) {
     if (c->next != NULL)
         c->next->prev = c->prev;
     api->nconns--;
+    if (c->sops != NULL) {
+        api->nstreams--;
+        if (c->sops->closed != NULL)
+            c->sops->closed(c->sdata);
+    }
     ent_http_parser_free(c->parser);
-    free(c->out);
     free(c);
     api_maybe_closed(api);
 }
 
+/*
+ * The transport: conn_send() and conn_close() are the only functions that
+ * touch the connection's socket for output (a TLS connection routes them
+ * through its session).
+ */
 static void conn_close(api_conn *c) {
     if (c->closing)
         return;
@@ -489,35 +518,131 @@ static void conn_close(api_conn *c) {
     uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
 }
 
+/* Bytes handed to the socket and not yet sent. */
+static size_t conn_queued(const api_conn *c) {
+    return uv_stream_get_write_queue_size((const uv_stream_t *)&c->pipe);
+}
+
+static void conn_sent(uv_write_t *wr, int status) {
+    conn_write *w = wr->data;
+    api_conn *c = w->c;
+    free(w->buf);
+    free(w);
+    if (c->closing)
+        return;
+    if (status < 0 || c->answered) {
+        conn_close(c); /* a whole answer is out, or the client is gone */
+        return;
+    }
+    if (c->sops != NULL && c->sops->drain != NULL && conn_queued(c) == 0)
+        c->sops->drain(c->sdata);
+}
+
+/* Writes buf (len bytes, malloc'ed, taken whatever happens). */
+static int conn_send(api_conn *c, char *buf, size_t len) {
+    conn_write *w = c->closing ? NULL : malloc(sizeof(*w));
+    if (w == NULL) {
+        free(buf);
+        return c->closing ? ENT_ECLOSED : ENT_ENOMEM;
+    }
+    w->c = c;
+    w->buf = buf;
+    w->req.data = w;
+    uv_buf_t b = uv_buf_init(buf, (unsigned)len);
+    if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, conn_sent) != 0) {
+        free(buf);
+        free(w);
+        conn_close(c);
+        return ENT_ECLOSED;
+    }
+    return ENT_OK;
+}
+
 static void conn_timeout(uv_timer_t *t) {
     api_conn *c = t->data;
     ENT_DEBUG(ent_node_log(c->api->node), "api: idle connection closed");
     conn_close(c);
 }
 
-static void conn_written(uv_write_t *wr, int status) {
-    api_conn *c = wr->data;
-    free(c->out);
-    c->out = NULL;
-    conn_close(c);
+/* ---- streamed answers (route.h) ---- */
+
+static int stream_write(ent_api_stream *s, const char *buf, size_t len) {
+    api_conn *c = (api_conn *)s;
+    if (c->closing)
+        return ENT_ECLOSED;
+    if (conn_queued(c) + len > ENT_API_STREAM_MAX_QUEUED) {
+        ENT_INFO(ent_node_log(c->api->node),
+                 "api: stream reader too slow (%zu bytes queued): dropped",
+                 conn_queued(c));
+        conn_close(c);
+        return ENT_ELIMIT;
+    }
+    char *copy = malloc(len ? len : 1);
+    if (copy == NULL)
+        return ENT_ENOMEM;
+    memcpy(copy, buf, len);
+    return conn_send(c, copy, len);
 }
 
-/* Serialises resp, counts it and writes it; the connection closes after. */
+static size_t stream_queued(const ent_api_stream *s) {
+    return conn_queued((const api_conn *)s);
+}
+
+static void stream_end(ent_api_stream *s) {
+    conn_close((api_conn *)s);
+}
+
+/* Sends the head of resp's stream and hands the stream to its handler; or
+ * 503 when ENT_API_MAX_STREAMS are open. */
+static void conn_stream(api_conn *c, ent_http_response *resp) {
+    const ent_http_stream_ops *ops = resp->stream;
+    char *head = NULL;
+    size_t len = 0;
+    if (c->api->nstreams >= ENT_API_MAX_STREAMS) {
+        ENT_WARN(ent_node_log(c->api->node),
+                 "api: more than %d streams, refusing one",
+                 ENT_API_MAX_STREAMS);
+        ent_http_response_error(resp, 503, ENT_ELIMIT, "too many streams");
+        return;
+    }
+    if (ent_http_stream_head_serialize(ops, &head, &len) != ENT_OK) {
+        ent_http_response_error(resp, 500, ENT_ENOMEM, "out of memory");
+        return;
+    }
+    c->sops = ops; /* the connection owns the stream from here on */
+    c->sdata = resp->stream_data;
+    resp->stream = NULL;
+    resp->stream_data = NULL;
+    c->api->nstreams++;
+    c->stream.write = stream_write;
+    c->stream.queued = stream_queued;
+    c->stream.end = stream_end;
+    uv_timer_stop(&c->timer); /* the handler keeps it alive (heartbeats) */
+    if (conn_send(c, head, len) == ENT_OK && ops->start != NULL)
+        ops->start(c->sdata, &c->stream);
+}
+
+/* Serialises resp, counts it and writes it; the connection closes after.
+ * A streamed answer stays open instead. */
 static void conn_respond(api_conn *c, ent_http_response *resp) {
     ent_node_counters *ctr = ent__node_counters(c->api->node);
+    char *out = NULL;
     size_t len = 0;
     ctr->api_requests++;
+    if (resp->stream != NULL && resp->status == 200) {
+        conn_stream(c, resp);
+        if (c->sops != NULL)
+            return; /* reading goes on: it tells when the client is gone */
+    }
     if (resp->status >= 400)
         ctr->api_errors++;
     uv_read_stop((uv_stream_t *)&c->pipe);
-    if (ent_http_response_serialize(resp, &c->out, &len) != ENT_OK) {
+    if (ent_http_response_serialize(resp, &out, &len) != ENT_OK) {
         conn_close(c);
         return;
     }
-    uv_buf_t b = uv_buf_init(c->out, (unsigned)len);
-    c->wr.data = c;
-    if (uv_write(&c->wr, (uv_stream_t *)&c->pipe, &b, 1, conn_written) != 0)
-        conn_close(c);
+    c->answered = true;
+    conn_send(c, out, len);
 }
 
 static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
@@ -538,6 +663,8 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
         conn_close(c);
         return;
     }
+    if (c->sops != NULL)
+        return; /* streaming: what the client sends after is ignored */
     uv_timer_again(&c->timer);
     int rc = ent_http_parser_feed(c->parser, (const uint8_t *)buf->base,
                                   (size_t)nread, &complete, NULL);

@@ -35,6 +35,7 @@
 #include "node/node.h"
 
 #define ENT_API_MAX_CONNS 64   /* concurrent API connections */
+#define ENT_API_MAX_STREAMS 16 /* of them streaming an answer (events) */
 #define ENT_API_IDLE_MS 10000  /* idle timeout of one API connection */
 #define ENT_API_MAX_ROUTES 128 /* per-node routes */
 

@@ -43,11 +43,17 @@ struct ent_api_tcp {
     bool closing;
     tcp_conn *conns;
     size_t nconns;
+    size_t nstreams; /* connections streaming an answer (events) */
     void (*closed_cb)(void *data);
     void *closed_data;
 };
 
 struct tcp_conn {
+    ent_api_stream stream; /* first: the handlers' view of a streamed
+                              answer (route.h), cast back to the conn */
+    const ent_http_stream_ops *sops; /* a streamed answer, owned from its
+                                        start until closed() */
+    void *sdata;
     ent_api_tcp *srv;
     uv_tcp_t tcp;
     uv_timer_t timer;
@@ -205,6 +211,12 @@ static void conn_handle_closed(uv_handle_t *h) {
     if (c->next != NULL)
         c->next->prev = c->prev;
     t->nconns--;
+    if (c->sops != NULL) { /* the stream's handler lets go of it */
+        t->nstreams--;
+        if (c->sops->closed != NULL)
+            c->sops->closed(c->sdata);
+        c->sops = NULL;
+    }
     ent_http_parser_free(c->parser);
     ent_tls_free(c->tls);
     free(c->pending);
@@ -234,6 +246,8 @@ static void conn_deadline(tcp_conn *c, unsigned ms) {
 }
 
 static void conn_after_response(tcp_conn *c);
+static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 static void conn_written(uv_write_t *wr, int status) {
     tcp_write *w = wr->data;
@@ -249,6 +263,9 @@ static void conn_written(uv_write_t *wr, int status) {
     }
     if (end)
         conn_after_response(c);
+    else if (c->sops != NULL && c->sops->drain != NULL &&
+             uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0)
+        c->sops->drain(c->sdata); /* the stream may write more */
 }
 
 /* Writes buf (taken over) to the socket. */
@@ -286,13 +303,103 @@ static int conn_flush_tls(tcp_conn *c, bool end) {
     return conn_send(c, out, len, end);
 }
 
+/* ---- streamed answers (route.h), as on the socket (api.c) ---- */
+
+/* Plaintext to the client: encrypted under TLS. buf is borrowed. */
+static int conn_write_copy(tcp_conn *c, const char *buf, size_t len) {
+    if (c->tls != NULL) {
+        int rc = ent_tls_write(c->tls, (const uint8_t *)buf, len);
+        return rc == ENT_OK ? conn_flush_tls(c, false) : rc;
+    }
+    uint8_t *copy = malloc(len ? len : 1);
+    if (copy == NULL)
+        return ENT_ENOMEM;
+    memcpy(copy, buf, len);
+    return conn_send(c, copy, len, false);
+}
+
+static size_t tstream_queued(const ent_api_stream *s) {
+    const tcp_conn *c = (const tcp_conn *)s;
+    return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+}
+
+static int tstream_write(ent_api_stream *s, const char *buf, size_t len) {
+    tcp_conn *c = (tcp_conn *)s;
+    if (c->closing)
+        return ENT_ECLOSED;
+    if (tstream_queued(s) + len > ENT_API_STREAM_MAX_QUEUED) {
+        ENT_INFO(ent_node_log(c->srv->node),
+                 "api-tcp: %s: stream reader too slow (%zu bytes queued): "
+                 "dropped",
+                 c->ip, tstream_queued(s));
+        conn_close(c);
+        return ENT_ELIMIT;
+    }
+    int rc = conn_write_copy(c, buf, len);
+    if (rc != ENT_OK)
+        conn_close(c);
+    return rc;
+}
+
+static void tstream_end(ent_api_stream *s) {
+    conn_close((tcp_conn *)s);
+}
+
+/* Sends the head of resp's stream and hands the stream to its handler
+ * (ENT_OK); or sets a 503 (ENT_API_MAX_STREAMS streams) or 500 in resp. */
+static int conn_stream(tcp_conn *c, ent_http_response *resp) {
+    const ent_http_stream_ops *ops = resp->stream;
+    char *head = NULL;
+    size_t len = 0;
+    if (c->srv->nstreams >= ENT_API_MAX_STREAMS) {
+        ENT_WARN(ent_node_log(c->srv->node),
+                 "api-tcp: more than %d streams, refusing one",
+                 ENT_API_MAX_STREAMS);
+        return ent_http_response_error(resp, 503, ENT_ELIMIT,
+                                       "too many streams");
+    }
+    if (ent_http_stream_head_serialize(ops, &head, &len) != ENT_OK)
+        return ent_http_response_error(resp, 500, ENT_ENOMEM,
+                                       "out of memory");
+    c->sops = ops; /* the connection owns the stream from here on */
+    c->sdata = resp->stream_data;
+    resp->stream = NULL;
+    resp->stream_data = NULL;
+    c->srv->nstreams++;
+    c->stream.write = tstream_write;
+    c->stream.queued = tstream_queued;
+    c->stream.end = tstream_end;
+    c->busy = true;
+    c->last = true;
+    uv_timer_stop(&c->timer); /* the handler keeps it alive (heartbeats) */
+    int rc = conn_write_copy(c, head, len);
+    free(head);
+    if (rc != ENT_OK) {
+        conn_close(c);
+        return ENT_OK;
+    }
+    /* reading goes on: it tells when the client is gone */
+    if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read) != 0) {
+        conn_close(c);
+        return ENT_OK;
+    }
+    if (ops->start != NULL)
+        ops->start(c->sdata, &c->stream);
+    return ENT_OK;
+}
+
 /* Serialises resp and writes it; the connection stays open for the next
- * request when keep is true. */
+ * request when keep is true. A streamed answer stays open instead. */
 static void conn_respond(tcp_conn *c, ent_http_response *resp, bool keep) {
     ent_node_counters *ctr = ent__node_counters(c->srv->node);
     char *out = NULL;
     size_t len = 0;
     int rc;
+    if (resp->stream != NULL && resp->status == 200 &&
+        conn_stream(c, resp) == ENT_OK && c->sops != NULL) {
+        ctr->api_requests++;
+        return;
+    }
     ctr->api_requests++;
     if (resp->status >= 400)
         ctr->api_errors++;
@@ -439,6 +546,8 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
         conn_close(c);
         return;
     }
+    if (c->sops != NULL)
+        return; /* streaming: what the client sends after is ignored */
     if (c->tls == NULL) {
         conn_plain(c, (const uint8_t *)buf->base, (size_t)nread);
         return;

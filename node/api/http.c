@@ -359,7 +359,45 @@ out:
 
 /* ---- responses ------------------------------------------------------------ */
 
+/* A stream the answer no longer is: its owner hears it closed. */
+static void drop_stream(ent_http_response *resp) {
+    const ent_http_stream_ops *ops = resp->stream;
+    void *data = resp->stream_data;
+    resp->stream = NULL;
+    resp->stream_data = NULL;
+    if (ops != NULL && ops->closed != NULL)
+        ops->closed(data);
+}
+
+void ent_http_response_stream(ent_http_response *resp,
+                              const ent_http_stream_ops *ops, void *data) {
+    ent_http_response_json(resp, 200, NULL);
+    resp->stream = ops;
+    resp->stream_data = data;
+}
+
+int ent_http_stream_head_serialize(const ent_http_stream_ops *ops, char **out,
+                                   size_t *len) {
+    char head[256];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 200 OK\r\n"
+                     "Content-Type: %s\r\n"
+                     "Cache-Control: no-store\r\n"
+                     "Connection: close\r\n"
+                     "\r\n",
+                     ops->content_type != NULL ? ops->content_type
+                                               : "application/octet-stream");
+    *out = NULL;
+    if (n < 0 || (size_t)n >= sizeof(head))
+        return ENT_EINVAL;
+    if ((*out = strdup(head)) == NULL)
+        return ENT_ENOMEM;
+    *len = (size_t)n;
+    return ENT_OK;
+}
+
 void ent_http_response_json(ent_http_response *resp, int status, json_t *body) {
+    drop_stream(resp);
     if (resp->body != NULL)
         json_decref(resp->body);
     free(resp->text);
@@ -412,6 +450,7 @@ void ent_http_response_text(ent_http_response *resp, int status,
 }
 
 void ent_http_response_clear(ent_http_response *resp) {
+    drop_stream(resp);
     if (resp->body != NULL)
         json_decref(resp->body);
     free(resp->text);

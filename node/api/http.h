@@ -114,6 +114,26 @@ int ent_http_parse(const uint8_t *buf, size_t len, ent_http_request *out);
 
 /* ---- responses ------------------------------------------------------------ */
 
+struct ent_api_stream;
+
+/*
+ * A streamed answer (spec/api.md "Streams"): instead of a JSON body, the
+ * server sends the head (status 200, Content-Type content_type, no
+ * Content-Length, "Connection: close"), then calls start() with the
+ * stream the handler writes to (node/api/route.h). drain() (may be NULL)
+ * runs when everything written so far has gone out; closed() runs exactly
+ * once when the stream ends (client gone, reader too slow, node stopping,
+ * ent_api_stream_end) or when the answer is not streamed after all (an
+ * error replaced it, too many streams): it frees data. After closed()
+ * the stream must not be used.
+ */
+typedef struct ent_http_stream_ops {
+    const char *content_type; /* e.g. "text/event-stream" */
+    void (*start)(void *data, struct ent_api_stream *s);
+    void (*drain)(void *data);
+    void (*closed)(void *data);
+} ent_http_stream_ops;
+
 /* A response under construction; handlers fill it, the server sends it. */
 typedef struct ent_http_response {
     int status;        /* HTTP status code; 0 until set */
@@ -124,7 +144,21 @@ typedef struct ent_http_response {
     const char *content_type; /* of text; static */
     char set_cookie[256]; /* "Set-Cookie" header value, or "" */
     unsigned retry_after; /* "Retry-After" in seconds (429), 0: none */
+    /* a streamed answer instead of body (status 200); stream_data is owned
+     * until the server takes both (ent_http_response_clear() and a new
+     * status or error call stream->closed(stream_data)) */
+    const ent_http_stream_ops *stream;
+    void *stream_data;
 } ent_http_response;
+
+/* Makes resp a streamed answer (status 200) over ops with data. */
+void ent_http_response_stream(ent_http_response *resp,
+                              const ent_http_stream_ops *ops, void *data);
+
+/* The head of a streamed answer ("HTTP/1.1 200 OK", its Content-Type,
+ * "Cache-Control: no-store", "Connection: close"). *out is malloc'ed. */
+int ent_http_stream_head_serialize(const ent_http_stream_ops *ops, char **out,
+                                   size_t *len);
 
 /* Sets status and body; takes the reference to body (may be NULL). */
 void ent_http_response_json(ent_http_response *resp, int status, json_t *body);

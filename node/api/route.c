@@ -78,3 +78,15 @@ json_t *ent_api_org_name_json(ent_node *n, const uint8_t org[32]) {
         name = ent_peers_org_name(ent_node_peers(n), org);
     return name != NULL && name[0] != '\0' ? json_string(name) : json_null();
 }
+
+int ent_api_stream_write(ent_api_stream *s, const char *buf, size_t len) {
+    return s->write(s, buf, len);
+}
+
+size_t ent_api_stream_queued(const ent_api_stream *s) {
+    return s->queued(s);
+}
+
+void ent_api_stream_end(ent_api_stream *s) {
+    s->end(s);
+}

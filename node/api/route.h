@@ -60,4 +60,33 @@ int ent_api_body_object(const ent_http_request *req, ent_http_response *resp,
 json_t *ent_api_time_json(uint64_t ms);
 json_t *ent_api_org_name_json(ent_node *n, const uint8_t org[32]);
 
+/*
+ * A streamed answer's connection, as a handler sees it (spec/api.md
+ * "Streams"): the server (api.c) fills the function table; handlers call
+ * the functions below, never the server itself. Valid from the stream's
+ * start() until its closed() (node/api/http.h).
+ */
+typedef struct ent_api_stream ent_api_stream;
+struct ent_api_stream {
+    int (*write)(ent_api_stream *s, const char *buf, size_t len);
+    size_t (*queued)(const ent_api_stream *s);
+    void (*end)(ent_api_stream *s);
+};
+
+#define ENT_API_STREAM_MAX_QUEUED (1u << 20) /* bytes a stream may queue */
+
+/*
+ * Queues len bytes of buf (copied) to the client. A write that would put
+ * more than ENT_API_STREAM_MAX_QUEUED bytes in the queue drops the client
+ * (too slow): the stream closes. @return ENT_OK, ENT_ELIMIT (dropped),
+ * ENT_ECLOSED (the stream is ending), ENT_ENOMEM.
+ */
+int ent_api_stream_write(ent_api_stream *s, const char *buf, size_t len);
+
+/* Bytes written but not yet sent to the client. */
+size_t ent_api_stream_queued(const ent_api_stream *s);
+
+/* Ends the stream: queued bytes are dropped, closed() follows. */
+void ent_api_stream_end(ent_api_stream *s);
+
 #endif

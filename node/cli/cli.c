@@ -610,6 +610,16 @@ static const cli_opt log_opts[] = {
     {NULL, NULL, NULL},
 };
 
+static const cli_opt events_opts[] = {
+    {"follow", NULL, "stream events as they happen, until interrupted"},
+    {"after", "ID", "start after event ID (default: the oldest kept; with "
+                    "--follow: the newest)"},
+    {"kind", "K", "only events of kind K (repeatable, or K,K)"},
+    {"object", "OBJ", "only events of object OBJ"},
+    {"limit", "N", "at most N events (1-1000, default 100; not with --follow)"},
+    {NULL, NULL, NULL},
+};
+
 static const cli_opt export_opts[] = {
     {"out", "FILE", "write the export to FILE (mode 0600), not stdout"},
     {"object", "OBJ", "only the entries of object OBJ, with inclusion proofs"},
@@ -800,6 +810,27 @@ static const cli_cmd commands[] = {
      "base32; name: the org's, or null; user: the local user that made "
      "the change, null for the operator and partners).",
      log_opts, 0, 0, NULL},
+    {"events", ent__cli_cmd_events, "show or follow this node's events",
+     "events [--follow] [--after ID] [--kind K]... [--object OBJ] "
+     "[--limit N] [--json]",
+     "Prints the events this node recorded (spec/events.md) that the caller "
+     "may see (with --token, that user's view: objects and fields its "
+     "policy denies are left out): one line each with id, time (RFC 3339, "
+     "UTC), kind, object, org, local user and data. Without --follow, one "
+     "page (at most --limit events after --after) and exit; with --follow, "
+     "every new event as it happens, until SIGINT or SIGTERM (exit 0). "
+     "Kinds: object.created, fields.changed, private.changed, "
+     "comment.added, member.joined, member.left, member.role_changed, "
+     "key.rotated, invite.created, invite.redeemed, invite.revoked, "
+     "equivocation.detected, approval.requested, approval.given. With "
+     "--json: {\"events\":[EVENT],\"next\",\"first\",\"last\","
+     "\"reset\"} (next: the --after of the next page; reset: events after "
+     "--after were deleted by retention); with --follow --json, one EVENT "
+     "per line, and {\"reset\":{\"after\",\"first\"}} when the events "
+     "after the cursor were deleted. EVENT is {\"id\",\"time\",\"kind\","
+     "\"object\",\"org\",\"user\",\"data\"} (object: hex or null; org: "
+     "base32 or null; user: the local user or null; data: by kind).",
+     events_opts, 0, 0, NULL},
     {"backup", ent__cli_cmd_backup, "back up this node, also while it runs",
      "backup DIR [--home DIR] [--json]",
      "Writes a consistent copy of the node of HOME into the new folder DIR "

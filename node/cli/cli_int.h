@@ -6,7 +6,8 @@
  * option parsing and the dispatch; cli_node.c the commands that run or ask
  * the node itself (init, serve, status, peers, config); cli_objects.c the
  * commands on joint objects (object, template, invite, join, member);
- * cli_audit.c the log and audit commands (log, audit, object key).
+ * cli_audit.c the log and audit commands (log, audit, object key);
+ * cli_events.c the event stream (events).
  */
 #ifndef ENT_CLI_INT_H
 #define ENT_CLI_INT_H
@@ -222,6 +223,8 @@ int ent__cli_cmd_backup_verify(cli *c);
 /* The text form of `log` (the API's log JSON) to f. */
 void ent__cli_print_log(FILE *f, const json_t *log);
 int ent__cli_cmd_log(cli *c);
+/* cli_events.c */
+int ent__cli_cmd_events(cli *c);
 int ent__cli_cmd_audit_export(cli *c);
 int ent__cli_cmd_audit_verify(cli *c);
 int ent__cli_cmd_audit_heads(cli *c);

@@ -167,6 +167,134 @@ int ent_client_request(const char *home, const char *method, const char *path,
                                       ENT_CLIENT_TIMEOUT_MS, status, out);
 }
 
+/* Sends all of buf on fd (the node may answer before reading it all). */
+static int send_all(int fd, const char *buf, size_t len, long long deadline) {
+    for (size_t off = 0; off < len;) {
+        int rc = wait_fd(fd, POLLOUT, deadline);
+        if (rc != ENT_OK)
+            return rc;
+        ssize_t w = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            if (errno == EPIPE || errno == ECONNRESET)
+                return ENT_OK;
+            return ent_err_from_errno(errno);
+        }
+        off += (size_t)w;
+    }
+    return ENT_OK;
+}
+
+/* The status code of a response head "HTTP/1.1 NNN ...", 0 if none. */
+static int head_status(const uint8_t *b, size_t n) {
+    if (n < 12 || memcmp(b, "HTTP/1.", 7) != 0 || b[8] != ' ')
+        return 0;
+    int st = 0;
+    for (int i = 9; i < 12; i++) {
+        if (b[i] < '0' || b[i] > '9')
+            return 0;
+        st = st * 10 + (b[i] - '0');
+    }
+    return st;
+}
+
+int ent_client_stream(const char *home, const char *path,
+                      const volatile int *stop,
+                      int (*fn)(void *data, const uint8_t *buf, size_t len),
+                      void *data, int *status, json_t **out) {
+    char *req = NULL;
+    size_t reqlen = 0, len = 0, cap = 0, head = 0;
+    uint8_t *buf = NULL, *rbody = NULL;
+    size_t rlen = 0;
+    int fd = -1;
+    *status = 0;
+    *out = NULL;
+    const char *tok = getenv("ENTENTE_TOKEN");
+    int rc = ent_http_request_serialize_auth(
+        "GET", path, NULL, tok != NULL && tok[0] != '\0' ? tok : NULL, &req,
+        &reqlen);
+    if (rc == ENT_OK)
+        rc = connect_home(home, &fd);
+    if (rc == ENT_OK)
+        rc = send_all(fd, req, reqlen, now_ms() + ENT_CLIENT_TIMEOUT_MS);
+    long long deadline = now_ms() + ENT_CLIENT_TIMEOUT_MS; /* for the head */
+    while (rc == ENT_OK && (stop == NULL || *stop == 0)) {
+        if (len == cap) {
+            if (cap >= ENT_HTTP_MAX_RESPONSE) {
+                rc = ENT_ETOOBIG;
+                break;
+            }
+            size_t ncap = cap ? cap * 2 : 16384;
+            uint8_t *nb = realloc(buf, ncap);
+            if (nb == NULL) {
+                rc = ENT_ENOMEM;
+                break;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        int r = poll(&pf, 1, 200);
+        if (r < 0 && errno != EINTR) {
+            rc = ent_err_from_errno(errno);
+            break;
+        }
+        if (r <= 0) {
+            if (head == 0 && now_ms() > deadline)
+                rc = ENT_ETIMEOUT;
+            continue;
+        }
+        ssize_t n = recv(fd, buf + len, cap - len, 0);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            rc = errno == ECONNRESET ? ENT_ECLOSED : ent_err_from_errno(errno);
+            break;
+        }
+        if (n == 0) { /* the node closed */
+            if (head == 0 && len == 0)
+                rc = ENT_ECLOSED;
+            break;
+        }
+        len += (size_t)n;
+        if (head == 0) {
+            uint8_t *end = memmem(buf, len, "\r\n\r\n", 4);
+            if (end == NULL)
+                continue;
+            *status = head_status(buf, len);
+            if (*status == 0) {
+                rc = ENT_EPROTO;
+                break;
+            }
+            head = (size_t)(end - buf) + 4;
+            if (*status != 200)
+                continue; /* the whole answer is read, then parsed */
+            if (len > head && (rc = fn(data, buf + head, len - head)) != 0)
+                break;
+            len = 0;
+            continue;
+        }
+        if (*status == 200) {
+            rc = fn(data, buf, len);
+            len = 0;
+        }
+    }
+    if (rc == ENT_OK && head > 0 && *status != 200) {
+        rc = ent_http_parse_response(buf, len, status, &rbody, &rlen);
+        if (rc == ENT_OK && rlen > 0 &&
+            (*out = json_loadb((const char *)rbody, rlen, JSON_DECODE_ANY,
+                               NULL)) == NULL)
+            rc = ENT_EPROTO;
+    }
+    if (fd >= 0)
+        close(fd);
+    free(req);
+    free(buf);
+    free(rbody);
+    return rc;
+}
+
 const char *ent_client_error(const json_t *resp) {
     const json_t *e = resp ? json_object_get(resp, "error") : NULL;
     const json_t *m = e ? json_object_get(e, "message") : NULL;

@@ -9,6 +9,8 @@
 #define ENT_CLIENT_H
 
 #include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #define ENT_CLIENT_TIMEOUT_MS 30000 /* default send/receive timeout */
 
@@ -29,6 +31,21 @@ int ent_client_request(const char *home, const char *method, const char *path,
 int ent_client_request_timeout(const char *home, const char *method,
                                const char *path, const json_t *body,
                                int timeout_ms, int *status, json_t **out);
+
+/*
+ * Opens a streamed answer: GET path on the node of home, and, when the
+ * answer is 200, hands the bytes of its body to fn as they arrive, until
+ * the node closes the connection, fn returns non-zero, or *stop becomes
+ * non-zero (looked at every 200 ms and after each signal). Another status
+ * reads the whole answer into *status and *out (the error JSON, caller
+ * json_decref()s) without calling fn. *status is 200 while streaming.
+ * @return ENT_OK (the node closed, or *stop), fn's value, and the errors
+ *         of ent_client_request().
+ */
+int ent_client_stream(const char *home, const char *path,
+                      const volatile int *stop,
+                      int (*fn)(void *data, const uint8_t *buf, size_t len),
+                      void *data, int *status, json_t **out);
 
 /*
  * Reads {"error":{"code","message","field"}} (spec/api.md "Errors") from a

@@ -118,6 +118,18 @@ int ent_objects_new(ent_objects **out, const ent_objects_config *cfg);
 /* Frees the engine (not what it borrows). Accepts NULL. */
 void ent_objects_free(ent_objects *eng);
 
+/*
+ * Names the local user on whose behalf the engine's next local changes are
+ * made: the "user" of their events (spec/events.md). The API sets it
+ * around a request's handler and clears it (NULL) after; ops that arrive
+ * from partners never carry it. user is copied (at most 64 bytes; a longer
+ * or empty name counts as NULL).
+ */
+void ent_obj_set_actor(ent_objects *eng, const char *user);
+
+/* The current actor, NULL when none; valid until the next set. */
+const char *ent_obj_actor(const ent_objects *eng);
+
 /* Counters since the engine was created. */
 void ent_obj_stats_get(const ent_objects *eng, ent_obj_stats *out);
 
@@ -264,6 +276,16 @@ void ent_obj_keys_free(ent_obj_key *keys, size_t n);
  */
 int ent_obj_show_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                       bool hide_private, json_t **out);
+
+/*
+ * The values of object id that access decisions read, inside the caller's
+ * transaction txn: {"type","shared":{...},"private":{...}}, the maps as
+ * ent_obj_show_json() has them (but a removed custom field shows as null,
+ * not absent). The caller json_decref()s *out.
+ * @return ENT_OK, ENT_ENOENT, ENT_ENOMEM, ENT_ECORRUPT, storage errors.
+ */
+int ent_obj_state_json_txn(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
+                           json_t **out);
 
 /* Orders of ent_obj_list_json_ex(). */
 typedef enum ent_obj_sort {

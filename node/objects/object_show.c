@@ -43,6 +43,7 @@ typedef struct snapshot {
     const uint8_t *obj;
     bool hide_private;
     bool show; /* for show: removed custom fields are left out */
+    bool values_only; /* only the record and the field values */
     obj_rec rec;
     uint64_t epoch;
     sfield *shared;
@@ -178,7 +179,9 @@ static int snapshot_fn(ent_txn *txn, void *data) {
     int rc = ent__obj_rec_get(txn, s->obj, &s->rec);
     if (rc != ENT_OK)
         return rc;
-    rc = ent__obj_current_key(txn, s->obj, &s->epoch, key, NULL);
+    rc = s->values_only ? ENT_ENOENT
+                        : ent__obj_current_key(txn, s->obj, &s->epoch, key,
+                                               NULL);
     ent_wipe(key, sizeof(key));
     if (rc == ENT_ENOENT)
         s->epoch = 0;
@@ -188,7 +191,9 @@ static int snapshot_fn(ent_txn *txn, void *data) {
     if ((rc = ent_txn_scan(txn, ENT_TBL_FIELDS, s->obj, 32, field_scan, &fs)) !=
         ENT_OK)
         return rc;
-    if (s->show && (rc = drop_removed(txn, s)) != ENT_OK)
+    /* values_only keeps removed custom fields as null: no condition
+     * matches a null, as none matches an absent field */
+    if (s->show && !s->values_only && (rc = drop_removed(txn, s)) != ENT_OK)
         return rc;
     if (!s->hide_private) {
         fscan ps = {.v = &s->priv, .n = &s->npriv, .skip = 0};
@@ -196,6 +201,8 @@ static int snapshot_fn(ent_txn *txn, void *data) {
                                &ps)) != ENT_OK)
             return rc;
     }
+    if (s->values_only)
+        return ENT_OK;
     if ((rc = ent_txn_scan(txn, ENT_TBL_MEMBERS, s->obj, 32, member_scan, s)) !=
         ENT_OK)
         return rc;
@@ -334,6 +341,39 @@ out:
     json_decref(shared);
     json_decref(priv);
     json_decref(comments);
+    snapshot_free(&s);
+    return rc;
+}
+
+/*
+ * The values the access decision reads, inside the caller's transaction:
+ * the record and the field values of show's snapshot, without epoch,
+ * members and comments (a removed custom field stays, as null, which no
+ * policy condition matches, as none matches an absent field).
+ */
+int ent_obj_state_json_txn(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
+                           json_t **out) {
+    snapshot s;
+    json_t *shared = NULL, *priv = NULL;
+    *out = NULL;
+    memset(&s, 0, sizeof(s));
+    s.obj = id;
+    s.show = true;
+    s.values_only = true;
+    int rc = snapshot_fn(txn, &s);
+    if (rc == ENT_OK)
+        rc = fields_json(s.shared, s.nshared, &shared);
+    if (rc == ENT_OK)
+        rc = fields_json(s.priv, s.npriv, &priv);
+    if (rc == ENT_OK) {
+        *out = json_pack("{s:s, s:o, s:o}", "type", s.rec.type, "shared",
+                         shared, "private", priv);
+        shared = priv = NULL; /* stolen, even on failure */
+        if (*out == NULL)
+            rc = ENT_ENOMEM;
+    }
+    json_decref(shared);
+    json_decref(priv);
     snapshot_free(&s);
     return rc;
 }
