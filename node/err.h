@@ -48,7 +48,8 @@
     X(USAGE, -33, "usage error")                                              \
     X(SCHEMA, -34, "does not match the template")                             \
     X(CONFLICT, -35, "conflicting input")                                     \
-    X(BADVALUE, -36, "value breaks the value rules")
+    X(BADVALUE, -36, "value breaks the value rules")                          \
+    X(RESTORING, -37, "restored from a backup: catching up with partners")
 
 typedef enum ent_err {
     ENT_OK = 0,

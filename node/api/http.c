@@ -423,12 +423,13 @@ int ent_http_response_serialize(const ent_http_response *resp, char **out,
                       "Content-Type: application/json\r\n"
                       "Content-Length: %zu\r\n"
                       "Connection: close\r\n"
-                      "%s%s%s"
+                      "%s%s%s%s"
                       "\r\n",
                       status, ent_http_status_text(status),
                       body != NULL ? blen + 1 : 0,
                       resp->allow[0] ? "Allow: " : "", resp->allow,
-                      resp->allow[0] ? "\r\n" : "");
+                      resp->allow[0] ? "\r\n" : "",
+                      status == 503 ? "Retry-After: 5\r\n" : "");
     if (hn < 0 || (size_t)hn >= sizeof(head)) {
         rc = ENT_EINVAL;
         goto out;
