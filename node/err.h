@@ -50,7 +50,8 @@
     X(CONFLICT, -35, "conflicting input")                                     \
     X(BADVALUE, -36, "value breaks the value rules")                          \
     X(AUTH, -37, "not authenticated")                                         \
-    X(METHOD, -38, "method not allowed")
+    X(METHOD, -38, "method not allowed")                                      \
+    X(RESTORING, -39, "restored from a backup: catching up with partners")
 
 typedef enum ent_err {
     ENT_OK = 0,

@@ -147,6 +147,16 @@ int ent_home_meta_put(ent_txn *txn, const char *key, const char *value) {
                        strlen(value), 0);
 }
 
+int ent_home_restoring(ent_txn *txn) {
+    const void *v;
+    size_t vl;
+    int rc = ent_txn_get(txn, ENT_TBL_META, ENT_META_RESTORED,
+                         strlen(ENT_META_RESTORED), &v, &vl);
+    if (rc == ENT_ENOENT)
+        return ENT_OK;
+    return rc == ENT_OK ? ENT_ERESTORING : rc;
+}
+
 static int write_meta(ent_txn *txn, void *data) {
     const ent_home_conf *m = data;
     int rc = ent_home_meta_put(txn, ENT_META_NAME, m->name);

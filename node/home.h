@@ -24,6 +24,9 @@
 
 /* Keys of the meta table written by ent_home_init (values: UTF-8, no NUL). */
 #define ENT_META_NAME "name"     /* org display name */
+/* present while a node restored from a backup has not caught up with its
+ * partners (spec/operations.md §3): JSON {"restored","backup_created"} */
+#define ENT_META_RESTORED "restored"
 #define ENT_META_LISTEN "listen" /* configured peer address "HOST:PORT" */
 #define ENT_META_ADVERTISE "advertise" /* optional: "HOST:PORT" partners
                                           dial (node/peers/advertise.h) */
@@ -120,5 +123,13 @@ int ent_home_meta_get(ent_txn *txn, const char *key, char *out, size_t cap);
  * @return ENT_OK, ENT_ESTORAGE, ENT_EMAPFULL.
  */
 int ent_home_meta_put(ent_txn *txn, const char *key, const char *value);
+
+/*
+ * Whether the store of txn carries the restore mark (ENT_META_RESTORED):
+ * a node restored from a backup signs nothing on an existing object and
+ * no tree head until it has caught up (spec/operations.md §3).
+ * @return ENT_OK (no mark), ENT_ERESTORING (marked), storage errors.
+ */
+int ent_home_restoring(ent_txn *txn);
 
 #endif

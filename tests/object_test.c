@@ -10,6 +10,9 @@
 
 #include <jansson.h>
 
+#include "node/audit/actlog.h"
+#include "node/audit/witness.h"
+#include "node/home.h"
 #include "node/objects/template.h"
 #include "protocol/op.h"
 #include "tests/object_fixture.h"
@@ -991,6 +994,95 @@ static void test_hot_field(void **state) {
     tnodes_close(TNODES(&a, &b, &c, &d, &e));
 }
 
+static int mark_fn(ent_txn *txn, void *data) {
+    return ent_home_meta_put(txn, ENT_META_RESTORED, data);
+}
+
+static int count_fn(ent_txn *txn, void *data) {
+    return ent_witness_count(txn, data);
+}
+
+static int head_fn(ent_txn *txn, void *data) {
+    ent_actlog_head h;
+    return ent_actlog_sign_head(txn, data, 1700000000000ULL, &h);
+}
+
+/* A node restored from a backup (spec/operations.md §3): with the restore
+ * mark it signs nothing on an existing object and no tree head, but may
+ * create a new object; its own newer ops, received back, apply; once the
+ * mark is gone its next op continues the chain after them, and the node
+ * that never lost them takes that op without an equivocation. */
+static void test_restore_mark(void **state) {
+    tnode a, r;
+    uint8_t id[32], id2[32];
+    ent_op *op = NULL;
+    char err[256];
+    const ent_obj_input step1[] = {{"next_step", "one", false}};
+    const ent_obj_input step2[] = {{"next_step", "two", false}};
+    const ent_obj_input step3[] = {{"next_step", "three", false}};
+    assert_int_equal(tnode_open(&a, 1), 0);
+    assert_int_equal(ent_obj_create(a.eng, "opportunity", opp_in, 5, id, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(ent_obj_set(a.eng, id, step1, 1, NULL, err, sizeof(err)),
+                     ENT_OK);
+    /* the backup: a copy of a's store, opened as r with a's key */
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(tmp_dir(r.dir, sizeof(r.dir), "restored"), 0);
+    assert_int_equal(ent_store_copy(a.store, r.dir), ENT_OK);
+    assert_int_equal(ent_store_open(&r.store, r.dir, 0, NULL), ENT_OK);
+    assert_int_equal(tnode_attach(&r, 1, ENT_LOG_ERROR), 0);
+    assert_int_equal(ent_store_write(r.store, mark_fn,
+                                     "{\"restored\":\"t\"}"),
+                     ENT_OK);
+    /* a goes on after the backup: seq 3 */
+    assert_int_equal(ent_obj_set(a.eng, id, step2, 1, &op, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(op->h.seq, 3);
+    ent_op_free(op);
+    op = NULL;
+
+    /* marked: every signing path on the object is refused, nothing stored */
+    tops t0 = tnode_ops(&r, id);
+    size_t before = t0.n;
+    tops_free(&t0);
+    assert_int_equal(ent_obj_set(r.eng, id, step3, 1, &op, err, sizeof(err)),
+                     ENT_ERESTORING);
+    assert_null(op);
+    assert_int_equal(ent_obj_comment(r.eng, id, "hi", NULL, err, sizeof(err)),
+                     ENT_ERESTORING);
+    assert_int_equal(ent_obj_rotate_key(r.eng, id, NULL), ENT_ERESTORING);
+    assert_int_equal(ent_store_write(r.store, head_fn, r.id), ENT_ERESTORING);
+    tops t1 = tnode_ops(&r, id);
+    assert_int_equal(t1.n, before);
+    tops_free(&t1);
+    /* a new object has no earlier op to repeat */
+    assert_int_equal(ent_obj_create(r.eng, "lead", NULL, 0, id2, NULL, err,
+                                    sizeof(err)),
+                     ENT_OK);
+
+    /* our own newer op comes back from a partner and applies */
+    assert_int_equal(tnode_sync(&r, &a, id), 0);
+    assert_int_equal(ent_store_write(r.store, mark_fn, NULL), ENT_OK);
+    assert_int_equal(ent_store_write(r.store, head_fn, r.id), ENT_OK);
+    assert_int_equal(ent_obj_set(r.eng, id, step3, 1, &op, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(op->h.seq, 4);
+    ent_op_free(op);
+    /* the node that kept everything takes it: one chain, no fork */
+    assert_int_equal(tnode_sync(&a, &r, id), 0);
+    tops ta = tnode_ops(&a, id), tr = tnode_ops(&r, id);
+    assert_int_equal(ta.n, tr.n);
+    tops_free(&ta);
+    tops_free(&tr);
+    uint64_t equivocations = 1;
+    assert_int_equal(ent_store_read(a.store, count_fn, &equivocations),
+                     ENT_OK);
+    assert_int_equal(equivocations, 0);
+    tnode_close(&r);
+    tnode_close(&a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_show_list),
@@ -1004,6 +1096,7 @@ int main(void) {
         cmocka_unit_test(test_pending_bounded),
         cmocka_unit_test(test_release_long_chain),
         cmocka_unit_test(test_hot_field),
+        cmocka_unit_test(test_restore_mark),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,6 +94,50 @@ static size_t insync_round_bytes(size_t nobj) {
     return ins;
 }
 
+/* ---- the in_sync callback (a restored node's catch-up, spec/operations.md
+ * §3.2) ----------------------------------------------------------------- */
+
+typedef struct insync_seen {
+    size_t calls;
+    uint8_t org[32];
+} insync_seen;
+
+static void on_in_sync(ent_gossip *g, const uint8_t org[32], void *data) {
+    insync_seen *seen = data;
+    seen->calls++;
+    memcpy(seen->org, org, 32);
+}
+
+/* Called once per DIGEST equal to ours, with the sender; never while the
+ * sender holds ops we lack, and again once they are repaired. */
+static void test_in_sync_callback(void **state) {
+    ent_sim *s = NULL;
+    insync_seen seen = {0};
+    ent_sim_config cfg = {.nodes = 2, .latency_min_ms = 5,
+                          .latency_max_ms = 5, .seed = 11,
+                          .in_sync = on_in_sync, .in_sync_data = &seen};
+    assert_int_equal(ent_sim_new(&s, &cfg), ENT_OK);
+    uint8_t id[32];
+    make_object(s, 2, id);
+    assert_int_equal(ent_gossip_round(ent_sim_gossip(s, 0), ent_sim_org(s, 1)),
+                     ENT_OK);
+    ent_sim_run(s, 50);
+    assert_int_equal(seen.calls, 1);
+    assert_memory_equal(seen.org, ent_sim_org(s, 0), 32);
+    /* node 0 has an op node 1 lacks: node 0's DIGEST differs */
+    comment(s, 0, id, false);
+    assert_int_equal(ent_gossip_round(ent_sim_gossip(s, 0), ent_sim_org(s, 1)),
+                     ENT_OK);
+    ent_sim_run(s, 100);
+    assert_int_equal(seen.calls, 1);
+    assert_true(converged(s, 2, id)); /* that round repaired it */
+    assert_int_equal(ent_gossip_round(ent_sim_gossip(s, 0), ent_sim_org(s, 1)),
+                     ENT_OK);
+    ent_sim_run(s, 50);
+    assert_int_equal(seen.calls, 2);
+    ent_sim_free(s);
+}
+
 static void test_insync_constant(void **state) {
     size_t one = insync_round_bytes(1);
     size_t many = insync_round_bytes(150);
@@ -402,6 +446,7 @@ static void test_converge_table(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_in_sync_callback),
         cmocka_unit_test(test_insync_constant),
         cmocka_unit_test(test_digest_cache),
         cmocka_unit_test(test_held_then_repaired),

@@ -30,6 +30,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+static void restoring_error(ent_node *n, ent_http_response *resp);
+
 /*
  * The built-in routes: the one list of what the API serves. Paths are
  * templates: a segment "{name}" matches one non-empty path segment, which
@@ -40,6 +42,7 @@
 static const ent_api_route builtin_routes[] = {
     {"GET", "/metrics", false, ent_api_metrics}, /* api_metrics.c */
     {"GET", "/v1/status", false, ent_api_status},
+    {"POST", "/v1/restore/done", false, ent_api_restore_done},
     {"GET", "/v1/log", false, ent_api_log_get}, /* node/api/api_log.c */
     {"GET", "/v1/events", false, ent_api_events_get}, /* api_events.c */
     {"GET", "/v1/audit/export", false, ent_api_audit_export},
@@ -254,6 +257,8 @@ static void route_request(ent_node *n, const ent_http_request *req,
         return;
     }
     int rc = hit->fn(n, req, resp);
+    if (rc == ENT_ERESTORING)
+        restoring_error(n, resp);
     if (rc != ENT_OK && (resp->status < 400 || resp->body == NULL))
         ent_http_response_error(resp, ent_api_error_status(rc), rc, "%s",
                                 ent_strerror(rc));
@@ -395,6 +400,51 @@ const ent_api_route *ent__api_routes(const ent_api *api, size_t *n) {
     return api->routes;
 }
 
+/* ---- restore (spec/operations.md §3) -------------------------------------- */
+
+static json_t *restore_json(ent_node *n) {
+    ent_peers_restore_info ri;
+    ent_peers_restore_get(ent_node_peers(n), &ri);
+    if (!ri.catching_up)
+        return json_null();
+    return json_pack("{s:s,s:I,s:I}", "state", "catching_up", "partners",
+                     (json_int_t)ri.partners, "in_sync",
+                     (json_int_t)ri.in_sync);
+}
+
+int ent_api_restore_done(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp) {
+    ent_peers_restore_info ri;
+    ent_peers_restore_get(ent_node_peers(n), &ri);
+    if (ent_node_peers(n) == NULL)
+        return ent_http_response_error(resp, 503, ENT_EBUSY,
+                                       "the peer layer is not running");
+    int rc = ent_peers_restore_done(ent_node_peers(n));
+    if (rc != ENT_OK)
+        return rc;
+    ent_http_response_json(resp, 200,
+                           json_pack("{s:b,s:I,s:I}", "was_catching_up",
+                                     ri.catching_up, "partners",
+                                     (json_int_t)ri.partners, "in_sync",
+                                     (json_int_t)ri.in_sync));
+    return ENT_OK;
+}
+
+/* The answer to a write refused while catching up: 503 with Retry-After
+ * (ent_http_response_serialize) and the words the CLI prints. */
+static void restoring_error(ent_node *n, ent_http_response *resp) {
+    ent_peers_restore_info ri;
+    ent_peers_restore_get(ent_node_peers(n), &ri);
+    ent_http_response_clear(resp);
+    ent_http_response_error(
+        resp, 503, ENT_ERESTORING,
+        "this node was restored from a backup and is fetching its own newer "
+        "ops back from its partners (%zu of %zu in sync); `entente restore "
+        "done` forces it, risking equivocation if a partner still holds "
+        "newer ops",
+        ri.in_sync, ri.partners);
+}
+
 /* ---- GET /v1/status ------------------------------------------------------- */
 
 struct counts {
@@ -459,13 +509,14 @@ int ent_api_status(ent_node *n, const ent_http_request *req,
                           ? api->ext->address(api->ext_state, &tls)
                           : "";
     json_t *body = json_pack(
-        "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:b}", "org",
+        "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:b,s:o}", "org",
         ent_node_org_id(n),
         "name", ent_node_name(n), "listen", ent_node_listen(n), "advertise",
         adv, "peers", (json_int_t)c.peers, "objects", (json_int_t)c.objects,
         "equivocations", (json_int_t)c.equivocations, "syncs", syncs,
         "sessions", sessions, "received", received, "api_tcp",
-        tcp[0] ? json_string(tcp) : json_null(), "api_tls", tls);
+        tcp[0] ? json_string(tcp) : json_null(), "api_tls", tls, "restore",
+        restore_json(n));
     if (body == NULL)
         return ENT_ENOMEM;
     ent_http_response_json(resp, 200, body);

@@ -57,6 +57,11 @@ void ent_api_dispatch(ent_node *n, const ent_http_request *req,
                       ent_http_response *resp);
 
 /* GET /v1/status -> {"org","name","listen","peers","objects"} */
+/* POST /v1/restore/done: the operator allows local writes on a node still
+ * catching up after a restore (spec/operations.md §3.3). */
+int ent_api_restore_done(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp);
+
 int ent_api_status(ent_node *n, const ent_http_request *req,
                    ent_http_response *resp);
 

@@ -516,9 +516,13 @@ static int serialize(const ent_http_response *resp, bool tcp, bool keep_alive,
     size_t nl = body != NULL && !text ? 1 : 0;
     int status = resp->status ? resp->status : 500;
     char head[1024], retry[48] = "";
-    if (resp->retry_after > 0)
-        snprintf(retry, sizeof(retry), "Retry-After: %u\r\n",
-                 resp->retry_after);
+    /* a 503 (too many connections or streams, a restored node catching
+     * up) always says when to come back */
+    unsigned ra = resp->retry_after > 0 ? resp->retry_after
+                  : status == 503       ? 5
+                                        : 0;
+    if (ra > 0)
+        snprintf(retry, sizeof(retry), "Retry-After: %u\r\n", ra);
     int hn = snprintf(head, sizeof(head),
                       "HTTP/1.1 %d %s\r\n"
                       "Content-Type: %s\r\n"

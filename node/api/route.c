@@ -37,6 +37,7 @@ int ent_api_error_status(int err) {
         return 413;
     case ENT_ELIMIT:
     case ENT_EBUSY:
+    case ENT_ERESTORING:
         return 503;
     default:
         return 500;

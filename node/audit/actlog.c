@@ -12,6 +12,7 @@
 
 #include "node/audit/directory.h"
 #include "node/err.h"
+#include "node/home.h"
 #include "protocol/cbor.h"
 
 #define ENTRY_ITEMS 11   /* version .. prev, oprev, dir */
@@ -833,7 +834,11 @@ int ent_actlog_sign_head(ent_txn *txn, const ent_identity *id, uint64_t time,
     if (txn == NULL || id == NULL || head == NULL)
         return ENT_EINVAL;
     memset(head, 0, sizeof(*head));
-    if ((rc = checkpoint(txn, time)) != ENT_OK ||
+    /* a restored node's log lacks what it logged after the backup: a head
+     * now would contradict the heads it signed then (spec/operations.md
+     * §3.4) */
+    if ((rc = ent_home_restoring(txn)) != ENT_OK ||
+        (rc = checkpoint(txn, time)) != ENT_OK ||
         (rc = ent_actlog_root(txn, &head->size, head->root)) != ENT_OK)
         return rc;
     head_key(key, head->size);

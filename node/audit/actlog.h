@@ -161,8 +161,9 @@ int ent_actlog_consistency_proof(ent_txn *txn, uint64_t m, uint64_t n,
  * a non-empty log ends in a checkpoint. The head is kept under its size;
  * if a head of that size is already stored, that one is returned
  * unchanged. The head of the empty log is signed but not stored, and
- * needs no checkpoint.
- * @return ENT_OK, ENT_ECRYPTO, ENT_ECORRUPT, storage errors.
+ * needs no checkpoint. A store restored from a backup signs nothing until
+ * it has caught up (ent_home_restoring, spec/operations.md §3.4).
+ * @return ENT_OK, ENT_ERESTORING, ENT_ECRYPTO, ENT_ECORRUPT, storage errors.
  */
 int ent_actlog_sign_head(ent_txn *txn, const ent_identity *id, uint64_t time,
                          ent_actlog_head *head);

@@ -575,3 +575,160 @@ out:
     json_decref(m);
     return rc;
 }
+
+/* ---- restore ------------------------------------------------------------------ */
+
+/* Copies the file src to dst (created, mode 0600, synced). */
+static int copy_file(const char *src, const char *dst) {
+    static const size_t chunk = 64u << 10;
+    int rc = ENT_OK, in = -1, out = -1;
+    uint8_t *buf = malloc(chunk);
+    if (buf == NULL)
+        return ENT_ENOMEM;
+    if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0 ||
+        (out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+        rc = ENT_EIO;
+        goto out;
+    }
+    for (;;) {
+        ssize_t n = read(in, buf, chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = ENT_EIO;
+            goto out;
+        }
+        if (n == 0)
+            break;
+        for (ssize_t done = 0; done < n;) {
+            ssize_t w = write(out, buf + done, (size_t)(n - done));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                rc = ENT_EIO;
+                goto out;
+            }
+            done += w;
+        }
+    }
+    if (fsync(out) != 0)
+        rc = ENT_EIO;
+out:
+    if (out >= 0)
+        close(out);
+    if (in >= 0)
+        close(in);
+    free(buf);
+    return rc;
+}
+
+static int put_mark(ent_txn *txn, void *data) {
+    return ent_home_meta_put(txn, ENT_META_RESTORED, data);
+}
+
+int ent_backup_restore(const char *dir, const char *home, const ent_log *log,
+                       json_t **report, char *why, size_t cap) {
+    char tmp[PATH_MAX], p[PATH_MAX], q[PATH_MAX];
+    json_t *r = NULL;
+    ent_store *s = NULL;
+    char *mark = NULL;
+    bool made = false;
+    int rc;
+    if (report != NULL)
+        *report = NULL;
+    if (dir == NULL || home == NULL || home[0] == '\0')
+        return whyf(why, cap, ENT_EINVAL, "no folder given");
+    if (strlen(home) + 16 >= PATH_MAX)
+        return whyf(why, cap, ENT_ETOOBIG, "path too long");
+    int st = dir_state(home);
+    if (st == ENT_EEXIST)
+        return whyf(why, cap, ENT_EEXIST,
+                    "%s exists and is not an empty folder (a restore never "
+                    "overwrites anything)",
+                    home);
+    if ((rc = ent_backup_verify(dir, log, &r, why, cap)) != ENT_OK) {
+        if (why != NULL && cap > 0) {
+            char inner[512];
+            snprintf(inner, sizeof(inner), "%s", why);
+            whyf(why, cap, rc, "%s: the backup fails its check: %s", dir,
+                 inner);
+        }
+        return rc;
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", home);
+    if (mkdtemp(tmp) == NULL) {
+        rc = whyf(why, cap, ENT_EIO, "cannot create a folder next to %s: %s",
+                  home, strerror(errno));
+        goto out;
+    }
+    made = true;
+    if (join(p, tmp, "db") != ENT_OK || mkdir(p, 0700) != 0) {
+        rc = whyf(why, cap, ENT_EIO, "cannot create %s", p);
+        goto out;
+    }
+    if (join(p, tmp, "db/data.mdb") != ENT_OK ||
+        join(q, dir, "db/data.mdb") != ENT_OK ||
+        (rc = copy_file(q, p)) != ENT_OK) {
+        rc = whyf(why, cap, ENT_EIO, "copying the store failed");
+        goto out;
+    }
+    if (join(p, tmp, ENT_HOME_KEY) != ENT_OK ||
+        join(q, dir, ENT_HOME_KEY) != ENT_OK ||
+        (rc = copy_key(q, p)) != ENT_OK) {
+        rc = whyf(why, cap, ENT_EIO, "copying the key file failed");
+        goto out;
+    }
+    char now[ENT_TIMEFMT_RFC3339_LEN + 1];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ent_timefmt_rfc3339(now, (uint64_t)ts.tv_sec * 1000u +
+                                 (uint64_t)ts.tv_nsec / 1000000u);
+    json_t *mj = json_pack("{s:s,s:O}", "restored", now, "backup_created",
+                           json_object_get(r, "created"));
+    mark = mj != NULL ? json_dumps(mj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(mj);
+    if (mark == NULL) {
+        rc = whyf(why, cap, ENT_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (join(p, tmp, "db") != ENT_OK ||
+        (rc = ent_store_open(&s, p, 0, log)) != ENT_OK ||
+        (rc = ent_store_write(s, put_mark, mark)) != ENT_OK) {
+        rc = whyf(why, cap, rc, "marking the store as restored: %s",
+                  ent_strerror(rc));
+        goto out;
+    }
+    ent_store_close(s);
+    s = NULL;
+    if (join(p, tmp, "db/lock.mdb") == ENT_OK)
+        unlink(p); /* the node makes its own */
+    if (join(p, tmp, "db/data.mdb") != ENT_OK || sync_path(p) != ENT_OK ||
+        join(p, tmp, "db") != ENT_OK || sync_path(p) != ENT_OK ||
+        sync_path(tmp) != ENT_OK) {
+        rc = whyf(why, cap, ENT_EIO, "syncing %s failed", tmp);
+        goto out;
+    }
+    if (st == ENT_OK && rmdir(home) != 0) {
+        rc = whyf(why, cap, ENT_EEXIST, "%s: %s", home, strerror(errno));
+        goto out;
+    }
+    if (rename(tmp, home) != 0) {
+        rc = whyf(why, cap, ENT_EIO, "renaming into %s: %s", home,
+                  strerror(errno));
+        goto out;
+    }
+    made = false;
+    json_object_set_new(r, "home", json_string(home));
+    json_object_set_new(r, "restored", json_string(now));
+    if (report != NULL) {
+        *report = r;
+        r = NULL;
+    }
+out:
+    ent_store_close(s);
+    if (made)
+        remove_tmp(tmp);
+    free(mark);
+    json_decref(r);
+    return rc;
+}

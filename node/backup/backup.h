@@ -68,4 +68,19 @@ int ent_backup_verify(const char *dir, const ent_log *log, json_t **report,
 int ent_backup_manifest_parse(const char *buf, size_t len, json_t **out,
                               char *why, size_t cap);
 
+/*
+ * Restores the backup in dir into home (which must not exist, or be an
+ * empty folder): checks it first with ent_backup_verify (a failing backup
+ * is refused with its reason), copies the store and the key file into a
+ * temporary sibling of home (0700, db/ 0700, files 0600), marks the store
+ * as restored (ENT_META_RESTORED, node/home.h: the node then catches up
+ * with its partners before it signs anything, spec/operations.md §3) and
+ * renames it into place. A failure leaves nothing behind. *report (may be
+ * NULL) gets verify's report with "home" and "restored" (the time) added.
+ * @return ENT_OK, ENT_EEXIST (home not empty), what verify returns,
+ *         ENT_EIO, store errors (why set).
+ */
+int ent_backup_restore(const char *dir, const char *home, const ent_log *log,
+                       json_t **report, char *why, size_t cap);
+
 #endif

@@ -690,6 +690,21 @@ static const cli_cmd backup_cmds[] = {
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
+static const cli_cmd restore_cmds[] = {
+    {"done", ent__cli_cmd_restore_done,
+     "allow local writes before a restored node has caught up",
+     "restore done [--home DIR] [--json]",
+     "Clears the restore mark of HOME (through the running node, else in "
+     "its store): the node signs ops at once instead of waiting until every "
+     "partner has given back the ops it signed after the backup. Prints a "
+     "warning on standard error: if a partner still holds such an op, the "
+     "next op on that object repeats its sequence number and partners "
+     "record an equivocation against this org. With --json: "
+     "{\"was_catching_up\"[,\"partners\",\"in_sync\"]}.",
+     no_opts, 0, 0, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
+};
+
 static const cli_opt man_opts[] = {
     {"list", NULL, "print the page names (entente, entente-init, ...)"},
     {NULL, NULL, NULL},
@@ -744,7 +759,9 @@ static const cli_cmd commands[] = {
      "\"banned\"},\"received\":{\"applied\",\"held\",\"rejected\","
      "\"not_member\",\"limit\",\"held_strangers\",\"held_evicted\","
      "\"held_expired\",\"bad_value\",\"corrupt\"},\"api_tcp\","
-     "\"api_tls\"} (api_tcp: the TCP API's address or null; spec/api.md). "
+     "\"api_tls\",\"restore\"} (api_tcp: the TCP API's address or null; "
+     "restore: null or {\"state\":\"catching_up\",\"partners\","
+     "\"in_sync\"}; spec/api.md). "
      "Fails when no node is running for HOME; with --wait "
      "it first waits for one to answer (a node just started in the "
      "background), at most TIMEOUT (default 10s), then fails.",
@@ -846,6 +863,19 @@ static const cli_cmd commands[] = {
      "\"org\",\"name\",\"schema\",\"created\",\"files\":{PATH:{"
      "\"size\",\"blake2b\"}}}.",
      no_opts, 1, 1, backup_cmds},
+    {"restore", ent__cli_cmd_restore, "make a new home from a backup",
+     "restore DIR HOME [--json]",
+     "Checks the backup in DIR as `backup verify` does (a failing backup "
+     "is refused with its reason), then writes it into HOME, which must "
+     "not exist or be an empty folder: built next to HOME and renamed "
+     "into place, nothing is left behind on failure. The new home is "
+     "marked as restored: when it starts, the node fetches the ops it "
+     "signed after the backup back from its partners and refuses local "
+     "writes (HTTP 503, ENT_ERESTORING) until every partner sharing an "
+     "object with it is in sync; `entente status` shows the progress and "
+     "`restore done` forces it. With --json: the report of `backup verify` "
+     "with \"home\" and \"restored\".",
+     no_opts, 2, 2, restore_cmds},
     {"audit", NULL, "export and verify the signed activity log",
      "audit COMMAND [ARGS] [options]",
      "The activity log for auditors: export it from the running node, "

@@ -4,13 +4,16 @@
  *
  * None of them needs the node to be stopped or running: a backup reads
  * the store read-only (a consistent view while the node writes), verify
- * and restore read only the backup folder.
+ * and restore read only the backup folder (restore writes a new home).
+ * `entente restore done` asks the running node, else changes the store.
  */
 #include "node/backup/backup.h"
 #include "node/cli/cli.h"
 #include "node/cli/cli_int.h"
 #include "node/err.h"
+#include "node/cli/client.h"
 #include "node/home.h"
+#include "storage/store.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -70,4 +73,98 @@ int ent__cli_cmd_backup_verify(cli *c) {
     }
     json_decref(r);
     return 0;
+}
+
+int ent__cli_cmd_restore(cli *c) {
+    char why[768] = "";
+    json_t *r = NULL;
+    int rc = ent_backup_restore(c->args[0], c->args[1], &c->log, &r, why,
+                                sizeof(why));
+    if (rc != ENT_OK)
+        return ent__cli_fail(c, "%s", why[0] ? why : ent_strerror(rc));
+    if (c->json) {
+        ent__cli_print_json(r);
+    } else {
+        char t[32];
+        printf("restored the backup of %s (%s) taken %s into %s\n"
+               "the node catches up with its partners when it starts: "
+               "local writes wait until each has given back our newer ops "
+               "(entente status shows it)\n",
+               ent__cli_jstr(r, "name"), ent__cli_jstr(r, "org"),
+               ent__cli_time(t, json_object_get(r, "created")),
+               ent__cli_jstr(r, "home"));
+    }
+    json_decref(r);
+    return 0;
+}
+
+struct done_ctx {
+    bool was;
+};
+
+static int done_txn(struct ent_txn *txn, void *data) {
+    struct done_ctx *d = data;
+    int rc = ent_home_restoring(txn);
+    if (rc != ENT_OK && rc != ENT_ERESTORING)
+        return rc;
+    d->was = rc == ENT_ERESTORING;
+    return ent_home_meta_put(txn, ENT_META_RESTORED, NULL);
+}
+
+static const char done_warning[] =
+    "warning: local writes allowed before this node has caught up with "
+    "its partners: if a partner still holds ops this node signed after "
+    "the backup, the next op on that object repeats a sequence number and "
+    "partners record an equivocation against this org\n";
+
+int ent__cli_cmd_restore_done(cli *c) {
+    json_t *out = NULL;
+    int http = 0, st = 0;
+    int rc = ent_client_request(c->home, "POST", "/v1/restore/done", NULL,
+                                &http, &out);
+    if (rc == ENT_ENOTRUNNING) {
+        struct done_ctx d = {false};
+        int err = ENT_OK;
+        st = ent__cli_offline(c, true, done_txn, &d, &err);
+        if (st == -2)
+            st = ent__cli_fail(c, "%s", ent_strerror(err));
+        if (st != -1)
+            goto out;
+        st = 0;
+        if (d.was)
+            fputs(done_warning, stderr);
+        if (c->json)
+        {
+            json_t *j = json_pack("{s:b}", "was_catching_up", d.was);
+            ent__cli_print_json(j);
+            json_decref(j);
+        }
+        else
+            printf(d.was ? "restore mark cleared: the node signs as soon as "
+                           "it starts\n"
+                         : "this node was not catching up after a restore\n");
+        goto out;
+    }
+    if (rc != ENT_OK) {
+        st = ent__cli_fail(c, "%s", ent_strerror(rc));
+        goto out;
+    }
+    if (http != 200) {
+        st = ent__cli_fail(c, "%s", ent_client_error(out));
+        goto out;
+    }
+    bool was = json_is_true(json_object_get(out, "was_catching_up"));
+    if (was)
+        fputs(done_warning, stderr);
+    if (c->json)
+        ent__cli_print_json(out);
+    else if (was)
+        printf("local writes allowed (%lld of %lld partners were in sync)\n",
+               (long long)ent__cli_jint(out, "in_sync"),
+               (long long)ent__cli_jint(out, "partners"));
+    else
+        printf("this node was not catching up after a restore\n");
+out:
+    json_decref(out);
+    return st;
 }

@@ -218,6 +218,8 @@ void ent__cli_print_peers(FILE *f, const json_t *peers);
 /* cli_backup.c */
 int ent__cli_cmd_backup(cli *c);
 int ent__cli_cmd_backup_verify(cli *c);
+int ent__cli_cmd_restore(cli *c);
+int ent__cli_cmd_restore_done(cli *c);
 
 /* cli_audit.c */
 /* The text form of `log` (the API's log JSON) to f. */

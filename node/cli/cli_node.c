@@ -438,6 +438,16 @@ int ent__cli_cmd_status(cli *c) {
                (long long)json_integer_value(json_object_get(resp, "peers")));
         printf("objects: %lld\n",
                (long long)json_integer_value(json_object_get(resp, "objects")));
+        const json_t *rs = json_object_get(resp, "restore");
+        if (json_is_object(rs))
+            printf("restore: catching up after a restore from a backup, %lld "
+                   "of %lld partners in sync; local writes refused until "
+                   "all are (entente restore done forces it)\n",
+                   (long long)ent__cli_jint(rs, "in_sync"),
+                   (long long)ent__cli_jint(rs, "partners"));
+        printf("equivocations: %lld\n",
+               (long long)json_integer_value(
+                   json_object_get(resp, "equivocations")));
         size_t i;
         const json_t *o;
         json_array_foreach(json_object_get(resp, "syncs"), i, o) {

@@ -20,6 +20,7 @@
 
 #include "crypto/crypto.h"
 #include "node/err.h"
+#include "node/home.h"
 #include "node/objects/object_int.h"
 #include "node/objects/template.h"
 #include "node/objects/value.h"
@@ -375,8 +376,11 @@ int ent__obj_new_header(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
     h->kind = kind;
     memcpy(h->object, obj, 32);
     memcpy(h->author, eng->me, 32);
-    if ((rc = ent_txn_scan(txn, ENT_TBL_HEADS, obj, 32, heads_scan, &hc)) !=
-        ENT_OK)
+    /* restored from a backup: our newer ops may still be out there, and a
+     * seq taken now could repeat one of them (spec/operations.md §3) */
+    if ((rc = ent_home_restoring(txn)) != ENT_OK ||
+        (rc = ent_txn_scan(txn, ENT_TBL_HEADS, obj, 32, heads_scan, &hc)) !=
+            ENT_OK)
         goto out;
     memcpy(pre, obj, 32);
     memcpy(pre + 32, eng->me, 32);

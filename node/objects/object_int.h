@@ -475,7 +475,9 @@ int ent__obj_backfill_again(ent_objects *eng, ent_txn *txn,
  * the current heads (at most ENT_OP_MAX_PARENTS, in id order, keeping one
  * that holds our last op and one that names the current epoch), seq = our
  * next, epoch and key = the current ones (key wiped by the caller), hlc =
- * now and later than every parent.
+ * now and later than every parent. ENT_ERESTORING while the store carries
+ * the restore mark (ent_home_restoring): every op we sign on an existing
+ * object passes here.
  */
 int ent__obj_new_header(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                         uint8_t kind, ent_op_header *h,

@@ -338,6 +338,8 @@ static int on_digest(ent_gossip *g, const uint8_t org[32],
         goto out;
     if (ent_memeq(mine, d->digest, 32)) {
         g->stats.in_sync++;
+        if (g->cfg.in_sync != NULL)
+            g->cfg.in_sync(g, org, g->cfg.in_sync_data);
         goto out;
     }
     /* they differ: the listing itself is O(objects), and sent whole */

@@ -68,6 +68,11 @@ typedef struct ent_gossip_config {
      * (node/peers/verify.h); NULL: no verifier (the simulator). */
     struct uv_loop_s *loop;
     unsigned verify_jobs;   /* jobs per batch; 0: online CPUs, >= 2 */
+    /* Optional: org sent a DIGEST equal to our set digest for it (a round
+     * of org's ended "in sync"). Called on the caller's thread, after the
+     * message is handled; in_sync_data is passed as data. */
+    void (*in_sync)(ent_gossip *g, const uint8_t org[32], void *data);
+    void *in_sync_data;
 } ent_gossip_config;
 
 typedef struct ent_gossip_stats {

@@ -492,6 +492,8 @@ int ent_peers_new(ent_peers **out, ent_node *n) {
                                    .peers = gossip_peers,
                                    .catch_up = gossip_catch_up,
                                    .data = p},
+                            .in_sync = ent__restore_in_sync,
+                            .in_sync_data = p,
                             .loop = p->loop};
     if (ent_gossip_new(&p->gossip, &gc) != ENT_OK ||
         ent__guard_init(p) != ENT_OK) {
@@ -511,7 +513,10 @@ int ent_peers_start(ent_peers *p) {
     ent_session_callbacks cb = {authorize, established, on_message, closed};
     if (p->started)
         return ENT_EINVAL;
-    int rc = ent_session_mgr_new(&p->mgr, p->loop, p->id, p->log, &cb, p);
+    int rc = ent__restore_init(p);
+    if (rc != ENT_OK)
+        return rc;
+    rc = ent_session_mgr_new(&p->mgr, p->loop, p->id, p->log, &cb, p);
     if (rc != ENT_OK)
         return rc;
     /* tests shorten the interval of the refusal summary line */
@@ -591,6 +596,7 @@ void ent_peers_free(ent_peers *p) {
         ent__peers_conn_free(p->conns);
     ent__peers_joins_free(p);
     ent__witness_free(p);
+    ent__restore_free(p);
     ent__guard_free(p);
     ent_gossip_free(p->gossip);
     ent__addrs_free(p);

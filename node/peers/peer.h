@@ -190,6 +190,23 @@ void ent_peers_stop(ent_peers *p, void (*cb)(void *data), void *data);
 /* Frees a stopped (or never started) layer. Accepts NULL. */
 void ent_peers_free(ent_peers *p);
 
+/* A node restored from a backup (spec/operations.md §3). */
+typedef struct ent_peers_restore_info {
+    bool catching_up; /* local writes refused until caught up */
+    size_t partners;  /* orgs to hear from (sharing an object with us) */
+    size_t in_sync;   /* of them, sent a DIGEST equal to ours */
+} ent_peers_restore_info;
+
+/* The restore state of p (all zero: not restoring). p may be NULL. */
+void ent_peers_restore_get(const ent_peers *p, ent_peers_restore_info *out);
+
+/*
+ * The operator allows local writes now (spec/operations.md §3.3): clears
+ * the restore mark, with a warning in the log when partners were still
+ * missing. @return ENT_OK, storage errors.
+ */
+int ent_peers_restore_done(ent_peers *p);
+
 /* The display name of org from the peers table, or NULL. Borrowed until
  * the next call into the layer. */
 const char *ent_peers_org_name(ent_peers *p, const uint8_t org[ENT_PK_LEN]);

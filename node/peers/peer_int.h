@@ -7,6 +7,7 @@
  *   peer_join.c     invites, joins on both sides, member removal
  *   peer_ops.c      receiving OPS: rate, verification, apply, ACK
  *   peer_witness.c  HEAD and CONSISTENCY over sessions (node/audit/witness.h)
+ *   peer_restore.c  a restored node catching up before it signs
  *   peer_addrs.c    signed address records: ours, received, ADDRS
  *   peer_dial.c     the session set, dialling, backoff, scoring
  *   peer_guard.c    admission: guests, strikes and bans
@@ -186,6 +187,7 @@ struct ent_peers {
     ent_peers_stats stats;
     struct ent_witness *wit; /* peer_witness.c; NULL until first used */
     struct ent_gossip *gossip; /* gossip.c: anti-entropy, fanout */
+    struct ent_restore *restore; /* peer_restore.c; NULL: not restoring */
     sync_prog syncs[ENT_PEERS_MAX_SYNCS]; /* peer_sync.c */
     uint64_t next_sync;
     ent_peers_limits lim; /* peer_guard.c */
@@ -358,6 +360,20 @@ const sync_prog *ent__sync_of_join(const ent_peers *p, uint64_t join_id);
 /* Info of s at loop time now. */
 void ent__sync_info(const ent_peers *p, const sync_prog *s, uint64_t now,
                     ent_peers_sync_info *out);
+
+/* peer_restore.c: catching up after a restore (spec/operations.md §3) */
+
+/* At start: if the store carries the restore mark, lists the partners to
+ * hear from (none: clears the mark at once). @return ENT_OK, ENT_ENOMEM,
+ * storage errors. */
+int ent__restore_init(ent_peers *p);
+/* ent_gossip_config.in_sync: org sent a DIGEST equal to ours; data is p.
+ * Clears the mark once every partner has. */
+struct ent_gossip;
+void ent__restore_in_sync(struct ent_gossip *g, const uint8_t org[32],
+                          void *data);
+/* Frees the restore state. Accepts a layer without one. */
+void ent__restore_free(ent_peers *p);
 
 /* peer_witness.c: HEAD and CONSISTENCY (spec/audit.md §11) */
 

@@ -227,7 +227,9 @@ static int node_open(ent_sim *s, sim_node *nd, size_t i) {
                                    .peers = tr_peers,
                                    .random = tr_random,
                                    .data = nd},
-                            .fanout = s->cfg.fanout};
+                            .fanout = s->cfg.fanout,
+                            .in_sync = s->cfg.in_sync,
+                            .in_sync_data = s->cfg.in_sync_data};
     return ent_gossip_new(&nd->g, &gc);
 }
 

@@ -31,6 +31,9 @@ typedef struct ent_sim_config {
     size_t map_size;         /* initial LMDB map per node; 0: 2 MiB */
     unsigned fanout;         /* 0: ENT_GOSSIP_FANOUT */
     uint32_t round_ms;       /* one anti-entropy round; 0: 100 */
+    /* optional, every node's ent_gossip_config.in_sync (data: in_sync_data) */
+    void (*in_sync)(ent_gossip *g, const uint8_t org[32], void *data);
+    void *in_sync_data;
 } ent_sim_config;
 
 typedef struct ent_sim_stats {

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# tests/e2e/restore.sh - `entente restore DIR HOME` and catching up without
+# forks (spec/operations.md §3).
+#
+# A and B share an object. A backs up, then makes 50 more ops (B has them)
+# and stops. A restore of a damaged backup, and one into a non-empty home,
+# are refused and leave nothing. The backup is restored into a new home for
+# A (same key) and started while B is down: writes on the shared object are
+# refused with the clear error (HTTP 503 through the API), status shows
+# "catching_up", a brand-new object may still be created. B starts: A gets
+# its 50 ops back from B, catches up by itself, and a new write continues
+# A's chain (its seqs on the object stay 1..N without a gap or a repeat)
+# and reaches B; no op equivocation anywhere. Then the operator override,
+# online and offline: a warning, and writes go through. Needs $ENTENTE.
+#
+# Not covered, a documented limit (spec/operations.md §3.5): B keeps A's
+# last witnessed tree head, signed after the backup over entries the
+# restore lost; once A2's log grows past that head's size, B stores a
+# head equivocation proof (kind 2). Here A2's log stays shorter than it.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+lib_init restore
+
+node_start A
+node_start B
+OBJ=$(e A object create --type opportunity --set "name=Restore deal" --json | py 'd["id"]')
+j=$(e B join "$(e A invite "$OBJ")" 2>"$T/join.err") || fail "join: $(cat "$T/join.err")"
+[ "$j" = "$OBJ" ] || fail "join printed '$j'"
+wait_for "B to join" same_shared "$OBJ" A B
+e A object set "$OBJ" --set next_step="before backup" >/dev/null
+wait_for "B to agree before the backup" same_shared "$OBJ" A B
+e A backup "$T/bk" >/dev/null || fail "backup"
+for i in $(seq 1 50); do
+    e A object set "$OBJ" --set next_step="after $i" >/dev/null
+done
+has_step() { [ "$(e "$1" object show "$OBJ" --json | py 'd["shared"].get("next_step")')" = "$2" ]; }
+wait_for "B to hold A's 50 ops" has_step B "after 50"
+ORG=$(node_org A)
+# the restored node and B come back on the ports the other has on file
+NODE_LISTEN_AT[A2]=$(node_listen A)
+NODE_LISTEN_AT[B]=$(node_listen B)
+node_stop A
+
+# ---- refusals: nothing left behind ------------------------------------------------
+cp -a "$T/bk" "$T/bad"
+printf '\xff' | dd of="$T/bad/db/data.mdb" bs=1 seek=9000 conv=notrunc 2>/dev/null
+expect_exit 1 "$ENTENTE" restore "$T/bad" "$T/R1"
+expect_err "the backup fails its check"
+expect_err "db/data.mdb: size or BLAKE2b-256 differs"
+[ -e "$T/R1" ] && fail "a refused restore created the home"
+mkdir "$T/full" && echo x >"$T/full/keep"
+expect_exit 1 "$ENTENTE" restore "$T/bk" "$T/full"
+expect_err "exists and is not an empty folder"
+[ "$(ls "$T/full")" = keep ] || fail "a refused restore touched the folder"
+ls -d "$T"/R1.tmp-* "$T"/full.tmp-* >/dev/null 2>&1 && fail "a temporary folder was left"
+
+# ---- restore, start with B down: writes refused ------------------------------------
+node_stop B
+"$ENTENTE" restore "$T/bk" "$T/A2" --json >"$T/r.json" || fail "restore"
+[ "$(py 'd["org"]' <"$T/r.json")" = "$ORG" ] || fail "restore report: $(cat "$T/r.json")"
+[ "$(stat -c %a "$T/A2")" = 700 ] || fail "home mode $(stat -c %a "$T/A2")"
+[ "$(stat -c %a "$T/A2/db")" = 700 ] || fail "db mode"
+for f in identity.key db/data.mdb; do
+    [ "$(stat -c %a "$T/A2/$f")" = 600 ] || fail "$f mode $(stat -c %a "$T/A2/$f")"
+done
+node_start A2
+[ "$(node_org A2)" = "$ORG" ] || fail "the restored node is another org"
+e A2 status --json >"$T/s.json"
+[ "$(py 'd["restore"]' <"$T/s.json")" = "{'state': 'catching_up', 'partners': 1, 'in_sync': 0}" ] ||
+    fail "status while catching up: $(cat "$T/s.json")"
+e A2 status | grep -q "catching up after a restore from a backup, 0 of 1 partners in sync" ||
+    fail "entente status does not say it is catching up"
+expect_exit 1 e A2 object set "$OBJ" --set next_step="too early"
+expect_err "this node was restored from a backup and is fetching its own newer ops back from its partners (0 of 1 in sync)"
+expect_err "entente restore done"
+# the API: 503 with Retry-After
+python3 - "$T/A2/api.sock" "$OBJ" >"$T/http.txt" <<'PY' || fail "raw API request"
+import socket, sys, json
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+body = json.dumps({"set": {"next_step": "raw"}}).encode()
+s.sendall(b"POST /v1/objects/" + sys.argv[2].encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+          + str(len(body)).encode() + b"\r\n\r\n" + body)
+out = b""
+while True:
+    d = s.recv(65536)
+    if not d: break
+    out += d
+print(out.decode())
+PY
+grep -q "^HTTP/1.1 503" "$T/http.txt" || fail "API answer while catching up: $(head -c 600 "$T/http.txt")"
+grep -qi "^Retry-After: " "$T/http.txt" || fail "no Retry-After: $(head -c 600 "$T/http.txt")"
+grep -q "ENT_ERESTORING" "$T/http.txt" || fail "no ENT_ERESTORING: $(head -c 600 "$T/http.txt")"
+# a brand-new object has no earlier ops to repeat: allowed
+e A2 object create --type opportunity --set "name=New while restoring" >/dev/null ||
+    fail "creating a new object while catching up"
+has_step A2 "before backup" || fail "the restored node does not show the backup's state"
+
+# ---- B comes back: A2 gets its ops back and catches up by itself ----------------------
+node_start B
+caught_up() { [ "$(e A2 status --json | py 'd["restore"]')" = None ]; }
+wait_for "A2 to catch up" caught_up
+grep -q "restore: caught up with 1 partners; local writes allowed" "$T/A2.log" ||
+    fail "no catch-up line in the log"
+has_step A2 "after 50" || fail "A2 lacks its 50 ops after catching up"
+same_shared "$OBJ" A2 B || fail "A2 and B differ after catching up"
+e A2 object set "$OBJ" --set next_step="after restore" >/dev/null || fail "write after catching up"
+wait_for "B to get A2's new op" has_step B "after restore"
+for n in A2 B; do
+    [ "$(e $n status --json | py 'd["equivocations"]')" = 0 ] ||
+        fail "$n records an equivocation: $(e $n log | grep -i equivoc)"
+    [ "$(e $n log --json | py 'len([x for x in d["entries"] if x["kind"] == "equivocation"])')" = 0 ] ||
+        fail "$n logged an equivocation"
+done
+# A's chain on the object: seqs 1..N, no repeat, no gap, the new op last
+KEY=$(e A2 object key "$OBJ")
+e B audit export --object "$OBJ" --out "$T/b.audit" >/dev/null || fail "B audit export"
+e B audit verify "$T/b.audit" --key "$KEY" --json >"$T/h.json" || fail "verify: $(cat "$T/h.json")"
+python3 - "$T/h.json" "$ORG" <<'PY' || fail "A's chain on the object is broken"
+import json, sys
+d = json.load(open(sys.argv[1]))
+seqs = [h["seq"] for h in d["history"] if h["author"] == sys.argv[2]]
+assert sorted(seqs) == list(range(1, len(seqs) + 1)), seqs
+assert len(seqs) >= 53, len(seqs)
+assert d["equivocations"] == 0, d["equivocations"]
+print("restore: A's chain on the object runs 1..%d" % len(seqs))
+PY
+e A2 audit export --out "$T/a2.audit" >/dev/null || fail "A2 audit export"
+e A2 audit verify "$T/a2.audit" --org "$ORG" >/dev/null || fail "A2's export does not verify"
+node_stop A2
+node_stop B
+
+# ---- the operator override --------------------------------------------------------
+"$ENTENTE" restore "$T/bk" "$T/A3" >/dev/null || fail "second restore"
+node_start A3
+expect_exit 1 e A3 object set "$OBJ" --set next_step="refused"
+expect_err "(0 of 1 in sync)"
+expect_exit 0 e A3 restore done
+expect_err "warning: local writes allowed before this node has caught up"
+[ "$(e A3 status --json | py 'd["restore"]')" = None ] || fail "still catching up after restore done"
+e A3 object set "$OBJ" --set next_step="forced" >/dev/null || fail "write after restore done"
+grep -q "the operator allowed local writes" "$T/A3.log" || fail "no warning in the log"
+node_stop A3
+"$ENTENTE" restore "$T/bk" "$T/A4" >/dev/null || fail "third restore"
+expect_exit 0 e A4 restore done
+expect_err "warning: local writes allowed"
+grep -q "restore mark cleared" "$T/out" || fail "offline restore done: $(cat "$T/out")"
+expect_exit 0 e A4 restore done
+grep -q "was not catching up" "$T/out" || fail "second restore done: $(cat "$T/out")"
+
+nodes_stop_all
+echo "ok restore"
