@@ -86,6 +86,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     fx *f = *state;
+    /* streamed answers (GET /v1/events) close their timers on the loop */
+    uv_run(&f->loop, UV_RUN_NOWAIT);
     ent_node_free(f->n);
     uv_loop_close(&f->loop);
     /* OPENAPI_KEEP=1 keeps routes.json, plan.json and results.json */
@@ -221,7 +223,9 @@ static void record(json_t *results, const char *kind, const char *method,
     json_t *r = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s}", "kind", kind,
                           "method", method, "path", tpl, "url", url, "status",
                           resp->status, "content_type",
-                          resp->body != NULL           ? "application/json"
+                          resp->body != NULL ? "application/json"
+                          : resp->stream != NULL
+                              ? resp->stream->content_type /* a stream */
                           : resp->content_type != NULL ? resp->content_type
                                                        : "",
                           "allow", resp->allow, "body",
