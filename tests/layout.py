@@ -23,6 +23,7 @@ RANK = {
     "node/cli": 1,
     "node/daemon": 2,
     "node/api": 3,
+    "node/webhooks": 3,
     "node/peers": 4,
     "node/access": 4,
     "node/objects": 5,

@@ -11,6 +11,7 @@
 #include "node/api/api_objects.h"
 #include "node/api/api_peers.h"
 #include "node/api/api_users.h"
+#include "node/api/api_webhooks.h"
 #include "node/audit/witness.h"
 #include "node/err.h"
 #include "node/objects/object.h"
@@ -72,6 +73,12 @@ static const ent_api_route builtin_routes[] = {
     {"DELETE", "/v1/policies/", true, ent_api_policy_delete},
     {"POST", "/v1/login", false, ent_api_login},
     {"GET", "/v1/access/me", false, ent_api_me},
+    /* webhooks: node/api/api_webhooks.c */
+    {"GET", "/v1/webhooks", false, ent_api_webhooks_list},
+    {"POST", "/v1/webhooks", false, ent_api_webhooks_create},
+    {"GET", "/v1/webhooks/", true, ent_api_webhook_get},
+    {"POST", "/v1/webhooks/", true, ent_api_webhook_post},
+    {"DELETE", "/v1/webhooks/", true, ent_api_webhook_delete},
 };
 
 typedef struct api_conn api_conn;
