@@ -198,6 +198,90 @@ static void prune_keeps_ids(void **state) {
     assert_int_equal(a.id, 10);
 }
 
+struct many {
+    int n;
+    uint64_t t0; /* event i has time t0 + i s */
+};
+
+static int many_fn(ent_txn *txn, void *data) {
+    struct many *m = data;
+    int rc = ENT_OK;
+    for (int i = 0; i < m->n && rc == ENT_OK; i++) {
+        ent_event ev = {.kind = "k"};
+        rc = ent_events_append(txn, &ev, m->t0 + (uint64_t)i * 1000, NULL);
+    }
+    return rc;
+}
+
+struct ret {
+    ent_events_retention r;
+    uint64_t now;
+    ent_events_retained out;
+    const char *cursor; /* set to cursor_at first, when not NULL */
+    uint64_t cursor_at;
+};
+
+static int retain_fn(ent_txn *txn, void *data) {
+    struct ret *r = data;
+    if (r->cursor != NULL) {
+        int rc = ent_events_cursor_set(txn, r->cursor, r->cursor_at);
+        if (rc != ENT_OK)
+            return rc;
+    }
+    return ent_events_retain(txn, r->now, &r->r, &r->out);
+}
+
+static void retention(void **state) {
+    struct fx *f = *state;
+    struct many m = {20, 1000000}; /* ids 1..20, times 1000 s .. 1019 s */
+    struct rd rd = {0};
+    assert_int_equal(ent_store_write(f->s, many_fn, &m), ENT_OK);
+    /* keep 10 */
+    struct ret r = {.r = {.keep = 10, .batch = 100}, .now = 2000000};
+    assert_int_equal(ent_store_write(f->s, retain_fn, &r), ENT_OK);
+    assert_int_equal(r.out.deleted, 10);
+    assert_false(r.out.held || r.out.forced || r.out.more);
+    assert_int_equal(ent_store_read(f->s, read_fn, &rd), ENT_OK);
+    assert_int_equal(rd.first, 11);
+    /* keep 5, but a durable reader is at 12: held there */
+    r.r.keep = 5;
+    r.cursor = "hook:a";
+    r.cursor_at = 12;
+    assert_int_equal(ent_store_write(f->s, retain_fn, &r), ENT_OK);
+    assert_true(r.out.held);
+    assert_false(r.out.forced);
+    assert_int_equal(ent_store_read(f->s, read_fn, &rd), ENT_OK);
+    assert_int_equal(rd.first, 13);
+    /* the hard cap (3) prunes past the cursor, in batches of 2 */
+    r.cursor = NULL;
+    r.r.hard_cap = 3;
+    r.r.batch = 2;
+    assert_int_equal(ent_store_write(f->s, retain_fn, &r), ENT_OK);
+    assert_true(r.out.forced && r.out.more);
+    assert_int_equal(r.out.deleted, 2);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ent_store_write(f->s, retain_fn, &r), ENT_OK);
+    assert_int_equal(ent_store_read(f->s, read_fn, &rd), ENT_OK);
+    assert_int_equal(rd.first, 18);
+    assert_int_equal(rd.last, 20);
+    /* by age: events older than 1.5 s before now = 1020.5 s go, the
+     * newest always stays */
+    struct ret a = {.r = {.max_age_ms = 1500, .batch = 100},
+                    .now = 1020500,
+                    .cursor = "hook:a",
+                    .cursor_at = 100};
+    assert_int_equal(ent_store_write(f->s, retain_fn, &a), ENT_OK);
+    assert_int_equal(ent_store_read(f->s, read_fn, &rd), ENT_OK);
+    assert_int_equal(rd.first, 20); /* 18 (1017 s) and 19 (1018 s) went */
+    a.now = 9000000;
+    assert_int_equal(ent_store_write(f->s, retain_fn, &a), ENT_OK);
+    assert_int_equal(ent_store_read(f->s, read_fn, &rd), ENT_OK);
+    assert_int_equal(rd.first, 20);
+    assert_int_equal(rd.last, 20);
+    struct ret bad = {.r = {.batch = 0}};
+    assert_int_equal(ent_store_write(f->s, retain_fn, &bad), ENT_EINVAL);
+}
+
 static int cursor_fn(ent_txn *txn, void *data) {
     uint64_t *out = data, v;
     assert_int_equal(ent_events_cursor_min(txn, &v), ENT_OK);
@@ -289,6 +373,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(bad_input_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(prune_keeps_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(durable_cursors, setup, teardown),
+        cmocka_unit_test_setup_teardown(retention, setup, teardown),
         cmocka_unit_test_setup_teardown(hub_wakes_after_commit, setup,
                                         teardown),
     };

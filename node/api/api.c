@@ -182,8 +182,14 @@ void ent_api_dispatch(ent_node *n, const ent_http_request *req,
                                   query; nothing of it is freed here */
     ent_principal who;
     ent_api_guard g;
-    if (ent_api_access_begin(n, &r, &who, &g, resp) == ENT_OK)
+    if (ent_api_access_begin(n, &r, &who, &g, resp) == ENT_OK) {
+        /* the user of the events the handler's changes raise */
+        ent_obj_set_actor(ent_node_objects(n), who.kind == ENT_PRINCIPAL_USER
+                                                   ? who.user
+                                                   : NULL);
         route_request(n, &r, resp);
+        ent_obj_set_actor(ent_node_objects(n), NULL);
+    }
     ent_api_access_end(n, &r, &who, &g, resp);
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "node/err.h"
+#include "node/events/event.h"
 #include "protocol/cbor.h"
 #include "protocol/op.h"
 
@@ -269,7 +270,17 @@ static int put_proof(ent_txn *txn, uint64_t now, const struct proof *p,
     e.has_org = true;
     memcpy(e.org, p->org, ENT_PK_LEN);
     e.reason_len = (size_t)snprintf(e.reason, sizeof(e.reason), "%s", why);
-    return ent_actlog_append(txn, &e, NULL); /* entries: unsigned */
+    if ((rc = ent_actlog_append(txn, &e, NULL)) != ENT_OK) /* unsigned */
+        return rc;
+    /* the local event (spec/events.md): a log's fork, on no object */
+    json_t *d = json_pack("{s:s,s:s}", "proof",
+                          p->kind == ENT_EQUIV_HEADS ? "heads" : "consistency",
+                          "reason", why);
+    ent_event ev = {.kind = ENT_EV_EQUIVOCATION, .has_org = true, .data = d};
+    memcpy(ev.org, p->org, ENT_PK_LEN);
+    rc = d != NULL ? ent_events_append(txn, &ev, now, NULL) : ENT_ENOMEM;
+    json_decref(d);
+    return rc;
 }
 
 /* A heads proof from two heads of one size: smaller root first. */

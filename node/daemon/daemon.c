@@ -141,6 +141,7 @@ int ent_daemon_open_diag(ent_node **out, struct uv_loop_s *loop,
     if ((rc = ent_events_hub_new(&hub, ent_node_store(n))) != ENT_OK ||
         (rc = ent_node_attach(n, ENT_NODE_EVENTS, &events_part, hub)) != ENT_OK)
         goto out;
+    ent_events_hub_set_log(hub, ent_node_log(n));
     hub = NULL; /* the node owns it now */
     ent_objects_config ocfg = {.store = ent_node_store(n),
                                .id = ent_node_identity(n),

@@ -11,6 +11,7 @@
 #include "crypto/crypto.h"
 #include "node/bytes.h"
 #include "node/err.h"
+#include "node/log.h"
 #include "node/node.h"
 #include "node/timefmt.h"
 
@@ -18,6 +19,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- the table ------------------------------------------------------------ */
 
@@ -255,6 +257,114 @@ int ent_events_prune(ent_txn *txn, uint64_t upto, uint64_t *deleted) {
     return rc;
 }
 
+int ent_events_approval(ent_txn *txn, bool given, const uint8_t obj[32],
+                        const uint8_t *org, const char *user, const char *name,
+                        const char *stage, const char *decision,
+                        uint64_t now_ms, uint64_t *id_out) {
+    if (obj == NULL || name == NULL || name[0] == '\0')
+        return ENT_EINVAL;
+    json_t *d = json_pack("{s:s}", "approval", name);
+    int rc = d != NULL ? ENT_OK : ENT_ENOMEM;
+    if (rc == ENT_OK && stage != NULL &&
+        json_object_set_new(d, "stage", json_string(stage)) != 0)
+        rc = ENT_ENOMEM;
+    if (rc == ENT_OK && decision != NULL &&
+        json_object_set_new(d, "decision", json_string(decision)) != 0)
+        rc = ENT_ENOMEM;
+    if (rc == ENT_OK) {
+        ent_event ev = {.kind = given ? ENT_EV_APPROVAL_GIVEN
+                                      : ENT_EV_APPROVAL_REQUESTED,
+                        .has_object = true,
+                        .has_org = org != NULL,
+                        .user = user,
+                        .data = d};
+        memcpy(ev.object, obj, 32);
+        if (org != NULL)
+            memcpy(ev.org, org, 32);
+        rc = ent_events_append(txn, &ev, now_ms, id_out);
+    }
+    json_decref(d);
+    return rc;
+}
+
+/* ---- retention ------------------------------------------------------------ */
+
+void ent_events_retention_default(ent_events_retention *r) {
+    r->keep = ENT_EVENTS_KEEP;
+    r->max_age_ms = ENT_EVENTS_MAX_AGE_MS;
+    r->hard_cap = ENT_EVENTS_HARD_CAP;
+    r->batch = ENT_EVENTS_PRUNE_BATCH;
+}
+
+/* Walks from the oldest event while it is older than cutoff, at most
+ * limit of them; *upto gets the newest such id. */
+struct age_ctx {
+    uint64_t cutoff, limit, seen, upto;
+};
+
+static int age_fn(void *data, const void *key, size_t klen, const void *val,
+                  size_t vlen) {
+    struct age_ctx *c = data;
+    ent_event ev;
+    json_t *root;
+    int rc = decode(key, klen, val, vlen, &ev, &root);
+    if (rc != ENT_OK)
+        return rc;
+    json_decref(root);
+    if (ev.time_ms >= c->cutoff)
+        return 1;
+    c->upto = ev.id;
+    return ++c->seen >= c->limit ? 1 : 0;
+}
+
+int ent_events_retain(ent_txn *txn, uint64_t now_ms,
+                      const ent_events_retention *r, ent_events_retained *out) {
+    ent_events_retained res;
+    uint64_t first, last, cmin, upto = 0;
+    memset(&res, 0, sizeof(res));
+    if (r == NULL || r->batch == 0)
+        return ENT_EINVAL;
+    int rc = ent_events_first(txn, &first);
+    if (rc == ENT_OK)
+        rc = ent_events_last(txn, &last);
+    if (rc != ENT_OK || last == 0)
+        goto out;
+    uint64_t count = last - first + 1; /* ids are dense from the front */
+    if (r->keep > 0 && count > r->keep)
+        upto = last - r->keep;
+    if (r->max_age_ms > 0 && now_ms > r->max_age_ms) {
+        struct age_ctx a = {now_ms - r->max_age_ms, r->batch, 0, 0};
+        if ((rc = ent_txn_scan(txn, ENT_TBL_EVENTS, NULL, 0, age_fn, &a)) !=
+            ENT_OK)
+            goto out;
+        if (a.upto > upto)
+            upto = a.upto;
+        res.more = a.seen >= r->batch;
+    }
+    if ((rc = ent_events_cursor_min(txn, &cmin)) != ENT_OK)
+        goto out;
+    if (upto > cmin) {
+        upto = cmin;
+        res.held = true;
+    }
+    if (r->hard_cap > 0 && count > r->hard_cap && last - r->hard_cap > upto) {
+        upto = last - r->hard_cap;
+        res.forced = upto > cmin;
+    }
+    if (upto < first)
+        goto out;
+    if (upto - first + 1 > r->batch) {
+        upto = first + r->batch - 1;
+        res.more = true;
+    }
+    rc = ent_events_prune(txn, upto, &res.deleted);
+    res.upto = res.deleted > 0 ? upto : 0;
+out:
+    if (out != NULL)
+        *out = res;
+    return rc;
+}
+
 /* ---- durable cursors ------------------------------------------------------ */
 
 #define CURSOR_PREFIX "evcur/"
@@ -339,11 +449,22 @@ struct ent_events_sub {
     ent_events_sub *next;
 };
 
+/* The wall clock in ms since the Unix epoch. */
+static uint64_t wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 struct ent_events_hub {
     ent_store *store;
+    const ent_log *log;
     uv_async_t async;
-    bool open;    /* async initialised and not closing */
-    bool waking;  /* inside wake(): unsubscribes are deferred */
+    uv_timer_t timer; /* retention */
+    bool open;        /* handles initialised and not closing */
+    bool waking;      /* inside wake(): unsubscribes are deferred */
+    int closing;      /* handles still to close */
+    bool warned;      /* the hard-cap warning was logged once */
     ent_events_sub *subs;
     void (*done)(void *arg);
     void *done_arg;
@@ -377,6 +498,37 @@ static void wake(uv_async_t *a) {
     sweep(h);
 }
 
+struct retain_ctx {
+    uint64_t now;
+    ent_events_retained res;
+};
+
+static int retain_fn(ent_txn *txn, void *data) {
+    struct retain_ctx *c = data;
+    ent_events_retention r;
+    ent_events_retention_default(&r);
+    return ent_events_retain(txn, c->now, &r, &c->res);
+}
+
+/* One retention run; again after 1 s while there is more to delete. */
+static void retain_tick(uv_timer_t *t) {
+    ent_events_hub *h = t->data;
+    struct retain_ctx c = {wall_ms(), {0}};
+    int rc = ent_store_write(h->store, retain_fn, &c);
+    if (rc != ENT_OK)
+        ENT_WARN(h->log, "events: retention: %s", ent_strerror(rc));
+    else if (c.res.forced && !h->warned)
+        ENT_WARN(h->log,
+                 "events: more than %u events kept for a durable reader: "
+                 "deleted up to id %llu anyway; that reader will see a reset",
+                 ENT_EVENTS_HARD_CAP, (unsigned long long)c.res.upto);
+    h->warned = h->warned || c.res.forced;
+    if (rc == ENT_OK && c.res.more && h->open)
+        uv_timer_start(&h->timer, retain_tick, 1000, 0);
+    else if (h->open)
+        uv_timer_start(&h->timer, retain_tick, ENT_EVENTS_RETAIN_MS, 0);
+}
+
 int ent_events_hub_new(ent_events_hub **out, ent_store *s) {
     ent_events_hub *h = calloc(1, sizeof(*h));
     if (h == NULL)
@@ -386,12 +538,21 @@ int ent_events_hub_new(ent_events_hub **out, ent_store *s) {
     return ENT_OK;
 }
 
+void ent_events_hub_set_log(ent_events_hub *h, const ent_log *log) {
+    if (h != NULL)
+        h->log = log;
+}
+
 int ent_events_hub_start(ent_events_hub *h, uv_loop_t *loop) {
     if (h->open)
         return ENT_EINVAL;
     if (uv_async_init(loop, &h->async, wake) != 0)
         return ENT_EIO;
     h->async.data = h;
+    uv_timer_init(loop, &h->timer);
+    h->timer.data = h;
+    uv_unref((uv_handle_t *)&h->timer); /* it never keeps the loop alive */
+    uv_timer_start(&h->timer, retain_tick, 1000, 0);
     h->open = true;
     ent_store_set_commit_hook(h->store, commit_hook, h);
     return ENT_OK;
@@ -403,7 +564,7 @@ ent_events_hub *ent_events_hub_of(struct ent_node *n) {
 
 static void hub_closed(uv_handle_t *hd) {
     ent_events_hub *h = hd->data;
-    if (h->done != NULL)
+    if (--h->closing == 0 && h->done != NULL)
         h->done(h->done_arg);
 }
 
@@ -418,7 +579,9 @@ void ent_events_hub_close(ent_events_hub *h, void (*done)(void *arg),
     ent_store_set_commit_hook(h->store, NULL, NULL);
     h->done = done;
     h->done_arg = arg;
+    h->closing = 2;
     uv_close((uv_handle_t *)&h->async, hub_closed);
+    uv_close((uv_handle_t *)&h->timer, hub_closed);
 }
 
 void ent_events_hub_free(ent_events_hub *h) {

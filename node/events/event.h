@@ -33,10 +33,27 @@
 #include "storage/store.h"
 
 struct uv_loop_s;
+struct ent_log;
 
 #define ENT_EVENT_KIND_MAX 48      /* bytes of a kind name */
 #define ENT_EVENT_USER_MAX 64      /* bytes of a user name */
 #define ENT_EVENT_MAX (64u << 10)  /* bytes of one stored event (JSON) */
+
+/* The kinds (spec/events.md section 3, which gives each kind's data). */
+#define ENT_EV_OBJECT_CREATED "object.created"
+#define ENT_EV_FIELDS_CHANGED "fields.changed"
+#define ENT_EV_PRIVATE_CHANGED "private.changed"
+#define ENT_EV_COMMENT_ADDED "comment.added"
+#define ENT_EV_MEMBER_JOINED "member.joined"
+#define ENT_EV_MEMBER_LEFT "member.left"
+#define ENT_EV_MEMBER_ROLE "member.role_changed"
+#define ENT_EV_KEY_ROTATED "key.rotated"
+#define ENT_EV_INVITE_CREATED "invite.created"
+#define ENT_EV_INVITE_REDEEMED "invite.redeemed"
+#define ENT_EV_INVITE_REVOKED "invite.revoked"
+#define ENT_EV_EQUIVOCATION "equivocation.detected"
+#define ENT_EV_APPROVAL_REQUESTED "approval.requested"
+#define ENT_EV_APPROVAL_GIVEN "approval.given"
 
 /*
  * One event. On append, id and time_ms are assigned by the store (the
@@ -91,6 +108,44 @@ json_t *ent_event_json(const ent_event *ev);
  */
 int ent_events_prune(ent_txn *txn, uint64_t upto, uint64_t *deleted);
 
+/* ---- retention (spec/events.md section 6) ------------------------------ */
+
+#define ENT_EVENTS_KEEP 100000u                       /* events kept */
+#define ENT_EVENTS_MAX_AGE_MS (30ull * 24 * 3600 * 1000) /* 30 days */
+#define ENT_EVENTS_HARD_CAP 1000000u /* pruned past a durable cursor */
+#define ENT_EVENTS_PRUNE_BATCH 10000u /* events deleted per run, at most */
+#define ENT_EVENTS_RETAIN_MS 60000u   /* the hub runs retention this often */
+
+typedef struct ent_events_retention {
+    uint64_t keep;       /* events kept at most (0: no count limit) */
+    uint64_t max_age_ms; /* events older than this go (0: no age limit) */
+    uint64_t hard_cap;   /* beyond this, prune past durable cursors */
+    uint64_t batch;      /* events deleted per call, at most (>= 1) */
+} ent_events_retention;
+
+/* What one retention run did. */
+typedef struct ent_events_retained {
+    uint64_t deleted; /* events deleted */
+    uint64_t upto;    /* the newest id deleted (0: none) */
+    bool held;        /* a durable cursor kept events that would go */
+    bool forced;      /* the hard cap pruned past a durable cursor */
+    bool more;        /* the batch limit stopped it: run again soon */
+} ent_events_retained;
+
+/* The defaults above. */
+void ent_events_retention_default(ent_events_retention *r);
+
+/*
+ * One retention run in txn at time now_ms: deletes from the front the
+ * events beyond r->keep and those older than r->max_age_ms, but none
+ * after the smallest durable cursor, unless the table holds more than
+ * r->hard_cap events (then down to the hard cap, out->forced); at most
+ * r->batch events; never the newest one. out may be NULL.
+ * @return ENT_OK, ENT_EINVAL, ENT_ECORRUPT, store errors.
+ */
+int ent_events_retain(ent_txn *txn, uint64_t now_ms,
+                      const ent_events_retention *r, ent_events_retained *out);
+
 /*
  * Durable cursors: a reader that must not miss events across restarts
  * (a webhook) keeps the last id it handled under a name ([a-z0-9_.:-],
@@ -105,6 +160,19 @@ int ent_events_cursor_del(ent_txn *txn, const char *name);
 /* The smallest durable cursor, UINT64_MAX when there is none. */
 int ent_events_cursor_min(ent_txn *txn, uint64_t *id);
 
+/*
+ * Appends an approval.requested (given false) or approval.given (given
+ * true) event on object obj in txn: data {"approval": name, "stage":
+ * stage or absent, "decision": decision or absent ("approved",
+ * "rejected")}; org (may be NULL) the org that asked or answered, user
+ * (may be NULL) the local user. For the workflows of node/work.
+ * @return as ent_events_append, ENT_EINVAL for an empty name.
+ */
+int ent_events_approval(ent_txn *txn, bool given, const uint8_t obj[32],
+                        const uint8_t *org, const char *user, const char *name,
+                        const char *stage, const char *decision,
+                        uint64_t now_ms, uint64_t *id_out);
+
 /* ---- the hub: who wants to hear about new events --------------------------- */
 
 typedef struct ent_events_hub ent_events_hub;
@@ -112,7 +180,11 @@ typedef struct ent_events_sub ent_events_sub;
 
 /* Creates a hub for store s; it wakes nobody until started. */
 int ent_events_hub_new(ent_events_hub **out, ent_store *s);
-/* Initialises the hub's handle on loop and sets the store's commit hook.
+/* The logger of the hub's retention warnings (borrowed; NULL: none). */
+void ent_events_hub_set_log(ent_events_hub *h, const struct ent_log *log);
+/* Initialises the hub's handles on loop and sets the store's commit hook;
+ * retention (ent_events_retain with the defaults) runs every
+ * ENT_EVENTS_RETAIN_MS, and again after 1 s while a run left more to do.
  * Stop with ent_events_hub_close(), then ent_events_hub_free(). */
 int ent_events_hub_start(ent_events_hub *h, struct uv_loop_s *loop);
 /* Stops calling subscribers and closes the hub's handle; done(arg) runs

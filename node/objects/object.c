@@ -259,6 +259,26 @@ static int put_private(ent_txn *txn, const uint8_t obj[32],
     return rc;
 }
 
+/* private.changed for the private values of rs (spec/events.md). */
+static int private_event(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                         const resolved_set *rs) {
+    const char **names = calloc(rs->n ? rs->n : 1, sizeof(*names));
+    const ent_value **vals = calloc(rs->n ? rs->n : 1, sizeof(*vals));
+    size_t n = 0;
+    int rc = names != NULL && vals != NULL ? ENT_OK : ENT_ENOMEM;
+    for (size_t i = 0; rc == ENT_OK && i < rs->n; i++) {
+        if (rs->v[i].visibility != ENT_VIS_PRIVATE)
+            continue;
+        names[n] = rs->v[i].field;
+        vals[n++] = &rs->v[i].value;
+    }
+    if (rc == ENT_OK)
+        rc = ent__obj_ev_private(eng, txn, obj, names, vals, n);
+    free(names);
+    free(vals);
+    return rc;
+}
+
 /* ------------------------------------------------------------ heads, seq */
 
 typedef struct head {
@@ -508,7 +528,8 @@ static int create_fn(ent_txn *txn, void *data) {
     }
     if ((rc = ent__obj_key_put(txn, c->op->id, 0, c->key, c->op->id)) !=
             ENT_OK ||
-        (rc = put_private(txn, c->op->id, &rs, NULL)) != ENT_OK)
+        (rc = put_private(txn, c->op->id, &rs, NULL)) != ENT_OK ||
+        (rc = private_event(c->eng, txn, c->op->id, &rs)) != ENT_OK)
         goto out;
 out:
     free(b.fields); /* values are borrowed from rs */
@@ -704,6 +725,8 @@ static int change_fn(ent_txn *txn, void *data) {
     for (size_t i = 0; removed != NULL && i < rs.n && i < c->n; i++)
         removed[i] = c->in[i].how == ENT_IN_REMOVE; /* rs keeps the order of the inputs */
     rc = put_private(txn, c->obj, &rs, removed);
+    if (rc == ENT_OK)
+        rc = private_event(c->eng, txn, c->obj, &rs);
 out:
     free(removed);
     if (c->kind == ENT_OP_SET) {

@@ -118,6 +118,18 @@ int ent_objects_new(ent_objects **out, const ent_objects_config *cfg);
 /* Frees the engine (not what it borrows). Accepts NULL. */
 void ent_objects_free(ent_objects *eng);
 
+/*
+ * Names the local user on whose behalf the engine's next local changes are
+ * made: the "user" of their events (spec/events.md). The API sets it
+ * around a request's handler and clears it (NULL) after; ops that arrive
+ * from partners never carry it. user is copied (at most 64 bytes; a longer
+ * or empty name counts as NULL).
+ */
+void ent_obj_set_actor(ent_objects *eng, const char *user);
+
+/* The current actor, NULL when none; valid until the next set. */
+const char *ent_obj_actor(const ent_objects *eng);
+
 /* Counters since the engine was created. */
 void ent_obj_stats_get(const ent_objects *eng, ent_obj_stats *out);
 

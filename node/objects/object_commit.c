@@ -236,6 +236,7 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
     obj_rec r;
     pvinfo pi;
     judge j;
+    ev_members before = {0};
     bool counts = false, fork = false, first = false;
     int rc;
     memset(&j, 0, sizeof(j));
@@ -315,6 +316,13 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
                                     op->h.kind, &counts)) != ENT_OK)
             goto out;
 
+    /* who is a member before: the events tell what the op changed */
+    bool mop = op->h.kind == ENT_OP_ADD_MEMBER ||
+               op->h.kind == ENT_OP_REMOVE_MEMBER ||
+               op->h.kind == ENT_OP_ROTATE_KEY;
+    if ((mop || fork) &&
+        (rc = ent__obj_ev_members_take(txn, obj, &before)) != ENT_OK)
+        goto out;
     uint8_t wk[33 + OBJ_ORDER_LEN + 8];
     memcpy(wk, obj, 32);
     switch (op->h.kind) {
@@ -354,9 +362,16 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
     }
     if (rc == ENT_OK)
         rc = log_op(eng, txn, op, b, obj);
+    if (rc == ENT_OK)
+        rc = ent__obj_ev_op(eng, txn, op, b, obj, counts);
+    if (rc == ENT_OK && fork && first)
+        rc = ent__obj_ev_equivocation(eng, txn, op, obj);
     if (rc == ENT_OK && fork)
         rc = commit_fork(eng, txn, op, obj, first, info);
+    if (rc == ENT_OK && (mop || fork))
+        rc = ent__obj_ev_members_diff(eng, txn, obj, op, b, &before);
 out:
+    ent__obj_ev_members_free(&before);
     ent__obj_judge_free(&j);
     ent__pvinfo_free(&pi);
     return rc;

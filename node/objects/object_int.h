@@ -89,6 +89,7 @@ struct ent_objects {
     ent_obj_stats stats;
     struct ent_template *builtin; /* the last built-in template parsed, kept
                                      for the next change (owned) */
+    char actor[65]; /* the local user of the changes made now; "" none */
 };
 
 /* The object record (objects table). */
@@ -534,5 +535,43 @@ int ent__obj_unhold(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
 int ent__obj_release(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                      const uint8_t *applied, bool keys, ent_obj_stats *delta,
                      size_t *released);
+
+/* ----------------------------------------------------- object_events.c */
+
+/* An object's members table, before and after a change, to tell which
+ * members joined, left or changed role (spec/events.md section 3). */
+typedef struct ev_member {
+    uint8_t org[32];
+    uint8_t role;
+    bool active;
+} ev_member;
+
+typedef struct ev_members {
+    ev_member *v;
+    size_t n;
+} ev_members;
+
+void ent__obj_ev_members_free(ev_members *m);
+/* Reads obj's members table into *m (empty when the object is new). */
+int ent__obj_ev_members_take(ent_txn *txn, const uint8_t obj[32],
+                             ev_members *m);
+/* Appends member.joined, member.left and member.role_changed events for
+ * what differs between before and obj's members now; op made the change. */
+int ent__obj_ev_members_diff(ent_objects *eng, ent_txn *txn,
+                             const uint8_t obj[32], const ent_op *op,
+                             const ent_op_body *b, const ev_members *before);
+/* The events of one committed op (object.created, fields.changed with the
+ * fields the op now holds, comment.added, key.rotated); counts as the
+ * judge decided it. */
+int ent__obj_ev_op(ent_objects *eng, ent_txn *txn, const ent_op *op,
+                   const ent_op_body *b, const uint8_t obj[32], bool counts);
+/* equivocation.detected for op, the first proof of its (author, seq). */
+int ent__obj_ev_equivocation(ent_objects *eng, ent_txn *txn, const ent_op *op,
+                             const uint8_t obj[32]);
+/* private.changed for the private fields given: names[i] -> vals[i] (a
+ * NULL value: removed, shown as null). Nothing when n is 0. */
+int ent__obj_ev_private(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                        const char *const *names, const ent_value *const *vals,
+                        size_t n);
 
 #endif

@@ -5,6 +5,8 @@
 #include "node/peers/peer_join.h"
 #include "node/peers/peer_int.h"
 #include "node/audit/actlog.h"
+#include "node/events/event.h"
+#include "node/timefmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,46 @@ static const char *state_name(ent_join_state s) {
 }
 
 /* ---- invite ------------------------------------------------------------------ */
+
+static const char *const invite_roles[] = {"owner", "admin", "member",
+                                           "viewer"};
+
+/* An invite.* event (spec/events.md section 3) in txn: data {"invite",
+ * "role"} and, when given, "expires" (RFC 3339) and "member" (the
+ * joiner). */
+static int invite_event(ent_txn *txn, const char *kind, const uint8_t obj[32],
+                        const uint8_t id[ENT_INVITE_ID_LEN], uint8_t role,
+                        uint64_t expiry_s, const uint8_t *joiner,
+                        const char *user, uint64_t now_ms) {
+    char iid[2 * ENT_INVITE_ID_LEN + 1], t[ENT_TIMEFMT_RFC3339_LEN + 1];
+    ent_hex_encode(iid, id, ENT_INVITE_ID_LEN);
+    json_t *d = json_pack("{s:s,s:s}", "invite", iid, "role",
+                          role < 4 ? invite_roles[role] : "?");
+    int rc = d != NULL ? ENT_OK : ENT_ENOMEM;
+    if (rc == ENT_OK && expiry_s != 0 &&
+        ent_timefmt_rfc3339(t, expiry_s * 1000) == ENT_OK &&
+        json_object_set_new(d, "expires", json_string(t)) != 0)
+        rc = ENT_ENOMEM;
+    if (rc == ENT_OK && joiner != NULL) {
+        char org[ENT_ORG_ID_LEN + 1];
+        ent_org_id_format(org, joiner);
+        if (json_object_set_new(d, "member", json_string(org)) != 0)
+            rc = ENT_ENOMEM;
+    }
+    if (rc == ENT_OK) {
+        ent_event ev = {.kind = kind,
+                        .has_object = true,
+                        .has_org = joiner != NULL,
+                        .user = user,
+                        .data = d};
+        memcpy(ev.object, obj, 32);
+        if (joiner != NULL)
+            memcpy(ev.org, joiner, 32);
+        rc = ent_events_append(txn, &ev, now_ms, NULL);
+    }
+    json_decref(d);
+    return rc;
+}
 
 static int exists_fn(ent_txn *txn, void *data) {
     const void *v;
@@ -42,6 +84,7 @@ static int type_fn(ent_txn *txn, void *data) {
 typedef struct put_ctx {
     const ent_invite *inv;
     const ent_identity *id;
+    const char *user; /* the local user asking, NULL: none */
     uint64_t now;    /* s */
     uint64_t now_ms; /* log entry time */
 } put_ctx;
@@ -59,7 +102,11 @@ static int put_fn(ent_txn *txn, void *data) {
     e.kind = ENT_LOG_INVITE_ISSUED;
     e.has_object = true;
     memcpy(e.object, c->inv->object, 32);
-    return ent_actlog_append(txn, &e, NULL);
+    if ((rc = ent_actlog_append(txn, &e, NULL)) != ENT_OK)
+        return rc;
+    return invite_event(txn, ENT_EV_INVITE_CREATED, c->inv->object,
+                        c->inv->id, c->inv->role, c->inv->expiry, NULL,
+                        c->user, c->now_ms);
 }
 
 int ent_peers_invite(ent_peers *p, const uint8_t obj[32], uint8_t role,
@@ -90,7 +137,7 @@ int ent_peers_invite(ent_peers *p, const uint8_t obj[32], uint8_t role,
                          "HOST:PORT)", adv);
         goto out;
     }
-    put_ctx pc = {&inv, p->id, now, now_ms};
+    put_ctx pc = {&inv, p->id, ent_obj_actor(p->eng), now, now_ms};
     if ((rc = ent_store_write(p->store, put_fn, &pc)) != ENT_OK)
         goto out;
     if ((rc = ent_invite_token_encode(&inv, token)) != ENT_OK)
@@ -438,7 +485,9 @@ static int grant_fn(ent_txn *txn, void *data) {
     e.has_object = e.has_org = true;
     memcpy(e.object, rec.object, 32);
     memcpy(e.org, c->joiner, 32);
-    if ((rc = ent_actlog_append(txn, &e, NULL)) != ENT_OK)
+    if ((rc = ent_actlog_append(txn, &e, NULL)) != ENT_OK ||
+        (rc = invite_event(txn, ENT_EV_INVITE_REDEEMED, rec.object, rec.id,
+                           rec.role, 0, c->joiner, NULL, c->now_ms)) != ENT_OK)
         return rc;
     return ent_obj_add_member_txn(c->eng, txn, rec.object, c->joiner,
                                   rec.role, &g->op, &g->boxes, &g->nboxes);
@@ -677,10 +726,24 @@ int ent_peers_invites_json(ent_peers *p, const uint8_t *obj, json_t **out) {
     return ENT_OK;
 }
 
+typedef struct revoke_ctx {
+    const uint8_t *id;
+    const char *user;
+} revoke_ctx;
+
 static int revoke_fn(ent_txn *txn, void *data) {
-    return ent_invite_revoke(txn, data);
+    revoke_ctx *c = data;
+    ent_invite_record rec;
+    int rc = ent_invite_record_get(txn, c->id, &rec);
+    if (rc == ENT_OK)
+        rc = ent_invite_revoke(txn, c->id);
+    if (rc == ENT_OK)
+        rc = invite_event(txn, ENT_EV_INVITE_REVOKED, rec.object, rec.id,
+                          rec.role, 0, NULL, c->user, ent__peers_wall_ms());
+    return rc;
 }
 
 int ent_peers_invite_revoke(ent_peers *p, const uint8_t id[16]) {
-    return ent_store_write(p->store, revoke_fn, (void *)id);
+    revoke_ctx c = {id, ent_obj_actor(p->eng)};
+    return ent_store_write(p->store, revoke_fn, &c);
 }
