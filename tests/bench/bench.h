@@ -51,6 +51,10 @@ void ent_bench_sync(ent_bench_report *r, int quick);
  * proof requests (bench_proofs.c). */
 void ent_bench_proofs(ent_bench_report *r, int quick);
 
+/* Webhook deliveries per second and the drain of 10,000 queued events
+ * after the receiver comes back (bench_webhooks.c). */
+void ent_bench_webhooks(ent_bench_report *r, int quick);
+
 /* Entente's own figures (bench_entente.c), appended to r. */
 void ent_bench_entente(ent_bench_report *r, int quick);
 
