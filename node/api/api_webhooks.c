@@ -170,6 +170,7 @@ int ent_api_webhooks_list(ent_node *n, const ent_http_request *req,
                           ent_http_response *resp) {
     struct list_ctx c = {n, json_array(), NULL, 0};
     int rc = no_query(req, resp);
+    ent_webhooks_flush(ent_webhooks_of(n)); /* show what is acknowledged */
     if (rc != ENT_OK || c.arr == NULL) {
         json_decref(c.arr);
         return rc != ENT_OK ? rc : ENT_ENOMEM;
@@ -341,6 +342,7 @@ int ent_api_webhook_get(ent_node *n, const ent_http_request *req,
     char id[ENT_WEBHOOK_ID_HEX + 1];
     const char *action;
     int rc = no_query(req, resp);
+    ent_webhooks_flush(ent_webhooks_of(n)); /* show what is acknowledged */
     if (rc != ENT_OK)
         return rc;
     if (path_parts(req, id, &action) != ENT_OK)
@@ -420,6 +422,7 @@ int ent_api_webhook_post(ent_node *n, const ent_http_request *req,
     const char *action;
     json_t *body = NULL;
     int rc = no_query(req, resp);
+    ent_webhooks_flush(ent_webhooks_of(n)); /* show what is acknowledged */
     if (rc != ENT_OK)
         return rc;
     if (path_parts(req, id, &action) != ENT_OK)
@@ -485,6 +488,7 @@ int ent_api_webhook_delete(ent_node *n, const ent_http_request *req,
     char id[ENT_WEBHOOK_ID_HEX + 1];
     const char *action;
     int rc = no_query(req, resp);
+    ent_webhooks_flush(ent_webhooks_of(n)); /* show what is acknowledged */
     if (rc != ENT_OK)
         return rc;
     if (path_parts(req, id, &action) != ENT_OK || action[0] != '\0')

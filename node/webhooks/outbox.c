@@ -26,6 +26,8 @@
 #define TOTAL_TIMEOUT_MS 30000L
 #define RESPONSE_MAX (64u << 10)     /* bytes of a receiver's answer read */
 #define USER_AGENT "Entente-Webhooks/1"
+#define FLUSH_MS 50                  /* acknowledgements written within */
+#define PEND_MAX 64                  /* ... or once this many wait */
 
 typedef struct hook hook;
 typedef struct sock_ctx sock_ctx;
@@ -37,7 +39,8 @@ struct ent_webhooks {
     char *ca_file;
     CURLM *multi;
     bool curl_inited;
-    uv_timer_t curl_timer, tick;
+    uv_timer_t curl_timer, tick, flush_timer;
+    bool flush_armed;
     int open_handles; /* uv handles not yet closed */
     bool started, closing;
     ent_events_sub *sub;
@@ -47,8 +50,20 @@ struct ent_webhooks {
     void *done_arg;
 };
 
+/* An acknowledged delivery not yet written (flush_all). */
+typedef struct pend_row {
+    uint64_t event, duration_ms, time;
+    uint32_t attempt;
+    int status;
+} pend_row;
+
 struct hook {
     ent_webhooks *w;
+    uint64_t acked;      /* the cursor as far as this engine knows */
+    bool acked_valid;    /* acked is at least the stored cursor */
+    bool acked_dirty;    /* acked is not yet written */
+    pend_row pend[PEND_MAX];
+    size_t npend;
     char id[ENT_WEBHOOK_ID_HEX + 1];
     CURL *easy;
     struct curl_slist *headers;
@@ -376,6 +391,8 @@ static int next_fn(ent_txn *txn, void *data) {
         c->cursor = 0;
         rc = ENT_OK;
     }
+    if (c->h->acked_valid && c->h->acked > c->cursor)
+        c->cursor = c->h->acked; /* acknowledged, not yet written */
     if (rc == ENT_OK && c->who->kind != ENT_PRINCIPAL_OPERATOR)
         rc = ent_access_policies_load(txn, &c->rules, &c->nrules);
     if (rc == ENT_OK) {
@@ -384,24 +401,6 @@ static int next_fn(ent_txn *txn, void *data) {
             rc = ENT_OK;
     }
     return rc;
-}
-
-struct cursor_ctx {
-    const char *id;
-    uint64_t id_from, to; /* move from id_from (if still there) to to */
-};
-
-static int skip_fn(ent_txn *txn, void *data) {
-    struct cursor_ctx *c = data;
-    char cur[32];
-    uint64_t now;
-    ent_webhook_cursor_name(cur, c->id);
-    int rc = ent_events_cursor_get(txn, cur, &now);
-    if (rc == ENT_ENOENT)
-        now = 0;
-    else if (rc != ENT_OK)
-        return rc;
-    return now == c->id_from ? ent_events_cursor_set(txn, cur, c->to) : ENT_OK;
 }
 
 struct rec_ctx {
@@ -428,6 +427,98 @@ static bool owner_ok(ent_webhooks *w, const char *owner, ent_principal *who) {
     json_decref(u);
     return ok && ent_access_principal(ent_node_store(w->node), owner, who) ==
                      ENT_OK;
+}
+
+/* ---- writing acknowledgements -------------------------------------------- */
+
+/*
+ * Acknowledgements (the cursor, the counters, the delivery-log rows of
+ * successes) are written in one transaction for every webhook at most
+ * FLUSH_MS after the first of them, or once PEND_MAX of a webhook wait:
+ * one durable commit per batch instead of one per delivery. A crash before
+ * the write sends those events again (at-least-once, spec/webhooks.md
+ * §4.4). Failures are written at once, after the successes before them.
+ */
+static int flush_one(ent_txn *txn, hook *h) {
+    ent_webhook rec;
+    char cur[32];
+    if (!h->acked_dirty && h->npend == 0)
+        return ENT_OK;
+    int rc = ent_webhook_get(txn, h->id, &rec);
+    if (rc == ENT_ENOENT)
+        return ENT_OK; /* removed: nothing to keep */
+    if (rc == ENT_OK && h->acked_dirty) {
+        ent_webhook_cursor_name(cur, h->id);
+        rc = ent_events_cursor_set(txn, cur, h->acked);
+    }
+    for (size_t i = 0; rc == ENT_OK && i < h->npend; i++) {
+        ent_webhook_attempt a = {.event = h->pend[i].event,
+                                 .attempt = h->pend[i].attempt,
+                                 .status = h->pend[i].status,
+                                 .duration_ms = h->pend[i].duration_ms,
+                                 .time = h->pend[i].time};
+        rc = ent_webhook_log_add(txn, &rec, &a);
+    }
+    if (rc == ENT_OK && h->npend > 0) {
+        rec.delivered += h->npend;
+        rec.failures = 0;
+        rec.failing_since = 0;
+        rec.last_error[0] = '\0';
+    }
+    return rc == ENT_OK ? ent_webhook_put(txn, &rec) : rc;
+}
+
+static int flush_fn(ent_txn *txn, void *data) {
+    ent_webhooks *w = data;
+    int rc = ENT_OK;
+    for (hook *h = w->hooks; rc == ENT_OK && h != NULL; h = h->next)
+        rc = flush_one(txn, h);
+    return rc;
+}
+
+/* Writes every webhook's pending acknowledgements now. */
+static void flush_all(ent_webhooks *w) {
+    bool any = false;
+    for (hook *h = w->hooks; h != NULL && !any; h = h->next)
+        any = h->acked_dirty || h->npend > 0;
+    if (w->flush_armed) {
+        uv_timer_stop(&w->flush_timer);
+        w->flush_armed = false;
+    }
+    if (!any)
+        return;
+    int rc = ent_store_write(ent_node_store(w->node), flush_fn, w);
+    if (rc != ENT_OK) {
+        /* kept in memory; tried again */
+        ENT_WARN(wlog(w), "webhooks: recording deliveries: %s",
+                 ent_strerror(rc));
+        return;
+    }
+    for (hook *h = w->hooks; h != NULL; h = h->next) {
+        h->acked_dirty = false;
+        h->npend = 0;
+    }
+}
+
+static void on_flush(uv_timer_t *t) {
+    ent_webhooks *w = t->data;
+    w->flush_armed = false;
+    flush_all(w);
+}
+
+static void arm_flush(ent_webhooks *w) {
+    if (!w->flush_armed && !w->closing) {
+        w->flush_armed = true;
+        uv_timer_start(&w->flush_timer, on_flush, FLUSH_MS, 0);
+    }
+}
+
+/* The events up to id are done for h (delivered or not for it). */
+static void mark_acked(hook *h, uint64_t id) {
+    h->acked = id;
+    h->acked_valid = true;
+    h->acked_dirty = true;
+    arm_flush(h->w);
 }
 
 /* ---- one delivery ------------------------------------------------------------ */
@@ -543,13 +634,8 @@ static void kick(hook *h) {
         }
         goto out;
     }
-    if (c.skip_to > c.cursor) {
-        struct cursor_ctx cc = {h->id, c.cursor, c.skip_to};
-        rc = ent_store_write(ent_node_store(w->node), skip_fn, &cc);
-        if (rc != ENT_OK)
-            ENT_WARN(wlog(w), "webhooks: %s: moving the cursor: %s", h->id,
-                     ent_strerror(rc));
-    }
+    if (c.skip_to > c.cursor)
+        mark_acked(h, c.skip_to);
     if (c.seen == SCAN_BATCH)
         wait_then_kick(h, 0); /* more to look at: go on from the loop */
 out:
@@ -558,7 +644,7 @@ out:
     free(rec);
 }
 
-struct done_ctx {
+struct done_ctx { /* a failed attempt */
     hook *h;
     bool ok;
     ent_webhook_attempt a;
@@ -569,27 +655,16 @@ struct done_ctx {
 static int done_fn(ent_txn *txn, void *data) {
     struct done_ctx *c = data;
     ent_webhook rec;
-    char cur[32];
     int rc = ent_webhook_get(txn, c->h->id, &rec);
     if (rc != ENT_OK)
         return rc;
-    if (c->ok) {
-        ent_webhook_cursor_name(cur, c->h->id);
-        rc = ent_events_cursor_set(txn, cur, c->a.event);
-        rec.delivered++;
-        rec.failures = 0;
-        rec.failing_since = 0;
-        rec.last_error[0] = '\0';
-    } else {
-        rec.failed++;
-        rec.failures++;
-        c->failing = rec.failures == ENT_WEBHOOK_FAILING_AFTER;
-        if (rec.failing_since == 0)
-            rec.failing_since = c->now;
-        snprintf(rec.last_error, sizeof(rec.last_error), "%s", c->a.error);
-    }
-    if (rc == ENT_OK)
-        rc = ent_webhook_log_add(txn, &rec, &c->a);
+    rec.failed++;
+    rec.failures++;
+    c->failing = rec.failures == ENT_WEBHOOK_FAILING_AFTER;
+    if (rec.failing_since == 0)
+        rec.failing_since = c->now;
+    snprintf(rec.last_error, sizeof(rec.last_error), "%s", c->a.error);
+    rc = ent_webhook_log_add(txn, &rec, &c->a);
     if (rc == ENT_OK)
         rc = ent_webhook_put(txn, &rec);
     return rc;
@@ -604,6 +679,20 @@ static void finished(hook *h, CURLcode res) {
     h->in_flight = false;
     struct done_ctx c = {.h = h, .now = now_ms()};
     c.ok = res == CURLE_OK && status >= 200 && status <= 299;
+    if (c.ok) {
+        if (h->npend == PEND_MAX)
+            flush_all(w);
+        h->pend[h->npend++] = (pend_row){.event = h->event,
+                                         .attempt = h->attempt,
+                                         .status = (int)status,
+                                         .duration_ms = c.now - h->started,
+                                         .time = c.now};
+        mark_acked(h, h->event);
+        h->event = 0;
+        h->attempt = 0;
+        kick(h);
+        return;
+    }
     if (res == CURLE_WRITE_ERROR && h->resp_bytes > RESPONSE_MAX)
         snprintf(err, sizeof(err), "the answer is longer than 64 KiB");
     else if (res != CURLE_OK)
@@ -617,6 +706,7 @@ static void finished(hook *h, CURLcode res) {
                                 .error = c.ok ? NULL : err,
                                 .duration_ms = c.now - h->started,
                                 .time = c.now};
+    flush_all(w); /* the successes before it first */
     int rc = ent_store_write(ent_node_store(w->node), done_fn, &c);
     if (rc == ENT_ENOENT) {
         h->gone = true; /* removed meanwhile */
@@ -625,21 +715,13 @@ static void finished(hook *h, CURLcode res) {
     if (rc != ENT_OK)
         ENT_WARN(wlog(w), "webhooks: %s: recording a delivery: %s", h->id,
                  ent_strerror(rc));
-    if (c.ok && rc == ENT_OK) {
-        h->event = 0;
-        h->attempt = 0;
-        kick(h);
-        return;
-    }
-    if (!c.ok) {
-        ENT_DEBUG(wlog(w), "webhooks: %s: event %llu attempt %u: %s", h->id,
-                  (unsigned long long)h->event, h->attempt, err);
-        if (c.failing)
-            ENT_WARN(wlog(w),
-                     "webhooks: %s: %d failures in a row, last: %s (the "
-                     "events wait; nothing is dropped)",
-                     h->id, ENT_WEBHOOK_FAILING_AFTER, err);
-    }
+    ENT_DEBUG(wlog(w), "webhooks: %s: event %llu attempt %u: %s", h->id,
+              (unsigned long long)h->event, h->attempt, err);
+    if (c.failing)
+        ENT_WARN(wlog(w),
+                 "webhooks: %s: %d failures in a row, last: %s (the events "
+                 "wait; nothing is dropped)",
+                 h->id, ENT_WEBHOOK_FAILING_AFTER, err);
     uint32_t rnd;
     ent_random(&rnd, sizeof(rnd));
     wait_then_kick(h, ent_webhook_backoff_ms(h->attempt, w->cfg.backoff_ms,
@@ -719,9 +801,11 @@ int ent_webhooks_start(ent_webhooks *w) {
     curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
     uv_timer_init(w->loop, &w->curl_timer);
     uv_timer_init(w->loop, &w->tick);
+    uv_timer_init(w->loop, &w->flush_timer);
     w->curl_timer.data = w;
     w->tick.data = w;
-    w->open_handles += 2;
+    w->flush_timer.data = w;
+    w->open_handles += 3;
     w->started = true;
     if (hub != NULL) {
         int rc = ent_events_subscribe(hub, on_events, w, &w->sub);
@@ -744,6 +828,7 @@ void ent_webhooks_stop(ent_webhooks *w, void (*done)(void *arg), void *arg) {
     w->done_arg = arg;
     ent_events_unsubscribe(w->sub);
     w->sub = NULL;
+    flush_all(w); /* what was acknowledged stays acknowledged */
     while (w->hooks != NULL)
         hook_drop(w->hooks);
     curl_multi_cleanup(w->multi); /* closes its sockets: socket_cb */
@@ -752,6 +837,7 @@ void ent_webhooks_stop(ent_webhooks *w, void (*done)(void *arg), void *arg) {
         sock_close(w->socks);
     uv_close((uv_handle_t *)&w->curl_timer, engine_timer_closed);
     uv_close((uv_handle_t *)&w->tick, engine_timer_closed);
+    uv_close((uv_handle_t *)&w->flush_timer, engine_timer_closed);
 }
 
 void ent_webhooks_free(ent_webhooks *w) {
@@ -777,6 +863,8 @@ void ent_webhooks_changed(ent_webhooks *w, const char *id) {
         hook_cancel(h);
         h->event = 0;
         h->attempt = 0;
+        h->acked_valid = false; /* the stored cursor decides (replay) */
+        h->acked_dirty = false; /* ent_webhooks_flush ran before */
     }
     sync_hooks(w);
 }
@@ -791,4 +879,9 @@ void ent_webhooks_live(ent_webhooks *w, const char *id, ent_webhook_live *out) {
     out->event = h->event;
     out->attempt = h->attempt;
     out->retry_at = h->waiting ? h->retry_at : 0;
+}
+
+void ent_webhooks_flush(ent_webhooks *w) {
+    if (w != NULL && w->started && !w->closing)
+        flush_all(w);
 }

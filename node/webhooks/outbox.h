@@ -50,8 +50,17 @@ void ent_webhooks_free(ent_webhooks *w);
 ent_webhooks *ent_webhooks_of(ent_node *n);
 
 /*
- * A webhook was added, removed, paused, resumed or replayed: reload the
- * table; id (may be NULL) also forgets its backoff and retries at once.
+ * Writes the acknowledgements the engine holds in memory (it batches them,
+ * spec/webhooks.md §4.4). The API calls it before it reads or changes a
+ * webhook, so that what it shows is current and a replay is not undone.
+ */
+void ent_webhooks_flush(ent_webhooks *w);
+
+/*
+ * A webhook was added, removed, paused, resumed or replayed (after
+ * ent_webhooks_flush and the change's own transaction): reload the table;
+ * id (may be NULL) also forgets its backoff, its cancelled attempt and its
+ * cursor held in memory, and retries at once.
  */
 void ent_webhooks_changed(ent_webhooks *w, const char *id);
 

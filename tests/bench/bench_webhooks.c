@@ -38,6 +38,7 @@ typedef struct rconn {
     char *buf;
     size_t len, cap;
     struct wbench *w;
+    struct rconn *prev, *next;
 } rconn;
 
 typedef struct wbench {
@@ -48,9 +49,12 @@ typedef struct wbench {
     bool listening;
     int port;
     uint64_t received;
+    rconn *conns; /* open connections, closed when the receiver stops */
     uv_timer_t check;
     uint64_t target; /* stop the loop once the cursor reaches it */
     bool done;
+    uint64_t received0; /* run_until: received when it began */
+    double first;       /* run_until: when the first request came, 0 */
 } wbench;
 
 static const char OK[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
@@ -65,6 +69,12 @@ static int rm_cb(const char *p, const struct stat *sb, int flag,
 
 static void rconn_closed(uv_handle_t *h) {
     rconn *c = h->data;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        c->w->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
     free(c->buf);
     free(c);
 }
@@ -115,7 +125,8 @@ static void r_serve(rconn *c) {
 static void r_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
     rconn *c = s->data;
     if (n < 0) {
-        uv_close((uv_handle_t *)&c->tcp, rconn_closed);
+        if (!uv_is_closing((uv_handle_t *)&c->tcp))
+            uv_close((uv_handle_t *)&c->tcp, rconn_closed);
         return;
     }
     c->len += (size_t)n;
@@ -132,6 +143,10 @@ static void r_accept(uv_stream_t *srv, int status) {
     c->w = w;
     uv_tcp_init(&w->loop, &c->tcp);
     c->tcp.data = c;
+    c->next = w->conns;
+    if (w->conns != NULL)
+        w->conns->prev = c;
+    w->conns = c;
     if (uv_accept(srv, (uv_stream_t *)&c->tcp) != 0 ||
         uv_read_start((uv_stream_t *)&c->tcp, r_alloc, r_read) != 0)
         uv_close((uv_handle_t *)&c->tcp, rconn_closed);
@@ -156,10 +171,14 @@ static int r_listen(wbench *w) {
     return 0;
 }
 
+/* The receiver goes away: no listener, every connection closed. */
 static void r_unlisten(wbench *w) {
     if (w->listening)
         uv_close((uv_handle_t *)&w->listener, NULL);
     w->listening = false;
+    for (rconn *c = w->conns; c != NULL; c = c->next)
+        if (!uv_is_closing((uv_handle_t *)&c->tcp))
+            uv_close((uv_handle_t *)&c->tcp, rconn_closed);
 }
 
 /* ---- the node's side ---------------------------------------------------- */
@@ -216,6 +235,8 @@ static int cursor_fn(ent_txn *txn, void *data) {
 static void on_check(uv_timer_t *t) {
     wbench *w = t->data;
     uint64_t c = 0;
+    if (w->first == 0 && w->received > w->received0)
+        w->first = ent_bench_now();
     if (ent_store_read(ent_node_store(w->n), cursor_fn, &c) == ENT_OK &&
         c >= w->target) {
         w->done = true;
@@ -229,6 +250,8 @@ static double run_until(wbench *w, uint64_t target, double limit_s) {
     double t0 = ent_bench_now();
     w->target = target;
     w->done = false;
+    w->received0 = w->received;
+    w->first = 0;
     uv_timer_start(&w->check, on_check, 2, 2);
     while (!w->done && ent_bench_now() - t0 < limit_s)
         uv_run(&w->loop, UV_RUN_ONCE);
@@ -307,10 +330,13 @@ void ent_bench_webhooks(ent_bench_report *r, int quick) {
     dt = run_until(w, last, 600);
     if (dt <= 0)
         goto fail;
+    double wait = w->first > 0 ? w->first - (ent_bench_now() - dt) : 0;
     ent_bench_add(r, "webhooks: 10k queued drained after outage", dt, "s", "",
                   0);
-    ent_bench_add(r, "  the same, as deliveries", (double)drain_n / dt, "/s",
-                  "lmdb commit", r->lim.lmdb_commit);
+    ent_bench_add(r, "  of which the pending retry delay", wait, "s", "", 0);
+    ent_bench_add(r, "  deliveries/s once resumed",
+                  (double)drain_n / (dt - wait), "/s", "lmdb commit",
+                  r->lim.lmdb_commit);
     goto out;
 fail:
     fprintf(stderr, "bench_webhooks: failed\n");
