@@ -22,6 +22,9 @@ FUZZ_DEB := clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 30
 SMOKE_SECONDS ?= 4
 V ?=
+# Build steps that `make test`, `make demo` and `make bench` run in a sub-make
+# use every CPU (a plain `make` follows your own -j).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 # $(Q) hides a command unless V=1; $(call say,TAG,FILE) prints "  TAG  FILE"
 # in its place. $(BUILD_QUIET) runs a build step of the test targets with its
@@ -143,23 +146,23 @@ build/rel/bench: $(BENCH_SRC) build/rel/libentente.a | deps
 
 test: deps
 	@$(BUILD_QUIET) "build (ASan binary, $(words $(TEST_BIN)) unit tests, $(words $(FUZZ_BIN)) fuzz targets)" \
-	  $(MAKE) --no-print-directory build/asan/entente $(TEST_BIN) $(TOOL_BIN) $(FUZZ_BIN)
+	  $(MAKE) --no-print-directory -j$(JOBS) build/asan/entente $(TEST_BIN) $(TOOL_BIN) $(FUZZ_BIN)
 	@ENTENTE=$(CURDIR)/build/asan/entente SMOKE_SECONDS=$(SMOKE_SECONDS) \
 	  tests/run.sh $(TEST_BIN) -- $(E2E) -- $(FUZZ_BIN)
 
 # The long runs: 200 kill -9 crash iterations, alone and with a partner
 # (spec/reliability.md).
 test-long: deps
-	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory build/asan/entente
+	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory -j$(JOBS) build/asan/entente
 	@ENTENTE=$(CURDIR)/build/asan/entente CRASH_ITERATIONS=$${CRASH_ITERATIONS:-200} \
 	  TEST_TIMEOUT=3600 tests/run.sh -- tests/e2e/crash.sh tests/e2e/crash_partner.sh --
 
 test-unit: deps
-	@$(BUILD_QUIET) "build ($(words $(TEST_BIN)) unit tests)" $(MAKE) --no-print-directory $(TEST_BIN)
+	@$(BUILD_QUIET) "build ($(words $(TEST_BIN)) unit tests)" $(MAKE) --no-print-directory -j$(JOBS) $(TEST_BIN)
 	@tests/run.sh $(TEST_BIN) -- -- 
 
 test-e2e: deps
-	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory build/asan/entente $(TOOL_BIN)
+	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory -j$(JOBS) build/asan/entente $(TOOL_BIN)
 	@ENTENTE=$(CURDIR)/build/asan/entente tests/run.sh -- $(E2E) --
 
 fuzz: deps fuzz-deps
@@ -167,11 +170,11 @@ fuzz: deps fuzz-deps
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 bench: deps
-	@$(MAKE) --no-print-directory build/rel/bench entente
+	@$(MAKE) --no-print-directory -j$(JOBS) build/rel/bench entente
 	@build/rel/bench --json build/bench.json
 
 demo: deps
-	@$(MAKE) --no-print-directory entente
+	@$(MAKE) --no-print-directory -j$(JOBS) entente
 	@ENTENTE=$(CURDIR)/entente tests/demo.sh
 
 format:
