@@ -885,3 +885,46 @@ void ent_webhooks_flush(ent_webhooks *w) {
     if (w != NULL && w->started && !w->closing)
         flush_all(w);
 }
+
+struct metrics_ctx {
+    ent_webhooks *w;
+    ent_txn *txn;
+    uint64_t last, depth, failures;
+};
+
+static int metrics_one(void *data, const ent_webhook *r) {
+    struct metrics_ctx *c = data;
+    char cur[32];
+    uint64_t at = 0;
+    ent_webhook_cursor_name(cur, r->id);
+    int rc = ent_events_cursor_get(c->txn, cur, &at);
+    if (rc != ENT_OK && rc != ENT_ENOENT)
+        return rc;
+    hook *h = c->w != NULL ? hook_find(c->w, r->id) : NULL;
+    if (h != NULL && h->acked_valid && h->acked > at)
+        at = h->acked;
+    c->depth += c->last > at ? c->last - at : 0;
+    c->failures += r->failed;
+    return 0;
+}
+
+static int metrics_fn(ent_txn *txn, void *data) {
+    struct metrics_ctx *c = data;
+    c->txn = txn;
+    int rc = ent_events_last(txn, &c->last);
+    return rc == ENT_OK ? ent_webhook_each(txn, metrics_one, c) : rc;
+}
+
+int ent_webhooks_metrics(ent_webhooks *w, uint64_t *queue_depth,
+                         uint64_t *failures) {
+    struct metrics_ctx c = {.w = w};
+    *queue_depth = *failures = 0;
+    if (w == NULL)
+        return ENT_OK;
+    int rc = ent_store_read(ent_node_store(w->node), metrics_fn, &c);
+    if (rc == ENT_OK) {
+        *queue_depth = c.depth;
+        *failures = c.failures;
+    }
+    return rc;
+}

@@ -77,6 +77,15 @@ typedef struct ent_webhook_live {
 void ent_webhooks_live(ent_webhooks *w, const char *id, ent_webhook_live *out);
 
 /*
+ * For metrics (GET /metrics, when it exists): *queue_depth, the events after
+ * each webhook's cursor summed over the webhooks (of every kind, before
+ * filtering); *failures, failed attempts ever, summed (the stored "failed"
+ * counters). @return ENT_OK or a store error.
+ */
+int ent_webhooks_metrics(ent_webhooks *w, uint64_t *queue_depth,
+                         uint64_t *failures);
+
+/*
  * The event as owner may see it, for a delivery: the operator (owner "")
  * sees ent_event_json(ev); a user sees what its policies allow, or nothing
  * (*out NULL). New reference in *out.
