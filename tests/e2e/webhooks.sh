@@ -13,8 +13,11 @@
 # down -> events wait (backlog, failures, delivery log), back -> all of
 # them arrive, none lost, in order per object; 500 answers are retried
 # with the same event id; the node restarted while events wait -> they are
-# delivered after the restart; replay sends again; test pings only the
-# webhook it names. Retries are shortened with ENTENTE_WEBHOOK_BACKOFF_MS.
+# delivered after the restart; an https receiver with a self-signed
+# certificate gets nothing until serve is given its CA
+# (ENTENTE_WEBHOOK_CA_FILE), then gets its events (skipped without the
+# openssl command); replay sends again; test pings only the webhook it
+# names; a paused webhook and one whose owner is disabled send nothing. Retries are shortened with ENTENTE_WEBHOOK_BACKOFF_MS.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 lib_init webhooks
@@ -22,8 +25,9 @@ export ENTENTE_WEBHOOK_BACKOFF_MS=50 ENTENTE_WEBHOOK_BACKOFF_MAX_MS=300
 
 # ---- the receiver ------------------------------------------------------------
 cat >"$T/recv.py" <<'PY'
-import http.server, json, os, sys
+import http.server, json, os, ssl, sys
 port_file, log, fail_file, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+tls = sys.argv[5:7]  # CERT KEY: answer https
 
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -44,6 +48,10 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
 
 s = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
+if tls:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tls[0], tls[1])
+    s.socket = ctx.wrap_socket(s.socket, server_side=True)
 with open(port_file + ".tmp", "w") as f:
     f.write(str(s.server_address[1]))
 os.rename(port_file + ".tmp", port_file)
@@ -207,6 +215,26 @@ assert ids == sorted(set(ids)), ids
 PY
 [ "$(e A webhook show "$HOP" --json | py 'd["state"], d["failures"]')" = "active 0" ] || fail "state after recovery"
 
+# ---- https: verified; a self-signed receiver fails until its CA is given ------------
+TLS=
+if command -v openssl >/dev/null 2>&1 &&
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 1 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1; then
+    TLS=1
+    rm -f "$T/tport"
+    python3 "$T/recv.py" "$T/tport" "$T/recv.log" "$T/nofail" 0 "$T/cert.pem" "$T/key.pem" &
+    TPID=$!
+    lib_track "$TPID"
+    wait_for "the https receiver" test -s "$T/tport"
+    HTLS=$(e A webhook add "https://127.0.0.1:$(cat "$T/tport")/tls" --events 'fields.changed' \
+        --secret "$SECRET_OP" --json | py 'd["id"]')
+    e A object set "$EMEA" --set next_step=over-tls >/dev/null
+    wait_for "a refused certificate" sh -c "'$ENTENTE' webhook show $HTLS --home '$T/A' --json | grep -qi 'certificate'"
+    ! grep -q '"/tls"' "$T/recv.log" || fail "a request went to an unverified https receiver"
+else
+    echo "webhooks: no openssl command, https not tested" >&2
+fi
+
 # ---- 500 answers, then a restart while events wait -----------------------------------
 touch "$T/fail"
 e A object set "$EMEA" --set next_step=restart-1 >/dev/null
@@ -215,7 +243,14 @@ wait_for "500 answers" sh -c "[ \$(grep -c '\"code\": 500' '$T/recv.log') -ge 3 
 e A webhook deliveries "$HOP" --json | py '[r["status"] for r in d][-1]' | grep -qx 500 || fail "500 not logged"
 node_stop A
 rm -f "$T/fail"
-node_start A
+node_start A ENTENTE_WEBHOOK_CA_FILE="$T/cert.pem"
+if [ -n "$TLS" ]; then # the receiver's CA given: delivered, verified
+    wait_for "delivery over https" sh -c "grep '\"/tls\"' '$T/recv.log' | grep -q over-tls"
+    delivered "$SECRET_OP" /tls >/dev/null || fail "https signatures"
+    kill "$TPID"
+    wait "$TPID" 2>/dev/null || true
+    e A webhook remove "$HTLS" >/dev/null
+fi
 LAST=$(e A webhook show "$HOP" --json | py 'd["cursor"] + d["backlog"]')
 wait_for "delivery after the restart" sh -c "[ \$(python3 '$T/check.py' '$T/recv.log' '$SECRET_OP' /op | tail -n 1) = $LAST ]"
 grep '"path": "/op"' "$T/recv.log" | grep '"code": 200' | grep -q 'restart-2' || fail "restart-2 not delivered"
