@@ -344,6 +344,7 @@ struct next_ctx {
     uint64_t cursor;  /* the stored cursor */
     uint64_t skip_to; /* the last event looked at, none of them for us */
     size_t seen;
+    uint64_t gap_to;  /* events cursor+1..gap_to were pruned unsent */
     json_t *body;     /* the event to send, as its owner may see it */
     uint64_t event;
     char kind[ENT_EVENT_KIND_MAX + 1];
@@ -353,7 +354,8 @@ static int next_one(void *data, const ent_event *ev) {
     struct next_ctx *c = data;
     json_t *v = NULL;
     int rc = ENT_OK;
-    c->seen++;
+    if (c->seen++ == 0 && ev->id > c->cursor + 1)
+        c->gap_to = ev->id - 1; /* ids are dense but for retention */
     bool want = ent_webhook_kind_match(c->rec, ev->kind);
     if (strcmp(ev->kind, "webhook.test") == 0) {
         /* a test ping goes to the webhook it names, whatever its filter */
@@ -407,6 +409,28 @@ struct rec_ctx {
     const char *id;
     ent_webhook *rec;
 };
+
+struct gap_ctx {
+    const char *id;
+    uint64_t from, to, now;
+};
+
+/* Notes in the delivery log that retention removed events before they
+ * were sent (spec/webhooks.md §1). */
+static int gap_fn(ent_txn *txn, void *data) {
+    struct gap_ctx *c = data;
+    char err[ENT_WEBHOOK_ERR_MAX];
+    ent_webhook rec;
+    int rc = ent_webhook_get(txn, c->id, &rec);
+    if (rc != ENT_OK)
+        return rc;
+    snprintf(err, sizeof(err),
+             "events %llu to %llu were removed by retention before delivery",
+             (unsigned long long)c->from, (unsigned long long)c->to);
+    ent_webhook_attempt a = {.event = c->to, .error = err, .time = c->now};
+    rc = ent_webhook_log_add(txn, &rec, &a);
+    return rc == ENT_OK ? ent_webhook_put(txn, &rec) : rc;
+}
 
 static int rec_fn(ent_txn *txn, void *data) {
     struct rec_ctx *c = data;
@@ -624,6 +648,16 @@ static void kick(hook *h) {
                  ent_strerror(rc));
         wait_then_kick(h, TICK_MS);
         goto out;
+    }
+    if (c.gap_to > 0) {
+        struct gap_ctx g = {h->id, c.cursor + 1, c.gap_to, now_ms()};
+        ENT_WARN(wlog(w),
+                 "webhooks: %s: events %llu to %llu were removed by retention "
+                 "before delivery",
+                 h->id, (unsigned long long)g.from, (unsigned long long)g.to);
+        flush_all(w);
+        if (ent_store_write(ent_node_store(w->node), gap_fn, &g) == ENT_OK)
+            mark_acked(h, c.gap_to);
     }
     if (c.body != NULL) {
         rc = send_event(h, rec, c.event, c.kind, c.body);
