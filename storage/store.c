@@ -518,6 +518,22 @@ int ent_txn_scan_reverse(ent_txn *txn, ent_table t, const void *prefix,
     return scan(txn, t, prefix, plen, fn, data, true, NULL);
 }
 
+int ent_store_copy(ent_store *s, const char *dir) {
+    if (s == NULL || dir == NULL)
+        return ENT_EINVAL;
+    char path[4096];
+    struct stat st;
+    if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
+        sizeof(path))
+        return ENT_ETOOBIG;
+    if (stat(path, &st) == 0)
+        return ENT_EEXIST;
+    int rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+    if (rc != MDB_SUCCESS)
+        return xlate(s, rc, "mdb_env_copy2");
+    return ENT_OK;
+}
+
 /* ---- open, schema, migrations ---- */
 
 struct open_ctx {

@@ -151,6 +151,14 @@ int ent_txn_scan_reverse(ent_txn *txn, ent_table t, const void *prefix,
                                    const void *val, size_t vlen),
                          void *data);
 
+/*
+ * Writes a compacted copy of the store (LMDB's mdb_env_copy2 with
+ * MDB_CP_COMPACT: free pages left out) as dir/data.mdb; dir must exist and
+ * hold no data.mdb. Consistent: the copy is one read transaction's view,
+ * taken while writers go on. @return ENT_OK, ENT_EEXIST, ENT_EIO, ...
+ */
+int ent_store_copy(ent_store *s, const char *dir);
+
 /* Number of entries in table t. */
 int ent_txn_count(ent_txn *txn, ent_table t, uint64_t *out);
 
