@@ -464,7 +464,10 @@ int ent_api_webhook_post(ent_node *n, const ent_http_request *req,
     }
     if (rc != ENT_OK)
         goto out;
-    ent_webhooks_changed(ent_webhooks_of(n), id);
+    /* a test ping waits its turn; the others start over from the stored
+     * state (a pending retry delay is forgotten) */
+    ent_webhooks_changed(ent_webhooks_of(n),
+                         strcmp(action, "test") == 0 ? NULL : id);
     if (strcmp(action, "test") == 0) {
         json_t *o = json_pack("{s:s,s:I}", "id", id, "event",
                               (json_int_t)c.event);
