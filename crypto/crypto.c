@@ -507,3 +507,22 @@ int ent_pwhash_verify(const char *str, const char *pw, size_t len) {
                ? ENT_OK
                : ENT_EBADSIG;
 }
+
+void ent_hmac_sha256(uint8_t out[ENT_HMAC_SHA256_LEN], const uint8_t *key,
+                     size_t klen, const void *const *parts,
+                     const size_t *lens, size_t nparts) {
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, key, klen);
+    for (size_t i = 0; i < nparts; i++)
+        crypto_auth_hmacsha256_update(&st, parts[i], lens[i]);
+    crypto_auth_hmacsha256_final(&st, out);
+    sodium_memzero(&st, sizeof(st));
+}
+
+int ent_base64_encode(char *out, size_t outcap, const uint8_t *in,
+                      size_t len) {
+    if (outcap < ENT_BASE64_LEN(len))
+        return ENT_ETOOBIG;
+    sodium_bin2base64(out, outcap, in, len, sodium_base64_VARIANT_ORIGINAL);
+    return ENT_OK;
+}

@@ -215,4 +215,26 @@ int ent_pwhash_str(char out[ENT_PWHASH_STR_LEN], const char *pw, size_t len,
  */
 int ent_pwhash_verify(const char *str, const char *pw, size_t len);
 
+/* ---- webhooks (node/webhooks, spec/webhooks.md) ---- */
+
+#define ENT_HMAC_SHA256_LEN 32
+
+/*
+ * HMAC-SHA256 (libsodium crypto_auth_hmacsha256, RFC 2104 with any key
+ * length) of the concatenation of the nparts byte strings parts[i] (lens[i]
+ * bytes each) under key (klen bytes).
+ */
+void ent_hmac_sha256(uint8_t out[ENT_HMAC_SHA256_LEN], const uint8_t *key,
+                     size_t klen, const void *const *parts,
+                     const size_t *lens, size_t nparts);
+
+/* The length of the standard base64 text (RFC 4648 §4, with padding) of
+ * len bytes, its terminating NUL included. */
+#define ENT_BASE64_LEN(len) ((((len) + 2) / 3) * 4 + 1)
+
+/* Standard base64 with padding of in into out (ENT_BASE64_LEN(len)
+ * bytes). @return ENT_OK or ENT_ETOOBIG (outcap too small). */
+int ent_base64_encode(char *out, size_t outcap, const uint8_t *in,
+                      size_t len);
+
 #endif

@@ -24,6 +24,7 @@ RANK = {
     "node/daemon": 2,
     "node/backup": 2,
     "node/api": 3,
+    "node/webhooks": 3,
     "node/peers": 4,
     "node/access": 4,
     "node/objects": 5,

@@ -14,6 +14,7 @@
 #include "node/api/api_objects.h"
 #include "node/api/api_peers.h"
 #include "node/api/api_users.h"
+#include "node/api/api_webhooks.h"
 #include "node/audit/witness.h"
 #include "node/err.h"
 #include "node/metrics.h"
@@ -93,6 +94,12 @@ static const ent_api_route builtin_routes[] = {
     {"POST", "/v1/login", false, ent_api_login},
     {"POST", "/v1/logout", false, ent_api_logout},
     {"GET", "/v1/access/me", false, ent_api_me},
+    /* webhooks: node/api/api_webhooks.c */
+    {"GET", "/v1/webhooks", false, ent_api_webhooks_list},
+    {"POST", "/v1/webhooks", false, ent_api_webhooks_create},
+    {"GET", "/v1/webhooks/", true, ent_api_webhook_get},
+    {"POST", "/v1/webhooks/", true, ent_api_webhook_post},
+    {"DELETE", "/v1/webhooks/", true, ent_api_webhook_delete},
 };
 
 const ent_api_route *ent_api_builtin_routes(size_t *n) {

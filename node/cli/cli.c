@@ -897,6 +897,12 @@ static const cli_cmd commands[] = {
      "which object types, fields and objects, and who may invite, approve, "
      "remove members or export the audit log.",
      no_opts, 0, 0, ent__cli_policy_cmds},
+    {"webhook", NULL, "send events to other programs over HTTP",
+     "webhook COMMAND [ARGS] [options]",
+     "Webhooks POST this node's events, signed, in order, at least once, "
+     "to a URL, filtered by the policies of their owner "
+     "(spec/webhooks.md).",
+     no_opts, 0, 0, ent__cli_webhook_cmds},
     {"login", ent__cli_cmd_login, "log in as a user: get a 12-hour token",
      "login --user USER [--json]",
      "Reads USER's password (one line) from standard input and prints a "

@@ -274,6 +274,17 @@ int ent__cli_cmd_policy_show(cli *c);
 int ent__cli_cmd_policy_remove(cli *c);
 int ent__cli_cmd_policy_test(cli *c);
 
+/* cli_webhooks.c: webhooks */
+extern const cli_cmd ent__cli_webhook_cmds[];
+int ent__cli_cmd_webhook_add(cli *c);
+int ent__cli_cmd_webhook_list(cli *c);
+int ent__cli_cmd_webhook_show(cli *c);
+int ent__cli_cmd_webhook_remove(cli *c);
+int ent__cli_cmd_webhook_state(cli *c);
+int ent__cli_cmd_webhook_deliveries(cli *c);
+int ent__cli_cmd_webhook_replay(cli *c);
+int ent__cli_cmd_webhook_test(cli *c);
+
 /* cli_members.c */
 int ent__cli_cmd_member_list(cli *c);
 int ent__cli_cmd_member_role(cli *c);

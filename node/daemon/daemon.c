@@ -8,6 +8,9 @@
 #include "node/events/event.h"
 #include "node/objects/object.h"
 #include "node/peers/peer.h"
+#include "node/webhooks/outbox.h"
+
+#include <stdlib.h>
 
 #include <string.h>
 
@@ -60,6 +63,25 @@ static const ent_node_part peers_part = {
     .free = peers_free,
 };
 
+static int webhooks_start(void *state, ent_node *n) {
+    return ent_webhooks_start(state);
+}
+
+static void webhooks_stop(void *state, void (*done)(void *), void *arg) {
+    ent_webhooks_stop(state, done, arg);
+}
+
+static void webhooks_free(void *state) {
+    ent_webhooks_free(state);
+}
+
+static const ent_node_part webhooks_part = {
+    .name = "webhooks",
+    .start = webhooks_start,
+    .stop = webhooks_stop,
+    .free = webhooks_free,
+};
+
 static int api_start(void *state, ent_node *n) {
     return ent__api_listen(state, ent_node_api_path(n));
 }
@@ -91,6 +113,18 @@ static const char *org_name(void *data, const uint8_t org[ENT_PK_LEN]) {
     return p != NULL ? ent_peers_org_name(p, org) : NULL;
 }
 
+/* A duration in ms from the environment (tests shorten webhook retries,
+ * spec/webhooks.md §4.3); 0 (the default) when unset or not a number in
+ * 1..86,400,000. */
+static uint64_t env_ms(const char *name) {
+    const char *v = getenv(name);
+    char *end = NULL;
+    if (v == NULL || v[0] < '0' || v[0] > '9')
+        return 0;
+    unsigned long long ms = strtoull(v, &end, 10);
+    return *end == '\0' && ms <= 86400000ull ? ms : 0;
+}
+
 int ent_daemon_open_diag(ent_node **out, struct uv_loop_s *loop,
                          const char *home, const ent_log *log,
                          ent_node_diag *diag) {
@@ -99,6 +133,7 @@ int ent_daemon_open_diag(ent_node **out, struct uv_loop_s *loop,
     ent_objects *objects = NULL;
     ent_peers *peers = NULL;
     ent_api *api = NULL;
+    ent_webhooks *hooks = NULL;
     *out = NULL;
     int rc = ent_node_open_diag(&n, loop, home, log, diag);
     if (rc != ENT_OK)
@@ -122,6 +157,16 @@ int ent_daemon_open_diag(ent_node **out, struct uv_loop_s *loop,
         (rc = ent_node_attach(n, ENT_NODE_PEERS, &peers_part, peers)) != ENT_OK)
         goto out;
     peers = NULL;
+    ent_webhooks_config wcfg = {
+        .backoff_ms = env_ms("ENTENTE_WEBHOOK_BACKOFF_MS"),
+        .backoff_max_ms = env_ms("ENTENTE_WEBHOOK_BACKOFF_MAX_MS"),
+        .ca_file = getenv("ENTENTE_WEBHOOK_CA_FILE"),
+    };
+    if ((rc = ent_webhooks_new(&hooks, n, &wcfg)) != ENT_OK ||
+        (rc = ent_node_attach(n, ENT_NODE_WEBHOOKS, &webhooks_part, hooks)) !=
+            ENT_OK)
+        goto out;
+    hooks = NULL;
     if ((rc = ent__api_new(&api, n)) != ENT_OK ||
         (rc = ent_node_attach(n, ENT_NODE_API, &api_part, api)) != ENT_OK)
         goto out;
@@ -130,6 +175,7 @@ int ent_daemon_open_diag(ent_node **out, struct uv_loop_s *loop,
     n = NULL;
 out:
     ent__api_free(api);
+    ent_webhooks_free(hooks);
     ent_peers_free(peers);
     ent_objects_free(objects);
     ent_events_hub_free(hub);

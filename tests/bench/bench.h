@@ -54,6 +54,9 @@ void ent_bench_proofs(ent_bench_report *r, int quick);
 /* The API over the socket, TCP and TLS with 50 connections
  * (bench_api_tcp.c). */
 void ent_bench_api_tcp(ent_bench_report *r, int quick);
+/* Webhook deliveries per second and the drain of 10,000 queued events
+ * after the receiver comes back (bench_webhooks.c). */
+void ent_bench_webhooks(ent_bench_report *r, int quick);
 
 /* Entente's own figures (bench_entente.c), appended to r. */
 void ent_bench_entente(ent_bench_report *r, int quick);

@@ -17,4 +17,6 @@ void ent_bench_entente(ent_bench_report *r, int quick) {
         ent_bench_proofs(r, quick);
     if (only == NULL || strcmp(only, "api_tcp") == 0)
         ent_bench_api_tcp(r, quick);
+    if (only == NULL || strcmp(only, "webhooks") == 0)
+        ent_bench_webhooks(r, quick);
 }

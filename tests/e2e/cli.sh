@@ -250,6 +250,18 @@ json_of policy_list e A policy list --json
 json_of policy_show e A policy show 1 --json
 json_of policy_test e A policy test --user alice --action read --type opportunity --value region=EMEA --json
 json_of policy_remove e A policy remove 1 --json
+# webhooks (spec/webhooks.md): a receiver that is not there
+json_of webhook_add e A webhook add "http://127.0.0.1:9/hook" --events 'object.*,fields.changed' --json
+WH=$(py 'd["id"]' <"$T/json/webhook_add.json")
+json_of webhook_list e A webhook list --json
+json_of webhook_show e A webhook show "$WH" --json
+json_of webhook_pause e A webhook pause "$WH" --json
+json_of webhook_resume e A webhook resume "$WH" --json
+json_of webhook_test e A webhook test "$WH" --json
+wait_for "a failed delivery in the log" sh -c "'$ENTENTE' webhook deliveries '$WH' --home '$T/A' --json | grep -q '\"event\"'"
+json_of webhook_deliveries e A webhook deliveries "$WH" --json
+json_of webhook_replay e A webhook replay "$WH" --from "$(py 'd["event"]' <"$T/json/webhook_test.json")" --json
+json_of webhook_remove e A webhook remove "$WH" --json
 json_of user_disable e A user disable alice --json
 json_of user_remove e A user remove alice --json
 for f in "$T"/json/*.json; do
