@@ -45,6 +45,7 @@ typedef struct fx {
     char home[PATH_MAX];
     uv_loop_t loop;
     ent_node *n;
+    char hook[32]; /* a webhook's id */
     char obj[65];       /* an object of the node's */
     char invite[33];    /* an unused invite of obj */
     char token_id[64];  /* a token of user tom (revoked on the way) */
@@ -167,6 +168,13 @@ static void sample_data(fx *f) {
     snprintf(f->user_tok, sizeof(f->user_tok), "%s",
              json_string_value(json_object_get(j, "token")));
     json_decref(j);
+    must(f, "POST", "/v1/webhooks",
+         "{\"url\":\"http://127.0.0.1:9/hook\",\"events\":[\"fields."
+         "changed\"]}",
+         201, &j);
+    snprintf(f->hook, sizeof(f->hook), "%s",
+             json_string_value(json_object_get(j, "id")));
+    json_decref(j);
 }
 
 /* The sample value of path parameter name in template. */
@@ -177,6 +185,8 @@ static const char *sample(const fx *f, const char *tpl, const char *name) {
                                                         : f->obj;
     if (strcmp(name, "org") == 0)
         return ent_node_org_id(f->n);
+    if (strcmp(name, "webhook") == 0)
+        return f->hook;
     if (strcmp(name, "join") == 0)
         return "1";
     if (strcmp(name, "invite_id") == 0)

@@ -97,9 +97,13 @@ static const ent_api_route builtin_routes[] = {
     /* webhooks: node/api/api_webhooks.c */
     {"GET", "/v1/webhooks", false, ent_api_webhooks_list},
     {"POST", "/v1/webhooks", false, ent_api_webhooks_create},
-    {"GET", "/v1/webhooks/", true, ent_api_webhook_get},
-    {"POST", "/v1/webhooks/", true, ent_api_webhook_post},
-    {"DELETE", "/v1/webhooks/", true, ent_api_webhook_delete},
+    {"GET", "/v1/webhooks/{webhook}", false, ent_api_webhook_get},
+    {"DELETE", "/v1/webhooks/{webhook}", false, ent_api_webhook_delete},
+    {"GET", "/v1/webhooks/{webhook}/deliveries", false, ent_api_webhook_get},
+    {"POST", "/v1/webhooks/{webhook}/pause", false, ent_api_webhook_post},
+    {"POST", "/v1/webhooks/{webhook}/resume", false, ent_api_webhook_post},
+    {"POST", "/v1/webhooks/{webhook}/replay", false, ent_api_webhook_post},
+    {"POST", "/v1/webhooks/{webhook}/test", false, ent_api_webhook_post},
 };
 
 const ent_api_route *ent_api_builtin_routes(size_t *n) {

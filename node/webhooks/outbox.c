@@ -9,6 +9,7 @@
 #include "crypto/crypto.h"
 #include "node/access/access_events.h"
 #include "node/err.h"
+#include "node/metrics.h"
 #include "node/log.h"
 #include "node/webhooks/webhook.h"
 
@@ -34,6 +35,7 @@ typedef struct sock_ctx sock_ctx;
 
 struct ent_webhooks {
     ent_node *node;
+    bool collecting; /* webhooks_collect is registered for GET /metrics */
     uv_loop_t *loop;
     ent_webhooks_config cfg;
     char *ca_file;
@@ -791,6 +793,21 @@ static void on_tick(uv_timer_t *t) {
     on_events(t->data);
 }
 
+/* GET /metrics: the backlog behind every webhook's cursor and the failed
+ * attempts (spec/api.md "Metrics"). */
+static void webhooks_collect(ent_metrics_out *o, void *data) {
+    ent_webhooks *w = data;
+    uint64_t depth = 0, failures = 0;
+    if (ent_webhooks_metrics(w, &depth, &failures) != ENT_OK)
+        return;
+    ent_metrics_family(o, "entente_webhook_queue_depth", ENT_METRIC_GAUGE,
+                       "events not yet delivered, summed over the webhooks");
+    ent_metrics_sample(o, (double)depth, NULL);
+    ent_metrics_family(o, "entente_webhook_failures_total", ENT_METRIC_COUNTER,
+                       "webhook delivery attempts that failed");
+    ent_metrics_sample(o, (double)failures, NULL);
+}
+
 int ent_webhooks_new(ent_webhooks **out, ent_node *n,
                      const ent_webhooks_config *cfg) {
     ent_webhooks *w = calloc(1, sizeof(*w));
@@ -818,6 +835,12 @@ int ent_webhooks_new(ent_webhooks **out, ent_node *n,
         return ENT_EIO;
     }
     w->curl_inited = true;
+    if (ent_metrics_collector_add(ent_node_metrics(n), webhooks_collect, w) !=
+        ENT_OK) {
+        ent_webhooks_free(w);
+        return ENT_ENOMEM;
+    }
+    w->collecting = true;
     *out = w;
     return ENT_OK;
 }
@@ -877,6 +900,9 @@ void ent_webhooks_stop(ent_webhooks *w, void (*done)(void *arg), void *arg) {
 void ent_webhooks_free(ent_webhooks *w) {
     if (w == NULL)
         return;
+    if (w->collecting)
+        ent_metrics_collector_remove(ent_node_metrics(w->node),
+                                     webhooks_collect, w);
     if (w->multi != NULL)
         curl_multi_cleanup(w->multi);
     if (w->curl_inited)

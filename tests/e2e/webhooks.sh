@@ -193,6 +193,15 @@ e A object set "$APAC" --set next_step=apac-down >/dev/null
 wait_for "failed attempts while the receiver is down" sh -c \
     "'$ENTENTE' webhook show $HOP --home '$T/A' --json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(not (d[\"failures\"] >= 2 and d[\"backlog\"] >= 16))'"
 e A webhook deliveries "$HOP" --json | py '[r["status"] for r in d][-1]' | grep -qx 0 || fail "a refused connection logged"
+# GET /metrics shows the queue and the failures
+curl -s --unix-socket "$T/A/api.sock" http://localhost/metrics >"$T/metrics.txt" || fail "metrics"
+python3 - "$T/metrics.txt" <<'PY' || fail "webhook metrics: $(grep webhook "$T/metrics.txt")"
+import re, sys
+t = open(sys.argv[1]).read()
+q = re.search(r"^entente_webhook_queue_depth (\S+)$", t, re.M)
+f = re.search(r"^entente_webhook_failures_total (\S+)$", t, re.M)
+sys.exit(not (q and f and float(q.group(1)) >= 16 and float(f.group(1)) >= 2))
+PY
 e A webhook list >"$T/list.txt"
 grep -q "$HOP" "$T/list.txt" || fail "webhook list: $(cat "$T/list.txt")"
 recv_start "$PORT"
