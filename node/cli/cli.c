@@ -297,6 +297,11 @@ static const cli_opt init_opts[] = {
 static const cli_opt serve_opts[] = {
     {"listen", "HOST:PORT",
      "listen here, not at the init address (port 0: a free port)"},
+    {"log-format", "FORMAT",
+     "text (default) or json: one JSON object a line, for log shippers"},
+    {"log-file", "FILE",
+     "append the log to FILE (mode 0600), not standard error; SIGHUP "
+     "reopens it"},
     {NULL, NULL, NULL},
 };
 
@@ -695,7 +700,8 @@ static const cli_cmd commands[] = {
      "exists and is not empty; a failure leaves nothing behind.",
      init_opts, 0, 0, NULL},
     {"serve", ent__cli_cmd_serve, "run the node in the foreground",
-     "serve [--listen HOST:PORT] [--home DIR] [--log-level L]",
+     "serve [--listen HOST:PORT] [--log-format text|json] [--log-file FILE] "
+     "[--home DIR] [--log-level L]",
      "Runs the node until SIGINT or SIGTERM: listens for partner nodes on "
      "TCP and serves the local API on the Unix socket HOME/api.sock (mode "
      "0600). Only one node may run per home; a second one exits with an "
@@ -703,7 +709,12 @@ static const cli_cmd commands[] = {
      "\"ready: listening on HOST:PORT, advertising HOST:PORT, api PATH\" "
      "(with --json: {\"ready\",\"listen\",\"advertise\",\"api\"}), and "
      "tells a service manager that set $NOTIFY_SOCKET (systemd "
-     "Type=notify) READY=1. Logs go to standard error.",
+     "Type=notify) READY=1. Logs go to standard error, or appended to "
+     "--log-file FILE, which SIGHUP reopens (after logrotate moved it); "
+     "--log-format json writes each record as one JSON object, {\"time\","
+     "\"level\",\"msg\"}. A line is logged per partner session that "
+     "opens or closes, and refused connections are summed up in one line "
+     "per interval, never one per packet.",
      serve_opts, 0, 0, NULL},
     {"status", ent__cli_cmd_status,
      "show the running node's identity and counts",
