@@ -349,9 +349,14 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
     case ENT_OP_ROTATE_KEY:
         rc = commit_mop(eng, txn, op, b, obj, &pi, info);
         break;
+    case ENT_OP_APPROVE:
+    case ENT_OP_RULES:
+        break; /* their rows below */
     default:
         rc = ENT_ECORRUPT;
     }
+    if (rc == ENT_OK)
+        rc = ent__obj_wf_commit(txn, obj, op, b);
     if (rc == ENT_OK)
         rc = log_op(eng, txn, op, b, obj);
     if (rc == ENT_OK && fork)
