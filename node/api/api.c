@@ -45,6 +45,8 @@ static const ent_api_route builtin_routes[] = {
     {"GET", "/v1/joins/", true, ent_api_join_get},
     {"GET", "/v1/peers", false, ent_api_peers_list},
     {"POST", "/v1/objects/", true, ent_api_object_post},
+    {"PUT", "/v1/objects/", true, ent_api_object_put}, /* …/rules */
+    {"GET", "/v1/inbox", false, ent_api_inbox},
     {"GET", "/v1/templates", false, ent_api_templates_list},
     {"GET", "/v1/templates/", true, ent_api_template_get},
     {"PUT", "/v1/templates/", true, ent_api_template_put},

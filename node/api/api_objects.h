@@ -43,6 +43,10 @@ int ent_api_object_post(ent_node *n, const ent_http_request *req,
                         ent_http_response *resp);
 
 /* GET /v1/templates -> [{"type","builtin","stored"}] */
+/* PUT /v1/objects/ID/rules: new workflow rules (spec/workflows.md §5). */
+int ent_api_object_put(ent_node *n, const ent_http_request *req,
+                       ent_http_response *resp);
+
 int ent_api_templates_list(ent_node *n, const ent_http_request *req,
                            ent_http_response *resp);
 /* GET /v1/templates/TYPE -> the template JSON */

@@ -193,6 +193,16 @@ int ent_obj_set_rules(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                       char *err, size_t errlen);
 
 /*
+ * ent_obj_set_rules from a template-style "workflow" section (JSON, as in
+ * spec/workflows.md §1) over the stages of the rules in force, or of this
+ * org's template of the type when the object has none.
+ * @return as ent_obj_set_rules; ENT_EINVAL with err for a bad section.
+ */
+int ent_obj_set_rules_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                           const json_t *workflow, ent_op **op_out, char *err,
+                           size_t errlen);
+
+/*
  * The object's workflow as JSON: {"rules": RULES or null, "stage",
  * "decisions": [{"org","name","step","decision","comment","time",
  * "counts"}], "waiting": [{"step","by","to"}]} (spec/workflows.md §5).

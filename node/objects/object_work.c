@@ -13,6 +13,7 @@
 
 #include "node/err.h"
 #include "node/objects/object_int.h"
+#include "node/objects/template.h"
 #include "node/objects/value.h"
 #include "node/work/rules.h"
 
@@ -818,4 +819,79 @@ int ent_obj_inbox_json(ent_objects *eng, json_t **out) {
     }
     *out = c.out;
     return ENT_OK;
+}
+
+/* The stages new rules of obj are written over: those of the rules in
+ * force, else the org's template of the object's type. */
+typedef struct stages_ctx {
+    const uint8_t *obj;
+    char (*v)[ENT_WF_NAME_MAX + 1];
+    size_t n;
+    bool noobj;
+} stages_ctx;
+
+static int stages_fn(ent_txn *txn, void *data) {
+    stages_ctx *c = data;
+    obj_rec r;
+    judge j;
+    struct wfctx *w;
+    ent_template *tpl = NULL;
+    int rc = ent__obj_rec_get(txn, c->obj, &r);
+    if (rc != ENT_OK)
+        return rc;
+    ent__obj_judge_init(&j, txn, c->obj, r.owner, NULL);
+    if ((rc = wf_get(&j, &w)) == ENT_OK) {
+        const ent_wf_rules *rn = rules_now(&j, w);
+        if (rn != NULL) {
+            c->n = rn->nstages;
+            memcpy(c->v, rn->stages, sizeof(rn->stages));
+        } else if ((rc = ent_template_get(txn, r.type, &tpl)) == ENT_OK) {
+            for (size_t i = 0; i < tpl->stages.n && i < ENT_WF_MAX_STAGES;
+                 i++)
+                snprintf(c->v[c->n++], ENT_WF_NAME_MAX + 1, "%s",
+                         tpl->stages.v[i]);
+        } else if (rc == ENT_ENOENT) {
+            rc = ENT_OK; /* no template: no stages */
+        }
+    }
+    ent_template_free(tpl);
+    ent__obj_judge_free(&j);
+    return rc;
+}
+
+int ent_obj_set_rules_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                           const json_t *workflow, ent_op **op_out, char *err,
+                           size_t errlen) {
+    stages_ctx c = {.obj = id};
+    const char *names[ENT_WF_MAX_STAGES];
+    ent_wf_rules *r = NULL;
+    uint8_t *enc = NULL;
+    size_t len;
+    int rc;
+    if (op_out != NULL)
+        *op_out = NULL;
+    if (eng == NULL || id == NULL || workflow == NULL)
+        return ENT_EINVAL;
+    if ((c.v = calloc(ENT_WF_MAX_STAGES, sizeof(*c.v))) == NULL ||
+        (r = malloc(sizeof(*r))) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    if ((rc = ent_store_read(eng->store, stages_fn, &c)) != ENT_OK)
+        goto out;
+    for (size_t i = 0; i < c.n; i++)
+        names[i] = c.v[i];
+    if ((rc = ent_wf_from_json(r, workflow, names, c.n, err, errlen)) !=
+        ENT_OK) {
+        rc = ENT_EINVAL;
+        goto out;
+    }
+    if ((rc = ent_wf_encode(r, &enc, &len)) != ENT_OK)
+        goto out;
+    rc = ent_obj_set_rules(eng, id, enc, len, op_out, err, errlen);
+out:
+    free(enc);
+    free(r);
+    free(c.v);
+    return rc;
 }
