@@ -530,6 +530,45 @@ static void test_rules_and_fields_by_non_owner(void **state) {
     world_close(&w);
 }
 
+/* A rejection after an approval blocks the move; an approval made after
+ * seeing the rejection lets it through; spam approvals by a party the
+ * step does not name change nothing. */
+static void test_rejection(void **state) {
+    (void)state;
+    world w;
+    char err[256];
+    world_open(&w, true);
+    assert_int_equal(stage(&w.p, w.id, "Submitted", err, sizeof(err)),
+                     ENT_OK);
+    sync_all(&w.a, &w.p, w.id);
+    assert_int_equal(ent_obj_approve(w.a.eng, w.id, "finance", false, NULL,
+                                     NULL, err, sizeof(err)),
+                     ENT_OK);
+    sync_all(&w.v, &w.a, w.id);
+    assert_int_equal(ent_obj_approve(w.v.eng, w.id, "finance", true,
+                                     "receipts missing", NULL, err,
+                                     sizeof(err)),
+                     ENT_OK);
+    sync_all(&w.p, &w.v, w.id);
+    for (int i = 0; i < 5; i++) /* P's own approvals never count for P */
+        assert_int_equal(ent_obj_approve(w.p.eng, w.id, "finance", false,
+                                         NULL, NULL, err, sizeof(err)),
+                         ENT_OK);
+    assert_int_equal(stage(&w.p, w.id, "Approved", err, sizeof(err)),
+                     ENT_EDENIED);
+    sync_all(&w.a, &w.p, w.id);
+    assert_int_equal(ent_obj_approve(w.a.eng, w.id, "finance", false,
+                                     "receipts attached", NULL, err,
+                                     sizeof(err)),
+                     ENT_OK);
+    sync_all(&w.p, &w.a, w.id);
+    assert_int_equal(stage(&w.p, w.id, "Approved", err, sizeof(err)), ENT_OK);
+    sync_all(&w.v, &w.p, w.id);
+    assert_stage(&w.v, w.id, "Approved");
+    assert_same_state(&w.v, &w.p, w.id);
+    world_close(&w);
+}
+
 static void test_no_rules(void **state) {
     (void)state;
     world w;
@@ -557,6 +596,7 @@ int main(void) {
         cmocka_unit_test(test_concurrent_removal),
         cmocka_unit_test(test_every_order),
         cmocka_unit_test(test_rules_and_fields_by_non_owner),
+        cmocka_unit_test(test_rejection),
         cmocka_unit_test(test_no_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

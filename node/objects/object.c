@@ -47,8 +47,10 @@ int ent_objects_new(ent_objects **out, const ent_objects_config *cfg) {
 }
 
 void ent_objects_free(ent_objects *eng) {
-    if (eng != NULL)
+    if (eng != NULL) {
         ent_template_free(eng->builtin);
+        ent__obj_wf_cache_free(eng);
+    }
     free(eng);
 }
 
@@ -424,7 +426,7 @@ int ent__obj_seal_commit(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
         memset(&pi, 0, sizeof(pi));
         if ((rc = ent__obj_rec_get(txn, obj, &r)) == ENT_OK &&
             (rc = ent__obj_pv_derive(txn, obj, op, &pi)) == ENT_OK)
-            rc = ent__obj_wf_check(txn, obj, r.owner, op, b, &pi, eng->wf_why,
+            rc = ent__obj_wf_check(eng, txn, obj, r.owner, op, b, &pi, eng->wf_why,
                                    sizeof(eng->wf_why));
         ent__pvinfo_free(&pi);
         if (rc != ENT_OK)

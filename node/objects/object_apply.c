@@ -296,7 +296,8 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
     {
         char why[256];
         bool covers = true;
-        rc = ent__obj_wf_check(txn, obj, op->h.genesis ? op->h.author : r.owner,
+        rc = ent__obj_wf_check(eng, txn, obj,
+                               op->h.genesis ? op->h.author : r.owner,
                                op, &b, &pi, why, sizeof(why));
         if (rc == ENT_EDENIED &&
             ent__obj_covers_front(txn, obj, &pi.pv, &covers) == ENT_OK &&

@@ -309,6 +309,7 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
         goto out;
     }
     ent__obj_judge_init(&j, txn, obj, r.owner, NULL);
+    j.eng = eng;
     if (op->h.kind == ENT_OP_CREATE || op->h.kind == ENT_OP_SET ||
         op->h.kind == ENT_OP_STAGE || op->h.kind == ENT_OP_COMMENT)
         if ((rc = ent__obj_judge_op(&j, op->h.author, a, op->h.seq, &pi.pv,

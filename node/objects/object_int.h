@@ -64,6 +64,7 @@
 #define WR_HADD 0x0d    /* obj||13||org||held add opid -> "" */
 #define WR_RULES 0x0e   /* obj||14||owner seq(8) -> workflow rules */
 #define WR_APPR 0x0f    /* obj||15||order -> decision, steplen, step, comment */
+#define WR_STEP 0x10    /* obj||16||decision||steplen||step||order -> "" */
 
 /* A wait row's key: obj || WR_WAIT || parent || held op id. */
 #define OBJ_WAIT_KEY_LEN (33 + 32 + 32)
@@ -96,6 +97,8 @@ struct ent_objects {
                                      for the next change (owned) */
     char wf_why[256]; /* why the last local op was refused by the object's
                          workflow rules (object_work.c) */
+    struct wf_set *wf_cache; /* the last object's decoded rules
+                                (object_work.c; shared, counted) */
 };
 
 /* The object record (objects table). */
@@ -331,6 +334,7 @@ typedef struct judge {
     oforks forks; /* C4, loaded on first need */
     struct wfctx *wf; /* workflow rules and decisions, loaded on first need
                          (object_work.c) */
+    ent_objects *eng; /* may be NULL: then the rules' cache is not used */
     /* memo of judged op ids (open addressing) */
     uint8_t (*memo_id)[32];
     uint8_t *memo_val; /* 0 empty, 1 no, 2 yes */
@@ -448,6 +452,8 @@ typedef struct obj_fwr {
 
 struct wfctx;
 void ent__obj_wf_free(struct wfctx *w);
+/* Drops the engine's cache of decoded rules (ent_objects_free). */
+void ent__obj_wf_cache_free(ent_objects *eng);
 /* Whether the writes of field name are governed by the object's rules
  * (the field "stage", or a field an owner rule names): the merge fast path
  * is then skipped. */
@@ -457,6 +463,18 @@ int ent__obj_wf_governs(judge *j, const char *name, bool *gov);
  * §3). ok[] comes in with C1-C4 and C2 applied. */
 int ent__obj_wf_filter(judge *j, const char *name, const obj_fwr *v, size_t n,
                        bool *ok);
+/* The merge's fast path for a stage write at order (value blob) whose op
+ * counts by C1-C4 (counts): when the stage's current winner is in its past,
+ * the write wins if its move is allowed from that stage, else the row
+ * stays (*done true); otherwise *done false (recompute the field). */
+int ent__obj_wf_stage_fast(judge *j, const uint8_t order[OBJ_ORDER_LEN],
+                           const uint8_t *blob, size_t blen, bool counts,
+                           bool *done);
+/* Clears *counts when the write at order of an owned field name is not by
+ * the party the rules in force name. */
+int ent__obj_wf_write_counts(judge *j, const char *name,
+                             const uint8_t order[OBJ_ORDER_LEN],
+                             bool *counts);
 /*
  * The workflow judgment of a new op of obj (received, or our own before it
  * is committed), with its decoded body and pvinfo: a rules op must carry
@@ -465,7 +483,7 @@ int ent__obj_wf_filter(judge *j, const char *name, const obj_fwr *v, size_t n,
  * @return ENT_OK, ENT_EDENIED, ENT_ECORRUPT (rules that do not decode) or a
  *         storage error.
  */
-int ent__obj_wf_check(ent_txn *txn, const uint8_t obj[32],
+int ent__obj_wf_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                       const uint8_t owner[32], const ent_op *op,
                       const ent_op_body *b, const pvinfo *pi, char *why,
                       size_t whylen);

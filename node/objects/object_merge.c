@@ -346,7 +346,20 @@ int ent__obj_put_field_write(ent_txn *txn, const uint8_t obj[32],
     bool done = false, gov = false;
     if ((rc = ent__obj_wf_governs(j, name, &gov)) != ENT_OK)
         goto out;
-    if (!owner_only && !gov &&
+    /* fields the object's rules govern (spec/workflows.md §4): a stage
+     * move on top of the stage it saw, or an owned field's write judged
+     * on its own, still merge one write at a time */
+    if (gov && !owner_only && strcmp(name, "stage") == 0 &&
+        (rc = ent__obj_wf_stage_fast(j, key + kl - OBJ_ORDER_LEN, blob, blen,
+                                     counts, &done)) != ENT_OK)
+        goto out;
+    if (gov && strcmp(name, "stage") != 0) {
+        if ((rc = ent__obj_wf_write_counts(j, name, key + kl - OBJ_ORDER_LEN,
+                                           &counts)) != ENT_OK)
+            goto out;
+        gov = false;
+    }
+    if (!owner_only && !gov && !done &&
         (rc = merge_plain(txn, obj, name, counts, key + kl - OBJ_ORDER_LEN,
                           blob, blen, &done)) != ENT_OK)
         goto out;

@@ -38,9 +38,42 @@ typedef struct wf_dec {
     size_t clen;
 } wf_dec;
 
+/* The decoded versions of one object's rules, shared by the judges of the
+ * engine through its one-slot cache (eng->wf_cache, which holds a
+ * reference): decoding them for every op would cost more than every other
+ * workflow check (spec/workflows.md §6). Recognised by the stored rows'
+ * bytes, so a new rules op, or an aborted transaction, is never missed. */
+struct wf_set {
+    uint8_t obj[32];
+    wf_ver *v; /* ascending seq */
+    size_t n;
+    uint8_t **raw; /* copies of the rows' values */
+    size_t *rawlen;
+    int refs;
+};
+
+static void set_release(struct wf_set *s) {
+    if (s == NULL || --s->refs > 0)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->v[i].r);
+        free(s->raw[i]);
+    }
+    free(s->v);
+    free(s->raw);
+    free(s->rawlen);
+    free(s);
+}
+
+void ent__obj_wf_cache_free(ent_objects *eng) {
+    set_release(eng->wf_cache);
+    eng->wf_cache = NULL;
+}
+
 struct wfctx {
     bool loaded;
-    wf_ver *v; /* ascending seq */
+    struct wf_set *set;
+    const wf_ver *v; /* set->v */
     size_t n;
     bool have_decs;
     wf_dec *d; /* by order key */
@@ -53,9 +86,7 @@ struct wfctx {
 void ent__obj_wf_free(struct wfctx *w) {
     if (w == NULL)
         return;
-    for (size_t i = 0; i < w->n; i++)
-        free(w->v[i].r);
-    free(w->v);
+    set_release(w->set);
     for (size_t i = 0; i < w->nd; i++)
         ent__pv_free(&w->d[i].pv);
     free(w->d);
@@ -64,38 +95,111 @@ void ent__obj_wf_free(struct wfctx *w) {
 
 /* ------------------------------------------------------------------ load */
 
+/* The stored rows of the rules: (seq, value) pointers valid during the
+ * transaction. */
+typedef struct rows_ctx {
+    uint64_t *seq;
+    const uint8_t **val;
+    size_t *len;
+    size_t n;
+} rows_ctx;
+
 static int ver_scan(void *data, const void *key, size_t klen, const void *val,
                     size_t vlen) {
-    struct wfctx *w = data;
+    rows_ctx *c = data;
     if (klen != 33 + 8)
         return ENT_ECORRUPT;
-    if (ent__obj_grow((void **)&w->v, w->n, sizeof(*w->v)) != ENT_OK)
+    if (ent__obj_grow((void **)&c->seq, c->n, sizeof(*c->seq)) != ENT_OK ||
+        ent__obj_grow((void **)&c->val, c->n, sizeof(*c->val)) != ENT_OK ||
+        ent__obj_grow((void **)&c->len, c->n, sizeof(*c->len)) != ENT_OK)
         return ENT_ENOMEM;
-    ent_wf_rules *r = malloc(sizeof(*r));
-    if (r == NULL)
-        return ENT_ENOMEM;
-    if (ent_wf_decode(r, val, vlen) != ENT_OK) {
-        free(r);
-        return ENT_ECORRUPT; /* checked at receipt */
-    }
-    w->v[w->n].seq = ent_be64_get((const uint8_t *)key + 33);
-    w->v[w->n].r = r;
-    w->n++;
+    c->seq[c->n] = ent_be64_get((const uint8_t *)key + 33);
+    c->val[c->n] = val;
+    c->len[c->n] = vlen;
+    c->n++;
     return 0;
 }
 
+/* Whether set s holds exactly the rows of c. */
+static bool set_matches(const struct wf_set *s, const uint8_t obj[32],
+                        const rows_ctx *c) {
+    if (s == NULL || memcmp(s->obj, obj, 32) != 0 || s->n != c->n)
+        return false;
+    for (size_t i = 0; i < c->n; i++)
+        if (s->v[i].seq != c->seq[i] || s->rawlen[i] != c->len[i] ||
+            memcmp(s->raw[i], c->val[i], c->len[i]) != 0)
+            return false;
+    return true;
+}
+
+/* A new set (one reference) decoded from the rows of c. */
+static int set_build(const uint8_t obj[32], const rows_ctx *c,
+                     struct wf_set **out) {
+    struct wf_set *s = calloc(1, sizeof(*s));
+    size_t n = c->n ? c->n : 1;
+    int rc = ENT_OK;
+    if (s == NULL)
+        return ENT_ENOMEM;
+    s->refs = 1;
+    memcpy(s->obj, obj, 32);
+    if ((s->v = calloc(n, sizeof(*s->v))) == NULL ||
+        (s->raw = calloc(n, sizeof(*s->raw))) == NULL ||
+        (s->rawlen = calloc(n, sizeof(*s->rawlen))) == NULL) {
+        set_release(s);
+        return ENT_ENOMEM;
+    }
+    for (size_t i = 0; i < c->n && rc == ENT_OK; i++) {
+        s->n = i + 1;
+        s->v[i].seq = c->seq[i];
+        if ((s->v[i].r = malloc(sizeof(ent_wf_rules))) == NULL ||
+            (s->raw[i] = malloc(c->len[i] ? c->len[i] : 1)) == NULL) {
+            rc = ENT_ENOMEM;
+            break;
+        }
+        memcpy(s->raw[i], c->val[i], c->len[i]);
+        s->rawlen[i] = c->len[i];
+        if (ent_wf_decode(s->v[i].r, c->val[i], c->len[i]) != ENT_OK)
+            rc = ENT_ECORRUPT; /* checked at receipt */
+    }
+    if (rc != ENT_OK) {
+        set_release(s);
+        return rc;
+    }
+    *out = s;
+    return ENT_OK;
+}
+
 static int wf_get(judge *j, struct wfctx **out) {
-    int rc;
+    int rc = ENT_OK;
     if (j->wf == NULL && (j->wf = calloc(1, sizeof(*j->wf))) == NULL)
         return ENT_ENOMEM;
     struct wfctx *w = j->wf;
     if (!w->loaded) {
         uint8_t pre[33];
+        rows_ctx c = {0};
+        struct wf_set *s = NULL;
         memcpy(pre, j->obj, 32);
         pre[32] = WR_RULES;
-        if ((rc = ent_txn_scan(j->txn, ENT_TBL_WRITES, pre, 33, ver_scan, w)) !=
-            ENT_OK)
+        rc = ent_txn_scan(j->txn, ENT_TBL_WRITES, pre, 33, ver_scan, &c);
+        if (rc == ENT_OK && c.n > 0) {
+            if (j->eng != NULL && set_matches(j->eng->wf_cache, j->obj, &c)) {
+                s = j->eng->wf_cache;
+                s->refs++;
+            } else if ((rc = set_build(j->obj, &c, &s)) == ENT_OK &&
+                       j->eng != NULL) {
+                set_release(j->eng->wf_cache);
+                j->eng->wf_cache = s;
+                s->refs++;
+            }
+        }
+        free(c.seq);
+        free(c.val);
+        free(c.len);
+        if (rc != ENT_OK)
             return rc;
+        w->set = s;
+        w->v = s ? s->v : NULL;
+        w->n = s ? s->n : 0;
         w->loaded = true;
     }
     if (!w->have_owner_a && w->n > 0) {
@@ -199,45 +303,6 @@ static int decs_get(judge *j, struct wfctx *w) {
     return ENT_OK;
 }
 
-/* The counting decisions in the past pv, for node/work. */
-typedef struct dec_view {
-    const struct wfctx *w;
-    size_t *idx; /* into w->d */
-    ent_wf_decision *ds;
-    size_t n;
-} dec_view;
-
-static bool dec_before(void *data, size_t i, size_t k) {
-    const dec_view *dv = data;
-    const wf_dec *x = &dv->w->d[dv->idx[i]], *y = &dv->w->d[dv->idx[k]];
-    return x != y && ent__pv_at(&y->pv, x->a) >= x->seq;
-}
-
-static int view_of(const struct wfctx *w, const pvec *pv, dec_view *dv) {
-    dv->w = w;
-    dv->n = 0;
-    dv->idx = malloc((w->nd ? w->nd : 1) * sizeof(*dv->idx));
-    dv->ds = malloc((w->nd ? w->nd : 1) * sizeof(*dv->ds));
-    if (dv->idx == NULL || dv->ds == NULL)
-        return ENT_ENOMEM;
-    for (size_t i = 0; i < w->nd; i++) {
-        const wf_dec *d = &w->d[i];
-        if (!d->counts || ent__pv_at(pv, d->a) < d->seq)
-            continue;
-        dv->idx[dv->n] = i;
-        dv->ds[dv->n].step = d->step;
-        dv->ds[dv->n].reject = d->reject;
-        dv->ds[dv->n].by = d->by;
-        dv->n++;
-    }
-    return ENT_OK;
-}
-
-static void view_free(dec_view *dv) {
-    free(dv->idx);
-    free(dv->ds);
-}
-
 /* ---------------------------------------------------------------- stage */
 
 /* A stage write as the pass sees it. */
@@ -264,32 +329,229 @@ static void stage_text(const uint8_t *val, size_t vlen, char *out) {
     ent_value_clear(&v);
 }
 
-/* Judges one stage write (author, index a, pv, to) with the accepted
- * earlier writes ws[0..n) (those of lower order key). */
-static int judge_move(judge *j, struct wfctx *w, const swr *ws, size_t n,
+/* The stage the past pv shows, given the accepted writes ws[0..n) of
+ * lower order key: the greatest of them in that past (NULL: none). */
+static const char *from_of(const swr *ws, size_t n, const pvec *pv) {
+    for (size_t k = n; k-- > 0;)
+        if (ws[k].acc && ent__pv_at(pv, ws[k].a) >= ws[k].seq)
+            return ws[k].stage;
+    return NULL;
+}
+
+/* ------------------------------------------------- decisions of a move */
+
+/* One decision of a step, as a move reads it. */
+typedef struct mdec {
+    bool reject;
+    uint8_t org[32];
+    uint32_t a;
+    uint64_t seq;
+    pvec pv;
+    ent_wf_party by;
+    const char *step;
+} mdec;
+
+/* What a move needs of its past's decisions: for each step its candidate
+ * transitions name, every counting rejection by a party of the step, and
+ * the counting approvals by such a party, newest first, up to the first
+ * that no rejection beats and that is not the mover's own (unless a
+ * transition lets it be). node/work then judges on that list. */
+typedef struct mctx {
+    judge *j;
+    const ent_wf_rules *r;
+    const char *from, *to;
+    const uint8_t *mover;
+    const pvec *pv; /* of the move */
+    const char *step;
+    mdec *v;
+    size_t n;
+    size_t nrej; /* rejections of the current step: v[rej0 .. rej0+nrej) */
+    size_t rej0;
+    int rc;
+} mctx;
+
+/* Whether some candidate transition names step with a party p matches;
+ * *self_ok: one of them lets the mover give it. */
+static bool step_party(const mctx *c, const ent_wf_party *p, bool *self_ok) {
+    bool any = false;
+    *self_ok = false;
+    for (size_t i = 0; i < c->r->ntrans; i++) {
+        const ent_wf_trans *t = &c->r->trans[i];
+        if (strcmp(t->to, c->to) != 0 ||
+            !(t->any_from || (c->from != NULL && strcmp(t->from, c->from) == 0)))
+            continue;
+        for (size_t k = 0; k < t->nsteps; k++)
+            if (strcmp(t->steps[k].name, c->step) == 0 &&
+                ent_wf_who_matches(&t->steps[k].by, p)) {
+                any = true;
+                *self_ok |= t->steps[k].self_ok;
+            }
+    }
+    return any;
+}
+
+static bool mdec_before(void *data, size_t i, size_t k) {
+    const mctx *c = data;
+    const mdec *x = &c->v[i], *y = &c->v[k];
+    return x != y && ent__pv_at(&y->pv, x->a) >= x->seq;
+}
+
+/* Loads the decision at order into a new entry of c->v when it is in the
+ * move's past, counts and is by a party of the step: *added. */
+static int mdec_add(mctx *c, const uint8_t *order, bool reject, bool *added) {
+    pvinfo pi;
+    uint32_t a;
+    uint64_t seq;
+    bool counts = false, self_ok;
+    ent_wf_party p;
+    int rc;
+    *added = false;
+    memset(&pi, 0, sizeof(pi));
+    if ((rc = op_at(c->j, order, &a, &seq, &pi)) != ENT_OK)
+        goto out;
+    if (ent__pv_at(c->pv, a) < seq)
+        goto out; /* not in the move's past */
+    if ((rc = ent__obj_judge_stored(c->j, order, ENT_OP_APPROVE, &counts)) !=
+            ENT_OK ||
+        !counts)
+        goto out;
+    if ((rc = party_at(c->j, order + 8, a, &pi.pv, &p)) != ENT_OK ||
+        !step_party(c, &p, &self_ok))
+        goto out;
+    if (ent__obj_grow((void **)&c->v, c->n, sizeof(*c->v)) != ENT_OK) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    mdec *d = &c->v[c->n++];
+    memset(d, 0, sizeof(*d));
+    d->reject = reject;
+    memcpy(d->org, order + 8, 32);
+    d->a = a;
+    d->seq = seq;
+    d->pv = pi.pv; /* taken over */
+    memset(&pi.pv, 0, sizeof(pi.pv));
+    d->by = p;
+    d->step = c->step;
+    *added = true;
+out:
+    ent__pvinfo_free(&pi);
+    return rc;
+}
+
+static int rej_scan(void *data, const void *key, size_t klen, const void *val,
+                    size_t vlen) {
+    mctx *c = data;
+    bool added;
+    (void)val;
+    (void)vlen;
+    if (klen < OBJ_ORDER_LEN)
+        return ENT_ECORRUPT;
+    c->rc = mdec_add(c, (const uint8_t *)key + klen - OBJ_ORDER_LEN, true,
+                     &added);
+    if (c->rc == ENT_OK && added)
+        c->nrej++;
+    return c->rc != ENT_OK ? c->rc : 0;
+}
+
+static int appr_scan(void *data, const void *key, size_t klen,
+                     const void *val, size_t vlen) {
+    mctx *c = data;
+    bool added, self_ok;
+    (void)val;
+    (void)vlen;
+    if (klen < OBJ_ORDER_LEN)
+        return ENT_ECORRUPT;
+    c->rc = mdec_add(c, (const uint8_t *)key + klen - OBJ_ORDER_LEN, false,
+                     &added);
+    if (c->rc != ENT_OK)
+        return c->rc;
+    if (!added)
+        return 0;
+    const mdec *d = &c->v[c->n - 1];
+    step_party(c, &d->by, &self_ok);
+    if (!self_ok && memcmp(d->org, c->mover, 32) == 0)
+        return 0; /* the mover's own: read on */
+    for (size_t i = c->rej0; i < c->rej0 + c->nrej; i++)
+        if (!mdec_before(c, i, c->n - 1))
+            return 0; /* beaten: read on */
+    return 1; /* this one meets the step: enough */
+}
+
+/* The key prefix of the decisions of one step: obj || WR_STEP || decision
+ * || length || step. */
+static size_t step_prefix(uint8_t *out, const uint8_t obj[32], bool reject,
+                          const char *step) {
+    size_t sl = strlen(step);
+    memcpy(out, obj, 32);
+    out[32] = WR_STEP;
+    out[33] = reject ? 1 : 0;
+    out[34] = (uint8_t)sl;
+    memcpy(out + 35, step, sl);
+    return 35 + sl;
+}
+
+/* Judges one stage write (author, index a, pv, to) moving from `from`. */
+static int judge_move(judge *j, struct wfctx *w, const char *from,
                       const uint8_t author[32], uint32_t a, const pvec *pv,
                       const char *to, bool genesis, bool *ok, char *why,
                       size_t whylen) {
     const ent_wf_rules *r = rules_for(j, w, pv);
     ent_wf_party actor;
-    dec_view dv = {0};
+    mctx c = {.j = j, .r = r, .from = from, .to = to, .mover = author,
+              .pv = pv};
+    const char *done[ENT_WF_MAX_TRANS * ENT_WF_MAX_STEPS];
+    size_t ndone = 0;
+    uint8_t pre[35 + ENT_OP_NAME_MAX];
     int rc;
     *ok = true;
     if (r == NULL || genesis)
         return ENT_OK; /* no rules: any member moves the stage; the
                           creator's initial stage is free */
-    const char *from = NULL;
-    for (size_t k = n; k-- > 0 && from == NULL;)
-        if (ws[k].acc && ent__pv_at(pv, ws[k].a) >= ws[k].seq &&
-            ws[k].order != NULL)
-            from = ws[k].stage;
-    if ((rc = party_at(j, author, a, pv, &actor)) != ENT_OK ||
-        (rc = decs_get(j, w)) != ENT_OK || (rc = view_of(w, pv, &dv)) != ENT_OK)
-        goto out;
-    *ok = ent_wf_transition_ok(r, from, to, &actor, dv.ds, dv.n, dec_before,
-                               &dv, why, whylen);
-out:
-    view_free(&dv);
+    if ((rc = party_at(j, author, a, pv, &actor)) != ENT_OK)
+        return rc;
+    for (size_t i = 0; i < r->ntrans && rc == ENT_OK; i++) {
+        const ent_wf_trans *t = &r->trans[i];
+        if (strcmp(t->to, to) != 0 ||
+            !(t->any_from || (from != NULL && strcmp(t->from, from) == 0)))
+            continue;
+        for (size_t k = 0; k < t->nsteps && rc == ENT_OK; k++) {
+            bool seen = false;
+            for (size_t q = 0; q < ndone && !seen; q++)
+                seen = strcmp(done[q], t->steps[k].name) == 0;
+            if (seen)
+                continue;
+            done[ndone++] = t->steps[k].name;
+            c.step = t->steps[k].name;
+            c.rej0 = c.n;
+            c.nrej = 0;
+            size_t pl = step_prefix(pre, j->obj, true, c.step);
+            if ((rc = ent_txn_scan(j->txn, ENT_TBL_WRITES, pre, pl, rej_scan,
+                                   &c)) != ENT_OK)
+                break;
+            pl = step_prefix(pre, j->obj, false, c.step);
+            rc = ent_txn_scan_reverse(j->txn, ENT_TBL_WRITES, pre, pl,
+                                      appr_scan, &c);
+        }
+    }
+    if (rc == ENT_OK) {
+        ent_wf_decision *ds = calloc(c.n ? c.n : 1, sizeof(*ds));
+        if (ds == NULL) {
+            rc = ENT_ENOMEM;
+        } else {
+            for (size_t i = 0; i < c.n; i++) {
+                ds[i].step = c.v[i].step;
+                ds[i].reject = c.v[i].reject;
+                ds[i].by = c.v[i].by;
+                ds[i].by.org = c.v[i].org;
+            }
+            *ok = ent_wf_transition_ok(r, from, to, &actor, ds, c.n,
+                                       mdec_before, &c, why, whylen);
+            free(ds);
+        }
+    }
+    for (size_t i = 0; i < c.n; i++)
+        ent__pv_free(&c.v[i].pv);
+    free(c.v);
     return rc;
 }
 
@@ -311,8 +573,9 @@ static int stage_pass(judge *j, struct wfctx *w, const obj_fwr *v, size_t n,
         if (!ok[i])
             continue;
         bool genesis = memcmp(v[i].order + 40, j->obj, 32) == 0;
-        rc = judge_move(j, w, ws, i, v[i].order + 8, ws[i].a, &ws[i].pi.pv,
-                        ws[i].stage, genesis, &ws[i].acc, NULL, 0);
+        rc = judge_move(j, w, from_of(ws, i, &ws[i].pi.pv), v[i].order + 8,
+                        ws[i].a, &ws[i].pi.pv, ws[i].stage, genesis,
+                        &ws[i].acc, NULL, 0);
         ok[i] = ws[i].acc;
     }
     if (rc != ENT_OK || out == NULL) {
@@ -422,15 +685,127 @@ static int sw_scan(void *data, const void *key, size_t klen, const void *val,
     return 0;
 }
 
+/*
+ * The stage the past pv shows, read from the fields row when the row's
+ * write is in that past: the row holds the greatest accepted stage write
+ * of the object, so it is also the greatest accepted one of any past that
+ * holds it (spec/workflows.md §4, "Computing it"). *have false when the
+ * row is missing or not in the past (then the full pass decides).
+ */
+static int fast_from(judge *j, const pvec *pv, char from[ENT_OP_NAME_MAX + 1],
+                     uint8_t row_order[OBJ_ORDER_LEN], uint8_t *flags,
+                     bool *have) {
+    uint8_t k[37];
+    const uint8_t *v, *okey;
+    size_t vlen, klen;
+    uint32_t a;
+    *have = false;
+    memcpy(k, j->obj, 32);
+    memcpy(k + 32, "stage", 5);
+    int rc = ent_txn_get(j->txn, ENT_TBL_FIELDS, k, 37, (const void **)&v,
+                         &vlen);
+    if (rc == ENT_ENOENT)
+        return ENT_OK;
+    if (rc != ENT_OK)
+        return rc;
+    if (vlen < OBJ_ORDER_LEN + 1)
+        return ENT_OK;
+    if ((rc = ent__obj_author_find(j->txn, j->obj, v + 8, &a)) != ENT_OK ||
+        (rc = ent_txn_get(j->txn, ENT_TBL_OP_IDS, v + 40, 32,
+                          (const void **)&okey, &klen)) != ENT_OK)
+        return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
+    if (klen < 72)
+        return ENT_ECORRUPT;
+    if (ent__pv_at(pv, a) < ent_be64_get(okey + 64))
+        return ENT_OK;
+    memcpy(row_order, v, OBJ_ORDER_LEN);
+    *flags = v[OBJ_ORDER_LEN];
+    stage_text(v + OBJ_ORDER_LEN + 1, vlen - OBJ_ORDER_LEN - 1, from);
+    *have = true;
+    return ENT_OK;
+}
+
+int ent__obj_wf_stage_fast(judge *j, const uint8_t order[OBJ_ORDER_LEN],
+                           const uint8_t *blob, size_t blen, bool counts,
+                           bool *done) {
+    struct wfctx *w;
+    char from[ENT_OP_NAME_MAX + 1], to[ENT_OP_NAME_MAX + 1];
+    uint8_t rorder[OBJ_ORDER_LEN], flags = 0;
+    uint32_t a;
+    uint64_t seq;
+    pvinfo pi;
+    bool have = false, ok = false;
+    int rc;
+    *done = false;
+    memset(&pi, 0, sizeof(pi));
+    if ((rc = wf_get(j, &w)) != ENT_OK || (rc = op_at(j, order, &a, &seq,
+                                                      &pi)) != ENT_OK ||
+        (rc = fast_from(j, &pi.pv, from, rorder, &flags, &have)) != ENT_OK ||
+        !have || memcmp(rorder, order, OBJ_ORDER_LEN) >= 0 ||
+        flags != FW_PLAIN) /* an owner-only write owns the stage */
+        goto out;
+    *done = true;
+    stage_text(blob, blen, to);
+    if (counts && (rc = judge_move(j, w, from, order + 8, a, &pi.pv, to,
+                                   false, &ok, NULL, 0)) != ENT_OK)
+        goto out;
+    if (counts && ok) {
+        uint8_t k[32 + 5];
+        uint8_t *rec = malloc(OBJ_ORDER_LEN + 1 + blen);
+        if (rec == NULL) {
+            rc = ENT_ENOMEM;
+            goto out;
+        }
+        memcpy(rec, order, OBJ_ORDER_LEN);
+        rec[OBJ_ORDER_LEN] = FW_PLAIN; /* as the recompute writes it */
+        memcpy(rec + OBJ_ORDER_LEN + 1, blob, blen);
+        memcpy(k, j->obj, 32);
+        memcpy(k + 32, "stage", 5);
+        rc = ent_txn_put(j->txn, ENT_TBL_FIELDS, k, sizeof(k), rec,
+                         OBJ_ORDER_LEN + 1 + blen, 0);
+        free(rec);
+    }
+out:
+    ent__pvinfo_free(&pi);
+    if (rc != ENT_OK)
+        *done = false;
+    return rc;
+}
+
+int ent__obj_wf_write_counts(judge *j, const char *name,
+                             const uint8_t order[OBJ_ORDER_LEN],
+                             bool *counts) {
+    struct wfctx *w;
+    uint32_t a;
+    uint64_t seq;
+    pvinfo pi;
+    int rc;
+    if (!*counts || memcmp(order + 40, j->obj, 32) == 0)
+        return ENT_OK; /* nothing to take away; the genesis is free */
+    memset(&pi, 0, sizeof(pi));
+    if ((rc = wf_get(j, &w)) == ENT_OK &&
+        (rc = op_at(j, order, &a, &seq, &pi)) == ENT_OK)
+        rc = judge_write(j, w, name, order + 8, a, &pi.pv, false, counts,
+                         NULL, 0);
+    ent__pvinfo_free(&pi);
+    return rc;
+}
+
 /* A new stage write to `to` (op, pi) judged against the kept ones. */
 static int check_move(judge *j, struct wfctx *w, const ent_op *op,
                       const pvinfo *pi, const char *to, bool *ok, char *why,
                       size_t whylen) {
-    uint8_t pre[40];
+    uint8_t pre[40], rorder[OBJ_ORDER_LEN], flags;
+    char from[ENT_OP_NAME_MAX + 1];
     sw_list l = {0};
     swr *ws = NULL;
-    bool *base = NULL;
+    bool *base = NULL, have = false;
     int rc;
+    if ((rc = fast_from(j, &pi->pv, from, rorder, &flags, &have)) != ENT_OK)
+        return rc;
+    if (have)
+        return judge_move(j, w, from, op->h.author, pi->a, &pi->pv, to,
+                          op->h.genesis, ok, why, whylen);
     memcpy(pre, j->obj, 32);
     pre[32] = WR_FIELD;
     memcpy(pre + 33, "stage", 6); /* with its NUL */
@@ -449,8 +824,8 @@ static int check_move(judge *j, struct wfctx *w, const ent_op *op,
     }
     if (rc != ENT_OK || (rc = stage_pass(j, w, l.v, l.n, base, &ws)) != ENT_OK)
         goto out;
-    rc = judge_move(j, w, ws, l.n, op->h.author, pi->a, &pi->pv, to,
-                    op->h.genesis, ok, why, whylen);
+    rc = judge_move(j, w, from_of(ws, l.n, &pi->pv), op->h.author, pi->a,
+                    &pi->pv, to, op->h.genesis, ok, why, whylen);
 out:
     swr_free(ws, l.n);
     free(base);
@@ -458,7 +833,7 @@ out:
     return rc;
 }
 
-int ent__obj_wf_check(ent_txn *txn, const uint8_t obj[32],
+int ent__obj_wf_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                       const uint8_t owner[32], const ent_op *op,
                       const ent_op_body *b, const pvinfo *pi, char *why,
                       size_t whylen) {
@@ -491,6 +866,7 @@ int ent__obj_wf_check(ent_txn *txn, const uint8_t obj[32],
         op->h.kind == ENT_OP_REMOVE_MEMBER || op->h.kind == ENT_OP_ROTATE_KEY)
         return ENT_OK;
     ent__obj_judge_init(&j, txn, obj, owner, NULL);
+    j.eng = eng;
     if ((rc = wf_get(&j, &w)) != ENT_OK)
         goto out;
     const ent_wf_rules *r = rules_for(&j, w, &pi->pv);
@@ -557,6 +933,13 @@ int ent__obj_wf_commit(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
     ent__obj_order(k + 33, op->h.hlc, op->h.author, op->id);
     int rc = ent_txn_put(txn, ENT_TBL_WRITES, k, sizeof(k), v, vlen, 0);
     free(v);
+    if (rc == ENT_OK) { /* by step and decision, for the moves */
+        uint8_t sk[35 + ENT_OP_NAME_MAX + OBJ_ORDER_LEN];
+        size_t pl = step_prefix(sk, obj, b->decision != 0, b->step);
+        memcpy(sk + pl, k + 33, OBJ_ORDER_LEN);
+        rc = ent_txn_put(txn, ENT_TBL_WRITES, sk, pl + OBJ_ORDER_LEN, "", 0,
+                         0);
+    }
     return rc;
 }
 

@@ -157,6 +157,9 @@ static int read_trans(ent_cbor_reader *rd, ent_wf_trans *t) {
         return rc;
     if (n != 4)
         return ENT_ECORRUPT;
+    t->any_from = false;
+    t->from[0] = '\0';
+    t->nwho = t->nsteps = 0;
     if (ent_cbor_peek_null(rd)) {
         t->any_from = true;
         rc = ent_cbor_read_null(rd);
@@ -205,7 +208,10 @@ int ent_wf_decode(ent_wf_rules *r, const uint8_t *buf, size_t len) {
     int rc;
     if (r == NULL || (buf == NULL && len > 0))
         return ENT_EINVAL;
-    memset(r, 0, sizeof(*r));
+    /* only the counts: entries are written before they are counted (the
+     * structure is 30 KB, and decoding runs once per op of an object with
+     * rules when it is not cached) */
+    r->nstages = r->ntrans = r->nfields = 0;
     if (len > ENT_WF_MAX_SIZE)
         return ENT_ETOOBIG;
     if ((rc = ent_cbor_check(buf, len, &lim)) != ENT_OK)
@@ -266,7 +272,7 @@ int ent_wf_decode(ent_wf_rules *r, const uint8_t *buf, size_t len) {
     rc = rules_check(r, true);
 out:
     if (rc != ENT_OK)
-        memset(r, 0, sizeof(*r));
+        r->nstages = r->ntrans = r->nfields = 0;
     return rc;
 }
 

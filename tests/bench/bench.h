@@ -51,6 +51,10 @@ void ent_bench_sync(ent_bench_report *r, int quick);
  * proof requests (bench_proofs.c). */
 void ent_bench_proofs(ent_bench_report *r, int quick);
 
+/* Applying ops on objects with workflow rules against the same ops
+ * without (bench_work.c). */
+void ent_bench_work(ent_bench_report *r, int quick);
+
 /* Entente's own figures (bench_entente.c), appended to r. */
 void ent_bench_entente(ent_bench_report *r, int quick);
 
