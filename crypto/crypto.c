@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include <sodium.h>
+#include <errno.h>
+#include <unistd.h>
 
 #include "node/err.h"
 
@@ -74,6 +76,33 @@ bool ent_memeq(const void *a, const void *b, size_t len) {
 
 void ent_hash(uint8_t out[ENT_HASH_LEN], const void *in, size_t len) {
     crypto_generichash(out, ENT_HASH_LEN, in, len, NULL, 0);
+}
+
+int ent_hash_fd(int fd, uint8_t out[ENT_HASH_LEN], uint64_t *len) {
+    crypto_generichash_state st;
+    uint64_t total = 0;
+    uint8_t *buf = malloc(65536);
+    if (buf == NULL)
+        return ENT_ENOMEM;
+    crypto_generichash_init(&st, NULL, 0, ENT_HASH_LEN);
+    for (;;) {
+        ssize_t n = read(fd, buf, 65536);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            free(buf);
+            return ENT_EIO;
+        }
+        if (n == 0)
+            break;
+        crypto_generichash_update(&st, buf, (size_t)n);
+        total += (uint64_t)n;
+    }
+    free(buf);
+    crypto_generichash_final(&st, out, ENT_HASH_LEN);
+    if (len != NULL)
+        *len = total;
+    return ENT_OK;
 }
 
 void ent_hash2(uint8_t out[ENT_HASH_LEN], const void *a, size_t alen,

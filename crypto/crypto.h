@@ -57,6 +57,13 @@ bool ent_memeq(const void *a, const void *b, size_t len);
 /* BLAKE2b-256 of in. */
 void ent_hash(uint8_t out[ENT_HASH_LEN], const void *in, size_t len);
 
+/*
+ * BLAKE2b-256 of everything read from fd until end of file, in 64 KiB
+ * reads; *len (may be NULL) gets the number of bytes.
+ * @return ENT_OK or ENT_EIO.
+ */
+int ent_hash_fd(int fd, uint8_t out[ENT_HASH_LEN], uint64_t *len);
+
 /* BLAKE2b-256 of the concatenation a || b (either may be empty). */
 void ent_hash2(uint8_t out[ENT_HASH_LEN], const void *a, size_t alen,
                const void *b, size_t blen);

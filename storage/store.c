@@ -66,12 +66,11 @@ static const char *const table_names[ENT_TBL__COUNT] = {
 };
 
 /*
- * The built-in migrations: {from, fn} upgrades version from to from + 1.
- * Schema 1 is the first version, so there is none yet; the sentinel keeps
- * the array non-empty.
+ * The built-in migrations: {from, fn} upgrades version from to from + 1
+ * (storage/migrate.c).
  */
 static const ent_store_migration builtin_migrations[] = {
-    {0, NULL},
+    {1, ent__store_migrate_1_2},
 };
 
 static const char schema_key[] = "schema";
@@ -516,6 +515,22 @@ int ent_txn_scan_from(ent_txn *txn, ent_table t, const void *start,
 int ent_txn_scan_reverse(ent_txn *txn, ent_table t, const void *prefix,
                          size_t plen, scan_fn fn, void *data) {
     return scan(txn, t, prefix, plen, fn, data, true, NULL);
+}
+
+int ent_store_copy(ent_store *s, const char *dir) {
+    if (s == NULL || dir == NULL)
+        return ENT_EINVAL;
+    char path[4096];
+    struct stat st;
+    if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
+        sizeof(path))
+        return ENT_ETOOBIG;
+    if (stat(path, &st) == 0)
+        return ENT_EEXIST;
+    int rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
+    if (rc != MDB_SUCCESS)
+        return xlate(s, rc, "mdb_env_copy2");
+    return ENT_OK;
 }
 
 /* ---- open, schema, migrations ---- */

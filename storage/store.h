@@ -46,7 +46,7 @@ typedef enum ent_table {
 } ent_table;
 
 /* Current schema version written at create time and checked at open. */
-#define ENT_STORE_SCHEMA 1
+#define ENT_STORE_SCHEMA 2
 
 /* ent_store_open flags */
 #define ENT_STORE_CREATE 0x1 /* create the environment if it does not exist */
@@ -150,6 +150,14 @@ int ent_txn_scan_reverse(ent_txn *txn, ent_table t, const void *prefix,
                                    const void *val, size_t vlen),
                          void *data);
 
+/*
+ * Writes a compacted copy of the store (LMDB's mdb_env_copy2 with
+ * MDB_CP_COMPACT: free pages left out) as dir/data.mdb; dir must exist and
+ * hold no data.mdb. Consistent: the copy is one read transaction's view,
+ * taken while writers go on. @return ENT_OK, ENT_EEXIST, ENT_EIO, ...
+ */
+int ent_store_copy(ent_store *s, const char *dir);
+
 /* Number of entries in table t. */
 int ent_txn_count(ent_txn *txn, ent_table t, uint64_t *out);
 
@@ -187,6 +195,11 @@ typedef struct ent_store_opts {
     size_t n_migrations;
     void *migration_data;
 } ent_store_opts;
+
+/* The data migration steps of storage/migrate.c, in the built-in table of
+ * storage/store.c (internal; tests call them directly). Schema 1 -> 2: a
+ * template's field "stage" names no configuration table. */
+int ent__store_migrate_1_2(ent_txn *txn, void *data);
 
 /* Default initial map size: 64 MiB. */
 #define ENT_STORE_MAP_SIZE ((size_t)64 << 20)

@@ -22,6 +22,7 @@ MAX_LINES = 1500
 RANK = {
     "node/cli": 1,
     "node/daemon": 2,
+    "node/backup": 2,
     "node/api": 3,
     "node/peers": 4,
     "node/access": 4,

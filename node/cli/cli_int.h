@@ -214,6 +214,10 @@ void ent__cli_warn_loopback_token(const cli *c, const char *token);
 /* The text form of `peers` (the API's peers JSON array) to f. */
 void ent__cli_print_peers(FILE *f, const json_t *peers);
 
+/* cli_backup.c */
+int ent__cli_cmd_backup(cli *c);
+int ent__cli_cmd_backup_verify(cli *c);
+
 /* cli_audit.c */
 /* The text form of `log` (the API's log JSON) to f. */
 void ent__cli_print_log(FILE *f, const json_t *log);
