@@ -929,6 +929,10 @@ int ent__obj_wf_commit(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
     memcpy(v + 2, b->step, sl);
     if (b->textlen)
         memcpy(v + 2 + sl, b->text, b->textlen);
+    /* TODO(events): once node/events' ent_events_approval() is on main
+     * (branch events), raise approval.given here, in this transaction:
+     * {step, decision, comment}; and approval.requested where a counting
+     * move lands on a stage with steps waiting (spec/events.md §3). */
     k[32] = WR_APPR;
     ent__obj_order(k + 33, op->h.hlc, op->h.author, op->id);
     int rc = ent_txn_put(txn, ENT_TBL_WRITES, k, sizeof(k), v, vlen, 0);
