@@ -508,9 +508,36 @@ static void emit_body(ent_cbor_writer *w, const void *data) {
             ent_cbor_writer_fail(w, ENT_EINVAL);
             return;
         }
-        ent_cbor_write_array(w, 2);
+        if (b->ruleslen > ENT_OP_RULES_MAX || (b->ruleslen && !b->rules)) {
+            ent_cbor_writer_fail(w, ENT_EINVAL);
+            return;
+        }
+        ent_cbor_write_array(w, b->ruleslen ? 3 : 2);
         ent_cbor_write_text(w, b->type, len);
         emit_fields(w, c);
+        if (b->ruleslen)
+            ent_cbor_write_bytes(w, b->rules, b->ruleslen);
+        break;
+    case ENT_OP_RULES:
+        if (b->ruleslen == 0 || b->ruleslen > ENT_OP_RULES_MAX ||
+            b->rules == NULL) {
+            ent_cbor_writer_fail(w, ENT_EINVAL);
+            return;
+        }
+        ent_cbor_write_array(w, 1);
+        ent_cbor_write_bytes(w, b->rules, b->ruleslen);
+        break;
+    case ENT_OP_APPROVE:
+        if (!name_valid(b->step, &len) || b->decision > 1 ||
+            !text_valid(b->text ? b->text : "", b->textlen,
+                        ENT_VALUE_TEXT_MAX)) {
+            ent_cbor_writer_fail(w, ENT_EINVAL);
+            return;
+        }
+        ent_cbor_write_array(w, 3);
+        ent_cbor_write_text(w, b->step, len);
+        ent_cbor_write_uint(w, b->decision);
+        ent_cbor_write_text(w, b->text ? b->text : "", b->textlen);
         break;
     case ENT_OP_SET:
         ent_cbor_write_array(w, 1);
@@ -605,6 +632,7 @@ void ent_op_body_clear(ent_op_body *b) {
     free(b->ekeys);
     free(b->mkeys);
     free(b->text);
+    free(b->rules);
     memset(b, 0, sizeof(*b));
 }
 
@@ -791,20 +819,49 @@ static int read_epoch_keys(ent_cbor_reader *r, ent_op_body *b) {
     return ENT_OK;
 }
 
+/* The rules of a create or rules body: a byte string of 1 ..
+ * ENT_OP_RULES_MAX bytes, copied (node/work decodes it). */
+static int read_rules(ent_cbor_reader *r, ent_op_body *b) {
+    const uint8_t *p;
+    size_t n;
+    int rc = ent_cbor_read_bytes(r, &p, &n);
+    if (rc != ENT_OK)
+        return rc;
+    if (n == 0 || n > ENT_OP_RULES_MAX)
+        return ENT_ECORRUPT;
+    if ((b->rules = malloc(n)) == NULL)
+        return ENT_ENOMEM;
+    memcpy(b->rules, p, n);
+    b->ruleslen = n;
+    return ENT_OK;
+}
+
 static int read_body(ent_cbor_reader *r, ent_op_body *b) {
-    static const size_t items[ENT_OP_KIND__COUNT] = {2, 1, 3, 3, 2, 1, 1};
+    static const size_t items[ENT_OP_KIND__COUNT] = {2, 1, 3, 3, 2,
+                                                     1, 1, 3, 1};
     size_t n;
     uint64_t u;
     int rc = ent_cbor_read_array(r, &n);
     if (rc != ENT_OK)
         return rc;
-    if (n != items[b->kind])
+    if (n != items[b->kind] && !(b->kind == ENT_OP_CREATE && n == 3))
         return ENT_ECORRUPT;
     switch (b->kind) {
     case ENT_OP_CREATE:
-        if ((rc = read_name(r, b->type)) != ENT_OK)
+        if ((rc = read_name(r, b->type)) != ENT_OK ||
+            (rc = read_fields(r, b)) != ENT_OK)
             return rc;
-        return read_fields(r, b);
+        return n == 3 ? read_rules(r, b) : ENT_OK;
+    case ENT_OP_RULES:
+        return read_rules(r, b);
+    case ENT_OP_APPROVE:
+        if ((rc = read_name(r, b->step)) != ENT_OK ||
+            (rc = ent_cbor_read_uint(r, &u)) != ENT_OK)
+            return rc;
+        if (u > 1)
+            return ENT_ECORRUPT;
+        b->decision = (uint8_t)u;
+        return read_string_dup(r, ENT_VALUE_TEXT_MAX, &b->text, &b->textlen);
     case ENT_OP_SET:
         return read_fields(r, b);
     case ENT_OP_ADD_MEMBER:

@@ -28,6 +28,8 @@
 #define ENT_OP_MAX_FIELDS 256   /* fields of one create/set body */
 #define ENT_OP_MAX_KEYS 256     /* sealed keys of one membership body */
 #define ENT_OP_NAME_MAX 64      /* bytes of a field name, type or stage */
+#define ENT_OP_RULES_MAX 4096  /* bytes of the rules an op carries (the
+                                  encoding is spec/workflows.md's) */
 #define ENT_OP_BOX_LEN (ENT_KEY_LEN + ENT_SEAL_OVERHEAD) /* 80: sealed key */
 
 typedef enum ent_op_kind {
@@ -38,6 +40,8 @@ typedef enum ent_op_kind {
     ENT_OP_ROTATE_KEY = 4,
     ENT_OP_STAGE = 5,
     ENT_OP_COMMENT = 6,
+    ENT_OP_APPROVE = 7, /* an approval or rejection of a workflow step */
+    ENT_OP_RULES = 8,   /* new workflow rules (spec/workflows.md) */
     ENT_OP_KIND__COUNT
 } ent_op_kind;
 
@@ -180,9 +184,16 @@ typedef struct ent_op_body {
     uint64_t epoch;
     ent_op_member_key *mkeys;
     size_t nmkeys;
-    /* stage, comment */
+    /* stage, comment; approve: the comment (may be empty) */
     char *text; /* NUL-terminated UTF-8 */
     size_t textlen;
+    /* approve: the step and the decision (0 approve, 1 reject) */
+    char step[ENT_OP_NAME_MAX + 1];
+    uint8_t decision;
+    /* create (optional), rules: the workflow rules, opaque here: 1 ..
+     * ENT_OP_RULES_MAX bytes that node/work decodes (spec/workflows.md) */
+    uint8_t *rules;
+    size_t ruleslen;
 } ent_op_body;
 
 /*

@@ -299,6 +299,56 @@ static void test_denied_writes_change_nothing(void **state) {
     json_decref(j);
 }
 
+/* The approve action (spec/workflows.md §5): default deny but for admins;
+ * a policy lets the finance role approve; the rules view is a read. */
+static void test_approve_action(void **state) {
+    fx *f = *state;
+    char path[160], err[256];
+    uint32_t rid;
+    json_t *j = NULL;
+    snprintf(path, sizeof(path), "/v1/objects/%s/approve", f->emea);
+    assert_int_equal(call(f, f->rep, "POST", path, "{}", &j), 403);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(j, "error"), "reason")),
+                        "default");
+    json_decref(j);
+    assert_int_equal(call(f, f->fin, "POST", path, "{}", &j), 403);
+    json_decref(j);
+    assert_int_equal(ent_access_policy_add(ent_node_store(f->n),
+                                           "allow role=finance approve "
+                                           "opportunity",
+                                           &rid, err, sizeof(err)),
+                     ENT_OK);
+    /* past the guard, the engine answers: this object has no rules */
+    assert_int_equal(call(f, f->fin, "POST", path, "{\"step\":\"finance\"}",
+                          &j),
+                     403);
+    assert_non_null(strstr(json_string_value(json_object_get(
+                               json_object_get(j, "error"), "message")),
+                           "no workflow rules"));
+    json_decref(j);
+    /* a bad body is refused before the engine */
+    assert_int_equal(call(f, f->fin, "POST", path, "{\"step\":7}", &j), 400);
+    json_decref(j);
+    snprintf(path, sizeof(path), "/v1/objects/%s/reject", f->emea);
+    assert_int_equal(call(f, NULL, "POST", path, "{\"step\":\"x\"}", &j),
+                     400); /* a rejection needs a reason */
+    json_decref(j);
+    /* the rules view is a read of the object */
+    snprintf(path, sizeof(path), "/v1/objects/%s/rules", f->emea);
+    assert_int_equal(call(f, f->rep, "GET", path, NULL, &j), 200);
+    assert_true(json_is_null(json_object_get(j, "rules")));
+    json_decref(j);
+    snprintf(path, sizeof(path), "/v1/objects/%s/rules", f->apac);
+    assert_int_equal(call(f, f->rep, "GET", path, NULL, &j), 403);
+    json_decref(j);
+    assert_int_equal(call(f, NULL, "GET", "/v1/inbox", NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "approvals")), 0);
+    json_decref(j);
+    assert_int_equal(call(f, f->rep, "GET", "/v1/inbox", NULL, &j), 403);
+    json_decref(j);
+}
+
 static void test_who_did_what(void **state) {
     fx *f = *state;
     char path[128], mine[65];
@@ -350,6 +400,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_denied_writes_change_nothing,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_who_did_what, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_approve_action, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,7 @@ RANK = {
     "node/objects": 5,
     "node/audit": 6,
     "node/events": 6,
+    "node/work": 6,
     "node": 7,
     "protocol": 8,
     "crypto": 9,

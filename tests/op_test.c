@@ -126,10 +126,26 @@ static void make_body(ent_op_body *b, uint8_t kind, const fixture *f) {
             ent_random(b->mkeys[i].box, ENT_OP_BOX_LEN);
         }
         break;
+    case ENT_OP_RULES:
+        /* [1, ["A"], [], []]: node/work reads it, the record only carries it */
+        b->rules = malloc(7);
+        memcpy(b->rules, "\x84\x01\x81\x61\x41\x80\x80", 7);
+        b->ruleslen = 7;
+        break;
+    case ENT_OP_APPROVE:
+        strcpy(b->step, "finance");
+        b->decision = 1;
+        /* the comment below */
+        /* fall through */
     default:
         b->text = strdup(kind == ENT_OP_STAGE ? "qualified"
                                               : "call with \xe6\xb0\xb4 team");
         b->textlen = strlen(b->text);
+    }
+    if (kind == ENT_OP_CREATE) { /* a genesis may carry rules */
+        b->rules = malloc(7);
+        memcpy(b->rules, "\x84\x01\x81\x61\x41\x80\x80", 7);
+        b->ruleslen = 7;
     }
 }
 
@@ -191,6 +207,11 @@ static void assert_body_equal(const ent_op_body *a, const ent_op_body *b) {
     assert_int_equal(a->textlen, b->textlen);
     if (a->textlen)
         assert_memory_equal(a->text, b->text, a->textlen);
+    assert_string_equal(a->step, b->step);
+    assert_int_equal(a->decision, b->decision);
+    assert_int_equal(a->ruleslen, b->ruleslen);
+    if (a->ruleslen)
+        assert_memory_equal(a->rules, b->rules, a->ruleslen);
 }
 
 static void assert_header_equal(const ent_op_header *a,
@@ -508,7 +529,7 @@ static void test_version_and_kind(void **state) {
     memcpy(buf, op->raw, op->rawlen);
     size_t kind_at = op->hdr_off + op->hdr_len - 1;
     assert_int_equal(buf[kind_at], ENT_OP_SET);
-    buf[kind_at] = 0x07; /* no such kind */
+    buf[kind_at] = 0x09; /* no such kind */
     assert_int_equal(ent_op_decode(&d, buf, op->rawlen), ENT_EVERSION);
     free(buf);
     ent_op_free(op);
@@ -756,6 +777,14 @@ static void test_body_decode_rejects(void **state) {
         {ENT_OP_SET, "81f93c00", ENT_ENONCANON},            /* float */
         {ENT_OP_STAGE, "8160", ENT_ECORRUPT},               /* empty stage */
         {ENT_OP_COMMENT, "8160", ENT_OK},
+        {ENT_OP_APPROVE, "836161" "00" "60", ENT_OK},
+        {ENT_OP_APPROVE, "836161" "02" "60", ENT_ECORRUPT},  /* decision 2 */
+        {ENT_OP_APPROVE, "8360" "00" "60", ENT_ECORRUPT},    /* empty step */
+        {ENT_OP_APPROVE, "826161" "00", ENT_ECORRUPT},       /* 2 items */
+        {ENT_OP_RULES, "8140", ENT_ECORRUPT},                /* no rules */
+        {ENT_OP_RULES, "814101", ENT_OK},   /* opaque to the record */
+        {ENT_OP_CREATE, "836161a04101", ENT_OK},             /* with rules */
+        {ENT_OP_CREATE, "836161a040", ENT_ECORRUPT},         /* empty rules */
         {ENT_OP_ROTATE_KEY, "820180", ENT_OK},
         {ENT_OP_ADD_MEMBER, "83582000000000000000000000000000000000000000"
                             "000000000000000000000000000480",
@@ -780,7 +809,7 @@ static void test_body_decode_rejects(void **state) {
         }
         ent_op_body_clear(&b);
     }
-    assert_int_equal(ent_op_body_decode(&b, 7, (const uint8_t *)"\x80", 1),
+    assert_int_equal(ent_op_body_decode(&b, 9, (const uint8_t *)"\x80", 1),
                      ENT_EVERSION);
 }
 

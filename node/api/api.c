@@ -56,6 +56,10 @@ static const ent_api_route builtin_routes[] = {
     {"POST", "/v1/objects/{id}", false, ent_api_object_set},
     {"POST", "/v1/objects/{id}/stage", false, ent_api_object_stage},
     {"POST", "/v1/objects/{id}/comments", false, ent_api_object_comment},
+    {"POST", "/v1/objects/{id}/approve", false, ent_api_object_approve},
+    {"POST", "/v1/objects/{id}/reject", false, ent_api_object_reject},
+    {"GET", "/v1/objects/{id}/rules", false, ent_api_object_get},
+    {"PUT", "/v1/objects/{id}/rules", false, ent_api_object_put},
     /* invites, joins, members, peers: node/api/api_peers.c */
     {"POST", "/v1/objects/{id}/invites", false, ent_api_object_invite},
     {"POST", "/v1/objects/{id}/leave", false, ent_api_object_leave},
@@ -68,6 +72,7 @@ static const ent_api_route builtin_routes[] = {
     {"GET", "/v1/peers", false, ent_api_peers_list},
     {"GET", "/v1/invites", false, ent_api_invites_list},
     {"DELETE", "/v1/invites/{invite_id}", false, ent_api_invite_delete},
+    {"GET", "/v1/inbox", false, ent_api_inbox},
     {"GET", "/v1/templates", false, ent_api_templates_list},
     {"GET", "/v1/templates/{type}", false, ent_api_template_get},
     {"PUT", "/v1/templates/{type}", false, ent_api_template_put},

@@ -244,12 +244,16 @@ static int before_object(ent_node *n, const ent_http_request *req,
         action = ENT_ACT_INVITE;
     else if (strcmp(rest, "/comments") == 0)
         action = ENT_ACT_COMMENT;
+    else if (strcmp(rest, "/approve") == 0 || strcmp(rest, "/reject") == 0)
+        action = ENT_ACT_APPROVE; /* spec/workflows.md §5 */
+    else if (strcmp(rest, "/rules") == 0)
+        action = ENT_ACT_CHANGE; /* new rules: the owner's engine decides */
     else if (strcmp(rest, "/stage") == 0 || rest[0] == '\0')
         action = ENT_ACT_CHANGE;
     else
         action = ENT_ACT_MANAGE; /* a sub-path this guard does not know */
     rc = need(g, p, action, type, NULL, state, cr, resp);
-    if (rc != ENT_OK || action != ENT_ACT_CHANGE)
+    if (rc != ENT_OK || action != ENT_ACT_CHANGE || strcmp(rest, "/rules") == 0)
         goto out;
     if (ent_http_request_json(req, &body) != ENT_OK || !json_is_object(body))
         goto out;
@@ -465,9 +469,11 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
     }
     if (object_path(path, id, &rest)) {
         if (get) {
-            if (rest[0] != '\0')
+            bool rules = strcmp(rest, "/rules") == 0;
+            if (rest[0] != '\0' && !rules)
                 return ENT_OK; /* G_PLAIN with no action: 404 below */
-            g->kind = G_SHOW;
+            if (!rules)
+                g->kind = G_SHOW; /* the rules view holds no field value */
             /* kept for end(): a GET changes nothing in between */
             rc = object_state(n, id, &g->state, g->creator);
             if (rc == ENT_ENOENT)
@@ -492,6 +498,8 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
         action = ENT_ACT_JOIN;
     } else if (starts(path, "/v1/templates") || starts(path, "/v1/config")) {
         action = ENT_ACT_CONFIGURE;
+    } else if (strcmp(path, "/v1/inbox") == 0 && get) {
+        action = ENT_ACT_APPROVE; /* what waits on the org's approvers */
     }
     return need(g, p, action, NULL, NULL, NULL, NULL, resp);
 }

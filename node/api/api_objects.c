@@ -433,6 +433,20 @@ int ent_api_object_get(ent_node *n, const ent_http_request *req,
     int rc = ent_api_obj_path(req, id, &rest, resp);
     if (rc != ENT_OK)
         return rc;
+    if (strcmp(rest, "/rules") == 0) {
+        if (req->query != NULL && req->query[0] != '\0')
+            return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                           "no query parameters are "
+                                           "accepted here");
+        rc = ent_obj_rules_json(ent_node_objects(n), id, &o);
+        if (rc == ENT_ENOENT)
+            return ent_http_response_error(resp, 404, ENT_ENOENT,
+                                           "no such object");
+        if (rc != ENT_OK)
+            return engine_error(resp, rc, NULL);
+        ent_http_response_json(resp, 200, o);
+        return ENT_OK;
+    }
     if (rest[0] != '\0')
         return ent_http_response_error(resp, 404, ENT_ENOENT,
                                        "no such endpoint");
@@ -540,8 +554,78 @@ static int object_stage_or_comment(ent_node *n, const uint8_t id[32],
     return respond_id(resp, 200, id);
 }
 
-/* POST /v1/objects/{id}[/stage|/comments]: what names the change. */
-enum { POST_SET, POST_STAGE, POST_COMMENT };
+/* POST /v1/objects/ID/approve {"step"?, "comment"?} or /reject
+ * {"step"?, "reason"} (spec/workflows.md §5). */
+static int object_approve(ent_node *n, const uint8_t id[32],
+                          const json_t *body, bool reject,
+                          ent_http_response *resp) {
+    const char *const keys[] = {"step", reject ? "reason" : "comment", NULL};
+    ent_op *op = NULL;
+    char err[ENT_OBJ_ERR_MAX] = "";
+    int rc = check_keys(body, keys, resp);
+    if (rc != ENT_OK)
+        return rc;
+    const json_t *st = json_object_get(body, "step");
+    const json_t *cm = json_object_get(body, keys[1]);
+    if ((st != NULL && (!json_is_string(st) || json_string_length(st) == 0 ||
+                        json_string_length(st) > ENT_OP_NAME_MAX)) ||
+        (cm != NULL && !json_is_string(cm)))
+        return ent_http_response_error(
+            resp, 400, ENT_EINVAL,
+            "\"step\" is a name of 1 to 64 bytes and \"%s\" a string",
+            keys[1]);
+    if (reject && (cm == NULL || json_string_length(cm) == 0))
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "a rejection needs a \"reason\"");
+    if (cm != NULL && strlen(json_string_value(cm)) != json_string_length(cm))
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "\"%s\" holds a NUL byte", keys[1]);
+    rc = ent_obj_approve(ent_node_objects(n), id,
+                         st ? json_string_value(st) : NULL, reject,
+                         cm ? json_string_value(cm) : NULL, &op, err,
+                         sizeof(err));
+    if (rc != ENT_OK) {
+        ent_op_free(op);
+        return engine_error(
+            resp, rc, rc == ENT_ENOENT && !err[0] ? "no such object" : err);
+    }
+    ent_node_op_created(n, op);
+    return respond_id(resp, 200, id);
+}
+
+int ent_api_object_put(ent_node *n, const ent_http_request *req,
+                       ent_http_response *resp) {
+    uint8_t id[32];
+    const char *rest;
+    json_t *body = NULL;
+    ent_op *op = NULL;
+    char err[ENT_OBJ_ERR_MAX] = "";
+    int rc = ent_api_obj_path(req, id, &rest, resp);
+    if (rc != ENT_OK)
+        return rc;
+    if (strcmp(rest, "/rules") != 0)
+        return ent_http_response_error(resp, 404, ENT_ENOENT,
+                                       "no such endpoint");
+    if (req->query != NULL && req->query[0] != '\0')
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "no query parameters are accepted here");
+    if ((rc = ent_api_body_object(req, resp, &body)) != ENT_OK)
+        return rc;
+    rc = ent_obj_set_rules_json(ent_node_objects(n), id, body, &op, err,
+                                sizeof(err));
+    json_decref(body);
+    if (rc != ENT_OK) {
+        ent_op_free(op);
+        return engine_error(
+            resp, rc, rc == ENT_ENOENT && !err[0] ? "no such object" : err);
+    }
+    ent_node_op_created(n, op);
+    return respond_id(resp, 200, id);
+}
+
+/* POST /v1/objects/{id}[/stage|/comments|/approve|/reject]: what names
+ * the change. */
+enum { POST_SET, POST_STAGE, POST_COMMENT, POST_APPROVE, POST_REJECT };
 
 static int object_post(ent_node *n, const ent_http_request *req, int what,
                        ent_http_response *resp) {
@@ -558,6 +642,8 @@ static int object_post(ent_node *n, const ent_http_request *req, int what,
         return rc;
     if (what == POST_SET)
         rc = object_set(n, id, body, resp);
+    else if (what == POST_APPROVE || what == POST_REJECT)
+        rc = object_approve(n, id, body, what == POST_REJECT, resp);
     else
         rc = object_stage_or_comment(n, id, body, what == POST_STAGE, resp);
     json_decref(body);
@@ -577,6 +663,16 @@ int ent_api_object_stage(ent_node *n, const ent_http_request *req,
 int ent_api_object_comment(ent_node *n, const ent_http_request *req,
                            ent_http_response *resp) {
     return object_post(n, req, POST_COMMENT, resp);
+}
+
+int ent_api_object_approve(ent_node *n, const ent_http_request *req,
+                           ent_http_response *resp) {
+    return object_post(n, req, POST_APPROVE, resp);
+}
+
+int ent_api_object_reject(ent_node *n, const ent_http_request *req,
+                          ent_http_response *resp) {
+    return object_post(n, req, POST_REJECT, resp);
 }
 
 /* ---- templates ----------------------------------------------------------- */

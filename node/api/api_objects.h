@@ -56,6 +56,16 @@ int ent_api_object_comment(ent_node *n, const ent_http_request *req,
 int ent_api_obj_path(const ent_http_request *req, uint8_t id[32],
                      const char **rest, ent_http_response *resp);
 
+/* PUT /v1/objects/ID/rules: new workflow rules (spec/workflows.md §5). */
+int ent_api_object_put(ent_node *n, const ent_http_request *req,
+                       ent_http_response *resp);
+/* POST /v1/objects/ID/approve {"step"?,"comment"?} and /reject {"step"?,
+ * "reason"} -> 200 {"id"} (spec/workflows.md §5) */
+int ent_api_object_approve(ent_node *n, const ent_http_request *req,
+                           ent_http_response *resp);
+int ent_api_object_reject(ent_node *n, const ent_http_request *req,
+                          ent_http_response *resp);
+
 /* GET /v1/templates -> [{"type","builtin","stored"}] */
 int ent_api_templates_list(ent_node *n, const ent_http_request *req,
                            ent_http_response *resp);

@@ -4,6 +4,7 @@
  * builtin_routes in node/api/api.c; the work is done by node/peers/peer_join.c.
  */
 #include "node/api/api_peers.h"
+#include "node/objects/object.h"
 #include "node/api/route.h"
 #include "node/api/api_objects.h"
 #include "node/err.h"
@@ -326,6 +327,43 @@ int ent_api_invites_list(ent_node *n, const ent_http_request *req,
     }
     ent_http_response_json(resp, 200, arr);
     return ENT_OK;
+}
+
+int ent_api_inbox(ent_node *n, const ent_http_request *req,
+                  ent_http_response *resp) {
+    json_t *appr = NULL, *inv = NULL, *pending = NULL, *o = NULL, *row;
+    size_t i;
+    int rc;
+    if (req->query != NULL && req->query[0] != '\0')
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "no query parameters are accepted here");
+    if ((rc = ent_obj_inbox_json(ent_node_objects(n), &appr)) != ENT_OK)
+        goto out;
+    if (ent_node_peers(n) != NULL &&
+        (rc = ent_peers_invites_json(ent_node_peers(n), NULL, &inv)) != ENT_OK)
+        goto out;
+    rc = ENT_ENOMEM;
+    if ((pending = json_array()) == NULL)
+        goto out;
+    json_array_foreach(inv, i, row) {
+        const char *st = json_string_value(json_object_get(row, "status"));
+        if (st == NULL || strcmp(st, "pending") != 0)
+            continue;
+        if (invite_row_values(row) != ENT_OK ||
+            json_array_append(pending, row) != 0)
+            goto out;
+    }
+    o = json_pack("{s:O, s:O, s:[]}", "approvals", appr, "invites", pending,
+                  "claims");
+    if (o == NULL)
+        goto out;
+    ent_http_response_json(resp, 200, o);
+    rc = ENT_OK;
+out:
+    json_decref(appr);
+    json_decref(inv);
+    json_decref(pending);
+    return rc;
 }
 
 int ent_api_invite_delete(ent_node *n, const ent_http_request *req,

@@ -44,4 +44,9 @@ int ent_api_invites_list(ent_node *n, const ent_http_request *req,
 int ent_api_invite_delete(ent_node *n, const ent_http_request *req,
                           ent_http_response *resp);
 
+/* GET /v1/inbox: what waits on this org (spec/workflows.md §5): the
+ * approval steps it may give, its pending invites, claims to review. */
+int ent_api_inbox(ent_node *n, const ent_http_request *req,
+                  ent_http_response *resp);
+
 #endif

@@ -355,6 +355,24 @@ static const cli_opt object_list_opts[] = {
     {NULL, NULL, NULL},
 };
 
+static const cli_opt approve_opts[] = {
+    {"step", "STEP", "the approval step (default: the one waiting on this org)"},
+    {"comment", "TEXT", "a comment the members see with the approval"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_opt reject_opts[] = {
+    {"step", "STEP", "the approval step (default: the one waiting on this org)"},
+    {"reason", "TEXT", "why (required; the members see it)"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_opt rules_opts[] = {
+    {"set", "FILE",
+     "give the object new rules: a workflow section as JSON (owner only)"},
+    {NULL, NULL, NULL},
+};
+
 static const cli_cmd object_cmds[] = {
     {"create", ent__cli_cmd_object_create, "create a joint object",
      "object create --type TYPE [--set F=V]... [--private F=V]... [--json]",
@@ -417,6 +435,20 @@ static const cli_cmd object_cmds[] = {
      "are shared with the members. Prints nothing (with --json: "
      "{\"id\"}).",
      no_opts, 2, 2, NULL},
+    {"rules", ent__cli_cmd_object_rules,
+     "show or change the workflow rules an object carries",
+     "object rules OBJ [--set FILE|-] [--json]",
+     "Prints the workflow rules object OBJ carries (spec/workflows.md): its "
+     "stage, each move with who may make it and the approvals it needs, "
+     "the field owners, and every approval or rejection given (with "
+     "whether it counts). With --json: {\"rules\",\"stage\","
+     "\"decisions\":[{\"org\",\"name\",\"step\",\"decision\","
+     "\"comment\",\"hlc\",\"counts\"}],\"waiting\":[{\"step\","
+     "\"by\",\"to\",\"self\"}]} (rules: null for an object without). "
+     "With --set, reads a workflow section ({\"transitions\","
+     "\"field_owners\"}, as in a template) from FILE and gives it to the "
+     "object: the owner only; the members judge every later move by it.",
+     rules_opts, 1, 1, NULL},
     {"key", ent__cli_cmd_object_key, "print an object's keys for an auditor",
      "object key OBJ [--json]",
      "Prints the epoch keys of object OBJ as OBJ:KEY,KEY... (with --json: "
@@ -808,6 +840,30 @@ static const cli_cmd commands[] = {
     {"member", NULL, "manage the member orgs of an object",
      "member COMMAND [ARGS] [options]", "Membership of joint objects.", no_opts,
      0, 0, member_cmds},
+    {"approve", ent__cli_cmd_approve, "approve a workflow step of an object",
+     "approve OBJ [--step STEP] [--comment TEXT] [--json]",
+     "Gives this org's approval of a step of object OBJ's workflow (an "
+     "approve op every member checks against the rules the object "
+     "carries). Without --step: the one step waiting on this org (see "
+     "`entente inbox`). Who at the org may approve is set by the access "
+     "policies (action approve); by default the org's admins. Prints "
+     "nothing (with --json: {\"id\"}).",
+     approve_opts, 1, 1, NULL},
+    {"reject", ent__cli_cmd_reject, "reject a workflow step of an object",
+     "reject OBJ [--step STEP] --reason TEXT [--json]",
+     "Records this org's rejection of a step of object OBJ's workflow: a "
+     "move that needs the step does not count until this org (or another "
+     "party the step names) approves after seeing the rejection. Prints "
+     "nothing (with --json: {\"id\"}).",
+     reject_opts, 1, 1, NULL},
+    {"inbox", ent__cli_cmd_inbox, "what waits on this org",
+     "inbox [--json]",
+     "Lists what waits on this org: the approval steps it may give now on "
+     "the objects it is a member of, and the invites it made that are "
+     "still pending. With --json: {\"approvals\":[{\"object\",\"type\","
+     "\"stage\",\"step\",\"to\",\"by\",\"self\"}],\"invites\":[…],"
+     "\"claims\":[]}.",
+     no_opts, 0, 0, NULL},
     {"peers", ent__cli_cmd_peers, "list known partner nodes", "peers [--json]",
      "Lists the partner nodes this node knows, whether a session is open, "
      "their addresses, the safety code of each pair of org keys, when each "

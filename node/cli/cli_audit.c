@@ -463,7 +463,7 @@ static int resolve_key_object(const char *words, disclose *d,
 static const char *op_kind_name(unsigned k) {
     static const char *const names[] = {
         "create",     "set",   "add_member", "remove_member",
-        "rotate_key", "stage", "comment"};
+        "rotate_key", "stage", "comment",    "approve",    "rules"};
     return k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
 

@@ -246,6 +246,11 @@ int ent__cli_cmd_object_show(cli *c);
 int ent__cli_cmd_object_list(cli *c);
 int ent__cli_cmd_object_stage(cli *c);
 int ent__cli_cmd_object_comment(cli *c);
+/* cli_work.c: workflows (spec/workflows.md §5) */
+int ent__cli_cmd_approve(cli *c);
+int ent__cli_cmd_reject(cli *c);
+int ent__cli_cmd_inbox(cli *c);
+int ent__cli_cmd_object_rules(cli *c);
 int ent__cli_cmd_template_list(cli *c);
 int ent__cli_cmd_template_show(cli *c);
 int ent__cli_cmd_template_set(cli *c);

@@ -48,8 +48,10 @@ int ent_objects_new(ent_objects **out, const ent_objects_config *cfg) {
 }
 
 void ent_objects_free(ent_objects *eng) {
-    if (eng != NULL)
+    if (eng != NULL) {
         ent_template_free(eng->builtin);
+        ent__obj_wf_cache_free(eng);
+    }
     free(eng);
 }
 
@@ -438,6 +440,22 @@ int ent__obj_seal_commit(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
         goto out;
     if ((rc = ent_op_seal(&op, h, body, blen, key, eng->id)) != ENT_OK)
         goto out;
+    /* the object's workflow rules judge our own op as every member's
+     * engine will (spec/workflows.md §4): refused here with the reason */
+    if (!h->genesis &&
+        (h->kind == ENT_OP_SET || h->kind == ENT_OP_STAGE ||
+         h->kind == ENT_OP_APPROVE || h->kind == ENT_OP_RULES)) {
+        obj_rec r;
+        pvinfo pi;
+        memset(&pi, 0, sizeof(pi));
+        if ((rc = ent__obj_rec_get(txn, obj, &r)) == ENT_OK &&
+            (rc = ent__obj_pv_derive(txn, obj, op, &pi)) == ENT_OK)
+            rc = ent__obj_wf_check(eng, txn, obj, r.owner, op, b, &pi, eng->wf_why,
+                                   sizeof(eng->wf_why));
+        ent__pvinfo_free(&pi);
+        if (rc != ENT_OK)
+            goto out;
+    }
     if ((rc = ent__obj_commit(eng, txn, op, b, h->genesis ? op->id : obj, NULL,
                               NULL)) != ENT_OK)
         goto out;
@@ -514,6 +532,15 @@ static int create_fn(ent_txn *txn, void *data) {
     snprintf(b.type, sizeof(b.type), "%s", tpl->type);
     if ((rc = shared_fields(&rs, &b.fields, &b.nfields)) != ENT_OK)
         goto out;
+    /* the template's workflow becomes the object's rules (spec/workflows.md) */
+    if (tpl->ruleslen > 0) {
+        if ((b.rules = malloc(tpl->ruleslen)) == NULL) {
+            rc = ENT_ENOMEM;
+            goto out;
+        }
+        memcpy(b.rules, tpl->rules, tpl->ruleslen);
+        b.ruleslen = tpl->ruleslen;
+    }
     memset(&h, 0, sizeof(h));
     h.version = ENT_OP_VERSION;
     h.kind = ENT_OP_CREATE;
@@ -537,6 +564,7 @@ static int create_fn(ent_txn *txn, void *data) {
         goto out;
 out:
     free(b.fields); /* values are borrowed from rs */
+    free(b.rules);
     resolved_free(&rs);
     ent_template_free(tpl);
     return rc;
@@ -584,8 +612,12 @@ typedef struct change_ctx {
     const uint8_t *obj;
     const ent_obj_input *in;
     size_t n;
-    uint8_t kind; /* set, stage, comment */
+    uint8_t kind; /* set, stage, comment, approve, rules */
     const char *text;
+    const char *step;       /* approve: NULL: the one waiting on us */
+    bool reject;            /* approve */
+    const uint8_t *rules;   /* rules */
+    size_t ruleslen;
     ent_op *op;
     char *err;
     size_t errlen;
@@ -611,6 +643,48 @@ static void stage_err(char *err, size_t errlen, const char *text,
                      tpl->stages.v[i]);
         used += w < 0 ? 0 : (size_t)w;
     }
+}
+
+/* The body of our approval: the step named, or the one step that waits on
+ * this org (spec/workflows.md §5), the decision and the comment. */
+static int approve_body(change_ctx *c, ent_txn *txn, const obj_rec *r,
+                        ent_op_body *b) {
+    const char *step = c->step;
+    char mine[ENT_OP_NAME_MAX + 1] = "";
+    int rc;
+    if (step == NULL) {
+        size_t n = 0;
+        if ((rc = ent__obj_wf_my_step(txn, c->obj, r->owner, c->eng->me, mine,
+                                      &n)) != ENT_OK)
+            return rc;
+        if (n != 1) {
+            set_err(c->err, c->errlen,
+                    n == 0 ? "no approval of this org is waiting on the "
+                             "object; name the step with --step"
+                           : "several approvals wait on this org; name one "
+                             "with --step");
+            return ENT_EINVAL;
+        }
+        step = mine;
+    }
+    size_t sl = strlen(step);
+    if (sl == 0 || sl > ENT_OP_NAME_MAX || !ent_text_valid(step, sl)) {
+        set_err(c->err, c->errlen, "bad step name: 1 to 64 bytes of text");
+        return ENT_EINVAL;
+    }
+    memcpy(b->step, step, sl + 1);
+    b->decision = c->reject ? 1 : 0;
+    const char *t = c->text ? c->text : "";
+    b->textlen = strlen(t);
+    if (b->textlen > ENT_VALUE_TEXT_MAX || !ent_text_valid(t, b->textlen)) {
+        set_err(c->err, c->errlen,
+                "comment: text of at most %d bytes, no control characters",
+                ENT_VALUE_TEXT_MAX);
+        return ENT_EINVAL;
+    }
+    if ((b->text = strdup(t)) == NULL)
+        return ENT_ENOMEM;
+    return ENT_OK;
 }
 
 static int change_fn(ent_txn *txn, void *data) {
@@ -690,6 +764,22 @@ static int change_fn(ent_txn *txn, void *data) {
             rc = ENT_ENOMEM;
             goto out;
         }
+    } else if (c->kind == ENT_OP_RULES) {
+        if (memcmp(r.owner, c->eng->me, 32) != 0) {
+            set_err(c->err, c->errlen,
+                    "only the object's owner changes its rules");
+            rc = ENT_EDENIED;
+            goto out;
+        }
+        if ((b.rules = malloc(c->ruleslen ? c->ruleslen : 1)) == NULL) {
+            rc = ENT_ENOMEM;
+            goto out;
+        }
+        memcpy(b.rules, c->rules, c->ruleslen);
+        b.ruleslen = c->ruleslen;
+    } else if (c->kind == ENT_OP_APPROVE) {
+        if ((rc = approve_body(c, txn, &r, &b)) != ENT_OK)
+            goto out;
     } else {
         b.text = strdup(c->text);
         b.textlen = strlen(c->text);
@@ -716,8 +806,12 @@ static int change_fn(ent_txn *txn, void *data) {
         if ((rc = ent__obj_new_header(c->eng, txn, c->obj, c->kind, &h, key)) !=
             ENT_OK)
             goto out;
+        c->eng->wf_why[0] = '\0';
         rc = ent__obj_seal_commit(c->eng, txn, c->obj, &h, &b, key, &c->op);
         ent_wipe(key, sizeof(key));
+        if (rc == ENT_EDENIED && c->eng->wf_why[0] != '\0')
+            set_err(c->err, c->errlen, "%s", c->eng->wf_why);
+        c->eng->wf_why[0] = '\0';
         if (rc != ENT_OK)
             goto out;
     }
@@ -745,6 +839,8 @@ out:
     return rc;
 }
 
+static int change_run(ent_objects *eng, change_ctx *cp, ent_op **op_out);
+
 static int change(ent_objects *eng, const uint8_t id[32], uint8_t kind,
                   const ent_obj_input *in, size_t n, const char *text,
                   ent_op **op_out, char *err, size_t errlen) {
@@ -759,10 +855,16 @@ static int change(ent_objects *eng, const uint8_t id[32], uint8_t kind,
     if (op_out != NULL)
         *op_out = NULL;
     if (eng == NULL || id == NULL || (n > 0 && in == NULL) ||
-        (kind != ENT_OP_SET && text == NULL))
+        (kind != ENT_OP_SET && kind < ENT_OP_APPROVE && text == NULL))
         return ENT_EINVAL;
     if (err != NULL && errlen > 0)
         err[0] = '\0';
+    return change_run(eng, &c, op_out);
+}
+
+/* Runs one prepared change in a write transaction. */
+static int change_run(ent_objects *eng, change_ctx *cp, ent_op **op_out) {
+    change_ctx c = *cp;
     int rc = ent_store_write(eng->store, change_fn, &c);
     if (rc != ENT_OK || op_out == NULL) {
         ent_op_free(c.op);
@@ -788,4 +890,44 @@ int ent_obj_comment(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                     const char *text, ent_op **op_out, char *err,
                     size_t errlen) {
     return change(eng, id, ENT_OP_COMMENT, NULL, 0, text, op_out, err, errlen);
+}
+
+int ent_obj_approve(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                    const char *step, bool reject, const char *comment,
+                    ent_op **op_out, char *err, size_t errlen) {
+    change_ctx c = {.eng = eng,
+                    .obj = id,
+                    .kind = ENT_OP_APPROVE,
+                    .text = comment,
+                    .step = step,
+                    .reject = reject,
+                    .err = err,
+                    .errlen = errlen};
+    if (op_out != NULL)
+        *op_out = NULL;
+    if (eng == NULL || id == NULL)
+        return ENT_EINVAL;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    return change_run(eng, &c, op_out);
+}
+
+int ent_obj_set_rules(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                      const uint8_t *rules, size_t len, ent_op **op_out,
+                      char *err, size_t errlen) {
+    change_ctx c = {.eng = eng,
+                    .obj = id,
+                    .kind = ENT_OP_RULES,
+                    .rules = rules,
+                    .ruleslen = len,
+                    .err = err,
+                    .errlen = errlen};
+    if (op_out != NULL)
+        *op_out = NULL;
+    if (eng == NULL || id == NULL || rules == NULL || len == 0 ||
+        len > ENT_OP_RULES_MAX)
+        return ENT_EINVAL;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    return change_run(eng, &c, op_out);
 }

@@ -90,6 +90,9 @@ typedef struct ent_obj_stats {
     /* refused because a value breaks the value rules (ENT_EBADVALUE,
      * spec/objects.md "Values") */
     uint64_t bad_value;
+    /* the object's workflow rules (spec/workflows.md §4): refused at
+     * receipt (also counted in denied), or kept but counting for nothing */
+    uint64_t wf_denied, wf_ignored;
 } ent_obj_stats;
 
 /* What ent_obj_apply did with one op. */
@@ -179,6 +182,54 @@ int ent_obj_set(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
  */
 int ent_obj_stage(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                   const char *stage, ent_op **op_out, char *err, size_t errlen);
+
+/*
+ * Approves (reject false) or rejects a workflow step of the object (an
+ * approve op, spec/workflows.md): step NULL takes the one step that waits
+ * on this org (ENT_EINVAL when none or several); comment may be NULL.
+ * @return as ent_obj_set; ENT_EDENIED when the object's rules have no such
+ *         step (err says why).
+ */
+int ent_obj_approve(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                    const char *step, bool reject, const char *comment,
+                    ent_op **op_out, char *err, size_t errlen);
+
+/*
+ * Replaces the object's workflow rules (a rules op; the owner only): rules
+ * is the CBOR of spec/workflows.md §2, 1..ENT_OP_RULES_MAX bytes.
+ * @return as ent_obj_set; ENT_EDENIED (not the owner), ENT_ECORRUPT (rules
+ *         that do not decode).
+ */
+int ent_obj_set_rules(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                      const uint8_t *rules, size_t len, ent_op **op_out,
+                      char *err, size_t errlen);
+
+/*
+ * ent_obj_set_rules from a template-style "workflow" section (JSON, as in
+ * spec/workflows.md §1) over the stages of the rules in force, or of this
+ * org's template of the type when the object has none.
+ * @return as ent_obj_set_rules; ENT_EINVAL with err for a bad section.
+ */
+int ent_obj_set_rules_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                           const json_t *workflow, ent_op **op_out, char *err,
+                           size_t errlen);
+
+/*
+ * The object's workflow as JSON: {"rules": RULES or null, "stage",
+ * "decisions": [{"org","name","step","decision","comment","time",
+ * "counts"}], "waiting": [{"step","by","to"}]} (spec/workflows.md §5).
+ * *out is a new reference. @return ENT_OK, ENT_ENOENT, ENT_ENOMEM, storage
+ * errors.
+ */
+int ent_obj_rules_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                       json_t **out);
+
+/*
+ * What waits on this org: for every object this org is an active member
+ * of, the approval steps it may give now and has not ([{"object","type",
+ * "stage","step","to"}]). *out is a new reference.
+ */
+int ent_obj_inbox_json(ent_objects *eng, json_t **out);
 
 /* Adds a comment (a comment op). @return as ent_obj_set. */
 int ent_obj_comment(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],

@@ -36,8 +36,14 @@ static int log_reject(ent_objects *eng, ent_txn *txn,
         e.has_op = true;
         memcpy(e.op, info->op_id, 32);
     }
-    e.reason_len = (size_t)snprintf(e.reason, sizeof(e.reason), "%s: %s",
-                                    ent_err_name(why), ent_strerror(why));
+    if (why == ENT_EDENIED && eng->wf_why[0] != '\0')
+        e.reason_len = (size_t)snprintf(e.reason, sizeof(e.reason),
+                                        "%s: object rules: %s",
+                                        ent_err_name(why), eng->wf_why);
+    else
+        e.reason_len = (size_t)snprintf(e.reason, sizeof(e.reason), "%s: %s",
+                                        ent_err_name(why), ent_strerror(why));
+    eng->wf_why[0] = '\0';
     if (e.reason_len >= sizeof(e.reason))
         e.reason_len = sizeof(e.reason) - 1;
     return ent_actlog_append(txn, &e, NULL);
@@ -282,6 +288,30 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
     if (leave_only && memcmp(b.org, op->h.author, 32) != 0) {
         rc = ENT_EDENIED;
         goto out;
+    }
+    /* the object's workflow rules (spec/workflows.md §4): refused when
+     * the op's past holds every membership op this node has, so that its
+     * author's engine saw what we see and would have refused it too;
+     * otherwise kept, and the merge lets it count for nothing */
+    {
+        char why[256];
+        bool covers = true;
+        rc = ent__obj_wf_check(eng, txn, obj,
+                               op->h.genesis ? op->h.author : r.owner,
+                               op, &b, &pi, why, sizeof(why));
+        if (rc == ENT_EDENIED &&
+            ent__obj_covers_front(txn, obj, &pi.pv, &covers) == ENT_OK &&
+            !covers) {
+            rc = ENT_OK;
+            eng->stats.wf_ignored++;
+        }
+        if (rc == ENT_EDENIED) {
+            ENT_WARN(eng->log, "object rules refuse an op: %s", why);
+            eng->stats.wf_denied++;
+            snprintf(eng->wf_why, sizeof(eng->wf_why), "%s", why);
+        }
+        if (rc != ENT_OK)
+            goto out;
     }
     ent_hlc_observe(&eng->hlc, ent__obj_wall(eng), op->h.hlc);
     rc = ent__obj_commit(eng, txn, op, &b, obj, &pi, info);

@@ -103,6 +103,12 @@ int ent__obj_check_values(const ent_op_body *b) {
             !ent_text_valid(b->text, b->textlen))
             rc = ENT_EBADVALUE;
         break;
+    case ENT_OP_APPROVE: /* a step name and a comment (spec/workflows.md) */
+        if (b->step[0] == '\0' || !ent_text_valid(b->step, strlen(b->step)) ||
+            (b->text == NULL && b->textlen > 0) ||
+            (b->textlen > 0 && !ent_text_valid(b->text, b->textlen)))
+            rc = ENT_EBADVALUE;
+        break;
     default:
         break;
     }

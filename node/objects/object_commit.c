@@ -310,6 +310,7 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
         goto out;
     }
     ent__obj_judge_init(&j, txn, obj, r.owner, NULL);
+    j.eng = eng;
     if (op->h.kind == ENT_OP_CREATE || op->h.kind == ENT_OP_SET ||
         op->h.kind == ENT_OP_STAGE || op->h.kind == ENT_OP_COMMENT)
         if ((rc = ent__obj_judge_op(&j, op->h.author, a, op->h.seq, &pi.pv,
@@ -357,9 +358,14 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
     case ENT_OP_ROTATE_KEY:
         rc = commit_mop(eng, txn, op, b, obj, &pi, info);
         break;
+    case ENT_OP_APPROVE:
+    case ENT_OP_RULES:
+        break; /* their rows below */
     default:
         rc = ENT_ECORRUPT;
     }
+    if (rc == ENT_OK)
+        rc = ent__obj_wf_commit(txn, obj, op, b);
     if (rc == ENT_OK)
         rc = log_op(eng, txn, op, b, obj);
     if (rc == ENT_OK)

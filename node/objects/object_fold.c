@@ -148,6 +148,17 @@ static int front_load(ent_txn *txn, const uint8_t obj[32], pvec *out) {
     return rc;
 }
 
+int ent__obj_covers_front(ent_txn *txn, const uint8_t obj[32],
+                          const pvec *pv, bool *covers) {
+    pvec f;
+    int rc = front_load(txn, obj, &f);
+    if (rc != ENT_OK)
+        return rc;
+    *covers = ent__pv_covers(pv, &f);
+    ent__pv_free(&f);
+    return ENT_OK;
+}
+
 int ent__obj_front_raise(ent_txn *txn, const uint8_t obj[32], uint32_t a,
                          uint64_t seq) {
     uint8_t k[33], *enc = NULL;
@@ -403,7 +414,10 @@ bool ent__obj_role_allows(bool active, uint8_t role, uint8_t kind) {
     case ENT_OP_SET:
     case ENT_OP_STAGE:
     case ENT_OP_COMMENT:
+    case ENT_OP_APPROVE:
         return role <= ENT_ROLE_MEMBER;
+    case ENT_OP_RULES: /* the owner's only (it is judged before this) */
+        return false;
     case OBJ_KIND_LEAVE:
         return true;
     default:
@@ -898,6 +912,7 @@ void ent__obj_judge_free(judge *j) {
     }
     ent__pv_free(&j->front);
     ent__obj_forks_free(&j->forks);
+    ent__obj_wf_free(j->wf);
     free(j->memo_id);
     free(j->memo_val);
     memset(j, 0, sizeof(*j));
@@ -948,6 +963,41 @@ int ent__obj_judge_op(judge *j, const uint8_t author[32], uint32_t a,
         j->au_owned = true;
     }
     *counts = ent__obj_auth_counts(j->au, author, a, seq, pv, kind);
+    return ENT_OK;
+}
+
+int ent__obj_judge_party(judge *j, const uint8_t author[32], uint32_t a,
+                         const pvec *pv, bool *active, uint8_t *role) {
+    int rc;
+    *active = false;
+    *role = ENT_ROLE_VIEWER;
+    if (memcmp(author, j->owner, 32) == 0) {
+        *active = true;
+        *role = ENT_ROLE_OWNER;
+        return ENT_OK;
+    }
+    if (j->au == NULL) {
+        if (!j->have_front) {
+            if ((rc = front_load(j->txn, j->obj, &j->front)) != ENT_OK)
+                return rc;
+            j->have_front = true;
+        }
+        if (ent__pv_covers(pv, &j->front)) {
+            rc = ent__obj_member_get(j->txn, j->obj, author, active, role);
+            return rc == ENT_ENOENT ? ENT_OK : rc;
+        }
+        oauth *au = calloc(1, sizeof(*au));
+        if (au == NULL)
+            return ENT_ENOMEM;
+        if ((rc = ent__obj_auth_load(j->txn, j->obj, j->owner, au)) != ENT_OK) {
+            free(au);
+            return rc;
+        }
+        j->au = au;
+        j->au_owned = true;
+    }
+    assign fin = {.cnt = j->au->cnt};
+    *active = state_of(j->au, &fin, a, pv, NULL, role);
     return ENT_OK;
 }
 

@@ -13,6 +13,9 @@
  *                   object of an older store up to date (backfill)
  *   object_merge.c  field writes into field values (LWW, owner-only), the
  *                   recompute after a membership change
+ *   object_work.c   the workflow rules an object carries: which stage
+ *                   moves, approvals and owned-field writes count
+ *                   (spec/workflows.md), judged with node/work
  *   object_keys.c   epoch keys: which key is usable, current, the rotation
  *                   rule
  *   object_check.c  the refusal rules: structure, body, equivocation
@@ -59,6 +62,9 @@
 #define WR_AVER 0x0b    /* obj||11 -> 1: the object's rows have PVs */
 #define WR_HELD 0x0c    /* obj||12||held opid -> held_at, len, author[, org] */
 #define WR_HADD 0x0d    /* obj||13||org||held add opid -> "" */
+#define WR_RULES 0x0e   /* obj||14||owner seq(8) -> workflow rules */
+#define WR_APPR 0x0f    /* obj||15||order -> decision, steplen, step, comment */
+#define WR_STEP 0x10    /* obj||16||decision||steplen||step||order -> "" */
 
 /* A wait row's key: obj || WR_WAIT || parent || held op id. */
 #define OBJ_WAIT_KEY_LEN (33 + 32 + 32)
@@ -90,6 +96,10 @@ struct ent_objects {
     struct ent_template *builtin; /* the last built-in template parsed, kept
                                      for the next change (owned) */
     char actor[65]; /* the local user of the changes made now; "" none */
+    char wf_why[256]; /* why the last local op was refused by the object's
+                         workflow rules (object_work.c) */
+    struct wf_set *wf_cache; /* the last object's decoded rules
+                                (object_work.c; shared, counted) */
 };
 
 /* The object record (objects table). */
@@ -261,6 +271,10 @@ typedef struct oauth {
  * recompute; t: the target's author index, 0 for a rotate). */
 int ent__obj_mop_put(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
                      const ent_op_body *b, const pvinfo *pi, uint32_t t);
+/* Whether pv covers WR_FRONT: every membership and epoch op of obj is in
+ * the past it describes. */
+int ent__obj_covers_front(ent_txn *txn, const uint8_t obj[32],
+                          const pvec *pv, bool *covers);
 /* WR_FRONT[a] = max(WR_FRONT[a], seq). */
 int ent__obj_front_raise(ent_txn *txn, const uint8_t obj[32], uint32_t a,
                          uint64_t seq);
@@ -319,6 +333,9 @@ typedef struct judge {
     pvec front; /* WR_FRONT, loaded on first need */
     bool have_forks;
     oforks forks; /* C4, loaded on first need */
+    struct wfctx *wf; /* workflow rules and decisions, loaded on first need
+                         (object_work.c) */
+    ent_objects *eng; /* may be NULL: then the rules' cache is not used */
     /* memo of judged op ids (open addressing) */
     uint8_t (*memo_id)[32];
     uint8_t *memo_val; /* 0 empty, 1 no, 2 yes */
@@ -334,6 +351,11 @@ int ent__obj_judge_op(judge *j, const uint8_t author[32], uint32_t a,
 /* The same for a stored op known by its order key (memoized by op id). */
 int ent__obj_judge_stored(judge *j, const uint8_t order[OBJ_ORDER_LEN],
                           uint8_t kind, bool *counts);
+
+/* The standing of author (index a) in the state of the past pv: *active
+ * and *role (the owner: active, role owner), with the stored decision. */
+int ent__obj_judge_party(judge *j, const uint8_t author[32], uint32_t a,
+                         const pvec *pv, bool *active, uint8_t *role);
 
 /* The role of org in obj from the members table: ENT_OK with *active and
  * *role, ENT_ENOENT (not listed). */
@@ -417,6 +439,65 @@ int ent__obj_note_fork(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
  * @return ENT_OK, ENT_EDECRYPT or a storage error. */
 int ent__obj_check_removed_epoch(ent_txn *txn, const uint8_t obj[32],
                                  const ent_op *op);
+
+/* ------------------------------------------------------- object_work.c */
+
+/* One kept field write: its order key, flags and value blob (valid during
+ * the transaction). */
+typedef struct obj_fwr {
+    uint8_t order[OBJ_ORDER_LEN];
+    uint8_t flags;
+    const uint8_t *val;
+    size_t vlen;
+} obj_fwr;
+
+struct wfctx;
+void ent__obj_wf_free(struct wfctx *w);
+/* Drops the engine's cache of decoded rules (ent_objects_free). */
+void ent__obj_wf_cache_free(ent_objects *eng);
+/* Whether the writes of field name are governed by the object's rules
+ * (the field "stage", or a field an owner rule names): the merge fast path
+ * is then skipped. */
+int ent__obj_wf_governs(judge *j, const char *name, bool *gov);
+/* The workflow rules on the n kept writes v of field name (sorted by order
+ * key): clears ok[i] of each write the rules do not allow (spec/workflows.md
+ * §3). ok[] comes in with C1-C4 and C2 applied. */
+int ent__obj_wf_filter(judge *j, const char *name, const obj_fwr *v, size_t n,
+                       bool *ok);
+/* The merge's fast path for a stage write at order (value blob) whose op
+ * counts by C1-C4 (counts): when the stage's current winner is in its past,
+ * the write wins if its move is allowed from that stage, else the row
+ * stays (*done true); otherwise *done false (recompute the field). */
+int ent__obj_wf_stage_fast(judge *j, const uint8_t order[OBJ_ORDER_LEN],
+                           const uint8_t *blob, size_t blen, bool counts,
+                           bool *done);
+/* Clears *counts when the write at order of an owned field name is not by
+ * the party the rules in force name. */
+int ent__obj_wf_write_counts(judge *j, const char *name,
+                             const uint8_t order[OBJ_ORDER_LEN],
+                             bool *counts);
+/*
+ * The workflow judgment of a new op of obj (received, or our own before it
+ * is committed), with its decoded body and pvinfo: a rules op must carry
+ * valid rules; an approval must name a step of the rules in force; a stage
+ * move and the writes of owned fields must be allowed. why gets a reason.
+ * @return ENT_OK, ENT_EDENIED, ENT_ECORRUPT (rules that do not decode) or a
+ *         storage error.
+ */
+int ent__obj_wf_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                      const uint8_t owner[32], const ent_op *op,
+                      const ent_op_body *b, const pvinfo *pi, char *why,
+                      size_t whylen);
+/* The steps that wait on org me in obj now (spec/workflows.md §5): of the
+ * transitions leaving the current stage under the rules in force, the
+ * steps whose party me matches and that me has not decided since the
+ * stage was reached. *n gets how many; first the first one's name. */
+int ent__obj_wf_my_step(ent_txn *txn, const uint8_t obj[32],
+                        const uint8_t owner[32], const uint8_t me[32],
+                        char first[ENT_OP_NAME_MAX + 1], size_t *n);
+/* The rows of a committed rules, create (with rules) or approve op. */
+int ent__obj_wf_commit(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
+                       const ent_op_body *b);
 
 /* ------------------------------------------------------ object_merge.c */
 

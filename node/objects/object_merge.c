@@ -19,12 +19,7 @@
 #include "node/err.h"
 #include "node/objects/object_int.h"
 
-typedef struct fwr {
-    uint8_t order[OBJ_ORDER_LEN];
-    uint8_t flags;
-    const uint8_t *val; /* value blob, valid during the transaction */
-    size_t vlen;
-} fwr;
+typedef obj_fwr fwr;
 
 typedef struct fwlist {
     fwr *v;
@@ -89,11 +84,14 @@ static int recompute_field(ent_txn *txn, const uint8_t obj[32],
         if ((l.v[i].flags & FW_OWNER_ONLY) && !by_owner)
             continue; /* C2 */
         rc = ent__obj_judge_stored(j, l.v[i].order, ENT_OP_SET, &ok[i]);
+    }
+    /* the object's workflow rules: stage moves, owned fields */
+    if (rc != ENT_OK || (rc = ent__obj_wf_filter(j, name, l.v, l.n, ok)) !=
+                            ENT_OK)
+        goto out;
+    for (size_t i = 0; i < l.n; i++)
         if (ok[i] && (l.v[i].flags & FW_OWNER_ONLY))
             owned = true;
-    }
-    if (rc != ENT_OK)
-        goto out;
     for (size_t i = 0; i < l.n; i++)
         if (ok[i] && (!owned || memcmp(l.v[i].order + 8, owner, 32) == 0))
             win = &l.v[i];
@@ -345,8 +343,23 @@ int ent__obj_put_field_write(ent_txn *txn, const uint8_t obj[32],
     if ((rc = ent_txn_put(txn, ENT_TBL_WRITES, key, kl, val, blen + 1, 0)) !=
         ENT_OK)
         goto out;
-    bool done = false;
-    if (!owner_only &&
+    bool done = false, gov = false;
+    if ((rc = ent__obj_wf_governs(j, name, &gov)) != ENT_OK)
+        goto out;
+    /* fields the object's rules govern (spec/workflows.md §4): a stage
+     * move on top of the stage it saw, or an owned field's write judged
+     * on its own, still merge one write at a time */
+    if (gov && !owner_only && strcmp(name, "stage") == 0 &&
+        (rc = ent__obj_wf_stage_fast(j, key + kl - OBJ_ORDER_LEN, blob, blen,
+                                     counts, &done)) != ENT_OK)
+        goto out;
+    if (gov && strcmp(name, "stage") != 0) {
+        if ((rc = ent__obj_wf_write_counts(j, name, key + kl - OBJ_ORDER_LEN,
+                                           &counts)) != ENT_OK)
+            goto out;
+        gov = false;
+    }
+    if (!owner_only && !gov && !done &&
         (rc = merge_plain(txn, obj, name, counts, key + kl - OBJ_ORDER_LEN,
                           blob, blen, &done)) != ENT_OK)
         goto out;

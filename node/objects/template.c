@@ -6,6 +6,7 @@
  * See template.h and spec/objects.md.
  */
 #include "node/objects/template.h"
+#include "node/work/rules.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -395,6 +396,7 @@ void ent_template_free(ent_template *t) {
         field_free(&t->fields[i]);
     free(t->fields);
     ent_strlist_free(&t->stages);
+    free(t->rules);
     free(t);
 }
 
@@ -629,10 +631,29 @@ static int check_stage_field(const ent_template *t, const char *where,
     return ENT_EINVAL;
 }
 
+/* The "workflow" section: rules over the template's stages
+ * (spec/workflows.md §1), kept encoded as the genesis op will carry them. */
+static int workflow_from_json(ent_template *t, const json_t *v,
+                              const char *where, char *err, size_t errlen) {
+    char msg[200];
+    ent_wf_rules *r = malloc(sizeof(*r));
+    int rc;
+    if (r == NULL)
+        return ENT_ENOMEM;
+    rc = ent_wf_from_json(r, v, (const char *const *)t->stages.v, t->stages.n,
+                          msg, sizeof(msg));
+    if (rc == ENT_OK)
+        rc = ent_wf_encode(r, &t->rules, &t->ruleslen);
+    else
+        set_err(err, errlen, "%s: %s", where, msg);
+    free(r);
+    return rc == ENT_ESCHEMA ? ENT_EINVAL : rc;
+}
+
 int ent_template_from_json(const json_t *j, ent_template **out, char *err,
                            size_t errlen) {
-    static const char *const keys[] = {"type", "strict", "fields", "stages",
-                                       NULL};
+    static const char *const keys[] = {"type",   "strict",   "fields",
+                                       "stages", "workflow", NULL};
     int rc = ENT_EINVAL;
     ent_template *t = NULL;
     const json_t *v;
@@ -708,6 +729,9 @@ int ent_template_from_json(const json_t *j, ent_template **out, char *err,
     }
     if ((rc = check_stage_field(t, where, err, errlen)) != ENT_OK)
         goto out;
+    if ((v = json_object_get(j, "workflow")) != NULL &&
+        (rc = workflow_from_json(t, v, where, err, errlen)) != ENT_OK)
+        goto out;
     *out = t;
     t = NULL;
 out:
@@ -763,6 +787,18 @@ int ent_template_to_json(const ent_template *t, json_t **out) {
     bad |= json_object_set(o, "fields", fields);
     if (t->stages.n > 0)
         bad |= json_object_set_new(o, "stages", strlist_to_json(&t->stages));
+    if (t->ruleslen > 0) {
+        ent_wf_rules *r = malloc(sizeof(*r));
+        json_t *wf = NULL;
+        if (r != NULL && ent_wf_decode(r, t->rules, t->ruleslen) == ENT_OK &&
+            (wf = ent_wf_to_json(r)) != NULL) {
+            json_object_del(wf, "stages");
+            bad |= json_object_set_new(o, "workflow", wf);
+        } else {
+            bad = 1;
+        }
+        free(r);
+    }
     if (bad)
         goto out;
     *out = o;
@@ -782,7 +818,9 @@ static bool opt_str_equal(const char *a, const char *b) {
 
 bool ent_template_equal(const ent_template *a, const ent_template *b) {
     if (strcmp(a->type, b->type) != 0 || a->strict != b->strict ||
-        a->nfields != b->nfields || !strlist_equal(&a->stages, &b->stages))
+        a->nfields != b->nfields || !strlist_equal(&a->stages, &b->stages) ||
+        a->ruleslen != b->ruleslen ||
+        (a->ruleslen && memcmp(a->rules, b->rules, a->ruleslen) != 0))
         return false;
     for (size_t i = 0; i < a->nfields; i++) {
         const ent_tpl_field *x = &a->fields[i], *y = &b->fields[i];

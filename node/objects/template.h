@@ -74,6 +74,10 @@ typedef struct ent_template {
     ent_tpl_field *fields; /* owned, nfields entries, in order */
     size_t nfields;
     ent_strlist stages; /* ordered workflow stages; may be empty */
+    /* the "workflow" section as the rules CBOR an object carries
+     * (spec/workflows.md), owned; NULL when the template has none */
+    uint8_t *rules;
+    size_t ruleslen;
 } ent_template;
 
 /* The result of resolving one field assignment (ent_template_resolve). */

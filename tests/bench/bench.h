@@ -57,6 +57,9 @@ void ent_bench_api_tcp(ent_bench_report *r, int quick);
 /* Webhook deliveries per second and the drain of 10,000 queued events
  * after the receiver comes back (bench_webhooks.c). */
 void ent_bench_webhooks(ent_bench_report *r, int quick);
+/* Applying ops on objects with workflow rules against the same ops
+ * without (bench_work.c). */
+void ent_bench_work(ent_bench_report *r, int quick);
 
 /* Entente's own figures (bench_entente.c), appended to r. */
 void ent_bench_entente(ent_bench_report *r, int quick);
