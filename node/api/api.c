@@ -10,6 +10,7 @@
 #include "node/api/api_log.h"
 #include "node/api/api_objects.h"
 #include "node/api/api_peers.h"
+#include "node/api/api_reports.h"
 #include "node/api/api_users.h"
 #include "node/audit/witness.h"
 #include "node/err.h"
@@ -72,6 +73,8 @@ static const ent_api_route builtin_routes[] = {
     {"DELETE", "/v1/policies/", true, ent_api_policy_delete},
     {"POST", "/v1/login", false, ent_api_login},
     {"GET", "/v1/access/me", false, ent_api_me},
+    /* reports: node/api/api_reports.c */
+    {"GET", "/v1/reports/", true, ent_api_report_get},
 };
 
 typedef struct api_conn api_conn;

@@ -337,6 +337,21 @@ static const cli_opt object_list_opts[] = {
     {"sort", "KEY",
      "id (default), title, stage, date or type; -KEY: descending"},
     {"limit", "N", "at most N objects (after sorting)"},
+    {"after", "ID", "page: only objects after id ID (id order)"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_opt report_opts[] = {
+    {"by", "F[,F]...", "group by these columns (default: the report's)"},
+    {"where", "EXPR", "only objects for which EXPR holds"},
+    {"from", "DATE", "only objects whose --date field is on or after DATE"},
+    {"to", "DATE", "only objects whose --date field is on or before DATE"},
+    {"currency", "CUR", "convert amounts to CUR with the rates table"},
+    {"amount", "F", "the money field summed (default deal_size; none)"},
+    {"date", "F", "the date field of --from, --to, month... (close_date)"},
+    {"type", "TYPE", "the object type (default opportunity)"},
+    {"hide-private", NULL, "read shared fields only"},
+    {"csv", NULL, "print CSV (RFC 4180)"},
     {NULL, NULL, NULL},
 };
 
@@ -814,6 +829,27 @@ static const cli_cmd commands[] = {
      "With --json: {\"id\",\"token\",\"user\",\"scopes\","
      "\"expires\"}.",
      login_opts, 0, 0, NULL},
+    {"report", ent__cli_cmd_report, "pipeline, attribution, win-rate, "
+     "deal-size or cycle-time report",
+     "report KIND [--by F[,F]...] [--where EXPR] [--from DATE --to DATE] "
+     "[--currency CUR] [--amount F|none] [--date F] [--type TYPE] "
+     "[--hide-private] [--json|--csv]",
+     "Adds up the objects of a type (opportunity by default) this node "
+     "holds, shared fields and this org's private ones, for this caller's "
+     "eyes under its policies (spec/reports.md). KIND: pipeline (count and "
+     "amount per stage, open, won, lost), attribution (partner-sourced and "
+     "partner-influenced pipeline and revenue per partner), win-rate (won / "
+     "(won + lost)), deal-size (average and median won amount), cycle-time "
+     "(days from creation to each stage and to close). --by groups: fields, "
+     "FIELD:month|quarter|year, partner (sourced_by, else influenced_by), "
+     "partnered (yes/no), month, quarter, year (of --date, default "
+     "close_date). --where filters with an expression (stage in (\"Proposal\", "
+     "\"Negotiation\") and deal_size >= 100000 USD). Amounts (--amount, "
+     "default deal_size) are summed per currency, or converted to --currency "
+     "with the rates table (entente config set rates EUR/USD=1.085 ...). "
+     "--hide-private reads shared fields only. --json prints the report "
+     "document, --csv RFC 4180 CSV.",
+     report_opts, 1, 1, NULL},
     {"help", cmd_help, "show help for a command", "help [COMMAND...]",
      "Prints the list of commands, or the usage, options and description of "
      "one command. `entente COMMAND --help` does the same.",

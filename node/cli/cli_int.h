@@ -239,6 +239,7 @@ int ent__cli_cmd_object_create(cli *c);
 int ent__cli_cmd_object_set(cli *c);
 int ent__cli_cmd_object_show(cli *c);
 int ent__cli_cmd_object_list(cli *c);
+int ent__cli_cmd_report(cli *c); /* cli_reports.c */
 int ent__cli_cmd_object_stage(cli *c);
 int ent__cli_cmd_object_comment(cli *c);
 int ent__cli_cmd_template_list(cli *c);
