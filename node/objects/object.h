@@ -456,6 +456,19 @@ int ent_obj_fields_scan(ent_txn *txn, const uint8_t obj[ENT_OBJ_ID_LEN],
                                   size_t blen),
                         void *data);
 
+/*
+ * Calls fn for every row of the shared fields (priv false) or of this
+ * org's private fields (priv true) of every object, in (object id, name)
+ * order, with one cursor: a report reads a whole table this way instead
+ * of one scan per object. blob as for ent_obj_fields_scan(); obj (32
+ * bytes), name and blob are valid until the transaction ends.
+ */
+int ent_obj_fields_scan_all(ent_txn *txn, bool priv,
+                            int (*fn)(void *data, const uint8_t *obj,
+                                      const char *name, size_t nlen,
+                                      const uint8_t *blob, size_t blen),
+                            void *data);
+
 /* Decodes a value blob of ent_obj_fields_scan() or
  * ent_obj_field_history() into *v (the caller clears it).
  * @return ENT_OK, ENT_ECORRUPT, ENT_ENOMEM. */

@@ -83,6 +83,35 @@ int ent_obj_fields_scan(ent_txn *txn, const uint8_t obj[ENT_OBJ_ID_LEN],
     return ent_txn_scan(txn, ENT_TBL_PRIVATE, obj, 32, field_one, &c);
 }
 
+typedef struct ascan {
+    bool priv;
+    int (*fn)(void *data, const uint8_t *obj, const char *name, size_t nlen,
+              const uint8_t *blob, size_t blen);
+    void *data;
+} ascan;
+
+static int all_one(void *data, const void *key, size_t klen, const void *val,
+                   size_t vlen) {
+    ascan *c = data;
+    size_t skip = c->priv ? 0 : OBJ_ORDER_LEN + 1;
+    if (klen <= 32 || klen - 32 > ENT_OP_NAME_MAX || vlen < skip)
+        return ENT_ECORRUPT;
+    return c->fn(c->data, key, (const char *)key + 32, klen - 32,
+                 (const uint8_t *)val + skip, vlen - skip);
+}
+
+int ent_obj_fields_scan_all(ent_txn *txn, bool priv,
+                            int (*fn)(void *data, const uint8_t *obj,
+                                      const char *name, size_t nlen,
+                                      const uint8_t *blob, size_t blen),
+                            void *data) {
+    ascan c = {priv, fn, data};
+    if (txn == NULL || fn == NULL)
+        return ENT_EINVAL;
+    return ent_txn_scan(txn, priv ? ENT_TBL_PRIVATE : ENT_TBL_FIELDS, NULL, 0,
+                        all_one, &c);
+}
+
 int ent_obj_value_decode(const uint8_t *blob, size_t len, ent_value *v) {
     int rc = ent__obj_value_decode(blob, len, v);
     return rc == ENT_OK || rc == ENT_ENOMEM ? rc : ENT_ECORRUPT;

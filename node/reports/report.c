@@ -425,6 +425,74 @@ static int field_cb(void *data, const char *name, size_t nlen, bool priv,
     return 0;
 }
 
+/* The one-cursor pass: the rows of used slots, in (object, name) order,
+ * pointing into the transaction's map. */
+typedef struct collect {
+    rpt *r;
+    rrows *rs;
+} collect;
+
+static int collect_cb(void *data, const uint8_t *obj, const char *name,
+                      size_t nlen, const uint8_t *blob, size_t blen) {
+    collect *c = data;
+    rpt *r = c->r;
+    rrows *rs = c->rs;
+    for (size_t i = 0; i < r->nslots; i++) {
+        rslot *s = &r->slots[i];
+        if (!s->used || s->nlen != nlen || memcmp(s->name, name, nlen) != 0)
+            continue;
+        if (rs->n == rs->cap) {
+            size_t nc = rs->cap ? rs->cap * 2 : 1024;
+            rrow *nv = realloc(rs->v, nc * sizeof(*nv));
+            if (nv == NULL)
+                return ENT_ENOMEM;
+            rs->v = nv;
+            rs->cap = nc;
+        }
+        rrow *w = &rs->v[rs->n];
+        int rc = ent_obj_value_decode(blob, blen, &w->v);
+        if (rc != ENT_OK)
+            return rc;
+        memcpy(w->obj, obj, 32);
+        w->slot = (uint8_t)i;
+        rs->n++;
+        return 0;
+    }
+    return 0;
+}
+
+static int collect_rows(rpt *r) {
+    int rc = ENT_OK;
+    for (int p = 0; p < 2 && rc == ENT_OK; p++) {
+        collect c = {r, &r->rows[p]};
+        if (p == 1 && r->o->hide_private)
+            break;
+        rc = ent_obj_fields_scan_all(r->txn, p == 1, collect_cb, &c);
+    }
+    return rc;
+}
+
+/* Fills the slots of object id from the collected rows (shared first). */
+static int take_rows(rpt *r, const uint8_t *id) {
+    for (int p = 0; p < 2; p++) {
+        rrows *rs = &r->rows[p];
+        while (rs->at < rs->n && memcmp(rs->v[rs->at].obj, id, 32) < 0)
+            rs->at++;
+        for (; rs->at < rs->n && memcmp(rs->v[rs->at].obj, id, 32) == 0;
+             rs->at++) {
+            rrow *w = &rs->v[rs->at];
+            rslot *s = &r->slots[w->slot];
+            if (s->have || w->v.type == ENT_VT_NULL)
+                continue; /* freed with the rows */
+            ent_value_clear(&s->v);
+            s->v = w->v; /* moved */
+            w->v.type = ENT_VT_NULL;
+            s->have = true;
+        }
+    }
+    return ENT_OK;
+}
+
 static void slots_clear(rpt *r) {
     for (size_t i = 0; i < r->nslots; i++) {
         if (r->slots[i].have || r->slots[i].v.type != ENT_VT_NULL)
@@ -563,7 +631,12 @@ static int obj_cb(void *data, const ent_obj_info *oi) {
     robj ob;
     ent_decision d;
     int rc;
-    memset(&ob, 0, sizeof(ob));
+    /* stage_ms is filled for cycle-time only */
+    ob.state = 0;
+    ob.has_amount = false;
+    ob.minor = 0;
+    ob.close_ms = -1;
+    memset(ob.cur, 0, sizeof(ob.cur));
     slots_clear(r);
     if (is_user(r)) {
         json_decref(r->state);
@@ -575,7 +648,11 @@ static int obj_cb(void *data, const ent_obj_info *oi) {
         if (rc != ENT_OK && rc != ENT_ENOENT)
             return rc;
     }
-    rc = ent_obj_fields_scan(r->txn, oi->id, !r->o->hide_private, field_cb, r);
+    if (r->bulk)
+        rc = take_rows(r, oi->id);
+    else
+        rc = ent_obj_fields_scan(r->txn, oi->id, !r->o->hide_private,
+                                 field_cb, r);
     if (rc != ENT_OK)
         return rc;
     if (is_user(r)) {
@@ -725,7 +802,12 @@ int ent_report_run(ent_txn *txn, const ent_rpt_opts *o, json_t **out,
     r->err = err;
     r->errlen = errlen;
     if (prepare(r) == ENT_OK) {
-        rc = ent_obj_scan(txn, r->tpl->type, NULL, obj_cb, r);
+        /* the operator's reports read each table with one cursor; a
+         * user's conditions need every field of each object */
+        r->bulk = !is_user(r);
+        rc = r->bulk ? collect_rows(r) : ENT_OK;
+        if (rc == ENT_OK)
+            rc = ent_obj_scan(txn, r->tpl->type, NULL, obj_cb, r);
         if (rc != ENT_OK && r->rc == ENT_OK)
             failf(r, rc, "reading objects: %s", ent_strerror(rc));
     }
@@ -736,6 +818,11 @@ int ent_report_run(ent_txn *txn, const ent_rpt_opts *o, json_t **out,
     if (rc != ENT_OK && r->rc == ENT_OK)
         failf(r, rc, "%s", ent_strerror(rc));
     slots_clear(r);
+    for (int p = 0; p < 2; p++) {
+        for (size_t i = 0; i < r->rows[p].n; i++)
+            ent_value_clear(&r->rows[p].v[i].v);
+        free(r->rows[p].v);
+    }
     ent__rpt_groups_free(r);
     json_decref(r->state);
     ent_expr_free(r->where);

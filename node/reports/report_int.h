@@ -95,6 +95,19 @@ typedef struct rgroup {
     uint64_t close_n;
 } rgroup;
 
+/* A field row of a used slot, read and decoded by the one-cursor pass. */
+typedef struct rrow {
+    uint8_t obj[32]; /* a copy: compared while walking, kept in cache */
+    ent_value v;     /* decoded while the row's page is hot; owned until
+                        moved into its slot */
+    uint8_t slot;
+} rrow;
+
+typedef struct rrows {
+    rrow *v;
+    size_t n, cap, at;
+} rrows;
+
 typedef struct rpt {
     ent_txn *txn;
     const ent_rpt_opts *o;
@@ -119,6 +132,8 @@ typedef struct rpt {
     uint32_t deny_rule;
     char deny_field[ENT_TPL_NAME_MAX + 1];
     uint64_t objects;
+    bool bulk;          /* fields read by rows[], not per object */
+    rrows rows[2];      /* shared, private: the used slots' rows */
     rgroup **groups;
     size_t ngroups, cap;
     uint32_t *table; /* open addressing: group index + 1, 0 empty */

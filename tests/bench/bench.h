@@ -51,6 +51,9 @@ void ent_bench_sync(ent_bench_report *r, int quick);
  * proof requests (bench_proofs.c). */
 void ent_bench_proofs(ent_bench_report *r, int quick);
 
+/* Reports and list pages over large stores (bench_reports.c). */
+void ent_bench_reports(ent_bench_report *r, int quick);
+
 /* Entente's own figures (bench_entente.c), appended to r. */
 void ent_bench_entente(ent_bench_report *r, int quick);
 

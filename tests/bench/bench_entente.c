@@ -14,4 +14,6 @@ void ent_bench_entente(ent_bench_report *r, int quick) {
         ent_bench_sync(r, quick);
     if (only == NULL || strcmp(only, "proofs") == 0)
         ent_bench_proofs(r, quick);
+    if (only == NULL || strcmp(only, "reports") == 0)
+        ent_bench_reports(r, quick);
 }
