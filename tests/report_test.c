@@ -23,6 +23,7 @@
 #include "node/access/policy.h"
 #include "node/objects/template.h"
 #include "node/reports/report.h"
+#include "node/reports/view.h"
 
 #define NOBJ 240
 #define NORG 3
@@ -742,6 +743,103 @@ static void test_csv(void **state) {
     json_decref(none);
 }
 
+/* Saved views: stored, checked, listed for whom they allow, run with the
+ * caller's options and policies. */
+typedef struct vctx {
+    const char *name;
+    json_t *doc, *out;
+    const ent_principal *p;
+    char err[256];
+    int op;
+} vctx;
+
+static int view_fn(ent_txn *txn, void *data) {
+    vctx *c = data;
+    json_decref(c->out);
+    c->out = NULL;
+    if (c->op == 0)
+        return ent_view_put(txn, c->name, c->doc, c->err, sizeof(c->err));
+    if (c->op == 1)
+        return ent_view_get(txn, c->name, &c->out);
+    if (c->op == 2)
+        return ent_view_list(txn, c->p, &c->out);
+    return ent_view_del(txn, c->name);
+}
+
+static int view_op(tnode *n, int op, const char *name, const char *doc,
+                   const ent_principal *p, vctx *c) {
+    memset(c, 0, sizeof(*c));
+    c->op = op;
+    c->name = name;
+    c->p = p;
+    c->doc = doc != NULL ? json_loads(doc, 0, NULL) : NULL;
+    int rc = op == 0 || op == 3 ? ent_store_write(n->store, view_fn, c)
+                                : ent_store_read(n->store, view_fn, c);
+    json_decref(c->doc);
+    return rc;
+}
+
+static void test_views(void **state) {
+    fixture *f = *state;
+    tnode *n = &f->n[2];
+    vctx c;
+    ent_principal rep, fin;
+    principal(&rep);
+    principal(&fin);
+    strcpy(fin.user, "fin");
+    strcpy(fin.role, "finance");
+    assert_int_equal(view_op(n, 0, "emea", "{\"report\":\"win-rate\","
+                                          "\"params\":{\"by\":\"stage\","
+                                          "\"where\":\"region = 'EMEA'\"},"
+                                          "\"roles\":[\"rep\"]}",
+                             NULL, &c),
+                     ENT_OK);
+    assert_int_equal(view_op(n, 0, "all", "{\"report\":\"pipeline\"}",
+                             NULL, &c),
+                     ENT_OK);
+    static const char *const bad[][2] = {
+        {"Bad", "{\"report\":\"pipeline\"}"},
+        {"x", "{\"report\":\"nope\"}"},
+        {"x", "{\"report\":\"pipeline\",\"params\":{\"limit\":\"1\"}}"},
+        {"x", "{\"report\":\"pipeline\",\"params\":{\"by\":5}}"},
+        {"x", "{\"report\":\"pipeline\",\"roles\":[\"Not A Role\"]}"},
+        {"x", "{\"report\":\"pipeline\",\"extra\":1}"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(view_op(n, 0, bad[i][0], bad[i][1], NULL, &c),
+                         ENT_EINVAL);
+        assert_true(c.err[0] != '\0');
+    }
+    assert_int_equal(view_op(n, 1, "x", NULL, NULL, &c), ENT_ENOENT);
+    /* the operator and rep see both, fin only the unlimited one */
+    assert_int_equal(view_op(n, 2, NULL, NULL, NULL, &c), ENT_OK);
+    assert_int_equal(json_array_size(c.out), 2);
+    json_decref(c.out);
+    assert_int_equal(view_op(n, 2, NULL, NULL, &rep, &c), ENT_OK);
+    assert_int_equal(json_array_size(c.out), 2);
+    json_decref(c.out);
+    assert_int_equal(view_op(n, 2, NULL, NULL, &fin, &c), ENT_OK);
+    assert_int_equal(json_array_size(c.out), 1);
+    json_decref(c.out);
+    /* run: the stored options, as a report with them */
+    assert_int_equal(view_op(n, 1, "emea", NULL, NULL, &c), ENT_OK);
+    assert_true(ent_view_allows(c.out, &rep));
+    assert_false(ent_view_allows(c.out, &fin));
+    ent_rpt_opts o;
+    assert_int_equal(ent_view_opts(c.out, &o), ENT_OK);
+    json_t *a = report(n, &o, ENT_OK);
+    ent_rpt_opts direct = {.kind = ENT_RPT_WIN_RATE,
+                           .by = "stage",
+                           .where = "region = 'EMEA'"};
+    json_t *b = report(n, &direct, ENT_OK);
+    assert_true(json_equal(a, b));
+    json_decref(a);
+    json_decref(b);
+    json_decref(c.out);
+    assert_int_equal(view_op(n, 3, "emea", NULL, NULL, &c), ENT_OK);
+    assert_int_equal(view_op(n, 3, "emea", NULL, NULL, &c), ENT_ENOENT);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipeline),
@@ -755,6 +853,7 @@ int main(void) {
         cmocka_unit_test(test_hide_private_canary),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_views),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

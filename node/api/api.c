@@ -75,6 +75,10 @@ static const ent_api_route builtin_routes[] = {
     {"GET", "/v1/access/me", false, ent_api_me},
     /* reports: node/api/api_reports.c */
     {"GET", "/v1/reports/", true, ent_api_report_get},
+    {"GET", "/v1/views", false, ent_api_views_list},
+    {"GET", "/v1/views/", true, ent_api_view_get},
+    {"PUT", "/v1/views/", true, ent_api_view_put},
+    {"DELETE", "/v1/views/", true, ent_api_view_delete},
 };
 
 typedef struct api_conn api_conn;

@@ -360,7 +360,8 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
     }
     /* reports decide each object and each field they use themselves
      * (node/api/api_reports.c, under the same policies) */
-    if (get && starts(path, "/v1/reports/")) {
+    if (get && (starts(path, "/v1/reports/") ||
+                strcmp(path, "/v1/views") == 0 || starts(path, "/v1/views/"))) {
         g->kind = G_FREE;
         return ENT_OK;
     }
@@ -401,7 +402,8 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
         action = ENT_ACT_EXPORT;
     } else if (strcmp(path, "/v1/join") == 0 || starts(path, "/v1/joins/")) {
         action = ENT_ACT_JOIN;
-    } else if (starts(path, "/v1/templates") || starts(path, "/v1/config")) {
+    } else if (starts(path, "/v1/templates") || starts(path, "/v1/config") ||
+               starts(path, "/v1/views/")) {
         action = ENT_ACT_CONFIGURE;
     }
     return need(g, p, action, NULL, NULL, NULL, NULL, resp);

@@ -19,4 +19,20 @@
 int ent_api_report_get(ent_node *n, const ent_http_request *req,
                        ent_http_response *resp);
 
+/* Saved views (spec/reports.md "Saved views"):
+ *   GET    /v1/views            the views the caller may run
+ *   GET    /v1/views/NAME       one (404 when absent or not the caller's)
+ *   GET    /v1/views/NAME/run   its report, under the caller's policies
+ *   PUT    /v1/views/NAME       store {"report","params","roles","users"}
+ *   DELETE /v1/views/NAME       {"name","removed":true}
+ * PUT and DELETE need the configure right (the access guard). */
+int ent_api_views_list(ent_node *n, const ent_http_request *req,
+                       ent_http_response *resp);
+int ent_api_view_get(ent_node *n, const ent_http_request *req,
+                     ent_http_response *resp);
+int ent_api_view_put(ent_node *n, const ent_http_request *req,
+                     ent_http_response *resp);
+int ent_api_view_delete(ent_node *n, const ent_http_request *req,
+                        ent_http_response *resp);
+
 #endif

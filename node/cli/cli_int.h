@@ -240,6 +240,11 @@ int ent__cli_cmd_object_set(cli *c);
 int ent__cli_cmd_object_show(cli *c);
 int ent__cli_cmd_object_list(cli *c);
 int ent__cli_cmd_report(cli *c); /* cli_reports.c */
+int ent__cli_cmd_view_save(cli *c);
+int ent__cli_cmd_view_list(cli *c);
+int ent__cli_cmd_view_show(cli *c);
+int ent__cli_cmd_view_run(cli *c);
+int ent__cli_cmd_view_remove(cli *c);
 int ent__cli_cmd_object_stage(cli *c);
 int ent__cli_cmd_object_comment(cli *c);
 int ent__cli_cmd_template_list(cli *c);

@@ -1,7 +1,8 @@
 /*
- * cli_reports.c - `entente report KIND` (spec/cli.md "report",
- * spec/reports.md): asks the daemon for GET /v1/reports/KIND and prints
- * the report as a table, as CSV (--csv) or as its JSON (--json).
+ * cli_reports.c - `entente report KIND` and `entente view save|list|show|
+ * run|remove` (spec/cli.md "report", spec/reports.md): asks the daemon for
+ * GET /v1/reports/KIND (or a saved view's run) and prints the report as a
+ * table, as CSV (--csv) or as its JSON (--json).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,8 @@ static void print_table(const json_t *report) {
     json_decref(t);
 }
 
+static int print_report(cli *c, json_t *resp, bool csv);
+
 int ent__cli_cmd_report(cli *c) {
     static const char *const params[][2] = {
         {"by", "by"},         {"where", "where"},   {"from", "from"},
@@ -109,6 +112,11 @@ int ent__cli_cmd_report(cli *c) {
     free(path);
     if (st >= 0)
         return st;
+    return print_report(c, resp, csv);
+}
+
+/* Prints a report answer as JSON, CSV or a table; frees resp. */
+static int print_report(cli *c, json_t *resp, bool csv) {
     if (c->json) {
         ent__cli_print_json(resp);
     } else if (csv) {
@@ -135,3 +143,109 @@ int ent__cli_cmd_report(cli *c) {
     json_decref(resp);
     return 0;
 }
+
+/* ---- saved views ---------------------------------------------------------- */
+
+/* Splits a comma-separated list into a JSON array of strings. */
+static json_t *list_json(const char *s) {
+    json_t *a = json_array();
+    while (a != NULL && s != NULL && *s != '\0') {
+        size_t l = strcspn(s, ",");
+        json_array_append_new(a, json_stringn(s, l));
+        s += l + (s[l] == ',');
+    }
+    return a;
+}
+
+int ent__cli_cmd_view_save(cli *c) {
+    static const char *const opts[] = {"by",     "where", "from", "to",
+                                       "currency", "amount", "date", "type",
+                                       NULL};
+    char path[128];
+    json_t *params = json_object(), *body = NULL, *resp = NULL;
+    ent_rpt_kind kind;
+    int st;
+    if (ent_rpt_kind_parse(c->args[1], &kind) != ENT_OK) {
+        json_decref(params);
+        return ent__cli_usage_error(c, "no report '%.40s'", c->args[1]);
+    }
+    if (strlen(c->args[0]) > 64) {
+        json_decref(params);
+        return ent__cli_usage_error(c, "view name too long");
+    }
+    for (const char *const *o = opts; *o; o++) {
+        const char *v = ent__cli_opt_value(c, *o);
+        if (v != NULL)
+            json_object_set_new(params, *o, json_string(v));
+    }
+    if (ent__cli_opt_value(c, "hide-private") != NULL)
+        json_object_set_new(params, "hide_private", json_true());
+    body = json_pack("{s:s,s:o,s:o,s:o}", "report", ent_rpt_kind_name(kind),
+                     "params", params, "roles",
+                     list_json(ent__cli_opt_value(c, "roles")), "users",
+                     list_json(ent__cli_opt_value(c, "users")));
+    if (body == NULL)
+        return ent__cli_fail(c, "an option is not valid UTF-8");
+    snprintf(path, sizeof(path), "/v1/views/%s", c->args[0]);
+    if ((st = ent__cli_daemon_call(c, "PUT", path, body, &resp)) < 0) {
+        st = 0;
+        if (c->json)
+            ent__cli_print_json(resp);
+        else
+            printf("saved view %s\n", c->args[0]);
+    }
+    json_decref(body);
+    json_decref(resp);
+    return st;
+}
+
+int ent__cli_cmd_view_list(cli *c) {
+    json_t *resp = NULL, *v;
+    size_t i;
+    int st = ent__cli_daemon_call(c, "GET", "/v1/views", NULL, &resp);
+    if (st >= 0)
+        return st;
+    if (c->json) {
+        ent__cli_print_json(resp);
+    } else {
+        json_array_foreach(resp, i, v) {
+            char *params = json_dumps(json_object_get(v, "params"),
+                                      JSON_COMPACT | JSON_SORT_KEYS);
+            const char *cols[3] = {ent__cli_jstr(v, "name"),
+                                   ent__cli_jstr(v, "report"),
+                                   params ? params : ""};
+            static const int widths[3] = {20, 12, 0};
+            ent__cli_row(stdout, "", cols, widths, 3);
+            free(params);
+        }
+    }
+    json_decref(resp);
+    return 0;
+}
+
+/* view show|run|remove NAME */
+static int view_one(cli *c, const char *method, const char *suffix) {
+    char path[128];
+    json_t *resp = NULL;
+    int st;
+    bool csv = ent__cli_opt_value(c, "csv") != NULL;
+    if (strlen(c->args[0]) > 64)
+        return ent__cli_usage_error(c, "view name too long");
+    if (csv && c->json)
+        return ent__cli_usage_error(c, "--csv and --json exclude each other");
+    snprintf(path, sizeof(path), "/v1/views/%s%s", c->args[0], suffix);
+    if ((st = ent__cli_daemon_call(c, method, path, NULL, &resp)) >= 0)
+        return st;
+    if (suffix[0] != '\0')
+        return print_report(c, resp, csv);
+    if (c->json || strcmp(method, "GET") == 0)
+        ent__cli_print_json(resp);
+    else
+        printf("removed view %s\n", c->args[0]);
+    json_decref(resp);
+    return 0;
+}
+
+int ent__cli_cmd_view_show(cli *c) { return view_one(c, "GET", ""); }
+int ent__cli_cmd_view_run(cli *c) { return view_one(c, "GET", "/run"); }
+int ent__cli_cmd_view_remove(cli *c) { return view_one(c, "DELETE", ""); }

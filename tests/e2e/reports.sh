@@ -82,6 +82,24 @@ TNOREAD=$(e A token create --user rep --scopes log)
 expect_exit 1 e A report pipeline --token "$TNOREAD" --amount none
 expect_err "scopes do not include read"
 
+# ---- saved views: limited to a role, run under the caller's policies ------
+e A view save emea pipeline --by stage --where 'region = "EMEA"' --roles rep >/dev/null
+e A view save all pipeline --by region --amount none >/dev/null
+[ "$(e A view list --json | py 'len(d)')" = 2 ] || fail "view list"
+[ "$(e A view run all --token "$TREP" --json | py 'd["objects"]')" = 2 ] ||
+    fail "a view widened what rep reads"
+e A user add fin --role finance >/dev/null
+e A policy add 'allow role=finance read opportunity' >/dev/null
+TFIN=$(e A token create --user fin)
+[ "$(e A view list --token "$TFIN" --json | py '[v["name"] for v in d]')" = "['all']" ] ||
+    fail "fin lists a view limited to reps"
+expect_exit 1 e A view run emea --token "$TFIN"
+expect_err 'no view "emea"'
+expect_exit 1 e A view save x pipeline --token "$TREP"
+expect_err "may not configure"
+e A view remove all >/dev/null
+expect_exit 1 e A view run all
+
 # ---- --hide-private: no private value in any form --------------------------
 for run in "pipeline --json" "pipeline --csv" "pipeline" "attribution --json" \
            "win-rate --json" "deal-size --csv" "cycle-time --json"; do
