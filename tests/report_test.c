@@ -840,6 +840,57 @@ static void test_views(void **state) {
     assert_int_equal(view_op(n, 3, "emea", NULL, NULL, &c), ENT_ENOENT);
 }
 
+static size_t count_of(const char *s, const char *what) {
+    size_t n = 0;
+    for (const char *p = strstr(s, what); p != NULL; p = strstr(p + 1, what))
+        n++;
+    return n;
+}
+
+/* Charts: one bar per group (two for attribution), a win-rate line,
+ * labels escaped. */
+static void test_svg(void **state) {
+    fixture *f = *state;
+    ent_rpt_opts o = {.kind = ENT_RPT_PIPELINE};
+    json_t *j = report(&f->n[0], &o, ENT_OK);
+    char *svg = NULL;
+    assert_int_equal(ent_report_svg(j, &svg), ENT_OK);
+    size_t groups = json_array_size(json_object_get(j, "groups"));
+    assert_true(strncmp(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\"", 39) ==
+                0);
+    assert_int_equal(count_of(svg, "<rect "), groups);
+    assert_non_null(strstr(svg, ">Closed Won</text>"));
+    assert_non_null(strstr(svg, "</svg>\n"));
+    free(svg);
+    json_decref(j);
+    o.kind = ENT_RPT_ATTRIBUTION;
+    j = report(&f->n[0], &o, ENT_OK);
+    assert_int_equal(ent_report_svg(j, &svg), ENT_OK);
+    assert_int_equal(count_of(svg, "<rect "),
+                     2 * json_array_size(json_object_get(j, "groups")) + 2);
+    free(svg);
+    json_decref(j);
+    o.kind = ENT_RPT_WIN_RATE;
+    o.by = "quarter";
+    j = report(&f->n[0], &o, ENT_OK);
+    assert_int_equal(ent_report_svg(j, &svg), ENT_OK);
+    assert_true(count_of(svg, "<circle ") >= 4);
+    assert_true(count_of(svg, "<line ") >= 4);
+    free(svg);
+    json_decref(j);
+    /* labels from outside are escaped */
+    j = json_pack("{s:s,s:[s],s:[{s:{s:s},s:i}]}", "report", "pipeline", "by",
+                  "name", "groups", "key", "name", "<script>&\"", "count", 3);
+    assert_int_equal(ent_report_svg(j, &svg), ENT_OK);
+    assert_null(strstr(svg, "<script>"));
+    assert_non_null(strstr(svg, "&lt;script&gt;&amp;&quot;"));
+    free(svg);
+    json_decref(j);
+    j = json_object();
+    assert_int_equal(ent_report_svg(j, &svg), ENT_EINVAL);
+    json_decref(j);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipeline),
@@ -854,6 +905,7 @@ int main(void) {
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_views),
+        cmocka_unit_test(test_svg),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

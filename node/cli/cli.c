@@ -352,6 +352,7 @@ static const cli_opt report_opts[] = {
     {"type", "TYPE", "the object type (default opportunity)"},
     {"hide-private", NULL, "read shared fields only"},
     {"csv", NULL, "print CSV (RFC 4180)"},
+    {"svg", "FILE", "also write the report as an SVG chart to FILE"},
     {NULL, NULL, NULL},
 };
 
@@ -372,6 +373,7 @@ static const cli_opt view_save_opts[] = {
 
 static const cli_opt view_run_opts[] = {
     {"csv", NULL, "print CSV (RFC 4180)"},
+    {"svg", "FILE", "also write the report as an SVG chart to FILE"},
     {NULL, NULL, NULL},
 };
 
@@ -879,7 +881,7 @@ static const cli_cmd commands[] = {
      "deal-size or cycle-time report",
      "report KIND [--by F[,F]...] [--where EXPR] [--from DATE --to DATE] "
      "[--currency CUR] [--amount F|none] [--date F] [--type TYPE] "
-     "[--hide-private] [--json|--csv]",
+     "[--hide-private] [--json|--csv] [--svg FILE]",
      "Adds up the objects of a type (opportunity by default) this node "
      "holds, shared fields and this org's private ones, for this caller's "
      "eyes under its policies (spec/reports.md). KIND: pipeline (count and "
@@ -894,7 +896,7 @@ static const cli_cmd commands[] = {
      "default deal_size) are summed per currency, or converted to --currency "
      "with the rates table (entente config set rates EUR/USD=1.085 ...). "
      "--hide-private reads shared fields only. --json prints the report "
-     "document, --csv RFC 4180 CSV.",
+     "document, --csv RFC 4180 CSV; --svg FILE also writes a chart.",
      report_opts, 1, 1, NULL},
     {"view", NULL, "save, list, run and remove report views",
      "view COMMAND [ARGS] [options]",

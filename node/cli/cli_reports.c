@@ -4,6 +4,7 @@
  * GET /v1/reports/KIND (or a saved view's run) and prints the report as a
  * table, as CSV (--csv) or as its JSON (--json).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,8 +116,32 @@ int ent__cli_cmd_report(cli *c) {
     return print_report(c, resp, csv);
 }
 
+/* Writes the report's chart to the --svg FILE, if given. */
+static int write_svg(cli *c, const json_t *resp) {
+    const char *file = ent__cli_opt_value(c, "svg");
+    char *svg = NULL;
+    if (file == NULL)
+        return 0;
+    if (ent_report_svg(resp, &svg) != ENT_OK)
+        return ent__cli_fail(c, "the node's answer is not a report");
+    FILE *f = fopen(file, "w");
+    if (f == NULL) {
+        free(svg);
+        return ent__cli_fail(c, "%s: %s", file, strerror(errno));
+    }
+    bool ok = fputs(svg, f) >= 0;
+    ok = fclose(f) == 0 && ok;
+    free(svg);
+    return ok ? 0 : ent__cli_fail(c, "%s: write failed", file);
+}
+
 /* Prints a report answer as JSON, CSV or a table; frees resp. */
 static int print_report(cli *c, json_t *resp, bool csv) {
+    int st = write_svg(c, resp);
+    if (st != 0) {
+        json_decref(resp);
+        return st;
+    }
     if (c->json) {
         ent__cli_print_json(resp);
     } else if (csv) {

@@ -88,4 +88,12 @@ int ent_report_csv(const json_t *report, char **out);
  */
 int ent_report_table(const json_t *report, json_t **out);
 
+/*
+ * The report JSON as an SVG chart (report_svg.c; spec/reports.md
+ * "Charts"): bars per group, stacked sourced/influenced for attribution, a
+ * line of the win rate; labels XML-escaped. *out is malloc'ed; the caller
+ * frees it. @return ENT_OK, ENT_EINVAL (not a report), ENT_ENOMEM.
+ */
+int ent_report_svg(const json_t *report, char **out);
+
 #endif

@@ -64,8 +64,14 @@ done
 [ "$(e B report pipeline --by '' --json | py 'd["total"]["amount"][0]["amount"]')" = "15000.00" ] ||
     fail "B's amount"
 e A report pipeline --by stage --where 'region = "EMEA"' | grep -q '^Proposal ' || fail "text table"
+e A report pipeline --svg "$T/pipeline.svg" >/dev/null
+grep -q '^<svg xmlns="http://www.w3.org/2000/svg"' "$T/pipeline.svg" || fail "svg"
+grep -q '>Closed Won</text>' "$T/pipeline.svg" || fail "svg labels"
 e A report win-rate --csv | head -1 | grep -q '^partner,quarter,count,won,lost,win_rate' ||
-    fail "csv header: $(e A report win-rate --csv | head -1)"
+    fail "csv header: $(e A report pipeline --svg "$T/pipeline.svg" >/dev/null
+grep -q '^<svg xmlns="http://www.w3.org/2000/svg"' "$T/pipeline.svg" || fail "svg"
+grep -q '>Closed Won</text>' "$T/pipeline.svg" || fail "svg labels"
+e A report win-rate --csv | head -1)"
 
 # ---- a rep sees its region only; a denied sum is refused -------------------
 e A user add rep --role rep --attr region=EMEA >/dev/null
