@@ -66,7 +66,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=build/asan/tests/%)
 TOOL_BIN := $(patsubst tests/%.c,build/asan/tests/%,$(sort $(wildcard tests/tools/*.c)))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
 
-.PHONY: all deps fuzz-deps test test-long test-unit test-e2e fuzz fuzz-smoke bench demo clean format
+.PHONY: install all deps fuzz-deps test test-long test-unit test-e2e fuzz fuzz-smoke bench demo clean format
 
 all: entente
 
@@ -175,6 +175,35 @@ bench: deps
 demo: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) entente
 	@ENTENTE=$(CURDIR)/entente tests/demo.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [INSTALL_BIN=entente]: the
+# binary, a manual page per command made by the binary itself from the
+# command table (`entente man`), the systemd unit, its sysusers.d file and
+# a sample configuration (spec/operations.md §1). INSTALL_BIN installs
+# another build of the binary (the tests install the ASan one).
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SYSCONFDIR ?= /etc
+INSTALL_BIN ?= entente
+BINDIR  = $(PREFIX)/bin
+MANDIR  = $(PREFIX)/share/man/man1
+DOCDIR  = $(PREFIX)/share/doc/entente
+UNITDIR = $(PREFIX)/lib/systemd/system
+USERSDIR = $(PREFIX)/lib/sysusers.d
+SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
+
+install: $(INSTALL_BIN)
+	$(call say,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERSDIR)
+	$(Q)install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/entente
+	$(Q)set -e; bin=$(abspath $(INSTALL_BIN)); for p in $$($$bin man --list); do \
+	  if [ "$$p" = entente ]; then a=; else a=$${p#entente-}; fi; \
+	  $$bin man $$a >$(DESTDIR)$(MANDIR)/$$p.1; chmod 0644 $(DESTDIR)$(MANDIR)/$$p.1; done
+	$(Q)$(SUBST) node/daemon/systemd/entente@.service >$(DESTDIR)$(UNITDIR)/entente@.service
+	$(Q)$(SUBST) node/daemon/systemd/entente.conf.sample >$(DESTDIR)$(DOCDIR)/entente.conf.sample
+	$(Q)install -m 0644 node/daemon/systemd/entente.sysusers $(DESTDIR)$(USERSDIR)/entente.conf
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/entente@.service $(DESTDIR)$(DOCDIR)/entente.conf.sample
 
 format:
 	clang-format -i $(LIB_SRC) $(MAIN_SRC) $(LIB_HDR) $(wildcard tests/*.h) $(TEST_SRC) $(FUZZ_SRC)

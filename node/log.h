@@ -32,6 +32,9 @@ typedef struct ent_log {
     ent_log_sink sink;   /* NULL: write to stderr */
     void *data;          /* passed to sink */
     const char *name;    /* optional tag printed in brackets; borrowed */
+    int json;            /* 1: one JSON object a line (for log shippers):
+                            {"time","level","name","msg"}, name only when
+                            set; level lowercase */
 } ent_log;
 
 /* Initialises lg to log at level to stderr with the given tag. */
@@ -42,6 +45,23 @@ void ent_log_init(ent_log *lg, ent_log_level level, const char *name);
  * @return ENT_OK, or ENT_EINVAL for anything else (*out untouched).
  */
 int ent_log_level_parse(const char *s, ent_log_level *out);
+
+/*
+ * A log file for the sink: appended to, created mode 0600, every line
+ * flushed. ent_log_file_reopen() closes and opens the path again (after
+ * logrotate moved the file: serve calls it on SIGHUP); while a reopen
+ * fails, lines go to stderr. ent_log_file_sink is the ent_log_sink (data:
+ * the ent_log_file).
+ */
+typedef struct ent_log_file {
+    char path[4096];
+    void *f; /* FILE * */
+} ent_log_file;
+
+int ent_log_file_open(ent_log_file *lf, const char *path);
+int ent_log_file_reopen(ent_log_file *lf);
+void ent_log_file_close(ent_log_file *lf);
+void ent_log_file_sink(void *data, ent_log_level level, const char *line);
 
 /* Returns "DEBUG", "INFO", ... for level. */
 const char *ent_log_level_name(ent_log_level level);

@@ -66,12 +66,11 @@ static const char *const table_names[ENT_TBL__COUNT] = {
 };
 
 /*
- * The built-in migrations: {from, fn} upgrades version from to from + 1.
- * Schema 1 is the first version, so there is none yet; the sentinel keeps
- * the array non-empty.
+ * The built-in migrations: {from, fn} upgrades version from to from + 1
+ * (storage/migrate.c).
  */
 static const ent_store_migration builtin_migrations[] = {
-    {0, NULL},
+    {1, ent__store_migrate_1_2},
 };
 
 static const char schema_key[] = "schema";

@@ -46,7 +46,7 @@ typedef enum ent_table {
 } ent_table;
 
 /* Current schema version written at create time and checked at open. */
-#define ENT_STORE_SCHEMA 1
+#define ENT_STORE_SCHEMA 2
 
 /* ent_store_open flags */
 #define ENT_STORE_CREATE 0x1 /* create the environment if it does not exist */
@@ -195,6 +195,11 @@ typedef struct ent_store_opts {
     size_t n_migrations;
     void *migration_data;
 } ent_store_opts;
+
+/* The data migration steps of storage/migrate.c, in the built-in table of
+ * storage/store.c (internal; tests call them directly). Schema 1 -> 2: a
+ * template's field "stage" names no configuration table. */
+int ent__store_migrate_1_2(ent_txn *txn, void *data);
 
 /* Default initial map size: 64 MiB. */
 #define ENT_STORE_MAP_SIZE ((size_t)64 << 20)

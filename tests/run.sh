@@ -91,12 +91,38 @@ run_one() {
     fi
 }
 
+# Items are collected first, then started longest first (tests/durations:
+# "NAME SECONDS" lines, seconds of one quiet run; unknown items count as 5 s)
+# so that no long item starts last and leaves the other CPUs idle.
+declare -A weight=()
+if [ -f tests/durations ]; then
+    while read -r w_name w_secs; do
+        [ -n "$w_name" ] && [ "${w_name:0:1}" != "#" ] && weight[$w_name]=$w_secs
+    done <tests/durations
+fi
+names=()
+kinds=()
+args=()
 for arg in "$@"; do
     if [ "$arg" = "--" ]; then
         case $phase in unit) phase=e2e ;; e2e) phase=fuzz ;; esac
         continue
     fi
     case $phase in
+    unit | e2e) names+=("$arg") ;;
+    fuzz) names+=("fuzz-smoke/$(basename "$arg")") ;;
+    esac
+    kinds+=("$phase")
+    args+=("$arg")
+done
+order=$(for i in "${!names[@]}"; do
+    w=${weight[${names[$i]}]:-5}
+    [ "${kinds[$i]}" = fuzz ] && w=$smoke
+    printf '%s %s\n' "$w" "$i"
+done | sort -k1,1nr -k2,2n | cut -d' ' -f2)
+for i in $order; do
+    arg=${args[$i]}
+    case ${kinds[$i]} in
     unit) item "$arg" "$arg" ;;
     e2e) item "$arg" bash "$arg" ;;
     fuzz)

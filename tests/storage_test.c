@@ -731,9 +731,17 @@ static int mig_2_to_3(ent_txn *txn, void *data) {
     return err != ENT_OK ? err : m->fail ? ENT_EDENIED : ENT_OK;
 }
 
+static int schema_1_fn(ent_txn *txn, void *data) {
+    (void)data;
+    static const uint8_t one[4] = {0, 0, 0, 1};
+    return ent_txn_put(txn, ENT_TBL_META, "schema", 6, one, 4, 0);
+}
+
 static void test_migration(void **state) {
     struct fx *f = *state;
     ent_store *s = fx_create(f);
+    /* the steps below use their own table from schema 1 */
+    assert_int_equal(ent_store_write(s, schema_1_fn, NULL), ENT_OK);
     ent_store_close(s);
 
     struct migd m = {0};
@@ -757,8 +765,10 @@ static void test_migration(void **state) {
     assert_int_equal(m.runs_1, 1);
     ent_store_close(s);
 
-    /* this binary (schema 1) now finds a newer store */
-    assert_int_equal(ent_store_open(&s, f->dir, 0, &f->log), ENT_EVERSION);
+    /* a binary of schema 1 now finds a newer store */
+    ent_store_opts o1 = {.schema = 1, .migrations = migs, .n_migrations = 2};
+    assert_int_equal(ent_store_open_ex(&s, f->dir, 0, &f->log, &o1),
+                     ENT_EVERSION);
 
     /* a failing migration changes nothing */
     m.fail = true;

@@ -13,6 +13,7 @@
 #include "storage/store.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -280,6 +281,69 @@ fail:
 
 /* ---- verify ------------------------------------------------------------------ */
 
+/* The manifest's files member names exactly these, each {"size","blake2b"}. */
+static const char *const backup_files[] = {"db/data.mdb", ENT_HOME_KEY};
+
+static bool hex64(const char *h) {
+    if (strlen(h) != 64)
+        return false;
+    for (size_t i = 0; i < 64; i++)
+        if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+            return false;
+    return true;
+}
+
+int ent_backup_manifest_parse(const char *buf, size_t len, json_t **out,
+                              char *why, size_t cap) {
+    if (out != NULL)
+        *out = NULL;
+    if (len > ENT_BACKUP_MANIFEST_MAX)
+        return whyf(why, cap, ENT_ETOOBIG, "manifest: over %u bytes",
+                    ENT_BACKUP_MANIFEST_MAX);
+    json_error_t jerr;
+    json_t *m = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(m)) {
+        json_decref(m);
+        return whyf(why, cap, ENT_EPROTO,
+                    "manifest: not a JSON object (line %d: %s)", jerr.line,
+                    m == NULL ? jerr.text : "not an object");
+    }
+    json_t *fmt = json_object_get(m, "format"), *org = json_object_get(m, "org"),
+           *files = json_object_get(m, "files");
+    uint8_t pk[ENT_PK_LEN];
+    int rc = ENT_OK;
+    if (!json_is_integer(fmt) || json_integer_value(fmt) != ENT_BACKUP_FORMAT) {
+        rc = whyf(why, cap, json_is_integer(fmt) ? ENT_EVERSION : ENT_EPROTO,
+                  "manifest: format %s is not %d",
+                  json_is_integer(fmt) ? "unknown" : "missing",
+                  ENT_BACKUP_FORMAT);
+    } else if (!json_is_string(org) ||
+               !json_is_string(json_object_get(m, "name")) ||
+               !json_is_integer(json_object_get(m, "schema")) ||
+               !json_is_string(json_object_get(m, "created")) ||
+               ent_org_id_parse(pk, json_string_value(org)) != ENT_OK) {
+        rc = whyf(why, cap, ENT_EPROTO,
+                  "manifest: org, name, schema and created are required");
+    } else if (!json_is_object(files) || json_object_size(files) != 2) {
+        rc = whyf(why, cap, ENT_EPROTO,
+                  "manifest: \"files\" must name exactly db/data.mdb and "
+                  "identity.key");
+    }
+    for (size_t i = 0; rc == ENT_OK && i < 2; i++) {
+        json_t *f = json_object_get(files, backup_files[i]);
+        json_t *sz = json_object_get(f, "size"), *h = json_object_get(f, "blake2b");
+        if (!json_is_integer(sz) || json_integer_value(sz) < 0 ||
+            !json_is_string(h) || !hex64(json_string_value(h)))
+            rc = whyf(why, cap, ENT_EPROTO, "manifest: bad entry for %s",
+                      backup_files[i]);
+    }
+    if (rc != ENT_OK || out == NULL)
+        json_decref(m);
+    else
+        *out = m;
+    return rc;
+}
+
 static json_t *read_manifest(const char *path, char *why, size_t cap,
                              int *rc) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -295,41 +359,23 @@ static json_t *read_manifest(const char *path, char *why, size_t cap,
            (n = read(fd, buf + len, ENT_BACKUP_MANIFEST_MAX + 1 - len)) > 0)
         len += (size_t)n;
     close(fd);
-    if (buf == NULL || n < 0 || len > ENT_BACKUP_MANIFEST_MAX) {
+    if (buf == NULL || n < 0) {
         free(buf);
-        *rc = whyf(why, cap, ENT_EPROTO, "%s: unreadable or over %u bytes",
-                   path, ENT_BACKUP_MANIFEST_MAX);
+        *rc = whyf(why, cap, ENT_EIO, "%s: unreadable", path);
         return NULL;
     }
-    json_error_t jerr;
-    json_t *m = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *m = NULL;
+    *rc = ent_backup_manifest_parse(buf, len, &m, why, cap);
     free(buf);
-    if (!json_is_object(m)) {
-        json_decref(m);
-        *rc = whyf(why, cap, ENT_EPROTO, "%s: not a JSON object (line %d: %s)",
-                   path, jerr.line, jerr.text);
-        return NULL;
-    }
     return m;
 }
 
-/* The manifest's files member names exactly these, each {"size","blake2b"}. */
-static const char *const backup_files[] = {"db/data.mdb", ENT_HOME_KEY};
-
 static int check_files(const char *dir, json_t *files, uint64_t *bytes,
                        char *why, size_t cap) {
-    if (!json_is_object(files) || json_object_size(files) != 2)
-        return whyf(why, cap, ENT_EPROTO,
-                    "manifest: \"files\" must name exactly db/data.mdb and "
-                    "identity.key");
     *bytes = 0;
     for (size_t i = 0; i < 2; i++) {
         json_t *f = json_object_get(files, backup_files[i]);
         json_t *sz = json_object_get(f, "size"), *h = json_object_get(f, "blake2b");
-        if (!json_is_integer(sz) || json_integer_value(sz) < 0 ||
-            !json_is_string(h) || strlen(json_string_value(h)) != 64)
-            return whyf(why, cap, ENT_EPROTO,
-                        "manifest: bad entry for %s", backup_files[i]);
         char p[PATH_MAX];
         json_t *got = NULL;
         int rc = join(p, dir, backup_files[i]);
@@ -469,7 +515,7 @@ int ent_backup_verify(const char *dir, const ent_log *log, json_t **report,
     json_t *m = read_manifest(p, why, cap, &rc);
     if (m == NULL)
         return rc;
-    json_t *fmt = json_object_get(m, "format"), *org = json_object_get(m, "org"),
+    json_t *org = json_object_get(m, "org"),
            *name = json_object_get(m, "name"),
            *schema = json_object_get(m, "schema"),
            *created = json_object_get(m, "created");
@@ -477,20 +523,7 @@ int ent_backup_verify(const char *dir, const ent_log *log, json_t **report,
     uint64_t bytes = 0;
     ent_identity *id = NULL;
     ent_store *s = NULL;
-    if (!json_is_integer(fmt) || json_integer_value(fmt) != ENT_BACKUP_FORMAT) {
-        rc = whyf(why, cap, json_is_integer(fmt) ? ENT_EVERSION : ENT_EPROTO,
-                  "manifest: format %s is not %d",
-                  json_is_integer(fmt) ? "unknown" : "missing",
-                  ENT_BACKUP_FORMAT);
-        goto out;
-    }
-    if (!json_is_string(org) || !json_is_string(name) ||
-        !json_is_integer(schema) || !json_is_string(created) ||
-        ent_org_id_parse(v.org, json_string_value(org)) != ENT_OK) {
-        rc = whyf(why, cap, ENT_EPROTO,
-                  "manifest: org, name, schema and created are required");
-        goto out;
-    }
+    ent_org_id_parse(v.org, json_string_value(org)); /* checked by parse */
     if ((rc = check_files(dir, json_object_get(m, "files"), &bytes, why,
                           cap)) != ENT_OK)
         goto out;

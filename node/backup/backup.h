@@ -59,4 +59,13 @@ int ent_backup_create(const char *home, const char *dir, const char *version,
 int ent_backup_verify(const char *dir, const ent_log *log, json_t **report,
                       char *why, size_t cap);
 
+/*
+ * The manifest part of verify, pure: parses len bytes as a manifest and
+ * checks its shape (step 1 and the shape of step 2 of spec/operations.md
+ * §2.2). *out (may be NULL) gets the parsed manifest.
+ * @return ENT_OK, ENT_EPROTO, ENT_EVERSION, ENT_ETOOBIG (why set).
+ */
+int ent_backup_manifest_parse(const char *buf, size_t len, json_t **out,
+                              char *why, size_t cap);
+
 #endif

@@ -283,6 +283,7 @@ int ent__cli_daemon_call(cli *c, const char *method, const char *path,
 /* ---- the command table --------------------------------------------------- */
 
 static int cmd_help(cli *c);
+static int cmd_man(cli *c);
 
 static const cli_opt init_opts[] = {
     {"name", "NAME", "the org's display name (1-64 bytes of UTF-8), required"},
@@ -296,6 +297,11 @@ static const cli_opt init_opts[] = {
 static const cli_opt serve_opts[] = {
     {"listen", "HOST:PORT",
      "listen here, not at the init address (port 0: a free port)"},
+    {"log-format", "FORMAT",
+     "text (default) or json: one JSON object a line, for log shippers"},
+    {"log-file", "FILE",
+     "append the log to FILE (mode 0600), not standard error; SIGHUP "
+     "reopens it"},
     {NULL, NULL, NULL},
 };
 
@@ -728,6 +734,11 @@ static const cli_cmd backup_cmds[] = {
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
+static const cli_opt man_opts[] = {
+    {"list", NULL, "print the page names (entente, entente-init, ...)"},
+    {NULL, NULL, NULL},
+};
+
 /* The command table. Planned commands (spec/cli.md) join it as they land. */
 static const cli_cmd commands[] = {
     {"init", ent__cli_cmd_init, "create the org identity and the database",
@@ -742,7 +753,8 @@ static const cli_cmd commands[] = {
      "exists and is not empty; a failure leaves nothing behind.",
      init_opts, 0, 0, NULL},
     {"serve", ent__cli_cmd_serve, "run the node in the foreground",
-     "serve [--listen HOST:PORT] [--home DIR] [--log-level L]",
+     "serve [--listen HOST:PORT] [--log-format text|json] [--log-file FILE] "
+     "[--home DIR] [--log-level L]",
      "Runs the node until SIGINT or SIGTERM: listens for partner nodes on "
      "TCP and serves the local API on the Unix socket HOME/api.sock (mode "
      "0600). Only one node may run per home; a second one exits with an "
@@ -750,7 +762,12 @@ static const cli_cmd commands[] = {
      "\"ready: listening on HOST:PORT, advertising HOST:PORT, api PATH\" "
      "(with --json: {\"ready\",\"listen\",\"advertise\",\"api\"}), and "
      "tells a service manager that set $NOTIFY_SOCKET (systemd "
-     "Type=notify) READY=1. Logs go to standard error.",
+     "Type=notify) READY=1. Logs go to standard error, or appended to "
+     "--log-file FILE, which SIGHUP reopens (after logrotate moved it); "
+     "--log-format json writes each record as one JSON object, {\"time\","
+     "\"level\",\"msg\"}. A line is logged per partner session that "
+     "opens or closes, and refused connections are summed up in one line "
+     "per interval, never one per packet.",
      serve_opts, 0, 0, NULL},
     {"status", ent__cli_cmd_status,
      "show the running node's identity and counts",
@@ -894,7 +911,7 @@ static const cli_cmd commands[] = {
      "close_date). --where filters with an expression (stage in (\"Proposal\", "
      "\"Negotiation\") and deal_size >= 100000 USD). Amounts (--amount, "
      "default deal_size) are summed per currency, or converted to --currency "
-     "with the rates table (entente config set rates EUR/USD=1.085 ...). "
+     "with the rates table (entente config set --new rates EUR/USD=1.085). "
      "--hide-private reads shared fields only. --json prints the report "
      "document, --csv RFC 4180 CSV; --svg FILE also writes a chart.",
      report_opts, 1, 1, NULL},
@@ -903,6 +920,13 @@ static const cli_cmd commands[] = {
      "Saved report views (spec/reports.md \"Saved views\"), kept on this "
      "node only.",
      no_opts, 0, 0, view_cmds},
+    {"man", cmd_man, "print a manual page (roff) from this help",
+     "man [COMMAND] [--list]",
+     "Prints the manual page entente(1), or entente-COMMAND(1) of one "
+     "command with all its sub-commands, in roff for man(1), made from the "
+     "same command table as --help so the two cannot drift (`make install` "
+     "installs them). --list prints the names of every page, one a line.",
+     man_opts, 0, 1, NULL},
     {"help", cmd_help, "show help for a command", "help [COMMAND...]",
      "Prints the list of commands, or the usage, options and description of "
      "one command. `entente COMMAND --help` does the same.",
@@ -1063,6 +1087,122 @@ static int cmd_help(cli *c) {
         tab = k->sub;
     }
     print_cmd_help(stdout, k);
+    return 0;
+}
+
+/* ---- manual pages ---------------------------------------------------------- */
+
+/* text for roff: a backslash as \e, a hyphen as \-, a break point (\:)
+ * after each comma not followed by a space (long JSON key lists), and a
+ * line never starts with a control character ('.' or '\''). */
+static void roff_text(FILE *f, const char *t) {
+    fputs("\\&", f);
+    for (; *t != '\0'; t++) {
+        if (*t == '\\')
+            fputs("\\e", f);
+        else if (*t == '-')
+            fputs("\\-", f);
+        else if (*t == '\n')
+            fputs("\n\\&", f);
+        else if (*t == ',' && t[1] != ' ' && t[1] != '\0')
+            fputs(",\\:", f); /* a JSON key list may break here */
+        else
+            fputc(*t, f);
+    }
+    fputc('\n', f);
+}
+
+static void roff_opts(FILE *f, const cli_opt *opts) {
+    for (const cli_opt *o = opts; o != NULL && o->name != NULL; o++) {
+        char left[64];
+        snprintf(left, sizeof(left), "--%s%s%s", o->name,
+                 o->arg && o->arg[0] != '[' ? " " : "", o->arg ? o->arg : "");
+        fputs(".TP\n.B ", f);
+        roff_text(f, left);
+        roff_text(f, o->help);
+    }
+}
+
+static void roff_head(FILE *f, const char *page, const char *summary) {
+    char up[64];
+    size_t i = 0;
+    for (; page[i] != '\0' && i + 1 < sizeof(up); i++)
+        up[i] = (char)(page[i] >= 'a' && page[i] <= 'z' ? page[i] - 32
+                                                        : page[i]);
+    up[i] = '\0';
+    fprintf(f, ".TH %s 1 \"\" \"entente %s\" \"Entente Manual\"\n.SH NAME\n",
+            up, ENT_VERSION);
+    fprintf(f, "%s \\- ", page);
+    roff_text(f, summary);
+    fputs(".ad l\n.nh\n", f); /* ragged right, no hyphenation */
+}
+
+static void roff_cmd(FILE *f, const cli_cmd *k) {
+    fputs(".SH SYNOPSIS\n.B entente\n", f);
+    roff_text(f, k->usage);
+    fputs(".SH DESCRIPTION\n", f);
+    roff_text(f, k->desc);
+    if (k->opts != NULL && k->opts[0].name != NULL) {
+        fputs(".SH OPTIONS\n", f);
+        roff_opts(f, k->opts);
+    }
+    for (const cli_cmd *s = k->sub; s != NULL && s->name != NULL; s++) {
+        fputs(".SH \"", f);
+        for (const char *w = k->name; *w; w++)
+            fputc(*w >= 'a' && *w <= 'z' ? *w - 32 : *w, f);
+        fputc(' ', f);
+        for (const char *w = s->name; *w; w++)
+            fputc(*w >= 'a' && *w <= 'z' ? *w - 32 : *w, f);
+        fputs("\"\n.B entente\n", f);
+        roff_text(f, s->usage);
+        fputs(".PP\n", f);
+        roff_text(f, s->desc);
+        if (s->opts != NULL && s->opts[0].name != NULL)
+            roff_opts(f, s->opts);
+    }
+    fputs(".SH GLOBAL OPTIONS\n", f);
+    for (const cli_opt *o = global_opts; o->name != NULL; o++)
+        if (strcmp(o->name, "json") != 0 || has_json(k))
+            roff_opts(f, (const cli_opt[]){*o, {NULL, NULL, NULL}});
+    fputs(".SH SEE ALSO\n.BR entente (1)\n", f);
+}
+
+static int cmd_man(cli *c) {
+    if (ent__cli_opt_value(c, "list") != NULL) {
+        if (c->nargs > 0)
+            return ent__cli_usage_error(c, "--list takes no COMMAND");
+        printf("entente\n");
+        for (const cli_cmd *k = commands; k->name != NULL; k++)
+            printf("entente-%s\n", k->name);
+        return 0;
+    }
+    if (c->nargs == 0) {
+        roff_head(stdout, "entente", "the node of one company in a network "
+                                     "of partner nodes");
+        fputs(".SH SYNOPSIS\n.B entente\n\\&COMMAND [options]\n"
+              ".SH DESCRIPTION\n",
+              stdout);
+        roff_text(stdout,
+                  "Entente runs one company's node of a peer-to-peer network "
+                  "of partner nodes: private data stays here, signed and "
+                  "encrypted shared fields of joint objects go to the "
+                  "partners who are members of each object.");
+        fputs(".SH COMMANDS\n", stdout);
+        for (const cli_cmd *k = commands; k->name != NULL; k++) {
+            fprintf(stdout, ".TP\n.BR entente\\-%s (1)\n", k->name);
+            roff_text(stdout, k->summary);
+        }
+        fputs(".SH GLOBAL OPTIONS\n", stdout);
+        roff_opts(stdout, global_opts);
+        return 0;
+    }
+    const cli_cmd *k = find_cmd(commands, c->args[0]);
+    if (k == NULL)
+        return unknown_command(NULL, c->args[0]);
+    char page[64];
+    snprintf(page, sizeof(page), "entente-%s", k->name);
+    roff_head(stdout, page, k->summary);
+    roff_cmd(stdout, k);
     return 0;
 }
 

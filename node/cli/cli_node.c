@@ -24,6 +24,7 @@
 
 #include <uv.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,13 +121,32 @@ struct serve_ctx {
     ent_node *node;
     uv_signal_t sigint;
     uv_signal_t sigterm;
+    uv_signal_t sighup;
     const ent_log *log;
+    ent_log_file *file; /* --log-file, or NULL */
 };
 
 static void serve_stopped(ent_node *n, void *data) {
     struct serve_ctx *s = data;
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sighup, NULL);
+}
+
+/* SIGHUP: reopen the log file (logrotate has moved it). */
+static void serve_hup(uv_signal_t *h, int signum) {
+    struct serve_ctx *s = h->data;
+    (void)signum;
+    if (s->file == NULL) {
+        ENT_INFO(s->log, "received SIGHUP: no log file to reopen");
+        return;
+    }
+    if (ent_log_file_reopen(s->file) != ENT_OK)
+        ENT_ERROR(s->log, "received SIGHUP: cannot reopen %s (logging to "
+                          "standard error)",
+                  s->file->path);
+    else
+        ENT_INFO(s->log, "received SIGHUP: reopened %s", s->file->path);
 }
 
 static void serve_signal(uv_signal_t *h, int signum) {
@@ -136,6 +156,7 @@ static void serve_signal(uv_signal_t *h, int signum) {
     ent_daemon_notify(getenv("NOTIFY_SOCKET"), "STOPPING=1");
     uv_signal_stop(&s->sigint);
     uv_signal_stop(&s->sigterm);
+    uv_signal_stop(&s->sighup);
     ent_node_stop(s->node, serve_stopped, s);
 }
 
@@ -202,11 +223,30 @@ int ent__cli_cmd_serve(cli *c) {
     struct serve_ctx s = {0};
     ent_node_diag diag;
     const char *listen = ent__cli_opt_value(c, "listen");
+    const char *fmt = ent__cli_opt_value(c, "log-format");
+    const char *file = ent__cli_opt_value(c, "log-file");
+    ent_log_file lf = {.f = NULL};
     int status = 0;
 
     int bad = ent__cli_addr_arg(c, "listen", listen);
     if (bad >= 0)
         return bad;
+    if (fmt != NULL && strcmp(fmt, "text") != 0 && strcmp(fmt, "json") != 0)
+        return ent__cli_usage_error(c, "--log-format must be text or json, "
+                                       "got '%.40s'",
+                                    fmt);
+    if (file != NULL && file[0] == '\0')
+        return ent__cli_usage_error(c, "--log-file wants a file name");
+    if (file != NULL && ent_log_file_open(&lf, file) != ENT_OK)
+        return ent__cli_fail(c, "--log-file %s: cannot open it for "
+                                "appending: %s",
+                             file, strerror(errno));
+    c->log.json = fmt != NULL && strcmp(fmt, "json") == 0;
+    if (file != NULL) {
+        c->log.sink = ent_log_file_sink;
+        c->log.data = &lf;
+        s.file = &lf;
+    }
     if (ent_crypto_init() != ENT_OK)
         return ent__cli_fail(c, "cannot initialise libsodium");
     signal(SIGPIPE, SIG_IGN);
@@ -220,10 +260,13 @@ int ent__cli_cmd_serve(cli *c) {
     s.log = &c->log;
     uv_signal_init(&loop, &s.sigint);
     uv_signal_init(&loop, &s.sigterm);
+    uv_signal_init(&loop, &s.sighup);
     s.sigint.data = &s;
     s.sigterm.data = &s;
+    s.sighup.data = &s;
     uv_signal_start(&s.sigint, serve_signal, SIGINT);
     uv_signal_start(&s.sigterm, serve_signal, SIGTERM);
+    uv_signal_start(&s.sighup, serve_hup, SIGHUP);
     rc = ent_node_start(s.node, listen);
     if (rc != ENT_OK) {
         const char *addr = listen != NULL ? listen : "the configured address";
@@ -247,6 +290,9 @@ out:
         uv_run(&loop, UV_RUN_DEFAULT);
         uv_loop_close(&loop);
     }
+    c->log.sink = NULL;
+    c->log.data = NULL;
+    ent_log_file_close(&lf);
     return status;
 }
 

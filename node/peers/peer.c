@@ -304,6 +304,15 @@ static void closed(ent_session *s, int reason, void *data) {
     conn *c = ent_session_data(s);
     if (c == NULL)
         return;
+    if (c->known && c->got_hello) { /* the session layer logged the open */
+        char org[ENT_ORG_ID_LEN + 1];
+        ent_org_id_format(org, c->org);
+        ENT_INFO(p->log, "peers: session with %.12s (%s) closed after %llu s: "
+                         "%s",
+                 org, c->name,
+                 (unsigned long long)((uv_now(p->loop) - c->opened_at) / 1000),
+                 reason == ENT_OK ? "closed" : ent_strerror(reason));
+    }
     if (c->has_org) {
         peer_ent *e = ent__peers_find(p, c->org);
         if (e != NULL && c->for_peer) {
