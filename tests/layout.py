@@ -27,6 +27,7 @@ RANK = {
     "node/webhooks": 3,
     "node/peers": 4,
     "node/access": 4,
+    "node/reports": 4,
     "node/objects": 5,
     "node/audit": 6,
     "node/events": 6,

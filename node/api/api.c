@@ -13,6 +13,7 @@
 #include "node/api/api_metrics.h"
 #include "node/api/api_objects.h"
 #include "node/api/api_peers.h"
+#include "node/api/api_reports.h"
 #include "node/api/api_users.h"
 #include "node/api/api_webhooks.h"
 #include "node/audit/witness.h"
@@ -109,6 +110,13 @@ static const ent_api_route builtin_routes[] = {
     {"POST", "/v1/webhooks/{webhook}/resume", false, ent_api_webhook_post},
     {"POST", "/v1/webhooks/{webhook}/replay", false, ent_api_webhook_post},
     {"POST", "/v1/webhooks/{webhook}/test", false, ent_api_webhook_post},
+    /* reports: node/api/api_reports.c */
+    {"GET", "/v1/reports/{kind}", false, ent_api_report_get},
+    {"GET", "/v1/views", false, ent_api_views_list},
+    {"GET", "/v1/views/{name}", false, ent_api_view_get},
+    {"GET", "/v1/views/{name}/run", false, ent_api_view_get},
+    {"PUT", "/v1/views/{name}", false, ent_api_view_put},
+    {"DELETE", "/v1/views/{name}", false, ent_api_view_delete},
 };
 
 const ent_api_route *ent_api_builtin_routes(size_t *n) {

@@ -18,8 +18,7 @@
 #define OBJECTS_PREFIX "/v1/objects/"
 #define TEMPLATES_PREFIX "/v1/templates/"
 #define CONFIG_PREFIX "/v1/config/"
-#define QUERY_MAX 1024 /* bytes of a query string */
-#define QUERY_PARAMS 8 /* parameters of one query string */
+#define QUERY_MAX ENT_API_QUERY_MAX
 
 /* ---- input helpers ------------------------------------------------------- */
 
@@ -55,14 +54,7 @@ static int check_keys(const json_t *body, const char *const *allowed,
     return ENT_OK;
 }
 
-/* One query string split into key=value pairs, values percent-decoded
- * ('+' is a space) in place. */
-typedef struct query {
-    char buf[QUERY_MAX + 1];
-    const char *key[QUERY_PARAMS];
-    const char *val[QUERY_PARAMS];
-    size_t n;
-} query;
+typedef ent_api_query query;
 
 /*
  * Splits req->query into q, answering 400 for an over-long query, a key not
@@ -98,7 +90,7 @@ static bool percent_decode(char *s) {
     return true;
 }
 
-static int query_parse(const ent_http_request *req, const char *const *allowed,
+int ent_api_query_parse(const ent_http_request *req, const char *const *allowed,
                        query *q, ent_http_response *resp) {
     q->n = 0;
     if (req->query == NULL || req->query[0] == '\0')
@@ -132,7 +124,7 @@ static int query_parse(const ent_http_request *req, const char *const *allowed,
                 return ent_http_response_error_field(
                     resp, 400, ENT_EINVAL, item,
                     "query parameter \"%.64s\" repeated", item);
-        if (q->n == QUERY_PARAMS)
+        if (q->n == ENT_API_QUERY_PARAMS)
             return ent_http_response_error(resp, 400, ENT_EINVAL,
                                            "too many query parameters");
         q->key[q->n] = item;
@@ -142,7 +134,7 @@ static int query_parse(const ent_http_request *req, const char *const *allowed,
     return ENT_OK;
 }
 
-static const char *query_get(const query *q, const char *key) {
+const char *ent_api_query_get(const query *q, const char *key) {
     for (size_t i = 0; i < q->n; i++)
         if (strcmp(q->key[i], key) == 0)
             return q->val[i];
@@ -345,23 +337,24 @@ static bool parse_sort(const char *s, ent_obj_list_opts *o) {
 
 int ent_api_objects_list(ent_node *n, const ent_http_request *req,
                          ent_http_response *resp) {
-    static const char *const params[] = {"type",  "stage",  "sort",
-                                         "limit", "prefix", NULL};
+    static const char *const params[] = {"type",   "stage",  "sort", "limit",
+                                         "prefix", "after", NULL};
     ent_obj_list_opts o = {0};
+    uint8_t after[32];
     query q;
     json_t *arr = NULL;
-    int rc = query_parse(req, params, &q, resp);
+    int rc = ent_api_query_parse(req, params, &q, resp);
     if (rc != ENT_OK)
         return rc;
-    const char *type = query_get(&q, "type");
-    const char *sort = query_get(&q, "sort");
-    const char *limit = query_get(&q, "limit");
-    const char *prefix = query_get(&q, "prefix");
+    const char *type = ent_api_query_get(&q, "type");
+    const char *sort = ent_api_query_get(&q, "sort");
+    const char *limit = ent_api_query_get(&q, "limit");
+    const char *prefix = ent_api_query_get(&q, "prefix");
     if (type != NULL && !ent_template_type_valid(type))
         return ent_http_response_error_field(
             resp, 400, ENT_EINVAL, "type", "invalid type name \"%.64s\"", type);
     o.type = type;
-    o.stage = query_get(&q, "stage");
+    o.stage = ent_api_query_get(&q, "stage");
     if (o.stage != NULL && o.stage[0] == '\0')
         return ent_http_response_error_field(resp, 400, ENT_EINVAL, "stage",
                                              "stage must not be empty");
@@ -392,6 +385,18 @@ int ent_api_objects_list(ent_node *n, const ent_http_request *req,
                                                  "prefix must be 1 to 64 "
                                                  "lowercase hex characters");
         o.prefix = prefix;
+    }
+    const char *aft = ent_api_query_get(&q, "after");
+    if (aft != NULL) {
+        if (ent_api_obj_id_parse(aft, after) != ENT_OK)
+            return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                           "after must be an object id (64 "
+                                           "lowercase hex characters)");
+        if (o.sort != ENT_OBJ_SORT_ID || o.descending)
+            return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                           "after pages in id order only "
+                                           "(no sort, or sort=id)");
+        o.after = after;
     }
     rc = ent_obj_list_json_ex(ent_node_objects(n), &o, &arr);
     if (rc != ENT_OK)
@@ -450,9 +455,9 @@ int ent_api_object_get(ent_node *n, const ent_http_request *req,
     if (rest[0] != '\0')
         return ent_http_response_error(resp, 404, ENT_ENOENT,
                                        "no such endpoint");
-    if ((rc = query_parse(req, params, &q, resp)) != ENT_OK)
+    if ((rc = ent_api_query_parse(req, params, &q, resp)) != ENT_OK)
         return rc;
-    const char *hp = query_get(&q, "hide_private");
+    const char *hp = ent_api_query_get(&q, "hide_private");
     bool hide = false;
     if (hp != NULL) {
         if (strcmp(hp, "1") == 0 || strcmp(hp, "true") == 0)

@@ -24,6 +24,29 @@
  * Parses a printable object id: exactly 64 lowercase hex characters.
  * @return ENT_OK or ENT_EINVAL.
  */
+/* A query string split into key=value pairs, values percent-decoded
+ * ('+' is a space) in place. */
+#define ENT_API_QUERY_MAX 4096  /* bytes of a query string */
+#define ENT_API_QUERY_PARAMS 12 /* parameters of one query string */
+typedef struct ent_api_query {
+    char buf[ENT_API_QUERY_MAX + 1];
+    const char *key[ENT_API_QUERY_PARAMS];
+    const char *val[ENT_API_QUERY_PARAMS];
+    size_t n;
+} ent_api_query;
+
+/*
+ * Splits req->query into q, answering 400 into resp for an over-long
+ * query, a bad escape, a key not in allowed (NULL-terminated), a key
+ * given twice or too many keys. @return ENT_OK or ENT_EINVAL.
+ */
+int ent_api_query_parse(const ent_http_request *req,
+                        const char *const *allowed, ent_api_query *q,
+                        ent_http_response *resp);
+
+/* The value of key in q, or NULL; borrowed from q. */
+const char *ent_api_query_get(const ent_api_query *q, const char *key);
+
 int ent_api_obj_id_parse(const char *s, uint8_t id[32]);
 
 /* POST /v1/objects {"type","set":{},"private":{}} -> 201 {"id"} */

@@ -244,6 +244,12 @@ int ent__cli_cmd_object_create(cli *c);
 int ent__cli_cmd_object_set(cli *c);
 int ent__cli_cmd_object_show(cli *c);
 int ent__cli_cmd_object_list(cli *c);
+int ent__cli_cmd_report(cli *c); /* cli_reports.c */
+int ent__cli_cmd_view_save(cli *c);
+int ent__cli_cmd_view_list(cli *c);
+int ent__cli_cmd_view_show(cli *c);
+int ent__cli_cmd_view_run(cli *c);
+int ent__cli_cmd_view_remove(cli *c);
 int ent__cli_cmd_object_stage(cli *c);
 int ent__cli_cmd_object_comment(cli *c);
 /* cli_work.c: workflows (spec/workflows.md §5) */

@@ -417,6 +417,7 @@ int ent__cli_cmd_object_list(cli *c) {
     const char *stage = ent__cli_opt_value(c, "stage");
     const char *sort = ent__cli_opt_value(c, "sort");
     const char *limit = ent__cli_opt_value(c, "limit");
+    const char *after = ent__cli_opt_value(c, "after");
     char path[1024] = "/v1/objects";
     json_t *resp = NULL;
     int st;
@@ -443,6 +444,15 @@ int ent__cli_cmd_object_list(cli *c) {
             return ent__cli_usage_error(c,
                                         "--limit wants a number from 1 to %d",
                                         ENT_API_OBJ_MAX_LIMIT);
+    }
+    if (after != NULL) {
+        uint8_t id[32];
+        if (ent_api_obj_id_parse(after, id) != ENT_OK)
+            return ent__cli_usage_error(c, "--after wants a full object id "
+                                           "(64 lowercase hex characters)");
+        if (sort != NULL && strcmp(sort, "id") != 0)
+            return ent__cli_usage_error(c, "--after pages in id order only");
+        query_add(path, sizeof(path), "after", after);
     }
     if (type != NULL)
         query_add(path, sizeof(path), "type", type);

@@ -356,6 +356,9 @@ typedef struct ent_obj_list_opts {
     ent_obj_sort sort;
     bool descending; /* reverse the order (rows without the key last) */
     size_t limit;    /* at most this many rows after sorting; 0: all */
+    /* pagination: only ids after this one (id order, ascending only);
+     * NULL: from the first. The next page starts after the last row. */
+    const uint8_t *after;
 } ent_obj_list_opts;
 
 /*
@@ -366,8 +369,11 @@ typedef struct ent_obj_list_opts {
  * (close_date for an opportunity), "stage" the field stage; each is a
  * string, or null when unset or when this org has no template of the type.
  * Rows without the sort key come last whatever the direction; ties go in
- * id order. The caller json_decref()s *out.
- * @return ENT_OK, ENT_EINVAL (bad prefix or sort), ENT_ENOMEM,
+ * id order. With after (sort by id, ascending) the scan starts right after
+ * that id, so a page of limit rows costs limit rows, whatever the store
+ * holds. The caller json_decref()s *out.
+ * @return ENT_OK, ENT_EINVAL (bad prefix or sort, after with another
+ *         order), ENT_ENOMEM,
  *         ENT_ECORRUPT, storage errors.
  */
 int ent_obj_list_json_ex(ent_objects *eng, const ent_obj_list_opts *opts,
@@ -485,5 +491,71 @@ int ent_obj_removal_vv(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
 int ent_obj_ops_foreach(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                         int (*fn)(void *data, const uint8_t *raw, size_t len),
                         void *data);
+
+/* ---- reading many objects inside one read transaction (reports) ---------
+ * Implemented in object_scan.c. Every pointer handed to a callback is
+ * valid until the callback returns; callbacks return 0 to go on, > 0 to
+ * stop (the scan returns ENT_OK), < 0 to fail with that error. */
+
+/* What ent_obj_scan() tells about one object. */
+typedef struct ent_obj_info {
+    const uint8_t *id;                /* 32 bytes */
+    char type[ENT_OP_NAME_MAX + 1];   /* from the genesis op */
+    bool active;                      /* this org is still a member */
+    const uint8_t *owner;             /* 32 bytes: the genesis author */
+    uint64_t created_ms;              /* wall clock of the genesis HLC */
+} ent_obj_info;
+
+/*
+ * Calls fn for every object this node holds, in id order, starting after
+ * id after (NULL: from the first); type NULL: every type.
+ * @return ENT_OK, ENT_ECORRUPT, fn's error, storage errors.
+ */
+int ent_obj_scan(ent_txn *txn, const char *type,
+                 const uint8_t after[ENT_OBJ_ID_LEN],
+                 int (*fn)(void *data, const ent_obj_info *o), void *data);
+
+/*
+ * Calls fn for every stored field of obj: first the shared ones (priv
+ * false; the merged winner, null when cleared), in name byte order, then,
+ * when with_private, this org's private ones (priv true). blob is the
+ * value's encoding: ent_obj_value_decode() reads it, so a caller decodes
+ * only what it needs.
+ */
+int ent_obj_fields_scan(ent_txn *txn, const uint8_t obj[ENT_OBJ_ID_LEN],
+                        bool with_private,
+                        int (*fn)(void *data, const char *name, size_t nlen,
+                                  bool priv, const uint8_t *blob,
+                                  size_t blen),
+                        void *data);
+
+/*
+ * Calls fn for every row of the shared fields (priv false) or of this
+ * org's private fields (priv true) of every object, in (object id, name)
+ * order, with one cursor: a report reads a whole table this way instead
+ * of one scan per object. blob as for ent_obj_fields_scan(); obj (32
+ * bytes), name and blob are valid until the transaction ends.
+ */
+int ent_obj_fields_scan_all(ent_txn *txn, bool priv,
+                            int (*fn)(void *data, const uint8_t *obj,
+                                      const char *name, size_t nlen,
+                                      const uint8_t *blob, size_t blen),
+                            void *data);
+
+/* Decodes a value blob of ent_obj_fields_scan() or
+ * ent_obj_field_history() into *v (the caller clears it).
+ * @return ENT_OK, ENT_ECORRUPT, ENT_ENOMEM. */
+int ent_obj_value_decode(const uint8_t *blob, size_t len, ent_value *v);
+
+/*
+ * Calls fn for every write of shared field name of obj that this node
+ * stores (those of ops that no longer count included), in the order of
+ * their order key (HLC, author, op id): ms is the write's HLC wall clock.
+ */
+int ent_obj_field_history(ent_txn *txn, const uint8_t obj[ENT_OBJ_ID_LEN],
+                          const char *name,
+                          int (*fn)(void *data, uint64_t ms,
+                                    const uint8_t *blob, size_t blen),
+                          void *data);
 
 #endif

@@ -531,8 +531,10 @@ static int list_one(void *data, const void *key, size_t klen, const void *val,
     (void)vlen;
     if (klen != 32)
         return ENT_ECORRUPT;
-    if (!prefix_matches(c, key))
-        return 0;
+    if (o->after != NULL && memcmp(key, o->after, 32) == 0)
+        return 0; /* the scan starts at after: the page starts past it */
+    if (!prefix_matches(c, key)) /* past the prefix's range: done */
+        return o->after != NULL ? 1 : 0;
     int rc = ent__obj_rec_get(c->txn, key, &r);
     if (rc != ENT_OK)
         return rc;
@@ -602,6 +604,13 @@ static int list_fn(ent_txn *txn, void *data) {
     list_rows_free(c); /* a retried transaction starts over */
     list_tpl_free(c);
     c->txn = txn;
+    if (c->o->after != NULL) {
+        /* from the later of after and the prefix's first id */
+        const uint8_t *from = c->o->after;
+        if (c->prefix_digits > 0 && memcmp(c->prefix, from, 32) > 0)
+            from = c->prefix;
+        return ent_txn_scan_from(txn, ENT_TBL_OBJECTS, from, 32, list_one, c);
+    }
     return ent_txn_scan(txn, ENT_TBL_OBJECTS, c->prefix, c->prefix_digits / 2,
                         list_one, c);
 }
@@ -668,7 +677,8 @@ int ent_obj_list_json_ex(ent_objects *eng, const ent_obj_list_opts *opts,
     *out = NULL;
     memset(&c, 0, sizeof(c));
     c.o = o;
-    if (eng == NULL || o->sort > ENT_OBJ_SORT_TYPE)
+    if (eng == NULL || o->sort > ENT_OBJ_SORT_TYPE ||
+        (o->after != NULL && (o->sort != ENT_OBJ_SORT_ID || o->descending)))
         return ENT_EINVAL;
     if (o->prefix != NULL) {
         size_t n = strlen(o->prefix);

@@ -60,6 +60,8 @@ void ent_bench_webhooks(ent_bench_report *r, int quick);
 /* Applying ops on objects with workflow rules against the same ops
  * without (bench_work.c). */
 void ent_bench_work(ent_bench_report *r, int quick);
+/* Reports and list pages over large stores (bench_reports.c). */
+void ent_bench_reports(ent_bench_report *r, int quick);
 
 /* Entente's own figures (bench_entente.c), appended to r. */
 void ent_bench_entente(ent_bench_report *r, int quick);

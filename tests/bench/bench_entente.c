@@ -21,4 +21,6 @@ void ent_bench_entente(ent_bench_report *r, int quick) {
         ent_bench_webhooks(r, quick);
     if (only == NULL || strcmp(only, "work") == 0)
         ent_bench_work(r, quick);
+    if (only == NULL || strcmp(only, "reports") == 0)
+        ent_bench_reports(r, quick);
 }

@@ -1,0 +1,832 @@
+/*
+ * report.c - the report engine (spec/reports.md): one pass over the
+ * objects of a type in one read transaction, each object's needed fields
+ * decoded into slots, the caller's policy decided per object and per used
+ * field, the --where expression and date range applied, and the measures
+ * of the report added into groups keyed by the --by columns. Money is
+ * summed per currency, or converted with the org's rates table first.
+ * The JSON and CSV forms of the result are in report_out.c.
+ */
+#include "node/reports/report.h"
+#include "node/reports/report_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "node/access/access.h"
+#include "node/err.h"
+#include "node/objects/object.h"
+#include "node/objects/template.h"
+#include "node/objects/value.h"
+#include "node/reports/expr.h"
+
+static const char *const kind_names[ENT_RPT__COUNT] = {
+    "pipeline", "attribution", "win-rate", "deal-size", "cycle-time"};
+
+const char *ent_rpt_kind_name(ent_rpt_kind k) {
+    return k < ENT_RPT__COUNT ? kind_names[k] : NULL;
+}
+
+int ent_rpt_kind_parse(const char *s, ent_rpt_kind *out) {
+    for (int k = 0; s != NULL && k < ENT_RPT__COUNT; k++)
+        if (strcmp(s, kind_names[k]) == 0) {
+            *out = (ent_rpt_kind)k;
+            return ENT_OK;
+        }
+    return ENT_EINVAL;
+}
+
+static int failf(rpt *r, int rc, const char *fmt, ...) {
+    if (r->rc != ENT_OK)
+        return r->rc;
+    va_list ap;
+    va_start(ap, fmt);
+    if (r->err != NULL && r->errlen > 0)
+        vsnprintf(r->err, r->errlen, fmt, ap);
+    va_end(ap);
+    r->rc = rc;
+    return rc;
+}
+
+static bool caseeq_n(const char *a, size_t al, const char *b) {
+    size_t bl = strlen(b);
+    if (al != bl)
+        return false;
+    for (size_t i = 0; i < al; i++) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (char)(y - 'A' + 'a');
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+/* ---- slots --------------------------------------------------------------- */
+
+/* The slot of field name (len bytes), added when new; -1 when full. */
+static int slot_of(rpt *r, const char *name, size_t len) {
+    for (size_t i = 0; i < r->nslots; i++)
+        if (r->slots[i].nlen == len && memcmp(r->slots[i].name, name, len) == 0)
+            return (int)i;
+    if (r->nslots == RPT_SLOTS_MAX || len > ENT_TPL_NAME_MAX)
+        return -1;
+    rslot *s = &r->slots[r->nslots];
+    memset(s, 0, sizeof(*s));
+    memcpy(s->name, name, len);
+    s->nlen = len;
+    const ent_tpl_field *f = ent_template_field(r->tpl, s->name);
+    if (f != NULL) {
+        s->vt = f->type;
+        s->listed = true;
+    } else if (strcmp(s->name, ENT_TPL_STAGE_FIELD) == 0 &&
+               r->tpl->stages.n > 0) {
+        s->vt = ENT_VT_ENUM;
+        s->listed = true;
+    } else {
+        s->vt = ENT_VT_TEXT; /* a custom field: text */
+    }
+    return (int)r->nslots++;
+}
+
+/* A field the report needs: its slot, or an error naming it. */
+static int need_field(rpt *r, const char *name, const char *what) {
+    if (!ent_template_name_valid(name)) {
+        failf(r, ENT_EINVAL, "%s: '%.64s' is not a field name", what, name);
+        return -1;
+    }
+    int s = slot_of(r, name, strlen(name));
+    if (s < 0) {
+        failf(r, ENT_ELIMIT, "%s: too many fields (at most %d)", what,
+              RPT_SLOTS_MAX);
+        return -1;
+    }
+    if (!r->slots[s].listed) {
+        const char *near = ent_template_suggest(r->tpl, name);
+        failf(r, ENT_EINVAL, "%s: template %s has no field %.64s%s%s%s", what,
+              r->tpl->type, name, near ? "; did you mean " : "",
+              near ? near : "", near ? "?" : "");
+        return -1;
+    }
+    return s;
+}
+
+static bool expr_lookup(void *data, const char *name, size_t len,
+                        ent_vtype *type, unsigned *slot) {
+    rpt *r = data;
+    char nm[ENT_TPL_NAME_MAX + 1];
+    if (len == 0 || len > ENT_TPL_NAME_MAX)
+        return false;
+    memcpy(nm, name, len);
+    nm[len] = '\0';
+    if (!ent_template_name_valid(nm))
+        return false;
+    int s = slot_of(r, nm, len);
+    if (s < 0 || !r->slots[s].listed)
+        return false;
+    r->slots[s].used = true;
+    *type = r->slots[s].vt;
+    *slot = (unsigned)s;
+    return true;
+}
+
+static const ent_value *slot_value(void *data, unsigned i) {
+    rpt *r = data;
+    return i < r->nslots && r->slots[i].have ? &r->slots[i].v : NULL;
+}
+
+/* ---- options ------------------------------------------------------------- */
+
+static int parse_day(rpt *r, const char *s, const char *what, int32_t *out) {
+    int y, m, d;
+    char tail;
+    if (s == NULL || strlen(s) != 10 ||
+        sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || s[4] != '-' ||
+        s[7] != '-' || ent_date_from_ymd(y, m, d, out) != ENT_OK)
+        return failf(r, ENT_EINVAL, "%s wants a date YYYY-MM-DD, got '%.32s'",
+                     what, s ? s : "");
+    return ENT_OK;
+}
+
+static const char *default_by(ent_rpt_kind k) {
+    switch (k) {
+    case ENT_RPT_PIPELINE:
+        return "stage";
+    case ENT_RPT_ATTRIBUTION:
+        return "";
+    case ENT_RPT_WIN_RATE:
+    case ENT_RPT_DEAL_SIZE:
+        return "partner,quarter";
+    default:
+        return "partnered";
+    }
+}
+
+/* One --by column: FIELD, FIELD:month|quarter|year, partner, partnered,
+ * month, quarter, year (the date field's buckets). */
+static int parse_by_one(rpt *r, const char *s, size_t len) {
+    static const char *const buckets[] = {"", "month", "quarter", "year"};
+    rby *b = &r->by[r->nby];
+    char name[ENT_TPL_NAME_MAX + 16];
+    if (len == 0 || len >= sizeof(name))
+        return failf(r, ENT_EINVAL,
+                     "--by: an empty or over-long column at byte %zu",
+                     (size_t)(s - r->o->by) + 1);
+    memcpy(name, s, len);
+    name[len] = '\0';
+    memset(b, 0, sizeof(*b));
+    b->slot = b->slot2 = -1;
+    snprintf(b->label, sizeof(b->label), "%s", name);
+    char *colon = strchr(name, ':');
+    if (colon != NULL) {
+        *colon = '\0';
+        for (int k = 1; k < 4; k++)
+            if (strcmp(colon + 1, buckets[k]) == 0)
+                b->bucket = k;
+        if (b->bucket == 0)
+            return failf(r, ENT_EINVAL,
+                         "--by %s: the bucket of a date is month, quarter or "
+                         "year",
+                         b->label);
+    }
+    for (int k = 1; k < 4 && colon == NULL; k++)
+        if (strcmp(name, buckets[k]) == 0) {
+            b->bucket = k;
+            snprintf(name, sizeof(name), "%s", r->datef);
+        }
+    if (colon == NULL &&
+        (strcmp(name, "partner") == 0 || strcmp(name, "partnered") == 0)) {
+        b->kind = strcmp(name, "partner") == 0 ? BY_PARTNER : BY_PARTNERED;
+        if ((b->slot = need_field(r, "sourced_by", "--by")) < 0 ||
+            (b->slot2 = need_field(r, "influenced_by", "--by")) < 0)
+            return r->rc;
+        r->slots[b->slot].used = r->slots[b->slot2].used = true;
+        r->nby++;
+        return ENT_OK;
+    }
+    if ((b->slot = need_field(r, name, "--by")) < 0)
+        return r->rc;
+    r->slots[b->slot].used = true;
+    if (b->bucket != 0 && r->slots[b->slot].vt != ENT_VT_DATE)
+        return failf(r, ENT_EINVAL, "--by %s: %s is not a date field",
+                     b->label, name);
+    b->is_stage = strcmp(name, ENT_TPL_STAGE_FIELD) == 0;
+    r->nby++;
+    return ENT_OK;
+}
+
+static int parse_by(rpt *r) {
+    const char *by = r->o->by != NULL ? r->o->by : default_by(r->o->kind);
+    if (r->o->kind == ENT_RPT_ATTRIBUTION) { /* the partner is implicit */
+        rby *b = &r->by[r->nby++];
+        memset(b, 0, sizeof(*b));
+        b->kind = BY_ROLE_PARTNER;
+        snprintf(b->label, sizeof(b->label), "partner");
+        if ((b->slot = need_field(r, "sourced_by", "attribution")) < 0 ||
+            (b->slot2 = need_field(r, "influenced_by", "attribution")) < 0)
+            return r->rc;
+        r->slots[b->slot].used = r->slots[b->slot2].used = true;
+    }
+    if (strlen(by) > 512)
+        return failf(r, ENT_ELIMIT, "--by: longer than 512 bytes");
+    const char *p = by;
+    while (*p != '\0') {
+        size_t l = strcspn(p, ",");
+        if (r->nby == ENT_RPT_BY_MAX)
+            return failf(r, ENT_ELIMIT, "--by: at most %d columns",
+                         ENT_RPT_BY_MAX);
+        if (parse_by_one(r, p, l) != ENT_OK)
+            return r->rc;
+        p += l;
+        if (*p == ',' && *++p == '\0')
+            return failf(r, ENT_EINVAL, "--by: an empty column at the end");
+    }
+    for (size_t i = 0; i < r->nby; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(r->by[i].label, r->by[j].label) == 0)
+                return failf(r, ENT_EINVAL, "--by: column %s given twice",
+                             r->by[i].label);
+    return ENT_OK;
+}
+
+/* "FROM/TO=RATE" entries of the rates table into r->rates. */
+static int load_rates(rpt *r) {
+    ent_strlist l = {0};
+    int rc = ent_config_get_list(r->txn, ENT_RPT_RATES_TABLE, &l);
+    if (rc == ENT_ENOENT)
+        return ENT_OK;
+    if (rc != ENT_OK)
+        return failf(r, rc, "reading the rates table: %s", ent_strerror(rc));
+    for (size_t i = 0; i < l.n && r->nrates < RPT_RATES_MAX; i++) {
+        const char *s = l.v[i];
+        rrate *x = &r->rates[r->nrates];
+        char from[4], to[4];
+        unsigned e;
+        if (strlen(s) < 9 || s[3] != '/' || s[7] != '=')
+            continue; /* not a rate: reported when it is needed */
+        memcpy(from, s, 3);
+        memcpy(to, s + 4, 3);
+        from[3] = to[3] = '\0';
+        int64_t v = 0;
+        int frac = -1;
+        bool ok = ent_currency_exponent(from, &e) == ENT_OK &&
+                  ent_currency_exponent(to, &e) == ENT_OK;
+        for (const char *q = s + 8; ok && *q; q++) {
+            if (*q == '.' && frac < 0) {
+                frac = 0;
+                continue;
+            }
+            ok = *q >= '0' && *q <= '9' && (frac < 0 || ++frac <= 9) &&
+                 !__builtin_mul_overflow(v, 10, &v) &&
+                 !__builtin_add_overflow(v, *q - '0', &v);
+        }
+        for (int k = frac < 0 ? 0 : frac; ok && k < 9; k++)
+            ok = !__builtin_mul_overflow(v, 10, &v);
+        if (!ok || v <= 0)
+            continue;
+        memcpy(x->from, from, 4);
+        memcpy(x->to, to, 4);
+        x->scaled = v;
+        snprintf(x->text, sizeof(x->text), "%.40s", s + 8);
+        r->nrates++;
+    }
+    ent_strlist_free(&l);
+    return ENT_OK;
+}
+
+static int64_t pow10i(unsigned e) {
+    int64_t v = 1;
+    while (e-- > 0)
+        v *= 10;
+    return v;
+}
+
+/* Converts minor units of cur into r->cur: direct rate, else inverse. */
+static int convert(rpt *r, const char cur[4], int64_t minor, int64_t *out) {
+    unsigned ef, et;
+    if (memcmp(cur, r->cur, 3) == 0) {
+        *out = minor;
+        return ENT_OK;
+    }
+    if (ent_currency_exponent(cur, &ef) != ENT_OK ||
+        ent_currency_exponent(r->cur, &et) != ENT_OK)
+        return failf(r, ENT_EINVAL,
+                     "--currency: cannot convert amounts in %.3s (a currency "
+                     "this build does not know)",
+                     cur);
+    for (size_t i = 0; i < r->nrates; i++) {
+        rrate *x = &r->rates[i];
+        bool direct = memcmp(x->from, cur, 3) == 0 &&
+                      memcmp(x->to, r->cur, 3) == 0;
+        bool inverse = memcmp(x->to, cur, 3) == 0 &&
+                       memcmp(x->from, r->cur, 3) == 0;
+        if (!direct && !inverse)
+            continue;
+        __int128 num = (__int128)minor * pow10i(et);
+        __int128 den = (__int128)pow10i(ef);
+        if (direct) {
+            num *= x->scaled;
+            den *= 1000000000;
+        } else {
+            num *= 1000000000;
+            den *= x->scaled;
+        }
+        __int128 q = num / den, rem = num % den;
+        if (rem != 0 && (rem < 0 ? -rem : rem) * 2 >= den)
+            q += num < 0 ? -1 : 1;
+        if (q > INT64_MAX || q < INT64_MIN)
+            return failf(r, ENT_ELIMIT, "--currency: a converted amount is "
+                                        "out of range");
+        x->used = true;
+        *out = (int64_t)q;
+        return ENT_OK;
+    }
+    return failf(r, ENT_ENOENT,
+                 "--currency %s: no exchange rate %.3s/%s in config table "
+                 "%s (entente config set --new %s %.3s/%s=RATE ...)",
+                 r->cur, cur, r->cur, ENT_RPT_RATES_TABLE,
+                 ENT_RPT_RATES_TABLE, cur, r->cur);
+}
+
+/* ---- access -------------------------------------------------------------- */
+
+static bool is_user(const rpt *r) {
+    return r->o->principal != NULL &&
+           r->o->principal->kind == ENT_PRINCIPAL_USER;
+}
+
+/* Decides read of obj (field NULL) or one field for the caller. */
+static bool may_read(rpt *r, const char *field, ent_decision *d) {
+    ent_access_req q = {ENT_ACT_READ, r->tpl->type, field, r->state,
+                        r->creator[0] ? r->creator : NULL};
+    ent_policy_decide(r->o->rules, r->o->nrules, r->o->principal, &q, d);
+    return d->allow;
+}
+
+static int denied(rpt *r, const char *field, const ent_decision *d) {
+    char text[ENT_POLICY_TEXT_MAX + 1] = "";
+    for (size_t i = 0; d->why == ENT_WHY_RULE && i < r->o->nrules; i++)
+        if (r->o->rules[i].id == d->rule)
+            ent_rule_format(&r->o->rules[i], text, sizeof(text));
+    r->deny_rule = d->why == ENT_WHY_RULE ? d->rule : 0;
+    snprintf(r->deny_field, sizeof(r->deny_field), "%s", field);
+    if (d->why == ENT_WHY_RULE)
+        return failf(r, ENT_EDENIED,
+                     "user %s may not read %s.%s (rule %u: %s), and this "
+                     "report uses it; leave it out (--by, --where, --amount "
+                     "none)",
+                     r->o->principal->user, r->tpl->type, field, d->rule,
+                     text);
+    return failf(r, ENT_EDENIED,
+                 "user %s may not read %s.%s (%s), and this report uses it; "
+                 "leave it out (--by, --where, --amount none)",
+                 r->o->principal->user, r->tpl->type, field,
+                 ent_decision_why_name(d->why));
+}
+
+/* ---- one object ---------------------------------------------------------- */
+
+static int field_cb(void *data, const char *name, size_t nlen, bool priv,
+                    const uint8_t *blob, size_t blen) {
+    rpt *r = data;
+    int rc;
+    if (r->state != NULL) { /* a user's conditions see every field */
+        ent_value v;
+        json_t *j = NULL;
+        char nm[ENT_OP_NAME_MAX + 1];
+        memcpy(nm, name, nlen);
+        nm[nlen] = '\0';
+        if ((rc = ent_obj_value_decode(blob, blen, &v)) != ENT_OK)
+            return rc;
+        rc = ent_value_to_json(&v, &j);
+        ent_value_clear(&v);
+        if (rc != ENT_OK)
+            return rc;
+        json_object_set_new(json_object_get(r->state,
+                                            priv ? "private" : "shared"),
+                            nm, j);
+    }
+    for (size_t i = 0; i < r->nslots; i++) {
+        rslot *s = &r->slots[i];
+        if (!s->used || s->nlen != nlen || memcmp(s->name, name, nlen) != 0)
+            continue;
+        if (s->have) /* shared first; private only where none is shared */
+            return 0;
+        if ((rc = ent_obj_value_decode(blob, blen, &s->v)) != ENT_OK)
+            return rc;
+        s->have = s->v.type != ENT_VT_NULL;
+        return 0;
+    }
+    return 0;
+}
+
+/* The one-cursor pass: the rows of used slots, in (object, name) order,
+ * pointing into the transaction's map. */
+typedef struct collect {
+    rpt *r;
+    rrows *rs;
+} collect;
+
+static int collect_cb(void *data, const uint8_t *obj, const char *name,
+                      size_t nlen, const uint8_t *blob, size_t blen) {
+    collect *c = data;
+    rpt *r = c->r;
+    rrows *rs = c->rs;
+    for (size_t i = 0; i < r->nslots; i++) {
+        rslot *s = &r->slots[i];
+        if (!s->used || s->nlen != nlen || memcmp(s->name, name, nlen) != 0)
+            continue;
+        if (rs->n == rs->cap) {
+            size_t nc = rs->cap ? rs->cap * 2 : 1024;
+            rrow *nv = realloc(rs->v, nc * sizeof(*nv));
+            if (nv == NULL)
+                return ENT_ENOMEM;
+            rs->v = nv;
+            rs->cap = nc;
+        }
+        rrow *w = &rs->v[rs->n];
+        int rc = ent_obj_value_decode(blob, blen, &w->v);
+        if (rc != ENT_OK)
+            return rc;
+        memcpy(w->obj, obj, 32);
+        w->slot = (uint8_t)i;
+        rs->n++;
+        return 0;
+    }
+    return 0;
+}
+
+static int collect_rows(rpt *r) {
+    int rc = ENT_OK;
+    for (int p = 0; p < 2 && rc == ENT_OK; p++) {
+        collect c = {r, &r->rows[p]};
+        if (p == 1 && r->o->hide_private)
+            break;
+        rc = ent_obj_fields_scan_all(r->txn, p == 1, collect_cb, &c);
+    }
+    return rc;
+}
+
+/* Fills the slots of object id from the collected rows (shared first). */
+static int take_rows(rpt *r, const uint8_t *id) {
+    for (int p = 0; p < 2; p++) {
+        rrows *rs = &r->rows[p];
+        while (rs->at < rs->n && memcmp(rs->v[rs->at].obj, id, 32) < 0)
+            rs->at++;
+        for (; rs->at < rs->n && memcmp(rs->v[rs->at].obj, id, 32) == 0;
+             rs->at++) {
+            rrow *w = &rs->v[rs->at];
+            rslot *s = &r->slots[w->slot];
+            if (s->have || w->v.type == ENT_VT_NULL)
+                continue; /* freed with the rows */
+            ent_value_clear(&s->v);
+            s->v = w->v; /* moved */
+            w->v.type = ENT_VT_NULL;
+            s->have = true;
+        }
+    }
+    return ENT_OK;
+}
+
+static void slots_clear(rpt *r) {
+    for (size_t i = 0; i < r->nslots; i++) {
+        if (r->slots[i].have || r->slots[i].v.type != ENT_VT_NULL)
+            ent_value_clear(&r->slots[i].v);
+        r->slots[i].have = false;
+    }
+}
+
+/* The stage of the object: 0 open, 1 won, 2 lost; -1 none. */
+static int stage_state(const char *s, size_t len) {
+    if (caseeq_n(s, len, "closed won") || caseeq_n(s, len, "won"))
+        return 1;
+    if (caseeq_n(s, len, "closed lost") || caseeq_n(s, len, "lost"))
+        return 2;
+    return 0;
+}
+
+typedef struct hist {
+    rpt *r;
+    uint64_t first[ENT_TPL_MAX_STAGES];
+    uint64_t close;
+} hist;
+
+static int hist_cb(void *data, uint64_t ms, const uint8_t *blob,
+                   size_t blen) {
+    hist *h = data;
+    ent_value v;
+    int rc = ent_obj_value_decode(blob, blen, &v);
+    if (rc != ENT_OK)
+        return rc;
+    if (v.type == ENT_VT_ENUM || v.type == ENT_VT_TEXT) {
+        const ent_strlist *st = &h->r->tpl->stages;
+        for (size_t i = 0; i < st->n && i < ENT_TPL_MAX_STAGES; i++)
+            if (caseeq_n(v.u.text.s, v.u.text.len, st->v[i]) &&
+                (h->first[i] == 0 || ms < h->first[i]))
+                h->first[i] = ms;
+        if (stage_state(v.u.text.s, v.u.text.len) != 0 &&
+            (h->close == 0 || ms < h->close))
+            h->close = ms;
+    }
+    ent_value_clear(&v);
+    return 0;
+}
+
+/* The text of a key column for obj, into buf; NULL for null. */
+static const char *key_text(rpt *r, const rby *b, int which, char *buf,
+                            size_t cap, int *rank) {
+    const ent_value *v = NULL;
+    *rank = RPT_RANK_NONE;
+    if (b->kind == BY_PARTNERED) {
+        bool p = r->slots[b->slot].have || r->slots[b->slot2].have;
+        *rank = p ? 0 : 1;
+        return p ? "yes" : "no";
+    }
+    if (b->kind == BY_PARTNER)
+        v = r->slots[b->slot].have    ? &r->slots[b->slot].v
+            : r->slots[b->slot2].have ? &r->slots[b->slot2].v
+                                      : NULL;
+    else if (b->kind == BY_ROLE_PARTNER)
+        v = which == 0 ? slot_value(r, (unsigned)b->slot)
+                       : slot_value(r, (unsigned)b->slot2);
+    else
+        v = slot_value(r, (unsigned)b->slot);
+    if (v == NULL)
+        return NULL;
+    *rank = RPT_RANK_TEXT;
+    switch (v->type) {
+    case ENT_VT_TEXT:
+    case ENT_VT_ENUM: {
+        size_t n = v->u.text.len < cap - 1 ? v->u.text.len : cap - 1;
+        memcpy(buf, v->u.text.s, n);
+        buf[n] = '\0';
+        if (b->is_stage)
+            for (size_t i = 0; i < r->tpl->stages.n; i++)
+                if (caseeq_n(buf, n, r->tpl->stages.v[i]))
+                    *rank = (int)i;
+        return buf;
+    }
+    case ENT_VT_ORG:
+        ent_org_id_format(buf, v->u.org);
+        return buf;
+    case ENT_VT_DATE: {
+        int y, m, d;
+        if (ent_date_to_ymd(v->u.days, &y, &m, &d) != ENT_OK)
+            return NULL;
+        if (b->bucket == 1)
+            snprintf(buf, cap, "%04d-%02d", y, m);
+        else if (b->bucket == 2)
+            snprintf(buf, cap, "%04d-Q%d", y, (m - 1) / 3 + 1);
+        else if (b->bucket == 3)
+            snprintf(buf, cap, "%04d", y);
+        else
+            snprintf(buf, cap, "%04d-%02d-%02d", y, m, d);
+        return buf;
+    }
+    default: {
+        char *t = NULL;
+        if (ent_value_format(v, &t) != ENT_OK)
+            return NULL;
+        snprintf(buf, cap, "%s", t);
+        free(t);
+        return buf;
+    }
+    }
+}
+
+/* Adds the object's measures to the group of its key (which: 0 the
+ * sourcing partner, 1 the influencing one, for attribution). */
+static int add_to_key(rpt *r, int which, const robj *ob) {
+    char bufs[ENT_RPT_BY_MAX][ENT_TPL_VALUE_MAX + 64];
+    const char *texts[ENT_RPT_BY_MAX];
+    int ranks[ENT_RPT_BY_MAX];
+    for (size_t i = 0; i < r->nby; i++)
+        texts[i] = key_text(r, &r->by[i], which, bufs[i], sizeof(bufs[i]),
+                            &ranks[i]);
+    if (r->o->kind == ENT_RPT_ATTRIBUTION && texts[0] == NULL)
+        return ENT_OK; /* no partner in that role */
+    rgroup *g;
+    int rc = ent__rpt_group(r, texts, ranks, &g);
+    if (rc != ENT_OK)
+        return failf(r, rc,
+                     rc == ENT_ELIMIT ? "more than %d groups: group by fewer "
+                                        "columns"
+                                      : "out of memory",
+                     ENT_RPT_GROUPS_MAX);
+    rc = ent__rpt_add(r, g, which, ob);
+    if (rc == ENT_OK)
+        rc = ent__rpt_add(r, &r->total, which, ob);
+    if (rc != ENT_OK)
+        return failf(r, rc, "a sum is beyond the range of 64-bit amounts");
+    return ENT_OK;
+}
+
+static int obj_cb(void *data, const ent_obj_info *oi) {
+    rpt *r = data;
+    robj ob;
+    ent_decision d;
+    int rc;
+    /* stage_ms is filled for cycle-time only */
+    ob.state = 0;
+    ob.has_amount = false;
+    ob.minor = 0;
+    ob.close_ms = -1;
+    memset(ob.cur, 0, sizeof(ob.cur));
+    slots_clear(r);
+    if (is_user(r)) {
+        json_decref(r->state);
+        r->state = json_pack("{s:{},s:{}}", "shared", "private");
+        if (r->state == NULL)
+            return ENT_ENOMEM;
+        r->creator[0] = '\0';
+        rc = ent_access_creator(r->txn, oi->id, r->creator);
+        if (rc != ENT_OK && rc != ENT_ENOENT)
+            return rc;
+    }
+    if (r->bulk)
+        rc = take_rows(r, oi->id);
+    else
+        rc = ent_obj_fields_scan(r->txn, oi->id, !r->o->hide_private,
+                                 field_cb, r);
+    if (rc != ENT_OK)
+        return rc;
+    if (is_user(r)) {
+        if (!may_read(r, NULL, &d))
+            return 0; /* not this caller's object: not counted */
+        for (size_t i = 0; i < r->nslots; i++)
+            if (r->slots[i].used && !may_read(r, r->slots[i].name, &d))
+                return denied(r, r->slots[i].name, &d);
+    }
+    if (r->date_slot >= 0 && (r->has_from || r->has_to)) {
+        const ent_value *dv = slot_value(r, (unsigned)r->date_slot);
+        if (dv == NULL || dv->type != ENT_VT_DATE ||
+            (r->has_from && dv->u.days < r->from) ||
+            (r->has_to && dv->u.days > r->to))
+            return 0;
+    }
+    if (r->where != NULL && !ent_expr_test(r->where, slot_value, r))
+        return 0;
+    const ent_value *sv = slot_value(r, (unsigned)r->stage_slot);
+    ob.state = sv != NULL && (sv->type == ENT_VT_ENUM || sv->type == ENT_VT_TEXT)
+                   ? stage_state(sv->u.text.s, sv->u.text.len)
+                   : 0;
+    const ent_value *av =
+        r->amount_slot >= 0 ? slot_value(r, (unsigned)r->amount_slot) : NULL;
+    if (av != NULL && av->type == ENT_VT_MONEY) {
+        ob.has_amount = true;
+        memcpy(ob.cur, av->u.money.cur, 3);
+        ob.minor = av->u.money.minor;
+        if (r->cur[0] != '\0') {
+            if (convert(r, ob.cur, ob.minor, &ob.minor) != ENT_OK)
+                return r->rc;
+            memcpy(ob.cur, r->cur, 4);
+        }
+    }
+    if (r->o->kind == ENT_RPT_CYCLE_TIME) {
+        hist h;
+        memset(&h, 0, sizeof(h));
+        h.r = r;
+        if ((rc = ent_obj_field_history(r->txn, oi->id, ENT_TPL_STAGE_FIELD,
+                                        hist_cb, &h)) != ENT_OK)
+            return rc;
+        for (size_t i = 0; i < r->tpl->stages.n && i < ENT_TPL_MAX_STAGES; i++)
+            ob.stage_ms[i] = h.first[i] == 0 ? -1
+                             : h.first[i] < oi->created_ms
+                                 ? 0
+                                 : (int64_t)(h.first[i] - oi->created_ms);
+        ob.close_ms = h.close == 0 ? -1
+                      : h.close < oi->created_ms
+                          ? 0
+                          : (int64_t)(h.close - oi->created_ms);
+    }
+    r->objects++;
+    if ((rc = add_to_key(r, 0, &ob)) != ENT_OK)
+        return rc;
+    if (r->o->kind == ENT_RPT_ATTRIBUTION)
+        rc = add_to_key(r, 1, &ob);
+    return rc;
+}
+
+/* ---- the run ------------------------------------------------------------- */
+
+static int prepare(rpt *r) {
+    const ent_rpt_opts *o = r->o;
+    const char *type = o->type != NULL ? o->type : "opportunity";
+    char terr[256];
+    if (o->kind >= ENT_RPT__COUNT)
+        return failf(r, ENT_EINVAL, "unknown report");
+    if (!ent_template_type_valid(type))
+        return failf(r, ENT_EINVAL, "--type: '%.40s' is not a type name", type);
+    int rc = ent_template_get(r->txn, type, &r->tpl);
+    if (rc != ENT_OK)
+        return failf(r, rc, "--type %s: %s", type,
+                     rc == ENT_ENOENT ? "no template of that type"
+                                      : ent_strerror(rc));
+    (void)terr;
+    snprintf(r->datef, sizeof(r->datef), "%s",
+             o->date != NULL ? o->date : "close_date");
+    if ((r->stage_slot = need_field(r, ENT_TPL_STAGE_FIELD, "stage")) < 0)
+        return r->rc;
+    r->slots[r->stage_slot].used = true;
+    const char *amount = o->amount != NULL ? o->amount : "deal_size";
+    r->amount_slot = -1;
+    if (strcmp(amount, "none") != 0) {
+        if ((r->amount_slot = need_field(r, amount, "--amount")) < 0)
+            return r->rc;
+        if (r->slots[r->amount_slot].vt != ENT_VT_MONEY)
+            return failf(r, ENT_EINVAL, "--amount: %s is not a money field",
+                         amount);
+        r->slots[r->amount_slot].used = true;
+    }
+    r->date_slot = -1;
+    if (o->from != NULL || o->to != NULL) {
+        if ((r->date_slot = need_field(r, r->datef, "--date")) < 0)
+            return r->rc;
+        if (r->slots[r->date_slot].vt != ENT_VT_DATE)
+            return failf(r, ENT_EINVAL, "--date: %s is not a date field",
+                         r->datef);
+        r->slots[r->date_slot].used = true;
+    }
+    if (o->from != NULL && parse_day(r, o->from, "--from", &r->from) != ENT_OK)
+        return r->rc;
+    if (o->to != NULL && parse_day(r, o->to, "--to", &r->to) != ENT_OK)
+        return r->rc;
+    r->has_from = o->from != NULL;
+    r->has_to = o->to != NULL;
+    if (r->has_from && r->has_to && r->from > r->to)
+        return failf(r, ENT_EINVAL, "--from is after --to");
+    if (parse_by(r) != ENT_OK)
+        return r->rc;
+    if (o->where != NULL) {
+        char xerr[ENT_EXPR_ERR_MAX];
+        rc = ent_expr_compile(o->where, expr_lookup, r, &r->where, xerr,
+                              sizeof(xerr));
+        if (rc != ENT_OK)
+            return failf(r, rc, "--where: %s", xerr);
+        if (ent_expr_type(r->where) != ENT_XT_BOOL)
+            return failf(r, ENT_EINVAL,
+                         "--where: the expression is a %s, not a condition",
+                         ent_xtype_name(ent_expr_type(r->where)));
+    }
+    if (o->currency != NULL) {
+        unsigned e;
+        if (strlen(o->currency) != 3 ||
+            ent_currency_exponent(o->currency, &e) != ENT_OK)
+            return failf(r, ENT_EINVAL,
+                         "--currency wants a known ISO 4217 code in upper "
+                         "case, got '%.8s'",
+                         o->currency);
+        memcpy(r->cur, o->currency, 4);
+        if (load_rates(r) != ENT_OK)
+            return r->rc;
+    }
+    return ENT_OK;
+}
+
+int ent_report_run(ent_txn *txn, const ent_rpt_opts *o, json_t **out,
+                   char *err, size_t errlen) {
+    rpt *r = calloc(1, sizeof(*r));
+    int rc;
+    *out = NULL;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (r == NULL)
+        return ENT_ENOMEM;
+    r->txn = txn;
+    r->o = o;
+    r->err = err;
+    r->errlen = errlen;
+    if (prepare(r) == ENT_OK) {
+        /* the operator's reports read each table with one cursor; a
+         * user's conditions need every field of each object */
+        r->bulk = !is_user(r);
+        rc = r->bulk ? collect_rows(r) : ENT_OK;
+        if (rc == ENT_OK)
+            rc = ent_obj_scan(txn, r->tpl->type, NULL, obj_cb, r);
+        if (rc != ENT_OK && r->rc == ENT_OK)
+            failf(r, rc, "reading objects: %s", ent_strerror(rc));
+    }
+    if (r->rc == ENT_OK)
+        rc = ent__rpt_json(r, out);
+    else
+        rc = r->rc;
+    if (rc != ENT_OK && r->rc == ENT_OK)
+        failf(r, rc, "%s", ent_strerror(rc));
+    slots_clear(r);
+    for (int p = 0; p < 2; p++) {
+        for (size_t i = 0; i < r->rows[p].n; i++)
+            ent_value_clear(&r->rows[p].v[i].v);
+        free(r->rows[p].v);
+    }
+    ent__rpt_groups_free(r);
+    json_decref(r->state);
+    ent_expr_free(r->where);
+    ent_template_free(r->tpl);
+    free(r);
+    return rc;
+}
