@@ -187,6 +187,8 @@ static const char *sample(const fx *f, const char *tpl, const char *name) {
         return ent_node_org_id(f->n);
     if (strcmp(name, "webhook") == 0)
         return f->hook;
+    if (strcmp(name, "kind") == 0)
+        return "pipeline";
     if (strcmp(name, "join") == 0)
         return "1";
     if (strcmp(name, "invite_id") == 0)
@@ -194,7 +196,9 @@ static const char *sample(const fx *f, const char *tpl, const char *name) {
     if (strcmp(name, "type") == 0)
         return "note";
     if (strcmp(name, "name") == 0)
-        return strncmp(tpl, "/v1/config/", 11) == 0 ? "regions" : "bob";
+        return strncmp(tpl, "/v1/config/", 11) == 0  ? "regions"
+               : strncmp(tpl, "/v1/views/", 10) == 0 ? "weekly"
+                                                     : "bob";
     fail_msg("%s: no sample value for {%s}: add one to sample()", tpl, name);
     return NULL;
 }

@@ -239,12 +239,12 @@ int ent_api_view_put(ent_node *n, const ent_http_request *req,
     json_t *body = NULL;
     view_ctx c = {.op = 1, .name = name};
     if (!view_path(req, name, &run) || run)
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "invalid view name (want "
-                                       "[a-z][a-z0-9_-]{0,63})");
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "name",
+                                             "invalid view name (want "
+                                             "[a-z][a-z0-9_-]{0,63})");
     if (ent_http_request_json(req, &body) != ENT_OK || !json_is_object(body)) {
         json_decref(body);
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
+        return ent_http_response_error(resp, 400, ENT_EPROTO,
                                        "body: want a JSON object "
                                        "{\"report\",\"params\",\"roles\","
                                        "\"users\"}");
