@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "node/err.h"
+#include "node/events/event.h"
 #include "node/objects/object_int.h"
 #include "node/objects/template.h"
 #include "node/objects/value.h"
@@ -929,10 +931,19 @@ int ent__obj_wf_commit(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
     memcpy(v + 2, b->step, sl);
     if (b->textlen)
         memcpy(v + 2 + sl, b->text, b->textlen);
-    /* TODO(events): once node/events' ent_events_approval() is on main
-     * (branch events), raise approval.given here, in this transaction:
-     * {step, decision, comment}; and approval.requested where a counting
-     * move lands on a stage with steps waiting (spec/events.md §3). */
+    /* approval.given, in this transaction (spec/events.md §3); the
+     * approval.requested of a move that lands on a stage with steps
+     * waiting is not raised yet */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int erc = ent_events_approval(
+        txn, true, obj, op->h.author, NULL, b->step, NULL,
+        b->decision == 0 ? "approved" : "rejected",
+        (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u, NULL);
+    if (erc != ENT_OK) {
+        free(v);
+        return erc;
+    }
     k[32] = WR_APPR;
     ent__obj_order(k + 33, op->h.hlc, op->h.author, op->id);
     int rc = ent_txn_put(txn, ENT_TBL_WRITES, k, sizeof(k), v, vlen, 0);

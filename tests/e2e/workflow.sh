@@ -98,6 +98,13 @@ wait_for "A's inbox to show the step" has_approvals A 1
 e A inbox | grep -q 'step "finance"' || fail "inbox text: $(e A inbox)"
 e A approve "$ID" --comment "budget ok"
 wait_for "P to see A's approval" decisions_ge P "$ID" 2
+# the approval is an event on the approver's node and on a partner's
+for n in A P; do
+    e $n events --json --kind approval.given --object "$ID" >"$T/ev$n.json"
+    py '[(e["data"]["approval"], e["data"]["decision"], e["org"]) for e in d["events"]]' \
+        <"$T/ev$n.json" | grep -q "('finance', 'approved', '$(node_org A)')" ||
+        fail "approval.given on $n: $(cat "$T/ev$n.json")"
+done
 e P object stage "$ID" Approved
 wait_for "everyone to show Approved" stage_is V "$ID" Approved
 wait_for "all three to agree after the approval" same_shared "$ID" V P A
@@ -144,6 +151,9 @@ wait_for "V to show Approved" stage_is V "$ID2" Approved
 
 # ============ (c) rejection, rules view, rules changes =========================
 e V reject "$ID" --step finance --reason "receipts missing" >/dev/null
+e V events --json --kind approval.given --object "$ID" |
+    py '[e["data"]["decision"] for e in d["events"]]' | grep -q "rejected" ||
+    fail "a rejection's event"
 expect_exit 1 e V reject "$ID" --step finance
 expect_err "needs --reason"
 e V object rules "$ID" | grep -q 'rejected "finance"' ||
