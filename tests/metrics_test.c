@@ -447,30 +447,31 @@ static void test_access(void **state) {
     json_decref(j);
 }
 
-/* What another part (webhooks) does: a collector of its own. */
+/* What another part does (as the webhooks do): a collector of its own,
+ * under names of its own ("entente_plugin_"). */
 typedef struct hooks {
     uint64_t queued, failed;
 } hooks;
 
 static void hooks_collect(ent_metrics_out *o, void *data) {
     hooks *h = data;
-    ent_metrics_family(o, "entente_webhook_queue_depth", ENT_METRIC_GAUGE,
+    ent_metrics_family(o, "entente_plugin_queue_depth", ENT_METRIC_GAUGE,
                        "deliveries waiting\nto go \\ out");
     ent_metrics_sample(o, (double)h->queued, NULL);
-    ent_metrics_family(o, "entente_webhook_failures_total", ENT_METRIC_COUNTER,
+    ent_metrics_family(o, "entente_plugin_failures_total", ENT_METRIC_COUNTER,
                        "deliveries that failed");
     ent_metrics_sample(o, (double)h->failed, "reason", "a \"quoted\"\\ne\nw",
                        NULL);
     ent_metrics_sample(o, 1.5, "reason", "timeout", NULL);
     /* refused: counter without _total, a name taken, a bad name, a bad
      * label name */
-    ent_metrics_family(o, "entente_webhook_bad", ENT_METRIC_COUNTER, "x");
+    ent_metrics_family(o, "entente_plugin_bad", ENT_METRIC_COUNTER, "x");
     ent_metrics_sample(o, 1, NULL);
     ent_metrics_family(o, "entente_objects", ENT_METRIC_GAUGE, "again");
     ent_metrics_sample(o, 99, NULL);
     ent_metrics_family(o, "9bad-name", ENT_METRIC_GAUGE, "x");
     ent_metrics_sample(o, 1, NULL);
-    ent_metrics_family(o, "entente_webhook_label", ENT_METRIC_GAUGE, "x");
+    ent_metrics_family(o, "entente_plugin_label", ENT_METRIC_GAUGE, "x");
     ent_metrics_sample(o, 1, "bad-label", "v", NULL);
     ent_metrics_sample(o, 2, "ok", "v", NULL);
 }
@@ -483,23 +484,23 @@ static void test_registry(void **state) {
         ent_metrics_collector_add(ent_node_metrics(f->n), hooks_collect, &h),
         ENT_OK);
     char *text = scrape(f, NULL, &e);
-    assert_true(value(&e, "entente_webhook_queue_depth", "") == 7);
-    assert_true(value(&e, "entente_webhook_failures_total",
+    assert_true(value(&e, "entente_plugin_queue_depth", "") == 7);
+    assert_true(value(&e, "entente_plugin_failures_total",
                       "reason=\"a \\\"quoted\\\"\\\\ne\\nw\"") == 3);
-    assert_true(value(&e, "entente_webhook_failures_total",
+    assert_true(value(&e, "entente_plugin_failures_total",
                       "reason=\"timeout\"") == 1.5);
     assert_non_null(strstr(text,
-                           "# HELP entente_webhook_queue_depth deliveries "
+                           "# HELP entente_plugin_queue_depth deliveries "
                            "waiting\\nto go \\\\ out\n"));
-    assert_null(strstr(text, "entente_webhook_bad"));
+    assert_null(strstr(text, "entente_plugin_bad"));
     assert_null(strstr(text, "9bad"));
     assert_null(strstr(text, "bad-label"));
     assert_true(value(&e, "entente_objects", "") == 0); /* not 99 */
-    assert_true(value(&e, "entente_webhook_label", "ok=\"v\"") == 2);
+    assert_true(value(&e, "entente_plugin_label", "ok=\"v\"") == 2);
     free(text);
     ent_metrics_collector_remove(ent_node_metrics(f->n), hooks_collect, &h);
     text = scrape(f, NULL, &e);
-    assert_null(strstr(text, "entente_webhook"));
+    assert_null(strstr(text, "entente_plugin"));
     free(text);
 }
 

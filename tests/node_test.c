@@ -260,8 +260,10 @@ static void test_two_nodes_one_loop(void **state) {
             json_integer_value(json_object_get(rcv, "bad_value")), 0);
         assert_int_equal(
             json_integer_value(json_object_get(rcv, "held_strangers")), 0);
-        assert_int_equal(json_object_size(r), 12); /* + api_tcp, api_tls */
+        /* + api_tcp, api_tls, restore */
+        assert_int_equal(json_object_size(r), 13);
         assert_true(json_is_null(json_object_get(r, "api_tcp")));
+        assert_true(json_is_null(json_object_get(r, "restore")));
         json_decref(r);
     }
     assert_int_not_equal(ports[0], ports[1]);

@@ -374,68 +374,6 @@ static const cli_opt rules_opts[] = {
     {NULL, NULL, NULL},
 };
 
-static const cli_opt report_opts[] = {
-    {"by", "F[,F]...", "group by these columns (default: the report's)"},
-    {"where", "EXPR", "only objects for which EXPR holds"},
-    {"from", "DATE", "only objects whose --date field is on or after DATE"},
-    {"to", "DATE", "only objects whose --date field is on or before DATE"},
-    {"currency", "CUR", "convert amounts to CUR with the rates table"},
-    {"amount", "F", "the money field summed (default deal_size; none)"},
-    {"date", "F", "the date field of --from, --to, month... (close_date)"},
-    {"type", "TYPE", "the object type (default opportunity)"},
-    {"hide-private", NULL, "read shared fields only"},
-    {"csv", NULL, "print CSV (RFC 4180)"},
-    {"svg", "FILE", "also write the report as an SVG chart to FILE"},
-    {NULL, NULL, NULL},
-};
-
-static const cli_opt view_save_opts[] = {
-    {"by", "F[,F]...", "group by these columns"},
-    {"where", "EXPR", "only objects for which EXPR holds"},
-    {"from", "DATE", "only objects whose --date field is on or after DATE"},
-    {"to", "DATE", "only objects whose --date field is on or before DATE"},
-    {"currency", "CUR", "convert amounts to CUR with the rates table"},
-    {"amount", "F", "the money field summed (default deal_size; none)"},
-    {"date", "F", "the date field of --from, --to, month..."},
-    {"type", "TYPE", "the object type (default opportunity)"},
-    {"hide-private", NULL, "read shared fields only"},
-    {"roles", "R[,R]...", "only users of these roles may run it"},
-    {"users", "U[,U]...", "only these users may run it"},
-    {NULL, NULL, NULL},
-};
-
-static const cli_opt view_run_opts[] = {
-    {"csv", NULL, "print CSV (RFC 4180)"},
-    {"svg", "FILE", "also write the report as an SVG chart to FILE"},
-    {NULL, NULL, NULL},
-};
-
-static const cli_cmd view_cmds[] = {
-    {"save", ent__cli_cmd_view_save, "save a report with its options",
-     "view save NAME KIND [report options] [--roles R,...] [--users U,...] "
-     "[--json]",
-     "Stores report KIND with its options as view NAME ([a-z][a-z0-9_-]"
-     "{0,63}) on this node (replacing one of that name). --roles and "
-     "--users limit who may run it; a view never widens what a caller may "
-     "read: it runs under the caller's own policies.",
-     view_save_opts, 2, 2, NULL},
-    {"list", ent__cli_cmd_view_list, "list the views this caller may run",
-     "view list [--json]", "One line per view: name, report, options.",
-     no_opts, 0, 0, NULL},
-    {"show", ent__cli_cmd_view_show, "show a view", "view show NAME [--json]",
-     "Prints the view's document {\"name\",\"report\",\"params\","
-     "\"roles\",\"users\"}.",
-     no_opts, 1, 1, NULL},
-    {"run", ent__cli_cmd_view_run, "run a saved view",
-     "view run NAME [--json|--csv]",
-     "Runs the view's report for this caller, as `entente report` prints "
-     "it.",
-     view_run_opts, 1, 1, NULL},
-    {"remove", ent__cli_cmd_view_remove, "remove a view",
-     "view remove NAME [--json]", "Removes the view.", no_opts, 1, 1, NULL},
-    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
-};
-
 static const cli_cmd object_cmds[] = {
     {"create", ent__cli_cmd_object_create, "create a joint object",
      "object create --type TYPE [--set F=V]... [--private F=V]... [--json]",
@@ -1050,12 +988,12 @@ static const cli_cmd commands[] = {
      "with the rates table (entente config set --new rates EUR/USD=1.085). "
      "--hide-private reads shared fields only. --json prints the report "
      "document, --csv RFC 4180 CSV; --svg FILE also writes a chart.",
-     report_opts, 1, 1, NULL},
+     ent__cli_report_opts, 1, 1, NULL},
     {"view", NULL, "save, list, run and remove report views",
      "view COMMAND [ARGS] [options]",
      "Saved report views (spec/reports.md \"Saved views\"), kept on this "
      "node only.",
-     no_opts, 0, 0, view_cmds},
+     no_opts, 0, 0, ent__cli_view_cmds},
     {"man", cmd_man, "print a manual page (roff) from this help",
      "man [COMMAND] [--list]",
      "Prints the manual page entente(1), or entente-COMMAND(1) of one "

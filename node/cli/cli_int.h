@@ -269,6 +269,9 @@ int ent__cli_cmd_member_remove(cli *c);
 extern const cli_cmd ent__cli_user_cmds[];
 extern const cli_cmd ent__cli_token_cmds[];
 extern const cli_cmd ent__cli_policy_cmds[];
+/* cli_reports.c: the options of `report`, the sub-commands of `view` */
+extern const cli_opt ent__cli_report_opts[];
+extern const cli_cmd ent__cli_view_cmds[];
 int ent__cli_cmd_user_add(cli *c);
 int ent__cli_cmd_user_list(cli *c);
 int ent__cli_cmd_user_show(cli *c);
