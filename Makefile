@@ -20,7 +20,7 @@ DEB_PKGS := pkg-config libuv1-dev libsodium-dev libmsgpack-dev liblmdb-dev \
             python3-yaml libssl-dev openssl curl libcurl4-openssl-dev
 FUZZ_DEB := clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 30
-SMOKE_SECONDS ?= 4
+SMOKE_SECONDS ?= 3
 V ?=
 # Build steps that `make test`, `make demo` and `make bench` run in a sub-make
 # use every CPU (a plain `make` follows your own -j).
