@@ -275,6 +275,20 @@ int ent__cli_call(const char *words, const char *home, const char *method,
  * response JSON (caller json_decref()s) and -1 is returned; otherwise the
  * error is printed and the exit status returned.
  */
+int ent__cli_call_print(cli *c, const char *method, const char *path,
+                        const json_t *body, void (*print)(const json_t *)) {
+    json_t *resp = NULL;
+    int st = ent__cli_daemon_call(c, method, path, body, &resp);
+    if (st >= 0)
+        return st;
+    if (c->json)
+        ent__cli_print_json(resp);
+    else if (print != NULL)
+        print(resp);
+    json_decref(resp);
+    return 0;
+}
+
 int ent__cli_daemon_call(cli *c, const char *method, const char *path,
                          const json_t *body, json_t **out) {
     return ent__cli_call(c->words, c->home, method, path, body, out);

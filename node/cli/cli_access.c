@@ -44,21 +44,6 @@ static int kv_opts(cli *c, const char *name, json_t *o) {
     return -1;
 }
 
-/* Calls the node and prints the answer as JSON or with print(). */
-static int call_print(cli *c, const char *method, const char *path,
-                      const json_t *body, void (*print)(const json_t *)) {
-    json_t *resp = NULL;
-    int st = ent__cli_daemon_call(c, method, path, body, &resp);
-    if (st >= 0)
-        return st;
-    if (c->json)
-        ent__cli_print_json(resp);
-    else if (print != NULL)
-        print(resp);
-    json_decref(resp);
-    return 0;
-}
-
 /* "region=EMEA, team=north" */
 static void attrs_text(char *out, size_t cap, const json_t *attrs) {
     const char *k;
@@ -156,7 +141,7 @@ int ent__cli_cmd_user_add(cli *c) {
             goto out;
         json_object_set_new(body, "password", json_string(pw));
     }
-    st = call_print(c, "POST", "/v1/users", body, NULL);
+    st = ent__cli_call_print(c, "POST", "/v1/users", body, NULL);
 out:
     memset(pw, 0, sizeof(pw));
     json_decref(body);
@@ -164,13 +149,13 @@ out:
 }
 
 int ent__cli_cmd_user_list(cli *c) {
-    return call_print(c, "GET", "/v1/users", NULL, print_users);
+    return ent__cli_call_print(c, "GET", "/v1/users", NULL, print_users);
 }
 
 int ent__cli_cmd_user_show(cli *c) {
     char url[128];
     int st = user_url(c, c->args[0], url, sizeof(url));
-    return st >= 0 ? st : call_print(c, "GET", url, NULL, print_user);
+    return st >= 0 ? st : ent__cli_call_print(c, "GET", url, NULL, print_user);
 }
 
 int ent__cli_cmd_user_set(cli *c) {
@@ -212,7 +197,7 @@ int ent__cli_cmd_user_set(cli *c) {
         st = ent__cli_usage_error(c, "nothing to change");
         goto out;
     }
-    st = call_print(c, "POST", url, body, NULL);
+    st = ent__cli_call_print(c, "POST", url, body, NULL);
 out:
     memset(pw, 0, sizeof(pw));
     json_decref(attrs);
@@ -226,7 +211,7 @@ int ent__cli_cmd_user_disable(cli *c) {
     if (st >= 0)
         return st;
     json_t *body = json_pack("{s:b}", "disabled", 1);
-    st = call_print(c, "POST", url, body, NULL);
+    st = ent__cli_call_print(c, "POST", url, body, NULL);
     json_decref(body);
     return st;
 }
@@ -234,7 +219,7 @@ int ent__cli_cmd_user_disable(cli *c) {
 int ent__cli_cmd_user_remove(cli *c) {
     char url[128];
     int st = user_url(c, c->args[0], url, sizeof(url));
-    return st >= 0 ? st : call_print(c, "DELETE", url, NULL, NULL);
+    return st >= 0 ? st : ent__cli_call_print(c, "DELETE", url, NULL, NULL);
 }
 
 /* ---- tokens ---------------------------------------------------------------
@@ -257,7 +242,7 @@ int ent__cli_cmd_token_create(cli *c) {
         json_object_set_new(body, "scopes", json_string(scopes));
     if (exp != NULL)
         json_object_set_new(body, "expires", json_string(exp));
-    int st = call_print(c, "POST", "/v1/tokens", body, print_token);
+    int st = ent__cli_call_print(c, "POST", "/v1/tokens", body, print_token);
     json_decref(body);
     return st;
 }
@@ -300,7 +285,7 @@ int ent__cli_cmd_token_list(cli *c) {
             return ent__cli_fail(c, "invalid user name '%s'", user);
         snprintf(url, sizeof(url), "/v1/tokens?user=%s", user);
     }
-    return call_print(c, "GET", url, NULL, print_tokens);
+    return ent__cli_call_print(c, "GET", url, NULL, print_tokens);
 }
 
 int ent__cli_cmd_token_revoke(cli *c) {
@@ -312,7 +297,7 @@ int ent__cli_cmd_token_revoke(cli *c) {
                              "token list shows)",
                              c->args[0]);
     snprintf(url, sizeof(url), "/v1/tokens/%s", c->args[0]);
-    return call_print(c, "DELETE", url, NULL, NULL);
+    return ent__cli_call_print(c, "DELETE", url, NULL, NULL);
 }
 
 int ent__cli_cmd_login(cli *c) {
@@ -327,7 +312,7 @@ int ent__cli_cmd_login(cli *c) {
     memset(pw, 0, sizeof(pw));
     if (body == NULL)
         return ent__cli_fail(c, "out of memory");
-    st = call_print(c, "POST", "/v1/login", body, print_token);
+    st = ent__cli_call_print(c, "POST", "/v1/login", body, print_token);
     json_decref(body);
     return st;
 }
@@ -370,13 +355,13 @@ int ent__cli_cmd_policy_add(cli *c) {
     json_t *body = json_pack("{s:s}", "rule", text);
     if (body == NULL)
         return ent__cli_fail(c, "out of memory");
-    int st = call_print(c, "POST", "/v1/policies", body, print_policy);
+    int st = ent__cli_call_print(c, "POST", "/v1/policies", body, print_policy);
     json_decref(body);
     return st;
 }
 
 int ent__cli_cmd_policy_list(cli *c) {
-    return call_print(c, "GET", "/v1/policies", NULL, print_policies);
+    return ent__cli_call_print(c, "GET", "/v1/policies", NULL, print_policies);
 }
 
 static int policy_url(cli *c, char *url, size_t cap) {
@@ -394,13 +379,13 @@ static int policy_url(cli *c, char *url, size_t cap) {
 int ent__cli_cmd_policy_show(cli *c) {
     char url[64];
     int st = policy_url(c, url, sizeof(url));
-    return st >= 0 ? st : call_print(c, "GET", url, NULL, print_policy);
+    return st >= 0 ? st : ent__cli_call_print(c, "GET", url, NULL, print_policy);
 }
 
 int ent__cli_cmd_policy_remove(cli *c) {
     char url[64];
     int st = policy_url(c, url, sizeof(url));
-    return st >= 0 ? st : call_print(c, "DELETE", url, NULL, NULL);
+    return st >= 0 ? st : ent__cli_call_print(c, "DELETE", url, NULL, NULL);
 }
 
 static void print_decision(const json_t *d) {
@@ -451,7 +436,7 @@ int ent__cli_cmd_policy_test(cli *c) {
         goto out;
     if (json_object_size(values) > 0)
         json_object_set(body, "values", values);
-    st = call_print(c, "POST", "/v1/policies/test", body, print_decision);
+    st = ent__cli_call_print(c, "POST", "/v1/policies/test", body, print_decision);
     /* a deny is an answer, not a failure: exit 0 either way */
 out:
     json_decref(values);

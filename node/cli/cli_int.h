@@ -139,6 +139,10 @@ int ent__cli_daemon_call(cli *c, const char *method, const char *path,
                          const json_t *body, json_t **out);
 int ent__cli_call(const char *words, const char *home, const char *method,
                   const char *path, const json_t *body, json_t **out);
+/* ent__cli_daemon_call, then the answer printed as JSON with --json, else
+ * with print (may be NULL); returns the exit status. */
+int ent__cli_call_print(cli *c, const char *method, const char *path,
+                        const json_t *body, void (*print)(const json_t *));
 
 /*
  * Checks a HOST:PORT argument (what: "listen"); NULL passes. Returns -1 if

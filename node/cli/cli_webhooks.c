@@ -23,20 +23,6 @@ static int hook_url(cli *c, const char *id, const char *suffix, char *out,
     return -1;
 }
 
-static int call_print(cli *c, const char *method, const char *path,
-                      const json_t *body, void (*print)(const json_t *)) {
-    json_t *resp = NULL;
-    int st = ent__cli_daemon_call(c, method, path, body, &resp);
-    if (st >= 0)
-        return st;
-    if (c->json)
-        ent__cli_print_json(resp);
-    else if (print != NULL)
-        print(resp);
-    json_decref(resp);
-    return 0;
-}
-
 static void events_text(char *out, size_t cap, const json_t *arr) {
     size_t i, o = 0;
     json_t *e;
@@ -147,38 +133,38 @@ int ent__cli_cmd_webhook_add(cli *c) {
         json_object_set_new(body, "secret", json_string(secret));
     if (as != NULL)
         json_object_set_new(body, "as", json_string(as));
-    int st = call_print(c, "POST", "/v1/webhooks", body, print_hook);
+    int st = ent__cli_call_print(c, "POST", "/v1/webhooks", body, print_hook);
     json_decref(body);
     return st;
 }
 
 int ent__cli_cmd_webhook_list(cli *c) {
-    return call_print(c, "GET", "/v1/webhooks", NULL, print_list);
+    return ent__cli_call_print(c, "GET", "/v1/webhooks", NULL, print_list);
 }
 
 int ent__cli_cmd_webhook_show(cli *c) {
     char url[64];
     int st = hook_url(c, c->args[0], "", url, sizeof(url));
-    return st >= 0 ? st : call_print(c, "GET", url, NULL, print_hook);
+    return st >= 0 ? st : ent__cli_call_print(c, "GET", url, NULL, print_hook);
 }
 
 int ent__cli_cmd_webhook_remove(cli *c) {
     char url[64];
     int st = hook_url(c, c->args[0], "", url, sizeof(url));
-    return st >= 0 ? st : call_print(c, "DELETE", url, NULL, NULL);
+    return st >= 0 ? st : ent__cli_call_print(c, "DELETE", url, NULL, NULL);
 }
 
 /* pause, resume: the command's own word is the action */
 int ent__cli_cmd_webhook_state(cli *c) {
     char url[64];
     int st = hook_url(c, c->args[0], c->cmd->name, url, sizeof(url));
-    return st >= 0 ? st : call_print(c, "POST", url, NULL, NULL);
+    return st >= 0 ? st : ent__cli_call_print(c, "POST", url, NULL, NULL);
 }
 
 int ent__cli_cmd_webhook_deliveries(cli *c) {
     char url[64];
     int st = hook_url(c, c->args[0], "deliveries", url, sizeof(url));
-    return st >= 0 ? st : call_print(c, "GET", url, NULL, print_deliveries);
+    return st >= 0 ? st : ent__cli_call_print(c, "GET", url, NULL, print_deliveries);
 }
 
 int ent__cli_cmd_webhook_replay(cli *c) {
@@ -194,7 +180,7 @@ int ent__cli_cmd_webhook_replay(cli *c) {
     if (st >= 0)
         return st;
     json_t *body = json_pack("{s:I}", "from", (json_int_t)v);
-    st = call_print(c, "POST", url, body, NULL);
+    st = ent__cli_call_print(c, "POST", url, body, NULL);
     json_decref(body);
     return st;
 }
@@ -208,7 +194,7 @@ static void print_test(const json_t *o) {
 int ent__cli_cmd_webhook_test(cli *c) {
     char url[64];
     int st = hook_url(c, c->args[0], "test", url, sizeof(url));
-    return st >= 0 ? st : call_print(c, "POST", url, NULL, print_test);
+    return st >= 0 ? st : ent__cli_call_print(c, "POST", url, NULL, print_test);
 }
 
 /* ---- the command table ------------------------------------------------------- */
