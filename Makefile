@@ -17,7 +17,7 @@ CLANG    ?= clang
 PKGS     := libuv libsodium msgpack lmdb libcbor jansson openssl libcurl
 DEB_PKGS := pkg-config libuv1-dev libsodium-dev libmsgpack-dev liblmdb-dev \
             libcbor-dev libjansson-dev libhttp-parser-dev libcmocka-dev \
-            python3-yaml libssl-dev openssl curl libcurl4-openssl-dev
+            python3-yaml libssl-dev openssl curl libcurl4-openssl-dev libcsv-dev
 FUZZ_DEB := clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 30
 SMOKE_SECONDS ?= 3
@@ -40,7 +40,8 @@ BUILD_QUIET = V=$(V) tests/quiet.sh
 
 # pkg-config is asked once, lazily, after `deps` has installed what is missing.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
-PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lhttp_parser)$(PKG_LIBS)
+# libcsv has no pkg-config file: -lcsv by hand.
+PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lhttp_parser -lcsv)$(PKG_LIBS)
 CMOCKA_LIBS = $(eval CMOCKA_LIBS := $(shell pkg-config --libs cmocka))$(CMOCKA_LIBS)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
