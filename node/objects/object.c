@@ -605,6 +605,39 @@ int ent_obj_create(ent_objects *eng, const char *type,
     return ENT_OK;
 }
 
+int ent_obj_create_txn(ent_objects *eng, ent_txn *txn, const char *type,
+                       const ent_obj_input *inputs, size_t n,
+                       uint8_t id_out[ENT_OBJ_ID_LEN], ent_op **op_out,
+                       char *err, size_t errlen) {
+    create_ctx c = {.eng = eng,
+                    .type = type,
+                    .in = inputs,
+                    .n = n,
+                    .err = err,
+                    .errlen = errlen};
+    int rc;
+    *op_out = NULL;
+    if (eng == NULL || txn == NULL || type == NULL ||
+        (n > 0 && inputs == NULL))
+        return ENT_EINVAL;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (!ent_template_type_valid(type)) {
+        set_err(err, errlen, "bad type name %s", type);
+        return ENT_EINVAL;
+    }
+    ent_random(c.key, sizeof(c.key));
+    rc = create_fn(txn, &c);
+    ent_wipe(c.key, sizeof(c.key));
+    if (rc != ENT_OK) {
+        ent_op_free(c.op);
+        return rc;
+    }
+    memcpy(id_out, c.op->id, 32);
+    *op_out = c.op;
+    return ENT_OK;
+}
+
 /* ------------------------------------------------------------------- set */
 
 typedef struct change_ctx {
@@ -878,6 +911,32 @@ int ent_obj_set(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                 const ent_obj_input *inputs, size_t n, ent_op **op_out,
                 char *err, size_t errlen) {
     return change(eng, id, ENT_OP_SET, inputs, n, NULL, op_out, err, errlen);
+}
+
+int ent_obj_set_txn(ent_objects *eng, ent_txn *txn,
+                    const uint8_t id[ENT_OBJ_ID_LEN],
+                    const ent_obj_input *inputs, size_t n, ent_op **op_out,
+                    char *err, size_t errlen) {
+    change_ctx c = {.eng = eng,
+                    .obj = id,
+                    .in = inputs,
+                    .n = n,
+                    .kind = ENT_OP_SET,
+                    .err = err,
+                    .errlen = errlen};
+    int rc;
+    *op_out = NULL;
+    if (eng == NULL || txn == NULL || id == NULL || (n > 0 && inputs == NULL))
+        return ENT_EINVAL;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    rc = change_fn(txn, &c);
+    if (rc != ENT_OK) {
+        ent_op_free(c.op);
+        return rc;
+    }
+    *op_out = c.op;
+    return ENT_OK;
 }
 
 int ent_obj_stage(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
