@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "node/crm/crm_export.h"
 #include "node/crm/crm_import.h"
 #include "tests/object_fixture.h"
 
@@ -34,6 +35,16 @@ typedef struct look {
 static int look_fn(ent_txn *txn, void *data) {
     look *l = data;
     return ent_crm_lookup(txn, "salesforce", "opportunity", l->extid, l->id);
+}
+
+typedef struct ids_run {
+    const uint8_t *id;
+    json_t *ids;
+} ids_run;
+
+static int ids_fn(ent_txn *txn, void *data) {
+    ids_run *r = data;
+    return ent_crm_external_ids(txn, r->id, &r->ids);
 }
 
 static const char *shared_of(tnode *n, const uint8_t id[32], const char *f,
@@ -97,6 +108,14 @@ static void test_upsert(void **state) {
                         "Proposal");
     l.extid = "006C";
     assert_int_equal(ent_store_read(a.store, look_fn, &l), ENT_ENOENT);
+    /* the reverse row: what the operator's webhooks carry */
+    ids_run ir = {res[0].id, NULL};
+    assert_int_equal(ent_store_read(a.store, ids_fn, &ir), ENT_OK);
+    assert_string_equal(json_string_value(json_object_get(ir.ids,
+                                                          "salesforce")),
+                        "006A");
+    assert_int_equal(json_object_size(ir.ids), 1);
+    json_decref(ir.ids);
 
     /* the same rows again: unchanged, no op, nothing stored */
     assert_int_equal(ent_crm_import_batch(a.eng, a.store, "opportunity",
@@ -183,10 +202,201 @@ static void test_rejects_are_whole(void **state) {
     tnode_close(&a);
 }
 
+
+/* Imports the CSV (a file, or len bytes at mem) with the map at mpath into
+ * a; counts[outcome] += rows; returns the ops made. */
+static size_t import_csv(tnode *a, const char *mpath, const char *file,
+                         const char *mem, size_t len, size_t counts[4]) {
+    ent_crm_map *m = NULL;
+    ent_template *t = NULL;
+    ent_csv *csv = NULL;
+    ent_csv_row row;
+    char err[ENT_CRM_ERR_MAX] = "";
+    ent_crm_values vals[16];
+    ent_obj_input in[16][32];
+    ent_crm_row rows[16];
+    ent_crm_result res[16];
+    size_t n = 0, total_ops = 0;
+    memset(vals, 0, sizeof(vals));
+    if (ent_crm_map_load(&m, mpath, err, sizeof(err)) != ENT_OK)
+        fail_msg("%s", err);
+    assert_int_equal(ent_template_builtin(ent_crm_map_type(m), &t), ENT_OK);
+    if (ent_crm_map_bind(m, t, err, sizeof(err)) != ENT_OK)
+        fail_msg("%s", err);
+    ent_csv_opts o = {.sep = ent_crm_map_sep(m)};
+    if (mem != NULL)
+        assert_int_equal(ent_csv_open_mem(&csv, (const uint8_t *)mem, len,
+                                          "export.csv", &o),
+                         ENT_OK);
+    else
+        assert_int_equal(ent_csv_open_file(&csv, file, NULL, &o), ENT_OK);
+    assert_int_equal(ent_csv_next(csv, &row), ENT_OK);
+    if (ent_crm_map_header(m, &row, file, err, sizeof(err)) != ENT_OK)
+        fail_msg("%s", err);
+    while (ent_csv_next(csv, &row) == ENT_OK) {
+        assert_true(n < 16);
+        if (ent_crm_map_row(m, &row, file, NULL, &vals[n], err,
+                            sizeof(err)) != ENT_OK)
+            fail_msg("%s", err);
+        for (size_t k = 0; k < vals[n].n; k++) {
+            in[n][k].name = vals[n].v[k].field;
+            in[n][k].text = vals[n].v[k].text;
+            in[n][k].how = vals[n].v[k].private_  ? ENT_IN_PRIVATE
+                           : vals[n].v[k].custom ? ENT_IN_CUSTOM
+                                                 : ENT_IN_SHARED;
+        }
+        rows[n].extid = vals[n].extid;
+        rows[n].in = in[n];
+        rows[n].n = vals[n].n;
+        n++;
+    }
+    ent_op **ops;
+    assert_int_equal(ent_crm_import_batch(a->eng, a->store,
+                                          ent_crm_map_type(m),
+                                          ent_crm_map_source(m), rows, n,
+                                          false, res, &ops, &total_ops),
+                     ENT_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (res[i].outcome == ENT_CRM_REJECTED)
+            fail_msg("%s row %zu: %s", file, i, res[i].err);
+        counts[res[i].outcome]++;
+    }
+    free_ops(ops, total_ops);
+    for (size_t i = 0; i < n; i++)
+        ent_crm_values_clear(&vals[i]);
+    ent_csv_free(csv);
+    ent_template_free(t);
+    ent_crm_map_free(m);
+    return total_ops;
+}
+
+typedef struct exp_run {
+    const char *type;
+    json_t *page;
+} exp_run;
+
+static int exp_fn(ent_txn *txn, void *data) {
+    exp_run *e = data;
+    ent_crm_export_opts o = {.type = e->type};
+    char err[256];
+    return ent_crm_export(txn, &o, &e->page, err, sizeof(err));
+}
+
+/* The CSV export of type with the map at mpath, as ent_csv_write_row
+ * writes it. */
+static char *export_csv(tnode *a, const char *mpath, size_t *len) {
+    ent_crm_map *m = NULL;
+    ent_template *t = NULL;
+    char err[ENT_CRM_ERR_MAX];
+    char *buf = NULL;
+    size_t nh, i;
+    json_t *o;
+    assert_int_equal(ent_crm_map_load(&m, mpath, err, sizeof(err)), ENT_OK);
+    assert_int_equal(ent_template_builtin(ent_crm_map_type(m), &t), ENT_OK);
+    assert_int_equal(ent_crm_map_bind(m, t, err, sizeof(err)), ENT_OK);
+    exp_run e = {ent_crm_map_type(m), NULL};
+    assert_int_equal(ent_store_read(a->store, exp_fn, &e), ENT_OK);
+    FILE *f = open_memstream(&buf, len);
+    char sep = ent_crm_map_sep(m) ? ent_crm_map_sep(m) : ',';
+    const char *const *hdr = ent_crm_map_export_header(m, &nh);
+    assert_int_equal(ent_csv_write_row(f, sep, hdr, NULL, nh), ENT_OK);
+    json_array_foreach(json_object_get(e.page, "objects"), i, o) {
+        char **cells;
+        size_t n;
+        assert_int_equal(ent_crm_map_export_row(m, json_object_get(o, "shared"),
+                                                json_object_get(o, "private"),
+                                                NULL, false, &cells, &n),
+                         ENT_OK);
+        assert_int_equal(ent_csv_write_row(f, sep, (const char *const *)cells,
+                                           NULL, n),
+                         ENT_OK);
+        ent_crm_cells_free(cells, n);
+    }
+    fclose(f);
+    json_decref(e.page);
+    ent_template_free(t);
+    ent_crm_map_free(m);
+    return buf;
+}
+
+/* Every shipped map over its sample: every row imported, the values as
+ * the CRM meant them; the same file again and the export of the result
+ * change nothing and make no op. */
+static void test_shipped_maps(void **state) {
+    static const struct {
+        const char *map, *csv;
+        size_t rows;
+    } cases[] = {
+        {"node/crm/maps/salesforce_opportunity.json",
+         "tests/fixtures/crm/salesforce_opportunities.csv", 5},
+        {"node/crm/maps/salesforce_lead.json",
+         "tests/fixtures/crm/salesforce_leads.csv", 3},
+        {"node/crm/maps/hubspot_deals.json",
+         "tests/fixtures/crm/hubspot_deals.csv", 3},
+        {"node/crm/maps/hubspot_companies.json",
+         "tests/fixtures/crm/hubspot_companies.csv", 3},
+    };
+    tnode a;
+    char buf[128];
+    (void)state;
+    /* one node per source: an export holds every object of the type */
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t c1[4] = {0}, c2[4] = {0}, c3[4] = {0}, len;
+        assert_int_equal(tnode_open(&a, (uint8_t)(10 + i)), 0);
+        size_t ops = import_csv(&a, cases[i].map, cases[i].csv, NULL, 0, c1);
+        assert_int_equal(c1[ENT_CRM_CREATED], cases[i].rows);
+        assert_int_equal(ops, cases[i].rows);
+        assert_int_equal(import_csv(&a, cases[i].map, cases[i].csv, NULL, 0,
+                                    c2),
+                         0);
+        assert_int_equal(c2[ENT_CRM_UNCHANGED], cases[i].rows);
+        char *csv = export_csv(&a, cases[i].map, &len);
+        assert_int_equal(import_csv(&a, cases[i].map, "export.csv", csv, len,
+                                    c3),
+                         0);
+        if (c3[ENT_CRM_UNCHANGED] != cases[i].rows)
+            fail_msg("%s: export round trip changed rows:\n%s", cases[i].map,
+                     csv);
+        free(csv);
+        tnode_close(&a);
+    }
+    assert_int_equal(tnode_open(&a, 3), 0);
+    size_t c0[4] = {0};
+    assert_int_equal(import_csv(&a, cases[0].map, cases[0].csv, NULL, 0, c0),
+                     5);
+    /* what the CRM meant */
+    look l = {"0065e00000AbCdE1", {0}};
+    assert_int_equal(ent_store_read(a.store, look_fn, &l), ENT_OK);
+    assert_string_equal(shared_of(&a, l.id, "stage", buf, sizeof(buf)),
+                        "Negotiation");
+    assert_string_equal(shared_of(&a, l.id, "close_date", buf, sizeof(buf)),
+                        "2027-06-30");
+    assert_string_equal(shared_of(&a, l.id, "deal_size", buf, sizeof(buf)),
+                        "1250000.00");
+    assert_string_equal(shared_of(&a, l.id, "industry", buf, sizeof(buf)),
+                        "Financial Services");
+    assert_string_equal(shared_of(&a, l.id, "internal_notes", buf,
+                                  sizeof(buf)),
+                        "Renewal with expansion to EMEA. Partner leads the "
+                        "integration work.");
+    json_t *o = NULL;
+    assert_int_equal(ent_obj_show_json(a.eng, l.id, false, &o), ENT_OK);
+    /* the external id and the amount are private: never in shared */
+    assert_null(json_object_get(json_object_get(o, "shared"),
+                                "salesforce_id"));
+    assert_null(json_object_get(json_object_get(o, "shared"), "deal_size"));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(o, "private"), "salesforce_id")),
+                        "0065e00000AbCdE1");
+    json_decref(o);
+    tnode_close(&a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upsert),
         cmocka_unit_test(test_rejects_are_whole),
+        cmocka_unit_test(test_shipped_maps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,6 +68,44 @@ int ent_crm_lookup(ent_txn *txn, const char *source, const char *type,
     return ENT_OK;
 }
 
+static int ids_fn(void *data, const void *key, size_t klen, const void *val,
+                  size_t vlen) {
+    json_t *o = data;
+    char src[ENT_CRM_SOURCE_MAX + 1], ext[ENT_CRM_EXTID_MAX + 1];
+    size_t sl = klen - 1 - ENT_OBJ_ID_LEN;
+    if (sl == 0 || sl > ENT_CRM_SOURCE_MAX || vlen == 0 ||
+        vlen > ENT_CRM_EXTID_MAX)
+        return ENT_ECORRUPT;
+    memcpy(src, (const uint8_t *)key + 1 + ENT_OBJ_ID_LEN, sl);
+    src[sl] = '\0';
+    memcpy(ext, val, vlen);
+    ext[vlen] = '\0';
+    if (!ent_text_valid(ext, vlen))
+        return ENT_ECORRUPT;
+    return json_object_set_new(o, src, json_string(ext)) == 0 ? 0
+                                                             : ENT_ENOMEM;
+}
+
+int ent_crm_external_ids(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
+                         json_t **out) {
+    uint8_t prefix[1 + ENT_OBJ_ID_LEN];
+    json_t *o = json_object();
+    int rc;
+    *out = NULL;
+    if (o == NULL)
+        return ENT_ENOMEM;
+    prefix[0] = 1;
+    memcpy(prefix + 1, id, ENT_OBJ_ID_LEN);
+    rc = ent_txn_scan(txn, ENT_TBL_CRM_IDS, prefix, sizeof(prefix), ids_fn,
+                      o);
+    if (rc != ENT_OK || json_object_size(o) == 0) {
+        json_decref(o);
+        return rc;
+    }
+    *out = o;
+    return ENT_OK;
+}
+
 typedef struct batch_ctx {
     ent_objects *eng;
     const char *type, *source;
@@ -180,6 +218,16 @@ static int do_row(batch_ctx *c, ent_txn *txn, const ent_template *tpl,
     if (rc == ENT_OK && !exists)
         rc = ent_txn_put(txn, ENT_TBL_CRM_IDS, key, klen, res->id,
                          ENT_OBJ_ID_LEN, 0);
+    if (rc == ENT_OK && !exists) {
+        /* the reverse row: 0x01, object, source -> external id */
+        uint8_t rkey[1 + ENT_OBJ_ID_LEN + ENT_CRM_SOURCE_MAX];
+        size_t sl = strlen(c->source);
+        rkey[0] = 1;
+        memcpy(rkey + 1, res->id, ENT_OBJ_ID_LEN);
+        memcpy(rkey + 1 + ENT_OBJ_ID_LEN, c->source, sl);
+        rc = ent_txn_put(txn, ENT_TBL_CRM_IDS, rkey, 1 + ENT_OBJ_ID_LEN + sl,
+                         row->extid, strlen(row->extid), 0);
+    }
     if (rc != ENT_OK) {
         if (!row_error(rc))
             return rc;

@@ -77,6 +77,15 @@ int ent_crm_import_batch(ent_objects *eng, ent_store *store, const char *type,
 int ent_crm_lookup(ent_txn *txn, const char *source, const char *type,
                    const char *extid, uint8_t id[ENT_OBJ_ID_LEN]);
 
+/*
+ * The external ids of object id, inside txn: *out is {"SOURCE":"ID",...}
+ * (new reference), or NULL when the object has none. Webhooks of the
+ * operator carry it (spec/crm.md §7).
+ * @return ENT_OK, ENT_ENOMEM, ENT_ECORRUPT, storage errors.
+ */
+int ent_crm_external_ids(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
+                         json_t **out);
+
 /* Name of an outcome: "created", "updated", "unchanged", "rejected". */
 const char *ent_crm_outcome_name(ent_crm_outcome o);
 
