@@ -504,21 +504,41 @@ typedef struct create_ctx {
     size_t errlen;
 } create_ctx;
 
+/* True if type has a built-in template. */
+static bool builtin_type(const char *type) {
+    for (const char *const *t = ent_template_builtin_types(); *t; t++)
+        if (strcmp(*t, type) == 0)
+            return true;
+    return false;
+}
+
 static int create_fn(ent_txn *txn, void *data) {
     create_ctx *c = data;
     ent_template *tpl = NULL;
+    bool tpl_borrowed = false;
     resolved_set rs = {0};
     ent_op_body b;
     ent_op_header h;
+    const void *tv;
+    size_t tvlen;
     int rc;
     memset(&b, 0, sizeof(b));
     ent_op_free(c->op);
     c->op = NULL;
-    if ((rc = ent_template_get(txn, c->type, &tpl)) != ENT_OK) {
-        if (rc == ENT_ENOENT)
-            set_err(c->err, c->errlen, "no template for type %s", c->type);
+    /* the stored template, else the built-in one from the engine's cache
+     * (many creates in one transaction parse it once) */
+    rc = ent_txn_get(txn, ENT_TBL_TEMPLATES, c->type, strlen(c->type), &tv,
+                     &tvlen);
+    if (rc == ENT_ENOENT && !builtin_type(c->type)) {
+        set_err(c->err, c->errlen, "no template for type %s", c->type);
         goto out;
     }
+    if ((rc == ENT_OK || rc == ENT_ENOENT) &&
+        (rc = template_for(c->eng, txn, c->type, &tpl, &tpl_borrowed)) !=
+            ENT_OK)
+        goto out;
+    if (rc != ENT_OK)
+        goto out;
     for (size_t i = 0; i < c->n; i++)
         if (c->in[i].how == ENT_IN_REMOVE) {
             set_err(c->err, c->errlen, "a new object has no field to remove");
@@ -566,7 +586,8 @@ out:
     free(b.fields); /* values are borrowed from rs */
     free(b.rules);
     resolved_free(&rs);
-    ent_template_free(tpl);
+    if (!tpl_borrowed)
+        ent_template_free(tpl);
     return rc;
 }
 
