@@ -392,11 +392,113 @@ static void test_shipped_maps(void **state) {
     tnode_close(&a);
 }
 
+typedef struct exp_q {
+    ent_crm_export_opts o;
+    json_t *page;
+    char err[256];
+} exp_q;
+
+static int expq_fn(ent_txn *txn, void *data) {
+    exp_q *q = data;
+    return ent_crm_export(txn, &q->o, &q->page, q->err, sizeof(q->err));
+}
+
+/* --where, --hide-private, --since and paging of the export. */
+static void test_export_options(void **state) {
+    tnode a;
+    size_t c0[4] = {0};
+    exp_q q;
+    (void)state;
+    assert_int_equal(tnode_open(&a, 4), 0);
+    assert_int_equal(import_csv(&a, "node/crm/maps/salesforce_opportunity.json",
+                                "tests/fixtures/crm/salesforce_opportunities.csv",
+                                NULL, 0, c0),
+                     5);
+    memset(&q, 0, sizeof(q));
+    q.o.type = "opportunity";
+    q.o.where = "stage in (\"Closed Won\", \"Closed Lost\") and "
+                "deal_size >= 100000 GBP";
+    assert_int_equal(ent_store_read(a.store, expq_fn, &q), ENT_OK);
+    json_t *objs = json_object_get(q.page, "objects");
+    assert_int_equal(json_array_size(objs), 1);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(
+                            json_array_get(objs, 0), "shared"), "name")),
+                        "Tailspin POS Upgrade");
+    assert_non_null(json_object_get(json_array_get(objs, 0), "private"));
+    json_int_t cursor = json_integer_value(json_object_get(q.page, "cursor"));
+    assert_true(cursor > 0);
+    json_decref(q.page);
+    /* a bad expression: its position */
+    q.o.where = "stage = ";
+    q.page = NULL;
+    assert_int_equal(ent_store_read(a.store, expq_fn, &q), ENT_EINVAL);
+    assert_non_null(strstr(q.err, "--where: at "));
+    q.o.where = "deal_size";
+    assert_int_equal(ent_store_read(a.store, expq_fn, &q), ENT_EINVAL);
+    assert_non_null(strstr(q.err, "not a condition"));
+    /* hide_private: no private map; pages of 2 */
+    q.o.where = NULL;
+    q.o.hide_private = true;
+    q.o.limit = 2;
+    size_t seen = 0, pages = 0;
+    uint8_t after[32];
+    do {
+        q.page = NULL;
+        assert_int_equal(ent_store_read(a.store, expq_fn, &q), ENT_OK);
+        objs = json_object_get(q.page, "objects");
+        for (size_t i = 0; i < json_array_size(objs); i++)
+            assert_null(json_object_get(json_array_get(objs, i), "private"));
+        seen += json_array_size(objs);
+        pages++;
+        const char *next = json_string_value(json_object_get(q.page, "next"));
+        if (next != NULL) {
+            assert_int_equal(ent_hex_decode(after, 32, next), ENT_OK);
+            q.o.after = after;
+        } else {
+            q.o.after = NULL;
+        }
+        json_decref(q.page);
+    } while (q.o.after != NULL);
+    assert_int_equal(seen, 5);
+    assert_int_equal(pages, 3);
+    /* --since: nothing after the cursor, then the one object changed */
+    q.o.hide_private = false;
+    q.o.limit = 0;
+    q.o.since_set = true;
+    q.o.since = (uint64_t)cursor;
+    q.page = NULL;
+    assert_int_equal(ent_store_read(a.store, expq_fn, &q), ENT_OK);
+    assert_int_equal(json_array_size(json_object_get(q.page, "objects")), 0);
+    json_decref(q.page);
+    ent_obj_input r1[] = {IN("salesforce_id", "0065e00000AbCdE3", ENT_IN_PRIVATE),
+                          IN("next_step", "Call the CFO", ENT_IN_SHARED)};
+    ent_crm_row rows[] = {{"0065e00000AbCdE3", r1, 2}};
+    ent_crm_result res[1];
+    ent_op **ops;
+    size_t nops;
+    assert_int_equal(ent_crm_import_batch(a.eng, a.store, "opportunity",
+                                          "salesforce", rows, 1, false, res,
+                                          &ops, &nops),
+                     ENT_OK);
+    assert_int_equal(res[0].outcome, ENT_CRM_UPDATED);
+    free_ops(ops, nops);
+    q.page = NULL;
+    assert_int_equal(ent_store_read(a.store, expq_fn, &q), ENT_OK);
+    objs = json_object_get(q.page, "objects");
+    assert_int_equal(json_array_size(objs), 1);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(
+                            json_array_get(objs, 0), "shared"), "next_step")),
+                        "Call the CFO");
+    json_decref(q.page);
+    tnode_close(&a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upsert),
         cmocka_unit_test(test_rejects_are_whole),
         cmocka_unit_test(test_shipped_maps),
+        cmocka_unit_test(test_export_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

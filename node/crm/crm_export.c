@@ -205,7 +205,8 @@ int ent_crm_export(ent_txn *txn, const ent_crm_export_opts *o, json_t **out,
         }
         if ((rc = ent_events_read(txn, o->since, 0, ev_fn, &c)) != ENT_OK)
             goto out;
-        qsort(c.ids, c.nids, 32, cmp32);
+        if (c.nids > 1)
+            qsort(c.ids, c.nids, 32, cmp32);
         for (size_t i = 0; i < c.nids && rc == ENT_OK; i++) {
             char type[ENT_OP_NAME_MAX + 1];
             if ((i > 0 && memcmp(c.ids[i], c.ids[i - 1], 32) == 0) ||
