@@ -61,7 +61,8 @@ static const char *shared_of(tnode *n, const uint8_t id[32], const char *f,
     return buf;
 }
 
-#define IN(f, t, h) {f, t, h}
+#define IN(f, t, h)                                                            \
+    { f, t, h }
 
 static void free_ops(ent_op **ops, size_t n) {
     for (size_t i = 0; i < n; i++)
@@ -86,8 +87,8 @@ static void test_upsert(void **state) {
     ent_obj_input bad[] = {IN("salesforce_id", "006C", ENT_IN_PRIVATE),
                            IN("name", "Gamma", ENT_IN_SHARED),
                            IN("stage", "Nowhere", ENT_IN_SHARED)};
-    ent_crm_row rows[] = {{"006A", r1, 3}, {"006B", r2, 3}, {"006C", bad, 3},
-                          {"006A", r1, 3}};
+    ent_crm_row rows[] = {
+        {"006A", r1, 3}, {"006B", r2, 3}, {"006C", bad, 3}, {"006A", r1, 3}};
     assert_int_equal(ent_crm_import_batch(a.eng, a.store, "opportunity",
                                           "salesforce", rows, 4, false, res,
                                           &ops, &nops),
@@ -111,9 +112,8 @@ static void test_upsert(void **state) {
     /* the reverse row: what the operator's webhooks carry */
     ids_run ir = {res[0].id, NULL};
     assert_int_equal(ent_store_read(a.store, ids_fn, &ir), ENT_OK);
-    assert_string_equal(json_string_value(json_object_get(ir.ids,
-                                                          "salesforce")),
-                        "006A");
+    assert_string_equal(
+        json_string_value(json_object_get(ir.ids, "salesforce")), "006A");
     assert_int_equal(json_object_size(ir.ids), 1);
     json_decref(ir.ids);
 
@@ -144,8 +144,7 @@ static void test_upsert(void **state) {
     assert_int_equal(nops_stored(&a), stored + 1);
     assert_string_equal(shared_of(&a, res[1].id, "name", buf, sizeof(buf)),
                         "Beta 2");
-    assert_string_equal(shared_of(&a, res[0].id, "deal_size", buf,
-                                  sizeof(buf)),
+    assert_string_equal(shared_of(&a, res[0].id, "deal_size", buf, sizeof(buf)),
                         "2000.00");
 
     /* dry run: outcomes as a real run, nothing changes */
@@ -154,8 +153,8 @@ static void test_upsert(void **state) {
                           IN("name", "Delta", ENT_IN_SHARED)};
     ent_crm_row dry[] = {{"006B", r2, 3}, {"006D", r4, 2}};
     assert_int_equal(ent_crm_import_batch(a.eng, a.store, "opportunity",
-                                          "salesforce", dry, 2, true, res,
-                                          &ops, &nops),
+                                          "salesforce", dry, 2, true, res, &ops,
+                                          &nops),
                      ENT_OK);
     assert_int_equal(res[0].outcome, ENT_CRM_UPDATED);
     assert_int_equal(res[1].outcome, ENT_CRM_CREATED);
@@ -202,7 +201,6 @@ static void test_rejects_are_whole(void **state) {
     tnode_close(&a);
 }
 
-
 /* Imports the CSV (a file, or len bytes at mem) with the map at mpath into
  * a; counts[outcome] += rows; returns the ops made. */
 static size_t import_csv(tnode *a, const char *mpath, const char *file,
@@ -225,9 +223,9 @@ static size_t import_csv(tnode *a, const char *mpath, const char *file,
         fail_msg("%s", err);
     ent_csv_opts o = {.sep = ent_crm_map_sep(m)};
     if (mem != NULL)
-        assert_int_equal(ent_csv_open_mem(&csv, (const uint8_t *)mem, len,
-                                          "export.csv", &o),
-                         ENT_OK);
+        assert_int_equal(
+            ent_csv_open_mem(&csv, (const uint8_t *)mem, len, "export.csv", &o),
+            ENT_OK);
     else
         assert_int_equal(ent_csv_open_file(&csv, file, NULL, &o), ENT_OK);
     assert_int_equal(ent_csv_next(csv, &row), ENT_OK);
@@ -235,13 +233,13 @@ static size_t import_csv(tnode *a, const char *mpath, const char *file,
         fail_msg("%s", err);
     while (ent_csv_next(csv, &row) == ENT_OK) {
         assert_true(n < 16);
-        if (ent_crm_map_row(m, &row, file, NULL, &vals[n], err,
-                            sizeof(err)) != ENT_OK)
+        if (ent_crm_map_row(m, &row, file, NULL, &vals[n], err, sizeof(err)) !=
+            ENT_OK)
             fail_msg("%s", err);
         for (size_t k = 0; k < vals[n].n; k++) {
             in[n][k].name = vals[n].v[k].field;
             in[n][k].text = vals[n].v[k].text;
-            in[n][k].how = vals[n].v[k].private_  ? ENT_IN_PRIVATE
+            in[n][k].how = vals[n].v[k].private_ ? ENT_IN_PRIVATE
                            : vals[n].v[k].custom ? ENT_IN_CUSTOM
                                                  : ENT_IN_SHARED;
         }
@@ -251,10 +249,9 @@ static size_t import_csv(tnode *a, const char *mpath, const char *file,
         n++;
     }
     ent_op **ops;
-    assert_int_equal(ent_crm_import_batch(a->eng, a->store,
-                                          ent_crm_map_type(m),
-                                          ent_crm_map_source(m), rows, n,
-                                          false, res, &ops, &total_ops),
+    assert_int_equal(ent_crm_import_batch(a->eng, a->store, ent_crm_map_type(m),
+                                          ent_crm_map_source(m), rows, n, false,
+                                          res, &ops, &total_ops),
                      ENT_OK);
     for (size_t i = 0; i < n; i++) {
         if (res[i].outcome == ENT_CRM_REJECTED)
@@ -307,9 +304,9 @@ static char *export_csv(tnode *a, const char *mpath, size_t *len) {
                                                 json_object_get(o, "private"),
                                                 NULL, false, &cells, &n),
                          ENT_OK);
-        assert_int_equal(ent_csv_write_row(f, sep, (const char *const *)cells,
-                                           NULL, n),
-                         ENT_OK);
+        assert_int_equal(
+            ent_csv_write_row(f, sep, (const char *const *)cells, NULL, n),
+            ENT_OK);
         ent_crm_cells_free(cells, n);
     }
     fclose(f);
@@ -346,14 +343,12 @@ static void test_shipped_maps(void **state) {
         size_t ops = import_csv(&a, cases[i].map, cases[i].csv, NULL, 0, c1);
         assert_int_equal(c1[ENT_CRM_CREATED], cases[i].rows);
         assert_int_equal(ops, cases[i].rows);
-        assert_int_equal(import_csv(&a, cases[i].map, cases[i].csv, NULL, 0,
-                                    c2),
-                         0);
+        assert_int_equal(
+            import_csv(&a, cases[i].map, cases[i].csv, NULL, 0, c2), 0);
         assert_int_equal(c2[ENT_CRM_UNCHANGED], cases[i].rows);
         char *csv = export_csv(&a, cases[i].map, &len);
-        assert_int_equal(import_csv(&a, cases[i].map, "export.csv", csv, len,
-                                    c3),
-                         0);
+        assert_int_equal(
+            import_csv(&a, cases[i].map, "export.csv", csv, len, c3), 0);
         if (c3[ENT_CRM_UNCHANGED] != cases[i].rows)
             fail_msg("%s: export round trip changed rows:\n%s", cases[i].map,
                      csv);
@@ -375,15 +370,13 @@ static void test_shipped_maps(void **state) {
                         "1250000.00");
     assert_string_equal(shared_of(&a, l.id, "industry", buf, sizeof(buf)),
                         "Financial Services");
-    assert_string_equal(shared_of(&a, l.id, "internal_notes", buf,
-                                  sizeof(buf)),
+    assert_string_equal(shared_of(&a, l.id, "internal_notes", buf, sizeof(buf)),
                         "Renewal with expansion to EMEA. Partner leads the "
                         "integration work.");
     json_t *o = NULL;
     assert_int_equal(ent_obj_show_json(a.eng, l.id, false, &o), ENT_OK);
     /* the external id and the amount are private: never in shared */
-    assert_null(json_object_get(json_object_get(o, "shared"),
-                                "salesforce_id"));
+    assert_null(json_object_get(json_object_get(o, "shared"), "salesforce_id"));
     assert_null(json_object_get(json_object_get(o, "shared"), "deal_size"));
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(o, "private"), "salesforce_id")),
@@ -410,10 +403,11 @@ static void test_export_options(void **state) {
     exp_q q;
     (void)state;
     assert_int_equal(tnode_open(&a, 4), 0);
-    assert_int_equal(import_csv(&a, "node/crm/maps/salesforce_opportunity.json",
-                                "tests/fixtures/crm/salesforce_opportunities.csv",
-                                NULL, 0, c0),
-                     5);
+    assert_int_equal(
+        import_csv(&a, "node/crm/maps/salesforce_opportunity.json",
+                   "tests/fixtures/crm/salesforce_opportunities.csv", NULL, 0,
+                   c0),
+        5);
     memset(&q, 0, sizeof(q));
     q.o.type = "opportunity";
     q.o.where = "stage in (\"Closed Won\", \"Closed Lost\") and "
@@ -421,9 +415,10 @@ static void test_export_options(void **state) {
     assert_int_equal(ent_store_read(a.store, expq_fn, &q), ENT_OK);
     json_t *objs = json_object_get(q.page, "objects");
     assert_int_equal(json_array_size(objs), 1);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(
-                            json_array_get(objs, 0), "shared"), "name")),
-                        "Tailspin POS Upgrade");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_array_get(objs, 0), "shared"), "name")),
+        "Tailspin POS Upgrade");
     assert_non_null(json_object_get(json_array_get(objs, 0), "private"));
     json_int_t cursor = json_integer_value(json_object_get(q.page, "cursor"));
     assert_true(cursor > 0);
@@ -470,8 +465,9 @@ static void test_export_options(void **state) {
     assert_int_equal(ent_store_read(a.store, expq_fn, &q), ENT_OK);
     assert_int_equal(json_array_size(json_object_get(q.page, "objects")), 0);
     json_decref(q.page);
-    ent_obj_input r1[] = {IN("salesforce_id", "0065e00000AbCdE3", ENT_IN_PRIVATE),
-                          IN("next_step", "Call the CFO", ENT_IN_SHARED)};
+    ent_obj_input r1[] = {
+        IN("salesforce_id", "0065e00000AbCdE3", ENT_IN_PRIVATE),
+        IN("next_step", "Call the CFO", ENT_IN_SHARED)};
     ent_crm_row rows[] = {{"0065e00000AbCdE3", r1, 2}};
     ent_crm_result res[1];
     ent_op **ops;
@@ -486,9 +482,10 @@ static void test_export_options(void **state) {
     assert_int_equal(ent_store_read(a.store, expq_fn, &q), ENT_OK);
     objs = json_object_get(q.page, "objects");
     assert_int_equal(json_array_size(objs), 1);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(
-                            json_array_get(objs, 0), "shared"), "next_step")),
-                        "Call the CFO");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_array_get(objs, 0), "shared"), "next_step")),
+        "Call the CFO");
     json_decref(q.page);
     tnode_close(&a);
 }

@@ -29,7 +29,9 @@ static const char MAP[] =
     "{\"column\":\"Amount\",\"field\":\"deal_size\",\"currency_column\":"
     "\"Opportunity Currency\",\"default_currency\":\"USD\"},"
     "{\"column\":\"Partner\",\"field\":\"influenced_by\",\"orgs\":"
-    "{\"Globex\":\"" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "\"}},"
+    "{\"Globex\":\""
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "\"}},"
     "{\"column\":\"Probability (%)\",\"field\":\"probability\","
     "\"visibility\":\"private\",\"optional\":true},"
     "{\"column\":\"Description\",\"field\":\"internal_notes\","
@@ -42,8 +44,7 @@ static ent_crm_map *load(const char *json, int want, const char *words) {
     int rc = ent_crm_map_parse(&m, (const uint8_t *)json, strlen(json),
                                "m.json", err, sizeof(err));
     if (rc == ENT_OK) {
-        assert_int_equal(ent_template_builtin(ent_crm_map_type(m), &t),
-                         ENT_OK);
+        assert_int_equal(ent_template_builtin(ent_crm_map_type(m), &t), ENT_OK);
         rc = ent_crm_map_bind(m, t, err, sizeof(err));
         ent_template_free(t);
     }
@@ -77,9 +78,11 @@ static void mkrow(row *w, unsigned long line, const char *const *cells) {
     w->r.line = w->r.line_end = line;
 }
 
-static const char *HDR[] = {"Opportunity ID", "opportunity name ", "Stage",
-                            "Close Date", "Amount", "Opportunity Currency",
-                            "Partner", "Description", "Ignored", NULL};
+static const char *HDR[] = {"Opportunity ID", "opportunity name ",
+                            "Stage",          "Close Date",
+                            "Amount",         "Opportunity Currency",
+                            "Partner",        "Description",
+                            "Ignored",        NULL};
 
 static const char *find(const ent_crm_values *v, const char *field,
                         bool *priv) {
@@ -100,8 +103,9 @@ static void test_parse_and_bind_errors(void **state) {
     ent_crm_map_free(m);
     load("{\"entente_map\":1,\"type\":\"opportunity\",\"columns\":[{"
          "\"column\":\"A\",\"field\":\"close_dat\"}]}",
-         ENT_ESCHEMA, "columns[0] (\"A\"): unknown field close_dat in "
-                      "template opportunity (did you mean close_date?)");
+         ENT_ESCHEMA,
+         "columns[0] (\"A\"): unknown field close_dat in "
+         "template opportunity (did you mean close_date?)");
     load("{\"entente_map\":1,\"type\":\"opportunity\",\"columns\":[{"
          "\"column\":\"A\",\"field\":\"name\",\"type\":\"datetime\"}]}",
          ENT_EINVAL, "unknown type \"datetime\"");
@@ -142,9 +146,8 @@ static void test_parse_and_bind_errors(void **state) {
     static const char lead[] =
         "{\"entente_map\":1,\"type\":\"lead\",\"columns\":[{\"column\":"
         "\"A\",\"field\":\"company\"}]}";
-    assert_int_equal(ent_crm_map_parse(&m2, (const uint8_t *)lead,
-                                       strlen(lead), "l.json", err,
-                                       sizeof(err)),
+    assert_int_equal(ent_crm_map_parse(&m2, (const uint8_t *)lead, strlen(lead),
+                                       "l.json", err, sizeof(err)),
                      ENT_OK);
     assert_int_equal(ent_template_builtin("opportunity", &t), ENT_OK);
     assert_int_equal(ent_crm_map_bind(m2, t, err, sizeof(err)), ENT_ESCHEMA);
@@ -169,14 +172,19 @@ static void test_header_and_rows(void **state) {
     assert_int_equal(ent_crm_map_header(m, &h.r, "d.csv", err, sizeof(err)),
                      ENT_OK);
     assert_int_equal(ent_crm_map_ncols(m), 9);
-    static const char *r1[] = {"006A1",       "Big deal",        "id. decision makers",
-                               "3/31/2027",   "1,200,000.50",    "eur",
-                               "Globex",      "line one\r\nline two", "x",
+    static const char *r1[] = {"006A1",
+                               "Big deal",
+                               "id. decision makers",
+                               "3/31/2027",
+                               "1,200,000.50",
+                               "eur",
+                               "Globex",
+                               "line one\r\nline two",
+                               "x",
                                NULL};
     mkrow(&r, 2, r1);
-    assert_int_equal(ent_crm_map_row(m, &r.r, "d.csv", NULL, &v, err,
-                                     sizeof(err)),
-                     ENT_OK);
+    assert_int_equal(
+        ent_crm_map_row(m, &r.r, "d.csv", NULL, &v, err, sizeof(err)), ENT_OK);
     assert_string_equal(v.extid, "006A1");
     assert_string_equal(find(&v, "salesforce_id", &priv), "006A1");
     assert_true(priv);
@@ -192,12 +200,11 @@ static void test_header_and_rows(void **state) {
     assert_null(find(&v, "probability", NULL));
     /* empty cells: nothing, or a clearing value with "empty": "clear";
      * no currency cell: the default currency */
-    static const char *r2[] = {"006A2", "", "Unmapped Stage", "", "12", "",
-                               "Initech", "", "", NULL};
+    static const char *r2[] = {
+        "006A2", "", "Unmapped Stage", "", "12", "", "Initech", "", "", NULL};
     mkrow(&r, 3, r2);
-    assert_int_equal(ent_crm_map_row(m, &r.r, "d.csv", NULL, &v, err,
-                                     sizeof(err)),
-                     ENT_OK);
+    assert_int_equal(
+        ent_crm_map_row(m, &r.r, "d.csv", NULL, &v, err, sizeof(err)), ENT_OK);
     assert_null(find(&v, "name", NULL));
     assert_null(find(&v, "close_date", NULL));
     assert_string_equal(find(&v, "stage", NULL), "Unmapped Stage");
@@ -225,9 +232,9 @@ static void test_header_and_rows(void **state) {
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         mkrow(&r, 4, bad[i].cells);
-        assert_int_equal(ent_crm_map_row(m, &r.r, "d.csv", NULL, &v, err,
-                                         sizeof(err)),
-                         ENT_EINVAL);
+        assert_int_equal(
+            ent_crm_map_row(m, &r.r, "d.csv", NULL, &v, err, sizeof(err)),
+            ENT_EINVAL);
         if (strstr(err, bad[i].words) == NULL)
             fail_msg("%zu: %s", i, err);
         assert_int_equal(v.n, 0);
@@ -242,8 +249,8 @@ static void test_header_and_rows(void **state) {
     assert_non_null(strstr(err, "d.csv: line 1: no column \"Opportunity "
                                 "Name\" in the header"));
     static const char *h3[] = {"Opportunity ID", "Opportunity Name", "Stage",
-                               "Close Date", "Amount", "STAGE", "Partner",
-                               "Description", NULL};
+                               "Close Date",     "Amount",           "STAGE",
+                               "Partner",        "Description",      NULL};
     mkrow(&h, 1, h3);
     assert_int_equal(ent_crm_map_header(m, &h.r, "d.csv", err, sizeof(err)),
                      ENT_ESCHEMA);
@@ -264,11 +271,9 @@ static void test_dates_and_numbers(void **state) {
                      ENT_OK);
     assert_int_equal(d, e);
     assert_int_equal(
-        ent_crm_parse_date("03/31/2026 5:00 PM", ENT_CRM_DATE_MDY, &e),
-        ENT_OK);
+        ent_crm_parse_date("03/31/2026 5:00 PM", ENT_CRM_DATE_MDY, &e), ENT_OK);
     assert_int_equal(d, e);
-    assert_int_equal(ent_crm_parse_date("31.03.2026", ENT_CRM_DATE_DMY_DOT,
-                                        &e),
+    assert_int_equal(ent_crm_parse_date("31.03.2026", ENT_CRM_DATE_DMY_DOT, &e),
                      ENT_OK);
     assert_int_equal(d, e);
     assert_int_equal(ent_crm_parse_date("31/03/2026", ENT_CRM_DATE_DMY, &e),
@@ -280,8 +285,7 @@ static void test_dates_and_numbers(void **state) {
                      ENT_EINVAL);
     assert_int_equal(ent_crm_parse_date("31/03/26", ENT_CRM_DATE_DMY, &e),
                      ENT_EINVAL);
-    assert_int_equal(ent_crm_parse_date("", ENT_CRM_DATE_ISO, &e),
-                     ENT_EINVAL);
+    assert_int_equal(ent_crm_parse_date("", ENT_CRM_DATE_ISO, &e), ENT_EINVAL);
 
     /* European amounts: decimal comma, dot thousands */
     static const char eu[] =
@@ -300,27 +304,24 @@ static void test_dates_and_numbers(void **state) {
     mkrow(&r, 2, rr);
     assert_int_equal(ent_crm_map_header(m, &h.r, "eu.csv", err, sizeof(err)),
                      ENT_OK);
-    assert_int_equal(ent_crm_map_row(m, &r.r, "eu.csv", NULL, &v, err,
-                                     sizeof(err)),
-                     ENT_OK);
+    assert_int_equal(
+        ent_crm_map_row(m, &r.r, "eu.csv", NULL, &v, err, sizeof(err)), ENT_OK);
     assert_string_equal(find(&v, "deal_size", NULL), "1200000.5 EUR");
     assert_string_equal(find(&v, "close_date", NULL), "2027-02-01");
     /* export in reverse */
     json_t *sh = json_pack("{s:s}", "close_date", "2027-02-01");
-    json_t *pv = json_pack("{s:{s:s,s:s,s:I}}", "deal_size", "amount",
-                           "1200000.50", "currency", "EUR", "minor",
-                           (json_int_t)120000050);
+    json_t *pv =
+        json_pack("{s:{s:s,s:s,s:I}}", "deal_size", "amount", "1200000.50",
+                  "currency", "EUR", "minor", (json_int_t)120000050);
     char **cells;
     size_t n;
-    assert_int_equal(ent_crm_map_export_row(m, sh, pv, NULL, false, &cells,
-                                            &n),
+    assert_int_equal(ent_crm_map_export_row(m, sh, pv, NULL, false, &cells, &n),
                      ENT_OK);
     assert_int_equal(n, 2);
     assert_string_equal(cells[0], "1200000,50");
     assert_string_equal(cells[1], "01.02.2027");
     ent_crm_cells_free(cells, n);
-    assert_int_equal(ent_crm_map_export_row(m, sh, pv, NULL, true, &cells,
-                                            &n),
+    assert_int_equal(ent_crm_map_export_row(m, sh, pv, NULL, true, &cells, &n),
                      ENT_OK);
     assert_string_equal(cells[0], "");
     ent_crm_cells_free(cells, n);
@@ -343,16 +344,14 @@ static void test_export_round_trip(void **state) {
     assert_int_equal(nh, 9);
     assert_string_equal(hdr[4], "Amount");
     assert_string_equal(hdr[5], "Opportunity Currency");
-    json_t *sh = json_pack(
-        "{s:s,s:s,s:s,s:s}", "name", "Big, \"quoted\" deal", "stage",
-        "Qualification", "close_date", "2027-03-31", "influenced_by",
-        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
-    json_t *pv = json_pack("{s:s,s:{s:s,s:s,s:I},s:s}", "salesforce_id",
-                           "006X", "deal_size", "amount", "10.50",
-                           "currency", "GBP", "minor", (json_int_t)1050,
-                           "internal_notes", "n");
-    assert_int_equal(ent_crm_map_export_row(m, sh, pv, NULL, false, &cells,
-                                            &n),
+    json_t *sh =
+        json_pack("{s:s,s:s,s:s,s:s}", "name", "Big, \"quoted\" deal", "stage",
+                  "Qualification", "close_date", "2027-03-31", "influenced_by",
+                  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    json_t *pv = json_pack("{s:s,s:{s:s,s:s,s:I},s:s}", "salesforce_id", "006X",
+                           "deal_size", "amount", "10.50", "currency", "GBP",
+                           "minor", (json_int_t)1050, "internal_notes", "n");
+    assert_int_equal(ent_crm_map_export_row(m, sh, pv, NULL, false, &cells, &n),
                      ENT_OK);
     assert_string_equal(cells[0], "006X");
     assert_string_equal(cells[2], "Id. Decision Makers");
@@ -364,17 +363,15 @@ static void test_export_round_trip(void **state) {
     assert_int_equal(ent_crm_map_header(m, &h.r, "x.csv", err, sizeof(err)),
                      ENT_OK);
     mkrow(&r, 2, (const char *const *)cells);
-    assert_int_equal(ent_crm_map_row(m, &r.r, "x.csv", NULL, &v, err,
-                                     sizeof(err)),
-                     ENT_OK);
+    assert_int_equal(
+        ent_crm_map_row(m, &r.r, "x.csv", NULL, &v, err, sizeof(err)), ENT_OK);
     assert_string_equal(find(&v, "stage", NULL), "Qualification");
     assert_string_equal(find(&v, "close_date", NULL), "2027-03-31");
     assert_string_equal(find(&v, "deal_size", NULL), "10.5 GBP");
     assert_string_equal(find(&v, "name", NULL), "Big, \"quoted\" deal");
     ent_crm_cells_free(cells, n);
     /* hide_private: private columns empty, the external id too */
-    assert_int_equal(ent_crm_map_export_row(m, sh, pv, NULL, true, &cells,
-                                            &n),
+    assert_int_equal(ent_crm_map_export_row(m, sh, pv, NULL, true, &cells, &n),
                      ENT_OK);
     assert_string_equal(cells[0], "");
     assert_string_equal(cells[4], "");

@@ -23,16 +23,14 @@ static int read_all(const char *text, size_t len, const ent_csv_opts *o,
     ent_csv *c = NULL;
     ent_csv_row r;
     int rc;
-    assert_int_equal(ent_csv_open_mem(&c, (const uint8_t *)text, len,
-                                      "t.csv", o),
-                     ENT_OK);
+    assert_int_equal(
+        ent_csv_open_mem(&c, (const uint8_t *)text, len, "t.csv", o), ENT_OK);
     if (rows)
         rows[0] = '\0';
     while ((rc = ent_csv_next(c, &r)) == ENT_OK) {
         for (size_t i = 0; rows && i < r.ncols; i++) {
             strncat(rows, r.cells[i], cap - strlen(rows) - 1);
-            strncat(rows, i + 1 < r.ncols ? "|" : "\n",
-                    cap - strlen(rows) - 1);
+            strncat(rows, i + 1 < r.ncols ? "|" : "\n", cap - strlen(rows) - 1);
         }
     }
     if (err)
@@ -54,14 +52,14 @@ static void test_rfc_and_crm_forms(void **state) {
     ent_csv *c;
     ent_csv_row r;
     (void)state;
-    assert_int_equal(read_all(t1, sizeof(t1) - 1, NULL, rows, sizeof(rows),
-                              err, sizeof(err), NULL),
+    assert_int_equal(read_all(t1, sizeof(t1) - 1, NULL, rows, sizeof(rows), err,
+                              sizeof(err), NULL),
                      ENT_ENOENT);
     assert_string_equal(rows, "Id|Name|Note\n1|Acme, Inc.|two\r\nlines\n"
                               "2|say \"hi\"| Inc. \n3||last\n");
     /* lines: the record with a quoted newline spans 2..3 */
-    assert_int_equal(ent_csv_open_mem(&c, (const uint8_t *)t1,
-                                      sizeof(t1) - 1, "t.csv", NULL),
+    assert_int_equal(ent_csv_open_mem(&c, (const uint8_t *)t1, sizeof(t1) - 1,
+                                      "t.csv", NULL),
                      ENT_OK);
     assert_int_equal(ent_csv_next(c, &r), ENT_OK);
     assert_int_equal(r.line, 1);
@@ -79,23 +77,22 @@ static void test_rfc_and_crm_forms(void **state) {
 
     /* European export: ';' detected, decimal commas stay in cells */
     static const char t2[] = "Name;Amount\n\"Globex; GmbH\";1.200,50\n";
-    assert_int_equal(read_all(t2, sizeof(t2) - 1, NULL, rows, sizeof(rows),
-                              err, sizeof(err), NULL),
+    assert_int_equal(read_all(t2, sizeof(t2) - 1, NULL, rows, sizeof(rows), err,
+                              sizeof(err), NULL),
                      ENT_ENOENT);
     assert_string_equal(rows, "Name|Amount\nGlobex; GmbH|1.200,50\n");
     /* a given separator wins over detection */
     ent_csv_opts o = {.sep = ','};
-    assert_int_equal(read_all("a;b,c\n1;2,3\n", 12, &o, rows, sizeof(rows),
-                              err, sizeof(err), NULL),
+    assert_int_equal(read_all("a;b,c\n1;2,3\n", 12, &o, rows, sizeof(rows), err,
+                              sizeof(err), NULL),
                      ENT_ENOENT);
     assert_string_equal(rows, "a;b|c\n1;2|3\n");
     /* tab separated, empty input */
-    assert_int_equal(read_all("a\tb\n1\t2\n", 8, NULL, rows, sizeof(rows),
-                              NULL, 0, NULL),
-                     ENT_ENOENT);
+    assert_int_equal(
+        read_all("a\tb\n1\t2\n", 8, NULL, rows, sizeof(rows), NULL, 0, NULL),
+        ENT_ENOENT);
     assert_string_equal(rows, "a|b\n1|2\n");
-    assert_int_equal(read_all("", 0, NULL, rows, sizeof(rows), NULL, 0,
-                              NULL),
+    assert_int_equal(read_all("", 0, NULL, rows, sizeof(rows), NULL, 0, NULL),
                      ENT_ENOENT);
     assert_string_equal(rows, "");
     o.sep = '|';
@@ -221,7 +218,7 @@ static void test_bad_input(void **state) {
 }
 
 static void test_writer_round_trip(void **state) {
-    static const char *const cells[] = {"plain", "a,b",  "say \"x\"",
+    static const char *const cells[] = {"plain",        "a,b",   "say \"x\"",
                                         "two\r\nlines", " pad ", "",
                                         "Müller; GmbH"};
     char *buf = NULL;

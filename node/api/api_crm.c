@@ -27,9 +27,9 @@ static int check_keys(const json_t *o, const char *const *keys,
         while (keys[i] && strcmp(keys[i], k) != 0)
             i++;
         if (keys[i] == NULL)
-            return ent_http_response_error_field(
-                resp, 400, ENT_EINVAL, k, "%s: unknown key \"%.64s\"", where,
-                k);
+            return ent_http_response_error_field(resp, 400, ENT_EINVAL, k,
+                                                 "%s: unknown key \"%.64s\"",
+                                                 where, k);
     }
     return ENT_OK;
 }
@@ -55,8 +55,8 @@ static int read_map(const json_t *row, const char *key, uint8_t how,
                 "rows[%zu].%s.%.64s: the value is a string", r, key, k);
         if (*n >= ENT_CRM_ROW_INPUTS_MAX)
             return ent_http_response_error(resp, 400, ENT_ELIMIT,
-                                           "rows[%zu]: more than %d fields",
-                                           r, ENT_CRM_ROW_INPUTS_MAX);
+                                           "rows[%zu]: more than %d fields", r,
+                                           ENT_CRM_ROW_INPUTS_MAX);
         in[*n].name = k;
         in[*n].text = json_string_value(v);
         in[*n].how = how;
@@ -133,31 +133,27 @@ int ent_api_crm_import(ent_node *n, const ent_http_request *req,
         rr[i].extid = json_string_value(json_object_get(row, "extid"));
         if (rr[i].extid == NULL) {
             rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "extid",
-                                               "rows[%zu].extid: a string",
-                                               i);
+                                               "rows[%zu].extid: a string", i);
             goto out;
         }
         if ((rc = read_map(row, "set", ENT_IN_SHARED, ri, &k, i, resp)) !=
                 ENT_OK ||
-            (rc = read_map(row, "private", ENT_IN_PRIVATE, ri, &k, i,
-                           resp)) != ENT_OK ||
+            (rc = read_map(row, "private", ENT_IN_PRIVATE, ri, &k, i, resp)) !=
+                ENT_OK ||
             (rc = read_map(row, "custom", ENT_IN_CUSTOM, ri, &k, i, resp)) !=
                 ENT_OK)
             goto out;
         rr[i].in = ri;
         rr[i].n = k;
     }
-    rc = ent_crm_import_batch(ent_node_objects(n), ent_node_store(n), type,
-                              source, rr, nrows,
-                              json_is_true(json_object_get(body, "dry_run")),
-                              res, &ops, &nops);
+    rc = ent_crm_import_batch(
+        ent_node_objects(n), ent_node_store(n), type, source, rr, nrows,
+        json_is_true(json_object_get(body, "dry_run")), res, &ops, &nops);
     if (rc != ENT_OK) {
-        rc = ent_http_response_error(resp, rc == ENT_ENOENT
-                                               ? 404
-                                               : ent_api_error_status(rc),
-                                     rc, "import of type %s: %s", type,
-                                     rc == ENT_ENOENT ? "no such template"
-                                                      : ent_strerror(rc));
+        rc = ent_http_response_error(
+            resp, rc == ENT_ENOENT ? 404 : ent_api_error_status(rc), rc,
+            "import of type %s: %s", type,
+            rc == ENT_ENOENT ? "no such template" : ent_strerror(rc));
         goto out;
     }
     /* to the members, in row order, right after the one commit */
@@ -185,12 +181,12 @@ int ent_api_crm_import(ent_node *n, const ent_http_request *req,
             goto out;
         }
     }
-    out = json_pack("{s:O,s:I,s:I,s:I,s:I,s:I}", "results", results,
-                    "created", (json_int_t)count[ENT_CRM_CREATED], "updated",
-                    (json_int_t)count[ENT_CRM_UPDATED], "unchanged",
-                    (json_int_t)count[ENT_CRM_UNCHANGED], "rejected",
-                    (json_int_t)count[ENT_CRM_REJECTED], "ops",
-                    (json_int_t)nops);
+    out =
+        json_pack("{s:O,s:I,s:I,s:I,s:I,s:I}", "results", results, "created",
+                  (json_int_t)count[ENT_CRM_CREATED], "updated",
+                  (json_int_t)count[ENT_CRM_UPDATED], "unchanged",
+                  (json_int_t)count[ENT_CRM_UNCHANGED], "rejected",
+                  (json_int_t)count[ENT_CRM_REJECTED], "ops", (json_int_t)nops);
     if (out == NULL) {
         rc = ENT_ENOMEM;
         goto out;
@@ -220,9 +216,8 @@ static int export_fn(ent_txn *txn, void *data) {
 
 int ent_api_crm_export(ent_node *n, const ent_http_request *req,
                        ent_http_response *resp) {
-    static const char *const keys[] = {"type",  "where", "hide_private",
-                                       "since", "after", "limit",
-                                       NULL};
+    static const char *const keys[] = {
+        "type", "where", "hide_private", "since", "after", "limit", NULL};
     json_t *body = NULL, *v;
     export_ctx c;
     uint8_t after[32];

@@ -24,16 +24,19 @@
 #include "node/crm/crm_import.h"
 #include "node/err.h"
 
-#define BATCH_ROWS 500                /* rows of one request, by default */
-#define BATCH_BYTES (600u * 1024)     /* JSON of one request, about */
+#define BATCH_ROWS 500 /* rows of one request, by default */
+#define BATCH_BYTES                                                            \
+    (400u * 1024) /* field text of one request: its JSON stays under the 1 MiB \
+                     body limit */
 
 const cli_opt ent__cli_import_opts[] = {
     {"type", "TYPE", "the object type (the map's \"type\")"},
     {"map", "MAP", "the mapping file (spec/crm.md)"},
     {"dry-run", NULL, "report what would change; change nothing"},
     {"rejects", "FILE", "write the refused rows here (line, reason, cells)"},
-    {"separator", "SEP", "',', ';' or 'tab' (default: the map's, else "
-                         "detected)"},
+    {"separator", "SEP",
+     "',', ';' or 'tab' (default: the map's, else "
+     "detected)"},
     {"batch", "N", "rows per commit (1..1000, default 500)"},
     {NULL, NULL, NULL}};
 
@@ -143,8 +146,8 @@ typedef struct imp {
     bool dry;
     size_t batch;
     /* pass 1 */
-    size_t nrows;     /* data rows */
-    char **why;       /* per data row: why it is refused (NULL: fine) */
+    size_t nrows; /* data rows */
+    char **why;   /* per data row: why it is refused (NULL: fine) */
     unsigned long *lines;
     /* totals */
     uint64_t created, updated, unchanged, rejected, ops;
@@ -201,16 +204,14 @@ static int pass1(imp *m) {
                                             : ent_csv_error(csv));
         goto out;
     }
-    if (ent_crm_map_header(m->map, &row, m->file, err, sizeof(err)) !=
-        ENT_OK) {
+    if (ent_crm_map_header(m->map, &row, m->file, err, sizeof(err)) != ENT_OK) {
         st = ent__cli_fail(m->c, "%s", err);
         goto out;
     }
     while ((rc = ent_csv_next(csv, &row)) == ENT_OK) {
         size_t i = m->nrows;
         void *a = realloc(m->why, (i + 1) * sizeof(char *));
-        void *b = a ? realloc(m->lines, (i + 1) * sizeof(unsigned long))
-                    : NULL;
+        void *b = a ? realloc(m->lines, (i + 1) * sizeof(unsigned long)) : NULL;
         if (a)
             m->why = a;
         if (b)
@@ -408,11 +409,10 @@ static int pass2(imp *m) {
         }
         for (size_t k = 0; k < v.n; k++) {
             const ent_crm_value *cv = &v.v[k];
-            json_object_set_new(
-                json_object_get(r, cv->private_ ? "private"
-                                   : cv->custom ? "custom"
-                                                : "set"),
-                cv->field, json_string(cv->text));
+            json_object_set_new(json_object_get(r, cv->private_ ? "private"
+                                                   : cv->custom ? "custom"
+                                                                : "set"),
+                                cv->field, json_string(cv->text));
             bytes += strlen(cv->field) + strlen(cv->text) + 8;
         }
         json_array_append_new(rowsj, r);
@@ -461,8 +461,7 @@ int ent__cli_cmd_import(cli *c) {
         char *end;
         unsigned long b = strtoul(batch, &end, 10);
         if (*batch == '\0' || *end != '\0' || b < 1 || b > ENT_CRM_BATCH_MAX)
-            return ent__cli_usage_error(c, "--batch: 1..%d",
-                                        ENT_CRM_BATCH_MAX);
+            return ent__cli_usage_error(c, "--batch: 1..%d", ENT_CRM_BATCH_MAX);
         m.batch = b;
     }
     if (sep != NULL) {
@@ -497,12 +496,11 @@ int ent__cli_cmd_import(cli *c) {
     if ((st = pass2(&m)) >= 0)
         goto out;
     if (c->json) {
-        json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:b}", "created",
-                              (json_int_t)m.created, "updated",
-                              (json_int_t)m.updated, "unchanged",
-                              (json_int_t)m.unchanged, "rejected",
-                              (json_int_t)m.rejected, "ops",
-                              (json_int_t)m.ops, "dry_run", m.dry);
+        json_t *o = json_pack(
+            "{s:I,s:I,s:I,s:I,s:I,s:b}", "created", (json_int_t)m.created,
+            "updated", (json_int_t)m.updated, "unchanged",
+            (json_int_t)m.unchanged, "rejected", (json_int_t)m.rejected, "ops",
+            (json_int_t)m.ops, "dry_run", m.dry);
         ent__cli_print_json(o);
         json_decref(o);
     } else {

@@ -176,8 +176,7 @@ int ent_crm_export(ent_txn *txn, const ent_crm_export_opts *o, json_t **out,
     c.nslots = tpl->nfields;
     if (o->where != NULL && o->where[0] != '\0') {
         char why[ENT_EXPR_ERR_MAX];
-        rc = ent_expr_compile(o->where, lookup, &c, &c.where, why,
-                              sizeof(why));
+        rc = ent_expr_compile(o->where, lookup, &c, &c.where, why, sizeof(why));
         if (rc == ENT_OK && ent_expr_type(c.where) != ENT_XT_BOOL) {
             snprintf(why, sizeof(why), "is a %s, not a condition",
                      ent_xtype_name(ent_expr_type(c.where)));

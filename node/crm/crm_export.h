@@ -19,10 +19,10 @@
 /* What ent_crm_export() reads; zeroed: every object of type, private
  * fields included, in id order from the first. */
 typedef struct ent_crm_export_opts {
-    const char *type;     /* required */
-    const char *where;    /* a --where expression (spec/reports.md), or NULL */
-    bool hide_private;    /* leave "private" out */
-    bool since_set;       /* only objects changed after event id since */
+    const char *type;  /* required */
+    const char *where; /* a --where expression (spec/reports.md), or NULL */
+    bool hide_private; /* leave "private" out */
+    bool since_set;    /* only objects changed after event id since */
     uint64_t since;
     const uint8_t *after; /* paging: objects after this id (NULL: first) */
     size_t limit;         /* rows at most (1..ENT_CRM_EXPORT_PAGE; 0: max) */

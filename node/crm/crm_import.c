@@ -20,8 +20,8 @@
 #include "node/err.h"
 #include "node/objects/template.h"
 
-#define KEY_MAX (ENT_CRM_SOURCE_MAX + 1 + ENT_TPL_TYPE_MAX + 1 + \
-                 ENT_CRM_EXTID_MAX)
+#define KEY_MAX                                                                \
+    (ENT_CRM_SOURCE_MAX + 1 + ENT_TPL_TYPE_MAX + 1 + ENT_CRM_EXTID_MAX)
 
 const char *ent_crm_outcome_name(ent_crm_outcome o) {
     switch (o) {
@@ -82,8 +82,7 @@ static int ids_fn(void *data, const void *key, size_t klen, const void *val,
     ext[vlen] = '\0';
     if (!ent_text_valid(ext, vlen))
         return ENT_ECORRUPT;
-    return json_object_set_new(o, src, json_string(ext)) == 0 ? 0
-                                                             : ENT_ENOMEM;
+    return json_object_set_new(o, src, json_string(ext)) == 0 ? 0 : ENT_ENOMEM;
 }
 
 int ent_crm_external_ids(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
@@ -96,8 +95,7 @@ int ent_crm_external_ids(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
         return ENT_ENOMEM;
     prefix[0] = 1;
     memcpy(prefix + 1, id, ENT_OBJ_ID_LEN);
-    rc = ent_txn_scan(txn, ENT_TBL_CRM_IDS, prefix, sizeof(prefix), ids_fn,
-                      o);
+    rc = ent_txn_scan(txn, ENT_TBL_CRM_IDS, prefix, sizeof(prefix), ids_fn, o);
     if (rc != ENT_OK || json_object_size(o) == 0) {
         json_decref(o);
         return rc;
@@ -264,9 +262,9 @@ static int batch_fn(ent_txn *txn, void *data) {
 }
 
 int ent_crm_import_batch(ent_objects *eng, ent_store *store, const char *type,
-                         const char *source, const ent_crm_row *rows,
-                         size_t n, bool dry_run, ent_crm_result *res,
-                         ent_op ***ops, size_t *nops) {
+                         const char *source, const ent_crm_row *rows, size_t n,
+                         bool dry_run, ent_crm_result *res, ent_op ***ops,
+                         size_t *nops) {
     batch_ctx c;
     int rc;
     if (ops)

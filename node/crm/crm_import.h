@@ -39,9 +39,9 @@ typedef enum ent_crm_outcome {
 
 /* One row of a batch; strings borrowed for the call. */
 typedef struct ent_crm_row {
-    const char *extid;        /* 1..ENT_CRM_EXTID_MAX bytes */
-    const ent_obj_input *in;  /* its assignments (how: ENT_IN_SHARED,
-                                 ENT_IN_PRIVATE or ENT_IN_CUSTOM) */
+    const char *extid;       /* 1..ENT_CRM_EXTID_MAX bytes */
+    const ent_obj_input *in; /* its assignments (how: ENT_IN_SHARED,
+                                ENT_IN_PRIVATE or ENT_IN_CUSTOM) */
     size_t n;
 } ent_crm_row;
 
@@ -66,9 +66,9 @@ typedef struct ent_crm_result {
  *         (nothing committed).
  */
 int ent_crm_import_batch(ent_objects *eng, ent_store *store, const char *type,
-                         const char *source, const ent_crm_row *rows,
-                         size_t n, bool dry_run, ent_crm_result *res,
-                         ent_op ***ops, size_t *nops);
+                         const char *source, const ent_crm_row *rows, size_t n,
+                         bool dry_run, ent_crm_result *res, ent_op ***ops,
+                         size_t *nops);
 
 /*
  * The object of external id extid, inside txn. @return ENT_OK, ENT_ENOENT,

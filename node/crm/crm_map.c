@@ -27,8 +27,8 @@ typedef struct mcol {
     char *column;
     char *field;
     bool extid, custom, optional, empty_clear;
-    int vis;      /* -1: the field's default, else ent_visibility */
-    int decl;     /* -1: no "type" key, else ent_vtype */
+    int vis;  /* -1: the field's default, else ent_visibility */
+    int decl; /* -1: no "type" key, else ent_vtype */
     bool has_date;
     ent_crm_date_fmt date;
     char decimal; /* '.' or ',' */
@@ -161,11 +161,21 @@ static int read_table(const json_t *t, kv **out, size_t *n, const char *what,
 
 static int parse_col(ent_crm_map *m, size_t idx, const json_t *j, char *err,
                      size_t errlen) {
-    static const char *const keys[] = {
-        "column",   "field",           "visibility",       "external_id",
-        "custom",   "optional",        "type",             "date",
-        "decimal",  "currency_column", "default_currency", "values",
-        "orgs",     "empty",           NULL};
+    static const char *const keys[] = {"column",
+                                       "field",
+                                       "visibility",
+                                       "external_id",
+                                       "custom",
+                                       "optional",
+                                       "type",
+                                       "date",
+                                       "decimal",
+                                       "currency_column",
+                                       "default_currency",
+                                       "values",
+                                       "orgs",
+                                       "empty",
+                                       NULL};
     mcol *c = &m->cols[idx];
     char where[ENT_CRM_MAP_NAME_MAX + 64];
     const char *k, *s;
@@ -220,14 +230,14 @@ static int parse_col(ent_crm_map *m, size_t idx, const json_t *j, char *err,
             return ENT_EINVAL;
         }
     }
-#define BOOLKEY(name, dst)                                                   \
-    do {                                                                     \
-        json_t *b_ = json_object_get(j, name);                               \
-        if (b_ != NULL && !json_is_boolean(b_)) {                            \
+#define BOOLKEY(name, dst)                                                     \
+    do {                                                                       \
+        json_t *b_ = json_object_get(j, name);                                 \
+        if (b_ != NULL && !json_is_boolean(b_)) {                              \
             say(err, errlen, "%s: \"%s\" must be true or false", where, name); \
-            return ENT_EINVAL;                                               \
-        }                                                                    \
-        dst = json_is_true(b_);                                              \
+            return ENT_EINVAL;                                                 \
+        }                                                                      \
+        dst = json_is_true(b_);                                                \
     } while (0)
     BOOLKEY("external_id", c->extid);
     BOOLKEY("custom", c->custom);
@@ -240,8 +250,10 @@ static int parse_col(ent_crm_map *m, size_t idx, const json_t *j, char *err,
         else if (s && strcmp(s, "private") == 0)
             c->vis = ENT_VIS_PRIVATE;
         else {
-            say(err, errlen, "%s: \"visibility\" must be \"shared\" or "
-                             "\"private\"", where);
+            say(err, errlen,
+                "%s: \"visibility\" must be \"shared\" or "
+                "\"private\"",
+                where);
             return ENT_EINVAL;
         }
     }
@@ -320,8 +332,8 @@ static int parse_col(ent_crm_map *m, size_t idx, const json_t *j, char *err,
                          errlen)) != ENT_OK)
         return rc;
     if ((v = json_object_get(j, "orgs")) != NULL &&
-        (rc = read_table(v, &c->orgs, &c->norgs, "orgs", where, err,
-                         errlen)) != ENT_OK)
+        (rc = read_table(v, &c->orgs, &c->norgs, "orgs", where, err, errlen)) !=
+            ENT_OK)
         return rc;
     if (c->extid) {
         if (c->vis == ENT_VIS_SHARED || c->custom) {
@@ -331,8 +343,8 @@ static int parse_col(ent_crm_map *m, size_t idx, const json_t *j, char *err,
                 where);
             return ENT_EINVAL;
         }
-        if (c->optional || c->has_date || c->cur_col || c->nvals ||
-            c->norgs || c->empty_clear || (c->decl >= 0 && c->decl != ENT_VT_TEXT)) {
+        if (c->optional || c->has_date || c->cur_col || c->nvals || c->norgs ||
+            c->empty_clear || (c->decl >= 0 && c->decl != ENT_VT_TEXT)) {
             say(err, errlen,
                 "%s: the external id column takes no transform (it is text)",
                 where);
@@ -352,9 +364,8 @@ static int parse_col(ent_crm_map *m, size_t idx, const json_t *j, char *err,
 
 int ent_crm_map_parse(ent_crm_map **out, const uint8_t *buf, size_t len,
                       const char *name, char *err, size_t errlen) {
-    static const char *const keys[] = {"entente_map", "name",      "type",
-                                       "source",      "separator", "columns",
-                                       NULL};
+    static const char *const keys[] = {
+        "entente_map", "name", "type", "source", "separator", "columns", NULL};
     ent_crm_map *m = NULL;
     json_t *j = NULL, *cols, *v;
     json_error_t jerr;
@@ -430,7 +441,8 @@ int ent_crm_map_parse(ent_crm_map **out, const uint8_t *buf, size_t len,
     }
     if ((v = json_object_get(j, "separator")) != NULL) {
         s = jstr(v);
-        if (s == NULL || (strcmp(s, ",") && strcmp(s, ";") && strcmp(s, "\t"))) {
+        if (s == NULL ||
+            (strcmp(s, ",") && strcmp(s, ";") && strcmp(s, "\t"))) {
             say(err, errlen,
                 "%s: \"separator\" must be \",\", \";\" or \"\\t\"", m->file);
             goto out;
@@ -439,8 +451,7 @@ int ent_crm_map_parse(ent_crm_map **out, const uint8_t *buf, size_t len,
     }
     cols = json_object_get(j, "columns");
     if (!json_is_array(cols) || json_array_size(cols) == 0) {
-        say(err, errlen, "%s: \"columns\" must be a non-empty array",
-            m->file);
+        say(err, errlen, "%s: \"columns\" must be a non-empty array", m->file);
         goto out;
     }
     if (json_array_size(cols) > ENT_CRM_MAP_COLUMNS_MAX) {
@@ -527,11 +538,21 @@ int ent_crm_map_load(ent_crm_map **out, const char *path, char *err,
     return rc;
 }
 
-const char *ent_crm_map_type(const ent_crm_map *m) { return m->type; }
-const char *ent_crm_map_source(const ent_crm_map *m) { return m->source; }
-const char *ent_crm_map_name(const ent_crm_map *m) { return m->name; }
-char ent_crm_map_sep(const ent_crm_map *m) { return m->sep; }
-size_t ent_crm_map_ncols(const ent_crm_map *m) { return m->hdr_ncols; }
+const char *ent_crm_map_type(const ent_crm_map *m) {
+    return m->type;
+}
+const char *ent_crm_map_source(const ent_crm_map *m) {
+    return m->source;
+}
+const char *ent_crm_map_name(const ent_crm_map *m) {
+    return m->name;
+}
+char ent_crm_map_sep(const ent_crm_map *m) {
+    return m->sep;
+}
+size_t ent_crm_map_ncols(const ent_crm_map *m) {
+    return m->hdr_ncols;
+}
 
 const char *ent_crm_map_extid_field(const ent_crm_map *m) {
     for (size_t i = 0; i < m->n; i++)
@@ -580,8 +601,8 @@ int ent_crm_map_bind(ent_crm_map *m, const ent_template *tpl, char *err,
     if (m == NULL || tpl == NULL)
         return ENT_EINVAL;
     if (strcmp(m->type, tpl->type) != 0) {
-        say(err, errlen, "%s: the map is for type %s, not %s", m->file,
-            m->type, tpl->type);
+        say(err, errlen, "%s: the map is for type %s, not %s", m->file, m->type,
+            tpl->type);
         return ENT_ESCHEMA;
     }
     for (size_t i = 0; i < m->n; i++) {
@@ -679,8 +700,9 @@ int ent_crm_map_bind_fields(ent_crm_map *m, const ent_crm_field *fields,
             if (strcmp(fields[k].name, c->field) == 0)
                 f = &fields[k];
         if (f == NULL || c->custom) {
-            say(err, errlen, "%s: columns[%zu] (\"%s\"): unknown field %s of "
-                             "%s",
+            say(err, errlen,
+                "%s: columns[%zu] (\"%s\"): unknown field %s of "
+                "%s",
                 m->file, i, c->column, c->field, m->type);
             return ENT_ESCHEMA;
         }
@@ -736,8 +758,8 @@ static int hdr_find(const ent_csv_row *hdr, const char *name, size_t *pos) {
     return ENT_OK;
 }
 
-int ent_crm_map_header(ent_crm_map *m, const ent_csv_row *hdr,
-                       const char *file, char *err, size_t errlen) {
+int ent_crm_map_header(ent_crm_map *m, const ent_csv_row *hdr, const char *file,
+                       char *err, size_t errlen) {
     if (m == NULL || hdr == NULL || !m->bound)
         return ENT_EINVAL;
     if (file == NULL)
@@ -766,8 +788,8 @@ int ent_crm_map_header(ent_crm_map *m, const ent_csv_row *hdr,
             rc = hdr_find(hdr, c->cur_col, &c->cur_pos);
             if (rc == ENT_ECONFLICT) {
                 say(err, errlen,
-                    "%s: line %lu: the header names column \"%s\" twice",
-                    file, hdr->line, c->cur_col);
+                    "%s: line %lu: the header names column \"%s\" twice", file,
+                    hdr->line, c->cur_col);
                 return ENT_ESCHEMA;
             }
             c->cur_present = rc == ENT_OK;
@@ -970,8 +992,8 @@ static int cell_value(const ent_crm_map *m, const mcol *c,
             ent_date_to_ymd(days, &y, &mo, &d) != ENT_OK) {
             static const char *const fmts[] = {"YYYY-MM-DD", "MM/DD/YYYY",
                                                "DD/MM/YYYY", "DD.MM.YYYY"};
-            snprintf(why, whylen, "\"%.64s\" is not a date in the format %s",
-                     s, fmts[c->has_date ? c->date : 0]);
+            snprintf(why, whylen, "\"%.64s\" is not a date in the format %s", s,
+                     fmts[c->has_date ? c->date : 0]);
             return ENT_EINVAL;
         }
         snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y, mo, d);
@@ -1105,8 +1127,7 @@ int ent_crm_map_row(const ent_crm_map *m, const ent_csv_row *row,
 
 /* ----------------------------------------------------------------- export */
 
-const char *const *ent_crm_map_export_header(const ent_crm_map *m,
-                                             size_t *n) {
+const char *const *ent_crm_map_export_header(const ent_crm_map *m, size_t *n) {
     ent_crm_map *w = (ent_crm_map *)m;
     if (w->exp_hdr == NULL) {
         size_t k = 0;
@@ -1173,15 +1194,16 @@ static int export_cell(const mcol *c, const json_t *v, char **out,
         s = buf;
     } else if (json_is_string(v)) {
         s = json_string_value(v);
-        if (c->type == ENT_VT_DATE && c->has_date && c->date != ENT_CRM_DATE_ISO) {
+        if (c->type == ENT_VT_DATE && c->has_date &&
+            c->date != ENT_CRM_DATE_ISO) {
             int y, mo, d;
             if (sscanf(s, "%4d-%2d-%2d", &y, &mo, &d) == 3) {
                 if (c->date == ENT_CRM_DATE_MDY)
                     snprintf(buf, sizeof(buf), "%02d/%02d/%04d", mo, d, y);
                 else
-                    snprintf(buf, sizeof(buf), c->date == ENT_CRM_DATE_DMY
-                                                   ? "%02d/%02d/%04d"
-                                                   : "%02d.%02d.%04d",
+                    snprintf(buf, sizeof(buf),
+                             c->date == ENT_CRM_DATE_DMY ? "%02d/%02d/%04d"
+                                                         : "%02d.%02d.%04d",
                              d, mo, y);
                 s = buf;
             }

@@ -84,8 +84,8 @@ typedef struct ent_crm_value {
      * "2026-03-31", an org id, text); "" clears the field. Owned by the
      * ent_crm_values. */
     char *text;
-    bool private_; /* goes to the private table (never sent) */
-    bool custom;   /* a shared field the template does not list */
+    bool private_;        /* goes to the private table (never sent) */
+    bool custom;          /* a shared field the template does not list */
     unsigned long column; /* CSV column it came from, 1-based */
 } ent_crm_value;
 
@@ -167,8 +167,8 @@ int ent_crm_map_bind_fields(ent_crm_map *m, const ent_crm_field *fields,
  * line 1 and the column. Columns the map does not name are ignored.
  * @return ENT_OK, ENT_ESCHEMA, ENT_EINVAL (not bound yet).
  */
-int ent_crm_map_header(ent_crm_map *m, const ent_csv_row *hdr,
-                       const char *file, char *err, size_t errlen);
+int ent_crm_map_header(ent_crm_map *m, const ent_csv_row *hdr, const char *file,
+                       char *err, size_t errlen);
 
 /* Number of cells the header had (every row must have as many). */
 size_t ent_crm_map_ncols(const ent_crm_map *m);
@@ -201,8 +201,7 @@ void ent_crm_values_clear(ent_crm_values *v);
  * order, each currency column right after the amount column that names it
  * (once). The cells array of *n strings is borrowed from m.
  */
-const char *const *ent_crm_map_export_header(const ent_crm_map *m,
-                                             size_t *n);
+const char *const *ent_crm_map_export_header(const ent_crm_map *m, size_t *n);
 
 /*
  * One export row of an object: shared and private are the maps of

@@ -51,13 +51,13 @@ struct ent_csv {
     bool eof, finished, bom_checked, sep_known;
     uint64_t done, total;
     /* position */
-    unsigned long line;       /* physical line of the next byte */
-    size_t line_bytes;        /* bytes of that line fed so far */
-    bool in_record;           /* a record is open */
-    unsigned long rec_line;   /* line it started on */
-    unsigned long cell_line;  /* line the open cell started on */
-    size_t rec_bytes;         /* bytes fed since it started */
-    unsigned long nrecords;   /* records completed */
+    unsigned long line;      /* physical line of the next byte */
+    size_t line_bytes;       /* bytes of that line fed so far */
+    bool in_record;          /* a record is open */
+    unsigned long rec_line;  /* line it started on */
+    unsigned long cell_line; /* line the open cell started on */
+    size_t rec_bytes;        /* bytes fed since it started */
+    unsigned long nrecords;  /* records completed */
     /* arena */
     char *bytes;
     size_t nbytes, capbytes;
@@ -95,8 +95,8 @@ static void fail(ent_csv *c, int err, unsigned long line, unsigned long col,
     c->err_line = line;
     c->err_col = col;
     if (col > 0)
-        snprintf(c->errmsg, sizeof(c->errmsg), "%.250s: line %lu, column %lu: %s",
-                 c->name, line, col, why);
+        snprintf(c->errmsg, sizeof(c->errmsg),
+                 "%.250s: line %lu, column %lu: %s", c->name, line, col, why);
     else if (line > 0)
         snprintf(c->errmsg, sizeof(c->errmsg), "%.250s: line %lu: %s", c->name,
                  line, why);
@@ -151,8 +151,8 @@ static void on_cell(void *s, size_t len, void *data) {
         return;
     }
     if (len > c->lim.max_cell) {
-        fail(c, ENT_ETOOBIG, c->cell_line, col,
-             "cell longer than %zu bytes", c->lim.max_cell);
+        fail(c, ENT_ETOOBIG, c->cell_line, col, "cell longer than %zu bytes",
+             c->lim.max_cell);
         return;
     }
     nul = memchr(b, 0, len);
@@ -162,12 +162,12 @@ static void on_cell(void *s, size_t len, void *data) {
         for (size_t i = 0; i < at; i++)
             if (b[i] == '\n')
                 l++;
-        fail(c, ENT_ECORRUPT, l, col, nul ? "NUL byte in a cell"
-                                          : "invalid UTF-8 in a cell");
+        fail(c, ENT_ECORRUPT, l, col,
+             nul ? "NUL byte in a cell" : "invalid UTF-8 in a cell");
         return;
     }
-    if (grow((void **)&c->cells, &c->capcells, c->ncells + 1,
-             sizeof(cell)) != ENT_OK ||
+    if (grow((void **)&c->cells, &c->capcells, c->ncells + 1, sizeof(cell)) !=
+            ENT_OK ||
         grow((void **)&c->bytes, &c->capbytes, c->nbytes + len + 1, 1) !=
             ENT_OK) {
         fail(c, ENT_ENOMEM, c->line, col, "out of memory");
@@ -367,8 +367,8 @@ int ent_csv_next(ent_csv *c, ent_csv_row *row) {
         if (grow((void **)&c->ptrs, &c->capptrs, r->n + 1, sizeof(char *)) !=
             ENT_OK)
             return ENT_ENOMEM;
-        if (grow((void **)&c->lens, &c->caplens, r->n + 1,
-                 sizeof(size_t)) != ENT_OK)
+        if (grow((void **)&c->lens, &c->caplens, r->n + 1, sizeof(size_t)) !=
+            ENT_OK)
             return ENT_ENOMEM;
         for (size_t i = 0; i < r->n; i++) {
             c->ptrs[i] = c->bytes + c->cells[r->first + i].off;
@@ -532,8 +532,7 @@ void ent_csv_free(ent_csv *c) {
 static bool needs_quote(const char *s, size_t len, char sep) {
     if (len == 0)
         return false;
-    if (s[0] == ' ' || s[0] == '\t' || s[len - 1] == ' ' ||
-        s[len - 1] == '\t')
+    if (s[0] == ' ' || s[0] == '\t' || s[len - 1] == ' ' || s[len - 1] == '\t')
         return true;
     /* a byte order mark at the start of a file would be taken away */
     if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
@@ -547,7 +546,8 @@ static bool needs_quote(const char *s, size_t len, char sep) {
 int ent_csv_write_row(FILE *f, char sep, const char *const *cells,
                       const size_t *lens, size_t n) {
     /* one empty cell: "" (an empty line would be no record at all) */
-    if (n == 1 && (cells[0] == NULL || (lens ? lens[0] : strlen(cells[0])) == 0))
+    if (n == 1 &&
+        (cells[0] == NULL || (lens ? lens[0] : strlen(cells[0])) == 0))
         return fputs("\"\"\r\n", f) == EOF ? ENT_EIO : ENT_OK;
     for (size_t i = 0; i < n; i++) {
         const char *s = cells[i] ? cells[i] : "";

@@ -27,8 +27,8 @@
 #define BATCH 1000
 
 static const char *const stages[] = {
-    "Prospecting",         "Qualification",        "Needs Analysis",
-    "Value Proposition",   "Id. Decision Makers",  "Perception Analysis",
+    "Prospecting",          "Qualification",       "Needs Analysis",
+    "Value Proposition",    "Id. Decision Makers", "Perception Analysis",
     "Proposal/Price Quote", "Negotiation/Review",  "Closed Won",
     "Closed Lost"};
 static const char *const forecast[] = {"Pipeline", "Best Case", "Commit",
@@ -48,14 +48,14 @@ static char *make_csv(size_t n, size_t every, size_t *len) {
           f);
     for (size_t i = 0; i < n; i++) {
         bool ch = every > 0 && i % every == 0;
-        fprintf(f,
-                "Rep %zu,Account %zu,\"Deal %zu, renewal\",%s,\"%zu,%03zu.%02zu\","
-                "%s,%zu,%02zu/%02zu/2027,%s %zu,%s,Banking,\"Notes on deal "
-                "%zu\nsecond line\",006%013zu\r\n",
-                i % 50, i % 5000, i, stages[i % 10], 1 + i % 900, i % 1000,
-                i % 100, currencies[i % 3], (i % 10) * 10, 1 + i % 12,
-                1 + i % 28, ch ? "Call back" : "Send proposal", i,
-                forecast[i % 4], i, i);
+        fprintf(
+            f,
+            "Rep %zu,Account %zu,\"Deal %zu, renewal\",%s,\"%zu,%03zu.%02zu\","
+            "%s,%zu,%02zu/%02zu/2027,%s %zu,%s,Banking,\"Notes on deal "
+            "%zu\nsecond line\",006%013zu\r\n",
+            i % 50, i % 5000, i, stages[i % 10], 1 + i % 900, i % 1000, i % 100,
+            currencies[i % 3], (i % 10) * 10, 1 + i % 12, 1 + i % 28,
+            ch ? "Call back" : "Send proposal", i, forecast[i % 4], i, i);
     }
     if (fclose(f) != 0) {
         free(buf);
@@ -93,8 +93,8 @@ static int import_csv(tnode *a, ent_crm_map *m, const char *csv, size_t len,
     for (;;) {
         rc = ent_csv_next(c, &row);
         if (rc == ENT_OK) {
-            if ((rc = ent_crm_map_row(m, &row, "bench.csv", NULL, &vals[n],
-                                      err, sizeof(err))) != ENT_OK) {
+            if ((rc = ent_crm_map_row(m, &row, "bench.csv", NULL, &vals[n], err,
+                                      sizeof(err))) != ENT_OK) {
                 fprintf(stderr, "bench crm: %s\n", err);
                 goto out;
             }
@@ -199,11 +199,10 @@ void ent_bench_crm(ent_bench_report *r, int quick) {
     ent_bench_add(r, name, (double)n / (t1 - t0), "rows/s", "lmdb rand",
                   r->lim.lmdb_rand);
     /* each new row is one signed op: Ed25519 signing is its floor */
-    ent_bench_add(r, "crm import, new rows vs signing",
-                  (double)n / (t1 - t0), "rows/s", "ed25519 sign",
-                  r->lim.sign);
-    ent_bench_add(r, "crm import vs goal 20,000 rows/s",
-                  (double)n / (t1 - t0), "rows/s", "goal", 20000.0);
+    ent_bench_add(r, "crm import, new rows vs signing", (double)n / (t1 - t0),
+                  "rows/s", "ed25519 sign", r->lim.sign);
+    ent_bench_add(r, "crm import vs goal 20,000 rows/s", (double)n / (t1 - t0),
+                  "rows/s", "goal", 20000.0);
     /* 1 % changed: time, and exactly one op per changed row */
     double t2 = ent_bench_now();
     if (import_csv(&a, m, csv2, len2, &r2) != ENT_OK) {

@@ -56,8 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         ent_crm_map_header(m, &row, "fuzz.csv", err, sizeof(err)) != ENT_OK)
         goto out;
     while (ent_csv_next(c, &row) == ENT_OK) {
-        if (ent_crm_map_row(m, &row, "fuzz.csv", &opts, &v, err,
-                            sizeof(err)) != ENT_OK) {
+        if (ent_crm_map_row(m, &row, "fuzz.csv", &opts, &v, err, sizeof(err)) !=
+            ENT_OK) {
             if (v.n != 0)
                 abort();
             continue;
