@@ -490,12 +490,78 @@ static void test_export_options(void **state) {
     tnode_close(&a);
 }
 
+static int link_fn(ent_txn *txn, void *data) {
+    const uint8_t *id = data;
+    static const char key[] = "salesforce\0opportunity\0"
+                              "006V";
+    return ent_txn_put(txn, ENT_TBL_CRM_IDS, key, sizeof(key) - 1, id, 32, 0);
+}
+
+/* A refusal that comes from the engine after the row's checks (here: this
+ * org only views the object its id names) rejects that row and runs the
+ * batch again without it: the rows before and after it commit once,
+ * nothing of it does. */
+static void test_refusal_reruns_batch(void **state) {
+    tnode a, b;
+    uint8_t obj[32];
+    ent_obj_input in[] = {{"name", "Owned by B", ENT_IN_SHARED}};
+    ent_op *op = NULL;
+    char err[256];
+    (void)state;
+    assert_int_equal(tnodes_open(TNODES(&b, &a), 5), 0);
+    assert_int_equal(
+        ent_obj_create(b.eng, "opportunity", in, 1, obj, &op, err, sizeof(err)),
+        ENT_OK);
+    ent_op_free(op);
+    assert_int_equal(tnode_join(&b, &a, obj, ENT_ROLE_VIEWER, NULL, NULL), 0);
+    assert_int_equal(ent_store_write(a.store, link_fn, obj), ENT_OK);
+    look lk = {"006V", {0}};
+    assert_int_equal(ent_store_read(a.store, look_fn, &lk), ENT_OK);
+    assert_memory_equal(lk.id, obj, 32);
+    json_t *st0 = NULL;
+    assert_int_equal(ent_obj_show_json(a.eng, obj, false, &st0), ENT_OK);
+    json_decref(st0);
+    uint64_t before = nops_stored(&a);
+    ent_obj_input r1[] = {IN("salesforce_id", "006U", ENT_IN_PRIVATE),
+                          IN("name", "Mine", ENT_IN_SHARED)};
+    ent_obj_input r2[] = {IN("salesforce_id", "006V", ENT_IN_PRIVATE),
+                          IN("name", "Viewer write", ENT_IN_SHARED)};
+    ent_obj_input r3[] = {IN("salesforce_id", "006W", ENT_IN_PRIVATE),
+                          IN("name", "Mine too", ENT_IN_SHARED)};
+    ent_crm_row rows[] = {{"006U", r1, 2}, {"006V", r2, 2}, {"006W", r3, 2}};
+    ent_crm_result res[3];
+    ent_op **ops;
+    size_t nops;
+    assert_int_equal(ent_crm_import_batch(a.eng, a.store, "opportunity",
+                                          "salesforce", rows, 3, false, res,
+                                          &ops, &nops),
+                     ENT_OK);
+    assert_int_equal(res[0].outcome, ENT_CRM_CREATED);
+    assert_int_equal(res[1].outcome, ENT_CRM_REJECTED);
+    assert_non_null(strstr(res[1].err, "viewer"));
+    assert_int_equal(res[2].outcome, ENT_CRM_CREATED);
+    assert_int_equal(nops, 2);
+    free_ops(ops, nops);
+    assert_int_equal(nops_stored(&a), before + 2);
+    char buf[64];
+    assert_string_equal(shared_of(&a, obj, "name", buf, sizeof(buf)),
+                        "Owned by B");
+    /* nothing of the refused row: not even its private external id */
+    json_t *o = NULL;
+    assert_int_equal(ent_obj_show_json(a.eng, obj, false, &o), ENT_OK);
+    assert_null(
+        json_object_get(json_object_get(o, "private"), "salesforce_id"));
+    json_decref(o);
+    tnodes_close(TNODES(&a, &b));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upsert),
         cmocka_unit_test(test_rejects_are_whole),
         cmocka_unit_test(test_shipped_maps),
         cmocka_unit_test(test_export_options),
+        cmocka_unit_test(test_refusal_reruns_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
