@@ -555,6 +555,61 @@ static void test_refusal_reruns_batch(void **state) {
     tnodes_close(TNODES(&a, &b));
 }
 
+/* A batch that fails at a storage write anywhere in it (a crash) commits
+ * nothing of itself and nothing is lost of the batches before; the same
+ * import run again finds those by external id (unchanged, no op) and
+ * creates the rest: the import goes on where it stopped. */
+static void test_failed_batch_then_rerun(void **state) {
+    tnode a;
+    enum { N = 6 };
+    char ids[N][16];
+    ent_obj_input in[N][2];
+    ent_crm_row rows[N];
+    ent_crm_result res[N];
+    ent_op **ops;
+    size_t nops;
+    (void)state;
+    assert_int_equal(tnode_open(&a, 6), 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "R%d", i);
+        in[i][0] = (ent_obj_input){"salesforce_id", ids[i], ENT_IN_PRIVATE};
+        in[i][1] = (ent_obj_input){"name", ids[i], ENT_IN_SHARED};
+        rows[i] = (ent_crm_row){ids[i], in[i], 2};
+    }
+    /* batch 1 (rows 0-2) commits */
+    assert_int_equal(ent_crm_import_batch(a.eng, a.store, "opportunity",
+                                          "salesforce", rows, 3, false, res,
+                                          &ops, &nops),
+                     ENT_OK);
+    free_ops(ops, nops);
+    uint64_t after1 = nops_stored(&a);
+    /* batch 2 (rows 3-5) dies at its 5th storage write: nothing of it */
+    ent_store_fail_after(a.store, 5);
+    assert_int_equal(ent_crm_import_batch(a.eng, a.store, "opportunity",
+                                          "salesforce", rows + 3, 3, false, res,
+                                          &ops, &nops),
+                     ENT_EIO);
+    ent_store_fail_after(a.store, 0);
+    assert_null(ops);
+    assert_int_equal(nops_stored(&a), after1);
+    for (int i = 3; i < N; i++) {
+        look l = {ids[i], {0}};
+        assert_int_equal(ent_store_read(a.store, look_fn, &l), ENT_ENOENT);
+    }
+    /* the whole import again, in one batch */
+    assert_int_equal(ent_crm_import_batch(a.eng, a.store, "opportunity",
+                                          "salesforce", rows, N, false, res,
+                                          &ops, &nops),
+                     ENT_OK);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(res[i].outcome,
+                         i < 3 ? ENT_CRM_UNCHANGED : ENT_CRM_CREATED);
+    assert_int_equal(nops, 3);
+    free_ops(ops, nops);
+    assert_int_equal(nops_stored(&a), after1 + 3);
+    tnode_close(&a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upsert),
@@ -562,6 +617,7 @@ int main(void) {
         cmocka_unit_test(test_shipped_maps),
         cmocka_unit_test(test_export_options),
         cmocka_unit_test(test_refusal_reruns_batch),
+        cmocka_unit_test(test_failed_batch_then_rerun),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
