@@ -325,6 +325,32 @@ static void test_dates_and_numbers(void **state) {
                      ENT_OK);
     assert_string_equal(cells[0], "");
     ent_crm_cells_free(cells, n);
+    /* another currency than the column's default: the code goes with the
+     * amount, and comes back from it */
+    json_t *pv2 = json_pack("{s:{s:s,s:s,s:I}}", "deal_size", "amount", "99.50",
+                            "currency", "USD", "minor", (json_int_t)9950);
+    assert_int_equal(
+        ent_crm_map_export_row(m, sh, pv2, NULL, false, &cells, &n), ENT_OK);
+    assert_string_equal(cells[0], "99,50 USD");
+    mkrow(&r, 3, (const char *const *)cells);
+    assert_int_equal(
+        ent_crm_map_row(m, &r.r, "eu.csv", NULL, &v, err, sizeof(err)), ENT_OK);
+    assert_string_equal(find(&v, "deal_size", NULL), "99.5 USD");
+    ent_crm_cells_free(cells, n);
+    json_decref(pv2);
+    static const char *rc1[] = {"gbp 1.000,00", "", NULL};
+    mkrow(&r, 4, rc1);
+    assert_int_equal(
+        ent_crm_map_row(m, &r.r, "eu.csv", NULL, &v, err, sizeof(err)), ENT_OK);
+    assert_string_equal(find(&v, "deal_size", NULL), "1000 GBP");
+    static const char *rc2[] = {"1.000,00 XYZ", "", NULL};
+    mkrow(&r, 5, rc2);
+    assert_int_equal(
+        ent_crm_map_row(m, &r.r, "eu.csv", NULL, &v, err, sizeof(err)),
+        ENT_EINVAL);
+    assert_non_null(strstr(err, "eu.csv: line 5, column 1 (Betrag): "
+                                "\"1.000,00 XYZ\": XYZ is not a currency "
+                                "code"));
     json_decref(sh);
     json_decref(pv);
     ent_crm_values_clear(&v);

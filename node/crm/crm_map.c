@@ -913,6 +913,41 @@ static int norm_number(const char *s, char dec, bool frac_ok, char *out,
     return ENT_OK;
 }
 
+/* An amount cell with a currency code before or after it, separated by
+ * spaces ("1200.00 EUR", "eur 1200"): the amount into amt, the code (upper
+ * case) into code; false when the cell has no such code. */
+static bool split_code(const char *s, char *amt, size_t cap, char code[4]) {
+    size_t n = strlen(s), b = 0, e = n;
+    while (b < e && (s[b] == ' ' || s[b] == '\t'))
+        b++;
+    while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+        e--;
+    if (e - b < 5 || e - b >= cap)
+        return false;
+    const char *p = NULL;
+    size_t ab = b, ae = e;
+    if (isalpha((unsigned char)s[e - 1]) && isalpha((unsigned char)s[e - 2]) &&
+        isalpha((unsigned char)s[e - 3]) &&
+        (s[e - 4] == ' ' || s[e - 4] == '\t')) {
+        p = s + e - 3;
+        ae = e - 4;
+    } else if (isalpha((unsigned char)s[b]) &&
+               isalpha((unsigned char)s[b + 1]) &&
+               isalpha((unsigned char)s[b + 2]) &&
+               (s[b + 3] == ' ' || s[b + 3] == '\t')) {
+        p = s + b;
+        ab = b + 4;
+    }
+    if (p == NULL)
+        return false;
+    for (int i = 0; i < 3; i++)
+        code[i] = (char)toupper((unsigned char)p[i]);
+    code[3] = '\0';
+    memcpy(amt, s + ab, ae - ab);
+    amt[ae - ab] = '\0';
+    return true;
+}
+
 static const char *kv_find(const kv *t, size_t n, const char *k) {
     for (size_t i = 0; i < n; i++)
         if (ascii_ieq(t[i].k, k))
@@ -1002,10 +1037,21 @@ static int cell_value(const ent_crm_map *m, const mcol *c,
     }
     case ENT_VT_MONEY:
     case ENT_VT_INT: {
-        char num[96];
+        char num[96], amt[128], ccode[4] = "";
         const char *code = c->def_cur[0] ? c->def_cur : NULL;
+        const char *src = s;
         char cbuf[4];
-        rc = norm_number(s, c->decimal, c->type == ENT_VT_MONEY, num,
+        /* "1200.00 EUR" or "EUR 1200.00": the amount names its currency */
+        if (c->type == ENT_VT_MONEY && split_code(s, amt, sizeof(amt), ccode)) {
+            if (!ent_currency_known(ccode)) {
+                snprintf(why, whylen, "\"%.64s\": %s is not a currency code", s,
+                         ccode);
+                return ENT_EINVAL;
+            }
+            src = amt;
+            code = ccode;
+        }
+        rc = norm_number(src, c->decimal, c->type == ENT_VT_MONEY, num,
                          sizeof(num));
         if (rc != ENT_OK) {
             snprintf(why, whylen, "\"%.64s\" is not %s", s,
@@ -1030,6 +1076,12 @@ static int cell_value(const ent_crm_map *m, const mcol *c,
                          "\"%.64s\" in column %lu (%s) is not a currency code",
                          row->cells[c->cur_pos], (unsigned long)c->cur_pos + 1,
                          c->cur_col);
+                return ENT_EINVAL;
+            }
+            if (ccode[0] && strcmp(ccode, cbuf) != 0) {
+                snprintf(
+                    why, whylen, "\"%.64s\" is in %s, column %lu (%s) says %s",
+                    s, ccode, (unsigned long)c->cur_pos + 1, c->cur_col, cbuf);
                 return ENT_EINVAL;
             }
             code = cbuf;
