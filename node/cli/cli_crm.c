@@ -474,6 +474,13 @@ int ent__cli_cmd_import(cli *c) {
     }
     if ((st = load_map(c, &m.map)) >= 0)
         return st;
+    if (ent_crm_map_extid_field(m.map) == NULL) {
+        st = ent__cli_fail(c,
+                           "%s: the map has no \"external_id\" column: an "
+                           "import upserts by it (spec/crm.md §3)",
+                           ent__cli_opt_value(c, "map"));
+        goto out;
+    }
     if (m.copts.sep == 0)
         m.copts.sep = ent_crm_map_sep(m.map);
     if ((st = ent__cli_daemon_call(c, "GET", "/v1/peers", NULL, &pc.peers)) >=
