@@ -76,7 +76,7 @@ int ent_api_crm_import(ent_node *n, const ent_http_request *req,
     ent_obj_input *in = NULL;
     ent_crm_result *res = NULL;
     ent_op **ops = NULL;
-    size_t nrows, nops = 0, count[4] = {0, 0, 0, 0};
+    size_t nrows, nops = 0, used = 0, count[4] = {0, 0, 0, 0};
     const char *type, *source;
     int rc;
     if ((rc = ent_api_body_object(req, resp, &body)) != ENT_OK)
@@ -112,8 +112,17 @@ int ent_api_crm_import(ent_node *n, const ent_http_request *req,
                                            ENT_CRM_BATCH_MAX);
         goto out;
     }
+    /* room for every field the rows name (each row's own bound is checked
+     * as they are read) */
+    size_t total = 0;
+    for (size_t i = 0; i < nrows; i++) {
+        json_t *row = json_array_get(rows, i);
+        static const char *const maps[] = {"set", "private", "custom"};
+        for (size_t k = 0; k < 3; k++)
+            total += json_object_size(json_object_get(row, maps[k]));
+    }
     rr = calloc(nrows + 1, sizeof(*rr));
-    in = calloc(nrows * ENT_CRM_ROW_INPUTS_MAX + 1, sizeof(*in));
+    in = calloc(total + 1, sizeof(*in));
     res = calloc(nrows + 1, sizeof(*res));
     if (rr == NULL || in == NULL || res == NULL) {
         rc = ENT_ENOMEM;
@@ -122,7 +131,7 @@ int ent_api_crm_import(ent_node *n, const ent_http_request *req,
     for (size_t i = 0; i < nrows; i++) {
         json_t *row = json_array_get(rows, i);
         size_t k = 0;
-        ent_obj_input *ri = in + i * ENT_CRM_ROW_INPUTS_MAX;
+        ent_obj_input *ri = in + used;
         if (!json_is_object(row)) {
             rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "rows",
                                                "rows[%zu]: an object", i);
@@ -145,6 +154,7 @@ int ent_api_crm_import(ent_node *n, const ent_http_request *req,
             goto out;
         rr[i].in = ri;
         rr[i].n = k;
+        used += k;
     }
     rc = ent_crm_import_batch(
         ent_node_objects(n), ent_node_store(n), type, source, rr, nrows,
