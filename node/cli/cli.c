@@ -1008,6 +1008,7 @@ static const cli_cmd commands[] = {
      "Saved report views (spec/reports.md \"Saved views\"), kept on this "
      "node only.",
      no_opts, 0, 0, ent__cli_view_cmds},
+    ENT__CLI_CRM_CMDS,
     {"man", cmd_man, "print a manual page (roff) from this help",
      "man [COMMAND] [--list]",
      "Prints the manual page entente(1), or entente-COMMAND(1) of one "

@@ -63,6 +63,10 @@ void ent_bench_work(ent_bench_report *r, int quick);
 /* Reports and list pages over large stores (bench_reports.c). */
 void ent_bench_reports(ent_bench_report *r, int quick);
 
+/* CRM import of 100,000 rows and a re-import with 1 % changed
+ * (bench_crm.c). */
+void ent_bench_crm(ent_bench_report *r, int quick);
+
 /* Entente's own figures (bench_entente.c), appended to r. */
 void ent_bench_entente(ent_bench_report *r, int quick);
 
