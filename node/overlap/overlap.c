@@ -820,7 +820,7 @@ static void run_finish(run *r) {
         goto out;
     base = malloc(r->n ? r->n * 8 : 1);
     base_ctx bc = {r, base};
-    if (base == NULL || (rc = ent_store_read(o->store, base_fn, &bc)) != ENT_OK)
+    if (base == NULL || (rc = ent_store_write(o->store, base_fn, &bc)) != ENT_OK)
         goto out;
     qsort(base, r->n, 8, cmp8);
     run_log(r, suspend ? "ok, then suspended: matches changed too much"
@@ -1091,8 +1091,10 @@ static void on_open(ent_overlap *o, const uint8_t org[32],
         memcpy(tmp.id, m->run, 16);
         ent_hex_encode(tmp.hex, m->run, 16);
         tmp.their_m = ent_psi_bucket_valid((size_t)m->b) ? (size_t)m->b : 0;
-        if (code != R_BUSY)
+        if (code != R_BUSY) {
             run_log(&tmp, err, NULL, NULL, 0, false);
+            status_set(&tmp, "failed", err);
+        }
         refuse_bare(o, org, m->run, code, err);
         return;
     }
