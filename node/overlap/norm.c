@@ -46,10 +46,10 @@ int ent_norm_domain(char out[ENT_NORM_DOMAIN_MAX + 1], const char *in,
     n = strlen(s);
     if (n > 0 && s[n - 1] == '.')
         s[--n] = '\0';
-    while (strncmp(s, "www.", 4) == 0)
-        s += 4, n -= 4;
-    if (n == 0 || n > ENT_NORM_DOMAIN_MAX)
-        return ENT_EINVAL;
+    /* no "www." stripping of its own: the registrable domain drops it
+     * with every other subdomain (and "www.co.uk" stays one) */
+    if (n == 0 || n > ENT_NORM_DOMAIN_MAX || s[n - 1] == '.')
+        return ENT_EINVAL; /* empty, too long, or an empty last label */
     bool alpha = false;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];

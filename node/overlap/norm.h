@@ -22,9 +22,9 @@
  * Normalises a web domain or URL (in, len bytes, not NUL-terminated) into
  * out (NUL-terminated, at most ENT_NORM_DOMAIN_MAX bytes): trims spaces,
  * lowercases ASCII, drops a scheme ("https://"), user info, path, query,
- * fragment, port, a trailing dot and leading "www." labels, then keeps the
- * registrable domain (public suffix + one label: "shop.example.co.uk" ->
- * "example.co.uk").
+ * fragment, port and a trailing dot, then keeps the registrable domain
+ * (public suffix + one label: "www.shop.example.co.uk" -> "example.co.uk"),
+ * which drops "www." with every other subdomain. Idempotent.
  * @return ENT_OK; ENT_ENOENT when in is empty or blank; ENT_EINVAL when it
  *         is longer than ENT_NORM_MAX_IN, holds a character other than
  *         letters, digits, '-', '.' and UTF-8 bytes, has an empty label,
