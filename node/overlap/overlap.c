@@ -1233,6 +1233,7 @@ int ent_overlap_new(ent_overlap **out, ent_node *n) {
     if (o == NULL)
         return ENT_ENOMEM;
     o->node = n;
+    o->peers = ent_node_peers(n);
     o->store = ent_node_store(n);
     o->log = ent_node_log(n);
     o->loop = ent_node_loop(n);
@@ -1313,7 +1314,7 @@ int ent_overlap_share(ent_overlap *o, const uint8_t org[32], int level,
     if (level < 0 || level > 3 || (population & ~ENT_ACCOUNT_FLAGS_ALL) ||
         (flags & ~ENT_ACCOUNT_FLAGS_ALL))
         return ENT_EINVAL;
-    if (!ent_peers_is_partner(o->peers, org))
+    if (o->peers == NULL || !ent_peers_is_partner(o->peers, org))
         return ENT_ENOENT;
     share s = {.level = level, .population = population, .flags = flags};
     log_ctx c;
@@ -1416,7 +1417,7 @@ int ent_overlap_json(ent_overlap *o, const uint8_t org[32], json_t **out) {
     memset(&c, 0, sizeof(c));
     c.org = org;
     *out = NULL;
-    if (!ent_peers_is_partner(o->peers, org))
+    if (o->peers == NULL || !ent_peers_is_partner(o->peers, org))
         return ENT_ENOENT;
     int rc = ent_store_read(o->store, json_fn, &c);
     if (rc != ENT_OK)
