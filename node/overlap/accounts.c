@@ -192,11 +192,21 @@ int ent_accounts_put(ent_txn *txn, const ent_account *a) {
             return ENT_ELIMIT;
     }
     json_t *o = ent_account_json(a);
+    json_object_del(o, "key"); /* the row's key */
     char *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (s == NULL)
         return ENT_ENOMEM;
-    int rc = ent_txn_put(txn, ENT_TBL_ACCOUNTS, a->key, klen, s, strlen(s), 0);
+    size_t n = strlen(s);
+    uint8_t *rec = malloc(n + 2);
+    int rc = ENT_ENOMEM;
+    if (rec != NULL) {
+        rec[0] = ENT_ACCOUNT_REC_VERSION;
+        rec[1] = (uint8_t)a->flags;
+        memcpy(rec + 2, s, n);
+        rc = ent_txn_put(txn, ENT_TBL_ACCOUNTS, a->key, klen, rec, n + 2, 0);
+    }
+    free(rec);
     free(s);
     return rc;
 }
@@ -210,12 +220,13 @@ static int decode(const void *key, size_t klen, const void *val, size_t vlen,
                   ent_account *out) {
     char err[128];
     json_error_t je;
-    if (klen == 0 || klen >= ENT_NORM_KEY_MAX)
+    const uint8_t *v = val;
+    if (klen == 0 || klen >= ENT_NORM_KEY_MAX || vlen < 2 ||
+        v[0] != ENT_ACCOUNT_REC_VERSION)
         return ENT_ECORRUPT;
-    json_t *o = json_loadb(val, vlen, 0, &je);
+    json_t *o = json_loadb((const char *)v + 2, vlen - 2, 0, &je);
     if (o == NULL)
         return ENT_ECORRUPT;
-    json_object_del(o, "key");
     int rc = ent_account_from_json(o, out, err, sizeof(err));
     json_decref(o);
     if (rc != ENT_OK)
@@ -253,4 +264,27 @@ int ent_accounts_foreach(ent_txn *txn,
     c.fn = fn;
     c.data = data;
     return ent_txn_scan(txn, ENT_TBL_ACCOUNTS, NULL, 0, each_row, &c);
+}
+
+typedef struct keys_ctx {
+    int (*fn)(void *data, const char *key, size_t klen, uint32_t flags);
+    void *data;
+} keys_ctx;
+
+static int keys_row(void *data, const void *key, size_t klen, const void *val,
+                    size_t vlen) {
+    keys_ctx *c = data;
+    const uint8_t *v = val;
+    if (klen == 0 || klen >= ENT_NORM_KEY_MAX || vlen < 2 ||
+        v[0] != ENT_ACCOUNT_REC_VERSION || (v[1] & ~ENT_ACCOUNT_FLAGS_ALL))
+        return ENT_ECORRUPT;
+    return c->fn(c->data, key, klen, v[1]);
+}
+
+int ent_accounts_foreach_key(ent_txn *txn,
+                             int (*fn)(void *data, const char *key,
+                                       size_t klen, uint32_t flags),
+                             void *data) {
+    keys_ctx c = {fn, data};
+    return ent_txn_scan(txn, ENT_TBL_ACCOUNTS, NULL, 0, keys_row, &c);
 }

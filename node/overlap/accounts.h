@@ -20,6 +20,9 @@
 #define ENT_ACCOUNT_REGION_MAX 64
 #define ENT_ACCOUNT_ID_MAX 64     /* the CRM's own id, optional */
 #define ENT_ACCOUNTS_MAX 250000   /* accounts one node holds */
+/* A stored account: version (1) | flags (1) | the account as compact JSON
+ * without "key" (the row's key). */
+#define ENT_ACCOUNT_REC_VERSION 1
 
 /* Status flags (spec/overlap.md §1): what a run may reveal of a match. */
 #define ENT_ACCOUNT_CUSTOMER 0x1u
@@ -80,5 +83,13 @@ int ent_accounts_get(ent_txn *txn, const char *key, ent_account *out);
 int ent_accounts_foreach(ent_txn *txn,
                          int (*fn)(void *data, const ent_account *a),
                          void *data);
+
+/* The fast scan of a run (spec/overlap.md §4): fn(data, key, klen, flags)
+ * for every account in key order, from the row's key and flags byte only
+ * (key borrowed for the call, not NUL-terminated). */
+int ent_accounts_foreach_key(ent_txn *txn,
+                             int (*fn)(void *data, const char *key,
+                                       size_t klen, uint32_t flags),
+                             void *data);
 
 #endif

@@ -72,7 +72,7 @@ typedef struct status {
     uint8_t org[32];
     char id[33];
     const char *state; /* "running", "done", "failed" */
-    char error[160];
+    char error[256];
 } status;
 
 struct ent_overlap {
@@ -254,10 +254,11 @@ typedef struct load_ctx {
     int rc;
 } load_ctx;
 
-static int load_row(void *data, const ent_account *a) {
+static int load_row(void *data, const char *key, size_t klen,
+                    uint32_t aflags) {
     load_ctx *c = data;
     run *r = c->r;
-    if (r->mine.population != 0 && (a->flags & r->mine.population) == 0)
+    if (r->mine.population != 0 && (aflags & r->mine.population) == 0)
         return 0;
     if (r->n == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : 1024;
@@ -274,10 +275,12 @@ static int load_row(void *data, const ent_account *a) {
             return ENT_ENOMEM;
         c->cap = nc;
     }
-    if ((r->keys[r->n] = strdup(a->key)) == NULL)
+    if ((r->keys[r->n] = malloc(klen + 1)) == NULL)
         return ENT_ENOMEM;
-    r->lens[r->n] = strlen(a->key);
-    r->aflags[r->n] = a->flags;
+    memcpy(r->keys[r->n], key, klen);
+    r->keys[r->n][klen] = '\0';
+    r->lens[r->n] = klen;
+    r->aflags[r->n] = aflags;
     r->n++;
     return 0;
 }
@@ -320,7 +323,7 @@ static int prep_fn(ent_txn *txn, void *data) {
         return ENT_ELIMIT;
     }
     load_ctx lc = {r, 0, ENT_OK};
-    if ((rc = ent_accounts_foreach(txn, load_row, &lc)) != ENT_OK)
+    if ((rc = ent_accounts_foreach_key(txn, load_row, &lc)) != ENT_OK)
         return rc;
     if (r->n > ENT_PSI_MAX_BUCKET) {
         snprintf(c->err, c->errlen, "%zu accounts: at most %d take part",
@@ -744,15 +747,25 @@ static size_t churn(run *r, json_t *prev, size_t *den) {
     *den = pcount > r->count ? pcount : r->count;
     if (!json_is_array(pa) || r->level < ENT_OVERLAP_ACCOUNTS)
         return pcount > r->count ? pcount - r->count : r->count - pcount;
+    /* our keys are in key order (the scan), so a binary search finds a
+     * previous match among the current ones */
     size_t same = 0, i;
     json_t *x;
     json_array_foreach(pa, i, x) {
         const char *key = json_string_value(json_object_get(x, "key"));
-        for (size_t j = 0; key != NULL && j < r->n; j++)
-            if (r->which[j] && strcmp(r->keys[j], key) == 0) {
-                same++;
+        size_t lo = 0, hi = r->n;
+        while (key != NULL && lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            int c = strcmp(r->keys[mid], key);
+            if (c == 0) {
+                same += r->which[mid];
                 break;
             }
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
     }
     return (json_array_size(pa) - same) + (r->count - same);
 }

@@ -63,6 +63,10 @@ void ent_bench_work(ent_bench_report *r, int quick);
 /* Reports and list pages over large stores (bench_reports.c). */
 void ent_bench_reports(ent_bench_report *r, int quick);
 
+/* One account-overlap run between two nodes, 100,000 accounts a side,
+ * against the ristretto255 multiplication rate (bench_overlap.c). */
+void ent_bench_overlap(ent_bench_report *r, int quick);
+
 /* Entente's own figures (bench_entente.c), appended to r. */
 void ent_bench_entente(ent_bench_report *r, int quick);
 
