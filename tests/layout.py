@@ -29,6 +29,7 @@ RANK = {
     "node/overlap": 4,
     "node/access": 4,
     "node/reports": 4,
+    "node/crm": 4,
     "node/objects": 5,
     "node/audit": 6,
     "node/events": 6,

@@ -14,6 +14,7 @@
 #include "node/api/api_metrics.h"
 #include "node/api/api_objects.h"
 #include "node/api/api_peers.h"
+#include "node/api/api_crm.h"
 #include "node/api/api_reports.h"
 #include "node/api/api_users.h"
 #include "node/api/api_webhooks.h"
@@ -127,6 +128,9 @@ static const ent_api_route builtin_routes[] = {
     {"GET", "/v1/views/{name}/run", false, ent_api_view_get},
     {"PUT", "/v1/views/{name}", false, ent_api_view_put},
     {"DELETE", "/v1/views/{name}", false, ent_api_view_delete},
+    /* CRM sync: node/api/api_crm.c */
+    {"POST", "/v1/crm/import", false, ent_api_crm_import},
+    {"POST", "/v1/crm/export", false, ent_api_crm_export},
 };
 
 const ent_api_route *ent_api_builtin_routes(size_t *n) {

@@ -990,6 +990,7 @@ static const cli_cmd commands[] = {
      "Which accounts two partners have in common, each learning only what "
      "both agreed to reveal (spec/overlap.md).",
      no_opts, 0, 0, ent__cli_overlap_cmds},
+    ENT__CLI_CRM_CMDS,
     {"man", cmd_man, "print a manual page (roff) from this help",
      "man [COMMAND] [--list]",
      "Prints the manual page entente(1), or entente-COMMAND(1) of one "

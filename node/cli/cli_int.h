@@ -318,4 +318,50 @@ int ent__cli_cmd_invite_list(cli *c);
 int ent__cli_cmd_invite_revoke(cli *c);
 int ent__cli_cmd_invite_inspect(cli *c);
 
+/* cli_crm.c: CSV import and export of CRM records (spec/crm.md). Their
+ * two lines of the command table, kept here so that cli.c stays short. */
+extern const cli_opt ent__cli_import_opts[];
+extern const cli_opt ent__cli_export_opts[];
+int ent__cli_cmd_import(cli *c);
+int ent__cli_cmd_export(cli *c);
+#define ENT__CLI_CRM_CMDS                                                    \
+    {"import", ent__cli_cmd_import,                                          \
+     "import a CRM's CSV export (upsert by external id)",                    \
+     "import FILE.csv --type TYPE --map MAP [--dry-run] [--rejects FILE] "    \
+     "[--separator SEP] [--batch N] [--json]",                               \
+     "Reads FILE.csv (RFC 4180 and what CRMs write: BOM, CRLF, quoted "      \
+     "newlines, ';' separators) with the mapping file MAP (spec/crm.md: "    \
+     "which column fills which field, shared or private, picklist, date, "   \
+     "amount and org transforms, the external id column) and upserts each " \
+     "row into the running node by its external id: a known id changes "     \
+     "only the fields that differ (no op when none does), a new one "        \
+     "creates an object. The whole file is read first: a broken file (an "  \
+     "open quote, invalid UTF-8, a NUL byte, a cell, line or row too long) " \
+     "imports nothing; a bad row (a value of the wrong type, an unknown "    \
+     "picklist value, an external id twice in the file) is rejected whole, " \
+     "written to --rejects FILE with its line and reason, and the others "   \
+     "are imported. Rows commit in batches of --batch rows (default 500), "  \
+     "one durable commit each; their ops go to the members after each "      \
+     "commit. Run it again after a failure: it continues, by external id. "  \
+     "--dry-run reports what would be created, updated and rejected and "    \
+     "changes nothing. Progress on a terminal; then a summary line, or "     \
+     "with --json {\"created\",\"updated\",\"unchanged\","                 \
+     "\"rejected\",\"ops\",\"dry_run\"}. Exit status 1 when a row was "     \
+     "rejected.",                                                            \
+     ent__cli_import_opts, 1, 1, NULL},                                      \
+    {"export", ent__cli_cmd_export,                                          \
+     "export objects as CSV for a CRM (the map in reverse)",                 \
+     "export --type TYPE --map MAP [--where EXPR] [--hide-private] "         \
+     "[--since CURSOR] [--out FILE]",                                        \
+     "Writes the objects of TYPE this node holds as CSV (RFC 4180, CRLF) "  \
+     "on standard output (or --out FILE), one row each, with the columns "  \
+     "of MAP: the same mapping file an import reads, in reverse, so that a " \
+     "CRM import of the file updates its records by external id and an "     \
+     "`entente import` of it changes nothing. --where keeps the objects an " \
+     "expression of spec/reports.md keeps; --hide-private leaves every "     \
+     "private column empty; --since CURSOR only the objects changed after "  \
+     "that event id. Standard error ends with \"next --since N\": the "     \
+     "cursor of the next run.",                                              \
+     ent__cli_export_opts, 0, 0, NULL}
+
 #endif

@@ -504,21 +504,41 @@ typedef struct create_ctx {
     size_t errlen;
 } create_ctx;
 
+/* True if type has a built-in template. */
+static bool builtin_type(const char *type) {
+    for (const char *const *t = ent_template_builtin_types(); *t; t++)
+        if (strcmp(*t, type) == 0)
+            return true;
+    return false;
+}
+
 static int create_fn(ent_txn *txn, void *data) {
     create_ctx *c = data;
     ent_template *tpl = NULL;
+    bool tpl_borrowed = false;
     resolved_set rs = {0};
     ent_op_body b;
     ent_op_header h;
+    const void *tv;
+    size_t tvlen;
     int rc;
     memset(&b, 0, sizeof(b));
     ent_op_free(c->op);
     c->op = NULL;
-    if ((rc = ent_template_get(txn, c->type, &tpl)) != ENT_OK) {
-        if (rc == ENT_ENOENT)
-            set_err(c->err, c->errlen, "no template for type %s", c->type);
+    /* the stored template, else the built-in one from the engine's cache
+     * (many creates in one transaction parse it once) */
+    rc = ent_txn_get(txn, ENT_TBL_TEMPLATES, c->type, strlen(c->type), &tv,
+                     &tvlen);
+    if (rc == ENT_ENOENT && !builtin_type(c->type)) {
+        set_err(c->err, c->errlen, "no template for type %s", c->type);
         goto out;
     }
+    if ((rc == ENT_OK || rc == ENT_ENOENT) &&
+        (rc = template_for(c->eng, txn, c->type, &tpl, &tpl_borrowed)) !=
+            ENT_OK)
+        goto out;
+    if (rc != ENT_OK)
+        goto out;
     for (size_t i = 0; i < c->n; i++)
         if (c->in[i].how == ENT_IN_REMOVE) {
             set_err(c->err, c->errlen, "a new object has no field to remove");
@@ -566,7 +586,8 @@ out:
     free(b.fields); /* values are borrowed from rs */
     free(b.rules);
     resolved_free(&rs);
-    ent_template_free(tpl);
+    if (!tpl_borrowed)
+        ent_template_free(tpl);
     return rc;
 }
 
@@ -602,6 +623,39 @@ int ent_obj_create(ent_objects *eng, const char *type,
         *op_out = c.op;
     else
         ent_op_free(c.op);
+    return ENT_OK;
+}
+
+int ent_obj_create_txn(ent_objects *eng, ent_txn *txn, const char *type,
+                       const ent_obj_input *inputs, size_t n,
+                       uint8_t id_out[ENT_OBJ_ID_LEN], ent_op **op_out,
+                       char *err, size_t errlen) {
+    create_ctx c = {.eng = eng,
+                    .type = type,
+                    .in = inputs,
+                    .n = n,
+                    .err = err,
+                    .errlen = errlen};
+    int rc;
+    *op_out = NULL;
+    if (eng == NULL || txn == NULL || type == NULL ||
+        (n > 0 && inputs == NULL))
+        return ENT_EINVAL;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (!ent_template_type_valid(type)) {
+        set_err(err, errlen, "bad type name %s", type);
+        return ENT_EINVAL;
+    }
+    ent_random(c.key, sizeof(c.key));
+    rc = create_fn(txn, &c);
+    ent_wipe(c.key, sizeof(c.key));
+    if (rc != ENT_OK) {
+        ent_op_free(c.op);
+        return rc;
+    }
+    memcpy(id_out, c.op->id, 32);
+    *op_out = c.op;
     return ENT_OK;
 }
 
@@ -878,6 +932,32 @@ int ent_obj_set(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                 const ent_obj_input *inputs, size_t n, ent_op **op_out,
                 char *err, size_t errlen) {
     return change(eng, id, ENT_OP_SET, inputs, n, NULL, op_out, err, errlen);
+}
+
+int ent_obj_set_txn(ent_objects *eng, ent_txn *txn,
+                    const uint8_t id[ENT_OBJ_ID_LEN],
+                    const ent_obj_input *inputs, size_t n, ent_op **op_out,
+                    char *err, size_t errlen) {
+    change_ctx c = {.eng = eng,
+                    .obj = id,
+                    .in = inputs,
+                    .n = n,
+                    .kind = ENT_OP_SET,
+                    .err = err,
+                    .errlen = errlen};
+    int rc;
+    *op_out = NULL;
+    if (eng == NULL || txn == NULL || id == NULL || (n > 0 && inputs == NULL))
+        return ENT_EINVAL;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    rc = change_fn(txn, &c);
+    if (rc != ENT_OK) {
+        ent_op_free(c.op);
+        return rc;
+    }
+    *op_out = c.op;
+    return ENT_OK;
 }
 
 int ent_obj_stage(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],

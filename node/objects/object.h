@@ -176,6 +176,27 @@ int ent_obj_set(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                 char *err, size_t errlen);
 
 /*
+ * ent_obj_create and ent_obj_set inside the caller's write transaction txn,
+ * so that many changes commit together (the CRM import commits a batch of
+ * rows at once, spec/crm.md §3). Everything is written in txn; nothing
+ * elsewhere but the engine's clock. *op_out is fresh on every call and the
+ * caller's from the return on, whatever becomes of txn (a function run by
+ * ent_store_write may run again: free what an earlier attempt got). On an
+ * error *op_out is NULL and the caller must not commit txn as it is (some
+ * writes may be done): abort it, or run it again without this change.
+ * ent_obj_set_txn with private values only makes no op (*op_out NULL).
+ * @return as ent_obj_create / ent_obj_set (ENT_EINVAL also for NULL txn).
+ */
+int ent_obj_create_txn(ent_objects *eng, ent_txn *txn, const char *type,
+                       const ent_obj_input *inputs, size_t n,
+                       uint8_t id_out[ENT_OBJ_ID_LEN], ent_op **op_out,
+                       char *err, size_t errlen);
+int ent_obj_set_txn(ent_objects *eng, ent_txn *txn,
+                    const uint8_t id[ENT_OBJ_ID_LEN],
+                    const ent_obj_input *inputs, size_t n, ent_op **op_out,
+                    char *err, size_t errlen);
+
+/*
  * Moves the object to a workflow stage (a stage op; the value lands in the
  * last-writer-wins field "stage"). With a template that lists stages, stage
  * must be one of them (matched ignoring case). @return as ent_obj_set.
