@@ -6,7 +6,10 @@
  * points at them.
  */
 #include "node/cli/cli_int.h"
+#include "node/crm/crm_map.h"
+#include "node/crm/csv.h"
 #include "node/err.h"
+#include "node/overlap/accounts.h"
 #include "node/peers/invite.h"
 
 #include <stdlib.h>
@@ -63,6 +66,131 @@ static int import_batch(cli *c, json_t *arr, size_t *stored) {
     return -1;
 }
 
+/* Sends all (checked accounts) in batches and prints the count. */
+static int send_all(cli *c, json_t *all) {
+    size_t stored = 0, total = json_array_size(all);
+    int st = -1;
+    json_t *batch = json_array();
+    for (size_t i = 0; i < total && st < 0; i++) {
+        json_array_append(batch, json_array_get(all, i));
+        if (json_array_size(batch) == IMPORT_BATCH || i + 1 == total)
+            st = import_batch(c, batch, &stored);
+    }
+    json_decref(batch);
+    if (st >= 0)
+        return st;
+    if (c->json) {
+        json_t *o = json_pack("{s:I}", "stored", (json_int_t)stored);
+        ent__cli_print_json(o);
+        json_decref(o);
+    } else {
+        printf("%zu accounts stored\n", stored);
+    }
+    return 0;
+}
+
+/* The fields a mapping file may fill for accounts (spec/overlap.md §1). */
+static const ent_crm_field account_fields[] = {
+    {"name", ENT_VT_TEXT, ENT_VIS_PRIVATE},
+    {"domain", ENT_VT_TEXT, ENT_VIS_PRIVATE},
+    {"country", ENT_VT_TEXT, ENT_VIS_PRIVATE},
+    {"region", ENT_VT_TEXT, ENT_VIS_PRIVATE},
+    {"flags", ENT_VT_TEXT, ENT_VIS_PRIVATE},
+    {"id", ENT_VT_TEXT, ENT_VIS_PRIVATE},
+};
+
+/*
+ * accounts import FILE.csv --map MAP: the CSV reader and mapping files of
+ * the CRM import (node/crm/csv.h, crm_map.h; spec/crm.md §1-§2) with a map
+ * of type "account" whose columns fill the fields above. Every row becomes
+ * an account checked here (ent_account_from_json), so that the first bad
+ * row is named by file, line and column before anything is sent.
+ */
+static int import_csv(cli *c, const char *path, const char *mapfile) {
+    char err[ENT_CRM_ERR_MAX + 64];
+    ent_crm_map *m = NULL;
+    ent_csv *csv = NULL;
+    ent_csv_row row;
+    ent_crm_values vals;
+    json_t *all = json_array();
+    int st = 1, rc;
+    memset(&vals, 0, sizeof(vals));
+    if (ent_crm_map_load(&m, mapfile, err, sizeof(err)) != ENT_OK) {
+        st = ent__cli_fail(c, "%s", err);
+        goto out;
+    }
+    if (strcmp(ent_crm_map_type(m), "account") != 0) {
+        st = ent__cli_fail(c, "%s: type \"%s\": an account map has type "
+                              "\"account\"",
+                           mapfile, ent_crm_map_type(m));
+        goto out;
+    }
+    if (ent_crm_map_bind_fields(m, account_fields,
+                                sizeof(account_fields) /
+                                    sizeof(account_fields[0]),
+                                err, sizeof(err)) != ENT_OK) {
+        st = ent__cli_fail(c, "%s", err);
+        goto out;
+    }
+    ent_csv_opts o;
+    memset(&o, 0, sizeof(o));
+    o.sep = ent_crm_map_sep(m);
+    rc = strcmp(path, "-") == 0 ? ent_csv_open_stream(&csv, stdin, "-", &o)
+                                : ent_csv_open_file(&csv, path, NULL, &o);
+    if (rc != ENT_OK) {
+        st = ent__cli_fail(c, "%s: %s", path, ent_strerror(rc));
+        goto out;
+    }
+    if ((rc = ent_csv_next(csv, &row)) != ENT_OK) {
+        st = ent__cli_fail(c, "%s", rc == ENT_ENOENT ? "the file is empty"
+                                                     : ent_csv_error(csv));
+        goto out;
+    }
+    if (ent_crm_map_header(m, &row, path, err, sizeof(err)) != ENT_OK) {
+        st = ent__cli_fail(c, "%s", err);
+        goto out;
+    }
+    while ((rc = ent_csv_next(csv, &row)) == ENT_OK) {
+        if (ent_crm_map_row(m, &row, path, NULL, &vals, err, sizeof(err)) !=
+            ENT_OK) {
+            st = ent__cli_fail(c, "%s", err);
+            goto out;
+        }
+        json_t *a = json_object();
+        for (size_t i = 0; i < vals.n; i++)
+            if (vals.v[i].text[0] != '\0')
+                json_object_set_new(a, vals.v[i].field,
+                                    json_string(vals.v[i].text));
+        if (vals.extid[0] != '\0' && json_object_get(a, "id") == NULL)
+            json_object_set_new(a, "id", json_string(vals.extid));
+        ent_account acc;
+        char why[160];
+        if (ent_account_from_json(a, &acc, why, sizeof(why)) != ENT_OK) {
+            json_decref(a);
+            st = ent__cli_fail(c, "%s: line %lu: %s", path, row.line, why);
+            goto out;
+        }
+        if (json_array_size(all) >= ENT_ACCOUNTS_MAX) {
+            json_decref(a);
+            st = ent__cli_fail(c, "%s: more than %d accounts", path,
+                               ENT_ACCOUNTS_MAX);
+            goto out;
+        }
+        json_array_append_new(all, a);
+    }
+    if (rc != ENT_ENOENT) {
+        st = ent__cli_fail(c, "%s", ent_csv_error(csv));
+        goto out;
+    }
+    st = send_all(c, all);
+out:
+    ent_crm_values_clear(&vals);
+    ent_csv_free(csv);
+    ent_crm_map_free(m);
+    json_decref(all);
+    return st;
+}
+
 /*
  * accounts import FILE: one JSON account object per line (spec/cli.md).
  * Every line is checked locally first (JSON object, line length); the
@@ -73,7 +201,7 @@ static int cmd_accounts_import(cli *c) {
     const char *path = c->args[0];
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     char *line = NULL;
-    size_t cap = 0, lineno = 0, stored = 0, total = 0;
+    size_t cap = 0, lineno = 0;
     ssize_t n;
     int st = -1;
     if (f == NULL)
@@ -81,8 +209,7 @@ static int cmd_accounts_import(cli *c) {
     if (ent__cli_opt_value(c, "map") != NULL) {
         if (f != stdin)
             fclose(f);
-        return ent__cli_fail(c, "--map (CSV import) is not available in this "
-                                "build: give one JSON account per line");
+        return import_csv(c, path, ent__cli_opt_value(c, "map"));
     }
     json_t *all = json_array();
     while ((n = getline(&line, &cap, f)) >= 0) {
@@ -112,24 +239,7 @@ static int cmd_accounts_import(cli *c) {
         }
         json_array_append_new(all, o);
     }
-    total = json_array_size(all);
-    json_t *batch = json_array();
-    for (size_t i = 0; i < total && st < 0; i++) {
-        json_array_append(batch, json_array_get(all, i));
-        if (json_array_size(batch) == IMPORT_BATCH || i + 1 == total)
-            st = import_batch(c, batch, &stored);
-    }
-    json_decref(batch);
-    if (st >= 0)
-        goto out;
-    if (c->json) {
-        json_t *o = json_pack("{s:I}", "stored", (json_int_t)stored);
-        ent__cli_print_json(o);
-        json_decref(o);
-    } else {
-        printf("%zu accounts stored\n", stored);
-    }
-    st = 0;
+    st = send_all(c, all);
 out:
     free(line);
     json_decref(all);
@@ -486,7 +596,7 @@ static const cli_opt add_opts[] = {
 };
 
 static const cli_opt import_opts[] = {
-    {"map", "MAP", "a CSV mapping file (CSV import)"},
+    {"map", "MAP", "FILE is CSV, mapped by this mapping file"},
     {NULL, NULL, NULL},
 };
 
@@ -522,12 +632,14 @@ const cli_cmd ent__cli_accounts_cmds[] = {
      "name. An account with the same key is replaced.",
      add_opts, 0, 0, NULL},
     {"import", cmd_accounts_import, "import accounts from a file",
-     "accounts import FILE [--json]",
-     "Reads one JSON account object per line ({\"name\",\"domain\","
-     "\"country\",\"region\",\"flags\",\"id\"}; FILE - is standard "
-     "input), checks every line, then stores them in batches. A bad line "
-     "stops the import before anything is stored; the node names the "
-     "first bad account of a batch.",
+     "accounts import FILE [--map MAP] [--json]",
+     "With --map: FILE is CSV and MAP a mapping file of type \"account\" "
+     "(spec/crm.md §2) whose columns fill name, domain, country, region, "
+     "flags and id. Without: one JSON account object per line "
+     "({\"name\",\"domain\",\"country\",\"region\",\"flags\","
+     "\"id\"}). FILE - is standard input. Every row is checked first: "
+     "the first bad one is named (file, line, column) and nothing is "
+     "stored; then the accounts are stored in batches.",
      import_opts, 1, 1, NULL},
     {"list", cmd_accounts_list, "list the accounts",
      "accounts list [--json]",

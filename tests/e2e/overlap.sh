@@ -41,13 +41,19 @@ with open(f"{t}/a.jsonl", "w") as f:
         f.write(json.dumps({"name": f"Firm {i} Ltd", "domain": f"www.firm{i}.example",
                             "flags": "customer" if i % 3 == 0 else "prospect"}) + "\n")
     f.write(json.dumps({"name": cn, "domain": cd, "flags": "customer"}) + "\n")
-with open(f"{t}/b.jsonl", "w") as f:
+# B's: a HubSpot companies export (';'-separated, quoted cells)
+with open(f"{t}/b.csv", "w") as f:
+    f.write("Record ID;Company name;Company Domain Name;Lifecycle Stage;Annual Revenue\r\n")
     for i in range(40, 100):
-        f.write(json.dumps({"name": f"Firm {i} Inc.", "domain": f"https://firm{i}.example/x",
-                            "flags": ["customer", "opportunity"] if i % 5 == 0 else ["prospect"]}) + "\n")
+        f.write(f'{900 + i};"Firm {i}; Inc.";https://firm{i}.example/x;'
+                f'{"Customer" if i % 5 == 0 else "Lead"};1000\r\n')
 PY
 [ "$(e A accounts import "$T/a.jsonl")" = "61 accounts stored" ] || fail "A import"
-e B accounts import "$T/b.jsonl" >/dev/null || fail "B import"
+MAP="$(dirname "$0")/../../node/overlap/maps/hubspot_accounts.json"
+[ "$(e B accounts import "$T/b.csv" --map "$MAP")" = "60 accounts stored" ] || fail "B CSV import"
+printf 'Record ID;Company name;Company Domain Name;Lifecycle Stage\r\n1;"Bad;co.uk;Lead\r\n' >"$T/bad.csv"
+e B accounts import "$T/bad.csv" --map "$MAP" 2>"$T/badcsv.err" && fail "a broken CSV was accepted"
+grep -q "bad.csv: line 2" "$T/badcsv.err" || fail "broken CSV: $(cat "$T/badcsv.err")"
 echo '{"name":"x","deal_size":5}' >"$T/bad.jsonl"
 e A accounts import "$T/bad.jsonl" 2>"$T/bad.err" && fail "a deal size was accepted"
 grep -q "unknown field 'deal_size'" "$T/bad.err" || fail "bad import: $(cat "$T/bad.err")"
