@@ -5,6 +5,7 @@
  * both share, the lower level governing (counts hides which accounts,
  * accounts shows one's own matches, flags adds only the flags both
  * chose), revocation, the per-day limit, the own-list change limit, the
+ * partner's size change, the suspension after the matches churned, the
  * overlap_run entries with one run id on both sides, and a distinctive
  * non-matching account that is in no result of the partner and not in its
  * database file.
@@ -96,6 +97,7 @@ static int setup(void **state) {
     world *w = calloc(1, sizeof(*w));
     assert_non_null(w);
     setenv("ENTENTE_DIAL_BASE_MS", "50", 1);
+    setenv("ENTENTE_OVERLAP_RUNS_PER_DAY", "20", 1);
     static const char *const names[2] = {"Vance", "Holt"};
     nodes_open(w, "/tmp", "overlap", ENT_LOG_OFF, names, 2);
     /* the partnership */
@@ -325,9 +327,59 @@ static void test_overlap(void **state) {
     json_decref(hj);
     assert_true(scan_log(w->h, "-").shares >= 3);
 
-    /* the day's runs are counted (those that got past OPEN/ACCEPT: two
-     * on each side): with a limit of 2 the next one is refused */
-    ent_overlap_limits lim = {.runs_per_day = 2};
+    /* H shares again: a run that records the sizes */
+    assert_int_equal(ent_overlap_share(ho(w), vorg(w), ENT_OVERLAP_ACCOUNTS,
+                                       0, 0),
+                     ENT_OK);
+    run_once(w, &vj, &hj);
+    assert_done(vj, hj);
+    assert_int_equal(jint(vj, "result", "matches"), 10);
+    json_decref(vj);
+    json_decref(hj);
+    /* H's list grows: H accepts its own change (shares again), but V sees
+     * H's size jump against the last run */
+    add_accounts(w->h, 200, 260, 5, false); /* 30 -> 90: buckets 64 -> 96 */
+    assert_int_equal(ent_overlap_share(ho(w), vorg(w), ENT_OVERLAP_ACCOUNTS,
+                                       0, 0),
+                     ENT_OK);
+    run_once(w, &vj, &hj);
+    assert_string_equal(jstr(vj, "run", "state"), "failed");
+    assert_non_null(strstr(jstr(vj, "run", "error"), "changed size"));
+    json_decref(vj);
+    json_decref(hj);
+    /* V shares again (accepting it); now the matches churn: V holds
+     * 100..129 and H does not, but H adds 100..129 (30 new matches of
+     * V's, against 10 before): V keeps the result and suspends */
+    add_accounts(w->h, 100, 130, 5, false);
+    assert_int_equal(ent_overlap_share(ho(w), vorg(w), ENT_OVERLAP_ACCOUNTS,
+                                       0, 0),
+                     ENT_OK);
+    assert_int_equal(ent_overlap_share(vo(w), horg(w), ENT_OVERLAP_ACCOUNTS,
+                                       0, 0),
+                     ENT_OK);
+    run_once(w, &vj, &hj);
+    assert_done(vj, hj);
+    assert_int_equal(jint(vj, "result", "matches"), 40);
+    assert_true(json_is_true(json_object_get(json_object_get(vj, "result"),
+                                             "suspended")));
+    assert_true(json_is_true(json_object_get(json_object_get(vj, "share"),
+                                             "suspended")));
+    json_decref(vj);
+    json_decref(hj);
+    assert_int_equal(ent_overlap_run(vo(w), horg(w), run0, err, sizeof(err)),
+                     ENT_EDENIED);
+    assert_non_null(strstr(err, "suspended"));
+    /* the day's runs are counted (those that got past OPEN/ACCEPT): with a
+     * limit of what V has done so far, the next one is refused */
+    assert_int_equal(ent_overlap_share(vo(w), horg(w), ENT_OVERLAP_ACCOUNTS,
+                                       0, 0),
+                     ENT_OK);
+    json_t *cj = NULL;
+    assert_int_equal(ent_overlap_json(vo(w), horg(w), &cj), ENT_OK);
+    json_int_t today = json_integer_value(json_object_get(cj, "runs_today"));
+    json_decref(cj);
+    assert_int_equal(today, 4);
+    ent_overlap_limits lim = {.runs_per_day = (uint32_t)today};
     ent_overlap_set_limits(vo(w), &lim);
     assert_int_equal(ent_overlap_run(vo(w), horg(w), run0, err, sizeof(err)),
                      ENT_ELIMIT);

@@ -5,7 +5,8 @@
  * ENT_OVERLAP_PIECES pieces per phase (uv_queue_work), and a run is freed
  * only when none of its pieces is out.
  *
- * Table ENT_TBL_OVERLAP (local only; spec/overlap.md §9):
+ * Table ENT_TBL_OVERLAP (local only; spec/overlap.md §9; read and written
+ * by overlap_store.c):
  *   "s" || org -> share: version 1 | level | population | flags |
  *                 suspended | 0 0 0 | set at (u64 BE ms)
  *   "d" || org -> limits: day (u32 BE, days since 1970) | runs that day |
@@ -21,6 +22,7 @@
 #include "node/err.h"
 #include "node/log.h"
 #include "node/overlap/accounts.h"
+#include "node/overlap/overlap_int.h"
 #include "node/overlap/psi_run.h"
 #include "node/peers/peer.h"
 #include "protocol/wire.h"
@@ -57,12 +59,6 @@ int ent_overlap_level_parse(const char *s) {
             return i;
     return -1;
 }
-
-typedef struct share {
-    int level;
-    uint32_t population, flags;
-    bool suspended;
-} share;
 
 typedef struct run run;
 
@@ -133,118 +129,7 @@ static void run_fail(run *r, int code, const char *why, bool tell);
 static void on_timer(uv_timer_t *t);
 static void pump(run *r);
 
-static uint64_t wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
-static void key_of(uint8_t *k, char tag, const uint8_t org[32]) {
-    k[0] = (uint8_t)tag;
-    memcpy(k + 1, org, 32);
-}
-
-/* ---- settings and limits in storage ------------------------------------- */
-
-static int share_get(ent_txn *txn, const uint8_t org[32], share *s) {
-    uint8_t k[33];
-    const uint8_t *v;
-    size_t n;
-    memset(s, 0, sizeof(*s));
-    key_of(k, 's', org);
-    int rc = ent_txn_get(txn, ENT_TBL_OVERLAP, k, sizeof(k),
-                         (const void **)&v, &n);
-    if (rc == ENT_ENOENT)
-        return ENT_OK;
-    if (rc != ENT_OK)
-        return rc;
-    if (n != 16 || v[0] != 1 || v[1] > 3)
-        return ENT_ECORRUPT;
-    s->level = v[1];
-    s->population = v[2];
-    s->flags = v[3];
-    s->suspended = v[4] != 0;
-    return ENT_OK;
-}
-
-static int share_put(ent_txn *txn, const uint8_t org[32], const share *s) {
-    uint8_t k[33], v[16] = {1};
-    uint64_t now = wall_ms();
-    key_of(k, 's', org);
-    v[1] = (uint8_t)s->level;
-    v[2] = (uint8_t)s->population;
-    v[3] = (uint8_t)s->flags;
-    v[4] = s->suspended;
-    for (int i = 0; i < 8; i++)
-        v[8 + i] = (uint8_t)(now >> (56 - 8 * i));
-    return ent_txn_put(txn, ENT_TBL_OVERLAP, k, sizeof(k), v, sizeof(v), 0);
-}
-
-typedef struct limits_rec {
-    uint32_t day, runs, their_m, mine_n;
-} limits_rec;
-
-static uint32_t be32(const uint8_t *p) {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static int limits_get(ent_txn *txn, const uint8_t org[32], limits_rec *l) {
-    uint8_t k[33];
-    const uint8_t *v;
-    size_t n;
-    memset(l, 0, sizeof(*l));
-    key_of(k, 'd', org);
-    int rc = ent_txn_get(txn, ENT_TBL_OVERLAP, k, sizeof(k),
-                         (const void **)&v, &n);
-    if (rc == ENT_ENOENT)
-        return ENT_OK;
-    if (rc != ENT_OK || n != 16)
-        return rc != ENT_OK ? rc : ENT_ECORRUPT;
-    l->day = be32(v);
-    l->runs = be32(v + 4);
-    l->their_m = be32(v + 8);
-    l->mine_n = be32(v + 12);
-    if (l->day != (uint32_t)(wall_ms() / 86400000u))
-        l->runs = 0; /* a new day */
-    return ENT_OK;
-}
-
-static int limits_put(ent_txn *txn, const uint8_t org[32],
-                      const limits_rec *l) {
-    uint8_t k[33], v[16];
-    key_of(k, 'd', org);
-    put32(v, (uint32_t)(wall_ms() / 86400000u));
-    put32(v + 4, l->runs);
-    put32(v + 8, l->their_m);
-    put32(v + 12, l->mine_n);
-    return ent_txn_put(txn, ENT_TBL_OVERLAP, k, sizeof(k), v, sizeof(v), 0);
-}
-
-static int salt_get(ent_txn *txn, uint8_t salt[32], bool create) {
-    const void *v;
-    size_t n;
-    int rc = ent_txn_get(txn, ENT_TBL_OVERLAP, "salt", 4, &v, &n);
-    if (rc == ENT_OK && n == 32) {
-        memcpy(salt, v, 32);
-        return ENT_OK;
-    }
-    if (!create)
-        return rc == ENT_OK ? ENT_ECORRUPT : rc;
-    ent_random(salt, 32);
-    return ent_txn_put(txn, ENT_TBL_OVERLAP, "salt", 4, salt, 32, 0);
-}
-
-static int cmp8(const void *a, const void *b) {
-    return memcmp(a, b, 8);
-}
 
 /* ---- the own set of a run ------------------------------------------------ */
 
@@ -302,8 +187,8 @@ static int prep_fn(ent_txn *txn, void *data) {
     const uint8_t *v;
     size_t n;
     int rc;
-    if ((rc = share_get(txn, r->org, &c->s)) != ENT_OK ||
-        (rc = limits_get(txn, r->org, &c->l)) != ENT_OK)
+    if ((rc = ent__ovl_share_get(txn, r->org, &c->s)) != ENT_OK ||
+        (rc = ent__ovl_limits_get(txn, r->org, &c->l)) != ENT_OK)
         return rc;
     r->mine = c->s;
     if (c->s.level == ENT_OVERLAP_NONE) {
@@ -331,18 +216,18 @@ static int prep_fn(ent_txn *txn, void *data) {
         return ENT_ELIMIT;
     }
     /* our own list against the one of the last run */
-    key_of(k, 'b', r->org);
+    ent__ovl_key_of(k, 'b', r->org);
     rc = ent_txn_get(txn, ENT_TBL_OVERLAP, k, sizeof(k), (const void **)&v,
                      &n);
     if (rc == ENT_ENOENT)
         return ENT_OK;
-    if (rc != ENT_OK || (rc = salt_get(txn, salt, false)) != ENT_OK)
+    if (rc != ENT_OK || (rc = ent__ovl_salt_get(txn, salt, false)) != ENT_OK)
         return rc;
     c->base_n = n / 8;
     for (size_t i = 0; i < r->n; i++) {
         uint8_t h[ENT_HASH_LEN];
         ent_hash2(h, salt, 32, r->keys[i], r->lens[i]);
-        if (bsearch(h, v, n / 8, 8, cmp8) == NULL)
+        if (bsearch(h, v, n / 8, 8, ent__ovl_cmp8) == NULL)
             c->changed++;
     }
     size_t removed = c->base_n + c->changed - r->n; /* in base, not now */
@@ -439,74 +324,6 @@ static int send_msg(run *r, int kind, uint64_t a, uint64_t b,
     return ent_peers_overlap_send(r->ov->peers, r->org, &m);
 }
 
-typedef struct log_ctx {
-    const uint8_t *org;
-    int kind;
-    char reason[ENT_ACTLOG_REASON_MAX + 1];
-    const share *s;   /* overlap_share: the new setting */
-    const char *result; /* overlap_run: the result JSON text, or NULL */
-    limits_rec *l;    /* overlap_run: counted */
-    const uint8_t *base; /* overlap_run done: new baseline */
-    size_t nbase;
-    bool suspend;
-} log_ctx;
-
-static int log_fn(ent_txn *txn, void *data) {
-    log_ctx *c = data;
-    ent_actlog_entry e;
-    uint8_t k[33];
-    int rc = ENT_OK;
-    if (c->s != NULL) {
-        if ((rc = share_put(txn, c->org, c->s)) != ENT_OK)
-            return rc;
-        key_of(k, 'b', c->org); /* new consent: baselines start again */
-        ent_txn_del(txn, ENT_TBL_OVERLAP, k, sizeof(k));
-        key_of(k, 'd', c->org);
-        limits_rec l;
-        if ((rc = limits_get(txn, c->org, &l)) != ENT_OK)
-            return rc;
-        l.their_m = 0;
-        if ((rc = limits_put(txn, c->org, &l)) != ENT_OK)
-            return rc;
-    }
-    if (c->l != NULL) {
-        limits_rec old;
-        if ((rc = limits_get(txn, c->org, &old)) != ENT_OK)
-            return rc;
-        c->l->runs = old.runs;
-        if ((rc = limits_put(txn, c->org, c->l)) != ENT_OK)
-            return rc;
-    }
-    if (c->result != NULL) {
-        key_of(k, 'r', c->org);
-        if ((rc = ent_txn_put(txn, ENT_TBL_OVERLAP, k, sizeof(k), c->result,
-                              strlen(c->result), 0)) != ENT_OK)
-            return rc;
-    }
-    if (c->base != NULL) {
-        key_of(k, 'b', c->org);
-        if ((rc = ent_txn_put(txn, ENT_TBL_OVERLAP, k, sizeof(k), c->base,
-                              c->nbase * 8, 0)) != ENT_OK)
-            return rc;
-    }
-    if (c->suspend) {
-        share s;
-        if ((rc = share_get(txn, c->org, &s)) != ENT_OK)
-            return rc;
-        s.suspended = true;
-        if ((rc = share_put(txn, c->org, &s)) != ENT_OK)
-            return rc;
-    }
-    memset(&e, 0, sizeof(e));
-    e.time = wall_ms();
-    e.kind = (uint8_t)c->kind;
-    e.has_org = true;
-    memcpy(e.org, c->org, 32);
-    e.reason_len = strlen(c->reason);
-    memcpy(e.reason, c->reason, e.reason_len + 1);
-    return ent_actlog_append(txn, &e, NULL);
-}
-
 /* The overlap_run entry of r with result (ok) or why; on success also
  * the result, the new baseline and the partner's bucket (§7). */
 static void run_log(run *r, const char *why, const char *result,
@@ -531,9 +348,9 @@ static void run_log(run *r, const char *why, const char *result,
         memset(&l, 0, sizeof(l));
         l.their_m = (uint32_t)r->their_m;
         l.mine_n = (uint32_t)r->n;
-        c.l = &l; /* runs: filled in by log_fn from the stored count */
+        c.l = &l; /* runs: filled in by ent__ovl_log_fn from the stored count */
     }
-    int rc = ent_store_write(r->ov->store, log_fn, &c);
+    int rc = ent_store_write(r->ov->store, ent__ovl_log_fn, &c);
     if (rc != ENT_OK)
         ENT_WARN(r->ov->log, "overlap: logging run %s: %s", r->hex,
                  ent_strerror(rc));
@@ -543,11 +360,11 @@ static void run_log(run *r, const char *why, const char *result,
 static int count_fn(ent_txn *txn, void *data) {
     const uint8_t *org = data;
     limits_rec l;
-    int rc = limits_get(txn, org, &l);
+    int rc = ent__ovl_limits_get(txn, org, &l);
     if (rc != ENT_OK)
         return rc;
     l.runs++;
-    return limits_put(txn, org, &l);
+    return ent__ovl_limits_put(txn, org, &l);
 }
 
 /* ---- thread-pool pieces --------------------------------------------------- */
@@ -720,25 +537,6 @@ static json_t *segments(run *r) {
     return arr;
 }
 
-/* The previous result's match keys (level accounts and up) or count. */
-typedef struct prev_ctx {
-    const uint8_t *org;
-    json_t *res;
-} prev_ctx;
-
-static int prev_fn(ent_txn *txn, void *data) {
-    prev_ctx *c = data;
-    uint8_t k[33];
-    const void *v;
-    size_t n;
-    json_error_t je;
-    key_of(k, 'r', c->org);
-    int rc = ent_txn_get(txn, ENT_TBL_OVERLAP, k, sizeof(k), &v, &n);
-    if (rc == ENT_OK)
-        c->res = json_loadb(v, n, 0, &je);
-    return rc == ENT_ENOENT ? ENT_OK : rc;
-}
-
 /* How many matches changed since the previous result (§7, churn). */
 static size_t churn(run *r, json_t *prev, size_t *den) {
     json_t *pa = json_object_get(prev, "accounts");
@@ -778,7 +576,7 @@ typedef struct base_ctx {
 static int base_fn(ent_txn *txn, void *data) {
     base_ctx *c = data;
     uint8_t salt[32], h[ENT_HASH_LEN];
-    int rc = salt_get(txn, salt, true);
+    int rc = ent__ovl_salt_get(txn, salt, true);
     if (rc != ENT_OK)
         return rc;
     for (size_t i = 0; i < c->r->n; i++) {
@@ -798,7 +596,7 @@ static void run_finish(run *r) {
     int rc = ENT_ENOMEM;
     ent_org_id_format(org, r->org);
     res = json_pack("{s:s,s:s,s:I,s:s,s:s,s:o,s:I,s:I,s:I,s:I}", "run",
-                    r->hex, "partner", org, "at_ms", (json_int_t)wall_ms(),
+                    r->hex, "partner", org, "at_ms", (json_int_t)ent__ovl_wall_ms(),
                     "role", r->initiator ? "initiator" : "responder", "level",
                     ent_overlap_level_name(r->level), "flags_revealed",
                     ent_account_flags_json(r->level >= ENT_OVERLAP_FLAGS
@@ -821,7 +619,7 @@ static void run_finish(run *r) {
     prev_ctx pc = {r->org, NULL};
     bool suspend = false;
     size_t den = 0, ch = 0;
-    if (ent_store_read(o->store, prev_fn, &pc) == ENT_OK && pc.res != NULL) {
+    if (ent_store_read(o->store, ent__ovl_prev_fn, &pc) == ENT_OK && pc.res != NULL) {
         ch = churn(r, pc.res, &den);
         suspend = ch > ENT_OVERLAP_CHURN_FLOOR &&
                   ch * 100 > den * o->lim.change_pct;
@@ -835,7 +633,7 @@ static void run_finish(run *r) {
     base_ctx bc = {r, base};
     if (base == NULL || (rc = ent_store_write(o->store, base_fn, &bc)) != ENT_OK)
         goto out;
-    qsort(base, r->n, 8, cmp8);
+    qsort(base, r->n, 8, ent__ovl_cmp8);
     run_log(r, suspend ? "ok, then suspended: matches changed too much"
                        : NULL,
             text, base, r->n, suspend);
@@ -1016,7 +814,7 @@ typedef struct lim_q {
 
 static int lim_fn(ent_txn *txn, void *data) {
     lim_q *q = data;
-    return limits_get(txn, q->org, q->l);
+    return ent__ovl_limits_get(txn, q->org, q->l);
 }
 
 /* The partner's level, flags and bucket (OPEN, ACCEPT): the effective
@@ -1348,7 +1146,7 @@ int ent_overlap_share(ent_overlap *o, const uint8_t org[32], int level,
     json_decref(fj);
     snprintf(c.reason, sizeof(c.reason), "level=%s population=%s flags=%s",
              ent_overlap_level_name(level), pop, fl);
-    int rc = ent_store_write(o->store, log_fn, &c);
+    int rc = ent_store_write(o->store, ent__ovl_log_fn, &c);
     if (rc == ENT_OK && level == ENT_OVERLAP_NONE) {
         run *r = run_find(o, org);
         if (r != NULL) {
@@ -1415,11 +1213,11 @@ typedef struct json_ctx {
 static int json_fn(ent_txn *txn, void *data) {
     json_ctx *c = data;
     int rc;
-    if ((rc = share_get(txn, c->org, &c->s)) != ENT_OK ||
-        (rc = limits_get(txn, c->org, &c->l)) != ENT_OK)
+    if ((rc = ent__ovl_share_get(txn, c->org, &c->s)) != ENT_OK ||
+        (rc = ent__ovl_limits_get(txn, c->org, &c->l)) != ENT_OK)
         return rc;
     prev_ctx pc = {c->org, NULL};
-    rc = prev_fn(txn, &pc);
+    rc = ent__ovl_prev_fn(txn, &pc);
     c->result = pc.res;
     return rc;
 }
