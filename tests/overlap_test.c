@@ -38,6 +38,7 @@ static void test_domain(void **st) {
         {"co.uk", "", ENT_EINVAL},                  /* a suffix itself */
         {"localhost", "", ENT_EINVAL},
         {"192.168.1.1", "", ENT_EINVAL},
+        {"1hta8.8.0/x", "", ENT_EINVAL}, /* a numeric top-level label */
         {"exa mple.com", "", ENT_EINVAL},
         {"a..b.com", "", ENT_EINVAL},
         {"   ", "", ENT_ENOENT},

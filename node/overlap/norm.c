@@ -60,7 +60,11 @@ int ent_norm_domain(char out[ENT_NORM_DOMAIN_MAX + 1], const char *in,
         if (c != '.' && (c < '0' || c > '9'))
             alpha = true;
     }
-    if (!alpha) /* an IPv4 address (digits and dots only) */
+    /* an IPv4 address, or any host whose top-level label is all digits:
+     * no top-level domain is numeric */
+    const char *tld = strrchr(s, '.');
+    tld = tld != NULL ? tld + 1 : s;
+    if (!alpha || strspn(tld, "0123456789") == strlen(tld))
         return ENT_EINVAL;
     const psl_ctx_t *psl = psl_builtin();
     const char *reg = psl != NULL ? psl_registrable_domain(psl, s) : s;
