@@ -499,7 +499,10 @@ static int cmd_overlap_run(cli *c) {
     snprintf(id, sizeof(id), "%s", ent__cli_jstr(resp, "run"));
     json_decref(resp);
     snprintf(path, sizeof(path), "/v1/partners/%s/overlap", org);
-    for (long waited = 0; waited < RUN_WAIT_S * 1000L; waited += 50) {
+    /* polls 50 ms apart at first, then up to 500 ms: each answer carries
+     * the last result, which the node reads and the loop thread encodes */
+    long pause = 50;
+    for (long waited = 0; waited < RUN_WAIT_S * 1000L; waited += pause) {
         if ((st = ent__cli_daemon_call(c, "GET", path, NULL, &resp)) >= 0)
             return st;
         const json_t *run = json_object_get(resp, "run");
@@ -520,7 +523,9 @@ static int cmd_overlap_run(cli *c) {
             return st;
         }
         json_decref(resp);
-        sleep_ms(50);
+        sleep_ms(pause);
+        if (pause < 500)
+            pause += pause / 2;
     }
     return ent__cli_fail(c, "run %s: no end after %d s", id, RUN_WAIT_S);
 }
