@@ -14,10 +14,10 @@
 
 CC       ?= cc
 CLANG    ?= clang
-PKGS     := libuv libsodium msgpack lmdb libcbor jansson openssl libcurl
+PKGS     := libuv libsodium msgpack lmdb libcbor jansson openssl libcurl libpsl
 DEB_PKGS := pkg-config libuv1-dev libsodium-dev libmsgpack-dev liblmdb-dev \
             libcbor-dev libjansson-dev libhttp-parser-dev libcmocka-dev \
-            python3-yaml libssl-dev openssl curl libcurl4-openssl-dev libcsv-dev
+            python3-yaml libssl-dev openssl curl libcurl4-openssl-dev libpsl-dev libcsv-dev
 FUZZ_DEB := clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 30
 SMOKE_SECONDS ?= 3

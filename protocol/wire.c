@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "node/err.h"
+#include "protocol/wire_int.h"
 
 /* ======================================================================== */
 /* Framing                                                                   */
@@ -656,6 +657,8 @@ static int msg_size(const ent_wire_msg *m, size_t *out) {
              bin_size(k->has_sig ? ENT_WIRE_SIG_LEN : 0);
         break;
     }
+    case ENT_WIRE_OVERLAP:
+        return ent__wire_overlap_size(&m->u.overlap, out);
     default:
         return ENT_EINVAL;
     }
@@ -831,6 +834,9 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
                       m->u.cons.nhashes * ENT_WIRE_HASH_LEN);
         r |= pack_bin(pk, m->u.cons.sig,
                       m->u.cons.has_sig ? ENT_WIRE_SIG_LEN : 0);
+        break;
+    case ENT_WIRE_OVERLAP:
+        r = ent__wire_overlap_pack(pk, &m->u.overlap);
         break;
     default:
         r = -1;
@@ -1200,6 +1206,7 @@ static size_t field_count(int type) {
     case ENT_WIRE_DIGESTS: return 3;
     case ENT_WIRE_VV: return 4;
     case ENT_WIRE_ADDRS: return 2;
+    case ENT_WIRE_OVERLAP: return 6;
     default: return 0;
     }
 }
@@ -1324,6 +1331,9 @@ int ent_wire_decode(ent_wire_msg *m, const uint8_t *buf, size_t len) {
         rc = decode_bins(&f[1], ENT_WIRE_MAX_ADDR_RECS, ENT_WIRE_MAX_ADDR_REC,
                          &m->u.addrs.recs, &m->u.addrs.nrecs);
         break;
+    case ENT_WIRE_OVERLAP:
+        rc = ent__wire_overlap_decode(&m->u.overlap, f);
+        break;
     default:
         rc = ENT_EPROTO;
         break;
@@ -1345,6 +1355,9 @@ void ent_wire_msg_clear(ent_wire_msg *m) {
         break;
     case ENT_WIRE_ADDRS:
         free((void *)m->u.addrs.recs);
+        break;
+    case ENT_WIRE_OVERLAP:
+        free(m->u.overlap.data);
         break;
     case ENT_WIRE_ACK:
         free(m->u.ack.ids);
@@ -1394,6 +1407,7 @@ const char *ent_wire_type_name(int type) {
     case ENT_WIRE_DIGESTS: return "DIGESTS";
     case ENT_WIRE_VV: return "VV";
     case ENT_WIRE_ADDRS: return "ADDRS";
+    case ENT_WIRE_OVERLAP: return "OVERLAP";
     default: return "?";
     }
 }

@@ -116,6 +116,7 @@ typedef enum ent_wire_type {
     ENT_WIRE_VV = 15,      /* one object's version vector */
     ENT_WIRE_HEAD = 16,        /* spec/audit.md §11: a signed tree head */
     ENT_WIRE_CONSISTENCY = 17, /* consistency proof request / answer */
+    ENT_WIRE_OVERLAP = 20, /* spec/overlap.md §5: account mapping (PSI) */
     ENT_WIRE_ADDRS = 64, /* spec/gossip.md §10: signed address records (an
                             extension: older nodes ignore it) */
 } ent_wire_type;
@@ -254,6 +255,21 @@ typedef struct ent_wire_consistency {
     uint8_t sig[ENT_WIRE_SIG_LEN];
 } ent_wire_consistency;
 
+/* OVERLAP (spec/overlap.md §5): [20, kind, run, a, b, data]. The kinds
+ * and the meaning of a, b and data are the overlap layer's
+ * (node/overlap/); here: kind 1..ENT_WIRE_OVERLAP_MAX_KIND, run 16 bytes,
+ * a and b any uint64, data 0..ENT_WIRE_OVERLAP_MAX_DATA bytes. */
+#define ENT_WIRE_OVERLAP_MAX_KIND 15
+#define ENT_WIRE_OVERLAP_RUN_LEN 16
+#define ENT_WIRE_OVERLAP_MAX_DATA 65280 /* 2040 points of 32 bytes */
+typedef struct ent_wire_overlap {
+    uint32_t kind;
+    uint8_t run[ENT_WIRE_OVERLAP_RUN_LEN];
+    uint64_t a, b;
+    size_t len;
+    uint8_t *data; /* len bytes; NULL when len is 0 (decode: malloc'ed) */
+} ent_wire_overlap;
+
 /* ADDRS: signed address records (protocol/addr_record.h), opaque here. */
 typedef struct ent_wire_addrs {
     size_t nrecs;                       /* 1..ENT_WIRE_MAX_ADDR_RECS */
@@ -292,6 +308,7 @@ typedef struct ent_wire_msg {
         ent_wire_head head;             /* HEAD */
         ent_wire_consistency cons;      /* CONSISTENCY */
         ent_wire_addrs addrs;           /* ADDRS */
+        ent_wire_overlap overlap;       /* OVERLAP */
         uint8_t nonce[ENT_WIRE_NONCE_LEN]; /* PING, PONG */
         int unknown_type;               /* UNKNOWN */
     } u;

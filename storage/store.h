@@ -43,6 +43,9 @@ typedef enum ent_table {
     ENT_TBL_ACCESS,     /* "access": local users, tokens, rules */
     ENT_TBL_EVENTS,     /* "events": big-endian u64 id -> event (local) */
     ENT_TBL_WEBHOOKS,   /* "webhooks": webhook records, delivery logs (local) */
+    ENT_TBL_PARTNERS,   /* "partners": org -> partnership record (consent) */
+    ENT_TBL_ACCOUNTS,   /* "accounts": matching key -> account (private) */
+    ENT_TBL_OVERLAP,    /* "overlap": sharing settings, run limits, results */
     ENT_TBL_CRM_IDS,    /* "crm_ids": source, type, external id -> object id (local) */
     ENT_TBL__COUNT
 } ent_table;

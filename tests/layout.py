@@ -26,6 +26,7 @@ RANK = {
     "node/api": 3,
     "node/webhooks": 3,
     "node/peers": 4,
+    "node/overlap": 4,
     "node/access": 4,
     "node/reports": 4,
     "node/crm": 4,

@@ -8,6 +8,7 @@
  */
 #include "node/api/api.h"
 #include "node/api/api_access.h"
+#include "node/api/api_overlap.h"
 #include "node/api/api_events.h"
 #include "node/api/api_log.h"
 #include "node/api/api_metrics.h"
@@ -111,6 +112,15 @@ static const ent_api_route builtin_routes[] = {
     {"POST", "/v1/webhooks/{webhook}/resume", false, ent_api_webhook_post},
     {"POST", "/v1/webhooks/{webhook}/replay", false, ent_api_webhook_post},
     {"POST", "/v1/webhooks/{webhook}/test", false, ent_api_webhook_post},
+    /* account mapping: node/api/api_overlap.c */
+    {"GET", "/v1/accounts", false, ent_api_accounts_list},
+    {"POST", "/v1/accounts", false, ent_api_accounts_add},
+    {"GET", "/v1/partners", false, ent_api_partners_list},
+    {"POST", "/v1/partners/invites", false, ent_api_partner_invite},
+    {"PUT", "/v1/partners/{org}/share", false, ent_api_partner_share},
+    {"POST", "/v1/partners/{org}/runs", false, ent_api_partner_run},
+    {"GET", "/v1/partners/{org}/overlap", false, ent_api_partner_overlap},
+    {"POST", "/v1/partners/{org}/seed", false, ent_api_partner_seed},
     /* reports: node/api/api_reports.c */
     {"GET", "/v1/reports/{kind}", false, ent_api_report_get},
     {"GET", "/v1/views", false, ent_api_views_list},

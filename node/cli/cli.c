@@ -720,38 +720,6 @@ static const cli_cmd audit_cmds[] = {
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
-static const cli_cmd backup_cmds[] = {
-    {"verify", ent__cli_cmd_backup_verify, "check a backup offline",
-     "backup verify DIR [--json]",
-     "Checks the backup in DIR without any node: its MANIFEST.json is well "
-     "formed; db/data.mdb and identity.key have the sizes and BLAKE2b-256 "
-     "hashes it lists; the key is the manifest's org; the store opens "
-     "read-only with a schema this entente reads and the manifest's name, "
-     "and every table reads through; every activity-log entry hashes to "
-     "its stored leaf and the newest signed tree head verifies under the "
-     "org key over the log's first entries. Exit status 1 with the reason "
-     "when any check fails. With --json: {\"ok\",\"org\",\"name\","
-     "\"schema\",\"created\",\"bytes\",\"objects\",\"ops\","
-     "\"log_size\",\"heads\"}, or {\"ok\":false,\"code\",\"reason\"}.",
-     no_opts, 1, 1, NULL},
-    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
-};
-
-static const cli_cmd restore_cmds[] = {
-    {"done", ent__cli_cmd_restore_done,
-     "allow local writes before a restored node has caught up",
-     "restore done [--home DIR] [--json]",
-     "Clears the restore mark of HOME (through the running node, else in "
-     "its store): the node signs ops at once instead of waiting until every "
-     "partner has given back the ops it signed after the backup. Prints a "
-     "warning on standard error: if a partner still holds such an op, the "
-     "next op on that object repeats its sequence number and partners "
-     "record an equivocation against this org. With --json: "
-     "{\"was_catching_up\"[,\"partners\",\"in_sync\"]}.",
-     no_opts, 0, 0, NULL},
-    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
-};
-
 static const cli_opt man_opts[] = {
     {"list", NULL, "print the page names (entente, entente-init, ...)"},
     {NULL, NULL, NULL},
@@ -933,7 +901,7 @@ static const cli_cmd commands[] = {
      "DIR` checks one. With --json: the manifest {\"format\",\"entente\","
      "\"org\",\"name\",\"schema\",\"created\",\"files\":{PATH:{"
      "\"size\",\"blake2b\"}}}.",
-     no_opts, 1, 1, backup_cmds},
+     no_opts, 1, 1, ent__cli_backup_cmds},
     {"restore", ent__cli_cmd_restore, "make a new home from a backup",
      "restore DIR HOME [--json]",
      "Checks the backup in DIR as `backup verify` does (a failing backup "
@@ -946,7 +914,7 @@ static const cli_cmd commands[] = {
      "object with it is in sync; `entente status` shows the progress and "
      "`restore done` forces it. With --json: the report of `backup verify` "
      "with \"home\" and \"restored\".",
-     no_opts, 2, 2, restore_cmds},
+     no_opts, 2, 2, ent__cli_restore_cmds},
     {"audit", NULL, "export and verify the signed activity log",
      "audit COMMAND [ARGS] [options]",
      "The activity log for auditors: export it from the running node, "
@@ -1008,6 +976,20 @@ static const cli_cmd commands[] = {
      "Saved report views (spec/reports.md \"Saved views\"), kept on this "
      "node only.",
      no_opts, 0, 0, ent__cli_view_cmds},
+    {"accounts", NULL, "this org's private account list",
+     "accounts COMMAND [ARGS] [options]",
+     "Accounts (name, domain, country, flags) compared with partners by "
+     "`entente overlap`; never sent in any readable form (spec/overlap.md).",
+     no_opts, 0, 0, ent__cli_accounts_cmds},
+    {"partner", NULL, "partnerships without a shared object",
+     "partner COMMAND [ARGS] [options]",
+     "A partnership invite connects two orgs before they share anything.",
+     no_opts, 0, 0, ent__cli_partner_cmds},
+    {"overlap", NULL, "account mapping with a partner (private set "
+     "intersection)", "overlap COMMAND [ARGS] [options]",
+     "Which accounts two partners have in common, each learning only what "
+     "both agreed to reveal (spec/overlap.md).",
+     no_opts, 0, 0, ent__cli_overlap_cmds},
     ENT__CLI_CRM_CMDS,
     {"man", cmd_man, "print a manual page (roff) from this help",
      "man [COMMAND] [--list]",

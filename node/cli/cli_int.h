@@ -276,6 +276,13 @@ extern const cli_cmd ent__cli_policy_cmds[];
 /* cli_reports.c: the options of `report`, the sub-commands of `view` */
 extern const cli_opt ent__cli_report_opts[];
 extern const cli_cmd ent__cli_view_cmds[];
+/* cli_overlap.c: account mapping (spec/overlap.md) */
+extern const cli_cmd ent__cli_accounts_cmds[];
+extern const cli_cmd ent__cli_partner_cmds[];
+extern const cli_cmd ent__cli_overlap_cmds[];
+/* cli_backup.c: backup verify, restore done */
+extern const cli_cmd ent__cli_backup_cmds[];
+extern const cli_cmd ent__cli_restore_cmds[];
 int ent__cli_cmd_user_add(cli *c);
 int ent__cli_cmd_user_list(cli *c);
 int ent__cli_cmd_user_show(cli *c);

@@ -845,6 +845,22 @@ int ent__cli_cmd_join(cli *c) {
                         ent__cli_fmt_count(n1, ops));
             }
         }
+        if (strcmp(state, "done") == 0 &&
+            strspn(ent__cli_jstr(resp, "object"), "0") == 64) {
+            /* a partnership invite (spec/overlap.md §3): no object */
+            fprintf(stderr, "safety code: %s\npartnership with %s recorded\n",
+                    ent__cli_jstr(resp, "safety"),
+                    ent__cli_jstr(resp, "inviter"));
+            json_t *o = json_pack("{s:s}", "partner",
+                                  ent__cli_jstr(resp, "inviter"));
+            if (c->json)
+                ent__cli_print_json(o);
+            else
+                printf("%s\n", ent__cli_jstr(resp, "inviter"));
+            json_decref(o);
+            json_decref(resp);
+            return 0;
+        }
         if (strcmp(state, "done") == 0) {
             fprintf(stderr, "safety code: %s\n", ent__cli_jstr(resp, "safety"));
             join_check_type(c, c->args[0], ent__cli_jstr(resp, "object"));

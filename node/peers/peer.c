@@ -51,6 +51,8 @@ static void handle_hello(conn *c, const ent_wire_hello *h) {
     ent__witness_open(c); /* our signed tree head (spec/audit.md §11) */
     if (c->known)
         send_haves(c);
+    if (c->known && c->join == NULL)
+        ent__partner_session(c, true);
 }
 
 static void handle_have(conn *c, const ent_wire_summary *s) {
@@ -180,6 +182,9 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
     case ENT_WIRE_ADDRS:
         if (!c->former)
             ent__addrs_receive(c, &m.u.addrs);
+        break;
+    case ENT_WIRE_OVERLAP:
+        ent__partner_message(c, &m.u.overlap);
         break;
     case ENT_WIRE_PING: {
         ent_wire_msg r = m;
@@ -313,6 +318,8 @@ static void closed(ent_session *s, int reason, void *data) {
                  (unsigned long long)((uv_now(p->loop) - c->opened_at) / 1000),
                  reason == ENT_OK ? "closed" : ent_strerror(reason));
     }
+    if (c->has_org && c->got_hello && c->known)
+        ent__partner_session(c, false);
     if (c->has_org) {
         peer_ent *e = ent__peers_find(p, c->org);
         if (e != NULL && c->for_peer) {

@@ -327,6 +327,58 @@ void ent_peers_set_limits(ent_peers *p, const ent_peers_limits *l);
  */
 int ent_peers_sessions_json(ent_peers *p, json_t **out);
 
+/* ---- partnerships and the account-overlap interface (spec/overlap.md) -- */
+
+/*
+ * Makes a partnership invite (ENT_INVITE_ROLE_PARTNER, no object) valid
+ * ttl seconds: stores its record with an invite_issued entry and returns
+ * the token (*token: malloc'ed; the caller wipes and frees it), its expiry
+ * and id as for ent_peers_invite(). Redeemed with ent_peers_join(): both
+ * sides then hold a partnership record (node/peers/partner.h) with a
+ * partner_added log entry, and the two orgs keep sessions as fellow
+ * members do. @return ENT_OK, ENT_EINVAL, ENT_ENOMEM, storage errors.
+ */
+int ent_peers_partner_invite(ent_peers *p, uint64_t ttl, char **token,
+                             uint64_t *expiry, char invite_id[33]);
+
+/* True if org is an active partner (ENT_TBL_PARTNERS). */
+bool ent_peers_is_partner(ent_peers *p, const uint8_t org[ENT_PK_LEN]);
+
+/* [{"org","name","state","side","since_ms","connected"}] of the
+ * partnership records; the caller json_decref()s.
+ * @return ENT_OK, ENT_ENOMEM, storage errors. */
+int ent_peers_partners_json(ent_peers *p, json_t **out);
+
+struct ent_wire_overlap;
+
+/*
+ * What a layer above (node/overlap/) hands the peer layer: on_overlap for
+ * every OVERLAP message from an active partner (m valid during the call;
+ * from anyone else it is refused with ERROR DENIED); on_session when a
+ * session with an org opens (HELLO done) or closes. Called on the loop
+ * thread; they must not free the layer.
+ */
+typedef struct ent_peers_ext {
+    void (*on_overlap)(void *data, const uint8_t org[ENT_PK_LEN],
+                       const struct ent_wire_overlap *m);
+    void (*on_session)(void *data, const uint8_t org[ENT_PK_LEN], bool open);
+    void *data;
+} ent_peers_ext;
+
+/* Installs ext (copied; NULL removes it). */
+void ent_peers_set_ext(ent_peers *p, const ent_peers_ext *ext);
+
+/* True if a session with org is open, past HELLO and no join. */
+bool ent_peers_ready(ent_peers *p, const uint8_t org[ENT_PK_LEN]);
+
+/* Queues an OVERLAP message to org. @return ENT_OK, ENT_ECLOSED (no ready
+ * session), ENT_ELIMIT (its queue is full: try later), ENT_EINVAL. */
+int ent_peers_overlap_send(ent_peers *p, const uint8_t org[ENT_PK_LEN],
+                           const struct ent_wire_overlap *m);
+
+/* Bytes queued to org's ready session (0 when none): flow control. */
+size_t ent_peers_queued(ent_peers *p, const uint8_t org[ENT_PK_LEN]);
+
 /* Number of open sessions with org (tests). */
 size_t ent_peers_connected(const ent_peers *p, const uint8_t org[ENT_PK_LEN]);
 

@@ -197,6 +197,7 @@ struct ent_peers {
     size_t self_len;
     uint64_t self_seq;
     char self_addr[ENT_ADDR_STRLEN];
+    ent_peers_ext ext; /* peer_partner.c: the layer above, or zeros */
 };
 
 /* peer_table.c: the peers table, the membership view, small helpers */
@@ -219,7 +220,8 @@ bool ent__peers_is_member(ent_peers *p, const uint8_t obj[32],
 bool ent__peers_obj_active(ent_peers *p, const uint8_t obj[32]);
 int ent__peers_shared(ent_peers *p, const uint8_t *org, uint8_t (**out)[32],
                       size_t *n);
-/* True if this org and org are both active members of some object. */
+/* True if this org and org are both active members of some object, or
+ * partners (spec/overlap.md §3). */
 bool ent__peers_shares_any(ent_peers *p, const uint8_t org[32]);
 /* True if org is an active member of one of objs[0..n) (one read). */
 bool ent__peers_active_in_any(ent_peers *p, const uint8_t (*objs)[32],
@@ -320,6 +322,22 @@ void ent__guard_tick(ent_peers *p, uint64_t now);
 void ent__peers_handle_ops(conn *c, const ent_wire_ops *o);
 /* The op token rate per session, ops per second. */
 int64_t ent__peers_ops_rate(void);
+
+/* peer_partner.c: partnerships (spec/overlap.md §3) */
+
+/* Inviter side: the partnership invite of c was granted (committed):
+ * JOIN_OK without object, c a member now, the layer above told. */
+void ent__partner_granted(conn *c, const char *name);
+/* Joiner side: JOIN_OK for a partnership invite: records it (and the
+ * inviter as a peer, with the token's addresses when its HELLO had none).
+ * @return ENT_OK, storage errors. */
+int ent__partner_joined(conn *c, const uint8_t invite[16],
+                        const char (*taddrs)[ENT_INVITE_MAX_ADDR_LEN + 1],
+                        size_t ntaddrs);
+/* Tells the layer above that a session with c's org opened or closed. */
+void ent__partner_session(conn *c, bool open);
+/* OVERLAP from c. */
+void ent__partner_message(conn *c, const ent_wire_overlap *o);
 
 /* peer_join.c */
 void ent__peers_join_message(conn *c, const ent_wire_msg *m);

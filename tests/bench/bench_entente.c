@@ -23,6 +23,8 @@ void ent_bench_entente(ent_bench_report *r, int quick) {
         ent_bench_work(r, quick);
     if (only == NULL || strcmp(only, "reports") == 0)
         ent_bench_reports(r, quick);
+    if (only == NULL || strcmp(only, "overlap") == 0)
+        ent_bench_overlap(r, quick);
     if (only == NULL || strcmp(only, "crm") == 0)
         ent_bench_crm(r, quick);
 }
