@@ -444,6 +444,8 @@ static const cli_cmd object_cmds[] = {
      "matched ignoring case), as a shared change of the field \"stage\". "
      "Prints nothing (with --json: {\"id\"}).",
      no_opts, 2, 2, NULL},
+    {"convert", ent__cli_cmd_object_convert, ENT_CLI_CONVERT_USAGE,
+     ent__cli_convert_opts, 1, 1, NULL},
     {"comment", ent__cli_cmd_object_comment, "comment on an object",
      "object comment OBJ TEXT [--json]",
      "Adds a comment to object OBJ (at most 4096 bytes of text); comments "

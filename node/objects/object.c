@@ -160,6 +160,26 @@ static int remove_check(const ent_template *tpl, const char *name, char *err,
 
 /* Resolves every input (refusing a field given twice) and, with defaults,
  * adds each template default of a shared field not given. */
+/* A link this node writes to an object it holds must name one of the
+ * field's target type (spec/objects.md "Links"); a link to an object it
+ * does not hold is taken as given. */
+static int ref_target_check(const ent_template *tpl, ent_txn *txn,
+                            const ent_resolved *r, char *err, size_t errlen) {
+    const ent_tpl_field *f = ent_template_field(tpl, r->field);
+    char ty[ENT_OP_NAME_MAX + 1];
+    if (r->value.type != ENT_VT_REF || f == NULL || f->target[0] == '\0')
+        return ENT_OK;
+    int rc = ent_obj_type_get(txn, r->value.u.ref, ty);
+    if (rc == ENT_ENOENT)
+        return ENT_OK;
+    if (rc == ENT_OK && strcmp(ty, f->target) != 0) {
+        set_err(err, errlen, "field %s of %s: links a %s, not a %s", r->field,
+                tpl->type, ty, f->target);
+        rc = ENT_EINVAL;
+    }
+    return rc;
+}
+
 static int resolve_inputs(const ent_template *tpl, ent_txn *txn,
                           const ent_obj_input *in, size_t n, bool defaults,
                           resolved_set *out, char *err, size_t errlen) {
@@ -198,6 +218,9 @@ static int resolve_inputs(const ent_template *tpl, ent_txn *txn,
         if (rc != ENT_OK)
             return rc;
         out->n++;
+        if ((rc = ref_target_check(tpl, txn, &out->v[out->n - 1], err,
+                                   errlen)) != ENT_OK)
+            return rc;
     }
     for (size_t i = 0; defaults && i < tpl->nfields; i++) {
         const ent_tpl_field *f = &tpl->fields[i];

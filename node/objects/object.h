@@ -399,6 +399,25 @@ int ent_obj_state_encode(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                          uint8_t **out, size_t *len);
 
 /*
+ * Converts lead (an object of type lead) into a new object of type to
+ * (only "opportunity"): the opportunity is created, owned by this org,
+ * with the lead's mapped fields (spec/objects.md "Converting a lead") and
+ * the ref field lead naming it; then the lead gets the ref field
+ * converted_to naming the opportunity and status and stage Converted.
+ * The two ops (*create_out, *set_out) are the caller's to send and free
+ * (ent_op_free). The opportunity has this org as its only member.
+ * @return ENT_OK, ENT_ENOENT (no lead), ENT_EINVAL (not a lead, another
+ *         target type), ENT_EDENIED (not an active member of the lead, or a
+ *         rule refused), the errors of ent_obj_create and ent_obj_set; err
+ *         says why. When the create worked and the set failed, id_out and
+ *         *create_out are set and err says so.
+ */
+int ent_obj_convert(ent_objects *eng, const uint8_t lead[ENT_OBJ_ID_LEN],
+                    const char *to, uint8_t id_out[ENT_OBJ_ID_LEN],
+                    ent_op **create_out, ent_op **set_out, char *err,
+                    size_t errlen);
+
+/*
  * Adds org as a member with role (admin, member or viewer); owner/admin
  * only. The op carries every epoch key this node holds for the object (one
  * per epoch: the current choice) sealed to org's X25519 key; the same boxes

@@ -574,6 +574,11 @@ static const char *key_text(rpt *r, const rby *b, int which, char *buf,
     case ENT_VT_ORG:
         ent_org_id_format(buf, v->u.org);
         return buf;
+    case ENT_VT_REF:
+        if (cap < 65)
+            return NULL;
+        ent_value_ref_format(buf, v->u.ref);
+        return buf;
     case ENT_VT_DATE: {
         int y, m, d;
         if (ent_date_to_ymd(v->u.days, &y, &m, &d) != ENT_OK)
