@@ -24,6 +24,7 @@
 #include "node/objects/object_int.h"
 #include "node/objects/template.h"
 #include "node/objects/value.h"
+#include "node/work/rules.h"
 
 /* ------------------------------------------------------------ engine */
 
@@ -475,6 +476,9 @@ int ent__obj_seal_commit(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
             (rc = ent__obj_pv_derive(txn, obj, op, &pi)) == ENT_OK)
             rc = ent__obj_wf_check(eng, txn, obj, r.owner, op, b, &pi, eng->wf_why,
                                    sizeof(eng->wf_why));
+        if (rc == ENT_OK && h->kind == ENT_OP_SET)
+            rc = ent__obj_mdf_check(eng, txn, obj, b, eng->wf_why,
+                                    sizeof(eng->wf_why));
         ent__pvinfo_free(&pi);
         if (rc != ENT_OK)
             goto out;
@@ -527,6 +531,65 @@ typedef struct create_ctx {
     size_t errlen;
 } create_ctx;
 
+typedef struct ref_ctx {
+    ent_txn *txn;
+    const ent_op_body *b;
+    char *err;
+    size_t errlen;
+} ref_ctx;
+
+/* ent_wf_ref_fn: the owner of the object the genesis links in field. */
+static int ref_owner(void *data, const char *field, uint8_t org[32],
+                     bool *found) {
+    ref_ctx *c = data;
+    obj_rec r;
+    *found = false;
+    for (size_t i = 0; i < c->b->nfields; i++) {
+        const ent_op_field *f = &c->b->fields[i];
+        if (strcmp(f->name, field) != 0 || f->v.type != ENT_VT_REF)
+            continue;
+        int rc = ent__obj_rec_get(c->txn, f->v.u.ref, &r);
+        if (rc == ENT_ENOENT) {
+            set_err(c->err, c->errlen,
+                    "field %s links an object this node does not hold: the "
+                    "rules name its owner (workflow party ref:%s)",
+                    field, field);
+            return ENT_EINVAL;
+        }
+        if (rc != ENT_OK)
+            return rc;
+        memcpy(org, r.owner, 32);
+        *found = true;
+    }
+    return ENT_OK;
+}
+
+/* The rules the genesis carries: the template's, with every party ref:F
+ * replaced by the owner of the object field F links (spec/workflows.md
+ * §8). Sets b->rules (malloc'ed) and b->ruleslen. */
+static int rules_for_genesis(ent_txn *txn, const ent_template *tpl,
+                             ent_op_body *b, char *err, size_t errlen) {
+    ent_wf_rules *r = malloc(sizeof(*r));
+    ref_ctx rc_ = {txn, b, err, errlen};
+    bool changed = false;
+    int rc = r == NULL ? ENT_ENOMEM : ENT_OK;
+    if (rc == ENT_OK &&
+        (rc = ent_wf_decode(r, tpl->rules, tpl->ruleslen)) == ENT_OK &&
+        (rc = ent_wf_resolve_refs(r, ref_owner, &rc_, &changed)) == ENT_OK &&
+        changed) {
+        rc = ent_wf_encode(r, &b->rules, &b->ruleslen);
+    } else if (rc == ENT_OK) {
+        if ((b->rules = malloc(tpl->ruleslen)) == NULL) {
+            rc = ENT_ENOMEM;
+        } else {
+            memcpy(b->rules, tpl->rules, tpl->ruleslen);
+            b->ruleslen = tpl->ruleslen;
+        }
+    }
+    free(r);
+    return rc;
+}
+
 static int create_fn(ent_txn *txn, void *data) {
     create_ctx *c = data;
     ent_template *tpl = NULL;
@@ -555,15 +618,11 @@ static int create_fn(ent_txn *txn, void *data) {
     snprintf(b.type, sizeof(b.type), "%s", tpl->type);
     if ((rc = shared_fields(&rs, &b.fields, &b.nfields)) != ENT_OK)
         goto out;
-    /* the template's workflow becomes the object's rules (spec/workflows.md) */
-    if (tpl->ruleslen > 0) {
-        if ((b.rules = malloc(tpl->ruleslen)) == NULL) {
-            rc = ENT_ENOMEM;
-            goto out;
-        }
-        memcpy(b.rules, tpl->rules, tpl->ruleslen);
-        b.ruleslen = tpl->ruleslen;
-    }
+    /* the template's workflow becomes the object's rules (spec/workflows.md),
+     * each party ref:F named by the owner of the object F links */
+    if (tpl->ruleslen > 0 &&
+        (rc = rules_for_genesis(txn, tpl, &b, c->err, c->errlen)) != ENT_OK)
+        goto out;
     memset(&h, 0, sizeof(h));
     h.version = ENT_OP_VERSION;
     h.kind = ENT_OP_CREATE;

@@ -124,28 +124,55 @@ static const struct builtin {
      "{\"name\":\"internal_notes\",\"type\":\"text\",\"visibility\":"
      "\"private\"}],"
      "\"stages\":[\"Draft\",\"Agreed\",\"Active\",\"Closed\"]}"},
+    {"mdf_budget",
+     "{\"type\":\"mdf_budget\",\"strict\":false,\"fields\":["
+     "{\"name\":\"name\",\"type\":\"text\",\"label\":\"Budget name\"},"
+     "{\"name\":\"program\",\"type\":\"ref\",\"target\":\"program\","
+     "\"label\":\"Program\"},"
+     "{\"name\":\"amount\",\"type\":\"money\",\"owner_only\":true,"
+     "\"label\":\"Budget amount\"},"
+     "{\"name\":\"fiscal_period\",\"type\":\"text\"},"
+     "{\"name\":\"start_date\",\"type\":\"date\"},"
+     "{\"name\":\"end_date\",\"type\":\"date\"},"
+     "{\"name\":\"region\",\"type\":\"enum\",\"table\":\"regions\"},"
+     "{\"name\":\"stage\",\"type\":\"enum\",\"default\":\"Draft\"},"
+     "{\"name\":\"internal_notes\",\"type\":\"text\",\"visibility\":"
+     "\"private\"}],"
+     "\"stages\":[\"Draft\",\"Active\",\"Closed\"]}"},
     {"mdf_request",
      "{\"type\":\"mdf_request\",\"strict\":false,\"fields\":["
      "{\"name\":\"name\",\"type\":\"text\",\"label\":\"Activity name\"},"
+     "{\"name\":\"budget\",\"type\":\"ref\",\"target\":\"mdf_budget\","
+     "\"label\":\"Budget\"},"
      "{\"name\":\"activity_type\",\"type\":\"enum\","
      "\"table\":\"mdf_activity_types\"},"
      "{\"name\":\"region\",\"type\":\"enum\",\"table\":\"regions\"},"
      "{\"name\":\"amount_requested\",\"type\":\"money\"},"
-     "{\"name\":\"amount_approved\",\"type\":\"money\",\"owner_only\":true},"
-     "{\"name\":\"approval_status\",\"type\":\"enum\",\"values\":[\"Draft\","
-     "\"Submitted\",\"Approved\",\"Rejected\",\"Claimed\",\"Paid\"],"
-     "\"default\":\"Draft\"},"
+     "{\"name\":\"amount_approved\",\"type\":\"money\"},"
+     "{\"name\":\"amount_claimed\",\"type\":\"money\"},"
+     "{\"name\":\"stage\",\"type\":\"enum\",\"default\":\"Draft\"},"
      "{\"name\":\"start_date\",\"type\":\"date\"},"
      "{\"name\":\"end_date\",\"type\":\"date\"},"
      "{\"name\":\"expected_leads\",\"type\":\"integer\"},"
-     "{\"name\":\"claim_amount\",\"type\":\"money\"},"
-     "{\"name\":\"proof_of_performance\",\"type\":\"text\"},"
-     "{\"name\":\"budget_remaining\",\"type\":\"money\",\"visibility\":"
-     "\"private\"},"
+     "{\"name\":\"proof_of_performance\",\"type\":\"text\","
+     "\"label\":\"Proof of performance (attachment names)\"},"
      "{\"name\":\"internal_notes\",\"type\":\"text\",\"visibility\":"
      "\"private\"}],"
      "\"stages\":[\"Draft\",\"Submitted\",\"Approved\",\"Rejected\","
-     "\"Claimed\",\"Paid\"]}"},
+     "\"Claimed\",\"Claim Approved\",\"Paid\"],"
+     "\"workflow\":{\"transitions\":["
+     "{\"from\":\"Draft\",\"to\":\"Submitted\",\"who\":[\"owner\"]},"
+     "{\"from\":\"Submitted\",\"to\":\"Approved\",\"who\":[\"ref:budget\"]},"
+     "{\"from\":\"Submitted\",\"to\":\"Rejected\",\"who\":[\"ref:budget\"]},"
+     "{\"from\":\"Approved\",\"to\":\"Claimed\",\"who\":[\"owner\"]},"
+     "{\"from\":\"Claimed\",\"to\":\"Claim Approved\",\"who\":"
+     "[\"ref:budget\"],\"approvals\":[{\"step\":\"claim\",\"by\":"
+     "\"ref:budget\",\"self\":true}]},"
+     "{\"from\":\"Claim Approved\",\"to\":\"Paid\",\"who\":[\"ref:budget\"]}],"
+     "\"field_owners\":{\"budget\":\"owner\",\"amount_requested\":\"owner\","
+     "\"amount_claimed\":\"owner\",\"amount_approved\":\"ref:budget\"},"
+     "\"limits\":{\"amount_approved\":\"amount_requested\","
+     "\"amount_claimed\":\"amount_approved\"}}}"},
     {"account_plan",
      "{\"type\":\"account_plan\",\"strict\":false,\"fields\":["
      "{\"name\":\"account_name\",\"type\":\"text\",\"label\":\"Account\"},"
@@ -191,7 +218,7 @@ static const struct builtin {
 #define NBUILTINS (sizeof(builtins) / sizeof(builtins[0]))
 
 static const char *const builtin_type_names[] = {
-    "opportunity", "lead",         "solution", "sales_plan",
+    "opportunity", "lead",         "solution", "sales_plan", "mdf_budget",
     "mdf_request", "account_plan", "program",  NULL,
 };
 
