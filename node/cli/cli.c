@@ -985,7 +985,7 @@ static const cli_cmd commands[] = {
      "\"expires\"}.",
      login_opts, 0, 0, NULL},
     {"report", ent__cli_cmd_report, "pipeline, attribution, win-rate, "
-     "deal-size or cycle-time report",
+     "deal-size, cycle-time, mdf or plan report",
      "report KIND [--by F[,F]...] [--where EXPR] [--from DATE --to DATE] "
      "[--currency CUR] [--amount F|none] [--date F] [--type TYPE] "
      "[--hide-private] [--json|--csv] [--svg FILE]",
@@ -995,8 +995,8 @@ static const cli_cmd commands[] = {
      "amount per stage, open, won, lost), attribution (partner-sourced and "
      "partner-influenced pipeline and revenue per partner), win-rate (won / "
      "(won + lost)), deal-size (average and median won amount), cycle-time "
-     "(days from creation to each stage and to close). --by groups: fields, "
-     "FIELD:month|quarter|year, partner (sourced_by, else influenced_by), "
+     "(days from creation to each stage and to close)" ENT_CLI_REPORT_LINKS ". "
+     "--by groups: fields, FIELD:month|quarter|year, partner (sourced_by, else influenced_by), "
      "partnered (yes/no), month, quarter, year (of --date, default "
      "close_date). --where filters with an expression (stage in (\"Proposal\", "
      "\"Negotiation\") and deal_size >= 100000 USD). Amounts (--amount, "

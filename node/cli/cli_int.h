@@ -256,6 +256,13 @@ int ent__cli_cmd_view_run(cli *c);
 int ent__cli_cmd_view_remove(cli *c);
 int ent__cli_cmd_object_stage(cli *c);
 int ent__cli_cmd_object_convert(cli *c);
+/* the report help's part on mdf and plan (cli.c is full) */
+#define ENT_CLI_REPORT_LINKS                                                   \
+    ", mdf (MDF budget use per program and partner: budget, requested, "      \
+    "approved, claimed, paid, left, computed from the fund requests this "    \
+    "node holds; --by program,budget,partner) and plan (each sales plan's "   \
+    "target against the opportunities that link it: won, pipeline, "         \
+    "progress; --amount F)"
 /* object convert's options and help (cli_objects.c; cli.c is full) */
 extern const cli_opt ent__cli_convert_opts[];
 #define ENT_CLI_CONVERT_USAGE                                                  \
