@@ -879,7 +879,7 @@ static const cli_cmd commands[] = {
      "the objects it is a member of, and the invites it made that are "
      "still pending. With --json: {\"approvals\":[{\"object\",\"type\","
      "\"stage\",\"step\",\"to\",\"by\",\"self\"}],\"invites\":[…],"
-     "\"claims\":[]}.",
+     "\"claims\":[{\"object\",\"name\",\"claimed\",\"approved\"}]}.",
      no_opts, 0, 0, NULL},
     {"peers", ent__cli_cmd_peers, "list known partner nodes", "peers [--json]",
      "Lists the partner nodes this node knows, whether a session is open, "

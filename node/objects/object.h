@@ -443,6 +443,15 @@ int ent_obj_budget_use(ent_txn *txn, const uint8_t me[32],
                        ent_budget_req_fn fn, void *data);
 
 /*
+ * The MDF claims that wait on this org (spec/workflows.md §5, §8): the
+ * mdf_request objects at stage Claimed whose rules name this org as the
+ * one that writes amount_approved: [{"object","name","claimed",
+ * "approved","proof_of_performance"}]. The caller json_decref()s *out.
+ * @return ENT_OK, ENT_ENOMEM, storage errors.
+ */
+int ent_obj_claims_json(ent_objects *eng, json_t **out);
+
+/*
  * Converts lead (an object of type lead) into a new object of type to
  * (only "opportunity"): the opportunity is created, owned by this org,
  * with the lead's mapped fields (spec/objects.md "Converting a lead") and

@@ -337,3 +337,74 @@ int ent__obj_mdf_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
     }
     return ENT_OK;
 }
+
+/* ----------------------------------------------------------- the inbox */
+
+typedef struct claims_ctx {
+    ent_txn *txn;
+    const uint8_t *me;
+    json_t *out;
+} claims_ctx;
+
+static json_t *value_json(const ent_value *v) {
+    json_t *j = NULL;
+    if (ent_value_to_json(v, &j) != ENT_OK)
+        j = json_null();
+    return j;
+}
+
+static int claim_one(void *data, const ent_obj_info *o) {
+    claims_ctx *c = data;
+    ent_value st, name, cl, ap, pop;
+    bool mine = false;
+    int rc;
+    if (!o->active)
+        return 0;
+    if ((rc = field_get(c->txn, o->id, "stage", &st, NULL)) != ENT_OK)
+        return rc;
+    bool claimed = (st.type == ENT_VT_ENUM || st.type == ENT_VT_TEXT) &&
+                   strcmp(st.u.text.s, "Claimed") == 0;
+    ent_value_clear(&st);
+    if (!claimed || (rc = rules_name(c->txn, o->id, c->me, &mine)) != ENT_OK ||
+        !mine)
+        return rc;
+    char hex[65];
+    ent_value_ref_format(hex, o->id);
+    if ((rc = field_get(c->txn, o->id, "name", &name, NULL)) != ENT_OK)
+        return rc;
+    field_get(c->txn, o->id, "amount_claimed", &cl, NULL);
+    field_get(c->txn, o->id, "amount_approved", &ap, NULL);
+    field_get(c->txn, o->id, "proof_of_performance", &pop, NULL);
+    json_t *row = json_pack("{s:s, s:o, s:o, s:o, s:o}", "object", hex, "name",
+                            value_json(&name), "claimed", value_json(&cl),
+                            "approved", value_json(&ap),
+                            "proof_of_performance", value_json(&pop));
+    ent_value_clear(&name);
+    ent_value_clear(&cl);
+    ent_value_clear(&ap);
+    ent_value_clear(&pop);
+    if (row == NULL || json_array_append_new(c->out, row) != 0)
+        return ENT_ENOMEM;
+    return 0;
+}
+
+static int claims_fn(ent_txn *txn, void *data) {
+    claims_ctx *c = data;
+    c->txn = txn;
+    json_array_clear(c->out);
+    return ent_obj_scan(txn, "mdf_request", NULL, claim_one, c);
+}
+
+int ent_obj_claims_json(ent_objects *eng, json_t **out) {
+    claims_ctx c = {NULL, eng->me, json_array()};
+    *out = NULL;
+    if (c.out == NULL)
+        return ENT_ENOMEM;
+    int rc = ent_store_read(eng->store, claims_fn, &c);
+    if (rc != ENT_OK) {
+        json_decref(c.out);
+        return rc;
+    }
+    *out = c.out;
+    return ENT_OK;
+}

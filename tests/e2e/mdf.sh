@@ -42,6 +42,8 @@ e P object set "$R" --set "amount_claimed=450 EUR" \
     --set "proof_of_performance=roadshow-photos.zip, attendees.csv"
 e P object stage "$R" Claimed
 wait_for "V to see the claim" stage_is V "$R" Claimed
+[ "$(e V inbox --json | py '[(c["object"], c["claimed"]["minor"]) for c in d["claims"]]')" = "[('$R', 45000)]" ] ||
+    fail "V's inbox does not show the claim: $(e V inbox --json)"
 expect_exit 1 e V object stage "$R" "Claim Approved"
 expect_err 'needs approval "claim"'
 e V approve "$R" --step claim --comment "proof checked"
