@@ -616,29 +616,6 @@ int ent__obj_wf_governs(judge *j, const char *name, bool *gov) {
     return rc;
 }
 
-/* The stored writes of one field: order keys and value blobs, valid
- * during the transaction. */
-typedef struct fw_list {
-    size_t plen;
-    obj_fwr *v;
-    size_t n;
-} fw_list;
-
-static int fw_scan(void *data, const void *key, size_t klen, const void *val,
-                   size_t vlen) {
-    fw_list *l = data;
-    if (klen != l->plen + OBJ_ORDER_LEN || vlen < 1)
-        return ENT_ECORRUPT;
-    if (ent__obj_grow((void **)&l->v, l->n, sizeof(*l->v)) != ENT_OK)
-        return ENT_ENOMEM;
-    obj_fwr *f = &l->v[l->n++];
-    memcpy(f->order, (const uint8_t *)key + l->plen, OBJ_ORDER_LEN);
-    f->flags = ((const uint8_t *)val)[0];
-    f->val = (const uint8_t *)val + 1;
-    f->vlen = vlen - 1;
-    return 0;
-}
-
 #define WF_LIMIT_DEPTH (ENT_WF_MAX_LIMITS + 1)
 
 static int judge_write(judge *j, struct wfctx *w, const char *name,
@@ -647,12 +624,67 @@ static int judge_write(judge *j, struct wfctx *w, const char *name,
                        const ent_op_body *self, int depth, bool *ok, char *why,
                        size_t whylen);
 
+/* The walk of value_at over one field's writes, newest first. */
+typedef struct vwalk {
+    judge *j;
+    struct wfctx *w;
+    const char *name;
+    size_t plen;
+    const pvec *pv;
+    int depth;
+    ent_value *out;
+    bool found;
+} vwalk;
+
+static int vwalk_cb(void *data, const void *key, size_t klen, const void *val,
+                    size_t vlen) {
+    vwalk *c = data;
+    const uint8_t *order = (const uint8_t *)key + c->plen;
+    const uint8_t *v = val;
+    uint32_t fa = 0;
+    uint64_t seq = 0;
+    pvinfo pi;
+    bool ok = false;
+    ent_value x;
+    int rc;
+    if (klen != c->plen + OBJ_ORDER_LEN || vlen < 1)
+        return ENT_ECORRUPT;
+    if ((v[0] & FW_OWNER_ONLY) && memcmp(order + 8, c->j->owner, 32) != 0)
+        return 0; /* C2 */
+    memset(&pi, 0, sizeof(pi));
+    memset(&x, 0, sizeof(x));
+    if ((rc = op_at(c->j, order, &fa, &seq, &pi)) != ENT_OK ||
+        ent__pv_at(c->pv, fa) < seq)
+        goto out; /* not in the past */
+    if ((rc = ent__obj_judge_stored(c->j, order, ENT_OP_SET, &ok)) !=
+            ENT_OK ||
+        !ok)
+        goto out;
+    if (ent__obj_value_decode(v + 1, vlen - 1, &x) != ENT_OK) {
+        ok = false;
+        goto out;
+    }
+    rc = judge_write(c->j, c->w, c->name, order + 8, fa, &pi.pv,
+                     memcmp(order + 40, c->j->obj, 32) == 0, &x, NULL,
+                     c->depth + 1, &ok, NULL, 0);
+out:
+    ent__pvinfo_free(&pi);
+    if (rc == ENT_OK && ok) {
+        *c->out = x; /* handed over; null when the winner is a clear */
+        c->found = true;
+        return 1;
+    }
+    ent_value_clear(&x);
+    return rc;
+}
+
 /*
  * The value field name has in the past pv (spec/workflows.md §8): of its
  * writes in that past that count (C1-C4, C2 and the field's own owner and
- * limit rules), the one of the greatest order key. self: the op being
- * judged, not stored yet, whose own write of the field (when it counts by
- * the rules) is the greatest of its past. *out is null when none.
+ * limit rules), the one of the greatest order key, found walking the
+ * writes newest first. self: the op being judged, not stored yet, whose
+ * own write of the field (when it counts by the rules) is the greatest of
+ * its past. *out is null when none.
  */
 static int value_at(judge *j, struct wfctx *w, const char *name,
                     const uint8_t *self_author, uint32_t self_a,
@@ -660,7 +692,6 @@ static int value_at(judge *j, struct wfctx *w, const char *name,
                     ent_value *out) {
     uint8_t pre[33 + ENT_OP_NAME_MAX + 1];
     size_t nl = strlen(name);
-    fw_list l = {0};
     int rc = ENT_OK;
     memset(out, 0, sizeof(*out));
     out->type = ENT_VT_NULL;
@@ -681,41 +712,9 @@ static int value_at(judge *j, struct wfctx *w, const char *name,
     memcpy(pre, j->obj, 32);
     pre[32] = WR_FIELD;
     memcpy(pre + 33, name, nl + 1); /* with its NUL */
-    l.plen = 33 + nl + 1;
-    if ((rc = ent_txn_scan(j->txn, ENT_TBL_WRITES, pre, l.plen, fw_scan, &l)) !=
-        ENT_OK)
-        goto out;
-    for (size_t k = l.n; k-- > 0 && rc == ENT_OK;) {
-        const obj_fwr *f = &l.v[k];
-        uint32_t fa = 0;
-        uint64_t seq = 0;
-        pvinfo pi;
-        bool ok = false, in_past = false;
-        ent_value v;
-        memset(&pi, 0, sizeof(pi));
-        memset(&v, 0, sizeof(v));
-        if ((f->flags & FW_OWNER_ONLY) &&
-            memcmp(f->order + 8, j->owner, 32) != 0)
-            continue;
-        if ((rc = op_at(j, f->order, &fa, &seq, &pi)) == ENT_OK)
-            in_past = ent__pv_at(pv, fa) >= seq;
-        if (rc == ENT_OK && in_past &&
-            (rc = ent__obj_judge_stored(j, f->order, ENT_OP_SET, &ok)) ==
-                ENT_OK &&
-            ok && (rc = ent__obj_value_decode(f->val, f->vlen, &v)) == ENT_OK)
-            rc = judge_write(j, w, name, f->order + 8, fa, &pi.pv,
-                             memcmp(f->order + 40, j->obj, 32) == 0, &v, NULL,
-                             depth + 1, &ok, NULL, 0);
-        ent__pvinfo_free(&pi);
-        if (rc == ENT_OK && in_past && ok) {
-            *out = v; /* handed over; null when the winner is a clear */
-            break;
-        }
-        ent_value_clear(&v);
-    }
-out:
-    free(l.v);
-    return rc;
+    vwalk c = {j, w, name, 33 + nl + 1, pv, depth, out, false};
+    return ent_txn_scan_reverse(j->txn, ENT_TBL_WRITES, pre, c.plen, vwalk_cb,
+                                &c);
 }
 
 /*
