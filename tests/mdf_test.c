@@ -184,6 +184,17 @@ static void test_self_approval(void **state) {
     assert_int_equal(set1(&w.p, w.r1, "amount_approved", "600 EUR", err),
                      ENT_EDENIED);
     assert_int_equal(stage(&w.p, w.r1, "Approved", err), ENT_EDENIED);
+    /* nor at the creation: the genesis is judged by the rules it carries */
+    char bh[65];
+    uint8_t id2[32];
+    ent_value_ref_format(bh, w.budget);
+    ent_obj_input in[] = {{"budget", bh, ENT_IN_SHARED},
+                          {"amount_requested", "600 EUR", ENT_IN_SHARED},
+                          {"amount_approved", "600 EUR", ENT_IN_SHARED}};
+    assert_int_equal(
+        ent_obj_create(w.p.eng, "mdf_request", in, 3, id2, NULL, err, 256),
+        ENT_EDENIED);
+    assert_non_null(strstr(err, "amount_approved is written by org:"));
     ent_op *op = forge_money(&w.p, w.r1, "amount_approved", 60000);
     int rc = ent_obj_apply(w.a.eng, op->raw, op->rawlen, NULL);
     assert_true(rc == ENT_EDENIED || rc == ENT_OK);

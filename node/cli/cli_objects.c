@@ -508,7 +508,8 @@ int ent__cli_cmd_object_convert(cli *c) {
     int st;
     const char *to = ent__cli_opt_value(c, "to");
     if (to == NULL)
-        return ent__cli_fail(c, "give the new type with --to opportunity");
+        return ent__cli_usage_error(c, "give the new type with --to "
+                                       "opportunity");
     if ((st = obj_arg(c, c->args[0], hex)) >= 0)
         return st;
     if ((body = json_pack("{s:s}", "to", to)) == NULL)

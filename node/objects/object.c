@@ -564,11 +564,44 @@ static int ref_owner(void *data, const char *field, uint8_t org[32],
     return ENT_OK;
 }
 
+/* The genesis's fields by the rules it carries, as every member judges
+ * them (spec/workflows.md §4): the creator stands as the owner; a limited
+ * field is bounded by the genesis's own value of its bound. */
+static int genesis_fields_ok(const ent_wf_rules *r, const ent_op_body *b,
+                             const uint8_t creator[32], char *err,
+                             size_t errlen) {
+    ent_wf_party me = {creator, true, true, ENT_ROLE_OWNER};
+    for (size_t i = 0; i < b->nfields; i++) {
+        const ent_op_field *f = &b->fields[i];
+        const ent_wf_who *who = ent_wf_field_owner(r, f->name);
+        const char *bound = ent_wf_limit_of(r, f->name);
+        char wb[80], why[200];
+        if (who != NULL && !ent_wf_who_matches(who, &me)) {
+            ent_wf_who_format(who, wb, sizeof(wb));
+            set_err(err, errlen, "field %s is written by %s only (object rules)",
+                    f->name, wb);
+            return ENT_EDENIED;
+        }
+        if (bound == NULL)
+            continue;
+        const ent_value *bv = NULL;
+        for (size_t k = 0; k < b->nfields; k++)
+            if (strcmp(b->fields[k].name, bound) == 0)
+                bv = &b->fields[k].v;
+        if (!ent_wf_limit_ok(&f->v, bv, f->name, bound, why, sizeof(why))) {
+            set_err(err, errlen, "%s (object rules: limits)", why);
+            return ENT_EDENIED;
+        }
+    }
+    return ENT_OK;
+}
+
 /* The rules the genesis carries: the template's, with every party ref:F
  * replaced by the owner of the object field F links (spec/workflows.md
  * §8). Sets b->rules (malloc'ed) and b->ruleslen. */
 static int rules_for_genesis(ent_txn *txn, const ent_template *tpl,
-                             ent_op_body *b, char *err, size_t errlen) {
+                             ent_op_body *b, const uint8_t creator[32],
+                             char *err, size_t errlen) {
     ent_wf_rules *r = malloc(sizeof(*r));
     ref_ctx rc_ = {txn, b, err, errlen};
     bool changed = false;
@@ -576,6 +609,7 @@ static int rules_for_genesis(ent_txn *txn, const ent_template *tpl,
     if (rc == ENT_OK &&
         (rc = ent_wf_decode(r, tpl->rules, tpl->ruleslen)) == ENT_OK &&
         (rc = ent_wf_resolve_refs(r, ref_owner, &rc_, &changed)) == ENT_OK &&
+        (rc = genesis_fields_ok(r, b, creator, err, errlen)) == ENT_OK &&
         changed) {
         rc = ent_wf_encode(r, &b->rules, &b->ruleslen);
     } else if (rc == ENT_OK) {
@@ -621,7 +655,8 @@ static int create_fn(ent_txn *txn, void *data) {
     /* the template's workflow becomes the object's rules (spec/workflows.md),
      * each party ref:F named by the owner of the object F links */
     if (tpl->ruleslen > 0 &&
-        (rc = rules_for_genesis(txn, tpl, &b, c->err, c->errlen)) != ENT_OK)
+        (rc = rules_for_genesis(txn, tpl, &b, c->eng->me, c->err,
+                                c->errlen)) != ENT_OK)
         goto out;
     memset(&h, 0, sizeof(h));
     h.version = ENT_OP_VERSION;
