@@ -51,6 +51,7 @@ typedef struct ent_rpt_opts {
     bool hide_private;    /* read shared fields only */
     const uint8_t *me;    /* this org's key (32 bytes; mdf: which budgets
                              it holds and owns); NULL: none */
+    uint64_t now_ms;      /* "today" of formulas, ms; 0: the real clock */
     /* the caller: NULL principal or the operator: everything */
     const ent_principal *principal;
     const ent_rule *rules;
