@@ -12,6 +12,8 @@
  *  - P claiming more than was approved;
  *  - A, not a member of the budget, sees its link as an opaque id, and
  *    nothing of the budget reaches A's database;
+ *  - a request whose rules (from P's own template) give P the approval is
+ *    counted against no budget;
  *  - budget use (requested, approved, claimed, paid, left) is computed,
  *    equal on V and P, and counts an approval beyond what was left at its
  *    turn (a forged concurrent one) for nothing, whatever the arrival order.
@@ -341,6 +343,58 @@ static void test_concurrent_approvals(void **state) {
     world_close(&w);
 }
 
+/* P's own template gives P the approval (a hostile partner): its request
+ * carries rules that do not name the budget's owner, so no node counts it
+ * against the budget, whatever P writes in it. */
+static int foreign_tpl_fn(ent_txn *txn, void *data) {
+    (void)data;
+    ent_template *t = NULL;
+    json_t *j = NULL, *wf;
+    char err[256];
+    int rc = ent_template_builtin("mdf_request", &t);
+    if (rc == ENT_OK)
+        rc = ent_template_to_json(t, &j);
+    ent_template_free(t);
+    t = NULL;
+    if (rc != ENT_OK)
+        return rc;
+    wf = json_object_get(j, "workflow");
+    json_object_set_new(json_object_get(wf, "field_owners"), "amount_approved",
+                        json_string("owner"));
+    rc = ent_template_from_json(j, &t, err, sizeof(err));
+    json_decref(j);
+    if (rc == ENT_OK)
+        rc = ent_template_put(txn, t);
+    ent_template_free(t);
+    return rc;
+}
+
+static void test_foreign_rules(void **state) {
+    (void)state;
+    world w;
+    char err[256], bh[65];
+    uint8_t id[32];
+    world_open(&w);
+    assert_int_equal(ent_store_write(w.p.store, foreign_tpl_fn, NULL), ENT_OK);
+    ent_value_ref_format(bh, w.budget);
+    ent_obj_input in[] = {{"budget", bh, ENT_IN_SHARED},
+                          {"amount_requested", "900 EUR", ENT_IN_SHARED}};
+    assert_int_equal(
+        ent_obj_create(w.p.eng, "mdf_request", in, 2, id, NULL, err, 256),
+        ENT_OK);
+    assert_int_equal(tnode_join(&w.p, &w.v, id, ENT_ROLE_MEMBER, NULL, NULL),
+                     ENT_OK);
+    assert_int_equal(set1(&w.p, id, "amount_approved", "900 EUR", err),
+                     ENT_OK); /* its own rules let it */
+    assert_int_equal(stage(&w.p, id, "Submitted", err), ENT_OK);
+    tnode_sync(&w.v, &w.p, id);
+    ent_budget_use u = use_of(&w.v, w.budget);
+    assert_int_equal(u.nforeign, 1);
+    assert_int_equal(u.nrequests, 2);
+    assert_use(&u, 60000, 0, 0, 0, 100000); /* r1's 600 requested only */
+    world_close(&w);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_self_approval),
@@ -348,6 +402,7 @@ int main(void) {
         cmocka_unit_test(test_claim_to_paid),
         cmocka_unit_test(test_opaque_link),
         cmocka_unit_test(test_concurrent_approvals),
+        cmocka_unit_test(test_foreign_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
