@@ -428,6 +428,10 @@ typedef struct ent_budget_req {
     bool counted; /* its rules give the budget's owner the approval */
     bool within;  /* its approval is counted (within the budget) */
     bool over;    /* its approval came when the budget had less left */
+    /* what it adds to the budget's figures, in minor units of cur (the
+     * budget's currency): the one definition the report sums */
+    const char *cur;
+    int64_t add_requested, add_approved, add_claimed, add_paid;
 } ent_budget_req;
 
 typedef int (*ent_budget_req_fn)(void *data, const ent_budget_req *r);

@@ -255,9 +255,12 @@ int ent_obj_budget_use(ent_txn *txn, const uint8_t me[32],
         q.counted = !c.have_owner || r->rules_ok;
         if (!q.counted)
             u->nforeign++;
+        q.cur = u->cur;
         if (q.counted && stage_in(r->stage, st_requested) &&
-            money_in(&r->requested, u->cur))
-            q.counted = add_ok(&u->requested, r->requested.u.money.minor);
+            money_in(&r->requested, u->cur)) {
+            q.add_requested = r->requested.u.money.minor;
+            q.counted = add_ok(&u->requested, q.add_requested);
+        }
         if (q.counted && stage_in(r->stage, st_approved) &&
             money_in(&r->approved, u->cur)) {
             int64_t a = r->approved.u.money.minor;
@@ -266,12 +269,16 @@ int ent_obj_budget_use(ent_txn *txn, const uint8_t me[32],
                 u->nover++;
             } else if (add_ok(&used, a)) {
                 q.within = true;
+                q.add_approved = a;
                 add_ok(&u->approved, a);
                 if (stage_in(r->stage, st_claimed) &&
                     money_in(&r->claimed, u->cur)) {
-                    add_ok(&u->claimed, r->claimed.u.money.minor);
-                    if (strcmp(r->stage, "Paid") == 0)
-                        add_ok(&u->paid, r->claimed.u.money.minor);
+                    q.add_claimed = r->claimed.u.money.minor;
+                    add_ok(&u->claimed, q.add_claimed);
+                    if (strcmp(r->stage, "Paid") == 0) {
+                        q.add_paid = q.add_claimed;
+                        add_ok(&u->paid, q.add_paid);
+                    }
                 }
             }
         }

@@ -309,6 +309,17 @@ static int mdf_keys(mdf_run *m, const uint8_t *owner, char *texts[LK_COLS],
     return ENT_OK;
 }
 
+/* Adds minor units of cur to measure k of g and the total (none: 0). */
+static int lput_minor(lrep *l, lgroup *g, int k, const char *cur,
+                      int64_t minor, bool any) {
+    ent_value v = {.type = ENT_VT_MONEY};
+    if (!any || cur[0] == '\0')
+        return ENT_OK;
+    v.u.money.minor = minor;
+    memcpy(v.u.money.cur, cur, 4);
+    return lput(l, g, k, &v, false);
+}
+
 static int mdf_req_cb(void *data, const ent_budget_req *q) {
     mdf_run *m = data;
     lrep *l = m->l;
@@ -319,26 +330,20 @@ static int mdf_req_cb(void *data, const ent_budget_req *q) {
     if (rc != ENT_OK)
         return rc;
     l->objects++;
-    if ((rc = lput(l, g, M_REQUESTS, NULL, true)) != ENT_OK || !q->counted)
-        return rc;
-    bool submitted = strcmp(q->stage, "Draft") != 0 &&
-                     strcmp(q->stage, "Rejected") != 0 && q->stage[0] != '\0';
-    if (submitted && (rc = lput(l, g, M_REQUESTED, q->requested, false)) !=
-                         ENT_OK)
-        return rc;
-    if (q->over)
-        return lput(l, g, M_OVER, NULL, true);
-    if (!q->within)
-        return ENT_OK;
-    if ((rc = lput(l, g, M_APPROVED, q->approved, false)) != ENT_OK)
-        return rc;
-    bool claimed = strcmp(q->stage, "Claimed") == 0 ||
-                   strcmp(q->stage, "Claim Approved") == 0 ||
-                   strcmp(q->stage, "Paid") == 0;
-    if (claimed && (rc = lput(l, g, M_CLAIMED, q->claimed, false)) != ENT_OK)
-        return rc;
-    if (strcmp(q->stage, "Paid") == 0)
-        rc = lput(l, g, M_PAID, q->claimed, false);
+    /* exactly what ent_obj_budget_use added to the budget's figures */
+    if ((rc = lput(l, g, M_REQUESTS, NULL, true)) == ENT_OK && q->over)
+        rc = lput(l, g, M_OVER, NULL, true);
+    if (rc == ENT_OK)
+        rc = lput_minor(l, g, M_REQUESTED, q->cur, q->add_requested,
+                        q->counted && q->add_requested > 0);
+    if (rc == ENT_OK)
+        rc = lput_minor(l, g, M_APPROVED, q->cur, q->add_approved, q->within);
+    if (rc == ENT_OK)
+        rc = lput_minor(l, g, M_CLAIMED, q->cur, q->add_claimed,
+                        q->within && q->add_claimed > 0);
+    if (rc == ENT_OK)
+        rc = lput_minor(l, g, M_PAID, q->cur, q->add_paid,
+                        q->within && q->add_paid > 0);
     return rc;
 }
 
