@@ -277,6 +277,20 @@ static void test_claim_to_paid(void **state) {
     ent_budget_use uv = use_of(&w.v, w.budget), up = use_of(&w.p, w.budget);
     assert_use(&uv, 60000, 50000, 45000, 45000, 50000);
     assert_use(&up, 60000, 50000, 45000, 45000, 50000);
+    /* and in object show of the budget, on P */
+    json_t *j = NULL;
+    assert_int_equal(ent_obj_show_json(w.p.eng, w.budget, false, &j), ENT_OK);
+    json_t *bu = json_object_get(j, "budget_use");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(bu, "paid"),
+                                          "amount")),
+        "450.00");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(bu, "left"),
+                                          "amount")),
+        "500.00");
+    assert_true(json_is_false(json_object_get(bu, "complete")));
+    json_decref(j);
     world_close(&w);
 }
 

@@ -67,6 +67,8 @@ typedef struct snapshot {
     size_t ncomments;
     slink *links;
     size_t nlinks;
+    bool has_use; /* an mdf_budget: its use, computed (object_mdf.c) */
+    ent_budget_use use;
     const ent_objects *eng;
 } snapshot;
 
@@ -288,6 +290,12 @@ static int snapshot_fn(ent_txn *txn, void *data) {
         return ENT_OK;
     if (s->show && (rc = links_take(txn, s)) != ENT_OK)
         return rc;
+    if (s->show && strcmp(s->rec.type, "mdf_budget") == 0) {
+        if ((rc = ent_obj_budget_use(txn, s->eng->me, s->obj, NULL, &s->use,
+                                     NULL, NULL)) != ENT_OK)
+            return rc;
+        s->has_use = true;
+    }
     if ((rc = ent_txn_scan(txn, ENT_TBL_MEMBERS, s->obj, 32, member_scan, s)) !=
         ENT_OK)
         return rc;
@@ -429,6 +437,33 @@ int ent_obj_show_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
             bad |= e == NULL || json_object_set_new(lk, s.links[i].field, e);
         }
         if (bad) {
+            json_decref(o);
+            rc = ENT_ENOMEM;
+            goto out;
+        }
+    }
+    if (s.has_use) { /* spec/workflows.md §8: computed, never typed */
+        json_t *u = json_pack("{s:b, s:I, s:I, s:I}", "complete",
+                              s.use.complete, "requests",
+                              (json_int_t)s.use.nrequests, "over",
+                              (json_int_t)s.use.nover, "foreign",
+                              (json_int_t)s.use.nforeign);
+        static const char *const k[] = {"requested", "approved", "claimed",
+                                        "paid", "left"};
+        const int64_t v[] = {s.use.requested, s.use.approved, s.use.claimed,
+                             s.use.paid, s.use.left};
+        for (size_t i = 0; u != NULL && i < 5; i++) {
+            ent_value m = {.type = ENT_VT_MONEY};
+            json_t *j = NULL;
+            m.u.money.minor = v[i];
+            memcpy(m.u.money.cur, s.use.cur, 4);
+            if (s.use.cur[0] == '\0' ||
+                (i == 4 && !s.use.have_amount) ||
+                ent_value_to_json(&m, &j) != ENT_OK)
+                j = json_null();
+            json_object_set_new(u, k[i], j);
+        }
+        if (u == NULL || json_object_set_new(o, "budget_use", u) != 0) {
             json_decref(o);
             rc = ENT_ENOMEM;
             goto out;
