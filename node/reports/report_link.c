@@ -362,8 +362,10 @@ static int budget_link_cb(void *data, const ent_obj_info *oi) {
     b = tmp.link;
     free(tmp.name);
     ent_value_clear(&tmp.amount);
-    if (rc != ENT_OK || b.type != ENT_VT_REF)
+    if (rc != ENT_OK || b.type != ENT_VT_REF) {
+        ent_value_clear(&b); /* a custom field of that name: not a link */
         return rc;
+    }
     memcpy(blob_id, b.u.ref, 32);
     lobj *o;
     if (lobjs_find(s, blob_id) == NULL)
