@@ -449,6 +449,9 @@ static void emit_value(ent_cbor_writer *w, const ent_value *v, bool owner_only) 
     case ENT_VT_ORG:
         ent_cbor_write_bytes(w, v->u.org, 32);
         break;
+    case ENT_VT_REF:
+        ent_cbor_write_bytes(w, v->u.ref, 32);
+        break;
     default:
         ent_cbor_writer_fail(w, ENT_EINVAL);
     }
@@ -727,6 +730,9 @@ static int read_value(ent_cbor_reader *r, ent_value *v, bool *owner_only) {
         break;
     case ENT_VT_ORG:
         rc = ent_cbor_read_bytes_exact(r, v->u.org, 32);
+        break;
+    case ENT_VT_REF:
+        rc = ent_cbor_read_bytes_exact(r, v->u.ref, 32);
         break;
     default:
         rc = ENT_ECORRUPT;

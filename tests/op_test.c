@@ -76,7 +76,7 @@ static void make_body(ent_op_body *b, uint8_t kind, const fixture *f) {
     case ENT_OP_SET:
         if (kind == ENT_OP_CREATE)
             strcpy(b->type, "opportunity");
-        b->nfields = 7;
+        b->nfields = 8;
         b->fields = calloc(b->nfields, sizeof(*b->fields));
         /* deliberately unsorted: the encoder sorts */
         strcpy(b->fields[0].name, "stage_note");
@@ -98,6 +98,10 @@ static void make_body(ent_op_body *b, uint8_t kind, const fixture *f) {
         memcpy(b->fields[5].v.u.org, ent_identity_public(f->bob), 32);
         strcpy(b->fields[6].name, "cleared");
         b->fields[6].v.type = ENT_VT_NULL;
+        strcpy(b->fields[7].name, "budget"); /* a link */
+        b->fields[7].v.type = ENT_VT_REF;
+        for (int i = 0; i < 32; i++)
+            b->fields[7].v.u.ref[i] = (uint8_t)(0xa0 + i);
         break;
     case ENT_OP_ADD_MEMBER: {
         memcpy(b->org, ent_identity_public(f->bob), 32);
@@ -176,6 +180,9 @@ static void assert_value_equal(const ent_value *a, const ent_value *b) {
         break;
     case ENT_VT_ORG:
         assert_memory_equal(a->u.org, b->u.org, 32);
+        break;
+    case ENT_VT_REF:
+        assert_memory_equal(a->u.ref, b->u.ref, 32);
         break;
     default:
         break;
@@ -760,6 +767,13 @@ static void test_body_decode_rejects(void **state) {
         {ENT_OP_SET, "81a0", ENT_OK},                       /* no fields */
         {ENT_OP_SET, "81a16161820200", ENT_OK},             /* a: int 0 */
         {ENT_OP_SET, "81a16161820900", ENT_ECORRUPT},       /* type 9 */
+        {ENT_OP_SET, "81a1616182075820" /* a ref: 32 bytes */
+                     "0102030405060708090a0b0c0d0e0f10"
+                     "1112131415161718191a1b1c1d1e1f20", ENT_OK},
+        {ENT_OP_SET, "81a1616182075819" /* a ref of 25 bytes */
+                     "0102030405060708090a0b0c0d0e0f10"
+                     "111213141516171819", ENT_ECORRUPT},
+        {ENT_OP_SET, "81a16161820761" "61", ENT_ECORRUPT}, /* ref as text */
         {ENT_OP_SET, "81a1616182020000", ENT_ECORRUPT},     /* trailing */
         {ENT_OP_SET, "81a16161830200", ENT_ETRUNCATED},
         {ENT_OP_SET, "81a1616182031b", ENT_ETRUNCATED},

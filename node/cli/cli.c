@@ -444,6 +444,8 @@ static const cli_cmd object_cmds[] = {
      "matched ignoring case), as a shared change of the field \"stage\". "
      "Prints nothing (with --json: {\"id\"}).",
      no_opts, 2, 2, NULL},
+    {"convert", ent__cli_cmd_object_convert, ENT_CLI_CONVERT_USAGE,
+     ent__cli_convert_opts, 1, 1, NULL},
     {"comment", ent__cli_cmd_object_comment, "comment on an object",
      "object comment OBJ TEXT [--json]",
      "Adds a comment to object OBJ (at most 4096 bytes of text); comments "
@@ -845,7 +847,7 @@ static const cli_cmd commands[] = {
      "the objects it is a member of, and the invites it made that are "
      "still pending. With --json: {\"approvals\":[{\"object\",\"type\","
      "\"stage\",\"step\",\"to\",\"by\",\"self\"}],\"invites\":[…],"
-     "\"claims\":[]}.",
+     "\"claims\":[{\"object\",\"name\",\"claimed\",\"approved\"}]}.",
      no_opts, 0, 0, NULL},
     {"peers", ent__cli_cmd_peers, "list known partner nodes", "peers [--json]",
      "Lists the partner nodes this node knows, whether a session is open, "
@@ -951,7 +953,7 @@ static const cli_cmd commands[] = {
      "\"expires\"}.",
      login_opts, 0, 0, NULL},
     {"report", ent__cli_cmd_report, "pipeline, attribution, win-rate, "
-     "deal-size or cycle-time report",
+     "deal-size, cycle-time, mdf or plan report",
      "report KIND [--by F[,F]...] [--where EXPR] [--from DATE --to DATE] "
      "[--currency CUR] [--amount F|none] [--date F] [--type TYPE] "
      "[--hide-private] [--json|--csv] [--svg FILE]",
@@ -961,8 +963,8 @@ static const cli_cmd commands[] = {
      "amount per stage, open, won, lost), attribution (partner-sourced and "
      "partner-influenced pipeline and revenue per partner), win-rate (won / "
      "(won + lost)), deal-size (average and median won amount), cycle-time "
-     "(days from creation to each stage and to close). --by groups: fields, "
-     "FIELD:month|quarter|year, partner (sourced_by, else influenced_by), "
+     "(days from creation to each stage and to close)" ENT_CLI_REPORT_LINKS ". "
+     "--by groups: fields, FIELD:month|quarter|year, partner (sourced_by, else influenced_by), "
      "partnered (yes/no), month, quarter, year (of --date, default "
      "close_date). --where filters with an expression (stage in (\"Proposal\", "
      "\"Negotiation\") and deal_size >= 100000 USD). Amounts (--amount, "

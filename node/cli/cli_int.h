@@ -255,6 +255,28 @@ int ent__cli_cmd_view_show(cli *c);
 int ent__cli_cmd_view_run(cli *c);
 int ent__cli_cmd_view_remove(cli *c);
 int ent__cli_cmd_object_stage(cli *c);
+int ent__cli_cmd_object_convert(cli *c);
+/* the report help's part on mdf and plan (cli.c is full) */
+#define ENT_CLI_REPORT_LINKS                                                   \
+    ", mdf (MDF budget use per program and partner: budget, requested, "      \
+    "approved, claimed, paid, left, computed from the fund requests this "    \
+    "node holds; --by program,budget,partner) and plan (each sales plan's "   \
+    "target against the opportunities that link it: won, pipeline, "         \
+    "progress; --amount F)"
+/* object convert's options and help (cli_objects.c; cli.c is full) */
+extern const cli_opt ent__cli_convert_opts[];
+#define ENT_CLI_CONVERT_USAGE                                                  \
+    "make an opportunity of a lead",                                           \
+        "object convert LEAD --to opportunity [--json]",                       \
+    "Creates an opportunity owned by this org from lead LEAD, carrying the "  \
+    "lead's company (as name and customer_account), region, industry, "       \
+    "need (as next_step), referred_by (as sourced_by) and this org's "        \
+    "estimated_value (as its private deal_size), with the link field lead "   \
+    "naming the lead; then sets the lead's link field converted_to and "      \
+    "moves it to Converted (spec/objects.md \"Converting a lead\"). The "     \
+    "opportunity has this org as its only member: add the others with "       \
+    "invite. Prints the new object's id (with --json: {\"id\",\"from\"})."
+
 int ent__cli_cmd_object_comment(cli *c);
 /* cli_work.c: workflows (spec/workflows.md §5) */
 int ent__cli_cmd_approve(cli *c);

@@ -71,7 +71,9 @@ int ent__cli_cmd_inbox(cli *c) {
     }
     json_t *ap = json_object_get(resp, "approvals");
     json_t *inv = json_object_get(resp, "invites");
-    if (json_array_size(ap) == 0 && json_array_size(inv) == 0)
+    json_t *cl = json_object_get(resp, "claims");
+    if (json_array_size(ap) == 0 && json_array_size(inv) == 0 &&
+        json_array_size(cl) == 0)
         printf("nothing waits on this org\n");
     json_array_foreach(ap, i, o) {
         char id[13];
@@ -80,6 +82,14 @@ int ent__cli_cmd_inbox(cli *c) {
                id, ent__cli_jstr(o, "type"), ent__cli_jstr(o, "stage"),
                ent__cli_jstr(o, "step"), ent__cli_jstr(o, "by"),
                ent__cli_jstr(o, "to"));
+    }
+    json_array_foreach(cl, i, o) {
+        char id[13];
+        snprintf(id, sizeof(id), "%.12s", ent__cli_jstr(o, "object"));
+        printf("claim    %s  %s: %s claimed of %s approved\n", id,
+               ent__cli_jstr(o, "name"),
+               ent__cli_jstr(json_object_get(o, "claimed"), "amount"),
+               ent__cli_jstr(json_object_get(o, "approved"), "amount"));
     }
     json_array_foreach(inv, i, o) {
         char id[13];

@@ -423,6 +423,82 @@ int ent_obj_type_get(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
 int ent_obj_state_encode(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                          uint8_t **out, size_t *len);
 
+/* The use of one MDF budget (spec/workflows.md §8), in minor units of its
+ * currency, computed from the fund requests this node holds. */
+typedef struct ent_budget_use {
+    bool held;        /* this org is an active member of the budget here */
+    bool complete;    /* this org owns the budget: every approval counted
+                         against it was made here, so the figures are whole */
+    bool owner_known; /* the node holds the budget's record */
+    uint8_t owner[32];
+    bool have_amount; /* the budget's amount is known (held, set) */
+    char cur[4];      /* the budget's currency ("" when unknown) */
+    int64_t amount, requested, approved, claimed, paid, left;
+    size_t nrequests; /* requests linking the budget that this node holds */
+    size_t nover;     /* approvals beyond what was left at their turn */
+    size_t nforeign;  /* requests whose rules do not give the budget's owner
+                         the approval: not counted */
+} ent_budget_use;
+
+/* One request of a budget, as ent_obj_budget_use() judged it (pointers
+ * valid during the callback). */
+typedef struct ent_budget_req {
+    const uint8_t *id, *owner; /* the request; its owner (the partner) */
+    const char *stage;
+    const ent_value *requested, *approved, *claimed;
+    bool counted; /* its rules give the budget's owner the approval */
+    bool within;  /* its approval is counted (within the budget) */
+    bool over;    /* its approval came when the budget had less left */
+    /* what it adds to the budget's figures, in minor units of cur (the
+     * budget's currency): the one definition the report sums */
+    const char *cur;
+    int64_t add_requested, add_approved, add_claimed, add_paid;
+} ent_budget_req;
+
+typedef int (*ent_budget_req_fn)(void *data, const ent_budget_req *r);
+
+/*
+ * Computes the use of budget (an mdf_budget's id) in the caller's read or
+ * write transaction: requested, approved, claimed, paid and left over the
+ * mdf_request objects this node holds whose field budget links it (skip:
+ * one to leave out, may be NULL), approvals counted in the order of their
+ * amount_approved write's order key (spec/workflows.md §8). fn (may be
+ * NULL) is called for each request in that order.
+ * @return ENT_OK, fn's error, ENT_ENOMEM, storage errors.
+ */
+int ent_obj_budget_use(ent_txn *txn, const uint8_t me[32],
+                       const uint8_t budget[ENT_OBJ_ID_LEN],
+                       const uint8_t *skip, ent_budget_use *u,
+                       ent_budget_req_fn fn, void *data);
+
+/*
+ * The MDF claims that wait on this org (spec/workflows.md §5, §8): the
+ * mdf_request objects at stage Claimed whose rules name this org as the
+ * one that writes amount_approved: [{"object","name","claimed",
+ * "approved","proof_of_performance"}]. The caller json_decref()s *out.
+ * @return ENT_OK, ENT_ENOMEM, storage errors.
+ */
+int ent_obj_claims_json(ent_objects *eng, json_t **out);
+
+/*
+ * Converts lead (an object of type lead) into a new object of type to
+ * (only "opportunity"): the opportunity is created, owned by this org,
+ * with the lead's mapped fields (spec/objects.md "Converting a lead") and
+ * the ref field lead naming it; then the lead gets the ref field
+ * converted_to naming the opportunity and status and stage Converted.
+ * The two ops (*create_out, *set_out) are the caller's to send and free
+ * (ent_op_free). The opportunity has this org as its only member.
+ * @return ENT_OK, ENT_ENOENT (no lead), ENT_EINVAL (not a lead, another
+ *         target type), ENT_EDENIED (not an active member of the lead, or a
+ *         rule refused), the errors of ent_obj_create and ent_obj_set; err
+ *         says why. When the create worked and the set failed, id_out and
+ *         *create_out are set and err says so.
+ */
+int ent_obj_convert(ent_objects *eng, const uint8_t lead[ENT_OBJ_ID_LEN],
+                    const char *to, uint8_t id_out[ENT_OBJ_ID_LEN],
+                    ent_op **create_out, ent_op **set_out, char *err,
+                    size_t errlen);
+
 /*
  * Adds org as a member with role (admin, member or viewer); owner/admin
  * only. The op carries every epoch key this node holds for the object (one

@@ -473,9 +473,15 @@ int ent__obj_wf_stage_fast(judge *j, const uint8_t order[OBJ_ORDER_LEN],
                            bool *done);
 /* Clears *counts when the write at order of an owned field name is not by
  * the party the rules in force name. */
+/* object_mdf.c: a set op of this node writing amount_approved of an
+ * mdf_request must stay within what the linked budget has left, as this
+ * node computes it (spec/workflows.md §8). @return ENT_OK or ENT_EDENIED
+ * (why says so), storage errors. */
+int ent__obj_mdf_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                       const ent_op_body *b, char *why, size_t whylen);
 int ent__obj_wf_write_counts(judge *j, const char *name,
                              const uint8_t order[OBJ_ORDER_LEN],
-                             bool *counts);
+                             const uint8_t *blob, size_t blen, bool *counts);
 /*
  * The workflow judgment of a new op of obj (received, or our own before it
  * is committed), with its decoded body and pvinfo: a rules op must carry
