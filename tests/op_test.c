@@ -132,6 +132,13 @@ static void make_body(ent_op_body *b, uint8_t kind, const fixture *f) {
         memcpy(b->rules, "\x84\x01\x81\x61\x41\x80\x80", 7);
         b->ruleslen = 7;
         break;
+    case ENT_OP_ERASE:
+        strcpy(b->field, "contact_email");
+        b->nerased = 2;
+        b->erased = calloc(2, 32);
+        memset(b->erased, 0x11, 32);
+        memset(b->erased + 32, 0x22, 32);
+        break;
     case ENT_OP_APPROVE:
         strcpy(b->step, "finance");
         b->decision = 1;
@@ -212,6 +219,10 @@ static void assert_body_equal(const ent_op_body *a, const ent_op_body *b) {
     assert_int_equal(a->ruleslen, b->ruleslen);
     if (a->ruleslen)
         assert_memory_equal(a->rules, b->rules, a->ruleslen);
+    assert_string_equal(a->field, b->field);
+    assert_int_equal(a->nerased, b->nerased);
+    if (a->nerased)
+        assert_memory_equal(a->erased, b->erased, a->nerased * 32);
 }
 
 static void assert_header_equal(const ent_op_header *a,
@@ -529,7 +540,7 @@ static void test_version_and_kind(void **state) {
     memcpy(buf, op->raw, op->rawlen);
     size_t kind_at = op->hdr_off + op->hdr_len - 1;
     assert_int_equal(buf[kind_at], ENT_OP_SET);
-    buf[kind_at] = 0x09; /* no such kind */
+    buf[kind_at] = ENT_OP_KIND__COUNT; /* no such kind */
     assert_int_equal(ent_op_decode(&d, buf, op->rawlen), ENT_EVERSION);
     free(buf);
     ent_op_free(op);
@@ -809,7 +820,8 @@ static void test_body_decode_rejects(void **state) {
         }
         ent_op_body_clear(&b);
     }
-    assert_int_equal(ent_op_body_decode(&b, 9, (const uint8_t *)"\x80", 1),
+    assert_int_equal(ent_op_body_decode(&b, ENT_OP_KIND__COUNT,
+                                        (const uint8_t *)"\x80", 1),
                      ENT_EVERSION);
 }
 

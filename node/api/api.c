@@ -59,6 +59,7 @@ static const ent_api_route builtin_routes[] = {
     {"POST", "/v1/objects/{id}/comments", false, ent_api_object_comment},
     {"POST", "/v1/objects/{id}/approve", false, ent_api_object_approve},
     {"POST", "/v1/objects/{id}/reject", false, ent_api_object_reject},
+    {"POST", "/v1/objects/{id}/erase", false, ent_api_object_erase},
     {"GET", "/v1/objects/{id}/rules", false, ent_api_object_get},
     {"PUT", "/v1/objects/{id}/rules", false, ent_api_object_put},
     /* invites, joins, members, peers: node/api/api_peers.c */

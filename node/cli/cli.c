@@ -450,6 +450,11 @@ static const cli_cmd object_cmds[] = {
      "are shared with the members. Prints nothing (with --json: "
      "{\"id\"}).",
      no_opts, 2, 2, NULL},
+    {"erase", ent__cli_cmd_object_erase, "erase a shared field or the object",
+     "object erase OBJ [--field FIELD] [--json]",
+     "Erases field FIELD of OBJ (default: all of it) by the owner's erase op "
+     "(spec/objects.md \"Erasure\"). Prints nothing (--json: {\"id\"}).",
+     ent__cli_erase_opts, 1, 1, NULL},
     {"rules", ent__cli_cmd_object_rules,
      "show or change the workflow rules an object carries",
      "object rules OBJ [--set FILE|-] [--json]",
@@ -519,9 +524,7 @@ static const cli_opt invite_opts[] = {
 };
 
 static const cli_opt login_opts[] = {
-    {"user", "USER", "the user name (required)"},
-    {NULL, NULL, NULL},
-};
+    {"user", "USER", "the user name (required)"}, {NULL, NULL, NULL}};
 
 static const cli_opt join_opts[] = {
     {"timeout", "DURATION", "how long to wait for the object (default 60s)"},
@@ -653,9 +656,7 @@ static const cli_opt heads_opts[] = {
 };
 
 static const cli_opt log_opts[] = {
-    {"since", "N", "start at entry index N"},
-    {NULL, NULL, NULL},
-};
+    {"since", "N", "start at entry index N"}, {NULL, NULL, NULL}};
 
 static const cli_opt events_opts[] = {
     {"follow", NULL, "stream events as they happen, until interrupted"},

@@ -256,6 +256,8 @@ int ent__cli_cmd_view_run(cli *c);
 int ent__cli_cmd_view_remove(cli *c);
 int ent__cli_cmd_object_stage(cli *c);
 int ent__cli_cmd_object_comment(cli *c);
+int ent__cli_cmd_object_erase(cli *c);
+extern const cli_opt ent__cli_erase_opts[]; /* cli_work.c */
 /* cli_work.c: workflows (spec/workflows.md §5) */
 int ent__cli_cmd_approve(cli *c);
 int ent__cli_cmd_reject(cli *c);

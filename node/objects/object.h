@@ -195,6 +195,36 @@ int ent_obj_approve(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                     ent_op **op_out, char *err, size_t errlen);
 
 /*
+ * Erases personal data (an erase op, spec/objects.md "Erasure"; the
+ * owner only): field NULL or "" erases the whole object (every field,
+ * comment, private value and epoch key; op bodies), else the shared field
+ * of that name (its writes, its value, this node's private value of that
+ * name, and the bodies of the ops that wrote it). Every member drops the
+ * same when it commits the op.
+ * @return as ent_obj_set; ENT_EDENIED (not the owner), ENT_ENOENT (no op
+ *         writes the field), ENT_ELIMIT (more than ENT_OP_ERASE_MAX ops
+ *         to erase).
+ */
+int ent_obj_erase(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                  const char *field, ent_op **op_out, char *err,
+                  size_t errlen);
+
+/* One erasure of an object: the erase op, its author and HLC (zero when
+ * the erase op itself is not readable here) and the field ("" : all). */
+typedef struct ent_obj_erasure {
+    uint8_t op[32];
+    uint8_t by[32];
+    uint64_t hlc;
+    char field[ENT_OP_NAME_MAX + 1];
+} ent_obj_erasure;
+
+/* The erasures committed for object id, in erase op id order; *out is
+ * malloc'ed (free()), *n its count. @return ENT_OK, ENT_EINVAL, storage
+ * errors. */
+int ent_obj_erasures(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                     ent_obj_erasure **out, size_t *n);
+
+/*
  * Replaces the object's workflow rules (a rules op; the owner only): rules
  * is the CBOR of spec/workflows.md §2, 1..ENT_OP_RULES_MAX bytes.
  * @return as ent_obj_set; ENT_EDENIED (not the owner), ENT_ECORRUPT (rules
@@ -486,7 +516,8 @@ int ent_obj_removal_vv(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
 
 /*
  * Calls fn for every op this node stores for object id, in (author, seq)
- * order (the raw bytes are valid during the call). For sync and tests.
+ * order (the raw bytes are valid during the call); erased ops (stubs,
+ * spec/objects.md "Erasure") are skipped. For sync and tests.
  */
 int ent_obj_ops_foreach(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                         int (*fn)(void *data, const uint8_t *raw, size_t len),
