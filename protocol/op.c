@@ -544,6 +544,22 @@ static void emit_body(ent_cbor_writer *w, const void *data) {
             ent_cbor_write_bytes(w, b->erased + i * 32, 32);
         }
         break;
+    case ENT_OP_ATTACH:
+        len = strnlen(b->fname, sizeof(b->fname));
+        if (!ent_op_file_name_valid(b->fname, len) || b->fsize == 0 ||
+            b->fsize > ENT_OP_FILE_MAX || b->chunks == NULL ||
+            b->nchunks != (b->fsize + ENT_OP_CHUNK - 1) / ENT_OP_CHUNK) {
+            ent_cbor_writer_fail(w, ENT_EINVAL);
+            return;
+        }
+        ent_cbor_write_array(w, 4);
+        ent_cbor_write_text(w, b->fname, len);
+        ent_cbor_write_uint(w, b->fsize);
+        ent_cbor_write_bytes(w, b->fhash, 32);
+        ent_cbor_write_array(w, b->nchunks);
+        for (size_t i = 0; i < b->nchunks; i++)
+            ent_cbor_write_bytes(w, b->chunks + i * 32, 32);
+        break;
     case ENT_OP_APPROVE:
         if (!name_valid(b->step, &len) || b->decision > 1 ||
             !text_valid(b->text ? b->text : "", b->textlen,
@@ -651,6 +667,7 @@ void ent_op_body_clear(ent_op_body *b) {
     free(b->text);
     free(b->rules);
     free(b->erased);
+    free(b->chunks);
     memset(b, 0, sizeof(*b));
 }
 
@@ -885,9 +902,49 @@ static int read_erase(ent_cbor_reader *r, ent_op_body *b) {
     return ENT_OK;
 }
 
+bool ent_op_file_name_valid(const char *s, size_t len) {
+    if (s == NULL || len == 0 || len > ENT_OP_FILE_NAME_MAX ||
+        (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '/' ||
+            s[i] == '\\')
+            return false;
+    return true;
+}
+
+/* The body of an attach op after its array head (spec/records.md §3). */
+static int read_attach(ent_cbor_reader *r, ent_op_body *b) {
+    const char *s;
+    size_t n;
+    int rc = ent_cbor_read_text(r, &s, &n);
+    if (rc != ENT_OK)
+        return rc;
+    if (!ent_op_file_name_valid(s, n))
+        return ENT_ECORRUPT;
+    memcpy(b->fname, s, n);
+    b->fname[n] = '\0';
+    if ((rc = ent_cbor_read_uint(r, &b->fsize)) != ENT_OK ||
+        (rc = ent_cbor_read_bytes_exact(r, b->fhash, 32)) != ENT_OK ||
+        (rc = ent_cbor_read_array(r, &n)) != ENT_OK)
+        return rc;
+    if (b->fsize == 0 || b->fsize > ENT_OP_FILE_MAX ||
+        n != (b->fsize + ENT_OP_CHUNK - 1) / ENT_OP_CHUNK)
+        return ENT_ECORRUPT;
+    if ((b->chunks = malloc(n * 32)) == NULL)
+        return ENT_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = ent_cbor_read_bytes_exact(r, b->chunks + i * 32, 32)) !=
+            ENT_OK)
+            return rc;
+        b->nchunks = i + 1;
+    }
+    return ENT_OK;
+}
+
 static int read_body(ent_cbor_reader *r, ent_op_body *b) {
     static const size_t items[ENT_OP_KIND__COUNT] = {2, 1, 3, 3, 2,
-                                                     1, 1, 3, 1, 2};
+                                                     1, 1, 3, 1, 2, 4};
     size_t n;
     uint64_t u;
     int rc = ent_cbor_read_array(r, &n);
@@ -905,6 +962,8 @@ static int read_body(ent_cbor_reader *r, ent_op_body *b) {
         return read_rules(r, b);
     case ENT_OP_ERASE:
         return read_erase(r, b);
+    case ENT_OP_ATTACH:
+        return read_attach(r, b);
     case ENT_OP_APPROVE:
         if ((rc = read_name(r, b->step)) != ENT_OK ||
             (rc = ent_cbor_read_uint(r, &u)) != ENT_OK)

@@ -31,6 +31,10 @@
 #define ENT_OP_RULES_MAX 4096  /* bytes of the rules an op carries (the
                                   encoding is spec/workflows.md's) */
 #define ENT_OP_ERASE_MAX 1024 /* op ids one erase op names */
+#define ENT_OP_FILE_NAME_MAX 128 /* bytes of an attachment's name */
+#define ENT_OP_FILE_MAX ((uint64_t)25 << 20) /* bytes of an attachment */
+#define ENT_OP_CHUNK 49152 /* plaintext bytes of a chunk (the last: fewer) */
+#define ENT_OP_CHUNKS_MAX 534 /* chunks of a 25 MiB file */
 #define ENT_OP_BOX_LEN (ENT_KEY_LEN + ENT_SEAL_OVERHEAD) /* 80: sealed key */
 
 typedef enum ent_op_kind {
@@ -45,6 +49,8 @@ typedef enum ent_op_kind {
     ENT_OP_RULES = 8,   /* new workflow rules (spec/workflows.md) */
     ENT_OP_ERASE = 9,   /* erase a field or the whole object (spec/objects.md
                            "Erasure") */
+    ENT_OP_ATTACH = 10, /* an attachment's manifest (spec/objects.md
+                           "Attachments") */
     ENT_OP_KIND__COUNT
 } ent_op_kind;
 
@@ -203,7 +209,19 @@ typedef struct ent_op_body {
     char field[ENT_OP_NAME_MAX + 1];
     uint8_t *erased;
     size_t nerased;
+    /* attach: the file's name (1 .. ENT_OP_FILE_NAME_MAX bytes, no '/',
+     * NUL or control character), size (1 .. ENT_OP_FILE_MAX), BLAKE2b-256
+     * of its bytes, and the BLAKE2b-256 of each sealed chunk, in file
+     * order: ceil(size / ENT_OP_CHUNK) of them */
+    char fname[ENT_OP_FILE_NAME_MAX + 1];
+    uint64_t fsize;
+    uint8_t fhash[32];
+    uint8_t *chunks; /* nchunks * 32 bytes */
+    size_t nchunks;
 } ent_op_body;
+
+/* Whether s (len bytes) is a valid attachment name. */
+bool ent_op_file_name_valid(const char *s, size_t len);
 
 /*
  * Encodes b (validating names, values and counts) into a malloc'ed buffer

@@ -64,6 +64,7 @@ static const char *const table_names[ENT_TBL__COUNT] = {
     [ENT_TBL_EQUIV] = "equivocations", [ENT_TBL_LOG_META] = "log_meta",
     [ENT_TBL_WITNESSED] = "witnessed", [ENT_TBL_ACCESS] = "access",
     [ENT_TBL_EVENTS] = "events", [ENT_TBL_WEBHOOKS] = "webhooks",
+    [ENT_TBL_CHUNKS] = "chunks",
 };
 
 /*

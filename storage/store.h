@@ -43,6 +43,7 @@ typedef enum ent_table {
     ENT_TBL_ACCESS,     /* "access": local users, tokens, rules */
     ENT_TBL_EVENTS,     /* "events": big-endian u64 id -> event (local) */
     ENT_TBL_WEBHOOKS,   /* "webhooks": webhook records, delivery logs (local) */
+    ENT_TBL_CHUNKS,     /* "chunks": obj || chunk hash -> sealed chunk */
     ENT_TBL__COUNT
 } ent_table;
 

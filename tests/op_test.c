@@ -139,6 +139,14 @@ static void make_body(ent_op_body *b, uint8_t kind, const fixture *f) {
         memset(b->erased, 0x11, 32);
         memset(b->erased + 32, 0x22, 32);
         break;
+    case ENT_OP_ATTACH:
+        strcpy(b->fname, "SOW v1.pdf");
+        b->fsize = ENT_OP_CHUNK + 1; /* two chunks */
+        memset(b->fhash, 0x33, 32);
+        b->nchunks = 2;
+        b->chunks = calloc(2, 32);
+        memset(b->chunks, 0x44, 64);
+        break;
     case ENT_OP_APPROVE:
         strcpy(b->step, "finance");
         b->decision = 1;
@@ -220,6 +228,11 @@ static void assert_body_equal(const ent_op_body *a, const ent_op_body *b) {
     if (a->ruleslen)
         assert_memory_equal(a->rules, b->rules, a->ruleslen);
     assert_string_equal(a->field, b->field);
+    assert_string_equal(a->fname, b->fname);
+    assert_true(a->fsize == b->fsize && a->nchunks == b->nchunks);
+    assert_memory_equal(a->fhash, b->fhash, 32);
+    if (a->nchunks)
+        assert_memory_equal(a->chunks, b->chunks, a->nchunks * 32);
     assert_int_equal(a->nerased, b->nerased);
     if (a->nerased)
         assert_memory_equal(a->erased, b->erased, a->nerased * 32);

@@ -370,24 +370,6 @@ static const cli_opt object_list_opts[] = {
     {NULL, NULL, NULL},
 };
 
-static const cli_opt approve_opts[] = {
-    {"step", "STEP", "the approval step (default: the one waiting on this org)"},
-    {"comment", "TEXT", "a comment the members see with the approval"},
-    {NULL, NULL, NULL},
-};
-
-static const cli_opt reject_opts[] = {
-    {"step", "STEP", "the approval step (default: the one waiting on this org)"},
-    {"reason", "TEXT", "why (required; the members see it)"},
-    {NULL, NULL, NULL},
-};
-
-static const cli_opt rules_opts[] = {
-    {"set", "FILE",
-     "give the object new rules: a workflow section as JSON (owner only)"},
-    {NULL, NULL, NULL},
-};
-
 static const cli_cmd object_cmds[] = {
     {"create", ent__cli_cmd_object_create, "create a joint object",
      "object create --type TYPE [--set F=V]... [--private F=V]... [--json]",
@@ -468,7 +450,7 @@ static const cli_cmd object_cmds[] = {
      "With --set, reads a workflow section ({\"transitions\","
      "\"field_owners\"}, as in a template) from FILE and gives it to the "
      "object: the owner only; the members judge every later move by it.",
-     rules_opts, 1, 1, NULL},
+     ent__cli_rules_opts, 1, 1, NULL},
     {"key", ent__cli_cmd_object_key, "print an object's keys for an auditor",
      "object key OBJ [--json]",
      "Prints the epoch keys of object OBJ as OBJ:KEY,KEY... (with --json: "
@@ -822,6 +804,14 @@ static const cli_cmd commands[] = {
      "a unique prefix of it, at least 4 characters, as `object list` shows "
      "it.",
      no_opts, 0, 0, object_cmds},
+    {"attach", ent__cli_cmd_attach, "attach a file to an object",
+     "attach OBJ FILE [--name NAME] [--json]",
+     "Attaches FILE (at most 25 MiB) to OBJ: chunks sealed under the epoch "
+     "key, a manifest op to the members (spec/objects.md \"Attachments\").",
+     ent__cli_attach_opts, 2, 2, NULL},
+    {"attachment", NULL, "list and fetch an object's attachments",
+     "attachment COMMAND [ARGS] [options]", "Files attached to objects.",
+     no_opts, 0, 0, ent__cli_attachment_cmds},
     {"template", NULL, "list, show and set this org's object templates",
      "template COMMAND [ARGS] [options]",
      "Templates define each object type for this org: fields, their types, "
@@ -864,14 +854,14 @@ static const cli_cmd commands[] = {
      "`entente inbox`). Who at the org may approve is set by the access "
      "policies (action approve); by default the org's admins. Prints "
      "nothing (with --json: {\"id\"}).",
-     approve_opts, 1, 1, NULL},
+     ent__cli_approve_opts, 1, 1, NULL},
     {"reject", ent__cli_cmd_reject, "reject a workflow step of an object",
      "reject OBJ [--step STEP] --reason TEXT [--json]",
      "Records this org's rejection of a step of object OBJ's workflow: a "
      "move that needs the step does not count until this org (or another "
      "party the step names) approves after seeing the rejection. Prints "
      "nothing (with --json: {\"id\"}).",
-     reject_opts, 1, 1, NULL},
+     ent__cli_reject_opts, 1, 1, NULL},
     {"inbox", ent__cli_cmd_inbox, "what waits on this org",
      "inbox [--json]",
      "Lists what waits on this org: the approval steps it may give now on "

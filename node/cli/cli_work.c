@@ -59,6 +59,24 @@ int ent__cli_cmd_reject(cli *c) {
     return decide(c, true);
 }
 
+const cli_opt ent__cli_approve_opts[] = {
+    {"step", "STEP", "the approval step (default: the one waiting on this org)"},
+    {"comment", "TEXT", "a comment the members see with the approval"},
+    {NULL, NULL, NULL},
+};
+
+const cli_opt ent__cli_reject_opts[] = {
+    {"step", "STEP", "the approval step (default: the one waiting on this org)"},
+    {"reason", "TEXT", "why (required; the members see it)"},
+    {NULL, NULL, NULL},
+};
+
+const cli_opt ent__cli_rules_opts[] = {
+    {"set", "FILE",
+     "give the object new rules: a workflow section as JSON (owner only)"},
+    {NULL, NULL, NULL},
+};
+
 const cli_opt ent__cli_erase_opts[] = {
     {"field", "FIELD", "the shared field to erase (default: the whole object)"},
     {NULL, NULL, NULL},

@@ -474,8 +474,8 @@ out:
  * of spec/membership.md "Counting"): ENT_OK with *role, ENT_ENOENT (no
  * object), ENT_EDENIED (removed, or not a member). Brings an object of an
  * older store up to date first. */
-static int my_role(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
-                   obj_rec *r, uint8_t *role) {
+int ent__obj_my_role(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                     obj_rec *r, uint8_t *role) {
     bool active = false;
     int rc = ent__obj_rec_get(txn, obj, r);
     if (rc != ENT_OK)
@@ -703,7 +703,7 @@ static int change_fn(ent_txn *txn, void *data) {
     memset(&b, 0, sizeof(b));
     ent_op_free(c->op);
     c->op = NULL;
-    if ((rc = my_role(c->eng, txn, c->obj, &r, &role)) != ENT_OK) {
+    if ((rc = ent__obj_my_role(c->eng, txn, c->obj, &r, &role)) != ENT_OK) {
         set_err(c->err, c->errlen, "%s",
                 rc == ENT_ENOENT ? "no such object"
                                  : "this org is not a member any more");

@@ -209,6 +209,66 @@ int ent_obj_erase(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                   const char *field, ent_op **op_out, char *err,
                   size_t errlen);
 
+/* ------------------------------------------------------------ attachments */
+
+/* One attachment (an attach op's manifest, spec/objects.md "Attachments"):
+ * its name, size and BLAKE2b-256, the epoch whose key sealed its chunks,
+ * the attach op, its author and HLC, and how many of its chunks this node
+ * holds. */
+typedef struct ent_obj_attachment {
+    char name[ENT_OP_FILE_NAME_MAX + 1];
+    uint64_t size;
+    uint8_t hash[32];
+    uint64_t epoch;
+    uint8_t op[32];
+    uint8_t by[32];
+    uint64_t hlc;
+    size_t nchunks, have;
+} ent_obj_attachment;
+
+/*
+ * Attaches a file (len bytes, 1 .. ENT_OP_FILE_MAX) to the object under
+ * name: seals its chunks under the current epoch key, stores them and
+ * makes the attach op, in one transaction. A later attachment of the same
+ * name replaces it for `get`.
+ * @return as ent_obj_set; ENT_EINVAL (bad name, empty file), ENT_ETOOBIG.
+ */
+int ent_obj_attach(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                   const char *name, const uint8_t *data, size_t len,
+                   ent_op **op_out, char *err, size_t errlen);
+
+/* Every attachment of the object, in (name, order) order; *out is
+ * malloc'ed (free()). */
+int ent_obj_attachments(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                        ent_obj_attachment **out, size_t *n);
+
+/* The chunk hashes of the latest attachment named name that this node
+ * lacks: the first max into hashes (32 bytes each), *n of them, *total in
+ * all. @return ENT_OK, ENT_ENOENT (no such attachment). */
+int ent_obj_attachment_missing(ent_objects *eng,
+                               const uint8_t id[ENT_OBJ_ID_LEN],
+                               const char *name, uint8_t *hashes, size_t max,
+                               size_t *n, size_t *total);
+
+/* The sealed chunk of object id with that hash (malloc'ed, free()).
+ * @return ENT_OK, ENT_ENOENT. */
+int ent_obj_chunk_get(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                      const uint8_t hash[32], uint8_t **out, size_t *len);
+
+/* Stores a sealed chunk fetched from a member: hash gets its BLAKE2b-256,
+ * which must be listed by a manifest of object id. @return ENT_OK,
+ * ENT_EDENIED (no manifest of the object lists it: tampered or foreign),
+ * ENT_EEXIST (held already), ENT_ETOOBIG (not a chunk's size). */
+int ent_obj_chunk_put(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                      const uint8_t *data, size_t len, uint8_t hash[32]);
+
+/* The bytes of the latest attachment named name, every chunk opened and
+ * the file's hash checked (malloc'ed, free()). @return ENT_OK, ENT_ENOENT,
+ * ENT_EAGAIN (chunks missing: fetch them), ENT_EDECRYPT (no key of its
+ * epoch), ENT_ECHECKSUM (a chunk or the file does not check). */
+int ent_obj_attachment_read(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                            const char *name, uint8_t **out, size_t *len);
+
 /* One erasure of an object: the erase op, its author and HLC (zero when
  * the erase op itself is not readable here) and the field ("" : all). */
 typedef struct ent_obj_erasure {

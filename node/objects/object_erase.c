@@ -300,10 +300,11 @@ static int strip_decisions(ent_txn *txn, const uint8_t obj[32]) {
     return rc;
 }
 
-/* The whole object: every field, comment, private value and epoch key
- * goes (held ops stay sealed: without a key they are never opened); the rows that say who is a member and which ops count stay. */
+/* The whole object: every field, comment, private value, attachment
+ * (manifest and chunks) and epoch key goes (held ops stay sealed: without a key they are never opened); the rows that say who is a member and which ops count stay. */
 static int erase_object(ent_txn *txn, const uint8_t obj[32]) {
-    static const uint8_t tags[] = {WR_FIELD, WR_COMMENT, WR_CSHOW};
+    static const uint8_t tags[] = {WR_FIELD, WR_COMMENT, WR_CSHOW, WR_ATTACH,
+                                   WR_CHUNK};
     uint8_t pre[33];
     int rc = ENT_OK;
     memcpy(pre, obj, 32);
@@ -319,6 +320,8 @@ static int erase_object(ent_txn *txn, const uint8_t obj[32]) {
         rc = wipe_prefix(txn, ENT_TBL_PRIVATE, obj, 32, NULL, 0, 0);
     if (rc == ENT_OK)
         rc = wipe_prefix(txn, ENT_TBL_KEYS, obj, 32, NULL, 0, 0);
+    if (rc == ENT_OK) /* attachments: their sealed chunks */
+        rc = wipe_prefix(txn, ENT_TBL_CHUNKS, obj, 32, NULL, 0, 0);
     return rc;
 }
 
