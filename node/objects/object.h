@@ -262,6 +262,22 @@ int ent_obj_chunk_get(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
 int ent_obj_chunk_put(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                       const uint8_t *data, size_t len, uint8_t hash[32]);
 
+/* The attachment chunks this node stores, of every object, and their
+ * bytes (GET /metrics). */
+int ent_obj_chunk_usage(ent_objects *eng, uint64_t *chunks, uint64_t *bytes);
+
+/* Whether a manifest of object id lists a chunk of that hash. */
+bool ent_obj_chunk_listed(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                          const uint8_t hash[32]);
+
+/* ent_obj_chunk_put of n chunks in one transaction (one durable commit):
+ * rcs[i] gets each chunk's result (ENT_OK, ENT_EDENIED, ENT_EEXIST,
+ * ENT_ETOOBIG). @return ENT_OK, or a storage error (nothing stored). */
+int ent_obj_chunk_put_batch(ent_objects *eng,
+                            const uint8_t id[ENT_OBJ_ID_LEN],
+                            const uint8_t *const *datas, const size_t *lens,
+                            size_t n, int *rcs);
+
 /* The bytes of the latest attachment named name, every chunk opened and
  * the file's hash checked (malloc'ed, free()). @return ENT_OK, ENT_ENOENT,
  * ENT_EAGAIN (chunks missing: fetch them), ENT_EDECRYPT (no key of its

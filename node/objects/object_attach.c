@@ -383,6 +383,64 @@ static int chunk_put_fn(ent_txn *txn, void *data) {
                        ENT_PUT_NOOVERWRITE);
 }
 
+static int listed_fn(ent_txn *txn, void *data) {
+    const uint8_t *k = data;
+    const void *v;
+    size_t vl;
+    return ent_txn_get(txn, ENT_TBL_WRITES, k, 65, &v, &vl);
+}
+
+bool ent_obj_chunk_listed(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                          const uint8_t hash[32]) {
+    uint8_t k[65];
+    if (eng == NULL || id == NULL || hash == NULL)
+        return false;
+    memcpy(k, id, 32);
+    k[32] = WR_CHUNK;
+    memcpy(k + 33, hash, 32);
+    return ent_store_read(eng->store, listed_fn, k) == ENT_OK;
+}
+
+typedef struct batch_ctx {
+    const uint8_t *obj;
+    const uint8_t *const *datas;
+    const size_t *lens;
+    size_t n;
+    int *rcs;
+} batch_ctx;
+
+static int batch_fn(ent_txn *txn, void *data) {
+    batch_ctx *b = data;
+    int rc = ENT_OK;
+    for (size_t i = 0; i < b->n && rc == ENT_OK; i++) {
+        uint8_t h[32];
+        chunk_ctx c = {.obj = b->obj, .hash = h, .data = b->datas[i],
+                       .len = b->lens[i]};
+        if (c.len < ENT_AEAD_NONCE_LEN + ENT_AEAD_TAG_LEN + 1 ||
+            c.len > ENT_AEAD_NONCE_LEN + ENT_OP_CHUNK + ENT_AEAD_TAG_LEN) {
+            b->rcs[i] = ENT_ETOOBIG;
+            continue;
+        }
+        ent_hash(h, c.data, c.len);
+        b->rcs[i] = chunk_put_fn(txn, &c);
+        if (b->rcs[i] != ENT_OK && b->rcs[i] != ENT_EDENIED &&
+            b->rcs[i] != ENT_EEXIST)
+            rc = b->rcs[i]; /* storage: the whole batch fails */
+    }
+    return rc;
+}
+
+int ent_obj_chunk_put_batch(ent_objects *eng,
+                            const uint8_t id[ENT_OBJ_ID_LEN],
+                            const uint8_t *const *datas, const size_t *lens,
+                            size_t n, int *rcs) {
+    batch_ctx b = {.obj = id, .datas = datas, .lens = lens, .n = n,
+                   .rcs = rcs};
+    if (eng == NULL || id == NULL || (n > 0 && (!datas || !lens || !rcs)))
+        return ENT_EINVAL;
+    return n == 0 ? ENT_OK : ent_store_write(eng->store, batch_fn, &b);
+}
+
 int ent_obj_chunk_put(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                       const uint8_t *data, size_t len, uint8_t hash[32]) {
     chunk_ctx c = {.obj = id, .hash = hash, .data = data, .len = len};
@@ -467,4 +525,29 @@ int ent_obj_attachment_read(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
     *out = r.out;
     *len = r.len;
     return ENT_OK;
+}
+
+/* ------------------------------------------------------------- usage */
+
+static int usage_scan(void *data, const void *key, size_t klen,
+                      const void *val, size_t vlen) {
+    uint64_t *u = data;
+    (void)key;
+    (void)klen;
+    (void)val;
+    u[0]++;
+    u[1] += vlen;
+    return 0;
+}
+
+static int usage_fn(ent_txn *txn, void *data) {
+    return ent_txn_scan(txn, ENT_TBL_CHUNKS, NULL, 0, usage_scan, data);
+}
+
+int ent_obj_chunk_usage(ent_objects *eng, uint64_t *chunks, uint64_t *bytes) {
+    uint64_t u[2] = {0, 0};
+    int rc = eng ? ent_store_read(eng->store, usage_fn, u) : ENT_EINVAL;
+    *chunks = u[0];
+    *bytes = u[1];
+    return rc;
 }

@@ -341,6 +341,7 @@ static void closed(ent_session *s, int reason, void *data) {
         ent__guard_strike(c, ent_err_name(reason));
     ent__peers_join_closed(c, reason);
     ent__witness_closed(c);
+    ent__chunks_closed(c);
     if (c->has_org && c->open) {
         bool other = false;
         for (conn *d = p->conns; d != NULL && !other; d = d->next)

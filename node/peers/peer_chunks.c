@@ -8,7 +8,9 @@
  * A CHUNK_WANT is answered only to an active member of an object this
  * node is an active member of (else one ERROR NOTMEMBER and nothing
  * else), within a per-session token bucket and the session's queue bound.
- * A CHUNK is read only when this node asked that session for chunks (else
+ * A received chunk is hashed and checked against the manifests at once;
+ * the checked chunks are committed 16 at a time (one durable commit), and
+ * always before the next ask (the commit checks them again). A CHUNK is read only when this node asked that session for chunks (else
  * it is dropped unread and counted), and kept only when the engine finds
  * its hash in a manifest of the object (ent_obj_chunk_put): a tampered
  * chunk hashes to nothing listed, is dropped, and the session is dropped
@@ -29,8 +31,22 @@ typedef struct fetch {
     uint64_t until;
 } fetch;
 
+/* Chunks received from one session, committed together (one durable
+ * commit per CHUNKS_BATCH chunks instead of one per chunk). */
+#define CHUNKS_BATCH 16
+#define CHUNKS_MAX_BATCHES 8
+
+typedef struct cbatch {
+    conn *c; /* NULL: free slot */
+    uint8_t obj[32];
+    size_t n;
+    uint8_t *data[CHUNKS_BATCH];
+    size_t len[CHUNKS_BATCH];
+} cbatch;
+
 typedef struct ent_chunks {
     fetch f[CHUNKS_MAX_FETCHES];
+    cbatch b[CHUNKS_MAX_BATCHES];
 } ent_chunks;
 
 static ent_chunks *state(ent_peers *p) {
@@ -157,29 +173,96 @@ static void round_for(ent_peers *p, const fetch *f, size_t *total) {
     }
 }
 
+static void batch_clear(cbatch *b) {
+    for (size_t i = 0; i < b->n; i++)
+        free(b->data[i]);
+    memset(b, 0, sizeof(*b));
+}
+
+/* Commits b's chunks; a chunk whose hash no manifest lists drops the
+ * session. @return false when the session was dropped. */
+static bool batch_flush(ent_peers *p, cbatch *b) {
+    int rcs[CHUNKS_BATCH];
+    bool ok = true;
+    conn *c = b->c;
+    int rc = ent_obj_chunk_put_batch(p->eng, b->obj,
+                                     (const uint8_t *const *)b->data, b->len,
+                                     b->n, rcs);
+    for (size_t i = 0; rc == ENT_OK && i < b->n; i++) {
+        if (rcs[i] == ENT_OK)
+            p->stats.chunks_received++;
+        else if (rcs[i] == ENT_EDENIED || rcs[i] == ENT_ETOOBIG)
+            ok = false;
+    }
+    if (rc != ENT_OK)
+        ENT_WARN(p->log, "peers: storing chunks: %s", ent_strerror(rc));
+    batch_clear(b);
+    if (!ok) {
+        p->stats.chunks_bad++;
+        ent__peers_violation(c, ENT_ECHECKSUM,
+                             "a CHUNK whose hash no manifest lists");
+    }
+    return ok;
+}
+
+static cbatch *batch_of(ent_chunks *s, conn *c) {
+    cbatch *free_slot = NULL;
+    for (size_t i = 0; i < CHUNKS_MAX_BATCHES; i++) {
+        if (s->b[i].c == c)
+            return &s->b[i];
+        if (s->b[i].c == NULL && free_slot == NULL)
+            free_slot = &s->b[i];
+    }
+    return free_slot;
+}
+
 /* CHUNK from c: kept if we asked c and a manifest lists its hash. */
 static void on_chunk(conn *c, const ent_wire_chunk *k) {
     ent_peers *p = c->p;
-    uint8_t hash[32];
-    if (c->chunks_owed == 0) { /* unasked, or after the ask went stale:
-                                     dropped unread */
+    ent_chunks *s = state(p);
+    if (c->chunks_owed == 0 || s == NULL) { /* unasked, or after the ask
+                                               went stale: dropped unread */
         p->stats.chunks_bad++;
         return;
     }
     c->chunks_owed--;
-    int rc = ent_obj_chunk_put(p->eng, k->object, k->data, k->len, hash);
-    if (rc == ENT_EDENIED || rc == ENT_ETOOBIG) {
+    uint8_t hash[32];
+    ent_hash(hash, k->data, k->len);
+    if (k->len > ENT_AEAD_NONCE_LEN + ENT_OP_CHUNK + ENT_AEAD_TAG_LEN ||
+        !ent_obj_chunk_listed(p->eng, k->object, hash)) { /* tampered */
         p->stats.chunks_bad++;
         ent__peers_violation(c, ENT_ECHECKSUM,
                              "a CHUNK whose hash no manifest lists");
         return;
     }
-    if (rc == ENT_OK)
-        p->stats.chunks_received++;
-    else if (rc != ENT_EEXIST)
-        ENT_WARN(p->log, "peers: storing a chunk: %s", ent_strerror(rc));
-    ent_chunks *s = p->chunks;
-    fetch *f = s ? fetch_find(s, k->object, NULL) : NULL;
+    cbatch *b = batch_of(s, c);
+    if (b != NULL && b->c == c && memcmp(b->obj, k->object, 32) != 0 &&
+        !batch_flush(p, b))
+        return;
+    uint8_t *copy = malloc(k->len);
+    if (b == NULL || copy == NULL) { /* no slot: this one alone */
+        free(copy);
+        cbatch one = {.c = c, .n = 1};
+        memcpy(one.obj, k->object, 32);
+        if ((one.data[0] = malloc(k->len)) == NULL)
+            return;
+        memcpy(one.data[0], k->data, k->len);
+        one.len[0] = k->len;
+        if (!batch_flush(p, &one))
+            return;
+    } else {
+        b->c = c;
+        memcpy(b->obj, k->object, 32);
+        memcpy(copy, k->data, k->len);
+        b->data[b->n] = copy;
+        b->len[b->n++] = k->len;
+        /* committed before asking again, and at the end */
+        if ((b->n == CHUNKS_BATCH ||
+             c->chunks_owed <= ENT_PEERS_CHUNKS_OWED / 2) &&
+            !batch_flush(p, b))
+            return;
+    }
+    fetch *f = fetch_find(s, k->object, NULL);
     size_t total = 0;
     if (f != NULL && uv_now(p->loop) < f->until &&
         c->chunks_owed <= ENT_PEERS_CHUNKS_OWED / 2) {
@@ -237,7 +320,16 @@ int ent_peers_fetch(ent_peers *p, const uint8_t obj[32], const char *name,
     return ENT_OK;
 }
 
+void ent__chunks_closed(conn *c) {
+    ent_chunks *s = c->p->chunks;
+    for (size_t i = 0; s != NULL && i < CHUNKS_MAX_BATCHES; i++)
+        if (s->b[i].c == c)
+            batch_clear(&s->b[i]); /* uncommitted: asked again later */
+}
+
 void ent__chunks_free(ent_peers *p) {
+    for (size_t i = 0; p->chunks != NULL && i < CHUNKS_MAX_BATCHES; i++)
+        batch_clear(&p->chunks->b[i]);
     free(p->chunks);
     p->chunks = NULL;
 }

@@ -400,6 +400,8 @@ void ent__witness_free(ent_peers *p);
 
 /* CHUNK_WANT or CHUNK from c. */
 void ent__chunks_message(conn *c, const ent_wire_msg *m);
+/* A session closes: its uncommitted chunks are dropped. */
+void ent__chunks_closed(conn *c);
 /* Frees the layer's fetch state. Accepts a layer without one. */
 void ent__chunks_free(ent_peers *p);
 

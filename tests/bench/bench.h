@@ -63,6 +63,9 @@ void ent_bench_work(ent_bench_report *r, int quick);
 /* Reports and list pages over large stores (bench_reports.c). */
 void ent_bench_reports(ent_bench_report *r, int quick);
 
+/* Attachment transfer between two nodes on loopback (bench_attach.c). */
+void ent_bench_attach(ent_bench_report *r, int quick);
+
 /* Entente's own figures (bench_entente.c), appended to r. */
 void ent_bench_entente(ent_bench_report *r, int quick);
 

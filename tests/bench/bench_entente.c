@@ -23,4 +23,6 @@ void ent_bench_entente(ent_bench_report *r, int quick) {
         ent_bench_work(r, quick);
     if (only == NULL || strcmp(only, "reports") == 0)
         ent_bench_reports(r, quick);
+    if (only == NULL || strcmp(only, "attach") == 0)
+        ent_bench_attach(r, quick);
 }
