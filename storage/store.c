@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "node/err.h"
 
@@ -66,6 +67,7 @@ static const char *const table_names[ENT_TBL__COUNT] = {
     [ENT_TBL_PARTNERS] = "partners", [ENT_TBL_ACCOUNTS] = "accounts",
     [ENT_TBL_OVERLAP] = "overlap",
     [ENT_TBL_CRM_IDS] = "crm_ids",
+    [ENT_TBL_CHUNKS] = "chunks",
 };
 
 /*
@@ -289,6 +291,130 @@ static int run_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
     return err;
 }
 
+/* ---- scrub: zeroing free pages ---- */
+
+/* mdb_reader_list prints "pid thread txnid" per slot ("-": no txn). */
+static int scrub_reader(const char *msg, void *ctx) {
+    uint64_t *oldest = ctx;
+    int pid;
+    unsigned long thr;
+    char tx[32];
+    if (sscanf(msg, "%d %lx %31s", &pid, &thr, tx) == 3 && tx[0] != '-') {
+        unsigned long long t = strtoull(tx, NULL, 10);
+        if (t < *oldest)
+            *oldest = t;
+    }
+    return 0;
+}
+
+/*
+ * Overwrites with zeros every page on LMDB's free list that no reader can
+ * see any more, so that bytes a committed transaction deleted (erasure,
+ * spec/objects.md) stay nowhere in data.mdb. First two small commits (a
+ * counter under meta "scrub"): the pages the marked commit freed then sit
+ * in a free-list record older than both meta pages. Then, holding the
+ * writer lock (a write transaction that is aborted at the end, so no page
+ * is allocated meanwhile), reads the free list (FREE_DBI, in a read
+ * transaction: LMDB opens it read-only only) and zeroes each page of every
+ * record older than the oldest reader, the records LMDB itself would hand
+ * out for reuse; then syncs the file.
+ */
+static int scrub(ent_store *s) {
+    MDB_txn *w = NULL, *r = NULL;
+    MDB_cursor *c = NULL;
+    MDB_envinfo info;
+    MDB_stat st;
+    MDB_val k, v;
+    uint8_t *zero = NULL;
+    int fd, rc = ENT_OK, mrc;
+    for (int i = 0; i < 2 && rc == ENT_OK; i++) {
+        MDB_txn *t;
+        uint64_t n;
+        if ((mrc = mdb_txn_begin(s->env, NULL, 0, &t)) != 0)
+            return xlate(s, mrc, "scrub begin");
+        mdb_env_info(s->env, &info);
+        n = (uint64_t)info.me_last_txnid;
+        k.mv_data = "scrub";
+        k.mv_size = 5;
+        v.mv_data = &n;
+        v.mv_size = sizeof(n);
+        if ((mrc = mdb_put(t, s->dbi[ENT_TBL_META], &k, &v, 0)) != 0) {
+            mdb_txn_abort(t);
+            return xlate(s, mrc, "scrub put");
+        }
+        if ((mrc = mdb_txn_commit(t)) != 0)
+            return xlate(s, mrc, "scrub commit");
+    }
+    if ((mrc = mdb_txn_begin(s->env, NULL, 0, &w)) != 0 ||
+        (mrc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &r)) != 0 ||
+        (mrc = mdb_env_stat(s->env, &st)) != 0 ||
+        (mrc = mdb_env_get_fd(s->env, &fd)) != 0 ||
+        (mrc = mdb_cursor_open(r, 0 /* FREE_DBI */, &c)) != 0) {
+        rc = xlate(s, mrc, "scrub");
+        goto out;
+    }
+    uint64_t oldest = (uint64_t)mdb_txn_id(r);
+    mdb_reader_list(s->env, scrub_reader, &oldest);
+    if ((zero = calloc(1, st.ms_psize)) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    while ((mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
+        size_t txnid, n;
+        if (k.mv_size != sizeof(txnid) || v.mv_size < sizeof(size_t))
+            break;
+        memcpy(&txnid, k.mv_data, sizeof(txnid));
+        if ((uint64_t)txnid >= oldest)
+            break;
+        memcpy(&n, v.mv_data, sizeof(n));
+        if ((n + 1) * sizeof(size_t) > v.mv_size)
+            break;
+        for (size_t i = 1; i <= n && rc == ENT_OK; i++) {
+            size_t pg;
+            memcpy(&pg, (const uint8_t *)v.mv_data + i * sizeof(size_t),
+                   sizeof(pg));
+            if (pwrite(fd, zero, st.ms_psize, (off_t)pg * st.ms_psize) !=
+                (ssize_t)st.ms_psize)
+                rc = xlate(s, errno ? errno : EIO, "scrub write");
+        }
+    }
+    /* The unused middle of every branch and leaf page: LMDB fills a new
+     * page from a recycled buffer and copies only the used parts of the
+     * page it replaces, so that middle may hold bytes of any page written
+     * before (LMDB 0.9 page header: pgno (8), pad (2), flags (2), lower
+     * (2), upper (2); the free middle is [lower, upper)). Nobody reads it. */
+    mdb_env_info(s->env, &info);
+    for (size_t pg = 2; pg <= (size_t)info.me_last_pgno && rc == ENT_OK; pg++) {
+        uint8_t hdr[16];
+        uint16_t flags, lower, upper;
+        if (pread(fd, hdr, sizeof(hdr), (off_t)pg * st.ms_psize) !=
+            (ssize_t)sizeof(hdr))
+            break;
+        memcpy(&flags, hdr + 10, 2);
+        memcpy(&lower, hdr + 12, 2);
+        memcpy(&upper, hdr + 14, 2);
+        if (!(flags & 0x03) || (flags & 0x24) || lower < 16 || upper < lower ||
+            upper > st.ms_psize) /* not a branch/leaf page (or LEAF2,
+                                    overflow): left alone */
+            continue;
+        if (upper > lower &&
+            pwrite(fd, zero, upper - lower,
+                   (off_t)pg * st.ms_psize + lower) != (ssize_t)(upper - lower))
+            rc = xlate(s, errno ? errno : EIO, "scrub write");
+    }
+    if (rc == ENT_OK && fdatasync(fd) != 0)
+        rc = xlate(s, errno, "scrub sync");
+out:
+    free(zero);
+    if (c != NULL)
+        mdb_cursor_close(c);
+    if (r != NULL)
+        mdb_txn_abort(r);
+    if (w != NULL)
+        mdb_txn_abort(w);
+    return rc;
+}
+
 int ent_store_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
                     void *data) {
     if (s == NULL || fn == NULL)
@@ -302,6 +428,12 @@ int ent_store_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
     s->writing = true;
     unsigned marks = 0;
     int err = run_write(s, fn, data, &marks);
+    if (err == ENT_OK && (marks & ENT_TXN_MARK_SCRUB)) {
+        int src = scrub(s); /* the write itself has committed */
+        if (src != ENT_OK)
+            ENT_ERROR(s->log, "storage: scrub of free pages failed: %s",
+                      ent_err_name(src));
+    }
     s->writing = false;
     if (err == ENT_OK && marks != 0 && s->commit_hook != NULL)
         s->commit_hook(s->commit_data, marks);

@@ -136,6 +136,21 @@ static void make_body(ent_op_body *b, uint8_t kind, const fixture *f) {
         memcpy(b->rules, "\x84\x01\x81\x61\x41\x80\x80", 7);
         b->ruleslen = 7;
         break;
+    case ENT_OP_ERASE:
+        strcpy(b->field, "contact_email");
+        b->nerased = 2;
+        b->erased = calloc(2, 32);
+        memset(b->erased, 0x11, 32);
+        memset(b->erased + 32, 0x22, 32);
+        break;
+    case ENT_OP_ATTACH:
+        strcpy(b->fname, "SOW v1.pdf");
+        b->fsize = ENT_OP_CHUNK + 1; /* two chunks */
+        memset(b->fhash, 0x33, 32);
+        b->nchunks = 2;
+        b->chunks = calloc(2, 32);
+        memset(b->chunks, 0x44, 64);
+        break;
     case ENT_OP_APPROVE:
         strcpy(b->step, "finance");
         b->decision = 1;
@@ -219,6 +234,15 @@ static void assert_body_equal(const ent_op_body *a, const ent_op_body *b) {
     assert_int_equal(a->ruleslen, b->ruleslen);
     if (a->ruleslen)
         assert_memory_equal(a->rules, b->rules, a->ruleslen);
+    assert_string_equal(a->field, b->field);
+    assert_string_equal(a->fname, b->fname);
+    assert_true(a->fsize == b->fsize && a->nchunks == b->nchunks);
+    assert_memory_equal(a->fhash, b->fhash, 32);
+    if (a->nchunks)
+        assert_memory_equal(a->chunks, b->chunks, a->nchunks * 32);
+    assert_int_equal(a->nerased, b->nerased);
+    if (a->nerased)
+        assert_memory_equal(a->erased, b->erased, a->nerased * 32);
 }
 
 static void assert_header_equal(const ent_op_header *a,
@@ -536,7 +560,7 @@ static void test_version_and_kind(void **state) {
     memcpy(buf, op->raw, op->rawlen);
     size_t kind_at = op->hdr_off + op->hdr_len - 1;
     assert_int_equal(buf[kind_at], ENT_OP_SET);
-    buf[kind_at] = 0x09; /* no such kind */
+    buf[kind_at] = ENT_OP_KIND__COUNT; /* no such kind */
     assert_int_equal(ent_op_decode(&d, buf, op->rawlen), ENT_EVERSION);
     free(buf);
     ent_op_free(op);
@@ -823,7 +847,8 @@ static void test_body_decode_rejects(void **state) {
         }
         ent_op_body_clear(&b);
     }
-    assert_int_equal(ent_op_body_decode(&b, 9, (const uint8_t *)"\x80", 1),
+    assert_int_equal(ent_op_body_decode(&b, ENT_OP_KIND__COUNT,
+                                        (const uint8_t *)"\x80", 1),
                      ENT_EVERSION);
 }
 

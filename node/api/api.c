@@ -12,6 +12,7 @@
 #include "node/api/api_events.h"
 #include "node/api/api_log.h"
 #include "node/api/api_metrics.h"
+#include "node/api/api_attach.h"
 #include "node/api/api_objects.h"
 #include "node/api/api_peers.h"
 #include "node/api/api_crm.h"
@@ -62,6 +63,12 @@ static const ent_api_route builtin_routes[] = {
     {"POST", "/v1/objects/{id}/approve", false, ent_api_object_approve},
     {"POST", "/v1/objects/{id}/reject", false, ent_api_object_reject},
     {"POST", "/v1/objects/{id}/convert", false, ent_api_object_convert},
+    {"POST", "/v1/objects/{id}/erase", false, ent_api_object_erase},
+    /* attachments: node/api/api_attach.c */
+    {"GET", "/v1/objects/{id}/attachments", false, ent_api_attachments},
+    {"POST", "/v1/objects/{id}/attachments", false, ent_api_attachments},
+    {"POST", "/v1/objects/{id}/attachments/fetch", false, ent_api_attachments},
+    {"POST", "/v1/objects/{id}/attachments/save", false, ent_api_attachments},
     {"GET", "/v1/objects/{id}/rules", false, ent_api_object_get},
     {"PUT", "/v1/objects/{id}/rules", false, ent_api_object_put},
     /* invites, joins, members, peers: node/api/api_peers.c */

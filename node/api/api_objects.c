@@ -709,7 +709,36 @@ int ent_api_object_put(ent_node *n, const ent_http_request *req,
 
 /* POST /v1/objects/{id}[/stage|/comments|/approve|/reject]: what names
  * the change. */
-enum { POST_SET, POST_STAGE, POST_COMMENT, POST_APPROVE, POST_REJECT };
+/* POST /v1/objects/{id}/erase {"field"?}: an erase op (the owner only;
+ * spec/objects.md "Erasure"). */
+static int object_erase(ent_node *n, const uint8_t id[32], const json_t *body,
+                        ent_http_response *resp) {
+    const char *const keys[] = {"field", NULL};
+    ent_op *op = NULL;
+    char err[ENT_OBJ_ERR_MAX] = "";
+    int rc = check_keys(body, keys, resp);
+    if (rc != ENT_OK)
+        return rc;
+    const json_t *f = json_object_get(body, "field");
+    if (f != NULL && (!json_is_string(f) || json_string_length(f) == 0 ||
+                      json_string_length(f) > ENT_OP_NAME_MAX ||
+                      strlen(json_string_value(f)) != json_string_length(f)))
+        return ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "field",
+            "\"field\" is a field name of 1 to 64 bytes");
+    rc = ent_obj_erase(ent_node_objects(n), id, f ? json_string_value(f) : NULL,
+                       &op, err, sizeof(err));
+    if (rc != ENT_OK) {
+        ent_op_free(op);
+        return engine_error(
+            resp, rc, rc == ENT_ENOENT && !err[0] ? "no such object" : err);
+    }
+    ent_node_op_created(n, op);
+    return respond_id(resp, 200, id);
+}
+
+enum { POST_SET, POST_STAGE, POST_COMMENT, POST_APPROVE, POST_REJECT,
+       POST_ERASE };
 
 static int object_post(ent_node *n, const ent_http_request *req, int what,
                        ent_http_response *resp) {
@@ -728,6 +757,8 @@ static int object_post(ent_node *n, const ent_http_request *req, int what,
         rc = object_set(n, id, body, resp);
     else if (what == POST_APPROVE || what == POST_REJECT)
         rc = object_approve(n, id, body, what == POST_REJECT, resp);
+    else if (what == POST_ERASE)
+        rc = object_erase(n, id, body, resp);
     else
         rc = object_stage_or_comment(n, id, body, what == POST_STAGE, resp);
     json_decref(body);
@@ -757,6 +788,11 @@ int ent_api_object_approve(ent_node *n, const ent_http_request *req,
 int ent_api_object_reject(ent_node *n, const ent_http_request *req,
                           ent_http_response *resp) {
     return object_post(n, req, POST_REJECT, resp);
+}
+
+int ent_api_object_erase(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp) {
+    return object_post(n, req, POST_ERASE, resp);
 }
 
 /* ---- templates ----------------------------------------------------------- */

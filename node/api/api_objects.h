@@ -94,6 +94,9 @@ int ent_api_object_approve(ent_node *n, const ent_http_request *req,
                            ent_http_response *resp);
 int ent_api_object_reject(ent_node *n, const ent_http_request *req,
                           ent_http_response *resp);
+/* POST /v1/objects/{id}/erase: erase a field or the whole object. */
+int ent_api_object_erase(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp);
 
 /* GET /v1/templates -> [{"type","builtin","stored"}] */
 int ent_api_templates_list(ent_node *n, const ent_http_request *req,

@@ -370,24 +370,6 @@ static const cli_opt object_list_opts[] = {
     {NULL, NULL, NULL},
 };
 
-static const cli_opt approve_opts[] = {
-    {"step", "STEP", "the approval step (default: the one waiting on this org)"},
-    {"comment", "TEXT", "a comment the members see with the approval"},
-    {NULL, NULL, NULL},
-};
-
-static const cli_opt reject_opts[] = {
-    {"step", "STEP", "the approval step (default: the one waiting on this org)"},
-    {"reason", "TEXT", "why (required; the members see it)"},
-    {NULL, NULL, NULL},
-};
-
-static const cli_opt rules_opts[] = {
-    {"set", "FILE",
-     "give the object new rules: a workflow section as JSON (owner only)"},
-    {NULL, NULL, NULL},
-};
-
 static const cli_cmd object_cmds[] = {
     {"create", ent__cli_cmd_object_create, "create a joint object",
      "object create --type TYPE [--set F=V]... [--private F=V]... [--json]",
@@ -452,6 +434,11 @@ static const cli_cmd object_cmds[] = {
      "are shared with the members. Prints nothing (with --json: "
      "{\"id\"}).",
      no_opts, 2, 2, NULL},
+    {"erase", ent__cli_cmd_object_erase, "erase a shared field or the object",
+     "object erase OBJ [--field FIELD] [--json]",
+     "Erases field FIELD of OBJ (default: all of it) by the owner's erase op "
+     "(spec/objects.md \"Erasure\"). Prints nothing (--json: {\"id\"}).",
+     ent__cli_erase_opts, 1, 1, NULL},
     {"rules", ent__cli_cmd_object_rules,
      "show or change the workflow rules an object carries",
      "object rules OBJ [--set FILE|-] [--json]",
@@ -465,7 +452,7 @@ static const cli_cmd object_cmds[] = {
      "With --set, reads a workflow section ({\"transitions\","
      "\"field_owners\"}, as in a template) from FILE and gives it to the "
      "object: the owner only; the members judge every later move by it.",
-     rules_opts, 1, 1, NULL},
+     ent__cli_rules_opts, 1, 1, NULL},
     {"key", ent__cli_cmd_object_key, "print an object's keys for an auditor",
      "object key OBJ [--json]",
      "Prints the epoch keys of object OBJ as OBJ:KEY,KEY... (with --json: "
@@ -521,9 +508,7 @@ static const cli_opt invite_opts[] = {
 };
 
 static const cli_opt login_opts[] = {
-    {"user", "USER", "the user name (required)"},
-    {NULL, NULL, NULL},
-};
+    {"user", "USER", "the user name (required)"}, {NULL, NULL, NULL}};
 
 static const cli_opt join_opts[] = {
     {"timeout", "DURATION", "how long to wait for the object (default 60s)"},
@@ -655,9 +640,7 @@ static const cli_opt heads_opts[] = {
 };
 
 static const cli_opt log_opts[] = {
-    {"since", "N", "start at entry index N"},
-    {NULL, NULL, NULL},
-};
+    {"since", "N", "start at entry index N"}, {NULL, NULL, NULL}};
 
 static const cli_opt events_opts[] = {
     {"follow", NULL, "stream events as they happen, until interrupted"},
@@ -791,6 +774,14 @@ static const cli_cmd commands[] = {
      "a unique prefix of it, at least 4 characters, as `object list` shows "
      "it.",
      no_opts, 0, 0, object_cmds},
+    {"attach", ent__cli_cmd_attach, "attach a file to an object",
+     "attach OBJ FILE [--name NAME] [--json]",
+     "Attaches FILE (at most 25 MiB) to OBJ: chunks sealed under the epoch "
+     "key, a manifest op to the members (spec/objects.md \"Attachments\").",
+     ent__cli_attach_opts, 2, 2, NULL},
+    {"attachment", NULL, "list and fetch an object's attachments",
+     "attachment COMMAND [ARGS] [options]", "Files attached to objects.",
+     no_opts, 0, 0, ent__cli_attachment_cmds},
     {"template", NULL, "list, show and set this org's object templates",
      "template COMMAND [ARGS] [options]",
      "Templates define each object type for this org: fields, their types, "
@@ -833,14 +824,14 @@ static const cli_cmd commands[] = {
      "`entente inbox`). Who at the org may approve is set by the access "
      "policies (action approve); by default the org's admins. Prints "
      "nothing (with --json: {\"id\"}).",
-     approve_opts, 1, 1, NULL},
+     ent__cli_approve_opts, 1, 1, NULL},
     {"reject", ent__cli_cmd_reject, "reject a workflow step of an object",
      "reject OBJ [--step STEP] --reason TEXT [--json]",
      "Records this org's rejection of a step of object OBJ's workflow: a "
      "move that needs the step does not count until this org (or another "
      "party the step names) approves after seeing the rejection. Prints "
      "nothing (with --json: {\"id\"}).",
-     reject_opts, 1, 1, NULL},
+     ent__cli_reject_opts, 1, 1, NULL},
     {"inbox", ent__cli_cmd_inbox, "what waits on this org",
      "inbox [--json]",
      "Lists what waits on this org: the approval steps it may give now on "

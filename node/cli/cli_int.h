@@ -278,6 +278,15 @@ extern const cli_opt ent__cli_convert_opts[];
     "invite. Prints the new object's id (with --json: {\"id\",\"from\"})."
 
 int ent__cli_cmd_object_comment(cli *c);
+int ent__cli_cmd_object_erase(cli *c);
+extern const cli_opt ent__cli_erase_opts[]; /* cli_work.c */
+extern const cli_opt ent__cli_approve_opts[];
+extern const cli_opt ent__cli_reject_opts[];
+extern const cli_opt ent__cli_rules_opts[];
+/* cli_attach.c: attach, attachment list|get */
+int ent__cli_cmd_attach(cli *c);
+extern const cli_opt ent__cli_attach_opts[];
+extern const cli_cmd ent__cli_attachment_cmds[];
 /* cli_work.c: workflows (spec/workflows.md §5) */
 int ent__cli_cmd_approve(cli *c);
 int ent__cli_cmd_reject(cli *c);

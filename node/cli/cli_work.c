@@ -2,7 +2,8 @@
  * cli_work.c - the workflow commands (spec/workflows.md §5), answered by
  * the running node's API: `approve` and `reject` (an approve op on an
  * object's step), `inbox` (what waits on this org) and `object rules`
- * (show the rules an object carries, or give it new ones with --set).
+ * (show the rules an object carries, or give it new ones with --set),
+ * and `object erase` (an erase op: spec/objects.md "Erasure").
  * Their help and options are in the command table (cli.c).
  */
 #include "node/cli/cli_int.h"
@@ -56,6 +57,55 @@ int ent__cli_cmd_approve(cli *c) {
 
 int ent__cli_cmd_reject(cli *c) {
     return decide(c, true);
+}
+
+const cli_opt ent__cli_approve_opts[] = {
+    {"step", "STEP", "the approval step (default: the one waiting on this org)"},
+    {"comment", "TEXT", "a comment the members see with the approval"},
+    {NULL, NULL, NULL},
+};
+
+const cli_opt ent__cli_reject_opts[] = {
+    {"step", "STEP", "the approval step (default: the one waiting on this org)"},
+    {"reason", "TEXT", "why (required; the members see it)"},
+    {NULL, NULL, NULL},
+};
+
+const cli_opt ent__cli_rules_opts[] = {
+    {"set", "FILE",
+     "give the object new rules: a workflow section as JSON (owner only)"},
+    {NULL, NULL, NULL},
+};
+
+const cli_opt ent__cli_erase_opts[] = {
+    {"field", "FIELD", "the shared field to erase (default: the whole object)"},
+    {NULL, NULL, NULL},
+};
+
+/* POST /v1/objects/ID/erase [{"field"}]. */
+int ent__cli_cmd_object_erase(cli *c) {
+    char hex[65], path[160];
+    json_t *body = NULL, *resp = NULL;
+    const char *field = ent__cli_opt_value(c, "field");
+    int st = ent__cli_object_id(c->words, c->home, c->args[0], hex);
+    if (st >= 0)
+        return st;
+    if ((body = json_object()) == NULL)
+        return ent__cli_fail(c, "%s", ent_strerror(ENT_ENOMEM));
+    if (field != NULL &&
+        json_object_set_new(body, "field", json_string(field)) != 0) {
+        json_decref(body);
+        return ent__cli_fail(c, "--field must be valid UTF-8");
+    }
+    snprintf(path, sizeof(path), "/v1/objects/%s/erase", hex);
+    if ((st = ent__cli_daemon_call(c, "POST", path, body, &resp)) < 0) {
+        st = 0;
+        if (c->json)
+            ent__cli_print_json(resp);
+    }
+    json_decref(body);
+    json_decref(resp);
+    return st;
 }
 
 int ent__cli_cmd_inbox(cli *c) {

@@ -501,8 +501,8 @@ out:
  * of spec/membership.md "Counting"): ENT_OK with *role, ENT_ENOENT (no
  * object), ENT_EDENIED (removed, or not a member). Brings an object of an
  * older store up to date first. */
-static int my_role(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
-                   obj_rec *r, uint8_t *role) {
+int ent__obj_my_role(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                     obj_rec *r, uint8_t *role) {
     bool active = false;
     int rc = ent__obj_rec_get(txn, obj, r);
     if (rc != ENT_OK)
@@ -783,9 +783,10 @@ typedef struct change_ctx {
     const uint8_t *obj;
     const ent_obj_input *in;
     size_t n;
-    uint8_t kind; /* set, stage, comment, approve, rules */
+    uint8_t kind; /* set, stage, comment, approve, rules, erase */
     const char *text;
-    const char *step;       /* approve: NULL: the one waiting on us */
+    const char *step;       /* approve: NULL: the one waiting on us;
+                               erase: the field (NULL: the whole object) */
     bool reject;            /* approve */
     const uint8_t *rules;   /* rules */
     size_t ruleslen;
@@ -873,7 +874,7 @@ static int change_fn(ent_txn *txn, void *data) {
     memset(&b, 0, sizeof(b));
     ent_op_free(c->op);
     c->op = NULL;
-    if ((rc = my_role(c->eng, txn, c->obj, &r, &role)) != ENT_OK) {
+    if ((rc = ent__obj_my_role(c->eng, txn, c->obj, &r, &role)) != ENT_OK) {
         set_err(c->err, c->errlen, "%s",
                 rc == ENT_ENOENT ? "no such object"
                                  : "this org is not a member any more");
@@ -950,6 +951,15 @@ static int change_fn(ent_txn *txn, void *data) {
         b.ruleslen = c->ruleslen;
     } else if (c->kind == ENT_OP_APPROVE) {
         if ((rc = approve_body(c, txn, &r, &b)) != ENT_OK)
+            goto out;
+    } else if (c->kind == ENT_OP_ERASE) {
+        if (memcmp(r.owner, c->eng->me, 32) != 0) {
+            set_err(c->err, c->errlen, "only the object's owner erases");
+            rc = ENT_EDENIED;
+            goto out;
+        }
+        if ((rc = ent__obj_erase_body(txn, c->obj, c->step, &b, c->err,
+                                      c->errlen)) != ENT_OK)
             goto out;
     } else {
         b.text = strdup(c->text);
@@ -1098,6 +1108,24 @@ int ent_obj_approve(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                     .text = comment,
                     .step = step,
                     .reject = reject,
+                    .err = err,
+                    .errlen = errlen};
+    if (op_out != NULL)
+        *op_out = NULL;
+    if (eng == NULL || id == NULL)
+        return ENT_EINVAL;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    return change_run(eng, &c, op_out);
+}
+
+int ent_obj_erase(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                  const char *field, ent_op **op_out, char *err,
+                  size_t errlen) {
+    change_ctx c = {.eng = eng,
+                    .obj = id,
+                    .kind = ENT_OP_ERASE,
+                    .step = field,
                     .err = err,
                     .errlen = errlen};
     if (op_out != NULL)

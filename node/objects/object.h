@@ -216,6 +216,112 @@ int ent_obj_approve(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                     ent_op **op_out, char *err, size_t errlen);
 
 /*
+ * Erases personal data (an erase op, spec/objects.md "Erasure"; the
+ * owner only): field NULL or "" erases the whole object (every field,
+ * comment, private value and epoch key; op bodies), else the shared field
+ * of that name (its writes, its value, this node's private value of that
+ * name, and the bodies of the ops that wrote it). Every member drops the
+ * same when it commits the op.
+ * @return as ent_obj_set; ENT_EDENIED (not the owner), ENT_ENOENT (no op
+ *         writes the field), ENT_ELIMIT (more than ENT_OP_ERASE_MAX ops
+ *         to erase).
+ */
+int ent_obj_erase(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                  const char *field, ent_op **op_out, char *err,
+                  size_t errlen);
+
+/* ------------------------------------------------------------ attachments */
+
+/* One attachment (an attach op's manifest, spec/objects.md "Attachments"):
+ * its name, size and BLAKE2b-256, the epoch whose key sealed its chunks,
+ * the attach op, its author and HLC, and how many of its chunks this node
+ * holds. */
+typedef struct ent_obj_attachment {
+    char name[ENT_OP_FILE_NAME_MAX + 1];
+    uint64_t size;
+    uint8_t hash[32];
+    uint64_t epoch;
+    uint8_t op[32];
+    uint8_t by[32];
+    uint64_t hlc;
+    size_t nchunks, have;
+} ent_obj_attachment;
+
+/*
+ * Attaches a file (len bytes, 1 .. ENT_OP_FILE_MAX) to the object under
+ * name: seals its chunks under the current epoch key, stores them and
+ * makes the attach op, in one transaction. A later attachment of the same
+ * name replaces it for `get`.
+ * @return as ent_obj_set; ENT_EINVAL (bad name, empty file), ENT_ETOOBIG.
+ */
+int ent_obj_attach(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                   const char *name, const uint8_t *data, size_t len,
+                   ent_op **op_out, char *err, size_t errlen);
+
+/* Every attachment of the object, in (name, order) order; *out is
+ * malloc'ed (free()). */
+int ent_obj_attachments(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                        ent_obj_attachment **out, size_t *n);
+
+/* The chunk hashes of the latest attachment named name that this node
+ * lacks: the first max into hashes (32 bytes each), *n of them, *total in
+ * all. @return ENT_OK, ENT_ENOENT (no such attachment). */
+int ent_obj_attachment_missing(ent_objects *eng,
+                               const uint8_t id[ENT_OBJ_ID_LEN],
+                               const char *name, uint8_t *hashes, size_t max,
+                               size_t *n, size_t *total);
+
+/* The sealed chunk of object id with that hash (malloc'ed, free()).
+ * @return ENT_OK, ENT_ENOENT. */
+int ent_obj_chunk_get(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                      const uint8_t hash[32], uint8_t **out, size_t *len);
+
+/* Stores a sealed chunk fetched from a member: hash gets its BLAKE2b-256,
+ * which must be listed by a manifest of object id. @return ENT_OK,
+ * ENT_EDENIED (no manifest of the object lists it: tampered or foreign),
+ * ENT_EEXIST (held already), ENT_ETOOBIG (not a chunk's size). */
+int ent_obj_chunk_put(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                      const uint8_t *data, size_t len, uint8_t hash[32]);
+
+/* The attachment chunks this node stores, of every object, and their
+ * bytes (GET /metrics). */
+int ent_obj_chunk_usage(ent_objects *eng, uint64_t *chunks, uint64_t *bytes);
+
+/* Whether a manifest of object id lists a chunk of that hash. */
+bool ent_obj_chunk_listed(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                          const uint8_t hash[32]);
+
+/* ent_obj_chunk_put of n chunks in one transaction (one durable commit):
+ * rcs[i] gets each chunk's result (ENT_OK, ENT_EDENIED, ENT_EEXIST,
+ * ENT_ETOOBIG). @return ENT_OK, or a storage error (nothing stored). */
+int ent_obj_chunk_put_batch(ent_objects *eng,
+                            const uint8_t id[ENT_OBJ_ID_LEN],
+                            const uint8_t *const *datas, const size_t *lens,
+                            size_t n, int *rcs);
+
+/* The bytes of the latest attachment named name, every chunk opened and
+ * the file's hash checked (malloc'ed, free()). @return ENT_OK, ENT_ENOENT,
+ * ENT_EAGAIN (chunks missing: fetch them), ENT_EDECRYPT (no key of its
+ * epoch), ENT_ECHECKSUM (a chunk or the file does not check). */
+int ent_obj_attachment_read(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                            const char *name, uint8_t **out, size_t *len);
+
+/* One erasure of an object: the erase op, its author and HLC (zero when
+ * the erase op itself is not readable here) and the field ("" : all). */
+typedef struct ent_obj_erasure {
+    uint8_t op[32];
+    uint8_t by[32];
+    uint64_t hlc;
+    char field[ENT_OP_NAME_MAX + 1];
+} ent_obj_erasure;
+
+/* The erasures committed for object id, in erase op id order; *out is
+ * malloc'ed (free()), *n its count. @return ENT_OK, ENT_EINVAL, storage
+ * errors. */
+int ent_obj_erasures(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                     ent_obj_erasure **out, size_t *n);
+
+/*
  * Replaces the object's workflow rules (a rules op; the owner only): rules
  * is the CBOR of spec/workflows.md §2, 1..ENT_OP_RULES_MAX bytes.
  * @return as ent_obj_set; ENT_EDENIED (not the owner), ENT_ECORRUPT (rules
@@ -587,7 +693,8 @@ int ent_obj_removal_vv(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
 
 /*
  * Calls fn for every op this node stores for object id, in (author, seq)
- * order (the raw bytes are valid during the call). For sync and tests.
+ * order (the raw bytes are valid during the call); erased ops (stubs,
+ * spec/objects.md "Erasure") are skipped. For sync and tests.
  */
 int ent_obj_ops_foreach(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                         int (*fn)(void *data, const uint8_t *raw, size_t len),

@@ -938,8 +938,9 @@ typedef struct ops_ctx {
 static int ops_scan(void *data, const void *key, size_t klen, const void *val,
                     size_t vlen) {
     ops_ctx *c = data;
-    int rc = c->fn(c->data, val, vlen);
-    return rc;
+    if (ent_op_is_stub(val, vlen)) /* erased: no op any more */
+        return 0;
+    return c->fn(c->data, val, vlen);
 }
 
 typedef struct ops_read {

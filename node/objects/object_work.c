@@ -1006,7 +1006,13 @@ int ent__obj_wf_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
             snprintf(why, whylen, "only the object's owner changes its rules");
         return ENT_EDENIED;
     }
+    if (op->h.kind == ENT_OP_ERASE && memcmp(op->h.author, owner, 32) != 0) {
+        if (why != NULL && whylen > 0)
+            snprintf(why, whylen, "only the object's owner erases");
+        return ENT_EDENIED;
+    }
     if (op->h.genesis || op->h.kind == ENT_OP_RULES ||
+        op->h.kind == ENT_OP_ERASE || op->h.kind == ENT_OP_ATTACH ||
         op->h.kind == ENT_OP_COMMENT || op->h.kind == ENT_OP_ADD_MEMBER ||
         op->h.kind == ENT_OP_REMOVE_MEMBER || op->h.kind == ENT_OP_ROTATE_KEY)
         return ENT_OK;

@@ -179,6 +179,10 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
     case ENT_WIRE_CONSISTENCY:
         ent__witness_message(c, &m);
         break;
+    case ENT_WIRE_CHUNK_WANT:
+    case ENT_WIRE_CHUNK:
+        ent__chunks_message(c, &m);
+        break;
     case ENT_WIRE_ADDRS:
         if (!c->former)
             ent__addrs_receive(c, &m.u.addrs);
@@ -344,6 +348,7 @@ static void closed(ent_session *s, int reason, void *data) {
         ent__guard_strike(c, ent_err_name(reason));
     ent__peers_join_closed(c, reason);
     ent__witness_closed(c);
+    ent__chunks_closed(c);
     if (c->has_org && c->open) {
         bool other = false;
         for (conn *d = p->conns; d != NULL && !other; d = d->next)
@@ -603,6 +608,7 @@ void ent_peers_free(ent_peers *p) {
         ent__peers_conn_free(p->conns);
     ent__peers_joins_free(p);
     ent__witness_free(p);
+    ent__chunks_free(p);
     ent__restore_free(p);
     ent__guard_free(p);
     ent_gossip_free(p->gossip);

@@ -55,6 +55,23 @@ typedef struct ent_peers ent_peers;
 #define ENT_PEERS_DIGESTS_PER_SEC 5
 #define ENT_PEERS_DIGESTS_BURST 10
 #define ENT_PEERS_MAX_QUEUE (4u << 20) /* bytes queued per session */
+#define ENT_PEERS_CHUNKS_PER_SEC 4096 /* chunks a member may ask for a second */
+#define ENT_PEERS_CHUNKS_BURST 256    /* ... and at once */
+#define ENT_PEERS_CHUNKS_OWED 32      /* chunks asked of one session and not
+                                         yet received, at most */
+#define ENT_PEERS_CHUNK_STALE_MS 5000 /* an unanswered ask is forgotten */
+
+/*
+ * Fetches the missing chunks of the latest attachment named name of object
+ * obj from connected members (spec/protocol.md "CHUNK_WANT and CHUNK"):
+ * asks each fellow member session that owes nothing for the next missing
+ * chunks, and keeps asking as chunks arrive, for ENT_PEERS_FETCH_MS after
+ * the last call. *have and *total get the chunks held and listed.
+ * @return ENT_OK, ENT_ENOENT (no such attachment), storage errors.
+ */
+#define ENT_PEERS_FETCH_MS 30000
+int ent_peers_fetch(ent_peers *p, const uint8_t obj[32], const char *name,
+                    size_t *have, size_t *total);
 #define ENT_PEERS_MAX_JOBS 16        /* catch-up jobs per session */
 #define ENT_PEERS_MAX_JOINS 32       /* joins remembered */
 #define ENT_PEERS_JOIN_TIMEOUT_MS 120000
@@ -145,6 +162,13 @@ typedef struct ent_peers_stats {
                                  member, our own, over the budget, ahead of
                                  our clock, no valid address) */
     uint64_t formers_admitted; /* inbound sessions of removed orgs (§11) */
+    /* attachment chunks (spec/protocol.md "CHUNK_WANT and CHUNK") */
+    uint64_t chunks_sent;      /* CHUNK sent in answer to CHUNK_WANT */
+    uint64_t chunks_received;  /* CHUNK stored: hash listed, asked for */
+    uint64_t chunks_refused;   /* CHUNK_WANT hashes refused: not a member,
+                                  over the rate or the queue */
+    uint64_t chunks_bad;       /* CHUNK dropped: unasked, or its hash is in
+                                  no manifest of the object (tampered) */
 } ent_peers_stats;
 
 /* Backlog sync states (GET /v1/status "syncs"). */

@@ -133,6 +133,11 @@ typedef struct conn {
     uint64_t addrs_at;      /* loop ms it was sent */
     uint32_t addrs_budget;  /* records it may still send us this interval */
     uint64_t addrs_win;     /* loop ms: start of that interval */
+    int64_t chunk_tokens;   /* chunks it may still ask for x 1000 */
+    uint64_t chunk_tokens_at;
+    bool chunk_tokens_set;
+    uint32_t chunks_owed;   /* chunks we asked it for, not yet received */
+    uint64_t chunks_asked_at; /* loop ms of our last CHUNK_WANT to it */
 } conn;
 
 /* What peer_guard.c remembers of an org or an address that broke limits. */
@@ -186,6 +191,7 @@ struct ent_peers {
     uint64_t last_held_sweep; /* loop ms: held ops last expired (engine) */
     ent_peers_stats stats;
     struct ent_witness *wit; /* peer_witness.c; NULL until first used */
+    struct ent_chunks *chunks; /* peer_chunks.c; NULL until first used */
     struct ent_gossip *gossip; /* gossip.c: anti-entropy, fanout */
     struct ent_restore *restore; /* peer_restore.c; NULL: not restoring */
     sync_prog syncs[ENT_PEERS_MAX_SYNCS]; /* peer_sync.c */
@@ -407,5 +413,14 @@ void ent__witness_tick(ent_peers *p, uint64_t now);
 void ent__witness_closed(conn *c);
 /* Frees the layer's witness state. Accepts a layer without one. */
 void ent__witness_free(ent_peers *p);
+
+/* peer_chunks.c: CHUNK_WANT and CHUNK (spec/protocol.md) */
+
+/* CHUNK_WANT or CHUNK from c. */
+void ent__chunks_message(conn *c, const ent_wire_msg *m);
+/* A session closes: its uncommitted chunks are dropped. */
+void ent__chunks_closed(conn *c);
+/* Frees the layer's fetch state. Accepts a layer without one. */
+void ent__chunks_free(ent_peers *p);
 
 #endif

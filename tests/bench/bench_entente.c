@@ -27,4 +27,6 @@ void ent_bench_entente(ent_bench_report *r, int quick) {
         ent_bench_overlap(r, quick);
     if (only == NULL || strcmp(only, "crm") == 0)
         ent_bench_crm(r, quick);
+    if (only == NULL || strcmp(only, "attach") == 0)
+        ent_bench_attach(r, quick);
 }
