@@ -8,7 +8,8 @@
  * partner's size change, the suspension after the matches churned, the
  * overlap_run entries with one run id on both sides, and a distinctive
  * non-matching account that is in no result of the partner and not in its
- * database file.
+ * database file; and OVERLAP from a fellow member that is no partner,
+ * refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 typedef struct world {
     NODES_WORLD_FIELDS;
     char run[33];
+    bpeer z; /* a member of one of V's objects, not a partner */
 } world;
 #define NODES_WORLD
 #include "nodes_fixture.h"
@@ -386,9 +388,44 @@ static void test_overlap(void **state) {
     assert_non_null(strstr(err, "today"));
 }
 
+static bool z_ready(world *w) { return w->z.hellos > 0 || w->z.closed; }
+static bool z_answered(world *w) { return w->z.errors > 0 || w->z.closed; }
+
+/* OVERLAP from an org that is a fellow member but no partner: refused with
+ * ERROR DENIED, the session stays, nothing is run or logged. */
+static void test_not_partner(void **state) {
+    world *w = *state;
+    uint8_t obj[32];
+    ent_obj_input in[1] = {{"name", "Joint deal", false}};
+    node_create(w->v, "opportunity", in, 1, obj);
+    bpeer_open(w, &w->z, 0xA7, false);
+    memcpy(w->z.v_org, vorg(w), 32);
+    node_add_member(w->v, obj, &w->z.t, false);
+    bpeer_connect(&w->z, w->v, "mallory", 5000);
+    assert_true(run_until(w, z_ready, 5000));
+    assert_false(w->z.closed);
+    assert_false(ent_peers_is_partner(vp(w), tnode_pk(&w->z.t)));
+    ent_wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_OVERLAP;
+    m.u.overlap.kind = 1; /* OPEN */
+    m.u.overlap.a = ENT_OVERLAP_FLAGS;
+    m.u.overlap.b = 64;
+    bpeer_send(&w->z, &m);
+    assert_true(run_until(w, z_answered, 5000));
+    assert_int_equal(w->z.last_err, ENT_WIRE_C_DENIED);
+    assert_false(w->z.closed);
+    json_t *j = NULL;
+    assert_int_equal(ent_overlap_json(vo(w), tnode_pk(&w->z.t), &j),
+                     ENT_ENOENT);
+    assert_int_equal(scan_log(w->v, "run=").runs, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_overlap, setup, nodes_teardown),
+        cmocka_unit_test_setup_teardown(test_not_partner, setup,
+                                        nodes_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

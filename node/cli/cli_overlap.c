@@ -6,6 +6,7 @@
  * points at them.
  */
 #include "node/cli/cli_int.h"
+#include "node/cli/client.h"
 #include "node/crm/crm_map.h"
 #include "node/crm/csv.h"
 #include "node/err.h"
@@ -494,8 +495,24 @@ static int cmd_overlap_run(cli *c) {
     if (st >= 0)
         return st;
     snprintf(path, sizeof(path), "/v1/partners/%s/runs", org);
-    if ((st = ent__cli_daemon_call(c, "POST", path, NULL, &resp)) >= 0)
-        return st;
+    /* a session with the partner that is just being (re)dialled answers
+     * 503: try again for a while before saying so */
+    for (int i = 0;; i++) {
+        int http = 0;
+        int rc = ent_client_request(c->home, "POST", path, NULL, &http, &resp);
+        if (rc != ENT_OK) /* no node, ...: said as every command says it */
+            return ent__cli_daemon_call(c, "POST", path, NULL, &resp);
+        if (http >= 200 && http <= 299)
+            break;
+        if (http != 503 || i == 40) {
+            st = ent__cli_fail(c, "%s", ent_client_error(resp));
+            json_decref(resp);
+            return st;
+        }
+        json_decref(resp);
+        resp = NULL;
+        sleep_ms(250);
+    }
     snprintf(id, sizeof(id), "%s", ent__cli_jstr(resp, "run"));
     json_decref(resp);
     snprintf(path, sizeof(path), "/v1/partners/%s/overlap", org);
