@@ -248,8 +248,13 @@ static int before_object(ent_node *n, const ent_http_request *req,
         action = ENT_ACT_APPROVE; /* spec/workflows.md §5 */
     else if (strcmp(rest, "/rules") == 0)
         action = ENT_ACT_CHANGE; /* new rules: the owner's engine decides */
-        strcmp(rest, "/convert") == 0 ||
-        strcmp(rest, "/attachments") == 0)
+    else if (strcmp(rest, "/convert") == 0)
+        action = ENT_ACT_CHANGE; /* the lead changes; a new object is made */
+    else if (strcmp(rest, "/attachments") == 0)
+        action = ENT_ACT_CHANGE; /* a new attachment: no field changes */
+    else if (strcmp(rest, "/attachments/fetch") == 0 ||
+             strcmp(rest, "/attachments/save") == 0)
+        action = ENT_ACT_READ; /* reading what the object holds */
     else if (strcmp(rest, "/stage") == 0 || rest[0] == '\0')
         action = ENT_ACT_CHANGE;
     else
