@@ -357,6 +357,78 @@ static void test_concurrent_approvals(void **state) {
     world_close(&w);
 }
 
+/* Concurrent writes of a limited field and its bound: V approves 500
+ * having seen 600 requested while P, not having seen it, lowers the
+ * request to 400; P then claims 450 (within the 500 it saw approved).
+ * Each write is judged in its own past, so every order of arrival on a
+ * fresh member gives the same state, byte for byte. */
+static void test_arrival_order(void **state) {
+    (void)state;
+    world w;
+    tnode o;
+    char err[256];
+    ent_op_epoch_key *boxes = NULL;
+    size_t nboxes = 0;
+    ent_op *ap = NULL, *low = NULL;
+    world_open(&w);
+    assert_int_equal(tnode_open(&o, 77), 0);
+    assert_int_equal(tnode_join(&w.p, &o, w.r1, ENT_ROLE_VIEWER, &boxes,
+                                &nboxes),
+                     ENT_OK);
+    tnode_close(&o);
+    tnode_sync(&w.v, &w.p, w.r1);
+    ent_obj_input a = {"amount_approved", "500 EUR", ENT_IN_SHARED};
+    assert_int_equal(ent_obj_set(w.v.eng, w.r1, &a, 1, &ap, err, 256), ENT_OK);
+    ent_obj_input l = {"amount_requested", "400 EUR", ENT_IN_SHARED};
+    assert_int_equal(ent_obj_set(w.p.eng, w.r1, &l, 1, &low, err, 256),
+                     ENT_OK);
+    assert_int_equal(ent_obj_apply(w.p.eng, ap->raw, ap->rawlen, NULL), ENT_OK);
+    assert_int_equal(ent_obj_apply(w.v.eng, low->raw, low->rawlen, NULL),
+                     ENT_OK);
+    field_is(&w.p, w.r1, "amount_approved", "\"500.00\""); /* counted */
+    assert_int_equal(stage(&w.v, w.r1, "Approved", err), ENT_OK);
+    tnode_sync(&w.p, &w.v, w.r1);
+    assert_int_equal(set1(&w.p, w.r1, "amount_claimed", "450 EUR", err),
+                     ENT_OK);
+    assert_int_equal(stage(&w.p, w.r1, "Claimed", err), ENT_OK);
+    tnode_sync(&w.v, &w.p, w.r1);
+    uint8_t *ref = NULL, *got = NULL;
+    size_t rlen, glen;
+    assert_int_equal(ent_obj_state_encode(w.v.eng, w.r1, &ref, &rlen),
+                     ENT_OK);
+    tops all = tnode_ops(&w.v, w.r1);
+    uint64_t rng = 0x5eed;
+    for (int round = 0; round < 6; round++) {
+        size_t perm[64];
+        assert_true(all.n <= 64);
+        for (size_t i = 0; i < all.n; i++)
+            perm[i] = round == 0 ? all.n - 1 - i : i; /* first: reversed */
+        for (size_t i = all.n; round > 0 && i > 1; i--) {
+            size_t k = (size_t)(trng_next(&rng) % i), t = perm[i - 1];
+            perm[i - 1] = perm[k];
+            perm[k] = t;
+        }
+        assert_int_equal(tnode_open(&o, 77), 0);
+        assert_int_equal(ent_obj_accept_keys(o.eng, w.r1, boxes, nboxes),
+                         ENT_OK);
+        for (size_t i = 0; i < all.n; i++)
+            ent_obj_apply(o.eng, all.raw[perm[i]], all.len[perm[i]], NULL);
+        assert_int_equal(ent_obj_state_encode(o.eng, w.r1, &got, &glen),
+                         ENT_OK);
+        assert_int_equal(glen, rlen);
+        assert_memory_equal(got, ref, rlen);
+        field_is(&o, w.r1, "amount_claimed", "\"450.00\"");
+        free(got);
+        tnode_close(&o);
+    }
+    tops_free(&all);
+    free(ref);
+    free(boxes);
+    ent_op_free(ap);
+    ent_op_free(low);
+    world_close(&w);
+}
+
 /* P's own template gives P the approval (a hostile partner): its request
  * carries rules that do not name the budget's owner, so no node counts it
  * against the budget, whatever P writes in it. */
@@ -417,6 +489,7 @@ int main(void) {
         cmocka_unit_test(test_opaque_link),
         cmocka_unit_test(test_concurrent_approvals),
         cmocka_unit_test(test_foreign_rules),
+        cmocka_unit_test(test_arrival_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
