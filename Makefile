@@ -152,11 +152,13 @@ test: deps
 	  tests/run.sh $(TEST_BIN) -- $(E2E) -- $(FUZZ_BIN)
 
 # The long runs: 200 kill -9 crash iterations, alone and with a partner
-# (spec/reliability.md).
+# (spec/reliability.md), and authority_test's model check with 4 seeded
+# shuffles of every subset besides the sorted and reversed orders.
 test-long: deps
-	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory -j$(JOBS) build/asan/entente
+	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory -j$(JOBS) build/asan/entente build/asan/tests/authority_test
 	@ENTENTE=$(CURDIR)/build/asan/entente CRASH_ITERATIONS=$${CRASH_ITERATIONS:-200} \
-	  TEST_TIMEOUT=3600 tests/run.sh -- tests/e2e/crash.sh tests/e2e/crash_partner.sh --
+	  AUTHORITY_MC_SHUFFLES=$${AUTHORITY_MC_SHUFFLES:-4} \
+	  TEST_TIMEOUT=3600 tests/run.sh build/asan/tests/authority_test -- tests/e2e/crash.sh tests/e2e/crash_partner.sh --
 
 test-unit: deps
 	@$(BUILD_QUIET) "build ($(words $(TEST_BIN)) unit tests)" $(MAKE) --no-print-directory -j$(JOBS) $(TEST_BIN)

@@ -1364,8 +1364,8 @@ static void test_older_store(void **state) {
  *   9 o2  O writes "O"                     (after ro and b1)
  *  10 a2' A writes "A2" as its seq 2 again (after a1): a fork of a2
  * Every subset (2,048, closed under parents or not: ops whose parents are
- * missing are held) is applied in its sorted order, reversed, and two
- * seeded shuffles, each to a fresh engine of M. Per subset the state is
+ * missing are held) is applied in its sorted order, reversed, and
+ * AUTHORITY_MC_SHUFFLES seeded shuffles, each to a fresh engine of M. Per subset the state is
  * one; when ro or b1 is in it, A is not active, P is nobody, next_step is
  * never A's; M's next op never opens with a key A made (ka1, ka2) and,
  * when the owner's removal is in it, not with the epoch-0 key A held.
@@ -1374,7 +1374,10 @@ static void test_older_store(void **state) {
  * nobody, next_step is neither "A" nor "A2", A's keys are never used.
  */
 #define MC_OPS 11
-#define MC_SHUFFLES 2
+/* seeded shuffles per subset: AUTHORITY_MC_SHUFFLES, default 0 in
+ * `make test` (sorted and reversed orders: 4,096 runs), 4 in `make
+ * test-long` (12,288 runs) */
+#define MC_SHUFFLES_MAX 64
 #define MC_SEED UINT64_C(0xa77e5700d1ce)
 
 static void test_model_check(void **state) {
@@ -1434,6 +1437,10 @@ static void test_model_check(void **state) {
     tmpl.store = NULL;
     uint64_t rng = MC_SEED;
     size_t runs = 0;
+    const char *sh = getenv("AUTHORITY_MC_SHUFFLES");
+    int shuffles = sh != NULL ? atoi(sh) : 0;
+    if (shuffles < 0 || shuffles > MC_SHUFFLES_MAX)
+        fail_msg("AUTHORITY_MC_SHUFFLES: 0 to %d", MC_SHUFFLES_MAX);
     for (unsigned set = 0; set < (1u << MC_OPS); set++) {
         size_t idx[MC_OPS], n = 0;
         for (size_t i = 0; i < MC_OPS; i++)
@@ -1444,7 +1451,7 @@ static void test_model_check(void **state) {
         bool removed = (set & 1u) || (set & (1u << 6));
         unsigned fork_bits = (1u << 1) | (1u << 2) | (1u << 10);
         bool forked = (set & fork_bits) == fork_bits;
-        for (int order = 0; order < 2 + MC_SHUFFLES; order++) {
+        for (int order = 0; order < 2 + shuffles; order++) {
             size_t ord[MC_OPS];
             for (size_t i = 0; i < n; i++)
                 ord[i] = idx[order == 1 ? n - 1 - i : i];

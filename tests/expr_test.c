@@ -202,12 +202,39 @@ static void test_bounds(void **state) {
     assert_null(e);
 }
 
+/* if C then A else B: typed branches, false and null take else, nests in
+ * parentheses, and bad forms are refused where they go wrong. */
+static void test_if(void **state) {
+    obj o;
+    (void)state;
+    sample(&o);
+    assert_true(holds("(if score > 5 then 'big' else 'small') = 'big'", &o));
+    assert_true(holds("(if score > 9 then 'big' else 'small') = 'small'", &o));
+    /* null condition: else */
+    assert_true(holds("(if deal_size > 1 EUR then 1 else 2) = 2", &o));
+    /* money branches, in arithmetic */
+    assert_true(holds("(if stage = 'Proposal' then deal_size * 0.5 else "
+                      "deal_size) + 0.01 USD = 750.01 USD",
+                      &o));
+    /* a null branch takes the other's type */
+    assert_true(holds("(if score > 9 then 1 else null) is null", &o));
+    /* nested, in the else branch */
+    assert_true(holds("(if score > 9 then 'a' else if score > 5 then 'b' "
+                      "else 'c') = 'b'",
+                      &o));
+    refused("if score then 1 else 2", ENT_EINVAL, 1, "condition");
+    refused("if score > 1 then 1 else 'a'", ENT_EINVAL, 1, "one type");
+    refused("if score > 1 1 else 2", ENT_EINVAL, 14, "'then'");
+    refused("if score > 1 then 1", ENT_EINVAL, 20, "'else'");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compare_and_logic),
         cmocka_unit_test(test_exact_money),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_if),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

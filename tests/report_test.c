@@ -22,6 +22,7 @@
 
 #include "node/access/policy.h"
 #include "node/objects/template.h"
+#include "node/reports/derive.h"
 #include "node/reports/report.h"
 #include "node/reports/view.h"
 
@@ -891,6 +892,221 @@ static void test_svg(void **state) {
     json_decref(j);
 }
 
+/* ---- derived fields ------------------------------------------------------ */
+
+/* The percent of each of finals[] in the test's stage_probability. */
+static const int final_pct[] = {20, 40, 60, 80, 100, 0};
+
+/* The built-in opportunity template with extra JSON fields, its stage
+ * probabilities, and a check; rc: what ent_derive_check (or the parse,
+ * when it fails first) gives. */
+static ent_template *tpl_with(const char *fields_json, bool probs, int rc) {
+    ent_template *b = NULL, *t = NULL;
+    json_t *j = NULL, *extra = json_loads(fields_json, 0, NULL);
+    char err[256] = "";
+    assert_non_null(extra);
+    assert_int_equal(ent_template_builtin("opportunity", &b), ENT_OK);
+    assert_int_equal(ent_template_to_json(b, &j), ENT_OK);
+    ent_template_free(b);
+    json_array_extend(json_object_get(j, "fields"), extra);
+    json_decref(extra);
+    if (probs) {
+        json_t *sp = json_object();
+        json_object_set_new(sp, "Prospecting", json_integer(10));
+        for (int s = 0; s < 6; s++)
+            json_object_set_new(sp, finals[s], json_integer(final_pct[s]));
+        json_object_set_new(j, "stage_probability", sp);
+    }
+    int got = ent_template_from_json(j, &t, err, sizeof(err));
+    if (got == ENT_OK)
+        got = ent_derive_check(t, err, sizeof(err));
+    json_decref(j);
+    if (got != rc)
+        fail_msg("template: %d (want %d): %s", got, rc, err);
+    if (rc != ENT_OK) {
+        assert_true(err[0] != '\0');
+        ent_template_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static int tpl_put_fn(ent_txn *txn, void *data) {
+    return ent_template_put(txn, data);
+}
+static int tpl_del_fn(ent_txn *txn, void *data) {
+    (void)data;
+    return ent_template_del(txn, "opportunity");
+}
+
+typedef struct showrun {
+    const ent_template *t;
+    const uint8_t *id;
+    bool hide;
+    json_t *o;
+} showrun;
+
+static int show_fn(ent_txn *txn, void *data) {
+    showrun *s = data;
+    return ent_derive_show(txn, s->t, s->id, 1900000000000ull, s->hide, s->o);
+}
+
+/* Formulas in templates: checked when stored, refused as input, computed
+ * the same in reports (--by, --amount, --where) and in object show, private
+ * unless shared, and hidden with --hide-private. */
+static void test_derived(void **state) {
+    fixture *f = *state;
+    static const char *const fields =
+        "[{\"name\":\"weighted\",\"type\":\"money\","
+        "\"derived\":\"deal_size * stage_probability / 100\"},"
+        "{\"name\":\"heat\",\"type\":\"text\",\"visibility\":\"shared\","
+        "\"derived\":\"if stage_probability >= 50 then 'hot' else 'cold'\"},"
+        "{\"name\":\"age\",\"type\":\"integer\",\"visibility\":\"shared\","
+        "\"derived\":\"today - created\"}]";
+    /* what is refused, and why */
+    static const struct {
+        const char *json;
+        int rc;
+    } bad[] = {
+        {"[{\"name\":\"x\",\"type\":\"money\",\"visibility\":\"shared\","
+         "\"derived\":\"deal_size * 2\"}]", ENT_EINVAL}, /* shares private */
+        {"[{\"name\":\"x\",\"type\":\"money\",\"derived\":\"deal_size\"},"
+         "{\"name\":\"y\",\"type\":\"money\",\"derived\":\"x\"}]",
+         ENT_EINVAL}, /* names a derived field */
+        {"[{\"name\":\"x\",\"type\":\"money\",\"derived\":\"2 * 3\"}]",
+         ENT_EINVAL}, /* a number is not money */
+        {"[{\"name\":\"x\",\"type\":\"enum\",\"values\":[\"a\"],"
+         "\"derived\":\"'a'\"}]", ENT_EINVAL},
+        {"[{\"name\":\"x\",\"type\":\"text\",\"default\":\"a\","
+         "\"derived\":\"'a'\"}]", ENT_EINVAL},
+        {"[{\"name\":\"x\",\"type\":\"text\",\"derived\":\"if true then 1 "
+         "else 'a'\"}]", ENT_EINVAL},
+        {"[{\"name\":\"x\",\"type\":\"text\",\"derived\":\"nosuch + 1\"}]",
+         ENT_EINVAL},
+        {"[{\"name\":\"x\",\"type\":\"text\",\"derived\":\"\"}]", ENT_EINVAL},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_null(tpl_with(bad[i].json, true, bad[i].rc));
+    /* stage_probability: stages only, whole percents 0..100 */
+    {
+        ent_template *t = NULL;
+        char err[256];
+        json_t *j = json_pack("{s:s,s:[],s:[s,s],s:{s:i}}", "type", "x",
+                              "fields", "stages", "A", "B",
+                              "stage_probability", "C", 5);
+        assert_int_equal(ent_template_from_json(j, &t, err, sizeof(err)),
+                         ENT_EINVAL);
+        json_object_set_new(j, "stage_probability",
+                            json_pack("{s:i}", "A", 101));
+        assert_int_equal(ent_template_from_json(j, &t, err, sizeof(err)),
+                         ENT_EINVAL);
+        json_object_set_new(j, "stage_probability",
+                            json_pack("{s:i}", "B", 30));
+        assert_int_equal(ent_template_from_json(j, &t, err, sizeof(err)),
+                         ENT_OK);
+        json_t *back = NULL;
+        assert_int_equal(ent_template_to_json(t, &back), ENT_OK);
+        assert_int_equal(json_integer_value(json_object_get(
+                             json_object_get(back, "stage_probability"), "B")),
+                         30);
+        json_decref(back);
+        ent_template_free(t);
+        json_decref(j);
+    }
+    ent_template *t = tpl_with(fields, true, ENT_OK);
+    assert_int_equal(ent_template_field(t, "weighted")->visibility,
+                     ENT_VIS_PRIVATE);
+    tnode *n = &f->n[0];
+    assert_int_equal(ent_store_write(n->store, tpl_put_fn, t), ENT_OK);
+    /* a derived field is computed, never set */
+    {
+        char err[256];
+        ent_op *op = NULL;
+        ent_obj_input in[1] = {{"heat", "hot", ENT_IN_SHARED}};
+        int i = 0;
+        while (!holds(&f->o[i], 0))
+            i++;
+        assert_int_equal(ent_obj_set(n->eng, f->o[i].id, in, 1, &op, err,
+                                     sizeof(err)),
+                         ENT_ESCHEMA);
+        assert_non_null(strstr(err, "derived"));
+        assert_null(op);
+    }
+    /* pipeline by heat, amount weighted */
+    ent_rpt_opts o = {.kind = ENT_RPT_PIPELINE, .by = "heat",
+                      .amount = "weighted"};
+    json_t *j = report(n, &o, ENT_OK);
+    for (int hot = 0; hot < 2; hot++) {
+        int64_t cnt = 0, sum[3] = {0, 0, 0};
+        for (int i = 0; i < NOBJ; i++) {
+            const gobj *g = &f->o[i];
+            int pct = final_pct[g->final];
+            if (!holds(g, 0) || (pct >= 50) != hot)
+                continue;
+            cnt++;
+            __int128 x = (__int128)g->minor[0] * pct;
+            sum[g->cur[0]] += (int64_t)((x + 50) / 100); /* half up, x >= 0 */
+        }
+        json_t *gr = group(j, "heat", hot ? "hot" : "cold");
+        assert_non_null(gr);
+        assert_int_equal(jint(gr, "count"), cnt);
+        for (int c = 0; c < 3; c++)
+            assert_int_equal(msum(json_object_get(gr, "amount"),
+                                  currencies[c]),
+                             sum[c]);
+    }
+    json_decref(j);
+    /* --where over a formula and over today */
+    o = (ent_rpt_opts){.kind = ENT_RPT_PIPELINE,
+                       .where = "heat = 'hot' and today = 2030-03-17",
+                       .now_ms = 1900000000000ull}; /* 2030-03-17 */
+    j = report(n, &o, ENT_OK);
+    int64_t hot = 0;
+    for (int i = 0; i < NOBJ; i++)
+        hot += holds(&f->o[i], 0) && final_pct[f->o[i].final] >= 50;
+    assert_int_equal(jint(j, "objects"), hot);
+    json_decref(j);
+    o.now_ms = 1900000000000ull + DAY_MS;
+    j = report(n, &o, ENT_OK);
+    assert_int_equal(jint(j, "objects"), 0);
+    json_decref(j);
+    /* --hide-private: the private formula is null, never computed */
+    o = (ent_rpt_opts){.kind = ENT_RPT_PIPELINE, .by = "heat",
+                       .amount = "weighted", .hide_private = true};
+    j = report(n, &o, ENT_OK);
+    char *txt = json_dumps(j, JSON_COMPACT);
+    assert_null(strstr(txt, "\"minor\""));
+    free(txt);
+    json_decref(j);
+    /* object show: the same values */
+    int i = 0;
+    while (!holds(&f->o[i], 0) || f->o[i].final != 2)
+        i++;
+    for (int hide = 0; hide < 2; hide++) {
+        showrun sr = {t, f->o[i].id, hide, json_object()};
+        assert_int_equal(ent_store_read(n->store, show_fn, &sr), ENT_OK);
+        json_t *d = json_object_get(sr.o, "derived");
+        assert_non_null(d);
+        assert_string_equal(json_string_value(json_object_get(d, "heat")),
+                            "hot");
+        assert_true(json_is_integer(json_object_get(d, "age")) &&
+                    json_integer_value(json_object_get(d, "age")) > 0);
+        json_t *w = json_object_get(d, "weighted");
+        if (hide) {
+            assert_null(w);
+        } else {
+            __int128 x = (__int128)f->o[i].minor[0] * 60;
+            assert_int_equal(jint(w, "minor"), (int64_t)((x + 50) / 100));
+            assert_string_equal(
+                json_string_value(json_object_get(w, "currency")),
+                currencies[f->o[i].cur[0]]);
+        }
+        json_decref(sr.o);
+    }
+    assert_int_equal(ent_store_write(n->store, tpl_del_fn, NULL), ENT_OK);
+    ent_template_free(t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipeline),
@@ -906,6 +1122,7 @@ int main(void) {
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_views),
         cmocka_unit_test(test_svg),
+        cmocka_unit_test(test_derived),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

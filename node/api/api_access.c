@@ -541,8 +541,9 @@ static void filter_fields(const ent_api_guard *g, const ent_principal *p,
                           json_t *obj, const json_t *state,
                           const char *creator) {
     const char *type = json_string_value(json_object_get(obj, "type"));
-    static const char *const maps[] = {"shared", "private"};
-    for (size_t m = 0; m < 2; m++) {
+    static const char *const maps[] = {"shared", "private", "derived"};
+    bool cut = false;
+    for (size_t m = 0; m < 3; m++) {
         json_t *fields = json_object_get(obj, maps[m]);
         const char *k;
         json_t *v;
@@ -551,10 +552,16 @@ static void filter_fields(const ent_api_guard *g, const ent_principal *p,
         if (!json_is_object(fields))
             continue;
         json_object_foreach_safe(fields, tmp, k, v) {
-            if (!decide(g, p, ENT_ACT_READ, type, k, state, creator, &d))
+            if (!decide(g, p, ENT_ACT_READ, type, k, state, creator, &d)) {
                 json_object_del(fields, k);
+                cut = true;
+            }
         }
     }
+    /* a formula could give away a field left out: derived values only for
+     * a caller who reads every field (spec/reports.md "Derived fields") */
+    if (cut)
+        json_object_del(obj, "derived");
 }
 
 /* The names of the fields a list row's title and date come from. */

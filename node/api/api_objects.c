@@ -9,6 +9,7 @@
 #include "node/objects/object.h"
 #include "node/objects/template.h"
 #include "node/peers/advertise.h"
+#include "node/reports/derive.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -428,6 +429,28 @@ int ent_api_obj_path(const ent_http_request *req, uint8_t id[32],
     return ENT_OK;
 }
 
+/* The derived fields of a shown object (spec/reports.md "Derived
+ * fields"), from this org's template of its type; none without one. */
+typedef struct derive_ctx {
+    json_t *obj;
+    const uint8_t *id;
+    bool hide;
+    uint64_t now_ms;
+} derive_ctx;
+
+static int derive_fn(ent_txn *txn, void *data) {
+    derive_ctx *c = data;
+    ent_template *t = NULL;
+    const char *type = json_string_value(json_object_get(c->obj, "type"));
+    int rc = type != NULL ? ent_template_get(txn, type, &t) : ENT_ENOENT;
+    if (rc == ENT_ENOENT)
+        return ENT_OK;
+    if (rc == ENT_OK)
+        rc = ent_derive_show(txn, t, c->id, c->now_ms, c->hide, c->obj);
+    ent_template_free(t);
+    return rc;
+}
+
 int ent_api_object_get(ent_node *n, const ent_http_request *req,
                        ent_http_response *resp) {
     static const char *const params[] = {"hide_private", NULL};
@@ -471,8 +494,15 @@ int ent_api_object_get(ent_node *n, const ent_http_request *req,
     rc = ent_obj_show_json(ent_node_objects(n), id, hide, &o);
     if (rc == ENT_ENOENT)
         return ent_http_response_error(resp, 404, ENT_ENOENT, "no such object");
-    if (rc != ENT_OK)
+    if (rc == ENT_OK) {
+        derive_ctx dc = {o, id, hide,
+                         ent_obj_wall_ms(ent_node_objects(n))};
+        rc = ent_store_read(ent_node_store(n), derive_fn, &dc);
+    }
+    if (rc != ENT_OK) {
+        json_decref(o);
         return engine_error(resp, rc, NULL);
+    }
     ent_http_response_json(resp, 200, o);
     return ENT_OK;
 }
@@ -803,6 +833,8 @@ int ent_api_template_put(ent_node *n, const ent_http_request *req,
     if ((rc = ent_api_body_object(req, resp, &body)) != ENT_OK)
         return rc;
     rc = ent_template_from_json(body, &t, err, sizeof(err));
+    if (rc == ENT_OK)
+        rc = ent_derive_check(t, err, sizeof(err));
     if (rc != ENT_OK) {
         ent_http_response_error(resp, rc == ENT_ENOMEM ? 500 : 400, rc,
                                 "invalid template: %s",

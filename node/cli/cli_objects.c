@@ -307,6 +307,8 @@ void ent__cli_print_object(FILE *f, const json_t *o, bool hide_private) {
     print_fields(f, "shared", json_object_get(o, "shared"));
     if (!hide_private)
         print_fields(f, "private", json_object_get(o, "private"));
+    if (json_object_get(o, "derived") != NULL) /* computed here */
+        print_fields(f, "derived", json_object_get(o, "derived"));
     const json_t *cm = json_object_get(o, "comments");
     if (json_array_size(cm) > 0) {
         fprintf(f, "comments:\n");

@@ -359,6 +359,10 @@ int ent_obj_show_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
 int ent_obj_state_json_txn(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
                            json_t **out);
 
+/* The engine's wall clock in ms since the epoch (its configured clock,
+ * else the real one): the "today" of derived fields. */
+uint64_t ent_obj_wall_ms(const ent_objects *eng);
+
 /* Orders of ent_obj_list_json_ex(). */
 typedef enum ent_obj_sort {
     ENT_OBJ_SORT_ID = 0, /* object id */

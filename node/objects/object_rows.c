@@ -25,6 +25,8 @@ uint64_t ent__obj_wall(const ent_objects *eng) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t ent_obj_wall_ms(const ent_objects *eng) { return ent__obj_wall(eng); }
+
 /* ------------------------------------------------------------ small bits */
 
 void ent__be32(uint8_t out[4], uint32_t v) {

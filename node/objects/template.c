@@ -384,6 +384,7 @@ static json_t *strlist_to_json(const ent_strlist *l) {
 /* ---- templates: JSON ---------------------------------------------------- */
 
 static void field_free(ent_tpl_field *f) {
+    free(f->derived);
     free(f->label);
     free(f->default_text);
     ent_strlist_free(&f->values);
@@ -396,6 +397,7 @@ void ent_template_free(ent_template *t) {
         field_free(&t->fields[i]);
     free(t->fields);
     ent_strlist_free(&t->stages);
+    free(t->stage_pct);
     free(t->rules);
     free(t);
 }
@@ -462,11 +464,88 @@ static int check_default(const ent_tpl_field *f, const char *where, char *err,
     return rc;
 }
 
+/* The "derived" key of field f (spec/reports.md "Derived fields"): the
+ * bounds and the combinations here; the formula's syntax and types in
+ * node/reports/derive.c. Private unless "visibility" says shared. */
+static int derived_from_json(const json_t *jf, const json_t *v,
+                             ent_tpl_field *f, const char *where, char *err,
+                             size_t errlen) {
+    size_t len;
+    const char *s = json_str(v, &len);
+    if (s == NULL || len == 0 || len > ENT_TPL_DERIVED_MAX ||
+        !ent_text_valid(s, len)) {
+        set_err(err, errlen,
+                "%s: \"derived\" must be a formula of 1 to %d bytes of text",
+                where, ENT_TPL_DERIVED_MAX);
+        return ENT_EINVAL;
+    }
+    if (f->type == ENT_VT_ENUM || f->type == ENT_VT_ORG ||
+        strcmp(f->name, ENT_TPL_STAGE_FIELD) == 0) {
+        set_err(err, errlen,
+                "%s: a derived field is of type text, integer, money or "
+                "date, and is not the stage",
+                where);
+        return ENT_EINVAL;
+    }
+    if (f->default_text != NULL || f->owner_only) {
+        set_err(err, errlen,
+                "%s: a derived field is computed, so it has no \"default\" "
+                "and no \"owner_only\"",
+                where);
+        return ENT_EINVAL;
+    }
+    if (json_object_get(jf, "visibility") == NULL)
+        f->visibility = ENT_VIS_PRIVATE;
+    if ((f->derived = dup_str(s, len)) == NULL)
+        return ENT_ENOMEM;
+    return ENT_OK;
+}
+
+/* "stage_probability": {"STAGE": percent 0..100, ...} over t's stages. */
+static int stage_pct_from_json(ent_template *t, const json_t *v,
+                               const char *where, char *err, size_t errlen) {
+    const char *key;
+    const json_t *jv;
+    if (!json_is_object(v) || t->stages.n == 0) {
+        set_err(err, errlen,
+                "%s: \"stage_probability\" must be an object of stages "
+                "(listed in \"stages\") to percents",
+                where);
+        return ENT_EINVAL;
+    }
+    if ((t->stage_pct = malloc(t->stages.n * sizeof(int))) == NULL)
+        return ENT_ENOMEM;
+    for (size_t i = 0; i < t->stages.n; i++)
+        t->stage_pct[i] = -1;
+    json_object_foreach((json_t *)v, key, jv) {
+        size_t i = 0;
+        while (i < t->stages.n && strcmp(t->stages.v[i], key) != 0)
+            i++;
+        if (i == t->stages.n) {
+            set_err(err, errlen,
+                    "%s: \"stage_probability\": \"%.64s\" is not one of "
+                    "the \"stages\"",
+                    where, key);
+            return ENT_EINVAL;
+        }
+        if (!json_is_integer(jv) || json_integer_value(jv) < 0 ||
+            json_integer_value(jv) > 100) {
+            set_err(err, errlen,
+                    "%s: \"stage_probability\": %.64s must be a whole "
+                    "percent from 0 to 100",
+                    where, key);
+            return ENT_EINVAL;
+        }
+        t->stage_pct[i] = (int)json_integer_value(jv);
+    }
+    return ENT_OK;
+}
+
 static int field_from_json(const json_t *jf, size_t idx, ent_tpl_field *f,
                            char *err, size_t errlen) {
     static const char *const keys[] = {
         "name",  "type",    "visibility", "owner_only", "or_text",
-        "label", "default", "table",      "values",     NULL};
+        "label", "default", "table",      "values",     "derived", NULL};
     char where[96];
     int rc = ENT_EINVAL;
     const json_t *v;
@@ -600,6 +679,9 @@ static int field_from_json(const json_t *jf, size_t idx, ent_tpl_field *f,
         if ((rc = check_default(f, where, err, errlen)) != ENT_OK)
             goto out;
     }
+    if ((v = json_object_get(jf, "derived")) != NULL &&
+        (rc = derived_from_json(jf, v, f, where, err, errlen)) != ENT_OK)
+        goto out;
     rc = ENT_OK;
 out:
     return rc;
@@ -652,8 +734,9 @@ static int workflow_from_json(ent_template *t, const json_t *v,
 
 int ent_template_from_json(const json_t *j, ent_template **out, char *err,
                            size_t errlen) {
-    static const char *const keys[] = {"type",   "strict",   "fields",
-                                       "stages", "workflow", NULL};
+    static const char *const keys[] = {
+        "type", "strict", "fields", "stages", "workflow", "stage_probability",
+        NULL};
     int rc = ENT_EINVAL;
     ent_template *t = NULL;
     const json_t *v;
@@ -729,6 +812,9 @@ int ent_template_from_json(const json_t *j, ent_template **out, char *err,
     }
     if ((rc = check_stage_field(t, where, err, errlen)) != ENT_OK)
         goto out;
+    if ((v = json_object_get(j, "stage_probability")) != NULL &&
+        (rc = stage_pct_from_json(t, v, where, err, errlen)) != ENT_OK)
+        goto out;
     if ((v = json_object_get(j, "workflow")) != NULL &&
         (rc = workflow_from_json(t, v, where, err, errlen)) != ENT_OK)
         goto out;
@@ -757,6 +843,8 @@ static json_t *field_to_json(const ent_tpl_field *f) {
         bad |= json_object_set_new(o, "label", json_string(f->label));
     if (f->default_text != NULL)
         bad |= json_object_set_new(o, "default", json_string(f->default_text));
+    if (f->derived != NULL)
+        bad |= json_object_set_new(o, "derived", json_string(f->derived));
     /* the stage field's values are the template's stages */
     if (f->type == ENT_VT_ENUM && strcmp(f->name, ENT_TPL_STAGE_FIELD) != 0) {
         if (f->table[0] != '\0')
@@ -787,6 +875,15 @@ int ent_template_to_json(const ent_template *t, json_t **out) {
     bad |= json_object_set(o, "fields", fields);
     if (t->stages.n > 0)
         bad |= json_object_set_new(o, "stages", strlist_to_json(&t->stages));
+    if (t->stage_pct != NULL) {
+        json_t *sp = json_object();
+        bad |= sp == NULL;
+        for (size_t i = 0; sp != NULL && i < t->stages.n; i++)
+            if (t->stage_pct[i] >= 0)
+                bad |= json_object_set_new(sp, t->stages.v[i],
+                                           json_integer(t->stage_pct[i]));
+        bad |= json_object_set_new(o, "stage_probability", sp);
+    }
     if (t->ruleslen > 0) {
         ent_wf_rules *r = malloc(sizeof(*r));
         json_t *wf = NULL;
@@ -820,7 +917,10 @@ bool ent_template_equal(const ent_template *a, const ent_template *b) {
     if (strcmp(a->type, b->type) != 0 || a->strict != b->strict ||
         a->nfields != b->nfields || !strlist_equal(&a->stages, &b->stages) ||
         a->ruleslen != b->ruleslen ||
-        (a->ruleslen && memcmp(a->rules, b->rules, a->ruleslen) != 0))
+        (a->ruleslen && memcmp(a->rules, b->rules, a->ruleslen) != 0) ||
+        (a->stage_pct == NULL) != (b->stage_pct == NULL) ||
+        (a->stage_pct != NULL &&
+         memcmp(a->stage_pct, b->stage_pct, a->stages.n * sizeof(int)) != 0))
         return false;
     for (size_t i = 0; i < a->nfields; i++) {
         const ent_tpl_field *x = &a->fields[i], *y = &b->fields[i];
@@ -829,7 +929,8 @@ bool ent_template_equal(const ent_template *a, const ent_template *b) {
             x->or_text != y->or_text || !opt_str_equal(x->label, y->label) ||
             !opt_str_equal(x->default_text, y->default_text) ||
             strcmp(x->table, y->table) != 0 ||
-            !strlist_equal(&x->values, &y->values))
+            !strlist_equal(&x->values, &y->values) ||
+            !opt_str_equal(x->derived, y->derived))
             return false;
     }
     return true;
@@ -1330,6 +1431,13 @@ int ent_template_resolve_as(const ent_template *tpl, ent_txn *txn,
                              sizeof(why));
         if (rc != ENT_OK)
             set_err(err, errlen, "field %s: %s", field, why);
+        goto out;
+    }
+    if (f->derived != NULL) {
+        set_err(err, errlen,
+                "field %s is derived (%.200s): it is computed, not set", field,
+                f->derived);
+        rc = ENT_ESCHEMA;
         goto out;
     }
     if (f->visibility == ENT_VIS_PRIVATE && !want_private) {

@@ -40,6 +40,7 @@
 #define ENT_TPL_LABEL_MAX 256    /* bytes of a label */
 #define ENT_TPL_JSON_MAX 1048576 /* bytes of one stored template */
 #define ENT_TPL_STAGE_FIELD "stage" /* the field of the workflow stage */
+#define ENT_TPL_DERIVED_MAX 1024 /* bytes of a derived field's formula */
 
 typedef enum ent_visibility {
     ENT_VIS_SHARED = 0,  /* sent, encrypted, to the members */
@@ -66,6 +67,13 @@ typedef struct ent_tpl_field {
     /* enum only: exactly one of table (a config table name) or values */
     char table[ENT_TPL_NAME_MAX + 1]; /* "" if none */
     ent_strlist values;
+    /* a derived field: its formula in the expression language of
+     * spec/reports.md, computed on this node when read and never stored
+     * or sent (type text, integer, money or date; private unless the
+     * template shares it); owned, NULL for a stored field. The syntax and
+     * types are checked by node/reports/derive.h, which this folder
+     * cannot include: ent_template_from_json checks only the bounds. */
+    char *derived;
 } ent_tpl_field;
 
 typedef struct ent_template {
@@ -74,6 +82,10 @@ typedef struct ent_template {
     ent_tpl_field *fields; /* owned, nfields entries, in order */
     size_t nfields;
     ent_strlist stages; /* ordered workflow stages; may be empty */
+    /* "stage_probability": per stage (same index), the probability of
+     * winning in percent 0..100, or -1 when not given; owned, NULL when
+     * the template gives none (spec/reports.md "Derived fields") */
+    int *stage_pct;
     /* the "workflow" section as the rules CBOR an object carries
      * (spec/workflows.md), owned; NULL when the template has none */
     uint8_t *rules;

@@ -20,13 +20,16 @@
 enum {
     N_LIT = 0, N_FIELD, N_NOT, N_AND, N_OR, N_NEG, N_ADD, N_SUB, N_MUL,
     N_DIV, N_EQ, N_NE, N_LT, N_LE, N_GT, N_GE, N_IN, N_ISNULL, N_NOTNULL,
+    N_IF,
 };
 
 typedef struct xnode {
     uint8_t kind;
     ent_xtype type;
-    int16_t a, b;          /* children; IN: b = first list item */
-    uint16_t count;        /* IN: items (consecutive literal nodes) */
+    int16_t a, b;          /* children; IN: b = first list item; IF: a
+                              the condition, b the then branch */
+    uint16_t count;        /* IN: items (consecutive literal nodes); IF:
+                              the else branch */
     uint16_t pos;          /* 1-based byte position, for errors */
     uint8_t slot;          /* FIELD */
     ent_vtype vtype;       /* FIELD */
@@ -184,8 +187,9 @@ static bool tok_is(const parser *p, int tok, const char *text) {
 }
 
 static bool is_keyword(const parser *p) {
-    static const char *const kw[] = {"and", "or",   "not",   "in",   "is",
-                                     "null", "true", "false", NULL};
+    static const char *const kw[] = {"and",   "or", "not",  "in",
+                                     "is",    "null", "true", "false",
+                                     "if",    "then", "else", NULL};
     for (const char *const *k = kw; *k; k++)
         if (tok_is(p, T_IDENT, *k))
             return true;
@@ -246,7 +250,7 @@ static bool parse_scaled(const char *s, size_t len, unsigned exp,
     return true;
 }
 
-static int16_t parse_or(parser *p);
+static int16_t parse_expr(parser *p);
 
 static int16_t parse_atom(parser *p) {
     size_t pos = p->tpos;
@@ -260,7 +264,7 @@ static int16_t parse_atom(parser *p) {
             return -1;
         }
         next(p);
-        i = parse_or(p);
+        i = parse_expr(p);
         p->depth--;
         if (p->rc == ENT_OK && p->tok != T_RP)
             fail(p, p->tpos, ENT_EINVAL, "')' expected");
@@ -625,6 +629,54 @@ static int16_t parse_and(parser *p) {
 
 static int16_t parse_or(parser *p) { return logic(p, "or", N_OR, parse_and); }
 
+/* expr = "if" expr "then" expr "else" expr | or. The branches have one
+ * type (or one of them is the literal null); a condition that is false or
+ * null takes the else branch. */
+static int16_t parse_expr(parser *p) {
+    if (!tok_is(p, T_IDENT, "if"))
+        return parse_or(p);
+    size_t pos = p->tpos;
+    if (++p->depth > ENT_EXPR_DEPTH_MAX) {
+        fail(p, pos, ENT_ELIMIT, "nested too deeply (at most %d)",
+             ENT_EXPR_DEPTH_MAX);
+        return -1;
+    }
+    int16_t part[3] = {-1, -1, -1};
+    static const char *const word[] = {"then", "else"};
+    next(p);
+    for (int k = 0; k < 3 && p->rc == ENT_OK; k++) {
+        part[k] = parse_expr(p);
+        if (p->rc != ENT_OK)
+            break;
+        if (k < 2 && !tok_is(p, T_IDENT, word[k]))
+            fail(p, p->tpos, ENT_EINVAL, "'if' wants '%s' here", word[k]);
+        else if (k < 2)
+            next(p);
+    }
+    p->depth--;
+    if (p->rc != ENT_OK)
+        return -1;
+    ent_xtype c = ty(p, part[0]), a = ty(p, part[1]), b = ty(p, part[2]);
+    if (c != ENT_XT_BOOL) {
+        fail(p, pos, ENT_EINVAL, "'if' wants a condition, not %s",
+             ent_xtype_name(c));
+        return -1;
+    }
+    if (a != b && a != ENT_XT_NULL && b != ENT_XT_NULL) {
+        fail(p, pos, ENT_EINVAL,
+             "the branches of 'if' are %s and %s; give both one type",
+             ent_xtype_name(a), ent_xtype_name(b));
+        return -1;
+    }
+    int16_t i = node(p, N_IF, a != ENT_XT_NULL ? a : b, pos);
+    if (i >= 0) {
+        p->e->n[i].a = part[0];
+        p->e->n[i].b = part[1];
+        p->e->n[i].count = (uint16_t)part[2];
+    }
+    return i;
+}
+
 int ent_expr_compile(const char *text, ent_expr_lookup lookup, void *data,
                      ent_expr **out, char *err, size_t errlen) {
     parser p;
@@ -655,7 +707,7 @@ int ent_expr_compile(const char *text, ent_expr_lookup lookup, void *data,
         if (p.tok == T_END)
             fail(&p, 0, ENT_EINVAL, "empty expression");
         else
-            e->root = parse_or(&p);
+            e->root = parse_expr(&p);
     }
     if (p.rc == ENT_OK && p.tok != T_END)
         fail(&p, p.tpos, ENT_EINVAL, "unexpected '%.*s' after the expression",
@@ -951,6 +1003,10 @@ static void eval(const evalctx *c, int16_t i, ent_xval *out) {
             set_null(out);
         return;
     }
+    case N_IF:
+        eval(c, x->a, &a);
+        eval(c, a.t == ENT_XT_BOOL && a.u.b ? x->b : (int16_t)x->count, out);
+        return;
     case N_ISNULL:
     case N_NOTNULL:
         eval(c, x->a, &a);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crypto/crypto.h"
 #include "node/access/access.h"
@@ -80,10 +81,17 @@ static int slot_of(rpt *r, const char *name, size_t len) {
     memset(s, 0, sizeof(*s));
     memcpy(s->name, name, len);
     s->nlen = len;
+    s->builtin = -1;
     const ent_tpl_field *f = ent_template_field(r->tpl, s->name);
+    ent_derive_builtin b;
     if (f != NULL) {
         s->vt = f->type;
         s->listed = true;
+        s->derived = f->derived != NULL ? f : NULL;
+    } else if (ent_derive_builtin_find(r->tpl, s->name, len, &b, &s->vt)) {
+        s->builtin = (int)b;
+        s->listed = true;
+        r->uses_since |= b == ENT_DB_STAGE_SINCE;
     } else if (strcmp(s->name, ENT_TPL_STAGE_FIELD) == 0 &&
                r->tpl->stages.n > 0) {
         s->vt = ENT_VT_ENUM;
@@ -127,7 +135,8 @@ static bool expr_lookup(void *data, const char *name, size_t len,
     if (!ent_template_name_valid(nm))
         return false;
     int s = slot_of(r, nm, len);
-    if (s < 0 || !r->slots[s].listed)
+    if (s < 0 || !r->slots[s].listed ||
+        (r->in_formula && r->slots[s].derived != NULL))
         return false;
     r->slots[s].used = true;
     *type = r->slots[s].vt;
@@ -413,7 +422,8 @@ static int field_cb(void *data, const char *name, size_t nlen, bool priv,
     }
     for (size_t i = 0; i < r->nslots; i++) {
         rslot *s = &r->slots[i];
-        if (!s->used || s->nlen != nlen || memcmp(s->name, name, nlen) != 0)
+        if (!s->used || s->derived != NULL || s->builtin >= 0 ||
+            s->nlen != nlen || memcmp(s->name, name, nlen) != 0)
             continue;
         if (s->have) /* shared first; private only where none is shared */
             return 0;
@@ -439,7 +449,8 @@ static int collect_cb(void *data, const uint8_t *obj, const char *name,
     rrows *rs = c->rs;
     for (size_t i = 0; i < r->nslots; i++) {
         rslot *s = &r->slots[i];
-        if (!s->used || s->nlen != nlen || memcmp(s->name, name, nlen) != 0)
+        if (!s->used || s->derived != NULL || s->builtin >= 0 ||
+            s->nlen != nlen || memcmp(s->name, name, nlen) != 0)
             continue;
         if (rs->n == rs->cap) {
             size_t nc = rs->cap ? rs->cap * 2 : 1024;
@@ -626,6 +637,62 @@ static int add_to_key(rpt *r, int which, const robj *ob) {
     return ENT_OK;
 }
 
+/* The stage write that set the current stage, for stage_since. */
+typedef struct since {
+    const ent_value *stage;
+    uint64_t ms;
+} since;
+
+static int since_cb(void *data, uint64_t ms, const uint8_t *blob,
+                    size_t blen) {
+    since *s = data;
+    ent_value v;
+    int rc = ent_obj_value_decode(blob, blen, &v);
+    if (rc != ENT_OK)
+        return rc;
+    if ((v.type == ENT_VT_ENUM || v.type == ENT_VT_TEXT) &&
+        caseeq_n(v.u.text.s, v.u.text.len, s->stage->u.text.s) &&
+        ms > s->ms)
+        s->ms = ms;
+    ent_value_clear(&v);
+    return 0;
+}
+
+/* The computed slots of the object: built-in names, then derived fields
+ * (whose formulas name stored fields and built-ins only). */
+static int compute(rpt *r, const ent_obj_info *oi) {
+    ent_derive_facts f = {r->now_ms, oi->created_ms, 0};
+    const ent_value *stage = slot_value(r, (unsigned)r->stage_slot);
+    int rc;
+    if (r->uses_since && stage != NULL &&
+        (stage->type == ENT_VT_ENUM || stage->type == ENT_VT_TEXT)) {
+        since sc = {stage, 0};
+        if ((rc = ent_obj_field_history(r->txn, oi->id, ENT_TPL_STAGE_FIELD,
+                                        since_cb, &sc)) != ENT_OK)
+            return rc;
+        f.stage_since_ms = sc.ms;
+    }
+    for (size_t i = 0; i < r->nslots; i++) {
+        rslot *s = &r->slots[i];
+        if (!s->used || s->builtin < 0)
+            continue;
+        ent_derive_builtin_value(r->tpl, (ent_derive_builtin)s->builtin,
+                                 stage, &f, &s->v);
+        s->have = s->v.type != ENT_VT_NULL;
+    }
+    for (size_t i = 0; i < r->nslots; i++) {
+        rslot *s = &r->slots[i];
+        ent_xval x;
+        if (!s->used || s->dx == NULL)
+            continue;
+        ent_expr_eval(s->dx, slot_value, r, &x);
+        if ((rc = ent_derive_value(&x, s->vt, &s->v)) != ENT_OK)
+            return rc;
+        s->have = s->v.type != ENT_VT_NULL;
+    }
+    return ENT_OK;
+}
+
 static int obj_cb(void *data, const ent_obj_info *oi) {
     rpt *r = data;
     robj ob;
@@ -659,9 +726,12 @@ static int obj_cb(void *data, const ent_obj_info *oi) {
         if (!may_read(r, NULL, &d))
             return 0; /* not this caller's object: not counted */
         for (size_t i = 0; i < r->nslots; i++)
-            if (r->slots[i].used && !may_read(r, r->slots[i].name, &d))
+            if (r->slots[i].used && r->slots[i].builtin < 0 &&
+                !may_read(r, r->slots[i].name, &d))
                 return denied(r, r->slots[i].name, &d);
     }
+    if ((rc = compute(r, oi)) != ENT_OK)
+        return rc;
     if (r->date_slot >= 0 && (r->has_from || r->has_to)) {
         const ent_value *dv = slot_value(r, (unsigned)r->date_slot);
         if (dv == NULL || dv->type != ENT_VT_DATE ||
@@ -713,6 +783,26 @@ static int obj_cb(void *data, const ent_obj_info *oi) {
 }
 
 /* ---- the run ------------------------------------------------------------- */
+
+/* Compiles the formula of every used derived field (its names become used
+ * slots; a private one is null with --hide-private). */
+static int compile_formulas(rpt *r) {
+    size_t n = r->nslots; /* formulas add stored fields and built-ins only */
+    for (size_t i = 0; i < n; i++) {
+        rslot *s = &r->slots[i];
+        char xerr[ENT_EXPR_ERR_MAX];
+        if (!s->used || s->derived == NULL ||
+            (r->o->hide_private && s->derived->visibility == ENT_VIS_PRIVATE))
+            continue;
+        r->in_formula = true;
+        int rc = ent_derive_compile(r->tpl, s->derived, expr_lookup, r, &s->dx,
+                                    xerr, sizeof(xerr));
+        r->in_formula = false;
+        if (rc != ENT_OK)
+            return failf(r, rc, "derived field %s: %s", s->name, xerr);
+    }
+    return ENT_OK;
+}
 
 static int prepare(rpt *r) {
     const ent_rpt_opts *o = r->o;
@@ -773,6 +863,8 @@ static int prepare(rpt *r) {
                          "--where: the expression is a %s, not a condition",
                          ent_xtype_name(ent_expr_type(r->where)));
     }
+    if (compile_formulas(r) != ENT_OK)
+        return r->rc;
     if (o->currency != NULL) {
         unsigned e;
         if (strlen(o->currency) != 3 ||
@@ -799,6 +891,13 @@ int ent_report_run(ent_txn *txn, const ent_rpt_opts *o, json_t **out,
         return ENT_ENOMEM;
     r->txn = txn;
     r->o = o;
+    r->now_ms = o->now_ms;
+    if (r->now_ms == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        r->now_ms = (uint64_t)ts.tv_sec * 1000u +
+                    (uint64_t)ts.tv_nsec / 1000000u;
+    }
     r->err = err;
     r->errlen = errlen;
     if (prepare(r) == ENT_OK) {
@@ -826,6 +925,8 @@ int ent_report_run(ent_txn *txn, const ent_rpt_opts *o, json_t **out,
     ent__rpt_groups_free(r);
     json_decref(r->state);
     ent_expr_free(r->where);
+    for (size_t i = 0; i < r->nslots; i++)
+        ent_expr_free(r->slots[i].dx);
     ent_template_free(r->tpl);
     free(r);
     return rc;

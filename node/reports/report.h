@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "node/access/policy.h"
 #include "storage/store.h"
@@ -46,6 +47,7 @@ typedef struct ent_rpt_opts {
     const char *date;     /* date field of --from/--to and buckets;
                              NULL: "close_date" */
     bool hide_private;    /* read shared fields only */
+    uint64_t now_ms;      /* "today" of formulas, ms; 0: the real clock */
     /* the caller: NULL principal or the operator: everything */
     const ent_principal *principal;
     const ent_rule *rules;

@@ -12,6 +12,7 @@
 
 #include "node/access/policy.h"
 #include "node/objects/template.h"
+#include "node/reports/derive.h"
 #include "node/reports/expr.h"
 #include "node/reports/report.h"
 
@@ -29,6 +30,11 @@ typedef struct rslot {
     bool used;    /* read for each object */
     bool have;    /* v holds the object's value (not null) */
     ent_value v;
+    /* computed, not read: a derived field (its formula, compiled once the
+     * options are read) or a built-in name (derive.h) */
+    const ent_tpl_field *derived;
+    ent_expr *dx;
+    int builtin; /* ent_derive_builtin, or -1 */
 } rslot;
 
 enum { BY_FIELD = 0, BY_PARTNER, BY_PARTNERED, BY_ROLE_PARTNER };
@@ -124,6 +130,9 @@ typedef struct rpt {
     int32_t from, to;
     bool has_from, has_to;
     ent_expr *where;
+    bool in_formula;   /* compiling a formula: no derived names */
+    bool uses_since;   /* a used slot is the built-in stage_since */
+    uint64_t now_ms;   /* "today" */
     char cur[4]; /* "" : per currency */
     rrate rates[RPT_RATES_MAX];
     size_t nrates;

@@ -132,6 +132,41 @@ e A config set --new rates EUR/USD=1.1 >/dev/null
 [ "$(e A report pipeline --by '' --currency USD --json | py 'd["total"]["amount"][0]["amount"]')" = "42774179.00" ] ||
     fail "converted: $(e A report pipeline --by '' --currency USD --json)"
 
+# ---- derived fields (spec/reports.md "Derived fields") ----------------------
+e A template show opportunity --json | python3 -c '
+import json, sys
+t = json.load(sys.stdin)
+t["fields"].append({"name": "weighted", "type": "money",
+                    "derived": "deal_size * stage_probability / 100"})
+t["fields"].append({"name": "heat", "type": "text", "visibility": "shared",
+                    "derived": "if stage_probability >= 50 then \"hot\" else \"cold\""})
+t["stage_probability"] = {"Qualification": 20, "Proposal": 60,
+                          "Negotiation": 80, "Closed Won": 100, "Closed Lost": 0}
+json.dump(t, open(sys.argv[1], "w"))
+bad = json.loads(json.dumps(t))
+bad["fields"][-1]["derived"] = "if deal_size > 1 EUR then \"big\" else \"small\""
+json.dump(bad, open(sys.argv[2], "w"))' "$T/tpl.json" "$T/bad.json"
+expect_exit 1 e A template set opportunity "$T/bad.json"
+expect_err "field heat: a shared derived field may name only shared fields"
+e A template set opportunity "$T/tpl.json" >/dev/null
+# IDS[1] is at Proposal (60 %) with 7777123.45 EUR of A's own
+[ "$(e A object show "${IDS[1]}" --json |
+     py 'd["derived"]["weighted"]["amount"] + " " + d["derived"]["heat"]')" = "4666274.07 hot" ] ||
+    fail "derived: $(e A object show "${IDS[1]}" --json)"
+e A object show "${IDS[1]}" | grep -q '^derived:' || fail "object show: no derived section"
+[ "$(e A object show "${IDS[1]}" --hide-private --json | py 'sorted(d["derived"])')" = "['heat']" ] ||
+    fail "hide-private keeps a private formula"
+# the rep may not read deal_size: no formula may give it away
+[ "$(e A object show "${IDS[1]}" --token "$TREP" --json | py '"derived" in d')" = False ] ||
+    fail "a user who may not read a field gets derived values"
+expect_exit 1 e A object set "${IDS[1]}" --set heat=cold
+expect_err "field heat is derived"
+H=$(e A report pipeline --by heat --amount weighted --json)
+[ "$(echo "$H" | py '[(g["key"]["heat"], g["count"], g["amount"][0]["amount"]) for g in d["groups"] if g["key"]["heat"] == "hot"][0]')" = "('hot', 3, '18665096.28')" ] ||
+    fail "report over formulas: $H"
+[ "$(e B object show "${IDS[1]}" --json | py '"derived" in d')" = False ] ||
+    fail "B's template has no formulas, but B shows derived values"
+
 # ---- pagination --------------------------------------------------------------
 ALL=$(e A object list --json | py '" ".join(r["id"] for r in d)')
 P1=$(e A object list --limit 2 --json | py '" ".join(r["id"] for r in d)')

@@ -4,7 +4,8 @@
  * Parses the input with jansson (size cap, duplicate keys rejected), then
  * ent_template_from_json(). Every accepted template must survive a round
  * trip through ent_template_to_json() unchanged, and resolving each field
- * (its default and a plain value, without a store) must not crash.
+ * (its default and a plain value, without a store) must not crash, nor
+ * may checking its derived fields' formulas (node/reports/derive.h).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "node/err.h"
 #include "node/objects/template.h"
+#include "node/reports/derive.h"
 
 #define MAX_INPUT (64 * 1024)
 
@@ -54,6 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         !ent_template_equal(t, u))
         abort();
     resolve_all(t);
+    (void)ent_derive_check(t, err, sizeof(err));
 out:
     ent_template_free(u);
     ent_template_free(t);
