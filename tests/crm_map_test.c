@@ -153,6 +153,27 @@ static void test_parse_and_bind_errors(void **state) {
     assert_int_equal(ent_crm_map_bind(m2, t, err, sizeof(err)), ENT_ESCHEMA);
     assert_non_null(strstr(err, "for type lead, not opportunity"));
     ent_template_free(t);
+    /* a derived field (computed when read) takes no column */
+    static const char dtpl[] =
+        "{\"type\":\"lead\",\"fields\":[{\"name\":\"company\",\"type\":"
+        "\"text\"},{\"name\":\"score\",\"type\":\"integer\",\"derived\":"
+        "\"1\"}]}";
+    json_t *dj = json_loads(dtpl, 0, NULL);
+    ent_template *dt = NULL;
+    static const char dmap[] =
+        "{\"entente_map\":1,\"type\":\"lead\",\"columns\":[{\"column\":"
+        "\"Score\",\"field\":\"score\"}]}";
+    ent_crm_map *dm = NULL;
+    assert_non_null(dj);
+    assert_int_equal(ent_template_from_json(dj, &dt, err, sizeof(err)), ENT_OK);
+    assert_int_equal(ent_crm_map_parse(&dm, (const uint8_t *)dmap, strlen(dmap),
+                                       "d.json", err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(ent_crm_map_bind(dm, dt, err, sizeof(err)), ENT_ESCHEMA);
+    assert_non_null(strstr(err, "field score of template lead is derived"));
+    ent_crm_map_free(dm);
+    ent_template_free(dt);
+    json_decref(dj);
     /* plain fields (the account import) */
     static const ent_crm_field acc[] = {
         {"company", ENT_VT_TEXT, ENT_VIS_SHARED}};

@@ -245,12 +245,88 @@ static void test_writer_round_trip(void **state) {
     free(buf);
 }
 
+/* Old Mac exports end lines with a lone CR; a CRLF may be cut by a read.
+ * Lines count the same either way. */
+static void test_cr_line_ends(void **state) {
+    char rows[256];
+    ent_csv *c;
+    ent_csv_row r;
+    (void)state;
+    static const char t[] = "a,b\r1,\"x\ry\"\r2,\x80\r";
+    assert_int_equal(read_all(t, 12, NULL, rows, sizeof(rows), NULL, 0, NULL),
+                     ENT_ENOENT);
+    assert_string_equal(rows, "a|b\n1|x\ry\n");
+    assert_int_equal(
+        ent_csv_open_mem(&c, (const uint8_t *)t, sizeof(t) - 1, "t.csv", NULL),
+        ENT_OK);
+    assert_int_equal(ent_csv_next(c, &r), ENT_OK);
+    assert_int_equal(r.line, 1);
+    assert_int_equal(ent_csv_next(c, &r), ENT_OK);
+    assert_int_equal(r.line, 2);
+    assert_int_equal(r.line_end, 3);
+    assert_string_equal(r.cells[1], "x\ry");
+    assert_int_equal(ent_csv_next(c, &r), ENT_ECORRUPT);
+    assert_string_equal(ent_csv_error(c),
+                        "t.csv: line 4, column 2: invalid UTF-8 in a cell");
+    ent_csv_free(c);
+    /* a big CR-only file is many lines, not one over the line bound */
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    fputs("id,text\r", f);
+    for (int i = 0; i < 40000; i++)
+        fprintf(f, "%d,some text of row %d\r", i, i);
+    /* and a CRLF whose CR ends the first read (65,536 bytes) */
+    rewind(f);
+    assert_int_equal(ent_csv_open_stream(&c, f, "mac.csv", NULL), ENT_OK);
+    size_t n = 0;
+    int rc;
+    while ((rc = ent_csv_next(c, &r)) == ENT_OK) {
+        assert_int_equal(r.line, n + 1);
+        n++;
+    }
+    assert_int_equal(rc, ENT_ENOENT);
+    assert_int_equal(n, 40001);
+    ent_csv_free(c);
+    fclose(f);
+    f = tmpfile();
+    assert_non_null(f);
+    fputs("id\r\n", f);
+    for (long pos = 4; pos < 65535 - 2;) {
+        fputs("x\r\n", f);
+        pos += 3;
+    }
+    /* pad so that the CR of the next CRLF is byte 65,536: the last of the
+     * first read, its LF the first of the second */
+    long at = ftell(f);
+    while (at < 65535) {
+        fputc('y', f);
+        at++;
+    }
+    fputs("\r\nlast\r\n", f);
+    rewind(f);
+    assert_int_equal(ent_csv_open_stream(&c, f, "split.csv", NULL), ENT_OK);
+    unsigned long last_line = 0;
+    char last[16] = "";
+    while ((rc = ent_csv_next(c, &r)) == ENT_OK) {
+        last_line = r.line;
+        snprintf(last, sizeof(last), "%.15s", r.cells[0]);
+    }
+    assert_int_equal(rc, ENT_ENOENT);
+    assert_string_equal(last, "last");
+    /* header, 21,843 "x" lines, the padded one, then "last" */
+    assert_int_equal(last_line,
+                     (unsigned long)(1 + (65535 - 2 - 4 + 2) / 3 + 2));
+    ent_csv_free(c);
+    fclose(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc_and_crm_forms),
         cmocka_unit_test(test_stream_across_buffers),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_writer_round_trip),
+        cmocka_unit_test(test_cr_line_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -642,6 +642,14 @@ int ent_crm_map_bind(ent_crm_map *m, const ent_template *tpl, char *err,
                 return rc;
             continue;
         }
+        if (f->derived != NULL) {
+            say(err, errlen,
+                "%s: columns[%zu] (\"%s\"): field %s of template %s is "
+                "derived (computed when read, never stored): nothing can be "
+                "imported into it",
+                m->file, i, c->column, c->field, tpl->type);
+            return ENT_ESCHEMA;
+        }
         if (c->custom) {
             say(err, errlen,
                 "%s: columns[%zu] (\"%s\"): field %s is listed by template "

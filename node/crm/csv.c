@@ -49,6 +49,7 @@ struct ent_csv {
     const uint8_t *in;
     size_t inlen, inpos; /* the bytes at hand, and how far fed */
     bool eof, finished, bom_checked, sep_known;
+    bool after_cr; /* the last segment ended with a CR and the bytes read */
     uint64_t done, total;
     /* position */
     unsigned long line;      /* physical line of the next byte */
@@ -160,7 +161,8 @@ static void on_cell(void *s, size_t len, void *data) {
         size_t at = nul ? (size_t)(nul - b) : utf8_bad_at(b, len);
         unsigned long l = c->cell_line;
         for (size_t i = 0; i < at; i++)
-            if (b[i] == '\n')
+            if (b[i] == '\n' ||
+                (b[i] == '\r' && (i + 1 >= len || b[i + 1] != '\n')))
                 l++;
         fail(c, ENT_ECORRUPT, l, col,
              nul ? "NUL byte in a cell" : "invalid UTF-8 in a cell");
@@ -249,25 +251,51 @@ static int refill(ent_csv *c) {
     return ENT_OK;
 }
 
-/* Feeds one segment: up to and including the next LF, at most the rest of
- * the line's budget. */
+/* Offset of the first CR or LF among the n bytes at s (n if none). */
+static size_t find_eol(const uint8_t *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\n' || s[i] == '\r')
+            return i;
+    return n;
+}
+
+/* Feeds one segment: up to and including the next line end (LF, CRLF or a
+ * lone CR), at most CSV_BUF bytes. */
 static void feed_segment(ent_csv *c) {
     const uint8_t *s = c->in + c->inpos;
-    size_t avail = c->inlen - c->inpos, n, used;
-    const uint8_t *lf = memchr(s, '\n', avail);
-    bool ends_line;
-    n = lf ? (size_t)(lf - s) + 1 : avail;
-    if (n > CSV_BUF)
-        n = CSV_BUF; /* bounds what libcsv buffers between our checks */
-    if (lf != NULL && n < (size_t)(lf - s) + 1)
-        lf = NULL;
-    if (c->line_bytes + n > c->lim.max_line + 1) {
-        /* + 1: the LF itself does not count */
+    size_t avail = c->inlen - c->inpos, n, used, eol, content;
+    size_t lim = avail < CSV_BUF ? avail : CSV_BUF;
+    bool ends_line = false;
+    if (c->after_cr && s[0] == '\n') {
+        /* the LF of a CRLF whose CR ended the bytes read before: the same
+         * line end (libcsv takes it as an empty line) */
+        c->after_cr = false;
+        csv_parse(&c->p, s, 1, on_cell, on_record, c);
+        c->inpos++;
+        c->done++;
+        return;
+    }
+    c->after_cr = false;
+    eol = find_eol(s, lim);
+    if (eol == lim) {
+        n = lim; /* bounds what libcsv buffers between our checks */
+        content = n;
+    } else if (s[eol] == '\r' && eol + 1 < avail && s[eol + 1] == '\n') {
+        n = eol + 2;
+        content = eol;
+        ends_line = true;
+    } else {
+        n = eol + 1;
+        content = eol;
+        ends_line = true;
+        /* a CR at the end of what was read: an LF may follow */
+        c->after_cr = s[eol] == '\r' && eol + 1 == avail;
+    }
+    if (c->line_bytes + content > c->lim.max_line) {
         fail(c, ENT_ETOOBIG, c->line, 0, "line longer than %zu bytes",
              c->lim.max_line);
         return;
     }
-    ends_line = lf != NULL;
     if (!c->in_record) {
         c->in_record = true;
         c->rec_line = c->line;
@@ -300,7 +328,7 @@ static void feed_segment(ent_csv *c) {
     if (ends_line) {
         c->line++;
         c->line_bytes = 0;
-        /* a blank line (or the LF of a CRLF) opens no record */
+        /* a blank line opens no record */
         if (c->in_record && c->ncells == c->cur_first && c->p.pstate == 0)
             c->in_record = false;
     } else {

@@ -2,7 +2,7 @@
  * csv.h - a streaming, bounded CSV reader over libcsv, and a CSV writer.
  *
  * Reads CSV as RFC 4180 describes it and as CRMs really write it: an
- * optional UTF-8 byte order mark, CRLF or LF line ends, quoted cells with
+ * optional UTF-8 byte order mark, CRLF, LF or CR line ends, quoted cells with
  * embedded separators, quotes ("") and newlines, and ',' or ';' (European
  * locales) or tab as the separator, detected from the header line unless
  * given. The parsing itself is libcsv's (strict mode); this module feeds it,
@@ -23,7 +23,8 @@
  *     last record is fine; an open quote is not);
  *   - a read error of the file.
  * After the first error the reader is done: every later ent_csv_next()
- * returns the same error. Lines and columns count from 1; a column is the
+ * returns the same error. Lines and columns count from 1 (a line ends at
+ * LF, CRLF or a lone CR, inside quotes too); a column is the
  * cell's position in its record (not a byte offset); the line of a record
  * is the physical line it starts on (a quoted newline makes a record span
  * several lines, ent_csv_row.line_end says the last one).
@@ -57,7 +58,7 @@ typedef struct ent_csv ent_csv;
 typedef struct ent_csv_limits {
     size_t max_cell;   /* bytes of one cell, after unquoting */
     size_t max_cols;   /* cells of one record */
-    size_t max_line;   /* bytes of one physical line (LF to LF) */
+    size_t max_line;   /* bytes of one physical line, its end excluded */
     size_t max_record; /* bytes of one record, line ends included */
 } ent_csv_limits;
 
