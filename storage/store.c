@@ -40,6 +40,7 @@ struct ent_store {
     uint64_t fail_in; /* fault injection countdown; 0: off */
     void (*commit_hook)(void *data, unsigned marks);
     void *commit_data;
+    char *dir; /* the environment's folder (reopen_env) */
 };
 
 struct ent_txn {
@@ -200,6 +201,8 @@ int ent_store_generation(ent_store *s, uint64_t *out) {
 
 /* Begins a transaction, adopting a map grown by another process. */
 static int txn_begin(ent_store *s, unsigned flags, MDB_txn **out) {
+    if (s->env == NULL) /* a reopen after an erasure failed */
+        return ENT_ESTORAGE;
     int rc = mdb_txn_begin(s->env, NULL, flags, out);
     if (rc == MDB_MAP_RESIZED) {
         ENT_INFO(s->log, "storage: map grown by another process, adopting");
@@ -292,6 +295,43 @@ static int run_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
 }
 
 /* ---- scrub: zeroing free pages ---- */
+
+/*
+ * Closes and opens the environment again (same folder, map size, tables
+ * in the same order, so the same dbi handles). LMDB keeps the buffers of
+ * pages a write transaction dirtied for reuse by later ones, without
+ * clearing them, and copies only the used parts of a page into them: so
+ * the bytes of values deleted by an erasure would go on reaching the
+ * unused middle of pages written later. Closing the environment frees
+ * those buffers. Only when no read transaction of this process is open;
+ * the store is unusable (ENT_ESTORAGE) if opening again fails.
+ */
+static int reopen_env(ent_store *s) {
+    MDB_txn *t = NULL;
+    int rc;
+    if (s->readers > 0 || s->dir == NULL)
+        return ENT_EBUSY;
+    mdb_env_close(s->env);
+    s->env = NULL;
+    if ((rc = mdb_env_create(&s->env)) == 0 &&
+        (rc = mdb_env_set_maxdbs(s->env, ENT_TBL__COUNT + STORE_SPARE_DBS)) ==
+            0 &&
+        (rc = mdb_env_set_mapsize(s->env, s->map_size)) == 0 &&
+        (rc = mdb_env_open(s->env, s->dir, MDB_NOTLS, 0600)) == 0 &&
+        (rc = mdb_txn_begin(s->env, NULL, 0, &t)) == 0) {
+        for (int i = 0; i < ENT_TBL__COUNT && rc == 0; i++)
+            rc = mdb_dbi_open(t, table_names[i], 0, &s->dbi[i]);
+        rc = rc == 0 ? mdb_txn_commit(t) : (mdb_txn_abort(t), rc);
+    }
+    if (rc != 0) {
+        int err = xlate(s, rc, "reopen after an erasure");
+        if (s->env != NULL)
+            mdb_env_close(s->env);
+        s->env = NULL;
+        return err;
+    }
+    return ENT_OK;
+}
 
 /* mdb_reader_list prints "pid thread txnid" per slot ("-": no txn). */
 static int scrub_reader(const char *msg, void *ctx) {
@@ -429,7 +469,12 @@ int ent_store_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
     unsigned marks = 0;
     int err = run_write(s, fn, data, &marks);
     if (err == ENT_OK && (marks & ENT_TXN_MARK_SCRUB)) {
-        int src = scrub(s); /* the write itself has committed */
+        int src = reopen_env(s); /* the write itself has committed */
+        if (src != ENT_OK)
+            ENT_ERROR(s->log, "storage: reopen after an erasure: %s",
+                      ent_err_name(src));
+        if (s->env != NULL)
+            src = scrub(s);
         if (src != ENT_OK)
             ENT_ERROR(s->log, "storage: scrub of free pages failed: %s",
                       ent_err_name(src));
@@ -866,6 +911,10 @@ int ent_store_open_ex(ent_store **out, const char *dir, unsigned flags,
     }
     s->log = log;
     s->rdonly = rdonly;
+    if ((s->dir = strdup(dir)) == NULL) {
+        err = ENT_ENOMEM;
+        goto out;
+    }
     snprintf(path, plen, "%s/data.mdb", dir);
     struct stat st;
     bool exists = stat(path, &st) == 0;
@@ -962,6 +1011,7 @@ void ent_store_close(ent_store *s) {
         return;
     if (s->env != NULL)
         mdb_env_close(s->env);
+    free(s->dir);
     free(s);
 }
 

@@ -162,17 +162,17 @@ static void test_attach_fetch_resume(void **state) {
     const ent_obj_input in[] = {{"name", "Joint brief", ENT_IN_SHARED}};
     assert_int_equal(tnodes_open_obj(TNODES(&a, &b), 1, "solution", in, 1, id),
                      0);
-    assert_int_equal(ent_obj_create(a.eng, "solution", in, 1, other, NULL,
-                                    err, sizeof(err)),
-                     ENT_OK);
+    assert_int_equal(
+        ent_obj_create(a.eng, "solution", in, 1, other, NULL, err, sizeof(err)),
+        ENT_OK);
     assert_int_equal(tnode_join(&a, &b, id, ENT_ROLE_MEMBER, NULL, NULL),
                      ENT_OK);
     uint8_t *file = malloc(SIZE);
     for (size_t i = 0; i < SIZE; i++)
         file[i] = (uint8_t)(i * 13 + (i >> 9));
     memcpy(file, "PLAINTEXT-CANARY", 16);
-    assert_int_equal(ent_obj_attach(a.eng, id, "bad/name", file, SIZE, &op,
-                                    err, sizeof(err)),
+    assert_int_equal(ent_obj_attach(a.eng, id, "bad/name", file, SIZE, &op, err,
+                                    sizeof(err)),
                      ENT_EINVAL);
     assert_int_equal(ent_obj_attach(a.eng, id, "brief.bin", file, SIZE, &op,
                                     err, sizeof(err)),
@@ -181,9 +181,8 @@ static void test_attach_fetch_resume(void **state) {
     /* the author reads it back */
     uint8_t *got = NULL;
     size_t glen = 0;
-    assert_int_equal(ent_obj_attachment_read(a.eng, id, "brief.bin", &got,
-                                             &glen),
-                     ENT_OK);
+    assert_int_equal(
+        ent_obj_attachment_read(a.eng, id, "brief.bin", &got, &glen), ENT_OK);
     assert_int_equal(glen, SIZE);
     assert_memory_equal(got, file, SIZE);
     free(got);
@@ -209,9 +208,9 @@ static void test_attach_fetch_resume(void **state) {
         ENT_EAGAIN);
     uint8_t miss[8 * 32], h[32];
     size_t n = 0, total = 0;
-    assert_int_equal(ent_obj_attachment_missing(b.eng, id, "brief.bin", miss,
-                                                8, &n, &total),
-                     ENT_OK);
+    assert_int_equal(
+        ent_obj_attachment_missing(b.eng, id, "brief.bin", miss, 8, &n, &total),
+        ENT_OK);
     assert_int_equal(n, 4);
     assert_int_equal(total, 4);
 
@@ -222,8 +221,7 @@ static void test_attach_fetch_resume(void **state) {
     ch[40] ^= 1;
     assert_int_equal(ent_obj_chunk_put(b.eng, id, ch, clen, h), ENT_EDENIED);
     ch[40] ^= 1;
-    assert_int_equal(ent_obj_chunk_put(b.eng, other, ch, clen, h),
-                     ENT_EDENIED);
+    assert_int_equal(ent_obj_chunk_put(b.eng, other, ch, clen, h), ENT_EDENIED);
     /* the first two arrive, then b's node "restarts" */
     assert_int_equal(ent_obj_chunk_put(b.eng, id, ch, clen, h), ENT_OK);
     assert_memory_equal(h, miss, 32);
@@ -243,15 +241,14 @@ static void test_attach_fetch_resume(void **state) {
                               .clock_data = &b.now};
     assert_int_equal(ent_objects_new(&b.eng, &cfg), ENT_OK);
     uint8_t rest[8 * 32];
-    assert_int_equal(ent_obj_attachment_missing(b.eng, id, "brief.bin", rest,
-                                                8, &n, &total),
-                     ENT_OK);
+    assert_int_equal(
+        ent_obj_attachment_missing(b.eng, id, "brief.bin", rest, 8, &n, &total),
+        ENT_OK);
     assert_int_equal(n, 2); /* only the rest is asked for */
     assert_memory_equal(rest, miss + 64, 64);
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(ent_obj_chunk_get(a.eng, id, rest + i * 32, &ch,
-                                           &clen),
-                         ENT_OK);
+        assert_int_equal(
+            ent_obj_chunk_get(a.eng, id, rest + i * 32, &ch, &clen), ENT_OK);
         assert_int_equal(ent_obj_chunk_put(b.eng, id, ch, clen, h), ENT_OK);
         free(ch);
     }

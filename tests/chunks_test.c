@@ -29,7 +29,7 @@ typedef struct world {
     uint8_t obj2[32]; /* V and A */
     bpeer a;
     uint8_t *file;
-    const char *name;  /* the attachment a fetch waits for */
+    const char *name; /* the attachment a fetch waits for */
     ent_peers *fetcher;
     unsigned errors_wanted, wants_wanted;
     uint8_t hash[32]; /* a chunk of V's attachment */
@@ -56,22 +56,28 @@ static bool listed(ent_objects *eng, const uint8_t obj[32], const char *n) {
     return ok;
 }
 
-static bool h_lists(world *w) { return listed(heng(w), w->obj, w->name); }
-static bool v_lists(world *w) { return listed(veng(w), w->obj, w->name); }
+static bool h_lists(world *w) {
+    return listed(heng(w), w->obj, w->name);
+}
+static bool v_lists(world *w) {
+    return listed(veng(w), w->obj, w->name);
+}
 static bool a_erred(world *w) {
     return w->a.errors >= w->errors_wanted || w->a.closed;
 }
 static bool a_wanted(world *w) {
     return w->a.chunk_wants_in >= w->wants_wanted || w->a.closed;
 }
-static bool a_closed(world *w) { return w->a.s == NULL; }
+static bool a_closed(world *w) {
+    return w->a.s == NULL;
+}
 
 static void attach_on(ent_node *nd, const uint8_t obj[32], const char *name,
                       const uint8_t *data, size_t len) {
     ent_op *op = NULL;
     char err[ENT_OBJ_ERR_MAX];
-    assert_int_equal(ent_obj_attach(ent_node_objects(nd), obj, name, data,
-                                    len, &op, err, sizeof(err)),
+    assert_int_equal(ent_obj_attach(ent_node_objects(nd), obj, name, data, len,
+                                    &op, err, sizeof(err)),
                      ENT_OK);
     ent_node_op_created(nd, op);
 }
@@ -196,8 +202,8 @@ static void test_fetch_and_refusals(void **state) {
     assert_reads(veng(w), w->obj, w->name, w->file);
 
     /* removed, A is refused again */
-    assert_int_equal(
-        ent_peers_remove_member(vp(w), w->obj, tnode_pk(&w->a.t)), ENT_OK);
+    assert_int_equal(ent_peers_remove_member(vp(w), w->obj, tnode_pk(&w->a.t)),
+                     ENT_OK);
     bpeer_connect(&w->a, w->v, "mallory", WAIT_MS);
     run_for(w, 50);
     e0 = w->a.errors;

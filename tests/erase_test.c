@@ -185,9 +185,9 @@ static void test_erase_field_and_object(void **state) {
     assert_true(shows(&b, id, MAIL));
 
     /* a member that is not the owner may not erase */
-    assert_int_equal(ent_obj_erase(b.eng, id, "contact_name", &op, err,
-                                   sizeof(err)),
-                     ENT_EDENIED);
+    assert_int_equal(
+        ent_obj_erase(b.eng, id, "contact_name", &op, err, sizeof(err)),
+        ENT_EDENIED);
     assert_non_null(strstr(err, "owner"));
     /* nor may a forged erase op of b count anywhere: a refuses it */
     {
@@ -211,13 +211,13 @@ static void test_erase_field_and_object(void **state) {
         ent_op_free(f);
     }
     /* a field nothing writes */
-    assert_int_equal(
-        ent_obj_erase(a.eng, id, "need", &op, err, sizeof(err)), ENT_ENOENT);
+    assert_int_equal(ent_obj_erase(a.eng, id, "need", &op, err, sizeof(err)),
+                     ENT_ENOENT);
 
     /* one field: gone on the owner and, once it applies the op, on b */
-    assert_int_equal(ent_obj_erase(a.eng, id, "contact_email", &op, err,
-                                   sizeof(err)),
-                     ENT_OK);
+    assert_int_equal(
+        ent_obj_erase(a.eng, id, "contact_email", &op, err, sizeof(err)),
+        ENT_OK);
     assert_int_equal(op->h.kind, ENT_OP_ERASE);
     const uint8_t *raw = op->raw;
     size_t rlen = op->rawlen;
@@ -271,8 +271,8 @@ static void test_erase_field_and_object(void **state) {
     }
     /* no key left: the owner can change nothing any more */
     ent_obj_input set = {"company", "Again", ENT_IN_SHARED};
-    assert_int_not_equal(ent_obj_set(a.eng, id, &set, 1, NULL, err, sizeof(err)),
-                         ENT_OK);
+    assert_int_not_equal(
+        ent_obj_set(a.eng, id, &set, 1, NULL, err, sizeof(err)), ENT_OK);
     tnodes_close(TNODES(&a, &b));
 }
 

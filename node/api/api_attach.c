@@ -56,9 +56,9 @@ static int list(ent_node *n, const uint8_t id[32], ent_http_response *resp) {
     free(v);
     if (rc != ENT_OK || arr == NULL) {
         json_decref(arr);
-        return ent_http_response_error(
-            resp, ent_api_error_status(rc), rc, "%s",
-            rc == ENT_ENOENT ? "no such object" : ent_strerror(rc));
+        return ent_http_response_error(resp, ent_api_error_status(rc), rc, "%s",
+                                       rc == ENT_ENOENT ? "no such object"
+                                                        : ent_strerror(rc));
     }
     ent_http_response_json(resp, 200, arr);
     return ENT_OK;
@@ -66,8 +66,7 @@ static int list(ent_node *n, const uint8_t id[32], ent_http_response *resp) {
 
 /* A string member of body of 1..max bytes without NUL, or NULL (400). */
 static const char *str_member(const json_t *body, const char *key, size_t max,
-                              bool required, ent_http_response *resp,
-                              int *rc) {
+                              bool required, ent_http_response *resp, int *rc) {
     const json_t *v = json_object_get(body, key);
     *rc = ENT_OK;
     if (v == NULL && !required)
@@ -109,8 +108,8 @@ static int only_local(const ent_http_request *req, ent_http_response *resp) {
 }
 
 /* Reads a regular file of 1 .. ENT_OP_FILE_MAX bytes. */
-static int read_file(const char *path, uint8_t **out, size_t *len,
-                     char *err, size_t errlen) {
+static int read_file(const char *path, uint8_t **out, size_t *len, char *err,
+                     size_t errlen) {
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     int rc = ENT_OK;
@@ -174,8 +173,8 @@ static int attach(ent_node *n, const ent_http_request *req,
         name = name ? name + 1 : path;
     }
     if ((rc = read_file(path, &data, &len, err, sizeof(err))) == ENT_OK)
-        rc = ent_obj_attach(ent_node_objects(n), id, name, data, len, &op,
-                            err, sizeof(err));
+        rc = ent_obj_attach(ent_node_objects(n), id, name, data, len, &op, err,
+                            sizeof(err));
     free(data);
     if (rc != ENT_OK)
         return ent_http_response_error_field(
@@ -253,12 +252,13 @@ static int save(ent_node *n, const ent_http_request *req, const uint8_t id[32],
     rc = ent_obj_attachment_read(ent_node_objects(n), id, name, &data, &len);
     if (rc != ENT_OK)
         return ent_http_response_error_field(
-            resp, rc == ENT_EAGAIN ? 409 : ent_api_error_status(rc), rc,
-            "name", "%s",
-            rc == ENT_EAGAIN    ? "chunks are missing: fetch them first"
-            : rc == ENT_ENOENT  ? "no attachment of that name"
-            : rc == ENT_ECHECKSUM ? "a chunk or the file does not match its hash"
-                                  : ent_strerror(rc));
+            resp, rc == ENT_EAGAIN ? 409 : ent_api_error_status(rc), rc, "name",
+            "%s",
+            rc == ENT_EAGAIN   ? "chunks are missing: fetch them first"
+            : rc == ENT_ENOENT ? "no attachment of that name"
+            : rc == ENT_ECHECKSUM
+                ? "a chunk or the file does not match its hash"
+                : ent_strerror(rc));
     int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     size_t put = 0;
     while (fd >= 0 && put < len) {

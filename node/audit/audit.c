@@ -31,7 +31,7 @@ typedef struct vop {
     bool used;
     bool erased;         /* an erased op record, not an op */
     uint8_t eraser[32];  /* erased: the erase op named */
-    uint64_t hlc;        /* erased: the op's hlc */
+    uint64_t hlc;        /* the op's hlc (of an erased op: its record's) */
     size_t pos; /* position in the ops array */
     const uint8_t *raw; /* its bytes, inside the file */
     size_t len;
@@ -291,6 +291,7 @@ static int load_ops(struct vctx *c) {
             memcpy(o->object, op->h.genesis ? op->id : op->h.object, 32);
             o->kind = op->h.kind;
             o->seq = op->h.seq;
+            o->hlc = op->h.hlc;
             o->rc = ent_op_verify(op);
             nfail += o->rc != ENT_OK;
         }
@@ -472,6 +473,7 @@ static int check_erased(struct vctx *c) {
             memcpy(x->object, e->object, 32);
             memcpy(x->by, e->author, 32);
             x->seq = e->seq;
+            x->time_ms = e->hlc >> 16;
             for (size_t j = 0; j < c->nops; j++)
                 if (c->vops[j].erased &&
                     memcmp(c->vops[j].eraser, e->id, 32) == 0)

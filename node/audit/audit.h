@@ -77,14 +77,16 @@ typedef struct ent_audit_opts {
 } ent_audit_opts;
 
 /* The outcome of a verification. Plain value. */
-/* One erase op of an export (spec/audit.md §10): its id, object, author
- * and seq, and how many erased op records name it. */
+/* One erase op of an export (spec/audit.md §10): its id, object, author,
+ * seq and time (the wall-clock part of its signed HLC, ms since the
+ * epoch: the author's clock), and how many erased op records name it. */
 #define ENT_AUDIT_MAX_ERASURES 16
 typedef struct ent_audit_erasure {
     uint8_t op[32];
     uint8_t object[32];
     uint8_t by[32];
     uint64_t seq;
+    uint64_t time_ms;
     uint64_t ops;
 } ent_audit_erasure;
 

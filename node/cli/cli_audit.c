@@ -638,14 +638,17 @@ static int audit_verify(const char *words, const char *file, const char *org,
             for (uint64_t i = 0; ers != NULL && i < res.nerasures &&
                                  i < ENT_AUDIT_MAX_ERASURES;
                  i++) {
-                char op[65], ob[65], by[65];
+                char op[65], ob[65], by[ENT_ORG_ID_LEN + 1];
+                char when[ENT_TIMEFMT_RFC3339_LEN + 1] = "";
                 ent_hex_encode(op, res.erasures[i].op, 32);
                 ent_hex_encode(ob, res.erasures[i].object, 32);
-                ent_hex_encode(by, res.erasures[i].by, 32);
+                ent_org_id_format(by, res.erasures[i].by);
+                ent_timefmt_rfc3339(when, res.erasures[i].time_ms);
                 json_array_append_new(
-                    ers, json_pack("{s:s,s:s,s:s,s:I,s:I}", "op", op, "object",
-                                   ob, "by", by, "seq",
-                                   (json_int_t)res.erasures[i].seq, "ops",
+                    ers, json_pack("{s:s,s:s,s:s,s:I,s:s,s:I}", "op", op,
+                                   "object", ob, "by", by, "seq",
+                                   (json_int_t)res.erasures[i].seq, "time",
+                                   when, "ops",
                                    (json_int_t)res.erasures[i].ops));
             }
             if (jo != NULL) {
@@ -676,13 +679,16 @@ static int audit_verify(const char *words, const char *file, const char *org,
                    (unsigned long long)res.equivocations);
             for (uint64_t k = 0;
                  k < res.nerasures && k < ENT_AUDIT_MAX_ERASURES; k++) {
-                char op[17], ob[17], by[17];
+                char op[17], ob[17], by[ENT_ORG_ID_LEN + 1];
+                char when[ENT_TIMEFMT_RFC3339_LEN + 1] = "";
                 ent_hex_encode(op, res.erasures[k].op, 8);
                 ent_hex_encode(ob, res.erasures[k].object, 8);
-                ent_hex_encode(by, res.erasures[k].by, 8);
-                printf("  erasure: op %s of object %s by org %s (seq %llu) "
+                ent_org_id_format(by, res.erasures[k].by);
+                ent_timefmt_rfc3339(when, res.erasures[k].time_ms);
+                printf("  erasure: op %s of object %s by %s at %s (seq %llu) "
                        "erased %llu op bodies\n",
-                       op, ob, by, (unsigned long long)res.erasures[k].seq,
+                       op, ob, by, when,
+                       (unsigned long long)res.erasures[k].seq,
                        (unsigned long long)res.erasures[k].ops);
             }
             size_t i;

@@ -177,10 +177,10 @@ int ent_obj_attach(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
 typedef struct att_ctx {
     ent_txn *txn;
     const uint8_t *obj;
-    const char *only;          /* a name, or NULL for every attachment */
+    const char *only; /* a name, or NULL for every attachment */
     ent_obj_attachment *v;
     size_t n;
-    ent_op_body last;          /* the manifest of the last row read */
+    ent_op_body last; /* the manifest of the last row read */
     int err;
 } att_ctx;
 
@@ -414,8 +414,8 @@ static int batch_fn(ent_txn *txn, void *data) {
     int rc = ENT_OK;
     for (size_t i = 0; i < b->n && rc == ENT_OK; i++) {
         uint8_t h[32];
-        chunk_ctx c = {.obj = b->obj, .hash = h, .data = b->datas[i],
-                       .len = b->lens[i]};
+        chunk_ctx c = {
+            .obj = b->obj, .hash = h, .data = b->datas[i], .len = b->lens[i]};
         if (c.len < ENT_AEAD_NONCE_LEN + ENT_AEAD_TAG_LEN + 1 ||
             c.len > ENT_AEAD_NONCE_LEN + ENT_OP_CHUNK + ENT_AEAD_TAG_LEN) {
             b->rcs[i] = ENT_ETOOBIG;
@@ -430,12 +430,10 @@ static int batch_fn(ent_txn *txn, void *data) {
     return rc;
 }
 
-int ent_obj_chunk_put_batch(ent_objects *eng,
-                            const uint8_t id[ENT_OBJ_ID_LEN],
+int ent_obj_chunk_put_batch(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                             const uint8_t *const *datas, const size_t *lens,
                             size_t n, int *rcs) {
-    batch_ctx b = {.obj = id, .datas = datas, .lens = lens, .n = n,
-                   .rcs = rcs};
+    batch_ctx b = {.obj = id, .datas = datas, .lens = lens, .n = n, .rcs = rcs};
     if (eng == NULL || id == NULL || (n > 0 && (!datas || !lens || !rcs)))
         return ENT_EINVAL;
     return n == 0 ? ENT_OK : ent_store_write(eng->store, batch_fn, &b);
@@ -495,8 +493,9 @@ static int read_fn(ent_txn *txn, void *data) {
         if (rc != ENT_OK)
             break;
         chunk_ad(ad, r->obj, c.last.fhash, (uint32_t)i);
-        rc = ent_aead_open(r->out + off, (const uint8_t *)v + ENT_AEAD_NONCE_LEN,
-                           vl - ENT_AEAD_NONCE_LEN, v, ad, sizeof(ad), key);
+        rc =
+            ent_aead_open(r->out + off, (const uint8_t *)v + ENT_AEAD_NONCE_LEN,
+                          vl - ENT_AEAD_NONCE_LEN, v, ad, sizeof(ad), key);
     }
     if (rc == ENT_OK) {
         ent_hash(h, r->out, r->len);
@@ -529,8 +528,8 @@ int ent_obj_attachment_read(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
 
 /* ------------------------------------------------------------- usage */
 
-static int usage_scan(void *data, const void *key, size_t klen,
-                      const void *val, size_t vlen) {
+static int usage_scan(void *data, const void *key, size_t klen, const void *val,
+                      size_t vlen) {
     uint64_t *u = data;
     (void)key;
     (void)klen;

@@ -47,10 +47,12 @@ typedef struct keylist {
     size_t n;
     const uint8_t *ids; /* filter: keys ending in one of these op ids */
     size_t nids;
-    size_t tail;        /* bytes after the op id at the key's end */
+    size_t tail; /* bytes after the op id at the key's end */
 } keylist;
 
-static int id_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
+static int id_cmp(const void *a, const void *b) {
+    return memcmp(a, b, 32);
+}
 
 static int keys_scan(void *data, const void *key, size_t klen, const void *val,
                      size_t vlen) {
@@ -59,8 +61,8 @@ static int keys_scan(void *data, const void *key, size_t klen, const void *val,
     (void)vlen;
     if (l->ids != NULL) {
         if (klen < 32 + l->tail ||
-            bsearch((const uint8_t *)key + klen - 32 - l->tail, l->ids,
-                    l->nids, 32, id_cmp) == NULL)
+            bsearch((const uint8_t *)key + klen - 32 - l->tail, l->ids, l->nids,
+                    32, id_cmp) == NULL)
             return 0;
     }
     if (ent__obj_grow((void **)&l->k, l->n, sizeof(*l->k)) != ENT_OK ||
@@ -152,8 +154,8 @@ int ent__obj_erase_body(ent_txn *txn, const uint8_t obj[32], const char *field,
         pre[32] = WR_FIELD;
         memcpy(pre + 33, field, fl);
         pre[33 + fl] = 0;
-        rc = ent_txn_scan(txn, ENT_TBL_WRITES, pre, 34 + fl, field_ids_scan,
-                          &l);
+        rc =
+            ent_txn_scan(txn, ENT_TBL_WRITES, pre, 34 + fl, field_ids_scan, &l);
     } else {
         rc = ent_txn_scan(txn, ENT_TBL_OPS, obj, 32, op_ids_scan, &l);
     }
@@ -301,7 +303,9 @@ static int strip_decisions(ent_txn *txn, const uint8_t obj[32]) {
 }
 
 /* The whole object: every field, comment, private value, attachment
- * (manifest and chunks) and epoch key goes (held ops stay sealed: without a key they are never opened); the rows that say who is a member and which ops count stay. */
+ * (manifest and chunks) and epoch key goes (held ops stay sealed: without a key
+ * they are never opened); the rows that say who is a member and which ops count
+ * stay. */
 static int erase_object(ent_txn *txn, const uint8_t obj[32]) {
     static const uint8_t tags[] = {WR_FIELD, WR_COMMENT, WR_CSHOW, WR_ATTACH,
                                    WR_CHUNK};
@@ -393,8 +397,8 @@ int ent__obj_erase_commit(ent_objects *eng, ent_txn *txn, const ent_op *e,
     k[32] = WR_ERASED;
     memcpy(k + 33, e->id, 32);
     if (rc == ENT_OK)
-        rc = ent_txn_put(txn, ENT_TBL_WRITES, k, 65, b->field,
-                         strlen(b->field), 0);
+        rc = ent_txn_put(txn, ENT_TBL_WRITES, k, 65, b->field, strlen(b->field),
+                         0);
     if (rc == ENT_OK)
         ent_txn_mark(txn, ENT_TXN_MARK_SCRUB);
     return rc;

@@ -10,11 +10,11 @@
  * else), within a per-session token bucket and the session's queue bound.
  * A received chunk is hashed and checked against the manifests at once;
  * the checked chunks are committed 16 at a time (one durable commit), and
- * always before the next ask (the commit checks them again). A CHUNK is read only when this node asked that session for chunks (else
- * it is dropped unread and counted), and kept only when the engine finds
- * its hash in a manifest of the object (ent_obj_chunk_put): a tampered
- * chunk hashes to nothing listed, is dropped, and the session is dropped
- * as for any protocol violation.
+ * always before the next ask (the commit checks them again). A CHUNK is read
+ * only when this node asked that session for chunks (else it is dropped unread
+ * and counted), and kept only when the engine finds its hash in a manifest of
+ * the object (ent_obj_chunk_put): a tampered chunk hashes to nothing listed, is
+ * dropped, and the session is dropped as for any protocol violation.
  */
 #include "node/peers/peer_int.h"
 
@@ -56,8 +56,8 @@ static ent_chunks *state(ent_peers *p) {
 }
 
 static bool fellow(const conn *c) {
-    return c->open && c->got_hello && c->known && c->has_org &&
-           !c->closing && c->join == NULL && !c->guest;
+    return c->open && c->got_hello && c->known && c->has_org && !c->closing &&
+           c->join == NULL && !c->guest;
 }
 
 /* The per-session bucket of asked chunks (as DIGEST frames in peer.c). */
@@ -141,8 +141,8 @@ static size_t ask(conn *c, const fetch *f, size_t skip, size_t *total) {
         memset(&m, 0, sizeof(m));
         m.type = ENT_WIRE_CHUNK_WANT;
         memcpy(m.u.chunk_want.object, f->obj, 32);
-        size_t k = n - i < ENT_WIRE_MAX_CHUNK_WANT ? n - i
-                                                   : ENT_WIRE_MAX_CHUNK_WANT;
+        size_t k =
+            n - i < ENT_WIRE_MAX_CHUNK_WANT ? n - i : ENT_WIRE_MAX_CHUNK_WANT;
         memcpy(m.u.chunk_want.hashes, hashes + i * 32, k * 32);
         m.u.chunk_want.n = k;
         if (ent__peers_send(c, &m) != ENT_OK)
@@ -185,9 +185,8 @@ static bool batch_flush(ent_peers *p, cbatch *b) {
     int rcs[CHUNKS_BATCH];
     bool ok = true;
     conn *c = b->c;
-    int rc = ent_obj_chunk_put_batch(p->eng, b->obj,
-                                     (const uint8_t *const *)b->data, b->len,
-                                     b->n, rcs);
+    int rc = ent_obj_chunk_put_batch(
+        p->eng, b->obj, (const uint8_t *const *)b->data, b->len, b->n, rcs);
     for (size_t i = 0; rc == ENT_OK && i < b->n; i++) {
         if (rcs[i] == ENT_OK)
             p->stats.chunks_received++;

@@ -37,7 +37,9 @@ typedef struct world {
     int stopped;
 } world;
 
-static void on_wake(uv_timer_t *t) { (void)t; }
+static void on_wake(uv_timer_t *t) {
+    (void)t;
+}
 static void on_stopped(ent_node *n, void *data) {
     (void)n;
     ((world *)data)->stopped++;
@@ -114,8 +116,8 @@ void ent_bench_attach(ent_bench_report *r, int quick) {
     double t0 = ent_bench_now(), end = t0 + 300;
     size_t have = 0, total = 1;
     while (have < total && ent_bench_now() < end) {
-        if (ent_peers_fetch(ent_node_peers(w->b), w->obj, "payload.bin",
-                            &have, &total) != ENT_OK)
+        if (ent_peers_fetch(ent_node_peers(w->b), w->obj, "payload.bin", &have,
+                            &total) != ENT_OK)
             break;
         uv_run(&w->loop, UV_RUN_ONCE);
     }
@@ -129,8 +131,9 @@ void ent_bench_attach(ent_bench_report *r, int quick) {
                 total, ent_strerror(rc));
         r->failed = 1;
     } else {
-        ent_bench_add(r, "attachment transfer A->B, loopback", size / secs / 1e6,
-                      "MB/s", "xchacha20-poly1305", r->lim.aead_mbs);
+        ent_bench_add(r, "attachment transfer A->B, loopback",
+                      size / secs / 1e6, "MB/s", "xchacha20-poly1305",
+                      r->lim.aead_mbs);
     }
     free(got);
 stop:
