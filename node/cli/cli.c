@@ -479,7 +479,8 @@ static const cli_cmd template_cmds[] = {
      "the inline list) and default. With --json: the template JSON of "
      "spec/objects.md, {\"type\",\"strict\",\"fields\":[{\"name\","
      "\"type\",\"visibility\",\"owner_only\",\"or_text\",\"label\","
-     "\"default\",\"table\",\"values\"}],\"stages\"}, which `entente "
+     "\"default\",\"table\",\"values\",\"target\",\"derived\"}],"
+     "\"stages\",\"stage_probability\",\"workflow\"}, which `entente "
      "template set` accepts back.",
      no_opts, 1, 1, NULL},
     {"set", ent__cli_cmd_template_set, "store this org's template of a type",
@@ -490,7 +491,8 @@ static const cli_cmd template_cmds[] = {
      "are not changed. With --json prints the stored template as template "
      "show does: {\"type\",\"strict\",\"fields\":[{\"name\",\"type\","
      "\"visibility\",\"owner_only\",\"or_text\",\"label\",\"default\","
-     "\"table\",\"values\"}],\"stages\"}.",
+     "\"table\",\"values\",\"target\",\"derived\"}],\"stages\","
+     "\"stage_probability\",\"workflow\"}.",
      no_opts, 2, 2, NULL},
     {"reset", ent__cli_cmd_template_reset, "drop this org's template of a type",
      "template reset TYPE [--json]",
