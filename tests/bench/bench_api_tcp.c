@@ -650,11 +650,12 @@ void ent_bench_api_group(ent_bench_report *r, int quick) {
     static const char *const names[4] = {
         "API set, disk, 1 client", "API set, disk, 4 clients",
         "API batch of 100, disk, 1 client", "API batch of 100, disk, 4 cl."};
-    double ops[4];
+    double ops[4], cpu[4];
     for (int i = 0; i < 4; i++) {
         result x = run_n(nc[i], nb[i], T_TCP, NULL, port, NULL, su.boss,
                          su.obj, true, secs, s.cpu);
         ops[i] = x.rps * (nb[i] > 0 ? nb[i] : 1);
+        cpu[i] = x.cpu_us / (nb[i] > 0 ? nb[i] : 1); /* node CPU per op */
         if (x.errors > 0) {
             fprintf(stderr, "bench_api_group: %s: %u failed requests\n",
                     names[i], x.errors);
@@ -673,7 +674,8 @@ void ent_bench_api_group(ent_bench_report *r, int quick) {
     fprintf(stderr,
             "bench_api_group: ops/s set 1 client %.0f, 4 clients %.0f "
             "(goal >= 10000), batch 1 client %.0f, 4 clients %.0f; LMDB "
-            "batched puts %.0f/s, commits %.0f/s\n",
+            "batched puts %.0f/s, commits %.0f/s; node loop CPU per op "
+            "%.0f, %.0f, %.0f, %.0f us\n",
             ops[0], ops[1], ops[2], ops[3], r->lim.lmdb_seq,
-            r->lim.lmdb_commit);
+            r->lim.lmdb_commit, cpu[0], cpu[1], cpu[2], cpu[3]);
 }
