@@ -138,7 +138,7 @@ void ent_store_set_commit_hook(ent_store *s,
  * (either way the held answers must report failure), ENT_OK otherwise
  * (also when there was nothing to commit).
  */
-#define ENT_STORE_GROUP_MAX 4096
+#define ENT_STORE_GROUP_MAX 1024
 void ent_store_group_enter(ent_store *s);
 void ent_store_group_leave(ent_store *s);
 /* true between ent_store_group_enter and ent_store_group_leave */
