@@ -7,7 +7,8 @@
  *           the commit; a write outside the group commits it first
  *   held    three requests of one loop iteration (one refused) are
  *           answered only by the loop's check phase, after one commit,
- *           each with its own result; their ops are pushed only then
+ *           each with its own result; their ops are pushed only then;
+ *           the metrics count the group and its answers
  *   failed  a group whose commit fails answers 500 to each request,
  *           pushes nothing and leaves nothing applied
  *   batch   per-change results, one commit; malformed batches and bounds
@@ -255,6 +256,17 @@ static void test_held(void **state) {
     assert_int_equal(f->status[2], 200);
     assert_int_equal(generation(f), g0 + 1); /* one commit */
     assert_int_equal(f->pushed, 2);
+    /* the metrics count one group and its three answers */
+    ent_http_request req;
+    ent_http_response resp = {0};
+    parse("GET", "/metrics", NULL, &req);
+    ent_api_dispatch(f->n, &req, &resp);
+    ent_http_request_clear(&req);
+    assert_int_equal(resp.status, 200);
+    assert_non_null(resp.text);
+    assert_non_null(strstr(resp.text, "\nentente_api_group_commits_total 1\n"));
+    assert_non_null(strstr(resp.text, "\nentente_api_group_answers_total 3\n"));
+    ent_http_response_clear(&resp);
     field(f, x, "name", v, sizeof(v));
     assert_string_equal(v, "One");
     field(f, x, "next_step", v, sizeof(v));

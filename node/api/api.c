@@ -150,6 +150,9 @@ struct ent_api {
     size_t nheld, capheld;
     uv_check_t *check; /* commits the group after the poll phase */
     uv_idle_t *idle;   /* keeps the poll from blocking while answers wait */
+    uint64_t groups;        /* group commits that released answers */
+    uint64_t group_answers; /* answers released by them */
+    uint64_t group_failed;  /* group commits that failed */
 };
 
 /* An answer waiting for its group's commit. */
@@ -364,6 +367,20 @@ static void api_collect(ent_metrics_out *o, void *data) {
     ent_metrics_family(o, "entente_api_connections", ENT_METRIC_GAUGE,
                        "API connections open now");
     ent_metrics_sample(o, (double)api->nconns, NULL);
+    ent_metrics_family(o, "entente_api_group_commits_total",
+                       ENT_METRIC_COUNTER,
+                       "group commits of API writes (one per loop turn "
+                       "with writes)");
+    ent_metrics_sample(o, (double)api->groups, NULL);
+    ent_metrics_family(o, "entente_api_group_answers_total",
+                       ENT_METRIC_COUNTER,
+                       "API answers held for a group commit and released");
+    ent_metrics_sample(o, (double)api->group_answers, NULL);
+    ent_metrics_family(o, "entente_api_group_commit_failures_total",
+                       ENT_METRIC_COUNTER,
+                       "group commits that failed (their requests answered "
+                       "500)");
+    ent_metrics_sample(o, (double)api->group_failed, NULL);
 }
 
 /*
@@ -465,6 +482,9 @@ static void api_release(ent_api *api) {
     int err = ent_store_group_commit(ent_node_store(api->node));
     api_held *v = api->held;
     size_t n = api->nheld;
+    api->groups++;
+    api->group_answers += n;
+    api->group_failed += err != ENT_OK;
     api->held = NULL; /* a release may close a connection (unhold) */
     api->nheld = api->capheld = 0;
     if (api->check != NULL)
