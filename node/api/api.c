@@ -135,6 +135,10 @@ struct ent_api {
     int listener_open; /* 1 while the listener handle is initialised */
     api_conn *conns;   /* doubly linked list of open connections */
     size_t nconns;
+    /* connections not closing: what the limit and the gauge count (a
+     * closing one is gone for its client, whose next connection may come
+     * before the close callback) */
+    size_t nopen;
     size_t nstreams; /* connections streaming an answer */
     ent_api_route routes[ENT_API_MAX_ROUTES];
     size_t nroutes;
@@ -366,7 +370,7 @@ static void api_collect(ent_metrics_out *o, void *data) {
     ent_metrics_sample(o, (double)c.api_rejected, NULL);
     ent_metrics_family(o, "entente_api_connections", ENT_METRIC_GAUGE,
                        "API connections open now");
-    ent_metrics_sample(o, (double)api->nconns, NULL);
+    ent_metrics_sample(o, (double)api->nopen, NULL);
     ent_metrics_family(o, "entente_api_group_commits_total",
                        ENT_METRIC_COUNTER,
                        "group commits of API writes (one per loop turn "
@@ -755,6 +759,7 @@ static void conn_close(api_conn *c) {
     if (c->closing)
         return;
     c->closing = true;
+    c->api->nopen--;
     ent__api_unhold(c->api, c);
     uv_close((uv_handle_t *)&c->pipe, conn_handle_closed);
     uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
@@ -969,12 +974,13 @@ static void on_api_connection(uv_stream_t *server, int status) {
         api->conns->prev = c;
     api->conns = c;
     api->nconns++;
+    api->nopen++;
     if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
         conn_close(c);
         return;
     }
     uv_timer_start(&c->timer, conn_timeout, ENT_API_IDLE_MS, ENT_API_IDLE_MS);
-    if (api->nconns > ENT_API_MAX_CONNS) {
+    if (api->nopen > ENT_API_MAX_CONNS) {
         ent_http_response resp = {0};
         ent__node_counters(api->node)->api_rejected++;
         ENT_WARN(lg, "api: more than %d connections, refusing one",
