@@ -14,10 +14,10 @@
 
 CC       ?= cc
 CLANG    ?= clang
-PKGS     := libuv libsodium msgpack lmdb libcbor jansson openssl libcurl
+PKGS     := libuv libsodium msgpack lmdb libcbor jansson openssl libcurl libpsl
 DEB_PKGS := pkg-config libuv1-dev libsodium-dev libmsgpack-dev liblmdb-dev \
             libcbor-dev libjansson-dev libhttp-parser-dev libcmocka-dev \
-            python3-yaml libssl-dev openssl curl libcurl4-openssl-dev
+            python3-yaml libssl-dev openssl curl libcurl4-openssl-dev libpsl-dev libcsv-dev
 FUZZ_DEB := clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 30
 SMOKE_SECONDS ?= 3
@@ -40,7 +40,8 @@ BUILD_QUIET = V=$(V) tests/quiet.sh
 
 # pkg-config is asked once, lazily, after `deps` has installed what is missing.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
-PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lhttp_parser)$(PKG_LIBS)
+# libcsv has no pkg-config file: -lcsv by hand.
+PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lhttp_parser -lcsv)$(PKG_LIBS)
 CMOCKA_LIBS = $(eval CMOCKA_LIBS := $(shell pkg-config --libs cmocka))$(CMOCKA_LIBS)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
@@ -181,8 +182,9 @@ demo: deps
 
 # make install [PREFIX=/usr/local] [DESTDIR=] [INSTALL_BIN=entente]: the
 # binary, a manual page per command made by the binary itself from the
-# command table (`entente man`), the systemd unit, its sysusers.d file and
-# a sample configuration (spec/operations.md §1). INSTALL_BIN installs
+# command table (`entente man`), the systemd unit, its sysusers.d file, a
+# sample configuration (spec/operations.md §1) and the CRM mapping files
+# (share/entente/maps, spec/crm.md §6). INSTALL_BIN installs
 # another build of the binary (the tests install the ASan one).
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -193,12 +195,13 @@ MANDIR  = $(PREFIX)/share/man/man1
 DOCDIR  = $(PREFIX)/share/doc/entente
 UNITDIR = $(PREFIX)/lib/systemd/system
 USERSDIR = $(PREFIX)/lib/sysusers.d
+MAPDIR  = $(PREFIX)/share/entente/maps
 SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
 
 install: $(INSTALL_BIN)
 	$(call say,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DOCDIR) \
-	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERSDIR)
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERSDIR) $(DESTDIR)$(MAPDIR)
 	$(Q)install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/entente
 	$(Q)set -e; bin=$(abspath $(INSTALL_BIN)); for p in $$($$bin man --list); do \
 	  if [ "$$p" = entente ]; then a=; else a=$${p#entente-}; fi; \
@@ -206,6 +209,7 @@ install: $(INSTALL_BIN)
 	$(Q)$(SUBST) node/daemon/systemd/entente@.service >$(DESTDIR)$(UNITDIR)/entente@.service
 	$(Q)$(SUBST) node/daemon/systemd/entente.conf.sample >$(DESTDIR)$(DOCDIR)/entente.conf.sample
 	$(Q)install -m 0644 node/daemon/systemd/entente.sysusers $(DESTDIR)$(USERSDIR)/entente.conf
+	$(Q)install -m 0644 node/crm/maps/*.json $(DESTDIR)$(MAPDIR)
 	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/entente@.service $(DESTDIR)$(DOCDIR)/entente.conf.sample
 
 format:

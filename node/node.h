@@ -150,6 +150,7 @@ typedef enum ent_node_slot {
     ENT_NODE_EVENTS = 0,  /* struct ent_events_hub: wakes event readers */
     ENT_NODE_OBJECTS,     /* struct ent_objects: the object engine */
     ENT_NODE_PEERS,       /* struct ent_peers: sessions with partner nodes */
+    ENT_NODE_OVERLAP,     /* struct ent_overlap: account mapping (PSI) */
     ENT_NODE_WEBHOOKS,    /* struct ent_webhooks: webhook deliveries */
     ENT_NODE_API,         /* struct ent_api: the local API on HOME/api.sock */
     ENT_NODE_NSLOTS

@@ -449,6 +449,9 @@ static void emit_value(ent_cbor_writer *w, const ent_value *v, bool owner_only) 
     case ENT_VT_ORG:
         ent_cbor_write_bytes(w, v->u.org, 32);
         break;
+    case ENT_VT_REF:
+        ent_cbor_write_bytes(w, v->u.ref, 32);
+        break;
     default:
         ent_cbor_writer_fail(w, ENT_EINVAL);
     }
@@ -526,6 +529,39 @@ static void emit_body(ent_cbor_writer *w, const void *data) {
         }
         ent_cbor_write_array(w, 1);
         ent_cbor_write_bytes(w, b->rules, b->ruleslen);
+        break;
+    case ENT_OP_ERASE:
+        len = strnlen(b->field, sizeof(b->field));
+        if ((len > 0 && !name_valid(b->field, &len)) || b->nerased == 0 ||
+            b->nerased > ENT_OP_ERASE_MAX || b->erased == NULL) {
+            ent_cbor_writer_fail(w, ENT_EINVAL);
+            return;
+        }
+        ent_cbor_write_array(w, 2);
+        ent_cbor_write_text(w, b->field, len);
+        ent_cbor_write_array(w, b->nerased);
+        for (size_t i = 0; i < b->nerased; i++) {
+            if (i > 0 &&
+                memcmp(b->erased + (i - 1) * 32, b->erased + i * 32, 32) >= 0)
+                ent_cbor_writer_fail(w, ENT_EINVAL);
+            ent_cbor_write_bytes(w, b->erased + i * 32, 32);
+        }
+        break;
+    case ENT_OP_ATTACH:
+        len = strnlen(b->fname, sizeof(b->fname));
+        if (!ent_op_file_name_valid(b->fname, len) || b->fsize == 0 ||
+            b->fsize > ENT_OP_FILE_MAX || b->chunks == NULL ||
+            b->nchunks != (b->fsize + ENT_OP_CHUNK - 1) / ENT_OP_CHUNK) {
+            ent_cbor_writer_fail(w, ENT_EINVAL);
+            return;
+        }
+        ent_cbor_write_array(w, 4);
+        ent_cbor_write_text(w, b->fname, len);
+        ent_cbor_write_uint(w, b->fsize);
+        ent_cbor_write_bytes(w, b->fhash, 32);
+        ent_cbor_write_array(w, b->nchunks);
+        for (size_t i = 0; i < b->nchunks; i++)
+            ent_cbor_write_bytes(w, b->chunks + i * 32, 32);
         break;
     case ENT_OP_APPROVE:
         if (!name_valid(b->step, &len) || b->decision > 1 ||
@@ -633,6 +669,8 @@ void ent_op_body_clear(ent_op_body *b) {
     free(b->mkeys);
     free(b->text);
     free(b->rules);
+    free(b->erased);
+    free(b->chunks);
     memset(b, 0, sizeof(*b));
 }
 
@@ -727,6 +765,9 @@ static int read_value(ent_cbor_reader *r, ent_value *v, bool *owner_only) {
         break;
     case ENT_VT_ORG:
         rc = ent_cbor_read_bytes_exact(r, v->u.org, 32);
+        break;
+    case ENT_VT_REF:
+        rc = ent_cbor_read_bytes_exact(r, v->u.ref, 32);
         break;
     default:
         rc = ENT_ECORRUPT;
@@ -836,9 +877,80 @@ static int read_rules(ent_cbor_reader *r, ent_op_body *b) {
     return ENT_OK;
 }
 
+/* The body of an erase op after its array head: a field name of 0 ..
+ * ENT_OP_NAME_MAX bytes ("" : the whole object) and 1 .. ENT_OP_ERASE_MAX
+ * op ids, ascending and unique. */
+static int read_erase(ent_cbor_reader *r, ent_op_body *b) {
+    const char *s;
+    size_t n;
+    int rc = ent_cbor_read_text(r, &s, &n);
+    if (rc != ENT_OK)
+        return rc;
+    if (n > 0 && !text_valid(s, n, ENT_OP_NAME_MAX))
+        return ENT_ECORRUPT;
+    memcpy(b->field, s, n);
+    b->field[n] = '\0';
+    if ((rc = ent_cbor_read_array(r, &n)) != ENT_OK)
+        return rc;
+    if (n == 0 || n > ENT_OP_ERASE_MAX)
+        return ENT_ECORRUPT;
+    if ((b->erased = malloc(n * 32)) == NULL)
+        return ENT_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = ent_cbor_read_bytes_exact(r, b->erased + i * 32, 32)) !=
+            ENT_OK)
+            return rc;
+        if (i > 0 &&
+            memcmp(b->erased + (i - 1) * 32, b->erased + i * 32, 32) >= 0)
+            return ENT_ENONCANON;
+        b->nerased = i + 1;
+    }
+    return ENT_OK;
+}
+
+bool ent_op_file_name_valid(const char *s, size_t len) {
+    if (s == NULL || len == 0 || len > ENT_OP_FILE_NAME_MAX ||
+        (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '/' ||
+            s[i] == '\\')
+            return false;
+    return true;
+}
+
+/* The body of an attach op after its array head (spec/records.md §3). */
+static int read_attach(ent_cbor_reader *r, ent_op_body *b) {
+    const char *s;
+    size_t n;
+    int rc = ent_cbor_read_text(r, &s, &n);
+    if (rc != ENT_OK)
+        return rc;
+    if (!ent_op_file_name_valid(s, n))
+        return ENT_ECORRUPT;
+    memcpy(b->fname, s, n);
+    b->fname[n] = '\0';
+    if ((rc = ent_cbor_read_uint(r, &b->fsize)) != ENT_OK ||
+        (rc = ent_cbor_read_bytes_exact(r, b->fhash, 32)) != ENT_OK ||
+        (rc = ent_cbor_read_array(r, &n)) != ENT_OK)
+        return rc;
+    if (b->fsize == 0 || b->fsize > ENT_OP_FILE_MAX ||
+        n != (b->fsize + ENT_OP_CHUNK - 1) / ENT_OP_CHUNK)
+        return ENT_ECORRUPT;
+    if ((b->chunks = malloc(n * 32)) == NULL)
+        return ENT_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = ent_cbor_read_bytes_exact(r, b->chunks + i * 32, 32)) !=
+            ENT_OK)
+            return rc;
+        b->nchunks = i + 1;
+    }
+    return ENT_OK;
+}
+
 static int read_body(ent_cbor_reader *r, ent_op_body *b) {
     static const size_t items[ENT_OP_KIND__COUNT] = {2, 1, 3, 3, 2,
-                                                     1, 1, 3, 1};
+                                                     1, 1, 3, 1, 2, 4};
     size_t n;
     uint64_t u;
     int rc = ent_cbor_read_array(r, &n);
@@ -854,6 +966,10 @@ static int read_body(ent_cbor_reader *r, ent_op_body *b) {
         return n == 3 ? read_rules(r, b) : ENT_OK;
     case ENT_OP_RULES:
         return read_rules(r, b);
+    case ENT_OP_ERASE:
+        return read_erase(r, b);
+    case ENT_OP_ATTACH:
+        return read_attach(r, b);
     case ENT_OP_APPROVE:
         if ((rc = read_name(r, b->step)) != ENT_OK ||
             (rc = ent_cbor_read_uint(r, &u)) != ENT_OK)
@@ -896,9 +1012,9 @@ int ent_op_body_decode(ent_op_body *b, uint8_t kind, const uint8_t *buf,
                        size_t len) {
     static const ent_cbor_limits lim = {
         .max_depth = 4, /* body > fields > value > money */
-        .max_items = ENT_OP_MAX_KEYS > ENT_OP_MAX_FIELDS ? ENT_OP_MAX_KEYS
-                                                         : ENT_OP_MAX_FIELDS,
-        .max_total = 8 + 7 * ENT_OP_MAX_FIELDS,
+        .max_items = ENT_OP_ERASE_MAX, /* the largest of the kinds' counts
+                                          (each kind checks its own) */
+        .max_total = 8 + 7 * ENT_OP_MAX_FIELDS, /* >= 8 + ENT_OP_ERASE_MAX */
         .max_str = ENT_VALUE_TEXT_MAX,
         .max_size = ENT_OP_MAX_SIZE,
     };
@@ -920,4 +1036,109 @@ out:
     if (rc != ENT_OK)
         ent_op_body_clear(b);
     return rc;
+}
+
+/* ------------------------------------------------------------ erased ops */
+
+static void emit_erased(ent_cbor_writer *w, const void *data) {
+    const ent_op_erased *e = data;
+    ent_cbor_write_array(w, 7);
+    ent_cbor_write_bytes(w, e->id, 32);
+    ent_cbor_write_bytes(w, e->eraser, 32);
+    ent_cbor_write_bytes(w, e->object, 32);
+    ent_cbor_write_bytes(w, e->author, 32);
+    ent_cbor_write_uint(w, e->kind);
+    ent_cbor_write_uint(w, e->seq);
+    ent_cbor_write_uint(w, e->hlc);
+}
+
+int ent_op_erased_encode(const ent_op_erased *e, uint8_t *out, size_t *len) {
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    if (e == NULL || out == NULL || len == NULL ||
+        e->kind >= ENT_OP_KIND__COUNT)
+        return ENT_EINVAL;
+    int rc = ent_cbor_encode(&buf, &n, ENT_OP_ERASED_MAX, emit_erased, e);
+    if (rc == ENT_OK) {
+        memcpy(out, buf, n);
+        *len = n;
+    }
+    free(buf);
+    return rc;
+}
+
+int ent_op_erased_decode(ent_op_erased *e, const uint8_t *buf, size_t len) {
+    static const ent_cbor_limits lim = {
+        .max_depth = 1,
+        .max_items = 7,
+        .max_total = 8,
+        .max_str = 32,
+        .max_size = ENT_OP_ERASED_MAX,
+    };
+    ent_cbor_reader r;
+    size_t n;
+    uint64_t kind;
+    int rc;
+    memset(e, 0, sizeof(*e));
+    if (buf == NULL)
+        return ENT_EINVAL;
+    if ((rc = ent_cbor_check(buf, len, &lim)) != ENT_OK)
+        return rc;
+    ent_cbor_reader_init(&r, buf, len);
+    if ((rc = ent_cbor_read_array(&r, &n)) != ENT_OK)
+        return rc;
+    if (n != 7)
+        return ENT_ECORRUPT;
+    if ((rc = ent_cbor_read_bytes_exact(&r, e->id, 32)) != ENT_OK ||
+        (rc = ent_cbor_read_bytes_exact(&r, e->eraser, 32)) != ENT_OK ||
+        (rc = ent_cbor_read_bytes_exact(&r, e->object, 32)) != ENT_OK ||
+        (rc = ent_cbor_read_bytes_exact(&r, e->author, 32)) != ENT_OK ||
+        (rc = ent_cbor_read_uint(&r, &kind)) != ENT_OK ||
+        (rc = ent_cbor_read_uint(&r, &e->seq)) != ENT_OK ||
+        (rc = ent_cbor_read_uint(&r, &e->hlc)) != ENT_OK)
+        goto out;
+    if (kind >= ENT_OP_KIND__COUNT || e->seq == 0) {
+        rc = ENT_ECORRUPT;
+        goto out;
+    }
+    e->kind = (uint8_t)kind;
+    rc = ent_cbor_read_end(&r);
+out:
+    if (rc != ENT_OK)
+        memset(e, 0, sizeof(*e));
+    return rc;
+}
+
+bool ent_op_is_stub(const void *val, size_t len) {
+    return len == ENT_OP_STUB_LEN && ((const uint8_t *)val)[0] == 0x00;
+}
+
+void ent_op_stub_make(const ent_op_erased *e, uint8_t out[ENT_OP_STUB_LEN]) {
+    out[0] = 0x00;
+    memcpy(out + 1, e->id, 32);
+    memcpy(out + 33, e->eraser, 32);
+    memcpy(out + 65, e->author, 32);
+    out[97] = e->kind;
+    for (int i = 0; i < 8; i++) {
+        out[98 + i] = (uint8_t)(e->seq >> (56 - 8 * i));
+        out[106 + i] = (uint8_t)(e->hlc >> (56 - 8 * i));
+    }
+}
+
+int ent_op_stub_read(const void *val, size_t len, const uint8_t obj[32],
+                     ent_op_erased *out) {
+    const uint8_t *p = val;
+    memset(out, 0, sizeof(*out));
+    if (!ent_op_is_stub(val, len) || p[97] >= ENT_OP_KIND__COUNT)
+        return ENT_ECORRUPT;
+    memcpy(out->id, p + 1, 32);
+    memcpy(out->eraser, p + 33, 32);
+    memcpy(out->object, obj, 32);
+    memcpy(out->author, p + 65, 32);
+    out->kind = p[97];
+    for (int i = 0; i < 8; i++) {
+        out->seq = out->seq << 8 | p[98 + i];
+        out->hlc = out->hlc << 8 | p[106 + i];
+    }
+    return ENT_OK;
 }

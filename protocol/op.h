@@ -30,6 +30,11 @@
 #define ENT_OP_NAME_MAX 64      /* bytes of a field name, type or stage */
 #define ENT_OP_RULES_MAX 4096  /* bytes of the rules an op carries (the
                                   encoding is spec/workflows.md's) */
+#define ENT_OP_ERASE_MAX 1024 /* op ids one erase op names */
+#define ENT_OP_FILE_NAME_MAX 128 /* bytes of an attachment's name */
+#define ENT_OP_FILE_MAX ((uint64_t)25 << 20) /* bytes of an attachment */
+#define ENT_OP_CHUNK 49152 /* plaintext bytes of a chunk (the last: fewer) */
+#define ENT_OP_CHUNKS_MAX 534 /* chunks of a 25 MiB file */
 #define ENT_OP_BOX_LEN (ENT_KEY_LEN + ENT_SEAL_OVERHEAD) /* 80: sealed key */
 
 typedef enum ent_op_kind {
@@ -42,6 +47,10 @@ typedef enum ent_op_kind {
     ENT_OP_COMMENT = 6,
     ENT_OP_APPROVE = 7, /* an approval or rejection of a workflow step */
     ENT_OP_RULES = 8,   /* new workflow rules (spec/workflows.md) */
+    ENT_OP_ERASE = 9,   /* erase a field or the whole object (spec/objects.md
+                           "Erasure") */
+    ENT_OP_ATTACH = 10, /* an attachment's manifest (spec/objects.md
+                           "Attachments") */
     ENT_OP_KIND__COUNT
 } ent_op_kind;
 
@@ -194,7 +203,25 @@ typedef struct ent_op_body {
      * ENT_OP_RULES_MAX bytes that node/work decodes (spec/workflows.md) */
     uint8_t *rules;
     size_t ruleslen;
+    /* erase: the shared field erased ("" : the whole object) and the ids
+     * of the ops erased, 32 bytes each, ascending and unique, 1 ..
+     * ENT_OP_ERASE_MAX of them */
+    char field[ENT_OP_NAME_MAX + 1];
+    uint8_t *erased;
+    size_t nerased;
+    /* attach: the file's name (1 .. ENT_OP_FILE_NAME_MAX bytes, no '/',
+     * NUL or control character), size (1 .. ENT_OP_FILE_MAX), BLAKE2b-256
+     * of its bytes, and the BLAKE2b-256 of each sealed chunk, in file
+     * order: ceil(size / ENT_OP_CHUNK) of them */
+    char fname[ENT_OP_FILE_NAME_MAX + 1];
+    uint64_t fsize;
+    uint8_t fhash[32];
+    uint8_t *chunks; /* nchunks * 32 bytes */
+    size_t nchunks;
 } ent_op_body;
+
+/* Whether s (len bytes) is a valid attachment name. */
+bool ent_op_file_name_valid(const char *s, size_t len);
 
 /*
  * Encodes b (validating names, values and counts) into a malloc'ed buffer
@@ -211,6 +238,44 @@ int ent_op_body_encode(const ent_op_body *b, uint8_t **out, size_t *len);
  */
 int ent_op_body_decode(ent_op_body *b, uint8_t kind, const uint8_t *buf,
                        size_t len);
+
+/* ------------------------------------------------------------ erased ops */
+
+/*
+ * What stays of an op whose body an erase op dropped (spec/records.md
+ * "Erased op record"): the deterministic CBOR array [op id, erase op id,
+ * object, author, kind, seq, hlc] (7 items; an op is a 4-item array).
+ * The audit export carries it in place of the op.
+ */
+typedef struct ent_op_erased {
+    uint8_t id[32];
+    uint8_t eraser[32];
+    uint8_t object[32];
+    uint8_t author[32];
+    uint8_t kind;
+    uint64_t seq;
+    uint64_t hlc;
+} ent_op_erased;
+
+#define ENT_OP_ERASED_MAX 160 /* bytes of one encoding, at most */
+
+/* An erased op's row in the `ops` table (spec/storage.md): 0x00 || op id
+ * (32) || erase op id (32) || author (32) || kind (1) || seq (u64 BE) ||
+ * hlc (u64 BE), 114 bytes; an op encoding starts with 0x84 instead. */
+#define ENT_OP_STUB_LEN 114
+bool ent_op_is_stub(const void *val, size_t len);
+/* The stub of e (e->object is not stored: the row key holds it). */
+void ent_op_stub_make(const ent_op_erased *e, uint8_t out[ENT_OP_STUB_LEN]);
+/* The record of a stub row of object obj. @return ENT_OK, ENT_ECORRUPT. */
+int ent_op_stub_read(const void *val, size_t len, const uint8_t obj[32],
+                     ent_op_erased *out);
+
+/* Encodes e into out (ENT_OP_ERASED_MAX bytes). @return ENT_OK, ENT_EINVAL
+ * (unknown kind). */
+int ent_op_erased_encode(const ent_op_erased *e, uint8_t *out, size_t *len);
+/* Decodes one canonical record, nothing after it. @return ENT_OK,
+ * ENT_ETOOBIG, ENT_ENONCANON, ENT_ETRUNCATED, ENT_ECORRUPT. */
+int ent_op_erased_decode(ent_op_erased *e, const uint8_t *buf, size_t len);
 
 /* Frees what b owns and zeroes it. Accepts a zeroed body. */
 void ent_op_body_clear(ent_op_body *b);

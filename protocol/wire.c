@@ -6,12 +6,14 @@
  * frame with Noise, and hands the plaintext to ent_wire_decode().
  */
 #include "protocol/wire.h"
+#include "protocol/wire_int.h"
 
 #include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "node/err.h"
+#include "protocol/wire_int.h"
 
 /* ======================================================================== */
 /* Framing                                                                   */
@@ -647,6 +649,9 @@ static int msg_size(const ent_wire_msg *m, size_t *out) {
             return ENT_EINVAL;
         sz = array_size(2) + 1 + bin_size(m->u.head.len);
         break;
+    case ENT_WIRE_CHUNK_WANT:
+    case ENT_WIRE_CHUNK:
+        return ent__wire_chunk_size(m, out);
     case ENT_WIRE_CONSISTENCY: {
         const ent_wire_consistency *k = &m->u.cons;
         if (k->nhashes > ENT_WIRE_MAX_CPROOF || (!k->has_sig && k->nhashes))
@@ -656,6 +661,8 @@ static int msg_size(const ent_wire_msg *m, size_t *out) {
              bin_size(k->has_sig ? ENT_WIRE_SIG_LEN : 0);
         break;
     }
+    case ENT_WIRE_OVERLAP:
+        return ent__wire_overlap_size(&m->u.overlap, out);
     default:
         return ENT_EINVAL;
     }
@@ -822,6 +829,10 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
         r |= pack_bin(pk, m->u.head.bytes, m->u.head.len);
         break;
+    case ENT_WIRE_CHUNK_WANT:
+    case ENT_WIRE_CHUNK:
+        r |= ent__wire_chunk_pack(pk, m);
+        break;
     case ENT_WIRE_CONSISTENCY:
         r |= msgpack_pack_array(pk, 5);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
@@ -831,6 +842,9 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
                       m->u.cons.nhashes * ENT_WIRE_HASH_LEN);
         r |= pack_bin(pk, m->u.cons.sig,
                       m->u.cons.has_sig ? ENT_WIRE_SIG_LEN : 0);
+        break;
+    case ENT_WIRE_OVERLAP:
+        r = ent__wire_overlap_pack(pk, &m->u.overlap);
         break;
     default:
         r = -1;
@@ -1200,6 +1214,9 @@ static size_t field_count(int type) {
     case ENT_WIRE_DIGESTS: return 3;
     case ENT_WIRE_VV: return 4;
     case ENT_WIRE_ADDRS: return 2;
+    case ENT_WIRE_OVERLAP: return 6;
+    case ENT_WIRE_CHUNK_WANT: return 3;
+    case ENT_WIRE_CHUNK: return 3;
     default: return 0;
     }
 }
@@ -1297,6 +1314,10 @@ int ent_wire_decode(ent_wire_msg *m, const uint8_t *buf, size_t len) {
     case ENT_WIRE_WANT:
         rc = decode_summary(m, f);
         break;
+    case ENT_WIRE_CHUNK_WANT:
+    case ENT_WIRE_CHUNK:
+        rc = ent__wire_chunk_decode(m, f);
+        break;
     case ENT_WIRE_PING:
     case ENT_WIRE_PONG:
         rc = get_bin_fixed(&f[1], m->u.nonce, ENT_WIRE_NONCE_LEN);
@@ -1324,6 +1345,9 @@ int ent_wire_decode(ent_wire_msg *m, const uint8_t *buf, size_t len) {
         rc = decode_bins(&f[1], ENT_WIRE_MAX_ADDR_RECS, ENT_WIRE_MAX_ADDR_REC,
                          &m->u.addrs.recs, &m->u.addrs.nrecs);
         break;
+    case ENT_WIRE_OVERLAP:
+        rc = ent__wire_overlap_decode(&m->u.overlap, f);
+        break;
     default:
         rc = ENT_EPROTO;
         break;
@@ -1346,6 +1370,9 @@ void ent_wire_msg_clear(ent_wire_msg *m) {
     case ENT_WIRE_ADDRS:
         free((void *)m->u.addrs.recs);
         break;
+    case ENT_WIRE_OVERLAP:
+        free(m->u.overlap.data);
+        break;
     case ENT_WIRE_ACK:
         free(m->u.ack.ids);
         break;
@@ -1362,6 +1389,9 @@ void ent_wire_msg_clear(ent_wire_msg *m) {
     case ENT_WIRE_VV:
         free(m->u.vv.bytes);
         free(m->u.vv.tips);
+        break;
+    case ENT_WIRE_CHUNK:
+        free((void *)m->u.chunk.data);
         break;
     default:
         break;
@@ -1394,6 +1424,9 @@ const char *ent_wire_type_name(int type) {
     case ENT_WIRE_DIGESTS: return "DIGESTS";
     case ENT_WIRE_VV: return "VV";
     case ENT_WIRE_ADDRS: return "ADDRS";
+    case ENT_WIRE_OVERLAP: return "OVERLAP";
+    case ENT_WIRE_CHUNK_WANT: return "CHUNK_WANT";
+    case ENT_WIRE_CHUNK: return "CHUNK";
     default: return "?";
     }
 }

@@ -116,6 +116,9 @@ typedef enum ent_wire_type {
     ENT_WIRE_VV = 15,      /* one object's version vector */
     ENT_WIRE_HEAD = 16,        /* spec/audit.md §11: a signed tree head */
     ENT_WIRE_CONSISTENCY = 17, /* consistency proof request / answer */
+    ENT_WIRE_OVERLAP = 20, /* spec/overlap.md §5: account mapping (PSI) */
+    ENT_WIRE_CHUNK_WANT = 18,  /* spec/protocol.md: attachment chunks asked */
+    ENT_WIRE_CHUNK = 19,       /* one sealed attachment chunk */
     ENT_WIRE_ADDRS = 64, /* spec/gossip.md §10: signed address records (an
                             extension: older nodes ignore it) */
 } ent_wire_type;
@@ -254,6 +257,39 @@ typedef struct ent_wire_consistency {
     uint8_t sig[ENT_WIRE_SIG_LEN];
 } ent_wire_consistency;
 
+/* OVERLAP (spec/overlap.md §5): [20, kind, run, a, b, data]. The kinds
+ * and the meaning of a, b and data are the overlap layer's
+ * (node/overlap/); here: kind 1..ENT_WIRE_OVERLAP_MAX_KIND, run 16 bytes,
+ * a and b any uint64, data 0..ENT_WIRE_OVERLAP_MAX_DATA bytes. */
+#define ENT_WIRE_OVERLAP_MAX_KIND 15
+#define ENT_WIRE_OVERLAP_RUN_LEN 16
+#define ENT_WIRE_OVERLAP_MAX_DATA 65280 /* 2040 points of 32 bytes */
+typedef struct ent_wire_overlap {
+    uint32_t kind;
+    uint8_t run[ENT_WIRE_OVERLAP_RUN_LEN];
+    uint64_t a, b;
+    size_t len;
+    uint8_t *data; /* len bytes; NULL when len is 0 (decode: malloc'ed) */
+} ent_wire_overlap;
+#define ENT_WIRE_MAX_CHUNK_WANT 16 /* CHUNK_WANT: hashes of one request */
+#define ENT_WIRE_MAX_CHUNK 49192   /* CHUNK: bytes of a sealed chunk (nonce,
+                                      49,152 bytes, tag) */
+
+/* CHUNK_WANT: chunks of an object's attachments, by their hashes. */
+typedef struct ent_wire_chunk_want {
+    uint8_t object[ENT_WIRE_ID_LEN];
+    size_t n;                           /* 1..ENT_WIRE_MAX_CHUNK_WANT */
+    uint8_t hashes[ENT_WIRE_MAX_CHUNK_WANT][ENT_WIRE_HASH_LEN];
+} ent_wire_chunk_want;
+
+/* CHUNK: one sealed chunk of an object's attachment; its hash is the
+ * BLAKE2b-256 of data (the receiver computes it). */
+typedef struct ent_wire_chunk {
+    uint8_t object[ENT_WIRE_ID_LEN];
+    size_t len;                         /* 1..ENT_WIRE_MAX_CHUNK */
+    const uint8_t *data;                /* owned after decode */
+} ent_wire_chunk;
+
 /* ADDRS: signed address records (protocol/addr_record.h), opaque here. */
 typedef struct ent_wire_addrs {
     size_t nrecs;                       /* 1..ENT_WIRE_MAX_ADDR_RECS */
@@ -269,7 +305,7 @@ typedef struct ent_wire_addrs {
  * ent_wire_encode() only reads them, and you must not call
  * ent_wire_msg_clear() on it unless they came from malloc as decode does
  * (OPS and ADDRS: one block holding the ent_wire_bytes array and every
- * record; ACK:
+ * record; CHUNK: the data; ACK:
  * the ids array; HAVE/WANT: the summary bytes; JOIN_OK: the keys array).
  *
  * type ENT_WIRE_UNKNOWN is produced by the decoder only, for a type in
@@ -292,6 +328,9 @@ typedef struct ent_wire_msg {
         ent_wire_head head;             /* HEAD */
         ent_wire_consistency cons;      /* CONSISTENCY */
         ent_wire_addrs addrs;           /* ADDRS */
+        ent_wire_overlap overlap;       /* OVERLAP */
+        ent_wire_chunk_want chunk_want; /* CHUNK_WANT */
+        ent_wire_chunk chunk;           /* CHUNK */
         uint8_t nonce[ENT_WIRE_NONCE_LEN]; /* PING, PONG */
         int unknown_type;               /* UNKNOWN */
     } u;

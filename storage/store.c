@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "node/err.h"
 
@@ -45,6 +46,7 @@ struct ent_store {
     unsigned group_marks;  /* union of the marks of the group's writes */
     size_t group_n;        /* writes in the open group */
     int group_err;         /* a group committed early failed: this error */
+    char *dir; /* the environment's folder (reopen_env) */
 };
 
 struct ent_txn {
@@ -69,6 +71,10 @@ static const char *const table_names[ENT_TBL__COUNT] = {
     [ENT_TBL_EQUIV] = "equivocations", [ENT_TBL_LOG_META] = "log_meta",
     [ENT_TBL_WITNESSED] = "witnessed", [ENT_TBL_ACCESS] = "access",
     [ENT_TBL_EVENTS] = "events", [ENT_TBL_WEBHOOKS] = "webhooks",
+    [ENT_TBL_PARTNERS] = "partners", [ENT_TBL_ACCOUNTS] = "accounts",
+    [ENT_TBL_OVERLAP] = "overlap",
+    [ENT_TBL_CRM_IDS] = "crm_ids",
+    [ENT_TBL_CHUNKS] = "chunks",
 };
 
 /*
@@ -201,6 +207,8 @@ int ent_store_generation(ent_store *s, uint64_t *out) {
 
 /* Begins a transaction, adopting a map grown by another process. */
 static int txn_begin(ent_store *s, unsigned flags, MDB_txn **out) {
+    if (s->env == NULL) /* a reopen after an erasure failed */
+        return ENT_ESTORAGE;
     int rc = mdb_txn_begin(s->env, NULL, flags, out);
     if (rc == MDB_MAP_RESIZED) {
         ENT_INFO(s->log, "storage: map grown by another process, adopting");
@@ -292,6 +300,8 @@ static int run_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
     return err;
 }
 
+static void after_erasure(ent_store *s);
+
 /*
  * Commits the open group transaction (one durable commit for all its
  * writes) and reports its marks. A failure is also kept in group_err for
@@ -317,8 +327,11 @@ static int group_flush(ent_store *s) {
                   ent_err_name(err));
         if (s->group_err == ENT_OK)
             s->group_err = err;
-    } else if (marks != 0 && s->commit_hook != NULL) {
-        s->commit_hook(s->commit_data, marks);
+    } else {
+        if (marks & ENT_TXN_MARK_SCRUB)
+            after_erasure(s);
+        if (marks != 0 && s->commit_hook != NULL)
+            s->commit_hook(s->commit_data, marks);
     }
     return err;
 }
@@ -403,6 +416,181 @@ int ent_store_group_commit(ent_store *s) {
     return err;
 }
 
+/* ---- scrub: zeroing free pages ---- */
+
+/*
+ * Closes and opens the environment again (same folder, map size, tables
+ * in the same order, so the same dbi handles). LMDB keeps the buffers of
+ * pages a write transaction dirtied for reuse by later ones, without
+ * clearing them, and copies only the used parts of a page into them: so
+ * the bytes of values deleted by an erasure would go on reaching the
+ * unused middle of pages written later. Closing the environment frees
+ * those buffers. Only when no read transaction of this process is open;
+ * the store is unusable (ENT_ESTORAGE) if opening again fails.
+ */
+static int reopen_env(ent_store *s) {
+    MDB_txn *t = NULL;
+    int rc;
+    if (s->readers > 0 || s->dir == NULL)
+        return ENT_EBUSY;
+    mdb_env_close(s->env);
+    s->env = NULL;
+    if ((rc = mdb_env_create(&s->env)) == 0 &&
+        (rc = mdb_env_set_maxdbs(s->env, ENT_TBL__COUNT + STORE_SPARE_DBS)) ==
+            0 &&
+        (rc = mdb_env_set_mapsize(s->env, s->map_size)) == 0 &&
+        (rc = mdb_env_open(s->env, s->dir, MDB_NOTLS, 0600)) == 0 &&
+        (rc = mdb_txn_begin(s->env, NULL, 0, &t)) == 0) {
+        for (int i = 0; i < ENT_TBL__COUNT && rc == 0; i++)
+            rc = mdb_dbi_open(t, table_names[i], 0, &s->dbi[i]);
+        rc = rc == 0 ? mdb_txn_commit(t) : (mdb_txn_abort(t), rc);
+    }
+    if (rc != 0) {
+        int err = xlate(s, rc, "reopen after an erasure");
+        if (s->env != NULL)
+            mdb_env_close(s->env);
+        s->env = NULL;
+        return err;
+    }
+    return ENT_OK;
+}
+
+/* mdb_reader_list prints "pid thread txnid" per slot ("-": no txn). */
+static int scrub_reader(const char *msg, void *ctx) {
+    uint64_t *oldest = ctx;
+    int pid;
+    unsigned long thr;
+    char tx[32];
+    if (sscanf(msg, "%d %lx %31s", &pid, &thr, tx) == 3 && tx[0] != '-') {
+        unsigned long long t = strtoull(tx, NULL, 10);
+        if (t < *oldest)
+            *oldest = t;
+    }
+    return 0;
+}
+
+/*
+ * Overwrites with zeros every page on LMDB's free list that no reader can
+ * see any more, so that bytes a committed transaction deleted (erasure,
+ * spec/objects.md) stay nowhere in data.mdb. First two small commits (a
+ * counter under meta "scrub"): the pages the marked commit freed then sit
+ * in a free-list record older than both meta pages. Then, holding the
+ * writer lock (a write transaction that is aborted at the end, so no page
+ * is allocated meanwhile), reads the free list (FREE_DBI, in a read
+ * transaction: LMDB opens it read-only only) and zeroes each page of every
+ * record older than the oldest reader, the records LMDB itself would hand
+ * out for reuse; then syncs the file.
+ */
+static int scrub(ent_store *s) {
+    MDB_txn *w = NULL, *r = NULL;
+    MDB_cursor *c = NULL;
+    MDB_envinfo info;
+    MDB_stat st;
+    MDB_val k, v;
+    uint8_t *zero = NULL;
+    int fd, rc = ENT_OK, mrc;
+    for (int i = 0; i < 2 && rc == ENT_OK; i++) {
+        MDB_txn *t;
+        uint64_t n;
+        if ((mrc = mdb_txn_begin(s->env, NULL, 0, &t)) != 0)
+            return xlate(s, mrc, "scrub begin");
+        mdb_env_info(s->env, &info);
+        n = (uint64_t)info.me_last_txnid;
+        k.mv_data = "scrub";
+        k.mv_size = 5;
+        v.mv_data = &n;
+        v.mv_size = sizeof(n);
+        if ((mrc = mdb_put(t, s->dbi[ENT_TBL_META], &k, &v, 0)) != 0) {
+            mdb_txn_abort(t);
+            return xlate(s, mrc, "scrub put");
+        }
+        if ((mrc = mdb_txn_commit(t)) != 0)
+            return xlate(s, mrc, "scrub commit");
+    }
+    if ((mrc = mdb_txn_begin(s->env, NULL, 0, &w)) != 0 ||
+        (mrc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &r)) != 0 ||
+        (mrc = mdb_env_stat(s->env, &st)) != 0 ||
+        (mrc = mdb_env_get_fd(s->env, &fd)) != 0 ||
+        (mrc = mdb_cursor_open(r, 0 /* FREE_DBI */, &c)) != 0) {
+        rc = xlate(s, mrc, "scrub");
+        goto out;
+    }
+    uint64_t oldest = (uint64_t)mdb_txn_id(r);
+    mdb_reader_list(s->env, scrub_reader, &oldest);
+    if ((zero = calloc(1, st.ms_psize)) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    while ((mrc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
+        size_t txnid, n;
+        if (k.mv_size != sizeof(txnid) || v.mv_size < sizeof(size_t))
+            break;
+        memcpy(&txnid, k.mv_data, sizeof(txnid));
+        if ((uint64_t)txnid >= oldest)
+            break;
+        memcpy(&n, v.mv_data, sizeof(n));
+        if ((n + 1) * sizeof(size_t) > v.mv_size)
+            break;
+        for (size_t i = 1; i <= n && rc == ENT_OK; i++) {
+            size_t pg;
+            memcpy(&pg, (const uint8_t *)v.mv_data + i * sizeof(size_t),
+                   sizeof(pg));
+            if (pwrite(fd, zero, st.ms_psize, (off_t)pg * st.ms_psize) !=
+                (ssize_t)st.ms_psize)
+                rc = xlate(s, errno ? errno : EIO, "scrub write");
+        }
+    }
+    /* The unused middle of every branch and leaf page: LMDB fills a new
+     * page from a recycled buffer and copies only the used parts of the
+     * page it replaces, so that middle may hold bytes of any page written
+     * before (LMDB 0.9 page header: pgno (8), pad (2), flags (2), lower
+     * (2), upper (2); the free middle is [lower, upper)). Nobody reads it. */
+    mdb_env_info(s->env, &info);
+    for (size_t pg = 2; pg <= (size_t)info.me_last_pgno && rc == ENT_OK; pg++) {
+        uint8_t hdr[16];
+        uint16_t flags, lower, upper;
+        if (pread(fd, hdr, sizeof(hdr), (off_t)pg * st.ms_psize) !=
+            (ssize_t)sizeof(hdr))
+            break;
+        memcpy(&flags, hdr + 10, 2);
+        memcpy(&lower, hdr + 12, 2);
+        memcpy(&upper, hdr + 14, 2);
+        if (!(flags & 0x03) || (flags & 0x24) || lower < 16 || upper < lower ||
+            upper > st.ms_psize) /* not a branch/leaf page (or LEAF2,
+                                    overflow): left alone */
+            continue;
+        if (upper > lower &&
+            pwrite(fd, zero, upper - lower,
+                   (off_t)pg * st.ms_psize + lower) != (ssize_t)(upper - lower))
+            rc = xlate(s, errno ? errno : EIO, "scrub write");
+    }
+    if (rc == ENT_OK && fdatasync(fd) != 0)
+        rc = xlate(s, errno, "scrub sync");
+out:
+    free(zero);
+    if (c != NULL)
+        mdb_cursor_close(c);
+    if (r != NULL)
+        mdb_txn_abort(r);
+    if (w != NULL)
+        mdb_txn_abort(w);
+    return rc;
+}
+
+/* After a commit that erased values (ENT_TXN_MARK_SCRUB): reopen the
+ * environment and zero the free pages (spec/objects.md). */
+static void after_erasure(ent_store *s) {
+    int src = reopen_env(s); /* the write itself has committed */
+    if (src != ENT_OK)
+        ENT_ERROR(s->log, "storage: reopen after an erasure: %s",
+                  ent_err_name(src));
+    if (s->env != NULL)
+        src = scrub(s);
+    if (src != ENT_OK)
+        ENT_ERROR(s->log, "storage: scrub of free pages failed: %s",
+                  ent_err_name(src));
+}
+
 int ent_store_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
                     void *data) {
     if (s == NULL || fn == NULL)
@@ -425,6 +613,8 @@ int ent_store_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
      * writer), its answers stay held until ent_store_group_commit */
     (void)group_flush(s);
     err = run_write(s, fn, data, &marks);
+    if (err == ENT_OK && (marks & ENT_TXN_MARK_SCRUB))
+        after_erasure(s);
     s->writing = false;
     if (err == ENT_OK && marks != 0 && s->commit_hook != NULL)
         s->commit_hook(s->commit_data, marks);
@@ -862,6 +1052,10 @@ int ent_store_open_ex(ent_store **out, const char *dir, unsigned flags,
     }
     s->log = log;
     s->rdonly = rdonly;
+    if ((s->dir = strdup(dir)) == NULL) {
+        err = ENT_ENOMEM;
+        goto out;
+    }
     snprintf(path, plen, "%s/data.mdb", dir);
     struct stat st;
     bool exists = stat(path, &st) == 0;
@@ -960,6 +1154,7 @@ void ent_store_close(ent_store *s) {
         (void)group_flush(s); /* nothing written is dropped at close */
     if (s->env != NULL)
         mdb_env_close(s->env);
+    free(s->dir);
     free(s);
 }
 

@@ -43,6 +43,11 @@ typedef enum ent_table {
     ENT_TBL_ACCESS,     /* "access": local users, tokens, rules */
     ENT_TBL_EVENTS,     /* "events": big-endian u64 id -> event (local) */
     ENT_TBL_WEBHOOKS,   /* "webhooks": webhook records, delivery logs (local) */
+    ENT_TBL_PARTNERS,   /* "partners": org -> partnership record (consent) */
+    ENT_TBL_ACCOUNTS,   /* "accounts": matching key -> account (private) */
+    ENT_TBL_OVERLAP,    /* "overlap": sharing settings, run limits, results */
+    ENT_TBL_CRM_IDS,    /* "crm_ids": source, type, external id -> object id (local) */
+    ENT_TBL_CHUNKS,     /* "chunks": obj || chunk hash -> sealed chunk */
     ENT_TBL__COUNT
 } ent_table;
 
@@ -114,6 +119,10 @@ int ent_store_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
  * schedule work. Marks on a read transaction are ignored.
  */
 #define ENT_TXN_MARK_EVENTS 0x1u /* node/events/event.h appended events */
+#define ENT_TXN_MARK_SCRUB 0x2u  /* values were erased: after the commit,
+                                    the store zeroes every free page that
+                                    no reader sees (spec/storage.md
+                                    "Erasure and free pages") */
 void ent_txn_mark(ent_txn *txn, unsigned bits);
 void ent_store_set_commit_hook(ent_store *s,
                                void (*hook)(void *data, unsigned marks),

@@ -1012,7 +1012,7 @@ static void test_leave(void **state) {
 /* --------------------------------------- 4: an owner-only field seized */
 
 /*
- * mdf_request.amount_approved is owner-only. Member M writes it with the
+ * program.mdf_budget is owner-only. Member M writes it with the
  * owner-only flag and an HLC just after its own add: refused at receipt
  * (only the object's owner writes owner-only fields), by its own engine
  * too. Its plain write shows until the owner sets the field, and then the
@@ -1024,50 +1024,50 @@ static void test_owner_only_field(void **state) {
     char err[256], buf[64];
     const ent_obj_input in[] = {{"name", "Q3 event", false}};
     assert_int_equal(
-        tnodes_open_obj(TNODES(&o, &m), 131, "mdf_request", in, 1, id), 0);
+        tnodes_open_obj(TNODES(&o, &m), 131, "program", in, 1, id), 0);
     join(&o, &m, id, ENT_ROLE_MEMBER);
     key0(&o, id, k0);
     ent_op *add_m = last_of(&o, id, tnode_pk(&o));
     const ent_op *pa[1] = {add_m};
     ent_op *seize = mk_set(m.id, id, 1, add_m->h.hlc + 1, 0, pa, 1,
-                           "amount_approved", "999999", true, k0);
+                           "mdf_budget", "999999", true, k0);
     refused_unchanged(&o, seize, ENT_EDENIED);
     assert_int_equal(apply1(&m, seize, NULL), ENT_EDENIED);
     /* M's engine refuses to make it */
-    ent_obj_input mi = {"amount_approved", "5000 USD", false};
+    ent_obj_input mi = {"mdf_budget", "5000 USD", false};
     ent_op *op = NULL;
     assert_int_equal(ent_obj_set(m.eng, id, &mi, 1, &op, err, sizeof(err)),
                      ENT_EDENIED);
     assert_non_null(strstr(err, "owner-only"));
     /* a plain write by M (no flag): shows until the owner writes */
     ent_op *plain = mk_set(m.id, id, 1, add_m->h.hlc + 1, 0, pa, 1,
-                           "amount_approved", "M's figure", false, k0);
+                           "mdf_budget", "M's figure", false, k0);
     apply_ok(&o, plain);
-    assert_string_equal(field_of(&o, id, "amount_approved", buf, sizeof(buf)),
+    assert_string_equal(field_of(&o, id, "mdf_budget", buf, sizeof(buf)),
                         "M's figure");
-    ent_obj_input oi = {"amount_approved", "12000 USD", false};
+    ent_obj_input oi = {"mdf_budget", "12000 USD", false};
     assert_int_equal(ent_obj_set(o.eng, id, &oi, 1, &op, err, sizeof(err)),
                      ENT_OK);
     ent_op_free(op);
     assert_non_null(strstr(
-        field_json(&o, id, "amount_approved", buf, sizeof(buf)), "12000.00"));
+        field_json(&o, id, "mdf_budget", buf, sizeof(buf)), "12000.00"));
     /* M's later plain write does not take it back; the owner sets it again */
     sync_all(&m, &o, id);
     m.now = o.now + 100;
     ent_op *m2 = local_set(&m, id, "name", "M renames");
     const ent_op *pm2[1] = {m2};
     ent_op *late = mk_set(m.id, id, 3, (o.now + 200) << 16, 0, pm2, 1,
-                          "amount_approved", "M again", false, k0);
+                          "mdf_budget", "M again", false, k0);
     sync_all(&o, &m, id);
     apply_ok(&o, late);
     assert_non_null(strstr(
-        field_json(&o, id, "amount_approved", buf, sizeof(buf)), "12000.00"));
-    ent_obj_input oi2 = {"amount_approved", "15000 USD", false};
+        field_json(&o, id, "mdf_budget", buf, sizeof(buf)), "12000.00"));
+    ent_obj_input oi2 = {"mdf_budget", "15000 USD", false};
     assert_int_equal(ent_obj_set(o.eng, id, &oi2, 1, &op, err, sizeof(err)),
                      ENT_OK);
     ent_op_free(op);
     assert_non_null(strstr(
-        field_json(&o, id, "amount_approved", buf, sizeof(buf)), "15000.00"));
+        field_json(&o, id, "mdf_budget", buf, sizeof(buf)), "15000.00"));
     ent_op_free(m2);
     sync_all(&m, &o, id);
     assert_same_state(&o, &m, id);

@@ -217,6 +217,7 @@ typedef struct bpeer {
     uint8_t v_org[32];   /* set by the test: the node it talks to */
     size_t last_ack_nids;
     int32_t last_err; /* code of the last ERROR received */
+    unsigned chunk_wants_in, chunks_in; /* CHUNK_WANT and CHUNK received */
 } bpeer;
 
 static inline void bpeer_established(ent_session *s, void *data) {
@@ -260,6 +261,12 @@ static inline void bpeer_message(ent_session *s, const uint8_t *msg,
         break;
     case ENT_WIRE_DIGESTS:
         p->digests_in++;
+        break;
+    case ENT_WIRE_CHUNK_WANT:
+        p->chunk_wants_in++;
+        break;
+    case ENT_WIRE_CHUNK:
+        p->chunks_in++;
         break;
     case ENT_WIRE_ADDRS:
         for (size_t i = 0; i < m.u.addrs.nrecs; i++) {

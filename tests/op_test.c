@@ -76,7 +76,7 @@ static void make_body(ent_op_body *b, uint8_t kind, const fixture *f) {
     case ENT_OP_SET:
         if (kind == ENT_OP_CREATE)
             strcpy(b->type, "opportunity");
-        b->nfields = 7;
+        b->nfields = 8;
         b->fields = calloc(b->nfields, sizeof(*b->fields));
         /* deliberately unsorted: the encoder sorts */
         strcpy(b->fields[0].name, "stage_note");
@@ -98,6 +98,10 @@ static void make_body(ent_op_body *b, uint8_t kind, const fixture *f) {
         memcpy(b->fields[5].v.u.org, ent_identity_public(f->bob), 32);
         strcpy(b->fields[6].name, "cleared");
         b->fields[6].v.type = ENT_VT_NULL;
+        strcpy(b->fields[7].name, "budget"); /* a link */
+        b->fields[7].v.type = ENT_VT_REF;
+        for (int i = 0; i < 32; i++)
+            b->fields[7].v.u.ref[i] = (uint8_t)(0xa0 + i);
         break;
     case ENT_OP_ADD_MEMBER: {
         memcpy(b->org, ent_identity_public(f->bob), 32);
@@ -131,6 +135,21 @@ static void make_body(ent_op_body *b, uint8_t kind, const fixture *f) {
         b->rules = malloc(7);
         memcpy(b->rules, "\x84\x01\x81\x61\x41\x80\x80", 7);
         b->ruleslen = 7;
+        break;
+    case ENT_OP_ERASE:
+        strcpy(b->field, "contact_email");
+        b->nerased = 2;
+        b->erased = calloc(2, 32);
+        memset(b->erased, 0x11, 32);
+        memset(b->erased + 32, 0x22, 32);
+        break;
+    case ENT_OP_ATTACH:
+        strcpy(b->fname, "SOW v1.pdf");
+        b->fsize = ENT_OP_CHUNK + 1; /* two chunks */
+        memset(b->fhash, 0x33, 32);
+        b->nchunks = 2;
+        b->chunks = calloc(2, 32);
+        memset(b->chunks, 0x44, 64);
         break;
     case ENT_OP_APPROVE:
         strcpy(b->step, "finance");
@@ -177,6 +196,9 @@ static void assert_value_equal(const ent_value *a, const ent_value *b) {
     case ENT_VT_ORG:
         assert_memory_equal(a->u.org, b->u.org, 32);
         break;
+    case ENT_VT_REF:
+        assert_memory_equal(a->u.ref, b->u.ref, 32);
+        break;
     default:
         break;
     }
@@ -212,6 +234,15 @@ static void assert_body_equal(const ent_op_body *a, const ent_op_body *b) {
     assert_int_equal(a->ruleslen, b->ruleslen);
     if (a->ruleslen)
         assert_memory_equal(a->rules, b->rules, a->ruleslen);
+    assert_string_equal(a->field, b->field);
+    assert_string_equal(a->fname, b->fname);
+    assert_true(a->fsize == b->fsize && a->nchunks == b->nchunks);
+    assert_memory_equal(a->fhash, b->fhash, 32);
+    if (a->nchunks)
+        assert_memory_equal(a->chunks, b->chunks, a->nchunks * 32);
+    assert_int_equal(a->nerased, b->nerased);
+    if (a->nerased)
+        assert_memory_equal(a->erased, b->erased, a->nerased * 32);
 }
 
 static void assert_header_equal(const ent_op_header *a,
@@ -529,7 +560,7 @@ static void test_version_and_kind(void **state) {
     memcpy(buf, op->raw, op->rawlen);
     size_t kind_at = op->hdr_off + op->hdr_len - 1;
     assert_int_equal(buf[kind_at], ENT_OP_SET);
-    buf[kind_at] = 0x09; /* no such kind */
+    buf[kind_at] = ENT_OP_KIND__COUNT; /* no such kind */
     assert_int_equal(ent_op_decode(&d, buf, op->rawlen), ENT_EVERSION);
     free(buf);
     ent_op_free(op);
@@ -760,6 +791,13 @@ static void test_body_decode_rejects(void **state) {
         {ENT_OP_SET, "81a0", ENT_OK},                       /* no fields */
         {ENT_OP_SET, "81a16161820200", ENT_OK},             /* a: int 0 */
         {ENT_OP_SET, "81a16161820900", ENT_ECORRUPT},       /* type 9 */
+        {ENT_OP_SET, "81a1616182075820" /* a ref: 32 bytes */
+                     "0102030405060708090a0b0c0d0e0f10"
+                     "1112131415161718191a1b1c1d1e1f20", ENT_OK},
+        {ENT_OP_SET, "81a1616182075819" /* a ref of 25 bytes */
+                     "0102030405060708090a0b0c0d0e0f10"
+                     "111213141516171819", ENT_ECORRUPT},
+        {ENT_OP_SET, "81a16161820761" "61", ENT_ECORRUPT}, /* ref as text */
         {ENT_OP_SET, "81a1616182020000", ENT_ECORRUPT},     /* trailing */
         {ENT_OP_SET, "81a16161830200", ENT_ETRUNCATED},
         {ENT_OP_SET, "81a1616182031b", ENT_ETRUNCATED},
@@ -809,7 +847,8 @@ static void test_body_decode_rejects(void **state) {
         }
         ent_op_body_clear(&b);
     }
-    assert_int_equal(ent_op_body_decode(&b, 9, (const uint8_t *)"\x80", 1),
+    assert_int_equal(ent_op_body_decode(&b, ENT_OP_KIND__COUNT,
+                                        (const uint8_t *)"\x80", 1),
                      ENT_EVERSION);
 }
 

@@ -669,7 +669,7 @@ static void test_access(void **state) {
 static void test_hide_private_canary(void **state) {
     fixture *f = *state;
     ent_rpt_opts o = {.by = "internal_notes,stage", .hide_private = true};
-    for (int kind = 0; kind < ENT_RPT__COUNT; kind++) {
+    for (int kind = 0; kind < ENT_RPT_MDF; kind++) { /* mdf, plan: below */
         o.kind = (ent_rpt_kind)kind;
         json_t *j = report(&f->n[0], &o, ENT_OK);
         char *s = json_dumps(j, JSON_COMPACT);
@@ -890,6 +890,165 @@ static void test_svg(void **state) {
     j = json_object();
     assert_int_equal(ent_report_svg(j, &svg), ENT_EINVAL);
     json_decref(j);
+}
+
+/* plan and mdf (spec/reports.md "MDF and plans"): org A's sales plan,
+ * linked by A's opportunities; a budget of A's, requests of B's. */
+static void test_plan_and_mdf(void **state) {
+    fixture *f = *state;
+    char err[256], ph[65], amount[48];
+    uint8_t plan[32];
+    ent_op *op = NULL;
+    tnode *a = &f->n[0], *b = &f->n[1];
+    ent_obj_input pin[] = {{"name", "A plan", ENT_IN_SHARED},
+                           {"joint_target", "1000000 USD", ENT_IN_SHARED}};
+    assert_int_equal(ent_obj_create(a->eng, "sales_plan", pin, 2, plan, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    ent_value_ref_format(ph, plan);
+    /* expected: A's view (its private deal sizes), B's (its own, on the
+     * opportunities it holds with the link: A's, shared with B) */
+    int64_t won_a[3] = {0}, pipe_a[3] = {0}, won_b[3] = {0};
+    uint64_t n_a = 0, nwon_a = 0, nlost_a = 0, n_b = 0;
+    for (int i = 0; i < NOBJ; i++) {
+        const gobj *g = &f->o[i];
+        if (g->owner != 0)
+            continue;
+        ent_obj_input in = {"plan", ph, ENT_IN_SHARED};
+        assert_int_equal(ent_obj_set(a->eng, g->id, &in, 1, &op, err,
+                                     sizeof(err)),
+                         ENT_OK);
+        ent_op_free(op);
+        n_a++;
+        if (won(g)) {
+            nwon_a++;
+            won_a[g->cur[0]] += g->minor[0];
+        } else if (lost(g)) {
+            nlost_a++;
+        } else {
+            pipe_a[g->cur[0]] += g->minor[0];
+        }
+        if (g->partner == 1) {
+            assert_int_equal(tnode_sync(b, a, g->id), 0);
+            n_b++;
+            if (won(g))
+                won_b[g->cur[1]] += g->minor[1];
+        }
+    }
+    ent_rpt_opts o = {.kind = ENT_RPT_PLAN, .me = tnode_pk(a)};
+    json_t *j = report(a, &o, ENT_OK);
+    json_t *g = group(j, "plan", "A plan");
+    assert_non_null(g);
+    assert_int_equal(jint(g, "opportunities"), (int64_t)n_a);
+    assert_int_equal(jint(g, "won"), (int64_t)nwon_a);
+    assert_int_equal(jint(g, "lost"), (int64_t)nlost_a);
+    for (int c = 0; c < 3; c++) {
+        assert_true(msum(json_object_get(g, "won_amount"), currencies[c]) ==
+                    won_a[c]);
+        assert_true(msum(json_object_get(g, "pipeline"), currencies[c]) ==
+                    pipe_a[c]);
+    }
+    assert_true(msum(json_object_get(g, "target"), "USD") == 100000000);
+    /* won amounts in three currencies: no progress, never a mixed sum */
+    assert_true(json_is_null(json_object_get(g, "progress")));
+    json_decref(j);
+    /* --hide-private: deal_size is private, so no amount is summed */
+    o.hide_private = true;
+    j = report(a, &o, ENT_OK);
+    g = group(j, "plan", "A plan");
+    assert_int_equal(jint(g, "opportunities"), (int64_t)n_a);
+    assert_int_equal(json_array_size(json_object_get(g, "won_amount")), 0);
+    assert_int_equal(json_array_size(json_object_get(g, "pipeline")), 0);
+    json_decref(j);
+    o.hide_private = false;
+    /* B is not a member of the plan: its key is the id, an opaque link */
+    o.me = tnode_pk(b);
+    j = report(b, &o, ENT_OK);
+    g = group(j, "plan", ph);
+    assert_non_null(g);
+    char *dump = json_dumps(j, 0);
+    assert_null(strstr(dump, "A plan"));
+    free(dump);
+    assert_int_equal(jint(g, "opportunities"), (int64_t)n_b);
+    for (int c = 0; c < 3; c++)
+        assert_true(msum(json_object_get(g, "won_amount"), currencies[c]) ==
+                    won_b[c]);
+    json_decref(j);
+
+    /* mdf: A's budget of 1000 EUR, B a member; B asks 400, 500, 300 */
+    uint8_t bud[32], req[3][32];
+    char bh[65];
+    ent_obj_input bin[] = {{"name", "A budget", ENT_IN_SHARED},
+                           {"amount", "1000 EUR", ENT_IN_SHARED}};
+    assert_int_equal(ent_obj_create(a->eng, "mdf_budget", bin, 2, bud, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(tnode_join(a, b, bud, ENT_ROLE_MEMBER, NULL, NULL),
+                     ENT_OK);
+    ent_value_ref_format(bh, bud);
+    static const char *const asked[] = {"400 EUR", "500 EUR", "300 EUR"};
+    static const char *const given[] = {"400 EUR", "500 EUR", "100 EUR"};
+    for (int i = 0; i < 3; i++) {
+        ent_obj_input rin[] = {{"budget", bh, ENT_IN_SHARED},
+                               {"amount_requested", asked[i], ENT_IN_SHARED}};
+        assert_int_equal(ent_obj_create(b->eng, "mdf_request", rin, 2, req[i],
+                                        NULL, err, sizeof(err)),
+                         ENT_OK);
+        assert_int_equal(tnode_join(b, a, req[i], ENT_ROLE_MEMBER, NULL, NULL),
+                         ENT_OK);
+        assert_int_equal(ent_obj_stage(b->eng, req[i], "Submitted", NULL, err,
+                                       sizeof(err)),
+                         ENT_OK);
+        assert_int_equal(tnode_sync(a, b, req[i]), 0);
+        if (i == 2) { /* 100 left: 300 is refused */
+            ent_obj_input over = {"amount_approved", "300 EUR", ENT_IN_SHARED};
+            assert_int_equal(ent_obj_set(a->eng, req[i], &over, 1, NULL, err,
+                                         sizeof(err)),
+                             ENT_EDENIED);
+        }
+        ent_obj_input ap = {"amount_approved", given[i], ENT_IN_SHARED};
+        assert_int_equal(
+            ent_obj_set(a->eng, req[i], &ap, 1, NULL, err, sizeof(err)),
+            ENT_OK);
+        assert_int_equal(ent_obj_stage(a->eng, req[i], "Approved", NULL, err,
+                                       sizeof(err)),
+                         ENT_OK);
+        assert_int_equal(tnode_sync(b, a, req[i]), 0);
+    }
+    snprintf(amount, sizeof(amount), "%s", "350 EUR"); /* B claims 350 */
+    ent_obj_input cl = {"amount_claimed", amount, ENT_IN_SHARED};
+    assert_int_equal(ent_obj_set(b->eng, req[0], &cl, 1, NULL, err,
+                                 sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(
+        ent_obj_stage(b->eng, req[0], "Claimed", NULL, err, sizeof(err)),
+        ENT_OK);
+    assert_int_equal(tnode_sync(a, b, req[0]), 0);
+    char borg[ENT_ORG_ID_LEN + 1];
+    org_text(f, 1, borg);
+    for (int k = 0; k < 2; k++) {
+        tnode *n = k == 0 ? a : b;
+        ent_rpt_opts m = {.kind = ENT_RPT_MDF, .me = tnode_pk(n)};
+        j = report(n, &m, ENT_OK);
+        g = group(j, "partner", borg);
+        assert_non_null(g);
+        assert_int_equal(jint(g, "requests"), 3);
+        assert_true(msum(json_object_get(g, "requested"), "EUR") == 120000);
+        assert_true(msum(json_object_get(g, "approved"), "EUR") == 100000);
+        assert_true(msum(json_object_get(g, "claimed"), "EUR") == 35000);
+        assert_true(msum(json_object_get(g, "paid"), "EUR") == 0);
+        json_t *t = json_object_get(j, "total");
+        assert_true(msum(json_object_get(t, "budget"), "EUR") == 100000);
+        assert_true(msum(json_object_get(t, "left"), "EUR") == 0);
+        assert_true(json_is_true(json_object_get(j, "complete")) == (k == 0));
+        json_decref(j);
+    }
+    /* options the report does not take */
+    ent_rpt_opts bad = {.kind = ENT_RPT_MDF, .where = "true"};
+    j = report(a, &bad, ENT_EINVAL);
+    assert_null(j);
+    bad = (ent_rpt_opts){.kind = ENT_RPT_MDF, .by = "partner,partner"};
+    assert_null(report(a, &bad, ENT_EINVAL));
 }
 
 /* ---- derived fields ------------------------------------------------------ */
@@ -1123,6 +1282,7 @@ int main(void) {
         cmocka_unit_test(test_views),
         cmocka_unit_test(test_svg),
         cmocka_unit_test(test_derived),
+        cmocka_unit_test(test_plan_and_mdf), /* last: it adds objects */
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

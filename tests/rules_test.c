@@ -75,7 +75,7 @@ static void test_codec(void **state) {
     uint8_t *enc = NULL, *enc2 = NULL;
     size_t len, len2;
     assert_int_equal(ent_wf_encode(r, &enc, &len), ENT_OK);
-    ent_wf_rules *d = malloc(sizeof(*d));
+    ent_wf_rules *d = malloc(sizeof(*d)), *x = malloc(sizeof(*x));
     assert_int_equal(ent_wf_decode(d, enc, len), ENT_OK);
     assert_int_equal(ent_wf_encode(d, &enc2, &len2), ENT_OK);
     assert_int_equal(len, len2);
@@ -315,6 +315,117 @@ static void test_field_owners(void **state) {
     free(r);
 }
 
+static int ref_vendor(void *data, const char *field, uint8_t org[32],
+                      bool *found) {
+    (void)data;
+    *found = strcmp(field, "budget") == 0;
+    if (*found)
+        memcpy(org, VENDOR, 32);
+    return ENT_OK;
+}
+
+static ent_value money(int64_t minor, const char *cur) {
+    ent_value v;
+    memset(&v, 0, sizeof(v));
+    v.type = ENT_VT_MONEY;
+    v.u.money.minor = minor;
+    snprintf(v.u.money.cur, sizeof(v.u.money.cur), "%s", cur);
+    return v;
+}
+
+/* Amount limits (spec/workflows.md §8): the codec (a fifth element only
+ * when there are limits, sorted, no self-bound, no cycle), the JSON, the
+ * pure judgment; and the party ref:F, resolved to an org. */
+static void test_limits_and_refs(void **state) {
+    (void)state;
+    char err[256] = "", why[200];
+    orgs();
+    ent_wf_rules *r = rules_of(
+        "{\"transitions\":[{\"from\":\"Submitted\",\"to\":\"Approved\","
+        "\"who\":[\"ref:budget\"]}],"
+        "\"field_owners\":{\"approved\":\"ref:budget\"},"
+        "\"limits\":{\"claimed\":\"approved\",\"approved\":\"requested\"}}",
+        ENT_OK, err, sizeof(err));
+    assert_int_equal(r->nlimits, 2);
+    assert_string_equal(ent_wf_limit_of(r, "approved"), "requested");
+    assert_string_equal(ent_wf_limit_of(r, "claimed"), "approved");
+    assert_null(ent_wf_limit_of(r, "requested"));
+    uint8_t *enc = NULL, *enc2 = NULL;
+    size_t len, len2;
+    assert_int_equal(ent_wf_encode(r, &enc, &len), ENT_OK);
+    ent_wf_rules *d = malloc(sizeof(*d)), *x = malloc(sizeof(*x));
+    assert_int_equal(ent_wf_decode(d, enc, len), ENT_OK);
+    assert_int_equal(d->nlimits, 2);
+    assert_string_equal(d->limits[0].field, "claimed"); /* sorted: shorter */
+    assert_int_equal(d->trans[0].who[0].kind, ENT_WF_REF);
+    assert_string_equal(d->trans[0].who[0].field, "budget");
+    assert_int_equal(ent_wf_encode(d, &enc2, &len2), ENT_OK);
+    assert_int_equal(len, len2);
+    assert_memory_equal(enc, enc2, len);
+    assert_int_equal(enc[0], 0x85); /* five elements */
+    free(enc2);
+    /* unsorted limits and an empty fifth element are not canonical */
+    static const uint8_t empty5[] = {0x85, 0x01, 0x81, 0x61, 0x41,
+                                     0x80, 0x80, 0x80};
+    assert_int_equal(ent_wf_decode(x, empty5, sizeof(empty5)), ENT_ENONCANON);
+    static const uint8_t unsorted[] = {0x85, 0x01, 0x81, 0x61, 0x41, 0x80,
+                                       0x80, 0x82, 0x82, 0x62, 0x62, 0x62,
+                                       0x61, 0x63, 0x82, 0x61, 0x61, 0x61,
+                                       0x63};
+    assert_int_equal(ent_wf_decode(x, unsorted, sizeof(unsorted)),
+                     ENT_ENONCANON);
+    static const uint8_t self[] = {0x85, 0x01, 0x81, 0x61, 0x41, 0x80,
+                                   0x80, 0x81, 0x82, 0x61, 0x61, 0x61, 0x61};
+    assert_int_equal(ent_wf_decode(x, self, sizeof(self)), ENT_ECORRUPT);
+    static const uint8_t cycle[] = {0x85, 0x01, 0x81, 0x61, 0x41, 0x80,
+                                    0x80, 0x82, 0x82, 0x61, 0x61, 0x61,
+                                    0x62, 0x82, 0x61, 0x62, 0x61, 0x61};
+    assert_int_equal(ent_wf_decode(x, cycle, sizeof(cycle)), ENT_ECORRUPT);
+    rules_of("{\"limits\":{\"a\":\"b\",\"b\":\"a\"}}", ENT_ESCHEMA, err,
+             sizeof(err));
+    assert_non_null(strstr(err, "cycle"));
+    /* the judgment */
+    ent_value v = money(50000, "EUR"), b = money(60000, "EUR");
+    assert_true(ent_wf_limit_ok(&v, &b, "approved", "requested", why, 200));
+    v = money(60000, "EUR");
+    assert_true(ent_wf_limit_ok(&v, &b, "approved", "requested", why, 200));
+    v = money(60001, "EUR");
+    assert_false(ent_wf_limit_ok(&v, &b, "approved", "requested", why, 200));
+    assert_non_null(strstr(why, "more than requested"));
+    v = money(-1, "EUR");
+    assert_false(ent_wf_limit_ok(&v, &b, "approved", "requested", why, 200));
+    v = money(100, "USD");
+    assert_false(ent_wf_limit_ok(&v, &b, "approved", "requested", why, 200));
+    assert_non_null(strstr(why, "currency"));
+    v = money(100, "EUR");
+    assert_false(ent_wf_limit_ok(&v, NULL, "approved", "requested", why, 200));
+    ent_value nul = {.type = ENT_VT_NULL};
+    assert_false(ent_wf_limit_ok(&v, &nul, "approved", "requested", why, 200));
+    assert_true(ent_wf_limit_ok(&nul, &nul, "approved", "requested", why, 200));
+    ent_value i1 = {.type = ENT_VT_INT, .u.i = 3}, i2 = {.type = ENT_VT_INT,
+                                                          .u.i = 2};
+    assert_false(ent_wf_limit_ok(&i1, &i2, "a", "b", why, 200));
+    assert_true(ent_wf_limit_ok(&i2, &i1, "a", "b", why, 200));
+    assert_false(ent_wf_limit_ok(&i2, &b, "a", "b", why, 200));
+    /* an unresolved ref:F matches the owner only; resolved, that org */
+    ent_wf_party owner = {OWNER, true, true, 0}, vendor = {VENDOR, false, true,
+                                                           2};
+    assert_true(ent_wf_who_matches(&d->fields[0].who, &owner));
+    assert_false(ent_wf_who_matches(&d->fields[0].who, &vendor));
+    bool changed = false;
+    assert_int_equal(ent_wf_resolve_refs(d, ref_vendor, NULL, &changed),
+                     ENT_OK);
+    assert_true(changed);
+    assert_int_equal(d->fields[0].who.kind, ENT_WF_ORG);
+    assert_true(ent_wf_who_matches(&d->fields[0].who, &vendor));
+    assert_false(ent_wf_who_matches(&d->fields[0].who, &owner));
+    assert_true(ent_wf_who_matches(&d->trans[0].who[0], &vendor));
+    free(enc);
+    free(d);
+    free(x);
+    free(r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codec),
@@ -322,6 +433,7 @@ int main(void) {
         cmocka_unit_test(test_json_refused),
         cmocka_unit_test(test_transitions),
         cmocka_unit_test(test_field_owners),
+        cmocka_unit_test(test_limits_and_refs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

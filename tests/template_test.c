@@ -112,7 +112,7 @@ static void test_builtins_round_trip(void **state) {
         ent_template_free(u);
         ent_template_free(t);
     }
-    assert_int_equal(n, 7);
+    assert_int_equal(n, 8);
     ent_template *t = NULL;
     assert_int_equal(ent_template_builtin("widget", &t), ENT_ENOENT);
     assert_null(t);
@@ -163,8 +163,9 @@ static void test_opportunity_fields(void **state) {
                      ENT_VT_MONEY);
     assert_int_equal(ent_template_field(t, "amount_requested")->visibility,
                      ENT_VIS_SHARED);
-    assert_int_equal(ent_template_field(t, "approval_status")->type,
-                     ENT_VT_ENUM);
+    assert_int_equal(ent_template_field(t, "budget")->type, ENT_VT_REF);
+    assert_string_equal(ent_template_field(t, "budget")->target, "mdf_budget");
+    assert_true(t->ruleslen > 0); /* the MDF workflow, spec/workflows.md §8 */
     assert_string_equal(ent_template_field(t, "activity_type")->table,
                         "mdf_activity_types");
     ent_template_free(t);
@@ -435,9 +436,9 @@ static int store_body(ent_txn *txn, void *data) {
     ent_strlist l = {0};
     assert_int_equal(ent_template_list(txn, &l), ENT_OK);
     static const char *const sorted[] = {
-        "account_plan",   "lead",    "mdf_request", "opportunity",
+        "account_plan",   "lead",    "mdf_budget", "mdf_request", "opportunity",
         "partner_review", "program", "sales_plan",  "solution"};
-    assert_int_equal(l.n, 8);
+    assert_int_equal(l.n, 9);
     for (size_t i = 0; i < l.n; i++)
         assert_string_equal(l.v[i], sorted[i]);
     ent_strlist_free(&l);

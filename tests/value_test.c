@@ -31,8 +31,9 @@ static void assert_formats(const ent_value *v, const char *want) {
 static void test_type_names(void **state) {
     (void)state;
     ent_vtype t;
-    const char *names[] = {"text", "integer", "money", "date", "enum", "org"};
-    for (unsigned i = 0; i < 6; i++) {
+    const char *names[] = {"text", "integer", "money", "date",
+                           "enum", "org",     "ref"};
+    for (unsigned i = 0; i < 7; i++) {
         assert_int_equal(ent_vtype_parse(names[i], &t), ENT_OK);
         assert_int_equal(t, (ent_vtype)(i + 1));
         assert_string_equal(ent_vtype_name(t), names[i]);
@@ -336,6 +337,44 @@ static void test_org(void **state) {
     assert_int_equal(parse(&w, ENT_VT_ORG, "Acme Corp", NULL), ENT_EINVAL);
 }
 
+/* A link: the object id as 64 hex characters, either case, round trip. */
+static void test_ref(void **state) {
+    (void)state;
+    static const char id[] =
+        "00ff10aa3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7";
+    ent_value v, w;
+    assert_int_equal(parse(&v, ENT_VT_REF, id, NULL), ENT_OK);
+    assert_int_equal(v.type, ENT_VT_REF);
+    assert_int_equal(v.u.ref[0], 0x00);
+    assert_int_equal(v.u.ref[1], 0xff);
+    assert_int_equal(v.u.ref[31], 0xe7);
+    assert_formats(&v, id);
+    json_t *j = NULL;
+    assert_int_equal(ent_value_to_json(&v, &j), ENT_OK);
+    assert_string_equal(json_string_value(j), id);
+    json_decref(j);
+    char upper[65];
+    for (int i = 0; i <= 64; i++)
+        upper[i] = (char)(id[i] >= 'a' && id[i] <= 'f' ? id[i] - 32 : id[i]);
+    assert_int_equal(parse(&w, ENT_VT_REF, upper, NULL), ENT_OK);
+    assert_true(ent_value_equal(&v, &w));
+    w.u.ref[5] ^= 1;
+    assert_false(ent_value_equal(&v, &w));
+    assert_int_equal(ent_value_check(&v), ENT_OK);
+    char bad[66];
+    memcpy(bad, id, 65);
+    bad[63] = '\0'; /* 63 characters */
+    assert_int_equal(parse(&w, ENT_VT_REF, bad, NULL), ENT_EINVAL);
+    memcpy(bad, id, 65);
+    bad[7] = 'g';
+    assert_int_equal(parse(&w, ENT_VT_REF, bad, NULL), ENT_EINVAL);
+    memcpy(bad, id, 65);
+    bad[64] = '0';
+    bad[65] = '\0'; /* 65 characters */
+    assert_int_equal(parse(&w, ENT_VT_REF, bad, NULL), ENT_EINVAL);
+    assert_int_equal(parse(&w, ENT_VT_REF, "Q3 budget", NULL), ENT_EINVAL);
+}
+
 static void test_copy_equal_json(void **state) {
     (void)state;
     ent_value a, b, c;
@@ -421,6 +460,7 @@ int main(void) {
         cmocka_unit_test(test_date),
         cmocka_unit_test(test_enum),
         cmocka_unit_test(test_org),
+        cmocka_unit_test(test_ref),
         cmocka_unit_test(test_copy_equal_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

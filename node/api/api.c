@@ -8,11 +8,14 @@
  */
 #include "node/api/api.h"
 #include "node/api/api_access.h"
+#include "node/api/api_overlap.h"
 #include "node/api/api_events.h"
 #include "node/api/api_log.h"
 #include "node/api/api_metrics.h"
+#include "node/api/api_attach.h"
 #include "node/api/api_objects.h"
 #include "node/api/api_peers.h"
+#include "node/api/api_crm.h"
 #include "node/api/api_reports.h"
 #include "node/api/api_users.h"
 #include "node/api/api_webhooks.h"
@@ -60,6 +63,13 @@ static const ent_api_route builtin_routes[] = {
     {"POST", "/v1/objects/{id}/comments", false, ent_api_object_comment},
     {"POST", "/v1/objects/{id}/approve", false, ent_api_object_approve},
     {"POST", "/v1/objects/{id}/reject", false, ent_api_object_reject},
+    {"POST", "/v1/objects/{id}/convert", false, ent_api_object_convert},
+    {"POST", "/v1/objects/{id}/erase", false, ent_api_object_erase},
+    /* attachments: node/api/api_attach.c */
+    {"GET", "/v1/objects/{id}/attachments", false, ent_api_attachments},
+    {"POST", "/v1/objects/{id}/attachments", false, ent_api_attachments},
+    {"POST", "/v1/objects/{id}/attachments/fetch", false, ent_api_attachments},
+    {"POST", "/v1/objects/{id}/attachments/save", false, ent_api_attachments},
     {"GET", "/v1/objects/{id}/rules", false, ent_api_object_get},
     {"PUT", "/v1/objects/{id}/rules", false, ent_api_object_put},
     /* invites, joins, members, peers: node/api/api_peers.c */
@@ -111,6 +121,15 @@ static const ent_api_route builtin_routes[] = {
     {"POST", "/v1/webhooks/{webhook}/resume", false, ent_api_webhook_post},
     {"POST", "/v1/webhooks/{webhook}/replay", false, ent_api_webhook_post},
     {"POST", "/v1/webhooks/{webhook}/test", false, ent_api_webhook_post},
+    /* account mapping: node/api/api_overlap.c */
+    {"GET", "/v1/accounts", false, ent_api_accounts_list},
+    {"POST", "/v1/accounts", false, ent_api_accounts_add},
+    {"GET", "/v1/partners", false, ent_api_partners_list},
+    {"POST", "/v1/partners/invites", false, ent_api_partner_invite},
+    {"PUT", "/v1/partners/{org}/share", false, ent_api_partner_share},
+    {"POST", "/v1/partners/{org}/runs", false, ent_api_partner_run},
+    {"GET", "/v1/partners/{org}/overlap", false, ent_api_partner_overlap},
+    {"POST", "/v1/partners/{org}/seed", false, ent_api_partner_seed},
     /* reports: node/api/api_reports.c */
     {"GET", "/v1/reports/{kind}", false, ent_api_report_get},
     {"GET", "/v1/views", false, ent_api_views_list},
@@ -118,6 +137,9 @@ static const ent_api_route builtin_routes[] = {
     {"GET", "/v1/views/{name}/run", false, ent_api_view_get},
     {"PUT", "/v1/views/{name}", false, ent_api_view_put},
     {"DELETE", "/v1/views/{name}", false, ent_api_view_delete},
+    /* CRM sync: node/api/api_crm.c */
+    {"POST", "/v1/crm/import", false, ent_api_crm_import},
+    {"POST", "/v1/crm/export", false, ent_api_crm_export},
 };
 
 const ent_api_route *ent_api_builtin_routes(size_t *n) {

@@ -248,12 +248,21 @@ static int before_object(ent_node *n, const ent_http_request *req,
         action = ENT_ACT_APPROVE; /* spec/workflows.md §5 */
     else if (strcmp(rest, "/rules") == 0)
         action = ENT_ACT_CHANGE; /* new rules: the owner's engine decides */
+    else if (strcmp(rest, "/convert") == 0)
+        action = ENT_ACT_CHANGE; /* the lead changes; a new object is made */
+    else if (strcmp(rest, "/attachments") == 0)
+        action = ENT_ACT_CHANGE; /* a new attachment: no field changes */
+    else if (strcmp(rest, "/attachments/fetch") == 0 ||
+             strcmp(rest, "/attachments/save") == 0)
+        action = ENT_ACT_READ; /* reading what the object holds */
     else if (strcmp(rest, "/stage") == 0 || rest[0] == '\0')
         action = ENT_ACT_CHANGE;
     else
         action = ENT_ACT_MANAGE; /* a sub-path this guard does not know */
     rc = need(g, p, action, type, NULL, state, cr, resp);
-    if (rc != ENT_OK || action != ENT_ACT_CHANGE || strcmp(rest, "/rules") == 0)
+    if (rc != ENT_OK || action != ENT_ACT_CHANGE || strcmp(rest, "/rules") == 0 ||
+        strcmp(rest, "/convert") == 0 ||
+        strcmp(rest, "/attachments") == 0)
         goto out;
     if (ent_http_request_json(req, &body) != ENT_OK || !json_is_object(body))
         goto out;
@@ -476,7 +485,8 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
     }
     if (object_path(path, id, &rest)) {
         if (get) {
-            bool rules = strcmp(rest, "/rules") == 0;
+            bool rules = strcmp(rest, "/rules") == 0 ||
+                         strcmp(rest, "/attachments") == 0;
             if (rest[0] != '\0' && !rules)
                 return ENT_OK; /* G_PLAIN with no action: 404 below */
             if (!rules)

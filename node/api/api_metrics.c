@@ -78,6 +78,14 @@ static void store_collect(ent_metrics_out *o, ent_node *n) {
         one(o, "entente_lmdb_readers", ENT_METRIC_GAUGE,
             "LMDB reader slots in use", u.readers);
     }
+    uint64_t chunks, bytes;
+    if (ent_node_objects(n) != NULL &&
+        ent_obj_chunk_usage(ent_node_objects(n), &chunks, &bytes) == ENT_OK) {
+        one(o, "entente_attachment_chunks", ENT_METRIC_GAUGE,
+            "sealed attachment chunks stored", chunks);
+        one(o, "entente_attachment_bytes", ENT_METRIC_GAUGE,
+            "bytes of the sealed attachment chunks stored", bytes);
+    }
 }
 
 static void objects_collect(ent_metrics_out *o, ent_node *n) {
@@ -151,6 +159,10 @@ static void peers_collect(ent_metrics_out *o, ent_node *n) {
         "op records sent to other nodes", s.ops_sent);
     one(o, "entente_ops_relayed_total", ENT_METRIC_COUNTER,
         "op records forwarded to other members", s.ops_relayed);
+    labelled ch[] = {{"out", s.chunks_sent}, {"in", s.chunks_received}};
+    by(o, "entente_attachment_chunks_total", ENT_METRIC_COUNTER,
+       "attachment chunks sent to members and received from them",
+       "direction", ch, COUNT(ch));
     labelled ref[] = {{"sender_not_member", s.ops_nonmember},
                       {"queue_full", s.queue_dropped},
                       {"protocol_violation", s.violations},
@@ -159,7 +171,9 @@ static void peers_collect(ent_metrics_out *o, ent_node *n) {
                       {"guest_closed", s.guests_closed},
                       {"banned", s.banned_refused},
                       {"proof_rate", s.proofs_refused},
-                      {"digest_rate", s.digests_refused}};
+                      {"digest_rate", s.digests_refused},
+                      {"chunk_refused", s.chunks_refused},
+                      {"chunk_bad", s.chunks_bad}};
     by(o, "entente_peer_refusals_total", ENT_METRIC_COUNTER,
        "what the peer layer turned away, by reason", "reason", ref, COUNT(ref));
     /* the sessions themselves (protocol/session.h) */

@@ -634,6 +634,55 @@ static int object_approve(ent_node *n, const uint8_t id[32],
     return respond_id(resp, 200, id);
 }
 
+int ent_api_object_convert(ent_node *n, const ent_http_request *req,
+                           ent_http_response *resp) {
+    static const char *const keys[] = {"to", NULL};
+    uint8_t id[32], nid[32];
+    const char *rest;
+    json_t *body = NULL;
+    ent_op *cop = NULL, *sop = NULL;
+    char err[ENT_OBJ_ERR_MAX] = "";
+    int rc = ent_api_obj_path(req, id, &rest, resp);
+    if (rc != ENT_OK)
+        return rc;
+    if (req->query != NULL && req->query[0] != '\0')
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "no query parameters are accepted here");
+    if ((rc = ent_api_body_object(req, resp, &body)) != ENT_OK)
+        return rc;
+    if ((rc = check_keys(body, keys, resp)) != ENT_OK)
+        goto out;
+    const char *to = json_string_value(json_object_get(body, "to"));
+    if (to == NULL) {
+        rc = ent_http_response_error_field(resp, 400, ENT_EINVAL, "to",
+                                           "\"to\" (a type name) is required");
+        goto out;
+    }
+    rc = ent_obj_convert(ent_node_objects(n), id, to, nid, &cop, &sop, err,
+                         sizeof(err));
+    if (cop != NULL)
+        ent_node_op_created(n, cop); /* made, even when the set failed */
+    if (sop != NULL)
+        ent_node_op_created(n, sop);
+    if (rc != ENT_OK) {
+        engine_error(resp, rc,
+                     rc == ENT_ENOENT && !err[0] ? "no such object" : err);
+        goto out;
+    }
+    char h1[ENT_API_OBJ_ID_HEX + 1], h2[ENT_API_OBJ_ID_HEX + 1];
+    ent_hex_encode(h1, nid, 32);
+    ent_hex_encode(h2, id, 32);
+    json_t *o = json_pack("{s:s, s:s}", "id", h1, "from", h2);
+    if (o == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    ent_http_response_json(resp, 201, o);
+out:
+    json_decref(body);
+    return rc;
+}
+
 int ent_api_object_put(ent_node *n, const ent_http_request *req,
                        ent_http_response *resp) {
     uint8_t id[32];
@@ -666,7 +715,36 @@ int ent_api_object_put(ent_node *n, const ent_http_request *req,
 
 /* POST /v1/objects/{id}[/stage|/comments|/approve|/reject]: what names
  * the change. */
-enum { POST_SET, POST_STAGE, POST_COMMENT, POST_APPROVE, POST_REJECT };
+/* POST /v1/objects/{id}/erase {"field"?}: an erase op (the owner only;
+ * spec/objects.md "Erasure"). */
+static int object_erase(ent_node *n, const uint8_t id[32], const json_t *body,
+                        ent_http_response *resp) {
+    const char *const keys[] = {"field", NULL};
+    ent_op *op = NULL;
+    char err[ENT_OBJ_ERR_MAX] = "";
+    int rc = check_keys(body, keys, resp);
+    if (rc != ENT_OK)
+        return rc;
+    const json_t *f = json_object_get(body, "field");
+    if (f != NULL && (!json_is_string(f) || json_string_length(f) == 0 ||
+                      json_string_length(f) > ENT_OP_NAME_MAX ||
+                      strlen(json_string_value(f)) != json_string_length(f)))
+        return ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "field",
+            "\"field\" is a field name of 1 to 64 bytes");
+    rc = ent_obj_erase(ent_node_objects(n), id, f ? json_string_value(f) : NULL,
+                       &op, err, sizeof(err));
+    if (rc != ENT_OK) {
+        ent_op_free(op);
+        return engine_error(
+            resp, rc, rc == ENT_ENOENT && !err[0] ? "no such object" : err);
+    }
+    ent_node_op_created(n, op);
+    return respond_id(resp, 200, id);
+}
+
+enum { POST_SET, POST_STAGE, POST_COMMENT, POST_APPROVE, POST_REJECT,
+       POST_ERASE };
 
 static int object_post(ent_node *n, const ent_http_request *req, int what,
                        ent_http_response *resp) {
@@ -685,6 +763,8 @@ static int object_post(ent_node *n, const ent_http_request *req, int what,
         rc = ent__api_obj_set_body(n, id, body, resp);
     else if (what == POST_APPROVE || what == POST_REJECT)
         rc = object_approve(n, id, body, what == POST_REJECT, resp);
+    else if (what == POST_ERASE)
+        rc = object_erase(n, id, body, resp);
     else
         rc = ent__api_obj_stage_body(n, id, body, what == POST_STAGE, resp);
     json_decref(body);
@@ -714,6 +794,11 @@ int ent_api_object_approve(ent_node *n, const ent_http_request *req,
 int ent_api_object_reject(ent_node *n, const ent_http_request *req,
                           ent_http_response *resp) {
     return object_post(n, req, POST_REJECT, resp);
+}
+
+int ent_api_object_erase(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp) {
+    return object_post(n, req, POST_ERASE, resp);
 }
 
 /* ---- templates ----------------------------------------------------------- */

@@ -99,12 +99,21 @@ int ent_api_obj_path(const ent_http_request *req, uint8_t id[32],
 /* PUT /v1/objects/ID/rules: new workflow rules (spec/workflows.md §5). */
 int ent_api_object_put(ent_node *n, const ent_http_request *req,
                        ent_http_response *resp);
+/* POST /v1/objects/ID/convert {"to":"opportunity"}: a lead becomes an
+ * opportunity, both linked (spec/objects.md "Converting a lead"); 201
+ * {"id": the new object, "from": the lead}. */
+int ent_api_object_convert(ent_node *n, const ent_http_request *req,
+                           ent_http_response *resp);
+
 /* POST /v1/objects/ID/approve {"step"?,"comment"?} and /reject {"step"?,
  * "reason"} -> 200 {"id"} (spec/workflows.md §5) */
 int ent_api_object_approve(ent_node *n, const ent_http_request *req,
                            ent_http_response *resp);
 int ent_api_object_reject(ent_node *n, const ent_http_request *req,
                           ent_http_response *resp);
+/* POST /v1/objects/{id}/erase: erase a field or the whole object. */
+int ent_api_object_erase(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp);
 
 /* GET /v1/templates -> [{"type","builtin","stored"}] */
 int ent_api_templates_list(ent_node *n, const ent_http_request *req,

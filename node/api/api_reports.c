@@ -60,6 +60,7 @@ static int bool_param(const char *v, bool *out) {
 
 /* Runs c's report in one read transaction and answers it. */
 static int run_respond(ent_node *n, run_ctx *c, ent_http_response *resp) {
+    c->o.me = ent_identity_public(ent_node_identity(n));
     int rc = ent_store_read(ent_node_store(n), run_fn, c);
     free(c->rules);
     c->rules = NULL;
@@ -92,7 +93,7 @@ int ent_api_report_get(ent_node *n, const ent_http_request *req,
         return ent_http_response_error(resp, 404, ENT_ENOENT,
                                        "no report \"%.40s\" (pipeline, "
                                        "attribution, win-rate, deal-size, "
-                                       "cycle-time)",
+                                       "cycle-time, mdf, plan)",
                                        name);
     if ((rc = ent_api_query_parse(req, params, &q, resp)) != ENT_OK)
         return rc;

@@ -50,7 +50,8 @@ static const char *const kind_names[ENT_LOG_KIND__COUNT] = {
     "op_authored",    "op_accepted", "op_rejected",
     "member_added",   "member_removed", "key_rotated",
     "invite_issued",  "invite_used", "equivocation",
-    "checkpoint",
+    "checkpoint",     "partner_added", "overlap_share",
+    "overlap_run",
 };
 
 const char *ent_actlog_kind_name(unsigned kind) {

@@ -55,6 +55,9 @@ typedef enum ent_actlog_kind {
     ENT_LOG_INVITE_USED = 7,
     ENT_LOG_EQUIVOCATION = 8,  /* org signed two ops with one sequence */
     ENT_LOG_CHECKPOINT = 9,    /* a head was signed: the object directory */
+    ENT_LOG_PARTNER_ADDED = 10, /* a partnership invite was redeemed */
+    ENT_LOG_OVERLAP_SHARE = 11, /* sharing level for a partner changed */
+    ENT_LOG_OVERLAP_RUN = 12,   /* an account-overlap run ended */
     ENT_LOG_KIND__COUNT
 } ent_actlog_kind;
 

@@ -29,6 +29,9 @@ typedef struct vop {
     uint64_t seq;
     int rc; /* decode/authentication result (ent_op_authenticate) */
     bool used;
+    bool erased;         /* an erased op record, not an op */
+    uint8_t eraser[32];  /* erased: the erase op named */
+    uint64_t hlc;        /* the op's hlc (of an erased op: its record's) */
     size_t pos; /* position in the ops array */
     const uint8_t *raw; /* its bytes, inside the file */
     size_t len;
@@ -262,6 +265,21 @@ static int load_ops(struct vctx *c) {
             rc = fail(c->res, ENT_ECORRUPT, false, 0, "bad ops section");
             goto out;
         }
+        if (o->len > 0 && o->raw[0] == 0x87) { /* an erased op record */
+            ent_op_erased er;
+            o->rc = ent_op_erased_decode(&er, o->raw, o->len);
+            o->erased = true;
+            memcpy(o->id, er.id, 32);
+            memcpy(o->eraser, er.eraser, 32);
+            memcpy(o->author, er.author, 32);
+            memcpy(o->object, er.object, 32);
+            o->kind = er.kind;
+            o->seq = er.seq;
+            o->hlc = er.hlc;
+            if (i > 0 && memcmp(c->vops[i - 1].id, o->id, 32) >= 0)
+                c->ops_order_bad = true;
+            continue;
+        }
         ent_hash(o->id, o->raw, o->len);
         o->rc = ent_op_decode(&op, o->raw, o->len);
         if (o->rc == ENT_ENOMEM) {
@@ -273,6 +291,7 @@ static int load_ops(struct vctx *c) {
             memcpy(o->object, op->h.genesis ? op->id : op->h.object, 32);
             o->kind = op->h.kind;
             o->seq = op->h.seq;
+            o->hlc = op->h.hlc;
             o->rc = ent_op_verify(op);
             nfail += o->rc != ENT_OK;
         }
@@ -310,7 +329,7 @@ static int load_ops(struct vctx *c) {
         for (size_t i = 0; i < c->nops; i++) {
             const vop *o = &c->vops[i];
             uint8_t ao[64];
-            if (o->rc != ENT_OK && o->rc != ENT_EBADSIG)
+            if ((o->rc != ENT_OK && o->rc != ENT_EBADSIG) || o->erased)
                 continue;
             memcpy(ao, o->author, 32);
             memcpy(ao + 32, o->object, 32);
@@ -408,6 +427,60 @@ static int check_entry_op(struct vctx *c, const ent_actlog_entry *e) {
                     "entry %llu: op %s is not a %s op",
                     (unsigned long long)e->index, h,
                     ent_actlog_kind_name(e->kind));
+    return ENT_OK;
+}
+
+/*
+ * Every erased op record must name an erase op that is in the export,
+ * authentic, of kind erase, of the same object, by the author of the
+ * object's genesis op (its owner) when that op or its record is in the
+ * export (spec/audit.md §10 step 8). Counts the erasures for the report.
+ */
+static int check_erased(struct vctx *c) {
+    ent_audit_result *res = c->res;
+    for (size_t i = 0; i < c->nops; i++) {
+        vop *o = &c->vops[i];
+        char h[17], eh[17];
+        if (!o->erased)
+            continue;
+        hex8(h, o->id);
+        hex8(eh, o->eraser);
+        vop key;
+        memcpy(key.id, o->eraser, 32);
+        vop *e = bsearch(&key, c->vops, c->nops, sizeof(vop), cmp_vop);
+        if (e == NULL || e->erased || e->rc != ENT_OK ||
+            e->kind != ENT_OP_ERASE || memcmp(e->object, o->object, 32) != 0)
+            return fail(res, ENT_ECORRUPT, false, 0,
+                        "op %s: erased by %s, which is not an erase op of its "
+                        "object in the export",
+                        h, eh);
+        memcpy(key.id, o->object, 32);
+        vop *g = bsearch(&key, c->vops, c->nops, sizeof(vop), cmp_vop);
+        if (g != NULL && memcmp(g->author, e->author, 32) != 0)
+            return fail(res, ENT_EDENIED, false, 0,
+                        "op %s: erased by %s, whose author is not the "
+                        "object's owner",
+                        h, eh);
+        res->erased++;
+    }
+    for (size_t i = 0; i < c->nops; i++) {
+        vop *e = &c->vops[i];
+        if (e->erased || e->rc != ENT_OK || e->kind != ENT_OP_ERASE)
+            continue;
+        if (res->nerasures < ENT_AUDIT_MAX_ERASURES) {
+            ent_audit_erasure *x = &res->erasures[res->nerasures];
+            memcpy(x->op, e->id, 32);
+            memcpy(x->object, e->object, 32);
+            memcpy(x->by, e->author, 32);
+            x->seq = e->seq;
+            x->time_ms = e->hlc >> 16;
+            for (size_t j = 0; j < c->nops; j++)
+                if (c->vops[j].erased &&
+                    memcmp(c->vops[j].eraser, e->id, 32) == 0)
+                    x->ops++;
+        }
+        res->nerasures++;
+    }
     return ENT_OK;
 }
 
@@ -955,7 +1028,8 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
         }
         qsort(c.wits, c.nwits, sizeof(wit), cmp_wit);
     }
-    if ((rc = load_ops(&c)) != ENT_OK || (rc = check_entries(&c)) != ENT_OK)
+    if ((rc = load_ops(&c)) != ENT_OK || (rc = check_entries(&c)) != ENT_OK ||
+        (rc = check_erased(&c)) != ENT_OK)
         goto out;
     for (size_t i = 0; i < c.nops; i++) {
         vop *o = &c.vops[i];

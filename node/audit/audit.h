@@ -77,6 +77,19 @@ typedef struct ent_audit_opts {
 } ent_audit_opts;
 
 /* The outcome of a verification. Plain value. */
+/* One erase op of an export (spec/audit.md §10): its id, object, author,
+ * seq and time (the wall-clock part of its signed HLC, ms since the
+ * epoch: the author's clock), and how many erased op records name it. */
+#define ENT_AUDIT_MAX_ERASURES 16
+typedef struct ent_audit_erasure {
+    uint8_t op[32];
+    uint8_t object[32];
+    uint8_t by[32];
+    uint64_t seq;
+    uint64_t time_ms;
+    uint64_t ops;
+} ent_audit_erasure;
+
 typedef struct ent_audit_result {
     bool ok;
     int err; /* ENT_OK, or the error of the first failing check */
@@ -91,6 +104,10 @@ typedef struct ent_audit_result {
     uint64_t witnessed; /* given heads of this org checked (others skipped) */
     uint64_t ops;     /* ops checked */
     uint64_t equivocations; /* valid equivocation proofs carried */
+    uint64_t erased;  /* erased op records checked (bodies dropped) */
+    uint64_t nerasures; /* erase ops in the export; the first
+                           ENT_AUDIT_MAX_ERASURES in erasures[] */
+    ent_audit_erasure erasures[ENT_AUDIT_MAX_ERASURES];
     bool has_fail_index;
     uint64_t fail_index; /* index of the failing entry, if any */
     char reason[ENT_AUDIT_REASON_MAX]; /* first failure, "" when ok */

@@ -12,6 +12,7 @@
 #include "node/audit/witness.h"
 #include "node/err.h"
 #include "protocol/cbor.h"
+#include "protocol/op.h"
 
 #define EXPORT_ITEMS ENT__AUDIT_ITEMS
 #define HL ENT_MERKLE_HASH_LEN
@@ -375,6 +376,18 @@ static int collect_fn(ent_txn *txn, void *data) {
                 ENT_OK ||
             ent_txn_get(txn, ENT_TBL_OPS, okey, klen, &raw, &rlen) != ENT_OK)
             return ENT_ECORRUPT;
+        if (ent_op_is_stub(raw, rlen)) {
+            /* its body was erased: the erased op record (spec/audit.md §9) */
+            ent_op_erased e;
+            uint8_t erec[ENT_OP_ERASED_MAX];
+            size_t reclen;
+            if ((rc = ent_op_stub_read(raw, rlen, okey, &e)) != ENT_OK ||
+                (rc = ent_op_erased_encode(&e, erec, &reclen)) != ENT_OK)
+                return rc;
+            db_put(&x->ops, erec, reclen);
+            x->nops++;
+            continue;
+        }
         db_put(&x->ops, raw, rlen);
         x->nops++;
     }

@@ -370,24 +370,6 @@ static const cli_opt object_list_opts[] = {
     {NULL, NULL, NULL},
 };
 
-static const cli_opt approve_opts[] = {
-    {"step", "STEP", "the approval step (default: the one waiting on this org)"},
-    {"comment", "TEXT", "a comment the members see with the approval"},
-    {NULL, NULL, NULL},
-};
-
-static const cli_opt reject_opts[] = {
-    {"step", "STEP", "the approval step (default: the one waiting on this org)"},
-    {"reason", "TEXT", "why (required; the members see it)"},
-    {NULL, NULL, NULL},
-};
-
-static const cli_opt rules_opts[] = {
-    {"set", "FILE",
-     "give the object new rules: a workflow section as JSON (owner only)"},
-    {NULL, NULL, NULL},
-};
-
 static const cli_cmd object_cmds[] = {
     {"create", ent__cli_cmd_object_create, "create a joint object",
      "object create --type TYPE [--set F=V]... [--private F=V]... [--json]",
@@ -444,12 +426,19 @@ static const cli_cmd object_cmds[] = {
      "matched ignoring case), as a shared change of the field \"stage\". "
      "Prints nothing (with --json: {\"id\"}).",
      no_opts, 2, 2, NULL},
+    {"convert", ent__cli_cmd_object_convert, ENT_CLI_CONVERT_USAGE,
+     ent__cli_convert_opts, 1, 1, NULL},
     {"comment", ent__cli_cmd_object_comment, "comment on an object",
      "object comment OBJ TEXT [--json]",
      "Adds a comment to object OBJ (at most 4096 bytes of text); comments "
      "are shared with the members. Prints nothing (with --json: "
      "{\"id\"}).",
      no_opts, 2, 2, NULL},
+    {"erase", ent__cli_cmd_object_erase, "erase a shared field or the object",
+     "object erase OBJ [--field FIELD] [--json]",
+     "Erases field FIELD of OBJ (default: all of it) by the owner's erase op "
+     "(spec/objects.md \"Erasure\"). Prints nothing (--json: {\"id\"}).",
+     ent__cli_erase_opts, 1, 1, NULL},
     {"rules", ent__cli_cmd_object_rules,
      "show or change the workflow rules an object carries",
      "object rules OBJ [--set FILE|-] [--json]",
@@ -463,7 +452,7 @@ static const cli_cmd object_cmds[] = {
      "With --set, reads a workflow section ({\"transitions\","
      "\"field_owners\"}, as in a template) from FILE and gives it to the "
      "object: the owner only; the members judge every later move by it.",
-     rules_opts, 1, 1, NULL},
+     ent__cli_rules_opts, 1, 1, NULL},
     {"key", ent__cli_cmd_object_key, "print an object's keys for an auditor",
      "object key OBJ [--json]",
      "Prints the epoch keys of object OBJ as OBJ:KEY,KEY... (with --json: "
@@ -490,7 +479,8 @@ static const cli_cmd template_cmds[] = {
      "the inline list) and default. With --json: the template JSON of "
      "spec/objects.md, {\"type\",\"strict\",\"fields\":[{\"name\","
      "\"type\",\"visibility\",\"owner_only\",\"or_text\",\"label\","
-     "\"default\",\"table\",\"values\"}],\"stages\"}, which `entente "
+     "\"default\",\"table\",\"values\",\"target\",\"derived\"}],"
+     "\"stages\",\"stage_probability\",\"workflow\"}, which `entente "
      "template set` accepts back.",
      no_opts, 1, 1, NULL},
     {"set", ent__cli_cmd_template_set, "store this org's template of a type",
@@ -501,7 +491,8 @@ static const cli_cmd template_cmds[] = {
      "are not changed. With --json prints the stored template as template "
      "show does: {\"type\",\"strict\",\"fields\":[{\"name\",\"type\","
      "\"visibility\",\"owner_only\",\"or_text\",\"label\",\"default\","
-     "\"table\",\"values\"}],\"stages\"}.",
+     "\"table\",\"values\",\"target\",\"derived\"}],\"stages\","
+     "\"stage_probability\",\"workflow\"}.",
      no_opts, 2, 2, NULL},
     {"reset", ent__cli_cmd_template_reset, "drop this org's template of a type",
      "template reset TYPE [--json]",
@@ -519,9 +510,7 @@ static const cli_opt invite_opts[] = {
 };
 
 static const cli_opt login_opts[] = {
-    {"user", "USER", "the user name (required)"},
-    {NULL, NULL, NULL},
-};
+    {"user", "USER", "the user name (required)"}, {NULL, NULL, NULL}};
 
 static const cli_opt join_opts[] = {
     {"timeout", "DURATION", "how long to wait for the object (default 60s)"},
@@ -653,9 +642,7 @@ static const cli_opt heads_opts[] = {
 };
 
 static const cli_opt log_opts[] = {
-    {"since", "N", "start at entry index N"},
-    {NULL, NULL, NULL},
-};
+    {"since", "N", "start at entry index N"}, {NULL, NULL, NULL}};
 
 static const cli_opt events_opts[] = {
     {"follow", NULL, "stream events as they happen, until interrupted"},
@@ -702,8 +689,9 @@ static const cli_cmd audit_cmds[] = {
      "proofs, ops. Exit status 0 only if everything checks; otherwise the "
      "first failure (and the entry at fault) is printed. With --json: "
      "{\"ok\":true,\"org\",\"name\",\"entries\",\"tree_size\",\"since\","
-     "\"heads\",\"ops\",\"equivocations\",\"witnessed\",\"object\"}, "
-     "with --key also \"history\":[{\"op\",\"author\",\"seq\",\"time\","
+     "\"heads\",\"ops\",\"equivocations\",\"witnessed\",\"object\","
+     "\"erased\",\"erasures\":[{\"op\",\"object\",\"org\",\"seq\","
+     "\"time\"}]}, with --key also \"history\":[{\"op\",\"author\",\"seq\",\"time\","
      "\"kind\",\"epoch\",\"body\":{\"type\",\"fields\",\"member\","
      "\"epoch\",\"text\"}}] and \"undisclosed\"; on failure {\"ok\":false,"
      "\"error\",\"reason\",\"entry\"}.",
@@ -717,38 +705,6 @@ static const cli_cmd audit_cmds[] = {
      "`entente audit verify --witness` to check the org's export against "
      "it.",
      heads_opts, 0, 0, NULL},
-    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
-};
-
-static const cli_cmd backup_cmds[] = {
-    {"verify", ent__cli_cmd_backup_verify, "check a backup offline",
-     "backup verify DIR [--json]",
-     "Checks the backup in DIR without any node: its MANIFEST.json is well "
-     "formed; db/data.mdb and identity.key have the sizes and BLAKE2b-256 "
-     "hashes it lists; the key is the manifest's org; the store opens "
-     "read-only with a schema this entente reads and the manifest's name, "
-     "and every table reads through; every activity-log entry hashes to "
-     "its stored leaf and the newest signed tree head verifies under the "
-     "org key over the log's first entries. Exit status 1 with the reason "
-     "when any check fails. With --json: {\"ok\",\"org\",\"name\","
-     "\"schema\",\"created\",\"bytes\",\"objects\",\"ops\","
-     "\"log_size\",\"heads\"}, or {\"ok\":false,\"code\",\"reason\"}.",
-     no_opts, 1, 1, NULL},
-    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
-};
-
-static const cli_cmd restore_cmds[] = {
-    {"done", ent__cli_cmd_restore_done,
-     "allow local writes before a restored node has caught up",
-     "restore done [--home DIR] [--json]",
-     "Clears the restore mark of HOME (through the running node, else in "
-     "its store): the node signs ops at once instead of waiting until every "
-     "partner has given back the ops it signed after the backup. Prints a "
-     "warning on standard error: if a partner still holds such an op, the "
-     "next op on that object repeats its sequence number and partners "
-     "record an equivocation against this org. With --json: "
-     "{\"was_catching_up\"[,\"partners\",\"in_sync\"]}.",
-     no_opts, 0, 0, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
@@ -821,6 +777,14 @@ static const cli_cmd commands[] = {
      "a unique prefix of it, at least 4 characters, as `object list` shows "
      "it.",
      no_opts, 0, 0, object_cmds},
+    {"attach", ent__cli_cmd_attach, "attach a file to an object",
+     "attach OBJ FILE [--name NAME] [--json]",
+     "Attaches FILE (at most 25 MiB) to OBJ: chunks sealed under the epoch "
+     "key, a manifest op to the members (spec/objects.md \"Attachments\").",
+     ent__cli_attach_opts, 2, 2, NULL},
+    {"attachment", NULL, "list and fetch an object's attachments",
+     "attachment COMMAND [ARGS] [options]", "Files attached to objects.",
+     no_opts, 0, 0, ent__cli_attachment_cmds},
     {"template", NULL, "list, show and set this org's object templates",
      "template COMMAND [ARGS] [options]",
      "Templates define each object type for this org: fields, their types, "
@@ -863,21 +827,21 @@ static const cli_cmd commands[] = {
      "`entente inbox`). Who at the org may approve is set by the access "
      "policies (action approve); by default the org's admins. Prints "
      "nothing (with --json: {\"id\"}).",
-     approve_opts, 1, 1, NULL},
+     ent__cli_approve_opts, 1, 1, NULL},
     {"reject", ent__cli_cmd_reject, "reject a workflow step of an object",
      "reject OBJ [--step STEP] --reason TEXT [--json]",
      "Records this org's rejection of a step of object OBJ's workflow: a "
      "move that needs the step does not count until this org (or another "
      "party the step names) approves after seeing the rejection. Prints "
      "nothing (with --json: {\"id\"}).",
-     reject_opts, 1, 1, NULL},
+     ent__cli_reject_opts, 1, 1, NULL},
     {"inbox", ent__cli_cmd_inbox, "what waits on this org",
      "inbox [--json]",
      "Lists what waits on this org: the approval steps it may give now on "
      "the objects it is a member of, and the invites it made that are "
      "still pending. With --json: {\"approvals\":[{\"object\",\"type\","
      "\"stage\",\"step\",\"to\",\"by\",\"self\"}],\"invites\":[…],"
-     "\"claims\":[]}.",
+     "\"claims\":[{\"object\",\"name\",\"claimed\",\"approved\"}]}.",
      no_opts, 0, 0, NULL},
     {"peers", ent__cli_cmd_peers, "list known partner nodes", "peers [--json]",
      "Lists the partner nodes this node knows, whether a session is open, "
@@ -933,7 +897,7 @@ static const cli_cmd commands[] = {
      "DIR` checks one. With --json: the manifest {\"format\",\"entente\","
      "\"org\",\"name\",\"schema\",\"created\",\"files\":{PATH:{"
      "\"size\",\"blake2b\"}}}.",
-     no_opts, 1, 1, backup_cmds},
+     no_opts, 1, 1, ent__cli_backup_cmds},
     {"restore", ent__cli_cmd_restore, "make a new home from a backup",
      "restore DIR HOME [--json]",
      "Checks the backup in DIR as `backup verify` does (a failing backup "
@@ -946,7 +910,7 @@ static const cli_cmd commands[] = {
      "object with it is in sync; `entente status` shows the progress and "
      "`restore done` forces it. With --json: the report of `backup verify` "
      "with \"home\" and \"restored\".",
-     no_opts, 2, 2, restore_cmds},
+     no_opts, 2, 2, ent__cli_restore_cmds},
     {"audit", NULL, "export and verify the signed activity log",
      "audit COMMAND [ARGS] [options]",
      "The activity log for auditors: export it from the running node, "
@@ -983,7 +947,7 @@ static const cli_cmd commands[] = {
      "\"expires\"}.",
      login_opts, 0, 0, NULL},
     {"report", ent__cli_cmd_report, "pipeline, attribution, win-rate, "
-     "deal-size or cycle-time report",
+     "deal-size, cycle-time, mdf or plan report",
      "report KIND [--by F[,F]...] [--where EXPR] [--from DATE --to DATE] "
      "[--currency CUR] [--amount F|none] [--date F] [--type TYPE] "
      "[--hide-private] [--json|--csv] [--svg FILE]",
@@ -993,8 +957,8 @@ static const cli_cmd commands[] = {
      "amount per stage, open, won, lost), attribution (partner-sourced and "
      "partner-influenced pipeline and revenue per partner), win-rate (won / "
      "(won + lost)), deal-size (average and median won amount), cycle-time "
-     "(days from creation to each stage and to close). --by groups: fields, "
-     "FIELD:month|quarter|year, partner (sourced_by, else influenced_by), "
+     "(days from creation to each stage and to close)" ENT_CLI_REPORT_LINKS ". "
+     "--by groups: fields, FIELD:month|quarter|year, partner (sourced_by, else influenced_by), "
      "partnered (yes/no), month, quarter, year (of --date, default "
      "close_date). --where filters with an expression (stage in (\"Proposal\", "
      "\"Negotiation\") and deal_size >= 100000 USD). Amounts (--amount, "
@@ -1008,6 +972,21 @@ static const cli_cmd commands[] = {
      "Saved report views (spec/reports.md \"Saved views\"), kept on this "
      "node only.",
      no_opts, 0, 0, ent__cli_view_cmds},
+    {"accounts", NULL, "this org's private account list",
+     "accounts COMMAND [ARGS] [options]",
+     "Accounts (name, domain, country, flags) compared with partners by "
+     "`entente overlap`; never sent in any readable form (spec/overlap.md).",
+     no_opts, 0, 0, ent__cli_accounts_cmds},
+    {"partner", NULL, "partnerships without a shared object",
+     "partner COMMAND [ARGS] [options]",
+     "A partnership invite connects two orgs before they share anything.",
+     no_opts, 0, 0, ent__cli_partner_cmds},
+    {"overlap", NULL, "account mapping with a partner (private set "
+     "intersection)", "overlap COMMAND [ARGS] [options]",
+     "Which accounts two partners have in common, each learning only what "
+     "both agreed to reveal (spec/overlap.md).",
+     no_opts, 0, 0, ent__cli_overlap_cmds},
+    ENT__CLI_CRM_CMDS,
     {"man", cmd_man, "print a manual page (roff) from this help",
      "man [COMMAND] [--list]",
      "Prints the manual page entente(1), or entente-COMMAND(1) of one "

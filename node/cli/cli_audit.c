@@ -463,7 +463,8 @@ static int resolve_key_object(const char *words, disclose *d,
 static const char *op_kind_name(unsigned k) {
     static const char *const names[] = {
         "create",     "set",   "add_member", "remove_member",
-        "rotate_key", "stage", "comment",    "approve",    "rules"};
+        "rotate_key", "stage", "comment",    "approve",    "rules",
+        "erase"};
     return k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
 
@@ -633,6 +634,30 @@ static int audit_verify(const char *words, const char *file, const char *org,
                 (json_int_t)res.equivocations, "witnessed",
                 (json_int_t)res.witnessed, "object",
                 res.has_object ? json_string(obj) : json_null());
+            json_t *ers = json_array();
+            for (uint64_t i = 0; ers != NULL && i < res.nerasures &&
+                                 i < ENT_AUDIT_MAX_ERASURES;
+                 i++) {
+                char op[65], ob[65], by[ENT_ORG_ID_LEN + 1];
+                char when[ENT_TIMEFMT_RFC3339_LEN + 1] = "";
+                ent_hex_encode(op, res.erasures[i].op, 32);
+                ent_hex_encode(ob, res.erasures[i].object, 32);
+                ent_org_id_format(by, res.erasures[i].by);
+                ent_timefmt_rfc3339(when, res.erasures[i].time_ms);
+                json_array_append_new(
+                    ers, json_pack("{s:s,s:s,s:s,s:I,s:s,s:I}", "op", op,
+                                   "object", ob, "by", by, "seq",
+                                   (json_int_t)res.erasures[i].seq, "time",
+                                   when, "ops",
+                                   (json_int_t)res.erasures[i].ops));
+            }
+            if (jo != NULL) {
+                json_object_set_new(jo, "erased",
+                                    json_integer((json_int_t)res.erased));
+                json_object_set_new(jo, "erasures", ers);
+            } else {
+                json_decref(ers);
+            }
             if (jo != NULL && d != NULL) {
                 json_object_set(jo, "history", d->history);
                 json_object_set_new(jo, "undisclosed",
@@ -652,6 +677,20 @@ static int audit_verify(const char *words, const char *file, const char *org,
                    (unsigned long long)res.witnessed,
                    (unsigned long long)res.ops,
                    (unsigned long long)res.equivocations);
+            for (uint64_t k = 0;
+                 k < res.nerasures && k < ENT_AUDIT_MAX_ERASURES; k++) {
+                char op[17], ob[17], by[ENT_ORG_ID_LEN + 1];
+                char when[ENT_TIMEFMT_RFC3339_LEN + 1] = "";
+                ent_hex_encode(op, res.erasures[k].op, 8);
+                ent_hex_encode(ob, res.erasures[k].object, 8);
+                ent_org_id_format(by, res.erasures[k].by);
+                ent_timefmt_rfc3339(when, res.erasures[k].time_ms);
+                printf("  erasure: op %s of object %s by %s at %s (seq %llu) "
+                       "erased %llu op bodies\n",
+                       op, ob, by, when,
+                       (unsigned long long)res.erasures[k].seq,
+                       (unsigned long long)res.erasures[k].ops);
+            }
             size_t i;
             json_t *e;
             if (d != NULL)

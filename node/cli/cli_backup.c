@@ -168,3 +168,39 @@ out:
     json_decref(out);
     return st;
 }
+
+/* ---- the backup and restore sub-commands (cli.c's table points here) --- */
+
+static const cli_opt no_opts[] = {{NULL, NULL, NULL}};
+
+const cli_cmd ent__cli_backup_cmds[] = {
+    {"verify", ent__cli_cmd_backup_verify, "check a backup offline",
+     "backup verify DIR [--json]",
+     "Checks the backup in DIR without any node: its MANIFEST.json is well "
+     "formed; db/data.mdb and identity.key have the sizes and BLAKE2b-256 "
+     "hashes it lists; the key is the manifest's org; the store opens "
+     "read-only with a schema this entente reads and the manifest's name, "
+     "and every table reads through; every activity-log entry hashes to "
+     "its stored leaf and the newest signed tree head verifies under the "
+     "org key over the log's first entries. Exit status 1 with the reason "
+     "when any check fails. With --json: {\"ok\",\"org\",\"name\","
+     "\"schema\",\"created\",\"bytes\",\"objects\",\"ops\","
+     "\"log_size\",\"heads\"}, or {\"ok\":false,\"code\",\"reason\"}.",
+     no_opts, 1, 1, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
+};
+
+const cli_cmd ent__cli_restore_cmds[] = {
+    {"done", ent__cli_cmd_restore_done,
+     "allow local writes before a restored node has caught up",
+     "restore done [--home DIR] [--json]",
+     "Clears the restore mark of HOME (through the running node, else in "
+     "its store): the node signs ops at once instead of waiting until every "
+     "partner has given back the ops it signed after the backup. Prints a "
+     "warning on standard error: if a partner still holds such an op, the "
+     "next op on that object repeats its sequence number and partners "
+     "record an equivocation against this org. With --json: "
+     "{\"was_catching_up\"[,\"partners\",\"in_sync\"]}.",
+     no_opts, 0, 0, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
+};

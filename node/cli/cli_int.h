@@ -255,7 +255,38 @@ int ent__cli_cmd_view_show(cli *c);
 int ent__cli_cmd_view_run(cli *c);
 int ent__cli_cmd_view_remove(cli *c);
 int ent__cli_cmd_object_stage(cli *c);
+int ent__cli_cmd_object_convert(cli *c);
+/* the report help's part on mdf and plan (cli.c is full) */
+#define ENT_CLI_REPORT_LINKS                                                   \
+    ", mdf (MDF budget use per program and partner: budget, requested, "      \
+    "approved, claimed, paid, left, computed from the fund requests this "    \
+    "node holds; --by program,budget,partner) and plan (each sales plan's "   \
+    "target against the opportunities that link it: won, pipeline, "         \
+    "progress; --amount F)"
+/* object convert's options and help (cli_objects.c; cli.c is full) */
+extern const cli_opt ent__cli_convert_opts[];
+#define ENT_CLI_CONVERT_USAGE                                                  \
+    "make an opportunity of a lead",                                           \
+        "object convert LEAD --to opportunity [--json]",                       \
+    "Creates an opportunity owned by this org from lead LEAD, carrying the "  \
+    "lead's company (as name and customer_account), region, industry, "       \
+    "need (as next_step), referred_by (as sourced_by) and this org's "        \
+    "estimated_value (as its private deal_size), with the link field lead "   \
+    "naming the lead; then sets the lead's link field converted_to and "      \
+    "moves it to Converted (spec/objects.md \"Converting a lead\"). The "     \
+    "opportunity has this org as its only member: add the others with "       \
+    "invite. Prints the new object's id (with --json: {\"id\",\"from\"})."
+
 int ent__cli_cmd_object_comment(cli *c);
+int ent__cli_cmd_object_erase(cli *c);
+extern const cli_opt ent__cli_erase_opts[]; /* cli_work.c */
+extern const cli_opt ent__cli_approve_opts[];
+extern const cli_opt ent__cli_reject_opts[];
+extern const cli_opt ent__cli_rules_opts[];
+/* cli_attach.c: attach, attachment list|get */
+int ent__cli_cmd_attach(cli *c);
+extern const cli_opt ent__cli_attach_opts[];
+extern const cli_cmd ent__cli_attachment_cmds[];
 /* cli_work.c: workflows (spec/workflows.md §5) */
 int ent__cli_cmd_approve(cli *c);
 int ent__cli_cmd_reject(cli *c);
@@ -276,6 +307,13 @@ extern const cli_cmd ent__cli_policy_cmds[];
 /* cli_reports.c: the options of `report`, the sub-commands of `view` */
 extern const cli_opt ent__cli_report_opts[];
 extern const cli_cmd ent__cli_view_cmds[];
+/* cli_overlap.c: account mapping (spec/overlap.md) */
+extern const cli_cmd ent__cli_accounts_cmds[];
+extern const cli_cmd ent__cli_partner_cmds[];
+extern const cli_cmd ent__cli_overlap_cmds[];
+/* cli_backup.c: backup verify, restore done */
+extern const cli_cmd ent__cli_backup_cmds[];
+extern const cli_cmd ent__cli_restore_cmds[];
 int ent__cli_cmd_user_add(cli *c);
 int ent__cli_cmd_user_list(cli *c);
 int ent__cli_cmd_user_show(cli *c);
@@ -310,5 +348,51 @@ int ent__cli_cmd_member_leave(cli *c);
 int ent__cli_cmd_invite_list(cli *c);
 int ent__cli_cmd_invite_revoke(cli *c);
 int ent__cli_cmd_invite_inspect(cli *c);
+
+/* cli_crm.c: CSV import and export of CRM records (spec/crm.md). Their
+ * two lines of the command table, kept here so that cli.c stays short. */
+extern const cli_opt ent__cli_import_opts[];
+extern const cli_opt ent__cli_export_opts[];
+int ent__cli_cmd_import(cli *c);
+int ent__cli_cmd_export(cli *c);
+#define ENT__CLI_CRM_CMDS                                                    \
+    {"import", ent__cli_cmd_import,                                          \
+     "import a CRM's CSV export (upsert by external id)",                    \
+     "import FILE.csv --type TYPE --map MAP [--dry-run] [--rejects FILE] "    \
+     "[--separator SEP] [--batch N] [--json]",                               \
+     "Reads FILE.csv (RFC 4180 and what CRMs write: BOM, CRLF, quoted "      \
+     "newlines, ';' separators) with the mapping file MAP (spec/crm.md: "    \
+     "which column fills which field, shared or private, picklist, date, "   \
+     "amount and org transforms, the external id column) and upserts each " \
+     "row into the running node by its external id: a known id changes "     \
+     "only the fields that differ (no op when none does), a new one "        \
+     "creates an object. The whole file is read first: a broken file (an "  \
+     "open quote, invalid UTF-8, a NUL byte, a cell, line or row too long) " \
+     "imports nothing; a bad row (a value of the wrong type, an unknown "    \
+     "picklist value, an external id twice in the file) is rejected whole, " \
+     "written to --rejects FILE with its line and reason, and the others "   \
+     "are imported. Rows commit in batches of --batch rows (default 500), "  \
+     "one durable commit each; their ops go to the members after each "      \
+     "commit. Run it again after a failure: it continues, by external id. "  \
+     "--dry-run reports what would be created, updated and rejected and "    \
+     "changes nothing. Progress on a terminal; then a summary line, or "     \
+     "with --json {\"created\",\"updated\",\"unchanged\","                 \
+     "\"rejected\",\"ops\",\"dry_run\"}. Exit status 1 when a row was "     \
+     "rejected.",                                                            \
+     ent__cli_import_opts, 1, 1, NULL},                                      \
+    {"export", ent__cli_cmd_export,                                          \
+     "export objects as CSV for a CRM (the map in reverse)",                 \
+     "export --type TYPE --map MAP [--where EXPR] [--hide-private] "         \
+     "[--since CURSOR] [--out FILE]",                                        \
+     "Writes the objects of TYPE this node holds as CSV (RFC 4180, CRLF) "  \
+     "on standard output (or --out FILE), one row each, with the columns "  \
+     "of MAP: the same mapping file an import reads, in reverse, so that a " \
+     "CRM import of the file updates its records by external id and an "     \
+     "`entente import` of it changes nothing. --where keeps the objects an " \
+     "expression of spec/reports.md keeps; --hide-private leaves every "     \
+     "private column empty; --since CURSOR only the objects changed after "  \
+     "that event id. Standard error ends with \"next --since N\": the "     \
+     "cursor of the next run.",                                              \
+     ent__cli_export_opts, 0, 0, NULL}
 
 #endif

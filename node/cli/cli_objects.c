@@ -499,6 +499,36 @@ int ent__cli_cmd_object_stage(cli *c) {
     return object_post_one(c, "stage", "stage");
 }
 
+const cli_opt ent__cli_convert_opts[] = {
+    {"to", "TYPE", "the type of the new object (opportunity)"},
+    {NULL, NULL, NULL},
+};
+
+int ent__cli_cmd_object_convert(cli *c) {
+    char hex[65], path[128];
+    json_t *body, *resp = NULL;
+    int st;
+    const char *to = ent__cli_opt_value(c, "to");
+    if (to == NULL)
+        return ent__cli_usage_error(c, "give the new type with --to "
+                                       "opportunity");
+    if ((st = obj_arg(c, c->args[0], hex)) >= 0)
+        return st;
+    if ((body = json_pack("{s:s}", "to", to)) == NULL)
+        return ent__cli_fail(c, "--to is not valid UTF-8");
+    snprintf(path, sizeof(path), "/v1/objects/%s/convert", hex);
+    if ((st = ent__cli_daemon_call(c, "POST", path, body, &resp)) < 0) {
+        st = 0;
+        if (c->json)
+            ent__cli_print_json(resp);
+        else
+            printf("%s\n", ent__cli_jstr(resp, "id"));
+    }
+    json_decref(body);
+    json_decref(resp);
+    return st;
+}
+
 int ent__cli_cmd_object_comment(cli *c) {
     return object_post_one(c, "comments", "text");
 }
@@ -844,6 +874,22 @@ int ent__cli_cmd_join(cli *c) {
                 fprintf(stderr, "received %s ops\n",
                         ent__cli_fmt_count(n1, ops));
             }
+        }
+        if (strcmp(state, "done") == 0 &&
+            strspn(ent__cli_jstr(resp, "object"), "0") == 64) {
+            /* a partnership invite (spec/overlap.md §3): no object */
+            fprintf(stderr, "safety code: %s\npartnership with %s recorded\n",
+                    ent__cli_jstr(resp, "safety"),
+                    ent__cli_jstr(resp, "inviter"));
+            json_t *o = json_pack("{s:s}", "partner",
+                                  ent__cli_jstr(resp, "inviter"));
+            if (c->json)
+                ent__cli_print_json(o);
+            else
+                printf("%s\n", ent__cli_jstr(resp, "inviter"));
+            json_decref(o);
+            json_decref(resp);
+            return 0;
         }
         if (strcmp(state, "done") == 0) {
             fprintf(stderr, "safety code: %s\n", ent__cli_jstr(resp, "safety"));

@@ -92,7 +92,7 @@ int ent__cli_cmd_report(cli *c) {
         return ent__cli_usage_error(c,
                                     "no report '%.40s' (pipeline, "
                                     "attribution, win-rate, deal-size, "
-                                    "cycle-time)",
+                                    "cycle-time, mdf, plan)",
                                     c->args[0]);
     }
     if (csv && c->json) {
@@ -164,6 +164,12 @@ static int print_report(cli *c, json_t *resp, bool csv) {
                 printf(", %s=%s", k, json_string_value(v));
             printf("\n");
         }
+        const char *rk = ent__cli_jstr(resp, "report");
+        if (strcmp(rk, "mdf") == 0 || strcmp(rk, "plan") == 0)
+            printf("computed from the objects this node holds%s\n",
+                   json_is_true(json_object_get(resp, "complete"))
+                       ? " (complete: this org owns every budget)"
+                       : "; figures may be partial (spec/reports.md)");
     }
     json_decref(resp);
     return 0;

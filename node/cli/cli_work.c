@@ -2,7 +2,8 @@
  * cli_work.c - the workflow commands (spec/workflows.md §5), answered by
  * the running node's API: `approve` and `reject` (an approve op on an
  * object's step), `inbox` (what waits on this org) and `object rules`
- * (show the rules an object carries, or give it new ones with --set).
+ * (show the rules an object carries, or give it new ones with --set),
+ * and `object erase` (an erase op: spec/objects.md "Erasure").
  * Their help and options are in the command table (cli.c).
  */
 #include "node/cli/cli_int.h"
@@ -58,6 +59,55 @@ int ent__cli_cmd_reject(cli *c) {
     return decide(c, true);
 }
 
+const cli_opt ent__cli_approve_opts[] = {
+    {"step", "STEP", "the approval step (default: the one waiting on this org)"},
+    {"comment", "TEXT", "a comment the members see with the approval"},
+    {NULL, NULL, NULL},
+};
+
+const cli_opt ent__cli_reject_opts[] = {
+    {"step", "STEP", "the approval step (default: the one waiting on this org)"},
+    {"reason", "TEXT", "why (required; the members see it)"},
+    {NULL, NULL, NULL},
+};
+
+const cli_opt ent__cli_rules_opts[] = {
+    {"set", "FILE",
+     "give the object new rules: a workflow section as JSON (owner only)"},
+    {NULL, NULL, NULL},
+};
+
+const cli_opt ent__cli_erase_opts[] = {
+    {"field", "FIELD", "the shared field to erase (default: the whole object)"},
+    {NULL, NULL, NULL},
+};
+
+/* POST /v1/objects/ID/erase [{"field"}]. */
+int ent__cli_cmd_object_erase(cli *c) {
+    char hex[65], path[160];
+    json_t *body = NULL, *resp = NULL;
+    const char *field = ent__cli_opt_value(c, "field");
+    int st = ent__cli_object_id(c->words, c->home, c->args[0], hex);
+    if (st >= 0)
+        return st;
+    if ((body = json_object()) == NULL)
+        return ent__cli_fail(c, "%s", ent_strerror(ENT_ENOMEM));
+    if (field != NULL &&
+        json_object_set_new(body, "field", json_string(field)) != 0) {
+        json_decref(body);
+        return ent__cli_fail(c, "--field must be valid UTF-8");
+    }
+    snprintf(path, sizeof(path), "/v1/objects/%s/erase", hex);
+    if ((st = ent__cli_daemon_call(c, "POST", path, body, &resp)) < 0) {
+        st = 0;
+        if (c->json)
+            ent__cli_print_json(resp);
+    }
+    json_decref(body);
+    json_decref(resp);
+    return st;
+}
+
 int ent__cli_cmd_inbox(cli *c) {
     json_t *resp = NULL, *o;
     size_t i;
@@ -71,7 +121,9 @@ int ent__cli_cmd_inbox(cli *c) {
     }
     json_t *ap = json_object_get(resp, "approvals");
     json_t *inv = json_object_get(resp, "invites");
-    if (json_array_size(ap) == 0 && json_array_size(inv) == 0)
+    json_t *cl = json_object_get(resp, "claims");
+    if (json_array_size(ap) == 0 && json_array_size(inv) == 0 &&
+        json_array_size(cl) == 0)
         printf("nothing waits on this org\n");
     json_array_foreach(ap, i, o) {
         char id[13];
@@ -80,6 +132,14 @@ int ent__cli_cmd_inbox(cli *c) {
                id, ent__cli_jstr(o, "type"), ent__cli_jstr(o, "stage"),
                ent__cli_jstr(o, "step"), ent__cli_jstr(o, "by"),
                ent__cli_jstr(o, "to"));
+    }
+    json_array_foreach(cl, i, o) {
+        char id[13];
+        snprintf(id, sizeof(id), "%.12s", ent__cli_jstr(o, "object"));
+        printf("claim    %s  %s: %s claimed of %s approved\n", id,
+               ent__cli_jstr(o, "name"),
+               ent__cli_jstr(json_object_get(o, "claimed"), "amount"),
+               ent__cli_jstr(json_object_get(o, "approved"), "amount"));
     }
     json_array_foreach(inv, i, o) {
         char id[13];

@@ -7,6 +7,7 @@
 #include "node/err.h"
 #include "node/events/event.h"
 #include "node/objects/object.h"
+#include "node/overlap/overlap.h"
 #include "node/peers/peer.h"
 #include "node/webhooks/outbox.h"
 
@@ -55,6 +56,25 @@ static void peers_stop(void *state, void (*done)(void *), void *arg) {
 static void peers_free(void *state) {
     ent_peers_free(state);
 }
+
+static int overlap_start(void *state, ent_node *n) {
+    return ent_overlap_start(state);
+}
+
+static void overlap_stop(void *state, void (*done)(void *), void *arg) {
+    ent_overlap_stop(state, done, arg);
+}
+
+static void overlap_free(void *state) {
+    ent_overlap_free(state);
+}
+
+static const ent_node_part overlap_part = {
+    .name = "overlap",
+    .start = overlap_start,
+    .stop = overlap_stop,
+    .free = overlap_free,
+};
 
 static const ent_node_part peers_part = {
     .name = "peers",
@@ -134,6 +154,7 @@ int ent_daemon_open_diag(ent_node **out, struct uv_loop_s *loop,
     ent_peers *peers = NULL;
     ent_api *api = NULL;
     ent_webhooks *hooks = NULL;
+    ent_overlap *ov = NULL;
     *out = NULL;
     int rc = ent_node_open_diag(&n, loop, home, log, diag);
     if (rc != ENT_OK)
@@ -157,6 +178,11 @@ int ent_daemon_open_diag(ent_node **out, struct uv_loop_s *loop,
         (rc = ent_node_attach(n, ENT_NODE_PEERS, &peers_part, peers)) != ENT_OK)
         goto out;
     peers = NULL;
+    if ((rc = ent_overlap_new(&ov, n)) != ENT_OK ||
+        (rc = ent_node_attach(n, ENT_NODE_OVERLAP, &overlap_part, ov)) !=
+            ENT_OK)
+        goto out;
+    ov = NULL;
     ent_webhooks_config wcfg = {
         .backoff_ms = env_ms("ENTENTE_WEBHOOK_BACKOFF_MS"),
         .backoff_max_ms = env_ms("ENTENTE_WEBHOOK_BACKOFF_MAX_MS"),
@@ -176,6 +202,7 @@ int ent_daemon_open_diag(ent_node **out, struct uv_loop_s *loop,
 out:
     ent__api_free(api);
     ent_webhooks_free(hooks);
+    ent_overlap_free(ov);
     ent_peers_free(peers);
     ent_objects_free(objects);
     ent_events_hub_free(hub);

@@ -24,6 +24,7 @@
 #include "node/objects/object_int.h"
 #include "node/objects/template.h"
 #include "node/objects/value.h"
+#include "node/work/rules.h"
 
 /* ------------------------------------------------------------ engine */
 
@@ -160,6 +161,26 @@ static int remove_check(const ent_template *tpl, const char *name, char *err,
 
 /* Resolves every input (refusing a field given twice) and, with defaults,
  * adds each template default of a shared field not given. */
+/* A link this node writes to an object it holds must name one of the
+ * field's target type (spec/objects.md "Links"); a link to an object it
+ * does not hold is taken as given. */
+static int ref_target_check(const ent_template *tpl, ent_txn *txn,
+                            const ent_resolved *r, char *err, size_t errlen) {
+    const ent_tpl_field *f = ent_template_field(tpl, r->field);
+    char ty[ENT_OP_NAME_MAX + 1];
+    if (r->value.type != ENT_VT_REF || f == NULL || f->target[0] == '\0')
+        return ENT_OK;
+    int rc = ent_obj_type_get(txn, r->value.u.ref, ty);
+    if (rc == ENT_ENOENT)
+        return ENT_OK;
+    if (rc == ENT_OK && strcmp(ty, f->target) != 0) {
+        set_err(err, errlen, "field %s of %s: links a %s, not a %s", r->field,
+                tpl->type, ty, f->target);
+        rc = ENT_EINVAL;
+    }
+    return rc;
+}
+
 static int resolve_inputs(const ent_template *tpl, ent_txn *txn,
                           const ent_obj_input *in, size_t n, bool defaults,
                           resolved_set *out, char *err, size_t errlen) {
@@ -198,6 +219,9 @@ static int resolve_inputs(const ent_template *tpl, ent_txn *txn,
         if (rc != ENT_OK)
             return rc;
         out->n++;
+        if ((rc = ref_target_check(tpl, txn, &out->v[out->n - 1], err,
+                                   errlen)) != ENT_OK)
+            return rc;
     }
     for (size_t i = 0; defaults && i < tpl->nfields; i++) {
         const ent_tpl_field *f = &tpl->fields[i];
@@ -452,6 +476,9 @@ int ent__obj_seal_commit(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
             (rc = ent__obj_pv_derive(txn, obj, op, &pi)) == ENT_OK)
             rc = ent__obj_wf_check(eng, txn, obj, r.owner, op, b, &pi, eng->wf_why,
                                    sizeof(eng->wf_why));
+        if (rc == ENT_OK && h->kind == ENT_OP_SET)
+            rc = ent__obj_mdf_check(eng, txn, obj, b, eng->wf_why,
+                                    sizeof(eng->wf_why));
         ent__pvinfo_free(&pi);
         if (rc != ENT_OK)
             goto out;
@@ -474,8 +501,8 @@ out:
  * of spec/membership.md "Counting"): ENT_OK with *role, ENT_ENOENT (no
  * object), ENT_EDENIED (removed, or not a member). Brings an object of an
  * older store up to date first. */
-static int my_role(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
-                   obj_rec *r, uint8_t *role) {
+int ent__obj_my_role(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                     obj_rec *r, uint8_t *role) {
     bool active = false;
     int rc = ent__obj_rec_get(txn, obj, r);
     if (rc != ENT_OK)
@@ -504,21 +531,134 @@ typedef struct create_ctx {
     size_t errlen;
 } create_ctx;
 
+/* True if type has a built-in template. */
+static bool builtin_type(const char *type) {
+    for (const char *const *t = ent_template_builtin_types(); *t; t++)
+        if (strcmp(*t, type) == 0)
+            return true;
+    return false;
+}
+
+typedef struct ref_ctx {
+    ent_txn *txn;
+    const ent_op_body *b;
+    char *err;
+    size_t errlen;
+} ref_ctx;
+
+/* ent_wf_ref_fn: the owner of the object the genesis links in field. */
+static int ref_owner(void *data, const char *field, uint8_t org[32],
+                     bool *found) {
+    ref_ctx *c = data;
+    obj_rec r;
+    *found = false;
+    for (size_t i = 0; i < c->b->nfields; i++) {
+        const ent_op_field *f = &c->b->fields[i];
+        if (strcmp(f->name, field) != 0 || f->v.type != ENT_VT_REF)
+            continue;
+        int rc = ent__obj_rec_get(c->txn, f->v.u.ref, &r);
+        if (rc == ENT_ENOENT) {
+            set_err(c->err, c->errlen,
+                    "field %s links an object this node does not hold: the "
+                    "rules name its owner (workflow party ref:%s)",
+                    field, field);
+            return ENT_EINVAL;
+        }
+        if (rc != ENT_OK)
+            return rc;
+        memcpy(org, r.owner, 32);
+        *found = true;
+    }
+    return ENT_OK;
+}
+
+/* The genesis's fields by the rules it carries, as every member judges
+ * them (spec/workflows.md §4): the creator stands as the owner; a limited
+ * field is bounded by the genesis's own value of its bound. */
+static int genesis_fields_ok(const ent_wf_rules *r, const ent_op_body *b,
+                             const uint8_t creator[32], char *err,
+                             size_t errlen) {
+    ent_wf_party me = {creator, true, true, ENT_ROLE_OWNER};
+    for (size_t i = 0; i < b->nfields; i++) {
+        const ent_op_field *f = &b->fields[i];
+        const ent_wf_who *who = ent_wf_field_owner(r, f->name);
+        const char *bound = ent_wf_limit_of(r, f->name);
+        char wb[80], why[200];
+        if (who != NULL && !ent_wf_who_matches(who, &me)) {
+            ent_wf_who_format(who, wb, sizeof(wb));
+            set_err(err, errlen, "field %s is written by %s only (object rules)",
+                    f->name, wb);
+            return ENT_EDENIED;
+        }
+        if (bound == NULL)
+            continue;
+        const ent_value *bv = NULL;
+        for (size_t k = 0; k < b->nfields; k++)
+            if (strcmp(b->fields[k].name, bound) == 0)
+                bv = &b->fields[k].v;
+        if (!ent_wf_limit_ok(&f->v, bv, f->name, bound, why, sizeof(why))) {
+            set_err(err, errlen, "%s (object rules: limits)", why);
+            return ENT_EDENIED;
+        }
+    }
+    return ENT_OK;
+}
+
+/* The rules the genesis carries: the template's, with every party ref:F
+ * replaced by the owner of the object field F links (spec/workflows.md
+ * §8). Sets b->rules (malloc'ed) and b->ruleslen. */
+static int rules_for_genesis(ent_txn *txn, const ent_template *tpl,
+                             ent_op_body *b, const uint8_t creator[32],
+                             char *err, size_t errlen) {
+    ent_wf_rules *r = malloc(sizeof(*r));
+    ref_ctx rc_ = {txn, b, err, errlen};
+    bool changed = false;
+    int rc = r == NULL ? ENT_ENOMEM : ENT_OK;
+    if (rc == ENT_OK &&
+        (rc = ent_wf_decode(r, tpl->rules, tpl->ruleslen)) == ENT_OK &&
+        (rc = ent_wf_resolve_refs(r, ref_owner, &rc_, &changed)) == ENT_OK &&
+        (rc = genesis_fields_ok(r, b, creator, err, errlen)) == ENT_OK &&
+        changed) {
+        rc = ent_wf_encode(r, &b->rules, &b->ruleslen);
+    } else if (rc == ENT_OK) {
+        if ((b->rules = malloc(tpl->ruleslen)) == NULL) {
+            rc = ENT_ENOMEM;
+        } else {
+            memcpy(b->rules, tpl->rules, tpl->ruleslen);
+            b->ruleslen = tpl->ruleslen;
+        }
+    }
+    free(r);
+    return rc;
+}
+
 static int create_fn(ent_txn *txn, void *data) {
     create_ctx *c = data;
     ent_template *tpl = NULL;
+    bool tpl_borrowed = false;
     resolved_set rs = {0};
     ent_op_body b;
     ent_op_header h;
+    const void *tv;
+    size_t tvlen;
     int rc;
     memset(&b, 0, sizeof(b));
     ent_op_free(c->op);
     c->op = NULL;
-    if ((rc = ent_template_get(txn, c->type, &tpl)) != ENT_OK) {
-        if (rc == ENT_ENOENT)
-            set_err(c->err, c->errlen, "no template for type %s", c->type);
+    /* the stored template, else the built-in one from the engine's cache
+     * (many creates in one transaction parse it once) */
+    rc = ent_txn_get(txn, ENT_TBL_TEMPLATES, c->type, strlen(c->type), &tv,
+                     &tvlen);
+    if (rc == ENT_ENOENT && !builtin_type(c->type)) {
+        set_err(c->err, c->errlen, "no template for type %s", c->type);
         goto out;
     }
+    if ((rc == ENT_OK || rc == ENT_ENOENT) &&
+        (rc = template_for(c->eng, txn, c->type, &tpl, &tpl_borrowed)) !=
+            ENT_OK)
+        goto out;
+    if (rc != ENT_OK)
+        goto out;
     for (size_t i = 0; i < c->n; i++)
         if (c->in[i].how == ENT_IN_REMOVE) {
             set_err(c->err, c->errlen, "a new object has no field to remove");
@@ -532,15 +672,12 @@ static int create_fn(ent_txn *txn, void *data) {
     snprintf(b.type, sizeof(b.type), "%s", tpl->type);
     if ((rc = shared_fields(&rs, &b.fields, &b.nfields)) != ENT_OK)
         goto out;
-    /* the template's workflow becomes the object's rules (spec/workflows.md) */
-    if (tpl->ruleslen > 0) {
-        if ((b.rules = malloc(tpl->ruleslen)) == NULL) {
-            rc = ENT_ENOMEM;
-            goto out;
-        }
-        memcpy(b.rules, tpl->rules, tpl->ruleslen);
-        b.ruleslen = tpl->ruleslen;
-    }
+    /* the template's workflow becomes the object's rules (spec/workflows.md),
+     * each party ref:F named by the owner of the object F links */
+    if (tpl->ruleslen > 0 &&
+        (rc = rules_for_genesis(txn, tpl, &b, c->eng->me, c->err,
+                                c->errlen)) != ENT_OK)
+        goto out;
     memset(&h, 0, sizeof(h));
     h.version = ENT_OP_VERSION;
     h.kind = ENT_OP_CREATE;
@@ -566,7 +703,8 @@ out:
     free(b.fields); /* values are borrowed from rs */
     free(b.rules);
     resolved_free(&rs);
-    ent_template_free(tpl);
+    if (!tpl_borrowed)
+        ent_template_free(tpl);
     return rc;
 }
 
@@ -605,6 +743,39 @@ int ent_obj_create(ent_objects *eng, const char *type,
     return ENT_OK;
 }
 
+int ent_obj_create_txn(ent_objects *eng, ent_txn *txn, const char *type,
+                       const ent_obj_input *inputs, size_t n,
+                       uint8_t id_out[ENT_OBJ_ID_LEN], ent_op **op_out,
+                       char *err, size_t errlen) {
+    create_ctx c = {.eng = eng,
+                    .type = type,
+                    .in = inputs,
+                    .n = n,
+                    .err = err,
+                    .errlen = errlen};
+    int rc;
+    *op_out = NULL;
+    if (eng == NULL || txn == NULL || type == NULL ||
+        (n > 0 && inputs == NULL))
+        return ENT_EINVAL;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (!ent_template_type_valid(type)) {
+        set_err(err, errlen, "bad type name %s", type);
+        return ENT_EINVAL;
+    }
+    ent_random(c.key, sizeof(c.key));
+    rc = create_fn(txn, &c);
+    ent_wipe(c.key, sizeof(c.key));
+    if (rc != ENT_OK) {
+        ent_op_free(c.op);
+        return rc;
+    }
+    memcpy(id_out, c.op->id, 32);
+    *op_out = c.op;
+    return ENT_OK;
+}
+
 /* ------------------------------------------------------------------- set */
 
 typedef struct change_ctx {
@@ -612,9 +783,10 @@ typedef struct change_ctx {
     const uint8_t *obj;
     const ent_obj_input *in;
     size_t n;
-    uint8_t kind; /* set, stage, comment, approve, rules */
+    uint8_t kind; /* set, stage, comment, approve, rules, erase */
     const char *text;
-    const char *step;       /* approve: NULL: the one waiting on us */
+    const char *step;       /* approve: NULL: the one waiting on us;
+                               erase: the field (NULL: the whole object) */
     bool reject;            /* approve */
     const uint8_t *rules;   /* rules */
     size_t ruleslen;
@@ -702,7 +874,7 @@ static int change_fn(ent_txn *txn, void *data) {
     memset(&b, 0, sizeof(b));
     ent_op_free(c->op);
     c->op = NULL;
-    if ((rc = my_role(c->eng, txn, c->obj, &r, &role)) != ENT_OK) {
+    if ((rc = ent__obj_my_role(c->eng, txn, c->obj, &r, &role)) != ENT_OK) {
         set_err(c->err, c->errlen, "%s",
                 rc == ENT_ENOENT ? "no such object"
                                  : "this org is not a member any more");
@@ -779,6 +951,15 @@ static int change_fn(ent_txn *txn, void *data) {
         b.ruleslen = c->ruleslen;
     } else if (c->kind == ENT_OP_APPROVE) {
         if ((rc = approve_body(c, txn, &r, &b)) != ENT_OK)
+            goto out;
+    } else if (c->kind == ENT_OP_ERASE) {
+        if (memcmp(r.owner, c->eng->me, 32) != 0) {
+            set_err(c->err, c->errlen, "only the object's owner erases");
+            rc = ENT_EDENIED;
+            goto out;
+        }
+        if ((rc = ent__obj_erase_body(txn, c->obj, c->step, &b, c->err,
+                                      c->errlen)) != ENT_OK)
             goto out;
     } else {
         b.text = strdup(c->text);
@@ -880,6 +1061,32 @@ int ent_obj_set(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
     return change(eng, id, ENT_OP_SET, inputs, n, NULL, op_out, err, errlen);
 }
 
+int ent_obj_set_txn(ent_objects *eng, ent_txn *txn,
+                    const uint8_t id[ENT_OBJ_ID_LEN],
+                    const ent_obj_input *inputs, size_t n, ent_op **op_out,
+                    char *err, size_t errlen) {
+    change_ctx c = {.eng = eng,
+                    .obj = id,
+                    .in = inputs,
+                    .n = n,
+                    .kind = ENT_OP_SET,
+                    .err = err,
+                    .errlen = errlen};
+    int rc;
+    *op_out = NULL;
+    if (eng == NULL || txn == NULL || id == NULL || (n > 0 && inputs == NULL))
+        return ENT_EINVAL;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    rc = change_fn(txn, &c);
+    if (rc != ENT_OK) {
+        ent_op_free(c.op);
+        return rc;
+    }
+    *op_out = c.op;
+    return ENT_OK;
+}
+
 int ent_obj_stage(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                   const char *stage, ent_op **op_out, char *err,
                   size_t errlen) {
@@ -901,6 +1108,24 @@ int ent_obj_approve(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                     .text = comment,
                     .step = step,
                     .reject = reject,
+                    .err = err,
+                    .errlen = errlen};
+    if (op_out != NULL)
+        *op_out = NULL;
+    if (eng == NULL || id == NULL)
+        return ENT_EINVAL;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    return change_run(eng, &c, op_out);
+}
+
+int ent_obj_erase(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                  const char *field, ent_op **op_out, char *err,
+                  size_t errlen) {
+    change_ctx c = {.eng = eng,
+                    .obj = id,
+                    .kind = ENT_OP_ERASE,
+                    .step = field,
                     .err = err,
                     .errlen = errlen};
     if (op_out != NULL)

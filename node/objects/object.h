@@ -176,6 +176,27 @@ int ent_obj_set(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                 char *err, size_t errlen);
 
 /*
+ * ent_obj_create and ent_obj_set inside the caller's write transaction txn,
+ * so that many changes commit together (the CRM import commits a batch of
+ * rows at once, spec/crm.md §3). Everything is written in txn; nothing
+ * elsewhere but the engine's clock. *op_out is fresh on every call and the
+ * caller's from the return on, whatever becomes of txn (a function run by
+ * ent_store_write may run again: free what an earlier attempt got). On an
+ * error *op_out is NULL and the caller must not commit txn as it is (some
+ * writes may be done): abort it, or run it again without this change.
+ * ent_obj_set_txn with private values only makes no op (*op_out NULL).
+ * @return as ent_obj_create / ent_obj_set (ENT_EINVAL also for NULL txn).
+ */
+int ent_obj_create_txn(ent_objects *eng, ent_txn *txn, const char *type,
+                       const ent_obj_input *inputs, size_t n,
+                       uint8_t id_out[ENT_OBJ_ID_LEN], ent_op **op_out,
+                       char *err, size_t errlen);
+int ent_obj_set_txn(ent_objects *eng, ent_txn *txn,
+                    const uint8_t id[ENT_OBJ_ID_LEN],
+                    const ent_obj_input *inputs, size_t n, ent_op **op_out,
+                    char *err, size_t errlen);
+
+/*
  * Moves the object to a workflow stage (a stage op; the value lands in the
  * last-writer-wins field "stage"). With a template that lists stages, stage
  * must be one of them (matched ignoring case). @return as ent_obj_set.
@@ -193,6 +214,112 @@ int ent_obj_stage(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
 int ent_obj_approve(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                     const char *step, bool reject, const char *comment,
                     ent_op **op_out, char *err, size_t errlen);
+
+/*
+ * Erases personal data (an erase op, spec/objects.md "Erasure"; the
+ * owner only): field NULL or "" erases the whole object (every field,
+ * comment, private value and epoch key; op bodies), else the shared field
+ * of that name (its writes, its value, this node's private value of that
+ * name, and the bodies of the ops that wrote it). Every member drops the
+ * same when it commits the op.
+ * @return as ent_obj_set; ENT_EDENIED (not the owner), ENT_ENOENT (no op
+ *         writes the field), ENT_ELIMIT (more than ENT_OP_ERASE_MAX ops
+ *         to erase).
+ */
+int ent_obj_erase(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                  const char *field, ent_op **op_out, char *err,
+                  size_t errlen);
+
+/* ------------------------------------------------------------ attachments */
+
+/* One attachment (an attach op's manifest, spec/objects.md "Attachments"):
+ * its name, size and BLAKE2b-256, the epoch whose key sealed its chunks,
+ * the attach op, its author and HLC, and how many of its chunks this node
+ * holds. */
+typedef struct ent_obj_attachment {
+    char name[ENT_OP_FILE_NAME_MAX + 1];
+    uint64_t size;
+    uint8_t hash[32];
+    uint64_t epoch;
+    uint8_t op[32];
+    uint8_t by[32];
+    uint64_t hlc;
+    size_t nchunks, have;
+} ent_obj_attachment;
+
+/*
+ * Attaches a file (len bytes, 1 .. ENT_OP_FILE_MAX) to the object under
+ * name: seals its chunks under the current epoch key, stores them and
+ * makes the attach op, in one transaction. A later attachment of the same
+ * name replaces it for `get`.
+ * @return as ent_obj_set; ENT_EINVAL (bad name, empty file), ENT_ETOOBIG.
+ */
+int ent_obj_attach(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                   const char *name, const uint8_t *data, size_t len,
+                   ent_op **op_out, char *err, size_t errlen);
+
+/* Every attachment of the object, in (name, order) order; *out is
+ * malloc'ed (free()). */
+int ent_obj_attachments(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                        ent_obj_attachment **out, size_t *n);
+
+/* The chunk hashes of the latest attachment named name that this node
+ * lacks: the first max into hashes (32 bytes each), *n of them, *total in
+ * all. @return ENT_OK, ENT_ENOENT (no such attachment). */
+int ent_obj_attachment_missing(ent_objects *eng,
+                               const uint8_t id[ENT_OBJ_ID_LEN],
+                               const char *name, uint8_t *hashes, size_t max,
+                               size_t *n, size_t *total);
+
+/* The sealed chunk of object id with that hash (malloc'ed, free()).
+ * @return ENT_OK, ENT_ENOENT. */
+int ent_obj_chunk_get(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                      const uint8_t hash[32], uint8_t **out, size_t *len);
+
+/* Stores a sealed chunk fetched from a member: hash gets its BLAKE2b-256,
+ * which must be listed by a manifest of object id. @return ENT_OK,
+ * ENT_EDENIED (no manifest of the object lists it: tampered or foreign),
+ * ENT_EEXIST (held already), ENT_ETOOBIG (not a chunk's size). */
+int ent_obj_chunk_put(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                      const uint8_t *data, size_t len, uint8_t hash[32]);
+
+/* The attachment chunks this node stores, of every object, and their
+ * bytes (GET /metrics). */
+int ent_obj_chunk_usage(ent_objects *eng, uint64_t *chunks, uint64_t *bytes);
+
+/* Whether a manifest of object id lists a chunk of that hash. */
+bool ent_obj_chunk_listed(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                          const uint8_t hash[32]);
+
+/* ent_obj_chunk_put of n chunks in one transaction (one durable commit):
+ * rcs[i] gets each chunk's result (ENT_OK, ENT_EDENIED, ENT_EEXIST,
+ * ENT_ETOOBIG). @return ENT_OK, or a storage error (nothing stored). */
+int ent_obj_chunk_put_batch(ent_objects *eng,
+                            const uint8_t id[ENT_OBJ_ID_LEN],
+                            const uint8_t *const *datas, const size_t *lens,
+                            size_t n, int *rcs);
+
+/* The bytes of the latest attachment named name, every chunk opened and
+ * the file's hash checked (malloc'ed, free()). @return ENT_OK, ENT_ENOENT,
+ * ENT_EAGAIN (chunks missing: fetch them), ENT_EDECRYPT (no key of its
+ * epoch), ENT_ECHECKSUM (a chunk or the file does not check). */
+int ent_obj_attachment_read(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                            const char *name, uint8_t **out, size_t *len);
+
+/* One erasure of an object: the erase op, its author and HLC (zero when
+ * the erase op itself is not readable here) and the field ("" : all). */
+typedef struct ent_obj_erasure {
+    uint8_t op[32];
+    uint8_t by[32];
+    uint64_t hlc;
+    char field[ENT_OP_NAME_MAX + 1];
+} ent_obj_erasure;
+
+/* The erasures committed for object id, in erase op id order; *out is
+ * malloc'ed (free()), *n its count. @return ENT_OK, ENT_EINVAL, storage
+ * errors. */
+int ent_obj_erasures(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                     ent_obj_erasure **out, size_t *n);
 
 /*
  * Replaces the object's workflow rules (a rules op; the owner only): rules
@@ -402,6 +529,82 @@ int ent_obj_type_get(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
 int ent_obj_state_encode(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                          uint8_t **out, size_t *len);
 
+/* The use of one MDF budget (spec/workflows.md §8), in minor units of its
+ * currency, computed from the fund requests this node holds. */
+typedef struct ent_budget_use {
+    bool held;        /* this org is an active member of the budget here */
+    bool complete;    /* this org owns the budget: every approval counted
+                         against it was made here, so the figures are whole */
+    bool owner_known; /* the node holds the budget's record */
+    uint8_t owner[32];
+    bool have_amount; /* the budget's amount is known (held, set) */
+    char cur[4];      /* the budget's currency ("" when unknown) */
+    int64_t amount, requested, approved, claimed, paid, left;
+    size_t nrequests; /* requests linking the budget that this node holds */
+    size_t nover;     /* approvals beyond what was left at their turn */
+    size_t nforeign;  /* requests whose rules do not give the budget's owner
+                         the approval: not counted */
+} ent_budget_use;
+
+/* One request of a budget, as ent_obj_budget_use() judged it (pointers
+ * valid during the callback). */
+typedef struct ent_budget_req {
+    const uint8_t *id, *owner; /* the request; its owner (the partner) */
+    const char *stage;
+    const ent_value *requested, *approved, *claimed;
+    bool counted; /* its rules give the budget's owner the approval */
+    bool within;  /* its approval is counted (within the budget) */
+    bool over;    /* its approval came when the budget had less left */
+    /* what it adds to the budget's figures, in minor units of cur (the
+     * budget's currency): the one definition the report sums */
+    const char *cur;
+    int64_t add_requested, add_approved, add_claimed, add_paid;
+} ent_budget_req;
+
+typedef int (*ent_budget_req_fn)(void *data, const ent_budget_req *r);
+
+/*
+ * Computes the use of budget (an mdf_budget's id) in the caller's read or
+ * write transaction: requested, approved, claimed, paid and left over the
+ * mdf_request objects this node holds whose field budget links it (skip:
+ * one to leave out, may be NULL), approvals counted in the order of their
+ * amount_approved write's order key (spec/workflows.md §8). fn (may be
+ * NULL) is called for each request in that order.
+ * @return ENT_OK, fn's error, ENT_ENOMEM, storage errors.
+ */
+int ent_obj_budget_use(ent_txn *txn, const uint8_t me[32],
+                       const uint8_t budget[ENT_OBJ_ID_LEN],
+                       const uint8_t *skip, ent_budget_use *u,
+                       ent_budget_req_fn fn, void *data);
+
+/*
+ * The MDF claims that wait on this org (spec/workflows.md §5, §8): the
+ * mdf_request objects at stage Claimed whose rules name this org as the
+ * one that writes amount_approved: [{"object","name","claimed",
+ * "approved","proof_of_performance"}]. The caller json_decref()s *out.
+ * @return ENT_OK, ENT_ENOMEM, storage errors.
+ */
+int ent_obj_claims_json(ent_objects *eng, json_t **out);
+
+/*
+ * Converts lead (an object of type lead) into a new object of type to
+ * (only "opportunity"): the opportunity is created, owned by this org,
+ * with the lead's mapped fields (spec/objects.md "Converting a lead") and
+ * the ref field lead naming it; then the lead gets the ref field
+ * converted_to naming the opportunity and status and stage Converted.
+ * The two ops (*create_out, *set_out) are the caller's to send and free
+ * (ent_op_free). The opportunity has this org as its only member.
+ * @return ENT_OK, ENT_ENOENT (no lead), ENT_EINVAL (not a lead, another
+ *         target type), ENT_EDENIED (not an active member of the lead, or a
+ *         rule refused), the errors of ent_obj_create and ent_obj_set; err
+ *         says why. When the create worked and the set failed, id_out and
+ *         *create_out are set and err says so.
+ */
+int ent_obj_convert(ent_objects *eng, const uint8_t lead[ENT_OBJ_ID_LEN],
+                    const char *to, uint8_t id_out[ENT_OBJ_ID_LEN],
+                    ent_op **create_out, ent_op **set_out, char *err,
+                    size_t errlen);
+
 /*
  * Adds org as a member with role (admin, member or viewer); owner/admin
  * only. The op carries every epoch key this node holds for the object (one
@@ -490,7 +693,8 @@ int ent_obj_removal_vv(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
 
 /*
  * Calls fn for every op this node stores for object id, in (author, seq)
- * order (the raw bytes are valid during the call). For sync and tests.
+ * order (the raw bytes are valid during the call); erased ops (stubs,
+ * spec/objects.md "Erasure") are skipped. For sync and tests.
  */
 int ent_obj_ops_foreach(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                         int (*fn)(void *data, const uint8_t *raw, size_t len),

@@ -161,6 +161,8 @@ int ent__obj_note_fork(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
         ENT_OK)
         return rc;
     *first = !known;
+    if (ent_op_is_stub(v, vlen)) /* the first version was erased: no proof */
+        return keep_version(txn, obj, op, op->id, op->raw, op->rawlen);
     ent_hash(oid, v, vlen);
     if ((rc = keep_version(txn, obj, op, oid, v, vlen)) != ENT_OK)
         return rc;

@@ -361,6 +361,12 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
     case ENT_OP_APPROVE:
     case ENT_OP_RULES:
         break; /* their rows below */
+    case ENT_OP_ERASE:
+        rc = ent__obj_erase_commit(eng, txn, op, b, obj);
+        break;
+    case ENT_OP_ATTACH:
+        rc = ent__obj_attach_commit(txn, obj, op, b);
+        break;
     default:
         rc = ENT_ECORRUPT;
     }

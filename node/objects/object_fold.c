@@ -415,8 +415,10 @@ bool ent__obj_role_allows(bool active, uint8_t role, uint8_t kind) {
     case ENT_OP_STAGE:
     case ENT_OP_COMMENT:
     case ENT_OP_APPROVE:
+    case ENT_OP_ATTACH:
         return role <= ENT_ROLE_MEMBER;
     case ENT_OP_RULES: /* the owner's only (it is judged before this) */
+    case ENT_OP_ERASE:
         return false;
     case OBJ_KIND_LEAVE:
         return true;

@@ -16,6 +16,8 @@
  *   object_work.c   the workflow rules an object carries: which stage
  *                   moves, approvals and owned-field writes count
  *                   (spec/workflows.md), judged with node/work
+ *   object_attach.c attachments: chunks, manifests, fetch and read
+ *   object_erase.c  erasure: the erase op's body, what it drops, stubs
  *   object_keys.c   epoch keys: which key is usable, current, the rotation
  *                   rule
  *   object_check.c  the refusal rules: structure, body, equivocation
@@ -64,6 +66,9 @@
 #define WR_HADD 0x0d    /* obj||13||org||held add opid -> "" */
 #define WR_RULES 0x0e   /* obj||14||owner seq(8) -> workflow rules */
 #define WR_APPR 0x0f    /* obj||15||order -> decision, steplen, step, comment */
+#define WR_ERASED 0x20 /* obj||0x20||erase opid -> field ("" : all) */
+#define WR_ATTACH 0x22 /* obj||0x22||name||0||order -> epoch(8), manifest */
+#define WR_CHUNK 0x23  /* obj||0x23||chunk hash -> attach op id */
 #define WR_STEP 0x10    /* obj||16||decision||steplen||step||order -> "" */
 
 /* A wait row's key: obj || WR_WAIT || parent || held op id. */
@@ -473,9 +478,15 @@ int ent__obj_wf_stage_fast(judge *j, const uint8_t order[OBJ_ORDER_LEN],
                            bool *done);
 /* Clears *counts when the write at order of an owned field name is not by
  * the party the rules in force name. */
+/* object_mdf.c: a set op of this node writing amount_approved of an
+ * mdf_request must stay within what the linked budget has left, as this
+ * node computes it (spec/workflows.md §8). @return ENT_OK or ENT_EDENIED
+ * (why says so), storage errors. */
+int ent__obj_mdf_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                       const ent_op_body *b, char *why, size_t whylen);
 int ent__obj_wf_write_counts(judge *j, const char *name,
                              const uint8_t order[OBJ_ORDER_LEN],
-                             bool *counts);
+                             const uint8_t *blob, size_t blen, bool *counts);
 /*
  * The workflow judgment of a new op of obj (received, or our own before it
  * is committed), with its decoded body and pvinfo: a rules op must carry
@@ -526,6 +537,25 @@ int ent__obj_remerge_all(ent_txn *txn, const uint8_t obj[32],
 int ent__obj_refresh_authority(ent_objects *eng, ent_txn *txn,
                                const uint8_t obj[32], ent_apply_info *info);
 
+/* ------------------------------------------------------ object_erase.c */
+
+/* The body of an erase op of obj by this node: field (NULL or "": the
+ * whole object) and the ops that carry its values here. err says why on
+ * failure. @return ENT_OK, ENT_EINVAL, ENT_ENOENT (nothing writes the
+ * field), ENT_ELIMIT (more than ENT_OP_ERASE_MAX ops), ENT_ENOMEM. */
+int ent__obj_erase_body(ent_txn *txn, const uint8_t obj[32], const char *field,
+                        ent_op_body *b, char *err, size_t errlen);
+/* What a committed erase op e (body b) drops here (spec/objects.md
+ * "Erasure"); marks the transaction for a scrub of free pages. */
+int ent__obj_erase_commit(ent_objects *eng, ent_txn *txn, const ent_op *e,
+                          const ent_op_body *b, const uint8_t obj[32]);
+
+/* ----------------------------------------------------- object_attach.c */
+
+/* The rows of a committed attach op (spec/storage.md). */
+int ent__obj_attach_commit(ent_txn *txn, const uint8_t obj[32],
+                           const ent_op *op, const ent_op_body *b);
+
 /* ----------------------------------------------------- object_commit.c */
 
 /*
@@ -560,6 +590,10 @@ int ent__obj_backfill_again(ent_objects *eng, ent_txn *txn,
  * the restore mark (ent_home_restoring): every op we sign on an existing
  * object passes here.
  */
+/* Our role in obj, an active member (ENT_EDENIED otherwise, ENT_ENOENT: no
+ * object); *r gets the object record. */
+int ent__obj_my_role(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                     obj_rec *r, uint8_t *role);
 int ent__obj_new_header(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                         uint8_t kind, ent_op_header *h,
                         uint8_t key[ENT_KEY_LEN]);

@@ -355,7 +355,7 @@ int ent__obj_put_field_write(ent_txn *txn, const uint8_t obj[32],
         goto out;
     if (gov && strcmp(name, "stage") != 0) {
         if ((rc = ent__obj_wf_write_counts(j, name, key + kl - OBJ_ORDER_LEN,
-                                           &counts)) != ENT_OK)
+                                           blob, blen, &counts)) != ENT_OK)
             goto out;
         gov = false;
     }

@@ -156,6 +156,9 @@ static void emit_value(ent_cbor_writer *w, const void *data) {
     case ENT_VT_ORG:
         ent_cbor_write_bytes(w, v->u.org, 32);
         break;
+    case ENT_VT_REF:
+        ent_cbor_write_bytes(w, v->u.ref, 32);
+        break;
     default:
         ent_cbor_writer_fail(w, ENT_EINVAL);
     }
@@ -213,6 +216,9 @@ static int read_value(ent_cbor_reader *r, ent_value *v) {
     case ENT_VT_ORG:
         v->type = ENT_VT_ORG;
         return ent_cbor_read_bytes_exact(r, v->u.org, 32);
+    case ENT_VT_REF:
+        v->type = ENT_VT_REF;
+        return ent_cbor_read_bytes_exact(r, v->u.ref, 32);
     default:
         return ENT_ECORRUPT;
     }

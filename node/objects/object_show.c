@@ -38,6 +38,17 @@ typedef struct scomment {
     size_t len;
 } scomment;
 
+/* A field that links another object (ENT_VT_REF), as show describes it:
+ * the target's type and name only when this org is an active member of
+ * it (spec/objects.md "Links"); otherwise the id alone. */
+typedef struct slink {
+    const char *field; /* borrowed from the snapshot's field */
+    const uint8_t *ref;
+    bool member;
+    char type[ENT_OP_NAME_MAX + 1];
+    char *name; /* owned, NULL if none */
+} slink;
+
 /* Everything show and state need, copied out of one read transaction. */
 typedef struct snapshot {
     const uint8_t *obj;
@@ -54,6 +65,10 @@ typedef struct snapshot {
     size_t nmembers;
     scomment *comments;
     size_t ncomments;
+    slink *links;
+    size_t nlinks;
+    bool has_use; /* an mdf_budget: its use, computed (object_mdf.c) */
+    ent_budget_use use;
     const ent_objects *eng;
 } snapshot;
 
@@ -68,6 +83,9 @@ static void snapshot_free(snapshot *s) {
     free(s->priv);
     free(s->members);
     free(s->comments);
+    for (size_t i = 0; i < s->nlinks; i++)
+        free(s->links[i].name);
+    free(s->links);
 }
 
 typedef struct fscan {
@@ -173,6 +191,73 @@ static int drop_removed(ent_txn *txn, snapshot *s) {
     return ENT_OK;
 }
 
+/* One link of a field f: what this org may know of the linked object. A
+ * node that is not an active member of it (or does not hold it) shows the
+ * id only: an opaque reference. */
+static int link_of(ent_txn *txn, const ent_objects *eng, const sfield *f,
+                   slink *l) {
+    obj_rec r;
+    bool active = false;
+    uint8_t role;
+    memset(l, 0, sizeof(*l));
+    l->field = f->name;
+    l->ref = f->v.u.ref;
+    int rc = ent__obj_rec_get(txn, f->v.u.ref, &r);
+    if (rc == ENT_ENOENT)
+        return ENT_OK;
+    if (rc != ENT_OK)
+        return rc;
+    rc = ent__obj_member_get(txn, f->v.u.ref, eng->me, &active, &role);
+    if (rc == ENT_ENOENT || (rc == ENT_OK && !active) ||
+        r.status != OBJ_STATUS_ACTIVE)
+        return ENT_OK;
+    if (rc != ENT_OK)
+        return rc;
+    l->member = true;
+    memcpy(l->type, r.type, sizeof(l->type));
+    /* its title: the first of these text fields it has */
+    static const char *const titles[] = {"name", "company", "account_name"};
+    uint8_t k[32 + 16];
+    const uint8_t *v = NULL;
+    size_t vlen = 0;
+    memcpy(k, f->v.u.ref, 32);
+    for (size_t i = 0; i < 3 && vlen == 0; i++) {
+        size_t tl = strlen(titles[i]);
+        memcpy(k + 32, titles[i], tl);
+        if (ent_txn_get(txn, ENT_TBL_FIELDS, k, 32 + tl, (const void **)&v,
+                        &vlen) != ENT_OK)
+            vlen = 0;
+    }
+    if (vlen > OBJ_ORDER_LEN + 1) {
+        ent_value nv;
+        if (ent__obj_value_decode(v + OBJ_ORDER_LEN + 1,
+                                  vlen - OBJ_ORDER_LEN - 1, &nv) == ENT_OK) {
+            if (nv.type == ENT_VT_TEXT && (l->name = malloc(nv.u.text.len + 1)))
+                memcpy(l->name, nv.u.text.s, nv.u.text.len + 1);
+            ent_value_clear(&nv);
+        }
+    }
+    return ENT_OK;
+}
+
+static int links_take(ent_txn *txn, snapshot *s) {
+    sfield *lists[2] = {s->shared, s->priv};
+    size_t counts[2] = {s->nshared, s->npriv};
+    int rc = ENT_OK;
+    for (size_t li = 0; li < 2 && rc == ENT_OK; li++)
+        for (size_t i = 0; i < counts[li] && rc == ENT_OK; i++) {
+            if (lists[li][i].v.type != ENT_VT_REF)
+                continue;
+            slink *nv = s->links;
+            if (ent__obj_grow((void **)&nv, s->nlinks, sizeof(*nv)) != ENT_OK)
+                return ENT_ENOMEM;
+            s->links = nv;
+            rc = link_of(txn, s->eng, &lists[li][i], &nv[s->nlinks]);
+            s->nlinks++;
+        }
+    return rc;
+}
+
 static int snapshot_fn(ent_txn *txn, void *data) {
     snapshot *s = data;
     uint8_t key[ENT_KEY_LEN], pre[33];
@@ -203,6 +288,14 @@ static int snapshot_fn(ent_txn *txn, void *data) {
     }
     if (s->values_only)
         return ENT_OK;
+    if (s->show && (rc = links_take(txn, s)) != ENT_OK)
+        return rc;
+    if (s->show && strcmp(s->rec.type, "mdf_budget") == 0) {
+        if ((rc = ent_obj_budget_use(txn, s->eng->me, s->obj, NULL, &s->use,
+                                     NULL, NULL)) != ENT_OK)
+            return rc;
+        s->has_use = true;
+    }
     if ((rc = ent_txn_scan(txn, ENT_TBL_MEMBERS, s->obj, 32, member_scan, s)) !=
         ENT_OK)
         return rc;
@@ -324,6 +417,57 @@ int ent_obj_show_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
     if (o == NULL) {
         rc = ENT_ENOMEM;
         goto out;
+    }
+    if (s.nlinks > 0) {
+        json_t *lk = json_object();
+        int bad = lk == NULL || json_object_set_new(o, "links", lk) != 0;
+        for (size_t i = 0; i < s.nlinks && !bad; i++) {
+            char rh[65];
+            ent_value_ref_format(rh, s.links[i].ref);
+            json_t *e = json_pack("{s:s, s:b}", "id", rh, "member",
+                                  s.links[i].member);
+            if (e != NULL && s.links[i].member) {
+                bad |= json_object_set_new(e, "type",
+                                           json_string(s.links[i].type));
+                bad |= json_object_set_new(
+                    e, "name",
+                    s.links[i].name ? json_string(s.links[i].name)
+                                    : json_null());
+            }
+            bad |= e == NULL || json_object_set_new(lk, s.links[i].field, e);
+        }
+        if (bad) {
+            json_decref(o);
+            rc = ENT_ENOMEM;
+            goto out;
+        }
+    }
+    if (s.has_use) { /* spec/workflows.md §8: computed, never typed */
+        json_t *u = json_pack("{s:b, s:I, s:I, s:I}", "complete",
+                              s.use.complete, "requests",
+                              (json_int_t)s.use.nrequests, "over",
+                              (json_int_t)s.use.nover, "foreign",
+                              (json_int_t)s.use.nforeign);
+        static const char *const k[] = {"requested", "approved", "claimed",
+                                        "paid", "left"};
+        const int64_t v[] = {s.use.requested, s.use.approved, s.use.claimed,
+                             s.use.paid, s.use.left};
+        for (size_t i = 0; u != NULL && i < 5; i++) {
+            ent_value m = {.type = ENT_VT_MONEY};
+            json_t *j = NULL;
+            m.u.money.minor = v[i];
+            memcpy(m.u.money.cur, s.use.cur, 4);
+            if (s.use.cur[0] == '\0' ||
+                (i == 4 && !s.use.have_amount) ||
+                ent_value_to_json(&m, &j) != ENT_OK)
+                j = json_null();
+            json_object_set_new(u, k[i], j);
+        }
+        if (u == NULL || json_object_set_new(o, "budget_use", u) != 0) {
+            json_decref(o);
+            rc = ENT_ENOMEM;
+            goto out;
+        }
     }
     if (priv != NULL) {
         int bad = json_object_set_new(o, "private", priv);
@@ -794,8 +938,9 @@ typedef struct ops_ctx {
 static int ops_scan(void *data, const void *key, size_t klen, const void *val,
                     size_t vlen) {
     ops_ctx *c = data;
-    int rc = c->fn(c->data, val, vlen);
-    return rc;
+    if (ent_op_is_stub(val, vlen)) /* erased: no op any more */
+        return 0;
+    return c->fn(c->data, val, vlen);
 }
 
 typedef struct ops_read {

@@ -601,7 +601,8 @@ static void swr_free(swr *ws, size_t n) {
 
 static bool field_owned(const struct wfctx *w, const char *name) {
     for (size_t i = 0; i < w->n; i++)
-        if (ent_wf_field_owner(w->v[i].r, name) != NULL)
+        if (ent_wf_field_owner(w->v[i].r, name) != NULL ||
+            ent_wf_limit_of(w->v[i].r, name) != NULL)
             return true;
     return false;
 }
@@ -615,27 +616,156 @@ int ent__obj_wf_governs(judge *j, const char *name, bool *gov) {
     return rc;
 }
 
-/* An owned field's write by author in the past pv (genesis: free). */
+#define WF_LIMIT_DEPTH (ENT_WF_MAX_LIMITS + 1)
+
 static int judge_write(judge *j, struct wfctx *w, const char *name,
                        const uint8_t author[32], uint32_t a, const pvec *pv,
-                       bool genesis, bool *ok, char *why, size_t whylen) {
+                       bool genesis, const ent_value *val,
+                       const ent_op_body *self, int depth, bool *ok, char *why,
+                       size_t whylen);
+
+/* The walk of value_at over one field's writes, newest first. */
+typedef struct vwalk {
+    judge *j;
+    struct wfctx *w;
+    const char *name;
+    size_t plen;
+    const pvec *pv;
+    int depth;
+    ent_value *out;
+    bool found;
+} vwalk;
+
+static int vwalk_cb(void *data, const void *key, size_t klen, const void *val,
+                    size_t vlen) {
+    vwalk *c = data;
+    const uint8_t *order = (const uint8_t *)key + c->plen;
+    const uint8_t *v = val;
+    uint32_t fa = 0;
+    uint64_t seq = 0;
+    pvinfo pi;
+    bool ok = false;
+    ent_value x;
+    int rc;
+    if (klen != c->plen + OBJ_ORDER_LEN || vlen < 1)
+        return ENT_ECORRUPT;
+    if ((v[0] & FW_OWNER_ONLY) && memcmp(order + 8, c->j->owner, 32) != 0)
+        return 0; /* C2 */
+    memset(&pi, 0, sizeof(pi));
+    memset(&x, 0, sizeof(x));
+    if ((rc = op_at(c->j, order, &fa, &seq, &pi)) != ENT_OK ||
+        ent__pv_at(c->pv, fa) < seq)
+        goto out; /* not in the past */
+    if ((rc = ent__obj_judge_stored(c->j, order, ENT_OP_SET, &ok)) !=
+            ENT_OK ||
+        !ok)
+        goto out;
+    if (ent__obj_value_decode(v + 1, vlen - 1, &x) != ENT_OK) {
+        ok = false;
+        goto out;
+    }
+    rc = judge_write(c->j, c->w, c->name, order + 8, fa, &pi.pv,
+                     memcmp(order + 40, c->j->obj, 32) == 0, &x, NULL,
+                     c->depth + 1, &ok, NULL, 0);
+out:
+    ent__pvinfo_free(&pi);
+    if (rc == ENT_OK && ok) {
+        *c->out = x; /* handed over; null when the winner is a clear */
+        c->found = true;
+        return 1;
+    }
+    ent_value_clear(&x);
+    return rc;
+}
+
+/*
+ * The value field name has in the past pv (spec/workflows.md §8): of its
+ * writes in that past that count (C1-C4, C2 and the field's own owner and
+ * limit rules), the one of the greatest order key, found walking the
+ * writes newest first. self: the op being judged, not stored yet, whose
+ * own write of the field (when it counts by the rules) is the greatest of
+ * its past. *out is null when none.
+ */
+static int value_at(judge *j, struct wfctx *w, const char *name,
+                    const uint8_t *self_author, uint32_t self_a,
+                    const pvec *pv, const ent_op_body *self, int depth,
+                    ent_value *out) {
+    uint8_t pre[33 + ENT_OP_NAME_MAX + 1];
+    size_t nl = strlen(name);
+    int rc = ENT_OK;
+    memset(out, 0, sizeof(*out));
+    out->type = ENT_VT_NULL;
+    if (depth > WF_LIMIT_DEPTH || nl > ENT_OP_NAME_MAX)
+        return ENT_OK;
+    for (size_t i = 0; self != NULL && i < self->nfields; i++) {
+        if (strcmp(self->fields[i].name, name) != 0)
+            continue;
+        bool ok = !self->fields[i].owner_only ||
+                  memcmp(self_author, j->owner, 32) == 0;
+        if (ok && (rc = judge_write(j, w, name, self_author, self_a, pv, false,
+                                    &self->fields[i].v, self, depth + 1, &ok,
+                                    NULL, 0)) != ENT_OK)
+            return rc;
+        if (ok)
+            return ent_value_copy(out, &self->fields[i].v);
+    }
+    memcpy(pre, j->obj, 32);
+    pre[32] = WR_FIELD;
+    memcpy(pre + 33, name, nl + 1); /* with its NUL */
+    vwalk c = {j, w, name, 33 + nl + 1, pv, depth, out, false};
+    return ent_txn_scan_reverse(j->txn, ENT_TBL_WRITES, pre, c.plen, vwalk_cb,
+                                &c);
+}
+
+/*
+ * A write of field name by author (index a) in the past pv, with value
+ * val, judged by the rules in force there: the field's owner rule (also in
+ * the genesis, where the creator stands as the owner) and its limit, the
+ * value of its bound field in that past (spec/workflows.md §4, §8).
+ */
+static int judge_write(judge *j, struct wfctx *w, const char *name,
+                       const uint8_t author[32], uint32_t a, const pvec *pv,
+                       bool genesis, const ent_value *val,
+                       const ent_op_body *self, int depth, bool *ok, char *why,
+                       size_t whylen) {
     const ent_wf_rules *r = rules_for(j, w, pv);
     const ent_wf_who *who;
+    const char *bound;
     ent_wf_party p;
+    int rc = ENT_OK;
     *ok = true;
-    if (r == NULL || genesis || (who = ent_wf_field_owner(r, name)) == NULL)
+    if (r == NULL)
         return ENT_OK;
-    int rc = party_at(j, author, a, pv, &p);
-    if (rc != ENT_OK)
-        return rc;
-    *ok = ent_wf_who_matches(who, &p);
-    if (!*ok && why != NULL && whylen > 0) {
-        char wb[80];
-        ent_wf_who_format(who, wb, sizeof(wb));
-        snprintf(why, whylen, "field %s is written by %s only (object rules)",
-                 name, wb);
+    if ((who = ent_wf_field_owner(r, name)) != NULL) {
+        if (genesis) { /* the creator: the owner, in an empty past */
+            p.org = author;
+            p.owner = true;
+            p.active = true;
+            p.role = ENT_ROLE_OWNER;
+        } else if ((rc = party_at(j, author, a, pv, &p)) != ENT_OK) {
+            return rc;
+        }
+        *ok = ent_wf_who_matches(who, &p);
+        if (!*ok && why != NULL && whylen > 0) {
+            char wb[80];
+            ent_wf_who_format(who, wb, sizeof(wb));
+            snprintf(why, whylen,
+                     "field %s is written by %s only (object rules)", name,
+                     wb);
+        }
     }
-    return ENT_OK;
+    if (*ok && val != NULL && (bound = ent_wf_limit_of(r, name)) != NULL) {
+        ent_value bv;
+        char lw[200];
+        if ((rc = value_at(j, w, bound, author, a, pv, self, depth, &bv)) !=
+            ENT_OK)
+            return rc;
+        *ok = ent_wf_limit_ok(val, &bv, name, bound, lw, sizeof(lw));
+        ent_value_clear(&bv);
+        if (!*ok && why != NULL && whylen > 0)
+            snprintf(why, whylen, "%s (object rules: limits)", lw);
+    }
+    return rc;
 }
 
 int ent__obj_wf_filter(judge *j, const char *name, const obj_fwr *v, size_t n,
@@ -649,13 +779,19 @@ int ent__obj_wf_filter(judge *j, const char *name, const obj_fwr *v, size_t n,
             uint32_t a;
             uint64_t seq;
             pvinfo pi;
+            ent_value val;
             if (!ok[i])
                 continue;
             memset(&pi, 0, sizeof(pi));
+            if (ent__obj_value_decode(v[i].val, v[i].vlen, &val) != ENT_OK) {
+                ok[i] = false;
+                continue;
+            }
             if ((rc = op_at(j, v[i].order, &a, &seq, &pi)) == ENT_OK)
                 rc = judge_write(j, w, name, v[i].order + 8, a, &pi.pv,
                                  memcmp(v[i].order + 40, j->obj, 32) == 0,
-                                 &ok[i], NULL, 0);
+                                 &val, NULL, 0, &ok[i], NULL, 0);
+            ent_value_clear(&val);
             ent__pvinfo_free(&pi);
         }
     }
@@ -776,19 +912,26 @@ out:
 
 int ent__obj_wf_write_counts(judge *j, const char *name,
                              const uint8_t order[OBJ_ORDER_LEN],
-                             bool *counts) {
+                             const uint8_t *blob, size_t blen, bool *counts) {
     struct wfctx *w;
     uint32_t a;
     uint64_t seq;
     pvinfo pi;
+    ent_value val;
     int rc;
-    if (!*counts || memcmp(order + 40, j->obj, 32) == 0)
-        return ENT_OK; /* nothing to take away; the genesis is free */
+    if (!*counts)
+        return ENT_OK; /* nothing to take away */
+    if (ent__obj_value_decode(blob, blen, &val) != ENT_OK) {
+        *counts = false;
+        return ENT_OK;
+    }
     memset(&pi, 0, sizeof(pi));
     if ((rc = wf_get(j, &w)) == ENT_OK &&
         (rc = op_at(j, order, &a, &seq, &pi)) == ENT_OK)
-        rc = judge_write(j, w, name, order + 8, a, &pi.pv, false, counts,
-                         NULL, 0);
+        rc = judge_write(j, w, name, order + 8, a, &pi.pv,
+                         memcmp(order + 40, j->obj, 32) == 0, &val, NULL, 0,
+                         counts, NULL, 0);
+    ent_value_clear(&val);
     ent__pvinfo_free(&pi);
     return rc;
 }
@@ -863,7 +1006,13 @@ int ent__obj_wf_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
             snprintf(why, whylen, "only the object's owner changes its rules");
         return ENT_EDENIED;
     }
+    if (op->h.kind == ENT_OP_ERASE && memcmp(op->h.author, owner, 32) != 0) {
+        if (why != NULL && whylen > 0)
+            snprintf(why, whylen, "only the object's owner erases");
+        return ENT_EDENIED;
+    }
     if (op->h.genesis || op->h.kind == ENT_OP_RULES ||
+        op->h.kind == ENT_OP_ERASE || op->h.kind == ENT_OP_ATTACH ||
         op->h.kind == ENT_OP_COMMENT || op->h.kind == ENT_OP_ADD_MEMBER ||
         op->h.kind == ENT_OP_REMOVE_MEMBER || op->h.kind == ENT_OP_ROTATE_KEY)
         return ENT_OK;
@@ -891,7 +1040,7 @@ int ent__obj_wf_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
     for (size_t i = 0; i < b->nfields && ok && rc == ENT_OK; i++) {
         const ent_op_field *f = &b->fields[i];
         rc = judge_write(&j, w, f->name, op->h.author, pi->a, &pi->pv, false,
-                         &ok, why, whylen);
+                         &f->v, b, 0, &ok, why, whylen);
         if (rc == ENT_OK && ok && strcmp(f->name, "stage") == 0) {
             char st[ENT_OP_NAME_MAX + 1] = "";
             if ((f->v.type == ENT_VT_ENUM || f->v.type == ENT_VT_TEXT) &&

@@ -47,6 +47,10 @@ static const struct builtin {
      "\"label\":\"Sourced by\"},"
      "{\"name\":\"influenced_by\",\"type\":\"org\",\"or_text\":true,"
      "\"label\":\"Influenced by\"},"
+     "{\"name\":\"lead\",\"type\":\"ref\",\"target\":\"lead\","
+     "\"label\":\"Converted from lead\"},"
+     "{\"name\":\"plan\",\"type\":\"ref\",\"target\":\"sales_plan\","
+     "\"label\":\"Sales plan\"},"
      "{\"name\":\"deal_size\",\"type\":\"money\",\"visibility\":\"private\","
      "\"label\":\"Deal size\"},"
      "{\"name\":\"forecast_category\",\"type\":\"enum\","
@@ -70,6 +74,8 @@ static const struct builtin {
      "\"Qualified\",\"Converted\",\"Disqualified\"],\"default\":\"New\"},"
      "{\"name\":\"referred_by\",\"type\":\"org\",\"owner_only\":true},"
      "{\"name\":\"need\",\"type\":\"text\",\"label\":\"Customer need\"},"
+     "{\"name\":\"converted_to\",\"type\":\"ref\",\"target\":"
+     "\"opportunity\",\"label\":\"Converted to\"},"
      "{\"name\":\"estimated_value\",\"type\":\"money\",\"visibility\":"
      "\"private\"},"
      "{\"name\":\"lead_score\",\"type\":\"integer\",\"visibility\":"
@@ -118,28 +124,8 @@ static const struct builtin {
      "{\"name\":\"internal_notes\",\"type\":\"text\",\"visibility\":"
      "\"private\"}],"
      "\"stages\":[\"Draft\",\"Agreed\",\"Active\",\"Closed\"]}"},
-    {"mdf_request",
-     "{\"type\":\"mdf_request\",\"strict\":false,\"fields\":["
-     "{\"name\":\"name\",\"type\":\"text\",\"label\":\"Activity name\"},"
-     "{\"name\":\"activity_type\",\"type\":\"enum\","
-     "\"table\":\"mdf_activity_types\"},"
-     "{\"name\":\"region\",\"type\":\"enum\",\"table\":\"regions\"},"
-     "{\"name\":\"amount_requested\",\"type\":\"money\"},"
-     "{\"name\":\"amount_approved\",\"type\":\"money\",\"owner_only\":true},"
-     "{\"name\":\"approval_status\",\"type\":\"enum\",\"values\":[\"Draft\","
-     "\"Submitted\",\"Approved\",\"Rejected\",\"Claimed\",\"Paid\"],"
-     "\"default\":\"Draft\"},"
-     "{\"name\":\"start_date\",\"type\":\"date\"},"
-     "{\"name\":\"end_date\",\"type\":\"date\"},"
-     "{\"name\":\"expected_leads\",\"type\":\"integer\"},"
-     "{\"name\":\"claim_amount\",\"type\":\"money\"},"
-     "{\"name\":\"proof_of_performance\",\"type\":\"text\"},"
-     "{\"name\":\"budget_remaining\",\"type\":\"money\",\"visibility\":"
-     "\"private\"},"
-     "{\"name\":\"internal_notes\",\"type\":\"text\",\"visibility\":"
-     "\"private\"}],"
-     "\"stages\":[\"Draft\",\"Submitted\",\"Approved\",\"Rejected\","
-     "\"Claimed\",\"Paid\"]}"},
+    {"mdf_budget", ent__tpl_mdf_budget},
+    {"mdf_request", ent__tpl_mdf_request},
     {"account_plan",
      "{\"type\":\"account_plan\",\"strict\":false,\"fields\":["
      "{\"name\":\"account_name\",\"type\":\"text\",\"label\":\"Account\"},"
@@ -185,7 +171,7 @@ static const struct builtin {
 #define NBUILTINS (sizeof(builtins) / sizeof(builtins[0]))
 
 static const char *const builtin_type_names[] = {
-    "opportunity", "lead",         "solution", "sales_plan",
+    "opportunity", "lead",         "solution", "sales_plan", "mdf_budget",
     "mdf_request", "account_plan", "program",  NULL,
 };
 
@@ -545,7 +531,8 @@ static int field_from_json(const json_t *jf, size_t idx, ent_tpl_field *f,
                            char *err, size_t errlen) {
     static const char *const keys[] = {
         "name",  "type",    "visibility", "owner_only", "or_text",
-        "label", "default", "table",      "values",     "derived", NULL};
+        "label", "default", "table",      "values",     "target",
+        "derived", NULL};
     char where[96];
     int rc = ENT_EINVAL;
     const json_t *v;
@@ -571,7 +558,7 @@ static int field_from_json(const json_t *jf, size_t idx, ent_tpl_field *f,
     if (s == NULL || ent_vtype_parse(s, &f->type) != ENT_OK) {
         set_err(err, errlen,
                 "%s: \"type\" must be one of text, integer, money, date, "
-                "enum, org",
+                "enum, org, ref",
                 where);
         goto out;
     }
@@ -605,6 +592,18 @@ static int field_from_json(const json_t *jf, size_t idx, ent_tpl_field *f,
             goto out;
         }
         f->or_text = json_is_true(v);
+    }
+    if ((v = json_object_get(jf, "target")) != NULL) {
+        s = json_str(v, NULL);
+        if (s == NULL || f->type != ENT_VT_REF ||
+            !ent_template_type_valid(s)) {
+            set_err(err, errlen,
+                    "%s: \"target\" is a type name ([a-z][a-z0-9_]{0,31}) "
+                    "and only for type ref",
+                    where);
+            goto out;
+        }
+        strcpy(f->target, s);
     }
     if ((v = json_object_get(jf, "label")) != NULL) {
         s = json_str(v, &len);
@@ -839,6 +838,8 @@ static json_t *field_to_json(const ent_tpl_field *f) {
         bad |= json_object_set_new(o, "owner_only", json_true());
     if (f->or_text)
         bad |= json_object_set_new(o, "or_text", json_true());
+    if (f->target[0] != '\0')
+        bad |= json_object_set_new(o, "target", json_string(f->target));
     if (f->label != NULL)
         bad |= json_object_set_new(o, "label", json_string(f->label));
     if (f->default_text != NULL)
@@ -926,7 +927,7 @@ bool ent_template_equal(const ent_template *a, const ent_template *b) {
         const ent_tpl_field *x = &a->fields[i], *y = &b->fields[i];
         if (strcmp(x->name, y->name) != 0 || x->type != y->type ||
             x->visibility != y->visibility || x->owner_only != y->owner_only ||
-            x->or_text != y->or_text || !opt_str_equal(x->label, y->label) ||
+            x->or_text != y->or_text || strcmp(x->target, y->target) != 0 || !opt_str_equal(x->label, y->label) ||
             !opt_str_equal(x->default_text, y->default_text) ||
             strcmp(x->table, y->table) != 0 ||
             !strlist_equal(&x->values, &y->values) ||

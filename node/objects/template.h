@@ -58,10 +58,12 @@ void ent_strlist_free(ent_strlist *l);
 
 typedef struct ent_tpl_field {
     char name[ENT_TPL_NAME_MAX + 1];
-    ent_vtype type;            /* ENT_VT_TEXT .. ENT_VT_ORG */
+    ent_vtype type;            /* ENT_VT_TEXT .. ENT_VT_REF */
     ent_visibility visibility; /* default visibility */
     bool owner_only;           /* only the object's owner org may write it */
     bool or_text;              /* org only: not an org id -> taken as text */
+    /* ref only: the type of the objects it links to ("" any) */
+    char target[ENT_TPL_TYPE_MAX + 1];
     char *label;               /* owned, NULL if none */
     char *default_text;        /* owned, NULL if none: in --set syntax */
     /* enum only: exactly one of table (a config table name) or values */
@@ -261,5 +263,10 @@ int ent_template_resolve_as(const ent_template *tpl, ent_txn *txn,
 int ent_template_resolve(const ent_template *tpl, ent_txn *txn,
                          const char *field, const char *text, bool want_private,
                          ent_resolved *out, char *err, size_t errlen);
+
+/* The JSON of the built-in mdf_budget and mdf_request templates
+ * (template_mdf.c), for template.c's table of built-ins. */
+extern const char ent__tpl_mdf_budget[];
+extern const char ent__tpl_mdf_request[];
 
 #endif

@@ -42,7 +42,7 @@ static const uint64_t pow10_u64[ENT_CURRENCY_EXP_MAX + 1] = {1, 10, 100, 1000,
 static const char *const vtype_names[] = {
     [ENT_VT_NULL] = "null",   [ENT_VT_TEXT] = "text", [ENT_VT_INT] = "integer",
     [ENT_VT_MONEY] = "money", [ENT_VT_DATE] = "date", [ENT_VT_ENUM] = "enum",
-    [ENT_VT_ORG] = "org",
+    [ENT_VT_ORG] = "org",     [ENT_VT_REF] = "ref",
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -64,7 +64,7 @@ const char *ent_vtype_name(ent_vtype t) {
 }
 
 int ent_vtype_parse(const char *s, ent_vtype *out) {
-    for (unsigned t = ENT_VT_TEXT; t <= ENT_VT_ORG; t++) {
+    for (unsigned t = ENT_VT_TEXT; t <= ENT_VT_REF; t++) {
         if (strcmp(s, vtype_names[t]) == 0) {
             *out = (ent_vtype)t;
             return ENT_OK;
@@ -122,6 +122,8 @@ bool ent_value_equal(const ent_value *a, const ent_value *b) {
         return a->u.days == b->u.days;
     case ENT_VT_ORG:
         return memcmp(a->u.org, b->u.org, sizeof(a->u.org)) == 0;
+    case ENT_VT_REF:
+        return memcmp(a->u.ref, b->u.ref, sizeof(a->u.ref)) == 0;
     }
     return false;
 }
@@ -185,6 +187,7 @@ int ent_value_check(const ent_value *v) {
     case ENT_VT_INT:
     case ENT_VT_DATE:
     case ENT_VT_ORG:
+    case ENT_VT_REF:
         rc = ENT_OK;
         break;
     case ENT_VT_TEXT:
@@ -573,6 +576,25 @@ static int parse_enum(ent_value *out, const char *text,
     return ENT_EINVAL;
 }
 
+static int hexval(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+void ent_value_ref_format(char out[65], const uint8_t ref[32]) {
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < 32; i++) {
+        out[2 * i] = hx[ref[i] >> 4];
+        out[2 * i + 1] = hx[ref[i] & 15];
+    }
+    out[64] = '\0';
+}
+
 static int parse_org(ent_value *out, const char *text, char *err,
                      size_t errlen) {
     const char *s;
@@ -591,6 +613,31 @@ bad:
     memset(out, 0, sizeof(*out));
     set_err(err, errlen, "not an org id: \"%.*s\" (%d base32 characters)",
             (int)(len > 64 ? 64 : len), s, ENT_ORG_ID_LEN);
+    return ENT_EINVAL;
+}
+
+/* An object reference: the linked object's id as 64 hexadecimal
+ * characters (either case). */
+static int parse_ref(ent_value *out, const char *text, char *err,
+                     size_t errlen) {
+    const char *s;
+    size_t len;
+    trim(text, &s, &len);
+    if (len != 64)
+        goto bad;
+    for (size_t i = 0; i < 32; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            goto bad;
+        out->u.ref[i] = (uint8_t)(hi << 4 | lo);
+    }
+    out->type = ENT_VT_REF;
+    return ENT_OK;
+bad:
+    memset(out, 0, sizeof(*out));
+    set_err(err, errlen,
+            "not an object id: \"%.*s\" (64 hexadecimal characters)",
+            (int)(len > 80 ? 80 : len), s);
     return ENT_EINVAL;
 }
 
@@ -630,6 +677,9 @@ int ent_value_parse(ent_value *out, ent_vtype type, const char *text,
     case ENT_VT_ORG:
         rc = parse_org(out, text, err, errlen);
         break;
+    case ENT_VT_REF:
+        rc = parse_ref(out, text, err, errlen);
+        break;
     default:
         set_err(err, errlen, "cannot parse values of type %d", (int)type);
         rc = ENT_EINVAL;
@@ -653,7 +703,7 @@ static void format_amount(char *buf, size_t cap, int64_t minor, unsigned exp) {
 
 int ent_value_format(const ent_value *v, char **out) {
     int rc = ENT_OK;
-    char buf[64];
+    char buf[72];
     const char *src = buf;
     size_t len;
     *out = NULL;
@@ -690,6 +740,9 @@ int ent_value_format(const ent_value *v, char **out) {
     }
     case ENT_VT_ORG:
         ent_org_id_format(buf, v->u.org);
+        break;
+    case ENT_VT_REF:
+        ent_value_ref_format(buf, v->u.ref);
         break;
     default:
         rc = ENT_EINVAL;
@@ -752,6 +805,7 @@ int ent_value_to_json(const ent_value *v, json_t **out) {
         break;
     }
     case ENT_VT_ORG:
+    case ENT_VT_REF:
         rc = ent_value_format(v, &text);
         if (rc != ENT_OK)
             goto out;

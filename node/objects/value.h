@@ -37,7 +37,8 @@ typedef struct ent_value_opts {
     size_t nallowed;
 } ent_value_opts;
 
-/* Field type names: "text", "integer", "money", "date", "enum", "org"; "null"
+/* Field type names: "text", "integer", "money", "date", "enum", "org",
+ * "ref"; "null"
  * for ENT_VT_NULL. Static storage; NULL for an unknown type. */
 const char *ent_vtype_name(ent_vtype t);
 
@@ -122,9 +123,14 @@ int ent_date_from_ymd(int y, int m, int d, int32_t *days);
  * (outside years ENT_DATE_MIN_YEAR..ENT_DATE_MAX_YEAR). */
 int ent_date_to_ymd(int32_t days, int *y, int *m, int *d);
 
+/* Formats an object id (a ref value's payload) as 64 lower-case hex
+ * characters and a NUL into out. */
+void ent_value_ref_format(char out[65], const uint8_t ref[32]);
+
 /*
  * Formats v as text, in the syntax ent_value_parse() accepts: money as
- * "1200000.50 EUR", dates as "YYYY-MM-DD", orgs as their 52-character id,
+ * "1200000.50 EUR", dates as "YYYY-MM-DD", orgs as their 52-character id, refs as the
+ * linked object's 64-hex-character id,
  * null as "". *out is malloc'd; the caller frees it.
  * @return ENT_OK, ENT_EINVAL (unknown currency, date out of range, bad
  *         type), ENT_ENOMEM.

@@ -419,7 +419,10 @@ typedef struct vv_ctx {
 
 /* The tip of entry n - 1: the id of the first version of its op. */
 static void vv_tip(vv_ctx *c) {
-    if (c->n > 0 && c->last != NULL)
+    if (c->n > 0 && c->last != NULL && ent_op_is_stub(c->last, c->lastlen))
+        memcpy(c->tips + (c->n - 1) * 32, (const uint8_t *)c->last + 1,
+               32); /* an erased op: its stub keeps its id */
+    else if (c->n > 0 && c->last != NULL)
         ent_hash(c->tips + (c->n - 1) * 32, c->last, c->lastlen);
     c->last = NULL;
 }
@@ -926,7 +929,8 @@ static int first_fn(ent_txn *txn, void *data) {
     const void *v;
     size_t vl;
     uint8_t id[32];
-    if (ent_txn_get(txn, ENT_TBL_OPS, q->key, 72, &v, &vl) != ENT_OK)
+    if (ent_txn_get(txn, ENT_TBL_OPS, q->key, 72, &v, &vl) != ENT_OK ||
+        ent_op_is_stub(v, vl)) /* none, or erased: nothing to send */
         return ENT_OK;
     ent_hash(id, v, vl);
     if (memcmp(id, q->self, 32) == 0)

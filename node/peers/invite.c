@@ -77,9 +77,20 @@ static uint64_t get_u64(const uint8_t *p) {
     return v;
 }
 
+/* A partnership invite has no object and type "partnership"
+ * (spec/overlap.md §3); no other invite has that type. */
+static bool partner_shape_ok(uint8_t role, const uint8_t *object,
+                             const char *type) {
+    static const uint8_t zero[ENT_INVITE_OBJECT_LEN];
+    bool named = type != NULL && strcmp(type, ENT_INVITE_PARTNER_TYPE) == 0;
+    if (role != ENT_INVITE_ROLE_PARTNER)
+        return !named;
+    return named && memcmp(object, zero, ENT_INVITE_OBJECT_LEN) == 0;
+}
+
 static bool role_valid(uint8_t role) {
     return role == ENT_INVITE_ROLE_ADMIN || role == ENT_INVITE_ROLE_MEMBER ||
-           role == ENT_INVITE_ROLE_VIEWER;
+           role == ENT_INVITE_ROLE_VIEWER || role == ENT_INVITE_ROLE_PARTNER;
 }
 
 static bool is_space(char c) {
@@ -208,6 +219,8 @@ int ent_invite_init(ent_invite *inv, const uint8_t inviter[ENT_PK_LEN],
         if (!ent_invite_type_valid(type, tlen))
             return ENT_EINVAL;
     }
+    if (!partner_shape_ok(role, object, type))
+        return ENT_EINVAL;
     ent_invite_clear(inv);
     inv->version = type != NULL ? ENT_INVITE_VERSION : ENT_INVITE_VERSION_1;
     memcpy(inv->type, type != NULL ? type : "", tlen);
@@ -403,6 +416,8 @@ static int parse_payload(const uint8_t *p, size_t len, ent_invite *out) {
     }
     if (o != len)
         return ENT_ECORRUPT; /* trailing bytes */
+    if (!partner_shape_ok(out->role, out->object, out->type))
+        return ENT_ECORRUPT;
     return ENT_OK;
 }
 

@@ -47,6 +47,10 @@
 #define ENT_INVITE_ROLE_ADMIN 1
 #define ENT_INVITE_ROLE_MEMBER 2
 #define ENT_INVITE_ROLE_VIEWER 3
+/* A partnership invite (spec/overlap.md §3): role 4, object all zeros,
+ * type "partnership"; redeeming it joins no object and records consent. */
+#define ENT_INVITE_ROLE_PARTNER 4
+#define ENT_INVITE_PARTNER_TYPE "partnership"
 
 /* --ttl bounds and default, in seconds. */
 #define ENT_DURATION_MIN 1

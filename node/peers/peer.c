@@ -51,6 +51,8 @@ static void handle_hello(conn *c, const ent_wire_hello *h) {
     ent__witness_open(c); /* our signed tree head (spec/audit.md §11) */
     if (c->known)
         send_haves(c);
+    if (c->known && c->join == NULL)
+        ent__partner_session(c, true);
 }
 
 static void handle_have(conn *c, const ent_wire_summary *s) {
@@ -177,9 +179,16 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
     case ENT_WIRE_CONSISTENCY:
         ent__witness_message(c, &m);
         break;
+    case ENT_WIRE_CHUNK_WANT:
+    case ENT_WIRE_CHUNK:
+        ent__chunks_message(c, &m);
+        break;
     case ENT_WIRE_ADDRS:
         if (!c->former)
             ent__addrs_receive(c, &m.u.addrs);
+        break;
+    case ENT_WIRE_OVERLAP:
+        ent__partner_message(c, &m.u.overlap);
         break;
     case ENT_WIRE_PING: {
         ent_wire_msg r = m;
@@ -313,6 +322,8 @@ static void closed(ent_session *s, int reason, void *data) {
                  (unsigned long long)((uv_now(p->loop) - c->opened_at) / 1000),
                  reason == ENT_OK ? "closed" : ent_strerror(reason));
     }
+    if (c->has_org && c->got_hello && c->known)
+        ent__partner_session(c, false);
     if (c->has_org) {
         peer_ent *e = ent__peers_find(p, c->org);
         if (e != NULL && c->for_peer) {
@@ -337,6 +348,7 @@ static void closed(ent_session *s, int reason, void *data) {
         ent__guard_strike(c, ent_err_name(reason));
     ent__peers_join_closed(c, reason);
     ent__witness_closed(c);
+    ent__chunks_closed(c);
     if (c->has_org && c->open) {
         bool other = false;
         for (conn *d = p->conns; d != NULL && !other; d = d->next)
@@ -596,6 +608,7 @@ void ent_peers_free(ent_peers *p) {
         ent__peers_conn_free(p->conns);
     ent__peers_joins_free(p);
     ent__witness_free(p);
+    ent__chunks_free(p);
     ent__restore_free(p);
     ent__guard_free(p);
     ent_gossip_free(p->gossip);

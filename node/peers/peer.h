@@ -55,6 +55,23 @@ typedef struct ent_peers ent_peers;
 #define ENT_PEERS_DIGESTS_PER_SEC 5
 #define ENT_PEERS_DIGESTS_BURST 10
 #define ENT_PEERS_MAX_QUEUE (4u << 20) /* bytes queued per session */
+#define ENT_PEERS_CHUNKS_PER_SEC 4096 /* chunks a member may ask for a second */
+#define ENT_PEERS_CHUNKS_BURST 256    /* ... and at once */
+#define ENT_PEERS_CHUNKS_OWED 32      /* chunks asked of one session and not
+                                         yet received, at most */
+#define ENT_PEERS_CHUNK_STALE_MS 5000 /* an unanswered ask is forgotten */
+
+/*
+ * Fetches the missing chunks of the latest attachment named name of object
+ * obj from connected members (spec/protocol.md "CHUNK_WANT and CHUNK"):
+ * asks each fellow member session that owes nothing for the next missing
+ * chunks, and keeps asking as chunks arrive, for ENT_PEERS_FETCH_MS after
+ * the last call. *have and *total get the chunks held and listed.
+ * @return ENT_OK, ENT_ENOENT (no such attachment), storage errors.
+ */
+#define ENT_PEERS_FETCH_MS 30000
+int ent_peers_fetch(ent_peers *p, const uint8_t obj[32], const char *name,
+                    size_t *have, size_t *total);
 #define ENT_PEERS_MAX_JOBS 16        /* catch-up jobs per session */
 #define ENT_PEERS_MAX_JOINS 32       /* joins remembered */
 #define ENT_PEERS_JOIN_TIMEOUT_MS 120000
@@ -145,6 +162,13 @@ typedef struct ent_peers_stats {
                                  member, our own, over the budget, ahead of
                                  our clock, no valid address) */
     uint64_t formers_admitted; /* inbound sessions of removed orgs (§11) */
+    /* attachment chunks (spec/protocol.md "CHUNK_WANT and CHUNK") */
+    uint64_t chunks_sent;      /* CHUNK sent in answer to CHUNK_WANT */
+    uint64_t chunks_received;  /* CHUNK stored: hash listed, asked for */
+    uint64_t chunks_refused;   /* CHUNK_WANT hashes refused: not a member,
+                                  over the rate or the queue */
+    uint64_t chunks_bad;       /* CHUNK dropped: unasked, or its hash is in
+                                  no manifest of the object (tampered) */
 } ent_peers_stats;
 
 /* Backlog sync states (GET /v1/status "syncs"). */
@@ -326,6 +350,58 @@ void ent_peers_set_limits(ent_peers *p, const ent_peers_limits *l);
  * @return ENT_OK, ENT_ENOMEM.
  */
 int ent_peers_sessions_json(ent_peers *p, json_t **out);
+
+/* ---- partnerships and the account-overlap interface (spec/overlap.md) -- */
+
+/*
+ * Makes a partnership invite (ENT_INVITE_ROLE_PARTNER, no object) valid
+ * ttl seconds: stores its record with an invite_issued entry and returns
+ * the token (*token: malloc'ed; the caller wipes and frees it), its expiry
+ * and id as for ent_peers_invite(). Redeemed with ent_peers_join(): both
+ * sides then hold a partnership record (node/peers/partner.h) with a
+ * partner_added log entry, and the two orgs keep sessions as fellow
+ * members do. @return ENT_OK, ENT_EINVAL, ENT_ENOMEM, storage errors.
+ */
+int ent_peers_partner_invite(ent_peers *p, uint64_t ttl, char **token,
+                             uint64_t *expiry, char invite_id[33]);
+
+/* True if org is an active partner (ENT_TBL_PARTNERS). */
+bool ent_peers_is_partner(ent_peers *p, const uint8_t org[ENT_PK_LEN]);
+
+/* [{"org","name","state","side","since_ms","connected"}] of the
+ * partnership records; the caller json_decref()s.
+ * @return ENT_OK, ENT_ENOMEM, storage errors. */
+int ent_peers_partners_json(ent_peers *p, json_t **out);
+
+struct ent_wire_overlap;
+
+/*
+ * What a layer above (node/overlap/) hands the peer layer: on_overlap for
+ * every OVERLAP message from an active partner (m valid during the call;
+ * from anyone else it is refused with ERROR DENIED); on_session when a
+ * session with an org opens (HELLO done) or closes. Called on the loop
+ * thread; they must not free the layer.
+ */
+typedef struct ent_peers_ext {
+    void (*on_overlap)(void *data, const uint8_t org[ENT_PK_LEN],
+                       const struct ent_wire_overlap *m);
+    void (*on_session)(void *data, const uint8_t org[ENT_PK_LEN], bool open);
+    void *data;
+} ent_peers_ext;
+
+/* Installs ext (copied; NULL removes it). */
+void ent_peers_set_ext(ent_peers *p, const ent_peers_ext *ext);
+
+/* True if a session with org is open, past HELLO and no join. */
+bool ent_peers_ready(ent_peers *p, const uint8_t org[ENT_PK_LEN]);
+
+/* Queues an OVERLAP message to org. @return ENT_OK, ENT_ECLOSED (no ready
+ * session), ENT_ELIMIT (its queue is full: try later), ENT_EINVAL. */
+int ent_peers_overlap_send(ent_peers *p, const uint8_t org[ENT_PK_LEN],
+                           const struct ent_wire_overlap *m);
+
+/* Bytes queued to org's ready session (0 when none): flow control. */
+size_t ent_peers_queued(ent_peers *p, const uint8_t org[ENT_PK_LEN]);
 
 /* Number of open sessions with org (tests). */
 size_t ent_peers_connected(const ent_peers *p, const uint8_t org[ENT_PK_LEN]);

@@ -133,6 +133,11 @@ typedef struct conn {
     uint64_t addrs_at;      /* loop ms it was sent */
     uint32_t addrs_budget;  /* records it may still send us this interval */
     uint64_t addrs_win;     /* loop ms: start of that interval */
+    int64_t chunk_tokens;   /* chunks it may still ask for x 1000 */
+    uint64_t chunk_tokens_at;
+    bool chunk_tokens_set;
+    uint32_t chunks_owed;   /* chunks we asked it for, not yet received */
+    uint64_t chunks_asked_at; /* loop ms of our last CHUNK_WANT to it */
 } conn;
 
 /* What peer_guard.c remembers of an org or an address that broke limits. */
@@ -186,6 +191,7 @@ struct ent_peers {
     uint64_t last_held_sweep; /* loop ms: held ops last expired (engine) */
     ent_peers_stats stats;
     struct ent_witness *wit; /* peer_witness.c; NULL until first used */
+    struct ent_chunks *chunks; /* peer_chunks.c; NULL until first used */
     struct ent_gossip *gossip; /* gossip.c: anti-entropy, fanout */
     struct ent_restore *restore; /* peer_restore.c; NULL: not restoring */
     sync_prog syncs[ENT_PEERS_MAX_SYNCS]; /* peer_sync.c */
@@ -197,6 +203,7 @@ struct ent_peers {
     size_t self_len;
     uint64_t self_seq;
     char self_addr[ENT_ADDR_STRLEN];
+    ent_peers_ext ext; /* peer_partner.c: the layer above, or zeros */
 };
 
 /* peer_table.c: the peers table, the membership view, small helpers */
@@ -219,7 +226,8 @@ bool ent__peers_is_member(ent_peers *p, const uint8_t obj[32],
 bool ent__peers_obj_active(ent_peers *p, const uint8_t obj[32]);
 int ent__peers_shared(ent_peers *p, const uint8_t *org, uint8_t (**out)[32],
                       size_t *n);
-/* True if this org and org are both active members of some object. */
+/* True if this org and org are both active members of some object, or
+ * partners (spec/overlap.md §3). */
 bool ent__peers_shares_any(ent_peers *p, const uint8_t org[32]);
 /* True if org is an active member of one of objs[0..n) (one read). */
 bool ent__peers_active_in_any(ent_peers *p, const uint8_t (*objs)[32],
@@ -321,6 +329,22 @@ void ent__peers_handle_ops(conn *c, const ent_wire_ops *o);
 /* The op token rate per session, ops per second. */
 int64_t ent__peers_ops_rate(void);
 
+/* peer_partner.c: partnerships (spec/overlap.md §3) */
+
+/* Inviter side: the partnership invite of c was granted (committed):
+ * JOIN_OK without object, c a member now, the layer above told. */
+void ent__partner_granted(conn *c, const char *name);
+/* Joiner side: JOIN_OK for a partnership invite: records it (and the
+ * inviter as a peer, with the token's addresses when its HELLO had none).
+ * @return ENT_OK, storage errors. */
+int ent__partner_joined(conn *c, const uint8_t invite[16],
+                        const char (*taddrs)[ENT_INVITE_MAX_ADDR_LEN + 1],
+                        size_t ntaddrs);
+/* Tells the layer above that a session with c's org opened or closed. */
+void ent__partner_session(conn *c, bool open);
+/* OVERLAP from c. */
+void ent__partner_message(conn *c, const ent_wire_overlap *o);
+
 /* peer_join.c */
 void ent__peers_join_message(conn *c, const ent_wire_msg *m);
 void ent__peers_join_closed(conn *c, int reason);
@@ -389,5 +413,14 @@ void ent__witness_tick(ent_peers *p, uint64_t now);
 void ent__witness_closed(conn *c);
 /* Frees the layer's witness state. Accepts a layer without one. */
 void ent__witness_free(ent_peers *p);
+
+/* peer_chunks.c: CHUNK_WANT and CHUNK (spec/protocol.md) */
+
+/* CHUNK_WANT or CHUNK from c. */
+void ent__chunks_message(conn *c, const ent_wire_msg *m);
+/* A session closes: its uncommitted chunks are dropped. */
+void ent__chunks_closed(conn *c);
+/* Frees the layer's fetch state. Accepts a layer without one. */
+void ent__chunks_free(ent_peers *p);
 
 #endif

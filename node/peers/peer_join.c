@@ -5,6 +5,7 @@
 #include "node/peers/peer_join.h"
 #include "node/peers/peer_int.h"
 #include "node/audit/actlog.h"
+#include "node/peers/partner.h"
 #include "node/events/event.h"
 #include "node/timefmt.h"
 
@@ -214,8 +215,12 @@ int ent_peers_join(ent_peers *p, const char *token, size_t len, uint64_t *id,
         rc = ENT_EINVAL;
         goto out;
     }
-    if (ent__peers_obj_active(p, inv.object)) {
-        snprintf(err, errlen, "already a member of this object");
+    if (inv.role == ENT_INVITE_ROLE_PARTNER
+            ? ent_peers_is_partner(p, inv.inviter)
+            : ent__peers_obj_active(p, inv.object)) {
+        snprintf(err, errlen, inv.role == ENT_INVITE_ROLE_PARTNER
+                                  ? "already a partner of this org"
+                                  : "already a member of this object");
         rc = ENT_EEXIST;
         goto out;
     }
@@ -338,6 +343,22 @@ void ent__peers_join_message(conn *c, const ent_wire_msg *m) {
     const ent_wire_join_ok *ok = &m->u.join_ok;
     if (memcmp(ok->object, j->obj, 32) != 0) {
         join_fail(p, j, "%s", "the inviter answered for another object");
+        return;
+    }
+    if (j->inv.role == ENT_INVITE_ROLE_PARTNER) {
+        int prc = ent__partner_joined(c, j->inv.id, j->inv.addrs,
+                                      j->inv.n_addrs);
+        if (prc != ENT_OK) {
+            join_fail(p, j, "cannot record the partnership: %s",
+                      ent_strerror(prc));
+            return;
+        }
+        ent_invite_clear(&j->inv);
+        j->state = ENT_JOIN_DONE;
+        c->join = NULL;
+        j->c = NULL;
+        ENT_INFO(p->log, "join: partnership with %s recorded; safety code %s",
+                 c->name, j->safety);
         return;
     }
     ent_op_epoch_key *boxes = calloc(ok->nkeys ? ok->nkeys : 1,
@@ -479,6 +500,11 @@ static int grant_fn(ent_txn *txn, void *data) {
     g->invite_ok = true;
     memcpy(g->object, rec.object, ENT_OBJ_ID_LEN);
     g->role = rec.role;
+    if (rec.role == ENT_INVITE_ROLE_PARTNER) {
+        g->partner = true;
+        return ent_partner_put(txn, c->joiner, ENT_PARTNER_INVITER, c->now_ms,
+                               rec.id);
+    }
     memset(&e, 0, sizeof(e));
     e.time = c->now_ms;
     e.kind = ENT_LOG_INVITE_USED;
@@ -584,6 +610,12 @@ void ent__peers_handle_join(conn *c, const ent_wire_join *jm) {
                                          : ENT_WIRE_C_INTERNAL,
                         rc == ENT_EEXIST ? "already a member" : "internal error",
                         ENT_EDENIED);
+        return;
+    }
+    if (g.partner) {
+        ent__partner_granted(c, jm->name);
+        p->stats.joins_ok++;
+        ent_peers_join_grant_clear(&g);
         return;
     }
     const uint8_t *obj = g.object;

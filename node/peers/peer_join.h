@@ -24,6 +24,9 @@ typedef struct ent_join_grant {
     /* on failure: true if the invite itself was good and a later step
      * (adding the member, logging) failed; nothing was committed anyway */
     bool invite_ok;
+    /* a partnership invite (spec/overlap.md §3): no object, no op; the
+     * consent record and its log entry were committed instead */
+    bool partner;
     ent_op *op;              /* the add op, to send to the members */
     ent_op_epoch_key *boxes; /* epoch keys sealed to the joiner */
     size_t nboxes;

@@ -464,5 +464,6 @@ bool ent__peers_shares_any(ent_peers *p, const uint8_t org[32]) {
     size_t n = 0;
     ent__peers_shared(p, org, &v, &n);
     free(v);
-    return n > 0;
+    /* a partner (spec/overlap.md §3) is a fellow member without objects */
+    return n > 0 || ent_peers_is_partner(p, org);
 }

@@ -25,7 +25,8 @@
 #include "node/reports/expr.h"
 
 static const char *const kind_names[ENT_RPT__COUNT] = {
-    "pipeline", "attribution", "win-rate", "deal-size", "cycle-time"};
+    "pipeline", "attribution", "win-rate", "deal-size", "cycle-time", "mdf",
+    "plan"};
 
 const char *ent_rpt_kind_name(ent_rpt_kind k) {
     return k < ENT_RPT__COUNT ? kind_names[k] : NULL;
@@ -585,6 +586,11 @@ static const char *key_text(rpt *r, const rby *b, int which, char *buf,
     case ENT_VT_ORG:
         ent_org_id_format(buf, v->u.org);
         return buf;
+    case ENT_VT_REF:
+        if (cap < 65)
+            return NULL;
+        ent_value_ref_format(buf, v->u.ref);
+        return buf;
     case ENT_VT_DATE: {
         int y, m, d;
         if (ent_date_to_ymd(v->u.days, &y, &m, &d) != ENT_OK)
@@ -882,12 +888,14 @@ static int prepare(rpt *r) {
 
 int ent_report_run(ent_txn *txn, const ent_rpt_opts *o, json_t **out,
                    char *err, size_t errlen) {
-    rpt *r = calloc(1, sizeof(*r));
+    rpt *r;
     int rc;
     *out = NULL;
     if (err != NULL && errlen > 0)
         err[0] = '\0';
-    if (r == NULL)
+    if (o->kind == ENT_RPT_MDF || o->kind == ENT_RPT_PLAN)
+        return ent__rpt_links_run(txn, o, out, err, errlen);
+    if ((r = calloc(1, sizeof(*r))) == NULL)
         return ENT_ENOMEM;
     r->txn = txn;
     r->o = o;

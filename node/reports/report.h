@@ -31,6 +31,8 @@ typedef enum ent_rpt_kind {
     ENT_RPT_WIN_RATE,
     ENT_RPT_DEAL_SIZE,
     ENT_RPT_CYCLE_TIME,
+    ENT_RPT_MDF,  /* report_link.c: budget use per program and partner */
+    ENT_RPT_PLAN, /* report_link.c: plans against their targets */
     ENT_RPT__COUNT
 } ent_rpt_kind;
 
@@ -47,6 +49,8 @@ typedef struct ent_rpt_opts {
     const char *date;     /* date field of --from/--to and buckets;
                              NULL: "close_date" */
     bool hide_private;    /* read shared fields only */
+    const uint8_t *me;    /* this org's key (32 bytes; mdf: which budgets
+                             it holds and owns); NULL: none */
     uint64_t now_ms;      /* "today" of formulas, ms; 0: the real clock */
     /* the caller: NULL principal or the operator: everything */
     const ent_principal *principal;
@@ -54,7 +58,8 @@ typedef struct ent_rpt_opts {
     size_t nrules;
 } ent_rpt_opts;
 
-/* "pipeline", "attribution", "win-rate", "deal-size", "cycle-time". */
+/* "pipeline", "attribution", "win-rate", "deal-size", "cycle-time",
+ * "mdf", "plan". */
 const char *ent_rpt_kind_name(ent_rpt_kind k);
 
 /* The kind of a name. @return ENT_OK or ENT_EINVAL. */

@@ -162,6 +162,11 @@ int ent__rpt_add(rpt *r, rgroup *g, int which, const robj *ob);
 /* The report's JSON. */
 int ent__rpt_json(rpt *r, json_t **out);
 
+/* report_link.c: the mdf and plan reports (spec/reports.md "MDF and
+ * plans"), as ent_report_run. */
+int ent__rpt_links_run(ent_txn *txn, const ent_rpt_opts *o, json_t **out,
+                       char *err, size_t errlen);
+
 /* Frees the groups and the total's lists. */
 void ent__rpt_groups_free(rpt *r);
 

@@ -113,7 +113,10 @@ static double value_of(ent_rpt_kind k, const json_t *g, double *second) {
         return r != NULL ? strtod(r, NULL) : -1;
     }
     case ENT_RPT_DEAL_SIZE:
+    case ENT_RPT_PLAN: /* won opportunities per plan */
         return (double)json_integer_value(json_object_get(g, "won"));
+    case ENT_RPT_MDF: /* fund requests per group */
+        return (double)json_integer_value(json_object_get(g, "requests"));
     case ENT_RPT_CYCLE_TIME: {
         const char *d =
             json_string_value(json_object_get(g, "avg_days_to_close"));

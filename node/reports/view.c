@@ -69,7 +69,7 @@ int ent_view_check(const json_t *doc, json_t **out, char *err, size_t errlen) {
                            &kind) != ENT_OK)
         return bad(err, errlen,
                    "\"report\" must be pipeline, attribution, win-rate, "
-                   "deal-size or cycle-time%s",
+                   "deal-size, cycle-time, mdf or plan%s",
                    "");
     const json_t *ps = json_object_get(doc, "params");
     if (ps != NULL && !json_is_object(ps))

@@ -8,6 +8,7 @@
 #include "node/webhooks/outbox.h"
 #include "crypto/crypto.h"
 #include "node/access/access_events.h"
+#include "node/crm/crm_import.h"
 #include "node/err.h"
 #include "node/metrics.h"
 #include "node/log.h"
@@ -103,6 +104,23 @@ static void handle_closed(uv_handle_t *hd);
 
 /* ---- the view ---------------------------------------------------------------- */
 
+/* The operator's deliveries of an event on an object imported from a CRM
+ * carry its external ids ({"salesforce":"006..."}, spec/crm.md §7), so a
+ * CRM's inbound endpoint finds its record. Only the operator's: a user's
+ * policy may deny the private field the id also lives in. Local only:
+ * webhooks go to this org's own endpoints. */
+static int add_external_ids(ent_txn *txn, const ent_event *ev, json_t *v) {
+    json_t *ids = NULL;
+    int rc;
+    if (!ev->has_object)
+        return ENT_OK;
+    rc = ent_crm_external_ids(txn, ev->object, &ids);
+    if (rc != ENT_OK || ids == NULL)
+        return rc == ENT_ENOMEM ? rc : ENT_OK; /* the event goes anyway */
+    return json_object_set_new(v, "external_ids", ids) == 0 ? ENT_OK
+                                                            : ENT_ENOMEM;
+}
+
 int ent__webhooks_view(ent_txn *txn, const ent_principal *who,
                        const ent_event *ev, json_t **out) {
     *out = NULL;
@@ -110,7 +128,11 @@ int ent__webhooks_view(ent_txn *txn, const ent_principal *who,
     if (who->kind == ENT_PRINCIPAL_OPERATOR ||
         strcmp(ev->kind, "webhook.test") == 0) {
         *out = ent_event_json(ev);
-        return *out != NULL ? ENT_OK : ENT_ENOMEM;
+        if (*out == NULL)
+            return ENT_ENOMEM;
+        return who->kind == ENT_PRINCIPAL_OPERATOR
+                   ? add_external_ids(txn, ev, *out)
+                   : ENT_OK;
     }
     return ent_access_event_view(txn, who, ev, out);
 }
@@ -369,6 +391,8 @@ static int next_one(void *data, const ent_event *ev) {
                  strcmp(ev->kind, "webhook.test") == 0)) {
         v = ent_event_json(ev);
         rc = v != NULL ? ENT_OK : ENT_ENOMEM;
+        if (rc == ENT_OK && c->who->kind == ENT_PRINCIPAL_OPERATOR)
+            rc = add_external_ids(c->txn, ev, v);
     } else if (want) {
         rc = ent_access_event_view_rules(c->txn, c->rules, c->nrules, c->who,
                                          ev, &v);

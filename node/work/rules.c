@@ -50,9 +50,46 @@ static bool who_ok(const ent_wf_who *w) {
         return true;
     case ENT_WF_ROLE:
         return w->role == 1 || w->role == 2;
+    case ENT_WF_REF:
+        return name_ok(w->field, strnlen(w->field, sizeof(w->field)));
     default:
         return false;
     }
+}
+
+static const char *limit_bound(const ent_wf_rules *r, const char *f) {
+    for (size_t i = 0; i < r->nlimits; i++)
+        if (strcmp(r->limits[i].field, f) == 0)
+            return r->limits[i].bound;
+    return NULL;
+}
+
+/* Limits: valid names, a field bounded once and never by itself, and no
+ * chain of bounds that comes back to where it started. */
+static int limits_check(const ent_wf_rules *r, bool sorted) {
+    if (r->nlimits > ENT_WF_MAX_LIMITS)
+        return ENT_ECORRUPT;
+    for (size_t i = 0; i < r->nlimits; i++) {
+        const ent_wf_limit *l = &r->limits[i];
+        if (!name_ok(l->field, strlen(l->field)) ||
+            !name_ok(l->bound, strlen(l->bound)) ||
+            strcmp(l->field, l->bound) == 0)
+            return ENT_ECORRUPT;
+        for (size_t k = 0; k < i; k++) {
+            int c = name_cmp(r->limits[k].field, l->field);
+            if (c == 0)
+                return ENT_ECORRUPT;
+            if (sorted && k == i - 1 && c > 0)
+                return ENT_ENONCANON;
+        }
+        const char *b = l->bound;
+        for (size_t step = 0; b != NULL && step <= r->nlimits; step++) {
+            if (strcmp(b, l->field) == 0)
+                return ENT_ECORRUPT; /* a cycle */
+            b = limit_bound(r, b);
+        }
+    }
+    return ENT_OK;
 }
 
 /* Every rule of §2 that is not about bytes: the same for encode and
@@ -103,7 +140,7 @@ static int rules_check(const ent_wf_rules *r, bool sorted_fields) {
                 return ENT_ENONCANON;
         }
     }
-    return ENT_OK;
+    return limits_check(r, sorted_fields);
 }
 
 /* ----------------------------------------------------------------- decode */
@@ -146,6 +183,10 @@ static int read_who(ent_cbor_reader *rd, ent_wf_who *w) {
     if (n == 2 && k == ENT_WF_ORG) {
         w->kind = ENT_WF_ORG;
         return ent_cbor_read_bytes_exact(rd, w->org, ENT_WF_PK_LEN);
+    }
+    if (n == 2 && k == ENT_WF_REF) {
+        w->kind = ENT_WF_REF;
+        return read_name(rd, w->field);
     }
     return ENT_ECORRUPT;
 }
@@ -211,7 +252,7 @@ int ent_wf_decode(ent_wf_rules *r, const uint8_t *buf, size_t len) {
     /* only the counts: entries are written before they are counted (the
      * structure is 30 KB, and decoding runs once per op of an object with
      * rules when it is not cached) */
-    r->nstages = r->ntrans = r->nfields = 0;
+    r->nstages = r->ntrans = r->nfields = r->nlimits = 0;
     if (len > ENT_WF_MAX_SIZE)
         return ENT_ETOOBIG;
     if ((rc = ent_cbor_check(buf, len, &lim)) != ENT_OK)
@@ -229,7 +270,8 @@ int ent_wf_decode(ent_wf_rules *r, const uint8_t *buf, size_t len) {
         rc = ENT_EVERSION;
         goto out;
     }
-    if (n != 4 || (rc = ent_cbor_read_array(&rd, &n)) != ENT_OK) {
+    size_t items = n;
+    if ((n != 4 && n != 5) || (rc = ent_cbor_read_array(&rd, &n)) != ENT_OK) {
         rc = rc ? rc : ENT_ECORRUPT;
         goto out;
     }
@@ -267,12 +309,32 @@ int ent_wf_decode(ent_wf_rules *r, const uint8_t *buf, size_t len) {
         if ((rc = read_name(&rd, r->fields[i].name)) == ENT_OK)
             rc = read_who(&rd, &r->fields[i].who);
     }
+    if (rc == ENT_OK && items == 5) { /* limits: present only when any */
+        if ((rc = ent_cbor_read_array(&rd, &n)) != ENT_OK)
+            goto out;
+        if (n == 0 || n > ENT_WF_MAX_LIMITS) {
+            rc = n == 0 ? ENT_ENONCANON : ENT_ECORRUPT;
+            goto out;
+        }
+        r->nlimits = n;
+        for (size_t i = 0; i < n && rc == ENT_OK; i++) {
+            size_t m;
+            if ((rc = ent_cbor_read_array(&rd, &m)) != ENT_OK)
+                break;
+            if (m != 2) {
+                rc = ENT_ECORRUPT;
+                break;
+            }
+            if ((rc = read_name(&rd, r->limits[i].field)) == ENT_OK)
+                rc = read_name(&rd, r->limits[i].bound);
+        }
+    }
     if (rc != ENT_OK || (rc = ent_cbor_read_end(&rd)) != ENT_OK)
         goto out;
     rc = rules_check(r, true);
 out:
     if (rc != ENT_OK)
-        r->nstages = r->ntrans = r->nfields = 0;
+        r->nstages = r->ntrans = r->nfields = r->nlimits = 0;
     return rc;
 }
 
@@ -290,6 +352,11 @@ static void write_who(ent_cbor_writer *w, const ent_wf_who *who) {
         ent_cbor_write_uint(w, ENT_WF_ORG);
         ent_cbor_write_bytes(w, who->org, ENT_WF_PK_LEN);
         break;
+    case ENT_WF_REF:
+        ent_cbor_write_array(w, 2);
+        ent_cbor_write_uint(w, ENT_WF_REF);
+        ent_cbor_write_text(w, who->field, strlen(who->field));
+        break;
     default:
         ent_cbor_write_array(w, 1);
         ent_cbor_write_uint(w, who->kind);
@@ -299,12 +366,13 @@ static void write_who(ent_cbor_writer *w, const ent_wf_who *who) {
 typedef struct enc_ctx {
     const ent_wf_rules *r;
     const ent_wf_field *order[ENT_WF_MAX_FIELDS];
+    const ent_wf_limit *lorder[ENT_WF_MAX_LIMITS];
 } enc_ctx;
 
 static void emit_rules(ent_cbor_writer *w, const void *data) {
     const enc_ctx *c = data;
     const ent_wf_rules *r = c->r;
-    ent_cbor_write_array(w, 4);
+    ent_cbor_write_array(w, r->nlimits > 0 ? 5 : 4);
     ent_cbor_write_uint(w, ENT_WF_VERSION);
     ent_cbor_write_array(w, r->nstages);
     for (size_t i = 0; i < r->nstages; i++)
@@ -336,6 +404,21 @@ static void emit_rules(ent_cbor_writer *w, const void *data) {
         ent_cbor_write_text(w, c->order[i]->name, strlen(c->order[i]->name));
         write_who(w, &c->order[i]->who);
     }
+    if (r->nlimits == 0)
+        return;
+    ent_cbor_write_array(w, r->nlimits);
+    for (size_t i = 0; i < r->nlimits; i++) {
+        ent_cbor_write_array(w, 2);
+        ent_cbor_write_text(w, c->lorder[i]->field,
+                            strlen(c->lorder[i]->field));
+        ent_cbor_write_text(w, c->lorder[i]->bound,
+                            strlen(c->lorder[i]->bound));
+    }
+}
+
+static int limit_ptr_cmp(const void *a, const void *b) {
+    const ent_wf_limit *const *x = a, *const *y = b;
+    return name_cmp((*x)->field, (*y)->field);
 }
 
 static int field_ptr_cmp(const void *a, const void *b) {
@@ -355,6 +438,9 @@ int ent_wf_encode(const ent_wf_rules *r, uint8_t **out, size_t *len) {
     for (size_t i = 0; i < r->nfields; i++)
         c.order[i] = &r->fields[i];
     qsort(c.order, r->nfields, sizeof(c.order[0]), field_ptr_cmp);
+    for (size_t i = 0; i < r->nlimits; i++)
+        c.lorder[i] = &r->limits[i];
+    qsort(c.lorder, r->nlimits, sizeof(c.lorder[0]), limit_ptr_cmp);
     return ent_cbor_encode(out, len, ENT_WF_MAX_SIZE, emit_rules, &c);
 }
 
@@ -381,6 +467,10 @@ static int who_parse(const char *s, ent_wf_who *w) {
     } else if (strncmp(s, "org:", 4) == 0 &&
                ent_org_id_parse(w->org, s + 4) == ENT_OK) {
         w->kind = ENT_WF_ORG;
+    } else if (strncmp(s, "ref:", 4) == 0 && strlen(s + 4) <= ENT_WF_NAME_MAX &&
+               name_ok(s + 4, strlen(s + 4))) {
+        w->kind = ENT_WF_REF;
+        memcpy(w->field, s + 4, strlen(s + 4) + 1);
     } else {
         return ENT_ESCHEMA;
     }
@@ -398,6 +488,9 @@ void ent_wf_who_format(const ent_wf_who *w, char *out, size_t outlen) {
         break;
     case ENT_WF_ROLE:
         snprintf(out, outlen, "role:%s", w->role == 1 ? "admin" : "member");
+        break;
+    case ENT_WF_REF:
+        snprintf(out, outlen, "ref:%s", w->field);
         break;
     default:
         ent_org_id_format(id, w->org);
@@ -457,7 +550,7 @@ static int json_trans(json_t *j, ent_wf_trans *t, char *err, size_t errlen) {
                json_array_size(v) > ENT_WF_MAX_WHO) {
         seterr(err, errlen,
                "workflow: transition to %.64s: \"who\" is a list of 1 to 4 of "
-               "owner, any, role:admin, role:member, org:ID%s",
+               "owner, any, role:admin, role:member, org:ID, ref:FIELD%s",
                t->to, "");
         return ENT_ESCHEMA;
     } else {
@@ -466,7 +559,7 @@ static int json_trans(json_t *j, ent_wf_trans *t, char *err, size_t errlen) {
             if (json_who(json_array_get(v, i), &t->who[i]) != ENT_OK) {
                 seterr(err, errlen,
                        "workflow: transition to %.64s: bad \"who\" (owner, "
-                       "any, role:admin, role:member, org:ID)%s",
+                       "any, role:admin, role:member, org:ID, ref:FIELD)%s",
                        t->to, "");
                 return ENT_ESCHEMA;
             }
@@ -515,7 +608,8 @@ int ent_wf_from_json(ent_wf_rules *r, const void *json,
         goto out;
     }
     json_object_foreach(j, k, v) {
-        if (strcmp(k, "transitions") != 0 && strcmp(k, "field_owners") != 0) {
+        if (strcmp(k, "transitions") != 0 && strcmp(k, "field_owners") != 0 &&
+            strcmp(k, "limits") != 0) {
             seterr(err, errlen, "workflow: unknown key \"%.64s\"%s", k, "");
             goto out;
         }
@@ -568,6 +662,36 @@ int ent_wf_from_json(ent_wf_rules *r, const void *json,
             }
             memcpy(f->name, k, strlen(k) + 1);
             r->nfields++;
+        }
+    }
+    v = json_object_get(j, "limits");
+    if (v != NULL &&
+        (!json_is_object(v) || json_object_size(v) > ENT_WF_MAX_LIMITS)) {
+        seterr(err, errlen,
+               "workflow: \"limits\" maps at most 8 fields to the field "
+               "that bounds each%s%s",
+               "", "");
+        goto out;
+    }
+    if (v != NULL) {
+        json_t *w;
+        json_object_foreach(v, k, w) {
+            ent_wf_limit *l = &r->limits[r->nlimits];
+            if (strlen(k) > ENT_WF_NAME_MAX || !name_ok(k, strlen(k)) ||
+                json_name(w, l->bound) != ENT_OK) {
+                seterr(err, errlen, "workflow: limits: bad entry \"%.64s\"%s",
+                       k, "");
+                goto out;
+            }
+            memcpy(l->field, k, strlen(k) + 1);
+            r->nlimits++;
+        }
+        if (limits_check(r, false) != ENT_OK) {
+            seterr(err, errlen,
+                   "workflow: limits: a field bounded by itself, or a cycle "
+                   "of bounds%s%s",
+                   "", "");
+            goto out;
         }
     }
     if (rules_check(r, false) != ENT_OK) {
@@ -625,6 +749,16 @@ void *ent_wf_to_json(const ent_wf_rules *r) {
     json_object_set_new(o, "stages", st);
     json_object_set_new(o, "transitions", tr);
     json_object_set_new(o, "field_owners", fo);
+    if (r->nlimits > 0) {
+        json_t *lm = json_object();
+        for (size_t i = 0; lm != NULL && i < r->nlimits; i++)
+            json_object_set_new(lm, r->limits[i].field,
+                                json_string(r->limits[i].bound));
+        if (lm == NULL || json_object_set_new(o, "limits", lm) != 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
     return o;
 fail:
     json_decref(o);
@@ -740,4 +874,71 @@ bool ent_wf_step_known(const ent_wf_rules *r, const char *step) {
             if (strcmp(r->trans[i].steps[k].name, step) == 0)
                 return true;
     return false;
+}
+
+const char *ent_wf_limit_of(const ent_wf_rules *r, const char *name) {
+    return limit_bound(r, name);
+}
+
+bool ent_wf_limit_ok(const ent_value *v, const ent_value *bound,
+                     const char *field, const char *bound_name, char *why,
+                     size_t whylen) {
+    if (v->type == ENT_VT_NULL)
+        return true;
+    if (bound == NULL || bound->type == ENT_VT_NULL) {
+        seterr(why, whylen, "%.64s is bounded by %.64s, which has no value",
+               field, bound_name);
+        return false;
+    }
+    if (v->type == ENT_VT_MONEY && bound->type == ENT_VT_MONEY) {
+        if (strcmp(v->u.money.cur, bound->u.money.cur) != 0) {
+            seterr(why, whylen, "%.64s is not in the currency of %.64s", field,
+                   bound_name);
+            return false;
+        }
+        if (v->u.money.minor >= 0 && v->u.money.minor <= bound->u.money.minor)
+            return true;
+    } else if (v->type == ENT_VT_INT && bound->type == ENT_VT_INT) {
+        if (v->u.i >= 0 && v->u.i <= bound->u.i)
+            return true;
+    } else {
+        seterr(why, whylen, "%.64s and %.64s are not amounts of one kind",
+               field, bound_name);
+        return false;
+    }
+    seterr(why, whylen, "%.64s is more than %.64s (or negative)", field,
+           bound_name);
+    return false;
+}
+
+static int resolve_one(ent_wf_who *w, ent_wf_ref_fn fn, void *data,
+                       bool *changed) {
+    uint8_t org[ENT_WF_PK_LEN];
+    bool found = false;
+    if (w->kind != ENT_WF_REF)
+        return ENT_OK;
+    int rc = fn(data, w->field, org, &found);
+    if (rc == ENT_OK && found) {
+        memset(w, 0, sizeof(*w));
+        w->kind = ENT_WF_ORG;
+        memcpy(w->org, org, ENT_WF_PK_LEN);
+        *changed = true;
+    }
+    return rc;
+}
+
+int ent_wf_resolve_refs(ent_wf_rules *r, ent_wf_ref_fn fn, void *data,
+                        bool *changed) {
+    int rc = ENT_OK;
+    *changed = false;
+    for (size_t i = 0; i < r->ntrans && rc == ENT_OK; i++) {
+        ent_wf_trans *t = &r->trans[i];
+        for (size_t k = 0; k < t->nwho && rc == ENT_OK; k++)
+            rc = resolve_one(&t->who[k], fn, data, changed);
+        for (size_t k = 0; k < t->nsteps && rc == ENT_OK; k++)
+            rc = resolve_one(&t->steps[k].by, fn, data, changed);
+    }
+    for (size_t i = 0; i < r->nfields && rc == ENT_OK; i++)
+        rc = resolve_one(&r->fields[i].who, fn, data, changed);
+    return rc;
 }

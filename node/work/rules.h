@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "protocol/value.h"
+
 #define ENT_WF_VERSION 1
 #define ENT_WF_NAME_MAX 64     /* bytes of a stage, step or field name */
 #define ENT_WF_MAX_STAGES 64   /* stages of one object */
@@ -23,6 +25,7 @@
 #define ENT_WF_MAX_WHO 4       /* parties allowed to make one transition */
 #define ENT_WF_MAX_STEPS 4     /* approvals one transition needs */
 #define ENT_WF_MAX_FIELDS 32   /* field owners */
+#define ENT_WF_MAX_LIMITS 8    /* amount limits */
 #define ENT_WF_MAX_SIZE 4096   /* bytes of one encoding (ENT_OP_RULES_MAX) */
 #define ENT_WF_PK_LEN 32
 
@@ -34,12 +37,18 @@ typedef enum ent_wf_who_kind {
     ENT_WF_ANY = 1,
     ENT_WF_ROLE = 2,
     ENT_WF_ORG = 3,
+    /* the owner of the object that the ref field `field` links; the
+     * creator's engine replaces it by that org (ENT_WF_ORG) in the rules
+     * the genesis carries (ent_wf_resolve_refs). Left unresolved (no link
+     * at the creation), it matches the object's owner only. */
+    ENT_WF_REF = 4,
 } ent_wf_who_kind;
 
 typedef struct ent_wf_who {
     uint8_t kind; /* ent_wf_who_kind */
     uint8_t role; /* ENT_WF_ROLE: 1 (admin) or 2 (member) */
     uint8_t org[ENT_WF_PK_LEN]; /* ENT_WF_ORG */
+    char field[ENT_WF_NAME_MAX + 1]; /* ENT_WF_REF */
 } ent_wf_who;
 
 /* One approval a transition needs: a counting approval of step `name`
@@ -65,6 +74,14 @@ typedef struct ent_wf_field {
     ent_wf_who who;
 } ent_wf_field;
 
+/* An amount limit: a write of field counts only when its value is at most
+ * the value field bound has in the write's causal past
+ * (spec/workflows.md §8). */
+typedef struct ent_wf_limit {
+    char field[ENT_WF_NAME_MAX + 1];
+    char bound[ENT_WF_NAME_MAX + 1];
+} ent_wf_limit;
+
 typedef struct ent_wf_rules {
     char stages[ENT_WF_MAX_STAGES][ENT_WF_NAME_MAX + 1];
     size_t nstages; /* 1 .. ENT_WF_MAX_STAGES */
@@ -72,6 +89,8 @@ typedef struct ent_wf_rules {
     size_t ntrans;
     ent_wf_field fields[ENT_WF_MAX_FIELDS]; /* in encoding order */
     size_t nfields;
+    ent_wf_limit limits[ENT_WF_MAX_LIMITS]; /* in encoding order */
+    size_t nlimits;
 } ent_wf_rules;
 
 /*
@@ -160,5 +179,36 @@ const ent_wf_who *ent_wf_field_owner(const ent_wf_rules *r, const char *name);
 /* Whether an approve/reject of step by p can ever matter: some transition
  * of r has a step of that name whose party p matches. */
 bool ent_wf_step_known(const ent_wf_rules *r, const char *step);
+
+/* The field that bounds field name (a limit of r), or NULL. */
+const char *ent_wf_limit_of(const ent_wf_rules *r, const char *name);
+
+/*
+ * Judges an amount limit (spec/workflows.md §8): the value v written to a
+ * limited field against bound, the value its bound field has in the
+ * write's past (NULL or null: none). Allowed: v null (a cleared field);
+ * or v and bound both money of one currency, or both integers, with
+ * 0 <= v <= bound. why (may be NULL) gets the reason of a refusal, naming
+ * field and bound_name.
+ * @return true when allowed.
+ */
+bool ent_wf_limit_ok(const ent_value *v, const ent_value *bound,
+                     const char *field, const char *bound_name, char *why,
+                     size_t whylen);
+
+/* Callback of ent_wf_resolve_refs: the org that owns the object the ref
+ * field `field` links (*found false: no such link, or the linked object is
+ * unknown). @return ENT_OK or an error that stops the resolution. */
+typedef int (*ent_wf_ref_fn)(void *data, const char *field,
+                             uint8_t org[ENT_WF_PK_LEN], bool *found);
+
+/*
+ * Replaces every ENT_WF_REF party of r by the org fn names (ENT_WF_ORG).
+ * A party whose field fn does not find stays as it is (it then matches
+ * the owner only). *changed tells whether any party was replaced.
+ * @return ENT_OK or fn's error.
+ */
+int ent_wf_resolve_refs(ent_wf_rules *r, ent_wf_ref_fn fn, void *data,
+                        bool *changed);
 
 #endif

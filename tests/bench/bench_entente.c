@@ -1,7 +1,7 @@
 /* bench_entente.c - Entente's own throughput, as ratios to the limits.
  * Each module's benchmark appends its rows to the report;
  * $ENT_BENCH_ONLY=proofs runs only bench_proofs.c (objects, sync,
- * proofs, api_tcp, group). */
+ * proofs, api_tcp, group, webhooks, work, reports, crm). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,4 +25,10 @@ void ent_bench_entente(ent_bench_report *r, int quick) {
         ent_bench_work(r, quick);
     if (only == NULL || strcmp(only, "reports") == 0)
         ent_bench_reports(r, quick);
+    if (only == NULL || strcmp(only, "overlap") == 0)
+        ent_bench_overlap(r, quick);
+    if (only == NULL || strcmp(only, "crm") == 0)
+        ent_bench_crm(r, quick);
+    if (only == NULL || strcmp(only, "attach") == 0)
+        ent_bench_attach(r, quick);
 }

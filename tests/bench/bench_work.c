@@ -33,7 +33,9 @@
     "{\"type\":\"%s\",\"fields\":["                                            \
     "{\"name\":\"name\",\"type\":\"text\",\"visibility\":\"shared\"},"         \
     "{\"name\":\"next_step\",\"type\":\"text\",\"visibility\":\"shared\"},"    \
-    "{\"name\":\"amount_approved\",\"type\":\"text\","                         \
+    "{\"name\":\"amount_approved\",\"type\":\"money\","                        \
+    "\"visibility\":\"shared\"},"                                              \
+    "{\"name\":\"amount_requested\",\"type\":\"money\","                       \
     "\"visibility\":\"shared\"},"                                              \
     "{\"name\":\"stage\",\"type\":\"enum\",\"visibility\":\"shared\","         \
     "\"default\":\"Draft\"}],"                                                 \
@@ -45,7 +47,8 @@
     "{\"from\":\"Submitted\",\"to\":\"Approved\",\"approvals\":"              \
     "[{\"step\":\"ok\",\"by\":\"owner\",\"self\":true}]},"                    \
     "{\"from\":\"Approved\",\"to\":\"Draft\",\"who\":[\"owner\"]}],"          \
-    "\"field_owners\":{\"amount_approved\":\"owner\"}}"
+    "\"field_owners\":{\"amount_approved\":\"owner\"},"                        \
+    "\"limits\":{\"amount_approved\":\"amount_requested\"}}"
 
 typedef struct wnode {
     char dir[64];
@@ -205,8 +208,14 @@ static int prepare(winput *w, const char *type, bool rules, size_t nops) {
         ent_obj_input s = {"next_step", text, false};
         snprintf(text, sizeof(text), "step %zu", i);
         switch (i % 10) {
-        case 7:
+        case 6: /* the bound of the limited field */
+            s.name = "amount_requested";
+            snprintf(text, sizeof(text), "%zu EUR", 1000 + i);
+            rc = ent_obj_set(w->a.eng, w->id, &s, 1, NULL, err, sizeof(err));
+            break;
+        case 7: /* owned and limited (spec/workflows.md §8) */
             s.name = "amount_approved";
+            snprintf(text, sizeof(text), "%zu EUR", 500 + i);
             rc = ent_obj_set(w->a.eng, w->id, &s, 1, NULL, err, sizeof(err));
             break;
         case 8:

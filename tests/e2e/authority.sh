@@ -18,7 +18,7 @@
 #     rename does not show, O's later writes never reach X, and none of the
 #     ops written by others under an epoch after the removal opens with any
 #     key X holds (forge open, reading O's store with X's keys).
-# (b) Owner-only seizure. Object mdf_request, amount_approved owner-only.
+# (b) Owner-only seizure. Object program, mdf_budget owner-only.
 #     M's CLI refuses to set it; M's own engine refuses an op carrying the
 #     owner-only flag; M's plain write with an HLC 9 minutes ahead reaches O
 #     after O set the field, and O still shows its own value, and sets it
@@ -120,24 +120,24 @@ for n in O M X; do
 done
 
 # ============ (b) an owner-only field seized with a crafted clock ============
-ID2=$(e O object create --type mdf_request --set "name=Q3 event")
+ID2=$(e O object create --type program --set "name=Q3 event")
 j=$(e M join "$(e O invite "$ID2" --role member)" 2>"$T/joinM2.err") ||
     fail "M join 2: $(cat "$T/joinM2.err")"
-wait_for "O and M to agree on the MDF request" same_shared "$ID2" O M
-if e M object set "$ID2" --set "amount_approved=5000 USD" 2>"$T/m_set.err"; then
-    fail "M's CLI set the owner-only amount_approved"
+wait_for "O and M to agree on the program" same_shared "$ID2" O M
+if e M object set "$ID2" --set "mdf_budget=5000 USD" 2>"$T/m_set.err"; then
+    fail "M's CLI set the owner-only mdf_budget"
 fi
 grep -q "owner-only" "$T/m_set.err" || fail "M's refusal does not say owner-only: $(cat "$T/m_set.err")"
-e O object set "$ID2" --set "amount_approved=12000 USD"
+e O object set "$ID2" --set "mdf_budget=12000 USD"
 wait_for "M to see O's amount" has M "$ID2" 12000
 before=$(accepted_from O "$ORG_M")
 node_stop M
-R=$("$FORGE" set "$T/M" "$ID2" amount_approved "999999 USD" 540000 flag)
+R=$("$FORGE" set "$T/M" "$ID2" mdf_budget "999999 USD" 540000 flag)
 [ "$(echo "$R" | py 'd["rc"]')" = ENT_EDENIED ] ||
     fail "M's own engine took an owner-only write by a member: $R"
-R=$("$FORGE" set "$T/M" "$ID2" amount_approved "888888 USD" 540000)
+R=$("$FORGE" set "$T/M" "$ID2" mdf_budget "888888 USD" 540000)
 [ "$(echo "$R" | py 'd["rc"]')" = ENT_OK ] || fail "forge set (plain): $R"
-echo "authority: M wrote amount_approved with an HLC 9 minutes ahead: $R"
+echo "authority: M wrote mdf_budget with an HLC 9 minutes ahead: $R"
 node_start M
 got_m() { [ "$(accepted_from O "$ORG_M")" -gt "$before" ]; }
 wait_for "O to receive M's crafted write" got_m
@@ -146,7 +146,7 @@ for n in O M; do
     has $n "$ID2" 12000 || fail "$n no longer shows the owner's amount: $(shared $n "$ID2")"
     has $n "$ID2" 888888 && fail "$n shows M's seized amount"
 done
-e O object set "$ID2" --set "amount_approved=15000 USD" ||
+e O object set "$ID2" --set "mdf_budget=15000 USD" ||
     fail "the owner cannot set its own field any more"
 wait_for "M to see the owner's new amount" has M "$ID2" 15000
 has O "$ID2" 15000 || fail "O does not show its new amount"

@@ -24,6 +24,7 @@ want=$({
     echo usr/lib/systemd/system/entente@.service
     echo usr/lib/sysusers.d/entente.conf
     echo usr/share/doc/entente/entente.conf.sample
+    for m in "$ROOT"/node/crm/maps/*.json; do echo "usr/share/entente/maps/${m##*/}"; done
     for p in $pages; do echo "usr/share/man/man1/$p.1"; done
 } | sort)
 got=$(cd "$D" && find . -type f | sed 's|^\./||' | sort)

@@ -1,0 +1,637 @@
+/*
+ * cli_crm.c - `entente import FILE.csv` and `entente export` (spec/cli.md
+ * "import", "export"; spec/crm.md): the CSV file and the mapping file are
+ * read here, with the reader and the transforms of node/crm/, and rows go
+ * to the running node in batches (POST /v1/crm/import), which commits each
+ * batch at once and sends its ops to the members; an export pages through
+ * POST /v1/crm/export and writes CSV with the same map in reverse.
+ *
+ * An import reads the whole file first (pass 1: CSV syntax, the mapping of
+ * every row, duplicate external ids) and sends nothing when the file
+ * itself is broken; then it reads the file again and sends the rows that
+ * passed (pass 2).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "node/cli/cli_int.h"
+#include "node/crm/crm_export.h"
+#include "node/crm/crm_import.h"
+#include "node/err.h"
+
+#define BATCH_ROWS 500 /* rows of one request, by default */
+#define BATCH_BYTES                                                            \
+    (400u * 1024) /* field text of one request: its JSON stays under the 1 MiB \
+                     body limit */
+
+const cli_opt ent__cli_import_opts[] = {
+    {"type", "TYPE", "the object type (the map's \"type\")"},
+    {"map", "MAP", "the mapping file (spec/crm.md)"},
+    {"dry-run", NULL, "report what would change; change nothing"},
+    {"rejects", "FILE", "write the refused rows here (line, reason, cells)"},
+    {"separator", "SEP",
+     "',', ';' or 'tab' (default: the map's, else "
+     "detected)"},
+    {"batch", "N", "rows per commit (1..1000, default 500)"},
+    {NULL, NULL, NULL}};
+
+const cli_opt ent__cli_export_opts[] = {
+    {"type", "TYPE", "the object type (the map's \"type\")"},
+    {"map", "MAP", "the mapping file (spec/crm.md)"},
+    {"where", "EXPR", "only objects this expression keeps (spec/reports.md)"},
+    {"hide-private", NULL, "leave private columns empty"},
+    {"since", "CURSOR", "only objects changed after this event id"},
+    {"out", "FILE", "write the CSV here (default: standard output)"},
+    {NULL, NULL, NULL}};
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Loads the map and binds it to the node's template of its type. */
+static int load_map(cli *c, ent_crm_map **out) {
+    const char *path = ent__cli_opt_value(c, "map");
+    const char *type = ent__cli_opt_value(c, "type");
+    char err[ENT_CRM_ERR_MAX] = "";
+    ent_template *t = NULL;
+    json_t *tj = NULL;
+    char p[128];
+    int st;
+    *out = NULL;
+    if (path == NULL || type == NULL)
+        return ent__cli_usage_error(c, "--type and --map are required");
+    if (ent_crm_map_load(out, path, err, sizeof(err)) != ENT_OK)
+        return ent__cli_fail(c, "%s", err);
+    if (strcmp(ent_crm_map_type(*out), type) != 0) {
+        st = ent__cli_fail(c, "%s: the map is for type %s, not %s", path,
+                           ent_crm_map_type(*out), type);
+        goto fail;
+    }
+    if (!ent_template_type_valid(type)) {
+        st = ent__cli_usage_error(c, "bad type name %s", type);
+        goto fail;
+    }
+    snprintf(p, sizeof(p), "/v1/templates/%s", type);
+    if ((st = ent__cli_daemon_call(c, "GET", p, NULL, &tj)) >= 0)
+        goto fail;
+    if (ent_template_from_json(tj, &t, err, sizeof(err)) != ENT_OK) {
+        st = ent__cli_fail(c, "template %s: %s", type, err);
+        goto fail;
+    }
+    json_decref(tj);
+    tj = NULL;
+    if (ent_crm_map_bind(*out, t, err, sizeof(err)) != ENT_OK) {
+        st = ent__cli_fail(c, "%s", err);
+        goto fail;
+    }
+    ent_template_free(t);
+    return -1;
+fail:
+    json_decref(tj);
+    ent_template_free(t);
+    ent_crm_map_free(*out);
+    *out = NULL;
+    return st;
+}
+
+/* ---------------------------------------------------------------- import */
+
+/* Partner names for "org" columns (GET /v1/peers). */
+typedef struct peers_ctx {
+    json_t *peers;
+} peers_ctx;
+
+static int org_lookup(void *data, const char *name,
+                      char id[ENT_ORG_ID_LEN + 1]) {
+    peers_ctx *p = data;
+    size_t i;
+    json_t *row;
+    json_array_foreach(p->peers, i, row) {
+        const char *n = json_string_value(json_object_get(row, "name"));
+        const char *o = json_string_value(json_object_get(row, "org"));
+        if (n && o && strlen(o) == ENT_ORG_ID_LEN && strcasecmp(n, name) == 0) {
+            memcpy(id, o, ENT_ORG_ID_LEN + 1);
+            return ENT_OK;
+        }
+    }
+    return ENT_ENOENT;
+}
+
+typedef struct idline {
+    char *extid;
+    unsigned long line;
+    size_t row; /* index among data rows */
+} idline;
+
+static int cmp_idline(const void *a, const void *b) {
+    const idline *x = a, *y = b;
+    int r = strcmp(x->extid, y->extid);
+    return r ? r : (x->line < y->line ? -1 : x->line > y->line);
+}
+
+typedef struct imp {
+    cli *c;
+    const char *file;
+    ent_crm_map *map;
+    ent_csv_opts copts;
+    ent_crm_row_opts ropts;
+    FILE *rej;
+    bool dry;
+    size_t batch;
+    /* pass 1 */
+    size_t nrows; /* data rows */
+    char **why;   /* per data row: why it is refused (NULL: fine) */
+    unsigned long *lines;
+    /* totals */
+    uint64_t created, updated, unchanged, rejected, ops;
+    /* progress */
+    bool tty;
+    double t0, shown;
+} imp;
+
+static void reject_row(imp *m, FILE *rej, unsigned long line, const char *why,
+                       const ent_csv_row *row) {
+    char lb[32];
+    const char *cells[2] = {lb, why};
+    m->rejected++;
+    if (rej == NULL)
+        return;
+    snprintf(lb, sizeof(lb), "%lu", line);
+    /* line, reason, then the row's own cells */
+    size_t n = row ? row->ncols : 0;
+    const char **all = calloc(n + 2, sizeof(char *));
+    size_t *lens = calloc(n + 2, sizeof(size_t));
+    if (all == NULL || lens == NULL) {
+        ent_csv_write_row(rej, ',', cells, NULL, 2);
+    } else {
+        all[0] = lb;
+        all[1] = why;
+        lens[0] = strlen(lb);
+        lens[1] = strlen(why);
+        for (size_t i = 0; i < n; i++) {
+            all[i + 2] = row->cells[i];
+            lens[i + 2] = row->lens[i];
+        }
+        ent_csv_write_row(rej, ',', all, lens, n + 2);
+    }
+    free(all);
+    free(lens);
+}
+
+/* Pass 1: the whole file; -1 or an exit status. */
+static int pass1(imp *m) {
+    ent_csv *csv = NULL;
+    ent_csv_row row;
+    ent_crm_values v = {0};
+    idline *ids = NULL;
+    size_t nids = 0, cap = 0;
+    char err[ENT_CRM_ERR_MAX];
+    int rc, st = -1;
+    rc = ent_csv_open_file(&csv, m->file, NULL, &m->copts);
+    if (rc != ENT_OK)
+        return ent__cli_fail(m->c, "%s: %s", m->file, ent_strerror(rc));
+    rc = ent_csv_next(csv, &row);
+    if (rc != ENT_OK) {
+        st = ent__cli_fail(m->c, "%s",
+                           rc == ENT_ENOENT ? "the file is empty (no header)"
+                                            : ent_csv_error(csv));
+        goto out;
+    }
+    if (ent_crm_map_header(m->map, &row, m->file, err, sizeof(err)) != ENT_OK) {
+        st = ent__cli_fail(m->c, "%s", err);
+        goto out;
+    }
+    while ((rc = ent_csv_next(csv, &row)) == ENT_OK) {
+        size_t i = m->nrows;
+        void *a = realloc(m->why, (i + 1) * sizeof(char *));
+        void *b = a ? realloc(m->lines, (i + 1) * sizeof(unsigned long)) : NULL;
+        if (a)
+            m->why = a;
+        if (b)
+            m->lines = b;
+        if (a == NULL || b == NULL) {
+            st = ent__cli_fail(m->c, "out of memory");
+            goto out;
+        }
+        m->why[i] = NULL;
+        m->lines[i] = row.line;
+        m->nrows++;
+        if (ent_crm_map_row(m->map, &row, m->file, &m->ropts, &v, err,
+                            sizeof(err)) != ENT_OK) {
+            m->why[i] = strdup(err);
+            continue;
+        }
+        if (v.extid[0] == '\0')
+            continue;
+        if (nids == cap) {
+            cap = cap ? cap * 2 : 1024;
+            void *p = realloc(ids, cap * sizeof(*ids));
+            if (p == NULL) {
+                st = ent__cli_fail(m->c, "out of memory");
+                goto out;
+            }
+            ids = p;
+        }
+        ids[nids].extid = strdup(v.extid);
+        ids[nids].line = row.line;
+        ids[nids].row = i;
+        if (ids[nids].extid == NULL) {
+            st = ent__cli_fail(m->c, "out of memory");
+            goto out;
+        }
+        nids++;
+    }
+    if (rc != ENT_ENOENT) {
+        /* the file itself is broken: nothing is sent */
+        st = ent__cli_fail(m->c, "%s (nothing imported)", ent_csv_error(csv));
+        goto out;
+    }
+    /* every row of an external id that the file holds twice is refused:
+     * which one is right is not for us to guess */
+    qsort(ids, nids, sizeof(*ids), cmp_idline);
+    for (size_t i = 0; i < nids; i++) {
+        size_t j = i;
+        while (j + 1 < nids && strcmp(ids[j + 1].extid, ids[i].extid) == 0)
+            j++;
+        for (size_t k = i; k <= j && j > i; k++) {
+            char why[ENT_CRM_ERR_MAX];
+            size_t other = k == i ? i + 1 : i;
+            snprintf(why, sizeof(why),
+                     "%s: line %lu: external id \"%.100s\" also on line %lu "
+                     "(each id once per file)",
+                     m->file, ids[k].line, ids[k].extid, ids[other].line);
+            free(m->why[ids[k].row]);
+            m->why[ids[k].row] = strdup(why);
+        }
+        i = j;
+    }
+out:
+    for (size_t i = 0; i < nids; i++)
+        free(ids[i].extid);
+    free(ids);
+    ent_crm_values_clear(&v);
+    ent_csv_free(csv);
+    return st;
+}
+
+static void progress(imp *m, uint64_t done, bool last) {
+    double t = now_s();
+    if (!m->tty || (!last && t - m->shown < 0.25))
+        return;
+    m->shown = t;
+    double el = t - m->t0;
+    uint64_t rate = el > 0 ? (uint64_t)((double)done / el) : 0;
+    char a[32], b[32], r[32];
+    fprintf(stderr, "\r%s: %s / %s rows (%llu%%), %s rows/s",
+            m->dry ? "checking" : "importing", ent__cli_fmt_count(a, done),
+            ent__cli_fmt_count(b, m->nrows),
+            (unsigned long long)(m->nrows ? done * 100 / m->nrows : 100),
+            ent__cli_fmt_count(r, rate));
+    if (rate > 0 && !last)
+        fprintf(stderr, ", ~%llu s left",
+                (unsigned long long)((m->nrows - done) / rate));
+    fputs(last ? "\r\033[K" : "\033[K", stderr);
+    fflush(stderr);
+}
+
+/* Sends one batch; -1 or an exit status. rowsj: the JSON rows; lines and
+ * cells of each for the rejects file. */
+static int send_batch(imp *m, json_t *rowsj, ent_csv_row *saved,
+                      size_t nsaved) {
+    json_t *body, *out = NULL, *res;
+    int st;
+    if (json_array_size(rowsj) == 0)
+        return -1;
+    body = json_pack("{s:s,s:s,s:b,s:O}", "type", ent_crm_map_type(m->map),
+                     "source", ent_crm_map_source(m->map), "dry_run", m->dry,
+                     "rows", rowsj);
+    if (body == NULL)
+        return ent__cli_fail(m->c, "out of memory");
+    st = ent__cli_daemon_call(m->c, "POST", "/v1/crm/import", body, &out);
+    json_decref(body);
+    if (st >= 0)
+        return st;
+    res = json_object_get(out, "results");
+    for (size_t i = 0; i < json_array_size(res) && i < nsaved; i++) {
+        json_t *r = json_array_get(res, i);
+        const char *o = ent__cli_jstr(r, "outcome");
+        if (strcmp(o, "rejected") == 0) {
+            char why[ENT_CRM_ERR_MAX + 64];
+            snprintf(why, sizeof(why), "%s: line %lu: %s", m->file,
+                     saved[i].line, ent__cli_jstr(r, "error"));
+            reject_row(m, m->rej, saved[i].line, why, &saved[i]);
+        }
+    }
+    m->created += ent__cli_jint(out, "created");
+    m->updated += ent__cli_jint(out, "updated");
+    m->unchanged += ent__cli_jint(out, "unchanged");
+    m->ops += ent__cli_jint(out, "ops");
+    json_decref(out);
+    return -1;
+}
+
+/* A copy of row that outlives the reader's next record. */
+static int save_row(ent_csv_row *dst, const ent_csv_row *src) {
+    char **cells = calloc(src->ncols + 1, sizeof(char *));
+    size_t *lens = calloc(src->ncols + 1, sizeof(size_t));
+    if (cells == NULL || lens == NULL) {
+        free(cells);
+        free(lens);
+        return ENT_ENOMEM;
+    }
+    for (size_t i = 0; i < src->ncols; i++) {
+        cells[i] = malloc(src->lens[i] + 1);
+        if (cells[i] == NULL)
+            return ENT_ENOMEM;
+        memcpy(cells[i], src->cells[i], src->lens[i] + 1);
+        lens[i] = src->lens[i];
+    }
+    *dst = *src;
+    dst->cells = (const char *const *)cells;
+    dst->lens = lens;
+    return ENT_OK;
+}
+
+static void drop_rows(ent_csv_row *rows, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < rows[i].ncols; k++)
+            free((char *)rows[i].cells[k]);
+        free((void *)rows[i].cells);
+        free((void *)rows[i].lens);
+    }
+}
+
+/* Pass 2: the rows that passed, batch by batch. */
+static int pass2(imp *m) {
+    ent_csv *csv = NULL;
+    ent_csv_row row;
+    ent_crm_values v = {0};
+    json_t *rowsj = json_array();
+    ent_csv_row *saved = calloc(m->batch + 1, sizeof(*saved));
+    size_t nsaved = 0, bytes = 0, i = 0;
+    char err[ENT_CRM_ERR_MAX];
+    int rc, st = -1;
+    if (rowsj == NULL || saved == NULL) {
+        st = ent__cli_fail(m->c, "out of memory");
+        goto out;
+    }
+    rc = ent_csv_open_file(&csv, m->file, NULL, &m->copts);
+    if (rc == ENT_OK)
+        rc = ent_csv_next(csv, &row); /* the header, checked in pass 1 */
+    if (rc != ENT_OK) {
+        st = ent__cli_fail(m->c, "%s: read again: %s", m->file,
+                           ent_strerror(rc));
+        goto out;
+    }
+    while ((rc = ent_csv_next(csv, &row)) == ENT_OK && i < m->nrows) {
+        size_t idx = i++;
+        if (m->why[idx] != NULL) {
+            reject_row(m, m->rej, row.line, m->why[idx], &row);
+            continue;
+        }
+        if (ent_crm_map_row(m->map, &row, m->file, &m->ropts, &v, err,
+                            sizeof(err)) != ENT_OK) {
+            reject_row(m, m->rej, row.line, err, &row);
+            continue;
+        }
+        json_t *r = json_pack("{s:s,s:{},s:{},s:{}}", "extid", v.extid, "set",
+                              "private", "custom");
+        if (r == NULL) {
+            st = ent__cli_fail(m->c, "out of memory");
+            goto out;
+        }
+        for (size_t k = 0; k < v.n; k++) {
+            const ent_crm_value *cv = &v.v[k];
+            json_object_set_new(json_object_get(r, cv->private_ ? "private"
+                                                   : cv->custom ? "custom"
+                                                                : "set"),
+                                cv->field, json_string(cv->text));
+            bytes += strlen(cv->field) + strlen(cv->text) + 8;
+        }
+        json_array_append_new(rowsj, r);
+        if (save_row(&saved[nsaved++], &row) != ENT_OK) {
+            st = ent__cli_fail(m->c, "out of memory");
+            goto out;
+        }
+        if (nsaved == m->batch || bytes >= BATCH_BYTES) {
+            if ((st = send_batch(m, rowsj, saved, nsaved)) >= 0)
+                goto out;
+            json_array_clear(rowsj);
+            drop_rows(saved, nsaved);
+            nsaved = 0;
+            bytes = 0;
+            progress(m, i, false);
+        }
+    }
+    if (rc != ENT_OK && rc != ENT_ENOENT) {
+        st = ent__cli_fail(m->c, "%s (read again)", ent_csv_error(csv));
+        goto out;
+    }
+    st = send_batch(m, rowsj, saved, nsaved);
+    progress(m, m->nrows, true);
+out:
+    drop_rows(saved, nsaved);
+    free(saved);
+    json_decref(rowsj);
+    ent_crm_values_clear(&v);
+    ent_csv_free(csv);
+    return st;
+}
+
+int ent__cli_cmd_import(cli *c) {
+    imp m;
+    peers_ctx pc = {NULL};
+    const char *sep = ent__cli_opt_value(c, "separator");
+    const char *batch = ent__cli_opt_value(c, "batch");
+    const char *rejects = ent__cli_opt_value(c, "rejects");
+    int st;
+    memset(&m, 0, sizeof(m));
+    m.c = c;
+    m.file = c->args[0];
+    m.dry = ent__cli_opt_value(c, "dry-run") != NULL;
+    m.batch = BATCH_ROWS;
+    if (batch != NULL) {
+        char *end;
+        unsigned long b = strtoul(batch, &end, 10);
+        if (*batch == '\0' || *end != '\0' || b < 1 || b > ENT_CRM_BATCH_MAX)
+            return ent__cli_usage_error(c, "--batch: 1..%d", ENT_CRM_BATCH_MAX);
+        m.batch = b;
+    }
+    if (sep != NULL) {
+        if (strcmp(sep, ",") == 0 || strcmp(sep, ";") == 0)
+            m.copts.sep = sep[0];
+        else if (strcmp(sep, "tab") == 0 || strcmp(sep, "\t") == 0)
+            m.copts.sep = '\t';
+        else
+            return ent__cli_usage_error(c, "--separator: ',', ';' or 'tab'");
+    }
+    if ((st = load_map(c, &m.map)) >= 0)
+        return st;
+    if (ent_crm_map_extid_field(m.map) == NULL) {
+        st = ent__cli_fail(c,
+                           "%s: the map has no \"external_id\" column: an "
+                           "import upserts by it (spec/crm.md §3)",
+                           ent__cli_opt_value(c, "map"));
+        goto out;
+    }
+    if (m.copts.sep == 0)
+        m.copts.sep = ent_crm_map_sep(m.map);
+    if ((st = ent__cli_daemon_call(c, "GET", "/v1/peers", NULL, &pc.peers)) >=
+        0)
+        goto out;
+    m.ropts.org_lookup = org_lookup;
+    m.ropts.org_lookup_data = &pc;
+    m.tty = isatty(STDERR_FILENO) == 1;
+    m.t0 = now_s();
+    if ((st = pass1(&m)) >= 0)
+        goto out;
+    if (rejects != NULL && (m.rej = fopen(rejects, "w")) == NULL) {
+        st = ent__cli_fail(c, "%s: %s", rejects, strerror(errno));
+        goto out;
+    }
+    if (m.rej != NULL) {
+        static const char *const h[] = {"line", "reason"};
+        ent_csv_write_row(m.rej, ',', h, NULL, 2);
+    }
+    if ((st = pass2(&m)) >= 0)
+        goto out;
+    if (c->json) {
+        json_t *o = json_pack(
+            "{s:I,s:I,s:I,s:I,s:I,s:b}", "created", (json_int_t)m.created,
+            "updated", (json_int_t)m.updated, "unchanged",
+            (json_int_t)m.unchanged, "rejected", (json_int_t)m.rejected, "ops",
+            (json_int_t)m.ops, "dry_run", m.dry);
+        ent__cli_print_json(o);
+        json_decref(o);
+    } else {
+        char a[32], b[32], d[32], e[32], f[32];
+        double el = now_s() - m.t0;
+        printf("%s%s created, %s updated, %s unchanged, %s rejected (%s "
+               "ops, %.1f s)\n",
+               m.dry ? "dry run: " : "", ent__cli_fmt_count(a, m.created),
+               ent__cli_fmt_count(b, m.updated),
+               ent__cli_fmt_count(d, m.unchanged),
+               ent__cli_fmt_count(e, m.rejected), ent__cli_fmt_count(f, m.ops),
+               el);
+    }
+    st = m.rejected > 0 ? 1 : 0;
+    if (m.rejected > 0)
+        fprintf(stderr, "entente: import: %llu row%s rejected%s%s\n",
+                (unsigned long long)m.rejected, m.rejected == 1 ? "" : "s",
+                m.rej ? ": see " : " (--rejects FILE lists them)",
+                m.rej ? rejects : "");
+out:
+    if (m.rej != NULL && fclose(m.rej) != 0 && st <= 0)
+        st = ent__cli_fail(c, "%s: %s", rejects, strerror(errno));
+    for (size_t i = 0; i < m.nrows; i++)
+        free(m.why[i]);
+    free(m.why);
+    free(m.lines);
+    json_decref(pc.peers);
+    ent_crm_map_free(m.map);
+    return st;
+}
+
+/* ---------------------------------------------------------------- export */
+
+int ent__cli_cmd_export(cli *c) {
+    ent_crm_map *map = NULL;
+    const char *where = ent__cli_opt_value(c, "where");
+    const char *since = ent__cli_opt_value(c, "since");
+    const char *outp = ent__cli_opt_value(c, "out");
+    bool hide = ent__cli_opt_value(c, "hide-private") != NULL;
+    FILE *f = stdout;
+    json_t *page = NULL;
+    char after[65] = "";
+    unsigned long long cur = 0;
+    uint64_t nrows = 0;
+    int st;
+    if (since != NULL) {
+        char *end;
+        errno = 0;
+        cur = strtoull(since, &end, 10);
+        if (*since == '\0' || *end != '\0' || errno != 0 || since[0] == '-')
+            return ent__cli_usage_error(c, "--since: an event id (from a "
+                                           "previous export)");
+    }
+    if ((st = load_map(c, &map)) >= 0)
+        return st;
+    if (outp != NULL && (f = fopen(outp, "w")) == NULL) {
+        st = ent__cli_fail(c, "%s: %s", outp, strerror(errno));
+        goto out;
+    }
+    char sep = ent_crm_map_sep(map) ? ent_crm_map_sep(map) : ',';
+    size_t nh;
+    const char *const *hdr = ent_crm_map_export_header(map, &nh);
+    if (hdr == NULL || ent_csv_write_row(f, sep, hdr, NULL, nh) != ENT_OK) {
+        st = ent__cli_fail(c, "write: %s", strerror(errno));
+        goto out;
+    }
+    json_int_t cursor = 0;
+    for (;;) {
+        json_t *body = json_pack("{s:s,s:b}", "type", ent_crm_map_type(map),
+                                 "hide_private", hide);
+        if (body == NULL) {
+            st = ent__cli_fail(c, "out of memory");
+            goto out;
+        }
+        if (where != NULL)
+            json_object_set_new(body, "where", json_string(where));
+        if (since != NULL)
+            json_object_set_new(body, "since", json_integer((json_int_t)cur));
+        if (after[0])
+            json_object_set_new(body, "after", json_string(after));
+        st = ent__cli_daemon_call(c, "POST", "/v1/crm/export", body, &page);
+        json_decref(body);
+        if (st >= 0)
+            goto out;
+        if (cursor == 0)
+            cursor = json_integer_value(json_object_get(page, "cursor"));
+        size_t i;
+        json_t *o;
+        json_array_foreach(json_object_get(page, "objects"), i, o) {
+            char **cells = NULL;
+            size_t n = 0;
+            if (ent_crm_map_export_row(map, json_object_get(o, "shared"),
+                                       json_object_get(o, "private"), NULL,
+                                       hide, &cells, &n) != ENT_OK ||
+                ent_csv_write_row(f, sep, (const char *const *)cells, NULL,
+                                  n) != ENT_OK) {
+                ent_crm_cells_free(cells, n);
+                st = ent__cli_fail(c, "object %s: cannot write its row",
+                                   ent__cli_jstr(o, "id"));
+                goto out;
+            }
+            ent_crm_cells_free(cells, n);
+            nrows++;
+        }
+        const char *next = json_string_value(json_object_get(page, "next"));
+        if (next == NULL)
+            break;
+        snprintf(after, sizeof(after), "%s", next);
+        json_decref(page);
+        page = NULL;
+    }
+    if (fflush(f) != 0 || ferror(f)) {
+        st = ent__cli_fail(c, "write: %s", strerror(errno));
+        goto out;
+    }
+    /* the cursor of the next --since run, where it cannot mix with the CSV */
+    fprintf(stderr, "exported %llu row%s; next --since %lld\n",
+            (unsigned long long)nrows, nrows == 1 ? "" : "s",
+            (long long)cursor);
+    st = 0;
+out:
+    if (f != stdout && f != NULL && fclose(f) != 0 && st == 0)
+        st = ent__cli_fail(c, "%s: %s", outp, strerror(errno));
+    json_decref(page);
+    ent_crm_map_free(map);
+    return st;
+}

@@ -1,0 +1,336 @@
+/*
+ * crm_import.c - the upsert of a batch of CRM rows in one write
+ * transaction (crm_import.h, spec/crm.md §3).
+ *
+ * Each row is first resolved against the template (every value parsed by
+ * the value rules) without writing anything: a bad value rejects the row
+ * on the spot. Then its external id is looked up; the values that differ
+ * from the object's current ones are written by the engine inside the
+ * batch's transaction. A refusal that comes after a row has started
+ * writing (its role, an owner-only field, the workflow rules) marks the
+ * row rejected and runs the transaction again without it: a row is all in
+ * the commit or not at all.
+ */
+#include "node/crm/crm_import.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/err.h"
+#include "node/objects/template.h"
+
+#define KEY_MAX                                                                \
+    (ENT_CRM_SOURCE_MAX + 1 + ENT_TPL_TYPE_MAX + 1 + ENT_CRM_EXTID_MAX)
+
+const char *ent_crm_outcome_name(ent_crm_outcome o) {
+    switch (o) {
+    case ENT_CRM_CREATED:
+        return "created";
+    case ENT_CRM_UPDATED:
+        return "updated";
+    case ENT_CRM_UNCHANGED:
+        return "unchanged";
+    default:
+        return "rejected";
+    }
+}
+
+static int make_key(const char *source, const char *type, const char *extid,
+                    uint8_t key[KEY_MAX], size_t *klen) {
+    size_t s = strlen(source), t = strlen(type), e = strlen(extid);
+    if (s == 0 || s > ENT_CRM_SOURCE_MAX || t == 0 || t > ENT_TPL_TYPE_MAX ||
+        e == 0 || e > ENT_CRM_EXTID_MAX)
+        return ENT_EINVAL;
+    memcpy(key, source, s);
+    key[s] = 0;
+    memcpy(key + s + 1, type, t);
+    key[s + 1 + t] = 0;
+    memcpy(key + s + t + 2, extid, e);
+    *klen = s + t + 2 + e;
+    return ENT_OK;
+}
+
+int ent_crm_lookup(ent_txn *txn, const char *source, const char *type,
+                   const char *extid, uint8_t id[ENT_OBJ_ID_LEN]) {
+    uint8_t key[KEY_MAX];
+    size_t klen, vlen;
+    const void *val;
+    int rc = make_key(source, type, extid, key, &klen);
+    if (rc != ENT_OK)
+        return rc;
+    rc = ent_txn_get(txn, ENT_TBL_CRM_IDS, key, klen, &val, &vlen);
+    if (rc != ENT_OK)
+        return rc;
+    if (vlen != ENT_OBJ_ID_LEN)
+        return ENT_ECORRUPT;
+    memcpy(id, val, ENT_OBJ_ID_LEN);
+    return ENT_OK;
+}
+
+static int ids_fn(void *data, const void *key, size_t klen, const void *val,
+                  size_t vlen) {
+    json_t *o = data;
+    char src[ENT_CRM_SOURCE_MAX + 1], ext[ENT_CRM_EXTID_MAX + 1];
+    size_t sl = klen - 1 - ENT_OBJ_ID_LEN;
+    if (sl == 0 || sl > ENT_CRM_SOURCE_MAX || vlen == 0 ||
+        vlen > ENT_CRM_EXTID_MAX)
+        return ENT_ECORRUPT;
+    memcpy(src, (const uint8_t *)key + 1 + ENT_OBJ_ID_LEN, sl);
+    src[sl] = '\0';
+    memcpy(ext, val, vlen);
+    ext[vlen] = '\0';
+    if (!ent_text_valid(ext, vlen))
+        return ENT_ECORRUPT;
+    return json_object_set_new(o, src, json_string(ext)) == 0 ? 0 : ENT_ENOMEM;
+}
+
+int ent_crm_external_ids(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
+                         json_t **out) {
+    uint8_t prefix[1 + ENT_OBJ_ID_LEN];
+    json_t *o = json_object();
+    int rc;
+    *out = NULL;
+    if (o == NULL)
+        return ENT_ENOMEM;
+    prefix[0] = 1;
+    memcpy(prefix + 1, id, ENT_OBJ_ID_LEN);
+    rc = ent_txn_scan(txn, ENT_TBL_CRM_IDS, prefix, sizeof(prefix), ids_fn, o);
+    if (rc != ENT_OK || json_object_size(o) == 0) {
+        json_decref(o);
+        return rc;
+    }
+    *out = o;
+    return ENT_OK;
+}
+
+typedef struct batch_ctx {
+    ent_objects *eng;
+    const char *type, *source;
+    const ent_crm_row *rows;
+    size_t n;
+    bool dry;
+    ent_crm_result *res;
+    bool *out; /* rows rejected in an earlier attempt */
+    ent_op **ops;
+    size_t nops;
+    bool rerun, dry_done;
+    ent_obj_input *chg; /* scratch: the changed inputs of a row */
+} batch_ctx;
+
+static void drop_ops(batch_ctx *c) {
+    for (size_t i = 0; i < c->nops; i++)
+        ent_op_free(c->ops[i]);
+    c->nops = 0;
+}
+
+static bool row_error(int rc) {
+    return rc == ENT_EINVAL || rc == ENT_ESCHEMA || rc == ENT_ETOOBIG ||
+           rc == ENT_ELIMIT || rc == ENT_EDENIED || rc == ENT_EBADVALUE ||
+           rc == ENT_ENOTMEMBER;
+}
+
+static void reject(batch_ctx *c, size_t i, const char *why) {
+    c->res[i].outcome = ENT_CRM_REJECTED;
+    snprintf(c->res[i].err, sizeof(c->res[i].err), "%s", why);
+    c->out[i] = true;
+}
+
+/* The current value of the field r resolves, as JSON (borrowed), or NULL. */
+static const json_t *current(const json_t *state, const ent_resolved *r) {
+    const json_t *m = json_object_get(
+        state, r->visibility == ENT_VIS_PRIVATE ? "private" : "shared");
+    return m ? json_object_get(m, r->field) : NULL;
+}
+
+static bool same(const json_t *cur, const ent_value *v) {
+    json_t *j = NULL;
+    bool eq;
+    if (ent_value_to_json(v, &j) != ENT_OK)
+        return false;
+    eq = cur == NULL ? json_is_null(j) : json_equal((json_t *)cur, j);
+    json_decref(j);
+    return eq;
+}
+
+/* One row; returns ENT_OK (res filled, maybe rejected), or ENT_EAGAIN with
+ * c->rerun set, or a batch error. */
+static int do_row(batch_ctx *c, ent_txn *txn, const ent_template *tpl,
+                  size_t i) {
+    const ent_crm_row *row = &c->rows[i];
+    ent_crm_result *res = &c->res[i];
+    uint8_t key[KEY_MAX];
+    size_t klen, nchg = 0;
+    json_t *state = NULL;
+    ent_op *op = NULL;
+    char err[ENT_OBJ_ERR_MAX] = "";
+    bool exists;
+    int rc;
+    memset(res, 0, sizeof(*res));
+    if (make_key(c->source, c->type, row->extid, key, &klen) != ENT_OK) {
+        reject(c, i, "bad external id");
+        return ENT_OK;
+    }
+    rc = ent_crm_lookup(txn, c->source, c->type, row->extid, res->id);
+    exists = rc == ENT_OK;
+    if (rc != ENT_OK && rc != ENT_ENOENT)
+        return rc;
+    if (exists) {
+        rc = ent_obj_state_json_txn(txn, res->id, &state);
+        if (rc == ENT_ENOENT)
+            exists = false; /* the object is gone: create it again */
+        else if (rc != ENT_OK)
+            return rc;
+    }
+    /* every value first, writing nothing */
+    for (size_t k = 0; k < row->n; k++) {
+        ent_resolved r;
+        rc = ent_template_resolve_as(
+            tpl, txn, row->in[k].name, row->in[k].text,
+            row->in[k].how == ENT_IN_PRIVATE  ? ENT_RESOLVE_PRIVATE
+            : row->in[k].how == ENT_IN_CUSTOM ? ENT_RESOLVE_CUSTOM
+                                              : ENT_RESOLVE_SHARED,
+            &r, err, sizeof(err));
+        if (rc != ENT_OK) {
+            json_decref(state);
+            if (!row_error(rc) && rc != ENT_ENOENT)
+                return rc;
+            reject(c, i, err[0] ? err : ent_strerror(rc));
+            return ENT_OK;
+        }
+        if (!exists || !same(current(state, &r), &r.value))
+            c->chg[nchg++] = row->in[k];
+        ent_value_clear(&r.value);
+    }
+    json_decref(state);
+    if (exists && nchg == 0) {
+        res->outcome = ENT_CRM_UNCHANGED;
+        return ENT_OK;
+    }
+    if (exists)
+        rc = ent_obj_set_txn(c->eng, txn, res->id, c->chg, nchg, &op, err,
+                             sizeof(err));
+    else
+        rc = ent_obj_create_txn(c->eng, txn, c->type, c->chg, nchg, res->id,
+                                &op, err, sizeof(err));
+    if (rc == ENT_OK && !exists)
+        rc = ent_txn_put(txn, ENT_TBL_CRM_IDS, key, klen, res->id,
+                         ENT_OBJ_ID_LEN, 0);
+    if (rc == ENT_OK && !exists) {
+        /* the reverse row: 0x01, object, source -> external id */
+        uint8_t rkey[1 + ENT_OBJ_ID_LEN + ENT_CRM_SOURCE_MAX];
+        size_t sl = strlen(c->source);
+        rkey[0] = 1;
+        memcpy(rkey + 1, res->id, ENT_OBJ_ID_LEN);
+        memcpy(rkey + 1 + ENT_OBJ_ID_LEN, c->source, sl);
+        rc = ent_txn_put(txn, ENT_TBL_CRM_IDS, rkey, 1 + ENT_OBJ_ID_LEN + sl,
+                         row->extid, strlen(row->extid), 0);
+    }
+    if (rc != ENT_OK) {
+        if (!row_error(rc))
+            return rc;
+        /* the row may have written: run the batch again without it */
+        reject(c, i, err[0] ? err : ent_strerror(rc));
+        c->rerun = true;
+        return ENT_EAGAIN;
+    }
+    if (op != NULL)
+        c->ops[c->nops++] = op;
+    res->outcome = exists ? ENT_CRM_UPDATED : ENT_CRM_CREATED;
+    res->changed = nchg;
+    return ENT_OK;
+}
+
+static int batch_fn(ent_txn *txn, void *data) {
+    batch_ctx *c = data;
+    ent_template *tpl = NULL;
+    int rc;
+    drop_ops(c);
+    c->rerun = false;
+    rc = ent_template_get(txn, c->type, &tpl);
+    if (rc != ENT_OK)
+        return rc;
+    for (size_t i = 0; i < c->n && rc == ENT_OK; i++)
+        if (!c->out[i])
+            rc = do_row(c, txn, tpl, i);
+    ent_template_free(tpl);
+    if (rc == ENT_OK && c->dry) {
+        c->dry_done = true;
+        return ENT_EAGAIN; /* abort: a dry run changes nothing */
+    }
+    return rc;
+}
+
+int ent_crm_import_batch(ent_objects *eng, ent_store *store, const char *type,
+                         const char *source, const ent_crm_row *rows, size_t n,
+                         bool dry_run, ent_crm_result *res, ent_op ***ops,
+                         size_t *nops) {
+    batch_ctx c;
+    int rc;
+    if (ops)
+        *ops = NULL;
+    if (nops)
+        *nops = 0;
+    if (eng == NULL || store == NULL || type == NULL || source == NULL ||
+        (rows == NULL && n > 0) || res == NULL || n > ENT_CRM_BATCH_MAX)
+        return ENT_EINVAL;
+    memset(&c, 0, sizeof(c));
+    c.eng = eng;
+    c.type = type;
+    c.source = source;
+    c.rows = rows;
+    c.n = n;
+    c.dry = dry_run;
+    c.res = res;
+    c.out = calloc(n + 1, sizeof(bool));
+    c.ops = calloc(n + 1, sizeof(ent_op *));
+    c.chg = calloc(ENT_CRM_ROW_INPUTS_MAX + 1, sizeof(ent_obj_input));
+    if (c.out == NULL || c.ops == NULL || c.chg == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    /* an external id twice in the batch: the later rows are rejected */
+    for (size_t i = 0; i < n; i++) {
+        memset(&res[i], 0, sizeof(res[i]));
+        if (rows[i].n > ENT_CRM_ROW_INPUTS_MAX || rows[i].extid == NULL) {
+            reject(&c, i, "too many fields or no external id");
+            continue;
+        }
+        for (size_t k = 0; k < i; k++)
+            if (!c.out[k] && strcmp(rows[k].extid, rows[i].extid) == 0) {
+                char why[ENT_OBJ_ERR_MAX];
+                snprintf(why, sizeof(why),
+                         "external id \"%.150s\" is already on an earlier row "
+                         "of the batch",
+                         rows[i].extid);
+                reject(&c, i, why);
+                break;
+            }
+    }
+    do {
+        c.dry_done = false;
+        rc = ent_store_write(store, batch_fn, &c);
+    } while (rc == ENT_EAGAIN && c.rerun);
+    if (rc == ENT_EAGAIN && c.dry_done)
+        rc = ENT_OK;
+    if (rc != ENT_OK || dry_run) {
+        drop_ops(&c);
+        if (rc != ENT_OK)
+            goto out;
+    }
+    /* rows rejected by an earlier attempt keep their result */
+    if (ops != NULL) {
+        *ops = c.ops;
+        *nops = c.nops;
+        c.ops = NULL;
+    } else {
+        drop_ops(&c);
+    }
+out:
+    if (c.ops != NULL)
+        drop_ops(&c);
+    free(c.ops);
+    free(c.out);
+    free(c.chg);
+    return rc;
+}

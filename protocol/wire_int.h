@@ -1,0 +1,30 @@
+/*
+ * wire_int.h - internals of the message codec (wire.c) shared with the
+ * files that encode and decode one message type each: the attachment
+ * chunk messages (CHUNK_WANT, CHUNK) in wire_chunk.c, OVERLAP in
+ * wire_overlap.c; wire.c's size, pack, decode and clear switches call
+ * them. Not a public API (ent__wire_*).
+ */
+#ifndef ENT_WIRE_INT_H
+#define ENT_WIRE_INT_H
+
+#include <msgpack.h>
+
+#include "protocol/wire.h"
+
+/* OVERLAP (wire_overlap.c): exact size, after checking the fields
+ * (@return ENT_OK, ENT_EINVAL); pack (0 or -1); decode from the six
+ * array elements f (@return ENT_OK, ENT_EPROTO, ENT_ENOMEM). */
+int ent__wire_overlap_size(const ent_wire_overlap *o, size_t *out);
+int ent__wire_overlap_pack(msgpack_packer *pk, const ent_wire_overlap *o);
+int ent__wire_overlap_decode(ent_wire_overlap *o, const msgpack_object *f);
+/* The encoded size of a CHUNK_WANT or CHUNK m into *out, checking its
+ * fields. @return ENT_OK or ENT_EINVAL. */
+int ent__wire_chunk_size(const ent_wire_msg *m, size_t *out);
+/* Packs m (checked by ent__wire_chunk_size). @return 0, or -1. */
+int ent__wire_chunk_pack(msgpack_packer *pk, const ent_wire_msg *m);
+/* Decodes the fields f[1..2] of a CHUNK_WANT or CHUNK (m->type set).
+ * @return ENT_OK, ENT_EPROTO, ENT_ENOMEM. */
+int ent__wire_chunk_decode(ent_wire_msg *m, const msgpack_object *f);
+
+#endif
