@@ -37,6 +37,11 @@ struct ent_node {
     ent_identity *id;
     ent_store *store;
     int lock_fd;
+    /* local ops of a store group not yet committed, or queued behind such
+     * ops, pushed in order by ent__node_ops_release (spec/storage.md
+     * "Group commit"); owned */
+    ent_op **held_ops;
+    size_t nheld, capheld;
     struct {
         const ent_node_part *part; /* NULL: slot empty */
         void *state;
@@ -175,6 +180,8 @@ void ent_node_free(ent_node *n) {
     for (int i = ENT_NODE_NSLOTS - 1; i >= 0; i--)
         if (n->parts[i].part != NULL && n->parts[i].part->free != NULL)
             n->parts[i].part->free(n->parts[i].state);
+    ent__node_ops_release(n, ENT_ECLOSED); /* never pushed: not durable */
+    free(n->held_ops);
     ent_store_close(n->store);
     ent_home_unlock(n->lock_fd);
     ent_identity_free(n->id);
@@ -312,14 +319,49 @@ void ent_node_set_op_cb(ent_node *n, ent_node_op_cb cb, void *data) {
     n->op_data = data;
 }
 
-void ent_node_op_created(ent_node *n, ent_op *op) {
-    if (op == NULL)
-        return;
-    n->counters.ops_created++;
+static void op_push(ent_node *n, ent_op *op) {
     if (n->op_cb != NULL)
         n->op_cb(n, op->raw, op->rawlen,
                  op->h.genesis ? op->id : op->h.object, n->op_data);
     ent_op_free(op);
+}
+
+/*
+ * An op of a store group is held until the group is durable (an op sent
+ * and then lost locally would be signed again with other content: a fork);
+ * ops after it queue behind it, so a partner gets them in order.
+ */
+void ent_node_op_created(ent_node *n, ent_op *op) {
+    if (op == NULL)
+        return;
+    n->counters.ops_created++;
+    if (ent_store_group_active(n->store) || n->nheld > 0) {
+        if (n->nheld == n->capheld) {
+            size_t cap = n->capheld ? n->capheld * 2 : 64;
+            ent_op **v = realloc(n->held_ops, cap * sizeof(*v));
+            if (v == NULL) {
+                /* not pushed now: anti-entropy sends it later */
+                ENT_WARN(n->log, "node: out of memory holding an op");
+                ent_op_free(op);
+                return;
+            }
+            n->held_ops = v;
+            n->capheld = cap;
+        }
+        n->held_ops[n->nheld++] = op;
+        return;
+    }
+    op_push(n, op);
+}
+
+void ent__node_ops_release(ent_node *n, int err) {
+    for (size_t i = 0; i < n->nheld; i++) {
+        if (err == ENT_OK)
+            op_push(n, n->held_ops[i]);
+        else
+            ent_op_free(n->held_ops[i]);
+    }
+    n->nheld = 0;
 }
 
 /* ---- accessors --------------------------------------------------------------- */

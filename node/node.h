@@ -136,6 +136,12 @@ void ent_node_set_op_cb(ent_node *n, ent_node_op_cb cb, void *data);
  */
 struct ent_op;
 void ent_node_op_created(ent_node *n, struct ent_op *op);
+/*
+ * Pushes the ops ent_node_op_created held for a store group once the group
+ * committed (err ENT_OK), in the order they were made; drops them otherwise
+ * (a failed commit: they may not be durable, anti-entropy offers what is).
+ */
+void ent__node_ops_release(ent_node *n, int err);
 
 /* ---- attached parts ------------------------------------------------------ */
 

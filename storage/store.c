@@ -40,6 +40,12 @@ struct ent_store {
     uint64_t fail_in; /* fault injection countdown; 0: off */
     void (*commit_hook)(void *data, unsigned marks);
     void *commit_data;
+    /* group commit (spec/storage.md "Group commit") */
+    MDB_txn *group;        /* the open group transaction; NULL: none */
+    bool group_mode;       /* writes join the group (ent_store_group_enter) */
+    unsigned group_marks;  /* union of the marks of the group's writes */
+    size_t group_n;        /* writes in the open group */
+    int group_err;         /* a group committed early failed: this error */
     char *dir; /* the environment's folder (reopen_env) */
 };
 
@@ -294,6 +300,122 @@ static int run_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
     return err;
 }
 
+static void after_erasure(ent_store *s);
+
+/*
+ * Commits the open group transaction (one durable commit for all its
+ * writes) and reports its marks. A failure is also kept in group_err for
+ * ent_store_group_commit: the answers held for the group must not say done.
+ */
+static int group_flush(ent_store *s) {
+    int err = ENT_OK;
+    if (s->group == NULL)
+        return ENT_OK;
+    if (fault_fires(s, "commit")) {
+        mdb_txn_abort(s->group);
+        err = ENT_EIO;
+    } else {
+        int rc = mdb_txn_commit(s->group);
+        err = rc == MDB_SUCCESS ? ENT_OK : xlate(s, rc, "mdb_txn_commit");
+    }
+    s->group = NULL;
+    s->group_n = 0;
+    unsigned marks = s->group_marks;
+    s->group_marks = 0;
+    if (err != ENT_OK) {
+        ENT_ERROR(s->log, "storage: group commit failed: %s",
+                  ent_err_name(err));
+        if (s->group_err == ENT_OK)
+            s->group_err = err;
+    } else {
+        if (marks & ENT_TXN_MARK_SCRUB)
+            after_erasure(s);
+        if (marks != 0 && s->commit_hook != NULL)
+            s->commit_hook(s->commit_data, marks);
+    }
+    return err;
+}
+
+/*
+ * Runs fn in a nested transaction of the group transaction (opened here
+ * when none is): its changes join the group when fn succeeds and vanish
+ * alone when it fails. A full map commits the group, grows the map and
+ * runs fn again in a new group.
+ */
+static int group_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
+                       void *data) {
+    int err;
+    for (int attempt = 0;; attempt++) {
+        if (s->group != NULL && s->group_n >= ENT_STORE_GROUP_MAX &&
+            (err = group_flush(s)) != ENT_OK)
+            break;
+        if (s->group == NULL && (err = txn_begin(s, 0, &s->group)) != ENT_OK)
+            break;
+        ent_txn txn = {.s = s, .write = true};
+        int rc = mdb_txn_begin(s->env, s->group, 0, &txn.txn);
+        if (rc != MDB_SUCCESS) {
+            err = xlate(s, rc, "mdb_txn_begin (nested)");
+            break;
+        }
+        err = fn(&txn, data);
+        if (err == ENT_OK && txn.poison != ENT_OK) {
+            ENT_ERROR(s->log, "storage: write function ignored %s; aborting",
+                      ent_err_name(txn.poison));
+            err = txn.poison;
+        }
+        if (err == ENT_OK) {
+            err = txn_commit(&txn); /* into the group: no disk write */
+            if (err == ENT_OK) {
+                s->group_marks |= txn.marks;
+                s->group_n++;
+            }
+        } else {
+            mdb_txn_abort(txn.txn);
+        }
+        if (err == ENT_OK || !(txn.map_full || err == ENT_EMAPFULL))
+            break;
+        if (attempt == STORE_MAX_GROW) {
+            ENT_ERROR(s->log, "storage: map still full after %d growths",
+                      attempt);
+            err = ENT_EMAPFULL;
+            break;
+        }
+        if ((err = group_flush(s)) != ENT_OK || (err = grow_map(s)) != ENT_OK)
+            break;
+    }
+    return err;
+}
+
+void ent_store_group_enter(ent_store *s) {
+    if (s != NULL && !s->rdonly)
+        s->group_mode = true;
+}
+
+void ent_store_group_leave(ent_store *s) {
+    if (s != NULL)
+        s->group_mode = false;
+}
+
+bool ent_store_group_active(const ent_store *s) {
+    return s != NULL && s->group_mode;
+}
+
+int ent_store_group_commit(ent_store *s) {
+    if (s == NULL)
+        return ENT_EINVAL;
+    if (s->writing) {
+        ENT_ERROR(s->log, "storage: group commit inside a write refused");
+        return ENT_EBUSY;
+    }
+    s->writing = true;
+    int err = group_flush(s);
+    s->writing = false;
+    if (err == ENT_OK)
+        err = s->group_err;
+    s->group_err = ENT_OK;
+    return err;
+}
+
 /* ---- scrub: zeroing free pages ---- */
 
 /*
@@ -455,6 +577,20 @@ out:
     return rc;
 }
 
+/* After a commit that erased values (ENT_TXN_MARK_SCRUB): reopen the
+ * environment and zero the free pages (spec/objects.md). */
+static void after_erasure(ent_store *s) {
+    int src = reopen_env(s); /* the write itself has committed */
+    if (src != ENT_OK)
+        ENT_ERROR(s->log, "storage: reopen after an erasure: %s",
+                  ent_err_name(src));
+    if (s->env != NULL)
+        src = scrub(s);
+    if (src != ENT_OK)
+        ENT_ERROR(s->log, "storage: scrub of free pages failed: %s",
+                  ent_err_name(src));
+}
+
 int ent_store_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
                     void *data) {
     if (s == NULL || fn == NULL)
@@ -467,18 +603,18 @@ int ent_store_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
     }
     s->writing = true;
     unsigned marks = 0;
-    int err = run_write(s, fn, data, &marks);
-    if (err == ENT_OK && (marks & ENT_TXN_MARK_SCRUB)) {
-        int src = reopen_env(s); /* the write itself has committed */
-        if (src != ENT_OK)
-            ENT_ERROR(s->log, "storage: reopen after an erasure: %s",
-                      ent_err_name(src));
-        if (s->env != NULL)
-            src = scrub(s);
-        if (src != ENT_OK)
-            ENT_ERROR(s->log, "storage: scrub of free pages failed: %s",
-                      ent_err_name(src));
+    int err;
+    if (s->group_mode) {
+        err = group_write(s, fn, data);
+        s->writing = false;
+        return err; /* marks are reported when the group commits */
     }
+    /* a write outside the group: the group commits first (LMDB has one
+     * writer), its answers stay held until ent_store_group_commit */
+    (void)group_flush(s);
+    err = run_write(s, fn, data, &marks);
+    if (err == ENT_OK && (marks & ENT_TXN_MARK_SCRUB))
+        after_erasure(s);
     s->writing = false;
     if (err == ENT_OK && marks != 0 && s->commit_hook != NULL)
         s->commit_hook(s->commit_data, marks);
@@ -501,6 +637,11 @@ int ent_store_read(ent_store *s, int (*fn)(ent_txn *txn, void *data),
                    void *data) {
     if (s == NULL || fn == NULL)
         return ENT_EINVAL;
+    if (s->group_mode && s->group != NULL && !s->writing) {
+        /* a request of the group reads what the group wrote so far */
+        ent_txn gt = {.s = s, .txn = s->group, .write = false};
+        return fn(&gt, data);
+    }
     ent_txn txn = {.s = s, .write = false};
     int err = txn_begin(s, MDB_RDONLY, &txn.txn);
     if (err != ENT_OK)
@@ -1009,6 +1150,8 @@ int ent_store_open(ent_store **out, const char *dir, unsigned flags,
 void ent_store_close(ent_store *s) {
     if (s == NULL)
         return;
+    if (s->group != NULL)
+        (void)group_flush(s); /* nothing written is dropped at close */
     if (s->env != NULL)
         mdb_env_close(s->env);
     free(s->dir);

@@ -128,6 +128,32 @@ void ent_store_set_commit_hook(ent_store *s,
                                void (*hook)(void *data, unsigned marks),
                                void *data);
 
+/*
+ * Group commit (spec/storage.md "Group commit"). Between ent_store_group_enter
+ * and ent_store_group_leave, each ent_store_write runs in a nested
+ * transaction of one group transaction: a write that fails vanishes alone,
+ * a write that succeeds joins the group, and nothing reaches the disk until
+ * ent_store_group_commit commits the group in one durable commit. Reads made
+ * in that window (not inside a write) see the group's writes; reads outside
+ * it, and reads inside a write, see the last commit. A write outside the
+ * window commits the open group first (LMDB has one writer). Commit marks
+ * of the group's writes reach the hook when the group commits. A group
+ * holds at most ENT_STORE_GROUP_MAX writes; the next one commits it first.
+ *
+ * Nothing that says "done" may leave the process for a write of the group
+ * (an answer, an op pushed to a partner) before ent_store_group_commit
+ * returned ENT_OK. It returns the error of the group's commit, or of an
+ * earlier commit of a group forced by an outside write since the last call
+ * (either way the held answers must report failure), ENT_OK otherwise
+ * (also when there was nothing to commit).
+ */
+#define ENT_STORE_GROUP_MAX 1024
+void ent_store_group_enter(ent_store *s);
+void ent_store_group_leave(ent_store *s);
+/* true between ent_store_group_enter and ent_store_group_leave */
+bool ent_store_group_active(const ent_store *s);
+int ent_store_group_commit(ent_store *s);
+
 /* Runs fn(txn, data) in a read-only transaction. */
 int ent_store_read(ent_store *s, int (*fn)(ent_txn *txn, void *data),
                    void *data);

@@ -55,6 +55,7 @@ static const ent_api_route builtin_routes[] = {
     {"GET", "/v1/object-keys/{id}", false, ent_api_object_keys},
     /* objects, templates, configuration: node/api/api_objects.c */
     {"POST", "/v1/objects", false, ent_api_objects_create},
+    {"POST", "/v1/objects/batch", false, ent_api_objects_batch},
     {"GET", "/v1/objects", false, ent_api_objects_list},
     {"GET", "/v1/objects/{id}", false, ent_api_object_get},
     {"POST", "/v1/objects/{id}", false, ent_api_object_set},
@@ -156,6 +157,10 @@ struct ent_api {
     int listener_open; /* 1 while the listener handle is initialised */
     api_conn *conns;   /* doubly linked list of open connections */
     size_t nconns;
+    /* connections not closing: what the limit and the gauge count (a
+     * closing one is gone for its client, whose next connection may come
+     * before the close callback) */
+    size_t nopen;
     size_t nstreams; /* connections streaming an answer */
     ent_api_route routes[ENT_API_MAX_ROUTES];
     size_t nroutes;
@@ -166,7 +171,23 @@ struct ent_api {
     const ent_api_ext *ext; /* the TCP API (api_tcp.c), NULL when none */
     void *ext_state;
     bool ext_open;          /* its listener or connections are open */
+    /* answers waiting for the group commit (ent__api_hold) */
+    struct api_held *held;
+    size_t nheld, capheld;
+    uv_check_t *check; /* commits the group after the poll phase */
+    uv_idle_t *idle;   /* keeps the poll from blocking while answers wait */
+    uint64_t groups;        /* group commits that released answers */
+    uint64_t group_answers; /* answers released by them */
+    uint64_t group_failed;  /* group commits that failed */
 };
+
+/* An answer waiting for its group's commit. */
+typedef struct api_held {
+    void *conn;
+    ent__api_release_fn release;
+    ent_http_response resp;
+    bool keep;
+} api_held;
 
 struct api_conn {
     ent_api_stream stream; /* the handlers' view of a streamed answer */
@@ -371,7 +392,38 @@ static void api_collect(ent_metrics_out *o, void *data) {
     ent_metrics_sample(o, (double)c.api_rejected, NULL);
     ent_metrics_family(o, "entente_api_connections", ENT_METRIC_GAUGE,
                        "API connections open now");
-    ent_metrics_sample(o, (double)api->nconns, NULL);
+    ent_metrics_sample(o, (double)api->nopen, NULL);
+    ent_metrics_family(o, "entente_api_group_commits_total",
+                       ENT_METRIC_COUNTER,
+                       "group commits of API writes (one per loop turn "
+                       "with writes)");
+    ent_metrics_sample(o, (double)api->groups, NULL);
+    ent_metrics_family(o, "entente_api_group_answers_total",
+                       ENT_METRIC_COUNTER,
+                       "API answers held for a group commit and released");
+    ent_metrics_sample(o, (double)api->group_answers, NULL);
+    ent_metrics_family(o, "entente_api_group_commit_failures_total",
+                       ENT_METRIC_COUNTER,
+                       "group commits that failed (their requests answered "
+                       "500)");
+    ent_metrics_sample(o, (double)api->group_failed, NULL);
+}
+
+/*
+ * The routes whose writes join the store's group commit and whose answers
+ * wait for it (spec/storage.md "Group commit"): handlers whose only output
+ * before the answer is the answer itself and ent_node_op_created (held by
+ * the node until the group is durable).
+ */
+static bool route_grouped(const ent_api_route *r) {
+    static const ent_api_handler grouped[] = {
+        ent_api_objects_create, ent_api_object_set, ent_api_object_stage,
+        ent_api_object_comment, ent_api_objects_batch,
+    };
+    for (size_t i = 0; i < sizeof(grouped) / sizeof(grouped[0]); i++)
+        if (r->fn == grouped[i])
+            return true;
+    return false;
 }
 
 /* Every request passes the access guard (node/api/api_access.h): who
@@ -381,11 +433,11 @@ void ent_api_dispatch(ent_node *n, const ent_http_request *req,
     ent__api_dispatch_admit(n, req, resp, NULL, NULL);
 }
 
-void ent__api_dispatch_admit(ent_node *n, const ent_http_request *req,
-                             ent_http_response *resp,
-                             bool (*admit)(void *data, const ent_principal *who,
-                                           uint64_t *retry_ms),
-                             void *data) {
+bool ent__api_dispatch_held(ent_node *n, const ent_http_request *req,
+                            ent_http_response *resp,
+                            bool (*admit)(void *data, const ent_principal *who,
+                                          uint64_t *retry_ms),
+                            void *data) {
     ent_http_request r = *req; /* shallow: the guard may set principal and
                                   query; nothing of it is freed here */
     ent_principal who;
@@ -394,6 +446,10 @@ void ent__api_dispatch_admit(ent_node *n, const ent_http_request *req,
     bool known = false;
     const ent_api_route *hit = route_find(n, req, &known, allow, sizeof(allow));
     uint64_t retry = 0;
+    ent_store *st = ent_node_store(n);
+    bool group = hit != NULL && route_grouped(hit) && st != NULL;
+    if (group)
+        ent_store_group_enter(st);
     int rc = ent_api_access_begin(n, &r, &who, &g, resp);
     if (admit != NULL &&
         !admit(data, who.kind == ENT_PRINCIPAL_USER ? &who : NULL, &retry)) {
@@ -413,7 +469,121 @@ void ent__api_dispatch_admit(ent_node *n, const ent_http_request *req,
         ent_obj_set_actor(ent_node_objects(n), NULL);
     }
     ent_api_access_end(n, &r, &who, &g, resp);
+    if (group)
+        ent_store_group_leave(st);
     stat_count(ent__node_api(n), hit, true, resp->status);
+    return group;
+}
+
+/* The answer of a held request whose group failed to commit. */
+static void not_durable(ent_http_response *resp, int err) {
+    ent_http_response_clear(resp);
+    ent_http_response_error(resp, 500, err,
+                            "storage commit failed (%s): the change is not "
+                            "durable and may be lost",
+                            ent_err_name(err));
+}
+
+/* A caller that cannot wait (tests, in-process use): the group commits
+ * now, before the answer is returned. */
+void ent__api_dispatch_admit(ent_node *n, const ent_http_request *req,
+                             ent_http_response *resp,
+                             bool (*admit)(void *data, const ent_principal *who,
+                                           uint64_t *retry_ms),
+                             void *data) {
+    if (!ent__api_dispatch_held(n, req, resp, admit, data))
+        return;
+    int err = ent_store_group_commit(ent_node_store(n));
+    ent__node_ops_release(n, err);
+    if (err != ENT_OK)
+        not_durable(resp, err);
+}
+
+/*
+ * Once per loop iteration while answers wait: one durable commit for every
+ * request of the iteration, then the answers and the ops go out (in that
+ * order nothing leaves before it is durable).
+ */
+static void api_release(ent_api *api) {
+    int err = ent_store_group_commit(ent_node_store(api->node));
+    api_held *v = api->held;
+    size_t n = api->nheld;
+    api->groups++;
+    api->group_answers += n;
+    api->group_failed += err != ENT_OK;
+    api->held = NULL; /* a release may close a connection (unhold) */
+    api->nheld = api->capheld = 0;
+    if (api->check != NULL)
+        uv_check_stop(api->check);
+    if (api->idle != NULL)
+        uv_idle_stop(api->idle);
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].conn == NULL) {
+            ent_http_response_clear(&v[i].resp);
+            continue;
+        }
+        if (err != ENT_OK)
+            not_durable(&v[i].resp, err);
+        v[i].release(v[i].conn, &v[i].resp, v[i].keep);
+        ent_http_response_clear(&v[i].resp);
+    }
+    free(v);
+    ent__node_ops_release(api->node, err);
+}
+
+static void group_check(uv_check_t *h) {
+    api_release(h->data);
+}
+
+static void group_idle(uv_idle_t *h) {
+    (void)h; /* only there to keep the poll phase from blocking */
+}
+
+static void handle_free(uv_handle_t *h) {
+    free(h);
+}
+
+int ent__api_hold(ent_api *api, void *conn, ent_http_response *resp,
+                  bool keep, ent__api_release_fn release) {
+    uv_loop_t *loop = ent_node_loop(api->node);
+    if (api->check == NULL) {
+        api->check = malloc(sizeof(*api->check));
+        api->idle = malloc(sizeof(*api->idle));
+        if (api->check == NULL || api->idle == NULL) {
+            free(api->check);
+            free(api->idle);
+            api->check = NULL;
+            api->idle = NULL;
+            return ENT_ENOMEM;
+        }
+        uv_check_init(loop, api->check);
+        uv_idle_init(loop, api->idle);
+        api->check->data = api;
+        api->idle->data = api;
+    }
+    if (api->nheld == api->capheld) {
+        size_t cap = api->capheld ? api->capheld * 2 : 16;
+        api_held *v = realloc(api->held, cap * sizeof(*v));
+        if (v == NULL)
+            return ENT_ENOMEM;
+        api->held = v;
+        api->capheld = cap;
+    }
+    api_held *h = &api->held[api->nheld++];
+    h->conn = conn;
+    h->release = release;
+    h->resp = *resp;
+    h->keep = keep;
+    memset(resp, 0, sizeof(*resp));
+    uv_check_start(api->check, group_check);
+    uv_idle_start(api->idle, group_idle);
+    return ENT_OK;
+}
+
+void ent__api_unhold(ent_api *api, void *conn) {
+    for (size_t i = 0; api != NULL && i < api->nheld; i++)
+        if (api->held[i].conn == conn)
+            api->held[i].conn = NULL; /* cleared when released */
 }
 
 void ent__api_set_ext(ent_api *api, const ent_api_ext *ext, void *state) {
@@ -611,6 +781,8 @@ static void conn_close(api_conn *c) {
     if (c->closing)
         return;
     c->closing = true;
+    c->api->nopen--;
+    ent__api_unhold(c->api, c);
     uv_close((uv_handle_t *)&c->pipe, conn_handle_closed);
     uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
 }
@@ -742,6 +914,12 @@ static void conn_respond(api_conn *c, ent_http_response *resp) {
     conn_send(c, out, len);
 }
 
+/* A held answer, now that its group is durable. */
+static void conn_release(void *conn, ent_http_response *resp, bool keep) {
+    (void)keep; /* one request per connection */
+    conn_respond(conn, resp);
+}
+
 static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
     api_conn *c = h->data;
     buf->base = c->rbuf;
@@ -776,10 +954,23 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
         conn_respond(c, &resp);
     } else if (complete) {
         const ent_http_request *req = ent_http_parser_request(c->parser);
-        ent_api_dispatch(c->api->node, req, &resp);
+        bool held = ent__api_dispatch_held(c->api->node, req, &resp, NULL,
+                                           NULL);
         ENT_DEBUG(lg, "api: %s %s -> %d", req->method, req->path,
                   resp.status);
-        conn_respond(c, &resp);
+        if (!held) {
+            conn_respond(c, &resp);
+        } else {
+            uv_read_stop((uv_stream_t *)&c->pipe);
+            if (ent__api_hold(c->api, c, &resp, false, conn_release) !=
+                ENT_OK) {
+                int err = ent_store_group_commit(ent_node_store(c->api->node));
+                ent__node_ops_release(c->api->node, err);
+                if (err != ENT_OK)
+                    not_durable(&resp, err);
+                conn_respond(c, &resp);
+            }
+        }
     }
     ent_http_response_clear(&resp);
 }
@@ -805,12 +996,13 @@ static void on_api_connection(uv_stream_t *server, int status) {
         api->conns->prev = c;
     api->conns = c;
     api->nconns++;
+    api->nopen++;
     if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
         conn_close(c);
         return;
     }
     uv_timer_start(&c->timer, conn_timeout, ENT_API_IDLE_MS, ENT_API_IDLE_MS);
-    if (api->nconns > ENT_API_MAX_CONNS) {
+    if (api->nopen > ENT_API_MAX_CONNS) {
         ent_http_response resp = {0};
         ent__node_counters(api->node)->api_rejected++;
         ENT_WARN(lg, "api: more than %d connections, refusing one",
@@ -916,6 +1108,14 @@ static void ext_closed(void *data) {
 }
 
 void ent__api_close(ent_api *api, void (*cb)(void *data), void *data) {
+    if (api->nheld > 0)
+        api_release(api); /* what was written is answered first */
+    if (api->check != NULL) {
+        uv_close((uv_handle_t *)api->check, handle_free);
+        uv_close((uv_handle_t *)api->idle, handle_free);
+        api->check = NULL;
+        api->idle = NULL;
+    }
     api->closing = true;
     api->closed_cb = cb;
     api->closed_data = data;
@@ -934,6 +1134,14 @@ void ent__api_free(ent_api *api) {
     if (api == NULL)
         return;
     ent_metrics_collector_remove(ent_node_metrics(api->node), api_collect, api);
+    for (size_t i = 0; i < api->nheld; i++)
+        ent_http_response_clear(&api->held[i].resp);
+    free(api->held);
+    if (api->check != NULL) { /* a node freed unstarted: gone on the next
+                                 run of its loop */
+        uv_close((uv_handle_t *)api->check, handle_free);
+        uv_close((uv_handle_t *)api->idle, handle_free);
+    }
     free(api->stats);
     if (api->ext != NULL)
         api->ext->free(api->ext_state);

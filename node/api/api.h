@@ -96,6 +96,30 @@ void ent__api_dispatch_admit(ent_node *n, const ent_http_request *req,
                                            const struct ent_principal *who,
                                            uint64_t *retry_ms),
                              void *data);
+
+/*
+ * Group commit (spec/storage.md "Group commit"). ent__api_dispatch_held is
+ * ent__api_dispatch_admit for a transport that can wait: when the route's
+ * writes joined the store's group, it returns true and the transport must
+ * not answer now but pass resp to ent__api_hold. The API commits the group
+ * once per loop iteration (a uv_check handle, after all reads of the
+ * iteration were dispatched) and then calls release(conn, resp, keep) for
+ * each held answer (an error answer when the commit failed) and pushes the
+ * held ops. ent__api_hold takes resp's contents (resp is zeroed); conn is
+ * borrowed until released or ent__api_unhold(api, conn), which a transport
+ * calls when it closes conn.
+ */
+bool ent__api_dispatch_held(ent_node *n, const ent_http_request *req,
+                            ent_http_response *resp,
+                            bool (*admit)(void *data,
+                                          const struct ent_principal *who,
+                                          uint64_t *retry_ms),
+                            void *data);
+typedef void (*ent__api_release_fn)(void *conn, ent_http_response *resp,
+                                    bool keep);
+int ent__api_hold(ent_api *api, void *conn, ent_http_response *resp,
+                  bool keep, ent__api_release_fn release);
+void ent__api_unhold(ent_api *api, void *conn);
 /*
  * A second listener of the API (the TCP API, node/api/api_tcp.c, which sits
  * above this file): the server starts it after the socket, closes it with

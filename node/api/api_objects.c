@@ -260,17 +260,24 @@ static int respond_id(ent_http_response *resp, int status,
 
 int ent_api_objects_create(ent_node *n, const ent_http_request *req,
                            ent_http_response *resp) {
+    json_t *body = NULL;
+    int rc = ent_api_body_object(req, resp, &body);
+    if (rc == ENT_OK)
+        rc = ent__api_obj_create_body(n, body, resp);
+    json_decref(body);
+    return rc;
+}
+
+int ent__api_obj_create_body(ent_node *n, const json_t *body,
+                             ent_http_response *resp) {
     static const char *const keys[] = {"type", "set", "private", "custom",
                                        NULL};
     ent_obj_input *in = NULL;
     size_t nin = 0;
-    json_t *body = NULL;
     ent_op *op = NULL;
     uint8_t id[ENT_OBJ_ID_LEN];
     char err[ENT_OBJ_ERR_MAX] = "";
     int rc;
-    if ((rc = ent_api_body_object(req, resp, &body)) != ENT_OK)
-        goto out;
     if ((rc = check_keys(body, keys, resp)) != ENT_OK)
         goto out;
     const char *type = json_string_value(json_object_get(body, "type"));
@@ -310,7 +317,6 @@ int ent_api_objects_create(ent_node *n, const ent_http_request *req,
     rc = respond_id(resp, 201, id);
 out:
     free(in);
-    json_decref(body);
     return rc;
 }
 
@@ -508,8 +514,8 @@ int ent_api_object_get(ent_node *n, const ent_http_request *req,
 }
 
 /* The body of POST /v1/objects/ID: set fields. */
-static int object_set(ent_node *n, const uint8_t id[32], const json_t *body,
-                      ent_http_response *resp) {
+int ent__api_obj_set_body(ent_node *n, const uint8_t id[32],
+                          const json_t *body, ent_http_response *resp) {
     static const char *const keys[] = {"set", "private", "custom", "remove",
                                        NULL};
     ent_obj_input *in = NULL;
@@ -555,9 +561,9 @@ out:
 }
 
 /* POST /v1/objects/ID/stage {"stage"} or /comments {"text"}. */
-static int object_stage_or_comment(ent_node *n, const uint8_t id[32],
-                                   const json_t *body, bool stage,
-                                   ent_http_response *resp) {
+int ent__api_obj_stage_body(ent_node *n, const uint8_t id[32],
+                            const json_t *body, bool stage,
+                            ent_http_response *resp) {
     const char *key = stage ? "stage" : "text";
     const char *const keys[] = {key, NULL};
     ent_op *op = NULL;
@@ -754,13 +760,13 @@ static int object_post(ent_node *n, const ent_http_request *req, int what,
     if ((rc = ent_api_body_object(req, resp, &body)) != ENT_OK)
         return rc;
     if (what == POST_SET)
-        rc = object_set(n, id, body, resp);
+        rc = ent__api_obj_set_body(n, id, body, resp);
     else if (what == POST_APPROVE || what == POST_REJECT)
         rc = object_approve(n, id, body, what == POST_REJECT, resp);
     else if (what == POST_ERASE)
         rc = object_erase(n, id, body, resp);
     else
-        rc = object_stage_or_comment(n, id, body, what == POST_STAGE, resp);
+        rc = ent__api_obj_stage_body(n, id, body, what == POST_STAGE, resp);
     json_decref(body);
     return rc;
 }

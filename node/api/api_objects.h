@@ -17,6 +17,7 @@
 #include "node/api/route.h"
 
 #define ENT_API_OBJ_MAX_INPUTS 256 /* fields in one create or set request */
+#define ENT_API_BATCH_MAX 1000 /* changes in one POST /v1/objects/batch */
 #define ENT_API_OBJ_ID_HEX 64      /* printable object id length */
 #define ENT_API_OBJ_MAX_LIMIT 1000000 /* largest limit= of GET /v1/objects */
 
@@ -69,6 +70,22 @@ int ent_api_object_stage(ent_node *n, const ent_http_request *req,
 /* POST /v1/objects/ID/comments {"text"} -> 200 {"id"} */
 int ent_api_object_comment(ent_node *n, const ent_http_request *req,
                            ent_http_response *resp);
+/* POST /v1/objects/batch {"changes":[...]} -> 200 {"results":[...]}
+ * (node/api/api_batch.c, spec/api.md "Batches") */
+int ent_api_objects_batch(ent_node *n, const ent_http_request *req,
+                          ent_http_response *resp);
+
+/* The handlers above on a parsed JSON body (borrowed), for the batch
+ * endpoint: create ({"type","set","private","custom"}), set ({"set",
+ * "private","custom","remove"}), stage ({"stage"}) or comment ({"text"},
+ * stage false). They answer into resp like the routes do. */
+int ent__api_obj_create_body(ent_node *n, const json_t *body,
+                             ent_http_response *resp);
+int ent__api_obj_set_body(ent_node *n, const uint8_t id[32],
+                          const json_t *body, ent_http_response *resp);
+int ent__api_obj_stage_body(ent_node *n, const uint8_t id[32],
+                            const json_t *body, bool stage,
+                            ent_http_response *resp);
 
 /*
  * Splits req->path "/v1/objects/ID[/REST]" into the object id and REST (""

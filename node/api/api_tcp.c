@@ -228,6 +228,7 @@ static void conn_close(tcp_conn *c) {
     if (c->closing)
         return;
     c->closing = true;
+    ent__api_unhold(ent__node_api(c->srv->node), c);
     uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
     uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
 }
@@ -246,6 +247,7 @@ static void conn_deadline(tcp_conn *c, unsigned ms) {
 }
 
 static void conn_after_response(tcp_conn *c);
+static void conn_release(void *conn, ent_http_response *resp, bool keep);
 static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
@@ -452,13 +454,36 @@ static void conn_request(tcp_conn *c) {
     ent_http_response resp = {0};
     ent_api_tcp *t = c->srv;
     req->transport = c->tls != NULL ? ENT_HTTP_TLS : ENT_HTTP_TCP;
-    ent__api_dispatch_admit(t->node, req, &resp, conn_admit, c);
+    bool held = ent__api_dispatch_held(t->node, req, &resp, conn_admit, c);
     ENT_DEBUG(ent_node_log(t->node), "api-tcp: %s %s %s -> %d", c->ip,
               req->method, req->path, resp.status);
     bool keep = req->keep_alive && !t->closing &&
                 c->nreq + 1 < t->max_requests;
+    if (held) {
+        /* answered once its group commit is durable (conn_release); what
+         * the client pipelines meanwhile waits in c->pending */
+        c->busy = true;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        if (ent__api_hold(ent__node_api(t->node), c, &resp, keep,
+                          conn_release) == ENT_OK)
+            return;
+        int err = ent_store_group_commit(ent_node_store(t->node));
+        ent__node_ops_release(t->node, err);
+        if (err != ENT_OK) {
+            ent_http_response_clear(&resp);
+            ent_http_response_error(&resp, 500, err,
+                                    "storage commit failed: the change is "
+                                    "not durable");
+        }
+    }
     conn_respond(c, &resp, keep);
     ent_http_response_clear(&resp);
+}
+
+/* A held answer, now that its group is durable (api.c). */
+static void conn_release(void *conn, ent_http_response *resp, bool keep) {
+    tcp_conn *c = conn;
+    conn_respond(c, resp, keep && !c->srv->closing);
 }
 
 /*

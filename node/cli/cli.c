@@ -434,6 +434,16 @@ static const cli_cmd object_cmds[] = {
      "are shared with the members. Prints nothing (with --json: "
      "{\"id\"}).",
      no_opts, 2, 2, NULL},
+    {"batch", ent__cli_cmd_object_batch, "many object changes in one request",
+     "object batch FILE|- [--json]",
+     "Sends {\"changes\":[...]} from FILE (or standard input, at most 1 MiB) "
+     "to POST /v1/objects/batch (spec/api.md \"Batches\"): at most 1,000 "
+     "create, set, stage and comment changes, checked whole first (nothing "
+     "applied if one is malformed), then each applied on its own and all "
+     "committed together. Prints a line per change: its number, status and "
+     "the object id or the error; exits 1 if any change failed. With "
+     "--json: {\"results\",\"applied\",\"failed\"}.",
+     no_opts, 1, 1, NULL},
     {"erase", ent__cli_cmd_object_erase, "erase a shared field or the object",
      "object erase OBJ [--field FIELD] [--json]",
      "Erases field FIELD of OBJ (default: all of it) by the owner's erase op "

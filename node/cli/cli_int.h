@@ -278,6 +278,7 @@ extern const cli_opt ent__cli_convert_opts[];
     "invite. Prints the new object's id (with --json: {\"id\",\"from\"})."
 
 int ent__cli_cmd_object_comment(cli *c);
+int ent__cli_cmd_object_batch(cli *c);
 int ent__cli_cmd_object_erase(cli *c);
 extern const cli_opt ent__cli_erase_opts[]; /* cli_work.c */
 extern const cli_opt ent__cli_approve_opts[];

@@ -533,6 +533,49 @@ int ent__cli_cmd_object_comment(cli *c) {
     return object_post_one(c, "comments", "text");
 }
 
+static int read_input(cli *c, const char *name, char **out, size_t *len);
+
+/* object batch FILE|-: the file's body to POST /v1/objects/batch. */
+int ent__cli_cmd_object_batch(cli *c) {
+    char *text = NULL;
+    size_t len = 0, i;
+    json_t *body = NULL, *resp = NULL, *r;
+    json_error_t jerr;
+    int st;
+    if ((st = read_input(c, c->args[0], &text, &len)) >= 0)
+        return st;
+    body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (body == NULL) {
+        st = ent__cli_fail(c, "%s: not valid JSON: line %d: %s", c->args[0],
+                           jerr.line, jerr.text);
+        goto out;
+    }
+    if ((st = ent__cli_daemon_call(c, "POST", "/v1/objects/batch", body,
+                                   &resp)) >= 0)
+        goto out;
+    st = json_integer_value(json_object_get(resp, "failed")) > 0 ? 1 : 0;
+    if (c->json) {
+        ent__cli_print_json(resp);
+        goto out;
+    }
+    json_array_foreach(json_object_get(resp, "results"), i, r) {
+        const json_t *e = json_object_get(r, "error");
+        char line[64];
+        snprintf(line, sizeof(line), "%zu %lld", i,
+                 (long long)json_integer_value(json_object_get(r, "status")));
+        if (e == NULL)
+            printf("%s %s\n", line, ent__cli_jstr(r, "id"));
+        else
+            ent__cli_fail(c, "change %s: %s: %s", line,
+                          ent__cli_jstr(e, "code"), ent__cli_jstr(e, "message"));
+    }
+out:
+    free(text);
+    json_decref(body);
+    json_decref(resp);
+    return st;
+}
+
 int ent__cli_cmd_template_list(cli *c) {
     json_t *resp = NULL;
     int st = ent__cli_daemon_call(c, "GET", "/v1/templates", NULL, &resp);

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#define ENT_BENCH_MAX_ROWS 96
+#define ENT_BENCH_MAX_ROWS 128
 
 typedef struct ent_bench_limits {
     double sign;       /* Ed25519 signatures per second */
@@ -54,6 +54,9 @@ void ent_bench_proofs(ent_bench_report *r, int quick);
 /* The API over the socket, TCP and TLS with 50 connections
  * (bench_api_tcp.c). */
 void ent_bench_api_tcp(ent_bench_report *r, int quick);
+/* Local writes through the API on disk with group commit: 1 and 4
+ * clients, and the batch endpoint (bench_api_tcp.c). */
+void ent_bench_api_group(ent_bench_report *r, int quick);
 /* Webhook deliveries per second and the drain of 10,000 queued events
  * after the receiver comes back (bench_webhooks.c). */
 void ent_bench_webhooks(ent_bench_report *r, int quick);

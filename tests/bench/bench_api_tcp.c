@@ -80,6 +80,7 @@ typedef struct client {
     const char *token; /* NULL: none (the operator, on the socket) */
     const char *obj;
     bool post;
+    int batch; /* > 0: POST /v1/objects/batch of this many set changes */
     double until;
     double *lat;
     size_t nlat;
@@ -247,7 +248,11 @@ static int roundtrip(conn *c, const char *req, size_t len, bool *keep) {
 static void *client_thread(void *arg) {
     client *cl = arg;
     conn c = {-1, NULL};
-    char req[1024], body[128], auth[160] = "";
+    char auth[160] = "";
+    size_t cap = 2048 + (size_t)cl->batch * 160;
+    char *req = malloc(cap), *body = malloc(cap);
+    if (req == NULL || body == NULL)
+        abort();
     unsigned seq = 0;
     if (cl->token != NULL)
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n",
@@ -262,17 +267,30 @@ static void *client_thread(void *arg) {
     cl->until += ent_bench_now();
     while (ent_bench_now() < cl->until && cl->nlat < LAT_CAP) {
         int len;
-        if (cl->post) {
-            int bl = snprintf(body, sizeof(body),
+        if (cl->batch > 0) {
+            int bl = snprintf(body, cap, "{\"changes\":[");
+            for (int k = 0; k < cl->batch; k++)
+                bl += snprintf(body + bl, cap - (size_t)bl,
+                               "%s{\"op\":\"set\",\"id\":\"%s\",\"set\":"
+                               "{\"next_step\":\"step %u.%u\"}}",
+                               k ? "," : "", cl->obj, cl->id, seq++);
+            bl += snprintf(body + bl, cap - (size_t)bl, "]}");
+            len = snprintf(req, cap,
+                           "POST /v1/objects/batch HTTP/1.1\r\nHost: b\r\n"
+                           "%s%sContent-Type: application/json\r\n"
+                           "Content-Length: %d\r\n\r\n%s",
+                           auth, conn_hdr, bl, body);
+        } else if (cl->post) {
+            int bl = snprintf(body, cap,
                               "{\"set\":{\"next_step\":\"step %u.%u\"}}",
                               cl->id, seq++);
-            len = snprintf(req, sizeof(req),
+            len = snprintf(req, cap,
                            "POST /v1/objects/%s HTTP/1.1\r\nHost: b\r\n%s%s"
                            "Content-Type: application/json\r\n"
                            "Content-Length: %d\r\n\r\n%s",
                            cl->obj, auth, conn_hdr, bl, body);
         } else {
-            len = snprintf(req, sizeof(req),
+            len = snprintf(req, cap,
                            "GET /v1/objects/%s HTTP/1.1\r\nHost: b\r\n%s%s\r\n",
                            cl->obj, auth, conn_hdr);
         }
@@ -291,6 +309,8 @@ static void *client_thread(void *arg) {
             conn_drop(&c);
     }
     conn_drop(&c);
+    free(req);
+    free(body);
     return NULL;
 }
 
@@ -312,19 +332,20 @@ static double cpu_now(clockid_t c) {
 }
 
 /* 50 clients for secs seconds; requests/s and p99 of the answered ones. */
-static result run_once(int transport, const char *sock, int port, SSL_CTX *ctx,
-                       const char *token, const char *obj, bool post,
-                       double secs, clockid_t cpu) {
+static result run_n(int nclients, int batch, int transport, const char *sock,
+                    int port, SSL_CTX *ctx, const char *token,
+                    const char *obj, bool post, double secs, clockid_t cpu) {
     client cl[CLIENTS];
     pthread_t th[CLIENTS];
     result res = {0, 0, 0, 0};
     size_t total = 0;
     pthread_barrier_t start;
-    if (pthread_barrier_init(&start, NULL, CLIENTS + 1) != 0)
+    if (pthread_barrier_init(&start, NULL, nclients + 1) != 0)
         abort();
-    for (int i = 0; i < CLIENTS; i++) {
-        cl[i] = (client){transport, sock, port, ctx, token,        obj,
-                         post,      secs, NULL, 0,   0, (unsigned)i, &start};
+    for (int i = 0; i < nclients; i++) {
+        cl[i] = (client){transport, sock, port, ctx,         token, obj,
+                         post,      batch, secs, NULL, 0,  0, (unsigned)i,
+                         &start};
         cl[i].lat = malloc(LAT_CAP * sizeof(double));
         if (cl[i].lat == NULL || pthread_create(&th[i], NULL, client_thread,
                                                 &cl[i]) != 0)
@@ -332,7 +353,7 @@ static result run_once(int transport, const char *sock, int port, SSL_CTX *ctx,
     }
     pthread_barrier_wait(&start);
     double t0 = ent_bench_now(), c0 = cpu_now(cpu);
-    for (int i = 0; i < CLIENTS; i++) {
+    for (int i = 0; i < nclients; i++) {
         pthread_join(th[i], NULL);
         total += cl[i].nlat;
         res.errors += cl[i].errors;
@@ -342,7 +363,7 @@ static result run_once(int transport, const char *sock, int port, SSL_CTX *ctx,
     res.cpu_us = total > 0 ? (cpu_now(cpu) - c0) * 1e6 / (double)total : 0;
     double *all = malloc((total + 1) * sizeof(double));
     size_t k = 0;
-    for (int i = 0; i < CLIENTS; i++) {
+    for (int i = 0; i < nclients; i++) {
         for (size_t j = 0; all != NULL && j < cl[i].nlat; j++)
             all[k++] = cl[i].lat[j];
         free(cl[i].lat);
@@ -354,6 +375,14 @@ static result run_once(int transport, const char *sock, int port, SSL_CTX *ctx,
     free(all);
     res.rps = (double)total / dt;
     return res;
+}
+
+/* 50 clients, one request each at a time. */
+static result run_once(int transport, const char *sock, int port, SSL_CTX *ctx,
+                       const char *token, const char *obj, bool post,
+                       double secs, clockid_t cpu) {
+    return run_n(CLIENTS, 0, transport, sock, port, ctx, token, obj, post,
+                 secs, cpu);
 }
 
 /* ---- the setup ----------------------------------------------------------
@@ -574,4 +603,79 @@ out:
     }
     SSL_CTX_free(ctx);
     nftw(tmp, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
+ * Group commit on disk (issue 20 point 8, spec/storage.md "Group commit"):
+ * one node with its home on /tmp (the disk the LMDB limits are measured
+ * on), plain TCP with the admin's token, keep-alive clients sending
+ * POST /v1/objects/ID (one op signed and committed per request) from 1 and
+ * 4 clients, and POST /v1/objects/batch of 100 set changes from 1 and 4
+ * clients. Reported as ops/s against the LMDB durable batched-put rate
+ * (batches of 1,000) and the one-put commit rate of the same run. Goal:
+ * 4 clients >= 10,000 ops/s. $ENT_BENCH_GROUP_DIR puts the home elsewhere
+ * (/dev/shm: what the same requests cost without the disk).
+ */
+void ent_bench_api_group(ent_bench_report *r, int quick) {
+    char tmp[64], home[128];
+    struct setup su;
+    server s;
+    int port = 0;
+    double secs = quick ? 0.5 : 2.0;
+    const char *dir = getenv("ENT_BENCH_GROUP_DIR"); /* e.g. /dev/shm */
+    snprintf(tmp, sizeof(tmp), "%s/ent-bench-group.XXXXXX",
+             dir != NULL && dir[0] ? dir : "/tmp");
+    if (ent_crypto_init() != ENT_OK || mkdtemp(tmp) == NULL) {
+        r->failed = 1;
+        return;
+    }
+    snprintf(home, sizeof(home), "%s/B", tmp);
+    if (setup_home(home, &su) != ENT_OK ||
+        server_start(&s, home, NULL, NULL, &port) != 0) {
+        fprintf(stderr, "bench_api_group: setup failed\n");
+        r->failed = 1;
+        nftw(tmp, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+        return;
+    }
+    if (make_object(s.n, su.obj) != ENT_OK) {
+        fprintf(stderr, "bench_api_group: no object\n");
+        r->failed = 1;
+        server_stop(&s);
+        nftw(tmp, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+        return;
+    }
+    fprintf(stderr, "bench_api_group: writes on disk, %.1f s per figure...\n",
+            secs);
+    static const int nc[4] = {1, 4, 1, 4}, nb[4] = {0, 0, 100, 100};
+    static const char *const names[4] = {
+        "API set, disk, 1 client", "API set, disk, 4 clients",
+        "API batch of 100, disk, 1 client", "API batch of 100, disk, 4 cl."};
+    double ops[4], cpu[4];
+    for (int i = 0; i < 4; i++) {
+        result x = run_n(nc[i], nb[i], T_TCP, NULL, port, NULL, su.boss,
+                         su.obj, true, secs, s.cpu);
+        ops[i] = x.rps * (nb[i] > 0 ? nb[i] : 1);
+        cpu[i] = x.cpu_us / (nb[i] > 0 ? nb[i] : 1); /* node CPU per op */
+        if (x.errors > 0) {
+            fprintf(stderr, "bench_api_group: %s: %u failed requests\n",
+                    names[i], x.errors);
+            r->failed = 1;
+        }
+    }
+    server_stop(&s);
+    nftw(tmp, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    for (int i = 0; i < 4; i++)
+        ent_bench_add(r, names[i], ops[i], "ops/s", "lmdb batched puts",
+                      r->lim.lmdb_seq);
+    ent_bench_add(r, "  1 client", ops[0], "ops/s", "lmdb commits",
+                  r->lim.lmdb_commit);
+    ent_bench_add(r, "  4 clients", ops[1], "ops/s", "lmdb commits",
+                  r->lim.lmdb_commit);
+    fprintf(stderr,
+            "bench_api_group: ops/s set 1 client %.0f, 4 clients %.0f "
+            "(goal >= 10000), batch 1 client %.0f, 4 clients %.0f; LMDB "
+            "batched puts %.0f/s, commits %.0f/s; node loop CPU per op "
+            "%.0f, %.0f, %.0f, %.0f us\n",
+            ops[0], ops[1], ops[2], ops[3], r->lim.lmdb_seq,
+            r->lim.lmdb_commit, cpu[0], cpu[1], cpu[2], cpu[3]);
 }

@@ -1,7 +1,7 @@
 /* bench_entente.c - Entente's own throughput, as ratios to the limits.
  * Each module's benchmark appends its rows to the report;
  * $ENT_BENCH_ONLY=proofs runs only bench_proofs.c (objects, sync,
- * proofs, api_tcp, webhooks, work, reports, crm). */
+ * proofs, api_tcp, group, webhooks, work, reports, crm). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +17,8 @@ void ent_bench_entente(ent_bench_report *r, int quick) {
         ent_bench_proofs(r, quick);
     if (only == NULL || strcmp(only, "api_tcp") == 0)
         ent_bench_api_tcp(r, quick);
+    if (only == NULL || strcmp(only, "group") == 0)
+        ent_bench_api_group(r, quick);
     if (only == NULL || strcmp(only, "webhooks") == 0)
         ent_bench_webhooks(r, quick);
     if (only == NULL || strcmp(only, "work") == 0)

@@ -2,7 +2,8 @@
 # tests/e2e/objects.sh - joint objects and templates through one real
 # `entente serve` and the CLI: create, show (with and without private
 # fields), set, list, refused changes that change nothing, strict and loose
-# templates, template round trip, stage and comment, and a restart that keeps
+# templates, template round trip, stage and comment, a batch (one refused
+# change, the other applied), and a restart that keeps
 # everything. Needs $ENTENTE (the binary under test).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -205,6 +206,13 @@ e object set "$ID" --set close_date="end of Q2"
 [ "$(e object show "$ID" --json | py 'd["shared"]["next_step"]')" = "Workshop on 2027-01-15" ] || fail "field dropped from the template was lost"
 e template set opportunity "$T/opp.json"
 
+# ---- batch: per-change results; a refused change undoes nothing else -----------
+printf '{"changes":[{"op":"create","type":"opportunity","set":{"name":"Batch"}},{"op":"set","id":"%064d","set":{"name":"x"}}]}' 7 >"$T/batch.json"
+expect_exit 1 e object batch "$T/batch.json"
+expect_err "change 1 404: ENT_ENOENT"
+grep -qE '^0 201 [0-9a-f]{64}$' "$T/out" || fail "batch: no created id: $(cat "$T/out")"
+BATCH_ID=$(cut -d' ' -f3 "$T/out")
+
 # ---- restart: everything is still there -----------------------------------------
 final=$(e object show "$ID" --json)
 list=$(e object list --json)
@@ -214,6 +222,7 @@ expect_err "no node is running"
 start_serve
 [ "$final" = "$(e object show "$ID" --json)" ] || fail "object changed across a restart"
 [ "$list" = "$(e object list --json)" ] || fail "list changed across a restart"
+echo "$list" | grep -qF "$BATCH_ID" || fail "the batch's object is not listed"
 e object set "$ID" --set next_step="send the proposal"
 [ "$(e object show "$ID" --json | py 'd["shared"]["next_step"]')" = "send the proposal" ] ||
     fail "set after restart"
