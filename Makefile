@@ -67,7 +67,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=build/asan/tests/%)
 TOOL_BIN := $(patsubst tests/%.c,build/asan/tests/%,$(sort $(wildcard tests/tools/*.c)))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
 
-.PHONY: install all deps fuzz-deps test test-long test-unit test-e2e fuzz fuzz-smoke bench demo clean format
+.PHONY: web web-deps install all deps fuzz-deps test test-long test-unit test-e2e fuzz fuzz-smoke bench demo clean format
 
 all: entente
 
@@ -138,13 +138,35 @@ build/fuzz/bin/%: tests/fuzz/%.c build/fuzz/libentente.a | deps fuzz-deps
 	$(call say,CC,$< [fuzz])
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libentente.a $(PKG_LIBS) -lm
 
+# The web page's bundle (spec/web.md) is embedded by node/web/web.c with
+# .incbin: its objects are rebuilt when the bundle changes. `make web`
+# rebuilds the bundle from node/web/src with the pinned npm packages.
+WEB_DIST := node/web/dist/index.html node/web/dist/app.js node/web/dist/app.css
+build/rel/node/web/web.o build/asan/node/web/web.o build/fuzz/node/web/web.o: $(WEB_DIST)
+
+web:
+	@node/web/build.sh
+
+# What tests/e2e/web.sh needs: Node.js and npm, Debian's Chromium, and the
+# npm packages pinned in node/web/package-lock.json (npm ci).
+web-deps:
+	@missing=""; command -v node >/dev/null 2>&1 || missing="nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing missing packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi; \
+	[ -x node/web/node_modules/.bin/esbuild ] && [ -d node/web/node_modules/playwright-core ] || \
+	  (cd node/web && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || exit 1
+
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 build/rel/bench: $(BENCH_SRC) build/rel/libentente.a | deps
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(REL_CFLAGS) -o $@ $(BENCH_SRC) build/rel/libentente.a $(PKG_LIBS) -lm
 
-test: deps
+test: deps web-deps
 	@$(BUILD_QUIET) "build (ASan binary, $(words $(TEST_BIN)) unit tests, $(words $(FUZZ_BIN)) fuzz targets)" \
 	  $(MAKE) --no-print-directory -j$(JOBS) build/asan/entente $(TEST_BIN) $(TOOL_BIN) $(FUZZ_BIN)
 	@ENTENTE=$(CURDIR)/build/asan/entente SMOKE_SECONDS=$(SMOKE_SECONDS) \
@@ -163,7 +185,7 @@ test-unit: deps
 	@$(BUILD_QUIET) "build ($(words $(TEST_BIN)) unit tests)" $(MAKE) --no-print-directory -j$(JOBS) $(TEST_BIN)
 	@tests/run.sh $(TEST_BIN) -- -- 
 
-test-e2e: deps
+test-e2e: deps web-deps
 	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory -j$(JOBS) build/asan/entente $(TOOL_BIN)
 	@ENTENTE=$(CURDIR)/build/asan/entente tests/run.sh -- $(E2E) --
 

@@ -1,0 +1,262 @@
+// tests/e2e/web.test.mjs - the web page's browser test, run by
+// tests/e2e/web.sh with ACME, GLOBEX (the nodes' page addresses),
+// GLOBEX_ORG, CHROMIUM, SHOTS (screenshot folder) and WEB (node/web, for
+// its pinned playwright-core). The steps read as a user's: roles and
+// labels, never CSS paths. Prints "N passed, 0 failed" at the end.
+import {createRequire} from 'node:module';
+import assert from 'node:assert/strict';
+
+const require = createRequire(`${process.env.WEB}/package.json`);
+const {chromium} = require('playwright-core');
+const {ACME, GLOBEX, GLOBEX_ORG, CHROMIUM, SHOTS} = process.env;
+const CANARY = `98765${Math.floor(Math.random() * 9000 + 1000)}`; // deal size digits
+const NOTE = `CANARY-NOTE-${Math.random().toString(36).slice(2, 10)}`;
+const T = 20000;
+let passed = 0;
+const debug = [];
+function ok(what) {
+  passed++;
+  console.log(`ok ${passed} - ${what}`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({path: `${SHOTS}/${name}.png`, fullPage: true});
+}
+
+// A context of its own (cookies, sessionStorage) logged in as user.
+async function login(base, user, password) {
+  const context = await browser.newContext({viewport: {width: 1280, height: 800}});
+  const page = await context.newPage();
+  page.setDefaultTimeout(T);
+  await page.goto(`${base}/`);
+  await page.getByLabel('User').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', {name: 'Log in'}).click();
+  await page.getByRole('button', {name: 'Log out'}).waitFor();
+  return {context, page};
+}
+
+// Everything a page receives: response bodies, event-stream messages.
+async function record(context, page) {
+  const seen = [];
+  page.on('response', async (r) => {
+    if ((r.headers()['content-type'] || '').startsWith('text/event-stream')) return;
+    try {
+      seen.push(`${r.url()} ${await r.text()}`);
+    } catch (e) { /* a body gone with a navigation */ }
+  });
+  page.on('request', (r) => seen.push(r.url()));
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  cdp.on('Network.eventSourceMessageReceived', (m) => {
+    seen.push(`event ${m.eventName} ${m.data}`);
+    debug.push(`event ${m.eventName} ${m.data}`);
+  });
+  return seen;
+}
+
+const column = (page, stage) => page.getByRole('region', {name: stage, exact: true});
+const card = (page, stage, name) => column(page, stage).getByRole('listitem', {name});
+
+async function run() {
+  // the page and its headers
+  const r = await fetch(`${ACME}/`);
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^text\/html/);
+  const csp = r.headers.get('content-security-policy');
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.equal(r.headers.get('x-frame-options'), 'DENY');
+  const js = await fetch(`${ACME}/app.js`);
+  assert.match(js.headers.get('content-type'), /^text\/javascript/);
+  assert.equal((await fetch(`${ACME}/board`)).status, 200);
+  assert.equal((await fetch(`${ACME}/nothing.js`)).status, 401); // not the page's: the API's, which wants a credential
+  assert.equal((await fetch(`${ACME}/v1/objects`)).status, 401);
+  ok('the node serves the page with its security headers; the API still needs a credential');
+
+  // two orgs log in
+  const acme = await login(ACME, 'alice', 'Acme-password-42');
+  const globex = await login(GLOBEX, 'gina', 'Globex-password-42');
+  const gseen = await record(globex.context, globex.page);
+  ok('Acme and Globex log in');
+
+  // Acme creates an opportunity with a private deal size
+  const a = acme.page;
+  await a.getByLabel('Name').fill('Canary Deal');
+  await a.getByLabel('Deal size').fill(`${CANARY} EUR`);
+  await a.getByRole('button', {name: 'Create'}).click();
+  await a.getByRole('heading', {name: /Canary Deal/}).waitFor();
+  const id = a.url().match(/objects\/([0-9a-f]{64})/)[1];
+  const priv = a.getByRole('region', {name: 'Private fields'});
+  await priv.getByText(`${CANARY}.00 EUR`).waitFor();
+  await priv.getByRole('button', {name: 'Edit Internal notes'}).click();
+  await priv.getByLabel('Internal notes').fill(NOTE);
+  await priv.getByRole('button', {name: 'Save'}).click();
+  await priv.getByText(NOTE).waitFor();
+  assert.ok(await priv.getByRole('img', {name: 'private'}).count() >= 4, 'a lock on every private field');
+  await a.getByRole('button', {name: 'Invite a partner'}).click();
+  const token = await a.getByLabel('Invite token').inputValue();
+  assert.ok(token.length > 40);
+  await shot(a, 'acme-object');
+  ok('Acme creates the opportunity with a private deal size, edits a private field inline, invites Globex');
+
+  // Globex keeps its board open in a second tab, joins from its inbox
+  const gBoard = await globex.context.newPage();
+  gBoard.setDefaultTimeout(T);
+  const gseen2 = await record(globex.context, gBoard);
+  await gBoard.goto(`${GLOBEX}/board`);
+  await column(gBoard, 'Prospecting').waitFor();
+  const g = globex.page;
+  await g.getByRole('link', {name: 'Inbox'}).click();
+  await g.getByLabel('Invite token').fill(token);
+  await g.getByRole('button', {name: 'Join'}).click();
+  await g.getByRole('heading', {name: /Canary Deal/}).waitFor();
+  ok('Globex joins from its own page');
+  await card(gBoard, 'Prospecting', 'Canary Deal').waitFor();
+  await shot(gBoard, 'globex-board');
+  ok('Globex\'s open board shows the card live');
+
+  // Acme's board, then Globex drags the card to the next stage
+  await a.getByRole('link', {name: 'Board'}).click();
+  await card(a, 'Prospecting', 'Canary Deal').waitFor();
+  await card(gBoard, 'Prospecting', 'Canary Deal').dragTo(column(gBoard, 'Qualification'));
+  await card(gBoard, 'Qualification', 'Canary Deal').waitFor();
+  await card(a, 'Qualification', 'Canary Deal').waitFor();
+  await shot(a, 'acme-board');
+  ok('Globex drags the card to Qualification and Acme\'s board follows');
+
+  // the workflow: a move the rules do not allow is refused with the reason
+  const rules = await a.evaluate(async ({id, gorg}) => {
+    const me = await (await fetch('/v1/access/me')).json();
+    const r = await fetch(`/v1/objects/${id}/rules`, {
+      method: 'PUT',
+      headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf},
+      body: JSON.stringify({transitions: [
+        {from: 'Prospecting', to: 'Qualification'},
+        {from: 'Qualification', to: 'Solution', approvals: [{step: 'partner', by: `org:${gorg}`}]},
+      ], field_owners: {}}),
+    });
+    return r.status;
+  }, {id, gorg: GLOBEX_ORG});
+  assert.equal(rules, 200);
+  await card(a, 'Qualification', 'Canary Deal').dragTo(column(a, 'Closed Won'));
+  await a.getByRole('alert').filter({hasText: /Cannot move to Closed Won: .*rules/}).waitFor();
+  assert.equal(await card(a, 'Qualification', 'Canary Deal').count(), 1);
+  await a.getByRole('button', {name: 'Move Canary Deal to Solution'}).click();
+  await a.getByRole('alert').filter({hasText: /approval "partner"/}).waitFor();
+  await shot(a, 'acme-board-refused');
+  ok('a move the workflow does not allow is refused with the rule\'s reason');
+
+  // the approval round trip through Globex's inbox
+  await g.getByRole('link', {name: 'Inbox'}).click();
+  const approval = g.getByRole('region', {name: 'Approvals'}).getByRole('listitem').filter({hasText: 'partner'});
+  await approval.waitFor();
+  await shot(g, 'globex-inbox');
+  await approval.getByRole('button', {name: 'Approve'}).click();
+  await g.getByText('Nothing to approve.').waitFor();
+  await a.getByRole('button', {name: 'Move Canary Deal to Solution'}).click();
+  await card(a, 'Solution', 'Canary Deal').waitFor();
+  await card(gBoard, 'Solution', 'Canary Deal').waitFor();
+  ok('Globex approves in its inbox; Acme\'s move then goes through on both boards');
+
+  // the report chart
+  await a.getByRole('link', {name: 'Reports'}).click();
+  await a.getByRole('img', {name: 'Objects per stage'}).waitFor();
+  await a.getByRole('cell', {name: 'Solution'}).waitFor();
+  const painted = await a.getByRole('img', {name: 'Objects per stage'}).evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0) n++;
+    return n;
+  });
+  assert.ok(painted > 1000, `the chart is drawn (${painted} pixels)`);
+  await shot(a, 'acme-reports');
+  ok('the report chart renders');
+
+  // the canary: no private value of Acme's reaches Globex's browser
+  await g.goto(`${GLOBEX}/objects/${id}`);
+  await g.getByRole('heading', {name: /Canary Deal/}).waitFor();
+  await shot(g, 'globex-object');
+  for (const p of [g, gBoard]) {
+    const dom = await p.content();
+    assert.ok(!dom.includes(CANARY) && !dom.includes(NOTE), 'canary in Globex DOM');
+  }
+  const all = gseen.concat(gseen2).join('\n');
+  assert.ok(all.includes('event '), 'Globex received events');
+  assert.ok(all.includes('Canary Deal'), 'Globex received the shared name');
+  assert.ok(!all.includes(CANARY) && !all.includes(NOTE), 'canary in what Globex received');
+  ok('the deal size is in no response, DOM or event Globex\'s browser receives');
+
+  // the hide-private switch
+  await a.goto(`${ACME}/objects/${id}`);
+  await a.getByText(NOTE).waitFor();
+  assert.ok((await a.content()).includes(CANARY));
+  await a.getByRole('switch', {name: 'Hide private fields'}).check();
+  await a.getByRole('region', {name: 'Shared fields'}).waitFor();
+  const noPrivate = async () => {
+    const dom = await a.content();
+    assert.ok(!dom.includes(CANARY) && !dom.includes(NOTE), 'a private value in the DOM');
+    assert.equal(await a.getByRole('region', {name: 'Private fields'}).count(), 0);
+  };
+  await a.waitForFunction(([c]) => !document.body.innerHTML.includes(c), [NOTE]);
+  await noPrivate();
+  await a.reload();
+  await a.getByRole('heading', {name: /Canary Deal/}).waitFor();
+  assert.ok(await a.getByRole('switch', {name: 'Hide private fields'}).isChecked());
+  await noPrivate();
+  await a.getByRole('link', {name: 'Board'}).click();
+  await card(a, 'Solution', 'Canary Deal').waitFor();
+  await noPrivate();
+  await shot(a, 'acme-board-hidden');
+  assert.equal(await a.evaluate(() => localStorage.length), 0);
+  ok('Hide private fields removes every private value from the DOM, across navigation and reload');
+
+  // a viewer: edit controls disabled, a forced request refused
+  const viewer = await login(ACME, 'vic', 'Viewer-password-42');
+  const v = viewer.page;
+  await v.goto(`${ACME}/objects/${id}`);
+  await v.getByRole('heading', {name: /Canary Deal/}).waitFor();
+  assert.ok(await v.getByRole('button', {name: 'Edit Opportunity name'}).isDisabled());
+  assert.ok(await v.getByRole('button', {name: 'Add comment'}).isDisabled());
+  assert.ok(await v.getByRole('button', {name: 'Proposal'}).isDisabled());
+  const forced = await v.evaluate(async (id) => {
+    const me = await (await fetch('/v1/access/me')).json();
+    const r = await fetch(`/v1/objects/${id}`, {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf},
+      body: JSON.stringify({set: {name: 'Hijacked'}}),
+    });
+    return [r.status, (await r.json()).error.code];
+  }, id);
+  assert.deepEqual(forced, [403, 'ENT_EDENIED']);
+  await shot(v, 'viewer-object');
+  ok('a viewer\'s edit controls are disabled and a forced request is refused');
+
+  // logout ends the session on the node
+  const cookies = await viewer.context.cookies();
+  const session = cookies.find((c) => c.name === 'ent_session');
+  assert.ok(session && session.httpOnly && session.sameSite === 'Strict');
+  assert.ok(!gseen.concat(gseen2).some((u) => u.includes('ent_session=')), 'no session in a URL');
+  await v.getByRole('button', {name: 'Log out'}).click();
+  await v.getByRole('button', {name: 'Log in'}).waitFor();
+  const after = await fetch(`${ACME}/v1/access/me`, {headers: {Cookie: `ent_session=${session.value}`}});
+  assert.equal(after.status, 401);
+  ok('logout ends the session on the node');
+}
+
+const browser = await chromium.launch({executablePath: CHROMIUM, args: ['--no-sandbox']});
+try {
+  await run();
+  console.log(`${passed} passed, 0 failed`);
+} catch (e) {
+  console.error(e);
+  let n = 0;
+  for (const c of browser.contexts())
+    for (const p of c.pages()) await shot(p, `failed-${n++}`).catch(() => {});
+  if (process.env.WEB_DEBUG) console.error(debug.join('\n'));
+  console.log(`${passed} passed, 1 failed`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
