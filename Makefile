@@ -157,7 +157,7 @@ web-deps:
 	  echo "installing missing packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	fi; \
-	[ -x node/web/node_modules/.bin/esbuild ] && [ -d node/web/node_modules/playwright-core ] || \
+	[ node/web/node_modules/.package-lock.json -nt node/web/package-lock.json ] || \
 	  (cd node/web && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || exit 1
 
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))

@@ -13,7 +13,9 @@ if ! command -v npm >/dev/null 2>&1; then
     echo "installing nodejs npm" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
-[ -x node_modules/.bin/esbuild ] || npm ci --no-audit --no-fund >&2
+# npm ci when node_modules is missing or older than the lock
+[ node_modules/.package-lock.json -nt package-lock.json ] ||
+    npm ci --no-audit --no-fund --loglevel=error >&2
 mkdir -p "$OUT"
 node_modules/.bin/esbuild src/main.js --bundle --format=esm --minify \
     --target=es2020 --legal-comments=none --charset=utf8 \
