@@ -6,9 +6,10 @@
 import {useEffect, useState} from 'preact/hooks';
 import {html, Lock} from './html.js';
 import {api, query, show, initials, hidePrivate} from './api.js';
-import {useEvents} from './events.js';
+import {useEvents, lastEventObject} from './events.js';
 
 const AMOUNT = 'deal_size';
+const DETAILS = 80; // under the API's burst of 2 × --api-rate (100)
 
 export function Board({type, org, go, readOnly}) {
   const tick = useEvents();
@@ -18,25 +19,30 @@ export function Board({type, org, go, readOnly}) {
   const [name, setName] = useState('');
   const [amount, setAmount] = useState('');
 
-  const load = async () => {
+  // the list is one request; each card's details (partners, amount) one
+  // more, kept between loads and asked again only for the object an event
+  // names, and for at most DETAILS cards (the API's request rate)
+  const [details] = useState(() => new Map());
+  const load = async (changed) => {
     const t = await api('GET', `/v1/templates/${type}`);
     setStages(t.stages || []);
-    const rows = await api('GET', `/v1/objects${query({type, limit: 500})}`);
-    const full = await Promise.all(rows.filter((r) => r.status === 'active')
-      .map((r) => api('GET', `/v1/objects/${r.id}${query({}, true)}`)
-        .then((o) => ({row: r, obj: o}))
-        .catch(() => ({row: r, obj: null}))));
-    setCards(full);
+    const rows = (await api('GET', `/v1/objects${query({type, limit: 500})}`))
+      .filter((r) => r.status === 'active');
+    if (changed) details.delete(changed);
+    const want = rows.filter((r) => !details.has(r.id)).slice(0, Math.max(0, DETAILS - details.size));
+    await Promise.all(want.map((r) => api('GET', `/v1/objects/${r.id}${query({}, true)}`)
+      .then((o) => details.set(r.id, o), () => details.set(r.id, null))));
+    setCards(rows.map((r) => ({row: r, obj: details.get(r.id) || null})));
   };
   useEffect(() => {
-    load().catch((e) => setError(e.message));
+    load(lastEventObject()).catch((e) => setError(e.message));
   }, [type, tick]);
 
   const move = async (id, stage) => {
     setError('');
     try {
       await api('POST', `/v1/objects/${id}/stage`, {stage});
-      await load();
+      await load(id);
     } catch (e) {
       setError(`Cannot move to ${stage}: ${e.message}`);
     }

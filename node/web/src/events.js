@@ -6,12 +6,18 @@ import {useEffect, useState} from 'preact/hooks';
 const listeners = new Set();
 let source = null;
 let count = 0;
+let lastObject = null;
 
 export function startEvents() {
   if (source) return;
   source = new EventSource('/v1/events');
-  const bump = () => {
+  const bump = (e) => {
     count++;
+    try {
+      lastObject = JSON.parse(e.data).object || null;
+    } catch (err) {
+      lastObject = null;
+    }
     for (const f of listeners) f(count);
   };
   source.onmessage = bump;
@@ -25,6 +31,11 @@ export function startEvents() {
 export function stopEvents() {
   if (source) source.close();
   source = null;
+}
+
+// The object of the last event (null when none or unknown).
+export function lastEventObject() {
+  return lastObject;
 }
 
 // A number that changes whenever an event arrives.
