@@ -37,7 +37,7 @@ static void test_files(void **state) {
 static void test_views(void **state) {
     const ent_web_file *index = ent_web_find("/");
     const char *views[] = {"/board", "/board/x", "/inbox", "/reports",
-                           "/login",
+                           "/login", "/table", "/partners",
                            "/objects/"
                            "0123456789abcdef0123456789abcdef0123456789abcdef"
                            "0123456789abcdef"};

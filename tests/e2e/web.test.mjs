@@ -5,6 +5,7 @@
 // labels, never CSS paths. Prints "N passed, 0 failed" at the end.
 import {createRequire} from 'node:module';
 import assert from 'node:assert/strict';
+import {readFileSync} from 'node:fs';
 
 const require = createRequire(`${process.env.WEB}/package.json`);
 const {chromium} = require('playwright-core');
@@ -174,6 +175,38 @@ async function run() {
   await shot(a, 'acme-reports');
   ok('the report chart renders');
 
+  // the table: filter by stage and name, sort, CSV of what is shown
+  await a.getByRole('link', {name: 'Table'}).click();
+  await a.getByRole('link', {name: 'Canary Deal'}).waitFor();
+  await a.getByLabel('Stage').selectOption('Proposal');
+  await a.getByRole('status').filter({hasText: '0 of 0 shown'}).waitFor();
+  await a.getByLabel('Stage').selectOption('Solution');
+  await a.getByRole('status').filter({hasText: '1 of 1 shown'}).waitFor();
+  await a.getByLabel('Name contains').fill('no such deal');
+  await a.getByRole('status').filter({hasText: '0 of 1 shown'}).waitFor();
+  await a.getByLabel('Name contains').fill('canary');
+  await a.getByRole('button', {name: 'Name'}).click();
+  await a.getByRole('columnheader', {name: 'Name'}).and(a.locator('[aria-sort="descending"]')).waitFor();
+  const [download] = await Promise.all([a.waitForEvent('download'),
+    a.getByRole('button', {name: 'Download CSV'}).click()]);
+  const csv = readFileSync(await download.path(), 'utf8');
+  assert.match(csv, /^Name,Stage,Close date\r\nCanary Deal,Solution,\r\n$/);
+  await shot(a, 'acme-table');
+  ok('the table filters by stage and name, sorts, and downloads what it shows as CSV');
+
+  // partners: each side sees the other connected, with the same safety code
+  await a.getByRole('link', {name: 'Partners'}).click();
+  const aRow = a.getByRole('row', {name: 'Globex'});
+  await aRow.getByRole('cell', {name: 'Connected'}).waitFor();
+  await g.getByRole('link', {name: 'Partners'}).click();
+  const gRow = g.getByRole('row', {name: 'Acme'});
+  await gRow.getByRole('cell', {name: 'Connected'}).waitFor();
+  const code = (await aRow.locator('.safety').textContent()).trim();
+  assert.match(code, /^\d{5}( \d{5}){5,}$/);
+  assert.equal((await gRow.locator('.safety').textContent()).trim(), code);
+  await shot(a, 'acme-partners');
+  ok('the partners view shows Globex connected, with the safety code Globex shows for Acme');
+
   // the canary: no private value of Acme's reaches Globex's browser
   await g.goto(`${GLOBEX}/objects/${id}`);
   await g.getByRole('heading', {name: /Canary Deal/}).waitFor();
@@ -243,6 +276,8 @@ async function run() {
     [`/objects/${id}`, (p) => p.getByRole('region', {name: 'Private fields'})],
     ['/inbox', (p) => p.getByRole('region', {name: 'Approvals'})],
     ['/reports', (p) => p.getByRole('cell', {name: 'Solution'})],
+    ['/table', (p) => p.getByRole('link', {name: 'Canary Deal'})],
+    ['/partners', (p) => p.getByRole('row', {name: 'Globex'})],
   ]) {
     const p = a11y.page;
     await p.goto(`${ACME}${view}`);
@@ -261,7 +296,7 @@ async function run() {
   await a11y.page.goto(`${ACME}/objects/${id}`);
   await a11y.page.getByRole('region', {name: 'Private fields'}).waitFor();
   await shot(a11y.page, 'phone-object');
-  ok('axe-core finds no serious or critical violation on the board, object, inbox and report views');
+  ok('axe-core finds no serious or critical violation on the board, object, inbox, report, table and partners views');
 
   // logout ends the session on the node
   const cookies = await viewer.context.cookies();

@@ -13,6 +13,8 @@ import {Board} from './board.js';
 import {ObjectPage} from './object.js';
 import {Inbox} from './inbox.js';
 import {Reports} from './reports.js';
+import {Partners} from './partners.js';
+import {Table} from './table.js';
 
 const TYPE = 'opportunity';
 
@@ -66,12 +68,14 @@ function App() {
   const m = path.match(/^\/objects\/([0-9a-f]{64})$/);
   if (m) view = html`<${ObjectPage} key=${m[1] + hide} id=${m[1]} org=${org} readOnly=${readOnly} />`;
   else if (path.startsWith('/inbox')) view = html`<${Inbox} go=${go} readOnly=${readOnly} />`;
+  else if (path.startsWith('/table')) view = html`<${Table} type=${TYPE} go=${go} />`;
+  else if (path.startsWith('/partners')) view = html`<${Partners} />`;
   else if (path.startsWith('/reports')) view = html`<${Reports} key=${hide} type=${TYPE} />`;
   else view = html`<${Board} key=${hide} type=${TYPE} org=${org} go=${go} readOnly=${readOnly} />`;
 
   return html`<div class="app">
     <header>
-      <nav aria-label="Views">${link('/board', 'Board')} ${link('/inbox', 'Inbox')} ${link('/reports', 'Reports')}</nav>
+      <nav aria-label="Views">${link('/board', 'Board')} ${link('/table', 'Table')} ${link('/inbox', 'Inbox')} ${link('/reports', 'Reports')} ${link('/partners', 'Partners')}</nav>
       <label class="switch"><input type="checkbox" role="switch" checked=${hide} onChange=${toggle} /> Hide private fields</label>
       <span class="who">${me.user} (${me.role})</span>
       <button type="button" onClick=${logout}>Log out</button>

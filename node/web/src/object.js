@@ -40,6 +40,7 @@ export function ObjectPage({id, org, readOnly: userReadOnly}) {
   const [error, setError] = useState('');
   const [comment, setComment] = useState('');
   const [invite, setInvite] = useState(null);
+  const [safety, setSafety] = useState({});
 
   const load = async () => {
     const o = await api('GET', `/v1/objects/${id}${query({}, true)}`);
@@ -50,6 +51,9 @@ export function ObjectPage({id, org, readOnly: userReadOnly}) {
   useEffect(() => {
     load().catch((e) => setError(e.message));
   }, [id, tick]);
+  useEffect(() => {
+    api('GET', '/v1/peers').then((ps) => setSafety(Object.fromEntries(ps.map((p) => [p.org, p.safety]))), () => {});
+  }, [id]);
 
   if (!obj || !tpl) return html`<main>${error ? html`<p role="alert" class="error">${error}</p>` : 'Loading…'}</main>`;
 
@@ -101,7 +105,8 @@ export function ObjectPage({id, org, readOnly: userReadOnly}) {
       </tbody></table></section>`}
     </div>
     <section aria-label="Members"><h2>Members</h2><ul>
-      ${obj.members.map((m) => html`<li>${m.name || m.org.slice(0, 12)} — ${m.role}${m.status !== 'active' ? ` (${m.status})` : ''}</li>`)}
+      ${obj.members.map((m) => html`<li>${m.name || m.org.slice(0, 12)} — ${m.role}${m.status !== 'active' ? ` (${m.status})` : ''}
+        ${safety[m.org] && html` <span class="safety" title="safety code">${safety[m.org]}</span>`}</li>`)}
     </ul>
     ${mine && (mine.role === 'owner' || mine.role === 'admin') && !userReadOnly && html`
       <button type="button" onClick=${() => act(async () => setInvite(await api('POST', `/v1/objects/${id}/invites`, {role: 'member'})))}>Invite a partner</button>`}
