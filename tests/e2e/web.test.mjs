@@ -225,6 +225,7 @@ async function run() {
   await a.goto(`${ACME}/objects/${id}`);
   await a.getByText(NOTE).waitFor();
   assert.ok((await a.content()).includes(CANARY));
+  await a.getByRole('button', {name: 'Remove Globex'}).waitFor(); // the owner may
   await a.getByRole('switch', {name: 'Hide private fields'}).check();
   await a.getByRole('region', {name: 'Shared fields'}).waitFor();
   const noPrivate = async () => {
@@ -297,6 +298,17 @@ async function run() {
   await a11y.page.getByRole('region', {name: 'Private fields'}).waitFor();
   await shot(a11y.page, 'phone-object');
   ok('axe-core finds no serious or critical violation on the board, object, inbox, report, table and partners views');
+
+  // Globex leaves the object from its page; Acme's page shows it removed
+  await g.goto(`${GLOBEX}/objects/${id}`);
+  await g.getByRole('button', {name: 'Leave this opportunity'}).click();
+  await g.getByRole('region', {name: 'Members'}).getByText(/Globex — member \(removed\)/).waitFor();
+  assert.ok(await g.getByRole('button', {name: 'Edit Opportunity name'}).isDisabled());
+  await a.goto(`${ACME}/objects/${id}`);
+  await a.getByRole('region', {name: 'Members'}).getByText(/Globex — member \(removed\)/).waitFor();
+  assert.equal(await a.getByRole('button', {name: 'Remove Globex'}).count(), 0);
+  await shot(a, 'acme-object-left');
+  ok('Globex leaves from its page; both pages show it removed');
 
   // logout ends the session on the node
   const cookies = await viewer.context.cookies();

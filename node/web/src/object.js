@@ -58,6 +58,7 @@ export function ObjectPage({id, org, readOnly: userReadOnly}) {
   if (!obj || !tpl) return html`<main>${error ? html`<p role="alert" class="error">${error}</p>` : 'Loading…'}</main>`;
 
   const mine = obj.members.find((m) => m.org === org);
+  const canManage = !userReadOnly && mine && mine.status === 'active' && (mine.role === 'owner' || mine.role === 'admin');
   const readOnly = userReadOnly || !mine || mine.role === 'viewer' || obj.status !== 'active';
   const hide = hidePrivate();
   const fields = (tpl.fields || []).filter((f) => f.name !== 'stage' && !f.derived);
@@ -106,9 +107,13 @@ export function ObjectPage({id, org, readOnly: userReadOnly}) {
     </div>
     <section aria-label="Members"><h2>Members</h2><ul>
       ${obj.members.map((m) => html`<li>${m.name || m.org.slice(0, 12)} — ${m.role}${m.status !== 'active' ? ` (${m.status})` : ''}
-        ${safety[m.org] && html` <span class="safety" title="safety code">${safety[m.org]}</span>`}</li>`)}
+        ${safety[m.org] && html` <span class="safety" title="safety code">${safety[m.org]}</span>`}
+        ${canManage && m.org !== org && m.role !== 'owner' && m.status === 'active' && html` <button type="button"
+          aria-label="Remove ${m.name || m.org}" onClick=${() => act(() => api('DELETE', `/v1/objects/${id}/members/${m.org}`))}>Remove</button>`}</li>`)}
     </ul>
-    ${mine && (mine.role === 'owner' || mine.role === 'admin') && !userReadOnly && html`
+    ${mine && mine.role !== 'owner' && mine.status === 'active' && !userReadOnly && html`
+      <button type="button" onClick=${() => act(() => api('POST', `/v1/objects/${id}/leave`))}>Leave this ${obj.type}</button>`}
+    ${canManage && html`
       <button type="button" onClick=${() => act(async () => setInvite(await api('POST', `/v1/objects/${id}/invites`, {role: 'member'})))}>Invite a partner</button>`}
     ${invite && html`<label>Invite token <textarea readonly rows="3">${invite.token}</textarea></label>
       <button type="button" onClick=${() => navigator.clipboard && navigator.clipboard.writeText(invite.token)}>Copy</button>`}
