@@ -36,17 +36,30 @@ static void test_files(void **state) {
 
 static void test_views(void **state) {
     const ent_web_file *index = ent_web_find("/");
-    const char *views[] = {"/board", "/board/x", "/inbox", "/reports",
-                           "/login", "/table", "/partners",
+    const char *views[] = {"/board",
+                           "/board/x",
+                           "/inbox",
+                           "/reports",
+                           "/login",
+                           "/table",
+                           "/partners",
                            "/objects/"
                            "0123456789abcdef0123456789abcdef0123456789abcdef"
                            "0123456789abcdef"};
     for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
         assert_ptr_equal(ent_web_find(views[i]), index);
-    const char *not_page[] = {"/v1/objects", "/v1/status", "/metrics",
-                              "/boardx",     "/inboxes",   "/objects",
-                              "/app.js.map", "/board/x.js", "/x",
-                              "",            "board",      "/../app.js",
+    const char *not_page[] = {"/v1/objects",
+                              "/v1/status",
+                              "/metrics",
+                              "/boardx",
+                              "/inboxes",
+                              "/objects",
+                              "/app.js.map",
+                              "/board/x.js",
+                              "/x",
+                              "",
+                              "board",
+                              "/../app.js",
                               "/board/../v1/objects/x.y"};
     for (size_t i = 0; i < sizeof(not_page) / sizeof(not_page[0]); i++)
         assert_null(ent_web_find(not_page[i]));

@@ -10,20 +10,20 @@
 #include <string.h>
 
 /* NAME_start .. NAME_end: the bytes of FILE, NUL-terminated for safety */
-#define ENT__WEB_EMBED(name, file)                                          \
-    __asm__(".pushsection .rodata\n"                                        \
-            ".balign 16\n"                                                  \
-            ".local ent__web_" #name "_start\n"                             \
-            ".local ent__web_" #name "_end\n"                               \
-            "ent__web_" #name "_start:\n"                                   \
-            ".incbin \"" file "\"\n"                                        \
-            "ent__web_" #name "_end:\n"                                     \
-            ".byte 0\n"                                                     \
-            ".popsection\n");                                               \
-    extern const unsigned char ent__web_##name##_start[]                   \
-        __asm__("ent__web_" #name "_start");                                \
-    extern const unsigned char ent__web_##name##_end[]                     \
-        __asm__("ent__web_" #name "_end")
+#define ENT__WEB_EMBED(name, file)                                             \
+    __asm__(".pushsection .rodata\n"                                           \
+            ".balign 16\n"                                                     \
+            ".local ent__web_" #name "_start\n"                                \
+            ".local ent__web_" #name "_end\n"                                  \
+            "ent__web_" #name "_start:\n"                                      \
+            ".incbin \"" file "\"\n"                                           \
+            "ent__web_" #name "_end:\n"                                        \
+            ".byte 0\n"                                                        \
+            ".popsection\n");                                                  \
+    extern const unsigned char ent__web_##name##_start[] __asm__(              \
+        "ent__web_" #name "_start");                                           \
+    extern const unsigned char ent__web_##name##_end[] __asm__(                \
+        "ent__web_" #name "_end")
 
 ENT__WEB_EMBED(index, "node/web/dist/index.html");
 ENT__WEB_EMBED(js, "node/web/dist/app.js");
@@ -34,10 +34,9 @@ static ent_web_file files[3];
 static void files_init(void) {
     if (files[0].path != NULL)
         return;
-    files[0] = (ent_web_file){"/", "text/html; charset=utf-8",
-                              ent__web_index_start,
-                              (size_t)(ent__web_index_end -
-                                       ent__web_index_start)};
+    files[0] =
+        (ent_web_file){"/", "text/html; charset=utf-8", ent__web_index_start,
+                       (size_t)(ent__web_index_end - ent__web_index_start)};
     files[1] = (ent_web_file){"/app.js", "text/javascript; charset=utf-8",
                               ent__web_js_start,
                               (size_t)(ent__web_js_end - ent__web_js_start)};
@@ -53,9 +52,9 @@ const ent_web_file *ent_web_files(size_t *n) {
 }
 
 /* The page's views: a reload of one of these answers index.html. */
-static const char *const view_prefixes[] = {
-    "/board",   "/table",    "/objects/", "/inbox",
-    "/reports", "/partners", "/login"};
+static const char *const view_prefixes[] = {"/board", "/table",   "/objects/",
+                                            "/inbox", "/reports", "/partners",
+                                            "/login"};
 
 const ent_web_file *ent_web_find(const char *path) {
     size_t n;

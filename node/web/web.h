@@ -24,13 +24,13 @@ typedef struct ent_web_file {
  * this origin only (no inline script, no eval), no framing, no referrer.
  * Each line ends with CRLF.
  */
-#define ENT_WEB_HEADERS                                                     \
-    "Content-Security-Policy: default-src 'none'; script-src 'self'; "      \
-    "style-src 'self'; img-src 'self' data:; font-src 'self'; "             \
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; "             \
-    "frame-ancestors 'none'\r\n"                                            \
-    "X-Frame-Options: DENY\r\n"                                             \
-    "Referrer-Policy: no-referrer\r\n"                                      \
+#define ENT_WEB_HEADERS                                                        \
+    "Content-Security-Policy: default-src 'none'; script-src 'self'; "         \
+    "style-src 'self'; img-src 'self' data:; font-src 'self'; "                \
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; "                \
+    "frame-ancestors 'none'\r\n"                                               \
+    "X-Frame-Options: DENY\r\n"                                                \
+    "Referrer-Policy: no-referrer\r\n"                                         \
     "Cross-Origin-Opener-Policy: same-origin\r\n"
 
 /*

@@ -95,12 +95,21 @@ async function run() {
   await priv.getByLabel('Internal notes').fill(NOTE);
   await priv.getByRole('button', {name: 'Save'}).click();
   await priv.getByText(NOTE).waitFor();
+  const shared = a.getByRole('region', {name: 'Shared fields'});
+  await shared.getByRole('button', {name: 'Edit Region'}).click();
+  await shared.getByRole('combobox', {name: 'Region'}).selectOption('EMEA');
+  await shared.getByRole('button', {name: 'Save'}).click();
+  await shared.getByText('EMEA').waitFor();
+  await shared.getByRole('button', {name: 'Edit Close date'}).click();
+  await shared.getByLabel('Close date').fill('2027-03-31');
+  await shared.getByRole('button', {name: 'Save'}).click();
+  await shared.getByText('2027-03-31').waitFor();
   assert.ok(await priv.getByRole('img', {name: 'private'}).count() >= 4, 'a lock on every private field');
   await a.getByRole('button', {name: 'Invite a partner'}).click();
   const token = await a.getByLabel('Invite token').inputValue();
   assert.ok(token.length > 40);
   await shot(a, 'acme-object');
-  ok('Acme creates the opportunity with a private deal size, edits a private field inline, invites Globex');
+  ok('Acme creates the opportunity with a private deal size, edits private, enum and date fields inline, invites Globex');
 
   // Globex keeps its board open in a second tab, joins from its inbox
   const gBoard = await globex.context.newPage();
@@ -190,7 +199,7 @@ async function run() {
   const [download] = await Promise.all([a.waitForEvent('download'),
     a.getByRole('button', {name: 'Download CSV'}).click()]);
   const csv = readFileSync(await download.path(), 'utf8');
-  assert.match(csv, /^Name,Stage,Close date\r\nCanary Deal,Solution,\r\n$/);
+  assert.match(csv, /^Name,Stage,Close date\r\nCanary Deal,Solution,2027-03-31\r\n$/);
   await shot(a, 'acme-table');
   ok('the table filters by stage and name, sorts, and downloads what it shows as CSV');
 
@@ -324,7 +333,7 @@ async function run() {
   ok('logout ends the session on the node');
 }
 
-const browser = await chromium.launch({executablePath: CHROMIUM, args: ['--no-sandbox']});
+const browser = await chromium.launch({executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage']});
 try {
   await run();
   console.log(`${passed} passed, 0 failed`);

@@ -16,15 +16,27 @@ function Field({f, value, priv, readOnly, save}) {
       typeof value === 'object' && 'amount' in value ? `${value.amount} ${value.currency}` : show(value));
     setEditing(true);
   };
+  const [choices, setChoices] = useState(null);
+  useEffect(() => {
+    // an enum field's values: its configuration table
+    if (editing && f.type === 'enum' && f.table && choices === null)
+      api('GET', `/v1/config/${f.table}`).then((t) => setChoices(t.values), () => setChoices([]));
+  }, [editing]);
   const submit = async (e) => {
     e.preventDefault();
     if (await save(f.name, text, priv)) setEditing(false);
   };
+  const input = choices && choices.length > 0
+    ? html`<select aria-label=${label} value=${text} onChange=${(e) => setText(e.target.value)}>
+        <option value="">(none)</option>
+        ${choices.map((c) => html`<option value=${c}>${c}</option>`)}</select>`
+    : html`<input aria-label=${label} type=${f.type === 'date' ? 'date' : 'text'}
+        placeholder=${f.type === 'money' ? '1200000 EUR' : undefined}
+        value=${text} onInput=${(e) => setText(e.target.value)} />`;
   return html`<tr>
     <th scope="row">${priv && html`<${Lock} /> `}${label}</th>
     <td>${editing ? html`<form onSubmit=${submit} class="inline">
-        <input aria-label=${label} type=${f.type === 'date' ? 'date' : 'text'}
-          value=${text} onInput=${(e) => setText(e.target.value)} />
+        ${input}
         <button type="submit">Save</button>
         <button type="button" onClick=${() => setEditing(false)}>Cancel</button>
       </form>` : html`<span class="value">${show(value)}</span>
