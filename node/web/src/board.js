@@ -3,13 +3,16 @@
 // private fields are hidden, close date). Dragging a card to another
 // column, or its "next stage" button, asks POST /v1/objects/ID/stage; a
 // refusal shows the node's reason. A form creates an object.
-import {useEffect, useState} from 'preact/hooks';
+import {useEffect, useMemo, useState} from 'preact/hooks';
 import {html, Lock} from './html.js';
 import {api, query, show, initials, hidePrivate} from './api.js';
 import {useEvents, lastEventObject} from './events.js';
 
 const AMOUNT = 'deal_size';
 const DETAILS = 80; // under the API's burst of 2 × --api-rate (100)
+const PAGE = 1000;
+const MAX_CARDS = 20000;
+const SHOW = 50;
 
 export function Board({type, org, go, readOnly}) {
   const tick = useEvents();
@@ -19,24 +22,53 @@ export function Board({type, org, go, readOnly}) {
   const [name, setName] = useState('');
   const [amount, setAmount] = useState('');
 
-  // the list is one request; each card's details (partners, amount) one
-  // more, kept between loads and asked again only for the object an event
-  // names, and for at most DETAILS cards (the API's request rate)
+  // The list comes in pages of PAGE rows (the API's cursor, after=ID), at
+  // most MAX_CARDS; a column renders its first SHOW cards and more on
+  // request, so a board of 10,000 stays quick. Each card's details
+  // (partners, amount) cost one request: asked once, for at most DETAILS
+  // of the cards shown (the API's request rate), and again only for the
+  // object an event names. Events close together cause one load.
   const [details] = useState(() => new Map());
+  const [shown, setShown] = useState({});
+  const [, setDetailsTick] = useState(0);
   const load = async (changed) => {
-    const t = await api('GET', `/v1/templates/${type}`);
-    setStages(t.stages || []);
-    const rows = (await api('GET', `/v1/objects${query({type, limit: 500})}`))
-      .filter((r) => r.status === 'active');
+    if (stages.length === 0) {
+      const t = await api('GET', `/v1/templates/${type}`);
+      setStages(t.stages || []);
+    }
+    let rows = [];
+    for (let after = null; rows.length < MAX_CARDS;) {
+      const page = await api('GET', `/v1/objects${query({type, limit: PAGE, after})}`);
+      rows = rows.concat(page.filter((r) => r.status === 'active'));
+      if (page.length < PAGE) break;
+      after = page[page.length - 1].id;
+    }
     if (changed) details.delete(changed);
-    const want = rows.filter((r) => !details.has(r.id)).slice(0, Math.max(0, DETAILS - details.size));
-    await Promise.all(want.map((r) => api('GET', `/v1/objects/${r.id}${query({}, true)}`)
-      .then((o) => details.set(r.id, o), () => details.set(r.id, null))));
-    setCards(rows.map((r) => ({row: r, obj: details.get(r.id) || null})));
+    setCards(rows);
   };
   useEffect(() => {
-    load(lastEventObject()).catch((e) => setError(e.message));
+    const t = setTimeout(() => load(lastEventObject()).catch((e) => setError(e.message)), tick ? 100 : 0);
+    return () => clearTimeout(t);
   }, [type, tick]);
+
+  const columns = useMemo(() => {
+    const by = new Map(stages.map((s) => [s, []]));
+    for (const r of cards) {
+      const col = by.get(r.stage || stages[0]);
+      if (col) col.push(r);
+    }
+    return by;
+  }, [cards, stages]);
+  const limitOf = (s) => shown[s] || SHOW;
+  useEffect(() => {
+    const visible = [];
+    for (const [s, rows] of columns) visible.push(...rows.slice(0, limitOf(s)));
+    const want = visible.filter((r) => !details.has(r.id)).slice(0, Math.max(0, DETAILS - details.size));
+    if (want.length === 0) return;
+    Promise.all(want.map((r) => api('GET', `/v1/objects/${r.id}${query({}, true)}`)
+      .then((o) => details.set(r.id, o), () => details.set(r.id, null))))
+      .then(() => setDetailsTick((n) => n + 1));
+  }, [columns, shown]);
 
   const move = async (id, stage) => {
     setError('');
@@ -82,10 +114,12 @@ export function Board({type, org, go, readOnly}) {
             const id = e.dataTransfer.getData('text/plain');
             if (id) move(id, s);
           }}>
-        <h2>${s}</h2>
+        <h2>${s} <small>(${(columns.get(s) || []).length})</small></h2>
         <ul>
-        ${cards.filter(({row}) => (row.stage || stages[0]) === s).map(({row, obj}) => html`
-          <li class="card" draggable=${!readOnly} aria-label=${row.title || row.id}
+        ${(columns.get(s) || []).slice(0, limitOf(s)).map((row) => {
+          const obj = details.get(row.id) || null;
+          return html`
+          <li class="card" key=${row.id} draggable=${!readOnly} aria-label=${row.title || row.id}
               onDragStart=${(e) => e.dataTransfer.setData('text/plain', row.id)}>
             <a href="/objects/${row.id}" onClick=${(e) => { e.preventDefault(); go(`/objects/${row.id}`); }}>
               ${row.title || row.id.slice(0, 12)}</a>
@@ -98,8 +132,11 @@ export function Board({type, org, go, readOnly}) {
             ${i + 1 < stages.length && html`<button type="button" disabled=${readOnly}
               aria-label="Move ${row.title || row.id} to ${stages[i + 1]}"
               onClick=${() => move(row.id, stages[i + 1])}>→</button>`}
-          </li>`)}
+          </li>`;
+        })}
         </ul>
+        ${(columns.get(s) || []).length > limitOf(s) && html`<button type="button" class="more"
+          onClick=${() => setShown({...shown, [s]: limitOf(s) + 200})}>Show more in ${s}</button>`}
       </section>`)}
     </div>
   </main>`;
