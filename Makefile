@@ -67,7 +67,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=build/asan/tests/%)
 TOOL_BIN := $(patsubst tests/%.c,build/asan/tests/%,$(sort $(wildcard tests/tools/*.c)))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
 
-.PHONY: web web-deps install all deps fuzz-deps test test-long test-unit test-e2e fuzz fuzz-smoke bench demo clean format
+.PHONY: web web-deps bench-web install all deps fuzz-deps test test-long test-unit test-e2e fuzz fuzz-smoke bench demo clean format
 
 all: entente
 
@@ -159,6 +159,11 @@ web-deps:
 	fi; \
 	[ node/web/node_modules/.package-lock.json -nt node/web/package-lock.json ] || \
 	  (cd node/web && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || exit 1
+
+# The web page's board of 10,000 opportunities in headless Chromium.
+bench-web: deps web-deps
+	@$(MAKE) --no-print-directory -j$(JOBS) entente
+	@ENTENTE=$(CURDIR)/entente tests/bench/web_board.sh
 
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 build/rel/bench: $(BENCH_SRC) build/rel/libentente.a | deps

@@ -41,6 +41,7 @@ export function Board({type, org, go, readOnly}) {
       const page = await api('GET', `/v1/objects${query({type, limit: PAGE, after})}`);
       rows = rows.concat(page.filter((r) => r.status === 'active'));
       if (page.length < PAGE) break;
+      if (after === null) setCards(rows); // the first page shows at once
       after = page[page.length - 1].id;
     }
     if (changed) details.delete(changed);
