@@ -5,6 +5,8 @@
 #   make demo     three companies on loopback walk through a joint opportunity
 #   make fuzz     every libFuzzer target for FUZZ_SECONDS each
 #   make bench    throughput as ratios to this machine's crypto and LMDB limits
+#   make web      rebuild the web page's bundle (node/web/dist) with esbuild
+#   make bench-web  the web page's board of 10,000 in headless Chromium
 #
 # Missing Debian packages are installed with apt-get on first use.
 #
