@@ -10,7 +10,8 @@ import {useEvents, lastEventObject} from './events.js';
 
 const AMOUNT = 'deal_size';
 const DETAILS = 80; // under the API's burst of 2 × --api-rate (100)
-const PAGE = 1000;
+const FIRST_PAGE = 500; // small: the board shows at once
+const PAGE = 5000; // large: each page costs the rows after its cursor
 const MAX_CARDS = 20000;
 const SHOW = 50;
 
@@ -22,9 +23,9 @@ export function Board({type, org, go, readOnly}) {
   const [name, setName] = useState('');
   const [amount, setAmount] = useState('');
 
-  // The list comes in pages of PAGE rows (the API's cursor, after=ID), at
-  // most MAX_CARDS; a column renders its first SHOW cards and more on
-  // request, so a board of 10,000 stays quick. Each card's details
+  // The list comes in pages (the API's cursor, after=ID): a small first
+  // one, then PAGE rows at a time, at most MAX_CARDS; a column renders its
+  // first SHOW cards and more on request, so a board of 10,000 stays quick. Each card's details
   // (partners, amount) cost one request: asked once, for at most DETAILS
   // of the cards shown (the API's request rate), and again only for the
   // object an event names. Events close together cause one load.
@@ -38,9 +39,10 @@ export function Board({type, org, go, readOnly}) {
     }
     let rows = [];
     for (let after = null; rows.length < MAX_CARDS;) {
-      const page = await api('GET', `/v1/objects${query({type, limit: PAGE, after})}`);
+      const limit = after === null ? FIRST_PAGE : PAGE;
+      const page = await api('GET', `/v1/objects${query({type, limit, after})}`);
       rows = rows.concat(page.filter((r) => r.status === 'active'));
-      if (page.length < PAGE) break;
+      if (page.length < limit) break;
       if (after === null) setCards(rows); // the first page shows at once
       after = page[page.length - 1].id;
     }
