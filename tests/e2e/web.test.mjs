@@ -108,8 +108,13 @@ async function run() {
   await a.getByRole('button', {name: 'Invite a partner'}).click();
   const token = await a.getByLabel('Invite token').inputValue();
   assert.ok(token.length > 40);
+  await a.getByRole('link', {name: 'Inbox'}).click();
+  const pending = a.getByRole('region', {name: 'Pending invites'}).getByRole('listitem');
+  await pending.filter({hasText: id.slice(0, 12)}).filter({hasText: 'member'}).waitFor();
+  await a.goto(`${ACME}/objects/${id}`);
+  await a.getByRole('region', {name: 'Private fields'}).getByText(NOTE).waitFor();
   await shot(a, 'acme-object');
-  ok('Acme creates the opportunity with a private deal size, edits private, enum and date fields inline, invites Globex');
+  ok('Acme creates the opportunity with a private deal size, edits private, enum and date fields inline, invites Globex (the invite waits in its inbox)');
 
   // Globex keeps its board open in a second tab, joins from its inbox
   const gBoard = await globex.context.newPage();

@@ -1,5 +1,6 @@
 // inbox.js - what waits for this org: approvals to give (approve or
-// reject in place), and joining an object with an invite token.
+// reject in place), the invites it made that wait for a partner (revoke),
+// and joining an object with an invite token.
 import {useEffect, useState} from 'preact/hooks';
 import {html} from './html.js';
 import {api} from './api.js';
@@ -53,6 +54,15 @@ export function Inbox({go, readOnly}) {
         <button type="button" disabled=${readOnly || !reason} onClick=${() => act(() => api('POST', `/v1/objects/${a.object}/reject`, {step: a.step, reason}))}>Reject</button>
       </li>`)}</ul>
       <label>Reason for a rejection <input value=${reason} onInput=${(e) => setReason(e.target.value)} /></label>
+    </section>
+    <section aria-label="Pending invites"><h2>Pending invites</h2>
+      ${inbox && inbox.invites.length === 0 && html`<p>No invite waiting.</p>`}
+      <ul>${inbox && inbox.invites.map((v) => html`<li>
+        <a href="/objects/${v.object}" onClick=${(e) => { e.preventDefault(); go(`/objects/${v.object}`); }}>${v.object.slice(0, 12)}</a>
+        — ${v.role}, expires <time datetime=${v.expires}>${v.expires.slice(0, 10)}</time>
+        <button type="button" disabled=${readOnly} aria-label="Revoke the invite ${v.invite_id.slice(0, 8)}"
+          onClick=${() => act(() => api('DELETE', `/v1/invites/${v.invite_id}`))}>Revoke</button>
+      </li>`)}</ul>
     </section>
     <section aria-label="Join"><h2>Join an object</h2>
       <form onSubmit=${doJoin}>
