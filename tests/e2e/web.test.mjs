@@ -186,8 +186,14 @@ async function run() {
     return n;
   });
   assert.ok(painted > 1000, `the chart is drawn (${painted} pixels)`);
+  const [png] = await Promise.all([a.waitForEvent('download'),
+    a.getByRole('button', {name: 'Download PNG'}).click()]);
+  assert.deepEqual([...readFileSync(await png.path()).subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+  const [rcsv] = await Promise.all([a.waitForEvent('download'),
+    a.getByRole('button', {name: 'Download CSV'}).click()]);
+  assert.equal(readFileSync(await rcsv.path(), 'utf8'), 'stage,count\r\nSolution,1\r\ntotal,1\r\n');
   await shot(a, 'acme-reports');
-  ok('the report chart renders');
+  ok('the report chart renders; PNG and CSV downloads');
 
   // the table: filter by stage and name, sort, CSV of what is shown
   await a.getByRole('link', {name: 'Table'}).click();
