@@ -5,6 +5,8 @@
 #   make demo     three companies on loopback walk through a joint opportunity
 #   make fuzz     every libFuzzer target for FUZZ_SECONDS each
 #   make bench    throughput as ratios to this machine's crypto and LMDB limits
+#   make web      rebuild the web page's bundle (node/web/dist) with esbuild
+#   make bench-web  the web page's board of 10,000 in headless Chromium
 #
 # Missing Debian packages are installed with apt-get on first use.
 #
@@ -68,7 +70,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=build/asan/tests/%)
 TOOL_BIN := $(patsubst tests/%.c,build/asan/tests/%,$(sort $(wildcard tests/tools/*.c)))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
 
-.PHONY: install all deps fuzz-deps test test-long test-unit test-e2e fuzz fuzz-smoke bench demo clean format
+.PHONY: web web-deps bench-web install all deps fuzz-deps test test-long test-unit test-e2e fuzz fuzz-smoke bench demo clean format
 
 all: entente
 
@@ -139,13 +141,40 @@ build/fuzz/bin/%: tests/fuzz/%.c build/fuzz/libentente.a | deps fuzz-deps
 	$(call say,CC,$< [fuzz])
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libentente.a $(PKG_LIBS) -lm
 
+# The web page's bundle (spec/web.md) is embedded by node/web/web.c with
+# .incbin: its objects are rebuilt when the bundle changes. `make web`
+# rebuilds the bundle from node/web/src with the pinned npm packages.
+WEB_DIST := node/web/dist/index.html node/web/dist/app.js node/web/dist/app.css
+build/rel/node/web/web.o build/asan/node/web/web.o build/fuzz/node/web/web.o: $(WEB_DIST)
+
+web:
+	@node/web/build.sh
+
+# What tests/e2e/web.sh needs: Node.js and npm, Debian's Chromium, and the
+# npm packages pinned in node/web/package-lock.json (npm ci).
+web-deps:
+	@missing=""; command -v node >/dev/null 2>&1 || missing="nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing missing packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi; \
+	[ node/web/node_modules/.package-lock.json -nt node/web/package-lock.json ] || \
+	  (cd node/web && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || exit 1
+
+# The web page's board of 10,000 opportunities in headless Chromium.
+bench-web: deps web-deps
+	@$(MAKE) --no-print-directory -j$(JOBS) entente
+	@ENTENTE=$(CURDIR)/entente tests/bench/web_board.sh
+
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 build/rel/bench: $(BENCH_SRC) build/rel/libentente.a | deps
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(REL_CFLAGS) -o $@ $(BENCH_SRC) build/rel/libentente.a $(PKG_LIBS) -lm
 
-test: deps
+test: deps web-deps
 	@$(BUILD_QUIET) "build (ASan binary, $(words $(TEST_BIN)) unit tests, $(words $(FUZZ_BIN)) fuzz targets)" \
 	  $(MAKE) --no-print-directory -j$(JOBS) build/asan/entente $(TEST_BIN) $(TOOL_BIN) $(FUZZ_BIN)
 	@ENTENTE=$(CURDIR)/build/asan/entente SMOKE_SECONDS=$(SMOKE_SECONDS) \
@@ -164,7 +193,7 @@ test-unit: deps
 	@$(BUILD_QUIET) "build ($(words $(TEST_BIN)) unit tests)" $(MAKE) --no-print-directory -j$(JOBS) $(TEST_BIN)
 	@tests/run.sh $(TEST_BIN) -- -- 
 
-test-e2e: deps
+test-e2e: deps web-deps
 	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory -j$(JOBS) build/asan/entente $(TOOL_BIN)
 	@ENTENTE=$(CURDIR)/build/asan/entente tests/run.sh -- $(E2E) --
 

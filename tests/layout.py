@@ -25,6 +25,7 @@ RANK = {
     "node/backup": 2,
     "node/api": 3,
     "node/webhooks": 3,
+    "node/web": 3,
     "node/peers": 4,
     "node/overlap": 4,
     "node/access": 4,

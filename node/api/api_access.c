@@ -602,7 +602,14 @@ static int tpl_fn(ent_txn *txn, void *data) {
 static void filter_list(ent_node *n, const ent_api_guard *g,
                         const ent_principal *p, json_t *arr) {
     size_t i = 0;
-    while (i < json_array_size(arr)) {
+    /* the title and date fields of the last row's type (a list is mostly
+     * of one type: its template is read once, not per row) */
+    char last_type[ENT_TPL_NAME_MAX + 1] = "";
+    struct tpl_ctx t = {NULL, "", ""};
+    bool have_tpl = false;
+    /* once limit rows are kept the rest is cut without deciding it: a page
+     * of a long list costs its rows' decisions, not the list's */
+    while (i < json_array_size(arr) && (g->limit == 0 || i < g->limit)) {
         json_t *row = json_array_get(arr, i);
         const char *hex = json_string_value(json_object_get(row, "id"));
         uint8_t id[32];
@@ -621,10 +628,16 @@ static void filter_list(ent_node *n, const ent_api_guard *g,
             json_array_remove(arr, i);
             continue;
         }
-        struct tpl_ctx t = {type, "", ""};
-        if (type == NULL ||
-            ent_store_read(ent_node_store(n), tpl_fn, &t) != ENT_OK)
+        if (type == NULL || strlen(type) >= sizeof(last_type)) {
             t.title[0] = t.date[0] = '\0';
+            have_tpl = false;
+        } else if (!have_tpl || strcmp(type, last_type) != 0) {
+            t.type = type;
+            if (ent_store_read(ent_node_store(n), tpl_fn, &t) != ENT_OK)
+                t.title[0] = t.date[0] = '\0';
+            strcpy(last_type, type);
+            have_tpl = true;
+        }
         const char *cols[][2] = {
             {"title", t.title}, {"date", t.date}, {"stage", "stage"}};
         for (size_t c = 0; c < 3; c++) {

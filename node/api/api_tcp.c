@@ -13,6 +13,7 @@
 #include "node/api/ratelimit.h"
 #include "node/api/tls.h"
 #include "node/access/policy.h"
+#include "node/web/web.h"
 #include "node/err.h"
 #include "node/home.h"
 #include "node/log.h"
@@ -380,8 +381,11 @@ static int conn_stream(tcp_conn *c, ent_http_response *resp) {
         conn_close(c);
         return ENT_OK;
     }
-    /* reading goes on: it tells when the client is gone */
-    if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read) != 0) {
+    /* reading goes on: it tells when the client is gone (the request
+     * was read in a read callback, so reading is usually still on: libuv
+     * answers UV_EALREADY then) */
+    int r = uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read);
+    if (r != 0 && r != UV_EALREADY) {
         conn_close(c);
         return ENT_OK;
     }
@@ -448,13 +452,46 @@ static bool conn_admit(void *data, const ent_principal *who,
                               uv_now(ent_node_loop(c->srv->node)), retry_ms);
 }
 
+/*
+ * The web page's files (spec/web.md): a GET of one of them is answered
+ * here, before the API's dispatch, without a credential (they hold no
+ * data: every byte of data comes from the API). true when answered.
+ */
+static bool conn_web(tcp_conn *c, const ent_http_request *req,
+                     ent_http_response *resp) {
+    if (strcmp(req->method, "GET") != 0)
+        return false;
+    const ent_web_file *f = ent_web_find(req->path);
+    if (f == NULL)
+        return false;
+    uint64_t retry_ms = 0;
+    if (!conn_admit(c, NULL, &retry_ms)) {
+        ent_http_response_error(resp, 429, ENT_ELIMIT,
+                                "too many requests; try again in %llu ms",
+                                (unsigned long long)retry_ms);
+        resp->retry_after = (unsigned)((retry_ms + 999) / 1000);
+        return true;
+    }
+    char *copy = malloc(f->len ? f->len : 1);
+    if (copy == NULL) {
+        ent_http_response_error(resp, 500, ENT_ENOMEM, "out of memory");
+        return true;
+    }
+    memcpy(copy, f->data, f->len);
+    ent_http_response_text(resp, 200, f->content_type, copy, f->len);
+    resp->headers = ENT_WEB_HEADERS;
+    return true;
+}
+
 /* One whole request: dispatched with the TCP transport, answered. */
 static void conn_request(tcp_conn *c) {
     ent_http_request *req = ent_http_parser_request(c->parser);
     ent_http_response resp = {0};
     ent_api_tcp *t = c->srv;
     req->transport = c->tls != NULL ? ENT_HTTP_TLS : ENT_HTTP_TCP;
-    bool held = ent__api_dispatch_held(t->node, req, &resp, conn_admit, c);
+    bool held = false;
+    if (!conn_web(c, req, &resp))
+        held = ent__api_dispatch_held(t->node, req, &resp, conn_admit, c);
     ENT_DEBUG(ent_node_log(t->node), "api-tcp: %s %s %s -> %d", c->ip,
               req->method, req->path, resp.status);
     bool keep = req->keep_alive && !t->closing &&

@@ -515,7 +515,7 @@ static int serialize(const ent_http_response *resp, bool tcp, bool keep_alive,
     }
     size_t nl = body != NULL && !text ? 1 : 0;
     int status = resp->status ? resp->status : 500;
-    char head[1024], retry[48] = "";
+    char head[2048], retry[48] = "";
     /* a 503 (too many connections or streams, a restored node catching
      * up) always says when to come back */
     unsigned ra = resp->retry_after > 0 ? resp->retry_after
@@ -531,7 +531,7 @@ static int serialize(const ent_http_response *resp, bool tcp, bool keep_alive,
                       "%s"
                       "%s%s%s"
                       "%s%s%s"
-                      "%s"
+                      "%s%s"
                       "\r\n",
                       status, ent_http_status_text(status),
                       text && resp->content_type != NULL ? resp->content_type
@@ -549,7 +549,7 @@ static int serialize(const ent_http_response *resp, bool tcp, bool keep_alive,
                       resp->allow[0] ? "\r\n" : "",
                       resp->set_cookie[0] ? "Set-Cookie: " : "",
                       resp->set_cookie, resp->set_cookie[0] ? "\r\n" : "",
-                      retry);
+                      retry, tcp && resp->headers != NULL ? resp->headers : "");
     if (hn < 0 || (size_t)hn >= sizeof(head)) {
         rc = ENT_EINVAL;
         goto out;

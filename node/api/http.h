@@ -144,6 +144,8 @@ typedef struct ent_http_response {
     const char *content_type; /* of text; static */
     char set_cookie[256]; /* "Set-Cookie" header value, or "" */
     unsigned retry_after; /* "Retry-After" in seconds (429), 0: none */
+    const char *headers;  /* static header lines, each ending in CRLF, or
+                             NULL (the web page's, node/web/web.h) */
     /* a streamed answer instead of body (status 200); stream_data is owned
      * until the server takes both (ent_http_response_clear() and a new
      * status or error call stream->closed(stream_data)) */

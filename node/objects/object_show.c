@@ -843,7 +843,8 @@ int ent_obj_list_json_ex(ent_objects *eng, const ent_obj_list_opts *opts,
     rc = ent_store_read(eng->store, list_fn, &c);
     if (rc != ENT_OK)
         goto out;
-    if (o->sort != ENT_OBJ_SORT_ID || o->descending)
+    /* no rows: c.rows is NULL, which qsort_r may not be given */
+    if (c.n > 1 && (o->sort != ENT_OBJ_SORT_ID || o->descending))
         qsort_r(c.rows, c.n, sizeof(*c.rows), cmp_rows, (void *)o);
     if ((arr = json_array()) == NULL) {
         rc = ENT_ENOMEM;

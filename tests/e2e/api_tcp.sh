@@ -11,7 +11,8 @@
 # denied field's value (the canary) never appears in any answer; login
 # sets the cookie (HttpOnly, SameSite=Strict, Path=/, no Secure in plain
 # HTTP); cookie writes without the CSRF token, with a wrong one or from
-# another origin are 403 and change nothing, with it they work; logout
+# another origin are 403 and change nothing, with it they work; the event
+# stream streams over a cookie session; logout
 # ends the session; keep-alive carries several requests; oversized body,
 # head and header count are 413; a slow head is closed; path tricks get
 # 400/403/404 and leak nothing; a flood gets 429 with Retry-After while
@@ -199,6 +200,17 @@ R=$(http "$P" POST "/v1/objects/$EMEA" "Cookie: $COOKIE" "X-CSRF-Token: $CSRF" "
 e A object show "$EMEA" --json | py 'd["shared"]["next_step"]' | grep -qx Cookie-write || fail "the cookie write did not land"
 R=$(http "$P" GET "/v1/objects/$EMEA" "Cookie: $COOKIE"); echo "$R" >>"$OUT/all"
 [ "$(st "$R")" = 200 ] || fail "cookie read: $R"
+# the event stream on TCP stays open and streams (it used to close right
+# after its head): the prologue, then an event of a write made now
+curl -s -N -m 20 -H "Cookie: $COOKIE" -H 'Accept: text/event-stream' \
+    "http://$P/v1/events" >"$T/tcp.sse" 2>/dev/null &
+SSE_PID=$!
+lib_track "$SSE_PID"
+wait_for "the TCP event stream to open" grep -q "entente events" "$T/tcp.sse"
+e A object set "$EMEA" --set next_step=Streamed >/dev/null
+wait_for "an event on the TCP stream" grep -q "Streamed" "$T/tcp.sse"
+kill "$SSE_PID" 2>/dev/null || true
+wait "$SSE_PID" 2>/dev/null || true
 # logout: CSRF too, then the cookie is dead
 R=$(http "$P" POST /v1/logout "Cookie: $COOKIE"); [ "$(st "$R")" = 403 ] || fail "logout without CSRF: $R"
 R=$(http "$P" POST /v1/logout "Cookie: $COOKIE" "X-CSRF-Token: $CSRF"); [ "$(st "$R")" = 200 ] || fail "logout: $R"

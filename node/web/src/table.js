@@ -1,0 +1,64 @@
+// table.js - the objects of a type as a table: filter by stage (the
+// node filters) and by text in the name, sort by a column (the node
+// sorts), and download what is shown as CSV (RFC 4180).
+import {useEffect, useState} from 'preact/hooks';
+import {html} from './html.js';
+import {api, query} from './api.js';
+import {useEvents} from './events.js';
+
+const COLUMNS = [['title', 'Name'], ['stage', 'Stage'], ['date', 'Close date']];
+
+function csvField(v) {
+  const s = v === null || v === undefined ? '' : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function Table({type, go}) {
+  const tick = useEvents();
+  const [stages, setStages] = useState([]);
+  const [rows, setRows] = useState([]);
+  const [stage, setStage] = useState('');
+  const [text, setText] = useState('');
+  const [sort, setSort] = useState('title');
+  const [error, setError] = useState('');
+  useEffect(() => {
+    api('GET', `/v1/templates/${type}`).then((t) => setStages(t.stages || []), () => {});
+  }, [type]);
+  useEffect(() => {
+    api('GET', `/v1/objects${query({type, stage, sort, limit: 1000})}`)
+      .then((r) => setRows(r.filter((x) => x.status === 'active')), (e) => setError(e.message));
+  }, [type, stage, sort, tick]);
+  const shown = rows.filter((r) => !text || (r.title || '').toLowerCase().includes(text.toLowerCase()));
+  const download = () => {
+    const lines = [COLUMNS.map(([, label]) => csvField(label)).join(',')]
+      .concat(shown.map((r) => COLUMNS.map(([k]) => csvField(r[k])).join(',')));
+    const url = URL.createObjectURL(new Blob([lines.join('\r\n') + '\r\n'], {type: 'text/csv'}));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = `${type}.csv`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  };
+  const sortButton = (k, label) => {
+    const dir = sort === k ? 'ascending' : sort === `-${k}` ? 'descending' : 'none';
+    return html`<th scope="col" aria-sort=${dir}><button type="button" class="sort"
+      onClick=${() => setSort(sort === k ? `-${k}` : k)}>${label}</button></th>`;
+  };
+  return html`<main>
+    <h1>Table: ${type}</h1>
+    ${error && html`<p role="alert" class="error">${error}</p>`}
+    <div class="filters">
+      <label>Stage <select value=${stage} onChange=${(e) => setStage(e.target.value)}>
+        <option value="">Any</option>
+        ${stages.map((s) => html`<option value=${s}>${s}</option>`)}
+      </select></label>
+      <label>Name contains <input value=${text} onInput=${(e) => setText(e.target.value)} /></label>
+      <button type="button" onClick=${download}>Download CSV</button>
+    </div>
+    <table class="list"><thead><tr>${COLUMNS.map(([k, label]) => sortButton(k, label))}</tr></thead>
+      <tbody>${shown.map((r) => html`<tr>
+        <td><a href="/objects/${r.id}" onClick=${(e) => { e.preventDefault(); go(`/objects/${r.id}`); }}>${r.title || r.id.slice(0, 12)}</a></td>
+        <td>${r.stage || ''}</td><td>${r.date || ''}</td></tr>`)}</tbody></table>
+    <p role="status">${shown.length} of ${rows.length} shown</p>
+  </main>`;
+}

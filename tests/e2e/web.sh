@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# tests/e2e/web.sh - the web page (spec/web.md) in a real browser:
+# Playwright (playwright-core from node/web's package-lock) drives
+# Debian's headless Chromium against two real nodes on loopback, Acme and
+# Globex, each serving the page on its TCP API. First checks that the
+# committed bundle is what node/web/build.sh makes from the sources and
+# the lock (a reproducible build), then runs tests/e2e/web.test.mjs: the
+# user's steps, the privacy canary, the hide-private switch, a viewer,
+# the workflow refusal and approval, the report chart, logout. Screenshots
+# go to build/web/. Needs $ENTENTE, node, npm and chromium (the Makefile's
+# `web-deps` installs them).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+lib_init web
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WEB="$ROOT/node/web"
+CHROMIUM=${CHROMIUM:-$(command -v chromium || true)}
+[ -n "$CHROMIUM" ] || fail "chromium is not installed (apt-get install chromium)"
+command -v node >/dev/null || fail "node is not installed (apt-get install nodejs npm)"
+
+# the bundle embedded in the binary is the one the sources and lock make
+"$WEB/build.sh" "$T/dist" || fail "node/web/build.sh"
+for f in index.html app.js app.css; do
+    cmp -s "$T/dist/$f" "$WEB/dist/$f" ||
+        fail "node/web/dist/$f differs from a rebuild (run make web and commit node/web/dist)"
+done
+
+SERVE_ARGS=(--api 127.0.0.1:0)
+node_init A "Acme"
+node_init G "Globex"
+node_start A
+node_start G
+PA=$(e A status --json | py 'd["api_tcp"]')
+PG=$(e G status --json | py 'd["api_tcp"]')
+GORG=$(node_org G)
+printf '%s\n' 'Acme-password-42' | e A user add alice --role admin --password-stdin >/dev/null
+printf '%s\n' 'Viewer-password-42' | e A user add vic --role viewer --password-stdin >/dev/null
+e A policy add 'allow role=viewer read *' >/dev/null
+printf '%s\n' 'Globex-password-42' | e G user add gina --role admin --password-stdin >/dev/null
+
+mkdir -p "$ROOT/build/web"
+start=$(date +%s%N)
+ACME="http://$PA" GLOBEX="http://$PG" GLOBEX_ORG="$GORG" CHROMIUM="$CHROMIUM" \
+    SHOTS="$ROOT/build/web" WEB="$WEB" \
+    node "$ROOT/tests/e2e/web.test.mjs" || fail "web.test.mjs"
+echo "web: browser steps took $((($(date +%s%N) - start) / 1000000)) ms"
+nodes_stop_all
+echo "web: ok"

@@ -1,0 +1,361 @@
+// tests/e2e/web.test.mjs - the web page's browser test, run by
+// tests/e2e/web.sh with ACME, GLOBEX (the nodes' page addresses),
+// GLOBEX_ORG, CHROMIUM, SHOTS (screenshot folder) and WEB (node/web, for
+// its pinned playwright-core). The steps read as a user's: roles and
+// labels, never CSS paths. Prints "N passed, 0 failed" at the end.
+import {createRequire} from 'node:module';
+import assert from 'node:assert/strict';
+import {readFileSync} from 'node:fs';
+
+const require = createRequire(`${process.env.WEB}/package.json`);
+const {chromium} = require('playwright-core');
+const {ACME, GLOBEX, GLOBEX_ORG, CHROMIUM, SHOTS} = process.env;
+const CANARY = `98765${Math.floor(Math.random() * 9000 + 1000)}`; // deal size digits
+const NOTE = `CANARY-NOTE-${Math.random().toString(36).slice(2, 10)}`;
+const T = 20000;
+let passed = 0;
+const debug = [];
+function ok(what) {
+  passed++;
+  console.log(`ok ${passed} - ${what}`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({path: `${SHOTS}/${name}.png`, fullPage: true});
+}
+
+// A context of its own (cookies, sessionStorage) logged in as user.
+async function login(base, user, password, options = {}) {
+  const context = await browser.newContext({viewport: {width: 1280, height: 800}, ...options});
+  const page = await context.newPage();
+  page.setDefaultTimeout(T);
+  await page.goto(`${base}/`);
+  await page.getByLabel('User').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', {name: 'Log in'}).click();
+  await page.getByRole('button', {name: 'Log out'}).waitFor();
+  return {context, page};
+}
+
+// Everything a page receives: response bodies, event-stream messages.
+async function record(context, page) {
+  const seen = [];
+  page.on('response', async (r) => {
+    if ((r.headers()['content-type'] || '').startsWith('text/event-stream')) return;
+    try {
+      seen.push(`${r.url()} ${await r.text()}`);
+    } catch (e) { /* a body gone with a navigation */ }
+  });
+  page.on('request', (r) => seen.push(r.url()));
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  cdp.on('Network.eventSourceMessageReceived', (m) => {
+    seen.push(`event ${m.eventName} ${m.data}`);
+    debug.push(`event ${m.eventName} ${m.data}`);
+  });
+  return seen;
+}
+
+const column = (page, stage) => page.getByRole('region', {name: stage, exact: true});
+const card = (page, stage, name) => column(page, stage).getByRole('listitem', {name});
+
+async function run() {
+  // the page and its headers
+  const r = await fetch(`${ACME}/`);
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^text\/html/);
+  const csp = r.headers.get('content-security-policy');
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.equal(r.headers.get('x-frame-options'), 'DENY');
+  const js = await fetch(`${ACME}/app.js`);
+  assert.match(js.headers.get('content-type'), /^text\/javascript/);
+  assert.equal((await fetch(`${ACME}/board`)).status, 200);
+  assert.equal((await fetch(`${ACME}/nothing.js`)).status, 401); // not the page's: the API's, which wants a credential
+  assert.equal((await fetch(`${ACME}/v1/objects`)).status, 401);
+  ok('the node serves the page with its security headers; the API still needs a credential');
+
+  // two orgs log in
+  const acme = await login(ACME, 'alice', 'Acme-password-42');
+  const globex = await login(GLOBEX, 'gina', 'Globex-password-42');
+  const gseen = await record(globex.context, globex.page);
+  ok('Acme and Globex log in');
+
+  // Acme creates an opportunity with a private deal size
+  const a = acme.page;
+  await a.getByLabel('Name').fill('Canary Deal');
+  await a.getByLabel('Deal size').fill(`${CANARY} EUR`);
+  await a.getByRole('button', {name: 'Create'}).click();
+  await a.getByRole('heading', {name: /Canary Deal/}).waitFor();
+  const id = a.url().match(/objects\/([0-9a-f]{64})/)[1];
+  const priv = a.getByRole('region', {name: 'Private fields'});
+  await priv.getByText(`${CANARY}.00 EUR`).waitFor();
+  await priv.getByRole('button', {name: 'Edit Internal notes'}).click();
+  await priv.getByLabel('Internal notes').fill(NOTE);
+  await priv.getByRole('button', {name: 'Save'}).click();
+  await priv.getByText(NOTE).waitFor();
+  const shared = a.getByRole('region', {name: 'Shared fields'});
+  await shared.getByRole('button', {name: 'Edit Region'}).click();
+  await shared.getByRole('combobox', {name: 'Region'}).selectOption('EMEA');
+  await shared.getByRole('button', {name: 'Save'}).click();
+  await shared.getByText('EMEA').waitFor();
+  await shared.getByRole('button', {name: 'Edit Close date'}).click();
+  await shared.getByLabel('Close date').fill('2027-03-31');
+  await shared.getByRole('button', {name: 'Save'}).click();
+  await shared.getByText('2027-03-31').waitFor();
+  assert.ok(await priv.getByRole('img', {name: 'private'}).count() >= 4, 'a lock on every private field');
+  await a.getByRole('button', {name: 'Invite a partner'}).click();
+  const token = await a.getByLabel('Invite token').inputValue();
+  assert.ok(token.length > 40);
+  await a.getByRole('link', {name: 'Inbox'}).click();
+  const pending = a.getByRole('region', {name: 'Pending invites'}).getByRole('listitem');
+  await pending.filter({hasText: id.slice(0, 12)}).filter({hasText: 'member'}).waitFor();
+  await a.goto(`${ACME}/objects/${id}`);
+  await a.getByRole('region', {name: 'Private fields'}).getByText(NOTE).waitFor();
+  await shot(a, 'acme-object');
+  ok('Acme creates the opportunity with a private deal size, edits private, enum and date fields inline, invites Globex (the invite waits in its inbox)');
+
+  // Globex keeps its board open in a second tab, joins from its inbox
+  const gBoard = await globex.context.newPage();
+  gBoard.setDefaultTimeout(T);
+  const gseen2 = await record(globex.context, gBoard);
+  await gBoard.goto(`${GLOBEX}/board`);
+  await column(gBoard, 'Prospecting').waitFor();
+  const g = globex.page;
+  await g.getByRole('link', {name: 'Inbox'}).click();
+  await g.getByLabel('Invite token').fill(token);
+  await g.getByRole('button', {name: 'Join'}).click();
+  await g.getByRole('heading', {name: /Canary Deal/}).waitFor();
+  ok('Globex joins from its own page');
+  await card(gBoard, 'Prospecting', 'Canary Deal').waitFor();
+  await shot(gBoard, 'globex-board');
+  ok('Globex\'s open board shows the card live');
+
+  // Acme's board, then Globex drags the card to the next stage
+  await a.getByRole('link', {name: 'Board'}).click();
+  await card(a, 'Prospecting', 'Canary Deal').waitFor();
+  await card(gBoard, 'Prospecting', 'Canary Deal').dragTo(column(gBoard, 'Qualification'));
+  await card(gBoard, 'Qualification', 'Canary Deal').waitFor();
+  await card(a, 'Qualification', 'Canary Deal').waitFor();
+  await shot(a, 'acme-board');
+  ok('Globex drags the card to Qualification and Acme\'s board follows');
+
+  // the workflow: a move the rules do not allow is refused with the reason
+  const rules = await a.evaluate(async ({id, gorg}) => {
+    const me = await (await fetch('/v1/access/me')).json();
+    const r = await fetch(`/v1/objects/${id}/rules`, {
+      method: 'PUT',
+      headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf},
+      body: JSON.stringify({transitions: [
+        {from: 'Prospecting', to: 'Qualification'},
+        {from: 'Qualification', to: 'Solution', approvals: [{step: 'partner', by: `org:${gorg}`}]},
+      ], field_owners: {}}),
+    });
+    return r.status;
+  }, {id, gorg: GLOBEX_ORG});
+  assert.equal(rules, 200);
+  await card(a, 'Qualification', 'Canary Deal').dragTo(column(a, 'Closed Won'));
+  await a.getByRole('alert').filter({hasText: /Cannot move to Closed Won: .*rules/}).waitFor();
+  assert.equal(await card(a, 'Qualification', 'Canary Deal').count(), 1);
+  await a.getByRole('button', {name: 'Move Canary Deal to Solution'}).click();
+  await a.getByRole('alert').filter({hasText: /approval "partner"/}).waitFor();
+  await shot(a, 'acme-board-refused');
+  ok('a move the workflow does not allow is refused with the rule\'s reason');
+
+  // the approval round trip through Globex's inbox
+  await g.getByRole('link', {name: 'Inbox'}).click();
+  const approval = g.getByRole('region', {name: 'Approvals'}).getByRole('listitem').filter({hasText: 'partner'});
+  await approval.waitFor();
+  await shot(g, 'globex-inbox');
+  await approval.getByRole('button', {name: 'Approve'}).click();
+  await g.getByText('Nothing to approve.').waitFor();
+  await a.getByRole('button', {name: 'Move Canary Deal to Solution'}).click();
+  await card(a, 'Solution', 'Canary Deal').waitFor();
+  await card(gBoard, 'Solution', 'Canary Deal').waitFor();
+  ok('Globex approves in its inbox; Acme\'s move then goes through on both boards');
+
+  // the report chart
+  await a.getByRole('link', {name: 'Reports'}).click();
+  await a.getByRole('img', {name: 'Objects per stage'}).waitFor();
+  await a.getByRole('cell', {name: 'Solution'}).waitFor();
+  const painted = await a.getByRole('img', {name: 'Objects per stage'}).evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0) n++;
+    return n;
+  });
+  assert.ok(painted > 1000, `the chart is drawn (${painted} pixels)`);
+  const [png] = await Promise.all([a.waitForEvent('download'),
+    a.getByRole('button', {name: 'Download PNG'}).click()]);
+  assert.deepEqual([...readFileSync(await png.path()).subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+  const [rcsv] = await Promise.all([a.waitForEvent('download'),
+    a.getByRole('button', {name: 'Download CSV'}).click()]);
+  assert.equal(readFileSync(await rcsv.path(), 'utf8'), 'stage,count\r\nSolution,1\r\ntotal,1\r\n');
+  await shot(a, 'acme-reports');
+  ok('the report chart renders; PNG and CSV downloads');
+
+  // the table: filter by stage and name, sort, CSV of what is shown
+  await a.getByRole('link', {name: 'Table'}).click();
+  await a.getByRole('link', {name: 'Canary Deal'}).waitFor();
+  await a.getByLabel('Stage').selectOption('Proposal');
+  await a.getByRole('status').filter({hasText: '0 of 0 shown'}).waitFor();
+  await a.getByLabel('Stage').selectOption('Solution');
+  await a.getByRole('status').filter({hasText: '1 of 1 shown'}).waitFor();
+  await a.getByLabel('Name contains').fill('no such deal');
+  await a.getByRole('status').filter({hasText: '0 of 1 shown'}).waitFor();
+  await a.getByLabel('Name contains').fill('canary');
+  await a.getByRole('button', {name: 'Name'}).click();
+  await a.getByRole('columnheader', {name: 'Name'}).and(a.locator('[aria-sort="descending"]')).waitFor();
+  const [download] = await Promise.all([a.waitForEvent('download'),
+    a.getByRole('button', {name: 'Download CSV'}).click()]);
+  const csv = readFileSync(await download.path(), 'utf8');
+  assert.match(csv, /^Name,Stage,Close date\r\nCanary Deal,Solution,2027-03-31\r\n$/);
+  await shot(a, 'acme-table');
+  ok('the table filters by stage and name, sorts, and downloads what it shows as CSV');
+
+  // partners: each side sees the other connected, with the same safety code
+  await a.getByRole('link', {name: 'Partners'}).click();
+  const aRow = a.getByRole('row', {name: 'Globex'});
+  await aRow.getByRole('cell', {name: 'Connected'}).waitFor();
+  await g.getByRole('link', {name: 'Partners'}).click();
+  const gRow = g.getByRole('row', {name: 'Acme'});
+  await gRow.getByRole('cell', {name: 'Connected'}).waitFor();
+  const code = (await aRow.locator('.safety').textContent()).trim();
+  assert.match(code, /^\d{5}( \d{5}){5,}$/);
+  assert.equal((await gRow.locator('.safety').textContent()).trim(), code);
+  await shot(a, 'acme-partners');
+  ok('the partners view shows Globex connected, with the safety code Globex shows for Acme');
+
+  // the canary: no private value of Acme's reaches Globex's browser
+  await g.goto(`${GLOBEX}/objects/${id}`);
+  await g.getByRole('heading', {name: /Canary Deal/}).waitFor();
+  await shot(g, 'globex-object');
+  for (const p of [g, gBoard]) {
+    const dom = await p.content();
+    assert.ok(!dom.includes(CANARY) && !dom.includes(NOTE), 'canary in Globex DOM');
+  }
+  const all = gseen.concat(gseen2).join('\n');
+  assert.ok(all.includes('event '), 'Globex received events');
+  assert.ok(all.includes('Canary Deal'), 'Globex received the shared name');
+  assert.ok(!all.includes(CANARY) && !all.includes(NOTE), 'canary in what Globex received');
+  ok('the deal size is in no response, DOM or event Globex\'s browser receives');
+
+  // the hide-private switch
+  await a.goto(`${ACME}/objects/${id}`);
+  await a.getByText(NOTE).waitFor();
+  assert.ok((await a.content()).includes(CANARY));
+  await a.getByRole('button', {name: 'Remove Globex'}).waitFor(); // the owner may
+  await a.getByRole('switch', {name: 'Hide private fields'}).check();
+  await a.getByRole('region', {name: 'Shared fields'}).waitFor();
+  const noPrivate = async () => {
+    const dom = await a.content();
+    assert.ok(!dom.includes(CANARY) && !dom.includes(NOTE), 'a private value in the DOM');
+    assert.equal(await a.getByRole('region', {name: 'Private fields'}).count(), 0);
+  };
+  await a.waitForFunction(([c]) => !document.body.innerHTML.includes(c), [NOTE]);
+  await noPrivate();
+  await a.reload();
+  await a.getByRole('heading', {name: /Canary Deal/}).waitFor();
+  assert.ok(await a.getByRole('switch', {name: 'Hide private fields'}).isChecked());
+  await noPrivate();
+  await a.getByRole('link', {name: 'Board'}).click();
+  await card(a, 'Solution', 'Canary Deal').waitFor();
+  await noPrivate();
+  await shot(a, 'acme-board-hidden');
+  assert.equal(await a.evaluate(() => localStorage.length), 0);
+  ok('Hide private fields removes every private value from the DOM, across navigation and reload');
+
+  // a viewer: edit controls disabled, a forced request refused
+  const viewer = await login(ACME, 'vic', 'Viewer-password-42');
+  const v = viewer.page;
+  await v.goto(`${ACME}/objects/${id}`);
+  await v.getByRole('heading', {name: /Canary Deal/}).waitFor();
+  assert.ok(await v.getByRole('button', {name: 'Edit Opportunity name'}).isDisabled());
+  assert.ok(await v.getByRole('button', {name: 'Add comment'}).isDisabled());
+  assert.ok(await v.getByRole('button', {name: 'Proposal'}).isDisabled());
+  const forced = await v.evaluate(async (id) => {
+    const me = await (await fetch('/v1/access/me')).json();
+    const r = await fetch(`/v1/objects/${id}`, {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf},
+      body: JSON.stringify({set: {name: 'Hijacked'}}),
+    });
+    return [r.status, (await r.json()).error.code];
+  }, id);
+  assert.deepEqual(forced, [403, 'ENT_EDENIED']);
+  await shot(v, 'viewer-object');
+  ok('a viewer\'s edit controls are disabled and a forced request is refused');
+
+  // accessibility: axe-core on every view finds nothing serious; a
+  // context that lets the test inject axe's script (the page's CSP would
+  // refuse it, rightly), logged in as Acme's admin
+  const axeSrc = require.resolve('axe-core/axe.min.js');
+  const a11y = await login(ACME, 'alice', 'Acme-password-42', {bypassCSP: true});
+  for (const [view, ready] of [
+    ['/board', (p) => card(p, 'Solution', 'Canary Deal')],
+    [`/objects/${id}`, (p) => p.getByRole('region', {name: 'Private fields'})],
+    ['/inbox', (p) => p.getByRole('region', {name: 'Approvals'})],
+    ['/reports', (p) => p.getByRole('cell', {name: 'Solution'})],
+    ['/table', (p) => p.getByRole('link', {name: 'Canary Deal'})],
+    ['/partners', (p) => p.getByRole('row', {name: 'Globex'})],
+  ]) {
+    const p = a11y.page;
+    await p.goto(`${ACME}${view}`);
+    await ready(p).waitFor();
+    await p.addScriptTag({path: axeSrc});
+    const found = await p.evaluate(async () =>
+      (await window.axe.run(document, {resultTypes: ['violations']})).violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`));
+    assert.deepEqual(found, [], `axe on ${view}`);
+  }
+  await a11y.page.setViewportSize({width: 390, height: 844});
+  await a11y.page.goto(`${ACME}/board`);
+  await card(a11y.page, 'Solution', 'Canary Deal').waitFor();
+  await shot(a11y.page, 'phone-board');
+  await a11y.page.goto(`${ACME}/objects/${id}`);
+  await a11y.page.getByRole('region', {name: 'Private fields'}).waitFor();
+  await shot(a11y.page, 'phone-object');
+  ok('axe-core finds no serious or critical violation on the board, object, inbox, report, table and partners views');
+
+  // Globex leaves the object from its page; Acme's page shows it removed
+  await g.goto(`${GLOBEX}/objects/${id}`);
+  await g.getByRole('button', {name: 'Leave this opportunity'}).click();
+  await g.getByRole('region', {name: 'Members'}).getByText(/Globex — member \(removed\)/).waitFor();
+  assert.ok(await g.getByRole('button', {name: 'Edit Opportunity name'}).isDisabled());
+  await a.goto(`${ACME}/objects/${id}`);
+  await a.getByRole('region', {name: 'Members'}).getByText(/Globex — member \(removed\)/).waitFor();
+  assert.equal(await a.getByRole('button', {name: 'Remove Globex'}).count(), 0);
+  await shot(a, 'acme-object-left');
+  ok('Globex leaves from its page; both pages show it removed');
+
+  // logout ends the session on the node
+  const cookies = await viewer.context.cookies();
+  const session = cookies.find((c) => c.name === 'ent_session');
+  assert.ok(session && session.httpOnly && session.sameSite === 'Strict');
+  const gsession = (await globex.context.cookies()).find((c) => c.name === 'ent_session');
+  assert.ok(gsession && !gseen.concat(gseen2).some((u) => u.includes(gsession.value.slice(4, 30))),
+    'the session is in no URL nor body the page received');
+  await v.getByRole('button', {name: 'Log out'}).click();
+  await v.getByRole('button', {name: 'Log in'}).waitFor();
+  const after = await fetch(`${ACME}/v1/access/me`, {headers: {Cookie: `ent_session=${session.value}`}});
+  assert.equal(after.status, 401);
+  ok('logout ends the session on the node');
+}
+
+const browser = await chromium.launch({executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage']});
+try {
+  await run();
+  console.log(`${passed} passed, 0 failed`);
+} catch (e) {
+  console.error(e);
+  let n = 0;
+  for (const c of browser.contexts())
+    for (const p of c.pages()) await shot(p, `failed-${n++}`).catch(() => {});
+  if (process.env.WEB_DEBUG) console.error(debug.join('\n'));
+  console.log(`${passed} passed, 1 failed`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
