@@ -479,9 +479,10 @@ bool ent__api_dispatch_held(ent_node *n, const ent_http_request *req,
 static void not_durable(ent_http_response *resp, int err) {
     ent_http_response_clear(resp);
     ent_http_response_error(resp, 500, err,
-                            "storage commit failed (%s): the change is not "
-                            "durable and may be lost",
-                            ent_err_name(err));
+                            "storage commit failed: %s (the group of writes "
+                            "it was in was rolled back: the change was not "
+                            "made)",
+                            ent_strerror(err));
 }
 
 /* A caller that cannot wait (tests, in-process use): the group commits

@@ -509,8 +509,9 @@ static void conn_request(tcp_conn *c) {
         if (err != ENT_OK) {
             ent_http_response_clear(&resp);
             ent_http_response_error(&resp, 500, err,
-                                    "storage commit failed: the change is "
-                                    "not durable");
+                                    "storage commit failed: %s (the change "
+                                    "was not made)",
+                                    ent_strerror(err));
         }
     }
     conn_respond(c, &resp, keep);
