@@ -43,7 +43,9 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
 #define FIELD "next_step"
-#define WAIT_MS 30000 /* a deadline for what must happen, never a speed check: 8 s was missed at load 3 (the proof flood) */
+/* a deadline for what must happen, never a speed check (8 s was missed by
+ * the proof flood at load 3) */
+#define WAIT_MS 30000
 
 typedef struct world {
     NODES_WORLD_FIELDS;
