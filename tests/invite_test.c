@@ -308,8 +308,15 @@ static void substitutions(int version) {
         }
         for (const char *c = others; *c != '\0'; c++) {
             tok[i] = *c;
-            assert_int_equal(ent_invite_token_parse(tok, len, &back),
-                             ENT_ECORRUPT);
+            int rc = ent_invite_token_parse(tok, len, &back);
+            if (i == len - 1 && (*c == ' ' || *c == '\t'))
+                /* trailing white space is trimmed: one character short,
+                 * which decodes when the dropped character's bits happen
+                 * to be unused (about 1 run in 20) and fails the checksum */
+                assert_true(rc == ENT_ECORRUPT || rc == ENT_ECHECKSUM ||
+                            rc == ENT_ETRUNCATED);
+            else
+                assert_int_equal(rc, ENT_ECORRUPT);
         }
         tok[i] = orig;
     }
