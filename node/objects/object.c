@@ -1033,18 +1033,23 @@ static int change(ent_objects *eng, const uint8_t id[32], uint8_t kind,
                     .text = text,
                     .err = err,
                     .errlen = errlen};
-    if (op_out != NULL)
-        *op_out = NULL;
-    if (eng == NULL || id == NULL || (n > 0 && in == NULL) ||
-        (kind != ENT_OP_SET && kind < ENT_OP_APPROVE && text == NULL))
-        return ENT_EINVAL;
-    if (err != NULL && errlen > 0)
-        err[0] = '\0';
     return change_run(eng, &c, op_out);
 }
 
-/* Runs one prepared change in a write transaction. */
+/* Checks and runs one prepared change in a write transaction: *op_out is
+ * NULL unless it succeeds, err empty unless it fails. */
 static int change_run(ent_objects *eng, change_ctx *cp, ent_op **op_out) {
+    if (op_out != NULL)
+        *op_out = NULL;
+    if (eng == NULL || cp->obj == NULL || (cp->n > 0 && cp->in == NULL) ||
+        (cp->kind != ENT_OP_SET && cp->kind < ENT_OP_APPROVE &&
+         cp->text == NULL) ||
+        (cp->kind == ENT_OP_RULES &&
+         (cp->rules == NULL || cp->ruleslen == 0 ||
+          cp->ruleslen > ENT_OP_RULES_MAX)))
+        return ENT_EINVAL;
+    if (cp->err != NULL && cp->errlen > 0)
+        cp->err[0] = '\0';
     change_ctx c = *cp;
     int rc = ent_store_write(eng->store, change_fn, &c);
     if (rc != ENT_OK || op_out == NULL) {
@@ -1110,12 +1115,6 @@ int ent_obj_approve(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                     .reject = reject,
                     .err = err,
                     .errlen = errlen};
-    if (op_out != NULL)
-        *op_out = NULL;
-    if (eng == NULL || id == NULL)
-        return ENT_EINVAL;
-    if (err != NULL && errlen > 0)
-        err[0] = '\0';
     return change_run(eng, &c, op_out);
 }
 
@@ -1128,12 +1127,6 @@ int ent_obj_erase(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                     .step = field,
                     .err = err,
                     .errlen = errlen};
-    if (op_out != NULL)
-        *op_out = NULL;
-    if (eng == NULL || id == NULL)
-        return ENT_EINVAL;
-    if (err != NULL && errlen > 0)
-        err[0] = '\0';
     return change_run(eng, &c, op_out);
 }
 
@@ -1147,12 +1140,5 @@ int ent_obj_set_rules(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                     .ruleslen = len,
                     .err = err,
                     .errlen = errlen};
-    if (op_out != NULL)
-        *op_out = NULL;
-    if (eng == NULL || id == NULL || rules == NULL || len == 0 ||
-        len > ENT_OP_RULES_MAX)
-        return ENT_EINVAL;
-    if (err != NULL && errlen > 0)
-        err[0] = '\0';
     return change_run(eng, &c, op_out);
 }

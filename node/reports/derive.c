@@ -332,6 +332,19 @@ static int since_cb(void *data, uint64_t ms, const uint8_t *blob,
     return 0;
 }
 
+int ent_derive_stage_since(ent_txn *txn, const uint8_t obj[32],
+                           const ent_value *stage, uint64_t *ms) {
+    since s = {stage, 0};
+    *ms = 0;
+    if (stage == NULL ||
+        (stage->type != ENT_VT_ENUM && stage->type != ENT_VT_TEXT))
+        return ENT_OK;
+    int rc = ent_obj_field_history(txn, obj, ENT_TPL_STAGE_FIELD, since_cb,
+                                   &s);
+    *ms = s.ms;
+    return rc;
+}
+
 typedef struct created {
     const uint8_t *id;
     uint64_t ms;
@@ -408,13 +421,10 @@ int ent_derive_show(ent_txn *txn, const ent_template *t,
         if (c->s[i].builtin == ENT_DB_CREATED && facts.created_ms == 0 &&
             (rc = created_ms(txn, id, &facts.created_ms)) != ENT_OK)
             goto out;
-        if (c->s[i].builtin == ENT_DB_STAGE_SINCE && stage_value(c) != NULL) {
-            since s = {stage_value(c), 0};
-            if ((rc = ent_obj_field_history(txn, id, ENT_TPL_STAGE_FIELD,
-                                            since_cb, &s)) != ENT_OK)
-                goto out;
-            facts.stage_since_ms = s.ms;
-        }
+        if (c->s[i].builtin == ENT_DB_STAGE_SINCE &&
+            (rc = ent_derive_stage_since(txn, id, stage_value(c),
+                                         &facts.stage_since_ms)) != ENT_OK)
+            goto out;
     }
     for (size_t i = 0; i < c->n; i++)
         if (c->s[i].builtin >= 0) {

@@ -66,6 +66,14 @@ void ent_derive_builtin_value(const ent_template *t, ent_derive_builtin which,
                               const ent_derive_facts *facts, ent_value *out);
 
 /*
+ * The wall-clock ms of the latest stored write of obj's stage whose value
+ * is stage (ASCII case ignored) into *ms, 0 when none: the built-in
+ * stage_since. @return ENT_OK, ENT_ECORRUPT, ENT_ENOMEM, storage errors.
+ */
+int ent_derive_stage_since(ent_txn *txn, const uint8_t obj[32],
+                           const ent_value *stage, uint64_t *ms);
+
+/*
  * Checks every derived field of t: its formula compiles against the
  * template's stored fields and the built-in names, its type fits the
  * field's (integer from a number, rounded half away from zero; money,

@@ -643,41 +643,16 @@ static int add_to_key(rpt *r, int which, const robj *ob) {
     return ENT_OK;
 }
 
-/* The stage write that set the current stage, for stage_since. */
-typedef struct since {
-    const ent_value *stage;
-    uint64_t ms;
-} since;
-
-static int since_cb(void *data, uint64_t ms, const uint8_t *blob,
-                    size_t blen) {
-    since *s = data;
-    ent_value v;
-    int rc = ent_obj_value_decode(blob, blen, &v);
-    if (rc != ENT_OK)
-        return rc;
-    if ((v.type == ENT_VT_ENUM || v.type == ENT_VT_TEXT) &&
-        caseeq_n(v.u.text.s, v.u.text.len, s->stage->u.text.s) &&
-        ms > s->ms)
-        s->ms = ms;
-    ent_value_clear(&v);
-    return 0;
-}
-
 /* The computed slots of the object: built-in names, then derived fields
  * (whose formulas name stored fields and built-ins only). */
 static int compute(rpt *r, const ent_obj_info *oi) {
     ent_derive_facts f = {r->now_ms, oi->created_ms, 0};
     const ent_value *stage = slot_value(r, (unsigned)r->stage_slot);
     int rc;
-    if (r->uses_since && stage != NULL &&
-        (stage->type == ENT_VT_ENUM || stage->type == ENT_VT_TEXT)) {
-        since sc = {stage, 0};
-        if ((rc = ent_obj_field_history(r->txn, oi->id, ENT_TPL_STAGE_FIELD,
-                                        since_cb, &sc)) != ENT_OK)
-            return rc;
-        f.stage_since_ms = sc.ms;
-    }
+    if (r->uses_since &&
+        (rc = ent_derive_stage_since(r->txn, oi->id, stage,
+                                     &f.stage_since_ms)) != ENT_OK)
+        return rc;
     for (size_t i = 0; i < r->nslots; i++) {
         rslot *s = &r->slots[i];
         if (!s->used || s->builtin < 0)
