@@ -56,7 +56,6 @@ typedef struct world {
     unsigned honest_n;
     unsigned acks_wanted; /* a_acked: wait for this many ACKs */
     unsigned errors_wanted; /* a_erred: wait for this many ERRORs */
-    ent_peers_stats flood0; /* proofs_settled: V's counts before the flood */
     unsigned in0, err0;     /* proofs_settled: A's counts before it */
     char want_text[64];   /* v_has_text: the value to wait for */
 } world;
@@ -689,27 +688,13 @@ static int vsize_fn(ent_txn *txn, void *data) {
     return ent_actlog_root(txn, data, root);
 }
 
-/* V has decided every request of the flood, and every answer and refusal
- * it counted has reached A (an answer or an ERROR may still be on the way
- * when V's counters already show it). */
+/* A has an answer or an ERROR for every request of the flood. V's own
+ * counters are not used for this: they also count the CONSISTENCY requests
+ * of V's honest partner, which exchanges heads with V meanwhile (what made
+ * this test fail now and then, one answer short). */
 static bool proofs_settled(world *w) {
-    if (w->a.closed)
-        return true;
-    ent_peers_stats p = pst(w);
-    uint64_t answered = p.proofs_answered - w->flood0.proofs_answered;
-    uint64_t refused = p.proofs_refused - w->flood0.proofs_refused;
-    return answered + refused >= w->errors_wanted &&
-           w->a.proofs_in - w->in0 >= answered &&
-           w->a.errors - w->err0 >= refused;
-}
-
-/* V has decided every request of the flood (its own counters). */
-static bool proofs_decided(world *w) {
-    ent_peers_stats p = pst(w);
-    return w->a.closed ||
-           (p.proofs_answered - w->flood0.proofs_answered) +
-                   (p.proofs_refused - w->flood0.proofs_refused) >=
-               w->errors_wanted;
+    return w->a.closed || (w->a.proofs_in - w->in0) + (w->a.errors - w->err0) >=
+                              w->errors_wanted;
 }
 
 /* A member floods CONSISTENCY requests about V's own log: V answers at most
@@ -727,7 +712,6 @@ static void test_proof_flood(void **state) {
         a_connect(w);
     ent_peers_stats p0 = pst(w);
     unsigned in0 = w->a.proofs_in, err0 = w->a.errors;
-    w->flood0 = p0;
     w->in0 = in0;
     w->err0 = err0;
     uint64_t t0 = wall_ms();
@@ -740,31 +724,20 @@ static void test_proof_flood(void **state) {
         a_send(w, &m);
     }
     w->errors_wanted = FLOOD;
-    assert_true(run_until(w, proofs_decided, WAIT_MS));
+    assert_true(run_until(w, proofs_settled, WAIT_MS));
     uint64_t secs = (wall_ms() - t0) / 1000 + 1;
-    /* Everything V counted should then reach A. In 2 of 3 full `make test`
-     * runs one answer or ERROR did not arrive within 30 s while this never
-     * happened alone or 8 at a time; the cause is not found (the closing
-     * note of session 6). Until it is, what reached A is printed, and A
-     * must have the burst's answers and a refusal. */
-    bool all = run_until(w, proofs_settled, 5000);
     ent_peers_stats p1 = pst(w);
-    unsigned answered = (unsigned)(p1.proofs_answered - p0.proofs_answered);
-    if (!all)
-        printf("  proof flood: A got %u of %u answers, %u of %u errors\n",
-               w->a.proofs_in - in0, answered, w->a.errors - err0,
-               (unsigned)(p1.proofs_refused - p0.proofs_refused));
-    assert_true(w->a.proofs_in - in0 <= answered);
-    assert_true(w->a.proofs_in - in0 >= ENT_PEERS_PROOFS_BURST);
+    unsigned answered = w->a.proofs_in - in0;
+    /* V's count may hold a request or two of its honest partner too */
+    assert_true(p1.proofs_answered - p0.proofs_answered >= answered);
+    assert_true(p1.proofs_answered - p0.proofs_answered <= answered + 2);
     assert_true(answered >= ENT_PEERS_PROOFS_BURST);
     assert_true(answered <=
                 ENT_PEERS_PROOFS_BURST + ENT_PEERS_PROOFS_PER_SEC * secs);
     assert_int_equal(p1.proofs_refused - p0.proofs_refused, FLOOD - answered);
-    /* the refusals reached A as ERROR LIMIT (any other ERROR V sent on the
+    /* every refusal reached A as an ERROR (any other ERROR V sent on the
      * way would only add to these) */
-    assert_true(w->a.errors - err0 >= 1);
-    if (all)
-        assert_true(w->a.errors - err0 >= FLOOD - answered);
+    assert_true(w->a.errors - err0 >= FLOOD - answered);
     assert_int_equal(w->a.last_err, ENT_WIRE_C_LIMIT);
     assert_non_null(w->a.s);
     honest_edit_arrives(w);
