@@ -56,6 +56,16 @@ async function record(context, page) {
   return seen;
 }
 
+// Polls fn(arg) in the page until it resolves truthy, for at most T ms
+// (page.waitForFunction does not wait for an async predicate's promise).
+async function until(page, fn, arg) {
+  for (const end = Date.now() + T; Date.now() < end;) {
+    if (await page.evaluate(fn, arg)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`until: not true after ${T} ms: ${fn}`);
+}
+
 const column = (page, stage) => page.getByRole('region', {name: stage, exact: true});
 const card = (page, stage, name) => column(page, stage).getByRole('listitem', {name});
 
@@ -170,6 +180,12 @@ async function run() {
   await shot(g, 'globex-inbox');
   await approval.getByRole('button', {name: 'Approve'}).click();
   await g.getByText('Nothing to approve.').waitFor();
+  // Globex's approval reaches Acme's node by gossip; a user would wait
+  // for it too (clicking earlier is refused, rightly, for want of it)
+  await until(a, async (id) => {
+    const r = await fetch(`/v1/events?kinds=approval.given&object=${id}&follow=false`);
+    return r.ok && (await r.json()).events.length > 0;
+  }, id);
   await a.getByRole('button', {name: 'Move Canary Deal to Solution'}).click();
   await card(a, 'Solution', 'Canary Deal').waitFor();
   await card(gBoard, 'Solution', 'Canary Deal').waitFor();
