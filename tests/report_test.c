@@ -739,6 +739,19 @@ static void test_csv(void **state) {
                              "total,2,\r\n");
     free(csv);
     json_decref(j);
+    /* a partner's stage name a spreadsheet would run: an apostrophe in
+     * front (node/csvcell.h); a negative amount stays a number */
+    j = json_pack("{s:[s],s:[{s:{s:s},s:i,s:[{s:s,s:s,s:i}]}],s:{s:i,s:[]}}",
+                  "by", "stage", "groups", "key", "stage",
+                  "=HYPERLINK(\"x\",A1)", "count", 1, "amount", "amount",
+                  "-1.00", "currency", "USD", "minor", -100, "total", "count",
+                  1, "amount");
+    assert_int_equal(ent_report_csv(j, &csv), ENT_OK);
+    assert_string_equal(csv, "stage,count,amount USD\r\n"
+                             "\"'=HYPERLINK(\"\"x\"\",A1)\",1,-1.00\r\n"
+                             "total,1,\r\n");
+    free(csv);
+    json_decref(j);
     json_t *none = json_object();
     assert_int_equal(ent_report_csv(none, &csv), ENT_EINVAL);
     json_decref(none);

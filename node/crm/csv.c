@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "node/csvcell.h"
 #include "node/err.h"
 #include "protocol/cbor.h"
 
@@ -151,6 +152,7 @@ static void on_cell(void *s, size_t len, void *data) {
              "more than %zu columns in one record", c->lim.max_cols);
         return;
     }
+    b = ent_csv_unguard(b, &len); /* the apostrophe our writer put */
     if (len > c->lim.max_cell) {
         fail(c, ENT_ETOOBIG, c->cell_line, col, "cell longer than %zu bytes",
              c->lim.max_cell);
@@ -580,14 +582,28 @@ int ent_csv_write_row(FILE *f, char sep, const char *const *cells,
     for (size_t i = 0; i < n; i++) {
         const char *s = cells[i] ? cells[i] : "";
         size_t len = lens ? lens[i] : strlen(s);
+        char *guarded = NULL;
+        int rc = ENT_OK;
         if (i > 0 && fputc(sep, f) == EOF)
             return ENT_EIO;
+        if (ent_csv_formula(s, len)) { /* csvcell.h: "'" in front */
+            guarded = malloc(len + 1);
+            if (guarded == NULL)
+                return ENT_ENOMEM;
+            guarded[0] = '\'';
+            memcpy(guarded + 1, s, len);
+            s = guarded;
+            len++;
+        }
         if (needs_quote(s, len, sep)) {
             if (csv_fwrite(f, s, len) != 0)
-                return ENT_EIO;
+                rc = ENT_EIO;
         } else if (len > 0 && fwrite(s, 1, len, f) != len) {
-            return ENT_EIO;
+            rc = ENT_EIO;
         }
+        free(guarded);
+        if (rc != ENT_OK)
+            return rc;
     }
     if (fputs("\r\n", f) == EOF)
         return ENT_EIO;

@@ -145,10 +145,12 @@ void ent_csv_free(ent_csv *c);
  * NUL-terminated) to f, separated by sep, ended by CRLF (RFC 4180). A cell
  * is quoted (libcsv's csv_fwrite2, quotes doubled) when it holds sep, a
  * quote, CR or LF, or starts or ends with a space or tab; other cells are
- * written as they are, so reading the output with this reader gives back
- * exactly the same cells (a record of one empty cell is written as "",
- * since an empty line is no record).
- * @return ENT_OK or ENT_EIO.
+ * written as they are. A cell a spreadsheet would run as a formula gets
+ * one apostrophe in front (node/csvcell.h), which the reader takes away
+ * again, so reading the output with this reader gives back exactly the
+ * same cells (a record of one empty cell is written as "", since an empty
+ * line is no record).
+ * @return ENT_OK, ENT_EIO or ENT_ENOMEM.
  */
 int ent_csv_write_row(FILE *f, char sep, const char *const *cells,
                       const size_t *lens, size_t n);

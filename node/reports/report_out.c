@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/csvcell.h"
 #include "node/err.h"
 #include "node/objects/value.h"
 
@@ -525,13 +526,20 @@ static void sb_put(sbuf *b, const char *s, size_t n) {
     b->s[b->n] = '\0';
 }
 
-/* One CSV field: quoted when it holds a comma, quote, CR or LF. */
+/* One CSV field: quoted when it holds a comma, quote, CR or LF; one
+ * apostrophe in front of what a spreadsheet would run as a formula
+ * (node/csvcell.h). */
 static void sb_field(sbuf *b, const char *s) {
+    bool guard = ent_csv_formula(s, strlen(s));
     if (strpbrk(s, ",\"\r\n") == NULL) {
+        if (guard)
+            sb_put(b, "'", 1);
         sb_put(b, s, strlen(s));
         return;
     }
     sb_put(b, "\"", 1);
+    if (guard)
+        sb_put(b, "'", 1);
     for (; *s; s++) {
         sb_put(b, s, 1);
         if (*s == '"') /* a quote is doubled */
