@@ -31,6 +31,9 @@
 struct ent_store {
     MDB_env *env;
     MDB_dbi dbi[ENT_TBL__COUNT];
+    /* read-only open of a store made before table t existed: reads of t
+     * find nothing (a read-write open creates it) */
+    bool absent[ENT_TBL__COUNT];
     const ent_log *log;
     size_t map_size;
     size_t max_key;
@@ -677,6 +680,8 @@ int ent_txn_get(ent_txn *txn, ent_table t, const void *key, size_t klen,
     if (err != ENT_OK)
         return err;
     MDB_val k = {klen, (void *)key}, v;
+    if (txn->s->absent[t])
+        return ENT_ENOENT;
     int rc = mdb_get(txn->txn, txn->s->dbi[t], &k, &v);
     if (rc != MDB_SUCCESS)
         return xlate(txn->s, rc, "mdb_get");
@@ -735,6 +740,10 @@ int ent_txn_count(ent_txn *txn, ent_table t, uint64_t *out) {
     if (err != ENT_OK)
         return err;
     MDB_stat st;
+    if (txn->s->absent[t]) {
+        *out = 0;
+        return ENT_OK;
+    }
     int rc = mdb_stat(txn->txn, txn->s->dbi[t], &st);
     if (rc != MDB_SUCCESS)
         return xlate(txn->s, rc, "mdb_stat");
@@ -789,8 +798,8 @@ static int scan(ent_txn *txn, ent_table t, const void *prefix, size_t plen,
         return err;
     if (fn == NULL || (plen > 0 && prefix == NULL))
         return ENT_EINVAL;
-    if (plen > txn->s->max_key)
-        return ENT_OK; /* no key can start with it */
+    if (plen > txn->s->max_key || txn->s->absent[t])
+        return ENT_OK; /* no key can start with it; no table, no key */
     MDB_cursor *cur = NULL;
     int rc = mdb_cursor_open(txn->txn, txn->s->dbi[t], &cur);
     if (rc != MDB_SUCCESS)
@@ -941,6 +950,12 @@ static int setup(ent_txn *txn, void *data) {
     unsigned dflags = txn->write ? MDB_CREATE : 0;
     for (int t = 0; t < ENT_TBL__COUNT; t++) {
         int rc = mdb_dbi_open(txn->txn, table_names[t], dflags, &s->dbi[t]);
+        s->absent[t] = rc == MDB_NOTFOUND && !txn->write && !fresh;
+        if (s->absent[t]) {
+            ENT_DEBUG(s->log, "storage: table %s not created yet (read-only)",
+                      table_names[t]);
+            continue;
+        }
         if (rc != MDB_SUCCESS) {
             ENT_ERROR(s->log, "storage: table %s missing", table_names[t]);
             return rc == MDB_NOTFOUND ? ENT_ECORRUPT

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "node/err.h"
 #include "node/log.h"
 #include "storage/store.h"
@@ -833,6 +835,74 @@ static int multi_op(ent_txn *txn, void *data) {
     return w->ignore_errors ? ENT_OK : err;
 }
 
+static int count_calls(void *data, const void *key, size_t klen,
+                       const void *val, size_t vlen) {
+    (void)key, (void)klen, (void)val, (void)vlen;
+    ++*(int *)data;
+    return 0;
+}
+
+static int events_count_fn(ent_txn *txn, void *data) {
+    return ent_txn_count(txn, ENT_TBL_EVENTS, data);
+}
+
+static int absent_fn(ent_txn *txn, void *data) {
+    (void)data;
+    const void *v;
+    size_t vlen;
+    uint64_t n = 1;
+    int calls = 0;
+    assert_int_equal(ent_txn_get(txn, ENT_TBL_EVENTS, "k", 1, &v, &vlen),
+                     ENT_ENOENT);
+    assert_int_equal(ent_txn_count(txn, ENT_TBL_EVENTS, &n), ENT_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(
+        ent_txn_scan(txn, ENT_TBL_EVENTS, NULL, 0, count_calls, &calls),
+        ENT_OK);
+    assert_int_equal(calls, 0);
+    /* the tables that exist read as ever */
+    assert_int_equal(ent_txn_get(txn, ENT_TBL_CONFIG, "k", 1, &v, &vlen),
+                     ENT_OK);
+    return ENT_OK;
+}
+
+/* A store made before a table existed (dropped here with LMDB itself):
+ * a read-only open reads the missing table as empty instead of failing;
+ * a read-write open creates it. */
+static void test_rdonly_missing_table(void **state) {
+    struct fx *f = *state;
+    ent_store *s = fx_create(f);
+    const struct kv items[] = {{ENT_TBL_CONFIG, "k", "v"},
+                               {ENT_TBL_EVENTS, "k", "v"}};
+    put_strings(s, items, 2);
+    ent_store_close(s);
+    MDB_env *env;
+    MDB_txn *t;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+    assert_int_equal(mdb_env_open(env, f->dir, MDB_NOTLS, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+    assert_int_equal(mdb_dbi_open(t, "events", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(t, dbi, 1), 0);
+    assert_int_equal(mdb_txn_commit(t), 0);
+    mdb_env_close(env);
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_RDONLY, &f->log),
+                     ENT_OK);
+    assert_int_equal(ent_store_read(s, absent_fn, NULL), ENT_OK);
+    ent_store_close(s);
+    assert_int_equal(ent_store_open(&s, f->dir, 0, &f->log), ENT_OK);
+    const struct kv again[] = {{ENT_TBL_EVENTS, "e", "v"}};
+    put_strings(s, again, 1);
+    ent_store_close(s);
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_RDONLY, &f->log),
+                     ENT_OK);
+    uint64_t n = 0;
+    assert_int_equal(ent_store_read(s, events_count_fn, &n), ENT_OK);
+    assert_int_equal(n, 1);
+    ent_store_close(s);
+}
+
 static void test_fault_injection(void **state) {
     struct fx *f = *state;
     ent_store *s = fx_create(f);
@@ -915,6 +985,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_injection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_stores, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rdonly_missing_table, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
