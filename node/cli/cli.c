@@ -830,13 +830,15 @@ static const cli_cmd commands[] = {
      "member COMMAND [ARGS] [options]", "Membership of joint objects.", no_opts,
      0, 0, member_cmds},
     {"approve", ent__cli_cmd_approve, "approve a workflow step of an object",
-     "approve OBJ [--step STEP] [--comment TEXT] [--json]",
+     "approve OBJ [--step STEP] [--comment TEXT] [--expires DATE] [--json]",
      "Gives this org's approval of a step of object OBJ's workflow (an "
      "approve op every member checks against the rules the object "
      "carries). Without --step: the one step waiting on this org (see "
-     "`entente inbox`). Who at the org may approve is set by the access "
-     "policies (action approve); by default the org's admins. Prints "
-     "nothing (with --json: {\"id\"}).",
+     "`entente inbox`). A deal registration needs --expires YYYY-MM-DD and "
+     "is moved to Approved (refused while another registration of the "
+     "account and solution is approved and unexpired). Who at the org may "
+     "approve is set by the access policies (action approve); by default "
+     "the org's admins. Prints nothing (with --json: {\"id\"}).",
      ent__cli_approve_opts, 1, 1, NULL},
     {"reject", ent__cli_cmd_reject, "reject a workflow step of an object",
      "reject OBJ [--step STEP] --reason TEXT [--json]",
@@ -851,7 +853,9 @@ static const cli_cmd commands[] = {
      "the objects it is a member of, and the invites it made that are "
      "still pending. With --json: {\"approvals\":[{\"object\",\"type\","
      "\"stage\",\"step\",\"to\",\"by\",\"self\"}],\"invites\":[…],"
-     "\"claims\":[{\"object\",\"name\",\"claimed\",\"approved\"}]}.",
+     "\"claims\":[{\"object\",\"name\",\"claimed\",\"approved\"}],"
+     "\"registrations\":[{\"object\",\"customer_account\",\"solution\","
+     "\"log_index\",\"conflicts\":[{\"object\",\"score\",\"match\"}]}]}.",
      no_opts, 0, 0, NULL},
     {"peers", ent__cli_cmd_peers, "list known partner nodes", "peers [--json]",
      "Lists the partner nodes this node knows, whether a session is open, "
