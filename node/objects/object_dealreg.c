@@ -494,6 +494,10 @@ int ent_obj_decide(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
         return ENT_EINVAL;
     }
     if (reject) {
+        if (comment == NULL || comment[0] == '\0') {
+            snprintf(err, errlen, "a rejection needs a reason");
+            return ENT_EINVAL;
+        }
         if (expires != NULL) {
             snprintf(err, errlen, "a rejection takes no expiry");
             return ENT_EINVAL;
