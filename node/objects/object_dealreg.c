@@ -186,10 +186,12 @@ int ent__obj_dealreg_check(ent_objects *eng, ent_txn *txn,
     obj_rec r;
     dr_item self;
     scan_ctx c = {0};
-    bool touches = h->kind == ENT_OP_STAGE;
-    for (size_t i = 0; h->kind == ENT_OP_SET && i < b->nfields; i++)
-        touches = touches || strcmp(b->fields[i].name, "stage") == 0 ||
+    bool moves = h->kind == ENT_OP_STAGE, touches = moves;
+    for (size_t i = 0; h->kind == ENT_OP_SET && i < b->nfields; i++) {
+        moves = moves || strcmp(b->fields[i].name, "stage") == 0;
+        touches = touches || moves ||
                   strcmp(b->fields[i].name, "expires") == 0;
+    }
     if (!touches)
         return ENT_OK;
     int rc = ent__obj_rec_get(txn, obj, &r);
@@ -200,6 +202,8 @@ int ent__obj_dealreg_check(ent_objects *eng, ent_txn *txn,
     int32_t day = today(eng);
     if (strcmp(self.stage, "Approved") != 0)
         return ENT_OK;
+    if (!moves && self.has_exp && self.exp < day)
+        return ENT_OK; /* the approver ends it early */
     if (!self.has_exp || self.exp < day) {
         snprintf(why, whylen,
                  "an approved deal registration needs an expiry date from "
