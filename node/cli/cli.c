@@ -699,7 +699,7 @@ static const cli_cmd audit_cmds[] = {
      "proofs, ops. Exit status 0 only if everything checks; otherwise the "
      "first failure (and the entry at fault) is printed. With --json: "
      "{\"ok\":true,\"org\",\"name\",\"entries\",\"tree_size\",\"since\","
-     "\"heads\",\"ops\",\"equivocations\",\"witnessed\",\"object\","
+     "\"heads\",\"ops\",\"equivocations\",\"witnessed\",\"object\",\"first\","
      "\"erased\",\"erasures\":[{\"op\",\"object\",\"org\",\"seq\","
      "\"time\"}]}, with --key also \"history\":[{\"op\",\"author\",\"seq\",\"time\","
      "\"kind\",\"epoch\",\"body\":{\"type\",\"fields\",\"member\","

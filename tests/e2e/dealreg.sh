@@ -97,6 +97,20 @@ e P1 object rules "$R3" --json |
     py '[x["comment"] for x in d["decisions"] if x["decision"] == "rejected"]' |
     grep -q "covered by a direct deal" || fail "no reason on P1"
 
+# the auditor: V's object exports of R1 and R2, verified offline against
+# V's org, each proves the entry at which V first recorded it; R1's is the
+# lower (who registered first, by V's signed log and no clock)
+VORG=$(e V status --json | py 'd["org"]')
+e V audit export --object "$R1" --out "$T/r1.export" >/dev/null
+e V audit export --object "$R2" --out "$T/r2.export" >/dev/null
+f1=$("$ENTENTE" audit verify "$T/r1.export" --org "$VORG" --json | py 'd["first"]')
+f2=$("$ENTENTE" audit verify "$T/r2.export" --org "$VORG" --json | py 'd["first"]')
+[ "$f1" -lt "$f2" ] || fail "audit first: R1 $f1, R2 $f2"
+[ "$f1" = "$(python3 -c 'import json,sys; print([r["log_index"] for r in json.load(open(sys.argv[1]))["registrations"] if r["object"] == sys.argv[2]][0])' "$T/inbox.json" "$R1")" ] ||
+    fail "audit first $f1 is not R1's log_index"
+"$ENTENTE" audit verify "$T/r2.export" --org "$VORG" | grep -q "first recorded at entry $f2" ||
+    fail "audit verify text lacks the first entry"
+
 # approval.requested on V for each registration that landed on Submitted
 n=$(e V events --json --kind approval.requested |
     py 'len([x for x in d["events"] if x["data"]["approval"] == "registration"])')
