@@ -67,11 +67,26 @@ static void value_drop(ent_value *v, bool own) {
         ent_value_clear(v);
 }
 
+/* Its approver and the first entry of this node's log naming it. */
+static int item_finish(ent_txn *txn, dr_item *it) {
+    int rc = ENT_OK;
+    if (it->reg)
+        rc = ent__obj_rules_field_org(txn, it->id, "expires", it->appr,
+                                      &it->has_appr);
+    if (rc == ENT_OK) {
+        int lr = ent_actlog_object_first(txn, it->id, &it->first);
+        it->has_first = lr == ENT_OK;
+        if (lr != ENT_OK && lr != ENT_ENOENT)
+            rc = lr;
+    }
+    return rc;
+}
+
 /* Reads item it of obj (type reg or not) with b's writes over the stored
- * fields. */
+ * fields: its key, stage and expiry; and, when full, item_finish. */
 static int item_read(ent_txn *txn, const uint8_t obj[32],
                      const uint8_t owner[32], bool reg, const ent_op_body *b,
-                     const ent_op_header *h, dr_item *it) {
+                     const ent_op_header *h, bool full, dr_item *it) {
     ent_value name, dom, sol, st, ex;
     bool on = false, od = false, os = false, ost = false, oe = false;
     size_t nl, dl, sl;
@@ -110,15 +125,8 @@ static int item_read(ent_txn *txn, const uint8_t obj[32],
     value_drop(&sol, os);
     value_drop(&st, ost);
     value_drop(&ex, oe);
-    if (rc == ENT_OK && reg)
-        rc = ent__obj_rules_field_org(txn, obj, "expires", it->appr,
-                                      &it->has_appr);
-    if (rc == ENT_OK) {
-        int lr = ent_actlog_object_first(txn, obj, &it->first);
-        it->has_first = lr == ENT_OK;
-        if (lr != ENT_OK && lr != ENT_ENOENT)
-            rc = lr;
-    }
+    if (rc == ENT_OK && full)
+        rc = item_finish(txn, it);
     return rc;
 }
 
@@ -147,11 +155,13 @@ static int scan_one(void *data, const ent_obj_info *o) {
     if (memcmp(o->id, c->self->id, 32) == 0)
         return 0;
     bool reg = strcmp(o->type, DR_TYPE) == 0;
-    int rc = item_read(c->txn, o->id, o->owner, reg, NULL, NULL, &it);
+    int rc = item_read(c->txn, o->id, o->owner, reg, NULL, NULL, false, &it);
     if (rc != ENT_OK)
         return rc;
     if (ent_dr_score(&c->self->key, &it.key, NULL) < ENT_DR_MATCH_MIN)
         return 0;
+    if ((rc = item_finish(c->txn, &it)) != ENT_OK)
+        return rc;
     if (ent__obj_grow((void **)&c->v, c->n, sizeof(*c->v)) != ENT_OK)
         return ENT_ENOMEM;
     c->v[c->n++] = it;
@@ -197,7 +207,7 @@ int ent__obj_dealreg_check(ent_objects *eng, ent_txn *txn,
     int rc = ent__obj_rec_get(txn, obj, &r);
     if (rc != ENT_OK || strcmp(r.type, DR_TYPE) != 0)
         return rc;
-    if ((rc = item_read(txn, obj, r.owner, true, b, h, &self)) != ENT_OK)
+    if ((rc = item_read(txn, obj, r.owner, true, b, h, true, &self)) != ENT_OK)
         return rc;
     int32_t day = today(eng);
     if (strcmp(self.stage, "Approved") != 0)
@@ -329,7 +339,7 @@ static int reg_json(const ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
     *out = NULL;
     if (strcmp(r->type, DR_TYPE) != 0)
         return ENT_OK;
-    int rc = item_read(txn, obj, r->owner, true, NULL, NULL, &self);
+    int rc = item_read(txn, obj, r->owner, true, NULL, NULL, true, &self);
     if (rc != ENT_OK || !self.has_appr || memcmp(self.appr, eng->me, 32) != 0)
         return rc;
     if ((rc = scan_all(txn, &self, &c)) == ENT_OK) {

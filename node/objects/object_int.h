@@ -498,12 +498,13 @@ int ent__obj_rules_field_org(ent_txn *txn, const uint8_t obj[32],
 typedef int (*ent__obj_wait_fn)(void *data, const char *to, const char *step);
 int ent__obj_wf_waiting(ent_txn *txn, const uint8_t obj[32],
                         ent__obj_wait_fn fn, void *data);
-/* object_dealreg.c: a stage move to Approved, or a write of expires, of a
- * deal_registration by this node must leave at most one approved,
- * unexpired registration per account and solution among those this node
- * holds, and an approved one must carry an expiry from today on
- * (spec/workflows.md §9). @return ENT_OK or ENT_EDENIED (why says so),
- * ENT_ENOMEM, storage errors. */
+/* object_dealreg.c: a stage write, or a write of expires, of a
+ * deal_registration by this node that leaves it Approved must leave at
+ * most one approved, unexpired registration per account and solution (and
+ * approver) among those this node holds, and a move to Approved must carry
+ * an expiry from today on; an expiry before today without a move ends the
+ * registration and passes (spec/workflows.md §9.4). @return ENT_OK or
+ * ENT_EDENIED (why says so), ENT_ENOMEM, storage errors. */
 int ent__obj_dealreg_check(ent_objects *eng, ent_txn *txn,
                            const uint8_t obj[32], const ent_op_header *h,
                            const ent_op_body *b, char *why, size_t whylen);
