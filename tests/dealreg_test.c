@@ -65,8 +65,7 @@ static void test_score(void **state) {
         {"Globex", NULL, "Initech", NULL, 0, 49, ENT_DR_NONE},
         {NULL, NULL, NULL, NULL, 0, 0, ENT_DR_NONE},
         {"", "", "", "", 0, 0, ENT_DR_NONE},
-        {"Acme", "not a domain!", "Zeta", "not a domain!", 0, 49,
-         ENT_DR_NONE},
+        {"Acme", "not a domain!", "Zeta", "not a domain!", 0, 49, ENT_DR_NONE},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
         ent_dr_key a = key(cases[i].n1, cases[i].d1, "x"),
@@ -114,9 +113,9 @@ static void reg(world *w, tnode *p, uint8_t id[32], const char *account,
                           {"solution", sol, ENT_IN_SHARED},
                           {"amount", "50000 EUR", ENT_IN_SHARED},
                           {"close_date", "2030-06-30", ENT_IN_SHARED}};
-    assert_int_equal(ent_obj_create(p->eng, "deal_registration", in, 6, id,
-                                    NULL, err, 256),
-                     ENT_OK);
+    assert_int_equal(
+        ent_obj_create(p->eng, "deal_registration", in, 6, id, NULL, err, 256),
+        ENT_OK);
     assert_int_equal(tnode_join(p, &w->v, id, ENT_ROLE_MEMBER, NULL, NULL),
                      ENT_OK);
     if (extra != NULL)
@@ -127,14 +126,13 @@ static void reg(world *w, tnode *p, uint8_t id[32], const char *account,
 static void world_open(world *w) {
     char err[256];
     memset(w, 0, sizeof(*w));
-    assert_int_equal(tnodes_open(TNODES(&w->v, &w->p1, &w->p2, &w->a), 61),
-                     0);
+    assert_int_equal(tnodes_open(TNODES(&w->v, &w->p1, &w->p2, &w->a), 61), 0);
     /* every clock far before the first registration's */
     w->v.now = w->p1.now = w->p2.now = w->a.now = 1500000000000ULL;
     ent_obj_input pin[] = {{"name", "Co-sell 2030", ENT_IN_SHARED}};
-    assert_int_equal(ent_obj_create(w->v.eng, "program", pin, 1, w->prog, NULL,
-                                    err, 256),
-                     ENT_OK);
+    assert_int_equal(
+        ent_obj_create(w->v.eng, "program", pin, 1, w->prog, NULL, err, 256),
+        ENT_OK);
     assert_int_equal(
         tnode_join(&w->v, &w->p1, w->prog, ENT_ROLE_MEMBER, NULL, NULL),
         ENT_OK);
@@ -143,9 +141,9 @@ static void world_open(world *w) {
         ENT_OK);
     ent_obj_input oin[] = {{"name", "Acme renewal", ENT_IN_SHARED},
                            {"customer_account", "ACME Inc.", ENT_IN_SHARED}};
-    assert_int_equal(ent_obj_create(w->v.eng, "opportunity", oin, 2, w->opp,
-                                    NULL, err, 256),
-                     ENT_OK);
+    assert_int_equal(
+        ent_obj_create(w->v.eng, "opportunity", oin, 2, w->opp, NULL, err, 256),
+        ENT_OK);
     /* P1 registers at 1.7e12; P2 later, with its clock forged to 1.6e12
      * (receivers refuse ops from their future, not from their past) */
     w->v.now = w->a.now = 1700000000000ULL + DAY;
@@ -235,8 +233,8 @@ static void test_conflicts_and_order(void **state) {
     world_close(&w);
 }
 
-static int decide(tnode *n, const uint8_t id[32], bool reject,
-                  const char *exp, const char *text, char *err) {
+static int decide(tnode *n, const uint8_t id[32], bool reject, const char *exp,
+                  const char *text, char *err) {
     ent_op *ops[2];
     int rc = ent_obj_decide(n->eng, id, NULL, reject, text, exp, ops, err, 256);
     ent_op_free(ops[0]);
@@ -310,9 +308,8 @@ static ent_op *forge(tnode *n, const uint8_t id[32], ent_op_body *b) {
     uint64_t seq = 0;
     memcpy(pre, id, 32);
     memcpy(pre + 32, tnode_pk(n), 32);
-    assert_int_equal(tstore_scan(n->store, ENT_TBL_OPS, pre, 64, seq_scan,
-                                 &seq),
-                     ENT_OK);
+    assert_int_equal(
+        tstore_scan(n->store, ENT_TBL_OPS, pre, 64, seq_scan, &seq), ENT_OK);
     assert_int_equal(tstore_epoch_key(n->store, id, 0, key), ENT_OK);
     assert_int_equal(tstore_heads(n->store, id, &h), ENT_OK);
     ent_op *op =

@@ -854,8 +854,11 @@ static const cli_cmd commands[] = {
      "still pending. With --json: {\"approvals\":[{\"object\",\"type\","
      "\"stage\",\"step\",\"to\",\"by\",\"self\"}],\"invites\":[…],"
      "\"claims\":[{\"object\",\"name\",\"claimed\",\"approved\"}],"
-     "\"registrations\":[{\"object\",\"customer_account\",\"solution\","
-     "\"log_index\",\"conflicts\":[{\"object\",\"score\",\"match\"}]}]}.",
+     "\"registrations\":[{\"object\",\"name\",\"customer_account\","
+     "\"account_domain\",\"solution\",\"amount\",\"close_date\",\"account\","
+     "\"log_index\",\"holds\",\"more\",\"conflicts\":[{\"object\",\"type\","
+     "\"owner\",\"account\",\"solution\",\"stage\",\"expires\",\"score\","
+     "\"match\",\"same_solution\",\"log_index\",\"earlier\",\"holds\"}]}]}.",
      no_opts, 0, 0, NULL},
     {"peers", ent__cli_cmd_peers, "list known partner nodes", "peers [--json]",
      "Lists the partner nodes this node knows, whether a session is open, "

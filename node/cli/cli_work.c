@@ -39,7 +39,8 @@ static int decide(cli *c, bool reject) {
          json_object_set_new(body, reject ? "reason" : "comment",
                              json_string(text)) != 0)) {
         json_decref(body);
-        return ent__cli_fail(c, "--step, --expires and --%s must be valid UTF-8",
+        return ent__cli_fail(c,
+                             "--step, --expires and --%s must be valid UTF-8",
                              reject ? "reason" : "comment");
     }
     snprintf(path, sizeof(path), "/v1/objects/%s/%s", hex,

@@ -199,8 +199,7 @@ int ent__obj_dealreg_check(ent_objects *eng, ent_txn *txn,
     bool moves = h->kind == ENT_OP_STAGE, touches = moves;
     for (size_t i = 0; h->kind == ENT_OP_SET && i < b->nfields; i++) {
         moves = moves || strcmp(b->fields[i].name, "stage") == 0;
-        touches = touches || moves ||
-                  strcmp(b->fields[i].name, "expires") == 0;
+        touches = touches || moves || strcmp(b->fields[i].name, "expires") == 0;
     }
     if (!touches)
         return ENT_OK;
@@ -277,11 +276,10 @@ static json_t *conflicts_json(const ent_objects *eng, const dr_item *self,
                               const scan_ctx *c) {
     ranked *rk = c->n ? calloc(c->n, sizeof(*rk)) : NULL;
     json_t *arr = json_array();
-    json_t *o = json_pack("{s:o, s:o, s:o}", "log_index", first_json(self),
-                          "account",
-                          json_string(self->key.domain[0] ? self->key.domain
-                                                          : self->key.name),
-                          "solution", json_string(self->key.solution));
+    json_t *o = json_pack(
+        "{s:o, s:o, s:o}", "log_index", first_json(self), "account",
+        json_string(self->key.domain[0] ? self->key.domain : self->key.name),
+        "solution", json_string(self->key.solution));
     int32_t day = today(eng);
     if ((c->n && rk == NULL) || arr == NULL || o == NULL)
         goto fail;
@@ -394,8 +392,8 @@ static int inbox_one(void *data, const ent_obj_info *o) {
     if (rc != ENT_OK || reg == NULL)
         return rc;
     json_t *st = field_json(c->txn, o->id, "stage");
-    bool waits = json_is_string(st) &&
-                 strcmp(json_string_value(st), "Submitted") == 0;
+    bool waits =
+        json_is_string(st) && strcmp(json_string_value(st), "Submitted") == 0;
     json_decref(st);
     if (!waits) {
         json_decref(reg);
@@ -403,12 +401,11 @@ static int inbox_one(void *data, const ent_obj_info *o) {
     }
     char hex[65];
     ent_value_ref_format(hex, o->id);
-    static const char *const keys[] = {"name",     "customer_account",
+    static const char *const keys[] = {"name",           "customer_account",
                                        "account_domain", "solution",
-                                       "amount",   "close_date"};
-    rc = json_object_set_new(reg, "object", json_string(hex)) == 0
-             ? ENT_OK
-             : ENT_ENOMEM;
+                                       "amount",         "close_date"};
+    rc = json_object_set_new(reg, "object", json_string(hex)) == 0 ? ENT_OK
+                                                                   : ENT_ENOMEM;
     for (size_t i = 0; rc == ENT_OK && i < sizeof(keys) / sizeof(*keys); i++)
         if (json_object_set_new(reg, keys[i],
                                 field_json(c->txn, o->id, keys[i])) != 0)
@@ -495,12 +492,13 @@ int ent_obj_decide(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
         return rc;
     if (strcmp(t.r.type, DR_TYPE) != 0) {
         if (expires != NULL) {
-            snprintf(err, errlen, "--expires is for deal registrations "
-                                  "only (spec/workflows.md §9)");
+            snprintf(err, errlen,
+                     "--expires is for deal registrations "
+                     "only (spec/workflows.md §9)");
             return ENT_EINVAL;
         }
-        return ent_obj_approve(eng, id, step, reject, comment, &ops_out[0],
-                               err, errlen);
+        return ent_obj_approve(eng, id, step, reject, comment, &ops_out[0], err,
+                               errlen);
     }
     if (step != NULL && strcmp(step, DR_STEP) != 0) {
         snprintf(err, errlen, "a deal registration has one step, \"%s\"",
@@ -523,8 +521,9 @@ int ent_obj_decide(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
     }
     int32_t days;
     if (expires == NULL || !parse_date(expires, &days)) {
-        snprintf(err, errlen, "approving a deal registration needs --expires "
-                              "YYYY-MM-DD (a valid date)");
+        snprintf(err, errlen,
+                 "approving a deal registration needs --expires "
+                 "YYYY-MM-DD (a valid date)");
         return ENT_EINVAL;
     }
     /* the rule first, so that no approval is made for a move the engine

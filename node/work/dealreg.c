@@ -25,8 +25,8 @@ static void solution_norm(char out[ENT_DR_SOLUTION_MAX + 1], const char *in,
         unsigned char c = (unsigned char)in[i];
         if (c >= 'A' && c <= 'Z')
             c = (unsigned char)(c - 'A' + 'a');
-        bool word = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c >= 0x80;
+        bool word =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
         if (!word) {
             sp = o > 0;
             continue;
@@ -50,7 +50,8 @@ bool ent_dr_key_make(ent_dr_key *k, const char *name, size_t nlen,
     if (domain != NULL && dlen > 0 &&
         ent_norm_domain(k->domain, domain, dlen) != ENT_OK)
         k->domain[0] = '\0';
-    if (name != NULL && nlen > 0 && ent_norm_name(k->name, name, nlen) != ENT_OK)
+    if (name != NULL && nlen > 0 &&
+        ent_norm_name(k->name, name, nlen) != ENT_OK)
         k->name[0] = '\0';
     solution_norm(k->solution, solution, solution ? slen : 0);
     return k->domain[0] != '\0' || k->name[0] != '\0';
@@ -94,7 +95,8 @@ static int cmp_u16(const void *a, const void *b) {
 static size_t bigrams(uint16_t out[ENT_NORM_NAME_MAX], const char *s) {
     size_t n = 0, l = strlen(s);
     for (size_t i = 0; i + 1 < l; i++)
-        out[n++] = (uint16_t)((unsigned char)s[i] << 8 | (unsigned char)s[i + 1]);
+        out[n++] =
+            (uint16_t)((unsigned char)s[i] << 8 | (unsigned char)s[i + 1]);
     qsort(out, n, sizeof(*out), cmp_u16);
     return n;
 }
