@@ -2,7 +2,7 @@
  * dealreg.h - matching of deal registrations (spec/workflows.md §9): the
  * key of a registration or opportunity (its customer account's web domain
  * and company name, normalised by the account-overlap rules of
- * node/overlap/norm.h, and its product or solution), and the score of a
+ * node/norm.h, and its product or solution), and the score of a
  * likely conflict between two keys.
  *
  * Pure functions: no allocation, no state.
@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "node/overlap/norm.h"
+#include "node/norm.h"
 
 #define ENT_DR_SOLUTION_MAX 200 /* bytes of a normalised solution */
 #define ENT_DR_MATCH_MIN 50     /* scores below are no likely conflict */
