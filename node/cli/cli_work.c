@@ -114,6 +114,26 @@ int ent__cli_cmd_object_erase(cli *c) {
     return st;
 }
 
+void ent__cli_print_conflicts(FILE *f, const json_t *reg) {
+    const json_t *x;
+    size_t k;
+    json_array_foreach(json_object_get(reg, "conflicts"), k, x) {
+        char id[13];
+        snprintf(id, sizeof(id), "%.12s", ent__cli_jstr(x, "object"));
+        fprintf(f, "  %3lld %-7s %s %s  %s / %s, %s%s%s\n",
+                (long long)json_integer_value(json_object_get(x, "score")),
+                ent__cli_jstr(x, "match"), ent__cli_jstr(x, "type"), id,
+                ent__cli_jstr(x, "account"), ent__cli_jstr(x, "solution"),
+                ent__cli_jstr(x, "stage"),
+                json_is_true(json_object_get(x, "earlier"))
+                    ? ", registered earlier"
+                    : "",
+                json_is_true(json_object_get(x, "holds"))
+                    ? ", approved and unexpired"
+                    : "");
+    }
+}
+
 int ent__cli_cmd_inbox(cli *c) {
     json_t *resp = NULL, *o;
     size_t i;
@@ -134,26 +154,12 @@ int ent__cli_cmd_inbox(cli *c) {
         printf("nothing waits on this org\n");
     json_array_foreach(rg, i, o) {
         char id[13];
-        json_t *x, *cf = json_object_get(o, "conflicts");
-        size_t k;
+        json_t *cf = json_object_get(o, "conflicts");
         snprintf(id, sizeof(id), "%.12s", ent__cli_jstr(o, "object"));
         printf("register %s  %s / %s: %zu likely conflict%s\n", id,
                ent__cli_jstr(o, "account"), ent__cli_jstr(o, "solution"),
                json_array_size(cf), json_array_size(cf) == 1 ? "" : "s");
-        json_array_foreach(cf, k, x) {
-            snprintf(id, sizeof(id), "%.12s", ent__cli_jstr(x, "object"));
-            printf("  %3lld %-7s %s %s  %s / %s, %s%s%s\n",
-                   (long long)json_integer_value(json_object_get(x, "score")),
-                   ent__cli_jstr(x, "match"), ent__cli_jstr(x, "type"), id,
-                   ent__cli_jstr(x, "account"), ent__cli_jstr(x, "solution"),
-                   ent__cli_jstr(x, "stage"),
-                   json_is_true(json_object_get(x, "earlier"))
-                       ? ", registered earlier"
-                       : "",
-                   json_is_true(json_object_get(x, "holds"))
-                       ? ", approved and unexpired"
-                       : "");
-        }
+        ent__cli_print_conflicts(stdout, o);
     }
     json_array_foreach(ap, i, o) {
         char id[13];

@@ -71,6 +71,8 @@ assert [a for a in inbox["approvals"] if a["object"] == R1][0]["step"] == "regis
 PY
     fail "inbox/show: $(cat "$T/inbox.json")"
 e V inbox | grep -q "^register" || fail "inbox text: $(e V inbox)"
+e V object show "$R2" | grep -q "^registration: log entry" ||
+    fail "show text: $(e V object show "$R2")"
 
 # one approved, unexpired registration per account and solution
 expect_exit 1 e V approve "$R1"
