@@ -77,6 +77,10 @@ e V object show "$R2" | grep -q "^registration: log entry" ||
 # one approved, unexpired registration per account and solution
 expect_exit 1 e V approve "$R1"
 expect_err "--expires"
+expect_exit 1 e V approve "$R1" --expires 2099-02-30
+expect_err "a valid date"
+expect_exit 1 e V approve "$O" --expires 2099-12-31
+expect_err "for deal registrations only"
 e V approve "$R1" --expires 2099-12-31 --comment "first to register"
 wait_for "P1 to see Approved" stage_is P1 "$R1" Approved
 expect_exit 1 e V approve "$R2" --expires 2099-12-31
