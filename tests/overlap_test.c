@@ -19,7 +19,7 @@
 #include "crypto/crypto.h"
 #include "node/err.h"
 #include "node/overlap/accounts.h"
-#include "node/overlap/norm.h"
+#include "node/norm.h"
 #include "node/overlap/psi_run.h"
 #include "protocol/wire.h"
 #include "tests/store_fixture.h"

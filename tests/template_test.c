@@ -112,7 +112,7 @@ static void test_builtins_round_trip(void **state) {
         ent_template_free(u);
         ent_template_free(t);
     }
-    assert_int_equal(n, 8);
+    assert_int_equal(n, 9);
     ent_template *t = NULL;
     assert_int_equal(ent_template_builtin("widget", &t), ENT_ENOENT);
     assert_null(t);
@@ -436,9 +436,10 @@ static int store_body(ent_txn *txn, void *data) {
     ent_strlist l = {0};
     assert_int_equal(ent_template_list(txn, &l), ENT_OK);
     static const char *const sorted[] = {
-        "account_plan",   "lead",    "mdf_budget", "mdf_request", "opportunity",
-        "partner_review", "program", "sales_plan",  "solution"};
-    assert_int_equal(l.n, 9);
+        "account_plan", "deal_registration", "lead",       "mdf_budget",
+        "mdf_request",  "opportunity",       "partner_review", "program",
+        "sales_plan",   "solution"};
+    assert_int_equal(l.n, 10);
     for (size_t i = 0; i < l.n; i++)
         assert_string_equal(l.v[i], sorted[i]);
     ent_strlist_free(&l);

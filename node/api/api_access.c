@@ -569,9 +569,13 @@ static void filter_fields(const ent_api_guard *g, const ent_principal *p,
         }
     }
     /* a formula could give away a field left out: derived values only for
-     * a caller who reads every field (spec/reports.md "Derived fields") */
-    if (cut)
+     * a caller who reads every field (spec/reports.md "Derived fields");
+     * so are a deal registration's conflicts, which name other objects'
+     * accounts (spec/workflows.md §9.3) */
+    if (cut) {
         json_object_del(obj, "derived");
+        json_object_del(obj, "registration");
+    }
 }
 
 /* The names of the fields a list row's title and date come from. */

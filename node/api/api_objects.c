@@ -595,13 +595,14 @@ int ent__api_obj_stage_body(ent_node *n, const uint8_t id[32],
     return respond_id(resp, 200, id);
 }
 
-/* POST /v1/objects/ID/approve {"step"?, "comment"?} or /reject
- * {"step"?, "reason"} (spec/workflows.md §5). */
+/* POST /v1/objects/ID/approve {"step"?, "comment"?, "expires"?} or
+ * /reject {"step"?, "reason"} (spec/workflows.md §5, §9). */
 static int object_approve(ent_node *n, const uint8_t id[32],
                           const json_t *body, bool reject,
                           ent_http_response *resp) {
-    const char *const keys[] = {"step", reject ? "reason" : "comment", NULL};
-    ent_op *op = NULL;
+    const char *const keys[] = {"step", reject ? "reason" : "comment",
+                                reject ? NULL : "expires", NULL};
+    ent_op *ops[2] = {NULL, NULL};
     char err[ENT_OBJ_ERR_MAX] = "";
     int rc = check_keys(body, keys, resp);
     if (rc != ENT_OK)
@@ -621,16 +622,24 @@ static int object_approve(ent_node *n, const uint8_t id[32],
     if (cm != NULL && strlen(json_string_value(cm)) != json_string_length(cm))
         return ent_http_response_error(resp, 400, ENT_EINVAL,
                                        "\"%s\" holds a NUL byte", keys[1]);
-    rc = ent_obj_approve(ent_node_objects(n), id,
-                         st ? json_string_value(st) : NULL, reject,
-                         cm ? json_string_value(cm) : NULL, &op, err,
-                         sizeof(err));
-    if (rc != ENT_OK) {
-        ent_op_free(op);
+    const json_t *ex = reject ? NULL : json_object_get(body, "expires");
+    if (ex != NULL &&
+        (!json_is_string(ex) || json_string_length(ex) != 10 ||
+         strlen(json_string_value(ex)) != 10))
+        return ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "expires",
+            "\"expires\" is a date, YYYY-MM-DD");
+    rc = ent_obj_decide(ent_node_objects(n), id,
+                        st ? json_string_value(st) : NULL, reject,
+                        cm ? json_string_value(cm) : NULL,
+                        ex ? json_string_value(ex) : NULL, ops, err,
+                        sizeof(err));
+    for (size_t i = 0; i < 2; i++) /* made, even when the next failed */
+        if (ops[i] != NULL)
+            ent_node_op_created(n, ops[i]);
+    if (rc != ENT_OK)
         return engine_error(
             resp, rc, rc == ENT_ENOENT && !err[0] ? "no such object" : err);
-    }
-    ent_node_op_created(n, op);
     return respond_id(resp, 200, id);
 }
 

@@ -332,14 +332,16 @@ int ent_api_invites_list(ent_node *n, const ent_http_request *req,
 int ent_api_inbox(ent_node *n, const ent_http_request *req,
                   ent_http_response *resp) {
     json_t *appr = NULL, *inv = NULL, *pending = NULL, *o = NULL, *row,
-           *claims = NULL;
+           *claims = NULL, *regs = NULL;
     size_t i;
     int rc;
     if (req->query != NULL && req->query[0] != '\0')
         return ent_http_response_error(resp, 400, ENT_EINVAL,
                                        "no query parameters are accepted here");
     if ((rc = ent_obj_inbox_json(ent_node_objects(n), &appr)) != ENT_OK ||
-        (rc = ent_obj_claims_json(ent_node_objects(n), &claims)) != ENT_OK)
+        (rc = ent_obj_claims_json(ent_node_objects(n), &claims)) != ENT_OK ||
+        (rc = ent_obj_registrations_json(ent_node_objects(n), &regs)) !=
+            ENT_OK)
         goto out;
     if (ent_node_peers(n) != NULL &&
         (rc = ent_peers_invites_json(ent_node_peers(n), NULL, &inv)) != ENT_OK)
@@ -355,8 +357,8 @@ int ent_api_inbox(ent_node *n, const ent_http_request *req,
             json_array_append(pending, row) != 0)
             goto out;
     }
-    o = json_pack("{s:O, s:O, s:O}", "approvals", appr, "invites", pending,
-                  "claims", claims);
+    o = json_pack("{s:O, s:O, s:O, s:O}", "approvals", appr, "invites",
+                  pending, "claims", claims, "registrations", regs);
     if (o == NULL)
         goto out;
     ent_http_response_json(resp, 200, o);
@@ -366,6 +368,7 @@ out:
     json_decref(inv);
     json_decref(pending);
     json_decref(claims);
+    json_decref(regs);
     return rc;
 }
 

@@ -891,3 +891,34 @@ int ent_actlog_heads_foreach(ent_txn *txn,
     return ent_txn_scan(txn, ENT_TBL_LOG_META, HEAD_PREFIX,
                         sizeof(HEAD_PREFIX) - 1, heads_scan, &c);
 }
+
+int ent_actlog_object_first(ent_txn *txn, const uint8_t object[32],
+                            uint64_t *index) {
+    uint8_t key[OBJ_KEY_LEN];
+    const void *v;
+    size_t vlen;
+    key[0] = 'o';
+    memcpy(key + 1, object, 32);
+    int rc = ent_txn_get(txn, ENT_TBL_LOG_META, key, sizeof(key), &v, &vlen);
+    if (rc != ENT_OK)
+        return rc;
+    if (vlen != OBJ_VAL_LEN)
+        return ENT_ECORRUPT;
+    uint64_t at = ent_be64_get((const uint8_t *)v + 8);
+    for (;;) { /* oprev < index: the walk ends */
+        const uint8_t *buf;
+        size_t len;
+        ent_actlog_entry e;
+        if ((rc = ent_actlog_get(txn, at, &buf, &len, NULL)) != ENT_OK ||
+            (rc = ent_actlog_entry_decode(&e, buf, len)) != ENT_OK)
+            return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
+        if (!e.has_object || memcmp(e.object, object, 32) != 0 ||
+            e.oprev > e.index)
+            return ENT_ECORRUPT;
+        if (e.oprev == e.index) {
+            *index = e.index;
+            return ENT_OK;
+        }
+        at = e.oprev;
+    }
+}

@@ -176,6 +176,17 @@ int ent_actlog_heads_foreach(ent_txn *txn,
                              int (*fn)(void *data, const ent_actlog_head *h),
                              void *data);
 
+/*
+ * The index of the first entry of this log that names object (the end of
+ * its oprev chain, spec/audit.md §7): the order in which this node first
+ * recorded objects, which a signed head commits to (spec/workflows.md §9).
+ * O(entries of the object).
+ * @return ENT_OK, ENT_ENOENT (no entry names it, or the directory is not
+ *         built yet), ENT_ECORRUPT, storage errors.
+ */
+int ent_actlog_object_first(ent_txn *txn, const uint8_t object[32],
+                            uint64_t *index);
+
 /* ---- codecs (pure) ---- */
 
 /*

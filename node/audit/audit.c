@@ -562,6 +562,8 @@ static int check_links(struct vctx *c, const ent_actlog_entry *e, size_t i,
         bool genesis = e->oprev == e->index;
         if (i == 0) {
             c->first_is_genesis = genesis;
+            res->has_first = genesis;
+            res->first = genesis ? e->index : 0;
             if (genesis || e->oprev < res->since)
                 return ENT_OK;
             return fail(res, ENT_ECORRUPT, true, e->oprev,

@@ -99,6 +99,11 @@ typedef struct ent_audit_result {
     uint64_t since;
     bool has_object;
     uint8_t object[32];
+    /* an object export whose first entry is the object's first in the log
+     * (it names no previous entry): that entry's index, the order in which
+     * the org first recorded the object (spec/workflows.md §9) */
+    bool has_first;
+    uint64_t first;
     uint64_t entries; /* entries checked */
     uint64_t heads;   /* signed heads checked (latest, history, given) */
     uint64_t witnessed; /* given heads of this org checked (others skipped) */

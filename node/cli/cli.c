@@ -699,7 +699,7 @@ static const cli_cmd audit_cmds[] = {
      "proofs, ops. Exit status 0 only if everything checks; otherwise the "
      "first failure (and the entry at fault) is printed. With --json: "
      "{\"ok\":true,\"org\",\"name\",\"entries\",\"tree_size\",\"since\","
-     "\"heads\",\"ops\",\"equivocations\",\"witnessed\",\"object\","
+     "\"heads\",\"ops\",\"equivocations\",\"witnessed\",\"object\",\"first\","
      "\"erased\",\"erasures\":[{\"op\",\"object\",\"org\",\"seq\","
      "\"time\"}]}, with --key also \"history\":[{\"op\",\"author\",\"seq\",\"time\","
      "\"kind\",\"epoch\",\"body\":{\"type\",\"fields\",\"member\","
@@ -830,13 +830,15 @@ static const cli_cmd commands[] = {
      "member COMMAND [ARGS] [options]", "Membership of joint objects.", no_opts,
      0, 0, member_cmds},
     {"approve", ent__cli_cmd_approve, "approve a workflow step of an object",
-     "approve OBJ [--step STEP] [--comment TEXT] [--json]",
+     "approve OBJ [--step STEP] [--comment TEXT] [--expires DATE] [--json]",
      "Gives this org's approval of a step of object OBJ's workflow (an "
      "approve op every member checks against the rules the object "
      "carries). Without --step: the one step waiting on this org (see "
-     "`entente inbox`). Who at the org may approve is set by the access "
-     "policies (action approve); by default the org's admins. Prints "
-     "nothing (with --json: {\"id\"}).",
+     "`entente inbox`). A deal registration needs --expires YYYY-MM-DD and "
+     "is moved to Approved (refused while another registration of the "
+     "account and solution is approved and unexpired). Who at the org may "
+     "approve is set by the access policies (action approve); by default "
+     "the org's admins. Prints nothing (with --json: {\"id\"}).",
      ent__cli_approve_opts, 1, 1, NULL},
     {"reject", ent__cli_cmd_reject, "reject a workflow step of an object",
      "reject OBJ [--step STEP] --reason TEXT [--json]",
@@ -851,7 +853,12 @@ static const cli_cmd commands[] = {
      "the objects it is a member of, and the invites it made that are "
      "still pending. With --json: {\"approvals\":[{\"object\",\"type\","
      "\"stage\",\"step\",\"to\",\"by\",\"self\"}],\"invites\":[…],"
-     "\"claims\":[{\"object\",\"name\",\"claimed\",\"approved\"}]}.",
+     "\"claims\":[{\"object\",\"name\",\"claimed\",\"approved\"}],"
+     "\"registrations\":[{\"object\",\"name\",\"customer_account\","
+     "\"account_domain\",\"solution\",\"amount\",\"close_date\",\"account\","
+     "\"log_index\",\"holds\",\"more\",\"conflicts\":[{\"object\",\"type\","
+     "\"owner\",\"account\",\"solution\",\"stage\",\"expires\",\"score\","
+     "\"match\",\"same_solution\",\"log_index\",\"earlier\",\"holds\"}]}]}.",
      no_opts, 0, 0, NULL},
     {"peers", ent__cli_cmd_peers, "list known partner nodes", "peers [--json]",
      "Lists the partner nodes this node knows, whether a session is open, "

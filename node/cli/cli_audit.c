@@ -651,6 +651,11 @@ static int audit_verify(const char *words, const char *file, const char *org,
                                    when, "ops",
                                    (json_int_t)res.erasures[i].ops));
             }
+            if (jo != NULL) /* spec/workflows.md §9 */
+                json_object_set_new(jo, "first",
+                                    res.has_first
+                                        ? json_integer((json_int_t)res.first)
+                                        : json_null());
             if (jo != NULL) {
                 json_object_set_new(jo, "erased",
                                     json_integer((json_int_t)res.erased));
@@ -677,6 +682,9 @@ static int audit_verify(const char *words, const char *file, const char *org,
                    (unsigned long long)res.witnessed,
                    (unsigned long long)res.ops,
                    (unsigned long long)res.equivocations);
+            if (res.has_first)
+                printf("object %.16s first recorded at entry %llu\n", obj,
+                       (unsigned long long)res.first);
             for (uint64_t k = 0;
                  k < res.nerasures && k < ENT_AUDIT_MAX_ERASURES; k++) {
                 char op[17], ob[17], by[ENT_ORG_ID_LEN + 1];

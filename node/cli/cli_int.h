@@ -292,6 +292,9 @@ extern const cli_cmd ent__cli_attachment_cmds[];
 int ent__cli_cmd_approve(cli *c);
 int ent__cli_cmd_reject(cli *c);
 int ent__cli_cmd_inbox(cli *c);
+/* Prints the conflicts of a deal registration's block (object show's
+ * "registration", an inbox row), one line each (spec/workflows.md §9.6). */
+void ent__cli_print_conflicts(FILE *f, const json_t *reg);
 int ent__cli_cmd_object_rules(cli *c);
 int ent__cli_cmd_template_list(cli *c);
 int ent__cli_cmd_template_show(cli *c);

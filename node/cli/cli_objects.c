@@ -309,6 +309,13 @@ void ent__cli_print_object(FILE *f, const json_t *o, bool hide_private) {
         print_fields(f, "private", json_object_get(o, "private"));
     if (json_object_get(o, "derived") != NULL) /* computed here */
         print_fields(f, "derived", json_object_get(o, "derived"));
+    const json_t *rg = json_object_get(o, "registration");
+    if (rg != NULL) { /* spec/workflows.md §9.3, the approver's view */
+        fprintf(f, "registration: log entry %lld, %zu likely conflicts\n",
+                (long long)json_integer_value(json_object_get(rg, "log_index")),
+                json_array_size(json_object_get(rg, "conflicts")));
+        ent__cli_print_conflicts(f, rg);
+    }
     const json_t *cm = json_object_get(o, "comments");
     if (json_array_size(cm) > 0) {
         fprintf(f, "comments:\n");

@@ -23,6 +23,7 @@ static int decide(cli *c, bool reject) {
     json_t *body = NULL, *resp = NULL;
     const char *step = ent__cli_opt_value(c, "step");
     const char *text = ent__cli_opt_value(c, reject ? "reason" : "comment");
+    const char *exp = reject ? NULL : ent__cli_opt_value(c, "expires");
     int st = ent__cli_object_id(c->words, c->home, c->args[0], hex);
     if (st >= 0)
         return st;
@@ -32,11 +33,14 @@ static int decide(cli *c, bool reject) {
         return ent__cli_fail(c, "%s", ent_strerror(ENT_ENOMEM));
     if ((step != NULL &&
          json_object_set_new(body, "step", json_string(step)) != 0) ||
+        (exp != NULL &&
+         json_object_set_new(body, "expires", json_string(exp)) != 0) ||
         (text != NULL &&
          json_object_set_new(body, reject ? "reason" : "comment",
                              json_string(text)) != 0)) {
         json_decref(body);
-        return ent__cli_fail(c, "--step and --%s must be valid UTF-8",
+        return ent__cli_fail(c,
+                             "--step, --expires and --%s must be valid UTF-8",
                              reject ? "reason" : "comment");
     }
     snprintf(path, sizeof(path), "/v1/objects/%s/%s", hex,
@@ -62,6 +66,8 @@ int ent__cli_cmd_reject(cli *c) {
 const cli_opt ent__cli_approve_opts[] = {
     {"step", "STEP", "the approval step (default: the one waiting on this org)"},
     {"comment", "TEXT", "a comment the members see with the approval"},
+    {"expires", "DATE",
+     "a deal registration: the date its approval expires (YYYY-MM-DD)"},
     {NULL, NULL, NULL},
 };
 
@@ -108,6 +114,26 @@ int ent__cli_cmd_object_erase(cli *c) {
     return st;
 }
 
+void ent__cli_print_conflicts(FILE *f, const json_t *reg) {
+    const json_t *x;
+    size_t k;
+    json_array_foreach(json_object_get(reg, "conflicts"), k, x) {
+        char id[13];
+        snprintf(id, sizeof(id), "%.12s", ent__cli_jstr(x, "object"));
+        fprintf(f, "  %3lld %-7s %s %s  %s / %s, %s%s%s\n",
+                (long long)json_integer_value(json_object_get(x, "score")),
+                ent__cli_jstr(x, "match"), ent__cli_jstr(x, "type"), id,
+                ent__cli_jstr(x, "account"), ent__cli_jstr(x, "solution"),
+                ent__cli_jstr(x, "stage"),
+                json_is_true(json_object_get(x, "earlier"))
+                    ? ", registered earlier"
+                    : "",
+                json_is_true(json_object_get(x, "holds"))
+                    ? ", approved and unexpired"
+                    : "");
+    }
+}
+
 int ent__cli_cmd_inbox(cli *c) {
     json_t *resp = NULL, *o;
     size_t i;
@@ -122,9 +148,19 @@ int ent__cli_cmd_inbox(cli *c) {
     json_t *ap = json_object_get(resp, "approvals");
     json_t *inv = json_object_get(resp, "invites");
     json_t *cl = json_object_get(resp, "claims");
+    json_t *rg = json_object_get(resp, "registrations");
     if (json_array_size(ap) == 0 && json_array_size(inv) == 0 &&
-        json_array_size(cl) == 0)
+        json_array_size(cl) == 0 && json_array_size(rg) == 0)
         printf("nothing waits on this org\n");
+    json_array_foreach(rg, i, o) {
+        char id[13];
+        json_t *cf = json_object_get(o, "conflicts");
+        snprintf(id, sizeof(id), "%.12s", ent__cli_jstr(o, "object"));
+        printf("register %s  %s / %s: %zu likely conflict%s\n", id,
+               ent__cli_jstr(o, "account"), ent__cli_jstr(o, "solution"),
+               json_array_size(cf), json_array_size(cf) == 1 ? "" : "s");
+        ent__cli_print_conflicts(stdout, o);
+    }
     json_array_foreach(ap, i, o) {
         char id[13];
         snprintf(id, sizeof(id), "%.12s", ent__cli_jstr(o, "object"));

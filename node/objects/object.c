@@ -479,6 +479,10 @@ int ent__obj_seal_commit(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
         if (rc == ENT_OK && h->kind == ENT_OP_SET)
             rc = ent__obj_mdf_check(eng, txn, obj, b, eng->wf_why,
                                     sizeof(eng->wf_why));
+        if (rc == ENT_OK &&
+            (h->kind == ENT_OP_SET || h->kind == ENT_OP_STAGE))
+            rc = ent__obj_dealreg_check(eng, txn, obj, h, b, eng->wf_why,
+                                        sizeof(eng->wf_why));
         ent__pvinfo_free(&pi);
         if (rc != ENT_OK)
             goto out;

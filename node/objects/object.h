@@ -216,6 +216,34 @@ int ent_obj_approve(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
                     ent_op **op_out, char *err, size_t errlen);
 
 /*
+ * A decision on a workflow step as `entente approve/reject` makes it
+ * (spec/workflows.md §5, §9): for a deal_registration, an approval needs
+ * expires ("YYYY-MM-DD") and makes the approve op of step "registration"
+ * (*ops_out[0]) and a set of expires and stage Approved (*ops_out[1]),
+ * after checking that the move would be allowed (at most one approved,
+ * unexpired registration per account and solution: ENT_EDENIED naming
+ * the one that holds); a rejection makes the approve op with decision 1
+ * and a move to Rejected. Any other object: ent_obj_approve (expires must
+ * be NULL). The ops are the caller's to send and free, also on an error
+ * (the first may be made when the second failed).
+ * @return as ent_obj_approve; ENT_EINVAL (bad or missing expires).
+ */
+int ent_obj_decide(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
+                   const char *step, bool reject, const char *comment,
+                   const char *expires, ent_op *ops_out[2], char *err,
+                   size_t errlen);
+
+/*
+ * The deal registrations that wait on this org (spec/workflows.md §9):
+ * those at stage Submitted whose rules give this org their expiry, each
+ * {"object","name","customer_account","account_domain","solution",
+ * "amount","close_date","account","log_index","holds","conflicts":[...],
+ * "more"}. The caller json_decref()s *out.
+ * @return ENT_OK, ENT_ENOMEM, storage errors.
+ */
+int ent_obj_registrations_json(ent_objects *eng, json_t **out);
+
+/*
  * Erases personal data (an erase op, spec/objects.md "Erasure"; the
  * owner only): field NULL or "" erases the whole object (every field,
  * comment, private value and epoch key; op bodies), else the shared field

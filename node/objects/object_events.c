@@ -92,10 +92,39 @@ static bool holds(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
     return memcmp(order, cur, OBJ_ORDER_LEN) == 0;
 }
 
+typedef struct req_ctx {
+    ent_objects *eng;
+    ent_txn *txn;
+    const uint8_t *obj, *org;
+    const char *stage;
+} req_ctx;
+
+static int requested_one(void *data, const char *to, const char *step) {
+    req_ctx *c = data;
+    (void)to;
+    bool mine = memcmp(c->org, c->eng->me, 32) == 0;
+    return ent_events_approval(c->txn, false, c->obj, c->org,
+                               mine ? ent_obj_actor(c->eng) : NULL, step,
+                               c->stage, NULL, ent__obj_wall(c->eng), NULL);
+}
+
+/* approval.requested, once per step that waits now, when op's write of
+ * the stage (stage, the value the object now holds) landed on a stage
+ * that a transition with approval steps leaves (spec/events.md §3). */
+static int ev_requested(ent_objects *eng, ent_txn *txn, const ent_op *op,
+                        const uint8_t obj[32], const json_t *stage) {
+    const char *st = json_string_value(stage);
+    if (st == NULL)
+        return ENT_OK;
+    req_ctx c = {eng, txn, obj, op->h.author, st};
+    return ent__obj_wf_waiting(txn, obj, requested_one, &c);
+}
+
 int ent__obj_ev_op(ent_objects *eng, ent_txn *txn, const ent_op *op,
                    const ent_op_body *b, const uint8_t obj[32], bool counts) {
     json_t *d = json_object(), *shared = NULL;
     const char *kind = NULL;
+    const json_t *req_stage = NULL; /* borrowed from shared */
     int rc = d != NULL ? set_hex(d, "op", op->id) : ENT_ENOMEM;
     if (rc != ENT_OK)
         goto out;
@@ -136,6 +165,9 @@ int ent__obj_ev_op(ent_objects *eng, ent_txn *txn, const ent_op *op,
         }
         if (rc == ENT_OK && json_object_set(d, "shared", shared) != 0)
             rc = ENT_ENOMEM;
+        if (rc == ENT_OK && st != NULL && counts &&
+            (op->h.kind != ENT_OP_CREATE || holds(txn, obj, op, "stage")))
+            req_stage = st;
         break;
     case ENT_OP_COMMENT:
         if (!counts)
@@ -162,6 +194,8 @@ int ent__obj_ev_op(ent_objects *eng, ent_txn *txn, const ent_op *op,
     }
     if (rc == ENT_OK && kind != NULL)
         rc = emit(eng, txn, kind, obj, op->h.author, d);
+    if (rc == ENT_OK && req_stage != NULL)
+        rc = ev_requested(eng, txn, op, obj, req_stage);
 out:
     json_decref(shared);
     json_decref(d);

@@ -484,6 +484,36 @@ int ent__obj_wf_stage_fast(judge *j, const uint8_t order[OBJ_ORDER_LEN],
  * (why says so), storage errors. */
 int ent__obj_mdf_check(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                        const ent_op_body *b, char *why, size_t whylen);
+/* object_mdf.c: the shared value of field name of obj (null when unset;
+ * the caller clears it); order (may be NULL) gets the order key of its
+ * winning write. @return ENT_OK, ENT_ENOMEM, storage errors. */
+int ent__obj_field_value(ent_txn *txn, const uint8_t obj[32],
+                         const char *name, ent_value *out, uint8_t *order);
+/* object_mdf.c: the org the rules obj's owner gave last name as the one
+ * party that writes field (*ok false: none, or not one org). */
+int ent__obj_rules_field_org(ent_txn *txn, const uint8_t obj[32],
+                             const char *field, uint8_t org[32], bool *ok);
+/* object_work.c: calls fn(data, to, step) for every approval step that
+ * waits now (on anyone) to move obj from its current stage to `to`. */
+typedef int (*ent__obj_wait_fn)(void *data, const char *to, const char *step);
+int ent__obj_wf_waiting(ent_txn *txn, const uint8_t obj[32],
+                        ent__obj_wait_fn fn, void *data);
+/* object_dealreg.c: a stage write, or a write of expires, of a
+ * deal_registration by this node that leaves it Approved must leave at
+ * most one approved, unexpired registration per account and solution (and
+ * approver) among those this node holds, and a move to Approved must carry
+ * an expiry from today on; an expiry before today without a move ends the
+ * registration and passes (spec/workflows.md §9.4). @return ENT_OK or
+ * ENT_EDENIED (why says so), ENT_ENOMEM, storage errors. */
+int ent__obj_dealreg_check(ent_objects *eng, ent_txn *txn,
+                           const uint8_t obj[32], const ent_op_header *h,
+                           const ent_op_body *b, char *why, size_t whylen);
+/* object_dealreg.c: the registration block of object show for a
+ * deal_registration whose approver (the org its rules give "expires") is
+ * this node's org: {"approver","log_index","conflicts":[...]}; *out NULL
+ * otherwise. */
+int ent__obj_dealreg_show(const ent_objects *eng, ent_txn *txn,
+                          const uint8_t obj[32], json_t **out);
 int ent__obj_wf_write_counts(judge *j, const char *name,
                              const uint8_t order[OBJ_ORDER_LEN],
                              const uint8_t *blob, size_t blen, bool *counts);

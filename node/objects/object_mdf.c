@@ -45,10 +45,8 @@ static void mreq_clear(mreq *r) {
     ent_value_clear(&r->claimed);
 }
 
-/* The shared value of field name of obj (null when unset); order (may be
- * NULL) gets the order key of its winning write. */
-static int field_get(ent_txn *txn, const uint8_t obj[32], const char *name,
-                     ent_value *out, uint8_t *order) {
+int ent__obj_field_value(ent_txn *txn, const uint8_t obj[32],
+                         const char *name, ent_value *out, uint8_t *order) {
     uint8_t k[32 + ENT_OP_NAME_MAX];
     const uint8_t *v;
     size_t vlen, nl = strlen(name);
@@ -88,10 +86,8 @@ static int last_scan(void *data, const void *key, size_t klen,
     return 1; /* the first in reverse order: the owner's latest rules */
 }
 
-/* Whether the rules the owner gave obj last name org as the one party
- * that writes amount_approved. */
-static int rules_name(ent_txn *txn, const uint8_t obj[32],
-                      const uint8_t org[32], bool *ok) {
+int ent__obj_rules_field_org(ent_txn *txn, const uint8_t obj[32],
+                             const char *field, uint8_t org[32], bool *ok) {
     uint8_t pre[33];
     last_row l = {0};
     *ok = false;
@@ -104,13 +100,26 @@ static int rules_name(ent_txn *txn, const uint8_t obj[32],
     if (r == NULL)
         return ENT_ENOMEM;
     if (ent_wf_decode(r, l.val, l.vlen) == ENT_OK) {
-        const ent_wf_who *w = ent_wf_field_owner(r, "amount_approved");
-        *ok = w != NULL && w->kind == ENT_WF_ORG &&
-              memcmp(w->org, org, 32) == 0;
+        const ent_wf_who *w = ent_wf_field_owner(r, field);
+        *ok = w != NULL && w->kind == ENT_WF_ORG;
+        if (*ok)
+            memcpy(org, w->org, 32);
     }
     free(r);
     return ENT_OK;
 }
+
+/* Whether the rules the owner gave obj last name org as the one party
+ * that writes amount_approved. */
+static int rules_name(ent_txn *txn, const uint8_t obj[32],
+                      const uint8_t org[32], bool *ok) {
+    uint8_t o[32];
+    int rc = ent__obj_rules_field_org(txn, obj, "amount_approved", o, ok);
+    *ok = *ok && memcmp(o, org, 32) == 0;
+    return rc;
+}
+
+#define field_get ent__obj_field_value
 
 static int req_one(void *data, const ent_obj_info *o) {
     mctx *c = data;

@@ -69,6 +69,7 @@ typedef struct snapshot {
     size_t nlinks;
     bool has_use; /* an mdf_budget: its use, computed (object_mdf.c) */
     ent_budget_use use;
+    json_t *dealreg; /* a deal_registration, for its approver (§9) */
     const ent_objects *eng;
 } snapshot;
 
@@ -86,6 +87,8 @@ static void snapshot_free(snapshot *s) {
     for (size_t i = 0; i < s->nlinks; i++)
         free(s->links[i].name);
     free(s->links);
+    json_decref(s->dealreg);
+    s->dealreg = NULL;
 }
 
 typedef struct fscan {
@@ -296,6 +299,13 @@ static int snapshot_fn(ent_txn *txn, void *data) {
             return rc;
         s->has_use = true;
     }
+    if (s->show && strcmp(s->rec.type, "deal_registration") == 0) {
+        json_decref(s->dealreg); /* a function run again */
+        s->dealreg = NULL;
+        if ((rc = ent__obj_dealreg_show(s->eng, txn, s->obj, &s->dealreg)) !=
+            ENT_OK)
+            return rc;
+    }
     if ((rc = ent_txn_scan(txn, ENT_TBL_MEMBERS, s->obj, 32, member_scan, s)) !=
         ENT_OK)
         return rc;
@@ -464,6 +474,13 @@ int ent_obj_show_json(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
             json_object_set_new(u, k[i], j);
         }
         if (u == NULL || json_object_set_new(o, "budget_use", u) != 0) {
+            json_decref(o);
+            rc = ENT_ENOMEM;
+            goto out;
+        }
+    }
+    if (s.dealreg != NULL) { /* spec/workflows.md §9 */
+        if (json_object_set(o, "registration", s.dealreg) != 0) {
             json_decref(o);
             rc = ENT_ENOMEM;
             goto out;

@@ -1082,7 +1082,7 @@ int ent__obj_wf_commit(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
         memcpy(v + 2 + sl, b->text, b->textlen);
     /* approval.given, in this transaction (spec/events.md §3); the
      * approval.requested of a move that lands on a stage with steps
-     * waiting is not raised yet */
+     * waiting is raised by object_events.c */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int erc = ent_events_approval(
@@ -1210,6 +1210,32 @@ int ent__obj_wf_my_step(ent_txn *txn, const uint8_t obj[32],
         rc = waiting(&j, w, me, first_cb, &c);
     ent__obj_judge_free(&j);
     *n = c.n;
+    return rc;
+}
+
+typedef struct any_ctx {
+    ent__obj_wait_fn fn;
+    void *data;
+} any_ctx;
+
+static int any_cb(void *data, const char *to, const ent_wf_step *s) {
+    any_ctx *c = data;
+    return c->fn(c->data, to, s->name);
+}
+
+int ent__obj_wf_waiting(ent_txn *txn, const uint8_t obj[32],
+                        ent__obj_wait_fn fn, void *data) {
+    obj_rec r;
+    judge j;
+    struct wfctx *w;
+    any_ctx c = {fn, data};
+    int rc = ent__obj_rec_get(txn, obj, &r);
+    if (rc != ENT_OK)
+        return rc;
+    ent__obj_judge_init(&j, txn, obj, r.owner, NULL);
+    if ((rc = wf_get(&j, &w)) == ENT_OK)
+        rc = waiting(&j, w, NULL, any_cb, &c);
+    ent__obj_judge_free(&j);
     return rc;
 }
 

@@ -126,6 +126,7 @@ static const struct builtin {
      "\"stages\":[\"Draft\",\"Agreed\",\"Active\",\"Closed\"]}"},
     {"mdf_budget", ent__tpl_mdf_budget},
     {"mdf_request", ent__tpl_mdf_request},
+    {"deal_registration", ent__tpl_deal_registration},
     {"account_plan",
      "{\"type\":\"account_plan\",\"strict\":false,\"fields\":["
      "{\"name\":\"account_name\",\"type\":\"text\",\"label\":\"Account\"},"
@@ -172,7 +173,7 @@ static const struct builtin {
 
 static const char *const builtin_type_names[] = {
     "opportunity", "lead",         "solution", "sales_plan", "mdf_budget",
-    "mdf_request", "account_plan", "program",  NULL,
+    "mdf_request", "account_plan", "program",  "deal_registration", NULL,
 };
 
 /* Built-in configuration tables: the defaults until an org stores its own. */

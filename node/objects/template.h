@@ -265,8 +265,10 @@ int ent_template_resolve(const ent_template *tpl, ent_txn *txn,
                          ent_resolved *out, char *err, size_t errlen);
 
 /* The JSON of the built-in mdf_budget and mdf_request templates
- * (template_mdf.c), for template.c's table of built-ins. */
+ * (template_mdf.c) and deal_registration (template_deal.c), for
+ * template.c's table of built-ins. */
 extern const char ent__tpl_mdf_budget[];
 extern const char ent__tpl_mdf_request[];
+extern const char ent__tpl_deal_registration[];
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * accounts.h - an org's private account list (spec/overlap.md §1): name,
  * web domain, country, owner region and status flags, kept in
- * ENT_TBL_ACCOUNTS under the account's matching key (node/overlap/norm.h).
+ * ENT_TBL_ACCOUNTS under the account's matching key (node/norm.h).
  * Nothing here ever leaves the node; the overlap protocol sends only
  * blinded points of the keys.
  */
@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "node/overlap/norm.h"
+#include "node/norm.h"
 #include "storage/store.h"
 
 #define ENT_ACCOUNT_NAME_MAX 200

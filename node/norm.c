@@ -1,7 +1,7 @@
 /*
  * norm.c - matching keys of accounts; see norm.h and spec/overlap.md §2.
  */
-#include "node/overlap/norm.h"
+#include "node/norm.h"
 #include "node/err.h"
 
 #include <libpsl.h>
