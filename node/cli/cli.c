@@ -982,6 +982,10 @@ static const cli_cmd commands[] = {
      "Saved report views (spec/reports.md \"Saved views\"), kept on this "
      "node only.",
      no_opts, 0, 0, ent__cli_view_cmds},
+    {"fieldmap", NULL, "this org's own names for fields and values",
+     "fieldmap COMMAND [ARGS] [options]", "Field maps (spec/reports.md "
+     "\"Field maps\"), kept on this node only.", no_opts, 0, 0,
+     ent__cli_fieldmap_cmds},
     {"accounts", NULL, "this org's private account list",
      "accounts COMMAND [ARGS] [options]",
      "Accounts (name, domain, country, flags) compared with partners by "
