@@ -11,7 +11,8 @@
 # same figures; --shared-names prints the shared names; a CRM map of B
 # naming its own fields and stages imports and exports in B's language;
 # the map never leaves B: after B changed a shared object, neither A's
-# database file nor A's outputs hold B's canary names, while B's do.
+# database file nor A's outputs, nor B's audit export and events, hold
+# B's canary names, while B's database does.
 # Loopback only, ports picked at run time. Needs $ENTENTE.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -52,7 +53,6 @@ bad() { # ERROR-TEXT MAPPING...
     shift
     expect_exit 1 e B fieldmap set opportunity "$@"
     expect_err "$want"
-    [ "$(e B fieldmap show opportunity --json)" = "$GOOD" ] || fail "a refused map changed the stored one"
 }
 bad "template opportunity has no field nme (did you mean name?)" opp_title=nme
 bad "two own names onto one shared name" a_title=name b_title=name
@@ -61,6 +61,8 @@ bad "longer than 64 bytes" "$(printf 'x%.0s' {1..70})=name"
 bad "not a value of field stage" 'stage:Qualify=Qualifikation'
 bad "is already a field of template opportunity" region=industry
 expect_exit 2 e B fieldmap set opportunity no_equals_sign
+# each refused map differs from the stored one: had one been stored, it shows
+[ "$(e B fieldmap show opportunity --json)" = "$GOOD" ] || fail "a refused map changed the stored one"
 e B fieldmap --help | grep -q "fieldmap COMMAND" || fail "help"
 e B fieldmap set --help | grep -q '"fields"' || fail "set --help lists no JSON keys"
 
@@ -109,6 +111,9 @@ e B import "$T/in.csv" --type opportunity --map "$T/map.json" >/dev/null 2>&1 ||
 e B export --type opportunity --map "$T/map.json" --out "$T/out.csv" >/dev/null
 grep -q '^X1,New deal,Q' "$T/out.csv" || fail "export X1: $(cat "$T/out.csv")"
 grep -q '^X2,Other deal,Offer' "$T/out.csv" || fail "export X2: $(cat "$T/out.csv")"
+e B export --type opportunity --map "$T/map.json" --where 'deal_stage = "Offer" and opp_title = "Other deal"' \
+    --out "$T/where.csv" 2>/dev/null
+[ "$(grep -c . "$T/where.csv")" = 2 ] && grep -q '^X2,' "$T/where.csv" || fail "export --where in B's names: $(cat "$T/where.csv")"
 [ "$(e B report pipeline --by deal_stage --where 'opp_title = "Other deal"' --json | py 'd["groups"][0]["key"]["deal_stage"]')" = Offer ] ||
     fail "imported stage"
 [ "$(e B report pipeline --by stage --shared-names --where 'name = "Other deal"' --json | py 'd["groups"][0]["key"]["stage"]')" = Proposal ] ||
@@ -121,6 +126,12 @@ OUTA="$(e A report pipeline --json; e A object show "${IDS[0]}" --json; e A log 
 case "$OUTA" in
 *"$HEX"*) fail "B's canary name is in A's outputs" ;;
 esac
+# what B hands to others: its signed activity log, its events
+e B audit export --out "$T/b.audit" >/dev/null
+e B events --json >"$T/b.events"
+for f in "$T/b.audit" "$T/b.events"; do
+    ! grep -qaF "$HEX" "$f" || fail "B's canary names are in $f"
+done
 nodes_stop_all
 for c in "$CNAME" "$CVAL" "opp_title" "deal_stage"; do
     ! grep -qaF "$c" "$T/A/db/data.mdb" || fail "A's database holds $c"
