@@ -80,6 +80,21 @@ static void test_translate(void **state) {
         "Proposal");
     assert_null(json_object_get(json_object_get(j, "values"), "deal_stage"));
     json_decref(j);
+    /* an object's fields in own names */
+    json_t *f = json_pack("{s:s,s:s,s:{s:s},s:s}", "name", "Deal", "stage",
+                          "Proposal", "deal_size", "amount", "1.00",
+                          "region", "APAC");
+    json_t *o = ent_fieldmap_own_fields(m, f);
+    assert_string_equal(json_string_value(json_object_get(o, "deal_stage")),
+                        "Offer");
+    assert_string_equal(json_string_value(json_object_get(o, "opp_title")),
+                        "Deal");
+    assert_string_equal(json_string_value(json_object_get(o, "area")),
+                        "APAC");
+    assert_non_null(json_object_get(o, "deal_size"));
+    assert_null(json_object_get(o, "stage"));
+    json_decref(o);
+    json_decref(f);
     ent_fieldmap_free(m);
 }
 

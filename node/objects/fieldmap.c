@@ -635,6 +635,25 @@ fail:
     return NULL;
 }
 
+json_t *ent_fieldmap_own_fields(const ent_fieldmap *m, const json_t *fields) {
+    json_t *out = json_object(), *v;
+    const char *k;
+    json_object_foreach((json_t *)fields, k, v) {
+        const char *own = ent_fieldmap_own_name(m, k);
+        const char *s = json_string_value(v);
+        const char *ov = s != NULL ? ent_fieldmap_own_value(m, k, s, strlen(s))
+                                   : NULL;
+        if (out == NULL ||
+            json_object_set_new(out, own != NULL ? own : k,
+                                ov != NULL ? json_string(ov)
+                                           : json_incref(v)) != 0) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
 /* ---- storage ------------------------------------------------------------- */
 
 static size_t fm_key(char *key, const char *type) {

@@ -113,6 +113,15 @@ void ent_fieldmap_values(const ent_fieldmap *m, const char *shared_field,
                          const char *const **own, const char *const **shared,
                          size_t *n);
 
+/*
+ * The fields object of an object's JSON (spec/objects.md: field name ->
+ * value; "shared" or "private" of `object show`) in the org's own names: a
+ * new object (NULL on ENOMEM) whose keys are own names where m maps them
+ * and whose text values are own values where m maps them; other keys and
+ * values are copied. fields is borrowed; m may be NULL (a copy).
+ */
+json_t *ent_fieldmap_own_fields(const ent_fieldmap *m, const json_t *fields);
+
 /* ---- storage (the "config" table, key "fieldmap/TYPE") ----------------- */
 
 /*

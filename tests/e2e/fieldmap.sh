@@ -98,6 +98,12 @@ e B report cycle-time --json | py '[s["stage"] for s in d["total"]["stages"]]' |
 [ "$(e B report pipeline --by stage --shared-names --json | py 'd["by"][0] + "|" + d["groups"][0]["key"]["stage"]')" = \
   "stage|Qualification" ] || fail "--shared-names"
 
+e B object show "${IDS[1]}" --own-names --json >"$T/own.json"
+[ "$(py 'd["shared"]["deal_stage"] + "|" + d["shared"]["opp_title"] + "|" + str("stage" in d["shared"])' <"$T/own.json")" = \
+  "Offer|two|False" ] || fail "object show --own-names: $(cat "$T/own.json")"
+e B object show "${IDS[1]}" --own-names | grep -q "Offer" || fail "object show --own-names (text)"
+[ "$(e B object show "${IDS[1]}" --json | py 'd["shared"]["stage"]')" = Proposal ] || fail "object show: shared names"
+
 # ---- CRM files in B's own names ----------------------------------------------
 cat >"$T/map.json" <<EOF
 {"entente_map": 1, "type": "opportunity", "source": "crm",
