@@ -21,9 +21,9 @@
 #include "tests/store_fixture.h"
 
 #define GOOD                                                                   \
-    "{\"type\":\"opportunity\",\"fields\":{\"opp_title\":\"name\","           \
-    "\"deal_stage\":\"stage\",\"area\":\"region\"},"                          \
-    "\"values\":{\"deal_stage\":{\"Qualify\":\"qualification\","             \
+    "{\"type\":\"opportunity\",\"fields\":{\"opp_title\":\"name\","            \
+    "\"deal_stage\":\"stage\",\"area\":\"region\"},"                           \
+    "\"values\":{\"deal_stage\":{\"Qualify\":\"qualification\","               \
     "\"Offer\":\"Proposal\"},\"region\":{\"Europe\":\"EMEA\"}}}"
 
 static ent_template *opp(void) {
@@ -43,8 +43,8 @@ static ent_fieldmap *check(const char *json, int rc, const char *want) {
     assert_non_null(d);
     int got = ent_fieldmap_from_json(d, t, NULL, &m, err, sizeof(err));
     if (got != rc || (want != NULL && strstr(err, want) == NULL))
-        fail_msg("%s: rc %d (want %d), err \"%s\" (want \"%s\")", json, got,
-                 rc, err, want ? want : "");
+        fail_msg("%s: rc %d (want %d), err \"%s\" (want \"%s\")", json, got, rc,
+                 err, want ? want : "");
     if (rc != ENT_OK)
         assert_null(m);
     json_decref(d);
@@ -63,8 +63,7 @@ static void test_translate(void **state) {
     /* the target is stored in the template's spelling; values ignore case */
     assert_string_equal(ent_fieldmap_shared_value(m, "stage", "QUALIFY", 7),
                         "Qualification");
-    assert_string_equal(ent_fieldmap_own_value(m, "stage", "qualification",
-                                               13),
+    assert_string_equal(ent_fieldmap_own_value(m, "stage", "qualification", 13),
                         "Qualify");
     assert_string_equal(ent_fieldmap_own_value(m, "region", "EMEA", 4),
                         "Europe");
@@ -81,16 +80,15 @@ static void test_translate(void **state) {
     assert_null(json_object_get(json_object_get(j, "values"), "deal_stage"));
     json_decref(j);
     /* an object's fields in own names */
-    json_t *f = json_pack("{s:s,s:s,s:{s:s},s:s}", "name", "Deal", "stage",
-                          "Proposal", "deal_size", "amount", "1.00",
-                          "region", "APAC");
+    json_t *f =
+        json_pack("{s:s,s:s,s:{s:s},s:s}", "name", "Deal", "stage", "Proposal",
+                  "deal_size", "amount", "1.00", "region", "APAC");
     json_t *o = ent_fieldmap_own_fields(m, f);
     assert_string_equal(json_string_value(json_object_get(o, "deal_stage")),
                         "Offer");
     assert_string_equal(json_string_value(json_object_get(o, "opp_title")),
                         "Deal");
-    assert_string_equal(json_string_value(json_object_get(o, "area")),
-                        "APAC");
+    assert_string_equal(json_string_value(json_object_get(o, "area")), "APAC");
     assert_non_null(json_object_get(o, "deal_size"));
     assert_null(json_object_get(o, "stage"));
     json_decref(o);
@@ -163,9 +161,9 @@ static void test_refused(void **state) {
     }
     ent_fieldmap *m = NULL;
     char err[ENT_FM_ERR_MAX];
-    assert_int_equal(ent_fieldmap_from_json(d, NULL, NULL, &m, err,
-                                            sizeof(err)),
-                     ENT_ELIMIT);
+    assert_int_equal(
+        ent_fieldmap_from_json(d, NULL, NULL, &m, err, sizeof(err)),
+        ENT_ELIMIT);
     json_decref(d);
     /* bytes: duplicate keys, not JSON, too long */
     const char *dup = "{\"type\":\"opportunity\",\"fields\":{\"a\":\"name\","
@@ -173,9 +171,9 @@ static void test_refused(void **state) {
     assert_int_equal(ent_fieldmap_parse((const uint8_t *)dup, strlen(dup), &m,
                                         err, sizeof(err)),
                      ENT_EINVAL);
-    assert_int_equal(ent_fieldmap_parse((const uint8_t *)"{", 1, &m, err,
-                                        sizeof(err)),
-                     ENT_EINVAL);
+    assert_int_equal(
+        ent_fieldmap_parse((const uint8_t *)"{", 1, &m, err, sizeof(err)),
+        ENT_EINVAL);
     assert_int_equal(ent_fieldmap_parse((const uint8_t *)dup,
                                         ENT_FM_JSON_MAX + 1, &m, err,
                                         sizeof(err)),
@@ -189,9 +187,9 @@ static void test_args(void **state) {
                         "deal_stage=stage", "stage:A=B=C", "region:x:y=EMEA"};
     json_t *d = NULL;
     char err[ENT_FM_ERR_MAX] = "";
-    assert_int_equal(ent_fieldmap_doc_from_args("opportunity", ok, 5, &d, err,
-                                                sizeof(err)),
-                     ENT_OK);
+    assert_int_equal(
+        ent_fieldmap_doc_from_args("opportunity", ok, 5, &d, err, sizeof(err)),
+        ENT_OK);
     json_t *v = json_object_get(d, "values");
     /* a value's field by its own name is keyed by the shared one */
     assert_string_equal(json_string_value(json_object_get(
@@ -200,9 +198,9 @@ static void test_args(void **state) {
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(v, "stage"), "A")),
         "B=C");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(v, "region"), "x:y")),
-                        "EMEA");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(v, "region"), "x:y")),
+        "EMEA");
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(d, "fields"), "opp_title")),
                         "name");
@@ -330,9 +328,9 @@ static void test_where(void **state) {
     for (size_t i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++) {
         ent_expr *e = NULL;
         char err[ENT_EXPR_ERR_MAX];
-        assert_int_equal(ent_expr_compile(exprs[i], lookup, NULL, &e, err,
-                                          sizeof(err)),
-                         ENT_OK);
+        assert_int_equal(
+            ent_expr_compile(exprs[i], lookup, NULL, &e, err, sizeof(err)),
+            ENT_OK);
         assert_false(ent_expr_test(e, slot_fn, NULL));
         ent_expr_map_text(e, map_text, m);
         if (!ent_expr_test(e, slot_fn, NULL))
@@ -342,7 +340,8 @@ static void test_where(void **state) {
     ent_fieldmap_free(m);
 }
 
-/* ---- CRM mapping files in own names --------------------------------------- */
+/* ---- CRM mapping files in own names ---------------------------------------
+ */
 
 static void test_crm(void **state) {
     (void)state;
@@ -367,9 +366,9 @@ static void test_crm(void **state) {
     assert_int_equal(ent_crm_map_apply_fieldmap(m, fm, err, sizeof(err)),
                      ENT_OK);
     assert_int_equal(ent_crm_map_bind(m, t, err, sizeof(err)), ENT_OK);
-    assert_int_equal(ent_csv_open_mem(&c, (const uint8_t *)csv, strlen(csv),
-                                      "in.csv", NULL),
-                     ENT_OK);
+    assert_int_equal(
+        ent_csv_open_mem(&c, (const uint8_t *)csv, strlen(csv), "in.csv", NULL),
+        ENT_OK);
     assert_int_equal(ent_csv_next(c, &row), ENT_OK);
     assert_int_equal(ent_crm_map_header(m, &row, "in.csv", err, sizeof(err)),
                      ENT_OK);

@@ -35,15 +35,13 @@ static int fm_txn(ent_txn *txn, void *data) {
         return ent_fieldmap_list(txn, &io->doc);
     if (io->del) {
         rc = ent_fieldmap_del(txn, io->type);
-        if (rc == ENT_OK &&
-            (io->doc = json_pack("{s:s,s:b}", "type", io->type, "removed",
-                                 1)) == NULL)
+        if (rc == ENT_OK && (io->doc = json_pack("{s:s,s:b}", "type", io->type,
+                                                 "removed", 1)) == NULL)
             rc = ENT_ENOMEM;
         return rc;
     }
-    if (io->put != NULL &&
-        (rc = ent_fieldmap_put(txn, io->put, io->err, sizeof(io->err))) !=
-            ENT_OK)
+    if (io->put != NULL && (rc = ent_fieldmap_put(txn, io->put, io->err,
+                                                  sizeof(io->err))) != ENT_OK)
         return rc;
     if ((rc = ent_fieldmap_get(txn, io->type, &m)) != ENT_OK)
         return rc;
@@ -68,9 +66,9 @@ static int fm_fetch(cli *c, fm_io *io, const char *method) {
         if (st == -2)
             st = rc == ENT_ENOENT && io->err[0] == '\0'
                      ? ent__cli_fail(c, "no field map of type %s", io->type)
-                 : io->err[0] != '\0' ? ent__cli_fail(c, "%s", io->err)
-                                      : ent__cli_fail(c, "%s: %s", c->home,
-                                                      ent_strerror(rc));
+                 : io->err[0] != '\0'
+                     ? ent__cli_fail(c, "%s", io->err)
+                     : ent__cli_fail(c, "%s: %s", c->home, ent_strerror(rc));
     } else if (rc != ENT_OK) {
         st = ent__cli_fail(c, "%s", ent_strerror(rc));
     } else if (http < 200 || http > 299) {
@@ -90,19 +88,19 @@ static void print_map(const json_t *m) {
     char line[1024];
     json_object_foreach(json_object_get(m, "fields"), k, v) {
         snprintf(line, sizeof(line), "%s -> %s", k, json_string_value(v));
-        ent__cli_row(stdout, "",
-                     (const char *const[]){ent__cli_jstr(m, "type"), "field",
-                                           line},
-                     (const int[]){16, 5, 0}, 3);
+        ent__cli_row(
+            stdout, "",
+            (const char *const[]){ent__cli_jstr(m, "type"), "field", line},
+            (const int[]){16, 5, 0}, 3);
     }
     json_object_foreach(json_object_get(m, "values"), k, v) {
         json_object_foreach(v, k2, v2) {
             snprintf(line, sizeof(line), "%s: %s -> %s", k, k2,
                      json_string_value(v2));
-            ent__cli_row(stdout, "",
-                         (const char *const[]){ent__cli_jstr(m, "type"),
-                                               "value", line},
-                         (const int[]){16, 5, 0}, 3);
+            ent__cli_row(
+                stdout, "",
+                (const char *const[]){ent__cli_jstr(m, "type"), "value", line},
+                (const int[]){16, 5, 0}, 3);
         }
     }
 }
@@ -123,10 +121,9 @@ int ent__cli_cmd_fieldmap_set(cli *c) {
     int st = type_arg(c, c->args[0]);
     if (st >= 0)
         return st;
-    int rc = ent_fieldmap_doc_from_args(c->args[0],
-                                        (const char *const *)c->args + 1,
-                                        (size_t)c->nargs - 1, &doc, err,
-                                        sizeof(err));
+    int rc = ent_fieldmap_doc_from_args(
+        c->args[0], (const char *const *)c->args + 1, (size_t)c->nargs - 1,
+        &doc, err, sizeof(err));
     if (rc != ENT_OK)
         return rc == ENT_ENOMEM ? ent__cli_fail(c, "%s", ent_strerror(rc))
                                 : ent__cli_usage_error(c, "%s", err);

@@ -34,8 +34,8 @@ struct ent_fieldmap {
     size_t nvals;
 };
 
-static const char *const reserved[] = {"partner", "partnered", "month",
-                                       "quarter", "year",      "none", NULL};
+static const char *const reserved[] = {
+    "partner", "partnered", "month", "quarter", "year", "none", NULL};
 
 static int bad(char *err, size_t errlen, int rc, const char *fmt, ...) {
     if (err != NULL && errlen > 0) {
@@ -88,13 +88,14 @@ void ent_fieldmap_free(ent_fieldmap *m) {
     free(m);
 }
 
-const char *ent_fieldmap_type(const ent_fieldmap *m) { return m->type; }
+const char *ent_fieldmap_type(const ent_fieldmap *m) {
+    return m->type;
+}
 
 /* ---- checks -------------------------------------------------------------- */
 
 /* A name rule failure of s ("own name", "shared name") into err. */
-static int bad_name(char *err, size_t errlen, const char *what,
-                    const char *s) {
+static int bad_name(char *err, size_t errlen, const char *what, const char *s) {
     size_t l = strlen(s);
     if (l > ENT_TPL_NAME_MAX)
         return bad(err, errlen, ENT_EINVAL,
@@ -107,9 +108,8 @@ static int bad_name(char *err, size_t errlen, const char *what,
 
 /* The shared field called name in tpl: its type and allowed values (a
  * list, or a table name; both empty: any). */
-static bool tpl_field(const ent_template *tpl, const char *name,
-                      ent_vtype *vt, const ent_strlist **list,
-                      const char **table) {
+static bool tpl_field(const ent_template *tpl, const char *name, ent_vtype *vt,
+                      const ent_strlist **list, const char **table) {
     const ent_tpl_field *f = ent_template_field(tpl, name);
     *list = NULL;
     *table = NULL;
@@ -230,8 +230,8 @@ static bool value_ok(const char *s) {
 
 /* One field's value map: own value -> shared value. */
 static int check_values_one(ent_fieldmap *m, fm_vals *fv, const json_t *vals,
-                            const ent_template *tpl, ent_txn *txn,
-                            char *err, size_t errlen) {
+                            const ent_template *tpl, ent_txn *txn, char *err,
+                            size_t errlen) {
     const char *own;
     json_t *v;
     const ent_strlist *list = NULL;
@@ -338,8 +338,7 @@ static int check_values_one(ent_fieldmap *m, fm_vals *fv, const json_t *vals,
                          "values: %s: a %s: \"%.64s\" -> \"%.64s\" -> "
                          "\"%.64s\" (an own value may not be a shared value)",
                          fv->field,
-                         ieq(fv->v[i].shared, fv->v[k].own) ? "cycle"
-                                                            : "chain",
+                         ieq(fv->v[i].shared, fv->v[k].own) ? "cycle" : "chain",
                          fv->v[k].own, fv->v[i].own, fv->v[i].shared);
                 goto out;
             }
@@ -454,8 +453,8 @@ int ent_fieldmap_parse(const uint8_t *buf, size_t len, ent_fieldmap **out,
     if (len > ENT_FM_JSON_MAX)
         return bad(err, errlen, ENT_ETOOBIG, "field map longer than %d bytes",
                    ENT_FM_JSON_MAX);
-    json_t *doc = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES,
-                             &je);
+    json_t *doc =
+        json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
     if (doc == NULL)
         return bad(err, errlen, ENT_EINVAL, "not JSON: %s (at byte %d)",
                    je.text, je.position);
@@ -529,7 +528,8 @@ int ent_fieldmap_doc_from_args(const char *type, const char *const *args,
             if (own == NULL)
                 goto out;
             bool dup = json_object_get(fv, own) != NULL;
-            int e = dup ? -1 : json_object_set_new(fv, own, json_string(eq + 1));
+            int e =
+                dup ? -1 : json_object_set_new(fv, own, json_string(eq + 1));
             free(own);
             if (e != 0) {
                 rc = bad(err, errlen, ENT_EINVAL,
@@ -580,8 +580,8 @@ static const fm_vals *vals_of(const ent_fieldmap *m, const char *field) {
 }
 
 const char *ent_fieldmap_shared_value(const ent_fieldmap *m,
-                                      const char *shared_field,
-                                      const char *own, size_t len) {
+                                      const char *shared_field, const char *own,
+                                      size_t len) {
     const fm_vals *fv = vals_of(m, shared_field);
     for (size_t i = 0; fv != NULL && i < fv->n; i++)
         if (ieq_n(own, len, fv->v[i].own))
@@ -590,8 +590,8 @@ const char *ent_fieldmap_shared_value(const ent_fieldmap *m,
 }
 
 const char *ent_fieldmap_own_value(const ent_fieldmap *m,
-                                   const char *shared_field,
-                                   const char *shared, size_t len) {
+                                   const char *shared_field, const char *shared,
+                                   size_t len) {
     const fm_vals *fv = vals_of(m, shared_field);
     for (size_t i = 0; fv != NULL && i < fv->n; i++)
         if (ieq_n(shared, len, fv->v[i].shared))
@@ -613,12 +613,12 @@ void ent_fieldmap_values(const ent_fieldmap *m, const char *shared_field,
 }
 
 json_t *ent_fieldmap_to_json(const ent_fieldmap *m) {
-    json_t *d = json_pack("{s:s,s:{},s:{}}", "type", m->type, "fields",
-                          "values");
+    json_t *d =
+        json_pack("{s:s,s:{},s:{}}", "type", m->type, "fields", "values");
     json_t *f = json_object_get(d, "fields"), *v = json_object_get(d, "values");
     for (size_t i = 0; d != NULL && i < m->nf; i++)
-        if (json_object_set_new(f, m->f[i].own,
-                                json_string(m->f[i].shared)) != 0)
+        if (json_object_set_new(f, m->f[i].own, json_string(m->f[i].shared)) !=
+            0)
             goto fail;
     for (size_t i = 0; d != NULL && i < m->nvals; i++) {
         json_t *o = json_object();
@@ -641,8 +641,8 @@ json_t *ent_fieldmap_own_fields(const ent_fieldmap *m, const json_t *fields) {
     json_object_foreach((json_t *)fields, k, v) {
         const char *own = ent_fieldmap_own_name(m, k);
         const char *s = json_string_value(v);
-        const char *ov = s != NULL ? ent_fieldmap_own_value(m, k, s, strlen(s))
-                                   : NULL;
+        const char *ov =
+            s != NULL ? ent_fieldmap_own_value(m, k, s, strlen(s)) : NULL;
         if (out == NULL ||
             json_object_set_new(out, own != NULL ? own : k,
                                 ov != NULL ? json_string(ov)
@@ -678,8 +678,7 @@ int ent_fieldmap_put(ent_txn *txn, const json_t *doc, char *err,
             bad(err, errlen, rc, "no template of type %s", type);
         goto out;
     }
-    if ((rc = ent_fieldmap_from_json(doc, tpl, txn, &m, err, errlen)) !=
-        ENT_OK)
+    if ((rc = ent_fieldmap_from_json(doc, tpl, txn, &m, err, errlen)) != ENT_OK)
         goto out;
     rc = ENT_ENOMEM;
     if ((c = ent_fieldmap_to_json(m)) == NULL ||
@@ -713,8 +712,8 @@ int ent_fieldmap_get(ent_txn *txn, const char *type, ent_fieldmap **out) {
     *out = NULL;
     if (type == NULL || !ent_template_type_valid(type))
         return ENT_ENOENT;
-    int rc = ent_txn_get(txn, ENT_TBL_CONFIG, key, fm_key(key, type), &val,
-                         &vlen);
+    int rc =
+        ent_txn_get(txn, ENT_TBL_CONFIG, key, fm_key(key, type), &val, &vlen);
     return rc != ENT_OK ? rc : load(val, vlen, out);
 }
 

@@ -99,12 +99,12 @@ const char *ent_fieldmap_shared_name(const ent_fieldmap *m, const char *own,
 const char *ent_fieldmap_own_name(const ent_fieldmap *m, const char *shared);
 /* own value of shared field -> shared value */
 const char *ent_fieldmap_shared_value(const ent_fieldmap *m,
-                                      const char *shared_field,
-                                      const char *own, size_t len);
+                                      const char *shared_field, const char *own,
+                                      size_t len);
 /* shared value of shared field -> own value */
 const char *ent_fieldmap_own_value(const ent_fieldmap *m,
-                                   const char *shared_field,
-                                   const char *shared, size_t len);
+                                   const char *shared_field, const char *shared,
+                                   size_t len);
 /* true if shared_field has a value map */
 bool ent_fieldmap_has_values(const ent_fieldmap *m, const char *shared_field);
 /* The value pairs of shared_field: *n pairs, own[i] -> shared[i], borrowed
@@ -131,8 +131,7 @@ json_t *ent_fieldmap_own_fields(const ent_fieldmap *m, const json_t *fields);
  * @return ENT_OK, ENT_EINVAL, ENT_ELIMIT (as above), ENT_ENOENT (no
  *         template of the type), ENT_ENOMEM, storage errors.
  */
-int ent_fieldmap_put(ent_txn *txn, const json_t *doc, char *err,
-                     size_t errlen);
+int ent_fieldmap_put(ent_txn *txn, const json_t *doc, char *err, size_t errlen);
 
 /* The stored map of type into *out (shape-checked only: the template may
  * have changed since). @return ENT_OK, ENT_ENOENT (none), ENT_ECORRUPT,

@@ -67,9 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (ent_template_builtin(ent_fieldmap_type(m), &t) == ENT_OK) {
             json_t *j = ent_fieldmap_to_json(m);
             ent_fieldmap *b = NULL;
-            if (j != NULL &&
-                ent_fieldmap_from_json(j, t, NULL, &b, err, sizeof(err)) ==
-                    ENT_OK)
+            if (j != NULL && ent_fieldmap_from_json(j, t, NULL, &b, err,
+                                                    sizeof(err)) == ENT_OK)
                 check_map(b);
             ent_fieldmap_free(b);
             json_decref(j);
