@@ -229,7 +229,7 @@ static bool value_ok(const char *s) {
 }
 
 /* One field's value map: own value -> shared value. */
-static int check_values_one(ent_fieldmap *m, fm_vals *fv, const json_t *vals,
+static int check_values_one(fm_vals *fv, const json_t *vals,
                             const ent_template *tpl, ent_txn *txn, char *err,
                             size_t errlen) {
     const char *own;
@@ -352,7 +352,6 @@ static int check_values_one(ent_fieldmap *m, fm_vals *fv, const json_t *vals,
         fv->own[i] = fv->v[i].own;
         fv->shared[i] = fv->v[i].shared;
     }
-    (void)m;
 out:
     ent_strlist_free(&tl);
     return rc;
@@ -386,7 +385,7 @@ static int check_values(ent_fieldmap *m, const json_t *values,
                            "values: field %s given twice", sh);
         fm_vals *fv = &m->vals[m->nvals++];
         snprintf(fv->field, sizeof(fv->field), "%s", sh);
-        int rc = check_values_one(m, fv, v, tpl, txn, err, errlen);
+        int rc = check_values_one(fv, v, tpl, txn, err, errlen);
         if (rc != ENT_OK)
             return rc;
     }
