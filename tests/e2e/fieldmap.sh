@@ -6,7 +6,8 @@
 # stages Qualify -> Qualification, Offer -> Proposal) with a canary own
 # name and a canary own value. Then: bad maps (an unknown field, two own
 # names onto one, a cycle, an overlong name, a value the stage list lacks)
-# are refused and store nothing; A and B run the same report, each in its
+# are refused and store nothing, and a user without the configure right
+# may read the map but not set it; A and B run the same report, each in its
 # own language (--by, --where, JSON, CSV, text, SVG, cycle-time), with the
 # same figures; --shared-names prints the shared names; a CRM map of B
 # naming its own fields and stages imports and exports in B's language;
@@ -61,6 +62,11 @@ bad "longer than 64 bytes" "$(printf 'x%.0s' {1..70})=name"
 bad "not a value of field stage" 'stage:Qualify=Qualifikation'
 bad "is already a field of template opportunity" region=industry
 expect_exit 2 e B fieldmap set opportunity no_equals_sign
+e B user add rep --role rep >/dev/null
+TREP=$(e B token create --user rep --expires 1d)
+expect_exit 1 e B fieldmap set opportunity x_title=name --token "$TREP"
+expect_err "may not configure"
+[ "$(e B fieldmap show opportunity --token "$TREP" --json)" = "$GOOD" ] || fail "a user reads the map"
 # each refused map differs from the stored one: had one been stored, it shows
 [ "$(e B fieldmap show opportunity --json)" = "$GOOD" ] || fail "a refused map changed the stored one"
 e B fieldmap --help | grep -q "fieldmap COMMAND" || fail "help"
