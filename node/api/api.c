@@ -137,6 +137,10 @@ static const ent_api_route builtin_routes[] = {
     {"GET", "/v1/views/{name}/run", false, ent_api_view_get},
     {"PUT", "/v1/views/{name}", false, ent_api_view_put},
     {"DELETE", "/v1/views/{name}", false, ent_api_view_delete},
+    {"GET", "/v1/fieldmaps", false, ent_api_fieldmaps},
+    {"GET", "/v1/fieldmaps/{type}", false, ent_api_fieldmaps},
+    {"PUT", "/v1/fieldmaps/{type}", false, ent_api_fieldmaps},
+    {"DELETE", "/v1/fieldmaps/{type}", false, ent_api_fieldmaps},
     /* CRM sync: node/api/api_crm.c */
     {"POST", "/v1/crm/import", false, ent_api_crm_import},
     {"POST", "/v1/crm/export", false, ent_api_crm_export},

@@ -460,6 +460,7 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
           strcmp(path, "/v1/templates") == 0 ||
           starts(path, "/v1/templates/") || strcmp(path, "/v1/config") == 0 ||
           starts(path, "/v1/config/") || strcmp(path, "/v1/access/me") == 0 ||
+          starts(path, "/v1/fieldmaps") ||
           /* each event is filtered for the caller (access_events.h) */
           strcmp(path, "/v1/events") == 0)) ||
         (strcmp(m, "POST") == 0 && (strcmp(path, "/v1/login") == 0 ||
@@ -514,7 +515,7 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
     } else if (strcmp(path, "/v1/join") == 0 || starts(path, "/v1/joins/")) {
         action = ENT_ACT_JOIN;
     } else if (starts(path, "/v1/templates") || starts(path, "/v1/config") ||
-               starts(path, "/v1/views/")) {
+               starts(path, "/v1/views/") || starts(path, "/v1/fieldmaps")) {
         action = ENT_ACT_CONFIGURE;
     } else if (strcmp(path, "/v1/inbox") == 0 && get) {
         action = ENT_ACT_APPROVE; /* what waits on the org's approvers */

@@ -15,11 +15,13 @@
 #include "node/access/access.h"
 #include "node/api/api_objects.h"
 #include "node/err.h"
+#include "node/objects/fieldmap.h"
 #include "node/reports/report.h"
 #include "node/reports/view.h"
 
 #define REPORTS_PREFIX "/v1/reports/"
 #define VIEWS_PREFIX "/v1/views/"
+#define FIELDMAPS_PREFIX "/v1/fieldmaps/"
 
 typedef struct run_ctx {
     ent_rpt_opts o;
@@ -82,7 +84,7 @@ int ent_api_report_get(ent_node *n, const ent_http_request *req,
                        ent_http_response *resp) {
     static const char *const params[] = {
         "type", "by",     "where",  "from",         "to", "currency",
-        "amount", "date", "hide_private", NULL};
+        "amount", "date", "hide_private", "shared_names", NULL};
     ent_api_query q;
     run_ctx c;
     ent_rpt_kind kind;
@@ -114,6 +116,11 @@ int ent_api_report_get(ent_node *n, const ent_http_request *req,
     c.o.amount = ent_api_query_get(&q, "amount");
     c.o.date = ent_api_query_get(&q, "date");
     c.o.principal = p;
+    if (bool_param(ent_api_query_get(&q, "shared_names"),
+                   &c.o.shared_names) != ENT_OK)
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "shared_names must be 1, 0, true or "
+                                       "false");
     if (bool_param(ent_api_query_get(&q, "hide_private"), &c.o.hide_private) !=
         ENT_OK)
         return ent_http_response_error(resp, 400, ENT_EINVAL,
@@ -272,5 +279,123 @@ int ent_api_view_delete(ent_node *n, const ent_http_request *req,
         return view_error(resp, rc, &c);
     ent_http_response_json(resp, 200,
                            json_pack("{s:s,s:b}", "name", name, "removed", 1));
+    return ENT_OK;
+}
+
+/* ---- field maps ----------------------------------------------------------- */
+
+typedef struct fm_ctx {
+    const char *type;
+    const json_t *doc;
+    json_t *out;
+    char err[ENT_FM_ERR_MAX];
+    int op; /* 0 get, 1 put, 2 delete, 3 list */
+} fm_ctx;
+
+static int fm_fn(ent_txn *txn, void *data) {
+    fm_ctx *c = data;
+    ent_fieldmap *m = NULL;
+    int rc;
+    json_decref(c->out);
+    c->out = NULL;
+    switch (c->op) {
+    case 1:
+        if ((rc = ent_fieldmap_put(txn, c->doc, c->err, sizeof(c->err))) !=
+            ENT_OK)
+            return rc;
+        __attribute__((fallthrough)); /* answer what is stored */
+    case 0:
+        if ((rc = ent_fieldmap_get(txn, c->type, &m)) != ENT_OK)
+            return rc;
+        c->out = ent_fieldmap_to_json(m);
+        ent_fieldmap_free(m);
+        return c->out != NULL ? ENT_OK : ENT_ENOMEM;
+    case 2:
+        return ent_fieldmap_del(txn, c->type);
+    default:
+        return ent_fieldmap_list(txn, &c->out);
+    }
+}
+
+static int fm_error(ent_http_response *resp, int rc, const fm_ctx *c) {
+    if (rc == ENT_ENOENT && c->err[0] == '\0')
+        return ent_http_response_error(resp, 404, rc,
+                                       "no field map of type \"%.32s\"",
+                                       c->type ? c->type : "");
+    int st = rc == ENT_EINVAL || rc == ENT_ELIMIT ? 400
+             : rc == ENT_ENOENT                   ? 404
+                                                  : 500;
+    return ent_http_response_error(resp, st, rc, "%s",
+                                   c->err[0] ? c->err : ent_strerror(rc));
+}
+
+/* The TYPE of /v1/fieldmaps/TYPE into type; false when it is not one. */
+static bool fm_path(const ent_http_request *req, char type[33]) {
+    const char *p = req->path + strlen(FIELDMAPS_PREFIX);
+    size_t l = strlen(p);
+    if (l == 0 || l > ENT_TPL_TYPE_MAX)
+        return false;
+    memcpy(type, p, l + 1);
+    return ent_template_type_valid(type);
+}
+
+int ent_api_fieldmaps(ent_node *n, const ent_http_request *req,
+                      ent_http_response *resp) {
+    char type[ENT_TPL_TYPE_MAX + 1] = "";
+    json_t *body = NULL;
+    fm_ctx c = {.type = type, .op = 3};
+    int rc;
+    bool one = strncmp(req->path, FIELDMAPS_PREFIX,
+                       strlen(FIELDMAPS_PREFIX)) == 0;
+    if (one && !fm_path(req, type))
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "type",
+                                             "invalid type name (want "
+                                             "[a-z][a-z0-9_]{0,31})");
+    if (req->query != NULL && req->query[0] != '\0')
+        return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                       "no query parameters are accepted "
+                                       "here");
+    if (strcmp(req->method, "GET") == 0) {
+        c.op = one ? 0 : 3;
+        rc = ent_store_read(ent_node_store(n), fm_fn, &c);
+    } else if (strcmp(req->method, "DELETE") == 0) {
+        c.op = 2;
+        rc = ent_store_write(ent_node_store(n), fm_fn, &c);
+        if (rc == ENT_OK)
+            c.out = json_pack("{s:s,s:b}", "type", type, "removed", 1);
+    } else {
+        if (ent_http_request_json(req, &body) != ENT_OK ||
+            !json_is_object(body))
+            rc = ENT_EPROTO;
+        else if (json_object_get(body, "type") == NULL)
+            rc = json_object_set_new(body, "type", json_string(type)) == 0
+                     ? ENT_OK
+                     : ENT_ENOMEM;
+        else
+            rc = json_is_string(json_object_get(body, "type")) &&
+                         strcmp(json_string_value(
+                                    json_object_get(body, "type")),
+                                type) == 0
+                     ? ENT_OK
+                     : ENT_EINVAL;
+        if (rc != ENT_OK) {
+            json_decref(body);
+            return ent_http_response_error(
+                resp, 400, rc == ENT_ENOMEM ? rc : ENT_EINVAL,
+                rc == ENT_EPROTO ? "body: want a JSON object {\"type\","
+                                   "\"fields\",\"values\"}"
+                                 : "body: \"type\" is not the type of the "
+                                   "path");
+        }
+        c.op = 1;
+        c.doc = body;
+        rc = ent_store_write(ent_node_store(n), fm_fn, &c);
+        json_decref(body);
+    }
+    if (rc != ENT_OK) {
+        json_decref(c.out);
+        return fm_error(resp, rc, &c);
+    }
+    ent_http_response_json(resp, 200, c.out);
     return ENT_OK;
 }

@@ -35,4 +35,14 @@ int ent_api_view_put(ent_node *n, const ent_http_request *req,
 int ent_api_view_delete(ent_node *n, const ent_http_request *req,
                         ent_http_response *resp);
 
+/* Field maps (spec/reports.md "Field maps"; node/objects/fieldmap.h):
+ *   GET    /v1/fieldmaps        every stored map [{"type","fields","values"}]
+ *   GET    /v1/fieldmaps/TYPE   one (404 when none)
+ *   PUT    /v1/fieldmaps/TYPE   check and store {"type"?,"fields","values"};
+ *                               400 with the reason, nothing stored
+ *   DELETE /v1/fieldmaps/TYPE   {"type","removed":true} (404 when none)
+ * PUT and DELETE need the configure right (the access guard). */
+int ent_api_fieldmaps(ent_node *n, const ent_http_request *req,
+                      ent_http_response *resp);
+
 #endif

@@ -357,6 +357,7 @@ static const cli_opt object_set_opts[] = {
 
 static const cli_opt object_show_opts[] = {
     {"hide-private", NULL, "leave out the private fields entirely"},
+    {"own-names", NULL, "fields and values in this org's own names"},
     {NULL, NULL, NULL},
 };
 
@@ -397,7 +398,7 @@ static const cli_cmd object_cmds[] = {
      "(with --json: {\"id\"}).",
      object_set_opts, 1, 1, NULL},
     {"show", ent__cli_cmd_object_show, "show an object",
-     "object show OBJ [--json] [--hide-private]",
+     "object show OBJ [--json] [--hide-private] [--own-names]",
      "Prints the type, epoch, members, shared fields and private fields of "
      "object OBJ, and its comments with their local date. With --json: "
      "{\"id\",\"type\",\"epoch\",\"status\",\"members\":[{\"org\","
@@ -405,7 +406,8 @@ static const cli_cmd object_cmds[] = {
      "\"comments\":[{\"org\",\"name\",\"time\",\"text\"}]} (name: null "
      "when this node does not know the org's; time: RFC 3339). With "
      "--hide-private the private fields are left out entirely (no "
-     "\"private\" key).",
+     "\"private\" key); --own-names: keys and values by this org's field "
+     "map (entente fieldmap).",
      object_show_opts, 1, 1, NULL},
     {"list", ent__cli_cmd_object_list, "list the objects this node holds",
      "object list [--type TYPE] [--stage STAGE] [--sort KEY] [--limit N] "
@@ -989,6 +991,10 @@ static const cli_cmd commands[] = {
      "Saved report views (spec/reports.md \"Saved views\"), kept on this "
      "node only.",
      no_opts, 0, 0, ent__cli_view_cmds},
+    {"fieldmap", NULL, "this org's own names for fields and values",
+     "fieldmap COMMAND [ARGS] [options]", "Field maps (spec/reports.md "
+     "\"Field maps\"), kept on this node only.", no_opts, 0, 0,
+     ent__cli_fieldmap_cmds},
     {"accounts", NULL, "this org's private account list",
      "accounts COMMAND [ARGS] [options]",
      "Accounts (name, domain, country, flags) compared with partners by "

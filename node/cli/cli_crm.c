@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "node/cli/cli_int.h"
+#include "node/cli/client.h"
 #include "node/crm/crm_export.h"
 #include "node/crm/crm_import.h"
 #include "node/err.h"
@@ -55,6 +56,30 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The org's own names in the map: its field map of type (GET
+ * /v1/fieldmaps/TYPE; none: nothing). -1, or the exit status. */
+static int apply_fieldmap(cli *c, ent_crm_map *m, const char *type) {
+    char p[64], err[ENT_CRM_ERR_MAX] = "";
+    json_t *doc = NULL;
+    ent_fieldmap *fm = NULL;
+    int http = 0, st = -1;
+    snprintf(p, sizeof(p), "/v1/fieldmaps/%s", type);
+    int rc = ent_client_request(c->home, "GET", p, NULL, &http, &doc);
+    if (rc != ENT_OK)
+        st = ent__cli_fail(c, "%s", ent_strerror(rc));
+    else if (http == 404)
+        st = -1;
+    else if (http < 200 || http > 299)
+        st = ent__cli_fail(c, "%s", ent_client_error(doc));
+    else if (ent_fieldmap_from_json(doc, NULL, NULL, &fm, err, sizeof(err)) !=
+                 ENT_OK ||
+             ent_crm_map_apply_fieldmap(m, fm, err, sizeof(err)) != ENT_OK)
+        st = ent__cli_fail(c, "%s", err[0] ? err : "the node's field map");
+    ent_fieldmap_free(fm);
+    json_decref(doc);
+    return st;
+}
+
 /* Loads the map and binds it to the node's template of its type. */
 static int load_map(cli *c, ent_crm_map **out) {
     const char *path = ent__cli_opt_value(c, "map");
@@ -87,6 +112,8 @@ static int load_map(cli *c, ent_crm_map **out) {
     }
     json_decref(tj);
     tj = NULL;
+    if ((st = apply_fieldmap(c, *out, type)) >= 0)
+        goto fail;
     if (ent_crm_map_bind(*out, t, err, sizeof(err)) != ENT_OK) {
         st = ent__cli_fail(c, "%s", err);
         goto fail;

@@ -311,6 +311,8 @@ extern const cli_cmd ent__cli_policy_cmds[];
 /* cli_reports.c: the options of `report`, the sub-commands of `view` */
 extern const cli_opt ent__cli_report_opts[];
 extern const cli_cmd ent__cli_view_cmds[];
+/* cli_fieldmap.c: this org's own field and value names */
+extern const cli_cmd ent__cli_fieldmap_cmds[];
 /* cli_overlap.c: account mapping (spec/overlap.md) */
 extern const cli_cmd ent__cli_accounts_cmds[];
 extern const cli_cmd ent__cli_partner_cmds[];

@@ -10,7 +10,9 @@
 #include "crypto/crypto.h"
 #include "node/api/api_objects.h"
 #include "node/cli/cli_int.h"
+#include "node/cli/client.h"
 #include "node/err.h"
+#include "node/objects/fieldmap.h"
 #include "node/objects/template.h"
 #include "node/peers/invite.h"
 
@@ -334,6 +336,37 @@ void ent__cli_print_object(FILE *f, const json_t *o, bool hide_private) {
     }
 }
 
+/* `object show --own-names`: the "shared" and "private" fields of obj by
+ * the org's field map of its type (GET /v1/fieldmaps/TYPE; none: as they
+ * are). -1, or the exit status. */
+static int own_names(cli *c, json_t *obj) {
+    char path[64];
+    const char *type = json_string_value(json_object_get(obj, "type"));
+    json_t *doc = NULL;
+    ent_fieldmap *m = NULL;
+    int http = 0, st = -1;
+    if (type == NULL || !ent_template_type_valid(type))
+        return -1;
+    snprintf(path, sizeof(path), "/v1/fieldmaps/%s", type);
+    int rc = ent_client_request(c->home, "GET", path, NULL, &http, &doc);
+    if (rc != ENT_OK || (http != 404 && (http < 200 || http > 299)))
+        st = ent__cli_fail(c, "%s", rc != ENT_OK ? ent_strerror(rc)
+                                                 : ent_client_error(doc));
+    else if (http != 404 &&
+             ent_fieldmap_from_json(doc, NULL, NULL, &m, NULL, 0) != ENT_OK)
+        st = ent__cli_fail(c, "the node's field map of %s", type);
+    for (int i = 0; st < 0 && m != NULL && i < 2; i++) {
+        const char *k = i == 0 ? "shared" : "private";
+        json_t *f = json_object_get(obj, k);
+        if (f != NULL &&
+            json_object_set_new(obj, k, ent_fieldmap_own_fields(m, f)) != 0)
+            st = ent__cli_fail(c, "%s", ent_strerror(ENT_ENOMEM));
+    }
+    ent_fieldmap_free(m);
+    json_decref(doc);
+    return st;
+}
+
 int ent__cli_cmd_object_show(cli *c) {
     char hex[ENT_API_OBJ_ID_HEX + 1], path[160];
     json_t *resp = NULL;
@@ -345,6 +378,11 @@ int ent__cli_cmd_object_show(cli *c) {
              hide ? "?hide_private=1" : "");
     if ((st = ent__cli_daemon_call(c, "GET", path, NULL, &resp)) >= 0)
         return st;
+    if (ent__cli_opt_value(c, "own-names") != NULL &&
+        (st = own_names(c, resp)) >= 0) {
+        json_decref(resp);
+        return st;
+    }
     if (c->json)
         ent__cli_print_json(resp);
     else

@@ -109,6 +109,8 @@ int ent__cli_cmd_report(cli *c) {
     }
     if (ent__cli_opt_value(c, "hide-private") != NULL)
         add_param(path, REPORT_PATH_MAX, "hide_private", "1");
+    if (ent__cli_opt_value(c, "shared-names") != NULL)
+        add_param(path, REPORT_PATH_MAX, "shared_names", "1");
     st = ent__cli_daemon_call(c, "GET", path, NULL, &resp);
     free(path);
     if (st >= 0)
@@ -295,6 +297,7 @@ const cli_opt ent__cli_report_opts[] = {
     {"date", "F", "the date field of --from, --to, month... (close_date)"},
     {"type", "TYPE", "the object type (default opportunity)"},
     {"hide-private", NULL, "read shared fields only"},
+    {"shared-names", NULL, "the shared names, not this org's field map"},
     {"csv", NULL, "print CSV (RFC 4180)"},
     {"svg", "FILE", "also write the report as an SVG chart to FILE"},
     {NULL, NULL, NULL},

@@ -17,6 +17,7 @@
 #include "node/events/event.h"
 #include "node/objects/object.h"
 #include "node/objects/template.h"
+#include "node/objects/fieldmap.h"
 #include "node/reports/expr.h"
 
 typedef struct slot {
@@ -31,6 +32,7 @@ typedef struct exp_ctx {
     const ent_crm_export_opts *o;
     const ent_template *tpl;
     ent_expr *where;
+    ent_fieldmap *fm; /* the org's own names of the type; NULL: none */
     slot *slots;
     size_t nslots;
     json_t *rows;
@@ -45,6 +47,11 @@ typedef struct exp_ctx {
 static bool lookup(void *data, const char *name, size_t len, ent_vtype *type,
                    unsigned *slot_out) {
     exp_ctx *c = data;
+    const char *sh = ent_fieldmap_shared_name(c->fm, name, len);
+    if (sh != NULL) { /* the org's own name of a shared field */
+        name = sh;
+        len = strlen(sh);
+    }
     for (size_t i = 0; i < c->nslots; i++)
         if (strlen(c->slots[i].name) == len &&
             memcmp(c->slots[i].name, name, len) == 0) {
@@ -53,6 +60,15 @@ static bool lookup(void *data, const char *name, size_t len, ent_vtype *type,
             return true;
         }
     return false;
+}
+
+/* An own value compared with a field in --where: its shared value. */
+static const char *where_value(void *data, unsigned i, const char *s,
+                               size_t len) {
+    exp_ctx *c = data;
+    return i < c->nslots
+               ? ent_fieldmap_shared_value(c->fm, c->slots[i].name, s, len)
+               : NULL;
 }
 
 static const ent_value *slot_value(void *data, unsigned i) {
@@ -176,7 +192,15 @@ int ent_crm_export(ent_txn *txn, const ent_crm_export_opts *o, json_t **out,
     c.nslots = tpl->nfields;
     if (o->where != NULL && o->where[0] != '\0') {
         char why[ENT_EXPR_ERR_MAX];
+        rc = ent_fieldmap_get(txn, o->type, &c.fm);
+        if (rc != ENT_OK && rc != ENT_ENOENT) {
+            snprintf(err, errlen, "the field map of %s: %s", o->type,
+                     ent_strerror(rc));
+            goto out;
+        }
         rc = ent_expr_compile(o->where, lookup, &c, &c.where, why, sizeof(why));
+        if (rc == ENT_OK)
+            ent_expr_map_text(c.where, where_value, &c);
         if (rc == ENT_OK && ent_expr_type(c.where) != ENT_XT_BOOL) {
             snprintf(why, sizeof(why), "is a %s, not a condition",
                      ent_xtype_name(ent_expr_type(c.where)));
@@ -243,6 +267,7 @@ out:
     free(c.slots);
     free(c.ids);
     ent_expr_free(c.where);
+    ent_fieldmap_free(c.fm);
     json_decref(c.rows);
     ent_template_free(tpl);
     return rc;

@@ -596,6 +596,79 @@ static int bind_col(ent_crm_map *m, size_t i, ent_vtype type, bool priv,
     return ENT_OK;
 }
 
+static const char *kv_find(const kv *t, size_t n, const char *k);
+
+int ent_crm_map_apply_fieldmap(ent_crm_map *m, const ent_fieldmap *fm,
+                               char *err, size_t errlen) {
+    if (m == NULL || m->bound)
+        return ENT_EINVAL;
+    if (fm == NULL)
+        return ENT_OK;
+    if (strcmp(ent_fieldmap_type(fm), m->type) != 0) {
+        say(err, errlen, "%s: the field map is for type %s, not %s", m->file,
+            ent_fieldmap_type(fm), m->type);
+        return ENT_EINVAL;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        mcol *c = &m->cols[i];
+        const char *sh = ent_fieldmap_shared_name(fm, c->field,
+                                                  strlen(c->field));
+        if (sh != NULL) {
+            char *f = strdup(sh);
+            if (f == NULL)
+                return ENT_ENOMEM;
+            free(c->field);
+            c->field = f;
+        }
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(m->cols[k].field, c->field) == 0) {
+                say(err, errlen,
+                    "%s: columns[%zu] (\"%s\"): field %s filled twice (also "
+                    "columns[%zu], by the org's own name)",
+                    m->file, i, c->column, c->field, k);
+                return ENT_EINVAL;
+            }
+        for (size_t k = 0; k < c->nvals; k++) {
+            const char *v = ent_fieldmap_shared_value(fm, c->field, c->vals[k].v,
+                                                      strlen(c->vals[k].v));
+            char *t = v != NULL ? strdup(v) : NULL;
+            if (v != NULL && t == NULL)
+                return ENT_ENOMEM;
+            if (t != NULL) {
+                free(c->vals[k].v);
+                c->vals[k].v = t;
+            }
+        }
+        const char *const *own, *const *shv;
+        size_t n;
+        ent_fieldmap_values(fm, c->field, &own, &shv, &n);
+        for (size_t k = 0; k < n; k++) {
+            if (kv_find(c->vals, c->nvals, own[k]) != NULL)
+                continue; /* the CRM's own entry for it wins */
+            if (c->nvals >= ENT_CRM_MAP_VALUES_MAX) {
+                say(err, errlen,
+                    "%s: columns[%zu] (\"%s\"): more than %u values with "
+                    "the org's own values of %s",
+                    m->file, i, c->column, ENT_CRM_MAP_VALUES_MAX, c->field);
+                return ENT_EINVAL;
+            }
+            kv *nv = realloc(c->vals, (c->nvals + 1) * sizeof(*nv));
+            if (nv == NULL)
+                return ENT_ENOMEM;
+            c->vals = nv;
+            nv[c->nvals].k = strdup(own[k]);
+            nv[c->nvals].v = strdup(shv[k]);
+            if (nv[c->nvals].k == NULL || nv[c->nvals].v == NULL) {
+                free(nv[c->nvals].k);
+                free(nv[c->nvals].v);
+                return ENT_ENOMEM;
+            }
+            c->nvals++;
+        }
+    }
+    return ENT_OK;
+}
+
 int ent_crm_map_bind(ent_crm_map *m, const ent_template *tpl, char *err,
                      size_t errlen) {
     if (m == NULL || tpl == NULL)

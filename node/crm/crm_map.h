@@ -48,6 +48,7 @@
 
 #include "crypto/identity.h"
 #include "node/crm/csv.h"
+#include "node/objects/fieldmap.h"
 #include "node/objects/template.h"
 #include "node/objects/value.h"
 
@@ -153,6 +154,21 @@ const char *ent_crm_map_extid_field(const ent_crm_map *m);
  */
 int ent_crm_map_bind(ent_crm_map *m, const ent_template *tpl, char *err,
                      size_t errlen);
+
+/*
+ * Translates the org's own names in m with its field map fm of m's type
+ * (spec/crm.md §2.5), before ent_crm_map_bind(): a column's "field" that
+ * is an own field name becomes the shared name, a "values" target that is
+ * an own value of the field becomes the shared value, and every own value
+ * of the field that the column's "values" does not already map is added
+ * to it (own -> shared), so that cells holding the org's own values
+ * import, and an export writes them where the CRM's names do not apply.
+ * fm NULL: nothing. Two columns that then fill one field, or more than
+ * ENT_CRM_MAP_VALUES_MAX values: ENT_EINVAL, err naming the entry.
+ * @return ENT_OK, ENT_EINVAL, ENT_ENOMEM.
+ */
+int ent_crm_map_apply_fieldmap(ent_crm_map *m, const ent_fieldmap *fm,
+                               char *err, size_t errlen);
 
 /* As ent_crm_map_bind, against n plain fields (no custom fields).
  * @return ENT_OK or ENT_ESCHEMA. */

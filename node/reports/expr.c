@@ -724,6 +724,37 @@ ent_xtype ent_expr_type(const ent_expr *e) {
     return e != NULL ? e->n[e->root].type : ENT_XT_NULL;
 }
 
+/* The replacement of literal node li compared with field node fi. */
+static void map_lit(ent_expr *e, int16_t fi, int16_t li,
+                    const char *(*fn)(void *, unsigned, const char *, size_t),
+                    void *data) {
+    xnode *f = &e->n[fi], *l = &e->n[li];
+    if (f->kind != N_FIELD || l->kind != N_LIT || l->lit.t != ENT_XT_TEXT ||
+        l->lit.u.s.s == NULL)
+        return;
+    const char *r = fn(data, f->slot, l->lit.u.s.s, l->lit.u.s.len);
+    if (r != NULL) {
+        l->lit.u.s.s = r;
+        l->lit.u.s.len = strlen(r);
+    }
+}
+
+void ent_expr_map_text(ent_expr *e,
+                       const char *(*fn)(void *data, unsigned slot,
+                                         const char *s, size_t len),
+                       void *data) {
+    for (size_t i = 0; e != NULL && i < e->nn; i++) {
+        const xnode *x = &e->n[i];
+        if (x->kind == N_EQ || x->kind == N_NE) {
+            map_lit(e, x->a, x->b, fn, data);
+            map_lit(e, x->b, x->a, fn, data);
+        } else if (x->kind == N_IN) {
+            for (uint16_t k = 0; k < x->count; k++)
+                map_lit(e, x->a, (int16_t)(x->b + k), fn, data);
+        }
+    }
+}
+
 void ent_expr_free(ent_expr *e) {
     if (e == NULL)
         return;

@@ -102,6 +102,18 @@ bool ent_expr_test(const ent_expr *e,
                    const ent_value *(*slot)(void *data, unsigned i),
                    void *data);
 
+/*
+ * Rewrites the text literals compared with a field: FIELD = "x", FIELD !=
+ * "x", "x" = FIELD (and != ) and FIELD in ("x", ...). fn(data, slot, s,
+ * len) gets the field's slot and the literal and returns its replacement
+ * (NUL-terminated; it must outlive e) or NULL to keep it. Reports use it
+ * for an org's own value names (node/objects/fieldmap.h).
+ */
+void ent_expr_map_text(ent_expr *e,
+                       const char *(*fn)(void *data, unsigned slot,
+                                         const char *s, size_t len),
+                       void *data);
+
 /* Name of a type ("bool", "number", "money", "date", "text", "null"). */
 const char *ent_xtype_name(ent_xtype t);
 

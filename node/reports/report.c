@@ -105,6 +105,9 @@ static int slot_of(rpt *r, const char *name, size_t len) {
 
 /* A field the report needs: its slot, or an error naming it. */
 static int need_field(rpt *r, const char *name, const char *what) {
+    const char *sh = ent_fieldmap_shared_name(r->fm, name, strlen(name));
+    if (sh != NULL) /* the org's own name of a shared field */
+        name = sh;
     if (!ent_template_name_valid(name)) {
         failf(r, ENT_EINVAL, "%s: '%.64s' is not a field name", what, name);
         return -1;
@@ -133,6 +136,12 @@ static bool expr_lookup(void *data, const char *name, size_t len,
         return false;
     memcpy(nm, name, len);
     nm[len] = '\0';
+    const char *sh = r->in_formula ? NULL
+                                   : ent_fieldmap_shared_name(r->fm, nm, len);
+    if (sh != NULL) { /* the org's own name of a shared field */
+        snprintf(nm, sizeof(nm), "%s", sh);
+        len = strlen(nm);
+    }
     if (!ent_template_name_valid(nm))
         return false;
     int s = slot_of(r, nm, len);
@@ -143,6 +152,15 @@ static bool expr_lookup(void *data, const char *name, size_t len,
     *type = r->slots[s].vt;
     *slot = (unsigned)s;
     return true;
+}
+
+/* --where: an own value compared with a field becomes its shared value. */
+static const char *where_value(void *data, unsigned slot, const char *s,
+                               size_t len) {
+    rpt *r = data;
+    return slot < r->nslots
+               ? ent_fieldmap_shared_value(r->fm, r->slots[slot].name, s, len)
+               : NULL;
 }
 
 static const ent_value *slot_value(void *data, unsigned i) {
@@ -225,7 +243,11 @@ static int parse_by_one(rpt *r, const char *s, size_t len) {
     if (b->bucket != 0 && r->slots[b->slot].vt != ENT_VT_DATE)
         return failf(r, ENT_EINVAL, "--by %s: %s is not a date field",
                      b->label, name);
-    b->is_stage = strcmp(name, ENT_TPL_STAGE_FIELD) == 0;
+    b->is_stage = strcmp(r->slots[b->slot].name, ENT_TPL_STAGE_FIELD) == 0;
+    const char *own = ent_fieldmap_own_name(r->fm, r->slots[b->slot].name);
+    if (own != NULL && (colon != NULL || b->bucket == 0)) /* own name */
+        snprintf(b->label, sizeof(b->label), "%s%s%s", own,
+                 colon != NULL ? ":" : "", colon != NULL ? colon + 1 : "");
     r->nby++;
     return ENT_OK;
 }
@@ -799,6 +821,11 @@ static int prepare(rpt *r) {
                      rc == ENT_ENOENT ? "no template of that type"
                                       : ent_strerror(rc));
     (void)terr;
+    if (!o->shared_names &&
+        (rc = ent_fieldmap_get(r->txn, type, &r->fm)) != ENT_OK &&
+        rc != ENT_ENOENT)
+        return failf(r, rc, "the field map of %s: %s", type,
+                     ent_strerror(rc));
     snprintf(r->datef, sizeof(r->datef), "%s",
              o->date != NULL ? o->date : "close_date");
     if ((r->stage_slot = need_field(r, ENT_TPL_STAGE_FIELD, "stage")) < 0)
@@ -839,6 +866,7 @@ static int prepare(rpt *r) {
                               sizeof(xerr));
         if (rc != ENT_OK)
             return failf(r, rc, "--where: %s", xerr);
+        ent_expr_map_text(r->where, where_value, r);
         if (ent_expr_type(r->where) != ENT_XT_BOOL)
             return failf(r, ENT_EINVAL,
                          "--where: the expression is a %s, not a condition",
@@ -911,6 +939,7 @@ int ent_report_run(ent_txn *txn, const ent_rpt_opts *o, json_t **out,
     for (size_t i = 0; i < r->nslots; i++)
         ent_expr_free(r->slots[i].dx);
     ent_template_free(r->tpl);
+    ent_fieldmap_free(r->fm);
     free(r);
     return rc;
 }

@@ -49,6 +49,8 @@ typedef struct ent_rpt_opts {
     const char *date;     /* date field of --from/--to and buckets;
                              NULL: "close_date" */
     bool hide_private;    /* read shared fields only */
+    bool shared_names;    /* ignore the org's field map (fieldmap.h):
+                             take and print the shared names only */
     const uint8_t *me;    /* this org's key (32 bytes; mdf: which budgets
                              it holds and owns); NULL: none */
     uint64_t now_ms;      /* "today" of formulas, ms; 0: the real clock */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "node/access/policy.h"
+#include "node/objects/fieldmap.h"
 #include "node/objects/template.h"
 #include "node/reports/derive.h"
 #include "node/reports/expr.h"
@@ -121,6 +122,7 @@ typedef struct rpt {
     size_t errlen;
     int rc;
     ent_template *tpl;
+    ent_fieldmap *fm; /* the org's own names of the type; NULL: none */
     rslot slots[RPT_SLOTS_MAX];
     size_t nslots;
     rby by[ENT_RPT_BY_MAX];

@@ -322,6 +322,15 @@ static json_t *role_json(rrole *ro) {
                      mlist_json(&ro->won_amt));
 }
 
+/* The name this report prints for stage i: the org's own, else the
+ * template's. */
+static const char *stage_name(const rpt *r, size_t i) {
+    const char *s = r->tpl->stages.v[i];
+    const char *own = ent_fieldmap_own_value(r->fm, ENT_TPL_STAGE_FIELD, s,
+                                             strlen(s));
+    return own != NULL ? own : s;
+}
+
 /* The measures of g for the report's kind. */
 static json_t *measures_json(rpt *r, rgroup *g) {
     json_t *o = NULL;
@@ -358,7 +367,7 @@ static json_t *measures_json(rpt *r, rgroup *g) {
                            i < ENT_TPL_MAX_STAGES;
              i++)
             json_array_append_new(
-                st, json_pack("{s:s,s:I,s:o}", "stage", r->tpl->stages.v[i],
+                st, json_pack("{s:s,s:I,s:o}", "stage", stage_name(r, i),
                               "reached", (json_int_t)g->stage_n[i], "avg_days",
                               days_json(g->stage_sum[i], g->stage_n[i])));
         o = json_pack("{s:I,s:o,s:I,s:o}", "count", (json_int_t)g->count,
@@ -386,6 +395,33 @@ static int cmp_groups(const void *pa, const void *pb, void *data) {
     return 0;
 }
 
+/* The key texts of field columns in the org's own values (its field map),
+ * before the groups are sorted: the report speaks the org's language. */
+static int own_values(rpt *r) {
+    for (size_t c = 0; r->fm != NULL && c < r->nby; c++) {
+        if (r->by[c].kind != BY_FIELD || r->by[c].slot < 0 ||
+            !ent_fieldmap_has_values(r->fm, r->slots[r->by[c].slot].name))
+            continue;
+        const char *field = r->slots[r->by[c].slot].name;
+        for (size_t i = 0; i < r->ngroups; i++) {
+            rgroup *g = r->groups[i];
+            const char *own =
+                g->text[c] == NULL
+                    ? NULL
+                    : ent_fieldmap_own_value(r->fm, field, g->text[c],
+                                             strlen(g->text[c]));
+            char *t = own != NULL ? strdup(own) : NULL;
+            if (own != NULL && t == NULL)
+                return ENT_ENOMEM;
+            if (t != NULL) {
+                free(g->text[c]);
+                g->text[c] = t;
+            }
+        }
+    }
+    return ENT_OK;
+}
+
 int ent__rpt_json(rpt *r, json_t **out) {
     json_t *o = NULL, *groups = json_array(), *by = json_array(),
            *cur = NULL;
@@ -394,6 +430,8 @@ int ent__rpt_json(rpt *r, json_t **out) {
         goto out;
     for (size_t i = 0; i < r->nby; i++)
         json_array_append_new(by, json_string(r->by[i].label));
+    if (own_values(r) != ENT_OK)
+        goto out;
     if (r->ngroups > 1)
         qsort_r(r->groups, r->ngroups, sizeof(*r->groups), cmp_groups, r);
     for (size_t i = 0; i < r->ngroups; i++) {

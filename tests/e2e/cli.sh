@@ -262,6 +262,10 @@ wait_for "a failed delivery in the log" sh -c "'$ENTENTE' webhook deliveries '$W
 json_of webhook_deliveries e A webhook deliveries "$WH" --json
 json_of webhook_replay e A webhook replay "$WH" --from "$(py 'd["event"]' <"$T/json/webhook_test.json")" --json
 json_of webhook_remove e A webhook remove "$WH" --json
+# field maps (spec/reports.md "Field maps")
+json_of fieldmap_set e A fieldmap set opportunity opp_title=name --json
+json_of fieldmap_show e A fieldmap show opportunity --json
+json_of fieldmap_remove e A fieldmap remove opportunity --json
 json_of user_disable e A user disable alice --json
 json_of user_remove e A user remove alice --json
 for f in "$T"/json/*.json; do
