@@ -338,6 +338,12 @@ int ent__cli_cmd_policy_test(cli *c);
 
 /* cli_webhooks.c: webhooks */
 extern const cli_cmd ent__cli_webhook_cmds[];
+
+/* The whole command table (cli_table.c) and the two commands cli.c runs
+ * itself from it: help and man. */
+extern const cli_cmd ent__cli_commands[];
+int ent__cli_cmd_help(cli *c);
+int ent__cli_cmd_man(cli *c);
 int ent__cli_cmd_webhook_add(cli *c);
 int ent__cli_cmd_webhook_list(cli *c);
 int ent__cli_cmd_webhook_show(cli *c);
