@@ -253,7 +253,8 @@ static int before_object(ent_node *n, const ent_http_request *req,
     else if (strcmp(rest, "/attachments") == 0)
         action = ENT_ACT_CHANGE; /* a new attachment: no field changes */
     else if (strcmp(rest, "/attachments/fetch") == 0 ||
-             strcmp(rest, "/attachments/save") == 0)
+             strcmp(rest, "/attachments/save") == 0 ||
+             strcmp(rest, "/attachments/read") == 0)
         action = ENT_ACT_READ; /* reading what the object holds */
     else if (strcmp(rest, "/stage") == 0 || rest[0] == '\0')
         action = ENT_ACT_CHANGE;
