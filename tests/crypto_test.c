@@ -534,9 +534,19 @@ static void test_base64(void **state) {
         assert_int_equal(n, strlen(vec[i][0]));
         assert_memory_equal(out, vec[i][0], n);
     }
-    static const char *const bad[] = {"Zg",        "Zg=",  "Zh==",    "Zm9v\n",
-                                      "Zm 9",      "Zm9-", "Zm9_",    "=Zm9",
-                                      "Zg==Zg==x", "Z===", "Zm8=Zm9v"};
+    static const char *const bad[] = {"Zg",
+                                      "Zg=",
+                                      "Zh==",
+                                      "Zm9v\n",
+                                      "Zm 9",
+                                      "Zm9-",
+                                      "Zm9_",
+                                      "=Zm9",
+                                      "Zg==Zg==x",
+                                      "Z===",
+                                      "Zm8=Zm9v",
+                                      "\xaa\x98\xc2"
+                                      "B"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(
             ent_base64_decode(out, sizeof(out), &n, bad[i], strlen(bad[i])),

@@ -17,9 +17,11 @@ const ATTACHED = `terms of the deal ${Math.random().toString(36).slice(2, 10)}\n
 const T = 20000;
 let passed = 0;
 const debug = [];
+let stepStart = Date.now();
 function ok(what) {
   passed++;
-  console.log(`ok ${passed} - ${what}`);
+  console.log(`ok ${passed} - ${what} (${Date.now() - stepStart} ms)`);
+  stepStart = Date.now();
 }
 
 async function shot(page, name) {
