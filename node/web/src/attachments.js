@@ -1,7 +1,8 @@
 // attachments.js - the object page's attachments (GET
 // /v1/objects/ID/attachments): name, size, who attached it, and whether
 // this node holds all of its chunks yet; "Fetch" asks the members online
-// for the missing chunks (POST …/attachments/fetch); "Download" reads the
+// for the missing chunks until it has them all (POST …/attachments/fetch,
+// every 200 ms, at most 10 s); "Download" reads the
 // file's checked bytes (POST …/attachments/read, base64) and saves them;
 // "Attach" sends a chosen file (POST …/attachments {name, content}: at
 // most 768 KiB, what fits in the API's 1 MiB body as base64).
@@ -56,11 +57,18 @@ export function Attachments({id, names, tick, readOnly}) {
   useEffect(() => {
     load();
   }, [id, tick]);
+  // asks again every 200 ms until complete, at most 10 s (as `entente
+  // attachment get` does), the progress shown each time
   const fetchMissing = async (name) => {
     setError('');
     try {
-      await api('POST', `/v1/objects/${id}/attachments/fetch`, {name});
-      await load();
+      for (let i = 0; i < 50; i++) {
+        const r = await api('POST', `/v1/objects/${id}/attachments/fetch`, {name});
+        await load();
+        if (r.complete) return;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      setError(`${name}: the members online do not have the rest now`);
     } catch (e) {
       setError(e.message);
     }

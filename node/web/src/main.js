@@ -31,9 +31,9 @@ function App() {
   };
   const loadMe = async () => {
     try {
-      const m = await api('GET', '/v1/access/me');
+      const [m, s] = await Promise.all([api('GET', '/v1/access/me'),
+        api('GET', '/v1/status').catch(() => ({}))]);
       setCsrf(m.csrf);
-      const s = await api('GET', '/v1/status').catch(() => ({}));
       setOrg(s.org || null);
       setMe(m);
       startEvents();
