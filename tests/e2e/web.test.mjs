@@ -265,7 +265,13 @@ async function run() {
   const csv = readFileSync(await download.path(), 'utf8');
   assert.match(csv, /^Name,Stage,Close date\r\nCanary Deal,Solution,2027-03-31\r\n$/);
   await shot(a, 'acme-table');
-  ok('the table filters by stage and name, sorts, and downloads what it shows as CSV');
+  assert.match(a.url(), /\/table\?stage=Solution&q=canary&sort=-title$/);
+  await a.reload();
+  await a.getByRole('status').filter({hasText: '1 of 1 shown'}).waitFor();
+  assert.equal(await a.getByLabel('Stage').inputValue(), 'Solution');
+  assert.equal(await a.getByLabel('Name contains').inputValue(), 'canary');
+  await a.getByRole('columnheader', {name: 'Name'}).and(a.locator('[aria-sort="descending"]')).waitFor();
+  ok('the table filters by stage and name, sorts, and downloads what it shows as CSV; its address keeps the filters and sort across a reload');
 
   // partners: each side sees the other connected, with the same safety code
   await a.getByRole('link', {name: 'Partners'}).click();
