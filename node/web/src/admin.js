@@ -82,7 +82,7 @@ export function Admin() {
           <td><button type="button" aria-label="Revoke token ${t.id}"
             onClick=${() => act(() => api('DELETE', `/v1/tokens/${t.id}`))}>Revoke</button></td></tr>`} />`}</section>
     <section aria-label="Access policies"><h2>Access policies</h2>
-      ${data.policies.length === 0 ? html`<p>No rule: admins and members may do everything, viewers read.</p>`
+      ${data.policies.length === 0 ? html`<p>No rule: admins may do everything; other users nothing until a rule allows it (default deny).</p>`
         : html`<${Table} label="Access policies" cols=${['Id', 'Rule', '']} rows=${data.policies}
         cells=${(p) => html`<tr key=${p.id}><th scope="row">${p.id}</th><td><code>${p.rule}</code></td>
           <td><button type="button" aria-label="Remove rule ${p.id}"
