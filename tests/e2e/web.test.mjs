@@ -447,16 +447,23 @@ async function run() {
   await shot(a11y.page, 'phone-object');
   ok('axe-core finds no serious or critical violation on the board, object, inbox, report, table, partners and admin views');
 
-  // Globex leaves the object from its page; Acme's page shows it removed
-  await g.goto(`${GLOBEX}/objects/${id}`);
-  await g.getByRole('button', {name: 'Leave this opportunity'}).click();
-  await g.getByRole('region', {name: 'Members'}).getByText(/Globex — member \(removed\)/).waitFor();
-  assert.ok(await g.getByRole('button', {name: 'Edit Opportunity name'}).isDisabled());
+  // Acme's owner makes Globex a viewer; Globex's page shows it once the
+  // change has come by gossip; then Globex leaves from its page, and
+  // Acme's page shows it removed
   await a.goto(`${ACME}/objects/${id}`);
-  await a.getByRole('region', {name: 'Members'}).getByText(/Globex — member \(removed\)/).waitFor();
+  await a.getByLabel('Role of Globex').selectOption('viewer');
+  await a.getByRole('region', {name: 'Members'}).getByText(/Globex — viewer/).waitFor();
+  await activity.getByRole('listitem').filter({hasText: 'made Globex viewer (was member)'}).waitFor();
+  await g.goto(`${GLOBEX}/objects/${id}`);
+  await g.getByRole('region', {name: 'Members'}).getByText(/Globex — viewer/).waitFor();
+  assert.ok(await g.getByRole('button', {name: 'Edit Opportunity name'}).isDisabled());
+  await g.getByRole('button', {name: 'Leave this opportunity'}).click();
+  await g.getByRole('region', {name: 'Members'}).getByText(/Globex — viewer \(removed\)/).waitFor();
+  assert.ok(await g.getByRole('button', {name: 'Edit Opportunity name'}).isDisabled());
+  await a.getByRole('region', {name: 'Members'}).getByText(/Globex — viewer \(removed\)/).waitFor();
   assert.equal(await a.getByRole('button', {name: 'Remove Globex'}).count(), 0);
   await shot(a, 'acme-object-left');
-  ok('Globex leaves from its page; both pages show it removed');
+  ok('Acme makes Globex a viewer (its page and timeline show it, Globex\'s page follows with edits disabled); Globex leaves from its page; both pages show it removed');
 
   // logout ends the session on the node
   const cookies = await viewer.context.cookies();

@@ -124,6 +124,10 @@ export function ObjectPage({id, org, readOnly: userReadOnly}) {
     <section aria-label="Members"><h2>Members</h2><ul>
       ${obj.members.map((m) => html`<li>${m.name || m.org.slice(0, 12)} — ${m.role}${m.status !== 'active' ? ` (${m.status})` : ''}
         ${safety[m.org] && html` <span class="safety" title="safety code">${safety[m.org]}</span>`}
+        ${canManage && m.org !== org && m.role !== 'owner' && m.status === 'active' && html` <select
+          aria-label="Role of ${m.name || m.org}" value=${m.role}
+          onChange=${(e) => act(() => api('POST', `/v1/objects/${id}/members/${m.org}/role`, {role: e.target.value}))}>
+          ${['admin', 'member', 'viewer'].map((r) => html`<option value=${r}>${r}</option>`)}</select>`}
         ${canManage && m.org !== org && m.role !== 'owner' && m.status === 'active' && html` <button type="button"
           aria-label="Remove ${m.name || m.org}" onClick=${() => act(() => api('DELETE', `/v1/objects/${id}/members/${m.org}`))}>Remove</button>`}</li>`)}
     </ul>
