@@ -365,7 +365,7 @@ static void test_deny_wins_order(void **state) {
     assert_int_equal(d.why, ENT_WHY_ADMIN);
     /* allows_all: an admin no deny rule names; never a rep */
     assert_true(ent_policy_allows_all(NULL, 0, &p, ENT_ACT_READ));
-    assert_true(ent_policy_allows_all(r, 2, &p, ENT_ACT_READ)); /* rep's */
+    assert_true(ent_policy_allows_all(r, 2, &p, ENT_ACT_READ));  /* rep's */
     assert_false(ent_policy_allows_all(r, 4, &p, ENT_ACT_READ)); /* deny * */
     const char *adeny =
         "deny role=admin read opportunity.deal_size where region=EMEA";
