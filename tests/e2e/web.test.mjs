@@ -323,6 +323,7 @@ async function run() {
   await a.getByRole('region', {name: 'Private fields'}).getByText(NOTE).waitFor();
   assert.ok((await a.content()).includes(CANARY));
   await activity.getByRole('listitem').filter({hasText: 'Globex'}).filter({hasText: 'moved it to Qualification'}).waitFor();
+  await activity.getByRole('listitem').filter({hasText: 'Globex'}).filter({hasText: 'joined with an invite (member)'}).waitFor();
   await activity.getByRole('listitem').filter({hasText: NOTE}).waitFor();
   await a.getByRole('button', {name: 'Remove Globex'}).waitFor(); // the owner may
   await a.getByRole('switch', {name: 'Hide private fields'}).check();

@@ -44,6 +44,9 @@ function what(e, names, hide) {
   case 'member.joined': return `added ${who(d.member)} as ${d.role}`;
   case 'member.left': return d.how === 'left' ? `${who(d.member)} left` : `removed ${who(d.member)}`;
   case 'member.role_changed': return `made ${who(d.member)} ${d.role} (was ${d.from})`;
+  case 'invite.created': return `created an invite (${d.role})`;
+  case 'invite.redeemed': return `joined with an invite (${d.role})`; // the event's org is the joiner
+  case 'invite.revoked': return `revoked an invite (${d.role})`;
   case 'key.rotated': return `rotated the object's key (epoch ${d.epoch})`;
   case 'approval.given': return `${d.decision === 'rejected' ? 'rejected' : 'approved'} ${d.approval}${d.stage ? ` (${d.stage})` : ''}`;
   case 'approval.requested': return `asked for ${d.approval}`;
