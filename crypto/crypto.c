@@ -526,3 +526,33 @@ int ent_base64_encode(char *out, size_t outcap, const uint8_t *in,
     sodium_bin2base64(out, outcap, in, len, sodium_base64_VARIANT_ORIGINAL);
     return ENT_OK;
 }
+
+int ent_base64_decode(uint8_t *out, size_t outcap, size_t *outlen,
+                      const char *text, size_t len) {
+    const char *end = NULL;
+    size_t pad = 0, bin = 0;
+    *outlen = 0;
+    if (len % 4 != 0)
+        return ENT_EINVAL;
+    if (len == 0)
+        return ENT_OK;
+    pad = (text[len - 1] == '=') + (text[len - 2] == '=');
+    /* the alphabet is checked here: libsodium (1.0.18) takes some bytes
+     * over 0x7f for letters */
+    for (size_t i = 0; i < len - pad; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '+' || c == '/'))
+            return ENT_EINVAL;
+    }
+    if (outcap < ENT_BASE64_DECODED_MAX(len) - pad)
+        return ENT_ETOOBIG;
+    /* libsodium refuses bad padding and non-zero unused bits; end shows
+     * where it stopped */
+    if (sodium_base642bin(out, outcap, text, len, NULL, &bin, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != text + len || bin != ENT_BASE64_DECODED_MAX(len) - pad)
+        return ENT_EINVAL;
+    *outlen = bin;
+    return ENT_OK;
+}

@@ -237,4 +237,18 @@ void ent_hmac_sha256(uint8_t out[ENT_HMAC_SHA256_LEN], const uint8_t *key,
 int ent_base64_encode(char *out, size_t outcap, const uint8_t *in,
                       size_t len);
 
+/* The bytes that standard base64 text of len characters decodes to at
+ * most (padding not subtracted). */
+#define ENT_BASE64_DECODED_MAX(len) (((len) / 4) * 3)
+
+/* Decodes text (len bytes, no NUL needed): standard base64 with padding
+ * exactly as ent_base64_encode writes it (RFC 4648 §4): a length that is a
+ * multiple of 4, the standard alphabet, padding, zero unused bits; no
+ * whitespace. Writes *outlen bytes to out (outcap bytes).
+ * @return ENT_OK; ENT_EINVAL text that is not such base64 (nothing
+ * meaningful is in out); ENT_ETOOBIG outcap is smaller than
+ * ENT_BASE64_DECODED_MAX(len) minus the padding. */
+int ent_base64_decode(uint8_t *out, size_t outcap, size_t *outlen,
+                      const char *text, size_t len);
+
 #endif

@@ -363,6 +363,27 @@ static void test_deny_wins_order(void **state) {
     ent_policy_decide(NULL, 0, &p, &req, &d);
     assert_true(d.allow);
     assert_int_equal(d.why, ENT_WHY_ADMIN);
+    /* allows_all: an admin no deny rule names; never a rep */
+    assert_true(ent_policy_allows_all(NULL, 0, &p, ENT_ACT_READ));
+    assert_true(ent_policy_allows_all(r, 2, &p, ENT_ACT_READ));  /* rep's */
+    assert_false(ent_policy_allows_all(r, 4, &p, ENT_ACT_READ)); /* deny * */
+    const char *adeny =
+        "deny role=admin read opportunity.deal_size where region=EMEA";
+    ent_rule ad;
+    assert_int_equal(ent_rule_parse(adeny, strlen(adeny), &ad, NULL, 0),
+                     ENT_OK);
+    assert_false(ent_policy_allows_all(&ad, 1, &p, ENT_ACT_READ));
+    assert_true(ent_policy_allows_all(&ad, 1, &p, ENT_ACT_CHANGE));
+    p.scopes = ENT_ACT_CHANGE;
+    assert_false(ent_policy_allows_all(NULL, 0, &p, ENT_ACT_READ));
+    p.scopes = ENT_ACT_ALL;
+    strcpy(p.role, "rep");
+    assert_false(ent_policy_allows_all(NULL, 0, &p, ENT_ACT_READ));
+    assert_false(ent_policy_allows_all(r, 4, &p, ENT_ACT_READ));
+    p.kind = ENT_PRINCIPAL_OPERATOR;
+    assert_true(ent_policy_allows_all(&ad, 1, &p, ENT_ACT_READ));
+    p.kind = ENT_PRINCIPAL_USER;
+    strcpy(p.role, "admin");
 }
 
 /* ---- store fixture ----------------------------------------------------- */

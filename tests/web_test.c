@@ -43,6 +43,8 @@ static void test_views(void **state) {
                            "/login",
                            "/table",
                            "/partners",
+                           "/admin",
+                           "/admin/users",
                            "/objects/"
                            "0123456789abcdef0123456789abcdef0123456789abcdef"
                            "0123456789abcdef"};
@@ -53,6 +55,7 @@ static void test_views(void **state) {
                               "/metrics",
                               "/boardx",
                               "/inboxes",
+                              "/administrator",
                               "/objects",
                               "/app.js.map",
                               "/board/x.js",

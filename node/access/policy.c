@@ -552,3 +552,17 @@ void ent_policy_decide(const ent_rule *rules, size_t n, const ent_principal *p,
         out->why = ENT_WHY_DEFAULT;
     }
 }
+
+bool ent_policy_allows_all(const ent_rule *rules, size_t n,
+                           const ent_principal *p, uint32_t action) {
+    if (p->kind == ENT_PRINCIPAL_OPERATOR)
+        return true;
+    if (p->kind != ENT_PRINCIPAL_USER || (p->scopes & action) == 0 ||
+        strcmp(p->role, "admin") != 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (rules[i].deny && (rules[i].actions & action) != 0 &&
+            subject_matches(&rules[i], p))
+            return false;
+    return true;
+}

@@ -175,6 +175,17 @@ const char *ent_decision_why_name(ent_decision_why why);
 void ent_policy_decide(const ent_rule *rules, size_t n, const ent_principal *p,
                        const ent_access_req *req, ent_decision *out);
 
+/*
+ * Whether ent_policy_decide allows action to p on every object and field,
+ * whatever the type and values: p is the operator, or an admin user with
+ * action in its scopes that no deny rule for action names as its subject
+ * (conditions, types and fields are not looked at: a deny rule that could
+ * apply is enough to say false). Lets a list skip reading each object's
+ * state to decide (node/api/api_access.c).
+ */
+bool ent_policy_allows_all(const ent_rule *rules, size_t n,
+                           const ent_principal *p, uint32_t action);
+
 /* Whether rule r matches p and req (ignoring allow/deny). */
 bool ent_rule_matches(const ent_rule *r, const ent_principal *p,
                       const ent_access_req *req);

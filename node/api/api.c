@@ -70,6 +70,7 @@ static const ent_api_route builtin_routes[] = {
     {"POST", "/v1/objects/{id}/attachments", false, ent_api_attachments},
     {"POST", "/v1/objects/{id}/attachments/fetch", false, ent_api_attachments},
     {"POST", "/v1/objects/{id}/attachments/save", false, ent_api_attachments},
+    {"POST", "/v1/objects/{id}/attachments/read", false, ent_api_attachments},
     {"GET", "/v1/objects/{id}/rules", false, ent_api_object_get},
     {"PUT", "/v1/objects/{id}/rules", false, ent_api_object_put},
     /* invites, joins, members, peers: node/api/api_peers.c */

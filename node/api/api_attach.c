@@ -5,12 +5,18 @@
  *   GET  /v1/objects/ID/attachments         the attachments, with how many
  *                                           chunks this node holds
  *   POST /v1/objects/ID/attachments         {"path","name"?}: attach a file
- *                                           the node reads (local socket)
+ *                                           the node reads (local socket);
+ *                                           {"name","content"}: attach the
+ *                                           bytes sent, in base64 (any
+ *                                           transport: the web page)
  *   POST /v1/objects/ID/attachments/fetch   {"name"}: fetch missing chunks
  *                                           from members; progress
  *   POST /v1/objects/ID/attachments/save    {"name","out"}: write the file,
  *                                           every chunk and the hash checked
  *                                           (local socket)
+ *   POST /v1/objects/ID/attachments/read    {"name"}: the file's bytes in
+ *                                           base64, every chunk and the hash
+ *                                           checked (any transport)
  *
  * Paths in bodies name files of the node's machine: they are taken only
  * from the Unix socket in the home folder (the operator's), never over TCP.
@@ -153,6 +159,32 @@ out:
     return rc;
 }
 
+/* The bytes of body's "content": base64 of 1 byte to ENT_OP_FILE_MAX;
+ * *out is the caller's to free. 400 (the response set) when it is not. */
+static int content_member(const json_t *body, uint8_t **out, size_t *len,
+                          ent_http_response *resp) {
+    const json_t *v = json_object_get(body, "content");
+    size_t tl = json_string_length(v);
+    int rc = ENT_EINVAL;
+    *out = NULL;
+    *len = 0;
+    if (json_is_string(v) && tl > 0 &&
+        ENT_BASE64_DECODED_MAX(tl) <= ENT_OP_FILE_MAX + 2 &&
+        (*out = malloc(ENT_BASE64_DECODED_MAX(tl))) == NULL)
+        return ENT_ENOMEM;
+    if (*out != NULL)
+        rc = ent_base64_decode(*out, ENT_BASE64_DECODED_MAX(tl), len,
+                               json_string_value(v), tl);
+    if (rc == ENT_OK && *len > 0 && *len <= ENT_OP_FILE_MAX)
+        return ENT_OK;
+    free(*out);
+    *out = NULL;
+    return ent_http_response_error_field(
+        resp, 400, ENT_EINVAL, "content",
+        "\"content\" is the file's bytes in standard base64 with padding, "
+        "1 byte to 25 MiB");
+}
+
 static int attach(ent_node *n, const ent_http_request *req,
                   const uint8_t id[32], const json_t *body,
                   ent_http_response *resp) {
@@ -161,18 +193,32 @@ static int attach(ent_node *n, const ent_http_request *req,
     size_t len = 0;
     ent_op *op = NULL;
     int rc;
-    const char *path = str_member(body, "path", 4096, true, resp, &rc);
-    if (rc != ENT_OK || (rc = only_local(req, resp)) != ENT_OK)
-        return rc;
+    bool sent = json_object_get(body, "content") != NULL;
+    const char *path = NULL;
+    if (sent && json_object_get(body, "path") != NULL)
+        return ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "path",
+            "give \"path\" or \"content\", not both");
+    if (!sent) {
+        path = str_member(body, "path", 4096, true, resp, &rc);
+        if (rc != ENT_OK || (rc = only_local(req, resp)) != ENT_OK)
+            return rc;
+    }
     const char *name =
-        str_member(body, "name", ENT_OP_FILE_NAME_MAX, false, resp, &rc);
+        str_member(body, "name", ENT_OP_FILE_NAME_MAX, sent, resp, &rc);
     if (rc != ENT_OK)
         return rc;
     if (name == NULL) {
         name = strrchr(path, '/');
         name = name ? name + 1 : path;
     }
-    if ((rc = read_file(path, &data, &len, err, sizeof(err))) == ENT_OK)
+    if (sent)
+        rc = content_member(body, &data, &len, resp);
+    else
+        rc = read_file(path, &data, &len, err, sizeof(err));
+    if (sent && rc != ENT_OK)
+        return rc;
+    if (rc == ENT_OK)
         rc = ent_obj_attach(ent_node_objects(n), id, name, data, len, &op, err,
                             sizeof(err));
     free(data);
@@ -285,6 +331,43 @@ static int save(ent_node *n, const ent_http_request *req, const uint8_t id[32],
     return ENT_OK;
 }
 
+/* The latest attachment of body's name, every chunk opened and the file's
+ * hash checked, in base64. */
+static int read_content(ent_node *n, const uint8_t id[32], const json_t *body,
+                        ent_http_response *resp) {
+    int rc;
+    uint8_t *data = NULL, h[32];
+    size_t len = 0;
+    char *b64 = NULL, hex[65];
+    const char *name =
+        str_member(body, "name", ENT_OP_FILE_NAME_MAX, true, resp, &rc);
+    if (rc != ENT_OK)
+        return rc;
+    rc = ent_obj_attachment_read(ent_node_objects(n), id, name, &data, &len);
+    if (rc != ENT_OK)
+        return ent_http_response_error_field(
+            resp, rc == ENT_EAGAIN ? 409 : ent_api_error_status(rc), rc, "name",
+            "%s",
+            rc == ENT_EAGAIN   ? "chunks are missing: fetch them first"
+            : rc == ENT_ENOENT ? "no attachment of that name"
+            : rc == ENT_ECHECKSUM
+                ? "a chunk or the file does not match its hash"
+                : ent_strerror(rc));
+    ent_hash(h, data, len);
+    ent_hex_encode(hex, h, 32);
+    json_t *o = NULL;
+    if ((b64 = malloc(ENT_BASE64_LEN(len))) != NULL &&
+        ent_base64_encode(b64, ENT_BASE64_LEN(len), data, len) == ENT_OK)
+        o = json_pack("{s:s,s:I,s:s,s:s}", "name", name, "size",
+                      (json_int_t)len, "hash", hex, "content", b64);
+    free(data);
+    free(b64);
+    if (o == NULL)
+        return ENT_ENOMEM;
+    ent_http_response_json(resp, 200, o);
+    return ENT_OK;
+}
+
 int ent_api_attachments(ent_node *n, const ent_http_request *req,
                         ent_http_response *resp) {
     uint8_t id[32];
@@ -300,12 +383,15 @@ int ent_api_attachments(ent_node *n, const ent_http_request *req,
         return list(n, id, resp);
     if ((rc = ent_api_body_object(req, resp, &body)) != ENT_OK)
         return rc;
-    static const char *const akeys[] = {"path", "name", NULL};
+    static const char *const akeys[] = {"path", "name", "content", NULL};
     static const char *const fkeys[] = {"name", NULL};
     static const char *const skeys[] = {"name", "out", NULL};
     if (strcmp(rest, "/attachments") == 0) {
         if ((rc = keys_ok(body, akeys, resp)) == ENT_OK)
             rc = attach(n, req, id, body, resp);
+    } else if (strcmp(rest, "/attachments/read") == 0) {
+        if ((rc = keys_ok(body, fkeys, resp)) == ENT_OK)
+            rc = read_content(n, id, body, resp);
     } else if (strcmp(rest, "/attachments/fetch") == 0) {
         if ((rc = keys_ok(body, fkeys, resp)) == ENT_OK)
             rc = fetch(n, id, body, resp);

@@ -54,7 +54,7 @@ const ent_web_file *ent_web_files(size_t *n) {
 /* The page's views: a reload of one of these answers index.html. */
 static const char *const view_prefixes[] = {"/board", "/table",   "/objects/",
                                             "/inbox", "/reports", "/partners",
-                                            "/login"};
+                                            "/admin", "/login"};
 
 const ent_web_file *ent_web_find(const char *path) {
     size_t n;

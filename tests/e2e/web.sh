@@ -38,6 +38,21 @@ printf '%s\n' 'Viewer-password-42' | e A user add vic --role viewer --password-s
 e A policy add 'allow role=viewer read *' >/dev/null
 printf '%s\n' 'Globex-password-42' | e G user add gina --role admin --password-stdin >/dev/null
 
+# an account-mapping partnership: three accounts each, two in common, both
+# sharing at level accounts (the page runs the overlap)
+AORG=$(node_org A)
+e G partner join "$(e A partner invite)" >/dev/null 2>&1 || fail "partner join"
+printf '%s\n' '{"name":"Initech","domain":"initech.example","flags":"customer"}' \
+    '{"name":"Umbrella","domain":"umbrella.example","flags":"prospect"}' \
+    '{"name":"Hooli","domain":"hooli.example"}' >"$T/a.jsonl"
+printf '%s\n' '{"name":"Initech Inc","domain":"initech.example"}' \
+    '{"name":"Umbrella Corp","domain":"umbrella.example"}' \
+    '{"name":"Vandelay","domain":"vandelay.example"}' >"$T/g.jsonl"
+e A accounts import "$T/a.jsonl" >/dev/null || fail "A accounts"
+e G accounts import "$T/g.jsonl" >/dev/null || fail "G accounts"
+e A overlap share "$GORG" --level accounts >/dev/null || fail "A share"
+e G overlap share "$AORG" --level accounts >/dev/null || fail "G share"
+
 mkdir -p "$ROOT/build/web"
 start=$(date +%s%N)
 ACME="http://$PA" GLOBEX="http://$PG" GLOBEX_ORG="$GORG" CHROMIUM="$CHROMIUM" \

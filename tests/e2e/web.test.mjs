@@ -6,18 +6,22 @@
 import {createRequire} from 'node:module';
 import assert from 'node:assert/strict';
 import {readFileSync} from 'node:fs';
+import {Buffer} from 'node:buffer';
 
 const require = createRequire(`${process.env.WEB}/package.json`);
 const {chromium} = require('playwright-core');
 const {ACME, GLOBEX, GLOBEX_ORG, CHROMIUM, SHOTS} = process.env;
 const CANARY = `98765${Math.floor(Math.random() * 9000 + 1000)}`; // deal size digits
 const NOTE = `CANARY-NOTE-${Math.random().toString(36).slice(2, 10)}`;
+const ATTACHED = `terms of the deal ${Math.random().toString(36).slice(2, 10)}\n`;
 const T = 20000;
 let passed = 0;
 const debug = [];
+let stepStart = Date.now();
 function ok(what) {
   passed++;
-  console.log(`ok ${passed} - ${what}`);
+  console.log(`ok ${passed} - ${what} (${Date.now() - stepStart} ms)`);
+  stepStart = Date.now();
 }
 
 async function shot(page, name) {
@@ -87,8 +91,8 @@ async function run() {
   ok('the node serves the page with its security headers; the API still needs a credential');
 
   // two orgs log in
-  const acme = await login(ACME, 'alice', 'Acme-password-42');
-  const globex = await login(GLOBEX, 'gina', 'Globex-password-42');
+  const [acme, globex] = await Promise.all([login(ACME, 'alice', 'Acme-password-42'),
+    login(GLOBEX, 'gina', 'Globex-password-42')]);
   const gseen = await record(globex.context, globex.page);
   ok('Acme and Globex log in');
 
@@ -125,6 +129,42 @@ async function run() {
   await a.getByRole('region', {name: 'Private fields'}).getByText(NOTE).waitFor();
   await shot(a, 'acme-object');
   ok('Acme creates the opportunity with a private deal size, edits private, enum and date fields inline, invites Globex (the invite waits in its inbox)');
+
+  // the object page's activity timeline and attachments
+  const activity = a.getByRole('region', {name: 'Activity'});
+  await activity.getByRole('listitem').filter({hasText: 'alice'}).filter({hasText: 'created this opportunity'}).waitFor();
+  await activity.getByRole('listitem').filter({hasText: 'set region = EMEA'}).waitFor();
+  await activity.getByRole('listitem').filter({hasText: 'close_date = 2027-03-31'}).waitFor();
+  const privEntry = activity.getByRole('listitem').filter({hasText: NOTE});
+  await privEntry.waitFor();
+  assert.equal(await privEntry.getByRole('img', {name: 'private'}).count(), 1, 'a lock on the private entry');
+  const files = a.getByRole('region', {name: 'Attachments'});
+  await files.getByText('No attachment.').waitFor();
+  await files.getByLabel('File to attach').setInputFiles({name: 'terms.txt', mimeType: 'text/plain', buffer: Buffer.from(ATTACHED)});
+  await files.getByRole('button', {name: 'Attach', exact: true}).click();
+  const fileRow = files.getByRole('row', {name: /terms\.txt/});
+  await fileRow.getByRole('cell', {name: 'Acme'}).waitFor();
+  const [att] = await Promise.all([a.waitForEvent('download'),
+    fileRow.getByRole('button', {name: 'Download terms.txt'}).click()]);
+  assert.equal(att.suggestedFilename(), 'terms.txt');
+  assert.equal(readFileSync(await att.path(), 'utf8'), ATTACHED);
+  const tooBig = await a.evaluate(async (id) => {
+    const me = await (await fetch('/v1/access/me')).json();
+    const r = await fetch(`/v1/objects/${id}/attachments`, {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf},
+      body: JSON.stringify({name: 'x', content: 'not base64!'}),
+    });
+    const p = await fetch(`/v1/objects/${id}/attachments`, {
+      method: 'POST',
+      headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf},
+      body: JSON.stringify({path: '/etc/passwd'}),
+    });
+    return [r.status, (await r.json()).error.field, p.status];
+  }, id);
+  assert.deepEqual(tooBig, [400, 'content', 403]);
+  await shot(a, 'acme-object-activity');
+  ok('the activity timeline shows who changed what (a lock on the private entry); a file is attached from the page and downloaded back; bad content and file paths are refused over TCP');
 
   // Globex keeps its board open in a second tab, joins from its inbox
   const gBoard = await globex.context.newPage();
@@ -209,7 +249,20 @@ async function run() {
     a.getByRole('button', {name: 'Download CSV'}).click()]);
   assert.equal(readFileSync(await rcsv.path(), 'utf8'), 'stage,count\r\nSolution,1\r\ntotal,1\r\n');
   await shot(a, 'acme-reports');
-  ok('the report chart renders; PNG and CSV downloads');
+  await a.getByLabel('Group by').fill('region');
+  await a.getByRole('button', {name: 'Show'}).click();
+  await a.getByRole('cell', {name: 'EMEA'}).waitFor();
+  await a.getByLabel('View name').fill('by-region');
+  await a.getByRole('button', {name: 'Save as view'}).click();
+  await a.getByRole('status').filter({hasText: 'Saved as view by-region'}).waitFor();
+  await a.getByLabel('Group by').fill('stage');
+  await a.getByRole('button', {name: 'Show'}).click();
+  await a.getByRole('cell', {name: 'Solution'}).waitFor();
+  await a.getByLabel('Saved view').selectOption('by-region');
+  await a.getByRole('heading', {name: 'View by-region'}).waitFor();
+  await a.getByRole('cell', {name: 'EMEA'}).waitFor();
+  await shot(a, 'acme-saved-view');
+  ok('the report chart renders; PNG and CSV downloads; grouped by another column, saved as a view and opened again');
 
   // the table: filter by stage and name, sort, CSV of what is shown
   await a.getByRole('link', {name: 'Table'}).click();
@@ -228,7 +281,13 @@ async function run() {
   const csv = readFileSync(await download.path(), 'utf8');
   assert.match(csv, /^Name,Stage,Close date\r\nCanary Deal,Solution,2027-03-31\r\n$/);
   await shot(a, 'acme-table');
-  ok('the table filters by stage and name, sorts, and downloads what it shows as CSV');
+  assert.match(a.url(), /\/table\?stage=Solution&q=canary&sort=-title$/);
+  await a.reload();
+  await a.getByRole('status').filter({hasText: '1 of 1 shown'}).waitFor();
+  assert.equal(await a.getByLabel('Stage').inputValue(), 'Solution');
+  assert.equal(await a.getByLabel('Name contains').inputValue(), 'canary');
+  await a.getByRole('columnheader', {name: 'Name'}).and(a.locator('[aria-sort="descending"]')).waitFor();
+  ok('the table filters by stage and name, sorts, and downloads what it shows as CSV; its address keeps the filters and sort across a reload');
 
   // partners: each side sees the other connected, with the same safety code
   await a.getByRole('link', {name: 'Partners'}).click();
@@ -240,12 +299,30 @@ async function run() {
   const code = (await aRow.locator('.safety').textContent()).trim();
   assert.match(code, /^\d{5}( \d{5}){5,}$/);
   assert.equal((await gRow.locator('.safety').textContent()).trim(), code);
+  await a.getByRole('button', {name: /^Run account overlap with/}).click();
+  await a.getByRole('status').filter({hasText: '2 matching accounts'}).waitFor();
+  const matches = a.getByRole('table', {name: /^Matching accounts with/});
+  await matches.getByRole('row', {name: /Initech/}).waitFor();
+  await matches.getByRole('row', {name: /Umbrella/}).waitFor();
+  assert.equal(await matches.getByRole('row', {name: /Hooli/}).count(), 0);
   await shot(a, 'acme-partners');
-  ok('the partners view shows Globex connected, with the safety code Globex shows for Acme');
+  ok('the partners view shows Globex connected, with the safety code Globex shows for Acme; an account overlap run from the page finds the two accounts in common');
 
   // the canary: no private value of Acme's reaches Globex's browser
   await g.goto(`${GLOBEX}/objects/${id}`);
   await g.getByRole('heading', {name: /Canary Deal/}).waitFor();
+  const gActivity = g.getByRole('region', {name: 'Activity'});
+  await gActivity.getByRole('listitem').filter({hasText: 'Acme'}).filter({hasText: 'created this opportunity'}).waitFor();
+  await gActivity.getByRole('listitem').filter({hasText: 'gina'}).filter({hasText: 'moved it to Qualification'}).waitFor();
+  const gFile = g.getByRole('region', {name: 'Attachments'}).getByRole('row', {name: /terms\.txt/});
+  await gFile.waitFor();
+  const gDownload = gFile.getByRole('button', {name: 'Download terms.txt'});
+  await gFile.getByRole('button', {name: 'Fetch terms.txt'}).or(gDownload).waitFor();
+  if (!(await gDownload.count())) // the chunks come from Acme when asked
+    await gFile.getByRole('button', {name: 'Fetch terms.txt'}).click();
+  await gDownload.waitFor();
+  const [gatt] = await Promise.all([g.waitForEvent('download'), gDownload.click()]);
+  assert.equal(readFileSync(await gatt.path(), 'utf8'), ATTACHED);
   await shot(g, 'globex-object');
   for (const p of [g, gBoard]) {
     const dom = await p.content();
@@ -255,12 +332,15 @@ async function run() {
   assert.ok(all.includes('event '), 'Globex received events');
   assert.ok(all.includes('Canary Deal'), 'Globex received the shared name');
   assert.ok(!all.includes(CANARY) && !all.includes(NOTE), 'canary in what Globex received');
-  ok('the deal size is in no response, DOM or event Globex\'s browser receives');
+  ok('the deal size is in no response, DOM or event Globex\'s browser receives; Globex\'s timeline shows Acme\'s and its own changes, and it fetches and downloads the attachment');
 
   // the hide-private switch
   await a.goto(`${ACME}/objects/${id}`);
-  await a.getByText(NOTE).waitFor();
+  await a.getByRole('region', {name: 'Private fields'}).getByText(NOTE).waitFor();
   assert.ok((await a.content()).includes(CANARY));
+  await activity.getByRole('listitem').filter({hasText: 'Globex'}).filter({hasText: 'moved it to Qualification'}).waitFor();
+  await activity.getByRole('listitem').filter({hasText: 'Globex'}).filter({hasText: 'joined with an invite (member)'}).waitFor();
+  await activity.getByRole('listitem').filter({hasText: NOTE}).waitFor();
   await a.getByRole('button', {name: 'Remove Globex'}).waitFor(); // the owner may
   await a.getByRole('switch', {name: 'Hide private fields'}).check();
   await a.getByRole('region', {name: 'Shared fields'}).waitFor();
@@ -270,6 +350,7 @@ async function run() {
     assert.equal(await a.getByRole('region', {name: 'Private fields'}).count(), 0);
   };
   await a.waitForFunction(([c]) => !document.body.innerHTML.includes(c), [NOTE]);
+  await activity.getByRole('listitem').filter({hasText: 'changed private fields (hidden)'}).first().waitFor();
   await noPrivate();
   await a.reload();
   await a.getByRole('heading', {name: /Canary Deal/}).waitFor();
@@ -280,7 +361,7 @@ async function run() {
   await noPrivate();
   await shot(a, 'acme-board-hidden');
   assert.equal(await a.evaluate(() => localStorage.length), 0);
-  ok('Hide private fields removes every private value from the DOM, across navigation and reload');
+  ok('Hide private fields removes every private value from the DOM (the timeline\'s too), across navigation and reload');
 
   // a viewer: edit controls disabled, a forced request refused
   const viewer = await login(ACME, 'vic', 'Viewer-password-42');
@@ -301,25 +382,73 @@ async function run() {
   }, id);
   assert.deepEqual(forced, [403, 'ENT_EDENIED']);
   await shot(v, 'viewer-object');
+  assert.ok(await v.getByRole('button', {name: 'Attach', exact: true}).isDisabled());
   ok('a viewer\'s edit controls are disabled and a forced request is refused');
+
+  // administration: for admins only
+  assert.equal(await v.getByRole('link', {name: 'Admin', exact: true}).count(), 0);
+  await v.goto(`${ACME}/admin`);
+  await v.getByRole('alert').filter({hasText: 'Only an admin'}).waitFor();
+  const vUsers = await v.evaluate(async () => {
+    const r = await fetch('/v1/users');
+    const p = await fetch('/v1/policies');
+    return [r.status, p.status];
+  });
+  assert.deepEqual(vUsers, [403, 403]);
+  await a.getByRole('link', {name: 'Admin', exact: true}).click();
+  const users = a.getByRole('table', {name: 'Users'});
+  await users.getByRole('row', {name: /^vic/}).getByRole('cell', {name: 'viewer'}).waitFor();
+  await a.getByLabel('User name').fill('bob');
+  await a.getByLabel('Role').selectOption('member');
+  await a.getByLabel('Password', {exact: true}).fill('Bob-password-4242');
+  await a.getByRole('button', {name: 'Add user'}).click();
+  await users.getByRole('row', {name: /^bob/}).getByRole('cell', {name: 'member'}).waitFor();
+  await a.getByRole('button', {name: 'Disable bob'}).click();
+  await users.getByRole('row', {name: /^bob/}).getByRole('cell', {name: 'disabled'}).waitFor();
+  const policies = a.getByRole('table', {name: 'Access policies'});
+  await policies.getByRole('cell', {name: 'allow role=viewer read *'}).waitFor();
+  await a.getByRole('textbox', {name: 'Rule'}).fill('deny role=member read opportunity.deal_size');
+  await a.getByRole('button', {name: 'Add rule'}).click();
+  const rule = policies.getByRole('row', {name: /deny role=member read/});
+  await rule.waitFor();
+  await rule.getByRole('button', {name: /^Remove rule/}).click();
+  await rule.waitFor({state: 'detached'});
+  await a.getByRole('table', {name: 'Templates'}).getByRole('row', {name: /^opportunity/}).waitFor();
+  await a.getByRole('region', {name: 'Webhooks'}).getByText('No webhook.').waitFor();
+  await shot(a, 'acme-admin');
+  ok('the admin view lists users, tokens, policies, templates and webhooks, adds and disables a user, adds and removes a rule; a viewer sees no Admin link, and the node refuses its forced requests');
 
   // accessibility: axe-core on every view finds nothing serious; a
   // context that lets the test inject axe's script (the page's CSP would
-  // refuse it, rightly), logged in as Acme's admin
+  // refuse it, rightly), with the cookie of Acme's admin (not its
+  // sessionStorage: private fields shown)
   const axeSrc = require.resolve('axe-core/axe.min.js');
-  const a11y = await login(ACME, 'alice', 'Acme-password-42', {bypassCSP: true});
+  const a11yContext = await browser.newContext({viewport: {width: 1280, height: 800}, bypassCSP: true,
+    storageState: await acme.context.storageState()});
+  const a11y = {context: a11yContext, page: await a11yContext.newPage()};
+  a11y.page.setDefaultTimeout(T);
   for (const [view, ready] of [
     ['/board', (p) => card(p, 'Solution', 'Canary Deal')],
-    [`/objects/${id}`, (p) => p.getByRole('region', {name: 'Private fields'})],
+    [`/objects/${id}`, (p) => p.getByRole('region', {name: 'Activity'}).getByRole('listitem').filter({hasText: NOTE})],
     ['/inbox', (p) => p.getByRole('region', {name: 'Approvals'})],
     ['/reports', (p) => p.getByRole('cell', {name: 'Solution'})],
     ['/table', (p) => p.getByRole('link', {name: 'Canary Deal'})],
-    ['/partners', (p) => p.getByRole('row', {name: 'Globex'})],
+    ['/partners', (p) => p.getByRole('status').filter({hasText: '2 matching accounts'})],
+    ['/admin', (p) => p.getByRole('table', {name: 'Users'})],
   ]) {
+    // one page load and one axe: the views change as the page's own
+    // navigation does (history, popstate)
     const p = a11y.page;
-    await p.goto(`${ACME}${view}`);
+    if (view === '/board') {
+      await p.goto(`${ACME}${view}`);
+      await p.addScriptTag({path: axeSrc});
+    } else {
+      await p.evaluate((v) => {
+        history.pushState(null, '', v);
+        dispatchEvent(new PopStateEvent('popstate'));
+      }, view);
+    }
     await ready(p).waitFor();
-    await p.addScriptTag({path: axeSrc});
     const found = await p.evaluate(async () =>
       (await window.axe.run(document, {resultTypes: ['violations']})).violations
         .filter((v) => v.impact === 'serious' || v.impact === 'critical')
@@ -333,18 +462,25 @@ async function run() {
   await a11y.page.goto(`${ACME}/objects/${id}`);
   await a11y.page.getByRole('region', {name: 'Private fields'}).waitFor();
   await shot(a11y.page, 'phone-object');
-  ok('axe-core finds no serious or critical violation on the board, object, inbox, report, table and partners views');
+  ok('axe-core finds no serious or critical violation on the board, object, inbox, report, table, partners and admin views');
 
-  // Globex leaves the object from its page; Acme's page shows it removed
-  await g.goto(`${GLOBEX}/objects/${id}`);
-  await g.getByRole('button', {name: 'Leave this opportunity'}).click();
-  await g.getByRole('region', {name: 'Members'}).getByText(/Globex — member \(removed\)/).waitFor();
-  assert.ok(await g.getByRole('button', {name: 'Edit Opportunity name'}).isDisabled());
+  // Acme's owner makes Globex a viewer; Globex's page shows it once the
+  // change has come by gossip; then Globex leaves from its page, and
+  // Acme's page shows it removed
   await a.goto(`${ACME}/objects/${id}`);
-  await a.getByRole('region', {name: 'Members'}).getByText(/Globex — member \(removed\)/).waitFor();
+  await a.getByLabel('Role of Globex').selectOption('viewer');
+  await a.getByRole('region', {name: 'Members'}).getByText(/Globex — viewer/).waitFor();
+  await activity.getByRole('listitem').filter({hasText: 'made Globex viewer (was member)'}).waitFor();
+  await g.goto(`${GLOBEX}/objects/${id}`);
+  await g.getByRole('region', {name: 'Members'}).getByText(/Globex — viewer/).waitFor();
+  assert.ok(await g.getByRole('button', {name: 'Edit Opportunity name'}).isDisabled());
+  await g.getByRole('button', {name: 'Leave this opportunity'}).click();
+  await g.getByRole('region', {name: 'Members'}).getByText(/Globex — viewer \(removed\)/).waitFor();
+  assert.ok(await g.getByRole('button', {name: 'Edit Opportunity name'}).isDisabled());
+  await a.getByRole('region', {name: 'Members'}).getByText(/Globex — viewer \(removed\)/).waitFor();
   assert.equal(await a.getByRole('button', {name: 'Remove Globex'}).count(), 0);
   await shot(a, 'acme-object-left');
-  ok('Globex leaves from its page; both pages show it removed');
+  ok('Acme makes Globex a viewer (its page and timeline show it, Globex\'s page follows with edits disabled); Globex leaves from its page; both pages show it removed');
 
   // logout ends the session on the node
   const cookies = await viewer.context.cookies();

@@ -11,7 +11,7 @@ import {useEvents, lastEventObject} from './events.js';
 const AMOUNT = 'deal_size';
 const DETAILS = 80; // under the API's burst of 2 × --api-rate (100)
 const FIRST_PAGE = 500; // small: the board shows at once
-const PAGE = 5000; // large: each page costs the rows after its cursor
+const PAGE = 10000; // large: for a user whom policies filter, a page costs the rows after its cursor
 const MAX_CARDS = 20000;
 const SHOW = 50;
 
@@ -32,15 +32,15 @@ export function Board({type, org, go, readOnly}) {
   const [details] = useState(() => new Map());
   const [shown, setShown] = useState({});
   const [, setDetailsTick] = useState(0);
+  const [listed, setListed] = useState(false);
   const load = async (changed) => {
-    if (stages.length === 0) {
-      const t = await api('GET', `/v1/templates/${type}`);
-      setStages(t.stages || []);
-    }
+    // the template and the first page at once
+    const tpl = stages.length === 0 ? api('GET', `/v1/templates/${type}`) : null;
     let rows = [];
     for (let after = null; rows.length < MAX_CARDS;) {
       const limit = after === null ? FIRST_PAGE : PAGE;
       const page = await api('GET', `/v1/objects${query({type, limit, after})}`);
+      if (tpl) setStages((await tpl).stages || []);
       rows = rows.concat(page.filter((r) => r.status === 'active'));
       if (page.length < limit) break;
       if (after === null) setCards(rows); // the first page shows at once
@@ -48,6 +48,7 @@ export function Board({type, org, go, readOnly}) {
     }
     if (changed) details.delete(changed);
     setCards(rows);
+    setListed(true);
   };
   useEffect(() => {
     const t = setTimeout(() => load(lastEventObject()).catch((e) => setError(e.message)), tick ? 100 : 0);
@@ -64,6 +65,7 @@ export function Board({type, org, go, readOnly}) {
   }, [cards, stages]);
   const limitOf = (s) => shown[s] || SHOW;
   useEffect(() => {
+    if (!listed) return; // the list's pages first: the node answers in turn
     const visible = [];
     for (const [s, rows] of columns) visible.push(...rows.slice(0, limitOf(s)));
     const want = visible.filter((r) => !details.has(r.id)).slice(0, Math.max(0, DETAILS - details.size));
@@ -71,7 +73,7 @@ export function Board({type, org, go, readOnly}) {
     Promise.all(want.map((r) => api('GET', `/v1/objects/${r.id}${query({}, true)}`)
       .then((o) => details.set(r.id, o), () => details.set(r.id, null))))
       .then(() => setDetailsTick((n) => n + 1));
-  }, [columns, shown]);
+  }, [columns, shown, listed]);
 
   const move = async (id, stage) => {
     setError('');

@@ -15,6 +15,7 @@ import {Inbox} from './inbox.js';
 import {Reports} from './reports.js';
 import {Partners} from './partners.js';
 import {Table} from './table.js';
+import {Admin} from './admin.js';
 
 const TYPE = 'opportunity';
 
@@ -30,9 +31,9 @@ function App() {
   };
   const loadMe = async () => {
     try {
-      const m = await api('GET', '/v1/access/me');
+      const [m, s] = await Promise.all([api('GET', '/v1/access/me'),
+        api('GET', '/v1/status').catch(() => ({}))]);
       setCsrf(m.csrf);
-      const s = await api('GET', '/v1/status').catch(() => ({}));
       setOrg(s.org || null);
       setMe(m);
       startEvents();
@@ -62,6 +63,7 @@ function App() {
     setHide(e.target.checked);
   };
   const readOnly = me.role === 'viewer';
+  const isAdmin = me.operator || me.role === 'admin';
   const link = (p, text) => html`<a href=${p} aria-current=${path.startsWith(p) ? 'page' : undefined}
     onClick=${(e) => { e.preventDefault(); go(p); }}>${text}</a>`;
   let view;
@@ -69,13 +71,15 @@ function App() {
   if (m) view = html`<${ObjectPage} key=${m[1] + hide} id=${m[1]} org=${org} readOnly=${readOnly} />`;
   else if (path.startsWith('/inbox')) view = html`<${Inbox} go=${go} readOnly=${readOnly} />`;
   else if (path.startsWith('/table')) view = html`<${Table} type=${TYPE} go=${go} />`;
+  else if (path.startsWith('/admin'))
+    view = isAdmin ? html`<${Admin} />` : html`<main><h1>Administration</h1><p role="alert">Only an admin of this node may see this.</p></main>`;
   else if (path.startsWith('/partners')) view = html`<${Partners} />`;
   else if (path.startsWith('/reports')) view = html`<${Reports} key=${hide} type=${TYPE} />`;
   else view = html`<${Board} key=${hide} type=${TYPE} org=${org} go=${go} readOnly=${readOnly} />`;
 
   return html`<div class="app">
     <header>
-      <nav aria-label="Views">${link('/board', 'Board')} ${link('/table', 'Table')} ${link('/inbox', 'Inbox')} ${link('/reports', 'Reports')} ${link('/partners', 'Partners')}</nav>
+      <nav aria-label="Views">${link('/board', 'Board')} ${link('/table', 'Table')} ${link('/inbox', 'Inbox')} ${link('/reports', 'Reports')} ${link('/partners', 'Partners')}${isAdmin && html` ${link('/admin', 'Admin')}`}</nav>
       <label class="switch"><input type="checkbox" role="switch" checked=${hide} onChange=${toggle} /> Hide private fields</label>
       <span class="who">${me.user} (${me.role})</span>
       <button type="button" onClick=${logout}>Log out</button>

@@ -1,11 +1,14 @@
 // object.js - the object page: shared and private fields side by side
 // (a lock on every private one; the private column is not rendered at
 // all, and not even fetched, while private fields are hidden), inline
-// editing, the stage chevron bar, members, comments, inviting a partner.
+// editing, the stage chevron bar, members with their roles and safety
+// codes, comments, attachments, the activity timeline, inviting a partner.
 import {useEffect, useState} from 'preact/hooks';
 import {html, Lock} from './html.js';
 import {api, query, show, hidePrivate} from './api.js';
 import {useEvents} from './events.js';
+import {Timeline} from './timeline.js';
+import {Attachments} from './attachments.js';
 
 function Field({f, value, priv, readOnly, save}) {
   const [editing, setEditing] = useState(false);
@@ -95,6 +98,7 @@ export function ObjectPage({id, org, readOnly: userReadOnly}) {
   };
   const save = (name, value, priv) => act(() => api('POST', `/v1/objects/${id}`,
     priv ? {private: {[name]: value}} : fields.find((f) => f.name === name) ? {set: {[name]: value}} : {custom: {[name]: value}}));
+  const names = Object.fromEntries(obj.members.map((m) => [m.org, m.name || m.org.slice(0, 12)]));
   const stage = obj.shared.stage || (tpl.stages || [])[0];
   const stages = tpl.stages || [];
   const si = stages.indexOf(stage);
@@ -120,6 +124,10 @@ export function ObjectPage({id, org, readOnly: userReadOnly}) {
     <section aria-label="Members"><h2>Members</h2><ul>
       ${obj.members.map((m) => html`<li>${m.name || m.org.slice(0, 12)} — ${m.role}${m.status !== 'active' ? ` (${m.status})` : ''}
         ${safety[m.org] && html` <span class="safety" title="safety code">${safety[m.org]}</span>`}
+        ${canManage && m.org !== org && m.role !== 'owner' && m.status === 'active' && html` <select
+          aria-label="Role of ${m.name || m.org}" value=${m.role}
+          onChange=${(e) => act(() => api('POST', `/v1/objects/${id}/members/${m.org}/role`, {role: e.target.value}))}>
+          ${['admin', 'member', 'viewer'].map((r) => html`<option value=${r}>${r}</option>`)}</select>`}
         ${canManage && m.org !== org && m.role !== 'owner' && m.status === 'active' && html` <button type="button"
           aria-label="Remove ${m.name || m.org}" onClick=${() => act(() => api('DELETE', `/v1/objects/${id}/members/${m.org}`))}>Remove</button>`}</li>`)}
     </ul>
@@ -137,5 +145,7 @@ export function ObjectPage({id, org, readOnly: userReadOnly}) {
       <label>Comment <input value=${comment} onInput=${(e) => setComment(e.target.value)} disabled=${readOnly} required /></label>
       <button type="submit" disabled=${readOnly}>Add comment</button>
     </form></section>
+    <${Attachments} id=${id} names=${names} tick=${tick} readOnly=${readOnly} />
+    <${Timeline} id=${id} names=${names} tick=${tick} />
   </main>`;
 }

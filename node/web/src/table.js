@@ -1,6 +1,8 @@
 // table.js - the objects of a type as a table: filter by stage (the
 // node filters) and by text in the name, sort by a column (the node
-// sorts), and download what is shown as CSV (RFC 4180).
+// sorts), and download what is shown as CSV (RFC 4180). The filters and
+// the sort are kept in the page's address (/table?stage=&q=&sort=), so a
+// reload, a bookmark or a copied address opens the same table.
 import {useEffect, useState} from 'preact/hooks';
 import {html} from './html.js';
 import {api, query} from './api.js';
@@ -13,13 +15,24 @@ function csvField(v) {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+const SORTS = new Set(COLUMNS.flatMap(([k]) => [k, `-${k}`]));
+
 export function Table({type, go}) {
   const tick = useEvents();
+  const [init] = useState(() => new URLSearchParams(location.search));
   const [stages, setStages] = useState([]);
   const [rows, setRows] = useState([]);
-  const [stage, setStage] = useState('');
-  const [text, setText] = useState('');
-  const [sort, setSort] = useState('title');
+  const [stage, setStage] = useState(init.get('stage') || '');
+  const [text, setText] = useState(init.get('q') || '');
+  const [sort, setSort] = useState(SORTS.has(init.get('sort')) ? init.get('sort') : 'title');
+  useEffect(() => {
+    const q = new URLSearchParams();
+    if (stage) q.set('stage', stage);
+    if (text) q.set('q', text);
+    if (sort !== 'title') q.set('sort', sort);
+    const s = q.toString();
+    history.replaceState(null, '', `/table${s ? `?${s}` : ''}`);
+  }, [stage, text, sort]);
   const [error, setError] = useState('');
   useEffect(() => {
     api('GET', `/v1/templates/${type}`).then((t) => setStages(t.stages || []), () => {});
