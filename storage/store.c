@@ -48,6 +48,7 @@ struct ent_store {
     bool group_mode;       /* writes join the group (ent_store_group_enter) */
     unsigned group_marks;  /* union of the marks of the group's writes */
     size_t group_n;        /* writes in the open group */
+    size_t group_pages;    /* pages its puts may have taken (overestimate) */
     int group_err;         /* a group committed early failed: this error */
     char *dir; /* the environment's folder (reopen_env) */
 };
@@ -323,6 +324,7 @@ static int group_flush(ent_store *s) {
     }
     s->group = NULL;
     s->group_n = 0;
+    s->group_pages = 0;
     unsigned marks = s->group_marks;
     s->group_marks = 0;
     if (err != ENT_OK) {
@@ -340,9 +342,43 @@ static int group_flush(ent_store *s) {
 }
 
 /*
+ * Keeps room for a group's commit. A group's earlier writes cannot be run
+ * again, so a group must never meet a full map: committing it then fails
+ * too (MDB_MAP_FULL) and takes them all. So a group begins only when at
+ * most half of the map is used (the map grows first; no transaction is
+ * open then), and commits before the next write once what was used at
+ * its start plus what its puts may have taken (group_pages: 2 pages, a
+ * leaf and a share of splits, plus the bytes' pages, a put) passes three
+ * quarters: a quarter of
+ * the map is always left for the commit and the next write. A write
+ * larger than that still meets a full map alone, and group_write commits
+ * the group (which fits) and grows then.
+ */
+static int group_room(ent_store *s) {
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0 ||
+        st.ms_psize == 0)
+        return ENT_OK;
+    size_t map = s->map_size / st.ms_psize, used = info.me_last_pgno + 1;
+    if (s->group != NULL) {
+        if (used + s->group_pages <= map - map / 4)
+            return ENT_OK;
+        return group_flush(s);
+    }
+    while (used > map / 2) {
+        if (grow_map(s) != ENT_OK)
+            return ENT_OK; /* readers open: the write may still fit */
+        map = s->map_size / st.ms_psize;
+    }
+    return ENT_OK;
+}
+
+/*
  * Runs fn in a nested transaction of the group transaction (opened here
  * when none is): its changes join the group when fn succeeds and vanish
- * alone when it fails. A full map commits the group, grows the map and
+ * alone when it fails. The map keeps room for the group (group_room); a
+ * write that still meets a full map commits the group, grows the map and
  * runs fn again in a new group.
  */
 static int group_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
@@ -352,6 +388,10 @@ static int group_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
         if (s->group != NULL && s->group_n >= ENT_STORE_GROUP_MAX &&
             (err = group_flush(s)) != ENT_OK)
             break;
+        if ((err = group_room(s)) != ENT_OK)
+            break;
+        if (s->group == NULL && (err = group_room(s)) != ENT_OK)
+            break; /* a group just committed: grow before the next */
         if (s->group == NULL && (err = txn_begin(s, 0, &s->group)) != ENT_OK)
             break;
         ent_txn txn = {.s = s, .write = true};
@@ -709,6 +749,8 @@ int ent_txn_put(ent_txn *txn, ent_table t, const void *key, size_t klen,
     if (flags & ENT_PUT_APPEND)
         mflags |= MDB_APPEND;
     MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    if (txn->s->group != NULL) /* a write of the group: group_room() */
+        txn->s->group_pages += 2 + (klen + vlen) / 4096;
     int rc = mdb_put(txn->txn, txn->s->dbi[t], &k, &v, mflags);
     if (rc == MDB_SUCCESS)
         return ENT_OK;
