@@ -30,6 +30,7 @@
 #include "crypto/crypto.h"
 #include "crypto/noise.h"
 #include "node/err.h"
+#include "protocol/flow.h"
 #include "protocol/wire.h"
 
 #define AUTH_LEN (ENT_PK_LEN + ENT_SIG_LEN) /* identity proof: pk || sig */
@@ -75,6 +76,7 @@ struct ent_session {
     uint64_t last_rx;   /* uv_now() of the last bytes received */
     uint64_t tokens;    /* frame-rate bucket, in thousandths of a frame */
     uint64_t tokens_at; /* uv_now() of the last refill */
+    ent_flow flow;      /* credit both ways (protocol/flow.h) */
     char port[8];       /* while resolving */
     char addr[ADDR_LEN];
     char host[HOST_LEN]; /* the IP of addr (accepted), or the dialled host */
@@ -116,6 +118,7 @@ struct ent_session_mgr {
     refusal_log rl;
     bool listener_inited;
     bool closing;
+    bool flow; /* sessions opened from now on use flow/1 (PROBE) */
     ent_session_mgr_close_cb close_cb;
     void *close_data;
     char listen_addr[ADDR_LEN];
@@ -649,7 +652,11 @@ static int make_proof(ent_session *s, uint8_t auth[AUTH_LEN]) {
                              ENT_NOISE_HASH_LEN, auth + ENT_PK_LEN);
 }
 
-int ent_session_send(ent_session *s, const uint8_t *msg, size_t len) {
+/* ent_session_send(); credit (a CREDIT of this layer's own) is neither
+ * counted nor held back by the peer's credit or by max_pending, so that a
+ * grant always goes out (protocol/flow.h). */
+static int send_msg(ent_session *s, const uint8_t *msg, size_t len,
+                    bool credit) {
     ent_session_mgr *m;
     wreq *w;
     int rc;
@@ -663,9 +670,13 @@ int ent_session_send(ent_session *s, const uint8_t *msg, size_t len) {
         return ENT_ECLOSED;
     if (s->state != S_OPEN)
         return ENT_EAGAIN;
-    if (s->pending + ENT_WIRE_PREFIX_LEN + len + ENT_NOISE_TAG_LEN >
-        m->cfg.max_pending) {
+    if (!credit && s->pending + ENT_WIRE_PREFIX_LEN + len + ENT_NOISE_TAG_LEN >
+                       m->cfg.max_pending) {
         m->st.send_refused++;
+        return ENT_ELIMIT;
+    }
+    if (!credit && !ent_flow_can_send(&s->flow, len)) {
+        m->st.credit_waits++;
         return ENT_ELIMIT;
     }
     w = wreq_new(s, len + ENT_NOISE_TAG_LEN);
@@ -690,8 +701,60 @@ int ent_session_send(ent_session *s, const uint8_t *msg, size_t len) {
     if (rc != ENT_OK)
         return ENT_ECLOSED;
     m->st.messages_out++;
+    if (credit)
+        m->st.credits_sent++;
+    else
+        ent_flow_sent(&s->flow, len);
     wire_dump(m, 'S', msg, len);
     return ENT_OK;
+}
+
+int ent_session_send(ent_session *s, const uint8_t *msg, size_t len) {
+    return send_msg(s, msg, len, false);
+}
+
+bool ent_session_can_send(const ent_session *s, size_t len) {
+    return s != NULL && s->state == S_OPEN &&
+           s->pending + ENT_WIRE_PREFIX_LEN + len + ENT_NOISE_TAG_LEN <=
+               s->m->cfg.max_pending &&
+           ent_flow_can_send(&s->flow, len);
+}
+
+/* Sends a CREDIT with the totals f granted (spec/protocol.md §3.9). */
+static void send_credit(ent_session *s, uint64_t frames, uint64_t bytes) {
+    ent_wire_msg c;
+    uint8_t buf[32];
+    size_t len = 0;
+
+    memset(&c, 0, sizeof(c));
+    c.type = ENT_WIRE_CREDIT;
+    c.u.credit = (ent_wire_credit){frames, bytes};
+    if (ent_wire_encode_to(&c, buf, sizeof(buf), &len) == ENT_OK)
+        send_msg(s, buf, len, true);
+}
+
+void ent_session_set_flow(ent_session *s, bool peer_has) {
+    uint64_t frames, bytes;
+    int before;
+
+    if (s == NULL || s->state != S_OPEN)
+        return;
+    before = s->flow.mode;
+    ent_flow_peer(&s->flow, peer_has);
+    if (ent_flow_grant_now(&s->flow, &frames, &bytes) &&
+        before != ENT_FLOW_ON)
+        send_credit(s, frames, bytes);
+    else if (before != s->flow.mode && s->m->cb.writable != NULL)
+        s->m->cb.writable(s, s->m->data); /* no limits any more */
+}
+
+bool ent_session_flow_on(const ent_session *s) {
+    return s != NULL && s->flow.mode == ENT_FLOW_ON;
+}
+
+void ent_session_mgr_set_flow(ent_session_mgr *m, bool on) {
+    if (m != NULL)
+        m->flow = on;
 }
 
 size_t ent_session_pending(const ent_session *s) {
@@ -780,6 +843,7 @@ static int session_open(ent_session *s) {
     s->last_rx = uv_now(m->loop);
     s->tokens_at = s->last_rx;
     s->tokens = (uint64_t)m->cfg.frames_burst * 1000;
+    ent_flow_init(&s->flow, m->flow);
     uv_timer_start(&s->timer, on_idle_timer, m->cfg.idle_timeout_ms, 0);
     ent_org_id_format(org, s->remote_org);
     ENT_INFO(m->log, "session %s: open with org %s (%s)", s->addr, org,
@@ -875,12 +939,63 @@ static bool take_token(ent_session *s) {
     return true;
 }
 
+/*
+ * Sends ERROR LIMIT and closes: the peer sent past the credit this side
+ * granted it (spec/protocol.md §3.9).
+ */
+static int drop_for_credit(ent_session *s) {
+    ent_session_mgr *m = s->m;
+
+    m->st.drop_credit++;
+    ENT_WARN(m->log, "session %s: dropped: sent past its credit (%llu "
+                     "frames, %llu bytes granted)", s->addr,
+             (unsigned long long)s->flow.rx_max_frames,
+             (unsigned long long)s->flow.rx_max_bytes);
+    session_close_impl(s, ENT_ELIMIT, true);
+    return ENT_ELIMIT;
+}
+
+/*
+ * With flow control on: a CREDIT is taken out of the stream (it pays a
+ * token of the frame-rate bucket, the only frames that still do), every
+ * other message is counted against the credit granted. Returns ENT_OK and
+ * *deliver for a message to hand up, or the error that closed s.
+ */
+static int flow_in(ent_session *s, size_t mlen, bool *deliver) {
+    ent_session_mgr *m = s->m;
+    ent_wire_msg c;
+    int type = -1;
+    bool more = false;
+
+    *deliver = true;
+    if (ent_wire_peek_type(m->pbuf, mlen, &type) == ENT_OK &&
+        type == ENT_WIRE_CREDIT) {
+        *deliver = false;
+        if (!take_token(s))
+            return drop_for_rate(s);
+        if (ent_wire_decode(&c, m->pbuf, mlen) != ENT_OK ||
+            ent_flow_credit(&s->flow, c.u.credit.frames, c.u.credit.bytes,
+                            &more) != ENT_OK)
+            return session_drop(s, ENT_EPROTO, &m->st.drop_proto,
+                                ENT_LOG_WARN, "bad CREDIT");
+        m->st.credits_received++;
+        if (more && m->cb.writable != NULL)
+            m->cb.writable(s, m->data);
+        return s->state == S_CLOSING ? ENT_ECLOSED : ENT_OK;
+    }
+    if (ent_flow_received(&s->flow, mlen) != ENT_OK)
+        return drop_for_credit(s);
+    return ENT_OK;
+}
+
 /* Decrypts one transport frame and hands its message to the caller. */
 static int transport_read(ent_session *s, const uint8_t *frame, size_t len) {
     ent_session_mgr *m = s->m;
+    bool flow = s->flow.mode == ENT_FLOW_ON, deliver = true;
+    uint64_t frames, bytes;
     int rc;
 
-    if (!take_token(s))
+    if (!flow && !take_token(s))
         return drop_for_rate(s);
     rc = ent_noise_decrypt(s->rx, NULL, 0, frame, len, m->pbuf);
 
@@ -899,8 +1014,17 @@ static int transport_read(ent_session *s, const uint8_t *frame, size_t len) {
                             "empty message");
     m->st.messages_in++;
     wire_dump(m, 'R', m->pbuf, len - ENT_NOISE_TAG_LEN);
+    if (flow)
+        rc = flow_in(s, len - ENT_NOISE_TAG_LEN, &deliver);
+    else /* counted from HELLO on, enforced once ON */
+        ent_flow_received(&s->flow, len - ENT_NOISE_TAG_LEN);
+    if (rc != ENT_OK || !deliver)
+        return rc;
     if (m->cb.message != NULL)
         m->cb.message(s, m->pbuf, len - ENT_NOISE_TAG_LEN, m->data);
+    /* handled: grant the next half window (a CREDIT is never held back) */
+    if (s->state == S_OPEN && ent_flow_grant(&s->flow, &frames, &bytes))
+        send_credit(s, frames, bytes);
     return s->state == S_CLOSING ? ENT_ECLOSED : ENT_OK;
 }
 
