@@ -33,107 +33,7 @@
 #include "protocol/flow.h"
 #include "protocol/wire.h"
 
-#define AUTH_LEN (ENT_PK_LEN + ENT_SIG_LEN) /* identity proof: pk || sig */
-#define ADDR_LEN 80                         /* "[v6]:port", or a dial text */
-#define HOST_LEN 48                         /* an IPv4 or IPv6 address */
-#define REKEY_MASK (ENT_SESSION_REKEY_INTERVAL - 1)
-
-enum session_state {
-    S_CONNECTING = 0, /* dialling: resolving or connecting */
-    S_HANDSHAKE = 1,  /* TCP up, Noise messages flowing */
-    S_OPEN = 2,       /* authenticated; transport frames */
-    S_CLOSING = 3,    /* handles closing; nothing more is read or sent */
-};
-
-struct ent_session {
-    ent_session_mgr *m;
-    ent_session *prev, *next;
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    uv_connect_t connect_req;
-    uv_getaddrinfo_t gai_req;
-    uv_shutdown_t shutdown_req;
-    int handles; /* of tcp and timer, not yet closed */
-    int state;   /* enum session_state */
-    int step;    /* handshake messages processed so far */
-    int reason;  /* passed to closed() */
-    bool initiator;
-    bool has_expected;
-    bool known;          /* the caller has seen s: closed() is owed */
-    bool authorized;     /* remote_org is set */
-    bool resolving;      /* gai_req outstanding */
-    bool reading;        /* uv_read_start() in effect */
-    bool paused;         /* the caller stopped reading */
-    bool refused;        /* closed at once over a per-address limit */
-    const char *refusal; /* authorize()'s reason (ent_session_set_refusal) */
-    uint8_t expected[ENT_PK_LEN];
-    uint8_t remote_org[ENT_PK_LEN];
-    uint8_t hh[ENT_NOISE_HASH_LEN];
-    ent_noise *hs;
-    ent_noise_cipher *tx, *rx;
-    ent_wire_reader *rd;
-    size_t pending;     /* bytes in write requests not yet completed */
-    uint64_t last_rx;   /* uv_now() of the last bytes received */
-    uint64_t tokens;    /* frame-rate bucket, in thousandths of a frame */
-    uint64_t tokens_at; /* uv_now() of the last refill */
-    ent_flow flow;      /* credit both ways (protocol/flow.h) */
-    char port[8];       /* while resolving */
-    char addr[ADDR_LEN];
-    char host[HOST_LEN]; /* the IP of addr (accepted), or the dialled host */
-    void *user;
-};
-
-/*
- * The refusal summary of one interval (spec/sessions.md "Refusal summary"):
- * how many, why (reasons in order of first appearance) and from which
- * addresses. The first refusal after a quiet time starts the interval; one
- * line at its end says it all.
- */
-typedef struct refusal_log {
-    uint64_t n;
-    const char *why[ENT_SESSION_REFUSAL_REASONS];
-    uint64_t count[ENT_SESSION_REFUSAL_REASONS];
-    size_t nwhy;
-    uint64_t other; /* refusals for reasons beyond the table */
-    char addrs[ENT_SESSION_REFUSAL_ADDRS][HOST_LEN];
-    size_t naddrs;
-    bool addrs_full;  /* more addresses than the table holds */
-    uint64_t started; /* uv_now() of the first refusal of the interval */
-    bool running;     /* the timer runs */
-} refusal_log;
-
-struct ent_session_mgr {
-    uv_loop_t *loop;
-    const ent_identity *id;
-    const ent_log *log;
-    ent_session_callbacks cb;
-    void *data;
-    ent_session_config cfg;
-    ent_session_stats st;
-    ent_session *head;
-    uv_tcp_t listener;
-    uv_timer_t anchor;   /* makes the completion of mgr_close asynchronous */
-    uv_timer_t sumtimer; /* ends an interval of the refusal summary */
-    int handles;         /* listener, anchor and sumtimer, not yet closed */
-    refusal_log rl;
-    bool listener_inited;
-    bool closing;
-    bool flow; /* sessions opened from now on use flow/1 (PROBE) */
-    ent_session_mgr_close_cb close_cb;
-    void *close_data;
-    char listen_addr[ADDR_LEN];
-    int dump_fd;         /* ENTENTE_WIRE_DUMP test hook; -1 when off */
-    uint8_t rbuf[65536]; /* socket reads, all sessions */
-    uint8_t pbuf[ENT_NOISE_MAX_MSG]; /* decrypted plaintext */
-};
-
-/* One queued frame: the write request and the bytes it writes. */
-typedef struct wreq {
-    uv_write_t req;
-    ent_session *s;
-    size_t len;
-    uint8_t buf[];
-} wreq;
+#include "protocol/session_int.h"
 
 static void session_close_impl(ent_session *s, int reason, bool graceful);
 static void mgr_maybe_done(ent_session_mgr *m);
@@ -757,6 +657,20 @@ void ent_session_mgr_set_flow(ent_session_mgr *m, bool on) {
         m->flow = on;
 }
 
+/*
+ * After a whole read was handled, or reading resumed: grants the next
+ * window when less than half is left (protocol/flow.h). Never while the
+ * caller has stopped reading, and never within a read, so what the peer
+ * sent past its credit before a grant could reach it is caught.
+ */
+static void flow_grant(ent_session *s) {
+    uint64_t frames, bytes;
+
+    if (s->state == S_OPEN && !s->paused &&
+        ent_flow_grant(&s->flow, &frames, &bytes))
+        send_credit(s, frames, bytes);
+}
+
 size_t ent_session_pending(const ent_session *s) {
     return s == NULL ? 0 : s->pending;
 }
@@ -992,7 +906,6 @@ static int flow_in(ent_session *s, size_t mlen, bool *deliver) {
 static int transport_read(ent_session *s, const uint8_t *frame, size_t len) {
     ent_session_mgr *m = s->m;
     bool flow = s->flow.mode == ENT_FLOW_ON, deliver = true;
-    uint64_t frames, bytes;
     int rc;
 
     if (!flow && !take_token(s))
@@ -1022,9 +935,6 @@ static int transport_read(ent_session *s, const uint8_t *frame, size_t len) {
         return rc;
     if (m->cb.message != NULL)
         m->cb.message(s, m->pbuf, len - ENT_NOISE_TAG_LEN, m->data);
-    /* handled: grant the next half window (a CREDIT is never held back) */
-    if (s->state == S_OPEN && ent_flow_grant(&s->flow, &frames, &bytes))
-        send_credit(s, frames, bytes);
     return s->state == S_CLOSING ? ENT_ECLOSED : ENT_OK;
 }
 
@@ -1070,6 +980,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     s->last_rx = uv_now(m->loop);
     rc = ent_wire_reader_feed(s->rd, (const uint8_t *)buf->base, (size_t)nread,
                               on_frame, s);
+    if (rc == ENT_OK)
+        flow_grant(s);
     if (rc == ENT_OK || s->state == S_CLOSING)
         return;
     if (rc == ENT_ETOOBIG)
@@ -1109,8 +1021,8 @@ void ent_session_read_start(ent_session *s) {
         return;
     s->paused = false;
     s->last_rx = uv_now(s->m->loop);
-    if (s->state != S_CONNECTING)
-        start_reading(s);
+    if (s->state != S_CONNECTING && start_reading(s) == ENT_OK)
+        flow_grant(s);
 }
 
 /* ---- accepting --------------------------------------------------------------

@@ -103,6 +103,29 @@ static bool digest_token(conn *c, uint64_t now) {
     return true;
 }
 
+/*
+ * A DIGEST equal to the last one c sent that this node answered, less than
+ * ENT_PEERS_DIGEST_REPEAT_MS ago, while this node's store has not changed:
+ * the answer would be the one already sent. Such rounds pile up in the
+ * socket while this node is busy (a long commit); they are skipped without
+ * a token, so an honest peer never trips the digest rate. Otherwise the
+ * DIGEST is remembered as the last one and goes on.
+ */
+static bool digest_repeated(conn *c, const ent_wire_digest *d) {
+    uint64_t now = uv_now(c->p->loop), gen = 0;
+    if (ent_store_generation(c->p->store, &gen) != ENT_OK)
+        return false;
+    if (c->dg_at != 0 && now - c->dg_at < ENT_PEERS_DIGEST_REPEAT_MS &&
+        c->dg_gen == gen && memcmp(c->dg_last, d->digest, 32) == 0) {
+        c->p->stats.digests_repeated++;
+        return true;
+    }
+    memcpy(c->dg_last, d->digest, 32);
+    c->dg_gen = gen;
+    c->dg_at = now ? now : 1;
+    return false;
+}
+
 static void on_message(ent_session *s, const uint8_t *msg, size_t len,
                        void *data) {
     conn *c = ent_session_data(s);
@@ -170,8 +193,11 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
         /* fall through */
     case ENT_WIRE_DIGEST:
     case ENT_WIRE_DIGESTS:
+        if (m.type == ENT_WIRE_DIGEST && digest_repeated(c, &m.u.digest))
+            break;
         if (m.type == ENT_WIRE_DIGEST && !digest_token(c, uv_now(c->p->loop))) {
             c->p->stats.digests_refused++;
+            c->dg_at = 0; /* not answered: not a repeat of an answer */
             ent__peers_send_error(c, ENT_WIRE_C_LIMIT, "digest rate");
             break;
         }

@@ -116,6 +116,9 @@ typedef struct conn {
     int64_t digest_tokens; /* DIGEST frames x 1000 (peer.c) */
     uint64_t digest_tokens_at;
     bool digest_tokens_set;
+    uint8_t dg_last[32]; /* the last DIGEST of this peer answered (peer.c) */
+    uint64_t dg_gen;      /* our store's generation then */
+    uint64_t dg_at;       /* loop ms; 0: none yet */
     bool read_stopped;
     uint64_t last_rx, last_have;
     unsigned pings;

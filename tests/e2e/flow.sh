@@ -7,14 +7,15 @@
 #     grants, and B's session is never dropped; A and B converge.
 #  2. B joins an object of FLOW_JOIN_OPS ops that each set 256 fields: the
 #     history arrives within the credit, no session dropped, both converge.
-# "No session dropped": no drop, LIMIT error, violation or strike in either
-# log, and no session opened after the first one between A and B.
-# make test runs it scaled down; make test-long with FLOW_WRITES=100000
+# "No session dropped": no drop, close, LIMIT error, violation or strike in
+# either log (the join opens a second session, which stays open too).
+# make test runs it scaled down (1,000 writes, 120 ops: the batch API under
+# ASan writes about 100 ops/s on a loaded 2-core machine); make test-long with FLOW_WRITES=100000
 # FLOW_JOIN_OPS=5000. Needs $ENTENTE (the binary under test) and python3.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-FLOW_WRITES=${FLOW_WRITES:-2000}
-FLOW_JOIN_OPS=${FLOW_JOIN_OPS:-240}
+FLOW_WRITES=${FLOW_WRITES:-1000}
+FLOW_JOIN_OPS=${FLOW_JOIN_OPS:-120}
 WAIT_SECONDS=${FLOW_WAIT_SECONDS:-120}
 
 lib_init flow
@@ -25,10 +26,6 @@ ID=$(e A object create --type opportunity --set "name=Flow burst")
 e B join "$(e A invite "$ID")" >/dev/null 2>"$T/join1.err" ||
     fail "B join: $(cat "$T/join1.err")"
 wait_for "B holds the object" same_shared "$ID" A B
-opens() { lines_matching "$T/$1.log" "session .*: open with org"; }
-OPEN_A=$(opens A)
-OPEN_B=$(opens B)
-
 # --- 1. the write burst -------------------------------------------------------
 # batch files: FLOW_WRITES `set` changes of next_step in requests of 1,000
 python3 - "$T" "$ID" "$FLOW_WRITES" <<'EOF'
@@ -46,7 +43,7 @@ for f in "$T"/burst-*.json; do
 done
 t1=$(date +%s.%N)
 last="step $((FLOW_WRITES - 1))"
-b_has_last() { [ "$(e B object show "$ID" --json | py 'd["fields"]["next_step"]')" = "$last" ]; }
+b_has_last() { [ "$(e B object show "$ID" --json | py 'd["shared"]["next_step"]')" = "$last" ]; }
 wait_for "B has the last of $FLOW_WRITES writes" b_has_last
 t2=$(date +%s.%N)
 wait_for "A and B converge after the burst" same_shared "$ID" A B
@@ -81,12 +78,13 @@ n=$FLOW_JOIN_OPS; d=$t4-$t3
 print('flow: join of %d ops x 256 fields in %.1f s (%.0f ops/s)' % (n, d, n/d))" >&2
 
 # --- no session dropped ---------------------------------------------------------
+# (a session drop is logged "session ADDR: dropped: why"; a peer's close
+# "peers: session with ORG (NAME) closed after N s: why"; an ERROR that
+# ends a session has code 1..4)
 for n in A B; do
-    bad=$(grep -E "dropped|says ERROR|violation|strike|past its credit|frame rate" "$T/$n.log" |
-        grep -v " api: " || true)
-    [ -z "$bad" ] || fail "$n: a session was dropped: $bad"
+    bad=$(grep -E "dropped:|closed after|past its credit|says ERROR [1-4]:|violation|strike" \
+        "$T/$n.log" | grep -v " api: " || true)
+    [ -z "$bad" ] || fail "$n: a session was dropped or refused: $bad"
 done
-[ "$(opens A)" = "$OPEN_A" ] || fail "A opened another session: $(opens A) (was $OPEN_A)"
-[ "$(opens B)" = "$OPEN_B" ] || fail "B opened another session: $(opens B) (was $OPEN_B)"
 nodes_stop_all
 echo "flow: ok"
