@@ -12,7 +12,8 @@
  *   peer_dial.c     the session set, dialling, backoff, scoring
  *   peer_guard.c    admission: guests, strikes and bans
  *   peer_sync.c     backlog sync progress and credit
- *   peer_send.c     queues, pump, push, catch-up jobs
+ *   peer_send.c     queues, pump (also on the session's CREDIT), push,
+ *                   local ops pushed once per loop turn, catch-up jobs
  *   peer_table.c    the peers table, the membership view, helpers
  *
  * (peer_sync.c and peer_send.c call peer_table.c only; peer_addrs.c calls
