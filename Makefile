@@ -188,6 +188,12 @@ test-long: deps
 	@ENTENTE=$(CURDIR)/build/asan/entente CRASH_ITERATIONS=$${CRASH_ITERATIONS:-200} \
 	  AUTHORITY_MC_SHUFFLES=$${AUTHORITY_MC_SHUFFLES:-4} \
 	  TEST_TIMEOUT=3600 tests/run.sh build/asan/tests/authority_test -- tests/e2e/crash.sh tests/e2e/crash_partner.sh --
+	@# flow control at full size (issue 20 point 7): 100,000 writes with a
+	@# partner connected, a join of 5,000 ops of 256 fields; the release
+	@# binary (the batch API under ASan writes about 100 ops/s)
+	@$(BUILD_QUIET) "build (release binary)" $(MAKE) --no-print-directory -j$(JOBS) entente
+	@ENTENTE=$(CURDIR)/entente FLOW_WRITES=100000 FLOW_JOIN_OPS=5000 FLOW_WAIT_SECONDS=1800 \
+	  TEST_TIMEOUT=3600 tests/run.sh -- tests/e2e/flow.sh --
 
 test-unit: deps
 	@$(BUILD_QUIET) "build ($(words $(TEST_BIN)) unit tests)" $(MAKE) --no-print-directory -j$(JOBS) $(TEST_BIN)

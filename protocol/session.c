@@ -30,107 +30,10 @@
 #include "crypto/crypto.h"
 #include "crypto/noise.h"
 #include "node/err.h"
+#include "protocol/flow.h"
 #include "protocol/wire.h"
 
-#define AUTH_LEN (ENT_PK_LEN + ENT_SIG_LEN) /* identity proof: pk || sig */
-#define ADDR_LEN 80                         /* "[v6]:port", or a dial text */
-#define HOST_LEN 48                         /* an IPv4 or IPv6 address */
-#define REKEY_MASK (ENT_SESSION_REKEY_INTERVAL - 1)
-
-enum session_state {
-    S_CONNECTING = 0, /* dialling: resolving or connecting */
-    S_HANDSHAKE = 1,  /* TCP up, Noise messages flowing */
-    S_OPEN = 2,       /* authenticated; transport frames */
-    S_CLOSING = 3,    /* handles closing; nothing more is read or sent */
-};
-
-struct ent_session {
-    ent_session_mgr *m;
-    ent_session *prev, *next;
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    uv_connect_t connect_req;
-    uv_getaddrinfo_t gai_req;
-    uv_shutdown_t shutdown_req;
-    int handles; /* of tcp and timer, not yet closed */
-    int state;   /* enum session_state */
-    int step;    /* handshake messages processed so far */
-    int reason;  /* passed to closed() */
-    bool initiator;
-    bool has_expected;
-    bool known;          /* the caller has seen s: closed() is owed */
-    bool authorized;     /* remote_org is set */
-    bool resolving;      /* gai_req outstanding */
-    bool reading;        /* uv_read_start() in effect */
-    bool paused;         /* the caller stopped reading */
-    bool refused;        /* closed at once over a per-address limit */
-    const char *refusal; /* authorize()'s reason (ent_session_set_refusal) */
-    uint8_t expected[ENT_PK_LEN];
-    uint8_t remote_org[ENT_PK_LEN];
-    uint8_t hh[ENT_NOISE_HASH_LEN];
-    ent_noise *hs;
-    ent_noise_cipher *tx, *rx;
-    ent_wire_reader *rd;
-    size_t pending;     /* bytes in write requests not yet completed */
-    uint64_t last_rx;   /* uv_now() of the last bytes received */
-    uint64_t tokens;    /* frame-rate bucket, in thousandths of a frame */
-    uint64_t tokens_at; /* uv_now() of the last refill */
-    char port[8];       /* while resolving */
-    char addr[ADDR_LEN];
-    char host[HOST_LEN]; /* the IP of addr (accepted), or the dialled host */
-    void *user;
-};
-
-/*
- * The refusal summary of one interval (spec/sessions.md "Refusal summary"):
- * how many, why (reasons in order of first appearance) and from which
- * addresses. The first refusal after a quiet time starts the interval; one
- * line at its end says it all.
- */
-typedef struct refusal_log {
-    uint64_t n;
-    const char *why[ENT_SESSION_REFUSAL_REASONS];
-    uint64_t count[ENT_SESSION_REFUSAL_REASONS];
-    size_t nwhy;
-    uint64_t other; /* refusals for reasons beyond the table */
-    char addrs[ENT_SESSION_REFUSAL_ADDRS][HOST_LEN];
-    size_t naddrs;
-    bool addrs_full;  /* more addresses than the table holds */
-    uint64_t started; /* uv_now() of the first refusal of the interval */
-    bool running;     /* the timer runs */
-} refusal_log;
-
-struct ent_session_mgr {
-    uv_loop_t *loop;
-    const ent_identity *id;
-    const ent_log *log;
-    ent_session_callbacks cb;
-    void *data;
-    ent_session_config cfg;
-    ent_session_stats st;
-    ent_session *head;
-    uv_tcp_t listener;
-    uv_timer_t anchor;   /* makes the completion of mgr_close asynchronous */
-    uv_timer_t sumtimer; /* ends an interval of the refusal summary */
-    int handles;         /* listener, anchor and sumtimer, not yet closed */
-    refusal_log rl;
-    bool listener_inited;
-    bool closing;
-    ent_session_mgr_close_cb close_cb;
-    void *close_data;
-    char listen_addr[ADDR_LEN];
-    int dump_fd;         /* ENTENTE_WIRE_DUMP test hook; -1 when off */
-    uint8_t rbuf[65536]; /* socket reads, all sessions */
-    uint8_t pbuf[ENT_NOISE_MAX_MSG]; /* decrypted plaintext */
-};
-
-/* One queued frame: the write request and the bytes it writes. */
-typedef struct wreq {
-    uv_write_t req;
-    ent_session *s;
-    size_t len;
-    uint8_t buf[];
-} wreq;
+#include "protocol/session_int.h"
 
 static void session_close_impl(ent_session *s, int reason, bool graceful);
 static void mgr_maybe_done(ent_session_mgr *m);
@@ -649,7 +552,11 @@ static int make_proof(ent_session *s, uint8_t auth[AUTH_LEN]) {
                              ENT_NOISE_HASH_LEN, auth + ENT_PK_LEN);
 }
 
-int ent_session_send(ent_session *s, const uint8_t *msg, size_t len) {
+/* ent_session_send(); credit (a CREDIT of this layer's own) is neither
+ * counted nor held back by the peer's credit or by max_pending, so that a
+ * grant always goes out (protocol/flow.h). */
+static int send_msg(ent_session *s, const uint8_t *msg, size_t len,
+                    bool credit) {
     ent_session_mgr *m;
     wreq *w;
     int rc;
@@ -663,9 +570,13 @@ int ent_session_send(ent_session *s, const uint8_t *msg, size_t len) {
         return ENT_ECLOSED;
     if (s->state != S_OPEN)
         return ENT_EAGAIN;
-    if (s->pending + ENT_WIRE_PREFIX_LEN + len + ENT_NOISE_TAG_LEN >
-        m->cfg.max_pending) {
+    if (!credit && s->pending + ENT_WIRE_PREFIX_LEN + len + ENT_NOISE_TAG_LEN >
+                       m->cfg.max_pending) {
         m->st.send_refused++;
+        return ENT_ELIMIT;
+    }
+    if (!credit && !ent_flow_can_send(&s->flow, len)) {
+        m->st.credit_waits++;
         return ENT_ELIMIT;
     }
     w = wreq_new(s, len + ENT_NOISE_TAG_LEN);
@@ -690,8 +601,74 @@ int ent_session_send(ent_session *s, const uint8_t *msg, size_t len) {
     if (rc != ENT_OK)
         return ENT_ECLOSED;
     m->st.messages_out++;
+    if (credit)
+        m->st.credits_sent++;
+    else
+        ent_flow_sent(&s->flow, len);
     wire_dump(m, 'S', msg, len);
     return ENT_OK;
+}
+
+int ent_session_send(ent_session *s, const uint8_t *msg, size_t len) {
+    return send_msg(s, msg, len, false);
+}
+
+bool ent_session_can_send(const ent_session *s, size_t len) {
+    return s != NULL && s->state == S_OPEN &&
+           s->pending + ENT_WIRE_PREFIX_LEN + len + ENT_NOISE_TAG_LEN <=
+               s->m->cfg.max_pending &&
+           ent_flow_can_send(&s->flow, len);
+}
+
+/* Sends a CREDIT with the totals f granted (spec/protocol.md §3.9). */
+static void send_credit(ent_session *s, uint64_t frames, uint64_t bytes) {
+    ent_wire_msg c;
+    uint8_t buf[32];
+    size_t len = 0;
+
+    memset(&c, 0, sizeof(c));
+    c.type = ENT_WIRE_CREDIT;
+    c.u.credit = (ent_wire_credit){frames, bytes};
+    if (ent_wire_encode_to(&c, buf, sizeof(buf), &len) == ENT_OK)
+        send_msg(s, buf, len, true);
+}
+
+void ent_session_set_flow(ent_session *s, bool peer_has) {
+    uint64_t frames, bytes;
+    int before;
+
+    if (s == NULL || s->state != S_OPEN)
+        return;
+    before = s->flow.mode;
+    ent_flow_peer(&s->flow, peer_has);
+    if (ent_flow_grant_now(&s->flow, &frames, &bytes) &&
+        before != ENT_FLOW_ON)
+        send_credit(s, frames, bytes);
+    else if (before != s->flow.mode && s->m->cb.writable != NULL)
+        s->m->cb.writable(s, s->m->data); /* no limits any more */
+}
+
+bool ent_session_flow_on(const ent_session *s) {
+    return s != NULL && s->flow.mode == ENT_FLOW_ON;
+}
+
+void ent_session_mgr_set_flow(ent_session_mgr *m, bool on) {
+    if (m != NULL)
+        m->flow = on;
+}
+
+/*
+ * After a whole read was handled, or reading resumed: grants the next
+ * window when less than half is left (protocol/flow.h). Never while the
+ * caller has stopped reading, and never within a read, so what the peer
+ * sent past its credit before a grant could reach it is caught.
+ */
+static void flow_grant(ent_session *s) {
+    uint64_t frames, bytes;
+
+    if (s->state == S_OPEN && !s->paused &&
+        ent_flow_grant(&s->flow, &frames, &bytes))
+        send_credit(s, frames, bytes);
 }
 
 size_t ent_session_pending(const ent_session *s) {
@@ -780,6 +757,7 @@ static int session_open(ent_session *s) {
     s->last_rx = uv_now(m->loop);
     s->tokens_at = s->last_rx;
     s->tokens = (uint64_t)m->cfg.frames_burst * 1000;
+    ent_flow_init(&s->flow, m->flow);
     uv_timer_start(&s->timer, on_idle_timer, m->cfg.idle_timeout_ms, 0);
     ent_org_id_format(org, s->remote_org);
     ENT_INFO(m->log, "session %s: open with org %s (%s)", s->addr, org,
@@ -875,12 +853,62 @@ static bool take_token(ent_session *s) {
     return true;
 }
 
+/*
+ * Sends ERROR LIMIT and closes: the peer sent past the credit this side
+ * granted it (spec/protocol.md §3.9).
+ */
+static int drop_for_credit(ent_session *s) {
+    ent_session_mgr *m = s->m;
+
+    m->st.drop_credit++;
+    ENT_WARN(m->log, "session %s: dropped: sent past its credit (%llu "
+                     "frames, %llu bytes granted)", s->addr,
+             (unsigned long long)s->flow.rx_max_frames,
+             (unsigned long long)s->flow.rx_max_bytes);
+    session_close_impl(s, ENT_ELIMIT, true);
+    return ENT_ELIMIT;
+}
+
+/*
+ * With flow control on: a CREDIT is taken out of the stream (it pays a
+ * token of the frame-rate bucket, the only frames that still do), every
+ * other message is counted against the credit granted. Returns ENT_OK and
+ * *deliver for a message to hand up, or the error that closed s.
+ */
+static int flow_in(ent_session *s, size_t mlen, bool *deliver) {
+    ent_session_mgr *m = s->m;
+    ent_wire_msg c;
+    int type = -1;
+    bool more = false;
+
+    *deliver = true;
+    if (ent_wire_peek_type(m->pbuf, mlen, &type) == ENT_OK &&
+        type == ENT_WIRE_CREDIT) {
+        *deliver = false;
+        if (!take_token(s))
+            return drop_for_rate(s);
+        if (ent_wire_decode(&c, m->pbuf, mlen) != ENT_OK ||
+            ent_flow_credit(&s->flow, c.u.credit.frames, c.u.credit.bytes,
+                            &more) != ENT_OK)
+            return session_drop(s, ENT_EPROTO, &m->st.drop_proto,
+                                ENT_LOG_WARN, "bad CREDIT");
+        m->st.credits_received++;
+        if (more && m->cb.writable != NULL)
+            m->cb.writable(s, m->data);
+        return s->state == S_CLOSING ? ENT_ECLOSED : ENT_OK;
+    }
+    if (ent_flow_received(&s->flow, mlen) != ENT_OK)
+        return drop_for_credit(s);
+    return ENT_OK;
+}
+
 /* Decrypts one transport frame and hands its message to the caller. */
 static int transport_read(ent_session *s, const uint8_t *frame, size_t len) {
     ent_session_mgr *m = s->m;
+    bool flow = s->flow.mode == ENT_FLOW_ON, deliver = true;
     int rc;
 
-    if (!take_token(s))
+    if (!flow && !take_token(s))
         return drop_for_rate(s);
     rc = ent_noise_decrypt(s->rx, NULL, 0, frame, len, m->pbuf);
 
@@ -899,6 +927,12 @@ static int transport_read(ent_session *s, const uint8_t *frame, size_t len) {
                             "empty message");
     m->st.messages_in++;
     wire_dump(m, 'R', m->pbuf, len - ENT_NOISE_TAG_LEN);
+    if (flow)
+        rc = flow_in(s, len - ENT_NOISE_TAG_LEN, &deliver);
+    else /* counted from HELLO on, enforced once ON */
+        ent_flow_received(&s->flow, len - ENT_NOISE_TAG_LEN);
+    if (rc != ENT_OK || !deliver)
+        return rc;
     if (m->cb.message != NULL)
         m->cb.message(s, m->pbuf, len - ENT_NOISE_TAG_LEN, m->data);
     return s->state == S_CLOSING ? ENT_ECLOSED : ENT_OK;
@@ -946,6 +980,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     s->last_rx = uv_now(m->loop);
     rc = ent_wire_reader_feed(s->rd, (const uint8_t *)buf->base, (size_t)nread,
                               on_frame, s);
+    if (rc == ENT_OK)
+        flow_grant(s);
     if (rc == ENT_OK || s->state == S_CLOSING)
         return;
     if (rc == ENT_ETOOBIG)
@@ -985,8 +1021,8 @@ void ent_session_read_start(ent_session *s) {
         return;
     s->paused = false;
     s->last_rx = uv_now(s->m->loop);
-    if (s->state != S_CONNECTING)
-        start_reading(s);
+    if (s->state != S_CONNECTING && start_reading(s) == ENT_OK)
+        flow_grant(s);
 }
 
 /* ---- accepting --------------------------------------------------------------

@@ -104,6 +104,10 @@ typedef struct ent_session_callbacks {
     void (*established)(ent_session *s, void *data);
     void (*message)(ent_session *s, const uint8_t *msg, size_t len, void *data);
     void (*closed)(ent_session *s, int reason, void *data);
+    /* writable (may be NULL): the peer granted more credit, or flow
+     * control turned out to be off for s: sends that ent_session_send()
+     * held back with ENT_ELIMIT may go now. */
+    void (*writable)(ent_session *s, void *data);
 } ent_session_callbacks;
 
 /* Counters of one manager (ent_session_mgr_stats). */
@@ -143,6 +147,11 @@ typedef struct ent_session_stats {
     uint64_t peer_closed;       /* the peer hung up (EOF), in any state */
     uint64_t drop_nonce;        /* transport nonce exhausted (2^64-1) */
     uint64_t drop_rate;         /* frames received faster than allowed */
+    uint64_t drop_credit;       /* messages received past the credit this
+                                   node granted (flow/1) */
+    uint64_t credits_sent, credits_received; /* CREDIT messages */
+    uint64_t credit_waits; /* ent_session_send() held a message back for
+                              want of credit (the sender waits) */
 } ent_session_stats;
 
 /*
@@ -205,6 +214,27 @@ int ent_session_dial(ent_session_mgr *m, const char *addr,
  *         some of them went out); ENT_ENOMEM.
  */
 int ent_session_send(ent_session *s, const uint8_t *msg, size_t len);
+
+/* True if a message of len bytes would be taken by ent_session_send() now
+ * (open, room under max_pending, and credit for it). */
+bool ent_session_can_send(const ent_session *s, size_t len);
+
+/*
+ * Flow control (spec/protocol.md §3.9, protocol/flow.h). With
+ * ent_session_mgr_set_flow(m, true) every session m opens afterwards keeps
+ * to the initial credit until the caller, having read the peer's HELLO,
+ * calls ent_session_set_flow(s, peer_has): true turns credit on both ways
+ * (this side grants at once, and from then on takes the peer's CREDIT
+ * messages out of the stream and drops a peer that sends past its credit,
+ * counted in drop_credit); false turns it off (no limits; the frame-rate
+ * bucket as before). Without set_flow on the manager nothing changes.
+ * ent_session_send() returns ENT_ELIMIT while a message waits for credit;
+ * the writable callback says when to retry.
+ */
+void ent_session_mgr_set_flow(ent_session_mgr *m, bool on);
+void ent_session_set_flow(ent_session *s, bool peer_has);
+/* True once flow control is on for s (both sides speak flow/1). */
+bool ent_session_flow_on(const ent_session *s);
 
 /* Bytes queued to send on s (frames handed to the socket, not yet written). */
 size_t ent_session_pending(const ent_session *s);

@@ -663,6 +663,10 @@ static int msg_size(const ent_wire_msg *m, size_t *out) {
     }
     case ENT_WIRE_OVERLAP:
         return ent__wire_overlap_size(&m->u.overlap, out);
+    case ENT_WIRE_CREDIT:
+        sz = array_size(3) + 1 + uint_size(m->u.credit.frames) +
+             uint_size(m->u.credit.bytes);
+        break;
     default:
         return ENT_EINVAL;
     }
@@ -845,6 +849,12 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
         break;
     case ENT_WIRE_OVERLAP:
         r = ent__wire_overlap_pack(pk, &m->u.overlap);
+        break;
+    case ENT_WIRE_CREDIT:
+        r |= msgpack_pack_array(pk, 3);
+        r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
+        r |= msgpack_pack_uint64(pk, m->u.credit.frames);
+        r |= msgpack_pack_uint64(pk, m->u.credit.bytes);
         break;
     default:
         r = -1;
@@ -1215,6 +1225,7 @@ static size_t field_count(int type) {
     case ENT_WIRE_VV: return 4;
     case ENT_WIRE_ADDRS: return 2;
     case ENT_WIRE_OVERLAP: return 6;
+    case ENT_WIRE_CREDIT: return 3;
     case ENT_WIRE_CHUNK_WANT: return 3;
     case ENT_WIRE_CHUNK: return 3;
     default: return 0;
@@ -1348,6 +1359,13 @@ int ent_wire_decode(ent_wire_msg *m, const uint8_t *buf, size_t len) {
     case ENT_WIRE_OVERLAP:
         rc = ent__wire_overlap_decode(&m->u.overlap, f);
         break;
+    case ENT_WIRE_CREDIT:
+        if (f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+            f[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            rc = ENT_EPROTO;
+        else
+            m->u.credit = (ent_wire_credit){f[1].via.u64, f[2].via.u64};
+        break;
     default:
         rc = ENT_EPROTO;
         break;
@@ -1425,6 +1443,7 @@ const char *ent_wire_type_name(int type) {
     case ENT_WIRE_VV: return "VV";
     case ENT_WIRE_ADDRS: return "ADDRS";
     case ENT_WIRE_OVERLAP: return "OVERLAP";
+    case ENT_WIRE_CREDIT: return "CREDIT";
     case ENT_WIRE_CHUNK_WANT: return "CHUNK_WANT";
     case ENT_WIRE_CHUNK: return "CHUNK";
     default: return "?";

@@ -119,6 +119,8 @@ typedef enum ent_wire_type {
     ENT_WIRE_OVERLAP = 20, /* spec/overlap.md §5: account mapping (PSI) */
     ENT_WIRE_CHUNK_WANT = 18,  /* spec/protocol.md: attachment chunks asked */
     ENT_WIRE_CHUNK = 19,       /* one sealed attachment chunk */
+    ENT_WIRE_CREDIT = 21, /* spec/protocol.md §3.9: flow control grant
+                             (only between nodes that both say "flow/1") */
     ENT_WIRE_ADDRS = 64, /* spec/gossip.md §10: signed address records (an
                             extension: older nodes ignore it) */
 } ent_wire_type;
@@ -290,6 +292,13 @@ typedef struct ent_wire_chunk {
     const uint8_t *data;                /* owned after decode */
 } ent_wire_chunk;
 
+/* CREDIT (spec/protocol.md §3.9): [21, frames, bytes], the totals of
+ * messages and plaintext bytes the receiver of this CREDIT may have sent
+ * on the session in all (protocol/flow.h). */
+typedef struct ent_wire_credit {
+    uint64_t frames, bytes;
+} ent_wire_credit;
+
 /* ADDRS: signed address records (protocol/addr_record.h), opaque here. */
 typedef struct ent_wire_addrs {
     size_t nrecs;                       /* 1..ENT_WIRE_MAX_ADDR_RECS */
@@ -331,6 +340,7 @@ typedef struct ent_wire_msg {
         ent_wire_overlap overlap;       /* OVERLAP */
         ent_wire_chunk_want chunk_want; /* CHUNK_WANT */
         ent_wire_chunk chunk;           /* CHUNK */
+        ent_wire_credit credit;         /* CREDIT */
         uint8_t nonce[ENT_WIRE_NONCE_LEN]; /* PING, PONG */
         int unknown_type;               /* UNKNOWN */
     } u;
@@ -454,6 +464,15 @@ void ent_wire_msg_clear(ent_wire_msg *m);
 
 /* "HELLO", "OPS"...; "?" for anything else. Static storage. */
 const char *ent_wire_type_name(int type);
+
+/*
+ * The type of message buf (len bytes) without decoding it: the first
+ * element of its top-level array, in any integer form. Only a hint for a
+ * dispatch (the session layer takes CREDIT out of the stream); the message
+ * is still decoded in full before anything acts on it.
+ * @return ENT_OK with *type, or ENT_EPROTO when buf does not start so.
+ */
+int ent_wire_peek_type(const uint8_t *buf, size_t len, int *type);
 
 /* The ent_err code (ENT_EPROTO, ENT_ETOOBIG...) closest to a wire code. */
 int ent_wire_code_to_err(int32_t code);

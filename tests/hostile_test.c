@@ -37,6 +37,7 @@
 #include <uv.h>
 
 #include "nodes_fixture.h"
+#include "protocol/flow.h"
 
 #include "node/audit/actlog.h"
 
@@ -623,6 +624,44 @@ static void test_flood(void **state) {
     a_connect(w);
 }
 
+/* A peer that says flow/1 in its HELLO (spec/protocol.md §3.9) and then
+ * ignores its credit (its own manager never waits): a burst of 5,000 PINGs
+ * goes past the window V granted, and V cuts it off for that
+ * (drop_credit), not for the frame rate, which no longer applies to it. H
+ * speaks flow/1 honestly and keeps its session. */
+static void test_credit_ignored(void **state) {
+    world *w = *state;
+    ent_session_stats s0 = sst(w);
+    ent_wire_msg m;
+    uint8_t buf[32];
+    size_t len;
+
+    assert_true(bpeer_dial(&w->a, w->v, WAIT_MS));
+    assert_true(w->a.open);
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_HELLO;
+    m.u.hello.version = ENT_WIRE_VERSION;
+    m.u.hello.ncaps = 1;
+    snprintf(m.u.hello.caps[0], sizeof(m.u.hello.caps[0]), "%s",
+             ENT_FLOW_CAP);
+    snprintf(m.u.hello.name, sizeof(m.u.hello.name), "mallory");
+    a_send(w, &m);
+    run_for(w, 100);
+    assert_non_null(w->a.s);
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_PING;
+    assert_int_equal(ent_wire_encode_to(&m, buf, sizeof(buf), &len), ENT_OK);
+    for (int i = 0; i < 5000 && w->a.s != NULL; i++)
+        if (ent_session_send(w->a.s, buf, len) != ENT_OK)
+            break;
+    assert_true(run_until(w, a_gone, WAIT_MS));
+    assert_int_equal(sst(w).drop_credit, s0.drop_credit + 1);
+    assert_int_equal(sst(w).drop_rate, s0.drop_rate);
+    honest_edit_arrives(w);
+    assert_int_equal(sst(w).drop_credit, s0.drop_credit + 1);
+    a_connect(w);
+}
+
 /* Socket fds of this process whose peer is 127.0.0.1:port. */
 static size_t fds_to(int port, int *out, size_t max) {
     size_t n = 0;
@@ -856,6 +895,7 @@ int main(void) {
         cmocka_unit_test(test_equivocation),
         cmocka_unit_test(test_bombs),
         cmocka_unit_test(test_flood),
+        cmocka_unit_test(test_credit_ignored),
         cmocka_unit_test(test_slow_loris),
         cmocka_unit_test(test_proof_flood),
         cmocka_unit_test(test_digest_flood),

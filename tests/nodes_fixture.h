@@ -434,7 +434,7 @@ static inline void nodes_open(world *w, const char *base, const char *tag,
  * on the loop; nodes_free() closes both. */
 static inline void bpeer_open(world *w, bpeer *p, uint8_t seed, bool ack_ops) {
     ent_session_callbacks cb = {NULL, bpeer_established, bpeer_message,
-                                bpeer_closed};
+                                bpeer_closed, NULL};
     assert_int_equal(tnode_open(&p->t, seed), 0);
     p->loop = &w->loop;
     p->ack_ops = ack_ops;

@@ -211,7 +211,8 @@ static void g_mgr_closed(ent_session_mgr *m, void *data) {
 /* NGUEST_KEYS guest orgs (random keys), each with a bare manager, and
  * room for n guest sessions. */
 static void guests_new(world *w, size_t n) {
-    ent_session_callbacks cb = {NULL, g_established, g_message, g_closed};
+    ent_session_callbacks cb = {NULL, g_established, g_message, g_closed,
+                                NULL};
     for (int i = 0; i < NGUEST_KEYS; i++) {
         uint8_t seed[ENT_SIG_SEED_LEN];
         ent_random(seed, sizeof(seed));

@@ -22,6 +22,7 @@
 #include "crypto/noise.h"
 #include "node/err.h"
 #include "node/log.h"
+#include "protocol/flow.h"
 #include "protocol/session.h"
 #include "protocol/wire.h"
 
@@ -596,6 +597,87 @@ static void test_frame_rate_limit(void **state) {
     ent_wire_msg_clear(&e);
 }
 
+/* flow/1 on both sides (spec/protocol.md §3.9), the frame-rate bucket of B
+ * at 10/s, bursts of 20: 3,000 messages of up to 20 KB still go through,
+ * because with flow control only CREDIT frames pay tokens. A waits for
+ * credit (ENT_ELIMIT, retried once the loop ran), B grants as it reads and
+ * never drops the session. */
+static void test_flow_credit(void **state) {
+    ctx *c = *state;
+    ent_session_config cfg;
+    enum { N = 3000 };
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.frames_per_sec = 10;
+    cfg.frames_burst = 20;
+    ent_session_mgr_set_config(c->b.m, &cfg);
+    ent_session_mgr_set_flow(c->a.m, true);
+    ent_session_mgr_set_flow(c->b.m, true);
+    connect_ab(c);
+    /* both learnt that the other speaks flow/1 (the node reads HELLO) */
+    ent_session_set_flow(c->a.est, true);
+    ent_session_set_flow(c->b.est, true);
+    assert_true(ent_session_flow_on(c->a.est));
+    for (uint32_t i = 0; i < N; i++) {
+        size_t len = 8 + (i * 7919u) % 20000;
+        uint8_t *p = gen_msg(i, len);
+        send_retry(c, c->a.est, p, len);
+        free(p);
+    }
+    assert_true(wait_int(c, &c->b.n_msgs, N, 60000));
+    run_for(c, 50);
+    assert_int_equal(c->b.n_bad, 0);
+    assert_int_equal(c->b.n_closed, 0);
+    assert_int_equal(c->a.n_closed, 0);
+    assert_int_equal(c->a.n_msgs, 0); /* CREDITs are not handed up */
+    assert_int_equal(stats(&c->b).drop_rate, 0);
+    assert_int_equal(stats(&c->b).drop_credit, 0);
+    assert_true(stats(&c->a).credit_waits > 0);
+    assert_true(stats(&c->b).credits_sent >= N / ENT_FLOW_WINDOW_FRAMES);
+    assert_int_equal(stats(&c->a).credits_received, stats(&c->b).credits_sent);
+    /* a CREDIT that lowers a total is a violation */
+    ent_wire_msg m;
+    uint8_t buf[32];
+    size_t len = 0;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_CREDIT;
+    m.u.credit = (ent_wire_credit){1, 1};
+    assert_int_equal(ent_wire_encode_to(&m, buf, sizeof(buf), &len), ENT_OK);
+    send_retry(c, c->b.est, buf, len);
+    assert_true(wait_int(c, &c->a.n_closed, 1, 5000));
+    assert_int_equal(c->a.last_reason, ENT_EPROTO);
+}
+
+/* A peer that ignores its credit: B uses flow/1 and believes A does (A's
+ * HELLO would have said so) while A's manager never waits. B stops
+ * reading, A sends 2,000 small messages, B reads again: past the window B
+ * granted, B cuts A off (drop_credit), having handed up no more than it
+ * granted. */
+static void test_flow_ignored(void **state) {
+    ctx *c = *state;
+
+    ent_session_mgr_set_flow(c->b.m, true);
+    connect_ab(c);
+    ent_session_set_flow(c->b.est, true);
+    assert_false(ent_session_flow_on(c->a.est)); /* A: no limits */
+    ent_session_read_stop(c->b.est);
+    run_for(c, 50);
+    for (uint32_t i = 0; i < 2000; i++) {
+        uint8_t *p = gen_msg(i, 40);
+        assert_int_equal(ent_session_send(c->a.est, p, 40), ENT_OK);
+        free(p);
+    }
+    run_for(c, 200);
+    assert_int_equal(c->b.n_msgs, 0);
+    ent_session_read_start(c->b.est);
+    assert_true(wait_int(c, &c->b.n_closed, 1, 5000));
+    assert_int_equal(c->b.last_reason, ENT_ELIMIT);
+    assert_int_equal(stats(&c->b).drop_credit, 1);
+    assert_int_equal(stats(&c->b).drop_rate, 0);
+    assert_true(c->b.n_msgs <= ENT_FLOW_WINDOW_FRAMES);
+    assert_int_equal(c->b.n_bad, 0);
+}
+
 static void test_send_limit(void **state) {
     ctx *c = *state;
     ent_session_config cfg;
@@ -1060,6 +1142,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_graceful_close_flushes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_send_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flow_credit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flow_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frame_rate_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_expected_org, setup,
                                         teardown),

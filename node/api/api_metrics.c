@@ -204,7 +204,8 @@ static void peers_collect(ent_metrics_out *o, ent_node *n) {
                         {"idle", ss.drop_idle},
                         {"network", ss.drop_net},
                         {"nonce", ss.drop_nonce},
-                        {"rate", ss.drop_rate}};
+                        {"rate", ss.drop_rate},
+                        {"credit", ss.drop_credit}};
     by(o, "entente_peer_drops_total", ENT_METRIC_COUNTER,
        "sessions dropped by this node, by reason", "reason", drops,
        COUNT(drops));

@@ -9,6 +9,7 @@
  * internals of peer_int.h and never call back into this one.
  */
 #include "node/peers/peer_int.h"
+#include "protocol/flow.h"
 #include "node/peers/gossip.h"
 #include "node/peers/verify.h"
 
@@ -39,6 +40,11 @@ static void handle_hello(conn *c, const ent_wire_hello *h) {
         return;
     }
     c->got_hello = true;
+    /* credit both ways when both speak flow/1 (spec/protocol.md §3.9) */
+    bool flow = false;
+    for (size_t i = 0; i < h->ncaps && !flow; i++)
+        flow = strcmp(h->caps[i], ENT_FLOW_CAP) == 0;
+    ent_session_set_flow(c->s, flow);
     snprintf(c->name, sizeof(c->name), "%s", h->name);
     c->naddrs = h->naddrs;
     for (size_t i = 0; i < h->naddrs; i++)
@@ -95,6 +101,29 @@ static bool digest_token(conn *c, uint64_t now) {
         return false;
     c->digest_tokens -= 1000;
     return true;
+}
+
+/*
+ * A DIGEST equal to the last one c sent that this node answered, less than
+ * ENT_PEERS_DIGEST_REPEAT_MS ago, while this node's store has not changed:
+ * the answer would be the one already sent. Such rounds pile up in the
+ * socket while this node is busy (a long commit); they are skipped without
+ * a token, so an honest peer never trips the digest rate. Otherwise the
+ * DIGEST is remembered as the last one and goes on.
+ */
+static bool digest_repeated(conn *c, const ent_wire_digest *d) {
+    uint64_t now = uv_now(c->p->loop), gen = 0;
+    if (ent_store_generation(c->p->store, &gen) != ENT_OK)
+        return false;
+    if (c->dg_at != 0 && now - c->dg_at < ENT_PEERS_DIGEST_REPEAT_MS &&
+        c->dg_gen == gen && memcmp(c->dg_last, d->digest, 32) == 0) {
+        c->p->stats.digests_repeated++;
+        return true;
+    }
+    memcpy(c->dg_last, d->digest, 32);
+    c->dg_gen = gen;
+    c->dg_at = now ? now : 1;
+    return false;
 }
 
 static void on_message(ent_session *s, const uint8_t *msg, size_t len,
@@ -164,8 +193,11 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
         /* fall through */
     case ENT_WIRE_DIGEST:
     case ENT_WIRE_DIGESTS:
+        if (m.type == ENT_WIRE_DIGEST && digest_repeated(c, &m.u.digest))
+            break;
         if (m.type == ENT_WIRE_DIGEST && !digest_token(c, uv_now(c->p->loop))) {
             c->p->stats.digests_refused++;
+            c->dg_at = 0; /* not answered: not a repeat of an answer */
             ent__peers_send_error(c, ENT_WIRE_C_LIMIT, "digest rate");
             break;
         }
@@ -202,8 +234,12 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
         ENT_INFO(c->p->log, "peers: %s says ERROR %d: %s",
                  ent_session_peer_addr(s), (int)m.u.error.code,
                  m.u.error.text);
+        /* PROTO, VERSION, TOOBIG: the session is over. A LIMIT may refuse
+         * one request only (a DIGEST or CONSISTENCY over its rate, while
+         * this node's frames waited in a busy peer's socket): the sender
+         * closes when it means it (spec/protocol.md §3.7) */
         if (m.u.error.code >= ENT_WIRE_C_PROTO &&
-            m.u.error.code <= ENT_WIRE_C_LIMIT) {
+            m.u.error.code < ENT_WIRE_C_LIMIT) {
             c->closing = true;
             ent_session_close(s, ent_wire_code_to_err(m.u.error.code));
         }
@@ -280,6 +316,13 @@ static bool authorize(ent_session *s, const uint8_t org[ENT_PK_LEN],
     return true;
 }
 
+/* The peer granted credit: what waited for it goes now. */
+static void writable(ent_session *s, void *data) {
+    conn *c = ent_session_data(s);
+    if (c != NULL)
+        ent__peers_pump(c);
+}
+
 static void established(ent_session *s, void *data) {
     ent_peers *p = data;
     conn *c = ent_session_data(s);
@@ -290,6 +333,9 @@ static void established(ent_session *s, void *data) {
     memset(&m, 0, sizeof(m));
     m.type = ENT_WIRE_HELLO;
     m.u.hello.version = ENT_WIRE_VERSION;
+    snprintf(m.u.hello.caps[0], sizeof(m.u.hello.caps[0]), "%s",
+             ENT_FLOW_CAP);
+    m.u.hello.ncaps = 1;
     snprintf(m.u.hello.name, sizeof(m.u.hello.name), "%s",
              ent_node_name(p->node));
     ent_peers_advertised(p, adv);
@@ -373,10 +419,12 @@ static void on_local_op(ent_node *n, const uint8_t *raw, size_t len,
     ent_peers *p = data;
     const uint8_t *raws[1] = {raw};
     size_t lens[1] = {len};
-    if (p->extra_org != NULL) /* a removal: to every member and to org */
+    if (p->extra_org != NULL) { /* a removal: to every member and to org */
+        ent__peers_flush(p);    /* after the ops before it */
         ent__peers_push(p, object, raws, lens, 1, NULL, p->extra_org);
-    else /* bounded fanout (spec/gossip.md "Dissemination") */
-        ent_gossip_push(p->gossip, object, raws, lens, 1, NULL);
+    } else { /* with the others of this loop turn (peer_send.c) */
+        ent__peers_local_op(p, object, raw, len);
+    }
 }
 
 /* ---- timer: back-pressure, rate, pings, anti-entropy, dialling ----------- */
@@ -398,8 +446,9 @@ static void on_tick(uv_timer_t *t) {
             }
         }
         /* throttled again and again: dropped, not just slowed down */
-        if (c->throttled_ms + (c->read_stopped ? now - c->stopped_at : 0) >=
-            p->lim.throttle_max_ms) {
+        if (!ent_session_flow_on(c->s) &&
+            c->throttled_ms + (c->read_stopped ? now - c->stopped_at : 0) >=
+                p->lim.throttle_max_ms) {
             ent__peers_violation(c, ENT_ELIMIT, "ops rate, again and again");
             continue;
         }
@@ -413,7 +462,12 @@ static void on_tick(uv_timer_t *t) {
             c->pings++;
             ent__peers_send(c, &m);
         }
-        if (c->got_hello && c->known && now - c->last_have >= p->sync_ms)
+        /* a round only once the peer said something since the last one
+         * (or after the keepalive): rounds never pile up in the socket of
+         * a peer whose loop is busy (spec/gossip.md §4) */
+        if (c->got_hello && c->known && now - c->last_have >= p->sync_ms &&
+            (c->last_rx >= c->last_have ||
+             now - c->last_have >= p->keepalive_ms))
             send_haves(c);
         ent__peers_pump(c);
     }
@@ -522,7 +576,8 @@ int ent_peers_new(ent_peers **out, ent_node *n) {
 }
 
 int ent_peers_start(ent_peers *p) {
-    ent_session_callbacks cb = {authorize, established, on_message, closed};
+    ent_session_callbacks cb = {authorize, established, on_message, closed,
+                                writable};
     if (p->started)
         return ENT_EINVAL;
     int rc = ent__restore_init(p);
@@ -537,8 +592,11 @@ int ent_peers_start(ent_peers *p) {
     sc.refusal_log_ms =
         ent__peers_env_ms("ENTENTE_REFUSAL_LOG_MS", ENT_SESSION_REFUSAL_LOG_MS);
     ent_session_mgr_set_config(p->mgr, &sc);
+    ent_session_mgr_set_flow(p->mgr, true); /* spec/protocol.md §3.9 */
     uv_timer_init(p->loop, &p->tick);
     p->tick.data = p;
+    uv_idle_init(p->loop, &p->flush);
+    p->flush.data = p;
     p->started = true;
     uv_timer_start(&p->tick, on_tick, ENT_PEERS_TICK_MS, ENT_PEERS_TICK_MS);
     ent_node_set_peer_accept_cb(p->node, on_accept, p);
@@ -584,8 +642,10 @@ void ent_peers_stop(ent_peers *p, void (*cb)(void *data), void *data) {
     }
     p->stop_cb = cb;
     p->stop_data = data;
-    p->pending = 4; /* tick, session manager, verifier, this call */
+    p->pending = 5; /* tick, flush, session manager, verifier, this call */
     uv_close((uv_handle_t *)&p->tick, tick_closed);
+    ent__peers_flush(p); /* the ops of this turn, before GOODBYE */
+    uv_close((uv_handle_t *)&p->flush, tick_closed);
     for (conn *c = p->conns; c != NULL; c = c->next) {
         if (c->open && !c->closing) {
             ent_wire_msg m;
@@ -615,6 +675,8 @@ void ent_peers_free(ent_peers *p) {
     ent__addrs_free(p);
     ent__peers_rows_free(p);
     free(p->peers);
+    free(p->lbuf);
+    free(p->lops);
     free(p);
 }
 

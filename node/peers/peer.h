@@ -54,6 +54,7 @@ typedef struct ent_peers ent_peers;
 /* DIGEST frames answered per session (spec/gossip.md "Digest cache") */
 #define ENT_PEERS_DIGESTS_PER_SEC 5
 #define ENT_PEERS_DIGESTS_BURST 10
+#define ENT_PEERS_DIGEST_REPEAT_MS 1000 /* an equal DIGEST within: skipped */
 #define ENT_PEERS_MAX_QUEUE (4u << 20) /* bytes queued per session */
 #define ENT_PEERS_CHUNKS_PER_SEC 4096 /* chunks a member may ask for a second */
 #define ENT_PEERS_CHUNKS_BURST 256    /* ... and at once */
@@ -155,6 +156,10 @@ typedef struct ent_peers_stats {
     uint64_t proofs_refused;  /* refused: over the per-session rate */
     uint64_t digests_refused; /* DIGEST refused: over the per-session rate
                                  (spec/gossip.md "Digest cache") */
+    uint64_t digests_repeated; /* DIGEST equal to the one the same session
+                                  sent less than 1 s before, with this
+                                  node's store unchanged: skipped (rounds
+                                  that piled up while this node was busy) */
     /* signed address records (spec/gossip.md §10) */
     uint64_t addrs_sent;      /* records sent in ADDRS */
     uint64_t addrs_stored;    /* records taken: newer, of a fellow member */

@@ -12,7 +12,8 @@
  *   peer_dial.c     the session set, dialling, backoff, scoring
  *   peer_guard.c    admission: guests, strikes and bans
  *   peer_sync.c     backlog sync progress and credit
- *   peer_send.c     queues, pump, push, catch-up jobs
+ *   peer_send.c     queues, pump (also on the session's CREDIT), push,
+ *                   local ops pushed once per loop turn, catch-up jobs
  *   peer_table.c    the peers table, the membership view, helpers
  *
  * (peer_sync.c and peer_send.c call peer_table.c only; peer_addrs.c calls
@@ -116,6 +117,9 @@ typedef struct conn {
     int64_t digest_tokens; /* DIGEST frames x 1000 (peer.c) */
     uint64_t digest_tokens_at;
     bool digest_tokens_set;
+    uint8_t dg_last[32]; /* the last DIGEST of this peer answered (peer.c) */
+    uint64_t dg_gen;      /* our store's generation then */
+    uint64_t dg_at;       /* loop ms; 0: none yet */
     bool read_stopped;
     uint64_t last_rx, last_have;
     unsigned pings;
@@ -187,6 +191,13 @@ struct ent_peers {
     uint32_t dial_base_ms, sync_ms;
     uint32_t keepalive_ms; /* PING after this long without receiving */
     const uint8_t *extra_org; /* also push the next op to this org */
+    /* local ops committed this loop turn, pushed together from an idle
+     * callback (peer_send.c): one OPS per run of an object, not per op */
+    uv_idle_t flush;
+    uint8_t *lbuf;          /* the ops' bytes, back to back */
+    size_t llen, lcap;
+    struct lop { uint8_t obj[32]; size_t off, len; } *lops;
+    size_t nlops, caplops;
     uint64_t last_dial_scan;
     uint64_t last_held_sweep; /* loop ms: held ops last expired (engine) */
     ent_peers_stats stats;
@@ -260,6 +271,13 @@ void ent__peers_queues_free(conn *c);
 /* Sends ERROR/GOODBYE/JOIN_ERR code+text, then closes c with reason. */
 void ent__peers_fail(conn *c, int type, int32_t code, const char *text,
                      int reason);
+/* A local op (the node's op hook): queued and pushed with the others of
+ * this loop turn (ent__peers_flush, from the idle handle p->flush). */
+void ent__peers_local_op(ent_peers *p, const uint8_t obj[32],
+                         const uint8_t *raw, size_t len);
+/* Pushes the queued local ops now (bounded fanout, gossip.h). */
+void ent__peers_flush(ent_peers *p);
+
 /* Pushes ops (raws/lens, n, one object) to every open session whose org is
  * an active member of obj, plus extra (may be NULL), except `except`. */
 void ent__peers_push(ent_peers *p, const uint8_t obj[32],

@@ -647,6 +647,7 @@ void ent__peers_handle_join(conn *c, const ent_wire_join *jm) {
     if (g.op != NULL) {
         const uint8_t *raws[1] = {g.op->raw};
         size_t lens[1] = {g.op->rawlen};
+        ent__peers_flush(p); /* after the local ops before it, in order */
         ent__peers_push(p, obj, raws, lens, 1, c, NULL);
     }
     p->stats.joins_ok++;

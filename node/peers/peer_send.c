@@ -161,9 +161,8 @@ void ent__peers_pump(conn *c) {
             free(j);
             continue;
         }
-        if (ent_session_pending(c->s) + ENT_WIRE_MAX_FRAME + 32 >
-            ENT_SESSION_MAX_PENDING)
-            return; /* the tick comes back once some went out */
+        if (!ent_session_can_send(c->s, ENT_WIRE_MAX_MSG))
+            return; /* the tick (or the peer's CREDIT) comes back */
         job_read r = {.c = c, .j = j};
         int rc = ent_store_read(c->p->store, job_fn, &r);
         if (rc != ENT_OK) {
@@ -347,4 +346,80 @@ int ent__peers_job_add(conn *c, const uint8_t obj[32], const uint8_t *vv,
         *nops = n;
     ent__peers_pump(c);
     return ENT_OK;
+}
+
+/* ---- local ops, pushed per loop turn --------------------------------------- */
+
+/* Bytes of local ops held for the next flush at most: past it they go at
+ * once (a group commit of thousands of ops still makes few OPS). */
+#define LOCAL_MAX (8u << 20)
+
+void ent__peers_flush(ent_peers *p) {
+    const uint8_t **raws = NULL;
+    size_t *lens = NULL;
+    size_t n = p->nlops;
+    if (uv_is_active((uv_handle_t *)&p->flush))
+        uv_idle_stop(&p->flush);
+    if (n == 0)
+        return;
+    raws = calloc(n, sizeof(*raws));
+    lens = calloc(n, sizeof(*lens));
+    if (raws != NULL && lens != NULL) {
+        for (size_t i = 0; i < n;) {
+            size_t j = i;
+            for (; j < n && memcmp(p->lops[j].obj, p->lops[i].obj, 32) == 0;
+                 j++) {
+                raws[j - i] = p->lbuf + p->lops[j].off;
+                lens[j - i] = p->lops[j].len;
+            }
+            /* bounded fanout (spec/gossip.md "Dissemination") */
+            ent_gossip_push(p->gossip, p->lops[i].obj, raws, lens, j - i, NULL);
+            i = j;
+        }
+    }
+    free(raws);
+    free(lens);
+    p->nlops = 0;
+    p->llen = 0;
+}
+
+static void on_flush(uv_idle_t *h) {
+    ent__peers_flush(h->data);
+}
+
+void ent__peers_local_op(ent_peers *p, const uint8_t obj[32],
+                         const uint8_t *raw, size_t len) {
+    const uint8_t *raws[1] = {raw};
+    size_t lens[1] = {len};
+    if (p->nlops == p->caplops) {
+        size_t nc = p->caplops ? 2 * p->caplops : 256;
+        struct lop *nl = realloc(p->lops, nc * sizeof(*nl));
+        if (nl == NULL)
+            goto now;
+        p->lops = nl;
+        p->caplops = nc;
+    }
+    if (p->llen + len > p->lcap) {
+        size_t nc = p->lcap ? p->lcap : 65536;
+        while (nc < p->llen + len)
+            nc *= 2;
+        uint8_t *nb = realloc(p->lbuf, nc);
+        if (nb == NULL)
+            goto now;
+        p->lbuf = nb;
+        p->lcap = nc;
+    }
+    memcpy(p->lops[p->nlops].obj, obj, 32);
+    p->lops[p->nlops].off = p->llen;
+    p->lops[p->nlops++].len = len;
+    memcpy(p->lbuf + p->llen, raw, len);
+    p->llen += len;
+    if (p->llen >= LOCAL_MAX)
+        ent__peers_flush(p);
+    else if (!uv_is_active((uv_handle_t *)&p->flush))
+        uv_idle_start(&p->flush, on_flush);
+    return;
+now: /* out of memory: this one alone, in order */
+    ent__peers_flush(p);
+    ent_gossip_push(p->gossip, obj, raws, lens, 1, NULL);
 }

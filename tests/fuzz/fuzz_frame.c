@@ -1,6 +1,7 @@
 /*
  * fuzz_frame.c - libFuzzer target for the wire layer: frame reader,
- * bounded msgpack pre-scan and message decoder (protocol/wire.h).
+ * bounded msgpack pre-scan, message decoder and type peek
+ * (protocol/wire.h).
  *
  * The input is used twice: as the plaintext of one frame (decoded directly)
  * and as a TCP stream fed to a frame reader in pseudo-random chunks, each
@@ -22,6 +23,14 @@ static void round_trip(const uint8_t *buf, size_t len) {
 
     int rc = ent_wire_decode(&m, buf, len);
     int pre = ent_wire_prescan(buf, len);
+    int ptype = -2;
+    int prc = ent_wire_peek_type(buf, len, &ptype);
+    if (prc != ENT_OK && prc != ENT_EPROTO)
+        abort();
+    /* the peek agrees with the decoder on every message that decodes */
+    if (rc == ENT_OK && m.type != ENT_WIRE_UNKNOWN &&
+        (prc != ENT_OK || ptype != m.type))
+        abort();
     if (rc == ENT_OK && pre != ENT_OK)
         abort(); /* msgpack-c saw bytes the pre-scan refuses */
     if (rc != ENT_OK) {
