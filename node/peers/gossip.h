@@ -196,9 +196,10 @@ int ent_gossip_missing(ent_gossip *g, const uint8_t obj[32],
 
 /*
  * The whole history of an object in causal order, handed out a window at a
- * time (a join's history, spec/gossip.md "Growth"): opening it costs one
- * seek and one op decode per author of the object, whatever the number of
- * ops, and each window costs O(window x authors). Per author the cursor
+ * time (a join's history, spec/gossip.md §12): opening it costs one seek
+ * and one op decode per author of the object plus a walk of the object's
+ * op rows that counts them (no decoding, no memory per op), and each
+ * window costs O(window x authors) and one decode per key. Per author the cursor
  * sits at that author's next op (the ops table is in (author, seq) order,
  * and an author's HLC grows with its seq), and each key handed out is the
  * smallest head by (HLC, author, seq): the order of ent_gossip_missing()
@@ -211,9 +212,8 @@ typedef struct ent_gossip_hist ent_gossip_hist;
 /*
  * Opens the history of obj in one read transaction.
  * @param[out] out   the cursor (NULL on error)
- * @param[out] total sum over the object's authors of their highest stored
- *                   seq: the number of ops the history hands out when no
- *                   op is erased and no author forked (JOIN_OK's count)
+ * @param[out] total the number of op records the history hands out (rows
+ *                   that are not stubs: JOIN_OK's count); may be NULL
  * @return ENT_OK (an object without ops: a cursor that hands out nothing),
  *         ENT_EINVAL, ENT_ENOMEM, storage errors.
  */
