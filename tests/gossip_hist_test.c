@@ -4,7 +4,9 @@
  * read a window at a time hands out exactly the keys of ent_gossip_missing()
  * with no vector, in the same causal order, whatever the window; its total
  * is the number of ops; an object without ops hands out nothing; ops stored
- * after the open by a known author still come out.
+ * after the open by a known author still come out. And ent_gossip_missing()
+ * with a vector, which seeks each author's first missing seq instead of
+ * walking every op: exactly the keys above the vector, in the same order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -156,6 +158,75 @@ static void test_later_op_of_known_author(void **state) {
     ent_sim_free(s);
 }
 
+static uint64_t vv_of(const uint8_t *vv, size_t n, const uint8_t *author) {
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(vv + 40 * i, author, 32) == 0) {
+            uint64_t v = 0;
+            for (int b = 0; b < 8; b++)
+                v = v << 8 | vv[40 * i + 32 + b];
+            return v;
+        }
+    return 0;
+}
+
+static int cmp32(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+static void test_missing_with_vector(void **state) {
+    (void)state;
+    uint8_t id[32];
+    ent_sim *s = three_authors(id);
+    ent_gossip *g = ent_sim_gossip(s, 2);
+    ent_gossip_key *all = NULL, *got = NULL;
+    size_t nall = 0, ngot = 0;
+    assert_int_equal(ent_gossip_missing(g, id, NULL, 0, &all, &nall), ENT_OK);
+    /* a vector (sorted by author) holding half of each of two authors'
+     * ops, nothing of the third, plus an author the object never saw */
+    uint8_t authors[4][32];
+    size_t na = 0;
+    for (size_t i = 0; i < nall && na < 3; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < na; k++)
+            seen |= memcmp(authors[k], all[i].author, 32) == 0;
+        if (!seen)
+            memcpy(authors[na++], all[i].author, 32);
+    }
+    assert_int_equal(na, 3);
+    memset(authors[3], 0x01, 32);
+    uint8_t sorted[4][32];
+    memcpy(sorted, authors, sizeof(sorted));
+    qsort(sorted, 4, 32, cmp32);
+    uint8_t vv[4 * 40];
+    size_t nvv = 0;
+    for (size_t k = 0; k < 4; k++) {
+        uint64_t top = 0;
+        for (size_t i = 0; i < nall; i++)
+            if (memcmp(all[i].author, sorted[k], 32) == 0 && all[i].seq > top)
+                top = all[i].seq;
+        bool skip = memcmp(sorted[k], authors[2], 32) == 0;
+        if (skip)
+            continue;
+        uint64_t have = memcmp(sorted[k], authors[3], 32) == 0 ? 9 : top / 2;
+        memcpy(vv + 40 * nvv, sorted[k], 32);
+        for (int b = 0; b < 8; b++)
+            vv[40 * nvv + 32 + b] = (uint8_t)(have >> (8 * (7 - b)));
+        nvv++;
+    }
+    assert_int_equal(ent_gossip_missing(g, id, vv, nvv, &got, &ngot), ENT_OK);
+    size_t j = 0;
+    for (size_t i = 0; i < nall; i++) {
+        if (all[i].seq <= vv_of(vv, nvv, all[i].author))
+            continue;
+        assert_true(j < ngot);
+        assert_true(key_eq(&got[j], &all[i]));
+        j++;
+    }
+    assert_int_equal(j, ngot);
+    assert_true(ngot > 0 && ngot < nall);
+    free(all);
+    free(got);
+    ent_sim_free(s);
+}
+
 int main(void) {
     if (ent_crypto_init() != ENT_OK)
         return 1;
@@ -163,6 +234,7 @@ int main(void) {
         cmocka_unit_test(test_same_as_missing),
         cmocka_unit_test(test_no_ops_and_args),
         cmocka_unit_test(test_later_op_of_known_author),
+        cmocka_unit_test(test_missing_with_vector),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

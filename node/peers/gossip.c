@@ -634,10 +634,71 @@ static int job_scan(void *data, const void *key, size_t klen, const void *val,
     return 0;
 }
 
+typedef struct job_author {
+    job_build *b;
+    const uint8_t *prefix; /* obj || author */
+    uint8_t first[72];     /* job_first: the first op key found */
+    bool found;
+} job_author;
+
+/* The first op key at or after the scan's start under the object. */
+static int job_first(void *data, const void *key, size_t klen,
+                     const void *val, size_t vlen) {
+    job_author *a = data;
+    (void)val, (void)vlen;
+    if (klen < 32 || memcmp(key, a->b->obj, 32) != 0)
+        return 1;
+    if (klen != 72 && klen != 104)
+        return 0;
+    memcpy(a->first, key, 72);
+    a->found = true;
+    return 1;
+}
+
+/* job_scan while the keys are one author's. */
+static int job_scan_author(void *data, const void *key, size_t klen,
+                           const void *val, size_t vlen) {
+    job_author *a = data;
+    if (klen < 64 || memcmp(key, a->prefix, 64) != 0)
+        return 1;
+    return job_scan(a->b, key, klen, val, vlen);
+}
+
+/*
+ * With a vector, each author's rows are read from the first seq the peer
+ * lacks (a seek per author of the object): O(authors x log n + gap), not a
+ * walk of every op of the object. Without one, everything.
+ */
 static int job_build_fn(ent_txn *txn, void *data) {
     job_build *b = data;
     b->n = 0;
-    return ent_txn_scan(txn, ENT_TBL_OPS, b->obj, 32, job_scan, b);
+    if (b->vv == NULL || b->n_vv == 0)
+        return ent_txn_scan(txn, ENT_TBL_OPS, b->obj, 32, job_scan, b);
+    uint8_t start[104];
+    size_t slen = 32;
+    memcpy(start, b->obj, 32);
+    for (;;) {
+        job_author a = {.b = b};
+        int rc = ent_txn_scan_from(txn, ENT_TBL_OPS, start, slen, job_first,
+                                   &a);
+        if (rc != ENT_OK || !a.found)
+            return rc;
+        uint64_t have = vv_seq(b, a.first + 32);
+        if (have < UINT64_MAX) {
+            uint8_t seek[72];
+            memcpy(seek, a.first, 64);
+            ent_be64_put(seek + 64, have + 1);
+            a.prefix = a.first;
+            rc = ent_txn_scan_from(txn, ENT_TBL_OPS, seek, sizeof(seek),
+                                   job_scan_author, &a);
+            if (rc != ENT_OK)
+                return rc;
+        }
+        /* past every key of this author: obj || author || ff x 40 */
+        memcpy(start, a.first, 64);
+        memset(start + 64, 0xff, 40);
+        slen = 104;
+    }
 }
 
 static int key_cmp(const void *a, const void *b) {
