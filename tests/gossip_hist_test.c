@@ -3,7 +3,8 @@
  * (ent_gossip_hist_open / _next, spec/gossip.md "Growth"): a join's history
  * read a window at a time hands out exactly the keys of ent_gossip_missing()
  * with no vector, in the same causal order, whatever the window; its total
- * is the number of ops; an object without ops hands out nothing; ops stored
+ * is the number of ops, also when ops were erased (stubs are not sent); an
+ * object without ops hands out nothing; ops stored
  * after the open by a known author still come out. And ent_gossip_missing()
  * with a vector, which seeks each author's first missing seq instead of
  * walking every op: exactly the keys above the vector, in the same order.
@@ -169,6 +170,38 @@ static uint64_t vv_of(const uint8_t *vv, size_t n, const uint8_t *author) {
     return 0;
 }
 
+/* Erased ops are stubs the history does not send: JOIN_OK's count (the
+ * cursor's total) is then the records really sent, not the sum of the
+ * authors' last seqs, or the joiner would wait for ever. */
+static void test_erased_ops_counted_out(void **state) {
+    (void)state;
+    uint8_t id[32];
+    char err[256];
+    ent_sim *s = three_authors(id);
+    ent_objects *eng = ent_sim_engine(s, 0);
+    ent_gossip *g = ent_sim_gossip(s, 0);
+    for (int i = 0; i < 3; i++) {
+        ent_obj_input in = {"next_step", i ? "call back" : "call", false};
+        assert_int_equal(ent_obj_set(eng, id, &in, 1, NULL, err, sizeof(err)),
+                         ENT_OK);
+    }
+    ent_gossip_hist *h = NULL;
+    uint64_t before = 0, total = 0;
+    assert_int_equal(ent_gossip_hist_open(g, id, &h, &before), ENT_OK);
+    ent_gossip_hist_free(h);
+    assert_int_equal(ent_obj_erase(eng, id, "next_step", NULL, err,
+                                   sizeof(err)), ENT_OK);
+    assert_int_equal(ent_gossip_hist_open(g, id, &h, &total), ENT_OK);
+    /* three sets became stubs, one erase op came */
+    assert_int_equal(total, before - 3 + 1);
+    size_t n = 0;
+    ent_gossip_key *got = drain(g, h, 4, &n);
+    assert_int_equal(n, total);
+    free(got);
+    ent_gossip_hist_free(h);
+    ent_sim_free(s);
+}
+
 static int cmp32(const void *a, const void *b) { return memcmp(a, b, 32); }
 
 static void test_missing_with_vector(void **state) {
@@ -235,6 +268,7 @@ int main(void) {
         cmocka_unit_test(test_no_ops_and_args),
         cmocka_unit_test(test_later_op_of_known_author),
         cmocka_unit_test(test_missing_with_vector),
+        cmocka_unit_test(test_erased_ops_counted_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
