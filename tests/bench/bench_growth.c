@@ -1,6 +1,6 @@
 /*
  * bench_growth.c - cost per op as the store grows (issue 20 point 9,
- * spec/gossip.md "Growth"). $ENT_BENCH_ONLY=growth runs only this.
+ * spec/gossip.md §12). $ENT_BENCH_ONLY=growth runs only this.
  *
  * Ops sweep: one object on A (a store on /dev/shm) grows to 10k, 100k and,
  * with ENT_BENCH_GROWTH_MAX=1000000, 1M set ops of about 300 bytes over 500
@@ -23,7 +23,8 @@
  * one), and the object list's first page.
  * Flatness rows: per-op cost at the largest size / at the smallest
  * (1.00 = flat); for the join's work before its first op and the round's
- * CPU, the whole cost (it should not grow at all). --quick runs 1k and 10k ops, 100 and 1k objects.
+ * CPU, the whole cost (it should not grow at all). --quick runs 1k and
+ * 10k ops, 100 and 1k objects.
  */
 #include <fcntl.h>
 #include <malloc.h>
