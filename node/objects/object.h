@@ -542,6 +542,16 @@ int ent_obj_list_json_ex(ent_objects *eng, const ent_obj_list_opts *opts,
 int ent_obj_list_json(ent_objects *eng, const char *type, json_t **out);
 
 /*
+ * Whether the op rows of object id in txn may be other than "seqs 1..last
+ * of each author, one row each": an op of id was erased (its row is a
+ * stub, spec/objects.md "Erasure") or an author equivocated in it (a second
+ * version is kept). Two seeks, whatever the number of ops. *out is set on
+ * ENT_OK. @return ENT_OK, ENT_EINVAL, storage errors.
+ */
+int ent_obj_ops_irregular(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
+                          bool *out);
+
+/*
  * The type name of object id, as its genesis op set it, copied
  * NUL-terminated into type, read inside the caller's transaction txn.
  * @return ENT_OK, ENT_ENOENT (no such object), ENT_ECORRUPT, storage errors.

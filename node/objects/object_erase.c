@@ -471,3 +471,28 @@ int ent_obj_erasures(ent_objects *eng, const uint8_t id[ENT_OBJ_ID_LEN],
     *n = r.l.n;
     return ENT_OK;
 }
+
+static int any_row(void *data, const void *key, size_t klen, const void *val,
+                   size_t vlen) {
+    (void)key, (void)klen, (void)val, (void)vlen;
+    *(bool *)data = true;
+    return 1;
+}
+
+int ent_obj_ops_irregular(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
+                          bool *out) {
+    uint8_t pre[33];
+    bool found = false;
+    if (txn == NULL || id == NULL || out == NULL)
+        return ENT_EINVAL;
+    /* every erase that makes stubs records itself under obj || WR_ERASED
+     * (ent__obj_erase_commit); every fork keeps its evidence in EQUIV */
+    memcpy(pre, id, 32);
+    pre[32] = WR_ERASED;
+    int rc = ent_txn_scan(txn, ENT_TBL_WRITES, pre, 33, any_row, &found);
+    if (rc == ENT_OK && !found)
+        rc = ent_txn_scan(txn, ENT_TBL_EQUIV, id, 32, any_row, &found);
+    if (rc == ENT_OK)
+        *out = found;
+    return rc;
+}

@@ -634,10 +634,71 @@ static int job_scan(void *data, const void *key, size_t klen, const void *val,
     return 0;
 }
 
+typedef struct job_author {
+    job_build *b;
+    const uint8_t *prefix; /* obj || author */
+    uint8_t first[72];     /* job_first: the first op key found */
+    bool found;
+} job_author;
+
+/* The first op key at or after the scan's start under the object. */
+static int job_first(void *data, const void *key, size_t klen,
+                     const void *val, size_t vlen) {
+    job_author *a = data;
+    (void)val, (void)vlen;
+    if (klen < 32 || memcmp(key, a->b->obj, 32) != 0)
+        return 1;
+    if (klen != 72 && klen != 104)
+        return 0;
+    memcpy(a->first, key, 72);
+    a->found = true;
+    return 1;
+}
+
+/* job_scan while the keys are one author's. */
+static int job_scan_author(void *data, const void *key, size_t klen,
+                           const void *val, size_t vlen) {
+    job_author *a = data;
+    if (klen < 64 || memcmp(key, a->prefix, 64) != 0)
+        return 1;
+    return job_scan(a->b, key, klen, val, vlen);
+}
+
+/*
+ * With a vector, each author's rows are read from the first seq the peer
+ * lacks (a seek per author of the object): O(authors x log n + gap), not a
+ * walk of every op of the object. Without one, everything.
+ */
 static int job_build_fn(ent_txn *txn, void *data) {
     job_build *b = data;
     b->n = 0;
-    return ent_txn_scan(txn, ENT_TBL_OPS, b->obj, 32, job_scan, b);
+    if (b->vv == NULL || b->n_vv == 0)
+        return ent_txn_scan(txn, ENT_TBL_OPS, b->obj, 32, job_scan, b);
+    uint8_t start[104];
+    size_t slen = 32;
+    memcpy(start, b->obj, 32);
+    for (;;) {
+        job_author a = {.b = b};
+        int rc = ent_txn_scan_from(txn, ENT_TBL_OPS, start, slen, job_first,
+                                   &a);
+        if (rc != ENT_OK || !a.found)
+            return rc;
+        uint64_t have = vv_seq(b, a.first + 32);
+        if (have < UINT64_MAX) {
+            uint8_t seek[72];
+            memcpy(seek, a.first, 64);
+            ent_be64_put(seek + 64, have + 1);
+            a.prefix = a.first;
+            rc = ent_txn_scan_from(txn, ENT_TBL_OPS, seek, sizeof(seek),
+                                   job_scan_author, &a);
+            if (rc != ENT_OK)
+                return rc;
+        }
+        /* past every key of this author: obj || author || ff x 40 */
+        memcpy(start, a.first, 64);
+        memset(start + 64, 0xff, 40);
+        slen = 104;
+    }
 }
 
 static int key_cmp(const void *a, const void *b) {
@@ -681,6 +742,222 @@ int ent_gossip_missing(ent_gossip *g, const uint8_t obj[32],
     *keys = b.keys;
     *n = b.n;
     return ENT_OK;
+}
+
+/* ---- a history read a window at a time ---------------------------------- */
+
+/* One author's cursor: head is its next op to hand out. */
+typedef struct hist_author {
+    ent_gossip_key head;
+    uint8_t key[104]; /* head's ops key */
+    size_t klen;
+    bool done;
+} hist_author;
+
+struct ent_gossip_hist {
+    uint8_t obj[32];
+    hist_author *a;
+    size_t n, cap;
+};
+
+typedef struct hist_step {
+    const uint8_t *prefix; /* obj (32) or obj || author (64) */
+    size_t plen;
+    hist_author *out;
+    bool found;
+} hist_step;
+
+/* The first op at or after the scan's start under prefix that is not a
+ * stub and decodes: out->head, out->key. */
+static int hist_scan(void *data, const void *key, size_t klen,
+                     const void *val, size_t vlen) {
+    hist_step *st = data;
+    if (klen < st->plen || memcmp(key, st->prefix, st->plen) != 0)
+        return 1; /* past the prefix */
+    if (klen != 72 && klen != 104)
+        return 0;
+    ent_op *op = NULL;
+    if (ent_op_is_stub(val, vlen) || ent_op_decode(&op, val, vlen) != ENT_OK)
+        return 0;
+    const uint8_t *k = key;
+    hist_author *h = st->out;
+    memset(&h->head, 0, sizeof(h->head));
+    h->head.hlc = op->h.hlc;
+    memcpy(h->head.author, k + 32, 32);
+    h->head.seq = ent_be64_get(k + 64);
+    h->head.is_fork = klen == 104;
+    if (h->head.is_fork)
+        memcpy(h->head.fork, k + 72, 32);
+    memcpy(h->key, key, klen);
+    h->klen = klen;
+    ent_op_free(op);
+    st->found = true;
+    return 1;
+}
+
+/* The last key under obj || author: its seq (0: none). */
+static int hist_last(void *data, const void *key, size_t klen,
+                     const void *val, size_t vlen) {
+    (void)val, (void)vlen;
+    if (klen == 72 || klen == 104)
+        *(uint64_t *)data = ent_be64_get((const uint8_t *)key + 64);
+    return 1;
+}
+
+/* Counts the op records under obj that are not stubs: JOIN_OK's count,
+ * the records the history hands out. A walk of the keys, no decoding. */
+static int hist_count(void *data, const void *key, size_t klen,
+                      const void *val, size_t vlen) {
+    (void)key, (void)klen;
+    if (!ent_op_is_stub(val, vlen))
+        (*(uint64_t *)data)++;
+    return 0;
+}
+
+/* Moves a's cursor to its author's next op after the current one. */
+static int hist_advance(ent_txn *txn, const uint8_t obj[32], hist_author *a) {
+    uint8_t start[105], prefix[64];
+    memcpy(start, a->key, a->klen);
+    start[a->klen] = 0; /* the smallest key after a->key */
+    memcpy(prefix, obj, 32);
+    memcpy(prefix + 32, a->head.author, 32);
+    hist_step st = {.prefix = prefix, .plen = 64, .out = a};
+    int rc = ent_txn_scan_from(txn, ENT_TBL_OPS, start, a->klen + 1,
+                               hist_scan, &st);
+    if (rc == ENT_OK && !st.found)
+        a->done = true;
+    return rc;
+}
+
+typedef struct hist_open_ctx {
+    ent_gossip_hist *h;
+    uint64_t total;
+} hist_open_ctx;
+
+static int hist_open_fn(ent_txn *txn, void *data) {
+    hist_open_ctx *c = data;
+    ent_gossip_hist *h = c->h;
+    uint8_t start[104];
+    size_t slen = 32;
+    memcpy(start, h->obj, 32);
+    bool walk = false;
+    c->total = 0;
+    h->n = 0;
+    /* JOIN_OK's count: the sum of each author's last seq when that is
+     * exact (two seeks per author), else a walk of the rows */
+    int rc = ent_obj_ops_irregular(txn, h->obj, &walk);
+    if (rc != ENT_OK)
+        return rc;
+    for (;;) {
+        if (h->n == h->cap) {
+            size_t nc = h->cap ? h->cap * 2 : 8;
+            hist_author *na = realloc(h->a, nc * sizeof(*na));
+            if (na == NULL)
+                return ENT_ENOMEM;
+            h->a = na;
+            h->cap = nc;
+        }
+        hist_author *a = &h->a[h->n];
+        memset(a, 0, sizeof(*a));
+        /* the next author's first op that is not a stub */
+        hist_step st = {.prefix = h->obj, .plen = 32, .out = a};
+        rc = ent_txn_scan_from(txn, ENT_TBL_OPS, start, slen, hist_scan,
+                                   &st);
+        if (rc != ENT_OK)
+            return rc;
+        if (!st.found)
+            break;
+        /* no stub, no fork, seqs from 1: the author's rows are 1..last */
+        if (!walk && a->head.seq == 1 && !a->head.is_fork) {
+            uint64_t last = 0;
+            rc = ent_txn_scan_reverse(txn, ENT_TBL_OPS, a->key, 64, hist_last,
+                                      &last);
+            if (rc != ENT_OK)
+                return rc;
+            c->total += last;
+        } else {
+            walk = true;
+        }
+        h->n++;
+        /* past every key of this author: obj || author || ff x 40 */
+        memcpy(start, a->key, 64);
+        memset(start + 64, 0xff, 40);
+        slen = 104;
+    }
+    if (!walk)
+        return ENT_OK;
+    c->total = 0;
+    return ent_txn_scan(txn, ENT_TBL_OPS, h->obj, 32, hist_count, &c->total);
+}
+
+int ent_gossip_hist_open(ent_gossip *g, const uint8_t obj[32],
+                         ent_gossip_hist **out, uint64_t *total) {
+    if (out != NULL)
+        *out = NULL;
+    if (total != NULL)
+        *total = 0;
+    if (g == NULL || obj == NULL || out == NULL)
+        return ENT_EINVAL;
+    ent_gossip_hist *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return ENT_ENOMEM;
+    memcpy(h->obj, obj, 32);
+    hist_open_ctx c = {.h = h};
+    int rc = ent_store_read(g->cfg.store, hist_open_fn, &c);
+    if (rc != ENT_OK) {
+        ent_gossip_hist_free(h);
+        return rc;
+    }
+    if (total != NULL)
+        *total = c.total;
+    *out = h;
+    return ENT_OK;
+}
+
+typedef struct hist_next_ctx {
+    ent_gossip_hist *h;
+    ent_gossip_key *keys;
+    size_t max, n;
+} hist_next_ctx;
+
+static int hist_next_fn(ent_txn *txn, void *data) {
+    hist_next_ctx *c = data;
+    ent_gossip_hist *h = c->h;
+    c->n = 0;
+    while (c->n < c->max) {
+        hist_author *best = NULL;
+        for (size_t i = 0; i < h->n; i++)
+            if (!h->a[i].done &&
+                (best == NULL || key_cmp(&h->a[i].head, &best->head) < 0))
+                best = &h->a[i];
+        if (best == NULL)
+            break;
+        c->keys[c->n++] = best->head;
+        int rc = hist_advance(txn, h->obj, best);
+        if (rc != ENT_OK)
+            return rc;
+    }
+    return ENT_OK;
+}
+
+int ent_gossip_hist_next(ent_gossip *g, ent_gossip_hist *h,
+                         ent_gossip_key *keys, size_t max, size_t *n) {
+    if (n != NULL)
+        *n = 0;
+    if (g == NULL || h == NULL || keys == NULL || n == NULL)
+        return ENT_EINVAL;
+    hist_next_ctx c = {.h = h, .keys = keys, .max = max};
+    int rc = ent_store_read(g->cfg.store, hist_next_fn, &c);
+    if (rc == ENT_OK)
+        *n = c.n;
+    return rc;
+}
+
+void ent_gossip_hist_free(ent_gossip_hist *h) {
+    if (h == NULL)
+        return;
+    free(h->a);
+    free(h);
 }
 
 typedef struct ops_send {

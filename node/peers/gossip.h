@@ -194,6 +194,41 @@ int ent_gossip_missing(ent_gossip *g, const uint8_t obj[32],
                        const uint8_t *vv, size_t n_vv, ent_gossip_key **keys,
                        size_t *n);
 
+/*
+ * The whole history of an object in causal order, handed out a window at a
+ * time (a join's history, spec/gossip.md §12): opening it costs one seek
+ * and one op decode per author of the object plus a walk of the object's
+ * op rows that counts them (no decoding, no memory per op), and each
+ * window costs O(window x authors) and one decode per key. Per author the cursor
+ * sits at that author's next op (the ops table is in (author, seq) order,
+ * and an author's HLC grows with its seq), and each key handed out is the
+ * smallest head by (HLC, author, seq): the order of ent_gossip_missing()
+ * with vv NULL. Erased ops (stubs) are skipped. Ops stored after the open
+ * by an author it knows are handed out too; a new author's are not (anti-
+ * entropy sends them). Free with ent_gossip_hist_free().
+ */
+typedef struct ent_gossip_hist ent_gossip_hist;
+
+/*
+ * Opens the history of obj in one read transaction.
+ * @param[out] out   the cursor (NULL on error)
+ * @param[out] total the number of op records the history hands out (rows
+ *                   that are not stubs: JOIN_OK's count); may be NULL
+ * @return ENT_OK (an object without ops: a cursor that hands out nothing),
+ *         ENT_EINVAL, ENT_ENOMEM, storage errors.
+ */
+int ent_gossip_hist_open(ent_gossip *g, const uint8_t obj[32],
+                         ent_gossip_hist **out, uint64_t *total);
+
+/* Fills keys[0..*n) with the next at most max keys of h in causal order
+ * (read in one transaction); *n == 0: the history is exhausted.
+ * @return ENT_OK, ENT_ENOMEM, storage errors. */
+int ent_gossip_hist_next(ent_gossip *g, ent_gossip_hist *h,
+                         ent_gossip_key *keys, size_t max, size_t *n);
+
+/* Frees h. Accepts NULL. */
+void ent_gossip_hist_free(ent_gossip_hist *h);
+
 /* Sends org the ops of obj listed in keys[0..n) as OPS messages (read in
  * one transaction). @return ENT_OK or a storage error. */
 int ent_gossip_send_ops(ent_gossip *g, const uint8_t org[32],

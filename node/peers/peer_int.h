@@ -68,7 +68,12 @@ typedef struct sync_job {
     uint8_t obj[32];
     sync_key *keys;
     size_t n, i;
+    /* a whole history (a join's): keys is a window of ENT_PEERS_HIST_WINDOW
+     * refilled from hist once sent; NULL: keys is the whole job */
+    ent_gossip_hist *hist;
 } sync_job;
+
+#define ENT_PEERS_HIST_WINDOW 1024
 
 typedef struct join join;
 
@@ -286,6 +291,11 @@ void ent__peers_push(ent_peers *p, const uint8_t obj[32],
 /* Starts a catch-up job on c for obj: every op whose seq is above the peer's
  * vv entry for its author (vv: n_vv entries of 40 bytes; NULL: everything).
  * *nops receives the op count (may be NULL). */
+/* Queues the whole history of obj for c, read a window at a time from h
+ * (ent_gossip_hist_open; the job owns h from here, even on error).
+ * @return ENT_OK, ENT_ELIMIT (too many jobs), ENT_ENOMEM. */
+int ent__peers_job_add_hist(conn *c, const uint8_t obj[32],
+                            ent_gossip_hist *h);
 int ent__peers_job_add(conn *c, const uint8_t obj[32], const uint8_t *vv,
                        size_t n_vv, uint64_t *nops);
 

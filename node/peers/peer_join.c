@@ -557,11 +557,6 @@ int ent_peers_join_grant(ent_store *store, ent_objects *eng,
     return rc;
 }
 
-static int count_op(void *data, const uint8_t *raw, size_t len) {
-    (*(uint64_t *)data)++;
-    return 0;
-}
-
 /*
  * JOIN from c: in one transaction, redeem the invite (one-time, bound to
  * this session's handshake hash and the org it authenticated) and add the
@@ -625,8 +620,12 @@ void ent__peers_handle_join(conn *c, const ent_wire_join *jm) {
     ent__guard_member(c); /* a member now, no longer a guest */
     ent__peers_upsert(p, c->org, jm->name, c->addrs, c->naddrs);
 
+    /* the history, read a window at a time: nothing before the first op
+     * grows with the object's ops (spec/gossip.md "Growth") */
     uint64_t nops = 0;
-    ent_obj_ops_foreach(p->eng, obj, count_op, &nops);
+    ent_gossip_hist *hist = NULL;
+    if (ent_gossip_hist_open(p->gossip, obj, &hist, &nops) != ENT_OK)
+        ENT_WARN(p->log, "join: reading the history of %s", hex);
     ent_wire_msg m;
     memset(&m, 0, sizeof(m));
     m.type = ENT_WIRE_JOIN_OK;
@@ -643,7 +642,8 @@ void ent__peers_handle_join(conn *c, const ent_wire_join *jm) {
     m.u.join_ok.nops = nops;
     ent__peers_send(c, &m);
     free(keys);
-    ent__peers_job_add(c, obj, NULL, 0, NULL);
+    if (hist != NULL)
+        ent__peers_job_add_hist(c, obj, hist);
     if (g.op != NULL) {
         const uint8_t *raws[1] = {g.op->raw};
         size_t lens[1] = {g.op->rawlen};

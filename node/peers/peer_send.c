@@ -28,6 +28,7 @@ static void q_free(qmsg *q) {
 static void jobs_free(sync_job *j) {
     while (j != NULL) {
         sync_job *nx = j->next;
+        ent_gossip_hist_free(j->hist);
         free(j->keys);
         free(j);
         j = nx;
@@ -154,9 +155,24 @@ void ent__peers_pump(conn *c) {
         sync_job *j = c->jobs;
         if (j == NULL)
             return;
+        if (j->i >= j->n && j->hist != NULL) { /* the next window */
+            size_t n = 0;
+            int rc = ent_gossip_hist_next(c->p->gossip, j->hist, j->keys,
+                                          ENT_PEERS_HIST_WINDOW, &n);
+            if (rc != ENT_OK)
+                ENT_WARN(c->p->log, "peers: reading a history: %s",
+                         ent_strerror(rc));
+            j->i = 0;
+            j->n = rc == ENT_OK ? n : 0;
+            if (j->n == 0) {
+                ent_gossip_hist_free(j->hist);
+                j->hist = NULL;
+            }
+        }
         if (j->i >= j->n) {
             c->jobs = j->next;
             c->njobs--;
+            ent_gossip_hist_free(j->hist);
             free(j->keys);
             free(j);
             continue;
@@ -311,6 +327,30 @@ void ent__peers_push(ent_peers *p, const uint8_t obj[32],
 }
 
 /* ---- catch-up jobs ------------------------------------------------------- */
+
+int ent__peers_job_add_hist(conn *c, const uint8_t obj[32],
+                            ent_gossip_hist *h) {
+    sync_job *j = NULL;
+    if (c->njobs >= ENT_PEERS_MAX_JOBS) {
+        ent_gossip_hist_free(h);
+        return ENT_ELIMIT;
+    }
+    if ((j = calloc(1, sizeof(*j))) == NULL ||
+        (j->keys = calloc(ENT_PEERS_HIST_WINDOW, sizeof(*j->keys))) == NULL) {
+        free(j);
+        ent_gossip_hist_free(h);
+        return ENT_ENOMEM;
+    }
+    memcpy(j->obj, obj, 32);
+    j->hist = h; /* n == 0: the pump reads the first window */
+    sync_job **pp = &c->jobs;
+    while (*pp != NULL)
+        pp = &(*pp)->next;
+    *pp = j;
+    c->njobs++;
+    ent__peers_pump(c);
+    return ENT_OK;
+}
 
 int ent__peers_job_add(conn *c, const uint8_t obj[32], const uint8_t *vv,
                        size_t n_vv, uint64_t *nops) {

@@ -75,6 +75,10 @@ void ent_bench_crm(ent_bench_report *r, int quick);
 /* Attachment transfer between two nodes on loopback (bench_attach.c). */
 void ent_bench_attach(ent_bench_report *r, int quick);
 
+/* Cost per op as the store grows: 10k..1M ops, 1k..100k objects
+ * (bench_growth.c). */
+void ent_bench_growth(ent_bench_report *r, int quick);
+
 /* Entente's own figures (bench_entente.c), appended to r. */
 void ent_bench_entente(ent_bench_report *r, int quick);
 

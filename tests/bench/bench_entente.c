@@ -1,7 +1,8 @@
 /* bench_entente.c - Entente's own throughput, as ratios to the limits.
  * Each module's benchmark appends its rows to the report;
  * $ENT_BENCH_ONLY=proofs runs only bench_proofs.c (objects, sync,
- * proofs, api_tcp, group, webhooks, work, reports, crm). */
+ * proofs, api_tcp, group, webhooks, work, reports, crm, overlap,
+ * attach, growth). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,4 +32,6 @@ void ent_bench_entente(ent_bench_report *r, int quick) {
         ent_bench_crm(r, quick);
     if (only == NULL || strcmp(only, "attach") == 0)
         ent_bench_attach(r, quick);
+    if (only == NULL || strcmp(only, "growth") == 0)
+        ent_bench_growth(r, quick);
 }
