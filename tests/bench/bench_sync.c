@@ -145,10 +145,11 @@ static bool run_until_applied(world *w, ent_node *n, uint64_t want,
     return applied(n) >= want;
 }
 
-/* The disk join's write cost, set by join_rate: 4-KiB pages written per
- * op and commits (LMDB transactions) per op. */
+/* The disk join's write cost, set by join_rate: 4-KiB pages LMDB's
+ * commits wrote per op (ent_store_pages_written), the kernel's count of
+ * bytes written to the disk per op in 4-KiB units, and ops per commit. */
 typedef struct join_cost {
-    double pages_per_op, ops_per_commit;
+    double pages_per_op, kernel_per_op, ops_per_commit;
 } join_cost;
 
 /* b) n joins with token (B on disk, C on tmpfs) and receives the whole
@@ -157,9 +158,10 @@ typedef struct join_cost {
 static double join_rate(world *w, ent_node *n, const char *who,
                         const char *token, uint64_t want, join_cost *cost) {
     char err[ENT_OBJ_ERR_MAX];
-    uint64_t jid = 0, g0 = 0, g1 = 0;
+    uint64_t jid = 0, g0 = 0, g1 = 0, p0 = 0, p1 = 0;
     uint64_t io0 = ent_bench_io_write_bytes();
     ent_store_generation(ent_node_store(n), &g0);
+    ent_store_pages_written(ent_node_store(n), &p0);
     double t0 = ent_bench_now();
     if (ent_peers_join(ent_node_peers(n), token, strlen(token), &jid, err,
                        sizeof(err)) != ENT_OK) {
@@ -173,8 +175,10 @@ static double join_rate(world *w, ent_node *n, const char *who,
     }
     double rate = (double)want / (ent_bench_now() - t0);
     ent_store_generation(ent_node_store(n), &g1);
+    ent_store_pages_written(ent_node_store(n), &p1);
     if (cost != NULL) {
-        cost->pages_per_op =
+        cost->pages_per_op = (double)(p1 - p0) / (double)want;
+        cost->kernel_per_op =
             (double)(ent_bench_io_write_bytes() - io0) / 4096.0 / (double)want;
         cost->ops_per_commit =
             g1 > g0 ? (double)want / (double)(g1 - g0) : 0;
@@ -393,6 +397,8 @@ static void sync_bench(ent_bench_report *r, int quick) {
                   "ops/s", "ed25519 verify", r->lim.verify);
     ent_bench_add(r, "backlog sync (disk): pages written per op",
                   cost.pages_per_op, "pages", "", 0);
+    ent_bench_add(r, "backlog sync (disk): kernel pages per op",
+                  cost.kernel_per_op, "pages", "", 0);
     ent_bench_add(r, "backlog sync (disk): ops per commit",
                   cost.ops_per_commit, "ops", "", 0);
     if (w->c != NULL) {
