@@ -107,7 +107,7 @@ int ent_store_generation(ent_store *s, uint64_t *out);
  * every page it changes, so these are exactly the pages it writes besides
  * the meta page). Commits of other processes that fall between two of
  * ours are counted with ours. The kernel may write more than this (it
- * tracks dirty memory in folios that can be larger than a page).
+ * counts dirty memory by folios, which can be larger than a page).
  * @return ENT_OK, ENT_EINVAL.
  */
 int ent_store_pages_written(ent_store *s, uint64_t *out);

@@ -8,7 +8,9 @@
  *     this process, each on its own uv loop and thread; A holds one object with N set ops of
  *     about 300 bytes, B joins with an invite, and the time until B has
  *     applied all of them gives ops/s, compared with the single-core
- *     Ed25519 verify rate measured in the same run;
+ *     Ed25519 verify rate measured in the same run; for B (disk) also the
+ *     pages its LMDB commits wrote per op (ent_store_pages_written), the
+ *     kernel's write_bytes per op in 4-KiB pages, and ops per commit;
  *  c) push latency of one edit A -> B (p50, p99 of 200 edits): from
  *     ent_obj_set on A to the op applied in B's engine;
  *  d) RSS of a node process that is idle and of one whose store holds the
