@@ -960,8 +960,8 @@ static int append_n_fn(ent_txn *txn, void *data) {
         k[1] = (uint8_t)(i >> 16);
         k[2] = (uint8_t)(i >> 8);
         k[3] = (uint8_t)i;
-        int err = ent_txn_put(txn, ENT_TBL_OPS, k, 4, v, sizeof(v),
-                              ENT_PUT_APPEND);
+        int err =
+            ent_txn_put(txn, ENT_TBL_OPS, k, 4, v, sizeof(v), ENT_PUT_APPEND);
         if (err != ENT_OK)
             return err;
     }

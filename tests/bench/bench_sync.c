@@ -182,8 +182,7 @@ static double join_rate(world *w, ent_node *n, const char *who,
         cost->pages_per_op = (double)(p1 - p0) / (double)want;
         cost->kernel_per_op =
             (double)(ent_bench_io_write_bytes() - io0) / 4096.0 / (double)want;
-        cost->ops_per_commit =
-            g1 > g0 ? (double)want / (double)(g1 - g0) : 0;
+        cost->ops_per_commit = g1 > g0 ? (double)want / (double)(g1 - g0) : 0;
     }
     return rate;
 }
@@ -401,8 +400,8 @@ static void sync_bench(ent_bench_report *r, int quick) {
                   cost.pages_per_op, "pages", "", 0);
     ent_bench_add(r, "backlog sync (disk): kernel pages per op",
                   cost.kernel_per_op, "pages", "", 0);
-    ent_bench_add(r, "backlog sync (disk): ops per commit",
-                  cost.ops_per_commit, "ops", "", 0);
+    ent_bench_add(r, "backlog sync (disk): ops per commit", cost.ops_per_commit,
+                  "ops", "", 0);
     if (w->c != NULL) {
         double disk = rate;
         rate = join_rate(w, w->c, "C", token_c, nops + 3, NULL);
