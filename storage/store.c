@@ -51,6 +51,10 @@ struct ent_store {
     size_t group_pages;    /* pages its puts may have taken (overestimate) */
     int group_err;         /* a group committed early failed: this error */
     char *dir; /* the environment's folder (reopen_env) */
+    /* pages written by commits (ent_store_pages_written): the file's last
+     * page and the free pages after the last commit counted */
+    uint64_t pages_written;
+    uint64_t pw_txnid, pw_last_pg, pw_free;
 };
 
 struct ent_txn {
@@ -207,6 +211,71 @@ int ent_store_generation(ent_store *s, uint64_t *out) {
     return ENT_OK;
 }
 
+/* ---- pages written by commits ---- */
+
+/*
+ * The free pages LMDB's free list holds (FREE_DBI, dbi 0: one record per
+ * committing transaction, a list of page numbers whose first word is the
+ * count) in *total, and in *by_txn those freed by transaction txnid.
+ */
+static int free_pages(MDB_txn *txn, uint64_t txnid, uint64_t *total,
+                      uint64_t *by_txn) {
+    MDB_cursor *c;
+    MDB_val k, v;
+    *total = *by_txn = 0;
+    int rc = mdb_cursor_open(txn, 0, &c);
+    if (rc != MDB_SUCCESS)
+        return rc;
+    while ((rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == MDB_SUCCESS) {
+        size_t n, id = 0;
+        if (v.mv_size < sizeof(n) || k.mv_size != sizeof(id))
+            continue;
+        memcpy(&n, v.mv_data, sizeof(n));
+        memcpy(&id, k.mv_data, sizeof(id));
+        *total += n;
+        if ((uint64_t)id == txnid)
+            *by_txn = n;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
+}
+
+/*
+ * After a durable commit: adds the pages it wrote to s->pages_written.
+ * Every page a commit writes (copy-on-write) is allocated by it, from the
+ * end of the file or from the free list, so it wrote the growth of the
+ * last page plus the free pages it took: the free pages before, plus those
+ * it freed (its own free-list record), minus those after. Commits of other
+ * processes in between are counted with it. Called with no transaction
+ * open; a failure only skips the count.
+ */
+static void count_written(ent_store *s) {
+    MDB_envinfo info;
+    MDB_txn *txn;
+    uint64_t total, freed;
+    if (s->env == NULL || mdb_env_info(s->env, &info) != MDB_SUCCESS ||
+        mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS)
+        return;
+    int rc = free_pages(txn, (uint64_t)info.me_last_txnid, &total, &freed);
+    mdb_txn_abort(txn);
+    if (rc != MDB_SUCCESS)
+        return;
+    uint64_t last = (uint64_t)info.me_last_pgno;
+    if (s->pw_txnid != 0 && (uint64_t)info.me_last_txnid > s->pw_txnid &&
+        last >= s->pw_last_pg && s->pw_free + freed >= total)
+        s->pages_written += last - s->pw_last_pg + s->pw_free + freed - total;
+    s->pw_txnid = (uint64_t)info.me_last_txnid;
+    s->pw_last_pg = last;
+    s->pw_free = total;
+}
+
+int ent_store_pages_written(ent_store *s, uint64_t *out) {
+    if (s == NULL || out == NULL)
+        return ENT_EINVAL;
+    *out = s->pages_written;
+    return ENT_OK;
+}
+
 /* ---- transactions ---- */
 
 /* Begins a transaction, adopting a map grown by another process. */
@@ -327,6 +396,8 @@ static int group_flush(ent_store *s) {
     s->group_pages = 0;
     unsigned marks = s->group_marks;
     s->group_marks = 0;
+    if (err == ENT_OK)
+        count_written(s);
     if (err != ENT_OK) {
         ENT_ERROR(s->log, "storage: group commit failed: %s",
                   ent_err_name(err));
@@ -656,6 +727,8 @@ int ent_store_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
      * writer), its answers stay held until ent_store_group_commit */
     (void)group_flush(s);
     err = run_write(s, fn, data, &marks);
+    if (err == ENT_OK)
+        count_written(s);
     if (err == ENT_OK && (marks & ENT_TXN_MARK_SCRUB))
         after_erasure(s);
     s->writing = false;

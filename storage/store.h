@@ -101,6 +101,18 @@ int ent_store_usage_get(const ent_store *s, ent_store_usage *out);
 int ent_store_generation(ent_store *s, uint64_t *out);
 
 /*
+ * *out: the 4-KiB pages (LMDB's page size) the durable commits of this
+ * handle have written since it was opened: the pages each commit
+ * allocated, from the end of the file or from the free list (LMDB copies
+ * every page it changes, so these are exactly the pages it writes besides
+ * the meta page). Commits of other processes that fall between two of
+ * ours are counted with ours. The kernel may write more than this (it
+ * counts dirty memory by folios, which can be larger than a page).
+ * @return ENT_OK, ENT_EINVAL.
+ */
+int ent_store_pages_written(ent_store *s, uint64_t *out);
+
+/*
  * Runs fn(txn, data) in one write transaction and commits it if fn returns
  * ENT_OK; aborts it otherwise and returns fn's error. On a full map, grows the
  * map and calls fn again from the start: fn must not have side effects

@@ -991,6 +991,60 @@ static void test_fault_injection(void **state) {
     free(reopened.buf);
 }
 
+/* pages written: 1,000 appended 100-byte values fill about 28 pages; one
+ * value rewritten costs its leaf, the path to it and LMDB's own
+ * bookkeeping; an empty write writes nothing; a group counts too */
+static int append_n_fn(ent_txn *txn, void *data) {
+    uint8_t k[4], v[100];
+    uint32_t n = *(const uint32_t *)data;
+    memset(v, 0x5a, sizeof(v));
+    for (uint32_t i = 0; i < n; i++) {
+        k[0] = (uint8_t)(i >> 24);
+        k[1] = (uint8_t)(i >> 16);
+        k[2] = (uint8_t)(i >> 8);
+        k[3] = (uint8_t)i;
+        int err =
+            ent_txn_put(txn, ENT_TBL_OPS, k, 4, v, sizeof(v), ENT_PUT_APPEND);
+        if (err != ENT_OK)
+            return err;
+    }
+    return ENT_OK;
+}
+
+static int rewrite_one_fn(ent_txn *txn, void *data) {
+    (void)data;
+    uint8_t v[100];
+    memset(v, 0xa5, sizeof(v));
+    return ent_txn_put(txn, ENT_TBL_OPS, "\0\0\1\364", 4, v, sizeof(v), 0);
+}
+
+static void test_pages_written(void **state) {
+    struct fx *f = *state;
+    ent_store *s = fx_create(f);
+    uint64_t w0, w1, w2, w3, w4;
+    uint32_t n = 1000;
+    assert_int_equal(ent_store_pages_written(NULL, &w0), ENT_EINVAL);
+    assert_int_equal(ent_store_pages_written(s, &w0), ENT_OK);
+    assert_int_equal(ent_store_write(s, append_n_fn, &n), ENT_OK);
+    assert_int_equal(ent_store_pages_written(s, &w1), ENT_OK);
+    assert_in_range(w1 - w0, 28, 40);
+    assert_int_equal(ent_store_write(s, rewrite_one_fn, NULL), ENT_OK);
+    assert_int_equal(ent_store_pages_written(s, &w2), ENT_OK);
+    assert_in_range(w2 - w1, 2, 8);
+    assert_int_equal(ent_store_write(s, nop_fn, NULL), ENT_OK);
+    assert_int_equal(ent_store_pages_written(s, &w3), ENT_OK);
+    assert_int_equal(w3, w2);
+    ent_store_group_enter(s);
+    assert_int_equal(ent_store_write(s, rewrite_one_fn, NULL), ENT_OK);
+    assert_int_equal(ent_store_pages_written(s, &w4), ENT_OK);
+    assert_int_equal(w4, w3); /* nothing durable yet */
+    assert_int_equal(ent_store_group_commit(s), ENT_OK);
+    ent_store_group_leave(s);
+    assert_int_equal(ent_store_pages_written(s, &w4), ENT_OK);
+    assert_in_range(w4 - w3, 2, 8);
+    ent_store_close(s);
+}
+
 static void test_two_stores(void **state) {
     struct fx *f = *state;
     ent_store *a = NULL, *b = NULL;
@@ -1028,6 +1082,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_injection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_stores, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pages_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rdonly_missing_table, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_group_map_growth, setup,

@@ -34,6 +34,19 @@ double ent_bench_now(void) {
     return now_s();
 }
 
+uint64_t ent_bench_io_write_bytes(void) {
+    FILE *f = fopen("/proc/self/io", "r");
+    char line[128];
+    unsigned long long v = 0;
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "write_bytes: %llu", &v) == 1)
+            break;
+    fclose(f);
+    return v;
+}
+
 /* Runs fn(ctx, iters) with growing iteration counts until it takes at least
  * min_s, and returns operations per second. */
 double ent_bench_rate(void (*fn)(void *ctx, uint64_t iters), void *ctx,

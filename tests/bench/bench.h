@@ -33,6 +33,12 @@ typedef struct ent_bench_report {
 } ent_bench_report;
 
 double ent_bench_now(void);
+/* Bytes the whole process (every thread) caused to be written to block
+ * devices so far (/proc/self/io write_bytes): a page of a disk file counts
+ * once each time it goes from clean to dirty in the page cache, so after
+ * every fdatasync each page a commit writes counts once; tmpfs counts
+ * nothing. 0 when /proc is not there. Divide by 4096 for pages. */
+uint64_t ent_bench_io_write_bytes(void);
 double ent_bench_rate(void (*fn)(void *ctx, uint64_t iters), void *ctx,
                       double min_s);
 void ent_bench_report_init(ent_bench_report *r);

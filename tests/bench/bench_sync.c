@@ -8,7 +8,9 @@
  *     this process, each on its own uv loop and thread; A holds one object with N set ops of
  *     about 300 bytes, B joins with an invite, and the time until B has
  *     applied all of them gives ops/s, compared with the single-core
- *     Ed25519 verify rate measured in the same run;
+ *     Ed25519 verify rate measured in the same run; for B (disk) also the
+ *     pages its LMDB commits wrote per op (ent_store_pages_written), the
+ *     kernel's write_bytes per op in 4-KiB pages, and ops per commit;
  *  c) push latency of one edit A -> B (p50, p99 of 200 edits): from
  *     ent_obj_set on A to the op applied in B's engine;
  *  d) RSS of a node process that is idle and of one whose store holds the
@@ -39,6 +41,7 @@
 #include "node/objects/object.h"
 #include "node/peers/peer.h"
 #include "node/peers/sim.h"
+#include "storage/store.h"
 #include "tests/bench/bench.h"
 #include "tests/store_fixture.h"
 
@@ -144,12 +147,23 @@ static bool run_until_applied(world *w, ent_node *n, uint64_t want,
     return applied(n) >= want;
 }
 
+/* The disk join's write cost, set by join_rate: 4-KiB pages LMDB's
+ * commits wrote per op (ent_store_pages_written), the kernel's count of
+ * bytes written to the disk per op in 4-KiB units, and ops per commit. */
+typedef struct join_cost {
+    double pages_per_op, kernel_per_op, ops_per_commit;
+} join_cost;
+
 /* b) n joins with token (B on disk, C on tmpfs) and receives the whole
- * history of want ops: ops/s, or 0 on failure. */
+ * history of want ops: ops/s, or 0 on failure; *cost (may be NULL) gets
+ * the pages and commits it took. */
 static double join_rate(world *w, ent_node *n, const char *who,
-                        const char *token, uint64_t want) {
+                        const char *token, uint64_t want, join_cost *cost) {
     char err[ENT_OBJ_ERR_MAX];
-    uint64_t jid = 0;
+    uint64_t jid = 0, g0 = 0, g1 = 0, p0 = 0, p1 = 0;
+    uint64_t io0 = ent_bench_io_write_bytes();
+    ent_store_generation(ent_node_store(n), &g0);
+    ent_store_pages_written(ent_node_store(n), &p0);
     double t0 = ent_bench_now();
     if (ent_peers_join(ent_node_peers(n), token, strlen(token), &jid, err,
                        sizeof(err)) != ENT_OK) {
@@ -161,7 +175,16 @@ static double join_rate(world *w, ent_node *n, const char *who,
                 (unsigned long long)applied(n), (unsigned long long)want);
         return 0;
     }
-    return (double)want / (ent_bench_now() - t0);
+    double rate = (double)want / (ent_bench_now() - t0);
+    ent_store_generation(ent_node_store(n), &g1);
+    ent_store_pages_written(ent_node_store(n), &p1);
+    if (cost != NULL) {
+        cost->pages_per_op = (double)(p1 - p0) / (double)want;
+        cost->kernel_per_op =
+            (double)(ent_bench_io_write_bytes() - io0) / 4096.0 / (double)want;
+        cost->ops_per_commit = g1 > g0 ? (double)want / (double)(g1 - g0) : 0;
+    }
+    return rate;
 }
 
 /* A's thread: one edit of next_step for each one asked. */
@@ -367,17 +390,27 @@ static void sync_bench(ent_bench_report *r, int quick) {
         goto stop;
     w->thread_started = true;
     /* create, the add of B, the sets; C also gets the add of C */
-    double rate = join_rate(w, w->b, "B", token, nops + 2);
+    join_cost cost = {0};
+    double rate = join_rate(w, w->b, "B", token, nops + 2, &cost);
     if (rate <= 0)
         goto stop;
     ent_bench_add(r, "backlog sync to a new member (disk)", rate,
                   "ops/s", "ed25519 verify", r->lim.verify);
+    ent_bench_add(r, "backlog sync (disk): pages written per op",
+                  cost.pages_per_op, "pages", "", 0);
+    ent_bench_add(r, "backlog sync (disk): kernel pages per op",
+                  cost.kernel_per_op, "pages", "", 0);
+    ent_bench_add(r, "backlog sync (disk): ops per commit", cost.ops_per_commit,
+                  "ops", "", 0);
     if (w->c != NULL) {
-        rate = join_rate(w, w->c, "C", token_c, nops + 3);
+        double disk = rate;
+        rate = join_rate(w, w->c, "C", token_c, nops + 3, NULL);
         if (rate <= 0)
             goto stop;
         ent_bench_add(r, "backlog sync to a new member (tmpfs)", rate,
                       "ops/s", "ed25519 verify", r->lim.verify);
+        ent_bench_add(r, "backlog sync: disk row / tmpfs row", disk / rate,
+                      "ratio", "", 0);
     }
 
     /* c) push latency: one edit on A until B applied it */
@@ -443,7 +476,10 @@ out:
     }
     if (w != NULL) {
         rm_tree(w->tmp_a);
-        rm_tree(w->tmp_b);
+        if (getenv("ENT_BENCH_SYNC_KEEP") != NULL) /* for mdb_stat */
+            fprintf(stderr, "bench_sync: kept %s\n", w->home_b);
+        else
+            rm_tree(w->tmp_b);
         rm_tree(w->tmp_c);
     }
     free(lat);
