@@ -55,6 +55,7 @@ struct ent_store {
      * page and the free pages after the last commit counted */
     uint64_t pages_written;
     uint64_t pw_txnid, pw_last_pg, pw_free;
+    bool count_pages; /* ent_store_count_pages was called */
 };
 
 struct ent_txn {
@@ -253,7 +254,8 @@ static void count_written(ent_store *s) {
     MDB_envinfo info;
     MDB_txn *txn;
     uint64_t total, freed;
-    if (s->env == NULL || mdb_env_info(s->env, &info) != MDB_SUCCESS ||
+    if (!s->count_pages || s->env == NULL ||
+        mdb_env_info(s->env, &info) != MDB_SUCCESS ||
         mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS)
         return;
     int rc = free_pages(txn, (uint64_t)info.me_last_txnid, &total, &freed);
@@ -267,6 +269,13 @@ static void count_written(ent_store *s) {
     s->pw_txnid = (uint64_t)info.me_last_txnid;
     s->pw_last_pg = last;
     s->pw_free = total;
+}
+
+void ent_store_count_pages(ent_store *s) {
+    if (s == NULL || s->count_pages)
+        return;
+    s->count_pages = true;
+    count_written(s); /* the starting point */
 }
 
 int ent_store_pages_written(ent_store *s, uint64_t *out) {

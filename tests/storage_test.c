@@ -1023,7 +1023,12 @@ static void test_pages_written(void **state) {
     ent_store *s = fx_create(f);
     uint64_t w0, w1, w2, w3, w4;
     uint32_t n = 1000;
+    const struct kv before[] = {{ENT_TBL_CONFIG, "k", "v"}};
     assert_int_equal(ent_store_pages_written(NULL, &w0), ENT_EINVAL);
+    put_strings(s, before, 1);
+    assert_int_equal(ent_store_pages_written(s, &w0), ENT_OK);
+    assert_int_equal(w0, 0); /* not counted until asked for */
+    ent_store_count_pages(s);
     assert_int_equal(ent_store_pages_written(s, &w0), ENT_OK);
     assert_int_equal(ent_store_write(s, append_n_fn, &n), ENT_OK);
     assert_int_equal(ent_store_pages_written(s, &w1), ENT_OK);

@@ -188,6 +188,7 @@ void ent_bench_crm(ent_bench_report *r, int quick) {
         goto out;
     }
     uint64_t io0 = ent_bench_io_write_bytes(), p0 = 0, p1 = 0;
+    ent_store_count_pages(a.store);
     ent_store_pages_written(a.store, &p0);
     double t0 = ent_bench_now();
     if (import_csv(&a, m, csv1, len1, &r1) != ENT_OK || r1.created != n) {

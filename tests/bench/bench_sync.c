@@ -163,6 +163,7 @@ static double join_rate(world *w, ent_node *n, const char *who,
     uint64_t jid = 0, g0 = 0, g1 = 0, p0 = 0, p1 = 0;
     uint64_t io0 = ent_bench_io_write_bytes();
     ent_store_generation(ent_node_store(n), &g0);
+    ent_store_count_pages(ent_node_store(n));
     ent_store_pages_written(ent_node_store(n), &p0);
     double t0 = ent_bench_now();
     if (ent_peers_join(ent_node_peers(n), token, strlen(token), &jid, err,
