@@ -96,7 +96,11 @@ run_one() {
     else
         echo "$name" >"$logdir/$n.fail"
         # one write, so parallel items' lines do not interleave
+        # the failing checks first (a sanitizer's leak report after an
+        # abort would push them out of the tail), then the tail
         { printf 'FAIL %-40s %3ds\n' "$name" $((SECONDS - t0))
+          grep -E '^\[ +(ERROR|LINE|FAILED) +\]|^(not ok|FAIL:)|ERROR: AddressSanitizer|runtime error' "$log" |
+              head -n 20 | sed 's/^/    ! /'
           tail -n 40 "$log" | sed 's/^/    | /'; } >"$log.out"
         cat "$log.out"
     fi
