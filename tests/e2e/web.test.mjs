@@ -105,6 +105,14 @@ async function run() {
   const id = a.url().match(/objects\/([0-9a-f]{64})/)[1];
   const priv = a.getByRole('region', {name: 'Private fields'});
   await priv.getByText(`${CANARY}.00 EUR`).waitFor();
+  // money: an amount and a currency from the list, the value's own first
+  await priv.getByRole('button', {name: 'Edit Deal size'}).click();
+  assert.equal(await priv.getByLabel('Deal size currency').inputValue(), 'EUR');
+  assert.equal(await priv.getByLabel('Deal size amount').inputValue(), `${CANARY}.00`);
+  await priv.getByLabel('Deal size amount').fill(`${CANARY}.50`);
+  await priv.getByLabel('Deal size currency').selectOption('USD');
+  await priv.getByRole('button', {name: 'Save'}).click();
+  await priv.getByText(`${CANARY}.50 USD`).waitFor();
   await priv.getByRole('button', {name: 'Edit Internal notes'}).click();
   await priv.getByLabel('Internal notes').fill(NOTE);
   await priv.getByRole('button', {name: 'Save'}).click();
@@ -128,7 +136,7 @@ async function run() {
   await a.goto(`${ACME}/objects/${id}`);
   await a.getByRole('region', {name: 'Private fields'}).getByText(NOTE).waitFor();
   await shot(a, 'acme-object');
-  ok('Acme creates the opportunity with a private deal size, edits private, enum and date fields inline, invites Globex (the invite waits in its inbox)');
+  ok('Acme creates the opportunity with a private deal size, edits money (amount and currency), private, enum and date fields inline, invites Globex (the invite waits in its inbox)');
 
   // the object page's activity timeline and attachments
   const activity = a.getByRole('region', {name: 'Activity'});
@@ -247,8 +255,35 @@ async function run() {
   assert.deepEqual([...readFileSync(await png.path()).subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
   const [rcsv] = await Promise.all([a.waitForEvent('download'),
     a.getByRole('button', {name: 'Download CSV'}).click()]);
-  assert.equal(readFileSync(await rcsv.path(), 'utf8'), 'stage,count\r\nSolution,1\r\ntotal,1\r\n');
+  // the node's columns: keys, the measures, money one column per currency
+  const rlines = readFileSync(await rcsv.path(), 'utf8').split('\r\n');
+  assert.equal(rlines[0], 'stage,count,open,closed,won,lost,amount USD,open_amount USD', rlines[0]);
+  assert.deepEqual(rlines.slice(1), [`Solution,1,1,0,0,0,${CANARY}.50,${CANARY}.50`,
+    `total,1,1,0,0,0,${CANARY}.50,${CANARY}.50`, '']);
   await shot(a, 'acme-reports');
+  // every kind of report: its chart, its table, its CSV
+  await a.getByLabel('Saved view').selectOption('');
+  for (const [kind, chart, column, header] of [
+    ['Attribution', 'Sourced and influenced per partner', 'sourced_count', 'partner,sourced_count,'],
+    ['Win rate', 'Win rate per partner, quarter', 'win_rate', 'partner,quarter,count,won,lost,win_rate'],
+    ['Deal size', 'Won deals per partner, quarter', 'won', 'partner,quarter,won'],
+    ['Cycle time', 'Days to close per partnered', 'avg_days_to_close', 'partnered,count,reached Prospecting,'],
+    ['MDF', 'MDF requests per program, partner', 'requests', 'program,partner,requests,'],
+    ['Plans', 'Won opportunities per plan', 'plan', 'plan'],
+  ]) {
+    await a.getByRole('combobox', {name: /^Report/}).selectOption({label: kind});
+    await a.getByRole('img', {name: chart}).waitFor();
+    await a.getByRole('columnheader', {name: column, exact: true}).waitFor();
+    const [kcsv] = await Promise.all([a.waitForEvent('download'),
+      a.getByRole('button', {name: 'Download CSV'}).click()]);
+    const kl = readFileSync(await kcsv.path(), 'utf8').split('\r\n');
+    assert.ok(kl[0].startsWith(header), `${kind}: ${kl[0]}`);
+    if (kind === 'Win rate') assert.deepEqual(kl.slice(1), [',2027-Q1,1,0,0,', 'total,,1,0,0,', '']);
+    if (kind === 'MDF') assert.ok(kl[1].includes(',1,600.00,500.00,450.00,'), `MDF: ${kl[1]}`);
+    if (kind === 'Win rate') await shot(a, 'acme-report-win-rate');
+  }
+  await a.getByRole('combobox', {name: /^Report/}).selectOption({label: 'Pipeline'});
+  await a.getByRole('img', {name: 'Objects per stage'}).waitFor();
   await a.getByLabel('Group by').fill('region');
   await a.getByRole('button', {name: 'Show'}).click();
   await a.getByRole('cell', {name: 'EMEA'}).waitFor();
@@ -262,9 +297,47 @@ async function run() {
   await a.getByRole('heading', {name: 'View by-region'}).waitFor();
   await a.getByRole('cell', {name: 'EMEA'}).waitFor();
   await shot(a, 'acme-saved-view');
-  ok('the report chart renders; PNG and CSV downloads; grouped by another column, saved as a view and opened again');
+  ok('the report chart renders; PNG and CSV downloads; every kind of report with its chart, table and CSV; grouped by another column, saved as a view and opened again');
 
-  // the table: filter by stage and name, sort, CSV of what is shown
+  // Acme's inbox: an MDF claim to review, deal registrations with their
+  // conflicts (web.sh made them; Acme's own program is their approver)
+  await a.getByRole('link', {name: 'Inbox'}).click();
+  const claims = a.getByRole('region', {name: 'Claims to review'});
+  await claims.getByRole('listitem', {name: 'Claim Q3 roadshow'})
+    .filter({hasText: '450.00 EUR claimed of 500.00 EUR approved'}).filter({hasText: 'roadshow-photos.zip'}).waitFor();
+  await claims.getByRole('button', {name: 'Approve the claim Q3 roadshow'}).click();
+  await claims.getByText('No claim waiting.').waitFor();
+  const regs = a.getByRole('region', {name: 'Deal registrations'});
+  const reg1 = regs.getByRole('listitem', {name: 'Registration Initech backup', exact: true});
+  const reg2 = regs.getByRole('listitem', {name: 'Registration Initech backup 2', exact: true});
+  await reg1.filter({hasText: '2 likely conflicts'}).waitFor();
+  await reg1.getByRole('list', {name: 'Conflicts of Initech backup'}).getByRole('listitem')
+    .filter({hasText: '100 domain: registration'}).filter({hasText: 'same solution'}).waitFor();
+  await shot(a, 'acme-inbox-registrations');
+  assert.ok(await regs.getByRole('button', {name: 'Approve the registration Initech backup', exact: true}).isDisabled(),
+    'approving a registration needs an expiry date');
+  await a.getByLabel('Expiry date for Initech backup', {exact: true}).fill('2099-12-31');
+  await regs.getByRole('button', {name: 'Approve the registration Initech backup', exact: true}).click();
+  await reg1.waitFor({state: 'detached'});
+  // the other registration of the account and solution now meets one
+  // that holds: approving it too is refused with the node's reason
+  await reg2.getByRole('listitem').filter({hasText: 'approved and unexpired'}).waitFor();
+  await a.getByLabel('Expiry date for Initech backup 2').fill('2099-12-31');
+  await regs.getByRole('button', {name: 'Approve the registration Initech backup 2'}).click();
+  await a.getByRole('alert').filter({hasText: 'at most one approved'}).waitFor();
+  await a.getByLabel('Reason for a rejection').fill('Initech is registered already');
+  await regs.getByRole('button', {name: 'Reject the registration Initech backup 2'}).click();
+  await reg2.waitFor({state: 'detached'});
+  await regs.getByRole('listitem', {name: 'Registration Initech storage'}).filter({hasText: '2 likely conflicts'}).waitFor();
+  const stages = await a.evaluate(async () => {
+    const list = async (t) => (await (await fetch(`/v1/objects?type=${t}`)).json());
+    return [...await list('mdf_request'), ...await list('deal_registration')].map((o) => `${o.title}=${o.stage}`).sort();
+  });
+  assert.deepEqual(stages, ['Initech backup 2=Rejected', 'Initech backup=Approved', 'Initech storage=Submitted',
+    'Q3 roadshow=Claim Approved'], stages.join());
+  ok('Acme reviews an MDF claim (approved, then Claim Approved) and deal registrations in its inbox: conflicts shown, approved with an expiry date, a second approval refused, rejected with a reason');
+
+
   await a.getByRole('link', {name: 'Table'}).click();
   await a.getByRole('link', {name: 'Canary Deal'}).waitFor();
   await a.getByLabel('Stage').selectOption('Proposal');
@@ -377,8 +450,21 @@ async function run() {
   await card(a, 'Solution', 'Canary Deal').waitFor();
   await noPrivate();
   await shot(a, 'acme-board-hidden');
+  // the reports: every kind runs with hide_private=1 (the deal size, a
+  // private field of Acme's, is in no table or CSV)
+  await a.getByRole('link', {name: 'Reports'}).click();
+  await a.getByRole('cell', {name: 'Solution'}).waitFor();
+  await noPrivate();
+  for (const kind of ['Attribution', 'Win rate', 'Deal size', 'Cycle time', 'MDF', 'Plans', 'Pipeline']) {
+    await a.getByRole('combobox', {name: /^Report/}).selectOption({label: kind});
+    await a.getByRole('figure').filter({hasText: /objects|groups/}).waitFor();
+    await noPrivate();
+  }
+  const [hcsv] = await Promise.all([a.waitForEvent('download'),
+    a.getByRole('button', {name: 'Download CSV'}).click()]);
+  assert.ok(!readFileSync(await hcsv.path(), 'utf8').includes(CANARY), 'the deal size in the CSV');
   assert.equal(await a.evaluate(() => localStorage.length), 0);
-  ok('Hide private fields removes every private value from the DOM (the timeline\'s too), across navigation and reload');
+  ok('Hide private fields removes every private value from the DOM (the timeline\'s and every report\'s too), across navigation and reload');
 
   // a viewer: edit controls disabled, a forced request refused
   const viewer = await login(ACME, 'vic', 'Viewer-password-42');
@@ -447,7 +533,7 @@ async function run() {
   for (const [view, ready] of [
     ['/board', (p) => card(p, 'Solution', 'Canary Deal')],
     [`/objects/${id}`, (p) => p.getByRole('region', {name: 'Activity'}).getByRole('listitem').filter({hasText: NOTE})],
-    ['/inbox', (p) => p.getByRole('region', {name: 'Approvals'})],
+    ['/inbox', (p) => p.getByRole('list', {name: 'Conflicts of Initech storage'})],
     ['/reports', (p) => p.getByRole('cell', {name: 'Solution'})],
     ['/table', (p) => p.getByRole('link', {name: 'Canary Deal'})],
     ['/partners', (p) => p.getByRole('status').filter({hasText: '2 matching accounts'})],
