@@ -518,8 +518,54 @@ async function run() {
   await rule.waitFor({state: 'detached'});
   await a.getByRole('table', {name: 'Templates'}).getByRole('row', {name: /^opportunity/}).waitFor();
   await a.getByRole('region', {name: 'Webhooks'}).getByText('No webhook.').waitFor();
+  // an API token for vic, shown once, works, and is revoked
+  await a.getByLabel('Token user').selectOption('vic');
+  await a.getByLabel('Scopes').fill('read');
+  await a.getByLabel('Expires in').fill('1d');
+  await a.getByRole('button', {name: 'Create token'}).click();
+  const apiToken = await a.getByRole('textbox', {name: 'New API token'}).inputValue();
+  assert.match(apiToken, /^ent_[0-9a-f]{16}_[0-9a-f]{64}$/);
+  const tokenId = apiToken.slice(4, 20);
+  const tokens = a.getByRole('table', {name: 'API tokens'});
+  await tokens.getByRole('row', {name: new RegExp(`^${tokenId}`)}).getByRole('cell', {name: 'vic'}).waitFor();
+  const bearer = async () => (await fetch(`${ACME}/v1/objects?type=opportunity`,
+    {headers: {Authorization: `Bearer ${apiToken}`}})).status;
+  assert.equal(await bearer(), 200);
+  await a.getByRole('button', {name: 'Done'}).click();
+  await tokens.getByRole('button', {name: `Revoke token ${tokenId}`}).click();
+  await tokens.getByRole('row', {name: new RegExp(`^${tokenId}`)}).waitFor({state: 'detached'});
+  assert.equal(await a.getByRole('textbox', {name: 'New API token'}).count(), 0, 'the token is shown once');
+  assert.equal(await bearer(), 401);
+  // a webhook: added (its secret shown once), paused, removed
+  const hooks = a.getByRole('region', {name: 'Webhooks'});
+  await a.getByLabel('Webhook URL').fill('http://127.0.0.1:9/hook');
+  await a.getByLabel('Events').fill('object.*');
+  await a.getByRole('button', {name: 'Add webhook'}).click();
+  assert.equal((await a.getByRole('textbox', {name: 'New webhook secret'}).inputValue()).length, 44);
+  const hookRow = hooks.getByRole('row', {name: /127\.0\.0\.1:9\/hook/});
+  await hookRow.getByRole('button', {name: /^Pause webhook/}).click();
+  await hookRow.getByRole('cell', {name: 'paused'}).waitFor();
+  await hookRow.getByRole('button', {name: /^Remove webhook/}).click();
+  await hooks.getByText('No webhook.').waitFor();
+  // a template edited as JSON (a bad one refused), then the built-in again
+  const tpls = a.getByRole('table', {name: 'Templates'});
+  await tpls.getByRole('button', {name: 'Edit template lead'}).click();
+  const tplBox = a.getByLabel('Template lead (JSON)');
+  const lead = JSON.parse(await tplBox.inputValue());
+  await tplBox.fill('{"type":');
+  await a.getByRole('button', {name: 'Save template'}).click();
+  await a.getByRole('alert').filter({hasText: 'not JSON'}).waitFor();
+  lead.fields[0].label = 'Company (edited in the page)';
+  await tplBox.fill(JSON.stringify(lead));
+  await a.getByRole('button', {name: 'Save template'}).click();
+  await tplBox.waitFor({state: 'detached'});
+  await tpls.getByRole('row', {name: /^lead yes yes/}).waitFor();
+  const edited = await a.evaluate(async () => (await (await fetch('/v1/templates/lead')).json()).fields[0].label);
+  assert.equal(edited, 'Company (edited in the page)');
+  await tpls.getByRole('button', {name: 'Use the built-in template lead'}).click();
+  await tpls.getByRole('row', {name: /^lead yes no/}).waitFor();
   await shot(a, 'acme-admin');
-  ok('the admin view lists users, tokens, policies, templates and webhooks, adds and disables a user, adds and removes a rule; a viewer sees no Admin link, and the node refuses its forced requests');
+  ok('the admin view lists users, tokens, policies, templates and webhooks, adds and disables a user, adds and removes a rule, makes an API token (shown once, it works, revoked it does not), adds, pauses and removes a webhook, edits a template and goes back to the built-in; a viewer sees no Admin link, and the node refuses its forced requests');
 
   // accessibility: axe-core on every view finds nothing serious; a
   // context that lets the test inject axe's script (the page's CSP would
