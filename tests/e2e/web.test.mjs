@@ -261,7 +261,15 @@ async function run() {
   assert.deepEqual(rlines.slice(1), [`Solution,1,1,0,0,0,${CANARY}.50,${CANARY}.50`,
     `total,1,1,0,0,0,${CANARY}.50,${CANARY}.50`, '']);
   await shot(a, 'acme-reports');
-  // every kind of report: its chart, its table, its CSV
+  // every kind of report: its chart, its table, its CSV (the deal is
+  // sourced by Globex: the partner column names it in the table, the CSV
+  // has the node's org id)
+  assert.equal(await a.evaluate(async ([oid, g]) => {
+    const me = await (await fetch('/v1/access/me')).json();
+    return (await fetch(`/v1/objects/${oid}`, {method: 'POST',
+      headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf},
+      body: JSON.stringify({set: {sourced_by: g}})})).status;
+  }, [id, GLOBEX_ORG]), 200);
   await a.getByLabel('Saved view').selectOption('');
   for (const [kind, chart, column, header] of [
     ['Attribution', 'Sourced and influenced per partner', 'sourced_count', 'partner,sourced_count,'],
@@ -278,7 +286,11 @@ async function run() {
       a.getByRole('button', {name: 'Download CSV'}).click()]);
     const kl = readFileSync(await kcsv.path(), 'utf8').split('\r\n');
     assert.ok(kl[0].startsWith(header), `${kind}: ${kl[0]}`);
-    if (kind === 'Win rate') assert.deepEqual(kl.slice(1), [',2027-Q1,1,0,0,', 'total,,1,0,0,', '']);
+    if (kind === 'Win rate') assert.deepEqual(kl.slice(1), [`${GLOBEX_ORG},2027-Q1,1,0,0,`, 'total,,1,0,0,', '']);
+    if (kind === 'Attribution') {
+      await a.getByRole('cell', {name: 'Globex', exact: true}).waitFor();
+      assert.ok(kl[1].startsWith(`${GLOBEX_ORG},1,1,0,0,`), `Attribution: ${kl[1]}`);
+    }
     if (kind === 'MDF') assert.ok(kl[1].includes(',1,600.00,500.00,450.00,'), `MDF: ${kl[1]}`);
     if (kind === 'Win rate') await shot(a, 'acme-report-win-rate');
   }

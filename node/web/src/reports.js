@@ -8,7 +8,9 @@
 // chart; grouped by any column (by=), and the saved views of the node
 // (GET /v1/views): open one, save the report shown as one (PUT
 // /v1/views/NAME, for users with the configure right). While private
-// fields are hidden a report and a view run with hide_private=1.
+// fields are hidden a report and a view run with hide_private=1. In the
+// table (not the CSV, which is the node's), a partner key that names a
+// connected node shows its name, the org id as its title.
 import {useEffect, useRef, useState} from 'preact/hooks';
 import {Chart, BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend,
   LineController, LineElement, PointElement} from 'chart.js';
@@ -107,6 +109,10 @@ export function Reports({type}) {
   const [view, setView] = useState('');
   const [saveAs, setSaveAs] = useState('');
   const [saved, setSaved] = useState('');
+  const [peers, setPeers] = useState({}); // org id -> name, for partner keys
+  useEffect(() => {
+    api('GET', '/v1/peers').then((ps) => setPeers(Object.fromEntries(ps.map((p) => [p.org, p.name]))), () => {});
+  }, []);
   const loadViews = () => api('GET', '/v1/views').then(setViews, () => setViews([]));
   useEffect(() => {
     loadViews();
@@ -202,7 +208,8 @@ export function Reports({type}) {
     <button type="button" onClick=${csv} disabled=${!report}>Download CSV</button>
     ${t && html`<div class="scroll" role="region" aria-label="Report table" tabindex="0"><table class="list"><thead><tr>
       ${t.keys.concat(t.measures).map((c) => html`<th scope="col">${c}</th>`)}</tr></thead><tbody>
-      ${t.rows.map((r) => html`<tr>${r.map((v, i) => html`<td>${i < t.keys.length && v === null ? '-' : cell(v)}</td>`)}</tr>`)}
+      ${t.rows.map((r) => html`<tr>${r.map((v, i) => html`<td>${i >= t.keys.length ? cell(v) : v === null ? '-'
+        : t.keys[i] === 'partner' && peers[v] ? html`<abbr title=${v}>${peers[v]}</abbr>` : cell(v)}</td>`)}</tr>`)}
       <tr>${t.total.map((v) => html`<td>${cell(v)}</td>`)}</tr>
     </tbody></table></div>`}
   </main>`;
