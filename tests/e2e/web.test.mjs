@@ -659,6 +659,28 @@ async function run() {
   await shot(a, 'acme-object-left');
   ok('Acme makes Globex a viewer (its page and timeline show it, Globex\'s page follows with edits disabled); Globex leaves from its page; both pages show it removed');
 
+  // Acme's owner removes a member from the object page: a second deal
+  // (made by the API), Globex joins it from its inbox, Acme clicks Remove
+  // Globex once the join has come; both pages show Globex removed
+  const second = await a.evaluate(async () => {
+    const me = await (await fetch('/v1/access/me')).json();
+    const post = async (path, body) => (await fetch(path, {method: 'POST',
+      headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf},
+      body: JSON.stringify(body)})).json();
+    const o = await post('/v1/objects', {type: 'opportunity', set: {name: 'Second Deal'}});
+    return {id: o.id, token: (await post(`/v1/objects/${o.id}/invites`, {role: 'member'})).token};
+  });
+  await g.goto(`${GLOBEX}/inbox`);
+  await g.getByLabel('Invite token').fill(second.token);
+  await g.getByRole('button', {name: 'Join'}).click();
+  await g.getByRole('heading', {name: /Second Deal/}).waitFor();
+  await a.goto(`${ACME}/objects/${second.id}`);
+  await a.getByRole('button', {name: 'Remove Globex'}).click(); // once Globex's join has come
+  await a.getByRole('region', {name: 'Members'}).getByText(/Globex — member \(removed\)/).waitFor();
+  await g.getByRole('region', {name: 'Members'}).getByText(/Globex — member \(removed\)/).waitFor();
+  assert.ok(await g.getByRole('button', {name: 'Edit Opportunity name'}).isDisabled());
+  ok('Acme\'s owner removes Globex from a second deal on its page; Globex\'s page shows it removed, edits disabled');
+
   // logout ends the session on the node
   const cookies = await viewer.context.cookies();
   const session = cookies.find((c) => c.name === 'ent_session');
