@@ -915,6 +915,14 @@ static void test_plan_and_mdf(void **state) {
     tnode *a = &f->n[0], *b = &f->n[1];
     ent_obj_input pin[] = {{"name", "A plan", ENT_IN_SHARED},
                            {"joint_target", "1000000 USD", ENT_IN_SHARED}};
+    /* no plan and no budget yet: no group (and no sort of no group) */
+    for (int k = 0; k < 2; k++) {
+        ent_rpt_opts o0 = {.kind = k ? ENT_RPT_PLAN : ENT_RPT_MDF,
+                           .me = tnode_pk(a)};
+        json_t *j0 = report(a, &o0, ENT_OK);
+        assert_int_equal(json_array_size(json_object_get(j0, "groups")), 0);
+        json_decref(j0);
+    }
     assert_int_equal(ent_obj_create(a->eng, "sales_plan", pin, 2, plan, NULL,
                                     err, sizeof(err)),
                      ENT_OK);

@@ -712,7 +712,8 @@ int ent__rpt_links_run(ent_txn *txn, const ent_rpt_opts *o, json_t **out,
     if (plan)
         l.complete = false; /* a plan's opportunities may be elsewhere */
     if (rc == ENT_OK) {
-        qsort_r(l.g, l.ng, sizeof(*l.g), lgroup_cmp, &l);
+        if (l.ng > 1) /* l.g is NULL when there is no group */
+            qsort_r(l.g, l.ng, sizeof(*l.g), lgroup_cmp, &l);
         rc = lrep_json(&l, plan, out);
         l.items = NULL; /* stolen (also on failure) */
     }

@@ -53,6 +53,31 @@ e G accounts import "$T/g.jsonl" >/dev/null || fail "G accounts"
 e A overlap share "$GORG" --level accounts >/dev/null || fail "A share"
 e G overlap share "$AORG" --level accounts >/dev/null || fail "G share"
 
+# what waits in Acme's inbox: an MDF claim, two deal registrations of one
+# account and solution and a third of another solution (Acme's own
+# program: it is their approver)
+PR=$(e A object create --type program --set "name=Co-sell 2030") || fail "program"
+e A object create --type deal_registration --set "program=$PR" --set "name=Initech backup" \
+    --set "customer_account=Initech Inc" --set "account_domain=initech.example" \
+    --set "solution=Cloud Backup" --set "amount=50000 EUR" --set "close_date=2030-06-30" \
+    >/dev/null || fail "registration 1"
+e A object create --type deal_registration --set "program=$PR" --set "name=Initech backup 2" \
+    --set "customer_account=Initech" --set "account_domain=www.initech.example" \
+    --set "solution=cloud backup" --set "amount=20000 EUR" >/dev/null || fail "registration 2"
+e A object create --type deal_registration --set "program=$PR" --set "name=Initech storage" \
+    --set "customer_account=Initech" --set "solution=Storage" >/dev/null || fail "registration 3"
+B=$(e A object create --type mdf_budget --set "name=FY27 EMEA" --set "amount=1000 EUR") || fail "budget"
+RQ=$(e A object create --type mdf_request --set "name=Q3 roadshow" --set "budget=$B" \
+    --set "amount_requested=600 EUR") || fail "request"
+e A object stage "$RQ" Submitted >/dev/null
+e A object set "$RQ" --set "amount_approved=500 EUR" >/dev/null
+e A object stage "$RQ" Approved >/dev/null
+e A object set "$RQ" --set "amount_claimed=450 EUR" \
+    --set "proof_of_performance=roadshow-photos.zip" >/dev/null
+e A object stage "$RQ" Claimed >/dev/null
+[ "$(e A inbox --json | py 'len(d["claims"]) * 10 + len(d["registrations"])')" = 13 ] ||
+    fail "Acme's inbox: $(e A inbox --json)"
+
 mkdir -p "$ROOT/build/web"
 start=$(date +%s%N)
 ACME="http://$PA" GLOBEX="http://$PG" GLOBEX_ORG="$GORG" CHROMIUM="$CHROMIUM" \

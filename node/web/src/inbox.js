@@ -1,9 +1,12 @@
 // inbox.js - what waits for this org: approvals to give (approve or
-// reject in place), the invites it made that wait for a partner (revoke),
-// and joining an object with an invite token.
+// reject in place), MDF claims to review (approve: the `claim` step, then
+// the move to Claim Approved; reject with the reason), deal registrations
+// waiting, with their likely conflicts (approve with an expiry date,
+// reject with the reason: spec/workflows.md §9), the invites it made that
+// wait for a partner (revoke), and joining an object with an invite token.
 import {useEffect, useState} from 'preact/hooks';
 import {html} from './html.js';
-import {api} from './api.js';
+import {api, show} from './api.js';
 import {useEvents} from './events.js';
 
 export function Inbox({go, readOnly}) {
@@ -13,6 +16,7 @@ export function Inbox({go, readOnly}) {
   const [token, setToken] = useState('');
   const [join, setJoin] = useState(null);
   const [reason, setReason] = useState('');
+  const [expires, setExpires] = useState({});
   const load = async () => setInbox(await api('GET', '/v1/inbox'));
   useEffect(() => {
     load().catch((e) => setError(e.message));
@@ -42,18 +46,54 @@ export function Inbox({go, readOnly}) {
       setError(err.message);
     }
   };
+  const claims = (inbox && inbox.claims) || [];
+  const regs = (inbox && inbox.registrations) || [];
+  const below = (a) => (a.step === 'claim' && claims.some((c) => c.object === a.object)) ||
+    (a.step === 'registration' && regs.some((r) => r.object === a.object));
+  const approvals = inbox ? inbox.approvals.filter((a) => !below(a)) : [];
+  const objLink = (id, text) => html`<a href="/objects/${id}" onClick=${(e) => { e.preventDefault(); go(`/objects/${id}`); }}>${text}</a>`;
+  const named = (o) => o.name || o.object.slice(0, 12);
+  const conflict = (c) => html`<li>
+    <span class="score">${c.score}</span> ${c.match}: ${c.type === 'opportunity' ? 'opportunity ' : 'registration '}${objLink(c.object, c.object.slice(0, 12))} ${c.account || '-'} / ${c.solution || '-'}, ${c.stage || 'no stage'}${c.expires ? `, expires ${c.expires}` : ''}${c.earlier ? ', registered earlier' : ''}${c.holds ? ', approved and unexpired' : ''}${c.same_solution ? ', same solution' : ''}
+  </li>`;
   return html`<main>
     <h1>Inbox</h1>
     ${error && html`<p role="alert" class="error">${error}</p>`}
     <section aria-label="Approvals"><h2>Approvals</h2>
-      ${inbox && inbox.approvals.length === 0 && html`<p>Nothing to approve.</p>`}
-      <ul>${inbox && inbox.approvals.map((a) => html`<li>
+      ${inbox && approvals.length === 0 && html`<p>Nothing to approve.</p>`}
+      <ul>${approvals.map((a) => html`<li>
         <a href="/objects/${a.object}" onClick=${(e) => { e.preventDefault(); go(`/objects/${a.object}`); }}>${a.type} ${a.object.slice(0, 12)}</a>
         — ${a.stage}: ${a.step}
         <button type="button" disabled=${readOnly} onClick=${() => act(() => api('POST', `/v1/objects/${a.object}/approve`, {step: a.step}))}>Approve</button>
         <button type="button" disabled=${readOnly || !reason} onClick=${() => act(() => api('POST', `/v1/objects/${a.object}/reject`, {step: a.step, reason}))}>Reject</button>
       </li>`)}</ul>
       <label>Reason for a rejection <input value=${reason} onInput=${(e) => setReason(e.target.value)} /></label>
+    </section>
+    <section aria-label="Claims to review"><h2>Claims to review</h2>
+      ${inbox && claims.length === 0 && html`<p>No claim waiting.</p>`}
+      <ul>${claims.map((c) => html`<li aria-label=${`Claim ${named(c)}`}>
+        ${objLink(c.object, named(c))}: ${show(c.claimed) || 'nothing'} claimed of ${show(c.approved) || 'nothing'} approved${c.proof_of_performance ? html`; proof: ${show(c.proof_of_performance)}` : ''}
+        <button type="button" disabled=${readOnly} aria-label=${`Approve the claim ${named(c)}`}
+          onClick=${() => act(async () => {
+            await api('POST', `/v1/objects/${c.object}/approve`, {step: 'claim'});
+            await api('POST', `/v1/objects/${c.object}/stage`, {stage: 'Claim Approved'});
+          })}>Approve claim</button>
+        <button type="button" disabled=${readOnly || !reason} aria-label=${`Reject the claim ${named(c)}`}
+          onClick=${() => act(() => api('POST', `/v1/objects/${c.object}/reject`, {step: 'claim', reason}))}>Reject claim</button>
+      </li>`)}</ul>
+    </section>
+    <section aria-label="Deal registrations"><h2>Deal registrations</h2>
+      ${inbox && regs.length === 0 && html`<p>No registration waiting.</p>`}
+      <ul>${regs.map((r) => html`<li aria-label=${`Registration ${named(r)}`}>
+        ${objLink(r.object, named(r))}: ${r.customer_account || r.account || '-'} / ${r.solution || '-'}${r.amount ? `, ${show(r.amount)}` : ''}${r.close_date ? `, closes ${r.close_date}` : ''}${' — '}${r.conflicts && r.conflicts.length ? `${r.conflicts.length + (r.more || 0)} likely conflict${r.conflicts.length + (r.more || 0) === 1 ? '' : 's'}` : 'no likely conflict'}
+        ${r.conflicts && r.conflicts.length > 0 && html`<ul aria-label=${`Conflicts of ${named(r)}`}>${r.conflicts.map(conflict)}</ul>`}
+        <label>Expiry date for ${named(r)} <input type="date" value=${expires[r.object] || ''} disabled=${readOnly}
+          onInput=${(e) => setExpires({...expires, [r.object]: e.target.value})} /></label>
+        <button type="button" disabled=${readOnly || !expires[r.object]} aria-label=${`Approve the registration ${named(r)}`}
+          onClick=${() => act(() => api('POST', `/v1/objects/${r.object}/approve`, {expires: expires[r.object]}))}>Approve</button>
+        <button type="button" disabled=${readOnly || !reason} aria-label=${`Reject the registration ${named(r)}`}
+          onClick=${() => act(() => api('POST', `/v1/objects/${r.object}/reject`, {step: 'registration', reason}))}>Reject</button>
+      </li>`)}</ul>
     </section>
     <section aria-label="Pending invites"><h2>Pending invites</h2>
       ${inbox && inbox.invites.length === 0 && html`<p>No invite waiting.</p>`}

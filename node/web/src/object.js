@@ -3,6 +3,9 @@
 // all, and not even fetched, while private fields are hidden), inline
 // editing, the stage chevron bar, members with their roles and safety
 // codes, comments, attachments, the activity timeline, inviting a partner.
+// Money is edited as an amount and a currency from the list this build
+// knows (spec/objects.md "Currencies"), the value's own currency, else the
+// org's default (GET /v1/config), chosen first.
 import {useEffect, useState} from 'preact/hooks';
 import {html, Lock} from './html.js';
 import {api, query, show, hidePrivate} from './api.js';
@@ -10,13 +13,32 @@ import {useEvents} from './events.js';
 import {Timeline} from './timeline.js';
 import {Attachments} from './attachments.js';
 
+// the currencies the node knows (spec/objects.md "Currencies")
+export const CURRENCIES = ('AED ARS AUD BDT BGN BHD BIF BRL CAD CHF CLF CLP CNY COP CZK DJF DKK EGP EUR GBP ' +
+  'GNF HKD HUF IDR ILS INR IQD ISK JOD JPY KES KMF KRW KWD LYD MAD MXN MYR NGN NOK NZD OMR PEN PHP PKR ' +
+  'PLN PYG QAR RON RWF SAR SEK SGD THB TND TRY TWD UAH UGX USD UYU UYW VND VUV XAF XOF XPF ZAR').split(' ');
+
+let defaultCurrency = null;
+function orgCurrency() {
+  if (!defaultCurrency)
+    defaultCurrency = api('GET', '/v1/config').then((c) => c.default_currency || 'USD', () => 'USD');
+  return defaultCurrency;
+}
+
 function Field({f, value, priv, readOnly, save}) {
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState('');
+  const [currency, setCurrency] = useState('');
   const label = f.label || f.name;
-  const start = () => {
-    setText(value === undefined || value === null ? '' :
-      typeof value === 'object' && 'amount' in value ? `${value.amount} ${value.currency}` : show(value));
+  const money = f.type === 'money';
+  const start = async () => {
+    if (money) {
+      const has = value && typeof value === 'object' && value.currency;
+      setText(has && value.amount !== undefined ? value.amount : '');
+      setCurrency(has ? value.currency : await orgCurrency());
+    } else {
+      setText(value === undefined || value === null ? '' : show(value));
+    }
     setEditing(true);
   };
   const [choices, setChoices] = useState(null);
@@ -27,14 +49,19 @@ function Field({f, value, priv, readOnly, save}) {
   }, [editing]);
   const submit = async (e) => {
     e.preventDefault();
-    if (await save(f.name, text, priv)) setEditing(false);
+    const v = money && text.trim() !== '' ? `${text.trim()} ${currency}` : text;
+    if (await save(f.name, v, priv)) setEditing(false);
   };
-  const input = choices && choices.length > 0
+  const input = money
+    ? html`<input aria-label="${label} amount" inputmode="decimal" placeholder="1200000.00"
+        value=${text} onInput=${(e) => setText(e.target.value)} />
+      <select aria-label="${label} currency" value=${currency} onChange=${(e) => setCurrency(e.target.value)}>
+        ${(CURRENCIES.includes(currency) ? CURRENCIES : [currency].concat(CURRENCIES)).map((c) => html`<option value=${c}>${c}</option>`)}</select>`
+    : choices && choices.length > 0
     ? html`<select aria-label=${label} value=${text} onChange=${(e) => setText(e.target.value)}>
         <option value="">(none)</option>
         ${choices.map((c) => html`<option value=${c}>${c}</option>`)}</select>`
     : html`<input aria-label=${label} type=${f.type === 'date' ? 'date' : 'text'}
-        placeholder=${f.type === 'money' ? '1200000 EUR' : undefined}
         value=${text} onInput=${(e) => setText(e.target.value)} />`;
   return html`<tr>
     <th scope="row">${priv && html`<${Lock} /> `}${label}</th>
