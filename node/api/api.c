@@ -81,6 +81,7 @@ static const ent_api_route builtin_routes[] = {
      ent_api_member_remove},
     {"POST", "/v1/objects/{id}/members/{org}/role", false, ent_api_member_role},
     {"POST", "/v1/join", false, ent_api_join},
+    {"POST", "/v1/join/preview", false, ent_api_join_preview},
     {"GET", "/v1/joins/{join}", false, ent_api_join_get},
     {"GET", "/v1/peers", false, ent_api_peers_list},
     {"GET", "/v1/invites", false, ent_api_invites_list},

@@ -520,7 +520,9 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
         action = ENT_ACT_LOG;
     } else if (starts(path, "/v1/audit/") || starts(path, "/v1/object-keys/")) {
         action = ENT_ACT_EXPORT;
-    } else if (strcmp(path, "/v1/join") == 0 || starts(path, "/v1/joins/")) {
+    } else if (strcmp(path, "/v1/join") == 0 ||
+               strcmp(path, "/v1/join/preview") == 0 ||
+               starts(path, "/v1/joins/")) {
         action = ENT_ACT_JOIN;
     } else if (starts(path, "/v1/templates") || starts(path, "/v1/config") ||
                starts(path, "/v1/views/") || starts(path, "/v1/fieldmaps")) {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define JOINS_PREFIX "/v1/joins/"
 
@@ -427,6 +428,40 @@ int ent_api_join(ent_node *n, const ent_http_request *req,
         goto out;
     }
     ent_http_response_json(resp, 202, o);
+out:
+    json_decref(body);
+    return rc;
+}
+
+int ent_api_join_preview(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp) {
+    json_t *body = NULL;
+    ent_invite inv;
+    (void)n;
+    int rc = ent_api_body_object(req, resp, &body);
+    if (rc != ENT_OK)
+        return rc;
+    const json_t *t = json_object_get(body, "token");
+    if (!json_is_string(t) || json_object_size(body) != 1) {
+        rc = ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "token",
+            "body must be {\"token\":\"ent1...\"}");
+        goto out;
+    }
+    rc = ent_invite_token_parse(json_string_value(t), json_string_length(t),
+                                &inv);
+    if (rc != ENT_OK) {
+        rc = ent_http_response_error_field(resp, 400, rc, "token", "%s",
+                                           ent_invite_parse_error(rc));
+        goto out;
+    }
+    json_t *o = ent_invite_describe(&inv, (uint64_t)time(NULL));
+    ent_invite_clear(&inv);
+    if (o == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    ent_http_response_json(resp, 200, o);
 out:
     json_decref(body);
     return rc;

@@ -23,6 +23,11 @@ int ent_api_member_remove(ent_node *n, const ent_http_request *req,
 /* POST /v1/objects/ID/members/ORG/role {"role"} -> 200 {"id","org","role"} */
 int ent_api_member_role(ent_node *n, const ent_http_request *req,
                         ent_http_response *resp);
+/* POST /v1/join/preview {"token"}: what the token holds (200,
+ * ent_invite_describe), or 400 naming what is wrong with it. Reads no
+ * state and joins nothing. */
+int ent_api_join_preview(ent_node *n, const ent_http_request *req,
+                         ent_http_response *resp);
 /* POST /v1/join {"token"} -> 202 {"join"} (400 with the reason for a bad,
  * mistyped or expired token) */
 int ent_api_join(ent_node *n, const ent_http_request *req,

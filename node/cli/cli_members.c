@@ -177,15 +177,11 @@ int ent__cli_cmd_invite_inspect(cli *c) {
         snprintf(local, sizeof(local), "-");
     const char *role = inv.role < 4 ? role_names[inv.role] : "?";
     if (c->json) {
-        json_t *addrs = json_array();
-        for (unsigned i = 0; addrs != NULL && i < inv.n_addrs; i++)
-            json_array_append_new(addrs, json_string(inv.addrs[i]));
-        /* a version-1 token does not name the type: null */
-        json_t *o = json_pack("{s:s,s:s?,s:s,s:s,s:s,s:b,s:o,s:s}", "object",
-                              obj, "type", inv.type[0] ? inv.type : NULL,
-                              "inviter", org, "role", role, "expires", rfc,
-                              "expired", expired, "addrs", addrs, "invite_id",
-                              iid);
+        json_t *o = ent_invite_describe(&inv, (uint64_t)time(NULL));
+        if (o == NULL) {
+            ent_invite_clear(&inv);
+            return ent__cli_fail(c, "out of memory");
+        }
         ent__cli_print_json(o);
         json_decref(o);
     } else {

@@ -7,12 +7,15 @@
 #include "node/peers/invite.h"
 
 #include <arpa/inet.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/crypto.h"
 #include "node/err.h"
 #include "node/objects/template.h"
+#include "node/timefmt.h"
 
 /* ---- domain separation (spec/invites.md section 3) ---- */
 
@@ -837,4 +840,25 @@ const char *ent_invite_parse_error(int rc) {
     default:
         return "not a valid invite token (malformed)";
     }
+}
+
+json_t *ent_invite_describe(const ent_invite *inv, uint64_t now) {
+    static const char *const roles[] = {"owner", "admin", "member", "viewer"};
+    char obj[65], iid[2 * ENT_INVITE_ID_LEN + 1], org[ENT_ORG_ID_LEN + 1];
+    char rfc[ENT_TIMEFMT_RFC3339_LEN + 1];
+    ent_hex_encode(obj, inv->object, 32);
+    ent_hex_encode(iid, inv->id, ENT_INVITE_ID_LEN);
+    ent_org_id_format(org, inv->inviter);
+    if (ent_timefmt_rfc3339(rfc, inv->expiry * 1000) != ENT_OK)
+        rfc[0] = '\0';
+    json_t *addrs = json_array();
+    for (unsigned i = 0; addrs != NULL && i < inv->n_addrs; i++)
+        json_array_append_new(addrs, json_string(inv->addrs[i]));
+    /* a version-1 token does not name the type: null */
+    return json_pack("{s:s,s:s?,s:s,s:s,s:s,s:b,s:o,s:s}", "object", obj,
+                     "type", inv->type[0] ? inv->type : NULL, "inviter", org,
+                     "role", inv->role < 4 ? roles[inv->role] : "?",
+                     "expires", rfc, "expired",
+                     ent_invite_check_expiry(inv, now) != ENT_OK, "addrs",
+                     addrs, "invite_id", iid);
 }

@@ -171,6 +171,17 @@ const char *ent_invite_parse_error(int rc);
 int ent_invite_check_expiry(const ent_invite *inv, uint64_t now);
 
 /*
+ * What a token holds, for a person to look at before joining (`entente
+ * invite inspect --json`, POST /v1/join/preview): {"object" (64 hex),
+ * "type" (null in a version-1 token), "inviter" (org id), "role" (owner,
+ * admin, member, viewer; "?" for another), "expires" (RFC 3339),
+ * "expired" (at now, seconds), "addrs" ([HOST:PORT]), "invite_id" (32
+ * hex)}. NULL when out of memory.
+ */
+struct json_t;
+struct json_t *ent_invite_describe(const ent_invite *inv, uint64_t now);
+
+/*
  * Joiner side: the 32-byte JOIN proof for inv in the session whose Noise
  * handshake hash is handshake_hash, sent by org joiner_org_pk (the joiner's
  * own org key, the one it proved in the handshake).

@@ -182,10 +182,19 @@ async function run() {
   await column(gBoard, 'Prospecting').waitFor();
   const g = globex.page;
   await g.getByRole('link', {name: 'Inbox'}).click();
+  // a mistyped token is named as such; the right one is previewed (what
+  // it holds, read by Globex's node) before Globex joins with it
+  await g.getByLabel('Invite token').fill(token.slice(0, -3) + (token.endsWith('aaa') ? 'bbb' : 'aaa'));
+  await g.getByRole('region', {name: 'Invite preview'}).getByRole('alert').waitFor();
   await g.getByLabel('Invite token').fill(token);
+  const preview = g.getByRole('region', {name: 'Invite preview'});
+  await preview.getByText(id.slice(0, 12)).waitFor();
+  const aorg = await a.evaluate(async () => (await (await fetch('/v1/status')).json()).org);
+  await preview.getByText(aorg).waitFor();
+  assert.match(await preview.textContent(), /opportunity/);
   await g.getByRole('button', {name: 'Join'}).click();
   await g.getByRole('heading', {name: /Canary Deal/}).waitFor();
-  ok('Globex joins from its own page');
+  ok('Globex previews the invite (object, inviter, role, expiry; a mistyped token refused) and joins from its own page');
   await card(gBoard, 'Prospecting', 'Canary Deal').waitFor();
   await shot(gBoard, 'globex-board');
   ok('Globex\'s open board shows the card live');

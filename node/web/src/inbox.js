@@ -15,6 +15,7 @@ export function Inbox({go, readOnly}) {
   const [error, setError] = useState('');
   const [token, setToken] = useState('');
   const [join, setJoin] = useState(null);
+  const [preview, setPreview] = useState(null);
   const [reason, setReason] = useState('');
   const [expires, setExpires] = useState({});
   const load = async () => setInbox(await api('GET', '/v1/inbox'));
@@ -30,6 +31,22 @@ export function Inbox({go, readOnly}) {
       setError(e.message);
     }
   };
+  // what a pasted token holds, shown before joining (the node reads it:
+  // POST /v1/join/preview; nothing is joined)
+  useEffect(() => {
+    const t = token.trim();
+    setPreview(null);
+    if (!t) return undefined;
+    let gone = false;
+    const timer = setTimeout(() => {
+      api('POST', '/v1/join/preview', {token: t})
+        .then((p) => !gone && setPreview(p), (e) => !gone && setPreview({error: e.message}));
+    }, 250);
+    return () => {
+      gone = true;
+      clearTimeout(timer);
+    };
+  }, [token]);
   const doJoin = async (e) => {
     e.preventDefault();
     setError('');
@@ -109,6 +126,15 @@ export function Inbox({go, readOnly}) {
         <label>Invite token <input value=${token} onInput=${(e) => setToken(e.target.value)} required disabled=${readOnly} /></label>
         <button type="submit" disabled=${readOnly}>Join</button>
       </form>
+      ${preview && html`<section aria-label="Invite preview">
+        ${preview.error ? html`<p role="alert">${preview.error}</p>` : html`<dl>
+          <dt>Object</dt><dd>${preview.type || 'unknown type (older token)'} <code>${preview.object.slice(0, 12)}</code></dd>
+          <dt>Invited by</dt><dd><code>${preview.inviter}</code></dd>
+          <dt>Role</dt><dd>${preview.role}</dd>
+          <dt>Expires</dt><dd>${preview.expires}${preview.expired ? ' (expired)' : ''}</dd>
+          <dt>Addresses</dt><dd>${preview.addrs.join(', ')}</dd>
+        </dl>`}
+      </section>`}
       ${join && html`<p role="status">Join: ${join.state}</p>`}
     </section>
   </main>`;
