@@ -47,24 +47,8 @@ static int bad(char *err, size_t errlen, int rc, const char *fmt, ...) {
     return rc;
 }
 
-static bool ieq_n(const char *a, size_t al, const char *b) {
-    size_t bl = strlen(b);
-    if (al != bl)
-        return false;
-    for (size_t i = 0; i < al; i++) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z')
-            x = (char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-            y = (char)(y - 'A' + 'a');
-        if (x != y)
-            return false;
-    }
-    return true;
-}
-
 static bool ieq(const char *a, const char *b) {
-    return ieq_n(a, strlen(a), b);
+    return ent_ascii_caseeq(a, strlen(a), b);
 }
 
 void ent_fieldmap_free(ent_fieldmap *m) {
@@ -583,7 +567,7 @@ const char *ent_fieldmap_shared_value(const ent_fieldmap *m,
                                       size_t len) {
     const fm_vals *fv = vals_of(m, shared_field);
     for (size_t i = 0; fv != NULL && i < fv->n; i++)
-        if (ieq_n(own, len, fv->v[i].own))
+        if (ent_ascii_caseeq(own, len, fv->v[i].own))
             return fv->v[i].shared;
     return NULL;
 }
@@ -593,7 +577,7 @@ const char *ent_fieldmap_own_value(const ent_fieldmap *m,
                                    size_t len) {
     const fm_vals *fv = vals_of(m, shared_field);
     for (size_t i = 0; fv != NULL && i < fv->n; i++)
-        if (ieq_n(shared, len, fv->v[i].shared))
+        if (ent_ascii_caseeq(shared, len, fv->v[i].shared))
             return fv->v[i].own;
     return NULL;
 }

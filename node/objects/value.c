@@ -525,7 +525,7 @@ out:
     return rc;
 }
 
-static bool ascii_caseeq(const char *a, size_t alen, const char *b) {
+bool ent_ascii_caseeq(const char *a, size_t alen, const char *b) {
     size_t blen = strlen(b);
     if (alen != blen)
         return false;
@@ -548,7 +548,7 @@ static int parse_enum(ent_value *out, const char *text,
     trim(text, &s, &len);
     size_t n = opts ? opts->nallowed : 0;
     for (size_t i = 0; i < n; i++) {
-        if (ascii_caseeq(s, len, opts->allowed[i])) {
+        if (ent_ascii_caseeq(s, len, opts->allowed[i])) {
             int rc = ent_value_set_text(out, ENT_VT_ENUM, opts->allowed[i],
                                         strlen(opts->allowed[i]));
             if (rc == ENT_EINVAL)

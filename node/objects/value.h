@@ -129,9 +129,9 @@ void ent_value_ref_format(char out[65], const uint8_t ref[32]);
 
 /*
  * Formats v as text, in the syntax ent_value_parse() accepts: money as
- * "1200000.50 EUR", dates as "YYYY-MM-DD", orgs as their 52-character id, refs as the
- * linked object's 64-hex-character id,
- * null as "". *out is malloc'd; the caller frees it.
+ * "1200000.50 EUR", dates as "YYYY-MM-DD", orgs as their 52-character id, refs
+ * as the linked object's 64-hex-character id, null as "". *out is malloc'd; the
+ * caller frees it.
  * @return ENT_OK, ENT_EINVAL (unknown currency, date out of range, bad
  *         type), ENT_ENOMEM.
  */
@@ -147,5 +147,9 @@ int ent_value_format(const ent_value *v, char **out);
  * 1..9999 is {"days":N}. @return ENT_OK, ENT_EINVAL (bad type), ENT_ENOMEM.
  */
 int ent_value_to_json(const ent_value *v, json_t **out);
+
+/* True if the alen bytes at a equal the string b, ASCII letters compared
+ * without case (enum values, stage and field names: spec/objects.md). */
+bool ent_ascii_caseeq(const char *a, size_t alen, const char *b);
 
 #endif

@@ -25,8 +25,8 @@
 #include "node/reports/expr.h"
 
 static const char *const kind_names[ENT_RPT__COUNT] = {
-    "pipeline", "attribution", "win-rate", "deal-size", "cycle-time", "mdf",
-    "plan"};
+    "pipeline",   "attribution", "win-rate", "deal-size",
+    "cycle-time", "mdf",         "plan"};
 
 const char *ent_rpt_kind_name(ent_rpt_kind k) {
     return k < ENT_RPT__COUNT ? kind_names[k] : NULL;
@@ -51,22 +51,6 @@ static int failf(rpt *r, int rc, const char *fmt, ...) {
     va_end(ap);
     r->rc = rc;
     return rc;
-}
-
-static bool caseeq_n(const char *a, size_t al, const char *b) {
-    size_t bl = strlen(b);
-    if (al != bl)
-        return false;
-    for (size_t i = 0; i < al; i++) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z')
-            x = (char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-            y = (char)(y - 'A' + 'a');
-        if (x != y)
-            return false;
-    }
-    return true;
 }
 
 /* ---- slots --------------------------------------------------------------- */
@@ -136,8 +120,8 @@ static bool expr_lookup(void *data, const char *name, size_t len,
         return false;
     memcpy(nm, name, len);
     nm[len] = '\0';
-    const char *sh = r->in_formula ? NULL
-                                   : ent_fieldmap_shared_name(r->fm, nm, len);
+    const char *sh =
+        r->in_formula ? NULL : ent_fieldmap_shared_name(r->fm, nm, len);
     if (sh != NULL) { /* the org's own name of a shared field */
         snprintf(nm, sizeof(nm), "%s", sh);
         len = strlen(nm);
@@ -241,8 +225,8 @@ static int parse_by_one(rpt *r, const char *s, size_t len) {
         return r->rc;
     r->slots[b->slot].used = true;
     if (b->bucket != 0 && r->slots[b->slot].vt != ENT_VT_DATE)
-        return failf(r, ENT_EINVAL, "--by %s: %s is not a date field",
-                     b->label, name);
+        return failf(r, ENT_EINVAL, "--by %s: %s is not a date field", b->label,
+                     name);
     b->is_stage = strcmp(r->slots[b->slot].name, ENT_TPL_STAGE_FIELD) == 0;
     const char *own = ent_fieldmap_own_name(r->fm, r->slots[b->slot].name);
     if (own != NULL && (colon != NULL || b->bucket == 0)) /* own name */
@@ -353,10 +337,10 @@ static int convert(rpt *r, const char cur[4], int64_t minor, int64_t *out) {
                      cur);
     for (size_t i = 0; i < r->nrates; i++) {
         rrate *x = &r->rates[i];
-        bool direct = memcmp(x->from, cur, 3) == 0 &&
-                      memcmp(x->to, r->cur, 3) == 0;
-        bool inverse = memcmp(x->to, cur, 3) == 0 &&
-                       memcmp(x->from, r->cur, 3) == 0;
+        bool direct =
+            memcmp(x->from, cur, 3) == 0 && memcmp(x->to, r->cur, 3) == 0;
+        bool inverse =
+            memcmp(x->to, cur, 3) == 0 && memcmp(x->from, r->cur, 3) == 0;
         if (!direct && !inverse)
             continue;
         __int128 num = (__int128)minor * pow10i(et);
@@ -372,8 +356,9 @@ static int convert(rpt *r, const char cur[4], int64_t minor, int64_t *out) {
         if (rem != 0 && (rem < 0 ? -rem : rem) * 2 >= den)
             q += num < 0 ? -1 : 1;
         if (q > INT64_MAX || q < INT64_MIN)
-            return failf(r, ENT_ELIMIT, "--currency: a converted amount is "
-                                        "out of range");
+            return failf(r, ENT_ELIMIT,
+                         "--currency: a converted amount is "
+                         "out of range");
         x->used = true;
         *out = (int64_t)q;
         return ENT_OK;
@@ -381,8 +366,8 @@ static int convert(rpt *r, const char cur[4], int64_t minor, int64_t *out) {
     return failf(r, ENT_ENOENT,
                  "--currency %s: no exchange rate %.3s/%s in config table "
                  "%s (entente config set --new %s %.3s/%s=RATE ...)",
-                 r->cur, cur, r->cur, ENT_RPT_RATES_TABLE,
-                 ENT_RPT_RATES_TABLE, cur, r->cur);
+                 r->cur, cur, r->cur, ENT_RPT_RATES_TABLE, ENT_RPT_RATES_TABLE,
+                 cur, r->cur);
 }
 
 /* ---- access -------------------------------------------------------------- */
@@ -412,8 +397,7 @@ static int denied(rpt *r, const char *field, const ent_decision *d) {
                      "user %s may not read %s.%s (rule %u: %s), and this "
                      "report uses it; leave it out (--by, --where, --amount "
                      "none)",
-                     r->o->principal->user, r->tpl->type, field, d->rule,
-                     text);
+                     r->o->principal->user, r->tpl->type, field, d->rule, text);
     return failf(r, ENT_EDENIED,
                  "user %s may not read %s.%s (%s), and this report uses it; "
                  "leave it out (--by, --where, --amount none)",
@@ -439,9 +423,8 @@ static int field_cb(void *data, const char *name, size_t nlen, bool priv,
         ent_value_clear(&v);
         if (rc != ENT_OK)
             return rc;
-        json_object_set_new(json_object_get(r->state,
-                                            priv ? "private" : "shared"),
-                            nm, j);
+        json_object_set_new(
+            json_object_get(r->state, priv ? "private" : "shared"), nm, j);
     }
     for (size_t i = 0; i < r->nslots; i++) {
         rslot *s = &r->slots[i];
@@ -537,9 +520,11 @@ static void slots_clear(rpt *r) {
 
 /* The stage of the object: 0 open, 1 won, 2 lost; -1 none. */
 static int stage_state(const char *s, size_t len) {
-    if (caseeq_n(s, len, "closed won") || caseeq_n(s, len, "won"))
+    if (ent_ascii_caseeq(s, len, "closed won") ||
+        ent_ascii_caseeq(s, len, "won"))
         return 1;
-    if (caseeq_n(s, len, "closed lost") || caseeq_n(s, len, "lost"))
+    if (ent_ascii_caseeq(s, len, "closed lost") ||
+        ent_ascii_caseeq(s, len, "lost"))
         return 2;
     return 0;
 }
@@ -550,8 +535,7 @@ typedef struct hist {
     uint64_t close;
 } hist;
 
-static int hist_cb(void *data, uint64_t ms, const uint8_t *blob,
-                   size_t blen) {
+static int hist_cb(void *data, uint64_t ms, const uint8_t *blob, size_t blen) {
     hist *h = data;
     ent_value v;
     int rc = ent_obj_value_decode(blob, blen, &v);
@@ -560,7 +544,7 @@ static int hist_cb(void *data, uint64_t ms, const uint8_t *blob,
     if (v.type == ENT_VT_ENUM || v.type == ENT_VT_TEXT) {
         const ent_strlist *st = &h->r->tpl->stages;
         for (size_t i = 0; i < st->n && i < ENT_TPL_MAX_STAGES; i++)
-            if (caseeq_n(v.u.text.s, v.u.text.len, st->v[i]) &&
+            if (ent_ascii_caseeq(v.u.text.s, v.u.text.len, st->v[i]) &&
                 (h->first[i] == 0 || ms < h->first[i]))
                 h->first[i] = ms;
         if (stage_state(v.u.text.s, v.u.text.len) != 0 &&
@@ -601,7 +585,7 @@ static const char *key_text(rpt *r, const rby *b, int which, char *buf,
         buf[n] = '\0';
         if (b->is_stage)
             for (size_t i = 0; i < r->tpl->stages.n; i++)
-                if (caseeq_n(buf, n, r->tpl->stages.v[i]))
+                if (ent_ascii_caseeq(buf, n, r->tpl->stages.v[i]))
                     *rank = (int)i;
         return buf;
     }
@@ -645,8 +629,8 @@ static int add_to_key(rpt *r, int which, const robj *ob) {
     const char *texts[ENT_RPT_BY_MAX];
     int ranks[ENT_RPT_BY_MAX];
     for (size_t i = 0; i < r->nby; i++)
-        texts[i] = key_text(r, &r->by[i], which, bufs[i], sizeof(bufs[i]),
-                            &ranks[i]);
+        texts[i] =
+            key_text(r, &r->by[i], which, bufs[i], sizeof(bufs[i]), &ranks[i]);
     if (r->o->kind == ENT_RPT_ATTRIBUTION && texts[0] == NULL)
         return ENT_OK; /* no partner in that role */
     rgroup *g;
@@ -679,8 +663,8 @@ static int compute(rpt *r, const ent_obj_info *oi) {
         rslot *s = &r->slots[i];
         if (!s->used || s->builtin < 0)
             continue;
-        ent_derive_builtin_value(r->tpl, (ent_derive_builtin)s->builtin,
-                                 stage, &f, &s->v);
+        ent_derive_builtin_value(r->tpl, (ent_derive_builtin)s->builtin, stage,
+                                 &f, &s->v);
         s->have = s->v.type != ENT_VT_NULL;
     }
     for (size_t i = 0; i < r->nslots; i++) {
@@ -721,8 +705,8 @@ static int obj_cb(void *data, const ent_obj_info *oi) {
     if (r->bulk)
         rc = take_rows(r, oi->id);
     else
-        rc = ent_obj_fields_scan(r->txn, oi->id, !r->o->hide_private,
-                                 field_cb, r);
+        rc = ent_obj_fields_scan(r->txn, oi->id, !r->o->hide_private, field_cb,
+                                 r);
     if (rc != ENT_OK)
         return rc;
     if (is_user(r)) {
@@ -745,9 +729,10 @@ static int obj_cb(void *data, const ent_obj_info *oi) {
     if (r->where != NULL && !ent_expr_test(r->where, slot_value, r))
         return 0;
     const ent_value *sv = slot_value(r, (unsigned)r->stage_slot);
-    ob.state = sv != NULL && (sv->type == ENT_VT_ENUM || sv->type == ENT_VT_TEXT)
-                   ? stage_state(sv->u.text.s, sv->u.text.len)
-                   : 0;
+    ob.state =
+        sv != NULL && (sv->type == ENT_VT_ENUM || sv->type == ENT_VT_TEXT)
+            ? stage_state(sv->u.text.s, sv->u.text.len)
+            : 0;
     const ent_value *av =
         r->amount_slot >= 0 ? slot_value(r, (unsigned)r->amount_slot) : NULL;
     if (av != NULL && av->type == ENT_VT_MONEY) {
@@ -824,8 +809,7 @@ static int prepare(rpt *r) {
     if (!o->shared_names &&
         (rc = ent_fieldmap_get(r->txn, type, &r->fm)) != ENT_OK &&
         rc != ENT_ENOENT)
-        return failf(r, rc, "the field map of %s: %s", type,
-                     ent_strerror(rc));
+        return failf(r, rc, "the field map of %s: %s", type, ent_strerror(rc));
     snprintf(r->datef, sizeof(r->datef), "%s",
              o->date != NULL ? o->date : "close_date");
     if ((r->stage_slot = need_field(r, ENT_TPL_STAGE_FIELD, "stage")) < 0)
@@ -889,8 +873,8 @@ static int prepare(rpt *r) {
     return ENT_OK;
 }
 
-int ent_report_run(ent_txn *txn, const ent_rpt_opts *o, json_t **out,
-                   char *err, size_t errlen) {
+int ent_report_run(ent_txn *txn, const ent_rpt_opts *o, json_t **out, char *err,
+                   size_t errlen) {
     rpt *r;
     int rc;
     *out = NULL;
@@ -906,8 +890,8 @@ int ent_report_run(ent_txn *txn, const ent_rpt_opts *o, json_t **out,
     if (r->now_ms == 0) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        r->now_ms = (uint64_t)ts.tv_sec * 1000u +
-                    (uint64_t)ts.tv_nsec / 1000000u;
+        r->now_ms =
+            (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
     }
     r->err = err;
     r->errlen = errlen;
