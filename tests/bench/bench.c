@@ -19,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/bench/bench.h"
@@ -225,4 +228,49 @@ int main(int argc, char **argv) {
     ent_bench_entente(&rep, quick);
     int rc = ent_bench_report_print(&rep, json_path);
     return rc != 0 ? rc : rep.failed ? 1 : 0;
+}
+
+static long vm_rss_kib(pid_t pid) {
+    char path[64], line[256];
+    long kib = 0;
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+long ent_bench_serve_rss(const char *home) {
+    const char *bin = getenv("ENTENTE") ? getenv("ENTENTE") : "./entente";
+    char sock[4096];
+    long kib = -1;
+    if (access(bin, X_OK) != 0)
+        return -1;
+    snprintf(sock, sizeof(sock), "%s/api.sock", home);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) {
+            dup2(null, 1);
+            dup2(null, 2);
+        }
+        execl(bin, bin, "serve", "--home", home, "--listen", "127.0.0.1:0",
+              "--log-level", "error", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 3000 && access(sock, F_OK) != 0; i++)
+        usleep(10000);
+    if (access(sock, F_OK) == 0) {
+        usleep(500000);
+        kib = vm_rss_kib(pid);
+    }
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    return kib > 0 ? kib : -1;
 }

@@ -39,6 +39,15 @@ double ent_bench_now(void);
  * every fdatasync each page a commit writes counts once; tmpfs counts
  * nothing. 0 when /proc is not there. Divide by 4096 for pages. */
 uint64_t ent_bench_io_write_bytes(void);
+
+/*
+ * RSS in KiB of a fresh `entente serve` (the binary in $ENTENTE, else
+ * ./entente, which `make bench` builds) on home, read 500 ms after its API
+ * socket appears (waiting up to 30 s); -1 when the binary is missing or
+ * does not start. A process of its own, not a fork of the bench, so that
+ * none of the bench's memory is counted.
+ */
+long ent_bench_serve_rss(const char *home);
 double ent_bench_rate(void (*fn)(void *ctx, uint64_t iters), void *ctx,
                       double min_s);
 void ent_bench_report_init(ent_bench_report *r);

@@ -64,53 +64,6 @@ static double cpu_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static long rss_kib(pid_t pid) {
-    char path[64], line[256];
-    long kib = 0;
-    snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return 0;
-    while (fgets(line, sizeof(line), f) != NULL)
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
-
-/* RSS (KiB) of a fresh `entente serve` on home, 500 ms after its API
- * socket appears; -1 when the binary is missing or does not start. */
-static long serve_rss(const char *home) {
-    const char *bin = getenv("ENTENTE") ? getenv("ENTENTE") : "./entente";
-    char sock[512];
-    long kib = -1;
-    if (access(bin, X_OK) != 0)
-        return -1;
-    snprintf(sock, sizeof(sock), "%s/api.sock", home);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) {
-            dup2(null, 1);
-            dup2(null, 2);
-        }
-        execl(bin, bin, "serve", "--home", home, "--listen", "127.0.0.1:0",
-              "--log-level", "error", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 3000 && access(sock, F_OK) != 0; i++)
-        usleep(10000);
-    if (access(sock, F_OK) == 0) {
-        usleep(500000);
-        kib = rss_kib(pid);
-    }
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
-    return kib > 0 ? kib : -1;
-}
-
 /* Best of 5: ms for the first page (limit 100) of the object list. */
 static double list_ms(ent_objects *eng) {
     double best = 1e9;
@@ -263,7 +216,7 @@ static int sync_into_home(src *a, ops_row *row) {
     snprintf(path, sizeof(path), "%s/db/data.mdb", home);
     if (stat(path, &sb) == 0)
         row->db_per_op = (double)sb.st_blocks * 512.0 / (double)c.n;
-    long kib = serve_rss(home);
+    long kib = ent_bench_serve_rss(home);
     row->rss_mib = kib > 0 ? (double)kib / 1024.0 : -1;
     ret = 0;
 out:

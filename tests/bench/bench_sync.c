@@ -237,57 +237,6 @@ static int dcmp(const void *x, const void *y) {
     return a < b ? -1 : a > b;
 }
 
-/* VmRSS in KiB of process pid (0 when unknown). */
-static long vm_rss_kib(pid_t pid) {
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-    FILE *f = fopen(path, "r");
-    char line[256];
-    long kib = 0;
-    if (f == NULL)
-        return 0;
-    while (fgets(line, sizeof(line), f) != NULL)
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
-
-/*
- * RSS in KiB of a real `entente serve` process (the binary in $ENTENTE, else
- * ./entente, which `make bench` builds) on home, read 500 ms after its API
- * socket appears; -1 on failure. A fresh process, not a fork of the bench,
- * so that none of the bench's own memory is counted.
- */
-static long node_rss(const char *home) {
-    const char *bin = getenv("ENTENTE") != NULL ? getenv("ENTENTE") : "./entente";
-    char sock[4096];
-    long kib = -1;
-    snprintf(sock, sizeof(sock), "%s/api.sock", home);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) {
-            dup2(null, 1);
-            dup2(null, 2);
-        }
-        execl(bin, bin, "serve", "--home", home, "--listen", "127.0.0.1:0",
-              "--log-level", "error", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 1000 && access(sock, F_OK) != 0; i++)
-        usleep(10000);
-    if (access(sock, F_OK) == 0) {
-        usleep(500000);
-        kib = vm_rss_kib(pid);
-    }
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
-    return kib > 0 ? kib : -1;
-}
-
 static void sync_bench(ent_bench_report *r, int quick) {
     world *w = calloc(1, sizeof(*w));
     size_t nops = quick ? 10000 : 100000;
@@ -328,7 +277,7 @@ static void sync_bench(ent_bench_report *r, int quick) {
     }
 
     /* d) an idle node: a fresh home, nothing in it */
-    long rss_idle = node_rss(w->home_b);
+    long rss_idle = ent_bench_serve_rss(w->home_b);
 
     if (uv_loop_init(&w->loop) != 0 || uv_loop_init(&w->loop_a) != 0)
         goto out;
@@ -460,7 +409,7 @@ stop:
     if (rss_idle > 0)
         ent_bench_add(r, "RSS of an idle node", (double)rss_idle / 1024.0,
                       "MiB", "", 0);
-    long rss_full = node_rss(w->home_b);
+    long rss_full = ent_bench_serve_rss(w->home_b);
     if (rss_full > 0) {
         char name[64];
         snprintf(name, sizeof(name), "RSS of a node holding %zu ops", nops);
