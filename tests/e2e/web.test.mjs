@@ -28,11 +28,23 @@ async function shot(page, name) {
   await page.screenshot({path: `${SHOTS}/${name}.png`, fullPage: true});
 }
 
+// What a failure report shows: each refused request, with the node's body.
+const refused = [];
+function watch(page, who) {
+  page.on('response', async (r) => {
+    if (r.status() < 400) return;
+    let body = '';
+    try { body = (await r.text()).slice(0, 300); } catch (e) { /* gone */ }
+    refused.push(`${new Date().toISOString()} ${who} ${r.request().method()} ${r.url()} -> ${r.status()} ${body}`);
+  });
+}
+
 // A context of its own (cookies, sessionStorage) logged in as user.
 async function login(base, user, password, options = {}) {
   const context = await browser.newContext({viewport: {width: 1280, height: 800}, ...options});
   const page = await context.newPage();
   page.setDefaultTimeout(T);
+  watch(page, user);
   await page.goto(`${base}/`);
   await page.getByLabel('User').fill(user);
   await page.getByLabel('Password').fill(password);
@@ -710,9 +722,14 @@ try {
   console.log(`${passed} passed, 0 failed`);
 } catch (e) {
   console.error(e);
+  console.error(`refused requests (${refused.length}):\n${refused.slice(-30).join('\n')}`);
   let n = 0;
   for (const c of browser.contexts())
-    for (const p of c.pages()) await shot(p, `failed-${n++}`).catch(() => {});
+    for (const p of c.pages()) {
+      const alerts = await p.getByRole('alert').allTextContents().catch(() => []);
+      console.error(`page ${n} ${p.url()} alerts: ${JSON.stringify(alerts)}`);
+      await shot(p, `failed-${n++}`).catch(() => {});
+    }
   if (process.env.WEB_DEBUG) console.error(debug.join('\n'));
   console.log(`${passed} passed, 1 failed`);
   process.exitCode = 1;
