@@ -251,11 +251,23 @@ async function run() {
   await g.getByText('Nothing to approve.').waitFor();
   // Globex's approval reaches Acme's node by gossip; a user would wait
   // for it too (clicking earlier is refused, rightly, for want of it)
+  // (the rules view: the approval is there and counts; no step waits)
   await until(a, async (id) => {
-    const r = await fetch(`/v1/events?kinds=approval.given&object=${id}&follow=false`);
-    return r.ok && (await r.json()).events.length > 0;
+    const r = await fetch(`/v1/objects/${id}/rules`);
+    if (!r.ok) return false;
+    const v = await r.json();
+    return v.decisions.some((d) => d.step === 'partner' && d.decision === 'approved' && d.counts) &&
+      !v.waiting.some((w) => w.step === 'partner');
   }, id);
-  await a.getByRole('button', {name: 'Move Canary Deal to Solution'}).click();
+  // the move goes through: the node takes it, the card in its new column
+  const [moved] = await Promise.all([
+    a.waitForResponse((r) => r.url().endsWith(`/v1/objects/${id}/stage`) && r.request().method() === 'POST'),
+    a.getByRole('button', {name: 'Move Canary Deal to Solution'}).click(),
+  ]);
+  if (!moved.ok()) {
+    const view = await a.evaluate(async (id) => (await fetch(`/v1/objects/${id}/rules`)).text(), id);
+    throw new Error(`the approved move was refused: ${moved.status()} ${await moved.text()}; rules view: ${view}`);
+  }
   await card(a, 'Solution', 'Canary Deal').waitFor();
   await card(gBoard, 'Solution', 'Canary Deal').waitFor();
   ok('Globex approves in its inbox; Acme\'s move then goes through on both boards');
