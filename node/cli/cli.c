@@ -254,9 +254,17 @@ int ent__cli_not_running(const char *words, const char *home) {
 
 int ent__cli_call(const char *words, const char *home, const char *method,
                   const char *path, const json_t *body, json_t **out) {
+    return ent__cli_call_timeout(words, home, method, path, body,
+                                 ENT_CLIENT_TIMEOUT_MS, out);
+}
+
+int ent__cli_call_timeout(const char *words, const char *home,
+                          const char *method, const char *path,
+                          const json_t *body, int timeout_ms, json_t **out) {
     int http = 0;
     *out = NULL;
-    int rc = ent_client_request(home, method, path, body, &http, out);
+    int rc = ent_client_request_timeout(home, method, path, body, timeout_ms,
+                                        &http, out);
     if (rc == ENT_ENOTRUNNING)
         return ent__cli_not_running(words, home);
     if (rc != ENT_OK)

@@ -139,6 +139,11 @@ int ent__cli_daemon_call(cli *c, const char *method, const char *path,
                          const json_t *body, json_t **out);
 int ent__cli_call(const char *words, const char *home, const char *method,
                   const char *path, const json_t *body, json_t **out);
+/* ent__cli_call, waiting timeout_ms (0: for ever) for the answer instead of
+ * ENT_CLIENT_TIMEOUT_MS. */
+int ent__cli_call_timeout(const char *words, const char *home,
+                          const char *method, const char *path,
+                          const json_t *body, int timeout_ms, json_t **out);
 /* ent__cli_daemon_call, then the answer printed as JSON with --json, else
  * with print (may be NULL); returns the exit status. */
 int ent__cli_call_print(cli *c, const char *method, const char *path,

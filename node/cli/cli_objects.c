@@ -595,8 +595,13 @@ int ent__cli_cmd_object_batch(cli *c) {
                            jerr.line, jerr.text);
         goto out;
     }
-    if ((st = ent__cli_daemon_call(c, "POST", "/v1/objects/batch", body,
-                                   &resp)) >= 0)
+    /* one commit of up to 1,000 changes: a slow node may take longer than
+     * the usual 30 s to answer (spec/cli.md) */
+    size_t n = json_array_size(json_object_get(body, "changes"));
+    if ((st = ent__cli_call_timeout(
+             c->words, c->home, "POST", "/v1/objects/batch", body,
+             ENT_CLIENT_TIMEOUT_MS + (int)(n > 1000 ? 1000 : n) * 100,
+             &resp)) >= 0)
         goto out;
     st = json_integer_value(json_object_get(resp, "failed")) > 0 ? 1 : 0;
     if (c->json) {

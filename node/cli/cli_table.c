@@ -152,7 +152,8 @@ static const cli_cmd object_cmds[] = {
      "create, set, stage and comment changes, checked whole first (nothing "
      "applied if one is malformed), then each applied on its own and all "
      "committed together. Prints a line per change: its number, status and "
-     "the object id or the error; exits 1 if any change failed. With "
+     "the object id or the error; exits 1 if any change failed. Waits for "
+     "the answer up to 30 s plus 0.1 s per change. With "
      "--json: {\"results\",\"applied\",\"failed\"}.",
      no_opts, 1, 1, NULL},
     {"erase", ent__cli_cmd_object_erase, "erase a shared field or the object",
