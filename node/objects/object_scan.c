@@ -12,6 +12,7 @@
 
 typedef struct oscan {
     const char *type;
+    size_t tlen;
     const uint8_t *after;
     int (*fn)(void *data, const ent_obj_info *o);
     void *data;
@@ -30,7 +31,7 @@ static int obj_one(void *data, const void *key, size_t klen, const void *val,
         v[42] > ENT_OP_NAME_MAX || vlen != 43u + v[42])
         return ENT_ECORRUPT;
     if (c->type != NULL &&
-        (strlen(c->type) != v[42] || memcmp(c->type, v + 43, v[42]) != 0))
+        (c->tlen != v[42] || memcmp(c->type, v + 43, v[42]) != 0))
         return 0;
     memset(&o, 0, sizeof(o));
     o.id = key;
@@ -44,7 +45,7 @@ static int obj_one(void *data, const void *key, size_t klen, const void *val,
 int ent_obj_scan(ent_txn *txn, const char *type,
                  const uint8_t after[ENT_OBJ_ID_LEN],
                  int (*fn)(void *data, const ent_obj_info *o), void *data) {
-    oscan c = {type, after, fn, data};
+    oscan c = {type, type != NULL ? strlen(type) : 0, after, fn, data};
     if (txn == NULL || fn == NULL)
         return ENT_EINVAL;
     if (after != NULL)

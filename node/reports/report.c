@@ -519,7 +519,9 @@ static int take_rows(rpt *r, const uint8_t *id) {
             int cmp = id_cmp(c->obj, id);
             if (cmp > 0)
                 break;
-            int i = cmp == 0 ? row_slot(r, c->name, c->nlen) : -1;
+            int i = cmp == 0 && r->first[(unsigned char)c->name[0]] != 0
+                        ? row_slot(r, c->name, c->nlen)
+                        : -1;
             if (i >= 0 && (rc = take_row(r, i, c->blob, c->blen)) != ENT_OK)
                 return rc;
             if ((rc = cur_next(c)) != ENT_OK)
@@ -787,7 +789,7 @@ static int obj_cb(void *data, const ent_obj_info *oi) {
                 !may_read(r, r->slots[i].name, &d))
                 return denied(r, r->slots[i].name, &d);
     }
-    if ((rc = compute(r, oi)) != ENT_OK)
+    if (r->computes && (rc = compute(r, oi)) != ENT_OK)
         return rc;
     if (r->date_slot >= 0 && (r->has_from || r->has_to)) {
         const ent_value *dv = slot_value(r, (unsigned)r->date_slot);
@@ -974,6 +976,7 @@ int ent_report_run(ent_txn *txn, const ent_rpt_opts *o, json_t **out, char *err,
     if (prepare(r) == ENT_OK) {
         for (size_t i = 0; i < r->nslots; i++) { /* the fields in rows */
             const rslot *s = &r->slots[i];
+            r->computes |= s->used && (s->builtin >= 0 || s->dx != NULL);
             if (!s->used || s->derived != NULL || s->builtin >= 0)
                 continue;
             r->first[(unsigned char)s->name[0]] |= 1u << r->nstored;

@@ -181,6 +181,7 @@ typedef struct rpt {
     uint8_t stored[RPT_SLOTS_MAX]; /* the used slots read from rows */
     size_t nstored;
     uint32_t first[256]; /* a name's first byte -> bits of stored[] */
+    bool computes;       /* a used slot is a built-in or a formula */
     uint32_t nvals;      /* values cached, all slots */
     rmemo *memo;         /* ids of the --by columns -> group */
     size_t nmemo, memocap;
