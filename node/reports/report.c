@@ -444,7 +444,7 @@ static int id_cmp(const uint8_t *a, const uint8_t *b) {
  * cached value is lent, not copied. */
 static int take_row(rpt *r, int i, const uint8_t *blob, size_t blen) {
     rslot *s = &r->slots[i];
-    const rval *iv;
+    rval *iv;
     int rc;
     if (s->have)
         return ENT_OK;
@@ -582,8 +582,7 @@ static int hist_cb(void *data, uint64_t ms, const uint8_t *blob, size_t blen) {
 
 /* The value of key column b for the object (which: the role, for
  * attribution), and in *iv the cached value it is, if any; NULL for null. */
-static const ent_value *key_value(rpt *r, const rby *b, int which,
-                                  const rval **iv) {
+static const ent_value *key_value(rpt *r, const rby *b, int which, rval **iv) {
     const rslot *s = NULL;
     if (b->kind == BY_PARTNER)
         s = r->slots[b->slot].have    ? &r->slots[b->slot]
@@ -653,7 +652,7 @@ static const char *key_format(rpt *r, const rby *b, const ent_value *v,
 static int key_text(rpt *r, size_t k, int which, char *buf, size_t cap,
                     const char **text, int *rank, uint32_t *id) {
     const rby *b = &r->by[k];
-    const rval *iv;
+    rval *iv;
     *text = NULL;
     *rank = RPT_RANK_NONE;
     if (b->kind == BY_PARTNERED) {
@@ -671,7 +670,7 @@ static int key_text(rpt *r, size_t k, int which, char *buf, size_t cap,
         *text = key_format(r, b, v, buf, cap, rank);
         return ENT_OK;
     }
-    rval *x = (rval *)iv; /* the cache's own: worked out once */
+    rval *x = iv; /* worked out once */
     if (!x->keyed[k]) {
         const char *t = key_format(r, b, v, buf, cap, &x->rank[k]);
         if (t != NULL && (x->key[k] = strdup(t)) == NULL)
@@ -679,7 +678,7 @@ static int key_text(rpt *r, size_t k, int which, char *buf, size_t cap,
         x->keyed[k] = true;
     }
     *text = x->key[k];
-    *rank = x->key[k] != NULL ? x->rank[k] : RPT_RANK_NONE;
+    *rank = x->rank[k];
     return ENT_OK;
 }
 
@@ -801,7 +800,7 @@ static int obj_cb(void *data, const ent_obj_info *oi) {
     if (r->where != NULL && !ent_expr_test(r->where, slot_value, r))
         return 0;
     const ent_value *sv = slot_value(r, (unsigned)r->stage_slot);
-    rval *siv = (rval *)r->slots[r->stage_slot].iv; /* the cache's own */
+    rval *siv = r->slots[r->stage_slot].iv;
     if (siv != NULL && siv->state >= 0)
         ob.state = siv->state;
     else

@@ -53,13 +53,13 @@ typedef struct rvals {
 typedef struct rslot {
     char name[ENT_TPL_NAME_MAX + 1];
     size_t nlen;
-    ent_vtype vt;   /* the template's type */
-    bool listed;    /* the template lists it */
-    bool used;      /* read for each object */
-    bool have;      /* v holds the object's value (not null) */
-    ent_value v;    /* owned, unless iv is set */
-    const rval *iv; /* v is a shallow copy of this cached value */
-    rvals cache;    /* stored fields: the distinct values read */
+    ent_vtype vt; /* the template's type */
+    bool listed;  /* the template lists it */
+    bool used;    /* read for each object */
+    bool have;    /* v holds the object's value (not null) */
+    ent_value v;  /* owned, unless iv is set */
+    rval *iv;     /* v is a shallow copy of this cached value */
+    rvals cache;  /* stored fields: the distinct values read */
     /* computed, not read: a derived field (its formula, compiled once the
      * options are read) or a built-in name (derive.h) */
     const ent_tpl_field *derived;
@@ -198,8 +198,7 @@ typedef struct rpt {
  * added when new; *out NULL when the encoding is not of a kept type
  * (text, enum, org, ref, date, integer) or the cache is full, and then the
  * caller decodes it itself. @return ENT_OK, ENT_ECORRUPT, ENT_ENOMEM. */
-int ent__rpt_val(rpt *r, rslot *s, const uint8_t *blob, size_t len,
-                 const rval **out);
+int ent__rpt_val(rpt *r, rslot *s, const uint8_t *blob, size_t len, rval **out);
 
 /* The group remembered for ids (r->nby of them), or NULL. */
 rgroup *ent__rpt_memo_get(rpt *r, const uint32_t *ids);

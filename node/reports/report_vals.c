@@ -62,7 +62,7 @@ static int vals_grow(rvals *c) {
 }
 
 int ent__rpt_val(rpt *r, rslot *s, const uint8_t *blob, size_t len,
-                 const rval **out) {
+                 rval **out) {
     rvals *c = &s->cache;
     *out = NULL;
     if (c->full || !kept(blob, len))
@@ -72,7 +72,7 @@ int ent__rpt_val(rpt *r, rslot *s, const uint8_t *blob, size_t len,
     if (c->cap > 0)
         for (k = h & (c->cap - 1); c->table[k] != 0;
              k = (k + 1) & (c->cap - 1)) {
-            const rval *x = c->vals[c->table[k] - 1];
+            rval *x = c->vals[c->table[k] - 1];
             if (x->hash == h && x->blen == len &&
                 memcmp(x->blob, blob, len) == 0) {
                 *out = x;
