@@ -15,16 +15,23 @@
 #include "node/err.h"
 #include "node/objects/value.h"
 
-/* Hashes len bytes, eight at a time. */
+/* Hashes len bytes, eight at a time (the last eight overlapping the
+ * ones before when len is not a multiple of eight). */
 static uint64_t blob_hash(const uint8_t *p, size_t len) {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
-    for (; len >= 8; p += 8, len -= 8) {
-        memcpy(&w, p, 8);
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w = 0;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&w, p + i, 8);
         h = (h ^ w) * 0xff51afd7ed558ccdull;
         h ^= h >> 32;
     }
-    w = 0;
-    memcpy(&w, p, len);
+    if (i < len && len >= 8) {
+        memcpy(&w, p + len - 8, 8);
+    } else {
+        w = 0;
+        for (; i < len; i++)
+            w = w << 8 | p[i];
+    }
     h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
     return h ^ (h >> 29);
 }
