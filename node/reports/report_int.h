@@ -1,7 +1,8 @@
 /*
  * report_int.h - the internals shared by report.c (options, the scan, one
- * object) and report_out.c (groups, their measures, JSON and CSV). Not for
- * use outside node/reports/.
+ * object), report_vals.c (the value cache and the memo of groups) and
+ * report_out.c (groups, their measures, JSON and CSV). Not for use outside
+ * node/reports/.
  */
 #ifndef ENT_REPORT_INT_H
 #define ENT_REPORT_INT_H
