@@ -971,6 +971,68 @@ int ent_txn_scan_reverse(ent_txn *txn, ent_table t, const void *prefix,
     return scan(txn, t, prefix, plen, fn, data, true, NULL);
 }
 
+/* ---- iterators ---- */
+
+struct ent_iter {
+    ent_txn *txn;
+    MDB_cursor *cur; /* NULL: the table is absent */
+    bool started, done;
+};
+
+int ent_txn_iter(ent_txn *txn, ent_table t, ent_iter **out) {
+    int err = check_table(txn, t);
+    ent_iter *it;
+    if (out == NULL)
+        return ENT_EINVAL;
+    *out = NULL;
+    if (err != ENT_OK)
+        return err;
+    if ((it = calloc(1, sizeof(*it))) == NULL)
+        return ENT_ENOMEM;
+    it->txn = txn;
+    if (txn->s->absent[t]) {
+        it->done = true; /* no table, no key */
+    } else {
+        int rc = mdb_cursor_open(txn->txn, txn->s->dbi[t], &it->cur);
+        if (rc != MDB_SUCCESS) {
+            free(it);
+            return xlate(txn->s, rc, "mdb_cursor_open");
+        }
+    }
+    *out = it;
+    return ENT_OK;
+}
+
+int ent_iter_next(ent_iter *it, const void **key, size_t *klen,
+                  const void **val, size_t *vlen) {
+    MDB_val k, v;
+    if (it == NULL)
+        return ENT_EINVAL;
+    if (it->done)
+        return ENT_ENOENT;
+    int rc =
+        mdb_cursor_get(it->cur, &k, &v, it->started ? MDB_NEXT : MDB_FIRST);
+    it->started = true;
+    if (rc != MDB_SUCCESS) {
+        it->done = true;
+        return rc == MDB_NOTFOUND ? ENT_ENOENT
+                                  : xlate(it->txn->s, rc, "mdb_cursor_get");
+    }
+    *key = k.mv_data;
+    *klen = k.mv_size;
+    *val = v.mv_data;
+    *vlen = v.mv_size;
+    return ENT_OK;
+}
+
+void ent_iter_free(ent_iter *it) {
+    if (it == NULL)
+        return;
+    if (it->cur != NULL)
+        mdb_cursor_close(it->cur);
+    free(it);
+}
+
 int ent_store_copy(ent_store *s, const char *dir) {
     if (s == NULL || dir == NULL)
         return ENT_EINVAL;

@@ -216,6 +216,32 @@ int ent_txn_scan_reverse(ent_txn *txn, ent_table t, const void *prefix,
                          void *data);
 
 /*
+ * A forward cursor over one table, for walking several tables side by side
+ * (a merge by key); ent_txn_scan is simpler where one table is read alone.
+ */
+typedef struct ent_iter ent_iter;
+
+/*
+ * Opens a cursor over table t, placed before its first entry. The caller
+ * frees it with ent_iter_free() before txn ends (commit or abort).
+ * @param[out] out  the cursor; NULL on error
+ * @return ENT_OK, ENT_EINVAL, ENT_ENOMEM, storage errors.
+ */
+int ent_txn_iter(ent_txn *txn, ent_table t, ent_iter **out);
+
+/*
+ * Moves it to the next entry, in key order, and hands out its key and
+ * value: both are valid until the transaction ends or writes.
+ * @return ENT_OK, ENT_ENOENT after the last entry (and on every call after
+ * it or after an error), storage errors.
+ */
+int ent_iter_next(ent_iter *it, const void **key, size_t *klen,
+                  const void **val, size_t *vlen);
+
+/* Closes it. Accepts NULL. */
+void ent_iter_free(ent_iter *it);
+
+/*
  * Writes a compacted copy of the store (LMDB's mdb_env_copy2 with
  * MDB_CP_COMPACT: free pages left out) as dir/data.mdb; dir must exist and
  * hold no data.mdb. Consistent: the copy is one read transaction's view,

@@ -13,6 +13,7 @@
 #include "node/audit/actlog.h"
 #include "node/audit/witness.h"
 #include "node/home.h"
+#include "node/objects/object_int.h"
 #include "node/objects/template.h"
 #include "protocol/op.h"
 #include "tests/object_fixture.h"
@@ -1083,8 +1084,77 @@ static void test_restore_mark(void **state) {
     tnode_close(&a);
 }
 
+/* Stored money values read back as written, at each integer width, and
+ * the decoder (with its shortcut for money) still refuses non-canonical,
+ * truncated, over-long and out-of-range forms. */
+static void test_money_blobs(void **state) {
+    (void)state;
+    static const int64_t minors[] = {0,
+                                     1,
+                                     23,
+                                     24,
+                                     255,
+                                     256,
+                                     65535,
+                                     65536,
+                                     4294967295LL,
+                                     4294967296LL,
+                                     INT64_MAX,
+                                     -1,
+                                     -24,
+                                     -25,
+                                     -256,
+                                     -257,
+                                     -4294967297LL,
+                                     INT64_MIN};
+    for (size_t i = 0; i < sizeof(minors) / sizeof(minors[0]); i++) {
+        ent_value v = {.type = ENT_VT_MONEY}, back;
+        uint8_t *blob = NULL;
+        size_t len = 0;
+        v.u.money.minor = minors[i];
+        memcpy(v.u.money.cur, "EUR", 4);
+        assert_int_equal(ent__obj_value_encode(&v, &blob, &len), ENT_OK);
+        assert_int_equal(ent_obj_value_decode(blob, len, &back), ENT_OK);
+        assert_true(ent_value_equal(&v, &back));
+        assert_int_equal(ent_obj_value_decode(blob, len - 1, &back),
+                         ENT_ECORRUPT);
+        free(blob);
+    }
+    static const struct {
+        uint8_t b[16];
+        size_t len;
+    } bad[] = {
+        /* 5 in two bytes */
+        {{0x82, 3, 0x82, 0x18, 5, 0x63, 'U', 'S', 'D'}, 9},
+        /* 300 in four bytes */
+        {{0x82, 3, 0x82, 0x1a, 0, 0, 1, 0x2c, 0x63, 'U', 'S', 'D'}, 12},
+        /* beyond INT64_MAX */
+        {{0x82, 3, 0x82, 0x1b, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x63, 'U', 'S', 'D'},
+         16},
+        /* a trailing byte */
+        {{0x82, 3, 0x82, 5, 0x63, 'U', 'S', 'D', 0}, 9},
+        /* a two-letter currency */
+        {{0x82, 3, 0x82, 5, 0x62, 'U', 'S'}, 7},
+        /* an indefinite length */
+        {{0x82, 3, 0x82, 0x1f, 0x63, 'U', 'S', 'D'}, 8},
+        /* bytes, not text */
+        {{0x82, 3, 0x82, 5, 0x43, 'U', 'S', 'D'}, 8},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ent_value back;
+        assert_int_equal(ent_obj_value_decode(bad[i].b, bad[i].len, &back),
+                         ENT_ECORRUPT);
+    }
+    uint8_t neg[] = {0x82, 3, 0x82, 0x38, 0x18, 0x63, 'U', 'S', 'D'};
+    ent_value back;
+    assert_int_equal(ent_obj_value_decode(neg, sizeof(neg), &back), ENT_OK);
+    assert_int_equal(back.u.money.minor, -25);
+    assert_string_equal(back.u.money.cur, "USD");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_money_blobs),
         cmocka_unit_test(test_create_show_list),
         cmocka_unit_test(test_refusals_change_nothing),
         cmocka_unit_test(test_strict_template),

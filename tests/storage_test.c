@@ -540,6 +540,60 @@ static void test_scan(void **state) {
     ent_store_close(s);
 }
 
+/* Two iterators side by side, as a report merges its tables by key. */
+static int iter_fn(ent_txn *txn, void *data) {
+    (void)data;
+    const char *fields[] = {"a1", "b", "b1", "c"};
+    ent_iter *a = NULL, *b = NULL, *e = NULL;
+    const void *k, *v;
+    size_t klen, vlen, i = 0;
+    assert_int_equal(ent_txn_iter(txn, ENT_TBL_FIELDS, &a), ENT_OK);
+    assert_int_equal(ent_txn_iter(txn, ENT_TBL_OPS, &b), ENT_OK);
+    assert_int_equal(ent_txn_iter(txn, ENT_TBL_PEERS, &e), ENT_OK);
+    assert_int_equal(ent_iter_next(e, &k, &klen, &v, &vlen), ENT_ENOENT);
+    for (int rc; (rc = ent_iter_next(a, &k, &klen, &v, &vlen)) != ENT_ENOENT;
+         i++) {
+        assert_int_equal(rc, ENT_OK);
+        assert_true(i < 4);
+        assert_int_equal(klen, strlen(fields[i]));
+        assert_memory_equal(k, fields[i], klen);
+        assert_int_equal(vlen, 1);
+        assert_memory_equal(v, "x", 1);
+        if (i == 1) { /* the other cursor moves on its own */
+            assert_int_equal(ent_iter_next(b, &k, &klen, &v, &vlen), ENT_OK);
+            assert_int_equal(klen, 2);
+            assert_memory_equal(k, "b3", 2);
+            assert_int_equal(ent_iter_next(b, &k, &klen, &v, &vlen),
+                             ENT_ENOENT);
+        }
+    }
+    assert_int_equal(i, 4);
+    /* the end stays the end */
+    assert_int_equal(ent_iter_next(a, &k, &klen, &v, &vlen), ENT_ENOENT);
+    assert_int_equal(ent_iter_next(b, &k, &klen, &v, &vlen), ENT_ENOENT);
+    ent_iter_free(a);
+    ent_iter_free(b);
+    ent_iter_free(e);
+    ent_iter_free(NULL);
+    assert_int_equal(ent_txn_iter(txn, ENT_TBL__COUNT, &a), ENT_EINVAL);
+    assert_null(a);
+    assert_int_equal(ent_txn_iter(NULL, ENT_TBL_FIELDS, &a), ENT_EINVAL);
+    return ENT_OK;
+}
+
+static void test_iter(void **state) {
+    struct fx *f = *state;
+    ent_store *s = fx_create(f);
+    const struct kv items[] = {
+        {ENT_TBL_FIELDS, "c", "x"},  {ENT_TBL_FIELDS, "b1", "x"},
+        {ENT_TBL_FIELDS, "a1", "x"}, {ENT_TBL_FIELDS, "b", "x"},
+        {ENT_TBL_OPS, "b3", "x"},
+    };
+    put_strings(s, items, sizeof(items) / sizeof(items[0]));
+    assert_int_equal(ent_store_read(s, iter_fn, NULL), ENT_OK);
+    ent_store_close(s);
+}
+
 /* a function that fails after writing: nothing is committed */
 static int put_then_fail(ent_txn *txn, void *data) {
     int err = ent_txn_put(txn, ENT_TBL_OBJECTS, "o1", 2, "new", 3, 0);
@@ -903,6 +957,12 @@ static int absent_fn(ent_txn *txn, void *data) {
         ent_txn_scan(txn, ENT_TBL_EVENTS, NULL, 0, count_calls, &calls),
         ENT_OK);
     assert_int_equal(calls, 0);
+    ent_iter *it = NULL;
+    const void *k;
+    size_t klen;
+    assert_int_equal(ent_txn_iter(txn, ENT_TBL_EVENTS, &it), ENT_OK);
+    assert_int_equal(ent_iter_next(it, &k, &klen, &v, &vlen), ENT_ENOENT);
+    ent_iter_free(it);
     /* the tables that exist read as ever */
     assert_int_equal(ent_txn_get(txn, ENT_TBL_CONFIG, "k", 1, &v, &vlen),
                      ENT_OK);
@@ -1079,6 +1139,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_map_size_env, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_get_del, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_iter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fn_error_rolls_back, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_nested_write, setup, teardown),

@@ -776,17 +776,29 @@ int ent_obj_fields_scan(ent_txn *txn, const uint8_t obj[ENT_OBJ_ID_LEN],
                         void *data);
 
 /*
- * Calls fn for every row of the shared fields (priv false) or of this
+ * A cursor over every row of the shared fields (priv false) or of this
  * org's private fields (priv true) of every object, in (object id, name)
- * order, with one cursor: a report reads a whole table this way instead
- * of one scan per object. blob as for ent_obj_fields_scan(); obj (32
- * bytes), name and blob are valid until the transaction ends.
+ * order: a report walks the objects and both field tables side by side
+ * (a merge by id) instead of one scan per object. The caller frees it
+ * with ent_obj_fields_iter_free() before txn ends.
+ * @return ENT_OK, ENT_EINVAL, ENT_ENOMEM, storage errors.
  */
-int ent_obj_fields_scan_all(ent_txn *txn, bool priv,
-                            int (*fn)(void *data, const uint8_t *obj,
-                                      const char *name, size_t nlen,
-                                      const uint8_t *blob, size_t blen),
-                            void *data);
+typedef struct ent_obj_fields_iter ent_obj_fields_iter;
+int ent_obj_fields_iter_open(ent_txn *txn, bool priv,
+                             ent_obj_fields_iter **out);
+
+/*
+ * The next row: obj (32 bytes), name (nlen bytes, no NUL) and blob (as
+ * for ent_obj_fields_scan()) are valid until the transaction ends.
+ * @return ENT_OK, ENT_ENOENT after the last row, ENT_ECORRUPT, storage
+ * errors.
+ */
+int ent_obj_fields_iter_next(ent_obj_fields_iter *f, const uint8_t **obj,
+                             const char **name, size_t *nlen,
+                             const uint8_t **blob, size_t *blen);
+
+/* Closes f. Accepts NULL. */
+void ent_obj_fields_iter_free(ent_obj_fields_iter *f);
 
 /* Decodes a value blob of ent_obj_fields_scan() or
  * ent_obj_field_history() into *v (the caller clears it).

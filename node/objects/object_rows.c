@@ -224,8 +224,38 @@ static int read_value(ent_cbor_reader *r, ent_value *v) {
     }
 }
 
+/*
+ * The usual money blob, [3, [minor, "CUR"]] with minor in its shortest
+ * form, read without the general reader (a report reads one per object).
+ * False sends anything else to read_value(), which takes or refuses it:
+ * what is taken here read_value() takes too, with the same value.
+ */
+static bool money_quick(const uint8_t *b, size_t len, ent_value *v) {
+    static const uint64_t min[4] = {24, 0x100, 0x10000, 0x100000000ULL};
+    if (len < 8 || b[0] != 0x82 || b[1] != ENT_VT_MONEY || b[2] != 0x82)
+        return false;
+    unsigned major = b[3] >> 5, ai = b[3] & 0x1f;
+    if (major > 1 || ai > 27)
+        return false;
+    size_t n = ai < 24 ? 0 : (size_t)1 << (ai - 24);
+    if (len != 8 + n || b[4 + n] != 0x63)
+        return false;
+    uint64_t u = ai < 24 ? ai : 0;
+    for (size_t i = 0; i < n; i++)
+        u = u << 8 | b[4 + i];
+    if ((n > 0 && u < min[ai - 24]) || u > (uint64_t)INT64_MAX)
+        return false;
+    memset(v, 0, sizeof(*v));
+    v->type = ENT_VT_MONEY;
+    v->u.money.minor = major == 0 ? (int64_t)u : -1 - (int64_t)u;
+    memcpy(v->u.money.cur, b + 5 + n, 3);
+    return true;
+}
+
 int ent__obj_value_decode(const uint8_t *buf, size_t len, ent_value *v) {
     ent_cbor_reader r;
+    if (money_quick(buf, len, v))
+        return ENT_OK;
     ent_cbor_reader_init(&r, buf, len);
     int rc = read_value(&r, v);
     if (rc == ENT_OK)

@@ -4,6 +4,7 @@
  * one object with their value blobs left encoded, and the history of one
  * shared field from the writes table. Nothing here writes.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "node/err.h"
@@ -11,6 +12,7 @@
 
 typedef struct oscan {
     const char *type;
+    size_t tlen;
     const uint8_t *after;
     int (*fn)(void *data, const ent_obj_info *o);
     void *data;
@@ -29,7 +31,7 @@ static int obj_one(void *data, const void *key, size_t klen, const void *val,
         v[42] > ENT_OP_NAME_MAX || vlen != 43u + v[42])
         return ENT_ECORRUPT;
     if (c->type != NULL &&
-        (strlen(c->type) != v[42] || memcmp(c->type, v + 43, v[42]) != 0))
+        (c->tlen != v[42] || memcmp(c->type, v + 43, v[42]) != 0))
         return 0;
     memset(&o, 0, sizeof(o));
     o.id = key;
@@ -43,7 +45,7 @@ static int obj_one(void *data, const void *key, size_t klen, const void *val,
 int ent_obj_scan(ent_txn *txn, const char *type,
                  const uint8_t after[ENT_OBJ_ID_LEN],
                  int (*fn)(void *data, const ent_obj_info *o), void *data) {
-    oscan c = {type, after, fn, data};
+    oscan c = {type, type != NULL ? strlen(type) : 0, after, fn, data};
     if (txn == NULL || fn == NULL)
         return ENT_EINVAL;
     if (after != NULL)
@@ -83,33 +85,55 @@ int ent_obj_fields_scan(ent_txn *txn, const uint8_t obj[ENT_OBJ_ID_LEN],
     return ent_txn_scan(txn, ENT_TBL_PRIVATE, obj, 32, field_one, &c);
 }
 
-typedef struct ascan {
+struct ent_obj_fields_iter {
+    ent_iter *it;
     bool priv;
-    int (*fn)(void *data, const uint8_t *obj, const char *name, size_t nlen,
-              const uint8_t *blob, size_t blen);
-    void *data;
-} ascan;
+};
 
-static int all_one(void *data, const void *key, size_t klen, const void *val,
-                   size_t vlen) {
-    ascan *c = data;
-    size_t skip = c->priv ? 0 : OBJ_ORDER_LEN + 1;
-    if (klen <= 32 || klen - 32 > ENT_OP_NAME_MAX || vlen < skip)
-        return ENT_ECORRUPT;
-    return c->fn(c->data, key, (const char *)key + 32, klen - 32,
-                 (const uint8_t *)val + skip, vlen - skip);
+int ent_obj_fields_iter_open(ent_txn *txn, bool priv,
+                             ent_obj_fields_iter **out) {
+    ent_obj_fields_iter *f;
+    int rc;
+    if (out == NULL)
+        return ENT_EINVAL;
+    *out = NULL;
+    if (txn == NULL)
+        return ENT_EINVAL;
+    if ((f = calloc(1, sizeof(*f))) == NULL)
+        return ENT_ENOMEM;
+    f->priv = priv;
+    rc = ent_txn_iter(txn, priv ? ENT_TBL_PRIVATE : ENT_TBL_FIELDS, &f->it);
+    if (rc != ENT_OK) {
+        free(f);
+        return rc;
+    }
+    *out = f;
+    return ENT_OK;
 }
 
-int ent_obj_fields_scan_all(ent_txn *txn, bool priv,
-                            int (*fn)(void *data, const uint8_t *obj,
-                                      const char *name, size_t nlen,
-                                      const uint8_t *blob, size_t blen),
-                            void *data) {
-    ascan c = {priv, fn, data};
-    if (txn == NULL || fn == NULL)
-        return ENT_EINVAL;
-    return ent_txn_scan(txn, priv ? ENT_TBL_PRIVATE : ENT_TBL_FIELDS, NULL, 0,
-                        all_one, &c);
+int ent_obj_fields_iter_next(ent_obj_fields_iter *f, const uint8_t **obj,
+                             const char **name, size_t *nlen,
+                             const uint8_t **blob, size_t *blen) {
+    const void *key, *val;
+    size_t klen, vlen, skip = f->priv ? 0 : OBJ_ORDER_LEN + 1;
+    int rc = ent_iter_next(f->it, &key, &klen, &val, &vlen);
+    if (rc != ENT_OK)
+        return rc;
+    if (klen <= 32 || klen - 32 > ENT_OP_NAME_MAX || vlen < skip)
+        return ENT_ECORRUPT;
+    *obj = key;
+    *name = (const char *)key + 32;
+    *nlen = klen - 32;
+    *blob = (const uint8_t *)val + skip;
+    *blen = vlen - skip;
+    return ENT_OK;
+}
+
+void ent_obj_fields_iter_free(ent_obj_fields_iter *f) {
+    if (f == NULL)
+        return;
+    ent_iter_free(f->it);
+    free(f);
 }
 
 int ent_obj_value_decode(const uint8_t *blob, size_t len, ent_value *v) {

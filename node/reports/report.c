@@ -407,6 +407,61 @@ static int denied(rpt *r, const char *field, const ent_decision *d) {
 
 /* ---- one object ---------------------------------------------------------- */
 
+/* The slot a stored row of field name fills, or -1 when the report does
+ * not use it. Most rows are of fields the report does not read: the
+ * first byte of the name (r->first) turns them away. */
+static int row_slot(const rpt *r, const char *name, size_t nlen) {
+    uint32_t m = r->first[(unsigned char)name[0]];
+    for (size_t i = 0; m != 0; i++, m >>= 1) {
+        if (!(m & 1))
+            continue;
+        const rslot *s = &r->slots[r->stored[i]];
+        if (s->nlen == nlen && memcmp(s->name, name, nlen) == 0)
+            return r->stored[i];
+    }
+    return -1;
+}
+
+/* memcmp of two 32-byte object ids, a word at a time. */
+static int id_cmp(const uint8_t *a, const uint8_t *b) {
+    for (int i = 0; i < 32; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            x = __builtin_bswap64(x);
+            y = __builtin_bswap64(y);
+#endif
+            return x < y ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
+/* Fills slot i from a row's blob, unless a value is there already (shared
+ * first; private only where none is shared, or the shared one is null). A
+ * cached value is lent, not copied. */
+static int take_row(rpt *r, int i, const uint8_t *blob, size_t blen) {
+    rslot *s = &r->slots[i];
+    rval *iv;
+    int rc;
+    if (s->have)
+        return ENT_OK;
+    if ((rc = ent__rpt_val(r, s, blob, blen, &iv)) != ENT_OK)
+        return rc;
+    if (iv != NULL) {
+        s->v = iv->v;
+        s->iv = iv;
+        s->have = true; /* never null: null is not kept */
+        return ENT_OK;
+    }
+    if ((rc = ent_obj_value_decode(blob, blen, &s->v)) != ENT_OK)
+        return rc;
+    s->have = s->v.type != ENT_VT_NULL;
+    return ENT_OK;
+}
+
 static int field_cb(void *data, const char *name, size_t nlen, bool priv,
                     const uint8_t *blob, size_t blen) {
     rpt *r = data;
@@ -426,85 +481,51 @@ static int field_cb(void *data, const char *name, size_t nlen, bool priv,
         json_object_set_new(
             json_object_get(r->state, priv ? "private" : "shared"), nm, j);
     }
-    for (size_t i = 0; i < r->nslots; i++) {
-        rslot *s = &r->slots[i];
-        if (!s->used || s->derived != NULL || s->builtin >= 0 ||
-            s->nlen != nlen || memcmp(s->name, name, nlen) != 0)
-            continue;
-        if (s->have) /* shared first; private only where none is shared */
-            return 0;
-        if ((rc = ent_obj_value_decode(blob, blen, &s->v)) != ENT_OK)
-            return rc;
-        s->have = s->v.type != ENT_VT_NULL;
-        return 0;
-    }
-    return 0;
+    int i = row_slot(r, name, nlen);
+    return i >= 0 ? take_row(r, i, blob, blen) : 0;
 }
 
-/* The one-cursor pass: the rows of used slots, in (object, name) order,
- * pointing into the transaction's map. */
-typedef struct collect {
-    rpt *r;
-    rrows *rs;
-} collect;
-
-static int collect_cb(void *data, const uint8_t *obj, const char *name,
-                      size_t nlen, const uint8_t *blob, size_t blen) {
-    collect *c = data;
-    rpt *r = c->r;
-    rrows *rs = c->rs;
-    for (size_t i = 0; i < r->nslots; i++) {
-        rslot *s = &r->slots[i];
-        if (!s->used || s->derived != NULL || s->builtin >= 0 ||
-            s->nlen != nlen || memcmp(s->name, name, nlen) != 0)
-            continue;
-        if (rs->n == rs->cap) {
-            size_t nc = rs->cap ? rs->cap * 2 : 1024;
-            rrow *nv = realloc(rs->v, nc * sizeof(*nv));
-            if (nv == NULL)
-                return ENT_ENOMEM;
-            rs->v = nv;
-            rs->cap = nc;
-        }
-        rrow *w = &rs->v[rs->n];
-        int rc = ent_obj_value_decode(blob, blen, &w->v);
-        if (rc != ENT_OK)
-            return rc;
-        memcpy(w->obj, obj, 32);
-        w->slot = (uint8_t)i;
-        rs->n++;
-        return 0;
-    }
-    return 0;
+/* The next row of a field table. */
+static int cur_next(rcur *c) {
+    int rc = ent_obj_fields_iter_next(c->it, &c->obj, &c->name, &c->nlen,
+                                      &c->blob, &c->blen);
+    c->have = rc == ENT_OK;
+    return rc == ENT_ENOENT ? ENT_OK : rc;
 }
 
-static int collect_rows(rpt *r) {
+/* Opens the cursors of the field tables the report reads (the private one
+ * unless --hide-private) on their first rows. */
+static int open_rows(rpt *r) {
     int rc = ENT_OK;
     for (int p = 0; p < 2 && rc == ENT_OK; p++) {
-        collect c = {r, &r->rows[p]};
         if (p == 1 && r->o->hide_private)
             break;
-        rc = ent_obj_fields_scan_all(r->txn, p == 1, collect_cb, &c);
+        rc = ent_obj_fields_iter_open(r->txn, p == 1, &r->rows[p].it);
+        if (rc == ENT_OK)
+            rc = cur_next(&r->rows[p]);
     }
     return rc;
 }
 
-/* Fills the slots of object id from the collected rows (shared first). */
+/* Fills the slots of object id from the rows under the cursors (shared
+ * first), moving them past id: the objects and both field tables are in
+ * id order, so each is read once, side by side. Rows of objects that are
+ * not reported (another type) are passed over. */
 static int take_rows(rpt *r, const uint8_t *id) {
+    int rc;
     for (int p = 0; p < 2; p++) {
-        rrows *rs = &r->rows[p];
-        while (rs->at < rs->n && memcmp(rs->v[rs->at].obj, id, 32) < 0)
-            rs->at++;
-        for (; rs->at < rs->n && memcmp(rs->v[rs->at].obj, id, 32) == 0;
-             rs->at++) {
-            rrow *w = &rs->v[rs->at];
-            rslot *s = &r->slots[w->slot];
-            if (s->have || w->v.type == ENT_VT_NULL)
-                continue; /* freed with the rows */
-            ent_value_clear(&s->v);
-            s->v = w->v; /* moved */
-            w->v.type = ENT_VT_NULL;
-            s->have = true;
+        rcur *c = &r->rows[p];
+        while (c->have) {
+            int cmp = id_cmp(c->obj, id);
+            if (cmp > 0)
+                break;
+            int i = cmp == 0 && r->first[(unsigned char)c->name[0]] != 0
+                        ? row_slot(r, c->name, c->nlen)
+                        : -1;
+            if (i >= 0 && (rc = take_row(r, i, c->blob, c->blen)) != ENT_OK)
+                return rc;
+            if ((rc = cur_next(c)) != ENT_OK)
+                return rc;
         }
     }
     return ENT_OK;
@@ -512,9 +533,13 @@ static int take_rows(rpt *r, const uint8_t *id) {
 
 static void slots_clear(rpt *r) {
     for (size_t i = 0; i < r->nslots; i++) {
-        if (r->slots[i].have || r->slots[i].v.type != ENT_VT_NULL)
-            ent_value_clear(&r->slots[i].v);
-        r->slots[i].have = false;
+        rslot *s = &r->slots[i];
+        if (s->iv != NULL) /* lent by the cache */
+            memset(&s->v, 0, sizeof(s->v));
+        else if (s->have || s->v.type != ENT_VT_NULL)
+            ent_value_clear(&s->v);
+        s->iv = NULL;
+        s->have = false;
     }
 }
 
@@ -555,27 +580,25 @@ static int hist_cb(void *data, uint64_t ms, const uint8_t *blob, size_t blen) {
     return 0;
 }
 
-/* The text of a key column for obj, into buf; NULL for null. */
-static const char *key_text(rpt *r, const rby *b, int which, char *buf,
-                            size_t cap, int *rank) {
-    const ent_value *v = NULL;
-    *rank = RPT_RANK_NONE;
-    if (b->kind == BY_PARTNERED) {
-        bool p = r->slots[b->slot].have || r->slots[b->slot2].have;
-        *rank = p ? 0 : 1;
-        return p ? "yes" : "no";
-    }
+/* The value of key column b for the object (which: the role, for
+ * attribution), and in *iv the cached value it is, if any; NULL for null. */
+static const ent_value *key_value(rpt *r, const rby *b, int which, rval **iv) {
+    const rslot *s = NULL;
     if (b->kind == BY_PARTNER)
-        v = r->slots[b->slot].have    ? &r->slots[b->slot].v
-            : r->slots[b->slot2].have ? &r->slots[b->slot2].v
+        s = r->slots[b->slot].have    ? &r->slots[b->slot]
+            : r->slots[b->slot2].have ? &r->slots[b->slot2]
                                       : NULL;
     else if (b->kind == BY_ROLE_PARTNER)
-        v = which == 0 ? slot_value(r, (unsigned)b->slot)
-                       : slot_value(r, (unsigned)b->slot2);
+        s = &r->slots[which == 0 ? b->slot : b->slot2];
     else
-        v = slot_value(r, (unsigned)b->slot);
-    if (v == NULL)
-        return NULL;
+        s = &r->slots[b->slot];
+    *iv = s != NULL && s->have ? s->iv : NULL;
+    return s != NULL && s->have ? &s->v : NULL;
+}
+
+/* The text of value v in key column b, into buf; NULL for none. */
+static const char *key_format(rpt *r, const rby *b, const ent_value *v,
+                              char *buf, size_t cap, int *rank) {
     *rank = RPT_RANK_TEXT;
     switch (v->type) {
     case ENT_VT_TEXT:
@@ -622,25 +645,73 @@ static const char *key_text(rpt *r, const rby *b, int which, char *buf,
     }
 }
 
+/* The text of key column k for obj, into buf (or the cache's copy); NULL
+ * for null. *id: what the memo knows the text by (0 null, 1 and 2 the
+ * partnered yes and no, the cached value's id + 2), RPT_VAL_NONE for a
+ * value not cached. */
+static int key_text(rpt *r, size_t k, int which, char *buf, size_t cap,
+                    const char **text, int *rank, uint32_t *id) {
+    const rby *b = &r->by[k];
+    rval *iv;
+    *text = NULL;
+    *rank = RPT_RANK_NONE;
+    if (b->kind == BY_PARTNERED) {
+        bool p = r->slots[b->slot].have || r->slots[b->slot2].have;
+        *rank = p ? 0 : 1;
+        *text = p ? "yes" : "no";
+        *id = p ? 1 : 2;
+        return ENT_OK;
+    }
+    const ent_value *v = key_value(r, b, which, &iv);
+    *id = v == NULL ? 0 : iv != NULL ? iv->id + 2 : RPT_VAL_NONE;
+    if (v == NULL)
+        return ENT_OK;
+    if (iv == NULL) {
+        *text = key_format(r, b, v, buf, cap, rank);
+        return ENT_OK;
+    }
+    rval *x = iv; /* worked out once */
+    if (!x->keyed[k]) {
+        const char *t = key_format(r, b, v, buf, cap, &x->rank[k]);
+        if (t != NULL && (x->key[k] = strdup(t)) == NULL)
+            return ENT_ENOMEM;
+        x->keyed[k] = true;
+    }
+    *text = x->key[k];
+    *rank = x->rank[k];
+    return ENT_OK;
+}
+
 /* Adds the object's measures to the group of its key (which: 0 the
- * sourcing partner, 1 the influencing one, for attribution). */
+ * sourcing partner, 1 the influencing one, for attribution). A key made
+ * of cached values finds its group in the memo. */
 static int add_to_key(rpt *r, int which, const robj *ob) {
     char bufs[ENT_RPT_BY_MAX][ENT_TPL_VALUE_MAX + 64];
-    const char *texts[ENT_RPT_BY_MAX];
+    const char *texts[ENT_RPT_BY_MAX] = {NULL};
     int ranks[ENT_RPT_BY_MAX];
-    for (size_t i = 0; i < r->nby; i++)
-        texts[i] =
-            key_text(r, &r->by[i], which, bufs[i], sizeof(bufs[i]), &ranks[i]);
+    uint32_t ids[ENT_RPT_BY_MAX];
+    bool memo = true;
+    int rc;
+    for (size_t i = 0; i < r->nby; i++) {
+        if ((rc = key_text(r, i, which, bufs[i], sizeof(bufs[i]), &texts[i],
+                           &ranks[i], &ids[i])) != ENT_OK)
+            return failf(r, rc, "out of memory");
+        memo &= ids[i] != RPT_VAL_NONE;
+    }
     if (r->o->kind == ENT_RPT_ATTRIBUTION && texts[0] == NULL)
         return ENT_OK; /* no partner in that role */
-    rgroup *g;
-    int rc = ent__rpt_group(r, texts, ranks, &g);
-    if (rc != ENT_OK)
-        return failf(r, rc,
-                     rc == ENT_ELIMIT ? "more than %d groups: group by fewer "
-                                        "columns"
-                                      : "out of memory",
-                     ENT_RPT_GROUPS_MAX);
+    rgroup *g = memo ? ent__rpt_memo_get(r, ids) : NULL;
+    if (g == NULL) {
+        rc = ent__rpt_group(r, texts, ranks, &g);
+        if (rc != ENT_OK)
+            return failf(r, rc,
+                         rc == ENT_ELIMIT ? "more than %d groups: group by "
+                                            "fewer columns"
+                                          : "out of memory",
+                         ENT_RPT_GROUPS_MAX);
+        if (memo && (rc = ent__rpt_memo_put(r, ids, g)) != ENT_OK)
+            return failf(r, rc, "out of memory");
+    }
     rc = ent__rpt_add(r, g, which, ob);
     if (rc == ENT_OK)
         rc = ent__rpt_add(r, &r->total, which, ob);
@@ -717,7 +788,7 @@ static int obj_cb(void *data, const ent_obj_info *oi) {
                 !may_read(r, r->slots[i].name, &d))
                 return denied(r, r->slots[i].name, &d);
     }
-    if ((rc = compute(r, oi)) != ENT_OK)
+    if (r->computes && (rc = compute(r, oi)) != ENT_OK)
         return rc;
     if (r->date_slot >= 0 && (r->has_from || r->has_to)) {
         const ent_value *dv = slot_value(r, (unsigned)r->date_slot);
@@ -729,10 +800,16 @@ static int obj_cb(void *data, const ent_obj_info *oi) {
     if (r->where != NULL && !ent_expr_test(r->where, slot_value, r))
         return 0;
     const ent_value *sv = slot_value(r, (unsigned)r->stage_slot);
-    ob.state =
-        sv != NULL && (sv->type == ENT_VT_ENUM || sv->type == ENT_VT_TEXT)
-            ? stage_state(sv->u.text.s, sv->u.text.len)
-            : 0;
+    rval *siv = r->slots[r->stage_slot].iv;
+    if (siv != NULL && siv->state >= 0)
+        ob.state = siv->state;
+    else
+        ob.state =
+            sv != NULL && (sv->type == ENT_VT_ENUM || sv->type == ENT_VT_TEXT)
+                ? stage_state(sv->u.text.s, sv->u.text.len)
+                : 0;
+    if (siv != NULL)
+        siv->state = (int8_t)ob.state;
     const ent_value *av =
         r->amount_slot >= 0 ? slot_value(r, (unsigned)r->amount_slot) : NULL;
     if (av != NULL && av->type == ENT_VT_MONEY) {
@@ -896,10 +973,18 @@ int ent_report_run(ent_txn *txn, const ent_rpt_opts *o, json_t **out, char *err,
     r->err = err;
     r->errlen = errlen;
     if (prepare(r) == ENT_OK) {
+        for (size_t i = 0; i < r->nslots; i++) { /* the fields in rows */
+            const rslot *s = &r->slots[i];
+            r->computes |= s->used && (s->builtin >= 0 || s->dx != NULL);
+            if (!s->used || s->derived != NULL || s->builtin >= 0)
+                continue;
+            r->first[(unsigned char)s->name[0]] |= 1u << r->nstored;
+            r->stored[r->nstored++] = (uint8_t)i;
+        }
         /* the operator's reports read each table with one cursor; a
          * user's conditions need every field of each object */
         r->bulk = !is_user(r);
-        rc = r->bulk ? collect_rows(r) : ENT_OK;
+        rc = r->bulk ? open_rows(r) : ENT_OK;
         if (rc == ENT_OK)
             rc = ent_obj_scan(txn, r->tpl->type, NULL, obj_cb, r);
         if (rc != ENT_OK && r->rc == ENT_OK)
@@ -912,11 +997,9 @@ int ent_report_run(ent_txn *txn, const ent_rpt_opts *o, json_t **out, char *err,
     if (rc != ENT_OK && r->rc == ENT_OK)
         failf(r, rc, "%s", ent_strerror(rc));
     slots_clear(r);
-    for (int p = 0; p < 2; p++) {
-        for (size_t i = 0; i < r->rows[p].n; i++)
-            ent_value_clear(&r->rows[p].v[i].v);
-        free(r->rows[p].v);
-    }
+    for (int p = 0; p < 2; p++)
+        ent_obj_fields_iter_free(r->rows[p].it);
+    ent__rpt_vals_free(r);
     ent__rpt_groups_free(r);
     json_decref(r->state);
     ent_expr_free(r->where);
