@@ -239,7 +239,8 @@ static void test_recon_mixed_versions(void **state) {
     assert_int_equal(d.by_type[ENT_WIRE_VV], 2);
 }
 
-/* RANGES or LEAF from a peer that did not say recon/1 break the protocol. */
+/* RANGES or LEAF from a peer that did not say recon/1 break the protocol,
+ * and so does a LEAF of a range wider than 8 bits. */
 static void test_recon_needs_capability(void **state) {
     (void)state;
     ent_sim *s = NULL;
@@ -254,6 +255,16 @@ static void test_recon_needs_capability(void **state) {
         ENT_EPROTO);
     memset(&m, 0, sizeof(m));
     m.type = ENT_WIRE_LEAF;
+    m.u.leaf.bits = 16;
+    assert_int_equal(
+        ent_gossip_on_message(ent_sim_gossip(s, 0), ent_sim_org(s, 1), &m),
+        ENT_EPROTO);
+    /* with the capability: a LEAF of 16 bits is fine, of 4 bits is not */
+    ent_sim_set_recon(s, 1, true);
+    assert_int_equal(
+        ent_gossip_on_message(ent_sim_gossip(s, 0), ent_sim_org(s, 1), &m),
+        ENT_OK);
+    m.u.leaf.bits = 4;
     assert_int_equal(
         ent_gossip_on_message(ent_sim_gossip(s, 0), ent_sim_org(s, 1), &m),
         ENT_EPROTO);

@@ -178,8 +178,8 @@ int ent__gossip_on_leaf(ent_gossip *g, const uint8_t org[32],
                         const ent_wire_leaf *l) {
     ent_setdig_entry *e = NULL;
     size_t n = 0;
-    if (!ent__gossip_recon(g, org))
-        return ENT_EPROTO;
+    if (!ent__gossip_recon(g, org) || l->bits < RECON_LIST_BITS)
+        return ENT_EPROTO; /* a wide range would read too many rows */
     int rc = range_entries(g, org, l->prefix, l->bits, &e, &n);
     for (size_t i = 0; i < l->n && rc == ENT_OK; i++) {
         const uint8_t *t = l->entries[i];

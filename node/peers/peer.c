@@ -697,6 +697,10 @@ void ent_peers_stats_get(const ent_peers *p, ent_peers_stats *out) {
     *out = p->stats;
 }
 
+void ent_peers_gossip_stats(const ent_peers *p, ent_gossip_stats *out) {
+    ent_gossip_stats_get(p->gossip, out);
+}
+
 void ent_peers_session_stats(const ent_peers *p, ent_session_stats *out) {
     memset(out, 0, sizeof(*out));
     if (p->mgr != NULL)
