@@ -8,8 +8,9 @@
  * bits is a multiple of 4: 0..12 for RANGES, 0..16 for LEAF; the bits of
  * prefix after the first bits are zero; RANGES' mask (< 2^16) has bit j set
  * for each child j with a non-zero count, and fps holds those k children's
- * fingerprints in ascending j (the others are zero: sum 0, count 0); LEAF entries are strictly
- * ascending by object id, each id in the range, n <= 1000, n <= total.
+ * fingerprints in ascending j (the others are zero: sum 0, count 0); LEAF
+ * entries are strictly ascending by object id, each id in the range, n <= 1000,
+ * n <= total.
  */
 #include "protocol/wire_int.h"
 

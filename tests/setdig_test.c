@@ -76,8 +76,8 @@ static void add_member(ent_sim *s, const uint8_t obj[32], size_t to) {
 static void test_random_ops(void **state) {
     (void)state;
     ent_sim *s = NULL;
-    ent_sim_config cfg = {.nodes = 3, .latency_min_ms = 5,
-                          .latency_max_ms = 5, .seed = 5};
+    ent_sim_config cfg = {
+        .nodes = 3, .latency_min_ms = 5, .latency_max_ms = 5, .seed = 5};
     assert_int_equal(ent_sim_new(&s, &cfg), ENT_OK);
     uint8_t objs[8][32];
     size_t nobj = 0;
@@ -103,8 +103,7 @@ static void test_random_ops(void **state) {
             case 4: { /* remove node 1 or 2 */
                 size_t gone = 1 + xs(&r) % 2;
                 if (ent_obj_remove_member(ent_sim_engine(s, 0), obj,
-                                          ent_sim_org(s, gone),
-                                          &op) == ENT_OK)
+                                          ent_sim_org(s, gone), &op) == ENT_OK)
                     ent_sim_local_op(s, 0, op);
                 break;
             }
@@ -122,8 +121,8 @@ static void test_random_ops(void **state) {
                 break;
             }
             default: /* a member leaves */
-                if (who != 0 && ent_obj_leave(ent_sim_engine(s, who), obj,
-                                              &op) == ENT_OK)
+                if (who != 0 &&
+                    ent_obj_leave(ent_sim_engine(s, who), obj, &op) == ENT_OK)
                     ent_sim_local_op(s, who, op);
                 break;
             }
@@ -201,8 +200,8 @@ static int ensure_fn(ent_txn *txn, void *data) {
 static void test_built_when_missing(void **state) {
     (void)state;
     ent_sim *s = NULL;
-    ent_sim_config cfg = {.nodes = 2, .latency_min_ms = 5,
-                          .latency_max_ms = 5, .seed = 6};
+    ent_sim_config cfg = {
+        .nodes = 2, .latency_min_ms = 5, .latency_max_ms = 5, .seed = 6};
     assert_int_equal(ent_sim_new(&s, &cfg), ENT_OK);
     uint8_t id[32];
     for (int k = 0; k < 5; k++)
@@ -228,8 +227,7 @@ static void test_built_when_missing(void **state) {
     assert_int_equal(after.count, 5);
     assert_memory_equal(after.sum, before.sum, 32);
     /* node 1: emptied, then built by its next write (a comment) */
-    assert_int_equal(ent_store_write(ent_sim_store(s, 1), wipe_fn, &q),
-                     ENT_OK);
+    assert_int_equal(ent_store_write(ent_sim_store(s, 1), wipe_fn, &q), ENT_OK);
     assert_int_equal(ent_sim_comment(s, 1, id, false), ENT_OK);
     check_all(s);
     ent_sim_free(s);
@@ -267,15 +265,14 @@ static int range_fn(ent_txn *txn, void *data) {
 static void test_children_sum(void **state) {
     (void)state;
     ent_sim *s = NULL;
-    ent_sim_config cfg = {.nodes = 2, .latency_min_ms = 5,
-                          .latency_max_ms = 5, .seed = 8};
+    ent_sim_config cfg = {
+        .nodes = 2, .latency_min_ms = 5, .latency_max_ms = 5, .seed = 8};
     assert_int_equal(ent_sim_new(&s, &cfg), ENT_OK);
     uint8_t id[32];
     for (int k = 0; k < 40; k++)
         assert_int_equal(ent_sim_make_object(s, 2, id), ENT_OK);
     rq q = {.org = ent_sim_org(s, 1)};
-    assert_int_equal(ent_store_read(ent_sim_store(s, 0), range_fn, &q),
-                     ENT_OK);
+    assert_int_equal(ent_store_read(ent_sim_store(s, 0), range_fn, &q), ENT_OK);
     assert_int_equal(q.total.count, 40);
     assert_int_equal(q.n, 40);
     ent_setfp sum = {0};

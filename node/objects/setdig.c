@@ -53,8 +53,8 @@ static void buf_add(buf *b, const void *d, size_t n) {
     b->n += n;
 }
 
-static int heads_scan(void *data, const void *key, size_t klen,
-                      const void *val, size_t vlen) {
+static int heads_scan(void *data, const void *key, size_t klen, const void *val,
+                      size_t vlen) {
     buf *b = data;
     (void)val;
     (void)vlen;
@@ -179,8 +179,8 @@ static int row_apply(ent_txn *txn, const uint8_t *key, size_t klen,
     ent_setfp fp;
     uint8_t out[FP_LEN];
     memset(&fp, 0, sizeof(fp));
-    int rc = ent_txn_get(txn, ENT_TBL_SET_DIGESTS, key, klen,
-                         (const void **)&v, &n);
+    int rc =
+        ent_txn_get(txn, ENT_TBL_SET_DIGESTS, key, klen, (const void **)&v, &n);
     if (rc == ENT_OK) {
         if (n != FP_LEN)
             return ENT_ECORRUPT;
@@ -245,9 +245,9 @@ static int refresh_one(ent_txn *txn, const uint8_t me[32],
         goto out;
     }
     rc = ENT_OK;
-    if (ok_n == now.k && (now.k == 0 || (memcmp(od, now.digest, 32) == 0 &&
-                                         memcmp(oorgs, now.orgs,
-                                                now.k * 32) == 0)))
+    if (ok_n == now.k &&
+        (now.k == 0 || (memcmp(od, now.digest, 32) == 0 &&
+                        memcmp(oorgs, now.orgs, now.k * 32) == 0)))
         goto out; /* nothing changed */
     /* copy the old row out: the puts below may move it */
     uint8_t *old = NULL;
@@ -262,8 +262,8 @@ static int refresh_one(ent_txn *txn, const uint8_t me[32],
     }
     if (now.k > 0)
         ent_setdig_term(obj, now.digest, tnew);
-    bool same_digest = ok_n > 0 && now.k > 0 &&
-                       memcmp(old, now.digest, 32) == 0;
+    bool same_digest =
+        ok_n > 0 && now.k > 0 && memcmp(old, now.digest, 32) == 0;
     size_t i = 0, j = 0;
     while (rc == ENT_OK && (i < ok_n || j < now.k)) {
         const uint8_t *a = i < ok_n ? old + 32 * (i + 1) : NULL;
@@ -374,10 +374,10 @@ int ent_setdig_refresh(ent_txn *txn, const uint8_t me[32],
 /* ---- reading ----------------------------------------------------------- */
 
 typedef struct agg {
-    size_t at;       /* index in the key of the byte that varies */
-    uint8_t mask;    /* rows kept: (key[at] & mask) == want */
+    size_t at;    /* index in the key of the byte that varies */
+    uint8_t mask; /* rows kept: (key[at] & mask) == want */
     uint8_t want;
-    unsigned shift;  /* child: (key[at] >> shift) & 15; 8: all into 0 */
+    unsigned shift; /* child: (key[at] >> shift) & 15; 8: all into 0 */
     ent_setfp *out;
     int err;
 } agg;
@@ -423,8 +423,10 @@ static int agg_rows(ent_txn *txn, const uint8_t org[32], char tag,
     k[0] = (uint8_t)tag;
     memcpy(k + 1, org, 32);
     k[33] = prefix[0];
-    agg a = {.at = plen, .mask = mask,
-             .want = (uint8_t)(prefix[plen - 33] & mask), .shift = shift,
+    agg a = {.at = plen,
+             .mask = mask,
+             .want = (uint8_t)(prefix[plen - 33] & mask),
+             .shift = shift,
              .out = out};
     return ent_txn_scan(txn, ENT_TBL_SET_DIGESTS, k, plen, agg_scan, &a);
 }
@@ -441,11 +443,19 @@ int ent_setdig_range(ent_txn *txn, const uint8_t org[32],
     k[33] = prefix[0];
     k[34] = prefix[1];
     switch (bits) {
-    case 0: k[0] = 'T'; return fp_row(txn, k, 33, out);
-    case 8: k[0] = 'B'; return fp_row(txn, k, 34, out);
-    case 16: k[0] = 'L'; return fp_row(txn, k, 35, out);
-    case 4: return agg_rows(txn, org, 'B', prefix, 0xf0, 8, out);
-    default: return agg_rows(txn, org, 'L', prefix, 0xf0, 8, out);
+    case 0:
+        k[0] = 'T';
+        return fp_row(txn, k, 33, out);
+    case 8:
+        k[0] = 'B';
+        return fp_row(txn, k, 34, out);
+    case 16:
+        k[0] = 'L';
+        return fp_row(txn, k, 35, out);
+    case 4:
+        return agg_rows(txn, org, 'B', prefix, 0xf0, 8, out);
+    default:
+        return agg_rows(txn, org, 'L', prefix, 0xf0, 8, out);
     }
 }
 
@@ -458,10 +468,14 @@ int ent_setdig_children(ent_txn *txn, const uint8_t org[32],
     if (!ent_setdig_built(txn))
         return ENT_ENOENT;
     switch (bits) {
-    case 0: return agg_rows(txn, org, 'B', prefix, 0x00, 4, out);
-    case 4: return agg_rows(txn, org, 'B', prefix, 0xf0, 0, out);
-    case 8: return agg_rows(txn, org, 'L', prefix, 0x00, 4, out);
-    default: return agg_rows(txn, org, 'L', prefix, 0xf0, 0, out);
+    case 0:
+        return agg_rows(txn, org, 'B', prefix, 0x00, 4, out);
+    case 4:
+        return agg_rows(txn, org, 'B', prefix, 0xf0, 0, out);
+    case 8:
+        return agg_rows(txn, org, 'L', prefix, 0x00, 4, out);
+    default:
+        return agg_rows(txn, org, 'L', prefix, 0xf0, 0, out);
     }
 }
 
@@ -585,8 +599,8 @@ int ent_setdig_verify(ent_txn *txn, const uint8_t me[32], bool *equal) {
             break;
         ok[0] = 'o';
         memcpy(ok + 1, obj, 32);
-        int g = ent_txn_get(txn, ENT_TBL_SET_DIGESTS, ok, 33,
-                            (const void **)&v, &vn);
+        int g = ent_txn_get(txn, ENT_TBL_SET_DIGESTS, ok, 33, (const void **)&v,
+                            &vn);
         if (s.k == 0 ? g != ENT_ENOENT
                      : (g != ENT_OK || vn != 32 * (s.k + 1) ||
                         memcmp(v, s.digest, 32) != 0 ||
@@ -608,7 +622,7 @@ int ent_setdig_verify(ent_txn *txn, const uint8_t me[32], bool *equal) {
             for (int l = 0; l < 3; l++) {
                 vrow *r = &rows[n++];
                 memset(r, 0, sizeof(*r));
-                r->key[0] = (uint8_t)"TBL"[l];
+                r->key[0] = (uint8_t) "TBL"[l];
                 memcpy(r->key + 1, s.orgs + 32 * j, 32);
                 memcpy(r->key + 33, obj, 2);
                 r->klen = (uint8_t)(33 + l);

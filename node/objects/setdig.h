@@ -15,7 +15,7 @@
 
 #include "storage/store.h"
 
-#define ENT_SETDIG_FANOUT 16  /* children of a range: 4 more bits */
+#define ENT_SETDIG_FANOUT 16    /* children of a range: 4 more bits */
 #define ENT_SETDIG_LEAF_BITS 16 /* deepest range: the first 2 id bytes */
 
 /* A fingerprint: sum mod 2^256 (little-endian) of the terms of a set of

@@ -13,7 +13,9 @@
  * share) -> equal: done; else DIGESTS (object id || object digest per
  * object) -> VV with the reply flag for each object whose digest differs ->
  * each side sends the ops the other lacks (causal order) and, when asked,
- * its own VV.
+ * its own VV. Between nodes that both speak recon/1 (gossip_recon.c) the
+ * DIGEST carries a fingerprint kept on commit (node/objects/setdig.h) and
+ * a difference goes down RANGES to LEAF listings instead of DIGESTS.
  *
  * Everything runs on the caller's thread. No globals.
  */

@@ -22,7 +22,7 @@ struct ent_gossip {
     ent_gossip_config cfg;
     unsigned fanout;
     ent_gossip_stats stats;
-    ent_verifier *verifier; /* NULL without cfg.loop */
+    ent_verifier *verifier;                   /* NULL without cfg.loop */
     set_cache cache[ENT_GOSSIP_DIGEST_CACHE]; /* direct-mapped by org */
 };
 

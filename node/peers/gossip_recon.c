@@ -47,8 +47,7 @@ static int fp_fn(ent_txn *txn, void *data) {
     return ent_setdig_range(txn, q->org, q->prefix, q->bits, q->out);
 }
 
-int ent_gossip_set_fp(ent_gossip *g, const uint8_t org[32],
-                      ent_setfp *out) {
+int ent_gossip_set_fp(ent_gossip *g, const uint8_t org[32], ent_setfp *out) {
     fp_q q = {.org = org, .out = out};
     return ent_store_read(g->cfg.store, fp_fn, &q);
 }
