@@ -652,6 +652,9 @@ static int msg_size(const ent_wire_msg *m, size_t *out) {
     case ENT_WIRE_CHUNK_WANT:
     case ENT_WIRE_CHUNK:
         return ent__wire_chunk_size(m, out);
+    case ENT_WIRE_RANGES:
+    case ENT_WIRE_LEAF:
+        return ent__wire_recon_size(m, out);
     case ENT_WIRE_CONSISTENCY: {
         const ent_wire_consistency *k = &m->u.cons;
         if (k->nhashes > ENT_WIRE_MAX_CPROOF || (!k->has_sig && k->nhashes))
@@ -836,6 +839,10 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
     case ENT_WIRE_CHUNK_WANT:
     case ENT_WIRE_CHUNK:
         r |= ent__wire_chunk_pack(pk, m);
+        break;
+    case ENT_WIRE_RANGES:
+    case ENT_WIRE_LEAF:
+        r |= ent__wire_recon_pack(pk, m);
         break;
     case ENT_WIRE_CONSISTENCY:
         r |= msgpack_pack_array(pk, 5);
@@ -1112,29 +1119,6 @@ static int decode_summary(ent_wire_msg *m, const msgpack_object *f) {
     return ENT_OK;
 }
 
-/* DIGESTS: [14, total, bin of n * 64 bytes], n <= ENT_WIRE_MAX_DIGESTS,
- * n <= total. */
-static int decode_digests(ent_wire_msg *m, const msgpack_object *f) {
-    ent_wire_digests *d = &m->u.digests;
-    if (f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-        f[2].type != MSGPACK_OBJECT_BIN ||
-        f[2].via.bin.size % ENT_WIRE_DIGEST_ENTRY != 0 ||
-        f[2].via.bin.size > ENT_WIRE_MAX_DIGESTS * ENT_WIRE_DIGEST_ENTRY)
-        return ENT_EPROTO;
-    size_t n = f[2].via.bin.size / ENT_WIRE_DIGEST_ENTRY;
-    if (f[1].via.u64 < n)
-        return ENT_EPROTO;
-    d->total = f[1].via.u64;
-    if (n == 0)
-        return ENT_OK;
-    d->entries = malloc(n * ENT_WIRE_DIGEST_ENTRY);
-    if (d->entries == NULL)
-        return ENT_ENOMEM;
-    memcpy(d->entries, f[2].via.bin.ptr, n * ENT_WIRE_DIGEST_ENTRY);
-    d->n = n;
-    return ENT_OK;
-}
-
 /* VV: [15, object, bin of n * 40 bytes, flags 0|1] or the same with a
  * fifth element, bin of n * 32 bytes (tips). nf: the element count. */
 static int decode_vv(ent_wire_msg *m, const msgpack_object *f, size_t nf) {
@@ -1228,6 +1212,8 @@ static size_t field_count(int type) {
     case ENT_WIRE_CREDIT: return 3;
     case ENT_WIRE_CHUNK_WANT: return 3;
     case ENT_WIRE_CHUNK: return 3;
+    case ENT_WIRE_RANGES: return 5;
+    case ENT_WIRE_LEAF: return 5;
     default: return 0;
     }
 }
@@ -1329,6 +1315,10 @@ int ent_wire_decode(ent_wire_msg *m, const uint8_t *buf, size_t len) {
     case ENT_WIRE_CHUNK:
         rc = ent__wire_chunk_decode(m, f);
         break;
+    case ENT_WIRE_RANGES:
+    case ENT_WIRE_LEAF:
+        rc = ent__wire_recon_decode(m, f);
+        break;
     case ENT_WIRE_PING:
     case ENT_WIRE_PONG:
         rc = get_bin_fixed(&f[1], m->u.nonce, ENT_WIRE_NONCE_LEN);
@@ -1347,7 +1337,7 @@ int ent_wire_decode(ent_wire_msg *m, const uint8_t *buf, size_t len) {
             m->u.digest.nobjects = f[2].via.u64;
         break;
     case ENT_WIRE_DIGESTS:
-        rc = decode_digests(m, f);
+        rc = ent__wire_digests_decode(m, f);
         break;
     case ENT_WIRE_VV:
         rc = decode_vv(m, f, top->via.array.size);
@@ -1404,6 +1394,9 @@ void ent_wire_msg_clear(ent_wire_msg *m) {
     case ENT_WIRE_DIGESTS:
         free(m->u.digests.entries);
         break;
+    case ENT_WIRE_LEAF:
+        free(m->u.leaf.entries);
+        break;
     case ENT_WIRE_VV:
         free(m->u.vv.bytes);
         free(m->u.vv.tips);
@@ -1446,6 +1439,8 @@ const char *ent_wire_type_name(int type) {
     case ENT_WIRE_CREDIT: return "CREDIT";
     case ENT_WIRE_CHUNK_WANT: return "CHUNK_WANT";
     case ENT_WIRE_CHUNK: return "CHUNK";
+    case ENT_WIRE_RANGES: return "RANGES";
+    case ENT_WIRE_LEAF: return "LEAF";
     default: return "?";
     }
 }

@@ -121,6 +121,9 @@ typedef enum ent_wire_type {
     ENT_WIRE_CHUNK = 19,       /* one sealed attachment chunk */
     ENT_WIRE_CREDIT = 21, /* spec/protocol.md §3.9: flow control grant
                              (only between nodes that both say "flow/1") */
+    ENT_WIRE_RANGES = 22, /* spec/gossip.md §13: 16 range fingerprints
+                             (only between nodes that both say "recon/1") */
+    ENT_WIRE_LEAF = 23,   /* the objects of one range (likewise) */
     ENT_WIRE_ADDRS = 64, /* spec/gossip.md §10: signed address records (an
                             extension: older nodes ignore it) */
 } ent_wire_type;
@@ -221,6 +224,32 @@ typedef struct ent_wire_digests {
     size_t n;                           /* 0..ENT_WIRE_MAX_DIGESTS */
     uint8_t (*entries)[ENT_WIRE_DIGEST_ENTRY]; /* NULL when n is 0 */
 } ent_wire_digests;
+
+/* RANGES (spec/gossip.md §13): the fingerprints of the 16 children of the
+ * range of object ids whose first bits bits equal prefix's (bits 0, 4, 8
+ * or 12; the bits of prefix after them are zero). Child j's next 4 bits
+ * are j; its fingerprint is sum (32, little-endian) || count (u64 BE).
+ * On the wire only the children with a non-zero count are sent (a mask). */
+#define ENT_WIRE_RECON_CAP "recon/1" /* the HELLO capability */
+#define ENT_WIRE_RECON_FANOUT 16
+#define ENT_WIRE_RECON_FP 40
+#define ENT_WIRE_RECON_BITS 16 /* deepest range */
+typedef struct ent_wire_ranges {
+    uint8_t prefix[2];
+    uint32_t bits;
+    uint8_t fps[ENT_WIRE_RECON_FANOUT][ENT_WIRE_RECON_FP];
+} ent_wire_ranges;
+
+/* LEAF: the sender's objects (id || object digest, ascending, each in the
+ * range) of the range (prefix, bits), bits 0..16 a multiple of 4; n of
+ * total (n == total: the whole range). */
+typedef struct ent_wire_leaf {
+    uint8_t prefix[2];
+    uint32_t bits;
+    uint64_t total;                     /* >= n */
+    size_t n;                           /* 0..ENT_WIRE_MAX_DIGESTS */
+    uint8_t (*entries)[ENT_WIRE_DIGEST_ENTRY]; /* NULL when n is 0 */
+} ent_wire_leaf;
 
 /* VV: version vector of one object, len/40 entries author || seq BE,
  * sorted by author; flags ENT_WIRE_VV_REPLY or 0. tips (optional, the
@@ -333,6 +362,8 @@ typedef struct ent_wire_msg {
         ent_wire_summary summary;       /* HAVE, WANT */
         ent_wire_digest digest;         /* DIGEST */
         ent_wire_digests digests;       /* DIGESTS */
+        ent_wire_ranges ranges;         /* RANGES */
+        ent_wire_leaf leaf;             /* LEAF */
         ent_wire_vv vv;                 /* VV */
         ent_wire_head head;             /* HEAD */
         ent_wire_consistency cons;      /* CONSISTENCY */

@@ -27,4 +27,13 @@ int ent__wire_chunk_pack(msgpack_packer *pk, const ent_wire_msg *m);
  * @return ENT_OK, ENT_EPROTO, ENT_ENOMEM. */
 int ent__wire_chunk_decode(ent_wire_msg *m, const msgpack_object *f);
 
+/* RANGES and LEAF (wire_recon.c): size (@return ENT_OK, ENT_EINVAL),
+ * pack (0 or -1), decode from the array elements f (@return ENT_OK,
+ * ENT_EPROTO, ENT_ENOMEM). */
+int ent__wire_recon_size(const ent_wire_msg *m, size_t *out);
+int ent__wire_recon_pack(msgpack_packer *pk, const ent_wire_msg *m);
+int ent__wire_recon_decode(ent_wire_msg *m, const msgpack_object *f);
+/* DIGESTS (wire_recon.c): decode from f. @return as above. */
+int ent__wire_digests_decode(ent_wire_msg *m, const msgpack_object *f);
+
 #endif

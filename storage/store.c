@@ -84,6 +84,7 @@ static const char *const table_names[ENT_TBL__COUNT] = {
     [ENT_TBL_OVERLAP] = "overlap",
     [ENT_TBL_CRM_IDS] = "crm_ids",
     [ENT_TBL_CHUNKS] = "chunks",
+    [ENT_TBL_SET_DIGESTS] = "set_digests",
 };
 
 /*

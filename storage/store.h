@@ -48,6 +48,8 @@ typedef enum ent_table {
     ENT_TBL_OVERLAP,    /* "overlap": sharing settings, run limits, results */
     ENT_TBL_CRM_IDS,    /* "crm_ids": source, type, external id -> object id (local) */
     ENT_TBL_CHUNKS,     /* "chunks": obj || chunk hash -> sealed chunk */
+    ENT_TBL_SET_DIGESTS, /* "set_digests": per-partner reconciliation
+                            fingerprints (spec/gossip.md §13) */
     ENT_TBL__COUNT
 } ent_table;
 

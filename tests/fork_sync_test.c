@@ -32,6 +32,8 @@
 #include "nodes_fixture.h"
 
 #include "node/audit/actlog.h"
+#include "node/peers/gossip.h"
+#include "node/peers/peer.h"
 #include "protocol/op.h"
 
 #pragma GCC diagnostic ignored "-Wformat-truncation"
@@ -204,6 +206,14 @@ static void test_fork_over_sessions(void **state) {
             v.versions, v.on_b ? "applied" : "missing", h.versions,
             same_state(w), (unsigned long long)(uv_now(&w->loop) - t0));
     assert_true(ok);
+    /* both speak recon/1: the round went down ranges, no DIGESTS
+     * (spec/gossip.md §13) */
+    ent_gossip_stats gv, gh;
+    ent_peers_gossip_stats(ent_node_peers(w->v), &gv);
+    ent_peers_gossip_stats(ent_node_peers(w->h), &gh);
+    assert_int_equal(gv.digests_sent + gh.digests_sent, 0);
+    assert_true(gv.ranges_sent + gh.ranges_sent + gv.leaves_sent +
+                    gh.leaves_sent > 0);
     assert_int_equal(log_entries(w->v, ENT_LOG_EQUIVOCATION), 1);
     assert_int_equal(log_entries(w->h, ENT_LOG_EQUIVOCATION), 1);
     ent_op_free(va);

@@ -45,11 +45,13 @@ static void comment(ent_sim *s, size_t i, const uint8_t id[32], bool push) {
 
 /* ---- in-sync rounds cost a constant ------------------------------------- */
 
-static size_t insync_round_bytes(size_t nobj) {
+/* recon: both nodes speak recon/1 (ranges), else DIGEST and DIGESTS. */
+static size_t insync_round_bytes(size_t nobj, bool recon) {
     ent_sim *s = NULL;
     ent_sim_config cfg = {.nodes = 2, .latency_min_ms = 5,
                           .latency_max_ms = 5, .seed = 7};
     assert_int_equal(ent_sim_new(&s, &cfg), ENT_OK);
+    ent_sim_set_recon(s, 1, recon);
     uint8_t id[32];
     for (size_t k = 0; k < nobj; k++)
         make_object(s, 2, id);
@@ -83,13 +85,21 @@ static size_t insync_round_bytes(size_t nobj) {
     assert_int_equal(g0b.ops_sent - g0a.ops_sent, 3);
     assert_int_equal(b.by_type[ENT_WIRE_VV] - a.by_type[ENT_WIRE_VV], 2);
     assert_int_equal(b.by_type[ENT_WIRE_DIGESTS] - a.by_type[ENT_WIRE_DIGESTS],
-                     1);
-    printf("# %4zu objects: in-sync round %zu bytes; 3-op repair %llu "
-           "bytes in %llu messages (DIGESTS %llu bytes)\n",
-           nobj, ins, (unsigned long long)(b.bytes_sent - a.bytes_sent),
+                     recon ? 0 : 1);
+    assert_int_equal(b.by_type[ENT_WIRE_LEAF] - a.by_type[ENT_WIRE_LEAF] > 0,
+                     recon);
+    printf("# %4zu objects, %s: in-sync round %zu bytes; 3-op repair %llu "
+           "bytes in %llu messages (DIGESTS %llu bytes, RANGES %llu, LEAF "
+           "%llu)\n",
+           nobj, recon ? "recon/1" : "digests", ins,
+           (unsigned long long)(b.bytes_sent - a.bytes_sent),
            (unsigned long long)(b.msgs_sent - a.msgs_sent),
            (unsigned long long)(b.bytes_by_type[ENT_WIRE_DIGESTS] -
-                                a.bytes_by_type[ENT_WIRE_DIGESTS]));
+                                a.bytes_by_type[ENT_WIRE_DIGESTS]),
+           (unsigned long long)(b.bytes_by_type[ENT_WIRE_RANGES] -
+                                a.bytes_by_type[ENT_WIRE_RANGES]),
+           (unsigned long long)(b.bytes_by_type[ENT_WIRE_LEAF] -
+                                a.bytes_by_type[ENT_WIRE_LEAF]));
     ent_sim_free(s);
     return ins;
 }
@@ -139,12 +149,126 @@ static void test_in_sync_callback(void **state) {
 }
 
 static void test_insync_constant(void **state) {
-    size_t one = insync_round_bytes(1);
-    size_t many = insync_round_bytes(150);
-    printf("# in-sync round: %zu bytes with 1 object, %zu with 150\n", one,
-           many);
-    assert_true(one <= 40);
-    assert_true(many <= one + 1); /* nobjects grows from 1 to 2 bytes */
+    for (int recon = 0; recon < 2; recon++) {
+        size_t one = insync_round_bytes(1, recon);
+        size_t many = insync_round_bytes(150, recon);
+        printf("# in-sync round: %zu bytes with 1 object, %zu with 150\n",
+               one, many);
+        assert_true(one <= 40);
+        assert_true(many <= one + 1); /* nobjects grows from 1 to 2 bytes */
+    }
+}
+
+/* ---- one missing op among many shared objects (spec/gossip.md §13) ---- */
+
+/* n objects shared by nodes 0 and 1, one comment on node 0 that node 1
+ * lacks, one round from node 1: the bytes until both hold it. */
+static uint64_t one_missing(size_t n, bool recon, ent_sim_stats *d) {
+    ent_sim *s = NULL;
+    ent_sim_config cfg = {.nodes = 2, .latency_min_ms = 5,
+                          .latency_max_ms = 5, .seed = 21,
+                          .map_size = (size_t)64 << 20};
+    assert_int_equal(ent_sim_new(&s, &cfg), ENT_OK);
+    ent_sim_set_recon(s, 0, recon);
+    uint8_t id[32], gap[32];
+    for (size_t k = 0; k < n; k++) {
+        make_object(s, 2, id);
+        if (k == n / 2)
+            memcpy(gap, id, 32);
+    }
+    comment(s, 0, gap, false);
+    assert_false(converged(s, 2, gap));
+    ent_sim_stats a, b;
+    ent_sim_stats_get(s, &a);
+    assert_int_equal(ent_gossip_round(ent_sim_gossip(s, 1), ent_sim_org(s, 0)),
+                     ENT_OK);
+    ent_sim_run(s, 500);
+    ent_sim_stats_get(s, &b);
+    assert_true(converged(s, 2, gap));
+    for (int t = 0; t < ENT_SIM_TYPES; t++) {
+        d->by_type[t] = b.by_type[t] - a.by_type[t];
+        d->bytes_by_type[t] = b.bytes_by_type[t] - a.bytes_by_type[t];
+    }
+    d->msgs_sent = b.msgs_sent - a.msgs_sent;
+    /* in sync again: one DIGEST */
+    ent_gossip_stats g0, g1;
+    ent_gossip_stats_get(ent_sim_gossip(s, 0), &g0);
+    assert_int_equal(ent_gossip_round(ent_sim_gossip(s, 1), ent_sim_org(s, 0)),
+                     ENT_OK);
+    ent_sim_run(s, 100);
+    ent_gossip_stats_get(ent_sim_gossip(s, 0), &g1);
+    assert_int_equal(g1.in_sync - g0.in_sync, 1);
+    ent_sim_free(s);
+    return b.bytes_sent - a.bytes_sent;
+}
+
+static void test_recon_one_missing(void **state) {
+    (void)state;
+    size_t n = 2000;
+    ent_sim_stats d;
+    uint64_t bytes = one_missing(n, true, &d);
+    printf("# one missing op among %zu objects, recon/1: %llu bytes in %llu "
+           "messages (%llu RANGES, %llu LEAF, %llu VV, %llu OPS); DIGESTS "
+           "would list %zu bytes\n",
+           n, (unsigned long long)bytes, (unsigned long long)d.msgs_sent,
+           (unsigned long long)d.by_type[ENT_WIRE_RANGES],
+           (unsigned long long)d.by_type[ENT_WIRE_LEAF],
+           (unsigned long long)d.by_type[ENT_WIRE_VV],
+           (unsigned long long)d.by_type[ENT_WIRE_OPS], n * 64);
+    assert_int_equal(d.by_type[ENT_WIRE_DIGESTS], 0);
+    assert_true(d.by_type[ENT_WIRE_RANGES] >= 2); /* 2,000: two levels */
+    assert_true(d.by_type[ENT_WIRE_LEAF] >= 1);
+    assert_int_equal(d.by_type[ENT_WIRE_VV], 2); /* only the one object */
+    assert_true(bytes < 10000);
+    assert_true(bytes * 10 < n * 64);
+}
+
+/* A node without recon/1 (an older release) still converges with one
+ * that has it: DIGEST and DIGESTS, no RANGES or LEAF. */
+static void test_recon_mixed_versions(void **state) {
+    (void)state;
+    ent_sim_stats d;
+    uint64_t bytes = one_missing(150, false, &d);
+    printf("# one missing op among 150 objects, one side without recon/1: "
+           "%llu bytes (DIGESTS %llu)\n",
+           (unsigned long long)bytes,
+           (unsigned long long)d.bytes_by_type[ENT_WIRE_DIGESTS]);
+    assert_int_equal(d.by_type[ENT_WIRE_RANGES], 0);
+    assert_int_equal(d.by_type[ENT_WIRE_LEAF], 0);
+    assert_int_equal(d.by_type[ENT_WIRE_DIGESTS], 1);
+    assert_int_equal(d.by_type[ENT_WIRE_VV], 2);
+}
+
+/* RANGES or LEAF from a peer that did not say recon/1 break the protocol,
+ * and so does a LEAF of a range wider than 8 bits. */
+static void test_recon_needs_capability(void **state) {
+    (void)state;
+    ent_sim *s = NULL;
+    ent_sim_config cfg = {.nodes = 2, .seed = 3};
+    assert_int_equal(ent_sim_new(&s, &cfg), ENT_OK);
+    ent_sim_set_recon(s, 1, false);
+    ent_wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_RANGES;
+    assert_int_equal(
+        ent_gossip_on_message(ent_sim_gossip(s, 0), ent_sim_org(s, 1), &m),
+        ENT_EPROTO);
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_LEAF;
+    m.u.leaf.bits = 16;
+    assert_int_equal(
+        ent_gossip_on_message(ent_sim_gossip(s, 0), ent_sim_org(s, 1), &m),
+        ENT_EPROTO);
+    /* with the capability: a LEAF of 16 bits is fine, of 4 bits is not */
+    ent_sim_set_recon(s, 1, true);
+    assert_int_equal(
+        ent_gossip_on_message(ent_sim_gossip(s, 0), ent_sim_org(s, 1), &m),
+        ENT_OK);
+    m.u.leaf.bits = 4;
+    assert_int_equal(
+        ent_gossip_on_message(ent_sim_gossip(s, 0), ent_sim_org(s, 1), &m),
+        ENT_EPROTO);
+    ent_sim_free(s);
 }
 
 /* ---- the set digest is cached per org until the next write ------------- */
@@ -449,6 +573,9 @@ int main(void) {
         cmocka_unit_test(test_in_sync_callback),
         cmocka_unit_test(test_insync_constant),
         cmocka_unit_test(test_digest_cache),
+        cmocka_unit_test(test_recon_one_missing),
+        cmocka_unit_test(test_recon_mixed_versions),
+        cmocka_unit_test(test_recon_needs_capability),
         cmocka_unit_test(test_held_then_repaired),
         cmocka_unit_test(test_fork_converges),
         cmocka_unit_test(test_partition_heals),

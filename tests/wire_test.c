@@ -600,6 +600,109 @@ static int hdecode(hand *h) {
     return rc;
 }
 
+/* RANGES (22) and LEAF (23): spec/gossip.md §13. */
+static void test_recon_messages(void **state) {
+    (void)state;
+    ent_wire_msg m, d;
+    hand h;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_RANGES;
+    m.u.ranges.prefix[0] = 0xa0;
+    m.u.ranges.bits = 4;
+    m.u.ranges.fps[3][0] = 7;
+    m.u.ranges.fps[3][39] = 2; /* count 2 */
+    m.u.ranges.fps[15][39] = 1;
+    round_trip(&m, &d);
+    assert_memory_equal(d.u.ranges.fps, m.u.ranges.fps, sizeof(m.u.ranges.fps));
+    assert_int_equal(d.u.ranges.bits, 4);
+    assert_int_equal(d.u.ranges.prefix[0], 0xa0);
+    /* two children sent: 2 x 40 bytes of fingerprints */
+    assert_int_equal(ent_wire_encoded_size(&m), 1 + 1 + 4 + 1 + 3 + 2 + 80);
+    ent_wire_msg_clear(&d);
+    m.u.ranges.bits = 16; /* no children below the deepest range */
+    assert_int_equal(ent_wire_encoded_size(&m), 0);
+    m.u.ranges.bits = 0; /* prefix bits beyond bits: not canonical */
+    assert_int_equal(ent_wire_encoded_size(&m), 0);
+
+    uint8_t (*e)[64] = calloc(3, 64);
+    for (int i = 0; i < 3; i++) {
+        e[i][0] = 0x12;
+        e[i][1] = 0x34;
+        e[i][2] = (uint8_t)i;
+    }
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_LEAF;
+    m.u.leaf.prefix[0] = 0x12;
+    m.u.leaf.prefix[1] = 0x34;
+    m.u.leaf.bits = 16;
+    m.u.leaf.total = 3;
+    m.u.leaf.n = 3;
+    m.u.leaf.entries = e;
+    round_trip(&m, &d);
+    assert_int_equal(d.u.leaf.n, 3);
+    assert_memory_equal(d.u.leaf.entries, e, 3 * 64);
+    ent_wire_msg_clear(&d);
+    m.u.leaf.n = 0; /* empty listing */
+    m.u.leaf.total = 0;
+    round_trip(&m, &d);
+    ent_wire_msg_clear(&d);
+
+    /* hand-made: an entry outside the range, entries out of order, a
+     * mask naming a child of count 0, a mask and a body that disagree,
+     * bits not a multiple of 4 */
+    hand_init(&h);
+    msgpack_pack_array(&h.pk, 5);
+    msgpack_pack_int(&h.pk, ENT_WIRE_LEAF);
+    msgpack_pack_bin_with_body(&h.pk, "\x12\x30", 2);
+    msgpack_pack_int(&h.pk, 12);
+    msgpack_pack_int(&h.pk, 1);
+    hbin(&h, 64, 0x55);
+    assert_int_equal(hdecode(&h), ENT_EPROTO);
+    hand_init(&h);
+    msgpack_pack_array(&h.pk, 5);
+    msgpack_pack_int(&h.pk, ENT_WIRE_LEAF);
+    msgpack_pack_bin_with_body(&h.pk, "\x12\x34", 2);
+    msgpack_pack_int(&h.pk, 16);
+    msgpack_pack_int(&h.pk, 2);
+    msgpack_pack_bin(&h.pk, 128);
+    msgpack_pack_bin_body(&h.pk, e[1], 64);
+    msgpack_pack_bin_body(&h.pk, e[0], 64);
+    assert_int_equal(hdecode(&h), ENT_EPROTO);
+    hand_init(&h);
+    msgpack_pack_array(&h.pk, 5);
+    msgpack_pack_int(&h.pk, ENT_WIRE_RANGES);
+    msgpack_pack_bin_with_body(&h.pk, "\0\0", 2);
+    msgpack_pack_int(&h.pk, 0);
+    msgpack_pack_int(&h.pk, 1);
+    hbin(&h, 40, 0); /* child 0 listed with count 0 */
+    assert_int_equal(hdecode(&h), ENT_EPROTO);
+    hand_init(&h);
+    msgpack_pack_array(&h.pk, 5);
+    msgpack_pack_int(&h.pk, ENT_WIRE_RANGES);
+    msgpack_pack_bin_with_body(&h.pk, "\0\0", 2);
+    msgpack_pack_int(&h.pk, 0);
+    msgpack_pack_int(&h.pk, 3);
+    hbin(&h, 40, 1); /* two children named, one sent */
+    assert_int_equal(hdecode(&h), ENT_EPROTO);
+    hand_init(&h);
+    msgpack_pack_array(&h.pk, 5);
+    msgpack_pack_int(&h.pk, ENT_WIRE_RANGES);
+    msgpack_pack_bin_with_body(&h.pk, "\0\0", 2);
+    msgpack_pack_int(&h.pk, 6);
+    msgpack_pack_int(&h.pk, 1);
+    hbin(&h, 40, 1);
+    assert_int_equal(hdecode(&h), ENT_EPROTO);
+    hand_init(&h); /* the same with bits 4: fine */
+    msgpack_pack_array(&h.pk, 5);
+    msgpack_pack_int(&h.pk, ENT_WIRE_RANGES);
+    msgpack_pack_bin_with_body(&h.pk, "\0\0", 2);
+    msgpack_pack_int(&h.pk, 4);
+    msgpack_pack_int(&h.pk, 1);
+    hbin(&h, 40, 1);
+    assert_int_equal(hdecode(&h), ENT_OK);
+    free(e);
+}
+
 static void test_decoder_wrong_shapes(void **state) {
     (void)state;
     hand h;
@@ -1313,6 +1416,7 @@ static void test_addrs_message(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_every_type),
+        cmocka_unit_test(test_recon_messages),
         cmocka_unit_test(test_witness_messages),
         cmocka_unit_test(test_gossip_messages),
         cmocka_unit_test(test_addrs_message),

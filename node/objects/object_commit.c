@@ -22,6 +22,7 @@
 #include "node/audit/actlog.h"
 #include "node/err.h"
 #include "node/objects/object_int.h"
+#include "node/objects/setdig.h"
 
 /* Opens our box among mkeys (if any) and keeps the key of epoch. */
 static int take_member_key(ent_objects *eng, ent_txn *txn,
@@ -382,6 +383,9 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
         rc = commit_fork(eng, txn, op, obj, first, info);
     if (rc == ENT_OK && (mop || fork))
         rc = ent__obj_ev_members_diff(eng, txn, obj, op, b, &before);
+    /* heads changed: the partners' fingerprints (spec/gossip.md §13) */
+    if (rc == ENT_OK)
+        rc = ent_setdig_refresh(txn, eng->me, obj);
 out:
     ent__obj_ev_members_free(&before);
     ent__obj_judge_free(&j);

@@ -18,6 +18,7 @@
 
 #include "node/err.h"
 #include "node/objects/object_int.h"
+#include "node/objects/setdig.h"
 
 typedef obj_fwr fwr;
 
@@ -266,6 +267,9 @@ int ent__obj_refresh_authority(ent_objects *eng, ent_txn *txn,
             goto out;
     }
     rc = ent__obj_check_rotation(eng, txn, obj, &au, info);
+    /* members or status changed: the partners' fingerprints */
+    if (rc == ENT_OK)
+        rc = ent_setdig_refresh(txn, eng->me, obj);
 out:
     ent__obj_auth_free(&au);
     return rc;

@@ -4,6 +4,7 @@
  */
 #include "node/bytes.h"
 #include "node/peers/gossip.h"
+#include "node/peers/gossip_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,31 +13,22 @@
 #include "node/err.h"
 #include "node/peers/verify.h"
 
-#define OBJ_CTX "entente/v1/gossip-obj"
 #define SET_CTX "entente/v1/gossip-set"
 
-/* A set digest kept for one partner org at one store generation. */
-typedef struct set_cache {
-    uint8_t org[32];
-    uint8_t digest[32];
-    uint64_t gen;
-    uint64_t nobjects;
-    bool used;
-} set_cache;
-
-struct ent_gossip {
-    ent_gossip_config cfg;
-    unsigned fanout;
-    ent_gossip_stats stats;
-    ent_verifier *verifier; /* NULL without cfg.loop */
-    set_cache cache[ENT_GOSSIP_DIGEST_CACHE]; /* direct-mapped by org */
-};
+static int ensure_fn(ent_txn *txn, void *data) {
+    return ent_setdig_ensure(txn, data);
+}
 
 int ent_gossip_new(ent_gossip **out, const ent_gossip_config *cfg) {
     *out = NULL;
     if (cfg == NULL || cfg->store == NULL || cfg->eng == NULL ||
         cfg->id == NULL || cfg->tr.send == NULL || cfg->tr.peers == NULL)
         return ENT_EINVAL;
+    /* the fingerprints of a store made before them (spec/gossip.md §13) */
+    int brc = ent_store_write(cfg->store, ensure_fn,
+                              (void *)ent_identity_public(cfg->id));
+    if (brc != ENT_OK)
+        return brc;
     ent_gossip *g = calloc(1, sizeof(*g));
     if (g == NULL)
         return ENT_ENOMEM;
@@ -81,6 +73,11 @@ static int send_msg(ent_gossip *g, const uint8_t org[32],
     return g->cfg.tr.send(g->cfg.tr.data, org, m);
 }
 
+int ent__gossip_send(ent_gossip *g, const uint8_t org[32],
+                     const ent_wire_msg *m) {
+    return send_msg(g, org, m);
+}
+
 /* ---- membership (spec/storage.md: objects, members) ---------------------- */
 
 static bool active_in(ent_txn *txn, const uint8_t *obj, const uint8_t *org) {
@@ -115,7 +112,7 @@ static int held_fn(ent_txn *txn, void *data) {
     return ENT_OK;
 }
 
-static bool holds(ent_gossip *g, const uint8_t obj[32]) {
+bool ent__gossip_holds(ent_gossip *g, const uint8_t obj[32]) {
     held_q q = {.obj = obj};
     ent_store_read(g->cfg.store, held_fn, &q);
     return q.held;
@@ -181,32 +178,10 @@ static void hb_add(hbuf *b, const void *d, size_t n) {
     b->n += n;
 }
 
-static int heads_scan(void *data, const void *key, size_t klen,
-                      const void *val, size_t vlen) {
-    hbuf *b = data;
-    if (klen == 64)
-        hb_add(b, (const uint8_t *)key + 32, 32);
-    return b->err;
-}
-
 /* The object digest inside txn (zeros when no head is stored). */
 static int obj_digest_txn(ent_txn *txn, const uint8_t obj[32],
                           uint8_t out[32]) {
-    hbuf b = {0};
-    hb_add(&b, OBJ_CTX, sizeof(OBJ_CTX) - 1);
-    hb_add(&b, obj, 32);
-    size_t base = b.n;
-    int rc = ent_txn_scan(txn, ENT_TBL_HEADS, obj, 32, heads_scan, &b);
-    if (rc == ENT_OK)
-        rc = b.err;
-    if (rc == ENT_OK) {
-        if (b.n == base)
-            memset(out, 0, 32);
-        else
-            ent_hash(out, b.p, b.n);
-    }
-    free(b.p);
-    return rc;
+    return ent_setdig_object_digest(txn, obj, out);
 }
 
 typedef struct dig_q {
@@ -315,10 +290,18 @@ int ent_gossip_set_digest(ent_gossip *g, const uint8_t org[32],
 
 int ent_gossip_round(ent_gossip *g, const uint8_t org[32]) {
     ent_wire_msg m;
+    ent_setfp fp;
+    int rc;
     memset(&m, 0, sizeof(m));
     m.type = ENT_WIRE_DIGEST;
-    int rc = ent_gossip_set_digest(g, org, m.u.digest.digest,
+    if (ent__gossip_recon(g, org)) { /* one read (spec/gossip.md §13) */
+        rc = ent_gossip_set_fp(g, org, &fp);
+        memcpy(m.u.digest.digest, fp.sum, 32);
+        m.u.digest.nobjects = fp.count;
+    } else {
+        rc = ent_gossip_set_digest(g, org, m.u.digest.digest,
                                    &m.u.digest.nobjects);
+    }
     if (rc != ENT_OK)
         return rc;
     if (m.u.digest.nobjects == 0)
@@ -333,10 +316,18 @@ static int on_digest(ent_gossip *g, const uint8_t org[32],
     uint8_t *list = NULL;
     size_t n = 0;
     uint8_t mine[32];
-    int rc = ent_gossip_set_digest(g, org, mine, NULL);
-    if (rc != ENT_OK)
+    bool equal = false;
+    int rc;
+    if (ent__gossip_recon(g, org)) {
+        rc = ent__gossip_recon_digest(g, org, d, &equal);
+        if (rc != ENT_OK || !equal)
+            goto out; /* RANGES sent */
+    } else if ((rc = ent_gossip_set_digest(g, org, mine, NULL)) != ENT_OK) {
         goto out;
-    if (ent_memeq(mine, d->digest, 32)) {
+    } else {
+        equal = ent_memeq(mine, d->digest, 32);
+    }
+    if (equal) {
         g->stats.in_sync++;
         if (g->cfg.in_sync != NULL)
             g->cfg.in_sync(g, org, g->cfg.in_sync_data);
@@ -389,7 +380,7 @@ static int on_digests(ent_gossip *g, const uint8_t org[32],
         const uint8_t *mine = bsearch(e, list, n, 64, entry_cmp);
         if (mine != NULL && memcmp(mine + 32, e + 32, 32) == 0)
             continue;
-        if (mine == NULL && holds(g, e))
+        if (mine == NULL && ent__gossip_holds(g, e))
             continue; /* held but not shared with org in our view */
         rc = ent_gossip_send_vv(g, org, e, ENT_WIRE_VV_REPLY);
     }
@@ -1077,7 +1068,7 @@ static int on_vv(ent_gossip *g, const uint8_t org[32], const ent_wire_vv *v) {
     for (size_t i = 1; i < n_vv; i++)
         if (memcmp(v->bytes + (i - 1) * 40, v->bytes + i * 40, 32) >= 0)
             return ENT_EPROTO; /* sorted by author, distinct */
-    if (!holds(g, v->object)) {
+    if (!ent__gossip_holds(g, v->object)) {
         if (v->flags & ENT_WIRE_VV_REPLY)
             return ent_gossip_send_vv(g, org, v->object, 0);
         return ENT_OK;
@@ -1311,7 +1302,7 @@ static int on_ops(ent_gossip *g, const uint8_t org[32],
                   const ent_wire_ops *o) {
     if (!shared_with(g, o->object, org)) {
         /* a fresh member receives history before it holds the object */
-        if (holds(g, o->object)) {
+        if (ent__gossip_holds(g, o->object)) {
             g->stats.denied++;
             return ENT_OK;
         }
@@ -1339,6 +1330,10 @@ int ent_gossip_on_message(ent_gossip *g, const uint8_t org[32],
         return on_digest(g, org, &m->u.digest);
     case ENT_WIRE_DIGESTS:
         return on_digests(g, org, &m->u.digests);
+    case ENT_WIRE_RANGES:
+        return ent__gossip_on_ranges(g, org, &m->u.ranges);
+    case ENT_WIRE_LEAF:
+        return ent__gossip_on_leaf(g, org, &m->u.leaf);
     case ENT_WIRE_VV:
         return on_vv(g, org, &m->u.vv);
     case ENT_WIRE_OPS:

@@ -13,7 +13,9 @@
  * share) -> equal: done; else DIGESTS (object id || object digest per
  * object) -> VV with the reply flag for each object whose digest differs ->
  * each side sends the ops the other lacks (causal order) and, when asked,
- * its own VV.
+ * its own VV. Between nodes that both speak recon/1 (gossip_recon.c) the
+ * DIGEST carries a fingerprint kept on commit (node/objects/setdig.h) and
+ * a difference goes down RANGES to LEAF listings instead of DIGESTS.
  *
  * Everything runs on the caller's thread. No globals.
  */
@@ -27,6 +29,7 @@
 #include "crypto/identity.h"
 #include "node/log.h"
 #include "node/objects/object.h"
+#include "node/objects/setdig.h"
 #include "protocol/wire.h"
 #include "storage/store.h"
 
@@ -54,6 +57,10 @@ typedef struct ent_gossip_transport {
                     const uint8_t *vv, size_t n_vv);
     /* Optional random source for fanout choices; NULL: ent_random. */
     uint32_t (*random)(void *data);
+    /* Optional: whether org's session speaks "recon/1" (its HELLO said so):
+     * rounds with it use fingerprints and ranges (spec/gossip.md §13).
+     * NULL: no peer does (DIGEST and DIGESTS only). */
+    bool (*recon)(void *data, const uint8_t org[32]);
     void *data;
 } ent_gossip_transport;
 
@@ -90,6 +97,8 @@ typedef struct ent_gossip_stats {
     uint64_t denied;        /* messages about objects the peer is not in */
     uint64_t removed_told;  /* a removed org sent the past of its removal */
     uint64_t digest_computed; /* set digests computed (not from the cache) */
+    uint64_t ranges_sent;   /* RANGES messages sent (recon/1) */
+    uint64_t leaves_sent;   /* LEAF messages sent (recon/1) */
 } ent_gossip_stats;
 
 /* One op to send, in causal order (ent_gossip_missing). A second version
@@ -107,8 +116,11 @@ typedef struct ent_gossip_key {
 size_t ent_gossip_key_ops(const ent_gossip_key *k, const uint8_t obj[32],
                           uint8_t out[104]);
 
-/* Creates gossip over cfg (copied). Free with ent_gossip_free().
- * @return ENT_OK, ENT_EINVAL (a required field missing), ENT_ENOMEM. */
+/* Creates gossip over cfg (copied), building table "set_digests" first
+ * when the store does not have it yet (one write transaction). Free with
+ * ent_gossip_free().
+ * @return ENT_OK, ENT_EINVAL (a required field missing), ENT_ENOMEM,
+ *         storage errors. */
 int ent_gossip_new(ent_gossip **out, const ent_gossip_config *cfg);
 
 /* Frees g. Accepts NULL. */
@@ -131,7 +143,13 @@ int ent_gossip_object_digest(ent_gossip *g, const uint8_t obj[32],
 int ent_gossip_set_digest(ent_gossip *g, const uint8_t org[32],
                           uint8_t out[32], uint64_t *nobjects);
 
-/* Starts an anti-entropy round with org: sends one DIGEST.
+/* The fingerprint of everything shared with org (spec/gossip.md §13), one
+ * read of table "set_digests". @return ENT_OK, storage errors. */
+int ent_gossip_set_fp(ent_gossip *g, const uint8_t org[32],
+                      ent_setfp *out);
+
+/* Starts an anti-entropy round with org: sends one DIGEST (its fingerprint
+ * when org speaks recon/1, else the set digest).
  * @return ENT_OK, ENT_ENOENT (nothing shared with org: nothing sent),
  *         storage errors, what send returned. */
 int ent_gossip_round(ent_gossip *g, const uint8_t org[32]);

@@ -45,6 +45,8 @@ static void handle_hello(conn *c, const ent_wire_hello *h) {
     for (size_t i = 0; i < h->ncaps && !flow; i++)
         flow = strcmp(h->caps[i], ENT_FLOW_CAP) == 0;
     ent_session_set_flow(c->s, flow);
+    for (size_t i = 0; i < h->ncaps && !c->recon; i++)
+        c->recon = strcmp(h->caps[i], ENT_WIRE_RECON_CAP) == 0;
     snprintf(c->name, sizeof(c->name), "%s", h->name);
     c->naddrs = h->naddrs;
     for (size_t i = 0; i < h->naddrs; i++)
@@ -193,6 +195,8 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
         /* fall through */
     case ENT_WIRE_DIGEST:
     case ENT_WIRE_DIGESTS:
+    case ENT_WIRE_RANGES:
+    case ENT_WIRE_LEAF:
         if (m.type == ENT_WIRE_DIGEST && digest_repeated(c, &m.u.digest))
             break;
         if (m.type == ENT_WIRE_DIGEST && !digest_token(c, uv_now(c->p->loop))) {
@@ -335,7 +339,9 @@ static void established(ent_session *s, void *data) {
     m.u.hello.version = ENT_WIRE_VERSION;
     snprintf(m.u.hello.caps[0], sizeof(m.u.hello.caps[0]), "%s",
              ENT_FLOW_CAP);
-    m.u.hello.ncaps = 1;
+    snprintf(m.u.hello.caps[1], sizeof(m.u.hello.caps[1]), "%s",
+             ENT_WIRE_RECON_CAP);
+    m.u.hello.ncaps = 2;
     snprintf(m.u.hello.name, sizeof(m.u.hello.name), "%s",
              ent_node_name(p->node));
     ent_peers_advertised(p, adv);
@@ -521,6 +527,12 @@ static size_t gossip_peers(void *data, uint8_t (*out)[32], size_t cap) {
     return n;
 }
 
+/* Whether org's session said "recon/1" in its HELLO. */
+static bool gossip_recon(void *data, const uint8_t org[32]) {
+    conn *c = conn_of(data, org);
+    return c != NULL && c->recon;
+}
+
 static int gossip_catch_up(void *data, const uint8_t org[32],
                            const uint8_t obj[32], const uint8_t *vv,
                            size_t n_vv) {
@@ -557,6 +569,7 @@ int ent_peers_new(ent_peers **out, ent_node *n) {
                             .tr = {.send = gossip_send,
                                    .peers = gossip_peers,
                                    .catch_up = gossip_catch_up,
+                                   .recon = gossip_recon,
                                    .data = p},
                             .in_sync = ent__restore_in_sync,
                             .in_sync_data = p,
@@ -682,6 +695,10 @@ void ent_peers_free(ent_peers *p) {
 
 void ent_peers_stats_get(const ent_peers *p, ent_peers_stats *out) {
     *out = p->stats;
+}
+
+void ent_peers_gossip_stats(const ent_peers *p, ent_gossip_stats *out) {
+    ent_gossip_stats_get(p->gossip, out);
 }
 
 void ent_peers_session_stats(const ent_peers *p, ent_session_stats *out) {

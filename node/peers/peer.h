@@ -334,6 +334,10 @@ int ent_peers_syncs_json(ent_peers *p, json_t **out);
 /* Counters. */
 void ent_peers_stats_get(const ent_peers *p, ent_peers_stats *out);
 
+/* The counters of the peer layer's gossip (node/peers/gossip.h). */
+struct ent_gossip_stats;
+void ent_peers_gossip_stats(const ent_peers *p, struct ent_gossip_stats *out);
+
 /* The counters of the layer's session manager (protocol/session.h:
  * handshakes, refusals, drops by reason, bytes); zeros when it has none. */
 struct ent_session_stats;

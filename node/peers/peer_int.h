@@ -103,6 +103,7 @@ typedef struct conn {
     bool known;     /* member of something, dialled, or joined */
     bool open;      /* established, our HELLO sent */
     bool got_hello;
+    bool recon;       /* its HELLO said "recon/1" (spec/gossip.md §13) */
     bool join_seen; /* inviter side: a JOIN was handled */
     bool closing;
     char name[ENT_WIRE_MAX_NAME_LEN + 1];

@@ -30,6 +30,7 @@ typedef struct sim_node {
     ent_objects *eng;
     ent_gossip *g;
     int group;
+    bool no_recon; /* this node does not speak recon/1 */
 } sim_node;
 
 /* One message in flight. */
@@ -148,7 +149,7 @@ static int tr_send(void *data, const uint8_t org[32], const ent_wire_msg *m) {
         return rc;
     s->stats.msgs_sent++;
     s->stats.bytes_sent += len;
-    if (m->type >= 0 && m->type < 16) {
+    if (m->type >= 0 && m->type < ENT_SIM_TYPES) {
         s->stats.by_type[m->type]++;
         s->stats.bytes_by_type[m->type] += len;
     }
@@ -182,6 +183,22 @@ static size_t tr_peers(void *data, uint8_t (*out)[32], size_t cap) {
         if (i != self->idx && s->nodes[i].group == self->group)
             memcpy(out[k++], ent_identity_public(s->nodes[i].id), 32);
     return k;
+}
+
+/* Both ends speak recon/1 unless one was told not to (ent_sim_set_recon). */
+static bool tr_recon(void *data, const uint8_t org[32]) {
+    sim_node *self = data;
+    sim_node *to = node_by_org(self->s, org);
+    return !self->no_recon && to != NULL && !to->no_recon;
+}
+
+ent_store *ent_sim_store(ent_sim *s, size_t i) {
+    return i < s->n ? s->nodes[i].store : NULL;
+}
+
+void ent_sim_set_recon(ent_sim *s, size_t i, bool on) {
+    if (i < s->n)
+        s->nodes[i].no_recon = !on;
 }
 
 static uint32_t tr_random(void *data) {
@@ -226,6 +243,7 @@ static int node_open(ent_sim *s, sim_node *nd, size_t i) {
                             .tr = {.send = tr_send,
                                    .peers = tr_peers,
                                    .random = tr_random,
+                                   .recon = tr_recon,
                                    .data = nd},
                             .fanout = s->cfg.fanout,
                             .in_sync = s->cfg.in_sync,

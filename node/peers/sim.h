@@ -22,6 +22,8 @@
 
 typedef struct ent_sim ent_sim;
 
+#define ENT_SIM_TYPES 24 /* wire types counted per type: 0..23 */
+
 typedef struct ent_sim_config {
     size_t nodes;            /* required, >= 1 */
     uint32_t latency_min_ms; /* per-link one-way latency range; each link */
@@ -39,8 +41,8 @@ typedef struct ent_sim_config {
 typedef struct ent_sim_stats {
     uint64_t msgs_sent, msgs_lost, msgs_cut, msgs_delivered;
     uint64_t bytes_sent;     /* encoded message bytes handed to the network */
-    uint64_t by_type[16];    /* messages sent per wire type (0..15) */
-    uint64_t bytes_by_type[16];
+    uint64_t by_type[ENT_SIM_TYPES]; /* messages sent per wire type */
+    uint64_t bytes_by_type[ENT_SIM_TYPES];
 } ent_sim_stats;
 
 /*
@@ -66,6 +68,13 @@ void ent_sim_stats_get(const ent_sim *s, ent_sim_stats *out);
 
 /* Message loss in parts per million from now on. */
 void ent_sim_set_loss(ent_sim *s, uint32_t loss_ppm);
+
+/* Whether node i speaks recon/1 (spec/gossip.md §13; the default). Two
+ * nodes reconcile by ranges only when both do, else by DIGESTS. */
+void ent_sim_set_recon(ent_sim *s, size_t i, bool on);
+
+/* Node i's store (borrowed, lives as long as s). */
+ent_store *ent_sim_store(ent_sim *s, size_t i);
 
 /* Puts node i in partition group g (all start in 0). Messages between
  * different groups are cut, and nodes only see peers of their group. */

@@ -348,12 +348,70 @@ static int hand_over(void *data, const uint8_t *raw, size_t len) {
 typedef struct obj_row {
     size_t n;
     double bytes, cpu_ms, list;
+    double w_cpu_ms;     /* recon/1, a write between rounds */
+    double old_cpu_ms;   /* DIGEST/DIGESTS, a write between rounds */
+    double miss_bytes, miss_ms, miss_msgs; /* one missing op, recon/1 */
+    double old_miss_bytes, old_miss_ms;    /* the same with DIGESTS */
 } obj_row;
 
+/* A write on node 0 that changes nothing shared (a comment on an object
+ * only node 0 holds): the store's generation moves, as between two rounds
+ * of a busy node. */
+static int unrelated_write(ent_sim *s, const uint8_t priv[32]) {
+    return ent_sim_comment(s, 0, priv, false);
+}
+
+/* CPU of k in-sync rounds from node 0, each after an unrelated write (not
+ * counted). */
+static double rounds_cpu(ent_sim *s, const uint8_t priv[32], int k,
+                         bool *ok) {
+    double total = 0;
+    ent_gossip_stats g0, g1;
+    ent_gossip_stats_get(ent_sim_gossip(s, 1), &g0);
+    for (int i = 0; i < k; i++) {
+        if (unrelated_write(s, priv) != ENT_OK)
+            *ok = false;
+        double c0 = cpu_s();
+        if (ent_gossip_round(ent_sim_gossip(s, 0), ent_sim_org(s, 1)) !=
+            ENT_OK)
+            *ok = false;
+        ent_sim_run(s, 1000);
+        total += cpu_s() - c0;
+    }
+    ent_gossip_stats_get(ent_sim_gossip(s, 1), &g1);
+    if (g1.in_sync - g0.in_sync != (uint64_t)k)
+        *ok = false;
+    return total * 1000.0 / k;
+}
+
+/* One op on node 0 (a comment on shared object obj) that node 1 lacks,
+ * found by one round from node 1: bytes, messages and CPU until both hold
+ * it. */
+static int one_missing(ent_sim *s, const uint8_t obj[32], double *bytes,
+                       double *ms, double *msgs) {
+    ent_sim_stats s0, s1;
+    if (ent_sim_comment(s, 0, obj, false) != ENT_OK)
+        return -1;
+    ent_sim_stats_get(s, &s0);
+    double c0 = cpu_s();
+    if (ent_gossip_round(ent_sim_gossip(s, 1), ent_sim_org(s, 0)) != ENT_OK)
+        return -1;
+    ent_sim_run(s, 1000);
+    *ms = (cpu_s() - c0) * 1000.0;
+    ent_sim_stats_get(s, &s1);
+    *bytes = (double)(s1.bytes_sent - s0.bytes_sent);
+    if (msgs != NULL)
+        *msgs = (double)(s1.msgs_sent - s0.msgs_sent);
+    return ent_sim_converged(s, 2, obj) ? 0 : -1;
+}
+
 /* Grows the shared set of the two simulator nodes to n objects and
- * measures an in-sync round. */
-static int objs_at(ent_sim *s, size_t *have, size_t n, obj_row *row) {
+ * measures in-sync rounds (without and with a write between them, with
+ * recon/1 and without) and one missing op. */
+static int objs_at(ent_sim *s, size_t *have, size_t n, obj_row *row,
+                   const uint8_t priv[32]) {
     char err[256];
+    uint8_t last[32] = {0};
     ent_objects *a = ent_sim_engine(s, 0), *b = ent_sim_engine(s, 1);
     for (; *have < n; (*have)++) {
         uint8_t id[32];
@@ -372,6 +430,7 @@ static int objs_at(ent_sim *s, size_t *have, size_t n, obj_row *row) {
         free(boxes);
         if (rc != ENT_OK)
             return rc;
+        memcpy(last, id, 32);
     }
     ent_sim_run(s, 1000);
     /* one warm round (a digest cache may fill), then 5 measured */
@@ -397,6 +456,19 @@ static int objs_at(ent_sim *s, size_t *have, size_t n, obj_row *row) {
     row->bytes = (double)(s1.bytes_sent - s0.bytes_sent) / 5;
     row->list = list_ms(a);
     row->n = n;
+    bool ok = true;
+    row->w_cpu_ms = rounds_cpu(s, priv, 5, &ok);
+    ent_sim_set_recon(s, 1, false); /* an older peer: DIGEST and DIGESTS */
+    row->old_cpu_ms = rounds_cpu(s, priv, 3, &ok);
+    if (n <= 10000 &&
+        one_missing(s, last, &row->old_miss_bytes, &row->old_miss_ms, NULL))
+        ok = false;
+    ent_sim_set_recon(s, 1, true);
+    if (one_missing(s, last, &row->miss_bytes, &row->miss_ms,
+                    &row->miss_msgs) != 0)
+        ok = false;
+    if (!ok)
+        fprintf(stderr, "bench_growth: %zu objects: a round failed\n", n);
     return 0;
 }
 
@@ -409,13 +481,16 @@ static void objs_sweep(ent_bench_report *r, const size_t *sizes, size_t nsz) {
                           .map_size = (size_t)4 << 30};
     obj_row rows[MAX_SIZES];
     size_t have = 0, done = 0;
-    char name[64];
+    char name[96], err[256];
+    uint8_t priv[32];
     memset(rows, 0, sizeof(rows));
-    if (ent_sim_new(&s, &cfg) != ENT_OK)
+    if (ent_sim_new(&s, &cfg) != ENT_OK ||
+        ent_obj_create(ent_sim_engine(s, 0), "opportunity", NULL, 0, priv,
+                       NULL, err, sizeof(err)) != ENT_OK)
         goto out;
     for (size_t k = 0; k < nsz; k++) {
         double t0 = ent_bench_now();
-        if (objs_at(s, &have, sizes[k], &rows[k]) != 0) {
+        if (objs_at(s, &have, sizes[k], &rows[k], priv) != 0) {
             fprintf(stderr, "bench_growth: %zu objects failed\n", sizes[k]);
             r->failed = 1;
             break;
@@ -426,18 +501,43 @@ static void objs_sweep(ent_bench_report *r, const size_t *sizes, size_t nsz) {
     }
     for (size_t k = 0; k < done; k++) {
         char n[24];
-        scale(n, sizeof(n), rows[k].n);
+        const obj_row *o = &rows[k];
+        scale(n, sizeof(n), o->n);
         snprintf(name, sizeof(name), "in-sync round bytes, %s objects", n);
-        ent_bench_add(r, name, rows[k].bytes, "bytes", "", 0);
+        ent_bench_add(r, name, o->bytes, "bytes", "", 0);
         snprintf(name, sizeof(name), "in-sync round CPU, %s objects", n);
-        ent_bench_add(r, name, rows[k].cpu_ms * 1e3, "us", "", 0);
+        ent_bench_add(r, name, o->cpu_ms * 1e3, "us", "", 0);
+        snprintf(name, sizeof(name),
+                 "in-sync round CPU after a write, recon/1, %s objects", n);
+        ent_bench_add(r, name, o->w_cpu_ms * 1e3, "us", "", 0);
+        snprintf(name, sizeof(name),
+                 "in-sync round CPU after a write, DIGEST, %s objects", n);
+        ent_bench_add(r, name, o->old_cpu_ms * 1e3, "us", "", 0);
+        snprintf(name, sizeof(name), "1 missing op, recon/1, %s objects", n);
+        ent_bench_add(r, name, o->miss_bytes, "bytes", "", 0);
+        snprintf(name, sizeof(name), "1 missing op CPU, recon/1, %s objects",
+                 n);
+        ent_bench_add(r, name, o->miss_ms, "ms", "", 0);
+        snprintf(name, sizeof(name), "1 missing op msgs, recon/1, %s objects",
+                 n);
+        ent_bench_add(r, name, o->miss_msgs, "msgs", "", 0);
+        if (o->old_miss_bytes > 0) {
+            snprintf(name, sizeof(name), "1 missing op, DIGESTS, %s objects",
+                     n);
+            ent_bench_add(r, name, o->old_miss_bytes, "bytes", "", 0);
+            snprintf(name, sizeof(name),
+                     "1 missing op CPU, DIGESTS, %s objects", n);
+            ent_bench_add(r, name, o->old_miss_ms, "ms", "", 0);
+        }
         snprintf(name, sizeof(name), "list 1st page, %s objects", n);
-        ent_bench_add(r, name, rows[k].list, "ms", "", 0);
+        ent_bench_add(r, name, o->list, "ms", "", 0);
     }
     if (done >= 2) {
         const obj_row *o0 = &rows[0], *o1 = &rows[done - 1];
         flat_row(r, "round CPU", "us", 1e3 * o0->cpu_ms, 1e3 * o1->cpu_ms,
                  o0->n, o1->n);
+        flat_row(r, "round CPU after a write", "us", 1e3 * o0->w_cpu_ms,
+                 1e3 * o1->w_cpu_ms, o0->n, o1->n);
         flat_row(r, "list 1st page", "ms", o0->list, o1->list, o0->n, o1->n);
     }
 out:
@@ -452,7 +552,12 @@ void ent_bench_growth(ent_bench_report *r, int quick) {
     for (size_t n = quick ? 1000 : 10000; n <= max && nops < MAX_SIZES;
          n *= 10)
         ops[nops++] = n;
-    for (size_t n = quick ? 100 : 1000; n <= max / 10 && nobj < MAX_SIZES;
+    /* ENT_BENCH_GROWTH_OBJS: the objects sweep's largest size (default
+     * max / 10); with ENT_BENCH_GROWTH_MAX=0 only the objects sweep runs */
+    size_t omax = max / 10;
+    if (getenv("ENT_BENCH_GROWTH_OBJS") != NULL)
+        omax = strtoul(getenv("ENT_BENCH_GROWTH_OBJS"), NULL, 10);
+    for (size_t n = quick ? 100 : 1000; n <= omax && nobj < MAX_SIZES;
          n *= 10)
         objs[nobj++] = n;
     if (ent_crypto_init() != ENT_OK)
@@ -460,7 +565,8 @@ void ent_bench_growth(ent_bench_report *r, int quick) {
     signal(SIGPIPE, SIG_IGN);
     fprintf(stderr, "bench_growth: up to %zu ops and %zu objects; the full "
             "table: ENT_BENCH_ONLY=growth ENT_BENCH_GROWTH_MAX=1000000 "
-            "build/rel/bench\n", max, max / 10);
-    ops_sweep(r, ops, nops);
+            "build/rel/bench\n", max, omax);
+    if (nops > 0)
+        ops_sweep(r, ops, nops);
     objs_sweep(r, objs, nobj);
 }
