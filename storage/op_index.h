@@ -11,10 +11,17 @@
  * an op whose 8 bytes are already taken by another op is indexed under its
  * whole 32-byte id instead. A lookup compares the whole id kept in
  * "op_order", so a clash of prefixes never gives the wrong op.
+ *
+ * The index has two levels of that layout: new rows go to the small
+ * "op_recent", which is moved into "op_index" in one go once it holds
+ * max(ENT_OP_INDEX_RECENT_MIN, sqrt(ENT_OP_INDEX_RECENT_K * all rows))
+ * rows. A commit then rewrites the few pages of "op_recent" instead of
+ * most of "op_index", and "op_index" is rewritten once per move.
  */
 #ifndef ENT_OP_INDEX_H
 #define ENT_OP_INDEX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +29,9 @@
 
 /* Bytes of an op id that key its "op_index" row. */
 #define ENT_OP_INDEX_PREFIX 8
+/* When "op_recent" moves into "op_index" (spec/storage.md "Op index"). */
+#define ENT_OP_INDEX_RECENT_MIN 4096
+#define ENT_OP_INDEX_RECENT_K 4000
 
 /*
  * Finds op id's "ops" key. *okey points into the map, valid until the

@@ -86,6 +86,7 @@ static const char *const table_names[ENT_TBL__COUNT] = {
     [ENT_TBL_CHUNKS] = "chunks",
     [ENT_TBL_OP_ORDER] = "op_order",
     [ENT_TBL_OP_INDEX] = "op_index",
+    [ENT_TBL_OP_RECENT] = "op_recent",
 };
 
 /*

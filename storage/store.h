@@ -51,6 +51,7 @@ typedef enum ent_table {
     ENT_TBL_CHUNKS,     /* "chunks": obj || chunk hash -> sealed chunk */
     ENT_TBL_OP_ORDER,   /* "op_order": arrival -> op id || ops key */
     ENT_TBL_OP_INDEX,   /* "op_index": op id prefix (or id) -> arrival */
+    ENT_TBL_OP_RECENT,  /* "op_recent": the same, for the latest arrivals */
     ENT_TBL__COUNT
 } ent_table;
 

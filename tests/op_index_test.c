@@ -1,12 +1,14 @@
 /*
  * op_index_test.c - the op index (storage/op_index.h): ops are found by id
  * through "op_index" and "op_order", two ids with one 8-byte prefix are
- * both found (the second under its whole id) and an absent id sharing
- * that prefix is not, a second put of an id rewrites its row, rows are
- * appended in arrival order; and the schema 2 -> 3 migration moves every
- * "op_ids" row of a schema-2 store into the index (each op still found by
- * id, the old table empty), also on the checked-in schema-1 fixture
- * (migrated 1 -> 2 -> 3: every op of its "ops" table is indexed).
+ * both found (the second under its whole id, also when the first is in
+ * the other level) and an absent id sharing that prefix is not, the
+ * recent level moves into the main one (both hold rows, one per op), a second
+ * put of an id rewrites its row, rows are appended in arrival order; and the
+ * schema 2 -> 3 migration moves every "op_ids" row of a schema-2 store into the
+ * index (each op still found by id, the old table empty), also on the
+ * checked-in schema-1 fixture (migrated 1 -> 2 -> 3: every op of its "ops"
+ * table is indexed).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +21,7 @@
 #include "storage/store.h"
 #include "store_fixture.h"
 
-#define N_OPS 300
+#define N_OPS 10000 /* the recent level moves into the main one twice */
 
 struct fx {
     char dir[256];
@@ -42,10 +44,11 @@ static int teardown(void **state) {
 /* Op id number i: every 10th shares its first 8 bytes with the one before
  * (a prefix clash); the rest differ in their first bytes. */
 static void make_id(uint8_t id[32], unsigned i) {
-    unsigned base = i % 10 == 9 ? i - 1 : i;
+    uint64_t base = i % 10 == 9 ? i - 1 : i;
+    uint64_t x = (base + 1) * 0x9e3779b97f4a7c15u; /* distinct for each */
     memset(id, 0, 32);
     for (int b = 0; b < 8; b++)
-        id[b] = (uint8_t)((base * 2654435761u) >> (b * 3));
+        id[b] = (uint8_t)(x >> (b * 8));
     id[8] = (uint8_t)(i >> 8);
     id[9] = (uint8_t)i;
     id[31] = 0x5a;
@@ -92,8 +95,12 @@ static int check_all(ent_txn *txn, void *data) {
     uint64_t n = 0;
     assert_int_equal(ent_op_index_count(txn, &n), ENT_OK);
     assert_int_equal(n, N_OPS);
+    /* both levels in use, one row per op in all */
+    uint64_t nr = 0;
     assert_int_equal(ent_txn_count(txn, ENT_TBL_OP_INDEX, &n), ENT_OK);
-    assert_int_equal(n, N_OPS);
+    assert_int_equal(ent_txn_count(txn, ENT_TBL_OP_RECENT, &nr), ENT_OK);
+    assert_true(n >= ENT_OP_INDEX_RECENT_MIN && nr > 0);
+    assert_int_equal(n + nr, N_OPS);
     assert_int_equal(ent_txn_count(txn, ENT_TBL_OP_IDS, &n), ENT_OK);
     assert_int_equal(n, 0);
     return ENT_OK;
@@ -130,6 +137,32 @@ static int index_cb(void *data, const void *key, size_t klen, const void *val,
     return 0;
 }
 
+/* An op whose prefix is op 0's, which is in the main level by now. */
+static int put_clash(ent_txn *txn, void *data) {
+    uint8_t id[32], k[72], k0[104];
+    const void *g;
+    size_t gl;
+    (void)data;
+    make_id(id, 0);
+    id[20] ^= 1;
+    memset(k, 0xcc, sizeof(k));
+    assert_int_equal(ent_op_index_put(txn, id, k, sizeof(k)), ENT_OK);
+    assert_int_equal(ent_op_index_get(txn, id, &g, &gl), ENT_OK);
+    assert_int_equal(gl, sizeof(k));
+    assert_memory_equal(g, k, sizeof(k));
+    assert_int_equal(ent_txn_get(txn, ENT_TBL_OP_RECENT, id, 32, &g, &gl),
+                     ENT_OK);
+    make_id(id, 0);
+    size_t kl = make_okey(k0, 0);
+    assert_int_equal(ent_op_index_get(txn, id, &g, &gl), ENT_OK);
+    assert_int_equal(gl, kl);
+    assert_memory_equal(g, k0, kl);
+    assert_int_equal(
+        ent_txn_get(txn, ENT_TBL_OP_INDEX, id, ENT_OP_INDEX_PREFIX, &g, &gl),
+        ENT_OK);
+    return ENT_OK;
+}
+
 static void index_finds_every_op(void **state) {
     struct fx *f = *state;
     ent_store *s = NULL;
@@ -145,10 +178,13 @@ static void index_finds_every_op(void **state) {
     assert_int_equal(o.next, N_OPS + 1);
     assert_int_equal(tstore_scan(s, ENT_TBL_OP_INDEX, NULL, 0, index_cb, &o),
                      ENT_OK);
+    assert_int_equal(tstore_scan(s, ENT_TBL_OP_RECENT, NULL, 0, index_cb, &o),
+                     ENT_OK);
     assert_int_equal(o.whole, N_OPS / 10);
     /* a second put of an id (clashing or not) rewrites its key */
     assert_int_equal(ent_store_write(s, put_all, &legacy), ENT_OK);
     assert_int_equal(ent_store_read(s, check_all, NULL), ENT_OK);
+    assert_int_equal(ent_store_write(s, put_clash, NULL), ENT_OK);
     ent_store_close(s);
 }
 
