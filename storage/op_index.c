@@ -41,15 +41,18 @@ static int order_row(ent_txn *txn, const uint8_t id[32], const void *v,
 /*
  * Finds op id in one level (table t: "op_recent" or "op_index"): *arr (8
  * bytes, the arrival number as stored) and its "op_order" row. Looks under
- * the 8-byte prefix first, then under the whole id (a clash).
+ * the 8-byte prefix first, then under the whole id (a clash). Sets *taken
+ * when the level has a row under the prefix (of this op or another).
  * @return ENT_OK, ENT_ENOENT, ENT_ECORRUPT, ...
  */
 static int find_in(ent_txn *txn, ent_table t, const uint8_t id[32],
-                   uint8_t arr[8], const uint8_t **row, size_t *rlen) {
+                   uint8_t arr[8], const uint8_t **row, size_t *rlen,
+                   bool *taken) {
     const void *v;
     size_t vl;
     int rc = ent_txn_get(txn, t, id, ENT_OP_INDEX_PREFIX, &v, &vl);
     if (rc == ENT_OK) {
+        *taken = true;
         rc = order_row(txn, id, v, vl, row, rlen);
         if (rc == ENT_OK)
             memcpy(arr, v, 8);
@@ -69,12 +72,14 @@ static int find_in(ent_txn *txn, ent_table t, const uint8_t id[32],
     return rc;
 }
 
-/* Finds op id in the recent level, then in the main one. */
+/* Finds op id in the recent level, then in the main one; *taken: either
+ * level has a row under its prefix (meaningful when not found). */
 static int find(ent_txn *txn, const uint8_t id[32], uint8_t arr[8],
-                const uint8_t **row, size_t *rlen) {
-    int rc = find_in(txn, ENT_TBL_OP_RECENT, id, arr, row, rlen);
+                const uint8_t **row, size_t *rlen, bool *taken) {
+    *taken = false;
+    int rc = find_in(txn, ENT_TBL_OP_RECENT, id, arr, row, rlen, taken);
     if (rc == ENT_ENOENT)
-        rc = find_in(txn, ENT_TBL_OP_INDEX, id, arr, row, rlen);
+        rc = find_in(txn, ENT_TBL_OP_INDEX, id, arr, row, rlen, taken);
     return rc;
 }
 
@@ -83,7 +88,8 @@ int ent_op_index_get(ent_txn *txn, const uint8_t id[32], const void **okey,
     uint8_t arr[8];
     const uint8_t *row;
     size_t rl;
-    int rc = find(txn, id, arr, &row, &rl);
+    bool taken;
+    int rc = find(txn, id, arr, &row, &rl, &taken);
     if (rc == ENT_OK) {
         if (okey != NULL)
             *okey = row + 32;
@@ -108,19 +114,6 @@ static int last_cb(void *data, const void *key, size_t klen, const void *val,
     for (int i = 0; i < 8; i++)
         l->n = l->n << 8 | k[i];
     return 1;
-}
-
-/* true when either level has a row under id's 8-byte prefix */
-static int prefix_taken(ent_txn *txn, const uint8_t id[32], bool *taken) {
-    const void *v;
-    size_t vl;
-    int rc =
-        ent_txn_get(txn, ENT_TBL_OP_RECENT, id, ENT_OP_INDEX_PREFIX, &v, &vl);
-    if (rc == ENT_ENOENT)
-        rc = ent_txn_get(txn, ENT_TBL_OP_INDEX, id, ENT_OP_INDEX_PREFIX, &v,
-                         &vl);
-    *taken = rc == ENT_OK;
-    return rc == ENT_ENOENT ? ENT_OK : rc;
 }
 
 /* One "op_recent" row into "op_index" (the scan writes that table only). */
@@ -191,7 +184,7 @@ int ent_op_index_put(ent_txn *txn, const uint8_t id[32], const void *okey,
         return ENT_EINVAL;
     memcpy(row, id, 32);
     memcpy(row + 32, okey, klen);
-    int rc = find(txn, id, arr, &old, &ol);
+    int rc = find(txn, id, arr, &old, &ol, &taken);
     if (rc == ENT_OK) /* indexed already: its row takes the new key */
         return ent_txn_put(txn, ENT_TBL_OP_ORDER, arr, 8, row, 32 + klen, 0);
     if (rc != ENT_ENOENT)
@@ -204,8 +197,7 @@ int ent_op_index_put(ent_txn *txn, const uint8_t id[32], const void *okey,
         return ENT_ELIMIT;
     be64_put(arr, l.n + 1);
     if ((rc = ent_txn_put(txn, ENT_TBL_OP_ORDER, arr, 8, row, 32 + klen,
-                          ENT_PUT_APPEND)) != ENT_OK ||
-        (rc = prefix_taken(txn, id, &taken)) != ENT_OK)
+                          ENT_PUT_APPEND)) != ENT_OK)
         return rc;
     /* under the prefix when no level has it, else under the whole id */
     if ((rc = ent_txn_put(txn, ENT_TBL_OP_RECENT, id,
