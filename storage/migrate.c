@@ -13,9 +13,14 @@
  * when it had none); the configuration table list/stages, if stored, is
  * kept untouched as an ordinary table. A template that is not JSON is
  * left as it is (the template layer reports it on load, as before).
+ *
+ * Schema 2 -> 3: the op index (storage/op_index.h). Every row of "op_ids"
+ * (op id -> ops key) is put into "op_order" and "op_index", in the order
+ * of "op_ids" (arrival numbers are local), then "op_ids" is emptied.
  */
 #include "storage/store.h"
 #include "node/err.h"
+#include "storage/op_index.h"
 
 #include <jansson.h>
 
@@ -140,5 +145,22 @@ int ent__store_migrate_1_2(ent_txn *txn, void *data) {
     }
     free(r.v);
     json_decref(stages);
+    return rc;
+}
+
+/* One "op_ids" row into the op index (the scan writes other tables only). */
+static int move_op_id(void *data, const void *key, size_t klen, const void *val,
+                      size_t vlen) {
+    ent_txn *txn = data;
+    if (klen != 32 || vlen == 0 || vlen > 255)
+        return ENT_ECORRUPT;
+    return ent_op_index_put(txn, key, val, vlen);
+}
+
+int ent__store_migrate_2_3(ent_txn *txn, void *data) {
+    (void)data;
+    int rc = ent_txn_scan(txn, ENT_TBL_OP_IDS, NULL, 0, move_op_id, txn);
+    if (rc == ENT_OK)
+        rc = ent_txn_clear(txn, ENT_TBL_OP_IDS);
     return rc;
 }

@@ -85,6 +85,9 @@ static const char *const table_names[ENT_TBL__COUNT] = {
     [ENT_TBL_CRM_IDS] = "crm_ids",
     [ENT_TBL_CHUNKS] = "chunks",
     [ENT_TBL_SET_DIGESTS] = "set_digests",
+    [ENT_TBL_OP_ORDER] = "op_order",
+    [ENT_TBL_OP_INDEX] = "op_index",
+    [ENT_TBL_OP_RECENT] = "op_recent",
 };
 
 /*
@@ -93,6 +96,7 @@ static const char *const table_names[ENT_TBL__COUNT] = {
  */
 static const ent_store_migration builtin_migrations[] = {
     {1, ent__store_migrate_1_2},
+    {2, ent__store_migrate_2_3},
 };
 
 static const char schema_key[] = "schema";
@@ -858,6 +862,20 @@ int ent_txn_del(ent_txn *txn, ent_table t, const void *key, size_t klen) {
         return ENT_OK;
     err = xlate(txn->s, rc, "mdb_del");
     return rc == MDB_NOTFOUND ? err : poison(txn, err);
+}
+
+int ent_txn_clear(ent_txn *txn, ent_table t) {
+    int err = check_table(txn, t);
+    if (err != ENT_OK)
+        return err;
+    if (!txn->write)
+        return ENT_EPERM;
+    if (fault_fires(txn->s, "del"))
+        return poison(txn, ENT_EIO);
+    int rc = mdb_drop(txn->txn, txn->s->dbi[t], 0);
+    if (rc == MDB_SUCCESS)
+        return ENT_OK;
+    return poison(txn, xlate(txn->s, rc, "mdb_drop"));
 }
 
 int ent_txn_count(ent_txn *txn, ent_table t, uint64_t *out) {

@@ -25,7 +25,8 @@ typedef enum ent_table {
     ENT_TBL_TEMPLATES,  /* "templates": type name -> template JSON */
     ENT_TBL_OBJECTS,    /* "objects": object id -> object record */
     ENT_TBL_OPS,        /* "ops": object id || author || seq -> op bytes */
-    ENT_TBL_OP_IDS,     /* "op_ids": op id -> ops key */
+    ENT_TBL_OP_IDS,     /* "op_ids": schema 2's op id -> ops key; empty
+                           since schema 3 (storage/op_index.h) */
     ENT_TBL_FIELDS,     /* "fields": object id || field -> shared field state */
     ENT_TBL_PRIVATE,    /* "private": object id || field -> private value */
     ENT_TBL_MEMBERS,    /* "members": object id || org -> member record */
@@ -50,11 +51,14 @@ typedef enum ent_table {
     ENT_TBL_CHUNKS,     /* "chunks": obj || chunk hash -> sealed chunk */
     ENT_TBL_SET_DIGESTS, /* "set_digests": per-partner reconciliation
                             fingerprints (spec/gossip.md §13) */
+    ENT_TBL_OP_ORDER,   /* "op_order": arrival -> op id || ops key */
+    ENT_TBL_OP_INDEX,   /* "op_index": op id prefix (or id) -> arrival */
+    ENT_TBL_OP_RECENT,  /* "op_recent": the same, for the latest arrivals */
     ENT_TBL__COUNT
 } ent_table;
 
 /* Current schema version written at create time and checked at open. */
-#define ENT_STORE_SCHEMA 2
+#define ENT_STORE_SCHEMA 3
 
 /* ent_store_open flags */
 #define ENT_STORE_CREATE 0x1 /* create the environment if it does not exist */
@@ -251,6 +255,12 @@ void ent_iter_free(ent_iter *it);
  */
 int ent_store_copy(ent_store *s, const char *dir);
 
+/*
+ * Deletes every entry of table t (the table stays; its pages go to the
+ * free list). @return ENT_OK, ENT_EPERM (read transaction), ...
+ */
+int ent_txn_clear(ent_txn *txn, ent_table t);
+
 /* Number of entries in table t. */
 int ent_txn_count(ent_txn *txn, ent_table t, uint64_t *out);
 
@@ -293,6 +303,9 @@ typedef struct ent_store_opts {
  * storage/store.c (internal; tests call them directly). Schema 1 -> 2: a
  * template's field "stage" names no configuration table. */
 int ent__store_migrate_1_2(ent_txn *txn, void *data);
+/* Schema 2 -> 3: the rows of "op_ids" move to "op_order" and "op_index"
+ * (storage/op_index.h); "op_ids" is left empty. */
+int ent__store_migrate_2_3(ent_txn *txn, void *data);
 
 /* Default initial map size: 64 MiB. */
 #define ENT_STORE_MAP_SIZE ((size_t)64 << 20)

@@ -37,6 +37,7 @@
 #include "protocol/op.h"
 #include "storage/store.h"
 #include "tests/object_fixture.h"
+#include "storage/op_index.h"
 
 #define MUTATIONS 10000
 
@@ -135,8 +136,7 @@ static int change_fn(ent_txn *txn, void *data) {
             okey[64 + i] = (uint8_t)(c->op->h.seq >> (56 - 8 * i));
         if ((rc = ent_txn_put(txn, ENT_TBL_OPS, okey, 72, c->op->raw,
                               c->op->rawlen, 0)) != ENT_OK ||
-            (rc = ent_txn_put(txn, ENT_TBL_OP_IDS, c->op->id, 32, okey, 72,
-                              0)) != ENT_OK)
+            (rc = ent_op_index_put(txn, c->op->id, okey, 72)) != ENT_OK)
             return rc;
     }
     for (size_t i = 0; i < c->ne; i++)

@@ -32,6 +32,7 @@
 
 #include "protocol/op.h"
 #include "tests/object_fixture.h"
+#include "storage/op_index.h"
 
 #define FAULT_MAX_SITES 2000 /* a loop that never succeeds is a bug */
 
@@ -202,8 +203,8 @@ static int idx_scan(void *data, const void *key, size_t klen, const void *val,
     size_t rlen;
     c->r->n++;
     ent_hash(id, val, vlen);
-    if (ent_txn_get(c->txn, ENT_TBL_OP_IDS, id, 32, &ref, &rlen) == ENT_OK &&
-        rlen == klen && memcmp(ref, key, klen) == 0)
+    if (ent_op_index_get(c->txn, id, &ref, &rlen) == ENT_OK && rlen == klen &&
+        memcmp(ref, key, klen) == 0)
         c->r->ok++;
     return 0;
 }

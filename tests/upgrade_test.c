@@ -2,7 +2,7 @@
  * upgrade_test.c - the schema 1 -> 2 migration (storage/migrate.c) on the
  * checked-in database of the previous release (tests/fixtures/schema1):
  * without the step its stored template does not load (so the fixture
- * really is of the old format); with it the store is at schema 2, the
+ * really is of the old format); with it the store is at schema 3, the
  * template loads with the stage field naming no table and its own stages,
  * a second open migrates nothing, and a store whose template is damaged
  * JSON still migrates (the template layer reports it, as before).
@@ -79,7 +79,7 @@ static void migrates_in_place(void **state) {
     assert_int_equal(ent_store_open(&s, f->dir, 0, NULL), ENT_OK);
     uint32_t v = 0;
     assert_int_equal(ent_store_schema(s, &v), ENT_OK);
-    assert_int_equal(v, 2);
+    assert_int_equal(v, ENT_STORE_SCHEMA);
     struct tq q = {0};
     assert_int_equal(ent_store_read(s, get_fn, &q), ENT_OK);
     assert_int_equal(q.rc, ENT_OK);
@@ -102,9 +102,11 @@ static void migrates_in_place(void **state) {
     json_decref(j);
     ent_template_free(q.t);
     ent_store_close(s);
-    /* again: at schema 2 nothing runs (a failing step would show) */
-    const ent_store_migration bad[] = {{1, NULL}};
-    ent_store_opts o = {.schema = 2, .migrations = bad, .n_migrations = 1};
+    /* again: at the current schema nothing runs (a failing step would
+     * show) */
+    const ent_store_migration bad[] = {{1, NULL}, {2, NULL}};
+    ent_store_opts o = {.schema = ENT_STORE_SCHEMA, .migrations = bad,
+                        .n_migrations = 2};
     assert_int_equal(ent_store_open_ex(&s, f->dir, 0, NULL, &o), ENT_OK);
     ent_store_close(s);
 }

@@ -13,6 +13,7 @@
 #include "node/err.h"
 #include "protocol/cbor.h"
 #include "protocol/op.h"
+#include "storage/op_index.h"
 
 #define EXPORT_ITEMS ENT__AUDIT_ITEMS
 #define HL ENT_MERKLE_HASH_LEN
@@ -372,8 +373,7 @@ static int collect_fn(ent_txn *txn, void *data) {
         size_t klen, rlen;
         if (i > 0 && memcmp(x->opids[i], x->opids[i - 1], 32) == 0)
             continue;
-        if (ent_txn_get(txn, ENT_TBL_OP_IDS, x->opids[i], 32, &okey, &klen) !=
-                ENT_OK ||
+        if (ent_op_index_get(txn, x->opids[i], &okey, &klen) != ENT_OK ||
             ent_txn_get(txn, ENT_TBL_OPS, okey, klen, &raw, &rlen) != ENT_OK)
             return ENT_ECORRUPT;
         if (ent_op_is_stub(raw, rlen)) {

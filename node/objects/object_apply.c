@@ -17,6 +17,7 @@
 #include "node/audit/actlog.h"
 #include "node/err.h"
 #include "node/objects/object_int.h"
+#include "storage/op_index.h"
 
 /* --------------------------------------------------------- activity log */
 
@@ -175,7 +176,7 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
         memcpy(info->op_id, op->id, 32);
         memcpy(info->object, obj, 32);
     }
-    if (ent_txn_get(txn, ENT_TBL_OP_IDS, op->id, 32, &v, &vlen) == ENT_OK) {
+    if (ent_op_index_get(txn, op->id, &v, &vlen) == ENT_OK) {
         if (info != NULL)
             info->duplicate = true;
         goto out;
@@ -225,8 +226,7 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
         (rc = ent__obj_check_removed_epoch(txn, obj, op)) != ENT_OK)
         goto out;
     for (size_t i = 0; i < op->h.nparents; i++)
-        if (ent_txn_get(txn, ENT_TBL_OP_IDS, op->h.parents[i], 32, &v, &vlen) !=
-            ENT_OK) {
+        if (ent_op_index_get(txn, op->h.parents[i], &v, &vlen) != ENT_OK) {
             rc = do_hold(eng, txn, op, obj, r.owner, st,
                          info); /* causal parents first */
             goto out;
@@ -488,8 +488,7 @@ static int retry_held(release_ctx *c, const uint8_t parent[32],
         goto out;
     }
     for (size_t i = 0; i < op->h.nparents; i++)
-        if (ent_txn_get(c->txn, ENT_TBL_OP_IDS, op->h.parents[i], 32, &v,
-                        &vlen) != ENT_OK) {
+        if (ent_op_index_get(c->txn, op->h.parents[i], &v, &vlen) != ENT_OK) {
             rc = ent_txn_del(c->txn, ENT_TBL_WRITES, wk, WAIT_KEY_LEN);
             goto out; /* still waits on that parent */
         }

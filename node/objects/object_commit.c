@@ -23,6 +23,7 @@
 #include "node/err.h"
 #include "node/objects/object_int.h"
 #include "node/objects/setdig.h"
+#include "storage/op_index.h"
 
 /* Opens our box among mkeys (if any) and keeps the key of epoch. */
 static int take_member_key(ent_objects *eng, ent_txn *txn,
@@ -264,8 +265,7 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
     rc = ent_txn_put(txn, ENT_TBL_OPS, okey, oklen, op->raw, op->rawlen,
                      lk.above ? ENT_PUT_APPEND : 0);
     if (rc != ENT_OK ||
-        (rc = ent_txn_put(txn, ENT_TBL_OP_IDS, op->id, 32, okey, oklen, 0)) !=
-            ENT_OK)
+        (rc = ent_op_index_put(txn, op->id, okey, oklen)) != ENT_OK)
         goto out;
     memcpy(hk, obj, 32);
     for (size_t i = 0; i < op->h.nparents; i++) {

@@ -18,6 +18,7 @@
 #include "node/objects/object_int.h"
 #include "node/objects/value.h"
 #include "storage/store.h"
+#include "storage/op_index.h"
 
 /* Overwrites the value of key with zeros (so the page copy this
  * transaction writes holds none of it), then deletes the row. */
@@ -193,7 +194,7 @@ static int stub_op(ent_txn *txn, const uint8_t x[32], const ent_op *e) {
     uint8_t okey[104], stub[ENT_OP_STUB_LEN];
     ent_op_erased er;
     ent_op *op = NULL;
-    int rc = ent_txn_get(txn, ENT_TBL_OP_IDS, x, 32, &kv, &klen);
+    int rc = ent_op_index_get(txn, x, &kv, &klen);
     if (rc != ENT_OK)
         return rc;
     if (klen != 72 && klen != 104)
@@ -427,7 +428,7 @@ static int er_scan(void *data, const void *key, size_t klen, const void *val,
     memcpy(x->op, (const uint8_t *)key + 33, 32);
     memcpy(x->field, val, vlen);
     x->field[vlen] = '\0';
-    if (ent_txn_get(l->txn, ENT_TBL_OP_IDS, x->op, 32, &kv, &kl) == ENT_OK &&
+    if (ent_op_index_get(l->txn, x->op, &kv, &kl) == ENT_OK &&
         ent_txn_get(l->txn, ENT_TBL_OPS, kv, kl, &ov, &ol) == ENT_OK) {
         ent_op *op = NULL;
         if (ent_op_decode(&op, ov, ol) == ENT_OK) {

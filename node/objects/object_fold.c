@@ -25,6 +25,7 @@
 
 #include "node/err.h"
 #include "node/objects/object_int.h"
+#include "storage/op_index.h"
 
 #define ROUNDS_MAX 64
 
@@ -235,8 +236,7 @@ static int fork_scan(void *data, const void *key, size_t klen, const void *val,
         memcpy(c->cur, k + 32, 40);
         c->applied = 0;
     }
-    if (ent_txn_get(c->txn, ENT_TBL_OP_IDS, k + 72, 32, &v, &vl) != ENT_OK ||
-        ++c->applied < 2)
+    if (ent_op_index_get(c->txn, k + 72, &v, &vl) != ENT_OK || ++c->applied < 2)
         return 0;
     if (ent__obj_grow((void **)&f->v, f->n, sizeof(*f->v)) != ENT_OK)
         return ENT_ENOMEM;
@@ -1060,8 +1060,8 @@ int ent__obj_judge_stored(judge *j, const uint8_t order[OBJ_ORDER_LEN],
         size_t klen;
         if ((rc = ent__obj_author_find(j->txn, j->obj, author, &a)) != ENT_OK)
             return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
-        if ((rc = ent_txn_get(j->txn, ENT_TBL_OP_IDS, opid, 32,
-                              (const void **)&okey, &klen)) != ENT_OK)
+        if ((rc = ent_op_index_get(j->txn, opid, (const void **)&okey,
+                                   &klen)) != ENT_OK)
             return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
         if (klen < 72)
             return ENT_ECORRUPT;

@@ -19,6 +19,7 @@
 
 #include "node/err.h"
 #include "node/objects/object_int.h"
+#include "storage/op_index.h"
 
 #define HELD_KEY_LEN 65     /* obj || WR_HELD || op id */
 #define HELD_VAL_MIN 45     /* held_at (8) || len (4) || author (32) ||
@@ -460,8 +461,7 @@ int ent__obj_hold(ent_objects *eng, ent_txn *txn, const ent_op *op,
                           0)) != ENT_OK)
         goto out;
     for (size_t i = 0; i < op->h.nparents; i++) {
-        if (ent_txn_get(txn, ENT_TBL_OP_IDS, op->h.parents[i], 32, &v,
-                        &vlen) == ENT_OK)
+        if (ent_op_index_get(txn, op->h.parents[i], &v, &vlen) == ENT_OK)
             continue;
         missing++;
         ent__obj_wait_key(k, obj, op->h.parents[i], op->id);

@@ -19,6 +19,7 @@
 
 #include "node/err.h"
 #include "node/objects/object_int.h"
+#include "storage/op_index.h"
 
 /* --------------------------------------------------------------- vectors */
 
@@ -256,8 +257,7 @@ int ent__obj_pv_load(ent_txn *txn, const uint8_t obj[32],
     size_t klen, vlen;
     uint8_t k[PV_KEY_LEN];
     memset(out, 0, sizeof(*out));
-    int rc =
-        ent_txn_get(txn, ENT_TBL_OP_IDS, opid, 32, (const void **)&okey, &klen);
+    int rc = ent_op_index_get(txn, opid, (const void **)&okey, &klen);
     if (rc != ENT_OK)
         return rc;
     if (klen < 72 || memcmp(okey, obj, 32) != 0)

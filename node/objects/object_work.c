@@ -18,6 +18,7 @@
 #include "node/objects/template.h"
 #include "node/objects/value.h"
 #include "node/work/rules.h"
+#include "storage/op_index.h"
 
 /* One version of the rules: from the owner's op of seq on. */
 typedef struct wf_ver {
@@ -849,8 +850,8 @@ static int fast_from(judge *j, const pvec *pv, char from[ENT_OP_NAME_MAX + 1],
     if (vlen < OBJ_ORDER_LEN + 1)
         return ENT_OK;
     if ((rc = ent__obj_author_find(j->txn, j->obj, v + 8, &a)) != ENT_OK ||
-        (rc = ent_txn_get(j->txn, ENT_TBL_OP_IDS, v + 40, 32,
-                          (const void **)&okey, &klen)) != ENT_OK)
+        (rc = ent_op_index_get(j->txn, v + 40, (const void **)&okey, &klen)) !=
+            ENT_OK)
         return rc == ENT_ENOENT ? ENT_ECORRUPT : rc;
     if (klen < 72)
         return ENT_ECORRUPT;

@@ -12,6 +12,7 @@
 #include "crypto/crypto.h"
 #include "node/err.h"
 #include "node/peers/verify.h"
+#include "storage/op_index.h"
 
 #define SET_CTX "entente/v1/gossip-set"
 
@@ -529,8 +530,7 @@ static int fork_fn(ent_txn *txn, void *data) {
         if (f != 0 && f <= theirs)
             from = f;
         if (q->tips != NULL && theirs > 0 &&
-            ent_txn_get(txn, ENT_TBL_OP_IDS, q->tips + i * 32, 32, &v, &vl) !=
-                ENT_OK) {
+            ent_op_index_get(txn, q->tips + i * 32, &v, &vl) != ENT_OK) {
             if ((rc = ent_txn_scan_reverse(txn, ENT_TBL_OPS, pre, 64,
                                            first_seq, &mine)) != ENT_OK)
                 return rc;

@@ -10,6 +10,8 @@
  *    batches of 1,000, one durable commit each), as ops/s against the
  *    single-core Ed25519 verify rate of this run;
  *  - database size per op: B's data.mdb (blocks allocated) / ops;
+ *  - pages written per op: the pages B's commits wrote during the apply
+ *    (ent_store_pages_written, spec/storage.md "Pages written") / ops;
  *  - RSS of a real `entente serve` on B's home ($ENTENTE or ./entente);
  *  - `object list` first page (limit 100) on B;
  *  - the inviter's work before the first op of a join is sent: what
@@ -161,6 +163,7 @@ static int missing_work(src *a, double *ms) {
 typedef struct ops_row {
     size_t n;
     double rate, db_per_op, rss_mib, list, join_ms, join_heap, missing_ms;
+    double pages_per_op; /* ent_store_pages_written during the apply */
 } ops_row;
 
 /* B: a fresh home on /tmp, added on A as a member, receives A's whole
@@ -193,6 +196,9 @@ static int sync_into_home(src *a, ops_row *row) {
         ent_obj_ops_foreach(a->eng, a->obj, tops_cb, &c) != ENT_OK ||
         (rcs = calloc(BATCH, sizeof(*rcs))) == NULL)
         goto out;
+    uint64_t p0 = 0, p1 = 0;
+    ent_store_count_pages(ent_node_store(b));
+    ent_store_pages_written(ent_node_store(b), &p0);
     double t0 = ent_bench_now();
     for (size_t i = 0; i < c.n; i += BATCH) {
         size_t k = c.n - i < BATCH ? c.n - i : BATCH;
@@ -209,6 +215,8 @@ static int sync_into_home(src *a, ops_row *row) {
         goto out;
     }
     row->rate = (double)c.n / dt;
+    ent_store_pages_written(ent_node_store(b), &p1);
+    row->pages_per_op = (double)(p1 - p0) / (double)c.n;
     row->list = list_ms(eb);
     ent_node_free(b);
     b = NULL;
@@ -307,6 +315,9 @@ out:
                       r->lim.verify);
         snprintf(name, sizeof(name), "growth db size per op, %s ops", n);
         ent_bench_add(r, name, rows[k].db_per_op, "bytes", "", 0);
+        snprintf(name, sizeof(name), "growth pages written per op, %s ops",
+                 n);
+        ent_bench_add(r, name, rows[k].pages_per_op, "pages", "", 0);
         if (rows[k].rss_mib > 0) {
             snprintf(name, sizeof(name), "growth RSS of serve, %s ops", n);
             ent_bench_add(r, name, rows[k].rss_mib, "MiB", "", 0);
