@@ -117,7 +117,8 @@ run_one() {
 }
 
 # Items are collected first, then started longest first (tests/durations:
-# "NAME SECONDS" lines, seconds of one quiet run; unknown items count as 5 s)
+# "NAME SECONDS" lines, seconds of one quiet run; unknown items count as 5 s,
+# unknown fuzz smoke runs 1 s)
 # so that no long item starts last and leaves the other CPUs idle.
 declare -A weight=()
 if [ -f tests/durations ]; then
