@@ -154,7 +154,8 @@ static bool run_until_applied(world *w, ent_node *n, uint64_t want,
  * bytes written to the disk per op in 4-KiB units, and ops per commit. */
 typedef struct join_cost {
     double pages_per_op, kernel_per_op, ops_per_commit;
-    double frames_per_op; /* transport frames n received and sent */
+    double frames_per_kop; /* transport frames n received and sent, per
+                              1,000 ops */
     double acks_per_ops;  /* ACK and ACKS frames n sent per OPS received */
 } join_cost;
 
@@ -198,7 +199,7 @@ static double join_rate(world *w, ent_node *n, const char *who,
                         ps1.acks_sent - ps0.acks_sent;
         uint64_t opsn = ps1.acks_msgs_sent - ps0.acks_msgs_sent +
                         ps1.acks_coalesced - ps0.acks_coalesced;
-        cost->frames_per_op = (double)fr / (double)want;
+        cost->frames_per_kop = 1000.0 * (double)fr / (double)want;
         cost->acks_per_ops = opsn ? (double)acks / (double)opsn : 0;
         cost->pages_per_op = (double)(p1 - p0) / (double)want;
         cost->kernel_per_op =
@@ -372,8 +373,8 @@ static void sync_bench(ent_bench_report *r, int quick) {
                   cost.kernel_per_op, "pages", "", 0);
     ent_bench_add(r, "backlog sync (disk): ops per commit", cost.ops_per_commit,
                   "ops", "", 0);
-    ent_bench_add(r, "backlog sync (disk): frames per op", cost.frames_per_op,
-                  "frames", "", 0);
+    ent_bench_add(r, "backlog sync (disk): frames per 1,000 ops",
+                  cost.frames_per_kop, "frames", "", 0);
     ent_bench_add(r, "backlog sync (disk): ACK frames per OPS",
                   cost.acks_per_ops, "frames", "", 0);
     if (w->c != NULL) {
