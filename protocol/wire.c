@@ -670,6 +670,11 @@ static int msg_size(const ent_wire_msg *m, size_t *out) {
         sz = array_size(3) + 1 + uint_size(m->u.credit.frames) +
              uint_size(m->u.credit.bytes);
         break;
+    case ENT_WIRE_ACKS:
+        if (m->u.acks.count < 1 || m->u.acks.count > ENT_WIRE_MAX_ACKS_COUNT)
+            return ENT_EINVAL;
+        sz = array_size(2) + 1 + uint_size(m->u.acks.count);
+        break;
     default:
         return ENT_EINVAL;
     }
@@ -862,6 +867,11 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
         r |= msgpack_pack_uint64(pk, m->u.credit.frames);
         r |= msgpack_pack_uint64(pk, m->u.credit.bytes);
+        break;
+    case ENT_WIRE_ACKS:
+        r |= msgpack_pack_array(pk, 2);
+        r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
+        r |= msgpack_pack_uint32(pk, m->u.acks.count);
         break;
     default:
         r = -1;
@@ -1210,6 +1220,7 @@ static size_t field_count(int type) {
     case ENT_WIRE_ADDRS: return 2;
     case ENT_WIRE_OVERLAP: return 6;
     case ENT_WIRE_CREDIT: return 3;
+    case ENT_WIRE_ACKS: return 2;
     case ENT_WIRE_CHUNK_WANT: return 3;
     case ENT_WIRE_CHUNK: return 3;
     case ENT_WIRE_RANGES: return 5;
@@ -1356,6 +1367,13 @@ int ent_wire_decode(ent_wire_msg *m, const uint8_t *buf, size_t len) {
         else
             m->u.credit = (ent_wire_credit){f[1].via.u64, f[2].via.u64};
         break;
+    case ENT_WIRE_ACKS:
+        if (f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+            f[1].via.u64 < 1 || f[1].via.u64 > ENT_WIRE_MAX_ACKS_COUNT)
+            rc = ENT_EPROTO;
+        else
+            m->u.acks.count = (uint32_t)f[1].via.u64;
+        break;
     default:
         rc = ENT_EPROTO;
         break;
@@ -1437,6 +1455,7 @@ const char *ent_wire_type_name(int type) {
     case ENT_WIRE_ADDRS: return "ADDRS";
     case ENT_WIRE_OVERLAP: return "OVERLAP";
     case ENT_WIRE_CREDIT: return "CREDIT";
+    case ENT_WIRE_ACKS: return "ACKS";
     case ENT_WIRE_CHUNK_WANT: return "CHUNK_WANT";
     case ENT_WIRE_CHUNK: return "CHUNK";
     case ENT_WIRE_RANGES: return "RANGES";

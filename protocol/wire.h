@@ -124,6 +124,8 @@ typedef enum ent_wire_type {
     ENT_WIRE_RANGES = 22, /* spec/gossip.md §13: 16 range fingerprints
                              (only between nodes that both say "recon/1") */
     ENT_WIRE_LEAF = 23,   /* the objects of one range (likewise) */
+    ENT_WIRE_ACKS = 24,   /* spec/protocol.md §3.4: a cumulative ACK
+                             (only between nodes that both say "acks/1") */
     ENT_WIRE_ADDRS = 64, /* spec/gossip.md §10: signed address records (an
                             extension: older nodes ignore it) */
 } ent_wire_type;
@@ -321,6 +323,15 @@ typedef struct ent_wire_chunk {
     const uint8_t *data;                /* owned after decode */
 } ent_wire_chunk;
 
+/* ACKS (spec/protocol.md §3.4, capability "acks/1"): [24, count], the
+ * answer to the next count OPS messages not answered yet, in arrival order,
+ * as count ACKs would be (1..ENT_WIRE_MAX_ACKS_COUNT). */
+#define ENT_WIRE_ACKS_CAP "acks/1" /* the HELLO capability */
+#define ENT_WIRE_MAX_ACKS_COUNT ENT_WIRE_PEER_MAX_INFLIGHT
+typedef struct ent_wire_acks {
+    uint32_t count;
+} ent_wire_acks;
+
 /* CREDIT (spec/protocol.md §3.9): [21, frames, bytes], the totals of
  * messages and plaintext bytes the receiver of this CREDIT may have sent
  * on the session in all (protocol/flow.h). */
@@ -372,6 +383,7 @@ typedef struct ent_wire_msg {
         ent_wire_chunk_want chunk_want; /* CHUNK_WANT */
         ent_wire_chunk chunk;           /* CHUNK */
         ent_wire_credit credit;         /* CREDIT */
+        ent_wire_acks acks;             /* ACKS */
         uint8_t nonce[ENT_WIRE_NONCE_LEN]; /* PING, PONG */
         int unknown_type;               /* UNKNOWN */
     } u;

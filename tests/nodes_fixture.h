@@ -11,7 +11,7 @@
  * node with the op pushed to its peers; an invite of V's taken up by H; a
  * tnode (object_fixture.h) made a member of V's object; a bare peer (an
  * org with only a session manager on the loop) that dials a node, says
- * HELLO and sends hand-made messages; and the end of it all: the nodes
+ * HELLO (with "acks/1" if asked) and sends hand-made messages; and the end of it all: the nodes
  * stopped and freed and the temporary folder removed. The unit tests call
  * ent_daemon_open(), ent_node_start() and ent_node_stop() only here, but
  * for node_test.c's own tests of them (bench/bench_sync.c and
@@ -206,6 +206,7 @@ typedef struct bpeer {
     ent_session_mgr *mgr;
     ent_session *s; /* NULL: no session */
     bool ack_ops;
+    bool acks_cap;  /* its HELLO says "acks/1" (spec/protocol.md §3.4) */
     bool open, closed;
     int reason; /* of the last close */
     unsigned hellos, acks, errors, ops_in;
@@ -216,6 +217,8 @@ typedef struct bpeer {
     bool addrs_other;    /* one of them is another org's */
     uint8_t v_org[32];   /* set by the test: the node it talks to */
     size_t last_ack_nids;
+    unsigned acks_msgs; /* ACKS messages received */
+    unsigned acked;     /* OPS answered: one per ACK, count per ACKS */
     int32_t last_err; /* code of the last ERROR received */
     unsigned chunk_wants_in, chunks_in; /* CHUNK_WANT and CHUNK received */
 } bpeer;
@@ -250,7 +253,12 @@ static inline void bpeer_message(ent_session *s, const uint8_t *msg,
         break;
     case ENT_WIRE_ACK:
         p->acks++;
+        p->acked++;
         p->last_ack_nids = m.u.ack.nids;
+        break;
+    case ENT_WIRE_ACKS:
+        p->acks_msgs++;
+        p->acked += m.u.acks.count;
         break;
     case ENT_WIRE_ERROR:
         p->errors++;
@@ -323,6 +331,7 @@ static inline bool bpeer_dial(bpeer *p, ent_node *nd, uint64_t ms) {
     }
     p->open = p->closed = false;
     p->hellos = p->acks = p->errors = p->ops_in = 0;
+    p->acks_msgs = p->acked = 0;
     p->last_err = 0;
     assert_int_equal(
         ent_session_dial(p->mgr, ent_node_listen(nd),
@@ -350,6 +359,11 @@ static inline void bpeer_hello(bpeer *p, const char *name) {
     memset(&m, 0, sizeof(m));
     m.type = ENT_WIRE_HELLO;
     m.u.hello.version = ENT_WIRE_VERSION;
+    if (p->acks_cap) {
+        snprintf(m.u.hello.caps[0], sizeof(m.u.hello.caps[0]), "%s",
+                 ENT_WIRE_ACKS_CAP);
+        m.u.hello.ncaps = 1;
+    }
     snprintf(m.u.hello.name, sizeof(m.u.hello.name), "%s", name);
     bpeer_send(p, &m);
 }

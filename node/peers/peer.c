@@ -47,6 +47,9 @@ static void handle_hello(conn *c, const ent_wire_hello *h) {
     ent_session_set_flow(c->s, flow);
     for (size_t i = 0; i < h->ncaps && !c->recon; i++)
         c->recon = strcmp(h->caps[i], ENT_WIRE_RECON_CAP) == 0;
+    /* coalesced ACKs (spec/protocol.md §3.4): we list acks/1 too */
+    for (size_t i = 0; i < h->ncaps && !c->acks; i++)
+        c->acks = strcmp(h->caps[i], ENT_WIRE_ACKS_CAP) == 0;
     snprintf(c->name, sizeof(c->name), "%s", h->name);
     c->naddrs = h->naddrs;
     for (size_t i = 0; i < h->naddrs; i++)
@@ -181,6 +184,16 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
     case ENT_WIRE_ACK:
         if (c->inflight > 0)
             c->inflight--;
+        ent__peers_pump(c);
+        break;
+    case ENT_WIRE_ACKS:
+        /* count ACKs at once; only from a peer that said acks/1 (as we
+         * do), and never more than the OPS it has not answered yet */
+        if (!c->acks || m.u.acks.count > c->inflight) {
+            ent__peers_violation(c, ENT_EPROTO, "unexpected ACKS");
+            break;
+        }
+        c->inflight -= m.u.acks.count;
         ent__peers_pump(c);
         break;
     case ENT_WIRE_HAVE:
@@ -341,7 +354,9 @@ static void established(ent_session *s, void *data) {
              ENT_FLOW_CAP);
     snprintf(m.u.hello.caps[1], sizeof(m.u.hello.caps[1]), "%s",
              ENT_WIRE_RECON_CAP);
-    m.u.hello.ncaps = 2;
+    snprintf(m.u.hello.caps[2], sizeof(m.u.hello.caps[2]), "%s",
+             ENT_WIRE_ACKS_CAP);
+    m.u.hello.ncaps = 3;
     snprintf(m.u.hello.name, sizeof(m.u.hello.name), "%s",
              ent_node_name(p->node));
     ent_peers_advertised(p, adv);
@@ -657,7 +672,8 @@ void ent_peers_stop(ent_peers *p, void (*cb)(void *data), void *data) {
     p->stop_data = data;
     p->pending = 5; /* tick, flush, session manager, verifier, this call */
     uv_close((uv_handle_t *)&p->tick, tick_closed);
-    ent__peers_flush(p); /* the ops of this turn, before GOODBYE */
+    ent__peers_acks_flush(p); /* the ACKS owed, then the ops of this turn, */
+    ent__peers_flush(p);      /* before GOODBYE */
     uv_close((uv_handle_t *)&p->flush, tick_closed);
     for (conn *c = p->conns; c != NULL; c = c->next) {
         if (c->open && !c->closing) {

@@ -129,6 +129,10 @@ typedef struct ent_peers_stats {
     uint64_t sessions_opened;
     uint64_t ops_sent;         /* op records sent in OPS */
     uint64_t ops_msgs_sent;    /* OPS messages sent */
+    uint64_t acks_msgs_sent;   /* ACK messages sent (one per OPS, to a
+                                  peer without "acks/1") */
+    uint64_t acks_coalesced;   /* OPS answered through an ACKS */
+    uint64_t acks_sent;        /* ACKS messages sent (spec/protocol.md §3.4) */
     uint64_t ops_received;     /* op records received in OPS */
     uint64_t ops_applied;      /* newly applied from the network */
     uint64_t ops_relayed;      /* op records forwarded to other members */

@@ -104,6 +104,9 @@ typedef struct conn {
     bool open;      /* established, our HELLO sent */
     bool got_hello;
     bool recon;       /* its HELLO said "recon/1" (spec/gossip.md §13) */
+    bool acks;        /* its HELLO said "acks/1": its OPS are answered by
+                         ACKS, coalesced per loop turn (peer_send.c) */
+    unsigned acks_owed; /* OPS received and applied, not answered yet */
     bool join_seen; /* inviter side: a JOIN was handled */
     bool closing;
     char name[ENT_WIRE_MAX_NAME_LEN + 1];
@@ -200,6 +203,8 @@ struct ent_peers {
     /* local ops committed this loop turn, pushed together from an idle
      * callback (peer_send.c): one OPS per run of an object, not per op */
     uv_idle_t flush;
+    size_t acks_owed;       /* sum of the conns' acks_owed: answered by
+                               ACKS from the same idle callback */
     uint8_t *lbuf;          /* the ops' bytes, back to back */
     size_t llen, lcap;
     struct lop { uint8_t obj[32]; size_t off, len; } *lops;
@@ -283,6 +288,13 @@ void ent__peers_local_op(ent_peers *p, const uint8_t obj[32],
                          const uint8_t *raw, size_t len);
 /* Pushes the queued local ops now (bounded fanout, gossip.h). */
 void ent__peers_flush(ent_peers *p);
+/* Answers one OPS received on c with ack (an ACK of its object): sent now
+ * to a peer without "acks/1"; else counted, and all the OPS answered this
+ * loop turn are answered together by one ACKS (spec/protocol.md §3.4) from
+ * the idle callback p->flush (ent__peers_acks_flush). */
+void ent__peers_ack(conn *c, const ent_wire_msg *ack);
+/* Sends the ACKS owed on every session now. */
+void ent__peers_acks_flush(ent_peers *p);
 
 /* Pushes ops (raws/lens, n, one object) to every open session whose org is
  * an active member of obj, plus extra (may be NULL), except `except`. */

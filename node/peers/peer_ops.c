@@ -3,7 +3,8 @@
  * spec/gossip.md section 8): the per-session token bucket and the
  * credit of requested ops, the membership check, signature checks on the
  * verifier's thread pool, group commit of the checked batches of one
- * session, org and object in one transaction, one ACK per OPS message,
+ * session, org and object in one transaction, one ACK per OPS message
+ * (or one ACKS for all those of a loop turn, to a peer with "acks/1"),
  * relaying (ent_gossip_apply_ex), backlog progress and key rotation.
  * Called by the dispatch in peer.c; calls down into peer_send.c,
  * peer_dial.c (violations), peer_table.c, peer_sync.c and peer_join.c.
@@ -49,7 +50,8 @@ static int64_t ops_burst(void) {
  * (ent_gossip_apply_ex) and rotates the key when a conflict asks for it.
  * verified (may be NULL) marks ops whose signature the pool checked. The ops
  * are those of nmsg OPS messages back to back: message k kept msg_m[k] of
- * them and carried msg_nrecv[k] records; each gets its own ACK.
+ * them and carried msg_nrecv[k] records; each gets its own ACK (with
+ * "acks/1": is counted into the session's next ACKS, ent__peers_ack).
  */
 static void apply_msgs(ent_peers *p, conn *c, const uint8_t org[32],
                        const uint8_t obj[32], const uint8_t *const *raws,
@@ -108,7 +110,7 @@ static void apply_msgs(ent_peers *p, conn *c, const uint8_t org[32],
         ack.u.ack.ids = ids;
         ack.u.ack.nids = nids;
         if (c != NULL && !c->closing)
-            ent__peers_send(c, &ack);
+            ent__peers_ack(c, &ack);
         /* backlog progress (peer_sync.c) */
         ent__sync_processed(p, org, obj, msg_nrecv[k], nstored, nrefused);
     }
@@ -325,7 +327,8 @@ void ent__peers_handle_ops(conn *c, const ent_wire_ops *o) {
         memset(&ack, 0, sizeof(ack));
         ack.type = ENT_WIRE_ACK;
         memcpy(ack.u.ack.object, o->object, 32);
-        ent__peers_send(c, &ack);
+        ent__peers_ack(c, &ack);
+        ent__peers_acks_flush(p); /* the answer first, then the ERROR */
         ent__peers_send_error(c, ENT_WIRE_C_NOTMEMBER, "not a member");
         return;
     }

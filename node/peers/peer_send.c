@@ -36,6 +36,8 @@ static void jobs_free(sync_job *j) {
 }
 
 void ent__peers_queues_free(conn *c) {
+    c->p->acks_owed -= c->acks_owed; /* a closed session is owed nothing */
+    c->acks_owed = 0;
     q_free(c->ctl);
     q_free(c->ops);
     jobs_free(c->jobs);
@@ -398,7 +400,7 @@ void ent__peers_flush(ent_peers *p) {
     const uint8_t **raws = NULL;
     size_t *lens = NULL;
     size_t n = p->nlops;
-    if (uv_is_active((uv_handle_t *)&p->flush))
+    if (uv_is_active((uv_handle_t *)&p->flush) && p->acks_owed == 0)
         uv_idle_stop(&p->flush);
     if (n == 0)
         return;
@@ -424,7 +426,51 @@ void ent__peers_flush(ent_peers *p) {
 }
 
 static void on_flush(uv_idle_t *h) {
+    ent__peers_acks_flush(h->data); /* first: then flush stops the idle */
     ent__peers_flush(h->data);
+}
+
+/* ---- ACKs, coalesced per loop turn ----------------------------------------- */
+
+void ent__peers_ack(conn *c, const ent_wire_msg *ack) {
+    ent_peers *p = c->p;
+    if (c->closing)
+        return;
+    if (!c->acks) { /* an older peer: one ACK per OPS, with its ids */
+        if (ent__peers_send(c, ack) == ENT_OK)
+            p->stats.acks_msgs_sent++;
+        return;
+    }
+    c->acks_owed++;
+    p->acks_owed++;
+    p->stats.acks_coalesced++;
+    if (p->stopping || c->acks_owed >= ENT_WIRE_MAX_ACKS_COUNT) {
+        /* no idle turn comes after stop; a full ACKS goes at once */
+        ent__peers_acks_flush(p);
+        return;
+    }
+    if (!uv_is_active((uv_handle_t *)&p->flush))
+        uv_idle_start(&p->flush, on_flush);
+}
+
+void ent__peers_acks_flush(ent_peers *p) {
+    if (p->acks_owed == 0)
+        return;
+    for (conn *c = p->conns; c != NULL; c = c->next) {
+        while (c->acks_owed > 0) {
+            ent_wire_msg m;
+            unsigned k = c->acks_owed < ENT_WIRE_MAX_ACKS_COUNT
+                             ? c->acks_owed
+                             : ENT_WIRE_MAX_ACKS_COUNT;
+            memset(&m, 0, sizeof(m));
+            m.type = ENT_WIRE_ACKS;
+            m.u.acks.count = k;
+            c->acks_owed -= k;
+            p->acks_owed -= k;
+            if (!c->closing && ent__peers_send(c, &m) == ENT_OK)
+                p->stats.acks_sent++;
+        }
+    }
 }
 
 void ent__peers_local_op(ent_peers *p, const uint8_t obj[32],

@@ -10,7 +10,8 @@
  *     applied all of them gives ops/s, compared with the single-core
  *     Ed25519 verify rate measured in the same run; for B (disk) also the
  *     pages its LMDB commits wrote per op (ent_store_pages_written), the
- *     kernel's write_bytes per op in 4-KiB pages, and ops per commit;
+ *     kernel's write_bytes per op in 4-KiB pages, ops per commit, and
+ *     the transport frames per op and the ACK frames per OPS on its side;
  *  c) push latency of one edit A -> B (p50, p99 of 200 edits): from
  *     ent_obj_set on A to the op applied in B's engine;
  *  d) RSS of a node process that is idle and of one whose store holds the
@@ -40,6 +41,7 @@
 #include "node/node.h"
 #include "node/objects/object.h"
 #include "node/peers/peer.h"
+#include "node/peers/peer_int.h" /* the session manager's counters */
 #include "node/peers/sim.h"
 #include "storage/store.h"
 #include "tests/bench/bench.h"
@@ -152,6 +154,9 @@ static bool run_until_applied(world *w, ent_node *n, uint64_t want,
  * bytes written to the disk per op in 4-KiB units, and ops per commit. */
 typedef struct join_cost {
     double pages_per_op, kernel_per_op, ops_per_commit;
+    double frames_per_kop; /* transport frames n received and sent, per
+                              1,000 ops */
+    double acks_per_ops;  /* ACK and ACKS frames n sent per OPS received */
 } join_cost;
 
 /* b) n joins with token (B on disk, C on tmpfs) and receives the whole
@@ -165,6 +170,10 @@ static double join_rate(world *w, ent_node *n, const char *who,
     ent_store_generation(ent_node_store(n), &g0);
     ent_store_count_pages(ent_node_store(n));
     ent_store_pages_written(ent_node_store(n), &p0);
+    ent_session_stats ss0, ss1;
+    ent_peers_stats ps0, ps1;
+    ent_session_mgr_stats(ent_node_peers(n)->mgr, &ss0);
+    ent_peers_stats_get(ent_node_peers(n), &ps0);
     double t0 = ent_bench_now();
     if (ent_peers_join(ent_node_peers(n), token, strlen(token), &jid, err,
                        sizeof(err)) != ENT_OK) {
@@ -179,7 +188,19 @@ static double join_rate(world *w, ent_node *n, const char *who,
     double rate = (double)want / (ent_bench_now() - t0);
     ent_store_generation(ent_node_store(n), &g1);
     ent_store_pages_written(ent_node_store(n), &p1);
+    for (int i = 0; i < 4; i++) /* the last answers go out */
+        uv_run(&w->loop, UV_RUN_NOWAIT);
+    ent_session_mgr_stats(ent_node_peers(n)->mgr, &ss1);
+    ent_peers_stats_get(ent_node_peers(n), &ps1);
     if (cost != NULL) {
+        uint64_t fr = ss1.frames_in - ss0.frames_in + ss1.frames_out -
+                      ss0.frames_out;
+        uint64_t acks = ps1.acks_msgs_sent - ps0.acks_msgs_sent +
+                        ps1.acks_sent - ps0.acks_sent;
+        uint64_t opsn = ps1.acks_msgs_sent - ps0.acks_msgs_sent +
+                        ps1.acks_coalesced - ps0.acks_coalesced;
+        cost->frames_per_kop = 1000.0 * (double)fr / (double)want;
+        cost->acks_per_ops = opsn ? (double)acks / (double)opsn : 0;
         cost->pages_per_op = (double)(p1 - p0) / (double)want;
         cost->kernel_per_op =
             (double)(ent_bench_io_write_bytes() - io0) / 4096.0 / (double)want;
@@ -352,6 +373,10 @@ static void sync_bench(ent_bench_report *r, int quick) {
                   cost.kernel_per_op, "pages", "", 0);
     ent_bench_add(r, "backlog sync (disk): ops per commit", cost.ops_per_commit,
                   "ops", "", 0);
+    ent_bench_add(r, "backlog sync (disk): frames per 1,000 ops",
+                  cost.frames_per_kop, "frames", "", 0);
+    ent_bench_add(r, "backlog sync (disk): ACK frames per OPS",
+                  cost.acks_per_ops, "frames", "", 0);
     if (w->c != NULL) {
         double disk = rate;
         rate = join_rate(w, w->c, "C", token_c, nops + 3, NULL);
