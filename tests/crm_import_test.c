@@ -626,17 +626,16 @@ static void test_duplicate_ids(void **state) {
                           IN("name", "Alpha", ENT_IN_SHARED)};
     ent_obj_input rc_[] = {IN("salesforce_id", "006C", ENT_IN_PRIVATE),
                            IN("name", "Gamma", ENT_IN_SHARED)};
-    ent_crm_row rows[] = {{"006B", rb, 2}, {"006A", ra, 2}, {"006B", rb, 2},
+    ent_crm_row rows[] = {{"006B", rb, 2},  {"006A", ra, 2}, {"006B", rb, 2},
                           {"006C", rc_, 2}, {"006A", ra, 2}, {"006B", rb, 2},
                           {NULL, ra, 2}};
     assert_int_equal(ent_crm_import_batch(a.eng, a.store, "opportunity",
                                           "salesforce", rows, 7, false, res,
                                           &ops, &nops),
                      ENT_OK);
-    const ent_crm_outcome want[] = {ENT_CRM_CREATED,  ENT_CRM_CREATED,
-                                    ENT_CRM_REJECTED, ENT_CRM_CREATED,
-                                    ENT_CRM_REJECTED, ENT_CRM_REJECTED,
-                                    ENT_CRM_REJECTED};
+    const ent_crm_outcome want[] = {
+        ENT_CRM_CREATED,  ENT_CRM_CREATED,  ENT_CRM_REJECTED, ENT_CRM_CREATED,
+        ENT_CRM_REJECTED, ENT_CRM_REJECTED, ENT_CRM_REJECTED};
     for (size_t i = 0; i < 7; i++)
         assert_int_equal(res[i].outcome, want[i]);
     assert_non_null(strstr(res[2].err, "\"006B\" is already on an earlier"));
