@@ -1274,6 +1274,44 @@ int ent_config_set_default_currency(ent_txn *txn, const char *code) {
 /* ---- resolution ------------------------------------------------------------
  */
 
+/* The values of configuration table name without copying the built-in
+ * ones: *v and *n point into a built-in table when the store holds no
+ * list of that name, else into *owned, filled by ent_config_get_list
+ * (the caller frees it). Same answers as ent_config_get_list: resolving
+ * a value of an enum field looks its table up once per value. */
+static int config_list_view(ent_txn *txn, const char *name,
+                            ent_strlist *owned, const char *const **v,
+                            size_t *n) {
+    char key[sizeof(CONFIG_LIST_PREFIX) + ENT_TPL_NAME_MAX];
+    size_t klen, vlen;
+    const void *val;
+    int rc;
+    if ((rc = config_key(key, sizeof(key), name, &klen)) != ENT_OK)
+        return rc;
+    rc = txn != NULL ? ent_txn_get(txn, ENT_TBL_CONFIG, key, klen, &val, &vlen)
+                     : ENT_ENOENT;
+    if (rc == ENT_ENOENT) {
+        for (size_t i = 0;
+             i < sizeof(builtin_tables) / sizeof(builtin_tables[0]); i++)
+            if (strcmp(builtin_tables[i].name, name) == 0) {
+                size_t k = 0;
+                while (builtin_tables[i].values[k] != NULL)
+                    k++;
+                *v = builtin_tables[i].values;
+                *n = k;
+                return ENT_OK;
+            }
+        return ENT_ENOENT;
+    }
+    if (rc != ENT_OK)
+        return rc;
+    if ((rc = ent_config_get_list(txn, name, owned)) != ENT_OK)
+        return rc;
+    *v = (const char *const *)owned->v;
+    *n = owned->n;
+    return ENT_OK;
+}
+
 /* Parses text as the value of template field f. */
 static int resolve_value(const ent_template *tpl, ent_txn *txn,
                          const ent_tpl_field *f, const char *text,
@@ -1291,7 +1329,8 @@ static int resolve_value(const ent_template *tpl, ent_txn *txn,
         }
         opts.default_currency = cur;
     } else if (f->type == ENT_VT_ENUM && f->table[0] != '\0') {
-        rc = ent_config_get_list(txn, f->table, &table);
+        rc = config_list_view(txn, f->table, &table, &opts.allowed,
+                              &opts.nallowed);
         if (rc == ENT_ENOENT) {
             set_err(err, errlen,
                     "field %s: configuration table %s does not exist", f->name,
@@ -1304,8 +1343,6 @@ static int resolve_value(const ent_template *tpl, ent_txn *txn,
                     f->name, f->table);
             goto out;
         }
-        opts.allowed = (const char *const *)table.v;
-        opts.nallowed = table.n;
     } else if (f->type == ENT_VT_ENUM &&
                strcmp(f->name, ENT_TPL_STAGE_FIELD) == 0) {
         opts.allowed = (const char *const *)tpl->stages.v; /* one list */
