@@ -1274,42 +1274,33 @@ int ent_config_set_default_currency(ent_txn *txn, const char *code) {
 /* ---- resolution ------------------------------------------------------------
  */
 
-/* The values of configuration table name without copying the built-in
- * ones: *v and *n point into a built-in table when the store holds no
- * list of that name, else into *owned, filled by ent_config_get_list
- * (the caller frees it). Same answers as ent_config_get_list: resolving
- * a value of an enum field looks its table up once per value. */
+/* Configuration table name as ent_config_get_list answers, without copying
+ * a built-in one: *v points into it, or into *owned (the caller frees). */
 static int config_list_view(ent_txn *txn, const char *name,
                             ent_strlist *owned, const char *const **v,
                             size_t *n) {
     char key[sizeof(CONFIG_LIST_PREFIX) + ENT_TPL_NAME_MAX];
-    size_t klen, vlen;
+    size_t klen, vlen, i = 0, k = 0;
     const void *val;
-    int rc;
-    if ((rc = config_key(key, sizeof(key), name, &klen)) != ENT_OK)
-        return rc;
-    rc = txn != NULL ? ent_txn_get(txn, ENT_TBL_CONFIG, key, klen, &val, &vlen)
-                     : ENT_ENOENT;
+    int rc = config_key(key, sizeof(key), name, &klen);
+    if (rc == ENT_OK)
+        rc = txn != NULL
+                 ? ent_txn_get(txn, ENT_TBL_CONFIG, key, klen, &val, &vlen)
+                 : ENT_ENOENT;
     if (rc == ENT_ENOENT) {
-        for (size_t i = 0;
-             i < sizeof(builtin_tables) / sizeof(builtin_tables[0]); i++)
-            if (strcmp(builtin_tables[i].name, name) == 0) {
-                size_t k = 0;
-                while (builtin_tables[i].values[k] != NULL)
-                    k++;
-                *v = builtin_tables[i].values;
-                *n = k;
-                return ENT_OK;
-            }
-        return ENT_ENOENT;
+        while (i < sizeof(builtin_tables) / sizeof(builtin_tables[0]) &&
+               strcmp(builtin_tables[i].name, name) != 0)
+            i++;
+        if (i == sizeof(builtin_tables) / sizeof(builtin_tables[0]))
+            return ENT_ENOENT;
+        for (*v = builtin_tables[i].values; (*v)[k] != NULL; k++)
+            ;
+        *n = k;
+        return ENT_OK;
     }
-    if (rc != ENT_OK)
-        return rc;
-    if ((rc = ent_config_get_list(txn, name, owned)) != ENT_OK)
-        return rc;
-    *v = (const char *const *)owned->v;
-    *n = owned->n;
-    return ENT_OK;
+    if (rc == ENT_OK && (rc = ent_config_get_list(txn, name, owned)) == ENT_OK)
+        *v = (const char *const *)owned->v, *n = owned->n;
+    return rc;
 }
 
 /* Parses text as the value of template field f. */
