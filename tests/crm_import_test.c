@@ -610,9 +610,47 @@ static void test_failed_batch_then_rerun(void **state) {
     tnode_close(&a);
 }
 
+/* Duplicate external ids in a batch, out of order and three times: the
+ * first row of each id is kept, every later one rejected, whatever the
+ * order of the ids (the check sorts them). */
+static void test_duplicate_ids(void **state) {
+    tnode a;
+    ent_crm_result res[7];
+    ent_op **ops;
+    size_t nops;
+    (void)state;
+    assert_int_equal(tnode_open(&a, 1), 0);
+    ent_obj_input rb[] = {IN("salesforce_id", "006B", ENT_IN_PRIVATE),
+                          IN("name", "Beta", ENT_IN_SHARED)};
+    ent_obj_input ra[] = {IN("salesforce_id", "006A", ENT_IN_PRIVATE),
+                          IN("name", "Alpha", ENT_IN_SHARED)};
+    ent_obj_input rc_[] = {IN("salesforce_id", "006C", ENT_IN_PRIVATE),
+                           IN("name", "Gamma", ENT_IN_SHARED)};
+    ent_crm_row rows[] = {{"006B", rb, 2},  {"006A", ra, 2}, {"006B", rb, 2},
+                          {"006C", rc_, 2}, {"006A", ra, 2}, {"006B", rb, 2},
+                          {NULL, ra, 2}};
+    assert_int_equal(ent_crm_import_batch(a.eng, a.store, "opportunity",
+                                          "salesforce", rows, 7, false, res,
+                                          &ops, &nops),
+                     ENT_OK);
+    const ent_crm_outcome want[] = {
+        ENT_CRM_CREATED,  ENT_CRM_CREATED,  ENT_CRM_REJECTED, ENT_CRM_CREATED,
+        ENT_CRM_REJECTED, ENT_CRM_REJECTED, ENT_CRM_REJECTED};
+    for (size_t i = 0; i < 7; i++)
+        assert_int_equal(res[i].outcome, want[i]);
+    assert_non_null(strstr(res[2].err, "\"006B\" is already on an earlier"));
+    assert_non_null(strstr(res[4].err, "\"006A\" is already on an earlier"));
+    assert_non_null(strstr(res[5].err, "\"006B\" is already on an earlier"));
+    assert_non_null(strstr(res[6].err, "no external id"));
+    assert_int_equal(nops, 3);
+    free_ops(ops, nops);
+    tnode_close(&a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upsert),
+        cmocka_unit_test(test_duplicate_ids),
         cmocka_unit_test(test_rejects_are_whole),
         cmocka_unit_test(test_shipped_maps),
         cmocka_unit_test(test_export_options),

@@ -366,10 +366,41 @@ static void hub_wakes_after_commit(void **state) {
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* The stored text is byte for byte what json_dumps(JSON_COMPACT) writes:
+ * nested objects in insertion order, arrays, every escape (quote,
+ * backslash, the short ones, other control bytes, a NUL inside a string),
+ * UTF-8 left as it is, slashes and DEL unescaped, integers, reals, true,
+ * false, null, empty containers. */
+static void compact_json_as_jansson(void **state) {
+    (void)state;
+    json_t *o = json_pack(
+        "{s:s,s:I,s:I,s:f,s:f,s:b,s:b,s:n,s:[],s:{},s:[s,i,{s:s}],s:{s:{s:s}}}",
+        "z", "a\"b\\c/d\b\f\n\r\t\x01\x1f\x7f end \xc3\xa9\xe2\x82\xac", "int",
+        (json_int_t)-9007199254740993LL, "zero", (json_int_t)0, "real", 1234.5,
+        "tiny", 1e-300, "t", 1, "f", 0, "nul", "empty_a", "empty_o", "arr", "x",
+        7, "k", "v", "nest", "private", "amount", "1,000.00 USD");
+    assert_non_null(o);
+    assert_int_equal(
+        json_object_set_new(o, "nul\\key\"", json_stringn("a\0b", 3)), 0);
+    const char *keys[] = {"b", "a", "c", "aa", ""};
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(
+            json_object_set_new(o, keys[i], json_integer((json_int_t)i)), 0);
+    char *want = json_dumps(o, JSON_COMPACT);
+    char *got = ent_events_json_compact(o);
+    assert_non_null(want);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+    json_decref(o);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(ids_in_commit_order, setup, teardown),
         cmocka_unit_test_setup_teardown(json_shape, setup, teardown),
+        cmocka_unit_test(compact_json_as_jansson),
         cmocka_unit_test_setup_teardown(bad_input_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(prune_keeps_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(durable_cursors, setup, teardown),

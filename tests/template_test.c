@@ -517,6 +517,32 @@ static int config_body(ent_txn *txn, void *data) {
     assert_int_equal(l.n, 2);
     ent_strlist_free(&l);
 
+    /* an enum field's values are its table's: the built-in list until the
+     * store holds one of that name, then the stored one */
+    ent_template *opp = NULL;
+    ent_resolved r;
+    char why[256];
+    assert_int_equal(ent_template_builtin("opportunity", &opp), ENT_OK);
+    assert_int_equal(ent_template_resolve_as(opp, txn, "industry", "retail",
+                                             ENT_RESOLVE_SHARED, &r, why,
+                                             sizeof(why)),
+                     ENT_OK);
+    assert_string_equal(r.value.u.text.s, "Retail");
+    ent_value_clear(&r.value);
+    const char *ships[] = {"Shipping"};
+    assert_int_equal(ent_config_put_list(txn, "industries", ships, 1), ENT_OK);
+    assert_int_not_equal(ent_template_resolve_as(opp, txn, "industry",
+                                                 "Retail", ENT_RESOLVE_SHARED,
+                                                 &r, why, sizeof(why)),
+                         ENT_OK);
+    assert_int_equal(ent_template_resolve_as(opp, txn, "industry", "shipping",
+                                             ENT_RESOLVE_SHARED, &r, why,
+                                             sizeof(why)),
+                     ENT_OK);
+    assert_string_equal(r.value.u.text.s, "Shipping");
+    ent_value_clear(&r.value);
+    ent_template_free(opp);
+
     const char *dup[] = {"DACH", "dach"};
     assert_int_equal(ent_config_put_list(txn, "regions", dup, 2), ENT_EINVAL);
     assert_int_equal(ent_config_put_list(txn, "regions", dup, 0), ENT_EINVAL);

@@ -261,6 +261,43 @@ static int batch_fn(ent_txn *txn, void *data) {
     return rc;
 }
 
+typedef struct dup_ent {
+    const char *extid;
+    size_t row;
+} dup_ent;
+
+/* By external id, then by row. */
+static int by_extid(const void *a, const void *b) {
+    const dup_ent *x = a, *y = b;
+    int d = strcmp(x->extid, y->extid);
+    return d != 0 ? d : (x->row > y->row) - (x->row < y->row);
+}
+
+/* Rejects every row whose external id an earlier row of the batch has
+ * (rows already out do not count): one sort instead of comparing every
+ * pair of rows. */
+static int reject_duplicates(batch_ctx *c) {
+    dup_ent *e = malloc((c->n + 1) * sizeof(*e));
+    size_t m = 0;
+    if (e == NULL)
+        return ENT_ENOMEM;
+    for (size_t i = 0; i < c->n; i++)
+        if (!c->out[i])
+            e[m++] = (dup_ent){c->rows[i].extid, i};
+    qsort(e, m, sizeof(*e), by_extid);
+    for (size_t j = 1; j < m; j++)
+        if (strcmp(e[j].extid, e[j - 1].extid) == 0) {
+            char why[ENT_OBJ_ERR_MAX];
+            snprintf(why, sizeof(why),
+                     "external id \"%.150s\" is already on an earlier row "
+                     "of the batch",
+                     e[j].extid);
+            reject(c, e[j].row, why);
+        }
+    free(e);
+    return ENT_OK;
+}
+
 int ent_crm_import_batch(ent_objects *eng, ent_store *store, const char *type,
                          const char *source, const ent_crm_row *rows, size_t n,
                          bool dry_run, ent_crm_result *res, ent_op ***ops,
@@ -292,21 +329,11 @@ int ent_crm_import_batch(ent_objects *eng, ent_store *store, const char *type,
     /* an external id twice in the batch: the later rows are rejected */
     for (size_t i = 0; i < n; i++) {
         memset(&res[i], 0, sizeof(res[i]));
-        if (rows[i].n > ENT_CRM_ROW_INPUTS_MAX || rows[i].extid == NULL) {
+        if (rows[i].n > ENT_CRM_ROW_INPUTS_MAX || rows[i].extid == NULL)
             reject(&c, i, "too many fields or no external id");
-            continue;
-        }
-        for (size_t k = 0; k < i; k++)
-            if (!c.out[k] && strcmp(rows[k].extid, rows[i].extid) == 0) {
-                char why[ENT_OBJ_ERR_MAX];
-                snprintf(why, sizeof(why),
-                         "external id \"%.150s\" is already on an earlier row "
-                         "of the batch",
-                         rows[i].extid);
-                reject(&c, i, why);
-                break;
-            }
     }
+    if ((rc = reject_duplicates(&c)) != ENT_OK)
+        goto out;
     do {
         c.dry_done = false;
         rc = ent_store_write(store, batch_fn, &c);

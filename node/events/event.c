@@ -60,6 +60,156 @@ static int set_hex(json_t *o, const char *name, const uint8_t b[32]) {
                                                               : ENT_ENOMEM;
 }
 
+/* ---- compact JSON ---------------------------------------------------------
+ */
+
+typedef struct jbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} jbuf;
+
+static void jb_put(jbuf *b, const char *s, size_t n) {
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (q == NULL) {
+            b->oom = true;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void jb_str(jbuf *b, const char *s, size_t n) {
+    static const char hex[] = "0123456789ABCDEF";
+    size_t run = 0;
+    jb_put(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        char u[7];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        jb_put(b, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\b':
+            esc = "\\b";
+            break;
+        case '\f':
+            esc = "\\f";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        default:
+            memcpy(u, "\\u00", 4);
+            u[4] = hex[c >> 4];
+            u[5] = hex[c & 15];
+            u[6] = '\0';
+            esc = u;
+        }
+        jb_put(b, esc, strlen(esc));
+    }
+    jb_put(b, s + run, n - run);
+    jb_put(b, "\"", 1);
+}
+
+static void jb_value(jbuf *b, const json_t *v, int depth) {
+    char num[32];
+    if (depth > 1000) { /* far deeper than any event */
+        b->oom = true;
+        return;
+    }
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *k;
+        json_t *x;
+        bool first = true;
+        jb_put(b, "{", 1);
+        json_object_foreach((json_t *)v, k, x) {
+            if (!first)
+                jb_put(b, ",", 1);
+            first = false;
+            jb_str(b, k, strlen(k));
+            jb_put(b, ":", 1);
+            jb_value(b, x, depth + 1);
+        }
+        jb_put(b, "}", 1);
+        return;
+    }
+    case JSON_ARRAY:
+        jb_put(b, "[", 1);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i > 0)
+                jb_put(b, ",", 1);
+            jb_value(b, json_array_get(v, i), depth + 1);
+        }
+        jb_put(b, "]", 1);
+        return;
+    case JSON_STRING:
+        jb_str(b, json_string_value(v), json_string_length(v));
+        return;
+    case JSON_INTEGER: {
+        int n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+                         json_integer_value(v));
+        jb_put(b, num, (size_t)n);
+        return;
+    }
+    case JSON_TRUE:
+        jb_put(b, "true", 4);
+        return;
+    case JSON_FALSE:
+        jb_put(b, "false", 5);
+        return;
+    case JSON_NULL:
+        jb_put(b, "null", 4);
+        return;
+    default: { /* a real: jansson's own formatting */
+        char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (t == NULL) {
+            b->oom = true;
+            return;
+        }
+        jb_put(b, t, strlen(t));
+        free(t);
+    }
+    }
+}
+
+char *ent_events_json_compact(const json_t *v) {
+    jbuf b = {0};
+    if (v == NULL)
+        return NULL;
+    jb_value(&b, v, 0);
+    if (b.oom || b.p == NULL) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
 int ent_events_append(ent_txn *txn, const ent_event *ev, uint64_t now_ms,
                       uint64_t *id_out) {
     if (ev == NULL || !kind_ok(ev->kind) ||
@@ -85,7 +235,7 @@ int ent_events_append(ent_txn *txn, const ent_event *ev, uint64_t now_ms,
     if (rc == ENT_OK && ev->data != NULL &&
         json_object_set(o, "data", ev->data) != 0)
         rc = ENT_ENOMEM;
-    char *text = rc == ENT_OK ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *text = rc == ENT_OK ? ent_events_json_compact(o) : NULL;
     json_decref(o);
     if (rc != ENT_OK)
         return rc;

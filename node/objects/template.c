@@ -1274,6 +1274,35 @@ int ent_config_set_default_currency(ent_txn *txn, const char *code) {
 /* ---- resolution ------------------------------------------------------------
  */
 
+/* Configuration table name as ent_config_get_list answers, without copying
+ * a built-in one: *v points into it, or into *owned (the caller frees). */
+static int config_list_view(ent_txn *txn, const char *name,
+                            ent_strlist *owned, const char *const **v,
+                            size_t *n) {
+    char key[sizeof(CONFIG_LIST_PREFIX) + ENT_TPL_NAME_MAX];
+    size_t klen, vlen, i = 0, k = 0;
+    const void *val;
+    int rc = config_key(key, sizeof(key), name, &klen);
+    if (rc == ENT_OK)
+        rc = txn != NULL
+                 ? ent_txn_get(txn, ENT_TBL_CONFIG, key, klen, &val, &vlen)
+                 : ENT_ENOENT;
+    if (rc == ENT_ENOENT) {
+        while (i < sizeof(builtin_tables) / sizeof(builtin_tables[0]) &&
+               strcmp(builtin_tables[i].name, name) != 0)
+            i++;
+        if (i == sizeof(builtin_tables) / sizeof(builtin_tables[0]))
+            return ENT_ENOENT;
+        for (*v = builtin_tables[i].values; (*v)[k] != NULL; k++)
+            ;
+        *n = k;
+        return ENT_OK;
+    }
+    if (rc == ENT_OK && (rc = ent_config_get_list(txn, name, owned)) == ENT_OK)
+        *v = (const char *const *)owned->v, *n = owned->n;
+    return rc;
+}
+
 /* Parses text as the value of template field f. */
 static int resolve_value(const ent_template *tpl, ent_txn *txn,
                          const ent_tpl_field *f, const char *text,
@@ -1291,7 +1320,8 @@ static int resolve_value(const ent_template *tpl, ent_txn *txn,
         }
         opts.default_currency = cur;
     } else if (f->type == ENT_VT_ENUM && f->table[0] != '\0') {
-        rc = ent_config_get_list(txn, f->table, &table);
+        rc = config_list_view(txn, f->table, &table, &opts.allowed,
+                              &opts.nallowed);
         if (rc == ENT_ENOENT) {
             set_err(err, errlen,
                     "field %s: configuration table %s does not exist", f->name,
@@ -1304,8 +1334,6 @@ static int resolve_value(const ent_template *tpl, ent_txn *txn,
                     f->name, f->table);
             goto out;
         }
-        opts.allowed = (const char *const *)table.v;
-        opts.nallowed = table.n;
     } else if (f->type == ENT_VT_ENUM &&
                strcmp(f->name, ENT_TPL_STAGE_FIELD) == 0) {
         opts.allowed = (const char *const *)tpl->stages.v; /* one list */

@@ -787,8 +787,19 @@ int ent_value_to_json(const ent_value *v, json_t **out) {
             break;
         }
         format_amount(amt, sizeof(amt), v->u.money.minor, exp);
-        j = json_pack("{s:s, s:s, s:I}", "amount", amt, "currency",
-                      v->u.money.cur, "minor", (json_int_t)v->u.money.minor);
+        /* as json_pack("{s:s, s:s, s:I}") would, without parsing a format
+         * for every value */
+        j = json_object();
+        if (j != NULL &&
+            (json_object_set_new(j, "amount", json_string(amt)) != 0 ||
+             json_object_set_new(j, "currency",
+                                 json_string(v->u.money.cur)) != 0 ||
+             json_object_set_new(j, "minor",
+                                 json_integer((json_int_t)v->u.money.minor)) !=
+                 0)) {
+            json_decref(j);
+            j = NULL;
+        }
         break;
     }
     case ENT_VT_DATE: {
