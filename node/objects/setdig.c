@@ -20,6 +20,7 @@
 #include "crypto/crypto.h"
 #include "node/bytes.h"
 #include "node/err.h"
+#include "node/growbuf.h"
 
 #define OBJ_CTX "entente/v1/gossip-obj"
 #define TERM_CTX "entente/v1/gossip-term"
@@ -28,46 +29,21 @@
 
 /* ---- object digests and terms ------------------------------------------ */
 
-typedef struct buf {
-    uint8_t *p;
-    size_t n, cap;
-    int err;
-} buf;
-
-static void buf_add(buf *b, const void *d, size_t n) {
-    if (b->err != ENT_OK)
-        return;
-    if (b->n + n > b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 256;
-        while (nc < b->n + n)
-            nc *= 2;
-        uint8_t *np = realloc(b->p, nc);
-        if (np == NULL) {
-            b->err = ENT_ENOMEM;
-            return;
-        }
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-
 static int heads_scan(void *data, const void *key, size_t klen, const void *val,
                       size_t vlen) {
-    buf *b = data;
+    ent_growbuf *b = data;
     (void)val;
     (void)vlen;
     if (klen == 64)
-        buf_add(b, (const uint8_t *)key + 32, 32);
+        ent_growbuf_add(b, (const uint8_t *)key + 32, 32);
     return b->err;
 }
 
 int ent_setdig_object_digest(ent_txn *txn, const uint8_t obj[32],
                              uint8_t out[32]) {
-    buf b = {0};
-    buf_add(&b, OBJ_CTX, sizeof(OBJ_CTX) - 1);
-    buf_add(&b, obj, 32);
+    ent_growbuf b = {0};
+    ent_growbuf_add(&b, OBJ_CTX, sizeof(OBJ_CTX) - 1);
+    ent_growbuf_add(&b, obj, 32);
     size_t base = b.n;
     int rc = ent_txn_scan(txn, ENT_TBL_HEADS, obj, 32, heads_scan, &b);
     if (rc == ENT_OK)
@@ -121,7 +97,7 @@ typedef struct state {
 
 typedef struct mem_scan {
     const uint8_t *me;
-    buf b;
+    ent_growbuf b;
     bool me_active;
 } mem_scan;
 
@@ -134,7 +110,7 @@ static int members_scan(void *data, const void *key, size_t klen,
     if (memcmp((const uint8_t *)key + 32, m->me, 32) == 0)
         m->me_active = true;
     else
-        buf_add(&m->b, (const uint8_t *)key + 32, 32);
+        ent_growbuf_add(&m->b, (const uint8_t *)key + 32, 32);
     return m->b.err;
 }
 
@@ -319,7 +295,7 @@ bool ent_setdig_built(ent_txn *txn) {
 
 static int all_keys(void *data, const void *key, size_t klen, const void *val,
                     size_t vlen) {
-    buf *b = data;
+    ent_growbuf *b = data;
     uint8_t k[36] = {0};
     (void)val;
     (void)vlen;
@@ -327,24 +303,24 @@ static int all_keys(void *data, const void *key, size_t klen, const void *val,
         return ENT_ECORRUPT;
     k[0] = (uint8_t)klen;
     memcpy(k + 1, key, klen);
-    buf_add(b, k, sizeof(k));
+    ent_growbuf_add(b, k, sizeof(k));
     return b->err;
 }
 
 static int obj_ids(void *data, const void *key, size_t klen, const void *val,
                    size_t vlen) {
-    buf *b = data;
+    ent_growbuf *b = data;
     (void)val;
     (void)vlen;
     if (klen == 32)
-        buf_add(b, key, 32);
+        ent_growbuf_add(b, key, 32);
     return b->err;
 }
 
 int ent_setdig_ensure(ent_txn *txn, const uint8_t me[32]) {
     if (ent_setdig_built(txn))
         return ENT_OK;
-    buf k = {0}, ids = {0};
+    ent_growbuf k = {0}, ids = {0};
     /* rows left by a build that did not record its flag: start afresh */
     int rc = ent_txn_scan(txn, ENT_TBL_SET_DIGESTS, NULL, 0, all_keys, &k);
     for (size_t i = 0; rc == ENT_OK && i < k.n / 36; i++)
@@ -483,7 +459,7 @@ typedef struct ent_scan {
     const uint8_t *org;
     const uint8_t *prefix;
     unsigned bits;
-    buf b;
+    ent_growbuf b;
 } ent_scan;
 
 static bool in_range(const uint8_t *id, const uint8_t *prefix, unsigned bits) {
@@ -511,8 +487,8 @@ static int entries_scan(void *data, const void *key, size_t klen,
     }
     if (lo == cnt || memcmp(v + 32 + 32 * lo, s->org, 32) != 0)
         return 0;
-    buf_add(&s->b, k + 1, 32);
-    buf_add(&s->b, v, 32);
+    ent_growbuf_add(&s->b, k + 1, 32);
+    ent_growbuf_add(&s->b, v, 32);
     return s->b.err;
 }
 
@@ -580,7 +556,7 @@ static int vcheck_scan(void *data, const void *key, size_t klen,
 }
 
 int ent_setdig_verify(ent_txn *txn, const uint8_t me[32], bool *equal) {
-    buf ids = {0};
+    ent_growbuf ids = {0};
     vrow *rows = NULL;
     size_t n = 0, cap = 0;
     *equal = true;

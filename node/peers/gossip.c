@@ -11,6 +11,7 @@
 
 #include "crypto/crypto.h"
 #include "node/err.h"
+#include "node/growbuf.h"
 #include "node/peers/verify.h"
 #include "storage/op_index.h"
 
@@ -154,31 +155,6 @@ static bool shared_with(ent_gossip *g, const uint8_t obj[32],
 
 /* ---- digests ------------------------------------------------------------- */
 
-typedef struct hbuf {
-    uint8_t *p;
-    size_t n, cap;
-    int err;
-} hbuf;
-
-static void hb_add(hbuf *b, const void *d, size_t n) {
-    if (b->err != ENT_OK)
-        return;
-    if (b->n + n > b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 256;
-        while (nc < b->n + n)
-            nc *= 2;
-        uint8_t *np = realloc(b->p, nc);
-        if (np == NULL) {
-            b->err = ENT_ENOMEM;
-            return;
-        }
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-
 /* The object digest inside txn (zeros when no head is stored). */
 static int obj_digest_txn(ent_txn *txn, const uint8_t obj[32],
                           uint8_t out[32]) {
@@ -205,7 +181,7 @@ int ent_gossip_object_digest(ent_gossip *g, const uint8_t obj[32],
 typedef struct list_ctx {
     const uint8_t *org, *self;
     ent_txn *txn;
-    hbuf b;
+    ent_growbuf b;
     size_t n;
 } list_ctx;
 
@@ -221,8 +197,8 @@ static int list_scan(void *data, const void *key, size_t klen,
     int rc = obj_digest_txn(c->txn, key, d);
     if (rc != ENT_OK)
         return rc;
-    hb_add(&c->b, key, 32);
-    hb_add(&c->b, d, 32);
+    ent_growbuf_add(&c->b, key, 32);
+    ent_growbuf_add(&c->b, d, 32);
     c->n++;
     return c->b.err;
 }
