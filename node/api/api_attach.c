@@ -159,6 +159,17 @@ out:
     return rc;
 }
 
+/* The answer to a failed ent_obj_attachment_read of body's "name". */
+static int read_error(ent_http_response *resp, int rc) {
+    return ent_http_response_error_field(
+        resp, rc == ENT_EAGAIN ? 409 : ent_api_error_status(rc), rc, "name",
+        "%s",
+        rc == ENT_EAGAIN      ? "chunks are missing: fetch them first"
+        : rc == ENT_ENOENT    ? "no attachment of that name"
+        : rc == ENT_ECHECKSUM ? "a chunk or the file does not match its hash"
+                              : ent_strerror(rc));
+}
+
 /* The bytes of body's "content": base64 of 1 byte to ENT_OP_FILE_MAX;
  * *out is the caller's to free. 400 (the response set) when it is not. */
 static int content_member(const json_t *body, uint8_t **out, size_t *len,
@@ -297,14 +308,7 @@ static int save(ent_node *n, const ent_http_request *req, const uint8_t id[32],
         return rc;
     rc = ent_obj_attachment_read(ent_node_objects(n), id, name, &data, &len);
     if (rc != ENT_OK)
-        return ent_http_response_error_field(
-            resp, rc == ENT_EAGAIN ? 409 : ent_api_error_status(rc), rc, "name",
-            "%s",
-            rc == ENT_EAGAIN   ? "chunks are missing: fetch them first"
-            : rc == ENT_ENOENT ? "no attachment of that name"
-            : rc == ENT_ECHECKSUM
-                ? "a chunk or the file does not match its hash"
-                : ent_strerror(rc));
+        return read_error(resp, rc);
     int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     size_t put = 0;
     while (fd >= 0 && put < len) {
@@ -345,14 +349,7 @@ static int read_content(ent_node *n, const uint8_t id[32], const json_t *body,
         return rc;
     rc = ent_obj_attachment_read(ent_node_objects(n), id, name, &data, &len);
     if (rc != ENT_OK)
-        return ent_http_response_error_field(
-            resp, rc == ENT_EAGAIN ? 409 : ent_api_error_status(rc), rc, "name",
-            "%s",
-            rc == ENT_EAGAIN   ? "chunks are missing: fetch them first"
-            : rc == ENT_ENOENT ? "no attachment of that name"
-            : rc == ENT_ECHECKSUM
-                ? "a chunk or the file does not match its hash"
-                : ent_strerror(rc));
+        return read_error(resp, rc);
     ent_hash(h, data, len);
     ent_hex_encode(hex, h, 32);
     json_t *o = NULL;
