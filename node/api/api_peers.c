@@ -293,9 +293,9 @@ static int invite_row_values(json_t *row) {
     static const char *const keys[] = {"created", "expires", "used_at"};
     for (size_t i = 0; i < 3; i++) {
         json_int_t v = json_integer_value(json_object_get(row, keys[i]));
-        if (json_object_set_new(row, keys[i],
-                                ent_api_time_json(v > 0 ? (uint64_t)v * 1000
-                                                        : 0)) != 0)
+        if (json_object_set_new(
+                row, keys[i],
+                ent_api_time_json(v > 0 ? (uint64_t)v * 1000 : 0)) != 0)
             return ENT_ENOMEM;
     }
     return ENT_OK;
@@ -316,8 +316,8 @@ int ent_api_invites_list(ent_node *n, const ent_http_request *req,
                                            "object=ID (64 lowercase hex)");
         filter = true;
     }
-    int rc = ent_peers_invites_json(ent_node_peers(n), filter ? obj : NULL,
-                                    &arr);
+    int rc =
+        ent_peers_invites_json(ent_node_peers(n), filter ? obj : NULL, &arr);
     if (rc != ENT_OK)
         return rc;
     json_array_foreach(arr, i, row) {
@@ -341,8 +341,7 @@ int ent_api_inbox(ent_node *n, const ent_http_request *req,
                                        "no query parameters are accepted here");
     if ((rc = ent_obj_inbox_json(ent_node_objects(n), &appr)) != ENT_OK ||
         (rc = ent_obj_claims_json(ent_node_objects(n), &claims)) != ENT_OK ||
-        (rc = ent_obj_registrations_json(ent_node_objects(n), &regs)) !=
-            ENT_OK)
+        (rc = ent_obj_registrations_json(ent_node_objects(n), &regs)) != ENT_OK)
         goto out;
     if (ent_node_peers(n) != NULL &&
         (rc = ent_peers_invites_json(ent_node_peers(n), NULL, &inv)) != ENT_OK)
@@ -358,8 +357,8 @@ int ent_api_inbox(ent_node *n, const ent_http_request *req,
             json_array_append(pending, row) != 0)
             goto out;
     }
-    o = json_pack("{s:O, s:O, s:O, s:O}", "approvals", appr, "invites",
-                  pending, "claims", claims, "registrations", regs);
+    o = json_pack("{s:O, s:O, s:O, s:O}", "approvals", appr, "invites", pending,
+                  "claims", claims, "registrations", regs);
     if (o == NULL)
         goto out;
     ent_http_response_json(resp, 200, o);
@@ -400,25 +399,37 @@ int ent_api_invite_delete(ent_node *n, const ent_http_request *req,
     return ENT_OK;
 }
 
+/* The body {"token":"ent1..."} of a join or its preview: *body (the
+ * caller json_decref()s it, also on error) and its token *t; 400 (the
+ * response set) for any other body. */
+static int token_body(const ent_http_request *req, ent_http_response *resp,
+                      json_t **body, const json_t **t) {
+    int rc = ent_api_body_object(req, resp, body);
+    if (rc != ENT_OK)
+        return rc;
+    *t = json_object_get(*body, "token");
+    if (!json_is_string(*t) || json_object_size(*body) != 1)
+        return ent_http_response_error_field(
+            resp, 400, ENT_EINVAL, "token",
+            "body must be {\"token\":\"ent1...\"}");
+    return ENT_OK;
+}
+
 int ent_api_join(ent_node *n, const ent_http_request *req,
                  ent_http_response *resp) {
     json_t *body = NULL;
+    const json_t *t;
     char err[256] = "";
     uint64_t jid = 0;
-    int rc = ent_api_body_object(req, resp, &body);
+    int rc = token_body(req, resp, &body, &t);
     if (rc != ENT_OK)
-        return rc;
-    const json_t *t = json_object_get(body, "token");
-    if (!json_is_string(t) || json_object_size(body) != 1) {
-        rc = ent_http_response_error_field(
-            resp, 400, ENT_EINVAL, "token",
-            "body must be {\"token\":\"ent1...\"}");
         goto out;
-    }
     rc = ent_peers_join(ent_node_peers(n), json_string_value(t),
                         json_string_length(t), &jid, err, sizeof(err));
     if (rc != ENT_OK) {
-        int st = rc == ENT_EEXIST ? 409 : rc == ENT_ELIMIT || rc == ENT_ECLOSED ? 503 : 400;
+        int st = rc == ENT_EEXIST                        ? 409
+                 : rc == ENT_ELIMIT || rc == ENT_ECLOSED ? 503
+                                                         : 400;
         rc = ent_http_response_error(resp, st, rc, "%s", err);
         goto out;
     }
@@ -436,18 +447,12 @@ out:
 int ent_api_join_preview(ent_node *n, const ent_http_request *req,
                          ent_http_response *resp) {
     json_t *body = NULL;
+    const json_t *t;
     ent_invite inv;
     (void)n;
-    int rc = ent_api_body_object(req, resp, &body);
+    int rc = token_body(req, resp, &body, &t);
     if (rc != ENT_OK)
-        return rc;
-    const json_t *t = json_object_get(body, "token");
-    if (!json_is_string(t) || json_object_size(body) != 1) {
-        rc = ent_http_response_error_field(
-            resp, 400, ENT_EINVAL, "token",
-            "body must be {\"token\":\"ent1...\"}");
         goto out;
-    }
     rc = ent_invite_token_parse(json_string_value(t), json_string_length(t),
                                 &inv);
     if (rc != ENT_OK) {
