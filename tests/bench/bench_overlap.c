@@ -7,10 +7,11 @@
  * sides done), the bytes both nodes sent meanwhile, and the elements
  * compared per second against the limit measured in the same run: the
  * single-core ristretto255 scalar multiplication rate x 2 cores / 4
- * multiplications per element (each element is blinded by its owner and
- * doubled by the partner: two per side, spec/overlap.md §4), over the
- * padded set sizes both sides handle (the rate measured before and after
- * the run, averaged). Both cores work: the multiplications go to the
+ * multiplications per element (per side: its owner blinds its own element
+ * and doubles the partner's, so each of the m padded elements of a side
+ * costs two multiplications on each side, spec/overlap.md §4), elements
+ * counted per side (both pad to the same size; the rate measured before
+ * and after the run, averaged). Both cores work: the multiplications go to the
  * libuv thread pool in pieces.
  */
 #include <stdio.h>
@@ -212,8 +213,13 @@ void ent_bench_overlap(ent_bench_report *r, int quick) {
         r->failed = 1;
     }
     json_decref(j);
-    size_t m = ent_psi_bucket(n); /* both sides: same size */
-    double elems = 2.0 * (double)m;
+    /* elements per side (both sides pad to the same bucket): each costs
+     * four multiplications in all, two on each side (its owner blinds it
+     * and doubles the partner's element of the same count), so the two
+     * cores together allow 2 x mul / 4 of them per second, and no run can
+     * be shorter than 4m / (2 x mul) */
+    size_t m = ent_psi_bucket(n);
+    double elems = (double)m;
     double bytes = (double)(s1a.bytes_out - s0a.bytes_out) +
                    (double)(s1b.bytes_out - s0b.bytes_out);
     char name[64];
@@ -224,12 +230,16 @@ void ent_bench_overlap(ent_bench_report *r, int quick) {
                   "/s", "", 0);
     ent_bench_add(r, "overlap run, bytes on the wire (both ways)", bytes,
                   "bytes", "", 0);
-    ent_bench_add(r, "overlap run, padded elements/s", elems / dt,
+    ent_bench_add(r, "overlap run, padded elements per side/s", elems / dt,
                   "elems/s", "2 cores x mul / 4", 2.0 * mul / 4.0);
+    ent_bench_add(r, "overlap run, shortest possible wall", 4.0 * elems /
+                  (2.0 * mul), "s", "", 0);
     fprintf(stderr,
-            "overlap: %.2f s, %.1f MB, %.0f elements/s, limit %.0f "
-            "(ristretto255 mul %.0f/s on one core)\n",
-            dt, bytes / 1e6, elems / dt, 2.0 * mul / 4.0, mul);
+            "overlap: %.2f s, %.1f MB, %.0f elements per side/s, limit %.0f "
+            "(ristretto255 mul %.0f/s on one core; no run shorter than "
+            "%.2f s)\n",
+            dt, bytes / 1e6, elems / dt, 2.0 * mul / 4.0, mul,
+            4.0 * elems / (2.0 * mul));
 stop:
     for (int i = 0; i < 2; i++)
         if (w->n[i] != NULL)
