@@ -39,6 +39,7 @@ struct ent_api_tcp {
     ent_tls_ctx *tls;                /* NULL: plain HTTP */
     ent_ratelimit *rl;
     unsigned max_conns, head_ms, body_ms, max_requests;
+    unsigned max_per_ip; /* 0: no per-address bound */
     uv_tcp_t listener;
     int listener_open; /* 1 open, 2 closing, 0 closed */
     bool closing;
@@ -60,6 +61,7 @@ struct tcp_conn {
     uv_timer_t timer;
     int open_handles;
     bool closing;
+    bool refused;     /* over a bound: answered 503 (or closed) */
     bool busy;        /* a response is being written */
     bool head_seen;   /* the current request's head is complete */
     bool last;        /* close once the response is written */
@@ -154,6 +156,9 @@ int ent_api_tcp_configure(ent_node *n, const ent_api_tcp_config *cfg,
                               errcap)) != ENT_OK)
         goto out;
     t->max_conns = cfg->max_conns ? cfg->max_conns : ENT_API_TCP_MAX_CONNS;
+    t->max_per_ip = cfg->max_conns_per_ip < 0    ? 0
+                    : cfg->max_conns_per_ip == 0 ? ENT_API_TCP_MAX_CONNS_PER_IP
+                                                 : (unsigned)cfg->max_conns_per_ip;
     t->head_ms = cfg->head_ms ? cfg->head_ms : ENT_API_TCP_HEAD_MS;
     t->body_ms = cfg->body_ms ? cfg->body_ms : ENT_API_TCP_BODY_MS;
     t->max_requests =
@@ -665,6 +670,23 @@ static void conn_peer_ip(tcp_conn *c) {
         uv_ip6_name((struct sockaddr_in6 *)&ss, c->ip, sizeof(c->ip));
 }
 
+/* The connections that count against the bounds, c included: all but
+ * those refused or being closed (their deadlines end them); *from_ip
+ * those of them from c's address. A linear walk of the open ones. */
+static size_t conns_counted(const ent_api_tcp *t, const tcp_conn *c,
+                            size_t *from_ip) {
+    size_t n = 0;
+    *from_ip = 0;
+    for (const tcp_conn *o = t->conns; o != NULL; o = o->next) {
+        if (o->closing || o->refused)
+            continue;
+        n++;
+        if (strcmp(o->ip, c->ip) == 0)
+            (*from_ip)++;
+    }
+    return n;
+}
+
 static void on_connection(uv_stream_t *server, int status) {
     ent_api_tcp *t = server->data;
     const ent_log *lg = ent_node_log(t->node);
@@ -692,15 +714,21 @@ static void on_connection(uv_stream_t *server, int status) {
     }
     uv_tcp_nodelay(&c->tcp, 1);
     conn_peer_ip(c);
-    if (t->nconns > t->max_conns) {
+    size_t from_ip = 0;
+    bool all = conns_counted(t, c, &from_ip) > t->max_conns;
+    if (all || (t->max_per_ip > 0 && from_ip > t->max_per_ip)) {
+        c->refused = true;
         ent__node_counters(t->node)->api_rejected++;
-        ENT_WARN(lg, "api-tcp: more than %u connections, refusing %s",
-                 t->max_conns, c->ip);
+        ENT_WARN(lg, "api-tcp: more than %u connections%s, refusing %s",
+                 all ? t->max_conns : t->max_per_ip,
+                 all ? "" : " from one address", c->ip);
         if (t->tls != NULL) {
             conn_close(c); /* no handshake to answer in */
         } else {
             conn_deadline(c, t->head_ms);
-            conn_error(c, 503, ENT_ELIMIT, "too many API connections");
+            conn_error(c, 503, ENT_ELIMIT,
+                       all ? "too many API connections"
+                           : "too many API connections from this address");
         }
         return;
     }

@@ -21,6 +21,7 @@
 #include "node/node.h"
 
 #define ENT_API_TCP_MAX_CONNS 64      /* concurrent TCP connections */
+#define ENT_API_TCP_MAX_CONNS_PER_IP 32 /* of them from one address: half */
 #define ENT_API_TCP_HEAD_MS 10000     /* a request's head must arrive in */
 #define ENT_API_TCP_BODY_MS 30000     /* then the rest of it in */
 #define ENT_API_TCP_MAX_REQUESTS 1000 /* requests on one connection */
@@ -37,6 +38,9 @@ typedef struct ent_api_tcp_config {
     /* bounds; 0 takes the default above (rate: a negative value means no
      * limit, for benchmarks) */
     unsigned max_conns;
+    int max_conns_per_ip; /* 0: the default; negative: no per-address bound
+                             (a reverse proxy on the same host shows every
+                             client as one address) */
     unsigned head_ms;
     unsigned body_ms;
     unsigned max_requests;

@@ -232,11 +232,12 @@ static int serve_open_error(cli *c, int rc, const ent_node_diag *d) {
 
 /*
  * The TCP API's settings from --api, --tls-cert, --tls-key,
- * --insecure-http and --api-rate (and $ENTENTE_API_HEAD_MS, a test knob
+ * --insecure-http, --api-rate and --api-conns-per-ip (and $ENTENTE_API_HEAD_MS, a test knob
  * for the head deadline). Returns -1 to go on, or a usage error's status.
  */
 static int serve_tcp_opts(cli *c, ent_api_tcp_config *cfg) {
     const char *rate = ent__cli_opt_value(c, "api-rate");
+    const char *per_ip = ent__cli_opt_value(c, "api-conns-per-ip");
     const char *head = getenv("ENTENTE_API_HEAD_MS");
     memset(cfg, 0, sizeof(*cfg));
     cfg->addr = ent__cli_opt_value(c, "api");
@@ -245,10 +246,11 @@ static int serve_tcp_opts(cli *c, ent_api_tcp_config *cfg) {
     cfg->insecure_http = ent__cli_opt_value(c, "insecure-http") != NULL;
     if (cfg->addr == NULL &&
         (cfg->tls_cert != NULL || cfg->tls_key != NULL ||
-         cfg->insecure_http || rate != NULL))
+         cfg->insecure_http || rate != NULL || per_ip != NULL))
         return ent__cli_usage_error(c, "--tls-cert, --tls-key, "
-                                       "--insecure-http and --api-rate go "
-                                       "with --api HOST:PORT");
+                                       "--insecure-http, --api-rate and "
+                                       "--api-conns-per-ip go with --api "
+                                       "HOST:PORT");
     if (rate != NULL) {
         char *end = NULL;
         unsigned long v = strtoul(rate, &end, 10);
@@ -256,6 +258,16 @@ static int serve_tcp_opts(cli *c, ent_api_tcp_config *cfg) {
             return ent__cli_usage_error(c, "--api-rate wants 1 to 1000000 "
                                            "requests per second");
         cfg->rate = (double)v;
+    }
+    if (per_ip != NULL) {
+        char *end = NULL;
+        unsigned long v = strtoul(per_ip, &end, 10);
+        if (per_ip[0] < '0' || per_ip[0] > '9' || *end != '\0' ||
+            v > ENT_API_TCP_MAX_CONNS)
+            return ent__cli_usage_error(c, "--api-conns-per-ip wants 0 (no "
+                                           "bound) to %d connections",
+                                        ENT_API_TCP_MAX_CONNS);
+        cfg->max_conns_per_ip = v == 0 ? -1 : (int)v;
     }
     if (head != NULL && head[0] != '\0')
         cfg->head_ms = (unsigned)strtoul(head, NULL, 10);

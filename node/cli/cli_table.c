@@ -31,6 +31,10 @@ static const cli_opt serve_opts[] = {
     {"insecure-http", NULL, "allow plain HTTP on a non-loopback --api address"},
     {"api-rate", "N",
      "requests per second per token or session on TCP (default 50)"},
+    {"api-conns-per-ip", "N",
+     "concurrent TCP API connections from one client address (default "
+     "32, half of the 64 in all; 0: no bound, for a reverse proxy on "
+     "this host)"},
     {"log-format", "FORMAT",
      "text (default) or json: one JSON object a line, for log shippers"},
     {"log-file", "FILE",
@@ -453,7 +457,8 @@ const cli_cmd ent__cli_commands[] = {
      init_opts, 0, 0, NULL},
     {"serve", ent__cli_cmd_serve, "run the node in the foreground",
      "serve [--listen HOST:PORT] [--api HOST:PORT [--tls-cert FILE "
-     "--tls-key FILE] [--insecure-http] [--api-rate N]] [--log-format "
+     "--tls-key FILE] [--insecure-http] [--api-rate N] "
+     "[--api-conns-per-ip N]] [--log-format "
      "text|json] [--log-file FILE] [--home DIR] [--log-level L]",
      "Runs the node until SIGINT or SIGTERM: listens for partner nodes on "
      "TCP and serves the local API on the Unix socket HOME/api.sock (mode "

@@ -122,6 +122,7 @@ static int server_start(server *s, const char *home, const char *cert,
                               .tls_cert = cert,
                               .tls_key = key,
                               .max_conns = 128,
+                              .max_conns_per_ip = -1,
                               .rate = 1e6};
     if (uv_loop_init(&s->loop) != 0 ||
         ent_daemon_open(&s->n, &s->loop, home, &s->log) != ENT_OK)

@@ -16,7 +16,8 @@
 # ends the session; keep-alive carries several requests; oversized body,
 # head and header count are 413; a slow head is closed; path tricks get
 # 400/403/404 and leak nothing; a flood gets 429 with Retry-After while
-# another token goes on; the 65th connection gets 503. Then TLS with a
+# another token goes on; the 33rd connection from one address and the
+# 65th in all get 503. Then TLS with a
 # self-signed certificate made here: curl with the right CA works, with
 # another CA fails, TLS 1.1 and a non-AEAD cipher are refused, and the
 # cookie is Secure. Needs $ENTENTE, python3, curl and openssl.
@@ -288,16 +289,39 @@ N429=$(echo "${R% *}" | tr ' ' '\n' | grep -c '^429$' || true)
 grep -q "Retry-After: [1-9]" "$T/flood.resp" || fail "429 without Retry-After"
 R=$(http "$P" GET /v1/access/me "Authorization: Bearer $TBOSS"); [ "$(st "$R")" = 200 ] || fail "another token limited: $R"
 
-# the 65th connection: 503 (the first 64 held open and idle)
-python3 - "$P" <<'PY' || fail "connection limit"
+# the 33rd connection from one address: 503 (32 held open and idle); 32
+# more from a second loopback address make 64, and the 65th, from a
+# third, is refused too (the node's whole bound); the first address gets
+# in again once its connections close
+python3 - "$P" <<'PY' || fail "connection limits"
 import socket, sys, time
 host, port = sys.argv[1].rsplit(":", 1)
-held = [socket.create_connection((host, int(port))) for _ in range(64)]
+def conn(src):
+    s = socket.socket()
+    s.settimeout(10)
+    s.bind((src, 0))
+    s.connect((host, int(port)))
+    return s
+def refused(src, why):
+    s = conn(src)
+    got = s.recv(4096)
+    assert got.startswith(b"HTTP/1.1 503"), got
+    assert why in got, got
+    s.close()
+held = [conn("127.0.0.1") for _ in range(32)]
 time.sleep(0.2)
-s = socket.create_connection((host, int(port)), timeout=10)
+refused("127.0.0.1", b"too many API connections from this address")
+held += [conn("127.0.0.2") for _ in range(32)]
+time.sleep(0.2)
+refused("127.0.0.3", b"too many API connections\"")
+for h in held[:32]:
+    h.close()
+time.sleep(0.3)
+s = conn("127.0.0.1")
+s.sendall(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")
 got = s.recv(4096)
-assert got.startswith(b"HTTP/1.1 503"), got
-for h in held:
+assert got.startswith(b"HTTP/1.1 401"), got
+for h in held[32:]:
     h.close()
 PY
 
