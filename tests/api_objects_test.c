@@ -589,7 +589,57 @@ static void test_config(void **state) {
                           "{\"values\":[\"Mars\",\"Venus\"]}", &j),
                      200);
     assert_int_equal(json_array_size(json_object_get(j, "values")), 2);
+    /* a write over a version read: refused once another write came
+     * between (nothing stored), taken over the version now */
+    char v1[33], v2[33], body[160];
+    const char *v = json_string_value(json_object_get(j, "version"));
+    assert_non_null(v);
+    assert_int_equal(strlen(v), 32);
+    snprintf(v1, sizeof(v1), "%s", v);
     json_decref(j);
+    snprintf(body, sizeof(body),
+             "{\"values\":[\"Mars\",\"Venus\",\"Io\"],\"if_version\":\"%s\"}",
+             v1);
+    assert_int_equal(call(f, "PUT", "/v1/config/regions", body, &j), 200);
+    snprintf(v2, sizeof(v2), "%s",
+             json_string_value(json_object_get(j, "version")));
+    assert_string_not_equal(v1, v2);
+    json_decref(j);
+    snprintf(body, sizeof(body),
+             "{\"values\":[\"Mars\"],\"if_version\":\"%s\"}", v1);
+    assert_int_equal(call(f, "PUT", "/v1/config/regions", body, &j), 409);
+    const char *code =
+        json_string_value(json_object_get(json_object_get(j, "error"), "code"));
+    assert_non_null(code);
+    assert_string_equal(code, "ENT_ECONFLICT");
+    json_decref(j);
+    assert_int_equal(call(f, "GET", "/v1/config/regions", NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "values")), 3);
+    assert_string_equal(json_string_value(json_object_get(j, "version")), v2);
+    json_decref(j);
+    assert_int_equal(call(f, "PUT", "/v1/config/regions",
+                          "{\"values\":[\"Mars\"],\"if_version\":\"ABC\"}",
+                          NULL),
+                     400);
+    assert_int_equal(call(f, "PUT", "/v1/config/regions",
+                          "{\"values\":[\"Mars\"],\"if_version\":7}", NULL),
+                     400);
+    snprintf(body, sizeof(body),
+             "{\"values\":[\"Mars\",\"Venus\"],\"if_version\":\"%s\"}", v2);
+    assert_int_equal(call(f, "PUT", "/v1/config/regions", body, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "values")), 2);
+    json_decref(j);
+    /* a table not stored yet is at the empty list's version */
+    assert_int_equal(call(f, "PUT", "/v1/config/moons",
+                          "{\"values\":[\"Io\"],\"if_version\":"
+                          "\"0e5751c026e543b2e8ab2eb06099daa1\"}",
+                          NULL),
+                     200);
+    assert_int_equal(call(f, "PUT", "/v1/config/moons",
+                          "{\"values\":[\"Europa\"],\"if_version\":"
+                          "\"0e5751c026e543b2e8ab2eb06099daa1\"}",
+                          NULL),
+                     409);
     /* the new table drives enum values */
     assert_int_equal(call(f, "POST", "/v1/objects",
                           "{\"type\":\"opportunity\",\"set\":{\"region\":"

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CFG_VERSION_LEN 16 /* bytes of a configuration table's version */
+
 #define OBJECTS_PREFIX "/v1/objects/"
 #define TEMPLATES_PREFIX "/v1/templates/"
 #define CONFIG_PREFIX "/v1/config/"
@@ -1114,9 +1116,35 @@ static int config_path(const ent_http_request *req,
 typedef struct cfg_ctx {
     const char *name;
     ent_strlist l;
-    const char **values; /* put */
+    const char **values;    /* put */
     size_t n;
+    const char *if_version; /* put: only over this version, or NULL */
+    char version[2 * CFG_VERSION_LEN + 1]; /* put: the one found instead */
 } cfg_ctx;
+
+/* The version of a table's list (spec/api.md "Configuration"): the first
+ * 16 bytes of BLAKE2b-256 over each value followed by one 0 byte, in the
+ * list's order, as lowercase hex. */
+static void cfg_version(const ent_strlist *l, char out[2 * CFG_VERSION_LEN + 1]) {
+    uint8_t h[ENT_HASH_LEN];
+    size_t len = 0;
+    for (size_t i = 0; i < l->n; i++)
+        len += strlen(l->v[i]) + 1;
+    uint8_t *buf = malloc(len ? len : 1), *p = buf;
+    if (buf == NULL) { /* never equal to a version read */
+        memset(out, 'x', 2 * CFG_VERSION_LEN);
+        out[2 * CFG_VERSION_LEN] = '\0';
+        return;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        size_t k = strlen(l->v[i]) + 1;
+        memcpy(p, l->v[i], k);
+        p += k;
+    }
+    ent_hash(h, buf, len);
+    free(buf);
+    ent_hex_encode(out, h, CFG_VERSION_LEN);
+}
 
 static int cfg_get_fn(ent_txn *txn, void *data) {
     cfg_ctx *c = data;
@@ -1126,6 +1154,16 @@ static int cfg_get_fn(ent_txn *txn, void *data) {
 
 static int cfg_put_fn(ent_txn *txn, void *data) {
     cfg_ctx *c = data;
+    if (c->if_version != NULL) { /* compared in the writing transaction */
+        ent_strlist cur = {0};
+        int rc = ent_config_get_list(txn, c->name, &cur);
+        if (rc != ENT_OK && rc != ENT_ENOENT)
+            return rc;
+        cfg_version(&cur, c->version);
+        ent_strlist_free(&cur);
+        if (strcmp(c->version, c->if_version) != 0)
+            return ENT_ECONFLICT;
+    }
     return ent_config_put_list(txn, c->name, c->values, c->n);
 }
 
@@ -1153,7 +1191,10 @@ static int config_list_respond(ent_node *n, const char *name,
             goto out;
         }
     }
-    json_t *o = json_pack("{s:s,s:o}", "name", name, "values", arr);
+    char version[2 * CFG_VERSION_LEN + 1];
+    cfg_version(&c.l, version);
+    json_t *o = json_pack("{s:s,s:o,s:s}", "name", name, "values", arr,
+                          "version", version);
     arr = NULL;
     if (o == NULL) {
         rc = ENT_ENOMEM;
@@ -1177,7 +1218,7 @@ int ent_api_config_list_get(ent_node *n, const ent_http_request *req,
 
 int ent_api_config_list_put(ent_node *n, const ent_http_request *req,
                             ent_http_response *resp) {
-    static const char *const keys[] = {"values", NULL};
+    static const char *const keys[] = {"values", "if_version", NULL};
     char name[ENT_TPL_NAME_MAX + 1];
     json_t *body = NULL;
     cfg_ctx c = {.name = name};
@@ -1201,6 +1242,23 @@ int ent_api_config_list_put(ent_node *n, const ent_http_request *req,
                                            ENT_TPL_MAX_VALUES);
         goto out;
     }
+    const json_t *iv = json_object_get(body, "if_version");
+    if (iv != NULL) {
+        c.if_version = json_string_value(iv);
+        size_t k = c.if_version != NULL ? strlen(c.if_version) : 0;
+        bool hex = k == 2 * CFG_VERSION_LEN;
+        for (size_t i = 0; hex && i < k; i++)
+            hex = (c.if_version[i] >= '0' && c.if_version[i] <= '9') ||
+                  (c.if_version[i] >= 'a' && c.if_version[i] <= 'f');
+        if (!hex) {
+            rc = ent_http_response_error_field(
+                resp, 400, ENT_EINVAL, "if_version",
+                "\"if_version\" must be the \"version\" a GET answered: %d "
+                "lowercase hex digits",
+                2 * CFG_VERSION_LEN);
+            goto out;
+        }
+    }
     c.n = json_array_size(arr);
     if ((c.values = calloc(c.n + 1, sizeof(*c.values))) == NULL) {
         rc = ENT_ENOMEM;
@@ -1216,6 +1274,14 @@ int ent_api_config_list_put(ent_node *n, const ent_http_request *req,
         }
     }
     rc = ent_store_write(ent_node_store(n), cfg_put_fn, &c);
+    if (rc == ENT_ECONFLICT) {
+        rc = ent_http_response_error_field(
+            resp, 409, rc, "if_version",
+            "%s changed since version %s was read (it is %s now); nothing "
+            "stored: read it again",
+            name, c.if_version, c.version);
+        goto out;
+    }
     if (rc == ENT_EINVAL) {
         rc = ent_http_response_error_field(
             resp, 400, rc, "values",
@@ -1257,15 +1323,18 @@ static int tables_fn(ent_txn *txn, void *data) {
             rc = ENT_ENOMEM;
             break;
         }
+        char version[2 * CFG_VERSION_LEN + 1];
         rc = ent_config_get_list(txn, all.v[i], &l);
         for (size_t k = 0; rc == ENT_OK && k < l.n; k++)
             if (json_array_append_new(vals, json_string(l.v[k])) != 0)
                 rc = ENT_ENOMEM;
+        cfg_version(&l, version);
         ent_strlist_free(&l);
-        row = rc == ENT_OK ? json_pack("{s:s,s:b,s:b,s:O}", "name", all.v[i],
-                                       "builtin",
+        row = rc == ENT_OK ? json_pack("{s:s,s:b,s:b,s:O,s:s}", "name",
+                                       all.v[i], "builtin",
                                        ent_config_builtin_table(all.v[i]),
-                                       "stored", st, "values", vals)
+                                       "stored", st, "values", vals,
+                                       "version", version)
                            : NULL;
         json_decref(vals);
         if (rc == ENT_OK && (row == NULL || json_array_append_new(c->arr, row)))

@@ -129,6 +129,11 @@ static int table_fetch(cli *c, table_io *io) {
         json_decref(io->doc);
         io->doc = out;
         out = NULL;
+        /* versions are the page's (if_version); the CLI prints the same
+         * keys with the node running or not */
+        json_object_del(io->doc, "version");
+        for (size_t i = 0; i < json_array_size(io->doc); i++)
+            json_object_del(json_array_get(io->doc, i), "version");
     }
     json_decref(out);
     json_decref(body);

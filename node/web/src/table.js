@@ -17,6 +17,9 @@ const COLUMNS = [['title', 'Name'], ['stage', 'Stage'], ['date', 'Close date']];
 const SORTS = new Set(COLUMNS.flatMap(([k]) => [k, `-${k}`]));
 
 const VIEWS = 'table_views';
+// the version of an empty list (spec/api.md "Configuration"): the first
+// 16 bytes of BLAKE2b-256 of no bytes
+const EMPTY = '0e5751c026e543b2e8ab2eb06099daa1';
 const NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 // [[name, query]] of the stored values, those that do not parse left out
 const parseViews = (values) => (values || []).map((v) => [v.slice(0, v.indexOf(' ')), v.slice(v.indexOf(' ') + 1)])
@@ -43,7 +46,10 @@ export function Table({type, go}) {
   const [chosen, setChosen] = useState('');
   const [saveAs, setSaveAs] = useState('');
   const [saved, setSaved] = useState('');
-  const loadViews = () => api('GET', `/v1/config/${VIEWS}`).then((t) => parseViews(t.values), () => []);
+  // a table not stored yet is the empty list, whose version is EMPTY
+  const readViews = () =>
+    api('GET', `/v1/config/${VIEWS}`).catch((e) => (e.status === 404 ? {values: [], version: EMPTY} : {values: []}));
+  const loadViews = () => readViews().then((t) => parseViews(t.values));
   useEffect(() => {
     loadViews().then(setViews);
   }, []);
@@ -64,10 +70,22 @@ export function Table({type, go}) {
       if (!NAME.test(name)) throw new Error('a view name is a lower-case letter, then up to 63 of a-z 0-9 _ -');
       const value = `${name} ${location.search}`;
       if (keep && new TextEncoder().encode(value).length > 256) throw new Error('this view is too long to keep (256 bytes)');
-      const rest = (await loadViews()).filter(([n]) => n !== name).map(([n, q]) => `${n} ${q}`);
-      const values = keep ? rest.concat([value]) : rest;
-      // the node refuses an empty list: no view left is the one value '-'
-      await api('PUT', `/v1/config/${VIEWS}`, {values: values.length ? values : ['-']});
+      // the list is written whole, over the version read: when another
+      // save came between (409), read it again and redo the change over it
+      for (let tries = 1; ; tries++) {
+        const t = await readViews();
+        const rest = parseViews(t.values).filter(([n]) => n !== name).map(([n, q]) => `${n} ${q}`);
+        const values = keep ? rest.concat([value]) : rest;
+        // the node refuses an empty list: no view left is the one value '-'
+        const body = {values: values.length ? values : ['-']};
+        if (t.version) body.if_version = t.version;
+        try {
+          await api('PUT', `/v1/config/${VIEWS}`, body);
+          break;
+        } catch (e) {
+          if (e.status !== 409 || tries >= 3) throw e;
+        }
+      }
       setViews(await loadViews());
       setChosen(keep ? name : '');
       setSaved(keep ? `Saved table view ${name}` : `Removed table view ${name}`);
