@@ -333,6 +333,25 @@ int ent_rewind_decode(ent_rewind *r, const uint8_t *buf, size_t len) {
     return rc;
 }
 
+int ent_rewind_encode(const ent_rewind *r, uint8_t *buf, size_t cap,
+                      size_t *len) {
+    uint8_t hb[ENT_ACTLOG_HEAD_MAX], hl[ENT_ACTLOG_HEAD_MAX], *out = NULL;
+    size_t olen = 0;
+    struct rw x;
+    int rc = rw_of(r, hb, hl, &x);
+    x.sig = r->sig;
+    if (rc == ENT_OK)
+        rc = ent_cbor_encode(&out, &olen, ENT_REWIND_MAX, emit_rw, &x);
+    if (rc == ENT_OK && olen > cap)
+        rc = ENT_EINVAL;
+    if (rc == ENT_OK) {
+        memcpy(buf, out, olen);
+        *len = olen;
+    }
+    free(out);
+    return rc;
+}
+
 int ent_rewind_verify(const ent_rewind *r) {
     uint8_t hb[ENT_ACTLOG_HEAD_MAX], hl[ENT_ACTLOG_HEAD_MAX], *msg = NULL;
     size_t mlen = 0;

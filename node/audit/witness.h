@@ -112,6 +112,11 @@ int ent_rewind_sign(const ent_identity *id, const ent_actlog_head *base,
  */
 int ent_rewind_decode(ent_rewind *r, const uint8_t *buf, size_t len);
 
+/* Encodes r (as decoded) into buf (cap >= ENT_REWIND_MAX): the record's
+ * exact bytes. @return ENT_OK, ENT_EINVAL, ENT_ENOMEM. */
+int ent_rewind_encode(const ent_rewind *r, uint8_t *buf, size_t cap,
+                      size_t *len);
+
 /* Checks the record's signature and both heads'. @return ENT_OK,
  * ENT_EBADSIG, ENT_ENOMEM. */
 int ent_rewind_verify(const ent_rewind *r);
