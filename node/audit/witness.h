@@ -11,7 +11,9 @@
  * proof: stored in the "witnessed" table, logged as an `equivocation`
  * entry, counted in status and carried in audit exports. So are two ops of
  * one author with one sequence, which the object engine keeps in the
- * "equivocations" table.
+ * "equivocations" table. A node restored from a backup declares instead
+ * a signed rewind (§11.1): the witness keeps the record, with the lost
+ * head in it, and the base head becomes the kept one.
  *
  * This header is pure or storage-level (tests, audit, the API); the hooks
  * that move HEAD and CONSISTENCY over the peer layer's sessions are in

@@ -6,7 +6,12 @@
  * partners send to the witness store, asks for a consistency proof
  * (CONSISTENCY) when a head's size differs from the kept one and keeps it
  * pending until the answer comes, and answers such requests against this
- * node's own log, at most ENT_PEERS_PROOFS_PER_SEC a second per session. The checks, proofs and storage are in
+ * node's own log, at most ENT_PEERS_PROOFS_PER_SEC a second per session.
+ * A restored node (a rewind base in its store) first asks each partner
+ * that speaks rewind/1 which head of ours it keeps and declares a signed
+ * rewind when that head was lost (REWIND, spec/audit.md §11.1); as a
+ * witness it answers those questions and keeps the records. The checks,
+ * proofs and storage are in
  * node/audit/witness.c; this file only moves their messages over the
  * sessions of the peer layer (hooks declared in peer_int.h).
  */
