@@ -26,10 +26,14 @@ static size_t uint_len(uint64_t v) {
 /* Whether len bytes suit a REWIND of kind k. */
 static bool rewind_len_ok(uint64_t k, size_t len) {
     switch (k) {
-    case ENT_WIRE_REWIND_ASK: return len == 0;
-    case ENT_WIRE_REWIND_KEPT: return len <= ENT_WIRE_HEAD_MAX;
-    case ENT_WIRE_REWIND_DECLARE: return len > 0 && len <= ENT_WIRE_REWIND_MAX;
-    default: return false;
+    case ENT_WIRE_REWIND_ASK:
+        return len == 0;
+    case ENT_WIRE_REWIND_KEPT:
+        return len <= ENT_WIRE_HEAD_MAX;
+    case ENT_WIRE_REWIND_DECLARE:
+        return len > 0 && len <= ENT_WIRE_REWIND_MAX;
+    default:
+        return false;
     }
 }
 

@@ -255,8 +255,8 @@ static int rw_of(const ent_rewind *r, uint8_t hb[ENT_ACTLOG_HEAD_MAX],
 int ent_rewind_sign(const ent_identity *id, const ent_actlog_head *base,
                     const ent_actlog_head *lost, uint64_t time, uint8_t *buf,
                     size_t cap, size_t *len) {
-    uint8_t hb[ENT_ACTLOG_HEAD_MAX], hl[ENT_ACTLOG_HEAD_MAX], *msg = NULL,
-                                                          *out = NULL;
+    uint8_t hb[ENT_ACTLOG_HEAD_MAX], hl[ENT_ACTLOG_HEAD_MAX];
+    uint8_t *msg = NULL, *out = NULL;
     size_t mlen = 0, olen = 0;
     ent_rewind r;
     struct rw x;

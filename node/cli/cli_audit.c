@@ -602,9 +602,8 @@ static json_t *rewinds_json(const ent_audit_result *res) {
     json_t *a = json_array();
     for (uint64_t k = 0;
          a != NULL && k < res->nrewinds && k < ENT_AUDIT_MAX_REWINDS; k++) {
-        char when[ENT_TIMEFMT_RFC3339_LEN + 1] = "",
-                                          lost[ENT_TIMEFMT_RFC3339_LEN + 1] =
-                                              "";
+        char when[ENT_TIMEFMT_RFC3339_LEN + 1] = "";
+        char lost[ENT_TIMEFMT_RFC3339_LEN + 1] = "";
         ent_timefmt_rfc3339(when, res->rewinds[k].time);
         ent_timefmt_rfc3339(lost, res->rewinds[k].lost_time);
         json_array_append_new(
