@@ -645,25 +645,15 @@ static int msg_size(const ent_wire_msg *m, size_t *out) {
         sz = array_size(2) + 1 + bin_size(ENT_WIRE_NONCE_LEN);
         break;
     case ENT_WIRE_HEAD:
-        if (m->u.head.len == 0 || m->u.head.len > ENT_WIRE_HEAD_MAX)
-            return ENT_EINVAL;
-        sz = array_size(2) + 1 + bin_size(m->u.head.len);
-        break;
+    case ENT_WIRE_CONSISTENCY:
+    case ENT_WIRE_REWIND:
+        return ent__wire_witness_size(m, out);
     case ENT_WIRE_CHUNK_WANT:
     case ENT_WIRE_CHUNK:
         return ent__wire_chunk_size(m, out);
     case ENT_WIRE_RANGES:
     case ENT_WIRE_LEAF:
         return ent__wire_recon_size(m, out);
-    case ENT_WIRE_CONSISTENCY: {
-        const ent_wire_consistency *k = &m->u.cons;
-        if (k->nhashes > ENT_WIRE_MAX_CPROOF || (!k->has_sig && k->nhashes))
-            return ENT_EINVAL;
-        sz = array_size(5) + 1 + uint_size(k->from) + uint_size(k->to) +
-             bin_size(k->nhashes * ENT_WIRE_HASH_LEN) +
-             bin_size(k->has_sig ? ENT_WIRE_SIG_LEN : 0);
-        break;
-    }
     case ENT_WIRE_OVERLAP:
         return ent__wire_overlap_size(&m->u.overlap, out);
     case ENT_WIRE_CREDIT:
@@ -837,9 +827,9 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
         r |= pack_bin(pk, m->u.nonce, ENT_WIRE_NONCE_LEN);
         break;
     case ENT_WIRE_HEAD:
-        r |= msgpack_pack_array(pk, 2);
-        r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
-        r |= pack_bin(pk, m->u.head.bytes, m->u.head.len);
+    case ENT_WIRE_CONSISTENCY:
+    case ENT_WIRE_REWIND:
+        r |= ent__wire_witness_pack(pk, m);
         break;
     case ENT_WIRE_CHUNK_WANT:
     case ENT_WIRE_CHUNK:
@@ -848,16 +838,6 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
     case ENT_WIRE_RANGES:
     case ENT_WIRE_LEAF:
         r |= ent__wire_recon_pack(pk, m);
-        break;
-    case ENT_WIRE_CONSISTENCY:
-        r |= msgpack_pack_array(pk, 5);
-        r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
-        r |= msgpack_pack_uint64(pk, m->u.cons.from);
-        r |= msgpack_pack_uint64(pk, m->u.cons.to);
-        r |= pack_bin(pk, m->u.cons.hashes,
-                      m->u.cons.nhashes * ENT_WIRE_HASH_LEN);
-        r |= pack_bin(pk, m->u.cons.sig,
-                      m->u.cons.has_sig ? ENT_WIRE_SIG_LEN : 0);
         break;
     case ENT_WIRE_OVERLAP:
         r = ent__wire_overlap_pack(pk, &m->u.overlap);
@@ -1163,40 +1143,6 @@ static int decode_vv(ent_wire_msg *m, const msgpack_object *f, size_t nf) {
     return ENT_OK;
 }
 
-/* HEAD: [16, head bin 1..160]. */
-static int decode_head(ent_wire_msg *m, const msgpack_object *f) {
-    if (f[1].type != MSGPACK_OBJECT_BIN || f[1].via.bin.size == 0 ||
-        f[1].via.bin.size > ENT_WIRE_HEAD_MAX)
-        return ENT_EPROTO;
-    m->u.head.len = f[1].via.bin.size;
-    memcpy(m->u.head.bytes, f[1].via.bin.ptr, f[1].via.bin.size);
-    return ENT_OK;
-}
-
-/* CONSISTENCY: [17, from, to, proof bin 32*k, sig bin 0|64]; a request
- * (empty sig) carries no proof. */
-static int decode_consistency(ent_wire_msg *m, const msgpack_object *f) {
-    ent_wire_consistency *k = &m->u.cons;
-    if (f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-        f[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-        f[3].type != MSGPACK_OBJECT_BIN || f[4].type != MSGPACK_OBJECT_BIN)
-        return ENT_EPROTO;
-    size_t pl = f[3].via.bin.size, sl = f[4].via.bin.size;
-    if (pl % ENT_WIRE_HASH_LEN != 0 ||
-        pl > ENT_WIRE_MAX_CPROOF * ENT_WIRE_HASH_LEN ||
-        (sl != 0 && sl != ENT_WIRE_SIG_LEN) || (sl == 0 && pl != 0))
-        return ENT_EPROTO;
-    k->from = f[1].via.u64;
-    k->to = f[2].via.u64;
-    k->nhashes = pl / ENT_WIRE_HASH_LEN;
-    if (pl > 0)
-        memcpy(k->hashes, f[3].via.bin.ptr, pl);
-    k->has_sig = sl != 0;
-    if (sl != 0)
-        memcpy(k->sig, f[4].via.bin.ptr, sl);
-    return ENT_OK;
-}
-
 /* Number of array elements (type included) of each known type. */
 static size_t field_count(int type) {
     switch (type) {
@@ -1214,6 +1160,7 @@ static size_t field_count(int type) {
     case ENT_WIRE_GOODBYE: return 3;
     case ENT_WIRE_HEAD: return 2;
     case ENT_WIRE_CONSISTENCY: return 5;
+    case ENT_WIRE_REWIND: return 3;
     case ENT_WIRE_DIGEST: return 3;
     case ENT_WIRE_DIGESTS: return 3;
     case ENT_WIRE_VV: return 4;
@@ -1335,10 +1282,9 @@ int ent_wire_decode(ent_wire_msg *m, const uint8_t *buf, size_t len) {
         rc = get_bin_fixed(&f[1], m->u.nonce, ENT_WIRE_NONCE_LEN);
         break;
     case ENT_WIRE_HEAD:
-        rc = decode_head(m, f);
-        break;
     case ENT_WIRE_CONSISTENCY:
-        rc = decode_consistency(m, f);
+    case ENT_WIRE_REWIND:
+        rc = ent__wire_witness_decode(m, f);
         break;
     case ENT_WIRE_DIGEST:
         rc = get_bin_fixed(&f[1], m->u.digest.digest, ENT_WIRE_DIGEST_LEN);
@@ -1449,6 +1395,7 @@ const char *ent_wire_type_name(int type) {
     case ENT_WIRE_GOODBYE: return "GOODBYE";
     case ENT_WIRE_HEAD: return "HEAD";
     case ENT_WIRE_CONSISTENCY: return "CONSISTENCY";
+    case ENT_WIRE_REWIND: return "REWIND";
     case ENT_WIRE_DIGEST: return "DIGEST";
     case ENT_WIRE_DIGESTS: return "DIGESTS";
     case ENT_WIRE_VV: return "VV";

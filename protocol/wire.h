@@ -126,6 +126,8 @@ typedef enum ent_wire_type {
     ENT_WIRE_LEAF = 23,   /* the objects of one range (likewise) */
     ENT_WIRE_ACKS = 24,   /* spec/protocol.md §3.4: a cumulative ACK
                              (only between nodes that both say "acks/1") */
+    ENT_WIRE_REWIND = 25, /* spec/audit.md §11.1: a restored node's rewind
+                             (only to a node that says "rewind/1") */
     ENT_WIRE_ADDRS = 64, /* spec/gossip.md §10: signed address records (an
                             extension: older nodes ignore it) */
 } ent_wire_type;
@@ -290,6 +292,24 @@ typedef struct ent_wire_consistency {
     uint8_t sig[ENT_WIRE_SIG_LEN];
 } ent_wire_consistency;
 
+/* REWIND (spec/audit.md §11.1, capability "rewind/1"): [25, kind, bytes].
+ * ASK (bytes empty): "which head of mine do you keep?"; KEPT: the answer,
+ * the asker's head the sender keeps as a witness (a head, 1..160 bytes) or
+ * nothing; DECLARE: a rewind record (1..512 bytes), which the audit layer
+ * decodes and checks (node/audit/witness.h). */
+#define ENT_WIRE_REWIND_CAP "rewind/1"
+#define ENT_WIRE_REWIND_MAX 512
+enum {
+    ENT_WIRE_REWIND_ASK = 0,
+    ENT_WIRE_REWIND_KEPT = 1,
+    ENT_WIRE_REWIND_DECLARE = 2,
+};
+typedef struct ent_wire_rewind {
+    uint32_t kind;
+    size_t len;
+    uint8_t bytes[ENT_WIRE_REWIND_MAX];
+} ent_wire_rewind;
+
 /* OVERLAP (spec/overlap.md §5): [20, kind, run, a, b, data]. The kinds
  * and the meaning of a, b and data are the overlap layer's
  * (node/overlap/); here: kind 1..ENT_WIRE_OVERLAP_MAX_KIND, run 16 bytes,
@@ -378,6 +398,7 @@ typedef struct ent_wire_msg {
         ent_wire_vv vv;                 /* VV */
         ent_wire_head head;             /* HEAD */
         ent_wire_consistency cons;      /* CONSISTENCY */
+        ent_wire_rewind rewind;         /* REWIND */
         ent_wire_addrs addrs;           /* ADDRS */
         ent_wire_overlap overlap;       /* OVERLAP */
         ent_wire_chunk_want chunk_want; /* CHUNK_WANT */

@@ -36,4 +36,11 @@ int ent__wire_recon_decode(ent_wire_msg *m, const msgpack_object *f);
 /* DIGESTS (wire_recon.c): decode from f. @return as above. */
 int ent__wire_digests_decode(ent_wire_msg *m, const msgpack_object *f);
 
+/* HEAD, CONSISTENCY and REWIND (wire_witness.c): size (@return ENT_OK,
+ * ENT_EINVAL), pack (0 or -1), decode from the array elements f
+ * (@return ENT_OK, ENT_EPROTO). */
+int ent__wire_witness_size(const ent_wire_msg *m, size_t *out);
+int ent__wire_witness_pack(msgpack_packer *pk, const ent_wire_msg *m);
+int ent__wire_witness_decode(ent_wire_msg *m, const msgpack_object *f);
+
 #endif

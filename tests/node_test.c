@@ -260,8 +260,9 @@ static void test_two_nodes_one_loop(void **state) {
             json_integer_value(json_object_get(rcv, "bad_value")), 0);
         assert_int_equal(
             json_integer_value(json_object_get(rcv, "held_strangers")), 0);
-        /* + api_tcp, api_tls, restore */
-        assert_int_equal(json_object_size(r), 13);
+        /* + api_tcp, api_tls, restore, rewinds (spec/audit.md §11.1) */
+        assert_int_equal(json_object_size(r), 14);
+        assert_int_equal(json_integer_value(json_object_get(r, "rewinds")), 0);
         assert_true(json_is_null(json_object_get(r, "api_tcp")));
         assert_true(json_is_null(json_object_get(r, "restore")));
         json_decref(r);

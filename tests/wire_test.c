@@ -429,6 +429,44 @@ static void test_witness_messages(void **state) {
     assert_int_equal(ent_wire_decode(&d, bad1, sizeof(bad1)), ENT_EPROTO);
     uint8_t bad2[9 + 63] = {0x95, 0x11, 0x01, 0x02, 0xc4, 0x00, 0xc4, 63};
     assert_int_equal(ent_wire_decode(&d, bad2, 8 + 63), ENT_EPROTO);
+
+    /* REWIND (spec/audit.md §11.1): ASK empty, KEPT a head or nothing,
+     * DECLARE 1..512 bytes; exact bytes of an ASK */
+    const size_t lens[] = {0, 0, ENT_WIRE_HEAD_MAX, 1, ENT_WIRE_REWIND_MAX};
+    const uint32_t kinds[] = {ENT_WIRE_REWIND_ASK, ENT_WIRE_REWIND_KEPT,
+                              ENT_WIRE_REWIND_KEPT, ENT_WIRE_REWIND_DECLARE,
+                              ENT_WIRE_REWIND_DECLARE};
+    for (size_t i = 0; i < 5; i++) {
+        memset(&m, 0, sizeof(m));
+        m.type = ENT_WIRE_REWIND;
+        m.u.rewind.kind = kinds[i];
+        m.u.rewind.len = lens[i];
+        fill(m.u.rewind.bytes, lens[i], 19);
+        round_trip(&m, &d);
+        assert_int_equal(d.u.rewind.kind, kinds[i]);
+        assert_int_equal(d.u.rewind.len, lens[i]);
+        assert_memory_equal(d.u.rewind.bytes, m.u.rewind.bytes, lens[i]);
+    }
+    assert_string_equal(ent_wire_type_name(ENT_WIRE_REWIND), "REWIND");
+    m.u.rewind.kind = ENT_WIRE_REWIND_ASK; /* an ASK with bytes */
+    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_EINVAL);
+    m.u.rewind.kind = 3;
+    m.u.rewind.len = 1;
+    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_EINVAL);
+    const uint8_t ask[] = {0x93, 0x19, 0x00, 0xc4, 0x00};
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_REWIND;
+    assert_int_equal(ent_wire_encode(&m, &buf, &len), ENT_OK);
+    assert_int_equal(len, sizeof(ask));
+    assert_memory_equal(buf, ask, sizeof(ask));
+    free(buf);
+    buf = NULL;
+    const uint8_t bad3[] = {0x93, 0x19, 0x03, 0xc4, 0x00};  /* kind 3 */
+    const uint8_t bad4[] = {0x93, 0x19, 0x02, 0xc4, 0x00};  /* empty */
+    const uint8_t bad5[] = {0x93, 0x19, 0x00, 0xc4, 0x01, 0x00};
+    assert_int_equal(ent_wire_decode(&d, bad3, sizeof(bad3)), ENT_EPROTO);
+    assert_int_equal(ent_wire_decode(&d, bad4, sizeof(bad4)), ENT_EPROTO);
+    assert_int_equal(ent_wire_decode(&d, bad5, sizeof(bad5)), ENT_EPROTO);
 }
 
 /* Exact bytes pin the layout of spec/protocol.md. */

@@ -7,6 +7,10 @@
  * author and sequence. Each proof is logged once, however often the same
  * contradiction is offered again; its halves are byte strings holding the
  * signed records, and a proof that nests them as arrays is refused.
+ * Rewinds (§11.1): a restored org's signed statement that its log beyond a
+ * base was lost is kept and excuses the lost head, while a forged,
+ * mismatched or tampered one, one that would cover a proven equivocation,
+ * or one beyond the bound, is refused and changes nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +25,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/identity.h"
+#include "crypto/merkle.h"
 #include "node/audit/actlog.h"
 #include "node/audit/audit.h"
 #include "node/err.h"
@@ -519,11 +524,301 @@ static void test_statement(void **state) {
                      ENT_EBADSIG);
 }
 
+/* ------------------------------------------------------------ rewinds */
+
+static int leaf_at(void *data, uint64_t i, uint8_t out[32]) {
+    const uint8_t *b;
+    size_t n;
+    return ent_actlog_get(data, i, &b, &n, out);
+}
+
+/* ent_actlog_root_at equals the root recomputed from every leaf. */
+static int root_at_fn(ent_txn *txn, void *data) {
+    uint8_t r1[32], r2[32];
+    uint64_t n;
+    (void)data;
+    assert_int_equal(ent_actlog_root(txn, &n, r1), ENT_OK);
+    for (uint64_t m = 1; m <= n; m++) {
+        assert_int_equal(ent_actlog_root_at(txn, m, r1), ENT_OK);
+        assert_int_equal(ent_merkle_root(m, leaf_at, txn, r2), ENT_OK);
+        assert_memory_equal(r1, r2, 32);
+    }
+    assert_int_equal(ent_actlog_root_at(txn, 0, r1), ENT_EINVAL);
+    assert_int_equal(ent_actlog_root_at(txn, n + 1, r1), ENT_EINVAL);
+    return ENT_OK;
+}
+
+struct prefix {
+    const ent_identity *id;
+    uint64_t m;
+    ent_actlog_head h;
+};
+
+static int prefix_fn(ent_txn *txn, void *data) {
+    struct prefix *p = data;
+    return ent_actlog_prefix_head(txn, p->id, p->m, 1700000002000ULL, &p->h);
+}
+
+static ent_actlog_head prefix_head(node *n, const ent_identity *id,
+                                   uint64_t m) {
+    struct prefix p = {id, m, {{0}, 0, {0}, 0, {0}}};
+    assert_int_equal(ent_store_read(n->store, prefix_fn, &p), ENT_OK);
+    return p.h;
+}
+
+static ent_actlog_head decoded(const uint8_t *h, size_t hl) {
+    ent_actlog_head x;
+    assert_int_equal(ent_actlog_head_decode(&x, h, hl), ENT_OK);
+    return x;
+}
+
+static int nrw_fn(void *data, const uint8_t *rec, size_t len) {
+    ent_rewind r;
+    assert_int_equal(ent_rewind_decode(&r, rec, len), ENT_OK);
+    ++*(uint64_t *)data;
+    return 0;
+}
+
+static int nrw_txn(ent_txn *txn, void *data) {
+    return ent_witness_rewinds_foreach(txn, nrw_fn, data);
+}
+
+static uint64_t nrewinds(node *n) {
+    uint64_t k = 0;
+    assert_int_equal(ent_store_read(n->store, nrw_txn, &k), ENT_OK);
+    return k;
+}
+
+/* Offers A's current head of log n to witness w and settles it with n's
+ * signed consistency answer. @return the final outcome. */
+static int witness_head(node *w, node *n, const ent_identity *a) {
+    uint8_t h[ENT_ACTLOG_HEAD_MAX];
+    size_t hl = head(n, a, h);
+    ent_actlog_head kept, x = decoded(h, hl);
+    ent_wire_consistency ans;
+    int out = -1;
+    assert_int_equal(ent_witness_offer(w->store, 1, h, hl,
+                                       ent_identity_public(a), &out, &kept),
+                     ENT_OK);
+    if (out != ENT_WITNESS_NEED_PROOF)
+        return out;
+    uint64_t lo = kept.size < x.size ? kept.size : x.size;
+    uint64_t hi = kept.size < x.size ? x.size : kept.size;
+    assert_int_equal(ent_witness_answer(n->store, a, lo, hi, &ans), ENT_OK);
+    assert_int_equal(ent_witness_settle(w->store, 1, h, hl, &ans, &out),
+                     ENT_OK);
+    return out;
+}
+
+/* A record with any fields, signed by id over its first five items. */
+static size_t craft(const ent_identity *id, const uint8_t *org,
+                    const ent_actlog_head *base, const ent_actlog_head *lost,
+                    uint8_t *out) {
+    uint8_t hb[ENT_ACTLOG_HEAD_MAX], hl[ENT_ACTLOG_HEAD_MAX], msg[600],
+        sig[ENT_SIG_LEN];
+    size_t nb = 0, nl = 0;
+    ent_cbor_writer w;
+    assert_int_equal(ent_actlog_head_encode(base, true, hb, sizeof(hb), &nb),
+                     ENT_OK);
+    assert_int_equal(ent_actlog_head_encode(lost, true, hl, sizeof(hl), &nl),
+                     ENT_OK);
+    for (int pass = 0; pass < 2; pass++) {
+        ent_cbor_writer_init(&w, pass ? out : msg, pass ? ENT_REWIND_MAX : 600);
+        ent_cbor_write_array(&w, pass ? 6 : 5);
+        ent_cbor_write_text(&w, ENT_REWIND_TAG, strlen(ENT_REWIND_TAG));
+        ent_cbor_write_bytes(&w, org, 32);
+        ent_cbor_write_bytes(&w, hb, nb);
+        ent_cbor_write_bytes(&w, hl, nl);
+        ent_cbor_write_uint(&w, 1700000003000ULL);
+        if (pass)
+            ent_cbor_write_bytes(&w, sig, ENT_SIG_LEN);
+        else
+            assert_int_equal(ent_identity_sign(id, ENT_SIGCTX_TREE_HEAD, msg,
+                                               w.len, sig),
+                             ENT_OK);
+        assert_int_equal(w.err, ENT_OK);
+    }
+    return w.len;
+}
+
+static void test_rewind(void **state) {
+    struct fx *f = *state;
+    const uint8_t *apk = ent_identity_public(f->a);
+    uint8_t rec[ENT_REWIND_MAX], bad[ENT_REWIND_MAX];
+    size_t len = 0;
+    int out = -1;
+
+    /* A's log and its backup share 5 entries and a head of size 6 */
+    append(&f->na, f->a, 5, 0xaa);
+    append(&f->na2, f->a, 5, 0xaa);
+    uint8_t h[ENT_ACTLOG_HEAD_MAX];
+    size_t hl = head(&f->na, f->a, h);
+    ent_actlog_head h6 = decoded(h, hl);
+    assert_int_equal(witness_head(&f->nb, &f->na, f->a), ENT_WITNESS_KEPT);
+    hl = head(&f->na2, f->a, h);
+    assert_memory_equal(decoded(h, hl).root, h6.root, 32);
+    /* A goes on to 11 entries, B keeps that head; then A is lost */
+    append(&f->na, f->a, 4, 0xaa);
+    assert_int_equal(witness_head(&f->nb, &f->na, f->a), ENT_WITNESS_KEPT);
+    assert_int_equal(kept_size(&f->nb, apk), 11);
+    hl = head(&f->na, f->a, h);
+    ent_actlog_head lost = decoded(h, hl);
+    /* the restored log (from the backup) regrows with other entries */
+    append(&f->na2, f->a, 9, 0xbb);
+    assert_int_equal(ent_store_read(f->na2.store, root_at_fn, NULL), ENT_OK);
+    ent_actlog_head base = prefix_head(&f->na2, f->a, 6);
+    assert_memory_equal(base.root, h6.root, 32);
+    ent_actlog_head base5 = prefix_head(&f->na2, f->a, 5); /* signed now */
+    assert_int_equal(ent_actlog_head_verify(&base5), ENT_OK);
+
+    /* the regrown log's head against the lost one would be an
+     * equivocation: first the rewind, signed by A */
+    assert_int_equal(ent_rewind_sign(f->a, &base, &lost, 1700000003000ULL,
+                                     rec, sizeof(rec), &len),
+                     ENT_OK);
+    assert_int_equal(ent_rewind_sign(f->a, &lost, &base, 1, rec + 0, 0, &len),
+                     ENT_EINVAL); /* base larger than lost */
+    assert_int_equal(ent_rewind_sign(f->b, &base, &lost, 1, bad, sizeof(bad),
+                                     &len),
+                     ENT_EINVAL); /* not B's heads */
+    assert_int_equal(ent_rewind_sign(f->a, &base, &lost, 1700000003000ULL,
+                                     rec, sizeof(rec), &len),
+                     ENT_OK);
+
+    /* hostile: every flipped byte, every truncation is refused */
+    for (size_t i = 0; i < len; i++) {
+        memcpy(bad, rec, len);
+        bad[i] ^= 0x01;
+        assert_int_not_equal(
+            ent_witness_rewind(f->nb.store, 1, bad, len, apk, &out), ENT_OK);
+    }
+    for (size_t i = 0; i < len; i++)
+        assert_int_not_equal(
+            ent_witness_rewind(f->nb.store, 1, rec, i, apk, &out), ENT_OK);
+    /* from another org's session */
+    assert_int_equal(ent_witness_rewind(f->nb.store, 1, rec, len,
+                                        ent_identity_public(f->b), &out),
+                     ENT_EDENIED);
+    /* signed by B over A's heads */
+    size_t bl = craft(f->b, apk, &base, &lost, bad);
+    assert_int_equal(ent_witness_rewind(f->nb.store, 1, bad, bl, apk, &out),
+                     ENT_EBADSIG);
+    /* sizes that do not fit: base not below lost, a lost head that is not
+     * the kept one */
+    bl = craft(f->a, apk, &lost, &lost, bad);
+    assert_int_equal(ent_witness_rewind(f->nb.store, 1, bad, bl, apk, &out),
+                     ENT_ECORRUPT);
+    bl = craft(f->a, apk, &base, &h6, bad);
+    assert_int_equal(ent_witness_rewind(f->nb.store, 1, bad, bl, apk, &out),
+                     ENT_ECORRUPT);
+    ent_actlog_head other = prefix_head(&f->na2, f->a, 12);
+    bl = craft(f->a, apk, &base, &other, bad);
+    assert_int_equal(ent_witness_rewind(f->nb.store, 1, bad, bl, apk, &out),
+                     ENT_EINVAL);
+    /* nothing changed */
+    assert_int_equal(kept_size(&f->nb, apk), 11);
+    assert_int_equal(nrewinds(&f->nb), 0);
+    assert_int_equal(nproofs(&f->nb), 0);
+
+    /* the statement: kept for good, the base becomes the kept head */
+    assert_int_equal(ent_witness_rewind(f->nb.store, 1, rec, len, apk, &out),
+                     ENT_OK);
+    assert_int_equal(out, ENT_WITNESS_REWOUND);
+    assert_int_equal(kept_size(&f->nb, apk), 6);
+    assert_int_equal(ent_witness_rewind(f->nb.store, 1, rec, len, apk, &out),
+                     ENT_OK);
+    assert_int_equal(out, ENT_WITNESS_SAME);
+    assert_int_equal(nrewinds(&f->nb), 1);
+    /* the regrown log, past the lost size, is consistent with the base */
+    assert_int_equal(witness_head(&f->nb, &f->na2, f->a), ENT_WITNESS_KEPT);
+    assert_int_equal(kept_size(&f->nb, apk), 16); /* with its checkpoint */
+    assert_int_equal(nproofs(&f->nb), 0);
+    /* an auditor: the lost head alone fails A's export, with the rewind
+     * it is excused and the base is checked */
+    uint8_t *exp = NULL;
+    size_t elen = 0;
+    ent_audit_result res;
+    ent_rewind rw;
+    assert_int_equal(ent_audit_export(f->na2.store, f->a, 1700000004000ULL,
+                                      NULL, &exp, &elen),
+                     ENT_OK);
+    ent_audit_opts o = {.heads = &lost, .nheads = 1};
+    assert_int_equal(ent_audit_verify_ex(exp, elen, &o, &res), ENT_ECORRUPT);
+    assert_int_equal(ent_rewind_decode(&rw, rec, len), ENT_OK);
+    o.rewinds = &rw;
+    o.nrewinds = 1;
+    assert_int_equal(ent_audit_verify_ex(exp, elen, &o, &res), ENT_OK);
+    assert_int_equal(res.rewound, 1);
+    assert_int_equal(res.nrewinds, 1);
+    assert_int_equal(res.rewinds[0].base, 6);
+    assert_int_equal(res.rewinds[0].lost, 11);
+    /* a forged rewind is no excuse */
+    rw.sig[0] ^= 1;
+    assert_int_equal(ent_audit_verify_ex(exp, elen, &o, &res), ENT_EBADSIG);
+    free(exp);
+    /* a rewind whose base is not a prefix of the exported log fails */
+    exp = NULL;
+    assert_int_equal(ent_audit_export(f->na.store, f->a, 1700000004000ULL,
+                                      NULL, &exp, &elen),
+                     ENT_OK);
+    ent_actlog_head b8 = prefix_head(&f->na2, f->a, 8);
+    ent_actlog_head b15 = prefix_head(&f->na2, f->a, 15);
+    bl = craft(f->a, apk, &b8, &b15, bad);
+    assert_int_equal(ent_rewind_decode(&rw, bad, bl), ENT_OK);
+    o.heads = NULL;
+    o.nheads = 0;
+    assert_int_equal(ent_audit_verify_ex(exp, elen, &o, &res), ENT_ECORRUPT);
+    free(exp);
+
+    /* the lost log, grown on, shown again: a fork of the kept head, proven */
+    append(&f->na, f->a, 9, 0xaa);
+    assert_int_equal(witness_head(&f->nb, &f->na, f->a),
+                     ENT_WITNESS_EQUIVOCATION);
+    assert_int_equal(nproofs(&f->nb), 1);
+    /* and a rewind never covers a proven equivocation */
+    ent_actlog_head b16 = prefix_head(&f->na2, f->a, 16); /* the kept one */
+    assert_int_equal(ent_rewind_sign(f->a, &base, &b16, 1700000005000ULL, rec,
+                                     sizeof(rec), &len),
+                     ENT_OK);
+    assert_int_equal(ent_witness_rewind(f->nb.store, 1, rec, len, apk, &out),
+                     ENT_EDENIED);
+    assert_int_equal(kept_size(&f->nb, apk), 16);
+    assert_int_equal(nrewinds(&f->nb), 1);
+    assert_int_equal(nproofs(&f->nb), 1);
+}
+
+/* At most ENT_WITNESS_MAX_REWINDS rewinds per org. */
+static void test_rewind_bound(void **state) {
+    struct fx *f = *state;
+    const uint8_t *apk = ent_identity_public(f->a);
+    uint8_t rec[ENT_REWIND_MAX];
+    size_t len = 0;
+    int out = -1;
+    append(&f->na, f->a, 3, 0xaa);
+    assert_int_equal(witness_head(&f->nb, &f->na, f->a), ENT_WITNESS_KEPT);
+    append(&f->na, f->a, 3, 0xaa);
+    for (uint64_t i = 0; i <= ENT_WITNESS_MAX_REWINDS; i++) {
+        assert_int_equal(witness_head(&f->nb, &f->na, f->a),
+                         ENT_WITNESS_KEPT);
+        ent_actlog_head b = prefix_head(&f->na, f->a, 4);
+        struct kept k = {apk, {{0}, 0, {0}, 0, {0}}, 0};
+        assert_int_equal(ent_store_read(f->nb.store, kept_fn, &k), ENT_OK);
+        assert_int_equal(ent_rewind_sign(f->a, &b, &k.h, 1700000003000ULL + i,
+                                         rec, sizeof(rec), &len),
+                         ENT_OK);
+        int rc = ent_witness_rewind(f->nb.store, 1, rec, len, apk, &out);
+        assert_int_equal(rc, i < ENT_WITNESS_MAX_REWINDS ? ENT_OK : ENT_ELIMIT);
+    }
+    assert_int_equal(nrewinds(&f->nb), ENT_WITNESS_MAX_REWINDS);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_heads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statement, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rewind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rewind_bound, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -674,7 +674,15 @@ struct counts {
     uint64_t peers;
     uint64_t objects;
     uint64_t equivocations; /* node/audit/witness.h */
+    uint64_t rewinds;       /* rewinds of partners kept as a witness */
 };
+
+static int count_rewind(void *data, const uint8_t *rec, size_t len) {
+    (void)rec;
+    (void)len;
+    ++*(uint64_t *)data;
+    return 0;
+}
 
 static int count_tables(ent_txn *txn, void *data) {
     struct counts *c = data;
@@ -683,12 +691,14 @@ static int count_tables(ent_txn *txn, void *data) {
         rc = ent_txn_count(txn, ENT_TBL_OBJECTS, &c->objects);
     if (rc == ENT_OK)
         rc = ent_witness_count(txn, &c->equivocations);
+    if (rc == ENT_OK)
+        rc = ent_witness_rewinds_foreach(txn, count_rewind, &c->rewinds);
     return rc;
 }
 
 int ent_api_status(ent_node *n, const ent_http_request *req,
                    ent_http_response *resp) {
-    struct counts c = {0, 0, 0};
+    struct counts c = {0, 0, 0, 0};
     int rc = ent_store_read(ent_node_store(n), count_tables, &c);
     if (rc != ENT_OK)
         return ent_http_response_error(resp, 500, rc, "reading the store: %s",
@@ -732,11 +742,12 @@ int ent_api_status(ent_node *n, const ent_http_request *req,
                           ? api->ext->address(api->ext_state, &tls)
                           : "";
     json_t *body = json_pack(
-        "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:b,s:o}", "org",
+        "{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:b,s:o}", "org",
         ent_node_org_id(n),
         "name", ent_node_name(n), "listen", ent_node_listen(n), "advertise",
         adv, "peers", (json_int_t)c.peers, "objects", (json_int_t)c.objects,
-        "equivocations", (json_int_t)c.equivocations, "syncs", syncs,
+        "equivocations", (json_int_t)c.equivocations, "rewinds",
+        (json_int_t)c.rewinds, "syncs", syncs,
         "sessions", sessions, "received", received, "api_tcp",
         tcp[0] ? json_string(tcp) : json_null(), "api_tls", tls, "restore",
         restore_json(n));

@@ -211,6 +211,7 @@ struct heads_ctx {
     bool has_org;
     uint8_t org[ENT_PK_LEN];
     json_t *arr;
+    json_t *rw; /* rewinds */
 };
 
 static int heads_one(void *data, const ent_actlog_head *h) {
@@ -236,8 +237,32 @@ static int heads_one(void *data, const ent_actlog_head *h) {
     return 0;
 }
 
+/* One rewind record kept (spec/audit.md §11.1). */
+static int rewinds_one(void *data, const uint8_t *rec, size_t len) {
+    struct heads_ctx *c = data;
+    char org[ENT_ORG_ID_LEN + 1], hex[2 * ENT_REWIND_MAX + 1];
+    ent_rewind r;
+    if (len > ENT_REWIND_MAX || ent_rewind_decode(&r, rec, len) != ENT_OK)
+        return ENT_ECORRUPT;
+    if (c->has_org && memcmp(c->org, r.org, ENT_PK_LEN) != 0)
+        return 0;
+    ent_org_id_format(org, r.org);
+    ent_hex_encode(hex, rec, len);
+    json_t *o = json_pack("{s:s,s:o,s:I,s:I,s:o,s:o,s:s}", "org", org, "name",
+                          ent_api_org_name_json(c->n, r.org), "base",
+                          (json_int_t)r.base.size, "lost",
+                          (json_int_t)r.lost.size, "time",
+                          ent_api_time_json(r.time), "lost_time",
+                          ent_api_time_json(r.lost.time), "rewind", hex);
+    if (o == NULL || json_array_append_new(c->rw, o) != 0)
+        return ENT_ENOMEM;
+    return 0;
+}
+
 static int heads_fn(ent_txn *txn, void *data) {
-    return ent_witness_kept_foreach(txn, heads_one, data);
+    int rc = ent_witness_kept_foreach(txn, heads_one, data);
+    return rc == ENT_OK ? ent_witness_rewinds_foreach(txn, rewinds_one, data)
+                        : rc;
 }
 
 int ent_api_audit_heads(ent_node *n, const ent_http_request *req,
@@ -252,14 +277,17 @@ int ent_api_audit_heads(ent_node *n, const ent_http_request *req,
                                            "bad org id");
         c.has_org = true;
     }
-    if ((c.arr = json_array()) == NULL)
+    if ((c.arr = json_array()) == NULL || (c.rw = json_array()) == NULL) {
+        json_decref(c.arr);
         return ENT_ENOMEM;
+    }
     int rc = ent_store_read(ent_node_store(n), heads_fn, &c);
     if (rc != ENT_OK) {
         json_decref(c.arr);
+        json_decref(c.rw);
         return rc;
     }
-    json_t *body = json_pack("{s:o}", "heads", c.arr);
+    json_t *body = json_pack("{s:o,s:o}", "heads", c.arr, "rewinds", c.rw);
     if (body == NULL)
         return ENT_ENOMEM;
     ent_http_response_json(resp, 200, body);

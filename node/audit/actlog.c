@@ -869,6 +869,102 @@ int ent_actlog_sign_head(ent_txn *txn, const ent_identity *id, uint64_t time,
     return ent_txn_put(txn, ENT_TBL_LOG_META, key, sizeof(key), buf, n, 0);
 }
 
+int ent_actlog_root_at(ent_txn *txn, uint64_t m,
+                       uint8_t root[ENT_MERKLE_HASH_LEN]) {
+    uint8_t path[ENT_MERKLE_MAX_PROOF][ENT_MERKLE_HASH_LEN],
+        r[ENT_MERKLE_HASH_LEN];
+    uint64_t n;
+    size_t len = 0;
+    int rc = ent_actlog_root(txn, &n, r);
+    if (rc != ENT_OK)
+        return rc;
+    if (m == 0 || m > n)
+        return ENT_EINVAL;
+    if (m < n) {
+        if ((rc = ent_merkle_inclusion_proof_ex(m - 1, m, leaf_fn, tree_get,
+                                                txn, path,
+                                                ENT_MERKLE_MAX_PROOF, &len)) !=
+                ENT_OK ||
+            (rc = leaf_fn(txn, m - 1, r)) != ENT_OK)
+            return rc;
+        /* RFC 9162 §2.1.3.2 for the last leaf (fn = sn): the root */
+        uint64_t fn = m - 1, sn = m - 1;
+        for (size_t i = 0; i < len; i++) {
+            if ((fn & 1) || fn == sn) {
+                ent_merkle_node_hash(r, path[i], r);
+                while (!(fn & 1) && fn != 0) {
+                    fn >>= 1;
+                    sn >>= 1;
+                }
+            } else
+                ent_merkle_node_hash(r, r, path[i]);
+            fn >>= 1;
+            sn >>= 1;
+        }
+    }
+    memcpy(root, r, ENT_MERKLE_HASH_LEN);
+    return ENT_OK;
+}
+
+int ent_actlog_prefix_head(ent_txn *txn, const ent_identity *id, uint64_t m,
+                           uint64_t time, ent_actlog_head *head) {
+    uint8_t buf[ENT_ACTLOG_HEAD_MAX], key[HEAD_KEY_LEN];
+    const void *v;
+    size_t n = 0, vlen;
+    memset(head, 0, sizeof(*head));
+    int rc = ent_actlog_root_at(txn, m, head->root);
+    if (rc != ENT_OK)
+        return rc;
+    head_key(key, m);
+    if (ent_txn_get(txn, ENT_TBL_LOG_META, key, sizeof(key), &v, &vlen) ==
+        ENT_OK) {
+        ent_actlog_head old;
+        if (ent_actlog_head_decode(&old, v, vlen) != ENT_OK || old.size != m ||
+            memcmp(old.root, head->root, sizeof(old.root)) != 0)
+            return ENT_ECORRUPT;
+        *head = old;
+        return ENT_OK;
+    }
+    memcpy(head->org, ent_identity_public(id), ENT_PK_LEN);
+    head->size = m;
+    head->time = time;
+    if ((rc = ent_actlog_head_encode(head, false, buf, sizeof(buf), &n)) !=
+        ENT_OK)
+        return rc;
+    return ent_identity_sign(id, ENT_SIGCTX_TREE_HEAD, buf, n, head->sig);
+}
+
+static const char REWIND_KEY[] = "rewind";
+
+int ent_actlog_rewind_base(ent_txn *txn, uint64_t *size) {
+    const void *v;
+    size_t vlen;
+    int rc = ent_txn_get(txn, ENT_TBL_LOG_META, REWIND_KEY,
+                         sizeof(REWIND_KEY) - 1, &v, &vlen);
+    if (rc != ENT_OK)
+        return rc;
+    if (vlen != 8)
+        return ENT_ECORRUPT;
+    *size = ent_be64_get(v);
+    return ENT_OK;
+}
+
+int ent_actlog_rewind_mark(ent_txn *txn) {
+    uint8_t root[ENT_MERKLE_HASH_LEN], v[8];
+    uint64_t n, old;
+    int rc = ent_actlog_root(txn, &n, root);
+    if (rc != ENT_OK || n == 0)
+        return rc;
+    rc = ent_actlog_rewind_base(txn, &old);
+    if (rc == ENT_OK && old <= n)
+        return ENT_OK;
+    if (rc != ENT_OK && rc != ENT_ENOENT)
+        return rc;
+    ent_be64_put(v, n);
+    return ent_txn_put(txn, ENT_TBL_LOG_META, REWIND_KEY,
+                       sizeof(REWIND_KEY) - 1, v, 8, 0);
+}
+
 struct heads_ctx {
     int (*fn)(void *data, const ent_actlog_head *h);
     void *data;

@@ -171,6 +171,37 @@ int ent_actlog_consistency_proof(ent_txn *txn, uint64_t m, uint64_t n,
 int ent_actlog_sign_head(ent_txn *txn, const ent_identity *id, uint64_t time,
                          ent_actlog_head *head);
 
+/*
+ * The root of the first m entries (1 <= m <= log size): O(log n) reads
+ * (an inclusion proof of entry m - 1 in the tree of size m, folded).
+ * @return ENT_OK, ENT_EINVAL (m out of range), ENT_ECORRUPT, storage errors.
+ */
+int ent_actlog_root_at(ent_txn *txn, uint64_t m,
+                       uint8_t root[ENT_MERKLE_HASH_LEN]);
+
+/*
+ * A head over the first m entries of the log (1 <= m <= log size): the
+ * stored head of that size if there is one, else one signed now at `time`
+ * and not stored (no checkpoint is appended). Unlike ent_actlog_sign_head
+ * it works while the store carries the restore mark: it is how a restored
+ * node signs the base of a rewind (spec/audit.md §11.1), a prefix of every
+ * head it signed before the loss.
+ * @return ENT_OK, ENT_EINVAL, ENT_ECRYPTO, ENT_ECORRUPT, storage errors.
+ */
+int ent_actlog_prefix_head(ent_txn *txn, const ent_identity *id, uint64_t m,
+                           uint64_t time, ent_actlog_head *head);
+
+/*
+ * The rewind base (spec/audit.md §11.1): the log size of the backup this
+ * store was last restored from, the smallest over every restore (log_meta
+ * "rewind" -> u64 BE). ent_actlog_rewind_mark records the current size
+ * (kept at the smaller one when a base is already recorded; nothing for
+ * an empty log); it is called by the restore, in its write transaction.
+ * @return ENT_OK, ENT_ENOENT (never restored with a log), storage errors.
+ */
+int ent_actlog_rewind_base(ent_txn *txn, uint64_t *size);
+int ent_actlog_rewind_mark(ent_txn *txn);
+
 /* Calls fn for every stored head, by increasing size. */
 int ent_actlog_heads_foreach(ent_txn *txn,
                              int (*fn)(void *data, const ent_actlog_head *h),

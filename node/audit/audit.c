@@ -951,10 +951,58 @@ static int check_wits_complete(struct vctx *c) {
     return ENT_OK;
 }
 
+static bool head_eq(const ent_actlog_head *a, const ent_actlog_head *b) {
+    return memcmp(a->org, b->org, 32) == 0 && a->size == b->size &&
+           memcmp(a->root, b->root, HL) == 0 && a->time == b->time &&
+           memcmp(a->sig, b->sig, ENT_SIG_LEN) == 0;
+}
+
+/*
+ * The heads to check against the export (spec/audit.md §11.1): the given
+ * heads, less those that are the lost head of a given rewind of this org,
+ * plus the base head of each such rewind. Every rewind of this org must
+ * be signed by it. *out (malloc'ed, the caller frees) receives *n heads.
+ */
+static int given_heads(const ent_audit_opts *o, ent_audit_result *res,
+                       ent_actlog_head **out, size_t *n) {
+    size_t cap = o->nheads + o->nrewinds;
+    ent_actlog_head *v = calloc(cap ? cap : 1, sizeof(*v));
+    *out = v;
+    *n = 0;
+    if (v == NULL)
+        return fail(res, ENT_ENOMEM, false, 0, "out of memory");
+    for (size_t i = 0; i < o->nrewinds; i++) {
+        const ent_rewind *r = &o->rewinds[i];
+        if (memcmp(r->org, res->org, 32) != 0)
+            continue;
+        if (ent_rewind_verify(r) != ENT_OK)
+            return fail(res, ENT_EBADSIG, false, 0,
+                        "given rewind %zu: bad signature", i);
+        if (res->nrewinds < ENT_AUDIT_MAX_REWINDS)
+            res->rewinds[res->nrewinds] = (ent_audit_rewind){
+                r->base.size, r->lost.size, r->time, r->lost.time};
+        res->nrewinds++;
+        v[(*n)++] = r->base;
+    }
+    for (size_t i = 0; i < o->nheads; i++) {
+        bool lost = false;
+        for (size_t j = 0; j < o->nrewinds && !lost; j++)
+            lost = memcmp(o->rewinds[j].org, res->org, 32) == 0 &&
+                   head_eq(&o->heads[i], &o->rewinds[j].lost);
+        if (lost)
+            res->rewound++;
+        else
+            v[(*n)++] = o->heads[i];
+    }
+    return ENT_OK;
+}
+
 int ent_audit_verify_ex(const uint8_t *buf, size_t len,
                         const ent_audit_opts *opts, ent_audit_result *res) {
     struct vctx c;
     uint8_t *msg = NULL;
+    ent_actlog_head *given = NULL;
+    size_t ngiven = 0;
     int rc;
     if (res == NULL)
         return ENT_EINVAL;
@@ -968,7 +1016,8 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
     if (len > ENT_AUDIT_MAX_SIZE)
         return fail(res, ENT_ETOOBIG, false, 0, "export larger than %zu bytes",
                     (size_t)ENT_AUDIT_MAX_SIZE);
-    if (opts != NULL && opts->nheads > 0 && opts->heads == NULL)
+    if (opts != NULL && ((opts->nheads > 0 && opts->heads == NULL) ||
+                         (opts->nrewinds > 0 && opts->rewinds == NULL)))
         return fail(res, ENT_EINVAL, false, 0, "no heads");
     if ((rc = ent_crypto_init()) != ENT_OK)
         return fail(res, rc, false, 0, "crypto init failed");
@@ -987,13 +1036,15 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
     /* heads the auditor holds: those of this org (others are skipped: a
      * partner's file holds the heads of every org it witnesses) must be
      * signed by it and no larger than the log */
-    if (opts != NULL && opts->nheads > 0) {
-        if ((c.wits = calloc(opts->nheads, sizeof(wit))) == NULL) {
+    if (opts != NULL && opts->nheads + opts->nrewinds > 0) {
+        if ((rc = given_heads(opts, res, &given, &ngiven)) != ENT_OK)
+            goto out;
+        if ((c.wits = calloc(ngiven ? ngiven : 1, sizeof(wit))) == NULL) {
             rc = fail(res, ENT_ENOMEM, false, 0, "out of memory");
             goto out;
         }
-        for (size_t i = 0; i < opts->nheads; i++) {
-            const ent_actlog_head *h = &opts->heads[i];
+        for (size_t i = 0; i < ngiven; i++) {
+            const ent_actlog_head *h = &given[i];
             if (memcmp(h->org, res->org, 32) != 0)
                 continue;
             wit *w = &c.wits[c.nwits++];
@@ -1022,7 +1073,7 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
                 }
             }
         }
-        if (c.nwits == 0) {
+        if (c.nwits == 0 && res->rewound == 0) {
             rc = fail(res, ENT_ENOENT, false, 0,
                       "none of the %zu given heads is of this org",
                       opts->nheads);
@@ -1105,6 +1156,7 @@ int ent_audit_verify_ex(const uint8_t *buf, size_t len,
     rc = ENT_OK;
 out:
     free(msg);
+    free(given);
     free(c.vops);
     free(c.wits);
     free(c.idx);

@@ -31,6 +31,7 @@
 
 #include "crypto/identity.h"
 #include "node/audit/actlog.h"
+#include "node/audit/witness.h"
 #include "storage/store.h"
 
 #define ENT_AUDIT_MAGIC "entente-audit"
@@ -74,7 +75,24 @@ typedef struct ent_audit_opts {
      * be of this org. Borrowed for the call. */
     const ent_actlog_head *heads;
     size_t nheads;
+    /* rewinds a witness kept (spec/audit.md §11.1), decoded with
+     * ent_rewind_decode: those of the export's org must be signed by it;
+     * each one's base head is checked like a given head (it must be a
+     * prefix of the exported log), and a given head that is exactly its
+     * lost head is excused (reported as rewound, not checked). Borrowed
+     * for the call. */
+    const ent_rewind *rewinds;
+    size_t nrewinds;
 } ent_audit_opts;
+
+/* One rewind of the export's org that the auditor gave (§11.1). */
+#define ENT_AUDIT_MAX_REWINDS 16
+typedef struct ent_audit_rewind {
+    uint64_t base;      /* entries kept: the base head's size */
+    uint64_t lost;      /* the lost head's size */
+    uint64_t time;      /* when the org declared it (ms, its clock) */
+    uint64_t lost_time; /* when it had signed the lost head */
+} ent_audit_rewind;
 
 /* The outcome of a verification. Plain value. */
 /* One erase op of an export (spec/audit.md §10): its id, object, author,
@@ -107,6 +125,10 @@ typedef struct ent_audit_result {
     uint64_t entries; /* entries checked */
     uint64_t heads;   /* signed heads checked (latest, history, given) */
     uint64_t witnessed; /* given heads of this org checked (others skipped) */
+    uint64_t rewound;   /* given heads excused by a rewind (not checked) */
+    uint64_t nrewinds;  /* given rewinds of this org, the first
+                           ENT_AUDIT_MAX_REWINDS in rewinds[] */
+    ent_audit_rewind rewinds[ENT_AUDIT_MAX_REWINDS];
     uint64_t ops;     /* ops checked */
     uint64_t equivocations; /* valid equivocation proofs carried */
     uint64_t erased;  /* erased op records checked (bodies dropped) */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/bytes.h"
 #include "node/err.h"
 #include "node/events/event.h"
 #include "protocol/cbor.h"
@@ -20,6 +21,7 @@
 #define STATEMENT_TAG "entente-consistency"
 #define KEY_KEPT 'h'  /* 'h' || org -> kept head */
 #define KEY_PROOF 'e' /* 'e' || HASH(proof) -> proof */
+#define KEY_REWIND 'r' /* 'r' || org || n (u64 BE) -> rewind record */
 
 /* ================================================================ pure */
 
@@ -210,6 +212,161 @@ int ent_equiv_verify(const uint8_t *buf, size_t len, uint8_t org[ENT_PK_LEN],
     if (kind != NULL)
         *kind = (int)k;
     return ENT_OK;
+}
+
+/* ---------------------------------------------------- rewind statements */
+
+struct rw {
+    const uint8_t *org;
+    const uint8_t *base, *lost;
+    size_t blen, llen;
+    uint64_t time;
+    const uint8_t *sig; /* NULL: the signed part (5 items) */
+};
+
+static void emit_rw(ent_cbor_writer *w, const void *data) {
+    const struct rw *x = data;
+    ent_cbor_write_array(w, x->sig ? 6 : 5);
+    ent_cbor_write_text(w, ENT_REWIND_TAG, strlen(ENT_REWIND_TAG));
+    ent_cbor_write_bytes(w, x->org, ENT_PK_LEN);
+    ent_cbor_write_bytes(w, x->base, x->blen);
+    ent_cbor_write_bytes(w, x->lost, x->llen);
+    ent_cbor_write_uint(w, x->time);
+    if (x->sig)
+        ent_cbor_write_bytes(w, x->sig, ENT_SIG_LEN);
+}
+
+/* The encodings of r's two heads, and the struct that emits r. */
+static int rw_of(const ent_rewind *r, uint8_t hb[ENT_ACTLOG_HEAD_MAX],
+                 uint8_t hl[ENT_ACTLOG_HEAD_MAX], struct rw *x) {
+    memset(x, 0, sizeof(*x));
+    int rc = ent_actlog_head_encode(&r->base, true, hb, ENT_ACTLOG_HEAD_MAX,
+                                    &x->blen);
+    if (rc == ENT_OK)
+        rc = ent_actlog_head_encode(&r->lost, true, hl, ENT_ACTLOG_HEAD_MAX,
+                                    &x->llen);
+    x->org = r->org;
+    x->base = hb;
+    x->lost = hl;
+    x->time = r->time;
+    return rc;
+}
+
+int ent_rewind_sign(const ent_identity *id, const ent_actlog_head *base,
+                    const ent_actlog_head *lost, uint64_t time, uint8_t *buf,
+                    size_t cap, size_t *len) {
+    uint8_t hb[ENT_ACTLOG_HEAD_MAX], hl[ENT_ACTLOG_HEAD_MAX];
+    uint8_t *msg = NULL, *out = NULL;
+    size_t mlen = 0, olen = 0;
+    ent_rewind r;
+    struct rw x;
+    const uint8_t *me = ent_identity_public(id);
+    if (memcmp(base->org, me, ENT_PK_LEN) != 0 ||
+        memcmp(lost->org, me, ENT_PK_LEN) != 0 || base->size == 0 ||
+        base->size >= lost->size)
+        return ENT_EINVAL;
+    memset(&r, 0, sizeof(r));
+    memcpy(r.org, me, ENT_PK_LEN);
+    r.base = *base;
+    r.lost = *lost;
+    r.time = time;
+    int rc = rw_of(&r, hb, hl, &x);
+    if (rc == ENT_OK)
+        rc = ent_cbor_encode(&msg, &mlen, ENT_REWIND_MAX, emit_rw, &x);
+    if (rc == ENT_OK)
+        rc = ent_identity_sign(id, ENT_SIGCTX_TREE_HEAD, msg, mlen, r.sig);
+    x.sig = r.sig;
+    if (rc == ENT_OK)
+        rc = ent_cbor_encode(&out, &olen, ENT_REWIND_MAX, emit_rw, &x);
+    if (rc == ENT_OK && olen > cap)
+        rc = ENT_EINVAL;
+    if (rc == ENT_OK) {
+        memcpy(buf, out, olen);
+        *len = olen;
+    }
+    free(msg);
+    free(out);
+    return rc;
+}
+
+int ent_rewind_decode(ent_rewind *r, const uint8_t *buf, size_t len) {
+    ent_cbor_limits lim;
+    ent_cbor_reader rd;
+    const char *tag;
+    const uint8_t *hb, *hl;
+    size_t n, tlen, blen, llen;
+    int rc;
+    memset(r, 0, sizeof(*r));
+    if (buf == NULL || len == 0)
+        return ENT_ETRUNCATED;
+    if (len > ENT_REWIND_MAX)
+        return ENT_ETOOBIG;
+    ent_cbor_limits_default(&lim);
+    lim.max_depth = 1;
+    lim.max_items = 8;
+    lim.max_total = len;
+    lim.max_str = ENT_ACTLOG_HEAD_MAX;
+    lim.max_size = ENT_REWIND_MAX;
+    if ((rc = ent_cbor_check(buf, len, &lim)) != ENT_OK)
+        return rc;
+    ent_cbor_reader_init(&rd, buf, len);
+    if (ent_cbor_read_array(&rd, &n) != ENT_OK || n != 6 ||
+        ent_cbor_read_text(&rd, &tag, &tlen) != ENT_OK ||
+        tlen != strlen(ENT_REWIND_TAG) ||
+        memcmp(tag, ENT_REWIND_TAG, tlen) != 0 ||
+        ent_cbor_read_bytes_exact(&rd, r->org, ENT_PK_LEN) != ENT_OK ||
+        ent_cbor_read_bytes(&rd, &hb, &blen) != ENT_OK ||
+        ent_cbor_read_bytes(&rd, &hl, &llen) != ENT_OK ||
+        ent_cbor_read_uint(&rd, &r->time) != ENT_OK ||
+        ent_cbor_read_bytes_exact(&rd, r->sig, ENT_SIG_LEN) != ENT_OK ||
+        ent_cbor_read_end(&rd) != ENT_OK)
+        rc = ENT_ECORRUPT;
+    else if (ent_actlog_head_decode(&r->base, hb, blen) != ENT_OK ||
+             ent_actlog_head_decode(&r->lost, hl, llen) != ENT_OK)
+        rc = ENT_ECORRUPT;
+    else if (memcmp(r->base.org, r->org, ENT_PK_LEN) != 0 ||
+             memcmp(r->lost.org, r->org, ENT_PK_LEN) != 0 ||
+             r->base.size == 0 || r->base.size >= r->lost.size)
+        rc = ENT_ECORRUPT; /* a rewind to nothing, or of nothing */
+    if (rc != ENT_OK)
+        memset(r, 0, sizeof(*r));
+    return rc;
+}
+
+int ent_rewind_encode(const ent_rewind *r, uint8_t *buf, size_t cap,
+                      size_t *len) {
+    uint8_t hb[ENT_ACTLOG_HEAD_MAX], hl[ENT_ACTLOG_HEAD_MAX], *out = NULL;
+    size_t olen = 0;
+    struct rw x;
+    int rc = rw_of(r, hb, hl, &x);
+    x.sig = r->sig;
+    if (rc == ENT_OK)
+        rc = ent_cbor_encode(&out, &olen, ENT_REWIND_MAX, emit_rw, &x);
+    if (rc == ENT_OK && olen > cap)
+        rc = ENT_EINVAL;
+    if (rc == ENT_OK) {
+        memcpy(buf, out, olen);
+        *len = olen;
+    }
+    free(out);
+    return rc;
+}
+
+int ent_rewind_verify(const ent_rewind *r) {
+    uint8_t hb[ENT_ACTLOG_HEAD_MAX], hl[ENT_ACTLOG_HEAD_MAX], *msg = NULL;
+    size_t mlen = 0;
+    struct rw x;
+    int rc = rw_of(r, hb, hl, &x);
+    if (rc == ENT_OK)
+        rc = ent_cbor_encode(&msg, &mlen, ENT_REWIND_MAX, emit_rw, &x);
+    if (rc == ENT_OK &&
+        (ent_sig_verify(r->org, ENT_SIGCTX_TREE_HEAD, msg, mlen, r->sig) !=
+             ENT_OK ||
+         ent_actlog_head_verify(&r->base) != ENT_OK ||
+         ent_actlog_head_verify(&r->lost) != ENT_OK))
+        rc = ENT_EBADSIG;
+    free(msg);
+    return rc == ENT_EINVAL ? ENT_ECORRUPT : rc;
 }
 
 /* ================================================================ storage */
@@ -410,6 +567,141 @@ int ent_witness_settle(ent_store *store, uint64_t now, const uint8_t *head,
         return rc;
     *outcome = o.outcome;
     return ENT_OK;
+}
+
+/* ------------------------------------------------------------ rewinds */
+
+struct rewind_ctx {
+    const uint8_t *rec;
+    size_t len;
+    ent_rewind r;
+    uint64_t count; /* rewinds of the org kept */
+    bool same;      /* this very record is kept already */
+    uint64_t proven; /* largest head size of a head proof against org */
+    int outcome;
+};
+
+static int rewind_count_fn(void *data, const void *key, size_t klen,
+                           const void *val, size_t vlen) {
+    struct rewind_ctx *x = data;
+    x->count++;
+    if (vlen == x->len && memcmp(val, x->rec, vlen) == 0)
+        x->same = true;
+    return 0;
+}
+
+/* The larger head of every kind 1 or 2 proof against the org (the second
+ * half: a kind 1 proof's heads share one size, a kind 2 proof's second
+ * is the larger). */
+static int proven_fn(void *data, const void *key, size_t klen,
+                     const void *val, size_t vlen) {
+    struct rewind_ctx *x = data;
+    ent_cbor_reader r;
+    size_t n, alen, blen;
+    uint64_t v, k;
+    uint8_t who[ENT_PK_LEN];
+    const uint8_t *a, *b;
+    ent_actlog_head h;
+    ent_cbor_reader_init(&r, val, vlen);
+    if (ent_cbor_read_array(&r, &n) != ENT_OK || n != 7 ||
+        ent_cbor_read_uint(&r, &v) != ENT_OK ||
+        ent_cbor_read_uint(&r, &k) != ENT_OK ||
+        ent_cbor_read_bytes_exact(&r, who, ENT_PK_LEN) != ENT_OK ||
+        ent_cbor_read_bytes(&r, &a, &alen) != ENT_OK ||
+        ent_cbor_read_bytes(&r, &b, &blen) != ENT_OK)
+        return ENT_ECORRUPT;
+    if (memcmp(who, x->r.org, ENT_PK_LEN) != 0 ||
+        (k != ENT_EQUIV_HEADS && k != ENT_EQUIV_CONSISTENCY))
+        return 0;
+    if (ent_actlog_head_decode(&h, b, blen) != ENT_OK)
+        return ENT_ECORRUPT;
+    if (h.size > x->proven)
+        x->proven = h.size;
+    return 0;
+}
+
+static bool same_head(const ent_actlog_head *a, const ent_actlog_head *b) {
+    return memcmp(a->org, b->org, ENT_PK_LEN) == 0 && a->size == b->size &&
+           memcmp(a->root, b->root, HL) == 0 && a->time == b->time &&
+           memcmp(a->sig, b->sig, ENT_SIG_LEN) == 0;
+}
+
+static int rewind_fn(ent_txn *txn, void *data) {
+    struct rewind_ctx *x = data;
+    uint8_t pre[1 + ENT_PK_LEN], key[1 + ENT_PK_LEN + 8], e = KEY_PROOF;
+    ent_actlog_head kept;
+    pre[0] = KEY_REWIND;
+    memcpy(pre + 1, x->r.org, ENT_PK_LEN);
+    int rc = ent_txn_scan(txn, ENT_TBL_WITNESSED, pre, sizeof(pre),
+                          rewind_count_fn, x);
+    if (rc != ENT_OK)
+        return rc;
+    if (x->same) {
+        x->outcome = ENT_WITNESS_SAME;
+        return ENT_OK;
+    }
+    if ((rc = ent_witness_kept(txn, x->r.org, &kept)) != ENT_OK)
+        return rc;
+    /* the statement must name the very head this witness keeps */
+    if (!same_head(&kept, &x->r.lost))
+        return ENT_EINVAL;
+    /* proofs are never removed, and none may lie inside the rewound part */
+    if ((rc = ent_txn_scan(txn, ENT_TBL_WITNESSED, &e, 1, proven_fn, x)) !=
+        ENT_OK)
+        return rc;
+    if (x->proven > x->r.base.size)
+        return ENT_EDENIED;
+    if (x->count >= ENT_WITNESS_MAX_REWINDS)
+        return ENT_ELIMIT;
+    memcpy(key, pre, sizeof(pre));
+    ent_be64_put(key + sizeof(pre), x->count);
+    if ((rc = ent_txn_put(txn, ENT_TBL_WITNESSED, key, sizeof(key), x->rec,
+                          x->len, 0)) != ENT_OK)
+        return rc;
+    x->outcome = ENT_WITNESS_REWOUND;
+    return put_kept(txn, &x->r.base);
+}
+
+int ent_witness_rewind(ent_store *store, uint64_t now, const uint8_t *rec,
+                       size_t len, const uint8_t *from, int *outcome) {
+    struct rewind_ctx x;
+    (void)now;
+    memset(&x, 0, sizeof(x));
+    x.rec = rec;
+    x.len = len;
+    int rc = ent_rewind_decode(&x.r, rec, len);
+    if (rc != ENT_OK)
+        return rc;
+    if (from != NULL && memcmp(x.r.org, from, ENT_PK_LEN) != 0)
+        return ENT_EDENIED;
+    if ((rc = ent_rewind_verify(&x.r)) != ENT_OK)
+        return rc;
+    if ((rc = ent_store_write(store, rewind_fn, &x)) != ENT_OK)
+        return rc;
+    *outcome = x.outcome;
+    return ENT_OK;
+}
+
+struct rewind_scan {
+    int (*fn)(void *data, const uint8_t *rec, size_t len);
+    void *data;
+};
+
+static int rewind_scan_fn(void *data, const void *key, size_t klen,
+                          const void *val, size_t vlen) {
+    struct rewind_scan *s = data;
+    if (klen != 1 + ENT_PK_LEN + 8)
+        return ENT_ECORRUPT;
+    return s->fn(s->data, val, vlen);
+}
+
+int ent_witness_rewinds_foreach(ent_txn *txn,
+                                int (*fn)(void *data, const uint8_t *rec,
+                                          size_t len),
+                                void *data) {
+    struct rewind_scan s = {fn, data};
+    uint8_t pre = KEY_REWIND;
+    return ent_txn_scan(txn, ENT_TBL_WITNESSED, &pre, 1, rewind_scan_fn, &s);
 }
 
 struct answer {

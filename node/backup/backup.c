@@ -622,8 +622,12 @@ out:
     return rc;
 }
 
+/* The restore mark, and the log size the restored log restarts from: the
+ * base of the rewind the node declares to witnesses that kept a later
+ * head of it (spec/audit.md §11.1). */
 static int put_mark(ent_txn *txn, void *data) {
-    return ent_home_meta_put(txn, ENT_META_RESTORED, data);
+    int rc = ent_home_meta_put(txn, ENT_META_RESTORED, data);
+    return rc == ENT_OK ? ent_actlog_rewind_mark(txn) : rc;
 }
 
 int ent_backup_restore(const char *dir, const char *home, const ent_log *log,

@@ -20,6 +20,7 @@
 
 #include "crypto/crypto.h"
 #include "node/audit/audit.h"
+#include "node/audit/witness.h"
 #include "node/cli/cli_int.h"
 #include "node/cli/client.h"
 #include "node/err.h"
@@ -281,16 +282,20 @@ static int push_item(const char ***items, size_t *n, size_t *cap,
  * `entente audit heads --json` (every "head"), or hex heads one a line.
  * Heads of every org are read; the verifier uses those of the export's
  * org and skips the others (spec/audit.md §10). */
-static int load_heads(const char *path, ent_actlog_head **out, size_t *n) {
+static int load_heads(const char *path, ent_actlog_head **out, size_t *n,
+                      ent_rewind **rws, size_t *nrw) {
     uint8_t *buf = NULL;
     size_t len = 0;
     json_t *root = NULL;
     ent_actlog_head *hs = NULL;
+    ent_rewind *rs = NULL;
     const char **items = NULL;
     size_t nitems = 0, capitems = 0;
     int rc = read_file(path, &buf, &len);
     *out = NULL;
     *n = 0;
+    *rws = NULL;
+    *nrw = 0;
     if (rc != ENT_OK)
         return rc;
     size_t i = 0;
@@ -315,6 +320,19 @@ static int load_heads(const char *path, ent_actlog_head **out, size_t *n) {
             if ((rc = push_item(&items, &nitems, &capitems, h)) != ENT_OK)
                 goto out;
         }
+        /* the rewinds the witness kept (spec/audit.md §11.1) */
+        json_array_foreach(json_is_object(root)
+                               ? json_object_get(root, "rewinds")
+                               : NULL,
+                           k, e) {
+            const char *h = json_string_value(json_object_get(e, "rewind"));
+            if (h == NULL) {
+                rc = ENT_EINVAL;
+                goto out;
+            }
+            if ((rc = push_item(&items, &nitems, &capitems, h)) != ENT_OK)
+                goto out;
+        }
     } else {
         uint8_t *z = realloc(buf, len + 1);
         if (z == NULL) {
@@ -329,25 +347,38 @@ static int load_heads(const char *path, ent_actlog_head **out, size_t *n) {
             if ((rc = push_item(&items, &nitems, &capitems, t)) != ENT_OK)
                 goto out;
     }
-    if ((hs = calloc(nitems ? nitems : 1, sizeof(*hs))) == NULL) {
+    if ((hs = calloc(nitems ? nitems : 1, sizeof(*hs))) == NULL ||
+        (rs = calloc(nitems ? nitems : 1, sizeof(*rs))) == NULL) {
         rc = ENT_ENOMEM;
         goto out;
     }
+    /* each item is a head or a rewind record */
     for (size_t k = 0; k < nitems; k++) {
-        uint8_t raw[ENT_ACTLOG_HEAD_MAX];
+        uint8_t raw[ENT_REWIND_MAX];
         size_t hl = strlen(items[k]);
         if (hl % 2 != 0 || hl / 2 > sizeof(raw) ||
-            ent_hex_decode(raw, hl / 2, items[k]) != ENT_OK ||
-            ent_actlog_head_decode(&hs[k], raw, hl / 2) != ENT_OK) {
+            ent_hex_decode(raw, hl / 2, items[k]) != ENT_OK) {
+            rc = ENT_EINVAL;
+            goto out;
+        }
+        if (ent_actlog_head_decode(&hs[*n], raw, hl / 2) == ENT_OK)
+            ++*n;
+        else if (ent_rewind_decode(&rs[*nrw], raw, hl / 2) == ENT_OK)
+            ++*nrw;
+        else {
             rc = ENT_EINVAL;
             goto out;
         }
     }
     *out = hs;
-    *n = nitems;
+    *rws = rs;
     hs = NULL;
+    rs = NULL;
 out:
+    if (rc != ENT_OK)
+        *n = *nrw = 0;
     free(hs);
+    free(rs);
     free(items);
     json_decref(root);
     free(buf);
@@ -565,12 +596,33 @@ static void sort_history(json_t *h) {
     free(v);
 }
 
+/* The rewinds of the verified export's org that the auditor gave
+ * (spec/audit.md §11.1), as `audit verify --json` prints them. */
+static json_t *rewinds_json(const ent_audit_result *res) {
+    json_t *a = json_array();
+    for (uint64_t k = 0;
+         a != NULL && k < res->nrewinds && k < ENT_AUDIT_MAX_REWINDS; k++) {
+        char when[ENT_TIMEFMT_RFC3339_LEN + 1] = "";
+        char lost[ENT_TIMEFMT_RFC3339_LEN + 1] = "";
+        ent_timefmt_rfc3339(when, res->rewinds[k].time);
+        ent_timefmt_rfc3339(lost, res->rewinds[k].lost_time);
+        json_array_append_new(
+            a, json_pack("{s:I,s:I,s:s,s:s}", "base",
+                         (json_int_t)res->rewinds[k].base, "lost",
+                         (json_int_t)res->rewinds[k].lost, "time", when,
+                         "lost_time", lost));
+    }
+    return a;
+}
+
 static int audit_verify(const char *words, const char *file, const char *org,
                         const char *witness, const char *key, bool json) {
     uint8_t pk[ENT_PK_LEN], *buf = NULL;
     size_t len = 0, nheads = 0;
     ent_audit_result res;
     ent_actlog_head *heads = NULL;
+    ent_rewind *rewinds = NULL;
+    size_t nrewinds = 0;
     disclose *d = NULL;
     char orgid[ENT_ORG_ID_LEN + 1];
     int rc, st = 1;
@@ -594,8 +646,8 @@ static int audit_verify(const char *words, const char *file, const char *org,
         st = fail(words, "cannot initialise libsodium");
         goto out;
     }
-    if (witness != NULL &&
-        (rc = load_heads(witness, &heads, &nheads)) != ENT_OK) {
+    if (witness != NULL && (rc = load_heads(witness, &heads, &nheads,
+                                            &rewinds, &nrewinds)) != ENT_OK) {
         st = fail(words, "%s: not a file of signed tree heads: %s", witness,
                   ent_strerror(rc));
         goto out;
@@ -604,8 +656,11 @@ static int audit_verify(const char *words, const char *file, const char *org,
         st = fail(words, "%s: %s", file, ent_strerror(rc));
         goto out;
     }
-    ent_audit_opts o = {
-        .expected_org = org ? pk : NULL, .heads = heads, .nheads = nheads};
+    ent_audit_opts o = {.expected_org = org ? pk : NULL,
+                        .heads = heads,
+                        .nheads = nheads,
+                        .rewinds = rewinds,
+                        .nrewinds = nrewinds};
     rc = ent_audit_verify_ex(buf, len, &o, &res);
     ent_org_id_format(orgid, res.org);
     if (rc == ENT_OK && d != NULL) {
@@ -663,6 +718,11 @@ static int audit_verify(const char *words, const char *file, const char *org,
             } else {
                 json_decref(ers);
             }
+            if (jo != NULL) /* spec/audit.md §11.1 */
+                json_object_set_new(jo, "rewinds", rewinds_json(&res));
+            if (jo != NULL)
+                json_object_set_new(jo, "rewound",
+                                    json_integer((json_int_t)res.rewound));
             if (jo != NULL && d != NULL) {
                 json_object_set(jo, "history", d->history);
                 json_object_set_new(jo, "undisclosed",
@@ -685,6 +745,15 @@ static int audit_verify(const char *words, const char *file, const char *org,
             if (res.has_first)
                 printf("object %.16s first recorded at entry %llu\n", obj,
                        (unsigned long long)res.first);
+            for (uint64_t k = 0; k < res.nrewinds && k < ENT_AUDIT_MAX_REWINDS;
+                 k++) {
+                char when[ENT_TIMEFMT_RFC3339_LEN + 1] = "";
+                ent_timefmt_rfc3339(when, res.rewinds[k].time);
+                printf("  rewind: the log beyond entry %llu was declared lost "
+                       "at %s (a witnessed head of size %llu)\n",
+                       (unsigned long long)res.rewinds[k].base, when,
+                       (unsigned long long)res.rewinds[k].lost);
+            }
             for (uint64_t k = 0;
                  k < res.nerasures && k < ENT_AUDIT_MAX_ERASURES; k++) {
                 char op[17], ob[17], by[ENT_ORG_ID_LEN + 1];
@@ -736,6 +805,7 @@ static int audit_verify(const char *words, const char *file, const char *org,
 out:
     free(buf);
     free(heads);
+    free(rewinds);
     if (d != NULL) {
         json_decref(d->history);
         ent_wipe(d, sizeof(*d));
@@ -774,6 +844,16 @@ static int audit_heads(const char *words, const char *home, const char *org,
                              ent__cli_time(when, json_object_get(e, "time")),
                              ent__cli_jstr(e, "root")},
                          (const int[]){52, 20, 10, 19}, 5);
+        }
+        json_array_foreach(json_object_get(r, "rewinds"), i, e) {
+            char when[32];
+            const char *name = json_string_value(json_object_get(e, "name"));
+            printf("rewind  %s %s: log beyond %lld entries lost at %s (head "
+                   "of size %lld kept here)\n",
+                   ent__cli_jstr(e, "org"), name ? name : "-",
+                   (long long)ent__cli_jint(e, "base"),
+                   ent__cli_time(when, json_object_get(e, "time")),
+                   (long long)ent__cli_jint(e, "lost"));
         }
     }
     json_decref(r);

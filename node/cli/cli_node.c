@@ -460,6 +460,10 @@ int ent__cli_cmd_status(cli *c) {
         printf("equivocations: %lld\n",
                (long long)json_integer_value(
                    json_object_get(resp, "equivocations")));
+        if (ent__cli_jint(resp, "rewinds") > 0)
+            printf("rewinds: %lld (partners restored from a backup declared "
+                   "their activity log rewound: entente audit heads)\n",
+                   (long long)ent__cli_jint(resp, "rewinds"));
         size_t i;
         const json_t *o;
         json_array_foreach(json_object_get(resp, "syncs"), i, o) {

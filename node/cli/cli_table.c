@@ -419,7 +419,10 @@ static const cli_cmd audit_cmds[] = {
      "{\"ok\":true,\"org\",\"name\",\"entries\",\"tree_size\",\"since\","
      "\"heads\",\"ops\",\"equivocations\",\"witnessed\",\"object\",\"first\","
      "\"erased\",\"erasures\":[{\"op\",\"object\",\"org\",\"seq\","
-     "\"time\"}]}, with --key also "
+     "\"time\"}],\"rewinds\":[{\"base\",\"lost\",\"time\",\"lost_time\"}],"
+     "\"rewound\"} (rewinds: those of the org in the --witness file, "
+     "spec/audit.md section 11.1; rewound: given heads they excuse), with "
+     "--key also "
      "\"history\":[{\"op\",\"author\",\"seq\",\"time\","
      "\"kind\",\"epoch\",\"body\":{\"type\",\"fields\",\"member\","
      "\"epoch\",\"text\"}}] and \"undisclosed\"; on failure {\"ok\":false,"
@@ -429,10 +432,14 @@ static const cli_cmd audit_cmds[] = {
      "partners' tree heads kept as a witness",
      "audit heads [--org ORG] [--json]",
      "Prints the latest signed tree head this node keeps for each partner "
-     "org (spec/audit.md section 11). With --json: {\"heads\":[{\"org\","
-     "\"name\",\"size\",\"root\",\"time\",\"head\"}]}; give that file to "
-     "`entente audit verify --witness` to check the org's export against "
-     "it.",
+     "org (spec/audit.md section 11), then one line per rewind a partner "
+     "restored from a backup declared (section 11.1: its log beyond BASE "
+     "entries lost, with the head of size LOST kept here). With --json: "
+     "{\"heads\":[{\"org\",\"name\",\"size\",\"root\",\"time\",\"head\"}],"
+     "\"rewinds\":[{\"org\",\"name\",\"base\",\"lost\",\"time\","
+     "\"lost_time\",\"rewind\"}]}; give that file to `entente audit verify "
+     "--witness` to check the org's export against it (a rewind excuses "
+     "the lost head, and its base must be in the export).",
      heads_opts, 0, 0, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
@@ -485,7 +492,8 @@ const cli_cmd ent__cli_commands[] = {
      "(a join's history, or a catch-up): \"sync  OBJ from PEER: 41,200 / "
      "100,000 ops (41%), 9,800 ops/s, ~6 s left\". With --json, prints "
      "{\"org\",\"name\",\"listen\",\"advertise\",\"peers\",\"objects\","
-     "\"equivocations\",\"syncs\":[{\"object\",\"peer\",\"peer_name\","
+     "\"equivocations\",\"rewinds\",\"syncs\":[{\"object\",\"peer\","
+     "\"peer_name\","
      "\"join\",\"state\",\"expected\",\"received\",\"applied\","
      "\"ops_per_sec\",\"eta_seconds\",\"elapsed_ms\"}],\"sessions\":{"
      "\"open\",\"guests\",\"guests_closed\",\"refused\",\"bans\","

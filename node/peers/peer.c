@@ -50,6 +50,8 @@ static void handle_hello(conn *c, const ent_wire_hello *h) {
     /* coalesced ACKs (spec/protocol.md §3.4): we list acks/1 too */
     for (size_t i = 0; i < h->ncaps && !c->acks; i++)
         c->acks = strcmp(h->caps[i], ENT_WIRE_ACKS_CAP) == 0;
+    for (size_t i = 0; i < h->ncaps && !c->rewind; i++)
+        c->rewind = strcmp(h->caps[i], ENT_WIRE_REWIND_CAP) == 0;
     snprintf(c->name, sizeof(c->name), "%s", h->name);
     c->naddrs = h->naddrs;
     for (size_t i = 0; i < h->naddrs; i++)
@@ -226,6 +228,7 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
         break;
     case ENT_WIRE_HEAD:
     case ENT_WIRE_CONSISTENCY:
+    case ENT_WIRE_REWIND:
         ent__witness_message(c, &m);
         break;
     case ENT_WIRE_CHUNK_WANT:
@@ -356,7 +359,9 @@ static void established(ent_session *s, void *data) {
              ENT_WIRE_RECON_CAP);
     snprintf(m.u.hello.caps[2], sizeof(m.u.hello.caps[2]), "%s",
              ENT_WIRE_ACKS_CAP);
-    m.u.hello.ncaps = 3;
+    snprintf(m.u.hello.caps[3], sizeof(m.u.hello.caps[3]), "%s",
+             ENT_WIRE_REWIND_CAP);
+    m.u.hello.ncaps = 4;
     snprintf(m.u.hello.name, sizeof(m.u.hello.name), "%s",
              ent_node_name(p->node));
     ent_peers_advertised(p, adv);

@@ -107,6 +107,10 @@ typedef struct conn {
     bool acks;        /* its HELLO said "acks/1": its OPS are answered by
                          ACKS, coalesced per loop turn (peer_send.c) */
     unsigned acks_owed; /* OPS received and applied, not answered yet */
+    bool rewind;      /* its HELLO said "rewind/1" (spec/audit.md §11.1) */
+    bool rewind_wait; /* we asked it for the head of ours it keeps: our
+                         HEAD waits for the answer (peer_witness.c) */
+    uint64_t rewind_asked_at; /* loop ms of that ASK */
     bool join_seen; /* inviter side: a JOIN was handled */
     bool closing;
     char name[ENT_WIRE_MAX_NAME_LEN + 1];

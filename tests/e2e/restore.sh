@@ -13,10 +13,12 @@
 # and reaches B; no op equivocation anywhere. Then the operator override,
 # online and offline: a warning, and writes go through. Needs $ENTENTE.
 #
-# Not covered, a documented limit (spec/operations.md §3.5): B keeps A's
-# last witnessed tree head, signed after the backup over entries the
-# restore lost; once A2's log grows past that head's size, B stores a
-# head equivocation proof (kind 2). Here A2's log stays shorter than it.
+# The activity log (spec/audit.md §11.1): B keeps A's last witnessed tree
+# head, signed after the backup over entries the restore lost. A2 asks B
+# for it and declares a signed rewind; B records it (no equivocation
+# proof), and once A2's log has grown past that head's size B keeps A2's
+# new heads, `audit heads` and `status` report the rewind, and A2's export
+# verifies against B's file and against the lost head with the rewind.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 lib_init restore
@@ -35,13 +37,7 @@ for i in $(seq 1 50); do
 done
 has_step() { [ "$(e "$1" object show "$OBJ" --json | py 'd["shared"].get("next_step")')" = "$2" ]; }
 wait_for "B to hold A's 50 ops" has_step B "after 50"
-# Keep the documented limit out of this test, whatever the timing: A's log
-# grows by entries its restore never brings back (objects B does not hold),
-# and B keeps a head of A's whole log, so A2's regrown log (the 50 ops
-# fetched back, one new write) stays shorter than B's head of A.
-for i in 1 2 3 4 5 6 7 8 9 10; do
-    e A object create --type lead --set company="local $i" >/dev/null
-done
+# B keeps a head of A's whole log: the head A2 must rewind.
 SIZE=$(e A audit export --out "$T/size.audit" --json | py 'd["tree_size"]')
 b_head_of_a() { [ "$(e B audit heads --json | py 'max([h["size"] for h in d["heads"]] or [0])')" -ge "$SIZE" ]; }
 wait_for "B to keep a head of A's whole log ($SIZE entries)" b_head_of_a
@@ -134,8 +130,61 @@ assert len(seqs) >= 53, len(seqs)
 assert d["equivocations"] == 0, d["equivocations"]
 print("restore: A's chain on the object runs 1..%d" % len(seqs))
 PY
+# ---- the rewind: A2's log grows past the head B kept of the lost log -------------
+grep -q "witness: declared a rewind to" "$T/A2.log" || fail "A2 declared no rewind"
+grep -q "declared a rewind of its activity log" "$T/B.log" || fail "B recorded no rewind"
+e B audit heads --org "$ORG" --json >"$T/rw.json"
+python3 - "$T/rw.json" "$SIZE" <<'PY' || fail "B's rewind of A: $(cat "$T/rw.json")"
+import json, sys
+d = json.load(open(sys.argv[1])); size = int(sys.argv[2])
+[r] = d["rewinds"]
+assert r["lost"] >= size > r["base"] > 0, r
+PY
+LOST=$(py 'd["rewinds"][0]["lost"]' <"$T/rw.json")
+a2_size() { e A2 audit export --out "$T/a2.audit" --json | py 'd["tree_size"]'; }
+while [ "$(a2_size)" -le "$((LOST + 2))" ]; do
+    for i in 1 2 3 4 5 6 7 8; do e A2 object set "$OBJ" --set next_step="grow $i" >/dev/null; done
+done
+N2=$(a2_size)
+b_kept_a2() { [ "$(e B audit heads --org "$ORG" --json | py 'd["heads"][0]["size"]')" -ge "$N2" ]; }
+wait_for "B to keep A2's head past the lost one ($N2 > $LOST entries)" b_kept_a2
+for n in A2 B; do
+    [ "$(e $n status --json | py 'd["equivocations"]')" = 0 ] ||
+        fail "$n records an equivocation after the rewind: $(e $n log | grep -i equivoc)"
+done
+[ "$(e B status --json | py 'd["rewinds"]')" = 1 ] || fail "B's status counts no rewind"
+e B status | grep -q "^rewinds: 1" || fail "entente status shows no rewind"
+e B audit heads | grep -q "^rewind .*log beyond .* entries lost at" || fail "audit heads shows no rewind"
+e B audit heads --json >"$T/heads_b.json"
 e A2 audit export --out "$T/a2.audit" >/dev/null || fail "A2 audit export"
-e A2 audit verify "$T/a2.audit" --org "$ORG" >/dev/null || fail "A2's export does not verify"
+e A2 audit verify "$T/a2.audit" --org "$ORG" --witness "$T/heads_b.json" --json >"$T/v.json" ||
+    fail "A2's export does not verify against B's heads: $(cat "$T/v.json")"
+python3 - "$T/v.json" "$LOST" <<'PY' || fail "verify does not report the rewind: $(cat "$T/v.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["ok"] and len(d["rewinds"]) == 1 and d["rewinds"][0]["lost"] == int(sys.argv[2]), d
+PY
+# the lost head alone fails (the log was rewritten); with the rewind it is excused
+py 'd["rewinds"][0]["rewind"]' <"$T/rw.json" >"$T/rw.hex"
+LOSTHEX=$(python3 - "$T/rw.hex" <<'PY'
+import sys
+b = bytes.fromhex(open(sys.argv[1]).read().strip())
+# the record: 0x86, text tag (15), bstr org (34), bstr base, bstr lost, ...
+i = 1 + 15 + 34
+def bstr(i):
+    n = b[i] & 0x1f
+    if n == 24: return i + 2, b[i + 1]
+    return i + 1, n
+j, n = bstr(i); j, m = bstr(j + n); print(b[j:j + m].hex())
+PY
+)
+echo "$LOSTHEX" >"$T/lost.hex"
+expect_exit 1 "$ENTENTE" audit verify "$T/a2.audit" --witness "$T/lost.hex"
+expect_err "rewritten"
+cat "$T/rw.hex" >>"$T/lost.hex"
+"$ENTENTE" audit verify "$T/a2.audit" --witness "$T/lost.hex" --json >"$T/v2.json" ||
+    fail "the lost head with its rewind does not verify: $(cat "$T/v2.json")"
+[ "$(py 'd["rewound"]' <"$T/v2.json")" = 1 ] || fail "the lost head was not excused: $(cat "$T/v2.json")"
 node_stop A2
 node_stop B
 

@@ -86,7 +86,7 @@ PORT=${LISTEN##*:}
 # counters (spec/sessions.md "Guests, strikes and bans") and what the engine
 # did with received ops (spec/api.md "received"), all zero
 [ "$(python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)))' <"$T/status.json")" = \
-  "['advertise', 'api_tcp', 'api_tls', 'equivocations', 'listen', 'name', 'objects', 'org', 'peers', 'received', 'restore', 'sessions', 'syncs']" ] ||
+  "['advertise', 'api_tcp', 'api_tls', 'equivocations', 'listen', 'name', 'objects', 'org', 'peers', 'received', 'restore', 'rewinds', 'sessions', 'syncs']" ] ||
     fail "status --json keys: $(cat "$T/status.json")"
 [ "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["syncs"])' <"$T/status.json")" = "[]" ] ||
     fail "status --json keys: $(cat "$T/status.json")"
