@@ -215,6 +215,45 @@ static void test_append_chain_root(void **state) {
     }
 }
 
+/* ent_actlog_foreach from an index: exactly the entries from there on, in
+ * order (it seeks to the index; the entries below are not visited). */
+struct from_rd {
+    uint64_t from, next, seen;
+    int bad;
+};
+
+static int from_cb(void *data, const ent_actlog_entry *e, const uint8_t *raw,
+                   size_t len) {
+    struct from_rd *r = data;
+    ent_actlog_entry want;
+    (void)raw, (void)len;
+    make_entry(&want, e->index);
+    if (e->index != r->next || e->time != want.time || e->kind != want.kind)
+        r->bad++;
+    r->next = e->index + 1;
+    r->seen++;
+    return 0;
+}
+
+static int from_fn(ent_txn *txn, void *data) {
+    struct from_rd *r = data;
+    r->next = r->from;
+    return ent_actlog_foreach(txn, r->from, from_cb, r);
+}
+
+static void test_foreach_from(void **state) {
+    struct fx *f = *state;
+    struct app a = {f, 0, 300, ENT_OK};
+    assert_int_equal(ent_store_write(f->store, append_fn, &a), ENT_OK);
+    static const uint64_t froms[] = {0, 1, 255, 256, 257, 299, 300, 301, 1000};
+    for (size_t i = 0; i < sizeof(froms) / sizeof(froms[0]); i++) {
+        struct from_rd r = {.from = froms[i]};
+        assert_int_equal(ent_store_read(f->store, from_fn, &r), ENT_OK);
+        assert_int_equal(r.bad, 0);
+        assert_int_equal(r.seen, froms[i] < 300 ? 300 - froms[i] : 0);
+    }
+}
+
 static int abort_fn(ent_txn *txn, void *data) { return append_fn(txn, data); }
 
 /* A write transaction that fails after appending leaves no entry, and the
@@ -942,6 +981,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_append_chain_root, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_foreach_from, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_heads, setup, teardown),

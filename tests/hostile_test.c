@@ -59,6 +59,7 @@ typedef struct world {
     unsigned errors_wanted; /* a_erred: wait for this many ERRORs */
     unsigned in0, err0;     /* proofs_settled: A's counts before it */
     char want_text[64];   /* v_has_text: the value to wait for */
+    unsigned want_recs;   /* a_recs_at_least: op records to wait for */
 } world;
 
 #define NODES_WORLD
@@ -347,6 +348,33 @@ static void test_not_member(void **state) {
     assert_int_equal(w->a.last_err, ENT_WIRE_C_NOTMEMBER);
     assert_int_equal(w->a.ops_in, ops_before);
     assert_same_state(w, w->obj2, &before);
+    honest_edit_arrives(w);
+}
+
+static bool a_recs_at_least(world *w) {
+    return w->a.op_recs_in >= w->want_recs;
+}
+
+/* HAVE with an empty vector for an object A is a member of asks for the
+ * whole history: V sends every op row of it, once, read a window at a time
+ * from a history cursor (spec/gossip.md §12 "An empty vector"). */
+static void test_empty_have(void **state) {
+    world *w = *state;
+    bool ack0 = w->a.ack_ops;
+    w->a.ack_ops = true; /* keeps V's in-flight window open */
+    run_for(w, 300);     /* what V pushed A before comes first */
+    size_t rows = v_count(w, ENT_TBL_OPS, w->obj, 32);
+    assert_true(rows > 1);
+    w->want_recs = w->a.op_recs_in + (unsigned)rows;
+    ent_wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_HAVE;
+    memcpy(m.u.summary.object, w->obj, 32);
+    a_send(w, &m);
+    assert_true(run_until(w, a_recs_at_least, WAIT_MS));
+    run_for(w, 300);
+    assert_int_equal(w->a.op_recs_in, w->want_recs); /* nothing twice */
+    w->a.ack_ops = ack0;
     honest_edit_arrives(w);
 }
 
@@ -890,6 +918,7 @@ int main(void) {
         cmocka_unit_test(test_valid_op_accepted),
         cmocka_unit_test(test_forged_signature),
         cmocka_unit_test(test_not_member),
+        cmocka_unit_test(test_empty_have),
         cmocka_unit_test(test_object_mismatch),
         cmocka_unit_test(test_replay_and_reorder),
         cmocka_unit_test(test_equivocation),

@@ -210,6 +210,7 @@ typedef struct bpeer {
     bool open, closed;
     int reason; /* of the last close */
     unsigned hellos, acks, errors, ops_in;
+    unsigned op_recs_in; /* op records in those OPS */
     unsigned proofs_in; /* signed CONSISTENCY answers received */
     unsigned digests_in; /* DIGESTS messages received */
     unsigned addrs_recs; /* address records received in ADDRS */
@@ -291,6 +292,7 @@ static inline void bpeer_message(ent_session *s, const uint8_t *msg,
         break;
     case ENT_WIRE_OPS:
         p->ops_in++;
+        p->op_recs_in += (unsigned)m.u.ops.nops;
         if (p->ack_ops)
             bpeer_ack(s, m.u.ops.object);
         break;

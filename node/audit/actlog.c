@@ -776,10 +776,15 @@ int ent_actlog_foreach(ent_txn *txn, uint64_t from,
     c->fn = fn;
     c->data = data;
     c->next = from;
-    /* LMDB keys are big-endian indexes: scanning the whole table in key
-     * order visits the entries in index order; those below from are
-     * skipped without decoding. */
-    int rc = ent_txn_scan(txn, ENT_TBL_LOG, NULL, 0, foreach_scan, c);
+    /* LMDB keys are big-endian indexes: the scan seeks to from's key and
+     * visits the entries in index order from there (a write's note of the
+     * entries it appended reads those only, not the whole log). */
+    uint8_t key[8];
+    ent_be64_put(key, from);
+    int rc = from == 0
+                 ? ent_txn_scan(txn, ENT_TBL_LOG, NULL, 0, foreach_scan, c)
+                 : ent_txn_scan_from(txn, ENT_TBL_LOG, key, sizeof(key),
+                                     foreach_scan, c);
     free(c);
     return rc;
 }

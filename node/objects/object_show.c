@@ -171,6 +171,11 @@ static int comment_scan(void *data, const void *key, size_t klen,
  */
 static int drop_removed(ent_txn *txn, snapshot *s) {
     ent_template *t = NULL;
+    size_t nulls = 0;
+    for (size_t i = 0; i < s->nshared; i++)
+        nulls += s->shared[i].v.type == ENT_VT_NULL;
+    if (nulls == 0) /* nothing to drop: no template to parse */
+        return ENT_OK;
     int rc = ent_template_get(txn, s->rec.type, &t);
     if (rc != ENT_OK && rc != ENT_ENOENT)
         return rc;

@@ -305,14 +305,16 @@ void ent__peers_acks_flush(ent_peers *p);
 void ent__peers_push(ent_peers *p, const uint8_t obj[32],
                      const uint8_t *const *raws, const size_t *lens, size_t n,
                      const conn *except, const uint8_t *extra);
-/* Starts a catch-up job on c for obj: every op whose seq is above the peer's
- * vv entry for its author (vv: n_vv entries of 40 bytes; NULL: everything).
- * *nops receives the op count (may be NULL). */
 /* Queues the whole history of obj for c, read a window at a time from h
  * (ent_gossip_hist_open; the job owns h from here, even on error).
  * @return ENT_OK, ENT_ELIMIT (too many jobs), ENT_ENOMEM. */
 int ent__peers_job_add_hist(conn *c, const uint8_t obj[32],
                             ent_gossip_hist *h);
+/* Starts a catch-up job on c for obj: every op whose seq is above the peer's
+ * vv entry for its author (vv: n_vv entries of 40 bytes). An empty vector
+ * (n_vv 0) is the whole history, read through a history cursor a window at
+ * a time (ent__peers_job_add_hist). *nops receives the op count (may be
+ * NULL). */
 int ent__peers_job_add(conn *c, const uint8_t obj[32], const uint8_t *vv,
                        size_t n_vv, uint64_t *nops);
 

@@ -363,6 +363,21 @@ int ent__peers_job_add(conn *c, const uint8_t obj[32], const uint8_t *vv,
             return ENT_OK; /* one at a time per object; the next HAVE rechecks */
     if (c->njobs >= ENT_PEERS_MAX_JOBS)
         return ENT_ELIMIT;
+    if (n_vv == 0) {
+        /* an empty vector: the peer lacks the whole history, read a window
+         * at a time from a cursor as a join's (spec/gossip.md §12), not
+         * built and sorted at once */
+        ent_gossip_hist *h = NULL;
+        uint64_t total = 0;
+        int rc = ent_gossip_hist_open(c->p->gossip, obj, &h, &total);
+        if (rc != ENT_OK || total == 0) {
+            ent_gossip_hist_free(h);
+            return rc;
+        }
+        if (nops != NULL)
+            *nops = total;
+        return ent__peers_job_add_hist(c, obj, h);
+    }
     /* the ops the peer lacks, in causal (HLC) order */
     sync_key *keys = NULL;
     size_t n = 0;

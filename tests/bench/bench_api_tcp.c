@@ -56,6 +56,7 @@
 #include "node/err.h"
 #include "node/home.h"
 #include "node/node.h"
+#include "storage/store.h"
 #include "tests/bench/bench.h"
 
 #define CLIENTS 50
@@ -324,6 +325,7 @@ typedef struct result {
     double rps, p99_ms;
     double cpu_us; /* the node's loop thread: CPU time per request */
     unsigned errors;
+    size_t n; /* requests answered */
 } result;
 
 static double cpu_now(clockid_t c) {
@@ -338,7 +340,7 @@ static result run_n(int nclients, int batch, int transport, const char *sock,
                     const char *obj, bool post, double secs, clockid_t cpu) {
     client cl[CLIENTS];
     pthread_t th[CLIENTS];
-    result res = {0, 0, 0, 0};
+    result res = {0, 0, 0, 0, 0};
     size_t total = 0;
     pthread_barrier_t start;
     if (pthread_barrier_init(&start, NULL, nclients + 1) != 0)
@@ -375,6 +377,7 @@ static result run_n(int nclients, int batch, int transport, const char *sock,
     }
     free(all);
     res.rps = (double)total / dt;
+    res.n = total;
     return res;
 }
 
@@ -651,12 +654,20 @@ void ent_bench_api_group(ent_bench_report *r, int quick) {
     static const char *const names[4] = {
         "API set, disk, 1 client", "API set, disk, 4 clients",
         "API batch of 100, disk, 1 client", "API batch of 100, disk, 4 cl."};
-    double ops[4], cpu[4];
+    double ops[4], cpu[4], per[4];
     for (int i = 0; i < 4; i++) {
+        /* the store's generation counts its commits (read from this
+         * thread while the loop is idle, before and after the run) */
+        uint64_t g0 = 0, g1 = 0;
+        ent_store_generation(ent_node_store(s.n), &g0);
         result x = run_n(nc[i], nb[i], T_TCP, NULL, port, NULL, su.boss,
                          su.obj, true, secs, s.cpu);
+        ent_store_generation(ent_node_store(s.n), &g1);
         ops[i] = x.rps * (nb[i] > 0 ? nb[i] : 1);
         cpu[i] = x.cpu_us / (nb[i] > 0 ? nb[i] : 1); /* node CPU per op */
+        per[i] = g1 > g0 ? (double)x.n * (nb[i] > 0 ? nb[i] : 1) /
+                               (double)(g1 - g0)
+                         : 0; /* ops per durable commit */
         if (x.errors > 0) {
             fprintf(stderr, "bench_api_group: %s: %u failed requests\n",
                     names[i], x.errors);
@@ -676,7 +687,9 @@ void ent_bench_api_group(ent_bench_report *r, int quick) {
             "bench_api_group: ops/s set 1 client %.0f, 4 clients %.0f "
             "(goal >= 10000), batch 1 client %.0f, 4 clients %.0f; LMDB "
             "batched puts %.0f/s, commits %.0f/s; node loop CPU per op "
-            "%.0f, %.0f, %.0f, %.0f us\n",
+            "%.0f, %.0f, %.0f, %.0f us; ops per commit %.1f, %.1f, %.0f, "
+            "%.0f\n",
             ops[0], ops[1], ops[2], ops[3], r->lim.lmdb_seq,
-            r->lim.lmdb_commit, cpu[0], cpu[1], cpu[2], cpu[3]);
+            r->lim.lmdb_commit, cpu[0], cpu[1], cpu[2], cpu[3], per[0],
+            per[1], per[2], per[3]);
 }

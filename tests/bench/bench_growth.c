@@ -66,15 +66,23 @@ static double cpu_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* This thread's CPU time: what a measured call costs, whatever else the
+ * (shared) machine runs meanwhile. */
+static double thread_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Best of 5: ms for the first page (limit 100) of the object list. */
 static double list_ms(ent_objects *eng) {
     double best = 1e9;
     for (int k = 0; k < 5; k++) {
         json_t *page = NULL;
         ent_obj_list_opts o = {.limit = 100};
-        double t0 = ent_bench_now();
+        double t0 = thread_s();
         int rc = ent_obj_list_json_ex(eng, &o, &page);
-        double dt = ent_bench_now() - t0;
+        double dt = thread_s() - t0;
         json_decref(page);
         if (rc != ENT_OK)
             return -1;
@@ -128,7 +136,7 @@ static int make_sets(src *a, size_t upto) {
  * (bytes in use at the end over what was in use before) out. */
 static int join_work(src *a, double *ms, double *heap) {
     struct mallinfo2 m0 = mallinfo2();
-    double t0 = ent_bench_now();
+    double t0 = thread_s();
     uint64_t nops = 0;
     ent_gossip_hist *h = NULL;
     ent_gossip_key *keys = calloc(1024, sizeof(*keys));
@@ -137,7 +145,7 @@ static int join_work(src *a, double *ms, double *heap) {
                           : ENT_ENOMEM;
     if (rc == ENT_OK)
         rc = ent_gossip_hist_next(a->g, h, keys, 1024, &n);
-    *ms = (ent_bench_now() - t0) * 1000.0;
+    *ms = (thread_s() - t0) * 1000.0;
     struct mallinfo2 m1 = mallinfo2();
     *heap = (double)m1.uordblks - (double)m0.uordblks;
     ent_gossip_hist_free(h);
@@ -151,11 +159,11 @@ static int join_work(src *a, double *ms, double *heap) {
  * vector: what the join did before the cursor, and what anti-entropy
  * still does for a member whose vector is empty). */
 static int missing_work(src *a, double *ms) {
-    double t0 = ent_bench_now();
+    double t0 = thread_s();
     ent_gossip_key *keys = NULL;
     size_t n = 0;
     int rc = ent_gossip_missing(a->g, a->obj, NULL, 0, &keys, &n);
-    *ms = (ent_bench_now() - t0) * 1000.0;
+    *ms = (thread_s() - t0) * 1000.0;
     free(keys);
     return rc == ENT_OK && n < a->nops ? ENT_ECORRUPT : rc;
 }
@@ -164,6 +172,8 @@ typedef struct ops_row {
     size_t n;
     double rate, db_per_op, rss_mib, list, join_ms, join_heap, missing_ms;
     double pages_per_op; /* ent_store_pages_written during the apply */
+    double cpu_us;       /* process CPU per op of the apply (all threads) */
+    double set_us;       /* A: CPU per local set made up to this size */
 } ops_row;
 
 /* B: a fresh home on /tmp, added on A as a member, receives A's whole
@@ -199,7 +209,7 @@ static int sync_into_home(src *a, ops_row *row) {
     uint64_t p0 = 0, p1 = 0;
     ent_store_count_pages(ent_node_store(b));
     ent_store_pages_written(ent_node_store(b), &p0);
-    double t0 = ent_bench_now();
+    double t0 = ent_bench_now(), c0 = cpu_s();
     for (size_t i = 0; i < c.n; i += BATCH) {
         size_t k = c.n - i < BATCH ? c.n - i : BATCH;
         if (ent_obj_apply_batch(eb, (const uint8_t *const *)c.raw + i,
@@ -207,6 +217,7 @@ static int sync_into_home(src *a, ops_row *row) {
             goto out;
     }
     double dt = ent_bench_now() - t0;
+    row->cpu_us = (cpu_s() - c0) * 1e6 / (double)c.n;
     ent_obj_stats st;
     ent_obj_stats_get(eb, &st);
     if (st.applied < c.n) {
@@ -291,11 +302,16 @@ static void ops_sweep(ent_bench_report *r, const size_t *sizes, size_t nsz) {
                        sizeof(err)) != ENT_OK)
         goto out;
     for (size_t k = 0; k < nsz; k++) {
-        double t0 = ent_bench_now();
+        double t0 = ent_bench_now(), c0 = thread_s();
+        size_t from = a.nops;
         if (make_sets(&a, sizes[k]) != 0)
             goto out;
-        fprintf(stderr, "bench_growth: A holds %zu sets (%.1f s)\n", a.nops,
-                ent_bench_now() - t0);
+        rows[k].set_us =
+            (thread_s() - c0) * 1e6 / (double)(sizes[k] - from);
+        fprintf(stderr,
+                "bench_growth: A holds %zu sets (%.1f s; %.0f us CPU a set "
+                "from %zu)\n",
+                a.nops, ent_bench_now() - t0, rows[k].set_us, from);
         rows[k].n = sizes[k];
         if (join_work(&a, &rows[k].join_ms, &rows[k].join_heap) != ENT_OK ||
             missing_work(&a, &rows[k].missing_ms) != ENT_OK ||
@@ -313,6 +329,10 @@ out:
         snprintf(name, sizeof(name), "growth sync (verify+apply), %s ops", n);
         ent_bench_add(r, name, rows[k].rate, "ops/s", "ed25519 verify",
                       r->lim.verify);
+        snprintf(name, sizeof(name), "growth sync CPU per op, %s ops", n);
+        ent_bench_add(r, name, rows[k].cpu_us, "us", "", 0);
+        snprintf(name, sizeof(name), "A: local set CPU, up to %s ops", n);
+        ent_bench_add(r, name, rows[k].set_us, "us", "", 0);
         snprintf(name, sizeof(name), "growth db size per op, %s ops", n);
         ent_bench_add(r, name, rows[k].db_per_op, "bytes", "", 0);
         snprintf(name, sizeof(name), "growth pages written per op, %s ops",
@@ -336,6 +356,10 @@ out:
         const ops_row *s0 = &rows[0], *s1 = &rows[done - 1];
         flat_row(r, "sync per op", "us", 1e6 / s0->rate, 1e6 / s1->rate,
                  s0->n, s1->n);
+        flat_row(r, "sync CPU per op", "us", s0->cpu_us, s1->cpu_us, s0->n,
+                 s1->n);
+        flat_row(r, "local set CPU", "us", s0->set_us, s1->set_us, s0->n,
+                 s1->n);
         flat_row(r, "db per op", "bytes", s0->db_per_op, s1->db_per_op,
                  s0->n, s1->n);
         /* the join's work before its first op should not grow at all:
