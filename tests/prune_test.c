@@ -6,7 +6,10 @@
  * standing derives every row again from the stored ops (marker gone, one
  * row per write) and both nodes show the same state; an erase of the
  * field lists every op that wrote it, pruned or not (each becomes a
- * stub); a schema-3 store migrates to 4 with its rows unchanged.
+ * stub); a schema-3 store migrates to 4 with its rows unchanged; a chain
+ * of 300 ops applied in one commit writes fewer pages than ops (an op's
+ * head row goes in before its parent's leaves, so the heads table's root
+ * is not freed and taken again, and written, for every op).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -158,6 +161,31 @@ static void prune_fill_erase(void **state) {
     tnodes_close(TNODES(&a, &b));
 }
 
+static void chain_pages(void **state) {
+    (void)state;
+    tnode a = {0}, b = {0};
+    uint8_t id[32];
+    char v[32];
+    uint64_t p0 = 0, p1 = 0;
+    const ent_obj_input in[] = {{"name", "n0", false}};
+    assert_int_equal(
+        tnodes_open_obj(TNODES(&a, &b), 70, "opportunity", in, 1, id), 0);
+    assert_int_equal(tnode_join(&a, &b, id, 2 /* member */, NULL, NULL),
+                     ENT_OK);
+    for (int i = 1; i <= 300; i++) {
+        snprintf(v, sizeof(v), "n%d", i);
+        set1(&a, id, "name", v);
+    }
+    ent_store_count_pages(b.store);
+    assert_int_equal(ent_store_pages_written(b.store, &p0), ENT_OK);
+    assert_int_equal(tnode_sync(&b, &a, id), 0); /* one commit */
+    assert_int_equal(ent_store_pages_written(b.store, &p1), ENT_OK);
+    assert_true(p1 > p0);
+    if (p1 - p0 >= 300)
+        fail_msg("%llu pages for 300 ops", (unsigned long long)(p1 - p0));
+    tnodes_close(TNODES(&a, &b));
+}
+
 static int put_row(ent_txn *txn, void *data) {
     (void)data;
     return ent_txn_put(txn, ENT_TBL_WRITES, "row", 3, "v", 1, 0);
@@ -199,6 +227,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(prune_fill_erase),
         cmocka_unit_test(schema3_migrates),
+        cmocka_unit_test(chain_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
