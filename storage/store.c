@@ -97,6 +97,7 @@ static const char *const table_names[ENT_TBL__COUNT] = {
 static const ent_store_migration builtin_migrations[] = {
     {1, ent__store_migrate_1_2},
     {2, ent__store_migrate_2_3},
+    {3, ent__store_migrate_3_4},
 };
 
 static const char schema_key[] = "schema";

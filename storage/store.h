@@ -58,7 +58,7 @@ typedef enum ent_table {
 } ent_table;
 
 /* Current schema version written at create time and checked at open. */
-#define ENT_STORE_SCHEMA 3
+#define ENT_STORE_SCHEMA 4
 
 /* ent_store_open flags */
 #define ENT_STORE_CREATE 0x1 /* create the environment if it does not exist */
@@ -306,6 +306,9 @@ int ent__store_migrate_1_2(ent_txn *txn, void *data);
 /* Schema 2 -> 3: the rows of "op_ids" move to "op_order" and "op_index"
  * (storage/op_index.h); "op_ids" is left empty. */
 int ent__store_migrate_2_3(ent_txn *txn, void *data);
+/* Schema 3 -> 4: nothing to change (an object's plain-field writes may be
+ * pruned from then on, spec/storage.md "Pruned field writes"). */
+int ent__store_migrate_3_4(ent_txn *txn, void *data);
 
 /* Default initial map size: 64 MiB. */
 #define ENT_STORE_MAP_SIZE ((size_t)64 << 20)

@@ -809,6 +809,9 @@ int ent_obj_value_decode(const uint8_t *blob, size_t len, ent_value *v);
  * Calls fn for every write of shared field name of obj that this node
  * stores (those of ops that no longer count included), in the order of
  * their order key (HLC, author, op id): ms is the write's HLC wall clock.
+ * Complete for `stage`, for fields with owner-only writes and for objects
+ * with workflow rules; a plain field's writes may be pruned (schema 4,
+ * spec/storage.md "Pruned field writes") and are then not listed.
  */
 int ent_obj_field_history(ent_txn *txn, const uint8_t obj[ENT_OBJ_ID_LEN],
                           const char *name,

@@ -267,17 +267,21 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
     if (rc != ENT_OK ||
         (rc = ent_op_index_put(txn, op->id, okey, oklen)) != ENT_OK)
         goto out;
+    /* the new head first, then its parents leave: deleting the last row
+     * of a table first would free its root page, which LMDB still writes
+     * (empty) at the commit, and take a new one: a page per op when one
+     * object's chain is synced (spec/gossip.md §9) */
     memcpy(hk, obj, 32);
+    memcpy(hk + 32, op->id, 32);
+    ent_be64_put(hv, op->h.hlc);
+    if ((rc = ent_txn_put(txn, ENT_TBL_HEADS, hk, 64, hv, 8, 0)) != ENT_OK)
+        goto out;
     for (size_t i = 0; i < op->h.nparents; i++) {
         memcpy(hk + 32, op->h.parents[i], 32);
         rc = ent_txn_del(txn, ENT_TBL_HEADS, hk, 64);
         if (rc != ENT_OK && rc != ENT_ENOENT)
             goto out;
     }
-    memcpy(hk + 32, op->id, 32);
-    ent_be64_put(hv, op->h.hlc);
-    if ((rc = ent_txn_put(txn, ENT_TBL_HEADS, hk, 64, hv, 8, 0)) != ENT_OK)
-        goto out;
     /* the past vector: the author's index (assigned now if new, the value
      * the checks used) and the PV row */
     uint32_t a;
@@ -333,14 +337,15 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
         for (size_t i = 0; i < b->nfields && rc == ENT_OK; i++)
             rc = ent__obj_put_field_write(
                 txn, obj, op, b->fields[i].name, &b->fields[i].v,
-                b->fields[i].owner_only, r.owner, counts, &j);
+                b->fields[i].owner_only, r.owner, counts, &j,
+                b->ruleslen > 0 || op->h.genesis);
         break;
     case ENT_OP_STAGE: {
         ent_value v = {.type = ENT_VT_ENUM};
         v.u.text.s = b->text;
         v.u.text.len = b->textlen;
         rc = ent__obj_put_field_write(txn, obj, op, "stage", &v, false, r.owner,
-                                      counts, &j);
+                                      counts, &j, true);
         break;
     }
     case ENT_OP_COMMENT:
@@ -373,6 +378,9 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
     }
     if (rc == ENT_OK)
         rc = ent__obj_wf_commit(txn, obj, op, b);
+    /* rules read the past values of fields: every write gets its row */
+    if (rc == ENT_OK && b->ruleslen > 0)
+        rc = ent__obj_writes_fill(txn, obj);
     if (rc == ENT_OK)
         rc = log_op(eng, txn, op, b, obj);
     if (rc == ENT_OK)

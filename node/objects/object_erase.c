@@ -155,8 +155,10 @@ int ent__obj_erase_body(ent_txn *txn, const uint8_t obj[32], const char *field,
         pre[32] = WR_FIELD;
         memcpy(pre + 33, field, fl);
         pre[33 + fl] = 0;
-        rc =
-            ent_txn_scan(txn, ENT_TBL_WRITES, pre, 34 + fl, field_ids_scan, &l);
+        rc = ent__obj_writes_fill(txn, obj); /* pruned writes: their ops */
+        if (rc == ENT_OK)
+            rc = ent_txn_scan(txn, ENT_TBL_WRITES, pre, 34 + fl, field_ids_scan,
+                              &l);
     } else {
         rc = ent_txn_scan(txn, ENT_TBL_OPS, obj, 32, op_ids_scan, &l);
     }

@@ -70,6 +70,7 @@
 #define WR_ATTACH 0x22 /* obj||0x22||name||0||order -> epoch(8), manifest */
 #define WR_CHUNK 0x23  /* obj||0x23||chunk hash -> attach op id */
 #define WR_STEP 0x10    /* obj||16||decision||steplen||step||order -> "" */
+#define WR_PRUNED 0x11  /* obj||17 -> "": field writes may be missing */
 
 /* A wait row's key: obj || WR_WAIT || parent || held op id. */
 #define OBJ_WAIT_KEY_LEN (33 + 32 + 32)
@@ -546,12 +547,35 @@ int ent__obj_wf_commit(ent_txn *txn, const uint8_t obj[32], const ent_op *op,
  * Keeps one field write of op (value v, owner_only flag) and merges it
  * into the field; counts: whether op counts by C1 and C3 (the caller
  * judged it once per op); j judges the field's other writes when the
- * field must be recomputed.
+ * field must be recomputed; keep_row: store the write's row even when
+ * the fast path settles it (an op that carries workflow rules).
  */
 int ent__obj_put_field_write(ent_txn *txn, const uint8_t obj[32],
                              const ent_op *op, const char *name,
                              const ent_value *v, bool owner_only,
-                             const uint8_t owner[32], bool counts, judge *j);
+                             const uint8_t owner[32], bool counts, judge *j,
+                             bool keep_row);
+
+/* ------------------------------------------------------ object_prune.c */
+
+/* *yes: obj has the WR_PRUNED marker (some plain-field writes have no
+ * writes row). */
+int ent__obj_writes_pruned(ent_txn *txn, const uint8_t obj[32], bool *yes);
+
+/* *yes: a write of field name (owner_only flag) that the merge fast path
+ * settled may go without its writes row: not owner-only, not `stage`, and
+ * obj carries no workflow rules (spec/storage.md "Pruned field writes"). */
+int ent__obj_write_prunable(ent_txn *txn, const uint8_t obj[32],
+                            const char *name, bool owner_only, bool *yes);
+
+/* Sets the WR_PRUNED marker of obj (one get when it is there). */
+int ent__obj_writes_mark(ent_txn *txn, const uint8_t obj[32]);
+
+/* When obj is marked: puts the writes row of every field write of its
+ * stored create and set ops that lacks one (derived from the op, opened
+ * with its epoch's key; erased ops are skipped) and drops the marker.
+ * Every reader of WR_FIELD rows calls it first (in a write transaction). */
+int ent__obj_writes_fill(ent_txn *txn, const uint8_t obj[32]);
 
 /* Recomputes every field and every comment of obj with j. */
 int ent__obj_remerge_all(ent_txn *txn, const uint8_t obj[32],

@@ -73,7 +73,9 @@ static int recompute_field(ent_txn *txn, const uint8_t obj[32],
     uint8_t *rec = NULL;
     bool *ok = NULL;
     size_t plen = field_prefix(pre, obj, name);
-    int rc = ent_txn_scan(txn, ENT_TBL_WRITES, pre, plen, fw_scan, &l);
+    int rc = ent__obj_writes_fill(txn, obj);
+    if (rc == ENT_OK)
+        rc = ent_txn_scan(txn, ENT_TBL_WRITES, pre, plen, fw_scan, &l);
     if (rc != ENT_OK)
         goto out;
     if ((ok = calloc(l.n ? l.n : 1, sizeof(bool))) == NULL) {
@@ -224,7 +226,9 @@ int ent__obj_remerge_all(ent_txn *txn, const uint8_t obj[32],
     uint8_t pre[33];
     memcpy(pre, obj, 32);
     pre[32] = WR_FIELD;
-    int rc = ent_txn_scan(txn, ENT_TBL_WRITES, pre, 33, names_scan, &names);
+    int rc = ent__obj_writes_fill(txn, obj);
+    if (rc == ENT_OK)
+        rc = ent_txn_scan(txn, ENT_TBL_WRITES, pre, 33, names_scan, &names);
     for (size_t i = 0; i < names.n && rc == ENT_OK; i++)
         rc = recompute_field(txn, obj, names.v[i], owner, j);
     free(names.v);
@@ -328,7 +332,8 @@ static int merge_plain(ent_txn *txn, const uint8_t obj[32], const char *name,
 int ent__obj_put_field_write(ent_txn *txn, const uint8_t obj[32],
                              const ent_op *op, const char *name,
                              const ent_value *v, bool owner_only,
-                             const uint8_t owner[32], bool counts, judge *j) {
+                             const uint8_t owner[32], bool counts, judge *j,
+                             bool keep_row) {
     uint8_t key[34 + ENT_OP_NAME_MAX + OBJ_ORDER_LEN];
     uint8_t *blob = NULL, *val = NULL;
     size_t blen;
@@ -344,11 +349,26 @@ int ent__obj_put_field_write(ent_txn *txn, const uint8_t obj[32],
     }
     val[0] = owner_only ? FW_OWNER_ONLY : 0;
     memcpy(val + 1, blob, blen);
+    bool done = false, gov = false, prune = false;
+    if ((rc = ent__obj_wf_governs(j, name, &gov)) != ENT_OK)
+        goto out;
+    /* a write the fast path settles needs no row while the field stays
+     * plain (spec/storage.md "Pruned field writes"); any other is kept */
+    if (!gov && !keep_row &&
+        (rc = ent__obj_write_prunable(txn, obj, name, owner_only, &prune)) !=
+            ENT_OK)
+        goto out;
+    if (prune) {
+        if ((rc = merge_plain(txn, obj, name, counts, key + kl - OBJ_ORDER_LEN,
+                              blob, blen, &done)) != ENT_OK)
+            goto out;
+        if (done) {
+            rc = ent__obj_writes_mark(txn, obj);
+            goto out;
+        }
+    }
     if ((rc = ent_txn_put(txn, ENT_TBL_WRITES, key, kl, val, blen + 1, 0)) !=
         ENT_OK)
-        goto out;
-    bool done = false, gov = false;
-    if ((rc = ent__obj_wf_governs(j, name, &gov)) != ENT_OK)
         goto out;
     /* fields the object's rules govern (spec/workflows.md §4): a stage
      * move on top of the stage it saw, or an owned field's write judged

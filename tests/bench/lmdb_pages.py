@@ -71,20 +71,43 @@ def named(data, main_root, bad):
     return t
 
 
+def freed_by(data, free_root, txnid):
+    """The page numbers the free-list record of txnid lists (the pages
+    that transaction freed), or an empty list."""
+    stack = [] if free_root == NONE else [free_root]
+    while stack:
+        p = stack.pop()
+        flags = header(data, p)[2]
+        for lo, hi, fl, key, d in nodes(data, p):
+            if flags & 1:
+                stack.append(lo | (hi << 16) | (fl << 32))
+                continue
+            if struct.unpack_from('<Q', key)[0] != txnid:
+                continue
+            dlen = lo | (hi << 16)
+            if fl & 1:  # F_BIGDATA
+                op, = struct.unpack_from('<Q', data, d)
+                d = op * PS + 16
+            n, = struct.unpack_from('<Q', data, d)
+            n = min(n, dlen // 8 - 1)
+            return list(struct.unpack_from(f'<{n}Q', data, d + 8))
+    return []
+
+
 def metas(data):
     out = []
     for m in (0, 1):
         off = m * PS + 16 + 24  # after magic, version, address, mapsize
         dbs = [struct.unpack_from('<IHHQQQQQ', data, off + 48 * d)
                for d in (0, 1)]
-        txnid, = struct.unpack_from('<Q', data, off + 96 + 8)
-        out.append((txnid, dbs[0][7], dbs[1][7]))
+        last, txnid = struct.unpack_from('<QQ', data, off + 96)
+        out.append((txnid, dbs[0][7], dbs[1][7], last))
     return sorted(out)
 
 
 def main():
     data = open(sys.argv[1], 'rb').read()
-    (t0, free0, main0), (t1, free1, main1) = metas(data)
+    (t0, free0, main0, last0), (t1, free1, main1, _) = metas(data)
     bad = [0]
     a, b = named(data, main0, bad), named(data, main1, bad)
     rows = []
@@ -97,10 +120,24 @@ def main():
         tree(data, r0, p0, bad)
         tree(data, r1, p1, bad)
         rows.append((len(p1 - p0), name, len(p1), 0))
+    old = set()
+    for pages, _ in a.values():
+        old |= pages
+    for r in (free0, main0):
+        tree(data, r, old, bad)
+    freed = freed_by(data, free1, t1)
+    churn = [p for p in freed if p not in old]
+    # of those, pages past the end of the file before t1 that hold a page
+    # header naming themselves: t1 wrote them to the file
+    wrote = [p for p in churn if p > last0 and (p + 1) * PS <= len(data)
+             and header(data, p)[0] == p]
     ops = b['ops'][1] - a['ops'][1] if 'ops' in a and 'ops' in b else 0
     total = sum(r[0] for r in rows)
     print(f'txn {t0} -> {t1}: {ops} ops added, {total} pages written '
           f'({total / max(ops, 1):.2f} per op), {bad[0]} bad pages')
+    print(f'  freed by txn {t1}: {len(freed)} pages, of which {len(churn)} '
+          f'it had allocated itself (never live after it); {len(wrote)} of '
+          f'them new at the end of the file and written there')
     for new, name, size, added in sorted(rows, reverse=True):
         if new:
             print(f'  {name:12s} {new:7d} pages ({new / max(ops, 1):.2f} per '

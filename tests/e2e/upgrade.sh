@@ -6,8 +6,9 @@
 # (commit 6885998^: `init`, `template set opportunity` with its own stages
 # and the field stage taking values from the table "stages", an object
 # moved to stage Discovery). Served by this build, it migrates to schema 2
-# (logged once) and on to schema 3 (the op index: every op of the old
-# release still found by id), keeps the object and the template (the stage field now
+# (logged once), on to schema 3 (the op index: every op of the old
+# release still found by id) and schema 4 (field writes may be pruned),
+# keeps the object and the template (the stage field now
 # takes the template's stages, the table gone), and a stage set works.
 # A second start migrates nothing. Then the same home with the schema set
 # to 99 (tests/tools/schema): serve exits 1 naming both versions and the
@@ -26,6 +27,7 @@ chmod 600 "$T/A/identity.key" "$T/A/db/data.mdb"
 node_start A
 grep -q "storage: migrated schema 1 -> 2" "$T/A.log" || fail "no migration logged"
 grep -q "storage: migrated schema 2 -> 3" "$T/A.log" || fail "no migration 2 -> 3 logged"
+grep -q "storage: migrated schema 3 -> 4" "$T/A.log" || fail "no migration 3 -> 4 logged"
 e A object show "$OBJ" --json >"$T/o.json" || fail "object of the old release"
 [ "$(py 'd["shared"]["stage"], d["shared"]["name"]' <"$T/o.json")" = "Discovery Legacy deal" ] ||
     fail "old object: $(cat "$T/o.json")"
@@ -40,7 +42,7 @@ e A object set "$OBJ" --set stage=Proposal >/dev/null || fail "set a stage of th
 expect_exit 1 e A object set "$OBJ" --set stage=Prospecting
 node_stop A
 node_start A
-[ "$(grep -c "storage: migrated" "$T/A.log")" = 2 ] || fail "migrated twice"
+[ "$(grep -c "storage: migrated" "$T/A.log")" = 3 ] || fail "migrated twice"
 # the ops of the old release are found by id (schema 3's op index): the
 # audit export looks up the op of every log entry by its id
 e A audit export --out "$T/a.export" >/dev/null || fail "audit export of the migrated store"
@@ -51,7 +53,7 @@ node_stop A
 "$SCHEMA_TOOL" "$T/A/db" 99 || fail "schema tool"
 before=$(sha256sum "$T/A/db/data.mdb")
 expect_exit 1 "$ENTENTE" serve --home "$T/A" --listen 127.0.0.1:0
-grep -q "schema 99 is newer than this binary's 3" "$T/err" || fail "newer: $(cat "$T/err")"
+grep -q "schema 99 is newer than this binary's 4" "$T/err" || fail "newer: $(cat "$T/err")"
 expect_err "unsupported version"
 [ "$(sha256sum "$T/A/db/data.mdb")" = "$before" ] || fail "a refused open changed the store"
 nodes_stop_all

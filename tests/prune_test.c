@@ -1,0 +1,233 @@
+/*
+ * prune_test.c - pruned field writes (schema 4, spec/storage.md "Pruned
+ * field writes"): a plain field's writes that the merge fast path settles
+ * leave no writes row (the object gets the marker row instead), on the
+ * author's node and on a member's; a removal that changes a member's
+ * standing derives every row again from the stored ops (marker gone, one
+ * row per write) and both nodes show the same state; an erase of the
+ * field lists every op that wrote it, pruned or not (each becomes a
+ * stub); a schema-3 store migrates to 4 with its rows unchanged; a chain
+ * of 300 ops applied in one commit writes fewer pages than ops (an op's
+ * head row goes in before its parent's leaves, so the heads table's root
+ * is not freed and taken again, and written, for every op).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "protocol/op.h"
+#include "tests/object_fixture.h"
+
+#define WR_FIELD_TAG 0x00
+#define WR_PRUNED_TAG 0x11
+
+static int count_cb(void *data, const void *key, size_t klen, const void *val,
+                    size_t vlen) {
+    (void)key;
+    (void)klen;
+    (void)val;
+    (void)vlen;
+    (*(size_t *)data)++;
+    return 0;
+}
+
+static int stub_cb(void *data, const void *key, size_t klen, const void *val,
+                   size_t vlen) {
+    (void)key;
+    (void)klen;
+    if (ent_op_is_stub(val, vlen))
+        (*(size_t *)data)++;
+    return 0;
+}
+
+/* The writes rows of field name of obj. */
+static size_t field_rows(tnode *n, const uint8_t obj[32], const char *name) {
+    uint8_t pre[64];
+    size_t nl = strlen(name), c = 0;
+    memcpy(pre, obj, 32);
+    pre[32] = WR_FIELD_TAG;
+    memcpy(pre + 33, name, nl);
+    pre[33 + nl] = 0;
+    assert_int_equal(
+        tstore_scan(n->store, ENT_TBL_WRITES, pre, 34 + nl, count_cb, &c),
+        ENT_OK);
+    return c;
+}
+
+static bool marked(tnode *n, const uint8_t obj[32]) {
+    uint8_t k[33];
+    size_t c = 0;
+    memcpy(k, obj, 32);
+    k[32] = WR_PRUNED_TAG;
+    assert_int_equal(tstore_scan(n->store, ENT_TBL_WRITES, k, 33, count_cb, &c),
+                     ENT_OK);
+    return c > 0;
+}
+
+static void set1(tnode *n, const uint8_t id[32], const char *f, const char *v) {
+    ent_obj_input in = {f, v, false};
+    ent_op *op = NULL;
+    char err[256];
+    int rc = ent_obj_set(n->eng, id, &in, 1, &op, err, sizeof(err));
+    if (rc != ENT_OK)
+        fail_msg("set %s=%s: %s (%s)", f, v, ent_strerror(rc), err);
+    ent_op_free(op);
+}
+
+typedef struct fdump {
+    uint8_t buf[4096];
+    size_t n;
+} fdump;
+
+static int fdump_cb(void *data, const void *key, size_t klen, const void *val,
+                    size_t vlen) {
+    fdump *d = data;
+    if (d->n + klen + vlen > sizeof(d->buf))
+        return ENT_ELIMIT;
+    memcpy(d->buf + d->n, key, klen);
+    memcpy(d->buf + d->n + klen, val, vlen);
+    d->n += klen + vlen;
+    return 0;
+}
+
+/* The two nodes' fields rows of id are byte-identical. */
+static void same_fields(tnode *a, tnode *b, const uint8_t id[32]) {
+    fdump da = {0}, db = {0};
+    assert_int_equal(
+        tstore_scan(a->store, ENT_TBL_FIELDS, id, 32, fdump_cb, &da), ENT_OK);
+    assert_int_equal(
+        tstore_scan(b->store, ENT_TBL_FIELDS, id, 32, fdump_cb, &db), ENT_OK);
+    assert_true(da.n > 0);
+    assert_int_equal(da.n, db.n);
+    assert_memory_equal(da.buf, db.buf, da.n);
+}
+
+static void prune_fill_erase(void **state) {
+    (void)state;
+    tnode a = {0}, b = {0};
+    uint8_t id[32];
+    char v[32];
+    const ent_obj_input in[] = {{"name", "n0", false}};
+    assert_int_equal(
+        tnodes_open_obj(TNODES(&a, &b), 60, "opportunity", in, 1, id), 0);
+    assert_int_equal(tnode_join(&a, &b, id, 2 /* member */, NULL, NULL),
+                     ENT_OK);
+    for (int i = 1; i <= 20; i++) {
+        snprintf(v, sizeof(v), "n%d", i);
+        set1(&a, id, "name", v);
+    }
+    assert_int_equal(tnode_sync(&b, &a, id), 0);
+    /* only the genesis write keeps its row, on both nodes */
+    assert_int_equal(field_rows(&a, id, "name"), 1);
+    assert_int_equal(field_rows(&b, id, "name"), 1);
+    assert_true(marked(&a, id));
+    assert_true(marked(&b, id));
+    same_fields(&a, &b, id);
+    set1(&b, id, "name", "b1");
+    assert_int_equal(tnode_sync(&a, &b, id), 0);
+    assert_int_equal(field_rows(&a, id, "name"), 1);
+    same_fields(&a, &b, id);
+
+    /* a removal changes b's standing: every field is merged again, from
+     * every write, derived again from the ops */
+    ent_op *rm = NULL;
+    assert_int_equal(ent_obj_remove_member(a.eng, id, tnode_pk(&b), &rm),
+                     ENT_OK);
+    ent_op_free(rm);
+    assert_false(marked(&a, id));
+    assert_int_equal(field_rows(&a, id, "name"), 22);
+    assert_int_equal(tnode_sync(&b, &a, id), 0);
+    assert_false(marked(&b, id));
+    assert_int_equal(field_rows(&b, id, "name"), 22);
+    same_fields(&a, &b, id);
+
+    /* pruned again, then erased: the erase lists every op of the field */
+    set1(&a, id, "name", "n21");
+    assert_true(marked(&a, id));
+    assert_int_equal(field_rows(&a, id, "name"), 22);
+    ent_op *er = NULL;
+    char err[256];
+    assert_int_equal(ent_obj_erase(a.eng, id, "name", &er, err, sizeof(err)),
+                     ENT_OK);
+    ent_op_free(er);
+    size_t stubs = 0;
+    assert_int_equal(tstore_scan(a.store, ENT_TBL_OPS, id, 32, stub_cb, &stubs),
+                     ENT_OK);
+    assert_int_equal(stubs, 23); /* n0 (genesis), n1..n20, b1, n21 */
+    assert_int_equal(field_rows(&a, id, "name"), 0);
+    tnodes_close(TNODES(&a, &b));
+}
+
+static void chain_pages(void **state) {
+    (void)state;
+    tnode a = {0}, b = {0};
+    uint8_t id[32];
+    char v[32];
+    uint64_t p0 = 0, p1 = 0;
+    const ent_obj_input in[] = {{"name", "n0", false}};
+    assert_int_equal(
+        tnodes_open_obj(TNODES(&a, &b), 70, "opportunity", in, 1, id), 0);
+    assert_int_equal(tnode_join(&a, &b, id, 2 /* member */, NULL, NULL),
+                     ENT_OK);
+    for (int i = 1; i <= 300; i++) {
+        snprintf(v, sizeof(v), "n%d", i);
+        set1(&a, id, "name", v);
+    }
+    ent_store_count_pages(b.store);
+    assert_int_equal(ent_store_pages_written(b.store, &p0), ENT_OK);
+    assert_int_equal(tnode_sync(&b, &a, id), 0); /* one commit */
+    assert_int_equal(ent_store_pages_written(b.store, &p1), ENT_OK);
+    assert_true(p1 > p0);
+    if (p1 - p0 >= 300)
+        fail_msg("%llu pages for 300 ops", (unsigned long long)(p1 - p0));
+    tnodes_close(TNODES(&a, &b));
+}
+
+static int put_row(ent_txn *txn, void *data) {
+    (void)data;
+    return ent_txn_put(txn, ENT_TBL_WRITES, "row", 3, "v", 1, 0);
+}
+
+static int get_row(ent_txn *txn, void *data) {
+    const void *v;
+    size_t vl;
+    int rc = ent_txn_get(txn, ENT_TBL_WRITES, "row", 3, &v, &vl);
+    if (rc == ENT_OK && (vl != 1 || memcmp(v, "v", 1) != 0))
+        rc = ENT_ECORRUPT;
+    (void)data;
+    return rc;
+}
+
+static void schema3_migrates(void **state) {
+    (void)state;
+    char dir[64];
+    ent_store *s = NULL;
+    ent_store_opts o = {.schema = 3};
+    assert_int_equal(tmp_dir(dir, sizeof(dir), "prune"), 0);
+    assert_int_equal(ent_store_open_ex(&s, dir, ENT_STORE_CREATE, NULL, &o),
+                     ENT_OK);
+    assert_int_equal(ent_store_write(s, put_row, NULL), ENT_OK);
+    ent_store_close(s);
+    s = NULL;
+    assert_int_equal(ent_store_open(&s, dir, ENT_STORE_RDONLY, NULL),
+                     ENT_EVERSION);
+    assert_int_equal(ent_store_open(&s, dir, 0, NULL), ENT_OK);
+    uint32_t v = 0;
+    assert_int_equal(ent_store_schema(s, &v), ENT_OK);
+    assert_int_equal(v, 4);
+    assert_int_equal(ent_store_read(s, get_row, NULL), ENT_OK);
+    ent_store_close(s);
+    rm_tree(dir);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(prune_fill_erase),
+        cmocka_unit_test(schema3_migrates),
+        cmocka_unit_test(chain_pages),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
