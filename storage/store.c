@@ -56,6 +56,9 @@ struct ent_store {
     uint64_t pages_written;
     uint64_t pw_txnid, pw_last_pg, pw_free;
     bool count_pages; /* ent_store_count_pages was called */
+    /* reads of write transactions (ent_store_write_reads); one writer at a
+     * time, so a plain counter */
+    uint64_t write_reads;
 };
 
 struct ent_txn {
@@ -282,6 +285,20 @@ void ent_store_count_pages(ent_store *s) {
         return;
     s->count_pages = true;
     count_written(s); /* the starting point */
+}
+
+int ent_store_write_reads(const ent_store *s, uint64_t *out) {
+    if (s == NULL || out == NULL)
+        return ENT_EINVAL;
+    *out = s->write_reads;
+    return ENT_OK;
+}
+
+/* One read (a get, or a cursor's placement or step) by txn: counted when
+ * txn writes (ent_store_write_reads). */
+static inline void count_read(ent_txn *txn) {
+    if (txn->write)
+        txn->s->write_reads++;
 }
 
 int ent_store_pages_written(ent_store *s, uint64_t *out) {
@@ -810,6 +827,7 @@ int ent_txn_get(ent_txn *txn, ent_table t, const void *key, size_t klen,
     MDB_val k = {klen, (void *)key}, v;
     if (txn->s->absent[t])
         return ENT_ENOENT;
+    count_read(txn);
     int rc = mdb_get(txn->txn, txn->s->dbi[t], &k, &v);
     if (rc != MDB_SUCCESS)
         return xlate(txn->s, rc, "mdb_get");
@@ -949,6 +967,7 @@ static int scan(ent_txn *txn, ent_table t, const void *prefix, size_t plen,
     if (rc != MDB_SUCCESS)
         return xlate(txn->s, rc, "mdb_cursor_open");
     MDB_val k = {plen, (void *)prefix}, v;
+    count_read(txn);
     if (from != NULL) {
         k = *from;
         rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -962,6 +981,7 @@ static int scan(ent_txn *txn, ent_table t, const void *prefix, size_t plen,
             err = r < 0 ? r : ENT_OK;
             goto out;
         }
+        count_read(txn);
         rc = mdb_cursor_get(cur, &k, &v, reverse ? MDB_PREV : MDB_NEXT);
     }
     if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
@@ -1030,6 +1050,7 @@ int ent_iter_next(ent_iter *it, const void **key, size_t *klen,
         return ENT_EINVAL;
     if (it->done)
         return ENT_ENOENT;
+    count_read(it->txn);
     int rc =
         mdb_cursor_get(it->cur, &k, &v, it->started ? MDB_NEXT : MDB_FIRST);
     it->started = true;

@@ -122,6 +122,16 @@ int ent_store_pages_written(ent_store *s, uint64_t *out);
 void ent_store_count_pages(ent_store *s);
 
 /*
+ * *out: the reads the write transactions of this handle have made since it
+ * was opened: each ent_txn_get, and each placement and step of a scan's or
+ * an iterator's cursor (a scan of n entries counts n + 1). Reads of read
+ * transactions are not counted. For tests that bound what one commit reads
+ * (spec/workflows.md §6), without timing it.
+ * @return ENT_OK, ENT_EINVAL.
+ */
+int ent_store_write_reads(const ent_store *s, uint64_t *out);
+
+/*
  * Runs fn(txn, data) in one write transaction and commits it if fn returns
  * ENT_OK; aborts it otherwise and returns fn's error. On a full map, grows the
  * map and calls fn again from the start: fn must not have side effects

@@ -587,6 +587,87 @@ static void test_no_rules(void **state) {
     world_close(&w);
 }
 
+/* The reads of a member's applies stay flat as approvals and moves pile up
+ * (spec/workflows.md §6: a move reads O(1) when approvals are given and
+ * moves made in turn; the approval.requested check of a move reads the
+ * decisions since the stage's write, never every one). V, the owner, makes
+ * ROUNDS rounds of four ops (approve, Submitted -> Approved -> Draft ->
+ * Submitted) of an object whose step V may give itself; P applies them one
+ * by one. The reads of the last rounds' applies may not exceed those of
+ * the first rounds' by more than a few per op: a read per decision or
+ * stage write held would add a multiple of the rounds between (the check
+ * that read every decision: 3,412 and 11,860 here). */
+#define LOOP_TPL                                                               \
+    "{\"type\":\"wfloop\",\"fields\":["                                        \
+    "{\"name\":\"name\",\"type\":\"text\",\"visibility\":\"shared\"},"         \
+    "{\"name\":\"stage\",\"type\":\"enum\",\"visibility\":\"shared\","         \
+    "\"default\":\"Draft\"}],"                                                 \
+    "\"stages\":[\"Draft\",\"Submitted\",\"Approved\"],"                       \
+    "\"workflow\":{\"transitions\":["                                          \
+    "{\"from\":\"Draft\",\"to\":\"Submitted\"},"                               \
+    "{\"from\":\"Submitted\",\"to\":\"Approved\",\"approvals\":"               \
+    "[{\"step\":\"ok\",\"by\":\"owner\",\"self\":true}]},"                     \
+    "{\"from\":\"Approved\",\"to\":\"Draft\",\"who\":[\"owner\"]}]}}"
+
+#define ROUNDS 40
+#define WINDOW 8 /* rounds per measured window */
+
+static void test_reads_flat(void **state) {
+    (void)state;
+    tnode v, p;
+    uint8_t id[32];
+    char err[256];
+    static const char *const cycle[] = {"Approved", "Draft", "Submitted"};
+    tpl_ctx c = {.json = LOOP_TPL};
+    assert_int_equal(tnodes_open(TNODES(&v, &p), 1), 0);
+    assert_int_equal(ent_store_write(v.store, tpl_fn, &c), ENT_OK);
+    assert_int_equal(ent_store_write(p.store, tpl_fn, &c), ENT_OK);
+    ent_obj_input in = {.name = "name", .text = "loop", .how = ENT_IN_SHARED};
+    assert_int_equal(
+        ent_obj_create(v.eng, "wfloop", &in, 1, id, NULL, err, sizeof(err)),
+        ENT_OK);
+    assert_int_equal(tnode_join(&v, &p, id, ENT_ROLE_MEMBER, NULL, NULL),
+                     ENT_OK);
+    tops held = tnode_ops(&v, id);
+    size_t first = held.n; /* the ops p holds already */
+    tops_free(&held);
+    assert_int_equal(stage(&v, id, "Submitted", err, sizeof(err)), ENT_OK);
+    for (int r = 0; r < ROUNDS; r++) {
+        assert_int_equal(ent_obj_approve(v.eng, id, "ok", false, NULL, NULL,
+                                         err, sizeof(err)),
+                         ENT_OK);
+        for (int m = 0; m < 3; m++)
+            if (stage(&v, id, cycle[m], err, sizeof(err)) != ENT_OK)
+                fail_msg("round %d, move to %s: %s", r, cycle[m], err);
+    }
+    tops t = tnode_ops(&v, id);
+    assert_int_equal(t.n, first + 1 + 4 * ROUNDS);
+    /* ops come in the order they were made (one author): round r is
+     * t[first + 1 + 4r ..) */
+    uint64_t win[2] = {0, 0};
+    for (size_t i = first; i < t.n; i++) {
+        uint64_t r0, r1;
+        assert_int_equal(ent_store_write_reads(p.store, &r0), ENT_OK);
+        assert_int_equal(ent_obj_apply(p.eng, t.raw[i], t.len[i], NULL),
+                         ENT_OK);
+        assert_int_equal(ent_store_write_reads(p.store, &r1), ENT_OK);
+        size_t round = (i - first - 1) / 4;
+        if (i > first && round < WINDOW)
+            win[0] += r1 - r0;
+        else if (i > first && round >= ROUNDS - WINDOW)
+            win[1] += r1 - r0;
+    }
+    tops_free(&t);
+    assert_stage(&p, id, "Submitted");
+    assert_same_state(&v, &p, id);
+    print_message("reads of %d rounds' applies: first %llu, last %llu\n",
+                  WINDOW, (unsigned long long)win[0],
+                  (unsigned long long)win[1]);
+    assert_true(win[0] > 0);
+    assert_true(win[1] <= win[0] + 4 * WINDOW * 4);
+    tnodes_close(TNODES(&v, &p));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_happy_path),
@@ -598,6 +679,7 @@ int main(void) {
         cmocka_unit_test(test_rules_and_fields_by_non_owner),
         cmocka_unit_test(test_rejection),
         cmocka_unit_test(test_no_rules),
+        cmocka_unit_test(test_reads_flat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

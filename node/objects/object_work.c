@@ -1139,44 +1139,68 @@ static void stage_now(ent_txn *txn, const uint8_t obj[32],
 
 typedef int (*wait_fn)(void *data, const char *to, const ent_wf_step *s);
 
+/* Whether a step has a decision that counts, by me (NULL: anyone), made
+ * since the current stage's write (an order key above corder): the step's
+ * index read newest first down to that write, not every decision. */
+typedef struct given_ctx {
+    judge *j;
+    const uint8_t *me, *corder;
+    bool given;
+} given_ctx;
+
+static int given_scan(void *data, const void *key, size_t klen, const void *val,
+                      size_t vlen) {
+    given_ctx *c = data;
+    const uint8_t *order = (const uint8_t *)key + klen - OBJ_ORDER_LEN;
+    (void)val;
+    (void)vlen;
+    if (klen < 35 + OBJ_ORDER_LEN)
+        return ENT_ECORRUPT;
+    if (memcmp(order, c->corder, OBJ_ORDER_LEN) <= 0)
+        return 1; /* older than the stage: so is every later row */
+    if (c->me != NULL && memcmp(order + 8, c->me, 32) != 0)
+        return 0;
+    int rc = ent__obj_judge_stored(c->j, order, ENT_OP_APPROVE, &c->given);
+    return rc != ENT_OK ? rc : c->given;
+}
+
 /* Calls fn for each step waiting on me (NULL: on anyone) now. */
 static int waiting(judge *j, struct wfctx *w, const uint8_t *me, wait_fn fn,
                    void *data) {
     char cur[ENT_OP_NAME_MAX + 1];
-    uint8_t corder[OBJ_ORDER_LEN];
+    uint8_t corder[OBJ_ORDER_LEN], pre[35 + ENT_OP_NAME_MAX];
     ent_wf_party p = {.org = me};
     int rc;
     const ent_wf_rules *r = rules_now(j, w);
     if (r == NULL)
         return ENT_OK;
     stage_now(j->txn, j->obj, cur, corder);
-    if ((rc = decs_get(j, w)) != ENT_OK)
-        return rc;
     if (me != NULL) {
         p.owner = memcmp(me, j->owner, 32) == 0;
         rc = ent__obj_member_get(j->txn, j->obj, me, &p.active, &p.role);
         if (rc != ENT_OK && rc != ENT_ENOENT)
             return rc;
-        rc = ENT_OK;
         if (p.owner) {
             p.active = true;
             p.role = 0;
         }
     }
+    rc = ENT_OK;
     for (size_t i = 0; i < r->ntrans && rc == ENT_OK; i++) {
         const ent_wf_trans *t = &r->trans[i];
         if (!t->any_from && strcmp(t->from, cur) != 0)
             continue;
         for (size_t k = 0; k < t->nsteps && rc == ENT_OK; k++) {
             const ent_wf_step *s = &t->steps[k];
+            given_ctx c = {.j = j, .me = me, .corder = corder};
             if (me != NULL && !ent_wf_who_matches(&s->by, &p))
                 continue;
-            bool given = false;
-            for (size_t q = 0; q < w->nd && !given; q++)
-                given = w->d[q].counts && strcmp(w->d[q].step, s->name) == 0 &&
-                        (me == NULL || memcmp(w->d[q].org, me, 32) == 0) &&
-                        memcmp(w->d[q].order, corder, OBJ_ORDER_LEN) > 0;
-            if (!given)
+            for (int dec = 0; dec < 2 && rc == ENT_OK && !c.given; dec++) {
+                size_t pl = step_prefix(pre, j->obj, dec != 0, s->name);
+                rc = ent_txn_scan_reverse(j->txn, ENT_TBL_WRITES, pre, pl,
+                                          given_scan, &c);
+            }
+            if (rc == ENT_OK && !c.given)
                 rc = fn(data, t->to, s);
         }
     }
