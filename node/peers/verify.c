@@ -125,12 +125,13 @@ void ent_verifier_free(ent_verifier *v) {
 }
 
 /* Pool thread: opens op's body with a key of its epoch among the batch's
- * copies, into *out. Returns 1 when it did; 0 leaves the engine to do it
- * (no keys given, no key of that epoch, a key that does not open it, or
- * no memory). */
-static size_t open_body(vbatch *b, const ent_op *op, ent_obj_opened *out) {
-    if (b->opened == NULL)
+ * copies, into b->opened[idx]. Returns 1 when it did; 0 leaves the engine
+ * to do it (no keys given, no key of that epoch, a key that does not open
+ * it, or no memory). */
+static size_t open_body(vbatch *b, const ent_op *op, size_t idx) {
+    if (b->opened == NULL) /* &b->opened[idx] would be NULL + idx */
         return 0;
+    ent_obj_opened *out = &b->opened[idx];
     for (size_t k = 0; k < b->nkeys; k++) {
         uint8_t *body = NULL;
         size_t blen = 0;
@@ -178,7 +179,7 @@ static void work(uv_work_t *req) {
     if (ops != NULL)
         for (size_t i = 0; i < n; i++) {
             if (ops[i] != NULL && b->rcs[j->from + i] == ENT_OK)
-                opened += open_body(b, ops[i], &b->opened[j->from + i]);
+                opened += open_body(b, ops[i], j->from + i);
             ent_op_free(ops[i]);
         }
     atomic_fetch_add_explicit(&b->nopened, opened, memory_order_relaxed);

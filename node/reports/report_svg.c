@@ -38,7 +38,8 @@ static void put(sb *b, const char *fmt, ...) {
         return;
     for (;;) {
         va_start(ap, fmt);
-        int w = vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap);
+        /* b->s is NULL before the first growth: NULL + 0 is undefined */
+        int w = vsnprintf(b->s ? b->s + b->n : NULL, b->cap - b->n, fmt, ap);
         va_end(ap);
         if (w < 0) {
             b->bad = true;

@@ -35,14 +35,14 @@
 # (`audit verify --json`: ok, no equivocation, as many entries as the log,
 # and the checkpoint its head may add).
 #
-#   CRASH_ITERATIONS (default 6)   iterations (make test-long: 200)
+#   CRASH_ITERATIONS (default 4: one start-up kill; make test-long: 200)
 #   CRASH_SEED (default: random)   seed of $RANDOM, printed for replays
 #   CRASH_KEEP=1                   keep the temporary folder
 # Needs $ENTENTE (the binary under test) and python3.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-ITER=${CRASH_ITERATIONS:-6}
+ITER=${CRASH_ITERATIONS:-4}
 SEED=${CRASH_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
 RANDOM=$SEED
 BURST=60 # most sets one lane tries per iteration
