@@ -97,6 +97,22 @@ static void emit_proof(ent_cbor_writer *w, const void *data) {
 }
 
 /* Decodes a head that must be signed by org. */
+/* Whether buf is len bytes of well-formed CBOR within these bounds before
+ * a decoder reads it (arrays nested at most depth deep, at most items
+ * entries in one, no string over max_str bytes, at most max_size bytes in
+ * all): ent_cbor_check's answer. */
+static int cbor_bounded(const uint8_t *buf, size_t len, size_t depth,
+                        size_t items, size_t max_str, size_t max_size) {
+    ent_cbor_limits lim;
+    ent_cbor_limits_default(&lim);
+    lim.max_depth = depth;
+    lim.max_items = items;
+    lim.max_total = len;
+    lim.max_str = max_str;
+    lim.max_size = max_size;
+    return ent_cbor_check(buf, len, &lim);
+}
+
 static int signed_head(ent_actlog_head *h, const uint8_t *p, size_t n,
                        const uint8_t org[ENT_PK_LEN]) {
     int rc = ent_actlog_head_decode(h, p, n);
@@ -136,7 +152,6 @@ out:
 
 int ent_equiv_verify(const uint8_t *buf, size_t len, uint8_t org[ENT_PK_LEN],
                      int *kind) {
-    ent_cbor_limits lim;
     ent_cbor_reader r;
     uint8_t who[ENT_PK_LEN];
     const uint8_t *a, *b, *path, *sig;
@@ -146,13 +161,8 @@ int ent_equiv_verify(const uint8_t *buf, size_t len, uint8_t org[ENT_PK_LEN],
     int rc;
     if (buf == NULL || len > ENT_EQUIV_MAX_SIZE)
         return ENT_ECORRUPT;
-    ent_cbor_limits_default(&lim);
-    lim.max_depth = 2;
-    lim.max_items = 16;
-    lim.max_total = len;
-    lim.max_str = ENT_OP_MAX_SIZE;
-    lim.max_size = ENT_EQUIV_MAX_SIZE;
-    if ((rc = ent_cbor_check(buf, len, &lim)) != ENT_OK)
+    if ((rc = cbor_bounded(buf, len, 2, 16, ENT_OP_MAX_SIZE,
+                           ENT_EQUIV_MAX_SIZE)) != ENT_OK)
         return rc;
     ent_cbor_reader_init(&r, buf, len);
     if (ent_cbor_read_array(&r, &n) != ENT_OK || n != 7 ||
@@ -290,7 +300,6 @@ int ent_rewind_sign(const ent_identity *id, const ent_actlog_head *base,
 }
 
 int ent_rewind_decode(ent_rewind *r, const uint8_t *buf, size_t len) {
-    ent_cbor_limits lim;
     ent_cbor_reader rd;
     const char *tag;
     const uint8_t *hb, *hl;
@@ -301,13 +310,8 @@ int ent_rewind_decode(ent_rewind *r, const uint8_t *buf, size_t len) {
         return ENT_ETRUNCATED;
     if (len > ENT_REWIND_MAX)
         return ENT_ETOOBIG;
-    ent_cbor_limits_default(&lim);
-    lim.max_depth = 1;
-    lim.max_items = 8;
-    lim.max_total = len;
-    lim.max_str = ENT_ACTLOG_HEAD_MAX;
-    lim.max_size = ENT_REWIND_MAX;
-    if ((rc = ent_cbor_check(buf, len, &lim)) != ENT_OK)
+    if ((rc = cbor_bounded(buf, len, 1, 8, ENT_ACTLOG_HEAD_MAX,
+                           ENT_REWIND_MAX)) != ENT_OK)
         return rc;
     ent_cbor_reader_init(&rd, buf, len);
     if (ent_cbor_read_array(&rd, &n) != ENT_OK || n != 6 ||
