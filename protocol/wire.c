@@ -696,13 +696,6 @@ static int sink_write(void *data, const char *buf, size_t len) {
     return 0;
 }
 
-static int pack_bin(msgpack_packer *pk, const void *p, size_t len) {
-    int r = msgpack_pack_bin(pk, len);
-    if (r == 0 && len > 0)
-        r = msgpack_pack_bin_body(pk, p, len);
-    return r;
-}
-
 static int pack_str(msgpack_packer *pk, const char *s, size_t len) {
     int r = msgpack_pack_str(pk, len);
     if (r == 0 && len > 0)
@@ -733,8 +726,8 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
         const ent_wire_join *j = &m->u.join;
         r |= msgpack_pack_array(pk, 4);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
-        r |= pack_bin(pk, j->invite_id, sizeof(j->invite_id));
-        r |= pack_bin(pk, j->proof, sizeof(j->proof));
+        r |= ent__wire_pack_bin(pk, j->invite_id, sizeof(j->invite_id));
+        r |= ent__wire_pack_bin(pk, j->proof, sizeof(j->proof));
         r |= pack_str(pk, j->name, bounded_len(j->name, sizeof(j->name)));
         break;
     }
@@ -742,12 +735,12 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
         const ent_wire_join_ok *j = &m->u.join_ok;
         r |= msgpack_pack_array(pk, 4);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
-        r |= pack_bin(pk, j->object, ENT_WIRE_ID_LEN);
+        r |= ent__wire_pack_bin(pk, j->object, ENT_WIRE_ID_LEN);
         r |= msgpack_pack_array(pk, j->nkeys);
         for (size_t i = 0; i < j->nkeys; i++) {
             r |= msgpack_pack_array(pk, 2);
             r |= msgpack_pack_uint64(pk, j->keys[i].epoch);
-            r |= pack_bin(pk, j->keys[i].box, ENT_WIRE_BOX_LEN);
+            r |= ent__wire_pack_bin(pk, j->keys[i].box, ENT_WIRE_BOX_LEN);
         }
         r |= msgpack_pack_uint64(pk, j->nops);
         break;
@@ -765,10 +758,10 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
         const ent_wire_ops *o = &m->u.ops;
         r |= msgpack_pack_array(pk, 3);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
-        r |= pack_bin(pk, o->object, ENT_WIRE_ID_LEN);
+        r |= ent__wire_pack_bin(pk, o->object, ENT_WIRE_ID_LEN);
         r |= msgpack_pack_array(pk, o->nops);
         for (size_t i = 0; i < o->nops; i++)
-            r |= pack_bin(pk, o->ops[i].p, o->ops[i].len);
+            r |= ent__wire_pack_bin(pk, o->ops[i].p, o->ops[i].len);
         break;
     }
     case ENT_WIRE_ADDRS: {
@@ -777,54 +770,54 @@ static int pack_msg(msgpack_packer *pk, const ent_wire_msg *m) {
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
         r |= msgpack_pack_array(pk, a->nrecs);
         for (size_t i = 0; i < a->nrecs; i++)
-            r |= pack_bin(pk, a->recs[i].p, a->recs[i].len);
+            r |= ent__wire_pack_bin(pk, a->recs[i].p, a->recs[i].len);
         break;
     }
     case ENT_WIRE_ACK: {
         const ent_wire_ack *a = &m->u.ack;
         r |= msgpack_pack_array(pk, 3);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
-        r |= pack_bin(pk, a->object, ENT_WIRE_ID_LEN);
+        r |= ent__wire_pack_bin(pk, a->object, ENT_WIRE_ID_LEN);
         r |= msgpack_pack_array(pk, a->nids);
         for (size_t i = 0; i < a->nids; i++)
-            r |= pack_bin(pk, a->ids[i], ENT_WIRE_ID_LEN);
+            r |= ent__wire_pack_bin(pk, a->ids[i], ENT_WIRE_ID_LEN);
         break;
     }
     case ENT_WIRE_HAVE:
     case ENT_WIRE_WANT:
         r |= msgpack_pack_array(pk, 3);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
-        r |= pack_bin(pk, m->u.summary.object, ENT_WIRE_ID_LEN);
-        r |= pack_bin(pk, m->u.summary.bytes, m->u.summary.len);
+        r |= ent__wire_pack_bin(pk, m->u.summary.object, ENT_WIRE_ID_LEN);
+        r |= ent__wire_pack_bin(pk, m->u.summary.bytes, m->u.summary.len);
         break;
     case ENT_WIRE_DIGEST:
         r |= msgpack_pack_array(pk, 3);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
-        r |= pack_bin(pk, m->u.digest.digest, ENT_WIRE_DIGEST_LEN);
+        r |= ent__wire_pack_bin(pk, m->u.digest.digest, ENT_WIRE_DIGEST_LEN);
         r |= msgpack_pack_uint64(pk, m->u.digest.nobjects);
         break;
     case ENT_WIRE_DIGESTS:
         r |= msgpack_pack_array(pk, 3);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
         r |= msgpack_pack_uint64(pk, m->u.digests.total);
-        r |= pack_bin(pk, m->u.digests.entries,
+        r |= ent__wire_pack_bin(pk, m->u.digests.entries,
                       m->u.digests.n * ENT_WIRE_DIGEST_ENTRY);
         break;
     case ENT_WIRE_VV:
         r |= msgpack_pack_array(pk, m->u.vv.has_tips ? 5 : 4);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
-        r |= pack_bin(pk, m->u.vv.object, ENT_WIRE_ID_LEN);
-        r |= pack_bin(pk, m->u.vv.bytes, m->u.vv.len);
+        r |= ent__wire_pack_bin(pk, m->u.vv.object, ENT_WIRE_ID_LEN);
+        r |= ent__wire_pack_bin(pk, m->u.vv.bytes, m->u.vv.len);
         r |= msgpack_pack_uint32(pk, m->u.vv.flags);
         if (m->u.vv.has_tips)
-            r |= pack_bin(pk, m->u.vv.tips,
+            r |= ent__wire_pack_bin(pk, m->u.vv.tips,
                           m->u.vv.len / ENT_WIRE_VV_ENTRY * ENT_WIRE_ID_LEN);
         break;
     case ENT_WIRE_PING:
     case ENT_WIRE_PONG:
         r |= msgpack_pack_array(pk, 2);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
-        r |= pack_bin(pk, m->u.nonce, ENT_WIRE_NONCE_LEN);
+        r |= ent__wire_pack_bin(pk, m->u.nonce, ENT_WIRE_NONCE_LEN);
         break;
     case ENT_WIRE_HEAD:
     case ENT_WIRE_CONSISTENCY:

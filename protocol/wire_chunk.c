@@ -14,11 +14,6 @@
 
 #include "node/err.h"
 
-/* msgpack bin header bytes for a body of n bytes */
-static size_t bin_head(size_t n) {
-    return n < 256 ? 2 : n < 65536 ? 3 : 5;
-}
-
 int ent__wire_chunk_size(const ent_wire_msg *m, size_t *out) {
     size_t body;
     if (m->type == ENT_WIRE_CHUNK_WANT) {
@@ -33,28 +28,21 @@ int ent__wire_chunk_size(const ent_wire_msg *m, size_t *out) {
         body = c->len;
     }
     /* fixarray(3), fixint type, bin 32 object, bin body */
-    *out = 1 + 1 + bin_head(ENT_WIRE_ID_LEN) + ENT_WIRE_ID_LEN +
-           bin_head(body) + body;
+    *out = 1 + 1 + ent__wire_bin_head(ENT_WIRE_ID_LEN) + ENT_WIRE_ID_LEN +
+           ent__wire_bin_head(body) + body;
     return ENT_OK;
-}
-
-static int pack_bin(msgpack_packer *pk, const void *p, size_t len) {
-    int r = msgpack_pack_bin(pk, len);
-    if (r == 0 && len > 0)
-        r = msgpack_pack_bin_body(pk, p, len);
-    return r;
 }
 
 int ent__wire_chunk_pack(msgpack_packer *pk, const ent_wire_msg *m) {
     int r = msgpack_pack_array(pk, 3);
     r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
     if (m->type == ENT_WIRE_CHUNK_WANT) {
-        r |= pack_bin(pk, m->u.chunk_want.object, ENT_WIRE_ID_LEN);
-        r |= pack_bin(pk, m->u.chunk_want.hashes,
+        r |= ent__wire_pack_bin(pk, m->u.chunk_want.object, ENT_WIRE_ID_LEN);
+        r |= ent__wire_pack_bin(pk, m->u.chunk_want.hashes,
                       m->u.chunk_want.n * ENT_WIRE_HASH_LEN);
     } else {
-        r |= pack_bin(pk, m->u.chunk.object, ENT_WIRE_ID_LEN);
-        r |= pack_bin(pk, m->u.chunk.data, m->u.chunk.len);
+        r |= ent__wire_pack_bin(pk, m->u.chunk.object, ENT_WIRE_ID_LEN);
+        r |= ent__wire_pack_bin(pk, m->u.chunk.data, m->u.chunk.len);
     }
     return r;
 }

@@ -12,6 +12,25 @@
 
 #include "protocol/wire.h"
 
+/* msgpack sizes and the one bin writer the per-message files share:
+ * the header bytes of a bin of n bytes, the bytes of a uint v in its
+ * shortest form, and a bin header then its body (0, or nonzero). */
+static inline size_t ent__wire_bin_head(size_t n) {
+    return n < 256 ? 2 : n < 65536 ? 3 : 5;
+}
+
+static inline size_t ent__wire_uint_len(uint64_t v) {
+    return v < 128 ? 1 : v < 256 ? 2 : v < 65536 ? 3 : v <= 0xffffffffu ? 5 : 9;
+}
+
+static inline int ent__wire_pack_bin(msgpack_packer *pk, const void *p,
+                                     size_t len) {
+    int r = msgpack_pack_bin(pk, len);
+    if (r == 0 && len > 0)
+        r = msgpack_pack_bin_body(pk, p, len);
+    return r;
+}
+
 /* OVERLAP (wire_overlap.c): exact size, after checking the fields
  * (@return ENT_OK, ENT_EINVAL); pack (0 or -1); decode from the six
  * array elements f (@return ENT_OK, ENT_EPROTO, ENT_ENOMEM). */

@@ -10,10 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static size_t uint_len(uint64_t v) {
-    return v < 128 ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3 : v <= 0xffffffffu ? 5 : 9;
-}
-
 static size_t bin_len(size_t n) {
     return (n <= 0xff ? 2 : n <= 0xffff ? 3 : 5) + n;
 }
@@ -22,8 +18,8 @@ int ent__wire_overlap_size(const ent_wire_overlap *o, size_t *out) {
     if (o->kind == 0 || o->kind > ENT_WIRE_OVERLAP_MAX_KIND ||
         o->len > ENT_WIRE_OVERLAP_MAX_DATA || (o->len > 0 && o->data == NULL))
         return ENT_EINVAL;
-    *out = 1 + 1 + uint_len(o->kind) + bin_len(ENT_WIRE_OVERLAP_RUN_LEN) +
-           uint_len(o->a) + uint_len(o->b) + bin_len(o->len);
+    *out = 1 + 1 + ent__wire_uint_len(o->kind) + bin_len(ENT_WIRE_OVERLAP_RUN_LEN) +
+           ent__wire_uint_len(o->a) + ent__wire_uint_len(o->b) + bin_len(o->len);
     return ENT_OK;
 }
 

@@ -19,14 +19,6 @@
 
 #include "node/err.h"
 
-static size_t bin_head(size_t n) {
-    return n < 256 ? 2 : n < 65536 ? 3 : 5;
-}
-
-static size_t uint_len(uint64_t v) {
-    return v < 128 ? 1 : v < 256 ? 2 : v < 65536 ? 3 : v <= 0xffffffffu ? 5 : 9;
-}
-
 /* Whether (prefix, bits) is canonical: bits a multiple of 4 up to max and
  * every bit of prefix after the first bits zero. */
 static bool range_ok(const uint8_t prefix[2], uint64_t bits, unsigned max) {
@@ -70,8 +62,8 @@ int ent__wire_recon_size(const ent_wire_msg *m, size_t *out) {
             return ENT_EINVAL;
         unsigned mask = ranges_mask(r, &k);
         size_t fps = k * ENT_WIRE_RECON_FP;
-        *out = 1 + 1 + bin_head(2) + 2 + uint_len(r->bits) + uint_len(mask) +
-               bin_head(fps) + fps;
+        *out = 1 + 1 + ent__wire_bin_head(2) + 2 + ent__wire_uint_len(r->bits) + ent__wire_uint_len(mask) +
+               ent__wire_bin_head(fps) + fps;
         return ENT_OK;
     }
     const ent_wire_leaf *l = &m->u.leaf;
@@ -80,16 +72,9 @@ int ent__wire_recon_size(const ent_wire_msg *m, size_t *out) {
         (l->n > 0 && l->entries == NULL))
         return ENT_EINVAL;
     size_t body = l->n * ENT_WIRE_DIGEST_ENTRY;
-    *out = 1 + 1 + bin_head(2) + 2 + uint_len(l->bits) + uint_len(l->total) +
-           bin_head(body) + body;
+    *out = 1 + 1 + ent__wire_bin_head(2) + 2 + ent__wire_uint_len(l->bits) + ent__wire_uint_len(l->total) +
+           ent__wire_bin_head(body) + body;
     return ENT_OK;
-}
-
-static int pack_bin(msgpack_packer *pk, const void *p, size_t len) {
-    int r = msgpack_pack_bin(pk, len);
-    if (r == 0 && len > 0)
-        r = msgpack_pack_bin_body(pk, p, len);
-    return r;
 }
 
 int ent__wire_recon_pack(msgpack_packer *pk, const ent_wire_msg *m) {
@@ -100,7 +85,7 @@ int ent__wire_recon_pack(msgpack_packer *pk, const ent_wire_msg *m) {
         unsigned mask = ranges_mask(g, &k);
         r = msgpack_pack_array(pk, 5);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
-        r |= pack_bin(pk, g->prefix, 2);
+        r |= ent__wire_pack_bin(pk, g->prefix, 2);
         r |= msgpack_pack_uint32(pk, g->bits);
         r |= msgpack_pack_uint32(pk, mask);
         r |= msgpack_pack_bin(pk, k * ENT_WIRE_RECON_FP);
@@ -112,10 +97,10 @@ int ent__wire_recon_pack(msgpack_packer *pk, const ent_wire_msg *m) {
     const ent_wire_leaf *l = &m->u.leaf;
     r = msgpack_pack_array(pk, 5);
     r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
-    r |= pack_bin(pk, l->prefix, 2);
+    r |= ent__wire_pack_bin(pk, l->prefix, 2);
     r |= msgpack_pack_uint32(pk, l->bits);
     r |= msgpack_pack_uint64(pk, l->total);
-    r |= pack_bin(pk, l->entries, l->n * ENT_WIRE_DIGEST_ENTRY);
+    r |= ent__wire_pack_bin(pk, l->entries, l->n * ENT_WIRE_DIGEST_ENTRY);
     return r;
 }
 

@@ -15,14 +15,6 @@
 
 #include "node/err.h"
 
-static size_t bin_head(size_t n) {
-    return n < 256 ? 2 : n < 65536 ? 3 : 5;
-}
-
-static size_t uint_len(uint64_t v) {
-    return v < 128 ? 1 : v < 256 ? 2 : v < 65536 ? 3 : v <= 0xffffffffu ? 5 : 9;
-}
-
 /* Whether len bytes suit a REWIND of kind k. */
 static bool rewind_len_ok(uint64_t k, size_t len) {
     switch (k) {
@@ -42,30 +34,23 @@ int ent__wire_witness_size(const ent_wire_msg *m, size_t *out) {
     if (m->type == ENT_WIRE_HEAD) {
         if (m->u.head.len == 0 || m->u.head.len > ENT_WIRE_HEAD_MAX)
             return ENT_EINVAL;
-        sz = 1 + 1 + bin_head(m->u.head.len) + m->u.head.len;
+        sz = 1 + 1 + ent__wire_bin_head(m->u.head.len) + m->u.head.len;
     } else if (m->type == ENT_WIRE_CONSISTENCY) {
         const ent_wire_consistency *k = &m->u.cons;
         if (k->nhashes > ENT_WIRE_MAX_CPROOF || (!k->has_sig && k->nhashes))
             return ENT_EINVAL;
         size_t pl = k->nhashes * ENT_WIRE_HASH_LEN;
         size_t sl = k->has_sig ? ENT_WIRE_SIG_LEN : 0;
-        sz = 1 + 1 + uint_len(k->from) + uint_len(k->to) + bin_head(pl) + pl +
-             bin_head(sl) + sl;
+        sz = 1 + 1 + ent__wire_uint_len(k->from) + ent__wire_uint_len(k->to) + ent__wire_bin_head(pl) + pl +
+             ent__wire_bin_head(sl) + sl;
     } else {
         const ent_wire_rewind *w = &m->u.rewind;
         if (!rewind_len_ok(w->kind, w->len))
             return ENT_EINVAL;
-        sz = 1 + 1 + 1 + bin_head(w->len) + w->len;
+        sz = 1 + 1 + 1 + ent__wire_bin_head(w->len) + w->len;
     }
     *out = sz;
     return ENT_OK;
-}
-
-static int pack_bin(msgpack_packer *pk, const void *p, size_t len) {
-    int r = msgpack_pack_bin(pk, len);
-    if (r == 0 && len > 0)
-        r = msgpack_pack_bin_body(pk, p, len);
-    return r;
 }
 
 int ent__wire_witness_pack(msgpack_packer *pk, const ent_wire_msg *m) {
@@ -73,21 +58,21 @@ int ent__wire_witness_pack(msgpack_packer *pk, const ent_wire_msg *m) {
     if (m->type == ENT_WIRE_HEAD) {
         r = msgpack_pack_array(pk, 2);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
-        r |= pack_bin(pk, m->u.head.bytes, m->u.head.len);
+        r |= ent__wire_pack_bin(pk, m->u.head.bytes, m->u.head.len);
     } else if (m->type == ENT_WIRE_CONSISTENCY) {
         r = msgpack_pack_array(pk, 5);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
         r |= msgpack_pack_uint64(pk, m->u.cons.from);
         r |= msgpack_pack_uint64(pk, m->u.cons.to);
-        r |= pack_bin(pk, m->u.cons.hashes,
+        r |= ent__wire_pack_bin(pk, m->u.cons.hashes,
                       m->u.cons.nhashes * ENT_WIRE_HASH_LEN);
-        r |= pack_bin(pk, m->u.cons.sig,
+        r |= ent__wire_pack_bin(pk, m->u.cons.sig,
                       m->u.cons.has_sig ? ENT_WIRE_SIG_LEN : 0);
     } else {
         r = msgpack_pack_array(pk, 3);
         r |= msgpack_pack_uint32(pk, (uint32_t)m->type);
         r |= msgpack_pack_uint32(pk, m->u.rewind.kind);
-        r |= pack_bin(pk, m->u.rewind.bytes, m->u.rewind.len);
+        r |= ent__wire_pack_bin(pk, m->u.rewind.bytes, m->u.rewind.len);
     }
     return r;
 }

@@ -262,14 +262,24 @@ static int rw_of(const ent_rewind *r, uint8_t hb[ENT_ACTLOG_HEAD_MAX],
     return rc;
 }
 
+/* r as CBOR in *out (malloc'ed): the signed part (5 items) or, with_sig,
+ * the whole record. */
+static int rw_encode(const ent_rewind *r, bool with_sig, uint8_t **out,
+                     size_t *len) {
+    uint8_t hb[ENT_ACTLOG_HEAD_MAX], hl[ENT_ACTLOG_HEAD_MAX];
+    struct rw x;
+    int rc = rw_of(r, hb, hl, &x);
+    x.sig = with_sig ? r->sig : NULL;
+    return rc == ENT_OK ? ent_cbor_encode(out, len, ENT_REWIND_MAX, emit_rw, &x)
+                        : rc;
+}
+
 int ent_rewind_sign(const ent_identity *id, const ent_actlog_head *base,
                     const ent_actlog_head *lost, uint64_t time, uint8_t *buf,
                     size_t cap, size_t *len) {
-    uint8_t hb[ENT_ACTLOG_HEAD_MAX], hl[ENT_ACTLOG_HEAD_MAX];
-    uint8_t *msg = NULL, *out = NULL;
-    size_t mlen = 0, olen = 0;
+    uint8_t *msg = NULL;
+    size_t mlen = 0;
     ent_rewind r;
-    struct rw x;
     const uint8_t *me = ent_identity_public(id);
     if (memcmp(base->org, me, ENT_PK_LEN) != 0 ||
         memcmp(lost->org, me, ENT_PK_LEN) != 0 || base->size == 0 ||
@@ -280,23 +290,11 @@ int ent_rewind_sign(const ent_identity *id, const ent_actlog_head *base,
     r.base = *base;
     r.lost = *lost;
     r.time = time;
-    int rc = rw_of(&r, hb, hl, &x);
-    if (rc == ENT_OK)
-        rc = ent_cbor_encode(&msg, &mlen, ENT_REWIND_MAX, emit_rw, &x);
+    int rc = rw_encode(&r, false, &msg, &mlen);
     if (rc == ENT_OK)
         rc = ent_identity_sign(id, ENT_SIGCTX_TREE_HEAD, msg, mlen, r.sig);
-    x.sig = r.sig;
-    if (rc == ENT_OK)
-        rc = ent_cbor_encode(&out, &olen, ENT_REWIND_MAX, emit_rw, &x);
-    if (rc == ENT_OK && olen > cap)
-        rc = ENT_EINVAL;
-    if (rc == ENT_OK) {
-        memcpy(buf, out, olen);
-        *len = olen;
-    }
     free(msg);
-    free(out);
-    return rc;
+    return rc == ENT_OK ? ent_rewind_encode(&r, buf, cap, len) : rc;
 }
 
 int ent_rewind_decode(ent_rewind *r, const uint8_t *buf, size_t len) {
@@ -339,13 +337,9 @@ int ent_rewind_decode(ent_rewind *r, const uint8_t *buf, size_t len) {
 
 int ent_rewind_encode(const ent_rewind *r, uint8_t *buf, size_t cap,
                       size_t *len) {
-    uint8_t hb[ENT_ACTLOG_HEAD_MAX], hl[ENT_ACTLOG_HEAD_MAX], *out = NULL;
+    uint8_t *out = NULL;
     size_t olen = 0;
-    struct rw x;
-    int rc = rw_of(r, hb, hl, &x);
-    x.sig = r->sig;
-    if (rc == ENT_OK)
-        rc = ent_cbor_encode(&out, &olen, ENT_REWIND_MAX, emit_rw, &x);
+    int rc = rw_encode(r, true, &out, &olen);
     if (rc == ENT_OK && olen > cap)
         rc = ENT_EINVAL;
     if (rc == ENT_OK) {
@@ -357,12 +351,9 @@ int ent_rewind_encode(const ent_rewind *r, uint8_t *buf, size_t cap,
 }
 
 int ent_rewind_verify(const ent_rewind *r) {
-    uint8_t hb[ENT_ACTLOG_HEAD_MAX], hl[ENT_ACTLOG_HEAD_MAX], *msg = NULL;
+    uint8_t *msg = NULL;
     size_t mlen = 0;
-    struct rw x;
-    int rc = rw_of(r, hb, hl, &x);
-    if (rc == ENT_OK)
-        rc = ent_cbor_encode(&msg, &mlen, ENT_REWIND_MAX, emit_rw, &x);
+    int rc = rw_encode(r, false, &msg, &mlen);
     if (rc == ENT_OK &&
         (ent_sig_verify(r->org, ENT_SIGCTX_TREE_HEAD, msg, mlen, r->sig) !=
              ENT_OK ||
