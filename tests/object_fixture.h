@@ -461,4 +461,16 @@ static inline int tnode_force_set_org(tnode *n, const uint8_t id[32],
     return rc;
 }
 
+/* Sets the one field f to the text v (not private) on n's object id, as
+ * `object set` does; err gets the engine's reason. @return what
+ * ent_obj_set says. */
+static inline int tnode_set1(tnode *n, const uint8_t id[32], const char *f,
+                             const char *v, char *err, size_t errcap) {
+    ent_obj_input in = {f, v, false};
+    ent_op *op = NULL;
+    int rc = ent_obj_set(n->eng, id, &in, 1, &op, err, errcap);
+    ent_op_free(op);
+    return rc;
+}
+
 #endif

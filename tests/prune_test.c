@@ -68,13 +68,10 @@ static bool marked(tnode *n, const uint8_t obj[32]) {
 }
 
 static void set1(tnode *n, const uint8_t id[32], const char *f, const char *v) {
-    ent_obj_input in = {f, v, false};
-    ent_op *op = NULL;
     char err[256];
-    int rc = ent_obj_set(n->eng, id, &in, 1, &op, err, sizeof(err));
+    int rc = tnode_set1(n, id, f, v, err, sizeof(err));
     if (rc != ENT_OK)
         fail_msg("set %s=%s: %s (%s)", f, v, ent_strerror(rc), err);
-    ent_op_free(op);
 }
 
 typedef struct fdump {
