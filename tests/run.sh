@@ -5,6 +5,9 @@
 # run of every fuzz target; prints one line per item and closes with the
 # summary line "N passed, N failed". Exit status 1 if anything failed.
 #
+# With TEST_CPU=1 each line also shows the CPU seconds (user + system) the
+# item's processes used.
+#
 # Items run TEST_JOBS at a time (default: the number of CPUs); each line is
 # printed when its item ends, so lines come in order of completion. Every
 # item already picks its own ports and folders, so items never share state.
@@ -100,9 +103,17 @@ run_one() {
     env ENTENTE_TEST_RUN="$mark" timeout "${TEST_TIMEOUT:-600}" "$@" \
         >"$log" 2>&1 || ok=0
     reap "$mark" "$log" || ok=0
+    # the CPU seconds of the item's waited-for processes (user + system),
+    # shown with TEST_CPU=1: what the suite's time is made of on 2 cores
+    local cpu=
+    if [ -n "${TEST_CPU:-}" ]; then
+        times >"$log.times" # here: in $(...) it would count that subshell's
+        cpu=$(tail -n 1 "$log.times" | awk '{ split($1, u, "m"); split($2, s, "m");
+            printf " %5.1fs cpu", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
+    fi
     if [ $ok = 1 ]; then
         echo "$name" >"$logdir/$n.ok"
-        printf 'PASS %-40s %3ds\n' "$name" $((SECONDS - t0))
+        printf 'PASS %-40s %3ds%s\n' "$name" $((SECONDS - t0)) "$cpu"
     else
         echo "$name" >"$logdir/$n.fail"
         # one write, so parallel items' lines do not interleave

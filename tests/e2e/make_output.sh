@@ -65,7 +65,7 @@ rm node/zz_broken.c
 printf '#!/bin/sh\necho lots of output\nexit 0\n' >"$T/good.sh"
 printf '#!/bin/sh\necho the reason it failed\nexit 1\n' >"$T/bad.sh"
 st=0
-LEFTOVER_GRACE=1 bash tests/run.sh -- "$T/good.sh" "$T/bad.sh" -- >"$T/out" 2>&1 || st=$?
+env -u TEST_CPU LEFTOVER_GRACE=1 bash tests/run.sh -- "$T/good.sh" "$T/bad.sh" -- >"$T/out" 2>&1 || st=$?
 [ "$st" = 1 ] || fail "run.sh exited $st"
 # the two run at once: their lines come in the order they end
 grep -qE "^PASS $T/good.sh +[0-9]+s$" "$T/out" || fail "run.sh PASS line: $(cat "$T/out")"
@@ -74,4 +74,9 @@ grep -qE "^FAIL $T/bad.sh +[0-9]+s$" "$T/out" || fail "run.sh FAIL line: $(cat "
 grep -qx "    | the reason it failed" "$T/out" || fail "run.sh hid the failure's log: $(cat "$T/out")"
 grep -q "lots of output" "$T/out" && fail "run.sh showed a passing test's output: $(cat "$T/out")"
 [ "$(tail -n 1 "$T/out")" = "1 passed, 1 failed" ] || fail "run.sh summary: $(tail -n 1 "$T/out")"
+# TEST_CPU=1 adds the item's CPU seconds to its line
+TEST_CPU=1 LEFTOVER_GRACE=1 bash tests/run.sh -- "$T/good.sh" -- >"$T/out" 2>&1 ||
+    fail "run.sh with TEST_CPU: $(cat "$T/out")"
+grep -qE "^PASS $T/good.sh +[0-9]+s +[0-9]+\.[0-9]s cpu$" "$T/out" ||
+    fail "run.sh PASS line with TEST_CPU: $(cat "$T/out")"
 echo "make_output: ok"
