@@ -12,9 +12,9 @@
 #include "node/err.h"
 #include "node/metrics.h"
 #include "node/log.h"
+#include "node/webhooks/curl_dl.h"
 #include "node/webhooks/webhook.h"
 
-#include <curl/curl.h>
 #include <uv.h>
 
 #include <stdio.h>
@@ -28,6 +28,9 @@
 #define TOTAL_TIMEOUT_MS 30000L
 #define RESPONSE_MAX (64u << 10)     /* bytes of a receiver's answer read */
 #define USER_AGENT "Entente-Webhooks/1"
+
+/* libcurl's functions (curl_dl.h), set by ent_webhooks_new before any use */
+static const ent_curl *cu;
 #define FLUSH_MS 50                  /* acknowledgements written within */
 #define PEND_MAX 64                  /* ... or once this many wait */
 
@@ -150,7 +153,7 @@ static void on_poll(uv_poll_t *p, int status, int events) {
     else
         flags = ((events & UV_READABLE) ? CURL_CSELECT_IN : 0) |
                 ((events & UV_WRITABLE) ? CURL_CSELECT_OUT : 0);
-    curl_multi_socket_action(w->multi, s->fd, flags, &running);
+    cu->multi_socket_action(w->multi, s->fd, flags, &running);
     check_done(w);
 }
 
@@ -173,7 +176,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *data,
     if (what == CURL_POLL_REMOVE) {
         if (s != NULL) {
             if (!w->closing)
-                curl_multi_assign(w->multi, fd, NULL);
+                cu->multi_assign(w->multi, fd, NULL);
             sock_close(s);
         }
         return 0;
@@ -194,7 +197,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *data,
         if (w->socks != NULL)
             w->socks->prev = s;
         w->socks = s;
-        curl_multi_assign(w->multi, fd, s);
+        cu->multi_assign(w->multi, fd, s);
     }
     int ev = ((what & CURL_POLL_IN) ? UV_READABLE : 0) |
              ((what & CURL_POLL_OUT) ? UV_WRITABLE : 0);
@@ -205,7 +208,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *data,
 static void on_curl_timeout(uv_timer_t *t) {
     ent_webhooks *w = t->data;
     int running;
-    curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    cu->multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     check_done(w);
 }
 
@@ -232,8 +235,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *data) {
 
 static void hook_free(hook *h) {
     if (h->easy != NULL)
-        curl_easy_cleanup(h->easy);
-    curl_slist_free_all(h->headers);
+        cu->easy_cleanup(h->easy);
+    cu->slist_free_all(h->headers);
     free(h->body);
     free(h);
 }
@@ -268,7 +271,7 @@ static void engine_timer_closed(uv_handle_t *hd) {
 static void hook_cancel(hook *h) {
     ent_webhooks *w = h->w;
     if (h->in_flight)
-        curl_multi_remove_handle(w->multi, h->easy);
+        cu->multi_remove_handle(w->multi, h->easy);
     h->in_flight = false;
     uv_timer_stop(&h->timer);
     h->waiting = false;
@@ -307,7 +310,7 @@ static hook *hook_add(ent_webhooks *w, const char *id) {
         return NULL;
     h->w = w;
     snprintf(h->id, sizeof(h->id), "%s", id);
-    h->easy = curl_easy_init();
+    h->easy = cu->easy_init();
     if (h->easy == NULL || uv_timer_init(w->loop, &h->timer) != 0) {
         hook_free(h);
         return NULL;
@@ -595,48 +598,48 @@ static int send_event(hook *h, const ent_webhook *rec, uint64_t event,
     h->attempt++;
     uint64_t t = now_ms() / 1000u;
     ent_webhook_sign(sig, rec->secret, t, h->body, len);
-    curl_slist_free_all(h->headers);
+    cu->slist_free_all(h->headers);
     h->headers = NULL;
     const char *fixed[] = {"Content-Type: application/json", "Expect:"};
     for (size_t i = 0; i < 2; i++)
-        h->headers = curl_slist_append(h->headers, fixed[i]);
+        h->headers = cu->slist_append(h->headers, fixed[i]);
     snprintf(line, sizeof(line), "Entente-Event-Id: %llu",
              (unsigned long long)event);
-    h->headers = curl_slist_append(h->headers, line);
+    h->headers = cu->slist_append(h->headers, line);
     snprintf(line, sizeof(line), "Entente-Event-Kind: %s", kind);
-    h->headers = curl_slist_append(h->headers, line);
+    h->headers = cu->slist_append(h->headers, line);
     snprintf(line, sizeof(line), "Entente-Webhook-Id: %s", h->id);
-    h->headers = curl_slist_append(h->headers, line);
+    h->headers = cu->slist_append(h->headers, line);
     snprintf(line, sizeof(line), "Entente-Delivery-Attempt: %u", h->attempt);
-    h->headers = curl_slist_append(h->headers, line);
+    h->headers = cu->slist_append(h->headers, line);
     snprintf(line, sizeof(line), "Entente-Signature: %s", sig);
-    h->headers = curl_slist_append(h->headers, line);
+    h->headers = cu->slist_append(h->headers, line);
     if (h->headers == NULL)
         return ENT_ENOMEM;
     CURL *e = h->easy;
     h->errbuf[0] = '\0';
     h->resp_bytes = 0;
-    curl_easy_setopt(e, CURLOPT_URL, rec->url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, TOTAL_TIMEOUT_MS);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, h->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)len);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, h);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    cu->easy_setopt(e, CURLOPT_URL, rec->url);
+    cu->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu->easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    cu->easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    cu->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+    cu->easy_setopt(e, CURLOPT_TIMEOUT_MS, TOTAL_TIMEOUT_MS);
+    cu->easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT);
+    cu->easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
+    cu->easy_setopt(e, CURLOPT_POST, 1L);
+    cu->easy_setopt(e, CURLOPT_POSTFIELDS, h->body);
+    cu->easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)len);
+    cu->easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    cu->easy_setopt(e, CURLOPT_WRITEDATA, h);
+    cu->easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
+    cu->easy_setopt(e, CURLOPT_PRIVATE, h);
+    cu->easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    cu->easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (w->ca_file != NULL)
-        curl_easy_setopt(e, CURLOPT_CAINFO, w->ca_file);
+        cu->easy_setopt(e, CURLOPT_CAINFO, w->ca_file);
     h->started = now_ms();
-    if (curl_multi_add_handle(w->multi, e) != CURLM_OK)
+    if (cu->multi_add_handle(w->multi, e) != CURLM_OK)
         return ENT_EIO;
     h->in_flight = true;
     return ENT_OK;
@@ -734,8 +737,8 @@ static void finished(hook *h, CURLcode res) {
     ent_webhooks *w = h->w;
     long status = 0;
     char err[ENT_WEBHOOK_ERR_MAX];
-    curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_multi_remove_handle(w->multi, h->easy);
+    cu->easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
+    cu->multi_remove_handle(w->multi, h->easy);
     h->in_flight = false;
     struct done_ctx c = {.h = h, .now = now_ms()};
     c.ok = res == CURLE_OK && status >= 200 && status <= 299;
@@ -757,7 +760,7 @@ static void finished(hook *h, CURLcode res) {
         snprintf(err, sizeof(err), "the answer is longer than 64 KiB");
     else if (res != CURLE_OK)
         snprintf(err, sizeof(err), "%.150s",
-                 h->errbuf[0] ? h->errbuf : curl_easy_strerror(res));
+                 h->errbuf[0] ? h->errbuf : cu->easy_strerror(res));
     else
         snprintf(err, sizeof(err), "HTTP %ld", status);
     c.a = (ent_webhook_attempt){.event = h->event,
@@ -791,17 +794,17 @@ static void finished(hook *h, CURLcode res) {
 static void check_done(ent_webhooks *w) {
     CURLMsg *m;
     int left;
-    while ((m = curl_multi_info_read(w->multi, &left)) != NULL) {
+    while ((m = cu->multi_info_read(w->multi, &left)) != NULL) {
         if (m->msg != CURLMSG_DONE)
             continue;
         hook *h = NULL;
         CURL *e = m->easy_handle;
         CURLcode res = m->data.result;
-        curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&h);
+        cu->easy_getinfo(e, CURLINFO_PRIVATE, (char **)&h);
         if (h != NULL)
             finished(h, res);
         else
-            curl_multi_remove_handle(w->multi, e);
+            cu->multi_remove_handle(w->multi, e);
     }
 }
 
@@ -854,7 +857,13 @@ int ent_webhooks_new(ent_webhooks **out, ent_node *n,
         return ENT_ENOMEM;
     }
     w->cfg.ca_file = w->ca_file;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    char lib_err[256];
+    if ((cu = ent_curl_get(lib_err, sizeof(lib_err))) == NULL) {
+        ent_log_write(ent_node_log(n), ENT_LOG_ERROR, "webhooks: %s", lib_err);
+        ent_webhooks_free(w);
+        return ENT_EIO;
+    }
+    if (cu->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         ent_webhooks_free(w);
         return ENT_EIO;
     }
@@ -873,13 +882,13 @@ int ent_webhooks_start(ent_webhooks *w) {
     ent_events_hub *hub = ent_events_hub_of(w->node);
     if (w->started || w->closing)
         return ENT_EINVAL;
-    w->multi = curl_multi_init();
+    w->multi = cu->multi_init();
     if (w->multi == NULL)
         return ENT_EIO;
-    curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-    curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
-    curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-    curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
+    cu->multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+    cu->multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
+    cu->multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    cu->multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
     uv_timer_init(w->loop, &w->curl_timer);
     uv_timer_init(w->loop, &w->tick);
     uv_timer_init(w->loop, &w->flush_timer);
@@ -912,7 +921,7 @@ void ent_webhooks_stop(ent_webhooks *w, void (*done)(void *arg), void *arg) {
     flush_all(w); /* what was acknowledged stays acknowledged */
     while (w->hooks != NULL)
         hook_drop(w->hooks);
-    curl_multi_cleanup(w->multi); /* closes its sockets: socket_cb */
+    cu->multi_cleanup(w->multi); /* closes its sockets: socket_cb */
     w->multi = NULL;
     while (w->socks != NULL)
         sock_close(w->socks);
@@ -928,9 +937,9 @@ void ent_webhooks_free(ent_webhooks *w) {
         ent_metrics_collector_remove(ent_node_metrics(w->node),
                                      webhooks_collect, w);
     if (w->multi != NULL)
-        curl_multi_cleanup(w->multi);
+        cu->multi_cleanup(w->multi);
     if (w->curl_inited)
-        curl_global_cleanup();
+        cu->global_cleanup();
     free(w->ca_file);
     free(w);
 }

@@ -10,8 +10,7 @@
 #include "crypto/crypto.h"
 #include "node/bytes.h"
 #include "node/err.h"
-
-#include <curl/curl.h>
+#include "node/webhooks/curl_dl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,26 +41,33 @@ int ent_webhook_url_check(const char *url, char *err, size_t errcap) {
     if (strncasecmp(url, "http://", 7) != 0 &&
         strncasecmp(url, "https://", 8) != 0)
         return why(err, errcap, "the URL must start with http:// or https://");
-    CURLU *u = curl_url();
+    char lib_err[256];
+    const ent_curl *cu = ent_curl_get(lib_err, sizeof(lib_err));
+    if (cu == NULL) {
+        if (err != NULL && errcap > 0)
+            snprintf(err, errcap, "%s", lib_err);
+        return ENT_EIO;
+    }
+    CURLU *u = cu->url();
     char *host = NULL, *user = NULL, *pw = NULL;
     int rc = ENT_OK;
     if (u == NULL)
         return ENT_ENOMEM;
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
+    if (cu->url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
         rc = why(err, errcap, "the URL does not parse");
-    } else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
-               curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK) {
+    } else if (cu->url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+               cu->url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK) {
         rc = why(err, errcap,
                  "the URL carries a user name or password: credentials in "
                  "a URL end up in logs; the signature authenticates");
-    } else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+    } else if (cu->url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
                host == NULL || host[0] == '\0') {
         rc = why(err, errcap, "the URL has no host");
     }
-    curl_free(host);
-    curl_free(user);
-    curl_free(pw);
-    curl_url_cleanup(u);
+    cu->free(host);
+    cu->free(user);
+    cu->free(pw);
+    cu->url_cleanup(u);
     return rc;
 }
 

@@ -21,6 +21,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 lib_init webhooks
+
+# libcurl is loaded when webhooks need it, not linked (spec/webhooks.md
+# §4.5): every delivery below goes through the loaded copy
+if ldd "$ENTENTE" | grep -q "libcurl"; then
+    fail "the binary links libcurl: $(ldd "$ENTENTE" | grep libcurl)"
+fi
 export ENTENTE_WEBHOOK_BACKOFF_MS=50 ENTENTE_WEBHOOK_BACKOFF_MAX_MS=300
 
 # ---- the receiver ------------------------------------------------------------
