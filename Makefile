@@ -20,7 +20,7 @@ PKGS     := libuv libsodium msgpack lmdb libcbor jansson openssl libcurl libpsl
 DEB_PKGS := pkg-config libuv1-dev libsodium-dev libmsgpack-dev liblmdb-dev \
             libcbor-dev libjansson-dev libhttp-parser-dev libcmocka-dev \
             python3-yaml libssl-dev openssl curl libcurl4-openssl-dev libpsl-dev libcsv-dev
-FUZZ_DEB := clang libclang-rt-14-dev
+FUZZ_DEB := clang libclang-rt-14-dev lld
 FUZZ_SECONDS ?= 30
 SMOKE_RUNS ?= 1000
 V ?=
@@ -66,7 +66,10 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 # tracing too; sim_test on it: 40.5 CPU seconds).
 ASAN_CC  := $(CLANG)
 ASAN_COV := -fsanitize-coverage=inline-8bit-counters,pc-table
-ASAN_CFLAGS = $(BASE) -O1 -g $(SAN) $(PKG_CFLAGS) $(CFLAGS)
+# -gline-tables-only: sanitizer reports name file and line as with -g, at
+# a fifth less compile time for the test files (`make CFLAGS=-g` for a
+# debugger's full information).
+ASAN_CFLAGS = $(BASE) -O1 -gline-tables-only $(SAN) $(PKG_CFLAGS) $(CFLAGS)
 # The tests were written against gcc: they silence gcc's -Wformat-truncation
 # by name and end hex escapes by splitting string literals ("\xff" "1").
 TEST_CLANG_WARN := -Wno-unknown-warning-option -Wno-string-concatenation
@@ -120,7 +123,9 @@ entente: build/rel/node/cli/main.o build/rel/libentente.a | deps
 # third of each start relocating its sanitizer metadata (157 ms of CPU a
 # start against 100 ms, `perf stat entente --version`). The release binary
 # stays position-independent.
-ASAN_LDFLAGS := -no-pie
+# lld links the 114 ASan binaries in 0.3 s each against ld.bfd's 0.5 s.
+ASAN_LD := -fuse-ld=lld
+ASAN_LDFLAGS := -no-pie $(ASAN_LD)
 
 # Linked into the ASan binary and unit tests: transparent huge pages over
 # .bss, where LeakSanitizer's exit scan read-faulted ~1,100 untouched pages
@@ -160,18 +165,24 @@ build/rel/libentente.a: $(REL_OBJ)
 	$(call say,AR,$@)
 	$(Q)ar rcs $@ $^
 
+# The test files themselves compile at -O0: three times faster to build
+# (83 files: 50 -> 31 s of the build on 2 cores), and the tests spend their
+# time in the library (-O1), libsodium, LMDB and the kernel, not in their
+# own code (merkle_test, authority_test and storage_test ran as fast).
+TEST_OPT := -O0
+
 # A test may add link flags in tests/NAME.ldflags (e.g. -Wl,--wrap=malloc
 # for allocation-failure injection without patching any library).
 build/asan/tests/%: tests/%.c $(ASAN_THP) build/asan/libentente.a | deps fuzz-deps
 	@mkdir -p $(dir $@)
 	$(call say,CC,$< [asan])
-	$(Q)$(ASAN_CC) $(ASAN_CFLAGS) $(TEST_CLANG_WARN) $(ASAN_LDFLAGS) -o $@ $< $(ASAN_THP) build/asan/libentente.a $(PKG_LIBS) $(CMOCKA_LIBS) -lm \
+	$(Q)$(ASAN_CC) $(ASAN_CFLAGS) $(TEST_OPT) $(TEST_CLANG_WARN) $(ASAN_LDFLAGS) -o $@ $< $(ASAN_THP) build/asan/libentente.a $(PKG_LIBS) $(CMOCKA_LIBS) -lm \
 	  $(shell cat tests/$*.ldflags 2>/dev/null)
 
 build/asan/fuzz/%: tests/fuzz/%.c build/asan/libentente.a | deps fuzz-deps
 	@mkdir -p $(dir $@)
 	$(call say,CC,$< [asan])
-	$(Q)$(ASAN_CC) $(ASAN_CFLAGS) -fsanitize=fuzzer -o $@ $< build/asan/libentente.a $(PKG_LIBS) -lm
+	$(Q)$(ASAN_CC) $(ASAN_CFLAGS) $(ASAN_LD) -fsanitize=fuzzer -o $@ $< build/asan/libentente.a $(PKG_LIBS) -lm
 
 build/fuzz/%.o: %.c | deps fuzz-deps
 	@mkdir -p $(dir $@)
