@@ -75,7 +75,7 @@ static void test_codec(void **state) {
     uint8_t *enc = NULL, *enc2 = NULL;
     size_t len, len2;
     assert_int_equal(ent_wf_encode(r, &enc, &len), ENT_OK);
-    ent_wf_rules *d = malloc(sizeof(*d)), *x = malloc(sizeof(*x));
+    ent_wf_rules *d = malloc(sizeof(*d));
     assert_int_equal(ent_wf_decode(d, enc, len), ENT_OK);
     assert_int_equal(ent_wf_encode(d, &enc2, &len2), ENT_OK);
     assert_int_equal(len, len2);
