@@ -79,18 +79,32 @@ reap() {
 jobs_max=${TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
 [ "$jobs_max" -ge 1 ] 2>/dev/null || jobs_max=1
 running=0
+declare -A slot_pid=() # the items that hold one of the TEST_JOBS slots
 
-# item NAME CMD...: runs one item (in the background when TEST_JOBS > 1)
-# and prints its line; the outcome goes to $logdir/N.ok or $logdir/N.fail.
+# item NAME CMD...: runs one item in the background and prints its line;
+# the outcome goes to $logdir/N.ok or $logdir/N.fail. An item marked
+# "waits" in tests/durations (it mostly sleeps on timers or a browser)
+# runs beside the TEST_JOBS slots instead of holding one while idle.
 item() {
-    local name=$1
+    local name=$1 done_pid
     shift
     items=$((items + 1))
-    if [ "$running" -ge "$jobs_max" ]; then
-        wait -n 2>/dev/null || true
-        running=$((running - 1))
+    if [ "${waits[$name]:-}" = waits ] && [ "$jobs_max" -gt 1 ]; then
+        run_one "$items" "$name" "$@" &
+        return
     fi
+    while [ "$running" -ge "$jobs_max" ]; do
+        done_pid=
+        wait -n -p done_pid 2>/dev/null || true
+        if [ -z "$done_pid" ]; then # no child left: the count is stale
+            running=0
+        elif [ -n "${slot_pid[$done_pid]:-}" ]; then
+            unset "slot_pid[$done_pid]"
+            running=$((running - 1))
+        fi
+    done
     run_one "$items" "$name" "$@" &
+    slot_pid[$!]=1
     running=$((running + 1))
 }
 
@@ -128,13 +142,15 @@ run_one() {
 }
 
 # Items are collected first, then started longest first (tests/durations:
-# "NAME SECONDS" lines, seconds of one quiet run; unknown items count as 5 s,
-# unknown fuzz smoke runs 1 s)
+# "NAME SECONDS [waits]" lines, seconds of one quiet run; unknown items
+# count as 5 s, unknown fuzz smoke runs 1 s)
 # so that no long item starts last and leaves the other CPUs idle.
-declare -A weight=()
+declare -A weight=() waits=()
 if [ -f tests/durations ]; then
-    while read -r w_name w_secs; do
-        [ -n "$w_name" ] && [ "${w_name:0:1}" != "#" ] && weight[$w_name]=$w_secs
+    while read -r w_name w_secs w_kind; do
+        [ -n "$w_name" ] && [ "${w_name:0:1}" != "#" ] || continue
+        weight[$w_name]=$w_secs
+        waits[$w_name]=${w_kind:-}
     done <tests/durations
 fi
 names=()
