@@ -30,6 +30,7 @@
 #include "node/audit/audit.h"
 #include "node/err.h"
 #include "node/audit/witness.h"
+#include "node/events/event.h"
 #include "protocol/cbor.h"
 #include "protocol/op.h"
 #include "storage/store.h"
@@ -589,6 +590,37 @@ static uint64_t nrewinds(node *n) {
     return k;
 }
 
+/* The rewind.recorded events of n: how many, and the last one's data
+ * base/lost sizes and org. */
+struct rw_events {
+    uint64_t n, base, lost;
+    uint8_t org[32];
+};
+
+static int rw_ev_fn(void *data, const ent_event *ev) {
+    struct rw_events *r = data;
+    if (strcmp(ev->kind, ENT_EV_REWIND) != 0)
+        return 0;
+    r->n++;
+    assert_true(ev->has_org);
+    assert_false(ev->has_object);
+    memcpy(r->org, ev->org, 32);
+    r->base = (uint64_t)json_integer_value(json_object_get(ev->data, "base"));
+    r->lost = (uint64_t)json_integer_value(json_object_get(ev->data, "lost"));
+    return 0;
+}
+
+static int rw_ev_txn(ent_txn *txn, void *data) {
+    return ent_events_read(txn, 0, 0, rw_ev_fn, data);
+}
+
+static struct rw_events rewind_events(node *n) {
+    struct rw_events r;
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(ent_store_read(n->store, rw_ev_txn, &r), ENT_OK);
+    return r;
+}
+
 /* Offers A's current head of log n to witness w and settles it with n's
  * signed consistency answer. @return the final outcome. */
 static int witness_head(node *w, node *n, const ent_identity *a) {
@@ -719,16 +751,24 @@ static void test_rewind(void **state) {
     assert_int_equal(kept_size(&f->nb, apk), 11);
     assert_int_equal(nrewinds(&f->nb), 0);
     assert_int_equal(nproofs(&f->nb), 0);
+    assert_int_equal(rewind_events(&f->nb).n, 0);
 
-    /* the statement: kept for good, the base becomes the kept head */
+    /* the statement: kept for good, the base becomes the kept head, and
+     * one rewind.recorded event names A and both sizes */
     assert_int_equal(ent_witness_rewind(f->nb.store, 1, rec, len, apk, &out),
                      ENT_OK);
     assert_int_equal(out, ENT_WITNESS_REWOUND);
     assert_int_equal(kept_size(&f->nb, apk), 6);
+    struct rw_events ev = rewind_events(&f->nb);
+    assert_int_equal(ev.n, 1);
+    assert_memory_equal(ev.org, apk, 32);
+    assert_int_equal(ev.base, 6);
+    assert_int_equal(ev.lost, 11);
     assert_int_equal(ent_witness_rewind(f->nb.store, 1, rec, len, apk, &out),
                      ENT_OK);
     assert_int_equal(out, ENT_WITNESS_SAME);
     assert_int_equal(nrewinds(&f->nb), 1);
+    assert_int_equal(rewind_events(&f->nb).n, 1); /* not raised twice */
     /* the regrown log, past the lost size, is consistent with the base */
     assert_int_equal(witness_head(&f->nb, &f->na2, f->a), ENT_WITNESS_KEPT);
     assert_int_equal(kept_size(&f->nb, apk), 16); /* with its checkpoint */

@@ -573,6 +573,7 @@ struct rewind_ctx {
     uint64_t count; /* rewinds of the org kept */
     bool same;      /* this very record is kept already */
     uint64_t proven; /* largest head size of a head proof against org */
+    uint64_t now;    /* ms, the event's time */
     int outcome;
 };
 
@@ -654,14 +655,24 @@ static int rewind_fn(ent_txn *txn, void *data) {
                           x->len, 0)) != ENT_OK)
         return rc;
     x->outcome = ENT_WITNESS_REWOUND;
-    return put_kept(txn, &x->r.base);
+    if ((rc = put_kept(txn, &x->r.base)) != ENT_OK)
+        return rc;
+    /* the local event (spec/events.md): the partner's log goes back from
+     * the lost head to the base, on no object */
+    json_t *d = json_pack("{s:I,s:I}", "base", (json_int_t)x->r.base.size,
+                          "lost", (json_int_t)x->r.lost.size);
+    ent_event ev = {.kind = ENT_EV_REWIND, .has_org = true, .data = d};
+    memcpy(ev.org, x->r.org, ENT_PK_LEN);
+    rc = d != NULL ? ent_events_append(txn, &ev, x->now, NULL) : ENT_ENOMEM;
+    json_decref(d);
+    return rc;
 }
 
 int ent_witness_rewind(ent_store *store, uint64_t now, const uint8_t *rec,
                        size_t len, const uint8_t *from, int *outcome) {
     struct rewind_ctx x;
-    (void)now;
     memset(&x, 0, sizeof(x));
+    x.now = now;
     x.rec = rec;
     x.len = len;
     int rc = ent_rewind_decode(&x.r, rec, len);

@@ -170,7 +170,8 @@ int ent_witness_answer(ent_store *store, const ent_identity *id,
  * base (else ENT_EDENIED: a rewind never covers a proven equivocation);
  * the org has fewer than ENT_WITNESS_MAX_REWINDS rewinds (else
  * ENT_ELIMIT). Then the record is stored for good and the base head
- * becomes the kept head: *outcome REWOUND. The same record again: SAME.
+ * becomes the kept head, and a `rewind.recorded` event (at now, ms) says
+ * so: *outcome REWOUND. The same record again: SAME, and no event.
  * @return ENT_OK, ENT_EDENIED, ENT_EINVAL, ENT_ENOENT (no kept head),
  *         ENT_ELIMIT, ENT_EBADSIG, decode errors, storage errors.
  */

@@ -52,6 +52,7 @@ struct ent_log;
 #define ENT_EV_INVITE_REDEEMED "invite.redeemed"
 #define ENT_EV_INVITE_REVOKED "invite.revoked"
 #define ENT_EV_EQUIVOCATION "equivocation.detected"
+#define ENT_EV_REWIND "rewind.recorded"
 #define ENT_EV_APPROVAL_REQUESTED "approval.requested"
 #define ENT_EV_APPROVAL_GIVEN "approval.given"
 

@@ -141,6 +141,16 @@ d = json.load(open(sys.argv[1])); size = int(sys.argv[2])
 assert r["lost"] >= size > r["base"] > 0, r
 PY
 LOST=$(py 'd["rewinds"][0]["lost"]' <"$T/rw.json")
+# B's event stream says it too: one rewind.recorded of A, with both sizes
+e B events --kind rewind.recorded --json >"$T/rw_ev.json"
+python3 - "$T/rw_ev.json" "$T/rw.json" "$ORG" <<'PY' || fail "B's rewind event: $(cat "$T/rw_ev.json")"
+import json, sys
+ev = json.load(open(sys.argv[1]))["events"]
+r = json.load(open(sys.argv[2]))["rewinds"][0]
+[e] = ev
+assert e["org"] == sys.argv[3] and e["object"] is None, e
+assert e["data"] == {"base": r["base"], "lost": r["lost"]}, (e, r)
+PY
 a2_size() { e A2 audit export --out "$T/a2.audit" --json | py 'd["tree_size"]'; }
 while [ "$(a2_size)" -le "$((LOST + 2))" ]; do
     for i in 1 2 3 4 5 6 7 8; do e A2 object set "$OBJ" --set next_step="grow $i" >/dev/null; done
