@@ -236,13 +236,14 @@ test: deps web-deps
 # The long runs: 200 kill -9 crash iterations, alone and with a partner
 # (spec/reliability.md; `make test` runs 4 of each, every check made once,
 # the fourth with a kill during start-up too: the other repetitions are
-# here), and authority_test's model check with 4 seeded
-# shuffles of every subset besides the sorted and reversed orders.
+# here), authority_test's model check with 4 seeded
+# shuffles of every subset besides the sorted and reversed orders, and
+# sim_test's convergence table at 100 and 200 members too (make test: 25, 50).
 test-long: deps
-	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory -j$(JOBS) build/asan/entente build/asan/tests/authority_test
+	@$(BUILD_QUIET) "build (ASan binary)" $(MAKE) --no-print-directory -j$(JOBS) build/asan/entente build/asan/tests/authority_test build/asan/tests/sim_test
 	@ENTENTE=$(CURDIR)/build/asan/entente CRASH_ITERATIONS=$${CRASH_ITERATIONS:-200} \
-	  AUTHORITY_MC_SHUFFLES=$${AUTHORITY_MC_SHUFFLES:-4} \
-	  TEST_TIMEOUT=3600 tests/run.sh build/asan/tests/authority_test -- tests/e2e/crash.sh tests/e2e/crash_partner.sh --
+	  AUTHORITY_MC_SHUFFLES=$${AUTHORITY_MC_SHUFFLES:-4} ENTENTE_SIM_MEMBERS=$${ENTENTE_SIM_MEMBERS:-25,50,100,200} \
+	  TEST_TIMEOUT=3600 tests/run.sh build/asan/tests/authority_test build/asan/tests/sim_test -- tests/e2e/crash.sh tests/e2e/crash_partner.sh --
 	@# flow control at full size (issue 20 point 7): 100,000 writes with a
 	@# partner connected, a join of 5,000 ops of 256 fields; the release
 	@# binary (the batch API under ASan writes about 100 ops/s)
