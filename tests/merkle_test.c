@@ -998,13 +998,37 @@ static int kept_leaf(void *data, uint64_t index, uint8_t out[HL]) {
     return ENT_OK;
 }
 
+typedef int (*proof_fn)(uint64_t, uint64_t, ent_merkle_leaf_fn, void *,
+                        uint8_t (*)[HL], size_t, size_t *);
+typedef int (*proof_ex_fn)(uint64_t, uint64_t, ent_merkle_leaf_fn,
+                           ent_merkle_subtree_fn, void *, uint8_t (*)[HL],
+                           size_t, size_t *);
+
+/* The proof of (x, n) from the leaves does not depend on what is kept:
+ * made once, compared with the _ex proof at each kept level. */
+static void same_at_every_level(struct kept *k, proof_fn plain, proof_ex_fn ex,
+                                uint64_t x, uint64_t n) {
+    uint8_t a[ENT_MERKLE_MAX_PROOF][HL], b[ENT_MERKLE_MAX_PROOF][HL];
+    size_t la, lb;
+    assert_int_equal(plain(x, n, kept_leaf, k, b, ENT_MERKLE_MAX_PROOF, &lb),
+                     ENT_OK);
+    for (unsigned min = 1; min <= 10; min += 2) {
+        k->min_level = min;
+        assert_int_equal(
+            ex(x, n, kept_leaf, kept_get, k, a, ENT_MERKLE_MAX_PROOF, &la),
+            ENT_OK);
+        assert_int_equal(la, lb);
+        assert_memory_equal(a, b, la * HL);
+    }
+}
+
 static void test_kept_subtrees(void **state) {
     (void)state;
     struct kept *k = calloc(1, sizeof(*k));
     ent_merkle_frontier f;
     uint8_t leaf[HL], root[HL], want[HL];
-    uint8_t a[ENT_MERKLE_MAX_PROOF][HL], b[ENT_MERKLE_MAX_PROOF][HL];
-    size_t la, lb;
+    uint8_t a[ENT_MERKLE_MAX_PROOF][HL];
+    size_t la;
     assert_non_null(k);
     ent_merkle_frontier_init(&f);
     for (uint64_t i = 0; i < KEEP_N; i++) {
@@ -1023,39 +1047,13 @@ static void test_kept_subtrees(void **state) {
             assert_memory_equal(k->h[l][0], root, HL);
         }
     }
-    /* the proof from the leaves does not depend on what is kept: made once
-     * per (m, n) or (i, n), compared with the _ex proof at each level */
     for (uint64_t n = 1; n <= KEEP_N; n++) {
-        for (uint64_t m = 1; m <= n; m += (n > 40 ? 7 : 1)) {
-            assert_int_equal(ent_merkle_consistency_proof(
-                                 m, n, kept_leaf, k, b,
-                                 ENT_MERKLE_MAX_PROOF, &lb),
-                             ENT_OK);
-            for (unsigned min = 1; min <= 10; min += 2) {
-                k->min_level = min;
-                assert_int_equal(ent_merkle_consistency_proof_ex(
-                                     m, n, kept_leaf, kept_get, k, a,
-                                     ENT_MERKLE_MAX_PROOF, &la),
-                                 ENT_OK);
-                assert_int_equal(la, lb);
-                assert_memory_equal(a, b, la * HL);
-            }
-        }
-        for (uint64_t i = 0; i < n; i += (n > 40 ? 5 : 1)) {
-            assert_int_equal(ent_merkle_inclusion_proof(
-                                 i, n, kept_leaf, k, b,
-                                 ENT_MERKLE_MAX_PROOF, &lb),
-                             ENT_OK);
-            for (unsigned min = 1; min <= 10; min += 2) {
-                k->min_level = min;
-                assert_int_equal(ent_merkle_inclusion_proof_ex(
-                                     i, n, kept_leaf, kept_get, k, a,
-                                     ENT_MERKLE_MAX_PROOF, &la),
-                                 ENT_OK);
-                assert_int_equal(la, lb);
-                assert_memory_equal(a, b, la * HL);
-            }
-        }
+        for (uint64_t m = 1; m <= n; m += (n > 40 ? 7 : 1))
+            same_at_every_level(k, ent_merkle_consistency_proof,
+                                ent_merkle_consistency_proof_ex, m, n);
+        for (uint64_t i = 0; i < n; i += (n > 40 ? 5 : 1))
+            same_at_every_level(k, ent_merkle_inclusion_proof,
+                                ent_merkle_inclusion_proof_ex, i, n);
     }
     /* with every level kept, the proof of 1 -> 256 reads no leaf but one */
     k->min_level = 1;

@@ -157,6 +157,43 @@ static int count_fn(ent_txn *txn, void *data) {
     return ent_witness_count(txn, data);
 }
 
+/* The events of one kind on n: how many, and the last one's org and (a
+ * rewind's) data base/lost sizes. */
+struct kind_events {
+    const char *kind;
+    uint64_t n, base, lost;
+    uint8_t org[32];
+};
+
+static int kind_ev_fn(void *data, const ent_event *ev) {
+    struct kind_events *r = data;
+    if (strcmp(ev->kind, r->kind) != 0)
+        return 0;
+    r->n++;
+    assert_true(ev->has_org);
+    assert_false(ev->has_object);
+    memcpy(r->org, ev->org, 32);
+    r->base = (uint64_t)json_integer_value(json_object_get(ev->data, "base"));
+    r->lost = (uint64_t)json_integer_value(json_object_get(ev->data, "lost"));
+    return 0;
+}
+
+static int kind_ev_txn(ent_txn *txn, void *data) {
+    return ent_events_read(txn, 0, 0, kind_ev_fn, data);
+}
+
+static struct kind_events events_of(node *n, const char *kind) {
+    struct kind_events r;
+    memset(&r, 0, sizeof(r));
+    r.kind = kind;
+    assert_int_equal(ent_store_read(n->store, kind_ev_txn, &r), ENT_OK);
+    return r;
+}
+
+static struct kind_events rewind_events(node *n) {
+    return events_of(n, ENT_EV_REWIND);
+}
+
 static uint64_t nproofs(node *n) {
     uint64_t c = 0;
     assert_int_equal(ent_store_read(n->store, count_fn, &c), ENT_OK);
@@ -329,12 +366,16 @@ static void test_heads(void **state) {
     assert_int_equal(kept_size(&f->nb, apk), 7); /* never replaced */
     assert_int_equal(nproofs(&f->nb), 1);
     assert_int_equal(equiv_entries(&f->nb), 1);
+    struct kind_events eq = events_of(&f->nb, ENT_EV_EQUIVOCATION);
+    assert_int_equal(eq.n, 1);
+    assert_memory_equal(eq.org, apk, 32);
     /* the same head again (a partner resends its head on every session):
      * the same proof, neither stored nor logged a second time */
     assert_int_equal(offer_ok(f, 5, forked, forkedlen, NULL),
                      ENT_WITNESS_EQUIVOCATION);
     assert_int_equal(nproofs(&f->nb), 1);
     assert_int_equal(equiv_entries(&f->nb), 1);
+    assert_int_equal(events_of(&f->nb, ENT_EV_EQUIVOCATION).n, 1);
 
     /* ... and grows it: its own signed proof fails against the kept head */
     append(&f->na2, f->a, 2, 0xbb);
@@ -590,37 +631,6 @@ static uint64_t nrewinds(node *n) {
     return k;
 }
 
-/* The rewind.recorded events of n: how many, and the last one's data
- * base/lost sizes and org. */
-struct rw_events {
-    uint64_t n, base, lost;
-    uint8_t org[32];
-};
-
-static int rw_ev_fn(void *data, const ent_event *ev) {
-    struct rw_events *r = data;
-    if (strcmp(ev->kind, ENT_EV_REWIND) != 0)
-        return 0;
-    r->n++;
-    assert_true(ev->has_org);
-    assert_false(ev->has_object);
-    memcpy(r->org, ev->org, 32);
-    r->base = (uint64_t)json_integer_value(json_object_get(ev->data, "base"));
-    r->lost = (uint64_t)json_integer_value(json_object_get(ev->data, "lost"));
-    return 0;
-}
-
-static int rw_ev_txn(ent_txn *txn, void *data) {
-    return ent_events_read(txn, 0, 0, rw_ev_fn, data);
-}
-
-static struct rw_events rewind_events(node *n) {
-    struct rw_events r;
-    memset(&r, 0, sizeof(r));
-    assert_int_equal(ent_store_read(n->store, rw_ev_txn, &r), ENT_OK);
-    return r;
-}
-
 /* Offers A's current head of log n to witness w and settles it with n's
  * signed consistency answer. @return the final outcome. */
 static int witness_head(node *w, node *n, const ent_identity *a) {
@@ -759,7 +769,7 @@ static void test_rewind(void **state) {
                      ENT_OK);
     assert_int_equal(out, ENT_WITNESS_REWOUND);
     assert_int_equal(kept_size(&f->nb, apk), 6);
-    struct rw_events ev = rewind_events(&f->nb);
+    struct kind_events ev = rewind_events(&f->nb);
     assert_int_equal(ev.n, 1);
     assert_memory_equal(ev.org, apk, 32);
     assert_int_equal(ev.base, 6);

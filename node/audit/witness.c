@@ -393,6 +393,17 @@ static int put_kept(ent_txn *txn, const ent_actlog_head *h) {
     return ent_txn_put(txn, ENT_TBL_WITNESSED, key, sizeof(key), buf, n, 0);
 }
 
+/* Appends a local event (spec/events.md) of kind about org, on no object;
+ * takes d (NULL: out of memory). */
+static int org_event(ent_txn *txn, uint64_t now, const char *kind,
+                     const uint8_t org[ENT_PK_LEN], json_t *d) {
+    ent_event ev = {.kind = kind, .has_org = true, .data = d};
+    memcpy(ev.org, org, ENT_PK_LEN);
+    int rc = d != NULL ? ent_events_append(txn, &ev, now, NULL) : ENT_ENOMEM;
+    json_decref(d);
+    return rc;
+}
+
 /* Stores proof p and appends its `equivocation` log entry: one entry per
  * proof, so a proof found again (the same heads offered once more, the
  * same failing answer) is neither stored nor logged twice. */
@@ -424,15 +435,12 @@ static int put_proof(ent_txn *txn, uint64_t now, const struct proof *p,
     e.reason_len = (size_t)snprintf(e.reason, sizeof(e.reason), "%s", why);
     if ((rc = ent_actlog_append(txn, &e, NULL)) != ENT_OK) /* unsigned */
         return rc;
-    /* the local event (spec/events.md): a log's fork, on no object */
-    json_t *d = json_pack("{s:s,s:s}", "proof",
-                          p->kind == ENT_EQUIV_HEADS ? "heads" : "consistency",
-                          "reason", why);
-    ent_event ev = {.kind = ENT_EV_EQUIVOCATION, .has_org = true, .data = d};
-    memcpy(ev.org, p->org, ENT_PK_LEN);
-    rc = d != NULL ? ent_events_append(txn, &ev, now, NULL) : ENT_ENOMEM;
-    json_decref(d);
-    return rc;
+    /* the local event: a log's fork */
+    return org_event(
+        txn, now, ENT_EV_EQUIVOCATION, p->org,
+        json_pack("{s:s,s:s}", "proof",
+                  p->kind == ENT_EQUIV_HEADS ? "heads" : "consistency",
+                  "reason", why));
 }
 
 /* A heads proof from two heads of one size: smaller root first. */
@@ -657,15 +665,11 @@ static int rewind_fn(ent_txn *txn, void *data) {
     x->outcome = ENT_WITNESS_REWOUND;
     if ((rc = put_kept(txn, &x->r.base)) != ENT_OK)
         return rc;
-    /* the local event (spec/events.md): the partner's log goes back from
-     * the lost head to the base, on no object */
-    json_t *d = json_pack("{s:I,s:I}", "base", (json_int_t)x->r.base.size,
-                          "lost", (json_int_t)x->r.lost.size);
-    ent_event ev = {.kind = ENT_EV_REWIND, .has_org = true, .data = d};
-    memcpy(ev.org, x->r.org, ENT_PK_LEN);
-    rc = d != NULL ? ent_events_append(txn, &ev, x->now, NULL) : ENT_ENOMEM;
-    json_decref(d);
-    return rc;
+    /* the local event: the partner's log goes back from the lost head to
+     * the base */
+    return org_event(txn, x->now, ENT_EV_REWIND, x->r.org,
+                     json_pack("{s:I,s:I}", "base", (json_int_t)x->r.base.size,
+                               "lost", (json_int_t)x->r.lost.size));
 }
 
 int ent_witness_rewind(ent_store *store, uint64_t now, const uint8_t *rec,

@@ -5,8 +5,9 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
-#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #define CURL_SONAME "libcurl.so.4"
 
@@ -15,18 +16,37 @@ static const ent_curl *loaded;
 static char failure[256];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-/* One symbol into *slot; false (and failure set) when it is missing. */
-static bool sym(void *lib, const char *name, void *slot) {
-    void *p = dlsym(lib, name);
-    if (p == NULL) {
-        snprintf(failure, sizeof(failure), "%s has no %s (libcurl too old?)",
-                 CURL_SONAME, name);
-        return false;
-    }
-    /* POSIX: a function pointer and void * have the same representation */
-    *(void **)slot = p;
-    return true;
-}
+/* Each function of the table: its name in libcurl, its slot. */
+#define SYM(f)                                                                 \
+    { "curl_" #f, offsetof(ent_curl, f) }
+static const struct {
+    const char *name;
+    size_t off;
+} syms[] = {
+    SYM(global_init),
+    SYM(global_cleanup),
+    SYM(easy_init),
+    SYM(easy_setopt),
+    SYM(easy_getinfo),
+    SYM(easy_cleanup),
+    SYM(easy_strerror),
+    SYM(multi_init),
+    SYM(multi_setopt),
+    SYM(multi_add_handle),
+    SYM(multi_remove_handle),
+    SYM(multi_socket_action),
+    SYM(multi_assign),
+    SYM(multi_info_read),
+    SYM(multi_cleanup),
+    SYM(slist_append),
+    SYM(slist_free_all),
+    SYM(url),
+    SYM(url_set),
+    SYM(url_get),
+    SYM(url_cleanup),
+    SYM(free),
+};
+#undef SYM
 
 static void load(void) {
     void *lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
@@ -38,33 +58,18 @@ static void load(void) {
                  CURL_SONAME, why != NULL ? why : "not found");
         return;
     }
-    bool ok = sym(lib, "curl_global_init", &table.global_init) &&
-              sym(lib, "curl_global_cleanup", &table.global_cleanup) &&
-              sym(lib, "curl_easy_init", &table.easy_init) &&
-              sym(lib, "curl_easy_setopt", &table.easy_setopt) &&
-              sym(lib, "curl_easy_getinfo", &table.easy_getinfo) &&
-              sym(lib, "curl_easy_cleanup", &table.easy_cleanup) &&
-              sym(lib, "curl_easy_strerror", &table.easy_strerror) &&
-              sym(lib, "curl_multi_init", &table.multi_init) &&
-              sym(lib, "curl_multi_setopt", &table.multi_setopt) &&
-              sym(lib, "curl_multi_add_handle", &table.multi_add_handle) &&
-              sym(lib, "curl_multi_remove_handle",
-                  &table.multi_remove_handle) &&
-              sym(lib, "curl_multi_socket_action",
-                  &table.multi_socket_action) &&
-              sym(lib, "curl_multi_assign", &table.multi_assign) &&
-              sym(lib, "curl_multi_info_read", &table.multi_info_read) &&
-              sym(lib, "curl_multi_cleanup", &table.multi_cleanup) &&
-              sym(lib, "curl_slist_append", &table.slist_append) &&
-              sym(lib, "curl_slist_free_all", &table.slist_free_all) &&
-              sym(lib, "curl_url", &table.url) &&
-              sym(lib, "curl_url_set", &table.url_set) &&
-              sym(lib, "curl_url_get", &table.url_get) &&
-              sym(lib, "curl_url_cleanup", &table.url_cleanup) &&
-              sym(lib, "curl_free", &table.free);
-    if (!ok) {
-        dlclose(lib);
-        return;
+    for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+        void *p = dlsym(lib, syms[i].name);
+        if (p == NULL) {
+            snprintf(failure, sizeof(failure),
+                     "%s has no %s (libcurl too old?)", CURL_SONAME,
+                     syms[i].name);
+            dlclose(lib);
+            return;
+        }
+        /* POSIX: a function pointer and void * have the same
+         * representation */
+        memcpy((char *)&table + syms[i].off, &p, sizeof(p));
     }
     loaded = &table;
 }
