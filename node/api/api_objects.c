@@ -222,9 +222,10 @@ static const char *input_named(const char *err, const ent_obj_input *in,
         for (const char *p = strstr(err, "field "); p != NULL;
              p = strstr(p + 1, "field ")) {
             const char *q = p + strlen("field ");
+            if (strncmp(q, in[i].name, l) != 0)
+                continue; /* q[l] is only read once q holds the name */
             char after = q[l];
-            if (strncmp(q, in[i].name, l) == 0 &&
-                !(after == '_' || (after >= 'a' && after <= 'z') ||
+            if (!(after == '_' || (after >= 'a' && after <= 'z') ||
                   (after >= '0' && after <= '9')))
                 return in[i].name;
         }
