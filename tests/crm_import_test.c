@@ -423,6 +423,20 @@ static void test_export_options(void **state) {
     json_int_t cursor = json_integer_value(json_object_get(q.page, "cursor"));
     assert_true(cursor > 0);
     json_decref(q.page);
+    /* with hide_private the filter reads no private value either: the
+     * private deal_size is null to it, so no object passes (a filter on a
+     * private value would tell which objects hold what) */
+    q.o.hide_private = true;
+    q.page = NULL;
+    assert_int_equal(ent_store_read(a.store, expq_fn, &q), ENT_OK);
+    assert_int_equal(json_array_size(json_object_get(q.page, "objects")), 0);
+    json_decref(q.page);
+    q.o.where = "deal_size is null and stage = \"Closed Won\"";
+    q.page = NULL;
+    assert_int_equal(ent_store_read(a.store, expq_fn, &q), ENT_OK);
+    assert_int_equal(json_array_size(json_object_get(q.page, "objects")), 1);
+    json_decref(q.page);
+    q.o.hide_private = false;
     /* a bad expression: its position */
     q.o.where = "stage = ";
     q.page = NULL;

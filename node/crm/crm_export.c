@@ -76,14 +76,17 @@ static const ent_value *slot_value(void *data, unsigned i) {
     return i < c->nslots && c->slots[i].have ? &c->slots[i].v : NULL;
 }
 
+/* A field is its shared value, else this org's private one (the shared
+ * rows come first), as in reports (spec/reports.md "Options"). */
 static int field_fn(void *data, const char *name, size_t nlen, bool priv,
                     const uint8_t *blob, size_t blen) {
     exp_ctx *c = data;
-    (void)priv;
     for (size_t i = 0; i < c->nslots; i++) {
         slot *s = &c->slots[i];
         if (strlen(s->name) != nlen || memcmp(s->name, name, nlen) != 0)
             continue;
+        if (priv && s->have)
+            return 0;
         ent_value_clear(&s->v);
         s->have = false;
         if (ent_obj_value_decode(blob, blen, &s->v) == ENT_OK &&
@@ -110,7 +113,8 @@ static int one(exp_ctx *c, const uint8_t id[32]) {
             ent_value_clear(&c->slots[i].v);
             c->slots[i].have = false;
         }
-        rc = ent_obj_fields_scan(c->txn, id, true, field_fn, c);
+        /* --hide-private: the filter sees no private value either */
+        rc = ent_obj_fields_scan(c->txn, id, !c->o->hide_private, field_fn, c);
         if (rc != ENT_OK)
             return rc;
         if (!ent_expr_test(c->where, slot_value, c))
