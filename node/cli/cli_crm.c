@@ -282,7 +282,8 @@ static int pass1(imp *m) {
     }
     /* every row of an external id that the file holds twice is refused:
      * which one is right is not for us to guess */
-    qsort(ids, nids, sizeof(*ids), cmp_idline);
+    if (nids > 1) /* a file of a header only: ids is NULL */
+        qsort(ids, nids, sizeof(*ids), cmp_idline);
     for (size_t i = 0; i < nids; i++) {
         size_t j = i;
         while (j + 1 < nids && strcmp(ids[j + 1].extid, ids[i].extid) == 0)

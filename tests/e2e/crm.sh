@@ -98,6 +98,12 @@ e A export --type opportunity --map "$MAP" --since "$CUR" >"$T/since.csv" 2>/dev
 [ "$(wc -l <"$T/since.csv")" = 2 ] && grep -q "Signature by Friday" "$T/since.csv" ||
     fail "export --since: $(cat "$T/since.csv")"
 
+# a file of a header and no row (a CRM export with nothing in it) imports
+# nothing, without an error
+head -n 1 "$T/deals.csv" >"$T/header_only.csv"
+expect_exit 0 imp "$T/header_only.csv"
+[ "$(counts)" = "(0, 0, 0, 0, 0)" ] || fail "header only: $(cat "$T/out")"
+
 # ---- bad input ---------------------------------------------------------------
 # a broken file imports nothing and says where
 { head -n 3 "$T/deals.csv"; printf '0065X,"open quote,x\r\n'; } >"$T/broken.csv"
