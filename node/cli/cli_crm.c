@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,6 +55,75 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * An output file (--out, --rejects) is written whole or not at all: into
+ * a temporary file next to it (mkstemp: mode 0600, the rows may hold
+ * private values), renamed onto it by out_commit once everything is
+ * written; out_abort removes it, so an export or import that fails leaves
+ * the user's file as it was. A path that names something else than a
+ * regular file (a FIFO, /dev/stdout) is written directly.
+ */
+typedef struct outfile {
+    FILE *f;
+    char *tmp; /* NULL: written directly */
+} outfile;
+
+static int out_open(outfile *o, const char *path) {
+    struct stat st;
+    size_t pl = strlen(path);
+    int fd;
+    o->f = NULL;
+    o->tmp = NULL;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return (o->f = fopen(path, "w")) != NULL ? ENT_OK : ENT_EIO;
+    if ((o->tmp = malloc(pl + 16)) == NULL)
+        return ENT_ENOMEM;
+    snprintf(o->tmp, pl + 16, "%s.tmpXXXXXX", path);
+    if ((fd = mkstemp(o->tmp)) < 0 || (o->f = fdopen(fd, "w")) == NULL) {
+        int e = errno;
+        if (fd >= 0) {
+            close(fd);
+            unlink(o->tmp);
+        }
+        free(o->tmp);
+        o->tmp = NULL;
+        errno = e;
+        return ENT_EIO;
+    }
+    return ENT_OK;
+}
+
+static void out_abort(outfile *o) {
+    if (o->f != NULL)
+        fclose(o->f);
+    if (o->tmp != NULL)
+        unlink(o->tmp);
+    free(o->tmp);
+    o->f = NULL;
+    o->tmp = NULL;
+}
+
+/* Flushes, syncs and renames onto path; ENT_OK, else errno tells why (the
+ * temporary file is gone either way). */
+static int out_commit(outfile *o, const char *path) {
+    int e = 0;
+    errno = 0;
+    if (fflush(o->f) != 0 || ferror(o->f) ||
+        (o->tmp != NULL && fsync(fileno(o->f)) != 0))
+        e = errno ? errno : EIO;
+    if (fclose(o->f) != 0 && e == 0)
+        e = errno ? errno : EIO;
+    o->f = NULL;
+    if (e == 0 && o->tmp != NULL && rename(o->tmp, path) != 0)
+        e = errno;
+    if (e != 0 && o->tmp != NULL)
+        unlink(o->tmp);
+    free(o->tmp);
+    o->tmp = NULL;
+    errno = e;
+    return e == 0 ? ENT_OK : ENT_EIO;
 }
 
 /* The org's own names in the map: its field map of type (GET
@@ -479,6 +549,7 @@ int ent__cli_cmd_import(cli *c) {
     const char *sep = ent__cli_opt_value(c, "separator");
     const char *batch = ent__cli_opt_value(c, "batch");
     const char *rejects = ent__cli_opt_value(c, "rejects");
+    outfile rejf = {NULL, NULL};
     int st;
     memset(&m, 0, sizeof(m));
     m.c = c;
@@ -500,6 +571,18 @@ int ent__cli_cmd_import(cli *c) {
         else
             return ent__cli_usage_error(c, "--separator: ',', ';' or 'tab'");
     }
+    if (rejects != NULL) {
+        /* the rejects file replaces FILE: never the CSV or the map */
+        const char *in[] = {m.file, ent__cli_opt_value(c, "map")};
+        struct stat rs, is;
+        for (size_t i = 0; i < 2; i++)
+            if (in[i] != NULL && stat(rejects, &rs) == 0 &&
+                stat(in[i], &is) == 0 && rs.st_dev == is.st_dev &&
+                rs.st_ino == is.st_ino)
+                return ent__cli_usage_error(
+                    c, "--rejects %s is the %s being imported", rejects,
+                    i == 0 ? "CSV file" : "map");
+    }
     if ((st = load_map(c, &m.map)) >= 0)
         return st;
     if (ent_crm_map_extid_field(m.map) == NULL) {
@@ -520,16 +603,24 @@ int ent__cli_cmd_import(cli *c) {
     m.t0 = now_s();
     if ((st = pass1(&m)) >= 0)
         goto out;
-    if (rejects != NULL && (m.rej = fopen(rejects, "w")) == NULL) {
-        st = ent__cli_fail(c, "%s: %s", rejects, strerror(errno));
-        goto out;
-    }
-    if (m.rej != NULL) {
+    if (rejects != NULL) {
+        if (out_open(&rejf, rejects) != ENT_OK) {
+            st = ent__cli_fail(c, "%s: %s", rejects, strerror(errno));
+            goto out;
+        }
+        m.rej = rejf.f;
         static const char *const h[] = {"line", "reason"};
         ent_csv_write_row(m.rej, ',', h, NULL, 2);
     }
     if ((st = pass2(&m)) >= 0)
         goto out;
+    if (m.rej != NULL) {
+        m.rej = NULL;
+        if (out_commit(&rejf, rejects) != ENT_OK) {
+            st = ent__cli_fail(c, "%s: %s", rejects, strerror(errno));
+            goto out;
+        }
+    }
     if (c->json) {
         json_t *o = json_pack(
             "{s:I,s:I,s:I,s:I,s:I,s:b}", "created", (json_int_t)m.created,
@@ -553,11 +644,10 @@ int ent__cli_cmd_import(cli *c) {
     if (m.rejected > 0)
         fprintf(stderr, "entente: import: %llu row%s rejected%s%s\n",
                 (unsigned long long)m.rejected, m.rejected == 1 ? "" : "s",
-                m.rej ? ": see " : " (--rejects FILE lists them)",
-                m.rej ? rejects : "");
+                rejects ? ": see " : " (--rejects FILE lists them)",
+                rejects ? rejects : "");
 out:
-    if (m.rej != NULL && fclose(m.rej) != 0 && st <= 0)
-        st = ent__cli_fail(c, "%s: %s", rejects, strerror(errno));
+    out_abort(&rejf); /* an import that failed leaves FILE as it was */
     for (size_t i = 0; i < m.nrows; i++)
         free(m.why[i]);
     free(m.why);
@@ -576,6 +666,7 @@ int ent__cli_cmd_export(cli *c) {
     const char *outp = ent__cli_opt_value(c, "out");
     bool hide = ent__cli_opt_value(c, "hide-private") != NULL;
     FILE *f = stdout;
+    outfile of = {NULL, NULL};
     json_t *page = NULL;
     char after[65] = "";
     unsigned long long cur = 0;
@@ -591,9 +682,12 @@ int ent__cli_cmd_export(cli *c) {
     }
     if ((st = load_map(c, &map)) >= 0)
         return st;
-    if (outp != NULL && (f = fopen(outp, "w")) == NULL) {
-        st = ent__cli_fail(c, "%s: %s", outp, strerror(errno));
-        goto out;
+    if (outp != NULL) {
+        if (out_open(&of, outp) != ENT_OK) {
+            st = ent__cli_fail(c, "%s: %s", outp, strerror(errno));
+            goto out;
+        }
+        f = of.f;
     }
     char sep = ent_crm_map_sep(map) ? ent_crm_map_sep(map) : ',';
     size_t nh;
@@ -647,8 +741,10 @@ int ent__cli_cmd_export(cli *c) {
         json_decref(page);
         page = NULL;
     }
-    if (fflush(f) != 0 || ferror(f)) {
-        st = ent__cli_fail(c, "write: %s", strerror(errno));
+    if (outp != NULL ? out_commit(&of, outp) != ENT_OK
+                     : fflush(f) != 0 || ferror(f)) {
+        st = ent__cli_fail(c, "%s: %s", outp ? outp : "write",
+                           strerror(errno));
         goto out;
     }
     /* the cursor of the next --since run, where it cannot mix with the CSV */
@@ -657,8 +753,7 @@ int ent__cli_cmd_export(cli *c) {
             (long long)cursor);
     st = 0;
 out:
-    if (f != stdout && f != NULL && fclose(f) != 0 && st == 0)
-        st = ent__cli_fail(c, "%s: %s", outp, strerror(errno));
+    out_abort(&of); /* an export that failed leaves FILE as it was */
     json_decref(page);
     ent_crm_map_free(map);
     return st;

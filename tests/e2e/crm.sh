@@ -8,7 +8,10 @@
 # and the operator's webhook delivery of it carries the external id;
 # the export of A's objects imports back with no change; --since writes
 # only what changed; a broken file imports nothing, with file, line and
-# column; bad rows and duplicate ids go to --rejects whole.
+# column; bad rows and duplicate ids go to --rejects whole. --out and
+# --rejects files are 0600, replaced only by a run that ends (a failed
+# export leaves --out as it was), and --rejects may not name the CSV or
+# the map.
 # Needs $ENTENTE (the binary under test), python3 (the webhook receiver;
 # answers are checked with sed and grep: a python start costs more than an
 # import on a loaded machine).
@@ -56,6 +59,15 @@ expect_exit 0 imp "$T/deals.csv"
 e A export --type opportunity --map "$MAP" --out "$T/export.csv" 2>"$T/export.err"
 CUR=$(sed -n 's/.*next --since //p' "$T/export.err")
 [ -n "$CUR" ] || fail "export: no cursor: $(cat "$T/export.err")"
+# the file holds private values: 0600, like an audit export
+[ "$(stat -c %a "$T/export.csv")" = 600 ] || fail "export mode $(stat -c %a "$T/export.csv")"
+# an export that fails (here a bad --where, refused by the node after the
+# file was opened) leaves the user's file as it was, and no temporary file
+cp "$T/export.csv" "$T/export.keep"
+expect_exit 1 e A export --type opportunity --map "$MAP" --where 'stage =' --out "$T/export.csv"
+expect_err "--where"
+cmp -s "$T/export.csv" "$T/export.keep" || fail "a failed export clobbered its --out file: $(cat "$T/export.csv")"
+ls "$T"/export.csv.tmp* >/dev/null 2>&1 && fail "a failed export left a temporary file"
 # the export imports back with no change (round trip)
 expect_exit 0 imp "$T/export.csv"
 [ "$(counts)" = "(0, 0, 5, 0, 0)" ] || fail "export round trip: $(cat "$T/out")"
@@ -120,8 +132,19 @@ expect_err "(nothing imported)"
         'Rep,Acme,Fresh deal,Closed Won,Q3,"2,000.00",USD,10,1,12/31/2027,01/01/2027,x,Web,New,Pipeline,Retail,,,0065N2' \
         'Rep,Acme,Good row,Prospecting,Q3,"3,000.00",USD,10,1,12/31/2027,01/01/2027,x,Web,New,Pipeline,Retail,,,0065N3'
 } >"$T/bad.csv"
+# --rejects naming the CSV itself (or the map) is refused before anything
+# is read or written: it would replace the file being imported
+cp "$T/bad.csv" "$T/bad.keep"
+expect_exit 2 imp "$T/bad.csv" --rejects "$T/bad.csv"
+expect_err "is the CSV file being imported"
+cmp -s "$T/bad.csv" "$T/bad.keep" || fail "--rejects overwrote the CSV being imported"
+cp "$MAP" "$T/map.json"
+expect_exit 2 e A import "$T/bad.csv" --type opportunity --map "$T/map.json" --rejects "$T/map.json"
+expect_err "is the map being imported"
+cmp -s "$T/map.json" "$MAP" || fail "--rejects overwrote the map"
 expect_exit 1 imp "$T/bad.csv" --rejects "$T/rejects.csv"
 [ "$(counts)" = "(1, 0, 0, 3, 1)" ] || fail "bad rows: $(cat "$T/out")"
+[ "$(stat -c %a "$T/rejects.csv")" = 600 ] || fail "rejects mode $(stat -c %a "$T/rejects.csv")"
 [ "$(cut -c1-2 "$T/rejects.csv" | tr -d '\r' | tr '\n' ' ')" = "li 2, li 4, 5, " ] ||
     fail "rejects file lines: $(cat "$T/rejects.csv")"
 grep -qF 'line 2, column 10 (Close Date): ""31/12/2027"" is not a date in the format MM/DD/YYYY' "$T/rejects.csv" &&
