@@ -1276,7 +1276,9 @@ int ent_store_open_ex(ent_store **out, const char *dir, unsigned flags,
     char *path = NULL;
     *out = NULL;
     if (dir == NULL ||
-        (flags & ~(unsigned)(ENT_STORE_CREATE | ENT_STORE_RDONLY)) != 0)
+        (flags & ~(unsigned)(ENT_STORE_CREATE | ENT_STORE_RDONLY |
+                             ENT_STORE_NOLOCK)) != 0 ||
+        ((flags & ENT_STORE_NOLOCK) != 0 && (flags & ENT_STORE_RDONLY) == 0))
         return ENT_EINVAL;
     bool rdonly = (flags & ENT_STORE_RDONLY) != 0;
     bool create = (flags & ENT_STORE_CREATE) != 0 && !rdonly;
@@ -1317,7 +1319,10 @@ int ent_store_open_ex(ent_store **out, const char *dir, unsigned flags,
         err = xlate(s, rc, "mdb_env_create");
         goto out;
     }
-    rc = mdb_env_open(s->env, dir, MDB_NOTLS | (rdonly ? MDB_RDONLY : 0), 0600);
+    rc = mdb_env_open(s->env, dir,
+                      MDB_NOTLS | (rdonly ? MDB_RDONLY : 0) |
+                          ((flags & ENT_STORE_NOLOCK) ? MDB_NOLOCK : 0),
+                      0600);
     if (rc != MDB_SUCCESS) {
         err = xlate(s, rc, "mdb_env_open");
         goto out;

@@ -63,6 +63,10 @@ typedef enum ent_table {
 /* ent_store_open flags */
 #define ENT_STORE_CREATE 0x1 /* create the environment if it does not exist */
 #define ENT_STORE_RDONLY 0x2 /* open read-only (audit, inspection) */
+/* with RDONLY only: no lock file (MDB_NOLOCK), for a copy that no process
+ * writes (a backup being checked): nothing is written into dir, which may
+ * be on read-only storage */
+#define ENT_STORE_NOLOCK 0x4
 
 /* ent_txn_put flags */
 #define ENT_PUT_NOOVERWRITE 0x1 /* ENT_EEXIST if the key exists */

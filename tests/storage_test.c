@@ -230,6 +230,23 @@ static void test_create_open_close(void **state) {
     struct kvs a = {&(struct kv){ENT_TBL_OBJECTS, "x", "y"}, 1};
     assert_int_equal(ent_store_write(s, put_all, &a), ENT_EPERM);
     ent_store_close(s);
+
+    /* read-only without a lock file (a backup being checked): nothing is
+     * written into the folder; NOLOCK alone is refused */
+    char lock[160];
+    snprintf(lock, sizeof(lock), "%s/lock.mdb", f->dir);
+    assert_int_equal(unlink(lock), 0);
+    assert_int_equal(
+        ent_store_open(&s, f->dir, ENT_STORE_RDONLY | ENT_STORE_NOLOCK,
+                       &f->log),
+        ENT_OK);
+    assert_string_equal(get_string(s, ENT_TBL_OBJECTS, "obj1", &q), "hello");
+    assert_int_equal(ent_store_write(s, put_all, &a), ENT_EPERM);
+    ent_store_close(s);
+    assert_false(file_exists(f->dir, "lock.mdb"));
+    assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_NOLOCK, &f->log),
+                     ENT_EINVAL);
+    assert_null(s);
 }
 
 static int schema_bytes_fn(ent_txn *txn, void *data) {

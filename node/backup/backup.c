@@ -540,7 +540,8 @@ int ent_backup_verify(const char *dir, const ent_log *log, json_t **report,
         goto out;
     }
     if (join(p, dir, "db") != ENT_OK ||
-        (rc = ent_store_open(&s, p, ENT_STORE_RDONLY, log)) != ENT_OK) {
+        (rc = ent_store_open(&s, p, ENT_STORE_RDONLY | ENT_STORE_NOLOCK,
+                             log)) != ENT_OK) {
         rc = whyf(why, cap, rc == ENT_EVERSION ? rc : ENT_ECORRUPT,
                   "db: the store does not open (%s)%s", ent_strerror(rc),
                   rc == ENT_EVERSION ? ": it was written by a newer entente"

@@ -5,7 +5,8 @@
 # A node runs and a writer keeps changing an object while the backup is
 # taken: the backup verifies, holds the object at one consistent point
 # (its store opens as a node and shows it), its files are 0600 in a 0700
-# folder, and the manifest names the org. Then the attacks and mistakes:
+# folder, and the manifest names the org; verify writes nothing into it
+# (a read-only copy verifies). Then the attacks and mistakes:
 # a backup into a non-empty folder is refused and leaves nothing; a
 # flipped byte in the store, an edited manifest (size or hash or org), a
 # key file swapped for another org's, a missing file, a manifest of an
@@ -34,6 +35,21 @@ done
 e A backup verify "$T/bk1" --json >"$T/v.json" || fail "verify: $(cat "$T/v.json")"
 [ "$(py 'd["ok"] and d["objects"] >= 1 and d["org"] == "'"$ORG"'"' <"$T/v.json")" = True ] ||
     fail "verify report: $(cat "$T/v.json")"
+# verify writes nothing into the backup (no db/lock.mdb), so a backup on
+# read-only storage verifies and restores: a copy without write
+# permission, checked as a user other than root where the test runs as
+# root (root writes anyway)
+[ -e "$T/bk1/db/lock.mdb" ] && fail "backup verify created db/lock.mdb in the backup"
+cp -a "$T/bk1" "$T/ro"
+RUN=()
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    chown -R 65534:65534 "$T/ro" && chmod o+x "$T" &&
+        RUN=(setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/nonexistent)
+fi
+chmod -R a-w "$T/ro"
+"${RUN[@]}" "$ENTENTE" backup verify "$T/ro" --home "$T/ro" >"$T/out" 2>&1 ||
+    fail "verify of a read-only backup: $(cat "$T/out")"
+chmod -R u+w "$T/ro"
 
 # the copy is a working home at one point of the writer's run
 mkdir -p "$T/R"
