@@ -55,11 +55,29 @@ static int sync_path(const char *path) {
     return rc;
 }
 
-/* Size and hash of the file at path, as {"size","blake2b"}. */
-static int file_entry(const char *path, json_t **out) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+/* Opens path for reading when it is a regular file (a symlink to one
+ * too): a FIFO would block the open, a device (/dev/zero) never end.
+ * The fd, or -1 with errno (EINVAL: not a regular file). */
+static int open_regular(const char *path) {
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
-        return errno == ENOENT ? ENT_ENOENT : ENT_EIO;
+        return -1;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        errno = EINVAL;
+        return -1;
+    }
+    return fd;
+}
+
+/* Size and hash of the regular file at path, as {"size","blake2b"}. */
+static int file_entry(const char *path, json_t **out) {
+    int fd = open_regular(path);
+    if (fd < 0)
+        return errno == ENOENT ? ENT_ENOENT
+               : errno == EINVAL ? ENT_EINVAL
+                                 : ENT_EIO;
     uint8_t h[ENT_HASH_LEN];
     uint64_t len;
     int rc = ent_hash_fd(fd, h, &len);
@@ -346,10 +364,10 @@ int ent_backup_manifest_parse(const char *buf, size_t len, json_t **out,
 
 static json_t *read_manifest(const char *path, char *why, size_t cap,
                              int *rc) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open_regular(path);
     if (fd < 0) {
         *rc = whyf(why, cap, ENT_ENOENT, "%s: %s (not a backup folder?)", path,
-                   strerror(errno));
+                   errno == EINVAL ? "not a regular file" : strerror(errno));
         return NULL;
     }
     char *buf = malloc(ENT_BACKUP_MANIFEST_MAX + 1);
@@ -382,8 +400,9 @@ static int check_files(const char *dir, json_t *files, uint64_t *bytes,
         if (rc == ENT_OK)
             rc = file_entry(p, &got);
         if (rc != ENT_OK)
-            return whyf(why, cap, ENT_ECORRUPT, "%s: missing or unreadable",
-                        backup_files[i]);
+            return whyf(why, cap, ENT_ECORRUPT, "%s: %s", backup_files[i],
+                        rc == ENT_EINVAL ? "not a regular file"
+                                         : "missing or unreadable");
         bool same =
             json_integer_value(json_object_get(got, "size")) ==
                 json_integer_value(sz) &&

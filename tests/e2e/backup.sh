@@ -9,7 +9,8 @@
 # (a read-only copy verifies). Then the attacks and mistakes:
 # a backup into a non-empty folder is refused and leaves nothing; a
 # flipped byte in the store, an edited manifest (size or hash or org), a
-# key file swapped for another org's, a missing file, a manifest of an
+# key file swapped for another org's, a missing file, a FIFO or a device
+# in place of a file, a manifest of an
 # unknown format and a damaged activity-log entry with a matching manifest
 # each make `backup verify` fail with the reason. Needs $ENTENTE.
 set -euo pipefail
@@ -106,6 +107,22 @@ bad miss
 rm "$T/miss/identity.key"
 expect_exit 1 e A backup verify "$T/miss"
 expect_err "identity.key: missing or unreadable"
+
+# files that are not regular files: a FIFO would block the check for
+# ever, a device never ends; each is refused at once (timeout: a hang)
+bad fifo
+rm "$T/fifo/db/data.mdb" && mkfifo "$T/fifo/db/data.mdb"
+expect_exit 1 timeout 60 "$ENTENTE" backup verify "$T/fifo" --home "$T/A"
+expect_err "db/data.mdb: not a regular file"
+bad dev
+ln -sf /dev/zero "$T/dev/identity.key"
+expect_exit 1 timeout 60 "$ENTENTE" backup verify "$T/dev" --home "$T/A"
+expect_err "identity.key: not a regular file"
+bad mfifo
+rm "$T/mfifo/MANIFEST.json" && mkfifo "$T/mfifo/MANIFEST.json"
+expect_exit 1 timeout 60 "$ENTENTE" restore "$T/mfifo" "$T/mfifo-home" --home "$T/A"
+expect_err "not a regular file"
+[ -e "$T/mfifo-home" ] && fail "a refused restore created its home"
 
 bad fmt
 python3 - "$T/fmt/MANIFEST.json" <<'PY'
