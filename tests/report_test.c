@@ -752,6 +752,23 @@ static void test_csv(void **state) {
                              "total,1,\r\n");
     free(csv);
     json_decref(j);
+    /* a group key of a long text field (text is up to 4,096 bytes): the
+     * whole key, not cut at a buffer's end (which also split a UTF-8
+     * character, and the cell was then left out and the row shifted) */
+    char key[1501], want[1600];
+    for (size_t i = 0; i < 1500; i += 2)
+        memcpy(key + i, "\xc3\xa9", 2); /* e acute */
+    key[1500] = '\0';
+    j = json_pack("{s:[s],s:[{s:{s:s},s:i,s:[{s:s,s:s,s:i}]}],s:{s:i,s:[]}}",
+                  "by", "stage", "groups", "key", "stage", key, "count", 1,
+                  "amount", "amount", "1.00", "currency", "USD", "minor", 100,
+                  "total", "count", 1, "amount");
+    assert_int_equal(ent_report_csv(j, &csv), ENT_OK);
+    snprintf(want, sizeof(want),
+             "stage,count,amount USD\r\n%s,1,1.00\r\ntotal,1,\r\n", key);
+    assert_string_equal(csv, want);
+    free(csv);
+    json_decref(j);
     json_t *none = json_object();
     assert_int_equal(ent_report_csv(none, &csv), ENT_EINVAL);
     json_decref(none);

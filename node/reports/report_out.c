@@ -586,13 +586,18 @@ static void sb_field(sbuf *b, const char *s) {
     sb_put(b, "\"", 1);
 }
 
-static void cell_text(const json_t *v, char *buf, size_t cap) {
+/* A cell's text as a new JSON string: the whole of a string value (a text
+ * key may hold 4,096 bytes: no fixed buffer cuts it, or splits a UTF-8
+ * character), an integer in decimal, else empty. NULL: out of memory. */
+static json_t *cell_text(const json_t *v) {
+    char buf[32];
     if (json_is_string(v))
-        snprintf(buf, cap, "%s", json_string_value(v));
-    else if (json_is_integer(v))
-        snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
-    else
-        buf[0] = '\0';
+        return json_stringn(json_string_value(v), json_string_length(v));
+    if (json_is_integer(v)) {
+        snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+        return json_string(buf);
+    }
+    return json_string("");
 }
 
 /* The measure a column belongs to: its name up to the first space. */
@@ -641,7 +646,6 @@ int ent_report_table(const json_t *report, json_t **out) {
     int rc = ENT_ENOMEM;
     size_t i, j;
     json_t *g, *c;
-    char cell[1024];
     *out = NULL;
     if (!json_is_array(groups) || !json_is_array(by)) {
         rc = ENT_EINVAL;
@@ -688,20 +692,19 @@ int ent_report_table(const json_t *report, json_t **out) {
         json_t *bc;
         if ((line = json_array()) == NULL)
             goto out;
+        bool ok = true;
         json_array_foreach(by, k, bc) {
-            if (total)
-                snprintf(cell, sizeof(cell), "%s", k == 0 ? "total" : "");
-            else
-                cell_text(json_object_get(key, json_string_value(bc)), cell,
-                          sizeof(cell));
-            json_array_append_new(line, json_string(cell));
+            json_t *t = total ? json_string(k == 0 ? "total" : "")
+                              : cell_text(json_object_get(
+                                    key, json_string_value(bc)));
+            ok = json_array_append_new(line, t) == 0 && ok;
         }
         json_array_foreach(cols, j, c) {
-            cell_text(json_object_get(g, json_string_value(c)), cell,
-                      sizeof(cell));
-            json_array_append_new(line, json_string(cell));
+            json_t *t = cell_text(json_object_get(g, json_string_value(c)));
+            ok = json_array_append_new(line, t) == 0 && ok;
         }
-        json_array_append_new(table, line);
+        if (json_array_append_new(table, line) != 0 || !ok)
+            goto out; /* out of memory: no row goes short */
     }
     *out = table;
     table = NULL;
