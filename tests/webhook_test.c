@@ -232,6 +232,22 @@ static int log_fn(ent_txn *txn, void *data) {
     return ent_webhook_put(txn, &f->h);
 }
 
+/* An error text cut in the middle of a UTF-8 character (libcurl's message
+ * cut at 150 bytes; one may quote a receiver's certificate name): the
+ * attempt and the record are still written, the stray bytes as '?'. */
+static int log_cut_fn(ent_txn *txn, void *data) {
+    struct fx *f = data;
+    ent_webhook_attempt a = {.event = 251,
+                             .attempt = 1,
+                             .error = "SSL: certificate subject name "
+                                      "'\xc3\xa9t\xc3' does not match",
+                             .duration_ms = 3,
+                             .time = 1700000000250ull};
+    snprintf(f->h.last_error, sizeof(f->h.last_error), "%s", a.error);
+    int rc = ent_webhook_log_add(txn, &f->h, &a);
+    return rc == ENT_OK ? ent_webhook_put(txn, &f->h) : rc;
+}
+
 static int read_log_fn(ent_txn *txn, void *data) {
     struct fx *f = data;
     json_decref(f->log);
@@ -287,6 +303,19 @@ static void test_table_and_log(void **state) {
     /* the counter survives a reload */
     assert_int_equal(ent_store_read(f->s, get_fn, f), ENT_OK);
     assert_int_equal(f->h.log_next, 250);
+
+    /* an error text that is not valid UTF-8 is still recorded */
+    assert_int_equal(ent_store_write(f->s, log_cut_fn, f), ENT_OK);
+    assert_int_equal(ent_store_read(f->s, read_log_fn, f), ENT_OK);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(f->log, ENT_WEBHOOK_LOG_MAX - 1), "error")),
+        "SSL: certificate subject name '\xc3\xa9t?' does not match");
+    assert_int_equal(ent_store_read(f->s, get_fn, f), ENT_OK);
+    assert_int_equal(f->h.log_next, 251);
+    assert_string_equal(f->h.last_error,
+                        "SSL: certificate subject name '\xc3\xa9t?' does not "
+                        "match");
 
     /* removing deletes the record, the log and the cursor */
     assert_int_equal(ent_store_read(f->s, cursor_fn, f), ENT_OK);

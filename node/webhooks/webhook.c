@@ -11,6 +11,7 @@
 #include "node/bytes.h"
 #include "node/err.h"
 #include "node/webhooks/curl_dl.h"
+#include "protocol/cbor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,18 +211,47 @@ static void log_key(uint8_t key[LOG_KEY_LEN], const char *id, uint64_t seq) {
     ent_be64_put(key + 3 + ENT_WEBHOOK_ID_HEX, seq);
 }
 
+/* An error text as a JSON string, each byte that does not start a valid
+ * UTF-8 character written '?': the text is libcurl's message cut at a byte
+ * count, which may split a character (a receiver's certificate name is
+ * quoted in some), and jansson refuses invalid UTF-8: the delivery log row
+ * and the record would not be written at all. NULL: out of memory. */
+static json_t *error_json(const char *s) {
+    size_t n = strlen(s), o = 0;
+    json_t *j = json_stringn(s, n);
+    char *t;
+    if (j != NULL || (t = malloc(n + 1)) == NULL)
+        return j;
+    for (size_t i = 0; i < n;) {
+        uint8_t b = (uint8_t)s[i];
+        size_t k = b < 0x80 ? 1 : b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+        if (k <= n - i && ent_cbor_utf8_valid(s + i, k)) {
+            memcpy(t + o, s + i, k);
+            o += k;
+            i += k;
+        } else {
+            t[o++] = '?';
+            i++;
+        }
+    }
+    j = json_stringn(t, o);
+    free(t);
+    return j;
+}
+
 json_t *ent_webhook_json(const ent_webhook *h, bool with_secret) {
     json_t *kinds = json_array();
     for (size_t i = 0; kinds != NULL && i < h->nkinds; i++)
         json_array_append_new(kinds, json_string(h->kinds[i]));
     json_t *o = json_pack(
-        "{s:s,s:s,s:o,s:o,s:I,s:b,s:I,s:I,s:I,s:I,s:s}", "id", h->id, "url",
+        "{s:s,s:s,s:o,s:o,s:I,s:b,s:I,s:I,s:I,s:I,s:o}", "id", h->id, "url",
         h->url, "events", kinds, "owner",
         h->owner[0] ? json_string(h->owner) : json_null(), "created",
         (json_int_t)h->created, "paused", h->paused, "failures",
         (json_int_t)h->failures, "failing_since",
         (json_int_t)h->failing_since, "delivered", (json_int_t)h->delivered,
-        "failed", (json_int_t)h->failed, "last_error", h->last_error);
+        "failed", (json_int_t)h->failed, "last_error",
+        error_json(h->last_error));
     if (o != NULL && with_secret &&
         json_object_set_new(o, "secret", json_string(h->secret)) != 0) {
         json_decref(o);
@@ -419,7 +449,7 @@ int ent_webhook_log_add(ent_txn *txn, ent_webhook *h,
     json_t *o = json_pack(
         "{s:I,s:I,s:i,s:o,s:I,s:I}", "event", (json_int_t)a->event, "attempt",
         (json_int_t)a->attempt, "status", a->status, "error",
-        a->error != NULL ? json_string(a->error) : json_null(), "duration_ms",
+        a->error != NULL ? error_json(a->error) : json_null(), "duration_ms",
         (json_int_t)a->duration_ms, "time", (json_int_t)a->time);
     char *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
