@@ -28,8 +28,11 @@
 
 #define BATCH_ROWS 500 /* rows of one request, by default */
 #define BATCH_BYTES                                                            \
-    (400u * 1024) /* field text of one request: its JSON stays under the 1 MiB \
-                     body limit */
+    (400u * 1024) /* JSON of the rows of one request, at most (a row larger \
+                     than this goes alone) */
+#define ROW_BYTES_MAX                                                          \
+    (1024u * 1024u - 1024u) /* JSON of one row: with the request's other keys \
+                               it stays under the node's 1 MiB body limit */
 
 const cli_opt ent__cli_import_opts[] = {
     {"type", "TYPE", "the object type (the map's \"type\")"},
@@ -466,6 +469,21 @@ static void drop_rows(ent_csv_row *rows, size_t n) {
     }
 }
 
+/* Sends the batch gathered and starts the next one; -1 or an exit
+ * status. done: the data rows read so far (progress). */
+static int flush_batch(imp *m, json_t *rowsj, ent_csv_row *saved,
+                       size_t *nsaved, size_t *bytes, size_t done) {
+    int st = send_batch(m, rowsj, saved, *nsaved);
+    if (st >= 0)
+        return st;
+    json_array_clear(rowsj);
+    drop_rows(saved, *nsaved);
+    *nsaved = 0;
+    *bytes = 0;
+    progress(m, done, false);
+    return -1;
+}
+
 /* Pass 2: the rows that passed, batch by batch. */
 static int pass2(imp *m) {
     ent_csv *csv = NULL;
@@ -511,22 +529,37 @@ static int pass2(imp *m) {
                                                    : cv->custom ? "custom"
                                                                 : "set"),
                                 cv->field, json_string(cv->text));
-            bytes += strlen(cv->field) + strlen(cv->text) + 8;
+        }
+        /* its JSON as sent (escapes included) and a comma */
+        size_t rb = json_dumpb(r, NULL, 0, JSON_COMPACT) + 1;
+        if (rb > ROW_BYTES_MAX) {
+            /* no request can carry it: the row alone is refused, not the
+             * batch (the node would answer 413 and the import stop) */
+            char why[ENT_CRM_ERR_MAX];
+            snprintf(why, sizeof(why),
+                     "%s: line %lu: the row's values take %zu bytes as JSON, "
+                     "more than the %u bytes one request carries",
+                     m->file, row.line, rb, ROW_BYTES_MAX);
+            json_decref(r);
+            reject_row(m, m->rej, row.line, why, &row);
+            continue;
+        }
+        /* the batch goes first when the row would take it past
+         * BATCH_BYTES */
+        if (nsaved > 0 && bytes + rb > BATCH_BYTES &&
+            (st = flush_batch(m, rowsj, saved, &nsaved, &bytes, i - 1)) >= 0) {
+            json_decref(r);
+            goto out;
         }
         json_array_append_new(rowsj, r);
+        bytes += rb;
         if (save_row(&saved[nsaved++], &row) != ENT_OK) {
             st = ent__cli_fail(m->c, "out of memory");
             goto out;
         }
-        if (nsaved == m->batch || bytes >= BATCH_BYTES) {
-            if ((st = send_batch(m, rowsj, saved, nsaved)) >= 0)
-                goto out;
-            json_array_clear(rowsj);
-            drop_rows(saved, nsaved);
-            nsaved = 0;
-            bytes = 0;
-            progress(m, i, false);
-        }
+        if (nsaved == m->batch &&
+            (st = flush_batch(m, rowsj, saved, &nsaved, &bytes, i)) >= 0)
+            goto out;
     }
     if (rc != ENT_OK && rc != ENT_ENOENT) {
         st = ent__cli_fail(m->c, "%s (read again)", ent_csv_error(csv));
