@@ -515,6 +515,74 @@ static int link_fn(ent_txn *txn, void *data) {
  * org only views the object its id names) rejects that row and runs the
  * batch again without it: the rows before and after it commit once,
  * nothing of it does. */
+/* A page of the export stops before its objects' JSON passes
+ * ENT_CRM_EXPORT_PAGE_BYTES (the CLI reads an answer of 64 MiB at most,
+ * and 1,000 objects of one create each, whose event holds 64 KiB, reach
+ * that): 160 objects of 56 KB each (14 private fields of 4,000 bytes)
+ * come over two pages, each object once. */
+static void test_export_page_bytes(void **state) {
+    enum { NOBJ = 160, NF = 14 };
+    tnode a;
+    exp_q q;
+    static char big[4001];
+    static char names[NF][8];
+    ent_obj_input in[NOBJ][NF + 1];
+    ent_crm_row rows[NOBJ];
+    ent_crm_result res[NOBJ];
+    char ext[NOBJ][8];
+    ent_op **ops;
+    size_t nops;
+    (void)state;
+    memset(big, 'x', sizeof(big) - 1);
+    assert_int_equal(tnode_open(&a, 7), 0);
+    for (size_t k = 0; k < NF; k++)
+        snprintf(names[k], sizeof(names[k]), "p%zu", k);
+    for (size_t i = 0; i < NOBJ; i++) {
+        snprintf(ext[i], sizeof(ext[i]), "B%zu", i);
+        in[i][0] = (ent_obj_input)IN("salesforce_id", ext[i], ENT_IN_PRIVATE);
+        for (size_t k = 0; k < NF; k++)
+            in[i][k + 1] = (ent_obj_input)IN(names[k], big, ENT_IN_PRIVATE);
+        rows[i] = (ent_crm_row){ext[i], in[i], NF + 1};
+    }
+    assert_int_equal(ent_crm_import_batch(a.eng, a.store, "opportunity",
+                                          "salesforce", rows, NOBJ, false, res,
+                                          &ops, &nops),
+                     ENT_OK);
+    for (size_t i = 0; i < NOBJ; i++)
+        if (res[i].outcome != ENT_CRM_CREATED)
+            fail_msg("row %zu: %s", i, res[i].err);
+    free_ops(ops, nops);
+    memset(&q, 0, sizeof(q));
+    q.o.type = "opportunity";
+    size_t seen = 0, pages = 0;
+    uint8_t after[32];
+    do {
+        q.page = NULL;
+        assert_int_equal(ent_store_read(a.store, expq_fn, &q), ENT_OK);
+        json_t *objs = json_object_get(q.page, "objects");
+        char *text = json_dumps(json_object_get(q.page, "objects"),
+                                JSON_COMPACT);
+        assert_non_null(text);
+        assert_true(json_array_size(objs) >= 1);
+        assert_true(json_array_size(objs) == 1 ||
+                    strlen(text) <= ENT_CRM_EXPORT_PAGE_BYTES);
+        free(text);
+        seen += json_array_size(objs);
+        pages++;
+        const char *next = json_string_value(json_object_get(q.page, "next"));
+        if (next != NULL) {
+            assert_int_equal(ent_hex_decode(after, 32, next), ENT_OK);
+            q.o.after = after;
+        } else {
+            q.o.after = NULL;
+        }
+        json_decref(q.page);
+    } while (q.o.after != NULL);
+    assert_int_equal(seen, NOBJ);
+    assert_true(pages >= 2);
+    tnode_close(&a);
+}
+
 static void test_refusal_reruns_batch(void **state) {
     tnode a, b;
     uint8_t obj[32];
@@ -668,6 +736,7 @@ int main(void) {
         cmocka_unit_test(test_rejects_are_whole),
         cmocka_unit_test(test_shipped_maps),
         cmocka_unit_test(test_export_options),
+        cmocka_unit_test(test_export_page_bytes),
         cmocka_unit_test(test_refusal_reruns_batch),
         cmocka_unit_test(test_failed_batch_then_rerun),
     };

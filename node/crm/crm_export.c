@@ -37,6 +37,7 @@ typedef struct exp_ctx {
     size_t nslots;
     json_t *rows;
     size_t limit;
+    size_t bytes; /* compact JSON of rows so far */
     uint8_t last[32];
     bool more;
     /* --since: the objects changed, sorted */
@@ -131,7 +132,19 @@ static int one(exp_ctx *c, const uint8_t id[32]) {
     if (row != NULL && !c->o->hide_private)
         json_object_set(row, "private", json_object_get(st, "private"));
     json_decref(st);
-    if (row == NULL || json_array_append_new(c->rows, row) != 0)
+    if (row == NULL)
+        return ENT_ENOMEM;
+    /* a page ends before its JSON passes ENT_CRM_EXPORT_PAGE_BYTES: this
+     * object opens the next one */
+    size_t rb = json_dumpb(row, NULL, 0, JSON_COMPACT) + 1;
+    if (json_array_size(c->rows) > 0 &&
+        c->bytes + rb > ENT_CRM_EXPORT_PAGE_BYTES) {
+        json_decref(row);
+        c->more = true;
+        return 1;
+    }
+    c->bytes += rb;
+    if (json_array_append_new(c->rows, row) != 0)
         return ENT_ENOMEM;
     memcpy(c->last, id, 32);
     return 0;

@@ -15,6 +15,9 @@
 #include "storage/store.h"
 
 #define ENT_CRM_EXPORT_PAGE 1000 /* objects of one page, at most */
+/* JSON of one page's objects, at most (compact; an object larger than
+ * this comes alone): the answer stays far under what the CLI reads */
+#define ENT_CRM_EXPORT_PAGE_BYTES (8u << 20)
 
 /* What ent_crm_export() reads; zeroed: every object of type, private
  * fields included, in id order from the first. */
