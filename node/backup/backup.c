@@ -45,6 +45,21 @@ static int join(char *out, const char *a, const char *b) {
                : ENT_ETOOBIG;
 }
 
+/* path without its trailing slashes, into out: "bk/" names the folder bk,
+ * and the temporary folder goes next to it ("bk.tmp-XXXXXX"), not into it
+ * ("bk/.tmp-XXXXXX", which then could be neither created nor renamed).
+ * "/" stays "/". */
+static int trim_slashes(char out[PATH_MAX], const char *path) {
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    if (n >= PATH_MAX)
+        return ENT_ETOOBIG;
+    memcpy(out, path, n);
+    out[n] = '\0';
+    return ENT_OK;
+}
+
 /* fsync of a file or folder by path. */
 static int sync_path(const char *path) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -179,10 +194,14 @@ int ent_backup_create(const char *home, const char *dir, const char *version,
                       const ent_log *log, json_t **manifest, char *why,
                       size_t cap) {
     char keyp[PATH_MAX], dbp[PATH_MAX], tmp[PATH_MAX], p[PATH_MAX];
+    char dirb[PATH_MAX];
     if (manifest != NULL)
         *manifest = NULL;
     if (home == NULL || dir == NULL || dir[0] == '\0')
         return whyf(why, cap, ENT_EINVAL, "no folder given");
+    if (trim_slashes(dirb, dir) != ENT_OK)
+        return whyf(why, cap, ENT_ETOOBIG, "path too long");
+    dir = dirb;
     if (join(keyp, home, ENT_HOME_KEY) != ENT_OK ||
         join(dbp, home, ENT_HOME_DB) != ENT_OK ||
         strlen(dir) + 16 >= PATH_MAX)
@@ -652,7 +671,7 @@ static int put_mark(ent_txn *txn, void *data) {
 
 int ent_backup_restore(const char *dir, const char *home, const ent_log *log,
                        json_t **report, char *why, size_t cap) {
-    char tmp[PATH_MAX], p[PATH_MAX], q[PATH_MAX];
+    char tmp[PATH_MAX], p[PATH_MAX], q[PATH_MAX], homeb[PATH_MAX];
     json_t *r = NULL;
     ent_store *s = NULL;
     char *mark = NULL;
@@ -662,6 +681,9 @@ int ent_backup_restore(const char *dir, const char *home, const ent_log *log,
         *report = NULL;
     if (dir == NULL || home == NULL || home[0] == '\0')
         return whyf(why, cap, ENT_EINVAL, "no folder given");
+    if (trim_slashes(homeb, home) != ENT_OK)
+        return whyf(why, cap, ENT_ETOOBIG, "path too long");
+    home = homeb;
     if (strlen(home) + 16 >= PATH_MAX)
         return whyf(why, cap, ENT_ETOOBIG, "path too long");
     int st = dir_state(home);

@@ -65,6 +65,22 @@ e A audit export --out "$T/x.audit" >/dev/null || fail "export (signs a head)"
 e A backup "$T/bk2" >/dev/null || fail "second backup"
 [ "$(e A backup verify "$T/bk2" --json | py 'd["heads"] >= 1')" = True ] || fail "heads"
 
+# a folder named with a trailing slash (as shells complete it) is that
+# folder, new or empty, for a backup and a restore alike
+e A backup "$T/bk3/" >/dev/null || fail "backup into a new DIR/"
+mkdir "$T/bk4"
+e A backup "$T/bk4/" >/dev/null || fail "backup into an empty DIR/"
+e A backup verify "$T/bk4/" >/dev/null || fail "verify DIR/"
+"$ENTENTE" restore "$T/bk3/" "$T/R3/" --home "$T/A" >/dev/null || fail "restore into a new HOME/"
+mkdir "$T/R4"
+"$ENTENTE" restore "$T/bk4" "$T/R4/" --home "$T/A" >/dev/null || fail "restore into an empty HOME/"
+for d in bk3 bk4 R3 R4; do
+    [ -f "$T/$d/identity.key" ] || fail "$d/ holds no identity.key"
+    if compgen -G "$T/$d.tmp-*" >/dev/null || compgen -G "$T/$d/.tmp-*" >/dev/null; then
+        fail "$d/: a temporary folder left"
+    fi
+done
+
 # ---- mistakes and attacks ---------------------------------------------------
 mkdir "$T/full" && echo x >"$T/full/keep"
 expect_exit 1 e A backup "$T/full"
