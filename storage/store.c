@@ -7,7 +7,7 @@
  * and the reader count below are plain fields. MDB_NOTLS keeps read
  * transactions from being tied to threads so a read may run inside a write.
  */
-#include "storage/store.h"
+#include "storage/store_int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -28,50 +28,8 @@
 /* Smallest map we accept (LMDB needs a handful of pages). */
 #define STORE_MIN_MAP ((size_t)64 << 10)
 
-struct ent_store {
-    MDB_env *env;
-    MDB_dbi dbi[ENT_TBL__COUNT];
-    /* read-only open of a store made before table t existed: reads of t
-     * find nothing (a read-write open creates it) */
-    bool absent[ENT_TBL__COUNT];
-    const ent_log *log;
-    size_t map_size;
-    size_t max_key;
-    bool rdonly;
-    bool writing;     /* inside ent_store_write: a nested call is refused */
-    unsigned readers; /* open read transactions (map growth needs none) */
-    uint64_t fail_in; /* fault injection countdown; 0: off */
-    void (*commit_hook)(void *data, unsigned marks);
-    void *commit_data;
-    /* group commit (spec/storage.md "Group commit") */
-    MDB_txn *group;        /* the open group transaction; NULL: none */
-    bool group_mode;       /* writes join the group (ent_store_group_enter) */
-    unsigned group_marks;  /* union of the marks of the group's writes */
-    size_t group_n;        /* writes in the open group */
-    size_t group_pages;    /* pages its puts may have taken (overestimate) */
-    int group_err;         /* a group committed early failed: this error */
-    char *dir; /* the environment's folder (reopen_env) */
-    /* pages written by commits (ent_store_pages_written): the file's last
-     * page and the free pages after the last commit counted */
-    uint64_t pages_written;
-    uint64_t pw_txnid, pw_last_pg, pw_free;
-    bool count_pages; /* ent_store_count_pages was called */
-    /* reads of write transactions (ent_store_write_reads); one writer at a
-     * time, so a plain counter */
-    uint64_t write_reads;
-};
-
-struct ent_txn {
-    ent_store *s;
-    MDB_txn *txn;
-    bool write;
-    bool map_full; /* a put or commit hit MDB_MAP_FULL: grow and rerun */
-    int poison;    /* first fatal error; the transaction will not commit */
-    unsigned marks; /* ent_txn_mark bits, reported after a commit */
-};
-
 /* LMDB sub-database names, in ent_table order (spec/storage.md). */
-static const char *const table_names[ENT_TBL__COUNT] = {
+const char *const ent__table_names[ENT_TBL__COUNT] = {
     [ENT_TBL_META] = "meta",           [ENT_TBL_TEMPLATES] = "templates",
     [ENT_TBL_OBJECTS] = "objects",     [ENT_TBL_OPS] = "ops",
     [ENT_TBL_OP_IDS] = "op_ids",       [ENT_TBL_FIELDS] = "fields",
@@ -91,7 +49,18 @@ static const char *const table_names[ENT_TBL__COUNT] = {
     [ENT_TBL_OP_ORDER] = "op_order",
     [ENT_TBL_OP_INDEX] = "op_index",
     [ENT_TBL_OP_RECENT] = "op_recent",
+    [ENT_TBL_OBJ_NUMS] = "obj_nums",
 };
+
+/* The tables whose keys start with an object id and that are stored under
+ * the object's local number (spec/storage.md "Object numbers"). */
+const bool ent__numbered_table[ENT_TBL__COUNT] = {
+    [ENT_TBL_OPS] = true,     [ENT_TBL_FIELDS] = true,
+    [ENT_TBL_PRIVATE] = true, [ENT_TBL_MEMBERS] = true,
+    [ENT_TBL_KEYS] = true,    [ENT_TBL_WRITES] = true,
+    [ENT_TBL_HEADS] = true,
+};
+
 
 /*
  * The built-in migrations: {from, fn} upgrades version from to from + 1
@@ -101,6 +70,7 @@ static const ent_store_migration builtin_migrations[] = {
     {1, ent__store_migrate_1_2},
     {2, ent__store_migrate_2_3},
     {3, ent__store_migrate_3_4},
+    {4, ent__store_migrate_4_5},
 };
 
 static const char schema_key[] = "schema";
@@ -126,7 +96,7 @@ static bool disk_nearly_full(const ent_store *s) {
     return (uint64_t)st.f_bavail * st.f_frsize < ((uint64_t)1 << 20);
 }
 
-static int xlate(const ent_store *s, int rc, const char *what) {
+int ent__store_xlate(const ent_store *s, int rc, const char *what) {
     int err;
     ent_log_level lvl = ENT_LOG_ERROR;
     switch (rc) {
@@ -190,7 +160,7 @@ static bool fault_fires(ent_store *s, const char *what) {
 }
 
 /* Records a fatal error on txn so that it can never commit. */
-static int poison(ent_txn *txn, int err) {
+int ent__store_poison(ent_txn *txn, int err) {
     if (err == ENT_EMAPFULL)
         txn->map_full = true;
     if (txn->poison == ENT_OK)
@@ -216,7 +186,7 @@ int ent_store_generation(ent_store *s, uint64_t *out) {
     MDB_envinfo info;
     int rc = mdb_env_info(s->env, &info);
     if (rc != MDB_SUCCESS)
-        return xlate(s, rc, "mdb_env_info");
+        return ent__store_xlate(s, rc, "mdb_env_info");
     *out = (uint64_t)info.me_last_txnid;
     return ENT_OK;
 }
@@ -296,10 +266,6 @@ int ent_store_write_reads(const ent_store *s, uint64_t *out) {
 
 /* One read (a get, or a cursor's placement or step) by txn: counted when
  * txn writes (ent_store_write_reads). */
-static inline void count_read(ent_txn *txn) {
-    if (txn->write)
-        txn->s->write_reads++;
-}
 
 int ent_store_pages_written(ent_store *s, uint64_t *out) {
     if (s == NULL || out == NULL)
@@ -325,7 +291,7 @@ static int txn_begin(ent_store *s, unsigned flags, MDB_txn **out) {
             rc = mdb_txn_begin(s->env, NULL, flags, out);
         }
     }
-    return rc == MDB_SUCCESS ? ENT_OK : xlate(s, rc, "mdb_txn_begin");
+    return rc == MDB_SUCCESS ? ENT_OK : ent__store_xlate(s, rc, "mdb_txn_begin");
 }
 
 /* Doubles the map. Only called with no transaction of ours open. */
@@ -342,7 +308,7 @@ static int grow_map(ent_store *s) {
         return ENT_EMAPFULL;
     int rc = mdb_env_set_mapsize(s->env, old * 2);
     if (rc != MDB_SUCCESS)
-        return xlate(s, rc, "mdb_env_set_mapsize");
+        return ent__store_xlate(s, rc, "mdb_env_set_mapsize");
     MDB_envinfo info;
     mdb_env_info(s->env, &info);
     s->map_size = info.me_mapsize;
@@ -362,7 +328,7 @@ static int txn_commit(ent_txn *txn) {
     txn->txn = NULL;
     if (rc == MDB_SUCCESS)
         return ENT_OK;
-    return poison(txn, xlate(s, rc, "mdb_txn_commit"));
+    return ent__store_poison(txn, ent__store_xlate(s, rc, "mdb_txn_commit"));
 }
 
 /*
@@ -421,7 +387,7 @@ static int group_flush(ent_store *s) {
         err = ENT_EIO;
     } else {
         int rc = mdb_txn_commit(s->group);
-        err = rc == MDB_SUCCESS ? ENT_OK : xlate(s, rc, "mdb_txn_commit");
+        err = rc == MDB_SUCCESS ? ENT_OK : ent__store_xlate(s, rc, "mdb_txn_commit");
     }
     s->group = NULL;
     s->group_n = 0;
@@ -500,7 +466,7 @@ static int group_write(ent_store *s, int (*fn)(ent_txn *txn, void *data),
         ent_txn txn = {.s = s, .write = true};
         int rc = mdb_txn_begin(s->env, s->group, 0, &txn.txn);
         if (rc != MDB_SUCCESS) {
-            err = xlate(s, rc, "mdb_txn_begin (nested)");
+            err = ent__store_xlate(s, rc, "mdb_txn_begin (nested)");
             break;
         }
         err = fn(&txn, data);
@@ -588,11 +554,11 @@ static int reopen_env(ent_store *s) {
         (rc = mdb_env_open(s->env, s->dir, MDB_NOTLS, 0600)) == 0 &&
         (rc = mdb_txn_begin(s->env, NULL, 0, &t)) == 0) {
         for (int i = 0; i < ENT_TBL__COUNT && rc == 0; i++)
-            rc = mdb_dbi_open(t, table_names[i], 0, &s->dbi[i]);
+            rc = mdb_dbi_open(t, ent__table_names[i], 0, &s->dbi[i]);
         rc = rc == 0 ? mdb_txn_commit(t) : (mdb_txn_abort(t), rc);
     }
     if (rc != 0) {
-        int err = xlate(s, rc, "reopen after an erasure");
+        int err = ent__store_xlate(s, rc, "reopen after an erasure");
         if (s->env != NULL)
             mdb_env_close(s->env);
         s->env = NULL;
@@ -639,7 +605,7 @@ static int scrub(ent_store *s) {
         MDB_txn *t;
         uint64_t n;
         if ((mrc = mdb_txn_begin(s->env, NULL, 0, &t)) != 0)
-            return xlate(s, mrc, "scrub begin");
+            return ent__store_xlate(s, mrc, "scrub begin");
         mdb_env_info(s->env, &info);
         n = (uint64_t)info.me_last_txnid;
         k.mv_data = "scrub";
@@ -648,17 +614,17 @@ static int scrub(ent_store *s) {
         v.mv_size = sizeof(n);
         if ((mrc = mdb_put(t, s->dbi[ENT_TBL_META], &k, &v, 0)) != 0) {
             mdb_txn_abort(t);
-            return xlate(s, mrc, "scrub put");
+            return ent__store_xlate(s, mrc, "scrub put");
         }
         if ((mrc = mdb_txn_commit(t)) != 0)
-            return xlate(s, mrc, "scrub commit");
+            return ent__store_xlate(s, mrc, "scrub commit");
     }
     if ((mrc = mdb_txn_begin(s->env, NULL, 0, &w)) != 0 ||
         (mrc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &r)) != 0 ||
         (mrc = mdb_env_stat(s->env, &st)) != 0 ||
         (mrc = mdb_env_get_fd(s->env, &fd)) != 0 ||
         (mrc = mdb_cursor_open(r, 0 /* FREE_DBI */, &c)) != 0) {
-        rc = xlate(s, mrc, "scrub");
+        rc = ent__store_xlate(s, mrc, "scrub");
         goto out;
     }
     uint64_t oldest = (uint64_t)mdb_txn_id(r);
@@ -683,7 +649,7 @@ static int scrub(ent_store *s) {
                    sizeof(pg));
             if (pwrite(fd, zero, st.ms_psize, (off_t)pg * st.ms_psize) !=
                 (ssize_t)st.ms_psize)
-                rc = xlate(s, errno ? errno : EIO, "scrub write");
+                rc = ent__store_xlate(s, errno ? errno : EIO, "scrub write");
         }
     }
     /* The unused middle of every branch and leaf page: LMDB fills a new
@@ -708,10 +674,10 @@ static int scrub(ent_store *s) {
         if (upper > lower &&
             pwrite(fd, zero, upper - lower,
                    (off_t)pg * st.ms_psize + lower) != (ssize_t)(upper - lower))
-            rc = xlate(s, errno ? errno : EIO, "scrub write");
+            rc = ent__store_xlate(s, errno ? errno : EIO, "scrub write");
     }
     if (rc == ENT_OK && fdatasync(fd) != 0)
-        rc = xlate(s, errno, "scrub sync");
+        rc = ent__store_xlate(s, errno, "scrub sync");
 out:
     free(zero);
     if (c != NULL)
@@ -803,34 +769,26 @@ int ent_store_read(ent_store *s, int (*fn)(ent_txn *txn, void *data),
 
 /* ---- key/value access ---- */
 
-static int check_table(const ent_txn *txn, ent_table t) {
-    if (txn == NULL || (int)t < 0 || t >= ENT_TBL__COUNT)
-        return ENT_EINVAL;
-    return ENT_OK;
-}
-
-static int check_key(const ent_txn *txn, size_t klen) {
-    if (klen == 0)
-        return ENT_EINVAL;
-    if (klen > txn->s->max_key)
-        return ENT_ETOOBIG;
-    return ENT_OK;
-}
-
 int ent_txn_get(ent_txn *txn, ent_table t, const void *key, size_t klen,
                 const void **val, size_t *vlen) {
     int err = check_table(txn, t);
     if (err == ENT_OK)
-        err = check_key(txn, klen);
+        err = check_key(txn, t, klen);
     if (err != ENT_OK)
         return err;
     MDB_val k = {klen, (void *)key}, v;
+    uint8_t buf[PHYS_MAX], num[NUM_LEN];
     if (txn->s->absent[t])
         return ENT_ENOENT;
     count_read(txn);
+    if (numbered(txn, t)) {
+        if ((err = ent__num_get(txn, key, num)) != ENT_OK)
+            return err;
+        k = phys_key(buf, num, key, klen);
+    }
     int rc = mdb_get(txn->txn, txn->s->dbi[t], &k, &v);
     if (rc != MDB_SUCCESS)
-        return xlate(txn->s, rc, "mdb_get");
+        return ent__store_xlate(txn->s, rc, "mdb_get");
     *val = v.mv_data;
     *vlen = v.mv_size;
     return ENT_OK;
@@ -840,7 +798,7 @@ int ent_txn_put(ent_txn *txn, ent_table t, const void *key, size_t klen,
                 const void *val, size_t vlen, unsigned flags) {
     int err = check_table(txn, t);
     if (err == ENT_OK)
-        err = check_key(txn, klen);
+        err = check_key(txn, t, klen);
     if (err != ENT_OK)
         return err;
     if (!txn->write)
@@ -848,39 +806,54 @@ int ent_txn_put(ent_txn *txn, ent_table t, const void *key, size_t klen,
     if (flags & ~(unsigned)(ENT_PUT_NOOVERWRITE | ENT_PUT_APPEND))
         return ENT_EINVAL;
     if (fault_fires(txn->s, "put"))
-        return poison(txn, ENT_EIO);
+        return ent__store_poison(txn, ENT_EIO);
     unsigned mflags = 0;
     if (flags & ENT_PUT_NOOVERWRITE)
         mflags |= MDB_NOOVERWRITE;
-    if (flags & ENT_PUT_APPEND)
-        mflags |= MDB_APPEND;
     MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    uint8_t buf[PHYS_MAX], num[NUM_LEN];
+    if (numbered(txn, t)) {
+        /* the caller's "after every key" is about object ids: stored
+         * under numbers the key may sort elsewhere, so no MDB_APPEND */
+        if ((err = ent__num_make(txn, key, num)) != ENT_OK)
+            return ent__store_poison(txn, err);
+        k = phys_key(buf, num, key, klen);
+    } else if (flags & ENT_PUT_APPEND) {
+        mflags |= MDB_APPEND;
+    }
     if (txn->s->group != NULL) /* a write of the group: group_room() */
         txn->s->group_pages += 2 + (klen + vlen) / 4096;
     int rc = mdb_put(txn->txn, txn->s->dbi[t], &k, &v, mflags);
     if (rc == MDB_SUCCESS)
         return ENT_OK;
-    err = xlate(txn->s, rc, "mdb_put");
+    err = ent__store_xlate(txn->s, rc, "mdb_put");
     /* an existing key is an answer; anything else spoils the transaction */
-    return rc == MDB_KEYEXIST ? err : poison(txn, err);
+    return rc == MDB_KEYEXIST ? err : ent__store_poison(txn, err);
 }
 
 int ent_txn_del(ent_txn *txn, ent_table t, const void *key, size_t klen) {
     int err = check_table(txn, t);
     if (err == ENT_OK)
-        err = check_key(txn, klen);
+        err = check_key(txn, t, klen);
     if (err != ENT_OK)
         return err;
     if (!txn->write)
         return ENT_EPERM;
     if (fault_fires(txn->s, "del"))
-        return poison(txn, ENT_EIO);
+        return ent__store_poison(txn, ENT_EIO);
     MDB_val k = {klen, (void *)key};
+    uint8_t buf[PHYS_MAX], num[NUM_LEN];
+    bool nb = numbered(txn, t);
+    if (nb) {
+        if ((err = ent__num_get(txn, key, num)) != ENT_OK)
+            return err == ENT_ENOENT ? err : ent__store_poison(txn, err);
+        k = phys_key(buf, num, key, klen);
+    }
     int rc = mdb_del(txn->txn, txn->s->dbi[t], &k, NULL);
     if (rc == MDB_SUCCESS)
-        return ENT_OK;
-    err = xlate(txn->s, rc, "mdb_del");
-    return rc == MDB_NOTFOUND ? err : poison(txn, err);
+        return nb ? ent__num_release(txn, t, key, num) : ENT_OK;
+    err = ent__store_xlate(txn->s, rc, "mdb_del");
+    return rc == MDB_NOTFOUND ? err : ent__store_poison(txn, err);
 }
 
 int ent_txn_clear(ent_txn *txn, ent_table t) {
@@ -890,11 +863,11 @@ int ent_txn_clear(ent_txn *txn, ent_table t) {
     if (!txn->write)
         return ENT_EPERM;
     if (fault_fires(txn->s, "del"))
-        return poison(txn, ENT_EIO);
+        return ent__store_poison(txn, ENT_EIO);
     int rc = mdb_drop(txn->txn, txn->s->dbi[t], 0);
     if (rc == MDB_SUCCESS)
         return ENT_OK;
-    return poison(txn, xlate(txn->s, rc, "mdb_drop"));
+    return ent__store_poison(txn, ent__store_xlate(txn->s, rc, "mdb_drop"));
 }
 
 int ent_txn_count(ent_txn *txn, ent_table t, uint64_t *out) {
@@ -908,170 +881,9 @@ int ent_txn_count(ent_txn *txn, ent_table t, uint64_t *out) {
     }
     int rc = mdb_stat(txn->txn, txn->s->dbi[t], &st);
     if (rc != MDB_SUCCESS)
-        return xlate(txn->s, rc, "mdb_stat");
+        return ent__store_xlate(txn->s, rc, "mdb_stat");
     *out = st.ms_entries;
     return ENT_OK;
-}
-
-typedef int (*scan_fn)(void *data, const void *key, size_t klen,
-                       const void *val, size_t vlen);
-
-static bool has_prefix(const MDB_val *k, const void *prefix, size_t plen) {
-    return plen == 0 ||
-           (k->mv_size >= plen && memcmp(k->mv_data, prefix, plen) == 0);
-}
-
-/*
- * Positions cur on the last key that starts with prefix (or the last key
- * when plen is 0): seeks to the smallest key above every key with the
- * prefix, then steps back.
- */
-static int seek_last(MDB_cursor *cur, const uint8_t *prefix, size_t plen,
-                     MDB_val *k, MDB_val *v) {
-    size_t n = plen;
-    while (n > 0 && prefix[n - 1] == 0xff)
-        n--;
-    if (n == 0) /* empty prefix, or all 0xff: nothing sorts above it */
-        return mdb_cursor_get(cur, k, v, MDB_LAST);
-    uint8_t stack[64];
-    uint8_t *succ = n <= sizeof(stack) ? stack : malloc(n);
-    if (succ == NULL)
-        return ENOMEM;
-    memcpy(succ, prefix, n);
-    succ[n - 1]++;
-    k->mv_size = n;
-    k->mv_data = succ;
-    int rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
-    if (rc == MDB_SUCCESS)
-        rc = mdb_cursor_get(cur, k, v, MDB_PREV);
-    else if (rc == MDB_NOTFOUND)
-        rc = mdb_cursor_get(cur, k, v, MDB_LAST);
-    if (succ != stack)
-        free(succ);
-    return rc;
-}
-
-/* from: the key to start at (MDB_SET_RANGE) with no prefix filter; NULL
- * for a prefix scan */
-static int scan(ent_txn *txn, ent_table t, const void *prefix, size_t plen,
-                scan_fn fn, void *data, bool reverse, const MDB_val *from) {
-    int err = check_table(txn, t);
-    if (err != ENT_OK)
-        return err;
-    if (fn == NULL || (plen > 0 && prefix == NULL))
-        return ENT_EINVAL;
-    if (plen > txn->s->max_key || txn->s->absent[t])
-        return ENT_OK; /* no key can start with it; no table, no key */
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn->txn, txn->s->dbi[t], &cur);
-    if (rc != MDB_SUCCESS)
-        return xlate(txn->s, rc, "mdb_cursor_open");
-    MDB_val k = {plen, (void *)prefix}, v;
-    count_read(txn);
-    if (from != NULL) {
-        k = *from;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    } else if (reverse)
-        rc = seek_last(cur, prefix, plen, &k, &v);
-    else
-        rc = mdb_cursor_get(cur, &k, &v, plen > 0 ? MDB_SET_RANGE : MDB_FIRST);
-    while (rc == MDB_SUCCESS && has_prefix(&k, prefix, plen)) {
-        int r = fn(data, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
-        if (r != 0) {
-            err = r < 0 ? r : ENT_OK;
-            goto out;
-        }
-        count_read(txn);
-        rc = mdb_cursor_get(cur, &k, &v, reverse ? MDB_PREV : MDB_NEXT);
-    }
-    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
-        err = xlate(txn->s, rc, "mdb_cursor_get");
-out:
-    mdb_cursor_close(cur);
-    return err;
-}
-
-int ent_txn_scan(ent_txn *txn, ent_table t, const void *prefix, size_t plen,
-                 scan_fn fn, void *data) {
-    return scan(txn, t, prefix, plen, fn, data, false, NULL);
-}
-
-int ent_txn_scan_from(ent_txn *txn, ent_table t, const void *start,
-                      size_t slen, scan_fn fn, void *data) {
-    if (txn == NULL || slen == 0 || start == NULL)
-        return ENT_EINVAL;
-    if (slen > txn->s->max_key)
-        return ENT_ETOOBIG;
-    MDB_val from = {slen, (void *)start};
-    return scan(txn, t, NULL, 0, fn, data, false, &from);
-}
-
-int ent_txn_scan_reverse(ent_txn *txn, ent_table t, const void *prefix,
-                         size_t plen, scan_fn fn, void *data) {
-    return scan(txn, t, prefix, plen, fn, data, true, NULL);
-}
-
-/* ---- iterators ---- */
-
-struct ent_iter {
-    ent_txn *txn;
-    MDB_cursor *cur; /* NULL: the table is absent */
-    bool started, done;
-};
-
-int ent_txn_iter(ent_txn *txn, ent_table t, ent_iter **out) {
-    int err = check_table(txn, t);
-    ent_iter *it;
-    if (out == NULL)
-        return ENT_EINVAL;
-    *out = NULL;
-    if (err != ENT_OK)
-        return err;
-    if ((it = calloc(1, sizeof(*it))) == NULL)
-        return ENT_ENOMEM;
-    it->txn = txn;
-    if (txn->s->absent[t]) {
-        it->done = true; /* no table, no key */
-    } else {
-        int rc = mdb_cursor_open(txn->txn, txn->s->dbi[t], &it->cur);
-        if (rc != MDB_SUCCESS) {
-            free(it);
-            return xlate(txn->s, rc, "mdb_cursor_open");
-        }
-    }
-    *out = it;
-    return ENT_OK;
-}
-
-int ent_iter_next(ent_iter *it, const void **key, size_t *klen,
-                  const void **val, size_t *vlen) {
-    MDB_val k, v;
-    if (it == NULL)
-        return ENT_EINVAL;
-    if (it->done)
-        return ENT_ENOENT;
-    count_read(it->txn);
-    int rc =
-        mdb_cursor_get(it->cur, &k, &v, it->started ? MDB_NEXT : MDB_FIRST);
-    it->started = true;
-    if (rc != MDB_SUCCESS) {
-        it->done = true;
-        return rc == MDB_NOTFOUND ? ENT_ENOENT
-                                  : xlate(it->txn->s, rc, "mdb_cursor_get");
-    }
-    *key = k.mv_data;
-    *klen = k.mv_size;
-    *val = v.mv_data;
-    *vlen = v.mv_size;
-    return ENT_OK;
-}
-
-void ent_iter_free(ent_iter *it) {
-    if (it == NULL)
-        return;
-    if (it->cur != NULL)
-        mdb_cursor_close(it->cur);
-    free(it);
 }
 
 int ent_store_copy(ent_store *s, const char *dir) {
@@ -1086,7 +898,7 @@ int ent_store_copy(ent_store *s, const char *dir) {
         return ENT_EEXIST;
     int rc = mdb_env_copy2(s->env, dir, MDB_CP_COMPACT);
     if (rc != MDB_SUCCESS)
-        return xlate(s, rc, "mdb_env_copy2");
+        return ent__store_xlate(s, rc, "mdb_env_copy2");
     return ENT_OK;
 }
 
@@ -1132,7 +944,7 @@ static int main_entries(ent_txn *txn, size_t *out) {
     if (rc == MDB_SUCCESS)
         rc = mdb_stat(txn->txn, main_dbi, &st);
     if (rc != MDB_SUCCESS)
-        return xlate(txn->s, rc, "mdb_stat(main)");
+        return ent__store_xlate(txn->s, rc, "mdb_stat(main)");
     *out = st.ms_entries;
     return ENT_OK;
 }
@@ -1168,6 +980,9 @@ static int setup(ent_txn *txn, void *data) {
     const struct open_ctx *c = data;
     ent_store *s = c->s;
     size_t entries = 0;
+    /* the old layout until the step to schema 5 (a rerun after the map
+     * grew starts again from the old layout) */
+    s->numbered = false;
     int err = main_entries(txn, &entries);
     if (err != ENT_OK)
         return err;
@@ -1176,17 +991,17 @@ static int setup(ent_txn *txn, void *data) {
         return ENT_ENOENT; /* a data.mdb that was never initialised */
     unsigned dflags = txn->write ? MDB_CREATE : 0;
     for (int t = 0; t < ENT_TBL__COUNT; t++) {
-        int rc = mdb_dbi_open(txn->txn, table_names[t], dflags, &s->dbi[t]);
+        int rc = mdb_dbi_open(txn->txn, ent__table_names[t], dflags, &s->dbi[t]);
         s->absent[t] = rc == MDB_NOTFOUND && !txn->write && !fresh;
         if (s->absent[t]) {
             ENT_DEBUG(s->log, "storage: table %s not created yet (read-only)",
-                      table_names[t]);
+                      ent__table_names[t]);
             continue;
         }
         if (rc != MDB_SUCCESS) {
-            ENT_ERROR(s->log, "storage: table %s missing", table_names[t]);
+            ENT_ERROR(s->log, "storage: table %s missing", ent__table_names[t]);
             return rc == MDB_NOTFOUND ? ENT_ECORRUPT
-                                      : xlate(s, rc, "mdb_dbi_open");
+                                      : ent__store_xlate(s, rc, "mdb_dbi_open");
         }
     }
     if (fresh) {
@@ -1316,7 +1131,7 @@ int ent_store_open_ex(ent_store **out, const char *dir, unsigned flags,
     if (rc == MDB_SUCCESS && !exists)
         rc = mdb_env_set_mapsize(s->env, want);
     if (rc != MDB_SUCCESS) {
-        err = xlate(s, rc, "mdb_env_create");
+        err = ent__store_xlate(s, rc, "mdb_env_create");
         goto out;
     }
     rc = mdb_env_open(s->env, dir,
@@ -1324,7 +1139,7 @@ int ent_store_open_ex(ent_store **out, const char *dir, unsigned flags,
                           ((flags & ENT_STORE_NOLOCK) ? MDB_NOLOCK : 0),
                       0600);
     if (rc != MDB_SUCCESS) {
-        err = xlate(s, rc, "mdb_env_open");
+        err = ent__store_xlate(s, rc, "mdb_env_open");
         goto out;
     }
     MDB_envinfo info;
@@ -1333,7 +1148,7 @@ int ent_store_open_ex(ent_store **out, const char *dir, unsigned flags,
     if (!rdonly && s->map_size < want) {
         rc = mdb_env_set_mapsize(s->env, want);
         if (rc != MDB_SUCCESS) {
-            err = xlate(s, rc, "mdb_env_set_mapsize");
+            err = ent__store_xlate(s, rc, "mdb_env_set_mapsize");
             goto out;
         }
         mdb_env_info(s->env, &info);
@@ -1370,7 +1185,7 @@ int ent_store_open_ex(ent_store **out, const char *dir, unsigned flags,
             /* committing a read txn keeps its dbi handles for the env */
             rc = mdb_txn_commit(txn.txn);
             if (rc != MDB_SUCCESS)
-                err = xlate(s, rc, "mdb_txn_commit");
+                err = ent__store_xlate(s, rc, "mdb_txn_commit");
         } else {
             mdb_txn_abort(txn.txn);
         }
@@ -1379,6 +1194,7 @@ int ent_store_open_ex(ent_store **out, const char *dir, unsigned flags,
     }
     if (err != ENT_OK)
         goto out;
+    s->numbered = c.schema >= 5;
     ENT_DEBUG(log, "storage: opened %s (map %zu bytes%s)", dir, s->map_size,
               rdonly ? ", read-only" : "");
     *out = s;

@@ -54,11 +54,13 @@ typedef enum ent_table {
     ENT_TBL_OP_ORDER,   /* "op_order": arrival -> op id || ops key */
     ENT_TBL_OP_INDEX,   /* "op_index": op id prefix (or id) -> arrival */
     ENT_TBL_OP_RECENT,  /* "op_recent": the same, for the latest arrivals */
+    ENT_TBL_OBJ_NUMS,   /* "obj_nums": object id -> local object number
+                           (schema 5, spec/storage.md "Object numbers") */
     ENT_TBL__COUNT
 } ent_table;
 
 /* Current schema version written at create time and checked at open. */
-#define ENT_STORE_SCHEMA 4
+#define ENT_STORE_SCHEMA 5
 
 /* ent_store_open flags */
 #define ENT_STORE_CREATE 0x1 /* create the environment if it does not exist */
@@ -323,6 +325,10 @@ int ent__store_migrate_2_3(ent_txn *txn, void *data);
 /* Schema 3 -> 4: nothing to change (an object's plain-field writes may be
  * pruned from then on, spec/storage.md "Pruned field writes"). */
 int ent__store_migrate_3_4(ent_txn *txn, void *data);
+/* Schema 4 -> 5 (storage/store.c): the rows of the numbered tables are
+ * stored again under their object's local number (spec/storage.md "Object
+ * numbers"). */
+int ent__store_migrate_4_5(ent_txn *txn, void *data);
 
 /* Default initial map size: 64 MiB. */
 #define ENT_STORE_MAP_SIZE ((size_t)64 << 20)

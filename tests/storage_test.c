@@ -338,7 +338,7 @@ static int kv_fn(ent_txn *txn, void *data) {
     assert_int_equal(vlen, 2);
     assert_memory_equal(v, "v1", 2);
     /* tables are separate */
-    assert_int_equal(ent_txn_get(txn, ENT_TBL_KEYS, "k1", 2, &v, &vlen),
+    assert_int_equal(ent_txn_get(txn, ENT_TBL_ACCOUNTS, "k1", 2, &v, &vlen),
                      ENT_ENOENT);
     /* overwrite */
     assert_int_equal(ent_txn_put(txn, ENT_TBL_PEERS, "k1", 2, "v1b", 3, 0),
@@ -442,10 +442,10 @@ static int scan_fn(ent_txn *txn, void *data) {
     struct scanq *q = data;
     size_t plen = q->prefix != NULL ? strlen(q->prefix) : 0;
     if (q->reverse)
-        q->err = ent_txn_scan_reverse(txn, ENT_TBL_FIELDS, q->prefix, plen,
+        q->err = ent_txn_scan_reverse(txn, ENT_TBL_INVITES, q->prefix, plen,
                                       collect_fn, &q->c);
     else
-        q->err = ent_txn_scan(txn, ENT_TBL_FIELDS, q->prefix, plen, collect_fn,
+        q->err = ent_txn_scan(txn, ENT_TBL_INVITES, q->prefix, plen, collect_fn,
                               &q->c);
     return ENT_OK;
 }
@@ -462,9 +462,9 @@ static void expect_scan(ent_store *s, const char *prefix, bool reverse,
 
 static int count_fn(ent_txn *txn, void *data) {
     uint64_t *n = data;
-    int err = ent_txn_count(txn, ENT_TBL_FIELDS, &n[0]);
+    int err = ent_txn_count(txn, ENT_TBL_INVITES, &n[0]);
     if (err == ENT_OK)
-        err = ent_txn_count(txn, ENT_TBL_OPS, &n[1]);
+        err = ent_txn_count(txn, ENT_TBL_TEMPLATES, &n[1]);
     return err;
 }
 
@@ -473,18 +473,18 @@ static void test_scan(void **state) {
     ent_store *s = fx_create(f);
     /* inserted out of order; 0xff bytes probe the reverse seek */
     const struct kv items[] = {
-        {ENT_TBL_FIELDS, "b2", "x"},
-        {ENT_TBL_FIELDS, "a1", "x"},
-        {ENT_TBL_FIELDS, "c", "x"},
-        {ENT_TBL_FIELDS, "b1", "x"},
-        {ENT_TBL_FIELDS, "b\xff", "x"},
-        {ENT_TBL_FIELDS, "b", "x"},
-        {ENT_TBL_FIELDS,
+        {ENT_TBL_INVITES, "b2", "x"},
+        {ENT_TBL_INVITES, "a1", "x"},
+        {ENT_TBL_INVITES, "c", "x"},
+        {ENT_TBL_INVITES, "b1", "x"},
+        {ENT_TBL_INVITES, "b\xff", "x"},
+        {ENT_TBL_INVITES, "b", "x"},
+        {ENT_TBL_INVITES,
          "b\xff\xff"
          "1",
          "x"},
-        {ENT_TBL_FIELDS, "\xff\xff", "x"},
-        {ENT_TBL_OPS, "b3", "x"},
+        {ENT_TBL_INVITES, "\xff\xff", "x"},
+        {ENT_TBL_TEMPLATES, "b3", "x"},
     };
     put_strings(s, items, sizeof(items) / sizeof(items[0]));
 
@@ -564,8 +564,8 @@ static int iter_fn(ent_txn *txn, void *data) {
     ent_iter *a = NULL, *b = NULL, *e = NULL;
     const void *k, *v;
     size_t klen, vlen, i = 0;
-    assert_int_equal(ent_txn_iter(txn, ENT_TBL_FIELDS, &a), ENT_OK);
-    assert_int_equal(ent_txn_iter(txn, ENT_TBL_OPS, &b), ENT_OK);
+    assert_int_equal(ent_txn_iter(txn, ENT_TBL_INVITES, &a), ENT_OK);
+    assert_int_equal(ent_txn_iter(txn, ENT_TBL_TEMPLATES, &b), ENT_OK);
     assert_int_equal(ent_txn_iter(txn, ENT_TBL_PEERS, &e), ENT_OK);
     assert_int_equal(ent_iter_next(e, &k, &klen, &v, &vlen), ENT_ENOENT);
     for (int rc; (rc = ent_iter_next(a, &k, &klen, &v, &vlen)) != ENT_ENOENT;
@@ -594,7 +594,7 @@ static int iter_fn(ent_txn *txn, void *data) {
     ent_iter_free(NULL);
     assert_int_equal(ent_txn_iter(txn, ENT_TBL__COUNT, &a), ENT_EINVAL);
     assert_null(a);
-    assert_int_equal(ent_txn_iter(NULL, ENT_TBL_FIELDS, &a), ENT_EINVAL);
+    assert_int_equal(ent_txn_iter(NULL, ENT_TBL_INVITES, &a), ENT_EINVAL);
     return ENT_OK;
 }
 
@@ -602,9 +602,9 @@ static void test_iter(void **state) {
     struct fx *f = *state;
     ent_store *s = fx_create(f);
     const struct kv items[] = {
-        {ENT_TBL_FIELDS, "c", "x"},  {ENT_TBL_FIELDS, "b1", "x"},
-        {ENT_TBL_FIELDS, "a1", "x"}, {ENT_TBL_FIELDS, "b", "x"},
-        {ENT_TBL_OPS, "b3", "x"},
+        {ENT_TBL_INVITES, "c", "x"},  {ENT_TBL_INVITES, "b1", "x"},
+        {ENT_TBL_INVITES, "a1", "x"}, {ENT_TBL_INVITES, "b", "x"},
+        {ENT_TBL_TEMPLATES, "b3", "x"},
     };
     put_strings(s, items, sizeof(items) / sizeof(items[0]));
     assert_int_equal(ent_store_read(s, iter_fn, NULL), ENT_OK);
@@ -698,7 +698,7 @@ static int big_write(ent_txn *txn, void *data) {
         k[2] = (uint8_t)(i >> 8);
         k[3] = (uint8_t)i;
         big_value(i, v);
-        int err = ent_txn_put(txn, ENT_TBL_OPS, k, 4, v, BIG_V, ENT_PUT_APPEND);
+        int err = ent_txn_put(txn, ENT_TBL_TEMPLATES, k, 4, v, BIG_V, ENT_PUT_APPEND);
         if (err != ENT_OK)
             return err;
     }
@@ -726,7 +726,7 @@ static int big_check_entry(void *data, const void *k, size_t klen,
 }
 
 static int big_check(ent_txn *txn, void *data) {
-    return ent_txn_scan(txn, ENT_TBL_OPS, NULL, 0, big_check_entry, data);
+    return ent_txn_scan(txn, ENT_TBL_TEMPLATES, NULL, 0, big_check_entry, data);
 }
 
 static void test_map_growth(void **state) {
@@ -932,13 +932,13 @@ static int multi_op(ent_txn *txn, void *data) {
     int err = ENT_OK, e;
     const char *keys[] = {"n1", "n2", "n3", "n4", "n5"};
     for (int i = 0; i < 5; i++) {
-        e = ent_txn_put(txn, ENT_TBL_OPS, keys[i], 2, "payload", 7, 0);
+        e = ent_txn_put(txn, ENT_TBL_TEMPLATES, keys[i], 2, "payload", 7, 0);
         if (e != ENT_OK && err == ENT_OK)
             err = e;
         if (err != ENT_OK && !w->ignore_errors)
             return err;
     }
-    e = ent_txn_del(txn, ENT_TBL_OPS, "old1", 4);
+    e = ent_txn_del(txn, ENT_TBL_TEMPLATES, "old1", 4);
     if (e != ENT_OK && err == ENT_OK)
         err = e;
     if (err != ENT_OK && !w->ignore_errors)
@@ -1026,9 +1026,9 @@ static void test_rdonly_missing_table(void **state) {
 static void test_fault_injection(void **state) {
     struct fx *f = *state;
     ent_store *s = fx_create(f);
-    const struct kv seed[] = {{ENT_TBL_OPS, "old1", "a"},
+    const struct kv seed[] = {{ENT_TBL_TEMPLATES, "old1", "a"},
                               {ENT_TBL_LOG, "old2", "b"},
-                              {ENT_TBL_OPS, "n1", "previous"}};
+                              {ENT_TBL_TEMPLATES, "n1", "previous"}};
     put_strings(s, seed, 3);
     struct dump before = dump_store(s);
 
@@ -1059,8 +1059,8 @@ static void test_fault_injection(void **state) {
     struct dump reopened = dump_store(s);
     assert_same_dump(&after, &reopened);
     struct getq q;
-    assert_string_equal(get_string(s, ENT_TBL_OPS, "n1", &q), "payload");
-    assert_null(get_string(s, ENT_TBL_OPS, "old1", &q));
+    assert_string_equal(get_string(s, ENT_TBL_TEMPLATES, "n1", &q), "payload");
+    assert_null(get_string(s, ENT_TBL_TEMPLATES, "old1", &q));
     assert_null(get_string(s, ENT_TBL_LOG, "old2", &q));
     ent_store_close(s);
     free(before.buf);
@@ -1081,7 +1081,7 @@ static int append_n_fn(ent_txn *txn, void *data) {
         k[2] = (uint8_t)(i >> 8);
         k[3] = (uint8_t)i;
         int err =
-            ent_txn_put(txn, ENT_TBL_OPS, k, 4, v, sizeof(v), ENT_PUT_APPEND);
+            ent_txn_put(txn, ENT_TBL_TEMPLATES, k, 4, v, sizeof(v), ENT_PUT_APPEND);
         if (err != ENT_OK)
             return err;
     }
@@ -1092,7 +1092,7 @@ static int rewrite_one_fn(ent_txn *txn, void *data) {
     (void)data;
     uint8_t v[100];
     memset(v, 0xa5, sizeof(v));
-    return ent_txn_put(txn, ENT_TBL_OPS, "\0\0\1\364", 4, v, sizeof(v), 0);
+    return ent_txn_put(txn, ENT_TBL_TEMPLATES, "\0\0\1\364", 4, v, sizeof(v), 0);
 }
 
 static void test_pages_written(void **state) {

@@ -577,9 +577,21 @@ int ent_backup_verify(const char *dir, const ent_log *log, json_t **report,
                   json_string_value(org));
         goto out;
     }
-    if (join(p, dir, "db") != ENT_OK ||
+    /* a backup of an older release (a store of an older schema, which a
+     * read-only open cannot migrate) is read as the schema its manifest
+     * names; restore migrates it, opening it read-write */
+    json_int_t mschema = json_integer_value(schema);
+    if (join(p, dir, "db") == ENT_OK &&
         (rc = ent_store_open(&s, p, ENT_STORE_RDONLY | ENT_STORE_NOLOCK,
-                             log)) != ENT_OK) {
+                             log)) == ENT_EVERSION &&
+        mschema >= 1 && mschema < ENT_STORE_SCHEMA) {
+        ent_store_opts so = {.schema = (uint32_t)mschema};
+        rc = ent_store_open_ex(&s, p, ENT_STORE_RDONLY | ENT_STORE_NOLOCK,
+                               log, &so);
+    }
+    if (s == NULL) {
+        if (rc == ENT_OK)
+            rc = ENT_ENOMEM; /* the folder name did not fit */
         rc = whyf(why, cap, rc == ENT_EVERSION ? rc : ENT_ECORRUPT,
                   "db: the store does not open (%s)%s", ent_strerror(rc),
                   rc == ENT_EVERSION ? ": it was written by a newer entente"

@@ -1,0 +1,389 @@
+/*
+ * objnum_test.c - object numbers (spec/storage.md "Object numbers"): the
+ * numbered tables store an object's rows under a local number given in
+ * order of first write, and still read as if keyed by object id: gets,
+ * prefix scans of one object and of many, scans from a key, reverse scans
+ * and iterators give the keys the caller wrote, in object-id order; an
+ * object whose last row leaves loses its number; an aborted write takes
+ * the numbers it gave with it; short and long keys are refused; a schema-4
+ * store migrates, and one with a key that cannot be numbered does not.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "storage/store.h"
+#include "store_fixture.h"
+
+/* Three objects written in the order C, A, B: numbers 1, 2, 3. */
+static uint8_t obj_a[32], obj_b[32], obj_c[32];
+
+static void ids(void) {
+    memset(obj_a, 0x11, 32);
+    memset(obj_b, 0x11, 32);
+    obj_b[31] = 0x12; /* shares its first byte with A */
+    memset(obj_c, 0x80, 32);
+}
+
+static size_t key_of(uint8_t *k, const uint8_t *obj, const char *rest) {
+    memcpy(k, obj, 32);
+    memcpy(k + 32, rest, strlen(rest));
+    return 32 + strlen(rest);
+}
+
+/* data: non-NULL: the writes rows are put with ENT_PUT_APPEND, which a
+ * numbered table takes though the keys come out of order */
+static int put3(ent_txn *txn, void *data) {
+    static const char *const rest[] = {"x", "a", "m"};
+    const uint8_t *objs[] = {obj_c, obj_a, obj_b};
+    uint8_t k[64];
+    int rc = ENT_OK;
+    for (int o = 0; o < 3 && rc == ENT_OK; o++)
+        for (int r = 0; r < 3 && rc == ENT_OK; r++) {
+            size_t kl = key_of(k, objs[o], rest[r]);
+            rc = ent_txn_put(txn, ENT_TBL_FIELDS, k, kl, rest[r], 1, 0);
+            if (rc == ENT_OK)
+                rc = ent_txn_put(txn, ENT_TBL_WRITES, k, kl, "w", 1,
+                                 data != NULL ? ENT_PUT_APPEND : 0);
+        }
+    /* an object with writes rows only */
+    uint8_t d[32];
+    memset(d, 0x40, 32);
+    size_t kl = key_of(k, d, "only");
+    if (rc == ENT_OK)
+        rc = ent_txn_put(txn, ENT_TBL_WRITES, k, kl, "w", 1, 0);
+    return rc;
+}
+
+struct seen {
+    char s[512];
+    size_t n;
+    unsigned limit; /* stop after this many rows; 0: never */
+};
+
+/* Appends "o<first id byte><last id byte>:<rest>," for each key. */
+static int see(void *data, const void *key, size_t klen, const void *val,
+               size_t vlen) {
+    struct seen *s = data;
+    const uint8_t *k = key;
+    (void)val;
+    (void)vlen;
+    if (klen < 32)
+        return ENT_ECORRUPT;
+    s->n += (size_t)snprintf(s->s + s->n, sizeof(s->s) - s->n, "%02x%02x:%.*s,",
+                             k[0], k[31], (int)(klen - 32),
+                             (const char *)k + 32);
+    if (s->limit != 0 && --s->limit == 0)
+        return 1;
+    return 0;
+}
+
+struct q {
+    int kind; /* 0 scan, 1 from, 2 reverse, 3 iter */
+    ent_table t;
+    const void *p;
+    size_t plen;
+    struct seen out;
+    int rc;
+};
+
+static int run_q(ent_txn *txn, void *data) {
+    struct q *q = data;
+    if (q->kind == 0)
+        q->rc = ent_txn_scan(txn, q->t, q->p, q->plen, see, &q->out);
+    else if (q->kind == 1)
+        q->rc = ent_txn_scan_from(txn, q->t, q->p, q->plen, see, &q->out);
+    else if (q->kind == 2)
+        q->rc = ent_txn_scan_reverse(txn, q->t, q->p, q->plen, see, &q->out);
+    else {
+        ent_iter *it = NULL;
+        const void *k, *v;
+        size_t kl, vl;
+        q->rc = ent_txn_iter(txn, q->t, &it);
+        while (q->rc == ENT_OK &&
+               (q->rc = ent_iter_next(it, &k, &kl, &v, &vl)) == ENT_OK)
+            see(&q->out, k, kl, v, vl);
+        if (q->rc == ENT_ENOENT)
+            q->rc = ENT_OK;
+        ent_iter_free(it);
+    }
+    return ENT_OK;
+}
+
+static const char *query(ent_store *s, int kind, ent_table t, const void *p,
+                         size_t plen, unsigned limit, struct q *q) {
+    memset(q, 0, sizeof(*q));
+    q->kind = kind;
+    q->t = t;
+    q->p = p;
+    q->plen = plen;
+    q->out.limit = limit;
+    assert_int_equal(ent_store_read(s, run_q, q), ENT_OK);
+    assert_int_equal(q->rc, ENT_OK);
+    return q->out.s;
+}
+
+struct nums {
+    char s[256];
+    size_t n;
+};
+
+/* "<last id byte>=<number>," for each row of obj_nums (id order). */
+static int see_num(void *data, const void *key, size_t klen, const void *val,
+                   size_t vlen) {
+    struct nums *n = data;
+    const uint8_t *v = val;
+    if (klen != 32 || vlen != 8)
+        return ENT_ECORRUPT;
+    n->n += (size_t)snprintf(n->s + n->n, sizeof(n->s) - n->n, "%02x=%u,",
+                             ((const uint8_t *)key)[31], (unsigned)v[7]);
+    return 0;
+}
+
+static int nums_fn(ent_txn *txn, void *data) {
+    return ent_txn_scan(txn, ENT_TBL_OBJ_NUMS, NULL, 0, see_num, data);
+}
+
+static const char *nums(ent_store *s, struct nums *n) {
+    memset(n, 0, sizeof(*n));
+    assert_int_equal(ent_store_read(s, nums_fn, n), ENT_OK);
+    return n->s;
+}
+
+static void order_and_scans(void **state) {
+    (void)state;
+    char dir[128];
+    ent_store *s = NULL;
+    struct q q;
+    struct nums n;
+    ids();
+    assert_int_equal(tmp_store(&s, dir, sizeof(dir), "objnum", NULL), 0);
+    assert_int_equal(ent_store_write(s, put3, "append"), ENT_OK);
+    /* numbers in order of first write: C 1, A 2, B 3, D 4; obj_nums in id
+     * order (the last id byte is shown) */
+    assert_string_equal(nums(s, &n), "11=2,12=3,40=4,80=1,");
+    /* one object's rows, in key order */
+    assert_string_equal(query(s, 0, ENT_TBL_FIELDS, obj_b, 32, 0, &q),
+                        "1112:a,1112:m,1112:x,");
+    /* every row, in object-id order (not number order) */
+    assert_string_equal(query(s, 0, ENT_TBL_FIELDS, NULL, 0, 0, &q),
+                        "1111:a,1111:m,1111:x,1112:a,1112:m,1112:x,"
+                        "8080:a,8080:m,8080:x,");
+    assert_string_equal(query(s, 0, ENT_TBL_WRITES, NULL, 0, 0, &q),
+                        "1111:a,1111:m,1111:x,1112:a,1112:m,1112:x,"
+                        "4040:only,8080:a,8080:m,8080:x,");
+    /* a prefix shorter than an id: the objects it selects */
+    assert_string_equal(query(s, 0, ENT_TBL_FIELDS, "\x11", 1, 0, &q),
+                        "1111:a,1111:m,1111:x,1112:a,1112:m,1112:x,");
+    assert_string_equal(query(s, 0, ENT_TBL_FIELDS, "\x12", 1, 0, &q), "");
+    /* a prefix longer than an id */
+    uint8_t k[64];
+    size_t kl = key_of(k, obj_a, "m");
+    assert_string_equal(query(s, 0, ENT_TBL_FIELDS, k, kl, 0, &q), "1111:m,");
+    /* from a key in the middle of B, across objects to the end */
+    kl = key_of(k, obj_b, "b");
+    assert_string_equal(query(s, 1, ENT_TBL_FIELDS, k, kl, 0, &q),
+                        "1112:m,1112:x,8080:a,8080:m,8080:x,");
+    /* from an id that is not there, and from a short key */
+    uint8_t mid[32];
+    memset(mid, 0x50, 32);
+    assert_string_equal(query(s, 1, ENT_TBL_WRITES, mid, 32, 0, &q),
+                        "8080:a,8080:m,8080:x,");
+    assert_string_equal(query(s, 1, ENT_TBL_WRITES, "\x40", 1, 0, &q),
+                        "4040:only,8080:a,8080:m,8080:x,");
+    /* the function stops a walk across objects */
+    assert_string_equal(query(s, 0, ENT_TBL_FIELDS, NULL, 0, 4, &q),
+                        "1111:a,1111:m,1111:x,1112:a,");
+    /* reverse: all, one object, a short prefix */
+    assert_string_equal(query(s, 2, ENT_TBL_FIELDS, NULL, 0, 0, &q),
+                        "8080:x,8080:m,8080:a,1112:x,1112:m,1112:a,"
+                        "1111:x,1111:m,1111:a,");
+    assert_string_equal(query(s, 2, ENT_TBL_FIELDS, obj_a, 32, 1, &q),
+                        "1111:x,");
+    assert_string_equal(query(s, 2, ENT_TBL_FIELDS, "\x11", 1, 2, &q),
+                        "1112:x,1112:m,");
+    /* an iterator: id order, the object without fields rows passed over */
+    assert_string_equal(query(s, 3, ENT_TBL_FIELDS, NULL, 0, 0, &q),
+                        "1111:a,1111:m,1111:x,1112:a,1112:m,1112:x,"
+                        "8080:a,8080:m,8080:x,");
+    /* an unknown object has nothing */
+    assert_string_equal(query(s, 0, ENT_TBL_FIELDS, mid, 32, 0, &q), "");
+    ent_store_close(s);
+    rm_tree(dir);
+}
+
+static int get_a(ent_txn *txn, void *data) {
+    uint8_t k[64];
+    size_t kl = key_of(k, obj_a, "m");
+    const void *v;
+    size_t vl;
+    int rc = ent_txn_get(txn, ENT_TBL_FIELDS, k, kl, &v, &vl);
+    if (rc == ENT_OK && (vl != 1 || memcmp(v, "m", 1) != 0))
+        rc = ENT_ECORRUPT;
+    *(int *)data = rc;
+    return ENT_OK;
+}
+
+/* Deletes every row of A, checking obj_nums after each table. */
+static int del_a(ent_txn *txn, void *data) {
+    static const char *const rest[] = {"x", "a", "m"};
+    uint8_t k[64];
+    int rc = ENT_OK;
+    (void)data;
+    for (int r = 0; r < 3 && rc == ENT_OK; r++) {
+        size_t kl = key_of(k, obj_a, rest[r]);
+        rc = ent_txn_del(txn, ENT_TBL_FIELDS, k, kl);
+    }
+    /* A keeps its number while it has writes rows */
+    const void *v;
+    size_t vl;
+    if (rc == ENT_OK &&
+        ent_txn_get(txn, ENT_TBL_OBJ_NUMS, obj_a, 32, &v, &vl) != ENT_OK)
+        return ENT_ECORRUPT;
+    for (int r = 0; r < 3 && rc == ENT_OK; r++) {
+        size_t kl = key_of(k, obj_a, rest[r]);
+        rc = ent_txn_del(txn, ENT_TBL_WRITES, k, kl);
+    }
+    if (rc == ENT_OK &&
+        ent_txn_get(txn, ENT_TBL_OBJ_NUMS, obj_a, 32, &v, &vl) != ENT_ENOENT)
+        return ENT_ECORRUPT;
+    /* and a delete of a row of an object without a number */
+    size_t kl = key_of(k, obj_a, "m");
+    if (rc == ENT_OK && ent_txn_del(txn, ENT_TBL_WRITES, k, kl) != ENT_ENOENT)
+        return ENT_ECORRUPT;
+    return rc;
+}
+
+/* A write that gives E a number, then fails. */
+static int put_e_fail(ent_txn *txn, void *data) {
+    uint8_t e[32], k[64];
+    (void)data;
+    memset(e, 0x60, 32);
+    size_t kl = key_of(k, e, "z");
+    int rc = ent_txn_put(txn, ENT_TBL_HEADS, k, kl, "h", 1, 0);
+    return rc == ENT_OK ? ENT_EINVAL : rc;
+}
+
+static int put_e(ent_txn *txn, void *data) {
+    uint8_t e[32], k[64];
+    (void)data;
+    memset(e, 0x60, 32);
+    size_t kl = key_of(k, e, "z");
+    return ent_txn_put(txn, ENT_TBL_HEADS, k, kl, "h", 1, 0);
+}
+
+struct keys {
+    size_t max;
+    int short_put, short_get, long_put, longest_put;
+};
+
+static int bad_keys(ent_txn *txn, void *data) {
+    struct keys *c = data;
+    uint8_t big[1024];
+    const void *v;
+    size_t vl;
+    memset(big, 0x33, sizeof(big));
+    c->short_put = ent_txn_put(txn, ENT_TBL_OPS, "short", 5, "v", 1, 0);
+    c->short_get = ent_txn_get(txn, ENT_TBL_OPS, "short", 5, &v, &vl);
+    /* 8 bytes of the longest key go to the number */
+    c->longest_put = ent_txn_put(txn, ENT_TBL_OPS, big, c->max - 8, "v", 1, 0);
+    c->long_put = ent_txn_put(txn, ENT_TBL_OPS, big, c->max - 7, "v", 1, 0);
+    return ENT_OK;
+}
+
+static void numbers_come_and_go(void **state) {
+    (void)state;
+    char dir[128];
+    ent_store *s = NULL;
+    struct nums n;
+    int got = -1;
+    ids();
+    assert_int_equal(tmp_store(&s, dir, sizeof(dir), "objnum", NULL), 0);
+    assert_int_equal(ent_store_write(s, put3, "append"), ENT_OK);
+    assert_int_equal(ent_store_read(s, get_a, &got), ENT_OK);
+    assert_int_equal(got, ENT_OK);
+    /* an aborted write takes E's number with it; E then gets 5, the next
+     * number after D's 4 */
+    assert_int_equal(ent_store_write(s, put_e_fail, NULL), ENT_EINVAL);
+    assert_string_equal(nums(s, &n), "11=2,12=3,40=4,80=1,");
+    assert_int_equal(ent_store_write(s, put_e, NULL), ENT_OK);
+    assert_string_equal(nums(s, &n), "11=2,12=3,40=4,60=5,80=1,");
+    /* A's last row leaves: so does its number, and its rows are gone */
+    assert_int_equal(ent_store_write(s, del_a, NULL), ENT_OK);
+    assert_string_equal(nums(s, &n), "12=3,40=4,60=5,80=1,");
+    assert_int_equal(ent_store_read(s, get_a, &got), ENT_OK);
+    assert_int_equal(got, ENT_ENOENT);
+    /* keys a numbered table cannot hold */
+    struct keys c = {.max = ent_store_max_key(s)};
+    assert_int_equal(ent_store_write(s, bad_keys, &c), ENT_OK);
+    assert_int_equal(c.short_put, ENT_EINVAL);
+    assert_int_equal(c.short_get, ENT_EINVAL);
+    assert_int_equal(c.longest_put, ENT_OK);
+    assert_int_equal(c.long_put, ENT_ETOOBIG);
+    ent_store_close(s);
+    rm_tree(dir);
+}
+
+static int put_short(ent_txn *txn, void *data) {
+    (void)data;
+    return ent_txn_put(txn, ENT_TBL_KEYS, "k", 1, "v", 1, 0);
+}
+
+static void schema4_migrates(void **state) {
+    (void)state;
+    char dir[128];
+    ent_store *s = NULL;
+    struct q q;
+    struct nums n;
+    uint32_t v = 0;
+    ent_store_opts o4 = {.schema = 4};
+    ids();
+    assert_int_equal(tmp_dir(dir, sizeof(dir), "objnum"), 0);
+    assert_int_equal(ent_store_open_ex(&s, dir, ENT_STORE_CREATE, NULL, &o4),
+                     ENT_OK);
+    assert_int_equal(ent_store_write(s, put3, NULL), ENT_OK);
+    ent_store_close(s);
+    s = NULL;
+    assert_int_equal(ent_store_open(&s, dir, 0, NULL), ENT_OK);
+    assert_int_equal(ent_store_schema(s, &v), ENT_OK);
+    assert_int_equal(v, 5);
+    /* numbered table by table, "ops" then "fields" (C, A, B), "writes"
+     * (D): every row read back in id order */
+    assert_string_equal(nums(s, &n), "11=1,12=2,40=4,80=3,");
+    assert_string_equal(query(s, 0, ENT_TBL_WRITES, NULL, 0, 0, &q),
+                        "1111:a,1111:m,1111:x,1112:a,1112:m,1112:x,"
+                        "4040:only,8080:a,8080:m,8080:x,");
+    int got = -1;
+    assert_int_equal(ent_store_read(s, get_a, &got), ENT_OK);
+    assert_int_equal(got, ENT_OK);
+    ent_store_close(s);
+    s = NULL;
+    rm_tree(dir);
+    /* a row no object id starts: the store stays at schema 4, unchanged */
+    assert_int_equal(tmp_dir(dir, sizeof(dir), "objnum"), 0);
+    assert_int_equal(ent_store_open_ex(&s, dir, ENT_STORE_CREATE, NULL, &o4),
+                     ENT_OK);
+    assert_int_equal(ent_store_write(s, put3, NULL), ENT_OK);
+    assert_int_equal(ent_store_write(s, put_short, NULL), ENT_OK);
+    ent_store_close(s);
+    s = NULL;
+    assert_int_equal(ent_store_open(&s, dir, 0, NULL), ENT_ECORRUPT);
+    assert_int_equal(ent_store_open_ex(&s, dir, 0, NULL, &o4), ENT_OK);
+    assert_int_equal(ent_store_schema(s, &v), ENT_OK);
+    assert_int_equal(v, 4);
+    assert_string_equal(nums(s, &n), "");
+    ent_store_close(s);
+    rm_tree(dir);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(order_and_scans),
+        cmocka_unit_test(numbers_come_and_go),
+        cmocka_unit_test(schema4_migrates),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
