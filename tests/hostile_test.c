@@ -40,6 +40,7 @@
 #include "protocol/flow.h"
 
 #include "node/audit/actlog.h"
+#include "node/peers/gossip.h"
 
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
@@ -60,6 +61,10 @@ typedef struct world {
     unsigned in0, err0;     /* proofs_settled: A's counts before it */
     char want_text[64];   /* v_has_text: the value to wait for */
     unsigned want_recs;   /* a_recs_at_least: op records to wait for */
+    uint8_t flood[64];    /* ranges_flowed: the frame, and how many more */
+    size_t flood_len;
+    unsigned flood_left;
+    bool flood_pinged;    /* its PING sent */
 } world;
 
 #define NODES_WORLD
@@ -853,6 +858,116 @@ static void test_digest_flood(void **state) {
     honest_edit_arrives(w);
 }
 
+/* Sends what is left of the flood as A's credit allows (A keeps to it:
+ * flow/1), then a PING: its PONG says V has handled every frame before. */
+static bool ranges_flowed(world *w) {
+    while (w->flood_left > 0 && w->a.s != NULL &&
+           ent_session_can_send(w->a.s, w->flood_len) &&
+           ent_session_send(w->a.s, w->flood, w->flood_len) == ENT_OK)
+        w->flood_left--;
+    if (w->flood_left == 0 && !w->flood_pinged && w->a.s != NULL) {
+        ent_wire_msg m;
+        memset(&m, 0, sizeof(m));
+        m.type = ENT_WIRE_PING;
+        uint8_t buf[32];
+        size_t len;
+        if (ent_wire_encode_to(&m, buf, sizeof(buf), &len) == ENT_OK &&
+            ent_session_can_send(w->a.s, len) &&
+            ent_session_send(w->a.s, buf, len) == ENT_OK)
+            w->flood_pinged = true;
+    }
+    return w->a.closed || (w->flood_pinged && w->a.pongs > w->in0);
+}
+
+static bool v_converged(world *w) { return v_has_text(w); }
+
+static bool a_ranges_in(world *w) {
+    return w->a.closed || w->a.ranges_in > w->in0;
+}
+
+/*
+ * A member that speaks recon/1 and flow/1 (so no frame rate bounds it)
+ * floods RANGES, as fast as its credit allows: V processes at most its
+ * per-session burst (plus what the rate refills meanwhile) and drops the
+ * rest unread, counted, without an ERROR; the session stays and its next
+ * RANGES, once tokens are back, is answered. Meanwhile V and H reconcile
+ * an edit H made without pushing it (DIGEST, RANGES, LEAF, VV), none of
+ * theirs dropped (spec/gossip.md §13.3). The flood's RANGES are of a
+ * 12-bit range where V holds nothing of A's, each child claimed empty:
+ * V's answer is nothing, so V reads them far faster than the rate even
+ * under load, and only the bucket can drop any.
+ */
+static void test_ranges_flood(void **state) {
+    world *w = *state;
+    enum { FLOOD = ENT_PEERS_RECON_BURST + 8000 };
+    char err[ENT_OBJ_ERR_MAX];
+    ent_op *op = NULL;
+    w->a.recon_cap = w->a.flow_cap = true;
+    a_connect(w);
+    run_for(w, 100);
+    assert_non_null(w->a.s);
+    assert_true(ent_session_flow_on(w->a.s));
+    /* an edit on H that only reconciliation brings to V */
+    snprintf(w->want_text, sizeof(w->want_text), "reconciled-%u",
+             ++w->honest_n);
+    ent_obj_input in = {FIELD, w->want_text, false};
+    assert_int_equal(ent_obj_set(heng(w), w->obj, &in, 1, &op, err,
+                                 sizeof(err)),
+                     ENT_OK);
+    ent_op_free(op);
+    ent_gossip_stats g0;
+    ent_peers_gossip_stats(hp(w), &g0);
+    ent_wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_RANGES;
+    m.u.ranges.prefix[0] = w->obj[0] ^ 0x80; /* none of A's objects */
+    m.u.ranges.bits = 12;
+    assert_int_equal(
+        ent_wire_encode_to(&m, w->flood, sizeof(w->flood), &w->flood_len),
+        ENT_OK);
+    ent_peers_stats p0 = pst(w);
+    unsigned err0 = w->a.errors;
+    w->in0 = w->a.pongs;
+    w->flood_left = FLOOD;
+    w->flood_pinged = false;
+    uint64_t t0 = wall_ms();
+    assert_true(run_until(w, ranges_flowed, WAIT_MS));
+    uint64_t secs = (wall_ms() - t0) / 1000 + 1;
+    ent_peers_stats p1 = pst(w);
+    uint64_t refused = p1.recon_refused - p0.recon_refused;
+    uint64_t answered = FLOOD - refused;
+    assert_true(answered >= ENT_PEERS_RECON_BURST);
+    assert_true(answered <=
+                ENT_PEERS_RECON_BURST + ENT_PEERS_RECON_PER_SEC * secs);
+    assert_true(refused > 0);
+    assert_int_equal(w->a.errors, err0);
+    assert_non_null(w->a.s);
+    assert_int_equal(p1.violations, p0.violations);
+    fprintf(stderr, "  ranges flood: %llu of %d processed in ~%llu s\n",
+            (unsigned long long)answered, FLOOD, (unsigned long long)secs);
+    /* the honest pair reconciled meanwhile, down ranges, nothing of
+     * theirs dropped (all of V's drops are A's frames, counted above) */
+    assert_true(run_until(w, v_converged, WAIT_MS));
+    ent_gossip_stats g1;
+    ent_peers_gossip_stats(hp(w), &g1);
+    assert_true(g1.ranges_sent + g1.leaves_sent >
+                g0.ranges_sent + g0.leaves_sent);
+    assert_int_equal(pst(w).recon_refused, p1.recon_refused);
+    /* the bucket refills: A's next RANGES, of the root with every child
+     * claimed empty, is answered (a RANGES for the child holding obj) */
+    run_for(w, 100);
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_RANGES;
+    w->in0 = w->a.ranges_in;
+    a_send(w, &m);
+    assert_true(run_until(w, a_ranges_in, WAIT_MS));
+    assert_int_equal(w->a.ranges_in, w->in0 + 1);
+    assert_int_equal(pst(w).recon_refused, p1.recon_refused);
+    w->a.recon_cap = w->a.flow_cap = false;
+    a_connect(w);
+    honest_edit_arrives(w);
+}
+
 static bool removal_seen(world *w) {
     json_t *j = NULL;
     bool ok = false;
@@ -928,6 +1043,7 @@ int main(void) {
         cmocka_unit_test(test_slow_loris),
         cmocka_unit_test(test_proof_flood),
         cmocka_unit_test(test_digest_flood),
+        cmocka_unit_test(test_ranges_flood),
         cmocka_unit_test(test_after_removal),
     };
     return cmocka_run_group_tests(tests, setup, nodes_teardown);

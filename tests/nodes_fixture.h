@@ -47,6 +47,7 @@
 #include "node/peers/peer.h"
 #include "node/peers/peer_int.h"
 #include "protocol/addr_record.h"
+#include "protocol/flow.h"
 #include "protocol/session.h"
 #include "protocol/wire.h"
 
@@ -207,12 +208,17 @@ typedef struct bpeer {
     ent_session *s; /* NULL: no session */
     bool ack_ops;
     bool acks_cap;  /* its HELLO says "acks/1" (spec/protocol.md §3.4) */
+    bool recon_cap; /* ... and "recon/1" (spec/gossip.md §13) */
+    bool flow_cap;  /* ... and "flow/1", and it keeps to its credit
+                       (spec/protocol.md §3.9; set before bpeer_dial) */
     bool open, closed;
     int reason; /* of the last close */
     unsigned hellos, acks, errors, ops_in;
     unsigned op_recs_in; /* op records in those OPS */
     unsigned proofs_in; /* signed CONSISTENCY answers received */
     unsigned digests_in; /* DIGESTS messages received */
+    unsigned ranges_in, leaves_in; /* RANGES and LEAF received */
+    unsigned pongs;                /* PONG received */
     unsigned addrs_recs; /* address records received in ADDRS */
     bool addrs_self;     /* one of them is v_org's own */
     bool addrs_other;    /* one of them is another org's */
@@ -270,6 +276,15 @@ static inline void bpeer_message(ent_session *s, const uint8_t *msg,
         break;
     case ENT_WIRE_DIGESTS:
         p->digests_in++;
+        break;
+    case ENT_WIRE_RANGES:
+        p->ranges_in++;
+        break;
+    case ENT_WIRE_LEAF:
+        p->leaves_in++;
+        break;
+    case ENT_WIRE_PONG:
+        p->pongs++;
         break;
     case ENT_WIRE_CHUNK_WANT:
         p->chunk_wants_in++;
@@ -335,6 +350,7 @@ static inline bool bpeer_dial(bpeer *p, ent_node *nd, uint64_t ms) {
     p->hellos = p->acks = p->errors = p->ops_in = 0;
     p->acks_msgs = p->acked = 0;
     p->last_err = 0;
+    ent_session_mgr_set_flow(p->mgr, p->flow_cap);
     assert_int_equal(
         ent_session_dial(p->mgr, ent_node_listen(nd),
                          ent_identity_public(ent_node_identity(nd)), &p->s),
@@ -361,13 +377,20 @@ static inline void bpeer_hello(bpeer *p, const char *name) {
     memset(&m, 0, sizeof(m));
     m.type = ENT_WIRE_HELLO;
     m.u.hello.version = ENT_WIRE_VERSION;
-    if (p->acks_cap) {
-        snprintf(m.u.hello.caps[0], sizeof(m.u.hello.caps[0]), "%s",
-                 ENT_WIRE_ACKS_CAP);
-        m.u.hello.ncaps = 1;
-    }
+    if (p->acks_cap)
+        snprintf(m.u.hello.caps[m.u.hello.ncaps++], sizeof(m.u.hello.caps[0]),
+                 "%s", ENT_WIRE_ACKS_CAP);
+    if (p->recon_cap)
+        snprintf(m.u.hello.caps[m.u.hello.ncaps++], sizeof(m.u.hello.caps[0]),
+                 "%s", ENT_WIRE_RECON_CAP);
+    if (p->flow_cap)
+        snprintf(m.u.hello.caps[m.u.hello.ncaps++], sizeof(m.u.hello.caps[0]),
+                 "%s", ENT_FLOW_CAP);
     snprintf(m.u.hello.name, sizeof(m.u.hello.name), "%s", name);
     bpeer_send(p, &m);
+    /* the node's HELLO (read by bpeer_dial) says flow/1 */
+    if (p->flow_cap)
+        ent_session_set_flow(p->s, true);
 }
 
 /* bpeer_dial() that must get an open session, then HELLO as name. */

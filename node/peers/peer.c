@@ -86,6 +86,28 @@ static void handle_have(conn *c, const ent_wire_summary *s) {
 }
 
 /*
+ * One token out of a per-session bucket of rate tokens a second, at most
+ * burst (both whole; the bucket counts thousandths): false, and nothing
+ * taken, when it holds less than one. Full at the first use.
+ */
+static bool take_token(int64_t *tokens, uint64_t *at, bool *set,
+                       int64_t rate, int64_t burst, uint64_t now) {
+    if (!*set) {
+        *set = true;
+        *tokens = burst * 1000;
+        *at = now;
+    }
+    *tokens += (int64_t)(now - *at) * rate;
+    *at = now;
+    if (*tokens > burst * 1000)
+        *tokens = burst * 1000;
+    if (*tokens < 1000)
+        return false;
+    *tokens -= 1000;
+    return true;
+}
+
+/*
  * The per-session bucket of DIGEST frames: ENT_PEERS_DIGESTS_PER_SEC tokens
  * a second, at most ENT_PEERS_DIGESTS_BURST; a DIGEST takes one or is
  * refused (as CONSISTENCY requests in peer_witness.c). An equal digest is
@@ -93,21 +115,24 @@ static void handle_have(conn *c, const ent_wire_summary *s) {
  * object: the bucket bounds how often one member can ask for it.
  */
 static bool digest_token(conn *c, uint64_t now) {
-    int64_t burst = (int64_t)ENT_PEERS_DIGESTS_BURST * 1000;
-    if (!c->digest_tokens_set) {
-        c->digest_tokens_set = true;
-        c->digest_tokens = burst;
-        c->digest_tokens_at = now;
-    }
-    c->digest_tokens +=
-        (int64_t)(now - c->digest_tokens_at) * ENT_PEERS_DIGESTS_PER_SEC;
-    c->digest_tokens_at = now;
-    if (c->digest_tokens > burst)
-        c->digest_tokens = burst;
-    if (c->digest_tokens < 1000)
-        return false;
-    c->digest_tokens -= 1000;
-    return true;
+    return take_token(&c->digest_tokens, &c->digest_tokens_at,
+                      &c->digest_tokens_set, ENT_PEERS_DIGESTS_PER_SEC,
+                      ENT_PEERS_DIGESTS_BURST, now);
+}
+
+/*
+ * The per-session bucket of RANGES and LEAF frames (spec/gossip.md §13.3):
+ * ENT_PEERS_RECON_PER_SEC tokens a second, at most ENT_PEERS_RECON_BURST;
+ * each frame takes one or is dropped unanswered, without an ERROR, and the
+ * session stays. A RANGES costs up to 17 range reads and 16 answers, a LEAF
+ * a range's entries and a VV per listed object that differs; with flow/1
+ * nothing else bounds how many a member sends. Nothing is lost by a drop:
+ * the next DIGEST round finds the same difference again.
+ */
+static bool recon_token(conn *c, uint64_t now) {
+    return take_token(&c->recon_tokens, &c->recon_tokens_at,
+                      &c->recon_tokens_set, ENT_PEERS_RECON_PER_SEC,
+                      ENT_PEERS_RECON_BURST, now);
 }
 
 /*
@@ -218,6 +243,12 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
             c->p->stats.digests_refused++;
             c->dg_at = 0; /* not answered: not a repeat of an answer */
             ent__peers_send_error(c, ENT_WIRE_C_LIMIT, "digest rate");
+            break;
+        }
+        /* (from a peer without recon/1 they go on to be a violation) */
+        if ((m.type == ENT_WIRE_RANGES || m.type == ENT_WIRE_LEAF) &&
+            c->recon && !recon_token(c, uv_now(c->p->loop))) {
+            c->p->stats.recon_refused++;
             break;
         }
         rc = ent_gossip_on_message(c->p->gossip, c->org, &m);

@@ -55,6 +55,9 @@ typedef struct ent_peers ent_peers;
 #define ENT_PEERS_DIGESTS_PER_SEC 5
 #define ENT_PEERS_DIGESTS_BURST 10
 #define ENT_PEERS_DIGEST_REPEAT_MS 1000 /* an equal DIGEST within: skipped */
+/* RANGES and LEAF frames answered per session (spec/gossip.md §13.3) */
+#define ENT_PEERS_RECON_PER_SEC 1024
+#define ENT_PEERS_RECON_BURST 4096
 #define ENT_PEERS_MAX_QUEUE (4u << 20) /* bytes queued per session */
 #define ENT_PEERS_CHUNKS_PER_SEC 4096 /* chunks a member may ask for a second */
 #define ENT_PEERS_CHUNKS_BURST 256    /* ... and at once */
@@ -164,6 +167,8 @@ typedef struct ent_peers_stats {
                                   sent less than 1 s before, with this
                                   node's store unchanged: skipped (rounds
                                   that piled up while this node was busy) */
+    uint64_t recon_refused;   /* RANGES and LEAF not answered: over the
+                                 per-session rate (spec/gossip.md §13.3) */
     /* signed address records (spec/gossip.md §10) */
     uint64_t addrs_sent;      /* records sent in ADDRS */
     uint64_t addrs_stored;    /* records taken: newer, of a fellow member */

@@ -130,6 +130,9 @@ typedef struct conn {
     int64_t digest_tokens; /* DIGEST frames x 1000 (peer.c) */
     uint64_t digest_tokens_at;
     bool digest_tokens_set;
+    int64_t recon_tokens; /* RANGES and LEAF frames x 1000 (peer.c) */
+    uint64_t recon_tokens_at;
+    bool recon_tokens_set;
     uint8_t dg_last[32]; /* the last DIGEST of this peer answered (peer.c) */
     uint64_t dg_gen;      /* our store's generation then */
     uint64_t dg_at;       /* loop ms; 0: none yet */
