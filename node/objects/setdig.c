@@ -492,17 +492,75 @@ static int entries_scan(void *data, const void *key, size_t klen,
     return s->b.err;
 }
 
+/* The second id bytes of org's 'L' rows under its first byte (s, 8 or 12
+ * bits): the 16-bit ranges where org shares an object, ascending. */
+typedef struct l_scan {
+    const uint8_t *prefix;
+    unsigned bits;
+    uint8_t second[256];
+    size_t n;
+} l_scan;
+
+static int l_rows(void *data, const void *key, size_t klen, const void *val,
+                  size_t vlen) {
+    l_scan *l = data;
+    const uint8_t *k = key;
+    if (klen != 35)
+        return ENT_ECORRUPT;
+    if (l->bits == 12 && (k[34] & 0xf0) != (l->prefix[1] & 0xf0))
+        return 0;
+    if (l->n < sizeof(l->second))
+        l->second[l->n++] = k[34];
+    return 0;
+}
+
+/* At most this many 16-bit ranges are read one by one (below). */
+#define ENTRIES_GUIDED_MAX 32
+
+/*
+ * An 8- or 12-bit range where org's 'L' rows show objects in at most
+ * ENTRIES_GUIDED_MAX 16-bit ranges reads the 'o' rows of just those 2 id
+ * bytes: what it reads follows org's few objects in the range, not the
+ * node's (every 'o' row of the first byte is 1/256 of all objects, shared
+ * with org or not: what a LEAF answer to a partner sharing a few cost
+ * before, spec/gossip.md §13.3). With more, one scan of the first byte's
+ * 'o' rows costs less than as many seeks (measured: 256 seeks of 3 rows
+ * 2.7 times one scan of 781 rows). A 16-bit range is one 'o' prefix
+ * anyway, and wider ones (no peer asks for them) read every 'o' row of
+ * theirs.
+ */
 int ent_setdig_entries(ent_txn *txn, const uint8_t org[32],
                        const uint8_t prefix[2], unsigned bits,
                        ent_setdig_entry **out, size_t *n) {
-    uint8_t k[3] = {'o', prefix[0], prefix[1]};
+    uint8_t k[35] = {'o', prefix[0], prefix[1]};
     ent_scan s = {.org = org, .prefix = prefix, .bits = bits};
+    int rc = ENT_OK;
     *out = NULL;
     *n = 0;
     if (bits > ENT_SETDIG_LEAF_BITS || bits % 4 != 0)
         return ENT_EINVAL;
-    int rc = ent_txn_scan(txn, ENT_TBL_SET_DIGESTS, k, 1 + bits / 8,
+    if (bits == 8 || bits == 12) {
+        l_scan l = {.prefix = prefix, .bits = bits};
+        k[0] = 'L';
+        memcpy(k + 1, org, 32);
+        k[33] = prefix[0];
+        rc = ent_txn_scan(txn, ENT_TBL_SET_DIGESTS, k, 34, l_rows, &l);
+        k[0] = 'o';
+        k[1] = prefix[0];
+        if (l.n > ENTRIES_GUIDED_MAX && rc == ENT_OK)
+            rc = ent_txn_scan(txn, ENT_TBL_SET_DIGESTS, k, 2, entries_scan,
+                              &s);
+        for (size_t i = 0; i < l.n && l.n <= ENTRIES_GUIDED_MAX &&
+                           rc == ENT_OK;
+             i++) {
+            k[2] = l.second[i];
+            rc = ent_txn_scan(txn, ENT_TBL_SET_DIGESTS, k, 3, entries_scan,
+                              &s);
+        }
+    } else {
+        rc = ent_txn_scan(txn, ENT_TBL_SET_DIGESTS, k, 1 + bits / 8,
                           entries_scan, &s);
+    }
     if (rc == ENT_OK)
         rc = s.b.err;
     if (rc != ENT_OK) {

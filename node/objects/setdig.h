@@ -79,8 +79,10 @@ int ent_setdig_children(ent_txn *txn, const uint8_t org[32],
                         ent_setfp out[ENT_SETDIG_FANOUT]);
 
 /* The objects shared with org in the range (prefix, bits), ascending by id.
- * *out is malloc'ed (*n entries; NULL when none); the caller frees it.
- * @return ENT_OK, ENT_ENOMEM, ENT_EINVAL, storage errors. */
+ * For 8 or 12 bits it reads org's 'L' rows of the range first and, when
+ * they are few, only the objects of those 16-bit ranges (spec/gossip.md
+ * §13.2). *out is malloc'ed (*n entries; NULL when none); the caller
+ * frees it. @return ENT_OK, ENT_ENOMEM, ENT_EINVAL, storage errors. */
 int ent_setdig_entries(ent_txn *txn, const uint8_t org[32],
                        const uint8_t prefix[2], unsigned bits,
                        ent_setdig_entry **out, size_t *n);
