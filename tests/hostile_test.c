@@ -65,6 +65,10 @@ typedef struct world {
     size_t flood_len;
     unsigned flood_left;
     bool flood_pinged;    /* its PING sent */
+    uint8_t *big;         /* leaves_flowed: the frame, and how many more */
+    size_t big_len;
+    unsigned big_left;
+    uint64_t dropped0;    /* ... until V's queue_dropped passes this */
 } world;
 
 #define NODES_WORLD
@@ -968,6 +972,73 @@ static void test_ranges_flood(void **state) {
     honest_edit_arrives(w);
 }
 
+static bool leaves_flowed(world *w) {
+    while (w->big_left > 0 && w->a.s != NULL &&
+           ent_session_can_send(w->a.s, w->big_len) &&
+           ent_session_send(w->a.s, w->big, w->big_len) == ENT_OK)
+        w->big_left--;
+    return w->a.closed ||
+           (w->big_left == 0 && pst(w).queue_dropped > w->dropped0);
+}
+
+/*
+ * A member that reads nothing V sends (its socket is never read) and sends
+ * LEAF after LEAF, each listing 1,000 objects V does not hold: V answers
+ * each object with a VV asking for it, 1,000 VV a frame. Once the socket
+ * and the session's 1 MiB hold no more, those answers wait in the peer
+ * layer's queue for A; past ENT_PEERS_MAX_QUEUE of control messages V
+ * drops them (counted in queue_dropped) instead of keeping them without
+ * end (spec/protocol.md §5). Before, the queue grew with every LEAF.
+ */
+static void test_unread_answers(void **state) {
+    world *w = *state;
+    enum { FRAMES = 300, N = 1000 };
+    w->a.recon_cap = true;
+    a_connect(w);
+    run_for(w, 100);
+    assert_non_null(w->a.s);
+    ent_session_read_stop(w->a.s); /* A reads nothing from now on */
+    uint8_t (*e)[64] = calloc(N, 64);
+    assert_non_null(e);
+    for (unsigned i = 0; i < N; i++) {
+        ent_random(e[i], 64);
+        e[i][0] = w->obj[0] ^ 0x80; /* a 16-bit range of nothing of V's */
+        e[i][1] = 0x5a;
+        e[i][2] = (uint8_t)(i >> 8); /* ascending */
+        e[i][3] = (uint8_t)i;
+    }
+    ent_wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_LEAF;
+    m.u.leaf.prefix[0] = e[0][0];
+    m.u.leaf.prefix[1] = 0x5a;
+    m.u.leaf.bits = 16;
+    m.u.leaf.total = N;
+    m.u.leaf.n = N;
+    m.u.leaf.entries = e;
+    assert_int_equal(ent_wire_encode(&m, &w->big, &w->big_len), ENT_OK);
+    free(e);
+    ent_peers_stats p0 = pst(w);
+    w->big_left = FRAMES;
+    w->dropped0 = p0.queue_dropped;
+    bool dropped = run_until(w, leaves_flowed, WAIT_MS);
+    run_for(w, 500); /* the last frames */
+    ent_peers_stats p1 = pst(w);
+    size_t queued = ent_peers_queued(vp(w), tnode_pk(&w->a.t));
+    fprintf(stderr, "  unread answers: %u LEAF, %llu VV dropped, %zu bytes "
+                    "queued for A\n",
+            FRAMES, (unsigned long long)(p1.queue_dropped - p0.queue_dropped),
+            queued);
+    free(w->big);
+    w->big = NULL;
+    assert_non_null(w->a.s);
+    assert_true(queued <= ENT_PEERS_MAX_QUEUE);
+    assert_true(dropped);
+    w->a.recon_cap = false;
+    a_connect(w);
+    honest_edit_arrives(w);
+}
+
 static bool removal_seen(world *w) {
     json_t *j = NULL;
     bool ok = false;
@@ -1044,6 +1115,7 @@ int main(void) {
         cmocka_unit_test(test_proof_flood),
         cmocka_unit_test(test_digest_flood),
         cmocka_unit_test(test_ranges_flood),
+        cmocka_unit_test(test_unread_answers),
         cmocka_unit_test(test_after_removal),
     };
     return cmocka_run_group_tests(tests, setup, nodes_teardown);

@@ -141,7 +141,9 @@ typedef struct ent_peers_stats {
     uint64_t ops_relayed;      /* op records forwarded to other members */
     uint64_t ops_nonmember;    /* op records dropped: sender not a member */
     uint64_t ops_rejected;     /* op records the engine refused */
-    uint64_t queue_dropped;    /* OPS dropped: session queue full */
+    uint64_t queue_dropped;    /* OPS dropped: session queue full; and
+                                  control messages dropped: 4 MiB of them
+                                  queued to a peer that reads nothing */
     uint64_t violations;       /* peers dropped for a protocol violation */
     uint64_t denied;           /* guest messages refused */
     uint64_t joins_ok, joins_failed; /* as inviter */

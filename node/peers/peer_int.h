@@ -119,6 +119,7 @@ typedef struct conn {
     qmsg *ctl, *ctl_tail; /* control messages (never gated) */
     qmsg *ops, *ops_tail; /* OPS messages (gated by in-flight) */
     size_t queued;
+    size_t ctl_queued;  /* of those, in ctl (peer_send.c) */
     unsigned inflight;
     sync_job *jobs;
     size_t njobs;

@@ -133,6 +133,7 @@ void ent__peers_pump(conn *c) {
         if (c->ctl == NULL)
             c->ctl_tail = NULL;
         c->queued -= q->len;
+        c->ctl_queued -= q->len;
         free(q);
         if (rc != ENT_OK)
             return;
@@ -205,6 +206,20 @@ void ent__peers_pump(conn *c) {
     }
 }
 
+/*
+ * Control messages that are never dropped for a full queue: one each per
+ * session (HELLO, JOIN and its answer, GOODBYE), or answers to OPS the
+ * peer sent (ACK, ACKS), without which its in-flight window stays shut.
+ * Every other one answers a request or starts a round that comes again
+ * (spec/protocol.md §5).
+ */
+static bool ctl_kept(int type) {
+    return type == ENT_WIRE_HELLO || type == ENT_WIRE_GOODBYE ||
+           type == ENT_WIRE_JOIN || type == ENT_WIRE_JOIN_OK ||
+           type == ENT_WIRE_JOIN_ERR || type == ENT_WIRE_ACK ||
+           type == ENT_WIRE_ACKS;
+}
+
 int ent__peers_send(conn *c, const ent_wire_msg *m) {
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -218,6 +233,16 @@ int ent__peers_send(conn *c, const ent_wire_msg *m) {
     }
     bool is_ops = m->type == ENT_WIRE_OPS;
     if (is_ops && c->queued + len > ENT_PEERS_MAX_QUEUE) {
+        c->p->stats.queue_dropped++;
+        free(buf);
+        return ENT_ELIMIT;
+    }
+    /* a peer that sends requests and reads none of the answers would have
+     * them pile up here without end (the session holds only
+     * ENT_WIRE_PEER_MAX_PENDING): past ENT_PEERS_MAX_QUEUE of control
+     * messages, the ones that come again are dropped */
+    if (!is_ops && c->ctl_queued + len > ENT_PEERS_MAX_QUEUE &&
+        !ctl_kept(m->type)) {
         c->p->stats.queue_dropped++;
         free(buf);
         return ENT_ELIMIT;
@@ -239,6 +264,8 @@ int ent__peers_send(conn *c, const ent_wire_msg *m) {
         *head = q;
     *tail = q;
     c->queued += len;
+    if (!is_ops)
+        c->ctl_queued += len;
     if (is_ops)
         c->p->stats.ops_sent += m->u.ops.nops;
     ent__peers_pump(c);
