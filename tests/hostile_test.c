@@ -1098,6 +1098,52 @@ static void test_after_removal(void **state) {
     assert_int_equal(w->a.ops_in, ops_before);
 }
 
+static bool vv_told_settled(world *w) {
+    ent_gossip_stats g;
+    ent_peers_gossip_stats(vp(w), &g);
+    return w->a.closed || g.removed_told + g.removed_repeated >= w->dropped0;
+}
+
+/*
+ * After its removal A asks again and again with VV and an empty vector for
+ * the object it was removed from: each answer is the whole past of its
+ * removal, read from the store and sent in OPS. V tells it once within
+ * ENT_GOSSIP_TELL_MS and counts the rest (spec/gossip.md §11); before,
+ * every 50-byte VV read and sent that history again.
+ */
+static void test_removed_vv_flood(void **state) {
+    world *w = *state;
+    enum { FLOOD = 50 };
+    if (w->a.s == NULL)
+        a_connect(w);
+    bool ack0 = w->a.ack_ops;
+    w->a.ack_ops = true;
+    ent_gossip_stats g0;
+    ent_peers_gossip_stats(vp(w), &g0);
+    unsigned recs0 = w->a.op_recs_in;
+    ent_wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_VV;
+    memcpy(m.u.vv.object, w->obj, 32);
+    m.u.vv.flags = ENT_WIRE_VV_REPLY;
+    for (int i = 0; i < FLOOD; i++)
+        a_send(w, &m);
+    w->dropped0 = g0.removed_told + g0.removed_repeated + FLOOD;
+    assert_true(run_until(w, vv_told_settled, WAIT_MS));
+    run_for(w, 300);
+    ent_gossip_stats g1;
+    ent_peers_gossip_stats(vp(w), &g1);
+    fprintf(stderr, "  removed VV flood: told %llu times, %u op records "
+                    "sent\n",
+            (unsigned long long)(g1.removed_told - g0.removed_told),
+            w->a.op_recs_in - recs0);
+    assert_int_equal(g1.removed_told - g0.removed_told, 1);
+    assert_int_equal(g1.removed_repeated - g0.removed_repeated, FLOOD - 1);
+    assert_non_null(w->a.s);
+    w->a.ack_ops = ack0;
+    honest_edit_arrives(w);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN); /* as entente serve does (node/cli/cli.c) */
     const struct CMUnitTest tests[] = {
@@ -1117,6 +1163,7 @@ int main(void) {
         cmocka_unit_test(test_ranges_flood),
         cmocka_unit_test(test_unread_answers),
         cmocka_unit_test(test_after_removal),
+        cmocka_unit_test(test_removed_vv_flood),
     };
     return cmocka_run_group_tests(tests, setup, nodes_teardown);
 }

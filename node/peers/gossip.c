@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "crypto/crypto.h"
 #include "node/err.h"
@@ -1016,9 +1017,25 @@ static int tell_removed(ent_gossip *g, const uint8_t org[32],
     uint8_t *rv = NULL;
     size_t rn = 0, k = 0, n = 0;
     ent_gossip_key *keys = NULL;
+    /* at most once per (org, object) within ENT_GOSSIP_TELL_MS: each
+     * telling reads the removal's whole past, a VV is 50 bytes (without a
+     * loop, the simulator, every time) */
+    uint64_t now = g->cfg.loop != NULL ? uv_now(g->cfg.loop) : 0;
+    told_cache *t = &g->told[(ent_be64_get(org) ^ ent_be64_get(v->object)) %
+                             ENT_GOSSIP_TOLD_CACHE];
+    if (g->cfg.loop != NULL && t->used && now - t->at < ENT_GOSSIP_TELL_MS &&
+        memcmp(t->org, org, 32) == 0 && memcmp(t->obj, v->object, 32) == 0) {
+        g->stats.removed_repeated++;
+        return ENT_OK;
+    }
     int rc = ent_obj_removal_vv(g->cfg.eng, v->object, org, &rv, &rn);
-    if (rc == ENT_OK)
+    if (rc == ENT_OK) { /* org was removed: this VV is answered */
+        memcpy(t->org, org, 32);
+        memcpy(t->obj, v->object, 32);
+        t->at = now;
+        t->used = true;
         rc = ent_gossip_missing(g, v->object, v->bytes, n_vv, &keys, &n);
+    }
     for (size_t i = 0; rc == ENT_OK && i < n; i++) {
         uint64_t top = 0; /* the removal's past holds seqs up to top */
         for (size_t a = 0; a < rn; a++)

@@ -36,6 +36,9 @@
 #define ENT_GOSSIP_FANOUT 5        /* members one op is pushed to */
 #define ENT_GOSSIP_MAX_PEERS 4096  /* connected orgs considered for fanout */
 #define ENT_GOSSIP_DIGEST_CACHE 64 /* set digests kept, direct-mapped */
+#define ENT_GOSSIP_TELL_MS 10000   /* a removed org is told its removal at
+                                      most once per object within */
+#define ENT_GOSSIP_TOLD_CACHE 64   /* (org, object) told, direct-mapped */
 
 typedef struct ent_gossip ent_gossip;
 struct uv_loop_s;
@@ -96,6 +99,8 @@ typedef struct ent_gossip_stats {
     uint64_t ops_rejected;
     uint64_t denied;        /* messages about objects the peer is not in */
     uint64_t removed_told;  /* a removed org sent the past of its removal */
+    uint64_t removed_repeated; /* ... not again: told within
+                                  ENT_GOSSIP_TELL_MS (spec/gossip.md §11) */
     uint64_t digest_computed; /* set digests computed (not from the cache) */
     uint64_t ranges_sent;   /* RANGES messages sent (recon/1) */
     uint64_t leaves_sent;   /* LEAF messages sent (recon/1) */

@@ -18,12 +18,22 @@ typedef struct set_cache {
     bool used;
 } set_cache;
 
+/* A removed org told the past of its removal from an object (gossip.c's
+ * tell_removed), at loop ms at. */
+typedef struct told_cache {
+    uint8_t org[32];
+    uint8_t obj[32];
+    uint64_t at;
+    bool used;
+} told_cache;
+
 struct ent_gossip {
     ent_gossip_config cfg;
     unsigned fanout;
     ent_gossip_stats stats;
     ent_verifier *verifier;                   /* NULL without cfg.loop */
     set_cache cache[ENT_GOSSIP_DIGEST_CACHE]; /* direct-mapped by org */
+    told_cache told[ENT_GOSSIP_TOLD_CACHE];   /* by org and object */
 };
 
 /* Sends m to org through the transport. */
