@@ -68,7 +68,8 @@ typedef struct world {
     uint8_t *big;         /* leaves_flowed: the frame, and how many more */
     size_t big_len;
     unsigned big_left;
-    uint64_t dropped0;    /* ... until V's queue_dropped passes this */
+    uint64_t dropped0;    /* vv_told_settled: V's count to wait for */
+    conn *a_conn;         /* test_unread_answers: V's session with A */
 } world;
 
 #define NODES_WORLD
@@ -972,39 +973,26 @@ static void test_ranges_flood(void **state) {
     honest_edit_arrives(w);
 }
 
-static bool leaves_flowed(world *w) {
+/* Sends what is left of the big frames as A's session takes them. */
+static bool big_sent(world *w) {
     while (w->big_left > 0 && w->a.s != NULL &&
            ent_session_can_send(w->a.s, w->big_len) &&
            ent_session_send(w->a.s, w->big, w->big_len) == ENT_OK)
         w->big_left--;
     return w->a.closed ||
-           (w->big_left == 0 && pst(w).queue_dropped > w->dropped0);
+           (w->big_left == 0 && ent_session_pending(w->a.s) == 0);
 }
 
-/*
- * A member that reads nothing V sends (its socket is never read) and sends
- * LEAF after LEAF, each listing 1,000 objects V does not hold: V answers
- * each object with a VV asking for it, 1,000 VV a frame. Once the socket
- * and the session's 1 MiB hold no more, those answers wait in the peer
- * layer's queue for A; past ENT_PEERS_MAX_QUEUE of control messages V
- * drops them (counted in queue_dropped) instead of keeping them without
- * end (spec/protocol.md §5). Before, the queue grew with every LEAF.
- */
-static void test_unread_answers(void **state) {
-    world *w = *state;
-    enum { FRAMES = 300, N = 1000 };
-    w->a.recon_cap = true;
-    a_connect(w);
-    run_for(w, 100);
-    assert_non_null(w->a.s);
-    ent_session_read_stop(w->a.s); /* A reads nothing from now on */
-    uint8_t (*e)[64] = calloc(N, 64);
+/* A LEAF of a 16-bit range of nothing of V's, listing n objects V does
+ * not hold (ascending), into w->big. */
+static void a_big_leaf(world *w, unsigned n) {
+    uint8_t (*e)[64] = calloc(n, 64);
     assert_non_null(e);
-    for (unsigned i = 0; i < N; i++) {
+    for (unsigned i = 0; i < n; i++) {
         ent_random(e[i], 64);
-        e[i][0] = w->obj[0] ^ 0x80; /* a 16-bit range of nothing of V's */
+        e[i][0] = w->obj[0] ^ 0x80;
         e[i][1] = 0x5a;
-        e[i][2] = (uint8_t)(i >> 8); /* ascending */
+        e[i][2] = (uint8_t)(i >> 8);
         e[i][3] = (uint8_t)i;
     }
     ent_wire_msg m;
@@ -1013,28 +1001,137 @@ static void test_unread_answers(void **state) {
     m.u.leaf.prefix[0] = e[0][0];
     m.u.leaf.prefix[1] = 0x5a;
     m.u.leaf.bits = 16;
-    m.u.leaf.total = N;
-    m.u.leaf.n = N;
+    m.u.leaf.total = n;
+    m.u.leaf.n = n;
     m.u.leaf.entries = e;
+    free(w->big);
     assert_int_equal(ent_wire_encode(&m, &w->big, &w->big_len), ENT_OK);
     free(e);
+}
+
+static bool unread_settled(world *w);
+
+/* V's session with A (the newest one). */
+static conn *v_conn_of_a(world *w) {
+    conn *a = NULL;
+    for (conn *c = vp(w)->conns; c != NULL; c = c->next)
+        if (c->has_org && memcmp(c->org, tnode_pk(&w->a.t), 32) == 0 &&
+            !c->closing)
+            a = c;
+    return a;
+}
+
+/* Queues 650-byte RANGES for A, which reads nothing, until V's queue for
+ * it is full (the first drop) or n are queued; @return how many were. */
+static size_t v_fill_queue(world *w, size_t n) {
+    ent_wire_msg m;
+    size_t sent = 0;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_RANGES;
+    for (int j = 0; j < 16; j++)
+        m.u.ranges.fps[j][39] = 1; /* every child listed: 650 bytes */
+    for (size_t i = 0; i < n; i++) {
+        if (ent__peers_send(w->a_conn, &m) == ENT_OK)
+            sent++;
+        if (i % 1000 == 0) /* the socket and the session take their share */
+            run_until(w, unread_settled, 50);
+    }
+    return sent;
+}
+
+/*
+ * A member floods LEAF frames each listing 1,000 objects V does not hold:
+ * each processed one costs V 1,000 reads and 1,000 VV. A LEAF takes a
+ * token per 8 entries (125 here), so V processes at most (4,096 + 1,024
+ * per second) / 125 of them and drops the rest (spec/gossip.md §13.3);
+ * with one token a frame it processed them all. So that V gets through
+ * them far faster than the rate refills, A reads nothing and V's queue
+ * for A is full first: a processed LEAF stops at its first VV, which is
+ * dropped.
+ */
+static void test_leaf_flood(void **state) {
+    world *w = *state;
+    enum { FRAMES = 300, N = 1000 };
+    const unsigned cost = (N + ENT_PEERS_RECON_LEAF_PER_TOKEN - 1) /
+                          ENT_PEERS_RECON_LEAF_PER_TOKEN;
+    w->a.recon_cap = true;
+    a_connect(w);
+    run_for(w, 100);
+    assert_non_null(w->a.s);
+    ent_session_read_stop(w->a.s); /* A reads nothing from now on */
+    assert_non_null(w->a_conn = v_conn_of_a(w));
+    assert_true(v_fill_queue(w, 16000) < 16000);
+    a_big_leaf(w, N);
     ent_peers_stats p0 = pst(w);
+    unsigned err0 = w->a.errors;
     w->big_left = FRAMES;
-    w->dropped0 = p0.queue_dropped;
-    bool dropped = run_until(w, leaves_flowed, WAIT_MS);
-    run_for(w, 500); /* the last frames */
-    ent_peers_stats p1 = pst(w);
-    size_t queued = ent_peers_queued(vp(w), tnode_pk(&w->a.t));
-    fprintf(stderr, "  unread answers: %u LEAF, %llu VV dropped, %zu bytes "
-                    "queued for A\n",
-            FRAMES, (unsigned long long)(p1.queue_dropped - p0.queue_dropped),
-            queued);
+    uint64_t t0 = wall_ms();
+    assert_true(run_until(w, big_sent, WAIT_MS));
+    run_for(w, 500); /* V reads what A's socket wrote last */
+    uint64_t secs = (wall_ms() - t0) / 1000 + 1;
     free(w->big);
     w->big = NULL;
+    ent_peers_stats p1 = pst(w);
+    uint64_t refused = p1.recon_refused - p0.recon_refused;
+    uint64_t processed = FRAMES - refused;
+    fprintf(stderr, "  leaf flood: %llu of %d processed in ~%llu s\n",
+            (unsigned long long)processed, FRAMES, (unsigned long long)secs);
+    assert_true(processed >= ENT_PEERS_RECON_BURST / cost);
+    assert_true(processed <=
+                (ENT_PEERS_RECON_BURST + ENT_PEERS_RECON_PER_SEC * secs) /
+                    cost);
+    assert_int_equal(w->a.errors, err0);
     assert_non_null(w->a.s);
-    assert_true(queued <= ENT_PEERS_MAX_QUEUE);
-    assert_true(dropped);
     w->a.recon_cap = false;
+    a_connect(w);
+    honest_edit_arrives(w);
+}
+
+static bool unread_settled(world *w) {
+    return w->a.closed ||
+           ent_session_pending(w->a_conn->s) >= ENT_WIRE_PEER_MAX_PENDING / 2;
+}
+
+/*
+ * A member that reads nothing V sends, and keeps asking: each RANGES, LEAF,
+ * VV, PING, HAVE, DIGEST of it has its answer. Once the socket and the
+ * session's 1 MiB hold no more, the answers wait in the peer layer's queue
+ * for A; past ENT_PEERS_MAX_QUEUE of control messages V drops them
+ * (counted in queue_dropped), except the ones never sent again (ACK here),
+ * instead of keeping them without end (spec/protocol.md §5). The answers
+ * are queued here directly, 10 MB of 650-byte RANGES (what 1,024 RANGES a
+ * second from a member sharing 16 ranges with V would make in a second):
+ * the requests that make them are metered (RANGES, LEAF: test_ranges_flood,
+ * test_leaf_flood) and would take a while.
+ */
+static void test_unread_answers(void **state) {
+    world *w = *state;
+    enum { ANSWERS = 16000 };
+    a_connect(w);
+    run_for(w, 100);
+    assert_non_null(w->a.s);
+    ent_session_read_stop(w->a.s); /* A reads nothing from now on */
+    assert_non_null(w->a_conn = v_conn_of_a(w));
+    ent_peers_stats p0 = pst(w);
+    size_t sent = v_fill_queue(w, ANSWERS);
+    ent_wire_msg ack;
+    memset(&ack, 0, sizeof(ack));
+    ack.type = ENT_WIRE_ACK;
+    memcpy(ack.u.ack.object, w->obj, 32);
+    size_t before = ent_peers_queued(vp(w), tnode_pk(&w->a.t));
+    assert_int_equal(ent__peers_send(w->a_conn, &ack), ENT_OK); /* kept */
+    size_t queued = ent_peers_queued(vp(w), tnode_pk(&w->a.t));
+    ent_peers_stats p1 = pst(w);
+    fprintf(stderr, "  unread answers: %zu of %d queued, %llu dropped, %zu "
+                    "bytes queued for A\n",
+            sent, ANSWERS,
+            (unsigned long long)(p1.queue_dropped - p0.queue_dropped),
+            queued);
+    assert_true(before <= ENT_PEERS_MAX_QUEUE);
+    assert_true(queued > before);
+    assert_int_equal(p1.queue_dropped - p0.queue_dropped, ANSWERS - sent);
+    assert_true(sent < ANSWERS);
+    assert_non_null(w->a.s);
     a_connect(w);
     honest_edit_arrives(w);
 }
@@ -1162,6 +1259,7 @@ int main(void) {
         cmocka_unit_test(test_digest_flood),
         cmocka_unit_test(test_ranges_flood),
         cmocka_unit_test(test_unread_answers),
+        cmocka_unit_test(test_leaf_flood),
         cmocka_unit_test(test_after_removal),
         cmocka_unit_test(test_removed_vv_flood),
     };

@@ -86,12 +86,13 @@ static void handle_have(conn *c, const ent_wire_summary *s) {
 }
 
 /*
- * One token out of a per-session bucket of rate tokens a second, at most
- * burst (both whole; the bucket counts thousandths): false, and nothing
- * taken, when it holds less than one. Full at the first use.
+ * cost tokens out of a per-session bucket of rate tokens a second, at most
+ * burst (all whole; the bucket counts thousandths): false, and nothing
+ * taken, when it holds fewer. Full at the first use.
  */
-static bool take_token(int64_t *tokens, uint64_t *at, bool *set,
-                       int64_t rate, int64_t burst, uint64_t now) {
+static bool take_tokens(int64_t *tokens, uint64_t *at, bool *set,
+                        int64_t rate, int64_t burst, int64_t cost,
+                        uint64_t now) {
     if (!*set) {
         *set = true;
         *tokens = burst * 1000;
@@ -101,9 +102,9 @@ static bool take_token(int64_t *tokens, uint64_t *at, bool *set,
     *at = now;
     if (*tokens > burst * 1000)
         *tokens = burst * 1000;
-    if (*tokens < 1000)
+    if (*tokens < cost * 1000)
         return false;
-    *tokens -= 1000;
+    *tokens -= cost * 1000;
     return true;
 }
 
@@ -115,24 +116,30 @@ static bool take_token(int64_t *tokens, uint64_t *at, bool *set,
  * object: the bucket bounds how often one member can ask for it.
  */
 static bool digest_token(conn *c, uint64_t now) {
-    return take_token(&c->digest_tokens, &c->digest_tokens_at,
-                      &c->digest_tokens_set, ENT_PEERS_DIGESTS_PER_SEC,
-                      ENT_PEERS_DIGESTS_BURST, now);
+    return take_tokens(&c->digest_tokens, &c->digest_tokens_at,
+                       &c->digest_tokens_set, ENT_PEERS_DIGESTS_PER_SEC,
+                       ENT_PEERS_DIGESTS_BURST, 1, now);
 }
 
 /*
  * The per-session bucket of RANGES and LEAF frames (spec/gossip.md §13.3):
  * ENT_PEERS_RECON_PER_SEC tokens a second, at most ENT_PEERS_RECON_BURST;
- * each frame takes one or is dropped unanswered, without an ERROR, and the
- * session stays. A RANGES costs up to 17 range reads and 16 answers, a LEAF
- * a range's entries and a VV per listed object that differs; with flow/1
- * nothing else bounds how many a member sends. Nothing is lost by a drop:
- * the next DIGEST round finds the same difference again.
+ * a RANGES takes one, a LEAF one per ENT_PEERS_RECON_LEAF_PER_TOKEN
+ * entries it lists (at least one), or the frame is dropped unanswered,
+ * without an ERROR, and the session stays. A RANGES costs up to 17 range
+ * reads and 16 answers, a LEAF a range's entries and a VV per listed
+ * object that differs (up to 1,000); with flow/1 nothing else bounds how
+ * many a member sends. Nothing is lost by a drop: the next DIGEST round
+ * finds the same difference again.
  */
-static bool recon_token(conn *c, uint64_t now) {
-    return take_token(&c->recon_tokens, &c->recon_tokens_at,
-                      &c->recon_tokens_set, ENT_PEERS_RECON_PER_SEC,
-                      ENT_PEERS_RECON_BURST, now);
+static bool recon_token(conn *c, const ent_wire_msg *m, uint64_t now) {
+    int64_t cost = 1;
+    if (m->type == ENT_WIRE_LEAF && m->u.leaf.n > 0)
+        cost = (int64_t)((m->u.leaf.n + ENT_PEERS_RECON_LEAF_PER_TOKEN - 1) /
+                         ENT_PEERS_RECON_LEAF_PER_TOKEN);
+    return take_tokens(&c->recon_tokens, &c->recon_tokens_at,
+                       &c->recon_tokens_set, ENT_PEERS_RECON_PER_SEC,
+                       ENT_PEERS_RECON_BURST, cost, now);
 }
 
 /*
@@ -247,7 +254,7 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
         }
         /* (from a peer without recon/1 they go on to be a violation) */
         if ((m.type == ENT_WIRE_RANGES || m.type == ENT_WIRE_LEAF) &&
-            c->recon && !recon_token(c, uv_now(c->p->loop))) {
+            c->recon && !recon_token(c, &m, uv_now(c->p->loop))) {
             c->p->stats.recon_refused++;
             break;
         }
