@@ -59,6 +59,7 @@ typedef struct world {
     unsigned acks_wanted; /* a_acked: wait for this many ACKs */
     unsigned errors_wanted; /* a_erred: wait for this many ERRORs */
     unsigned in0, err0;     /* proofs_settled: A's counts before it */
+    unsigned vv0;           /* a_vv_in: A's VV count before */
     char want_text[64];   /* v_has_text: the value to wait for */
     unsigned want_recs;   /* a_recs_at_least: op records to wait for */
     uint8_t flood[64];    /* ranges_flowed: the frame, and how many more */
@@ -865,6 +866,64 @@ static void test_digest_flood(void **state) {
 
 /* Sends what is left of the flood as A's credit allows (A keeps to it:
  * flow/1), then a PING: its PONG says V has handled every frame before. */
+static bool a_ponged(world *w) { return w->a.closed || w->a.pongs > w->in0; }
+
+static bool a_asked(world *w) {
+    return w->a.closed || w->a.digest_reqs > w->in0;
+}
+
+static bool a_vv_in(world *w) { return w->a.closed || w->a.vv_in > w->vv0; }
+
+/* Sends m, then a PING, and waits for the PONG: V has handled m. */
+static void a_send_synced(world *w, const ent_wire_msg *m, int times) {
+    for (int i = 0; i < times; i++)
+        a_send(w, m);
+    ent_wire_msg p;
+    memset(&p, 0, sizeof(p));
+    p.type = ENT_WIRE_PING;
+    w->in0 = w->a.pongs;
+    a_send(w, &p);
+    assert_true(run_until(w, a_ponged, WAIT_MS));
+}
+
+/*
+ * DIGESTS that answer no DIGEST of V's: each would cost V a read of every
+ * object it shares with A and, being a whole listing (total 0), a VV for
+ * each of them. V processes DIGESTS only as the listing that answers a
+ * DIGEST it sent on the session (spec/gossip.md §3): the rest are dropped
+ * and counted. The listing that answers V's next DIGEST is processed: V
+ * asks A with a VV for the object A left out.
+ */
+static void test_digests_unasked(void **state) {
+    world *w = *state;
+    enum { FLOOD = 50 };
+    if (w->a.s == NULL)
+        a_connect(w);
+    ent_peers_stats p0 = pst(w);
+    unsigned vv0 = w->a.vv_in;
+    ent_wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_DIGESTS; /* "I share nothing with you" */
+    a_send_synced(w, &m, FLOOD);
+    ent_peers_stats p1 = pst(w);
+    unsigned vvs = w->a.vv_in - vv0;
+    fprintf(stderr, "  unasked DIGESTS: %llu of %d dropped, %u VV back\n",
+            (unsigned long long)(p1.digests_unasked - p0.digests_unasked),
+            FLOOD, vvs);
+    /* a round of V's (every 200 ms here) may have asked for one */
+    assert_true(p1.digests_unasked - p0.digests_unasked >= FLOOD - 2);
+    assert_true(vvs <= 2);
+    assert_non_null(w->a.s);
+    /* the answer to V's next DIGEST is processed */
+    w->in0 = w->a.digest_reqs;
+    assert_true(run_until(w, a_asked, WAIT_MS));
+    w->vv0 = w->a.vv_in;
+    a_send_synced(w, &m, 1);
+    assert_true(run_until(w, a_vv_in, WAIT_MS));
+    assert_int_equal(pst(w).digests_unasked, p1.digests_unasked);
+    honest_edit_arrives(w);
+}
+
 static bool ranges_flowed(world *w) {
     while (w->flood_left > 0 && w->a.s != NULL &&
            ent_session_can_send(w->a.s, w->flood_len) &&
@@ -1257,6 +1316,7 @@ int main(void) {
         cmocka_unit_test(test_slow_loris),
         cmocka_unit_test(test_proof_flood),
         cmocka_unit_test(test_digest_flood),
+        cmocka_unit_test(test_digests_unasked),
         cmocka_unit_test(test_ranges_flood),
         cmocka_unit_test(test_unread_answers),
         cmocka_unit_test(test_leaf_flood),

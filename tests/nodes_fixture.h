@@ -219,6 +219,7 @@ typedef struct bpeer {
     unsigned digests_in; /* DIGESTS messages received */
     unsigned ranges_in, leaves_in; /* RANGES and LEAF received */
     unsigned pongs;                /* PONG received */
+    unsigned digest_reqs, vv_in;   /* DIGEST and VV received */
     unsigned addrs_recs; /* address records received in ADDRS */
     bool addrs_self;     /* one of them is v_org's own */
     bool addrs_other;    /* one of them is another org's */
@@ -285,6 +286,12 @@ static inline void bpeer_message(ent_session *s, const uint8_t *msg,
         break;
     case ENT_WIRE_PONG:
         p->pongs++;
+        break;
+    case ENT_WIRE_DIGEST:
+        p->digest_reqs++;
+        break;
+    case ENT_WIRE_VV:
+        p->vv_in++;
         break;
     case ENT_WIRE_CHUNK_WANT:
         p->chunk_wants_in++;

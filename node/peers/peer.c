@@ -143,6 +143,32 @@ static bool recon_token(conn *c, const ent_wire_msg *m, uint64_t now) {
 }
 
 /*
+ * Whether DIGESTS d answers a DIGEST this node sent on c (spec/gossip.md §3
+ * step 3): one listing per DIGEST sent, its messages until their entries
+ * add up to the first one's total or one holds fewer than
+ * ENT_WIRE_MAX_DIGESTS; one with another total ends it unprocessed. Each
+ * costs a read of every object shared with c's org, and a whole listing a
+ * VV for each it leaves out: unasked, a 10-byte DIGESTS would cost that
+ * over and over.
+ */
+static bool digests_asked(conn *c, const ent_wire_digests *d) {
+    if (!c->dgs_asked)
+        return false;
+    if (!c->dgs_started) {
+        c->dgs_started = true;
+        c->dgs_total = d->total;
+        c->dgs_seen = 0;
+    } else if (d->total != c->dgs_total) {
+        c->dgs_asked = false;
+        return false;
+    }
+    c->dgs_seen += d->n;
+    if (c->dgs_seen >= c->dgs_total || d->n < ENT_WIRE_MAX_DIGESTS)
+        c->dgs_asked = false;
+    return true;
+}
+
+/*
  * A DIGEST equal to the last one c sent that this node answered, less than
  * ENT_PEERS_DIGEST_REPEAT_MS ago, while this node's store has not changed:
  * the answer would be the one already sent. Such rounds pile up in the
@@ -250,6 +276,10 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
             c->p->stats.digests_refused++;
             c->dg_at = 0; /* not answered: not a repeat of an answer */
             ent__peers_send_error(c, ENT_WIRE_C_LIMIT, "digest rate");
+            break;
+        }
+        if (m.type == ENT_WIRE_DIGESTS && !digests_asked(c, &m.u.digests)) {
+            c->p->stats.digests_unasked++;
             break;
         }
         /* (from a peer without recon/1 they go on to be a violation) */

@@ -172,6 +172,8 @@ typedef struct ent_peers_stats {
                                   that piled up while this node was busy) */
     uint64_t recon_refused;   /* RANGES and LEAF not answered: over the
                                  per-session rate (spec/gossip.md §13.3) */
+    uint64_t digests_unasked; /* DIGESTS not processed: no DIGEST of ours
+                                 awaited them (spec/gossip.md §3) */
     /* signed address records (spec/gossip.md §10) */
     uint64_t addrs_sent;      /* records sent in ADDRS */
     uint64_t addrs_stored;    /* records taken: newer, of a fellow member */

@@ -134,6 +134,9 @@ typedef struct conn {
     int64_t recon_tokens; /* RANGES and LEAF frames x 1000 (peer.c) */
     uint64_t recon_tokens_at;
     bool recon_tokens_set;
+    bool dgs_asked;       /* a DIGEST of ours awaits its DIGESTS listing */
+    bool dgs_started;     /* ... of which a message came (peer.c) */
+    uint64_t dgs_total, dgs_seen; /* its total; entries so far */
     uint8_t dg_last[32]; /* the last DIGEST of this peer answered (peer.c) */
     uint64_t dg_gen;      /* our store's generation then */
     uint64_t dg_at;       /* loop ms; 0: none yet */

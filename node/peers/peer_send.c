@@ -266,6 +266,10 @@ int ent__peers_send(conn *c, const ent_wire_msg *m) {
     c->queued += len;
     if (!is_ops)
         c->ctl_queued += len;
+    if (m->type == ENT_WIRE_DIGEST) { /* its DIGESTS listing may come */
+        c->dgs_asked = true;
+        c->dgs_started = false;
+    }
     if (is_ops)
         c->p->stats.ops_sent += m->u.ops.nops;
     ent__peers_pump(c);
