@@ -821,6 +821,52 @@ static void test_proof_flood(void **state) {
     honest_edit_arrives(w);
 }
 
+static void a_send_synced(world *w, const ent_wire_msg *m, int times);
+
+typedef struct head_q {
+    const ent_identity *id;
+    ent_actlog_head h;
+} head_q;
+
+static int head_fn(ent_txn *txn, void *data) {
+    head_q *q = data;
+    return ent_actlog_sign_head(txn, q->id, wall_ms(), &q->h);
+}
+
+/* A member sends the same signed head of its own log 100 times at once:
+ * each costs V a signature check and a write transaction. HEAD takes a
+ * token of the CONSISTENCY bucket (burst 20, 10 a second): V offers at
+ * most those to its witness store and drops the rest, counted in
+ * proofs_refused (spec/audit.md §11, spec/protocol.md §5). */
+static void test_head_flood(void **state) {
+    world *w = *state;
+    enum { FLOOD = 100 };
+    a_connect(w); /* a fresh session: the proof flood emptied the bucket */
+    run_for(w, 100);
+    head_q q = {.id = w->a.t.id};
+    assert_int_equal(ent_store_write(w->a.t.store, head_fn, &q), ENT_OK);
+    ent_wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_HEAD;
+    assert_int_equal(ent_actlog_head_encode(&q.h, true, m.u.head.bytes,
+                                            sizeof(m.u.head.bytes),
+                                            &m.u.head.len),
+                     ENT_OK);
+    ent_peers_stats p0 = pst(w);
+    uint64_t t0 = wall_ms();
+    a_send_synced(w, &m, FLOOD);
+    uint64_t secs = (wall_ms() - t0) / 1000 + 1;
+    ent_peers_stats p1 = pst(w);
+    uint64_t refused = p1.proofs_refused - p0.proofs_refused;
+    fprintf(stderr, "  head flood: %llu of %d dropped\n",
+            (unsigned long long)refused, FLOOD);
+    assert_true(FLOOD - refused >= ENT_PEERS_PROOFS_BURST);
+    assert_true(FLOOD - refused <=
+                ENT_PEERS_PROOFS_BURST + ENT_PEERS_PROOFS_PER_SEC * secs);
+    assert_non_null(w->a.s);
+    honest_edit_arrives(w);
+}
+
 static bool digests_settled(world *w) {
     return w->a.digests_in + w->a.errors >= w->errors_wanted || w->a.closed;
 }
@@ -1317,6 +1363,7 @@ int main(void) {
         cmocka_unit_test(test_proof_flood),
         cmocka_unit_test(test_digest_flood),
         cmocka_unit_test(test_digests_unasked),
+        cmocka_unit_test(test_head_flood),
         cmocka_unit_test(test_ranges_flood),
         cmocka_unit_test(test_unread_answers),
         cmocka_unit_test(test_leaf_flood),

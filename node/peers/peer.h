@@ -163,7 +163,8 @@ typedef struct ent_peers_stats {
     uint64_t banned_refused;  /* sessions refused: banned org or address */
     /* consistency proofs asked of this node's log (spec/audit.md §11) */
     uint64_t proofs_answered; /* CONSISTENCY requests answered */
-    uint64_t proofs_refused;  /* refused: over the per-session rate */
+    uint64_t proofs_refused;  /* refused: over the per-session rate (and
+                                 HEAD dropped over it) */
     uint64_t digests_refused; /* DIGEST refused: over the per-session rate
                                  (spec/gossip.md "Digest cache") */
     uint64_t digests_repeated; /* DIGEST equal to the one the same session

@@ -375,7 +375,13 @@ static void on_rewind(conn *c, const ent_wire_rewind *w) {
 }
 
 void ent__witness_message(conn *c, const ent_wire_msg *m) {
-    if (m->type == ENT_WIRE_HEAD)
+    /* a HEAD costs a signature check and a write transaction, whoever
+     * sends it and however often: it takes a token of the same bucket as
+     * CONSISTENCY requests, or is dropped (a peer sends one per
+     * ENT_WITNESS_INTERVAL_MS at most) */
+    if (m->type == ENT_WIRE_HEAD && !proof_token(c, uv_now(c->p->loop)))
+        c->p->stats.proofs_refused++;
+    else if (m->type == ENT_WIRE_HEAD)
         on_head(c, &m->u.head);
     else if (m->type == ENT_WIRE_CONSISTENCY)
         on_consistency(c, &m->u.cons);
