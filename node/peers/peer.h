@@ -55,10 +55,11 @@ typedef struct ent_peers ent_peers;
 #define ENT_PEERS_DIGESTS_PER_SEC 5
 #define ENT_PEERS_DIGESTS_BURST 10
 #define ENT_PEERS_DIGEST_REPEAT_MS 1000 /* an equal DIGEST within: skipped */
-/* RANGES and LEAF frames answered per session (spec/gossip.md §13.3) */
+/* RANGES and LEAF processed per session (spec/gossip.md §13.3): tokens a
+ * second and at once; a RANGES takes one, a LEAF one per 8 entries */
 #define ENT_PEERS_RECON_PER_SEC 1024
 #define ENT_PEERS_RECON_BURST 4096
-#define ENT_PEERS_RECON_LEAF_PER_TOKEN 8 /* a LEAF takes a token per 8 entries */
+#define ENT_PEERS_RECON_LEAF_PER_TOKEN 8
 #define ENT_PEERS_MAX_QUEUE (4u << 20) /* bytes queued per session */
 #define ENT_PEERS_CHUNKS_PER_SEC 4096 /* chunks a member may ask for a second */
 #define ENT_PEERS_CHUNKS_BURST 256    /* ... and at once */

@@ -131,7 +131,7 @@ typedef struct conn {
     int64_t digest_tokens; /* DIGEST frames x 1000 (peer.c) */
     uint64_t digest_tokens_at;
     bool digest_tokens_set;
-    int64_t recon_tokens; /* RANGES and LEAF frames x 1000 (peer.c) */
+    int64_t recon_tokens; /* RANGES and LEAF tokens x 1000 (peer.c) */
     uint64_t recon_tokens_at;
     bool recon_tokens_set;
     bool dgs_asked;       /* a DIGEST of ours awaits its DIGESTS listing */
