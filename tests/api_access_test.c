@@ -269,6 +269,21 @@ static void test_denied_writes_change_nothing(void **state) {
         call(f, f->rep, "POST", path, "{\"set\":{\"region\":\"APAC\"}}", &j),
         403);
     json_decref(j);
+    /* memo is a custom field (opportunity does not list it): writing it
+     * as "custom" or taking it away with "remove" is a change of the
+     * field, denied by rule 3 as "private" is */
+    static const char *const custom[] = {
+        "{\"custom\":{\"memo\":\"x\"}}",
+        "{\"remove\":[\"memo\"]}",
+        "{\"set\":{\"name\":\"x\"},\"remove\":[\"memo\"]}"};
+    for (size_t i = 0; i < sizeof(custom) / sizeof(custom[0]); i++) {
+        assert_int_equal(call(f, f->rep, "POST", path, custom[i], &j), 403);
+        e = json_object_get(j, "error");
+        assert_int_equal(json_integer_value(json_object_get(e, "rule")), 3);
+        assert_string_equal(json_string_value(json_object_get(e, "field")),
+                            "memo");
+        json_decref(j);
+    }
     /* the read-only token */
     assert_int_equal(
         call(f, f->rep_ro, "POST", path, "{\"set\":{\"name\":\"y\"}}", &j),

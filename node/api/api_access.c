@@ -149,19 +149,22 @@ static bool starts(const char *s, const char *prefix) {
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* The field maps of a body {"set":{..},"private":{..}} as a state to test
- * conditions on, laid over base (may be NULL). New reference or NULL. */
+/* The field maps of a body {"set":{..},"private":{..},"custom":{..},
+ * "remove":[..]} as a state to test conditions on, laid over base (may be
+ * NULL): "set" and "custom" are shared values, "remove" takes a field
+ * away. New reference or NULL. */
 static json_t *overlay(const json_t *base, const json_t *body) {
     json_t *st = base != NULL ? json_deep_copy(base)
                               : json_pack("{s:{},s:{}}", "shared", "private");
     if (st == NULL)
         return NULL;
     static const char *const maps[][2] = {{"set", "shared"},
-                                          {"private", "private"}};
-    for (size_t m = 0; m < 2; m++) {
+                                          {"private", "private"},
+                                          {"custom", "shared"}};
+    json_t *sh = json_object_get(st, "shared");
+    json_t *pr = json_object_get(st, "private");
+    for (size_t m = 0; m < 3; m++) {
         const json_t *in = json_object_get(body, maps[m][0]);
-        json_t *sh = json_object_get(st, "shared");
-        json_t *pr = json_object_get(st, "private");
         const char *k;
         json_t *v;
         if (!json_is_object(in))
@@ -170,19 +173,31 @@ static json_t *overlay(const json_t *base, const json_t *body) {
             json_object_del(sh, k);
             json_object_del(pr, k);
             if (json_is_string(v) && json_string_length(v) > 0)
-                json_object_set(m == 0 ? sh : pr, k, v);
+                json_object_set(strcmp(maps[m][1], "shared") == 0 ? sh : pr,
+                                k, v);
         }
     }
+    const json_t *rm = json_object_get(body, "remove");
+    size_t i;
+    json_t *v;
+    if (json_is_array(rm))
+        json_array_foreach((json_t *)rm, i, v) {
+            if (json_is_string(v)) {
+                json_object_del(sh, json_string_value(v));
+                json_object_del(pr, json_string_value(v));
+            }
+        }
     return st;
 }
 
-/* Every field named in the body's "set" and "private" maps needs action. */
+/* Every field the body writes needs action: the names of its "set",
+ * "private" and "custom" maps and of its "remove" array. */
 static int need_fields(const ent_api_guard *g, const ent_principal *p,
                        uint32_t action, const char *type, const json_t *body,
                        const json_t *state, const char *creator,
                        ent_http_response *resp) {
-    static const char *const maps[] = {"set", "private"};
-    for (size_t m = 0; m < 2; m++) {
+    static const char *const maps[] = {"set", "private", "custom"};
+    for (size_t m = 0; m < 3; m++) {
         const json_t *in = json_object_get(body, maps[m]);
         const char *k;
         json_t *v;
@@ -194,6 +209,18 @@ static int need_fields(const ent_api_guard *g, const ent_principal *p,
                 return rc;
         }
     }
+    const json_t *rm = json_object_get(body, "remove");
+    size_t i;
+    json_t *v;
+    if (json_is_array(rm))
+        json_array_foreach((json_t *)rm, i, v) {
+            const char *k = json_string_value(v);
+            int rc = k != NULL ? need(g, p, action, type, k, state, creator,
+                                      resp)
+                               : ENT_OK;
+            if (rc != ENT_OK)
+                return rc;
+        }
     return ENT_OK;
 }
 
