@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -303,11 +304,90 @@ static void reset_and_stream(void **state) {
     uv_run(&f->loop, UV_RUN_NOWAIT);
 }
 
+/* A stream's side of the server, for a stream no server sends. */
+typedef struct fake_stream {
+    ent_api_stream s; /* first: the stream the handler writes to */
+    const ent_http_stream_ops *ops;
+    void *data;
+    size_t pings;
+    bool ended;
+} fake_stream;
+
+static int fake_write(ent_api_stream *s, const char *buf, size_t len) {
+    fake_stream *fs = (fake_stream *)s;
+    if (fs->ended)
+        return ENT_ECLOSED;
+    if (len >= 6 && memcmp(buf, ": ping", 6) == 0)
+        fs->pings++;
+    return ENT_OK;
+}
+
+static size_t fake_queued(const ent_api_stream *s) {
+    (void)s;
+    return 0;
+}
+
+static void fake_end(ent_api_stream *s) {
+    fake_stream *fs = (fake_stream *)s;
+    if (fs->ended)
+        return;
+    fs->ended = true;
+    fs->ops->closed(fs->data);
+}
+
+/* GET /v1/events on the TCP API with the session cookie (the web page's
+ * EventSource): the heartbeat checks the session again, as it does a
+ * bearer token, and the stream ends once the session is ended. */
+static void session_stream_ends(void **state) {
+    fx *f = *state;
+    ent_store *s = ent_node_store(f->n);
+    char tok[ENT_TOKEN_STRLEN + 1], id[ENT_TOKEN_ID_HEX + 1], text[512];
+    ent_http_request req;
+    ent_http_response resp = {0};
+    /* static: a failed assertion leaves the stream to the teardown */
+    static fake_stream fs;
+    fs = (fake_stream){{fake_write, fake_queued, fake_end}, NULL, NULL, 0,
+                       false};
+    assert_int_equal(ent_access_session_create(
+                         s, "rep", (uint64_t)time(NULL) * 1000u, tok, id),
+                     ENT_OK);
+    int n = snprintf(text, sizeof(text),
+                     "GET /v1/events HTTP/1.1\r\nHost: x\r\n"
+                     "Cookie: ent_session=%s\r\n\r\n",
+                     tok);
+    assert_int_equal(ent_http_parse((const uint8_t *)text, (size_t)n, &req),
+                     ENT_OK);
+    req.transport = ENT_HTTP_TCP;
+    ent_api_dispatch(f->n, &req, &resp);
+    ent_http_request_clear(&req);
+    assert_int_equal(resp.status, 200);
+    assert_non_null(resp.stream);
+    fs.ops = resp.stream;
+    fs.data = resp.stream_data;
+    resp.stream = NULL; /* the stream is the fake server's now */
+    resp.stream_data = NULL;
+    ent_http_response_clear(&resp);
+    fs.ops->start(fs.data, &fs.s);
+    /* the session holds: a ping */
+    ent__api_events_beat(fs.data);
+    assert_false(fs.ended);
+    assert_int_equal(fs.pings, 1);
+    /* logged out (the session's row deleted): the stream ends */
+    assert_int_equal(ent_access_token_revoke(s, id), ENT_OK);
+    ent__api_events_beat(fs.data);
+    bool ended = fs.ended;
+    fake_end(&fs.s); /* (when it did not: the teardown's loop must end) */
+    assert_true(ended);
+    assert_int_equal(fs.pings, 1);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(query_parse),
         cmocka_unit_test_setup_teardown(pages_and_views, setup, teardown),
         cmocka_unit_test_setup_teardown(reset_and_stream, setup, teardown),
+        cmocka_unit_test_setup_teardown(session_stream_ends, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include "crypto/crypto.h"
 #include "node/access/access.h"
 #include "node/access/access_events.h"
+#include "node/api/api_session.h"
 #include "node/err.h"
 #include "node/log.h"
 
@@ -293,7 +294,9 @@ typedef struct sse {
     ent_api_stream *s; /* NULL until started and after closed */
     ent_events_query q;
     ent_principal who;
-    char *token; /* the bearer token, checked again at each heartbeat */
+    char *token; /* the bearer token or session, checked again at each
+                    heartbeat */
+    bool session; /* token is a session (the cookie of the TCP API) */
     uint64_t cursor;
     bool reset_first; /* send the reset line before anything else */
     uint64_t reset_first_id;
@@ -419,17 +422,19 @@ static void woken(void *data) {
 }
 
 /* Every 15 s: a comment line (keeps proxies and readers awake), the
- * reader's token checked again, a reader that read nothing for a minute
- * dropped. */
-static void beat_cb(uv_timer_t *t) {
-    sse *x = t->data;
+ * reader's token or session checked again, a reader that read nothing for
+ * a minute dropped. */
+static void beat(sse *x) {
     uint64_t now = wall_ms();
     if (x->dead || x->s == NULL)
         return;
     if (x->token != NULL) {
         ent_principal p;
-        if (ent_access_authenticate(ent_node_store(x->n), x->token, now, &p) !=
-            ENT_OK) {
+        int rc = x->session ? ent_access_session_authenticate(
+                                  ent_node_store(x->n), x->token, now, &p)
+                            : ent_access_authenticate(ent_node_store(x->n),
+                                                      x->token, now, &p);
+        if (rc != ENT_OK) {
             ENT_INFO(ent_node_log(x->n),
                      "api: events: %s's token no longer holds: stream ended",
                      x->who.user);
@@ -449,6 +454,14 @@ static void beat_cb(uv_timer_t *t) {
     }
     static const char ping[] = ": ping\n\n";
     ent_api_stream_write(x->s, ping, sizeof(ping) - 1);
+}
+
+static void beat_cb(uv_timer_t *t) {
+    beat(t->data);
+}
+
+void ent__api_events_beat(void *stream_data) {
+    beat(stream_data);
 }
 
 static void sse_start(void *data, ent_api_stream *s) {
@@ -525,10 +538,23 @@ static int answer_stream(ent_node *n, const ent_http_request *req,
         x->reset_first = true; /* events after the cursor were pruned */
         x->reset_first_id = b.first;
     }
+    /* the credential the heartbeat checks again: the bearer token, or for
+     * a request without one the session of its cookie (the web page) */
     const char *auth = ent_http_request_header(req, "authorization");
+    char cookie[ENT_TOKEN_STRLEN + 1] = "";
+    const char *cred = NULL;
     if (who->kind == ENT_PRINCIPAL_USER && auth != NULL &&
-        strncmp(auth, "Bearer ", 7) == 0 &&
-        (x->token = strdup(auth + 7)) == NULL) {
+        strncmp(auth, "Bearer ", 7) == 0) {
+        cred = auth + 7;
+    } else if (who->kind == ENT_PRINCIPAL_USER && who->session &&
+               auth == NULL && ent_api_session_cookie(req, cookie) == ENT_OK) {
+        cred = cookie;
+        x->session = true;
+    }
+    if (cred != NULL)
+        x->token = strdup(cred);
+    ent_wipe(cookie, sizeof(cookie));
+    if (cred != NULL && x->token == NULL) {
         free(x);
         return ENT_ENOMEM;
     }

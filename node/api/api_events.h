@@ -58,4 +58,12 @@ int ent_api_events_query_parse(const char *query, const char *last_event_id,
 int ent_api_events_get(ent_node *n, const ent_http_request *req,
                        ent_http_response *resp);
 
+/*
+ * The heartbeat of the stream whose ops data (ent_http_response's
+ * stream_data) is stream_data, now instead of at its 15 s timer (tests):
+ * the reader's token or session is checked again and the stream ends
+ * when it no longer holds; else a ": ping" line is written.
+ */
+void ent__api_events_beat(void *stream_data);
+
 #endif
