@@ -408,6 +408,64 @@ static void test_who_did_what(void **state) {
     json_decref(j);
 }
 
+/* The plan report (spec/reports.md "MDF and plans", "Access") for a user:
+ * an opportunity the user may not read is not counted; one whose amount
+ * it may not read refuses the report (the sum would give it away). */
+static void test_plan_report(void **state) {
+    fx *f = *state;
+    char path[160], body[256], err[256], plan[65];
+    uint32_t hide, rid;
+    json_t *j = NULL;
+    ent_store *s = ent_node_store(f->n);
+    assert_int_equal(call(f, NULL, "POST", "/v1/objects",
+                          "{\"type\":\"sales_plan\",\"set\":{\"name\":"
+                          "\"P1\",\"joint_target\":\"1000 EUR\"}}",
+                          &j),
+                     201);
+    strcpy(plan, json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    const char *opps[] = {f->emea, f->apac};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "/v1/objects/%s", opps[i]);
+        snprintf(body, sizeof(body), "{\"set\":{\"plan\":\"%s\"}}", plan);
+        assert_int_equal(call(f, NULL, "POST", path, body, NULL), 200);
+    }
+    assert_int_equal(ent_access_policy_add(s, "allow role=finance read "
+                                              "sales_plan",
+                                           &rid, err, sizeof(err)),
+                     ENT_OK);
+    /* the APAC opportunity hidden from finance: counted for the operator
+     * only */
+    assert_int_equal(ent_access_policy_add(s, "deny role=finance read "
+                                              "opportunity where region=APAC",
+                                           &hide, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(call(f, NULL, "GET", "/v1/reports/plan", NULL, &j), 200);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(j, "total"), "opportunities")),
+                     2);
+    json_decref(j);
+    assert_int_equal(call(f, f->fin, "GET", "/v1/reports/plan", NULL, &j),
+                     200);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(j, "total"), "opportunities")),
+                     1);
+    json_decref(j);
+    /* its deal size hidden instead: the report is refused, not summed */
+    assert_int_equal(ent_access_policy_remove(s, hide), ENT_OK);
+    assert_int_equal(ent_access_policy_add(s, "deny role=finance read "
+                                              "opportunity.deal_size where "
+                                              "region=APAC",
+                                           &rid, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(call(f, f->fin, "GET", "/v1/reports/plan", NULL, &j),
+                     403);
+    assert_non_null(strstr(json_string_value(json_object_get(
+                               json_object_get(j, "error"), "message")),
+                           "opportunity.deal_size"));
+    json_decref(j);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_authentication, setup, teardown),
@@ -416,6 +474,7 @@ int main(void) {
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_who_did_what, setup, teardown),
         cmocka_unit_test_setup_teardown(test_approve_action, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_report, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

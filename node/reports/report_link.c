@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "node/access/access.h"
 #include "node/err.h"
 #include "node/objects/object.h"
 #include "node/objects/value.h"
@@ -78,6 +79,81 @@ static int madd(lmoney *m, size_t *n, const ent_value *v) {
     m[*n].sum = v->u.money.minor;
     (*n)++;
     return ENT_OK;
+}
+
+/*
+ * For a user (not the operator): read of object id (of type) and of each
+ * of the n fields the report uses, decided on the object's values and
+ * creator (spec/reports.md "Access"). A denied field refuses the report
+ * (ENT_EDENIED, with the reason); so does a denied object, unless skip:
+ * then *hidden is set and the object is not to be counted. An object this
+ * node does not hold has nothing to decide.
+ */
+static int lcheck(lrep *l, const uint8_t id[32], const char *type,
+                  const char *const *fields, size_t n, bool skip,
+                  bool *hidden) {
+    const ent_rpt_opts *o = l->o;
+    json_t *state = NULL;
+    char creator[ENT_POLICY_VALUE_MAX + 1] = "", hex[65];
+    if (hidden != NULL)
+        *hidden = false;
+    if (o->principal == NULL || o->principal->kind != ENT_PRINCIPAL_USER)
+        return ENT_OK;
+    int rc = ent_obj_state_json_txn(l->txn, id, &state);
+    if (rc == ENT_ENOENT)
+        return ENT_OK;
+    if (rc == ENT_OK && (rc = ent_access_creator(l->txn, id, creator)) ==
+                            ENT_ENOENT)
+        rc = ENT_OK;
+    ent_value_ref_format(hex, id);
+    for (size_t i = 0; rc == ENT_OK && i <= n; i++) {
+        const char *f = i == 0 ? NULL : fields[i - 1];
+        ent_access_req q = {ENT_ACT_READ, type, f, state,
+                            creator[0] ? creator : NULL};
+        ent_decision d;
+        ent_policy_decide(o->rules, o->nrules, o->principal, &q, &d);
+        if (d.allow)
+            continue;
+        if (f == NULL && skip) {
+            *hidden = true;
+            break;
+        }
+        if (f != NULL)
+            rc = lfail(l, ENT_EDENIED,
+                       "user %s may not read %s.%s of object %.16s (%s), "
+                       "and the %s report uses it",
+                       o->principal->user, type, f, hex,
+                       ent_decision_why_name(d.why),
+                       o->kind == ENT_RPT_PLAN ? "plan" : "mdf");
+        else
+            rc = lfail(l, ENT_EDENIED,
+                       "user %s may not read %s %.16s (%s), and the %s "
+                       "report counts it",
+                       o->principal->user, type, hex,
+                       ent_decision_why_name(d.why),
+                       o->kind == ENT_RPT_PLAN ? "plan" : "mdf");
+    }
+    json_decref(state);
+    return rc;
+}
+
+struct lcheck_scan {
+    lrep *l;
+    const char *type;
+    const char *const *fields;
+    size_t n;
+};
+
+static int lcheck_cb(void *data, const ent_obj_info *oi) {
+    struct lcheck_scan *c = data;
+    return lcheck(c->l, oi->id, c->type, c->fields, c->n, false, NULL);
+}
+
+/* lcheck() of every object of type this node holds. */
+static int lcheck_all(lrep *l, const char *type, const char *const *fields,
+                      size_t n) {
+    struct lcheck_scan c = {l, type, fields, n};
+    return ent_obj_scan(l->txn, type, NULL, lcheck_cb, &c);
 }
 
 /* The group of key texts (made when new). */
@@ -381,6 +457,17 @@ static int mdf_run_all(lrep *l) {
     m.programs.l = m.budgets.l = l;
     m.budgets.linkf = "program";
     m.budgets.amountf = "amount";
+    /* a user's report: every program, budget and request it reads must be
+     * the user's to read, fields included (a budget's "left" is over all
+     * of its requests: one left out would still be given away) */
+    static const char *const prog_f[] = {"name"};
+    static const char *const bud_f[] = {"name", "program", "amount"};
+    static const char *const req_f[] = {"budget", "stage", "amount_requested",
+                                        "amount_approved", "amount_claimed"};
+    if ((rc = lcheck_all(l, "program", prog_f, 1)) != ENT_OK ||
+        (rc = lcheck_all(l, "mdf_budget", bud_f, 3)) != ENT_OK ||
+        (rc = lcheck_all(l, "mdf_request", req_f, 5)) != ENT_OK)
+        goto out;
     if ((rc = ent_obj_scan(l->txn, "program", NULL, lobj_cb, &m.programs)) !=
             ENT_OK ||
         (rc = ent_obj_scan(l->txn, "mdf_budget", NULL, lobj_cb, &m.budgets)) !=
@@ -477,7 +564,14 @@ static int opp_cb(void *data, const ent_obj_info *oi) {
     ent_value st = {.type = ENT_VT_NULL};
     int rc = ent_obj_fields_scan(l->txn, oi->id, !l->o->hide_private,
                                  lfield_cb, &f);
+    bool hidden = false;
     if (rc == ENT_OK && tmp.link.type == ENT_VT_REF) {
+        /* a user: an opportunity it may not read is not counted; one whose
+         * plan, stage or amount it may not read refuses the report */
+        const char *const used[] = {"plan", "stage", p->amountf};
+        rc = lcheck(l, oi->id, "opportunity", used, 3, true, &hidden);
+    }
+    if (rc == ENT_OK && !hidden && tmp.link.type == ENT_VT_REF) {
         lobj *plan = lobjs_find(&p->plans, tmp.link.u.ref);
         char *texts[LK_COLS], buf[65], *dyn = NULL;
         title_of(plan, tmp.link.u.ref, buf, &dyn);
@@ -527,6 +621,9 @@ static int plan_run_all(lrep *l) {
     p.plans.l = l;
     p.plans.amountf = "joint_target";
     p.amountf = l->o->amount != NULL ? l->o->amount : "deal_size";
+    static const char *const plan_f[] = {"name", "joint_target"};
+    if ((rc = lcheck_all(l, "sales_plan", plan_f, 2)) != ENT_OK)
+        goto out;
     if ((rc = ent_obj_scan(l->txn, "sales_plan", NULL, lobj_cb, &p.plans)) !=
             ENT_OK ||
         (rc = ent_obj_scan(l->txn, "opportunity", NULL, opp_cb, &p)) !=
