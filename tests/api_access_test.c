@@ -408,6 +408,49 @@ static void test_who_did_what(void **state) {
     json_decref(j);
 }
 
+/* A stage the user may not read is not told by a stage filter of the
+ * list nor by the rules view. */
+static void test_stage_hidden(void **state) {
+    fx *f = *state;
+    char path[160], err[256];
+    uint32_t rid;
+    json_t *j = NULL;
+    assert_int_equal(ent_access_policy_add(ent_node_store(f->n),
+                                           "deny role=rep read "
+                                           "opportunity.stage",
+                                           &rid, err, sizeof(err)),
+                     ENT_OK);
+    /* the row is there, its stage null */
+    assert_int_equal(call(f, f->rep, "GET", "/v1/objects", NULL, &j), 200);
+    assert_int_equal(json_array_size(j), 1);
+    assert_true(json_is_null(json_object_get(json_array_get(j, 0), "stage")));
+    json_decref(j);
+    /* the operator: both objects are at Prospecting */
+    assert_int_equal(
+        call(f, NULL, "GET", "/v1/objects?stage=Prospecting", NULL, &j), 200);
+    assert_int_equal(json_array_size(j), 2);
+    json_decref(j);
+    /* rep: a filter on the stage finds nothing, whatever the stage */
+    const char *q[] = {"/v1/objects?stage=Prospecting",
+                       "/v1/objects?stage=Negotiation",
+                       "/v1/objects?limit=5&stage=prospecting"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(call(f, f->rep, "GET", q[i], NULL, &j), 200);
+        assert_int_equal(json_array_size(j), 0);
+        json_decref(j);
+    }
+    /* the rules view: the stage null for rep, shown to the operator */
+    snprintf(path, sizeof(path), "/v1/objects/%s/rules", f->emea);
+    assert_int_equal(call(f, NULL, "GET", path, NULL, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "stage")),
+                        "Prospecting");
+    json_decref(j);
+    assert_int_equal(call(f, f->rep, "GET", path, NULL, &j), 200);
+    assert_true(json_is_null(json_object_get(j, "stage")));
+    assert_int_equal(json_array_size(json_object_get(j, "waiting")), 0);
+    json_decref(j);
+}
+
 /* The plan report (spec/reports.md "MDF and plans", "Access") for a user:
  * an opportunity the user may not read is not counted; one whose amount
  * it may not read refuses the report (the sum would give it away). */
@@ -475,6 +518,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_who_did_what, setup, teardown),
         cmocka_unit_test_setup_teardown(test_approve_action, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_report, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stage_hidden, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,7 @@ enum {
     G_SHOW,         /* GET /v1/objects/ID: read, fields filtered after */
     G_OBJECT,       /* a write on one object, decided before */
     G_LOG,          /* GET /v1/log: log, entries filtered after */
+    G_RULES,        /* GET /v1/objects/ID/rules: read, stage filtered after */
 };
 
 uint64_t ent_api_now_ms(void) {
@@ -331,6 +332,8 @@ static int strip_limit(ent_http_request *req, ent_api_guard *g) {
     const char *p = req->query;
     while (*p) {
         size_t l = strcspn(p, "&");
+        if (l >= 6 && strncmp(p, "stage=", 6) == 0)
+            g->stage_filter = true;
         if (l > 6 && strncmp(p, "limit=", 6) == 0 && g->limit == 0) {
             char num[16] = "";
             if (l - 6 < sizeof(num)) {
@@ -526,7 +529,9 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
             if (rest[0] != '\0' && !rules)
                 return ENT_OK; /* G_PLAIN with no action: 404 below */
             if (!rules)
-                g->kind = G_SHOW; /* the rules view holds no field value */
+                g->kind = G_SHOW;
+            else if (strcmp(rest, "/rules") == 0)
+                g->kind = G_RULES; /* its one field value: the stage */
             /* kept for end(): a GET changes nothing in between */
             rc = object_state(n, id, &g->state, g->creator);
             if (rc == ENT_ENOENT)
@@ -665,7 +670,11 @@ static void filter_list(ent_node *n, const ent_api_guard *g,
         }
         const char *cr = creator[0] ? creator : NULL;
         const char *type = json_string_value(json_object_get(row, "type"));
-        if (!decide(g, p, ENT_ACT_READ, type, NULL, state, cr, &d)) {
+        /* a stage filter the caller may not read the stage for would
+         * tell the stage: such a row is left out */
+        if (!decide(g, p, ENT_ACT_READ, type, NULL, state, cr, &d) ||
+            (g->stage_filter &&
+             !decide(g, p, ENT_ACT_READ, type, "stage", state, cr, &d))) {
             json_decref(state);
             json_array_remove(arr, i);
             continue;
@@ -848,6 +857,18 @@ void ent_api_access_end(ent_node *n, const ent_http_request *req,
                 ent_http_response_error(resp, 500, ENT_EDENIED,
                                         "the object changed while shown");
             json_decref(state);
+        } else if (g->kind == G_RULES && g->state != NULL &&
+                   json_is_object(resp->body)) {
+            /* the stage, and the steps that wait on it, for a caller who
+             * may read the field stage only */
+            ent_decision d;
+            if (!decide(g, p, ENT_ACT_READ,
+                        json_string_value(json_object_get(g->state, "type")),
+                        "stage", g->state, g->creator[0] ? g->creator : NULL,
+                        &d)) {
+                json_object_set_new(resp->body, "stage", json_null());
+                json_object_set_new(resp->body, "waiting", json_array());
+            }
         } else if (g->kind == G_LIST && json_is_array(resp->body)) {
             filter_list(n, g, p, resp->body);
         } else if (g->kind == G_LOG) {

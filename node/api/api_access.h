@@ -34,6 +34,7 @@ typedef struct ent_api_guard {
     json_t *state;     /* GET /v1/objects/ID: the object's state begin()
                           decided on, reused by end() (owned) */
     char creator[ENT_POLICY_VALUE_MAX + 1]; /* and its creator, "" none */
+    bool stage_filter; /* GET /v1/objects: the query has stage= */
 } ent_api_guard;
 
 /*
