@@ -451,6 +451,53 @@ static void test_stage_hidden(void **state) {
     json_decref(j);
 }
 
+/* A link (spec/objects.md "Links") tells the linked object's name and
+ * type only to a user who may read that object, and nothing when the
+ * link's field is one the user may not read. */
+static void test_links(void **state) {
+    fx *f = *state;
+    char path[160], body[256], err[256], plan[65];
+    uint32_t rid;
+    json_t *j = NULL;
+    assert_int_equal(call(f, NULL, "POST", "/v1/objects",
+                          "{\"type\":\"sales_plan\",\"set\":{\"name\":"
+                          "\"SECRET-PLAN\"}}",
+                          &j),
+                     201);
+    strcpy(plan, json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    snprintf(path, sizeof(path), "/v1/objects/%s", f->emea);
+    snprintf(body, sizeof(body), "{\"set\":{\"plan\":\"%s\"}}", plan);
+    assert_int_equal(call(f, NULL, "POST", path, body, NULL), 200);
+    /* the operator: the plan's name */
+    assert_int_equal(call(f, NULL, "GET", path, NULL, &j), 200);
+    char *s = dump(j);
+    assert_non_null(strstr(s, "SECRET-PLAN"));
+    free(s);
+    json_decref(j);
+    /* rep may read the opportunity, not the plan: the id alone */
+    assert_int_equal(call(f, f->rep, "GET", path, NULL, &j), 200);
+    const json_t *l = json_object_get(json_object_get(j, "links"), "plan");
+    assert_string_equal(json_string_value(json_object_get(l, "id")), plan);
+    assert_null(json_object_get(l, "name"));
+    assert_null(json_object_get(l, "type"));
+    s = dump(j);
+    assert_null(strstr(s, "SECRET-PLAN"));
+    free(s);
+    json_decref(j);
+    /* the field plan denied: no link either */
+    assert_int_equal(ent_access_policy_add(ent_node_store(f->n),
+                                           "deny role=rep read "
+                                           "opportunity.plan",
+                                           &rid, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(call(f, f->rep, "GET", path, NULL, &j), 200);
+    s = dump(j);
+    assert_null(strstr(s, plan));
+    free(s);
+    json_decref(j);
+}
+
 /* The plan report (spec/reports.md "MDF and plans", "Access") for a user:
  * an opportunity the user may not read is not counted; one whose amount
  * it may not read refuses the report (the sum would give it away). */
@@ -519,6 +566,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_approve_action, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_report, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stage_hidden, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_links, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -589,10 +589,12 @@ int ent_api_access_check(ent_node *n, const ent_http_request *req,
 /* ---- after the handler ----------------------------------------------------
  */
 
-/* Leaves out of an object's JSON every field the principal may not read. */
-static void filter_fields(const ent_api_guard *g, const ent_principal *p,
-                          json_t *obj, const json_t *state,
-                          const char *creator) {
+/* Leaves out of an object's JSON every field the principal may not read,
+ * and of its links what they would tell of such a field or of a linked
+ * object the principal may not read. */
+static void filter_fields(ent_node *n, const ent_api_guard *g,
+                          const ent_principal *p, json_t *obj,
+                          const json_t *state, const char *creator) {
     const char *type = json_string_value(json_object_get(obj, "type"));
     static const char *const maps[] = {"shared", "private", "derived"};
     bool cut = false;
@@ -608,6 +610,39 @@ static void filter_fields(const ent_api_guard *g, const ent_principal *p,
             if (!decide(g, p, ENT_ACT_READ, type, k, state, creator, &d)) {
                 json_object_del(fields, k);
                 cut = true;
+            }
+        }
+    }
+    /* "links" (spec/objects.md "Links"): an entry tells its ref field's
+     * value, so it goes with the field; the linked object's type and name
+     * stay only for a caller who may read that object */
+    json_t *links = json_object_get(obj, "links");
+    const char *lk;
+    json_t *lv;
+    void *ltmp;
+    if (json_is_object(links)) {
+        json_object_foreach_safe(links, ltmp, lk, lv) {
+            ent_decision d;
+            if (!decide(g, p, ENT_ACT_READ, type, lk, state, creator, &d)) {
+                json_object_del(links, lk);
+                continue;
+            }
+            if (json_object_get(lv, "type") == NULL &&
+                json_object_get(lv, "name") == NULL)
+                continue;
+            const char *lh = json_string_value(json_object_get(lv, "id"));
+            uint8_t lid[32];
+            json_t *ls = NULL;
+            char lc[ENT_POLICY_VALUE_MAX + 1];
+            bool ok = lh != NULL && ent_api_obj_id_parse(lh, lid) == ENT_OK &&
+                      object_state(n, lid, &ls, lc) == ENT_OK &&
+                      decide(g, p, ENT_ACT_READ,
+                             json_string_value(json_object_get(ls, "type")),
+                             NULL, ls, lc[0] ? lc : NULL, &d);
+            json_decref(ls);
+            if (!ok) {
+                json_object_del(lv, "type");
+                json_object_del(lv, "name");
             }
         }
     }
@@ -851,7 +886,7 @@ void ent_api_access_end(ent_node *n, const ent_http_request *req,
                      object_state(n, id, &state, creator) != ENT_OK)
                 state = NULL;
             if (state != NULL)
-                filter_fields(g, p, resp->body, state,
+                filter_fields(n, g, p, resp->body, state,
                               creator[0] ? creator : NULL);
             else
                 ent_http_response_error(resp, 500, ENT_EDENIED,
