@@ -498,6 +498,49 @@ static void test_links(void **state) {
     json_decref(j);
 }
 
+/* An MDF budget's use (spec/workflows.md §8) adds up its requests: a
+ * user sees it only when it may read each of them. */
+static void test_budget_use(void **state) {
+    fx *f = *state;
+    char path[160], body[256], err[256], bud[65];
+    uint32_t rid;
+    json_t *j = NULL;
+    ent_store *s = ent_node_store(f->n);
+    assert_int_equal(call(f, NULL, "POST", "/v1/objects",
+                          "{\"type\":\"mdf_budget\",\"set\":{\"name\":"
+                          "\"B\",\"amount\":\"1000 EUR\"}}",
+                          &j),
+                     201);
+    strcpy(bud, json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    snprintf(body, sizeof(body),
+             "{\"type\":\"mdf_request\",\"set\":{\"name\":\"R\","
+             "\"budget\":\"%s\",\"amount_requested\":\"600 EUR\"}}",
+             bud);
+    assert_int_equal(call(f, NULL, "POST", "/v1/objects", body, NULL), 201);
+    assert_int_equal(ent_access_policy_add(s, "allow role=finance read "
+                                              "mdf_budget",
+                                           &rid, err, sizeof(err)),
+                     ENT_OK);
+    snprintf(path, sizeof(path), "/v1/objects/%s", bud);
+    assert_int_equal(call(f, NULL, "GET", path, NULL, &j), 200);
+    assert_non_null(json_object_get(j, "budget_use"));
+    json_decref(j);
+    /* finance may not read the request: no budget use */
+    assert_int_equal(call(f, f->fin, "GET", path, NULL, &j), 200);
+    assert_non_null(json_object_get(j, "shared"));
+    assert_null(json_object_get(j, "budget_use"));
+    json_decref(j);
+    /* it may: the budget use */
+    assert_int_equal(ent_access_policy_add(s, "allow role=finance read "
+                                              "mdf_request",
+                                           &rid, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(call(f, f->fin, "GET", path, NULL, &j), 200);
+    assert_non_null(json_object_get(j, "budget_use"));
+    json_decref(j);
+}
+
 /* The plan report (spec/reports.md "MDF and plans", "Access") for a user:
  * an opportunity the user may not read is not counted; one whose amount
  * it may not read refuses the report (the sum would give it away). */
@@ -567,6 +610,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_plan_report, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stage_hidden, setup, teardown),
         cmocka_unit_test_setup_teardown(test_links, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_budget_use, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -656,6 +656,54 @@ static void filter_fields(ent_node *n, const ent_api_guard *g,
     }
 }
 
+/* Whether every mdf_request this node holds that links the budget hex is
+ * one the principal may read, with the fields its budget use adds up. */
+struct use_ctx {
+    const ent_api_guard *g;
+    const ent_principal *p;
+    const char *budget;
+    ent_txn *txn;
+    bool hidden;
+};
+
+static int use_one(void *data, const ent_obj_info *oi) {
+    struct use_ctx *c = data;
+    static const char *const used[] = {NULL, "budget", "stage",
+                                       "amount_requested", "amount_approved",
+                                       "amount_claimed"};
+    json_t *st = NULL;
+    char creator[ENT_POLICY_VALUE_MAX + 1] = "";
+    int rc = ent_obj_state_json_txn(c->txn, oi->id, &st);
+    if (rc != ENT_OK)
+        return rc == ENT_ENOENT ? ENT_OK : rc;
+    const char *b = json_string_value(
+        json_object_get(json_object_get(st, "shared"), "budget"));
+    if (b == NULL)
+        b = json_string_value(
+            json_object_get(json_object_get(st, "private"), "budget"));
+    if (b != NULL && strcmp(b, c->budget) == 0) {
+        rc = ent_access_creator(c->txn, oi->id, creator);
+        if (rc == ENT_ENOENT)
+            rc = ENT_OK;
+        for (size_t i = 0; rc == ENT_OK && !c->hidden &&
+                           i < sizeof(used) / sizeof(used[0]);
+             i++) {
+            ent_decision d;
+            c->hidden = !decide(c->g, c->p, ENT_ACT_READ, "mdf_request",
+                                used[i], st, creator[0] ? creator : NULL, &d);
+        }
+    }
+    json_decref(st);
+    return rc;
+}
+
+static int use_fn(ent_txn *txn, void *data) {
+    struct use_ctx *c = data;
+    c->txn = txn;
+    c->hidden = false;
+    return ent_obj_scan(txn, "mdf_request", NULL, use_one, c);
+}
+
 /* The names of the fields a list row's title and date come from. */
 struct tpl_ctx {
     const char *type;
@@ -891,6 +939,17 @@ void ent_api_access_end(ent_node *n, const ent_http_request *req,
             else
                 ent_http_response_error(resp, 500, ENT_EDENIED,
                                         "the object changed while shown");
+            /* a budget's use adds up its requests: shown only when each
+             * of them is the caller's to read (spec/workflows.md §8) */
+            struct use_ctx uc = {
+                g, p, json_string_value(json_object_get(resp->body, "id")),
+                NULL, false};
+            if (state != NULL && p->kind == ENT_PRINCIPAL_USER &&
+                json_object_get(resp->body, "budget_use") != NULL &&
+                (uc.budget == NULL ||
+                 ent_store_read(ent_node_store(n), use_fn, &uc) != ENT_OK ||
+                 uc.hidden))
+                json_object_del(resp->body, "budget_use");
             json_decref(state);
         } else if (g->kind == G_RULES && g->state != NULL &&
                    json_is_object(resp->body)) {
