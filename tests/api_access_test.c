@@ -541,6 +541,57 @@ static void test_budget_use(void **state) {
     json_decref(j);
 }
 
+/* A deal registration's conflicts (spec/workflows.md §9.3) name other
+ * objects: a user sees them only when it may read each. */
+static void test_registration_conflicts(void **state) {
+    fx *f = *state;
+    char path[160], body[512], err[256], prog[65], reg[65], opp[65];
+    uint32_t rid;
+    json_t *j = NULL;
+    assert_int_equal(call(f, NULL, "POST", "/v1/objects",
+                          "{\"type\":\"program\",\"set\":{\"name\":"
+                          "\"Co-sell\"}}",
+                          &j),
+                     201);
+    strcpy(prog, json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    assert_int_equal(call(f, NULL, "POST", "/v1/objects",
+                          "{\"type\":\"opportunity\",\"set\":{\"name\":"
+                          "\"Hidden\",\"region\":\"APAC\","
+                          "\"customer_account\":\"ACME Inc.\"}}",
+                          &j),
+                     201);
+    strcpy(opp, json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    snprintf(body, sizeof(body),
+             "{\"type\":\"deal_registration\",\"set\":{\"program\":"
+             "\"%s\",\"customer_account\":\"Acme Inc\",\"solution\":"
+             "\"Cloud Backup\"}}",
+             prog);
+    assert_int_equal(call(f, NULL, "POST", "/v1/objects", body, &j), 201);
+    strcpy(reg, json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    snprintf(path, sizeof(path), "/v1/objects/%s", reg);
+    assert_int_equal(call(f, NULL, "GET", path, NULL, &j), 200);
+    char *s = dump(j);
+    if (strstr(s, opp) == NULL)
+        fail_msg("no conflict with the opportunity: %s", s);
+    free(s);
+    json_decref(j);
+    assert_int_equal(ent_access_policy_add(ent_node_store(f->n),
+                                           "allow role=rep read "
+                                           "deal_registration",
+                                           &rid, err, sizeof(err)),
+                     ENT_OK);
+    /* rep may read the registration, not the APAC opportunity */
+    assert_int_equal(call(f, f->rep, "GET", path, NULL, &j), 200);
+    assert_non_null(json_object_get(j, "shared"));
+    s = dump(j);
+    assert_null(strstr(s, opp));
+    free(s);
+    json_decref(j);
+}
+
 /* The plan report (spec/reports.md "MDF and plans", "Access") for a user:
  * an opportunity the user may not read is not counted; one whose amount
  * it may not read refuses the report (the sum would give it away). */
@@ -611,6 +662,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_stage_hidden, setup, teardown),
         cmocka_unit_test_setup_teardown(test_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registration_conflicts, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

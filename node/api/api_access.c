@@ -704,6 +704,35 @@ static int use_fn(ent_txn *txn, void *data) {
     return ent_obj_scan(txn, "mdf_request", NULL, use_one, c);
 }
 
+/* Whether the principal may read every object a deal registration's
+ * conflicts name (spec/workflows.md §9.3), with the fields they show. */
+static bool conflicts_readable(ent_node *n, const ent_api_guard *g,
+                               const ent_principal *p, const json_t *reg) {
+    static const char *const used[] = {NULL,       "customer_account",
+                                       "account_domain", "name",
+                                       "solution", "stage", "expires"};
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(reg, "conflicts"), i, c) {
+        const char *hex = json_string_value(json_object_get(c, "object"));
+        uint8_t id[32];
+        json_t *st = NULL;
+        char creator[ENT_POLICY_VALUE_MAX + 1];
+        bool ok = hex != NULL && ent_api_obj_id_parse(hex, id) == ENT_OK &&
+                  object_state(n, id, &st, creator) == ENT_OK;
+        const char *type = json_string_value(json_object_get(st, "type"));
+        for (size_t f = 0; ok && f < sizeof(used) / sizeof(used[0]); f++) {
+            ent_decision d;
+            ok = decide(g, p, ENT_ACT_READ, type, used[f], st,
+                        creator[0] ? creator : NULL, &d);
+        }
+        json_decref(st);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
 /* The names of the fields a list row's title and date come from. */
 struct tpl_ctx {
     const char *type;
@@ -950,6 +979,12 @@ void ent_api_access_end(ent_node *n, const ent_http_request *req,
                  ent_store_read(ent_node_store(n), use_fn, &uc) != ENT_OK ||
                  uc.hidden))
                 json_object_del(resp->body, "budget_use");
+            /* a registration's conflicts name other objects: shown only
+             * when each of them is the caller's to read */
+            const json_t *reg = json_object_get(resp->body, "registration");
+            if (state != NULL && p->kind == ENT_PRINCIPAL_USER &&
+                reg != NULL && !conflicts_readable(n, g, p, reg))
+                json_object_del(resp->body, "registration");
             json_decref(state);
         } else if (g->kind == G_RULES && g->state != NULL &&
                    json_is_object(resp->body)) {
