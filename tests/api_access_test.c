@@ -590,6 +590,35 @@ static void test_registration_conflicts(void **state) {
     assert_null(strstr(s, opp));
     free(s);
     json_decref(j);
+    /* the inbox: the registration waits with its conflicts; an approver
+     * who may not read the opportunity does not get the row */
+    assert_int_equal(call(f, NULL, "GET", "/v1/inbox", NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "registrations")), 1);
+    s = dump(j);
+    assert_non_null(strstr(s, opp));
+    free(s);
+    json_decref(j);
+    assert_int_equal(ent_access_policy_add(ent_node_store(f->n),
+                                           "allow role=rep approve *", &rid,
+                                           err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(call(f, f->rep, "GET", "/v1/inbox", NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "registrations")), 0);
+    s = dump(j);
+    assert_null(strstr(s, opp));
+    free(s);
+    json_decref(j);
+    /* allowed to read every opportunity: the row and the block */
+    assert_int_equal(ent_access_policy_add(ent_node_store(f->n),
+                                           "allow role=rep read opportunity",
+                                           &rid, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(call(f, f->rep, "GET", "/v1/inbox", NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "registrations")), 1);
+    json_decref(j);
+    assert_int_equal(call(f, f->rep, "GET", path, NULL, &j), 200);
+    assert_non_null(json_object_get(j, "registration"));
+    json_decref(j);
 }
 
 /* The plan report (spec/reports.md "MDF and plans", "Access") for a user:

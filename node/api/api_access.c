@@ -31,6 +31,7 @@ enum {
     G_OBJECT,       /* a write on one object, decided before */
     G_LOG,          /* GET /v1/log: log, entries filtered after */
     G_RULES,        /* GET /v1/objects/ID/rules: read, stage filtered after */
+    G_INBOX,        /* GET /v1/inbox: approve, rows filtered after */
 };
 
 uint64_t ent_api_now_ms(void) {
@@ -561,6 +562,7 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
         action = ENT_ACT_CONFIGURE;
     } else if (strcmp(path, "/v1/inbox") == 0 && get) {
         action = ENT_ACT_APPROVE; /* what waits on the org's approvers */
+        g->kind = G_INBOX;
     }
     return need(g, p, action, NULL, NULL, NULL, NULL, resp);
 }
@@ -731,6 +733,65 @@ static bool conflicts_readable(ent_node *n, const ent_api_guard *g,
             return false;
     }
     return true;
+}
+
+/*
+ * GET /v1/inbox: every row names an object ("object"); a row of an object
+ * the principal may not read is left out, and so is a registration row
+ * one of whose fields or conflicts it may not read; in the rows left, an
+ * approval's stage and a claim's values from a field it may not read are
+ * null.
+ */
+static void filter_inbox(ent_node *n, const ent_api_guard *g,
+                         const ent_principal *p, json_t *body) {
+    static const char *const lists[] = {"approvals", "claims", "registrations",
+                                        "invites"};
+    /* row key -> field, per list (NULL-terminated) */
+    static const char *const cols[][5][2] = {
+        {{"stage", "stage"}, {NULL, NULL}},
+        {{"name", "name"},
+         {"claimed", "amount_claimed"},
+         {"approved", "amount_approved"},
+         {"proof_of_performance", "proof_of_performance"},
+         {NULL, NULL}},
+        {{NULL, NULL}},
+        {{NULL, NULL}}};
+    static const char *const reg_fields[] = {
+        "name", "customer_account", "account_domain", "solution", "amount",
+        "close_date", "program", "stage"};
+    for (size_t l = 0; l < 4; l++) {
+        json_t *arr = json_object_get(body, lists[l]);
+        size_t i = 0;
+        while (json_is_array(arr) && i < json_array_size(arr)) {
+            json_t *row = json_array_get(arr, i);
+            const char *hex = json_string_value(json_object_get(row, "object"));
+            uint8_t id[32];
+            json_t *st = NULL;
+            char creator[ENT_POLICY_VALUE_MAX + 1];
+            ent_decision d;
+            bool keep = hex != NULL && ent_api_obj_id_parse(hex, id) == ENT_OK &&
+                        object_state(n, id, &st, creator) == ENT_OK;
+            const char *type = json_string_value(json_object_get(st, "type"));
+            const char *cr = keep && creator[0] ? creator : NULL;
+            keep = keep && decide(g, p, ENT_ACT_READ, type, NULL, st, cr, &d);
+            for (size_t f = 0; keep && l == 2 &&
+                               f < sizeof(reg_fields) / sizeof(reg_fields[0]);
+                 f++)
+                keep = decide(g, p, ENT_ACT_READ, type, reg_fields[f], st, cr,
+                              &d);
+            if (keep && l == 2)
+                keep = conflicts_readable(n, g, p, row);
+            for (size_t c = 0; keep && cols[l][c][0] != NULL; c++)
+                if (!decide(g, p, ENT_ACT_READ, type, cols[l][c][1], st, cr,
+                            &d))
+                    json_object_set_new(row, cols[l][c][0], json_null());
+            json_decref(st);
+            if (keep)
+                i++;
+            else
+                json_array_remove(arr, i);
+        }
+    }
 }
 
 /* The names of the fields a list row's title and date come from. */
@@ -998,6 +1059,9 @@ void ent_api_access_end(ent_node *n, const ent_http_request *req,
                 json_object_set_new(resp->body, "stage", json_null());
                 json_object_set_new(resp->body, "waiting", json_array());
             }
+        } else if (g->kind == G_INBOX && json_is_object(resp->body) &&
+                   p->kind == ENT_PRINCIPAL_USER) {
+            filter_inbox(n, g, p, resp->body);
         } else if (g->kind == G_LIST && json_is_array(resp->body)) {
             filter_list(n, g, p, resp->body);
         } else if (g->kind == G_LOG) {
