@@ -621,6 +621,52 @@ static void test_registration_conflicts(void **state) {
     json_decref(j);
 }
 
+/* Converting a lead (spec/objects.md) changes the lead and creates an
+ * opportunity: the create needs the create right, and the user who
+ * converts is the new object's creator. */
+static void test_convert(void **state) {
+    fx *f = *state;
+    char path[160], err[256], lead[65], made[65];
+    uint32_t rid;
+    json_t *j = NULL;
+    ent_store *s = ent_node_store(f->n);
+    assert_int_equal(call(f, NULL, "POST", "/v1/objects",
+                          "{\"type\":\"lead\",\"set\":{\"company\":"
+                          "\"Acme\",\"region\":\"APAC\"}}",
+                          &j),
+                     201);
+    strcpy(lead, json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    assert_int_equal(ent_access_policy_add(s, "allow role=finance,user=fin "
+                                              "change lead",
+                                           &rid, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(ent_access_policy_add(s, "allow role=rep change lead",
+                                           &rid, err, sizeof(err)),
+                     ENT_OK);
+    snprintf(path, sizeof(path), "/v1/objects/%s/convert", lead);
+    /* finance may change leads, not create opportunities: nothing made */
+    assert_int_equal(
+        call(f, f->fin, "POST", path, "{\"to\":\"opportunity\"}", &j), 403);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(j, "error"), "reason")),
+                        "default");
+    json_decref(j);
+    assert_int_equal(call(f, NULL, "GET", "/v1/objects?type=opportunity",
+                          NULL, &j),
+                     200);
+    assert_int_equal(json_array_size(j), 2);
+    json_decref(j);
+    /* rep may create what it creates: the APAC opportunity is its own */
+    assert_int_equal(
+        call(f, f->rep, "POST", path, "{\"to\":\"opportunity\"}", &j), 201);
+    strcpy(made, json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    snprintf(path, sizeof(path), "/v1/objects/%s", made);
+    assert_int_equal(call(f, f->rep, "GET", path, NULL, &j), 200);
+    json_decref(j);
+}
+
 /* The plan report (spec/reports.md "MDF and plans", "Access") for a user:
  * an opportunity the user may not read is not counted; one whose amount
  * it may not read refuses the report (the sum would give it away). */
@@ -688,6 +734,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_who_did_what, setup, teardown),
         cmocka_unit_test_setup_teardown(test_approve_action, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_report, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_convert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stage_hidden, setup, teardown),
         cmocka_unit_test_setup_teardown(test_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_use, setup, teardown),

@@ -250,6 +250,75 @@ out:
     return rc;
 }
 
+/*
+ * POST /v1/objects/LEAD/convert {"to"}: the lead's change (converted_to,
+ * status and stage, spec/objects.md "Converting a lead") field by field
+ * and as it would be, then the create of the new object, with the values
+ * the conversion maps from the lead, each field of them included.
+ */
+static int need_convert(ent_node *n, const ent_http_request *req,
+                        const ent_principal *p, const ent_api_guard *g,
+                        const char *type, const json_t *state,
+                        const char *cr, ent_http_response *resp) {
+    static const char *const map[][2] = {
+        {"company", "name"},       {"company", "customer_account"},
+        {"region", "region"},      {"industry", "industry"},
+        {"need", "next_step"},     {"referred_by", "sourced_by"},
+        {"estimated_value", "deal_size"}};
+    json_t *body = NULL, *lead = NULL, *after = NULL, *made = NULL;
+    int rc = ENT_OK;
+    (void)n;
+    if (ent_http_request_json(req, &body) != ENT_OK || !json_is_object(body))
+        goto out; /* the handler refuses it */
+    const char *to = json_string_value(json_object_get(body, "to"));
+    if (to == NULL || strcmp(to, "opportunity") != 0 || type == NULL ||
+        strcmp(type, "lead") != 0)
+        goto out; /* the handler refuses it (400) */
+    lead = json_pack("{s:{s:s,s:s,s:s}}", "set", "converted_to", "x",
+                     "status", "Converted", "stage", "Converted");
+    made = json_pack("{s:{},s:{}}", "shared", "private");
+    if (lead == NULL || made == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    if ((rc = need_fields(g, p, ENT_ACT_CHANGE, type, lead, state, cr,
+                          resp)) != ENT_OK)
+        goto out;
+    if ((after = overlay(state, lead)) == NULL) {
+        rc = ENT_ENOMEM;
+        goto out;
+    }
+    if ((rc = need(g, p, ENT_ACT_CHANGE, type, NULL, after, cr, resp)) !=
+        ENT_OK)
+        goto out;
+    /* the new object's values: the lead's (its private value first) */
+    json_t *sh = json_object_get(made, "shared");
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        json_t *v = json_object_get(json_object_get(state, "private"),
+                                    map[i][0]);
+        if (v == NULL || json_is_null(v))
+            v = json_object_get(json_object_get(state, "shared"), map[i][0]);
+        if (v != NULL && !json_is_null(v))
+            json_object_set(sh, map[i][1], v);
+    }
+    rc = need(g, p, ENT_ACT_CREATE, to, NULL, made, p->user, resp);
+    const char *k;
+    json_t *v;
+    json_object_foreach(sh, k, v) {
+        if (rc != ENT_OK)
+            break;
+        rc = need(g, p, ENT_ACT_CREATE, to, k, made, p->user, resp);
+    }
+    if (rc == ENT_OK)
+        rc = need(g, p, ENT_ACT_CREATE, to, "lead", made, p->user, resp);
+out:
+    json_decref(made);
+    json_decref(after);
+    json_decref(lead);
+    json_decref(body);
+    return rc;
+}
+
 /* A write on one object: decided on the object as it is and, for field
  * changes, as it would be. */
 static int before_object(ent_node *n, const ent_http_request *req,
@@ -290,6 +359,8 @@ static int before_object(ent_node *n, const ent_http_request *req,
     else
         action = ENT_ACT_MANAGE; /* a sub-path this guard does not know */
     rc = need(g, p, action, type, NULL, state, cr, resp);
+    if (rc == ENT_OK && strcmp(rest, "/convert") == 0)
+        rc = need_convert(n, req, p, g, type, state, cr, resp);
     if (rc != ENT_OK || action != ENT_ACT_CHANGE || strcmp(rest, "/rules") == 0 ||
         strcmp(rest, "/convert") == 0 ||
         strcmp(rest, "/attachments") == 0)
@@ -1003,7 +1074,14 @@ void ent_api_access_end(ent_node *n, const ent_http_request *req,
         uint8_t created[32];
         const char *hex = json_string_value(json_object_get(resp->body, "id"));
         struct note_ctx c = {p, g->log_size, NULL};
-        if (g->kind == G_CREATE && hex != NULL &&
+        /* a create, or a lead's conversion (201 with the new object) */
+        bool made = g->kind == G_CREATE ||
+                    (g->kind == G_OBJECT && resp->status == 201 &&
+                     strcmp(req->method, "POST") == 0 &&
+                     strlen(req->path) > 8 &&
+                     strcmp(req->path + strlen(req->path) - 8, "/convert") ==
+                         0);
+        if (made && hex != NULL &&
             ent_api_obj_id_parse(hex, created) == ENT_OK)
             c.created = created;
         int rc = ent_store_write(ent_node_store(n), note_fn, &c);
