@@ -667,6 +667,59 @@ static void test_convert(void **state) {
     json_decref(j);
 }
 
+/* Sorted by a field: a row whose key the user may not read sorts as one
+ * without the key, so that its place does not tell the hidden value. */
+static void test_sort_hidden(void **state) {
+    fx *f = *state;
+    char err[256], hidden[65];
+    uint32_t rid;
+    json_t *j = NULL;
+    assert_int_equal(call(f, NULL, "POST", "/v1/objects",
+                          "{\"type\":\"opportunity\",\"set\":{\"name\":"
+                          "\"Ccc-secret\",\"region\":\"EMEA\","
+                          "\"next_step\":\"hide\"}}",
+                          &j),
+                     201);
+    strcpy(hidden, json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    const char *names[] = {"Bbb", "Ddd"};
+    for (size_t i = 0; i < 2; i++) {
+        char body[256];
+        snprintf(body, sizeof(body),
+                 "{\"type\":\"opportunity\",\"set\":{\"name\":\"%s\","
+                 "\"region\":\"EMEA\"}}",
+                 names[i]);
+        assert_int_equal(call(f, f->rep, "POST", "/v1/objects", body, NULL),
+                         201);
+    }
+    assert_int_equal(ent_access_policy_add(ent_node_store(f->n),
+                                           "deny role=rep read opportunity.name "
+                                           "where next_step=hide",
+                                           &rid, err, sizeof(err)),
+                     ENT_OK);
+    /* Bbb, Ddd, Deal-EMEA, then the hidden one; either direction */
+    const char *q[] = {"/v1/objects?sort=title", "/v1/objects?sort=-title",
+                       "/v1/objects?sort=%74itle&limit=4"};
+    for (size_t k = 0; k < 3; k++) {
+        assert_int_equal(call(f, f->rep, "GET", q[k], NULL, &j), 200);
+        assert_int_equal(json_array_size(j), 4);
+        const json_t *last = json_array_get(j, 3);
+        assert_string_equal(json_string_value(json_object_get(last, "id")),
+                            hidden);
+        assert_true(json_is_null(json_object_get(last, "title")));
+        json_decref(j);
+    }
+    /* limit 2 cuts after the move: the hidden row is not among them */
+    assert_int_equal(
+        call(f, f->rep, "GET", "/v1/objects?sort=title&limit=2", NULL, &j),
+        200);
+    assert_int_equal(json_array_size(j), 2);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(j, 1), "title")),
+                        "Ddd");
+    json_decref(j);
+}
+
 /* The plan report (spec/reports.md "MDF and plans", "Access") for a user:
  * an opportunity the user may not read is not counted; one whose amount
  * it may not read refuses the report (the sum would give it away). */
@@ -735,6 +788,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_approve_action, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_report, setup, teardown),
         cmocka_unit_test_setup_teardown(test_convert, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sort_hidden, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stage_hidden, setup, teardown),
         cmocka_unit_test_setup_teardown(test_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_use, setup, teardown),

@@ -393,6 +393,13 @@ out:
     return rc;
 }
 
+static int hexdig(char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
 /* Removes limit=N from the query of GET /v1/objects: the rows are
  * filtered first, then cut. */
 static int strip_limit(ent_http_request *req, ent_api_guard *g) {
@@ -406,6 +413,28 @@ static int strip_limit(ent_http_request *req, ent_api_guard *g) {
         size_t l = strcspn(p, "&");
         if (l >= 6 && strncmp(p, "stage=", 6) == 0)
             g->stage_filter = true;
+        if (l >= 5 && strncmp(p, "sort=", 5) == 0) {
+            /* the key as the handler reads it: percent-decoded, after an
+             * optional '-' */
+            char key[16];
+            size_t o = 0;
+            for (size_t k = 5; k < l && o + 1 < sizeof(key); k++) {
+                int hi, lo;
+                if (p[k] == '%' && k + 2 < l &&
+                    (hi = hexdig(p[k + 1])) >= 0 &&
+                    (lo = hexdig(p[k + 2])) >= 0) {
+                    key[o++] = (char)(hi * 16 + lo);
+                    k += 2;
+                } else {
+                    key[o++] = p[k];
+                }
+            }
+            key[o] = '\0';
+            const char *kk = key[0] == '-' ? key + 1 : key;
+            if (strcmp(kk, "title") == 0 || strcmp(kk, "date") == 0 ||
+                strcmp(kk, "stage") == 0)
+                strcpy(g->sort_col, kk);
+        }
         if (l > 6 && strncmp(p, "limit=", 6) == 0 && g->limit == 0) {
             char num[16] = "";
             if (l - 6 < sizeof(num)) {
@@ -888,6 +917,40 @@ static int tpl_fn(ent_txn *txn, void *data) {
     return ENT_OK;
 }
 
+static int row_id_cmp(const void *a, const void *b) {
+    const char *x = json_string_value(json_object_get(*(json_t *const *)a,
+                                                      "id"));
+    const char *y = json_string_value(json_object_get(*(json_t *const *)b,
+                                                      "id"));
+    return strcmp(x != NULL ? x : "", y != NULL ? y : "");
+}
+
+/* Puts the rows of tail among the rows at the end of arr whose column col
+ * is null (the engine's rows without the key), all of them in id order. */
+static void sort_tail(json_t *arr, json_t *tail, const char *col) {
+    size_t z = json_array_size(arr), nt = json_array_size(tail), nn;
+    while (z > 0 && json_is_null(json_object_get(json_array_get(arr, z - 1),
+                                                 col)))
+        z--;
+    nn = json_array_size(arr) - z + nt;
+    json_t **v = calloc(nn, sizeof(*v));
+    if (v == NULL) { /* the rows at the end, in the engine's order */
+        json_array_extend(arr, tail);
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = z; i < json_array_size(arr); i++)
+        v[k++] = json_incref(json_array_get(arr, i));
+    for (size_t i = 0; i < nt; i++)
+        v[k++] = json_incref(json_array_get(tail, i));
+    qsort(v, nn, sizeof(*v), row_id_cmp);
+    while (json_array_size(arr) > z)
+        json_array_remove(arr, z);
+    for (size_t i = 0; i < nn; i++)
+        json_array_append_new(arr, v[i]);
+    free(v);
+}
+
 /* GET /v1/objects: rows of objects the principal may not read are left
  * out; a title, stage or date from a field it may not read is null. */
 static void filter_list(ent_node *n, const ent_api_guard *g,
@@ -898,9 +961,16 @@ static void filter_list(ent_node *n, const ent_api_guard *g,
     char last_type[ENT_TPL_NAME_MAX + 1] = "";
     struct tpl_ctx t = {NULL, "", ""};
     bool have_tpl = false;
+    /* sorted by a field: a row whose key the caller may not read sorts as
+     * a row without the key (last, in id order), so that its place tells
+     * nothing of the value; such rows wait in tail */
+    bool part = g->sort_col[0] != '\0';
+    json_t *tail = part ? json_array() : NULL;
     /* once limit rows are kept the rest is cut without deciding it: a page
-     * of a long list costs its rows' decisions, not the list's */
-    while (i < json_array_size(arr) && (g->limit == 0 || i < g->limit)) {
+     * of a long list costs its rows' decisions, not the list's (not when
+     * rows may move to the end) */
+    while (i < json_array_size(arr) &&
+           (part || g->limit == 0 || i < g->limit)) {
         json_t *row = json_array_get(arr, i);
         const char *hex = json_string_value(json_object_get(row, "id"));
         uint8_t id[32];
@@ -935,18 +1005,30 @@ static void filter_list(ent_node *n, const ent_api_guard *g,
         }
         const char *cols[][2] = {
             {"title", t.title}, {"date", t.date}, {"stage", "stage"}};
+        bool moved = false;
         for (size_t c = 0; c < 3; c++) {
             if (cols[c][1][0] == '\0') {
                 if (c < 2) /* no template: the engine shows null anyway */
                     json_object_set_new(row, cols[c][0], json_null());
                 continue;
             }
-            if (!decide(g, p, ENT_ACT_READ, type, cols[c][1], state, cr, &d))
+            if (!decide(g, p, ENT_ACT_READ, type, cols[c][1], state, cr, &d)) {
+                moved |= part && !json_is_null(json_object_get(row,
+                                                               cols[c][0])) &&
+                         strcmp(cols[c][0], g->sort_col) == 0;
                 json_object_set_new(row, cols[c][0], json_null());
+            }
         }
         json_decref(state);
+        if (moved && tail != NULL && json_array_append(tail, row) == 0) {
+            json_array_remove(arr, i);
+            continue;
+        }
         i++;
     }
+    if (tail != NULL && json_array_size(tail) > 0)
+        sort_tail(arr, tail, g->sort_col);
+    json_decref(tail);
     if (g->limit > 0)
         while (json_array_size(arr) > g->limit)
             json_array_remove(arr, json_array_size(arr) - 1);

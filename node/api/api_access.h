@@ -35,6 +35,8 @@ typedef struct ent_api_guard {
                           decided on, reused by end() (owned) */
     char creator[ENT_POLICY_VALUE_MAX + 1]; /* and its creator, "" none */
     bool stage_filter; /* GET /v1/objects: the query has stage= */
+    char sort_col[8];  /* GET /v1/objects: sort by title, date or stage
+                          ("" none) */
 } ent_api_guard;
 
 /*
