@@ -43,6 +43,20 @@ e B attachment get "$ID" brief.bin --out "$T/got.bin" --timeout 30 >/dev/null
 cmp "$T/brief.bin" "$T/got.bin" || fail "B's copy differs"
 e B attachment get "$ID" "SOW v1.txt" --out "$T/sow-b.txt" --json >"$T/get.json"
 cmp "$T/sow.txt" "$T/sow-b.txt" || fail "B's SOW differs"
+# the node writes FILE whole, 0600, through a temporary file renamed onto
+# it: a symbolic link at FILE is replaced, never written through
+printf 'keep\n' >"$T/link.target"
+chmod 644 "$T/link.target"
+ln -s "$T/link.target" "$T/sow-link.txt"
+e B attachment get "$ID" "SOW v1.txt" --out "$T/sow-link.txt" >/dev/null
+[ "$(cat "$T/link.target")" = keep ] || fail "the save wrote through a symbolic link"
+[ ! -L "$T/sow-link.txt" ] || fail "the save kept the symbolic link"
+cmp "$T/sow.txt" "$T/sow-link.txt" || fail "B's SOW (over a link) differs"
+chmod 644 "$T/sow-b.txt"
+e B attachment get "$ID" "SOW v1.txt" --out "$T/sow-b.txt" >/dev/null
+[ "$(stat -c %a "$T/sow-b.txt")" = 600 ] || fail "saved mode $(stat -c %a "$T/sow-b.txt")"
+[ "$(stat -c %a "$T/sow-link.txt")" = 600 ] || fail "saved mode $(stat -c %a "$T/sow-link.txt")"
+if ls "$T" | grep -q '\.tmp'; then fail "the save left a temporary file"; fi
 e B attachment list "$ID" --json | py '[x["complete"] for x in d]' |
     grep -qx "\[True, True\]" || fail "B does not list both complete"
 
