@@ -144,6 +144,29 @@ static void test_import(void **state) {
     json_decref(j);
     assert_int_equal(f->ops, 3);
     assert_false(f->canary_seen);
+    /* an external id the CLI would refuse (a control character) rejects
+     * its row with the reason; the other row of the batch goes on (a dry
+     * run: the rest of the test counts the objects and ops) */
+    assert_int_equal(
+        call(f, "/v1/crm/import",
+             "{\"type\":\"opportunity\",\"source\":\"salesforce\","
+             "\"dry_run\":true,\"rows\":[{\"extid\":\"006\\u0001X\","
+             "\"set\":{\"name\":\"Bad\"}},"
+             "{\"extid\":\"006API4\",\"set\":{\"name\":\"Four\"}}]}",
+             &j),
+        200);
+    res = json_object_get(j, "results");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(res, 0), "outcome")),
+        "rejected");
+    assert_non_null(strstr(
+        json_string_value(json_object_get(json_array_get(res, 0), "error")),
+        "without control characters"));
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(res, 1), "outcome")),
+        "created");
+    json_decref(j);
+    assert_int_equal(f->ops, 3);
 
     /* bad bodies */
     static const struct {

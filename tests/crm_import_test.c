@@ -2,8 +2,9 @@
  * transaction per batch (node/crm/crm_import.h, spec/crm.md §3): created,
  * then unchanged with no op, only changed fields written, a private change
  * without an op, bad rows rejected whole while the others commit,
- * duplicate ids in a batch, a dry run that changes nothing, and the shipped
- * Salesforce sample through its shipped map. */
+ * duplicate ids in a batch, external ids the CLI would refuse, a dry run
+ * that changes nothing, and the shipped Salesforce sample through its
+ * shipped map. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -729,10 +730,60 @@ static void test_duplicate_ids(void **state) {
     tnode_close(&a);
 }
 
+/* External ids the node receives (POST /v1/crm/import) pass the CLI's rule
+ * (ent_crm_extid_check): one with a control character, DEL, invalid UTF-8,
+ * empty or over 255 bytes rejects its row with the reason; the other rows
+ * of the batch are imported, a tab is allowed, and the ids stored are
+ * read back (webhooks' external_ids). */
+static void test_bad_external_ids(void **state) {
+    tnode a;
+    ent_crm_result res[7];
+    ent_op **ops;
+    size_t nops;
+    char longid[ENT_CRM_EXTID_MAX + 2];
+    (void)state;
+    memset(longid, 'x', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    assert_int_equal(tnode_open(&a, 1), 0);
+    ent_obj_input r[] = {IN("name", "Row", ENT_IN_SHARED)};
+    ent_crm_row rows[] = {{"006\001X", r, 1}, {"006OK", r, 1},
+                          {"006\177", r, 1},  {"006\xc3", r, 1},
+                          {"", r, 1},          {longid, r, 1},
+                          {"006\tT", r, 1}};
+    assert_int_equal(ent_crm_import_batch(a.eng, a.store, "opportunity",
+                                          "salesforce", rows, 7, false, res,
+                                          &ops, &nops),
+                     ENT_OK);
+    const ent_crm_outcome want[] = {
+        ENT_CRM_REJECTED, ENT_CRM_CREATED,  ENT_CRM_REJECTED, ENT_CRM_REJECTED,
+        ENT_CRM_REJECTED, ENT_CRM_REJECTED, ENT_CRM_CREATED};
+    for (size_t i = 0; i < 7; i++)
+        assert_int_equal(res[i].outcome, want[i]);
+    assert_string_equal(res[0].err, "the external id must be 1..255 bytes of "
+                                    "text without control characters");
+    assert_string_equal(res[2].err, res[0].err);
+    assert_string_equal(res[3].err, res[0].err);
+    assert_string_equal(res[4].err, "the external id is empty");
+    assert_string_equal(res[5].err, res[0].err);
+    assert_int_equal(nops, 2);
+    free_ops(ops, nops);
+    for (size_t i = 1; i < 7; i += 5) {
+        ids_run ir = {res[i].id, NULL};
+        assert_int_equal(ent_store_read(a.store, ids_fn, &ir), ENT_OK);
+        assert_non_null(ir.ids);
+        assert_string_equal(
+            json_string_value(json_object_get(ir.ids, "salesforce")),
+            rows[i].extid);
+        json_decref(ir.ids);
+    }
+    tnode_close(&a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upsert),
         cmocka_unit_test(test_duplicate_ids),
+        cmocka_unit_test(test_bad_external_ids),
         cmocka_unit_test(test_rejects_are_whole),
         cmocka_unit_test(test_shipped_maps),
         cmocka_unit_test(test_export_options),

@@ -328,9 +328,13 @@ int ent_crm_import_batch(ent_objects *eng, ent_store *store, const char *type,
     }
     /* an external id twice in the batch: the later rows are rejected */
     for (size_t i = 0; i < n; i++) {
+        char why[ENT_OBJ_ERR_MAX];
         memset(&res[i], 0, sizeof(res[i]));
         if (rows[i].n > ENT_CRM_ROW_INPUTS_MAX || rows[i].extid == NULL)
             reject(&c, i, "too many fields or no external id");
+        else if (ent_crm_extid_check(rows[i].extid, strlen(rows[i].extid),
+                                     why, sizeof(why)) != ENT_OK)
+            reject(&c, i, why); /* the CLI's rule: a stored id is read back */
     }
     if ((rc = reject_duplicates(&c)) != ENT_OK)
         goto out;

@@ -88,6 +88,18 @@ static bool text_ok(const char *s, size_t max) {
     return true;
 }
 
+int ent_crm_extid_check(const char *s, size_t len, char *why, size_t whylen) {
+    if (len > 0 && len <= ENT_CRM_EXTID_MAX && ent_text_valid(s, len))
+        return ENT_OK;
+    if (why != NULL && whylen > 0)
+        snprintf(why, whylen,
+                 len == 0 ? "the external id is empty"
+                          : "the external id must be 1..%d bytes of "
+                            "text without control characters",
+                 ENT_CRM_EXTID_MAX);
+    return ENT_EINVAL;
+}
+
 static void col_free(mcol *c) {
     free(c->column);
     free(c->field);
@@ -1234,12 +1246,7 @@ int ent_crm_map_row(const ent_crm_map *m, const ent_csv_row *row,
         if (c->extid) {
             const char *s = row->cells[c->pos];
             size_t l = row->lens[c->pos];
-            if (l == 0 || l > ENT_CRM_EXTID_MAX || !ent_text_valid(s, l)) {
-                snprintf(why, sizeof(why),
-                         l == 0 ? "the external id is empty"
-                                : "the external id must be 1..%d bytes of "
-                                  "text without control characters",
-                         ENT_CRM_EXTID_MAX);
+            if (ent_crm_extid_check(s, l, why, sizeof(why)) != ENT_OK) {
                 rc = ENT_EINVAL;
             } else {
                 memcpy(out->extid, s, l);

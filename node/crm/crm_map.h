@@ -190,6 +190,15 @@ int ent_crm_map_header(ent_crm_map *m, const ent_csv_row *hdr, const char *file,
 size_t ent_crm_map_ncols(const ent_crm_map *m);
 
 /*
+ * The rule for an external id, the same for a CSV cell (the CLI) and a row
+ * the node receives (POST /v1/crm/import): 1..ENT_CRM_EXTID_MAX bytes of
+ * text that passes ent_text_valid() (valid UTF-8, no control character
+ * but tab). Returns ENT_OK, or ENT_EINVAL with the reason in why (whylen
+ * bytes, NUL-terminated; why may be NULL).
+ */
+int ent_crm_extid_check(const char *s, size_t len, char *why, size_t whylen);
+
+/*
  * Turns the record row of file into field assignments: the external id
  * (required and non-empty when the map has one, at most ENT_CRM_EXTID_MAX
  * bytes of text), then one ent_crm_value per column that has a value: a
