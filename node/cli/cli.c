@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const cli_opt global_opts[] = {
     {"home", "DIR", "home folder (default: $ENTENTE_HOME, else ~/.entente)"},
@@ -778,4 +779,61 @@ int ent_cli_main(int argc, char **argv) {
         return ent__cli_usage_error(
             &c, "--json: `entente %s` has no JSON output", c.words);
     return c.cmd->fn(&c);
+}
+
+/* Output files written whole or not at all (cli_int.h). */
+int ent__cli_out_open(ent__cli_outfile *o, const char *path) {
+    struct stat st;
+    size_t pl = strlen(path);
+    int fd;
+    o->f = NULL;
+    o->tmp = NULL;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return (o->f = fopen(path, "w")) != NULL ? ENT_OK : ENT_EIO;
+    if ((o->tmp = malloc(pl + 16)) == NULL)
+        return ENT_ENOMEM;
+    snprintf(o->tmp, pl + 16, "%s.tmpXXXXXX", path);
+    if ((fd = mkstemp(o->tmp)) < 0 || (o->f = fdopen(fd, "w")) == NULL) {
+        int e = errno;
+        if (fd >= 0) {
+            close(fd);
+            unlink(o->tmp);
+        }
+        free(o->tmp);
+        o->tmp = NULL;
+        errno = e;
+        return ENT_EIO;
+    }
+    return ENT_OK;
+}
+
+void ent__cli_out_abort(ent__cli_outfile *o) {
+    if (o->f != NULL)
+        fclose(o->f);
+    if (o->tmp != NULL)
+        unlink(o->tmp);
+    free(o->tmp);
+    o->f = NULL;
+    o->tmp = NULL;
+}
+
+/* Flushes, syncs and renames onto path; ENT_OK, else errno tells why (the
+ * temporary file is gone either way). */
+int ent__cli_out_commit(ent__cli_outfile *o, const char *path) {
+    int e = 0;
+    errno = 0;
+    if (fflush(o->f) != 0 || ferror(o->f) ||
+        (o->tmp != NULL && fsync(fileno(o->f)) != 0))
+        e = errno ? errno : EIO;
+    if (fclose(o->f) != 0 && e == 0)
+        e = errno ? errno : EIO;
+    o->f = NULL;
+    if (e == 0 && o->tmp != NULL && rename(o->tmp, path) != 0)
+        e = errno;
+    if (e != 0 && o->tmp != NULL)
+        unlink(o->tmp);
+    free(o->tmp);
+    o->tmp = NULL;
+    errno = e;
+    return e == 0 ? ENT_OK : ENT_EIO;
 }

@@ -60,75 +60,6 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/*
- * An output file (--out, --rejects) is written whole or not at all: into
- * a temporary file next to it (mkstemp: mode 0600, the rows may hold
- * private values), renamed onto it by out_commit once everything is
- * written; out_abort removes it, so an export or import that fails leaves
- * the user's file as it was. A path that names something else than a
- * regular file (a FIFO, /dev/stdout) is written directly.
- */
-typedef struct outfile {
-    FILE *f;
-    char *tmp; /* NULL: written directly */
-} outfile;
-
-static int out_open(outfile *o, const char *path) {
-    struct stat st;
-    size_t pl = strlen(path);
-    int fd;
-    o->f = NULL;
-    o->tmp = NULL;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return (o->f = fopen(path, "w")) != NULL ? ENT_OK : ENT_EIO;
-    if ((o->tmp = malloc(pl + 16)) == NULL)
-        return ENT_ENOMEM;
-    snprintf(o->tmp, pl + 16, "%s.tmpXXXXXX", path);
-    if ((fd = mkstemp(o->tmp)) < 0 || (o->f = fdopen(fd, "w")) == NULL) {
-        int e = errno;
-        if (fd >= 0) {
-            close(fd);
-            unlink(o->tmp);
-        }
-        free(o->tmp);
-        o->tmp = NULL;
-        errno = e;
-        return ENT_EIO;
-    }
-    return ENT_OK;
-}
-
-static void out_abort(outfile *o) {
-    if (o->f != NULL)
-        fclose(o->f);
-    if (o->tmp != NULL)
-        unlink(o->tmp);
-    free(o->tmp);
-    o->f = NULL;
-    o->tmp = NULL;
-}
-
-/* Flushes, syncs and renames onto path; ENT_OK, else errno tells why (the
- * temporary file is gone either way). */
-static int out_commit(outfile *o, const char *path) {
-    int e = 0;
-    errno = 0;
-    if (fflush(o->f) != 0 || ferror(o->f) ||
-        (o->tmp != NULL && fsync(fileno(o->f)) != 0))
-        e = errno ? errno : EIO;
-    if (fclose(o->f) != 0 && e == 0)
-        e = errno ? errno : EIO;
-    o->f = NULL;
-    if (e == 0 && o->tmp != NULL && rename(o->tmp, path) != 0)
-        e = errno;
-    if (e != 0 && o->tmp != NULL)
-        unlink(o->tmp);
-    free(o->tmp);
-    o->tmp = NULL;
-    errno = e;
-    return e == 0 ? ENT_OK : ENT_EIO;
-}
-
 /* The org's own names in the map: its field map of type (GET
  * /v1/fieldmaps/TYPE; none: nothing). -1, or the exit status. */
 static int apply_fieldmap(cli *c, ent_crm_map *m, const char *type) {
@@ -582,7 +513,7 @@ int ent__cli_cmd_import(cli *c) {
     const char *sep = ent__cli_opt_value(c, "separator");
     const char *batch = ent__cli_opt_value(c, "batch");
     const char *rejects = ent__cli_opt_value(c, "rejects");
-    outfile rejf = {NULL, NULL};
+    ent__cli_outfile rejf = {NULL, NULL};
     int st;
     memset(&m, 0, sizeof(m));
     m.c = c;
@@ -637,7 +568,7 @@ int ent__cli_cmd_import(cli *c) {
     if ((st = pass1(&m)) >= 0)
         goto out;
     if (rejects != NULL) {
-        if (out_open(&rejf, rejects) != ENT_OK) {
+        if (ent__cli_out_open(&rejf, rejects) != ENT_OK) {
             st = ent__cli_fail(c, "%s: %s", rejects, strerror(errno));
             goto out;
         }
@@ -649,7 +580,7 @@ int ent__cli_cmd_import(cli *c) {
         goto out;
     if (m.rej != NULL) {
         m.rej = NULL;
-        if (out_commit(&rejf, rejects) != ENT_OK) {
+        if (ent__cli_out_commit(&rejf, rejects) != ENT_OK) {
             st = ent__cli_fail(c, "%s: %s", rejects, strerror(errno));
             goto out;
         }
@@ -680,7 +611,7 @@ int ent__cli_cmd_import(cli *c) {
                 rejects ? ": see " : " (--rejects FILE lists them)",
                 rejects ? rejects : "");
 out:
-    out_abort(&rejf); /* an import that failed leaves FILE as it was */
+    ent__cli_out_abort(&rejf); /* an import that failed leaves FILE as it was */
     for (size_t i = 0; i < m.nrows; i++)
         free(m.why[i]);
     free(m.why);
@@ -699,7 +630,7 @@ int ent__cli_cmd_export(cli *c) {
     const char *outp = ent__cli_opt_value(c, "out");
     bool hide = ent__cli_opt_value(c, "hide-private") != NULL;
     FILE *f = stdout;
-    outfile of = {NULL, NULL};
+    ent__cli_outfile of = {NULL, NULL};
     json_t *page = NULL;
     char after[65] = "";
     unsigned long long cur = 0;
@@ -716,7 +647,7 @@ int ent__cli_cmd_export(cli *c) {
     if ((st = load_map(c, &map)) >= 0)
         return st;
     if (outp != NULL) {
-        if (out_open(&of, outp) != ENT_OK) {
+        if (ent__cli_out_open(&of, outp) != ENT_OK) {
             st = ent__cli_fail(c, "%s: %s", outp, strerror(errno));
             goto out;
         }
@@ -774,7 +705,7 @@ int ent__cli_cmd_export(cli *c) {
         json_decref(page);
         page = NULL;
     }
-    if (outp != NULL ? out_commit(&of, outp) != ENT_OK
+    if (outp != NULL ? ent__cli_out_commit(&of, outp) != ENT_OK
                      : fflush(f) != 0 || ferror(f)) {
         st = ent__cli_fail(c, "%s: %s", outp ? outp : "write",
                            strerror(errno));
@@ -786,7 +717,7 @@ int ent__cli_cmd_export(cli *c) {
             (long long)cursor);
     st = 0;
 out:
-    out_abort(&of); /* an export that failed leaves FILE as it was */
+    ent__cli_out_abort(&of); /* an export that failed leaves FILE as it was */
     json_decref(page);
     ent_crm_map_free(map);
     return st;

@@ -95,6 +95,27 @@ void ent__cli_print_json(const json_t *v);
 const char *ent__cli_opt_value(const cli *c, const char *name);
 
 /*
+ * An output file (export --out, import --rejects, report --svg) is written
+ * whole or not at all: into a temporary file next to it (mkstemp: mode
+ * 0600, it may hold private values), renamed onto it by
+ * ent__cli_out_commit once everything is written (a symbolic link to a
+ * regular file is replaced, not followed); ent__cli_out_abort removes it, so a
+ * command that fails leaves the user's file as it was. A path that names
+ * something else than a regular file (a FIFO, /dev/stdout) is written
+ * directly. _open returns ENT_OK or an error (errno tells why); _commit
+ * flushes, syncs and renames, ENT_OK or ENT_EIO (errno tells why; the
+ * temporary file is gone either way); _abort accepts a file never opened
+ * or already committed.
+ */
+typedef struct ent__cli_outfile {
+    FILE *f;
+    char *tmp; /* NULL: written directly */
+} ent__cli_outfile;
+int ent__cli_out_open(ent__cli_outfile *o, const char *path);
+int ent__cli_out_commit(ent__cli_outfile *o, const char *path);
+void ent__cli_out_abort(ent__cli_outfile *o);
+
+/*
  * Text output. Everything a printer shows that came from outside (names,
  * comments, field names and values, reasons, addresses) goes through these,
  * which escape control characters (node/term.h); no line ends in a blank.

@@ -118,7 +118,8 @@ int ent__cli_cmd_report(cli *c) {
     return print_report(c, resp, csv);
 }
 
-/* Writes the report's chart to the --svg FILE, if given. */
+/* Writes the report's chart to the --svg FILE, if given (mode 0600, replaced
+ * only once the whole chart is written). */
 static int write_svg(cli *c, const json_t *resp) {
     const char *file = ent__cli_opt_value(c, "svg");
     char *svg = NULL;
@@ -126,15 +127,21 @@ static int write_svg(cli *c, const json_t *resp) {
         return 0;
     if (ent_report_svg(resp, &svg) != ENT_OK)
         return ent__cli_fail(c, "the node's answer is not a report");
-    FILE *f = fopen(file, "w");
-    if (f == NULL) {
+    /* the labels may be private values: 0600, written whole or not at all */
+    ent__cli_outfile f;
+    if (ent__cli_out_open(&f, file) != ENT_OK) {
         free(svg);
         return ent__cli_fail(c, "%s: %s", file, strerror(errno));
     }
-    bool ok = fputs(svg, f) >= 0;
-    ok = fclose(f) == 0 && ok;
+    if (fputs(svg, f.f) < 0) {
+        ent__cli_out_abort(&f);
+        free(svg);
+        return ent__cli_fail(c, "%s: write failed", file);
+    }
     free(svg);
-    return ok ? 0 : ent__cli_fail(c, "%s: write failed", file);
+    if (ent__cli_out_commit(&f, file) != ENT_OK)
+        return ent__cli_fail(c, "%s: %s", file, strerror(errno));
+    return 0;
 }
 
 /* Prints a report answer as JSON, CSV or a table; frees resp. */

@@ -64,9 +64,21 @@ done
 [ "$(e B report pipeline --by '' --json | py 'd["total"]["amount"][0]["amount"]')" = "15000.00" ] ||
     fail "B's amount"
 e A report pipeline --by stage --where 'region = "EMEA"' | grep -q '^Proposal ' || fail "text table"
+# the chart's labels may be private values: --svg FILE is written like
+# export --out (0600, a symbolic link at FILE replaced, never followed)
+printf 'keep\n' >"$T/svg.target"
+chmod 644 "$T/svg.target"
+ln -s "$T/svg.target" "$T/pipeline.svg"
 e A report pipeline --svg "$T/pipeline.svg" >/dev/null
 grep -q '^<svg xmlns="http://www.w3.org/2000/svg"' "$T/pipeline.svg" || fail "svg"
 grep -q '>Closed Won</text>' "$T/pipeline.svg" || fail "svg labels"
+[ "$(cat "$T/svg.target")" = keep ] || fail "--svg wrote through a symbolic link"
+[ ! -L "$T/pipeline.svg" ] || fail "--svg kept the symbolic link"
+[ "$(stat -c %a "$T/pipeline.svg")" = 600 ] || fail "svg mode $(stat -c %a "$T/pipeline.svg")"
+chmod 644 "$T/pipeline.svg"
+e A report pipeline --by stage --svg "$T/pipeline.svg" >/dev/null
+[ "$(stat -c %a "$T/pipeline.svg")" = 600 ] || fail "svg mode on replace $(stat -c %a "$T/pipeline.svg")"
+if ls "$T" | grep -q 'pipeline.svg.tmp'; then fail "--svg left its temporary file"; fi
 e A report win-rate --csv | head -1 | grep -q '^partner,quarter,count,won,lost,win_rate' ||
     fail "csv header: $(e A report pipeline --svg "$T/pipeline.svg" >/dev/null
 grep -q '^<svg xmlns="http://www.w3.org/2000/svg"' "$T/pipeline.svg" || fail "svg"
