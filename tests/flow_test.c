@@ -181,6 +181,23 @@ static void test_wire(void **state) {
     assert_int_equal(type, 5);
     assert_int_equal(ent_wire_peek_type(big, sizeof(big), &type), ENT_OK);
     assert_int_equal(type, -1);
+    /* signed forms of a value >= 0 are the same integer (spec/protocol.md
+     * section 2), for the peek as for the decoder: a CREDIT typed d0 15
+     * must not pass the session layer as another message */
+    static const uint8_t i8[] = {0x93, 0xd0, 0x15, 0x01, 0x01};
+    static const uint8_t i64[] = {0x93, 0xd3, 0, 0, 0, 0, 0, 0, 0, 0x15,
+                                  0x01, 0x01};
+    static const uint8_t ineg[] = {0x93, 0xd0, 0xeb, 0x01, 0x01};
+    assert_int_equal(ent_wire_peek_type(i8, sizeof(i8), &type), ENT_OK);
+    assert_int_equal(type, ENT_WIRE_CREDIT);
+    assert_int_equal(ent_wire_decode(&d, i8, sizeof(i8)), ENT_OK);
+    assert_int_equal(d.type, ENT_WIRE_CREDIT);
+    ent_wire_msg_clear(&d);
+    assert_int_equal(ent_wire_peek_type(i64, sizeof(i64), &type), ENT_OK);
+    assert_int_equal(type, ENT_WIRE_CREDIT);
+    assert_int_equal(ent_wire_peek_type(ineg, sizeof(ineg), &type),
+                     ENT_EPROTO);
+    assert_int_equal(ent_wire_decode(&d, ineg, sizeof(ineg)), ENT_EPROTO);
     /* not an array, cut short, negative */
     static const uint8_t notarr[] = {0x15, 0x15};
     static const uint8_t cut[] = {0x93, 0xcd, 0x01};
