@@ -1114,6 +1114,89 @@ static void a_big_leaf(world *w, unsigned n) {
     free(e);
 }
 
+/* All A's VVs processed so far answered: w->want_recs answers in all. */
+static bool a_vv_answered(world *w) {
+    return w->a.closed || w->a.vv_in >= w->want_recs;
+}
+
+/*
+ * A member that speaks flow/1 (so no frame rate bounds it) floods VV+REPLY
+ * as fast as its credit allows: V processes at most its per-session VV
+ * burst plus what the rate refills meanwhile, and drops the rest unread,
+ * counted, without an ERROR; the session stays and its next VV, once
+ * tokens are back, is answered. Meanwhile V and H reconcile an edit H made
+ * without pushing it (their VV exchange included), none of their VVs
+ * dropped (spec/gossip.md §3 "VV rate limit"). The flood's VVs are of an
+ * object V does not hold: each is answered with an empty VV, so V reads
+ * them far faster than the rate even under load, and only the bucket can
+ * drop any.
+ */
+static void test_vv_flood(void **state) {
+    world *w = *state;
+    enum { FLOOD = ENT_PEERS_VV_BURST + 8000 };
+    char err[ENT_OBJ_ERR_MAX];
+    ent_op *op = NULL;
+    w->a.flow_cap = true;
+    a_connect(w);
+    run_for(w, 100);
+    assert_non_null(w->a.s);
+    assert_true(ent_session_flow_on(w->a.s));
+    /* an edit on H that only reconciliation brings to V */
+    snprintf(w->want_text, sizeof(w->want_text), "vv-reconciled-%u",
+             ++w->honest_n);
+    ent_obj_input in = {FIELD, w->want_text, false};
+    assert_int_equal(ent_obj_set(heng(w), w->obj, &in, 1, &op, err,
+                                 sizeof(err)),
+                     ENT_OK);
+    ent_op_free(op);
+    ent_wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_VV;
+    ent_random(m.u.vv.object, 32); /* an object V does not hold */
+    m.u.vv.flags = ENT_WIRE_VV_REPLY;
+    assert_int_equal(
+        ent_wire_encode_to(&m, w->flood, sizeof(w->flood), &w->flood_len),
+        ENT_OK);
+    ent_peers_stats p0 = pst(w);
+    unsigned err0 = w->a.errors, vv_in0 = w->a.vv_in;
+    w->in0 = w->a.pongs;
+    w->flood_left = FLOOD;
+    w->flood_pinged = false;
+    uint64_t t0 = wall_ms();
+    assert_true(run_until(w, ranges_flowed, WAIT_MS));
+    uint64_t secs = (wall_ms() - t0) / 1000 + 1;
+    ent_peers_stats p1 = pst(w);
+    uint64_t refused = p1.vv_refused - p0.vv_refused;
+    uint64_t processed = FLOOD - refused;
+    fprintf(stderr, "  vv flood: %llu of %d processed in ~%llu s\n",
+            (unsigned long long)processed, FLOOD, (unsigned long long)secs);
+    assert_true(processed >= ENT_PEERS_VV_BURST);
+    assert_true(processed <= ENT_PEERS_VV_BURST + ENT_PEERS_VV_PER_SEC * secs);
+    assert_true(refused > 0);
+    assert_int_equal(w->a.errors, err0);
+    assert_non_null(w->a.s);
+    assert_int_equal(p1.violations, p0.violations);
+    /* each processed one was answered (an empty VV), the rest were not */
+    w->want_recs = vv_in0 + (unsigned)processed;
+    assert_true(run_until(w, a_vv_answered, WAIT_MS));
+    run_for(w, 100);
+    assert_int_equal(w->a.vv_in - vv_in0, processed);
+    /* the honest pair reconciled meanwhile, nothing of theirs dropped (all
+     * of V's drops are A's frames, counted above) */
+    assert_true(run_until(w, v_converged, WAIT_MS));
+    assert_int_equal(pst(w).vv_refused, p1.vv_refused);
+    /* the bucket refills: A's next VV is answered */
+    run_for(w, 100);
+    w->vv0 = w->a.vv_in;
+    a_send(w, &m);
+    assert_true(run_until(w, a_vv_in, WAIT_MS));
+    assert_int_equal(w->a.vv_in, w->vv0 + 1);
+    assert_int_equal(pst(w).vv_refused, p1.vv_refused);
+    w->a.flow_cap = false;
+    a_connect(w);
+    honest_edit_arrives(w);
+}
+
 static bool unread_settled(world *w);
 
 /* V's session with A (the newest one). */
@@ -1367,6 +1450,7 @@ int main(void) {
         cmocka_unit_test(test_ranges_flood),
         cmocka_unit_test(test_unread_answers),
         cmocka_unit_test(test_leaf_flood),
+        cmocka_unit_test(test_vv_flood),
         cmocka_unit_test(test_after_removal),
         cmocka_unit_test(test_removed_vv_flood),
     };

@@ -174,6 +174,7 @@ static void peers_collect(ent_metrics_out *o, ent_node *n) {
                       {"digest_rate", s.digests_refused},
                       {"recon_rate", s.recon_refused},
                       {"digests_unasked", s.digests_unasked},
+                      {"vv_rate", s.vv_refused},
                       {"chunk_refused", s.chunks_refused},
                       {"chunk_bad", s.chunks_bad}};
     by(o, "entente_peer_refusals_total", ENT_METRIC_COUNTER,

@@ -143,6 +143,27 @@ static bool recon_token(conn *c, const ent_wire_msg *m, uint64_t now) {
 }
 
 /*
+ * The per-session bucket of VV frames (spec/gossip.md §3 "VV rate limit"):
+ * ENT_PEERS_VV_PER_SEC tokens a second, at most ENT_PEERS_VV_BURST; a VV
+ * takes one or is dropped unread, without an ERROR, and the session stays.
+ * A VV costs a lookup in equivocations and in the op index per author it
+ * lists (up to 1,024), a scan of the object's ops for the catch-up and,
+ * with REPLY, another for the answer; with flow/1 nothing else bounds how
+ * many a member sends. A VV without REPLY while a VV+REPLY this node sent
+ * on c is unanswered is that answer: it takes no token, so the answers of
+ * a backlog sync this node asked for are never dropped. Nothing is lost by
+ * a drop: the next round finds the same difference again.
+ */
+static bool vv_token(conn *c, const ent_wire_vv *v, uint64_t now) {
+    if (!(v->flags & ENT_WIRE_VV_REPLY) && c->vv_asked > 0) {
+        c->vv_asked--;
+        return true;
+    }
+    return take_tokens(&c->vv_tokens, &c->vv_tokens_at, &c->vv_tokens_set,
+                       ENT_PEERS_VV_PER_SEC, ENT_PEERS_VV_BURST, 1, now);
+}
+
+/*
  * Whether DIGESTS d answers a DIGEST this node sent on c (spec/gossip.md §3
  * step 3): one listing per DIGEST sent, its messages until their entries
  * add up to the first one's total or one holds fewer than
@@ -262,6 +283,10 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
     case ENT_WIRE_WANT:
         break; /* version 1 nodes answer HAVE only */
     case ENT_WIRE_VV:
+        if (!vv_token(c, &m.u.vv, uv_now(c->p->loop))) {
+            c->p->stats.vv_refused++;
+            break;
+        }
         /* what the peer holds and we lack: progress and credit */
         ent__sync_vv(c, m.u.vv.object, m.u.vv.bytes,
                      m.u.vv.len / ENT_PEERS_VV_ENTRY);
@@ -595,7 +620,14 @@ static conn *conn_of(ent_peers *p, const uint8_t org[32]) {
 static int gossip_send(void *data, const uint8_t org[32],
                        const ent_wire_msg *m) {
     conn *c = conn_of(data, org);
-    return c != NULL ? ent__peers_send(c, m) : ENT_ECLOSED;
+    if (c == NULL)
+        return ENT_ECLOSED;
+    int rc = ent__peers_send(c, m);
+    /* its answer takes no token of c's VV bucket (vv_token) */
+    if (rc == ENT_OK && m->type == ENT_WIRE_VV &&
+        (m->u.vv.flags & ENT_WIRE_VV_REPLY))
+        c->vv_asked++;
+    return rc;
 }
 
 /* Distinct orgs with an open session (guests too: gossip checks that each

@@ -60,6 +60,10 @@ typedef struct ent_peers ent_peers;
 #define ENT_PEERS_RECON_PER_SEC 1024
 #define ENT_PEERS_RECON_BURST 4096
 #define ENT_PEERS_RECON_LEAF_PER_TOKEN 8
+/* VV frames processed per session (spec/gossip.md §3 "VV rate limit"),
+ * answers to a VV+REPLY of ours aside */
+#define ENT_PEERS_VV_PER_SEC 1024
+#define ENT_PEERS_VV_BURST 4096
 #define ENT_PEERS_MAX_QUEUE (4u << 20) /* bytes queued per session */
 #define ENT_PEERS_CHUNKS_PER_SEC 4096 /* chunks a member may ask for a second */
 #define ENT_PEERS_CHUNKS_BURST 256    /* ... and at once */
@@ -176,6 +180,8 @@ typedef struct ent_peers_stats {
                                  per-session rate (spec/gossip.md §13.3) */
     uint64_t digests_unasked; /* DIGESTS not processed: no DIGEST of ours
                                  awaited them (spec/gossip.md §3) */
+    uint64_t vv_refused;      /* VV not processed: over the per-session
+                                 rate (spec/gossip.md §3) */
     /* signed address records (spec/gossip.md §10) */
     uint64_t addrs_sent;      /* records sent in ADDRS */
     uint64_t addrs_stored;    /* records taken: newer, of a fellow member */

@@ -134,6 +134,10 @@ typedef struct conn {
     int64_t recon_tokens; /* RANGES and LEAF tokens x 1000 (peer.c) */
     uint64_t recon_tokens_at;
     bool recon_tokens_set;
+    int64_t vv_tokens; /* VV frames x 1000 (peer.c) */
+    uint64_t vv_tokens_at;
+    bool vv_tokens_set;
+    uint64_t vv_asked; /* VV+REPLY sent, not answered yet (peer.c) */
     bool dgs_asked;       /* a DIGEST of ours awaits its DIGESTS listing */
     bool dgs_started;     /* ... of which a message came (peer.c) */
     uint64_t dgs_total, dgs_seen; /* its total; entries so far */
