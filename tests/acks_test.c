@@ -2,8 +2,9 @@
  * acks_test.c - coalesced ACKs (spec/protocol.md §3.4, capability
  * "acks/1"), with a real node V and a bare peer Z, a member of V's object.
  *
- * 1. Z says acks/1 and sends 200 OPS in one go: V answers all 200, with
- *    far fewer ACKS frames than OPS and no ACK at all.
+ * 1. Z says acks/1 and sends 200 OPS as fast as its window of 64
+ *    unanswered allows (more is a violation, spec/protocol.md §5): V
+ *    answers all 200, with far fewer ACKS frames than OPS and no ACK.
  * 2. Z is an older peer (no acks/1): V answers each OPS with its own ACK,
  *    as before (200 ACK frames, their op ids listed).
  * 3. V as the sender: with 100 OPS to push, V stops at its window of 64
@@ -60,12 +61,21 @@ static world *open_world(bool acks_cap, bool ack_ops) {
     return w;
 }
 
+static unsigned z_sent; /* z_burst: OPS sent so far */
+
+/* Room in Z's window: fewer than ENT_WIRE_PEER_MAX_INFLIGHT unanswered. */
+static bool z_window(world *w) {
+    return z_sent - w->z.acked < ENT_WIRE_PEER_MAX_INFLIGHT || w->z.closed;
+}
+
 /* Z makes BURST ops of O and sends them as BURST OPS of one op each,
- * without running the loop in between. */
+ * running the loop only when its window of unanswered OPS is full. */
 static void z_burst(world *w) {
     char err[ENT_OBJ_ERR_MAX], text[32];
+    z_sent = w->z.acked;
     for (int i = 0; i < BURST; i++) {
         ent_op *op = NULL;
+        assert_true(run_until(w, z_window, WAIT_MS));
         snprintf(text, sizeof(text), "step %d", i);
         ent_obj_input in = {"next_step", text, false};
         w->z.t.now = wall_ms();
@@ -80,6 +90,7 @@ static void z_burst(world *w) {
         m.u.ops.ops = &b;
         m.u.ops.nops = 1;
         bpeer_send(&w->z, &m);
+        z_sent++;
         ent_op_free(op);
     }
 }

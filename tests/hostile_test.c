@@ -1197,6 +1197,58 @@ static void test_vv_flood(void **state) {
     honest_edit_arrives(w);
 }
 
+static bool a_all_acked(world *w) {
+    return w->a.closed || w->a.acked >= w->acks_wanted;
+}
+
+/*
+ * A member that sends more OPS than the in-flight window without waiting
+ * for V's ACKs (spec/protocol.md §5, 64): 64 at once are all answered and
+ * the session stays (an honest sender's most); 129 at once, in V's socket
+ * before V reads any, and V sends ERROR LIMIT and closes at the 65th it
+ * has not answered. The OPS repeat one valid op of A, so nothing else in
+ * them is wrong.
+ */
+static void test_ops_inflight(void **state) {
+    world *w = *state;
+    if (w->a.s == NULL)
+        a_connect(w);
+    ent_op *op = a_make_set(w, "in-flight");
+    ent_wire_msg m;
+    ent_wire_bytes b = {op->raw, op->rawlen};
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_OPS;
+    memcpy(m.u.ops.object, w->obj, 32);
+    m.u.ops.ops = &b;
+    m.u.ops.nops = 1;
+    uint8_t *enc = NULL;
+    size_t elen;
+    assert_int_equal(ent_wire_encode(&m, &enc, &elen), ENT_OK);
+    ent_op_free(op);
+    ent_peers_stats p0 = pst(w);
+    /* the window, at once: answered, kept */
+    w->acks_wanted = w->a.acked + ENT_WIRE_PEER_MAX_INFLIGHT;
+    for (int i = 0; i < ENT_WIRE_PEER_MAX_INFLIGHT; i++)
+        a_send_raw(w, enc, elen);
+    assert_true(run_until(w, a_all_acked, WAIT_MS));
+    run_for(w, 100);
+    assert_non_null(w->a.s);
+    assert_false(w->a.closed);
+    assert_int_equal(pst(w).violations, p0.violations);
+    /* twice the window and one, at once (V may answer the first few
+     * before it reads the rest): ERROR LIMIT, closed */
+    unsigned err0 = w->a.errors;
+    for (int i = 0; i <= 2 * ENT_WIRE_PEER_MAX_INFLIGHT; i++)
+        a_send_raw(w, enc, elen);
+    free(enc);
+    assert_true(run_until(w, a_gone, WAIT_MS));
+    assert_true(w->a.errors > err0);
+    assert_int_equal(w->a.last_err, ENT_WIRE_C_LIMIT);
+    assert_int_equal(pst(w).violations, p0.violations + 1);
+    a_connect(w);
+    honest_edit_arrives(w);
+}
+
 static bool unread_settled(world *w);
 
 /* V's session with A (the newest one). */
@@ -1451,6 +1503,7 @@ int main(void) {
         cmocka_unit_test(test_unread_answers),
         cmocka_unit_test(test_leaf_flood),
         cmocka_unit_test(test_vv_flood),
+        cmocka_unit_test(test_ops_inflight),
         cmocka_unit_test(test_after_removal),
         cmocka_unit_test(test_removed_vv_flood),
     };

@@ -260,6 +260,14 @@ static void on_message(ent_session *s, const uint8_t *msg, size_t len,
         ent__peers_join_message(c, &m);
         break;
     case ENT_WIRE_OPS:
+        /* the peer may have at most ENT_WIRE_PEER_MAX_INFLIGHT OPS without
+         * ACK: an honest one counts the ACKs it has received, never more
+         * than this node has answered, so it is never over (spec/protocol.md
+         * §5); ent__peers_ack answers them */
+        if (++c->ops_unanswered > ENT_WIRE_PEER_MAX_INFLIGHT) {
+            ent__peers_violation(c, ENT_ELIMIT, "OPS in flight");
+            break;
+        }
         ent__peers_handle_ops(c, &m.u.ops);
         break;
     case ENT_WIRE_ACK:

@@ -121,6 +121,7 @@ typedef struct conn {
     size_t queued;
     size_t ctl_queued;  /* of those, in ctl (peer_send.c) */
     unsigned inflight;
+    unsigned ops_unanswered; /* OPS received, no ACK decided yet (peer.c) */
     sync_job *jobs;
     size_t njobs;
     int64_t tokens; /* op tokens x 1000 */

@@ -482,6 +482,8 @@ void ent__peers_ack(conn *c, const ent_wire_msg *ack) {
     ent_peers *p = c->p;
     if (c->closing)
         return;
+    if (c->ops_unanswered > 0) /* the peer's in-flight OPS (peer.c) */
+        c->ops_unanswered--;
     if (!c->acks) { /* an older peer: one ACK per OPS, with its ids */
         if (ent__peers_send(c, ack) == ENT_OK)
             p->stats.acks_msgs_sent++;
