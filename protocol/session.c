@@ -107,6 +107,10 @@ void ent_session_mgr_set_config(ent_session_mgr *m,
         m->cfg.refusal_log_ms = c->refusal_log_ms;
 }
 
+uint32_t ent_session_mgr_idle_timeout(const ent_session_mgr *m) {
+    return m != NULL ? m->cfg.idle_timeout_ms : 0;
+}
+
 /* ---- refusal summary -------------------------------------------------------
  *
  * Connections turned away are never logged one by one: an attacker would

@@ -169,6 +169,10 @@ int ent_session_mgr_new(ent_session_mgr **out, struct uv_loop_s *loop,
 void ent_session_mgr_set_config(ent_session_mgr *m,
                                 const ent_session_config *c);
 
+/* The idle timeout in force (ms; ENT_SESSION_IDLE_TIMEOUT_MS unless
+ * ent_session_mgr_set_config changed it); 0 for a NULL m. */
+uint32_t ent_session_mgr_idle_timeout(const ent_session_mgr *m);
+
 /*
  * Binds a listener of its own on addr ("HOST:PORT", IPv4 or [IPv6] literal;
  * port 0 picks one) and accepts peers on it. At most one listener.

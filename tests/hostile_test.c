@@ -1376,6 +1376,58 @@ static void test_unread_answers(void **state) {
     honest_edit_arrives(w);
 }
 
+/* a_gone, A sending a PING every 200 ms meanwhile (it reads nothing) */
+static bool a_gone_pinging(world *w) {
+    static uint64_t last;
+    uint64_t now = wall_ms();
+    if (w->a.s != NULL && now - last >= 200) {
+        ent_wire_msg m;
+        memset(&m, 0, sizeof(m));
+        m.type = ENT_WIRE_PING;
+        a_send(w, &m);
+        last = now;
+    }
+    return w->a.s == NULL;
+}
+
+/*
+ * A member that reads nothing V sends but keeps sending (a PING every 200
+ * ms, so that V's idle timeout, which counts what arrives, never runs
+ * out): once V's session for it is full, nothing V queues for it goes out,
+ * and V closes it when that lasts past the idle timeout (shortened here to
+ * 1.5 s, spec/protocol.md §5). Before: the session stayed, holding its
+ * queues, for as long as A kept sending.
+ */
+static void test_stuck_outbound(void **state) {
+    world *w = *state;
+    ent_session_config cfg;
+    a_connect(w);
+    run_for(w, 100);
+    assert_non_null(w->a.s);
+    ent_session_read_stop(w->a.s); /* A reads nothing from now on */
+    assert_non_null(w->a_conn = v_conn_of_a(w));
+    ent_peers_stats p0 = pst(w);
+    ent_session_stats s0 = sst(w);
+    v_fill_queue(w, 16000);
+    assert_non_null(w->a.s);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.idle_timeout_ms = 1500;
+    ent_session_mgr_set_config(vp(w)->mgr, &cfg);
+    uint64_t t0 = wall_ms();
+    bool gone = run_until(w, a_gone_pinging, 20000);
+    uint64_t took = wall_ms() - t0;
+    cfg.idle_timeout_ms = ENT_SESSION_IDLE_TIMEOUT_MS;
+    ent_session_mgr_set_config(vp(w)->mgr, &cfg);
+    fprintf(stderr, "  stuck outbound: %s after %llu ms (idle timeout "
+                    "1,500)\n",
+            gone ? "closed" : "not closed", (unsigned long long)took);
+    assert_true(gone);
+    assert_int_equal(pst(w).stuck_closed, p0.stuck_closed + 1);
+    assert_int_equal(sst(w).drop_idle, s0.drop_idle); /* A kept sending */
+    a_connect(w);
+    honest_edit_arrives(w);
+}
+
 static bool removal_seen(world *w) {
     json_t *j = NULL;
     bool ok = false;
@@ -1501,6 +1553,7 @@ int main(void) {
         cmocka_unit_test(test_head_flood),
         cmocka_unit_test(test_ranges_flood),
         cmocka_unit_test(test_unread_answers),
+        cmocka_unit_test(test_stuck_outbound),
         cmocka_unit_test(test_leaf_flood),
         cmocka_unit_test(test_vv_flood),
         cmocka_unit_test(test_ops_inflight),

@@ -597,6 +597,20 @@ static void on_tick(uv_timer_t *t) {
              now - c->last_have >= p->keepalive_ms))
             send_haves(c);
         ent__peers_pump(c);
+        /* outbound full past the idle timeout: the session took nothing
+         * queued for the peer since it first refused (its pending bytes
+         * full, or no credit): a peer that reads nothing (it may well keep
+         * sending) is closed (spec/protocol.md §5) */
+        if (c->stuck_at != 0 && !c->closing && now >= c->stuck_at &&
+            (c->ctl != NULL || c->ops != NULL || c->jobs != NULL) &&
+            now - c->stuck_at >= ent_session_mgr_idle_timeout(p->mgr)) {
+            p->stats.stuck_closed++;
+            ENT_INFO(p->log, "peers: closing %s: it read nothing sent to it "
+                             "within the idle timeout",
+                     ent_session_peer_addr(c->s));
+            c->closing = true;
+            ent_session_close(c->s, ENT_ETIMEOUT);
+        }
     }
     if (now - p->last_dial_scan >= 200 || p->last_dial_scan == 0) {
         p->last_dial_scan = now;

@@ -182,6 +182,9 @@ typedef struct ent_peers_stats {
                                  awaited them (spec/gossip.md §3) */
     uint64_t vv_refused;      /* VV not processed: over the per-session
                                  rate (spec/gossip.md §3) */
+    uint64_t stuck_closed;    /* sessions closed: nothing queued for the
+                                 peer was taken for the idle timeout, it
+                                 reads nothing (spec/protocol.md §5) */
     /* signed address records (spec/gossip.md §10) */
     uint64_t addrs_sent;      /* records sent in ADDRS */
     uint64_t addrs_stored;    /* records taken: newer, of a fellow member */

@@ -122,6 +122,9 @@ typedef struct conn {
     size_t ctl_queued;  /* of those, in ctl (peer_send.c) */
     unsigned inflight;
     unsigned ops_unanswered; /* OPS received, no ACK decided yet (peer.c) */
+    uint64_t stuck_at; /* loop ms the session first refused a message to
+                          it, none taken since; 0: none refused
+                          (peer_send.c; closed past the idle timeout) */
     sync_job *jobs;
     size_t njobs;
     int64_t tokens; /* op tokens x 1000 */

@@ -46,6 +46,10 @@ void ent__peers_queues_free(conn *c) {
 /* Tries to send q; ENT_OK when it went out, ENT_ELIMIT to retry later. */
 static int send_raw(conn *c, const uint8_t *buf, size_t len) {
     int rc = ent_session_send(c->s, buf, len);
+    if (rc == ENT_OK)
+        c->stuck_at = 0;
+    else if (rc == ENT_ELIMIT && c->stuck_at == 0)
+        c->stuck_at = uv_now(c->p->loop) ? uv_now(c->p->loop) : 1;
     if (rc != ENT_OK && rc != ENT_ELIMIT && !c->closing) {
         ENT_DEBUG(c->p->log, "peers: send to %s: %s",
                   ent_session_peer_addr(c->s), ent_strerror(rc));
@@ -180,8 +184,11 @@ void ent__peers_pump(conn *c) {
             free(j);
             continue;
         }
-        if (!ent_session_can_send(c->s, ENT_WIRE_MAX_MSG))
+        if (!ent_session_can_send(c->s, ENT_WIRE_MAX_MSG)) {
+            if (c->stuck_at == 0)
+                c->stuck_at = uv_now(c->p->loop) ? uv_now(c->p->loop) : 1;
             return; /* the tick (or the peer's CREDIT) comes back */
+        }
         job_read r = {.c = c, .j = j};
         int rc = ent_store_read(c->p->store, job_fn, &r);
         if (rc != ENT_OK) {
