@@ -742,23 +742,30 @@ static int load_fn(ent_txn *txn, void *data) {
 }
 
 static int note_fn(ent_txn *txn, void *data) {
+    const ent_principal *p = data; /* alice, then bob */
     uint8_t id[32];
     memset(id, 7, sizeof(id));
-    int rc = ent_access_note_creator(txn, id, "alice");
+    int rc = ent_access_note_creator(txn, id, p[0].user, p[0].uid);
     if (rc == ENT_OK)
-        rc = ent_access_note_op(txn, id, "bob");
+        rc = ent_access_note_op(txn, id, p[1].user, p[1].uid);
     return rc;
 }
 
+struct lookup_out {
+    char name[3][ENT_POLICY_VALUE_MAX + 1];
+    bool removed;
+};
+
 static int lookup_fn(ent_txn *txn, void *data) {
-    char(*out)[ENT_POLICY_VALUE_MAX + 1] = data;
+    struct lookup_out *out = data;
     uint8_t id[32], other[32];
     memset(id, 7, sizeof(id));
     memset(other, 8, sizeof(other));
-    int rc = ent_access_creator(txn, id, out[0]);
+    int rc = ent_access_creator(txn, id, out->name[0]);
     if (rc == ENT_OK)
-        rc = ent_access_op_user(txn, id, out[1]);
-    if (rc == ENT_OK && ent_access_creator(txn, other, out[2]) != ENT_ENOENT)
+        rc = ent_access_op_user(txn, id, out->name[1], &out->removed);
+    if (rc == ENT_OK &&
+        ent_access_creator(txn, other, out->name[2]) != ENT_ENOENT)
         rc = ENT_EINVAL;
     return rc;
 }
@@ -798,12 +805,53 @@ static void test_stored_policies(void **state) {
         json_string_value(json_object_get(json_array_get(arr, 0), "rule")),
         "deny * export *");
     json_decref(arr);
-    /* creator and op user rows */
-    char out[3][ENT_POLICY_VALUE_MAX + 1];
-    assert_int_equal(ent_store_write(f->store, note_fn, NULL), ENT_OK);
-    assert_int_equal(ent_store_read(f->store, lookup_fn, out), ENT_OK);
-    assert_string_equal(out[0], "alice");
-    assert_string_equal(out[1], "bob");
+    /* creator and op user rows: the user's name and id */
+    struct lookup_out out;
+    ent_principal p[2];
+    assert_int_equal(add_user(f, "alice", "rep", NULL, NULL, NULL), ENT_OK);
+    assert_int_equal(add_user(f, "bob", "rep", NULL, NULL, NULL), ENT_OK);
+    assert_int_equal(ent_access_principal(f->store, "alice", &p[0]), ENT_OK);
+    assert_int_equal(ent_access_principal(f->store, "bob", &p[1]), ENT_OK);
+    assert_int_equal(strlen(p[0].uid), ENT_POLICY_UID_HEX);
+    assert_string_not_equal(p[0].uid, p[1].uid);
+    assert_int_equal(ent_store_write(f->store, note_fn, p), ENT_OK);
+    assert_int_equal(ent_store_read(f->store, lookup_fn, &out), ENT_OK);
+    assert_string_equal(out.name[0], "alice");
+    assert_string_equal(out.name[1], "bob");
+    assert_false(out.removed);
+    /* removed, then a new bob and alice: neither is taken for the old */
+    assert_int_equal(ent_access_user_remove(f->store, "bob"), ENT_OK);
+    assert_int_equal(ent_store_read(f->store, lookup_fn, &out), ENT_OK);
+    assert_string_equal(out.name[1], "bob");
+    assert_true(out.removed);
+    assert_int_equal(ent_access_user_remove(f->store, "alice"), ENT_OK);
+    assert_int_equal(add_user(f, "alice", "rep", NULL, NULL, NULL), ENT_OK);
+    assert_int_equal(add_user(f, "bob", "rep", NULL, NULL, NULL), ENT_OK);
+    assert_int_equal(ent_store_read(f->store, lookup_fn, &out), ENT_OK);
+    assert_string_equal(out.name[0], ENT_ACCESS_CREATOR_REMOVED);
+    assert_string_equal(out.name[1], "bob");
+    assert_true(out.removed);
+    /* creator= never holds for it, creator!= always does */
+    ent_principal alice;
+    ent_rule r[2];
+    ent_decision d;
+    assert_int_equal(ent_access_principal(f->store, "alice", &alice), ENT_OK);
+    const char *own = "allow * read * where creator=$user";
+    const char *others = "allow * read * where creator!=$user";
+    assert_int_equal(ent_rule_parse(own, strlen(own), &r[0], err, sizeof(err)),
+                     ENT_OK);
+    ent_access_req q = {ENT_ACT_READ, "deal", NULL, NULL, out.name[0]};
+    ent_policy_decide(r, 1, &alice, &q, &d);
+    assert_false(d.allow);
+    q.creator = "alice";
+    ent_policy_decide(r, 1, &alice, &q, &d);
+    assert_true(d.allow);
+    assert_int_equal(
+        ent_rule_parse(others, strlen(others), &r[1], err, sizeof(err)),
+        ENT_OK);
+    q.creator = out.name[0];
+    ent_policy_decide(&r[1], 1, &alice, &q, &d);
+    assert_true(d.allow);
 }
 
 int main(void) {

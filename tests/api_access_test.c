@@ -408,6 +408,150 @@ static void test_who_did_what(void **state) {
     json_decref(j);
 }
 
+/* The log entry of the op that made object hex (the operator's view). */
+static json_t *log_entry_of(fx *f, const char *hex) {
+    json_t *j = NULL, *e, *found = NULL;
+    size_t i;
+    assert_int_equal(call(f, NULL, "GET", "/v1/log", NULL, &j), 200);
+    json_array_foreach(json_object_get(j, "entries"), i, e) {
+        const char *o = json_string_value(json_object_get(e, "object"));
+        if (found == NULL && o != NULL && strcmp(o, hex) == 0)
+            found = json_incref(e);
+    }
+    json_decref(j);
+    assert_non_null(found);
+    return found;
+}
+
+/* Removes user name and adds a new user of that name (role rep, region
+ * EMEA) through the API; tok gets a token of the new user. */
+static void readd(fx *f, const char *name, char tok[ENT_TOKEN_STRLEN + 1]) {
+    char path[96], body[160], id[ENT_TOKEN_ID_HEX + 1];
+    json_t *j = NULL;
+    snprintf(path, sizeof(path), "/v1/users/%s", name);
+    assert_int_equal(call(f, NULL, "DELETE", path, NULL, &j), 200);
+    json_decref(j);
+    snprintf(body, sizeof(body),
+             "{\"name\":\"%s\",\"role\":\"rep\",\"attrs\":{\"region\":"
+             "\"EMEA\"}}",
+             name);
+    assert_int_equal(call(f, NULL, "POST", "/v1/users", body, &j), 201);
+    json_decref(j);
+    assert_int_equal(ent_access_token_create(ent_node_store(f->n), name,
+                                             ENT_ACT_ALL, 0, NOW, tok, id),
+                     ENT_OK);
+}
+
+/* A user added with the name of a removed user gets none of its creator
+ * rights and is not shown as the author of its ops (spec/access.md §5). */
+static void test_name_reused(void **state) {
+    fx *f = *state;
+    char path[160], mine[65], again[65], tok[ENT_TOKEN_STRLEN + 1];
+    const char *apac = "{\"type\":\"opportunity\",\"set\":{\"region\":"
+                       "\"APAC\",\"name\":\"Own\"}}";
+    json_t *j = NULL, *e;
+    /* rep creates an APAC object: readable as its creator */
+    assert_int_equal(call(f, f->rep, "POST", "/v1/objects", apac, &j), 201);
+    strcpy(mine, json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    snprintf(path, sizeof(path), "/v1/objects/%s", mine);
+    assert_int_equal(call(f, f->rep, "GET", path, NULL, &j), 200);
+    json_decref(j);
+    /* rep is removed and a new rep added: not the creator of that object */
+    readd(f, "rep", tok);
+    assert_int_equal(call(f, tok, "GET", path, NULL, &j), 403);
+    json_decref(j);
+    assert_int_equal(
+        call(f, tok, "POST", path, "{\"set\":{\"name\":\"x\"}}", &j), 403);
+    json_decref(j);
+    assert_int_equal(call(f, tok, "GET", "/v1/objects", NULL, &j), 200);
+    assert_int_equal(json_array_size(j), 1); /* the EMEA one, by region */
+    json_decref(j);
+    /* the log names the removed rep, marked removed */
+    e = log_entry_of(f, mine);
+    assert_string_equal(json_string_value(json_object_get(e, "user")), "rep");
+    assert_true(json_is_true(json_object_get(e, "user_removed")));
+    json_decref(e);
+    /* what the new rep creates is its own */
+    assert_int_equal(call(f, tok, "POST", "/v1/objects", apac, &j), 201);
+    strcpy(again, json_string_value(json_object_get(j, "id")));
+    json_decref(j);
+    snprintf(path, sizeof(path), "/v1/objects/%s", again);
+    assert_int_equal(call(f, tok, "GET", path, NULL, &j), 200);
+    json_decref(j);
+    e = log_entry_of(f, again);
+    assert_string_equal(json_string_value(json_object_get(e, "user")), "rep");
+    assert_true(json_is_false(json_object_get(e, "user_removed")));
+    json_decref(e);
+}
+
+/* Rows written before users had ids hold the name alone: they stay the
+ * rows of the user of that name while it is one added before ids (no "id"
+ * in its record), and are nobody's once a new user takes the name. */
+struct legacy_ctx {
+    uint8_t obj[32];
+};
+
+static int legacy_fn(ent_txn *txn, void *data) {
+    struct legacy_ctx *c = data;
+    static const char rec[] =
+        "{\"attrs\":{\"region\":\"EMEA\"},\"created\":1,\"disabled\":false,"
+        "\"failures\":0,\"locked_until\":0,\"name\":\"old\",\"password\":"
+        "null,\"role\":\"rep\"}";
+    uint8_t key[34] = {'c', '/'};
+    memcpy(key + 2, c->obj, 32);
+    int rc = ent_txn_put(txn, ENT_TBL_ACCESS, "u/old", 5, rec, strlen(rec), 0);
+    if (rc == ENT_OK)
+        rc = ent_txn_put(txn, ENT_TBL_ACCESS, key, sizeof(key), "old", 3, 0);
+    return rc;
+}
+
+static void test_creator_before_ids(void **state) {
+    fx *f = *state;
+    char path[160], tok[ENT_TOKEN_STRLEN + 1], id[ENT_TOKEN_ID_HEX + 1];
+    struct legacy_ctx c;
+    json_t *j = NULL, *e;
+    ent_store *s = ent_node_store(f->n);
+    /* "old", added before ids, created the operator's APAC object */
+    assert_int_equal(ent_hex_decode(c.obj, sizeof(c.obj), f->apac), ENT_OK);
+    assert_int_equal(ent_store_write(s, legacy_fn, &c), ENT_OK);
+    assert_int_equal(
+        ent_access_token_create(s, "old", ENT_ACT_ALL, 0, NOW, tok, id),
+        ENT_OK);
+    assert_int_equal(call(f, NULL, "GET", "/v1/users/old", NULL, &j), 200);
+    assert_true(json_is_null(json_object_get(j, "id")));
+    json_decref(j);
+    /* it keeps its creator rights, and its new ops are its own */
+    snprintf(path, sizeof(path), "/v1/objects/%s", f->apac);
+    assert_int_equal(call(f, tok, "GET", path, NULL, &j), 200);
+    json_decref(j);
+    assert_int_equal(call(f, f->rep, "GET", path, NULL, &j), 403);
+    json_decref(j);
+    assert_int_equal(
+        call(f, tok, "POST", path, "{\"set\":{\"next_step\":\"Call\"}}", &j),
+        200);
+    json_decref(j);
+    assert_int_equal(call(f, NULL, "GET", "/v1/log", NULL, &j), 200);
+    e = json_array_get(json_object_get(j, "entries"),
+                       json_array_size(json_object_get(j, "entries")) - 1);
+    assert_string_equal(json_string_value(json_object_get(e, "user")), "old");
+    assert_true(json_is_false(json_object_get(e, "user_removed")));
+    json_decref(j);
+    /* a new "old" (with an id) inherits neither */
+    readd(f, "old", tok);
+    assert_int_equal(call(f, NULL, "GET", "/v1/users/old", NULL, &j), 200);
+    assert_int_equal(strlen(json_string_value(json_object_get(j, "id"))), 16);
+    json_decref(j);
+    assert_int_equal(call(f, tok, "GET", path, NULL, &j), 403);
+    json_decref(j);
+    assert_int_equal(call(f, NULL, "GET", "/v1/log", NULL, &j), 200);
+    e = json_array_get(json_object_get(j, "entries"),
+                       json_array_size(json_object_get(j, "entries")) - 1);
+    assert_string_equal(json_string_value(json_object_get(e, "user")), "old");
+    assert_true(json_is_true(json_object_get(e, "user_removed")));
+    json_decref(j);
+}
+
 /* A stage the user may not read is not told by a stage filter of the
  * list nor by the rules view. */
 static void test_stage_hidden(void **state) {
@@ -785,6 +929,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_denied_writes_change_nothing,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_who_did_what, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_reused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_creator_before_ids, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_approve_action, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_report, setup, teardown),
         cmocka_unit_test_setup_teardown(test_convert, setup, teardown),

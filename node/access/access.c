@@ -3,12 +3,13 @@
  * policies and the private creator and op-author rows; see access.h and
  * spec/access.md. Rows of the "access" table (spec/storage.md):
  *
- *   u/NAME       user record (JSON)
+ *   u/NAME       user record (JSON, with the user's never-reused "id")
  *   t/ID         token record (JSON, with the token's hash, never the token)
  *   p/ID(u32 BE) a rule's canonical text
  *   n/policy     the next rule id (u32 BE)
- *   c/OBJ(32)    the user that created the object
- *   o/OP(32)     the user that made the op
+ *   c/OBJ(32)    the user that created the object: NAME 0x00 ID(8)
+ *   o/OP(32)     the user that made the op: NAME 0x00 ID(8)
+ *                (NAME alone in rows written before users had ids)
  */
 #include "node/access/access.h"
 #include "node/err.h"
@@ -105,6 +106,7 @@ int ent_access_password_strength(const char *user, const char *pw, char *err,
 struct user_op {
     const ent_user_spec *u;
     const char *hash; /* the new password hash, or NULL */
+    const char *uid;  /* add: the new user's id (hex) */
     bool add;
     uint64_t now;
     char *err;
@@ -162,10 +164,11 @@ static int user_write_fn(ent_txn *txn, void *data) {
         }
         if (rc != ENT_ENOENT)
             goto out;
-        rec = json_pack("{s:s,s:s,s:{},s:b,s:n,s:I,s:i,s:i}", "name", u->name,
-                        "role", u->role, "attrs", "disabled", u->disabled == 1,
-                        "password", "created", (json_int_t)c->now, "failures",
-                        0, "locked_until", 0);
+        rec =
+            json_pack("{s:s,s:s,s:{},s:b,s:n,s:I,s:i,s:i,s:s}", "name", u->name,
+                      "role", u->role, "attrs", "disabled", u->disabled == 1,
+                      "password", "created", (json_int_t)c->now, "failures", 0,
+                      "locked_until", 0, "id", c->uid);
         if (rec == NULL) {
             rc = ENT_ENOMEM;
             goto out;
@@ -206,9 +209,16 @@ static int user_write(ent_store *s, const ent_user_spec *u, bool add,
                       const ent_pwhash_cost *cost, uint64_t now, char *err,
                       size_t errcap) {
     char hash[ENT_PWHASH_STR_LEN];
+    char uid[ENT_POLICY_UID_HEX + 1];
+    uint8_t rid[ENT_POLICY_UID_HEX / 2];
     int rc;
-    struct user_op c = {u, NULL, add, now, err, errcap};
+    struct user_op c = {u, NULL, uid, add, now, err, errcap};
     seterr(err, errcap, "");
+    uid[0] = '\0';
+    if (add) { /* the new user's id: never that of an earlier one */
+        ent_random(rid, sizeof(rid));
+        ent_hex_encode(uid, rid, sizeof(rid));
+    }
     if (!ent_policy_user_valid(u->name)) {
         seterr(err, errcap,
                "user name: want 1 to 64 of a-z 0-9 . _ - (starting with a "
@@ -312,6 +322,8 @@ static json_t *user_public(const json_t *rec) {
     json_object_set_new(
         o, "password",
         json_boolean(json_is_string(json_object_get(rec, "password"))));
+    if (json_object_get(o, "id") == NULL)
+        json_object_set_new(o, "id", json_null()); /* added before ids */
     return o;
 }
 
@@ -648,6 +660,13 @@ static int principal_from(const json_t *rec, ent_principal *p) {
         return ENT_ECORRUPT;
     strcpy(p->user, name);
     strcpy(p->role, role);
+    json_t *uid = json_object_get(rec, "id");
+    if (uid != NULL) { /* absent: added before users had ids */
+        const char *h = json_string_value(uid);
+        if (h == NULL || strlen(h) != ENT_POLICY_UID_HEX)
+            return ENT_ECORRUPT;
+        strcpy(p->uid, h);
+    }
     json_object_foreach((json_t *)json_object_get(rec, "attrs"), k, v) {
         const char *s = json_string_value(v);
         if (p->nattrs == ENT_POLICY_MAX_ATTRS || s == NULL ||
@@ -958,48 +977,90 @@ int ent_access_policies_json(ent_store *s, json_t **out) {
 
 /* ---- who did what ------------------------------------------------------- */
 
-static int note(ent_txn *txn, char tag, const uint8_t id[32],
-                const char *user) {
+/* Writes tag/id -> user 0x00 ID(8), or user alone when uid is NULL or ""
+ * (a user added before users had ids). */
+static int note(ent_txn *txn, char tag, const uint8_t id[32], const char *user,
+                const char *uid) {
     uint8_t key[34] = {(uint8_t)tag, '/'};
+    uint8_t val[ENT_POLICY_VALUE_MAX + 1 + ENT_POLICY_UID_HEX / 2];
+    size_t n = user != NULL ? strlen(user) : 0;
     if (!ent_policy_user_valid(user))
         return ENT_EINVAL;
     memcpy(key + 2, id, 32);
-    return ent_txn_put(txn, ENT_TBL_ACCESS, key, sizeof(key), user,
-                       strlen(user), 0);
+    memcpy(val, user, n);
+    if (uid != NULL && uid[0] != '\0') {
+        val[n++] = 0x00;
+        if (strlen(uid) != ENT_POLICY_UID_HEX ||
+            ent_hex_decode(val + n, ENT_POLICY_UID_HEX / 2, uid) != ENT_OK)
+            return ENT_EINVAL;
+        n += ENT_POLICY_UID_HEX / 2;
+    }
+    return ent_txn_put(txn, ENT_TBL_ACCESS, key, sizeof(key), val, n, 0);
 }
 
+/* Reads tag/id: the user's name into out, and *current whether that user
+ * is the user of that name now: u/NAME exists and its "id" is the row's,
+ * or both have none (a row and a user from before users had ids). A user
+ * added since always has an id, so a removed user's rows never match the
+ * next user given its name. */
 static int lookup(ent_txn *txn, char tag, const uint8_t id[32],
-                  char out[ENT_POLICY_VALUE_MAX + 1]) {
+                  char out[ENT_POLICY_VALUE_MAX + 1], bool *current) {
     uint8_t key[34] = {(uint8_t)tag, '/'};
     const void *v;
-    size_t vl;
+    size_t vl, nl;
+    char rid[ENT_POLICY_UID_HEX + 1] = "", ukey[KEY_MAX];
+    json_t *rec = NULL;
     out[0] = '\0';
+    *current = false;
     memcpy(key + 2, id, 32);
     int rc = ent_txn_get(txn, ENT_TBL_ACCESS, key, sizeof(key), &v, &vl);
     if (rc != ENT_OK)
         return rc;
-    if (vl == 0 || vl > ENT_POLICY_VALUE_MAX)
+    const uint8_t *nul = memchr(v, 0x00, vl);
+    nl = nul != NULL ? (size_t)(nul - (const uint8_t *)v) : vl;
+    if (nl == 0 || nl > ENT_POLICY_VALUE_MAX ||
+        (nul != NULL && vl - nl - 1 != ENT_POLICY_UID_HEX / 2))
         return ENT_ECORRUPT;
-    memcpy(out, v, vl);
-    out[vl] = '\0';
+    memcpy(out, v, nl);
+    out[nl] = '\0';
+    if (nul != NULL)
+        ent_hex_encode(rid, nul + 1, ENT_POLICY_UID_HEX / 2);
+    rc = get_json(txn, ukey, key_of(ukey, 'u', out), &rec);
+    if (rc == ENT_ENOENT)
+        return ENT_OK; /* removed, none of that name now */
+    if (rc != ENT_OK)
+        return rc;
+    const json_t *uid = json_object_get(rec, "id");
+    *current = uid == NULL ? rid[0] == '\0'
+                           : json_is_string(uid) &&
+                                 strcmp(json_string_value(uid), rid) == 0;
+    json_decref(rec);
     return ENT_OK;
 }
 
 int ent_access_note_creator(ent_txn *txn, const uint8_t obj[32],
-                            const char *user) {
-    return note(txn, 'c', obj, user);
+                            const char *user, const char *uid) {
+    return note(txn, 'c', obj, user, uid);
 }
 
-int ent_access_note_op(ent_txn *txn, const uint8_t op[32], const char *user) {
-    return note(txn, 'o', op, user);
+int ent_access_note_op(ent_txn *txn, const uint8_t op[32], const char *user,
+                       const char *uid) {
+    return note(txn, 'o', op, user, uid);
 }
 
 int ent_access_creator(ent_txn *txn, const uint8_t obj[32],
                        char out[ENT_POLICY_VALUE_MAX + 1]) {
-    return lookup(txn, 'c', obj, out);
+    bool current;
+    int rc = lookup(txn, 'c', obj, out, &current);
+    if (rc == ENT_OK && !current)
+        strcpy(out, ENT_ACCESS_CREATOR_REMOVED);
+    return rc;
 }
 
 int ent_access_op_user(ent_txn *txn, const uint8_t op[32],
-                       char out[ENT_POLICY_VALUE_MAX + 1]) {
-    return lookup(txn, 'o', op, out);
+                       char out[ENT_POLICY_VALUE_MAX + 1], bool *removed) {
+    bool current;
+    int rc = lookup(txn, 'o', op, out, &current);
+    *removed = rc == ENT_OK && !current;
+    return rc;
 }

@@ -65,7 +65,9 @@ int ent_access_password_strength(const char *user, const char *pw, char *err,
                                  size_t errcap);
 
 /*
- * Adds a user. cost: the Argon2id cost (NULL: ent_pwhash_cost_default).
+ * Adds a user, with a new random id (8 bytes) that tells it apart from any
+ * earlier user of the same name. cost: the Argon2id cost (NULL:
+ * ent_pwhash_cost_default).
  * @return ENT_OK, ENT_EINVAL (bad name, role, attribute, weak password;
  *         reason in err), ENT_EEXIST, ENT_ELIMIT (too many attributes),
  *         storage errors.
@@ -83,8 +85,10 @@ int ent_access_user_remove(ent_store *s, const char *name);
 
 /*
  * A user as JSON (never the password hash): {"name","role","attrs":{},
- * "disabled","password":bool,"created","failures","locked_until"} with
- * times in ms (0: never). *out is the caller's. @return ENT_OK, ENT_ENOENT.
+ * "disabled","password":bool,"created","failures","locked_until","id"}
+ * with times in ms (0: never) and id the user's never-reused id (16 hex;
+ * null for a user added before users had ids). *out is the caller's.
+ * @return ENT_OK, ENT_ENOENT.
  */
 int ent_access_user_json(ent_store *s, const char *name, json_t **out);
 
@@ -189,17 +193,39 @@ int ent_access_policies_json(ent_store *s, json_t **out);
 /* ---- who did what (local only) --------------------------------------------
  */
 
-/* Records that user created object obj / made the op with id op. */
+/*
+ * Records that user created object obj / made the op with id op. uid: the
+ * user's id (ent_principal.uid, 16 hex), stored with the name so that a
+ * later user given the same name is not taken for this one; NULL or "" for
+ * a user added before users had ids (the row then holds the name alone).
+ * @return ENT_OK, ENT_EINVAL (bad name or id), storage errors.
+ */
 int ent_access_note_creator(ent_txn *txn, const uint8_t obj[32],
-                            const char *user);
-int ent_access_note_op(ent_txn *txn, const uint8_t op[32], const char *user);
+                            const char *user, const char *uid);
+int ent_access_note_op(ent_txn *txn, const uint8_t op[32], const char *user,
+                       const char *uid);
 
-/* The user that created obj / made op into out (ENT_POLICY_VALUE_MAX + 1
- * bytes). @return ENT_OK, ENT_ENOENT (the operator, a partner, or before
- * users existed). */
+/* What ent_access_creator gives for an object whose creating user has been
+ * removed since: no user name, rule value or attribute value equals it
+ * ('#' is in none of them), so creator= never holds and creator!= holds. */
+#define ENT_ACCESS_CREATOR_REMOVED "#removed"
+
+/*
+ * The user that created obj into out (ENT_POLICY_VALUE_MAX + 1 bytes): its
+ * name when that user is the user of that name now (same id, or neither
+ * has one: spec/access.md §5), else ENT_ACCESS_CREATOR_REMOVED.
+ * @return ENT_OK, ENT_ENOENT (the operator, a partner, or before users
+ * existed), ENT_ECORRUPT.
+ */
 int ent_access_creator(ent_txn *txn, const uint8_t obj[32],
                        char out[ENT_POLICY_VALUE_MAX + 1]);
+
+/*
+ * The name of the user that made op into out, and *removed true when that
+ * user has been removed since (a user of that name now, if any, is another
+ * one). @return as ent_access_creator.
+ */
 int ent_access_op_user(ent_txn *txn, const uint8_t op[32],
-                       char out[ENT_POLICY_VALUE_MAX + 1]);
+                       char out[ENT_POLICY_VALUE_MAX + 1], bool *removed);
 
 #endif

@@ -22,6 +22,7 @@
 #define ENT_POLICY_TEXT_MAX 1024 /* bytes of one rule's text */
 #define ENT_POLICY_KEY_MAX 32    /* attribute key, role, type */
 #define ENT_POLICY_VALUE_MAX 64  /* attribute value, user name, field name */
+#define ENT_POLICY_UID_HEX 16    /* a user's id: 8 random bytes in hex */
 #define ENT_POLICY_MAX_SUBJ 8    /* key=value pairs in a subject */
 #define ENT_POLICY_MAX_CONDS 8   /* conditions after "where" */
 #define ENT_POLICY_MAX_ATTRS 16  /* attributes of one user */
@@ -89,6 +90,9 @@ typedef struct ent_principal {
     uint32_t scopes; /* ENT_ACT_* the token allows; ENT_ACT_ALL */
     char token[17];  /* the token's id in hex, "" for the operator */
     bool session;    /* authenticated by a session cookie (TCP API) */
+    /* the user record's never-reused id (spec/access.md §2), 16 lowercase
+     * hex; "" for the operator and for a user added before users had ids */
+    char uid[ENT_POLICY_UID_HEX + 1];
 } ent_principal;
 
 /* The value of attribute key of p, or NULL. */

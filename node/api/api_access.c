@@ -1034,8 +1034,9 @@ static void filter_list(ent_node *n, const ent_api_guard *g,
             json_array_remove(arr, json_array_size(arr) - 1);
 }
 
-/* GET /v1/log: every entry gets "user" (who made the op, local only); a
- * user does not see the entries of objects it may not read. */
+/* GET /v1/log: every entry gets "user" (who made the op, local only) and
+ * "user_removed" (that user has been removed since); a user does not see
+ * the entries of objects it may not read. */
 struct log_ctx {
     json_t *entries;
     const ent_principal *p;
@@ -1049,11 +1050,13 @@ static int log_users_fn(ent_txn *txn, void *data) {
         const char *op = json_string_value(json_object_get(e, "op"));
         uint8_t id[32];
         char user[ENT_POLICY_VALUE_MAX + 1];
+        bool removed = false;
         json_t *u = json_null();
         if (op != NULL && ent_api_obj_id_parse(op, id) == ENT_OK &&
-            ent_access_op_user(txn, id, user) == ENT_OK)
+            ent_access_op_user(txn, id, user, &removed) == ENT_OK)
             u = json_string(user);
         json_object_set_new(e, "user", u);
+        json_object_set_new(e, "user_removed", json_boolean(removed));
     }
     return ENT_OK;
 }
@@ -1118,7 +1121,7 @@ static int note_write(void *data, const ent_actlog_entry *e, const uint8_t *raw,
     (void)len;
     if (!e->has_op || e->kind != ENT_LOG_OP_AUTHORED)
         return 0;
-    return ent_access_note_op(t->txn, e->op, t->c->p->user);
+    return ent_access_note_op(t->txn, e->op, t->c->p->user, t->c->p->uid);
 }
 
 static int note_fn(ent_txn *txn, void *data) {
@@ -1126,7 +1129,7 @@ static int note_fn(ent_txn *txn, void *data) {
     struct note_txn t = {c, txn};
     int rc = ent_actlog_foreach(txn, c->from, note_write, &t);
     if (rc == ENT_OK && c->created != NULL)
-        rc = ent_access_note_creator(txn, c->created, c->p->user);
+        rc = ent_access_note_creator(txn, c->created, c->p->user, c->p->uid);
     return rc;
 }
 

@@ -104,6 +104,8 @@ static void print_user(const json_t *u) {
                                                              : "not set");
     ent__cli_kv(stdout, "created",
                 ent__cli_time(t1, json_object_get(u, "created")));
+    if (json_is_string(json_object_get(u, "id")))
+        ent__cli_kv(stdout, "id", ent__cli_jstr(u, "id"));
     if (json_is_string(json_object_get(u, "locked_until")))
         ent__cli_kv(stdout, "locked",
                     ent__cli_time(t2, json_object_get(u, "locked_until")));
@@ -472,7 +474,9 @@ static const cli_opt user_set_opts[] = {
 
 #define USER_JSON                                                              \
     "{\"name\",\"role\",\"attrs\",\"disabled\",\"password\","                  \
-    "\"created\",\"failures\",\"locked_until\"}"
+    "\"created\",\"failures\",\"locked_until\",\"id\"} (id: the user's "       \
+    "own, never that of an earlier user of the name; null for users added "    \
+    "before users had ids)"
 
 const cli_cmd ent__cli_user_cmds[] = {
     {"add", ent__cli_cmd_user_add, "add a user of this org",

@@ -95,11 +95,14 @@ void ent__cli_print_log(FILE *f, const json_t *log) {
         /* the org, and the local user that made the change (spec/access.md) */
         char by[128];
         const char *user = json_string_value(json_object_get(e, "user"));
-        snprintf(by, sizeof(by), "%s%s%s",
-                 json_is_string(json_object_get(e, "org"))
-                     ? ent__cli_who(who, e)
-                     : "-",
-                 user != NULL ? " by " : "", user != NULL ? user : "");
+        snprintf(
+            by, sizeof(by), "%s%s%s%s",
+            json_is_string(json_object_get(e, "org")) ? ent__cli_who(who, e)
+                                                      : "-",
+            user != NULL ? " by " : "", user != NULL ? user : "",
+            user != NULL && json_is_true(json_object_get(e, "user_removed"))
+                ? " (removed)"
+                : "");
         ent__cli_row(f, "",
                      (const char *const[]){
                          idx, ent__cli_time(when, json_object_get(e, "time")),

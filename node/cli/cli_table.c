@@ -601,10 +601,12 @@ const cli_cmd ent__cli_commands[] = {
      "Lists the entries of the node's activity log: index, local time, "
      "kind, object, op, org (by name), local user and reason. With --json: "
      "{\"size\",\"root\",\"entries\":[{\"index\",\"time\",\"kind\","
-     "\"object\",\"op\",\"org\",\"name\",\"user\",\"reason\"}]} (time: "
-     "RFC 3339; org: "
+     "\"object\",\"op\",\"org\",\"name\",\"user\",\"user_removed\","
+     "\"reason\"}]} (time: RFC 3339; org: "
      "base32; name: the org's, or null; user: the local user that made "
-     "the change, null for the operator and partners).",
+     "the change, null for the operator and partners; user_removed: true "
+     "when that user has been removed since, even if a user of that name "
+     "exists now: the text then says \"by NAME (removed)\").",
      log_opts, 0, 0, NULL},
     {"events", ent__cli_cmd_events, "show or follow this node's events",
      "events [--follow] [--after ID] [--kind K]... [--object OBJ] "
