@@ -191,6 +191,7 @@ static void make_hook(ent_webhook *h, const char *id) {
                      ENT_OK);
     snprintf(h->secret, sizeof(h->secret), "s3cret-s3cret-s3cret");
     snprintf(h->owner, sizeof(h->owner), "rep1");
+    snprintf(h->owner_id, sizeof(h->owner_id), "0123456789abcdef");
     h->created = 1700000000000ull;
 }
 
@@ -274,6 +275,7 @@ static void test_table_and_log(void **state) {
     assert_int_equal(ent_store_read(f->s, get_fn, f), ENT_OK);
     assert_string_equal(f->h.url, "http://127.0.0.1:1/x");
     assert_string_equal(f->h.owner, "rep1");
+    assert_string_equal(f->h.owner_id, "0123456789abcdef");
     assert_string_equal(f->h.secret, "s3cret-s3cret-s3cret");
     assert_int_equal(f->h.nkinds, 2);
     assert_string_equal(f->h.kinds[1], "webhook.test");

@@ -73,14 +73,19 @@ static int view_fn(ent_txn *txn, void *data) {
     return rc;
 }
 
-/* Whether the owner may receive events: exists and is enabled. */
-static bool owner_usable(ent_node *n, const char *owner) {
+/* Whether the owner may receive events: exists, is enabled and, when the
+ * webhook has owner_id, is that very user (spec/webhooks.md §5). */
+static bool owner_usable(ent_node *n, const char *owner,
+                         const char *owner_id) {
     json_t *u = NULL;
     if (owner[0] == '\0')
         return true;
     if (ent_access_user_json(ent_node_store(n), owner, &u) != ENT_OK)
         return false;
-    bool ok = !json_is_true(json_object_get(u, "disabled"));
+    const char *uid = json_string_value(json_object_get(u, "id"));
+    bool ok = !json_is_true(json_object_get(u, "disabled")) &&
+              (owner_id[0] == '\0' ||
+               (uid != NULL && strcmp(uid, owner_id) == 0));
     json_decref(u);
     return ok;
 }
@@ -98,10 +103,10 @@ static json_t *hook_out(ent_node *n, const ent_webhook *h, uint64_t cursor,
     json_t *o = ent_webhook_json(h, false);
     if (o == NULL)
         return NULL;
-    const char *state = h->paused                               ? "paused"
-                        : !owner_usable(n, h->owner)             ? "blocked"
+    const char *state = h->paused                                ? "paused"
+                        : !owner_usable(n, h->owner, h->owner_id)  ? "blocked"
                         : h->failures >= ENT_WEBHOOK_FAILING_AFTER ? "failing"
-                                                                 : "active";
+                                                                   : "active";
     time_key(o, "created");
     time_key(o, "failing_since");
     json_object_set_new(o, "state", json_string(state));
@@ -288,6 +293,9 @@ int ent_api_webhooks_create(ent_node *n, const ent_http_request *req,
                                          "\"as\": no user %.64s", owner);
             goto out;
         }
+        const char *uid = json_string_value(json_object_get(u, "id"));
+        if (uid != NULL)
+            snprintf(h->owner_id, sizeof(h->owner_id), "%s", uid);
         json_decref(u);
         snprintf(h->owner, sizeof(h->owner), "%s", owner);
     }

@@ -466,9 +466,11 @@ static int rec_fn(ent_txn *txn, void *data) {
     return ent_webhook_get(txn, c->id, c->rec);
 }
 
-/* Whether owner may receive events now: the user exists and is enabled.
- * Fills *who. */
-static bool owner_ok(ent_webhooks *w, const char *owner, ent_principal *who) {
+/* Whether owner may receive events now: the user exists, is enabled and,
+ * when the webhook has owner_id, is that very user (not a later user of
+ * the same name). Fills *who. */
+static bool owner_ok(ent_webhooks *w, const char *owner, const char *owner_id,
+                     ent_principal *who) {
     json_t *u = NULL;
     if (owner[0] == '\0') {
         ent_principal_operator(who);
@@ -476,7 +478,10 @@ static bool owner_ok(ent_webhooks *w, const char *owner, ent_principal *who) {
     }
     if (ent_access_user_json(ent_node_store(w->node), owner, &u) != ENT_OK)
         return false;
-    bool ok = !json_is_true(json_object_get(u, "disabled"));
+    const char *uid = json_string_value(json_object_get(u, "id"));
+    bool ok = !json_is_true(json_object_get(u, "disabled")) &&
+              (owner_id[0] == '\0' ||
+               (uid != NULL && strcmp(uid, owner_id) == 0));
     json_decref(u);
     return ok && ent_access_principal(ent_node_store(w->node), owner, who) ==
                      ENT_OK;
@@ -665,7 +670,7 @@ static void kick(hook *h) {
     int rc = ent_store_read(ent_node_store(w->node), rec_fn, &rc_);
     if (rc != ENT_OK || rec->paused)
         goto out; /* removed (the table sync drops it) or paused */
-    h->blocked = !owner_ok(w, rec->owner, &who);
+    h->blocked = !owner_ok(w, rec->owner, rec->owner_id, &who);
     if (h->blocked)
         goto out; /* the tick tries again */
     c.h = h;

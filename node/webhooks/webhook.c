@@ -266,7 +266,9 @@ int ent_webhook_put(ent_txn *txn, const ent_webhook *h) {
         return ENT_EINVAL;
     json_t *o = ent_webhook_json(h, true);
     if (o == NULL ||
-        json_object_set_new(o, "log_next", json_integer((json_int_t)h->log_next)))
+        json_object_set_new(o, "log_next", json_integer((json_int_t)h->log_next)) ||
+        (h->owner_id[0] &&
+         json_object_set_new(o, "owner_id", json_string(h->owner_id))))
     {
         json_decref(o);
         return ENT_ENOMEM;
@@ -318,6 +320,9 @@ static int decode(const char *id, const void *val, size_t vlen,
     if (rc == ENT_OK)
         rc = copy_str(h->owner, sizeof(h->owner), json_object_get(o, "owner"),
                       false);
+    if (rc == ENT_OK)
+        rc = copy_str(h->owner_id, sizeof(h->owner_id),
+                      json_object_get(o, "owner_id"), false);
     if (rc == ENT_OK)
         rc = copy_str(h->last_error, sizeof(h->last_error),
                       json_object_get(o, "last_error"), false);

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "node/access/policy.h"
 #include "node/events/event.h"
 #include "storage/store.h"
 
@@ -45,6 +46,7 @@ typedef struct ent_webhook {
     char kinds[ENT_WEBHOOK_KINDS_MAX][ENT_EVENT_KIND_MAX + 3];
     char secret[ENT_WEBHOOK_SECRET_MAX + 1];
     char owner[ENT_EVENT_USER_MAX + 1]; /* "": the operator */
+    char owner_id[ENT_POLICY_UID_HEX + 1]; /* owner's user id, "": none */
     uint64_t created;
     bool paused;            /* paused by a person (pause / resume) */
     uint32_t failures;      /* consecutive failed attempts */

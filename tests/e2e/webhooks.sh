@@ -17,7 +17,8 @@
 # certificate gets nothing until serve is given its CA
 # (ENTENTE_WEBHOOK_CA_FILE), then gets its events (skipped without the
 # openssl command); replay sends again; test pings only the webhook it
-# names; a paused webhook and one whose owner is disabled send nothing. Retries are shortened with ENTENTE_WEBHOOK_BACKOFF_MS.
+# names; a paused webhook, one whose owner is disabled and one whose
+# owner was removed (even once a new user of its name is added) send nothing. Retries are shortened with ENTENTE_WEBHOOK_BACKOFF_MS.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 lib_init webhooks
@@ -303,6 +304,16 @@ sleep 1
 [ "$(count_ok "$SECRET_REP" /rep)" = "$N" ] || fail "a blocked webhook delivered"
 e A user set rep --enable >/dev/null
 wait_for "the unblocked webhook" sh -c "grep '\"/rep\"' '$T/recv.log' | grep -q while-blocked"
+# the owner removed and a new user of its name added (an admin, even): the
+# webhook stays blocked, it was the old user's (spec/webhooks.md §5)
+e A user remove rep >/dev/null
+[ "$(e A webhook show "$HREP" --json | py 'd["state"]')" = blocked ] || fail "a removed owner"
+e A user add rep --role admin >/dev/null
+[ "$(e A webhook show "$HREP" --json | py 'd["state"]')" = blocked ] || fail "a new user of the owner's name unblocked the webhook"
+N=$(count_ok "$SECRET_REP" /rep)
+e A object set "$EMEA" --set next_step=after-reuse >/dev/null
+sleep 1
+[ "$(count_ok "$SECRET_REP" /rep)" = "$N" ] || fail "a webhook of a removed owner delivered to the new user of its name"
 e A webhook remove "$HREP" >/dev/null
 expect_exit 1 e A webhook show "$HREP"
 expect_err "no such webhook"
