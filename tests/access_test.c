@@ -728,6 +728,59 @@ static void test_tokens(void **state) {
                      ENT_EPERM);
 }
 
+/* A new password (or none) ends the user's sessions, not its tokens nor
+ * another user's sessions (spec/access.md §2.3). */
+static void test_password_ends_sessions(void **state) {
+    struct fixture *f = *state;
+    char ses[ENT_TOKEN_STRLEN + 1], sid[ENT_TOKEN_ID_HEX + 1];
+    char tok[ENT_TOKEN_STRLEN + 1], tid[ENT_TOKEN_ID_HEX + 1];
+    char bob[ENT_TOKEN_STRLEN + 1], bid[ENT_TOKEN_ID_HEX + 1];
+    char err[256] = "";
+    ent_principal p;
+    uint64_t now = 5000000;
+    assert_int_equal(add_user(f, "alice", "rep", "Alice-pass-1234", NULL, NULL),
+                     ENT_OK);
+    assert_int_equal(add_user(f, "bob", "rep", "Bobs-pass-12345", NULL, NULL),
+                     ENT_OK);
+    assert_int_equal(ent_access_session_create(f->store, "alice", now, ses,
+                                               sid),
+                     ENT_OK);
+    assert_int_equal(ent_access_token_create(f->store, "alice", ENT_ACT_ALL, 0,
+                                             now, tok, tid),
+                     ENT_OK);
+    assert_int_equal(ent_access_session_create(f->store, "bob", now, bob, bid),
+                     ENT_OK);
+    assert_int_equal(ent_access_session_authenticate(f->store, ses, now, &p),
+                     ENT_OK);
+    /* a change of attributes alone keeps the session */
+    const char *keys[1] = {"region"}, *vals[1] = {"EMEA"};
+    ent_user_spec a = {.name = "alice", .set_keys = keys, .set_vals = vals,
+                       .nset = 1, .disabled = -1};
+    assert_int_equal(
+        ent_access_user_set(f->store, &a, &f->cost, err, sizeof(err)), ENT_OK);
+    assert_int_equal(ent_access_session_authenticate(f->store, ses, now, &p),
+                     ENT_OK);
+    ent_user_spec s = {.name = "alice", .disabled = -1,
+                       .password = "Alice-pass-5678"};
+    assert_int_equal(
+        ent_access_user_set(f->store, &s, &f->cost, err, sizeof(err)), ENT_OK);
+    assert_int_equal(ent_access_session_authenticate(f->store, ses, now, &p),
+                     ENT_EPERM);
+    assert_int_equal(ent_access_authenticate(f->store, tok, now, &p), ENT_OK);
+    assert_int_equal(ent_access_session_authenticate(f->store, bob, now, &p),
+                     ENT_OK);
+    /* removing the password ends the sessions made since too */
+    assert_int_equal(ent_access_session_create(f->store, "alice", now, ses,
+                                               sid),
+                     ENT_OK);
+    ent_user_spec c = {.name = "alice", .disabled = -1, .clear_password = true};
+    assert_int_equal(
+        ent_access_user_set(f->store, &c, &f->cost, err, sizeof(err)), ENT_OK);
+    assert_int_equal(ent_access_session_authenticate(f->store, ses, now, &p),
+                     ENT_EPERM);
+    assert_int_equal(ent_access_authenticate(f->store, tok, now, &p), ENT_OK);
+}
+
 /* ---- stored policies and who-did-what rows ----------------------------- */
 
 struct load_ctx {
@@ -865,6 +918,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_users, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lockout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_password_ends_sessions, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_stored_policies, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

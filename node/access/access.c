@@ -149,6 +149,8 @@ static int apply_attrs(json_t *attrs, const ent_user_spec *u, char *err,
     return ENT_OK;
 }
 
+static int drop_tokens(ent_txn *txn, const char *user, bool sessions_only);
+
 static int user_write_fn(ent_txn *txn, void *data) {
     struct user_op *c = data;
     const ent_user_spec *u = c->u;
@@ -200,6 +202,9 @@ static int user_write_fn(ent_txn *txn, void *data) {
     if (c->hash != NULL)
         json_object_set_new(rec, "password", json_string(c->hash));
     rc = put_json(txn, key, kl, rec);
+    /* a new (or no) password ends the user's sessions; tokens stay */
+    if (rc == ENT_OK && !c->add && (c->hash != NULL || u->clear_password))
+        rc = drop_tokens(txn, u->name, true);
 out:
     json_decref(rec);
     return rc;
@@ -260,6 +265,7 @@ int ent_access_user_set(ent_store *s, const ent_user_spec *u,
 /* Collects the keys of the tokens of one user (or all, user NULL). */
 struct tok_scan {
     const char *user;
+    bool sessions_only; /* only the rows of "kind":"session" */
     char ids[256][ENT_TOKEN_ID_HEX + 1];
     size_t n;
     bool more;
@@ -271,7 +277,9 @@ static int tok_collect(void *data, const void *key, size_t klen,
     struct tok_scan *c = data;
     json_t *rec = json_loadb(val, vlen, 0, NULL);
     const char *u = json_string_value(json_object_get(rec, "user"));
-    if (klen == 2 + ENT_TOKEN_ID_HEX && u != NULL && strcmp(u, c->user) == 0) {
+    const char *kind = json_string_value(json_object_get(rec, "kind"));
+    if (klen == 2 + ENT_TOKEN_ID_HEX && u != NULL && strcmp(u, c->user) == 0 &&
+        (!c->sessions_only || (kind != NULL && strcmp(kind, "session") == 0))) {
         if (c->n == sizeof(c->ids) / sizeof(c->ids[0])) {
             c->more = true;
             json_decref(rec);
@@ -284,17 +292,16 @@ static int tok_collect(void *data, const void *key, size_t klen,
     return 0;
 }
 
-static int user_remove_fn(ent_txn *txn, void *data) {
-    const char *name = data;
+/* Deletes the tokens of user (only its sessions when sessions_only). */
+static int drop_tokens(ent_txn *txn, const char *user, bool sessions_only) {
     char key[KEY_MAX];
-    size_t kl = key_of(key, 'u', name);
-    int rc = ent_txn_del(txn, ENT_TBL_ACCESS, key, kl);
-    if (rc != ENT_OK)
-        return rc;
+    size_t kl;
+    int rc;
     struct tok_scan *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return ENT_ENOMEM;
-    c->user = name;
+    c->user = user;
+    c->sessions_only = sessions_only;
     do {
         c->n = 0;
         c->more = false;
@@ -306,6 +313,16 @@ static int user_remove_fn(ent_txn *txn, void *data) {
     } while (rc == ENT_OK && c->more);
     free(c);
     return rc;
+}
+
+static int user_remove_fn(ent_txn *txn, void *data) {
+    const char *name = data;
+    char key[KEY_MAX];
+    size_t kl = key_of(key, 'u', name);
+    int rc = ent_txn_del(txn, ENT_TBL_ACCESS, key, kl);
+    if (rc != ENT_OK)
+        return rc;
+    return drop_tokens(txn, name, false);
 }
 
 int ent_access_user_remove(ent_store *s, const char *name) {

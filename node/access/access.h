@@ -76,7 +76,9 @@ int ent_access_user_add(ent_store *s, const ent_user_spec *u,
                         const ent_pwhash_cost *cost, uint64_t now, char *err,
                         size_t errcap);
 
-/* Changes a user (see ent_user_spec). @return as add, ENT_ENOENT. */
+/* Changes a user (see ent_user_spec). A new password, or clearing it,
+ * deletes the user's sessions (not its tokens) in the same transaction.
+ * @return as add, ENT_ENOENT. */
 int ent_access_user_set(ent_store *s, const ent_user_spec *u,
                         const ent_pwhash_cost *cost, char *err, size_t errcap);
 

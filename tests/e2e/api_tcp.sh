@@ -13,7 +13,7 @@
 # HTTP); cookie writes without the CSRF token, with a wrong one or from
 # another origin are 403 and change nothing, with it they work; the event
 # stream streams over a cookie session; logout
-# ends the session; keep-alive carries several requests; oversized body,
+# ends the session, and so does a new password (tokens stay); keep-alive carries several requests; oversized body,
 # head and header count are 413; a slow head is closed; path tricks get
 # 400/403/404 and leak nothing; a flood gets 429 with Retry-After while
 # another token goes on; the 33rd connection from one address and the
@@ -218,6 +218,14 @@ R=$(http "$P" POST /v1/logout "Cookie: $COOKIE" "X-CSRF-Token: $CSRF"); [ "$(st 
 grep -qi "^set-cookie: ent_session=; .*Max-Age=0" "$T/hdrs" || fail "logout did not clear the cookie"
 R=$(http "$P" GET /v1/access/me "Cookie: $COOKIE"); [ "$(st "$R")" = 401 ] || fail "cookie after logout: $R"
 R=$(http "$P" POST /v1/logout "Authorization: Bearer $TREP"); [ "$(st "$R")" = 400 ] || fail "logout with a token: $R"
+# a new password ends the sessions made before it; tokens stay (spec/access.md §2.3)
+R=$(http "$P" POST /v1/login -- '{"user":"rep","password":"Rep-password-42"}'); [ "$(st "$R")" = 200 ] || fail "login again: $R"
+COOKIE=$(grep -i "^set-cookie:" "$T/hdrs" | tr -d '\r' | sed -E 's/^[Ss]et-[Cc]ookie: (ent_session=[^;]*);.*/\1/')
+R=$(http "$P" GET /v1/access/me "Cookie: $COOKIE"); [ "$(st "$R")" = 200 ] || fail "the new session: $R"
+echo 'Rep-password-43' | e A user set rep --password-stdin >/dev/null
+R=$(http "$P" GET /v1/access/me "Cookie: $COOKIE"); [ "$(st "$R")" = 401 ] || fail "a session outlived a new password: $R"
+R=$(http "$P" GET /v1/access/me "Authorization: Bearer $TREP"); [ "$(st "$R")" = 200 ] || fail "a token after a new password: $R"
+echo 'Rep-password-42' | e A user set rep --password-stdin >/dev/null
 BEFORE=$(show)
 
 # ---- HTTP tricks and bounds ------------------------------------------------
