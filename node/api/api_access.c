@@ -32,6 +32,7 @@ enum {
     G_LOG,          /* GET /v1/log: log, entries filtered after */
     G_RULES,        /* GET /v1/objects/ID/rules: read, stage filtered after */
     G_INBOX,        /* GET /v1/inbox: approve, rows filtered after */
+    G_STATUS,       /* GET /v1/status: free, syncs filtered after */
 };
 
 uint64_t ent_api_now_ms(void) {
@@ -598,6 +599,11 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
         (strcmp(m, "POST") == 0 && (strcmp(path, "/v1/login") == 0 ||
                                     strcmp(path, "/v1/logout") == 0))) {
         g->kind = G_FREE;
+        /* the status's syncs name objects: each is decided after, unless
+         * the caller may read everything */
+        if (get && strcmp(path, "/v1/status") == 0 &&
+            !ent_policy_allows_all(g->rules, g->nrules, p, ENT_ACT_READ))
+            g->kind = G_STATUS;
         return ENT_OK;
     }
     /* reports decide each object and each field they use themselves
@@ -891,6 +897,34 @@ static void filter_inbox(ent_node *n, const ent_api_guard *g,
             else
                 json_array_remove(arr, i);
         }
+    }
+}
+
+/* Leaves out of GET /v1/status's "syncs" every entry of an object the
+ * principal may not read, or that this node does not hold (yet): no state
+ * to decide on. */
+static void filter_syncs(ent_node *n, const ent_api_guard *g,
+                         const ent_principal *p, json_t *body) {
+    json_t *arr = json_object_get(body, "syncs");
+    size_t i = 0;
+    while (json_is_array(arr) && i < json_array_size(arr)) {
+        json_t *row = json_array_get(arr, i);
+        const char *hex = json_string_value(json_object_get(row, "object"));
+        uint8_t id[32];
+        json_t *st = NULL;
+        char creator[ENT_POLICY_VALUE_MAX + 1];
+        ent_decision d;
+        bool keep = hex != NULL && ent_api_obj_id_parse(hex, id) == ENT_OK &&
+                    object_state(n, id, &st, creator) == ENT_OK;
+        keep = keep &&
+               decide(g, p, ENT_ACT_READ,
+                      json_string_value(json_object_get(st, "type")), NULL,
+                      st, creator[0] ? creator : NULL, &d);
+        json_decref(st);
+        if (keep)
+            i++;
+        else
+            json_array_remove(arr, i);
     }
 }
 
@@ -1225,6 +1259,9 @@ void ent_api_access_end(ent_node *n, const ent_http_request *req,
         } else if (g->kind == G_INBOX && json_is_object(resp->body) &&
                    p->kind == ENT_PRINCIPAL_USER) {
             filter_inbox(n, g, p, resp->body);
+        } else if (g->kind == G_STATUS && json_is_object(resp->body) &&
+                   p->kind == ENT_PRINCIPAL_USER) {
+            filter_syncs(n, g, p, resp->body);
         } else if (g->kind == G_LIST && json_is_array(resp->body)) {
             filter_list(n, g, p, resp->body);
         } else if (g->kind == G_LOG) {

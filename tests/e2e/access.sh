@@ -13,7 +13,9 @@
 # gives a working token and failed logins lock the user out. Finally the
 # privacy canary: no private or denied value appears in any byte of rep's
 # outputs (text and JSON), and the positive controls prove the check can
-# fail. Needs $ENTENTE (the binary under test).
+# fail. A second node B's objects joined by A show as syncs in GET
+# /v1/status: rep sees only the one it may read. Needs $ENTENTE (the
+# binary under test).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 lib_init access
@@ -189,9 +191,22 @@ e A user set rep --enable >/dev/null # lifts the lockout
 TLOG2=$(echo 'Rep-password-42' | e A login --user rep)
 [ -n "$TLOG2" ] || fail "login after --enable"
 
+# ---- GET /v1/status: the syncs of objects rep may not read are left out -------
+node_start B
+BEMEA=$(e B object create --type opportunity --set name=B-emea --set region=EMEA)
+BAPAC=$(e B object create --type opportunity --set name=B-apac --set region=APAC)
+e A join "$(e B invite "$BEMEA")" >/dev/null
+e A join "$(e B invite "$BAPAC")" >/dev/null
+[ "$(e A status --json | py 'sorted(s["object"] for s in d["syncs"])')" = "$(python3 -c "print(sorted(['$BEMEA', '$BAPAC']))")" ] ||
+    fail "control: the operator's syncs: $(e A status --json)"
+[ "$(ENTENTE_TOKEN=$TFIN e A status --json | py 'len(d["syncs"])')" = 2 ] || fail "fin's syncs"
+r status --json >"$OUT/status.json"
+[ "$(py '[s["object"] for s in d["syncs"]]' <"$OUT/status.json")" = "['$BEMEA']" ] ||
+    fail "rep's syncs: $(cat "$OUT/status.json")"
+
 # ---- the privacy canary -------------------------------------------------------
 for f in "$OUT"/*; do
-    for c in "$DEAL" "777712345" "$CANARY_MEMO" "$CANARY_APAC" "$APAC" "deal_size\":" "\"memo\""; do
+    for c in "$DEAL" "777712345" "$CANARY_MEMO" "$CANARY_APAC" "$APAC" "$BAPAC" "deal_size\":" "\"memo\""; do
         ! grep -qF -- "$c" "$f" || fail "$(basename "$f") of rep holds '$c'"
     done
 done
