@@ -193,6 +193,58 @@ static void test_authentication(void **state) {
     json_decref(j);
 }
 
+/* POST /v1/login tells nothing about which names exist: an unknown user,
+ * a wrong password and a disabled user's wrong password get the same
+ * bytes; only the right password learns that a user is disabled. */
+static void test_login_same_answer(void **state) {
+    fx *f = *state;
+    char err[256];
+    ent_pwhash_cost cost;
+    ent_pwhash_cost_min(&cost);
+    ent_store *s = ent_node_store(f->n);
+    ent_user_spec rep = {
+        .name = "rep", .password = "Rep-password-42", .disabled = -1};
+    ent_user_spec fin = {
+        .name = "fin", .password = "Fin-password-42", .disabled = 1};
+    assert_int_equal(ent_access_user_set(s, &rep, &cost, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(ent_access_user_set(s, &fin, &cost, err, sizeof(err)),
+                     ENT_OK);
+    static const char *const bodies[] = {
+        "{\"user\":\"ghost\",\"password\":\"Rep-password-42\"}",
+        "{\"user\":\"rep\",\"password\":\"Wrong-password-1\"}",
+        "{\"user\":\"fin\",\"password\":\"Wrong-password-1\"}",
+        "{\"user\":\"gone\",\"password\":\"Wrong-password-1\"}",
+    };
+    char *first = NULL;
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        json_t *j = NULL;
+        assert_int_equal(call(f, NULL, "POST", "/v1/login", bodies[i], &j),
+                         401);
+        char *d = dump(j);
+        json_decref(j);
+        if (first == NULL)
+            first = d;
+        else {
+            assert_string_equal(d, first);
+            free(d);
+        }
+    }
+    assert_string_equal(first,
+                        "{\"error\":{\"code\":\"ENT_EAUTH\",\"field\":null,"
+                        "\"message\":\"wrong user name or password\"}}");
+    free(first);
+    json_t *j = NULL;
+    assert_int_equal(call(f, NULL, "POST", "/v1/login",
+                          "{\"user\":\"fin\",\"password\":\"Fin-password-42\"}",
+                          &j),
+                     401);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(j, "error"), "message")),
+                        "the user is disabled");
+    json_decref(j);
+}
+
 static void test_show_and_list(void **state) {
     fx *f = *state;
     char path[128];
@@ -938,6 +990,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_sort_hidden, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stage_hidden, setup, teardown),
         cmocka_unit_test_setup_teardown(test_links, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_login_same_answer, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_budget_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registration_conflicts, setup,
                                         teardown),

@@ -101,13 +101,22 @@ int ent_access_users_json(ent_store *s, json_t **out);
  * Checks a user's password with the lockout of spec/access.md. A failure
  * is counted and persisted; from the ENT_LOGIN_FREE_FAILURES-th failure on
  * the user is locked for 2^(failures - FREE) s (at most an hour); a try
- * while locked is refused without looking at the password. A success
- * resets the count. *retry_ms receives the time left of a lockout.
+ * while locked is refused and not counted. A success resets the count.
+ * *retry_ms receives the time left of a lockout. Every valid name costs
+ * one Argon2id verification, an unknown one against a fixed dummy hash,
+ * so the time taken does not tell which names exist. A disabled user's
+ * wrong passwords are counted like any other.
  * @return ENT_OK; ENT_EPERM (unknown user, no password, wrong password);
- *         ENT_EDENIED (user disabled); ENT_ELIMIT (locked).
+ *         ENT_EDENIED (user disabled, right password); ENT_ELIMIT (locked,
+ *         whatever the password). Callers answer all but ENT_OK and
+ *         ENT_EDENIED alike (spec/access.md §1).
  */
 int ent_access_login(ent_store *s, const char *name, const char *pw,
                      uint64_t now, uint64_t *retry_ms);
+
+/* How many password verifications ent_access_login has run in this
+ * process (all stores); for tests. */
+unsigned long ent__access_login_hashes(void);
 
 /* ---- tokens ---------------------------------------------------------------
  */

@@ -701,15 +701,10 @@ int ent_api_login(ent_node *n, const ent_http_request *req,
         goto out;
     }
     rc = ent_access_login(ent_node_store(n), user, pw, now, &retry);
-    if (rc == ENT_ELIMIT) {
-        json_t *e = json_pack("{s:{s:s,s:s,s:n,s:I}}", "error", "code",
-                              ent_err_name(rc), "message",
-                              "too many failed logins; try again later",
-                              "field", "retry_after_ms", (json_int_t)retry);
-        ent_http_response_json(resp, 429, e);
-        goto out;
-    }
     if (rc != ENT_OK) {
+        /* unknown user, wrong password, locked: one answer, so that it
+         * tells nothing; only the right password learns of a disabled
+         * user (spec/access.md §1) */
         rc = ent_http_response_error(resp, 401, ENT_EAUTH,
                                      rc == ENT_EDENIED
                                          ? "the user is disabled"
