@@ -245,6 +245,30 @@ static void test_login_same_answer(void **state) {
     json_decref(j);
 }
 
+/* A query parameter given twice is 400 naming it, for a user as for the
+ * operator, on every route: the guard and the handler never read two
+ * different values of it (the guard used to cut the first limit for a
+ * user while the handler used the second). */
+static void test_repeated_query(void **state) {
+    fx *f = *state;
+    static const char *const paths[] = {
+        "/v1/objects?limit=1&limit=500",
+        "/v1/objects?limit=1&type=opportunity&l%69mit=500",
+        "/v1/log?since=1&since=2",
+        "/v1/status?limit=1&limit=2",
+    };
+    const char *who[] = {f->rep, NULL};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+        for (size_t w = 0; w < 2; w++) {
+            json_t *j = NULL;
+            assert_int_equal(call(f, who[w], "GET", paths[i], NULL, &j), 400);
+            const json_t *e = json_object_get(j, "error");
+            assert_string_equal(json_string_value(json_object_get(e, "field")),
+                                i == 2 ? "since" : "limit");
+            json_decref(j);
+        }
+}
+
 static void test_show_and_list(void **state) {
     fx *f = *state;
     char path[128];
@@ -992,6 +1016,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_links, setup, teardown),
         cmocka_unit_test_setup_teardown(test_login_same_answer, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_repeated_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registration_conflicts, setup,
                                         teardown),

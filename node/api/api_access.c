@@ -551,6 +551,13 @@ static int begin(ent_node *n, ent_http_request *req, ent_principal *p,
     uint8_t id[32];
     int rc;
     memset(g, 0, sizeof(*g));
+    /* a repeated query parameter: 400 for everyone, before anything is
+     * decided on one value of it and done on another */
+    if ((rc = ent_api_query_once(req, resp)) != ENT_OK) {
+        principal_none(p);
+        req->principal = NULL;
+        return rc;
+    }
     ent_principal_operator(p);
     req->principal = p;
     if (auth == NULL && req->transport == ENT_HTTP_UNIX) {

@@ -137,6 +137,43 @@ int ent_api_query_parse(const ent_http_request *req, const char *const *allowed,
     return ENT_OK;
 }
 
+static int key_cmp(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int ent_api_query_once(const ent_http_request *req, ent_http_response *resp) {
+    size_t ql = req->query != NULL ? strlen(req->query) : 0, n = 0;
+    char *buf = NULL, **keys = NULL, *save = NULL;
+    int rc = ENT_OK;
+    if (ql == 0)
+        goto out;
+    buf = malloc(ql + 1);
+    keys = calloc(ql / 2 + 1, sizeof(*keys));
+    if (buf == NULL || keys == NULL) {
+        rc = ent_http_response_error(resp, 500, ENT_ENOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(buf, req->query, ql + 1);
+    for (char *item = strtok_r(buf, "&", &save); item != NULL;
+         item = strtok_r(NULL, "&", &save)) {
+        item[strcspn(item, "=")] = '\0';
+        (void)percent_decode(item); /* a bad escape: left for the handler */
+        keys[n++] = item;
+    }
+    qsort(keys, n, sizeof(*keys), key_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(keys[i - 1], keys[i]) == 0) {
+            rc = ent_http_response_error_field(
+                resp, 400, ENT_EINVAL, keys[i],
+                "query parameter \"%.64s\" repeated", keys[i]);
+            goto out;
+        }
+out:
+    free(keys);
+    free(buf);
+    return rc;
+}
+
 const char *ent_api_query_get(const query *q, const char *key) {
     for (size_t i = 0; i < q->n; i++)
         if (strcmp(q->key[i], key) == 0)

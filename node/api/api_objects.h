@@ -45,6 +45,16 @@ int ent_api_query_parse(const ent_http_request *req,
                         const char *const *allowed, ent_api_query *q,
                         ent_http_response *resp);
 
+/*
+ * Answers 400 into resp, naming the key in "field", when a key of
+ * req->query (percent-decoded) is given more than once: every query
+ * parameter of the API is single-valued, and the access guard and the
+ * handler must never read different values of one (spec/api.md). The
+ * dispatcher calls it once for every request, before authentication and
+ * any decision. @return ENT_OK, ENT_EINVAL or ENT_ENOMEM.
+ */
+int ent_api_query_once(const ent_http_request *req, ent_http_response *resp);
+
 /* The value of key in q, or NULL; borrowed from q. */
 const char *ent_api_query_get(const ent_api_query *q, const char *key);
 
