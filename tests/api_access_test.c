@@ -269,6 +269,31 @@ static void test_repeated_query(void **state) {
         }
 }
 
+/* GET /v1/tokens?user=NAME reads NAME percent-decoded, as every other
+ * query value is. */
+static void test_tokens_user_decoded(void **state) {
+    fx *f = *state;
+    json_t *j = NULL;
+    assert_int_equal(call(f, NULL, "GET", "/v1/tokens?user=r%65p", NULL, &j),
+                     200);
+    assert_int_equal(json_array_size(j), 2); /* rep's two tokens */
+    size_t i;
+    json_t *t;
+    json_array_foreach(j, i, t) assert_string_equal(
+        json_string_value(json_object_get(t, "user")), "rep");
+    json_decref(j);
+    assert_int_equal(call(f, NULL, "GET", "/v1/tokens?user=f%69n", NULL, &j),
+                     200);
+    assert_int_equal(json_array_size(j), 1);
+    json_decref(j);
+    /* a bad name or another parameter is still 400 */
+    assert_int_equal(call(f, NULL, "GET", "/v1/tokens?user=R%45P", NULL, &j),
+                     400);
+    json_decref(j);
+    assert_int_equal(call(f, NULL, "GET", "/v1/tokens?who=rep", NULL, &j), 400);
+    json_decref(j);
+}
+
 static void test_show_and_list(void **state) {
     fx *f = *state;
     char path[128];
@@ -1017,6 +1042,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_login_same_answer, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_repeated_query, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tokens_user_decoded, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_budget_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registration_conflicts, setup,
                                         teardown),

@@ -302,18 +302,19 @@ int ent_api_user_delete(ent_node *n, const ent_http_request *req,
 
 int ent_api_tokens_list(ent_node *n, const ent_http_request *req,
                         ent_http_response *resp) {
-    const char *user = NULL;
+    static const char *const params[] = {"user", NULL};
+    ent_api_query q;
     json_t *arr = NULL, *t;
     size_t i;
-    if (req->query != NULL && req->query[0] != '\0') {
-        if (strncmp(req->query, "user=", 5) != 0 ||
-            !ent_policy_user_valid(req->query + 5))
-            return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                           "the one query parameter is "
-                                           "user=NAME");
-        user = req->query + 5;
-    }
-    int rc = ent_access_tokens_json(ent_node_store(n), user, &arr);
+    int rc = ent_api_query_parse(req, params, &q, resp);
+    if (rc != ENT_OK)
+        return rc;
+    const char *user = ent_api_query_get(&q, "user"); /* percent-decoded */
+    if (user != NULL && !ent_policy_user_valid(user))
+        return ent_http_response_error_field(resp, 400, ENT_EINVAL, "user",
+                                             "the one query parameter is "
+                                             "user=NAME");
+    rc = ent_access_tokens_json(ent_node_store(n), user, &arr);
     if (rc != ENT_OK)
         return rc;
     json_array_foreach(arr, i, t) token_out(t);
