@@ -101,6 +101,22 @@ static void test_upsert(void **state) {
     assert_int_equal(res[3].outcome, ENT_CRM_REJECTED);
     assert_non_null(strstr(res[3].err, "already on an earlier row"));
     assert_int_equal(nops, 2);
+    /* the creates, signed on the batch's second thread: in row order, each
+     * the genesis of its row's object, each verifying once encoded and read
+     * back as a partner reads it */
+    assert_memory_equal(ops[0]->id, res[0].id, 32);
+    assert_memory_equal(ops[1]->id, res[1].id, 32);
+    for (size_t i = 0; i < nops; i++) {
+        uint8_t *enc = NULL;
+        size_t elen = 0;
+        ent_op *back = NULL;
+        assert_int_equal(ent_op_encode(ops[i], &enc, &elen), ENT_OK);
+        assert_int_equal(ent_op_decode(&back, enc, elen), ENT_OK);
+        assert_int_equal(ent_op_verify(back), ENT_OK);
+        assert_memory_equal(back->id, ops[i]->id, 32);
+        ent_op_free(back);
+        free(enc);
+    }
     free_ops(ops, nops);
     uint64_t stored = nops_stored(&a);
     look l = {"006B", {0}};

@@ -13,6 +13,7 @@
  */
 #include "node/crm/crm_import.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +117,15 @@ typedef struct batch_ctx {
     size_t nops;
     bool rerun, dry_done;
     ent_obj_input *chg; /* scratch: the changed inputs of a row */
+    ent_obj_prepared **prep; /* the prepared creates of the attempt */
 } batch_ctx;
+
+static void drop_prep(batch_ctx *c) {
+    for (size_t i = 0; c->prep != NULL && i < c->n; i++) {
+        ent_obj_prepared_free(c->prep[i]);
+        c->prep[i] = NULL;
+    }
+}
 
 static void drop_ops(batch_ctx *c) {
     for (size_t i = 0; i < c->nops; i++)
@@ -151,6 +160,181 @@ static bool same(const json_t *cur, const ent_value *v) {
     eq = cur == NULL ? json_is_null(j) : json_equal((json_t *)cur, j);
     json_decref(j);
     return eq;
+}
+
+/* The two crm_ids rows of the new object of row i: source, type,
+ * external id -> object; 0x01, object, source -> external id. */
+static int put_ids(batch_ctx *c, ent_txn *txn, size_t i, const uint8_t *key,
+                   size_t klen) {
+    const ent_crm_row *row = &c->rows[i];
+    const uint8_t *id = c->res[i].id;
+    uint8_t rkey[1 + ENT_OBJ_ID_LEN + ENT_CRM_SOURCE_MAX];
+    size_t sl = strlen(c->source);
+    int rc = ent_txn_put(txn, ENT_TBL_CRM_IDS, key, klen, id, ENT_OBJ_ID_LEN,
+                         0);
+    if (rc != ENT_OK)
+        return rc;
+    rkey[0] = 1;
+    memcpy(rkey + 1, id, ENT_OBJ_ID_LEN);
+    memcpy(rkey + 1 + ENT_OBJ_ID_LEN, c->source, sl);
+    return ent_txn_put(txn, ENT_TBL_CRM_IDS, rkey, 1 + ENT_OBJ_ID_LEN + sl,
+                       row->extid, strlen(row->extid), 0);
+}
+
+/* Every value of row i resolved, writing nothing: ENT_OK, or the row
+ * rejected (*bad), or a batch error. */
+static int check_values(batch_ctx *c, ent_txn *txn, const ent_template *tpl,
+                        size_t i, bool *bad) {
+    const ent_crm_row *row = &c->rows[i];
+    char err[ENT_OBJ_ERR_MAX] = "";
+    *bad = false;
+    for (size_t k = 0; k < row->n; k++) {
+        ent_resolved r;
+        int rc = ent_template_resolve_as(
+            tpl, txn, row->in[k].name, row->in[k].text,
+            row->in[k].how == ENT_IN_PRIVATE  ? ENT_RESOLVE_PRIVATE
+            : row->in[k].how == ENT_IN_CUSTOM ? ENT_RESOLVE_CUSTOM
+                                              : ENT_RESOLVE_SHARED,
+            &r, err, sizeof(err));
+        if (rc != ENT_OK) {
+            if (!row_error(rc) && rc != ENT_ENOENT)
+                return rc;
+            reject(c, i, err[0] ? err : ent_strerror(rc));
+            *bad = true;
+            return ENT_OK;
+        }
+        ent_value_clear(&r.value);
+    }
+    return ENT_OK;
+}
+
+/* First pass over a row whose external id is new: its values checked and
+ * its create prepared (c->prep[i]), nothing written; a row whose id is
+ * known is left to do_row. */
+static int prepare_row(batch_ctx *c, ent_txn *txn, const ent_template *tpl,
+                       size_t i) {
+    const ent_crm_row *row = &c->rows[i];
+    ent_crm_result *res = &c->res[i];
+    uint8_t key[KEY_MAX];
+    size_t klen;
+    char err[ENT_OBJ_ERR_MAX] = "";
+    bool bad;
+    memset(res, 0, sizeof(*res));
+    if (make_key(c->source, c->type, row->extid, key, &klen) != ENT_OK)
+        return ENT_OK; /* do_row rejects it */
+    int rc = ent_crm_lookup(txn, c->source, c->type, row->extid, res->id);
+    if (rc != ENT_ENOENT)
+        return rc == ENT_OK ? ENT_OK : rc;
+    if ((rc = check_values(c, txn, tpl, i, &bad)) != ENT_OK || bad)
+        return rc;
+    rc = ent_obj_create_prepare_txn(c->eng, txn, c->type, row->in, row->n,
+                                    &c->prep[i], err, sizeof(err));
+    if (rc != ENT_OK) {
+        if (!row_error(rc) && rc != ENT_ENOENT)
+            return rc;
+        reject(c, i, err[0] ? err : ent_strerror(rc)); /* nothing written */
+    }
+    return ENT_OK;
+}
+
+/* The seals of a batch's prepared creates, on a thread of their own, in
+ * row order, while the batch commits the rows before them. */
+typedef struct sealer {
+    ent_obj_prepared **p;
+    size_t n, done; /* p[0..done) sealed */
+    bool stop, running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t th;
+} sealer;
+
+static void *seal_main(void *arg) {
+    sealer *s = arg;
+    for (size_t i = 0; i < s->n; i++) {
+        pthread_mutex_lock(&s->mu);
+        bool stop = s->stop;
+        pthread_mutex_unlock(&s->mu);
+        if (stop)
+            break;
+        if (s->p[i] != NULL)
+            ent_obj_prepared_seal(s->p[i]);
+        pthread_mutex_lock(&s->mu);
+        s->done = i + 1;
+        pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+    }
+    return NULL;
+}
+
+/* Starts the thread; without one, each create is sealed as it commits. */
+static void sealer_start(sealer *s, ent_obj_prepared **p, size_t n) {
+    memset(s, 0, sizeof(*s));
+    s->p = p;
+    s->n = n;
+    if (pthread_mutex_init(&s->mu, NULL) != 0)
+        return;
+    if (pthread_cond_init(&s->cv, NULL) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        return;
+    }
+    s->running = pthread_create(&s->th, NULL, seal_main, s) == 0;
+    if (!s->running) {
+        pthread_cond_destroy(&s->cv);
+        pthread_mutex_destroy(&s->mu);
+    }
+}
+
+/* Waits until p[i] is sealed (or seals it here without a thread). */
+static void sealer_wait(sealer *s, size_t i) {
+    if (!s->running)
+        return; /* ent_obj_create_finish_txn seals it */
+    pthread_mutex_lock(&s->mu);
+    while (s->done <= i)
+        pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void sealer_stop(sealer *s) {
+    if (!s->running)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->th, NULL);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    s->running = false;
+}
+
+/* Second pass over a prepared row: its create committed, with its
+ * crm_ids rows. */
+static int finish_row(batch_ctx *c, ent_txn *txn, sealer *sl, size_t i) {
+    const ent_crm_row *row = &c->rows[i];
+    ent_crm_result *res = &c->res[i];
+    uint8_t key[KEY_MAX];
+    size_t klen;
+    ent_op *op = NULL;
+    char err[ENT_OBJ_ERR_MAX] = "";
+    sealer_wait(sl, i);
+    int rc = make_key(c->source, c->type, row->extid, key, &klen);
+    if (rc == ENT_OK)
+        rc = ent_obj_create_finish_txn(txn, c->prep[i], res->id, &op, err,
+                                       sizeof(err));
+    if (rc == ENT_OK)
+        rc = put_ids(c, txn, i, key, klen);
+    if (rc != ENT_OK) {
+        ent_op_free(op);
+        if (!row_error(rc))
+            return rc;
+        /* the row may have written: run the batch again without it */
+        reject(c, i, err[0] ? err : ent_strerror(rc));
+        c->rerun = true;
+        return ENT_EAGAIN;
+    }
+    c->ops[c->nops++] = op;
+    res->outcome = ENT_CRM_CREATED;
+    res->changed = row->n;
+    return ENT_OK;
 }
 
 /* One row; returns ENT_OK (res filled, maybe rejected), or ENT_EAGAIN with
@@ -214,18 +398,7 @@ static int do_row(batch_ctx *c, ent_txn *txn, const ent_template *tpl,
         rc = ent_obj_create_txn(c->eng, txn, c->type, c->chg, nchg, res->id,
                                 &op, err, sizeof(err));
     if (rc == ENT_OK && !exists)
-        rc = ent_txn_put(txn, ENT_TBL_CRM_IDS, key, klen, res->id,
-                         ENT_OBJ_ID_LEN, 0);
-    if (rc == ENT_OK && !exists) {
-        /* the reverse row: 0x01, object, source -> external id */
-        uint8_t rkey[1 + ENT_OBJ_ID_LEN + ENT_CRM_SOURCE_MAX];
-        size_t sl = strlen(c->source);
-        rkey[0] = 1;
-        memcpy(rkey + 1, res->id, ENT_OBJ_ID_LEN);
-        memcpy(rkey + 1 + ENT_OBJ_ID_LEN, c->source, sl);
-        rc = ent_txn_put(txn, ENT_TBL_CRM_IDS, rkey, 1 + ENT_OBJ_ID_LEN + sl,
-                         row->extid, strlen(row->extid), 0);
-    }
+        rc = put_ids(c, txn, i, key, klen);
     if (rc != ENT_OK) {
         if (!row_error(rc))
             return rc;
@@ -245,14 +418,28 @@ static int batch_fn(ent_txn *txn, void *data) {
     batch_ctx *c = data;
     ent_template *tpl = NULL;
     int rc;
+    sealer sl;
+    memset(&sl, 0, sizeof(sl));
     drop_ops(c);
+    drop_prep(c);
     c->rerun = false;
     rc = ent_template_get(txn, c->type, &tpl);
     if (rc != ENT_OK)
         return rc;
+    /* rows with a new external id are prepared first, writing nothing;
+     * their signatures are made on another thread while the rows commit
+     * in order (spec/crm.md §3, §8) */
     for (size_t i = 0; i < c->n && rc == ENT_OK; i++)
         if (!c->out[i])
-            rc = do_row(c, txn, tpl, i);
+            rc = prepare_row(c, txn, tpl, i);
+    if (rc == ENT_OK)
+        sealer_start(&sl, c->prep, c->n);
+    for (size_t i = 0; i < c->n && rc == ENT_OK; i++)
+        if (!c->out[i])
+            rc = c->prep[i] != NULL ? finish_row(c, txn, &sl, i)
+                                    : do_row(c, txn, tpl, i);
+    sealer_stop(&sl);
+    drop_prep(c);
     ent_template_free(tpl);
     if (rc == ENT_OK && c->dry) {
         c->dry_done = true;
@@ -322,7 +509,8 @@ int ent_crm_import_batch(ent_objects *eng, ent_store *store, const char *type,
     c.out = calloc(n + 1, sizeof(bool));
     c.ops = calloc(n + 1, sizeof(ent_op *));
     c.chg = calloc(ENT_CRM_ROW_INPUTS_MAX + 1, sizeof(ent_obj_input));
-    if (c.out == NULL || c.ops == NULL || c.chg == NULL) {
+    c.prep = calloc(n + 1, sizeof(*c.prep));
+    if (c.out == NULL || c.ops == NULL || c.chg == NULL || c.prep == NULL) {
         rc = ENT_ENOMEM;
         goto out;
     }
@@ -363,5 +551,7 @@ out:
     free(c.ops);
     free(c.out);
     free(c.chg);
+    drop_prep(&c);
+    free(c.prep);
     return rc;
 }

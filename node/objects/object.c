@@ -529,7 +529,7 @@ typedef struct create_ctx {
     const char *type;
     const ent_obj_input *in;
     size_t n;
-    uint8_t key[ENT_KEY_LEN];
+    uint8_t id[ENT_OBJ_ID_LEN];
     ent_op *op;
     char *err;
     size_t errlen;
@@ -636,79 +636,168 @@ static int rules_for_genesis(ent_txn *txn, const ent_template *tpl,
     return rc;
 }
 
-static int create_fn(ent_txn *txn, void *data) {
-    create_ctx *c = data;
+/* A create in three steps (object.h): everything that reads the store,
+ * the seal (no store, any thread), and the commit. */
+struct ent_obj_prepared {
+    ent_objects *eng;
+    resolved_set rs;
+    ent_op_body b; /* fields borrowed from rs; rules owned */
+    ent_op_header h;
+    uint8_t key[ENT_KEY_LEN];
+    uint8_t *body;
+    size_t blen;
+    ent_op *op;  /* the sealed op */
+    int seal_rc; /* 1: not sealed yet */
+};
+
+void ent_obj_prepared_free(ent_obj_prepared *p) {
+    if (p == NULL)
+        return;
+    ent_wipe(p->key, sizeof(p->key));
+    if (p->body != NULL) {
+        ent_wipe(p->body, p->blen);
+        free(p->body);
+    }
+    free(p->b.fields); /* values are borrowed from rs */
+    free(p->b.rules);
+    resolved_free(&p->rs);
+    ent_op_free(p->op);
+    free(p);
+}
+
+int ent_obj_create_prepare_txn(ent_objects *eng, ent_txn *txn,
+                               const char *type, const ent_obj_input *in,
+                               size_t n, ent_obj_prepared **out, char *err,
+                               size_t errlen) {
     ent_template *tpl = NULL;
     bool tpl_borrowed = false;
-    resolved_set rs = {0};
-    ent_op_body b;
-    ent_op_header h;
     const void *tv;
     size_t tvlen;
     int rc;
-    memset(&b, 0, sizeof(b));
-    ent_op_free(c->op);
-    c->op = NULL;
+    *out = NULL;
+    if (eng == NULL || txn == NULL || type == NULL || (n > 0 && in == NULL))
+        return ENT_EINVAL;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (!ent_template_type_valid(type)) {
+        set_err(err, errlen, "bad type name %s", type);
+        return ENT_EINVAL;
+    }
+    ent_obj_prepared *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return ENT_ENOMEM;
+    p->eng = eng;
+    p->seal_rc = 1;
     /* the stored template, else the built-in one from the engine's cache
      * (many creates in one transaction parse it once) */
-    rc = ent_txn_get(txn, ENT_TBL_TEMPLATES, c->type, strlen(c->type), &tv,
-                     &tvlen);
-    if (rc == ENT_ENOENT && !builtin_type(c->type)) {
-        set_err(c->err, c->errlen, "no template for type %s", c->type);
+    rc = ent_txn_get(txn, ENT_TBL_TEMPLATES, type, strlen(type), &tv, &tvlen);
+    if (rc == ENT_ENOENT && !builtin_type(type)) {
+        set_err(err, errlen, "no template for type %s", type);
         goto out;
     }
     if ((rc == ENT_OK || rc == ENT_ENOENT) &&
-        (rc = template_for(c->eng, txn, c->type, &tpl, &tpl_borrowed)) !=
-            ENT_OK)
+        (rc = template_for(eng, txn, type, &tpl, &tpl_borrowed)) != ENT_OK)
         goto out;
     if (rc != ENT_OK)
         goto out;
-    for (size_t i = 0; i < c->n; i++)
-        if (c->in[i].how == ENT_IN_REMOVE) {
-            set_err(c->err, c->errlen, "a new object has no field to remove");
+    for (size_t i = 0; i < n; i++)
+        if (in[i].how == ENT_IN_REMOVE) {
+            set_err(err, errlen, "a new object has no field to remove");
             rc = ENT_EINVAL;
             goto out;
         }
-    if ((rc = resolve_inputs(tpl, txn, c->in, c->n, true, &rs, c->err,
-                             c->errlen)) != ENT_OK)
+    if ((rc = resolve_inputs(tpl, txn, in, n, true, &p->rs, err, errlen)) !=
+        ENT_OK)
         goto out;
-    b.kind = ENT_OP_CREATE;
-    snprintf(b.type, sizeof(b.type), "%s", tpl->type);
-    if ((rc = shared_fields(&rs, &b.fields, &b.nfields)) != ENT_OK)
+    p->b.kind = ENT_OP_CREATE;
+    snprintf(p->b.type, sizeof(p->b.type), "%s", tpl->type);
+    if ((rc = shared_fields(&p->rs, &p->b.fields, &p->b.nfields)) != ENT_OK)
         goto out;
     /* the template's workflow becomes the object's rules (spec/workflows.md),
      * each party ref:F named by the owner of the object F links */
     if (tpl->ruleslen > 0 &&
-        (rc = rules_for_genesis(txn, tpl, &b, c->eng->me, c->err,
-                                c->errlen)) != ENT_OK)
+        (rc = rules_for_genesis(txn, tpl, &p->b, eng->me, err, errlen)) !=
+            ENT_OK)
         goto out;
-    memset(&h, 0, sizeof(h));
-    h.version = ENT_OP_VERSION;
-    h.kind = ENT_OP_CREATE;
-    h.genesis = true;
-    memcpy(h.author, c->eng->me, 32);
-    h.seq = 1;
-    if ((rc = ent_hlc_now(&c->eng->hlc, ent__obj_wall(c->eng), &h.hlc)) !=
+    p->h.version = ENT_OP_VERSION;
+    p->h.kind = ENT_OP_CREATE;
+    p->h.genesis = true;
+    memcpy(p->h.author, eng->me, 32);
+    p->h.seq = 1;
+    if ((rc = ent_hlc_now(&eng->hlc, ent__obj_wall(eng), &p->h.hlc)) !=
         ENT_OK)
         goto out;
-    if ((rc = ent__obj_seal_commit(c->eng, txn, NULL, &h, &b, c->key,
-                                   &c->op)) != ENT_OK) {
+    /* the value rules every receiver applies, then the body's bytes */
+    if ((rc = ent__obj_check_values(&p->b)) == ENT_OK)
+        rc = ent_op_body_encode(&p->b, &p->body, &p->blen);
+    if (rc != ENT_OK) {
         if (rc == ENT_EINVAL || rc == ENT_ETOOBIG)
-            set_err(c->err, c->errlen, "cannot encode the object: %s",
+            set_err(err, errlen, "cannot encode the object: %s",
                     ent_strerror(rc));
         goto out;
     }
-    if ((rc = ent__obj_key_put(txn, c->op->id, 0, c->key, c->op->id)) !=
-            ENT_OK ||
-        (rc = put_private(txn, c->op->id, &rs, NULL)) != ENT_OK ||
-        (rc = private_event(c->eng, txn, c->op->id, &rs)) != ENT_OK)
-        goto out;
+    ent_random(p->key, sizeof(p->key));
 out:
-    free(b.fields); /* values are borrowed from rs */
-    free(b.rules);
-    resolved_free(&rs);
     if (!tpl_borrowed)
         ent_template_free(tpl);
+    if (rc != ENT_OK) {
+        ent_obj_prepared_free(p);
+        return rc;
+    }
+    *out = p;
+    return ENT_OK;
+}
+
+int ent_obj_prepared_seal(ent_obj_prepared *p) {
+    if (p == NULL)
+        return ENT_EINVAL;
+    p->seal_rc =
+        ent_op_seal(&p->op, &p->h, p->body, p->blen, p->key, p->eng->id);
+    return p->seal_rc;
+}
+
+int ent_obj_create_finish_txn(ent_txn *txn, ent_obj_prepared *p,
+                              uint8_t id_out[ENT_OBJ_ID_LEN],
+                              ent_op **op_out, char *err, size_t errlen) {
+    int rc;
+    *op_out = NULL;
+    if (txn == NULL || p == NULL)
+        return ENT_EINVAL;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (p->seal_rc == 1 && ent_obj_prepared_seal(p) == 1)
+        return ENT_EINVAL;
+    if ((rc = p->seal_rc) != ENT_OK) {
+        if (rc == ENT_EINVAL || rc == ENT_ETOOBIG)
+            set_err(err, errlen, "cannot encode the object: %s",
+                    ent_strerror(rc));
+        return rc;
+    }
+    const uint8_t *id = p->op->id;
+    if ((rc = ent__obj_commit(p->eng, txn, p->op, &p->b, id, NULL, NULL)) !=
+            ENT_OK ||
+        (rc = ent__obj_key_put(txn, id, 0, p->key, id)) != ENT_OK ||
+        (rc = put_private(txn, id, &p->rs, NULL)) != ENT_OK ||
+        (rc = private_event(p->eng, txn, id, &p->rs)) != ENT_OK)
+        return rc;
+    memcpy(id_out, id, ENT_OBJ_ID_LEN);
+    *op_out = p->op;
+    p->op = NULL;
+    return ENT_OK;
+}
+
+/* The three steps in one write transaction. */
+static int create_fn(ent_txn *txn, void *data) {
+    create_ctx *c = data;
+    ent_obj_prepared *p = NULL;
+    ent_op_free(c->op);
+    c->op = NULL;
+    int rc = ent_obj_create_prepare_txn(c->eng, txn, c->type, c->in, c->n, &p,
+                                        c->err, c->errlen);
+    if (rc == ENT_OK)
+        rc = ent_obj_create_finish_txn(txn, p, c->id, &c->op, c->err,
+                                       c->errlen);
+    ent_obj_prepared_free(p);
     return rc;
 }
 
@@ -732,9 +821,7 @@ int ent_obj_create(ent_objects *eng, const char *type,
         set_err(err, errlen, "bad type name %s", type);
         return ENT_EINVAL;
     }
-    ent_random(c.key, sizeof(c.key));
     int rc = ent_store_write(eng->store, create_fn, &c);
-    ent_wipe(c.key, sizeof(c.key));
     if (rc != ENT_OK) {
         ent_op_free(c.op);
         return rc;
@@ -768,9 +855,7 @@ int ent_obj_create_txn(ent_objects *eng, ent_txn *txn, const char *type,
         set_err(err, errlen, "bad type name %s", type);
         return ENT_EINVAL;
     }
-    ent_random(c.key, sizeof(c.key));
     rc = create_fn(txn, &c);
-    ent_wipe(c.key, sizeof(c.key));
     if (rc != ENT_OK) {
         ent_op_free(c.op);
         return rc;

@@ -191,6 +191,29 @@ int ent_obj_create_txn(ent_objects *eng, ent_txn *txn, const char *type,
                        const ent_obj_input *inputs, size_t n,
                        uint8_t id_out[ENT_OBJ_ID_LEN], ent_op **op_out,
                        char *err, size_t errlen);
+/*
+ * ent_obj_create_txn in three steps, so that the signature of one create
+ * can be made on another thread while the caller commits another (the CRM
+ * import, spec/crm.md §8): prepare reads the store (template, values,
+ * rules) and builds the op's header and body, writing nothing; seal
+ * encrypts and signs it and touches neither the store nor the engine (any
+ * thread, once); finish commits it in txn as ent_obj_create_txn does (a
+ * prepared create not sealed yet is sealed there). The object id is the
+ * sealed op's id. Errors as ent_obj_create_txn: prepare's leave txn as it
+ * was; finish's may have written (abort txn or run it again without this
+ * create). free accepts NULL.
+ */
+typedef struct ent_obj_prepared ent_obj_prepared;
+int ent_obj_create_prepare_txn(ent_objects *eng, ent_txn *txn,
+                               const char *type, const ent_obj_input *in,
+                               size_t n, ent_obj_prepared **out, char *err,
+                               size_t errlen);
+int ent_obj_prepared_seal(ent_obj_prepared *p);
+int ent_obj_create_finish_txn(ent_txn *txn, ent_obj_prepared *p,
+                              uint8_t id_out[ENT_OBJ_ID_LEN],
+                              ent_op **op_out, char *err, size_t errlen);
+void ent_obj_prepared_free(ent_obj_prepared *p);
+
 int ent_obj_set_txn(ent_objects *eng, ent_txn *txn,
                     const uint8_t id[ENT_OBJ_ID_LEN],
                     const ent_obj_input *inputs, size_t n, ent_op **op_out,
