@@ -789,16 +789,10 @@ int ent_obj_create_finish_txn(ent_txn *txn, ent_obj_prepared *p,
 /* The three steps in one write transaction. */
 static int create_fn(ent_txn *txn, void *data) {
     create_ctx *c = data;
-    ent_obj_prepared *p = NULL;
     ent_op_free(c->op);
     c->op = NULL;
-    int rc = ent_obj_create_prepare_txn(c->eng, txn, c->type, c->in, c->n, &p,
-                                        c->err, c->errlen);
-    if (rc == ENT_OK)
-        rc = ent_obj_create_finish_txn(txn, p, c->id, &c->op, c->err,
-                                       c->errlen);
-    ent_obj_prepared_free(p);
-    return rc;
+    return ent_obj_create_txn(c->eng, txn, c->type, c->in, c->n, c->id,
+                              &c->op, c->err, c->errlen);
 }
 
 int ent_obj_create(ent_objects *eng, const char *type,
@@ -813,14 +807,8 @@ int ent_obj_create(ent_objects *eng, const char *type,
                     .errlen = errlen};
     if (op_out != NULL)
         *op_out = NULL;
-    if (eng == NULL || type == NULL || (n > 0 && inputs == NULL))
+    if (eng == NULL)
         return ENT_EINVAL;
-    if (err != NULL && errlen > 0)
-        err[0] = '\0';
-    if (!ent_template_type_valid(type)) {
-        set_err(err, errlen, "bad type name %s", type);
-        return ENT_EINVAL;
-    }
     int rc = ent_store_write(eng->store, create_fn, &c);
     if (rc != ENT_OK) {
         ent_op_free(c.op);
@@ -838,31 +826,14 @@ int ent_obj_create_txn(ent_objects *eng, ent_txn *txn, const char *type,
                        const ent_obj_input *inputs, size_t n,
                        uint8_t id_out[ENT_OBJ_ID_LEN], ent_op **op_out,
                        char *err, size_t errlen) {
-    create_ctx c = {.eng = eng,
-                    .type = type,
-                    .in = inputs,
-                    .n = n,
-                    .err = err,
-                    .errlen = errlen};
-    int rc;
+    ent_obj_prepared *p = NULL;
     *op_out = NULL;
-    if (eng == NULL || txn == NULL || type == NULL ||
-        (n > 0 && inputs == NULL))
-        return ENT_EINVAL;
-    if (err != NULL && errlen > 0)
-        err[0] = '\0';
-    if (!ent_template_type_valid(type)) {
-        set_err(err, errlen, "bad type name %s", type);
-        return ENT_EINVAL;
-    }
-    rc = create_fn(txn, &c);
-    if (rc != ENT_OK) {
-        ent_op_free(c.op);
-        return rc;
-    }
-    memcpy(id_out, c.op->id, 32);
-    *op_out = c.op;
-    return ENT_OK;
+    int rc = ent_obj_create_prepare_txn(eng, txn, type, inputs, n, &p, err,
+                                        errlen);
+    if (rc == ENT_OK)
+        rc = ent_obj_create_finish_txn(txn, p, id_out, op_out, err, errlen);
+    ent_obj_prepared_free(p);
+    return rc;
 }
 
 /* ------------------------------------------------------------------- set */
