@@ -748,8 +748,8 @@ static void test_tokens(void **state) {
                      ENT_EPERM);
 }
 
-/* A new password (or none) ends the user's sessions, not its tokens nor
- * another user's sessions (spec/access.md §2.3). */
+/* A new password (or none) ends the user's sessions and login tokens, not
+ * its other tokens nor another user's sessions (spec/access.md §2.3). */
 static void test_password_ends_sessions(void **state) {
     struct fixture *f = *state;
     char ses[ENT_TOKEN_STRLEN + 1], sid[ENT_TOKEN_ID_HEX + 1];
@@ -770,6 +770,12 @@ static void test_password_ends_sessions(void **state) {
                      ENT_OK);
     assert_int_equal(ent_access_session_create(f->store, "bob", now, bob, bid),
                      ENT_OK);
+    /* a login's bearer token ("login":true) goes with the password too */
+    char lt[ENT_TOKEN_STRLEN + 1], lid[ENT_TOKEN_ID_HEX + 1];
+    assert_int_equal(ent_access_login_token_create(f->store, "alice",
+                                                   now + ENT_LOGIN_TOKEN_MS,
+                                                   now, lt, lid),
+                     ENT_OK);
     assert_int_equal(ent_access_session_authenticate(f->store, ses, now, &p),
                      ENT_OK);
     /* a change of attributes alone keeps the session */
@@ -780,11 +786,14 @@ static void test_password_ends_sessions(void **state) {
         ent_access_user_set(f->store, &a, &f->cost, err, sizeof(err)), ENT_OK);
     assert_int_equal(ent_access_session_authenticate(f->store, ses, now, &p),
                      ENT_OK);
+    assert_int_equal(ent_access_authenticate(f->store, lt, now, &p), ENT_OK);
     ent_user_spec s = {.name = "alice", .disabled = -1,
                        .password = "Alice-pass-5678"};
     assert_int_equal(
         ent_access_user_set(f->store, &s, &f->cost, err, sizeof(err)), ENT_OK);
     assert_int_equal(ent_access_session_authenticate(f->store, ses, now, &p),
+                     ENT_EPERM);
+    assert_int_equal(ent_access_authenticate(f->store, lt, now, &p),
                      ENT_EPERM);
     assert_int_equal(ent_access_authenticate(f->store, tok, now, &p), ENT_OK);
     assert_int_equal(ent_access_session_authenticate(f->store, bob, now, &p),
@@ -793,10 +802,16 @@ static void test_password_ends_sessions(void **state) {
     assert_int_equal(ent_access_session_create(f->store, "alice", now, ses,
                                                sid),
                      ENT_OK);
+    assert_int_equal(ent_access_login_token_create(f->store, "alice",
+                                                   now + ENT_LOGIN_TOKEN_MS,
+                                                   now, lt, lid),
+                     ENT_OK);
     ent_user_spec c = {.name = "alice", .disabled = -1, .clear_password = true};
     assert_int_equal(
         ent_access_user_set(f->store, &c, &f->cost, err, sizeof(err)), ENT_OK);
     assert_int_equal(ent_access_session_authenticate(f->store, ses, now, &p),
+                     ENT_EPERM);
+    assert_int_equal(ent_access_authenticate(f->store, lt, now, &p),
                      ENT_EPERM);
     assert_int_equal(ent_access_authenticate(f->store, tok, now, &p), ENT_OK);
 }

@@ -266,7 +266,7 @@ int ent_access_user_set(ent_store *s, const ent_user_spec *u,
 /* Collects the keys of the tokens of one user (or all, user NULL). */
 struct tok_scan {
     const char *user;
-    bool sessions_only; /* only the rows of "kind":"session" */
+    bool sessions_only; /* only "kind":"session" and "login":true rows */
     char ids[256][ENT_TOKEN_ID_HEX + 1];
     size_t n;
     bool more;
@@ -280,7 +280,8 @@ static int tok_collect(void *data, const void *key, size_t klen,
     const char *u = json_string_value(json_object_get(rec, "user"));
     const char *kind = json_string_value(json_object_get(rec, "kind"));
     if (klen == 2 + ENT_TOKEN_ID_HEX && u != NULL && strcmp(u, c->user) == 0 &&
-        (!c->sessions_only || (kind != NULL && strcmp(kind, "session") == 0))) {
+        (!c->sessions_only || (kind != NULL && strcmp(kind, "session") == 0) ||
+         json_is_true(json_object_get(rec, "login")))) {
         if (c->n == sizeof(c->ids) / sizeof(c->ids[0])) {
             c->more = true;
             json_decref(rec);
@@ -293,7 +294,8 @@ static int tok_collect(void *data, const void *key, size_t klen,
     return 0;
 }
 
-/* Deletes the tokens of user (only its sessions when sessions_only). */
+/* Deletes the tokens of user (only its sessions and login tokens when
+ * sessions_only). */
 static int drop_tokens(ent_txn *txn, const char *user, bool sessions_only) {
     char key[KEY_MAX];
     size_t kl;
@@ -536,6 +538,7 @@ struct tok_create {
     uint32_t scopes;
     uint64_t expires, now;
     bool session; /* a login session of the TCP API (cookie) */
+    bool login;   /* a bearer token a login answered */
 };
 
 static int tok_create_fn(ent_txn *txn, void *data) {
@@ -560,6 +563,10 @@ static int tok_create_fn(ent_txn *txn, void *data) {
         json_decref(rec);
         return ENT_ENOMEM;
     }
+    if (c->login && json_object_set_new(rec, "login", json_true()) != 0) {
+        json_decref(rec);
+        return ENT_ENOMEM;
+    }
     rc = put_json(txn, key, key_of(key, 't', c->id), rec);
     json_decref(rec);
     return rc;
@@ -568,7 +575,7 @@ static int tok_create_fn(ent_txn *txn, void *data) {
 /* Makes a token (or a session) and stores its hash; see the header. */
 static int token_make(ent_store *s, const char *user, uint32_t scopes,
                       uint64_t expires, uint64_t now, bool session,
-                      char token[ENT_TOKEN_STRLEN + 1],
+                      bool login, char token[ENT_TOKEN_STRLEN + 1],
                       char id[ENT_TOKEN_ID_HEX + 1]) {
     uint8_t rid[ENT_TOKEN_ID_HEX / 2], secret[32], h[ENT_HASH_LEN];
     char shex[65], hhex[2 * ENT_HASH_LEN + 1];
@@ -583,8 +590,8 @@ static int token_make(ent_store *s, const char *user, uint32_t scopes,
     snprintf(token, ENT_TOKEN_STRLEN + 1, "ent_%s_%s", id, shex);
     ent_hash(h, token, strlen(token));
     ent_hex_encode(hhex, h, sizeof(h));
-    struct tok_create c = {user,    id,  hhex,   scopes & ENT_ACT_ALL,
-                           expires, now, session};
+    struct tok_create c = {user,    id,  hhex,    scopes & ENT_ACT_ALL,
+                           expires, now, session, login};
     int rc = ent_store_write(s, tok_create_fn, &c);
     ent_wipe(secret, sizeof(secret));
     ent_wipe(shex, sizeof(shex));
@@ -599,7 +606,7 @@ int ent_access_session_create(ent_store *s, const char *user, uint64_t now,
                               char token[ENT_TOKEN_STRLEN + 1],
                               char id[ENT_TOKEN_ID_HEX + 1]) {
     return token_make(s, user, ENT_ACT_ALL, now + ENT_SESSION_MS, now, true,
-                      token, id);
+                      false, token, id);
 }
 
 void ent_access_session_csrf(const char *token,
@@ -618,7 +625,15 @@ int ent_access_token_create(ent_store *s, const char *user, uint32_t scopes,
                             uint64_t expires, uint64_t now,
                             char token[ENT_TOKEN_STRLEN + 1],
                             char id[ENT_TOKEN_ID_HEX + 1]) {
-    return token_make(s, user, scopes, expires, now, false, token, id);
+    return token_make(s, user, scopes, expires, now, false, false, token, id);
+}
+
+int ent_access_login_token_create(ent_store *s, const char *user,
+                                  uint64_t expires, uint64_t now,
+                                  char token[ENT_TOKEN_STRLEN + 1],
+                                  char id[ENT_TOKEN_ID_HEX + 1]) {
+    return token_make(s, user, ENT_ACT_ALL, expires, now, false, true, token,
+                      id);
 }
 
 static bool token_id_valid(const char *id) {

@@ -77,7 +77,8 @@ int ent_access_user_add(ent_store *s, const ent_user_spec *u,
                         size_t errcap);
 
 /* Changes a user (see ent_user_spec). A new password, or clearing it,
- * deletes the user's sessions (not its tokens) in the same transaction.
+ * deletes the user's sessions and login tokens (not its other tokens) in
+ * the same transaction.
  * @return as add, ENT_ENOENT. */
 int ent_access_user_set(ent_store *s, const ent_user_spec *u,
                         const ent_pwhash_cost *cost, char *err, size_t errcap);
@@ -132,6 +133,15 @@ int ent_access_token_create(ent_store *s, const char *user, uint32_t scopes,
                             uint64_t expires, uint64_t now,
                             char token[ENT_TOKEN_STRLEN + 1],
                             char id[ENT_TOKEN_ID_HEX + 1]);
+
+/* ent_access_token_create() of every scope for a login (POST /v1/login
+ * with "token":true, or on the socket): stored with "login":true, so that
+ * a new password, or clearing it, deletes it like a session
+ * (spec/access.md §2.3). @return as ent_access_token_create. */
+int ent_access_login_token_create(ent_store *s, const char *user,
+                                  uint64_t expires, uint64_t now,
+                                  char token[ENT_TOKEN_STRLEN + 1],
+                                  char id[ENT_TOKEN_ID_HEX + 1]);
 
 /* Revokes (deletes) a token by its id. @return ENT_OK, ENT_ENOENT. */
 int ent_access_token_revoke(ent_store *s, const char *id);

@@ -346,13 +346,19 @@ static int scopes_read(const json_t *v, uint32_t *mask) {
     return ENT_OK;
 }
 
-/* Creates a token and answers status {"id","token","user","scopes",
- * "expires"}: the one time the token is shown. */
+/* Creates a token (a login token when login: every scope, ended by a new
+ * password) and answers status {"id","token","user","scopes","expires"}:
+ * the one time the token is shown. */
 static int issue(ent_node *n, const char *user, uint32_t scopes,
-                 uint64_t expires, int status, ent_http_response *resp) {
+                 uint64_t expires, bool login, int status,
+                 ent_http_response *resp) {
     char token[ENT_TOKEN_STRLEN + 1], id[ENT_TOKEN_ID_HEX + 1], sc[256];
-    int rc = ent_access_token_create(ent_node_store(n), user, scopes, expires,
-                                     ent_api_now_ms(), token, id);
+    int rc = login ? ent_access_login_token_create(ent_node_store(n), user,
+                                                   expires, ent_api_now_ms(),
+                                                   token, id)
+                   : ent_access_token_create(ent_node_store(n), user, scopes,
+                                             expires, ent_api_now_ms(), token,
+                                             id);
     if (rc == ENT_EDENIED)
         return ent_http_response_error(resp, 409, rc, "user %s is disabled",
                                        user);
@@ -410,7 +416,7 @@ int ent_api_tokens_create(ent_node *n, const ent_http_request *req,
             "30d; at most 3650d) or never");
         goto out;
     }
-    rc = issue(n, user, scopes, expires, 201, resp);
+    rc = issue(n, user, scopes, expires, false, 201, resp);
 out:
     json_decref(body);
     return rc;
@@ -715,7 +721,8 @@ int ent_api_login(ent_node *n, const ent_http_request *req,
     if (req->transport != ENT_HTTP_UNIX && !json_is_true(want_token))
         rc = login_session(n, req, user, now, resp);
     else
-        rc = issue(n, user, ENT_ACT_ALL, now + ENT_LOGIN_TOKEN_MS, 200, resp);
+        rc = issue(n, user, ENT_ACT_ALL, now + ENT_LOGIN_TOKEN_MS, true, 200,
+                   resp);
 out:
     json_decref(body);
     return rc;

@@ -13,7 +13,8 @@
 # HTTP); cookie writes without the CSRF token, with a wrong one or from
 # another origin are 403 and change nothing, with it they work; the event
 # stream streams over a cookie session; logout
-# ends the session, and so does a new password (tokens stay); keep-alive carries several requests; oversized body,
+# ends the session, and so does a new password (to a login's token too;
+# tokens made for the user stay); keep-alive carries several requests; oversized body,
 # head and header count are 413; a slow head is closed; path tricks get
 # 400/403/404 and leak nothing; a flood gets 429 with Retry-After while
 # another token goes on; the 33rd connection from one address and the
@@ -222,8 +223,13 @@ R=$(http "$P" POST /v1/logout "Authorization: Bearer $TREP"); [ "$(st "$R")" = 4
 R=$(http "$P" POST /v1/login -- '{"user":"rep","password":"Rep-password-42"}'); [ "$(st "$R")" = 200 ] || fail "login again: $R"
 COOKIE=$(grep -i "^set-cookie:" "$T/hdrs" | tr -d '\r' | sed -E 's/^[Ss]et-[Cc]ookie: (ent_session=[^;]*);.*/\1/')
 R=$(http "$P" GET /v1/access/me "Cookie: $COOKIE"); [ "$(st "$R")" = 200 ] || fail "the new session: $R"
+# and so does a login's token ("token":true); a token made for rep stays
+R=$(http "$P" POST /v1/login -- '{"user":"rep","password":"Rep-password-42","token":true}'); [ "$(st "$R")" = 200 ] || fail "login for a token: $R"
+TLOGIN=$(body "$R" | py 'd["token"]')
+R=$(http "$P" GET /v1/access/me "Authorization: Bearer $TLOGIN"); [ "$(st "$R")" = 200 ] || fail "the login token: $R"
 echo 'Rep-password-43' | e A user set rep --password-stdin >/dev/null
 R=$(http "$P" GET /v1/access/me "Cookie: $COOKIE"); [ "$(st "$R")" = 401 ] || fail "a session outlived a new password: $R"
+R=$(http "$P" GET /v1/access/me "Authorization: Bearer $TLOGIN"); [ "$(st "$R")" = 401 ] || fail "a login token outlived a new password: $R"
 R=$(http "$P" GET /v1/access/me "Authorization: Bearer $TREP"); [ "$(st "$R")" = 200 ] || fail "a token after a new password: $R"
 echo 'Rep-password-42' | e A user set rep --password-stdin >/dev/null
 BEFORE=$(show)
