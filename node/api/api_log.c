@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "crypto/crypto.h"
+#include "node/api/api_objects.h"
 #include "node/api/route.h"
 #include "node/audit/actlog.h"
 #include "node/audit/audit.h"
@@ -26,46 +27,38 @@ static uint64_t now_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Reads the query parameters since (decimal) and object (64 hex). */
+/* Reads the query parameters since (decimal) and object (64 hex),
+ * percent-decoded by ent_api_query_parse like every route's. */
 static int parse_query(const ent_http_request *req, bool allow_object,
                        uint64_t *since, bool *has_object, uint8_t obj[32],
                        ent_http_response *resp) {
-    char buf[256];
+    static const char *const with_object[] = {"since", "object", NULL};
+    static const char *const since_only[] = {"since", NULL};
+    ent_api_query q;
     *since = 0;
     *has_object = false;
-    if (req->query == NULL || req->query[0] == '\0')
-        return ENT_OK;
-    if (strlen(req->query) >= sizeof(buf))
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "query string too long");
-    strcpy(buf, req->query);
-    char *save = NULL;
-    for (char *it = strtok_r(buf, "&", &save); it != NULL;
-         it = strtok_r(NULL, "&", &save)) {
-        char *eq = strchr(it, '=');
-        if (eq == NULL)
+    int rc = ent_api_query_parse(req, allow_object ? with_object : since_only,
+                                 &q, resp);
+    if (rc != ENT_OK)
+        return rc;
+    const char *v = ent_api_query_get(&q, "since");
+    if (v != NULL) {
+        char *end = NULL;
+        if (v[0] < '0' || v[0] > '9')
             return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                           "bad query parameter");
-        *eq++ = '\0';
-        if (strcmp(it, "since") == 0) {
-            char *end = NULL;
-            if (eq[0] < '0' || eq[0] > '9')
-                return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                               "bad since");
-            unsigned long long v = strtoull(eq, &end, 10);
-            if (*end != '\0')
-                return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                               "bad since");
-            *since = v;
-        } else if (allow_object && strcmp(it, "object") == 0) {
-            if (strlen(eq) != 64 || ent_hex_decode(obj, 32, eq) != ENT_OK)
-                return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                               "bad object id");
-            *has_object = true;
-        } else {
+                                           "bad since");
+        unsigned long long n = strtoull(v, &end, 10);
+        if (*end != '\0')
             return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                           "unknown query parameter");
-        }
+                                           "bad since");
+        *since = n;
+    }
+    v = ent_api_query_get(&q, "object");
+    if (v != NULL) {
+        if (strlen(v) != 64 || ent_hex_decode(obj, 32, v) != ENT_OK)
+            return ent_http_response_error(resp, 400, ENT_EINVAL,
+                                           "bad object id");
+        *has_object = true;
     }
     return ENT_OK;
 }
@@ -270,9 +263,14 @@ int ent_api_audit_heads(ent_node *n, const ent_http_request *req,
     struct heads_ctx c;
     memset(&c, 0, sizeof(c));
     c.n = n;
-    if (req->query != NULL && req->query[0] != '\0') {
-        if (strncmp(req->query, "org=", 4) != 0 ||
-            ent_org_id_parse(c.org, req->query + 4) != ENT_OK)
+    static const char *const params[] = {"org", NULL};
+    ent_api_query q;
+    int rc = ent_api_query_parse(req, params, &q, resp);
+    if (rc != ENT_OK)
+        return rc;
+    const char *org = ent_api_query_get(&q, "org");
+    if (org != NULL) {
+        if (ent_org_id_parse(c.org, org) != ENT_OK)
             return ent_http_response_error(resp, 400, ENT_EINVAL,
                                            "bad org id");
         c.has_org = true;
@@ -281,7 +279,7 @@ int ent_api_audit_heads(ent_node *n, const ent_http_request *req,
         json_decref(c.arr);
         return ENT_ENOMEM;
     }
-    int rc = ent_store_read(ent_node_store(n), heads_fn, &c);
+    rc = ent_store_read(ent_node_store(n), heads_fn, &c);
     if (rc != ENT_OK) {
         json_decref(c.arr);
         json_decref(c.rw);

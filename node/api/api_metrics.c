@@ -4,6 +4,7 @@
  * keeps; other parts add theirs through the registry (node/metrics.h).
  */
 #include "node/api/api_metrics.h"
+#include "node/api/api_objects.h"
 #include "node/audit/actlog.h"
 #include "node/audit/witness.h"
 #include "node/err.h"
@@ -263,13 +264,14 @@ static void node_collect(ent_metrics_out *o, void *data) {
 
 int ent_api_metrics(ent_node *n, const ent_http_request *req,
                     ent_http_response *resp) {
+    static const char *const none[] = {NULL};
     char *text = NULL;
     size_t len = 0;
-    if (req->query != NULL && req->query[0] != '\0')
-        return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                       "no query parameters are accepted here");
-    int rc =
-        ent_metrics_render(ent_node_metrics(n), node_collect, n, &text, &len);
+    ent_api_query q; /* no parameters: each is 400, as on every route */
+    int rc = ent_api_query_parse(req, none, &q, resp);
+    if (rc != ENT_OK)
+        return rc;
+    rc = ent_metrics_render(ent_node_metrics(n), node_collect, n, &text, &len);
     if (rc != ENT_OK)
         return rc;
     ent_http_response_text(resp, 200, ENT_METRICS_CONTENT_TYPE, text, len);

@@ -303,21 +303,24 @@ static int invite_row_values(json_t *row) {
 
 int ent_api_invites_list(ent_node *n, const ent_http_request *req,
                          ent_http_response *resp) {
+    static const char *const params[] = {"object", NULL};
     uint8_t obj[32];
-    const char *q = req->query;
+    ent_api_query q;
     bool filter = false;
     json_t *arr = NULL, *row;
     size_t i;
-    if (q != NULL && q[0] != '\0') {
-        if (strncmp(q, "object=", 7) != 0 ||
-            ent_api_obj_id_parse(q + 7, obj) != ENT_OK)
-            return ent_http_response_error(resp, 400, ENT_EINVAL,
-                                           "the only query parameter is "
-                                           "object=ID (64 lowercase hex)");
+    int rc = ent_api_query_parse(req, params, &q, resp);
+    if (rc != ENT_OK)
+        return rc;
+    const char *id = ent_api_query_get(&q, "object"); /* percent-decoded */
+    if (id != NULL) {
+        if (ent_api_obj_id_parse(id, obj) != ENT_OK)
+            return ent_http_response_error_field(
+                resp, 400, ENT_EINVAL, "object",
+                "\"object\": 64 lowercase hex");
         filter = true;
     }
-    int rc =
-        ent_peers_invites_json(ent_node_peers(n), filter ? obj : NULL, &arr);
+    rc = ent_peers_invites_json(ent_node_peers(n), filter ? obj : NULL, &arr);
     if (rc != ENT_OK)
         return rc;
     json_array_foreach(arr, i, row) {
