@@ -841,8 +841,10 @@ static int head_fn(ent_txn *txn, void *data) {
 static void test_head_flood(void **state) {
     world *w = *state;
     enum { FLOOD = 100 };
-    a_connect(w); /* a fresh session: the proof flood emptied the bucket */
-    run_for(w, 100);
+    /* the proof flood emptied A's bucket, and a new session starts from
+     * it (spec/sessions.md "Rate buckets across sessions"): let it refill */
+    a_connect(w);
+    run_for(w, ENT_PEERS_PROOFS_BURST * 1000 / ENT_PEERS_PROOFS_PER_SEC + 100);
     head_q q = {.id = w->a.t.id};
     assert_int_equal(ent_store_write(w->a.t.store, head_fn, &q), ENT_OK);
     ent_wire_msg m;
@@ -1193,6 +1195,65 @@ static void test_vv_flood(void **state) {
     assert_int_equal(w->a.vv_in, w->vv0 + 1);
     assert_int_equal(pst(w).vv_refused, p1.vv_refused);
     w->a.flow_cap = false;
+    a_connect(w);
+    honest_edit_arrives(w);
+}
+
+/*
+ * A member floods RANGES until refused, closes and reconnects at once:
+ * the new session's bucket starts where the last one left off (refilled
+ * for the moment between), so it is refused again early, well within
+ * what a fresh burst would take. After the refill time a new session
+ * finds the bucket full again (spec/sessions.md "Rate buckets across
+ * sessions").
+ */
+static void test_ranges_reconnect(void **state) {
+    world *w = *state;
+    enum { FLOOD = ENT_PEERS_RECON_BURST + 4000, AGAIN = 2000 };
+    w->a.recon_cap = w->a.flow_cap = true;
+    a_connect(w);
+    run_for(w, 100);
+    assert_non_null(w->a.s);
+    ent_wire_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = ENT_WIRE_RANGES;
+    m.u.ranges.prefix[0] = w->obj[0] ^ 0x80; /* none of A's objects */
+    m.u.ranges.bits = 12;
+    assert_int_equal(
+        ent_wire_encode_to(&m, w->flood, sizeof(w->flood), &w->flood_len),
+        ENT_OK);
+    ent_peers_stats p0 = pst(w);
+    w->in0 = w->a.pongs;
+    w->flood_left = FLOOD;
+    w->flood_pinged = false;
+    assert_true(run_until(w, ranges_flowed, WAIT_MS));
+    ent_peers_stats p1 = pst(w);
+    assert_true(p1.recon_refused > p0.recon_refused);
+    /* reconnect at once: fewer than a burst, yet some refused */
+    a_connect(w);
+    w->in0 = w->a.pongs;
+    w->flood_left = AGAIN;
+    w->flood_pinged = false;
+    uint64_t t0 = wall_ms();
+    assert_true(run_until(w, ranges_flowed, WAIT_MS));
+    uint64_t ms = wall_ms() - t0;
+    ent_peers_stats p2 = pst(w);
+    fprintf(stderr, "  ranges after reconnect: %llu of %d refused in %llu ms\n",
+            (unsigned long long)(p2.recon_refused - p1.recon_refused), AGAIN,
+            (unsigned long long)ms);
+    if (ms < 1000) /* else the refill alone covers them */
+        assert_true(p2.recon_refused > p1.recon_refused);
+    assert_int_equal(p2.violations, p1.violations);
+    /* after the refill time, a new session finds the bucket full */
+    a_connect(w);
+    run_for(w, ENT_PEERS_RECON_BURST * 1000 / ENT_PEERS_RECON_PER_SEC + 300);
+    a_connect(w);
+    w->in0 = w->a.pongs;
+    w->flood_left = AGAIN;
+    w->flood_pinged = false;
+    assert_true(run_until(w, ranges_flowed, WAIT_MS));
+    assert_int_equal(pst(w).recon_refused, p2.recon_refused);
+    w->a.recon_cap = w->a.flow_cap = false;
     a_connect(w);
     honest_edit_arrives(w);
 }
@@ -1559,6 +1620,7 @@ int main(void) {
         cmocka_unit_test(test_ops_inflight),
         cmocka_unit_test(test_after_removal),
         cmocka_unit_test(test_removed_vv_flood),
+        cmocka_unit_test(test_ranges_reconnect),
     };
     return cmocka_run_group_tests(tests, setup, nodes_teardown);
 }

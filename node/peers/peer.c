@@ -32,6 +32,46 @@ static void send_haves(conn *c) {
     ent__addrs_round(c); /* signed address records (peer_addrs.c) */
 }
 
+/*
+ * The per-session rate buckets belong to the org, not to one session
+ * (spec/sessions.md "Rate buckets across sessions"): a session that
+ * closes leaves their levels, and when each was last refilled, in the
+ * org's peer record; a new one starts from another open session of the
+ * org, else from the record. Each refills for the time since as before
+ * (take_tokens), so a reconnect within the refill time starts where the
+ * last session left off, and one after it finds the buckets full.
+ */
+#define BUCKETS(X)                                                         \
+    X(b_digest, digest_tokens) X(b_recon, recon_tokens) X(b_vv, vv_tokens) \
+    X(b_proof, proof_tokens) X(b_chunk, chunk_tokens)
+
+static void buckets_save(const conn *c, peer_ent *e) {
+#define SAVE(b, t)                                                         \
+    if (c->t##_set)                                                        \
+        e->b = (struct peer_bucket){c->t, c->t##_at, true};
+    BUCKETS(SAVE)
+#undef SAVE
+}
+
+static void buckets_load(conn *c) {
+    peer_ent *e = ent__peers_find(c->p, c->org), tmp;
+    if (e == NULL)
+        return;
+    tmp = *e;
+    for (conn *d = c->p->conns; d != NULL; d = d->next)
+        if (d != c && d->has_org && d->got_hello &&
+            memcmp(d->org, c->org, 32) == 0)
+            buckets_save(d, &tmp);
+#define LOAD(b, t)                                                         \
+    if (tmp.b.set && !c->t##_set) {                                        \
+        c->t = tmp.b.tokens;                                               \
+        c->t##_at = tmp.b.at;                                              \
+        c->t##_set = true;                                                 \
+    }
+    BUCKETS(LOAD)
+#undef LOAD
+}
+
 static void handle_hello(conn *c, const ent_wire_hello *h) {
     ent_peers *p = c->p;
     if (h->version < 1) {
@@ -60,6 +100,8 @@ static void handle_hello(conn *c, const ent_wire_hello *h) {
         ent__guard_member(c); /* became a partner since the handshake */
     if (c->known && c->join == NULL)
         ent__peers_upsert(p, c->org, c->name, c->addrs, c->naddrs);
+    if (c->has_org)
+        buckets_load(c);
     ent__peers_join_open(c);
     ent__witness_open(c); /* our signed tree head (spec/audit.md §11) */
     if (c->known)
@@ -88,7 +130,8 @@ static void handle_have(conn *c, const ent_wire_summary *s) {
 /*
  * cost tokens out of a per-session bucket of rate tokens a second, at most
  * burst (all whole; the bucket counts thousandths): false, and nothing
- * taken, when it holds fewer. Full at the first use.
+ * taken, when it holds fewer. Full at the org's first use; buckets_load
+ * carries the level over from its earlier sessions.
  */
 static bool take_tokens(int64_t *tokens, uint64_t *at, bool *set,
                         int64_t rate, int64_t burst, int64_t cost,
@@ -499,6 +542,8 @@ static void closed(ent_session *s, int reason, void *data) {
         ent__partner_session(c, false);
     if (c->has_org) {
         peer_ent *e = ent__peers_find(p, c->org);
+        if (e != NULL && c->got_hello)
+            buckets_save(c, e);
         if (e != NULL && c->for_peer) {
             e->dialling = false;
             if (!c->open)

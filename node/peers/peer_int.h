@@ -50,6 +50,15 @@ typedef struct peer_ent {
     uint8_t *rec;       /* its signed address record (malloc'ed), or NULL */
     size_t reclen;
     uint64_t rec_seq;   /* the record's seq */
+    /* its per-session rate buckets (DIGEST, RANGES and LEAF, VV,
+     * CONSISTENCY and HEAD, CHUNK_WANT) as its last session left them, and
+     * when each was last refilled: its next session starts from them
+     * (peer.c, spec/sessions.md "Rate buckets across sessions") */
+    struct peer_bucket {
+        int64_t tokens; /* x 1000 */
+        uint64_t at;    /* loop ms */
+        bool set;       /* false: never used, the next session starts full */
+    } b_digest, b_recon, b_vv, b_proof, b_chunk;
 } peer_ent;
 
 /* An encoded message waiting to be sent. */
