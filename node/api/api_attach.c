@@ -38,6 +38,7 @@
 #include "node/node.h"
 #include "node/objects/object.h"
 #include "node/peers/peer.h"
+#include "node/wholefile.h"
 
 static json_t *att_json(const ent_obj_attachment *a) {
     char hash[65], op[65], by[65];
@@ -294,52 +295,6 @@ static int fetch(ent_node *n, const uint8_t id[32], const json_t *body,
     return ENT_OK;
 }
 
-/*
- * Writes len bytes of buf to path whole or not at all: into a new file
- * path.tmpXXXXXX beside it (mkostemp: created exclusively, mode 0600),
- * synced, then renamed onto path, which replaces a symbolic link there
- * rather than following it. On failure the temporary file is removed and
- * path is as it was. Returns 0, else the errno of the step that failed.
- */
-static int write_whole(const char *path, const uint8_t *buf, size_t len) {
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
-    int fd = -1, err = 0;
-    bool made = false;
-    if (tmp == NULL)
-        return ENOMEM;
-    snprintf(tmp, pl + 16, "%s.tmpXXXXXX", path);
-    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-        err = errno;
-        goto out;
-    }
-    made = true;
-    for (size_t put = 0; put < len;) {
-        ssize_t w = write(fd, buf + put, len - put);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            err = w < 0 ? errno : EIO;
-            goto out;
-        }
-        put += (size_t)w;
-    }
-    if (fsync(fd) != 0)
-        err = errno;
-    if (close(fd) != 0 && err == 0)
-        err = errno;
-    fd = -1;
-    if (err == 0 && rename(tmp, path) != 0)
-        err = errno;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (err != 0 && made)
-        unlink(tmp);
-    free(tmp);
-    return err;
-}
-
 static int save(ent_node *n, const ent_http_request *req, const uint8_t id[32],
                 const json_t *body, ent_http_response *resp) {
     int rc;
@@ -355,7 +310,9 @@ static int save(ent_node *n, const ent_http_request *req, const uint8_t id[32],
     rc = ent_obj_attachment_read(ent_node_objects(n), id, name, &data, &len);
     if (rc != ENT_OK)
         return read_error(resp, rc);
-    int err = write_whole(out, data, len);
+    int err = 0; /* whole or not at all (node/wholefile.h) */
+    if (ent_wholefile_write(out, data, len) != ENT_OK)
+        err = errno ? errno : EIO;
     ent_hash(h, data, len);
     free(data);
     if (err != 0)

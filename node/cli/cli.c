@@ -781,59 +781,43 @@ int ent_cli_main(int argc, char **argv) {
     return c.cmd->fn(&c);
 }
 
-/* Output files written whole or not at all (cli_int.h). */
+/* Output files written whole or not at all (cli_int.h, node/wholefile.h). */
 int ent__cli_out_open(ent__cli_outfile *o, const char *path) {
     struct stat st;
-    size_t pl = strlen(path);
-    int fd;
+    int rc;
     o->f = NULL;
-    o->tmp = NULL;
+    memset(&o->w, 0, sizeof(o->w));
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
         return (o->f = fopen(path, "w")) != NULL ? ENT_OK : ENT_EIO;
-    if ((o->tmp = malloc(pl + 16)) == NULL)
-        return ENT_ENOMEM;
-    snprintf(o->tmp, pl + 16, "%s.tmpXXXXXX", path);
-    if ((fd = mkstemp(o->tmp)) < 0 || (o->f = fdopen(fd, "w")) == NULL) {
-        int e = errno;
-        if (fd >= 0) {
-            close(fd);
-            unlink(o->tmp);
-        }
-        free(o->tmp);
-        o->tmp = NULL;
-        errno = e;
-        return ENT_EIO;
-    }
+    rc = ent_wholefile_open(&o->w, path);
+    if (rc != ENT_OK)
+        return rc == ENT_ENOMEM ? ENT_ENOMEM : ENT_EIO;
+    o->f = o->w.f;
     return ENT_OK;
 }
 
 void ent__cli_out_abort(ent__cli_outfile *o) {
-    if (o->f != NULL)
+    if (o->w.tmp != NULL)
+        ent_wholefile_abort(&o->w);
+    else if (o->f != NULL)
         fclose(o->f);
-    if (o->tmp != NULL)
-        unlink(o->tmp);
-    free(o->tmp);
     o->f = NULL;
-    o->tmp = NULL;
 }
 
 /* Flushes, syncs and renames onto path; ENT_OK, else errno tells why (the
  * temporary file is gone either way). */
 int ent__cli_out_commit(ent__cli_outfile *o, const char *path) {
     int e = 0;
+    if (o->w.tmp != NULL) {
+        o->f = NULL;
+        return ent_wholefile_commit(&o->w, path) == ENT_OK ? ENT_OK : ENT_EIO;
+    }
     errno = 0;
-    if (fflush(o->f) != 0 || ferror(o->f) ||
-        (o->tmp != NULL && fsync(fileno(o->f)) != 0))
+    if (fflush(o->f) != 0 || ferror(o->f))
         e = errno ? errno : EIO;
     if (fclose(o->f) != 0 && e == 0)
         e = errno ? errno : EIO;
     o->f = NULL;
-    if (e == 0 && o->tmp != NULL && rename(o->tmp, path) != 0)
-        e = errno;
-    if (e != 0 && o->tmp != NULL)
-        unlink(o->tmp);
-    free(o->tmp);
-    o->tmp = NULL;
     errno = e;
     return e == 0 ? ENT_OK : ENT_EIO;
 }

@@ -112,49 +112,6 @@ void ent__cli_print_log(FILE *f, const json_t *log) {
     }
 }
 
-/* Writes buf to path with mode 0600: temporary file, fsync, rename. */
-static int write_file(const char *path, const uint8_t *buf, size_t len) {
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
-    int fd = -1, rc = ENT_OK;
-    if (tmp == NULL)
-        return ENT_ENOMEM;
-    snprintf(tmp, pl + 16, "%s.tmpXXXXXX", path);
-    if ((fd = mkstemp(tmp)) < 0) {
-        rc = ent_err_from_errno(errno);
-        goto out;
-    }
-    if (fchmod(fd, 0600) != 0) {
-        rc = ent_err_from_errno(errno);
-        goto out;
-    }
-    for (size_t off = 0; off < len;) {
-        ssize_t w = write(fd, buf + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = ent_err_from_errno(errno ? errno : EIO);
-            goto out;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
-        rc = ent_err_from_errno(errno);
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0)
-        rc = ent_err_from_errno(errno);
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc != ENT_OK)
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
 static int audit_export(const char *words, const char *home, const char *out,
                         const char *object, const char *since, bool json) {
     char path[200] = "/v1/audit/export";
@@ -195,7 +152,7 @@ static int audit_export(const char *words, const char *home, const char *out,
             st = 0;
         goto out;
     }
-    int rc = write_file(out, buf, hl / 2);
+    int rc = ent_wholefile_write(out, buf, hl / 2);
     if (rc != ENT_OK) {
         st = fail(words, "%s: %s", out, ent_strerror(rc));
         goto out;

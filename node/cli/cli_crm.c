@@ -513,7 +513,7 @@ int ent__cli_cmd_import(cli *c) {
     const char *sep = ent__cli_opt_value(c, "separator");
     const char *batch = ent__cli_opt_value(c, "batch");
     const char *rejects = ent__cli_opt_value(c, "rejects");
-    ent__cli_outfile rejf = {NULL, NULL};
+    ent__cli_outfile rejf = {0};
     int st;
     memset(&m, 0, sizeof(m));
     m.c = c;
@@ -630,7 +630,7 @@ int ent__cli_cmd_export(cli *c) {
     const char *outp = ent__cli_opt_value(c, "out");
     bool hide = ent__cli_opt_value(c, "hide-private") != NULL;
     FILE *f = stdout;
-    ent__cli_outfile of = {NULL, NULL};
+    ent__cli_outfile of = {0};
     json_t *page = NULL;
     char after[65] = "";
     unsigned long long cur = 0;

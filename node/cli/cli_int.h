@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "node/log.h"
+#include "node/wholefile.h"
 
 #define EXIT_USAGE 2
 #define CLI_MAX_OPTS 256 /* options of one invocation (--set repeats) */
@@ -96,20 +97,20 @@ const char *ent__cli_opt_value(const cli *c, const char *name);
 
 /*
  * An output file (export --out, import --rejects, report --svg) is written
- * whole or not at all: into a temporary file next to it (mkstemp: mode
- * 0600, it may hold private values), renamed onto it by
- * ent__cli_out_commit once everything is written (a symbolic link to a
+ * whole or not at all: into a temporary file next to it (mode 0600, it
+ * may hold private values), renamed onto it by ent__cli_out_commit once
+ * everything is written (a symbolic link to a
  * regular file is replaced, not followed); ent__cli_out_abort removes it, so a
  * command that fails leaves the user's file as it was. A path that names
  * something else than a regular file (a FIFO, /dev/stdout) is written
  * directly. _open returns ENT_OK or an error (errno tells why); _commit
- * flushes, syncs and renames, ENT_OK or ENT_EIO (errno tells why; the
- * temporary file is gone either way); _abort accepts a file never opened
- * or already committed.
+ * flushes, syncs, renames and syncs the folder (ent_wholefile_commit),
+ * ENT_OK or ENT_EIO (errno tells why; the temporary file is gone either
+ * way); _abort accepts a file never opened or already committed.
  */
 typedef struct ent__cli_outfile {
     FILE *f;
-    char *tmp; /* NULL: written directly */
+    ent_wholefile w; /* w.tmp NULL: written directly (node/wholefile.h) */
 } ent__cli_outfile;
 int ent__cli_out_open(ent__cli_outfile *o, const char *path);
 int ent__cli_out_commit(ent__cli_outfile *o, const char *path);
