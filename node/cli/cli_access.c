@@ -546,7 +546,9 @@ const cli_cmd ent__cli_token_cmds[] = {
      "token list [--user USER] [--json]",
      "One line per token: id, user, expiry, last use, scopes; never the "
      "token itself. With --json: [{\"id\",\"user\",\"scopes\","
-     "\"expires\",\"created\",\"last_used\"}] (times RFC 3339 or null).",
+     "\"expires\",\"created\",\"last_used\",\"login\"}] (times RFC 3339 "
+     "or null; \"login\": true on a token a login made, which a new "
+     "password ends, absent otherwise).",
      token_list_opts, 0, 0, NULL},
     {"revoke", ent__cli_cmd_token_revoke, "revoke an API token",
      "token revoke ID [--json]",
