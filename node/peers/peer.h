@@ -104,7 +104,10 @@ int ent_peers_fetch(ent_peers *p, const uint8_t obj[32], const char *name,
 #define ENT_PEERS_MAX_GUARDS 1024        /* strike records kept */
 /* direct connections between members (spec/gossip.md §10) */
 #define ENT_PEERS_MAX_DIALLED 64          /* sessions dialled to peers at once */
-#define ENT_PEERS_ADDRS_REFRESH_MS 60000  /* ADDRS again, changed or not */
+#define ENT_PEERS_ADDRS_REFRESH_MS 10000  /* ADDRS again, changed or not: a peer
+                                           that ignored a record (the org's
+                                           membership had not reached it)
+                                           gets it within 10 s */
 #define ENT_PEERS_ADDRS_BUDGET 64         /* records taken per session per
                                              sync interval */
 #define ENT_PEERS_ADDRS_FUTURE_MS 600000  /* a record's seq may be this far

@@ -95,6 +95,12 @@ check_canaries() {
 }
 check_canaries
 
+# B and C learn each other's address from A while all three are members
+# (spec/gossip.md §10): at the latest at A's next ADDRS refresh, 10 s
+peers2() { [ "$(e "$1" status --json | py 'd["peers"]')" = 2 ]; }
+wait_for "B to know A and C" peers2 B
+wait_for "C to know A and B" peers2 C
+
 # --- removal ----------------------------------------------------------------
 EPOCH0=$(e A object show "$ID" --json | py 'd["epoch"]')
 C_BEFORE=$(shared C "$ID")
