@@ -225,7 +225,7 @@ static int walk(ent_txn *txn, MDB_cursor *cur, const MDB_val *start,
 
 /*
  * A numbered table in the order of its keys (object id first), for a scan
- * that may cross objects: the objects of "obj_nums" in id order (those
+ * that may cross objects (plen < 32, or from given with plen 0): the objects of "obj_nums" in id order (those
  * starting with prefix[0..min(plen, 32)), from the id of from when given),
  * each one's rows read under its number.
  */
@@ -263,25 +263,15 @@ static int walk_objects(ent_txn *txn, ent_table t, MDB_cursor *cur,
         }
         memcpy(num, v.mv_data, NUM_LEN);
         MDB_val pre = phys_key(buf, num, k.mv_data, OBJ_LEN);
-        const MDB_val *st = NULL;
+        /* the object of from: its rows from from on; others: all */
+        uint8_t sb[PHYS_MAX];
         MDB_val sk;
-        size_t pl = NUM_LEN + OBJ_LEN;
-        if (plen > OBJ_LEN) { /* one object, under a longer prefix */
-            memcpy(buf + pl, prefix + OBJ_LEN, plen - OBJ_LEN);
-            pl = NUM_LEN + plen;
-        }
-        if (first && from != NULL && from->mv_size >= OBJ_LEN &&
-            memcmp(k.mv_data, from->mv_data, OBJ_LEN) == 0) {
-            /* the object of from: its rows from from on */
-            uint8_t sb[PHYS_MAX];
+        bool at_from = first && from != NULL && from->mv_size >= OBJ_LEN &&
+                       memcmp(k.mv_data, from->mv_data, OBJ_LEN) == 0;
+        if (at_from)
             sk = phys_key(sb, num, from->mv_data, from->mv_size);
-            err = walk(txn, cur, &sk, pre.mv_data, pl, false, NUM_LEN, fn,
-                       data, &stop);
-            st = &sk;
-        }
-        if (st == NULL)
-            err = walk(txn, cur, NULL, pre.mv_data, pl, reverse, NUM_LEN, fn,
-                       data, &stop);
+        err = walk(txn, cur, at_from ? &sk : NULL, pre.mv_data, pre.mv_size,
+                   reverse, NUM_LEN, fn, data, &stop);
         if (err != ENT_OK)
             break;
     }

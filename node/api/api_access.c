@@ -821,6 +821,19 @@ static int use_fn(ent_txn *txn, void *data) {
 
 /* Whether the principal may read every object a deal registration's
  * conflicts name (spec/workflows.md §9.3), with the fields they show. */
+/* The state of the object row["object"] names (*st, the caller's to
+ * decref; creator: its creator or ""): false when the id is bad or this
+ * node does not hold the object. */
+static bool row_object(ent_node *n, const json_t *row, json_t **st,
+                       char creator[ENT_POLICY_VALUE_MAX + 1]) {
+    const char *hex = json_string_value(json_object_get(row, "object"));
+    uint8_t id[32];
+    *st = NULL;
+    creator[0] = '\0';
+    return hex != NULL && ent_api_obj_id_parse(hex, id) == ENT_OK &&
+           object_state(n, id, st, creator) == ENT_OK;
+}
+
 static bool conflicts_readable(ent_node *n, const ent_api_guard *g,
                                const ent_principal *p, const json_t *reg) {
     static const char *const used[] = {NULL,       "customer_account",
@@ -829,12 +842,9 @@ static bool conflicts_readable(ent_node *n, const ent_api_guard *g,
     size_t i;
     json_t *c;
     json_array_foreach(json_object_get(reg, "conflicts"), i, c) {
-        const char *hex = json_string_value(json_object_get(c, "object"));
-        uint8_t id[32];
-        json_t *st = NULL;
+        json_t *st;
         char creator[ENT_POLICY_VALUE_MAX + 1];
-        bool ok = hex != NULL && ent_api_obj_id_parse(hex, id) == ENT_OK &&
-                  object_state(n, id, &st, creator) == ENT_OK;
+        bool ok = row_object(n, c, &st, creator);
         const char *type = json_string_value(json_object_get(st, "type"));
         for (size_t f = 0; ok && f < sizeof(used) / sizeof(used[0]); f++) {
             ent_decision d;
@@ -877,13 +887,10 @@ static void filter_inbox(ent_node *n, const ent_api_guard *g,
         size_t i = 0;
         while (json_is_array(arr) && i < json_array_size(arr)) {
             json_t *row = json_array_get(arr, i);
-            const char *hex = json_string_value(json_object_get(row, "object"));
-            uint8_t id[32];
-            json_t *st = NULL;
+            json_t *st;
             char creator[ENT_POLICY_VALUE_MAX + 1];
             ent_decision d;
-            bool keep = hex != NULL && ent_api_obj_id_parse(hex, id) == ENT_OK &&
-                        object_state(n, id, &st, creator) == ENT_OK;
+            bool keep = row_object(n, row, &st, creator);
             const char *type = json_string_value(json_object_get(st, "type"));
             const char *cr = keep && creator[0] ? creator : NULL;
             keep = keep && decide(g, p, ENT_ACT_READ, type, NULL, st, cr, &d);
@@ -916,13 +923,10 @@ static void filter_syncs(ent_node *n, const ent_api_guard *g,
     size_t i = 0;
     while (json_is_array(arr) && i < json_array_size(arr)) {
         json_t *row = json_array_get(arr, i);
-        const char *hex = json_string_value(json_object_get(row, "object"));
-        uint8_t id[32];
-        json_t *st = NULL;
+        json_t *st;
         char creator[ENT_POLICY_VALUE_MAX + 1];
         ent_decision d;
-        bool keep = hex != NULL && ent_api_obj_id_parse(hex, id) == ENT_OK &&
-                    object_state(n, id, &st, creator) == ENT_OK;
+        bool keep = row_object(n, row, &st, creator);
         keep = keep &&
                decide(g, p, ENT_ACT_READ,
                       json_string_value(json_object_get(st, "type")), NULL,

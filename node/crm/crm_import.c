@@ -208,23 +208,37 @@ static int check_values(batch_ctx *c, ent_txn *txn, const ent_template *tpl,
     return ENT_OK;
 }
 
+/* Row i's result cleared, its crm_ids key (key, *klen) and whether its
+ * external id is known (*known; res->id is then its object): ENT_OK, or a
+ * storage error; a key that cannot be made rejects the row (*known false,
+ * c->out[i] set). */
+static int row_lookup(batch_ctx *c, ent_txn *txn, size_t i,
+                      uint8_t key[KEY_MAX], size_t *klen, bool *known) {
+    ent_crm_result *res = &c->res[i];
+    memset(res, 0, sizeof(*res));
+    *known = false;
+    if (make_key(c->source, c->type, c->rows[i].extid, key, klen) != ENT_OK) {
+        reject(c, i, "bad external id");
+        return ENT_OK;
+    }
+    int rc = ent_crm_lookup(txn, c->source, c->type, c->rows[i].extid, res->id);
+    *known = rc == ENT_OK;
+    return rc == ENT_OK || rc == ENT_ENOENT ? ENT_OK : rc;
+}
+
 /* First pass over a row whose external id is new: its values checked and
  * its create prepared (c->prep[i]), nothing written; a row whose id is
  * known is left to do_row. */
 static int prepare_row(batch_ctx *c, ent_txn *txn, const ent_template *tpl,
                        size_t i) {
     const ent_crm_row *row = &c->rows[i];
-    ent_crm_result *res = &c->res[i];
     uint8_t key[KEY_MAX];
     size_t klen;
     char err[ENT_OBJ_ERR_MAX] = "";
-    bool bad;
-    memset(res, 0, sizeof(*res));
-    if (make_key(c->source, c->type, row->extid, key, &klen) != ENT_OK)
-        return ENT_OK; /* do_row rejects it */
-    int rc = ent_crm_lookup(txn, c->source, c->type, row->extid, res->id);
-    if (rc != ENT_ENOENT)
-        return rc == ENT_OK ? ENT_OK : rc;
+    bool known, bad;
+    int rc = row_lookup(c, txn, i, key, &klen, &known);
+    if (rc != ENT_OK || known || c->out[i])
+        return rc; /* a known id: do_row */
     if ((rc = check_values(c, txn, tpl, i, &bad)) != ENT_OK || bad)
         return rc;
     rc = ent_obj_create_prepare_txn(c->eng, txn, c->type, row->in, row->n,
@@ -349,15 +363,8 @@ static int do_row(batch_ctx *c, ent_txn *txn, const ent_template *tpl,
     ent_op *op = NULL;
     char err[ENT_OBJ_ERR_MAX] = "";
     bool exists;
-    int rc;
-    memset(res, 0, sizeof(*res));
-    if (make_key(c->source, c->type, row->extid, key, &klen) != ENT_OK) {
-        reject(c, i, "bad external id");
-        return ENT_OK;
-    }
-    rc = ent_crm_lookup(txn, c->source, c->type, row->extid, res->id);
-    exists = rc == ENT_OK;
-    if (rc != ENT_OK && rc != ENT_ENOENT)
+    int rc = row_lookup(c, txn, i, key, &klen, &exists);
+    if (rc != ENT_OK || c->out[i])
         return rc;
     if (exists) {
         rc = ent_obj_state_json_txn(txn, res->id, &state);

@@ -132,21 +132,6 @@ static int commit_fork(ent_objects *eng, ent_txn *txn, const ent_op *op,
     return rc;
 }
 
-/* Whether key (72 bytes) sorts above the last key of a table. */
-typedef struct last_key {
-    const uint8_t *key;
-    bool above;
-} last_key;
-
-static int last_scan_key(void *data, const void *key, size_t klen,
-                         const void *val, size_t vlen) {
-    last_key *l = data;
-    size_t n = klen < 72 ? klen : 72;
-    int c = memcmp(l->key, key, n);
-    l->above = c > 0 || (c == 0 && 72 > klen);
-    return 1; /* the last one is enough */
-}
-
 /*
  * A membership or epoch op: its fact rows (WR_MEMBER for add/remove,
  * WR_EPOCH for remove/rotate, as before), the keys it hands us, its WR_MOP
@@ -255,15 +240,9 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
         memcpy(okey + 72, op->id, 32);
         oklen = 104;
     }
-    /* appended when its key is above the table's last (one author's ops
-     * arriving in order, as in a backlog): LMDB then fills pages instead
-     * of splitting them in half, and a commit writes fewer of them */
-    last_key lk = {.key = okey};
-    if (!fork && (rc = ent_txn_scan_reverse(txn, ENT_TBL_OPS, NULL, 0,
-                                            last_scan_key, &lk)) != ENT_OK)
-        goto out;
-    rc = ent_txn_put(txn, ENT_TBL_OPS, okey, oklen, op->raw, op->rawlen,
-                     lk.above ? ENT_PUT_APPEND : 0);
+    /* "ops" is stored under object numbers (spec/storage.md), where a new
+     * object's ops already go to the table's end: no append hint */
+    rc = ent_txn_put(txn, ENT_TBL_OPS, okey, oklen, op->raw, op->rawlen, 0);
     if (rc != ENT_OK ||
         (rc = ent_op_index_put(txn, op->id, okey, oklen)) != ENT_OK)
         goto out;
