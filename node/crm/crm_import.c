@@ -181,33 +181,6 @@ static int put_ids(batch_ctx *c, ent_txn *txn, size_t i, const uint8_t *key,
                        row->extid, strlen(row->extid), 0);
 }
 
-/* Every value of row i resolved, writing nothing: ENT_OK, or the row
- * rejected (*bad), or a batch error. */
-static int check_values(batch_ctx *c, ent_txn *txn, const ent_template *tpl,
-                        size_t i, bool *bad) {
-    const ent_crm_row *row = &c->rows[i];
-    char err[ENT_OBJ_ERR_MAX] = "";
-    *bad = false;
-    for (size_t k = 0; k < row->n; k++) {
-        ent_resolved r;
-        int rc = ent_template_resolve_as(
-            tpl, txn, row->in[k].name, row->in[k].text,
-            row->in[k].how == ENT_IN_PRIVATE  ? ENT_RESOLVE_PRIVATE
-            : row->in[k].how == ENT_IN_CUSTOM ? ENT_RESOLVE_CUSTOM
-                                              : ENT_RESOLVE_SHARED,
-            &r, err, sizeof(err));
-        if (rc != ENT_OK) {
-            if (!row_error(rc) && rc != ENT_ENOENT)
-                return rc;
-            reject(c, i, err[0] ? err : ent_strerror(rc));
-            *bad = true;
-            return ENT_OK;
-        }
-        ent_value_clear(&r.value);
-    }
-    return ENT_OK;
-}
-
 /* Row i's result cleared, its crm_ids key (key, *klen) and whether its
  * external id is known (*known; res->id is then its object): ENT_OK, or a
  * storage error; a key that cannot be made rejects the row (*known false,
@@ -226,21 +199,18 @@ static int row_lookup(batch_ctx *c, ent_txn *txn, size_t i,
     return rc == ENT_OK || rc == ENT_ENOENT ? ENT_OK : rc;
 }
 
-/* First pass over a row whose external id is new: its values checked and
- * its create prepared (c->prep[i]), nothing written; a row whose id is
- * known is left to do_row. */
-static int prepare_row(batch_ctx *c, ent_txn *txn, const ent_template *tpl,
-                       size_t i) {
+/* First pass over a row whose external id is new: its create prepared
+ * (c->prep[i]), which resolves and checks every value and writes nothing,
+ * or the row rejected; a row whose id is known is left to do_row. */
+static int prepare_row(batch_ctx *c, ent_txn *txn, size_t i) {
     const ent_crm_row *row = &c->rows[i];
     uint8_t key[KEY_MAX];
     size_t klen;
     char err[ENT_OBJ_ERR_MAX] = "";
-    bool known, bad;
+    bool known;
     int rc = row_lookup(c, txn, i, key, &klen, &known);
     if (rc != ENT_OK || known || c->out[i])
         return rc; /* a known id: do_row */
-    if ((rc = check_values(c, txn, tpl, i, &bad)) != ENT_OK || bad)
-        return rc;
     rc = ent_obj_create_prepare_txn(c->eng, txn, c->type, row->in, row->n,
                                     &c->prep[i], err, sizeof(err));
     if (rc != ENT_OK) {
@@ -438,7 +408,7 @@ static int batch_fn(ent_txn *txn, void *data) {
      * in order (spec/crm.md §3, §8) */
     for (size_t i = 0; i < c->n && rc == ENT_OK; i++)
         if (!c->out[i])
-            rc = prepare_row(c, txn, tpl, i);
+            rc = prepare_row(c, txn, i);
     if (rc == ENT_OK)
         sealer_start(&sl, c->prep, c->n);
     for (size_t i = 0; i < c->n && rc == ENT_OK; i++)

@@ -286,11 +286,14 @@ out:
  * write, and the max over a set can be taken one write at a time: the new
  * write replaces the row if it counts and its order is not lower. Same
  * result as recompute_field, without reading the field's earlier writes.
+ * fresh: the write is the object's genesis, so the field has no row yet
+ * (no other op of the object is applied before it) and none is read.
  * *done false (nothing changed): the caller must recompute the field.
  */
 static int merge_plain(ent_txn *txn, const uint8_t obj[32], const char *name,
-                       bool counts, const uint8_t order[OBJ_ORDER_LEN],
-                       const uint8_t *blob, size_t blen, bool *done) {
+                       bool counts, bool fresh,
+                       const uint8_t order[OBJ_ORDER_LEN], const uint8_t *blob,
+                       size_t blen, bool *done) {
     uint8_t fk[32 + ENT_OP_NAME_MAX];
     uint8_t *rec = NULL;
     const uint8_t *cur;
@@ -298,8 +301,9 @@ static int merge_plain(ent_txn *txn, const uint8_t obj[32], const char *name,
     *done = false;
     memcpy(fk, obj, 32);
     memcpy(fk + 32, name, nl);
-    int rc = ent_txn_get(txn, ENT_TBL_FIELDS, fk, 32 + nl, (const void **)&cur,
-                         &clen);
+    int rc = fresh ? ENT_ENOENT
+                   : ent_txn_get(txn, ENT_TBL_FIELDS, fk, 32 + nl,
+                                 (const void **)&cur, &clen);
     if (rc == ENT_OK) {
         if (clen < OBJ_ORDER_LEN + 1 ||
             cur[OBJ_ORDER_LEN] != FW_PLAIN) /* owned, or an older row */
@@ -359,8 +363,9 @@ int ent__obj_put_field_write(ent_txn *txn, const uint8_t obj[32],
             ENT_OK)
         goto out;
     if (prune) {
-        if ((rc = merge_plain(txn, obj, name, counts, key + kl - OBJ_ORDER_LEN,
-                              blob, blen, &done)) != ENT_OK)
+        if ((rc = merge_plain(txn, obj, name, counts, op->h.genesis,
+                              key + kl - OBJ_ORDER_LEN, blob, blen, &done)) !=
+            ENT_OK)
             goto out;
         if (done) {
             rc = ent__obj_writes_mark(txn, obj);
@@ -384,8 +389,9 @@ int ent__obj_put_field_write(ent_txn *txn, const uint8_t obj[32],
         gov = false;
     }
     if (!owner_only && !gov && !done &&
-        (rc = merge_plain(txn, obj, name, counts, key + kl - OBJ_ORDER_LEN,
-                          blob, blen, &done)) != ENT_OK)
+        (rc = merge_plain(txn, obj, name, counts, op->h.genesis,
+                          key + kl - OBJ_ORDER_LEN, blob, blen, &done)) !=
+            ENT_OK)
         goto out;
     if (!done)
         rc = recompute_field(txn, obj, name, owner, j);

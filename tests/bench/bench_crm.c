@@ -11,6 +11,9 @@
  * import's CPU time (user plus system) is also given as rows per CPU
  * second: what the import costs, apart from waiting for a core or the disk.
  *
+ * ENT_BENCH_CRM_REIMPORT=0 leaves out the re-import (to profile the first
+ * import alone).
+ *
  * This is the node's side of `entente import` (the CSV reader, the map and
  * ent_crm_import_batch, as POST /v1/crm/import runs it), without the HTTP
  * hop from the CLI.
@@ -237,6 +240,10 @@ void ent_bench_crm(ent_bench_report *r, int quick) {
                   (double)(ent_bench_io_write_bytes() - io0) / 4096.0 /
                       (double)n,
                   "pages", "", 0);
+    /* ENT_BENCH_CRM_REIMPORT=0: the first import alone (for profiles) */
+    env = getenv("ENT_BENCH_CRM_REIMPORT");
+    if (env != NULL && strcmp(env, "0") == 0)
+        goto out;
     /* 1 % changed: time, and exactly one op per changed row */
     double t2 = ent_bench_now();
     if (import_csv(&a, m, csv2, len2, &r2) != ENT_OK) {
