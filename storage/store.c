@@ -767,6 +767,26 @@ int ent_store_read(ent_store *s, int (*fn)(ent_txn *txn, void *data),
     return err;
 }
 
+int ent_store_read_beside(ent_txn *w, int (*fn)(ent_txn *txn, void *data),
+                          void *data) {
+    if (w == NULL || !w->write || fn == NULL)
+        return ENT_EINVAL;
+    ent_store *s = w->s;
+    if (s->group != NULL || s->env == NULL)
+        return ENT_EBUSY;
+    /* not txn_begin: adopting a grown map needs no transaction open, and
+     * the store's fields belong to the writer's thread */
+    ent_txn txn = {.s = s, .write = false};
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn.txn);
+    if (rc == MDB_MAP_RESIZED)
+        return ENT_EBUSY;
+    if (rc != MDB_SUCCESS)
+        return ent__store_xlate(s, rc, "mdb_txn_begin (beside a write)");
+    int err = fn(&txn, data);
+    mdb_txn_abort(txn.txn);
+    return err;
+}
+
 /* ---- key/value access ---- */
 
 int ent_txn_get(ent_txn *txn, ent_table t, const void *key, size_t klen,

@@ -191,6 +191,21 @@ void ent_store_group_leave(ent_store *s);
 bool ent_store_group_active(const ent_store *s);
 int ent_store_group_commit(ent_store *s);
 
+/*
+ * Runs fn(txn, data) in a read-only transaction of its own on the calling
+ * thread, while write transaction w is open on another thread (its
+ * ent_store_write's fn waits for this call to return before it returns).
+ * The reader sees exactly what w saw when it began, none of w's writes:
+ * no other write can commit while w is open. ENT_EBUSY (fn not run) when
+ * w is part of a group (spec/storage.md "Group commit": the group's
+ * earlier writes would be missing) or the map was grown by another
+ * process (adopting it needs no transaction open). Nothing else of the
+ * store may be used by that thread meanwhile (spec/storage.md
+ * "Transactions").
+ */
+int ent_store_read_beside(ent_txn *w, int (*fn)(ent_txn *txn, void *data),
+                          void *data);
+
 /* Runs fn(txn, data) in a read-only transaction. */
 int ent_store_read(ent_store *s, int (*fn)(ent_txn *txn, void *data),
                    void *data);

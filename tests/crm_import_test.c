@@ -218,6 +218,71 @@ static void test_rejects_are_whole(void **state) {
     tnode_close(&a);
 }
 
+/* Runs the rows of test_rejects_are_whole, one known, as one batch into a,
+ * inside a group when group is set; res gets the outcomes. */
+static size_t mixed_batch(tnode *a, bool group, ent_crm_result res[4]) {
+    ent_op **ops;
+    size_t nops;
+    ent_obj_input r0[] = {IN("salesforce_id", "0", ENT_IN_PRIVATE),
+                          IN("name", "Zero", ENT_IN_SHARED)};
+    ent_obj_input r1[] = {IN("salesforce_id", "1", ENT_IN_PRIVATE),
+                          IN("name", "One", ENT_IN_SHARED)};
+    ent_obj_input r2[] = {IN("salesforce_id", "2", ENT_IN_PRIVATE),
+                          IN("name", "Two", ENT_IN_SHARED),
+                          IN("close_date", "31/12/2026", ENT_IN_SHARED)};
+    ent_obj_input r3[] = {IN("salesforce_id", "3", ENT_IN_PRIVATE),
+                          IN("nmae", "Three", ENT_IN_SHARED)};
+    ent_obj_input r0b[] = {IN("salesforce_id", "0", ENT_IN_PRIVATE),
+                           IN("name", "Zero again", ENT_IN_SHARED)};
+    ent_crm_row first[] = {{"0", r0, 2}};
+    ent_crm_row rows[] = {{"1", r1, 2}, {"2", r2, 3}, {"0", r0b, 2},
+                          {"3", r3, 2}};
+    assert_int_equal(ent_crm_import_batch(a->eng, a->store, "opportunity",
+                                          "salesforce", first, 1, false, res,
+                                          &ops, &nops),
+                     ENT_OK);
+    free_ops(ops, nops);
+    if (group)
+        ent_store_group_enter(a->store);
+    assert_int_equal(ent_crm_import_batch(a->eng, a->store, "opportunity",
+                                          "salesforce", rows, 4, false, res,
+                                          &ops, &nops),
+                     ENT_OK);
+    if (group) {
+        assert_int_equal(ent_store_group_commit(a->store), ENT_OK);
+        ent_store_group_leave(a->store);
+    }
+    free_ops(ops, nops);
+    return nops;
+}
+
+/* The creates of a batch are prepared on another thread in a read
+ * transaction beside the batch's; inside a group that transaction would
+ * miss the group's earlier writes, so the batch's own thread prepares
+ * them: both give the same outcomes, reasons and ops. */
+static void test_prepare_beside_or_not(void **state) {
+    tnode a, b;
+    ent_crm_result ra[4], rb[4];
+    (void)state;
+    assert_int_equal(tnode_open(&a, 2), 0);
+    assert_int_equal(tnode_open(&b, 3), 0);
+    assert_int_equal(mixed_batch(&a, false, ra), 2);
+    assert_int_equal(mixed_batch(&b, true, rb), 2);
+    static const ent_crm_outcome want[] = {ENT_CRM_CREATED, ENT_CRM_REJECTED,
+                                           ENT_CRM_UPDATED, ENT_CRM_REJECTED};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(ra[i].outcome, want[i]);
+        assert_int_equal(rb[i].outcome, want[i]);
+        assert_string_equal(ra[i].err, rb[i].err);
+    }
+    assert_non_null(strstr(ra[1].err, "31/12/2026"));
+    assert_non_null(strstr(ra[3].err, "nmae"));
+    assert_int_equal(nops_stored(&a), 3);
+    assert_int_equal(nops_stored(&b), 3);
+    tnode_close(&a);
+    tnode_close(&b);
+}
+
 /* Imports the CSV (a file, or len bytes at mem) with the map at mpath into
  * a; counts[outcome] += rows; returns the ops made. */
 static size_t import_csv(tnode *a, const char *mpath, const char *file,
@@ -806,6 +871,7 @@ int main(void) {
         cmocka_unit_test(test_export_page_bytes),
         cmocka_unit_test(test_refusal_reruns_batch),
         cmocka_unit_test(test_failed_batch_then_rerun),
+        cmocka_unit_test(test_prepare_beside_or_not),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

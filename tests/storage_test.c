@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -675,6 +676,78 @@ static void test_nested_write(void **state) {
     ent_store_close(s);
 }
 
+/* ent_store_read_beside: a thread reads beside an open write */
+struct beside {
+    ent_txn *w;
+    int rc, ran;
+    char before[8], during[8]; /* what the reader saw: "" for absent */
+};
+
+static int beside_fn(ent_txn *txn, void *data) {
+    struct beside *b = data;
+    const void *v;
+    size_t vl;
+    b->ran = 1;
+    if (ent_txn_get(txn, ENT_TBL_CONFIG, "before", 6, &v, &vl) == ENT_OK)
+        snprintf(b->before, sizeof(b->before), "%.*s", (int)vl,
+                 (const char *)v);
+    if (ent_txn_get(txn, ENT_TBL_CONFIG, "during", 6, &v, &vl) == ENT_OK)
+        snprintf(b->during, sizeof(b->during), "%.*s", (int)vl,
+                 (const char *)v);
+    return ENT_OK;
+}
+
+static void *beside_thread(void *arg) {
+    struct beside *b = arg;
+    b->rc = ent_store_read_beside(b->w, beside_fn, b);
+    return NULL;
+}
+
+static int beside_write(ent_txn *txn, void *data) {
+    struct beside *b = data;
+    pthread_t th;
+    int err = ent_txn_put(txn, ENT_TBL_CONFIG, "before", 6, "2", 1, 0);
+    if (err == ENT_OK)
+        err = ent_txn_put(txn, ENT_TBL_CONFIG, "during", 6, "x", 1, 0);
+    if (err != ENT_OK)
+        return err;
+    b->w = txn;
+    if (pthread_create(&th, NULL, beside_thread, b) != 0)
+        return ENT_ENOMEM;
+    pthread_join(th, NULL);
+    return ENT_OK;
+}
+
+static int put_before(ent_txn *txn, void *data) {
+    (void)data;
+    return ent_txn_put(txn, ENT_TBL_CONFIG, "before", 6, "1", 1, 0);
+}
+
+static void test_read_beside(void **state) {
+    struct fx *f = *state;
+    ent_store *s = fx_create(f);
+    assert_int_equal(ent_store_write(s, put_before, NULL), ENT_OK);
+    /* the state the write began from, none of its own puts */
+    struct beside b = {.rc = -1};
+    assert_int_equal(ent_store_write(s, beside_write, &b), ENT_OK);
+    assert_int_equal(b.rc, ENT_OK);
+    assert_int_equal(b.ran, 1);
+    assert_string_equal(b.before, "1");
+    assert_string_equal(b.during, "");
+    /* a write of a group: refused, nothing run */
+    struct beside g = {.rc = -1};
+    ent_store_group_enter(s);
+    assert_int_equal(ent_store_write(s, beside_write, &g), ENT_OK);
+    assert_int_equal(ent_store_group_commit(s), ENT_OK);
+    ent_store_group_leave(s);
+    assert_int_equal(g.rc, ENT_EBUSY);
+    assert_int_equal(g.ran, 0);
+    /* only beside a write */
+    ent_txn *none = NULL;
+    assert_int_equal(ent_store_read_beside(none, beside_fn, &b), ENT_EINVAL);
+    ent_store_close(s);
+}
+
 /* map growth: 20 MiB in one write into a 1 MiB map */
 #define BIG_N 20480
 #define BIG_V 1024
@@ -1160,6 +1233,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_fn_error_rolls_back, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_nested_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_beside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration, setup, teardown),

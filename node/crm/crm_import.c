@@ -6,7 +6,8 @@
  * the value rules) without writing anything: a bad value rejects the row
  * on the spot. Then its external id is looked up; the values that differ
  * from the object's current ones are written by the engine inside the
- * batch's transaction. A refusal that comes after a row has started
+ * batch's transaction. The creates of new ids are prepared and signed on
+ * a second thread, beside the batch's transaction (spec/crm.md §3). A refusal that comes after a row has started
  * writing (its role, an owner-only field, the workflow rules) marks the
  * row rejected and runs the transaction again without it: a row is all in
  * the commit or not at all.
@@ -117,13 +118,23 @@ typedef struct batch_ctx {
     size_t nops;
     bool rerun, dry_done;
     ent_obj_input *chg; /* scratch: the changed inputs of a row */
-    ent_obj_prepared **prep; /* the prepared creates of the attempt */
+    /* the new rows of the attempt: header time, prepared create, and
+     * prepare's answer and message (worker) */
+    bool *fresh;
+    uint64_t *hlc;
+    ent_obj_prepared **prep;
+    int *prc;
+    char **perr;
 } batch_ctx;
 
 static void drop_prep(batch_ctx *c) {
     for (size_t i = 0; c->prep != NULL && i < c->n; i++) {
         ent_obj_prepared_free(c->prep[i]);
         c->prep[i] = NULL;
+        free(c->perr[i]);
+        c->perr[i] = NULL;
+        c->prc[i] = ENT_OK;
+        c->fresh[i] = false;
     }
 }
 
@@ -199,108 +210,150 @@ static int row_lookup(batch_ctx *c, ent_txn *txn, size_t i,
     return rc == ENT_OK || rc == ENT_ENOENT ? ENT_OK : rc;
 }
 
-/* First pass over a row whose external id is new: its create prepared
- * (c->prep[i]), which resolves and checks every value and writes nothing,
- * or the row rejected; a row whose id is known is left to do_row. */
-static int prepare_row(batch_ctx *c, ent_txn *txn, size_t i) {
-    const ent_crm_row *row = &c->rows[i];
+/* First pass over a row: its external id looked up; a new one gets its
+ * create's header time now (c->fresh[i], c->hlc[i]), in row order; a
+ * known one is left to do_row. */
+static int first_pass_row(batch_ctx *c, ent_txn *txn, size_t i) {
     uint8_t key[KEY_MAX];
     size_t klen;
-    char err[ENT_OBJ_ERR_MAX] = "";
     bool known;
     int rc = row_lookup(c, txn, i, key, &klen, &known);
     if (rc != ENT_OK || known || c->out[i])
-        return rc; /* a known id: do_row */
-    rc = ent_obj_create_prepare_txn(c->eng, txn, c->type, row->in, row->n,
-                                    &c->prep[i], err, sizeof(err));
-    if (rc != ENT_OK) {
-        if (!row_error(rc) && rc != ENT_ENOENT)
-            return rc;
-        reject(c, i, err[0] ? err : ent_strerror(rc)); /* nothing written */
+        return rc;
+    c->fresh[i] = true;
+    return ent_obj_hlc_take(c->eng, &c->hlc[i]);
+}
+
+/*
+ * The creates of a batch's new rows, prepared and sealed on a thread of
+ * their own, in row order, in a read transaction beside the batch's
+ * (ent_store_read_beside: it sees what the batch's transaction began
+ * from), while the batch commits the rows before them. A row the worker
+ * did not reach (no thread, or no read transaction beside this one) is
+ * prepared by the batch's thread itself.
+ */
+typedef struct worker {
+    batch_ctx *c;
+    ent_txn *txn;              /* the batch's write transaction */
+    const ent_template *tpl;
+    size_t done;               /* rows [0, done) handled */
+    bool stop, finished, running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t th;
+} worker;
+
+static bool worker_stopped(worker *w) {
+    pthread_mutex_lock(&w->mu);
+    bool stop = w->stop;
+    pthread_mutex_unlock(&w->mu);
+    return stop;
+}
+
+static int work_fn(ent_txn *rtxn, void *data) {
+    worker *w = data;
+    batch_ctx *c = w->c;
+    for (size_t i = 0; i < c->n && !worker_stopped(w); i++) {
+        if (c->fresh[i]) {
+            const ent_crm_row *row = &c->rows[i];
+            char err[ENT_OBJ_ERR_MAX] = "";
+            int rc = ent_obj_create_prepare_as(c->eng, rtxn, w->tpl, c->hlc[i],
+                                               row->in, row->n, &c->prep[i],
+                                               err, sizeof(err));
+            if (rc == ENT_OK)
+                ent_obj_prepared_seal(c->prep[i]);
+            else if (err[0] != '\0')
+                c->perr[i] = strdup(err); /* NULL: the error's name */
+            c->prc[i] = rc;
+        }
+        pthread_mutex_lock(&w->mu);
+        w->done = i + 1;
+        pthread_cond_signal(&w->cv);
+        pthread_mutex_unlock(&w->mu);
     }
     return ENT_OK;
 }
 
-/* The seals of a batch's prepared creates, on a thread of their own, in
- * row order, while the batch commits the rows before them. */
-typedef struct sealer {
-    ent_obj_prepared **p;
-    size_t n, done; /* p[0..done) sealed */
-    bool stop, running;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t th;
-} sealer;
-
-static void *seal_main(void *arg) {
-    sealer *s = arg;
-    for (size_t i = 0; i < s->n; i++) {
-        pthread_mutex_lock(&s->mu);
-        bool stop = s->stop;
-        pthread_mutex_unlock(&s->mu);
-        if (stop)
-            break;
-        if (s->p[i] != NULL)
-            ent_obj_prepared_seal(s->p[i]);
-        pthread_mutex_lock(&s->mu);
-        s->done = i + 1;
-        pthread_cond_signal(&s->cv);
-        pthread_mutex_unlock(&s->mu);
-    }
+static void *work_main(void *arg) {
+    worker *w = arg;
+    (void)ent_store_read_beside(w->txn, work_fn, w); /* else: rows left */
+    pthread_mutex_lock(&w->mu);
+    w->finished = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
-/* Starts the thread; without one, each create is sealed as it commits. */
-static void sealer_start(sealer *s, ent_obj_prepared **p, size_t n) {
-    memset(s, 0, sizeof(*s));
-    s->p = p;
-    s->n = n;
-    if (pthread_mutex_init(&s->mu, NULL) != 0)
+static void worker_start(worker *w, batch_ctx *c, ent_txn *txn,
+                         const ent_template *tpl) {
+    memset(w, 0, sizeof(*w));
+    w->c = c;
+    w->txn = txn;
+    w->tpl = tpl;
+    if (pthread_mutex_init(&w->mu, NULL) != 0)
         return;
-    if (pthread_cond_init(&s->cv, NULL) != 0) {
-        pthread_mutex_destroy(&s->mu);
+    if (pthread_cond_init(&w->cv, NULL) != 0) {
+        pthread_mutex_destroy(&w->mu);
         return;
     }
-    s->running = pthread_create(&s->th, NULL, seal_main, s) == 0;
-    if (!s->running) {
-        pthread_cond_destroy(&s->cv);
-        pthread_mutex_destroy(&s->mu);
+    w->running = pthread_create(&w->th, NULL, work_main, w) == 0;
+    if (!w->running) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
     }
 }
 
-/* Waits until p[i] is sealed (or seals it here without a thread). */
-static void sealer_wait(sealer *s, size_t i) {
-    if (!s->running)
-        return; /* ent_obj_create_finish_txn seals it */
-    pthread_mutex_lock(&s->mu);
-    while (s->done <= i)
-        pthread_cond_wait(&s->cv, &s->mu);
-    pthread_mutex_unlock(&s->mu);
+/* Waits until the worker handled row i (true) or ended before it
+ * (false: the caller prepares the row). */
+static bool worker_wait(worker *w, size_t i) {
+    if (!w->running)
+        return false;
+    pthread_mutex_lock(&w->mu);
+    while (w->done <= i && !w->finished)
+        pthread_cond_wait(&w->cv, &w->mu);
+    bool handled = w->done > i;
+    pthread_mutex_unlock(&w->mu);
+    return handled;
 }
 
-static void sealer_stop(sealer *s) {
-    if (!s->running)
+static void worker_stop(worker *w) {
+    if (!w->running)
         return;
-    pthread_mutex_lock(&s->mu);
-    s->stop = true;
-    pthread_mutex_unlock(&s->mu);
-    pthread_join(s->th, NULL);
-    pthread_cond_destroy(&s->cv);
-    pthread_mutex_destroy(&s->mu);
-    s->running = false;
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    w->running = false;
 }
 
-/* Second pass over a prepared row: its create committed, with its
- * crm_ids rows. */
-static int finish_row(batch_ctx *c, ent_txn *txn, sealer *sl, size_t i) {
+/* Second pass over a new row: its create prepared (by the worker, else
+ * here) and committed, with its crm_ids rows; a refusal of prepare
+ * rejects the row, which has written nothing. */
+static int finish_row(batch_ctx *c, ent_txn *txn, worker *w, size_t i) {
     const ent_crm_row *row = &c->rows[i];
     ent_crm_result *res = &c->res[i];
     uint8_t key[KEY_MAX];
     size_t klen;
     ent_op *op = NULL;
     char err[ENT_OBJ_ERR_MAX] = "";
-    sealer_wait(sl, i);
-    int rc = make_key(c->source, c->type, row->extid, key, &klen);
+    int rc;
+    if (worker_wait(w, i)) {
+        rc = c->prc[i];
+        if (rc != ENT_OK && c->perr[i] != NULL)
+            snprintf(err, sizeof(err), "%s", c->perr[i]);
+    } else {
+        rc = ent_obj_create_prepare_as(c->eng, txn, w->tpl, c->hlc[i], row->in,
+                                       row->n, &c->prep[i], err, sizeof(err));
+    }
+    if (rc != ENT_OK) {
+        if (!row_error(rc) && rc != ENT_ENOENT)
+            return rc;
+        reject(c, i, err[0] ? err : ent_strerror(rc)); /* nothing written */
+        return ENT_OK;
+    }
+    rc = make_key(c->source, c->type, row->extid, key, &klen);
     if (rc == ENT_OK)
         rc = ent_obj_create_finish_txn(txn, c->prep[i], res->id, &op, err,
                                        sizeof(err));
@@ -395,27 +448,27 @@ static int batch_fn(ent_txn *txn, void *data) {
     batch_ctx *c = data;
     ent_template *tpl = NULL;
     int rc;
-    sealer sl;
-    memset(&sl, 0, sizeof(sl));
+    worker w;
+    memset(&w, 0, sizeof(w));
     drop_ops(c);
     drop_prep(c);
     c->rerun = false;
     rc = ent_template_get(txn, c->type, &tpl);
     if (rc != ENT_OK)
         return rc;
-    /* rows with a new external id are prepared first, writing nothing;
-     * their signatures are made on another thread while the rows commit
-     * in order (spec/crm.md §3, §8) */
+    /* the ids first, and a header time for each new row; then the new
+     * rows are prepared and sealed on another thread while the rows
+     * commit in order (spec/crm.md §3, §8) */
     for (size_t i = 0; i < c->n && rc == ENT_OK; i++)
         if (!c->out[i])
-            rc = prepare_row(c, txn, i);
+            rc = first_pass_row(c, txn, i);
     if (rc == ENT_OK)
-        sealer_start(&sl, c->prep, c->n);
+        worker_start(&w, c, txn, tpl);
     for (size_t i = 0; i < c->n && rc == ENT_OK; i++)
         if (!c->out[i])
-            rc = c->prep[i] != NULL ? finish_row(c, txn, &sl, i)
-                                    : do_row(c, txn, tpl, i);
-    sealer_stop(&sl);
+            rc = c->fresh[i] ? finish_row(c, txn, &w, i)
+                             : do_row(c, txn, tpl, i);
+    worker_stop(&w);
     drop_prep(c);
     ent_template_free(tpl);
     if (rc == ENT_OK && c->dry) {
@@ -487,7 +540,12 @@ int ent_crm_import_batch(ent_objects *eng, ent_store *store, const char *type,
     c.ops = calloc(n + 1, sizeof(ent_op *));
     c.chg = calloc(ENT_CRM_ROW_INPUTS_MAX + 1, sizeof(ent_obj_input));
     c.prep = calloc(n + 1, sizeof(*c.prep));
-    if (c.out == NULL || c.ops == NULL || c.chg == NULL || c.prep == NULL) {
+    c.fresh = calloc(n + 1, sizeof(*c.fresh));
+    c.hlc = calloc(n + 1, sizeof(*c.hlc));
+    c.prc = calloc(n + 1, sizeof(*c.prc));
+    c.perr = calloc(n + 1, sizeof(*c.perr));
+    if (c.out == NULL || c.ops == NULL || c.chg == NULL || c.prep == NULL ||
+        c.fresh == NULL || c.hlc == NULL || c.prc == NULL || c.perr == NULL) {
         rc = ENT_ENOMEM;
         goto out;
     }
@@ -528,7 +586,12 @@ out:
     free(c.ops);
     free(c.out);
     free(c.chg);
-    drop_prep(&c);
+    if (c.perr != NULL && c.prc != NULL && c.fresh != NULL)
+        drop_prep(&c);
     free(c.prep);
+    free(c.fresh);
+    free(c.hlc);
+    free(c.prc);
+    free(c.perr);
     return rc;
 }

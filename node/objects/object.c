@@ -665,41 +665,28 @@ void ent_obj_prepared_free(ent_obj_prepared *p) {
     free(p);
 }
 
-int ent_obj_create_prepare_txn(ent_objects *eng, ent_txn *txn,
-                               const char *type, const ent_obj_input *in,
-                               size_t n, ent_obj_prepared **out, char *err,
-                               size_t errlen) {
-    ent_template *tpl = NULL;
-    bool tpl_borrowed = false;
-    const void *tv;
-    size_t tvlen;
+int ent_obj_hlc_take(ent_objects *eng, uint64_t *hlc) {
+    if (eng == NULL || hlc == NULL)
+        return ENT_EINVAL;
+    return ent_hlc_now(&eng->hlc, ent__obj_wall(eng), hlc);
+}
+
+int ent_obj_create_prepare_as(ent_objects *eng, ent_txn *txn,
+                              const ent_template *tpl, uint64_t hlc,
+                              const ent_obj_input *in, size_t n,
+                              ent_obj_prepared **out, char *err,
+                              size_t errlen) {
     int rc;
     *out = NULL;
-    if (eng == NULL || txn == NULL || type == NULL || (n > 0 && in == NULL))
+    if (eng == NULL || txn == NULL || tpl == NULL || (n > 0 && in == NULL))
         return ENT_EINVAL;
     if (err != NULL && errlen > 0)
         err[0] = '\0';
-    if (!ent_template_type_valid(type)) {
-        set_err(err, errlen, "bad type name %s", type);
-        return ENT_EINVAL;
-    }
     ent_obj_prepared *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return ENT_ENOMEM;
     p->eng = eng;
     p->seal_rc = 1;
-    /* the stored template, else the built-in one from the engine's cache
-     * (many creates in one transaction parse it once) */
-    rc = ent_txn_get(txn, ENT_TBL_TEMPLATES, type, strlen(type), &tv, &tvlen);
-    if (rc == ENT_ENOENT && !builtin_type(type)) {
-        set_err(err, errlen, "no template for type %s", type);
-        goto out;
-    }
-    if ((rc == ENT_OK || rc == ENT_ENOENT) &&
-        (rc = template_for(eng, txn, type, &tpl, &tpl_borrowed)) != ENT_OK)
-        goto out;
-    if (rc != ENT_OK)
-        goto out;
     for (size_t i = 0; i < n; i++)
         if (in[i].how == ENT_IN_REMOVE) {
             set_err(err, errlen, "a new object has no field to remove");
@@ -724,9 +711,7 @@ int ent_obj_create_prepare_txn(ent_objects *eng, ent_txn *txn,
     p->h.genesis = true;
     memcpy(p->h.author, eng->me, 32);
     p->h.seq = 1;
-    if ((rc = ent_hlc_now(&eng->hlc, ent__obj_wall(eng), &p->h.hlc)) !=
-        ENT_OK)
-        goto out;
+    p->h.hlc = hlc;
     /* the value rules every receiver applies, then the body's bytes */
     if ((rc = ent__obj_check_values(&p->b)) == ENT_OK)
         rc = ent_op_body_encode(&p->b, &p->body, &p->blen);
@@ -738,14 +723,48 @@ int ent_obj_create_prepare_txn(ent_objects *eng, ent_txn *txn,
     }
     ent_random(p->key, sizeof(p->key));
 out:
-    if (!tpl_borrowed)
-        ent_template_free(tpl);
     if (rc != ENT_OK) {
         ent_obj_prepared_free(p);
         return rc;
     }
     *out = p;
     return ENT_OK;
+}
+
+int ent_obj_create_prepare_txn(ent_objects *eng, ent_txn *txn,
+                               const char *type, const ent_obj_input *in,
+                               size_t n, ent_obj_prepared **out, char *err,
+                               size_t errlen) {
+    ent_template *tpl = NULL;
+    bool tpl_borrowed = false;
+    const void *tv;
+    size_t tvlen;
+    uint64_t hlc;
+    int rc;
+    *out = NULL;
+    if (eng == NULL || txn == NULL || type == NULL || (n > 0 && in == NULL))
+        return ENT_EINVAL;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (!ent_template_type_valid(type)) {
+        set_err(err, errlen, "bad type name %s", type);
+        return ENT_EINVAL;
+    }
+    /* the stored template, else the built-in one from the engine's cache
+     * (many creates in one transaction parse it once) */
+    rc = ent_txn_get(txn, ENT_TBL_TEMPLATES, type, strlen(type), &tv, &tvlen);
+    if (rc == ENT_ENOENT && !builtin_type(type)) {
+        set_err(err, errlen, "no template for type %s", type);
+        return rc;
+    }
+    if ((rc == ENT_OK || rc == ENT_ENOENT) &&
+        (rc = template_for(eng, txn, type, &tpl, &tpl_borrowed)) == ENT_OK &&
+        (rc = ent_obj_hlc_take(eng, &hlc)) == ENT_OK)
+        rc = ent_obj_create_prepare_as(eng, txn, tpl, hlc, in, n, out, err,
+                                       errlen);
+    if (!tpl_borrowed)
+        ent_template_free(tpl);
+    return rc;
 }
 
 int ent_obj_prepared_seal(ent_obj_prepared *p) {

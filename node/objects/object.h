@@ -25,6 +25,7 @@
 #include "crypto/identity.h"
 #include "node/log.h"
 #include "protocol/op.h"
+#include "node/objects/template.h"
 #include "storage/store.h"
 
 #define ENT_OBJ_ID_LEN 32
@@ -208,6 +209,20 @@ int ent_obj_create_prepare_txn(ent_objects *eng, ent_txn *txn,
                                const char *type, const ent_obj_input *in,
                                size_t n, ent_obj_prepared **out, char *err,
                                size_t errlen);
+/*
+ * prepare in two: ent_obj_hlc_take gives the next header time of this
+ * node's ops (what prepare takes itself); ent_obj_create_prepare_as
+ * prepares with that time and template tpl (the type's, as
+ * ent_template_get answers in txn) and changes nothing of the engine, so
+ * it may run on another thread in a read transaction beside the writer's
+ * (ent_store_read_beside) while the engine's writer works in its own.
+ */
+int ent_obj_hlc_take(ent_objects *eng, uint64_t *hlc);
+int ent_obj_create_prepare_as(ent_objects *eng, ent_txn *txn,
+                              const ent_template *tpl, uint64_t hlc,
+                              const ent_obj_input *in, size_t n,
+                              ent_obj_prepared **out, char *err,
+                              size_t errlen);
 int ent_obj_prepared_seal(ent_obj_prepared *p);
 int ent_obj_create_finish_txn(ent_txn *txn, ent_obj_prepared *p,
                               uint8_t id_out[ENT_OBJ_ID_LEN],
