@@ -117,15 +117,15 @@ static void prune_fill_erase(void **state) {
         set1(&a, id, "name", v);
     }
     assert_int_equal(tnode_sync(&b, &a, id), 0);
-    /* only the genesis write keeps its row, on both nodes */
-    assert_int_equal(field_rows(&a, id, "name"), 1);
-    assert_int_equal(field_rows(&b, id, "name"), 1);
+    /* no write keeps its row, the genesis's included, on both nodes */
+    assert_int_equal(field_rows(&a, id, "name"), 0);
+    assert_int_equal(field_rows(&b, id, "name"), 0);
     assert_true(marked(&a, id));
     assert_true(marked(&b, id));
     same_fields(&a, &b, id);
     set1(&b, id, "name", "b1");
     assert_int_equal(tnode_sync(&a, &b, id), 0);
-    assert_int_equal(field_rows(&a, id, "name"), 1);
+    assert_int_equal(field_rows(&a, id, "name"), 0);
     same_fields(&a, &b, id);
 
     /* a removal changes b's standing: every field is merged again, from
@@ -155,6 +155,50 @@ static void prune_fill_erase(void **state) {
                      ENT_OK);
     assert_int_equal(stubs, 23); /* n0 (genesis), n1..n20, b1, n21 */
     assert_int_equal(field_rows(&a, id, "name"), 0);
+    tnodes_close(TNODES(&a, &b));
+}
+
+/* A genesis's plain writes keep no row unless one of its writes is
+ * owner-only: that write's recompute would fill the rows from the ops
+ * before the genesis's key is stored. An owner-only write later fills
+ * every row, the genesis's included, and both nodes agree. */
+static void genesis_rows(void **state) {
+    (void)state;
+    tnode a = {0}, b = {0};
+    uint8_t plain[32], owned[32];
+    char aid[ENT_ORG_ID_LEN + 1], err[256];
+    assert_int_equal(tnodes_open(TNODES(&a, &b), 80), 0);
+    ent_org_id_format(aid, tnode_pk(&a));
+    const ent_obj_input in1[] = {{"name", "Plain", false},
+                                 {"region", "EMEA", false}};
+    const ent_obj_input in2[] = {{"name", "Owned", false},
+                                 {"sourced_by", aid, false}};
+    assert_int_equal(ent_obj_create(a.eng, "opportunity", in1, 2, plain, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(ent_obj_create(a.eng, "opportunity", in2, 2, owned, NULL,
+                                    err, sizeof(err)),
+                     ENT_OK);
+    assert_true(marked(&a, plain));
+    assert_int_equal(field_rows(&a, plain, "name"), 0);
+    assert_int_equal(field_rows(&a, plain, "region"), 0);
+    assert_false(marked(&a, owned));
+    assert_int_equal(field_rows(&a, owned, "name"), 1);
+    assert_int_equal(field_rows(&a, owned, "sourced_by"), 1);
+    assert_int_equal(tnode_join(&a, &b, plain, 2 /* member */, NULL, NULL),
+                     ENT_OK);
+    assert_int_equal(tnode_sync(&b, &a, plain), 0);
+    assert_true(marked(&b, plain));
+    assert_int_equal(field_rows(&b, plain, "name"), 0);
+    /* the owner's owner-only write: a full recompute, which fills */
+    set1(&a, plain, "sourced_by", aid);
+    assert_false(marked(&a, plain));
+    assert_int_equal(field_rows(&a, plain, "name"), 1);
+    assert_int_equal(field_rows(&a, plain, "region"), 1);
+    assert_int_equal(tnode_sync(&b, &a, plain), 0);
+    assert_false(marked(&b, plain));
+    assert_int_equal(field_rows(&b, plain, "region"), 1);
+    same_fields(&a, &b, plain);
     tnodes_close(TNODES(&a, &b));
 }
 
@@ -228,6 +272,7 @@ static void schema3_migrates(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(prune_fill_erase),
+        cmocka_unit_test(genesis_rows),
         cmocka_unit_test(schema3_migrates),
         cmocka_unit_test(chain_pages),
     };

@@ -310,14 +310,20 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
         goto out;
     uint8_t wk[33 + OBJ_ORDER_LEN + 8];
     memcpy(wk, obj, 32);
+    /* the writes of an op that carries rules keep their rows, and so do a
+     * genesis's when one of them is owner-only: its recompute would fill
+     * the pruned rows from the ops before the genesis's key is stored
+     * (spec/storage.md "Pruned field writes") */
+    bool keep_rows = b->ruleslen > 0;
+    for (size_t i = 0; op->h.genesis && i < b->nfields; i++)
+        keep_rows = keep_rows || b->fields[i].owner_only;
     switch (op->h.kind) {
     case ENT_OP_CREATE:
     case ENT_OP_SET:
         for (size_t i = 0; i < b->nfields && rc == ENT_OK; i++)
             rc = ent__obj_put_field_write(
                 txn, obj, op, b->fields[i].name, &b->fields[i].v,
-                b->fields[i].owner_only, r.owner, counts, &j,
-                b->ruleslen > 0 || op->h.genesis);
+                b->fields[i].owner_only, r.owner, counts, &j, keep_rows);
         break;
     case ENT_OP_STAGE: {
         ent_value v = {.type = ENT_VT_ENUM};

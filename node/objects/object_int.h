@@ -342,6 +342,7 @@ typedef struct judge {
     struct wfctx *wf; /* workflow rules and decisions, loaded on first need
                          (object_work.c) */
     ent_objects *eng; /* may be NULL: then the rules' cache is not used */
+    bool pruned; /* the object's 0x11 row is known to be there */
     /* memo of judged op ids (open addressing) */
     uint8_t (*memo_id)[32];
     uint8_t *memo_val; /* 0 empty, 1 no, 2 yes */

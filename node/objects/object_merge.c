@@ -358,9 +358,12 @@ int ent__obj_put_field_write(ent_txn *txn, const uint8_t obj[32],
         goto out;
     /* a write the fast path settles needs no row while the field stays
      * plain (spec/storage.md "Pruned field writes"); any other is kept */
-    if (!gov && !keep_row &&
-        (rc = ent__obj_write_prunable(txn, obj, name, owner_only, &prune)) !=
-            ENT_OK)
+    if (!gov && !keep_row && op->h.genesis)
+        /* no rules row comes before the genesis: it carries them */
+        prune = !owner_only && strcmp(name, "stage") != 0;
+    else if (!gov && !keep_row &&
+             (rc = ent__obj_write_prunable(txn, obj, name, owner_only,
+                                           &prune)) != ENT_OK)
         goto out;
     if (prune) {
         if ((rc = merge_plain(txn, obj, name, counts, op->h.genesis,
@@ -368,7 +371,12 @@ int ent__obj_put_field_write(ent_txn *txn, const uint8_t obj[32],
             ENT_OK)
             goto out;
         if (done) {
-            rc = ent__obj_writes_mark(txn, obj);
+            /* once per genesis: none of its writes fills (see the
+             * commit's keep_row); another op's recompute may fill, which
+             * takes the row away, so it looks each time */
+            if (!(op->h.genesis && j->pruned) &&
+                (rc = ent__obj_writes_mark(txn, obj)) == ENT_OK)
+                j->pruned = true;
             goto out;
         }
     }
