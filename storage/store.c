@@ -843,9 +843,13 @@ int ent_txn_put(ent_txn *txn, ent_table t, const void *key, size_t klen,
     }
     if (txn->s->group != NULL) /* a write of the group: group_room() */
         txn->s->group_pages += 2 + (klen + vlen) / 4096;
+    last_key_forget(txn, t);
     int rc = mdb_put(txn->txn, txn->s->dbi[t], &k, &v, mflags);
-    if (rc == MDB_SUCCESS)
+    if (rc == MDB_SUCCESS) {
+        if (mflags & MDB_APPEND) /* LMDB refuses a key not after the last */
+            last_key_remember(txn, t, key, klen);
         return ENT_OK;
+    }
     err = ent__store_xlate(txn->s, rc, "mdb_put");
     /* an existing key is an answer; anything else spoils the transaction */
     return rc == MDB_KEYEXIST ? err : ent__store_poison(txn, err);
@@ -869,6 +873,7 @@ int ent_txn_del(ent_txn *txn, ent_table t, const void *key, size_t klen) {
             return err == ENT_ENOENT ? err : ent__store_poison(txn, err);
         k = phys_key(buf, num, key, klen);
     }
+    last_key_forget(txn, t);
     int rc = mdb_del(txn->txn, txn->s->dbi[t], &k, NULL);
     if (rc == MDB_SUCCESS)
         return nb ? ent__num_release(txn, t, key, num) : ENT_OK;
@@ -884,6 +889,7 @@ int ent_txn_clear(ent_txn *txn, ent_table t) {
         return ENT_EPERM;
     if (fault_fires(txn->s, "del"))
         return ent__store_poison(txn, ENT_EIO);
+    last_key_forget(txn, t);
     int rc = mdb_drop(txn->txn, txn->s->dbi[t], 0);
     if (rc == MDB_SUCCESS)
         return ENT_OK;

@@ -253,6 +253,19 @@ int ent_txn_scan_reverse(ent_txn *txn, ent_table t, const void *prefix,
                          void *data);
 
 /*
+ * The greatest key of table t: its bytes in key (cap bytes), their count in
+ * *klen; the key ent_txn_scan_reverse hands its function first. A
+ * transaction remembers the last key of an unnumbered table that it
+ * appended to (ENT_PUT_APPEND) or asked about here, until it writes that
+ * table otherwise or ends, so that a transaction appending many rows (the
+ * events table) asks LMDB once. key is the caller's.
+ * @return ENT_OK, ENT_ENOENT (t is empty), ENT_ETOOBIG (the key is longer
+ *         than cap), ENT_EINVAL, storage errors.
+ */
+int ent_txn_last_key(ent_txn *txn, ent_table t, void *key, size_t cap,
+                     size_t *klen);
+
+/*
  * A forward cursor over one table, for walking several tables side by side
  * (a merge by key); ent_txn_scan is simpler where one table is read alone.
  */

@@ -57,6 +57,8 @@ struct ent_store {
 #define NUM_CACHE 8
 #define OBJ_LEN 32
 #define NUM_LEN 8
+/* The longest last key a transaction remembers (ent_txn_last_key). */
+#define LAST_KEY_MAX 16
 
 struct ent_txn {
     ent_store *s;
@@ -72,6 +74,11 @@ struct ent_txn {
         uint8_t num[NUM_LEN];
     } nc[NUM_CACHE];
     unsigned nc_n, nc_next;
+    /* the greatest key of each unnumbered table, as this transaction last
+     * appended it (ENT_PUT_APPEND) or found it (ent_txn_last_key); length
+     * 0: not known. Gone with the transaction, like the numbers above. */
+    uint8_t lk_len[ENT_TBL__COUNT];
+    uint8_t lk[ENT_TBL__COUNT][LAST_KEY_MAX];
 };
 
 /* The longest stored key of a numbered table, with room to spare. */
@@ -118,6 +125,22 @@ static inline int check_key(const ent_txn *txn, ent_table t, size_t klen) {
     if (klen > txn->s->max_key)
         return ENT_ETOOBIG;
     return ENT_OK;
+}
+
+/* A write of table t other than an append: the last key known of t, if
+ * any, may no longer be the last. */
+static inline void last_key_forget(ent_txn *txn, ent_table t) {
+    txn->lk_len[t] = 0;
+}
+
+/* key is now the last key of unnumbered table t. */
+static inline void last_key_remember(ent_txn *txn, ent_table t,
+                                     const void *key, size_t klen) {
+    txn->lk_len[t] = 0;
+    if (klen <= LAST_KEY_MAX) {
+        memcpy(txn->lk[t], key, klen);
+        txn->lk_len[t] = (uint8_t)klen;
+    }
 }
 
 /* Object numbers (storage/store_keys.c): the number of obj (ENT_ENOENT:

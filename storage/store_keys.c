@@ -74,6 +74,7 @@ static int raw_put(ent_txn *txn, ent_table t, const void *key, size_t klen,
     MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
     if (txn->s->group != NULL)
         txn->s->group_pages += 2 + (klen + vlen) / 4096;
+    last_key_forget(txn, t);
     int rc = mdb_put(txn->txn, txn->s->dbi[t], &k, &v, 0);
     return rc == MDB_SUCCESS ? ENT_OK : ent__store_poison(txn, ent__store_xlate(txn->s, rc, "mdb_put"));
 }
@@ -338,6 +339,49 @@ int ent_txn_scan_reverse(ent_txn *txn, ent_table t, const void *prefix,
     return scan(txn, t, prefix, plen, fn, data, true, NULL);
 }
 
+struct last_ctx {
+    void *key;
+    size_t cap, len;
+    bool found;
+};
+
+static int last_fn(void *data, const void *key, size_t klen, const void *val,
+                   size_t vlen) {
+    struct last_ctx *c = data;
+    (void)val;
+    (void)vlen;
+    c->found = true;
+    c->len = klen;
+    if (klen <= c->cap)
+        memcpy(c->key, key, klen);
+    return 1;
+}
+
+int ent_txn_last_key(ent_txn *txn, ent_table t, void *key, size_t cap,
+                     size_t *klen) {
+    int err = check_table(txn, t);
+    if (err != ENT_OK || key == NULL || klen == NULL)
+        return err != ENT_OK ? err : ENT_EINVAL;
+    if (txn->lk_len[t] > 0) {
+        if (txn->lk_len[t] > cap)
+            return ENT_ETOOBIG;
+        memcpy(key, txn->lk[t], txn->lk_len[t]);
+        *klen = txn->lk_len[t];
+        return ENT_OK;
+    }
+    struct last_ctx c = {key, cap, 0, false};
+    if ((err = scan(txn, t, NULL, 0, last_fn, &c, true, NULL)) != ENT_OK)
+        return err;
+    if (!c.found)
+        return ENT_ENOENT;
+    if (c.len > cap)
+        return ENT_ETOOBIG;
+    if (!numbered(txn, t))
+        last_key_remember(txn, t, key, c.len);
+    *klen = c.len;
+    return ENT_OK;
+}
+
 /* ---- iterators ---- */
 
 struct ent_iter {
@@ -522,6 +566,7 @@ int ent__store_migrate_4_5(ent_txn *txn, void *data) {
         size_t n = 0;
         int err = raw_rows(txn, (ent_table)t, &rows, &n);
         if (err == ENT_OK && n > 0) {
+            last_key_forget(txn, (ent_table)t);
             int rc = mdb_drop(txn->txn, s->dbi[t], 0);
             if (rc != MDB_SUCCESS)
                 err = ent__store_poison(txn, ent__store_xlate(s, rc, "mdb_drop"));

@@ -1200,6 +1200,103 @@ static void test_pages_written(void **state) {
     ent_store_close(s);
 }
 
+/* ent_txn_last_key: the greatest key, whether this transaction appended
+ * it, wrote it otherwise or deleted the one after it; nothing remembered
+ * outlives a transaction that aborts. */
+struct lastq {
+    int step;
+    int fail; /* returned at the end */
+};
+
+static void expect_last(ent_txn *txn, ent_table t, const char *want) {
+    uint8_t k[16];
+    size_t n = 0;
+    int rc = ent_txn_last_key(txn, t, k, sizeof(k), &n);
+    if (want == NULL) {
+        assert_int_equal(rc, ENT_ENOENT);
+        return;
+    }
+    assert_int_equal(rc, ENT_OK);
+    assert_int_equal(n, strlen(want));
+    assert_memory_equal(k, want, n);
+}
+
+static int last_fn(ent_txn *txn, void *data) {
+    struct lastq *q = data;
+    uint8_t k[16];
+    size_t n;
+    if (q->step == 0) {
+        expect_last(txn, ENT_TBL_LOG, NULL);
+        assert_int_equal(
+            ent_txn_put(txn, ENT_TBL_LOG, "k1", 2, "a", 1, ENT_PUT_APPEND),
+            ENT_OK);
+        expect_last(txn, ENT_TBL_LOG, "k1");
+        assert_int_equal(
+            ent_txn_put(txn, ENT_TBL_LOG, "k2", 2, "b", 1, ENT_PUT_APPEND),
+            ENT_OK);
+        /* another table's appends leave this one's last key alone */
+        assert_int_equal(
+            ent_txn_put(txn, ENT_TBL_EVENTS, "e9", 2, "x", 1, ENT_PUT_APPEND),
+            ENT_OK);
+        expect_last(txn, ENT_TBL_LOG, "k2");
+        expect_last(txn, ENT_TBL_EVENTS, "e9");
+        assert_int_equal(ent_txn_put(txn, ENT_TBL_LOG, "k0", 2, "c", 1,
+                                     ENT_PUT_APPEND),
+                         ENT_EEXIST); /* refused: not after the last */
+        expect_last(txn, ENT_TBL_LOG, "k2");
+        assert_int_equal(ent_txn_put(txn, ENT_TBL_LOG, "k3", 2, "d", 1, 0),
+                         ENT_OK); /* a plain put after the last */
+        expect_last(txn, ENT_TBL_LOG, "k3");
+        assert_int_equal(ent_txn_del(txn, ENT_TBL_LOG, "k3", 2), ENT_OK);
+        expect_last(txn, ENT_TBL_LOG, "k2");
+        assert_int_equal(ent_txn_last_key(txn, ENT_TBL_LOG, k, 1, &n),
+                         ENT_ETOOBIG);
+        /* a key longer than the store remembers is still answered */
+        assert_int_equal(ent_txn_put(txn, ENT_TBL_LOG,
+                                     "k2-and-a-long-tail-of-bytes", 27, "e",
+                                     1, ENT_PUT_APPEND),
+                         ENT_OK);
+        uint8_t big[32];
+        assert_int_equal(
+            ent_txn_last_key(txn, ENT_TBL_LOG, big, sizeof(big), &n), ENT_OK);
+        assert_int_equal(n, 27);
+        assert_int_equal(ent_txn_del(txn, ENT_TBL_LOG, big, n), ENT_OK);
+        expect_last(txn, ENT_TBL_LOG, "k2");
+    } else if (q->step == 1) { /* a new transaction: the committed rows */
+        expect_last(txn, ENT_TBL_LOG, "k2");
+        assert_int_equal(
+            ent_txn_put(txn, ENT_TBL_LOG, "k5", 2, "f", 1, ENT_PUT_APPEND),
+            ENT_OK);
+        expect_last(txn, ENT_TBL_LOG, "k5");
+    } else if (q->step == 2) { /* after the abort: k5 is gone */
+        expect_last(txn, ENT_TBL_LOG, "k2");
+        assert_int_equal(ent_txn_clear(txn, ENT_TBL_LOG), ENT_OK);
+        expect_last(txn, ENT_TBL_LOG, NULL);
+    }
+    return q->fail;
+}
+
+static void test_last_key(void **state) {
+    struct fx *f = *state;
+    ent_store *s = fx_create(f);
+    struct lastq q = {0, ENT_OK};
+    assert_int_equal(ent_store_write(s, last_fn, &q), ENT_OK);
+    q = (struct lastq){1, ENT_EDENIED};
+    assert_int_equal(ent_store_write(s, last_fn, &q), ENT_EDENIED);
+    q = (struct lastq){2, ENT_OK};
+    assert_int_equal(ent_store_write(s, last_fn, &q), ENT_OK);
+    /* in a group, a write that fails vanishes with what it appended */
+    ent_store_group_enter(s);
+    q = (struct lastq){1, ENT_EDENIED};
+    put_strings(s, &(struct kv){ENT_TBL_LOG, "k2", "b"}, 1);
+    assert_int_equal(ent_store_write(s, last_fn, &q), ENT_EDENIED);
+    q = (struct lastq){2, ENT_OK};
+    assert_int_equal(ent_store_write(s, last_fn, &q), ENT_OK);
+    assert_int_equal(ent_store_group_commit(s), ENT_OK);
+    ent_store_group_leave(s);
+    ent_store_close(s);
+}
+
 static void test_two_stores(void **state) {
     struct fx *f = *state;
     ent_store *a = NULL, *b = NULL;
@@ -1239,6 +1336,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_injection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_stores, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_last_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pages_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rdonly_missing_table, setup,
                                         teardown),

@@ -44,8 +44,17 @@ static int last_fn(void *data, const void *key, size_t klen, const void *val,
 }
 
 int ent_events_last(ent_txn *txn, uint64_t *id_out) {
+    uint8_t key[16];
+    size_t klen;
     *id_out = 0;
-    return ent_txn_scan_reverse(txn, ENT_TBL_EVENTS, NULL, 0, last_fn, id_out);
+    int rc = ent_txn_last_key(txn, ENT_TBL_EVENTS, key, sizeof(key), &klen);
+    if (rc == ENT_ENOENT)
+        return ENT_OK;
+    if (rc == ENT_ETOOBIG || (rc == ENT_OK && klen != 8))
+        return ENT_ECORRUPT;
+    if (rc == ENT_OK)
+        *id_out = ent_be64_get(key);
+    return rc;
 }
 
 int ent_events_first(ent_txn *txn, uint64_t *id_out) {
