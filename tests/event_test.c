@@ -2,7 +2,8 @@
  * event_test.c - the local event stream (node/events/event.h): ids in
  * commit order, nothing left by an aborted transaction, reads after a
  * cursor, pruning from the front, bad kinds refused, and the hub waking
- * subscribers only after a commit that appended events.
+ * subscribers only after a commit that appended events; the stored text
+ * byte for byte as jansson writes it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
+#include "crypto/crypto.h"
 #include "node/err.h"
 #include "node/events/event.h"
 #include "store_fixture.h"
@@ -166,6 +168,8 @@ static void bad_input_refused(void **state) {
         assert_int_equal(ent_store_write(f->s, append_fn, &a), ENT_EINVAL);
     }
     struct app a = {.kind = "ok", .user = ""};
+    assert_int_equal(ent_store_write(f->s, append_fn, &a), ENT_EINVAL);
+    a.user = "b\xc3"; /* not UTF-8 */
     assert_int_equal(ent_store_write(f->s, append_fn, &a), ENT_EINVAL);
     struct rd r = {0};
     assert_int_equal(ent_store_read(f->s, read_fn, &r), ENT_OK);
@@ -396,11 +400,279 @@ static void compact_json_as_jansson(void **state) {
     json_decref(o);
 }
 
+/* ---- the stored bytes, against jansson ---------------------------------- */
+
+static uint64_t rng_next(uint64_t *r) { /* xorshift64*, deterministic */
+    *r ^= *r >> 12;
+    *r ^= *r << 25;
+    *r ^= *r >> 27;
+    return *r * 2685821657736338717ull;
+}
+
+/* Pieces strings are made of: every byte that needs an escape, the bytes
+ * around them that do not, and UTF-8 of 2, 3 and 4 bytes. */
+static const char *const pieces[] = {
+    "\x01", "\x02", "\x03", "\x04", "\x05", "\x06", "\x07", "\b", "\t", "\n",
+    "\x0b", "\f", "\r", "\x0e", "\x0f", "\x10", "\x11", "\x12", "\x13",
+    "\x14", "\x15", "\x16", "\x17", "\x18", "\x19", "\x1a", "\x1b", "\x1c",
+    "\x1d", "\x1e", "\x1f", "\"", "\\", "/", "\x7f", " ", "!", "#", "[", "]",
+    "!\"#", "[\\]", "\xc2\x80", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9d\x84\x9e",
+    "\xef\xbf\xbf", "a", "Z", "0", "abcdefgh", "0123456789abcdef"};
+#define NPIECES (sizeof(pieces) / sizeof(pieces[0]))
+
+/* A valid UTF-8 string of about len bytes, NULs included at times. */
+static json_t *rand_string(uint64_t *r, size_t len) {
+    char *b = malloc(len + 16);
+    size_t n = 0;
+    while (n < len) {
+        uint64_t x = rng_next(r);
+        const char *p = x % 7 == 0 ? pieces[x / 7 % NPIECES]
+                                   : pieces[NPIECES - 1 - x / 7 % 4];
+        size_t pl = strlen(p);
+        if (x % 97 == 0)
+            p = "\0", pl = 1;
+        memcpy(b + n, p, pl);
+        n += pl;
+    }
+    json_t *j = json_stringn(b, n);
+    assert_non_null(j);
+    free(b);
+    return j;
+}
+
+static const json_int_t ints[] = {0,
+                                  1,
+                                  -1,
+                                  9,
+                                  10,
+                                  -10,
+                                  99,
+                                  100,
+                                  1700000000123,
+                                  999999999999999999,
+                                  -999999999999999999,
+                                  INT64_MAX,
+                                  INT64_MIN,
+                                  INT64_MIN + 1};
+
+static json_t *rand_value(uint64_t *r, int depth) {
+    uint64_t x = rng_next(r);
+    switch (depth >= 4 ? 3 + x % 6 : x % 9) {
+    case 0:
+    case 1: {
+        json_t *o = json_object();
+        size_t n = (size_t)(x >> 8) % 6;
+        for (size_t i = 0; i < n; i++) {
+            json_t *k = rand_string(r, (size_t)(rng_next(r) % 12));
+            assert_int_equal(json_object_setn_new(o, json_string_value(k),
+                                                  strlen(json_string_value(k)),
+                                                  rand_value(r, depth + 1)),
+                             0);
+            json_decref(k);
+        }
+        return o;
+    }
+    case 2: {
+        json_t *a = json_array();
+        size_t n = (size_t)(x >> 8) % 5;
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(a, rand_value(r, depth + 1));
+        return a;
+    }
+    case 3:
+    case 4:
+        return rand_string(r, (size_t)(x >> 8) % (x % 50 == 0 ? 5000 : 40));
+    case 5: {
+        size_t n = sizeof(ints) / sizeof(ints[0]);
+        uint64_t u = rng_next(r) >> (x >> 10) % 64;
+        return json_integer((x >> 8) % 3 == 0 ? ints[(x >> 10) % n]
+                            : (x >> 16) % 2   ? (json_int_t)(0 - u)
+                                              : (json_int_t)u);
+    }
+    case 6:
+        return json_real((double)(int64_t)rng_next(r) / 1e6);
+    case 7:
+        return x >> 8 & 1 ? json_true() : json_false();
+    default:
+        return json_null();
+    }
+}
+
+static void assert_as_jansson(const json_t *v) {
+    char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *got = ent_events_json_compact(v);
+    assert_non_null(want);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+}
+
+/* Random documents, and every escape at every offset of a 16-byte string
+ * (the writer looks at eight bytes at a time), against json_dumps. */
+static void compact_json_random(void **state) {
+    (void)state;
+    uint64_t r = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 3000; i++) {
+        json_t *o = json_object();
+        assert_int_equal(json_object_set_new(o, "v", rand_value(&r, 0)), 0);
+        assert_as_jansson(o);
+        json_decref(o);
+    }
+    const size_t lens[] = {1, 7, 8, 9, 16, 17, 23};
+    for (unsigned c = 0; c < 0x80; c++)
+        for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
+            for (size_t at = 0; at < lens[l]; at++) {
+                char b[24];
+                memset(b, 'x', sizeof(b));
+                b[at] = (char)c;
+                json_t *o = json_pack("{s:s%}", "s", b, lens[l]);
+                assert_non_null(o);
+                assert_as_jansson(o);
+                json_decref(o);
+            }
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        json_t *o = json_pack("{s:I}", "i", ints[i]);
+        assert_as_jansson(o);
+        json_decref(o);
+    }
+    json_t *big = json_object(); /* past any first buffer, escapes in it */
+    json_t *s = rand_string(&r, 200000);
+    assert_int_equal(json_object_set_new(big, "big", s), 0);
+    assert_as_jansson(big);
+    json_decref(big);
+}
+
+/* The text the events table held before the envelope was written by hand:
+ * the object json_pack made, serialised by jansson. */
+static char *text_as_before(const ent_event *ev, uint64_t now_ms) {
+    char hex[65];
+    json_t *o = json_pack("{s:I,s:s}", "time", (json_int_t)now_ms, "kind",
+                          ev->kind);
+    if (ev->has_object) {
+        ent_hex_encode(hex, ev->object, 32);
+        json_object_set_new(o, "object", json_string(hex));
+    }
+    if (ev->has_org) {
+        ent_hex_encode(hex, ev->org, 32);
+        json_object_set_new(o, "org", json_string(hex));
+    }
+    if (ev->user != NULL)
+        json_object_set_new(o, "user", json_string(ev->user));
+    if (ev->data != NULL)
+        json_object_set(o, "data", ev->data);
+    char *t = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return t;
+}
+
+struct stored {
+    ent_event ev;
+    uint64_t now, id;
+    int rc;
+    const void *val;
+    size_t vlen;
+    char *text; /* a copy of val */
+};
+
+static int stored_fn(ent_txn *txn, void *data) {
+    struct stored *st = data;
+    uint8_t key[8];
+    st->rc = ent_events_append(txn, &st->ev, st->now, &st->id);
+    if (st->rc != ENT_OK)
+        return ENT_OK;
+    for (int i = 7; i >= 0; i--)
+        key[7 - i] = (uint8_t)(st->id >> (8 * i));
+    int rc = ent_txn_get(txn, ENT_TBL_EVENTS, key, 8, &st->val, &st->vlen);
+    if (rc == ENT_OK) {
+        st->text = malloc(st->vlen + 1);
+        memcpy(st->text, st->val, st->vlen);
+        st->text[st->vlen] = '\0';
+    }
+    return rc;
+}
+
+/* Events with and without object, org, user and data, their strings full
+ * of escapes, stored byte for byte as before (and one spelled out). */
+static void stored_text_as_before(void **state) {
+    struct fx *f = *state;
+    uint64_t r = 42;
+    const char *users[] = {NULL, "ana", "a\"b\\c\n\x01\x1f\xc3\xa9/\x7f",
+                           "0123456789012345678901234567890123456789012345678"
+                           "901234567890123"};
+    const uint64_t times[] = {0, 1700000000123ull, (uint64_t)INT64_MAX};
+    for (int i = 0; i < 200; i++) {
+        struct stored st = {.ev = {.kind = i % 2 ? "object.created"
+                                                 : "private.changed",
+                                   .has_object = i % 3 != 0,
+                                   .has_org = i % 5 < 2,
+                                   .user = users[i % 4]},
+                            .now = times[i % 3]};
+        memset(st.ev.object, i, 32);
+        memset(st.ev.org, 255 - i, 32);
+        if (i % 7 != 0) {
+            st.ev.data = json_object();
+            size_t n = (size_t)(i % 5) + 1;
+            for (size_t k = 0; k < n; k++) {
+                char name[16];
+                snprintf(name, sizeof(name), "f%zu\"\\\n", k);
+                json_object_set_new(st.ev.data, name, rand_value(&r, 2));
+            }
+        }
+        char *want = text_as_before(&st.ev, st.now);
+        assert_non_null(want);
+        assert_int_equal(ent_store_write(f->s, stored_fn, &st), ENT_OK);
+        if (strlen(want) > ENT_EVENT_MAX) {
+            assert_int_equal(st.rc, ENT_ETOOBIG);
+        } else {
+            assert_int_equal(st.rc, ENT_OK);
+            assert_int_equal(st.vlen, strlen(want));
+            assert_string_equal(st.text, want);
+        }
+        free(want);
+        free(st.text);
+        json_decref(st.ev.data);
+    }
+    struct stored st = {.ev = {.kind = "object.created",
+                               .has_object = true,
+                               .has_org = true,
+                               .user = "ana"},
+                        .now = 1700000000123ull};
+    memset(st.ev.object, 0xab, 32);
+    memset(st.ev.org, 0x01, 32);
+    st.ev.data = json_pack("{s:s,s:s,s:{s:s,s:I,s:n}}", "op", "ff", "type",
+                           "deal", "shared", "name", "Acme \"A\"\t\xc3\xa9",
+                           "n", (json_int_t)-5, "x");
+    assert_int_equal(ent_store_write(f->s, stored_fn, &st), ENT_OK);
+    assert_int_equal(st.rc, ENT_OK);
+    assert_string_equal(
+        st.text,
+        "{\"time\":1700000000123,\"kind\":\"object.created\",\"object\":\""
+        "abababababababababababababababababababababababababababababababab\","
+        "\"org\":\"010101010101010101010101010101010101010101010101010101010101"
+        "0101\",\"user\":\"ana\",\"data\":{\"op\":\"ff\",\"type\":\"deal\","
+        "\"shared\":{\"name\":\"Acme \\\"A\\\"\\t\xc3\xa9\",\"n\":-5,\"x\":"
+        "null}}}");
+    free(st.text);
+    json_decref(st.ev.data);
+    /* past the limit: refused, nothing stored */
+    st = (struct stored){.ev = {.kind = "k"}, .now = 1};
+    st.ev.data = json_object();
+    json_t *s = rand_string(&r, ENT_EVENT_MAX);
+    json_object_set_new(st.ev.data, "big", s);
+    assert_int_equal(ent_store_write(f->s, stored_fn, &st), ENT_OK);
+    assert_int_equal(st.rc, ENT_ETOOBIG);
+    json_decref(st.ev.data);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(ids_in_commit_order, setup, teardown),
         cmocka_unit_test_setup_teardown(json_shape, setup, teardown),
         cmocka_unit_test(compact_json_as_jansson),
+        cmocka_unit_test(compact_json_random),
+        cmocka_unit_test_setup_teardown(stored_text_as_before, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(bad_input_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(prune_keeps_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(durable_cursors, setup, teardown),
