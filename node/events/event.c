@@ -12,13 +12,13 @@
 #include "protocol/cbor.h"
 #include "node/bytes.h"
 #include "node/err.h"
+#include "node/jtext.h"
 #include "node/log.h"
 #include "node/node.h"
 #include "node/timefmt.h"
 
 #include <uv.h>
 
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -64,244 +64,25 @@ int ent_events_first(ent_txn *txn, uint64_t *id_out) {
     return ent_txn_scan(txn, ENT_TBL_EVENTS, NULL, 0, last_fn, id_out);
 }
 
-/* ---- compact JSON ---------------------------------------------------------
- *
- * The text json_dumps(v, JSON_COMPACT) writes, byte for byte: members in
- * insertion order (jansson's iteration order), no spaces, '"', '\\' and
- * the control bytes escaped (the short forms \b \f \n \r \t, else \u00XX in
- * capitals), everything else (UTF-8, '/', DEL) as it is. Strings are
- * copied in runs: the bytes that need no escape are found eight at a time.
- */
-
-typedef struct jbuf {
-    char *p;
-    size_t len, cap; /* cap - len > 0 always leaves room for a NUL */
-    bool oom;
-    bool heap; /* p is malloc'ed (else the caller's array) */
-} jbuf;
-
-/* Makes room for n more bytes and a NUL: false (and b->oom) when there is
- * no memory. */
-static bool jb_grow(jbuf *b, size_t n) {
-    if (b->oom)
-        return false;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap - b->len <= n) {
-        if (cap > SIZE_MAX / 2) {
-            b->oom = true;
-            return false;
-        }
-        cap *= 2;
-    }
-    char *q = b->heap ? realloc(b->p, cap) : malloc(cap);
-    if (q == NULL) {
-        b->oom = true;
-        return false;
-    }
-    if (!b->heap && b->len > 0)
-        memcpy(q, b->p, b->len);
-    b->p = q;
-    b->cap = cap;
-    b->heap = true;
-    return true;
-}
-
-static inline bool jb_room(jbuf *b, size_t n) {
-    return b->cap - b->len > n || jb_grow(b, n);
-}
-
-static void jb_put(jbuf *b, const char *s, size_t n) {
-    if (!jb_room(b, n))
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
-#define JB_LIT(b, lit) jb_put((b), (lit), sizeof(lit) - 1)
-
-#define JB_ONES 0x0101010101010101ull
-#define JB_HIGH 0x8080808080808080ull
-
-/* True when none of the 8 bytes of w is a control byte, '"' or '\\' (the
- * exact test: a borrow only ever follows a byte that matched). */
-static inline bool jb_plain8(uint64_t w) {
-    uint64_t q = w ^ (JB_ONES * '"'), s = w ^ (JB_ONES * '\\');
-    return ((((w - JB_ONES * 0x20) & ~w) | ((q - JB_ONES) & ~q) |
-             ((s - JB_ONES) & ~s)) &
-            JB_HIGH) == 0;
-}
-
-static inline bool jb_plain(unsigned char c) {
-    return c >= 0x20 && c != '"' && c != '\\';
-}
-
-static void jb_str(jbuf *b, const char *s, size_t n) {
-    static const char hex[] = "0123456789ABCDEF";
-    if (n > SIZE_MAX / 2 || !jb_room(b, n + 2)) /* the quotes and s as is */
-        return;
-    char *o = b->p + b->len;
-    size_t i = 0;
-    *o++ = '"';
-    for (;;) {
-        size_t run = i;
-        uint64_t w;
-        while (n - i >= 8 && (memcpy(&w, s + i, 8), jb_plain8(w)))
-            i += 8;
-        while (i < n && jb_plain((unsigned char)s[i]))
-            i++;
-        memcpy(o, s + run, i - run);
-        o += i - run;
-        if (i == n)
-            break;
-        unsigned char c = (unsigned char)s[i++];
-        b->len = (size_t)(o - b->p);
-        if (!jb_room(b, 6 + (n - i) + 1)) /* this escape, the rest, '"' */
-            return;
-        o = b->p + b->len;
-        *o++ = '\\';
-        switch (c) {
-        case '"':
-        case '\\':
-            *o++ = (char)c;
-            break;
-        case '\b':
-            *o++ = 'b';
-            break;
-        case '\f':
-            *o++ = 'f';
-            break;
-        case '\n':
-            *o++ = 'n';
-            break;
-        case '\r':
-            *o++ = 'r';
-            break;
-        case '\t':
-            *o++ = 't';
-            break;
-        default:
-            memcpy(o, "u00", 3);
-            o[3] = hex[c >> 4];
-            o[4] = hex[c & 15];
-            o += 5;
-        }
-    }
-    *o++ = '"';
-    b->len = (size_t)(o - b->p);
-}
-
-/* v in decimal, as "%" JSON_INTEGER_FORMAT writes it. */
-static void jb_int(jbuf *b, json_int_t v) {
-    char t[24];
-    size_t i = sizeof(t);
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        t[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        t[--i] = '-';
-    jb_put(b, t + i, sizeof(t) - i);
-}
-
-/* 32 bytes as a string of 64 lower-case hex digits. */
-static void jb_hex(jbuf *b, const uint8_t v[32]) {
-    if (!jb_room(b, 66))
-        return;
-    b->p[b->len] = '"';
-    ent_hex_encode(b->p + b->len + 1, v, 32);
-    b->p[b->len + 65] = '"';
-    b->len += 66;
-}
-
-static void jb_value(jbuf *b, const json_t *v, int depth) {
-    if (depth > 1000) { /* far deeper than any event */
-        b->oom = true;
-        return;
-    }
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: {
-        bool first = true;
-        JB_LIT(b, "{");
-        for (void *it = json_object_iter((json_t *)v); it != NULL;
-             it = json_object_iter_next((json_t *)v, it)) {
-            const char *k = json_object_iter_key(it);
-            if (!first)
-                JB_LIT(b, ",");
-            first = false;
-            jb_str(b, k, strlen(k));
-            JB_LIT(b, ":");
-            jb_value(b, json_object_iter_value(it), depth + 1);
-        }
-        JB_LIT(b, "}");
-        return;
-    }
-    case JSON_ARRAY:
-        JB_LIT(b, "[");
-        for (size_t i = 0; i < json_array_size(v); i++) {
-            if (i > 0)
-                JB_LIT(b, ",");
-            jb_value(b, json_array_get(v, i), depth + 1);
-        }
-        JB_LIT(b, "]");
-        return;
-    case JSON_STRING:
-        jb_str(b, json_string_value(v), json_string_length(v));
-        return;
-    case JSON_INTEGER:
-        jb_int(b, json_integer_value(v));
-        return;
-    case JSON_TRUE:
-        JB_LIT(b, "true");
-        return;
-    case JSON_FALSE:
-        JB_LIT(b, "false");
-        return;
-    case JSON_NULL:
-        JB_LIT(b, "null");
-        return;
-    default: { /* a real: jansson's own formatting */
-        char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (t == NULL) {
-            b->oom = true;
-            return;
-        }
-        jb_put(b, t, strlen(t));
-        free(t);
-    }
-    }
-}
-
-/* The text of b, NUL-terminated, malloc'ed (b's array when it is); NULL
- * when out of memory, b freed either way. */
-static char *jb_take(jbuf *b) {
-    if (!b->oom && !b->heap)
-        jb_grow(b, b->cap); /* off the caller's array */
-    if (b->oom) {
-        if (b->heap)
-            free(b->p);
-        return NULL;
-    }
-    b->p[b->len] = '\0';
-    return b->p;
-}
-
 char *ent_events_json_compact(const json_t *v) {
-    jbuf b = {0};
+    ent_jtext t;
     if (v == NULL)
         return NULL;
-    jb_value(&b, v, 0);
-    return jb_take(&b);
+    ent_jtext_init(&t, NULL, 0);
+    ent_jtext_value(&t, v);
+    return ent_jtext_take(&t);
 }
 
-int ent_events_append(ent_txn *txn, const ent_event *ev, uint64_t now_ms,
-                      uint64_t *id_out) {
+/* ent_events_append with the data as a jansson value (data) or as its
+ * text (dtext, dlen bytes); neither: none. */
+static int append(ent_txn *txn, const ent_event *ev, const char *dtext,
+                  size_t dlen, uint64_t now_ms, uint64_t *id_out) {
     size_t ulen = ev != NULL && ev->user != NULL ? strlen(ev->user) : 0;
     if (ev == NULL || !kind_ok(ev->kind) ||
         (ev->user != NULL &&
          (ulen == 0 || ulen > ENT_EVENT_USER_MAX ||
           !ent_cbor_utf8_valid(ev->user, ulen))) ||
-        (ev->data != NULL && !json_is_object(ev->data)))
+        (ev->data != NULL && (dtext != NULL || !json_is_object(ev->data))))
         return ENT_EINVAL;
     uint64_t last;
     int rc = ent_events_last(txn, &last);
@@ -309,45 +90,61 @@ int ent_events_append(ent_txn *txn, const ent_event *ev, uint64_t now_ms,
         return rc;
     /* the members in the order the stored text has always had them */
     char arr[2048];
-    jbuf b = {arr, 0, sizeof(arr), false, false};
-    JB_LIT(&b, "{\"time\":");
-    jb_int(&b, (json_int_t)now_ms);
-    JB_LIT(&b, ",\"kind\":");
-    jb_str(&b, ev->kind, strlen(ev->kind));
+    ent_jtext t;
+    ent_jtext_init(&t, arr, sizeof(arr));
+    ENT_JTEXT_LIT(&t, "{\"time\":");
+    ent_jtext_int(&t, (int64_t)now_ms);
+    ENT_JTEXT_LIT(&t, ",\"kind\":");
+    ent_jtext_str(&t, ev->kind, strlen(ev->kind));
     if (ev->has_object) {
-        JB_LIT(&b, ",\"object\":");
-        jb_hex(&b, ev->object);
+        ENT_JTEXT_LIT(&t, ",\"object\":");
+        ent_jtext_hex(&t, ev->object, 32);
     }
     if (ev->has_org) {
-        JB_LIT(&b, ",\"org\":");
-        jb_hex(&b, ev->org);
+        ENT_JTEXT_LIT(&t, ",\"org\":");
+        ent_jtext_hex(&t, ev->org, 32);
     }
     if (ev->user != NULL) {
-        JB_LIT(&b, ",\"user\":");
-        jb_str(&b, ev->user, ulen);
+        ENT_JTEXT_LIT(&t, ",\"user\":");
+        ent_jtext_str(&t, ev->user, ulen);
     }
-    if (ev->data != NULL) {
-        JB_LIT(&b, ",\"data\":");
-        jb_value(&b, ev->data, 1);
+    if (ev->data != NULL || dtext != NULL) {
+        ENT_JTEXT_LIT(&t, ",\"data\":");
+        if (dtext != NULL)
+            ent_jtext_raw(&t, dtext, dlen);
+        else
+            ent_jtext_value(&t, ev->data);
     }
-    JB_LIT(&b, "}");
-    if (b.oom)
+    ENT_JTEXT_LIT(&t, "}");
+    if (t.oom)
         rc = ENT_ENOMEM;
-    else if (b.len > ENT_EVENT_MAX)
+    else if (t.len > ENT_EVENT_MAX)
         rc = ENT_ETOOBIG;
     uint8_t key[8];
     ent_be64_put(key, last + 1);
     if (rc == ENT_OK)
-        rc = ent_txn_put(txn, ENT_TBL_EVENTS, key, sizeof(key), b.p, b.len,
+        rc = ent_txn_put(txn, ENT_TBL_EVENTS, key, sizeof(key), t.p, t.len,
                          ENT_PUT_NOOVERWRITE | ENT_PUT_APPEND);
-    if (b.heap)
-        free(b.p);
+    ent_jtext_free(&t);
     if (rc != ENT_OK)
         return rc;
     ent_txn_mark(txn, ENT_TXN_MARK_EVENTS);
     if (id_out != NULL)
         *id_out = last + 1;
     return ENT_OK;
+}
+
+int ent_events_append(ent_txn *txn, const ent_event *ev, uint64_t now_ms,
+                      uint64_t *id_out) {
+    return append(txn, ev, NULL, 0, now_ms, id_out);
+}
+
+int ent_events_append_text(ent_txn *txn, const ent_event *ev,
+                           const char *data, size_t dlen, uint64_t now_ms,
+                           uint64_t *id_out) {
+    if (data == NULL || dlen == 0)
+        return ENT_EINVAL;
+    return append(txn, ev, data, dlen, now_ms, id_out);
 }
 
 static int get_hex(json_t *o, const char *name, uint8_t out[32], bool *has) {

@@ -82,6 +82,17 @@ int ent_events_append(ent_txn *txn, const ent_event *ev, uint64_t now_ms,
                       uint64_t *id_out);
 
 /*
+ * ent_events_append with the data given as text: data (dlen bytes) is the
+ * compact JSON text of an object, exactly as ent_events_json_compact would
+ * write it (node/jtext.h writes such text without a jansson value); it is
+ * stored as it is, unchecked. ev->data must be NULL.
+ * @return as ent_events_append.
+ */
+int ent_events_append_text(ent_txn *txn, const ent_event *ev,
+                           const char *data, size_t dlen, uint64_t now_ms,
+                           uint64_t *id_out);
+
+/*
  * The JSON text of v exactly as json_dumps(v, JSON_COMPACT) writes it
  * (insertion order, no spaces, the same escapes) at a fraction of its
  * cost: the text ent_events_append stores. malloc'ed; NULL on no memory.
