@@ -70,6 +70,47 @@ static const json_t *data(const evs *e, size_t i) {
     return json_object_get(e->v[i], "data");
 }
 
+/* Every stored event of n is the text jansson writes for it: parsed
+ * (member order kept) and written again by json_dumps(JSON_COMPACT), the
+ * same bytes. *count (may be NULL) gets the events seen. */
+static int canonical_one(void *data, const void *key, size_t klen,
+                         const void *val, size_t vlen) {
+    (void)key;
+    (void)klen;
+    json_t *j = json_loadb(val, vlen, JSON_REJECT_DUPLICATES, NULL);
+    char *again = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    int ok = again != NULL && strlen(again) == vlen &&
+             memcmp(again, val, vlen) == 0;
+    if (!ok)
+        fprintf(stderr, "stored: %.*s\njansson: %s\n", (int)vlen,
+                (const char *)val, again ? again : "(none)");
+    free(again);
+    json_decref(j);
+    (*(size_t *)data)++;
+    return ok ? 0 : ENT_ECORRUPT;
+}
+
+static void assert_canonical(tnode *n) {
+    size_t count = 0;
+    assert_int_equal(
+        tstore_scan(n->store, ENT_TBL_EVENTS, NULL, 0, canonical_one, &count),
+        ENT_OK);
+    assert_true(count > 0);
+}
+
+/* The names of o's members, in order, joined by ','. */
+static void assert_members(const json_t *o, const char *want) {
+    char got[256] = "";
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v) {
+        if (got[0] != '\0')
+            strcat(got, ",");
+        strcat(got, k);
+    }
+    assert_string_equal(got, want);
+}
+
 static void local_changes(void **state) {
     (void)state;
     tnode a;
@@ -139,6 +180,7 @@ static void local_changes(void **state) {
     assert_string_equal(kind(&e, 1), "comment.added");
     assert_string_equal(str(data(&e, 1), "text", NULL), "hello");
     evs_free(&e);
+    assert_canonical(&a);
     tnode_close(&a);
 }
 
@@ -205,6 +247,8 @@ static void membership_and_partner(void **state) {
     ent_op_free(rm);
     evs_free(&e);
     (void)err;
+    assert_canonical(&a);
+    assert_canonical(&b);
     tnodes_close(TNODES(&a, &b, &c));
 }
 
@@ -315,12 +359,75 @@ static void approvals(void **state) {
     tnode_close(&a);
 }
 
+/* The stored text of an object's events with values of every kind the
+ * template has, strings full of escapes: jansson's bytes, members in the
+ * order spec/events.md §3 gives. */
+static void stored_text(void **state) {
+    (void)state;
+    tnode a;
+    evs e = {0};
+    uint8_t id[32];
+    char err[256];
+    assert_int_equal(ent_crypto_init(), ENT_OK);
+    assert_int_equal(tnode_open(&a, 4), 0);
+    ent_obj_set_actor(a.eng, "ana \"a\" \\ \xc3\xa9");
+    ent_obj_input in[] = {
+        {"name", "Acme \"A\" \\ /slash\ttab \xc3\xa9\xe2\x82\xac", ENT_IN_SHARED},
+        {"customer_account", "0123456789abcdef0123456789abcdef",
+         ENT_IN_SHARED},
+        {"stage", "qualification", ENT_IN_SHARED},
+        {"close_date", "2026-03-31", ENT_IN_SHARED},
+        {"influenced_by", "Some \"Partner\"", ENT_IN_SHARED},
+        {"deal_size", "-1234.5 EUR", ENT_IN_PRIVATE},
+        {"internal_notes", "say \"hi\"\t\\ \xf0\x9d\x84\x9e", ENT_IN_PRIVATE}};
+    assert_int_equal(ent_obj_create(a.eng, "opportunity", in, 7, id, NULL,
+                                     err, sizeof(err)),
+                     ENT_OK);
+    ent_obj_input s1[] = {{"stage", "Proposal", ENT_IN_SHARED},
+                          {"close_date", "0001-01-01", ENT_IN_SHARED},
+                          {"deal_size", "7 JPY", ENT_IN_PRIVATE}};
+    assert_int_equal(ent_obj_set(a.eng, id, s1, 3, NULL, err, sizeof(err)),
+                     ENT_OK);
+    assert_int_equal(
+        ent_obj_stage(a.eng, id, "negotiation", NULL, err, sizeof(err)),
+        ENT_OK);
+    assert_int_equal(ent_obj_comment(a.eng, id, "\"quoted\" \\ \xc3\xa9\t.",
+                                     NULL, err, sizeof(err)),
+                     ENT_OK);
+    assert_canonical(&a);
+    events(&a, 0, &e);
+    assert_int_equal(e.n, 6);
+    assert_string_equal(kind(&e, 0), "object.created");
+    assert_members(data(&e, 0), "op,type,shared");
+    assert_string_equal(str(data(&e, 0), "shared", "name"),
+                        "Acme \"A\" \\ /slash\ttab \xc3\xa9\xe2\x82\xac");
+    assert_string_equal(kind(&e, 1), "private.changed");
+    assert_members(data(&e, 1), "private");
+    assert_members(json_object_get(data(&e, 1), "private"),
+                   "deal_size,internal_notes");
+    assert_members(json_object_get(json_object_get(data(&e, 1), "private"),
+                                   "deal_size"),
+                   "amount,currency,minor");
+    assert_string_equal(kind(&e, 2), "fields.changed");
+    assert_members(data(&e, 2), "op,stage,shared");
+    assert_string_equal(str(data(&e, 2), "stage", NULL), "Proposal");
+    assert_string_equal(kind(&e, 3), "private.changed");
+    assert_string_equal(kind(&e, 4), "fields.changed");
+    assert_members(data(&e, 4), "op,stage,shared");
+    assert_string_equal(str(data(&e, 4), "shared", "stage"), "Negotiation");
+    assert_string_equal(kind(&e, 5), "comment.added");
+    assert_members(data(&e, 5), "op,text");
+    evs_free(&e);
+    tnode_close(&a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(local_changes),
         cmocka_unit_test(membership_and_partner),
         cmocka_unit_test(losing_write),
         cmocka_unit_test(approvals),
+        cmocka_unit_test(stored_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -450,6 +451,111 @@ static void test_copy_equal_json(void **state) {
     assert_formats(&a, "");
 }
 
+/* The text of every kind of value as JSON (ent_value_json_text) is what
+ * json_dumps writes for ent_value_to_json's value, and money and dates
+ * format as printf did: minor units at their extremes in every exponent
+ * (CLF 4, BHD 3, EUR 2, JPY 0) and an unknown currency, dates from year 1
+ * to 9999 and beyond, text with every escape, orgs, refs, null. */
+static void assert_text_as_json(const ent_value *v) {
+    json_t *j = NULL;
+    ent_jtext t;
+    char arr[16]; /* small: the text moves to the heap */
+    assert_int_equal(ent_value_to_json(v, &j), ENT_OK);
+    char *want = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    ent_jtext_init(&t, arr, sizeof(arr));
+    assert_int_equal(ent_value_json_text(v, &t), ENT_OK);
+    char *got = ent_jtext_take(&t);
+    assert_non_null(want);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+    json_decref(j);
+}
+
+static void test_json_text(void **state) {
+    (void)state;
+    const char *curs[] = {"CLF", "BHD", "EUR", "JPY", "XYZ"};
+    const unsigned exps[] = {4, 3, 2, 0, 0};
+    const int64_t minors[] = {0,         1,         -1,        5,
+                              -5,        99,        100,       -100,
+                              101,       12345,     -12345,    1000000,
+                              INT64_MAX, INT64_MIN, INT64_MIN + 1};
+    for (size_t c = 0; c < 5; c++)
+        for (size_t i = 0; i < sizeof(minors) / sizeof(minors[0]); i++) {
+            ent_value v = {.type = ENT_VT_MONEY};
+            v.u.money.minor = minors[i];
+            memcpy(v.u.money.cur, curs[c], 4);
+            assert_text_as_json(&v);
+            if (c == 4)
+                continue;
+            /* the text form, against printf */
+            char want[80], amt[40], *got = NULL;
+            int64_t m = minors[i];
+            uint64_t mag = m < 0 ? 0 - (uint64_t)m : (uint64_t)m, p = 1;
+            for (unsigned k = 0; k < exps[c]; k++)
+                p *= 10;
+            if (exps[c] == 0)
+                snprintf(amt, sizeof(amt), "%s%llu", m < 0 ? "-" : "",
+                         (unsigned long long)mag);
+            else
+                snprintf(amt, sizeof(amt), "%s%llu.%0*llu", m < 0 ? "-" : "",
+                         (unsigned long long)(mag / p), (int)exps[c],
+                         (unsigned long long)(mag % p));
+            snprintf(want, sizeof(want), "%s %s", amt, curs[c]);
+            assert_int_equal(ent_value_format(&v, &got), ENT_OK);
+            assert_string_equal(got, want);
+            free(got);
+        }
+    for (int64_t d = -800000; d <= 3000000; d += 997) {
+        ent_value v = {.type = ENT_VT_DATE};
+        int y, mo, dd;
+        v.u.days = (int32_t)d;
+        assert_text_as_json(&v);
+        if (ent_date_to_ymd(v.u.days, &y, &mo, &dd) == ENT_OK) {
+            char want[32], *got = NULL;
+            snprintf(want, sizeof(want), "%04d-%02d-%02d", y, mo, dd);
+            assert_int_equal(ent_value_format(&v, &got), ENT_OK);
+            assert_string_equal(got, want);
+            free(got);
+        }
+    }
+    const int64_t ints[] = {0, 1, -1, 42, INT64_MAX, INT64_MIN};
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        ent_value v = {.type = ENT_VT_INT};
+        v.u.i = ints[i];
+        assert_text_as_json(&v);
+    }
+    const char *texts[] = {"", "Deal", "a \"quoted\" \\ back/slash\ttab",
+                           "\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e",
+                           "\x01\x1f\x7f ctl", "0123456789abcdef0123"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        for (int e = 0; e < 2; e++) {
+            ent_value v = {.type = e ? ENT_VT_ENUM : ENT_VT_TEXT};
+            v.u.text.s = (char *)texts[i];
+            v.u.text.len = strlen(texts[i]);
+            assert_text_as_json(&v);
+        }
+    ent_value v = {.type = ENT_VT_NULL};
+    assert_text_as_json(&v);
+    v.type = ENT_VT_ORG;
+    memset(v.u.org, 0x5a, sizeof(v.u.org));
+    assert_text_as_json(&v);
+    v.type = ENT_VT_REF;
+    memset(v.u.ref, 0xc3, sizeof(v.u.ref));
+    assert_text_as_json(&v);
+    /* text that is not UTF-8: refused as ent_value_to_json refuses it */
+    ent_jtext t;
+    json_t *j = NULL;
+    ent_jtext_init(&t, NULL, 0);
+    v.type = ENT_VT_TEXT;
+    v.u.text.s = (char *)"a\xc3";
+    v.u.text.len = 2;
+    assert_int_equal(ent_value_to_json(&v, &j), ENT_EINVAL);
+    assert_int_equal(ent_value_json_text(&v, &t), ENT_EINVAL);
+    ent_jtext_free(&t);
+}
+
 int main(void) {
     assert_int_equal(ent_crypto_init(), ENT_OK);
     const struct CMUnitTest tests[] = {
@@ -462,6 +568,7 @@ int main(void) {
         cmocka_unit_test(test_org),
         cmocka_unit_test(test_ref),
         cmocka_unit_test(test_copy_equal_json),
+        cmocka_unit_test(test_json_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include "node/events/event.h"
 #include "node/objects/object_int.h"
 #include "node/objects/value.h"
+#include "protocol/cbor.h"
 
 static const char *const role_names[ENT_ROLE__COUNT] = {"owner", "admin",
                                                         "member", "viewer"};
@@ -34,10 +35,12 @@ const char *ent_obj_actor(const ent_objects *eng) {
     return eng != NULL && eng->actor[0] != '\0' ? eng->actor : NULL;
 }
 
-/* Appends one event of obj caused by org (NULL: none); the user is the
- * actor when the change is this org's own. */
-static int emit(ent_objects *eng, ent_txn *txn, const char *kind,
-                const uint8_t obj[32], const uint8_t *org, json_t *data) {
+/* Appends one event of obj caused by org (NULL: none), its data data or,
+ * when text is not NULL, the JSON text of it; the user is the actor when
+ * the change is this org's own. */
+static int emit_as(ent_objects *eng, ent_txn *txn, const char *kind,
+                   const uint8_t obj[32], const uint8_t *org, json_t *data,
+                   const ent_jtext *text) {
     bool mine = org == NULL || memcmp(org, eng->me, 32) == 0;
     ent_event ev = {.kind = kind,
                     .has_object = true,
@@ -47,7 +50,16 @@ static int emit(ent_objects *eng, ent_txn *txn, const char *kind,
     memcpy(ev.object, obj, 32);
     if (org != NULL)
         memcpy(ev.org, org, 32);
+    if (text != NULL)
+        return text->oom ? ENT_ENOMEM
+                         : ent_events_append_text(txn, &ev, text->p, text->len,
+                                                  ent__obj_wall(eng), NULL);
     return ent_events_append(txn, &ev, ent__obj_wall(eng), NULL);
+}
+
+static int emit(ent_objects *eng, ent_txn *txn, const char *kind,
+                const uint8_t obj[32], const uint8_t *org, json_t *data) {
+    return emit_as(eng, txn, kind, obj, org, data, NULL);
 }
 
 static int set_hex(json_t *o, const char *k, const uint8_t b[32]) {
@@ -64,14 +76,19 @@ static int set_org(json_t *o, const char *k, const uint8_t org[32]) {
                                                            : ENT_ENOMEM;
 }
 
-static int put_value(json_t *map, const char *name, const ent_value *v) {
-    json_t *j = NULL;
-    int rc = v != NULL ? ent_value_to_json(v, &j) : ENT_OK;
-    if (rc != ENT_OK)
-        return rc;
-    if (j == NULL)
-        j = json_null();
-    return json_object_set_new(map, name, j) == 0 ? ENT_OK : ENT_ENOMEM;
+/* "name":v into the object text t (v NULL: null), a ',' first unless it is
+ * the first member: what json_object_set_new of ent_value_to_json's value
+ * would add. */
+static int put_value(ent_jtext *t, bool *first, const char *name,
+                     const ent_value *v) {
+    if (!ent_cbor_utf8_valid(name, strlen(name)))
+        return ENT_ENOMEM; /* as jansson refuses such a key */
+    ent_jtext_key(t, first, name);
+    if (v == NULL) {
+        ENT_JTEXT_LIT(t, "null");
+        return ENT_OK;
+    }
+    return ent_value_json_text(v, t);
 }
 
 /* Whether op's write of field name is the field's value now. */
@@ -120,63 +137,93 @@ static int ev_requested(ent_objects *eng, ent_txn *txn, const ent_op *op,
     return ent__obj_wf_waiting(txn, obj, requested_one, &c);
 }
 
+/* approval.requested for the stage value v the object now holds: the
+ * steps of its transitions that wait now (ev_requested), when v is a
+ * string in JSON. */
+static int requested_for(ent_objects *eng, ent_txn *txn, const ent_op *op,
+                         const uint8_t obj[32], const ent_value *v) {
+    json_t *j;
+    int rc = ent_value_to_json(v, &j);
+    if (rc == ENT_OK)
+        rc = ev_requested(eng, txn, op, obj, j);
+    json_decref(j);
+    return rc;
+}
+
+/*
+ * The data of the op's event is written as JSON text, member by member
+ * in the order spec/events.md §3 gives, as jansson would write the object
+ * (field names are distinct: an op's encoding refuses a name twice).
+ */
 int ent__obj_ev_op(ent_objects *eng, ent_txn *txn, const ent_op *op,
                    const ent_op_body *b, const uint8_t obj[32], bool counts) {
-    json_t *d = json_object(), *shared = NULL;
+    char darr[1024], sarr[1024];
+    ent_jtext d, shared;
     const char *kind = NULL;
-    const json_t *req_stage = NULL; /* borrowed from shared */
-    int rc = d != NULL ? set_hex(d, "op", op->id) : ENT_ENOMEM;
-    if (rc != ENT_OK)
-        goto out;
+    ent_value sv = {.type = ENT_VT_ENUM}; /* a stage op's stage */
+    const ent_value *stage = NULL; /* the "stage" member of shared */
+    bool first = true, req = false;
+    int rc = ENT_OK;
+    ent_jtext_init(&d, darr, sizeof(darr));
+    ent_jtext_init(&shared, sarr, sizeof(sarr));
+    ENT_JTEXT_LIT(&d, "{\"op\":");
+    ent_jtext_hex(&d, op->id, 32);
     switch (op->h.kind) {
     case ENT_OP_CREATE:
     case ENT_OP_SET:
     case ENT_OP_STAGE:
-        if ((shared = json_object()) == NULL) {
-            rc = ENT_ENOMEM;
-            goto out;
-        }
+        ENT_JTEXT_LIT(&shared, "{");
         if (op->h.kind == ENT_OP_STAGE) {
-            ent_value v = {.type = ENT_VT_ENUM};
-            v.u.text.s = b->text;
-            v.u.text.len = b->textlen;
-            if (counts && holds(txn, obj, op, "stage"))
-                rc = put_value(shared, "stage", &v);
+            sv.u.text.s = b->text;
+            sv.u.text.len = b->textlen;
+            if (counts && holds(txn, obj, op, "stage")) {
+                rc = put_value(&shared, &first, "stage", &sv);
+                stage = &sv;
+            }
         } else {
             for (size_t i = 0; i < b->nfields && rc == ENT_OK; i++)
                 if (op->h.kind == ENT_OP_CREATE ||
-                    (counts && holds(txn, obj, op, b->fields[i].name)))
-                    rc = put_value(shared, b->fields[i].name, &b->fields[i].v);
+                    (counts && holds(txn, obj, op, b->fields[i].name))) {
+                    rc = put_value(&shared, &first, b->fields[i].name,
+                                   &b->fields[i].v);
+                    if (strcmp(b->fields[i].name, "stage") == 0)
+                        stage = &b->fields[i].v;
+                }
+        }
+        ENT_JTEXT_LIT(&shared, "}");
+        if (rc == ENT_OK && op->h.kind != ENT_OP_CREATE && stage != NULL) {
+            ENT_JTEXT_LIT(&d, ",\"stage\":");
+            rc = ent_value_json_text(stage, &d);
         }
         if (rc != ENT_OK)
             goto out;
-        json_t *st = json_object_get(shared, "stage");
-        if (op->h.kind != ENT_OP_CREATE && st != NULL &&
-            json_object_set(d, "stage", st) != 0) {
-            rc = ENT_ENOMEM;
-            goto out;
-        }
         if (op->h.kind == ENT_OP_CREATE) {
             kind = ENT_EV_OBJECT_CREATED;
-            if (json_object_set_new(d, "type", json_string(b->type)) != 0)
-                rc = ENT_ENOMEM;
-        } else if (json_object_size(shared) > 0) {
+            if (!ent_cbor_utf8_valid(b->type, strlen(b->type))) {
+                rc = ENT_ENOMEM; /* as jansson refuses it */
+                goto out;
+            }
+            ENT_JTEXT_LIT(&d, ",\"type\":");
+            ent_jtext_str(&d, b->type, strlen(b->type));
+        } else if (!first) {
             kind = ENT_EV_FIELDS_CHANGED;
         }
-        if (rc == ENT_OK && json_object_set(d, "shared", shared) != 0)
-            rc = ENT_ENOMEM;
-        if (rc == ENT_OK && st != NULL && counts &&
-            (op->h.kind != ENT_OP_CREATE || holds(txn, obj, op, "stage")))
-            req_stage = st;
+        ENT_JTEXT_LIT(&d, ",\"shared\":");
+        ent_jtext_raw(&d, shared.p, shared.len);
+        rc = shared.oom ? ENT_ENOMEM : ENT_OK;
+        req = stage != NULL && counts &&
+              (op->h.kind != ENT_OP_CREATE || holds(txn, obj, op, "stage"));
         break;
     case ENT_OP_COMMENT:
         if (!counts)
             break;
         kind = ENT_EV_COMMENT_ADDED;
-        if (json_object_set_new(
-                d, "text",
-                json_stringn(b->textlen ? b->text : "", b->textlen)) != 0)
-            rc = ENT_ENOMEM;
+        if (b->textlen > 0 && !ent_cbor_utf8_valid(b->text, b->textlen)) {
+            rc = ENT_ENOMEM; /* as jansson refuses it */
+            break;
+        }
+        ENT_JTEXT_LIT(&d, ",\"text\":");
+        ent_jtext_str(&d, b->textlen ? b->text : "", b->textlen);
         break;
     case ENT_OP_REMOVE_MEMBER:
     case ENT_OP_ROTATE_KEY:
@@ -185,20 +232,20 @@ int ent__obj_ev_op(ent_objects *eng, ent_txn *txn, const ent_op *op,
             memcmp(b->org, op->h.author, 32) == 0)
             break;
         kind = ENT_EV_KEY_ROTATED;
-        if (json_object_set_new(d, "epoch",
-                                json_integer((json_int_t)b->epoch)) != 0)
-            rc = ENT_ENOMEM;
+        ENT_JTEXT_LIT(&d, ",\"epoch\":");
+        ent_jtext_int(&d, (int64_t)b->epoch);
         break;
     default:
         break;
     }
+    ENT_JTEXT_LIT(&d, "}");
     if (rc == ENT_OK && kind != NULL)
-        rc = emit(eng, txn, kind, obj, op->h.author, d);
-    if (rc == ENT_OK && req_stage != NULL)
-        rc = ev_requested(eng, txn, op, obj, req_stage);
+        rc = emit_as(eng, txn, kind, obj, op->h.author, NULL, &d);
+    if (rc == ENT_OK && req)
+        rc = requested_for(eng, txn, op, obj, stage);
 out:
-    json_decref(shared);
-    json_decref(d);
+    ent_jtext_free(&shared);
+    ent_jtext_free(&d);
     return rc;
 }
 
@@ -217,17 +264,32 @@ int ent__obj_ev_equivocation(ent_objects *eng, ent_txn *txn, const ent_op *op,
 int ent__obj_ev_private(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                         const char *const *names, const ent_value *const *vals,
                         size_t n) {
+    char arr[1024];
+    ent_jtext d;
+    bool first = true;
+    int rc = ENT_OK;
     if (n == 0)
         return ENT_OK;
-    json_t *priv = json_object();
-    json_t *d = priv != NULL ? json_pack("{s:O}", "private", priv) : NULL;
-    int rc = d != NULL ? ENT_OK : ENT_ENOMEM;
-    for (size_t i = 0; i < n && rc == ENT_OK; i++)
-        rc = put_value(priv, names[i], vals[i]);
+    ent_jtext_init(&d, arr, sizeof(arr));
+    ENT_JTEXT_LIT(&d, "{\"private\":{");
+    for (size_t i = 0; i < n && rc == ENT_OK; i++) {
+        /* a name given twice (callers give none) keeps its first place
+         * and takes its last value, as in a jansson object */
+        size_t last = i;
+        bool again = false;
+        for (size_t j = 0; j < n && !again; j++)
+            if (j != i && names[i][0] == names[j][0] &&
+                strcmp(names[i], names[j]) == 0) {
+                again = j < i;
+                last = j > i ? j : last;
+            }
+        if (!again)
+            rc = put_value(&d, &first, names[i], vals[last]);
+    }
+    ENT_JTEXT_LIT(&d, "}}");
     if (rc == ENT_OK)
-        rc = emit(eng, txn, ENT_EV_PRIVATE_CHANGED, obj, NULL, d);
-    json_decref(priv);
-    json_decref(d);
+        rc = emit_as(eng, txn, ENT_EV_PRIVATE_CHANGED, obj, NULL, NULL, &d);
+    ent_jtext_free(&d);
     return rc;
 }
 

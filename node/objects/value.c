@@ -13,6 +13,7 @@
 
 #include "crypto/crypto.h"
 #include "node/err.h"
+#include "protocol/cbor.h"
 
 /*
  * ISO 4217 minor-unit exponents of the currencies we accept, sorted by code.
@@ -690,52 +691,74 @@ int ent_value_parse(ent_value *out, ent_vtype type, const char *text,
     return rc;
 }
 
-/* Writes the amount of minor units with exp decimals into buf. */
-static void format_amount(char *buf, size_t cap, int64_t minor, unsigned exp) {
-    uint64_t mag = minor < 0 ? 0 - (uint64_t)minor : (uint64_t)minor;
-    uint64_t p = pow10_u64[exp];
-    if (exp == 0)
-        snprintf(buf, cap, "%s%" PRIu64, minor < 0 ? "-" : "", mag);
-    else
-        snprintf(buf, cap, "%s%" PRIu64 ".%0*" PRIu64, minor < 0 ? "-" : "",
-                 mag / p, (int)exp, mag % p);
+/* Writes u in decimal at the end of buf (before *end), at least width
+ * digits (zeros in front); *end moves to the first digit. */
+static void put_digits(char **end, uint64_t u, int width) {
+    do {
+        *--*end = (char)('0' + u % 10);
+        u /= 10;
+        width--;
+    } while (u != 0 || width > 0);
 }
 
-int ent_value_format(const ent_value *v, char **out) {
-    int rc = ENT_OK;
-    char buf[72];
-    const char *src = buf;
-    size_t len;
-    *out = NULL;
+/* Writes the amount of minor units with exp decimals into buf (at least
+ * 24 bytes with exp <= ENT_CURRENCY_EXP_MAX): "-12.50", "1200000", as
+ * "%s%" PRIu64 ".%0*" PRIu64 would. */
+static void format_amount(char buf[24], int64_t minor, unsigned exp) {
+    uint64_t mag = minor < 0 ? 0 - (uint64_t)minor : (uint64_t)minor;
+    uint64_t p = pow10_u64[exp];
+    char t[24], *e = t + sizeof(t);
+    if (exp > 0) {
+        put_digits(&e, mag % p, (int)exp);
+        *--e = '.';
+    }
+    put_digits(&e, mag / p, 1);
+    if (minor < 0)
+        *--e = '-';
+    size_t n = (size_t)(t + sizeof(t) - e);
+    memcpy(buf, e, n);
+    buf[n] = '\0';
+}
+
+/* v as text in buf (72 bytes), or in place for text and enum (*src, *len).
+ * @return ENT_OK, ENT_EINVAL (unknown currency, date out of range, bad
+ *         type). */
+static int format_in(const ent_value *v, char buf[72], const char **src,
+                     size_t *len) {
+    *src = buf;
     switch (v->type) {
     case ENT_VT_NULL:
         buf[0] = '\0';
         break;
     case ENT_VT_TEXT:
     case ENT_VT_ENUM:
-        src = v->u.text.s;
-        break;
+        *src = v->u.text.s;
+        *len = v->u.text.len;
+        return ENT_OK;
     case ENT_VT_INT:
-        snprintf(buf, sizeof(buf), "%" PRId64, v->u.i);
+        snprintf(buf, 72, "%" PRId64, v->u.i);
         break;
     case ENT_VT_MONEY: {
         unsigned exp;
-        if (ent_currency_exponent(v->u.money.cur, &exp) != ENT_OK) {
-            rc = ENT_EINVAL;
-            goto out;
-        }
-        char amt[40];
-        format_amount(amt, sizeof(amt), v->u.money.minor, exp);
-        snprintf(buf, sizeof(buf), "%s %s", amt, v->u.money.cur);
+        if (ent_currency_exponent(v->u.money.cur, &exp) != ENT_OK)
+            return ENT_EINVAL;
+        format_amount(buf, v->u.money.minor, exp);
+        size_t n = strlen(buf);
+        buf[n] = ' ';
+        memcpy(buf + n + 1, v->u.money.cur, 4); /* NUL-terminated */
         break;
     }
     case ENT_VT_DATE: {
         int y, m, d;
-        if (ent_date_to_ymd(v->u.days, &y, &m, &d) != ENT_OK) {
-            rc = ENT_EINVAL;
-            goto out;
-        }
-        snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y, m, d);
+        if (ent_date_to_ymd(v->u.days, &y, &m, &d) != ENT_OK)
+            return ENT_EINVAL;
+        char *e = buf + 10; /* "%04d-%02d-%02d": years 1..9999 */
+        *e = '\0';
+        put_digits(&e, (uint64_t)d, 2);
+        *--e = '-';
+        put_digits(&e, (uint64_t)m, 2);
+        *--e = '-';
+        put_digits(&e, (uint64_t)y, 4);
         break;
     }
     case ENT_VT_ORG:
@@ -745,97 +768,173 @@ int ent_value_format(const ent_value *v, char **out) {
         ent_value_ref_format(buf, v->u.ref);
         break;
     default:
-        rc = ENT_EINVAL;
-        goto out;
+        return ENT_EINVAL;
     }
-    len = (v->type == ENT_VT_TEXT || v->type == ENT_VT_ENUM) ? v->u.text.len
-                                                             : strlen(buf);
+    *len = strlen(buf);
+    return ENT_OK;
+}
+
+int ent_value_format(const ent_value *v, char **out) {
+    char buf[72];
+    const char *src;
+    size_t len;
+    *out = NULL;
+    int rc = format_in(v, buf, &src, &len);
+    if (rc != ENT_OK)
+        return rc;
     *out = malloc(len + 1);
-    if (*out == NULL) {
-        rc = ENT_ENOMEM;
-        goto out;
-    }
+    if (*out == NULL)
+        return ENT_ENOMEM;
     memcpy(*out, src, len);
     (*out)[len] = '\0';
-out:
-    return rc;
+    return ENT_OK;
+}
+
+/*
+ * What a value is in JSON (ent_value_to_json, ent_value_json_text): null,
+ * an integer, a string, money as {"amount","currency","minor"} (no
+ * "amount" in a currency we do not know) or a date outside years 1..9999
+ * as {"days":N}.
+ */
+typedef struct jform {
+    enum { JF_NULL, JF_INT, JF_STR, JF_MONEY, JF_DAYS } t;
+    const char *s; /* JF_STR: len bytes (NULL: jansson makes no string) */
+    size_t len;
+    int64_t i;     /* JF_INT, JF_DAYS; JF_MONEY: the minor units */
+    bool amount;   /* JF_MONEY: buf holds the amount */
+    char buf[72];
+} jform;
+
+static int json_form(const ent_value *v, jform *f) {
+    unsigned exp;
+    int y, m, d;
+    f->amount = false;
+    switch (v->type) {
+    case ENT_VT_NULL:
+        f->t = JF_NULL;
+        return ENT_OK;
+    case ENT_VT_INT:
+        f->t = JF_INT;
+        f->i = v->u.i;
+        return ENT_OK;
+    case ENT_VT_MONEY:
+        f->t = JF_MONEY;
+        f->i = v->u.money.minor;
+        /* a partner's currency we do not know: exact, without amount */
+        f->amount = ent_currency_exponent(v->u.money.cur, &exp) == ENT_OK;
+        if (f->amount)
+            format_amount(f->buf, v->u.money.minor, exp);
+        return ENT_OK;
+    case ENT_VT_DATE:
+        if (ent_date_to_ymd(v->u.days, &y, &m, &d) != ENT_OK) {
+            /* outside years 1..9999: the day number itself */
+            f->t = JF_DAYS;
+            f->i = (int)v->u.days;
+            return ENT_OK;
+        }
+        break;
+    default:
+        break;
+    }
+    f->t = JF_STR;
+    return format_in(v, f->buf, &f->s, &f->len);
+}
+
+/* The error of a string jansson would not make: text that is not valid. */
+static int string_error(const ent_value *v) {
+    return (v->type == ENT_VT_TEXT || v->type == ENT_VT_ENUM) &&
+                   !ent_text_valid(v->u.text.s, v->u.text.len)
+               ? ENT_EINVAL
+               : ENT_ENOMEM;
 }
 
 int ent_value_to_json(const ent_value *v, json_t **out) {
-    int rc = ENT_OK;
-    char *text = NULL;
+    jform f;
     json_t *j = NULL;
     *out = NULL;
-    switch (v->type) {
-    case ENT_VT_NULL:
+    int rc = json_form(v, &f);
+    if (rc != ENT_OK)
+        return rc;
+    switch (f.t) {
+    case JF_NULL:
         j = json_null();
         break;
-    case ENT_VT_INT:
-        j = json_integer((json_int_t)v->u.i);
+    case JF_INT:
+        j = json_integer((json_int_t)f.i);
         break;
-    case ENT_VT_TEXT:
-    case ENT_VT_ENUM:
-        j = json_stringn(v->u.text.s, v->u.text.len);
+    case JF_STR: /* json_stringn also fails on invalid UTF-8 */
+        j = f.s != NULL ? json_stringn(f.s, f.len) : NULL;
+        if (j == NULL)
+            return string_error(v);
         break;
-    case ENT_VT_MONEY: {
-        unsigned exp;
-        char amt[40];
-        if (ent_currency_exponent(v->u.money.cur, &exp) != ENT_OK) {
-            /* a partner's currency we do not know: exact, without amount */
-            j = json_pack("{s:s, s:I}", "currency", v->u.money.cur, "minor",
-                          (json_int_t)v->u.money.minor);
-            break;
-        }
-        format_amount(amt, sizeof(amt), v->u.money.minor, exp);
+    case JF_MONEY:
         /* as json_pack("{s:s, s:s, s:I}") would, without parsing a format
          * for every value */
         j = json_object();
         if (j != NULL &&
-            (json_object_set_new(j, "amount", json_string(amt)) != 0 ||
+            ((f.amount &&
+              json_object_set_new(j, "amount", json_string(f.buf)) != 0) ||
              json_object_set_new(j, "currency",
                                  json_string(v->u.money.cur)) != 0 ||
-             json_object_set_new(j, "minor",
-                                 json_integer((json_int_t)v->u.money.minor)) !=
+             json_object_set_new(j, "minor", json_integer((json_int_t)f.i)) !=
                  0)) {
             json_decref(j);
             j = NULL;
         }
         break;
-    }
-    case ENT_VT_DATE: {
-        int y, m, d;
-        if (ent_date_to_ymd(v->u.days, &y, &m, &d) != ENT_OK) {
-            /* outside years 1..9999: the day number itself */
-            j = json_pack("{s:i}", "days", (int)v->u.days);
-            break;
+    case JF_DAYS:
+        j = json_object();
+        if (j != NULL &&
+            json_object_set_new(j, "days", json_integer((json_int_t)f.i)) !=
+                0) {
+            json_decref(j);
+            j = NULL;
         }
-        rc = ent_value_format(v, &text);
-        if (rc != ENT_OK)
-            goto out;
-        j = json_string(text);
         break;
     }
-    case ENT_VT_ORG:
-    case ENT_VT_REF:
-        rc = ent_value_format(v, &text);
-        if (rc != ENT_OK)
-            goto out;
-        j = json_string(text);
-        break;
-    default:
-        rc = ENT_EINVAL;
-        goto out;
-    }
-    if (j == NULL) {
-        /* json_stringn also fails on invalid UTF-8 that bypassed our checks */
-        rc = (v->type == ENT_VT_TEXT || v->type == ENT_VT_ENUM) &&
-                     !ent_text_valid(v->u.text.s, v->u.text.len)
-                 ? ENT_EINVAL
-                 : ENT_ENOMEM;
-        goto out;
-    }
+    if (j == NULL)
+        return ENT_ENOMEM;
     *out = j;
-out:
-    free(text);
-    return rc;
+    return ENT_OK;
+}
+
+int ent_value_json_text(const ent_value *v, ent_jtext *t) {
+    jform f;
+    int rc = json_form(v, &f);
+    if (rc != ENT_OK)
+        return rc;
+    switch (f.t) {
+    case JF_NULL:
+        ENT_JTEXT_LIT(t, "null");
+        break;
+    case JF_INT:
+        ent_jtext_int(t, f.i);
+        break;
+    case JF_STR:
+        if (f.s == NULL || !ent_cbor_utf8_valid(f.s, f.len))
+            return string_error(v);
+        ent_jtext_str(t, f.s, f.len);
+        break;
+    case JF_MONEY:
+        if (!ent_cbor_utf8_valid(v->u.money.cur, strlen(v->u.money.cur)))
+            return ENT_ENOMEM; /* as jansson refuses it */
+        if (f.amount) {
+            ENT_JTEXT_LIT(t, "{\"amount\":");
+            ent_jtext_str(t, f.buf, strlen(f.buf));
+            ENT_JTEXT_LIT(t, ",\"currency\":");
+        } else {
+            ENT_JTEXT_LIT(t, "{\"currency\":");
+        }
+        ent_jtext_str(t, v->u.money.cur, strlen(v->u.money.cur));
+        ENT_JTEXT_LIT(t, ",\"minor\":");
+        ent_jtext_int(t, f.i);
+        ENT_JTEXT_LIT(t, "}");
+        break;
+    case JF_DAYS:
+        ENT_JTEXT_LIT(t, "{\"days\":");
+        ent_jtext_int(t, f.i);
+        ENT_JTEXT_LIT(t, "}");
+        break;
+    }
+    return t->oom ? ENT_ENOMEM : ENT_OK;
 }

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "node/jtext.h"
 #include "protocol/value.h"
 
 #define ENT_CURRENCY_EXP_MAX 4 /* largest minor-unit exponent we know */
@@ -147,6 +148,14 @@ int ent_value_format(const ent_value *v, char **out);
  * 1..9999 is {"days":N}. @return ENT_OK, ENT_EINVAL (bad type), ENT_ENOMEM.
  */
 int ent_value_to_json(const ent_value *v, json_t **out);
+
+/*
+ * v appended to t as JSON text: exactly what ent_events_json_compact()
+ * writes for ent_value_to_json()'s value, without making that value.
+ * @return ENT_OK, ENT_EINVAL (bad type, text that is not valid UTF-8),
+ *         ENT_ENOMEM (t->oom).
+ */
+int ent_value_json_text(const ent_value *v, ent_jtext *t);
 
 /* True if the alen bytes at a equal the string b, ASCII letters compared
  * without case (enum values, stage and field names: spec/objects.md). */
