@@ -59,7 +59,8 @@ struct ent_log;
 /*
  * One event. On append, id and time_ms are assigned by the store (the
  * caller's values are ignored); kind is required ([a-z_.]+); data is
- * borrowed and may be NULL (stored as {}).
+ * borrowed and may be NULL (then the stored text has no "data" member and
+ * ent_event_json shows {}).
  */
 typedef struct ent_event {
     uint64_t id;
