@@ -211,8 +211,11 @@ int ent__obj_ev_op(ent_objects *eng, ent_txn *txn, const ent_op *op,
         ENT_JTEXT_LIT(&d, ",\"shared\":");
         ent_jtext_raw(&d, shared.p, shared.len);
         rc = shared.oom ? ENT_ENOMEM : ENT_OK;
+        /* a genesis without rules: no transition has approval steps, so
+         * nothing waits (rules come with the genesis or a later op) */
         req = stage != NULL && counts &&
-              (op->h.kind != ENT_OP_CREATE || holds(txn, obj, op, "stage"));
+              (op->h.kind != ENT_OP_CREATE ||
+               (b->ruleslen > 0 && holds(txn, obj, op, "stage")));
         break;
     case ENT_OP_COMMENT:
         if (!counts)
