@@ -286,23 +286,37 @@ static int put_private(ent_txn *txn, const uint8_t obj[32],
     return rc;
 }
 
-/* private.changed for the private values of rs (spec/events.md). */
-static int private_event(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
-                         const resolved_set *rs) {
+/* The data of private.changed for the private values of rs into d
+ * (spec/events.md); *n: how many (none: no event). No store, no engine. */
+static int private_data(const resolved_set *rs, ent_jtext *d, size_t *n) {
     const char **names = calloc(rs->n ? rs->n : 1, sizeof(*names));
     const ent_value **vals = calloc(rs->n ? rs->n : 1, sizeof(*vals));
-    size_t n = 0;
     int rc = names != NULL && vals != NULL ? ENT_OK : ENT_ENOMEM;
+    *n = 0;
     for (size_t i = 0; rc == ENT_OK && i < rs->n; i++) {
         if (rs->v[i].visibility != ENT_VIS_PRIVATE)
             continue;
-        names[n] = rs->v[i].field;
-        vals[n++] = &rs->v[i].value;
+        names[*n] = rs->v[i].field;
+        vals[(*n)++] = &rs->v[i].value;
     }
-    if (rc == ENT_OK)
-        rc = ent__obj_ev_private(eng, txn, obj, names, vals, n);
+    if (rc == ENT_OK && *n > 0)
+        rc = ent__obj_ev_private_data(names, vals, *n, d);
     free(names);
     free(vals);
+    return rc;
+}
+
+/* private.changed for the private values of rs (spec/events.md). */
+static int private_event(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                         const resolved_set *rs) {
+    char arr[1024];
+    ent_jtext d;
+    size_t n;
+    ent_jtext_init(&d, arr, sizeof(arr));
+    int rc = private_data(rs, &d, &n);
+    if (rc == ENT_OK && n > 0)
+        rc = ent__obj_ev_private_text(eng, txn, obj, &d);
+    ent_jtext_free(&d);
     return rc;
 }
 
@@ -488,7 +502,7 @@ int ent__obj_seal_commit(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
             goto out;
     }
     if ((rc = ent__obj_commit(eng, txn, op, b, h->genesis ? op->id : obj, NULL,
-                              NULL)) != ENT_OK)
+                              NULL, NULL)) != ENT_OK)
         goto out;
     *op_out = op;
     op = NULL;
@@ -648,6 +662,11 @@ struct ent_obj_prepared {
     size_t blen;
     ent_op *op;  /* the sealed op */
     int seal_rc; /* 1: not sealed yet */
+    /* the data of its two events, rendered by the seal (spec/events.md):
+     * object.created, and private.changed when npriv > 0 */
+    bool rendered;
+    ent_jtext evc, evp;
+    size_t npriv;
 };
 
 void ent_obj_prepared_free(ent_obj_prepared *p) {
@@ -658,6 +677,13 @@ void ent_obj_prepared_free(ent_obj_prepared *p) {
         ent_wipe(p->body, p->blen);
         free(p->body);
     }
+    /* the values' text: wiped as the body's plaintext is */
+    if (p->evc.p != NULL)
+        ent_wipe(p->evc.p, p->evc.len);
+    if (p->evp.p != NULL)
+        ent_wipe(p->evp.p, p->evp.len);
+    ent_jtext_free(&p->evc);
+    ent_jtext_free(&p->evp);
     free(p->b.fields); /* values are borrowed from rs */
     free(p->b.rules);
     resolved_free(&p->rs);
@@ -772,6 +798,15 @@ int ent_obj_prepared_seal(ent_obj_prepared *p) {
         return ENT_EINVAL;
     p->seal_rc =
         ent_op_seal(&p->op, &p->h, p->body, p->blen, p->key, p->eng->id);
+    /* the events' data as well, while the caller's thread is at it; when
+     * that fails, the commit makes them itself */
+    if (p->seal_rc == ENT_OK) {
+        ent_jtext_init(&p->evc, NULL, 0);
+        ent_jtext_init(&p->evp, NULL, 0);
+        p->rendered = ent__obj_ev_create_data(p->op, &p->b, &p->evc) ==
+                          ENT_OK &&
+                      private_data(&p->rs, &p->evp, &p->npriv) == ENT_OK;
+    }
     return p->seal_rc;
 }
 
@@ -793,11 +828,19 @@ int ent_obj_create_finish_txn(ent_txn *txn, ent_obj_prepared *p,
         return rc;
     }
     const uint8_t *id = p->op->id;
-    if ((rc = ent__obj_commit(p->eng, txn, p->op, &p->b, id, NULL, NULL)) !=
-            ENT_OK ||
+    const ent_jtext *pre = p->rendered ? &p->evc : NULL;
+    if ((rc = ent__obj_commit(p->eng, txn, p->op, &p->b, id, NULL, NULL,
+                              pre)) != ENT_OK ||
         (rc = ent__obj_key_put(txn, id, 0, p->key, id)) != ENT_OK ||
-        (rc = put_private(txn, id, &p->rs, NULL)) != ENT_OK ||
-        (rc = private_event(p->eng, txn, id, &p->rs)) != ENT_OK)
+        (rc = put_private(txn, id, &p->rs, NULL)) != ENT_OK)
+        return rc;
+    if (p->rendered)
+        rc = p->npriv > 0
+                 ? ent__obj_ev_private_text(p->eng, txn, id, &p->evp)
+                 : ENT_OK;
+    else
+        rc = private_event(p->eng, txn, id, &p->rs);
+    if (rc != ENT_OK)
         return rc;
     memcpy(id_out, id, ENT_OBJ_ID_LEN);
     *op_out = p->op;

@@ -314,7 +314,7 @@ static int apply_one(ent_objects *eng, ent_txn *txn, const uint8_t *raw,
             goto out;
     }
     ent_hlc_observe(&eng->hlc, ent__obj_wall(eng), op->h.hlc);
-    rc = ent__obj_commit(eng, txn, op, &b, obj, &pi, info);
+    rc = ent__obj_commit(eng, txn, op, &b, obj, &pi, info, NULL);
     if (rc == ENT_OK)
         st->kind = op->h.kind;
 out:

@@ -217,7 +217,8 @@ static int commit_pvinfo(ent_txn *txn, const ent_op *op, const ent_op_body *b,
 
 int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
                     const ent_op_body *b, const uint8_t obj[32],
-                    const pvinfo *pin, ent_apply_info *info) {
+                    const pvinfo *pin, ent_apply_info *info,
+                    const ent_jtext *ev_pre) {
     uint8_t okey[104], hk[64], hv[8];
     size_t oklen = 72;
     obj_rec r;
@@ -369,7 +370,7 @@ int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
     if (rc == ENT_OK)
         rc = log_op(eng, txn, op, b, obj);
     if (rc == ENT_OK)
-        rc = ent__obj_ev_op(eng, txn, op, b, obj, counts);
+        rc = ent__obj_ev_op(eng, txn, op, b, obj, counts, ev_pre);
     if (rc == ENT_OK && fork && first)
         rc = ent__obj_ev_equivocation(eng, txn, op, obj);
     if (rc == ENT_OK && fork)

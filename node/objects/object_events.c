@@ -155,8 +155,53 @@ static int requested_for(ent_objects *eng, ent_txn *txn, const ent_op *op,
  * in the order spec/events.md §3 gives, as jansson would write the object
  * (field names are distinct: an op's encoding refuses a name twice).
  */
+int ent__obj_ev_create_data(const ent_op *op, const ent_op_body *b,
+                            ent_jtext *d) {
+    bool first = true;
+    int rc = ENT_OK;
+    if (!ent_cbor_utf8_valid(b->type, strlen(b->type)))
+        return ENT_ENOMEM; /* as jansson refuses it */
+    ENT_JTEXT_LIT(d, "{\"op\":");
+    ent_jtext_hex(d, op->id, 32);
+    ENT_JTEXT_LIT(d, ",\"type\":");
+    ent_jtext_str(d, b->type, strlen(b->type));
+    ENT_JTEXT_LIT(d, ",\"shared\":{");
+    for (size_t i = 0; i < b->nfields && rc == ENT_OK; i++)
+        rc = put_value(d, &first, b->fields[i].name, &b->fields[i].v);
+    ENT_JTEXT_LIT(d, "}}");
+    return rc == ENT_OK && d->oom ? ENT_ENOMEM : rc;
+}
+
+/* object.created for genesis op, its data pre (rendered, or NULL: made
+ * here), then approval.requested for the steps its stage waits on. */
+static int ev_create(ent_objects *eng, ent_txn *txn, const ent_op *op,
+                     const ent_op_body *b, const uint8_t obj[32], bool counts,
+                     const ent_jtext *pre) {
+    char arr[1024];
+    ent_jtext d;
+    const ent_value *stage = NULL;
+    int rc = ENT_OK;
+    ent_jtext_init(&d, arr, sizeof(arr));
+    if (pre == NULL && (rc = ent__obj_ev_create_data(op, b, &d)) == ENT_OK)
+        pre = &d;
+    if (rc == ENT_OK)
+        rc = emit_as(eng, txn, ENT_EV_OBJECT_CREATED, obj, op->h.author, NULL,
+                     pre);
+    for (size_t i = 0; i < b->nfields; i++)
+        if (strcmp(b->fields[i].name, "stage") == 0)
+            stage = &b->fields[i].v;
+    /* a genesis without rules: no transition has approval steps, so
+     * nothing waits (rules come with the genesis or a later op) */
+    if (rc == ENT_OK && stage != NULL && counts && b->ruleslen > 0 &&
+        holds(txn, obj, op, "stage"))
+        rc = requested_for(eng, txn, op, obj, stage);
+    ent_jtext_free(&d);
+    return rc;
+}
+
 int ent__obj_ev_op(ent_objects *eng, ent_txn *txn, const ent_op *op,
-                   const ent_op_body *b, const uint8_t obj[32], bool counts) {
+                   const ent_op_body *b, const uint8_t obj[32], bool counts,
+                   const ent_jtext *pre) {
     char darr[1024], sarr[1024];
     ent_jtext d, shared;
     const char *kind = NULL;
@@ -164,12 +209,13 @@ int ent__obj_ev_op(ent_objects *eng, ent_txn *txn, const ent_op *op,
     const ent_value *stage = NULL; /* the "stage" member of shared */
     bool first = true, req = false;
     int rc = ENT_OK;
+    if (op->h.kind == ENT_OP_CREATE)
+        return ev_create(eng, txn, op, b, obj, counts, pre);
     ent_jtext_init(&d, darr, sizeof(darr));
     ent_jtext_init(&shared, sarr, sizeof(sarr));
     ENT_JTEXT_LIT(&d, "{\"op\":");
     ent_jtext_hex(&d, op->id, 32);
     switch (op->h.kind) {
-    case ENT_OP_CREATE:
     case ENT_OP_SET:
     case ENT_OP_STAGE:
         ENT_JTEXT_LIT(&shared, "{");
@@ -182,8 +228,7 @@ int ent__obj_ev_op(ent_objects *eng, ent_txn *txn, const ent_op *op,
             }
         } else {
             for (size_t i = 0; i < b->nfields && rc == ENT_OK; i++)
-                if (op->h.kind == ENT_OP_CREATE ||
-                    (counts && holds(txn, obj, op, b->fields[i].name))) {
+                if (counts && holds(txn, obj, op, b->fields[i].name)) {
                     rc = put_value(&shared, &first, b->fields[i].name,
                                    &b->fields[i].v);
                     if (strcmp(b->fields[i].name, "stage") == 0)
@@ -191,31 +236,18 @@ int ent__obj_ev_op(ent_objects *eng, ent_txn *txn, const ent_op *op,
                 }
         }
         ENT_JTEXT_LIT(&shared, "}");
-        if (rc == ENT_OK && op->h.kind != ENT_OP_CREATE && stage != NULL) {
+        if (rc == ENT_OK && stage != NULL) {
             ENT_JTEXT_LIT(&d, ",\"stage\":");
             rc = ent_value_json_text(stage, &d);
         }
         if (rc != ENT_OK)
             goto out;
-        if (op->h.kind == ENT_OP_CREATE) {
-            kind = ENT_EV_OBJECT_CREATED;
-            if (!ent_cbor_utf8_valid(b->type, strlen(b->type))) {
-                rc = ENT_ENOMEM; /* as jansson refuses it */
-                goto out;
-            }
-            ENT_JTEXT_LIT(&d, ",\"type\":");
-            ent_jtext_str(&d, b->type, strlen(b->type));
-        } else if (!first) {
+        if (!first)
             kind = ENT_EV_FIELDS_CHANGED;
-        }
         ENT_JTEXT_LIT(&d, ",\"shared\":");
         ent_jtext_raw(&d, shared.p, shared.len);
         rc = shared.oom ? ENT_ENOMEM : ENT_OK;
-        /* a genesis without rules: no transition has approval steps, so
-         * nothing waits (rules come with the genesis or a later op) */
-        req = stage != NULL && counts &&
-              (op->h.kind != ENT_OP_CREATE ||
-               (b->ruleslen > 0 && holds(txn, obj, op, "stage")));
+        req = stage != NULL && counts;
         break;
     case ENT_OP_COMMENT:
         if (!counts)
@@ -264,17 +296,12 @@ int ent__obj_ev_equivocation(ent_objects *eng, ent_txn *txn, const ent_op *op,
     return rc;
 }
 
-int ent__obj_ev_private(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
-                        const char *const *names, const ent_value *const *vals,
-                        size_t n) {
-    char arr[1024];
-    ent_jtext d;
+int ent__obj_ev_private_data(const char *const *names,
+                             const ent_value *const *vals, size_t n,
+                             ent_jtext *d) {
     bool first = true;
     int rc = ENT_OK;
-    if (n == 0)
-        return ENT_OK;
-    ent_jtext_init(&d, arr, sizeof(arr));
-    ENT_JTEXT_LIT(&d, "{\"private\":{");
+    ENT_JTEXT_LIT(d, "{\"private\":{");
     for (size_t i = 0; i < n && rc == ENT_OK; i++) {
         /* a name given twice (callers give none) keeps its first place
          * and takes its last value, as in a jansson object */
@@ -287,11 +314,28 @@ int ent__obj_ev_private(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                 last = j > i ? j : last;
             }
         if (!again)
-            rc = put_value(&d, &first, names[i], vals[last]);
+            rc = put_value(d, &first, names[i], vals[last]);
     }
-    ENT_JTEXT_LIT(&d, "}}");
-    if (rc == ENT_OK)
-        rc = emit_as(eng, txn, ENT_EV_PRIVATE_CHANGED, obj, NULL, NULL, &d);
+    ENT_JTEXT_LIT(d, "}}");
+    return rc == ENT_OK && d->oom ? ENT_ENOMEM : rc;
+}
+
+int ent__obj_ev_private_text(ent_objects *eng, ent_txn *txn,
+                             const uint8_t obj[32], const ent_jtext *d) {
+    return emit_as(eng, txn, ENT_EV_PRIVATE_CHANGED, obj, NULL, NULL, d);
+}
+
+int ent__obj_ev_private(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
+                        const char *const *names, const ent_value *const *vals,
+                        size_t n) {
+    char arr[1024];
+    ent_jtext d;
+    int rc;
+    if (n == 0)
+        return ENT_OK;
+    ent_jtext_init(&d, arr, sizeof(arr));
+    if ((rc = ent__obj_ev_private_data(names, vals, n, &d)) == ENT_OK)
+        rc = ent__obj_ev_private_text(eng, txn, obj, &d);
     ent_jtext_free(&d);
     return rc;
 }

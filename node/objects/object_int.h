@@ -39,6 +39,7 @@
 
 #include "node/bytes.h"
 #include "node/objects/hlc.h"
+#include "node/jtext.h"
 #include "node/objects/object.h"
 
 #define OBJ_ORDER_LEN 72
@@ -616,11 +617,13 @@ int ent__obj_attach_commit(ent_txn *txn, const uint8_t obj[32],
 /*
  * Commits op (already checked; b its decoded body; pi its pvinfo, or NULL
  * for a local op, derived here) into obj: ops, op id index, heads, PV row,
- * writes, materialized state, keys. info may be NULL.
+ * writes, materialized state, keys. info may be NULL; ev_pre: the data of
+ * a genesis's object.created rendered before (ent__obj_ev_op), or NULL.
  */
 int ent__obj_commit(ent_objects *eng, ent_txn *txn, const ent_op *op,
                     const ent_op_body *b, const uint8_t obj[32],
-                    const pvinfo *pi, ent_apply_info *info);
+                    const pvinfo *pi, ent_apply_info *info,
+                    const ent_jtext *ev_pre);
 
 /*
  * Objects whose rows predate past vectors (no WR_AVER row): derives every
@@ -734,9 +737,15 @@ int ent__obj_ev_members_diff(ent_objects *eng, ent_txn *txn,
                              const ent_op_body *b, const ev_members *before);
 /* The events of one committed op (object.created, fields.changed with the
  * fields the op now holds, comment.added, key.rotated); counts as the
- * judge decided it. */
+ * judge decided it; pre: a genesis's object.created data as
+ * ent__obj_ev_create_data rendered it before, or NULL (made here). */
 int ent__obj_ev_op(ent_objects *eng, ent_txn *txn, const ent_op *op,
-                   const ent_op_body *b, const uint8_t obj[32], bool counts);
+                   const ent_op_body *b, const uint8_t obj[32], bool counts,
+                   const ent_jtext *pre);
+/* The data text of genesis op's object.created into d; no store, no
+ * engine (any thread). ENT_ENOMEM as a jansson refusal would be. */
+int ent__obj_ev_create_data(const ent_op *op, const ent_op_body *b,
+                            ent_jtext *d);
 /* equivocation.detected for op, the first proof of its (author, seq). */
 int ent__obj_ev_equivocation(ent_objects *eng, ent_txn *txn, const ent_op *op,
                              const uint8_t obj[32]);
@@ -745,5 +754,12 @@ int ent__obj_ev_equivocation(ent_objects *eng, ent_txn *txn, const ent_op *op,
 int ent__obj_ev_private(ent_objects *eng, ent_txn *txn, const uint8_t obj[32],
                         const char *const *names, const ent_value *const *vals,
                         size_t n);
+/* ent__obj_ev_private in two: the data text into d (no store, no engine:
+ * any thread), then its event appended. */
+int ent__obj_ev_private_data(const char *const *names,
+                             const ent_value *const *vals, size_t n,
+                             ent_jtext *d);
+int ent__obj_ev_private_text(ent_objects *eng, ent_txn *txn,
+                             const uint8_t obj[32], const ent_jtext *d);
 
 #endif
