@@ -197,7 +197,8 @@ int ent_obj_create_txn(ent_objects *eng, ent_txn *txn, const char *type,
  * can be made on another thread while the caller commits another (the CRM
  * import, spec/crm.md §8): prepare reads the store (template, values,
  * rules) and builds the op's header and body, writing nothing; seal
- * encrypts and signs it and touches neither the store nor the engine (any
+ * encrypts and signs it, and writes the data of its two events (the
+ * commit appends them), and touches neither the store nor the engine (any
  * thread, once); finish commits it in txn as ent_obj_create_txn does (a
  * prepared create not sealed yet is sealed there). The object id is the
  * sealed op's id. Errors as ent_obj_create_txn: prepare's leave txn as it
