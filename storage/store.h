@@ -245,6 +245,19 @@ int ent_txn_scan_from(ent_txn *txn, ent_table t, const void *start,
                                 const void *val, size_t vlen),
                       void *data);
 
+/*
+ * Calls fn for every entry of table t in the order the store keeps them:
+ * key order, but a numbered table (spec/storage.md "Object numbers") gives
+ * its objects in the order of their local numbers (each object's rows in
+ * key order). For a reader that wants every row and not their order (a
+ * scan across the objects of a numbered table in key order seeks once per
+ * object); fn stops it as for ent_txn_scan.
+ */
+int ent_txn_scan_stored(ent_txn *txn, ent_table t,
+                        int (*fn)(void *data, const void *key, size_t klen,
+                                  const void *val, size_t vlen),
+                        void *data);
+
 /* Calls fn for each entry in reverse key order, starting at the last. */
 int ent_txn_scan_reverse(ent_txn *txn, ent_table t, const void *prefix,
                          size_t plen,

@@ -283,9 +283,11 @@ static int walk_objects(ent_txn *txn, ent_table t, MDB_cursor *cur,
 }
 
 /* from: the key to start at (MDB_SET_RANGE) with no prefix filter; NULL
- * for a prefix scan */
+ * for a prefix scan. stored: every row in the order of the stored keys
+ * (plen 0, from NULL). */
 static int scan(ent_txn *txn, ent_table t, const void *prefix, size_t plen,
-                scan_fn fn, void *data, bool reverse, const MDB_val *from) {
+                scan_fn fn, void *data, bool reverse, const MDB_val *from,
+                bool stored) {
     int err = check_table(txn, t);
     if (err != ENT_OK)
         return err;
@@ -298,8 +300,9 @@ static int scan(ent_txn *txn, ent_table t, const void *prefix, size_t plen,
     if (rc != MDB_SUCCESS)
         return ent__store_xlate(txn->s, rc, "mdb_cursor_open");
     bool stop = false;
-    if (!numbered(txn, t)) {
-        err = walk(txn, cur, from, prefix, plen, reverse, 0, fn, data, &stop);
+    if (!numbered(txn, t) || stored) {
+        err = walk(txn, cur, from, prefix, plen, reverse,
+                   numbered(txn, t) ? NUM_LEN : 0, fn, data, &stop);
     } else if (from == NULL && plen >= OBJ_LEN) {
         /* one object: its rows under its number */
         uint8_t buf[PHYS_MAX], num[NUM_LEN];
@@ -321,7 +324,11 @@ static int scan(ent_txn *txn, ent_table t, const void *prefix, size_t plen,
 
 int ent_txn_scan(ent_txn *txn, ent_table t, const void *prefix, size_t plen,
                  scan_fn fn, void *data) {
-    return scan(txn, t, prefix, plen, fn, data, false, NULL);
+    return scan(txn, t, prefix, plen, fn, data, false, NULL, false);
+}
+
+int ent_txn_scan_stored(ent_txn *txn, ent_table t, scan_fn fn, void *data) {
+    return scan(txn, t, NULL, 0, fn, data, false, NULL, true);
 }
 
 int ent_txn_scan_from(ent_txn *txn, ent_table t, const void *start,
@@ -331,12 +338,12 @@ int ent_txn_scan_from(ent_txn *txn, ent_table t, const void *start,
     if (slen > txn->s->max_key)
         return ENT_ETOOBIG;
     MDB_val from = {slen, (void *)start};
-    return scan(txn, t, NULL, 0, fn, data, false, &from);
+    return scan(txn, t, NULL, 0, fn, data, false, &from, false);
 }
 
 int ent_txn_scan_reverse(ent_txn *txn, ent_table t, const void *prefix,
                          size_t plen, scan_fn fn, void *data) {
-    return scan(txn, t, prefix, plen, fn, data, true, NULL);
+    return scan(txn, t, prefix, plen, fn, data, true, NULL, false);
 }
 
 struct last_ctx {

@@ -3,7 +3,8 @@
  * numbered tables store an object's rows under a local number given in
  * order of first write, and still read as if keyed by object id: gets,
  * prefix scans of one object and of many, scans from a key, reverse scans
- * and iterators give the keys the caller wrote, in object-id order; an
+ * and iterators give the keys the caller wrote, in object-id order (a
+ * scan in stored order, in order of the numbers); an
  * object whose last row leaves loses its number; an aborted write takes
  * the numbers it gave with it; short and long keys are refused; a schema-4
  * store migrates, and one with a key that cannot be numbered does not.
@@ -82,7 +83,7 @@ static int see(void *data, const void *key, size_t klen, const void *val,
 }
 
 struct q {
-    int kind; /* 0 scan, 1 from, 2 reverse, 3 iter */
+    int kind; /* 0 scan, 1 from, 2 reverse, 3 iter, 4 stored order */
     ent_table t;
     const void *p;
     size_t plen;
@@ -98,6 +99,8 @@ static int run_q(ent_txn *txn, void *data) {
         q->rc = ent_txn_scan_from(txn, q->t, q->p, q->plen, see, &q->out);
     else if (q->kind == 2)
         q->rc = ent_txn_scan_reverse(txn, q->t, q->p, q->plen, see, &q->out);
+    else if (q->kind == 4)
+        q->rc = ent_txn_scan_stored(txn, q->t, see, &q->out);
     else {
         ent_iter *it = NULL;
         const void *k, *v;
@@ -209,6 +212,16 @@ static void order_and_scans(void **state) {
     assert_string_equal(query(s, 3, ENT_TBL_FIELDS, NULL, 0, 0, &q),
                         "1111:a,1111:m,1111:x,1112:a,1112:m,1112:x,"
                         "8080:a,8080:m,8080:x,");
+    /* in stored order: the objects by number (C 1, A 2, B 3, D 4), each
+     * one's rows in key order; a function stops it; a table that is not
+     * numbered in key order */
+    assert_string_equal(query(s, 4, ENT_TBL_WRITES, NULL, 0, 0, &q),
+                        "8080:a,8080:m,8080:x,1111:a,1111:m,1111:x,"
+                        "1112:a,1112:m,1112:x,4040:only,");
+    assert_string_equal(query(s, 4, ENT_TBL_FIELDS, NULL, 0, 4, &q),
+                        "8080:a,8080:m,8080:x,1111:a,");
+    assert_string_equal(query(s, 4, ENT_TBL_OBJ_NUMS, NULL, 0, 0, &q),
+                        "1111:,1112:,4040:,8080:,");
     /* an unknown object has nothing */
     assert_string_equal(query(s, 0, ENT_TBL_FIELDS, mid, 32, 0, &q), "");
     ent_store_close(s);
