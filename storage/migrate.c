@@ -17,6 +17,13 @@
  * Schema 2 -> 3: the op index (storage/op_index.h). Every row of "op_ids"
  * (op id -> ops key) is put into "op_order" and "op_index", in the order
  * of "op_ids" (arrival numbers are local), then "op_ids" is emptied.
+ *
+ * Schema 5 -> 6: two kinds of per-object rows that a tag byte kept in
+ * front of the object id (so at random places) move to the numbered table
+ * "obj_local", where a new object's rows go to the end: "log_meta" 'o' ||
+ * obj -> directory row becomes obj || 'd', "crm_ids" 0x01 || obj || source
+ * -> external id becomes obj || 'x' || source. A plain move of bytes: the
+ * step checks the lengths spec/storage.md gives and nothing else.
  */
 #include "storage/store.h"
 #include "node/err.h"
@@ -36,16 +43,27 @@ struct row {
     size_t vlen;
 };
 
+/* Rows copied out of a scan: at most max, then the scan stops with full
+ * (an error, or 1: a batch is complete). */
 struct rows {
     struct row *v;
-    size_t n;
+    size_t n, max;
+    int full;
 };
+
+static void rows_clear(struct rows *r) {
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->v[i].key);
+        free(r->v[i].val);
+    }
+    r->n = 0;
+}
 
 static int collect(void *data, const void *key, size_t klen, const void *val,
                    size_t vlen) {
     struct rows *r = data;
-    if (r->n == MIG_TEMPLATES_MAX)
-        return ENT_ELIMIT;
+    if (r->n == r->max)
+        return r->full;
     struct row *w = &r->v[r->n];
     w->key = malloc(klen);
     w->val = malloc(vlen);
@@ -119,7 +137,9 @@ static int rewrite(json_t *t, json_t *table_stages, bool *changed) {
 
 int ent__store_migrate_1_2(ent_txn *txn, void *data) {
     (void)data;
-    struct rows r = {.v = calloc(MIG_TEMPLATES_MAX, sizeof(struct row))};
+    struct rows r = {.v = calloc(MIG_TEMPLATES_MAX, sizeof(struct row)),
+                     .max = MIG_TEMPLATES_MAX,
+                     .full = ENT_ELIMIT};
     if (r.v == NULL)
         return ENT_ENOMEM;
     json_t *stages = stored_stages(txn);
@@ -139,10 +159,7 @@ int ent__store_migrate_1_2(ent_txn *txn, void *data) {
         }
         json_decref(t);
     }
-    for (size_t i = 0; i < r.n; i++) {
-        free(r.v[i].key);
-        free(r.v[i].val);
-    }
+    rows_clear(&r);
     free(r.v);
     json_decref(stages);
     return rc;
@@ -174,4 +191,69 @@ int ent__store_migrate_3_4(ent_txn *txn, void *data) {
     (void)txn;
     (void)data;
     return ENT_OK;
+}
+
+/* ---- schema 5 -> 6 ---- */
+
+#define MIG_BATCH 1024 /* rows one scan of the step 5 -> 6 copies out */
+#define OBJ_LEN 32
+
+/* One kind of row the step 5 -> 6 moves: the rows of table t whose key
+ * starts with the byte prefix, of key (prefix included) and value lengths
+ * in the given ranges. */
+struct move {
+    ent_table t;
+    uint8_t prefix, tag;
+    size_t kmin, kmax, vmin, vmax;
+};
+
+/* The moves of spec/storage.md "Schema version and migrations", 5 -> 6:
+ * the audit directory rows (33-byte key, 16-byte value), then the reverse
+ * rows of the CRM external ids (a source of 1..32 bytes, an id of 1..255
+ * bytes). */
+static const struct move moves_5_6[] = {
+    {ENT_TBL_LOG_META, 'o', 'd', 1 + OBJ_LEN, 1 + OBJ_LEN, 16, 16},
+    {ENT_TBL_CRM_IDS, 0x01, 'x', 1 + OBJ_LEN + 1, 1 + OBJ_LEN + 32, 1, 255},
+};
+
+/* Moves row w of m's table to obj_local: obj || tag || the key's rest. */
+static int move_row(ent_txn *txn, const struct move *m, const struct row *w) {
+    uint8_t key[1 + OBJ_LEN + 255];
+    if (w->klen < m->kmin || w->klen > m->kmax || w->vlen < m->vmin ||
+        w->vlen > m->vmax || w->klen > sizeof(key))
+        return ENT_ECORRUPT;
+    memcpy(key, w->key + 1, OBJ_LEN);
+    key[OBJ_LEN] = m->tag;
+    memcpy(key + OBJ_LEN + 1, w->key + 1 + OBJ_LEN, w->klen - 1 - OBJ_LEN);
+    int rc =
+        ent_txn_put(txn, ENT_TBL_OBJ_LOCAL, key, w->klen, w->val, w->vlen, 0);
+    return rc == ENT_OK ? ent_txn_del(txn, m->t, w->key, w->klen) : rc;
+}
+
+/* Every row of move m, a batch at a time: each scan finds the rows the
+ * batches before left (they are gone from the table). */
+static int move_all(ent_txn *txn, const struct move *m) {
+    struct rows r = {.v = calloc(MIG_BATCH, sizeof(struct row)),
+                     .max = MIG_BATCH,
+                     .full = 1};
+    int rc = r.v == NULL ? ENT_ENOMEM : ENT_OK;
+    do {
+        rows_clear(&r);
+        if (rc == ENT_OK)
+            rc = ent_txn_scan(txn, m->t, &m->prefix, 1, collect, &r);
+        for (size_t i = 0; rc == ENT_OK && i < r.n; i++)
+            rc = move_row(txn, m, &r.v[i]);
+    } while (rc == ENT_OK && r.n == MIG_BATCH);
+    rows_clear(&r);
+    free(r.v);
+    return rc;
+}
+
+int ent__store_migrate_5_6(ent_txn *txn, void *data) {
+    (void)data;
+    size_t n = sizeof(moves_5_6) / sizeof(moves_5_6[0]);
+    int rc = ENT_OK;
+    for (size_t i = 0; rc == ENT_OK && i < n; i++)
+        rc = move_all(txn, &moves_5_6[i]);
+    return rc;
 }

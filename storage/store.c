@@ -50,6 +50,7 @@ const char *const ent__table_names[ENT_TBL__COUNT] = {
     [ENT_TBL_OP_INDEX] = "op_index",
     [ENT_TBL_OP_RECENT] = "op_recent",
     [ENT_TBL_OBJ_NUMS] = "obj_nums",
+    [ENT_TBL_OBJ_LOCAL] = "obj_local",
 };
 
 /* The tables whose keys start with an object id and that are stored under
@@ -58,7 +59,7 @@ const bool ent__numbered_table[ENT_TBL__COUNT] = {
     [ENT_TBL_OPS] = true,     [ENT_TBL_FIELDS] = true,
     [ENT_TBL_PRIVATE] = true, [ENT_TBL_MEMBERS] = true,
     [ENT_TBL_KEYS] = true,    [ENT_TBL_WRITES] = true,
-    [ENT_TBL_HEADS] = true,
+    [ENT_TBL_HEADS] = true,   [ENT_TBL_OBJ_LOCAL] = true,
 };
 
 
@@ -71,6 +72,7 @@ static const ent_store_migration builtin_migrations[] = {
     {2, ent__store_migrate_2_3},
     {3, ent__store_migrate_3_4},
     {4, ent__store_migrate_4_5},
+    {5, ent__store_migrate_5_6},
 };
 
 static const char schema_key[] = "schema";
@@ -1006,8 +1008,9 @@ static int setup(ent_txn *txn, void *data) {
     const struct open_ctx *c = data;
     ent_store *s = c->s;
     size_t entries = 0;
-    /* the old layout until the step to schema 5 (a rerun after the map
-     * grew starts again from the old layout) */
+    /* the layout of the stored version, numbered from schema 5 on (the
+     * step 4 -> 5 turns it on; a rerun after the map grew starts again
+     * from the stored layout) */
     s->numbered = false;
     int err = main_entries(txn, &entries);
     if (err != ENT_OK)
@@ -1042,6 +1045,7 @@ static int setup(ent_txn *txn, void *data) {
     }
     if (err != ENT_OK)
         return err;
+    s->numbered = v >= 5;
     if (v == c->schema)
         return ENT_OK;
     if (v > c->schema) {

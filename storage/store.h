@@ -56,11 +56,14 @@ typedef enum ent_table {
     ENT_TBL_OP_RECENT,  /* "op_recent": the same, for the latest arrivals */
     ENT_TBL_OBJ_NUMS,   /* "obj_nums": object id -> local object number
                            (schema 5, spec/storage.md "Object numbers") */
+    ENT_TBL_OBJ_LOCAL,  /* "obj_local": object id || tag || ... -> the
+                           object's local rows: its audit directory row,
+                           its CRM external ids (schema 6, local) */
     ENT_TBL__COUNT
 } ent_table;
 
 /* Current schema version written at create time and checked at open. */
-#define ENT_STORE_SCHEMA 5
+#define ENT_STORE_SCHEMA 6
 
 /* ent_store_open flags */
 #define ENT_STORE_CREATE 0x1 /* create the environment if it does not exist */
@@ -370,6 +373,9 @@ int ent__store_migrate_3_4(ent_txn *txn, void *data);
  * stored again under their object's local number (spec/storage.md "Object
  * numbers"). */
 int ent__store_migrate_4_5(ent_txn *txn, void *data);
+/* Schema 5 -> 6: the "o" rows of "log_meta" and the 0x01 rows of
+ * "crm_ids" move to the numbered table "obj_local" (spec/storage.md). */
+int ent__store_migrate_5_6(ent_txn *txn, void *data);
 
 /* Default initial map size: 64 MiB. */
 #define ENT_STORE_MAP_SIZE ((size_t)64 << 20)

@@ -7,7 +7,9 @@
  * each one ends in (its directory against an independent replay), a log
  * of version-2 entries that gets its directory on the first append,
  * proofs from the store (and from its kept subtrees, equal to the full
- * recompute), and an aborted transaction leaving no entry.
+ * recompute), an aborted transaction leaving no entry, and a schema-5
+ * store's directory rows (in "log_meta") read the same after the step to
+ * schema 6 moves them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -977,6 +979,111 @@ static void test_v2_log_upgrade(void **state) {
     assert_checkpoint(f, 30, 77);
 }
 
+/* The rows of a schema-6 directory put back as schema 5 kept them: each
+ * "obj_local" row object || 'd' becomes "log_meta" 'o' || object, and
+ * meta "schema" says 5. */
+struct v5 {
+    uint8_t k[64][33], v[64][16];
+    size_t n;
+};
+
+static int v5_scan(void *data, const void *key, size_t klen, const void *val,
+                   size_t vlen) {
+    struct v5 *r = data;
+    if (klen != 33 || ((const uint8_t *)key)[32] != 'd')
+        return 0;
+    if (vlen != 16 || r->n == 64)
+        return ENT_ECORRUPT;
+    memcpy(r->k[r->n], key, 33);
+    memcpy(r->v[r->n++], val, 16);
+    return 0;
+}
+
+static int to_v5_fn(ent_txn *txn, void *data) {
+    struct v5 *r = data;
+    int rc = ent_txn_scan(txn, ENT_TBL_OBJ_LOCAL, NULL, 0, v5_scan, r);
+    for (size_t i = 0; rc == ENT_OK && i < r->n; i++) {
+        uint8_t ok[33];
+        ok[0] = 'o';
+        memcpy(ok + 1, r->k[i], 32);
+        rc = ent_txn_put(txn, ENT_TBL_LOG_META, ok, 33, r->v[i], 16, 0);
+        if (rc == ENT_OK)
+            rc = ent_txn_del(txn, ENT_TBL_OBJ_LOCAL, r->k[i], 33);
+    }
+    if (rc == ENT_OK)
+        rc = ent_txn_put(txn, ENT_TBL_META, "schema", 6, "\0\0\0\5", 4, 0);
+    return rc;
+}
+
+struct firsts {
+    uint64_t first[8];
+    uint64_t o_rows;
+};
+
+static int o_rows_scan(void *data, const void *key, size_t klen,
+                       const void *val, size_t vlen) {
+    (void)key;
+    (void)klen;
+    (void)val;
+    (void)vlen;
+    ((struct firsts *)data)->o_rows++;
+    return 0;
+}
+
+/* The first entry of each object 1..7 (make_entry), and the "log_meta"
+ * rows under 'o'. */
+static int firsts_fn(ent_txn *txn, void *data) {
+    struct firsts *q = data;
+    for (int o = 1; o <= 7; o++) {
+        uint8_t obj[32];
+        memset(obj, o, 32);
+        int rc = ent_actlog_object_first(txn, obj, &q->first[o]);
+        if (rc != ENT_OK)
+            return rc;
+    }
+    q->o_rows = 0;
+    return ent_txn_scan(txn, ENT_TBL_LOG_META, "o", 1, o_rows_scan, q);
+}
+
+/* A store of schema 5, whose directory rows are in "log_meta" under 'o',
+ * opens at schema 6 with the same directory and the same first entry of
+ * each object, and appends and checkpoints on from there. */
+static void test_schema5_directory(void **state) {
+    struct fx *f = *state;
+    struct app a = {f, 0, 20, ENT_OK};
+    struct headw w = {.f = f, .time = 20};
+    struct v5 *r = calloc(1, sizeof(*r));
+    struct dirq q0, q1;
+    struct firsts f0 = {{0}, 0}, f1 = {{0}, 0};
+    uint32_t v = 0;
+    assert_int_equal(ent_store_write(f->store, append_fn, &a), ENT_OK);
+    assert_int_equal(ent_store_write(f->store, head_fn, &w), ENT_OK);
+    assert_int_equal(ent_store_read(f->store, dirq_fn, &q0), ENT_OK);
+    assert_int_equal(ent_store_read(f->store, firsts_fn, &f0), ENT_OK);
+    assert_int_equal(f0.o_rows, 0);
+    assert_int_equal(ent_store_write(f->store, to_v5_fn, r), ENT_OK);
+    assert_int_equal(r->n, 7);
+    ent_store_close(f->store);
+    f->store = NULL;
+    assert_int_equal(ent_store_open(&f->store, f->dir, 0, NULL), ENT_OK);
+    assert_int_equal(ent_store_schema(f->store, &v), ENT_OK);
+    assert_int_equal(v, ENT_STORE_SCHEMA);
+    assert_int_equal(ent_store_read(f->store, dirq_fn, &q1), ENT_OK);
+    assert_int_equal(q1.size, q0.size);
+    assert_memory_equal(q1.root, q0.root, 32);
+    assert_int_equal(ent_store_read(f->store, firsts_fn, &f1), ENT_OK);
+    assert_memory_equal(f1.first, f0.first, sizeof(f0.first));
+    assert_int_equal(f1.o_rows, 0);
+    /* entries 21..30 link to the moved rows; the checkpoint covers all */
+    struct app b = {f, 21, 10, ENT_OK};
+    assert_int_equal(ent_store_write(f->store, append_fn, &b), ENT_OK);
+    w.time = 31;
+    assert_int_equal(ent_store_write(f->store, head_fn, &w), ENT_OK);
+    assert_int_equal(ent_store_read(f->store, raw_copy_fn, f), ENT_OK);
+    assert_checkpoint(f, 31, 31);
+    free(r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_append_chain_root, setup,
@@ -990,7 +1097,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proofs_kept_subtrees, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_v2_log_upgrade, setup,
+        cmocka_unit_test_setup_teardown(test_v2_log_upgrade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema5_directory, setup,
                                         teardown),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_size_bound),

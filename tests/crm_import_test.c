@@ -3,8 +3,9 @@
  * then unchanged with no op, only changed fields written, a private change
  * without an op, bad rows rejected whole while the others commit,
  * duplicate ids in a batch, external ids the CLI would refuse, a dry run
- * that changes nothing, and the shipped Salesforce sample through its
- * shipped map. */
+ * that changes nothing, the shipped Salesforce sample through its
+ * shipped map, and a schema-5 store's external ids read after the step to
+ * schema 6. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -860,9 +861,52 @@ static void test_bad_external_ids(void **state) {
     tnode_close(&a);
 }
 
+/* The reverse rows of schema 5: "crm_ids" 0x01 || object || source ->
+ * external id, for obj (data) and two sources. */
+static int v5_ids_fn(ent_txn *txn, void *data) {
+    uint8_t k[1 + 32 + 10];
+    k[0] = 0x01;
+    memcpy(k + 1, data, 32);
+    memcpy(k + 33, "salesforce", 10);
+    int rc = ent_txn_put(txn, ENT_TBL_CRM_IDS, k, 43, "006A", 4, 0);
+    memcpy(k + 33, "hubspot", 7);
+    return rc == ENT_OK ? ent_txn_put(txn, ENT_TBL_CRM_IDS, k, 40, "H-1", 3, 0)
+                        : rc;
+}
+
+/* A store of schema 5 opens at schema 6 with the same external ids of an
+ * object (its reverse rows moved to "obj_local"). */
+static void test_schema5_external_ids(void **state) {
+    char dir[128];
+    ent_store *s = NULL;
+    ent_store_opts o5 = {.schema = 5};
+    uint8_t obj[32], other[32];
+    (void)state;
+    memset(obj, 0xc4, 32);
+    memset(other, 0xc5, 32);
+    assert_int_equal(tmp_dir(dir, sizeof(dir), "crm5"), 0);
+    assert_int_equal(ent_store_open_ex(&s, dir, ENT_STORE_CREATE, NULL, &o5),
+                     ENT_OK);
+    assert_int_equal(ent_store_write(s, v5_ids_fn, obj), ENT_OK);
+    ent_store_close(s);
+    assert_int_equal(ent_store_open(&s, dir, 0, NULL), ENT_OK);
+    ids_run ir = {obj, NULL};
+    assert_int_equal(ent_store_read(s, ids_fn, &ir), ENT_OK);
+    char *text = json_dumps(ir.ids, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_string_equal(text, "{\"hubspot\":\"H-1\",\"salesforce\":\"006A\"}");
+    free(text);
+    json_decref(ir.ids);
+    ir = (ids_run){other, NULL};
+    assert_int_equal(ent_store_read(s, ids_fn, &ir), ENT_OK);
+    assert_null(ir.ids);
+    ent_store_close(s);
+    rm_tree(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upsert),
+        cmocka_unit_test(test_schema5_external_ids),
         cmocka_unit_test(test_duplicate_ids),
         cmocka_unit_test(test_bad_external_ids),
         cmocka_unit_test(test_rejects_are_whole),

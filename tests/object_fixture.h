@@ -165,14 +165,32 @@ static int dump_scan(void *data, const void *key, size_t klen, const void *val,
 typedef struct tdump_req {
     tdump d;
     bool with_log;
+    ent_table t; /* the table being dumped */
 } tdump_req;
+
+/* dump_scan, but without the log: without the activity log's directory
+ * rows (obj_local, obj || 'd') and the object numbers (obj_nums, meta
+ * objnum), which a refused op's entry gives an object new to the store. */
+static int dump_scan_nolog(void *data, const void *key, size_t klen,
+                           const void *val, size_t vlen) {
+    tdump_req *r = data;
+    if ((r->t == ENT_TBL_OBJ_LOCAL && klen == 33 &&
+         ((const uint8_t *)key)[32] == 'd') ||
+        (r->t == ENT_TBL_META && klen == 6 && memcmp(key, "objnum", 6) == 0))
+        return 0;
+    return dump_scan(&r->d, key, klen, val, vlen);
+}
 
 static int dump_fn(ent_txn *txn, void *data) {
     tdump_req *r = data;
     for (int t = 0; t < ENT_TBL__COUNT; t++) {
-        if (!r->with_log && (t == ENT_TBL_LOG || t == ENT_TBL_LOG_META))
+        if (!r->with_log && (t == ENT_TBL_LOG || t == ENT_TBL_LOG_META ||
+                             t == ENT_TBL_OBJ_NUMS))
             continue;
-        int rc = ent_txn_scan(txn, (ent_table)t, NULL, 0, dump_scan, &r->d);
+        r->t = (ent_table)t;
+        int rc = r->with_log
+                     ? ent_txn_scan(txn, r->t, NULL, 0, dump_scan, &r->d)
+                     : ent_txn_scan(txn, r->t, NULL, 0, dump_scan_nolog, r);
         if (rc != ENT_OK)
             return rc;
         uint8_t sep = 0xee;
@@ -184,7 +202,7 @@ static int dump_fn(ent_txn *txn, void *data) {
 /* Every table of n's store, the activity log too when with_log; buf is NULL
  * when the store could not be read. */
 static inline tdump tnode_dump_ex(tnode *n, bool with_log) {
-    tdump_req r = {{0}, with_log};
+    tdump_req r = {{0}, with_log, ENT_TBL_META};
     if (ent_store_read(n->store, dump_fn, &r) != ENT_OK) {
         free(r.d.buf);
         r.d.buf = NULL;
@@ -193,8 +211,10 @@ static inline tdump tnode_dump_ex(tnode *n, bool with_log) {
     return r.d;
 }
 
-/* Every table but the activity log: a refused op changes nothing else, and
- * appends exactly one op_rejected entry to the log (checked separately). */
+/* Every table but the activity log (its entries, its "log_meta" rows, its
+ * directory rows in "obj_local" and the object numbers these give): a
+ * refused op changes nothing else, and appends exactly one op_rejected
+ * entry to the log (checked separately). */
 static inline tdump tnode_dump(tnode *n) {
     return tnode_dump_ex(n, false);
 }

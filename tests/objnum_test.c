@@ -8,6 +8,10 @@
  * object whose last row leaves loses its number; an aborted write takes
  * the numbers it gave with it; short and long keys are refused; a schema-4
  * store migrates, and one with a key that cannot be numbered does not.
+ * The table "obj_local" (schema 6) is numbered too: an object keeps its
+ * number while it has a row there, and a schema-5 store's audit directory
+ * rows and CRM reverse rows move into it (a row of another length: the
+ * store stays at schema 5, unchanged).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -156,15 +160,21 @@ static const char *nums(ent_store *s, struct nums *n) {
     return n->s;
 }
 
+/* A new store in dir (128 bytes) holding put3's rows (data: as put3's). */
+static ent_store *store3(char *dir, void *data) {
+    ent_store *s = NULL;
+    ids();
+    assert_int_equal(tmp_store(&s, dir, 128, "objnum", NULL), 0);
+    assert_int_equal(ent_store_write(s, put3, data), ENT_OK);
+    return s;
+}
+
 static void order_and_scans(void **state) {
     (void)state;
     char dir[128];
-    ent_store *s = NULL;
+    ent_store *s = store3(dir, "append");
     struct q q;
     struct nums n;
-    ids();
-    assert_int_equal(tmp_store(&s, dir, sizeof(dir), "objnum", NULL), 0);
-    assert_int_equal(ent_store_write(s, put3, "append"), ENT_OK);
     /* numbers in order of first write: C 1, A 2, B 3, D 4; obj_nums in id
      * order (the last id byte is shown) */
     assert_string_equal(nums(s, &n), "11=2,12=3,40=4,80=1,");
@@ -310,12 +320,9 @@ static int bad_keys(ent_txn *txn, void *data) {
 static void numbers_come_and_go(void **state) {
     (void)state;
     char dir[128];
-    ent_store *s = NULL;
+    ent_store *s = store3(dir, "append");
     struct nums n;
     int got = -1;
-    ids();
-    assert_int_equal(tmp_store(&s, dir, sizeof(dir), "objnum", NULL), 0);
-    assert_int_equal(ent_store_write(s, put3, "append"), ENT_OK);
     assert_int_equal(ent_store_read(s, get_a, &got), ENT_OK);
     assert_int_equal(got, ENT_OK);
     /* an aborted write takes E's number with it; E then gets 5, the next
@@ -362,7 +369,7 @@ static void schema4_migrates(void **state) {
     s = NULL;
     assert_int_equal(ent_store_open(&s, dir, 0, NULL), ENT_OK);
     assert_int_equal(ent_store_schema(s, &v), ENT_OK);
-    assert_int_equal(v, 5);
+    assert_int_equal(v, ENT_STORE_SCHEMA);
     /* numbered table by table, "ops" then "fields" (C, A, B), "writes"
      * (D): every row read back in id order */
     assert_string_equal(nums(s, &n), "11=1,12=2,40=4,80=3,");
@@ -392,11 +399,288 @@ static void schema4_migrates(void **state) {
     rm_tree(dir);
 }
 
+/* ---- obj_local (schema 6) ---- */
+
+static uint8_t obj_e[32], obj_f[32];
+
+/* Local rows: F and E, new to the store, in that order; A, which has
+ * fields and writes rows already. */
+static int put_local(ent_txn *txn, void *data) {
+    uint8_t k[64];
+    int rc;
+    (void)data;
+    memset(obj_e, 0x60, 32);
+    memset(obj_f, 0x90, 32);
+    size_t kl = key_of(k, obj_f, "d");
+    rc = ent_txn_put(txn, ENT_TBL_OBJ_LOCAL, k, kl, "f", 1, 0);
+    kl = key_of(k, obj_e, "d");
+    if (rc == ENT_OK)
+        rc = ent_txn_put(txn, ENT_TBL_OBJ_LOCAL, k, kl, "e", 1, 0);
+    kl = key_of(k, obj_a, "d");
+    if (rc == ENT_OK)
+        rc = ent_txn_put(txn, ENT_TBL_OBJ_LOCAL, k, kl, "a", 1, 0);
+    kl = key_of(k, obj_a, "xsf");
+    if (rc == ENT_OK)
+        rc = ent_txn_put(txn, ENT_TBL_OBJ_LOCAL, k, kl, "006A", 4, 0);
+    return rc;
+}
+
+/* Deletes A's rows of table t (data), or its local rows when data is
+ * NULL. */
+static int del_a_rows(ent_txn *txn, void *data) {
+    static const char *const rest[] = {"x", "a", "m"};
+    static const char *const local[] = {"d", "xsf"};
+    const ent_table *t = data;
+    uint8_t k[64];
+    int rc = ENT_OK;
+    for (int r = 0; t != NULL && r < 3 && rc == ENT_OK; r++)
+        rc = ent_txn_del(txn, *t, k, key_of(k, obj_a, rest[r]));
+    for (int r = 0; t == NULL && r < 2 && rc == ENT_OK; r++)
+        rc = ent_txn_del(txn, ENT_TBL_OBJ_LOCAL, k, key_of(k, obj_a, local[r]));
+    return rc;
+}
+
+/* The value of key k of table t as text (in buf; "" when there is none),
+ * the get's answer in *rc. */
+static const char *get_val(ent_store *s, ent_table t, const void *k,
+                           size_t klen, char buf[64], int *rc) {
+    memset(buf, 0, 64);
+    *rc = tstore_get(s, t, k, klen, buf, 63);
+    return buf;
+}
+
+static void local_rows(void **state) {
+    (void)state;
+    char dir[128], buf[64];
+    ent_store *s = store3(dir, NULL);
+    struct q q;
+    struct nums n;
+    uint8_t k[64];
+    int rc;
+    ent_table fields = ENT_TBL_FIELDS, writes = ENT_TBL_WRITES;
+    /* new objects get the next numbers in order of their first local row
+     * (F 5, E 6: so their rows go to the end); A keeps its 2 */
+    assert_int_equal(ent_store_write(s, put_local, NULL), ENT_OK);
+    assert_string_equal(nums(s, &n), "11=2,12=3,40=4,60=6,80=1,90=5,");
+    assert_string_equal(query(s, 0, ENT_TBL_OBJ_LOCAL, NULL, 0, 0, &q),
+                        "1111:d,1111:xsf,6060:d,9090:d,");
+    /* one object's rows of one tag, as ent_crm_external_ids reads them */
+    size_t kl = key_of(k, obj_a, "x");
+    assert_string_equal(query(s, 0, ENT_TBL_OBJ_LOCAL, k, kl, 0, &q),
+                        "1111:xsf,");
+    /* A's other rows go (as an erasure takes an object's fields and
+     * writes): its local rows stay, and so does its number */
+    assert_int_equal(ent_store_write(s, del_a_rows, &fields), ENT_OK);
+    assert_int_equal(ent_store_write(s, del_a_rows, &writes), ENT_OK);
+    assert_string_equal(nums(s, &n), "11=2,12=3,40=4,60=6,80=1,90=5,");
+    kl = key_of(k, obj_a, "d");
+    assert_string_equal(get_val(s, ENT_TBL_OBJ_LOCAL, k, kl, buf, &rc), "a");
+    kl = key_of(k, obj_a, "xsf");
+    assert_string_equal(get_val(s, ENT_TBL_OBJ_LOCAL, k, kl, buf, &rc), "006A");
+    /* its last local row leaves: so does its number */
+    assert_int_equal(ent_store_write(s, del_a_rows, NULL), ENT_OK);
+    assert_string_equal(nums(s, &n), "12=3,40=4,60=6,80=1,90=5,");
+    assert_string_equal(get_val(s, ENT_TBL_OBJ_LOCAL, k, kl, buf, &rc), "");
+    assert_int_equal(rc, ENT_ENOENT);
+    ent_store_close(s);
+    rm_tree(dir);
+}
+
+/* The rows of schema 5 that the step 5 -> 6 moves: "log_meta" 'o' || obj
+ * -> directory row (16) and "crm_ids" 0x01 || obj || source -> external
+ * id, with rows of both tables that stay; data: non-NULL, one more row
+ * (struct bad). */
+struct bad {
+    ent_table t;
+    uint8_t k[80];
+    size_t klen, vlen;
+};
+
+#define MANY 1100 /* more than one batch of the step */
+
+/* a forward row of "crm_ids" (source, type, external id), which stays */
+static const char fwd[] = "salesforce\0deal\0"
+                          "006A";
+
+static int put_v5_rows(ent_txn *txn, void *data) {
+    const struct bad *b = data;
+    uint8_t k[80];
+    int rc;
+    k[0] = 'o';
+    memcpy(k + 1, obj_a, 32);
+    rc = ent_txn_put(txn, ENT_TBL_LOG_META, k, 33, "A-dir-row-16-byt", 16, 0);
+    memcpy(k + 1, obj_e, 32);
+    if (rc == ENT_OK)
+        rc = ent_txn_put(txn, ENT_TBL_LOG_META, k, 33, "E-dir-row-16-byt", 16,
+                         0);
+    /* objects 0x70 || i: only their directory rows */
+    for (unsigned i = 0; rc == ENT_OK && i < MANY; i++) {
+        memset(k + 1, 0x70, 32);
+        k[2] = (uint8_t)(i >> 8);
+        k[3] = (uint8_t)i;
+        rc = ent_txn_put(txn, ENT_TBL_LOG_META, k, 33, "M-dir-row-16-byt", 16,
+                         0);
+    }
+    if (rc == ENT_OK)
+        rc = ent_txn_put(txn, ENT_TBL_LOG_META, "frontier", 8, "f", 1, 0);
+    k[0] = 0x01;
+    memcpy(k + 1, obj_a, 32);
+    memcpy(k + 33, "salesforce", 10);
+    if (rc == ENT_OK)
+        rc = ent_txn_put(txn, ENT_TBL_CRM_IDS, k, 43, "006A", 4, 0);
+    memcpy(k + 1, obj_e, 32);
+    memcpy(k + 33, "hubspot", 7);
+    if (rc == ENT_OK)
+        rc = ent_txn_put(txn, ENT_TBL_CRM_IDS, k, 40, "H9", 2, 0);
+    if (rc == ENT_OK)
+        rc = ent_txn_put(txn, ENT_TBL_CRM_IDS, fwd, sizeof(fwd) - 1, obj_a, 32,
+                         0);
+    if (rc == ENT_OK && b != NULL)
+        rc = ent_txn_put(txn, b->t, b->k, b->klen, "0123456789abcdef", b->vlen,
+                         0);
+    return rc;
+}
+
+/* The rows of "log_meta", "crm_ids" and "obj_local". */
+struct counts5 {
+    uint64_t meta, crm, local;
+};
+
+static int count5_fn(ent_txn *txn, void *data) {
+    struct counts5 *c = data;
+    uint64_t *n[] = {&c->meta, &c->crm, &c->local};
+    const ent_table t[] = {ENT_TBL_LOG_META, ENT_TBL_CRM_IDS,
+                           ENT_TBL_OBJ_LOCAL};
+    int rc = ENT_OK;
+    for (int i = 0; rc == ENT_OK && i < 3; i++)
+        rc = ent_txn_count(txn, t[i], n[i]);
+    return rc;
+}
+
+static struct counts5 count5(ent_store *s) {
+    struct counts5 c;
+    assert_int_equal(ent_store_read(s, count5_fn, &c), ENT_OK);
+    return c;
+}
+
+/* The number of obj (0: none). */
+static uint64_t num_of(ent_store *s, const uint8_t *obj) {
+    uint8_t b[8];
+    uint64_t n = 0;
+    if (tstore_get(s, ENT_TBL_OBJ_NUMS, obj, 32, b, 8) != ENT_OK)
+        return 0;
+    for (int i = 0; i < 8; i++)
+        n = n << 8 | b[i];
+    return n;
+}
+
+/* A schema-5 store of put3's rows and put_v5_rows's (b: one more). */
+static void make_v5(char *dir, size_t size, const struct bad *b) {
+    ent_store *s = NULL;
+    ent_store_opts o5 = {.schema = 5};
+    assert_int_equal(tmp_dir(dir, size, "objnum"), 0);
+    assert_int_equal(ent_store_open_ex(&s, dir, ENT_STORE_CREATE, NULL, &o5),
+                     ENT_OK);
+    assert_int_equal(ent_store_write(s, put3, NULL), ENT_OK);
+    assert_int_equal(ent_store_write(s, put_v5_rows, (void *)b), ENT_OK);
+    ent_store_close(s);
+}
+
+static void schema5_migrates(void **state) {
+    (void)state;
+    char dir[128];
+    ent_store *s = NULL;
+    struct q q;
+    char buf[64];
+    uint8_t k[64], id[32];
+    int rc;
+    uint32_t v = 0;
+    ids();
+    memset(obj_e, 0x60, 32);
+    make_v5(dir, sizeof(dir), NULL);
+    assert_int_equal(ent_store_open(&s, dir, 0, NULL), ENT_OK);
+    assert_int_equal(ent_store_schema(s, &v), ENT_OK);
+    assert_int_equal(v, 6);
+    /* the moved rows are gone from their tables; the others stay */
+    struct counts5 c = count5(s);
+    assert_int_equal(c.meta, 1);
+    assert_int_equal(c.crm, 1);
+    assert_int_equal(c.local, MANY + 4);
+    /* A keeps its number; E and the MANY objects get the next ones, the
+     * directory rows first, in id order (E 5, then 0x70.. 6 on) */
+    uint8_t m[32];
+    memset(m, 0x70, 32);
+    m[1] = m[2] = 0;
+    assert_int_equal(num_of(s, obj_a), 2);
+    assert_int_equal(num_of(s, obj_e), 5);
+    assert_int_equal(num_of(s, m), 6);
+    m[1] = (uint8_t)((MANY - 1) >> 8);
+    m[2] = (uint8_t)(MANY - 1);
+    assert_int_equal(num_of(s, m), 5 + MANY);
+    size_t kl = key_of(k, obj_a, "d");
+    assert_string_equal(get_val(s, ENT_TBL_OBJ_LOCAL, k, kl, buf, &rc),
+                        "A-dir-row-16-byt");
+    kl = key_of(k, obj_a, "xsalesforce");
+    assert_string_equal(get_val(s, ENT_TBL_OBJ_LOCAL, k, kl, buf, &rc), "006A");
+    kl = key_of(k, obj_e, "xhubspot");
+    assert_string_equal(get_val(s, ENT_TBL_OBJ_LOCAL, k, kl, buf, &rc), "H9");
+    assert_string_equal(query(s, 0, ENT_TBL_OBJ_LOCAL, obj_e, 32, 0, &q),
+                        "6060:d,6060:xhubspot,");
+    /* the forward row stays where it was */
+    assert_int_equal(
+        tstore_get(s, ENT_TBL_CRM_IDS, fwd, sizeof(fwd) - 1, id, 32), ENT_OK);
+    assert_memory_equal(id, obj_a, 32);
+    ent_store_close(s);
+    rm_tree(dir);
+}
+
+/* A row of another length than the step expects: refused, the store
+ * stays at schema 5 as it was. */
+static void schema5_refused(void **state) {
+    (void)state;
+    struct bad bad[4];
+    memset(bad, 0, sizeof(bad));
+    ids();
+    memset(obj_e, 0x60, 32);
+    /* a directory row of 15 bytes; a directory key with a byte more */
+    bad[0] = (struct bad){.t = ENT_TBL_LOG_META, .klen = 33, .vlen = 15};
+    bad[1] = (struct bad){.t = ENT_TBL_LOG_META, .klen = 34, .vlen = 16};
+    /* a reverse row without a source; one without an external id */
+    bad[2] = (struct bad){.t = ENT_TBL_CRM_IDS, .klen = 33, .vlen = 4};
+    bad[3] = (struct bad){.t = ENT_TBL_CRM_IDS, .klen = 36, .vlen = 0};
+    for (int i = 0; i < 4; i++) {
+        char dir[128];
+        ent_store *s = NULL;
+        struct nums n;
+        uint32_t v = 0;
+        ent_store_opts o5 = {.schema = 5};
+        bad[i].k[0] = bad[i].t == ENT_TBL_LOG_META ? 'o' : 0x01;
+        memset(bad[i].k + 1, 0x20, 32);
+        memcpy(bad[i].k + 33, "src", 3);
+        make_v5(dir, sizeof(dir), &bad[i]);
+        assert_int_equal(ent_store_open(&s, dir, 0, NULL), ENT_ECORRUPT);
+        assert_int_equal(ent_store_open_ex(&s, dir, 0, NULL, &o5), ENT_OK);
+        assert_int_equal(ent_store_schema(s, &v), ENT_OK);
+        assert_int_equal(v, 5);
+        struct counts5 c = count5(s);
+        bool meta = bad[i].t == ENT_TBL_LOG_META;
+        assert_int_equal(c.meta, MANY + 3 + meta);
+        assert_int_equal(c.crm, 3 + !meta);
+        assert_int_equal(c.local, 0);
+        assert_string_equal(nums(s, &n), "11=2,12=3,40=4,80=1,");
+        ent_store_close(s);
+        rm_tree(dir);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(order_and_scans),
         cmocka_unit_test(numbers_come_and_go),
         cmocka_unit_test(schema4_migrates),
+        cmocka_unit_test(local_rows),
+        cmocka_unit_test(schema5_migrates),
+        cmocka_unit_test(schema5_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,10 +6,10 @@
  * standing derives every row again from the stored ops (marker gone, one
  * row per write) and both nodes show the same state; an erase of the
  * field lists every op that wrote it, pruned or not (each becomes a
- * stub); a schema-3 store migrates to 4 (and on to 5) with its rows unchanged; a chain
- * of 300 ops applied in one commit writes fewer pages than ops (an op's
- * head row goes in before its parent's leaves, so the heads table's root
- * is not freed and taken again, and written, for every op).
+ * stub); a schema-3 store migrates to 4 (and on to the latest) with its rows
+ * unchanged; a chain of 300 ops applied in one commit writes fewer pages than
+ * ops (an op's head row goes in before its parent's leaves, so the heads
+ * table's root is not freed and taken again, and written, for every op).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -263,7 +263,7 @@ static void schema3_migrates(void **state) {
     assert_int_equal(ent_store_open(&s, dir, 0, NULL), ENT_OK);
     uint32_t v = 0;
     assert_int_equal(ent_store_schema(s, &v), ENT_OK);
-    assert_int_equal(v, ENT_STORE_SCHEMA); /* and on, 4 -> 5 */
+    assert_int_equal(v, ENT_STORE_SCHEMA); /* and on, 4 -> 5 -> 6 */
     assert_int_equal(ent_store_read(s, get_row, NULL), ENT_OK);
     ent_store_close(s);
     rm_tree(dir);

@@ -5,7 +5,8 @@
  * commits, no fsync cost) and /tmp otherwise, tmp_dir_at() one under a
  * base of the caller's (tmp_base(): $TMPDIR or /tmp); tmp_store() makes one and
  * opens a store of 8 MiB in it; rm_tree() removes a folder and all it
- * holds; tstore_scan() scans a table in one read transaction. It asserts
+ * holds; tstore_scan() scans a table in one read transaction, tstore_get()
+ * reads one value. It asserts
  * nothing: helpers return what went wrong, so benchmarks and fuzz targets
  * can use it too. Header-only (static functions).
  */
@@ -98,6 +99,31 @@ static inline int tstore_scan(ent_store *s, ent_table t, const void *pre,
                               size_t plen, tscan_fn fn, void *data) {
     tscan_req r = {t, pre, plen, fn, data, false};
     return ent_store_read(s, tscan_txn, &r);
+}
+
+typedef struct tget_req {
+    ent_table t;
+    const void *k;
+    size_t klen;
+    void *out;
+    size_t cap, len;
+} tget_req;
+
+static int tget_txn(ent_txn *txn, void *data) {
+    tget_req *r = data;
+    const void *v;
+    int rc = ent_txn_get(txn, r->t, r->k, r->klen, &v, &r->len);
+    if (rc == ENT_OK)
+        memcpy(r->out, v, r->len < r->cap ? r->len : r->cap);
+    return rc;
+}
+
+/* ent_txn_get() of key k (klen bytes) of table t in a read transaction of
+ * s: the value's first cap bytes copied to out. @return as ent_txn_get(). */
+static inline int tstore_get(ent_store *s, ent_table t, const void *k,
+                             size_t klen, void *out, size_t cap) {
+    tget_req r = {t, k, klen, out, cap, 0};
+    return ent_store_read(s, tget_txn, &r);
 }
 
 /* tstore_scan() from the last entry backwards. */

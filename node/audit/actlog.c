@@ -1,8 +1,9 @@
 /*
  * actlog.c - the activity log (spec/audit.md §7-§8, storage in
- * spec/storage.md "log" and "log_meta"): entries, the frontier, signed
- * heads, the object directory, and the kept subtrees of the Merkle tree
- * that make an inclusion or consistency proof cost O(log n) reads.
+ * spec/storage.md "log", "log_meta" and "obj_local"): entries, the
+ * frontier, signed heads, the object directory, and the kept subtrees of
+ * the Merkle tree that make an inclusion or consistency proof cost
+ * O(log n) reads.
  */
 #include "node/bytes.h"
 #include "node/audit/actlog.h"
@@ -30,13 +31,20 @@ static const char FRONTIER_KEY[] = "frontier";
 static const char HEAD_PREFIX[] = "head";
 #define HEAD_KEY_LEN (sizeof(HEAD_PREFIX) - 1 + 8)
 /* the object directory (spec/audit.md §7.1): "dirsize" -> number of
- * objects (present once the directory is built); 'o' || object -> its
- * leaf position || its latest entry index. One get and one put of the
- * same row per append; a checkpoint reads every row and orders them by
- * position. */
+ * objects (present once the directory is built); in table "obj_local",
+ * object || 'd' -> its leaf position || its latest entry index (a
+ * numbered table: a new object's row goes to the end). One get and one
+ * put of the same row per append; a checkpoint reads every row and orders
+ * them by position. */
 static const char DIRSIZE_KEY[] = "dirsize";
 #define OBJ_KEY_LEN 33
 #define OBJ_VAL_LEN 16
+#define DIR_TAG 'd'
+
+static void dir_key(uint8_t key[OBJ_KEY_LEN], const uint8_t object[32]) {
+    memcpy(key, object, 32);
+    key[32] = DIR_TAG;
+}
 /* the kept subtrees of the Merkle tree (spec/audit.md §4.3): "tree" ||
  * level (1) || index (8, big-endian) -> the hash of the perfect subtree
  * of 2^level leaves starting at leaf index * 2^level, for every level >=
@@ -403,9 +411,8 @@ static int dir_note(ent_txn *txn, const uint8_t object[32], uint64_t index,
     size_t vlen;
     uint64_t m;
     int rc;
-    key[0] = 'o';
-    memcpy(key + 1, object, 32);
-    rc = ent_txn_get(txn, ENT_TBL_LOG_META, key, sizeof(key), &v, &vlen);
+    dir_key(key, object);
+    rc = ent_txn_get(txn, ENT_TBL_OBJ_LOCAL, key, sizeof(key), &v, &vlen);
     if (rc == ENT_OK) {
         if (vlen != OBJ_VAL_LEN)
             return ENT_ECORRUPT;
@@ -414,7 +421,7 @@ static int dir_note(ent_txn *txn, const uint8_t object[32], uint64_t index,
         if (*oprev >= index)
             return ENT_ECORRUPT;
         ent_be64_put(row + 8, index);
-        return ent_txn_put(txn, ENT_TBL_LOG_META, key, sizeof(key), row,
+        return ent_txn_put(txn, ENT_TBL_OBJ_LOCAL, key, sizeof(key), row,
                            sizeof(row), 0);
     }
     if (rc != ENT_ENOENT)
@@ -424,7 +431,7 @@ static int dir_note(ent_txn *txn, const uint8_t object[32], uint64_t index,
     ent_be64_put(row, m);
     ent_be64_put(row + 8, index);
     *oprev = index;
-    if ((rc = ent_txn_put(txn, ENT_TBL_LOG_META, key, sizeof(key), row,
+    if ((rc = ent_txn_put(txn, ENT_TBL_OBJ_LOCAL, key, sizeof(key), row,
                           sizeof(row), 0)) != ENT_OK)
         return rc;
     return dir_size_put(txn, m + 1);
@@ -472,15 +479,19 @@ struct dir_rows {
     uint64_t m;
 };
 
+/* A row of "obj_local": the directory rows are taken, the object's other
+ * local rows (other tags) passed over. */
 static int rows_scan(void *data, const void *key, size_t klen,
                      const void *val, size_t vlen) {
     struct dir_rows *d = data;
+    if (klen <= 32 || ((const uint8_t *)key)[32] != DIR_TAG)
+        return 0;
     if (klen != OBJ_KEY_LEN || vlen != OBJ_VAL_LEN)
         return ENT_ECORRUPT;
     uint64_t pos = ent_be64_get(val);
     if (pos >= d->m || d->rows[pos].seen)
         return ENT_ECORRUPT;
-    memcpy(d->rows[pos].object, (const uint8_t *)key + 1, 32);
+    memcpy(d->rows[pos].object, key, 32);
     d->rows[pos].last = ent_be64_get((const uint8_t *)val + 8);
     d->rows[pos].seen = true;
     return 0;
@@ -523,7 +534,8 @@ int ent_actlog_directory(ent_txn *txn, uint64_t *size,
         return ENT_ENOMEM;
     }
     ent_merkle_frontier_init(f);
-    rc = ent_txn_scan(txn, ENT_TBL_LOG_META, "o", 1, rows_scan, &d);
+    /* in stored order: the rows are put in position order below */
+    rc = ent_txn_scan_stored(txn, ENT_TBL_OBJ_LOCAL, rows_scan, &d);
     for (uint64_t i = 0; rc == ENT_OK && i < m; i++) {
         uint8_t leaf[ENT_MERKLE_HASH_LEN];
         if (!d.rows[i].seen) {
@@ -998,9 +1010,8 @@ int ent_actlog_object_first(ent_txn *txn, const uint8_t object[32],
     uint8_t key[OBJ_KEY_LEN];
     const void *v;
     size_t vlen;
-    key[0] = 'o';
-    memcpy(key + 1, object, 32);
-    int rc = ent_txn_get(txn, ENT_TBL_LOG_META, key, sizeof(key), &v, &vlen);
+    dir_key(key, object);
+    int rc = ent_txn_get(txn, ENT_TBL_OBJ_LOCAL, key, sizeof(key), &v, &vlen);
     if (rc != ENT_OK)
         return rc;
     if (vlen != OBJ_VAL_LEN)

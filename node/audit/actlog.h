@@ -17,8 +17,9 @@
  * ends in a checkpoint entry that commits to the object directory
  * (node/audit/directory.h): the index of each object's latest entry. So an
  * object export can be checked for completeness (spec/audit.md §7.1). The
- * directory lives in "log_meta" next to the frontier and costs one get and
- * one put per append. The codecs here are pure and used by the offline
+ * directory's size lives in "log_meta" next to the frontier, each object's
+ * row in "obj_local" with the object's other local rows; it costs one get
+ * and one put per append. The codecs here are pure and used by the offline
  * verifier (node/audit/audit.h).
  */
 #ifndef ENT_ACTLOG_H

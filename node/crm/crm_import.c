@@ -24,6 +24,11 @@
 
 #define KEY_MAX                                                                \
     (ENT_CRM_SOURCE_MAX + 1 + ENT_TPL_TYPE_MAX + 1 + ENT_CRM_EXTID_MAX)
+/* an object's external id for a source, in table "obj_local" (numbered:
+ * a new object's row goes to the end): object id || 'x' || source ->
+ * external id */
+#define EXT_TAG 'x'
+#define EXT_PREFIX_LEN (ENT_OBJ_ID_LEN + 1)
 
 const char *ent_crm_outcome_name(ent_crm_outcome o) {
     switch (o) {
@@ -74,11 +79,11 @@ static int ids_fn(void *data, const void *key, size_t klen, const void *val,
                   size_t vlen) {
     json_t *o = data;
     char src[ENT_CRM_SOURCE_MAX + 1], ext[ENT_CRM_EXTID_MAX + 1];
-    size_t sl = klen - 1 - ENT_OBJ_ID_LEN;
+    size_t sl = klen - EXT_PREFIX_LEN;
     if (sl == 0 || sl > ENT_CRM_SOURCE_MAX || vlen == 0 ||
         vlen > ENT_CRM_EXTID_MAX)
         return ENT_ECORRUPT;
-    memcpy(src, (const uint8_t *)key + 1 + ENT_OBJ_ID_LEN, sl);
+    memcpy(src, (const uint8_t *)key + EXT_PREFIX_LEN, sl);
     src[sl] = '\0';
     memcpy(ext, val, vlen);
     ext[vlen] = '\0';
@@ -89,15 +94,16 @@ static int ids_fn(void *data, const void *key, size_t klen, const void *val,
 
 int ent_crm_external_ids(ent_txn *txn, const uint8_t id[ENT_OBJ_ID_LEN],
                          json_t **out) {
-    uint8_t prefix[1 + ENT_OBJ_ID_LEN];
+    uint8_t prefix[EXT_PREFIX_LEN];
     json_t *o = json_object();
     int rc;
     *out = NULL;
     if (o == NULL)
         return ENT_ENOMEM;
-    prefix[0] = 1;
-    memcpy(prefix + 1, id, ENT_OBJ_ID_LEN);
-    rc = ent_txn_scan(txn, ENT_TBL_CRM_IDS, prefix, sizeof(prefix), ids_fn, o);
+    memcpy(prefix, id, ENT_OBJ_ID_LEN);
+    prefix[ENT_OBJ_ID_LEN] = EXT_TAG;
+    rc =
+        ent_txn_scan(txn, ENT_TBL_OBJ_LOCAL, prefix, sizeof(prefix), ids_fn, o);
     if (rc != ENT_OK || json_object_size(o) == 0) {
         json_decref(o);
         return rc;
@@ -173,22 +179,23 @@ static bool same(const json_t *cur, const ent_value *v) {
     return eq;
 }
 
-/* The two crm_ids rows of the new object of row i: source, type,
- * external id -> object; 0x01, object, source -> external id. */
+/* The two rows of the new object of row i: in crm_ids, source, type,
+ * external id -> object; in obj_local, object, 'x', source -> external
+ * id. */
 static int put_ids(batch_ctx *c, ent_txn *txn, size_t i, const uint8_t *key,
                    size_t klen) {
     const ent_crm_row *row = &c->rows[i];
     const uint8_t *id = c->res[i].id;
-    uint8_t rkey[1 + ENT_OBJ_ID_LEN + ENT_CRM_SOURCE_MAX];
+    uint8_t rkey[EXT_PREFIX_LEN + ENT_CRM_SOURCE_MAX];
     size_t sl = strlen(c->source);
     int rc = ent_txn_put(txn, ENT_TBL_CRM_IDS, key, klen, id, ENT_OBJ_ID_LEN,
                          0);
     if (rc != ENT_OK)
         return rc;
-    rkey[0] = 1;
-    memcpy(rkey + 1, id, ENT_OBJ_ID_LEN);
-    memcpy(rkey + 1 + ENT_OBJ_ID_LEN, c->source, sl);
-    return ent_txn_put(txn, ENT_TBL_CRM_IDS, rkey, 1 + ENT_OBJ_ID_LEN + sl,
+    memcpy(rkey, id, ENT_OBJ_ID_LEN);
+    rkey[ENT_OBJ_ID_LEN] = EXT_TAG;
+    memcpy(rkey + EXT_PREFIX_LEN, c->source, sl);
+    return ent_txn_put(txn, ENT_TBL_OBJ_LOCAL, rkey, EXT_PREFIX_LEN + sl,
                        row->extid, strlen(row->extid), 0);
 }
 
@@ -329,8 +336,8 @@ static void worker_stop(worker *w) {
 }
 
 /* Second pass over a new row: its create prepared (by the worker, else
- * here) and committed, with its crm_ids rows; a refusal of prepare
- * rejects the row, which has written nothing. */
+ * here) and committed, with the rows of its external id (put_ids); a
+ * refusal of prepare rejects the row, which has written nothing. */
 static int finish_row(batch_ctx *c, ent_txn *txn, worker *w, size_t i) {
     const ent_crm_row *row = &c->rows[i];
     ent_crm_result *res = &c->res[i];

@@ -7,11 +7,12 @@
  * write transaction: each row's external id is looked up in the "crm_ids"
  * table; a known id updates that object with only the fields whose values
  * differ (no op, no write when none does), an unknown one creates an object
- * and records the id. A row that the template or the object's rules refuse
- * is rejected with its reason and the transaction is run again without it,
- * so a row is either wholly in the commit or not at all. With dry_run the
- * transaction is aborted after the same work: nothing changes, the
- * outcomes are what a real run would give.
+ * and records the id (and, in "obj_local", the object's id in the source).
+ * A row that the template or the object's rules refuse is rejected with
+ * its reason and the transaction is run again without it, so a row is
+ * either wholly in the commit or not at all. With dry_run the transaction
+ * is aborted after the same work: nothing changes, the outcomes are what a
+ * real run would give.
  *
  * Not thread-safe; run it on the node's loop thread (it uses the engine).
  */
