@@ -377,7 +377,8 @@ int ent_txn_last_key(ent_txn *txn, ent_table t, void *key, size_t cap,
         return ENT_OK;
     }
     struct last_ctx c = {key, cap, 0, false};
-    if ((err = scan(txn, t, NULL, 0, last_fn, &c, true, NULL)) != ENT_OK)
+    if ((err = scan(txn, t, NULL, 0, last_fn, &c, true, NULL, false)) !=
+        ENT_OK)
         return err;
     if (!c.found)
         return ENT_ENOENT;
