@@ -54,12 +54,12 @@ const char *const ent__table_names[ENT_TBL__COUNT] = {
 };
 
 /* The tables whose keys start with an object id and that are stored under
- * the object's local number (spec/storage.md "Object numbers"). */
-const bool ent__numbered_table[ENT_TBL__COUNT] = {
-    [ENT_TBL_OPS] = true,     [ENT_TBL_FIELDS] = true,
-    [ENT_TBL_PRIVATE] = true, [ENT_TBL_MEMBERS] = true,
-    [ENT_TBL_KEYS] = true,    [ENT_TBL_WRITES] = true,
-    [ENT_TBL_HEADS] = true,   [ENT_TBL_OBJ_LOCAL] = true,
+ * the object's local number, and the schema from which each is
+ * (spec/storage.md "Object numbers"); 0: never. */
+const uint32_t ent__numbered_since[ENT_TBL__COUNT] = {
+    [ENT_TBL_OPS] = 5,     [ENT_TBL_FIELDS] = 5, [ENT_TBL_PRIVATE] = 5,
+    [ENT_TBL_MEMBERS] = 5, [ENT_TBL_KEYS] = 5,   [ENT_TBL_WRITES] = 5,
+    [ENT_TBL_HEADS] = 5,   [ENT_TBL_OBJ_LOCAL] = 5, [ENT_TBL_OBJECTS] = 7,
 };
 
 
@@ -73,6 +73,7 @@ static const ent_store_migration builtin_migrations[] = {
     {3, ent__store_migrate_3_4},
     {4, ent__store_migrate_4_5},
     {5, ent__store_migrate_5_6},
+    {6, ent__store_migrate_6_7},
 };
 
 static const char schema_key[] = "schema";
@@ -1008,10 +1009,10 @@ static int setup(ent_txn *txn, void *data) {
     const struct open_ctx *c = data;
     ent_store *s = c->s;
     size_t entries = 0;
-    /* the layout of the stored version, numbered from schema 5 on (the
-     * step 4 -> 5 turns it on; a rerun after the map grew starts again
-     * from the stored layout) */
-    s->numbered = false;
+    /* the layout of the stored version (each step to a layout that
+     * numbers another table sets it; a rerun after the map grew starts
+     * again from the stored layout) */
+    s->layout = 0;
     int err = main_entries(txn, &entries);
     if (err != ENT_OK)
         return err;
@@ -1045,7 +1046,7 @@ static int setup(ent_txn *txn, void *data) {
     }
     if (err != ENT_OK)
         return err;
-    s->numbered = v >= 5;
+    s->layout = v;
     if (v == c->schema)
         return ENT_OK;
     if (v > c->schema) {
@@ -1224,7 +1225,7 @@ int ent_store_open_ex(ent_store **out, const char *dir, unsigned flags,
     }
     if (err != ENT_OK)
         goto out;
-    s->numbered = c.schema >= 5;
+    s->layout = c.schema;
     ENT_DEBUG(log, "storage: opened %s (map %zu bytes%s)", dir, s->map_size,
               rdonly ? ", read-only" : "");
     *out = s;

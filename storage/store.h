@@ -63,7 +63,7 @@ typedef enum ent_table {
 } ent_table;
 
 /* Current schema version written at create time and checked at open. */
-#define ENT_STORE_SCHEMA 6
+#define ENT_STORE_SCHEMA 7
 
 /* ent_store_open flags */
 #define ENT_STORE_CREATE 0x1 /* create the environment if it does not exist */
@@ -369,13 +369,16 @@ int ent__store_migrate_2_3(ent_txn *txn, void *data);
 /* Schema 3 -> 4: nothing to change (an object's plain-field writes may be
  * pruned from then on, spec/storage.md "Pruned field writes"). */
 int ent__store_migrate_3_4(ent_txn *txn, void *data);
-/* Schema 4 -> 5 (storage/store.c): the rows of the numbered tables are
- * stored again under their object's local number (spec/storage.md "Object
- * numbers"). */
+/* Schema 4 -> 5 (storage/store_keys.c): the rows of the tables numbered
+ * from 5 are stored again under their object's local number
+ * (spec/storage.md "Object numbers"). */
 int ent__store_migrate_4_5(ent_txn *txn, void *data);
 /* Schema 5 -> 6: the "o" rows of "log_meta" and the 0x01 rows of
  * "crm_ids" move to the numbered table "obj_local" (spec/storage.md). */
 int ent__store_migrate_5_6(ent_txn *txn, void *data);
+/* Schema 6 -> 7 (storage/store_keys.c): the rows of "objects" are stored
+ * under their object's local number too. */
+int ent__store_migrate_6_7(ent_txn *txn, void *data);
 
 /* Default initial map size: 64 MiB. */
 #define ENT_STORE_MAP_SIZE ((size_t)64 << 20)

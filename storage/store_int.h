@@ -47,9 +47,10 @@ struct ent_store {
     /* reads of write transactions (ent_store_write_reads); one writer at a
      * time, so a plain counter */
     uint64_t write_reads;
-    /* schema >= 5: the numbered tables hold their rows under the object's
-     * local number (spec/storage.md "Object numbers") */
-    bool numbered;
+    /* the schema whose layout the tables are read in: table t holds its
+     * rows under the object's local number from schema
+     * ent__numbered_since[t] on (spec/storage.md "Object numbers") */
+    uint32_t layout;
 };
 
 /* The object numbers a transaction looked up or gave, most recent first
@@ -88,7 +89,7 @@ struct ent_txn {
 extern const char *const ent__table_names[ENT_TBL__COUNT];
 /* The tables stored under object numbers (spec/storage.md "Object
  * numbers"). */
-extern const bool ent__numbered_table[ENT_TBL__COUNT];
+extern const uint32_t ent__numbered_since[ENT_TBL__COUNT];
 
 /* Translates an LMDB (or errno) code into an ent_err and logs it. */
 int ent__store_xlate(const ent_store *s, int rc, const char *what);
@@ -110,7 +111,8 @@ static inline int check_table(const ent_txn *txn, ent_table t) {
 /* True when table t of txn's store is numbered (spec/storage.md "Object
  * numbers"): its stored keys are number (8) || object id (32) || rest. */
 static inline bool numbered(const ent_txn *txn, ent_table t) {
-    return txn->s->numbered && ent__numbered_table[t];
+    return ent__numbered_since[t] != 0 &&
+           txn->s->layout >= ent__numbered_since[t];
 }
 
 static inline int check_key(const ent_txn *txn, ent_table t, size_t klen) {

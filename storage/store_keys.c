@@ -134,7 +134,7 @@ int ent__num_release(ent_txn *txn, ent_table t, const uint8_t *obj,
     bool yes = false;
     int rc = num_has_rows(txn, t, num, &yes);
     for (int u = 0; rc == ENT_OK && !yes && u < ENT_TBL__COUNT; u++)
-        if (ent__numbered_table[u] && u != (int)t)
+        if (numbered(txn, (ent_table)u) && u != (int)t)
             rc = num_has_rows(txn, (ent_table)u, num, &yes);
     if (rc != ENT_OK)
         return ent__store_poison(txn, rc);
@@ -559,39 +559,54 @@ static void free_rows(struct mrow *r, size_t n) {
     free(r);
 }
 
-/* Every row of the numbered tables, read as schema 4 stored it (key =
- * object id || rest), is stored again under its object's number, table
- * by table ("ops" first, so numbers follow object ids there); rows whose
- * key is shorter than an object id cannot be numbered: ENT_ECORRUPT. */
+/* Every row of table t, read as the layout before stored it (key =
+ * object id || rest), is stored again under its object's number; rows
+ * whose key is shorter than an object id (or, with exact, longer) cannot
+ * be numbered: ENT_ECORRUPT. The caller has set the layout that numbers
+ * t. */
+static int renumber(ent_txn *txn, ent_table t, bool exact) {
+    ent_store *s = txn->s;
+    struct mrow *rows = NULL;
+    size_t n = 0;
+    if (s->absent[t])
+        return ENT_OK;
+    int err = raw_rows(txn, t, &rows, &n);
+    if (err == ENT_OK && n > 0) {
+        last_key_forget(txn, t);
+        int rc = mdb_drop(txn->txn, s->dbi[t], 0);
+        if (rc != MDB_SUCCESS)
+            err = ent__store_poison(txn, ent__store_xlate(s, rc, "mdb_drop"));
+    }
+    for (size_t i = 0; err == ENT_OK && i < n; i++) {
+        if (rows[i].klen < OBJ_LEN || (exact && rows[i].klen != OBJ_LEN)) {
+            ENT_ERROR(s->log, "storage: %s key of %zu bytes",
+                      ent__table_names[t], rows[i].klen);
+            err = ENT_ECORRUPT;
+            break;
+        }
+        err = ent_txn_put(txn, t, rows[i].key, rows[i].klen, rows[i].val,
+                          rows[i].vlen, 0);
+    }
+    free_rows(rows, n);
+    return err;
+}
+
+/* Every row of the tables numbered from schema 5, read as schema 4 stored
+ * it, table by table ("ops" first, so numbers follow object ids there). */
 int ent__store_migrate_4_5(ent_txn *txn, void *data) {
     (void)data;
-    ent_store *s = txn->s;
-    s->numbered = true;
-    for (int t = 0; t < ENT_TBL__COUNT; t++) {
-        if (!ent__numbered_table[t] || s->absent[t])
-            continue;
-        struct mrow *rows = NULL;
-        size_t n = 0;
-        int err = raw_rows(txn, (ent_table)t, &rows, &n);
-        if (err == ENT_OK && n > 0) {
-            last_key_forget(txn, (ent_table)t);
-            int rc = mdb_drop(txn->txn, s->dbi[t], 0);
-            if (rc != MDB_SUCCESS)
-                err = ent__store_poison(txn, ent__store_xlate(s, rc, "mdb_drop"));
-        }
-        for (size_t i = 0; err == ENT_OK && i < n; i++) {
-            if (rows[i].klen < OBJ_LEN) {
-                ENT_ERROR(s->log, "storage: %s key of %zu bytes",
-                          ent__table_names[t], rows[i].klen);
-                err = ENT_ECORRUPT;
-                break;
-            }
-            err = ent_txn_put(txn, (ent_table)t, rows[i].key, rows[i].klen,
-                              rows[i].val, rows[i].vlen, 0);
-        }
-        free_rows(rows, n);
-        if (err != ENT_OK)
-            return err;
-    }
-    return ENT_OK;
+    txn->s->layout = 5;
+    int err = ENT_OK;
+    for (int t = 0; t < ENT_TBL__COUNT && err == ENT_OK; t++)
+        if (ent__numbered_since[t] == 5)
+            err = renumber(txn, (ent_table)t, false);
+    return err;
+}
+
+/* The rows of "objects" (key: the object id alone), under the number each
+ * object has (its other rows') or is given now. */
+int ent__store_migrate_6_7(ent_txn *txn, void *data) {
+    (void)data;
+    txn->s->layout = 7;
+    return renumber(txn, ENT_TBL_OBJECTS, true);
 }

@@ -600,7 +600,7 @@ static void schema5_migrates(void **state) {
     make_v5(dir, sizeof(dir), NULL);
     assert_int_equal(ent_store_open(&s, dir, 0, NULL), ENT_OK);
     assert_int_equal(ent_store_schema(s, &v), ENT_OK);
-    assert_int_equal(v, 6);
+    assert_int_equal(v, ENT_STORE_SCHEMA);
     /* the moved rows are gone from their tables; the others stay */
     struct counts5 c = count5(s);
     assert_int_equal(c.meta, 1);
@@ -673,6 +673,85 @@ static void schema5_refused(void **state) {
     }
 }
 
+/* ---- objects (schema 7) ---- */
+
+/* Object records of A (which has rows in "ops" and "fields" too), of F
+ * (none elsewhere) and, with data, one key of another length. */
+static int put_v6_objects(ent_txn *txn, void *data) {
+    const size_t *badlen = data;
+    uint8_t k[40];
+    int rc = ent_txn_put(txn, ENT_TBL_OBJECTS, obj_a, 32, "rec-A", 5, 0);
+    if (rc == ENT_OK)
+        rc = ent_txn_put(txn, ENT_TBL_OBJECTS, obj_f, 32, "rec-F", 5, 0);
+    if (rc == ENT_OK && badlen != NULL) {
+        memset(k, 0x30, sizeof(k));
+        rc = ent_txn_put(txn, ENT_TBL_OBJECTS, k, *badlen, "bad", 3, 0);
+    }
+    return rc;
+}
+
+static int count_obj_fn(ent_txn *txn, void *data) {
+    return ent_txn_count(txn, ENT_TBL_OBJECTS, data);
+}
+
+/* A schema-6 store of put3's rows and two object records (badlen: and a
+ * record key of that length). */
+static void make_v6(char *dir, size_t size, size_t *badlen) {
+    ent_store *s = NULL;
+    ent_store_opts o6 = {.schema = 6};
+    assert_int_equal(tmp_dir(dir, size, "objnum"), 0);
+    assert_int_equal(ent_store_open_ex(&s, dir, ENT_STORE_CREATE, NULL, &o6),
+                     ENT_OK);
+    assert_int_equal(ent_store_write(s, put3, NULL), ENT_OK);
+    assert_int_equal(ent_store_write(s, put_v6_objects, badlen), ENT_OK);
+    ent_store_close(s);
+}
+
+/* The step 6 -> 7 numbers "objects": A keeps the number its other rows
+ * have, F gets the next; both read back by id, in id order; F's number
+ * goes with its record. A key that is not an object id refuses the step
+ * and the store stays at schema 6 as it was. */
+static void schema6_migrates(void **state) {
+    (void)state;
+    char dir[128];
+    ent_store *s = NULL;
+    struct q q;
+    struct nums n;
+    char buf[64];
+    int rc;
+    uint32_t v = 0;
+    ids();
+    memset(obj_f, 0x90, 32);
+    make_v6(dir, sizeof(dir), NULL);
+    assert_int_equal(ent_store_open(&s, dir, 0, NULL), ENT_OK);
+    assert_int_equal(ent_store_schema(s, &v), ENT_OK);
+    assert_int_equal(v, ENT_STORE_SCHEMA);
+    assert_string_equal(nums(s, &n), "11=2,12=3,40=4,80=1,90=5,");
+    assert_string_equal(get_val(s, ENT_TBL_OBJECTS, obj_a, 32, buf, &rc),
+                        "rec-A");
+    assert_string_equal(query(s, 0, ENT_TBL_OBJECTS, NULL, 0, 0, &q),
+                        "1111:,9090:,");
+    ent_store_close(s);
+    s = NULL;
+    rm_tree(dir);
+    static size_t lens[] = {31, 33};
+    for (int i = 0; i < 2; i++) {
+        uint64_t c = 0;
+        ent_store_opts o6 = {.schema = 6};
+        make_v6(dir, sizeof(dir), &lens[i]);
+        assert_int_equal(ent_store_open(&s, dir, 0, NULL), ENT_ECORRUPT);
+        assert_int_equal(ent_store_open_ex(&s, dir, 0, NULL, &o6), ENT_OK);
+        assert_int_equal(ent_store_schema(s, &v), ENT_OK);
+        assert_int_equal(v, 6);
+        assert_int_equal(ent_store_read(s, count_obj_fn, &c), ENT_OK);
+        assert_int_equal(c, 3);
+        assert_string_equal(nums(s, &n), "11=2,12=3,40=4,80=1,");
+        ent_store_close(s);
+        s = NULL;
+        rm_tree(dir);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(order_and_scans),
@@ -681,6 +760,7 @@ int main(void) {
         cmocka_unit_test(local_rows),
         cmocka_unit_test(schema5_migrates),
         cmocka_unit_test(schema5_refused),
+        cmocka_unit_test(schema6_migrates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -207,28 +207,28 @@ static void test_create_open_close(void **state) {
     uint32_t v = 0;
     assert_int_equal(ent_store_schema(s, &v), ENT_OK);
     assert_int_equal(v, ENT_STORE_SCHEMA);
-    put_strings(s, &(struct kv){ENT_TBL_OBJECTS, "obj1", "hello"}, 1);
+    put_strings(s, &(struct kv){ENT_TBL_ACCOUNTS, "obj1", "hello"}, 1);
     ent_store_close(s);
     ent_store_close(NULL);
 
     /* reopen without CREATE: the data and the schema are there */
     assert_int_equal(ent_store_open(&s, f->dir, 0, &f->log), ENT_OK);
     struct getq q;
-    assert_string_equal(get_string(s, ENT_TBL_OBJECTS, "obj1", &q), "hello");
+    assert_string_equal(get_string(s, ENT_TBL_ACCOUNTS, "obj1", &q), "hello");
     assert_int_equal(ent_store_schema(s, &v), ENT_OK);
     assert_int_equal(v, ENT_STORE_SCHEMA);
     ent_store_close(s);
 
     /* CREATE on an existing store opens it and keeps the data */
     s = fx_create(f);
-    assert_string_equal(get_string(s, ENT_TBL_OBJECTS, "obj1", &q), "hello");
+    assert_string_equal(get_string(s, ENT_TBL_ACCOUNTS, "obj1", &q), "hello");
     ent_store_close(s);
 
     /* read-only: reads work, writes are refused */
     assert_int_equal(ent_store_open(&s, f->dir, ENT_STORE_RDONLY, &f->log),
                      ENT_OK);
-    assert_string_equal(get_string(s, ENT_TBL_OBJECTS, "obj1", &q), "hello");
-    struct kvs a = {&(struct kv){ENT_TBL_OBJECTS, "x", "y"}, 1};
+    assert_string_equal(get_string(s, ENT_TBL_ACCOUNTS, "obj1", &q), "hello");
+    struct kvs a = {&(struct kv){ENT_TBL_ACCOUNTS, "x", "y"}, 1};
     assert_int_equal(ent_store_write(s, put_all, &a), ENT_EPERM);
     ent_store_close(s);
 
@@ -241,7 +241,7 @@ static void test_create_open_close(void **state) {
         ent_store_open(&s, f->dir, ENT_STORE_RDONLY | ENT_STORE_NOLOCK,
                        &f->log),
         ENT_OK);
-    assert_string_equal(get_string(s, ENT_TBL_OBJECTS, "obj1", &q), "hello");
+    assert_string_equal(get_string(s, ENT_TBL_ACCOUNTS, "obj1", &q), "hello");
     assert_int_equal(ent_store_write(s, put_all, &a), ENT_EPERM);
     ent_store_close(s);
     assert_false(file_exists(f->dir, "lock.mdb"));
@@ -614,28 +614,28 @@ static void test_iter(void **state) {
 
 /* a function that fails after writing: nothing is committed */
 static int put_then_fail(ent_txn *txn, void *data) {
-    int err = ent_txn_put(txn, ENT_TBL_OBJECTS, "o1", 2, "new", 3, 0);
+    int err = ent_txn_put(txn, ENT_TBL_ACCOUNTS, "o1", 2, "new", 3, 0);
     if (err == ENT_OK)
-        err = ent_txn_put(txn, ENT_TBL_OBJECTS, "o2", 2, "two", 3, 0);
+        err = ent_txn_put(txn, ENT_TBL_ACCOUNTS, "o2", 2, "two", 3, 0);
     if (err == ENT_OK)
-        err = ent_txn_del(txn, ENT_TBL_OBJECTS, "o3", 2);
+        err = ent_txn_del(txn, ENT_TBL_ACCOUNTS, "o3", 2);
     return err != ENT_OK ? err : ENT_EDENIED;
 }
 
 static void test_fn_error_rolls_back(void **state) {
     struct fx *f = *state;
     ent_store *s = fx_create(f);
-    const struct kv items[] = {{ENT_TBL_OBJECTS, "o1", "old"},
-                               {ENT_TBL_OBJECTS, "o3", "three"}};
+    const struct kv items[] = {{ENT_TBL_ACCOUNTS, "o1", "old"},
+                               {ENT_TBL_ACCOUNTS, "o3", "three"}};
     put_strings(s, items, 2);
     struct dump before = dump_store(s);
     assert_int_equal(ent_store_write(s, put_then_fail, NULL), ENT_EDENIED);
     struct dump after = dump_store(s);
     assert_same_dump(&before, &after);
     struct getq q;
-    assert_string_equal(get_string(s, ENT_TBL_OBJECTS, "o1", &q), "old");
-    assert_null(get_string(s, ENT_TBL_OBJECTS, "o2", &q));
-    assert_string_equal(get_string(s, ENT_TBL_OBJECTS, "o3", &q), "three");
+    assert_string_equal(get_string(s, ENT_TBL_ACCOUNTS, "o1", &q), "old");
+    assert_null(get_string(s, ENT_TBL_ACCOUNTS, "o2", &q));
+    assert_string_equal(get_string(s, ENT_TBL_ACCOUNTS, "o3", &q), "three");
     free(before.buf);
     free(after.buf);
     ent_store_close(s);

@@ -8,7 +8,8 @@
 # moved to stage Discovery). Served by this build, it migrates to schema 2
 # (logged once), on to schema 3 (the op index: every op of the old
 # release still found by id), schema 4 (field writes may be pruned),
-# schema 5 (object numbers) and schema 6 (the numbered table obj_local),
+# schema 5 (object numbers), schema 6 (the numbered table obj_local) and
+# schema 7 (object records numbered too),
 # keeps the object and the template (the stage field now
 # takes the template's stages, the table gone), and a stage set works.
 # A second start migrates nothing. Then the same home with the schema set
@@ -31,6 +32,7 @@ grep -q "storage: migrated schema 2 -> 3" "$T/A.log" || fail "no migration 2 -> 
 grep -q "storage: migrated schema 3 -> 4" "$T/A.log" || fail "no migration 3 -> 4 logged"
 grep -q "storage: migrated schema 4 -> 5" "$T/A.log" || fail "no migration 4 -> 5 logged"
 grep -q "storage: migrated schema 5 -> 6" "$T/A.log" || fail "no migration 5 -> 6 logged"
+grep -q "storage: migrated schema 6 -> 7" "$T/A.log" || fail "no migration 6 -> 7 logged"
 e A object show "$OBJ" --json >"$T/o.json" || fail "object of the old release"
 [ "$(py 'd["shared"]["stage"], d["shared"]["name"]' <"$T/o.json")" = "Discovery Legacy deal" ] ||
     fail "old object: $(cat "$T/o.json")"
@@ -45,7 +47,7 @@ e A object set "$OBJ" --set stage=Proposal >/dev/null || fail "set a stage of th
 expect_exit 1 e A object set "$OBJ" --set stage=Prospecting
 node_stop A
 node_start A
-[ "$(grep -c "storage: migrated" "$T/A.log")" = 5 ] || fail "migrated twice"
+[ "$(grep -c "storage: migrated" "$T/A.log")" = 6 ] || fail "migrated twice"
 # the ops of the old release are found by id (schema 3's op index): the
 # audit export looks up the op of every log entry by its id
 e A audit export --out "$T/a.export" >/dev/null || fail "audit export of the migrated store"
@@ -80,14 +82,14 @@ node_start R
 [ "$(e R object show "$OBJ" --json | py 'd["shared"]["name"]')" = "Legacy deal" ] ||
     fail "the restored object"
 e R backup "$T/rbk" >/dev/null || fail "backup of the restored home"
-[ "$(py 'd["schema"]' <"$T/rbk/MANIFEST.json")" = 6 ] || fail "the restored home did not migrate"
+[ "$(py 'd["schema"]' <"$T/rbk/MANIFEST.json")" = 7 ] || fail "the restored home did not migrate"
 node_stop R
 
 # a database written by a newer entente
 "$SCHEMA_TOOL" "$T/A/db" 99 || fail "schema tool"
 before=$(sha256sum "$T/A/db/data.mdb")
 expect_exit 1 "$ENTENTE" serve --home "$T/A" --listen 127.0.0.1:0
-grep -q "schema 99 is newer than this binary's 6" "$T/err" || fail "newer: $(cat "$T/err")"
+grep -q "schema 99 is newer than this binary's 7" "$T/err" || fail "newer: $(cat "$T/err")"
 expect_err "unsupported version"
 [ "$(sha256sum "$T/A/db/data.mdb")" = "$before" ] || fail "a refused open changed the store"
 nodes_stop_all
