@@ -12,6 +12,7 @@
  * passed (pass 2).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@
 #include "node/crm/crm_import.h"
 #include "node/err.h"
 
-#define BATCH_ROWS 500 /* rows of one request, by default */
+#define BATCH_ROWS 1000 /* rows of one request, by default */
 #define BATCH_BYTES                                                            \
     (400u * 1024) /* JSON of the rows of one request, at most (a row larger \
                      than this goes alone) */
@@ -42,7 +43,7 @@ const cli_opt ent__cli_import_opts[] = {
     {"separator", "SEP",
      "',', ';' or 'tab' (default: the map's, else "
      "detected)"},
-    {"batch", "N", "rows per commit (1..1000, default 500)"},
+    {"batch", "N", "rows per commit (1..1000, default 1000)"},
     {NULL, NULL, NULL}};
 
 const cli_opt ent__cli_export_opts[] = {
@@ -333,24 +334,18 @@ static void progress(imp *m, uint64_t done, bool last) {
     fflush(stderr);
 }
 
-/* Sends one batch; -1 or an exit status. rowsj: the JSON rows; lines and
- * cells of each for the rejects file. */
-static int send_batch(imp *m, json_t *rowsj, ent_csv_row *saved,
-                      size_t nsaved) {
-    json_t *body, *out = NULL, *res;
-    int st;
-    if (json_array_size(rowsj) == 0)
-        return -1;
-    body = json_pack("{s:s,s:s,s:b,s:O}", "type", ent_crm_map_type(m->map),
+/* The request of one batch: rowsj, the JSON rows (a reference is taken). */
+static json_t *batch_body(imp *m, json_t *rowsj) {
+    return json_pack("{s:s,s:s,s:b,s:O}", "type", ent_crm_map_type(m->map),
                      "source", ent_crm_map_source(m->map), "dry_run", m->dry,
                      "rows", rowsj);
-    if (body == NULL)
-        return ent__cli_fail(m->c, "out of memory");
-    st = ent__cli_daemon_call(m->c, "POST", "/v1/crm/import", body, &out);
-    json_decref(body);
-    if (st >= 0)
-        return st;
-    res = json_object_get(out, "results");
+}
+
+/* Takes the node's answer out for one batch: rejects (lines and cells of
+ * saved, for the rejects file) and counts. */
+static void batch_results(imp *m, json_t *out, const ent_csv_row *saved,
+                          size_t nsaved) {
+    json_t *res = json_object_get(out, "results");
     for (size_t i = 0; i < json_array_size(res) && i < nsaved; i++) {
         json_t *r = json_array_get(res, i);
         const char *o = ent__cli_jstr(r, "outcome");
@@ -365,8 +360,6 @@ static int send_batch(imp *m, json_t *rowsj, ent_csv_row *saved,
     m->updated += ent__cli_jint(out, "updated");
     m->unchanged += ent__cli_jint(out, "unchanged");
     m->ops += ent__cli_jint(out, "ops");
-    json_decref(out);
-    return -1;
 }
 
 /* A copy of row that outlives the reader's next record. */
@@ -400,18 +393,122 @@ static void drop_rows(ent_csv_row *rows, size_t n) {
     }
 }
 
-/* Sends the batch gathered and starts the next one; -1 or an exit
- * status. done: the data rows read so far (progress). */
-static int flush_batch(imp *m, json_t *rowsj, ent_csv_row *saved,
-                       size_t *nsaved, size_t *bytes, size_t done) {
-    int st = send_batch(m, rowsj, saved, *nsaved);
-    if (st >= 0)
+/*
+ * The batch on its way: sent on a thread of its own, so that the next one
+ * is read, mapped and written as JSON while the node commits this one
+ * (one request at a time still: the next is sent once this one's answer
+ * is in). Rejects of the next batch's rows found here meanwhile wait in
+ * a memory stream, so the rejects file keeps its order: each batch's own
+ * refusals, then the node's.
+ */
+typedef struct flight {
+    cli *c;
+    json_t *body, *out;
+    int st;
+    bool on, threaded;
+    pthread_t th;
+    ent_csv_row *saved; /* the batch's rows (lines and cells) */
+    size_t nsaved, done;
+} flight;
+
+static void *flight_main(void *arg) {
+    flight *f = arg;
+    f->st = ent__cli_daemon_call(f->c, "POST", "/v1/crm/import", f->body,
+                                 &f->out);
+    return NULL;
+}
+
+/* Pass 2's state: the batch being gathered and the one on its way. */
+typedef struct gather {
+    json_t *rowsj;
+    ent_csv_row *saved;
+    size_t nsaved, bytes;
+    flight fl;
+    FILE *defer; /* rejects found while a batch is on its way */
+    char *dbuf;
+    size_t dlen;
+} gather;
+
+/* Waits for the batch on its way and takes its answer; -1 or an exit
+ * status. Then the rejects deferred meanwhile go to the file. */
+static int land(imp *m, gather *g) {
+    flight *f = &g->fl;
+    int st = -1;
+    if (f->on) {
+        if (f->threaded)
+            pthread_join(f->th, NULL);
+        f->on = false;
+        json_decref(f->body);
+        f->body = NULL;
+        st = f->st;
+        if (st < 0)
+            batch_results(m, f->out, f->saved, f->nsaved);
+        json_decref(f->out);
+        f->out = NULL;
+        drop_rows(f->saved, f->nsaved);
+        f->nsaved = 0;
+        if (st < 0)
+            progress(m, f->done, false);
+    }
+    if (g->defer != NULL) {
+        FILE *d = g->defer;
+        g->defer = NULL;
+        if (fclose(d) == 0 && g->dlen > 0)
+            fwrite(g->dbuf, 1, g->dlen, m->rej);
+        free(g->dbuf);
+        g->dbuf = NULL;
+        g->dlen = 0;
+    }
+    return st;
+}
+
+/* Where a reject found now goes: the file, or while a batch is on its
+ * way, the memory stream. */
+static FILE *rej_now(imp *m, gather *g) {
+    if (m->rej == NULL || !g->fl.on)
+        return m->rej;
+    if (g->defer == NULL)
+        g->defer = open_memstream(&g->dbuf, &g->dlen);
+    return g->defer != NULL ? g->defer : m->rej;
+}
+
+/* Sends the batch gathered (after the one on its way has landed) and
+ * starts the next one; -1 or an exit status. done: the data rows read so
+ * far (progress). */
+static int flush_batch(imp *m, gather *g, size_t done) {
+    int st;
+    if (json_array_size(g->rowsj) == 0)
+        return land(m, g);
+    json_t *body = batch_body(m, g->rowsj);
+    json_t *fresh = json_array();
+    if (body == NULL || fresh == NULL) {
+        json_decref(body);
+        json_decref(fresh);
+        return ent__cli_fail(m->c, "out of memory");
+    }
+    if ((st = land(m, g)) >= 0) {
+        json_decref(body);
+        json_decref(fresh);
         return st;
-    json_array_clear(rowsj);
-    drop_rows(saved, *nsaved);
-    *nsaved = 0;
-    *bytes = 0;
-    progress(m, done, false);
+    }
+    flight *f = &g->fl;
+    ent_csv_row *t = f->saved;
+    f->saved = g->saved;
+    f->nsaved = g->nsaved;
+    g->saved = t;
+    g->nsaved = 0;
+    g->bytes = 0;
+    json_decref(g->rowsj);
+    g->rowsj = fresh;
+    f->c = m->c;
+    f->body = body;
+    f->out = NULL;
+    f->st = -1;
+    f->done = done;
+    f->on = true;
+    f->threaded = pthread_create(&f->th, NULL, flight_main, f) == 0;
+    if (!f->threaded)
+        flight_main(f); /* no thread: the batch is sent here */
     return -1;
 }
 
@@ -420,12 +517,15 @@ static int pass2(imp *m) {
     ent_csv *csv = NULL;
     ent_csv_row row;
     ent_crm_values v = {0};
-    json_t *rowsj = json_array();
-    ent_csv_row *saved = calloc(m->batch + 1, sizeof(*saved));
-    size_t nsaved = 0, bytes = 0, i = 0;
+    gather g;
+    size_t i = 0;
     char err[ENT_CRM_ERR_MAX];
     int rc, st = -1;
-    if (rowsj == NULL || saved == NULL) {
+    memset(&g, 0, sizeof(g));
+    g.rowsj = json_array();
+    g.saved = calloc(m->batch + 1, sizeof(*g.saved));
+    g.fl.saved = calloc(m->batch + 1, sizeof(*g.fl.saved));
+    if (g.rowsj == NULL || g.saved == NULL || g.fl.saved == NULL) {
         st = ent__cli_fail(m->c, "out of memory");
         goto out;
     }
@@ -440,12 +540,12 @@ static int pass2(imp *m) {
     while ((rc = ent_csv_next(csv, &row)) == ENT_OK && i < m->nrows) {
         size_t idx = i++;
         if (m->why[idx] != NULL) {
-            reject_row(m, m->rej, row.line, m->why[idx], &row);
+            reject_row(m, rej_now(m, &g), row.line, m->why[idx], &row);
             continue;
         }
         if (ent_crm_map_row(m->map, &row, m->file, &m->ropts, &v, err,
                             sizeof(err)) != ENT_OK) {
-            reject_row(m, m->rej, row.line, err, &row);
+            reject_row(m, rej_now(m, &g), row.line, err, &row);
             continue;
         }
         json_t *r = json_pack("{s:s,s:{},s:{},s:{}}", "extid", v.extid, "set",
@@ -472,36 +572,43 @@ static int pass2(imp *m) {
                      "more than the %u bytes one request carries",
                      m->file, row.line, rb, ROW_BYTES_MAX);
             json_decref(r);
-            reject_row(m, m->rej, row.line, why, &row);
+            reject_row(m, rej_now(m, &g), row.line, why, &row);
             continue;
         }
         /* the batch goes first when the row would take it past
          * BATCH_BYTES */
-        if (nsaved > 0 && bytes + rb > BATCH_BYTES &&
-            (st = flush_batch(m, rowsj, saved, &nsaved, &bytes, i - 1)) >= 0) {
+        if (g.nsaved > 0 && g.bytes + rb > BATCH_BYTES &&
+            (st = flush_batch(m, &g, i - 1)) >= 0) {
             json_decref(r);
             goto out;
         }
-        json_array_append_new(rowsj, r);
-        bytes += rb;
-        if (save_row(&saved[nsaved++], &row) != ENT_OK) {
+        json_array_append_new(g.rowsj, r);
+        g.bytes += rb;
+        if (save_row(&g.saved[g.nsaved++], &row) != ENT_OK) {
             st = ent__cli_fail(m->c, "out of memory");
             goto out;
         }
-        if (nsaved == m->batch &&
-            (st = flush_batch(m, rowsj, saved, &nsaved, &bytes, i)) >= 0)
+        if (g.nsaved == m->batch && (st = flush_batch(m, &g, i)) >= 0)
             goto out;
     }
     if (rc != ENT_OK && rc != ENT_ENOENT) {
         st = ent__cli_fail(m->c, "%s (read again)", ent_csv_error(csv));
         goto out;
     }
-    st = send_batch(m, rowsj, saved, nsaved);
-    progress(m, m->nrows, true);
+    if ((st = flush_batch(m, &g, m->nrows)) < 0)
+        st = land(m, &g); /* the last batch's answer */
+    if (st < 0)
+        progress(m, m->nrows, true);
 out:
-    drop_rows(saved, nsaved);
-    free(saved);
-    json_decref(rowsj);
+    {
+        int lst = land(m, &g); /* a batch still on its way (an error) */
+        if (st < 0)
+            st = lst;
+    }
+    drop_rows(g.saved, g.nsaved);
+    free(g.saved);
+    free(g.fl.saved);
+    json_decref(g.rowsj);
     ent_crm_values_clear(&v);
     ent_csv_free(csv);
     return st;
