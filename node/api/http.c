@@ -584,7 +584,22 @@ int ent_http_request_serialize_auth(const char *method, const char *path,
                                     const json_t *body, const char *bearer,
                                     char **out, size_t *len) {
     char *b = NULL;
-    size_t blen = 0;
+    *out = NULL;
+    *len = 0;
+    if (body != NULL &&
+        (b = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+        return ENT_ENOMEM;
+    int rc = ent_http_request_serialize_text(method, path, b,
+                                             b != NULL ? strlen(b) : 0,
+                                             bearer, out, len);
+    free(b);
+    return rc;
+}
+
+int ent_http_request_serialize_text(const char *method, const char *path,
+                                    const char *b, size_t blen,
+                                    const char *bearer, char **out,
+                                    size_t *len) {
     int rc = ENT_OK;
     char auth[512] = "";
     *out = NULL;
@@ -606,14 +621,6 @@ int ent_http_request_serialize_auth(const char *method, const char *path,
             rc = ENT_EINVAL;
             goto out;
         }
-    }
-    if (body != NULL) {
-        b = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (b == NULL) {
-            rc = ENT_ENOMEM;
-            goto out;
-        }
-        blen = strlen(b);
     }
     int hn =
         snprintf(NULL, 0,
@@ -641,7 +648,6 @@ int ent_http_request_serialize_auth(const char *method, const char *path,
     *out = buf;
     *len = (size_t)hn + blen;
 out:
-    free(b);
     return rc;
 }
 

@@ -222,6 +222,12 @@ int ent_http_request_serialize(const char *method, const char *path,
 int ent_http_request_serialize_auth(const char *method, const char *path,
                                     const json_t *body, const char *bearer,
                                     char **out, size_t *len);
+/* The same with the body given as JSON text (b, blen bytes; NULL: none),
+ * sent as it is. */
+int ent_http_request_serialize_text(const char *method, const char *path,
+                                    const char *b, size_t blen,
+                                    const char *bearer, char **out,
+                                    size_t *len);
 
 /*
  * Parses one whole HTTP/1.1 response (read until the server closed): status

@@ -259,6 +259,20 @@ int ent__cli_call(const char *words, const char *home, const char *method,
                                  ENT_CLIENT_TIMEOUT_MS, out);
 }
 
+/* The answer of a request: -1 (2xx, *out set) or the exit status. */
+static int answered(const char *words, const char *home, int rc, int http,
+                    json_t **out);
+
+int ent__cli_call_text(const char *words, const char *home,
+                       const char *method, const char *path, const char *body,
+                       size_t blen, json_t **out) {
+    int http = 0;
+    *out = NULL;
+    int rc = ent_client_request_text(home, method, path, body, blen,
+                                     ENT_CLIENT_TIMEOUT_MS, &http, out);
+    return answered(words, home, rc, http, out);
+}
+
 int ent__cli_call_timeout(const char *words, const char *home,
                           const char *method, const char *path,
                           const json_t *body, int timeout_ms, json_t **out) {
@@ -266,6 +280,11 @@ int ent__cli_call_timeout(const char *words, const char *home,
     *out = NULL;
     int rc = ent_client_request_timeout(home, method, path, body, timeout_ms,
                                         &http, out);
+    return answered(words, home, rc, http, out);
+}
+
+static int answered(const char *words, const char *home, int rc, int http,
+                    json_t **out) {
     if (rc == ENT_ENOTRUNNING)
         return ent__cli_not_running(words, home);
     if (rc != ENT_OK)

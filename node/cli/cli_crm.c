@@ -26,6 +26,7 @@
 #include "node/crm/crm_export.h"
 #include "node/crm/crm_import.h"
 #include "node/err.h"
+#include "node/jtext.h"
 
 #define BATCH_ROWS 1000 /* rows of one request, by default */
 #define BATCH_BYTES                                                            \
@@ -334,13 +335,6 @@ static void progress(imp *m, uint64_t done, bool last) {
     fflush(stderr);
 }
 
-/* The request of one batch: rowsj, the JSON rows (a reference is taken). */
-static json_t *batch_body(imp *m, json_t *rowsj) {
-    return json_pack("{s:s,s:s,s:b,s:O}", "type", ent_crm_map_type(m->map),
-                     "source", ent_crm_map_source(m->map), "dry_run", m->dry,
-                     "rows", rowsj);
-}
-
 /* Takes the node's answer out for one batch: rejects (lines and cells of
  * saved, for the rejects file) and counts. */
 static void batch_results(imp *m, json_t *out, const ent_csv_row *saved,
@@ -403,7 +397,9 @@ static void drop_rows(ent_csv_row *rows, size_t n) {
  */
 typedef struct flight {
     cli *c;
-    json_t *body, *out;
+    char *body; /* the request's JSON text, blen bytes */
+    size_t blen;
+    json_t *out;
     int st;
     bool on, threaded;
     pthread_t th;
@@ -413,14 +409,17 @@ typedef struct flight {
 
 static void *flight_main(void *arg) {
     flight *f = arg;
-    f->st = ent__cli_daemon_call(f->c, "POST", "/v1/crm/import", f->body,
-                                 &f->out);
+    f->st = ent__cli_call_text(f->c->words, f->c->home, "POST",
+                               "/v1/crm/import", f->body, f->blen, &f->out);
     return NULL;
 }
 
-/* Pass 2's state: the batch being gathered and the one on its way. */
+/* Pass 2's state: the batch being gathered (its request's JSON text so
+ * far, written as jansson would write the object {"type","source",
+ * "dry_run","rows":[...]}) and the one on its way. */
 typedef struct gather {
-    json_t *rowsj;
+    ent_jtext text;
+    ent_jtext row; /* scratch: one row's JSON */
     ent_csv_row *saved;
     size_t nsaved, bytes;
     flight fl;
@@ -438,7 +437,7 @@ static int land(imp *m, gather *g) {
         if (f->threaded)
             pthread_join(f->th, NULL);
         f->on = false;
-        json_decref(f->body);
+        free(f->body);
         f->body = NULL;
         st = f->st;
         if (st < 0)
@@ -472,23 +471,62 @@ static FILE *rej_now(imp *m, gather *g) {
     return g->defer != NULL ? g->defer : m->rej;
 }
 
+/* The start of a request's text, before its first row. */
+static void batch_open(imp *m, gather *g) {
+    const char *ty = ent_crm_map_type(m->map), *src = ent_crm_map_source(m->map);
+    ENT_JTEXT_LIT(&g->text, "{\"type\":");
+    ent_jtext_str(&g->text, ty, strlen(ty));
+    ENT_JTEXT_LIT(&g->text, ",\"source\":");
+    ent_jtext_str(&g->text, src, strlen(src));
+    if (m->dry)
+        ENT_JTEXT_LIT(&g->text, ",\"dry_run\":true,\"rows\":[");
+    else
+        ENT_JTEXT_LIT(&g->text, ",\"dry_run\":false,\"rows\":[");
+}
+
+/* One row's JSON into t: {"extid","set":{},"private":{},"custom":{}}, each
+ * value a string; a field given twice (no map gives one) keeps its last
+ * value, as a JSON object would. */
+static void row_text(ent_jtext *t, const ent_crm_values *v) {
+    static const char *const grp[3] = {"set", "private", "custom"};
+    ENT_JTEXT_LIT(t, "{\"extid\":");
+    ent_jtext_str(t, v->extid, strlen(v->extid));
+    for (int gi = 0; gi < 3; gi++) {
+        bool first = true;
+        ENT_JTEXT_LIT(t, ",");
+        ent_jtext_str(t, grp[gi], strlen(grp[gi]));
+        ENT_JTEXT_LIT(t, ":{");
+        for (size_t k = 0; k < v->n; k++) {
+            const ent_crm_value *cv = &v->v[k];
+            int g = cv->private_ ? 1 : cv->custom ? 2 : 0;
+            bool later = false;
+            for (size_t j = k + 1; j < v->n && !later; j++)
+                later = (v->v[j].private_ ? 1 : v->v[j].custom ? 2 : 0) == g &&
+                        strcmp(v->v[j].field, cv->field) == 0;
+            if (g != gi || later)
+                continue;
+            ent_jtext_key(t, &first, cv->field);
+            ent_jtext_str(t, cv->text, strlen(cv->text));
+        }
+        ENT_JTEXT_LIT(t, "}");
+    }
+    ENT_JTEXT_LIT(t, "}");
+}
+
 /* Sends the batch gathered (after the one on its way has landed) and
  * starts the next one; -1 or an exit status. done: the data rows read so
  * far (progress). */
 static int flush_batch(imp *m, gather *g, size_t done) {
     int st;
-    if (json_array_size(g->rowsj) == 0)
+    if (g->nsaved == 0)
         return land(m, g);
-    json_t *body = batch_body(m, g->rowsj);
-    json_t *fresh = json_array();
-    if (body == NULL || fresh == NULL) {
-        json_decref(body);
-        json_decref(fresh);
+    ENT_JTEXT_LIT(&g->text, "]}");
+    size_t blen = g->text.len;
+    char *body = ent_jtext_take(&g->text); /* g->text is empty again */
+    if (body == NULL)
         return ent__cli_fail(m->c, "out of memory");
-    }
     if ((st = land(m, g)) >= 0) {
-        json_decref(body);
-        json_decref(fresh);
+        free(body);
         return st;
     }
     flight *f = &g->fl;
@@ -498,10 +536,9 @@ static int flush_batch(imp *m, gather *g, size_t done) {
     g->saved = t;
     g->nsaved = 0;
     g->bytes = 0;
-    json_decref(g->rowsj);
-    g->rowsj = fresh;
     f->c = m->c;
     f->body = body;
+    f->blen = blen;
     f->out = NULL;
     f->st = -1;
     f->done = done;
@@ -522,10 +559,11 @@ static int pass2(imp *m) {
     char err[ENT_CRM_ERR_MAX];
     int rc, st = -1;
     memset(&g, 0, sizeof(g));
-    g.rowsj = json_array();
+    ent_jtext_init(&g.text, NULL, 0);
+    ent_jtext_init(&g.row, NULL, 0);
     g.saved = calloc(m->batch + 1, sizeof(*g.saved));
     g.fl.saved = calloc(m->batch + 1, sizeof(*g.fl.saved));
-    if (g.rowsj == NULL || g.saved == NULL || g.fl.saved == NULL) {
+    if (g.saved == NULL || g.fl.saved == NULL) {
         st = ent__cli_fail(m->c, "out of memory");
         goto out;
     }
@@ -548,21 +586,14 @@ static int pass2(imp *m) {
             reject_row(m, rej_now(m, &g), row.line, err, &row);
             continue;
         }
-        json_t *r = json_pack("{s:s,s:{},s:{},s:{}}", "extid", v.extid, "set",
-                              "private", "custom");
-        if (r == NULL) {
+        g.row.len = 0;
+        row_text(&g.row, &v);
+        if (g.row.oom) {
             st = ent__cli_fail(m->c, "out of memory");
             goto out;
         }
-        for (size_t k = 0; k < v.n; k++) {
-            const ent_crm_value *cv = &v.v[k];
-            json_object_set_new(json_object_get(r, cv->private_ ? "private"
-                                                   : cv->custom ? "custom"
-                                                                : "set"),
-                                cv->field, json_string(cv->text));
-        }
         /* its JSON as sent (escapes included) and a comma */
-        size_t rb = json_dumpb(r, NULL, 0, JSON_COMPACT) + 1;
+        size_t rb = g.row.len + 1;
         if (rb > ROW_BYTES_MAX) {
             /* no request can carry it: the row alone is refused, not the
              * batch (the node would answer 413 and the import stop) */
@@ -571,18 +602,23 @@ static int pass2(imp *m) {
                      "%s: line %lu: the row's values take %zu bytes as JSON, "
                      "more than the %u bytes one request carries",
                      m->file, row.line, rb, ROW_BYTES_MAX);
-            json_decref(r);
             reject_row(m, rej_now(m, &g), row.line, why, &row);
             continue;
         }
         /* the batch goes first when the row would take it past
          * BATCH_BYTES */
         if (g.nsaved > 0 && g.bytes + rb > BATCH_BYTES &&
-            (st = flush_batch(m, &g, i - 1)) >= 0) {
-            json_decref(r);
+            (st = flush_batch(m, &g, i - 1)) >= 0)
+            goto out;
+        if (g.nsaved == 0)
+            batch_open(m, &g);
+        else
+            ENT_JTEXT_LIT(&g.text, ",");
+        ent_jtext_raw(&g.text, g.row.p, g.row.len);
+        if (g.text.oom) {
+            st = ent__cli_fail(m->c, "out of memory");
             goto out;
         }
-        json_array_append_new(g.rowsj, r);
         g.bytes += rb;
         if (save_row(&g.saved[g.nsaved++], &row) != ENT_OK) {
             st = ent__cli_fail(m->c, "out of memory");
@@ -608,7 +644,8 @@ out:
     drop_rows(g.saved, g.nsaved);
     free(g.saved);
     free(g.fl.saved);
-    json_decref(g.rowsj);
+    ent_jtext_free(&g.text);
+    ent_jtext_free(&g.row);
     ent_crm_values_clear(&v);
     ent_csv_free(csv);
     return st;

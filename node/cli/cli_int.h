@@ -161,6 +161,10 @@ int ent__cli_daemon_call(cli *c, const char *method, const char *path,
                          const json_t *body, json_t **out);
 int ent__cli_call(const char *words, const char *home, const char *method,
                   const char *path, const json_t *body, json_t **out);
+/* ent__cli_call with the body as JSON text (blen bytes, sent as it is). */
+int ent__cli_call_text(const char *words, const char *home,
+                       const char *method, const char *path, const char *body,
+                       size_t blen, json_t **out);
 /* ent__cli_call, waiting timeout_ms (0: for ever) for the answer instead of
  * ENT_CLIENT_TIMEOUT_MS. */
 int ent__cli_call_timeout(const char *words, const char *home,

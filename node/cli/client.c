@@ -71,27 +71,54 @@ static int connect_home(const char *home, int *fd_out) {
     return ENT_OK;
 }
 
+/* $ENTENTE_TOKEN (or --token): act as that token's user; without it the
+ * socket's operator (spec/access.md) */
+static const char *bearer(void) {
+    const char *tok = getenv("ENTENTE_TOKEN");
+    return tok != NULL && tok[0] != '\0' ? tok : NULL;
+}
+
+static int exchange(const char *home, char *req, size_t reqlen,
+                    int timeout_ms, int *status, json_t **out);
+
 int ent_client_request_timeout(const char *home, const char *method,
                                const char *path, const json_t *body,
                                int timeout_ms, int *status, json_t **out) {
     char *req = NULL;
     size_t reqlen = 0;
+    *status = 0;
+    *out = NULL;
+    int rc = ent_http_request_serialize_auth(method, path, body, bearer(),
+                                             &req, &reqlen);
+    if (rc == ENT_OK)
+        rc = exchange(home, req, reqlen, timeout_ms, status, out);
+    free(req);
+    return rc;
+}
+
+int ent_client_request_text(const char *home, const char *method,
+                            const char *path, const char *body, size_t blen,
+                            int timeout_ms, int *status, json_t **out) {
+    char *req = NULL;
+    size_t reqlen = 0;
+    *status = 0;
+    *out = NULL;
+    int rc = ent_http_request_serialize_text(method, path, body, blen,
+                                             bearer(), &req, &reqlen);
+    if (rc == ENT_OK)
+        rc = exchange(home, req, reqlen, timeout_ms, status, out);
+    free(req);
+    return rc;
+}
+
+/* Sends the serialised request req and reads the whole answer. */
+static int exchange(const char *home, char *req, size_t reqlen,
+                    int timeout_ms, int *status, json_t **out) {
     uint8_t *buf = NULL, *rbody = NULL;
     size_t len = 0, cap = 0, rlen = 0;
     long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
     int fd = -1;
-    *status = 0;
-    *out = NULL;
-
-    /* $ENTENTE_TOKEN (or --token): act as that token's user; without it
-     * the socket's operator (spec/access.md) */
-    const char *tok = getenv("ENTENTE_TOKEN");
-    int rc = ent_http_request_serialize_auth(
-        method, path, body, tok != NULL && tok[0] != '\0' ? tok : NULL, &req,
-        &reqlen);
-    if (rc != ENT_OK)
-        goto out;
-    rc = connect_home(home, &fd);
+    int rc = connect_home(home, &fd);
     if (rc != ENT_OK)
         goto out;
     for (size_t off = 0; off < reqlen;) {
@@ -155,7 +182,6 @@ int ent_client_request_timeout(const char *home, const char *method,
 out:
     if (fd >= 0)
         close(fd);
-    free(req);
     free(buf);
     free(rbody);
     return rc;

@@ -32,6 +32,11 @@ int ent_client_request_timeout(const char *home, const char *method,
                                const char *path, const json_t *body,
                                int timeout_ms, int *status, json_t **out);
 
+/* The same with the body as JSON text (blen bytes, sent as it is). */
+int ent_client_request_text(const char *home, const char *method,
+                            const char *path, const char *body, size_t blen,
+                            int timeout_ms, int *status, json_t **out);
+
 /*
  * Opens a streamed answer: GET path on the node of home, and, when the
  * answer is 200, hands the bytes of its body to fn as they arrive, until
