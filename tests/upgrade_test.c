@@ -2,8 +2,9 @@
  * upgrade_test.c - the schema 1 -> 2 migration (storage/migrate.c) on the
  * checked-in database of the previous release (tests/fixtures/schema1):
  * without the step its stored template does not load (so the fixture
- * really is of the old format); with it the store is at the latest schema, the
- * template loads with the stage field naming no table and its own stages,
+ * really is of the old format); with it the store is at the latest
+ * schema, the template loads with the stage field naming no table and its
+ * own stages,
  * a second open migrates nothing, and a store whose template is damaged
  * JSON still migrates (the template layer reports it, as before).
  */
