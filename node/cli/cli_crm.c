@@ -473,7 +473,8 @@ static FILE *rej_now(imp *m, gather *g) {
 
 /* The start of a request's text, before its first row. */
 static void batch_open(imp *m, gather *g) {
-    const char *ty = ent_crm_map_type(m->map), *src = ent_crm_map_source(m->map);
+    const char *ty = ent_crm_map_type(m->map);
+    const char *src = ent_crm_map_source(m->map);
     ENT_JTEXT_LIT(&g->text, "{\"type\":");
     ent_jtext_str(&g->text, ty, strlen(ty));
     ENT_JTEXT_LIT(&g->text, ",\"source\":");

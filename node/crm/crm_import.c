@@ -7,10 +7,11 @@
  * on the spot. Then its external id is looked up; the values that differ
  * from the object's current ones are written by the engine inside the
  * batch's transaction. The creates of new ids are prepared and signed on
- * a second thread, beside the batch's transaction (spec/crm.md §3). A refusal that comes after a row has started
- * writing (its role, an owner-only field, the workflow rules) marks the
- * row rejected and runs the transaction again without it: a row is all in
- * the commit or not at all.
+ * a second thread, beside the batch's transaction (spec/crm.md §3). A
+ * refusal that comes after a row has started writing (its role, an
+ * owner-only field, the workflow rules) marks the row rejected and runs
+ * the transaction again without it: a row is all in the commit or not at
+ * all.
  */
 #include "node/crm/crm_import.h"
 
