@@ -244,10 +244,9 @@ static long vm_rss_kib(pid_t pid) {
     return kib;
 }
 
-long ent_bench_serve_rss(const char *home) {
+pid_t ent_bench_serve_start(const char *home) {
     const char *bin = getenv("ENTENTE") ? getenv("ENTENTE") : "./entente";
     char sock[4096];
-    long kib = -1;
     if (access(bin, X_OK) != 0)
         return -1;
     snprintf(sock, sizeof(sock), "%s/api.sock", home);
@@ -266,11 +265,27 @@ long ent_bench_serve_rss(const char *home) {
     }
     for (int i = 0; i < 3000 && access(sock, F_OK) != 0; i++)
         usleep(10000);
-    if (access(sock, F_OK) == 0) {
-        usleep(500000);
-        kib = vm_rss_kib(pid);
+    if (access(sock, F_OK) != 0) {
+        ent_bench_serve_stop(pid);
+        return -1;
     }
+    return pid;
+}
+
+void ent_bench_serve_stop(pid_t pid) {
+    if (pid <= 0)
+        return;
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
+}
+
+long ent_bench_serve_rss(const char *home) {
+    long kib = -1;
+    pid_t pid = ent_bench_serve_start(home);
+    if (pid < 0)
+        return -1;
+    usleep(500000);
+    kib = vm_rss_kib(pid);
+    ent_bench_serve_stop(pid);
     return kib > 0 ? kib : -1;
 }

@@ -3,6 +3,7 @@
 #define ENT_BENCH_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ENT_BENCH_MAX_ROWS 128
 
@@ -48,6 +49,10 @@ uint64_t ent_bench_io_write_bytes(void);
  * none of the bench's memory is counted.
  */
 long ent_bench_serve_rss(const char *home);
+/* `entente serve` ($ENTENTE or ./entente) on home, once its API socket is
+ * there: its pid, or -1; and its stop (SIGTERM, then waited for). */
+pid_t ent_bench_serve_start(const char *home);
+void ent_bench_serve_stop(pid_t pid);
 double ent_bench_rate(void (*fn)(void *ctx, uint64_t iters), void *ctx,
                       double min_s);
 void ent_bench_report_init(ent_bench_report *r);

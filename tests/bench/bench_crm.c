@@ -22,7 +22,6 @@
  * rows/s from the command's start to its exit.
  */
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,7 +201,7 @@ static int run_cmd(char *const argv[], const char *out) {
  * rows/s from the command's start to its exit (0: not measured). */
 static double cli_import(const char *csv, size_t len, size_t n) {
     const char *bin = getenv("ENTENTE") ? getenv("ENTENTE") : "./entente";
-    char dir[256], home[300], file[300], out[300], sock[320], map[4096];
+    char dir[256], home[300], file[300], out[300], map[4096];
     double rate = 0;
     pid_t srv = -1;
     if (access(bin, X_OK) != 0 || realpath(MAP_PATH, map) == NULL ||
@@ -211,7 +210,6 @@ static double cli_import(const char *csv, size_t len, size_t n) {
     snprintf(home, sizeof(home), "%s/home", dir);
     snprintf(file, sizeof(file), "%s/deals.csv", dir);
     snprintf(out, sizeof(out), "%s/out.json", dir);
-    snprintf(sock, sizeof(sock), "%s/api.sock", home);
     FILE *f = fopen(file, "w");
     if (f == NULL || fwrite(csv, 1, len, f) != len) {
         if (f != NULL)
@@ -223,20 +221,8 @@ static double cli_import(const char *csv, size_t len, size_t n) {
                     "127.0.0.1:0", "--home", home, NULL};
     if (run_cmd(init, NULL) != 0)
         goto out;
-    if ((srv = fork()) < 0)
+    if ((srv = ent_bench_serve_start(home)) < 0)
         goto out;
-    if (srv == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) {
-            dup2(null, 1);
-            dup2(null, 2);
-        }
-        execl(bin, bin, "serve", "--home", home, "--listen", "127.0.0.1:0",
-              "--log-level", "error", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 3000 && access(sock, F_OK) != 0; i++)
-        usleep(10000);
     char *imp[] = {(char *)bin, "--home", home, "import", file, "--type",
                    "opportunity", "--map", map, "--json", NULL};
     double t0 = ent_bench_now();
@@ -257,10 +243,7 @@ static double cli_import(const char *csv, size_t len, size_t n) {
     if (st == 0 && created == n)
         rate = (double)n / (t1 - t0);
 out:
-    if (srv > 0) {
-        kill(srv, SIGTERM);
-        waitpid(srv, NULL, 0);
-    }
+    ent_bench_serve_stop(srv);
     rm_tree(dir);
     return rate;
 }
