@@ -6,10 +6,12 @@
  * standing derives every row again from the stored ops (marker gone, one
  * row per write) and both nodes show the same state; an erase of the
  * field lists every op that wrote it, pruned or not (each becomes a
- * stub); a schema-3 store migrates to 4 (and on to the latest) with its rows
- * unchanged; a chain of 300 ops applied in one commit writes fewer pages than
- * ops (an op's head row goes in before its parent's leaves, so the heads
- * table's root is not freed and taken again, and written, for every op).
+ * stub), and the other fields those ops wrote keep their writes on every
+ * member (filled before the stubs); a schema-3 store migrates to 4 (and on
+ * to the latest) with its rows unchanged; a chain of 300 ops applied in one
+ * commit writes fewer pages than ops (an op's head row goes in before its
+ * parent's leaves, so the heads table's root is not freed and taken again,
+ * and written, for every op).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,8 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+
+#include <jansson.h>
 
 #include "protocol/op.h"
 #include "tests/object_fixture.h"
@@ -202,6 +206,58 @@ static void genesis_rows(void **state) {
     tnodes_close(TNODES(&a, &b));
 }
 
+/* The shared value of field f of id on n ("-": none). */
+static const char *shown(tnode *n, const uint8_t id[32], const char *f,
+                         char *buf, size_t cap) {
+    json_t *o = NULL;
+    assert_int_equal(ent_obj_show_json(n->eng, id, false, &o), ENT_OK);
+    json_t *v = json_object_get(json_object_get(o, "shared"), f);
+    snprintf(buf, cap, "%s", json_is_string(v) ? json_string_value(v) : "-");
+    json_decref(o);
+    return buf;
+}
+
+/* An erase of one field stubs every op that wrote it, the genesis too; the
+ * other fields those ops wrote keep their writes, which a member whose
+ * rows were pruned derives from the ops before it stubs them, as the
+ * eraser did before listing them. Here a write of name by b, concurrent
+ * with b's removal, stops counting: the genesis's write of name wins again
+ * on every member, pruned or not. */
+static void erase_keeps_other_fields(void **state) {
+    (void)state;
+    tnode a = {0}, b = {0}, c = {0};
+    uint8_t id[32];
+    char err[256], va[64], vc[64];
+    const ent_obj_input in[] = {{"name", "N0", false},
+                                {"region", "EMEA", false}};
+    assert_int_equal(
+        tnodes_open_obj(TNODES(&a, &b, &c), 90, "opportunity", in, 2, id), 0);
+    assert_int_equal(tnode_join(&a, &b, id, 2 /* member */, NULL, NULL),
+                     ENT_OK);
+    assert_int_equal(tnode_join(&a, &c, id, 2 /* member */, NULL, NULL),
+                     ENT_OK);
+    assert_true(marked(&c, id));
+    ent_op *er = NULL;
+    assert_int_equal(ent_obj_erase(a.eng, id, "region", &er, err, sizeof(err)),
+                     ENT_OK);
+    ent_op_free(er);
+    assert_int_equal(tnode_sync(&b, &a, id), 0);
+    assert_int_equal(tnode_sync(&c, &a, id), 0);
+    /* b writes name while a removes b, neither seeing the other */
+    set1(&b, id, "name", "B1");
+    ent_op *rm = NULL;
+    assert_int_equal(ent_obj_remove_member(a.eng, id, tnode_pk(&b), &rm),
+                     ENT_OK);
+    ent_op_free(rm);
+    (void)tnode_sync(&c, &b, id);
+    (void)tnode_sync(&c, &a, id);
+    (void)tnode_sync(&a, &b, id);
+    assert_string_equal(shown(&a, id, "name", va, sizeof(va)), "N0");
+    assert_string_equal(shown(&c, id, "name", vc, sizeof(vc)), va);
+    same_fields(&a, &c, id);
+    tnodes_close(TNODES(&a, &b, &c));
+}
+
 static void chain_pages(void **state) {
     (void)state;
     tnode a = {0}, b = {0};
@@ -273,6 +329,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(prune_fill_erase),
         cmocka_unit_test(genesis_rows),
+        cmocka_unit_test(erase_keeps_other_fields),
         cmocka_unit_test(schema3_migrates),
         cmocka_unit_test(chain_pages),
     };

@@ -379,6 +379,15 @@ int ent__obj_erase_commit(ent_objects *eng, ent_txn *txn, const ent_op *e,
     idlist all = {0};
     int rc = ENT_OK;
     uint8_t k[65];
+    /* an erase of one field: the pruned writes come back first, while the
+     * listed ops can still be opened. A listed op's stub takes its writes
+     * of the other fields with it, which keep their rows (erase_field
+     * wipes the field's only): the eraser filled before listing, so it
+     * holds them; a member that filled only after stubbing would lose
+     * them and merge those fields from fewer writes than the eraser
+     * (spec/storage.md "Pruned field writes") */
+    if (b->field[0] != '\0')
+        rc = ent__obj_writes_fill(txn, obj);
     for (size_t i = 0; i < b->nerased && rc == ENT_OK; i++)
         rc = stub_listed(txn, e, b->erased + i * 32);
     if (rc == ENT_OK && b->field[0] == '\0') {
