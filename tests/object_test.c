@@ -341,6 +341,17 @@ static void assert_same_state(tnode *x, tnode *y, const uint8_t id[32]) {
     free(s2);
 }
 
+static int nums_fn(ent_txn *txn, void *data) {
+    return ent_txn_count(txn, ENT_TBL_OBJ_NUMS, data);
+}
+
+/* The object numbers node n has given and holds. */
+static uint64_t count_nums(tnode *n) {
+    uint64_t c = 0;
+    assert_int_equal(ent_store_read(n->store, nums_fn, &c), ENT_OK);
+    return c;
+}
+
 static void test_bad_ops_rejected(void **state) {
     tnode a, b, c;
     uint8_t id[32];
@@ -395,6 +406,9 @@ static void test_bad_ops_rejected(void **state) {
     after = tnode_dump(&b);
     assert_true(tdump_equal(&before, &after));
     free(after.buf);
+    /* the flips of the object id named objects B does not hold: their
+     * refusals name none, so no directory row and no number is left */
+    assert_int_equal(count_nums(&b), 1);
     ent_obj_stats_get(b.eng, &st);
     assert_true(st.rejected >= nflip);
     assert_true(st.badsig > 0);

@@ -26,10 +26,21 @@ static int log_reject(ent_objects *eng, ent_txn *txn,
                       const ent_apply_info *info, int why) {
     static const uint8_t zero[32];
     ent_actlog_entry e;
+    const void *v;
+    size_t vlen;
     memset(&e, 0, sizeof(e));
     e.time = ent__obj_wall(eng);
     e.kind = ENT_LOG_OP_REJECTED; /* a fork is no refusal (object_commit.c) */
-    if (memcmp(info->object, zero, 32) != 0) {
+    /* the object only when this node holds it: the id of a refused op is
+     * the sender's choice, and each object an entry names keeps a row of
+     * the log's directory and a local number for good (spec/audit.md §7) */
+    int orc = memcmp(info->object, zero, 32) != 0
+                  ? ent_txn_get(txn, ENT_TBL_OBJECTS, info->object, 32, &v,
+                                &vlen)
+                  : ENT_ENOENT;
+    if (orc != ENT_OK && orc != ENT_ENOENT)
+        return orc;
+    if (orc == ENT_OK) {
         e.has_object = true;
         memcpy(e.object, info->object, 32);
     }
