@@ -204,6 +204,8 @@ static int read_one(void *data, const void *key, size_t klen, const void *val,
     struct read_ctx *c = data;
     ent_event ev;
     json_t *root;
+    if (vlen == 0 && klen == 8)
+        return 0; /* an erased newest event (ent_events_erase) */
     int rc = decode(key, klen, val, vlen, &ev, &root);
     if (rc != ENT_OK)
         return rc;
@@ -295,6 +297,31 @@ int ent_events_prune(ent_txn *txn, uint64_t upto, uint64_t *deleted) {
     return rc;
 }
 
+int ent_events_erase(ent_txn *txn, uint64_t id) {
+    uint8_t key[8];
+    const void *v;
+    size_t vlen;
+    uint64_t last;
+    int rc = ent_events_last(txn, &last);
+    if (rc != ENT_OK)
+        return rc;
+    ent_be64_put(key, id);
+    if ((rc = ent_txn_get(txn, ENT_TBL_EVENTS, key, 8, &v, &vlen)) != ENT_OK)
+        return rc == ENT_ENOENT ? ENT_OK : rc;
+    if (vlen > 0) {
+        uint8_t *z = calloc(1, vlen);
+        if (z == NULL)
+            return ENT_ENOMEM;
+        rc = ent_txn_put(txn, ENT_TBL_EVENTS, key, 8, z, vlen, 0);
+        free(z);
+        if (rc != ENT_OK)
+            return rc;
+    }
+    if (id == last) /* the newest: its row keeps its id taken */
+        return ent_txn_put(txn, ENT_TBL_EVENTS, key, 8, "", 0, 0);
+    return ent_txn_del(txn, ENT_TBL_EVENTS, key, 8);
+}
+
 int ent_events_approval(ent_txn *txn, bool given, const uint8_t obj[32],
                         const uint8_t *org, const char *user, const char *name,
                         const char *stage, const char *decision,
@@ -345,6 +372,10 @@ static int age_fn(void *data, const void *key, size_t klen, const void *val,
     struct age_ctx *c = data;
     ent_event ev;
     json_t *root;
+    if (vlen == 0 && klen == 8) { /* an erased event: as old as any */
+        c->upto = ent_be64_get(key);
+        return ++c->seen >= c->limit ? 1 : 0;
+    }
     int rc = decode(key, klen, val, vlen, &ev, &root);
     if (rc != ENT_OK)
         return rc;

@@ -128,6 +128,14 @@ json_t *ent_event_json(const ent_event *ev);
  */
 int ent_events_prune(ent_txn *txn, uint64_t upto, uint64_t *deleted);
 
+/*
+ * Deletes event id (an erasure: its text may hold erased values), first
+ * overwriting its bytes with zeros. The newest event's row stays, emptied
+ * (a row of no bytes, which every reader passes over), so that its id is
+ * never given again. ENT_OK also when there is no such event.
+ */
+int ent_events_erase(ent_txn *txn, uint64_t id);
+
 /* ---- retention (spec/events.md section 6) ------------------------------ */
 
 #define ENT_EVENTS_KEEP 100000u                       /* events kept */

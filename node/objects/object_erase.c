@@ -15,6 +15,7 @@
 
 #include "crypto/crypto.h"
 #include "node/err.h"
+#include "node/events/event.h"
 #include "node/objects/object_int.h"
 #include "node/objects/value.h"
 #include "storage/store.h"
@@ -252,7 +253,9 @@ static int drop_events(ent_txn *txn, const uint8_t obj[32]) {
     snprintf(c.needle, sizeof(c.needle), "\"object\":\"%s\"", hex);
     int rc = ent_txn_scan(txn, ENT_TBL_EVENTS, NULL, 0, ev_scan, &c);
     for (size_t i = 0; i < c.keys.n && rc == ENT_OK; i++)
-        rc = wipe_del(txn, ENT_TBL_EVENTS, c.keys.k[i], c.keys.len[i]);
+        rc = c.keys.len[i] == 8
+                 ? ent_events_erase(txn, ent_be64_get(c.keys.k[i]))
+                 : ENT_ECORRUPT;
     keys_free(&c.keys);
     return rc;
 }
