@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -120,33 +121,44 @@ int ent_log_file_open(ent_log_file *lf, const char *path) {
     return ent_log_file_reopen(lf);
 }
 
+/* One lock for every log file: a line written on another thread (the CRM
+ * import's second thread reads the store, whose errors are logged) never
+ * meets the FILE a reopen closes. */
+static pthread_mutex_t file_mu = PTHREAD_MUTEX_INITIALIZER;
+
 int ent_log_file_reopen(ent_log_file *lf) {
+    int rc = ENT_OK;
+    pthread_mutex_lock(&file_mu);
     if (lf->f != NULL)
         fclose(lf->f);
     lf->f = NULL;
     int fd = open(lf->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return ENT_EIO;
-    lf->f = fdopen(fd, "a");
-    if (lf->f == NULL) {
+    if (fd < 0) {
+        rc = ENT_EIO;
+    } else if ((lf->f = fdopen(fd, "a")) == NULL) {
         close(fd);
-        return ENT_EIO;
+        rc = ENT_EIO;
     }
-    return ENT_OK;
+    pthread_mutex_unlock(&file_mu);
+    return rc;
 }
 
 void ent_log_file_close(ent_log_file *lf) {
+    pthread_mutex_lock(&file_mu);
     if (lf->f != NULL)
         fclose(lf->f);
     lf->f = NULL;
+    pthread_mutex_unlock(&file_mu);
 }
 
 void ent_log_file_sink(void *data, ent_log_level level, const char *line) {
     ent_log_file *lf = data;
     (void)level;
+    pthread_mutex_lock(&file_mu);
     FILE *f = lf != NULL && lf->f != NULL ? lf->f : stderr;
     fprintf(f, "%s\n", line);
     fflush(f);
+    pthread_mutex_unlock(&file_mu);
 }
 
 void ent_log_write(const ent_log *lg, ent_log_level level, const char *fmt,

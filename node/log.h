@@ -51,7 +51,8 @@ int ent_log_level_parse(const char *s, ent_log_level *out);
  * flushed. ent_log_file_reopen() closes and opens the path again (after
  * logrotate moved the file: serve calls it on SIGHUP); while a reopen
  * fails, lines go to stderr. ent_log_file_sink is the ent_log_sink (data:
- * the ent_log_file).
+ * the ent_log_file). Lines may come from several threads: writes, reopens
+ * and closes of log files take one lock.
  */
 typedef struct ent_log_file {
     char path[4096];
