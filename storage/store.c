@@ -884,6 +884,20 @@ int ent_txn_del(ent_txn *txn, ent_table t, const void *key, size_t klen) {
     return rc == MDB_NOTFOUND ? err : ent__store_poison(txn, err);
 }
 
+int ent_txn_wipe(ent_txn *txn, ent_table t, const void *key, size_t klen) {
+    const void *v;
+    size_t vlen;
+    int rc = ent_txn_get(txn, t, key, klen, &v, &vlen);
+    if (rc != ENT_OK || vlen == 0)
+        return rc;
+    uint8_t *z = calloc(1, vlen);
+    if (z == NULL)
+        return ENT_ENOMEM;
+    rc = ent_txn_put(txn, t, key, klen, z, vlen, 0);
+    free(z);
+    return rc;
+}
+
 int ent_txn_clear(ent_txn *txn, ent_table t) {
     int err = check_table(txn, t);
     if (err != ENT_OK)

@@ -227,6 +227,11 @@ int ent_txn_put(ent_txn *txn, ent_table t, const void *key, size_t klen,
 /* Deletes key. @return ENT_OK or ENT_ENOENT. */
 int ent_txn_del(ent_txn *txn, ent_table t, const void *key, size_t klen);
 
+/* Overwrites key's value with as many zero bytes (an erasure: the old
+ * bytes leave their page before the row is deleted or changed).
+ * @return ENT_OK, ENT_ENOENT, or a put's error. */
+int ent_txn_wipe(ent_txn *txn, ent_table t, const void *key, size_t klen);
+
 /*
  * Calls fn for each entry whose key starts with prefix (all entries when
  * plen is 0), in key order. Pointers are valid until the transaction ends.

@@ -819,8 +819,6 @@ static int use_fn(ent_txn *txn, void *data) {
     return ent_obj_scan(txn, "mdf_request", NULL, use_one, c);
 }
 
-/* Whether the principal may read every object a deal registration's
- * conflicts name (spec/workflows.md §9.3), with the fields they show. */
 /* The state of the object row["object"] names (*st, the caller's to
  * decref; creator: its creator or ""): false when the id is bad or this
  * node does not hold the object. */
@@ -834,6 +832,20 @@ static bool row_object(ent_node *n, const json_t *row, json_t **st,
            object_state(n, id, st, creator) == ENT_OK;
 }
 
+/* Whether the principal may read field (NULL: the object itself) of the
+ * object whose state and creator row_object gave. */
+static bool may_read(const ent_api_guard *g, const ent_principal *p,
+                     const json_t *st, const char *creator,
+                     const char *field) {
+    ent_decision d;
+    return decide(g, p, ENT_ACT_READ,
+                  json_string_value(json_object_get(st, "type")), field, st,
+                  creator[0] ? creator : NULL, &d);
+}
+
+/* Whether the principal may read every object a deal registration's
+ * conflicts name (spec/workflows.md §9.3), with the fields they show. */
+
 static bool conflicts_readable(ent_node *n, const ent_api_guard *g,
                                const ent_principal *p, const json_t *reg) {
     static const char *const used[] = {NULL,       "customer_account",
@@ -845,12 +857,8 @@ static bool conflicts_readable(ent_node *n, const ent_api_guard *g,
         json_t *st;
         char creator[ENT_POLICY_VALUE_MAX + 1];
         bool ok = row_object(n, c, &st, creator);
-        const char *type = json_string_value(json_object_get(st, "type"));
-        for (size_t f = 0; ok && f < sizeof(used) / sizeof(used[0]); f++) {
-            ent_decision d;
-            ok = decide(g, p, ENT_ACT_READ, type, used[f], st,
-                        creator[0] ? creator : NULL, &d);
-        }
+        for (size_t f = 0; ok && f < sizeof(used) / sizeof(used[0]); f++)
+            ok = may_read(g, p, st, creator, used[f]);
         json_decref(st);
         if (!ok)
             return false;
@@ -889,21 +897,16 @@ static void filter_inbox(ent_node *n, const ent_api_guard *g,
             json_t *row = json_array_get(arr, i);
             json_t *st;
             char creator[ENT_POLICY_VALUE_MAX + 1];
-            ent_decision d;
-            bool keep = row_object(n, row, &st, creator);
-            const char *type = json_string_value(json_object_get(st, "type"));
-            const char *cr = keep && creator[0] ? creator : NULL;
-            keep = keep && decide(g, p, ENT_ACT_READ, type, NULL, st, cr, &d);
+            bool keep = row_object(n, row, &st, creator) &&
+                        may_read(g, p, st, creator, NULL);
             for (size_t f = 0; keep && l == 2 &&
                                f < sizeof(reg_fields) / sizeof(reg_fields[0]);
                  f++)
-                keep = decide(g, p, ENT_ACT_READ, type, reg_fields[f], st, cr,
-                              &d);
+                keep = may_read(g, p, st, creator, reg_fields[f]);
             if (keep && l == 2)
                 keep = conflicts_readable(n, g, p, row);
             for (size_t c = 0; keep && cols[l][c][0] != NULL; c++)
-                if (!decide(g, p, ENT_ACT_READ, type, cols[l][c][1], st, cr,
-                            &d))
+                if (!may_read(g, p, st, creator, cols[l][c][1]))
                     json_object_set_new(row, cols[l][c][0], json_null());
             json_decref(st);
             if (keep)
@@ -925,12 +928,8 @@ static void filter_syncs(ent_node *n, const ent_api_guard *g,
         json_t *row = json_array_get(arr, i);
         json_t *st;
         char creator[ENT_POLICY_VALUE_MAX + 1];
-        ent_decision d;
-        bool keep = row_object(n, row, &st, creator);
-        keep = keep &&
-               decide(g, p, ENT_ACT_READ,
-                      json_string_value(json_object_get(st, "type")), NULL,
-                      st, creator[0] ? creator : NULL, &d);
+        bool keep = row_object(n, row, &st, creator) &&
+                    may_read(g, p, st, creator, NULL);
         json_decref(st);
         if (keep)
             i++;

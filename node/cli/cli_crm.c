@@ -485,9 +485,15 @@ static void batch_open(imp *m, gather *g) {
         ENT_JTEXT_LIT(&g->text, ",\"dry_run\":false,\"rows\":[");
 }
 
+/* The group of the row's JSON a value goes in: 0 set, 1 private, 2 custom. */
+static int group_of(const ent_crm_value *cv) {
+    return cv->private_ ? 1 : cv->custom ? 2 : 0;
+}
+
 /* One row's JSON into t: {"extid","set":{},"private":{},"custom":{}}, each
  * value a string; a field given twice (no map gives one) keeps its last
  * value, as a JSON object would. */
+
 static void row_text(ent_jtext *t, const ent_crm_values *v) {
     static const char *const grp[3] = {"set", "private", "custom"};
     ENT_JTEXT_LIT(t, "{\"extid\":");
@@ -499,12 +505,11 @@ static void row_text(ent_jtext *t, const ent_crm_values *v) {
         ENT_JTEXT_LIT(t, ":{");
         for (size_t k = 0; k < v->n; k++) {
             const ent_crm_value *cv = &v->v[k];
-            int g = cv->private_ ? 1 : cv->custom ? 2 : 0;
             bool later = false;
             for (size_t j = k + 1; j < v->n && !later; j++)
-                later = (v->v[j].private_ ? 1 : v->v[j].custom ? 2 : 0) == g &&
+                later = group_of(&v->v[j]) == gi &&
                         strcmp(v->v[j].field, cv->field) == 0;
-            if (g != gi || later)
+            if (group_of(cv) != gi || later)
                 continue;
             ent_jtext_key(t, &first, cv->field);
             ent_jtext_str(t, cv->text, strlen(cv->text));

@@ -299,24 +299,13 @@ int ent_events_prune(ent_txn *txn, uint64_t upto, uint64_t *deleted) {
 
 int ent_events_erase(ent_txn *txn, uint64_t id) {
     uint8_t key[8];
-    const void *v;
-    size_t vlen;
     uint64_t last;
     int rc = ent_events_last(txn, &last);
     if (rc != ENT_OK)
         return rc;
     ent_be64_put(key, id);
-    if ((rc = ent_txn_get(txn, ENT_TBL_EVENTS, key, 8, &v, &vlen)) != ENT_OK)
+    if ((rc = ent_txn_wipe(txn, ENT_TBL_EVENTS, key, 8)) != ENT_OK)
         return rc == ENT_ENOENT ? ENT_OK : rc;
-    if (vlen > 0) {
-        uint8_t *z = calloc(1, vlen);
-        if (z == NULL)
-            return ENT_ENOMEM;
-        rc = ent_txn_put(txn, ENT_TBL_EVENTS, key, 8, z, vlen, 0);
-        free(z);
-        if (rc != ENT_OK)
-            return rc;
-    }
     if (id == last) /* the newest: its row keeps its id taken */
         return ent_txn_put(txn, ENT_TBL_EVENTS, key, 8, "", 0, 0);
     return ent_txn_del(txn, ENT_TBL_EVENTS, key, 8);

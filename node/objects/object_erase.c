@@ -24,20 +24,9 @@
 /* Overwrites the value of key with zeros (so the page copy this
  * transaction writes holds none of it), then deletes the row. */
 static int wipe_del(ent_txn *txn, ent_table t, const void *key, size_t klen) {
-    const void *v;
-    size_t vlen;
-    int rc = ent_txn_get(txn, t, key, klen, &v, &vlen);
+    int rc = ent_txn_wipe(txn, t, key, klen);
     if (rc != ENT_OK)
         return rc == ENT_ENOENT ? ENT_OK : rc;
-    if (vlen > 0) {
-        uint8_t *z = calloc(1, vlen);
-        if (z == NULL)
-            return ENT_ENOMEM;
-        rc = ent_txn_put(txn, t, key, klen, z, vlen, 0);
-        free(z);
-        if (rc != ENT_OK)
-            return rc;
-    }
     return ent_txn_del(txn, t, key, klen);
 }
 
